@@ -1,0 +1,7 @@
+// The whole public mixq API.
+#pragma once
+
+#include "mixq/builder.h"
+#include "mixq/network.h"
+#include "mixq/runtime.h"
+#include "mixq/types.h"

@@ -1,0 +1,108 @@
+// Deploying and running a model: model file, engine, context, run-time tensors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mixq/types.h"
+
+namespace mixq {
+
+class IEngine;
+class IContext;
+
+// A tensor handed to or returned from IContext::Enqueue. Its data is either a
+// buffer the user set (SetData, not owned) or memory the tensor allocates
+// itself when the context writes an output into it.
+class IRTTensor {
+ public:
+  virtual ~IRTTensor() = default;
+  virtual std::string GetName() const = 0;
+  virtual DataType GetDataType() const = 0;
+  virtual Dims GetDimensions() const = 0;
+  virtual Status SetDimensions(const Dims& dims) = 0;
+  // `bytes` is the size of the buffer; it is checked against dims at Enqueue.
+  virtual Status SetData(void* data, size_t bytes) = 0;
+  virtual void* GetMutableData() = 0;
+  virtual const void* GetData() const = 0;
+  // Bytes of the data pointed to (0 when there is none).
+  virtual size_t GetSize() const = 0;
+};
+
+std::unique_ptr<IRTTensor> CreateIRTTensor(DataType type, const std::string& name, const Dims& dims);
+
+// A built model: the network with its precisions, quantization parameters and weights.
+class IModel {
+ public:
+  virtual ~IModel() = default;
+  virtual std::string GetName() const = 0;
+  virtual Status SerializeToFile(const std::string& path) const = 0;
+  virtual Status SerializeToMemory(std::vector<uint8_t>* bytes) const = 0;
+  // The file is verified (magic, version, checksum, structure) before use.
+  virtual Status DeserializeFromFile(const std::string& path) = 0;
+  virtual Status DeserializeFromMemory(const void* data, size_t size) = 0;
+
+  virtual int64_t GetInputNum() const = 0;
+  virtual int64_t GetOutputNum() const = 0;
+  virtual std::vector<std::string> GetInputNames() const = 0;
+  virtual std::vector<std::string> GetOutputNames() const = 0;
+  virtual std::vector<Dims> GetInputDimensions() const = 0;
+  virtual std::vector<Dims> GetOutputDimensions() const = 0;
+  // Types of the data exchanged at run time (a QINT8 input takes FLOAT32 data).
+  virtual std::vector<DataType> GetInputDataTypes() const = 0;
+  virtual std::vector<DataType> GetOutputDataTypes() const = 0;
+  // Bytes of weights held by the model.
+  virtual int64_t GetWeightBytes() const = 0;
+
+  // Null on failure (an empty model); GetLastStatus() says why.
+  virtual std::unique_ptr<IEngine> CreateIEngine() const = 0;
+  virtual Status GetLastStatus() const = 0;
+};
+
+std::unique_ptr<IModel> CreateIModel();
+
+// Options for a context.
+struct ContextOptions {
+  // Run every operator on its reference kernel (the oracle), never an optimized one.
+  bool force_reference = false;
+};
+
+// The immutable, executable form of a model. Shareable across threads: each
+// thread creates its own context.
+class IEngine {
+ public:
+  virtual ~IEngine() = default;
+  virtual std::unique_ptr<IContext> CreateIContext(const ContextOptions& options = {}) const = 0;
+  virtual std::vector<std::string> GetInputNames() const = 0;
+  virtual std::vector<std::string> GetOutputNames() const = 0;
+  virtual std::vector<Dims> GetInputDimensions() const = 0;
+  virtual std::vector<DataType> GetInputDataTypes() const = 0;
+  virtual std::vector<DataType> GetOutputDataTypes() const = 0;
+};
+
+// Per-thread execution state: activation memory sized for the input shapes it
+// last ran with. One thread at a time.
+class IContext {
+ public:
+  virtual ~IContext() = default;
+  // One tensor per model input / output, named and typed; dynamic dims are -1
+  // until set.
+  virtual Status CreateInputTensors(std::vector<std::unique_ptr<IRTTensor>>* inputs) const = 0;
+  virtual Status CreateOutputTensors(std::vector<std::unique_ptr<IRTTensor>>* outputs) const = 0;
+  // Output dims for the given input dims.
+  virtual Status InferOutputShape(const std::vector<Dims>& input_dims,
+                                  std::vector<Dims>* output_dims) = 0;
+  // Runs the model. Inputs are matched by position and must have their dims
+  // and data set; outputs get their dims set and, when no buffer was set, a
+  // buffer of their own.
+  virtual Status Enqueue(const std::vector<IRTTensor*>& inputs,
+                         const std::vector<IRTTensor*>& outputs) = 0;
+  Status Enqueue(const std::vector<std::unique_ptr<IRTTensor>>& inputs,
+                 const std::vector<std::unique_ptr<IRTTensor>>& outputs);
+  // Peak bytes of activation memory planned for the last input shapes.
+  virtual int64_t GetActivationBytes() const = 0;
+};
+
+}  // namespace mixq

@@ -1,0 +1,108 @@
+// The graph IR: values (tensors) and nodes (operator instances).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/attr.h"
+#include "ir/shape.h"
+#include "mixq/types.h"
+#include "ops/op_kind.h"
+
+namespace mixq::ir {
+
+// Bytes of a constant, 64-byte aligned so kernels can use them directly.
+class Buffer {
+ public:
+  explicit Buffer(size_t size);
+  Buffer(const void* data, size_t size);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  const void* data() const { return data_; }
+  void* mutable_data() { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A hand-set or calibrated range of a value (SPEC §2).
+struct RangeSpec {
+  std::vector<Range> ranges;  // one (per tensor) or one per slice along `axis`
+  int64_t axis = -1;          // -1: per tensor
+  bool force = true;          // a forced range wins over calibration
+};
+
+struct Value {
+  int id = -1;
+  std::string name;
+  DataType dtype = DataType::FLOAT32;
+  Shape shape;
+  int producer = -1;  // node id; -1 for a graph input
+  int producer_output = 0;
+  std::optional<RangeSpec> range;
+};
+
+struct Node {
+  int id = -1;
+  std::string name;
+  OpKind op = OpKind::kCount;
+  std::vector<int> inputs;  // value ids; -1 for an omitted optional input
+  std::vector<int> outputs;
+  AttrMap attrs;
+  std::map<size_t, DataType> input_precision;  // user overrides (SetPrecision)
+  std::map<size_t, DataType> output_type;      // user overrides (SetOutputType)
+  std::shared_ptr<const Buffer> constant;      // payload of a Constant node
+};
+
+class Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph& other);
+  Graph& operator=(const Graph& other);
+
+  Value* AddInput(const std::string& name, DataType dtype, const Shape& shape);
+  // Creates the node and `num_outputs` output values named "<node>:<i>".
+  Node* AddNode(OpKind op, const std::string& name, const std::vector<int>& inputs, int num_outputs);
+  void MarkOutput(int value_id) { outputs_.push_back(value_id); }
+
+  Value* value(int id) { return values_.at(static_cast<size_t>(id)).get(); }
+  const Value* value(int id) const { return values_.at(static_cast<size_t>(id)).get(); }
+  Node* node(int id) { return nodes_.at(static_cast<size_t>(id)).get(); }
+  const Node* node(int id) const { return nodes_.at(static_cast<size_t>(id)).get(); }
+  size_t value_count() const { return values_.size(); }
+  size_t node_count() const { return nodes_.size(); }
+  const std::vector<int>& inputs() const { return inputs_; }
+  const std::vector<int>& outputs() const { return outputs_; }
+  std::vector<int>& mutable_inputs() { return inputs_; }
+  std::vector<int>& mutable_outputs() { return outputs_; }
+
+  const Value* FindValue(const std::string& name) const;
+  const Node* FindNode(const std::string& name) const;
+  // A name not used by any node or value yet, built from `base`.
+  std::string UniqueName(const std::string& base) const;
+
+  // Nodes in an order where every producer comes before its consumers.
+  // INVALID_ARGUMENT naming a node on the cycle if there is one.
+  Status TopologicalOrder(std::vector<int>* order) const;
+
+  // Raw access for the model reader, which rebuilds graphs node by node.
+  std::vector<std::unique_ptr<Value>>& raw_values() { return values_; }
+  std::vector<std::unique_ptr<Node>>& raw_nodes() { return nodes_; }
+
+ private:
+  std::vector<std::unique_ptr<Value>> values_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<int> inputs_;
+  std::vector<int> outputs_;
+};
+
+// "node 'conv_0' (Conv2D)"
+std::string NodeLabel(const Graph& graph, const Node& node);
+
+}  // namespace mixq::ir

@@ -1,0 +1,130 @@
+#include "ir/verifier.h"
+
+#include <algorithm>
+#include <climits>
+#include <set>
+
+#include "util/status_util.h"
+
+namespace mixq::ir {
+
+Status VerifyNodeStructure(Graph& graph, Node& node) {
+  if (node.op == OpKind::kCount || static_cast<int>(node.op) < 0 || node.op > OpKind::kCount)
+    return InvalidArgument("node '", node.name, "' has an unknown op kind");
+  const ops::OpSchema& schema = ops::GetSchema(node.op);
+  const std::string label = NodeLabel(graph, node);
+  const int count = static_cast<int>(node.inputs.size());
+  const int max_inputs = schema.variadic_inputs ? INT32_MAX : static_cast<int>(schema.input_names.size());
+  if (count < schema.min_inputs || count > max_inputs)
+    return InvalidArgument(label, " has ", count, " inputs; ", schema.name, " takes ", schema.min_inputs,
+                           schema.variadic_inputs ? " or more" : StrCat(" to ", max_inputs));
+  for (int i = 0; i < count; ++i) {
+    int id = node.inputs[static_cast<size_t>(i)];
+    if (id < 0) {
+      if (i < schema.min_inputs)
+        return InvalidArgument(label, " is missing its required input ", i, " (",
+                               schema.InputName(static_cast<size_t>(i)), ")");
+      continue;
+    }
+    if (static_cast<size_t>(id) >= graph.value_count())
+      return InvalidArgument(label, " input ", i, " (", schema.InputName(static_cast<size_t>(i)),
+                             ") refers to value id ", id, " which does not exist (dangling input)");
+  }
+  const int outputs = static_cast<int>(node.outputs.size());
+  if (outputs < schema.min_outputs || outputs > schema.max_outputs)
+    return InvalidArgument(label, " has ", outputs, " outputs; ", schema.name, " produces ",
+                           schema.min_outputs, " to ", schema.max_outputs);
+  for (int id : node.outputs) {
+    if (id < 0 || static_cast<size_t>(id) >= graph.value_count() || graph.value(id)->producer != node.id)
+      return InvalidArgument(label, " has an output that is not produced by it");
+  }
+  for (const auto& [name, value] : node.attrs.values()) {
+    const ops::AttrSpec* spec = schema.FindAttr(name);
+    if (!spec) return InvalidArgument(label, " has unknown attribute '", name, "'");
+    if (TypeOf(value) != TypeOf(spec->default_value))
+      return InvalidArgument(label, " attribute '", name, "' must be ", AttrTypeName(TypeOf(spec->default_value)),
+                             ", got ", AttrTypeName(TypeOf(value)));
+  }
+  for (const auto& spec : schema.attrs)
+    if (!node.attrs.Has(spec.name)) node.attrs.Set(spec.name, spec.default_value);
+  if (node.op == OpKind::kConstant) {
+    DataType dtype;
+    if (!ParseDataType(node.attrs.Str("dtype"), &dtype))
+      return InvalidArgument(label, " has an invalid dtype");
+    int64_t count_elems = ElementCount(node.attrs.Ints("shape"));
+    if (!node.constant || count_elems < 0 ||
+        node.constant->size() != static_cast<size_t>(count_elems) * DataTypeSize(dtype))
+      return InvalidArgument(label, " payload holds ", node.constant ? node.constant->size() : 0,
+                             " bytes, its dims and type need ", count_elems * static_cast<int64_t>(DataTypeSize(dtype)));
+  }
+  return Status::OK();
+}
+
+Status InferShapes(const Graph& graph, const std::vector<int>& order, const std::vector<Shape>& input_shapes,
+                   std::vector<ops::ValueInfo>* infos) {
+  infos->assign(graph.value_count(), ops::ValueInfo{});
+  for (size_t i = 0; i < graph.inputs().size(); ++i) {
+    const Value* v = graph.value(graph.inputs()[i]);
+    auto& info = (*infos)[static_cast<size_t>(v->id)];
+    info.dtype = v->dtype;
+    info.shape = i < input_shapes.size() ? input_shapes[i] : v->shape;
+  }
+  std::vector<const ops::ValueInfo*> in;
+  std::vector<ops::ValueInfo> out;
+  for (int id : order) {
+    const Node& node = *graph.node(id);
+    const ops::OpSchema& schema = ops::GetSchema(node.op);
+    in.clear();
+    for (int input : node.inputs) in.push_back(input < 0 ? nullptr : &(*infos)[static_cast<size_t>(input)]);
+    out.assign(node.outputs.size(), ops::ValueInfo{});
+    Status status = schema.infer(node.attrs, in, out);
+    if (!status.ok()) return WithContext(status, NodeLabel(graph, node));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.op == OpKind::kConstant) out[o].const_data = node.constant->data();
+      (*infos)[static_cast<size_t>(node.outputs[o])] = out[o];
+    }
+  }
+  return Status::OK();
+}
+
+Status VerifyGraph(Graph& graph) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < graph.value_count(); ++i) {
+    const Value* v = graph.value(static_cast<int>(i));
+    if (v->name.empty()) return InvalidArgument("value id ", i, " has no name");
+    if (!names.insert(v->name).second) return InvalidArgument("two tensors are named '", v->name, "'");
+  }
+  std::set<std::string> node_names;
+  for (size_t i = 0; i < graph.node_count(); ++i) {
+    Node& node = *graph.node(static_cast<int>(i));
+    if (!node_names.insert(node.name).second) return InvalidArgument("two nodes are named '", node.name, "'");
+    MIXQ_RETURN_IF_ERROR(VerifyNodeStructure(graph, node));
+  }
+  for (int id : graph.inputs()) {
+    if (id < 0 || static_cast<size_t>(id) >= graph.value_count() || graph.value(id)->producer != -1)
+      return InvalidArgument("network input id ", id, " is not an input value");
+  }
+  for (size_t i = 0; i < graph.value_count(); ++i) {
+    const Value* v = graph.value(static_cast<int>(i));
+    if (v->producer < 0 && std::find(graph.inputs().begin(), graph.inputs().end(), v->id) == graph.inputs().end())
+      return InvalidArgument("tensor '", v->name, "' has no producer and is not a network input");
+  }
+  if (graph.outputs().empty())
+    return FailedPrecondition("the network has no outputs: mark at least one tensor with MarkOutput");
+  for (int id : graph.outputs())
+    if (id < 0 || static_cast<size_t>(id) >= graph.value_count())
+      return InvalidArgument("network output id ", id, " does not exist");
+  std::vector<int> order;
+  MIXQ_RETURN_IF_ERROR(graph.TopologicalOrder(&order));
+  std::vector<ops::ValueInfo> infos;
+  MIXQ_RETURN_IF_ERROR(InferShapes(graph, order, {}, &infos));
+  for (size_t i = 0; i < graph.value_count(); ++i) {
+    Value* v = graph.value(static_cast<int>(i));
+    if (v->producer < 0) continue;
+    v->dtype = infos[i].dtype;
+    v->shape = infos[i].shape;
+  }
+  return Status::OK();
+}
+
+}  // namespace mixq::ir

@@ -1,0 +1,27 @@
+// Graph verification and shape / type inference.
+#pragma once
+
+#include <vector>
+
+#include "ir/graph.h"
+#include "ops/op_schema.h"
+
+namespace mixq::ir {
+
+// Checks structure (op kinds, input and output counts, dangling or missing
+// inputs, unknown or mistyped attributes, cycles, unmarked outputs, duplicate
+// names), fills attribute defaults, and infers every value's dtype and shape
+// in place (-1 where only known at run time). The message names the node,
+// input or attribute at fault.
+Status VerifyGraph(Graph& graph);
+
+// Checks one node's structure and fills its attribute defaults.
+Status VerifyNodeStructure(Graph& graph, Node& node);
+
+// Runs shape inference over `order` with the given input shapes (concrete at
+// run time), filling `infos` indexed by value id. Constant values point at
+// their payload.
+Status InferShapes(const Graph& graph, const std::vector<int>& order,
+                   const std::vector<Shape>& input_shapes, std::vector<ops::ValueInfo>* infos);
+
+}  // namespace mixq::ir

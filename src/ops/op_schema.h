@@ -1,0 +1,105 @@
+// What every operator provides: its schema (inputs, outputs, attributes),
+// shape/type inference, quantization traits and its reference kernel.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/attr.h"
+#include "ir/shape.h"
+#include "mixq/types.h"
+#include "ops/op_kind.h"
+
+namespace mixq::ops {
+
+// What inference and kernel preparation know about one input or output.
+struct ValueInfo {
+  DataType dtype = DataType::FLOAT32;
+  ir::Shape shape;
+  // The constant's bytes when the value is a constant (weights); else null.
+  const void* const_data = nullptr;
+};
+
+// A tensor as a kernel sees it at run time.
+struct TensorView {
+  DataType dtype = DataType::FLOAT32;
+  ir::Shape shape;
+  void* data = nullptr;
+
+  template <typename T>
+  T* Data() const { return static_cast<T*>(data); }
+  int64_t Count() const { return ir::ElementCount(shape); }
+  size_t Bytes() const { return static_cast<size_t>(Count()) * DataTypeSize(dtype); }
+};
+
+// Prepared once per input shape (rule 2 of DESIGN.md), run many times.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Omitted optional inputs have data == nullptr.
+  virtual Status Run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) = 0;
+};
+
+// Everything a kernel may precompute from: attributes (defaults filled),
+// input infos (null for omitted optional inputs) and the inferred outputs.
+struct KernelInit {
+  const ir::AttrMap& attrs;
+  const std::vector<const ValueInfo*>& inputs;
+  const std::vector<ValueInfo>& outputs;
+};
+
+// Fills `outputs` (already sized to the node's output count) with dtype and
+// shape. Must accept dynamic (-1) dims and propagate them. Errors name the
+// input or attribute at fault; the caller adds the node name.
+using InferFn = Status (*)(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
+                           std::vector<ValueInfo>& outputs);
+using KernelFactory = Status (*)(const KernelInit& init, std::unique_ptr<Kernel>* kernel);
+
+struct AttrSpec {
+  std::string name;
+  ir::AttrValue default_value;  // also gives the attribute's type
+  std::string doc;
+};
+
+// Quantization traits, read by the precision planner (SPEC §2).
+struct QuantTraits {
+  std::vector<int> quantizable_inputs;  // may be consumed as QINT8 / QINT16
+  int weight_input = -1;                // the input that may be quantized per axis
+  int weight_axis = 0;                  // the axis of its output channels / kernels
+};
+
+struct OpSchema {
+  OpKind kind = OpKind::kCount;
+  std::string name;
+  std::string summary;
+  std::vector<std::string> input_names;  // optional ones after `min_inputs`
+  int min_inputs = 1;
+  bool variadic_inputs = false;  // any count >= min_inputs (Concat)
+  int min_outputs = 1;
+  int max_outputs = 1;  // Split: many
+  std::vector<AttrSpec> attrs;
+  InferFn infer = nullptr;
+  KernelFactory reference = nullptr;
+  QuantTraits quant;
+
+  const AttrSpec* FindAttr(const std::string& attr_name) const {
+    for (const auto& a : attrs)
+      if (a.name == attr_name) return &a;
+    return nullptr;
+  }
+  std::string InputName(size_t index) const {
+    return index < input_names.size() ? input_names[index] : input_names.empty() ? "input" : input_names.back();
+  }
+};
+
+const OpSchema& GetSchema(OpKind kind);
+// By name ("Conv2D"); null if unknown.
+const OpSchema* FindSchema(const std::string& name);
+const std::vector<const OpSchema*>& AllSchemas();
+
+#define MIXQ_OP(kind, folder) const OpSchema& kind##Schema();
+#include "ops/ops.def"
+#undef MIXQ_OP
+
+}  // namespace mixq::ops

@@ -1,0 +1,27 @@
+// Geometry of 2-D pooling windows, shared by MaxPool2D and AvgPool2D.
+#pragma once
+
+#include <vector>
+
+#include "ir/attr.h"
+#include "ops/layout.h"
+#include "ops/op_schema.h"
+
+namespace mixq::ops {
+
+struct PoolGeometry {
+  AxisMap axes;
+  int64_t batch = 0, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  bool ceil_mode = false;
+};
+
+// kernel, strides, pads, ceil_mode, padding_mode, layout (+ dilations when asked).
+std::vector<AttrSpec> PoolAttrSpecs(bool with_dilations);
+
+// Reads attributes and the input shape; computes the output size (-1 when dynamic).
+Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, bool with_dilations,
+                        PoolGeometry* geometry);
+
+}  // namespace mixq::ops

@@ -1,0 +1,20 @@
+// PLACEHOLDER: replaced by the real operator definition.
+#include "ops/op_util.h"
+
+namespace mixq::ops {
+
+const OpSchema& SqueezeSchema() {
+  static const OpSchema schema = [] {
+    OpSchema s;
+    s.kind = OpKind::kSqueeze;
+    s.name = "Squeeze";
+    s.input_names = {"input"};
+    s.infer = [](const ir::AttrMap&, const std::vector<const ValueInfo*>&, std::vector<ValueInfo>&) {
+      return Unimplemented("Squeeze is not implemented yet");
+    };
+    return s;
+  }();
+  return schema;
+}
+
+}  // namespace mixq::ops

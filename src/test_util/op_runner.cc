@@ -1,0 +1,78 @@
+#include "test_util/op_runner.h"
+
+#include <gtest/gtest.h>
+
+#include "util/status_util.h"
+
+namespace mixq::testing {
+
+namespace {
+Status FillAttrs(const ops::OpSchema& schema, const ir::AttrMap& given, ir::AttrMap* attrs) {
+  *attrs = given;
+  for (const auto& [name, value] : given.values()) {
+    const ops::AttrSpec* spec = schema.FindAttr(name);
+    if (!spec) return InvalidArgument("unknown attribute '", name, "'");
+    if (ir::TypeOf(value) != ir::TypeOf(spec->default_value))
+      return InvalidArgument("attribute '", name, "' has the wrong type");
+  }
+  for (const auto& spec : schema.attrs)
+    if (!attrs->Has(spec.name)) attrs->Set(spec.name, spec.default_value);
+  return Status::OK();
+}
+}  // namespace
+
+Status InferOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<ops::ValueInfo>>& inputs,
+               int num_outputs, std::vector<ops::ValueInfo>* outputs) {
+  const ops::OpSchema& schema = ops::GetSchema(kind);
+  ir::AttrMap attrs;
+  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
+  std::vector<const ops::ValueInfo*> in;
+  for (const auto& i : inputs) in.push_back(i ? &*i : nullptr);
+  outputs->assign(static_cast<size_t>(num_outputs), ops::ValueInfo{});
+  return schema.infer(attrs, in, *outputs);
+}
+
+Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
+             int num_outputs, std::vector<HostTensor>* outputs) {
+  const ops::OpSchema& schema = ops::GetSchema(kind);
+  ir::AttrMap attrs;
+  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
+  std::vector<ops::ValueInfo> infos(inputs.size());
+  std::vector<const ops::ValueInfo*> in(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i]) continue;
+    const HostTensor& t = *inputs[i];
+    if (ir::ElementCount(t.shape) * static_cast<int64_t>(DataTypeSize(t.dtype)) != static_cast<int64_t>(t.bytes.size()))
+      return InvalidArgument("test input ", i, " holds ", t.bytes.size(), " bytes, its shape needs more or fewer");
+    infos[i] = {t.dtype, t.shape, t.is_constant ? t.bytes.data() : nullptr};
+    in[i] = &infos[i];
+  }
+  std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
+  MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
+  if (!schema.reference) return Unimplemented(schema.name, " has no reference kernel");
+  std::unique_ptr<ops::Kernel> kernel;
+  MIXQ_RETURN_IF_ERROR(schema.reference({attrs, in, out}, &kernel));
+  std::vector<ops::TensorView> in_views(inputs.size()), out_views(out.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i]) continue;
+    in_views[i] = {inputs[i]->dtype, inputs[i]->shape, const_cast<uint8_t*>(inputs[i]->bytes.data())};
+  }
+  outputs->assign(out.size(), HostTensor{});
+  for (size_t o = 0; o < out.size(); ++o) {
+    HostTensor& t = (*outputs)[o];
+    t.dtype = out[o].dtype;
+    t.shape = out[o].shape;
+    t.bytes.assign(static_cast<size_t>(ir::ElementCount(t.shape)) * DataTypeSize(t.dtype), 0);
+    out_views[o] = {t.dtype, t.shape, t.bytes.data()};
+  }
+  return kernel->Run(in_views, out_views);
+}
+
+HostTensor RunOpOrDie(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs) {
+  std::vector<HostTensor> outputs;
+  Status status = RunOp(kind, attrs, inputs, 1, &outputs);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return outputs.empty() ? HostTensor{} : outputs[0];
+}
+
+}  // namespace mixq::testing
