@@ -55,6 +55,10 @@ class IModel {
   virtual std::vector<DataType> GetOutputDataTypes() const = 0;
   // Bytes of weights held by the model.
   virtual int64_t GetWeightBytes() const = 0;
+  // One row per node: the precision each input is consumed in and each output
+  // produced in (requested and actual), the kernel, and why they differ.
+  virtual std::string GetPrecisionReport() const = 0;      // a table for people
+  virtual std::string GetPrecisionReportJson() const = 0;  // the same as JSON
 
   // Null on failure (an empty model); GetLastStatus() says why.
   virtual std::unique_ptr<IEngine> CreateIEngine() const = 0;

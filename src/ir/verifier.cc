@@ -61,13 +61,24 @@ Status VerifyNodeStructure(Graph& graph, Node& node) {
 }
 
 Status InferShapes(const Graph& graph, const std::vector<int>& order, const std::vector<Shape>& input_shapes,
-                   std::vector<ops::ValueInfo>* infos) {
+                   std::vector<ops::ValueInfo>* infos, size_t* nodes_done) {
+  if (nodes_done) *nodes_done = 0;
   infos->assign(graph.value_count(), ops::ValueInfo{});
   for (size_t i = 0; i < graph.inputs().size(); ++i) {
     const Value* v = graph.value(graph.inputs()[i]);
     auto& info = (*infos)[static_cast<size_t>(v->id)];
     info.dtype = v->dtype;
     info.shape = i < input_shapes.size() ? input_shapes[i] : v->shape;
+  }
+  // Constants first: callers may leave them out of `order` (the runtime does).
+  for (size_t n = 0; n < graph.node_count(); ++n) {
+    const Node& node = *graph.node(static_cast<int>(n));
+    if (node.op != OpKind::kConstant || !node.constant) continue;
+    auto& info = (*infos)[static_cast<size_t>(node.outputs[0])];
+    if (!ParseDataType(node.attrs.Str("dtype"), &info.dtype))
+      return InvalidArgument(NodeLabel(graph, node), " has an invalid dtype");
+    info.shape = node.attrs.Ints("shape");
+    info.const_data = node.constant->data();
   }
   std::vector<const ops::ValueInfo*> in;
   std::vector<ops::ValueInfo> out;
@@ -83,6 +94,7 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
       if (node.op == OpKind::kConstant) out[o].const_data = node.constant->data();
       (*infos)[static_cast<size_t>(node.outputs[o])] = out[o];
     }
+    if (nodes_done) ++*nodes_done;
   }
   return Status::OK();
 }

@@ -1,0 +1,138 @@
+// mixq's main job end to end on a bundled example network: build it through
+// the API, build a model for each requested precision mode, save and reload
+// the model file, run it, print the precision report, the accuracy against
+// float32 and the speed.
+// Usage: mixq_demo [OUT_DIR] [--iterations N]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mixq/mixq.h"
+#include "small_resnet.h"
+
+using namespace mixq;
+
+namespace {
+
+struct RunResult {
+  std::vector<float> output;
+  double median_ms = 0;
+};
+
+Status RunModel(IModel* model, const std::vector<std::vector<float>>& samples, const Dims& dims, int iterations,
+                std::vector<std::vector<float>>* outputs, double* median_ms) {
+  auto engine = model->CreateIEngine();
+  if (!engine) return model->GetLastStatus();
+  auto context = engine->CreateIContext();
+  std::vector<std::unique_ptr<IRTTensor>> inputs, outs;
+  context->CreateInputTensors(&inputs);
+  context->CreateOutputTensors(&outs);
+  inputs[0]->SetDimensions(dims);
+  outputs->clear();
+  for (const auto& sample : samples) {
+    inputs[0]->SetData(const_cast<float*>(sample.data()), sample.size() * sizeof(float));
+    Status s = context->Enqueue(inputs, outs);
+    if (!s.ok()) return s;
+    const float* y = static_cast<const float*>(outs[0]->GetData());
+    outputs->emplace_back(y, y + outs[0]->GetDimensions().GetElementCount());
+  }
+  std::vector<double> times;
+  inputs[0]->SetData(const_cast<float*>(samples[0].data()), samples[0].size() * sizeof(float));
+  for (int i = 0; i < iterations; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    Status s = context->Enqueue(inputs, outs);
+    if (!s.ok()) return s;
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  *median_ms = times.empty() ? 0 : times[times.size() / 2];
+  std::printf("  activation memory planned: %lld bytes\n", static_cast<long long>(context->GetActivationBytes()));
+  return Status::OK();
+}
+
+int Fail(const char* what, const Status& s) {
+  std::fprintf(stderr, "mixq_demo: %s: %s\n", what, s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_dir = "out/demo";
+  int iterations = 50;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::atoi(argv[++i]);
+    else out_dir = argv[i];
+  }
+  std::filesystem::create_directories(out_dir);
+
+  std::printf("== 1. Network: small ResNet-style CNN built through the C++ API\n");
+  auto network = CreateINetwork();
+  Status s = examples::BuildSmallResNet(network.get());
+  if (!s.ok()) return Fail("building the network", s);
+  s = network->Verify();
+  if (!s.ok()) return Fail("verifying the network", s);
+  std::printf("  %zu nodes, input %s, output %s\n", network->GetAllNodes().size(),
+              network->GetInput(0)->GetDimension().ToString().c_str(),
+              network->GetOutput(0)->GetDimension().ToString().c_str());
+
+  std::printf("\n== 2. Sample data: 32 random images, batch 4\n");
+  const Dims dims({4, 16, 16, 3});
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<std::vector<float>> samples(32, std::vector<float>(static_cast<size_t>(dims.GetElementCount())));
+  for (auto& sample : samples)
+    for (auto& v : sample) v = dist(rng);
+
+  std::vector<std::vector<float>> reference;
+  const char* modes[] = {"force_float32", "qint8_mixed_float16"};
+  for (const char* mode : modes) {
+    std::printf("\n== 3. Build: precision_mode %s\n", mode);
+    auto config = CreateIBuilderConfig();
+    s = config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}");
+    if (!s.ok()) return Fail("config", s);
+    auto builder = CreateIBuilder();
+    auto model = builder->BuildModel(std::string("small_resnet_") + mode, network.get(), config.get());
+    if (!model) {
+      std::printf("  not built: %s\n", builder->GetLastStatus().ToString().c_str());
+      continue;
+    }
+    const std::string path = out_dir + "/small_resnet_" + mode + ".mixq";
+    s = model->SerializeToFile(path);
+    if (!s.ok()) return Fail("SerializeToFile", s);
+    auto loaded = CreateIModel();
+    s = loaded->DeserializeFromFile(path);
+    if (!s.ok()) return Fail("DeserializeFromFile", s);
+    std::printf("  model file %s: %lld bytes of weights, %lld bytes on disk\n", path.c_str(),
+                static_cast<long long>(loaded->GetWeightBytes()),
+                static_cast<long long>(std::filesystem::file_size(path)));
+    std::printf("\n%s", loaded->GetPrecisionReport().c_str());
+
+    std::printf("\n== 4. Run %zu samples from the reloaded model, then time %d runs\n", samples.size(), iterations);
+    std::vector<std::vector<float>> outputs;
+    double median_ms = 0;
+    s = RunModel(loaded.get(), samples, dims, iterations, &outputs, &median_ms);
+    if (!s.ok()) return Fail("running", s);
+    if (reference.empty()) reference = outputs;  // force_float32 comes first: it is the reference
+    double max_abs = 0, top1_agree = 0;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      for (size_t i = 0; i < outputs[k].size(); ++i)
+        max_abs = std::max(max_abs, static_cast<double>(std::fabs(outputs[k][i] - reference[k][i])));
+      for (size_t b = 0; b < 4; ++b) {
+        auto row = outputs[k].begin() + static_cast<long>(b * 10), ref = reference[k].begin() + static_cast<long>(b * 10);
+        top1_agree += (std::max_element(row, row + 10) - row) == (std::max_element(ref, ref + 10) - ref);
+      }
+    }
+    std::printf("  accuracy vs float32: max |diff| %.3g, top-1 agreement %.1f%%\n", max_abs,
+                100.0 * top1_agree / (4.0 * static_cast<double>(outputs.size())));
+    std::printf("  speed: median %.3f ms per batch of 4 (%.0f images/s), reference kernels, 1 thread\n", median_ms,
+                median_ms > 0 ? 4000.0 / median_ms : 0.0);
+  }
+  return 0;
+}

@@ -1,0 +1,47 @@
+// IBuilder: runs the build pipeline over a network and wraps the result as an IModel.
+#include "api/builder_config.h"
+#include "api/model_impl.h"
+#include "api/network_impl.h"
+#include "passes/build_pipeline.h"
+#include "util/status_util.h"
+
+namespace mixq::api {
+
+namespace {
+
+class BuilderImpl : public IBuilder {
+ public:
+  std::unique_ptr<IModel> BuildModel(const std::string& name, INetwork* network, IBuilderConfig* config) override {
+    last_status_ = Build(name, network, config);
+    if (!last_status_.ok()) return nullptr;
+    return std::make_unique<ModelImpl>(std::move(built_));
+  }
+  Status GetLastStatus() const override { return last_status_; }
+
+ private:
+  Status Build(const std::string& name, INetwork* network, IBuilderConfig* config) {
+    if (!network) return InvalidArgument("BuildModel: network is null");
+    NetworkImpl* impl = ToImpl(network);
+    if (!impl) return InvalidArgument("BuildModel: network was not created by CreateINetwork");
+    BuilderConfigImpl defaults;
+    BuilderConfigImpl* options = config ? dynamic_cast<BuilderConfigImpl*>(config) : &defaults;
+    if (!options) return InvalidArgument("BuildModel: config was not created by CreateIBuilderConfig");
+    auto model = std::make_shared<format::ModelData>();
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        passes::BuildModelData(name, impl->graph(), options->options(), options->ToJson(), model.get()),
+        "BuildModel('" + name + "')"));
+    built_ = std::move(model);
+    return Status::OK();
+  }
+
+  Status last_status_;
+  std::shared_ptr<const format::ModelData> built_;
+};
+
+}  // namespace
+
+}  // namespace mixq::api
+
+namespace mixq {
+std::unique_ptr<IBuilder> CreateIBuilder() { return std::make_unique<api::BuilderImpl>(); }
+}  // namespace mixq

@@ -1,0 +1,20 @@
+// Options of a build, as validated from the builder config JSON.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "mixq/types.h"
+
+namespace mixq::passes {
+
+// Every option with its default; values are the JSON strings.
+struct BuildOptions {
+  std::string precision_mode = "force_float32";
+  std::string weight_quant_granularity = "per_axis";
+  std::string activation_quant_algo = "symmetric";
+  std::string activation_quant_mode = "static";
+  std::map<std::string, Range> custom_ranges;  // tensor name -> range
+};
+
+}  // namespace mixq::passes

@@ -1,0 +1,163 @@
+// Public API: the seed's snippet, the small ResNet end to end, model files.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "../../examples/seed_network.h"
+#include "../../examples/small_resnet.h"
+#include "api_test_util.h"
+
+namespace mixq::testing {
+namespace {
+
+TEST(SeedSnippet, CompilesAndBuildsTheGraphAsWritten) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkAsWritten(network.get(), examples::MakeSeedWeights(1)).ok());
+  INode* conv = network->FindNodeByName("Conv2D");
+  ASSERT_NE(conv, nullptr);
+  DataType t;
+  ASSERT_TRUE(conv->GetPrecision(0, &t));
+  EXPECT_EQ(t, DataType::QINT8);
+  ASSERT_TRUE(conv->GetPrecision(2, &t));
+  EXPECT_EQ(t, DataType::FLOAT16);
+  ASSERT_TRUE(conv->GetOutputType(0, &t));
+  EXPECT_EQ(t, DataType::FLOAT16);
+  EXPECT_EQ(network->GetOutput(0)->GetDimension(), Dims({-1, -1, -1, 16}));
+  // Quantized execution is not implemented yet: the build says so instead of
+  // silently running float32.
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})").ok());
+  auto builder = CreateIBuilder();
+  EXPECT_EQ(builder->BuildModel("seed", network.get(), config.get()), nullptr);
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(builder->GetLastStatus().message().find("qint8_mixed_float16"), std::string::npos);
+}
+
+TEST(SeedSnippet, PerNodeQuantizedRequestIsRefusedNotIgnored) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkAsWritten(network.get(), examples::MakeSeedWeights(1)).ok());
+  network->GetInput(0)->SetDataType(DataType::FLOAT32);
+  auto builder = CreateIBuilder();
+  EXPECT_EQ(builder->BuildModel("seed", network.get(), nullptr), nullptr);
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(builder->GetLastStatus().message().find("node 'Conv2D'"), std::string::npos)
+      << builder->GetLastStatus().message();
+}
+
+TEST(SeedNetwork, Float32RunsOnTwoSizes) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkFloat(network.get(), examples::MakeSeedWeights(1)).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "force_float32"}})");
+  ASSERT_NE(model, nullptr);
+  auto engine = model->CreateIEngine();
+  auto context = engine->CreateIContext();
+  for (auto dims : {Dims({1, 9, 11, 3}), Dims({2, 16, 13, 3})}) {
+    auto input = RandomFloats(static_cast<size_t>(dims.GetElementCount()), 3);
+    Dims out_dims;
+    auto y = RunOnce(context.get(), dims, input, &out_dims);
+    // conv 3x3 valid, then 2x2 / 2 pooling.
+    EXPECT_EQ(out_dims, Dims({dims[0], (dims[1] - 2) / 2, (dims[2] - 2) / 2, 16}));
+    std::vector<Dims> inferred;
+    ASSERT_TRUE(context->InferOutputShape({dims}, &inferred).ok());
+    EXPECT_EQ(inferred[0], out_dims);
+  }
+}
+
+class SmallResNetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    network_ = CreateINetwork();
+    ASSERT_TRUE(examples::BuildSmallResNet(network_.get()).ok());
+    model_ = BuildOrDie(network_.get());
+    ASSERT_NE(model_, nullptr);
+    input_ = RandomFloats(2 * 16 * 16 * 3, 9);
+  }
+  std::unique_ptr<INetwork> network_;
+  std::unique_ptr<IModel> model_;
+  std::vector<float> input_;
+  const Dims dims_{2, 16, 16, 3};
+};
+
+TEST_F(SmallResNetTest, RunsAndOutputsProbabilities) {
+  auto context = model_->CreateIEngine()->CreateIContext();
+  Dims out_dims;
+  auto y = RunOnce(context.get(), dims_, input_, &out_dims);
+  ASSERT_EQ(out_dims, Dims({2, 10}));
+  for (int b = 0; b < 2; ++b) {
+    double sum = 0;
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_GT(y[b * 10 + i], 0.0f);
+      sum += y[b * 10 + i];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+  EXPECT_GT(context->GetActivationBytes(), 0);
+}
+
+TEST_F(SmallResNetTest, SerializeDeserializeGivesIdenticalResults) {
+  auto engine = model_->CreateIEngine();
+  auto before = RunOnce(engine->CreateIContext().get(), dims_, input_);
+  const std::string path = ::testing::TempDir() + "/small_resnet.mixq";
+  ASSERT_TRUE(model_->SerializeToFile(path).ok());
+  auto loaded = CreateIModel();
+  Status s = loaded->DeserializeFromFile(path);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(loaded->GetInputNames(), model_->GetInputNames());
+  EXPECT_EQ(loaded->GetOutputNames(), (std::vector<std::string>{"probabilities"}));
+  EXPECT_EQ(loaded->GetInputDimensions()[0], Dims({-1, 16, 16, 3}));
+  EXPECT_EQ(loaded->GetWeightBytes(), model_->GetWeightBytes());
+  EXPECT_EQ(loaded->GetPrecisionReport(), model_->GetPrecisionReport());
+  auto after = RunOnce(loaded->CreateIEngine()->CreateIContext().get(), dims_, input_);
+  EXPECT_EQ(before, after);  // bit-identical
+  std::remove(path.c_str());
+}
+
+TEST_F(SmallResNetTest, SameContextTwiceIsBitIdentical) {
+  auto context = model_->CreateIEngine()->CreateIContext();
+  auto first = RunOnce(context.get(), dims_, input_);
+  auto other = RandomFloats(input_.size() * 2, 4);
+  RunOnce(context.get(), Dims({4, 16, 16, 3}), other);  // a different shape in between
+  auto second = RunOnce(context.get(), dims_, input_);
+  EXPECT_EQ(first, second);
+}
+
+TEST_F(SmallResNetTest, ContextsOnManyThreadsAgree) {
+  auto engine = model_->CreateIEngine();
+  auto expected = RunOnce(engine->CreateIContext().get(), dims_, input_);
+  std::vector<std::vector<float>> results(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      auto context = engine->CreateIContext();
+      std::vector<float> input = input_;
+      for (int k = 0; k < 3; ++k) results[static_cast<size_t>(t)] = RunOnce(context.get(), dims_, input);
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& r : results) EXPECT_EQ(r, expected);
+}
+
+TEST_F(SmallResNetTest, PrecisionReportListsEveryComputeNode) {
+  const std::string report = model_->GetPrecisionReport();
+  EXPECT_NE(report.find("precision mode: force_float32"), std::string::npos) << report;
+  EXPECT_NE(report.find("Softmax"), std::string::npos);
+  EXPECT_NE(report.find("FLOAT32"), std::string::npos);
+  EXPECT_EQ(report.find("Constant"), std::string::npos);
+}
+
+TEST_F(SmallResNetTest, MemoryPlanReusesBuffers) {
+  auto context = model_->CreateIEngine()->CreateIContext();
+  RunOnce(context.get(), dims_, input_);
+  // Sum of every activation (conv outputs alone: 2*16*16*8 floats x several).
+  int64_t all_activations = 0;
+  for (INode* node : network_->GetAllNodes()) {
+    if (node->GetOpType() == "Constant") continue;
+    Dims d = node->GetOutput(0)->GetDimension();
+    d.SetDimValue(0, 2);
+    all_activations += d.GetElementCount() * 4;
+  }
+  EXPECT_LT(context->GetActivationBytes(), all_activations / 2);
+}
+
+}  // namespace
+}  // namespace mixq::testing
