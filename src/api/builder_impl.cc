@@ -28,7 +28,7 @@ class BuilderImpl : public IBuilder {
     if (!options) return InvalidArgument("BuildModel: config was not created by CreateIBuilderConfig");
     auto model = std::make_shared<format::ModelData>();
     MIXQ_RETURN_IF_ERROR(WithContext(
-        passes::BuildModelData(name, impl->graph(), options->options(), options->ToJson(), model.get()),
+        passes::BuildModelData(name, impl->graph(), options->options(), {}, options->ToJson(), model.get()),
         "BuildModel('" + name + "')"));
     built_ = std::move(model);
     return Status::OK();

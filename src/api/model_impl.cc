@@ -85,7 +85,7 @@ std::vector<DataType> ModelImpl::GetInputDataTypes() const {
 }
 std::vector<DataType> ModelImpl::GetOutputDataTypes() const {
   std::vector<DataType> types;
-  for (int id : Ids(false)) types.push_back(data_->graph.value(id)->dtype);
+  for (int id : Ids(false)) types.push_back(runtime::RuntimeOutputType(data_->graph, id));
   return types;
 }
 

@@ -38,6 +38,18 @@ struct RangeSpec {
   bool force = true;          // a forced range wins over calibration
 };
 
+// How a quantized input (QINT8 / QINT16) of a node is quantized: static
+// parameters fixed at build time (per tensor, or per slice along `axis` for
+// weights), or dynamic: the range is measured on every inference (SPEC §1).
+struct QuantBinding {
+  int bits = 8;
+  bool symmetric = true;
+  bool dynamic = false;
+  int64_t axis = -1;  // -1: per tensor
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+};
+
 struct Value {
   int id = -1;
   std::string name;
@@ -61,6 +73,12 @@ struct Node {
   std::map<size_t, DataType> input_precision;  // user overrides (SetPrecision)
   std::map<size_t, DataType> output_type;      // user overrides (SetOutputType)
   std::shared_ptr<const Buffer> constant;      // payload of a Constant node
+  // Filled by the precision planner (empty before): the precision each input
+  // is consumed in, the type each output is produced in, and for QINT8 /
+  // QINT16 inputs how they are quantized.
+  std::vector<DataType> input_compute;
+  std::vector<DataType> output_compute;
+  std::vector<std::optional<QuantBinding>> input_quant;
 };
 
 class Graph {

@@ -81,12 +81,29 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
     info.const_data = node.constant->data();
   }
   std::vector<const ops::ValueInfo*> in;
-  std::vector<ops::ValueInfo> out;
+  std::vector<ops::ValueInfo> out, logical;
   for (int id : order) {
     const Node& node = *graph.node(id);
     const ops::OpSchema& schema = ops::GetSchema(node.op);
     in.clear();
-    for (int input : node.inputs) in.push_back(input < 0 ? nullptr : &(*infos)[static_cast<size_t>(input)]);
+    logical.assign(node.inputs.size(), ops::ValueInfo{});
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int input = node.inputs[i];
+      if (input < 0) {
+        in.push_back(nullptr);
+        continue;
+      }
+      in.push_back(&(*infos)[static_cast<size_t>(input)]);
+      // A quantized input holds integers standing for real numbers: shape
+      // inference sees the real (FLOAT32) tensor.
+      if (i < node.input_compute.size() &&
+          (node.input_compute[i] == DataType::QINT8 || node.input_compute[i] == DataType::QINT16)) {
+        logical[i] = *in.back();
+        logical[i].dtype = DataType::FLOAT32;
+        logical[i].const_data = nullptr;
+        in.back() = &logical[i];
+      }
+    }
     out.assign(node.outputs.size(), ops::ValueInfo{});
     Status status = schema.infer(node.attrs, in, out);
     if (!status.ok()) return WithContext(status, NodeLabel(graph, node));

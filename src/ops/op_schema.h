@@ -62,11 +62,33 @@ struct AttrSpec {
   std::string doc;
 };
 
-// Quantization traits, read by the precision planner (SPEC §2).
+// Quantization traits, read by the precision planner and the quantized
+// execution path (SPEC §2). An op with quantizable inputs computes, for
+// quantized inputs, on their centered integer values (q - z) and the result
+// is scaled back per output channel: y = acc * s_in * s_w[c] (+ bias).
 struct QuantTraits {
   std::vector<int> quantizable_inputs;  // may be consumed as QINT8 / QINT16
   int weight_input = -1;                // the input that may be quantized per axis
-  int weight_axis = 0;                  // the axis of its output channels / kernels
+  int weight_axis = 0;                  // its output-channel axis (negative: from the end)
+  int bias_input = -1;                  // added after scaling, in float
+  bool gemm_alpha_beta = false;         // y = alpha * acc * scales + beta * bias (Gemm)
+  // Where layouts or transposes move those axes; null: use weight_axis / the last axis.
+  int64_t (*resolve_weight_axis)(const ir::AttrMap& attrs, int64_t weight_rank) = nullptr;
+  int64_t (*output_channel_axis)(const ir::AttrMap& attrs, int64_t output_rank) = nullptr;
+
+  int64_t WeightAxis(const ir::AttrMap& attrs, int64_t rank) const {
+    int64_t axis = resolve_weight_axis ? resolve_weight_axis(attrs, rank) : weight_axis;
+    return axis < 0 ? axis + rank : axis;
+  }
+  int64_t OutputChannelAxis(const ir::AttrMap& attrs, int64_t rank) const {
+    int64_t axis = output_channel_axis ? output_channel_axis(attrs, rank) : -1;
+    return axis < 0 ? axis + rank : axis;
+  }
+  bool IsQuantizable(int input) const {
+    for (int q : quantizable_inputs)
+      if (q == input) return true;
+    return false;
+  }
 };
 
 struct OpSchema {
@@ -81,6 +103,12 @@ struct OpSchema {
   std::vector<AttrSpec> attrs;
   InferFn infer = nullptr;
   KernelFactory reference = nullptr;
+  // For ops with quantizable inputs: the exact integer reference. It is
+  // prepared from the same infos as `reference` (without the bias), but at
+  // run time every input holds INT32 centered integers (q - zero_point) and
+  // it writes INT64 accumulators. The runtime quantizes the inputs and scales
+  // the accumulators back (SPEC §1), see runtime/node_kernel.h.
+  KernelFactory integer_reference = nullptr;
   QuantTraits quant;
 
   const AttrSpec* FindAttr(const std::string& attr_name) const {

@@ -3,14 +3,17 @@
 
 #include "format/model_file.h"
 #include "passes/build_options.h"
+#include "passes/precision_planner.h"
 
 namespace mixq::passes {
 
-// Copies `network`, checks that every requested precision can be honoured,
-// verifies it, removes nodes no output depends on, and records the precision
-// report. The network itself is left untouched.
+// Copies `network`, verifies it, removes nodes no output depends on, plans
+// every node's precision (ranges from hand-set values, the config or
+// `calibrated`), quantizes the weights, and records the precision report.
+// The network itself is left untouched.
 Status BuildModelData(const std::string& name, const ir::Graph& network, const BuildOptions& options,
-                      const std::string& config_json, format::ModelData* model);
+                      const CalibratedRanges& calibrated, const std::string& config_json,
+                      format::ModelData* model);
 
 // Removes nodes whose outputs reach no network output (ids are renumbered).
 void EliminateDeadNodes(ir::Graph* graph);

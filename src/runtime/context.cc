@@ -3,6 +3,8 @@
 #include "ir/verifier.h"
 #include "runtime/engine.h"
 #include "runtime/memory_plan.h"
+#include "runtime/node_kernel.h"
+#include "util/half.h"
 #include "runtime/rt_tensor.h"
 #include "util/status_util.h"
 
@@ -103,7 +105,7 @@ Status ContextImpl::Prepare(const std::vector<ir::Shape>& input_shapes) {
     std::unique_ptr<ops::Kernel> kernel;
     // Only reference kernels exist so far; options_.force_reference will pick
     // them over optimized ones once those land.
-    Status status = ops::GetSchema(node.op).reference({node.attrs, in, out}, &kernel);
+    Status status = MakeNodeKernel(node, in, out, &kernel);
     if (!status.ok()) return WithContext(status, ir::NodeLabel(g, node));
     kernels_.push_back(std::move(kernel));
   }
@@ -180,11 +182,21 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     const size_t bytes = static_cast<size_t>(ir::ElementCount(info.shape)) * DataTypeSize(info.dtype);
     auto* rt = dynamic_cast<RTTensorImpl*>(outputs[i]);
     if (!rt) return InvalidArgument("Enqueue: output ", i, " was not created by mixq (use CreateIRTTensor)");
-    if (rt->GetDataType() != info.dtype)
+    const DataType type = plan_->output_types[i];
+    if (rt->GetDataType() != type)
       return InvalidArgument("Enqueue: output '", rt->GetName(), "' is ", DataTypeName(rt->GetDataType()),
-                             ", the model produces ", DataTypeName(info.dtype));
-    MIXQ_RETURN_IF_ERROR(rt->PrepareOutput(Dims(info.shape), bytes));
-    if (bytes) std::memcpy(rt->GetMutableData(), value_data_[static_cast<size_t>(id)], bytes);
+                             ", the model produces ", DataTypeName(type));
+    const int64_t count = ir::ElementCount(info.shape);
+    MIXQ_RETURN_IF_ERROR(rt->PrepareOutput(Dims(info.shape), static_cast<size_t>(count) * DataTypeSize(type)));
+    const void* src = value_data_[static_cast<size_t>(id)];
+    if (type == info.dtype) {
+      if (bytes) std::memcpy(rt->GetMutableData(), src, bytes);
+    } else {
+      // Outputs produced in FLOAT16 / BFLOAT16 are handed over in that storage type.
+      const float* x = static_cast<const float*>(src);
+      uint16_t* y = static_cast<uint16_t*>(rt->GetMutableData());
+      for (int64_t e = 0; e < count; ++e) y[e] = type == DataType::FLOAT16 ? FloatToHalf(x[e]) : FloatToBFloat16(x[e]);
+    }
   }
   return Status::OK();
 }

@@ -4,6 +4,14 @@
 
 namespace mixq::runtime {
 
+DataType RuntimeOutputType(const ir::Graph& graph, int value_id) {
+  const ir::Value* v = graph.value(value_id);
+  if (v->producer < 0 || v->dtype != DataType::FLOAT32) return v->dtype;
+  const ir::Node& producer = *graph.node(v->producer);
+  const size_t o = static_cast<size_t>(v->producer_output);
+  return o < producer.output_compute.size() ? producer.output_compute[o] : v->dtype;
+}
+
 Status MakePlan(std::shared_ptr<const format::ModelData> model, std::shared_ptr<const Plan>* out) {
   auto plan = std::make_shared<Plan>();
   plan->model = std::move(model);
@@ -18,7 +26,7 @@ Status MakePlan(std::shared_ptr<const format::ModelData> model, std::shared_ptr<
     plan->steps.push_back(id);
   }
   for (int id : graph.inputs()) plan->input_types.push_back(graph.value(id)->dtype);
-  for (int id : graph.outputs()) plan->output_types.push_back(graph.value(id)->dtype);
+  for (int id : graph.outputs()) plan->output_types.push_back(RuntimeOutputType(graph, id));
   *out = std::move(plan);
   return Status::OK();
 }

@@ -18,6 +18,10 @@ struct Plan {
   std::vector<DataType> input_types, output_types;
 };
 
+// The type a network output is handed over in: its producer's planned output
+// type (FLOAT16 / BFLOAT16 outputs are converted at the end of a run).
+DataType RuntimeOutputType(const ir::Graph& graph, int value_id);
+
 Status MakePlan(std::shared_ptr<const format::ModelData> model, std::shared_ptr<const Plan>* plan);
 
 class EngineImpl : public IEngine {

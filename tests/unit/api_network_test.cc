@@ -1,6 +1,7 @@
 // Public API: the seed's snippet, the small ResNet end to end, model files.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <thread>
 
@@ -24,24 +25,85 @@ TEST(SeedSnippet, CompilesAndBuildsTheGraphAsWritten) {
   ASSERT_TRUE(conv->GetOutputType(0, &t));
   EXPECT_EQ(t, DataType::FLOAT16);
   EXPECT_EQ(network->GetOutput(0)->GetDimension(), Dims({-1, -1, -1, 16}));
-  // Quantized execution is not implemented yet: the build says so instead of
-  // silently running float32.
+  EXPECT_EQ(network->GetInput(0)->GetDataType(), DataType::QINT8);
+  // Without a range for the quantized input the build names the tensor.
   auto config = CreateIBuilderConfig();
   ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})").ok());
   auto builder = CreateIBuilder();
   EXPECT_EQ(builder->BuildModel("seed", network.get(), config.get()), nullptr);
-  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(builder->GetLastStatus().message().find("qint8_mixed_float16"), std::string::npos);
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(builder->GetLastStatus().message().find("'input0'"), std::string::npos)
+      << builder->GetLastStatus().message();
 }
 
-TEST(SeedSnippet, PerNodeQuantizedRequestIsRefusedNotIgnored) {
+TEST(SeedSnippet, RunsQuantizedWithAHandSetRange) {
+  auto weights = examples::MakeSeedWeights(1);
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkAsWritten(network.get(), weights).ok());
+  ASSERT_TRUE(network->GetInput(0)->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
+  ASSERT_NE(model, nullptr);
+  const std::string report = model->GetPrecisionReportJson();
+  // conv: input and filter QINT8, bias FLOAT16, output FLOAT16; pool output FLOAT16.
+  EXPECT_NE(report.find(R"("actual":"QINT8","requested":"QINT8","requested_by":"node","tensor":"input0")"),
+            std::string::npos) << report;
+  EXPECT_NE(report.find(R"("actual":"FLOAT16","requested":"FLOAT16","requested_by":"node","tensor":"Constant_1:0")"),
+            std::string::npos) << report;
+  EXPECT_EQ(model->GetOutputDataTypes()[0], DataType::FLOAT16);
+  // Float reference of the same network.
+  auto float_net = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkFloat(float_net.get(), weights).ok());
+  auto float_model = BuildOrDie(float_net.get());
+  Dims dims({1, 8, 8, 3});
+  auto input = RandomFloats(static_cast<size_t>(dims.GetElementCount()), 2);
+  auto expected = RunOnce(float_model->CreateIEngine()->CreateIContext().get(), dims, input);
+  auto context = model->CreateIEngine()->CreateIContext();
+  std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
+  context->CreateInputTensors(&inputs);
+  context->CreateOutputTensors(&outputs);
+  inputs[0]->SetDimensions(dims);
+  inputs[0]->SetData(input.data(), input.size() * 4);
+  ASSERT_TRUE(context->Enqueue(inputs, outputs).ok());
+  ASSERT_EQ(outputs[0]->GetDataType(), DataType::FLOAT16);
+  const uint16_t* half = static_cast<const uint16_t*>(outputs[0]->GetData());
+  // Error bound: input step 1/127 times the L1 norm of a filter (27 taps of
+  // |w| < 1.5) plus weight steps, plus float16 rounding: generously 0.15.
+  double max_err = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    uint16_t h = half[i];
+    // float16 -> float32 by hand to stay independent of the code under test.
+    int exp = (h >> 10) & 31, mant = h & 1023;
+    double v = exp == 0 ? mant * std::ldexp(1.0, -24) : (1024 + mant) * std::ldexp(1.0, exp - 25);
+    if (h & 0x8000) v = -v;
+    max_err = std::max(max_err, std::fabs(v - expected[i]));
+  }
+  EXPECT_LT(max_err, 0.15);
+  EXPECT_GT(max_err, 0.0);  // it really ran quantized
+}
+
+TEST(SeedSnippet, OperatorOverrideBeatsNetworkMode) {
   auto network = CreateINetwork();
   ASSERT_TRUE(examples::BuildSeedNetworkAsWritten(network.get(), examples::MakeSeedWeights(1)).ok());
   network->GetInput(0)->SetDataType(DataType::FLOAT32);
+  INode* conv = network->FindNodeByName("Conv2D");
+  ASSERT_TRUE(conv->SetPrecision(0, DataType::FLOAT32).ok());
+  ASSERT_TRUE(conv->SetPrecision(1, DataType::FLOAT32).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  const std::string report = model->GetPrecisionReportJson();
+  EXPECT_EQ(report.find("QINT8"), std::string::npos) << report;
+  EXPECT_NE(report.find(R"("kernel":"reference")"), std::string::npos);
+}
+
+TEST(SeedSnippet, QuantizedPrecisionOnNonQuantizableOpIsAnError) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSeedNetworkFloat(network.get(), examples::MakeSeedWeights(1)).ok());
+  INode* pool = network->FindNodeByName("MaxPool2D");
+  ASSERT_TRUE(pool->SetPrecision(0, DataType::QINT16).ok());
   auto builder = CreateIBuilder();
   EXPECT_EQ(builder->BuildModel("seed", network.get(), nullptr), nullptr);
-  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(builder->GetLastStatus().message().find("node 'Conv2D'"), std::string::npos)
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(builder->GetLastStatus().message().find("node 'MaxPool2D' (MaxPool2D) input 0"), std::string::npos)
       << builder->GetLastStatus().message();
 }
 

@@ -1,17 +1,78 @@
-// PLACEHOLDER: replaced by the real operator definition.
+// AvgPool2D: mean over 2-D windows, ONNX AveragePool semantics for the
+// divisor (count_include_pad) and for ceil_mode.
+#include <algorithm>
+
 #include "ops/op_util.h"
+#include "ops/pool_params.h"
 
 namespace mixq::ops {
+
+namespace {
+
+Status InferAvgPool(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
+                    std::vector<ValueInfo>& outputs) {
+  PoolGeometry g;
+  MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(attrs, inputs, /*with_dilations=*/false, &g));
+  outputs[0].dtype = inputs[0]->dtype;
+  outputs[0].shape = Physical({g.batch, g.channels, g.out_h, g.out_w}, g.axes);
+  return Status::OK();
+}
+
+// Divisor of one axis of a window starting at `start` (may be negative):
+// the real input positions it covers, plus with count_include_pad the padded
+// ones; positions past in + pad_end exist only because of ceil_mode and never
+// count (ONNX / PyTorch).
+int64_t AxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
+                  bool count_include_pad) {
+  const int64_t lo = count_include_pad ? -pad_begin : 0;
+  const int64_t hi = count_include_pad ? in + pad_end : in;
+  return std::max<int64_t>(0, std::min(start + kernel, hi) - std::max(start, lo));
+}
+
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  PoolGeometry g;
+  MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, /*with_dilations=*/false, &g));
+  const bool count_include_pad = init.attrs.Int("count_include_pad") != 0;
+  const auto in_s = LogicalStrides(init.inputs[0]->shape, g.axes);
+  const auto out_s = LogicalStrides(init.outputs[0].shape, g.axes);
+  return MakeFunctionKernel(
+      [g, in_s, out_s, count_include_pad](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        const float* x = in[0].Data<float>();
+        float* y = out[0].Data<float>();
+        for (int64_t n = 0; n < g.batch; ++n)
+          for (int64_t c = 0; c < g.channels; ++c)
+            for (int64_t oh = 0; oh < g.out_h; ++oh)
+              for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                const int64_t h0 = oh * g.stride_h - g.pad_top, w0 = ow * g.stride_w - g.pad_left;
+                double sum = 0.0;
+                for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + g.kernel_h, g.in_h); ++ih)
+                  for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + g.kernel_w, g.in_w); ++iw)
+                    sum += x[n * in_s[0] + c * in_s[1] + ih * in_s[2] + iw * in_s[3]];
+                const int64_t count = AxisCount(h0, g.kernel_h, g.in_h, g.pad_top, g.pad_bottom, count_include_pad) *
+                                      AxisCount(w0, g.kernel_w, g.in_w, g.pad_left, g.pad_right, count_include_pad);
+                // A window wholly inside an end padding larger than the kernel
+                // covers nothing; 0 rather than 0/0 = NaN.
+                y[n * out_s[0] + c * out_s[1] + oh * out_s[2] + ow * out_s[3]] =
+                    count > 0 ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+              }
+        return Status::OK();
+      },
+      kernel);
+}
+
+}  // namespace
 
 const OpSchema& AvgPool2DSchema() {
   static const OpSchema schema = [] {
     OpSchema s;
     s.kind = OpKind::kAvgPool2D;
     s.name = "AvgPool2D";
+    s.summary = "Mean over 2-D windows (default 2x2, stride 2).";
     s.input_names = {"input"};
-    s.infer = [](const ir::AttrMap&, const std::vector<const ValueInfo*>&, std::vector<ValueInfo>&) {
-      return Unimplemented("AvgPool2D is not implemented yet");
-    };
+    s.attrs = PoolAttrSpecs(/*with_dilations=*/false);
+    s.attrs.push_back({"count_include_pad", int64_t{0}, "1: padded positions count in the divisor"});
+    s.infer = InferAvgPool;
+    s.reference = MakeReference;
     return s;
   }();
   return schema;

@@ -1,17 +1,155 @@
-// PLACEHOLDER: replaced by the real operator definition.
+// ConvTranspose2D: the gradient of Conv2D with respect to its input (a
+// "deconvolution"), with groups, dilation, strides, output padding, explicit
+// or SAME padding, NCHW / NHWC activations and IHWO / IOHW filters.
+#include <algorithm>
+
+#include "ops/conv2d/conv_params.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
+
+namespace {
+
+struct TransposedGeometry {
+  ConvGeometry conv;
+  int64_t output_pad_h = 0, output_pad_w = 0;
+};
+
+// Output size of one axis; -1 when the input size is only known at run time.
+int64_t TransposedOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+                             int64_t pad_end, int64_t output_pad) {
+  if (in < 0) return -1;
+  return (in - 1) * stride - pad_begin - pad_end + dilation * (kernel - 1) + output_pad + 1;
+}
+
+// ONNX ConvTranspose auto_pad: the output is in * stride and the padding is
+// whatever makes the size equation hold. Negative totals (a 1x1 kernel with
+// stride 2) are clamped to 0 as ONNX Runtime does: the extra output positions
+// then only receive the bias.
+Status ResolveTransposedPadding(const std::string& mode, int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
+                                int64_t output_pad, int64_t* pad_begin, int64_t* pad_end) {
+  if (mode == "EXPLICIT") return Status::OK();
+  if (mode == "VALID") {
+    *pad_begin = *pad_end = 0;
+    return Status::OK();
+  }
+  if (mode != "SAME_UPPER" && mode != "SAME_LOWER")
+    return InvalidArgument("attribute 'padding_mode' must be EXPLICIT, SAME_UPPER, SAME_LOWER or VALID, got '", mode,
+                           "'");
+  if (in < 0) {  // unknown until the kernel is prepared for a concrete shape
+    *pad_begin = *pad_end = 0;
+    return Status::OK();
+  }
+  const int64_t out = in * stride;
+  const int64_t total = std::max<int64_t>(0, stride * (in - 1) + output_pad + ((kernel - 1) * dilation + 1) - out);
+  const int64_t small = total / 2, large = total - small;
+  *pad_begin = mode == "SAME_UPPER" ? small : large;
+  *pad_end = mode == "SAME_UPPER" ? large : small;
+  return Status::OK();
+}
+
+Status ComputeGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, TransposedGeometry* tg) {
+  ConvGeometry* g = &tg->conv;
+  MIXQ_RETURN_IF_ERROR(ReadConvGeometry(attrs, inputs, /*transposed=*/true, g));
+  auto output_padding = attrs.Ints("output_padding");
+  if (output_padding.size() != 2 || output_padding[0] < 0 || output_padding[1] < 0)
+    return InvalidArgument("attribute 'output_padding' must be 2 values >= 0, got ", ir::ShapeString(output_padding));
+  tg->output_pad_h = output_padding[0];
+  tg->output_pad_w = output_padding[1];
+  const std::string mode = attrs.Str("padding_mode");
+  MIXQ_RETURN_IF_ERROR(ResolveTransposedPadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h,
+                                                tg->output_pad_h, &g->pad_top, &g->pad_bottom));
+  MIXQ_RETURN_IF_ERROR(ResolveTransposedPadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w,
+                                                tg->output_pad_w, &g->pad_left, &g->pad_right));
+  if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    g->out_h = g->in_h < 0 ? -1 : g->in_h * g->stride_h;
+    g->out_w = g->in_w < 0 ? -1 : g->in_w * g->stride_w;
+  } else {
+    g->out_h = TransposedOutputSize(g->in_h, g->kernel_h, g->stride_h, g->dilation_h, g->pad_top, g->pad_bottom,
+                                    tg->output_pad_h);
+    g->out_w = TransposedOutputSize(g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->pad_left, g->pad_right,
+                                    tg->output_pad_w);
+  }
+  if ((g->in_h >= 0 && g->out_h < 1) || (g->in_w >= 0 && g->out_w < 1))
+    return InvalidArgument("attribute 'pads' ", ir::ShapeString(attrs.Ints("pads")), " crops the whole output (",
+                           g->out_h, "x", g->out_w, ")");
+  return Status::OK();
+}
+
+Status InferConvTranspose(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
+                          std::vector<ValueInfo>& outputs) {
+  TransposedGeometry tg;
+  MIXQ_RETURN_IF_ERROR(ComputeGeometry(attrs, inputs, &tg));
+  const ConvGeometry& g = tg.conv;
+  outputs[0].dtype = DataType::FLOAT32;
+  outputs[0].shape = Physical({g.batch, g.out_channels, g.out_h, g.out_w}, g.output_axes);
+  return Status::OK();
+}
+
+// Written as a gather (each output sums the inputs that scatter onto it) so
+// every output is computed once, in double, with no read-modify-write.
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  TransposedGeometry tg;
+  MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &tg));
+  const ConvGeometry g = tg.conv;
+  const auto in_s = LogicalStrides(init.inputs[0]->shape, g.input_axes);
+  const auto f_s = LogicalStrides(init.inputs[1]->shape, g.filter_axes);
+  const auto out_s = LogicalStrides(init.outputs[0].shape, g.output_axes);
+  return MakeFunctionKernel(
+      [g, in_s, f_s, out_s](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        const float* x = in[0].Data<float>();
+        const float* w = in[1].Data<float>();
+        const float* bias = in.size() > 2 ? in[2].Data<float>() : nullptr;
+        float* y = out[0].Data<float>();
+        const int64_t oc_per_group = g.out_channels / g.group;
+        const int64_t ic_per_group = g.in_channels / g.group;
+        for (int64_t n = 0; n < g.batch; ++n)
+          for (int64_t oc = 0; oc < g.out_channels; ++oc) {
+            const int64_t ic0 = (oc / oc_per_group) * ic_per_group;
+            const int64_t oc_in_group = oc % oc_per_group;
+            for (int64_t oh = 0; oh < g.out_h; ++oh)
+              for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                double acc = bias ? bias[oc] : 0.0;
+                for (int64_t ic = ic0; ic < ic0 + ic_per_group; ++ic)
+                  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+                    // Input row ih reaches output row ih * stride - pad_top + kh * dilation.
+                    const int64_t th = oh + g.pad_top - kh * g.dilation_h;
+                    if (th < 0 || th % g.stride_h != 0 || th / g.stride_h >= g.in_h) continue;
+                    const int64_t ih = th / g.stride_h;
+                    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+                      const int64_t tw = ow + g.pad_left - kw * g.dilation_w;
+                      if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.in_w) continue;
+                      const int64_t iw = tw / g.stride_w;
+                      acc += static_cast<double>(x[n * in_s[0] + ic * in_s[1] + ih * in_s[2] + iw * in_s[3]]) *
+                             w[oc_in_group * f_s[0] + ic * f_s[1] + kh * f_s[2] + kw * f_s[3]];
+                    }
+                  }
+                y[n * out_s[0] + oc * out_s[1] + oh * out_s[2] + ow * out_s[3]] = static_cast<float>(acc);
+              }
+          }
+        return Status::OK();
+      },
+      kernel);
+}
+
+}  // namespace
 
 const OpSchema& ConvTranspose2DSchema() {
   static const OpSchema schema = [] {
     OpSchema s;
     s.kind = OpKind::kConvTranspose2D;
     s.name = "ConvTranspose2D";
-    s.input_names = {"input"};
-    s.infer = [](const ir::AttrMap&, const std::vector<const ValueInfo*>&, std::vector<ValueInfo>&) {
-      return Unimplemented("ConvTranspose2D is not implemented yet");
-    };
+    s.summary = "2-D transposed convolution (grouped, dilated, strided, padded, output padding).";
+    s.input_names = {"input", "filter", "bias"};
+    s.min_inputs = 2;
+    s.attrs = ConvAttrSpecs("IHWO");
+    s.attrs.push_back({"output_padding", std::vector<int64_t>{0, 0},
+                       "extra rows / columns (h, w) at the bottom / right of the output"});
+    s.infer = InferConvTranspose;
+    s.reference = MakeReference;
+    s.quant.quantizable_inputs = {0, 1};
+    s.quant.weight_input = 1;
+    s.quant.weight_axis = 0;  // logical O (output channels per group); mapped through filter_layout
     return s;
   }();
   return schema;

@@ -1,0 +1,98 @@
+#include "format/plan_checks.h"
+
+#include "format/metadata_fields.h"
+#include "quant/quant_math.h"
+#include "util/status_util.h"
+
+namespace mixq::format {
+
+namespace {
+
+bool IsQuantized(DataType t) {
+  return t == DataType::QINT8 || t == DataType::QINT16;
+}
+
+// Either not planned (empty) or one entry per input / output.
+Status CheckPlanSize(size_t size, size_t expected, const std::string& path, const char* what) {
+  if (size == 0 || size == expected) return Status::OK();
+  return FieldError(path, StrCat("has ", size, " entries for ", expected, " ", what));
+}
+
+Status CheckBinding(const ir::Graph& graph, const ir::Node& node, size_t input, const ir::QuantBinding& b,
+                    const std::string& path) {
+  const DataType compute = input < node.input_compute.size() ? node.input_compute[input] : DataType::FLOAT32;
+  if (!IsQuantized(compute))
+    return FieldError(path, StrCat("is set but input ", input, " is consumed in ", DataTypeName(compute)));
+  const int bits = compute == DataType::QINT8 ? 8 : 16;
+  if (b.bits != bits)
+    return FieldError(MemberPath(path, "bits"), StrCat("is ", b.bits, " for a ", DataTypeName(compute), " input"));
+  const int id = node.inputs[input];
+  if (id < 0) return FieldError(path, StrCat("is set for omitted input ", input));
+  const ir::Value& v = *graph.value(id);
+  // The runtime indexes the input's dims with the axis and zero points by channel.
+  if (b.axis < -1 || b.axis >= static_cast<int64_t>(v.shape.size()))
+    return FieldError(MemberPath(path, "axis"), StrCat("is ", b.axis, "; the input '", v.name, "' has rank ",
+                                                       v.shape.size(), " (-1: per tensor)"));
+  const bool constant = v.producer >= 0 && graph.node(v.producer)->op == OpKind::kConstant;
+  if (b.dynamic) {
+    if (constant)
+      return FieldError(MemberPath(path, "dynamic"), "is true for a constant (weights are quantized at build)");
+    if (!b.scales.empty() || !b.zero_points.empty())
+      return FieldError(path, "is dynamic but holds scales or zero points");
+    return Status::OK();
+  }
+  quant::QuantParams params;
+  params.bits = b.bits;
+  params.symmetric = b.symmetric;
+  params.axis = b.axis < 0 ? quant::kPerTensor : b.axis;
+  params.scales = b.scales;
+  params.zero_points = b.zero_points;
+  Status valid = quant::ValidateQuantParams(params);
+  if (!valid.ok()) return FieldError(path, valid.message());
+  if (b.axis >= 0) {
+    const int64_t channels = v.shape[static_cast<size_t>(b.axis)];
+    if (channels >= 0 && static_cast<int64_t>(b.scales.size()) != channels)
+      return FieldError(MemberPath(path, "scales"), StrCat("has ", b.scales.size(), " scales but input '", v.name,
+                                                           "' has ", channels, " channels on axis ", b.axis));
+  }
+  // Weights are stored already quantized, in the integer type of the binding.
+  const DataType stored = bits == 8 ? DataType::INT8 : DataType::INT16;
+  if (constant && v.dtype != stored)
+    return FieldError(path, StrCat("quantizes constant '", v.name, "' stored as ", DataTypeName(v.dtype), ", not ",
+                                   DataTypeName(stored)));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckPlannedPrecisions(const ir::Graph& graph) {
+  for (size_t i = 0; i < graph.value_count(); ++i) {
+    const ir::Value& v = *graph.value(static_cast<int>(i));
+    if (v.boundary_precision && !IsQuantized(*v.boundary_precision))
+      return FieldError(MemberPath(IndexPath("values", i), "boundary_precision"),
+                        StrCat("is ", DataTypeName(*v.boundary_precision), "; only QINT8 or QINT16 inputs have one"));
+  }
+  for (size_t n = 0; n < graph.node_count(); ++n) {
+    const ir::Node& node = *graph.node(static_cast<int>(n));
+    const std::string path = IndexPath("nodes", n);
+    MIXQ_RETURN_IF_ERROR(
+        CheckPlanSize(node.input_compute.size(), node.inputs.size(), MemberPath(path, "input_compute"), "inputs"));
+    MIXQ_RETURN_IF_ERROR(
+        CheckPlanSize(node.output_compute.size(), node.outputs.size(), MemberPath(path, "output_compute"), "outputs"));
+    MIXQ_RETURN_IF_ERROR(
+        CheckPlanSize(node.input_quant.size(), node.inputs.size(), MemberPath(path, "input_quant"), "inputs"));
+    for (size_t i = 0; i < node.input_compute.size(); ++i) {
+      const bool bound = i < node.input_quant.size() && node.input_quant[i].has_value();
+      if (IsQuantized(node.input_compute[i]) && node.inputs[i] >= 0 && !bound)
+        return FieldError(IndexPath(MemberPath(path, "input_quant"), i),
+                          StrCat("is missing for a ", DataTypeName(node.input_compute[i]), " input"));
+    }
+    for (size_t i = 0; i < node.input_quant.size(); ++i)
+      if (node.input_quant[i])
+        MIXQ_RETURN_IF_ERROR(
+            CheckBinding(graph, node, i, *node.input_quant[i], IndexPath(MemberPath(path, "input_quant"), i)));
+  }
+  return Status::OK();
+}
+
+}  // namespace mixq::format

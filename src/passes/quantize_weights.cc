@@ -1,0 +1,47 @@
+// Weights are quantized once, at build time, and stored quantized.
+#include "ops/op_schema.h"
+#include "passes/precision_planner.h"
+#include "quant/quant_math.h"
+#include "util/status_util.h"
+
+namespace mixq::passes {
+
+Status QuantizeWeights(ir::Graph* graph) {
+  const size_t node_count = graph->node_count();
+  for (size_t n = 0; n < node_count; ++n) {
+    for (size_t i = 0; i < graph->node(static_cast<int>(n))->inputs.size(); ++i) {
+      ir::Node* node = graph->node(static_cast<int>(n));
+      if (i >= node->input_quant.size() || !node->input_quant[i] || node->inputs[i] < 0) continue;
+      const ir::Value& v = *graph->value(node->inputs[i]);
+      if (v.producer < 0 || graph->node(v.producer)->op != OpKind::kConstant || v.dtype != DataType::FLOAT32)
+        continue;
+      const ir::QuantBinding& b = *node->input_quant[i];
+      quant::QuantParams params;
+      params.bits = b.bits;
+      params.symmetric = b.symmetric;
+      params.axis = b.axis < 0 ? quant::kPerTensor : b.axis;
+      params.scales = b.scales;
+      params.zero_points = b.zero_points;
+      const DataType stored = b.bits == 8 ? DataType::INT8 : DataType::INT16;
+      const int64_t count = ir::ElementCount(v.shape);
+      auto buffer = std::make_shared<ir::Buffer>(static_cast<size_t>(count) * DataTypeSize(stored));
+      const float* data = static_cast<const float*>(graph->node(v.producer)->constant->data());
+      MIXQ_RETURN_IF_ERROR(WithContext(quant::QuantizeTensor(data, v.shape, params, buffer->mutable_data()),
+                                       "quantizing weights '" + v.name + "'"));
+      const std::string name = graph->UniqueName(StrCat(v.name, "_", DataTypeName(stored)));
+      const ir::Shape shape = v.shape;
+      ir::Node* constant = graph->AddNode(OpKind::kConstant, name, {}, 1);
+      constant->attrs.Set("dtype", std::string(DataTypeName(stored)));
+      constant->attrs.Set("shape", shape);
+      constant->constant = std::move(buffer);
+      ir::Value* out = graph->value(constant->outputs[0]);
+      out->name = name;
+      out->dtype = stored;
+      out->shape = shape;
+      graph->node(static_cast<int>(n))->inputs[i] = out->id;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace mixq::passes

@@ -1,0 +1,25 @@
+// The kernel that runs one node with its planned precisions (SPEC §2):
+// float inputs consumed in FLOAT16 / BFLOAT16 are rounded to it, outputs
+// produced in FLOAT16 / BFLOAT16 are rounded, and when any input is consumed
+// in QINT8 / QINT16 the op runs its exact integer reference on the quantized,
+// centered values and the accumulators are scaled back to float:
+//   y[c] = acc * s_in * s_w[c] (+ bias[c])        (Gemm: alpha * ... + beta * C)
+// In memory every activation stays FLOAT32 (float16 values are float32
+// numbers that float16 can represent): the reference path trades memory for
+// simplicity; optimized kernels store them narrow.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ops/op_schema.h"
+
+namespace mixq::runtime {
+
+// `inputs` describe the values as stored (quantized weights are INT8 /
+// INT16 constants); `outputs` as inferred.
+Status MakeNodeKernel(const ir::Node& node, const std::vector<const ops::ValueInfo*>& inputs,
+                      const std::vector<ops::ValueInfo>& outputs, std::unique_ptr<ops::Kernel>* kernel);
+
+}  // namespace mixq::runtime
