@@ -15,6 +15,7 @@
 
 #include "mixq/mixq.h"
 #include "small_resnet.h"
+#include "util/half.h"
 
 using namespace mixq;
 
@@ -39,8 +40,16 @@ Status RunModel(IModel* model, const std::vector<std::vector<float>>& samples, c
     inputs[0]->SetData(const_cast<float*>(sample.data()), sample.size() * sizeof(float));
     Status s = context->Enqueue(inputs, outs);
     if (!s.ok()) return s;
-    const float* y = static_cast<const float*>(outs[0]->GetData());
-    outputs->emplace_back(y, y + outs[0]->GetDimensions().GetElementCount());
+    const int64_t count = outs[0]->GetDimensions().GetElementCount();
+    std::vector<float> y(static_cast<size_t>(count));
+    if (outs[0]->GetDataType() == DataType::FLOAT16) {
+      const uint16_t* h = static_cast<const uint16_t*>(outs[0]->GetData());
+      for (int64_t i = 0; i < count; ++i) y[static_cast<size_t>(i)] = HalfToFloat(h[i]);
+    } else {
+      const float* f = static_cast<const float*>(outs[0]->GetData());
+      y.assign(f, f + count);
+    }
+    outputs->push_back(std::move(y));
   }
   std::vector<double> times;
   inputs[0]->SetData(const_cast<float*>(samples[0].data()), samples[0].size() * sizeof(float));
@@ -91,11 +100,14 @@ int main(int argc, char** argv) {
     for (auto& v : sample) v = dist(rng);
 
   std::vector<std::vector<float>> reference;
-  const char* modes[] = {"force_float32", "qint8_mixed_float16"};
+  const char* modes[] = {"force_float32", "force_float16", "qint16_mixed_float32", "qint8_mixed_float32",
+                         "qint8_mixed_float16"};
   for (const char* mode : modes) {
     std::printf("\n== 3. Build: precision_mode %s\n", mode);
     auto config = CreateIBuilderConfig();
-    s = config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}");
+    // No calibration yet: quantized modes measure activation ranges per run (dynamic PTQ).
+    s = config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode +
+                                "\", \"activation_quant_mode\": \"dynamic\"}}");
     if (!s.ok()) return Fail("config", s);
     auto builder = CreateIBuilder();
     auto model = builder->BuildModel(std::string("small_resnet_") + mode, network.get(), config.get());

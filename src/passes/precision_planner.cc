@@ -100,7 +100,10 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
       if (node.inputs[i] < 0) continue;
       const ir::Value& v = *graph->value(node.inputs[i]);
       const bool is_float = IsFloat(v.dtype);
-      const bool quantizable = schema.quant.IsQuantizable(static_cast<int>(i));
+      // Quantized execution needs the op's exact integer reference kernel.
+      const bool has_integer_kernel = schema.integer_reference != nullptr;
+      const bool quantizable = schema.quant.IsQuantizable(static_cast<int>(i)) && has_integer_kernel;
+      const bool awaiting_kernel = schema.quant.IsQuantizable(static_cast<int>(i)) && !has_integer_kernel;
       DataType requested;
       std::string by = "network";
       std::string note;
@@ -112,11 +115,16 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         by = "input";
       } else if (mode.quantized && quantizable && is_float) {
         requested = *mode.quantized;
+      } else if (mode.quantized && awaiting_kernel && is_float) {
+        requested = *mode.quantized;
+        note = StrCat(schema.name, " has no quantized kernel yet; input ", i, " runs in ", DataTypeName(mode.floating));
       } else {
         requested = is_float ? mode.floating : v.dtype;
       }
       const std::string where = StrCat(label, " input ", i, " (", schema.InputName(i), ", tensor '", v.name, "')");
-      if (IsQuantized(requested) && !quantizable)
+      if (IsQuantized(requested) && awaiting_kernel && by != "network")
+        return Unimplemented(where, ": quantized execution of ", schema.name, " is not implemented yet");
+      if (IsQuantized(requested) && !quantizable && !awaiting_kernel)
         return InvalidArgument(where, " cannot be consumed in ", DataTypeName(requested),
                                " (operators with quantizable inputs: ", QuantizableOps(), "; see docs/operators.md)");
       if ((IsQuantized(requested) || IsFloat(requested)) && !is_float)
@@ -125,7 +133,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
       if (!IsQuantized(requested) && !IsFloat(requested) && requested != v.dtype)
         return InvalidArgument(where, " is ", DataTypeName(v.dtype), "; it cannot be consumed in ",
                                DataTypeName(requested));
-      DataType actual = requested;
+      DataType actual = IsQuantized(requested) && awaiting_kernel ? mode.floating : requested;
       if (v.boundary_precision && !quantizable && by == "network") {
         note = StrCat("input '", v.name, "' is declared ", DataTypeName(*v.boundary_precision), " but ", schema.name,
                       " cannot consume quantized values; it runs in ", DataTypeName(actual));
