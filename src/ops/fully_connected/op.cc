@@ -107,6 +107,34 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       kernel);
 }
 
+// Exact integer reference (see OpSchema::integer_reference): centered INT32
+// inputs, INT64 accumulators; alpha, beta and the bias are applied by the
+// runtime after scaling.
+Status MakeIntegerReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  GemmGeometry g;
+  MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &g));
+  MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "input"));
+  MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[1], "weight"));
+  return MakeFunctionKernel(
+      [g](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        const int32_t* a = in[0].Data<int32_t>();
+        const int32_t* b = in[1].Data<int32_t>();
+        int64_t* y = out[0].Data<int64_t>();
+        for (int64_t i = 0; i < g.m; ++i)
+          for (int64_t j = 0; j < g.n; ++j) {
+            int64_t acc = 0;
+            for (int64_t t = 0; t < g.k; ++t)
+              acc += static_cast<int64_t>(a[g.transpose_a ? t * g.m + i : i * g.k + t]) *
+                     b[g.transpose_b ? j * g.k + t : t * g.n + j];
+            y[i * g.n + j] = acc;
+          }
+        return Status::OK();
+      },
+      kernel);
+}
+
+int64_t WeightOutputAxis(const ir::AttrMap& attrs, int64_t) { return attrs.Int("transpose_b", 1) ? 0 : 1; }
+
 }  // namespace
 
 const OpSchema& FullyConnectedSchema() {
@@ -132,6 +160,10 @@ const OpSchema& FullyConnectedSchema() {
     // transpose_b = 1; with transpose_b = 0 it is axis 1, which the planner
     // resolves from the attribute.
     s.quant.weight_axis = 0;
+    s.quant.resolve_weight_axis = WeightOutputAxis;
+    s.quant.bias_input = 2;
+    s.quant.gemm_alpha_beta = true;
+    s.integer_reference = MakeIntegerReference;
     return s;
   }();
   return schema;
