@@ -3,5 +3,6 @@
 
 #include "mixq/builder.h"
 #include "mixq/network.h"
+#include "mixq/parser.h"
 #include "mixq/runtime.h"
 #include "mixq/types.h"
