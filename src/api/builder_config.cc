@@ -28,6 +28,7 @@ const std::vector<StringOption>& StringOptions() {
       {"weight_quant_granularity", &BuildOptions::weight_quant_granularity, {"per_tensor", "per_axis"}},
       {"activation_quant_algo", &BuildOptions::activation_quant_algo, {"symmetric", "asymmetric"}},
       {"activation_quant_mode", &BuildOptions::activation_quant_mode, {"static", "dynamic"}},
+      {"bias_precision", &BuildOptions::bias_precision, {"float", "int32"}},
   };
   return options;
 }

@@ -1,6 +1,9 @@
 #include "format/plan_checks.h"
 
+#include <cmath>
+
 #include "format/metadata_fields.h"
+#include "ops/op_schema.h"
 #include "quant/quant_math.h"
 #include "util/status_util.h"
 
@@ -18,9 +21,33 @@ Status CheckPlanSize(size_t size, size_t expected, const std::string& path, cons
   return FieldError(path, StrCat("has ", size, " entries for ", expected, " ", what));
 }
 
+// An INT32 bias: a constant in the accumulator's scale, one positive scale per
+// element (or one for all), zero points 0.
+Status CheckInt32Bias(const ir::Graph& graph, const ir::Node& node, size_t input, const ir::QuantBinding& b,
+                      const std::string& path) {
+  if (static_cast<int>(input) != ops::GetSchema(node.op).quant.bias_input)
+    return FieldError(path, StrCat("is an INT32 binding on input ", input, ", which is not the bias"));
+  if (b.bits != 32 || b.dynamic || !b.symmetric)
+    return FieldError(path, "an INT32 bias must have bits 32, be static and symmetric");
+  const int id = node.inputs[input];
+  if (id < 0) return FieldError(path, StrCat("is set for omitted input ", input));
+  const ir::Value& v = *graph.value(id);
+  const bool constant = v.producer >= 0 && graph.node(v.producer)->op == OpKind::kConstant;
+  if (!constant || v.dtype != DataType::INT32 || v.shape.size() != 1)
+    return FieldError(path, StrCat("quantizes '", v.name, "', which is not a 1-D INT32 constant"));
+  const size_t expected = b.axis == 0 ? static_cast<size_t>(v.shape[0]) : 1;
+  if ((b.axis != 0 && b.axis != -1) || b.scales.size() != expected || b.zero_points.size() != expected)
+    return FieldError(path, StrCat("must hold ", expected, " scales and zero points along axis ", b.axis));
+  for (size_t c = 0; c < b.scales.size(); ++c)
+    if (!std::isfinite(b.scales[c]) || !(b.scales[c] > 0.0f) || b.zero_points[c] != 0)
+      return FieldError(MemberPath(path, "scales"), StrCat("entry ", c, " is not a finite scale > 0 with zero point 0"));
+  return Status::OK();
+}
+
 Status CheckBinding(const ir::Graph& graph, const ir::Node& node, size_t input, const ir::QuantBinding& b,
                     const std::string& path) {
   const DataType compute = input < node.input_compute.size() ? node.input_compute[input] : DataType::FLOAT32;
+  if (compute == DataType::INT32) return CheckInt32Bias(graph, node, input, b, path);
   if (!IsQuantized(compute))
     return FieldError(path, StrCat("is set but input ", input, " is consumed in ", DataTypeName(compute)));
   const int bits = compute == DataType::QINT8 ? 8 : 16;

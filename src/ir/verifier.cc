@@ -94,10 +94,12 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
         continue;
       }
       in.push_back(&(*infos)[static_cast<size_t>(input)]);
-      // A quantized input holds integers standing for real numbers: shape
-      // inference sees the real (FLOAT32) tensor.
-      if (i < node.input_compute.size() &&
-          (node.input_compute[i] == DataType::QINT8 || node.input_compute[i] == DataType::QINT16)) {
+      // A quantized input (or an INT32 bias in the accumulator's scale) holds
+      // integers standing for real numbers: shape inference sees the real
+      // (FLOAT32) tensor.
+      const bool int_bias = i < node.input_quant.size() && node.input_quant[i] && node.input_quant[i]->bits == 32;
+      if (i < node.input_compute.size() && (node.input_compute[i] == DataType::QINT8 ||
+                                            node.input_compute[i] == DataType::QINT16 || int_bias)) {
         logical[i] = *in.back();
         logical[i].dtype = DataType::FLOAT32;
         logical[i].const_data = nullptr;

@@ -14,6 +14,9 @@ struct BuildOptions {
   std::string weight_quant_granularity = "per_axis";
   std::string activation_quant_algo = "symmetric";
   std::string activation_quant_mode = "static";
+  // "int32": biases of quantized convolutions / Gemm join the integer
+  // accumulator (scale s_x * s_w); "float": added after scaling.
+  std::string bias_precision = "float";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/op_schema.h"
+#include "passes/int32_bias.h"
 #include "quant/quant_math.h"
 #include "util/status_util.h"
 
@@ -122,6 +123,28 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         requested = is_float ? mode.floating : v.dtype;
       }
       const std::string where = StrCat(label, " input ", i, " (", schema.InputName(i), ", tensor '", v.name, "')");
+      // An INT32 bias joins the integer accumulator (needs the static scales of
+      // inputs 0 and the weights, planned before it: the bias comes last).
+      if (static_cast<int>(i) == schema.quant.bias_input && node.input_quant.size() > 0 && node.input_quant[0]) {
+        bool int32_bias = requested == DataType::INT32 && by == "node";
+        if (!int32_bias && by == "network" && options.bias_precision == "int32") {
+          const std::string obstacle = Int32BiasObstacle(*graph, node, i, schema);
+          if (obstacle.empty()) int32_bias = true;
+          else note = StrCat("bias_precision int32 not applied to input ", i, ": ", obstacle);
+        }
+        if (int32_bias) {
+          ir::QuantBinding binding;
+          MIXQ_RETURN_IF_ERROR(BindInt32Bias(*graph, node, i, schema, where, &binding));
+          node.input_quant[i] = binding;
+          node.input_compute[i] = DataType::INT32;
+          row.inputs.push_back({v.name, requested == DataType::INT32 ? requested : DataType::INT32, by,
+                                DataType::INT32});
+          continue;
+        }
+      }
+      if (requested == DataType::INT32 && static_cast<int>(i) == schema.quant.bias_input && by == "node")
+        return InvalidArgument(where, " cannot be consumed in INT32: the node's data input is not quantized (an "
+                                      "INT32 bias is added to the integer accumulator)");
       if (IsQuantized(requested) && awaiting_kernel && by != "network")
         return Unimplemented(where, ": quantized execution of ", schema.name, " is not implemented yet");
       if (IsQuantized(requested) && !quantizable && !awaiting_kernel)

@@ -10,7 +10,9 @@ namespace mixq::runtime {
 
 namespace {
 
-enum class InputMode { kPass, kRoundHalf, kRoundBFloat16, kQuantize, kBias, kOmitted };
+// kBias: a float bias added after scaling; kIntBias: an INT32 bias added to the
+// integer accumulator (it is in the accumulator's scale).
+enum class InputMode { kPass, kRoundHalf, kRoundBFloat16, kQuantize, kBias, kIntBias, kOmitted };
 
 bool IsQuantized(DataType t) { return t == DataType::QINT8 || t == DataType::QINT16; }
 
@@ -111,6 +113,13 @@ Status NodeKernel::Prepare(const ir::Node& node, const std::vector<const ops::Va
       MIXQ_RETURN_IF_ERROR(PrepareQuantizedInput(i, *inputs[i]));
       inner_infos[i].dtype = DataType::FLOAT32;  // the kernel prepares from real-valued shapes
       inner_infos[i].const_data = nullptr;
+    } else if (static_cast<int>(i) == bias_input_ && p.compute == DataType::INT32) {
+      if (!inputs[i]->const_data || inputs[i]->dtype != DataType::INT32)
+        return Internal("INT32 bias input ", i, " is not an INT32 constant");
+      p.mode = InputMode::kIntBias;
+      const auto* q = static_cast<const int32_t*>(inputs[i]->const_data);
+      p.constant_q.assign(q, q + ir::ElementCount(inputs[i]->shape));
+      inner[i] = nullptr;
     } else if (static_cast<int>(i) == bias_input_) {
       p.mode = InputMode::kBias;  // added after scaling
       p.scratch.resize(static_cast<size_t>(ir::ElementCount(inputs[i]->shape)));
@@ -145,10 +154,15 @@ void NodeKernel::ScaleAccumulators(const std::vector<ops::TensorView>& inputs, c
   // Bias: per output channel (Conv), or broadcast to the output (Gemm's C).
   const float* bias = nullptr;
   ir::Shape bias_shape;
-  if (bias_input_ >= 0 && static_cast<size_t>(bias_input_) < inputs.size() && inputs[static_cast<size_t>(bias_input_)].data) {
+  if (bias_input_ >= 0 && static_cast<size_t>(bias_input_) < inputs.size() && inputs[static_cast<size_t>(bias_input_)].data &&
+      plans_[static_cast<size_t>(bias_input_)].mode == InputMode::kBias) {
     bias = plans_[static_cast<size_t>(bias_input_)].scratch.data();
     bias_shape = inputs[static_cast<size_t>(bias_input_)].shape;
   }
+  const InputPlan* int_bias = nullptr;
+  if (bias_input_ >= 0 && static_cast<size_t>(bias_input_) < plans_.size() &&
+      plans_[static_cast<size_t>(bias_input_)].mode == InputMode::kIntBias)
+    int_bias = &plans_[static_cast<size_t>(bias_input_)];
   std::vector<int64_t> bias_strides(out_shape_.size(), 0);
   if (bias && schema_->quant.gemm_alpha_beta) {
     // Unidirectional broadcast of C to the output shape.
@@ -165,7 +179,9 @@ void NodeKernel::ScaleAccumulators(const std::vector<ops::TensorView>& inputs, c
       scale *= static_cast<double>(p.run_scales.size() == 1 ? p.run_scales[0]
                                                             : p.run_scales[static_cast<size_t>(c) % p.run_scales.size()]);
     }
-    float value = static_cast<float>(static_cast<double>(accumulators_[static_cast<size_t>(e)]) * scale);
+    int64_t acc = accumulators_[static_cast<size_t>(e)];
+    if (int_bias) acc += int_bias->constant_q[static_cast<size_t>(c) % int_bias->constant_q.size()];
+    float value = static_cast<float>(static_cast<double>(acc) * scale);
     if (schema_->quant.gemm_alpha_beta) {
       value *= alpha_;
       if (bias) {
@@ -192,6 +208,9 @@ Status NodeKernel::Run(const std::vector<ops::TensorView>& inputs, const std::ve
     switch (p.mode) {
       case InputMode::kPass:
       case InputMode::kOmitted:
+        break;
+      case InputMode::kIntBias:
+        inner[i].data = nullptr;  // joins the accumulators in ScaleAccumulators
         break;
       case InputMode::kRoundHalf:
       case InputMode::kRoundBFloat16:

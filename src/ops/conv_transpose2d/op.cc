@@ -87,8 +87,11 @@ Status InferConvTranspose(const ir::AttrMap& attrs, const std::vector<const Valu
 }
 
 // Written as a gather (each output sums the inputs that scatter onto it) so
-// every output is computed once, in double, with no read-modify-write.
-Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+// every output is computed once, with no read-modify-write. T is the element
+// type (float, or int32 centered integers), Acc the accumulator (double, or
+// int64 for exact integer sums), Out the stored result.
+template <typename T, typename Acc, typename Out>
+Status MakeTransposedKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   TransposedGeometry tg;
   MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &tg));
   const ConvGeometry g = tg.conv;
@@ -97,10 +100,10 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const auto out_s = LogicalStrides(init.outputs[0].shape, g.output_axes);
   return MakeFunctionKernel(
       [g, in_s, f_s, out_s](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-        const float* x = in[0].Data<float>();
-        const float* w = in[1].Data<float>();
+        const T* x = in[0].Data<T>();
+        const T* w = in[1].Data<T>();
         const float* bias = in.size() > 2 ? in[2].Data<float>() : nullptr;
-        float* y = out[0].Data<float>();
+        Out* y = out[0].Data<Out>();
         const int64_t oc_per_group = g.out_channels / g.group;
         const int64_t ic_per_group = g.in_channels / g.group;
         for (int64_t n = 0; n < g.batch; ++n)
@@ -109,7 +112,7 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             const int64_t oc_in_group = oc % oc_per_group;
             for (int64_t oh = 0; oh < g.out_h; ++oh)
               for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                double acc = bias ? bias[oc] : 0.0;
+                Acc acc = bias ? static_cast<Acc>(bias[oc]) : Acc{0};
                 for (int64_t ic = ic0; ic < ic0 + ic_per_group; ++ic)
                   for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
                     // Input row ih reaches output row ih * stride - pad_top + kh * dilation.
@@ -120,16 +123,28 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
                       const int64_t tw = ow + g.pad_left - kw * g.dilation_w;
                       if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.in_w) continue;
                       const int64_t iw = tw / g.stride_w;
-                      acc += static_cast<double>(x[n * in_s[0] + ic * in_s[1] + ih * in_s[2] + iw * in_s[3]]) *
-                             w[oc_in_group * f_s[0] + ic * f_s[1] + kh * f_s[2] + kw * f_s[3]];
+                      acc += static_cast<Acc>(x[n * in_s[0] + ic * in_s[1] + ih * in_s[2] + iw * in_s[3]]) *
+                             static_cast<Acc>(w[oc_in_group * f_s[0] + ic * f_s[1] + kh * f_s[2] + kw * f_s[3]]);
                     }
                   }
-                y[n * out_s[0] + oc * out_s[1] + oh * out_s[2] + ow * out_s[3]] = static_cast<float>(acc);
+                y[n * out_s[0] + oc * out_s[1] + oh * out_s[2] + ow * out_s[3]] = static_cast<Out>(acc);
               }
           }
         return Status::OK();
       },
       kernel);
+}
+
+// Per-axis filter scales are per logical O axis (output channels within a
+// group); with several groups one scale serves channel c of every group.
+int64_t FilterOutputAxis(const ir::AttrMap& attrs, int64_t) {
+  AxisMap map;
+  return FilterAxes(attrs.Str("filter_layout"), &map) ? map.pos[0] : 0;
+}
+
+int64_t OutputChannelAxis(const ir::AttrMap& attrs, int64_t) {
+  AxisMap map;
+  return ActivationAxes(attrs.Str("output_layout"), &map) ? map.pos[1] : -1;
 }
 
 }  // namespace
@@ -146,10 +161,13 @@ const OpSchema& ConvTranspose2DSchema() {
     s.attrs.push_back({"output_padding", std::vector<int64_t>{0, 0},
                        "extra rows / columns (h, w) at the bottom / right of the output"});
     s.infer = InferConvTranspose;
-    s.reference = MakeReference;
+    s.reference = MakeTransposedKernel<float, double, float>;
+    s.integer_reference = MakeTransposedKernel<int32_t, int64_t, int64_t>;
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
-    s.quant.weight_axis = 0;  // logical O (output channels per group); mapped through filter_layout
+    s.quant.bias_input = 2;
+    s.quant.resolve_weight_axis = FilterOutputAxis;
+    s.quant.output_channel_axis = OutputChannelAxis;
     return s;
   }();
   return schema;

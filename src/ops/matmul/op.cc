@@ -89,7 +89,10 @@ struct MatMulParams {
   std::vector<int64_t> a_strides, b_strides;  // per batch dim, in elements
 };
 
-Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+// T is the element type (float, or int32 centered integers), Acc the
+// accumulator (double, or int64 for exact integer sums), Out the stored result.
+template <typename T, typename Acc, typename Out>
+Status MakeMatMulKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   MatMulGeometry g;
   MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &g));
   MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "a"));
@@ -106,9 +109,9 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
                  BatchStrides(g.a, g.batch), BatchStrides(g.b, g.batch)};
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-        const float* a = in[0].Data<float>();
-        const float* b = in[1].Data<float>();
-        float* y = out[0].Data<float>();
+        const T* a = in[0].Data<T>();
+        const T* b = in[1].Data<T>();
+        Out* y = out[0].Data<Out>();
         const int64_t batches = ir::ElementCount(p.batch);
         std::vector<int64_t> index(p.batch.size(), 0);
         for (int64_t bi = 0; bi < batches; ++bi) {
@@ -117,16 +120,16 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             a_off += index[d] * p.a_strides[d];
             b_off += index[d] * p.b_strides[d];
           }
-          float* yb = y + bi * p.m * p.n;
+          Out* yb = y + bi * p.m * p.n;
           for (int64_t i = 0; i < p.m; ++i)
             for (int64_t j = 0; j < p.n; ++j) {
-              double acc = 0.0;
+              Acc acc{0};
               for (int64_t t = 0; t < p.k; ++t) {
-                const float av = a[a_off + (p.transpose_a ? t * p.m + i : i * p.k + t)];
-                const float bv = b[b_off + (p.transpose_b ? j * p.k + t : t * p.n + j)];
-                acc += static_cast<double>(av) * bv;
+                const T av = a[a_off + (p.transpose_a ? t * p.m + i : i * p.k + t)];
+                const T bv = b[b_off + (p.transpose_b ? j * p.k + t : t * p.n + j)];
+                acc += static_cast<Acc>(av) * static_cast<Acc>(bv);
               }
-              yb[i * p.n + j] = static_cast<float>(acc);
+              yb[i * p.n + j] = static_cast<Out>(acc);
             }
           for (size_t d = index.size(); d-- > 0;) {
             if (++index[d] < p.batch[d]) break;
@@ -136,6 +139,12 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
         return Status::OK();
       },
       kernel);
+}
+
+// Per-axis weights are quantized along N, the output columns: the last axis
+// of b as stored, or the second to last when b is stored transposed.
+int64_t WeightOutputAxis(const ir::AttrMap& attrs, int64_t rank) {
+  return attrs.Int("transpose_b") != 0 ? rank - 2 : rank - 1;
 }
 
 }  // namespace
@@ -153,12 +162,12 @@ const OpSchema& MatMulSchema() {
         {"transpose_b", int64_t{0}, "1: transpose the last two dims of b before multiplying (ignored for 1-D b)"},
     };
     s.infer = InferMatMul;
-    s.reference = MakeReference;
+    s.reference = MakeMatMulKernel<float, double, float>;
+    s.integer_reference = MakeMatMulKernel<int32_t, int64_t, int64_t>;
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
-    // N, the last axis of b as stored; with transpose_b = 1 N is the second to
-    // last axis, which the planner resolves from the attribute.
-    s.quant.weight_axis = -1;
+    // A 1-D b has a single output column: the planner quantizes it per tensor.
+    s.quant.resolve_weight_axis = WeightOutputAxis;
     return s;
   }();
   return schema;

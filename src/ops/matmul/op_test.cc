@@ -122,7 +122,15 @@ TEST(MatMul, QuantTraits) {
   const ops::OpSchema& s = ops::GetSchema(OpKind::kMatMul);
   EXPECT_EQ(s.quant.quantizable_inputs, (std::vector<int>{0, 1}));
   EXPECT_EQ(s.quant.weight_input, 1);
-  EXPECT_EQ(s.quant.weight_axis, -1);
+  // N: the last axis of b, or the second to last when b is stored transposed.
+  ir::AttrMap attrs;
+  attrs.Set("transpose_b", int64_t{0});
+  EXPECT_EQ(s.quant.WeightAxis(attrs, 2), 1);
+  EXPECT_EQ(s.quant.WeightAxis(attrs, 3), 2);
+  attrs.Set("transpose_b", int64_t{1});
+  EXPECT_EQ(s.quant.WeightAxis(attrs, 2), 0);
+  EXPECT_EQ(s.quant.WeightAxis(attrs, 3), 1);
+  EXPECT_NE(s.integer_reference, nullptr);
 }
 
 }  // namespace
