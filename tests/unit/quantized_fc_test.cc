@@ -63,3 +63,43 @@ TEST(QuantizedFullyConnected, PerAxisAlongOutputsForBothWeightLayouts) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// Weights are stored quantized: an int8 model file is about a quarter of the
+// float32 one, an int16 one about half (the bias stays float32 here).
+TEST(QuantizedFullyConnected, ModelFileShrinksWithTheWeights) {
+  auto make = [] {
+    auto network = CreateINetwork();
+    ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({-1, 512}));
+    auto w = RandomFloats(256 * 512, 4);
+    auto b = RandomFloats(256, 5);
+    IFullyConnectedNode* fc = network->AddIFullyConnectedNode(
+        x, network->AddIConstNode(DataType::FLOAT32, Dims({256, 512}), w.data())->GetOutput(0),
+        network->AddIConstNode(DataType::FLOAT32, Dims({256}), b.data())->GetOutput(0));
+    x->SetDynamicRange(Range{-1.0f, 1.0f}, true);
+    network->MarkOutput(fc->GetOutput(0));
+    return network;
+  };
+  auto file_size = [&](const char* mode, int64_t* weight_bytes) {
+    auto network = make();
+    auto model = BuildOrDie(network.get(), std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}");
+    std::vector<uint8_t> bytes;
+    EXPECT_TRUE(model->SerializeToMemory(&bytes).ok());
+    *weight_bytes = model->GetWeightBytes();
+    return static_cast<double>(bytes.size());
+  };
+  int64_t w32 = 0, w8 = 0, w16 = 0;
+  const double f32 = file_size("force_float32", &w32);
+  const double f8 = file_size("qint8_mixed_float32", &w8);
+  const double f16 = file_size("qint16_mixed_float32", &w16);
+  EXPECT_EQ(w32, (256 * 512 + 256) * 4);
+  EXPECT_EQ(w8, 256 * 512 + 256 * 4);
+  EXPECT_EQ(w16, 256 * 512 * 2 + 256 * 4);
+  EXPECT_NEAR(f8 / f32, 0.25, 0.02);
+  EXPECT_NEAR(f16 / f32, 0.5, 0.02);
+}
+
+}  // namespace
+}  // namespace mixq::testing
