@@ -64,6 +64,13 @@ class ITensor {
   virtual bool HasDynamicRange() const = 0;
   virtual Range GetDynamicRange() const = 0;
   virtual std::vector<Range> GetDynamicRangePerAxis() const = 0;
+  // Exact scales and zero points (from a QAT model) for where this tensor is
+  // consumed quantized; they win over calibration and custom_ranges, but not
+  // over a range forced with SetDynamicRange. Bits must match the precision
+  // the tensor is consumed in (checked at build).
+  virtual Status SetQuantizationParameters(const QuantizationParameters& params) = 0;
+  // False when none were set.
+  virtual bool GetQuantizationParameters(QuantizationParameters* params) const = 0;
   // The node producing this tensor; null for a network input.
   virtual INode* GetProducer() const = 0;
 };

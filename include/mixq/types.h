@@ -99,4 +99,14 @@ struct Range {
   float max = 0.0f;
 };
 
+// Exact quantization parameters, as a quantization-aware-trained (QAT) model
+// carries them (ONNX QuantizeLinear / DequantizeLinear): used as given, never
+// recomputed from a range. q = clamp(round(x / scale) + zero_point, n, p).
+struct QuantizationParameters {
+  int bits = 8;                      // 8 or 16 (signed integers)
+  std::vector<float> scales;         // 1 (per tensor) or one per slice along `axis`
+  std::vector<int32_t> zero_points;  // as many as scales, within the bits' range
+  int64_t axis = -1;                 // -1: per tensor
+};
+
 }  // namespace mixq

@@ -27,6 +27,8 @@ class TensorImpl : public ITensor {
   bool HasDynamicRange() const override;
   Range GetDynamicRange() const override;
   std::vector<Range> GetDynamicRangePerAxis() const override;
+  Status SetQuantizationParameters(const QuantizationParameters& params) override;
+  bool GetQuantizationParameters(QuantizationParameters* params) const override;
   INode* GetProducer() const override;
 
   NetworkImpl* network() const { return network_; }

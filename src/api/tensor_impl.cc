@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "api/network_impl.h"
+#include "quant/quant_math.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -83,6 +84,42 @@ Range TensorImpl::GetDynamicRange() const {
 std::vector<Range> TensorImpl::GetDynamicRangePerAxis() const {
   const auto& r = network_->graph().value(id_)->range;
   return r ? r->ranges : std::vector<Range>{};
+}
+
+Status TensorImpl::SetQuantizationParameters(const QuantizationParameters& params) {
+  ir::Value* v = network_->mutable_graph().value(id_);
+  quant::QuantParams checked;
+  checked.bits = params.bits;
+  checked.symmetric = false;
+  checked.axis = params.axis < 0 ? quant::kPerTensor : params.axis;
+  checked.scales = params.scales;
+  checked.zero_points = params.zero_points;
+  MIXQ_RETURN_IF_ERROR(WithContext(quant::ValidateQuantParams(checked), "tensor '" + v->name + "'"));
+  // Dims as far as known now (a constant's are; others are checked at build).
+  const std::vector<int64_t> dims = GetDimension().GetDims();
+  if (params.axis < -1 || (params.axis >= 0 && !dims.empty() && params.axis >= static_cast<int64_t>(dims.size())))
+    return InvalidArgument("tensor '", v->name, "' has rank ", dims.size(), "; quantization axis ", params.axis,
+                           " is outside it (-1: per tensor)");
+  if (params.axis >= 0 && !dims.empty() && dims[static_cast<size_t>(params.axis)] >= 0 &&
+      dims[static_cast<size_t>(params.axis)] != static_cast<int64_t>(params.scales.size()))
+    return InvalidArgument("tensor '", v->name, "' has ", dims[static_cast<size_t>(params.axis)],
+                           " slices along axis ", params.axis, " but ", params.scales.size(), " scales");
+  ir::QuantBinding b;
+  b.bits = params.bits;
+  b.axis = params.axis;
+  b.scales = params.scales;
+  b.zero_points = params.zero_points;
+  b.symmetric = true;
+  for (int32_t z : params.zero_points) b.symmetric = b.symmetric && z == 0;
+  v->fixed_quant = b;
+  return Status::OK();
+}
+
+bool TensorImpl::GetQuantizationParameters(QuantizationParameters* params) const {
+  const auto& b = network_->graph().value(id_)->fixed_quant;
+  if (!b || !params) return b.has_value();
+  *params = QuantizationParameters{b->bits, b->scales, b->zero_points, b->axis};
+  return true;
 }
 
 INode* TensorImpl::GetProducer() const {

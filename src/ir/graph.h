@@ -58,6 +58,8 @@ struct Value {
   int producer = -1;  // node id; -1 for a graph input
   int producer_output = 0;
   std::optional<RangeSpec> range;
+  // Exact quantization parameters from a QAT model (ONNX Q/DQ), used as given.
+  std::optional<QuantBinding> fixed_quant;
   // A network input declared QINT8 / QINT16: it carries FLOAT32 data and is
   // quantized at the boundary, as if every consumer asked for this precision.
   std::optional<DataType> boundary_precision;

@@ -44,9 +44,33 @@ std::optional<Range> ActivationRange(const ir::Value& v, const BuildOptions& opt
   return std::nullopt;
 }
 
+// Exact parameters from a QAT model, checked against how the input is consumed.
+Status UseFixedParameters(const ir::Value& v, int bits, std::optional<int64_t> weight_axis, const std::string& where,
+                          ir::QuantBinding* binding) {
+  const ir::QuantBinding& fixed = *v.fixed_quant;
+  if (fixed.bits != bits)
+    return InvalidArgument(where, ": tensor '", v.name, "' carries ", fixed.bits,
+                           "-bit quantization parameters (QAT) but is consumed in QINT", bits);
+  if (fixed.axis >= 0 && !weight_axis)
+    return Unimplemented(where, ": tensor '", v.name, "' is an activation with per-axis quantization parameters (axis ",
+                         fixed.axis, "); activations are quantized per tensor");
+  if (fixed.axis >= 0 && *weight_axis != fixed.axis)
+    return InvalidArgument(where, ": the weights '", v.name, "' are quantized along axis ", fixed.axis,
+                           " but this operator's output channels are on axis ", *weight_axis);
+  *binding = fixed;
+  return Status::OK();
+}
+
 Status BindWeights(const ir::Graph& graph, const ir::Node& node, size_t input, const ops::OpSchema& schema,
                    const BuildOptions& options, ir::QuantBinding* binding) {
   const ir::Value& v = *graph.value(node.inputs[input]);
+  if (v.fixed_quant && !(v.range && v.range->force)) {
+    const int64_t rank = static_cast<int64_t>(v.shape.size());
+    const std::optional<int64_t> axis =
+        static_cast<int>(input) == schema.quant.weight_input && rank >= 2 ? schema.quant.WeightAxis(node.attrs, rank)
+                                                                          : -1;
+    return UseFixedParameters(v, binding->bits, axis, StrCat(ir::NodeLabel(graph, node), " input ", input), binding);
+  }
   const ir::Node& producer = *graph.node(v.producer);
   const float* data = static_cast<const float*>(producer.constant->data());
   const int64_t rank = static_cast<int64_t>(v.shape.size());
@@ -171,7 +195,10 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
           MIXQ_RETURN_IF_ERROR(BindWeights(*graph, node, i, schema, options, &binding));
         } else {
           binding.symmetric = options.activation_quant_algo == "symmetric";
-          if (dynamic) {
+          const bool user_range = (v.range && v.range->force) || options.custom_ranges.count(v.name);
+          if (v.fixed_quant && !user_range) {
+            MIXQ_RETURN_IF_ERROR(UseFixedParameters(v, binding.bits, std::nullopt, where, &binding));
+          } else if (dynamic) {
             binding.dynamic = true;
           } else if (auto range = ActivationRange(v, options, calibrated)) {
             quant::QuantParams params;

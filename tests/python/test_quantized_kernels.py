@@ -134,7 +134,7 @@ def conv_transpose2d_int(x, w, stride, pads, dilation, group, output_padding):
 # ----------------------------------------------------------------------------
 
 
-def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None):
+def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None, qparams=None):
     spec_inputs = []
     for k, (kind, array, rng) in enumerate(inputs):
         name = f"in{k}.npy"
@@ -142,6 +142,8 @@ def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None):
         entry = {"file": name, "kind": kind}
         if rng is not None:
             entry["range"] = [float(rng[0]), float(rng[1])]
+        if qparams and k in qparams:
+            entry["qparams"] = qparams[k]
         spec_inputs.append(entry)
     spec = {"op": op, "attrs": attrs, "config": config, "inputs": spec_inputs}
     if precision:
@@ -317,3 +319,27 @@ def test_int32_bias_that_overflows_is_refused(build_dir, tmp_path):
     qw, s_w = quantize_weights(w, 0, 16)
     want = scale_back(qx @ qw.T, s_x, s_w, 1) * np.float32(1.0) + np.float32(1.0) * c
     assert_bit_exact(got, want.astype(np.float32))
+
+
+def test_exact_qat_parameters_are_used_as_given(build_dir, tmp_path):
+    """SetQuantizationParameters (what QDQ import uses): scales and zero points
+    not derivable from any range — asymmetric int8 weights per output channel,
+    an activation zero point of 17 — are used exactly, in any precision mode
+    asking for QINT8, and win over a calibrated-style unforced range."""
+    x = RNG.normal(0.2, 1.0, (1, 4, 6, 6)).astype(np.float32)
+    w = RNG.normal(0, 0.4, (5, 4, 3, 3)).astype(np.float32)
+    s_x, z_x = np.float32(0.0123), 17
+    s_w = np.array([0.003, 0.0041, 0.0052, 0.0027, 0.0066], np.float32)
+    z_w = np.array([0, 3, -2, 1, 0], np.int64)
+    attrs = {"input_layout": "NCHW", "filter_layout": "OIHW", "output_layout": "NCHW"}
+    qparams = {
+        0: {"bits": 8, "scales": [float(s_x)], "zero_points": [z_x], "axis": -1},
+        1: {"bits": 8, "scales": [float(v) for v in s_w], "zero_points": [int(v) for v in z_w], "axis": 0},
+    }
+    got, report = run_probe(build_dir, tmp_path, "Conv2D", attrs, config(8, True, True),
+                            [("input", x, None), ("const", w, None)], qparams=qparams)
+    assert "QINT8" in report
+    qx = quantize(x, s_x, z_x, 8) - z_x
+    qw = quantize(w, s_w.reshape(-1, 1, 1, 1), z_w.reshape(-1, 1, 1, 1), 8) - z_w.reshape(-1, 1, 1, 1)
+    acc = conv2d_int(qx, qw, (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    assert_bit_exact(got, scale_back(acc, s_x, s_w, 1))

@@ -8,7 +8,8 @@
 //
 // spec.json: {"op": "Conv2D", "attrs": {...}, "config": {precision_config...},
 //             "inputs": [{"file": "x.npy", "kind": "input", "range": [lo, hi]},
-//                        {"file": "w.npy", "kind": "const"}, ...],
+//                        {"file": "w.npy", "kind": "const",
+//                         "qparams": {"bits": 8, "scales": [...], "zero_points": [...], "axis": 0}}, ...],
 //             "precision": {"2": "INT32"}}
 #include <cstdio>
 #include <fstream>
@@ -64,6 +65,13 @@ Status Probe(const std::string& dir) {
         if (!s.ok()) return s;
       }
       arrays.push_back(array);
+    }
+    if (in.contains("qparams")) {
+      const json& q = in["qparams"];
+      QuantizationParameters params{q["bits"].get<int>(), q["scales"].get<std::vector<float>>(),
+                                    q["zero_points"].get<std::vector<int32_t>>(), q["axis"].get<int64_t>()};
+      s = tensor->SetQuantizationParameters(params);
+      if (!s.ok()) return s;
     }
     inputs.push_back(tensor);
   }
