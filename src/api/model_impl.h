@@ -31,6 +31,8 @@ class ModelImpl : public IModel {
   std::string GetPrecisionReportJson() const override { return data_ ? data_->report_json : ""; }
   std::unique_ptr<IEngine> CreateIEngine() const override;
   Status GetLastStatus() const override { return last_status_; }
+  // The built model (null when empty), for exporters.
+  const format::ModelData* data() const { return data_.get(); }
 
  private:
   std::vector<int> Ids(bool inputs) const;
