@@ -32,8 +32,10 @@ Status ParseRange(const std::string& name, const json& value, Range* out) {
     return InvalidArgument(where, " must be [min, max] (two numbers), got ", value.dump());
   const double lo = value[0].get<double>();
   const double hi = value[1].get<double>();
-  constexpr double kFloatMax = std::numeric_limits<float>::max();
-  if (!(std::fabs(lo) <= kFloatMax) || !(std::fabs(hi) <= kFloatMax))
+  // Below FLT_MAX + half an ulp a double rounds to a finite float (the
+  // 9-digit text of FLT_MAX itself lies just above FLT_MAX).
+  const double limit = static_cast<double>(std::numeric_limits<float>::max()) + std::ldexp(1.0, 103);
+  if (!(std::fabs(lo) < limit) || !(std::fabs(hi) < limit))
     return InvalidArgument(where, " = ", value.dump(), " is outside the float32 range");
   const Range r{static_cast<float>(lo), static_cast<float>(hi)};
   if (!(r.min <= r.max)) return InvalidArgument(where, " = ", value.dump(), " has min > max");

@@ -3,6 +3,7 @@
 //  - statistics saved here, reloaded in a NEW PROCESS with another algorithm,
 //    build the very same model as calibrating directly with that algorithm.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cmath>

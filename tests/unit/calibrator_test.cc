@@ -3,6 +3,7 @@
 // reach the build (and lose to hand-set forced ones), and each algorithm on
 // a distribution with a known answer.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
