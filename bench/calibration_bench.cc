@@ -16,10 +16,10 @@
 #include "../examples/small_resnet.h"
 #include "../tests/unit/calib_test_util.h"
 
-#define MIXQ_BENCH_CHECK(expr)          \
-  do {                                  \
+#define MIXQ_BENCH_CHECK(expr)             \
+  do {                                     \
     const ::mixq::Status status_ = (expr); \
-    if (!status_.ok()) return status_;  \
+    if (!status_.ok()) return status_;     \
   } while (0)
 
 namespace mixq {

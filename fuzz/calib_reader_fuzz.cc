@@ -50,7 +50,8 @@ void CheckFile(const uint8_t* data, size_t size) {
 
 void CheckTable(const uint8_t* data, size_t size) {
   mixq::quant::RangeTable table;
-  const mixq::Status status = mixq::quant::ParseRangeTable(std::string(reinterpret_cast<const char*>(data), size), &table);
+  const mixq::Status status =
+      mixq::quant::ParseRangeTable(std::string(reinterpret_cast<const char*>(data), size), &table);
   if (!status.ok()) {
     if (status.message().empty()) __builtin_trap();
     return;

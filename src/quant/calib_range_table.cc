@@ -132,7 +132,10 @@ Status ParseRangeTable(const std::string& text, RangeTable* table) {
     }
   }
   if (!has_format || !has_version || !has_ranges)
-    return InvalidArgument("range table: missing key '", !has_format ? "format" : !has_version ? "version" : "ranges",
+    return InvalidArgument("range table: missing key '",
+                           !has_format    ? "format"
+                           : !has_version ? "version"
+                                          : "ranges",
                            "'");
   *table = std::move(result);
   return Status::OK();

@@ -3,8 +3,8 @@
 //  - statistics saved here, reloaded in a NEW PROCESS with another algorithm,
 //    build the very same model as calibrating directly with that algorithm.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -48,9 +48,7 @@ std::vector<uint8_t> ReadBytes(const std::string& path) {
 }
 
 std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("mixq_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  return (std::filesystem::temp_directory_path() / ("mixq_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 // Mean |y - y_float| over every output of every evaluation sample.
@@ -141,8 +139,7 @@ TEST(CalibrationEndToEnd, StatisticsReloadedInANewProcessGiveTheSameModel) {
   const auto direct_bytes = ModelBytes(direct_network.get(), kQint8MixedFloat32);
 
   const std::string model_path = TempPath("reloaded.mixq");
-  const std::string command =
-      std::string(MIXQ_CALIB_RELOAD_HELPER) + " " + stats + " percentile " + model_path;
+  const std::string command = std::string(MIXQ_CALIB_RELOAD_HELPER) + " " + stats + " percentile " + model_path;
   const int rc = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << command << " exited with " << rc;
   const auto reloaded_bytes = ReadBytes(model_path);

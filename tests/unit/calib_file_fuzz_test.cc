@@ -36,7 +36,15 @@ std::vector<uint8_t> SeedFile() {
 }
 
 void Mutate(std::mt19937& rng, std::vector<uint8_t>* bytes) {
-  static const uint64_t kEdges[] = {0, 1, 2, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF,
+  static const uint64_t kEdges[] = {0,
+                                    1,
+                                    2,
+                                    0x7F,
+                                    0x80,
+                                    0xFF,
+                                    0xFFFF,
+                                    0x7FFFFFFF,
+                                    0xFFFFFFFF,
                                     0x7FF0000000000000ULL,  // +Inf as a double
                                     0x7FC00000,             // NaN as a float
                                     std::numeric_limits<uint64_t>::max()};
@@ -51,7 +59,8 @@ void Mutate(std::mt19937& rng, std::vector<uint8_t>* bytes) {
         const size_t width = size_t{1} << pick(4);
         const size_t at = pick(bytes->size());
         const uint64_t v = kEdges[pick(std::size(kEdges))];
-        for (size_t i = 0; i < width && at + i < bytes->size(); ++i) (*bytes)[at + i] = static_cast<uint8_t>(v >> (8 * i));
+        for (size_t i = 0; i < width && at + i < bytes->size(); ++i)
+          (*bytes)[at + i] = static_cast<uint8_t>(v >> (8 * i));
         break;
       }
       case 2:  // truncate
@@ -114,9 +123,14 @@ TEST(CalibrationFileFuzz, RangeTableTextMutations) {
     for (int e = 0; e < 1 + static_cast<int>(pick(3)); ++e) {
       const size_t at = pick(text.size());
       switch (pick(3)) {
-        case 0: text[at] = kAlphabet[pick(sizeof(kAlphabet) - 1)]; break;
-        case 1: text.erase(at, 1 + pick(4)); break;
-        default: text.insert(at, 1, kAlphabet[pick(sizeof(kAlphabet) - 1)]);
+        case 0:
+          text[at] = kAlphabet[pick(sizeof(kAlphabet) - 1)];
+          break;
+        case 1:
+          text.erase(at, 1 + pick(4));
+          break;
+        default:
+          text.insert(at, 1, kAlphabet[pick(sizeof(kAlphabet) - 1)]);
       }
     }
     RangeTable parsed;

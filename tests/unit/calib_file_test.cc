@@ -1,6 +1,8 @@
 // The calibration file (binary statistics) and the range table (JSON): exact
 // round trips, every corruption detected with its byte offset, loads that
 // name what does not match, and hand-edited ranges that reach the build.
+#include "quant/calib_file.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 #include "api_test_util.h"
 #include "calib_test_util.h"
 #include "format/model_file.h"
-#include "quant/calib_file.h"
 #include "quant/calib_range_table.h"
 
 namespace mixq::testing {
@@ -99,8 +100,7 @@ TEST(CalibrationFile, RecordErrorsBehindAValidChecksumNameTheOffset) {
   CalibrationFile out;
   Status status = quant::ReadCalibrationFile(bad.data(), bad.size(), &out);
   EXPECT_EQ(status.code(), StatusCode::DATA_LOSS);
-  EXPECT_NE(status.message().find("tensor 'conv:0' (record at byte offset 44)"), std::string::npos)
-      << status.message();
+  EXPECT_NE(status.message().find("tensor 'conv:0' (record at byte offset 44)"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("count"), std::string::npos) << status.message();
 
   bad = bytes;
@@ -158,8 +158,7 @@ TEST(CalibrationFile, LoadStatisticsChecksNamesAndNetwork) {
   auto renamed = FcNet(1, "pixels");
   Status status = calibrator->LoadStatistics(renamed.get(), path);
   EXPECT_EQ(status.code(), StatusCode::NOT_FOUND);
-  EXPECT_NE(status.message().find("1 tensor(s) the network does not have: 'x'"), std::string::npos)
-      << status.message();
+  EXPECT_NE(status.message().find("1 tensor(s) the network does not have: 'x'"), std::string::npos) << status.message();
 
   auto other_weights = FcNet(2);
   status = calibrator->LoadStatistics(other_weights.get(), path);

@@ -206,10 +206,10 @@ TEST(Calibrator, RejectsBadArgumentsBeforeRunningAnyData) {
 
   auto calibrator = CreateICalibrator(&data);
   ASSERT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::EQNM).ok());
-  const Status eqnm = calibrator->Calibrate(
-      network.get(), Config(R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
+  const Status eqnm =
+      calibrator->Calibrate(network.get(), Config(R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
                                 "activation_quant_algo": "asymmetric"}})")
-                         .get());
+                                               .get());
   EXPECT_EQ(eqnm.code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(eqnm.message().find("eqnm supports symmetric quantization only"), std::string::npos) << eqnm.message();
   EXPECT_EQ(data.next_calls, 0);
@@ -235,8 +235,7 @@ TEST(Calibrator, InputsMustRunOutTogether) {
       sum->GetOutput(0), network->AddIConstNode(DataType::FLOAT32, Dims({4, 8}), w.data())->GetOutput(0), nullptr);
   network->MarkOutput(fc->GetOutput(0));
   VectorCalibData three(RowSamples({1, 1, 1}, 50)), two(RowSamples({1, 1}, 60));
-  const Status status =
-      CreateICalibrator({&three, &two})->Calibrate(network.get(), Config(kQint8MixedFloat32).get());
+  const Status status = CreateICalibrator({&three, &two})->Calibrate(network.get(), Config(kQint8MixedFloat32).get());
   EXPECT_EQ(status.code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.message().find("at sample 2 input(s) 'b' ended but 'a' did not"), std::string::npos)
       << status.message();
