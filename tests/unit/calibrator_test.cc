@@ -280,6 +280,25 @@ TEST(Calibrator, CalibratedRangesReachTheBuildAndForcedHandRangesWin) {
   auto wide = TwoLayerNet();
   model = calibrate_and_build(wide.get(), kQint16);
   EXPECT_FLOAT_EQ(ActivationScale(model.get(), "FullyConnected", 0), max_abs / 32767);
+
+  // Asymmetric: the same statistics give s = (max - min) / 255 (SPEC §1).
+  constexpr const char* kAsymmetric = R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
+                                         "activation_quant_algo": "asymmetric"}})";
+  float lo = 0, hi = 0;
+  for (const auto& sample : data.samples())
+    for (float v : sample.values) lo = std::min(lo, v), hi = std::max(hi, v);
+  auto asymmetric = TwoLayerNet();
+  model = calibrate_and_build(asymmetric.get(), kAsymmetric);
+  EXPECT_FLOAT_EQ(ActivationScale(model.get(), "FullyConnected", 0), (hi - lo) / 255);
+  // eqnm statistics cannot make an asymmetric range: a clear build error.
+  auto calibrator = CreateICalibrator(&data);
+  ASSERT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::EQNM).ok());
+  ASSERT_TRUE(calibrator->Calibrate(asymmetric.get(), Config(kQint8MixedFloat32).get()).ok());
+  auto builder = CreateIBuilder();
+  EXPECT_EQ(builder->BuildModel("t", asymmetric.get(), Config(kAsymmetric).get()), nullptr);
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(builder->GetLastStatus().message().find("eqnm supports symmetric quantization only"), std::string::npos)
+      << builder->GetLastStatus().message();
 }
 
 TEST(Calibrator, BuildRefusesStatisticsOfAChangedNetwork) {
