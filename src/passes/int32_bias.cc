@@ -19,7 +19,8 @@ const ir::QuantBinding* StaticBinding(const ir::Node& node, int input) {
 // Fills `binding` and returns "" or says why an INT32 bias is impossible.
 std::string MakeBiasBinding(const ir::Graph& graph, const ir::Node& node, size_t input, const ops::OpSchema& schema,
                             ir::QuantBinding* binding) {
-  if (static_cast<int>(input) != schema.quant.bias_input) return StrCat(schema.name, " input ", input, " is not a bias");
+  if (static_cast<int>(input) != schema.quant.bias_input)
+    return StrCat(schema.name, " input ", input, " is not a bias");
   const ir::Value& v = *graph.value(node.inputs[input]);
   if (v.producer < 0 || graph.node(v.producer)->op != OpKind::kConstant || v.dtype != DataType::FLOAT32)
     return "the bias is not a float32 constant";

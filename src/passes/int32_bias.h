@@ -19,12 +19,11 @@ Status BindInt32Bias(const ir::Graph& graph, const ir::Node& node, size_t input,
 
 // Why an INT32 bias cannot be bound (empty when it can): the same checks as
 // BindInt32Bias, for the network-level option which falls back to float.
-std::string Int32BiasObstacle(const ir::Graph& graph, const ir::Node& node, size_t input,
-                              const ops::OpSchema& schema);
+std::string Int32BiasObstacle(const ir::Graph& graph, const ir::Node& node, size_t input, const ops::OpSchema& schema);
 
 // q[c] = round_half_even(beta * bias[c] / (alpha * scale[c])), saturated to int32
 // (alpha, beta: Gemm's factors, 1 for convolutions).
-void QuantizeInt32Bias(const float* bias, const ir::QuantBinding& binding, float alpha, float beta,
-                       int64_t count, int32_t* out);
+void QuantizeInt32Bias(const float* bias, const ir::QuantBinding& binding, float alpha, float beta, int64_t count,
+                       int32_t* out);
 
 }  // namespace mixq::passes

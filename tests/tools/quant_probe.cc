@@ -123,8 +123,7 @@ Status Probe(const std::string& dir) {
   }
   s = context->Enqueue(rt_in, rt_out);
   if (!s.ok()) return s;
-  return WriteNpy(dir + "/y.npy", rt_out[0]->GetDataType(), rt_out[0]->GetDimensions().GetDims(),
-                  rt_out[0]->GetData());
+  return WriteNpy(dir + "/y.npy", rt_out[0]->GetDataType(), rt_out[0]->GetDimensions().GetDims(), rt_out[0]->GetData());
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "../../examples/small_resnet.h"
 #include "api_test_util.h"
 #include "util/half.h"
-#include "../../examples/small_resnet.h"
 
 namespace mixq::testing {
 namespace {
@@ -100,8 +100,8 @@ std::map<std::string, Range> MeasureRanges(std::vector<float>& input) {
 
 struct ModeCase {
   const char* mode;
-  int bits;           // 0: no quantization
-  bool float16;       // everything else stored as float16
+  int bits;      // 0: no quantization
+  bool float16;  // everything else stored as float16
 };
 
 struct ModeResult {
@@ -129,8 +129,8 @@ class PrecisionModes : public ::testing::Test {
     auto network = MakeResNet();
     for (const auto& [name, range] : *ranges_)
       EXPECT_TRUE(network->FindTensorByName(name)->SetDynamicRange(range, true).ok());
-    auto model = BuildOrDie(network.get(), std::string(R"({"precision_config": {"precision_mode": ")") + c.mode +
-                                               "\"}}");
+    auto model =
+        BuildOrDie(network.get(), std::string(R"({"precision_config": {"precision_mode": ")") + c.mode + "\"}}");
     if (!model) return {};
     const DataType quantized = c.bits == 8 ? DataType::QINT8 : DataType::QINT16;
     const std::string floating = c.float16 ? "FLOAT16" : "FLOAT32";
@@ -186,9 +186,8 @@ Outputs* PrecisionModes::reference_ = nullptr;
 
 TEST_F(PrecisionModes, EverySixModesRunsWithinItsStepBound) {
   const ModeCase cases[] = {
-      {"force_float32", 0, false},        {"force_float16", 0, true},
-      {"qint8_mixed_float32", 8, false},  {"qint8_mixed_float16", 8, true},
-      {"qint16_mixed_float32", 16, false}, {"qint16_mixed_float16", 16, true},
+      {"force_float32", 0, false},      {"force_float16", 0, true},          {"qint8_mixed_float32", 8, false},
+      {"qint8_mixed_float16", 8, true}, {"qint16_mixed_float32", 16, false}, {"qint16_mixed_float16", 16, true},
   };
   std::map<std::string, ModeResult> results;
   for (const ModeCase& c : cases) {

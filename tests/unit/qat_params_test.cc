@@ -24,7 +24,8 @@ struct ConvNet {
   }
   Status Build(const char* mode) {
     auto config = CreateIBuilderConfig();
-    EXPECT_TRUE(config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}").ok());
+    EXPECT_TRUE(
+        config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}").ok());
     auto builder = CreateIBuilder();
     auto model = builder->BuildModel("qat", network.get(), config.get());
     return builder->GetLastStatus();
