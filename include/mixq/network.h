@@ -225,6 +225,7 @@ class ILayerNormNode : public INode {
 class IReduceNode : public INode {};
 class ICastNode : public INode {};
 class IGatherNode : public INode {};
+class IFakeQuantizeNode : public INode {};
 
 // A network under construction. Add* calls return null on bad arguments (a null
 // or foreign tensor, a wrong count); GetLastStatus() then says what was wrong.
@@ -282,6 +283,9 @@ class INetwork {
                                       bool keep_dims) = 0;
   virtual ICastNode* AddICastNode(ITensor* input, DataType to) = 0;
   virtual IGatherNode* AddIGatherNode(ITensor* data, ITensor* indices, int64_t axis) = 0;
+  // Quantize then dequantize with fixed parameters (an ONNX Q -> DQ pair in
+  // front of an operator that runs in float); per axis when params.axis >= 0.
+  virtual IFakeQuantizeNode* AddIFakeQuantizeNode(ITensor* input, const QuantizationParameters& params) = 0;
 
   virtual Status MarkOutput(ITensor* tensor) = 0;
   virtual int64_t GetInputCount() const = 0;

@@ -285,6 +285,15 @@ ICastNode* NetworkImpl::AddICastNode(ITensor* input, DataType to) {
   if (node) node->SetAttr("to", DataTypeName(to));
   return node;
 }
+IFakeQuantizeNode* NetworkImpl::AddIFakeQuantizeNode(ITensor* input, const QuantizationParameters& params) {
+  auto* node = AddNode<IFakeQuantizeNode>(OpKind::kFakeQuantize, {input}, 1, 1);
+  if (!node) return nullptr;
+  node->SetAttr("bits", static_cast<int64_t>(params.bits));
+  node->SetAttr("scales", params.scales);
+  node->SetAttr("zero_points", std::vector<int64_t>(params.zero_points.begin(), params.zero_points.end()));
+  node->SetAttr("axis", params.axis);
+  return node;
+}
 IGatherNode* NetworkImpl::AddIGatherNode(ITensor* data, ITensor* indices, int64_t axis) {
   auto* node = AddNode<IGatherNode>(OpKind::kGather, {data, indices}, 2, 1);
   if (node) node->SetAttr("axis", axis);

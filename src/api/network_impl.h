@@ -82,6 +82,7 @@ class NetworkImpl : public INetwork {
   IReduceNode* AddIReduceNode(ITensor* input, ReduceOp op, const std::vector<int64_t>& axes,
                               bool keep_dims) override;
   ICastNode* AddICastNode(ITensor* input, DataType to) override;
+  IFakeQuantizeNode* AddIFakeQuantizeNode(ITensor* input, const QuantizationParameters& params) override;
   IGatherNode* AddIGatherNode(ITensor* data, ITensor* indices, int64_t axis) override;
 
   Status MarkOutput(ITensor* tensor) override;

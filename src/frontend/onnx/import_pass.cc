@@ -1,10 +1,13 @@
 #include "frontend/onnx/import_pass.h"
 
+#include "frontend/onnx/qdq_import.h"
+
 namespace mixq::onnx_import {
 
 std::vector<std::unique_ptr<ImportPass>> CreateImportPasses() {
-  // None yet: QDQ import (QuantizeLinear / DequantizeLinear) will be the first.
-  return {};
+  std::vector<std::unique_ptr<ImportPass>> passes;
+  passes.push_back(CreateQdqImportPass());
+  return passes;
 }
 
 }  // namespace mixq::onnx_import

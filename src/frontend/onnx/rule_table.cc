@@ -14,6 +14,7 @@ const std::vector<Rule>& AllRules() {
     AddShapeRules(&r);
     AddTensorRules(&r);
     AddMathRules(&r);
+    AddQdqRules(&r);
     std::sort(r.begin(), r.end(), [](const Rule& a, const Rule& b) { return std::strcmp(a.op_type, b.op_type) < 0; });
     return r;
   }();

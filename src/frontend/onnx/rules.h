@@ -39,6 +39,7 @@ void AddPointwiseRules(std::vector<Rule>* rules);
 void AddShapeRules(std::vector<Rule>* rules);
 void AddTensorRules(std::vector<Rule>* rules);
 void AddMathRules(std::vector<Rule>* rules);
+void AddQdqRules(std::vector<Rule>* rules);  // qdq_import.cc
 
 // Helpers shared by rules.
 

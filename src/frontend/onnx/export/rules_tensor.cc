@@ -158,6 +158,36 @@ Status ExportGather(ExportContext& ctx) {
   return Status::OK();
 }
 
+// QuantizeLinear -> DequantizeLinear with the node's own parameters.
+Status ExportFakeQuantize(ExportContext& ctx) {
+  std::string x;
+  MIXQ_RETURN_IF_ERROR(ctx.Input(0, &x));
+  const ir::AttrMap& a = ctx.attrs();
+  const auto scales = a.Floats("scales");
+  const auto zeros = a.Ints("zero_points");
+  const int64_t axis = a.Int("axis");
+  const std::vector<int64_t> dims =
+      axis >= 0 ? std::vector<int64_t>{static_cast<int64_t>(scales.size())} : std::vector<int64_t>{};
+  W& w = ctx.w();
+  const std::string scale = w.AddInitializer(ctx.Out(0) + "_scale", DataType::FLOAT32, dims, scales.data());
+  std::string zero;
+  if (a.Int("bits") == 8) {
+    std::vector<int8_t> z(zeros.begin(), zeros.end());
+    zero = w.AddInitializer(ctx.Out(0) + "_zero_point", DataType::INT8, dims, z.data());
+  } else {
+    std::vector<int16_t> z(zeros.begin(), zeros.end());
+    zero = w.AddInitializer(ctx.Out(0) + "_zero_point", DataType::INT16, dims, z.data());
+  }
+  onnx::NodeProto* q = nullptr;
+  const std::string quantized = w.AddNode1("QuantizeLinear", {x, scale, zero}, ctx.Out(0) + "_q", &q);
+  onnx::NodeProto* dq = w.AddNode("DequantizeLinear", {quantized, scale, zero}, {ctx.Out(0)});
+  if (axis >= 0) {
+    W::SetAttr(q, "axis", axis);
+    W::SetAttr(dq, "axis", axis);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 void AddTensorRules(ExportRule* t) {
@@ -179,6 +209,7 @@ void AddTensorRules(ExportRule* t) {
   at(OpKind::kResize) = ExportResize;
   at(OpKind::kCast) = ExportCast;
   at(OpKind::kGather) = ExportGather;
+  at(OpKind::kFakeQuantize) = ExportFakeQuantize;
 }
 
 }  // namespace mixq::onnx_export
