@@ -20,6 +20,13 @@ using nlohmann::json;
 constexpr const char* kFormatName = "mixq-range-table";
 constexpr int kTableVersion = 1;
 
+// A JSON string literal. Tensor names are arbitrary bytes; invalid UTF-8
+// would make nlohmann's dump throw, so it is replaced (U+FFFD) instead: such
+// a name then reads back as unknown (NOT_FOUND), an error rather than a crash.
+std::string Quoted(const std::string& s) {
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string FloatText(float f) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.9g", static_cast<double>(f));
@@ -63,12 +70,12 @@ std::string FormatRangeTable(const RangeTable& table) {
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(*table.network_hash));
     out += StrCat("  \"network_hash\": \"", hex, "\",\n");
   }
-  if (!table.algorithm.empty()) out += StrCat("  \"algorithm\": ", json(table.algorithm).dump(), ",\n");
+  if (!table.algorithm.empty()) out += StrCat("  \"algorithm\": ", Quoted(table.algorithm), ",\n");
   out += "  \"ranges\": {";
   size_t i = 0;
   for (const auto& [name, range] : table.ranges) {
     out += i++ == 0 ? "\n" : ",\n";
-    out += StrCat("    ", json(name).dump(), ": [", FloatText(range.min), ", ", FloatText(range.max), "]");
+    out += StrCat("    ", Quoted(name), ": [", FloatText(range.min), ", ", FloatText(range.max), "]");
   }
   out += table.ranges.empty() ? "}\n}\n" : "\n  }\n}\n";
   return out;

@@ -195,6 +195,10 @@ TEST(RangeTable, FormatsOneTensorPerLineAndReadsBackBitExact) {
     EXPECT_EQ(back.ranges.at(name).min, r.min) << name;
     EXPECT_EQ(back.ranges.at(name).max, r.max) << name;
   }
+  // A name that is not valid UTF-8 cannot be JSON: written with U+FFFD, no throw.
+  table.ranges = {{"bad\xff", Range{0, 1}}};
+  ASSERT_TRUE(quant::ParseRangeTable(quant::FormatRangeTable(table), &back).ok());
+  EXPECT_EQ(back.ranges.count("bad\xef\xbf\xbd"), 1u);
 }
 
 TEST(RangeTable, ErrorsNameTheKeyOrOffset) {
