@@ -1,5 +1,6 @@
 // mixq's main job end to end on a bundled example network: build it through
-// the API, build a model for each requested precision mode, save and reload
+// the API, calibrate it on sample images, build a model for each precision
+// mode, save and reload
 // the model file, run it, print the precision report, the accuracy against
 // float32 and the speed.
 // Usage: mixq_demo [OUT_DIR] [--iterations N]
@@ -65,6 +66,37 @@ Status RunModel(IModel* model, const std::vector<std::vector<float>>& samples, c
   return Status::OK();
 }
 
+// Calibration data: images generated from a fixed seed (a real deployment
+// reads its own sample images here), one batch of 4 per sample.
+class GeneratedImages : public CalibDataInterface {
+ public:
+  GeneratedImages(Dims dims, int count, uint32_t seed) : dims_(std::move(dims)), count_(count), seed_(seed) {}
+  Dims GetShape() override { return dims_; }
+  DataType GetDataType() override { return DataType::FLOAT32; }
+  Status Next() override {
+    if (done_ == count_) return Status(StatusCode::OUT_OF_RANGE, "end of the calibration images");
+    ++done_;
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    sample_.resize(static_cast<size_t>(dims_.GetElementCount()));
+    for (float& v : sample_) v = dist(rng_);
+    return Status::OK();
+  }
+  Status Reset() override {
+    done_ = 0;
+    rng_.seed(seed_);
+    return Status::OK();
+  }
+  void* GetSample() override { return sample_.data(); }
+  int64_t GetSampleCount() override { return count_; }
+
+ private:
+  Dims dims_;
+  int count_, done_ = 0;
+  uint32_t seed_;
+  std::mt19937 rng_;
+  std::vector<float> sample_;
+};
+
 int Fail(const char* what, const Status& s) {
   std::fprintf(stderr, "mixq_demo: %s: %s\n", what, s.ToString().c_str());
   return 1;
@@ -99,15 +131,33 @@ int main(int argc, char** argv) {
   for (auto& sample : samples)
     for (auto& v : sample) v = dist(rng);
 
+  std::printf("\n== 3. Calibrate: 64 other images (batches of 4) through the float network, linear ranges\n");
+  {
+    GeneratedImages calibration_images(dims, 16, 17);
+    auto calibrator = CreateICalibrator(&calibration_images);
+    calibrator->SetProgressCallback([](int64_t done, int64_t total) {
+      std::printf("\r  calibrating: %lld / %lld batches", static_cast<long long>(done), static_cast<long long>(total));
+      std::fflush(stdout);
+      if (done == total) std::printf("\n");
+    });
+    auto config = CreateIBuilderConfig();
+    s = config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+    if (!s.ok()) return Fail("config", s);
+    s = calibrator->Calibrate(network.get(), config.get());
+    if (!s.ok()) return Fail("calibrating", s);
+    s = calibrator->WriteRangeTable(network.get(), config.get(), out_dir + "/ranges.json");
+    if (!s.ok()) return Fail("writing the range table", s);
+    std::printf("  statistics kept on the network; ranges written to %s/ranges.json\n", out_dir.c_str());
+  }
+
   std::vector<std::vector<float>> reference;
   const char* modes[] = {"force_float32", "force_float16", "qint16_mixed_float32", "qint8_mixed_float32",
                          "qint8_mixed_float16"};
   for (const char* mode : modes) {
-    std::printf("\n== 3. Build: precision_mode %s\n", mode);
+    std::printf("\n== 4. Build: precision_mode %s\n", mode);
     auto config = CreateIBuilderConfig();
-    // No calibration yet: quantized modes measure activation ranges per run (dynamic PTQ).
-    s = config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode +
-                                "\", \"activation_quant_mode\": \"dynamic\"}}");
+    // Quantized modes take their activation ranges from the calibration statistics.
+    s = config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}");
     if (!s.ok()) return Fail("config", s);
     auto builder = CreateIBuilder();
     auto model = builder->BuildModel(std::string("small_resnet_") + mode, network.get(), config.get());
@@ -126,7 +176,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(std::filesystem::file_size(path)));
     std::printf("\n%s", loaded->GetPrecisionReport().c_str());
 
-    std::printf("\n== 4. Run %zu samples from the reloaded model, then time %d runs\n", samples.size(), iterations);
+    std::printf("\n== 5. Run %zu samples from the reloaded model, then time %d runs\n", samples.size(), iterations);
     std::vector<std::vector<float>> outputs;
     double median_ms = 0;
     s = RunModel(loaded.get(), samples, dims, iterations, &outputs, &median_ms);
