@@ -64,6 +64,8 @@ Status ReadParams(const onnx::GraphProto& g, const onnx::NodeProto& node, int64_
   MIXQ_RETURN_IF_ERROR(FoldValueFromProto(*scale_proto, "", &scale));
   std::vector<float> scales;
   MIXQ_RETURN_IF_ERROR(scale.ToFloats(what + " scale", &scales));
+  if (scales.empty()) return InvalidArgument(what, " has an empty scale");
+  if (scale.dims.size() > 1) return InvalidArgument(what, ": the scale must be a scalar or 1-D");
   FoldValue zero;
   DataType zero_type = DataType::UINT8;  // ONNX's default without a zero point
   std::vector<int64_t> zeros(scales.size(), 0);
