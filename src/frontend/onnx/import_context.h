@@ -63,7 +63,12 @@ class NodeContext {
   Status Tensor(int i, ITensor** out);
   // Null when the input is absent or only known at run time.
   const FoldValue* Constant(int i) const;
+  // The known value of input i; an error when it is absent or not known.
+  Status KnownInput(int i, const FoldValue** out) const;
   bool AllInputsKnown() const;
+  // An error naming the first input that is only known at run time (for ops
+  // that are folded only).
+  Status RequireKnownInputs() const;
   // The input's elements, which must be known at import time (after folding).
   Status ConstInts(int i, const char* role, std::vector<int64_t>* out) const;
   Status ConstFloats(int i, const char* role, std::vector<float>* out) const;

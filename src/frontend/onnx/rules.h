@@ -17,9 +17,12 @@ namespace mixq::onnx_import {
 using RuleFn = Status (*)(NodeContext& ctx);
 
 struct Rule {
-  const char* op_type;   // ONNX op type in the default domain
-  RuleFn map;            // null: only foldable (inputs must be known at import)
-  RuleFn fold;           // null: never folded
+  const char* op_type;  // ONNX op type in the default domain
+  RuleFn map;           // null: only foldable (inputs must be known at import)
+  RuleFn fold;          // null: never folded
+  // Input indices (comma-separated) that mixq takes as attributes: they must
+  // be constants after folding (Reshape's shape, Slice's starts, ...).
+  const char* const_inputs;
   const char* mixq_ops;  // what it maps onto, for docs/onnx.md
   const char* notes;     // limitations, for docs/onnx.md
 };
