@@ -59,7 +59,8 @@ class NodeContext {
   // --- inputs
   int InputCount() const { return node_.input_size(); }
   bool HasInput(int i) const { return i < node_.input_size() && !node_.input(i).empty(); }
-  const std::string& InputName(int i) const { return node_.input(i); }
+  // "" for an index past the listed inputs.
+  std::string InputName(int i) const { return i >= 0 && i < node_.input_size() ? node_.input(i) : std::string(); }
   Status Tensor(int i, ITensor** out);
   // Null when the input is absent or only known at run time.
   const FoldValue* Constant(int i) const;

@@ -309,8 +309,9 @@ void AddTensorRules(std::vector<Rule>* rules) {
   rules->insert(
       rules->end(),
       {
-          {"Shape", nullptr, FoldShape, "", "(folded)", "folded at import; dims only known at run time stay symbolic"},
-          {"Size", nullptr, FoldSize, "", "(folded)", "folded at import; needs static dims"},
+          {"Shape", nullptr, FoldShape, "dims", "(folded)",
+           "folded at import; dims only known at run time stay symbolic"},
+          {"Size", nullptr, FoldSize, "dims", "(folded)", "folded at import; needs static dims"},
           {"Constant", nullptr, FoldConstant, "", "(folded) / Constant", "no sparse or string values"},
           {"ConstantOfShape", nullptr, FoldConstantOfShape, "0", "(folded) / Constant",
            "'input' must be computable at import"},
