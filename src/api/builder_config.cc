@@ -116,7 +116,7 @@ std::string BuilderConfigImpl::ToJson() const {
   json ranges = json::object();
   for (const auto& [name, r] : options_.custom_ranges) ranges[name] = {r.min, r.max};
   precision["custom_ranges"] = ranges;
-  return json{{"precision_config", precision}}.dump();
+  return json{{"precision_config", precision}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mixq::api

@@ -43,7 +43,9 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
                      {"outputs", TensorsToJson(n.outputs)},
                      {"kernel", n.kernel},
                      {"reason", n.reason}});
-  return json{{"precision_mode", report.precision_mode}, {"nodes", nodes}}.dump();
+  // Names come from users and may not be valid UTF-8: replace, never throw.
+  return json{{"precision_mode", report.precision_mode}, {"nodes", nodes}}.dump(-1, ' ', false,
+                                                                              json::error_handler_t::replace);
 }
 
 std::string FormatPrecisionReport(const std::string& text, Status* status) {

@@ -171,3 +171,28 @@ TEST(ModelErrors, EmptyModelAndMissingFile) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// Names are bytes from users: invalid UTF-8 must not make the JSON report (or
+// anything else) throw through the API.
+TEST(ApiErrors, InvalidUtf8NamesDoNotThrow) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 4}));
+  ASSERT_TRUE(x->SetTensorName("in\xff\xfe").ok());
+  IActivationNode* relu = network->AddIActivationNode(x, ActivationType::RELU);
+  ASSERT_TRUE(relu->SetNodeName("relu\xc3").ok());
+  ASSERT_TRUE(network->MarkOutput(relu->GetOutput(0)).ok());
+  auto model = BuildOrDie(network.get());
+  ASSERT_NE(model, nullptr);
+  EXPECT_NE(model->GetPrecisionReportJson().find("relu"), std::string::npos);
+  std::vector<uint8_t> bytes;
+  EXPECT_TRUE(model->SerializeToMemory(&bytes).ok());
+  auto loaded = CreateIModel();
+  EXPECT_TRUE(loaded->DeserializeFromMemory(bytes.data(), bytes.size()).ok());
+  EXPECT_EQ(loaded->GetInputNames().at(0), "in\xff\xfe");
+}
+
+}  // namespace
+}  // namespace mixq::testing

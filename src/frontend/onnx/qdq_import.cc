@@ -324,7 +324,7 @@ Status MapDequantizeLinear(NodeContext& ctx) {
 }  // namespace
 
 void AddQdqRules(std::vector<Rule>* rules) {
-  rules->push_back({"DequantizeLinear", MapDequantizeLinear, nullptr, "FakeQuantize / QDQ precisions",
+  rules->push_back({"DequantizeLinear", MapDequantizeLinear, nullptr, "1,2", "FakeQuantize / QDQ precisions",
                     "Q -> DQ pairs and quantized initializers (int8, uint8, int16; per-axis weights); see "
                     "docs/precision.md"});
 }
