@@ -105,11 +105,13 @@ int main(int argc, char** argv) {
       tolerance.rtol = std::stod(argv[++i]);
     } else if (arg == "--atol" && i + 1 < argc) {
       tolerance.atol = std::stod(argv[++i]);
+    } else if (arg == "--export" && i + 1 < argc) {
+      mixq::conformance::SetExportDir(argv[++i]);
     } else if (arg == "--verbose") {
       verbose = true;
     } else {
       std::cerr << "usage: " << argv[0]
-                << " --data DIR --skip FILE [--filter TEXT] [--rtol R] [--atol A] [--verbose]\n";
+                << " --data DIR --skip FILE [--filter TEXT] [--rtol R] [--atol A] [--export DIR] [--verbose]\n";
       return 2;
     }
   }

@@ -12,6 +12,7 @@
 #include "frontend/onnx/onnx_verifier.h"
 #include "frontend/onnx/rules.h"
 #include "mixq/mixq.h"
+#include "mixq/onnx_export.h"
 #include "onnx/onnx.pb.h"
 #include "util/half.h"
 
@@ -151,6 +152,27 @@ std::set<std::string> AttributeInputs(const onnx::ModelProto& model) {
   return names;
 }
 
+fs::path& ExportDir() {
+  static fs::path dir;
+  return dir;
+}
+
+void ExportBuiltModel(const IModel& model, const fs::path& set_dir, const std::vector<fs::path>& fed,
+                      const std::vector<fs::path>& outputs) {
+  const fs::path dir = ExportDir() / set_dir.parent_path().filename();
+  fs::create_directories(dir);
+  std::string bytes;
+  Status s = ExportToOnnxBytes(model, &bytes);
+  if (!s.ok()) {
+    std::ofstream(dir / "error.txt") << s.ToString() << "\n";
+    return;
+  }
+  std::ofstream(dir / "model.onnx", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream files(dir / "files.txt");
+  for (const auto& f : fed) files << "in " << fs::absolute(f).string() << "\n";
+  for (const auto& f : outputs) files << "out " << fs::absolute(f).string() << "\n";
+}
+
 // Imports `model` with the attribute-like inputs of `set_dir` frozen, builds,
 // runs the data set and compares. "" when everything matches.
 std::string RunDataSet(const onnx::ModelProto& original, const fs::path& set_dir, const Tolerance& tol,
@@ -233,6 +255,7 @@ std::string RunDataSet(const onnx::ModelProto& original, const fs::path& set_dir
     err = Compare("output " + std::to_string(i) + " '" + outputs[i]->GetName() + "'", *outputs[i], want, tol);
     if (!err.empty()) return set_dir.filename().string() + " " + err;
   }
+  if (!ExportDir().empty()) ExportBuiltModel(*built, set_dir, fed, output_files);
   return "";
 }
 
@@ -287,5 +310,7 @@ NodeTestResult RunNodeTest(const fs::path& dir, const Tolerance& tolerance) {
   result.verdict = Verdict::kPass;
   return result;
 }
+
+void SetExportDir(const fs::path& dir) { ExportDir() = dir; }
 
 }  // namespace mixq::conformance

@@ -33,4 +33,11 @@ struct NodeTestResult {
 
 NodeTestResult RunNodeTest(const std::filesystem::path& dir, const Tolerance& tolerance);
 
+// When set, every test that passes is also exported back to ONNX
+// (ExportToOnnx) into DIR/<test>/model.onnx, with DIR/<test>/files.txt listing
+// the input ("in PATH") and expected output ("out PATH") tensors, or with
+// DIR/<test>/error.txt when the export fails; tests/python/test_export_conformance.py
+// runs them in ONNX Runtime.
+void SetExportDir(const std::filesystem::path& dir);
+
 }  // namespace mixq::conformance

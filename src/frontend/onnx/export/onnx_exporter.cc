@@ -102,8 +102,11 @@ Status ExportGraph(const format::ModelData& model, onnx::ModelProto* proto) {
   if (!unsupported.empty()) return Unimplemented("no ONNX export rule for: ", unsupported);
   for (int id : g.outputs()) {
     const ir::Value& v = *g.value(id);
-    if (v.producer >= 0 && g.node(v.producer)->op == OpKind::kConstant)
-      return Unimplemented("model output '", v.name, "' is a constant; ONNX export needs it computed");
+    if (v.producer >= 0 && g.node(v.producer)->op == OpKind::kConstant) {
+      // A folded output: an initializer, named through an Identity.
+      const std::string init = w.AddInitializer(v.name + "_value", v.dtype, v.shape, g.node(v.producer)->constant->data());
+      w.AddNode("Identity", {init}, {v.name});
+    }
     SetValueInfo(graph->add_output(), v.name, HandOverType(g, v), v.shape);
   }
   return Status::OK();
