@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mixq/builder.h"
+#include "mixq/calibrator.h"
 #include "mixq/network.h"
 #include "mixq/parser.h"
 #include "mixq/runtime.h"

@@ -3,6 +3,7 @@
 #include "api/model_impl.h"
 #include "api/network_impl.h"
 #include "passes/build_pipeline.h"
+#include "quant/calib_state.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -26,9 +27,14 @@ class BuilderImpl : public IBuilder {
     BuilderConfigImpl defaults;
     BuilderConfigImpl* options = config ? dynamic_cast<BuilderConfigImpl*>(config) : &defaults;
     if (!options) return InvalidArgument("BuildModel: config was not created by CreateIBuilderConfig");
+    // Calibration statistics become ranges here, with this config's bit widths and symmetry.
+    passes::CalibratedRanges calibrated;
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        quant::CalibratedRangesFor(impl->graph(), options->options(), impl->calibration(), &calibrated),
+        "BuildModel('" + name + "')"));
     auto model = std::make_shared<format::ModelData>();
     MIXQ_RETURN_IF_ERROR(WithContext(
-        passes::BuildModelData(name, impl->graph(), options->options(), {}, options->ToJson(), model.get()),
+        passes::BuildModelData(name, impl->graph(), options->options(), calibrated, options->ToJson(), model.get()),
         "BuildModel('" + name + "')"));
     built_ = std::move(model);
     return Status::OK();

@@ -9,6 +9,10 @@
 #include "mixq/network.h"
 #include "ops/op_schema.h"
 
+namespace mixq::quant {
+struct CalibrationState;
+}  // namespace mixq::quant
+
 namespace mixq::api {
 
 class NetworkImpl;
@@ -102,6 +106,10 @@ class NetworkImpl : public INetwork {
   INode* node(int node_id) const { return nodes_.at(static_cast<size_t>(node_id)).get(); }
   // Null, or an error in last_status_ naming the argument, when `tensor` is not one of ours.
   int ValueIdOf(ITensor* tensor, const char* what);
+  // What Calibrate / LoadStatistics / ReadRangeTable left (SPEC §3: the
+  // network "with statistics"); null before. BuildModel turns it into ranges.
+  const quant::CalibrationState* calibration() const { return calibration_.get(); }
+  void set_calibration(std::shared_ptr<const quant::CalibrationState> state) { calibration_ = std::move(state); }
 
  private:
   template <typename Iface>
@@ -113,6 +121,7 @@ class NetworkImpl : public INetwork {
   std::vector<std::unique_ptr<INode>> nodes_;         // by node id
   Status last_status_;
   bool shapes_dirty_ = true;
+  std::shared_ptr<const quant::CalibrationState> calibration_;
 };
 
 // The NetworkImpl behind a public INetwork, or null if it is not one of ours.

@@ -80,7 +80,7 @@ Status BindWeights(const ir::Graph& graph, const ir::Node& node, size_t input, c
 }  // namespace
 
 Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
-                     PrecisionReport* report) {
+                     PrecisionReport* report, bool require_activation_ranges) {
   const ModePrecision mode = ParseMode(options.precision_mode);
   const bool dynamic = options.activation_quant_mode == "dynamic";
   report->precision_mode = options.precision_mode;
@@ -188,7 +188,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
     }
     report->nodes.push_back(row);
   }
-  if (!missing.empty()) {
+  if (!missing.empty() && require_activation_ranges) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     return FailedPrecondition(missing.size(), " quantized input(s) have no range: ", list,

@@ -20,9 +20,11 @@ using CalibratedRanges = std::map<std::string, Range>;
 // Fills Node::input_compute / output_compute / input_quant. A requested
 // precision an operator cannot honour is INVALID_ARGUMENT naming node and
 // input; QINT inputs without a range are FAILED_PRECONDITION listing every
-// such tensor, found before any other work.
+// such tensor, found before any other work. require_activation_ranges ==
+// false skips that check (the calibrator plans before any range exists, to
+// learn which activations will be quantized).
 Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
-                     PrecisionReport* report);
+                     PrecisionReport* report, bool require_activation_ranges = true);
 
 // Replaces every float constant consumed as QINT8 / QINT16 by an INT8 /
 // INT16 constant quantized with the input's binding (weights are stored

@@ -1,0 +1,177 @@
+#include "quant/calib_runner.h"
+
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "passes/build_pipeline.h"
+#include "runtime/engine.h"
+#include "util/status_util.h"
+
+namespace mixq::quant {
+
+namespace {
+
+// Where the data of one observed tensor comes from after a run.
+struct Tap {
+  std::string name;
+  int input_index = -1;   // a network input: the sample itself
+  int output_index = -1;  // otherwise an output of the float build
+  TensorObserver* observer = nullptr;
+};
+
+// The network with every precision choice removed (the float run must not
+// need ranges) and the observed node outputs marked as graph outputs.
+ir::Graph FloatGraphWithTaps(const ir::Graph& graph, const std::map<std::string, int>& observed) {
+  ir::Graph copy = graph;
+  for (size_t n = 0; n < copy.node_count(); ++n) {
+    ir::Node* node = copy.node(static_cast<int>(n));
+    node->input_precision.clear();
+    node->output_type.clear();
+  }
+  for (size_t v = 0; v < copy.value_count(); ++v) {
+    ir::Value* value = copy.value(static_cast<int>(v));
+    value->boundary_precision.reset();
+    value->range.reset();
+  }
+  for (const auto& [name, bits] : observed) {
+    const ir::Value* v = copy.FindValue(name);
+    if (!v || v->producer < 0) continue;
+    bool already = false;
+    for (int out : copy.outputs()) already = already || out == v->id;
+    if (!already) copy.MarkOutput(v->id);
+  }
+  return copy;
+}
+
+Status CheckSample(const ir::Value& input, size_t input_index, int64_t sample, CalibDataInterface* data, Dims* dims,
+                   void** bytes) {
+  const std::string where = StrCat("Calibrate: sample ", sample, " of input ", input_index, " ('", input.name, "')");
+  *dims = data->GetShape();
+  if (dims->GetDimsNum() != static_cast<int64_t>(input.shape.size()))
+    return InvalidArgument(where, " has dims ", dims->ToString(), " of rank ", dims->GetDimsNum(),
+                           "; the input is ", ir::ShapeString(input.shape), " of rank ", input.shape.size());
+  int64_t count = 1;
+  for (size_t d = 0; d < input.shape.size(); ++d) {
+    const int64_t given = dims->GetDims()[d];
+    if (given < 0 || (input.shape[d] >= 0 && input.shape[d] != given))
+      return InvalidArgument(where, " has dims ", dims->ToString(), "; the input takes ", ir::ShapeString(input.shape),
+                             " (-1: any size)");
+    if (given > 0 && count > std::numeric_limits<int64_t>::max() / 16 / given)
+      return InvalidArgument(where, " has dims ", dims->ToString(), " whose element count overflows");
+    count *= given;
+  }
+  const DataType type = data->GetDataType();
+  if (type != input.dtype)
+    return InvalidArgument(where, " is ", DataTypeName(type), " data; the input takes ", DataTypeName(input.dtype),
+                           input.boundary_precision ? " (a quantized input receives float data)" : "");
+  *bytes = data->GetSample();
+  if (*bytes == nullptr && count > 0) return InvalidArgument(where, ": GetSample() returned null");
+  return Status::OK();
+}
+
+// Advances every input to its next sample. *done: all inputs reported
+// OUT_OF_RANGE together.
+Status NextSample(const ir::Graph& graph, const std::vector<CalibDataInterface*>& data, int64_t sample, bool* done) {
+  std::string ended, more;
+  for (size_t k = 0; k < data.size(); ++k) {
+    const Status status = data[k]->Next();
+    const std::string name = StrCat("'", graph.value(graph.inputs()[k])->name, "'");
+    if (status.code() == StatusCode::OUT_OF_RANGE) {
+      ended += (ended.empty() ? "" : ", ") + name;
+    } else if (!status.ok()) {
+      return WithContext(status, StrCat("Calibrate: Next() for sample ", sample, " of input ", k, " (", name, ")"));
+    } else {
+      more += (more.empty() ? "" : ", ") + name;
+    }
+  }
+  *done = more.empty();
+  if (!ended.empty() && !more.empty())
+    return InvalidArgument("Calibrate: the inputs ran out at different samples: at sample ", sample, " input(s) ",
+                           ended, " ended but ", more, " did not (every input needs one sample per step)");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationRun& run,
+                      CalibrationState* state) {
+  const size_t num_inputs = graph.inputs().size();
+  if (run.data.size() != num_inputs)
+    return InvalidArgument("Calibrate: the network has ", num_inputs, " inputs but the calibrator was given ",
+                           run.data.size(), " data interfaces (one per input, in input order)");
+  for (size_t k = 0; k < num_inputs; ++k)
+    if (run.data[k] == nullptr)
+      return InvalidArgument("Calibrate: the data interface for input ", k, " ('",
+                             graph.value(graph.inputs()[k])->name, "') is null");
+  std::map<std::string, int> observed;
+  MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed), "Calibrate"));
+  if (observed.empty())
+    return FailedPrecondition("Calibrate: nothing to calibrate: with precision_mode '", options.precision_mode,
+                              "' and activation_quant_mode '", options.activation_quant_mode,
+                              "' no activation is quantized with a static range");
+
+  auto model = std::make_shared<format::ModelData>();
+  MIXQ_RETURN_IF_ERROR(WithContext(
+      passes::BuildModelData("calibration", FloatGraphWithTaps(graph, observed), passes::BuildOptions{}, {}, "{}",
+                             model.get()),
+      "Calibrate: building the float network"));
+  std::shared_ptr<const runtime::Plan> plan;
+  MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakePlan(model, &plan), "Calibrate"));
+  runtime::ContextImpl context(plan, ContextOptions{});
+
+  std::map<std::string, TensorObserver> observers;
+  std::vector<Tap> taps;
+  const ir::Graph& built = model->graph;
+  for (const auto& [name, bits] : observed) {
+    Tap tap{name, -1, -1, &observers.emplace(name, TensorObserver(run.num_bins)).first->second};
+    for (size_t k = 0; k < num_inputs; ++k)
+      if (graph.value(graph.inputs()[k])->name == name) tap.input_index = static_cast<int>(k);
+    for (size_t o = 0; o < built.outputs().size(); ++o)
+      if (built.value(built.outputs()[o])->name == name) tap.output_index = static_cast<int>(o);
+    if (tap.input_index < 0 && tap.output_index < 0)
+      return Internal("Calibrate: tensor '", name, "' is neither an input nor an output of the float build");
+    taps.push_back(tap);
+  }
+
+  std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
+  MIXQ_RETURN_IF_ERROR(context.CreateInputTensors(&inputs));
+  MIXQ_RETURN_IF_ERROR(context.CreateOutputTensors(&outputs));
+  for (size_t k = 0; k < num_inputs; ++k)
+    MIXQ_RETURN_IF_ERROR(WithContext(run.data[k]->Reset(), StrCat("Calibrate: Reset() of input ", k, " ('",
+                                                                  graph.value(graph.inputs()[k])->name, "')")));
+  const int64_t total = run.data[0]->GetSampleCount();
+  std::vector<Dims> dims(num_inputs);
+  std::vector<void*> samples(num_inputs);
+  int64_t sample = 0;
+  for (;; ++sample) {
+    bool done = false;
+    MIXQ_RETURN_IF_ERROR(NextSample(graph, run.data, sample, &done));
+    if (done) break;
+    for (size_t k = 0; k < num_inputs; ++k) {
+      MIXQ_RETURN_IF_ERROR(
+          CheckSample(*graph.value(graph.inputs()[k]), k, sample, run.data[k], &dims[k], &samples[k]));
+      const size_t bytes = static_cast<size_t>(dims[k].GetElementCount()) * DataTypeSize(inputs[k]->GetDataType());
+      MIXQ_RETURN_IF_ERROR(inputs[k]->SetDimensions(dims[k]));
+      MIXQ_RETURN_IF_ERROR(inputs[k]->SetData(samples[k], bytes));
+    }
+    MIXQ_RETURN_IF_ERROR(WithContext(static_cast<IContext&>(context).Enqueue(inputs, outputs), StrCat("Calibrate: sample ", sample)));
+    for (const Tap& tap : taps) {
+      if (tap.input_index >= 0) {
+        const size_t k = static_cast<size_t>(tap.input_index);
+        tap.observer->Observe(static_cast<const float*>(samples[k]), dims[k].GetElementCount());
+      } else {
+        const IRTTensor& out = *outputs[static_cast<size_t>(tap.output_index)];
+        tap.observer->Observe(static_cast<const float*>(out.GetData()), out.GetDimensions().GetElementCount());
+      }
+    }
+    if (run.progress) run.progress(sample + 1, total);
+  }
+  if (sample == 0) return FailedPrecondition("Calibrate: the data interfaces gave no sample (Next() ended at once)");
+  state->observers = std::move(observers);
+  state->table_ranges.clear();
+  state->network_hash = NetworkHash(graph);
+  return Status::OK();
+}
+
+}  // namespace mixq::quant

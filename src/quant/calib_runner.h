@@ -1,0 +1,37 @@
+// The first stage of calibration (SPEC §3): run the float network over every
+// sample and gather streaming statistics on the activations the plan will
+// quantize.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ir/graph.h"
+#include "mixq/calibrator.h"
+#include "passes/build_options.h"
+#include "quant/calib_state.h"
+
+namespace mixq::quant {
+
+struct CalibrationRun {
+  std::vector<CalibDataInterface*> data;  // one per network input, in input order
+  int32_t num_bins = TensorObserver::kDefaultNumBins;
+  std::function<void(int64_t done, int64_t total)> progress;  // may be empty
+};
+
+// Fills state->observers (and network_hash) for the network `graph`, whose
+// plan under `options` decides which tensors are observed. The run uses a
+// float32 build of the network in which every observed node output is also
+// a graph output, so the unchanged runtime hands each one over after a run;
+// observed network inputs are read from the samples themselves. Memory: one
+// histogram per observed tensor plus one sample's activations.
+//
+// Errors name the input and sample index: a sample whose rank, fixed dims or
+// data type does not match its input, a null GetSample(), a Next() or Reset()
+// failure other than OUT_OF_RANGE at the end, inputs that run out at
+// different samples, or no samples at all.
+Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationRun& run,
+                      CalibrationState* state);
+
+}  // namespace mixq::quant
