@@ -115,11 +115,15 @@ Status ParseNpz(const uint8_t* data, size_t size, std::map<std::string, NpyArray
     pos += 46 + name_len + extra_len + comment_len;
 
     const std::string where = StrCat("member '", m.name, "'");
-    if (m.local_offset + 30 > size || U32(data + m.local_offset) != kLocalHeader)
+    if (m.local_offset > size || size - m.local_offset < 30 || U32(data + m.local_offset) != kLocalHeader)
       return DataLoss(where, ": local header at byte ", m.local_offset, " is corrupt");
     const uint64_t start = m.local_offset + 30 + U16(data + m.local_offset + 26) + U16(data + m.local_offset + 28);
     if (start > size || m.compressed > size - start) return DataLoss(where, ": data runs past the end of the file");
-    if (m.uncompressed > kMaxMemberBytes) return DataLoss(where, ": ", m.uncompressed, " bytes is implausibly large");
+    // Deflate expands at most ~1032:1, so a larger claim is corrupt; checking
+    // it first keeps hostile sizes from allocating gigabytes.
+    if (m.uncompressed > kMaxMemberBytes || (m.method == 8 && m.uncompressed > m.compressed * 1032 + 64) ||
+        (m.method == 0 && m.uncompressed != m.compressed))
+      return DataLoss(where, ": size ", m.uncompressed, " does not fit its ", m.compressed, " stored bytes");
     std::vector<uint8_t> inflated;
     const uint8_t* bytes = data + start;
     uint64_t byte_count = m.compressed;
