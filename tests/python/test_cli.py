@@ -296,7 +296,8 @@ def test_calibrated_build_equals_hand_set_ranges(build_dir, cnn, tmp_path):
         outs[name] = np.load(tmp_path / name / "logits.npy")
     np.testing.assert_array_equal(outs["dir"], outs["list"])
     np.testing.assert_allclose(outs["dir"], outs["hand"], atol=1e-4)
-    assert np.abs(outs["dir"] - ort_run(cnn, {"x": x})["logits"]).max() < 0.05
+    want = ort_run(cnn, {"x": x})["logits"]
+    assert np.abs(outs["dir"] - want).max() / np.abs(want).max() < 0.03  # int8 is close to float32
 
 
 def test_calibration_algorithms_give_different_models(build_dir, cnn, tmp_path):
