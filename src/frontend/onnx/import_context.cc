@@ -53,10 +53,25 @@ const FoldValue* NodeContext::Constant(int i) const {
   return v ? v->constant.get() : nullptr;
 }
 
+Status NodeContext::KnownInput(int i, const FoldValue** out) const {
+  if (!HasInput(i)) return InvalidArgument("input ", i, " is missing");
+  *out = Constant(i);
+  if (!*out) return Unimplemented("input ", i, " '", node_.input(i), "' is not known at import");
+  return Status::OK();
+}
+
 bool NodeContext::AllInputsKnown() const {
   for (int i = 0; i < InputCount(); ++i)
     if (HasInput(i) && !Constant(i)) return false;
   return true;
+}
+
+Status NodeContext::RequireKnownInputs() const {
+  for (int i = 0; i < InputCount(); ++i)
+    if (HasInput(i) && !Constant(i))
+      return Unimplemented("input ", i, " '", node_.input(i), "' is computed at run time; mixq only supports ",
+                           node_.op_type(), " when its inputs are known at import (shape computations)");
+  return Status::OK();
 }
 
 Status NodeContext::ConstInts(int i, const char* role, std::vector<int64_t>* out) const {

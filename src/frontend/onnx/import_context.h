@@ -59,11 +59,17 @@ class NodeContext {
   // --- inputs
   int InputCount() const { return node_.input_size(); }
   bool HasInput(int i) const { return i < node_.input_size() && !node_.input(i).empty(); }
-  const std::string& InputName(int i) const { return node_.input(i); }
+  // "" for an index past the listed inputs.
+  std::string InputName(int i) const { return i >= 0 && i < node_.input_size() ? node_.input(i) : std::string(); }
   Status Tensor(int i, ITensor** out);
   // Null when the input is absent or only known at run time.
   const FoldValue* Constant(int i) const;
+  // The known value of input i; an error when it is absent or not known.
+  Status KnownInput(int i, const FoldValue** out) const;
   bool AllInputsKnown() const;
+  // An error naming the first input that is only known at run time (for ops
+  // that are folded only).
+  Status RequireKnownInputs() const;
   // The input's elements, which must be known at import time (after folding).
   Status ConstInts(int i, const char* role, std::vector<int64_t>* out) const;
   Status ConstFloats(int i, const char* role, std::vector<float>* out) const;

@@ -15,6 +15,37 @@ std::string NodeLabel(const onnx::NodeProto& node, int index) {
   return StrCat("node ", index, " '", node.name(), "' (", node.op_type(), ")");
 }
 
+// Names end up in model files, reports and JSON, which need valid UTF-8.
+bool ValidUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
+Status CheckNames(const onnx::GraphProto& graph) {
+  auto check = [](const std::string& name, const char* what) {
+    return ValidUtf8(name) ? Status::OK() : InvalidArgument(what, " name is not valid UTF-8");
+  };
+  for (const auto& v : graph.input()) MIXQ_RETURN_IF_ERROR(check(v.name(), "a graph input"));
+  for (const auto& v : graph.output()) MIXQ_RETURN_IF_ERROR(check(v.name(), "a graph output"));
+  for (const auto& v : graph.initializer()) MIXQ_RETURN_IF_ERROR(check(v.name(), "an initializer"));
+  for (const auto& n : graph.node()) {
+    MIXQ_RETURN_IF_ERROR(check(n.name(), "a node"));
+    MIXQ_RETURN_IF_ERROR(check(n.op_type(), "an op type"));
+    MIXQ_RETURN_IF_ERROR(check(n.domain(), "a domain"));
+    for (const auto& v : n.input()) MIXQ_RETURN_IF_ERROR(check(v, "a node input"));
+    for (const auto& v : n.output()) MIXQ_RETURN_IF_ERROR(check(v, "a node output"));
+    for (const auto& a : n.attribute()) MIXQ_RETURN_IF_ERROR(check(a.name(), "an attribute"));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status DefaultOpset(const onnx::ModelProto& model, int* opset) {
@@ -39,6 +70,7 @@ Status VerifyModel(const onnx::ModelProto& model, std::vector<int>* order) {
   int opset = 0;
   MIXQ_RETURN_IF_ERROR(DefaultOpset(model, &opset));
   const onnx::GraphProto& graph = model.graph();
+  MIXQ_RETURN_IF_ERROR(CheckNames(graph));
 
   // Name -> producing node (-1: graph input or initializer).
   std::map<std::string, int> producer;

@@ -12,6 +12,15 @@ namespace mixq {
 
 namespace {
 
+// Names from the file may hold control characters; the message stays one line.
+Status OneLine(const Status& status) {
+  if (status.ok()) return status;
+  std::string message = status.message();
+  for (char& c : message)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return Status(status.code(), message);
+}
+
 class OnnxParser : public IParser {
  public:
   Status SetInputShape(const std::string& input_name, const Dims& dims) override {
@@ -29,12 +38,12 @@ class OnnxParser : public IParser {
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) return DataLoss("ONNX file '", path, "': read failed");
     const std::string dir = std::filesystem::path(path).parent_path().string();
-    return WithContext(Import(network, bytes.data(), bytes.size(), dir.empty() ? "." : dir),
-                       StrCat("ONNX file '", path, "'"));
+    return OneLine(WithContext(Import(network, bytes.data(), bytes.size(), dir.empty() ? "." : dir),
+                               StrCat("ONNX file '", path, "'")));
   }
 
   Status ParseFromMemory(INetwork* network, const void* data, size_t size, const std::string& base_dir) override {
-    return Import(network, data, size, base_dir);
+    return OneLine(Import(network, data, size, base_dir));
   }
 
  private:

@@ -26,6 +26,20 @@ const Rule* FindRule(const std::string& op_type) {
   return nullptr;
 }
 
+std::string RuleTableMarkdown() {
+  std::string out = "| ONNX op | mixq operators | inputs that must be constant | notes |\n|---|---|---|---|\n";
+  for (const Rule& rule : AllRules()) {
+    std::string constant = rule.const_inputs;
+    if (constant == "dims")
+      constant = "none (reads only the input's dims)";
+    else if (!rule.map)
+      constant = "all (folded at import)";
+    out += StrCat("| ", rule.op_type, " | ", rule.mixq_ops, " | ", constant.empty() ? "-" : constant, " | ",
+                  *rule.notes ? rule.notes : "-", " |\n");
+  }
+  return out;
+}
+
 Status NormalizeAxis(int64_t axis, int64_t rank, const char* what, int64_t* out) {
   if (axis < -rank || axis >= rank) return InvalidArgument(what, " ", axis, " is out of range for rank ", rank);
   *out = axis < 0 ? axis + rank : axis;

@@ -17,9 +17,13 @@ namespace mixq::onnx_import {
 using RuleFn = Status (*)(NodeContext& ctx);
 
 struct Rule {
-  const char* op_type;   // ONNX op type in the default domain
-  RuleFn map;            // null: only foldable (inputs must be known at import)
-  RuleFn fold;           // null: never folded
+  const char* op_type;  // ONNX op type in the default domain
+  RuleFn map;           // null: only foldable (inputs must be known at import)
+  RuleFn fold;          // null: never folded
+  // Input indices (comma-separated) that mixq takes as attributes: they must
+  // be constants after folding (Reshape's shape, Slice's starts, ...);
+  // "dims" for fold-only ops that read just their input's dims (Shape, Size).
+  const char* const_inputs;
   const char* mixq_ops;  // what it maps onto, for docs/onnx.md
   const char* notes;     // limitations, for docs/onnx.md
 };
@@ -32,6 +36,8 @@ constexpr int kMaxOpset = 22;
 // All rules, sorted by op type.
 const std::vector<Rule>& AllRules();
 const Rule* FindRule(const std::string& op_type);
+// The rule table as Markdown (docs/onnx.md holds a copy a test keeps current).
+std::string RuleTableMarkdown();
 
 // Groups (one per rules_*.cc file).
 void AddConvRules(std::vector<Rule>* rules);

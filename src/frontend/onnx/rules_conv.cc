@@ -195,19 +195,19 @@ Status MapBatchNormalization(NodeContext& ctx) {
 }  // namespace
 
 void AddConvRules(std::vector<Rule>* rules) {
-  rules->insert(
-      rules->end(),
-      {
-          {"Conv", MapConv, nullptr, "Conv2D", "2-D only (rank-4 NCHW input)"},
-          {"ConvTranspose", MapConvTranspose, nullptr, "ConvTranspose2D",
-           "2-D only; output_shape needs static spatial input dims"},
-          {"MaxPool", MapMaxPool, nullptr, "MaxPool2D", "2-D only; no Indices output; storage_order 0"},
-          {"AveragePool", MapAveragePool, nullptr, "AvgPool2D", "2-D only; dilations must be 1"},
-          {"GlobalAveragePool", MapGlobalAveragePool, nullptr, "GlobalAvgPool (rank 4), Reduce mean (other ranks)", ""},
-          {"GlobalMaxPool", MapGlobalMaxPool, nullptr, "Reduce max", ""},
-          {"BatchNormalization", MapBatchNormalization, nullptr, "BatchNorm (axis 1)",
-           "inference only (training_mode 0, one output)"},
-      });
+  rules->insert(rules->end(),
+                {
+                    {"Conv", MapConv, nullptr, "", "Conv2D", "2-D only (rank-4 NCHW input)"},
+                    {"ConvTranspose", MapConvTranspose, nullptr, "", "ConvTranspose2D",
+                     "2-D only; output_shape needs static spatial input dims"},
+                    {"MaxPool", MapMaxPool, nullptr, "", "MaxPool2D", "2-D only; no Indices output; storage_order 0"},
+                    {"AveragePool", MapAveragePool, nullptr, "", "AvgPool2D", "2-D only; dilations must be 1"},
+                    {"GlobalAveragePool", MapGlobalAveragePool, nullptr, "",
+                     "GlobalAvgPool (rank 4), Reduce mean (other ranks)", ""},
+                    {"GlobalMaxPool", MapGlobalMaxPool, nullptr, "", "Reduce max", ""},
+                    {"BatchNormalization", MapBatchNormalization, nullptr, "", "BatchNorm (axis 1)",
+                     "inference only (training_mode 0, one output)"},
+                });
 }
 
 }  // namespace mixq::onnx_import

@@ -120,8 +120,50 @@ Status MapReduceMin(NodeContext& ctx) {
   return AddReduce(ctx, ReduceOp::MIN, 18);
 }
 
+// The optional Mean and InvStdDev outputs (training-time statistics) are
+// recomputed beside the LayerNorm node with Reduce / Elementwise / Unary.
+Status AddLayerNormStatistics(NodeContext& ctx, ITensor* x, int64_t axis, float epsilon) {
+  int64_t rank = 0;
+  MIXQ_RETURN_IF_ERROR(ctx.InputRank(0, &rank));
+  MIXQ_RETURN_IF_ERROR(NormalizeAxis(axis, rank, "attribute 'axis'", &axis));
+  std::vector<int64_t> axes;
+  for (int64_t a = axis; a < rank; ++a) axes.push_back(a);
+  INetwork* net = ctx.network();
+  IReduceNode* mean = net->AddIReduceNode(x, ReduceOp::MEAN, axes, true);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(mean));
+  IElementwiseNode* diff = net->AddIElementwiseNode(x, mean->GetOutput(0), ElementwiseOp::SUB);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(diff));
+  IElementwiseNode* square = net->AddIElementwiseNode(diff->GetOutput(0), diff->GetOutput(0), ElementwiseOp::MUL);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(square));
+  IReduceNode* var = net->AddIReduceNode(square->GetOutput(0), ReduceOp::MEAN, axes, true);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(var));
+  IConstNode* eps = net->AddIConstNode(DataType::FLOAT32, Dims{}, &epsilon);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(eps));
+  IElementwiseNode* shifted = net->AddIElementwiseNode(var->GetOutput(0), eps->GetOutput(0), ElementwiseOp::ADD);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(shifted));
+  IUnaryNode* stddev = net->AddIUnaryNode(shifted->GetOutput(0), UnaryOp::SQRT);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(stddev));
+  IUnaryNode* inv = net->AddIUnaryNode(stddev->GetOutput(0), UnaryOp::RECIPROCAL);
+  MIXQ_RETURN_IF_ERROR(ctx.Added(inv));
+  const std::vector<std::pair<INode*, const char*>> helpers = {{diff, "centered"},        {square, "squared"},
+                                                               {var, "variance"},         {eps, "epsilon"},
+                                                               {shifted, "variance_eps"}, {stddev, "stddev"}};
+  for (const auto& [node, suffix] : helpers) MIXQ_RETURN_IF_ERROR(ctx.NameHelper(node, suffix));
+  MIXQ_RETURN_IF_ERROR(mean->SetNodeName(ctx.HelperName("mean")));
+  MIXQ_RETURN_IF_ERROR(inv->SetNodeName(ctx.HelperName("inv_stddev")));
+  if (ctx.HasOutput(1))
+    MIXQ_RETURN_IF_ERROR(ctx.SetOutput(1, mean->GetOutput(0)));
+  else
+    MIXQ_RETURN_IF_ERROR(mean->GetOutput(0)->SetTensorName(ctx.HelperName("mean_out")));
+  if (ctx.HasOutput(2))
+    MIXQ_RETURN_IF_ERROR(ctx.SetOutput(2, inv->GetOutput(0)));
+  else
+    MIXQ_RETURN_IF_ERROR(inv->GetOutput(0)->SetTensorName(ctx.HelperName("inv_stddev_out")));
+  return Status::OK();
+}
+
 Status MapLayerNormalization(NodeContext& ctx) {
-  MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputsAtMost(1));
+  MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputsAtMost(3));
   ITensor *x = nullptr, *scale = nullptr, *bias = nullptr;
   MIXQ_RETURN_IF_ERROR(ctx.Tensor(0, &x));
   MIXQ_RETURN_IF_ERROR(ctx.Tensor(1, &scale));
@@ -133,7 +175,9 @@ Status MapLayerNormalization(NodeContext& ctx) {
   ILayerNormNode* node = ctx.network()->AddILayerNormNode(x, scale, bias, axis);
   MIXQ_RETURN_IF_ERROR(ctx.Added(node));
   MIXQ_RETURN_IF_ERROR(node->SetEpsilon(epsilon));
-  return ctx.Bind(node);
+  if (ctx.HasOutput(1) || ctx.HasOutput(2)) MIXQ_RETURN_IF_ERROR(AddLayerNormStatistics(ctx, x, axis, epsilon));
+  MIXQ_RETURN_IF_ERROR(node->SetNodeName(ctx.name()));
+  return ctx.SetOutput(0, node->GetOutput(0));
 }
 
 // Pad (opset 11+): pads and constant_value are inputs; axes from opset 18.
@@ -241,18 +285,19 @@ void AddMathRules(std::vector<Rule>* rules) {
   rules->insert(
       rules->end(),
       {
-          {"Gemm", MapGemm, nullptr, "FullyConnected", ""},
-          {"MatMul", MapMatMul, nullptr, "MatMul", ""},
-          {"Softmax", MapSoftmax, nullptr, "Softmax (Flatten + Softmax + Reshape for opset < 13 over a middle axis)",
-           ""},
-          {"LogSoftmax", MapLogSoftmax, nullptr, "Softmax + Unary log", "computed as log(softmax(x))"},
-          {"ReduceMean", MapReduceMean, nullptr, "Reduce mean", "'axes' must be constant"},
-          {"ReduceSum", MapReduceSum, nullptr, "Reduce sum", "'axes' must be constant"},
-          {"ReduceMax", MapReduceMax, nullptr, "Reduce max", "'axes' must be constant"},
-          {"ReduceMin", MapReduceMin, nullptr, "Reduce min", "'axes' must be constant"},
-          {"LayerNormalization", MapLayerNormalization, nullptr, "LayerNorm", "no Mean / InvStdDev outputs"},
-          {"Pad", MapPad, nullptr, "Pad", "constant, reflect, edge (no wrap); pads / value / axes constant"},
-          {"Resize", MapResize, nullptr, "Resize",
+          {"Gemm", MapGemm, nullptr, "", "FullyConnected", ""},
+          {"MatMul", MapMatMul, nullptr, "", "MatMul", ""},
+          {"Softmax", MapSoftmax, nullptr, "",
+           "Softmax (Flatten + Softmax + Reshape for opset < 13 over a middle axis)", ""},
+          {"LogSoftmax", MapLogSoftmax, nullptr, "", "Softmax + Unary log", "computed as log(softmax(x))"},
+          {"ReduceMean", MapReduceMean, nullptr, "1", "Reduce mean", "'axes' must be constant"},
+          {"ReduceSum", MapReduceSum, nullptr, "1", "Reduce sum", "'axes' must be constant"},
+          {"ReduceMax", MapReduceMax, nullptr, "1", "Reduce max", "'axes' must be constant"},
+          {"ReduceMin", MapReduceMin, nullptr, "1", "Reduce min", "'axes' must be constant"},
+          {"LayerNormalization", MapLayerNormalization, nullptr, "",
+           "LayerNorm (+ Reduce, Elementwise, Unary for Mean / InvStdDev)", ""},
+          {"Pad", MapPad, nullptr, "1,2,3", "Pad", "constant, reflect, edge (no wrap); pads / value / axes constant"},
+          {"Resize", MapResize, nullptr, "1,2,3", "Resize",
            "nearest / linear; no cubic, tf_crop_and_resize, half_pixel_symmetric, antialias; scales / sizes constant"},
       });
 }

@@ -208,8 +208,9 @@ int64_t Wrap(uint64_t v) {
 Status FoldWith(NodeContext& ctx, const std::function<int64_t(int64_t, int64_t)>& int_op,
                 const std::function<float(float, float)>& float_op) {
   if (ctx.InputCount() != 2) return InvalidArgument("needs 2 inputs, got ", ctx.InputCount());
-  const FoldValue *a = ctx.Constant(0), *b = ctx.Constant(1);
-  if (!a || !b) return InvalidArgument("inputs must be known to fold");
+  const FoldValue *a = nullptr, *b = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &a));
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(1, &b));
   FoldValue out;
   MIXQ_RETURN_IF_ERROR(FoldBinary(*a, *b, int_op, float_op, &out));
   return ctx.SetConstOutput(0, std::move(out));
@@ -251,36 +252,69 @@ Status FoldMin(NodeContext& ctx) {
       ctx, [](int64_t x, int64_t y) { return x < y ? x : y; }, [](float x, float y) { return std::fmin(x, y); });
 }
 
+// Unary math folded over known values (shape arithmetic such as Neg(axis)).
+Status FoldUnaryWith(NodeContext& ctx, int64_t (*int_op)(int64_t), float (*float_op)(float), RuleFn map) {
+  const FoldValue* x = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x));
+  FoldValue out = *x;
+  if (x->IsFloat()) {
+    for (float& f : out.floats) f = float_op(f);
+  } else if (x->IsInt() && int_op) {
+    for (SymInt& v : out.ints) v = v.known ? SymInt::Known(int_op(v.value)) : SymInt::Unknown();
+  } else {
+    return map(ctx);  // types the fold does not cover go to the network's Unary node
+  }
+  return ctx.SetConstOutput(0, std::move(out));
+}
+
+Status FoldNeg(NodeContext& ctx) {
+  return FoldUnaryWith(
+      ctx, [](int64_t v) { return Wrap(0 - static_cast<uint64_t>(v)); }, [](float v) { return -v; }, MapNeg);
+}
+Status FoldAbs(NodeContext& ctx) {
+  return FoldUnaryWith(
+      ctx, [](int64_t v) { return v < 0 ? Wrap(0 - static_cast<uint64_t>(v)) : v; },
+      [](float v) { return std::fabs(v); }, MapAbs);
+}
+Status FoldSqrt(NodeContext& ctx) {
+  return FoldUnaryWith(
+      ctx, nullptr, [](float v) { return std::sqrt(v); }, MapSqrt);
+}
+Status FoldReciprocal(NodeContext& ctx) {
+  return FoldUnaryWith(
+      ctx, nullptr, [](float v) { return 1.0f / v; }, MapReciprocal);
+}
+
 }  // namespace
 
 void AddPointwiseRules(std::vector<Rule>* rules) {
   rules->insert(rules->end(),
                 {
-                    {"Relu", MapRelu, nullptr, "Activation relu", ""},
-                    {"LeakyRelu", MapLeakyRelu, nullptr, "Activation leaky_relu", ""},
-                    {"Sigmoid", MapSigmoid, nullptr, "Activation sigmoid", ""},
-                    {"Tanh", MapTanh, nullptr, "Activation tanh", ""},
-                    {"HardSigmoid", MapHardSigmoid, nullptr, "Activation hard_sigmoid", ""},
-                    {"HardSwish", MapHardSwish, nullptr, "Activation hard_swish", ""},
-                    {"Clip", MapClip, nullptr, "Activation clip", "float only; min / max must be constants"},
-                    {"Gelu", MapGelu, nullptr, "Activation gelu_erf / gelu_tanh", ""},
-                    {"PRelu", MapPRelu, nullptr, "Activation relu + Elementwise min, mul, add", ""},
-                    {"Sqrt", MapSqrt, nullptr, "Unary sqrt", ""},
-                    {"Exp", MapExp, nullptr, "Unary exp", ""},
-                    {"Log", MapLog, nullptr, "Unary log", ""},
-                    {"Abs", MapAbs, nullptr, "Unary abs", ""},
-                    {"Neg", MapNeg, nullptr, "Unary neg", ""},
-                    {"Erf", MapErf, nullptr, "Unary erf", ""},
-                    {"Reciprocal", MapReciprocal, nullptr, "Unary reciprocal", ""},
-                    {"Add", MapAdd, FoldAdd, "Elementwise add", ""},
-                    {"Sub", MapSub, FoldSub, "Elementwise sub", ""},
-                    {"Mul", MapMul, FoldMul, "Elementwise mul", ""},
-                    {"Div", MapDiv, FoldDiv, "Elementwise div", ""},
-                    {"Pow", MapPow, nullptr, "Elementwise pow", "FLOAT32 base and exponent"},
-                    {"Max", MapMax, FoldMax, "Elementwise max (chained)", ""},
-                    {"Min", MapMin, FoldMin, "Elementwise min (chained)", ""},
-                    {"Sum", MapSum, nullptr, "Elementwise add (chained)", ""},
-                    {"Mean", MapMean, nullptr, "Elementwise add (chained), mul", ""},
+                    {"Relu", MapRelu, nullptr, "", "Activation relu", ""},
+                    {"LeakyRelu", MapLeakyRelu, nullptr, "", "Activation leaky_relu", ""},
+                    {"Sigmoid", MapSigmoid, nullptr, "", "Activation sigmoid", ""},
+                    {"Tanh", MapTanh, nullptr, "", "Activation tanh", ""},
+                    {"HardSigmoid", MapHardSigmoid, nullptr, "", "Activation hard_sigmoid", ""},
+                    {"HardSwish", MapHardSwish, nullptr, "", "Activation hard_swish", ""},
+                    {"Clip", MapClip, nullptr, "1,2", "Activation clip", "float only; min / max must be constants"},
+                    {"Gelu", MapGelu, nullptr, "", "Activation gelu_erf / gelu_tanh", ""},
+                    {"PRelu", MapPRelu, nullptr, "", "Activation relu + Elementwise min, mul, add", ""},
+                    {"Sqrt", MapSqrt, FoldSqrt, "", "Unary sqrt", ""},
+                    {"Exp", MapExp, nullptr, "", "Unary exp", ""},
+                    {"Log", MapLog, nullptr, "", "Unary log", ""},
+                    {"Abs", MapAbs, FoldAbs, "", "Unary abs", ""},
+                    {"Neg", MapNeg, FoldNeg, "", "Unary neg", ""},
+                    {"Erf", MapErf, nullptr, "", "Unary erf", ""},
+                    {"Reciprocal", MapReciprocal, FoldReciprocal, "", "Unary reciprocal", ""},
+                    {"Add", MapAdd, FoldAdd, "", "Elementwise add", ""},
+                    {"Sub", MapSub, FoldSub, "", "Elementwise sub", ""},
+                    {"Mul", MapMul, FoldMul, "", "Elementwise mul", ""},
+                    {"Div", MapDiv, FoldDiv, "", "Elementwise div", ""},
+                    {"Pow", MapPow, nullptr, "", "Elementwise pow", "FLOAT32 base and exponent"},
+                    {"Max", MapMax, FoldMax, "", "Elementwise max (chained)", ""},
+                    {"Min", MapMin, FoldMin, "", "Elementwise min (chained)", ""},
+                    {"Sum", MapSum, nullptr, "", "Elementwise add (chained)", ""},
+                    {"Mean", MapMean, nullptr, "", "Elementwise add (chained), mul", ""},
                 });
 }
 

@@ -8,6 +8,12 @@
 #include "frontend/onnx/rules.h"
 #include "util/status_util.h"
 
+// GCC 12 reports a false -Wfree-nonheap-object inside std::vector when it
+// inlines FoldSlice (the vectors are ordinary heap vectors).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+#endif
+
 namespace mixq::onnx_import {
 
 namespace {
@@ -77,7 +83,9 @@ Status FoldReshape(NodeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ConstInts(1, "shape", &shape));
   int64_t allowzero = 0;
   MIXQ_RETURN_IF_ERROR(ctx.AttrInt("allowzero", 0, &allowzero));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   MIXQ_RETURN_IF_ERROR(ReshapeDims(x.dims, shape, allowzero != 0, &dims));
   return ctx.SetConstOutput(0, WithDims(x, dims));
 }
@@ -88,6 +96,7 @@ Status FoldReshape(NodeContext& ctx) {
 Status MapReshape(NodeContext& ctx) {
   ITensor* x = nullptr;
   MIXQ_RETURN_IF_ERROR(ctx.Tensor(0, &x));
+  if (!ctx.HasInput(1)) return InvalidArgument("input 1 ('shape') is missing");
   const FoldValue* shape = ctx.Constant(1);
   if (!shape)
     return Unimplemented("input 1 ('shape') '", ctx.InputName(1),
@@ -123,7 +132,9 @@ Status MapReshape(NodeContext& ctx) {
 // --- Flatten
 
 Status FoldFlatten(NodeContext& ctx) {
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   int64_t axis = 1;
   MIXQ_RETURN_IF_ERROR(ctx.AttrInt("axis", 1, &axis));
   const int64_t rank = static_cast<int64_t>(x.dims.size());
@@ -162,7 +173,9 @@ Status ReadPerm(NodeContext& ctx, int64_t rank, std::vector<int64_t>* perm) {
 }
 
 Status FoldTranspose(NodeContext& ctx) {
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   std::vector<int64_t> perm;
   MIXQ_RETURN_IF_ERROR(ReadPerm(ctx, static_cast<int64_t>(x.dims.size()), &perm));
   std::vector<int64_t> dims;
@@ -225,7 +238,9 @@ Status SqueezedDims(const std::vector<int64_t>& in, std::vector<int64_t> axes, s
 Status FoldSqueeze(NodeContext& ctx) {
   std::vector<int64_t> axes, dims;
   MIXQ_RETURN_IF_ERROR(ReadAxes(ctx, false, &axes));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   MIXQ_RETURN_IF_ERROR(SqueezedDims(x.dims, axes, &dims));
   return ctx.SetConstOutput(0, WithDims(x, dims));
 }
@@ -243,7 +258,9 @@ Status MapSqueeze(NodeContext& ctx) {
 Status FoldUnsqueeze(NodeContext& ctx) {
   std::vector<int64_t> axes;
   MIXQ_RETURN_IF_ERROR(ReadAxes(ctx, true, &axes));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   const int64_t rank = static_cast<int64_t>(x.dims.size() + axes.size());
   std::vector<bool> inserted(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
@@ -273,7 +290,9 @@ Status FoldConcat(NodeContext& ctx) {
   int64_t axis = 0;
   MIXQ_RETURN_IF_ERROR(ctx.AttrInt("axis", 0, &axis));
   if (ctx.InputCount() < 1) return InvalidArgument("needs at least one input");
-  const FoldValue& first = *ctx.Constant(0);
+  const FoldValue* first_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &first_value));
+  const FoldValue& first = *first_value;
   const int64_t rank = static_cast<int64_t>(first.dims.size());
   MIXQ_RETURN_IF_ERROR(NormalizeAxis(axis, rank, "attribute 'axis'", &axis));
   std::vector<const FoldValue*> parts;
@@ -389,7 +408,9 @@ Status ReadSliceArgs(NodeContext& ctx, SliceArgs* s) {
 Status FoldSlice(NodeContext& ctx) {
   SliceArgs s;
   MIXQ_RETURN_IF_ERROR(ReadSliceArgs(ctx, &s));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   const int64_t rank = static_cast<int64_t>(x.dims.size());
   std::vector<int64_t> start(x.dims.size(), 0), step(x.dims.size(), 1), dims = x.dims;
   std::vector<bool> seen(x.dims.size(), false);
@@ -412,8 +433,10 @@ Status FoldSlice(NodeContext& ctx) {
       b = clampi(b, -1, n - 1);
       e = clampi(e, -1, n - 1);
     }
-    int64_t count = st > 0 ? (e - b + st - 1) / st : (b - e + (-st) - 1) / (-st);
-    count = std::max<int64_t>(0, count);
+    // b and e lie in [-1, n], so only the step can overflow.
+    int64_t count = 0;
+    if (st > 0 && e > b) count = (e - b - 1) / st + 1;
+    if (st < 0 && b > e) count = st == std::numeric_limits<int64_t>::min() ? 1 : (b - e - 1) / (-st) + 1;
     start[static_cast<size_t>(a)] = b;
     step[static_cast<size_t>(a)] = st;
     dims[static_cast<size_t>(a)] = count;
@@ -441,10 +464,14 @@ Status MapSlice(NodeContext& ctx) {
 // --- Gather
 
 Status FoldGather(NodeContext& ctx) {
-  const FoldValue& data = *ctx.Constant(0);
+  const FoldValue* data_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &data_value));
+  const FoldValue& data = *data_value;
   std::vector<int64_t> indices;
   MIXQ_RETURN_IF_ERROR(ctx.ConstInts(1, "indices", &indices));
-  const std::vector<int64_t>& index_dims = ctx.Constant(1)->dims;
+  const FoldValue* index_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(1, &index_value));
+  const std::vector<int64_t>& index_dims = index_value->dims;
   int64_t axis = 0;
   MIXQ_RETURN_IF_ERROR(ctx.AttrInt("axis", 0, &axis));
   const int64_t rank = static_cast<int64_t>(data.dims.size());
@@ -484,16 +511,16 @@ Status MapGather(NodeContext& ctx) {
 void AddShapeRules(std::vector<Rule>* rules) {
   rules->insert(rules->end(),
                 {
-                    {"Reshape", MapReshape, FoldReshape, "Reshape",
+                    {"Reshape", MapReshape, FoldReshape, "1", "Reshape",
                      "'shape' must be constant or computable at import (at most one dim only known at run time)"},
-                    {"Flatten", MapFlatten, FoldFlatten, "Flatten", ""},
-                    {"Transpose", MapTranspose, FoldTranspose, "Permute", ""},
-                    {"Squeeze", MapSqueeze, FoldSqueeze, "Squeeze", "'axes' must be constant"},
-                    {"Unsqueeze", MapUnsqueeze, FoldUnsqueeze, "Unsqueeze", "'axes' must be constant"},
-                    {"Concat", MapConcat, FoldConcat, "Concat", ""},
-                    {"Split", MapSplit, nullptr, "Split", "'split' must be constant"},
-                    {"Slice", MapSlice, FoldSlice, "Slice", "starts / ends / axes / steps must be constant"},
-                    {"Gather", MapGather, FoldGather, "Gather", ""},
+                    {"Flatten", MapFlatten, FoldFlatten, "", "Flatten", ""},
+                    {"Transpose", MapTranspose, FoldTranspose, "", "Permute", ""},
+                    {"Squeeze", MapSqueeze, FoldSqueeze, "1", "Squeeze", "'axes' must be constant"},
+                    {"Unsqueeze", MapUnsqueeze, FoldUnsqueeze, "1", "Unsqueeze", "'axes' must be constant"},
+                    {"Concat", MapConcat, FoldConcat, "", "Concat", ""},
+                    {"Split", MapSplit, nullptr, "1", "Split", "'split' must be constant"},
+                    {"Slice", MapSlice, FoldSlice, "1,2,3,4", "Slice", "starts / ends / axes / steps must be constant"},
+                    {"Gather", MapGather, FoldGather, "", "Gather", ""},
                 });
 }
 

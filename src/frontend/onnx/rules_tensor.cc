@@ -91,7 +91,9 @@ Status FoldRange(NodeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ConstFloats(1, "limit", &limit));
   MIXQ_RETURN_IF_ERROR(ctx.ConstFloats(2, "delta", &delta));
   if (start.size() != 1 || limit.size() != 1 || delta.size() != 1) return InvalidArgument("inputs must be scalars");
-  const FoldValue& s = *ctx.Constant(0);
+  const FoldValue* s_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &s_value));
+  const FoldValue& s = *s_value;
   if (s.IsInt()) {
     std::vector<int64_t> a, b, d;
     MIXQ_RETURN_IF_ERROR(ctx.ConstInts(0, "start", &a));
@@ -116,7 +118,11 @@ Status FoldRange(NodeContext& ctx) {
 }
 
 Status FoldEqual(NodeContext& ctx) {
-  const FoldValue *a = ctx.Constant(0), *b = ctx.Constant(1);
+  MIXQ_RETURN_IF_ERROR(ctx.RequireKnownInputs());
+  if (ctx.InputCount() != 2) return InvalidArgument("needs 2 inputs");
+  const FoldValue *a = nullptr, *b = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &a));
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(1, &b));
   FoldValue out;
   MIXQ_RETURN_IF_ERROR(FoldBinary(
       *a, *b, [](int64_t x, int64_t y) -> int64_t { return x == y; },
@@ -131,7 +137,12 @@ Status FoldEqual(NodeContext& ctx) {
 }
 
 Status FoldWhere(NodeContext& ctx) {
-  const FoldValue *c = ctx.Constant(0), *x = ctx.Constant(1), *y = ctx.Constant(2);
+  MIXQ_RETURN_IF_ERROR(ctx.RequireKnownInputs());
+  if (ctx.InputCount() != 3) return InvalidArgument("needs 3 inputs");
+  const FoldValue *c = nullptr, *x = nullptr, *y = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &c));
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(1, &x));
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(2, &y));
   if (!c->IsInt()) return InvalidArgument("input 0 ('condition') must be BOOL");
   if (x->dtype != y->dtype) return InvalidArgument("inputs 1 and 2 have different types");
   std::vector<int64_t> dims, d2;
@@ -162,7 +173,9 @@ Status MapIdentity(NodeContext& ctx) {
 
 Status FoldIdentity(NodeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputsAtMost(1));
-  return ctx.SetConstOutput(0, *ctx.Constant(0));
+  const FoldValue* x = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x));
+  return ctx.SetConstOutput(0, *x);
 }
 
 Status MapDropout(NodeContext& ctx) {
@@ -198,7 +211,9 @@ Status MapCast(NodeContext& ctx) {
 Status FoldCast(NodeContext& ctx) {
   DataType to;
   MIXQ_RETURN_IF_ERROR(ReadCastTarget(ctx, &to));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   const bool to_int = IsIntegerType(to);
   if ((!x.IsInt() && !x.IsFloat()) || (!to_int && to != DataType::FLOAT32)) return MapCast(ctx);
   FoldValue out;
@@ -254,7 +269,9 @@ Status ExpandedDims(NodeContext& ctx, std::vector<int64_t>* dims) {
 Status FoldExpand(NodeContext& ctx) {
   std::vector<int64_t> dims;
   MIXQ_RETURN_IF_ERROR(ExpandedDims(ctx, &dims));
-  const FoldValue& x = *ctx.Constant(0);
+  const FoldValue* x_value = nullptr;
+  MIXQ_RETURN_IF_ERROR(ctx.KnownInput(0, &x_value));
+  const FoldValue& x = *x_value;
   return ctx.SetConstOutput(0, TakeElements(x, BroadcastSourceIndex(x.dims, dims), dims));
 }
 
@@ -292,18 +309,19 @@ void AddTensorRules(std::vector<Rule>* rules) {
   rules->insert(
       rules->end(),
       {
-          {"Shape", nullptr, FoldShape, "(folded)", "folded at import; dims only known at run time stay symbolic"},
-          {"Size", nullptr, FoldSize, "(folded)", "folded at import; needs static dims"},
-          {"Constant", nullptr, FoldConstant, "(folded) / Constant", "no sparse or string values"},
-          {"ConstantOfShape", nullptr, FoldConstantOfShape, "(folded) / Constant",
+          {"Shape", nullptr, FoldShape, "dims", "(folded)",
+           "folded at import; dims only known at run time stay symbolic"},
+          {"Size", nullptr, FoldSize, "dims", "(folded)", "folded at import; needs static dims"},
+          {"Constant", nullptr, FoldConstant, "", "(folded) / Constant", "no sparse or string values"},
+          {"ConstantOfShape", nullptr, FoldConstantOfShape, "0", "(folded) / Constant",
            "'input' must be computable at import"},
-          {"Range", nullptr, FoldRange, "(folded) / Constant", "inputs must be computable at import"},
-          {"Equal", nullptr, FoldEqual, "(folded)", "only inside shape computations (inputs known at import)"},
-          {"Where", nullptr, FoldWhere, "(folded)", "only inside shape computations (inputs known at import)"},
-          {"Identity", MapIdentity, FoldIdentity, "(aliased)", ""},
-          {"Dropout", MapDropout, FoldIdentity, "(aliased)", "inference only; no mask output"},
-          {"Cast", MapCast, FoldCast, "Cast", "types mixq has (no DOUBLE, STRING, UINT16/32/64, FLOAT8)"},
-          {"Expand", MapExpand, FoldExpand, "Elementwise mul by ones",
+          {"Range", nullptr, FoldRange, "0,1,2", "(folded) / Constant", "inputs must be computable at import"},
+          {"Equal", nullptr, FoldEqual, "", "(folded)", "only inside shape computations (inputs known at import)"},
+          {"Where", nullptr, FoldWhere, "", "(folded)", "only inside shape computations (inputs known at import)"},
+          {"Identity", MapIdentity, FoldIdentity, "", "(aliased)", ""},
+          {"Dropout", MapDropout, FoldIdentity, "1,2", "(aliased)", "inference only; no mask output"},
+          {"Cast", MapCast, FoldCast, "", "Cast", "types mixq has (no DOUBLE, STRING, UINT16/32/64, FLOAT8)"},
+          {"Expand", MapExpand, FoldExpand, "1", "Elementwise mul by ones",
            "'shape' must be constant; FLOAT32 / INT32 / INT64"},
       });
 }
