@@ -1,7 +1,8 @@
 // libFuzzer target for the .npz reader of `mixq build --calib-data`: any bytes
 // must give a status, never a crash, an overread or an unbounded allocation.
 //
-// Seed corpus: python -c "import numpy as np; np.savez('c/a.npz', x=np.ones(3)); np.savez_compressed('c/b.npz', x=np.ones((2, 2), np.float32))"
+// Seed corpus: any .npz files, e.g. from np.savez('c/a.npz', x=np.ones(3)) and
+// np.savez_compressed('c/b.npz', x=np.ones((2, 2), np.float32)); then ./npz_fuzz c/
 #include <cstddef>
 #include <cstdint>
 #include <map>
