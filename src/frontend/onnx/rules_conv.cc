@@ -51,6 +51,8 @@ Status PadsFromOutputShape(NodeContext& ctx, IConvTranspose2DNode* node, const s
   Dims x, w;
   MIXQ_RETURN_IF_ERROR(ctx.InputDims(0, &x));
   MIXQ_RETURN_IF_ERROR(ctx.InputDims(1, &w));
+  if (x.GetDimsNum() != 4 || w.GetDimsNum() != 4)
+    return InvalidArgument("input and weight must have rank 4, got ", x.ToString(), " and ", w.ToString());
   std::vector<int64_t> strides, dilations, output_padding;
   MIXQ_RETURN_IF_ERROR(ReadPair(ctx, "strides", 1, &strides));
   MIXQ_RETURN_IF_ERROR(ReadPair(ctx, "dilations", 1, &dilations));
@@ -62,7 +64,10 @@ Status PadsFromOutputShape(NodeContext& ctx, IConvTranspose2DNode* node, const s
   for (int a = 0; a < 2; ++a) {
     const int64_t in = x[static_cast<size_t>(2 + a)], k = w[static_cast<size_t>(2 + a)];
     if (in < 0) return Unimplemented("attribute 'output_shape' needs the input's spatial dims known at import");
-    const int64_t total = strides[a] * (in - 1) + output_padding[a] + (k - 1) * dilations[a] + 1 - out[a];
+    int64_t total = 0, span = 0;
+    if (__builtin_mul_overflow(strides[a], in - 1, &total) || __builtin_mul_overflow(k - 1, dilations[a], &span) ||
+        __builtin_add_overflow(total, span + output_padding[a] + 1 - out[a], &total))
+      return InvalidArgument("attribute 'output_shape' with these strides / dilations overflows");
     if (total < 0) return Unimplemented("attribute 'output_shape' larger than the full transposed output");
     const int64_t small = total / 2, large = total - small;
     pads[a][0] = auto_pad == "SAME_LOWER" ? large : small;

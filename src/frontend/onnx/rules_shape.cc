@@ -66,7 +66,8 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
     } else if (shape[i] < -1) {
       return InvalidArgument("'shape' ", Dims(shape).ToString(), " holds a value below -1");
     }
-    known *= (*out)[i];
+    if (__builtin_mul_overflow(known, (*out)[i], &known))
+      return InvalidArgument("'shape' ", Dims(shape).ToString(), " holds more elements than an int64 can count");
   }
   if (infer >= 0) {
     if (known == 0 || count % known != 0)
