@@ -67,10 +67,14 @@ Status CheckNamesExist(const ir::Graph& graph, const std::vector<std::string>& n
 
 quant::RangeAlgorithm ToInternal(QuantizationAlgorithm algorithm) {
   switch (algorithm) {
-    case QuantizationAlgorithm::LINEAR: return quant::RangeAlgorithm::kLinear;
-    case QuantizationAlgorithm::EQNM: return quant::RangeAlgorithm::kEqnm;
-    case QuantizationAlgorithm::ENTROPY: return quant::RangeAlgorithm::kEntropy;
-    case QuantizationAlgorithm::PERCENTILE: return quant::RangeAlgorithm::kPercentile;
+    case QuantizationAlgorithm::LINEAR:
+      return quant::RangeAlgorithm::kLinear;
+    case QuantizationAlgorithm::EQNM:
+      return quant::RangeAlgorithm::kEqnm;
+    case QuantizationAlgorithm::ENTROPY:
+      return quant::RangeAlgorithm::kEntropy;
+    case QuantizationAlgorithm::PERCENTILE:
+      return quant::RangeAlgorithm::kPercentile;
   }
   return quant::RangeAlgorithm::kLinear;
 }
@@ -97,9 +101,7 @@ class CalibratorImpl : public ICalibrator {
     return Status::OK();
   }
 
-  void SetProgressCallback(std::function<void(int64_t, int64_t)> callback) override {
-    progress_ = std::move(callback);
-  }
+  void SetProgressCallback(std::function<void(int64_t, int64_t)> callback) override { progress_ = std::move(callback); }
 
   Status Calibrate(INetwork* network, IBuilderConfig* config) override {
     NetworkImpl* impl = nullptr;
@@ -108,9 +110,10 @@ class CalibratorImpl : public ICalibrator {
     MIXQ_RETURN_IF_ERROR(ConfigOf(config, "Calibrate", &options));
     // Found before running any data: the one option clash the statistics cannot resolve later.
     if (algorithm_ == quant::RangeAlgorithm::kEqnm && options.activation_quant_algo != "symmetric")
-      return InvalidArgument("Calibrate: eqnm supports symmetric quantization only, but the config sets "
-                             "precision_config.activation_quant_algo to '",
-                             options.activation_quant_algo, "'");
+      return InvalidArgument(
+          "Calibrate: eqnm supports symmetric quantization only, but the config sets "
+          "precision_config.activation_quant_algo to '",
+          options.activation_quant_algo, "'");
     auto state = std::make_shared<quant::CalibrationState>();
     state->algorithm = algorithm_;
     state->percentile = percentile_;
@@ -183,8 +186,10 @@ class CalibratorImpl : public ICalibrator {
       const auto it = bits.find(name);
       return quant::RangeFromState(*state, name, it == bits.end() ? 8 : it->second, symmetric, &table.ranges[name]);
     };
-    for (const auto& [name, observer] : state->observers) MIXQ_RETURN_IF_ERROR(WithContext(add(name), "WriteRangeTable"));
-    for (const auto& [name, range] : state->table_ranges) MIXQ_RETURN_IF_ERROR(WithContext(add(name), "WriteRangeTable"));
+    for (const auto& [name, observer] : state->observers)
+      MIXQ_RETURN_IF_ERROR(WithContext(add(name), "WriteRangeTable"));
+    for (const auto& [name, range] : state->table_ranges)
+      MIXQ_RETURN_IF_ERROR(WithContext(add(name), "WriteRangeTable"));
     const std::string text = quant::FormatRangeTable(table);
     return WithContext(WriteWholeFile(path, text.data(), text.size()), "WriteRangeTable");
   }
@@ -213,9 +218,8 @@ class CalibratorImpl : public ICalibrator {
   static Status CheckHash(const ir::Graph& graph, uint64_t stored, const char* what) {
     const uint64_t actual = quant::NetworkHash(graph);
     if (stored == actual) return Status::OK();
-    return FailedPrecondition(what, " was made for another network (network hash ", std::hex, stored,
-                              ", this network ", actual,
-                              "): same tensor names, but other weights, attributes or structure");
+    return FailedPrecondition(what, " was made for another network (network hash ", std::hex, stored, ", this network ",
+                              actual, "): same tensor names, but other weights, attributes or structure");
   }
 
   std::vector<CalibDataInterface*> data_;

@@ -181,8 +181,8 @@ Status ReadCalibrationFile(const uint8_t* data, size_t size, CalibrationFile* fi
                     kCalibHeaderSize, "-byte header");
   const uint64_t version = LoadLE(data + kVersionField, 4);
   if (version != kCalibFormatVersion)
-    return InvalidArgument("calibration file format version ", version,
-                           " is not supported: this build reads version ", kCalibFormatVersion);
+    return InvalidArgument("calibration file format version ", version, " is not supported: this build reads version ",
+                           kCalibFormatVersion);
   const uint64_t header_size = LoadLE(data + kHeaderSizeField, 4);
   if (header_size != kCalibHeaderSize)
     return DataLoss("calibration file corrupted: header size ", header_size, " at byte offset ", kHeaderSizeField,
@@ -216,8 +216,8 @@ Status ReadCalibrationFile(const uint8_t* data, size_t size, CalibrationFile* fi
     result.tensors.emplace(std::move(name), std::move(state));
   }
   if (r.left() != 0)
-    return DataLoss("calibration file corrupted: ", r.left(), " unexpected bytes after the last record, from byte offset ",
-                    r.offset());
+    return DataLoss("calibration file corrupted: ", r.left(),
+                    " unexpected bytes after the last record, from byte offset ", r.offset());
   *file = std::move(result);
   return Status::OK();
 }

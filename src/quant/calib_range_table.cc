@@ -20,6 +20,13 @@ using nlohmann::json;
 constexpr const char* kFormatName = "mixq-range-table";
 constexpr int kTableVersion = 1;
 
+// A JSON string literal. Tensor names are arbitrary bytes; invalid UTF-8
+// would make nlohmann's dump throw, so it is replaced (U+FFFD) instead: such
+// a name then reads back as unknown (NOT_FOUND), an error rather than a crash.
+std::string Quoted(const std::string& s) {
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string FloatText(float f) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.9g", static_cast<double>(f));
@@ -32,8 +39,10 @@ Status ParseRange(const std::string& name, const json& value, Range* out) {
     return InvalidArgument(where, " must be [min, max] (two numbers), got ", value.dump());
   const double lo = value[0].get<double>();
   const double hi = value[1].get<double>();
-  constexpr double kFloatMax = std::numeric_limits<float>::max();
-  if (!(std::fabs(lo) <= kFloatMax) || !(std::fabs(hi) <= kFloatMax))
+  // Below FLT_MAX + half an ulp a double rounds to a finite float (the
+  // 9-digit text of FLT_MAX itself lies just above FLT_MAX).
+  const double limit = static_cast<double>(std::numeric_limits<float>::max()) + std::ldexp(1.0, 103);
+  if (!(std::fabs(lo) < limit) || !(std::fabs(hi) < limit))
     return InvalidArgument(where, " = ", value.dump(), " is outside the float32 range");
   const Range r{static_cast<float>(lo), static_cast<float>(hi)};
   if (!(r.min <= r.max)) return InvalidArgument(where, " = ", value.dump(), " has min > max");
@@ -61,12 +70,12 @@ std::string FormatRangeTable(const RangeTable& table) {
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(*table.network_hash));
     out += StrCat("  \"network_hash\": \"", hex, "\",\n");
   }
-  if (!table.algorithm.empty()) out += StrCat("  \"algorithm\": ", json(table.algorithm).dump(), ",\n");
+  if (!table.algorithm.empty()) out += StrCat("  \"algorithm\": ", Quoted(table.algorithm), ",\n");
   out += "  \"ranges\": {";
   size_t i = 0;
   for (const auto& [name, range] : table.ranges) {
     out += i++ == 0 ? "\n" : ",\n";
-    out += StrCat("    ", json(name).dump(), ": [", FloatText(range.min), ", ", FloatText(range.max), "]");
+    out += StrCat("    ", Quoted(name), ": [", FloatText(range.min), ", ", FloatText(range.max), "]");
   }
   out += table.ranges.empty() ? "}\n}\n" : "\n  }\n}\n";
   return out;
@@ -130,7 +139,10 @@ Status ParseRangeTable(const std::string& text, RangeTable* table) {
     }
   }
   if (!has_format || !has_version || !has_ranges)
-    return InvalidArgument("range table: missing key '", !has_format ? "format" : !has_version ? "version" : "ranges",
+    return InvalidArgument("range table: missing key '",
+                           !has_format    ? "format"
+                           : !has_version ? "version"
+                                          : "ranges",
                            "'");
   *table = std::move(result);
   return Status::OK();

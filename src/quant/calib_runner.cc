@@ -49,8 +49,8 @@ Status CheckSample(const ir::Value& input, size_t input_index, int64_t sample, C
   const std::string where = StrCat("Calibrate: sample ", sample, " of input ", input_index, " ('", input.name, "')");
   *dims = data->GetShape();
   if (dims->GetDimsNum() != static_cast<int64_t>(input.shape.size()))
-    return InvalidArgument(where, " has dims ", dims->ToString(), " of rank ", dims->GetDimsNum(),
-                           "; the input is ", ir::ShapeString(input.shape), " of rank ", input.shape.size());
+    return InvalidArgument(where, " has dims ", dims->ToString(), " of rank ", dims->GetDimsNum(), "; the input is ",
+                           ir::ShapeString(input.shape), " of rank ", input.shape.size());
   int64_t count = 1;
   for (size_t d = 0; d < input.shape.size(); ++d) {
     const int64_t given = dims->GetDims()[d];
@@ -102,8 +102,8 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
                            run.data.size(), " data interfaces (one per input, in input order)");
   for (size_t k = 0; k < num_inputs; ++k)
     if (run.data[k] == nullptr)
-      return InvalidArgument("Calibrate: the data interface for input ", k, " ('",
-                             graph.value(graph.inputs()[k])->name, "') is null");
+      return InvalidArgument("Calibrate: the data interface for input ", k, " ('", graph.value(graph.inputs()[k])->name,
+                             "') is null");
   std::map<std::string, int> observed;
   MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed), "Calibrate"));
   if (observed.empty())
@@ -112,10 +112,9 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
                               "' no activation is quantized with a static range");
 
   auto model = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(WithContext(
-      passes::BuildModelData("calibration", FloatGraphWithTaps(graph, observed), passes::BuildOptions{}, {}, "{}",
-                             model.get()),
-      "Calibrate: building the float network"));
+  MIXQ_RETURN_IF_ERROR(WithContext(passes::BuildModelData("calibration", FloatGraphWithTaps(graph, observed),
+                                                          passes::BuildOptions{}, {}, "{}", model.get()),
+                                   "Calibrate: building the float network"));
   std::shared_ptr<const runtime::Plan> plan;
   MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakePlan(model, &plan), "Calibrate"));
   runtime::ContextImpl context(plan, ContextOptions{});
@@ -149,13 +148,13 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
     MIXQ_RETURN_IF_ERROR(NextSample(graph, run.data, sample, &done));
     if (done) break;
     for (size_t k = 0; k < num_inputs; ++k) {
-      MIXQ_RETURN_IF_ERROR(
-          CheckSample(*graph.value(graph.inputs()[k]), k, sample, run.data[k], &dims[k], &samples[k]));
+      MIXQ_RETURN_IF_ERROR(CheckSample(*graph.value(graph.inputs()[k]), k, sample, run.data[k], &dims[k], &samples[k]));
       const size_t bytes = static_cast<size_t>(dims[k].GetElementCount()) * DataTypeSize(inputs[k]->GetDataType());
       MIXQ_RETURN_IF_ERROR(inputs[k]->SetDimensions(dims[k]));
       MIXQ_RETURN_IF_ERROR(inputs[k]->SetData(samples[k], bytes));
     }
-    MIXQ_RETURN_IF_ERROR(WithContext(static_cast<IContext&>(context).Enqueue(inputs, outputs), StrCat("Calibrate: sample ", sample)));
+    MIXQ_RETURN_IF_ERROR(
+        WithContext(static_cast<IContext&>(context).Enqueue(inputs, outputs), StrCat("Calibrate: sample ", sample)));
     for (const Tap& tap : taps) {
       if (tap.input_index >= 0) {
         const size_t k = static_cast<size_t>(tap.input_index);

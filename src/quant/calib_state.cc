@@ -49,10 +49,14 @@ void HashAttr(const ir::AttrValue& value, Hasher* h) {
   std::visit(
       [h](const auto& v) {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, int64_t>) h->U64(static_cast<uint64_t>(v));
-        else if constexpr (std::is_same_v<T, float>) h->F32(v);
-        else if constexpr (std::is_same_v<T, std::string>) h->Str(v);
-        else if constexpr (std::is_same_v<T, std::vector<int64_t>>) h->Ints(v);
+        if constexpr (std::is_same_v<T, int64_t>)
+          h->U64(static_cast<uint64_t>(v));
+        else if constexpr (std::is_same_v<T, float>)
+          h->F32(v);
+        else if constexpr (std::is_same_v<T, std::string>)
+          h->Str(v);
+        else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+          h->Ints(v);
         else {
           h->U64(v.size());
           for (float f : v) h->F32(f);
@@ -101,8 +105,7 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(copy));
   passes::EliminateDeadNodes(&copy);
   passes::PrecisionReport report;
-  MIXQ_RETURN_IF_ERROR(
-      passes::PlanPrecision(&copy, options, {}, &report, /*require_activation_ranges=*/false));
+  MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&copy, options, {}, &report, /*require_activation_ranges=*/false));
   for (size_t n = 0; n < copy.node_count(); ++n) {
     const ir::Node& node = *copy.node(static_cast<int>(n));
     for (size_t i = 0; i < node.inputs.size() && i < node.input_quant.size(); ++i) {
@@ -117,8 +120,7 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
   return Status::OK();
 }
 
-Status RangeFromState(const CalibrationState& state, const std::string& tensor, int bits, bool symmetric,
-                      Range* out) {
+Status RangeFromState(const CalibrationState& state, const std::string& tensor, int bits, bool symmetric, Range* out) {
   if (auto it = state.table_ranges.find(tensor); it != state.table_ranges.end()) {
     *out = it->second;
     return Status::OK();

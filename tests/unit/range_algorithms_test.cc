@@ -191,6 +191,23 @@ TEST(RangeAlgorithms, OneSidedDataStaysOneSided) {
   }
 }
 
+// After a ReLU half the values are exact zeros. Zero is exact on every grid,
+// so the spike must not move entropy's threshold: the threshold for the
+// ReLU output equals (within a few bins) the one for its positive half alone.
+TEST(RangeAlgorithms, EntropyIgnoresTheZeroSpikeOfReluOutputs) {
+  std::vector<float> relu = GaussianWithOutliers(200000, 0, 0.0f, 21);
+  std::vector<float> positive;
+  for (float& v : relu) {
+    v = std::max(v, 0.0f);
+    if (v > 0.0f) positive.push_back(v);
+  }
+  const Range with_zeros = MustCompute(Observed(relu), RangeAlgorithm::kEntropy);
+  const Range without = MustCompute(Observed(positive), RangeAlgorithm::kEntropy);
+  EXPECT_EQ(with_zeros.min, 0.0f);
+  EXPECT_GT(with_zeros.max, 2.5f) << Show(with_zeros);
+  EXPECT_NEAR(with_zeros.max, without.max, 0.05f * without.max) << Show(with_zeros) << " vs " << Show(without);
+}
+
 TEST(RangeAlgorithms, SixteenBitEntropyFallsBackToTheFullRange) {
   const std::vector<float> values = GaussianWithOutliers(20000, 20, 50.0f, 17);
   const TensorObserver observer = Observed(values);
