@@ -1,0 +1,117 @@
+"""Real models imported from ONNX and run in float32 against ONNX Runtime.
+
+PP-OCRv4 det / rec and PP-OCR v2.0 cls (from the rapidocr-onnxruntime wheel)
+on images of printed text, and torchvision-shaped ResNet-50 / MobileNetV2
+(random weights, scripts/gen_models/gen_cnn.py). Models come from
+scripts/fetch_models (run here too; a no-op when cached).
+
+Each model goes through the command-line tool as a user would: `mixq build
+--precision force_float32`, then `mixq run`. Metric, per output:
+max|mixq - ort| / max|ort| <= 1e-4.
+"""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from mixq_cli import file_name_for, run_mixq
+from text_image import page, to_nchw
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REL_TOLERANCE = 1e-4
+IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+HALF = ([0.5] * 3, [0.5] * 3)
+
+
+@pytest.fixture(scope="module")
+def models_dir() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("MIXQ_MODEL_DIR", ROOT / ".cache" / "models"))
+    proc = subprocess.run([str(ROOT / "scripts" / "fetch_models")], capture_output=True, text=True,
+                          env={**os.environ, "MIXQ_MODEL_DIR": str(path)})
+    if proc.returncode != 0:
+        pytest.fail(f"scripts/fetch_models failed (network needed once to fill {path}):\n{proc.stderr}")
+    return path
+
+
+def det_input():
+    lines = [("HELLO WORLD", 3, 30, 20), ("MIXQ 2024", 4, 120, 30), ("TEXT DETECTION", 2, 230, 40)]
+    return to_nchw(page(320, 320, lines), *IMAGENET)
+
+
+def rec_input():
+    return to_nchw(page(48, 320, [("HELLO WORLD", 4, 10, 8)], seed=1), *HALF)
+
+
+def cls_input():
+    return to_nchw(page(48, 192, [("HELLO", 4, 10, 8)], seed=2), *HALF)
+
+
+def photo_input(size: int):
+    # Text on a page at ImageNet normalisation: structured, not white noise.
+    return to_nchw(page(size, size, [("MIXQ", 5, size // 3, size // 8)], seed=3), *IMAGENET)
+
+
+# (model file, input name, input factory, size note)
+CASES = {
+    "ppocr_det": ("ch_PP-OCRv4_det_infer.onnx", "x", det_input),
+    "ppocr_rec": ("ch_PP-OCRv4_rec_infer.onnx", "x", rec_input),
+    "ppocr_cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", "x", cls_input),
+    "resnet50": ("resnet50.onnx", "input", lambda: photo_input(224)),
+    "mobilenetv2": ("mobilenetv2.onnx", "input", lambda: photo_input(224)),
+}
+
+
+def ctc_tokens(probs: np.ndarray) -> list:
+    """Greedy CTC decoding of a 1xTxC probability sequence (blank = 0)."""
+    best = probs[0].argmax(-1)
+    out, prev = [], 0
+    for t in best:
+        if t != prev and t != 0:
+            out.append(int(t))
+        prev = t
+    return out
+
+
+# The cls model declares its batch dim as dim_value -1 (paddle2onnx writes
+# that; ONNX Runtime accepts it). The importer rejects it, even with the dims
+# fixed by --input-shape; with the -1 rewritten as a dim_param the model
+# imports and matches ONNX Runtime (2.3e-07). Strict: passes once fixed.
+KNOWN_FAILURES = {"ppocr_cls": "ONNX importer rejects graph input 'x' with dim_value -1 (onnx_verifier.cc)"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[c], strict=True))
+                                  if c in KNOWN_FAILURES else c for c in sorted(CASES)])
+def test_float32_matches_onnxruntime(case, build_dir, models_dir, tmp_path):
+    model_file, input_name, make_input = CASES[case]
+    onnx_path = models_dir / model_file
+    x = make_input()
+    dims = "x".join(map(str, x.shape))
+    np.save(tmp_path / "input.npy", x)
+
+    model = tmp_path / f"{case}.mixq"
+    run_mixq(build_dir, "build", onnx_path, "-o", model, "--precision", "force_float32",
+             "--input-shape", f"{input_name}:{dims}")
+    run_mixq(build_dir, "run", model, "--input", f"{input_name}={tmp_path / 'input.npy'}", "--output-dir",
+             tmp_path / "out")
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    for name, want in zip(names, session.run(None, {input_name: x})):
+        got = np.load(tmp_path / "out" / file_name_for(name))
+        assert got.dtype == np.float32 and got.shape == want.shape, name
+        rel = np.abs(got - want).max() / np.abs(want).max()
+        assert rel <= REL_TOLERANCE, f"{case} output {name}: max|mixq-ort|/max|ort| = {rel:.3g}"
+
+    if case == "ppocr_rec":
+        # The input is real enough to read: 11 characters in the pattern of
+        # "HELLO WORLD" (8 distinct: L three times, O twice), then at most
+        # the space token again for the blank end of the line.
+        tokens = ctc_tokens(got)
+        assert len(set(tokens[:11])) == 8, tokens
+        assert tokens[2] == tokens[3] == tokens[9] and tokens[4] == tokens[7], tokens
+        assert set(tokens[11:]) <= {tokens[5]}, tokens
+    if case == "ppocr_cls":
+        assert got[0].argmax() == 0  # upright text is classified as 0 degrees

@@ -1,0 +1,112 @@
+// mixq bench: latency and throughput of a model, N contexts on N threads over
+// one engine (as a server would run it).
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli.h"
+#include "tensors.h"
+#include "util/status_util.h"
+
+namespace mixq::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The value below which `q` of the sorted samples lie (nearest rank).
+double Quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+struct Worker {
+  Status status;
+  std::vector<double> latencies_ms;
+};
+
+}  // namespace
+
+int BenchMain(const std::vector<std::string>& args) {
+  Args parser("bench", "MODEL.mixq [--threads N] [--warmup K] [--iterations M] [--shape NAME:DIMS ...]",
+              "Runs the model on pseudo-random inputs (fixed seed): N threads, each with its own context\n"
+              "over one shared engine, each K warm-up runs then M timed runs. Prints latency (min,\n"
+              "median, p90, p99, mean over all N*M runs) and throughput (N*M runs / wall time of the\n"
+              "timed phase).");
+  parser.AddPositional("MODEL.mixq", "a model file written by mixq build");
+  parser.AddFlag("threads", "t", "N", "threads, one context each (default 1)");
+  parser.AddFlag("warmup", "w", "K", "untimed runs per thread first (default 2)");
+  parser.AddFlag("iterations", "n", "M", "timed runs per thread (default 10)");
+  parser.AddFlag("shape", "s", "NAME:DIMS", "dims for an input with dynamic dims, e.g. x:1x3x224x224", true);
+  parser.AddSwitch("reference", "run every operator on its reference kernel");
+  if (int code = ParseOrExit(&parser, "bench", args); code >= 0) return code;
+  int64_t threads = 1, warmup = 2, iterations = 10;
+  for (auto [flag, value, max] :
+       {std::tuple{"threads", &threads, int64_t{1024}}, std::tuple{"warmup", &warmup, int64_t{1} << 30},
+        std::tuple{"iterations", &iterations, int64_t{1} << 30}}) {
+    if (!parser.Has(flag)) continue;
+    const int64_t min = std::string(flag) == "warmup" ? 0 : 1;
+    if (Status s = ParseInt(parser.Get(flag), std::string("--") + flag, min, max, value); !s.ok())
+      return Fail("bench", s, kExitUsage);
+  }
+
+  std::unique_ptr<IModel> model;
+  if (Status s = LoadModel(parser.Positional(0), &model); !s.ok()) return Fail("bench", s);
+  std::vector<Dims> dims;
+  if (Status s = ResolveInputDims(parser.GetAll("shape"), model->GetInputNames(), model->GetInputDimensions(), &dims);
+      !s.ok())
+    return Fail("bench", s, kExitUsage);
+  auto engine = model->CreateIEngine();
+  if (!engine) return Fail("bench", model->GetLastStatus());
+
+  ContextOptions options;
+  options.force_reference = parser.Has("reference");
+  std::vector<Worker> workers(static_cast<size_t>(threads));
+  Clock::time_point start, end;
+  int phase = 0;
+  // The completion step runs once when all threads arrive: the first marks the
+  // start of the timed phase, the second its end.
+  std::barrier sync(threads, [&]() noexcept { (phase++ == 0 ? start : end) = Clock::now(); });
+  auto body = [&](Worker* w, uint64_t seed) {
+    auto context = engine->CreateIContext(options);
+    std::vector<HostTensor> inputs;
+    RandomInputs(model->GetInputNames(), model->GetInputDataTypes(), dims, seed, &inputs);
+    std::vector<std::unique_ptr<IRTTensor>> in_tensors, out_tensors;
+    for (int64_t i = 0; i < warmup && w->status.ok(); ++i)
+      w->status = RunOnce(context.get(), &inputs, &in_tensors, &out_tensors);
+    sync.arrive_and_wait();
+    for (int64_t i = 0; i < iterations && w->status.ok(); ++i) {
+      auto t0 = Clock::now();
+      w->status = RunOnce(context.get(), &inputs, &in_tensors, &out_tensors);
+      w->latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    sync.arrive_and_wait();
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < workers.size(); ++t) pool.emplace_back(body, &workers[t], uint64_t{t});
+  for (auto& t : pool) t.join();
+
+  std::vector<double> all;
+  for (const auto& w : workers) {
+    if (!w.status.ok()) return Fail("bench", w.status);
+    all.insert(all.end(), w.latencies_ms.begin(), w.latencies_ms.end());
+  }
+  std::sort(all.begin(), all.end());
+  double sum = 0;
+  for (double v : all) sum += v;
+  const double wall_s = std::chrono::duration<double>(end - start).count();
+  std::printf("model: %s\n", parser.Positional(0).c_str());
+  for (size_t i = 0; i < dims.size(); ++i)
+    std::printf("input %s: %s\n", model->GetInputNames()[i].c_str(), dims[i].ToString().c_str());
+  std::printf("threads: %lld  warmup: %lld  iterations: %lld per thread\n", static_cast<long long>(threads),
+              static_cast<long long>(warmup), static_cast<long long>(iterations));
+  std::printf("latency ms: min %.3f  median %.3f  p90 %.3f  p99 %.3f  mean %.3f\n", all.front(), Quantile(all, 0.5),
+              Quantile(all, 0.9), Quantile(all, 0.99), sum / static_cast<double>(all.size()));
+  std::printf("throughput: %.2f inferences/s\n", wall_s > 0 ? static_cast<double>(all.size()) / wall_s : 0.0);
+  return 0;
+}
+
+}  // namespace mixq::cli
