@@ -75,11 +75,9 @@ def ctc_tokens(probs: np.ndarray) -> list:
     return out
 
 
-# The cls model declares its batch dim as dim_value -1 (paddle2onnx writes
-# that; ONNX Runtime accepts it). The importer rejects it, even with the dims
-# fixed by --input-shape; with the -1 rewritten as a dim_param the model
-# imports and matches ONNX Runtime (2.3e-07). Strict: passes once fixed.
-KNOWN_FAILURES = {"ppocr_cls": "ONNX importer rejects graph input 'x' with dim_value -1 (onnx_verifier.cc)"}
+# Models expected to fail, with the reason (none now: the cls model's batch
+# dim_value -1, as paddle2onnx writes it, is read as dynamic).
+KNOWN_FAILURES = {}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[c], strict=True))

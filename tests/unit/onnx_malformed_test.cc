@@ -106,6 +106,20 @@ TEST(OnnxMalformed, HugeAndNegativeDims) {
   ExpectOneLineError(Parse(d), "graph input 'x' has dim");
 }
 
+// paddle2onnx writes a dynamic batch as dim_value -1: read as dynamic; -2 is malformed.
+TEST(OnnxMalformed, DimValueMinusOneIsDynamic) {
+  OnnxBuilder b = SeedModel();
+  b.graph().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(-1);
+  auto network = CreateINetwork();
+  const std::string bytes = b.Bytes();
+  Status s = CreateIParser(ModelKind::kOnnx)->ParseFromMemory(network.get(), bytes.data(), bytes.size());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(network->GetInput(0)->GetDimension()[0], -1);
+  OnnxBuilder c = SeedModel();
+  c.graph().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(-2);
+  ExpectOneLineError(Parse(c), "graph input 'x' has dim -2");
+}
+
 TEST(OnnxMalformed, DataThatDoesNotMatchItsDims) {
   OnnxBuilder b = SeedModel();
   b.graph().mutable_initializer(1)->add_float_data(1.0f);  // bias: 3 values for dims [2]

@@ -97,7 +97,8 @@ Status VerifyModel(const onnx::ModelProto& model, std::vector<int>* order) {
     if (tensor_type.shape().dim_size() > 16)
       return InvalidArgument("graph input '", input.name(), "' has rank ", tensor_type.shape().dim_size());
     for (const auto& dim : tensor_type.shape().dim())
-      if (dim.has_dim_value() && (dim.dim_value() < 0 || dim.dim_value() > kMaxElements))
+      // -1 is how some exporters (paddle2onnx) spell "dynamic"; ONNX Runtime accepts it too.
+      if (dim.has_dim_value() && (dim.dim_value() < -1 || dim.dim_value() > kMaxElements))
         return InvalidArgument("graph input '", input.name(), "' has dim ", dim.dim_value());
   }
   for (int i = 0; i < graph.node_size(); ++i) {
