@@ -44,8 +44,12 @@ Status BuildModelData(const std::string& name, const ir::Graph& network, const B
   MIXQ_RETURN_IF_ERROR(CheckCustomRangeNames(graph, options));
   MIXQ_RETURN_IF_ERROR(CheckInputTypes(graph));
   EliminateDeadNodes(&graph);
+  std::map<std::string, std::vector<std::string>> folded;
+  FoldBatchNorms(&graph, &folded);
   PrecisionReport report;
   MIXQ_RETURN_IF_ERROR(PlanPrecision(&graph, options, calibrated, &report));
+  for (NodePrecision& row : report.nodes)
+    if (auto it = folded.find(row.node); it != folded.end()) row.fused = it->second;
   MIXQ_RETURN_IF_ERROR(QuantizeWeights(&graph));
   EliminateDeadNodes(&graph);  // the float originals of quantized weights
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(graph));

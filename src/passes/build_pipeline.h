@@ -1,6 +1,10 @@
 // From a user's network to a deployable model: every build pass in order.
 #pragma once
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "format/model_file.h"
 #include "passes/build_options.h"
 #include "passes/precision_planner.h"
@@ -17,5 +21,10 @@ Status BuildModelData(const std::string& name, const ir::Graph& network, const B
 
 // Removes nodes whose outputs reach no network output (ids are renumbered).
 void EliminateDeadNodes(ir::Graph* graph);
+
+// Folds inference BatchNorms into the Conv2D feeding them where that changes
+// nothing else (see fold_batch_norm.cc). `folded`: Conv2D name -> labels of
+// the BatchNorms folded into it, for the precision report.
+void FoldBatchNorms(ir::Graph* graph, std::map<std::string, std::vector<std::string>>* folded);
 
 }  // namespace mixq::passes

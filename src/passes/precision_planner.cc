@@ -118,7 +118,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
     if (node.op == OpKind::kConstant) continue;
     const ops::OpSchema& schema = ops::GetSchema(node.op);
     const std::string label = ir::NodeLabel(*graph, node);
-    NodePrecision row{node.name, schema.name, {}, {}, "reference", ""};
+    NodePrecision row{node.name, schema.name, {}, {}, "reference", "", {}};
     node.input_compute.assign(node.inputs.size(), DataType::FLOAT32);
     node.input_quant.assign(node.inputs.size(), std::nullopt);
     for (size_t i = 0; i < node.inputs.size(); ++i) {

@@ -32,6 +32,15 @@ std::string TensorsCell(const json& tensors) {
   }
   return cell.empty() ? "-" : cell;
 }
+
+// The reason, and what was folded into the node.
+std::string Note(const json& node) {
+  std::string note = node.value("reason", "");
+  if (node.contains("fused") && node["fused"].is_array())
+    for (const auto& f : node["fused"])
+      if (f.is_string()) note += (note.empty() ? "folded: " : "; folded: ") + f.get<std::string>();
+  return note;
+}
 }  // namespace
 
 std::string PrecisionReportToJson(const PrecisionReport& report) {
@@ -42,7 +51,8 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
                      {"inputs", TensorsToJson(n.inputs)},
                      {"outputs", TensorsToJson(n.outputs)},
                      {"kernel", n.kernel},
-                     {"reason", n.reason}});
+                     {"reason", n.reason},
+                     {"fused", n.fused}});
   // Names come from users and may not be valid UTF-8: replace, never throw.
   return json{{"precision_mode", report.precision_mode}, {"nodes", nodes}}.dump(-1, ' ', false,
                                                                               json::error_handler_t::replace);
@@ -59,7 +69,7 @@ std::string FormatPrecisionReport(const std::string& text, Status* status) {
     if (!n.is_object()) continue;
     rows.push_back({n.value("node", "?"), n.value("op", "?"),
                     TensorsCell(n.value("inputs", json::array())), TensorsCell(n.value("outputs", json::array())),
-                    n.value("kernel", "?"), n.value("reason", "")});
+                    n.value("kernel", "?"), Note(n)});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& r : rows)

@@ -24,6 +24,7 @@ struct NodePrecision {
   std::vector<TensorPrecision> outputs;
   std::string kernel;
   std::string reason;  // why actual != requested; empty when they agree
+  std::vector<std::string> fused;  // nodes folded into this one at build (BatchNorm)
 };
 
 struct PrecisionReport {
