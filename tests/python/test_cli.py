@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from mixq_cli import file_name_for, run_mixq
 
-VERBS = ["build", "run", "bench", "inspect", "compare"]
+VERBS = ["build", "run", "bench", "inspect", "compare", "export-onnx"]
 
 
 def small_cnn(path):
@@ -323,3 +323,28 @@ def test_calibration_algorithms_give_different_models(build_dir, cnn, tmp_path):
     bad = run_mixq(build_dir, "build", cnn, "-o", tmp_path / "b.mixq", "--precision", "qint8_mixed_float32",
                    "--calib-data", empty, check=False)
     assert_one_line_error(bad, 1)
+
+
+def test_export_onnx_runs_in_onnxruntime_like_mixq(build_dir, cnn, tmp_path):
+    """build (calibrated int8) -> export-onnx -> ONNX Runtime gives mixq's own
+    outputs (float rounding apart), and the QDQ nodes carry int8 weights."""
+    rng = np.random.default_rng(8)
+    (tmp_path / "calib").mkdir()
+    for k in range(4):
+        np.save(tmp_path / "calib" / f"{k}.npy", rng.normal(0, 1, size=(1, 3, 8, 8)).astype(np.float32))
+    run_mixq(build_dir, "build", cnn, "-o", tmp_path / "q8.mixq", "--precision", "qint8_mixed_float32",
+             "--calib-data", tmp_path / "calib")
+    out = run_mixq(build_dir, "export-onnx", tmp_path / "q8.mixq", "-o", tmp_path / "q8.onnx")
+    assert "wrote" in out.stdout
+    exported = onnx.load(str(tmp_path / "q8.onnx"))
+    onnx.checker.check_model(exported)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in exported.graph.node}
+    assert any(t.data_type == TensorProto.INT8 for t in exported.graph.initializer)
+    x = rng.normal(0, 1, size=(2, 3, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run_mixq(build_dir, "run", tmp_path / "q8.mixq", "-i", tmp_path / "x.npy", "-o", tmp_path / "out")
+    mixq_logits = np.load(tmp_path / "out" / "logits.npy")
+    ort_logits = ort_run(tmp_path / "q8.onnx", {"x": x})["logits"]
+    np.testing.assert_allclose(ort_logits, mixq_logits, rtol=1e-5, atol=1e-5)
+    missing = run_mixq(build_dir, "export-onnx", tmp_path / "q8.mixq", check=False)
+    assert_one_line_error(missing, 2)

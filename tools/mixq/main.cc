@@ -22,11 +22,12 @@ constexpr Verb kVerbs[] = {
     {"bench", mixq::cli::BenchMain, "measure latency and throughput of a .mixq model"},
     {"inspect", mixq::cli::InspectMain, "print a model's inputs, outputs, weight bytes and precision report"},
     {"compare", mixq::cli::CompareMain, "compare a .mixq model's outputs with the float32 build of its ONNX model"},
+    {"export-onnx", mixq::cli::ExportOnnxMain, "write a built model as ONNX with QDQ nodes carrying its scales"},
 };
 
 void PrintUsage(FILE* out) {
   std::fprintf(out, "usage: mixq VERB [options]   (mixq VERB --help for a verb's options)\n\nverbs:\n");
-  for (const auto& v : kVerbs) std::fprintf(out, "  %-8s  %s\n", v.name, v.summary);
+  for (const auto& v : kVerbs) std::fprintf(out, "  %-11s  %s\n", v.name, v.summary);
 }
 
 }  // namespace
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
       return mixq::cli::kExitFailure;
     }
   }
-  std::fprintf(stderr, "mixq: error: unknown verb '%s' (verbs: build, run, bench, inspect, compare)\n", verb.c_str());
+  std::fprintf(stderr, "mixq: error: unknown verb '%s' (verbs: build, run, bench, inspect, compare, export-onnx)\n",
+               verb.c_str());
   return mixq::cli::kExitUsage;
 }
