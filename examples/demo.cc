@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mixq/mixq.h"
+#include "random_images.h"
 #include "small_resnet.h"
 #include "util/half.h"
 
@@ -66,37 +67,6 @@ Status RunModel(IModel* model, const std::vector<std::vector<float>>& samples, c
   return Status::OK();
 }
 
-// Calibration data: images generated from a fixed seed (a real deployment
-// reads its own sample images here), one batch of 4 per sample.
-class GeneratedImages : public CalibDataInterface {
- public:
-  GeneratedImages(Dims dims, int count, uint32_t seed) : dims_(std::move(dims)), count_(count), seed_(seed) {}
-  Dims GetShape() override { return dims_; }
-  DataType GetDataType() override { return DataType::FLOAT32; }
-  Status Next() override {
-    if (done_ == count_) return Status(StatusCode::OUT_OF_RANGE, "end of the calibration images");
-    ++done_;
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    sample_.resize(static_cast<size_t>(dims_.GetElementCount()));
-    for (float& v : sample_) v = dist(rng_);
-    return Status::OK();
-  }
-  Status Reset() override {
-    done_ = 0;
-    rng_.seed(seed_);
-    return Status::OK();
-  }
-  void* GetSample() override { return sample_.data(); }
-  int64_t GetSampleCount() override { return count_; }
-
- private:
-  Dims dims_;
-  int count_, done_ = 0;
-  uint32_t seed_;
-  std::mt19937 rng_;
-  std::vector<float> sample_;
-};
-
 int Fail(const char* what, const Status& s) {
   std::fprintf(stderr, "mixq_demo: %s: %s\n", what, s.ToString().c_str());
   return 1;
@@ -108,8 +78,10 @@ int main(int argc, char** argv) {
   std::string out_dir = "out/demo";
   int iterations = 50;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::atoi(argv[++i]);
-    else out_dir = argv[i];
+    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc)
+      iterations = std::atoi(argv[++i]);
+    else
+      out_dir = argv[i];
   }
   std::filesystem::create_directories(out_dir);
 
@@ -133,7 +105,7 @@ int main(int argc, char** argv) {
 
   std::printf("\n== 3. Calibrate: 64 other images (batches of 4) through the float network, linear ranges\n");
   {
-    GeneratedImages calibration_images(dims, 16, 17);
+    examples::RandomImages calibration_images(dims, 16, 17);
     auto calibrator = CreateICalibrator(&calibration_images);
     calibrator->SetProgressCallback([](int64_t done, int64_t total) {
       std::printf("\r  calibrating: %lld / %lld batches", static_cast<long long>(done), static_cast<long long>(total));
@@ -187,7 +159,8 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < outputs[k].size(); ++i)
         max_abs = std::max(max_abs, static_cast<double>(std::fabs(outputs[k][i] - reference[k][i])));
       for (size_t b = 0; b < 4; ++b) {
-        auto row = outputs[k].begin() + static_cast<long>(b * 10), ref = reference[k].begin() + static_cast<long>(b * 10);
+        auto row = outputs[k].begin() + static_cast<long>(b * 10),
+             ref = reference[k].begin() + static_cast<long>(b * 10);
         top1_agree += (std::max_element(row, row + 10) - row) == (std::max_element(ref, ref + 10) - ref);
       }
     }

@@ -14,7 +14,7 @@
 #include "mixq/mixq.h"
 #include "mixq/onnx_export.h"
 #include "onnx/onnx.pb.h"
-#include "util/half.h"
+#include "util/element.h"
 
 namespace mixq::conformance {
 
@@ -54,45 +54,7 @@ std::vector<fs::path> Numbered(const fs::path& dir, const std::string& prefix) {
 }
 
 double AsDouble(DataType type, const uint8_t* p) {
-  switch (type) {
-    case DataType::FLOAT32: {
-      float f;
-      std::memcpy(&f, p, 4);
-      return f;
-    }
-    case DataType::FLOAT16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      return HalfToFloat(h);
-    }
-    case DataType::BFLOAT16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      return BFloat16ToFloat(h);
-    }
-    case DataType::INT8:
-      return static_cast<int8_t>(*p);
-    case DataType::UINT8:
-    case DataType::BOOL:
-      return *p;
-    case DataType::INT16: {
-      int16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case DataType::INT32: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    case DataType::INT64: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      return static_cast<double>(v);
-    }
-    default:
-      return 0;
-  }
+  return ElementAsDouble(type, p);
 }
 
 std::string Compare(const std::string& name, const IRTTensor& got, const FoldValue& want, const Tolerance& tol) {
@@ -311,6 +273,8 @@ NodeTestResult RunNodeTest(const fs::path& dir, const Tolerance& tolerance) {
   return result;
 }
 
-void SetExportDir(const fs::path& dir) { ExportDir() = dir; }
+void SetExportDir(const fs::path& dir) {
+  ExportDir() = dir;
+}
 
 }  // namespace mixq::conformance

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <random>
 
+#include "../../examples/random_images.h"
 #include "../../examples/small_resnet.h"
 #include "mixq/calibrator.h"
 #include "mixq/mixq.h"
@@ -18,34 +19,6 @@
 
 namespace mixq {
 namespace {
-
-// Samples drawn from a fixed seed, all of one shape.
-class RandomSamples : public CalibDataInterface {
- public:
-  RandomSamples(Dims dims, int count, uint32_t seed) : dims_(std::move(dims)), count_(count), rng_(seed) {}
-  Dims GetShape() override { return dims_; }
-  DataType GetDataType() override { return DataType::FLOAT32; }
-  Status Next() override {
-    if (done_ >= count_) return Status(StatusCode::OUT_OF_RANGE, "no more samples");
-    ++done_;
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    sample_.resize(static_cast<size_t>(dims_.GetElementCount()));
-    for (float& v : sample_) v = dist(rng_);
-    return Status::OK();
-  }
-  Status Reset() override {
-    done_ = 0;
-    return Status::OK();
-  }
-  void* GetSample() override { return sample_.data(); }
-  int64_t GetSampleCount() override { return count_; }
-
- private:
-  Dims dims_;
-  int count_ = 0, done_ = 0;
-  std::mt19937 rng_;
-  std::vector<float> sample_;
-};
 
 ITensor* Const(INetwork* n, const Dims& dims, uint32_t seed, float scale) {
   std::mt19937 rng(seed);
@@ -109,7 +82,7 @@ Status Run(const std::string& which, const std::string& mode, const std::string&
                                      "\"activation_quant_mode\": \"" + (dynamic ? "dynamic" : "static") + "\"}}");
   if (!s.ok()) return s;
   if (precision.starts_with("qint") && !dynamic) {
-    RandomSamples samples(sample_dims, 24, 3);
+    examples::RandomImages samples(sample_dims, 24, 3);
     auto calibrator = CreateICalibrator(&samples);
     s = calibrator->Calibrate(network.get(), config.get());
     if (!s.ok()) return s;
@@ -121,7 +94,7 @@ Status Run(const std::string& which, const std::string& mode, const std::string&
   s = ExportToOnnx(*model, dir + "/model.onnx");
   if (!s.ok()) return s;
 
-  RandomSamples test(sample_dims, 1, 99);
+  examples::RandomImages test(sample_dims, 1, 99);
   test.Next();
   std::vector<float> input(static_cast<float*>(test.GetSample()),
                            static_cast<float*>(test.GetSample()) + sample_dims.GetElementCount());

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cli.h"
+#include "util/element.h"
 #include "util/half.h"
 #include "util/status_util.h"
 
@@ -18,45 +19,7 @@ bool IsFloat(DataType t) {
 }
 
 double ReadElement(DataType type, const uint8_t* p) {
-  switch (type) {
-    case DataType::FLOAT32: {
-      float v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    case DataType::FLOAT16: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return HalfToFloat(v);
-    }
-    case DataType::BFLOAT16: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return BFloat16ToFloat(v);
-    }
-    case DataType::INT8:
-      return static_cast<int8_t>(*p);
-    case DataType::UINT8:
-    case DataType::BOOL:
-      return *p;
-    case DataType::INT16: {
-      int16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case DataType::INT32: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    case DataType::INT64: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      return static_cast<double>(v);
-    }
-    default:
-      return 0;
-  }
+  return ElementAsDouble(type, p);
 }
 
 void WriteElement(DataType type, double value, uint8_t* p) {

@@ -21,8 +21,7 @@ namespace {
 Status ReadPair(const ir::AttrMap& attrs, const char* name, int64_t min_value, int64_t* a, int64_t* b) {
   auto v = attrs.Ints(name);
   if (v.size() != 2 || v[0] < min_value || v[1] < min_value)
-    return InvalidArgument("attribute '", name, "' must be 2 values >= ", min_value, ", got ",
-                           ir::ShapeString(v));
+    return InvalidArgument("attribute '", name, "' must be 2 values >= ", min_value, ", got ", ir::ShapeString(v));
   *a = v[0];
   *b = v[1];
   return Status::OK();
@@ -87,6 +86,16 @@ Status ReadConvGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
   MIXQ_RETURN_IF_ERROR(ExpectFloat(input, "input"));
   MIXQ_RETURN_IF_ERROR(ExpectFloat(filter, "filter"));
   return Status::OK();
+}
+
+int64_t FilterOutputAxis(const ir::AttrMap& attrs, int64_t) {
+  AxisMap map;
+  return FilterAxes(attrs.Str("filter_layout"), &map) ? map.pos[0] : 0;
+}
+
+int64_t ConvOutputChannelAxis(const ir::AttrMap& attrs, int64_t) {
+  AxisMap map;
+  return ActivationAxes(attrs.Str("output_layout"), &map) ? map.pos[1] : -1;
 }
 
 }  // namespace mixq::ops

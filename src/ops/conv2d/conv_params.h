@@ -22,6 +22,12 @@ struct ConvGeometry {
 // The attributes every 2-D convolution has (Conv2D and ConvTranspose2D).
 std::vector<AttrSpec> ConvAttrSpecs(const char* default_filter_layout);
 
+// Quantization traits shared by Conv2D and ConvTranspose2D: per-axis filter
+// scales run along the filter's logical O axis (wherever filter_layout puts
+// it), and the accumulators' channel axis is the output layout's C.
+int64_t FilterOutputAxis(const ir::AttrMap& attrs, int64_t rank);
+int64_t ConvOutputChannelAxis(const ir::AttrMap& attrs, int64_t rank);
+
 // Reads attributes and input shapes (input, filter, optional bias) into
 // `geometry` and checks them; out_h / out_w are left for the caller.
 // `transposed`: ConvTranspose filters are (I, O/group, KH, KW) in logical terms.

@@ -11,10 +11,10 @@ namespace {
 Status ComputeGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, ConvGeometry* g) {
   MIXQ_RETURN_IF_ERROR(ReadConvGeometry(attrs, inputs, /*transposed=*/false, g));
   const std::string mode = attrs.Str("padding_mode");
-  MIXQ_RETURN_IF_ERROR(ResolvePadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, &g->pad_top,
-                                      &g->pad_bottom));
-  MIXQ_RETURN_IF_ERROR(ResolvePadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, &g->pad_left,
-                                      &g->pad_right));
+  MIXQ_RETURN_IF_ERROR(
+      ResolvePadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, &g->pad_top, &g->pad_bottom));
+  MIXQ_RETURN_IF_ERROR(
+      ResolvePadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, &g->pad_left, &g->pad_right));
   g->out_h = WindowOutputSize(g->in_h, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h, false);
   g->out_w = WindowOutputSize(g->in_w, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w, false);
   if (g->out_h == 0 || g->out_w == 0)
@@ -78,16 +78,6 @@ Status MakeConvKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       kernel);
 }
 
-int64_t FilterOutputAxis(const ir::AttrMap& attrs, int64_t) {
-  AxisMap map;
-  return FilterAxes(attrs.Str("filter_layout"), &map) ? map.pos[0] : 0;
-}
-
-int64_t OutputChannelAxis(const ir::AttrMap& attrs, int64_t) {
-  AxisMap map;
-  return ActivationAxes(attrs.Str("output_layout"), &map) ? map.pos[1] : -1;
-}
-
 }  // namespace
 
 const OpSchema& Conv2DSchema() {
@@ -106,7 +96,7 @@ const OpSchema& Conv2DSchema() {
     s.quant.weight_input = 1;
     s.quant.bias_input = 2;
     s.quant.resolve_weight_axis = FilterOutputAxis;
-    s.quant.output_channel_axis = OutputChannelAxis;
+    s.quant.output_channel_axis = ConvOutputChannelAxis;
     return s;
   }();
   return schema;

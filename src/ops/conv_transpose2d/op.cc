@@ -135,18 +135,6 @@ Status MakeTransposedKernel(const KernelInit& init, std::unique_ptr<Kernel>* ker
       kernel);
 }
 
-// Per-axis filter scales are per logical O axis (output channels within a
-// group); with several groups one scale serves channel c of every group.
-int64_t FilterOutputAxis(const ir::AttrMap& attrs, int64_t) {
-  AxisMap map;
-  return FilterAxes(attrs.Str("filter_layout"), &map) ? map.pos[0] : 0;
-}
-
-int64_t OutputChannelAxis(const ir::AttrMap& attrs, int64_t) {
-  AxisMap map;
-  return ActivationAxes(attrs.Str("output_layout"), &map) ? map.pos[1] : -1;
-}
-
 }  // namespace
 
 const OpSchema& ConvTranspose2DSchema() {
@@ -166,8 +154,10 @@ const OpSchema& ConvTranspose2DSchema() {
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     s.quant.bias_input = 2;
+    // Per-axis filter scales are per logical O (output channels within a
+    // group): with several groups one scale serves channel c of every group.
     s.quant.resolve_weight_axis = FilterOutputAxis;
-    s.quant.output_channel_axis = OutputChannelAxis;
+    s.quant.output_channel_axis = ConvOutputChannelAxis;
     return s;
   }();
   return schema;
