@@ -109,6 +109,10 @@ struct OpSchema {
   // it writes INT64 accumulators. The runtime quantizes the inputs and scales
   // the accumulators back (SPEC §1), see runtime/node_kernel.h.
   KernelFactory integer_reference = nullptr;
+  // An optimized CPU kernel for the all-float32 case (src/ops/<op>/cpu.cc),
+  // tested against `reference` within a stated tolerance; null when none.
+  // Contexts created with force_reference never use it.
+  KernelFactory optimized = nullptr;
   QuantTraits quant;
 
   const AttrSpec* FindAttr(const std::string& attr_name) const {

@@ -236,6 +236,15 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
       node.output_compute[o] = requested;
       row.outputs.push_back({v.name, requested, by, requested});
     }
+    // Plain float32 nodes run the op's optimized kernel where it has one
+    // (runtime/node_kernel.cc: UsesOptimized), unless a context forces the reference.
+    bool all_float32 = schema.optimized != nullptr;
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && (node.input_compute[i] != DataType::FLOAT32 ||
+                                  graph->value(node.inputs[i])->dtype != DataType::FLOAT32))
+        all_float32 = false;
+    for (DataType t : node.output_compute) all_float32 = all_float32 && t == DataType::FLOAT32;
+    if (all_float32) row.kernel = "onednn";
     report->nodes.push_back(row);
   }
   if (!missing.empty() && require_activation_ranges) {

@@ -103,9 +103,7 @@ Status ContextImpl::Prepare(const std::vector<ir::Shape>& input_shapes) {
     out.clear();
     for (int o : node.outputs) out.push_back(infos_[static_cast<size_t>(o)]);
     std::unique_ptr<ops::Kernel> kernel;
-    // Only reference kernels exist so far; options_.force_reference will pick
-    // them over optimized ones once those land.
-    Status status = MakeNodeKernel(node, in, out, &kernel);
+    Status status = MakeNodeKernel(node, in, out, !options_.force_reference, &kernel);
     if (!status.ok()) return WithContext(status, ir::NodeLabel(g, node));
     kernels_.push_back(std::move(kernel));
   }

@@ -14,7 +14,9 @@ namespace {
 // integer accumulator (it is in the accumulator's scale).
 enum class InputMode { kPass, kRoundHalf, kRoundBFloat16, kQuantize, kBias, kIntBias, kOmitted };
 
-bool IsQuantized(DataType t) { return t == DataType::QINT8 || t == DataType::QINT16; }
+bool IsQuantized(DataType t) {
+  return t == DataType::QINT8 || t == DataType::QINT16;
+}
 
 void RoundInPlace(float* x, int64_t n, DataType type) {
   if (type == DataType::FLOAT16)
@@ -27,11 +29,11 @@ struct InputPlan {
   InputMode mode = InputMode::kPass;
   DataType compute = DataType::FLOAT32;
   ir::QuantBinding binding;
-  int64_t channel_axis = -1;          // per-axis weights: the axis of the scales
-  std::vector<int32_t> constant_q;    // centered integers of quantized constant weights
-  std::vector<float> scratch;         // rounded copy of a float input
-  std::vector<int32_t> scratch_q;     // centered integers of a quantized activation
-  std::vector<float> run_scales;      // scales used on the current run
+  int64_t channel_axis = -1;        // per-axis weights: the axis of the scales
+  std::vector<int32_t> constant_q;  // centered integers of quantized constant weights
+  std::vector<float> scratch;       // rounded copy of a float input
+  std::vector<int32_t> scratch_q;   // centered integers of a quantized activation
+  std::vector<float> run_scales;    // scales used on the current run
 };
 
 class NodeKernel : public ops::Kernel {
@@ -67,7 +69,7 @@ Status NodeKernel::PrepareQuantizedInput(size_t i, const ops::ValueInfo& info) {
     p.constant_q.resize(static_cast<size_t>(count));
     const auto strides = ir::Strides(info.shape);
     for (int64_t e = 0; e < count; ++e) {
-      const int32_t q = info.dtype == DataType::INT8 ? static_cast<const int8_t*>(info.const_data)[e]
+      const int32_t q = info.dtype == DataType::INT8    ? static_cast<const int8_t*>(info.const_data)[e]
                         : info.dtype == DataType::INT16 ? static_cast<const int16_t*>(info.const_data)[e]
                                                         : 0;
       size_t c = 0;
@@ -149,12 +151,15 @@ Status NodeKernel::Prepare(const ir::Node& node, const std::vector<const ops::Va
 void NodeKernel::ScaleAccumulators(const std::vector<ops::TensorView>& inputs, const ops::TensorView& output) {
   float* y = output.Data<float>();
   const int64_t count = static_cast<int64_t>(accumulators_.size());
-  const int64_t channels = out_channel_axis_ >= 0 && !out_shape_.empty() ? out_shape_[static_cast<size_t>(out_channel_axis_)] : 1;
-  const int64_t stride = out_channel_axis_ >= 0 && !out_shape_.empty() ? out_strides_[static_cast<size_t>(out_channel_axis_)] : 1;
+  const int64_t channels =
+      out_channel_axis_ >= 0 && !out_shape_.empty() ? out_shape_[static_cast<size_t>(out_channel_axis_)] : 1;
+  const int64_t stride =
+      out_channel_axis_ >= 0 && !out_shape_.empty() ? out_strides_[static_cast<size_t>(out_channel_axis_)] : 1;
   // Bias: per output channel (Conv), or broadcast to the output (Gemm's C).
   const float* bias = nullptr;
   ir::Shape bias_shape;
-  if (bias_input_ >= 0 && static_cast<size_t>(bias_input_) < inputs.size() && inputs[static_cast<size_t>(bias_input_)].data &&
+  if (bias_input_ >= 0 && static_cast<size_t>(bias_input_) < inputs.size() &&
+      inputs[static_cast<size_t>(bias_input_)].data &&
       plans_[static_cast<size_t>(bias_input_)].mode == InputMode::kBias) {
     bias = plans_[static_cast<size_t>(bias_input_)].scratch.data();
     bias_shape = inputs[static_cast<size_t>(bias_input_)].shape;
@@ -168,16 +173,15 @@ void NodeKernel::ScaleAccumulators(const std::vector<ops::TensorView>& inputs, c
     // Unidirectional broadcast of C to the output shape.
     const auto cs = ir::Strides(bias_shape);
     const size_t offset = out_shape_.size() - bias_shape.size();
-    for (size_t d = 0; d < bias_shape.size(); ++d)
-      bias_strides[offset + d] = bias_shape[d] == 1 ? 0 : cs[d];
+    for (size_t d = 0; d < bias_shape.size(); ++d) bias_strides[offset + d] = bias_shape[d] == 1 ? 0 : cs[d];
   }
   for (int64_t e = 0; e < count; ++e) {
     const int64_t c = (e / stride) % channels;
     double scale = 1.0;
     for (const InputPlan& p : plans_) {
       if (p.mode != InputMode::kQuantize) continue;
-      scale *= static_cast<double>(p.run_scales.size() == 1 ? p.run_scales[0]
-                                                            : p.run_scales[static_cast<size_t>(c) % p.run_scales.size()]);
+      scale *= static_cast<double>(
+          p.run_scales.size() == 1 ? p.run_scales[0] : p.run_scales[static_cast<size_t>(c) % p.run_scales.size()]);
     }
     int64_t acc = accumulators_[static_cast<size_t>(e)];
     if (int_bias) acc += int_bias->constant_q[static_cast<size_t>(c) % int_bias->constant_q.size()];
@@ -242,7 +246,8 @@ Status NodeKernel::Run(const std::vector<ops::TensorView>& inputs, const std::ve
       }
     }
   }
-  while (!inner.empty() && inner.back().data == nullptr && plans_[inner.size() - 1].mode != InputMode::kPass) inner.pop_back();
+  while (!inner.empty() && inner.back().data == nullptr && plans_[inner.size() - 1].mode != InputMode::kPass)
+    inner.pop_back();
   if (quantized_) {
     ops::TensorView acc{DataType::INT64, out_shape_, accumulators_.data()};
     MIXQ_RETURN_IF_ERROR(inner_->Run(inner, {acc}));
@@ -251,7 +256,8 @@ Status NodeKernel::Run(const std::vector<ops::TensorView>& inputs, const std::ve
     MIXQ_RETURN_IF_ERROR(inner_->Run(inner, outputs));
   }
   for (size_t o = 0; o < outputs.size() && o < output_compute_.size(); ++o)
-    if (outputs[o].dtype == DataType::FLOAT32) RoundInPlace(outputs[o].Data<float>(), outputs[o].Count(), output_compute_[o]);
+    if (outputs[o].dtype == DataType::FLOAT32)
+      RoundInPlace(outputs[o].Data<float>(), outputs[o].Count(), output_compute_[o]);
   return Status::OK();
 }
 
@@ -265,10 +271,23 @@ bool NeedsAdapter(const ir::Node& node, const std::vector<const ops::ValueInfo*>
 
 }  // namespace
 
+bool UsesOptimized(const ir::Node& node, const std::vector<const ops::ValueInfo*>& inputs) {
+  for (const ops::ValueInfo* in : inputs)
+    if (in && in->dtype != DataType::FLOAT32) return false;
+  for (DataType t : node.output_compute)
+    if (t != DataType::FLOAT32) return false;
+  return true;
+}
+
 Status MakeNodeKernel(const ir::Node& node, const std::vector<const ops::ValueInfo*>& inputs,
-                      const std::vector<ops::ValueInfo>& outputs, std::unique_ptr<ops::Kernel>* kernel) {
+                      const std::vector<ops::ValueInfo>& outputs, bool optimized,
+                      std::unique_ptr<ops::Kernel>* kernel) {
   const ops::OpSchema& schema = ops::GetSchema(node.op);
-  if (!NeedsAdapter(node, inputs)) return schema.reference({node.attrs, inputs, outputs}, kernel);
+  if (!NeedsAdapter(node, inputs)) {
+    if (optimized && schema.optimized && UsesOptimized(node, inputs))
+      return schema.optimized({node.attrs, inputs, outputs}, kernel);
+    return schema.reference({node.attrs, inputs, outputs}, kernel);
+  }
   auto adapter = std::make_unique<NodeKernel>();
   MIXQ_RETURN_IF_ERROR(adapter->Prepare(node, inputs, outputs));
   *kernel = std::move(adapter);

@@ -19,7 +19,13 @@ namespace mixq::runtime {
 
 // `inputs` describe the values as stored (quantized weights are INT8 /
 // INT16 constants); `outputs` as inferred.
+// True when a node with an optimized kernel gets it: every input stored and
+// consumed as FLOAT32 and every output produced as FLOAT32.
+bool UsesOptimized(const ir::Node& node, const std::vector<const ops::ValueInfo*>& inputs);
+
+// `optimized`: use the op's optimized kernel where it has one and the node
+// runs in plain float32 (false: the reference, as ContextOptions::force_reference asks).
 Status MakeNodeKernel(const ir::Node& node, const std::vector<const ops::ValueInfo*>& inputs,
-                      const std::vector<ops::ValueInfo>& outputs, std::unique_ptr<ops::Kernel>* kernel);
+                      const std::vector<ops::ValueInfo>& outputs, bool optimized, std::unique_ptr<ops::Kernel>* kernel);
 
 }  // namespace mixq::runtime

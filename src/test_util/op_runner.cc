@@ -33,7 +33,7 @@ Status InferOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::opt
 }
 
 Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
-             int num_outputs, std::vector<HostTensor>* outputs) {
+             int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel_kind) {
   const ops::OpSchema& schema = ops::GetSchema(kind);
   ir::AttrMap attrs;
   MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
@@ -49,9 +49,12 @@ Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optio
   }
   std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
   MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
-  if (!schema.reference) return Unimplemented(schema.name, " has no reference kernel");
+  const ops::KernelFactory factory = kernel_kind == KernelKind::kOptimized ? schema.optimized : schema.reference;
+  if (!factory)
+    return Unimplemented(schema.name, " has no ", kernel_kind == KernelKind::kOptimized ? "optimized" : "reference",
+                         " kernel");
   std::unique_ptr<ops::Kernel> kernel;
-  MIXQ_RETURN_IF_ERROR(schema.reference({attrs, in, out}, &kernel));
+  MIXQ_RETURN_IF_ERROR(factory({attrs, in, out}, &kernel));
   std::vector<ops::TensorView> in_views(inputs.size()), out_views(out.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i]) continue;

@@ -49,8 +49,9 @@ struct HostTensor {
 // Fills attribute defaults from the schema, checks attribute names / types,
 // infers output shapes, then runs the reference kernel. std::nullopt inputs
 // are omitted optional inputs. Errors come back as the Status.
+enum class KernelKind { kReference, kOptimized };
 Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
-             int num_outputs, std::vector<HostTensor>* outputs);
+             int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel = KernelKind::kReference);
 
 // Only shape inference; inputs given as infos (shapes may hold -1).
 Status InferOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<ops::ValueInfo>>& inputs,

@@ -223,3 +223,26 @@ TEST_F(SmallResNetTest, MemoryPlanReusesBuffers) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// Float32 Conv2D runs on oneDNN unless the context forces the reference
+// kernels; both agree within float32 summation-order rounding.
+TEST(OptimizedKernels, ForceReferenceAgreesWithOneDnn) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSmallResNet(network.get()).ok());
+  auto model = BuildOrDie(network.get());
+  EXPECT_NE(model->GetPrecisionReportJson().find("\"kernel\":\"onednn\""), std::string::npos);
+  auto engine = model->CreateIEngine();
+  auto x = RandomFloats(2 * 16 * 16 * 3, 21);
+  ContextOptions reference_only;
+  reference_only.force_reference = true;
+  auto fast = RunOnce(engine->CreateIContext().get(), Dims({2, 16, 16, 3}), x);
+  auto slow = RunOnce(engine->CreateIContext(reference_only).get(), Dims({2, 16, 16, 3}), x);
+  ASSERT_EQ(fast.size(), slow.size());
+  for (size_t i = 0; i < fast.size(); ++i) EXPECT_NEAR(fast[i], slow[i], 1e-5f);
+}
+
+}  // namespace
+}  // namespace mixq::testing

@@ -98,4 +98,19 @@ int64_t ConvOutputChannelAxis(const ir::AttrMap& attrs, int64_t) {
   return ActivationAxes(attrs.Str("output_layout"), &map) ? map.pos[1] : -1;
 }
 
+Status ComputeConv2DGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, ConvGeometry* g) {
+  MIXQ_RETURN_IF_ERROR(ReadConvGeometry(attrs, inputs, /*transposed=*/false, g));
+  const std::string mode = attrs.Str("padding_mode");
+  MIXQ_RETURN_IF_ERROR(
+      ResolvePadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, &g->pad_top, &g->pad_bottom));
+  MIXQ_RETURN_IF_ERROR(
+      ResolvePadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, &g->pad_left, &g->pad_right));
+  g->out_h = WindowOutputSize(g->in_h, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h, false);
+  g->out_w = WindowOutputSize(g->in_w, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w, false);
+  if (g->out_h == 0 || g->out_w == 0)
+    return InvalidArgument("the dilated kernel (", g->kernel_h, "x", g->kernel_w, ") is larger than the padded input (",
+                           g->in_h, "x", g->in_w, ")");
+  return Status::OK();
+}
+
 }  // namespace mixq::ops

@@ -22,6 +22,10 @@ struct ConvGeometry {
 // The attributes every 2-D convolution has (Conv2D and ConvTranspose2D).
 std::vector<AttrSpec> ConvAttrSpecs(const char* default_filter_layout);
 
+// The full geometry of a Conv2D (padding resolved, output size computed).
+Status ComputeConv2DGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
+                             ConvGeometry* geometry);
+
 // Quantization traits shared by Conv2D and ConvTranspose2D: per-axis filter
 // scales run along the filter's logical O axis (wherever filter_layout puts
 // it), and the accumulators' channel axis is the output layout's C.

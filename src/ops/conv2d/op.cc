@@ -2,31 +2,17 @@
 // dilation, strides, explicit or SAME padding, NCHW / NHWC activations and
 // OIHW / OHWI / HWCN filters.
 #include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/cpu.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
 
 namespace {
 
-Status ComputeGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, ConvGeometry* g) {
-  MIXQ_RETURN_IF_ERROR(ReadConvGeometry(attrs, inputs, /*transposed=*/false, g));
-  const std::string mode = attrs.Str("padding_mode");
-  MIXQ_RETURN_IF_ERROR(
-      ResolvePadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, &g->pad_top, &g->pad_bottom));
-  MIXQ_RETURN_IF_ERROR(
-      ResolvePadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, &g->pad_left, &g->pad_right));
-  g->out_h = WindowOutputSize(g->in_h, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h, false);
-  g->out_w = WindowOutputSize(g->in_w, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w, false);
-  if (g->out_h == 0 || g->out_w == 0)
-    return InvalidArgument("the dilated kernel (", g->kernel_h, "x", g->kernel_w, ") is larger than the padded input (",
-                           g->in_h, "x", g->in_w, ")");
-  return Status::OK();
-}
-
 Status InferConv(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
                  std::vector<ValueInfo>& outputs) {
   ConvGeometry g;
-  MIXQ_RETURN_IF_ERROR(ComputeGeometry(attrs, inputs, &g));
+  MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(attrs, inputs, &g));
   outputs[0].dtype = DataType::FLOAT32;
   outputs[0].shape = Physical({g.batch, g.out_channels, g.out_h, g.out_w}, g.output_axes);
   return Status::OK();
@@ -65,7 +51,7 @@ void ConvLoops(const ConvGeometry& g, const std::array<int64_t, 4>& in_s, const 
 template <typename T, typename Acc, typename Out>
 Status MakeConvKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   ConvGeometry g;
-  MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &g));
+  MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g));
   const auto in_s = LogicalStrides(init.inputs[0]->shape, g.input_axes);
   const auto f_s = LogicalStrides(init.inputs[1]->shape, g.filter_axes);
   const auto out_s = LogicalStrides(init.outputs[0].shape, g.output_axes);
@@ -92,6 +78,7 @@ const OpSchema& Conv2DSchema() {
     s.infer = InferConv;
     s.reference = MakeConvKernel<float, double, float>;
     s.integer_reference = MakeConvKernel<int32_t, int64_t, int64_t>;
+    s.optimized = MakeConv2DOneDnn;
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     s.quant.bias_input = 2;
