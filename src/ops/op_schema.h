@@ -113,6 +113,7 @@ struct OpSchema {
   // tested against `reference` within a stated tolerance; null when none.
   // Contexts created with force_reference never use it.
   KernelFactory optimized = nullptr;
+  const char* optimized_name = "optimized";  // for the precision report ("onednn", ...)
   QuantTraits quant;
 
   const AttrSpec* FindAttr(const std::string& attr_name) const {

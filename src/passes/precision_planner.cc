@@ -244,7 +244,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
                                   graph->value(node.inputs[i])->dtype != DataType::FLOAT32))
         all_float32 = false;
     for (DataType t : node.output_compute) all_float32 = all_float32 && t == DataType::FLOAT32;
-    if (all_float32) row.kernel = "onednn";
+    if (all_float32) row.kernel = schema.optimized_name;
     report->nodes.push_back(row);
   }
   if (!missing.empty() && require_activation_ranges) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <numbers>
 
+#include "ops/activation/cpu.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -178,6 +179,8 @@ const OpSchema& ActivationSchema() {
     };
     s.infer = InferActivation;
     s.reference = MakeReference;
+    s.optimized = MakeActivationFast;
+    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;
