@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ops/elementwise/cpu.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -187,6 +188,8 @@ const OpSchema& ElementwiseSchema() {
     };
     s.infer = InferElementwise;
     s.reference = MakeReference;
+    s.optimized = MakeElementwiseFast;
+    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;
