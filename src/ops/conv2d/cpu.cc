@@ -47,13 +47,24 @@ class OneDnnConv : public Kernel {
       // A constant filter may take whatever format oneDNN runs fastest.
       const memory::desc w_any(w_dims, f32, tag::any);
       const memory::desc& w_md = filter ? w_any : user_w_md_;
+      // Activations too may take oneDNN's blocked formats (its fast jit
+      // kernels need them for NCHW); they are reordered around the conv.
+      const memory::desc src_any(src_dims, f32, tag::any), dst_any(dst_dims, f32, tag::any);
       dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                           src_md_, w_md, has_bias_ ? bias_md : memory::desc(), dst_md_,
+                                           src_any, w_md, has_bias_ ? bias_md : memory::desc(), dst_any,
                                            {g_.stride_h, g_.stride_w}, {g_.dilation_h - 1, g_.dilation_w - 1},
                                            {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
       pd_ = dnnl::convolution_forward::primitive_desc(desc, engine);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
+      if (pd_.src_desc() != src_md_) {
+        src_blocked_ = memory(pd_.src_desc(), engine);
+        src_reorder_ = dnnl::reorder(memory(src_md_, engine, nullptr), src_blocked_);
+      }
+      if (pd_.dst_desc() != dst_md_) {
+        dst_blocked_ = memory(pd_.dst_desc(), engine);
+        dst_reorder_ = dnnl::reorder(dst_blocked_, memory(dst_md_, engine, nullptr));
+      }
       if (filter) {
         weights_ = memory(pd_.weights_desc(), engine);
         memory user(user_w_md_, engine, const_cast<void*>(filter));
@@ -67,10 +78,13 @@ class OneDnnConv : public Kernel {
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src(src_md_, engine, in[0].data), dst(dst_md_, engine, out[0].data);
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+      if (src_blocked_) src_reorder_.execute(stream_, src, src_blocked_);
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src_blocked_ ? src_blocked_ : src},
+                                              {DNNL_ARG_DST, dst_blocked_ ? dst_blocked_ : dst}};
       args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : memory(user_w_md_, engine, in[1].data);
       if (has_bias_ && in.size() > 2 && in[2].data) args[DNNL_ARG_BIAS] = memory(pd_.bias_desc(), engine, in[2].data);
       conv_.execute(stream_, args);
+      if (dst_blocked_) dst_reorder_.execute(stream_, dst_blocked_, dst);
       stream_.wait();
     });
   }
@@ -83,6 +97,8 @@ class OneDnnConv : public Kernel {
   dnnl::convolution_forward conv_;
   dnnl::stream stream_;
   memory weights_;
+  memory src_blocked_, dst_blocked_;  // when oneDNN runs in its own formats
+  dnnl::reorder src_reorder_, dst_reorder_;
 };
 
 }  // namespace
