@@ -1,6 +1,8 @@
 // MatMul: numpy.matmul, optionally transposing the last two dims of either
 // operand first. A 1-D operand is promoted to a matrix (a: [1,K], b: [K,1]) and
 // the added dim is removed from the result; batch dims broadcast.
+#include "ops/matmul/cpu.h"
+#include "ops/matmul/geometry.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -8,63 +10,10 @@ namespace mixq::ops {
 
 namespace {
 
-// One operand seen as [batch..., rows, cols] after transposition / promotion.
-struct Operand {
-  ir::Shape batch;
-  int64_t rows = 0, cols = 0;
-  bool transposed = false;  // stored as [..., cols, rows]
-  bool vector = false;      // was 1-D: its promoted dim leaves the output
-};
-
-Status ReadOperand(const ValueInfo& v, bool transpose, bool is_a, const char* name, Operand* op) {
-  const size_t rank = v.shape.size();
-  if (rank == 0) return InvalidArgument("input '", name, "' must have at least 1 dim, got a scalar");
-  if (rank == 1) {
-    // A vector has no second-to-last dim, so transposing it means nothing (as in numpy).
-    op->vector = true;
-    op->rows = is_a ? 1 : v.shape[0];
-    op->cols = is_a ? v.shape[0] : 1;
-    return Status::OK();
-  }
-  op->batch.assign(v.shape.begin(), v.shape.end() - 2);
-  op->transposed = transpose;
-  op->rows = transpose ? v.shape[rank - 1] : v.shape[rank - 2];
-  op->cols = transpose ? v.shape[rank - 2] : v.shape[rank - 1];
-  return Status::OK();
-}
-
-struct MatMulGeometry {
-  Operand a, b;
-  ir::Shape batch;  // broadcast batch dims of the output
-  ir::Shape out;
-};
-
-Status ComputeGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, MatMulGeometry* g) {
-  MIXQ_RETURN_IF_ERROR(RequireInput(inputs, 0, "a"));
-  MIXQ_RETURN_IF_ERROR(RequireInput(inputs, 1, "b"));
-  MIXQ_RETURN_IF_ERROR(ExpectFloat(*inputs[0], "a"));
-  MIXQ_RETURN_IF_ERROR(ExpectFloat(*inputs[1], "b"));
-  MIXQ_RETURN_IF_ERROR(ReadOperand(*inputs[0], attrs.Int("transpose_a") != 0, true, "a", &g->a));
-  MIXQ_RETURN_IF_ERROR(ReadOperand(*inputs[1], attrs.Int("transpose_b") != 0, false, "b", &g->b));
-  const int64_t ka = g->a.cols, kb = g->b.rows;
-  if (ka >= 0 && kb >= 0 && ka != kb)
-    return InvalidArgument("inner dims differ: input 'a' ", ir::ShapeString(inputs[0]->shape),
-                           g->a.transposed ? " (transposed)" : "", " has K=", ka, ", input 'b' ",
-                           ir::ShapeString(inputs[1]->shape), g->b.transposed ? " (transposed)" : "", " has K=", kb);
-  Status s = BroadcastShapes(g->a.batch, g->b.batch, &g->batch);
-  if (!s.ok())
-    return InvalidArgument("batch dims of input 'a' ", ir::ShapeString(inputs[0]->shape), " and input 'b' ",
-                           ir::ShapeString(inputs[1]->shape), " do not broadcast: ", s.message());
-  g->out = g->batch;
-  if (!g->a.vector) g->out.push_back(g->a.rows);
-  if (!g->b.vector) g->out.push_back(g->b.cols);
-  return Status::OK();
-}
-
 Status InferMatMul(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
                    std::vector<ValueInfo>& outputs) {
   MatMulGeometry g;
-  MIXQ_RETURN_IF_ERROR(ComputeGeometry(attrs, inputs, &g));
+  MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(attrs, inputs, &g));
   outputs[0].dtype = DataType::FLOAT32;
   outputs[0].shape = g.out;
   return Status::OK();
@@ -94,7 +43,7 @@ struct MatMulParams {
 template <typename T, typename Acc, typename Out>
 Status MakeMatMulKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   MatMulGeometry g;
-  MIXQ_RETURN_IF_ERROR(ComputeGeometry(init.attrs, init.inputs, &g));
+  MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
   MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "a"));
   MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[1], "b"));
   for (size_t i = 0; i < g.batch.size(); ++i) {
@@ -105,8 +54,14 @@ Status MakeMatMulKernel(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
       return InvalidArgument("batch dims of input 'a' ", ir::ShapeString(init.inputs[0]->shape), " and input 'b' ",
                              ir::ShapeString(init.inputs[1]->shape), " do not broadcast");
   }
-  MatMulParams p{g.a.rows, g.a.cols, g.b.cols, g.a.transposed, g.b.transposed, g.batch,
-                 BatchStrides(g.a, g.batch), BatchStrides(g.b, g.batch)};
+  MatMulParams p{g.a.rows,
+                 g.a.cols,
+                 g.b.cols,
+                 g.a.transposed,
+                 g.b.transposed,
+                 g.batch,
+                 BatchStrides(g.a, g.batch),
+                 BatchStrides(g.b, g.batch)};
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         const T* a = in[0].Data<T>();
@@ -164,6 +119,8 @@ const OpSchema& MatMulSchema() {
     s.infer = InferMatMul;
     s.reference = MakeMatMulKernel<float, double, float>;
     s.integer_reference = MakeMatMulKernel<int32_t, int64_t, int64_t>;
+    s.optimized = MakeMatMulOneDnn;
+    s.optimized_name = "onednn";
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     // A 1-D b has a single output column: the planner quantizes it per tensor.

@@ -42,8 +42,8 @@ TEST(MatMul, BatchBroadcasting) {
   for (int i = 0; i < 18; ++i) bv[i] = static_cast<float>(i) * 0.5f;
   auto y = RunOpOrDie(OpKind::kMatMul, {}, {HostTensor::F32({2, 1, 2, 3}, av), HostTensor::F32({3, 3, 2}, bv)});
   EXPECT_EQ(y.shape, (ir::Shape{2, 3, 2, 2}));
-  EXPECT_EQ(y.Floats(), (std::vector<float>{-10, -16, -1, -2.5f, -46, -52, -10, -11.5f, -82, -88, -19, -20.5f, 8, 11,
-                                            17, 24.5f, 26, 29, 62, 69.5f, 44, 47, 107, 114.5f}));
+  EXPECT_EQ(y.Floats(), (std::vector<float>{-10, -16, -1, -2.5f, -46, -52, -10, -11.5f, -82, -88, -19, -20.5f,
+                                            8,   11,  17, 24.5f, 26,  29,  62,  69.5f,  44,  47,  107, 114.5f}));
 }
 
 TEST(MatMul, TransposeBoth) {
@@ -107,14 +107,15 @@ TEST(MatMul, InnerDimMismatchNamesBothShapes) {
 
 TEST(MatMul, BadBatchAndTypeAreErrors) {
   std::vector<ops::ValueInfo> out;
-  Status s = InferOp(OpKind::kMatMul, {}, {ops::ValueInfo{DataType::FLOAT32, {2, 2, 3}},
-                                          ops::ValueInfo{DataType::FLOAT32, {3, 3, 4}}}, 1, &out);
+  Status s =
+      InferOp(OpKind::kMatMul, {},
+              {ops::ValueInfo{DataType::FLOAT32, {2, 2, 3}}, ops::ValueInfo{DataType::FLOAT32, {3, 3, 4}}}, 1, &out);
   EXPECT_NE(s.message().find("batch dims"), std::string::npos) << s.message();
-  s = InferOp(OpKind::kMatMul, {}, {ops::ValueInfo{DataType::FLOAT32, {2, 3}},
-                                   ops::ValueInfo{DataType::INT8, {3, 4}}}, 1, &out);
+  s = InferOp(OpKind::kMatMul, {}, {ops::ValueInfo{DataType::FLOAT32, {2, 3}}, ops::ValueInfo{DataType::INT8, {3, 4}}},
+              1, &out);
   EXPECT_NE(s.message().find("'b'"), std::string::npos) << s.message();
-  s = InferOp(OpKind::kMatMul, {}, {ops::ValueInfo{DataType::FLOAT32, {}},
-                                   ops::ValueInfo{DataType::FLOAT32, {3}}}, 1, &out);
+  s = InferOp(OpKind::kMatMul, {}, {ops::ValueInfo{DataType::FLOAT32, {}}, ops::ValueInfo{DataType::FLOAT32, {3}}}, 1,
+              &out);
   EXPECT_NE(s.message().find("'a'"), std::string::npos) << s.message();
 }
 

@@ -1,0 +1,104 @@
+#include "ops/matmul/cpu.h"
+
+#include "kernels/onednn.h"
+#include "ops/matmul/geometry.h"
+#include "ops/op_util.h"
+#include "ops/shape_ops_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+using dnnl::memory;
+
+// An operand as oneDNN sees it: rank-`rank` dims [1..., batch..., rows, cols]
+// with the strides of how it is stored (transposed or not).
+memory::desc OperandDesc(const Operand& op, size_t rank) {
+  memory::dims dims(rank, 1), strides(rank, 0);
+  const int64_t matrix = op.rows * op.cols;
+  dims[rank - 2] = op.rows;
+  dims[rank - 1] = op.cols;
+  strides[rank - 2] = op.transposed ? 1 : op.cols;
+  strides[rank - 1] = op.transposed ? op.rows : 1;
+  int64_t step = matrix;
+  for (size_t i = op.batch.size(); i-- > 0;) {
+    const size_t d = rank - 2 - op.batch.size() + i;
+    dims[d] = op.batch[i];
+    strides[d] = step;
+    step *= op.batch[i];
+  }
+  for (size_t d = 0; d + 2 + op.batch.size() < rank; ++d) strides[d] = step;  // padded dims of 1
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+class OneDnnMatMul : public Kernel {
+ public:
+  Status Init(const KernelInit& init) {
+    MatMulGeometry g;
+    MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
+    MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "a"));
+    MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[1], "b"));
+    const size_t rank = g.batch.size() + 2;
+    for (size_t i = 0; i < g.batch.size(); ++i) {
+      // Concrete shapes must broadcast strictly (inference let -1 match anything).
+      const size_t la = g.batch.size() - g.a.batch.size(), lb = g.batch.size() - g.b.batch.size();
+      const int64_t da = i < la ? 1 : g.a.batch[i - la], db = i < lb ? 1 : g.b.batch[i - lb];
+      if (da != 1 && db != 1 && da != db)
+        return InvalidArgument("batch dims of input 'a' ", ir::ShapeString(init.inputs[0]->shape), " and input 'b' ",
+                               ir::ShapeString(init.inputs[1]->shape), " do not broadcast");
+    }
+    a_md_ = OperandDesc(g.a, rank);
+    b_md_ = OperandDesc(g.b, rank);
+    memory::dims dst_dims(g.batch.begin(), g.batch.end());
+    dst_dims.push_back(g.a.rows);
+    dst_dims.push_back(g.b.cols);
+    dst_md_ = memory::desc(dst_dims, memory::data_type::f32, DenseTag(rank));
+    return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
+      auto& engine = kernels::CpuEngine();
+      pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, b_md_, dst_md_), engine);
+      matmul_ = dnnl::matmul(pd_);
+      stream_ = dnnl::stream(engine);
+    });
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
+      auto& engine = kernels::CpuEngine();
+      matmul_.execute(stream_, {{DNNL_ARG_SRC, memory(a_md_, engine, in[0].data)},
+                                {DNNL_ARG_WEIGHTS, memory(b_md_, engine, in[1].data)},
+                                {DNNL_ARG_DST, memory(dst_md_, engine, out[0].data)}});
+      stream_.wait();
+    });
+  }
+
+ private:
+  static memory::format_tag DenseTag(size_t rank) {
+    static const memory::format_tag tags[] = {
+        memory::format_tag::undef,       memory::format_tag::a,          memory::format_tag::ab,
+        memory::format_tag::abc,         memory::format_tag::abcd,       memory::format_tag::abcde,
+        memory::format_tag::abcdef,      memory::format_tag::abcdefg,    memory::format_tag::abcdefgh,
+        memory::format_tag::abcdefghi,   memory::format_tag::abcdefghij, memory::format_tag::abcdefghijk,
+        memory::format_tag::abcdefghijkl};
+    return tags[rank];
+  }
+
+  memory::desc a_md_, b_md_, dst_md_;
+  dnnl::matmul::primitive_desc pd_;
+  dnnl::matmul matmul_;
+  dnnl::stream stream_;
+};
+
+}  // namespace
+
+Status MakeMatMulOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  MatMulGeometry g;
+  MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
+  // oneDNN takes up to 12 dims; more batch dims than that run the reference.
+  if (g.batch.size() + 2 > 12) return MatMulSchema().reference(init, kernel);
+  auto mm = std::make_unique<OneDnnMatMul>();
+  MIXQ_RETURN_IF_ERROR(mm->Init(init));
+  *kernel = std::move(mm);
+  return Status::OK();
+}
+
+}  // namespace mixq::ops
