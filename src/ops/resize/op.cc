@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "ops/op_util.h"
+#include "ops/resize/cpu.h"
 
 namespace mixq::ops {
 
@@ -99,21 +100,10 @@ int64_t NearestIndex(const std::string& nearest, double coordinate, int64_t in) 
   return std::clamp(static_cast<int64_t>(i), int64_t{0}, in - 1);
 }
 
-// One axis: the two input taps of every output index and the weight of the
-// second (0 when one tap suffices, as for nearest and unscaled axes).
-struct AxisTaps {
-  std::vector<int64_t> first, second;
-  std::vector<double> weight;
-};
+}  // namespace
 
-struct ResizeParams {
-  ir::Shape out;
-  std::vector<int64_t> in_strides;
-  std::vector<AxisTaps> axes;
-};
-
-Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  ResizeParams p;
+Status BuildResizeParams(const KernelInit& init, ResizeParams* out) {
+  ResizeParams& p = *out;
   std::vector<double> scales;
   MIXQ_RETURN_IF_ERROR(Plan(init.attrs, init.inputs, &p.out, &scales));
   const ir::Shape& in = init.inputs[0]->shape;
@@ -142,6 +132,14 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
     }
     p.axes.push_back(std::move(taps));
   }
+  return Status::OK();
+}
+
+namespace {
+
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  ResizeParams p;
+  MIXQ_RETURN_IF_ERROR(BuildResizeParams(init, &p));
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in_views, const std::vector<TensorView>& out_views) {
         const float* x = in_views[0].Data<float>();
@@ -195,6 +193,8 @@ const OpSchema& ResizeSchema() {
     };
     s.infer = InferResize;
     s.reference = MakeReference;
+    s.optimized = MakeResizeFast;
+    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;
