@@ -69,8 +69,17 @@ std::unique_ptr<IModel> CreateIModel();
 
 // Options for a context.
 struct ContextOptions {
-  // Run every operator on its reference kernel (the oracle), never an optimized one.
+  // Run every operator on its reference kernel (the oracle), never an
+  // optimized one, and fuse nothing.
   bool force_reference = false;
+  // Threads one inference may use (intra-op; oneDNN's OpenMP pool). 0: the
+  // default (OMP_NUM_THREADS, else every core). 1 to 1024 otherwise; run
+  // several contexts on several threads for inter-op parallelism.
+  int num_threads = 0;
+  // Caps the instruction set of mixq's hand-written kernels: "" (what the CPU
+  // has), "generic", "avx2", "avx512" or "avx512_vnni"; tests use it to run
+  // the path this CPU would not pick. oneDNN dispatches by itself.
+  std::string max_isa;
 };
 
 // The immutable, executable form of a model. Shareable across threads: each
@@ -84,6 +93,9 @@ class IEngine {
   virtual std::vector<Dims> GetInputDimensions() const = 0;
   virtual std::vector<DataType> GetInputDataTypes() const = 0;
   virtual std::vector<DataType> GetOutputDataTypes() const = 0;
+  // Bytes of weights prepared (reordered, packed) for the kernels, held once
+  // by the engine and shared by all its contexts; grows as contexts prepare.
+  virtual int64_t GetPreparedWeightBytes() const = 0;
 };
 
 // Per-thread execution state: activation memory sized for the input shapes it
@@ -107,6 +119,18 @@ class IContext {
                  const std::vector<std::unique_ptr<IRTTensor>>& outputs);
   // Peak bytes of activation memory planned for the last input shapes.
   virtual int64_t GetActivationBytes() const = 0;
+  // Lowers the model to an execution plan for these input dims without
+  // running it (Enqueue does this on its own when the dims change).
+  virtual Status Prepare(const std::vector<Dims>& input_dims) = 0;
+  // The precision report of the plan prepared last, read from what runs: per
+  // node the precision requested and run, the kernel (or the step it is
+  // fused into), each output's storage type and the quantize / dequantize /
+  // cast steps. Empty before the first Prepare or Enqueue.
+  virtual std::string GetPrecisionReport() const = 0;
+  virtual std::string GetPrecisionReportJson() const = 0;
+  // The execution plan itself: steps, kernels, storage types, fused nodes and
+  // buffer sizes, as a table or JSON. Empty before the first Prepare or Enqueue.
+  virtual std::string GetExecutionPlan(bool json = false) const = 0;
 };
 
 }  // namespace mixq

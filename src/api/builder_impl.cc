@@ -3,7 +3,7 @@
 #include "api/model_impl.h"
 #include "api/network_impl.h"
 #include "passes/build_pipeline.h"
-#include "quant/calib_state.h"
+#include "calibration/calib_state.h"
 #include "util/status_util.h"
 
 namespace mixq::api {

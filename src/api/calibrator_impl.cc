@@ -9,7 +9,7 @@
 #include "mixq/calibrator.h"
 #include "quant/calib_file.h"
 #include "quant/calib_range_table.h"
-#include "quant/calib_runner.h"
+#include "calibration/calib_runner.h"
 #include "util/status_util.h"
 
 namespace mixq::api {

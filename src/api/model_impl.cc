@@ -109,10 +109,10 @@ std::unique_ptr<IEngine> ModelImpl::CreateIEngine() const {
     last_status_ = NoModel();
     return nullptr;
   }
-  std::shared_ptr<const runtime::Plan> plan;
-  last_status_ = runtime::MakePlan(data_, &plan);
+  std::shared_ptr<const runtime::EngineState> state;
+  last_status_ = runtime::MakeEngineState(data_, &state);
   if (!last_status_.ok()) return nullptr;
-  return std::make_unique<runtime::EngineImpl>(plan);
+  return std::make_unique<runtime::EngineImpl>(state);
 }
 
 }  // namespace mixq::api

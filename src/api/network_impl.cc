@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "api/node_impl.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 #include "util/status_util.h"
 
 namespace mixq::api {

@@ -5,7 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "format/checksum.h"
+#include "util/checksum.h"
 #include "format/model_file.h"
 #include "util/status_util.h"
 

@@ -12,7 +12,7 @@
 #include "format/metadata_decoder.h"
 #include "format/model_file.h"
 #include "format/plan_checks.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 #include "util/status_util.h"
 
 namespace mixq::format {

@@ -13,7 +13,7 @@
 #include "format/file_layout.h"
 #include "format/model_file.h"
 #include "format/plan_checks.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
 #include "util/status_util.h"
 

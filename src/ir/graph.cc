@@ -5,7 +5,6 @@
 #include <cstring>
 #include <set>
 
-#include "ops/op_schema.h"
 #include "util/status_util.h"
 
 namespace mixq::ir {
@@ -133,7 +132,7 @@ Status Graph::TopologicalOrder(std::vector<int>* order) const {
 
 std::string NodeLabel(const Graph& graph, const Node& node) {
   (void)graph;
-  std::string op = node.op == OpKind::kCount ? "?" : ops::GetSchema(node.op).name;
+  const std::string op = OpKindName(node.op);
   return StrCat("node '", node.name, "' (", op, ")");
 }
 

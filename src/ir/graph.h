@@ -63,6 +63,12 @@ struct Value {
   // A network input declared QINT8 / QINT16: it carries FLOAT32 data and is
   // quantized at the boundary, as if every consumer asked for this precision.
   std::optional<DataType> boundary_precision;
+  // How the value is held in memory at run time (SPEC §1.5), decided by the
+  // Q/DQ placement pass (passes/qdq_placement.h) when an engine is created:
+  // FLOAT32, FLOAT16, BFLOAT16, INT8 / INT16 (quantized with `storage_quant`),
+  // or the logical dtype for non-real values. Unset before placement.
+  std::optional<DataType> storage;
+  std::optional<QuantBinding> storage_quant;
 };
 
 struct Node {

@@ -3,12 +3,17 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 
 #include "mixq/types.h"
 
 namespace mixq::kernels {
 
 dnnl::engine& CpuEngine();
+
+// A string identifying a memory descriptor (dims, type, layout), to key
+// weights packed for it in the engine's weight cache.
+std::string DescKey(const dnnl::memory::desc& md);
 
 // Runs `fn`, turning a dnnl::error (or any std::exception) into INTERNAL
 // naming `what`: oneDNN reports through exceptions, mixq through Status.

@@ -4,9 +4,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <string>
 #include <vector>
 
 #include "ir/attr.h"
+#include "ir/graph.h"
 #include "ir/shape.h"
 #include "mixq/types.h"
 #include "ops/op_kind.h"
@@ -19,6 +22,20 @@ struct ValueInfo {
   ir::Shape shape;
   // The constant's bytes when the value is a constant (weights); else null.
   const void* const_data = nullptr;
+  // Quantization parameters of an INT8 / INT16 stored real-valued tensor
+  // (static scales, or `dynamic`: measured on every run); null otherwise.
+  const ir::QuantBinding* quant = nullptr;
+  // True when a real (FLOAT32) value is stored narrower: FLOAT16, BFLOAT16,
+  // or INT8 / INT16 with `quant`. Logical FLOAT16 tensors (a Cast's) are not.
+  bool narrowed = false;
+};
+
+// Per-tensor quantization parameters of a quantized activation on the
+// current run: fixed at prepare for static parameters, written by the
+// Convert step that quantizes a dynamic tensor and read by its consumers.
+struct RunQuant {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
 };
 
 // A tensor as a kernel sees it at run time.
@@ -26,6 +43,7 @@ struct TensorView {
   DataType dtype = DataType::FLOAT32;
   ir::Shape shape;
   void* data = nullptr;
+  RunQuant* quant = nullptr;  // set for INT8 / INT16 stored activations
 
   template <typename T>
   T* Data() const { return static_cast<T*>(data); }
@@ -39,14 +57,39 @@ class Kernel {
   virtual ~Kernel() = default;
   // Omitted optional inputs have data == nullptr.
   virtual Status Run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) = 0;
+  // Bytes of weights this kernel packed for itself (not shared by the engine).
+  virtual int64_t PrivateWeightBytes() const { return 0; }
+  // What this kernel object is, said by the object itself ("reference",
+  // "onednn", ...): instrumented runs record it to check the precision report.
+  virtual const char* Name() const { return "reference"; }
 };
 
 // Everything a kernel may precompute from: attributes (defaults filled),
 // input infos (null for omitted optional inputs) and the inferred outputs.
+struct PostOp;
+class WeightCache;
 struct KernelInit {
+  KernelInit(const ir::AttrMap& a, const std::vector<const ValueInfo*>& in, const std::vector<ValueInfo>& out,
+             const std::vector<DataType>* compute = nullptr, const std::vector<PostOp>* post = nullptr,
+             WeightCache* cache = nullptr, std::string key = "")
+      : attrs(a), inputs(in), outputs(out), input_compute(compute), post_ops(post), weights(cache),
+        weight_key(std::move(key)) {}
   const ir::AttrMap& attrs;
   const std::vector<const ValueInfo*>& inputs;
   const std::vector<ValueInfo>& outputs;
+  // What the execution plan adds (see ops/kernel_registry.h); the defaults
+  // describe a plain float32 node with nothing fused.
+  const std::vector<DataType>* input_compute = nullptr;  // precision each input is consumed in
+  const std::vector<PostOp>* post_ops = nullptr;         // fused into the output, in order
+  WeightCache* weights = nullptr;                        // the engine's packed weights
+  std::string weight_key;                                // this step's key in `weights`
+
+  DataType ComputeOf(size_t input) const {
+    return input_compute && input < input_compute->size() ? (*input_compute)[input]
+           : input < inputs.size() && inputs[input]        ? inputs[input]->dtype
+                                                           : DataType::FLOAT32;
+  }
+  bool HasPostOps() const { return post_ops && !post_ops->empty(); }
 };
 
 // Fills `outputs` (already sized to the node's output count) with dtype and
@@ -109,11 +152,8 @@ struct OpSchema {
   // it writes INT64 accumulators. The runtime quantizes the inputs and scales
   // the accumulators back (SPEC §1), see runtime/node_kernel.h.
   KernelFactory integer_reference = nullptr;
-  // An optimized CPU kernel for the all-float32 case (src/ops/<op>/cpu.cc),
-  // tested against `reference` within a stated tolerance; null when none.
-  // Contexts created with force_reference never use it.
-  KernelFactory optimized = nullptr;
-  const char* optimized_name = "optimized";  // for the precision report ("onednn", ...)
+  // Optimized kernels are not part of the schema: each registers itself in
+  // the kernel registry (ops/kernel_registry.h) from src/ops/<op>/cpu_<lib>.cc.
   QuantTraits quant;
 
   const AttrSpec* FindAttr(const std::string& attr_name) const {

@@ -37,17 +37,21 @@ Status ResolvePadding(const std::string& mode, int64_t in, int64_t kernel, int64
 class FunctionKernel : public Kernel {
  public:
   using Fn = std::function<Status(const std::vector<TensorView>&, const std::vector<TensorView>&)>;
-  explicit FunctionKernel(Fn fn) : fn_(std::move(fn)) {}
+  FunctionKernel(Fn fn, const char* name) : fn_(std::move(fn)), name_(name) {}
   Status Run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) override {
     return fn_(inputs, outputs);
   }
+  const char* Name() const override { return name_; }
 
  private:
   Fn fn_;
+  const char* name_;
 };
 
-inline Status MakeFunctionKernel(FunctionKernel::Fn fn, std::unique_ptr<Kernel>* kernel) {
-  *kernel = std::make_unique<FunctionKernel>(std::move(fn));
+// `name`: what the kernel is (see Kernel::Name); reference kernels keep the default.
+inline Status MakeFunctionKernel(FunctionKernel::Fn fn, std::unique_ptr<Kernel>* kernel,
+                                 const char* name = "reference") {
+  *kernel = std::make_unique<FunctionKernel>(std::move(fn), name);
   return Status::OK();
 }
 

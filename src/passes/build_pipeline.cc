@@ -1,6 +1,6 @@
 #include "passes/build_pipeline.h"
 
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
 #include "passes/precision_planner.h"
 #include "util/status_util.h"

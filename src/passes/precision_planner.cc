@@ -118,7 +118,8 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
     if (node.op == OpKind::kConstant) continue;
     const ops::OpSchema& schema = ops::GetSchema(node.op);
     const std::string label = ir::NodeLabel(*graph, node);
-    NodePrecision row{node.name, schema.name, {}, {}, "reference", "", {}};
+    // The kernel is chosen per input shape, when a context lowers the model.
+    NodePrecision row{node.name, schema.name, {}, {}, "(per shape)", "", {}, ""};
     node.input_compute.assign(node.inputs.size(), DataType::FLOAT32);
     node.input_quant.assign(node.inputs.size(), std::nullopt);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -162,7 +163,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
           node.input_quant[i] = binding;
           node.input_compute[i] = DataType::INT32;
           row.inputs.push_back({v.name, requested == DataType::INT32 ? requested : DataType::INT32, by,
-                                DataType::INT32});
+                                DataType::INT32, ""});
           continue;
         }
       }
@@ -213,11 +214,10 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
           }
         }
         node.input_quant[i] = binding;
-        row.kernel = "reference-quantized";
       }
       node.input_compute[i] = actual;
       if (!note.empty()) row.reason += (row.reason.empty() ? "" : "; ") + note;
-      row.inputs.push_back({v.name, requested, by, actual});
+      row.inputs.push_back({v.name, requested, by, actual, ""});
     }
     node.output_compute.assign(node.outputs.size(), DataType::FLOAT32);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
@@ -234,17 +234,8 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
                                  ": outputs are FLOAT32, FLOAT16 or BFLOAT16");
       }
       node.output_compute[o] = requested;
-      row.outputs.push_back({v.name, requested, by, requested});
+      row.outputs.push_back({v.name, requested, by, requested, ""});
     }
-    // Plain float32 nodes run the op's optimized kernel where it has one
-    // (runtime/node_kernel.cc: UsesOptimized), unless a context forces the reference.
-    bool all_float32 = schema.optimized != nullptr;
-    for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.inputs[i] >= 0 && (node.input_compute[i] != DataType::FLOAT32 ||
-                                  graph->value(node.inputs[i])->dtype != DataType::FLOAT32))
-        all_float32 = false;
-    for (DataType t : node.output_compute) all_float32 = all_float32 && t == DataType::FLOAT32;
-    if (all_float32) row.kernel = schema.optimized_name;
     report->nodes.push_back(row);
   }
   if (!missing.empty() && require_activation_ranges) {

@@ -18,6 +18,8 @@ json TensorsToJson(const std::vector<TensorPrecision>& tensors) {
                    {"requested", DataTypeName(t.requested)},
                    {"requested_by", t.requested_by},
                    {"actual", DataTypeName(t.actual)}});
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (!tensors[i].storage.empty()) out[i]["storage"] = tensors[i].storage;
   return out;
 }
 
@@ -29,6 +31,15 @@ std::string TensorsCell(const json& tensors) {
     if (!cell.empty()) cell += ",";
     cell += t.value("actual", "?");
     if (t.value("actual", "") != t.value("requested", "")) cell += "*";
+  }
+  return cell.empty() ? "-" : cell;
+}
+
+std::string StorageCell(const json& tensors) {
+  std::string cell;
+  for (const auto& t : tensors) {
+    if (!cell.empty()) cell += ",";
+    cell += t.value("storage", std::string("?"));
   }
   return cell.empty() ? "-" : cell;
 }
@@ -52,10 +63,12 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
                      {"outputs", TensorsToJson(n.outputs)},
                      {"kernel", n.kernel},
                      {"reason", n.reason},
-                     {"fused", n.fused}});
+                     {"fused", n.fused},
+                     {"fused_into", n.fused_into}});
   // Names come from users and may not be valid UTF-8: replace, never throw.
-  return json{{"precision_mode", report.precision_mode}, {"nodes", nodes}}.dump(-1, ' ', false,
-                                                                              json::error_handler_t::replace);
+  json doc{{"precision_mode", report.precision_mode}, {"stage", report.stage}, {"nodes", nodes}};
+  if (!report.shapes.empty()) doc["input_shapes"] = report.shapes;
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string FormatPrecisionReport(const std::string& text, Status* status) {
@@ -64,18 +77,33 @@ std::string FormatPrecisionReport(const std::string& text, Status* status) {
     if (status) *status = DataLoss("the model's precision report is not valid JSON");
     return "";
   }
-  std::vector<std::vector<std::string>> rows = {{"node", "op", "inputs", "outputs", "kernel", "note"}};
+  const bool plan = doc.value("stage", "build") == "plan";
+  std::vector<std::vector<std::string>> rows;
+  if (plan)
+    rows.push_back({"node", "op", "inputs", "outputs", "stored as", "kernel", "note"});
+  else
+    rows.push_back({"node", "op", "inputs", "outputs", "kernel", "note"});
   for (const auto& n : doc["nodes"]) {
     if (!n.is_object()) continue;
-    rows.push_back({n.value("node", "?"), n.value("op", "?"),
-                    TensorsCell(n.value("inputs", json::array())), TensorsCell(n.value("outputs", json::array())),
-                    n.value("kernel", "?"), Note(n)});
+    std::vector<std::string> row = {n.value("node", "?"), n.value("op", "?"),
+                                    TensorsCell(n.value("inputs", json::array())),
+                                    TensorsCell(n.value("outputs", json::array()))};
+    if (plan) row.push_back(StorageCell(n.value("outputs", json::array())));
+    const std::string fused_into = n.value("fused_into", "");
+    row.push_back(fused_into.empty() ? n.value("kernel", "?") : "fused into " + fused_into);
+    row.push_back(Note(n));
+    rows.push_back(std::move(row));
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& r : rows)
     for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
   std::ostringstream out;
   out << "precision mode: " << doc.value("precision_mode", "?") << "  (* = differs from the request)\n";
+  if (plan)
+    out << "execution plan for input shapes " << doc.value("input_shapes", "?") << " (kernels as they run)\n";
+  else
+    out << "build-time report, before input shapes are known: kernels are chosen per shape when a context "
+           "prepares (IContext::GetPrecisionReport)\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     for (size_t c = 0; c < rows[i].size(); ++c) {
       out << rows[i][c];

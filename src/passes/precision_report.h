@@ -15,6 +15,7 @@ struct TensorPrecision {
   DataType requested = DataType::FLOAT32;
   std::string requested_by;  // "network" (precision_mode) or "node" (SetPrecision / SetOutputType)
   DataType actual = DataType::FLOAT32;
+  std::string storage;  // how the tensor is held at run time (plan reports only)
 };
 
 struct NodePrecision {
@@ -24,11 +25,16 @@ struct NodePrecision {
   std::vector<TensorPrecision> outputs;
   std::string kernel;
   std::string reason;  // why actual != requested; empty when they agree
-  std::vector<std::string> fused;  // nodes folded into this one at build (BatchNorm)
+  std::vector<std::string> fused;  // nodes folded into this one (BatchNorm at build, post-ops in the plan)
+  std::string fused_into;          // plan reports: the node whose step runs this one
 };
 
 struct PrecisionReport {
   std::string precision_mode;
+  // "build": decided before shapes are known (kernels are chosen per shape);
+  // "plan": read from an execution plan, naming the kernels that run.
+  std::string stage = "build";
+  std::string shapes;  // plan reports: the input shapes it was lowered for
   std::vector<NodePrecision> nodes;
 };
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "format/checksum.h"
+#include "util/checksum.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {

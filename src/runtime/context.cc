@@ -1,21 +1,51 @@
+#include <omp.h>
+
 #include <cstring>
 
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 #include "runtime/engine.h"
-#include "runtime/memory_plan.h"
-#include "runtime/node_kernel.h"
-#include "util/half.h"
 #include "runtime/rt_tensor.h"
+#include "util/half.h"
 #include "util/status_util.h"
 
 namespace mixq::runtime {
+
+namespace {
+
+constexpr int kMaxThreads = 1024;
+
+// Sets the OpenMP thread count of the calling thread for one scope (oneDNN's
+// primitives read it when they are created and when they run).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : previous_(omp_get_max_threads()), set_(threads > 0) {
+    if (set_) omp_set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (set_) omp_set_num_threads(previous_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+  bool set_;
+};
+
+float LoadReal(const void* data, DataType t, int64_t e) {
+  if (t == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
+  if (t == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
+  return static_cast<const float*>(data)[e];
+}
+
+}  // namespace
 
 Status ContextImpl::CreateInputTensors(std::vector<std::unique_ptr<IRTTensor>>* inputs) const {
   if (!inputs) return InvalidArgument("CreateInputTensors: the output vector is null");
   inputs->clear();
   for (size_t i = 0; i < graph().inputs().size(); ++i) {
     const ir::Value* v = graph().value(graph().inputs()[i]);
-    inputs->push_back(CreateIRTTensor(plan_->input_types[i], v->name, Dims(v->shape)));
+    inputs->push_back(CreateIRTTensor(state_->input_types[i], v->name, Dims(v->shape)));
   }
   return Status::OK();
 }
@@ -25,7 +55,7 @@ Status ContextImpl::CreateOutputTensors(std::vector<std::unique_ptr<IRTTensor>>*
   outputs->clear();
   for (size_t i = 0; i < graph().outputs().size(); ++i) {
     const ir::Value* v = graph().value(graph().outputs()[i]);
-    outputs->push_back(CreateIRTTensor(plan_->output_types[i], v->name, Dims(v->shape)));
+    outputs->push_back(CreateIRTTensor(state_->output_types[i], v->name, Dims(v->shape)));
   }
   return Status::OK();
 }
@@ -47,65 +77,65 @@ Status ContextImpl::CheckInputDims(const std::vector<Dims>& dims) const {
   return Status::OK();
 }
 
+Status ContextImpl::CheckOptions() const {
+  if (options_.num_threads < 0 || options_.num_threads > kMaxThreads)
+    return InvalidArgument("ContextOptions::num_threads is ", options_.num_threads, "; expected 0 (the default) to ",
+                           kMaxThreads);
+  kernels::Isa isa;
+  if (!options_.max_isa.empty() && !kernels::ParseIsa(options_.max_isa, &isa))
+    return InvalidArgument("ContextOptions::max_isa is '", options_.max_isa,
+                           "'; expected \"\", generic, avx2, avx512 or avx512_vnni");
+  return Status::OK();
+}
+
 Status ContextImpl::InferOutputShape(const std::vector<Dims>& input_dims, std::vector<Dims>* output_dims) {
   if (!output_dims) return InvalidArgument("InferOutputShape: output_dims is null");
   MIXQ_RETURN_IF_ERROR(CheckInputDims(input_dims));
   std::vector<ir::Shape> shapes;
   for (const Dims& d : input_dims) shapes.push_back(d.GetDims());
+  std::vector<int> order, steps;
+  MIXQ_RETURN_IF_ERROR(graph().TopologicalOrder(&order));
+  for (int id : order)
+    if (graph().node(id)->op != OpKind::kConstant) steps.push_back(id);
   std::vector<ops::ValueInfo> infos;
-  MIXQ_RETURN_IF_ERROR(ir::InferShapes(graph(), plan_->steps, shapes, &infos));
+  MIXQ_RETURN_IF_ERROR(ir::InferShapes(graph(), steps, shapes, &infos));
   output_dims->clear();
   for (int id : graph().outputs()) output_dims->emplace_back(infos[static_cast<size_t>(id)].shape);
   return Status::OK();
 }
 
-Status ContextImpl::Prepare(const std::vector<ir::Shape>& input_shapes) {
+Status ContextImpl::Prepare(const std::vector<Dims>& input_dims) {
+  MIXQ_RETURN_IF_ERROR(CheckOptions());
+  MIXQ_RETURN_IF_ERROR(WithContext(CheckInputDims(input_dims), "Prepare"));
+  std::vector<ir::Shape> shapes;
+  for (const Dims& d : input_dims) shapes.push_back(d.GetDims());
+  return PrepareShapes(shapes);
+}
+
+Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   if (prepared_ && input_shapes == prepared_shapes_) return Status::OK();
   prepared_ = false;
-  const ir::Graph& g = graph();
-  MIXQ_RETURN_IF_ERROR(ir::InferShapes(g, plan_->steps, input_shapes, &infos_));
-  // Lifetimes of node outputs: written at their step, alive until the last
-  // step reading them; network outputs until the end.
-  const int steps = static_cast<int>(plan_->steps.size());
-  std::vector<int> first(g.value_count(), -1), last(g.value_count(), -1);
-  for (int s = 0; s < steps; ++s) {
-    const ir::Node& node = *g.node(plan_->steps[static_cast<size_t>(s)]);
-    for (int out : node.outputs) first[static_cast<size_t>(out)] = last[static_cast<size_t>(out)] = s;
-    for (int in : node.inputs)
-      if (in >= 0) last[static_cast<size_t>(in)] = s;
-  }
-  for (int out : g.outputs()) last[static_cast<size_t>(out)] = steps;
-  std::vector<BufferRequest> requests;
-  std::vector<int> request_value;
-  for (size_t v = 0; v < g.value_count(); ++v) {
-    if (first[v] < 0) continue;
-    const int64_t count = ir::ElementCount(infos_[v].shape);
-    if (count < 0)
-      return Internal("tensor '", g.value(static_cast<int>(v))->name, "' has dims ",
-                      ir::ShapeString(infos_[v].shape), " that are still unknown with concrete inputs");
-    requests.push_back({count * static_cast<int64_t>(DataTypeSize(infos_[v].dtype)), first[v], last[v]});
-    request_value.push_back(static_cast<int>(v));
-  }
-  MemoryPlan memory = PlanMemory(requests);
-  arena_offsets_.assign(g.value_count(), -1);
-  for (size_t r = 0; r < requests.size(); ++r)
-    arena_offsets_[static_cast<size_t>(request_value[r])] = memory.offsets[r];
-  if (!arena_ || arena_->size() != static_cast<size_t>(memory.total_bytes))
-    arena_ = std::make_unique<ir::Buffer>(static_cast<size_t>(memory.total_bytes));
-
-  kernels_.clear();
-  std::vector<const ops::ValueInfo*> in;
-  std::vector<ops::ValueInfo> out;
-  for (int id : plan_->steps) {
-    const ir::Node& node = *g.node(id);
-    in.clear();
-    for (int i : node.inputs) in.push_back(i < 0 ? nullptr : &infos_[static_cast<size_t>(i)]);
-    out.clear();
-    for (int o : node.outputs) out.push_back(infos_[static_cast<size_t>(o)]);
-    std::unique_ptr<ops::Kernel> kernel;
-    Status status = MakeNodeKernel(node, in, out, !options_.force_reference, &kernel);
-    if (!status.ok()) return WithContext(status, ir::NodeLabel(g, node));
-    kernels_.push_back(std::move(kernel));
+  ThreadScope threads(options_.num_threads);
+  LoweringOptions lowering;
+  lowering.reference_only = options_.force_reference;
+  lowering.max_isa = kernels::BestIsa();
+  kernels::Isa cap;
+  if (!options_.max_isa.empty() && kernels::ParseIsa(options_.max_isa, &cap) && cap < lowering.max_isa)
+    lowering.max_isa = cap;
+  MIXQ_RETURN_IF_ERROR(LowerToPlan(graph(), input_shapes, lowering, &state_->weights, &plan_));
+  for (const PlanBuffer& b : plan_.buffers)
+    if (b.bytes < 0)
+      return Internal("tensor '", b.name, "' has dims ", ir::ShapeString(b.info.shape),
+                      " that are still unknown with concrete inputs");
+  if (!arena_ || arena_->size() != static_cast<size_t>(plan_.arena_bytes))
+    arena_ = std::make_unique<ir::Buffer>(static_cast<size_t>(plan_.arena_bytes));
+  run_quant_.assign(plan_.buffers.size(), ops::RunQuant{});
+  for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+    const ops::ValueInfo& info = plan_.buffers[b].info;
+    if (info.quant && !info.quant->dynamic && !info.quant->scales.empty()) {
+      run_quant_[b].scale = info.quant->scales[0];
+      run_quant_[b].zero_point = info.quant->zero_points.empty() ? 0 : info.quant->zero_points[0];
+    }
   }
   prepared_shapes_ = input_shapes;
   prepared_ = true;
@@ -114,6 +144,7 @@ Status ContextImpl::Prepare(const std::vector<ir::Shape>& input_shapes) {
 
 Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::vector<IRTTensor*>& outputs) {
   const ir::Graph& g = graph();
+  MIXQ_RETURN_IF_ERROR(CheckOptions());
   if (inputs.size() != g.inputs().size())
     return InvalidArgument("Enqueue: the model has ", g.inputs().size(), " inputs, got ", inputs.size());
   if (outputs.size() != g.outputs().size())
@@ -122,8 +153,8 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string name = g.value(g.inputs()[i])->name;
     if (!inputs[i]) return InvalidArgument("Enqueue: input ", i, " ('", name, "') is null");
-    if (inputs[i]->GetDataType() != plan_->input_types[i])
-      return InvalidArgument("Enqueue: input '", name, "' must be ", DataTypeName(plan_->input_types[i]),
+    if (inputs[i]->GetDataType() != state_->input_types[i])
+      return InvalidArgument("Enqueue: input '", name, "' must be ", DataTypeName(state_->input_types[i]),
                              " data, got ", DataTypeName(inputs[i]->GetDataType()));
     dims.push_back(inputs[i]->GetDimensions());
   }
@@ -133,67 +164,75 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
   MIXQ_RETURN_IF_ERROR(WithContext(CheckInputDims(dims), "Enqueue"));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string name = g.value(g.inputs()[i])->name;
-    const size_t need = static_cast<size_t>(dims[i].GetElementCount()) * DataTypeSize(plan_->input_types[i]);
+    const size_t need = static_cast<size_t>(dims[i].GetElementCount()) * DataTypeSize(state_->input_types[i]);
     if (!inputs[i]->GetData() && need > 0)
       return InvalidArgument("Enqueue: input '", name, "' has no data (call SetData)");
     if (inputs[i]->GetSize() < need)
       return InvalidArgument("Enqueue: input '", name, "' holds ", inputs[i]->GetSize(), " bytes, dims ",
-                             dims[i].ToString(), " of ", DataTypeName(plan_->input_types[i]), " need ", need);
+                             dims[i].ToString(), " of ", DataTypeName(state_->input_types[i]), " need ", need);
   }
   std::vector<ir::Shape> shapes;
   for (const Dims& d : dims) shapes.push_back(d.GetDims());
-  MIXQ_RETURN_IF_ERROR(Prepare(shapes));
+  MIXQ_RETURN_IF_ERROR(PrepareShapes(shapes));
+  ThreadScope threads(options_.num_threads);
 
-  value_data_.assign(g.value_count(), nullptr);
+  buffer_data_.assign(plan_.buffers.size(), nullptr);
   auto* arena = static_cast<uint8_t*>(arena_->mutable_data());
-  for (size_t v = 0; v < g.value_count(); ++v) {
-    if (arena_offsets_[v] >= 0) value_data_[v] = arena + arena_offsets_[v];
-    else if (infos_[v].const_data) value_data_[v] = const_cast<void*>(infos_[v].const_data);
+  for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+    const PlanBuffer& buf = plan_.buffers[b];
+    if (buf.offset >= 0) buffer_data_[b] = arena + buf.offset;
+    else if (buf.info.const_data) buffer_data_[b] = const_cast<void*>(buf.info.const_data);
   }
   // Kernels never write their inputs, so user input buffers are read in place.
-  for (size_t i = 0; i < inputs.size(); ++i)
-    value_data_[static_cast<size_t>(g.inputs()[i])] = const_cast<void*>(inputs[i]->GetData());
-
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const int b = plan_.value_buffer[static_cast<size_t>(g.inputs()[i])];
+    if (b >= 0) buffer_data_[static_cast<size_t>(b)] = const_cast<void*>(inputs[i]->GetData());
+  }
+  if (trace_on_) trace_.clear();
   std::vector<ops::TensorView> in, out;
-  for (size_t s = 0; s < plan_->steps.size(); ++s) {
-    const ir::Node& node = *g.node(plan_->steps[s]);
+  auto view = [&](int b) -> ops::TensorView {
+    if (b < 0) return {};
+    const PlanBuffer& buf = plan_.buffers[static_cast<size_t>(b)];
+    ops::TensorView v{buf.info.dtype, buf.info.shape, buffer_data_[static_cast<size_t>(b)]};
+    if (buf.info.quant) v.quant = &run_quant_[static_cast<size_t>(b)];
+    return v;
+  };
+  for (const PlanStep& step : plan_.steps) {
     in.clear();
-    for (int i : node.inputs) {
-      if (i < 0) {
-        in.push_back({});
-        continue;
-      }
-      const auto& info = infos_[static_cast<size_t>(i)];
-      in.push_back({info.dtype, info.shape, value_data_[static_cast<size_t>(i)]});
-    }
     out.clear();
-    for (int o : node.outputs) {
-      const auto& info = infos_[static_cast<size_t>(o)];
-      out.push_back({info.dtype, info.shape, value_data_[static_cast<size_t>(o)]});
-    }
-    Status status = kernels_[s]->Run(in, out);
-    if (!status.ok()) return WithContext(status, ir::NodeLabel(g, node));
+    for (int b : step.inputs) in.push_back(view(b));
+    for (int b : step.outputs) out.push_back(view(b));
+    Status status = step.kernel->Run(in, out);
+    if (!status.ok()) return WithContext(status, step.node >= 0 ? ir::NodeLabel(g, *g.node(step.node)) : step.label);
+    if (trace_on_) trace_.push_back(step.kernel->Name());
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     const int id = g.outputs()[i];
-    const auto& info = infos_[static_cast<size_t>(id)];
-    const size_t bytes = static_cast<size_t>(ir::ElementCount(info.shape)) * DataTypeSize(info.dtype);
+    const int b = plan_.value_buffer[static_cast<size_t>(id)];
+    if (b < 0) return Internal("network output '", g.value(id)->name, "' has no buffer in the plan");
+    const PlanBuffer& buf = plan_.buffers[static_cast<size_t>(b)];
     auto* rt = dynamic_cast<RTTensorImpl*>(outputs[i]);
     if (!rt) return InvalidArgument("Enqueue: output ", i, " was not created by mixq (use CreateIRTTensor)");
-    const DataType type = plan_->output_types[i];
+    const DataType type = state_->output_types[i];
     if (rt->GetDataType() != type)
       return InvalidArgument("Enqueue: output '", rt->GetName(), "' is ", DataTypeName(rt->GetDataType()),
                              ", the model produces ", DataTypeName(type));
-    const int64_t count = ir::ElementCount(info.shape);
-    MIXQ_RETURN_IF_ERROR(rt->PrepareOutput(Dims(info.shape), static_cast<size_t>(count) * DataTypeSize(type)));
-    const void* src = value_data_[static_cast<size_t>(id)];
-    if (type == info.dtype) {
-      if (bytes) std::memcpy(rt->GetMutableData(), src, bytes);
+    const int64_t count = ir::ElementCount(buf.info.shape);
+    MIXQ_RETURN_IF_ERROR(rt->PrepareOutput(Dims(buf.info.shape), static_cast<size_t>(count) * DataTypeSize(type)));
+    const void* src = buffer_data_[static_cast<size_t>(b)];
+    if (type == buf.info.dtype) {
+      if (buf.bytes) std::memcpy(rt->GetMutableData(), src, static_cast<size_t>(buf.bytes));
+    } else if (type == DataType::FLOAT16 || type == DataType::BFLOAT16 || type == DataType::FLOAT32) {
+      for (int64_t e = 0; e < count; ++e) {
+        const float x = LoadReal(src, buf.info.dtype, e);
+        if (type == DataType::FLOAT32) static_cast<float*>(rt->GetMutableData())[e] = x;
+        else
+          static_cast<uint16_t*>(rt->GetMutableData())[e] =
+              type == DataType::FLOAT16 ? FloatToHalf(x) : FloatToBFloat16(x);
+      }
     } else {
-      // Outputs produced in FLOAT16 / BFLOAT16 are handed over in that storage type.
-      const float* x = static_cast<const float*>(src);
-      uint16_t* y = static_cast<uint16_t*>(rt->GetMutableData());
-      for (int64_t e = 0; e < count; ++e) y[e] = type == DataType::FLOAT16 ? FloatToHalf(x[e]) : FloatToBFloat16(x[e]);
+      return Internal("network output '", g.value(id)->name, "' is stored as ", DataTypeName(buf.info.dtype),
+                      " but handed over as ", DataTypeName(type));
     }
   }
   return Status::OK();

@@ -1,4 +1,4 @@
-// Engine (immutable plan, shared by threads) and Context (per-thread state).
+// Engine (immutable, shared by threads) and Context (per-thread state).
 #pragma once
 
 #include <memory>
@@ -6,64 +6,80 @@
 
 #include "format/model_file.h"
 #include "mixq/runtime.h"
-#include "ops/op_schema.h"
+#include "ops/kernel_registry.h"
+#include "passes/qdq_placement.h"
+#include "runtime/execution_plan.h"
 
 namespace mixq::runtime {
 
-// Everything about a model that does not depend on input shapes.
-struct Plan {
+// Everything about a model that does not depend on input shapes: the graph
+// after Q/DQ placement (storage types, explicit Convert nodes) and the
+// weights packed for the kernels, shared by every context.
+struct EngineState {
   std::shared_ptr<const format::ModelData> model;
-  std::vector<int> steps;  // non-constant node ids in execution order
-  // Data type exchanged at run time for each graph input / output.
-  std::vector<DataType> input_types, output_types;
+  ir::Graph graph;  // the model's graph after PlaceQuantization
+  passes::PlacementSummary placement;
+  std::vector<DataType> input_types, output_types;  // exchanged at run time
+  mutable ops::WeightCache weights;
 };
 
 // The type a network output is handed over in: its producer's planned output
-// type (FLOAT16 / BFLOAT16 outputs are converted at the end of a run).
+// type (FLOAT16 / BFLOAT16 outputs are handed over in that storage).
 DataType RuntimeOutputType(const ir::Graph& graph, int value_id);
 
-Status MakePlan(std::shared_ptr<const format::ModelData> model, std::shared_ptr<const Plan>* plan);
+Status MakeEngineState(std::shared_ptr<const format::ModelData> model, std::shared_ptr<const EngineState>* state);
 
 class EngineImpl : public IEngine {
  public:
-  explicit EngineImpl(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
+  explicit EngineImpl(std::shared_ptr<const EngineState> state) : state_(std::move(state)) {}
   std::unique_ptr<IContext> CreateIContext(const ContextOptions& options) const override;
   std::vector<std::string> GetInputNames() const override;
   std::vector<std::string> GetOutputNames() const override;
   std::vector<Dims> GetInputDimensions() const override;
-  std::vector<DataType> GetInputDataTypes() const override { return plan_->input_types; }
-  std::vector<DataType> GetOutputDataTypes() const override { return plan_->output_types; }
+  std::vector<DataType> GetInputDataTypes() const override { return state_->input_types; }
+  std::vector<DataType> GetOutputDataTypes() const override { return state_->output_types; }
+  int64_t GetPreparedWeightBytes() const override { return state_->weights.bytes(); }
+  const EngineState& state() const { return *state_; }
 
  private:
-  std::shared_ptr<const Plan> plan_;
+  std::shared_ptr<const EngineState> state_;
 };
 
 class ContextImpl : public IContext {
  public:
-  ContextImpl(std::shared_ptr<const Plan> plan, const ContextOptions& options)
-      : plan_(std::move(plan)), options_(options) {}
+  ContextImpl(std::shared_ptr<const EngineState> state, const ContextOptions& options)
+      : state_(std::move(state)), options_(options) {}
   Status CreateInputTensors(std::vector<std::unique_ptr<IRTTensor>>* inputs) const override;
   Status CreateOutputTensors(std::vector<std::unique_ptr<IRTTensor>>* outputs) const override;
   Status InferOutputShape(const std::vector<Dims>& input_dims, std::vector<Dims>* output_dims) override;
   Status Enqueue(const std::vector<IRTTensor*>& inputs, const std::vector<IRTTensor*>& outputs) override;
-  int64_t GetActivationBytes() const override { return arena_ ? static_cast<int64_t>(arena_->size()) : 0; }
+  int64_t GetActivationBytes() const override { return prepared_ ? plan_.arena_bytes : 0; }
+  Status Prepare(const std::vector<Dims>& input_dims) override;
+  std::string GetPrecisionReport() const override;
+  std::string GetPrecisionReportJson() const override;
+  std::string GetExecutionPlan(bool json) const override;
+
+  // For tests: record the name of the kernel object that ran each step.
+  void EnableKernelTrace(bool on) { trace_on_ = on; }
+  const std::vector<std::string>& KernelTrace() const { return trace_; }
+  const ExecutionPlan& plan() const { return plan_; }
+  const ir::Graph& graph() const { return state_->graph; }
 
  private:
-  const ir::Graph& graph() const { return plan_->model->graph; }
   Status CheckInputDims(const std::vector<Dims>& dims) const;
-  // Infers shapes, plans memory and prepares kernels for these input shapes
-  // (once per distinct set of shapes).
-  Status Prepare(const std::vector<ir::Shape>& input_shapes);
+  Status CheckOptions() const;
+  Status PrepareShapes(const std::vector<ir::Shape>& input_shapes);
 
-  std::shared_ptr<const Plan> plan_;
+  std::shared_ptr<const EngineState> state_;
   ContextOptions options_;
   bool prepared_ = false;
   std::vector<ir::Shape> prepared_shapes_;
-  std::vector<ops::ValueInfo> infos_;              // by value id
-  std::vector<int64_t> arena_offsets_;             // by value id; -1 if not in the arena
+  ExecutionPlan plan_;
   std::unique_ptr<ir::Buffer> arena_;
-  std::vector<std::unique_ptr<ops::Kernel>> kernels_;  // by step
-  std::vector<void*> value_data_;                  // by value id, during a run
+  std::vector<ops::RunQuant> run_quant_;  // by buffer
+  std::vector<void*> buffer_data_;        // by buffer, during a run
+  bool trace_on_ = false;
+  std::vector<std::string> trace_;
 };
 
 }  // namespace mixq::runtime

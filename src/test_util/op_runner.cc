@@ -1,5 +1,7 @@
 #include "test_util/op_runner.h"
 
+#include "ops/kernel_registry.h"
+
 #include <gtest/gtest.h>
 
 #include "util/status_util.h"
@@ -49,12 +51,13 @@ Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optio
   }
   std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
   MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
-  const ops::KernelFactory factory = kernel_kind == KernelKind::kOptimized ? schema.optimized : schema.reference;
-  if (!factory)
-    return Unimplemented(schema.name, " has no ", kernel_kind == KernelKind::kOptimized ? "optimized" : "reference",
-                         " kernel");
+  // kOptimized: what the runtime's kernel registry picks for these types
+  // (the best registered kernel, the reference where none supports them).
+  const ops::KernelDef* def = nullptr;
+  const ops::KernelInit init{attrs, in, out};
+  MIXQ_RETURN_IF_ERROR(ops::SelectKernel(kind, init, kernel_kind == KernelKind::kReference, kernels::BestIsa(), &def));
   std::unique_ptr<ops::Kernel> kernel;
-  MIXQ_RETURN_IF_ERROR(factory({attrs, in, out}, &kernel));
+  MIXQ_RETURN_IF_ERROR(def->make(init, &kernel));
   std::vector<ops::TensorView> in_views(inputs.size()), out_views(out.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i]) continue;

@@ -3,9 +3,8 @@ implementation of SPEC §1, bit for bit.
 
 For each case NumPy chooses the scales and zero points from the ranges,
 quantizes the activations and weights, accumulates the centered integer
-products in int64, and scales back exactly as SPEC §1 / the runtime define
-(double product of the accumulator and the scales, rounded once to float32,
-then the float bias). mixq_quant_probe builds the same single-operator network
+products in int64, and runs the output stage of SPEC §1.5 exactly as
+docs/precision.md defines it (bias in accumulator units, float32 steps). mixq_quant_probe builds the same single-operator network
 through the public API, serializes and reloads it, runs it, and its output
 must be *identical*: any difference in an integer code or accumulator would
 show up as a changed float.
@@ -66,14 +65,42 @@ def quantize_weights(w, axis, bits):
     return quantize(w, scales.reshape(shape), 0, bits), scales
 
 
-def scale_back(acc, s_x, s_w, channel_axis):
-    """float32(double(acc) * (double(s_x) * double(s_w[c])))."""
-    scale = np.float64(1.0) * np.float64(s_x) * s_w.astype(np.float64)
+def output_stage(acc, s_x, s_w, channel_axis, bias=None, alpha=1.0, beta=1.0):
+    """SPEC §1.5 / docs/precision.md, float output:
+    unit[c] = double(s_x) * double(s_w[c]); scale = f32(unit * alpha);
+    bias_acc = f32(beta * double(bias) / (unit * alpha));
+    y = (f32(acc) + bias_acc) * scale, each step rounded to float32."""
+    unit = np.float64(1.0) * np.float64(s_x) * s_w.astype(np.float64)
     shape = [1] * acc.ndim
     shape[channel_axis] = -1
-    if scale.size == 1:
+    if unit.size == 1:
         shape = [1] * acc.ndim
-    return (acc.astype(np.float64) * scale.reshape(shape)).astype(np.float32)
+    unit = unit.reshape(shape) * np.float64(1.0)
+    scale = (unit * np.float64(alpha)).astype(np.float32)
+    v = acc.astype(np.float32)
+    if bias is not None:
+        bias_acc = ((np.float64(beta) * np.asarray(bias, np.float64)) / (unit * np.float64(alpha))).astype(np.float32)
+        v = (v + bias_acc).astype(np.float32)
+    return (v * scale).astype(np.float32)
+
+
+def requantize(acc, s_x, s_w, channel_axis, s_out, z_out, bits, bias=None):
+    """SPEC §1.5, integer output: multiplier = f32(unit / s_out);
+    q = clamp(rint((f32(acc) + bias_acc) * multiplier + z_out), n, p)."""
+    n, p = qrange(bits)
+    unit = np.float64(1.0) * np.float64(s_x) * s_w.astype(np.float64)
+    shape = [1] * acc.ndim
+    shape[channel_axis] = -1
+    if unit.size == 1:
+        shape = [1] * acc.ndim
+    unit = unit.reshape(shape) * np.float64(1.0)
+    multiplier = (unit * np.float64(1.0) / np.float64(s_out)).astype(np.float32)
+    v = acc.astype(np.float32)
+    if bias is not None:
+        v = (v + ((np.asarray(bias, np.float64)) / (unit * np.float64(1.0))).astype(np.float32)).astype(np.float32)
+    v = (v * multiplier).astype(np.float32)
+    v = (v + np.float32(z_out)).astype(np.float32)
+    return np.clip(np.rint(np.clip(v, n, p)), n, p).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------
@@ -134,7 +161,7 @@ def conv_transpose2d_int(x, w, stride, pads, dilation, group, output_padding):
 # ----------------------------------------------------------------------------
 
 
-def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None, qparams=None):
+def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None, qparams=None, chain=None):
     spec_inputs = []
     for k, (kind, array, rng) in enumerate(inputs):
         name = f"in{k}.npy"
@@ -148,6 +175,8 @@ def run_probe(build_dir, tmp_path, op, attrs, config, inputs, precision=None, qp
     spec = {"op": op, "attrs": attrs, "config": config, "inputs": spec_inputs}
     if precision:
         spec["precision"] = precision
+    if chain:
+        spec["chain"] = chain
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     probe = build_dir / "tests" / "mixq_quant_probe"
     result = subprocess.run([str(probe), str(tmp_path)], capture_output=True, text=True)
@@ -196,7 +225,7 @@ def test_conv2d_bit_exact(build_dir, tmp_path, bits, symmetric, per_axis, group,
     qx, s_x = quantize_activation(x, lo, hi, bits, symmetric)
     qw, s_w = quantize_weights(w, 0 if per_axis else None, bits)
     acc = conv2d_int(qx, qw, stride, pads, dilation, group)
-    want = scale_back(acc, s_x, s_w, 1) + b.reshape(1, -1, 1, 1)
+    want = output_stage(acc, s_x, s_w, 1, bias=b.reshape(1, -1, 1, 1))
     assert_bit_exact(got, want.astype(np.float32))
 
 
@@ -216,7 +245,7 @@ def test_conv2d_nhwc_int16_with_int32_bias(build_dir, tmp_path):
     acc = conv2d_int(qx.transpose(0, 3, 1, 2), qw.transpose(0, 3, 1, 2), (1, 1), (1, 1, 1, 1), (1, 1), 1)
     bias_scale = (np.float64(s_x) * s_w.astype(np.float64)).astype(np.float32)
     qb = np.round(b.astype(np.float64) / bias_scale.astype(np.float64)).astype(np.int64)
-    want = scale_back(acc + qb.reshape(1, -1, 1, 1), s_x, s_w, 1).transpose(0, 2, 3, 1)
+    want = output_stage(acc + qb.reshape(1, -1, 1, 1), s_x, s_w, 1).transpose(0, 2, 3, 1)
     assert_bit_exact(got, np.ascontiguousarray(want))
 
 
@@ -245,7 +274,7 @@ def test_conv_transpose2d_bit_exact(build_dir, tmp_path, bits, symmetric, group,
     # scale serves channel k of every group.
     qw, s_w = quantize_weights(w, 1, bits)
     acc = conv_transpose2d_int(qx, qw, stride, pads, dilation, group, output_padding)
-    want = scale_back(acc, s_x, np.tile(s_w, group), 1) + b.reshape(1, -1, 1, 1)
+    want = output_stage(acc, s_x, np.tile(s_w, group), 1, bias=b.reshape(1, -1, 1, 1))
     assert_bit_exact(got, want.astype(np.float32))
 
 
@@ -260,7 +289,7 @@ def test_matmul_weights_bit_exact(build_dir, tmp_path, transpose_b, bits):
     qa, s_a = quantize_activation(a, -2.5, 3.0, bits, False)
     qb, s_b = quantize_weights(b, 0 if transpose_b else 1, bits)
     acc = np.matmul(qa, qb.T if transpose_b else qb)
-    assert_bit_exact(got, scale_back(acc, s_a, s_b, 3))
+    assert_bit_exact(got, output_stage(acc, s_a, s_b, 3))
 
 
 def test_matmul_two_activations_bit_exact(build_dir, tmp_path):
@@ -272,7 +301,7 @@ def test_matmul_two_activations_bit_exact(build_dir, tmp_path):
     qq, s_q = quantize_activation(q, -3.0, 3.0, 8, False)
     qk, s_k = quantize_activation(k, -2.0, 3.5, 8, False)
     acc = np.matmul(qq, np.swapaxes(qk, -1, -2))
-    assert_bit_exact(got, scale_back(acc, s_q, np.array([s_k], np.float32), 3))
+    assert_bit_exact(got, output_stage(acc, s_q, np.array([s_k], np.float32), 3))
 
 
 @pytest.mark.parametrize("bits,bias", [(16, "float"), (8, "float"), (8, "int32")])
@@ -292,9 +321,9 @@ def test_fully_connected_gemm_bit_exact(build_dir, tmp_path, bits, bias):
         assert "INT32" in report
         bias_scale = (np.float64(s_x) * s_w.astype(np.float64)).astype(np.float32)
         qc = np.round(beta * c.astype(np.float64) / (alpha * bias_scale.astype(np.float64))).astype(np.int64)
-        want = scale_back(acc + qc, s_x, s_w, 1) * np.float32(alpha)
+        want = output_stage(acc + qc, s_x, s_w, 1, alpha=alpha)
     else:
-        want = scale_back(acc, s_x, s_w, 1) * np.float32(alpha) + np.float32(beta) * c
+        want = output_stage(acc, s_x, s_w, 1, bias=c, alpha=alpha, beta=beta)
     assert_bit_exact(got, want.astype(np.float32))
 
 
@@ -317,7 +346,7 @@ def test_int32_bias_that_overflows_is_refused(build_dir, tmp_path):
     assert probe.exists()
     qx, s_x = quantize_activation(x, -4.0, 4.0, 16, True)
     qw, s_w = quantize_weights(w, 0, 16)
-    want = scale_back(qx @ qw.T, s_x, s_w, 1) * np.float32(1.0) + np.float32(1.0) * c
+    want = output_stage(qx @ qw.T, s_x, s_w, 1, bias=c)
     assert_bit_exact(got, want.astype(np.float32))
 
 
@@ -342,4 +371,52 @@ def test_exact_qat_parameters_are_used_as_given(build_dir, tmp_path):
     qx = quantize(x, s_x, z_x, 8) - z_x
     qw = quantize(w, s_w.reshape(-1, 1, 1, 1), z_w.reshape(-1, 1, 1, 1), 8) - z_w.reshape(-1, 1, 1, 1)
     acc = conv2d_int(qx, qw, (1, 1), (0, 0, 0, 0), (1, 1), 1)
-    assert_bit_exact(got, scale_back(acc, s_x, s_w, 1))
+    assert_bit_exact(got, output_stage(acc, s_x, s_w, 1))
+
+
+def maxpool2x2_int(q):
+    n, c, h, w = q.shape
+    return q[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+@pytest.mark.parametrize("bits,symmetric,activation", [(8, True, "relu"), (8, False, "relu6"), (16, False, "relu")])
+def test_integer_chain_requantizes_once_bit_exact(build_dir, tmp_path, bits, symmetric, activation):
+    """conv -> relu -> max-pool -> conv, quantized: the first conv requantizes
+    its accumulator straight into the second conv's input parameters (SPEC
+    §1.5), relu and max-pool run on those integers, and no float tensor exists
+    between the convolutions. NumPy follows docs/precision.md step by step."""
+    x = RNG.normal(0.2, 1.0, (1, 3, 8, 10)).astype(np.float32)
+    w1 = RNG.normal(0, 0.4, (6, 3, 3, 3)).astype(np.float32)
+    b1 = RNG.normal(0, 0.3, (6,)).astype(np.float32)
+    w2 = RNG.normal(0, 0.3, (4, 6, 3, 3)).astype(np.float32)
+    b2 = RNG.normal(0, 0.3, (4,)).astype(np.float32)
+    lo1, hi1, lo2, hi2 = -2.5, 3.0, -1.0, 4.5
+    nchw = {"input_layout": "NCHW", "filter_layout": "OIHW", "output_layout": "NCHW", "pads": [1, 1, 1, 1]}
+    np.save(tmp_path / "w2.npy", w2)
+    np.save(tmp_path / "b2.npy", b2)
+    chain = [{"op": "Activation", "type": activation},
+             {"op": "MaxPool2D", "attrs": {"layout": "NCHW"}},
+             {"op": "Conv2D", "weights": "w2.npy", "bias": "b2.npy", "attrs": nchw, "range": [lo2, hi2]}]
+    got, report = run_probe(build_dir, tmp_path, "Conv2D", nchw, config(bits, symmetric, True),
+                            [("input", x, (lo1, hi1)), ("const", w1, None), ("const", b1, None)], chain=chain)
+    int_type = f"INT{bits}"
+    # The plan: the first conv writes integers, relu and max-pool run on them.
+    assert f"writes {int_type} directly" in report, report
+    assert f"runs on {int_type} integers" in report, report
+    plan = report[report.index("execution plan for input shapes"):]
+    between = plan[plan.index("Conv2D"):plan.rindex("Conv2D")]
+    assert "FLOAT32[" not in between.split("->", 1)[1], plan
+    qx, s_x = quantize_activation(x, lo1, hi1, bits, symmetric)
+    qw1, s_w1 = quantize_weights(w1, 0, bits)
+    acc1 = conv2d_int(qx, qw1, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    # The range of conv2's input gives its parameters; the quantize moved
+    # above max-pool and relu and folded into conv1.
+    s2, z2 = choose_scale_zero_point(lo2, hi2, bits, symmetric)
+    q1 = requantize(acc1, s_x, s_w1, 1, s2, z2, bits, bias=b1.reshape(1, -1, 1, 1))
+    n, p = qrange(bits)
+    top = p if activation == "relu" else int(quantize(np.float32(6.0), s2, z2, bits))
+    q1 = np.clip(q1, z2, top)
+    q2 = maxpool2x2_int(q1) - z2
+    qw2, s_w2 = quantize_weights(w2, 0, bits)
+    acc2 = conv2d_int(q2, qw2, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    assert_bit_exact(got, output_stage(acc2, s2, s_w2, 1, bias=b2.reshape(1, -1, 1, 1)))

@@ -91,6 +91,42 @@ Status Probe(const std::string& dir) {
     Status s = node->SetPrecision(std::stoul(index), precision);
     if (!s.ok()) return s;
   }
+  // "chain": more nodes after the first, each reading the previous output:
+  // {"op": "Activation" | "MaxPool2D", "attrs": {...}} or {"op": "Conv2D",
+  // "weights": "w2.npy", "bias": "b2.npy", "attrs": {...}, "range": [lo, hi]}
+  // (the range of the tensor it reads).
+  const json chain = spec.value("chain", json::array());
+  for (const auto& link : chain) {
+    ITensor* previous = node->GetOutput(0);
+    const std::string op = link["op"].get<std::string>();
+    if (link.contains("range")) {
+      Status r = previous->SetDynamicRange(Range{link["range"][0].get<float>(), link["range"][1].get<float>()}, true);
+      if (!r.ok()) return r;
+    }
+    if (op == "Activation") {
+      node = network->AddIActivationNode(previous, link.value("type", std::string("relu")) == "relu6"
+                                                      ? ActivationType::RELU6
+                                                      : ActivationType::RELU);
+    } else if (op == "MaxPool2D") {
+      node = network->AddIMaxPool2DNode(previous, false);
+    } else {
+      std::vector<ITensor*> conv_in = {previous};
+      for (const char* key : {"weights", "bias"}) {
+        if (!link.contains(key)) continue;
+        NpyArray w;
+        Status r = ReadNpy(dir + "/" + link[key].get<std::string>(), &w);
+        if (!r.ok()) return r;
+        conv_in.push_back(network->AddIConstNode(DataType::FLOAT32, Dims(w.shape), w.bytes.data())->GetOutput(0));
+      }
+      node = AddNode(network.get(), op, conv_in);
+    }
+    if (!node) return network->GetLastStatus();
+    const json link_attrs = link.value("attrs", json::object());
+    for (const auto& [name, value] : link_attrs.items()) {
+      Status r = SetAttrFromJson(node, name, value);
+      if (!r.ok()) return r;
+    }
+  }
   Status s = network->MarkOutput(node->GetOutput(0));
   if (!s.ok()) return s;
   auto config = CreateIBuilderConfig();
@@ -123,6 +159,7 @@ Status Probe(const std::string& dir) {
   }
   s = context->Enqueue(rt_in, rt_out);
   if (!s.ok()) return s;
+  std::printf("%s%s\n", context->GetPrecisionReport().c_str(), context->GetExecutionPlan(false).c_str());
   return WriteNpy(dir + "/y.npy", rt_out[0]->GetDataType(), rt_out[0]->GetDimensions().GetDims(), rt_out[0]->GetData());
 }
 

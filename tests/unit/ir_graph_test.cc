@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ir/graph.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 
 namespace mixq::ir {
 namespace {

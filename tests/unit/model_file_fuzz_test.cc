@@ -17,7 +17,7 @@
 
 #include "format/file_layout.h"
 #include "format/model_file.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 
 namespace mixq::format {
 namespace {

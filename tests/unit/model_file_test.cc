@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "format/attr_codec.h"
-#include "format/checksum.h"
+#include "util/checksum.h"
 #include "format/file_layout.h"
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 
 namespace mixq::format {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "ops/activation/cpu.h"
 #include "ops/op_util.h"
+#include "ops/quantized_reference.h"
 
 namespace mixq::ops {
 
@@ -146,7 +147,31 @@ double Apply(const ActParams& p, double x) {
   return x;
 }
 
+// relu / relu6 / clip on quantized integers: a clamp to the quantized bounds
+// (exact: they commute with the monotonic quantization of SPEC §1).
+template <typename T>
+Status MakeIntegerReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  PostOp op;
+  const ir::QuantBinding& q = *init.inputs[0]->quant;
+  int32_t lo = 0, hi = 0;
+  if (!ActivationPostOp(init.attrs, &op) || q.scales.size() != 1 ||
+      !IntegerActivationBounds(op, q.scales[0], q.zero_points[0], q.bits, &lo, &hi))
+    return Unimplemented("activation '", init.attrs.Str("type"), "' on quantized integers");
+  const int64_t count = ir::ElementCount(init.inputs[0]->shape);
+  return MakeFunctionKernel(
+      [lo, hi, count](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        const T* x = in[0].Data<const T>();
+        T* y = out[0].Data<T>();
+        for (int64_t i = 0; i < count; ++i) y[i] = static_cast<T>(std::clamp<int32_t>(x[i], lo, hi));
+        return Status::OK();
+      },
+      kernel);
+}
+
 Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (IsIntegerStorage(*init.inputs[0]))
+    return init.inputs[0]->dtype == DataType::INT8 ? MakeIntegerReference<int8_t>(init, kernel)
+                                                   : MakeIntegerReference<int16_t>(init, kernel);
   ActParams p;
   MIXQ_RETURN_IF_ERROR(ReadParams(init.attrs, &p));
   p.count = ir::ElementCount(init.inputs[0]->shape);
@@ -179,8 +204,6 @@ const OpSchema& ActivationSchema() {
     };
     s.infer = InferActivation;
     s.reference = MakeReference;
-    s.optimized = MakeActivationFast;
-    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;

@@ -78,8 +78,6 @@ const OpSchema& Conv2DSchema() {
     s.infer = InferConv;
     s.reference = MakeConvKernel<float, double, float>;
     s.integer_reference = MakeConvKernel<int32_t, int64_t, int64_t>;
-    s.optimized = MakeConv2DOneDnn;
-    s.optimized_name = "onednn";
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     s.quant.bias_input = 2;

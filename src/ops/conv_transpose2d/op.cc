@@ -85,8 +85,6 @@ const OpSchema& ConvTranspose2DSchema() {
     s.infer = InferConvTranspose;
     s.reference = MakeTransposedKernel<float, double, float>;
     s.integer_reference = MakeTransposedKernel<int32_t, int64_t, int64_t>;
-    s.optimized = MakeConvTranspose2DOneDnn;
-    s.optimized_name = "onednn";
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     s.quant.bias_input = 2;

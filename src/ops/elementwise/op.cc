@@ -188,8 +188,6 @@ const OpSchema& ElementwiseSchema() {
     };
     s.infer = InferElementwise;
     s.reference = MakeReference;
-    s.optimized = MakeElementwiseFast;
-    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;

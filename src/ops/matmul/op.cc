@@ -119,8 +119,6 @@ const OpSchema& MatMulSchema() {
     s.infer = InferMatMul;
     s.reference = MakeMatMulKernel<float, double, float>;
     s.integer_reference = MakeMatMulKernel<int32_t, int64_t, int64_t>;
-    s.optimized = MakeMatMulOneDnn;
-    s.optimized_name = "onednn";
     s.quant.quantizable_inputs = {0, 1};
     s.quant.weight_input = 1;
     // A 1-D b has a single output column: the planner quantizes it per tensor.

@@ -193,8 +193,6 @@ const OpSchema& ResizeSchema() {
     };
     s.infer = InferResize;
     s.reference = MakeReference;
-    s.optimized = MakeResizeFast;
-    s.optimized_name = "cpu-fast";
     return s;
   }();
   return schema;

@@ -1,12 +1,12 @@
-#include "quant/calib_state.h"
+#include "calibration/calib_state.h"
 
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <variant>
 
-#include "format/checksum.h"
-#include "ir/verifier.h"
+#include "util/checksum.h"
+#include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
 #include "passes/build_pipeline.h"
 #include "util/status_util.h"

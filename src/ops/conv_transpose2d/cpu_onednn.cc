@@ -2,6 +2,7 @@
 
 #include "kernels/onednn.h"
 #include "ops/conv_transpose2d/geometry.h"
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -38,6 +39,7 @@ memory::desc FilterDesc(const ir::Shape& physical, const AxisMap& axes, const Co
 
 class OneDnnDeconv : public Kernel {
  public:
+  const char* Name() const override { return "onednn"; }
   Status Init(const KernelInit& init) {
     TransposedGeometry tg;
     MIXQ_RETURN_IF_ERROR(ComputeTransposedGeometry(init.attrs, init.inputs, &tg));
@@ -100,4 +102,13 @@ Status MakeConvTranspose2DOneDnn(const KernelInit& init, std::unique_ptr<Kernel>
   return Status::OK();
 }
 
+namespace {
+bool SupportsFast(const KernelInit& init) { return !init.HasPostOps() && AllPlainFloat32(init); }
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv_transpose2d, onednn) {
+  mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
+                             mixq::ops::MakeConvTranspose2DOneDnn});
+}

@@ -2,6 +2,7 @@
 
 #include "kernels/onednn.h"
 #include "ops/matmul/geometry.h"
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -33,6 +34,7 @@ memory::desc OperandDesc(const Operand& op, size_t rank) {
 
 class OneDnnMatMul : public Kernel {
  public:
+  const char* Name() const override { return "onednn"; }
   Status Init(const KernelInit& init) {
     MatMulGeometry g;
     MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
@@ -94,11 +96,25 @@ Status MakeMatMulOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
   MatMulGeometry g;
   MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
   // oneDNN takes up to 12 dims; more batch dims than that run the reference.
-  if (g.batch.size() + 2 > 12) return MatMulSchema().reference(init, kernel);
+  if (g.batch.size() + 2 > 12) return Internal("MatMul (oneDNN) takes up to 12 dims");
   auto mm = std::make_unique<OneDnnMatMul>();
   MIXQ_RETURN_IF_ERROR(mm->Init(init));
   *kernel = std::move(mm);
   return Status::OK();
 }
 
+namespace {
+bool SupportsFast(const KernelInit& init) {
+  if (init.HasPostOps() || !AllPlainFloat32(init) || init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1])
+    return false;
+  // oneDNN takes up to 12 dims.
+  return std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) <= 12;
+}
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(matmul, onednn) {
+  mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kMatMul, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
+                             mixq::ops::MakeMatMulOneDnn});
+}

@@ -1,4 +1,4 @@
-#include "ir/verifier.h"
+#include "ops/graph_verifier.h"
 
 #include <algorithm>
 #include <climits>

@@ -5,6 +5,7 @@
 // same pairs. pow and integer types run the reference.
 #include "ops/elementwise/cpu.h"
 
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -74,7 +75,7 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
     if (name == op_name) plan.run = fn;
   if (!a || !b || a->dtype != DataType::FLOAT32 || b->dtype != DataType::FLOAT32 || !plan.run ||
       !ir::IsStatic(a->shape) || !ir::IsStatic(b->shape))
-    return ElementwiseSchema().reference(init, kernel);
+    return Internal("elementwise '", name, "' on these types is not this kernel's: the registry picks the reference");
   ir::Shape out;
   MIXQ_RETURN_IF_ERROR(BroadcastShapes(a->shape, b->shape, &out));
   const auto as = Steps(a->shape, out), bs = Steps(b->shape, out), dense = ir::Strides(out);
@@ -117,7 +118,18 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
         }
         return Status::OK();
       },
-      kernel);
+      kernel, "cpu-fast");
 }
 
+namespace {
+bool SupportsFast(const KernelInit& init) {
+  return !init.HasPostOps() && AllPlainFloat32(init) && init.attrs.Str("op") != "pow";
+}
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(elementwise, fast) {
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
+                             mixq::ops::MakeElementwiseFast});
+}

@@ -6,6 +6,7 @@
 // from an inactive axis is exact, and zero-weight terms are skipped in both).
 #include "ops/resize/cpu.h"
 
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -88,7 +89,16 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
         Run(f, in[0].Data<float>(), out[0].Data<float>());
         return Status::OK();
       },
-      kernel);
+      kernel, "cpu-fast");
 }
 
+namespace {
+bool SupportsFast(const KernelInit& init) { return !init.HasPostOps() && AllPlainFloat32(init); }
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(resize, fast) {
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
+                             mixq::ops::MakeResizeFast});
+}

@@ -1,4 +1,5 @@
-// Graph verification and shape / type inference.
+// Graph verification and shape / type inference. They need the op schemas,
+// so they live in ops/ (ir/ knows no schema), in the namespace of what they check.
 #pragma once
 
 #include <vector>

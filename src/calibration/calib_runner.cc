@@ -1,4 +1,4 @@
-#include "quant/calib_runner.h"
+#include "calibration/calib_runner.h"
 
 #include <limits>
 #include <memory>
@@ -115,9 +115,9 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
   MIXQ_RETURN_IF_ERROR(WithContext(passes::BuildModelData("calibration", FloatGraphWithTaps(graph, observed),
                                                           passes::BuildOptions{}, {}, "{}", model.get()),
                                    "Calibrate: building the float network"));
-  std::shared_ptr<const runtime::Plan> plan;
-  MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakePlan(model, &plan), "Calibrate"));
-  runtime::ContextImpl context(plan, ContextOptions{});
+  std::shared_ptr<const runtime::EngineState> engine;
+  MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakeEngineState(model, &engine), "Calibrate"));
+  runtime::ContextImpl context(engine, ContextOptions{});
 
   std::map<std::string, TensorObserver> observers;
   std::vector<Tap> taps;

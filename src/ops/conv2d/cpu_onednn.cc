@@ -1,6 +1,10 @@
 #include "ops/conv2d/cpu.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "kernels/onednn.h"
+#include "ops/kernel_registry.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
@@ -24,8 +28,28 @@ tag FilterTag(const std::string& layout, bool grouped) {
   return grouped ? tag::hwigo : tag::hwio;  // HWCN
 }
 
+// oneDNN post-ops for mixq's: eltwise for the activations, sum for a residual add.
+dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops) {
+  dnnl::post_ops chain;
+  for (const PostOp& op : ops) {
+    if (op.kind == PostOp::Kind::kAdd) {
+      chain.append_sum(1.0f);
+    } else if (op.activation == "relu") {
+      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    } else if (op.activation == "leaky_relu") {
+      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, op.lo, 0.0f);
+    } else {  // relu6, clip
+      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, op.lo, op.hi);
+    }
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(chain);
+  return attr;
+}
+
 class OneDnnConv : public Kernel {
  public:
+  const char* Name() const override { return "onednn"; }
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
     for (int i = 0; i < 2; ++i) MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[static_cast<size_t>(i)], "input"));
@@ -42,6 +66,7 @@ class OneDnnConv : public Kernel {
     user_w_md_ = memory::desc(w_dims, f32, FilterTag(init.attrs.Str("filter_layout"), grouped));
     const memory::desc bias_md({g_.out_channels}, f32, tag::x);
     const void* filter = init.inputs[1]->const_data;
+    if (init.post_ops) post_ops_ = *init.post_ops;
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       // A constant filter may take whatever format oneDNN runs fastest.
@@ -54,7 +79,7 @@ class OneDnnConv : public Kernel {
                                            src_any, w_md, has_bias_ ? bias_md : memory::desc(), dst_any,
                                            {g_.stride_h, g_.stride_w}, {g_.dilation_h - 1, g_.dilation_w - 1},
                                            {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
-      pd_ = dnnl::convolution_forward::primitive_desc(desc, engine);
+      pd_ = dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(post_ops_), engine);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (pd_.src_desc() != src_md_) {
@@ -66,19 +91,47 @@ class OneDnnConv : public Kernel {
         dst_reorder_ = dnnl::reorder(dst_blocked_, memory(dst_md_, engine, nullptr));
       }
       if (filter) {
-        weights_ = memory(pd_.weights_desc(), engine);
-        memory user(user_w_md_, engine, const_cast<void*>(filter));
-        dnnl::reorder(user, weights_).execute(stream_, user, weights_);
-        stream_.wait();
+        // Reordered once per engine and shared by its contexts.
+        const memory::desc packed_md = pd_.weights_desc();
+        auto pack = [&](std::shared_ptr<const void>* packed, int64_t* bytes) {
+          return kernels::OneDnnCall("Conv2D (oneDNN) weights", [&] {
+            auto weights = std::make_shared<memory>(packed_md, engine);
+            memory user(user_w_md_, engine, const_cast<void*>(filter));
+            dnnl::reorder(user, *weights).execute(stream_, user, *weights);
+            stream_.wait();
+            *bytes = static_cast<int64_t>(packed_md.get_size());
+            *packed = weights;
+          });
+        };
+        std::shared_ptr<const void> packed;
+        Status st = init.weights ? init.weights->GetOrCreate(init.weight_key + "/conv2d/" + kernels::DescKey(packed_md),
+                                                            pack, &packed)
+                                 : pack(&packed, &private_bytes_);
+        if (!st.ok()) throw std::runtime_error(st.message());
+        packed_weights_ = packed;
+        weights_ = *static_cast<const memory*>(packed.get());
       }
     });
   }
+
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src(src_md_, engine, in[0].data), dst(dst_md_, engine, out[0].data);
       if (src_blocked_) src_reorder_.execute(stream_, src, src_blocked_);
+      // A fused residual add (sum post-op) accumulates onto the destination.
+      for (const PostOp& op : post_ops_) {
+        if (op.kind != PostOp::Kind::kAdd) continue;
+        const TensorView& addend = in[static_cast<size_t>(op.input)];
+        if (dst_blocked_) {
+          memory plain(dst_md_, engine, addend.data);
+          dnnl::reorder(plain, dst_blocked_).execute(stream_, plain, dst_blocked_);
+        } else if (out[0].data != addend.data) {
+          std::memcpy(out[0].data, addend.data, out[0].Bytes());
+        }
+      }
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src_blocked_ ? src_blocked_ : src},
                                               {DNNL_ARG_DST, dst_blocked_ ? dst_blocked_ : dst}};
       args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : memory(user_w_md_, engine, in[1].data);
@@ -97,6 +150,9 @@ class OneDnnConv : public Kernel {
   dnnl::convolution_forward conv_;
   dnnl::stream stream_;
   memory weights_;
+  std::shared_ptr<const void> packed_weights_;  // keeps weights_ alive (shared with the engine)
+  int64_t private_bytes_ = 0;
+  std::vector<PostOp> post_ops_;
   memory src_blocked_, dst_blocked_;  // when oneDNN runs in its own formats
   dnnl::reorder src_reorder_, dst_reorder_;
 };
@@ -110,4 +166,28 @@ Status MakeConv2DOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
   return Status::OK();
 }
 
+namespace {
+bool SupportsOneDnn(const KernelInit& init) {
+  if (!AllPlainFloat32(init)) return false;
+  if (init.post_ops)
+    for (size_t k = 0; k < init.post_ops->size(); ++k) {
+      const PostOp& op = (*init.post_ops)[k];
+      // oneDNN takes the sum first in the chain; clip bounds must be finite.
+      if (op.kind == PostOp::Kind::kAdd && k != 0) return false;
+      if (op.kind == PostOp::Kind::kActivation && op.activation == "clip" && (std::isinf(op.lo) || std::isinf(op.hi)))
+        return false;
+      if (op.kind == PostOp::Kind::kAdd &&
+          (op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
+           init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape))
+        return false;
+    }
+  return true;
+}
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv2d, onednn) {
+  mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn});
+}

@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 #include "mixq/calibrator.h"
 #include "passes/build_options.h"
-#include "quant/calib_state.h"
+#include "calibration/calib_state.h"
 
 namespace mixq::quant {
 

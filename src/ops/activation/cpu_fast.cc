@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -48,7 +49,7 @@ Status MakeActivationFast(const KernelInit& init, std::unique_ptr<Kernel>* kerne
     kind = Linear::kLeakyRelu;
     lo = std::isnan(alpha) ? 0.01f : alpha;
   } else {
-    return ActivationSchema().reference(init, kernel);
+    return Internal("activation '", type, "' is not piecewise linear: the registry picks the reference for it");
   }
   MIXQ_RETURN_IF_ERROR(RequireInput(init.inputs, 0, "input"));
   const int64_t count = ir::ElementCount(init.inputs[0]->shape);
@@ -72,7 +73,20 @@ Status MakeActivationFast(const KernelInit& init, std::unique_ptr<Kernel>* kerne
         }
         return Status::OK();
       },
-      kernel);
+      kernel, "cpu-fast");
 }
 
+namespace {
+bool SupportsFast(const KernelInit& init) {
+  const std::string type = init.attrs.Str("type");
+  return !init.HasPostOps() && AllPlainFloat32(init) &&
+         (type == "relu" || type == "relu6" || type == "clip" || type == "leaky_relu");
+}
+}  // namespace
+
 }  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(activation, fast) {
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kActivation, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
+                             mixq::ops::MakeActivationFast});
+}

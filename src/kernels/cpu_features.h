@@ -1,0 +1,34 @@
+// CPU features found at run time, so one binary runs on any x86-64 and picks
+// its kernels from what the CPU at hand has (SPEC §6).
+#pragma once
+
+#include <string>
+
+namespace mixq::kernels {
+
+// Instruction-set tiers a hand-written kernel may need, lowest first.
+enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avx_vnni = false;
+};
+
+// Detected once (cpuid through the compiler's builtins).
+const CpuFeatures& DetectedCpuFeatures();
+
+// The best tier this CPU runs: kAvx2 needs AVX2 + FMA + F16C, kAvx512 needs
+// F + BW + VL, kAvx512Vnni adds VNNI. Capped by the MIXQ_MAX_ISA environment
+// variable (generic | avx2 | avx512 | avx512_vnni), which tests use to run
+// the paths the machine would not pick.
+Isa BestIsa();
+
+const char* IsaName(Isa isa);
+// Parses the names above; false when unknown.
+bool ParseIsa(const std::string& name, Isa* isa);
+
+// "avx2 fma f16c avx512f ..." for reports and benchmarks.
+std::string CpuFeatureString();
+
+}  // namespace mixq::kernels

@@ -1,0 +1,178 @@
+#include "ops/kernel_registry.h"
+
+#include <algorithm>
+#include <array>
+
+#include "ops/quantized_reference.h"
+#include "util/status_util.h"
+
+// Declarations of the generated list's functions (one per kernel file).
+#define MIXQ_KERNEL_FILE(folder, lib) MIXQ_REGISTER_KERNELS(folder, lib);
+#include "kernel_files.inc"
+#undef MIXQ_KERNEL_FILE
+
+namespace mixq::ops {
+
+namespace {
+
+using Table = std::array<std::vector<KernelDef>, static_cast<size_t>(OpKind::kCount)>;
+
+Table& MutableTable() {
+  static Table table;
+  return table;
+}
+
+const Table& FilledTable() {
+  static const bool filled = [] {
+#define MIXQ_KERNEL_FILE(folder, lib) RegisterKernels_##folder##_##lib();
+#include "kernel_files.inc"
+#undef MIXQ_KERNEL_FILE
+    for (auto& defs : MutableTable())
+      std::stable_sort(defs.begin(), defs.end(),
+                       [](const KernelDef& a, const KernelDef& b) { return a.priority > b.priority; });
+    return true;
+  }();
+  (void)filled;
+  return MutableTable();
+}
+
+// Ops whose reference kernels run on quantized integers directly, because
+// they only move or compare values (SPEC §1.5). Which nodes may do so is the
+// Q/DQ placement pass's decision (passes/qdq_placement.cc).
+bool MovesIntegers(OpKind op) {
+  switch (op) {
+    case OpKind::kMaxPool2D:
+    case OpKind::kActivation:
+    case OpKind::kReshape:
+    case OpKind::kFlatten:
+    case OpKind::kSqueeze:
+    case OpKind::kUnsqueeze:
+    case OpKind::kPermute:
+    case OpKind::kSlice:
+    case OpKind::kPad:
+    case OpKind::kSplit:
+    case OpKind::kConcat:
+    case OpKind::kResize:
+    case OpKind::kGather:
+    case OpKind::kConvert:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AnyQuantizedCompute(const KernelInit& init) {
+  for (size_t i = 0; i < init.inputs.size(); ++i)
+    if (init.inputs[i] && (init.ComputeOf(i) == DataType::QINT8 || init.ComputeOf(i) == DataType::QINT16)) return true;
+  return false;
+}
+
+// The reference takes FLOAT32 real values and, for ops that move integers,
+// INT8 / INT16 quantized ones; FLOAT16 / BFLOAT16 storage of a real value is
+// converted to FLOAT32 around it by the lowering. No post-ops.
+template <OpKind kOp>
+bool ReferenceSupports(const KernelInit& init) {
+  if (init.HasPostOps() || AnyQuantizedCompute(init)) return false;
+  auto ok = [](const ValueInfo& v) {
+    if (!v.narrowed) return true;
+    if (kOp == OpKind::kConvert) return true;
+    return IsIntegerStorage(v) && MovesIntegers(kOp);
+  };
+  for (const ValueInfo* in : init.inputs)
+    if (in && !in->const_data && !ok(*in)) return false;
+  for (const ValueInfo& out : init.outputs)
+    if (!ok(out)) return false;
+  return true;
+}
+
+template <OpKind kOp>
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return GetSchema(kOp).reference(init, kernel);
+}
+
+template <OpKind kOp>
+bool QuantizedSupports(const KernelInit& init) {
+  return GetSchema(kOp).integer_reference && AnyQuantizedCompute(init) && QuantizedReferenceSupports(init);
+}
+
+template <OpKind kOp>
+Status MakeQuantized(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeQuantizedReference(GetSchema(kOp), init, kernel);
+}
+
+}  // namespace
+
+void RegisterKernel(const KernelDef& def) { MutableTable().at(static_cast<size_t>(def.op)).push_back(def); }
+
+const std::vector<KernelDef>& RegisteredKernels(OpKind op) { return FilledTable().at(static_cast<size_t>(op)); }
+
+const KernelDef& ReferenceKernel(OpKind op) {
+  static const auto defs = [] {
+    std::array<KernelDef, static_cast<size_t>(OpKind::kCount)> all{};
+#define MIXQ_OP(kind, folder)                                                                       \
+  all[static_cast<size_t>(OpKind::k##kind)] = KernelDef{"reference", OpKind::k##kind, kernels::Isa::kGeneric, \
+                                                         -1, ReferenceSupports<OpKind::k##kind>,           \
+                                                         MakeReference<OpKind::k##kind>};
+#include "ops/ops.def"
+#undef MIXQ_OP
+    return all;
+  }();
+  return defs.at(static_cast<size_t>(op));
+}
+
+const KernelDef& QuantizedReferenceKernel(OpKind op) {
+  static const auto defs = [] {
+    std::array<KernelDef, static_cast<size_t>(OpKind::kCount)> all{};
+#define MIXQ_OP(kind, folder)                                                                         \
+  all[static_cast<size_t>(OpKind::k##kind)] =                                                         \
+      KernelDef{"reference-quantized", OpKind::k##kind, kernels::Isa::kGeneric, -1,                    \
+                QuantizedSupports<OpKind::k##kind>, MakeQuantized<OpKind::k##kind>};
+#include "ops/ops.def"
+#undef MIXQ_OP
+    return all;
+  }();
+  return defs.at(static_cast<size_t>(op));
+}
+
+Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa,
+                    const KernelDef** def) {
+  if (!reference_only)
+    for (const KernelDef& candidate : RegisteredKernels(op))
+      if (candidate.isa <= max_isa && candidate.supports(init)) {
+        *def = &candidate;
+        return Status::OK();
+      }
+  for (const KernelDef* fallback : {&QuantizedReferenceKernel(op), &ReferenceKernel(op)})
+    if (fallback->supports(init)) {
+      *def = fallback;
+      return Status::OK();
+    }
+  return FailedPrecondition("no kernel of ", GetSchema(op).name, " takes these storage types",
+                            init.HasPostOps() ? " with fused post-ops" : "");
+}
+
+Status WeightCache::GetOrCreate(const std::string& key, const Maker& make, std::shared_ptr<const void>* packed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    *packed = it->second.packed;
+    return Status::OK();
+  }
+  Entry entry;
+  MIXQ_RETURN_IF_ERROR(make(&entry.packed, &entry.bytes));
+  bytes_ += entry.bytes;
+  *packed = entry.packed;
+  entries_.emplace(key, std::move(entry));
+  return Status::OK();
+}
+
+int64_t WeightCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bytes_;
+}
+
+size_t WeightCache::entries() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace mixq::ops

@@ -1,0 +1,104 @@
+// The kernel registry (DESIGN data flow: lowering picks a kernel per step).
+// Each optimized kernel is one KernelDef registered by its op folder
+// (src/ops/<op>/cpu_<lib>.cc, through MIXQ_REGISTER_KERNELS); the build
+// collects those files, so no central list names them. A kernel is keyed by
+// its op, the storage types of the step's inputs and outputs and the ISA it
+// needs; `supports` checks the storage types and whatever else it needs
+// (attributes, shapes, fused post-ops). Selection takes the highest-priority
+// supported kernel whose ISA the CPU has; the op's reference kernel is the
+// last resort and the only choice under force_reference.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "ops/op_schema.h"
+
+namespace mixq::ops {
+
+// An operation fused into a step's output, applied in order after the op
+// itself: a piecewise-linear activation (relu, relu6, clip, leaky_relu) or the
+// addition of another tensor of the output's shape (a residual add).
+struct PostOp {
+  enum class Kind { kActivation, kAdd };
+  Kind kind = Kind::kActivation;
+  std::string activation;         // relu, relu6, clip, leaky_relu
+  float lo = 0.0f, hi = 0.0f;     // clip bounds (relu6: 0, 6); leaky_relu: lo = slope
+  int input = -1;                 // kAdd: the addend's index among the step's inputs
+  bool add_first = false;         // kAdd: addend + y instead of y + addend (same value; kept for the record)
+};
+
+// Weights prepared (reordered, packed) once per engine and shared, read-only,
+// by every context of that engine (SPEC §6). Thread-safe.
+class WeightCache {
+ public:
+  using Maker = std::function<Status(std::shared_ptr<const void>* packed, int64_t* bytes)>;
+  // The entry under `key`, made by `make` the first time it is asked for.
+  Status GetOrCreate(const std::string& key, const Maker& make, std::shared_ptr<const void>* packed);
+  int64_t bytes() const;
+  size_t entries() const;
+
+ private:
+  mutable std::mutex mutex_;
+  struct Entry {
+    std::shared_ptr<const void> packed;
+    int64_t bytes = 0;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+  int64_t bytes_ = 0;
+};
+
+struct KernelDef {
+  const char* name = "";  // in the plan and the precision report: "onednn", "cpu-fast", ...
+  OpKind op = OpKind::kCount;
+  kernels::Isa isa = kernels::Isa::kGeneric;  // the CPU must have at least this
+  int priority = 0;                           // higher wins among supported kernels
+  // Storage types (init.inputs[i]->dtype, init.outputs[o].dtype), compute
+  // precisions, attributes, shapes, post-ops: true when `make` handles them.
+  bool (*supports)(const KernelInit& init) = nullptr;
+  KernelFactory make = nullptr;
+};
+
+// Called by the generated registration list (see MIXQ_REGISTER_KERNELS).
+void RegisterKernel(const KernelDef& def);
+const std::vector<KernelDef>& RegisteredKernels(OpKind op);
+
+// The kernel that runs `init` for `op`: the best registered one (unless
+// `reference_only`) or the reference. Never null on OK; FAILED_PRECONDITION
+// when not even the reference handles these storage types or post-ops.
+Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa,
+                    const KernelDef** def);
+
+// The reference kernels as registry entries: "reference" (float and integer
+// storage of move-only ops) and "reference-quantized" (ops with quantized
+// inputs: the exact integer reference plus the requantization of SPEC §1.5).
+const KernelDef& ReferenceKernel(OpKind op);
+const KernelDef& QuantizedReferenceKernel(OpKind op);
+
+// True for real-valued storage a kernel must treat as quantized.
+inline bool IsIntegerStorage(const ValueInfo& v) {
+  return v.quant != nullptr && (v.dtype == DataType::INT8 || v.dtype == DataType::INT16);
+}
+
+// Every present input and output a plain FLOAT32 tensor (stored and consumed
+// as FLOAT32, nothing narrowed): what the float32 kernels take.
+inline bool AllPlainFloat32(const KernelInit& init) {
+  for (size_t i = 0; i < init.inputs.size(); ++i) {
+    const ValueInfo* v = init.inputs[i];
+    if (v && (v->dtype != DataType::FLOAT32 || v->narrowed || init.ComputeOf(i) != DataType::FLOAT32)) return false;
+  }
+  for (const ValueInfo& o : init.outputs)
+    if (o.dtype != DataType::FLOAT32 || o.narrowed) return false;
+  return true;
+}
+
+}  // namespace mixq::ops
+
+// Defines the registration function of one kernel file; the build finds every
+// src/ops/<folder>/cpu_<lib>.cc and calls RegisterKernels_<folder>_<lib>().
+#define MIXQ_REGISTER_KERNELS(folder, lib) void RegisterKernels_##folder##_##lib()

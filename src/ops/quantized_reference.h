@@ -1,0 +1,34 @@
+// The reference kernel of an operator with quantized inputs (Conv2D,
+// ConvTranspose2D, MatMul, FullyConnected): the op's exact integer reference
+// (OpSchema::integer_reference) on the centered integers, then the output
+// stage of SPEC §1.5 (quant/requantize.h) into FLOAT32 / FLOAT16 / BFLOAT16
+// or directly into INT8 / INT16 with the output's parameters. Activations come
+// in as INT8 / INT16 storage (their Convert step quantized them), weights as
+// INT8 / INT16 constants quantized at build. Piecewise-linear activation
+// post-ops (and a residual add on float outputs) are applied exactly as the
+// unfused steps would.
+#pragma once
+
+#include <memory>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+bool QuantizedReferenceSupports(const KernelInit& init);
+Status MakeQuantizedReference(const OpSchema& schema, const KernelInit& init, std::unique_ptr<Kernel>* kernel);
+
+// Integer-domain bounds of a piecewise-linear activation on a quantized
+// tensor: relu -> [z, p], relu6 / clip -> [Q(lo), Q(hi)] (SPEC §1 Quantize).
+// False for kinds that do not commute with quantization (leaky_relu).
+bool IntegerActivationBounds(const PostOp& op, float scale, int32_t zero_point, int bits, int32_t* lo, int32_t* hi);
+
+// The PostOp an Activation node's attributes describe; false when the type
+// is not piecewise linear.
+bool ActivationPostOp(const ir::AttrMap& attrs, PostOp* op);
+
+// y after a float activation post-op, with the comparisons of the Activation
+// kernels (NaN and -0.0 behave the same).
+float ApplyFloatActivation(const PostOp& op, float v);
+
+}  // namespace mixq::ops

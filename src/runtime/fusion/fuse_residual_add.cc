@@ -1,0 +1,33 @@
+#include "runtime/fusion/fusion_rule.h"
+
+namespace mixq::runtime {
+
+bool IsFusionAnchor(OpKind op);
+
+bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
+  if (!IsFusionAnchor(anchor_op)) return false;
+  const int consumer = SoleConsumer(site, output);
+  if (consumer < 0) return false;
+  const ir::Node& add = *site.graph.node(consumer);
+  if (add.op != OpKind::kElementwise || add.attrs.Str("op") != "add" || add.inputs.size() != 2) return false;
+  if (add.inputs[0] == add.inputs[1]) return false;  // x + x: the addend is the step's own output
+  const int other = add.inputs[0] == output ? add.inputs[1] : add.inputs[0];
+  // The fused step runs where the anchor runs: the addend must exist by then.
+  if (other < 0 || !site.available[static_cast<size_t>(other)]) return false;
+  const auto& y = site.storage[static_cast<size_t>(output)];
+  const auto& r = site.storage[static_cast<size_t>(other)];
+  const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
+  // Same shape (no broadcast), all FLOAT32 real values: the sum post-op adds
+  // in float32 exactly as the Elementwise kernel would.
+  if (y.shape != r.shape || y.shape != sum.shape) return false;
+  for (const auto* v : {&y, &r, &sum})
+    if (v->dtype != DataType::FLOAT32 || v->narrowed) return false;
+  proposal->fused_node = consumer;
+  proposal->post_op.kind = ops::PostOp::Kind::kAdd;
+  proposal->post_op.add_first = add.inputs[0] != output;
+  proposal->new_output = add.outputs[0];
+  proposal->extra_input = other;
+  return true;
+}
+
+}  // namespace mixq::runtime

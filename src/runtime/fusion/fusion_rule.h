@@ -1,0 +1,43 @@
+// Fusion rules of the lowering (DESIGN data flow), one per file. A rule
+// looks at a step whose anchor op can take post-ops and, when the pattern
+// matches, folds the next node into it: the step then writes that node's
+// output. The lowering keeps a fusion only when a registered kernel
+// supports the fused step; force_reference lowers with no fusion at all.
+#pragma once
+
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/execution_plan.h"
+
+namespace mixq::runtime {
+
+struct FusionSite {
+  const ir::Graph& graph;
+  const std::vector<std::vector<int>>& consumers;  // value id -> consumer node ids
+  const std::vector<bool>& is_output;              // value id -> network output
+  const std::vector<ops::ValueInfo>& storage;      // value id -> storage info
+  const std::vector<bool>& available;              // value id -> computed before this step
+};
+
+// What a rule proposes for a step: the node it swallows, the post-op, the
+// new output value and (for an add) the extra input value.
+struct FusionProposal {
+  int fused_node = -1;
+  ops::PostOp post_op;
+  int new_output = -1;
+  int extra_input = -1;
+};
+
+// The sole consumer of `value` (not a network output), or -1.
+int SoleConsumer(const FusionSite& site, int value);
+
+// Conv2D / ConvTranspose2D / MatMul / FullyConnected + relu / relu6 / clip /
+// leaky_relu: the activation becomes a post-op (storage of both tensors equal).
+bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// ... + Add of a tensor of the output's shape (a residual connection): the
+// add becomes a sum post-op; an activation after it can then fuse too.
+bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+}  // namespace mixq::runtime

@@ -1,0 +1,320 @@
+// Lowering: engine graph + concrete input shapes -> execution plan.
+#include <algorithm>
+
+#include "ops/graph_verifier.h"
+#include "ops/kernel_registry.h"
+#include "runtime/execution_plan.h"
+#include "runtime/fusion/fusion_rule.h"
+#include "runtime/memory_plan.h"
+#include "util/status_util.h"
+
+namespace mixq::runtime {
+
+namespace {
+
+bool IsNarrowFloat(const ops::ValueInfo& v) {
+  return v.narrowed && (v.dtype == DataType::FLOAT16 || v.dtype == DataType::BFLOAT16);
+}
+
+class Lowering {
+ public:
+  Lowering(const ir::Graph& g, const LoweringOptions& options, ops::WeightCache* weights, ExecutionPlan* plan)
+      : g_(g), options_(options), weights_(weights), plan_(*plan) {}
+
+  Status Run(const std::vector<ir::Shape>& input_shapes) {
+    std::vector<int> order;
+    MIXQ_RETURN_IF_ERROR(g_.TopologicalOrder(&order));
+    std::vector<int> steps;
+    for (int id : order)
+      if (g_.node(id)->op != OpKind::kConstant) steps.push_back(id);
+    MIXQ_RETURN_IF_ERROR(ir::InferShapes(g_, steps, input_shapes, &logical_));
+    MakeValueBuffers();
+    consumers_.assign(g_.value_count(), {});
+    for (int id : steps)
+      for (int in : g_.node(id)->inputs)
+        if (in >= 0) consumers_[static_cast<size_t>(in)].push_back(id);
+    available_.assign(g_.value_count(), false);
+    for (int in : g_.inputs()) available_[static_cast<size_t>(in)] = true;
+    for (size_t v = 0; v < g_.value_count(); ++v)
+      if (storage_[v].const_data) available_[v] = true;
+    is_output_.assign(g_.value_count(), false);
+    for (int out : g_.outputs()) is_output_[static_cast<size_t>(out)] = true;
+    plan_.fused_into.assign(g_.node_count(), -1);
+    plan_.node_step.assign(g_.node_count(), -1);
+    std::vector<bool> done(g_.node_count(), false);
+    for (int id : steps) {
+      if (done[static_cast<size_t>(id)]) continue;
+      MIXQ_RETURN_IF_ERROR(WithContext(LowerNode(id, &done), ir::NodeLabel(g_, *g_.node(id))));
+    }
+    PlanArena();
+    return Status::OK();
+  }
+
+ private:
+  void MakeValueBuffers() {
+    plan_.value_buffer.assign(g_.value_count(), -1);
+    storage_.assign(g_.value_count(), ops::ValueInfo{});
+    for (size_t v = 0; v < g_.value_count(); ++v) {
+      const ir::Value& value = *g_.value(static_cast<int>(v));
+      ops::ValueInfo info = logical_[v];
+      const DataType storage = value.storage.value_or(info.dtype);
+      if (info.dtype == DataType::FLOAT32 && storage != DataType::FLOAT32) info.narrowed = true;
+      info.dtype = storage;
+      if (value.storage_quant) info.quant = &*value.storage_quant;
+      storage_[v] = info;
+    }
+  }
+
+  int BufferOf(int value) {
+    int& id = plan_.value_buffer[static_cast<size_t>(value)];
+    if (id >= 0) return id;
+    PlanBuffer b;
+    b.value = value;
+    b.name = g_.value(value)->name;
+    b.info = storage_[static_cast<size_t>(value)];
+    id = static_cast<int>(plan_.buffers.size());
+    plan_.buffers.push_back(std::move(b));
+    return id;
+  }
+
+  int Scratch(const std::string& name, ops::ValueInfo info) {
+    PlanBuffer b;
+    b.name = name;
+    b.info = std::move(info);
+    plan_.buffers.push_back(std::move(b));
+    return static_cast<int>(plan_.buffers.size()) - 1;
+  }
+
+  // Per-step input infos; weights consumed quantized carry their binding.
+  std::vector<ops::ValueInfo> InputInfos(const ir::Node& node, const std::vector<int>& values) {
+    std::vector<ops::ValueInfo> infos;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i] < 0) {
+        infos.push_back({});
+        continue;
+      }
+      ops::ValueInfo info = storage_[static_cast<size_t>(values[i])];
+      if (info.const_data && i < node.input_quant.size() && node.input_quant[i]) info.quant = &*node.input_quant[i];
+      infos.push_back(info);
+    }
+    return infos;
+  }
+
+  static std::vector<const ops::ValueInfo*> Pointers(const std::vector<ops::ValueInfo>& infos,
+                                                     const std::vector<int>& values) {
+    std::vector<const ops::ValueInfo*> p;
+    for (size_t i = 0; i < infos.size(); ++i) p.push_back(values[i] < 0 ? nullptr : &infos[i]);
+    return p;
+  }
+
+  Status Select(const ir::Node& node, const std::vector<ops::ValueInfo>& in, const std::vector<int>& in_values,
+                const std::vector<ops::ValueInfo>& out, const std::vector<DataType>& compute,
+                const std::vector<ops::PostOp>& post_ops, const ops::KernelDef** def) {
+    const auto ptrs = Pointers(in, in_values);
+    ops::KernelInit init{node.attrs, ptrs, out, &compute, &post_ops};
+    return ops::SelectKernel(node.op, init, options_.reference_only, options_.max_isa, def);
+  }
+
+  Status LowerNode(int id, std::vector<bool>* done) {
+    const ir::Node& node = *g_.node(id);
+    PlanStep step;
+    step.node = id;
+    step.label = node.name;
+    step.op = node.op;
+    step.input_compute = node.input_compute;
+    std::vector<int> in_values = node.inputs, out_values = node.outputs;
+    std::vector<ops::ValueInfo> in = InputInfos(node, in_values), out;
+    for (int o : out_values) out.push_back(storage_[static_cast<size_t>(o)]);
+    const ops::KernelDef* def = nullptr;
+    Status selected = Select(node, in, in_values, out, step.input_compute, step.post_ops, &def);
+
+    // Fusion: each rule in turn, kept only when a kernel takes the fused step.
+    if (selected.ok() && !options_.reference_only && out_values.size() == 1) {
+      const FusionSite site{g_, consumers_, is_output_, storage_, available_};
+      for (bool progress = true; progress;) {
+        progress = false;
+        FusionProposal p;
+        if (!ProposeActivationFusion(site, node.op, out_values[0], &p) &&
+            !ProposeResidualAddFusion(site, node.op, out_values[0], &p))
+          break;
+        auto try_in = in_values;
+        auto try_compute = step.input_compute;
+        auto try_post = step.post_ops;
+        if (p.extra_input >= 0) {
+          // After every input the op declares, so an omitted bias stays omitted.
+          while (try_in.size() < ops::GetSchema(node.op).input_names.size()) try_in.push_back(-1);
+          try_compute.resize(try_in.size(), DataType::FLOAT32);
+          try_in.push_back(p.extra_input);
+          try_compute.push_back(DataType::FLOAT32);
+          p.post_op.input = static_cast<int>(try_in.size()) - 1;
+        }
+        try_post.push_back(p.post_op);
+        auto try_in_infos = InputInfos(node, try_in);
+        std::vector<ops::ValueInfo> try_out = {storage_[static_cast<size_t>(p.new_output)]};
+        const ops::KernelDef* fused_def = nullptr;
+        if (!Select(node, try_in_infos, try_in, try_out, try_compute, try_post, &fused_def).ok()) break;
+        in_values = try_in;
+        in = try_in_infos;
+        step.input_compute = try_compute;
+        step.post_ops = try_post;
+        out_values = {p.new_output};
+        out = try_out;
+        def = fused_def;
+        step.fused.push_back(p.fused_node);
+        (*done)[static_cast<size_t>(p.fused_node)] = true;
+        progress = true;
+      }
+    }
+
+    // Float16 / bfloat16 storage the kernel does not read or write: widen to
+    // FLOAT32 in a scratch around it (explicit Convert steps in the plan).
+    std::vector<int> in_buffers, out_buffers;
+    std::vector<PlanStep> before, after;
+    if (!selected.ok()) {
+      bool widened = false;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (in_values[i] >= 0 && IsNarrowFloat(in[i]) && !in[i].const_data) widened = true;
+      for (const auto& o : out) widened = widened || IsNarrowFloat(o);
+      if (!widened) return selected;
+      for (auto& o : out)
+        if (IsNarrowFloat(o)) {
+          o.dtype = DataType::FLOAT32;
+          o.narrowed = false;
+        }
+      for (auto& i : in)
+        if (IsNarrowFloat(i) && !i.const_data) {
+          i.dtype = DataType::FLOAT32;
+          i.narrowed = false;
+        }
+      MIXQ_RETURN_IF_ERROR(Select(node, in, in_values, out, step.input_compute, step.post_ops, &def));
+    }
+    for (size_t i = 0; i < in_values.size(); ++i) {
+      if (in_values[i] < 0) {
+        in_buffers.push_back(-1);
+        continue;
+      }
+      const int src = BufferOf(in_values[i]);
+      if (plan_.buffers[static_cast<size_t>(src)].info.dtype == in[i].dtype) {
+        in_buffers.push_back(src);
+        continue;
+      }
+      const int wide = Scratch(StrCat(node.name, "/widen_in", i), in[i]);
+      before.push_back(ConvertStep(StrCat(node.name, " input ", i, " to FLOAT32"), src, wide));
+      in_buffers.push_back(wide);
+    }
+    for (size_t o = 0; o < out_values.size(); ++o) {
+      const int dst = BufferOf(out_values[o]);
+      if (plan_.buffers[static_cast<size_t>(dst)].info.dtype == out[o].dtype) {
+        out_buffers.push_back(dst);
+        continue;
+      }
+      const int wide = Scratch(StrCat(node.name, "/widen_out", o), out[o]);
+      after.push_back(ConvertStep(StrCat(node.name, " output ", o, " to ",
+                                         DataTypeName(plan_.buffers[static_cast<size_t>(dst)].info.dtype)),
+                                  wide, dst));
+      out_buffers.push_back(wide);
+    }
+    // Prepare the kernel with the final infos.
+    std::vector<ops::ValueInfo> final_in;
+    for (size_t i = 0; i < in_buffers.size(); ++i) {
+      ops::ValueInfo info = in_buffers[i] < 0 ? ops::ValueInfo{} : plan_.buffers[static_cast<size_t>(in_buffers[i])].info;
+      if (info.const_data && i < node.input_quant.size() && node.input_quant[i]) info.quant = &*node.input_quant[i];
+      final_in.push_back(info);
+    }
+    std::vector<ops::ValueInfo> final_out;
+    for (int b : out_buffers) final_out.push_back(plan_.buffers[static_cast<size_t>(b)].info);
+    const auto ptrs = Pointers(final_in, in_values);
+    ops::KernelInit init{node.attrs, ptrs, final_out, &step.input_compute, &step.post_ops, weights_,
+                         StrCat(node.name, "#", node.id)};
+    step.def = def;
+    MIXQ_RETURN_IF_ERROR(def->make(init, &step.kernel));
+    step.inputs = in_buffers;
+    step.outputs = out_buffers;
+    for (auto& s : before) AddStep(std::move(s));
+    plan_.node_step[static_cast<size_t>(id)] = static_cast<int>(plan_.steps.size());
+    const int anchor = static_cast<int>(plan_.steps.size());
+    for (int f : step.fused) plan_.fused_into[static_cast<size_t>(f)] = anchor;
+    AddStep(std::move(step));
+    for (auto& s : after) AddStep(std::move(s));
+    for (int o : out_values) available_[static_cast<size_t>(o)] = true;
+    for (int o : node.outputs) available_[static_cast<size_t>(o)] = true;
+    return Status::OK();
+  }
+
+  PlanStep ConvertStep(const std::string& label, int src, int dst) {
+    PlanStep s;
+    s.label = label;
+    s.op = OpKind::kConvert;
+    s.inputs = {src};
+    s.outputs = {dst};
+    return s;
+  }
+
+  Status PrepareConvert(PlanStep* s) {
+    static const ir::AttrMap no_attrs;
+    const ops::ValueInfo& in = plan_.buffers[static_cast<size_t>(s->inputs[0])].info;
+    std::vector<const ops::ValueInfo*> ptrs = {&in};
+    std::vector<ops::ValueInfo> out = {plan_.buffers[static_cast<size_t>(s->outputs[0])].info};
+    ops::KernelInit init{no_attrs, ptrs, out};
+    MIXQ_RETURN_IF_ERROR(ops::SelectKernel(OpKind::kConvert, init, options_.reference_only, options_.max_isa, &s->def));
+    return s->def->make(init, &s->kernel);
+  }
+
+  void AddStep(PlanStep step) {
+    if (!step.kernel) {
+      Status st = PrepareConvert(&step);
+      if (!st.ok()) pending_error_ = st;
+    }
+    const int index = static_cast<int>(plan_.steps.size());
+    for (int b : step.outputs)
+      if (b >= 0 && plan_.buffers[static_cast<size_t>(b)].first < 0) plan_.buffers[static_cast<size_t>(b)].first = index;
+    for (int b : step.inputs)
+      if (b >= 0) plan_.buffers[static_cast<size_t>(b)].last = index;
+    plan_.steps.push_back(std::move(step));
+  }
+
+  void PlanArena() {
+    const int end = static_cast<int>(plan_.steps.size());
+    for (int out : g_.outputs()) {
+      const int b = plan_.value_buffer[static_cast<size_t>(out)];
+      if (b >= 0) plan_.buffers[static_cast<size_t>(b)].last = end;
+    }
+    std::vector<BufferRequest> requests;
+    std::vector<size_t> which;
+    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      PlanBuffer& buf = plan_.buffers[b];
+      buf.bytes = ir::ElementCount(buf.info.shape) * static_cast<int64_t>(DataTypeSize(buf.info.dtype));
+      if (buf.first < 0 || buf.info.const_data) continue;  // constants, network inputs
+      if (buf.last < buf.first) buf.last = buf.first;
+      requests.push_back({buf.bytes, buf.first, buf.last});
+      which.push_back(b);
+    }
+    const MemoryPlan memory = PlanMemory(requests);
+    for (size_t r = 0; r < which.size(); ++r) plan_.buffers[which[r]].offset = memory.offsets[r];
+    plan_.arena_bytes = memory.total_bytes;
+  }
+
+ public:
+  Status pending_error_ = Status::OK();
+
+ private:
+  const ir::Graph& g_;
+  LoweringOptions options_;
+  ops::WeightCache* weights_;
+  ExecutionPlan& plan_;
+  std::vector<ops::ValueInfo> logical_, storage_;
+  std::vector<std::vector<int>> consumers_;
+  std::vector<bool> is_output_, available_;
+};
+
+}  // namespace
+
+Status LowerToPlan(const ir::Graph& graph, const std::vector<ir::Shape>& input_shapes, const LoweringOptions& options,
+                   ops::WeightCache* weights, ExecutionPlan* plan) {
+  *plan = ExecutionPlan{};
+  Lowering lowering(graph, options, weights, plan);
+  MIXQ_RETURN_IF_ERROR(lowering.Run(input_shapes));
+  return lowering.pending_error_;
+}
+
+}  // namespace mixq::runtime

@@ -1,0 +1,164 @@
+// The execution plan (SPEC §1.5, §6): storage types between operators,
+// quantize-once, weights packed once per engine, and a precision report that
+// says what actually runs.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../../examples/random_images.h"
+#include "../../examples/small_resnet.h"
+#include "api_test_util.h"
+#include "runtime/engine.h"
+
+namespace mixq::testing {
+namespace {
+
+using nlohmann::json;
+
+runtime::ContextImpl* Impl(IContext* context) { return dynamic_cast<runtime::ContextImpl*>(context); }
+
+ITensor* Weights(INetwork* network, std::vector<int64_t> dims, uint32_t seed, float scale = 0.3f) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  const auto values = RandomFloats(static_cast<size_t>(count), seed, -scale, scale);
+  return network->AddIConstNode(DataType::FLOAT32, Dims(dims), values.data())->GetOutput(0);
+}
+
+IConvNode* Conv(INetwork* network, ITensor* x, int64_t in, int64_t out, uint32_t seed) {
+  IConvNode* conv = network->AddIConvNode(x, Weights(network, {out, 3, 3, in}, seed), Weights(network, {out}, seed + 1));
+  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+  return conv;
+}
+
+// conv(int8) -> relu -> max-pool -> conv(int8): INT8 storage between the
+// convolutions and no float buffer there; the input quantized once.
+TEST(ExecutionPlan, IntegerChainKeepsIntegersBetweenConvolutions) {
+  for (const bool reference : {false, true}) {
+    auto network = CreateINetwork();
+    ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 8, 8, 3}));
+    ASSERT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+    IConvNode* conv1 = Conv(network.get(), x, 3, 8, 1);
+    IActivationNode* relu = network->AddIActivationNode(conv1->GetOutput(0), ActivationType::RELU);
+    IMaxPool2DNode* pool = network->AddIMaxPool2DNode(relu->GetOutput(0), false);
+    ASSERT_TRUE(pool->GetOutput(0)->SetDynamicRange(Range{0.0f, 2.0f}, true).ok());
+    IConvNode* conv2 = Conv(network.get(), pool->GetOutput(0), 8, 4, 3);
+    ASSERT_TRUE(network->MarkOutput(conv2->GetOutput(0)).ok());
+    auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+    ASSERT_NE(model, nullptr);
+    auto engine = model->CreateIEngine();
+    ContextOptions options;
+    options.force_reference = reference;
+    auto context = engine->CreateIContext(options);
+    ASSERT_TRUE(context->Prepare({Dims({1, 8, 8, 3})}).ok());
+    const runtime::ExecutionPlan& plan = Impl(context.get())->plan();
+    const ir::Graph& graph = Impl(context.get())->graph();
+    int float_arena_buffers = 0, quantize_steps = 0;
+    for (const auto& b : plan.buffers) {
+      if (b.offset < 0) continue;  // the input and the weights are not activations
+      if (b.info.dtype == DataType::FLOAT32) {
+        ++float_arena_buffers;
+        EXPECT_EQ(b.name, conv2->GetOutput(0)->GetTensorName()) << "float buffer " << b.name;
+      } else {
+        EXPECT_EQ(b.info.dtype, DataType::INT8) << b.name;
+      }
+    }
+    for (const auto& step : plan.steps)
+      if (step.op == OpKind::kConvert) ++quantize_steps;
+    EXPECT_EQ(float_arena_buffers, 1);
+    EXPECT_EQ(quantize_steps, 1);  // the network input, nothing between the convolutions
+    // Storage of each named tensor.
+    for (ITensor* t : {conv1->GetOutput(0), relu->GetOutput(0), pool->GetOutput(0)}) {
+      const ir::Value* v = graph.FindValue(t->GetTensorName());
+      ASSERT_NE(v, nullptr);
+      EXPECT_EQ(v->storage, DataType::INT8) << t->GetTensorName();
+    }
+    // The run agrees with the plan it was given (reference and fast kernels).
+    auto input = RandomFloats(8 * 8 * 3, 5);
+    const auto y = RunOnce(context.get(), Dims({1, 8, 8, 3}), input);
+    EXPECT_EQ(y.size(), 4u * 4 * 4);
+    const json report = json::parse(context->GetPrecisionReportJson());
+    EXPECT_EQ(report["stage"], "plan");
+    for (const auto& row : report["nodes"]) {
+      if (row["node"] == relu->GetNodeName() && !reference) {
+        EXPECT_EQ(row["fused_into"], conv1->GetNodeName());
+      }
+      if (row["node"] == pool->GetNodeName()) {
+        EXPECT_EQ(row["outputs"][0]["storage"], "INT8");
+      }
+      if (row["node"] == conv1->GetNodeName()) {
+        EXPECT_EQ(row["outputs"][0]["storage"], "INT8");
+      }
+    }
+  }
+}
+
+// One tensor feeding two quantized convolutions with equal parameters is
+// quantized once; the plan shows one Quantize step.
+TEST(ExecutionPlan, TensorWithTwoQuantizedConsumersIsQuantizedOnce) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 6, 6, 4}));
+  ASSERT_TRUE(x->SetDynamicRange(Range{-2.0f, 2.0f}, true).ok());
+  IConvNode* a = Conv(network.get(), x, 4, 4, 11);
+  IConvNode* b = Conv(network.get(), x, 4, 4, 13);
+  IElementwiseNode* sum = network->AddIElementwiseNode(a->GetOutput(0), b->GetOutput(0), ElementwiseOp::ADD);
+  ASSERT_TRUE(network->MarkOutput(sum->GetOutput(0)).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({Dims({1, 6, 6, 4})}).ok());
+  int quantize = 0;
+  for (const auto& step : Impl(context.get())->plan().steps)
+    if (step.op == OpKind::kConvert) ++quantize;
+  EXPECT_EQ(quantize, 1);
+  const json report = json::parse(context->GetPrecisionReportJson());
+  int quantize_rows = 0;
+  for (const auto& row : report["nodes"]) quantize_rows += row["op"] == "Quantize";
+  EXPECT_EQ(quantize_rows, 1);
+}
+
+// Two contexts of one engine share the packed weights: the engine's bytes
+// are counted once, and a second context packs nothing new.
+TEST(ExecutionPlan, ContextsShareWeightsPackedOncePerEngine) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSmallResNet(network.get()).ok());
+  auto model = BuildOrDie(network.get());
+  auto engine = model->CreateIEngine();
+  EXPECT_EQ(engine->GetPreparedWeightBytes(), 0);
+  auto first = engine->CreateIContext();
+  ASSERT_TRUE(first->Prepare({Dims({2, 16, 16, 3})}).ok());
+  const int64_t bytes = engine->GetPreparedWeightBytes();
+  EXPECT_GT(bytes, 0);
+  auto second = engine->CreateIContext();
+  ASSERT_TRUE(second->Prepare({Dims({2, 16, 16, 3})}).ok());
+  EXPECT_EQ(engine->GetPreparedWeightBytes(), bytes);
+  const json plan = json::parse(second->GetExecutionPlan(true));
+  EXPECT_EQ(plan["engine_weight_bytes"], bytes);
+  EXPECT_EQ(plan["context_weight_bytes"], 0);
+  // Both give the same result.
+  auto input = RandomFloats(2 * 16 * 16 * 3, 9);
+  EXPECT_EQ(RunOnce(first.get(), Dims({2, 16, 16, 3}), input), RunOnce(second.get(), Dims({2, 16, 16, 3}), input));
+}
+
+TEST(ExecutionPlan, BadThreadCountIsAnErrorNamingTheOption) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSmallResNet(network.get()).ok());
+  auto model = BuildOrDie(network.get());
+  auto engine = model->CreateIEngine();
+  for (int threads : {-1, 10000}) {
+    ContextOptions options;
+    options.num_threads = threads;
+    auto context = engine->CreateIContext(options);
+    const Status s = context->Prepare({Dims({1, 16, 16, 3})});
+    EXPECT_EQ(s.code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.message().find("num_threads"), std::string::npos) << s.message();
+  }
+  ContextOptions two;
+  two.num_threads = 2;
+  auto context = engine->CreateIContext(two);
+  auto input = RandomFloats(16 * 16 * 3, 4);
+  auto one = engine->CreateIContext();
+  EXPECT_EQ(RunOnce(context.get(), Dims({1, 16, 16, 3}), input), RunOnce(one.get(), Dims({1, 16, 16, 3}), input));
+}
+
+}  // namespace
+}  // namespace mixq::testing
