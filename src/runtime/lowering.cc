@@ -46,6 +46,8 @@ class Lowering {
       if (done[static_cast<size_t>(id)]) continue;
       MIXQ_RETURN_IF_ERROR(WithContext(LowerNode(id, &done), ir::NodeLabel(g_, *g_.node(id))));
     }
+    // Network outputs no step writes (constants, inputs) still need a buffer.
+    for (int out : g_.outputs()) BufferOf(out);
     PlanArena();
     return Status::OK();
   }

@@ -71,9 +71,10 @@ SkipEntry* FindSkip(std::vector<SkipEntry>& entries, const std::string& test) {
 
 // mixq operators with no single ONNX op, hence no ONNX node test: FakeQuantize
 // is a QuantizeLinear -> DequantizeLinear pair (tests/python/test_qdq_import.py
-// checks it against ONNX Runtime).
+// checks it against ONNX Runtime); Convert is the planner's storage conversion
+// (tests/unit/execution_plan_test.cc, tests/python/test_quantized_kernels.py).
 bool HasOnnxCounterpart(const std::string& op) {
-  return op != "FakeQuantize";
+  return op != "FakeQuantize" && op != "Convert";
 }
 
 std::vector<std::string> AllMixqOps() {

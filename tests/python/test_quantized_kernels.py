@@ -403,9 +403,12 @@ def test_integer_chain_requantizes_once_bit_exact(build_dir, tmp_path, bits, sym
     # The plan: the first conv writes integers, relu and max-pool run on them.
     assert f"writes {int_type} directly" in report, report
     assert f"runs on {int_type} integers" in report, report
-    plan = report[report.index("execution plan for input shapes"):]
-    between = plan[plan.index("Conv2D"):plan.rindex("Conv2D")]
-    assert "FLOAT32[" not in between.split("->", 1)[1], plan
+    plan = report[report.index("execution plan for input shapes"):].splitlines()[1:]
+    steps = [line for line in plan if "->" in line]
+    assert len(steps) == 4, plan  # quantize the input, conv (+relu), max-pool, conv
+    for line in steps[:-1]:  # every activation before the last conv is integer
+        assert "FLOAT32" not in line.split("->", 1)[1], line
+    assert f"-> {int_type}[" in steps[1] and f"-> {int_type}[" in steps[2], plan
     qx, s_x = quantize_activation(x, lo1, hi1, bits, symmetric)
     qw1, s_w1 = quantize_weights(w1, 0, bits)
     acc1 = conv2d_int(qx, qw1, (1, 1), (1, 1, 1, 1), (1, 1), 1)

@@ -5,6 +5,7 @@
 //   mixq_onnx_import_probe MODEL.onnx MODE DIR
 //     writes DIR/reexport.onnx and DIR/out_<i>.npy (one per output)
 #include <cstdio>
+#include <cstdlib>
 
 #include "mixq/mixq.h"
 #include "mixq/onnx_export.h"
@@ -37,6 +38,7 @@ Status Run(const std::string& path, const std::string& mode, const std::string& 
   inputs[0]->SetDimensions(Dims(input.shape));
   inputs[0]->SetData(input.bytes.data(), input.bytes.size());
   s = context->Enqueue(inputs, outputs);
+  if (std::getenv("MIXQ_PROBE_PLAN")) std::fprintf(stderr, "%s\n%s", context->GetPrecisionReport().c_str(), context->GetExecutionPlan(false).c_str());
   if (!s.ok()) return s;
   for (size_t i = 0; i < outputs.size(); ++i) {
     s = WriteNpy(dir + "/out_" + std::to_string(i) + ".npy", outputs[i]->GetDataType(),

@@ -5,6 +5,7 @@
 
 #include "kernels/onednn.h"
 #include "ops/kernel_registry.h"
+#include "ops/onednn_support.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
@@ -26,25 +27,6 @@ tag FilterTag(const std::string& layout, bool grouped) {
   if (layout == "OIHW") return grouped ? tag::goihw : tag::oihw;
   if (layout == "OHWI") return grouped ? tag::gohwi : tag::ohwi;
   return grouped ? tag::hwigo : tag::hwio;  // HWCN
-}
-
-// oneDNN post-ops for mixq's: eltwise for the activations, sum for a residual add.
-dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops) {
-  dnnl::post_ops chain;
-  for (const PostOp& op : ops) {
-    if (op.kind == PostOp::Kind::kAdd) {
-      chain.append_sum(1.0f);
-    } else if (op.activation == "relu") {
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    } else if (op.activation == "leaky_relu") {
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, op.lo, 0.0f);
-    } else {  // relu6, clip
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, op.lo, op.hi);
-    }
-  }
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(chain);
-  return attr;
 }
 
 class OneDnnConv : public Kernel {
@@ -92,24 +74,8 @@ class OneDnnConv : public Kernel {
       }
       if (filter) {
         // Reordered once per engine and shared by its contexts.
-        const memory::desc packed_md = pd_.weights_desc();
-        auto pack = [&](std::shared_ptr<const void>* packed, int64_t* bytes) {
-          return kernels::OneDnnCall("Conv2D (oneDNN) weights", [&] {
-            auto weights = std::make_shared<memory>(packed_md, engine);
-            memory user(user_w_md_, engine, const_cast<void*>(filter));
-            dnnl::reorder(user, *weights).execute(stream_, user, *weights);
-            stream_.wait();
-            *bytes = static_cast<int64_t>(packed_md.get_size());
-            *packed = weights;
-          });
-        };
-        std::shared_ptr<const void> packed;
-        Status st = init.weights ? init.weights->GetOrCreate(init.weight_key + "/conv2d/" + kernels::DescKey(packed_md),
-                                                            pack, &packed)
-                                 : pack(&packed, &private_bytes_);
-        if (!st.ok()) throw std::runtime_error(st.message());
-        packed_weights_ = packed;
-        weights_ = *static_cast<const memory*>(packed.get());
+        packed_weights_ = PackWeights(init, "conv2d", user_w_md_, filter, pd_.weights_desc(), &private_bytes_);
+        weights_ = *packed_weights_;
       }
     });
   }
@@ -150,7 +116,7 @@ class OneDnnConv : public Kernel {
   dnnl::convolution_forward conv_;
   dnnl::stream stream_;
   memory weights_;
-  std::shared_ptr<const void> packed_weights_;  // keeps weights_ alive (shared with the engine)
+  std::shared_ptr<const memory> packed_weights_;  // keeps weights_ alive (shared with the engine)
   int64_t private_bytes_ = 0;
   std::vector<PostOp> post_ops_;
   memory src_blocked_, dst_blocked_;  // when oneDNN runs in its own formats
@@ -168,20 +134,7 @@ Status MakeConv2DOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
 
 namespace {
 bool SupportsOneDnn(const KernelInit& init) {
-  if (!AllPlainFloat32(init)) return false;
-  if (init.post_ops)
-    for (size_t k = 0; k < init.post_ops->size(); ++k) {
-      const PostOp& op = (*init.post_ops)[k];
-      // oneDNN takes the sum first in the chain; clip bounds must be finite.
-      if (op.kind == PostOp::Kind::kAdd && k != 0) return false;
-      if (op.kind == PostOp::Kind::kActivation && op.activation == "clip" && (std::isinf(op.lo) || std::isinf(op.hi)))
-        return false;
-      if (op.kind == PostOp::Kind::kAdd &&
-          (op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
-           init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape))
-        return false;
-    }
-  return true;
+  return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/true);
 }
 }  // namespace
 

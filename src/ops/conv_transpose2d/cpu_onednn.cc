@@ -3,6 +3,7 @@
 #include "kernels/onednn.h"
 #include "ops/conv_transpose2d/geometry.h"
 #include "ops/kernel_registry.h"
+#include "ops/onednn_support.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -51,6 +52,7 @@ class OneDnnDeconv : public Kernel {
     user_w_md_ = FilterDesc(init.inputs[1]->shape, g.filter_axes, g);
     const memory::desc bias_md({g.out_channels}, memory::data_type::f32, memory::format_tag::x);
     const void* filter = init.inputs[1]->const_data;
+    const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
     return kernels::OneDnnCall("ConvTranspose2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       const memory::desc w_any(user_w_md_.dims(), memory::data_type::f32, memory::format_tag::any);
@@ -60,17 +62,17 @@ class OneDnnDeconv : public Kernel {
                                              dst_md_, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
                                              {g.pad_top, g.pad_left},
                                              {g.pad_bottom - tg.output_pad_h, g.pad_right - tg.output_pad_w});
-      pd_ = dnnl::deconvolution_forward::primitive_desc(desc, engine);
+      pd_ = dnnl::deconvolution_forward::primitive_desc(desc, PostOpAttr(post_ops), engine);
       deconv_ = dnnl::deconvolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (filter) {
-        weights_ = memory(pd_.weights_desc(), engine);
-        memory user(user_w_md_, engine, const_cast<void*>(filter));
-        dnnl::reorder(user, weights_).execute(stream_, user, weights_);
-        stream_.wait();
+        packed_weights_ = PackWeights(init, "deconv", user_w_md_, filter, pd_.weights_desc(), &private_bytes_);
+        weights_ = *packed_weights_;
       }
     });
   }
+
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     return kernels::OneDnnCall("ConvTranspose2D (oneDNN)", [&] {
@@ -91,6 +93,8 @@ class OneDnnDeconv : public Kernel {
   dnnl::deconvolution_forward deconv_;
   dnnl::stream stream_;
   memory weights_;
+  std::shared_ptr<const memory> packed_weights_;  // shared with the engine
+  int64_t private_bytes_ = 0;
 };
 
 }  // namespace
@@ -103,7 +107,9 @@ Status MakeConvTranspose2DOneDnn(const KernelInit& init, std::unique_ptr<Kernel>
 }
 
 namespace {
-bool SupportsFast(const KernelInit& init) { return !init.HasPostOps() && AllPlainFloat32(init); }
+bool SupportsFast(const KernelInit& init) {
+  return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/false);
+}
 }  // namespace
 
 }  // namespace mixq::ops

@@ -3,6 +3,7 @@
 #include "kernels/onednn.h"
 #include "ops/matmul/geometry.h"
 #include "ops/kernel_registry.h"
+#include "ops/onednn_support.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 
@@ -55,19 +56,30 @@ class OneDnnMatMul : public Kernel {
     dst_dims.push_back(g.a.rows);
     dst_dims.push_back(g.b.cols);
     dst_md_ = memory::desc(dst_dims, memory::data_type::f32, DenseTag(rank));
+    const void* constant_b = init.inputs[1]->const_data;
+    const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
     return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
-      pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, b_md_, dst_md_), engine);
+      // A constant b may take whatever layout oneDNN runs fastest: packed once per engine.
+      const memory::desc b_any(b_md_.dims(), memory::data_type::f32, memory::format_tag::any);
+      pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, constant_b ? b_any : b_md_, dst_md_),
+                                         PostOpAttr(post_ops), engine);
       matmul_ = dnnl::matmul(pd_);
       stream_ = dnnl::stream(engine);
+      if (constant_b) {
+        packed_b_ = PackWeights(init, "matmul", b_md_, constant_b, pd_.weights_desc(), &private_bytes_);
+        b_packed_ = *packed_b_;
+      }
     });
   }
+
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       matmul_.execute(stream_, {{DNNL_ARG_SRC, memory(a_md_, engine, in[0].data)},
-                                {DNNL_ARG_WEIGHTS, memory(b_md_, engine, in[1].data)},
+                                {DNNL_ARG_WEIGHTS, b_packed_ ? b_packed_ : memory(b_md_, engine, in[1].data)},
                                 {DNNL_ARG_DST, memory(dst_md_, engine, out[0].data)}});
       stream_.wait();
     });
@@ -85,6 +97,9 @@ class OneDnnMatMul : public Kernel {
   }
 
   memory::desc a_md_, b_md_, dst_md_;
+  std::shared_ptr<const memory> packed_b_;  // shared with the engine
+  memory b_packed_;
+  int64_t private_bytes_ = 0;
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul matmul_;
   dnnl::stream stream_;
@@ -105,7 +120,8 @@ Status MakeMatMulOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
 
 namespace {
 bool SupportsFast(const KernelInit& init) {
-  if (init.HasPostOps() || !AllPlainFloat32(init) || init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1])
+  if (!AllPlainFloat32(init) || !OneDnnSupportsPostOps(init, /*sum_allowed=*/false) || init.inputs.size() < 2 ||
+      !init.inputs[0] || !init.inputs[1])
     return false;
   // oneDNN takes up to 12 dims.
   return std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) <= 12;

@@ -1,0 +1,31 @@
+// What the oneDNN kernels of several ops share: mixq post-ops as oneDNN
+// attributes, and constant weights reordered once per engine.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/onednn.h"
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+// eltwise post-ops for relu / relu6 / clip / leaky_relu, sum for a residual add.
+dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops);
+
+// True when oneDNN takes these post-ops: activations with finite clip
+// bounds, and (only when `sum_allowed`) one residual add first in the chain
+// whose addend has the output's shape.
+bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed);
+
+// `user` (the constant's bytes in `user_md`) reordered into `packed_md`,
+// shared through the engine's weight cache (init.weights) under
+// init.weight_key + `what`; without a cache (op tests), a private copy whose
+// size goes to *private_bytes. Throws dnnl::error / std::runtime_error (run
+// inside kernels::OneDnnCall).
+std::shared_ptr<const dnnl::memory> PackWeights(const KernelInit& init, const char* what,
+                                                const dnnl::memory::desc& user_md, const void* user,
+                                                const dnnl::memory::desc& packed_md, int64_t* private_bytes);
+
+}  // namespace mixq::ops
