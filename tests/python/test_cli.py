@@ -160,14 +160,34 @@ def test_inspect_lists_tensors_and_precisions(build_dir, cnn_f32, cnn_q8_dynamic
 
 
 def test_bench_prints_ordered_latencies(build_dir, cnn_f32):
-    out = run_mixq(build_dir, "bench", cnn_f32, "--threads", "2", "--warmup", "1", "--iterations", "5",
-                   "--shape", "x:2x3x8x8").stdout
+    out = run_mixq(build_dir, "bench", cnn_f32, "--threads", "2", "--contexts", "2", "--warmup", "1",
+                   "--iterations", "5", "--shape", "x:2x3x8x8").stdout
     m = re.search(r"latency ms: min ([\d.]+)\s+median ([\d.]+)\s+p90 ([\d.]+)\s+p99 ([\d.]+)\s+mean ([\d.]+)", out)
     assert m, out
     lo, med, p90, p99, mean = map(float, m.groups())
     assert 0 < lo <= med <= p90 <= p99 and lo <= mean <= p99
     assert float(re.search(r"throughput: ([\d.]+) inferences/s", out).group(1)) > 0
-    assert "threads: 2" in out and "input x: [2,3,8,8]" in out
+    assert "threads per inference: 2  contexts: 2" in out and "input x: [2,3,8,8]" in out
+    m = re.search(r"memory: activations (\d+) bytes per context, packed weights (\d+) bytes", out)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) > 0, out
+
+
+def test_inspect_plan_shows_steps_kernels_and_storage(build_dir, cnn_f32, cnn_q8_dynamic):
+    """`inspect --plan`: the lowered plan for concrete shapes, as text and JSON."""
+    text = run_mixq(build_dir, "inspect", cnn_f32, "--plan", "--shape", "x:1x3x8x8").stdout
+    assert re.search(r"execution plan for input shapes \[1,3,8,8\]: \d+ steps, activation arena \d+ bytes", text)
+    assert "[onednn]" in text and "fused into" in text, text  # conv + relu fused on oneDNN
+    doc = json.loads(run_mixq(build_dir, "inspect", cnn_q8_dynamic, "--plan", "--json", "--shape",
+                              "x:1x3x8x8").stdout)
+    ops = [step["op"] for step in doc["plan"]["steps"]]
+    assert "QuantizeDynamic" in ops, ops
+    assert doc["precision_report"]["stage"] == "plan"
+    kernels = {row["node"]: row["kernel"] for row in doc["precision_report"]["nodes"]}
+    assert "reference-quantized" in kernels.values(), kernels
+    ref = json.loads(run_mixq(build_dir, "inspect", cnn_f32, "--plan", "--json", "--reference", "--shape",
+                              "x:1x3x8x8").stdout)
+    assert {s["kernel"] for s in ref["plan"]["steps"]} == {"reference"}
+    assert all(not s["fused"] for s in ref["plan"]["steps"])
 
 
 def parse_compare(text):
@@ -209,6 +229,7 @@ def test_compare_random_inputs_are_seeded(build_dir, cnn, cnn_f32, cnn_q8_dynami
     ["bench", "--threads"],                       # missing value
     ["bench", "MODEL", "--threads", "two"],       # not a number
     ["bench", "MODEL", "--threads", "0"],         # out of range
+    ["bench", "MODEL", "--contexts", "0"],        # out of range
     ["run", "MODEL", "--frobnicate", "-o", "."],  # unknown option
     ["inspect"],                                  # missing argument
     ["inspect", "MODEL", "extra"],                # too many arguments

@@ -1,5 +1,5 @@
-// mixq bench: latency and throughput of a model, N contexts on N threads over
-// one engine (as a server would run it).
+// mixq bench: latency and throughput of a model: C contexts on C threads over
+// one engine (as a server would run it), each inference using N threads.
 #include <algorithm>
 #include <barrier>
 #include <chrono>
@@ -31,21 +31,24 @@ struct Worker {
 }  // namespace
 
 int BenchMain(const std::vector<std::string>& args) {
-  Args parser("bench", "MODEL.mixq [--threads N] [--warmup K] [--iterations M] [--shape NAME:DIMS ...]",
-              "Runs the model on pseudo-random inputs (fixed seed): N threads, each with its own context\n"
-              "over one shared engine, each K warm-up runs then M timed runs. Prints latency (min,\n"
-              "median, p90, p99, mean over all N*M runs) and throughput (N*M runs / wall time of the\n"
-              "timed phase).");
+  Args parser("bench",
+              "MODEL.mixq [--threads N] [--contexts C] [--warmup K] [--iterations M] [--shape NAME:DIMS ...]",
+              "Runs the model on pseudo-random inputs (fixed seed): C contexts over one shared engine,\n"
+              "each on its own thread and each inference using N threads, K warm-up runs then M timed\n"
+              "runs per context. Prints latency (min, median, p90, p99, mean over all C*M runs),\n"
+              "throughput (C*M runs / wall time of the timed phase) and the plan's memory.");
   parser.AddPositional("MODEL.mixq", "a model file written by mixq build");
-  parser.AddFlag("threads", "t", "N", "threads, one context each (default 1)");
+  parser.AddFlag("threads", "t", "N", "threads per inference (intra-op; default: OMP_NUM_THREADS or all cores)");
+  parser.AddFlag("contexts", "c", "C", "concurrent contexts, one thread each (default 1)");
   parser.AddFlag("warmup", "w", "K", "untimed runs per thread first (default 2)");
   parser.AddFlag("iterations", "n", "M", "timed runs per thread (default 10)");
   parser.AddFlag("shape", "s", "NAME:DIMS", "dims for an input with dynamic dims, e.g. x:1x3x224x224", true);
   parser.AddSwitch("reference", "run every operator on its reference kernel");
   if (int code = ParseOrExit(&parser, "bench", args); code >= 0) return code;
-  int64_t threads = 1, warmup = 2, iterations = 10;
+  int64_t intra_threads = 0, threads = 1, warmup = 2, iterations = 10;
   for (auto [flag, value, max] :
-       {std::tuple{"threads", &threads, int64_t{1024}}, std::tuple{"warmup", &warmup, int64_t{1} << 30},
+       {std::tuple{"threads", &intra_threads, int64_t{1024}}, std::tuple{"contexts", &threads, int64_t{1024}},
+        std::tuple{"warmup", &warmup, int64_t{1} << 30},
         std::tuple{"iterations", &iterations, int64_t{1} << 30}}) {
     if (!parser.Has(flag)) continue;
     const int64_t min = std::string(flag) == "warmup" ? 0 : 1;
@@ -64,6 +67,8 @@ int BenchMain(const std::vector<std::string>& args) {
 
   ContextOptions options;
   options.force_reference = parser.Has("reference");
+  options.num_threads = static_cast<int>(intra_threads);
+  int64_t activation_bytes = 0;
   std::vector<Worker> workers(static_cast<size_t>(threads));
   Clock::time_point start, end;
   int phase = 0;
@@ -84,6 +89,7 @@ int BenchMain(const std::vector<std::string>& args) {
       w->latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     sync.arrive_and_wait();
+    if (w == &workers[0]) activation_bytes = context->GetActivationBytes();
   };
   std::vector<std::thread> pool;
   for (size_t t = 0; t < workers.size(); ++t) pool.emplace_back(body, &workers[t], uint64_t{t});
@@ -101,8 +107,11 @@ int BenchMain(const std::vector<std::string>& args) {
   std::printf("model: %s\n", parser.Positional(0).c_str());
   for (size_t i = 0; i < dims.size(); ++i)
     std::printf("input %s: %s\n", model->GetInputNames()[i].c_str(), dims[i].ToString().c_str());
-  std::printf("threads: %lld  warmup: %lld  iterations: %lld per thread\n", static_cast<long long>(threads),
-              static_cast<long long>(warmup), static_cast<long long>(iterations));
+  std::printf("threads per inference: %s  contexts: %lld  warmup: %lld  iterations: %lld per context\n",
+              intra_threads > 0 ? std::to_string(intra_threads).c_str() : "default",
+              static_cast<long long>(threads), static_cast<long long>(warmup), static_cast<long long>(iterations));
+  std::printf("memory: activations %lld bytes per context, packed weights %lld bytes (engine, shared)\n",
+              static_cast<long long>(activation_bytes), static_cast<long long>(engine->GetPreparedWeightBytes()));
   std::printf("latency ms: min %.3f  median %.3f  p90 %.3f  p99 %.3f  mean %.3f\n", all.front(), Quantile(all, 0.5),
               Quantile(all, 0.9), Quantile(all, 0.99), sum / static_cast<double>(all.size()));
   std::printf("throughput: %.2f inferences/s\n", wall_s > 0 ? static_cast<double>(all.size()) / wall_s : 0.0);

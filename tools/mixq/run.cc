@@ -18,7 +18,12 @@ int RunMain(const std::vector<std::string>& args) {
   parser.AddFlag("input", "i", "NAME=FILE.npy", "data for input NAME (just FILE.npy for a one-input model)", true);
   parser.AddFlag("output-dir", "o", "DIR", "folder for the outputs (created if missing)");
   parser.AddSwitch("reference", "run every operator on its reference kernel");
+  parser.AddFlag("threads", "t", "N", "threads the inference may use (default: OMP_NUM_THREADS or all cores)");
   if (int code = ParseOrExit(&parser, "run", args); code >= 0) return code;
+  int64_t threads = 0;
+  if (parser.Has("threads"))
+    if (Status s = ParseInt(parser.Get("threads"), "--threads", 1, 1024, &threads); !s.ok())
+      return Fail("run", s, kExitUsage);
   if (!parser.Has("output-dir")) return Fail("run", InvalidArgument("--output-dir DIR is required"), kExitUsage);
   if (!parser.Has("input")) return Fail("run", InvalidArgument("--input NAME=FILE.npy is required"), kExitUsage);
 
@@ -32,6 +37,7 @@ int RunMain(const std::vector<std::string>& args) {
   if (!engine) return Fail("run", model->GetLastStatus());
   ContextOptions options;
   options.force_reference = parser.Has("reference");
+  options.num_threads = static_cast<int>(threads);
   auto context = engine->CreateIContext(options);
   std::vector<std::unique_ptr<IRTTensor>> in_tensors, out_tensors;
   if (Status s = RunOnce(context.get(), &inputs, &in_tensors, &out_tensors); !s.ok()) return Fail("run", s);
