@@ -61,6 +61,25 @@ bool MovesIntegers(OpKind op) {
   }
 }
 
+// Ops that only copy bytes (of any element size): they take FLOAT16 /
+// BFLOAT16 storage as it is.
+bool MovesBytes(OpKind op) {
+  switch (op) {
+    case OpKind::kReshape:
+    case OpKind::kFlatten:
+    case OpKind::kSqueeze:
+    case OpKind::kUnsqueeze:
+    case OpKind::kPermute:
+    case OpKind::kSlice:
+    case OpKind::kSplit:
+    case OpKind::kConcat:
+    case OpKind::kGather:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool AnyQuantizedCompute(const KernelInit& init) {
   for (size_t i = 0; i < init.inputs.size(); ++i)
     if (init.inputs[i] && (init.ComputeOf(i) == DataType::QINT8 || init.ComputeOf(i) == DataType::QINT16)) return true;
@@ -76,6 +95,7 @@ bool ReferenceSupports(const KernelInit& init) {
   auto ok = [](const ValueInfo& v) {
     if (!v.narrowed) return true;
     if (kOp == OpKind::kConvert) return true;
+    if ((v.dtype == DataType::FLOAT16 || v.dtype == DataType::BFLOAT16) && MovesBytes(kOp)) return true;
     return IsIntegerStorage(v) && MovesIntegers(kOp);
   };
   for (const ValueInfo* in : init.inputs)

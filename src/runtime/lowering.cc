@@ -183,10 +183,12 @@ class Lowering {
           o.dtype = DataType::FLOAT32;
           o.narrowed = false;
         }
-      for (auto& i : in)
-        if (IsNarrowFloat(i) && !i.const_data) {
-          i.dtype = DataType::FLOAT32;
-          i.narrowed = false;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (in_values[i] >= 0 && IsNarrowFloat(in[i]) && !in[i].const_data) {
+          in[i].dtype = DataType::FLOAT32;
+          in[i].narrowed = false;
+          // Widened exactly: the FLOAT16 / BFLOAT16 values, consumed as FLOAT32.
+          if (i < step.input_compute.size()) step.input_compute[i] = DataType::FLOAT32;
         }
       MIXQ_RETURN_IF_ERROR(Select(node, in, in_values, out, step.input_compute, step.post_ops, &def));
     }

@@ -1,0 +1,141 @@
+// AVX2 + F16C kernels of Convert: float32 <-> float16 casts and static
+// per-tensor quantize / dequantize of int8 and int16, bit-exact with the
+// reference (src/ops/convert/op.cc, SPEC §1): the same float32 division,
+// round half to even, NaN -> zero point, +-inf saturating; float16 rounding
+// to nearest even with NaN quieted. Compiled for AVX2 with function target
+// attributes so the binary runs on any x86-64; registered for Isa::kAvx2.
+#include <immintrin.h>
+
+#include <cfloat>
+
+#include "ops/kernel_registry.h"
+#include "ops/op_util.h"
+#include "quant/quant_math.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+
+namespace {
+
+#define MIXQ_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+MIXQ_AVX2 void FloatToHalfAvx2(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), h);
+  }
+  for (; i < n; ++i) y[i] = FloatToHalf(x[i]);
+}
+
+MIXQ_AVX2 void HalfToFloatAvx2(const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+  for (; i < n; ++i) y[i] = HalfToFloat(x[i]);
+}
+
+// q = clamp(rint(x / s) + z, lo, hi); NaN -> z. Rounding then adding z in
+// float is exact: |rint(x / s)| below 2^24 here is integral and z is small,
+// and larger values clamp anyway.
+template <typename T>
+MIXQ_AVX2 void QuantizeAvx2(const float* x, T* y, int64_t n, float scale, int32_t zero_point, int bits) {
+  const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero_point));
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(quant::QMin(bits)));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(quant::QMax(bits)));
+  int64_t i = 0;
+  alignas(32) int32_t q[8];
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    __m256 r = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+    r = _mm256_min_ps(_mm256_max_ps(r, lo), hi);
+    r = _mm256_blendv_ps(r, z, nan);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_cvtps_epi32(r));
+    for (int k = 0; k < 8; ++k) y[i + k] = static_cast<T>(q[k]);
+  }
+  for (; i < n; ++i) y[i] = static_cast<T>(quant::Quantize(x[i], scale, zero_point, bits));
+}
+
+// x = s * (q - z) in float32 (exact product, as the reference), saturated to
+// +-FLT_MAX like quant::Dequantize.
+template <typename T>
+MIXQ_AVX2 void DequantizeAvx2(const T* q, float* y, int64_t n, float scale, int32_t zero_point) {
+  const __m256 s = _mm256_set1_ps(scale), max = _mm256_set1_ps(FLT_MAX), min = _mm256_set1_ps(-FLT_MAX);
+  const __m256i z = _mm256_set1_epi32(zero_point);
+  int64_t i = 0;
+  alignas(32) int32_t wide[8];
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) wide[k] = q[i + k];
+    const __m256i c = _mm256_sub_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(wide)), z);
+    const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(c), s);
+    _mm256_storeu_ps(y + i, _mm256_min_ps(_mm256_max_ps(v, min), max));
+  }
+  for (; i < n; ++i) y[i] = quant::Dequantize(q[i], scale, zero_point);
+}
+
+enum class Kind { kToHalf, kFromHalf, kQuantize8, kQuantize16, kDequantize8, kDequantize16 };
+
+bool Classify(const KernelInit& init, Kind* kind) {
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
+  const ValueInfo& in = *init.inputs[0];
+  const ValueInfo& out = init.outputs[0];
+  const bool in_int = IsIntegerStorage(in), out_int = IsIntegerStorage(out);
+  if (in.dtype == DataType::FLOAT32 && out.dtype == DataType::FLOAT16 && !in_int && !out_int) {
+    *kind = Kind::kToHalf;
+  } else if (in.dtype == DataType::FLOAT16 && out.dtype == DataType::FLOAT32) {
+    *kind = Kind::kFromHalf;
+  } else if (in.dtype == DataType::FLOAT32 && out_int && !out.quant->dynamic && out.quant->scales.size() == 1) {
+    *kind = out.dtype == DataType::INT8 ? Kind::kQuantize8 : Kind::kQuantize16;
+  } else if (in_int && out.dtype == DataType::FLOAT32 && !in.quant->dynamic && in.quant->scales.size() == 1) {
+    *kind = in.dtype == DataType::INT8 ? Kind::kDequantize8 : Kind::kDequantize16;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool Supports(const KernelInit& init) {
+  Kind kind;
+  return Classify(init, &kind);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  Kind kind;
+  if (!Classify(init, &kind)) return Internal("Convert (avx2): unsupported storage types");
+  return MakeFunctionKernel(
+      [kind](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        const int64_t n = in[0].Count();
+        switch (kind) {
+          case Kind::kToHalf: FloatToHalfAvx2(in[0].Data<const float>(), out[0].Data<uint16_t>(), n); break;
+          case Kind::kFromHalf: HalfToFloatAvx2(in[0].Data<const uint16_t>(), out[0].Data<float>(), n); break;
+          case Kind::kQuantize8:
+            QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int8_t>(), n, out[0].quant->scale,
+                         out[0].quant->zero_point, 8);
+            break;
+          case Kind::kQuantize16:
+            QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int16_t>(), n, out[0].quant->scale,
+                         out[0].quant->zero_point, 16);
+            break;
+          case Kind::kDequantize8:
+            DequantizeAvx2(in[0].Data<const int8_t>(), out[0].Data<float>(), n, in[0].quant->scale,
+                           in[0].quant->zero_point);
+            break;
+          case Kind::kDequantize16:
+            DequantizeAvx2(in[0].Data<const int16_t>(), out[0].Data<float>(), n, in[0].quant->scale,
+                           in[0].quant->zero_point);
+            break;
+        }
+        return Status::OK();
+      },
+      kernel, "avx2");
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(convert, avx2) {
+  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kConvert, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make});
+}
