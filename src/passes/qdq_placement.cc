@@ -283,6 +283,8 @@ bool RunsOnIntegers(const ir::Node& node, const ir::Graph&) {
       const std::string type = node.attrs.Str("type");
       return type == "relu" || type == "relu6" || type == "clip";
     }
+    case OpKind::kResize:
+      return node.attrs.Str("mode") == "nearest";
     default:
       return false;
   }

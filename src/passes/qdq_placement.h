@@ -11,7 +11,8 @@
 //     in FLOAT16 / BFLOAT16 from a wider value reads one shared Convert (cast).
 //  3. a static quantize is moved above operators that only move or compare
 //     values (max-pool, relu / relu6 / clip, reshape, flatten, squeeze,
-//     unsqueeze, permute, slice, pad with a zero value, concat, gather) when
+//     unsqueeze, permute, slice, pad with a zero value, concat, gather,
+//     nearest resize) when
 //     it is the only consumer of their output: they then run on the integers,
 //     which is exact because those operators commute with quantization.
 //  4. a static quantize that is the only consumer of a quantized operator's

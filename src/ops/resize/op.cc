@@ -137,9 +137,40 @@ Status BuildResizeParams(const KernelInit& init, ResizeParams* out) {
 
 namespace {
 
+// Nearest mode on quantized integers (or any 1- / 2-byte storage): a pure
+// gather, exactly the quantized float result since nearest only copies.
+template <typename T>
+Status MakeNearestGather(const ResizeParams& p, std::unique_ptr<Kernel>* kernel) {
+  return MakeFunctionKernel(
+      [p](const std::vector<TensorView>& in_views, const std::vector<TensorView>& out_views) {
+        const T* x = in_views[0].Data<const T>();
+        T* y = out_views[0].Data<T>();
+        const size_t rank = p.out.size();
+        const int64_t count = ir::ElementCount(p.out);
+        std::vector<int64_t> index(rank, 0);
+        for (int64_t k = 0; k < count; ++k) {
+          int64_t offset = 0;
+          for (size_t a = 0; a < rank; ++a) offset += p.axes[a].first[static_cast<size_t>(index[a])] * p.in_strides[a];
+          y[k] = x[offset];
+          for (size_t a = rank; a-- > 0;) {
+            if (++index[a] < p.out[a]) break;
+            index[a] = 0;
+          }
+        }
+        return Status::OK();
+      },
+      kernel);
+}
+
 Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   ResizeParams p;
   MIXQ_RETURN_IF_ERROR(BuildResizeParams(init, &p));
+  if (init.inputs[0]->narrowed) {
+    if (init.attrs.Str("mode") != "nearest")
+      return Unimplemented("linear Resize of ", DataTypeName(init.inputs[0]->dtype), " storage");
+    if (DataTypeSize(init.inputs[0]->dtype) == 1) return MakeNearestGather<int8_t>(p, kernel);
+    return MakeNearestGather<int16_t>(p, kernel);
+  }
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in_views, const std::vector<TensorView>& out_views) {
         const float* x = in_views[0].Data<float>();
