@@ -16,9 +16,6 @@ target_include_directories(mixq_shared PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE
 set_target_properties(mixq_shared PROPERTIES OUTPUT_NAME mixq EXPORT_NAME mixq VERSION ${PROJECT_VERSION}
                                              SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 set_target_properties(mixq PROPERTIES EXPORT_NAME mixq_static)
-# Only installed and built on demand (cmake --install, the SDK test): the Python
-# package and the tests link the static library.
-set_target_properties(mixq_shared PROPERTIES EXCLUDE_FROM_ALL ON)
 
 set(MIXQ_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mixq)
 install(TARGETS mixq mixq_shared mixq_onnx_proto mixq_dnnl EXPORT mixqTargets

@@ -48,7 +48,7 @@ py::dtype DtypeFor(DataType type) {
 }
 
 std::string DtypeName(const py::dtype& dtype) {
-  return py::str(dtype).cast<std::string>();
+  return dtype.attr("name").cast<std::string>();
 }
 
 void BindTypes(py::module_& m) {
