@@ -79,9 +79,9 @@ class PyCalibDataInterface : public CalibDataInterface {
     try {
       py::object result = method();
       if (!py::isinstance<Status>(result))
-        return Status(StatusCode::INVALID_ARGUMENT, std::string(name) + "() returned " +
-                                                        py::str(py::type::of(result).attr("__name__")).cast<std::string>() +
-                                                        ", not a mixq.Status");
+        return Status(StatusCode::INVALID_ARGUMENT,
+                      std::string(name) + "() returned " +
+                          py::str(py::type::of(result).attr("__name__")).cast<std::string>() + ", not a mixq.Status");
       return result.cast<Status>();
     } catch (py::error_already_set& error) {
       std::string what = error.what();
@@ -127,9 +127,10 @@ class PyCalibDataInterface : public CalibDataInterface {
       Keep(error);
       return Status(StatusCode::INTERNAL, std::string("Python exception in ") + step + "(): " + what);
     } catch (const py::cast_error& error) {
-      return Status(StatusCode::INVALID_ARGUMENT, std::string(step) + "() returned a value of the wrong type: " +
-                                                      (std::string(step) == "get_shape" ? "expected mixq.Dims or a list of ints"
-                                                                                        : "expected mixq.DataType"));
+      return Status(
+          StatusCode::INVALID_ARGUMENT,
+          std::string(step) + "() returned a value of the wrong type: " +
+              (std::string(step) == "get_shape" ? "expected mixq.Dims or a list of ints" : "expected mixq.DataType"));
     }
   }
 
@@ -285,9 +286,8 @@ void BindCalibrator(py::module_& m) {
           },
           py::arg("network"), py::arg("path"));
   m.def(
-      "create_i_calibrator",
-      [](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); }, py::arg("data"),
-      "An ICalibrator over one CalibDataInterface per network input.");
+      "create_i_calibrator", [](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); },
+      py::arg("data"), "An ICalibrator over one CalibDataInterface per network input.");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

@@ -15,10 +15,10 @@ template <>
 struct polymorphic_type_hook<mixq::INode> {
   static const void* get(const mixq::INode* src, const std::type_info*& type) {
     type = nullptr;
-#define MIXQ_TRY_NODE(Iface)                                         \
-  if (auto* typed = dynamic_cast<const mixq::Iface*>(src)) {         \
-    type = &typeid(mixq::Iface);                                     \
-    return typed;                                                    \
+#define MIXQ_TRY_NODE(Iface)                                 \
+  if (auto* typed = dynamic_cast<const mixq::Iface*>(src)) { \
+    type = &typeid(mixq::Iface);                             \
+    return typed;                                            \
   }
     if (src == nullptr) return src;
     // Most derived first: IConvTranspose2DNode is an IConvNode, the pools are IPool2DNodes.
@@ -163,7 +163,8 @@ void BindNodes(py::module_& m) {
       .def("set_group", Checked(&IConvNode::SetGroup), py::arg("group"))
       .def("set_padding_mode", Checked(&IConvNode::SetPaddingMode), py::arg("mode"))
       .def("set_layout", Checked(&IConvNode::SetLayout), py::arg("input"), py::arg("filter"), py::arg("output"));
-  py::class_<IConvTranspose2DNode, IConvNode, std::unique_ptr<IConvTranspose2DNode, NoDelete>>(m, "IConvTranspose2DNode")
+  py::class_<IConvTranspose2DNode, IConvNode, std::unique_ptr<IConvTranspose2DNode, NoDelete>>(m,
+                                                                                               "IConvTranspose2DNode")
       .def("set_output_padding", Checked(&IConvTranspose2DNode::SetOutputPadding), py::arg("h"), py::arg("w"));
   py::class_<IPool2DNode, INode, std::unique_ptr<IPool2DNode, NoDelete>>(m, "IPool2DNode")
       .def("set_kernel", Checked(&IPool2DNode::SetKernel), py::arg("h"), py::arg("w"))
@@ -231,8 +232,7 @@ auto Adder(Result* (INetwork::*method)(Args...)) {
 void BindNetwork(py::module_& m) {
   BindTensor(m);
   BindNodes(m);
-  py::class_<INetwork>(m, "INetwork",
-                       "A network under construction. add_i_* methods raise MixqError on bad arguments.")
+  py::class_<INetwork>(m, "INetwork", "A network under construction. add_i_* methods raise MixqError on bad arguments.")
       .def(py::init(&CreateINetwork), "An empty network (C++: CreateINetwork()).")
       .def("add_i_input", Adder(&INetwork::AddIInput), py::arg("type"), py::arg("dims"), kInternal)
       .def("add_i_const_node", &AddConst, py::arg("type"), py::arg("dims"), py::arg("data"), kInternal,
@@ -259,8 +259,8 @@ void BindNetwork(py::module_& m) {
            kInternal)
       .def("add_i_unary_node", Adder(&INetwork::AddIUnaryNode), py::arg("input"), py::arg("op"), kInternal)
       .def("add_i_mat_mul_node", Adder(&INetwork::AddIMatMulNode), py::arg("a"), py::arg("b"), kInternal)
-      .def("add_i_fully_connected_node", Adder(&INetwork::AddIFullyConnectedNode), py::arg("input"),
-           py::arg("weight"), py::arg("bias").none(true), kInternal)
+      .def("add_i_fully_connected_node", Adder(&INetwork::AddIFullyConnectedNode), py::arg("input"), py::arg("weight"),
+           py::arg("bias").none(true), kInternal)
       .def("add_i_concat_node", Adder(&INetwork::AddIConcatNode), py::arg("inputs"), py::arg("axis"), kInternal)
       .def("add_i_split_node", Adder(&INetwork::AddISplitNode), py::arg("input"), py::arg("axis"), py::arg("sizes"),
            kInternal)

@@ -35,9 +35,9 @@ std::vector<py::array> Enqueue(IContext& context, const std::vector<py::array>& 
     IRTTensor& tensor = *inputs[k];
     const py::dtype want = DtypeFor(tensor.GetDataType());
     if (!arrays[k].dtype().equal(want))
-      RaiseStatus(Status(StatusCode::INVALID_ARGUMENT, "enqueue: input " + std::to_string(k) + " ('" +
-                                                           tensor.GetName() + "') is a " + DtypeName(arrays[k].dtype()) +
-                                                           " array; the model takes " + DtypeName(want)));
+      RaiseStatus(Status(StatusCode::INVALID_ARGUMENT,
+                         "enqueue: input " + std::to_string(k) + " ('" + tensor.GetName() + "') is a " +
+                             DtypeName(arrays[k].dtype()) + " array; the model takes " + DtypeName(want)));
     contiguous.push_back(py::array::ensure(arrays[k], py::array::c_style));
     const py::array& array = contiguous.back();
     std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
@@ -70,7 +70,8 @@ void BindRuntime(py::module_& m) {
              ContextOptions options;
              py::object self = py::cast(options);
              for (auto [name, value] : fields) {
-               if (!py::hasattr(self, name)) throw py::type_error("ContextOptions has no field '" + py::str(name).cast<std::string>() + "'");
+               if (!py::hasattr(self, name))
+                 throw py::type_error("ContextOptions has no field '" + py::str(name).cast<std::string>() + "'");
                self.attr(name) = value;
              }
              return self.cast<ContextOptions>();
@@ -183,7 +184,8 @@ void BindRuntime(py::module_& m) {
           py::keep_alive<0, 1>())
       .def("get_last_status", &IModel::GetLastStatus)
       .def(
-          "export_to_onnx", [](const IModel& model, const std::string& path) { ThrowIfError(ExportToOnnx(model, path)); },
+          "export_to_onnx",
+          [](const IModel& model, const std::string& path) { ThrowIfError(ExportToOnnx(model, path)); },
           py::arg("path"), "Writes the model as ONNX with QDQ nodes carrying its scales and zero points.");
   m.def("create_i_model", &CreateIModel);
 }

@@ -32,17 +32,26 @@ void ThrowIfError(const Status& status) {
 
 py::dtype DtypeFor(DataType type) {
   switch (type) {
-    case DataType::FLOAT32: return py::dtype::of<float>();
-    case DataType::FLOAT16: return py::dtype("float16");
-    case DataType::BFLOAT16: return py::dtype::of<uint16_t>();
+    case DataType::FLOAT32:
+      return py::dtype::of<float>();
+    case DataType::FLOAT16:
+      return py::dtype("float16");
+    case DataType::BFLOAT16:
+      return py::dtype::of<uint16_t>();
     case DataType::INT8:
-    case DataType::QINT8: return py::dtype::of<int8_t>();
+    case DataType::QINT8:
+      return py::dtype::of<int8_t>();
     case DataType::INT16:
-    case DataType::QINT16: return py::dtype::of<int16_t>();
-    case DataType::INT32: return py::dtype::of<int32_t>();
-    case DataType::INT64: return py::dtype::of<int64_t>();
-    case DataType::UINT8: return py::dtype::of<uint8_t>();
-    case DataType::BOOL: return py::dtype::of<bool>();
+    case DataType::QINT16:
+      return py::dtype::of<int16_t>();
+    case DataType::INT32:
+      return py::dtype::of<int32_t>();
+    case DataType::INT64:
+      return py::dtype::of<int64_t>();
+    case DataType::UINT8:
+      return py::dtype::of<uint8_t>();
+    case DataType::BOOL:
+      return py::dtype::of<bool>();
   }
   throw py::value_error("no numpy dtype for data type " + std::to_string(static_cast<int>(type)));
 }
@@ -53,9 +62,8 @@ std::string DtypeName(const py::dtype& dtype) {
 
 void BindTypes(py::module_& m) {
   g_mixq_error = PyErr_NewExceptionWithDoc(
-      "mixq.MixqError",
-      "A mixq call failed. Attributes: code (StatusCode), message (str), status (Status).", PyExc_RuntimeError,
-      nullptr);
+      "mixq.MixqError", "A mixq call failed. Attributes: code (StatusCode), message (str), status (Status).",
+      PyExc_RuntimeError, nullptr);
   m.attr("MixqError") = py::handle(g_mixq_error);
 
   py::enum_<DataType>(m, "DataType", "Element types; QINT8 / QINT16 are quantized compute precisions.")
@@ -76,7 +84,8 @@ void BindTypes(py::module_& m) {
       "parse_data_type",
       [](const std::string& name) {
         DataType type;
-        if (!ParseDataType(name, &type)) RaiseStatus(Status(StatusCode::INVALID_ARGUMENT, "unknown data type '" + name + "'"));
+        if (!ParseDataType(name, &type))
+          RaiseStatus(Status(StatusCode::INVALID_ARGUMENT, "unknown data type '" + name + "'"));
         return type;
       },
       py::arg("name"), "The DataType named `name` (case-insensitive); raises MixqError if unknown.");
@@ -105,7 +114,8 @@ void BindTypes(py::module_& m) {
       .def("to_string", &Status::ToString, "'INVALID_ARGUMENT: message' or 'OK'.")
       .def("__repr__", [](const Status& s) { return "Status(" + s.ToString() + ")"; })
       .def("__eq__", [](const Status& s, StatusCode code) { return s == code; })
-      .def("__eq__", [](const Status& a, const Status& b) { return a.code() == b.code() && a.message() == b.message(); })
+      .def("__eq__",
+           [](const Status& a, const Status& b) { return a.code() == b.code() && a.message() == b.message(); })
       .def("__hash__", [](const Status& s) { return static_cast<int>(s.code()); });
 
   py::class_<Dims>(m, "Dims", "Tensor dimensions; -1 marks a dimension only known at run time.")
@@ -143,10 +153,14 @@ void BindTypes(py::module_& m) {
 
   py::class_<Range>(m, "Range", "A closed interval [min, max] of real values.")
       .def(py::init<>())
-      .def(py::init([](float min, float max) { return Range{min, max}; }), py::arg("min"), py::arg("max"))
+      .def(py::init([](float min, float max) {
+             return Range{min, max};
+           }),
+           py::arg("min"), py::arg("max"))
       .def_readwrite("min", &Range::min)
       .def_readwrite("max", &Range::max)
-      .def("__repr__", [](const Range& r) { return "Range(" + std::to_string(r.min) + ", " + std::to_string(r.max) + ")"; });
+      .def("__repr__",
+           [](const Range& r) { return "Range(" + std::to_string(r.min) + ", " + std::to_string(r.max) + ")"; });
   py::implicitly_convertible<py::tuple, Range>();
 
   py::class_<QuantizationParameters>(m, "QuantizationParameters",
@@ -206,7 +220,10 @@ void BindTypes(py::module_& m) {
       .value("SUM", ReduceOp::SUM)
       .value("MAX", ReduceOp::MAX)
       .value("MIN", ReduceOp::MIN);
-  py::enum_<PadMode>(m, "PadMode").value("CONSTANT", PadMode::CONSTANT).value("REFLECT", PadMode::REFLECT).value("EDGE", PadMode::EDGE);
+  py::enum_<PadMode>(m, "PadMode")
+      .value("CONSTANT", PadMode::CONSTANT)
+      .value("REFLECT", PadMode::REFLECT)
+      .value("EDGE", PadMode::EDGE);
   py::enum_<ResizeMode>(m, "ResizeMode").value("NEAREST", ResizeMode::NEAREST).value("LINEAR", ResizeMode::LINEAR);
   py::enum_<QuantizationAlgorithm>(m, "QuantizationAlgorithm")
       .value("LINEAR", QuantizationAlgorithm::LINEAR)

@@ -154,7 +154,8 @@ def test_contexts_on_several_threads_give_the_same_results():
     assert all(r.tobytes() == want.tobytes() for r in results)
 
 
-def test_version_is_the_cmake_projects():
+def test_version_is_the_cmake_projects(build_dir):
+    """One version for the C++ library (mixq/version.h), the CLI and the Python package."""
     import pathlib
     import re
     import subprocess
@@ -165,3 +166,7 @@ def test_version_is_the_cmake_projects():
     assert mixq.__version__ == version
     out = subprocess.run([sys.executable, "-m", "mixq", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"mixq {version}"
+    cli = subprocess.run([str(build_dir / "tools" / "mixq"), "--version"], capture_output=True, text=True, check=True)
+    assert cli.stdout.strip() == f"mixq {version}"
+    usage = subprocess.run([str(build_dir / "tools" / "mixq")], capture_output=True, text=True)
+    assert usage.returncode == 2 and "exit codes: 0 success, 1 the work failed" in usage.stderr
