@@ -206,9 +206,17 @@ class Placer {
       const auto consumers = Consumers();
       for (size_t n = 0; n < g_.node_count() && !changed; ++n) {
         ir::Node& m = *g_.node(static_cast<int>(n));
-        if (m.outputs.size() != 1 || removed_.count(m.id) || !RunsOnIntegers(m, g_)) continue;
-        ir::Node* q = SoleQuantizeOf(m.outputs[0], consumers);
-        if (!q) continue;
+        if (m.outputs.empty() || removed_.count(m.id) || !RunsOnIntegers(m, g_)) continue;
+        // Every output (Split has several) read by one static quantize, all
+        // with the same parameters.
+        std::vector<ir::Node*> quantizes;
+        for (int out : m.outputs) quantizes.push_back(SoleQuantizeOf(out, consumers));
+        bool same = quantizes[0] != nullptr;
+        for (ir::Node* q : quantizes)
+          same = same && q && BindingKey(*g_.value(q->outputs[0])->storage_quant) ==
+                                  BindingKey(*g_.value(quantizes[0]->outputs[0])->storage_quant);
+        if (!same) continue;
+        ir::Node* q = quantizes[0];
         const ir::QuantBinding binding = *g_.value(q->outputs[0])->storage_quant;
         // Clip bounds must survive the float16 rounding the output would have had.
         if (m.op == OpKind::kActivation && m.attrs.Str("type") == "clip") {
@@ -216,9 +224,12 @@ class Placer {
           if (!ExactIn(m.attrs.Float("alpha", 0.0f), out_type) || !ExactIn(m.attrs.Float("beta", 0.0f), out_type))
             continue;
         }
-        if (m.op == OpKind::kPad && m.attrs.Str("mode") == "constant" &&
-            !(m.attrs.Float("value", 0.0f) == 0.0f && binding.zero_points.size() == 1 && binding.zero_points[0] == 0))
-          continue;
+        // A constant pad value must survive the float16 rounding the output
+        // would have had; the integer Pad writes its quantized code.
+        if (m.op == OpKind::kPad && m.attrs.Str("mode") == "constant") {
+          const DataType out_type = m.output_compute.empty() ? DataType::FLOAT32 : m.output_compute[0];
+          if (!ExactIn(m.attrs.Float("value", 0.0f), out_type)) continue;
+        }
         const size_t data_inputs = m.op == OpKind::kConcat ? m.inputs.size() : 1;
         bool inputs_real = true;
         for (size_t i = 0; i < data_inputs; ++i)
@@ -230,10 +241,12 @@ class Placer {
           g_.node(static_cast<int>(n))->inputs[i] = qi;
         }
         ir::Node& moved = *g_.node(static_cast<int>(n));
-        ir::Value& out = *g_.value(moved.outputs[0]);
-        out.storage = IntegerStorage(binding.bits);
-        out.storage_quant = binding;
-        Bypass(g_.node(q->id), moved.outputs[0]);
+        for (size_t o = 0; o < moved.outputs.size(); ++o) {
+          ir::Value& out = *g_.value(moved.outputs[o]);
+          out.storage = IntegerStorage(binding.bits);
+          out.storage_quant = binding;
+          Bypass(quantizes[o], moved.outputs[o]);
+        }
         ++summary_.moved_through;
         changed = true;
       }
@@ -277,6 +290,7 @@ bool RunsOnIntegers(const ir::Node& node, const ir::Graph&) {
     case OpKind::kSlice:
     case OpKind::kPad:
     case OpKind::kConcat:
+    case OpKind::kSplit:
     case OpKind::kGather:
       return true;
     case OpKind::kActivation: {

@@ -11,9 +11,9 @@
 //     in FLOAT16 / BFLOAT16 from a wider value reads one shared Convert (cast).
 //  3. a static quantize is moved above operators that only move or compare
 //     values (max-pool, relu / relu6 / clip, reshape, flatten, squeeze,
-//     unsqueeze, permute, slice, pad with a zero value, concat, gather,
-//     nearest resize) when
-//     it is the only consumer of their output: they then run on the integers,
+//     unsqueeze, permute, slice, pad, split, concat, gather,
+//     nearest resize) when it is the only consumer of their output (of each
+//     output, all with equal parameters, for split): they then run on the integers,
 //     which is exact because those operators commute with quantization.
 //  4. a static quantize that is the only consumer of a quantized operator's
 //     output (Conv2D, ConvTranspose2D, MatMul, FullyConnected) is folded into

@@ -3,6 +3,7 @@
 // says what actually runs.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "../../examples/random_images.h"
@@ -158,6 +159,90 @@ TEST(ExecutionPlan, BadThreadCountIsAnErrorNamingTheOption) {
   auto input = RandomFloats(16 * 16 * 3, 4);
   auto one = engine->CreateIContext();
   EXPECT_EQ(RunOnce(context.get(), Dims({1, 16, 16, 3}), input), RunOnce(one.get(), Dims({1, 16, 16, 3}), input));
+}
+
+}  // namespace
+}  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// Running an operator on the integers (the quantize moved above it) gives the
+// same integers as quantizing its float output: the network is built twice,
+// once plain (the op runs on integers) and once with the op's output also a
+// network output (a float consumer, so nothing moves); the final outputs must
+// be bit-identical. Asymmetric int8 with a nonzero zero point, a nonzero pad
+// value, split, concat, nearest resize, relu6, clip, max-pool, permute, slice.
+using MoveOp = std::function<ITensor*(INetwork*, ITensor*)>;
+
+std::vector<float> RunChain(const MoveOp& op, bool keep_float_copy, std::string* storage) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 6, 6, 4}));
+  EXPECT_TRUE(x->SetDynamicRange(Range{-1.0f, 2.0f}, true).ok());
+  ITensor* c1 = Conv(network.get(), x, 4, 4, 21)->GetOutput(0);
+  ITensor* moved = op(network.get(), c1);
+  EXPECT_TRUE(moved->SetDynamicRange(Range{-0.7f, 1.9f}, true).ok());
+  IConvNode* c2 = Conv(network.get(), moved, 4, 3, 23);  // every op here keeps 4 channels
+  EXPECT_TRUE(network->MarkOutput(c2->GetOutput(0)).ok());
+  if (keep_float_copy) {
+    EXPECT_TRUE(network->MarkOutput(moved).ok());
+  }
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
+      "activation_quant_algo": "asymmetric"}})");
+  auto context = model->CreateIEngine()->CreateIContext();
+  auto input = RandomFloats(6 * 6 * 4, 31, -1.2f, 2.2f);
+  std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
+  EXPECT_TRUE(context->CreateInputTensors(&inputs).ok());
+  EXPECT_TRUE(context->CreateOutputTensors(&outputs).ok());
+  EXPECT_TRUE(inputs[0]->SetDimensions(Dims({1, 6, 6, 4})).ok());
+  EXPECT_TRUE(inputs[0]->SetData(input.data(), input.size() * sizeof(float)).ok());
+  const Status s = context->Enqueue(inputs, outputs);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  const ir::Value* v = Impl(context.get())->graph().FindValue(moved->GetTensorName());
+  *storage = v && v->storage ? DataTypeName(*v->storage) : "?";
+  const float* y = static_cast<const float*>(outputs[0]->GetData());
+  return std::vector<float>(y, y + outputs[0]->GetDimensions().GetElementCount());
+}
+
+TEST(ExecutionPlan, OperatorsRunOnIntegersExactly) {
+  const std::vector<std::pair<std::string, MoveOp>> ops = {
+      {"relu6", [](INetwork* n, ITensor* t) { return n->AddIActivationNode(t, ActivationType::RELU6)->GetOutput(0); }},
+      {"clip",
+       [](INetwork* n, ITensor* t) {
+         IActivationNode* a = n->AddIActivationNode(t, ActivationType::CLIP);
+         EXPECT_TRUE(a->SetAttr("alpha", -0.25f).ok());
+         EXPECT_TRUE(a->SetAttr("beta", 0.75f).ok());
+         return a->GetOutput(0);
+       }},
+      {"maxpool", [](INetwork* n, ITensor* t) { return n->AddIMaxPool2DNode(t, false)->GetOutput(0); }},
+      {"pad",
+       [](INetwork* n, ITensor* t) {
+         IPadNode* p = n->AddIPadNode(t, {0, 1, 2, 0, 0, 2, 1, 0}, PadMode::CONSTANT);
+         EXPECT_TRUE(p->SetValue(0.5f).ok());
+         return p->GetOutput(0);
+       }},
+      {"split",
+       [](INetwork* n, ITensor* t) {
+         ISplitNode* s = n->AddISplitNode(t, 3, {1, 3});
+         return n->AddIConcatNode({s->GetOutput(1), s->GetOutput(0)}, 3)->GetOutput(0);
+       }},
+      {"resize", [](INetwork* n, ITensor* t) {
+         return n->AddIResizeNode(t, {1.0f, 2.0f, 1.5f, 1.0f}, ResizeMode::NEAREST)->GetOutput(0);
+       }},
+      {"permute-slice", [](INetwork* n, ITensor* t) {
+         ITensor* p = n->AddIPermuteNode(t, {0, 2, 1, 3})->GetOutput(0);
+         return n->AddISliceNode(p, {1}, {5}, {1}, {})->GetOutput(0);
+       }},
+  };
+  for (const auto& [name, op] : ops) {
+    std::string on_integers, kept_float;
+    const auto a = RunChain(op, false, &on_integers);
+    const auto b = RunChain(op, true, &kept_float);
+    EXPECT_EQ(on_integers, "INT8") << name;
+    EXPECT_EQ(kept_float, "FLOAT32") << name;
+    ASSERT_EQ(a.size(), b.size()) << name;
+    EXPECT_EQ(a, b) << name;
+  }
 }
 
 }  // namespace

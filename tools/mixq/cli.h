@@ -15,7 +15,8 @@ namespace mixq::cli {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-// A flag parser for one verb: --name VALUE, --name=VALUE, switches, repeated
+// The options of one verb, declared by the verb's own file (build.cc, run.cc,
+// ...) and parsed by CLI11: --name VALUE, --name=VALUE, switches, repeated
 // flags, positionals. Unknown flags are errors, never ignored.
 class Args {
  public:

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "mixq/version.h"
 
 namespace {
 
@@ -28,6 +29,9 @@ constexpr Verb kVerbs[] = {
 void PrintUsage(FILE* out) {
   std::fprintf(out, "usage: mixq VERB [options]   (mixq VERB --help for a verb's options)\n\nverbs:\n");
   for (const auto& v : kVerbs) std::fprintf(out, "  %-11s  %s\n", v.name, v.summary);
+  std::fprintf(out,
+               "\n  --version    print mixq's version and exit\n"
+               "\nexit codes: 0 success, 1 the work failed (bad model, failed build...), 2 bad command line\n");
 }
 
 }  // namespace
@@ -43,7 +47,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (verb == "--version") {
-    std::printf("mixq 0.1.0\n");
+    std::printf("mixq %s\n", MIXQ_VERSION_STRING);
     return 0;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);

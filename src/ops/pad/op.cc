@@ -4,7 +4,9 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+#include "quant/quant_math.h"
 #include "util/half.h"
 
 namespace mixq::ops {
@@ -140,7 +142,17 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const ValueInfo& input = *init.inputs[0];
   const std::string mode = init.attrs.Str("mode");
   std::vector<uint8_t> constant;
-  if (mode == "constant") MIXQ_RETURN_IF_ERROR(EncodeValue(init.attrs.Float("value"), input.dtype, &constant));
+  if (mode == "constant" && IsIntegerStorage(input)) {
+    // Quantized storage pads with the constant's quantized code (SPEC §1), so
+    // padding the integers equals quantizing the float padding.
+    const ir::QuantBinding& q = *input.quant;
+    if (q.scales.size() != 1) return Unimplemented("constant padding of a per-axis quantized tensor");
+    const int32_t code = quant::Quantize(init.attrs.Float("value"), q.scales[0], q.zero_points[0], q.bits);
+    if (q.bits == 8) Store(static_cast<int8_t>(code), &constant);
+    else Store(static_cast<int16_t>(code), &constant);
+  } else if (mode == "constant") {
+    MIXQ_RETURN_IF_ERROR(EncodeValue(init.attrs.Float("value"), input.dtype, &constant));
+  }
   std::vector<std::vector<int64_t>> sources;
   for (size_t i = 0; i < input.shape.size(); ++i)
     sources.push_back(SourceIndices(input.shape[i], plan.begins[i], plan.output[i], mode));

@@ -1,0 +1,83 @@
+"""mixq: a mixed-precision inference engine.
+
+The C++ API, names in snake_case (``INetwork.add_i_conv_node``, ``INode.set_precision``,
+``IBuilder.build_model``, ...), plus conveniences written in Python:
+
+- :func:`quantize`: ONNX file + calibration samples -> built model, in one call;
+- :func:`calibrate` and :class:`ArrayCalibData`: calibrate from numpy arrays or dicts, no class to write;
+- :class:`Session`: runs a model like ``onnxruntime.InferenceSession``.
+
+Errors raise :class:`MixqError`, whose ``code`` and ``message`` are the C++ Status's.
+The modules ``mixq.basic_types``, ``mixq.enums`` and ``mixq.calibration`` group the
+names as the seed's Python example uses them (``basic_types.Dims``, ``enums.DataType``,
+``calibration.CalibDataInterface``).
+"""
+from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
+    ActivationType,
+    CalibDataInterface,
+    ContextOptions,
+    DataType,
+    Dims,
+    ElementwiseOp,
+    IActivationNode,
+    IAvgPool2DNode,
+    IBatchNormNode,
+    IBuilder,
+    IBuilderConfig,
+    ICalibrator,
+    IConcatNode,
+    IConstNode,
+    IContext,
+    IConvNode,
+    IConvTranspose2DNode,
+    IElementwiseNode,
+    IEngine,
+    IFullyConnectedNode,
+    IGlobalAvgPoolNode,
+    ILayerNormNode,
+    IMatMulNode,
+    IMaxPool2DNode,
+    IModel,
+    INetwork,
+    INode,
+    IPadNode,
+    IParser,
+    IPool2DNode,
+    IResizeNode,
+    ITensor,
+    Layout,
+    MixqError,
+    ModelKind,
+    PaddingMode,
+    PadMode,
+    QuantizationAlgorithm,
+    QuantizationParameters,
+    Range,
+    ReduceOp,
+    ResizeMode,
+    Status,
+    StatusCode,
+    UnaryOp,
+    create_i_builder,
+    create_i_builder_config,
+    create_i_calibrator,
+    create_i_model,
+    create_i_network,
+    create_i_parser,
+    data_type_name,
+    data_type_size,
+    numpy_dtype,
+    parse_data_type,
+    quantization_algorithm_name,
+)
+from ._mixq import __version__  # noqa: F401  (from project(VERSION) in CMakeLists.txt)
+from .convenience import ArrayCalibData, build_config, calibrate, quantize  # noqa: F401
+from .session import Session, TensorInfo  # noqa: F401
+
+# Shorter names for the classes a Python user constructs.
+Network = INetwork
+BuilderConfig = IBuilderConfig
+Builder = IBuilder
+Calibrator = ICalibrator
+Model = IModel
+Parser = IParser

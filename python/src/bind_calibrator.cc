@@ -1,0 +1,294 @@
+// Calibration from Python: CalibDataInterface subclassable in Python (the
+// seed's class), and the calibrator over a list of them.
+//
+// C++ calls a data interface while it runs without the GIL; every call back
+// into Python takes the GIL again. A Python exception must not unwind through
+// the C++ library (its API reports errors as Status), so it is caught at the
+// boundary, kept, turned into a failed Status that stops the calibration, and
+// raised again, traceback intact, once the calibrator has returned.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "bindings.h"
+#include "mixq/calibrator.h"
+
+namespace mixq::python {
+namespace {
+
+// The trampoline of CalibDataInterface. Next() asks Python for the whole
+// sample at once (next, then get_shape, get_data_type, get_sample) and checks
+// the array against what get_shape and get_data_type said, so that a bad sample
+// is reported by Next() (whose errors the calibrator tags with the input's
+// name) and GetShape / GetDataType / GetSample only return what is cached.
+class PyCalibDataInterface : public CalibDataInterface {
+ public:
+  Dims GetShape() override { return shape_; }
+  DataType GetDataType() override { return type_; }
+  // Cached by Next(): called without the GIL, so it must not touch the array object.
+  void* GetSample() override { return sample_data_; }
+
+  Status Next() override {
+    py::gil_scoped_acquire gil;
+    Release();
+    Status status = CallStatusMethod("next");
+    if (!status.ok()) return status;
+    return FetchSample();
+  }
+
+  Status Reset() override {
+    py::gil_scoped_acquire gil;
+    Release();
+    return CallStatusMethod("reset");
+  }
+
+  int64_t GetSampleCount() override {
+    py::gil_scoped_acquire gil;
+    py::function method = py::get_override(static_cast<const CalibDataInterface*>(this), "get_sample_count");
+    if (!method) return -1;
+    try {
+      return method().cast<int64_t>();
+    } catch (py::error_already_set& error) {
+      Keep(error);
+    } catch (const py::cast_error&) {
+    }
+    return -1;
+  }
+
+  // The Python exception a callback raised during the last calibration, if any.
+  std::optional<py::error_already_set> TakeError() {
+    std::optional<py::error_already_set> error;
+    error.swap(error_);
+    return error;
+  }
+  void Release() {
+    sample_.reset();
+    sample_data_ = nullptr;
+  }
+
+ private:
+  void Keep(py::error_already_set& error) {
+    if (!error_) error_ = std::move(error);
+  }
+
+  // Calls a method returning Status; a Python exception or a wrong return type becomes a failed Status.
+  Status CallStatusMethod(const char* name) {
+    py::function method = py::get_override(static_cast<const CalibDataInterface*>(this), name);
+    if (!method) return Status(StatusCode::UNIMPLEMENTED, std::string(name) + "() is not implemented");
+    try {
+      py::object result = method();
+      if (!py::isinstance<Status>(result))
+        return Status(StatusCode::INVALID_ARGUMENT,
+                      std::string(name) + "() returned " +
+                          py::str(py::type::of(result).attr("__name__")).cast<std::string>() + ", not a mixq.Status");
+      return result.cast<Status>();
+    } catch (py::error_already_set& error) {
+      std::string what = error.what();
+      Keep(error);
+      return Status(StatusCode::INTERNAL, std::string("Python exception in ") + name + "(): " + what);
+    }
+  }
+
+  Status FetchSample() {
+    const char* step = "get_shape";
+    try {
+      py::function get_shape = py::get_override(static_cast<const CalibDataInterface*>(this), "get_shape");
+      py::function get_type = py::get_override(static_cast<const CalibDataInterface*>(this), "get_data_type");
+      py::function get_sample = py::get_override(static_cast<const CalibDataInterface*>(this), "get_sample");
+      if (!get_shape || !get_type || !get_sample)
+        return Status(StatusCode::UNIMPLEMENTED, "get_shape, get_data_type and get_sample must all be implemented");
+      shape_ = get_shape().cast<Dims>();
+      step = "get_data_type";
+      type_ = get_type().cast<DataType>();
+      step = "get_sample";
+      py::object sample = get_sample();
+      if (!py::isinstance<py::array>(sample))
+        return Status(StatusCode::INVALID_ARGUMENT,
+                      "get_sample() returned " + py::str(py::type::of(sample).attr("__name__")).cast<std::string>() +
+                          ", not a numpy array");
+      auto array = sample.cast<py::array>();
+      const py::dtype want = DtypeFor(type_);
+      if (!array.dtype().equal(want))
+        return Status(StatusCode::INVALID_ARGUMENT, "get_sample() returned a " + DtypeName(array.dtype()) +
+                                                        " array but get_data_type() is " + DataTypeName(type_) +
+                                                        " (numpy " + DtypeName(want) + ")");
+      std::vector<int64_t> dims(array.shape(), array.shape() + array.ndim());
+      if (Dims(dims) != shape_)
+        return Status(StatusCode::INVALID_ARGUMENT, "get_sample() returned an array of shape " + Dims(dims).ToString() +
+                                                        " but get_shape() is " + shape_.ToString());
+      // No copy when the array is C-ordered already (the usual case).
+      sample_ = py::array::ensure(array, py::array::c_style);
+      // The calibrator only reads the sample; read-only arrays are fine.
+      sample_data_ = const_cast<void*>(sample_->data());
+      return Status::OK();
+    } catch (py::error_already_set& error) {
+      std::string what = error.what();
+      Keep(error);
+      return Status(StatusCode::INTERNAL, std::string("Python exception in ") + step + "(): " + what);
+    } catch (const py::cast_error& error) {
+      return Status(
+          StatusCode::INVALID_ARGUMENT,
+          std::string(step) + "() returned a value of the wrong type: " +
+              (std::string(step) == "get_shape" ? "expected mixq.Dims or a list of ints" : "expected mixq.DataType"));
+    }
+  }
+
+  Dims shape_;
+  DataType type_ = DataType::FLOAT32;
+  std::optional<py::array> sample_;
+  void* sample_data_ = nullptr;
+  std::optional<py::error_already_set> error_;
+};
+
+// ICalibrator for Python: owns the C++ calibrator and keeps the Python data
+// objects (and the progress callback) alive as long as it may call them.
+class PyCalibrator {
+ public:
+  explicit PyCalibrator(std::vector<py::object> data) : data_objects_(std::move(data)) {
+    std::vector<CalibDataInterface*> raw;
+    for (auto& object : data_objects_) {
+      // Every Python-made CalibDataInterface is the trampoline (the base is abstract).
+      auto* interface = dynamic_cast<PyCalibDataInterface*>(object.cast<CalibDataInterface*>());
+      if (interface == nullptr) throw py::type_error("create_i_calibrator: not a Python CalibDataInterface");
+      interfaces_.push_back(interface);
+      raw.push_back(interface);
+    }
+    calibrator_ = CreateICalibrator(raw);
+  }
+
+  ICalibrator& get() { return *calibrator_; }
+
+  void SetProgressCallback(std::optional<py::function> callback) {
+    progress_ = std::move(callback);
+    if (!progress_) {
+      calibrator_->SetProgressCallback(nullptr);
+      return;
+    }
+    calibrator_->SetProgressCallback([this](int64_t done, int64_t total) {
+      py::gil_scoped_acquire gil;
+      if (progress_error_) return;  // report the first failure only
+      try {
+        (*progress_)(done, total);
+      } catch (py::error_already_set& error) {
+        progress_error_ = std::move(error);
+      }
+    });
+  }
+
+  // Runs `call` without the GIL, then raises the first Python exception a
+  // callback raised (the cause of the failure), else the failed Status.
+  template <typename Call>
+  void RunReleased(Call&& call) {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = call(*calibrator_);
+    }
+    std::optional<py::error_already_set> error;
+    for (auto* interface : interfaces_) {
+      auto taken = interface->TakeError();
+      if (taken && !error) error = std::move(taken);
+      interface->Release();  // the samples' arrays are not needed past the call
+    }
+    if (!error && progress_error_) error.swap(progress_error_);
+    progress_error_.reset();
+    if (error) {
+      // Python 3.11+: the calibrator's own message goes along as a note.
+      if (!status.ok() && py::hasattr(error->value(), "add_note"))
+        error->value().attr("add_note")("mixq: " + status.ToString());
+      error->restore();
+      throw py::error_already_set();
+    }
+    ThrowIfError(status);
+  }
+
+ private:
+  std::vector<py::object> data_objects_;
+  std::vector<PyCalibDataInterface*> interfaces_;
+  std::unique_ptr<ICalibrator> calibrator_;
+  std::optional<py::function> progress_;
+  std::optional<py::error_already_set> progress_error_;
+};
+
+std::vector<py::object> DataList(const py::object& data) {
+  std::vector<py::object> list;
+  if (py::isinstance<CalibDataInterface>(data)) {
+    list.push_back(data);
+  } else {
+    for (py::handle item : data) {
+      if (!py::isinstance<CalibDataInterface>(item))
+        throw py::type_error("create_i_calibrator: every element must be a mixq.CalibDataInterface, got " +
+                             py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+      list.push_back(py::reinterpret_borrow<py::object>(item));
+    }
+  }
+  return list;
+}
+
+}  // namespace
+
+void BindCalibrator(py::module_& m) {
+  py::class_<CalibDataInterface, PyCalibDataInterface>(
+      m, "CalibDataInterface",
+      "Sample data for one network input; subclass it in Python and implement get_shape, get_data_type,\n"
+      "next (a Status: OK, or OUT_OF_RANGE at the end), reset (a Status) and get_sample (a numpy array\n"
+      "of get_shape() and get_data_type()'s dtype). get_sample_count is optional (-1: unknown).")
+      .def(py::init<>());
+
+  py::class_<PyCalibrator>(m, "ICalibrator",
+                           "Runs the float network over the samples and records statistics (histograms) of "
+                           "every tensor the plan will quantize.")
+      .def(py::init([](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); }),
+           py::arg("data"), "`data`: one CalibDataInterface per network input, in input order (or a single one).")
+      .def(
+          "set_quantization_algorithm",
+          [](PyCalibrator& c, QuantizationAlgorithm algorithm, double percentile) {
+            ThrowIfError(c.get().SetQuantizationAlgorithm(algorithm, percentile));
+          },
+          py::arg("algorithm"), py::arg("percentile") = 99.99, "`percentile` (0, 100] is used by PERCENTILE only.")
+      .def(
+          "set_histogram_bins", [](PyCalibrator& c, int32_t bins) { ThrowIfError(c.get().SetHistogramBins(bins)); },
+          py::arg("bins"))
+      .def("set_progress_callback", &PyCalibrator::SetProgressCallback, py::arg("callback").none(true),
+           "callback(done, total) after every sample; None removes it.")
+      .def(
+          "calibrate",
+          [](PyCalibrator& c, INetwork& network, IBuilderConfig* config) {
+            c.RunReleased([&](ICalibrator& calibrator) { return calibrator.Calibrate(&network, config); });
+          },
+          py::arg("network"), py::arg("config") = nullptr,
+          "Runs the samples through the float network; an exception raised in a data interface's method\n"
+          "propagates from here with its traceback.")
+      .def(
+          "save_statistics",
+          [](PyCalibrator& c, INetwork& network, const std::string& path) {
+            c.RunReleased([&](ICalibrator& calibrator) { return calibrator.SaveStatistics(&network, path); });
+          },
+          py::arg("network"), py::arg("path"))
+      .def(
+          "load_statistics",
+          [](PyCalibrator& c, INetwork& network, const std::string& path) {
+            c.RunReleased([&](ICalibrator& calibrator) { return calibrator.LoadStatistics(&network, path); });
+          },
+          py::arg("network"), py::arg("path"))
+      .def(
+          "write_range_table",
+          [](PyCalibrator& c, INetwork& network, IBuilderConfig* config, const std::string& path) {
+            c.RunReleased([&](ICalibrator& calibrator) { return calibrator.WriteRangeTable(&network, config, path); });
+          },
+          py::arg("network"), py::arg("config").none(true), py::arg("path"),
+          "The ranges build_model would use with `config`, as an editable JSON table.")
+      .def(
+          "read_range_table",
+          [](PyCalibrator& c, INetwork& network, const std::string& path) {
+            c.RunReleased([&](ICalibrator& calibrator) { return calibrator.ReadRangeTable(&network, path); });
+          },
+          py::arg("network"), py::arg("path"));
+  m.def(
+      "create_i_calibrator", [](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); },
+      py::arg("data"), "An ICalibrator over one CalibDataInterface per network input.");
+  m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
+}
+
+}  // namespace mixq::python

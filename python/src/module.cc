@@ -1,0 +1,17 @@
+// mixq._mixq: the C++ API for Python. The pure-Python package (python/mixq/)
+// re-exports it and adds the conveniences (quantize, Session, iterables).
+#include <pybind11/pybind11.h>
+
+#include "bindings.h"
+#include "mixq/version.h"
+
+PYBIND11_MODULE(_mixq, module) {
+  module.doc() = "mixq's C++ API (mixed-precision inference), names in snake_case.";
+  module.attr("__version__") = MIXQ_VERSION_STRING;
+  mixq::python::BindTypes(module);
+  mixq::python::BindNetwork(module);
+  mixq::python::BindParser(module);
+  mixq::python::BindBuilder(module);
+  mixq::python::BindCalibrator(module);
+  mixq::python::BindRuntime(module);
+}
