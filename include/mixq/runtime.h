@@ -71,6 +71,10 @@ std::unique_ptr<IModel> CreateIModel();
 struct ContextOptions {
   // Run every operator on its reference kernel (the oracle), never an optimized one.
   bool force_reference = false;
+  // Most bytes of activation memory the context may plan for one set of input
+  // shapes (4 GiB by default; <= 0: no limit). Enqueue refuses shapes that
+  // need more with RESOURCE_EXHAUSTED stating both figures, before allocating.
+  int64_t max_activation_bytes = int64_t{4} << 30;
 };
 
 // The immutable, executable form of a model. Shareable across threads: each

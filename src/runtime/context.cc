@@ -2,6 +2,7 @@
 
 #include "ir/verifier.h"
 #include "runtime/engine.h"
+#include "runtime/memory_budget.h"
 #include "runtime/memory_plan.h"
 #include "runtime/node_kernel.h"
 #include "util/half.h"
@@ -87,6 +88,7 @@ Status ContextImpl::Prepare(const std::vector<ir::Shape>& input_shapes) {
     request_value.push_back(static_cast<int>(v));
   }
   MemoryPlan memory = PlanMemory(requests);
+  MIXQ_RETURN_IF_ERROR(CheckActivationBudget(memory.total_bytes, options_.max_activation_bytes));
   arena_offsets_.assign(g.value_count(), -1);
   for (size_t r = 0; r < requests.size(); ++r)
     arena_offsets_[static_cast<size_t>(request_value[r])] = memory.offsets[r];

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq {
@@ -128,9 +129,8 @@ Status ParseNpy(const uint8_t* data, size_t size, NpyArray* array) {
 }
 
 Status ReadNpy(const std::string& path, NpyArray* array) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '", path, "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxNumpyFileBytes, ".npy file", &bytes));
   return WithContext(ParseNpy(bytes.data(), bytes.size(), array), path);
 }
 
