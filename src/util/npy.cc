@@ -117,8 +117,8 @@ Status ParseNpy(const uint8_t* data, size_t size, NpyArray* array) {
     long long d = std::strtoll(item.c_str(), &end, 10);
     if (d < 0 || d > (int64_t{1} << 40)) return InvalidArgument(".npy shape entry '", item, "' is invalid");
     array->shape.push_back(d);
-    count *= d;
-    if (count > (int64_t{1} << 40)) return InvalidArgument(".npy shape is too large");
+    if (__builtin_mul_overflow(count, d, &count) || count > (int64_t{1} << 40))
+      return InvalidArgument(".npy shape (", shape_text, ") is too large (more than 2^40 elements)");
   }
   const size_t bytes = static_cast<size_t>(count) * DataTypeSize(array->dtype);
   offset += header_len;
