@@ -81,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   AddInit(g, "zx", act_type, {}, Raw(fdp, 1, 1));
   AddInit(g, "sx2", TensorProto::FLOAT, {}, fdp.ConsumeBool() ? g->initializer(0).raw_data() : Raw(fdp, 1, 4));
   AddInit(g, "zx2", act_type2, {}, Raw(fdp, 1, act_type2 == TensorProto::INT16 ? 2 : 1));
-  AddInit(g, "wq", TensorProto::INT8, {k, c, kernel, kernel}, Raw(fdp, static_cast<size_t>(k * c * kernel * kernel), 1));
+  AddInit(g, "wq", TensorProto::INT8, {k, c, kernel, kernel},
+          Raw(fdp, static_cast<size_t>(k * c * kernel * kernel), 1));
   std::vector<int64_t> sdims = per_axis ? std::vector<int64_t>{scales} : std::vector<int64_t>{};
   AddInit(g, "sw", TensorProto::FLOAT, sdims, Raw(fdp, static_cast<size_t>(scales), 4));
   AddInit(g, "zw", TensorProto::INT8, sdims, Raw(fdp, static_cast<size_t>(scales), 1));

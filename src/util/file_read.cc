@@ -23,8 +23,7 @@ Status ReadLimited(const std::string& path, int64_t max_bytes, const std::string
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) return NotFound("cannot open ", what, " '", path, "': no such file");
-  if (std::filesystem::is_directory(status))
-    return InvalidArgument(what, " '", path, "' is a directory, not a file");
+  if (std::filesystem::is_directory(status)) return InvalidArgument(what, " '", path, "' is a directory, not a file");
   if (std::filesystem::is_regular_file(status)) {
     const auto size = std::filesystem::file_size(path, ec);
     if (!ec && size > static_cast<uintmax_t>(max_bytes))
@@ -68,9 +67,12 @@ Status CheckJsonDepth(const std::string& text, int max_depth, const std::string&
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {

@@ -12,11 +12,11 @@
 namespace mixq {
 
 // Stated limits of the readers (docs/reliability.md).
-constexpr int64_t kMaxModelFileBytes = int64_t{4} << 30;   // model files (.mixq)
-constexpr int64_t kMaxOnnxFileBytes = int64_t{2} << 30;    // protobuf's own limit
-constexpr int64_t kMaxNumpyFileBytes = int64_t{4} << 30;   // .npy / .npz
-constexpr int64_t kMaxCalibFileBytes = int64_t{1} << 30;   // calibration statistics
-constexpr int64_t kMaxJsonFileBytes = int64_t{64} << 20;   // builder configs, range tables
+constexpr int64_t kMaxModelFileBytes = int64_t{4} << 30;  // model files (.mixq)
+constexpr int64_t kMaxOnnxFileBytes = int64_t{2} << 30;   // protobuf's own limit
+constexpr int64_t kMaxNumpyFileBytes = int64_t{4} << 30;  // .npy / .npz
+constexpr int64_t kMaxCalibFileBytes = int64_t{1} << 30;  // calibration statistics
+constexpr int64_t kMaxJsonFileBytes = int64_t{64} << 20;  // builder configs, range tables
 // Nesting allowed in JSON documents (configs and range tables are 3 deep).
 constexpr int kMaxJsonDepth = 64;
 

@@ -25,6 +25,7 @@
 #include "mixq/parser.h"
 #include "onnx_test_util.h"
 #include "util/npy.h"
+#include "util/status_util.h"
 
 namespace mixq {
 namespace {
@@ -98,7 +99,9 @@ Status NetworkError(const std::function<bool(INetwork*)>& add) {
   return network->GetLastStatus();
 }
 
-Status Config(const std::string& text) { return CreateIBuilderConfig()->ParseFromString(text); }
+Status Config(const std::string& text) {
+  return CreateIBuilderConfig()->ParseFromString(text);
+}
 
 Status ParseOnnx(const testing::OnnxBuilder& b, const std::string& file = "") {
   auto network = CreateINetwork();
@@ -201,36 +204,95 @@ std::vector<Case> Cases() {
   const auto I = StatusCode::INVALID_ARGUMENT;
   std::vector<Case> c = {
       // --- run time: IContext::Enqueue and friends
-      {"input of the wrong rank", [] { return Enqueue([](Tensors& in, Tensors&) { (void)in[0]->SetDimensions(Dims({16, 16, 3})); }); },
-       I, {"input 'input0'", "[16,16,3]", "expects [-1,16,16,3]"}},
-      {"input with a wrong static dim", [] { return Enqueue([](Tensors& in, Tensors&) { (void)in[0]->SetDimensions(Dims({1, 17, 16, 3})); }); },
-       I, {"input 'input0'", "[1,17,16,3]"}},
-      {"input still holding a dynamic dim", [] { return Enqueue([](Tensors& in, Tensors&) { (void)in[0]->SetDimensions(Dims({-1, 16, 16, 3})); }); },
-       I, {"input 'input0'", "[-1,16,16,3]"}},
-      {"input of the wrong dtype", [] { return Enqueue([](Tensors& in, Tensors&) { in[0] = CreateIRTTensor(DataType::INT8, "input0", Dims({1, 16, 16, 3})); }); },
-       I, {"input 'input0'", "must be FLOAT32", "got INT8"}},
-      {"input without data", [] { return Enqueue([](Tensors& in, Tensors&) { in[0] = CreateIRTTensor(DataType::FLOAT32, "input0", Dims({1, 16, 16, 3})); }); },
-       I, {"input 'input0'", "has no data"}},
-      {"input buffer smaller than its dims", [] { return Enqueue([](Tensors& in, Tensors&) { static float few[10]; (void)in[0]->SetData(few, sizeof(few)); }); },
-       I, {"input 'input0'", "holds 40 bytes", "need 3072"}},
-      {"null input tensor", [] { return Enqueue([](Tensors& in, Tensors&) { in[0].reset(); }); },
-       I, {"input 0 ('input0') is null"}},
-      {"null output tensor", [] { return Enqueue([](Tensors&, Tensors& out) { out[0].reset(); }); },
-       I, {"output 0", "is null"}},
-      {"too many inputs", [] { return Enqueue([](Tensors& in, Tensors&) { in.push_back(CreateIRTTensor(DataType::FLOAT32, "extra", Dims({1}))); }); },
-       I, {"the model has 1 inputs, got 2"}},
-      {"no outputs given", [] { return Enqueue([](Tensors&, Tensors& out) { out.clear(); }); },
-       I, {"the model has 1 outputs, got 0"}},
-      {"output tensor of the wrong type", [] { return Enqueue([](Tensors&, Tensors& out) { out[0] = CreateIRTTensor(DataType::FLOAT16, "o", Dims({-1, 10})); }); },
-       I, {"is FLOAT16", "the model produces FLOAT32"}},
-      {"InferOutputShape with two inputs for a one-input model", [] {
+      {"input of the wrong rank",
+       [] { return Enqueue([](Tensors& in, Tensors&) {
+              (void)in[0]->SetDimensions(Dims({16, 16, 3}));
+            }); },
+       I,
+       {"input 'image'", "[16,16,3]", "expects [-1,16,16,3]"}},
+      {"input with a wrong static dim",
+       [] { return Enqueue([](Tensors& in, Tensors&) {
+              (void)in[0]->SetDimensions(Dims({1, 17, 16, 3}));
+            }); },
+       I,
+       {"input 'image'", "[1,17,16,3]"}},
+      {"input dims set to a dynamic dim",
+       [] {
+         auto context = FloatModel().CreateIEngine()->CreateIContext();
+         Tensors in;
+         MIXQ_RETURN_IF_ERROR(context->CreateInputTensors(&in));
+         return in[0]->SetDimensions(Dims({-1, 16, 16, 3}));
+       },
+       I,
+       {"[-1,16,16,3]"}},
+      {"input of the wrong dtype",
+       [] {
+         return Enqueue([](Tensors& in, Tensors&) {
+           in[0] = CreateIRTTensor(DataType::INT8, "input0", Dims({1, 16, 16, 3}));
+         });
+       },
+       I,
+       {"input 'image'", "must be FLOAT32", "got INT8"}},
+      {"input without data",
+       [] {
+         return Enqueue([](Tensors& in, Tensors&) {
+           in[0] = CreateIRTTensor(DataType::FLOAT32, "input0", Dims({1, 16, 16, 3}));
+         });
+       },
+       I,
+       {"input 'image'", "has no data"}},
+      {"input buffer smaller than its dims",
+       [] {
+         return Enqueue([](Tensors& in, Tensors&) {
+           static float few[10];
+           (void)in[0]->SetData(few, sizeof(few));
+         });
+       },
+       I,
+       {"input 'image'", "holds 40 bytes", "need 3072"}},
+      {"null input tensor",
+       [] { return Enqueue([](Tensors& in, Tensors&) { in[0].reset(); }); },
+       I,
+       {"input 0 ('image') is null"}},
+      {"null output tensor",
+       [] { return Enqueue([](Tensors&, Tensors& out) { out[0].reset(); }); },
+       I,
+       {"output 0", "is null"}},
+      {"too many inputs",
+       [] {
+         return Enqueue(
+             [](Tensors& in, Tensors&) { in.push_back(CreateIRTTensor(DataType::FLOAT32, "extra", Dims({1}))); });
+       },
+       I,
+       {"the model has 1 inputs, got 2"}},
+      {"no outputs given",
+       [] { return Enqueue([](Tensors&, Tensors& out) { out.clear(); }); },
+       I,
+       {"the model has 1 outputs, got 0"}},
+      {"output tensor of the wrong type",
+       [] {
+         return Enqueue([](Tensors&, Tensors& out) {
+           out[0] = CreateIRTTensor(DataType::FLOAT16, "o", Dims({-1, 10}));
+         });
+       },
+       I,
+       {"is FLOAT16", "the model produces FLOAT32"}},
+      {"InferOutputShape with two inputs for a one-input model",
+       [] {
          std::vector<Dims> out;
-         return FloatModel().CreateIEngine()->CreateIContext()->InferOutputShape({Dims({1, 16, 16, 3}), Dims({1})}, &out);
-       }, I, {"the model has 1 inputs, got 2"}},
-      {"InferOutputShape into null", [] {
+         return FloatModel().CreateIEngine()->CreateIContext()->InferOutputShape({Dims({1, 16, 16, 3}), Dims({1})},
+                                                                                 &out);
+       },
+       I,
+       {"the model has 1 inputs, got 2"}},
+      {"InferOutputShape into null",
+       [] {
          return FloatModel().CreateIEngine()->CreateIContext()->InferOutputShape({Dims({1, 16, 16, 3})}, nullptr);
-       }, I, {"output_dims is null"}},
-      {"activations over the context's memory budget", [] {
+       },
+       I,
+       {"output_dims is null"}},
+      {"activations over the context's memory budget",
+       [] {
          ContextOptions options;
          options.max_activation_bytes = 4096;
          auto context = FloatModel().CreateIEngine()->CreateIContext(options);
@@ -241,96 +303,254 @@ std::vector<Case> Cases() {
          (void)in[0]->SetDimensions(Dims({1, 16, 16, 3}));
          (void)in[0]->SetData(image.data(), image.size() * sizeof(float));
          return context->Enqueue(in, out);
-       }, StatusCode::RESOURCE_EXHAUSTED, {"activation memory", "budget of 4096 bytes"}},
+       },
+       StatusCode::RESOURCE_EXHAUSTED,
+       {"activation memory", "budget of 4096 bytes"}},
 
       // --- building a network through the API
-      {"input of an unknown data type", [] { return NetworkError([](INetwork* n) { return n->AddIInput(static_cast<DataType>(99), Dims({1})) != nullptr; }); },
-       I, {"AddIInput", "unknown data type"}},
-      {"input dim below -1", [] { return NetworkError([](INetwork* n) { return n->AddIInput(DataType::FLOAT32, Dims({1, -2})) != nullptr; }); },
-       I, {"AddIInput", "[1,-2]"}},
-      {"constant with null data", [] { return NetworkError([](INetwork* n) { return n->AddIConstNode(DataType::FLOAT32, Dims({4}), nullptr) != nullptr; }); },
-       I, {"AddIConstNode", "data is null"}},
-      {"constant with a dynamic dim", [] { static float v[4]; return NetworkError([](INetwork* n) { return n->AddIConstNode(DataType::FLOAT32, Dims({-1, 4}), v) != nullptr; }); },
-       I, {"AddIConstNode", "[-1,4]", "must all be known"}},
-      {"constant claiming 1 TB", [] { static float v[4]; return NetworkError([](INetwork* n) { return n->AddIConstNode(DataType::FLOAT32, Dims({int64_t{1} << 38}), v) != nullptr; }); },
-       I, {"AddIConstNode", "[274877906944]", "1 TiB"}},
-      {"network without outputs", [] { return Build([](INetwork* n) { n->AddIInput(DataType::FLOAT32, Dims({1, 4})); }); },
-       StatusCode::FAILED_PRECONDITION, {"no outputs", "MarkOutput"}},
-      {"input dims whose element count overflows", [] {
+      {"input of an unknown data type",
+       [] {
+         return NetworkError([](INetwork* n) { return n->AddIInput(static_cast<DataType>(99), Dims({1})) != nullptr; });
+       },
+       I,
+       {"AddIInput", "unknown data type"}},
+      {"input dim below -1",
+       [] {
+         return NetworkError([](INetwork* n) { return n->AddIInput(DataType::FLOAT32, Dims({1, -2})) != nullptr; });
+       },
+       I,
+       {"AddIInput", "[1,-2]"}},
+      {"constant with null data",
+       [] {
+         return NetworkError(
+             [](INetwork* n) { return n->AddIConstNode(DataType::FLOAT32, Dims({4}), nullptr) != nullptr; });
+       },
+       I,
+       {"AddIConstNode", "data is null"}},
+      {"constant with a dynamic dim",
+       [] {
+         static float v[4];
+         return NetworkError([](INetwork* n) {
+           return n->AddIConstNode(DataType::FLOAT32, Dims({-1, 4}), v) != nullptr;
+         });
+       },
+       I,
+       {"AddIConstNode", "[-1,4]", "must all be known"}},
+      {"constant claiming 1 TB",
+       [] {
+         static float v[4];
+         return NetworkError(
+             [](INetwork* n) { return n->AddIConstNode(DataType::FLOAT32, Dims({int64_t{1} << 39}), v) != nullptr; });
+       },
+       I,
+       {"AddIConstNode", "[549755813888]", "1 TiB"}},
+      {"network without outputs",
+       [] { return Build([](INetwork* n) {
+              n->AddIInput(DataType::FLOAT32, Dims({1, 4}));
+            }); },
+       StatusCode::FAILED_PRECONDITION,
+       {"no outputs", "MarkOutput"}},
+      {"input dims whose element count overflows",
+       [] {
          return Build([](INetwork* n) {
            ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({int64_t{1} << 40, int64_t{1} << 40}));
            (void)n->MarkOutput(n->AddIActivationNode(x, ActivationType::RELU)->GetOutput(0));
          });
-       }, I, {"input0", "more elements than int64 can count"}},
-      {"pads of INT64_MAX", [] {
+       },
+       I,
+       {"input0", "more elements than int64 can count"}},
+      {"pads of INT64_MAX",
+       [] {
          return Build([](INetwork* n) {
            ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 4}));
-           (void)n->MarkOutput(n->AddIPadNode(x, {0, 0, 0, std::numeric_limits<int64_t>::max()}, PadMode::CONSTANT)->GetOutput(0));
+           (void)n->MarkOutput(
+               n->AddIPadNode(x, {0, 0, 0, std::numeric_limits<int64_t>::max()}, PadMode::CONSTANT)->GetOutput(0));
          });
-       }, I, {"node 'Pad' (Pad)", "overflows int64"}},
-      {"resize scale 1e30", [] {
+       },
+       I,
+       {"node 'Pad' (Pad)", "overflows int64"}},
+      {"resize scale 1e30",
+       [] {
          return Build([](INetwork* n) {
            ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 2, 2, 1}));
            (void)n->MarkOutput(n->AddIResizeNode(x, {1, 1e30f, 1, 1}, ResizeMode::NEAREST)->GetOutput(0));
          });
-       }, I, {"node 'Resize' (Resize)", "resizes axis 1"}},
-      {"static int8 without ranges", [] { return Build([](INetwork* n) { (void)examples::BuildSmallResNet(n); }, R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})"); },
-       StatusCode::FAILED_PRECONDITION, {"have no range", "'input0'"}},
+       },
+       I,
+       {"node 'Resize' (Resize)", "resizes axis 1"}},
+      {"static int8 without ranges",
+       [] {
+         return Build([](INetwork* n) { (void)examples::BuildSmallResNet(n); },
+                      R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+       },
+       StatusCode::FAILED_PRECONDITION,
+       {"have no range", "'image' (QINT8 input 0 of node 'Conv2D')"}},
 
       // --- builder config JSON
       {"config: unknown top-level key", [] { return Config(R"({"precision": {}})"); }, I, {"unknown key 'precision'"}},
-      {"config: unknown precision_config key", [] { return Config(R"({"precision_config": {"mode": "x"}})"); }, I, {"precision_config.mode"}},
-      {"config: unknown precision mode", [] { return Config(R"({"precision_config": {"precision_mode": "int4"}})"); }, I, {"precision_config.precision_mode", "'int4'"}},
-      {"config: number where a string belongs", [] { return Config(R"({"precision_config": {"precision_mode": 8}})"); }, I, {"precision_config.precision_mode", "must be a string"}},
-      {"config: custom range with min > max", [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [2, 1]}}})"); }, I, {"custom_ranges.t", "min > max"}},
-      {"config: custom range beyond float", [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [-1e39, 1]}}})"); }, I, {"custom_ranges.t", "outside the float range"}},
-      {"config: -1e400", [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [-1e400, 1]}}})"); }, I, {"cannot represent"}},
-      {"config: duplicate key", [] { return Config(R"({"precision_config": {"precision_mode": "force_float32", "precision_mode": "force_float16"}})"); }, I, {"'precision_mode' appears twice"}},
+      {"config: unknown precision_config key",
+       [] { return Config(R"({"precision_config": {"mode": "x"}})"); },
+       I,
+       {"precision_config.mode"}},
+      {"config: unknown precision mode",
+       [] { return Config(R"({"precision_config": {"precision_mode": "int4"}})"); },
+       I,
+       {"precision_config.precision_mode", "'int4'"}},
+      {"config: number where a string belongs",
+       [] { return Config(R"({"precision_config": {"precision_mode": 8}})"); },
+       I,
+       {"precision_config.precision_mode", "must be a string"}},
+      {"config: custom range with min > max",
+       [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [2, 1]}}})"); },
+       I,
+       {"custom_ranges.t", "min > max"}},
+      {"config: custom range beyond float",
+       [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [-1e39, 1]}}})"); },
+       I,
+       {"custom_ranges.t", "outside the float range"}},
+      {"config: -1e400",
+       [] { return Config(R"({"precision_config": {"custom_ranges": {"t": [-1e400, 1]}}})"); },
+       I,
+       {"cannot represent"}},
+      {"config: duplicate key",
+       [] {
+         return Config(
+             R"({"precision_config": {"precision_mode": "force_float32", "precision_mode": "force_float16"}})");
+       },
+       I,
+       {"'precision_mode' appears twice"}},
       {"config: not JSON", [] { return Config("{precision_config"); }, I, {"not valid JSON at byte"}},
-      {"config: nested 100,000 deep", [] { return Config(std::string(100000, '[') + std::string(100000, ']')); }, I, {"deeper than 64 levels"}},
-      {"config: file missing", [] { return CreateIBuilderConfig()->ParseFromFile("/nonexistent/config.json"); }, StatusCode::NOT_FOUND, {"/nonexistent/config.json"}},
-      {"config: /dev/zero", [] { return CreateIBuilderConfig()->ParseFromFile("/dev/zero"); }, I, {"'/dev/zero'", "limit of 67108864 bytes"}},
+      {"config: nested 100,000 deep",
+       [] { return Config(std::string(100000, '[') + std::string(100000, ']')); },
+       I,
+       {"deeper than 64 levels"}},
+      {"config: file missing",
+       [] { return CreateIBuilderConfig()->ParseFromFile("/nonexistent/config.json"); },
+       StatusCode::NOT_FOUND,
+       {"/nonexistent/config.json"}},
+      {"config: /dev/zero",
+       [] { return CreateIBuilderConfig()->ParseFromFile("/dev/zero"); },
+       I,
+       {"'/dev/zero'", "limit of 67108864 bytes"}},
 
       // --- calibration
-      {"calibration: empty sample set", [] { return Calibrate({}); }, StatusCode::FAILED_PRECONDITION, {"no sample"}},
-      {"calibration: sample of the wrong shape", [] { return Calibrate({{Dims({1, 8, 8, 3}), std::vector<float>(192, 0.1f)}}); },
-       I, {"[1,8,8,3]"}},
-      {"calibration: bad percentile", [] { return CreateICalibrator(std::vector<CalibDataInterface*>{})->SetQuantizationAlgorithm(QuantizationAlgorithm::PERCENTILE, 0.0); },
-       I, {"percentile 0 outside (0, 100]"}},
-      {"calibration: zero histogram bins", [] { return CreateICalibrator(std::vector<CalibDataInterface*>{})->SetHistogramBins(0); },
-       I, {"SetHistogramBins: 0"}},
+      {"calibration: empty sample set",
+       [] { return Calibrate({}); },
+       StatusCode::FAILED_PRECONDITION,
+       {"gave no sample", "Next() ended at once"}},
+      {"calibration: sample of the wrong shape",
+       [] {
+         return Calibrate({{Dims({1, 8, 8, 3}), std::vector<float>(192, 0.1f)}});
+       },
+       I,
+       {"[1,8,8,3]"}},
+      {"calibration: bad percentile",
+       [] {
+         return CreateICalibrator(std::vector<CalibDataInterface*>{})
+             ->SetQuantizationAlgorithm(QuantizationAlgorithm::PERCENTILE, 0.0);
+       },
+       I,
+       {"percentile 0 outside (0, 100]"}},
+      {"calibration: zero histogram bins",
+       [] { return CreateICalibrator(std::vector<CalibDataInterface*>{})->SetHistogramBins(0); },
+       I,
+       {"SetHistogramBins: 0"}},
 
       // --- model files
-      {"model file: empty", [] { return Deserialize({}); }, StatusCode::DATA_LOSS, {}},
-      {"model file: truncated", [] { auto b = FloatModelBytes(); b.resize(b.size() / 2); return Deserialize(b); }, StatusCode::DATA_LOSS, {}},
-      {"model file: one byte flipped", [] { auto b = FloatModelBytes(); b[b.size() / 3] ^= 0x40; return Deserialize(b); }, StatusCode::DATA_LOSS, {"checksum"}},
-      {"model file: missing", [] { return CreateIModel()->DeserializeFromFile("/nonexistent/m.mixq"); }, StatusCode::NOT_FOUND, {"model file '/nonexistent/m.mixq'"}},
-      {"model file: a directory", [] { return CreateIModel()->DeserializeFromFile(Scratch().string()); }, I, {"is a directory"}},
-      {"model file: a constant claiming 1 TB", [] {
-         return DeserializeEdited([](json& m) { m["nodes"][FirstConstant(m)]["attrs"]["shape"] = json::array({int64_t{1} << 38, 4}); });
-       }, I, {"[274877906944,4]", "1 TiB"}},
-      {"model file: output type QINT8", [] {
-         return DeserializeEdited([](json& m) { m["nodes"].back()["output_compute"][0] = "QINT8"; });
-       }, I, {"output_compute[0]", "QINT8"}},
+      {"model file: empty", [] { return Deserialize({}); }, I, {"data is null"}},
+      {"model file: truncated",
+       [] {
+         auto b = FloatModelBytes();
+         b.resize(b.size() / 2);
+         return Deserialize(b);
+       },
+       StatusCode::DATA_LOSS,
+       {}},
+      {"model file: one byte flipped",
+       [] {
+         auto b = FloatModelBytes();
+         b[b.size() / 3] ^= 0x40;
+         return Deserialize(b);
+       },
+       StatusCode::DATA_LOSS,
+       {"checksum"}},
+      {"model file: missing",
+       [] { return CreateIModel()->DeserializeFromFile("/nonexistent/m.mixq"); },
+       StatusCode::NOT_FOUND,
+       {"model file '/nonexistent/m.mixq'"}},
+      {"model file: a directory",
+       [] { return CreateIModel()->DeserializeFromFile(Scratch().string()); },
+       I,
+       {"is a directory"}},
+      {"model file: a constant claiming 1 TB",
+       [] {
+         return DeserializeEdited([](json& m) {
+           m["nodes"][FirstConstant(m)]["attrs"]["shape"]["value"] = json::array({int64_t{1} << 38, 5});
+         });
+       },
+       I,
+       {"nodes[15].constant.size", "[274877906944,5]", "need more than the weights section holds"}},
+      {"model file: output type QINT8",
+       [] { return DeserializeEdited([](json& m) { m["nodes"].back()["output_compute"][0] = "QINT8"; }); },
+       I,
+       {"output_compute[0]", "QINT8"}},
 
       // --- ONNX
-      {"onnx: a cycle", [] { return OnnxWith([](testing::OnnxBuilder& b) { b.Node("Relu", {"b"}, {"a"}, "ra"); b.Node("Relu", {"a"}, {"b"}, "rb"); b.Output("b"); }); },
-       I, {"cycle"}},
-      {"onnx: a dangling input", [] { return OnnxWith([](testing::OnnxBuilder& b) { b.Node("Add", {"x", "nowhere"}, {"y"}, "add"); b.Output("y"); }); },
-       I, {"'nowhere'"}},
-      {"onnx: an unsupported op", [] { return OnnxWith([](testing::OnnxBuilder& b) { b.Node("Einsum", {"x"}, {"y"}, "ein"); b.Output("y"); }); },
-       StatusCode::UNIMPLEMENTED, {"Einsum"}},
-      {"onnx: external data with '..'", [] { return ExternalData("../secret.bin"); }, I, {"'../secret.bin'", "may not contain '..'"}},
-      {"onnx: external data at an absolute path", [] { return ExternalData("/etc/passwd"); }, I, {"'/etc/passwd'", "relative"}},
-      {"onnx: not a protobuf", [] { auto n = CreateINetwork(); std::string junk(100, '\xff'); return CreateIParser(ModelKind::kOnnx)->ParseFromMemory(n.get(), junk.data(), junk.size()); },
-       I, {}},
+      {"onnx: a cycle",
+       [] {
+         return OnnxWith([](testing::OnnxBuilder& b) {
+           b.Node("Relu", {"b"}, {"a"}, "ra");
+           b.Node("Relu", {"a"}, {"b"}, "rb");
+           b.Output("b");
+         });
+       },
+       I,
+       {"cycle"}},
+      {"onnx: a dangling input",
+       [] {
+         return OnnxWith([](testing::OnnxBuilder& b) {
+           b.Node("Add", {"x", "nowhere"}, {"y"}, "add");
+           b.Output("y");
+         });
+       },
+       I,
+       {"'nowhere'"}},
+      {"onnx: an unsupported op",
+       [] {
+         return OnnxWith([](testing::OnnxBuilder& b) {
+           b.Node("Einsum", {"x"}, {"y"}, "ein");
+           b.Output("y");
+         });
+       },
+       StatusCode::UNIMPLEMENTED,
+       {"Einsum"}},
+      {"onnx: external data with '..'",
+       [] { return ExternalData("../secret.bin"); },
+       I,
+       {"'../secret.bin'", "may not contain '..'"}},
+      {"onnx: external data at an absolute path",
+       [] { return ExternalData("/etc/passwd"); },
+       I,
+       {"'/etc/passwd'", "relative"}},
+      {"onnx: not a protobuf",
+       [] {
+         auto n = CreateINetwork();
+         std::string junk(100, '\xff');
+         return CreateIParser(ModelKind::kOnnx)->ParseFromMemory(n.get(), junk.data(), junk.size());
+       },
+       StatusCode::DATA_LOSS,
+       {}},
 
       // --- .npy
       {".npy: bad magic", [] { return Npy("NUMPY not really"); }, I, {"bad magic"}},
-      {".npy: truncated payload", [] { return Npy(NpyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }") + "abc"); },
-       StatusCode::DATA_LOSS, {"payload truncated", "3 bytes", "needs 16"}},
-      {".npy: shape claiming 2^60 elements", [] { return Npy(NpyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1073741824), }")); },
-       I, {"too large"}},
+      {".npy: truncated payload",
+       [] { return Npy(NpyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }") + "abc"); },
+       StatusCode::DATA_LOSS,
+       {"payload truncated", "3 bytes", "needs 16"}},
+      {".npy: shape claiming 2^60 elements",
+       [] { return Npy(NpyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1073741824), }")); },
+       I,
+       {"too large"}},
   };
   return c;
 }
@@ -346,7 +566,7 @@ TEST(BadInputCatalogue, EveryCaseGivesItsStatusAndNamesTheCulprit) {
           << c.name << ": no '" << fragment << "' in: " << s.message();
   }
   // docs/reliability.md states this count (plus the NaN / inf cases below and the CLI table).
-  EXPECT_EQ(cases.size(), 52u);
+  EXPECT_EQ(cases.size(), 56u);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "../../examples/random_images.h"
 #include "../../examples/small_resnet.h"
 #include "mixq/mixq.h"
+#include "util/status_util.h"
 
 namespace mixq {
 namespace {
@@ -143,10 +144,10 @@ INSTANTIATE_TEST_SUITE_P(
              false},
         Mode{"qint8_mixed_float16", R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})", true, true,
              false},
-        Mode{"qint16_mixed_float32", R"({"precision_config": {"precision_mode": "qint16_mixed_float32"}})", true,
-             true, false},
-        Mode{"qint16_mixed_float16", R"({"precision_config": {"precision_mode": "qint16_mixed_float16"}})", true,
-             true, false},
+        Mode{"qint16_mixed_float32", R"({"precision_config": {"precision_mode": "qint16_mixed_float32"}})", true, true,
+             false},
+        Mode{"qint16_mixed_float16", R"({"precision_config": {"precision_mode": "qint16_mixed_float16"}})", true, true,
+             false},
         Mode{"qint8_dynamic",
              R"({"precision_config": {"precision_mode": "qint8_mixed_float32", "activation_quant_mode": "dynamic"}})",
              false, true, true}),
