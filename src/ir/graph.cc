@@ -86,6 +86,14 @@ Node* Graph::AddNode(OpKind op, const std::string& name, const std::vector<int>&
 }
 
 void Graph::IndexNewNamesLocked() const {
+  // raw_values() / raw_nodes() users (dead node elimination) may have removed
+  // items: start the index again. Moved items are still found, because every
+  // hit is checked against the item's name and a stale hit falls back to a scan.
+  if (indexed_values_ > values_.size() || indexed_nodes_ > nodes_.size()) {
+    value_index_.clear();
+    node_index_.clear();
+    indexed_values_ = indexed_nodes_ = 0;
+  }
   for (; indexed_values_ < values_.size(); ++indexed_values_)
     value_index_.emplace(values_[indexed_values_]->name, static_cast<int>(indexed_values_));
   for (; indexed_nodes_ < nodes_.size(); ++indexed_nodes_)
@@ -100,12 +108,12 @@ const Item* Lookup(const std::vector<std::unique_ptr<Item>>& items,
                    std::unordered_map<std::string, int>& index, const std::string& name) {
   auto it = index.find(name);
   if (it == index.end()) return nullptr;
-  const Item* item = items[static_cast<size_t>(it->second)].get();
-  if (item->name == name) return item;
-  for (const auto& candidate : items)
-    if (candidate->name == name) {
-      it->second = candidate->id;
-      return candidate.get();
+  const size_t at = static_cast<size_t>(it->second);
+  if (at < items.size() && items[at]->name == name) return items[at].get();
+  for (size_t i = 0; i < items.size(); ++i)
+    if (items[i]->name == name) {
+      it->second = static_cast<int>(i);
+      return items[i].get();
     }
   index.erase(it);
   return nullptr;

@@ -314,6 +314,25 @@ TEST(Class10Naming, TwentyThousandNodesBuildInLinearishTime) {
                 "a node named 'renamed' already exists");
 }
 
+TEST(Class10Naming, NameIndexSurvivesRemovalAndRenames) {
+  ir::Graph g;
+  const int x = g.AddInput("x", DataType::FLOAT32, {1})->id;
+  for (int i = 0; i < 4; ++i) g.AddNode(OpKind::kActivation, g.UniqueName("relu"), {x}, 1);
+  ASSERT_NE(g.FindNode("relu_3"), nullptr);  // the index is built
+  // Remove node 0 ("relu") and its output the way dead node elimination does: ids move.
+  g.raw_nodes().erase(g.raw_nodes().begin());
+  g.raw_values().erase(g.raw_values().begin() + 1);
+  EXPECT_EQ(g.FindNode("relu"), nullptr);
+  EXPECT_EQ(g.FindValue("relu:0"), nullptr);
+  ASSERT_NE(g.FindNode("relu_3"), nullptr);
+  EXPECT_EQ(g.FindNode("relu_3"), g.node(2));
+  EXPECT_EQ(g.FindValue("relu_2:0"), g.value(2));
+  EXPECT_EQ(g.UniqueName("relu"), "relu");  // free again
+  g.RenameValue(1, "renamed");
+  EXPECT_EQ(g.FindValue("renamed"), g.value(1));
+  EXPECT_EQ(g.FindValue("relu_1:0"), nullptr);
+}
+
 TEST(Class10Naming, OnnxNodesSharingOneNameImportInLinearishTime) {
   testing::OnnxBuilder b;
   b.Input("x", {1, 4});
