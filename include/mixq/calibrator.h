@@ -94,6 +94,10 @@ class ICalibrator {
   // statistics): they are used as given, whatever the algorithm.
   // "network_hash" is optional; when present it must match the network.
   virtual Status ReadRangeTable(INetwork* network, const std::string& path) = 0;
+  // Warnings of the last successful Calibrate, one sentence each: tensors
+  // whose every sample was zero (range [0, 0]: quantized with scale 1, they
+  // carry no information). Empty when there is nothing to say.
+  virtual std::vector<std::string> GetWarnings() const { return {}; }
 };
 
 // One data interface per network input, in the network's input order.

@@ -80,6 +80,10 @@ struct ContextOptions {
   // has), "generic", "avx2", "avx512" or "avx512_vnni"; tests use it to run
   // the path this CPU would not pick. oneDNN dispatches by itself.
   std::string max_isa;
+  // Most bytes of activation memory the context may plan for one set of input
+  // shapes (4 GiB by default; <= 0: no limit). Enqueue refuses shapes that
+  // need more with RESOURCE_EXHAUSTED stating both figures, before allocating.
+  int64_t max_activation_bytes = int64_t{4} << 30;
 };
 
 // The immutable, executable form of a model. Shareable across threads: each

@@ -67,6 +67,8 @@ enum class StatusCode : int32_t {
   FAILED_PRECONDITION = 5,
   DATA_LOSS = 6,
   INTERNAL = 7,
+  // A stated limit (memory budget, largest tensor) or the machine's memory is exceeded.
+  RESOURCE_EXHAUSTED = 8,
 };
 
 const char* StatusCodeName(StatusCode code);

@@ -1,10 +1,11 @@
 #include "api/builder_config.h"
 
-#include <fstream>
+#include <cfloat>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -46,7 +47,11 @@ Status ParseCustomRanges(const json& value, BuildOptions* options) {
     const std::string key = "precision_config.custom_ranges." + name;
     if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number())
       return InvalidArgument(key, " must be [min, max]");
-    Range r{range[0].get<float>(), range[1].get<float>()};
+    const double lo = range[0].get<double>(), hi = range[1].get<double>();
+    // A double beyond float's range would not convert (undefined behaviour) and an inf range has no scale.
+    if (!(std::fabs(lo) <= FLT_MAX) || !(std::fabs(hi) <= FLT_MAX))
+      return InvalidArgument(key, " [", lo, ", ", hi, "] is outside the float range");
+    Range r{static_cast<float>(lo), static_cast<float>(hi)};
     if (!(r.min <= r.max)) return InvalidArgument(key, " has min > max");
     options->custom_ranges[name] = r;
   }
@@ -81,12 +86,29 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
 }  // namespace
 
 Status BuilderConfigImpl::ParseFromString(const std::string& text) {
+  MIXQ_RETURN_IF_ERROR(CheckJsonDepth(text, kMaxJsonDepth, "builder config"));
+  // nlohmann keeps the last of duplicate keys silently; a config naming a key
+  // twice is ambiguous, so it is an error like an unknown key (SPEC §2).
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  auto callback = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+    if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == json::parse_event_t::key && !open_objects.empty() && duplicate.empty() &&
+        !open_objects.back().insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   json doc;
   try {
-    doc = json::parse(text);
+    doc = json::parse(text, callback);
   } catch (const json::parse_error& e) {
     return InvalidArgument("builder config is not valid JSON at byte ", e.byte, ": ", e.what());
+  } catch (const json::exception& e) {
+    // out_of_range: a number such as -1e400 that no double holds; type_error: invalid UTF-8.
+    return InvalidArgument("builder config holds a value JSON cannot represent: ", e.what());
   }
+  if (!duplicate.empty()) return InvalidArgument("builder config: key '", duplicate, "' appears twice");
   if (!doc.is_object()) return InvalidArgument("builder config must be a JSON object");
   // Parse into a copy so that a failed call changes nothing.
   BuildOptions parsed = options_;
@@ -102,11 +124,9 @@ Status BuilderConfigImpl::ParseFromString(const std::string& text) {
 }
 
 Status BuilderConfigImpl::ParseFromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open builder config file '", path, "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  Status status = ParseFromString(buffer.str());
+  std::string text;
+  MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxJsonFileBytes, "builder config file", &text));
+  Status status = ParseFromString(text);
   return WithContext(status, "builder config file '" + path + "'");
 }
 

@@ -10,6 +10,7 @@
 #include "quant/calib_file.h"
 #include "quant/calib_range_table.h"
 #include "calibration/calib_runner.h"
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -17,11 +18,7 @@ namespace mixq::api {
 namespace {
 
 Status ReadWholeFile(const std::string& path, std::string* bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '", path, "' for reading");
-  bytes->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return DataLoss("error reading '", path, "'");
-  return Status::OK();
+  return ReadFileLimited(path, kMaxCalibFileBytes, "calibration file", bytes);
 }
 
 Status WriteWholeFile(const std::string& path, const void* data, size_t size) {
@@ -122,6 +119,11 @@ class CalibratorImpl : public ICalibrator {
     passes::CalibratedRanges ranges;
     MIXQ_RETURN_IF_ERROR(
         WithContext(quant::CalibratedRangesFor(impl->graph(), options, state.get(), &ranges), "Calibrate"));
+    warnings_.clear();
+    for (const auto& [name, range] : ranges)
+      if (range.min == 0.0f && range.max == 0.0f)
+        warnings_.push_back(StrCat("tensor '", name, "' was 0 in every calibration sample: its range is [0, 0], ",
+                                   "so it is quantized with scale 1 and every value becomes 0"));
     impl->set_calibration(std::move(state));
     return Status::OK();
   }
@@ -214,6 +216,8 @@ class CalibratorImpl : public ICalibrator {
     return Status::OK();
   }
 
+  std::vector<std::string> GetWarnings() const override { return warnings_; }
+
  private:
   static Status CheckHash(const ir::Graph& graph, uint64_t stored, const char* what) {
     const uint64_t actual = quant::NetworkHash(graph);
@@ -222,6 +226,7 @@ class CalibratorImpl : public ICalibrator {
                               actual, "): same tensor names, but other weights, attributes or structure");
   }
 
+  std::vector<std::string> warnings_;
   std::vector<CalibDataInterface*> data_;
   quant::RangeAlgorithm algorithm_ = quant::RangeAlgorithm::kLinear;
   double percentile_ = 99.99;

@@ -5,6 +5,7 @@
 
 #include "passes/precision_report.h"
 #include "runtime/engine.h"
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -44,9 +45,8 @@ Status ModelImpl::DeserializeFromMemory(const void* data, size_t size) {
 }
 
 Status ModelImpl::DeserializeFromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open model file '", path, "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxModelFileBytes, "model file", &bytes));
   return WithContext(DeserializeFromMemory(bytes.data(), bytes.size()), "model file '" + path + "'");
 }
 

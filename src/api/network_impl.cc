@@ -140,12 +140,18 @@ IConstNode* NetworkImpl::AddIConstNode(DataType type, const Dims& dims, const vo
   if (element_size == 0) return Fail(InvalidArgument("AddIConstNode: unknown data type")), nullptr;
   const int64_t count = dims.GetElementCount();
   if (count < 0) return Fail(InvalidArgument("AddIConstNode: dims ", dims.ToString(), " must all be known")), nullptr;
+  int64_t bytes = 0;
+  Status size_ok = ir::CheckedByteCount(dims.GetDims(), element_size, &bytes, "AddIConstNode: the constant");
+  if (!size_ok.ok()) return Fail(size_ok), nullptr;
   if (!data && count > 0) return Fail(InvalidArgument("AddIConstNode: data is null")), nullptr;
+  auto payload = std::make_shared<ir::Buffer>(data, static_cast<size_t>(bytes));
+  Status allocated = ir::CheckAllocated(*payload, StrCat("AddIConstNode: the ", dims.ToString(), " constant"));
+  if (!allocated.ok()) return Fail(allocated), nullptr;
   auto* node = AddNode<IConstNode>(OpKind::kConstant, {}, 0, 1);
   ir::Node& n = *graph_.node(static_cast<int>(nodes_.size()) - 1);
   n.attrs.Set("dtype", std::string(DataTypeName(type)));
   n.attrs.Set("shape", dims.GetDims());
-  n.constant = std::make_shared<ir::Buffer>(data, static_cast<size_t>(count) * element_size);
+  n.constant = std::move(payload);
   return node;
 }
 

@@ -17,7 +17,7 @@ class NodeImpl : public Iface {
     if (name.empty()) return InvalidArgument("node name must not be empty");
     const ir::Node* other = network_->graph().FindNode(name);
     if (other && other->id != id_) return InvalidArgument("a node named '", name, "' already exists");
-    mutable_node().name = name;
+    network_->mutable_graph().RenameNode(id_, name);
     return Status::OK();
   }
   int64_t GetInputCount() const override { return static_cast<int64_t>(node().inputs.size()); }

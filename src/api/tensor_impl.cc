@@ -54,7 +54,7 @@ Status TensorImpl::SetTensorName(const std::string& name) {
   if (name.empty()) return InvalidArgument("tensor name must not be empty");
   const ir::Value* other = network_->graph().FindValue(name);
   if (other && other->id != id_) return InvalidArgument("a tensor named '", name, "' already exists");
-  network_->mutable_graph().value(id_)->name = name;
+  network_->mutable_graph().RenameValue(id_, name);
   return Status::OK();
 }
 

@@ -258,7 +258,9 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
       return FieldError(
           MemberPath(IndexPath("nodes", p.node), "constant"),
           StrCat("bytes [", p.offset, ", ", p.offset + p.size, ") overlap the payload of nodes[", last->node, "]"));
-    previous = std::make_shared<const ir::Buffer>(ctx.sections.weights + p.offset, p.size);
+    auto payload = std::make_shared<const ir::Buffer>(ctx.sections.weights + p.offset, p.size);
+    MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
+    previous = std::move(payload);
     graph->node(static_cast<int>(p.node))->constant = previous;
     last = &p;
   }

@@ -14,6 +14,43 @@ namespace {
 bool IsQuantized(DataType t) {
   return t == DataType::QINT8 || t == DataType::QINT16;
 }
+bool IsFloat(DataType t) { return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16; }
+
+// What the precision planner can produce, and so all the runtime sizes buffers
+// for: a float tensor is produced in FLOAT32, FLOAT16 or BFLOAT16 storage;
+// any other tensor in its own type. A file claiming more (a QINT8 / BOOL
+// output, an INT8 input consumed by a float kernel) is refused here, before
+// a kernel could write a type its buffer was not sized for.
+Status CheckOutputType(const ir::Graph& graph, const ir::Node& node, size_t o, const std::string& path) {
+  const ir::Value& v = *graph.value(node.outputs[o]);
+  const DataType produced = node.output_compute[o];
+  if (IsFloat(v.dtype) ? IsFloat(produced) : produced == v.dtype) return Status::OK();
+  return FieldError(path, StrCat("is ", DataTypeName(produced), " for output tensor '", v.name, "' of type ",
+                                 DataTypeName(v.dtype), "; the plan produces ",
+                                 IsFloat(v.dtype) ? "FLOAT32, FLOAT16 or BFLOAT16" : DataTypeName(v.dtype)));
+}
+
+Status CheckInputType(const ir::Graph& graph, const ir::Node& node, size_t i, const std::string& path) {
+  if (node.inputs[i] < 0) return Status::OK();
+  const ir::Value& v = *graph.value(node.inputs[i]);
+  const DataType consumed = node.input_compute[i];
+  const ops::OpSchema& schema = ops::GetSchema(node.op);
+  if (IsQuantized(consumed)) {
+    if (!schema.quant.IsQuantizable(static_cast<int>(i)) || !schema.integer_reference)
+      return FieldError(path, StrCat("is ", DataTypeName(consumed), " but input ", i, " of ", schema.name,
+                                     " cannot be consumed quantized"));
+    // A quantized weight is stored as integers; an activation holds floats.
+    const bool constant = v.producer >= 0 && graph.node(v.producer)->op == OpKind::kConstant;
+    if (constant || IsFloat(v.dtype)) return Status::OK();
+  } else if (consumed == DataType::INT32 && static_cast<int>(i) == schema.quant.bias_input &&
+             i < node.input_quant.size() && node.input_quant[i]) {
+    return Status::OK();  // an INT32 bias: its binding is checked below
+  } else if (IsFloat(v.dtype) ? IsFloat(consumed) : consumed == v.dtype) {
+    return Status::OK();
+  }
+  return FieldError(path, StrCat("is ", DataTypeName(consumed), " for input tensor '", v.name, "' of type ",
+                                 DataTypeName(v.dtype), ", which the plan cannot consume that way"));
+}
 
 // Either not planned (empty) or one entry per input / output.
 Status CheckPlanSize(size_t size, size_t expected, const std::string& path, const char* what) {
@@ -108,6 +145,10 @@ Status CheckPlannedPrecisions(const ir::Graph& graph) {
         CheckPlanSize(node.output_compute.size(), node.outputs.size(), MemberPath(path, "output_compute"), "outputs"));
     MIXQ_RETURN_IF_ERROR(
         CheckPlanSize(node.input_quant.size(), node.inputs.size(), MemberPath(path, "input_quant"), "inputs"));
+    for (size_t o = 0; o < node.output_compute.size(); ++o)
+      MIXQ_RETURN_IF_ERROR(CheckOutputType(graph, node, o, IndexPath(MemberPath(path, "output_compute"), o)));
+    for (size_t i = 0; i < node.input_compute.size(); ++i)
+      MIXQ_RETURN_IF_ERROR(CheckInputType(graph, node, i, IndexPath(MemberPath(path, "input_compute"), i)));
     for (size_t i = 0; i < node.input_compute.size(); ++i) {
       const bool bound = i < node.input_quant.size() && node.input_quant[i].has_value();
       if (IsQuantized(node.input_compute[i]) && node.inputs[i] >= 0 && !bound)

@@ -13,14 +13,24 @@ namespace {
 constexpr size_t kAlignment = 64;
 }
 
-Buffer::Buffer(size_t size) : size_(size) {
-  size_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
-  data_ = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+Buffer::Buffer(size_t size) {
+  const size_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
+  data_ = rounded < size ? nullptr : std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  if (!data_) {
+    failed_size_ = size;
+    return;
+  }
+  size_ = size;
   if (size) std::memset(data_, 0, size);
 }
 
 Buffer::Buffer(const void* data, size_t size) : Buffer(size) {
-  if (size) std::memcpy(data_, data, size);
+  if (ok() && size) std::memcpy(data_, data, size);
+}
+
+Status CheckAllocated(const Buffer& buffer, const std::string& what) {
+  if (buffer.ok()) return Status::OK();
+  return ResourceExhausted(what, ": could not allocate ", buffer.failed_size(), " bytes (out of memory)");
 }
 
 Buffer::~Buffer() { std::free(data_); }
@@ -36,6 +46,11 @@ Graph& Graph::operator=(const Graph& other) {
   for (const auto& n : other.nodes_) nodes_.push_back(std::make_unique<Node>(*n));
   inputs_ = other.inputs_;
   outputs_ = other.outputs_;
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  value_index_.clear();
+  node_index_.clear();
+  next_suffix_.clear();
+  indexed_values_ = indexed_nodes_ = 0;
   return *this;
 }
 
@@ -69,26 +84,79 @@ Node* Graph::AddNode(OpKind op, const std::string& name, const std::vector<int>&
   return nodes_.back().get();
 }
 
-const Value* Graph::FindValue(const std::string& name) const {
-  for (const auto& v : values_)
-    if (v->name == name) return v.get();
+void Graph::IndexNewNamesLocked() const {
+  // raw_values() / raw_nodes() users (dead node elimination) may have removed
+  // items: start the index again. Moved items are still found, because every
+  // hit is checked against the item's name and a stale hit falls back to a scan.
+  if (indexed_values_ > values_.size() || indexed_nodes_ > nodes_.size()) {
+    value_index_.clear();
+    node_index_.clear();
+    indexed_values_ = indexed_nodes_ = 0;
+  }
+  for (; indexed_values_ < values_.size(); ++indexed_values_)
+    value_index_.emplace(values_[indexed_values_]->name, static_cast<int>(indexed_values_));
+  for (; indexed_nodes_ < nodes_.size(); ++indexed_nodes_)
+    node_index_.emplace(nodes_[indexed_nodes_]->name, static_cast<int>(indexed_nodes_));
+}
+
+namespace {
+// The first item named `name`: the index's entry when it is still true, else
+// (after a rename away from it) a scan, which is rare.
+template <typename Item>
+const Item* Lookup(const std::vector<std::unique_ptr<Item>>& items,
+                   std::unordered_map<std::string, int>& index, const std::string& name) {
+  auto it = index.find(name);
+  if (it == index.end()) return nullptr;
+  const size_t at = static_cast<size_t>(it->second);
+  if (at < items.size() && items[at]->name == name) return items[at].get();
+  for (size_t i = 0; i < items.size(); ++i)
+    if (items[i]->name == name) {
+      it->second = static_cast<int>(i);
+      return items[i].get();
+    }
+  index.erase(it);
   return nullptr;
+}
+}  // namespace
+
+const Value* Graph::FindValue(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  IndexNewNamesLocked();
+  return Lookup(values_, value_index_, name);
 }
 
 const Node* Graph::FindNode(const std::string& name) const {
-  for (const auto& n : nodes_)
-    if (n->name == name) return n.get();
-  return nullptr;
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  IndexNewNamesLocked();
+  return Lookup(nodes_, node_index_, name);
+}
+
+void Graph::RenameValue(int id, const std::string& name) {
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  IndexNewNamesLocked();
+  value(id)->name = name;
+  value_index_.emplace(name, id);
+}
+
+void Graph::RenameNode(int id, const std::string& name) {
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  IndexNewNamesLocked();
+  node(id)->name = name;
+  node_index_.emplace(name, id);
 }
 
 std::string Graph::UniqueName(const std::string& base) const {
-  std::set<std::string> used;
-  for (const auto& v : values_) used.insert(v->name);
-  for (const auto& n : nodes_) used.insert(n->name);
-  if (!used.count(base)) return base;
-  for (int i = 1;; ++i) {
-    std::string candidate = StrCat(base, "_", i);
-    if (!used.count(candidate)) return candidate;
+  std::lock_guard<std::mutex> lock(names_mutex_);
+  IndexNewNamesLocked();
+  auto used = [&](const std::string& name) {
+    return Lookup(values_, value_index_, name) || Lookup(nodes_, node_index_, name);
+  };
+  if (!used(base)) return base;
+  // Resume where the last search for this base stopped: names only get added.
+  int64_t& next = next_suffix_[base];
+  for (next = std::max<int64_t>(next, 1);; ++next) {
+    std::string candidate = StrCat(base, "_", next);
+    if (!used(candidate)) return candidate;
   }
 }
 

@@ -3,8 +3,10 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/attr.h"
@@ -15,6 +17,8 @@
 namespace mixq::ir {
 
 // Bytes of a constant, 64-byte aligned so kernels can use them directly.
+// When the allocation fails the buffer is empty and ok() is false: every
+// owner checks ok() before writing (an out-of-memory is a Status, not a crash).
 class Buffer {
  public:
   explicit Buffer(size_t size);
@@ -25,11 +29,18 @@ class Buffer {
   const void* data() const { return data_; }
   void* mutable_data() { return data_; }
   size_t size() const { return size_; }
+  bool ok() const { return data_ != nullptr; }
+  // The bytes that could not be allocated (0 when ok()).
+  size_t failed_size() const { return failed_size_; }
 
  private:
   void* data_ = nullptr;
   size_t size_ = 0;
+  size_t failed_size_ = 0;
 };
+
+// OK, or RESOURCE_EXHAUSTED naming `what` and the bytes that could not be allocated.
+Status CheckAllocated(const Buffer& buffer, const std::string& what);
 
 // A hand-set or calibrated range of a value (SPEC §2).
 struct RangeSpec {
@@ -111,9 +122,14 @@ class Graph {
   std::vector<int>& mutable_inputs() { return inputs_; }
   std::vector<int>& mutable_outputs() { return outputs_; }
 
+  // By name, through an index (50,000-node graphs are imported in linear-ish
+  // time); rename with RenameValue / RenameNode so the index stays true.
   const Value* FindValue(const std::string& name) const;
   const Node* FindNode(const std::string& name) const;
-  // A name not used by any node or value yet, built from `base`.
+  void RenameValue(int id, const std::string& name);
+  void RenameNode(int id, const std::string& name);
+  // A name not used by any node or value yet, built from `base` ("base",
+  // then "base_1", "base_2", ...). Amortized O(log n), not O(n), per call.
   std::string UniqueName(const std::string& base) const;
 
   // Nodes in an order where every producer comes before its consumers.
@@ -129,6 +145,14 @@ class Graph {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<int> inputs_;
   std::vector<int> outputs_;
+
+  // Name index, filled lazily for values / nodes added since the last look-up.
+  // Guarded by a mutex: const look-ups may come from several threads.
+  void IndexNewNamesLocked() const;
+  mutable std::mutex names_mutex_;
+  mutable std::unordered_map<std::string, int> value_index_, node_index_;
+  mutable std::unordered_map<std::string, int64_t> next_suffix_;
+  mutable size_t indexed_values_ = 0, indexed_nodes_ = 0;
 };
 
 // "node 'conv_0' (Conv2D)"

@@ -5,12 +5,31 @@
 #include <string>
 #include <vector>
 
+#include "mixq/types.h"
+
 namespace mixq::ir {
 
 using Shape = std::vector<int64_t>;
 constexpr int64_t kDynamic = -1;
 
-// Product of dims; -1 if any is dynamic.
+// The largest tensor mixq accepts anywhere (a file's claim, an inferred
+// shape, an input): 1 TiB. Larger claims are errors, never allocations.
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 40;
+
+// a * b and a + b; false (and *out untouched) when the result overflows int64.
+bool CheckedMul(int64_t a, int64_t b, int64_t* out);
+bool CheckedAdd(int64_t a, int64_t b, int64_t* out);
+
+// The one overflow-checked element count: -1 if a dim is dynamic (-1);
+// INVALID_ARGUMENT when a dim is below -1 or the product overflows int64.
+// `what` names the tensor in the message.
+Status CheckedElementCount(const Shape& shape, int64_t* count, const std::string& what = "tensor");
+// Bytes of a static shape of `element_size`-byte elements, refused above
+// kMaxTensorBytes (and on overflow) with a message naming `what`.
+Status CheckedByteCount(const Shape& shape, size_t element_size, int64_t* bytes, const std::string& what = "tensor");
+
+// Product of dims; -1 if any is dynamic. Saturates at INT64_MAX instead of
+// overflowing: shapes that passed CheckedElementCount never get there.
 int64_t ElementCount(const Shape& shape);
 bool IsStatic(const Shape& shape);
 std::string ShapeString(const Shape& shape);

@@ -8,6 +8,20 @@
 
 namespace mixq::ir {
 
+namespace {
+
+// Every shape that inference produces or receives, whatever the op: dims >= -1,
+// an element count int64 can hold and at most kMaxTensorBytes once static.
+Status CheckInferredShape(const ops::ValueInfo& info, const std::string& what) {
+  int64_t count = 0;
+  MIXQ_RETURN_IF_ERROR(CheckedElementCount(info.shape, &count, what));
+  if (count < 0) return Status::OK();
+  int64_t bytes = 0;
+  return CheckedByteCount(info.shape, DataTypeSize(info.dtype), &bytes, what);
+}
+
+}  // namespace
+
 Status VerifyNodeStructure(Graph& graph, Node& node) {
   if (node.op == OpKind::kCount || static_cast<int>(node.op) < 0 || node.op > OpKind::kCount)
     return InvalidArgument("node '", node.name, "' has an unknown op kind");
@@ -51,6 +65,9 @@ Status VerifyNodeStructure(Graph& graph, Node& node) {
     DataType dtype;
     if (!ParseDataType(node.attrs.Str("dtype"), &dtype))
       return InvalidArgument(label, " has an invalid dtype");
+    int64_t const_bytes = 0;
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        CheckedByteCount(node.attrs.Ints("shape"), DataTypeSize(dtype), &const_bytes, "the constant"), label));
     int64_t count_elems = ElementCount(node.attrs.Ints("shape"));
     if (!node.constant || count_elems < 0 ||
         node.constant->size() != static_cast<size_t>(count_elems) * DataTypeSize(dtype))
@@ -69,6 +86,7 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
     auto& info = (*infos)[static_cast<size_t>(v->id)];
     info.dtype = v->dtype;
     info.shape = i < input_shapes.size() ? input_shapes[i] : v->shape;
+    MIXQ_RETURN_IF_ERROR(CheckInferredShape(info, StrCat("network input '", v->name, "'")));
   }
   // Constants first: callers may leave them out of `order` (the runtime does).
   for (size_t n = 0; n < graph.node_count(); ++n) {
@@ -109,6 +127,10 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
     out.assign(node.outputs.size(), ops::ValueInfo{});
     Status status = schema.infer(node.attrs, in, out);
     if (!status.ok()) return WithContext(status, NodeLabel(graph, node));
+    for (size_t o = 0; o < out.size(); ++o)
+      MIXQ_RETURN_IF_ERROR(WithContext(
+          CheckInferredShape(out[o], StrCat("output ", o, " (tensor '", graph.value(node.outputs[o])->name, "')")),
+          NodeLabel(graph, node)));
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.op == OpKind::kConstant) out[o].const_data = node.constant->data();
       (*infos)[static_cast<size_t>(node.outputs[o])] = out[o];

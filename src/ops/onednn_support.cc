@@ -1,23 +1,13 @@
 #include "ops/onednn_support.h"
 
-#include <cmath>
 #include <stdexcept>
 
 namespace mixq::ops {
 
 dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops) {
   dnnl::post_ops chain;
-  for (const PostOp& op : ops) {
-    if (op.kind == PostOp::Kind::kAdd) {
-      chain.append_sum(1.0f);
-    } else if (op.activation == "relu") {
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    } else if (op.activation == "leaky_relu") {
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, op.lo, 0.0f);
-    } else {  // relu6, clip
-      chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, op.lo, op.hi);
-    }
-  }
+  for (const PostOp& op : ops)
+    if (op.kind == PostOp::Kind::kAdd) chain.append_sum(1.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(chain);
   return attr;
@@ -27,15 +17,15 @@ bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed) {
   if (!init.post_ops) return true;
   for (size_t k = 0; k < init.post_ops->size(); ++k) {
     const PostOp& op = (*init.post_ops)[k];
-    if (op.kind == PostOp::Kind::kAdd) {
-      // oneDNN takes the sum first in the chain, accumulating onto the output.
-      if (!sum_allowed || k != 0 || op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
-          !init.inputs[static_cast<size_t>(op.input)] ||
-          init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape)
-        return false;
-    } else if (op.activation == "clip" && (std::isinf(op.lo) || std::isinf(op.hi))) {
+    // oneDNN 2.6's relu / clip (eltwise, standalone or as post-ops) turn NaN
+    // into 0 (vmaxps), while mixq's float activations propagate NaN
+    // (docs/reliability.md): activations stay separate steps after oneDNN.
+    if (op.kind != PostOp::Kind::kAdd) return false;
+    // The sum accumulates onto the output: first in the chain, same shape.
+    if (!sum_allowed || k != 0 || op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
+        !init.inputs[static_cast<size_t>(op.input)] ||
+        init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape)
       return false;
-    }
   }
   return true;
 }

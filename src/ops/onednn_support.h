@@ -11,12 +11,12 @@
 
 namespace mixq::ops {
 
-// eltwise post-ops for relu / relu6 / clip / leaky_relu, sum for a residual add.
+// The sum post-op for a residual add.
 dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops);
 
-// True when oneDNN takes these post-ops: activations with finite clip
-// bounds, and (only when `sum_allowed`) one residual add first in the chain
-// whose addend has the output's shape.
+// True when oneDNN takes these post-ops: only (when `sum_allowed`) one
+// residual add first in the chain whose addend has the output's shape.
+// Activations are refused: oneDNN's relu / clip map NaN to 0.
 bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed);
 
 // `user` (the constant's bytes in `user_md`) reordered into `packed_md`,

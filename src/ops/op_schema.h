@@ -150,7 +150,7 @@ struct OpSchema {
   // prepared from the same infos as `reference` (without the bias), but at
   // run time every input holds INT32 centered integers (q - zero_point) and
   // it writes INT64 accumulators. The runtime quantizes the inputs and scales
-  // the accumulators back (SPEC §1), see runtime/node_kernel.h.
+  // the accumulators back (SPEC §1.5): see ops/quantized_reference.h.
   KernelFactory integer_reference = nullptr;
   // Optimized kernels are not part of the schema: each registers itself in
   // the kernel registry (ops/kernel_registry.h) from src/ops/<op>/cpu_<lib>.cc.

@@ -43,6 +43,14 @@ Status BroadcastShapes(const ir::Shape& a, const ir::Shape& b, ir::Shape* out) {
   return Status::OK();
 }
 
+Status CheckWindowAttr(const char* name, const std::vector<int64_t>& values) {
+  for (int64_t v : values)
+    if (v > kMaxWindowAttr)
+      return InvalidArgument("attribute '", name, "' ", ir::ShapeString(values), " holds ", v, ", above the limit ",
+                             kMaxWindowAttr);
+  return Status::OK();
+}
+
 int64_t WindowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
                          int64_t dilation, bool ceil_mode) {
   if (in < 0) return -1;

@@ -23,6 +23,13 @@ Status ExpectFloat(const ValueInfo& info, const char* name);
 // Numpy broadcasting of two shapes, -1 aware. Error names both shapes.
 Status BroadcastShapes(const ir::Shape& a, const ir::Shape& b, ir::Shape* out);
 
+// The largest stride, dilation, pad, output padding or pooling window an op
+// accepts. With dims bounded by ir::kMaxTensorBytes, window arithmetic
+// (stride * (in - 1) + dilation * (kernel - 1) + pads) then stays far inside int64.
+constexpr int64_t kMaxWindowAttr = int64_t{1} << 20;
+// INVALID_ARGUMENT naming attribute `name` if a value exceeds kMaxWindowAttr.
+Status CheckWindowAttr(const char* name, const std::vector<int64_t>& values);
+
 // Output size of a sliding window along one axis; -1 if `in` is dynamic.
 // pads are (begin, end); dilation applies to the kernel extent.
 int64_t WindowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,

@@ -35,6 +35,10 @@ Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
     return InvalidArgument("attribute 'dilations' must be 2 values >= 1, got ", ir::ShapeString(dilations));
   if (pads.size() != 4 || pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0)
     return InvalidArgument("attribute 'pads' must be 4 values >= 0, got ", ir::ShapeString(pads));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("kernel", kernel));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("strides", strides));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("dilations", dilations));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("pads", pads));
   g->kernel_h = kernel[0];
   g->kernel_w = kernel[1];
   g->stride_h = strides[0];

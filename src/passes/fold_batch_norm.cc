@@ -48,7 +48,7 @@ int AddConstant(ir::Graph* g, const std::string& base, const ir::Shape& shape, c
   c->attrs.Set("shape", shape);
   c->constant = std::make_shared<ir::Buffer>(values.data(), values.size() * sizeof(float));
   ir::Value* out = g->value(c->outputs[0]);
-  out->name = name;
+  g->RenameValue(out->id, name);
   out->dtype = DataType::FLOAT32;
   out->shape = shape;
   return out->id;

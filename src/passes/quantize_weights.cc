@@ -19,7 +19,7 @@ void RebindConstant(ir::Graph* graph, int n, size_t i, const ir::Value& source, 
   constant->attrs.Set("shape", shape);
   constant->constant = std::move(buffer);
   ir::Value* out = graph->value(constant->outputs[0]);
-  out->name = name;
+  graph->RenameValue(out->id, name);
   out->dtype = stored;
   out->shape = shape;
   graph->node(n)->inputs[i] = out->id;
@@ -35,6 +35,7 @@ Status QuantizeBias(ir::Graph* graph, int n, size_t i) {
   if (gemm && alpha == 0.0f) return InvalidArgument("INT32 bias '", v.name, "' of a Gemm with alpha = 0");
   const int64_t count = ir::ElementCount(v.shape);
   auto buffer = std::make_shared<ir::Buffer>(static_cast<size_t>(count) * sizeof(int32_t));
+  MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*buffer, "INT32 bias '" + v.name + "'"));
   const float* data = static_cast<const float*>(graph->node(v.producer)->constant->data());
   QuantizeInt32Bias(data, *node.input_quant[i], alpha, beta, count, static_cast<int32_t*>(buffer->mutable_data()));
   const ir::Value source = v;
@@ -67,6 +68,7 @@ Status QuantizeWeights(ir::Graph* graph) {
       const DataType stored = b.bits == 8 ? DataType::INT8 : DataType::INT16;
       const int64_t count = ir::ElementCount(v.shape);
       auto buffer = std::make_shared<ir::Buffer>(static_cast<size_t>(count) * DataTypeSize(stored));
+      MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*buffer, "quantized weights '" + v.name + "'"));
       const float* data = static_cast<const float*>(graph->node(v.producer)->constant->data());
       MIXQ_RETURN_IF_ERROR(WithContext(quant::QuantizeTensor(data, v.shape, params, buffer->mutable_data()),
                                        "quantizing weights '" + v.name + "'"));

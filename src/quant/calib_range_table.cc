@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {
@@ -83,6 +84,9 @@ std::string FormatRangeTable(const RangeTable& table) {
 
 Status ParseRangeTable(const std::string& text, RangeTable* table) {
   if (table == nullptr) return InvalidArgument("ParseRangeTable: null output");
+  // The table is 3 levels deep; a deeper document is refused before parsing
+  // (100,000 nested arrays overflowed the stack in the JSON library).
+  MIXQ_RETURN_IF_ERROR(CheckJsonDepth(text, kMaxJsonDepth, "range table"));
   // nlohmann keeps the last of duplicate keys silently; a hand-edited table
   // with a tensor twice is more likely a mistake, so duplicates are caught
   // while parsing (one key set per open object).

@@ -4,6 +4,7 @@
 
 #include "ops/graph_verifier.h"
 #include "runtime/engine.h"
+#include "runtime/memory_budget.h"
 #include "runtime/rt_tensor.h"
 #include "util/half.h"
 #include "util/status_util.h"
@@ -127,8 +128,16 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
     if (b.bytes < 0)
       return Internal("tensor '", b.name, "' has dims ", ir::ShapeString(b.info.shape),
                       " that are still unknown with concrete inputs");
-  if (!arena_ || arena_->size() != static_cast<size_t>(plan_.arena_bytes))
+  MIXQ_RETURN_IF_ERROR(CheckActivationBudget(plan_.arena_bytes, options_.max_activation_bytes));
+  if (!arena_ || arena_->size() != static_cast<size_t>(plan_.arena_bytes)) {
+    arena_.reset();
     arena_ = std::make_unique<ir::Buffer>(static_cast<size_t>(plan_.arena_bytes));
+    if (!arena_->ok()) {
+      const Status failed = ir::CheckAllocated(*arena_, "the activation arena");
+      arena_.reset();
+      return failed;
+    }
+  }
   run_quant_.assign(plan_.buffers.size(), ops::RunQuant{});
   for (size_t b = 0; b < plan_.buffers.size(); ++b) {
     const ops::ValueInfo& info = plan_.buffers[b].info;

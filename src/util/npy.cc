@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq {
@@ -116,8 +117,8 @@ Status ParseNpy(const uint8_t* data, size_t size, NpyArray* array) {
     long long d = std::strtoll(item.c_str(), &end, 10);
     if (d < 0 || d > (int64_t{1} << 40)) return InvalidArgument(".npy shape entry '", item, "' is invalid");
     array->shape.push_back(d);
-    count *= d;
-    if (count > (int64_t{1} << 40)) return InvalidArgument(".npy shape is too large");
+    if (__builtin_mul_overflow(count, d, &count) || count > (int64_t{1} << 40))
+      return InvalidArgument(".npy shape (", shape_text, ") is too large (more than 2^40 elements)");
   }
   const size_t bytes = static_cast<size_t>(count) * DataTypeSize(array->dtype);
   offset += header_len;
@@ -128,9 +129,8 @@ Status ParseNpy(const uint8_t* data, size_t size, NpyArray* array) {
 }
 
 Status ReadNpy(const std::string& path, NpyArray* array) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '", path, "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxNumpyFileBytes, ".npy file", &bytes));
   return WithContext(ParseNpy(bytes.data(), bytes.size(), array), path);
 }
 

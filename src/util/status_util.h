@@ -41,6 +41,10 @@ Status Internal(Args&&... args) {
   return Status(StatusCode::INTERNAL, StrCat(std::forward<Args>(args)...));
 }
 template <typename... Args>
+Status ResourceExhausted(Args&&... args) {
+  return Status(StatusCode::RESOURCE_EXHAUSTED, StrCat(std::forward<Args>(args)...));
+}
+template <typename... Args>
 Status OutOfRange(Args&&... args) {
   return Status(StatusCode::OUT_OF_RANGE, StrCat(std::forward<Args>(args)...));
 }

@@ -52,7 +52,9 @@ int64_t Dims::GetElementCount() const {
   int64_t count = 1;
   for (int64_t d : dims_) {
     if (d < 0) return -1;
-    count *= d;
+    // Saturates instead of overflowing (undefined behaviour); such a count is
+    // refused wherever a tensor is sized (ir::CheckedByteCount).
+    if (__builtin_mul_overflow(count, d, &count)) return INT64_MAX;
   }
   return count;
 }
@@ -80,6 +82,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
     case StatusCode::DATA_LOSS: return "DATA_LOSS";
     case StatusCode::INTERNAL: return "INTERNAL";
+    case StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
   }
   return "UNKNOWN";
 }

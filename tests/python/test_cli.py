@@ -176,7 +176,7 @@ def test_inspect_plan_shows_steps_kernels_and_storage(build_dir, cnn_f32, cnn_q8
     """`inspect --plan`: the lowered plan for concrete shapes, as text and JSON."""
     text = run_mixq(build_dir, "inspect", cnn_f32, "--plan", "--shape", "x:1x3x8x8").stdout
     assert re.search(r"execution plan for input shapes \[1,3,8,8\]: \d+ steps, activation arena \d+ bytes", text)
-    assert "[onednn]" in text and "fused into" in text, text  # conv + relu fused on oneDNN
+    assert "[onednn]" in text and "[cpu-fast]" in text, text  # conv on oneDNN, relu after it (NaN-preserving)
     doc = json.loads(run_mixq(build_dir, "inspect", cnn_q8_dynamic, "--plan", "--json", "--shape",
                               "x:1x3x8x8").stdout)
     ops = [step["op"] for step in doc["plan"]["steps"]]
@@ -184,6 +184,10 @@ def test_inspect_plan_shows_steps_kernels_and_storage(build_dir, cnn_f32, cnn_q8
     assert doc["precision_report"]["stage"] == "plan"
     kernels = {row["node"]: row["kernel"] for row in doc["precision_report"]["nodes"]}
     assert "reference-quantized" in kernels.values(), kernels
+    op_of = {row["node"]: row["op"] for row in doc["precision_report"]["nodes"]}
+    fused = [(op_of[row["node"]], op_of[row["fused_into"]]) for row in doc["precision_report"]["nodes"]
+             if row["fused_into"]]
+    assert fused == [("Activation", "Conv2D")], fused  # the relu applied in the quantized conv's output stage
     ref = json.loads(run_mixq(build_dir, "inspect", cnn_f32, "--plan", "--json", "--reference", "--shape",
                               "x:1x3x8x8").stdout)
     assert {s["kernel"] for s in ref["plan"]["steps"]} == {"reference"}

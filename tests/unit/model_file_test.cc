@@ -481,6 +481,30 @@ TEST(ModelFile, PlannedPrecisionProblemsAreNamed) {
                 {"'values[0].boundary_precision'"});
 }
 
+// Issue 14 #1: a stored output type the plan cannot produce made a kernel write
+// a type its buffer was not sized for (heap overflow for QINT8 / INT8 / BOOL,
+// garbage for INT32 / QINT16). Every such type, on every node, is refused.
+TEST(ModelFile, StoredTypesThePlanCannotProduceAreRefused) {
+  for (const char* type : {"QINT8", "QINT16", "INT8", "INT16", "INT32", "INT64", "UINT8", "BOOL"}) {
+    for (int node : {2, 3}) {
+      const std::string field = "'nodes[" + std::to_string(node) + "].output_compute[0]'";
+      ExpectInvalid(ReadDamaged([&](json& m, auto&) { m["nodes"][node]["output_compute"][0] = type; }),
+                    {field.c_str(), type, "the plan produces FLOAT32, FLOAT16 or BFLOAT16"});
+    }
+  }
+  // A float input consumed as an integer type, and an integer bias without its binding.
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][3]["input_compute"][0] = "INT8"; }),
+                {"'nodes[3].input_compute[0]'", "INT8", "tensor 'conv:0'"});
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][2]["input_compute"][2] = "INT32"; }),
+                {"'nodes[2].input_compute[2]'", "INT32"});
+  // MaxPool2D has no quantized kernel: a QINT8 input there is not a plan mixq makes.
+  ExpectInvalid(ReadDamaged([](json& m, auto&) {
+                  m["nodes"][3]["input_compute"][0] = "QINT8";
+                  m["nodes"][3]["input_quant"][0] = m["nodes"][2]["input_quant"][0];
+                }),
+                {"'nodes[3].input_compute[0]'", "cannot be consumed quantized"});
+}
+
 TEST(ModelFile, GraphLevelProblemsComeFromTheVerifier) {
   // Well-formed fields, wrong meaning: an attribute of the wrong type for the op.
   ExpectInvalid(ReadDamaged([](json& m, auto&) {

@@ -47,6 +47,8 @@ Status Calibrate(const Args& args, INetwork* network, IBuilderConfig* config) {
   ProgressBar bar("calibrating");
   calibrator->SetProgressCallback([&bar](int64_t done, int64_t total) { bar.Update(done, total); });
   MIXQ_RETURN_IF_ERROR(WithContext(calibrator->Calibrate(network, config), "calibration"));
+  for (const std::string& warning : calibrator->GetWarnings())
+    std::fprintf(stderr, "mixq build: warning: calibration: %s\n", warning.c_str());
   bar.Finish(StrCat(samples.Count(), " samples, ", QuantizationAlgorithmName(algorithm)));
   return Status::OK();
 }
@@ -82,6 +84,9 @@ int BuildMain(const std::vector<std::string>& args) {
     QuantizationAlgorithm algorithm;
     if (Status s = ParseAlgorithm(parser.Get("calib-algo"), &algorithm); !s.ok()) return Fail("build", s, kExitUsage);
   }
+  if (parser.Has("calib-percentile") && parser.Get("calib-algo", "linear") != "percentile")
+    std::fprintf(stderr, "mixq build: warning: --calib-percentile is ignored: --calib-algo is %s, not percentile\n",
+                 parser.Get("calib-algo", "linear").c_str());
   std::map<std::string, Dims> input_dims;
   if (Status s = ParseInputShapes(parser.GetAll("input-shape"), "input-shape", &input_dims); !s.ok())
     return Fail("build", s, kExitUsage);

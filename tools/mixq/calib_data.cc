@@ -1,6 +1,7 @@
 #include "calib_data.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -61,6 +62,12 @@ Status CalibSamples::Load(size_t index) {
     MIXQ_RETURN_IF_ERROR(ReadNpz(file, &arrays));
     // A one-input model takes a one-array archive whatever the array's name.
     if (names_.size() == 1 && arrays.size() == 1 && !arrays.count(names_[0])) {
+      if (!warned_renamed_array_)
+        std::fprintf(stderr,
+                     "mixq build: warning: calibration sample '%s' holds one array named '%s', not '%s'; it is used "
+                     "as input '%s' (further samples like this are not reported)\n",
+                     file.c_str(), arrays.begin()->first.c_str(), names_[0].c_str(), names_[0].c_str());
+      warned_renamed_array_ = true;
       NpyArray only = std::move(arrays.begin()->second);
       arrays.clear();
       arrays[names_[0]] = std::move(only);

@@ -28,6 +28,7 @@ class CalibSamples {
   std::vector<DataType> types_;
   std::vector<HostTensor> tensors_;
   int64_t loaded_ = -1;
+  bool warned_renamed_array_ = false;
 };
 
 // The CalibDataInterface of one network input over shared CalibSamples.

@@ -14,6 +14,9 @@ namespace {
 
 struct Metrics {
   double max_abs = 0, rel_l2 = 0, cosine = 1;
+  // Elements where one side is NaN or infinite and the other is not the same
+  // value: no finite error describes them, so the metrics become NaN.
+  int64_t nonfinite_mismatches = 0;
 };
 
 // `want` is the float32 reference. rel_l2 = |got - want|_2 / |want|_2; cosine of
@@ -22,6 +25,11 @@ Metrics Measure(const std::vector<float>& got, const std::vector<float>& want) {
   Metrics m;
   double diff2 = 0, want2 = 0, got2 = 0, dot = 0;
   for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i]) || !std::isfinite(want[i])) {
+      const bool same = got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]));
+      if (!same) ++m.nonfinite_mismatches;
+      continue;
+    }
     const double d = static_cast<double>(got[i]) - want[i];
     m.max_abs = std::max(m.max_abs, std::abs(d));
     diff2 += d * d;
@@ -31,6 +39,7 @@ Metrics Measure(const std::vector<float>& got, const std::vector<float>& want) {
   }
   m.rel_l2 = want2 > 0 ? std::sqrt(diff2 / want2) : (diff2 > 0 ? INFINITY : 0.0);
   m.cosine = want2 > 0 && got2 > 0 ? dot / std::sqrt(want2 * got2) : (want2 == got2 ? 1.0 : 0.0);
+  if (m.nonfinite_mismatches > 0) m.max_abs = m.rel_l2 = m.cosine = NAN;
   return m;
 }
 
@@ -113,6 +122,7 @@ int CompareMain(const std::vector<std::string>& args) {
   if (Status s = Run(*reference, inputs, &want); !s.ok()) return Fail("compare", WithContext(s, "float32 reference"));
 
   std::printf("%-32s %-18s %12s %12s %12s\n", "output", "dims", "max_abs", "rel_l2", "cosine");
+  bool mismatched = false;
   for (const auto& g : got) {
     const IRTTensor* w = nullptr;
     for (const auto& candidate : want)
@@ -127,8 +137,15 @@ int CompareMain(const std::vector<std::string>& args) {
     const Metrics m = Measure(a, b);
     std::printf("%-32s %-18s %12.6g %12.6g %12.9f\n", g->GetName().c_str(), g->GetDimensions().ToString().c_str(),
                 m.max_abs, m.rel_l2, m.cosine);
+    if (m.nonfinite_mismatches > 0) {
+      std::fprintf(stderr, "mixq compare: warning: output '%s': %lld of %zu elements are NaN or infinite in only one "
+                   "of mixq and the float32 reference (or infinite with different signs)\n",
+                   g->GetName().c_str(), static_cast<long long>(m.nonfinite_mismatches), b.size());
+      mismatched = true;
+    }
   }
-  return 0;
+  // Exit 1 when no finite error describes an output: a NaN must not pass for a perfect match.
+  return mismatched ? 1 : 0;
 }
 
 }  // namespace mixq::cli

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <vector>
 
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq::cli {
@@ -144,9 +145,8 @@ Status ParseNpz(const uint8_t* data, size_t size, std::map<std::string, NpyArray
 }
 
 Status ReadNpz(const std::string& path, std::map<std::string, NpyArray>* arrays) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '", path, "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxNumpyFileBytes, ".npz file", &bytes));
   return WithContext(ParseNpz(bytes.data(), bytes.size(), arrays), path);
 }
 

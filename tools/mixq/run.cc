@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli.h"
+#include "input_checks.h"
 #include "tensors.h"
 #include "util/status_util.h"
 
@@ -33,6 +34,7 @@ int RunMain(const std::vector<std::string>& args) {
   if (Status s = LoadInputs(parser.GetAll("input"), model->GetInputNames(), model->GetInputDataTypes(), &inputs);
       !s.ok())
     return Fail("run", s, kExitUsage);
+  WarnNonFiniteInputs("run", *model, inputs);
   auto engine = model->CreateIEngine();
   if (!engine) return Fail("run", model->GetLastStatus());
   ContextOptions options;

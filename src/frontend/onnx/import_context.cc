@@ -1,5 +1,6 @@
 #include "frontend/onnx/import_context.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "util/status_util.h"
@@ -35,7 +36,10 @@ Status Importer::TensorOf(const std::string& name, ITensor** out) {
 
 std::string Importer::UniqueName(const std::string& base) {
   std::string name = base;
-  for (int k = 1; used_names_.count(name); ++k) name = StrCat(base, "__", k);
+  // Resume at the last suffix tried for this base: 50,000 nodes sharing one
+  // name stay linear-ish instead of quadratic.
+  int& next = next_suffix_[base];
+  for (next = std::max(next, 1); used_names_.count(name); ++next) name = StrCat(base, "__", next);
   used_names_[name] = 1;
   return name;
 }

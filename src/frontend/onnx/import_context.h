@@ -40,6 +40,7 @@ class Importer {
   std::string base_dir_;
   std::map<std::string, ImportedValue> values_;
   std::map<std::string, int> used_names_;
+  std::map<std::string, int> next_suffix_;  // per base: the next "__k" to try
 };
 
 // One ONNX node as a mapping rule sees it. Messages returned by the accessors

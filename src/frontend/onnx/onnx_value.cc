@@ -1,5 +1,6 @@
 #include "frontend/onnx/onnx_value.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -62,7 +63,20 @@ Status ReadExternalData(const TensorProto& proto, const std::string& base_dir, s
   for (const auto& part : rel)
     if (part == "..") return InvalidArgument("external data location '", location, "' may not contain '..'");
   const std::filesystem::path path = std::filesystem::path(base_dir) / rel;
-  std::ifstream in(path, std::ios::binary);
+  // A symlink inside the folder may still point outside it: compare the
+  // resolved paths, component by component.
+  std::error_code ec;
+  const std::filesystem::path real_dir = std::filesystem::canonical(base_dir, ec);
+  if (ec) return NotFound("model folder '", base_dir, "' of external data '", location, "' cannot be resolved");
+  const std::filesystem::path real = std::filesystem::canonical(path, ec);
+  if (ec) return NotFound("external data file '", path.string(), "' cannot be opened");
+  const auto [dir_end, real_it] = std::mismatch(real_dir.begin(), real_dir.end(), real.begin(), real.end());
+  if (dir_end != real_dir.end())
+    return InvalidArgument("external data location '", location, "' resolves to '", real.string(),
+                           "', outside the model's folder '", real_dir.string(), "' (through a symlink)");
+  if (!std::filesystem::is_regular_file(real, ec))
+    return InvalidArgument("external data location '", location, "' is not a regular file");
+  std::ifstream in(real, std::ios::binary);
   if (!in) return NotFound("external data file '", path.string(), "' cannot be opened");
   in.seekg(0, std::ios::end);
   const int64_t file_size = static_cast<int64_t>(in.tellg());

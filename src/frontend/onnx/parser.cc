@@ -6,6 +6,7 @@
 #include <map>
 
 #include "frontend/onnx/importer.h"
+#include "util/file_read.h"
 #include "util/status_util.h"
 
 namespace mixq {
@@ -33,10 +34,8 @@ class OnnxParser : public IParser {
   }
 
   Status Parse(INetwork* network, const std::string& path) override {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return NotFound("ONNX file '", path, "' cannot be opened");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return DataLoss("ONNX file '", path, "': read failed");
+    std::string bytes;
+    MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxOnnxFileBytes, "ONNX file", &bytes));
     const std::string dir = std::filesystem::path(path).parent_path().string();
     return OneLine(WithContext(Import(network, bytes.data(), bytes.size(), dir.empty() ? "." : dir),
                                StrCat("ONNX file '", path, "'")));

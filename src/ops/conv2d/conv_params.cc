@@ -22,6 +22,7 @@ Status ReadPair(const ir::AttrMap& attrs, const char* name, int64_t min_value, i
   auto v = attrs.Ints(name);
   if (v.size() != 2 || v[0] < min_value || v[1] < min_value)
     return InvalidArgument("attribute '", name, "' must be 2 values >= ", min_value, ", got ", ir::ShapeString(v));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr(name, v));
   *a = v[0];
   *b = v[1];
   return Status::OK();
@@ -49,6 +50,7 @@ Status ReadConvGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
   if (pads.size() != 4 || pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0)
     return InvalidArgument("attribute 'pads' must be 4 values >= 0 (top, bottom, left, right), got ",
                            ir::ShapeString(pads));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("pads", pads));
   g->pad_top = pads[0];
   g->pad_bottom = pads[1];
   g->pad_left = pads[2];

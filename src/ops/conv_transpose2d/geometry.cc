@@ -50,6 +50,7 @@ Status ComputeTransposedGeometry(const ir::AttrMap& attrs, const std::vector<con
   auto output_padding = attrs.Ints("output_padding");
   if (output_padding.size() != 2 || output_padding[0] < 0 || output_padding[1] < 0)
     return InvalidArgument("attribute 'output_padding' must be 2 values >= 0, got ", ir::ShapeString(output_padding));
+  MIXQ_RETURN_IF_ERROR(CheckWindowAttr("output_padding", output_padding));
   tg->output_pad_h = output_padding[0];
   tg->output_pad_w = output_padding[1];
   const std::string mode = attrs.Str("padding_mode");

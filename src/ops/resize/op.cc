@@ -62,7 +62,14 @@ Status Plan(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& input
     if (!(scale > 0.0) || !std::isfinite(scale))
       return InvalidArgument("attribute 'scales' must be finite and > 0, got ", given_scales[i], " for axis ", i);
     (*scales)[i] = scale;
-    if (in[i] >= 0) (*out)[i] = static_cast<int64_t>(std::floor(static_cast<double>(in[i]) * scale));
+    if (in[i] < 0) continue;
+    // A double above 2^62 would not convert to int64 (undefined behaviour);
+    // any such dim is far beyond the largest tensor anyway.
+    const double dim = std::floor(static_cast<double>(in[i]) * scale);
+    if (dim >= 0x1p62)
+      return InvalidArgument("attribute 'scales' value ", given_scales[i], " resizes axis ", i, " (size ", in[i],
+                             ") to ", dim, " elements, beyond what int64 shape arithmetic allows");
+    (*out)[i] = static_cast<int64_t>(dim);
   }
   return Status::OK();
 }

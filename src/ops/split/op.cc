@@ -34,7 +34,8 @@ Status ComputeSplit(const ir::AttrMap& attrs, const std::vector<const ValueInfo*
   int64_t total = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] < 0) return InvalidArgument("attribute 'sizes' entry ", i, " is negative (", sizes[i], ")");
-    total += sizes[i];
+    if (!ir::CheckedAdd(total, sizes[i], &total))
+      return InvalidArgument("attribute 'sizes' ", ir::ShapeString(sizes), " sums beyond int64");
   }
   if (dim >= 0 && total != dim)
     return InvalidArgument("attribute 'sizes' sums to ", total, " but input 'input' ", ir::ShapeString(in.shape),
