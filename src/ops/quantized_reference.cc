@@ -32,13 +32,16 @@ struct QuantInput {
 
 class QuantizedReference : public Kernel {
  public:
-  const char* Name() const override { return "reference-quantized"; }
+  QuantizedReference(KernelFactory accumulate, const char* name) : accumulate_(accumulate), name_(name) {}
+  const char* Name() const override { return name_; }
   Status Prepare(const OpSchema& schema, const KernelInit& init);
   Status Run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) override;
 
  private:
   void OutputStage(const std::vector<TensorView>& inputs, const TensorView& out);
 
+  KernelFactory accumulate_;
+  const char* name_;
   const OpSchema* schema_ = nullptr;
   std::vector<QuantInput> in_;  // by input; `quantized` false for omitted inputs and addends
   int bias_input_ = -1;
@@ -138,7 +141,7 @@ Status QuantizedReference::Prepare(const OpSchema& schema, const KernelInit& ini
     o.quant = nullptr;
     o.narrowed = false;
   }
-  return schema.integer_reference({init.attrs, inner, inner_outputs}, &inner_);
+  return accumulate_({init.attrs, inner, inner_outputs}, &inner_);
 }
 
 void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, const TensorView& out) {
@@ -179,41 +182,43 @@ void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, cons
         qhi = std::min(qhi, hi);
       }
     }
-  int64_t last_c = -1;
-  double unit = 1.0;
-  float scale = 1.0f, multiplier = 1.0f;
+  // Per-channel constants of the output stage (SPEC §1.5), once per run:
+  // the input scale may be dynamic.
+  std::vector<double> unit(static_cast<size_t>(channels_));
+  std::vector<float> scale(static_cast<size_t>(channels_)), multiplier(static_cast<size_t>(channels_));
+  std::vector<float> channel_bias(static_cast<size_t>(channels_), 0.0f);
+  for (int64_t c = 0; c < channels_; ++c) {
+    double u = 1.0;
+    for (const auto* s : scales) u *= static_cast<double>(s->size() == 1 ? (*s)[0] : (*s)[static_cast<size_t>(c) % s->size()]);
+    unit[static_cast<size_t>(c)] = u;
+    scale[static_cast<size_t>(c)] = quant::AccumulatorScale(u, 1.0, alpha_);
+    multiplier[static_cast<size_t>(c)] = quant::RequantMultiplier(u, 1.0, out_scale, alpha_);
+    if (has_bias && !gemm_ && !int_bias_)
+      channel_bias[static_cast<size_t>(c)] = quant::BiasInAccumulatorUnits(bias_[static_cast<size_t>(c)], u, 1.0);
+  }
   for (int64_t e = 0; e < count; ++e) {
     const int64_t c = (e / channel_stride_) % channels_;
-    if (c != last_c) {
-      unit = 1.0;
-      for (const auto* s : scales) unit *= static_cast<double>(s->size() == 1 ? (*s)[0] : (*s)[static_cast<size_t>(c) % s->size()]);
-      scale = quant::AccumulatorScale(unit, 1.0, alpha_);
-      multiplier = quant::RequantMultiplier(unit, 1.0, out_scale, alpha_);
-      last_c = c;
-    }
     int64_t acc = acc_[static_cast<size_t>(e)];
-    float bias_acc = 0.0f;
+    float bias_acc = channel_bias[static_cast<size_t>(c)];
     if (int_bias_) {
       acc += int_bias_q_[static_cast<size_t>(c) % int_bias_q_.size()];
-    } else if (has_bias) {
-      int64_t bo = c;
-      if (gemm_) {
-        bo = 0;
-        int64_t rest = e;
-        for (size_t d = 0; d < out_shape_.size(); ++d) {
-          bo += (rest / out_strides_[d]) * bias_strides[d];
-          rest %= out_strides_[d];
-        }
+    } else if (has_bias && gemm_) {
+      int64_t bo = 0, rest = e;
+      for (size_t d = 0; d < out_shape_.size(); ++d) {
+        bo += (rest / out_strides_[d]) * bias_strides[d];
+        rest %= out_strides_[d];
       }
-      bias_acc = quant::BiasInAccumulatorUnits(bias_[static_cast<size_t>(bo)], unit, 1.0, alpha_, beta_);
+      bias_acc = quant::BiasInAccumulatorUnits(bias_[static_cast<size_t>(bo)], unit[static_cast<size_t>(c)], 1.0,
+                                               alpha_, beta_);
     }
+    const float scale_c = scale[static_cast<size_t>(c)], multiplier_c = multiplier[static_cast<size_t>(c)];
     if (int_out) {
-      const int32_t q = std::clamp(quant::RequantizeOutput(acc, bias_acc, multiplier, out_zp, bits), qlo, qhi);
+      const int32_t q = std::clamp(quant::RequantizeOutput(acc, bias_acc, multiplier_c, out_zp, bits), qlo, qhi);
       if (bits == 8) out.Data<int8_t>()[e] = static_cast<int8_t>(q);
       else out.Data<int16_t>()[e] = static_cast<int16_t>(q);
       continue;
     }
-    float y = quant::DequantizeOutput(acc, bias_acc, scale);
+    float y = quant::DequantizeOutput(acc, bias_acc, scale_c);
     for (const PostOp& op : post_ops_) {
       if (op.kind == PostOp::Kind::kActivation) y = ApplyFloatActivation(op, y);
       else y = y + LoadFloat(inputs[static_cast<size_t>(op.input)], e);
@@ -323,7 +328,12 @@ bool QuantizedReferenceSupports(const KernelInit& init) {
 
 Status MakeQuantizedReference(const OpSchema& schema, const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   if (!schema.integer_reference) return Internal(schema.name, " has no integer reference kernel");
-  auto k = std::make_unique<QuantizedReference>();
+  return MakeQuantizedKernel(schema, init, schema.integer_reference, "reference-quantized", kernel);
+}
+
+Status MakeQuantizedKernel(const OpSchema& schema, const KernelInit& init, KernelFactory accumulate, const char* name,
+                           std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<QuantizedReference>(accumulate, name);
   MIXQ_RETURN_IF_ERROR(k->Prepare(schema, init));
   *kernel = std::move(k);
   return Status::OK();

@@ -18,6 +18,13 @@ namespace mixq::ops {
 bool QuantizedReferenceSupports(const KernelInit& init);
 Status MakeQuantizedReference(const OpSchema& schema, const KernelInit& init, std::unique_ptr<Kernel>* kernel);
 
+// The same kernel around another `accumulate` (the contract of
+// OpSchema::integer_reference: INT32 centered integers in, exact INT64
+// accumulators out), named `name`: fast kernels replace only the
+// accumulation, so their outputs are bit-exact whenever their sums are.
+Status MakeQuantizedKernel(const OpSchema& schema, const KernelInit& init, KernelFactory accumulate, const char* name,
+                           std::unique_ptr<Kernel>* kernel);
+
 // Integer-domain bounds of a piecewise-linear activation on a quantized
 // tensor: relu -> [z, p], relu6 / clip -> [Q(lo), Q(hi)] (SPEC §1 Quantize).
 // False for kinds that do not commute with quantization (leaky_relu).

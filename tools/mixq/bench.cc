@@ -38,7 +38,8 @@ int BenchMain(const std::vector<std::string>& args) {
               "runs per context. Prints latency (min, median, p90, p99, mean over all C*M runs),\n"
               "throughput (C*M runs / wall time of the timed phase) and the plan's memory.");
   parser.AddPositional("MODEL.mixq", "a model file written by mixq build");
-  parser.AddFlag("threads", "t", "N", "threads per inference (intra-op; default: OMP_NUM_THREADS or all cores)");
+  parser.AddFlag("threads", "t", "N",
+                 "threads per inference (intra-op; default: OMP_NUM_THREADS or all cores, divided among contexts)");
   parser.AddFlag("contexts", "c", "C", "concurrent contexts, one thread each (default 1)");
   parser.AddFlag("warmup", "w", "K", "untimed runs per thread first (default 2)");
   parser.AddFlag("iterations", "n", "M", "timed runs per thread (default 10)");
@@ -67,6 +68,9 @@ int BenchMain(const std::vector<std::string>& args) {
 
   ContextOptions options;
   options.force_reference = parser.Has("reference");
+  // No oversubscription: several contexts share the cores unless told otherwise.
+  if (intra_threads == 0 && threads > 1)
+    intra_threads = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()) / threads);
   options.num_threads = static_cast<int>(intra_threads);
   int64_t activation_bytes = 0;
   std::vector<Worker> workers(static_cast<size_t>(threads));
