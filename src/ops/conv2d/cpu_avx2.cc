@@ -9,11 +9,10 @@
 // pairs saturating in int16) is not used, so no 7-bit restriction applies.
 // The int32 accumulators are exact while K * 255 * 255 < 2^31 (K < 33,000),
 // checked when the kernel is chosen.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/int16_gemm.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
@@ -23,32 +22,7 @@ namespace mixq::ops {
 
 namespace {
 
-#define MIXQ_AVX2 __attribute__((target("avx2,fma")))
-
-constexpr int64_t kPanel = 16;  // output channels per packed panel (two ymm of int32)
 constexpr int64_t kMaxDepth = 33000;
-
-// C[m][0..16) += sum_p A[m][2p..2p+1] . B[p][0..16)[2], for `rows` (1..4) rows.
-template <int kRows>
-MIXQ_AVX2 void PanelKernel(const int16_t* a, int64_t lda, const int16_t* b, int64_t pairs, int32_t* c, int64_t ldc) {
-  __m256i acc[kRows][2];
-  for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-  for (int64_t p = 0; p < pairs; ++p) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + p * 2 * kPanel));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + p * 2 * kPanel + kPanel));
-    for (int r = 0; r < kRows; ++r) {
-      int32_t pair;
-      std::memcpy(&pair, a + r * lda + 2 * p, sizeof(pair));
-      const __m256i av = _mm256_set1_epi32(pair);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
-    }
-  }
-  for (int r = 0; r < kRows; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
-  }
-}
 
 class ConvAccumulateAvx2 : public Kernel {
  public:
@@ -60,11 +34,11 @@ class ConvAccumulateAvx2 : public Kernel {
     ic_ = g_.in_channels / g_.group;
     oc_ = g_.out_channels / g_.group;
     depth_ = g_.kernel_h * g_.kernel_w * ic_;
-    depth_even_ = (depth_ + 1) / 2 * 2;
-    panels_ = (oc_ + kPanel - 1) / kPanel;
+    depth_even_ = kernels::Int16GemmDepth(depth_);
+    ldc_ = (oc_ + kernels::kInt16Panel - 1) / kernels::kInt16Panel * kernels::kInt16Panel;
     rows_ = g_.out_h * g_.out_w;
     a_.assign(static_cast<size_t>(rows_ * depth_even_), 0);
-    c_.assign(static_cast<size_t>(rows_ * panels_ * kPanel), 0);
+    c_.assign(static_cast<size_t>(rows_ * ldc_), 0);
     return Status::OK();
   }
 
@@ -76,11 +50,11 @@ class ConvAccumulateAvx2 : public Kernel {
     for (int64_t n = 0; n < g_.batch; ++n)
       for (int64_t grp = 0; grp < g_.group; ++grp) {
         Im2Col(x, n, grp);
-        Gemm(grp);
+        kernels::GemmInt16Avx2(a_.data(), depth_even_, rows_, packed_[static_cast<size_t>(grp)], c_.data(), ldc_);
         for (int64_t m = 0; m < rows_; ++m) {
           const int64_t oh = m / g_.out_w, ow = m % g_.out_w;
           int64_t* y = acc + n * out_s_[0] + oh * out_s_[2] + ow * out_s_[3];
-          const int32_t* row = c_.data() + m * panels_ * kPanel;
+          const int32_t* row = c_.data() + m * ldc_;
           for (int64_t o = 0; o < oc_; ++o) y[(grp * oc_ + o) * out_s_[1]] = row[o];
         }
       }
@@ -88,22 +62,17 @@ class ConvAccumulateAvx2 : public Kernel {
   }
 
  private:
-  // B[group][panel][pair][16][2] int16, k = (kh * KW + kw) * ic + c, zero padded.
+  // Per group, B[k][o] with k = (kh * KW + kw) * ic + c (im2col's order).
   void Pack(const int32_t* w) {
-    const int64_t pairs = depth_even_ / 2;
-    packed_.assign(static_cast<size_t>(g_.group * panels_ * pairs * 2 * kPanel), 0);
+    packed_.assign(static_cast<size_t>(g_.group), {});
     for (int64_t grp = 0; grp < g_.group; ++grp)
-      for (int64_t o = 0; o < oc_; ++o)
-        for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < g_.kernel_w; ++kw)
-            for (int64_t c = 0; c < ic_; ++c) {
-              const int64_t k = (kh * g_.kernel_w + kw) * ic_ + c;
-              const int64_t oc = grp * oc_ + o;
-              const int64_t panel = o / kPanel, col = o % kPanel;
-              const size_t at = static_cast<size_t>(
-                  ((grp * panels_ + panel) * pairs + k / 2) * 2 * kPanel + col * 2 + k % 2);
-              packed_[at] = static_cast<int16_t>(w[oc * f_s_[0] + c * f_s_[1] + kh * f_s_[2] + kw * f_s_[3]]);
-            }
+      kernels::PackInt16B(
+          depth_, oc_,
+          [&](int64_t k, int64_t o) {
+            const int64_t c = k % ic_, tap = k / ic_, kh = tap / g_.kernel_w, kw = tap % g_.kernel_w;
+            return static_cast<int16_t>(w[(grp * oc_ + o) * f_s_[0] + c * f_s_[1] + kh * f_s_[2] + kw * f_s_[3]]);
+          },
+          &packed_[static_cast<size_t>(grp)]);
     packed_from_ = w;
   }
 
@@ -127,22 +96,11 @@ class ConvAccumulateAvx2 : public Kernel {
       }
   }
 
-  void Gemm(int64_t grp) {
-    const int64_t pairs = depth_even_ / 2, ldc = panels_ * kPanel;
-    for (int64_t panel = 0; panel < panels_; ++panel) {
-      const int16_t* b = packed_.data() + (grp * panels_ + panel) * pairs * 2 * kPanel;
-      int64_t m = 0;
-      for (; m + 4 <= rows_; m += 4)
-        PanelKernel<4>(a_.data() + m * depth_even_, depth_even_, b, pairs, c_.data() + m * ldc + panel * kPanel, ldc);
-      for (; m < rows_; ++m)
-        PanelKernel<1>(a_.data() + m * depth_even_, depth_even_, b, pairs, c_.data() + m * ldc + panel * kPanel, ldc);
-    }
-  }
-
   ConvGeometry g_;
   std::array<int64_t, 4> in_s_{}, f_s_{}, out_s_{};
-  int64_t ic_ = 0, oc_ = 0, depth_ = 0, depth_even_ = 0, panels_ = 0, rows_ = 0;
-  std::vector<int16_t> a_, packed_;
+  int64_t ic_ = 0, oc_ = 0, depth_ = 0, depth_even_ = 0, ldc_ = 0, rows_ = 0;
+  std::vector<int16_t> a_;
+  std::vector<kernels::PackedInt16B> packed_;  // per group
   std::vector<int32_t> c_;
   const int32_t* packed_from_ = nullptr;
 };
@@ -179,6 +137,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(conv2d, avx2) {
-  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
-                             mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
 }

@@ -28,9 +28,10 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   const ir::Shape x_shape = c.nchw ? ir::Shape{c.batch, c.cin, c.h, c.w} : ir::Shape{c.batch, c.h, c.w, c.cin};
-  const ir::Shape w_shape = c.nchw ? ir::Shape{c.cout, c.cin / c.group, c.kh, c.kw}
-                                   : ir::Shape{c.cout, c.kh, c.kw, c.cin / c.group};
-  std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(x_shape))), w(static_cast<size_t>(ir::ElementCount(w_shape)));
+  const ir::Shape w_shape =
+      c.nchw ? ir::Shape{c.cout, c.cin / c.group, c.kh, c.kw} : ir::Shape{c.cout, c.kh, c.kw, c.cin / c.group};
+  std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(x_shape))),
+      w(static_cast<size_t>(ir::ElementCount(w_shape)));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 17 == 0 ? (i % 2 ? 127 : -128) : code(rng));
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(i % 13 == 0 ? (i % 2 ? 127 : -127) : code(rng) / 2);
   std::vector<float> bias(static_cast<size_t>(c.cout));
@@ -98,11 +99,11 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
   ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
-      {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, true, 0, false, false},     // odd everything, NCHW
-      {2, 8, 6, 5, 17, 3, 2, 1, 2, 1, 1, false, -128, true, false}, // 17 channels: a tail panel; z = -128
-      {1, 6, 8, 8, 6, 3, 3, 6, 1, 2, 2, false, 127, false, true},   // depthwise, dilated, relu
-      {1, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, true, 5, true, true},      // grouped 1x1, int8 out with relu
-      {1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, false, -7, true, false},  // odd depth 297, strided
+      {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, true, 0, false, false},      // odd everything, NCHW
+      {2, 8, 6, 5, 17, 3, 2, 1, 2, 1, 1, false, -128, true, false},  // 17 channels: a tail panel; z = -128
+      {1, 6, 8, 8, 6, 3, 3, 6, 1, 2, 2, false, 127, false, true},    // depthwise, dilated, relu
+      {1, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, true, 5, true, true},       // grouped 1x1, int8 out with relu
+      {1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, false, -7, true, false},   // odd depth 297, strided
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   for (size_t i = 0; i < std::size(cases); ++i) {

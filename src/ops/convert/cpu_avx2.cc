@@ -74,7 +74,7 @@ MIXQ_AVX2 void DequantizeAvx2(const T* q, float* y, int64_t n, float scale, int3
   for (; i < n; ++i) y[i] = quant::Dequantize(q[i], scale, zero_point);
 }
 
-enum class Kind { kToHalf, kFromHalf, kQuantize8, kQuantize16, kDequantize8, kDequantize16 };
+enum class Kind { kToHalf, kFromHalf, kQuantize8, kQuantize16, kDequantize8, kDequantize16, kDynamic8, kDynamic16 };
 
 bool Classify(const KernelInit& init, Kind* kind) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
@@ -85,6 +85,8 @@ bool Classify(const KernelInit& init, Kind* kind) {
     *kind = Kind::kToHalf;
   } else if (in.dtype == DataType::FLOAT16 && out.dtype == DataType::FLOAT32) {
     *kind = Kind::kFromHalf;
+  } else if (in.dtype == DataType::FLOAT32 && out_int && out.quant->dynamic && out.quant->axis < 0) {
+    *kind = out.dtype == DataType::INT8 ? Kind::kDynamic8 : Kind::kDynamic16;
   } else if (in.dtype == DataType::FLOAT32 && out_int && !out.quant->dynamic && out.quant->scales.size() == 1) {
     *kind = out.dtype == DataType::INT8 ? Kind::kQuantize8 : Kind::kQuantize16;
   } else if (in_int && out.dtype == DataType::FLOAT32 && !in.quant->dynamic && in.quant->scales.size() == 1) {
@@ -103,12 +105,30 @@ bool Supports(const KernelInit& init) {
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   Kind kind;
   if (!Classify(init, &kind)) return Internal("Convert (avx2): unsupported storage types");
+  const bool symmetric = init.outputs[0].quant ? init.outputs[0].quant->symmetric : true;
   return MakeFunctionKernel(
-      [kind](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+      [kind, symmetric](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         const int64_t n = in[0].Count();
         switch (kind) {
-          case Kind::kToHalf: FloatToHalfAvx2(in[0].Data<const float>(), out[0].Data<uint16_t>(), n); break;
-          case Kind::kFromHalf: HalfToFloatAvx2(in[0].Data<const uint16_t>(), out[0].Data<float>(), n); break;
+          case Kind::kDynamic8:
+          case Kind::kDynamic16: {
+            // Dynamic PTQ: this run's own range first (as the reference), then a static quantize.
+            const int bits = kind == Kind::kDynamic8 ? 8 : 16;
+            const float* x = in[0].Data<const float>();
+            MIXQ_RETURN_IF_ERROR(quant::ChooseScaleZeroPoint(quant::MinMax(x, n), bits, symmetric, &out[0].quant->scale,
+                                                             &out[0].quant->zero_point));
+            if (bits == 8)
+              QuantizeAvx2(x, out[0].Data<int8_t>(), n, out[0].quant->scale, out[0].quant->zero_point, 8);
+            else
+              QuantizeAvx2(x, out[0].Data<int16_t>(), n, out[0].quant->scale, out[0].quant->zero_point, 16);
+            break;
+          }
+          case Kind::kToHalf:
+            FloatToHalfAvx2(in[0].Data<const float>(), out[0].Data<uint16_t>(), n);
+            break;
+          case Kind::kFromHalf:
+            HalfToFloatAvx2(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
+            break;
           case Kind::kQuantize8:
             QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int8_t>(), n, out[0].quant->scale,
                          out[0].quant->zero_point, 8);
@@ -136,6 +156,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(convert, avx2) {
-  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kConvert, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
-                             mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2", mixq::OpKind::kConvert, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
 }

@@ -24,9 +24,10 @@ std::vector<float> Values(size_t n, float scale, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 100.0f * scale);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
-  const float special[] = {0.0f,   -0.0f,      inf,     -inf,         nan,         -nan,     FLT_MAX, -FLT_MAX,
-                           1e-40f, -1e-40f,    65504.f, 65519.99f,    65520.f,     -65520.f, 6e-8f,   2.5f * scale,
-                           -2.5f * scale, 3.5f * scale, 127.5f * scale, -128.5f * scale, 1e30f, -1e30f};
+  const float special[] = {0.0f,           -0.0f,           inf,    -inf,         nan,           -nan,
+                           FLT_MAX,        -FLT_MAX,        1e-40f, -1e-40f,      65504.f,       65519.99f,
+                           65520.f,        -65520.f,        6e-8f,  2.5f * scale, -2.5f * scale, 3.5f * scale,
+                           127.5f * scale, -128.5f * scale, 1e30f,  -1e30f};
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = i % 3 == 0 ? special[(i / 3) % std::size(special)] : normal(rng);
   return v;
@@ -34,7 +35,7 @@ std::vector<float> Values(size_t n, float scale, uint32_t seed) {
 
 // Runs `def` on one Convert of `in` (storage in_type) into out_type.
 std::vector<uint8_t> Convert(const KernelDef& def, DataType in_type, DataType out_type, const ir::QuantBinding* in_q,
-                         const ir::QuantBinding* out_q, const void* data, int64_t n) {
+                             const ir::QuantBinding* out_q, const void* data, int64_t n) {
   ValueInfo in{in_type, {n}, nullptr, in_q, true};
   std::vector<ValueInfo> out = {{out_type, {n}, nullptr, out_q, true}};
   std::vector<const ValueInfo*> ins = {&in};
@@ -44,8 +45,10 @@ std::vector<uint8_t> Convert(const KernelDef& def, DataType in_type, DataType ou
   EXPECT_TRUE(def.supports(init));
   EXPECT_TRUE(def.make(init, &kernel).ok());
   std::vector<uint8_t> result(static_cast<size_t>(n) * DataTypeSize(out_type) + 1, 0xcd);
-  RunQuant rq_in{in_q ? in_q->scales[0] : 1.0f, in_q ? in_q->zero_points[0] : 0};
-  RunQuant rq_out{out_q ? out_q->scales[0] : 1.0f, out_q ? out_q->zero_points[0] : 0};
+  RunQuant rq_in{in_q && !in_q->scales.empty() ? in_q->scales[0] : 1.0f,
+                 in_q && !in_q->zero_points.empty() ? in_q->zero_points[0] : 0};
+  RunQuant rq_out{out_q && !out_q->scales.empty() ? out_q->scales[0] : 1.0f,
+                  out_q && !out_q->zero_points.empty() ? out_q->zero_points[0] : 0};
   TensorView vin{in_type, {n}, const_cast<void*>(data), in_q ? &rq_in : nullptr};
   TensorView vout{out_type, {n}, result.data(), out_q ? &rq_out : nullptr};
   EXPECT_TRUE(kernel->Run({vin}, {vout}).ok());
@@ -84,6 +87,17 @@ TEST(ConvertAvx2, BitExactWithTheReference) {
                 Convert(ref, t, DataType::FLOAT32, &b, nullptr, q_ref.data(), n))
           << n << " bits " << bits;
     }
+  }
+  // Dynamic quantization: the same range, scale and zero point, the same codes.
+  for (const bool symmetric : {true, false}) {
+    ir::QuantBinding dyn;
+    dyn.dynamic = true;
+    dyn.symmetric = symmetric;
+    auto x = Values(37, 0.05f, 99);
+    for (float& v : x)
+      if (std::isinf(v) || std::abs(v) > 1e6f) v = 0.5f;  // an infinite range is an error, in both
+    EXPECT_EQ(Convert(*fast, DataType::FLOAT32, DataType::INT8, nullptr, &dyn, x.data(), 37),
+              Convert(ref, DataType::FLOAT32, DataType::INT8, nullptr, &dyn, x.data(), 37));
   }
   // A scale so large that dequantized extremes overflow float: both saturate.
   const auto huge = Binding(16, 1e35f, 0);

@@ -1,0 +1,122 @@
+// AVX2 int8 MatMul: the exact integer accumulation of the quantized
+// reference as an int16 GEMM (kernels/int16_gemm.h, the exact int16
+// saturation policy), inside the reference's output stage
+// (ops/quantized_reference.h), so results are bit-exact with it. Either
+// operand may be weights or an activation (attention); a constant b is
+// packed once.
+#include <algorithm>
+
+#include "kernels/int16_gemm.h"
+#include "ops/kernel_registry.h"
+#include "ops/matmul/geometry.h"
+#include "ops/op_util.h"
+#include "ops/quantized_reference.h"
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kMaxDepth = 33000;  // K * 255 * 255 < 2^31: int32 sums stay exact
+
+std::vector<int64_t> OperandBatchStrides(const Operand& op, const ir::Shape& batch) {
+  std::vector<int64_t> own = ir::Strides(op.batch), strides(batch.size(), 0);
+  const size_t lead = batch.size() - op.batch.size();
+  for (size_t i = 0; i < op.batch.size(); ++i)
+    if (op.batch[i] != 1) strides[lead + i] = own[i] * op.rows * op.cols;
+  return strides;
+}
+
+class MatMulAccumulateAvx2 : public Kernel {
+ public:
+  Status Init(const KernelInit& init) {
+    MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g_));
+    m_ = g_.a.rows;
+    k_ = g_.a.cols;
+    n_ = g_.b.cols;
+    depth_ = kernels::Int16GemmDepth(k_);
+    ldc_ = (n_ + kernels::kInt16Panel - 1) / kernels::kInt16Panel * kernels::kInt16Panel;
+    a_strides_ = OperandBatchStrides(g_.a, g_.batch);
+    b_strides_ = OperandBatchStrides(g_.b, g_.batch);
+    a_.assign(static_cast<size_t>(m_ * depth_), 0);
+    c_.assign(static_cast<size_t>(m_ * ldc_), 0);
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const int32_t* a = in[0].Data<const int32_t>();
+    const int32_t* b = in[1].Data<const int32_t>();
+    int64_t* y = out[0].Data<int64_t>();
+    const int64_t batches = ir::ElementCount(g_.batch);
+    std::vector<int64_t> index(g_.batch.size(), 0);
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t a_off = 0, b_off = 0;
+      for (size_t d = 0; d < index.size(); ++d) {
+        a_off += index[d] * a_strides_[d];
+        b_off += index[d] * b_strides_[d];
+      }
+      const int32_t* ab = a + a_off;
+      for (int64_t i = 0; i < m_; ++i)
+        for (int64_t t = 0; t < k_; ++t)
+          a_[static_cast<size_t>(i * depth_ + t)] =
+              static_cast<int16_t>(g_.a.transposed ? ab[t * m_ + i] : ab[i * k_ + t]);
+      if (b + b_off != packed_from_) {  // a constant b (weights) is packed once
+        const int32_t* bb = b + b_off;
+        const bool tb = g_.b.transposed;
+        const int64_t n = n_, k = k_;
+        kernels::PackInt16B(
+            k_, n_, [&](int64_t t, int64_t j) { return static_cast<int16_t>(tb ? bb[j * k + t] : bb[t * n + j]); },
+            &packed_);
+        packed_from_ = b + b_off;
+      }
+      kernels::GemmInt16Avx2(a_.data(), depth_, m_, packed_, c_.data(), ldc_);
+      int64_t* yb = y + bi * m_ * n_;
+      for (int64_t i = 0; i < m_; ++i)
+        for (int64_t j = 0; j < n_; ++j) yb[i * n_ + j] = c_[static_cast<size_t>(i * ldc_ + j)];
+      for (size_t d = index.size(); d-- > 0;) {
+        if (++index[d] < g_.batch[d]) break;
+        index[d] = 0;
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  MatMulGeometry g_;
+  int64_t m_ = 0, k_ = 0, n_ = 0, depth_ = 0, ldc_ = 0;
+  std::vector<int64_t> a_strides_, b_strides_;
+  std::vector<int16_t> a_;
+  std::vector<int32_t> c_;
+  kernels::PackedInt16B packed_;
+  const int32_t* packed_from_ = nullptr;
+};
+
+Status MakeAccumulate(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<MatMulAccumulateAvx2>();
+  MIXQ_RETURN_IF_ERROR(k->Init(init));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+bool Supports(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
+  if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
+  if (!QuantizedReferenceSupports(init)) return false;
+  std::vector<ValueInfo> logical = {*init.inputs[0], *init.inputs[1]};
+  for (auto& v : logical) v.dtype = DataType::FLOAT32;
+  std::vector<const ValueInfo*> ptrs = {&logical[0], &logical[1]};
+  MatMulGeometry g;
+  return ComputeMatMulGeometry(init.attrs, ptrs, &g).ok() && g.a.cols < kMaxDepth;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate, "avx2-int8", kernel);
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(matmul, avx2) {
+  mixq::ops::RegisterKernel(
+      {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+}

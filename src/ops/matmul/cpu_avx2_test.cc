@@ -1,0 +1,94 @@
+// The AVX2 int8 MatMul against the quantized reference, bit for bit: weights
+// (per-axis along N, stored plain and transposed), two activations with
+// broadcast batches (attention), odd M / K / N, zero points at the extremes,
+// float and int8 outputs.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+namespace {
+
+const KernelDef* FastMatMul() {
+  for (const KernelDef& def : RegisteredKernels(OpKind::kMatMul))
+    if (std::string(def.name) == "avx2-int8") return &def;
+  return nullptr;
+}
+
+struct Case {
+  ir::Shape a, b;
+  bool b_constant, transpose_b, int_output;
+  int32_t a_zero, b_zero;
+};
+
+std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t seed, const ir::Shape& y_shape) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> code(-128, 127);
+  std::vector<int8_t> a(static_cast<size_t>(ir::ElementCount(c.a))), b(static_cast<size_t>(ir::ElementCount(c.b)));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? 127 : -128) : code(rng));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -128) : code(rng));
+  ir::QuantBinding aq, bq, yq;
+  aq.symmetric = c.a_zero == 0;
+  aq.scales = {0.03f};
+  aq.zero_points = {c.a_zero};
+  bq.symmetric = c.b_zero == 0;
+  if (c.b_constant) {
+    const int64_t n = c.transpose_b ? c.b[c.b.size() - 2] : c.b.back();
+    bq.axis = c.transpose_b ? static_cast<int64_t>(c.b.size()) - 2 : static_cast<int64_t>(c.b.size()) - 1;
+    for (int64_t j = 0; j < n; ++j) {
+      bq.scales.push_back(0.002f * static_cast<float>(j + 1));
+      bq.zero_points.push_back(0);
+    }
+  } else {
+    bq.scales = {0.04f};
+    bq.zero_points = {c.b_zero};
+  }
+  yq.symmetric = false;
+  yq.scales = {0.5f};
+  yq.zero_points = {9};
+  ir::AttrMap attrs;
+  attrs.Set("transpose_b", int64_t{c.transpose_b ? 1 : 0});
+  ValueInfo ai{DataType::INT8, c.a, nullptr, &aq, true};
+  ValueInfo bi{DataType::INT8, c.b, c.b_constant ? b.data() : nullptr, &bq, !c.b_constant};
+  std::vector<ValueInfo> outs = {c.int_output ? ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true}
+                                              : ValueInfo{DataType::FLOAT32, y_shape, nullptr, nullptr, false}};
+  std::vector<const ValueInfo*> ins = {&ai, &bi};
+  std::vector<DataType> compute = {DataType::QINT8, DataType::QINT8};
+  KernelInit init(attrs, ins, outs, &compute);
+  EXPECT_TRUE(def.supports(init)) << def.name;
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def.make(init, &kernel);
+  EXPECT_TRUE(made.ok()) << made.ToString();
+  if (!made.ok()) return {};
+  std::vector<uint8_t> y(static_cast<size_t>(ir::ElementCount(y_shape)) * DataTypeSize(outs[0].dtype));
+  RunQuant ar{0.03f, c.a_zero}, br{0.04f, c.b_zero}, yr{0.5f, 9};
+  TensorView av{DataType::INT8, c.a, a.data(), &ar};
+  TensorView bv{DataType::INT8, c.b, b.data(), c.b_constant ? nullptr : &br};
+  TensorView yv{outs[0].dtype, y_shape, y.data(), c.int_output ? &yr : nullptr};
+  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run({av, bv}, {yv}).ok());
+  return y;
+}
+
+TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
+  const KernelDef* fast = FastMatMul();
+  ASSERT_NE(fast, nullptr);
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const std::pair<Case, ir::Shape> cases[] = {
+      {{{5, 37}, {37, 19}, true, false, false, -128, 0}, {5, 19}},                   // weights [K, N]
+      {{{2, 3, 9}, {17, 9}, true, true, true, 3, 0}, {2, 3, 17}},                    // weights [N, K], int8 out
+      {{{2, 4, 6, 33}, {2, 4, 33, 6}, false, false, false, 7, -100}, {2, 4, 6, 6}},  // attention Q.K^T
+      {{{3, 1, 7, 5}, {4, 5, 7}, false, false, true, -1, 127}, {3, 4, 7, 7}},        // broadcast batches
+  };
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kMatMul);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const auto got = RunMatMul(*fast, cases[i].first, static_cast<uint32_t>(i), cases[i].second);
+    const auto want = RunMatMul(ref, cases[i].first, static_cast<uint32_t>(i), cases[i].second);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(got, want) << "case " << i;
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops
