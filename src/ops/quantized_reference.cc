@@ -196,6 +196,41 @@ void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, cons
     if (has_bias && !gemm_ && !int_bias_)
       channel_bias[static_cast<size_t>(c)] = quant::BiasInAccumulatorUnits(bias_[static_cast<size_t>(c)], u, 1.0);
   }
+  bool has_add = false;
+  for (const PostOp& op : post_ops_) has_add = has_add || op.kind == PostOp::Kind::kAdd;
+  if (!(has_bias && gemm_) && !has_add) {
+    // Channel blocks: the same formula with the constants hoisted.
+    const int64_t inner = channel_stride_, outer = count / std::max<int64_t>(1, channels_ * inner);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels_; ++c) {
+        const int64_t base = (o * channels_ + c) * inner;
+        const int64_t* a = acc_.data() + base;
+        const int64_t ib = int_bias_ ? int_bias_q_[static_cast<size_t>(c) % int_bias_q_.size()] : 0;
+        const float bias_c = channel_bias[static_cast<size_t>(c)];
+        const float scale_c = scale[static_cast<size_t>(c)], multiplier_c = multiplier[static_cast<size_t>(c)];
+        if (int_out && bits == 8) {
+          int8_t* y = out.Data<int8_t>() + base;
+          for (int64_t i = 0; i < inner; ++i)
+            y[i] = static_cast<int8_t>(
+                std::clamp(quant::RequantizeOutput(a[i] + ib, bias_c, multiplier_c, out_zp, bits), qlo, qhi));
+        } else if (int_out) {
+          int16_t* y = out.Data<int16_t>() + base;
+          for (int64_t i = 0; i < inner; ++i)
+            y[i] = static_cast<int16_t>(
+                std::clamp(quant::RequantizeOutput(a[i] + ib, bias_c, multiplier_c, out_zp, bits), qlo, qhi));
+        } else {
+          for (int64_t i = 0; i < inner; ++i) {
+            float y = quant::DequantizeOutput(a[i] + ib, bias_c, scale_c);
+            for (const PostOp& op : post_ops_) y = ApplyFloatActivation(op, y);
+            const int64_t e = base + i;
+            if (out.dtype == DataType::FLOAT16) out.Data<uint16_t>()[e] = FloatToHalf(y);
+            else if (out.dtype == DataType::BFLOAT16) out.Data<uint16_t>()[e] = FloatToBFloat16(y);
+            else out.Data<float>()[e] = y;
+          }
+        }
+      }
+    return;
+  }
   for (int64_t e = 0; e < count; ++e) {
     const int64_t c = (e / channel_stride_) % channels_;
     int64_t acc = acc_[static_cast<size_t>(e)];

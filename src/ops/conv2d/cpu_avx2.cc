@@ -37,8 +37,10 @@ class ConvAccumulateAvx2 : public Kernel {
     depth_even_ = kernels::Int16GemmDepth(depth_);
     ldc_ = (oc_ + kernels::kInt16Panel - 1) / kernels::kInt16Panel * kernels::kInt16Panel;
     rows_ = g_.out_h * g_.out_w;
-    a_.assign(static_cast<size_t>(rows_ * depth_even_), 0);
-    c_.assign(static_cast<size_t>(rows_ * ldc_), 0);
+    depthwise_ = ic_ == 1 && oc_ == 1 && g_.group > 1;
+    if (!depthwise_) a_.assign(static_cast<size_t>(rows_ * depth_even_), 0);
+    staged_.assign(static_cast<size_t>(g_.in_h * g_.in_w * g_.in_channels), 0);
+    if (!depthwise_) c_.assign(static_cast<size_t>(rows_ * ldc_), 0);
     return Status::OK();
   }
 
@@ -47,23 +49,64 @@ class ConvAccumulateAvx2 : public Kernel {
     const int32_t* w = in[1].Data<const int32_t>();
     if (w != packed_from_) Pack(w);
     int64_t* acc = out[0].Data<int64_t>();
-    for (int64_t n = 0; n < g_.batch; ++n)
+    for (int64_t n = 0; n < g_.batch; ++n) {
+      StageNhwc(x, n);
+      if (depthwise_) {
+        Depthwise(acc + n * out_s_[0]);
+        continue;
+      }
       for (int64_t grp = 0; grp < g_.group; ++grp) {
-        Im2Col(x, n, grp);
+        Im2Col(grp);
         kernels::GemmInt16Avx2(a_.data(), depth_even_, rows_, packed_[static_cast<size_t>(grp)], c_.data(), ldc_);
-        for (int64_t m = 0; m < rows_; ++m) {
-          const int64_t oh = m / g_.out_w, ow = m % g_.out_w;
-          int64_t* y = acc + n * out_s_[0] + oh * out_s_[2] + ow * out_s_[3];
-          const int32_t* row = c_.data() + m * ldc_;
-          for (int64_t o = 0; o < oc_; ++o) y[(grp * oc_ + o) * out_s_[1]] = row[o];
+        // Channel by channel: contiguous writes for NCHW outputs.
+        for (int64_t o = 0; o < oc_; ++o) {
+          int64_t* y = acc + n * out_s_[0] + (grp * oc_ + o) * out_s_[1];
+          for (int64_t oh = 0, m = 0; oh < g_.out_h; ++oh)
+            for (int64_t ow = 0; ow < g_.out_w; ++ow, ++m)
+              y[oh * out_s_[2] + ow * out_s_[3]] = c_[static_cast<size_t>(m * ldc_ + o)];
         }
       }
+    }
     return Status::OK();
   }
 
  private:
+  // Depthwise (one input and one output channel per group): a direct loop
+  // over channels, vectorized by the compiler for AVX2; exact int32 sums.
+  __attribute__((target("avx2,fma"))) void Depthwise(int64_t* acc) {
+    const int64_t channels = g_.in_channels;
+    std::vector<int32_t> sum(static_cast<size_t>(channels));
+    for (int64_t oh = 0; oh < g_.out_h; ++oh)
+      for (int64_t ow = 0; ow < g_.out_w; ++ow) {
+        std::fill(sum.begin(), sum.end(), 0);
+        for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+          const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+          if (ih < 0 || ih >= g_.in_h) continue;
+          for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+            const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+            if (iw < 0 || iw >= g_.in_w) continue;
+            const int16_t* xs = staged_.data() + (ih * g_.in_w + iw) * channels;
+            const int16_t* ws = depthwise_w_.data() + (kh * g_.kernel_w + kw) * channels;
+            int32_t* s = sum.data();
+            for (int64_t c = 0; c < channels; ++c) s[c] += static_cast<int32_t>(xs[c]) * static_cast<int32_t>(ws[c]);
+          }
+        }
+        for (int64_t c = 0; c < channels; ++c) acc[c * out_s_[1] + oh * out_s_[2] + ow * out_s_[3]] = sum[static_cast<size_t>(c)];
+      }
+  }
+
   // Per group, B[k][o] with k = (kh * KW + kw) * ic + c (im2col's order).
   void Pack(const int32_t* w) {
+    if (depthwise_) {
+      depthwise_w_.assign(static_cast<size_t>(g_.kernel_h * g_.kernel_w * g_.in_channels), 0);
+      for (int64_t c = 0; c < g_.in_channels; ++c)
+        for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < g_.kernel_w; ++kw)
+            depthwise_w_[static_cast<size_t>((kh * g_.kernel_w + kw) * g_.in_channels + c)] =
+                static_cast<int16_t>(w[c * f_s_[0] + kh * f_s_[2] + kw * f_s_[3]]);
+      packed_from_ = w;
+      return;
+    }
     packed_.assign(static_cast<size_t>(g_.group), {});
     for (int64_t grp = 0; grp < g_.group; ++grp)
       kernels::PackInt16B(
@@ -76,7 +119,20 @@ class ConvAccumulateAvx2 : public Kernel {
     packed_from_ = w;
   }
 
-  void Im2Col(const int32_t* x, int64_t n, int64_t grp) {
+  // The image as int16 [h][w][c] (whatever its layout), so that im2col
+  // copies contiguous channel runs.
+  void StageNhwc(const int32_t* x, int64_t n) {
+    const int64_t channels = g_.in_channels;
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t h = 0; h < g_.in_h; ++h) {
+        const int32_t* src = x + n * in_s_[0] + c * in_s_[1] + h * in_s_[2];
+        int16_t* dst = staged_.data() + h * g_.in_w * channels + c;
+        for (int64_t w = 0; w < g_.in_w; ++w) dst[w * channels] = static_cast<int16_t>(src[w * in_s_[3]]);
+      }
+  }
+
+  void Im2Col(int64_t grp) {
+    const int64_t channels = g_.in_channels;
     for (int64_t oh = 0; oh < g_.out_h; ++oh)
       for (int64_t ow = 0; ow < g_.out_w; ++ow) {
         int16_t* a = a_.data() + (oh * g_.out_w + ow) * depth_even_;
@@ -89,8 +145,8 @@ class ConvAccumulateAvx2 : public Kernel {
               std::fill(dst, dst + ic_, int16_t{0});  // padding is the real 0: centered 0
               continue;
             }
-            const int32_t* src = x + n * in_s_[0] + grp * ic_ * in_s_[1] + ih * in_s_[2] + iw * in_s_[3];
-            for (int64_t c = 0; c < ic_; ++c) dst[c] = static_cast<int16_t>(src[c * in_s_[1]]);
+            const int16_t* src = staged_.data() + (ih * g_.in_w + iw) * channels + grp * ic_;
+            std::copy(src, src + ic_, dst);
           }
         }
       }
@@ -99,7 +155,8 @@ class ConvAccumulateAvx2 : public Kernel {
   ConvGeometry g_;
   std::array<int64_t, 4> in_s_{}, f_s_{}, out_s_{};
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, depth_even_ = 0, ldc_ = 0, rows_ = 0;
-  std::vector<int16_t> a_;
+  bool depthwise_ = false;
+  std::vector<int16_t> a_, staged_, depthwise_w_;  // depthwise_w_: [tap][channel]
   std::vector<kernels::PackedInt16B> packed_;  // per group
   std::vector<int32_t> c_;
   const int32_t* packed_from_ = nullptr;
