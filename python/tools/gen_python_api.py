@@ -91,7 +91,7 @@ def describe_class(name, cls, out):
 def generate_doc():
     import mixq
 
-    out = [HEADER, f"Version {mixq.__version__}.\n"]
+    out = [HEADER]
     python_side = [n for n in sorted(dir(mixq)) if not n.startswith("_")
                    and getattr(getattr(mixq, n), "__module__", "").startswith("mixq.")
                    and not getattr(getattr(mixq, n), "__module__", "").startswith("mixq._mixq")]
