@@ -11,7 +11,8 @@ namespace mixq::python {
 
 void BindParser(py::module_& m) {
   py::class_<IParser>(m, "IParser", "Fills an empty INetwork from a model file (ONNX).")
-      .def(py::init([](ModelKind kind) { return CreateIParser(kind); }), py::arg("kind") = ModelKind::kOnnx)
+      .def(py::init([](ModelKind kind) { return CreateIParser(kind); }),
+           py::arg_v("kind", ModelKind::kOnnx, "ModelKind.ONNX"))
       .def("set_input_shape", Checked(&IParser::SetInputShape), py::arg("input_name"), py::arg("dims"),
            "Overrides a graph input's dims before parsing (for example a batch of 1).")
       .def(
@@ -38,7 +39,7 @@ void BindParser(py::module_& m) {
           },
           py::arg("network"), py::arg("data"), py::arg("base_dir") = "",
           "`base_dir` is where external data files are looked up ('' = none allowed).");
-  m.def("create_i_parser", &CreateIParser, py::arg("kind") = ModelKind::kOnnx);
+  m.def("create_i_parser", &CreateIParser, py::arg_v("kind", ModelKind::kOnnx, "ModelKind.ONNX"));
 }
 
 void BindBuilder(py::module_& m) {

@@ -78,10 +78,9 @@ IConstNode* AddConst(INetwork& network, DataType type, const Dims& dims, const p
   return OrRaise(network, network.AddIConstNode(type, dims, contiguous.data()));
 }
 
-void BindTensor(py::module_& m) {
-  py::class_<ITensor, std::unique_ptr<ITensor, py::nodelete>>(
-      m, "ITensor", "A value in a network: an input, a constant or a node output (owned by the network).")
-      .def("get_dimension", &ITensor::GetDimension)
+// Methods after every class exists, so signatures name the Python classes (stubs, help()).
+void BindTensorMethods(py::class_<ITensor, std::unique_ptr<ITensor, py::nodelete>>& tensor) {
+  tensor.def("get_dimension", &ITensor::GetDimension)
       .def("set_dimension", Checked(&ITensor::SetDimension), py::arg("dims"), "Only for network inputs.")
       .def("get_data_type", &ITensor::GetDataType)
       .def("set_data_type", Checked(&ITensor::SetDataType), py::arg("type"), "Only for network inputs.")
@@ -230,8 +229,10 @@ auto Adder(Result* (INetwork::*method)(Args...)) {
 }  // namespace
 
 void BindNetwork(py::module_& m) {
-  BindTensor(m);
+  py::class_<ITensor, std::unique_ptr<ITensor, py::nodelete>> tensor(
+      m, "ITensor", "A value in a network: an input, a constant or a node output (owned by the network).");
   BindNodes(m);
+  BindTensorMethods(tensor);
   py::class_<INetwork>(m, "INetwork", "A network under construction. add_i_* methods raise MixqError on bad arguments.")
       .def(py::init(&CreateINetwork), "An empty network (C++: CreateINetwork()).")
       .def("add_i_input", Adder(&INetwork::AddIInput), py::arg("type"), py::arg("dims"), kInternal)

@@ -11,7 +11,8 @@ PYBIND11_MODULE(_mixq, module) {
   mixq::python::BindTypes(module);
   mixq::python::BindNetwork(module);
   mixq::python::BindParser(module);
+  // Classes before the functions that return them (signatures name them).
+  mixq::python::BindRuntime(module);
   mixq::python::BindBuilder(module);
   mixq::python::BindCalibrator(module);
-  mixq::python::BindRuntime(module);
 }

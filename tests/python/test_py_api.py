@@ -54,6 +54,7 @@ def test_seed_network_built_in_python_runs_in_mixed_precision():
     x = np.clip(rng.normal(0, 1, (1, 9, 9, 3)), -3, 3).astype(np.float32)
     (y,) = model.create_i_engine().create_i_context().enqueue([x])
     assert y.dtype == np.float16 and y.shape == (1, 3, 3, 16)
+    assert not y.flags.owndata  # the engine's own output buffer, handed over without a copy
     conv_ref = conv_nhwc_valid(x.astype(np.float64), weights.astype(np.float64), bias)
     ref = conv_ref[:, :6, :6, :].reshape(1, 3, 2, 3, 2, 16).max(axis=(2, 4))
     error = np.abs(y.astype(np.float64) - ref).max()
