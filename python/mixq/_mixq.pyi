@@ -1032,10 +1032,34 @@ class ContextOptions:
     @property
     def force_reference(self) -> bool:
         """
-        Run every operator on its reference kernel (the oracle).
+        Run every operator on its reference kernel (the oracle), with no fusion.
         """
     @force_reference.setter
     def force_reference(self, arg0: bool) -> None:
+        ...
+    @property
+    def max_activation_bytes(self) -> int:
+        """
+        Most bytes of activation memory one set of input shapes may plan (<= 0: no limit).
+        """
+    @max_activation_bytes.setter
+    def max_activation_bytes(self, arg0: int) -> None:
+        ...
+    @property
+    def max_isa(self) -> str:
+        """
+        Caps the instruction set of mixq's own kernels: '' (the CPU's), 'generic', 'avx2', 'avx512', 'avx512_vnni'.
+        """
+    @max_isa.setter
+    def max_isa(self, arg0: str) -> None:
+        ...
+    @property
+    def num_threads(self) -> int:
+        """
+        Threads one inference may use (0: OMP_NUM_THREADS, else every core; 1 to 1024).
+        """
+    @num_threads.setter
+    def num_threads(self, arg0: int) -> None:
         ...
 class IContext:
     """
@@ -1049,8 +1073,26 @@ class IContext:
         """
     def get_activation_bytes(self) -> int:
         ...
+    def get_execution_plan(self, as_json: bool = False) -> typing.Any:
+        """
+        The execution plan prepared last: steps, kernels, storage types, fused nodes, buffer and weight bytes (a table, or a dict with as_json=True).
+        """
+    def get_precision_report(self) -> str:
+        """
+        The precision report read from the plan prepared last (kernels as they run, storage of each output).
+        """
+    def get_precision_report_json(self) -> str:
+        ...
+    def get_precision_report_rows(self) -> typing.Any:
+        """
+        The plan's precision report as a list of dicts, one per node (kernel, fused_into, storage per output).
+        """
     def infer_output_shape(self, input_dims: list[Dims]) -> list[Dims]:
         ...
+    def prepare(self, input_dims: list[Dims]) -> None:
+        """
+        Lowers the model to an execution plan for these input dims without running it.
+        """
 class IEngine:
     """
     The executable form of a model; shareable across threads.
@@ -1067,6 +1109,10 @@ class IEngine:
         ...
     def get_output_names(self) -> list[str]:
         ...
+    def get_prepared_weight_bytes(self) -> int:
+        """
+        Bytes of weights packed for the kernels, held once by the engine and shared by its contexts.
+        """
 class IModel:
     """
     A built model: precisions, quantization parameters and weights.

@@ -78,7 +78,14 @@ void BindRuntime(py::module_& m) {
            }),
            "Fields given by keyword; the others keep their C++ defaults.")
       .def_readwrite("force_reference", &ContextOptions::force_reference,
-                     "Run every operator on its reference kernel (the oracle).")
+                     "Run every operator on its reference kernel (the oracle), with no fusion.")
+      .def_readwrite("num_threads", &ContextOptions::num_threads,
+                     "Threads one inference may use (0: OMP_NUM_THREADS, else every core; 1 to 1024).")
+      .def_readwrite("max_isa", &ContextOptions::max_isa,
+                     "Caps the instruction set of mixq's own kernels: '' (the CPU's), 'generic', 'avx2', 'avx512', "
+                     "'avx512_vnni'.")
+      .def_readwrite("max_activation_bytes", &ContextOptions::max_activation_bytes,
+                     "Most bytes of activation memory one set of input shapes may plan (<= 0: no limit).")
       .def("__repr__", [](const py::object& self) {
         // Every property (= every bound field), so the repr needs no edit when a field is added.
         const py::object property = py::module_::import("builtins").attr("property");
@@ -105,7 +112,39 @@ void BindRuntime(py::module_& m) {
             return output_dims;
           },
           py::arg("input_dims"))
-      .def("get_activation_bytes", &IContext::GetActivationBytes);
+      .def("get_activation_bytes", &IContext::GetActivationBytes)
+      .def(
+          "prepare",
+          [](IContext& context, const std::vector<Dims>& input_dims) {
+            Status status;
+            {
+              py::gil_scoped_release release;
+              status = context.Prepare(input_dims);
+            }
+            ThrowIfError(status);
+          },
+          py::arg("input_dims"), "Lowers the model to an execution plan for these input dims without running it.")
+      .def("get_precision_report", &IContext::GetPrecisionReport,
+           "The precision report read from the plan prepared last (kernels as they run, storage of each output).")
+      .def("get_precision_report_json", &IContext::GetPrecisionReportJson)
+      .def(
+          "get_precision_report_rows",
+          [](const IContext& context) -> py::object {
+            const std::string json = context.GetPrecisionReportJson();
+            if (json.empty()) return py::list();
+            return py::module_::import("json").attr("loads")(json)["nodes"];
+          },
+          "The plan's precision report as a list of dicts, one per node (kernel, fused_into, storage per output).")
+      .def(
+          "get_execution_plan",
+          [](const IContext& context, bool as_json) -> py::object {
+            const std::string text = context.GetExecutionPlan(as_json);
+            if (!as_json || text.empty()) return py::str(text);
+            return py::module_::import("json").attr("loads")(text);
+          },
+          py::arg("as_json") = false,
+          "The execution plan prepared last: steps, kernels, storage types, fused nodes, buffer and weight bytes "
+          "(a table, or a dict with as_json=True).");
 
   py::class_<IEngine>(m, "IEngine", "The executable form of a model; shareable across threads.")
       .def(
@@ -116,7 +155,9 @@ void BindRuntime(py::module_& m) {
       .def("get_output_names", &IEngine::GetOutputNames)
       .def("get_input_dimensions", &IEngine::GetInputDimensions)
       .def("get_input_data_types", &IEngine::GetInputDataTypes)
-      .def("get_output_data_types", &IEngine::GetOutputDataTypes);
+      .def("get_output_data_types", &IEngine::GetOutputDataTypes)
+      .def("get_prepared_weight_bytes", &IEngine::GetPreparedWeightBytes,
+           "Bytes of weights packed for the kernels, held once by the engine and shared by its contexts.");
 
   py::class_<IModel>(m, "IModel", "A built model: precisions, quantization parameters and weights.")
       .def(py::init(&CreateIModel), "An empty model, to deserialize into.")

@@ -4,6 +4,7 @@
 #include "api/network_impl.h"
 #include "passes/build_pipeline.h"
 #include "calibration/calib_state.h"
+#include "util/boundary.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
@@ -13,7 +14,7 @@ namespace {
 class BuilderImpl : public IBuilder {
  public:
   std::unique_ptr<IModel> BuildModel(const std::string& name, INetwork* network, IBuilderConfig* config) override {
-    last_status_ = Build(name, network, config);
+    last_status_ = StatusAtBoundary("BuildModel", [&] { return Build(name, network, config); });
     if (!last_status_.ok()) return nullptr;
     return std::make_unique<ModelImpl>(std::move(built_));
   }

@@ -10,6 +10,7 @@
 #include "quant/calib_file.h"
 #include "quant/calib_range_table.h"
 #include "calibration/calib_runner.h"
+#include "util/boundary.h"
 #include "util/file_read.h"
 #include "util/status_util.h"
 
@@ -114,7 +115,9 @@ class CalibratorImpl : public ICalibrator {
     auto state = std::make_shared<quant::CalibrationState>();
     state->algorithm = algorithm_;
     state->percentile = percentile_;
-    MIXQ_RETURN_IF_ERROR(quant::RunCalibration(impl->graph(), options, {data_, bins_, progress_}, state.get()));
+    MIXQ_RETURN_IF_ERROR(StatusAtBoundary("Calibrate", [&] {
+      return quant::RunCalibration(impl->graph(), options, {data_, bins_, progress_}, state.get());
+    }));
     // Derive the ranges once now, so a tensor that saw no finite value is reported here, not at build.
     passes::CalibratedRanges ranges;
     MIXQ_RETURN_IF_ERROR(

@@ -5,6 +5,7 @@
 
 #include "passes/precision_report.h"
 #include "runtime/engine.h"
+#include "util/boundary.h"
 #include "util/file_read.h"
 #include "util/status_util.h"
 
@@ -39,7 +40,8 @@ Status ModelImpl::SerializeToFile(const std::string& path) const {
 Status ModelImpl::DeserializeFromMemory(const void* data, size_t size) {
   if (!data) return InvalidArgument("DeserializeFromMemory: data is null");
   auto model = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(format::ReadModel(static_cast<const uint8_t*>(data), size, model.get()));
+  MIXQ_RETURN_IF_ERROR(StatusAtBoundary(
+      "DeserializeFromMemory", [&] { return format::ReadModel(static_cast<const uint8_t*>(data), size, model.get()); }));
   data_ = std::move(model);
   return Status::OK();
 }
@@ -110,7 +112,7 @@ std::unique_ptr<IEngine> ModelImpl::CreateIEngine() const {
     return nullptr;
   }
   std::shared_ptr<const runtime::EngineState> state;
-  last_status_ = runtime::MakeEngineState(data_, &state);
+  last_status_ = StatusAtBoundary("CreateIEngine", [&] { return runtime::MakeEngineState(data_, &state); });
   if (!last_status_.ok()) return nullptr;
   return std::make_unique<runtime::EngineImpl>(state);
 }

@@ -109,7 +109,9 @@ def test_model_runs_while_other_python_threads_are_busy():
     about its idle speed meanwhile. Were the GIL held, it could only count in the
     5 ms switch intervals between calls (a few percent of the time)."""
     model, x = conv_relu_net(channels=32, size=128)
-    context = model.create_i_engine().create_i_context()
+    # One thread for the model, so the counter has a core of its own (the
+    # machine may have only two) and only the GIL could stop it.
+    context = model.create_i_engine().create_i_context(mixq.ContextOptions(num_threads=1))
     start = time.perf_counter()
     context.enqueue([x])
     runs = max(3, int(0.5 / max(time.perf_counter() - start, 1e-3)))
@@ -171,3 +173,26 @@ def test_version_is_the_cmake_projects(build_dir):
     assert cli.stdout.strip() == f"mixq {version}"
     usage = subprocess.run([str(build_dir / "tools" / "mixq")], capture_output=True, text=True)
     assert usage.returncode == 2 and "exit codes: 0 success, 1 the work failed" in usage.stderr
+
+
+def test_execution_plan_and_truthful_report_from_python():
+    """The plan of a context: its steps and kernels, the engine's packed
+    weights, the report read from it; force_reference runs reference kernels."""
+    model, x = conv_relu_net(channels=8, size=20)
+    engine = model.create_i_engine()
+    assert engine.get_prepared_weight_bytes() == 0
+    context = engine.create_i_context(mixq.ContextOptions(num_threads=1))
+    context.prepare([mixq.Dims([1, 20, 20, 8])])
+    plan = context.get_execution_plan(as_json=True)
+    assert [s["kernel"] for s in plan["steps"] if s["op"] == "Conv2D"] == ["onednn"] * 4
+    assert plan["engine_weight_bytes"] == engine.get_prepared_weight_bytes() > 0
+    rows = context.get_precision_report_rows()
+    assert {r["op"]: r["kernel"] for r in rows}["Activation"] == "cpu-fast"
+    assert all(r["outputs"][0]["storage"] == "FLOAT32" for r in rows)
+    assert "execution plan for input shapes [1,20,20,8]" in context.get_execution_plan()
+    reference = engine.create_i_context(mixq.ContextOptions(force_reference=True))
+    y = reference.enqueue([x])[0]
+    assert {r["kernel"] for r in reference.get_precision_report_rows()} == {"reference"}
+    np.testing.assert_allclose(context.enqueue([x])[0], y, rtol=1e-4, atol=1e-4)
+    with pytest.raises(mixq.MixqError, match="num_threads"):
+        engine.create_i_context(mixq.ContextOptions(num_threads=10000)).enqueue([x])

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,9 @@ std::vector<Mode> Modes() {
        false},
   };
 }
+
+// gtest prints the parameter by name (not as raw bytes) in test lists.
+void PrintTo(const Mode& mode, std::ostream* os) { *os << mode.name; }
 
 // The output bytes of one run; empty (and a test failure) on error.
 std::vector<uint8_t> RunOnce(IContext* context, int64_t batch, const std::vector<float>& image) {

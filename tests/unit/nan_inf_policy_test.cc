@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Mode {
   bool quantized;
   bool dynamic;
 };
+
+// gtest prints the parameter by name (not as raw bytes) in test lists.
+void PrintTo(const Mode& mode, std::ostream* os) { *os << mode.name; }
 
 class NanInfPolicy : public ::testing::TestWithParam<Mode> {
  protected:

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "mixq/mixq.h"
 #include "mixq/parser.h"
 #include "onnx_test_util.h"
+#include "util/boundary.h"
 #include "util/file_read.h"
 
 namespace mixq {
@@ -102,6 +105,17 @@ TEST(CheckedShape, ElementAndByteCounts) {
   // The public element count saturates instead of overflowing (undefined behaviour).
   EXPECT_EQ(Dims({int64_t{1} << 40, int64_t{1} << 40}).GetElementCount(), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(ir::ElementCount({int64_t{1} << 40, int64_t{1} << 40}), std::numeric_limits<int64_t>::max());
+}
+
+// --- no exception crosses the public API (src/api, the ONNX parser)
+
+TEST(ApiBoundary, ExceptionsBecomeStatuses) {
+  EXPECT_STATUS(StatusAtBoundary("BuildModel", []() -> Status { throw std::bad_alloc(); }), RESOURCE_EXHAUSTED,
+                "BuildModel: out of memory");
+  EXPECT_STATUS(StatusAtBoundary("Parse", []() -> Status { throw std::length_error("vector::_M_default_append"); }),
+                INTERNAL, "Parse: unexpected exception: vector::_M_default_append");
+  EXPECT_STATUS(StatusAtBoundary("Calibrate", []() -> Status { throw 42; }), INTERNAL, "Calibrate");
+  EXPECT_STATUS(StatusAtBoundary("x", [] { return NotFound("kept"); }), NOT_FOUND, "kept");
 }
 
 // --- class 2: allocations that fail are a Status, never a write through null

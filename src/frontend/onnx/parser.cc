@@ -6,6 +6,7 @@
 #include <map>
 
 #include "frontend/onnx/importer.h"
+#include "util/boundary.h"
 #include "util/file_read.h"
 #include "util/status_util.h"
 
@@ -37,12 +38,13 @@ class OnnxParser : public IParser {
     std::string bytes;
     MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxOnnxFileBytes, "ONNX file", &bytes));
     const std::string dir = std::filesystem::path(path).parent_path().string();
-    return OneLine(WithContext(Import(network, bytes.data(), bytes.size(), dir.empty() ? "." : dir),
-                               StrCat("ONNX file '", path, "'")));
+    return OneLine(WithContext(
+        StatusAtBoundary("Parse", [&] { return Import(network, bytes.data(), bytes.size(), dir.empty() ? "." : dir); }),
+        StrCat("ONNX file '", path, "'")));
   }
 
   Status ParseFromMemory(INetwork* network, const void* data, size_t size, const std::string& base_dir) override {
-    return OneLine(Import(network, data, size, base_dir));
+    return OneLine(StatusAtBoundary("ParseFromMemory", [&] { return Import(network, data, size, base_dir); }));
   }
 
  private:
