@@ -122,17 +122,30 @@ Status MakeQuantized(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 }  // namespace
 
-void RegisterKernel(const KernelDef& def) { MutableTable().at(static_cast<size_t>(def.op)).push_back(def); }
+void RegisterKernel(const KernelDef& def) {
+  MutableTable().at(static_cast<size_t>(def.op)).push_back(def);
+}
 
-const std::vector<KernelDef>& RegisteredKernels(OpKind op) { return FilledTable().at(static_cast<size_t>(op)); }
+const std::vector<KernelDef>& RegisteredKernels(OpKind op) {
+  return FilledTable().at(static_cast<size_t>(op));
+}
+
+const KernelDef* FindKernel(OpKind op, const std::string& name) {
+  for (const KernelDef& def : RegisteredKernels(op))
+    if (name == def.name) return &def;
+  return nullptr;
+}
 
 const KernelDef& ReferenceKernel(OpKind op) {
   static const auto defs = [] {
     std::array<KernelDef, static_cast<size_t>(OpKind::kCount)> all{};
-#define MIXQ_OP(kind, folder)                                                                       \
-  all[static_cast<size_t>(OpKind::k##kind)] = KernelDef{"reference", OpKind::k##kind, kernels::Isa::kGeneric, \
-                                                         -1, ReferenceSupports<OpKind::k##kind>,           \
-                                                         MakeReference<OpKind::k##kind>};
+#define MIXQ_OP(kind, folder)                                                               \
+  all[static_cast<size_t>(OpKind::k##kind)] = KernelDef{"reference",                        \
+                                                        OpKind::k##kind,                    \
+                                                        kernels::Isa::kGeneric,             \
+                                                        -1,                                 \
+                                                        ReferenceSupports<OpKind::k##kind>, \
+                                                        MakeReference<OpKind::k##kind>};
 #include "ops/ops.def"
 #undef MIXQ_OP
     return all;
@@ -143,10 +156,10 @@ const KernelDef& ReferenceKernel(OpKind op) {
 const KernelDef& QuantizedReferenceKernel(OpKind op) {
   static const auto defs = [] {
     std::array<KernelDef, static_cast<size_t>(OpKind::kCount)> all{};
-#define MIXQ_OP(kind, folder)                                                                         \
-  all[static_cast<size_t>(OpKind::k##kind)] =                                                         \
-      KernelDef{"reference-quantized", OpKind::k##kind, kernels::Isa::kGeneric, -1,                    \
-                QuantizedSupports<OpKind::k##kind>, MakeQuantized<OpKind::k##kind>};
+#define MIXQ_OP(kind, folder)                                                                                         \
+  all[static_cast<size_t>(OpKind::k##kind)] = KernelDef{                                                              \
+      "reference-quantized",         OpKind::k##kind, kernels::Isa::kGeneric, -1, QuantizedSupports<OpKind::k##kind>, \
+      MakeQuantized<OpKind::k##kind>};
 #include "ops/ops.def"
 #undef MIXQ_OP
     return all;

@@ -27,10 +27,10 @@ namespace mixq::ops {
 struct PostOp {
   enum class Kind { kActivation, kAdd };
   Kind kind = Kind::kActivation;
-  std::string activation;         // relu, relu6, clip, leaky_relu
-  float lo = 0.0f, hi = 0.0f;     // clip bounds (relu6: 0, 6); leaky_relu: lo = slope
-  int input = -1;                 // kAdd: the addend's index among the step's inputs
-  bool add_first = false;         // kAdd: addend + y instead of y + addend (same value; kept for the record)
+  std::string activation;      // relu, relu6, clip, leaky_relu
+  float lo = 0.0f, hi = 0.0f;  // clip bounds (relu6: 0, 6); leaky_relu: lo = slope
+  int input = -1;              // kAdd: the addend's index among the step's inputs
+  bool add_first = false;      // kAdd: addend + y instead of y + addend (same value; kept for the record)
 };
 
 // Weights prepared (reordered, packed) once per engine and shared, read-only,
@@ -67,6 +67,8 @@ struct KernelDef {
 // Called by the generated registration list (see MIXQ_REGISTER_KERNELS).
 void RegisterKernel(const KernelDef& def);
 const std::vector<KernelDef>& RegisteredKernels(OpKind op);
+// The registered kernel of `op` named `name` (tests force a path with it); null if none.
+const KernelDef* FindKernel(OpKind op, const std::string& name);
 
 // The kernel that runs `init` for `op`: the best registered one (unless
 // `reference_only`) or the reference. Never null on OK; FAILED_PRECONDITION

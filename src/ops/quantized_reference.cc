@@ -11,7 +11,9 @@ namespace mixq::ops {
 
 namespace {
 
-bool IsQuantizedCompute(DataType t) { return t == DataType::QINT8 || t == DataType::QINT16; }
+bool IsQuantizedCompute(DataType t) {
+  return t == DataType::QINT8 || t == DataType::QINT16;
+}
 bool IsFloatStorage(DataType t) {
   return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16;
 }
@@ -26,8 +28,8 @@ struct QuantInput {
   bool quantized = false;
   bool constant = false;
   int bits = 8;
-  std::vector<float> scales;         // weights: per channel or one; activations: filled per run
-  std::vector<int32_t> centered;     // constant: once; activation: per run scratch
+  std::vector<float> scales;      // weights: per channel or one; activations: filled per run
+  std::vector<int32_t> centered;  // constant: once; activation: per run scratch
 };
 
 class QuantizedReference : public Kernel {
@@ -47,7 +49,7 @@ class QuantizedReference : public Kernel {
   int bias_input_ = -1;
   bool int_bias_ = false;
   bool round_bias_half_ = false;
-  std::vector<float> bias_;        // float bias, as consumed (rounded when FLOAT16)
+  std::vector<float> bias_;  // float bias, as consumed (rounded when FLOAT16)
   std::vector<int32_t> int_bias_q_;
   ir::Shape bias_shape_;
   bool gemm_ = false;
@@ -189,7 +191,8 @@ void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, cons
   std::vector<float> channel_bias(static_cast<size_t>(channels_), 0.0f);
   for (int64_t c = 0; c < channels_; ++c) {
     double u = 1.0;
-    for (const auto* s : scales) u *= static_cast<double>(s->size() == 1 ? (*s)[0] : (*s)[static_cast<size_t>(c) % s->size()]);
+    for (const auto* s : scales)
+      u *= static_cast<double>(s->size() == 1 ? (*s)[0] : (*s)[static_cast<size_t>(c) % s->size()]);
     unit[static_cast<size_t>(c)] = u;
     scale[static_cast<size_t>(c)] = quant::AccumulatorScale(u, 1.0, alpha_);
     multiplier[static_cast<size_t>(c)] = quant::RequantMultiplier(u, 1.0, out_scale, alpha_);
@@ -223,9 +226,12 @@ void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, cons
             float y = quant::DequantizeOutput(a[i] + ib, bias_c, scale_c);
             for (const PostOp& op : post_ops_) y = ApplyFloatActivation(op, y);
             const int64_t e = base + i;
-            if (out.dtype == DataType::FLOAT16) out.Data<uint16_t>()[e] = FloatToHalf(y);
-            else if (out.dtype == DataType::BFLOAT16) out.Data<uint16_t>()[e] = FloatToBFloat16(y);
-            else out.Data<float>()[e] = y;
+            if (out.dtype == DataType::FLOAT16)
+              out.Data<uint16_t>()[e] = FloatToHalf(y);
+            else if (out.dtype == DataType::BFLOAT16)
+              out.Data<uint16_t>()[e] = FloatToBFloat16(y);
+            else
+              out.Data<float>()[e] = y;
           }
         }
       }
@@ -249,18 +255,25 @@ void QuantizedReference::OutputStage(const std::vector<TensorView>& inputs, cons
     const float scale_c = scale[static_cast<size_t>(c)], multiplier_c = multiplier[static_cast<size_t>(c)];
     if (int_out) {
       const int32_t q = std::clamp(quant::RequantizeOutput(acc, bias_acc, multiplier_c, out_zp, bits), qlo, qhi);
-      if (bits == 8) out.Data<int8_t>()[e] = static_cast<int8_t>(q);
-      else out.Data<int16_t>()[e] = static_cast<int16_t>(q);
+      if (bits == 8)
+        out.Data<int8_t>()[e] = static_cast<int8_t>(q);
+      else
+        out.Data<int16_t>()[e] = static_cast<int16_t>(q);
       continue;
     }
     float y = quant::DequantizeOutput(acc, bias_acc, scale_c);
     for (const PostOp& op : post_ops_) {
-      if (op.kind == PostOp::Kind::kActivation) y = ApplyFloatActivation(op, y);
-      else y = y + LoadFloat(inputs[static_cast<size_t>(op.input)], e);
+      if (op.kind == PostOp::Kind::kActivation)
+        y = ApplyFloatActivation(op, y);
+      else
+        y = y + LoadFloat(inputs[static_cast<size_t>(op.input)], e);
     }
-    if (out.dtype == DataType::FLOAT16) out.Data<uint16_t>()[e] = FloatToHalf(y);
-    else if (out.dtype == DataType::BFLOAT16) out.Data<uint16_t>()[e] = FloatToBFloat16(y);
-    else out.Data<float>()[e] = y;
+    if (out.dtype == DataType::FLOAT16)
+      out.Data<uint16_t>()[e] = FloatToHalf(y);
+    else if (out.dtype == DataType::BFLOAT16)
+      out.Data<uint16_t>()[e] = FloatToBFloat16(y);
+    else
+      out.Data<float>()[e] = y;
   }
 }
 
@@ -336,6 +349,18 @@ bool IntegerActivationBounds(const PostOp& op, float scale, int32_t zero_point, 
   *hi = std::isinf(op.hi) ? quant::QMax(bits) : quant::Quantize(op.hi, scale, zero_point, bits);
   if (op.activation == "relu") *lo = zero_point;
   return true;
+}
+
+std::vector<const ValueInfo*> RealValuedInfos(const KernelInit& init, size_t count, std::vector<ValueInfo>* storage) {
+  storage->clear();
+  for (size_t i = 0; i < count && i < init.inputs.size(); ++i) {
+    storage->push_back(init.inputs[i] ? *init.inputs[i] : ValueInfo{});
+    storage->back().dtype = DataType::FLOAT32;
+    storage->back().quant = nullptr;
+  }
+  std::vector<const ValueInfo*> pointers;
+  for (size_t i = 0; i < storage->size(); ++i) pointers.push_back(init.inputs[i] ? &(*storage)[i] : nullptr);
+  return pointers;
 }
 
 bool QuantizedReferenceSupports(const KernelInit& init) {

@@ -16,6 +16,10 @@
 namespace mixq::ops {
 
 bool QuantizedReferenceSupports(const KernelInit& init);
+
+// The first `count` inputs as the real-valued (FLOAT32) tensors they stand
+// for, storage aside, for the op's geometry functions; `storage` keeps them.
+std::vector<const ValueInfo*> RealValuedInfos(const KernelInit& init, size_t count, std::vector<ValueInfo>* storage);
 Status MakeQuantizedReference(const OpSchema& schema, const KernelInit& init, std::unique_ptr<Kernel>* kernel);
 
 // The same kernel around another `accumulate` (the contract of

@@ -91,7 +91,8 @@ class ConvAccumulateAvx2 : public Kernel {
             for (int64_t c = 0; c < channels; ++c) s[c] += static_cast<int32_t>(xs[c]) * static_cast<int32_t>(ws[c]);
           }
         }
-        for (int64_t c = 0; c < channels; ++c) acc[c * out_s_[1] + oh * out_s_[2] + ow * out_s_[3]] = sum[static_cast<size_t>(c)];
+        for (int64_t c = 0; c < channels; ++c)
+          acc[c * out_s_[1] + oh * out_s_[2] + ow * out_s_[3]] = sum[static_cast<size_t>(c)];
       }
   }
 
@@ -157,7 +158,7 @@ class ConvAccumulateAvx2 : public Kernel {
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, depth_even_ = 0, ldc_ = 0, rows_ = 0;
   bool depthwise_ = false;
   std::vector<int16_t> a_, staged_, depthwise_w_;  // depthwise_w_: [tap][channel]
-  std::vector<kernels::PackedInt16B> packed_;  // per group
+  std::vector<kernels::PackedInt16B> packed_;      // per group
   std::vector<int32_t> c_;
   const int32_t* packed_from_ = nullptr;
 };
@@ -173,15 +174,9 @@ bool Supports(const KernelInit& init) {
   if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
   if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
   if (!QuantizedReferenceSupports(init)) return false;
-  // The geometry of the real-valued convolution (storage types aside).
   std::vector<ValueInfo> logical;
-  for (size_t i = 0; i < 2; ++i) {
-    logical.push_back(*init.inputs[i]);
-    logical.back().dtype = DataType::FLOAT32;
-  }
-  std::vector<const ValueInfo*> ptrs = {&logical[0], &logical[1]};
   ConvGeometry g;
-  if (!ComputeConv2DGeometry(init.attrs, ptrs, &g).ok()) return false;
+  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok()) return false;
   return g.kernel_h * g.kernel_w * (g.in_channels / g.group) < kMaxDepth;
 }
 

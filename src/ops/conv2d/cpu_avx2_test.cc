@@ -11,12 +11,6 @@
 namespace mixq::ops {
 namespace {
 
-const KernelDef* FastConv() {
-  for (const KernelDef& def : RegisteredKernels(OpKind::kConv2D))
-    if (std::string(def.name) == "avx2-int8") return &def;
-  return nullptr;
-}
-
 struct Case {
   int64_t batch, cin, h, w, cout, kh, kw, group, stride, dilation, pad;
   bool nchw;
@@ -95,7 +89,7 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
 }
 
 TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
-  const KernelDef* fast = FastConv();
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "avx2-int8");
   ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {

@@ -14,12 +14,6 @@
 namespace mixq::ops {
 namespace {
 
-const KernelDef* Avx2Kernel() {
-  for (const KernelDef& def : RegisteredKernels(OpKind::kConvert))
-    if (std::string(def.name) == "avx2") return &def;
-  return nullptr;
-}
-
 std::vector<float> Values(size_t n, float scale, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 100.0f * scale);
@@ -66,7 +60,7 @@ ir::QuantBinding Binding(int bits, float scale, int32_t zero_point) {
 }
 
 TEST(ConvertAvx2, BitExactWithTheReference) {
-  const KernelDef* fast = Avx2Kernel();
+  const KernelDef* fast = FindKernel(OpKind::kConvert, "avx2");
   ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().f16c) GTEST_SKIP() << "no AVX2 + F16C";
   const KernelDef& ref = ReferenceKernel(OpKind::kConvert);

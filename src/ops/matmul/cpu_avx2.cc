@@ -18,14 +18,6 @@ namespace {
 
 constexpr int64_t kMaxDepth = 33000;  // K * 255 * 255 < 2^31: int32 sums stay exact
 
-std::vector<int64_t> OperandBatchStrides(const Operand& op, const ir::Shape& batch) {
-  std::vector<int64_t> own = ir::Strides(op.batch), strides(batch.size(), 0);
-  const size_t lead = batch.size() - op.batch.size();
-  for (size_t i = 0; i < op.batch.size(); ++i)
-    if (op.batch[i] != 1) strides[lead + i] = own[i] * op.rows * op.cols;
-  return strides;
-}
-
 class MatMulAccumulateAvx2 : public Kernel {
  public:
   Status Init(const KernelInit& init) {
@@ -35,8 +27,8 @@ class MatMulAccumulateAvx2 : public Kernel {
     n_ = g_.b.cols;
     depth_ = kernels::Int16GemmDepth(k_);
     ldc_ = (n_ + kernels::kInt16Panel - 1) / kernels::kInt16Panel * kernels::kInt16Panel;
-    a_strides_ = OperandBatchStrides(g_.a, g_.batch);
-    b_strides_ = OperandBatchStrides(g_.b, g_.batch);
+    a_strides_ = BatchStrides(g_.a, g_.batch);
+    b_strides_ = BatchStrides(g_.b, g_.batch);
     a_.assign(static_cast<size_t>(m_ * depth_), 0);
     c_.assign(static_cast<size_t>(m_ * ldc_), 0);
     return Status::OK();
@@ -101,11 +93,9 @@ bool Supports(const KernelInit& init) {
   if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
   if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
   if (!QuantizedReferenceSupports(init)) return false;
-  std::vector<ValueInfo> logical = {*init.inputs[0], *init.inputs[1]};
-  for (auto& v : logical) v.dtype = DataType::FLOAT32;
-  std::vector<const ValueInfo*> ptrs = {&logical[0], &logical[1]};
+  std::vector<ValueInfo> logical;
   MatMulGeometry g;
-  return ComputeMatMulGeometry(init.attrs, ptrs, &g).ok() && g.a.cols < kMaxDepth;
+  return ComputeMatMulGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok() && g.a.cols < kMaxDepth;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

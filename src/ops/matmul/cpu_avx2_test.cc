@@ -11,12 +11,6 @@
 namespace mixq::ops {
 namespace {
 
-const KernelDef* FastMatMul() {
-  for (const KernelDef& def : RegisteredKernels(OpKind::kMatMul))
-    if (std::string(def.name) == "avx2-int8") return &def;
-  return nullptr;
-}
-
 struct Case {
   ir::Shape a, b;
   bool b_constant, transpose_b, int_output;
@@ -72,7 +66,7 @@ std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t see
 }
 
 TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
-  const KernelDef* fast = FastMatMul();
+  const KernelDef* fast = FindKernel(OpKind::kMatMul, "avx2-int8");
   ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const std::pair<Case, ir::Shape> cases[] = {

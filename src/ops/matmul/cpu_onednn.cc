@@ -1,8 +1,7 @@
-#include "ops/matmul/cpu.h"
-
 #include "kernels/onednn.h"
-#include "ops/matmul/geometry.h"
 #include "ops/kernel_registry.h"
+#include "ops/matmul/cpu.h"
+#include "ops/matmul/geometry.h"
 #include "ops/onednn_support.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"

@@ -48,4 +48,14 @@ Status ComputeMatMulGeometry(const ir::AttrMap& attrs, const std::vector<const V
   return Status::OK();
 }
 
+std::vector<int64_t> BatchStrides(const Operand& op, const ir::Shape& batch) {
+  const int64_t matrix = op.rows * op.cols;
+  std::vector<int64_t> own = ir::Strides(op.batch);
+  std::vector<int64_t> strides(batch.size(), 0);
+  const size_t lead = batch.size() - op.batch.size();
+  for (size_t i = 0; i < op.batch.size(); ++i)
+    if (op.batch[i] != 1) strides[lead + i] = own[i] * matrix;
+  return strides;
+}
+
 }  // namespace mixq::ops

@@ -23,4 +23,8 @@ struct MatMulGeometry {
 Status ComputeMatMulGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
                              MatMulGeometry* geometry);
 
+// Element strides of an operand's matrices along the output batch dims; 0
+// where the operand is broadcast (missing dim or dim 1).
+std::vector<int64_t> BatchStrides(const Operand& op, const ir::Shape& batch);
+
 }  // namespace mixq::ops

@@ -19,18 +19,6 @@ Status InferMatMul(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>
   return Status::OK();
 }
 
-// Element strides of an operand's matrices along the output batch dims; 0
-// where the operand is broadcast (missing dim or dim 1).
-std::vector<int64_t> BatchStrides(const Operand& op, const ir::Shape& batch) {
-  const int64_t matrix = op.rows * op.cols;
-  std::vector<int64_t> own = ir::Strides(op.batch);
-  std::vector<int64_t> strides(batch.size(), 0);
-  const size_t lead = batch.size() - op.batch.size();
-  for (size_t i = 0; i < op.batch.size(); ++i)
-    if (op.batch[i] != 1) strides[lead + i] = own[i] * matrix;
-  return strides;
-}
-
 struct MatMulParams {
   int64_t m, k, n;
   bool transpose_a, transpose_b;
