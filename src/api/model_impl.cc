@@ -40,8 +40,9 @@ Status ModelImpl::SerializeToFile(const std::string& path) const {
 Status ModelImpl::DeserializeFromMemory(const void* data, size_t size) {
   if (!data) return InvalidArgument("DeserializeFromMemory: data is null");
   auto model = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(StatusAtBoundary(
-      "DeserializeFromMemory", [&] { return format::ReadModel(static_cast<const uint8_t*>(data), size, model.get()); }));
+  MIXQ_RETURN_IF_ERROR(StatusAtBoundary("DeserializeFromMemory", [&] {
+    return format::ReadModel(static_cast<const uint8_t*>(data), size, model.get());
+  }));
   data_ = std::move(model);
   return Status::OK();
 }

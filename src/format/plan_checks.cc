@@ -14,7 +14,9 @@ namespace {
 bool IsQuantized(DataType t) {
   return t == DataType::QINT8 || t == DataType::QINT16;
 }
-bool IsFloat(DataType t) { return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16; }
+bool IsFloat(DataType t) {
+  return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16;
+}
 
 // What the precision planner can produce, and so all the runtime sizes buffers
 // for: a float tensor is produced in FLOAT32, FLOAT16 or BFLOAT16 storage;
@@ -25,9 +27,9 @@ Status CheckOutputType(const ir::Graph& graph, const ir::Node& node, size_t o, c
   const ir::Value& v = *graph.value(node.outputs[o]);
   const DataType produced = node.output_compute[o];
   if (IsFloat(v.dtype) ? IsFloat(produced) : produced == v.dtype) return Status::OK();
-  return FieldError(path, StrCat("is ", DataTypeName(produced), " for output tensor '", v.name, "' of type ",
-                                 DataTypeName(v.dtype), "; the plan produces ",
-                                 IsFloat(v.dtype) ? "FLOAT32, FLOAT16 or BFLOAT16" : DataTypeName(v.dtype)));
+  return FieldError(
+      path, StrCat("is ", DataTypeName(produced), " for output tensor '", v.name, "' of type ", DataTypeName(v.dtype),
+                   "; the plan produces ", IsFloat(v.dtype) ? "FLOAT32, FLOAT16 or BFLOAT16" : DataTypeName(v.dtype)));
 }
 
 Status CheckInputType(const ir::Graph& graph, const ir::Node& node, size_t i, const std::string& path) {

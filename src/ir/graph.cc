@@ -103,8 +103,8 @@ namespace {
 // The first item named `name`: the index's entry when it is still true, else
 // (after a rename away from it) a scan, which is rare.
 template <typename Item>
-const Item* Lookup(const std::vector<std::unique_ptr<Item>>& items,
-                   std::unordered_map<std::string, int>& index, const std::string& name) {
+const Item* Lookup(const std::vector<std::unique_ptr<Item>>& items, std::unordered_map<std::string, int>& index,
+                   const std::string& name) {
   auto it = index.find(name);
   if (it == index.end()) return nullptr;
   const size_t at = static_cast<size_t>(it->second);

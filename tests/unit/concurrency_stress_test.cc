@@ -67,7 +67,9 @@ std::vector<Mode> Modes() {
 }
 
 // gtest prints the parameter by name (not as raw bytes) in test lists.
-void PrintTo(const Mode& mode, std::ostream* os) { *os << mode.name; }
+void PrintTo(const Mode& mode, std::ostream* os) {
+  *os << mode.name;
+}
 
 // The output bytes of one run; empty (and a test failure) on error.
 std::vector<uint8_t> RunOnce(IContext* context, int64_t batch, const std::vector<float>& image) {

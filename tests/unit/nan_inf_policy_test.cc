@@ -39,7 +39,9 @@ struct Mode {
 };
 
 // gtest prints the parameter by name (not as raw bytes) in test lists.
-void PrintTo(const Mode& mode, std::ostream* os) { *os << mode.name; }
+void PrintTo(const Mode& mode, std::ostream* os) {
+  *os << mode.name;
+}
 
 class NanInfPolicy : public ::testing::TestWithParam<Mode> {
  protected:

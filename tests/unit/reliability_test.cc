@@ -188,8 +188,8 @@ TEST(Class05Directory, ParserModelAndConfigNameTheDirectory) {
   EXPECT_STATUS(CreateIParser(ModelKind::kOnnx)->Parse(network.get(), dir.path.string()), INVALID_ARGUMENT,
                 "ONNX file '", path.c_str(), "is a directory");
   auto model = CreateIModel();
-  EXPECT_STATUS(model->DeserializeFromFile(dir.path.string()), INVALID_ARGUMENT, "model file '",
-                path.c_str(), "is a directory");
+  EXPECT_STATUS(model->DeserializeFromFile(dir.path.string()), INVALID_ARGUMENT, "model file '", path.c_str(),
+                "is a directory");
   EXPECT_STATUS(CreateIBuilderConfig()->ParseFromFile(dir.path.string()), INVALID_ARGUMENT, "builder config file",
                 "is a directory");
 }

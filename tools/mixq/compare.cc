@@ -138,7 +138,8 @@ int CompareMain(const std::vector<std::string>& args) {
     std::printf("%-32s %-18s %12.6g %12.6g %12.9f\n", g->GetName().c_str(), g->GetDimensions().ToString().c_str(),
                 m.max_abs, m.rel_l2, m.cosine);
     if (m.nonfinite_mismatches > 0) {
-      std::fprintf(stderr, "mixq compare: warning: output '%s': %lld of %zu elements are NaN or infinite in only one "
+      std::fprintf(stderr,
+                   "mixq compare: warning: output '%s': %lld of %zu elements are NaN or infinite in only one "
                    "of mixq and the float32 reference (or infinite with different signs)\n",
                    g->GetName().c_str(), static_cast<long long>(m.nonfinite_mismatches), b.size());
       mismatched = true;

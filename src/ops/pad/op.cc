@@ -40,8 +40,8 @@ Status Plan(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& input
     }
     int64_t padded = 0;
     if (!ir::CheckedAdd(dim, begin, &padded) || !ir::CheckedAdd(padded, end, &padded))
-      return InvalidArgument("attribute 'pads' ", ir::ShapeString(pads), " overflows int64 on axis ", i, " (size ",
-                             dim, ")");
+      return InvalidArgument("attribute 'pads' ", ir::ShapeString(pads), " overflows int64 on axis ", i, " (size ", dim,
+                             ")");
     plan->output[i] = padded;
     if (plan->output[i] < 0)
       return InvalidArgument("attribute 'pads' ", ir::ShapeString(pads), " crops axis ", i, " (size ", dim,

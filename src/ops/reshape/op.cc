@@ -51,7 +51,8 @@ Status ComputeReshape(const ir::AttrMap& attrs, const ValueInfo& in, ir::Shape* 
   }
   int64_t out_rest = 1;
   for (size_t i = 0; i < target.size(); ++i)
-    if (static_cast<int64_t>(i) != inferred && !(i < rank && copied[i]) && !ir::CheckedMul(out_rest, (*out)[i], &out_rest))
+    if (static_cast<int64_t>(i) != inferred && !(i < rank && copied[i]) &&
+        !ir::CheckedMul(out_rest, (*out)[i], &out_rest))
       return InvalidArgument("attribute 'shape' ", ir::ShapeString(target), " has more elements than int64 can count");
   if (inferred >= 0) {
     if (in_rest < 0) return Status::OK();  // stays -1 until the shape is known
