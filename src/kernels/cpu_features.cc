@@ -1,23 +1,53 @@
 #include "kernels/cpu_features.h"
 
+#include <cstdint>
 #include <cstdlib>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 namespace mixq::kernels {
 
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+bool Bit(uint32_t reg, int bit) { return (reg >> bit) & 1u; }
+
+// XCR0: which register states the OS saves (AVX needs bits 1-2, AVX-512 5-7).
+uint64_t ReadXcr0() {
+  uint32_t eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+#endif
+
+}  // namespace
+
+// cpuid directly (not __builtin_cpu_supports, whose feature names differ
+// between GCC and Clang), and only features the OS enables.
 const CpuFeatures& DetectedCpuFeatures() {
   static const CpuFeatures features = [] {
     CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    f.avx2 = __builtin_cpu_supports("avx2");
-    f.fma = __builtin_cpu_supports("fma");
-    f.f16c = __builtin_cpu_supports("f16c");
-    f.avx512f = __builtin_cpu_supports("avx512f");
-    f.avx512bw = __builtin_cpu_supports("avx512bw");
-    f.avx512vl = __builtin_cpu_supports("avx512vl");
-    f.avx512vnni = __builtin_cpu_supports("avx512vnni");
-    f.avx512bf16 = __builtin_cpu_supports("avx512bf16");
-    f.avx_vnni = __builtin_cpu_supports("avxvnni");
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    const bool osxsave = Bit(c, 27), avx = Bit(c, 28);
+    const uint64_t xcr0 = osxsave ? ReadXcr0() : 0;
+    const bool ymm = avx && (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0;
+    f.fma = ymm && Bit(c, 12);
+    f.f16c = ymm && Bit(c, 29);
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+      f.avx2 = ymm && Bit(b, 5);
+      f.avx512f = zmm && Bit(b, 16);
+      f.avx512bw = zmm && Bit(b, 30);
+      f.avx512vl = zmm && Bit(b, 31);
+      f.avx512vnni = zmm && Bit(c, 11);
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+      f.avx_vnni = ymm && Bit(a, 4);
+      f.avx512bf16 = zmm && Bit(a, 5);
+    }
 #endif
     return f;
   }();

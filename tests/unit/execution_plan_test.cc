@@ -247,3 +247,42 @@ TEST(ExecutionPlan, OperatorsRunOnIntegersExactly) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// ContextOptions::max_isa caps mixq's own kernels: "generic" runs the path
+// an AVX2 CPU would not pick (the reference here), with the same bits, since
+// every AVX2 kernel is bit-exact with it.
+TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({2, 8, 8, 4}));
+  ASSERT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+  IConvNode* conv1 = Conv(network.get(), x, 4, 8, 41);
+  ASSERT_TRUE(conv1->GetOutput(0)->SetDynamicRange(Range{-2.0f, 2.0f}, true).ok());
+  IConvNode* conv2 = Conv(network.get(), conv1->GetOutput(0), 8, 4, 43);
+  ASSERT_TRUE(network->MarkOutput(conv2->GetOutput(0)).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  auto engine = model->CreateIEngine();
+  ContextOptions generic;
+  generic.max_isa = "generic";
+  auto best = engine->CreateIContext();
+  auto forced = engine->CreateIContext(generic);
+  auto input = RandomFloats(2 * 8 * 8 * 4, 47);
+  const auto a = RunOnce(best.get(), Dims({2, 8, 8, 4}), input);
+  const auto b = RunOnce(forced.get(), Dims({2, 8, 8, 4}), input);
+  EXPECT_EQ(a, b);
+  for (const auto& step : Impl(forced.get())->plan().steps)
+    EXPECT_EQ(std::string(step.def->name).find("avx"), std::string::npos) << step.label << ": " << step.def->name;
+  if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
+    int avx2_steps = 0;
+    for (const auto& step : Impl(best.get())->plan().steps) avx2_steps += std::string(step.def->name) == "avx2-int8";
+    EXPECT_EQ(avx2_steps, 2);
+  }
+  ContextOptions bad;
+  bad.max_isa = "avx9000";
+  EXPECT_EQ(engine->CreateIContext(bad)->Prepare({Dims({2, 8, 8, 4})}).code(), StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace mixq::testing
