@@ -10,6 +10,8 @@
 namespace mixq::kernels {
 
 constexpr int64_t kInt16Panel = 16;  // columns of B per packed panel
+// Deepest K for centered int8 operands (|a|, |b| <= 255): K * 255 * 255 < 2^31.
+constexpr int64_t kInt8GemmMaxDepth = 33000;
 
 // B (K x N) packed in panels of 16 columns, K in pairs: [panel][k / 2][16][2],
 // K padded to even and N to a multiple of 16 with zeros.

@@ -363,6 +363,12 @@ std::vector<const ValueInfo*> RealValuedInfos(const KernelInit& init, size_t cou
   return pointers;
 }
 
+bool TakesInt8Operands(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
+  if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
+  return QuantizedReferenceSupports(init);
+}
+
 bool QuantizedReferenceSupports(const KernelInit& init) {
   if (init.outputs.size() != 1) return false;
   const ValueInfo& out = init.outputs[0];

@@ -17,6 +17,10 @@ namespace mixq::ops {
 
 bool QuantizedReferenceSupports(const KernelInit& init);
 
+// Inputs 0 and 1 consumed as QINT8 and a step the quantized reference takes:
+// what the int8 accumulation kernels need before their own geometry checks.
+bool TakesInt8Operands(const KernelInit& init);
+
 // The first `count` inputs as the real-valued (FLOAT32) tensors they stand
 // for, storage aside, for the op's geometry functions; `storage` keeps them.
 std::vector<const ValueInfo*> RealValuedInfos(const KernelInit& init, size_t count, std::vector<ValueInfo>* storage);

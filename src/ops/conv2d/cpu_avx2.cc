@@ -22,8 +22,6 @@ namespace mixq::ops {
 
 namespace {
 
-constexpr int64_t kMaxDepth = 33000;
-
 class ConvAccumulateAvx2 : public Kernel {
  public:
   Status Init(const KernelInit& init) {
@@ -171,13 +169,11 @@ Status MakeAccumulate(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }
 
 bool Supports(const KernelInit& init) {
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
-  if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
-  if (!QuantizedReferenceSupports(init)) return false;
+  if (!TakesInt8Operands(init)) return false;
   std::vector<ValueInfo> logical;
   ConvGeometry g;
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok()) return false;
-  return g.kernel_h * g.kernel_w * (g.in_channels / g.group) < kMaxDepth;
+  return g.kernel_h * g.kernel_w * (g.in_channels / g.group) < kernels::kInt8GemmMaxDepth;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

@@ -16,8 +16,6 @@ namespace mixq::ops {
 
 namespace {
 
-constexpr int64_t kMaxDepth = 33000;  // K * 255 * 255 < 2^31: int32 sums stay exact
-
 class MatMulAccumulateAvx2 : public Kernel {
  public:
   Status Init(const KernelInit& init) {
@@ -90,12 +88,11 @@ Status MakeAccumulate(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }
 
 bool Supports(const KernelInit& init) {
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
-  if (init.ComputeOf(0) != DataType::QINT8 || init.ComputeOf(1) != DataType::QINT8) return false;
-  if (!QuantizedReferenceSupports(init)) return false;
+  if (!TakesInt8Operands(init)) return false;
   std::vector<ValueInfo> logical;
   MatMulGeometry g;
-  return ComputeMatMulGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok() && g.a.cols < kMaxDepth;
+  return ComputeMatMulGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok() &&
+         g.a.cols < kernels::kInt8GemmMaxDepth;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
