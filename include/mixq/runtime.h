@@ -84,6 +84,9 @@ struct ContextOptions {
   // shapes (4 GiB by default; <= 0: no limit). Enqueue refuses shapes that
   // need more with RESOURCE_EXHAUSTED stating both figures, before allocating.
   int64_t max_activation_bytes = int64_t{4} << 30;
+  // Time every step of every Enqueue (one clock read per step) for
+  // GetProfile. Off by default.
+  bool profile = false;
 };
 
 // The immutable, executable form of a model. Shareable across threads: each
@@ -135,6 +138,11 @@ class IContext {
   // The execution plan itself: steps, kernels, storage types, fused nodes and
   // buffer sizes, as a table or JSON. Empty before the first Prepare or Enqueue.
   virtual std::string GetExecutionPlan(bool json = false) const = 0;
+  // Where the time went, with ContextOptions::profile: per step of the plan
+  // (node, op, kernel, storage types) the mean wall time over the runs since
+  // the last Prepare, heaviest first, and the totals per operator type.
+  // "" when profiling is off or nothing has run.
+  virtual std::string GetProfile(bool json = false) const = 0;
 };
 
 }  // namespace mixq

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace mixq::kernels {
@@ -32,7 +33,130 @@ MIXQ_AVX2 void PanelKernel(const int16_t* a, int64_t lda, const int16_t* b, int6
   }
 }
 
+// C[0..6)[0..16) (+)= sum over `pairs` of packed A pairs x packed B pairs:
+// 12 accumulators in named registers (GCC spills an accumulator array to the
+// stack), A broadcast from one contiguous stream.
+MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const int16_t* b, int64_t pairs, int32_t* c, int64_t ldc,
+                               bool accumulate) {
+  static_assert(kInt16RowBlock == 6);
+  // (Macros, not lambdas: a lambda does not inherit the target attribute.)
+#define MIXQ_LOAD_C(r, half) \
+  (accumulate ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + (r)*ldc + 8 * (half))) : _mm256_setzero_si256())
+  __m256i c00 = MIXQ_LOAD_C(0, 0), c01 = MIXQ_LOAD_C(0, 1), c10 = MIXQ_LOAD_C(1, 0), c11 = MIXQ_LOAD_C(1, 1);
+  __m256i c20 = MIXQ_LOAD_C(2, 0), c21 = MIXQ_LOAD_C(2, 1), c30 = MIXQ_LOAD_C(3, 0), c31 = MIXQ_LOAD_C(3, 1);
+  __m256i c40 = MIXQ_LOAD_C(4, 0), c41 = MIXQ_LOAD_C(4, 1), c50 = MIXQ_LOAD_C(5, 0), c51 = MIXQ_LOAD_C(5, 1);
+#undef MIXQ_LOAD_C
+  for (int64_t p = 0; p < pairs; ++p, a += 6, b += 2 * kInt16Panel) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kInt16Panel));
+    __m256i av = _mm256_set1_epi32(a[0]);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(a[1]);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(a[2]);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(a[3]);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(a[4]);
+    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0));
+    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(a[5]);
+    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0));
+    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
+  }
+#define MIXQ_STORE_C(r, half, v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + (r)*ldc + 8 * (half)), v)
+  MIXQ_STORE_C(0, 0, c00), MIXQ_STORE_C(0, 1, c01), MIXQ_STORE_C(1, 0, c10), MIXQ_STORE_C(1, 1, c11);
+  MIXQ_STORE_C(2, 0, c20), MIXQ_STORE_C(2, 1, c21), MIXQ_STORE_C(3, 0, c30), MIXQ_STORE_C(3, 1, c31);
+  MIXQ_STORE_C(4, 0, c40), MIXQ_STORE_C(4, 1, c41), MIXQ_STORE_C(5, 0, c50), MIXQ_STORE_C(5, 1, c51);
+#undef MIXQ_STORE_C
+}
+
+constexpr int64_t kPairChunk = 256;  // A chunk 6 KiB (L1), B chunk 16 KiB per panel
+
 }  // namespace
+
+void PackInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value, PackedInt16A* packed) {
+  packed->m = m;
+  packed->pairs = (k + 1) / 2;
+  packed->blocks = (m + kInt16RowBlock - 1) / kInt16RowBlock;
+  packed->data.assign(static_cast<size_t>(packed->blocks * packed->pairs * kInt16RowBlock), 0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < packed->pairs; ++p) {
+      // vpmaddwd pairs the low halves and the high halves: A[2p] goes low.
+      const auto lo = static_cast<uint16_t>(value(i, 2 * p));
+      const auto hi = static_cast<uint16_t>(2 * p + 1 < k ? value(i, 2 * p + 1) : 0);
+      const int64_t block = i / kInt16RowBlock, row = i % kInt16RowBlock;
+      packed->data[static_cast<size_t>((block * packed->pairs + p) * kInt16RowBlock + row)] =
+          static_cast<int32_t>(static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16);
+    }
+}
+
+void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_block, const int16_t* b, int64_t panels,
+                       int32_t* c, int64_t ldc) {
+  const int64_t pairs = a.pairs;
+  for (int64_t kc = 0; kc < pairs; kc += kPairChunk) {
+    const int64_t len = std::min(kPairChunk, pairs - kc);
+    for (int64_t block = first_block; block < last_block; ++block) {
+      const int32_t* ab = a.data.data() + (block * pairs + kc) * kInt16RowBlock;
+      int32_t* cb = c + (block - first_block) * kInt16RowBlock * ldc;
+      for (int64_t panel = 0; panel < panels; ++panel)
+        BlockKernel6x16(ab, b + (panel * pairs + kc) * 2 * kInt16Panel, len, cb + panel * kInt16Panel, ldc, kc > 0);
+    }
+  }
+}
+
+MIXQ_AVX2 void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, int16_t* panels) {
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int16_t* r0 = rows + 2 * p * row_stride;
+    const int16_t* r1 = 2 * p + 1 < k ? r0 + row_stride : nullptr;
+    for (int64_t q = 0; q * kInt16Panel < cols; ++q) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + q * kInt16Panel));
+      const __m256i x1 =
+          r1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + q * kInt16Panel)) : _mm256_setzero_si256();
+      // unpack works within 128-bit lanes: lo = cols 0-3 | 8-11, hi = 4-7 | 12-15.
+      const __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);
+      int16_t* dst = panels + (q * pairs + p) * 2 * kInt16Panel;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + kInt16Panel), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+  }
+}
+
+MIXQ_AVX2 void PackInt8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, int32_t zero_point,
+                                  int16_t* panels) {
+  const int64_t pairs = (k + 1) / 2, panel_count = (cols + kInt16Panel - 1) / kInt16Panel;
+  const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(zero_point));
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int8_t* r0 = rows + 2 * p * row_stride;
+    const int8_t* r1 = 2 * p + 1 < k ? r0 + row_stride : nullptr;
+    for (int64_t q = 0; q < panel_count; ++q) {
+      const int64_t at = q * kInt16Panel, n = std::min(kInt16Panel, cols - at);
+      __m128i raw0, raw1 = _mm_setzero_si128();
+      if (n == kInt16Panel) {
+        raw0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + at));
+        if (r1) raw1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + at));
+      } else {  // the row's end: never read past it
+        alignas(16) int8_t t0[kInt16Panel] = {}, t1[kInt16Panel] = {};
+        std::memcpy(t0, r0 + at, static_cast<size_t>(n));
+        if (r1) std::memcpy(t1, r1 + at, static_cast<size_t>(n));
+        raw0 = _mm_load_si128(reinterpret_cast<const __m128i*>(t0));
+        raw1 = _mm_load_si128(reinterpret_cast<const __m128i*>(t1));
+      }
+      const __m256i x0 = _mm256_sub_epi16(_mm256_cvtepi8_epi16(raw0), zp);
+      // An odd K's last pair: the missing row is the centered 0.
+      const __m256i x1 = r1 ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(raw1), zp) : _mm256_setzero_si256();
+      const __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);
+      int16_t* dst = panels + (q * pairs + p) * 2 * kInt16Panel;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + kInt16Panel), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+  }
+}
 
 void PackInt16B(int64_t k, int64_t n, const std::function<int16_t(int64_t, int64_t)>& value, PackedInt16B* packed) {
   packed->k = k;

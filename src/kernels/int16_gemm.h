@@ -34,4 +34,36 @@ inline int64_t Int16GemmDepth(int64_t k) {
 // order, so the result does not depend on the thread count. Needs AVX2.
 void GemmInt16Avx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16B& b, int32_t* c, int64_t ldc);
 
+// A (m x K) packed for GemmInt16TileAvx2: blocks of kInt16RowBlock rows
+// (m padded with zero rows), each stored K-pair-major, [block][pair][row] as
+// int32 holding (A[row][2p], A[row][2p+1]); K odd: a zero last column.
+constexpr int64_t kInt16RowBlock = 6;
+struct PackedInt16A {
+  int64_t m = 0, pairs = 0, blocks = 0;
+  std::vector<int32_t> data;
+};
+void PackInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value, PackedInt16A* packed);
+
+// One thread's tile of the product: C[i][j] = sum_k A[i][k] * B[k][j] for the
+// row blocks [first_block, last_block) of A and j < panels * 16, B given as
+// `panels` consecutive packed panels ([panel][pair][16][2] int16, a.pairs
+// pairs each). C has a row for each row of the blocks (padding rows too).
+// K is swept in chunks so that a chunk of A (a 6-row block) stays in L1 and
+// the chunk of B in L2 while every panel / every block reuses them. Needs
+// AVX2.
+void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_block, const int16_t* b, int64_t panels,
+                       int32_t* c, int64_t ldc);
+
+// Packs K rows of int16 (row r at rows + r * row_stride, `cols` values each,
+// cols a multiple of 16, zero-padded by the caller) into the panel layout
+// GemmInt16TileAvx2 takes: (cols / 16) panels of (K + 1) / 2 pairs; an odd
+// K's last pair takes a zero row. Needs AVX2.
+void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, int16_t* panels);
+
+// The same from int8 rows (`cols` values each, any count), centered on the
+// fly (x - zero_point, exact in int16): a 1x1 convolution's B needs no
+// im2col. Columns past `cols` in the last panel hold unspecified values.
+void PackInt8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, int32_t zero_point,
+                        int16_t* panels);
+
 }  // namespace mixq::kernels

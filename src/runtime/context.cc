@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "ops/graph_verifier.h"
@@ -63,14 +64,12 @@ Status ContextImpl::CreateOutputTensors(std::vector<std::unique_ptr<IRTTensor>>*
 
 Status ContextImpl::CheckInputDims(const std::vector<Dims>& dims) const {
   const auto& ids = graph().inputs();
-  if (dims.size() != ids.size())
-    return InvalidArgument("the model has ", ids.size(), " inputs, got ", dims.size());
+  if (dims.size() != ids.size()) return InvalidArgument("the model has ", ids.size(), " inputs, got ", dims.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     const ir::Value* v = graph().value(ids[i]);
     const auto& given = dims[i].GetDims();
     bool ok = given.size() == v->shape.size();
-    for (size_t d = 0; ok && d < given.size(); ++d)
-      ok = given[d] >= 0 && (v->shape[d] < 0 || v->shape[d] == given[d]);
+    for (size_t d = 0; ok && d < given.size(); ++d) ok = given[d] >= 0 && (v->shape[d] < 0 || v->shape[d] == given[d]);
     if (!ok)
       return InvalidArgument("input '", v->name, "' has dims ", dims[i].ToString(), " but the model expects ",
                              ir::ShapeString(v->shape), " (-1: any size)");
@@ -146,6 +145,8 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
       run_quant_[b].zero_point = info.quant->zero_points.empty() ? 0 : info.quant->zero_points[0];
     }
   }
+  step_ns_.assign(plan_.steps.size(), 0);
+  profiled_runs_ = 0;
   prepared_shapes_ = input_shapes;
   prepared_ = true;
   return Status::OK();
@@ -168,8 +169,7 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     dims.push_back(inputs[i]->GetDimensions());
   }
   for (size_t i = 0; i < outputs.size(); ++i)
-    if (!outputs[i])
-      return InvalidArgument("Enqueue: output ", i, " ('", g.value(g.outputs()[i])->name, "') is null");
+    if (!outputs[i]) return InvalidArgument("Enqueue: output ", i, " ('", g.value(g.outputs()[i])->name, "') is null");
   MIXQ_RETURN_IF_ERROR(WithContext(CheckInputDims(dims), "Enqueue"));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string name = g.value(g.inputs()[i])->name;
@@ -189,8 +189,10 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
   auto* arena = static_cast<uint8_t*>(arena_->mutable_data());
   for (size_t b = 0; b < plan_.buffers.size(); ++b) {
     const PlanBuffer& buf = plan_.buffers[b];
-    if (buf.offset >= 0) buffer_data_[b] = arena + buf.offset;
-    else if (buf.info.const_data) buffer_data_[b] = const_cast<void*>(buf.info.const_data);
+    if (buf.offset >= 0)
+      buffer_data_[b] = arena + buf.offset;
+    else if (buf.info.const_data)
+      buffer_data_[b] = const_cast<void*>(buf.info.const_data);
   }
   // Kernels never write their inputs, so user input buffers are read in place.
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -206,7 +208,10 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     if (buf.info.quant) v.quant = &run_quant_[static_cast<size_t>(b)];
     return v;
   };
-  for (const PlanStep& step : plan_.steps) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last = options_.profile ? Clock::now() : Clock::time_point{};
+  for (size_t s = 0; s < plan_.steps.size(); ++s) {
+    const PlanStep& step = plan_.steps[s];
     in.clear();
     out.clear();
     for (int b : step.inputs) in.push_back(view(b));
@@ -214,7 +219,13 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     Status status = step.kernel->Run(in, out);
     if (!status.ok()) return WithContext(status, step.node >= 0 ? ir::NodeLabel(g, *g.node(step.node)) : step.label);
     if (trace_on_) trace_.push_back(step.kernel->Name());
+    if (options_.profile) {
+      const Clock::time_point now = Clock::now();
+      step_ns_[s] += std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();
+      last = now;
+    }
   }
+  if (options_.profile) ++profiled_runs_;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const int id = g.outputs()[i];
     const int b = plan_.value_buffer[static_cast<size_t>(id)];
@@ -234,7 +245,8 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     } else if (type == DataType::FLOAT16 || type == DataType::BFLOAT16 || type == DataType::FLOAT32) {
       for (int64_t e = 0; e < count; ++e) {
         const float x = LoadReal(src, buf.info.dtype, e);
-        if (type == DataType::FLOAT32) static_cast<float*>(rt->GetMutableData())[e] = x;
+        if (type == DataType::FLOAT32)
+          static_cast<float*>(rt->GetMutableData())[e] = x;
         else
           static_cast<uint16_t*>(rt->GetMutableData())[e] =
               type == DataType::FLOAT16 ? FloatToHalf(x) : FloatToBFloat16(x);

@@ -58,6 +58,7 @@ class ContextImpl : public IContext {
   std::string GetPrecisionReport() const override;
   std::string GetPrecisionReportJson() const override;
   std::string GetExecutionPlan(bool json) const override;
+  std::string GetProfile(bool json) const override;
 
   // For tests: record the name of the kernel object that ran each step.
   void EnableKernelTrace(bool on) { trace_on_ = on; }
@@ -80,6 +81,8 @@ class ContextImpl : public IContext {
   std::vector<void*> buffer_data_;        // by buffer, during a run
   bool trace_on_ = false;
   std::vector<std::string> trace_;
+  std::vector<int64_t> step_ns_;  // ContextOptions::profile: summed per step since Prepare
+  int64_t profiled_runs_ = 0;
 };
 
 }  // namespace mixq::runtime

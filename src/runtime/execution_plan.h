@@ -48,6 +48,11 @@ struct LoweringOptions {
   kernels::Isa max_isa = kernels::Isa::kGeneric;
 };
 
+// The operator a step runs, as reports name it: the schema name, or for a
+// Convert step what it does (Quantize, QuantizeDynamic, Dequantize,
+// Requantize, Cast).
+std::string StepOpName(const ExecutionPlan& plan, const PlanStep& step);
+
 // Lowers `graph` (after Q/DQ placement) for these input shapes. `weights` is
 // the engine's cache of packed weights (shared by its contexts).
 Status LowerToPlan(const ir::Graph& graph, const std::vector<ir::Shape>& input_shapes, const LoweringOptions& options,

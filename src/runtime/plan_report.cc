@@ -52,6 +52,14 @@ json BufferJson(const ExecutionPlan& plan, int b) {
 
 }  // namespace
 
+std::string StepOpName(const ExecutionPlan& plan, const PlanStep& step) {
+  if (step.op == OpKind::kConvert && !step.inputs.empty() && !step.outputs.empty() && step.inputs[0] >= 0 &&
+      step.outputs[0] >= 0)
+    return ConvertKind(plan.buffers[static_cast<size_t>(step.inputs[0])].info,
+                       plan.buffers[static_cast<size_t>(step.outputs[0])].info);
+  return ops::GetSchema(step.op).name;
+}
+
 std::string ContextImpl::GetExecutionPlan(bool as_json) const {
   if (!prepared_) return "";
   const ir::Graph& g = graph();
@@ -63,10 +71,7 @@ std::string ContextImpl::GetExecutionPlan(bool as_json) const {
     for (int b : step.outputs) outs.push_back(BufferJson(plan_, b));
     for (int f : step.fused) fused.push_back(g.node(f)->name);
     for (const auto& op : step.post_ops) post.push_back(op.kind == ops::PostOp::Kind::kAdd ? "add" : op.activation);
-    std::string op = ops::GetSchema(step.op).name;
-    if (step.op == OpKind::kConvert && !step.inputs.empty() && !step.outputs.empty())
-      op = ConvertKind(plan_.buffers[static_cast<size_t>(step.inputs[0])].info,
-                       plan_.buffers[static_cast<size_t>(step.outputs[0])].info);
+    const std::string op = StepOpName(plan_, step);
     steps.push_back({{"step", s},
                      {"node", step.label},
                      {"op", op},

@@ -4,6 +4,7 @@
 #include <barrier>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "cli.h"
@@ -31,8 +32,7 @@ struct Worker {
 }  // namespace
 
 int BenchMain(const std::vector<std::string>& args) {
-  Args parser("bench",
-              "MODEL.mixq [--threads N] [--contexts C] [--warmup K] [--iterations M] [--shape NAME:DIMS ...]",
+  Args parser("bench", "MODEL.mixq [--threads N] [--contexts C] [--warmup K] [--iterations M] [--shape NAME:DIMS ...]",
               "Runs the model on pseudo-random inputs (fixed seed): C contexts over one shared engine,\n"
               "each on its own thread and each inference using N threads, K warm-up runs then M timed\n"
               "runs per context. Prints latency (min, median, p90, p99, mean over all C*M runs),\n"
@@ -45,12 +45,13 @@ int BenchMain(const std::vector<std::string>& args) {
   parser.AddFlag("iterations", "n", "M", "timed runs per thread (default 10)");
   parser.AddFlag("shape", "s", "NAME:DIMS", "dims for an input with dynamic dims, e.g. x:1x3x224x224", true);
   parser.AddSwitch("reference", "run every operator on its reference kernel");
+  parser.AddSwitch("profile", "time every step (first context, warm-up runs included) and print where the time went");
+  parser.AddFlag("profile-json", "", "FILE", "write that profile as JSON to FILE (implies --profile)");
   if (int code = ParseOrExit(&parser, "bench", args); code >= 0) return code;
   int64_t intra_threads = 0, threads = 1, warmup = 2, iterations = 10;
   for (auto [flag, value, max] :
        {std::tuple{"threads", &intra_threads, int64_t{1024}}, std::tuple{"contexts", &threads, int64_t{1024}},
-        std::tuple{"warmup", &warmup, int64_t{1} << 30},
-        std::tuple{"iterations", &iterations, int64_t{1} << 30}}) {
+        std::tuple{"warmup", &warmup, int64_t{1} << 30}, std::tuple{"iterations", &iterations, int64_t{1} << 30}}) {
     if (!parser.Has(flag)) continue;
     const int64_t min = std::string(flag) == "warmup" ? 0 : 1;
     if (Status s = ParseInt(parser.Get(flag), std::string("--") + flag, min, max, value); !s.ok())
@@ -68,6 +69,8 @@ int BenchMain(const std::vector<std::string>& args) {
 
   ContextOptions options;
   options.force_reference = parser.Has("reference");
+  options.profile = parser.Has("profile") || parser.Has("profile-json");
+  std::string profile, profile_json;
   // No oversubscription: several contexts share the cores unless told otherwise.
   if (intra_threads == 0 && threads > 1)
     intra_threads = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()) / threads);
@@ -93,7 +96,11 @@ int BenchMain(const std::vector<std::string>& args) {
       w->latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     sync.arrive_and_wait();
-    if (w == &workers[0]) activation_bytes = context->GetActivationBytes();
+    if (w == &workers[0]) {
+      activation_bytes = context->GetActivationBytes();
+      profile = context->GetProfile(false);
+      profile_json = context->GetProfile(true);
+    }
   };
   std::vector<std::thread> pool;
   for (size_t t = 0; t < workers.size(); ++t) pool.emplace_back(body, &workers[t], uint64_t{t});
@@ -112,13 +119,17 @@ int BenchMain(const std::vector<std::string>& args) {
   for (size_t i = 0; i < dims.size(); ++i)
     std::printf("input %s: %s\n", model->GetInputNames()[i].c_str(), dims[i].ToString().c_str());
   std::printf("threads per inference: %s  contexts: %lld  warmup: %lld  iterations: %lld per context\n",
-              intra_threads > 0 ? std::to_string(intra_threads).c_str() : "default",
-              static_cast<long long>(threads), static_cast<long long>(warmup), static_cast<long long>(iterations));
+              intra_threads > 0 ? std::to_string(intra_threads).c_str() : "default", static_cast<long long>(threads),
+              static_cast<long long>(warmup), static_cast<long long>(iterations));
   std::printf("memory: activations %lld bytes per context, packed weights %lld bytes (engine, shared)\n",
               static_cast<long long>(activation_bytes), static_cast<long long>(engine->GetPreparedWeightBytes()));
   std::printf("latency ms: min %.3f  median %.3f  p90 %.3f  p99 %.3f  mean %.3f\n", all.front(), Quantile(all, 0.5),
               Quantile(all, 0.9), Quantile(all, 0.99), sum / static_cast<double>(all.size()));
   std::printf("throughput: %.2f inferences/s\n", wall_s > 0 ? static_cast<double>(all.size()) / wall_s : 0.0);
+  if (options.profile) std::printf("%s", profile.c_str());
+  if (parser.Has("profile-json"))
+    if (!(std::ofstream(parser.Get("profile-json")) << profile_json << "\n"))
+      return Fail("bench", InvalidArgument("--profile-json: cannot write '", parser.Get("profile-json"), "'"));
   return 0;
 }
 

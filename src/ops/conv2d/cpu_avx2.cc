@@ -177,7 +177,7 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate, "avx2-int8", kernel);
+  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
 }
 
 }  // namespace
@@ -186,5 +186,5 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(conv2d, avx2) {
   mixq::ops::RegisterKernel(
-      {"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+      {"avx2-int8-staged", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
 }

@@ -1,9 +1,13 @@
-// The AVX2 int8 Conv2D against the quantized reference, bit for bit: odd
-// sizes (GEMM row and column tails, odd depth), groups and depthwise, strides,
-// dilations, padding, both activation layouts, zero points at the extremes
-// (centered values up to 255), float and int8 outputs, a fused relu.
+// The AVX2 int8 Conv2D kernels (the fused NCHW "avx2-int8" and the staged
+// "avx2-int8-staged") against the quantized reference, bit for bit: odd sizes
+// (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise,
+// strides, dilations, padding, both activation layouts, zero points at the
+// extremes (centered values up to 255), int8 / float32 / float16 outputs,
+// float, INT32, NaN and absent biases, fused relu / relu6 / clip / leaky
+// relu and a residual add.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "ops/kernel_registry.h"
@@ -11,12 +15,26 @@
 namespace mixq::ops {
 namespace {
 
+enum class Post { kNone, kRelu, kRelu6, kClip, kLeaky, kAdd, kAddRelu };
+enum class Bias { kFloat, kInt32, kNone, kNaN };
+
 struct Case {
   int64_t batch, cin, h, w, cout, kh, kw, group, stride, dilation, pad;
   bool nchw;
   int32_t zero_point;
   bool int_output, relu;
+  DataType float_output = DataType::FLOAT32;
+  Post post = Post::kNone;
+  Bias bias = Bias::kFloat;
 };
+
+PostOp Activation(const char* type, float lo, float hi) {
+  PostOp op;
+  op.activation = type;
+  op.lo = lo;
+  op.hi = hi;
+  return op;
+}
 
 std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed, std::string* name) {
   std::mt19937 rng(seed);
@@ -30,6 +48,9 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(i % 13 == 0 ? (i % 2 ? 127 : -127) : code(rng) / 2);
   std::vector<float> bias(static_cast<size_t>(c.cout));
   for (auto& b : bias) b = static_cast<float>(code(rng)) * 0.01f;
+  if (c.bias == Bias::kNaN) bias[1] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<int32_t> int_bias(static_cast<size_t>(c.cout));
+  for (auto& b : int_bias) b = code(rng) * 1000;
   ir::QuantBinding xq;
   xq.symmetric = c.zero_point == 0;
   xq.scales = {0.02f};
@@ -55,24 +76,37 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
   attrs.Set("filter_layout", std::string(c.nchw ? "OIHW" : "OHWI"));
   ValueInfo xi{DataType::INT8, x_shape, nullptr, &xq, true};
   ValueInfo wi{DataType::INT8, w_shape, w.data(), &wq, false};
-  ValueInfo bi{DataType::FLOAT32, {c.cout}, bias.data(), nullptr, false};
+  ValueInfo bi = c.bias == Bias::kInt32 ? ValueInfo{DataType::INT32, {c.cout}, int_bias.data(), nullptr, false}
+                                        : ValueInfo{DataType::FLOAT32, {c.cout}, bias.data(), nullptr, false};
   const int64_t oh = (c.h + 2 * c.pad + 1 - c.dilation * (c.kh - 1) - 1) / c.stride + 1;
   const int64_t ow = (c.w + 2 * c.pad - c.dilation * (c.kw - 1) - 1) / c.stride + 1;
   const ir::Shape y_shape = c.nchw ? ir::Shape{c.batch, c.cout, oh, ow} : ir::Shape{c.batch, oh, ow, c.cout};
-  std::vector<ValueInfo> outs = {c.int_output ? ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true}
-                                              : ValueInfo{DataType::FLOAT32, y_shape, nullptr, nullptr, false}};
-  std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
-  std::vector<DataType> compute = {DataType::QINT8, DataType::QINT8, DataType::FLOAT32};
+  std::vector<ValueInfo> outs = {
+      c.int_output ? ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true}
+                   : ValueInfo{c.float_output, y_shape, nullptr, nullptr, c.float_output != DataType::FLOAT32}};
+  std::vector<float> addend(static_cast<size_t>(ir::ElementCount(y_shape)));
+  for (size_t i = 0; i < addend.size(); ++i) addend[i] = static_cast<float>(code(rng)) * 0.03f;
+  ValueInfo ai{DataType::FLOAT32, y_shape, nullptr, nullptr, false};
+  std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias == Bias::kNone ? nullptr : &bi};
+  std::vector<DataType> compute = {DataType::QINT8, DataType::QINT8,
+                                   c.bias == Bias::kInt32 ? DataType::INT32 : DataType::FLOAT32};
   std::vector<PostOp> post;
-  if (c.relu) {
-    PostOp relu;
-    relu.activation = "relu";
-    relu.lo = 0.0f;
-    relu.hi = std::numeric_limits<float>::infinity();
-    post.push_back(relu);
+  const float inf = std::numeric_limits<float>::infinity();
+  if (c.relu || c.post == Post::kRelu) post.push_back(Activation("relu", 0.0f, inf));
+  if (c.post == Post::kRelu6) post.push_back(Activation("relu6", 0.0f, 6.0f));
+  if (c.post == Post::kClip) post.push_back(Activation("clip", -0.5f, 0.7f));
+  if (c.post == Post::kLeaky) post.push_back(Activation("leaky_relu", 0.1f, 0.0f));
+  if (c.post == Post::kAdd || c.post == Post::kAddRelu) {
+    PostOp add;
+    add.kind = PostOp::Kind::kAdd;
+    add.input = 3;
+    post.push_back(add);
+    ins.push_back(&ai);
+    compute.push_back(DataType::FLOAT32);
   }
+  if (c.post == Post::kAddRelu) post.push_back(Activation("relu", 0.0f, inf));
   KernelInit init(attrs, ins, outs, &compute, &post);
-  EXPECT_TRUE(def.supports(init)) << def.name;
+  if (!def.supports(init)) return {};
   std::unique_ptr<Kernel> kernel;
   const Status made = def.make(init, &kernel);
   EXPECT_TRUE(made.ok()) << made.ToString();
@@ -82,15 +116,18 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
   RunQuant xr{0.02f, c.zero_point}, yr{0.05f, -3};
   TensorView xv{DataType::INT8, x_shape, x.data(), &xr};
   TensorView wv{DataType::INT8, w_shape, w.data(), nullptr};
-  TensorView bv{DataType::FLOAT32, {c.cout}, bias.data(), nullptr};
+  TensorView bv = c.bias == Bias::kInt32  ? TensorView{DataType::INT32, {c.cout}, int_bias.data(), nullptr}
+                  : c.bias == Bias::kNone ? TensorView{}
+                                          : TensorView{DataType::FLOAT32, {c.cout}, bias.data(), nullptr};
+  TensorView av{DataType::FLOAT32, y_shape, addend.data(), nullptr};
   TensorView yv{outs[0].dtype, y_shape, y.data(), c.int_output ? &yr : nullptr};
-  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run({xv, wv, bv}, {yv}).ok());  // packed weights reused
+  std::vector<TensorView> inputs = {xv, wv, bv};
+  if (ins.size() > 3) inputs.push_back(av);
+  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run(inputs, {yv}).ok());  // packed weights reused
   return y;
 }
 
 TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
-  const KernelDef* fast = FindKernel(OpKind::kConv2D, "avx2-int8");
-  ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
       {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, true, 0, false, false},      // odd everything, NCHW
@@ -98,16 +135,35 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 6, 8, 8, 6, 3, 3, 6, 1, 2, 2, false, 127, false, true},    // depthwise, dilated, relu
       {1, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, true, 5, true, true},       // grouped 1x1, int8 out with relu
       {1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, false, -7, true, false},   // odd depth 297, strided
+      {1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, true, -7, true, false},    // the same in NCHW
+      {2, 16, 23, 29, 13, 1, 1, 1, 1, 1, 0, true, -128, true, false, DataType::FLOAT32, Post::kRelu6},  // 1x1, blocks
+      {1, 64, 30, 30, 64, 3, 3, 1, 1, 1, 1, true, 3, false, false, DataType::FLOAT32, Post::kAddRelu},  // residual add
+      {1, 7, 11, 13, 9, 5, 5, 1, 1, 2, 2, true, 127, false, false, DataType::FLOAT16, Post::kClip},     // float16 out
+      {1, 10, 9, 9, 11, 3, 3, 1, 1, 1, 1, true, 0, false, false, DataType::FLOAT32, Post::kLeaky, Bias::kInt32},
+      {1, 10, 9, 9, 11, 3, 3, 1, 1, 1, 1, true, 0, true, false, DataType::FLOAT32, Post::kClip, Bias::kInt32},
+      {1, 3, 15, 17, 8, 7, 7, 1, 2, 1, 3, true, -3, true, false, DataType::FLOAT32, Post::kNone, Bias::kNone},
+      {1, 3, 15, 17, 8, 3, 3, 1, 1, 1, 1, true, -3, true, false, DataType::FLOAT32, Post::kNone, Bias::kNaN},
+      {1, 3, 15, 17, 8, 3, 3, 1, 1, 1, 1, true, -3, false, false, DataType::FLOAT32, Post::kAdd, Bias::kNaN},
+      {1, 13, 9, 11, 20, 1, 1, 1, 1, 1, 0, true, 9, false, false, DataType::FLOAT16, Post::kRelu},  // 1x1, odd K
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (size_t i = 0; i < std::size(cases); ++i) {
-    std::string fast_name, ref_name;
-    const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name);
-    const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name);
-    EXPECT_EQ(fast_name, "avx2-int8");
-    EXPECT_EQ(ref_name, "reference-quantized");
-    ASSERT_FALSE(want.empty());
-    EXPECT_EQ(got, want) << "case " << i;
+  for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
+    const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    int ran = 0;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      std::string fast_name, ref_name;
+      const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name);
+      if (got.empty()) continue;  // not this kernel's case
+      ++ran;
+      const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name);
+      EXPECT_EQ(fast_name, name);
+      EXPECT_EQ(ref_name, "reference-quantized");
+      ASSERT_FALSE(want.empty());
+      EXPECT_EQ(got, want) << name << " case " << i;
+    }
+    // The fused kernel takes the NCHW non-depthwise cases, the staged one every case.
+    EXPECT_EQ(ran, std::string(name) == "avx2-int8" ? 12 : 15) << name;
   }
 }
 

@@ -1,0 +1,153 @@
+#include "ops/int8_output_stage.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "quant/requantize.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+
+namespace {
+
+// No "fma" here on purpose: see the header.
+#define MIXQ_AVX2_STAGE __attribute__((target("avx2,f16c")))
+
+float ScalarValue(int32_t acc, const ChannelStage& c) {
+  return quant::AccumulatorValue(static_cast<int64_t>(acc) + c.int_bias, c.bias);
+}
+
+// The scalar form of each post-op, the comparisons of ApplyFloatActivation.
+float ApplyScalarPostOps(float y, const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                         int64_t e) {
+  for (const StagePostOp& op : post_ops) {
+    switch (op.kind) {
+      case StagePostOp::Kind::kClip:
+        y = y < op.lo ? op.lo : y > op.hi ? op.hi : y;
+        break;
+      case StagePostOp::Kind::kLeaky:
+        y = y < 0.0f ? op.lo * y : y;
+        break;
+      case StagePostOp::Kind::kAdd: {
+        const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+        y = y + (a.dtype == DataType::FLOAT16 ? HalfToFloat(static_cast<const uint16_t*>(a.data)[e])
+                                              : static_cast<const float*>(a.data)[e]);
+        break;
+      }
+    }
+  }
+  return y;
+}
+
+MIXQ_AVX2_STAGE __m256 VectorValue(const int32_t* acc, __m256i int_bias, __m256 bias) {
+  const __m256i a = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), int_bias);
+  return _mm256_add_ps(_mm256_cvtepi32_ps(a), bias);
+}
+
+// One vector of 8 requantized values (int32, already clamped to [lo, hi]).
+MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 bias, __m256 mult, __m256 zp,
+                                         __m256 flo, __m256 fhi) {
+  __m256 v = _mm256_add_ps(_mm256_mul_ps(VectorValue(acc, ib, bias), mult), zp);
+  v = _mm256_min_ps(_mm256_max_ps(v, flo), fhi);
+  return _mm256_cvtps_epi32(v);  // round half to even (MXCSR default)
+}
+
+}  // namespace
+
+std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
+  std::vector<StagePostOp> decoded;
+  int addends = 0;
+  for (const PostOp& op : post_ops) {
+    StagePostOp d;
+    if (op.kind == PostOp::Kind::kAdd) {
+      d.kind = StagePostOp::Kind::kAdd;
+      d.addend = addends++;
+    } else if (op.activation == "leaky_relu") {
+      d.kind = StagePostOp::Kind::kLeaky;
+      d.lo = op.lo;
+    } else if (op.activation == "relu") {  // v < 0 ? 0 : v
+      d.lo = 0.0f;
+      d.hi = INFINITY;
+    } else {
+      d.lo = op.lo;
+      d.hi = op.hi;
+    }
+    decoded.push_back(d);
+  }
+  return decoded;
+}
+
+bool StageIsFinite(const ChannelStage& c) {
+  return std::isfinite(c.bias) && std::isfinite(c.multiplier);
+}
+
+MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
+                                         int32_t lo, int32_t hi, int8_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m256i ib = _mm256_set1_epi32(c.int_bias);
+    const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
+    const __m256 zp = _mm256_set1_ps(static_cast<float>(zero_point));
+    const __m256 flo = _mm256_set1_ps(static_cast<float>(lo)), fhi = _mm256_set1_ps(static_cast<float>(hi));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (; j + 32 <= n; j += 32) {
+      const __m256i q01 = _mm256_packs_epi32(RequantizeVector(acc + j, ib, bias, mult, zp, flo, fhi),
+                                             RequantizeVector(acc + j + 8, ib, bias, mult, zp, flo, fhi));
+      const __m256i q23 = _mm256_packs_epi32(RequantizeVector(acc + j + 16, ib, bias, mult, zp, flo, fhi),
+                                             RequantizeVector(acc + j + 24, ib, bias, mult, zp, flo, fhi));
+      const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q01, q23), order);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), bytes);
+    }
+  }
+  for (; j < n; ++j)
+    out[j] = static_cast<int8_t>(std::clamp(
+        quant::RequantizeOutput(static_cast<int64_t>(acc[j]) + c.int_bias, c.bias, c.multiplier, zero_point, 8), lo,
+        hi));
+}
+
+MIXQ_AVX2_STAGE void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                   const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                   int64_t addend_offset, DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m256i ib = _mm256_set1_epi32(c.int_bias);
+    const __m256 bias = _mm256_set1_ps(c.bias), scale = _mm256_set1_ps(c.multiplier);
+    const __m256 zero = _mm256_setzero_ps();
+    for (; j + 8 <= n; j += 8) {
+      __m256 y = _mm256_mul_ps(VectorValue(acc + j, ib, bias), scale);
+      for (const StagePostOp& op : post_ops) {
+        if (op.kind == StagePostOp::Kind::kAdd) {
+          const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+          const int64_t e = addend_offset + j;
+          const __m256 x = a.dtype == DataType::FLOAT16
+                               ? _mm256_cvtph_ps(_mm_loadu_si128(
+                                     reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(a.data) + e)))
+                               : _mm256_loadu_ps(static_cast<const float*>(a.data) + e);
+          y = _mm256_add_ps(y, x);
+        } else if (op.kind == StagePostOp::Kind::kLeaky) {
+          y = _mm256_blendv_ps(y, _mm256_mul_ps(_mm256_set1_ps(op.lo), y), _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
+        } else {  // v < lo ? lo : v > hi ? hi : v
+          const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
+          const __m256 below = _mm256_cmp_ps(y, lo, _CMP_LT_OQ), above = _mm256_cmp_ps(y, hi, _CMP_GT_OQ);
+          y = _mm256_blendv_ps(_mm256_blendv_ps(y, hi, above), lo, below);
+        }
+      }
+      if (out_type == DataType::FLOAT16)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(out) + out_offset + j),
+                         _mm256_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      else
+        _mm256_storeu_ps(static_cast<float*>(out) + out_offset + j, y);
+    }
+  }
+  for (; j < n; ++j) {
+    const float y = ApplyScalarPostOps(ScalarValue(acc[j], c) * c.multiplier, post_ops, addends, addend_offset + j);
+    if (out_type == DataType::FLOAT16)
+      static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
+    else
+      static_cast<float*>(out)[out_offset + j] = y;
+  }
+}
+
+}  // namespace mixq::ops

@@ -1,0 +1,54 @@
+// The output stage of SPEC §1.5 (quant/requantize.h) over a row of int32
+// accumulators that share one output channel, vectorized for AVX2 and
+// bit-exact with the scalar formula: every operation is the same float32
+// operation in the same order (these functions are compiled without FMA, so
+// no multiply-add can be contracted), and rounding is the CPU's round half to
+// even. Used by the fused int8 kernels, which hand over one channel's row of
+// accumulators at a time.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+// One channel's constants. `int_bias` is added to the accumulator as an
+// integer (an INT32 bias input), `bias` in float32 (bias_acc of SPEC §1.5).
+struct ChannelStage {
+  int32_t int_bias = 0;
+  float bias = 0.0f;
+  float multiplier = 1.0f;  // integer output: s_in * s_w / s_out; float output: s_in * s_w
+};
+
+// Integer output: q = clamp(rint((f32(acc + int_bias) + bias) * multiplier + zp), lo, hi),
+// lo / hi already narrowed by fused activations (IntegerActivationBounds).
+void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                         int32_t hi, int8_t* out);
+
+// Float output: y = (f32(acc + int_bias) + bias) * multiplier, then each fused
+// post-op in order (activations as ApplyFloatActivation; a residual add reads
+// `addends[i]` at element `addend_offset + j`, FLOAT32 or FLOAT16 storage),
+// stored as FLOAT32 or FLOAT16.
+struct FloatAddend {
+  DataType dtype = DataType::FLOAT32;
+  const void* data = nullptr;
+};
+// Post-ops decoded once per kernel: kClip covers relu (0, +inf), relu6 and clip.
+struct StagePostOp {
+  enum class Kind { kClip, kLeaky, kAdd };
+  Kind kind = Kind::kClip;
+  float lo = 0.0f, hi = 0.0f;  // kLeaky: lo is the slope
+  int addend = -1;             // kAdd: index into the addends
+};
+std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops);
+void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
+                   const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
+                   int64_t out_offset);
+
+// True when the vector row functions compute exactly the scalar formula for
+// these constants (finite ones); kernels use the scalar reference otherwise.
+bool StageIsFinite(const ChannelStage& c);
+
+}  // namespace mixq::ops
