@@ -1061,6 +1061,14 @@ class ContextOptions:
     @num_threads.setter
     def num_threads(self, arg0: int) -> None:
         ...
+    @property
+    def profile(self) -> bool:
+        """
+        Time every step of every run for get_profile (one clock read per step).
+        """
+    @profile.setter
+    def profile(self, arg0: bool) -> None:
+        ...
 class IContext:
     """
     Per-thread execution state; one thread at a time.
@@ -1086,6 +1094,10 @@ class IContext:
     def get_precision_report_rows(self) -> typing.Any:
         """
         The plan's precision report as a list of dicts, one per node (kernel, fused_into, storage per output).
+        """
+    def get_profile(self, as_json: bool = False) -> typing.Any:
+        """
+        With ContextOptions.profile: mean time per step of the plan (node, op, kernel, storage) and per operator type over the runs since the last prepare, heaviest first (a table, or a dict with as_json=True).
         """
     def infer_output_shape(self, input_dims: list[Dims]) -> list[Dims]:
         ...

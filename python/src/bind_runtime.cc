@@ -86,6 +86,8 @@ void BindRuntime(py::module_& m) {
                      "'avx512_vnni'.")
       .def_readwrite("max_activation_bytes", &ContextOptions::max_activation_bytes,
                      "Most bytes of activation memory one set of input shapes may plan (<= 0: no limit).")
+      .def_readwrite("profile", &ContextOptions::profile,
+                     "Time every step of every run for get_profile (one clock read per step).")
       .def("__repr__", [](const py::object& self) {
         // Every property (= every bound field), so the repr needs no edit when a field is added.
         const py::object property = py::module_::import("builtins").attr("property");
@@ -144,7 +146,18 @@ void BindRuntime(py::module_& m) {
           },
           py::arg("as_json") = false,
           "The execution plan prepared last: steps, kernels, storage types, fused nodes, buffer and weight bytes "
-          "(a table, or a dict with as_json=True).");
+          "(a table, or a dict with as_json=True).")
+      .def(
+          "get_profile",
+          [](const IContext& context, bool as_json) -> py::object {
+            const std::string text = context.GetProfile(as_json);
+            if (!as_json || text.empty()) return py::str(text);
+            return py::module_::import("json").attr("loads")(text);
+          },
+          py::arg("as_json") = false,
+          "With ContextOptions.profile: mean time per step of the plan (node, op, kernel, storage) and per "
+          "operator type over the runs since the last prepare, heaviest first (a table, or a dict with "
+          "as_json=True).");
 
   py::class_<IEngine>(m, "IEngine", "The executable form of a model; shareable across threads.")
       .def(

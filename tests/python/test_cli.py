@@ -172,6 +172,19 @@ def test_bench_prints_ordered_latencies(build_dir, cnn_f32):
     assert m and int(m.group(1)) > 0 and int(m.group(2)) > 0, out
 
 
+def test_bench_profile_names_every_op_and_writes_json(build_dir, cnn_q8_dynamic, tmp_path):
+    out = run_mixq(build_dir, "bench", cnn_q8_dynamic, "--threads", "1", "--warmup", "1", "--iterations", "3",
+                   "--shape", "x:2x3x8x8", "--profile", "--profile-json", tmp_path / "p.json").stdout
+    assert "profile over 4 run(s)" in out, out  # warm-up runs included
+    profile = json.loads((tmp_path / "p.json").read_text())
+    assert profile["runs"] == 4
+    ops = {step["op"] for step in profile["steps"]}
+    assert {"Conv2D", "QuantizeDynamic"} <= ops, ops
+    assert abs(sum(step["share"] for step in profile["steps"]) - 1.0) < 1e-9
+    for op in profile["ops"]:
+        assert re.search(rf"\b{op['op']}  {op['steps']} step\(s\)", out), (op, out)
+
+
 def test_inspect_plan_shows_steps_kernels_and_storage(build_dir, cnn_f32, cnn_q8_dynamic):
     """`inspect --plan`: the lowered plan for concrete shapes, as text and JSON."""
     text = run_mixq(build_dir, "inspect", cnn_f32, "--plan", "--shape", "x:1x3x8x8").stdout

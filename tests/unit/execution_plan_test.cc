@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "../../examples/random_images.h"
@@ -138,6 +139,46 @@ TEST(ExecutionPlan, ContextsShareWeightsPackedOncePerEngine) {
   // Both give the same result.
   auto input = RandomFloats(2 * 16 * 16 * 3, 9);
   EXPECT_EQ(RunOnce(first.get(), Dims({2, 16, 16, 3}), input), RunOnce(second.get(), Dims({2, 16, 16, 3}), input));
+}
+
+// ContextOptions::profile: one timed entry per plan step, the per-op totals
+// are the sums of their steps, the shares add up to one; off: no profile.
+TEST(ExecutionPlan, ProfileAccountsForEveryStep) {
+  auto network = CreateINetwork();
+  ASSERT_TRUE(examples::BuildSmallResNet(network.get()).ok());
+  auto model = BuildOrDie(network.get());
+  auto engine = model->CreateIEngine();
+  ContextOptions options;
+  options.profile = true;
+  auto context = engine->CreateIContext(options);
+  auto plain = engine->CreateIContext();
+  EXPECT_EQ(context->GetProfile(), "");  // nothing has run
+  auto input = RandomFloats(2 * 16 * 16 * 3, 5);
+  const auto profiled = RunOnce(context.get(), Dims({2, 16, 16, 3}), input);
+  RunOnce(context.get(), Dims({2, 16, 16, 3}), input);
+  EXPECT_EQ(profiled, RunOnce(plain.get(), Dims({2, 16, 16, 3}), input));  // timing changes nothing
+  EXPECT_EQ(plain->GetProfile(), "");
+  const json profile = json::parse(context->GetProfile(true));
+  EXPECT_EQ(profile["runs"], 2);
+  const auto& steps = Impl(context.get())->plan().steps;
+  ASSERT_EQ(profile["steps"].size(), steps.size());
+  std::map<std::string, double> per_op;
+  double share = 0, total = 0;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const json& step = profile["steps"][s];
+    EXPECT_EQ(step["kernel"], steps[s].def->name);
+    EXPECT_GE(step["ms"].get<double>(), 0.0);
+    per_op[step["op"].get<std::string>()] += step["ms"].get<double>();
+    share += step["share"].get<double>();
+    total += step["ms"].get<double>();
+  }
+  EXPECT_NEAR(share, 1.0, 1e-9);
+  EXPECT_NEAR(profile["total_ms"].get<double>(), total, 1e-9);
+  ASSERT_EQ(profile["ops"].size(), per_op.size());
+  for (const json& op : profile["ops"]) EXPECT_NEAR(op["ms"].get<double>(), per_op[op["op"].get<std::string>()], 1e-9);
+  const std::string text = context->GetProfile();
+  EXPECT_NE(text.find("profile over 2 run(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Conv2D"), std::string::npos) << text;
 }
 
 TEST(ExecutionPlan, BadThreadCountIsAnErrorNamingTheOption) {
