@@ -19,7 +19,7 @@
 
 #include "kernels/int16_gemm.h"
 #include "ops/conv2d/conv_params.h"
-#include "ops/int8_output_stage.h"
+#include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
 #include "ops/quantized_reference.h"
 #include "quant/requantize.h"
@@ -37,26 +37,6 @@ constexpr int64_t kPanel = kernels::kInt16Panel;
 struct PackedFilter {
   std::vector<kernels::PackedInt16A> groups;
 };
-
-bool IsNchw(const ir::AttrMap& attrs, const char* key) {
-  return attrs.Str(key, "NCHW") == "NCHW";
-}
-
-float LoadReal(DataType type, const void* data, int64_t e) {
-  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
-  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
-  return static_cast<const float*>(data)[e];
-}
-
-int64_t MaxAbsIntBias(const KernelInit& init) {
-  if (init.inputs.size() < 3 || !init.inputs[2] || init.ComputeOf(2) != DataType::INT32) return 0;
-  const ValueInfo& b = *init.inputs[2];
-  if (!b.const_data || b.dtype != DataType::INT32) return -1;
-  int64_t most = 0;
-  const auto* q = static_cast<const int32_t*>(b.const_data);
-  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
-  return most;
-}
 
 class ConvInt8Gemm : public Kernel {
  public:
@@ -86,7 +66,7 @@ class ConvInt8Gemm : public Kernel {
 
     const ValueInfo& w = *init.inputs[1];
     const ir::QuantBinding& wq = *w.quant;
-    w_scales_ = wq.scales;
+    stage_.Init(init, g_);
     const AxisMap& fa = g_.filter_axes;
     const auto f_s = LogicalStrides(w.shape, fa);
     auto pack = [&, f_s](std::shared_ptr<const void>* out, int64_t* bytes) {
@@ -117,34 +97,13 @@ class ConvInt8Gemm : public Kernel {
     }
     filter_ = std::static_pointer_cast<const PackedFilter>(packed);
 
-    if (init.inputs.size() > 2 && init.inputs[2]) {
-      has_bias_ = true;
-      int_bias_ = init.ComputeOf(2) == DataType::INT32;
-      round_bias_half_ = init.ComputeOf(2) == DataType::FLOAT16;
-      bias_type_ = init.inputs[2]->dtype;
-    }
-    const ValueInfo& out = init.outputs[0];
-    int_out_ = out.dtype == DataType::INT8;
-    out_type_ = out.dtype;
-    if (init.post_ops) {
-      post_ops_ = DecodePostOps(*init.post_ops);
-      for (const PostOp& op : *init.post_ops) {
-        if (op.kind == PostOp::Kind::kAdd)
-          addend_inputs_.push_back(op.input);
-        else
-          activations_.push_back(op);
-      }
-    }
     return Status::OK();
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& x = in[0];
     const TensorView& y = out[0];
-    StageConstants(in, y);
-    std::vector<FloatAddend> addends;
-    for (int input : addend_inputs_)
-      addends.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});
+    stage_.Prepare(in, y);
     const int32_t x_zp = x.quant->zero_point;
     const int64_t total = g_.batch * blocks_per_image_ * row_parts_;
     const int threads = std::max(1, omp_get_max_threads());
@@ -158,7 +117,7 @@ class ConvInt8Gemm : public Kernel {
       const int64_t first = block * block_panels_ * kPanel;
       const int64_t cols = std::min(block_panels_ * kPanel, pixels_ - first);
       RunBlock(xs + n * g_.in_channels * g_.in_h * g_.in_w, x_zp, n, first, cols, row_blocks_ * part / row_parts_,
-               row_blocks_ * (part + 1) / row_parts_, addends, y, &s);
+               row_blocks_ * (part + 1) / row_parts_, y, &s);
     }
     return Status::OK();
   }
@@ -169,43 +128,11 @@ class ConvInt8Gemm : public Kernel {
     std::vector<int32_t> acc;
   };
 
-  // Per-channel constants of the output stage, as reference-quantized
-  // computes them (the input scale may be dynamic, so once per run).
-  void StageConstants(const std::vector<TensorView>& in, const TensorView& y) {
-    stage_.assign(static_cast<size_t>(g_.out_channels), ChannelStage{});
-    const double s_in = in[0].quant->scale;
-    const double out_scale = int_out_ ? y.quant->scale : 1.0;
-    for (int64_t o = 0; o < g_.out_channels; ++o) {
-      ChannelStage& c = stage_[static_cast<size_t>(o)];
-      const double u = 1.0 * s_in * static_cast<double>(w_scales_.size() == 1 ? w_scales_[0] : w_scales_[o]);
-      c.multiplier = int_out_ ? quant::RequantMultiplier(u, 1.0, out_scale) : quant::AccumulatorScale(u, 1.0);
-      if (!has_bias_ || !in[2].data) continue;
-      if (int_bias_) {
-        c.int_bias = in[2].Data<const int32_t>()[o];
-      } else {
-        float b = LoadReal(bias_type_, in[2].data, o);
-        if (round_bias_half_) b = RoundToHalf(b);
-        c.bias = quant::BiasInAccumulatorUnits(b, u, 1.0);
-      }
-    }
-    if (int_out_) {
-      lo_ = quant::QMin(8);
-      hi_ = quant::QMax(8);
-      for (const PostOp& op : activations_) {
-        int32_t lo, hi;
-        if (IntegerActivationBounds(op, y.quant->scale, y.quant->zero_point, 8, &lo, &hi)) {
-          lo_ = std::max(lo_, lo);
-          hi_ = std::min(hi_, hi);
-        }
-      }
-    }
-  }
-
   // Output pixels [first, first + cols) of image n, for the row blocks
   // [first_block, last_block) of each group's output channels: gather, pack,
   // multiply, output stage.
   void RunBlock(const int8_t* image, int32_t x_zp, int64_t n, int64_t first, int64_t cols, int64_t first_block,
-                int64_t last_block, const std::vector<FloatAddend>& addends, const TensorView& y, Scratch* s) {
+                int64_t last_block, const TensorView& y, Scratch* s) {
     const int64_t padded = (cols + kPanel - 1) / kPanel * kPanel;
     if (!pointwise_) s->rows.resize(static_cast<size_t>(depth_ * padded));
     s->panels.resize(static_cast<size_t>(pairs_ * 2 * padded));
@@ -226,11 +153,7 @@ class ConvInt8Gemm : public Kernel {
         const int64_t o = grp * oc_ + row;
         const int32_t* acc = s->acc.data() + (row - first_row) * padded;
         const int64_t at = (n * g_.out_channels + o) * pixels_ + first;
-        const ChannelStage& c = stage_[static_cast<size_t>(o)];
-        if (int_out_)
-          RequantizeRowToInt8(acc, cols, c, y.quant->zero_point, lo_, hi_, y.Data<int8_t>() + at);
-        else
-          DequantizeRow(acc, cols, c, post_ops_, addends, at, out_type_, y.data, at);
+        stage_.Row(o, acc, cols, at, y);
       }
     }
   }
@@ -283,49 +206,15 @@ class ConvInt8Gemm : public Kernel {
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
   std::shared_ptr<const PackedFilter> filter_;
   int64_t private_bytes_ = 0;
-  std::vector<float> w_scales_;
-  bool has_bias_ = false, int_bias_ = false, round_bias_half_ = false, int_out_ = false;
-  DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
-  std::vector<StagePostOp> post_ops_;
-  std::vector<PostOp> activations_;
-  std::vector<int> addend_inputs_;
-  std::vector<ChannelStage> stage_;
-  int32_t lo_ = -128, hi_ = 127;
+  Int8ConvOutputStage stage_;
   std::vector<Scratch> scratch_;
 };
 
 bool Supports(const KernelInit& init) {
-  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
-  if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout")) return false;
-  std::vector<ValueInfo> logical;
   ConvGeometry g;
-  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
-  const int64_t ic = g.in_channels / g.group, oc = g.out_channels / g.group;
-  if (ic == 1 && oc == 1 && g.group > 1) return false;  // depthwise: a GEMM of one row per group
-  const ir::QuantBinding& wq = *init.inputs[1]->quant;
-  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(g.out_channels) ||
-                       wq.zero_points.size() != static_cast<size_t>(g.out_channels)))
-    return false;
-  if (wq.axis < 0 && wq.scales.size() != 1) return false;
-  const ValueInfo& out = init.outputs[0];
-  if (out.dtype != DataType::INT8 && out.dtype != DataType::FLOAT32 && out.dtype != DataType::FLOAT16) return false;
-  if (init.inputs.size() > 2 && init.inputs[2] && init.ComputeOf(2) != DataType::INT32) {
-    const DataType b = init.inputs[2]->dtype;
-    if (b != DataType::FLOAT32 && b != DataType::FLOAT16 && b != DataType::BFLOAT16) return false;
-  }
-  if (init.post_ops)
-    for (const PostOp& op : *init.post_ops)
-      if (op.kind == PostOp::Kind::kAdd) {
-        const ValueInfo* a = op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size()
-                                 ? init.inputs[static_cast<size_t>(op.input)]
-                                 : nullptr;
-        if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
-          return false;
-      }
-  const int64_t int_bias = MaxAbsIntBias(init);
-  if (int_bias < 0) return false;
-  // Exact int32 sums: |acc| <= K * 255 * 255, plus the integer bias.
-  return g.kernel_h * g.kernel_w * ic * 255 * 255 + int_bias < (int64_t{1} << 31);
+  if (!FusedInt8ConvSupports(init, &g)) return false;
+  // Depthwise is a GEMM of one row per group: avx2-int8-dw runs it.
+  return !(g.in_channels == g.group && g.out_channels == g.group && g.group > 1);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

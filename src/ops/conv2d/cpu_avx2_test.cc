@@ -145,9 +145,15 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 3, 15, 17, 8, 3, 3, 1, 1, 1, 1, true, -3, true, false, DataType::FLOAT32, Post::kNone, Bias::kNaN},
       {1, 3, 15, 17, 8, 3, 3, 1, 1, 1, 1, true, -3, false, false, DataType::FLOAT32, Post::kAdd, Bias::kNaN},
       {1, 13, 9, 11, 20, 1, 1, 1, 1, 1, 0, true, 9, false, false, DataType::FLOAT16, Post::kRelu},  // 1x1, odd K
+      // Depthwise NCHW (avx2-int8-dw): MobileNet's 3x3, strided, dilated, 5x5, odd widths, every output.
+      {2, 24, 13, 21, 24, 3, 3, 24, 1, 1, 1, true, -128, true, false, DataType::FLOAT32, Post::kRelu6},
+      {1, 16, 14, 15, 16, 3, 3, 16, 2, 1, 1, true, 127, true, false, DataType::FLOAT32, Post::kNone, Bias::kInt32},
+      {1, 8, 12, 19, 8, 3, 3, 8, 1, 2, 2, true, 4, false, false, DataType::FLOAT32, Post::kAddRelu},
+      {1, 9, 11, 9, 9, 5, 5, 9, 2, 1, 2, true, -5, false, false, DataType::FLOAT16, Post::kLeaky, Bias::kNaN},
+      {1, 5, 3, 2, 5, 3, 3, 5, 1, 1, 1, true, 0, true, false, DataType::FLOAT32, Post::kClip, Bias::kNone},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
+  for (const char* name : {"avx2-int8", "avx2-int8-dw", "avx2-int8-staged"}) {
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;
@@ -162,8 +168,9 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
-    // The fused kernel takes the NCHW non-depthwise cases, the staged one every case.
-    EXPECT_EQ(ran, std::string(name) == "avx2-int8" ? 12 : 15) << name;
+    // The fused kernels take the NCHW cases (depthwise or not), the staged one every case.
+    const std::string kernel = name;
+    EXPECT_EQ(ran, kernel == "avx2-int8" ? 12 : kernel == "avx2-int8-dw" ? 5 : 20) << name;
   }
 }
 

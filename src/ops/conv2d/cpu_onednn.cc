@@ -1,12 +1,11 @@
-#include "ops/conv2d/cpu.h"
-
 #include <cmath>
 #include <cstring>
 
 #include "kernels/onednn.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/cpu.h"
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
-#include "ops/conv2d/conv_params.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
 

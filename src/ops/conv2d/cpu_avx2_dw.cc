@@ -1,0 +1,158 @@
+// AVX2 int8 depthwise Conv2D (one input and one output channel per group)
+// for NCHW activations, fused like avx2-int8: int8 in, int8 / float32 /
+// float16 out. Per channel plane a thread widens the input once into a
+// zero-padded, centered int16 plane split by column phase (stride s: s
+// phases, so every tap reads 8 consecutive values), accumulates the taps in
+// int32 lanes (vpmulld: products and sums exact, as in the reference) and
+// runs the output stage of SPEC §1.5 over the plane, which NCHW stores
+// contiguously. Bit-exact with reference-quantized.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ops/conv2d/int8_conv_common.h"
+#include "ops/quantized_reference.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kLanes = 8;
+
+class DepthwiseInt8 : public Kernel {
+ public:
+  const char* Name() const override { return "avx2-int8-dw"; }
+  int64_t PrivateWeightBytes() const override { return static_cast<int64_t>(w_.size() * sizeof(int32_t)); }
+
+  Status Init(const KernelInit& init) {
+    std::vector<ValueInfo> logical;
+    MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g_));
+    stage_.Init(init, g_);
+    taps_ = g_.kernel_h * g_.kernel_w;
+    const ValueInfo& w = *init.inputs[1];
+    const ir::QuantBinding& wq = *w.quant;
+    const auto f_s = LogicalStrides(w.shape, g_.filter_axes);
+    w_.assign(static_cast<size_t>(g_.out_channels * taps_), 0);
+    const auto* raw = static_cast<const int8_t*>(w.const_data);
+    for (int64_t c = 0; c < g_.out_channels; ++c) {
+      const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(c) : 0];
+      for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
+        for (int64_t kw = 0; kw < g_.kernel_w; ++kw)
+          w_[static_cast<size_t>(c * taps_ + kh * g_.kernel_w + kw)] = raw[c * f_s[0] + kh * f_s[2] + kw * f_s[3]] - zp;
+    }
+    // The padded plane: rows in_h + pads; each phase row wide enough for a
+    // full vector at the last output column of every tap.
+    rows_ = g_.in_h + g_.pad_top + g_.pad_bottom;
+    out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
+    phase_w_ = out_w_padded_ + (g_.kernel_w - 1) * g_.dilation_w / g_.stride_w + 1;
+    // Where tap (kh, kw) reads for output (0, 0): its phase's row kh * dh.
+    for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+        const int64_t off = kw * g_.dilation_w;
+        tap_offset_.push_back(((off % g_.stride_w) * rows_ + kh * g_.dilation_h) * phase_w_ + off / g_.stride_w);
+      }
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const TensorView& y = out[0];
+    stage_.Prepare(in, y);
+    const int32_t zp = in[0].quant->zero_point;
+    const auto* x = in[0].Data<const int8_t>();
+    const int64_t planes = g_.batch * g_.out_channels;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.out_h * g_.out_w * taps_ > (1 << 16))
+    for (int64_t p = 0; p < planes; ++p) {
+      Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+      const int64_t c = p % g_.out_channels;
+      Widen(x + p * g_.in_h * g_.in_w, zp, &s);
+      Accumulate(c, &s);
+      // Rows of out_w_padded_ -> the plane's contiguous out_h * out_w.
+      for (int64_t oh = 1; oh < g_.out_h; ++oh)
+        std::memmove(s.acc.data() + oh * g_.out_w, s.acc.data() + oh * out_w_padded_,
+                     static_cast<size_t>(g_.out_w) * sizeof(int32_t));
+      stage_.Row(c, s.acc.data(), g_.out_h * g_.out_w, p * g_.out_h * g_.out_w, y);
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Scratch {
+    std::vector<int16_t> plane;  // [phase][padded row][phase_w_]
+    std::vector<int32_t> acc;    // [out_h][out_w_padded_]
+  };
+
+  // The channel's input, centered, zero-padded, split by column phase:
+  // phase q holds padded columns q, q + s, q + 2s, ...
+  __attribute__((target("avx2"))) void Widen(const int8_t* x, int32_t zp, Scratch* s) const {
+    const int64_t sw = g_.stride_w;
+    s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), 0);
+    for (int64_t ih = 0; ih < g_.in_h; ++ih) {
+      const int8_t* line = x + ih * g_.in_w;
+      const int64_t r = ih + g_.pad_top;
+      if (sw == 1) {  // one phase: a straight widening copy the compiler vectorizes
+        int16_t* dst = s->plane.data() + r * phase_w_ + g_.pad_left;
+        const int64_t n = std::min(g_.in_w, phase_w_ - g_.pad_left);
+        for (int64_t iw = 0; iw < n; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
+        continue;
+      }
+      for (int64_t q = 0; q < sw; ++q) {                           // phase q: padded columns q, q + sw, ...
+        const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;  // first iw whose column is in phase q
+        int16_t* dst = s->plane.data() + (q * rows_ + r) * phase_w_ + (first + g_.pad_left) / sw;
+        const int64_t n = std::min((g_.in_w - first + sw - 1) / sw, phase_w_ - (first + g_.pad_left) / sw);
+        for (int64_t t = 0; t < n; ++t) dst[t] = static_cast<int16_t>(line[first + t * sw] - zp);
+      }
+    }
+  }
+
+  __attribute__((target("avx2"))) void Accumulate(int64_t c, Scratch* s) const {
+    s->acc.resize(static_cast<size_t>(g_.out_h * out_w_padded_));
+    const int32_t* w = w_.data() + c * taps_;
+    for (int64_t oh = 0; oh < g_.out_h; ++oh) {
+      int32_t* acc = s->acc.data() + oh * out_w_padded_;
+      for (int64_t ow = 0; ow < out_w_padded_; ow += kLanes) {
+        __m256i sum = _mm256_setzero_si256();
+        const int16_t* base = s->plane.data() + oh * g_.stride_h * phase_w_ + ow;
+        for (int64_t t = 0; t < taps_; ++t) {
+          const __m256i v =
+              _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base + tap_offset_[t])));
+          sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(v, _mm256_set1_epi32(w[t])));
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ow), sum);
+      }
+    }
+  }
+
+  ConvGeometry g_;
+  Int8ConvOutputStage stage_;
+  int64_t taps_ = 0, rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
+  std::vector<int32_t> w_;  // [channel][tap], centered
+  std::vector<int64_t> tap_offset_;
+  std::vector<Scratch> scratch_;
+};
+
+bool Supports(const KernelInit& init) {
+  ConvGeometry g;
+  if (!FusedInt8ConvSupports(init, &g)) return false;
+  return g.in_channels == g.group && g.out_channels == g.group && g.group > 1;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<DepthwiseInt8>();
+  MIXQ_RETURN_IF_ERROR(k->Init(init));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv2d, avx2_dw) {
+  mixq::ops::RegisterKernel(
+      {"avx2-int8-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
+}

@@ -1,0 +1,134 @@
+#include "ops/conv2d/int8_conv_common.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "ops/quantized_reference.h"
+#include "quant/requantize.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+
+namespace {
+
+bool IsNchw(const ir::AttrMap& attrs, const char* key) {
+  return attrs.Str(key, "NCHW") == "NCHW";
+}
+
+float LoadReal(DataType type, const void* data, int64_t e) {
+  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
+  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
+  return static_cast<const float*>(data)[e];
+}
+
+int64_t MaxAbsIntBias(const KernelInit& init) {
+  if (init.inputs.size() < 3 || !init.inputs[2] || init.ComputeOf(2) != DataType::INT32) return 0;
+  const ValueInfo& b = *init.inputs[2];
+  if (!b.const_data || b.dtype != DataType::INT32) return -1;
+  int64_t most = 0;
+  const auto* q = static_cast<const int32_t*>(b.const_data);
+  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
+  return most;
+}
+
+}  // namespace
+
+bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
+  if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout")) return false;
+  std::vector<ValueInfo> logical;
+  ConvGeometry g;
+  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
+  const int64_t ic = g.in_channels / g.group;
+  const ir::QuantBinding& wq = *init.inputs[1]->quant;
+  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(g.out_channels) ||
+                       wq.zero_points.size() != static_cast<size_t>(g.out_channels)))
+    return false;
+  if (wq.axis < 0 && wq.scales.size() != 1) return false;
+  const ValueInfo& out = init.outputs[0];
+  if (out.dtype != DataType::INT8 && out.dtype != DataType::FLOAT32 && out.dtype != DataType::FLOAT16) return false;
+  if (init.inputs.size() > 2 && init.inputs[2] && init.ComputeOf(2) != DataType::INT32) {
+    const DataType b = init.inputs[2]->dtype;
+    if (b != DataType::FLOAT32 && b != DataType::FLOAT16 && b != DataType::BFLOAT16) return false;
+  }
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd) {
+        const ValueInfo* a = op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size()
+                                 ? init.inputs[static_cast<size_t>(op.input)]
+                                 : nullptr;
+        if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
+          return false;
+      }
+  const int64_t int_bias = MaxAbsIntBias(init);
+  if (int_bias < 0) return false;
+  // Exact int32 sums: |acc| <= K * 255 * 255, plus the integer bias.
+  *geometry = g;
+  return g.kernel_h * g.kernel_w * ic * 255 * 255 + int_bias < (int64_t{1} << 31);
+}
+
+void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {
+  channels_ = g.out_channels;
+  w_scales_ = init.inputs[1]->quant->scales;
+  if (init.inputs.size() > 2 && init.inputs[2]) {
+    has_bias_ = true;
+    int_bias_ = init.ComputeOf(2) == DataType::INT32;
+    round_bias_half_ = init.ComputeOf(2) == DataType::FLOAT16;
+    bias_type_ = init.inputs[2]->dtype;
+  }
+  int_out_ = init.outputs[0].dtype == DataType::INT8;
+  out_type_ = init.outputs[0].dtype;
+  if (init.post_ops) {
+    post_ops_ = DecodePostOps(*init.post_ops);
+    for (const PostOp& op : *init.post_ops) {
+      if (op.kind == PostOp::Kind::kAdd)
+        addend_inputs_.push_back(op.input);
+      else
+        activations_.push_back(op);
+    }
+  }
+}
+
+void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const TensorView& y) {
+  addends_.clear();
+  for (int input : addend_inputs_)
+    addends_.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});
+  stage_.assign(static_cast<size_t>(channels_), ChannelStage{});
+  const double s_in = in[0].quant->scale;
+  const double out_scale = int_out_ ? y.quant->scale : 1.0;
+  for (int64_t o = 0; o < channels_; ++o) {
+    ChannelStage& c = stage_[static_cast<size_t>(o)];
+    const double u = 1.0 * s_in * static_cast<double>(w_scales_.size() == 1 ? w_scales_[0] : w_scales_[o]);
+    c.multiplier = int_out_ ? quant::RequantMultiplier(u, 1.0, out_scale) : quant::AccumulatorScale(u, 1.0);
+    if (!has_bias_ || !in[2].data) continue;
+    if (int_bias_) {
+      c.int_bias = in[2].Data<const int32_t>()[o];
+    } else {
+      float b = LoadReal(bias_type_, in[2].data, o);
+      if (round_bias_half_) b = RoundToHalf(b);
+      c.bias = quant::BiasInAccumulatorUnits(b, u, 1.0);
+    }
+  }
+  if (int_out_) {
+    zero_point_ = y.quant->zero_point;
+    lo_ = quant::QMin(8);
+    hi_ = quant::QMax(8);
+    for (const PostOp& op : activations_) {
+      int32_t lo, hi;
+      if (IntegerActivationBounds(op, y.quant->scale, y.quant->zero_point, 8, &lo, &hi)) {
+        lo_ = std::max(lo_, lo);
+        hi_ = std::min(hi_, hi);
+      }
+    }
+  }
+}
+
+void Int8ConvOutputStage::Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const {
+  const ChannelStage& c = stage_[static_cast<size_t>(o)];
+  if (int_out_)
+    RequantizeRowToInt8(acc, n, c, zero_point_, lo_, hi_, y.Data<int8_t>() + at);
+  else
+    DequantizeRow(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);
+}
+
+}  // namespace mixq::ops

@@ -1,0 +1,41 @@
+// What the fused AVX2 int8 Conv2D kernels (avx2-int8, avx2-int8-dw) share:
+// the cases they take and the output stage of SPEC §1.5 per output channel
+// (ops/int8_output_stage.h), with constants computed as reference-quantized
+// computes them.
+#pragma once
+
+#include <vector>
+
+#include "ops/conv2d/conv_params.h"
+#include "ops/int8_output_stage.h"
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+// INT8 activations (NCHW) and constant INT8 weights, INT8 / FLOAT32 /
+// FLOAT16 output, float or INT32 bias, float residual addends, and sums that
+// are exact in int32 (K * 255 * 255 + |int bias| < 2^31). Fills `g`.
+bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* g);
+
+class Int8ConvOutputStage {
+ public:
+  void Init(const KernelInit& init, const ConvGeometry& g);
+  // Per run: the input scale may be dynamic, the bias an input.
+  void Prepare(const std::vector<TensorView>& in, const TensorView& y);
+  // Channel o's accumulators [0, n) -> output elements [at, at + n).
+  void Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const;
+
+ private:
+  int64_t channels_ = 0;
+  std::vector<float> w_scales_;
+  bool has_bias_ = false, int_bias_ = false, round_bias_half_ = false, int_out_ = false;
+  DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
+  std::vector<StagePostOp> post_ops_;
+  std::vector<PostOp> activations_;
+  std::vector<int> addend_inputs_;
+  std::vector<FloatAddend> addends_;
+  std::vector<ChannelStage> stage_;
+  int32_t lo_ = -128, hi_ = 127, zero_point_ = 0;
+};
+
+}  // namespace mixq::ops
