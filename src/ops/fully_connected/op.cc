@@ -45,8 +45,8 @@ Status ComputeGeometry(const ir::AttrMap& attrs, const std::vector<const ValueIn
     for (size_t i = 0; i < c.shape.size(); ++i) {
       const int64_t d = c.shape[i], t = target[lead + i];
       if (d >= 0 && d != 1 && t >= 0 && d != t)
-        return InvalidArgument("input 'bias' ", ir::ShapeString(c.shape), " cannot be broadcast to the output [",
-                               g->m, ",", g->n, "]");
+        return InvalidArgument("input 'bias' ", ir::ShapeString(c.shape), " cannot be broadcast to the output [", g->m,
+                               ",", g->n, "]");
     }
     g->has_bias = true;
     g->bias = c.shape;
@@ -133,7 +133,9 @@ Status MakeIntegerReference(const KernelInit& init, std::unique_ptr<Kernel>* ker
       kernel);
 }
 
-int64_t WeightOutputAxis(const ir::AttrMap& attrs, int64_t) { return attrs.Int("transpose_b", 1) ? 0 : 1; }
+int64_t WeightOutputAxis(const ir::AttrMap& attrs, int64_t) {
+  return attrs.Int("transpose_b", 1) ? 0 : 1;
+}
 
 }  // namespace
 
@@ -147,8 +149,7 @@ const OpSchema& FullyConnectedSchema() {
     s.min_inputs = 2;
     s.attrs = {
         {"transpose_a", int64_t{0}, "1: input is stored [K, M] instead of [M, K]"},
-        {"transpose_b", int64_t{1},
-         "1 (default, unlike ONNX Gemm): weight is stored [N, K] = [out, in]; 0: [K, N]"},
+        {"transpose_b", int64_t{1}, "1 (default, unlike ONNX Gemm): weight is stored [N, K] = [out, in]; 0: [K, N]"},
         {"alpha", 1.0f, "scale of the product op(input) * op(weight)"},
         {"beta", 1.0f, "scale of bias (unused without bias)"},
     };
