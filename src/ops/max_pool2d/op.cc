@@ -22,8 +22,8 @@ Status InferMaxPool(const ir::AttrMap& attrs, const std::vector<const ValueInfo*
 // monotonic quantization of SPEC §1, so the integers are exactly the
 // quantized float result; an all-padding window gives the lowest code).
 template <typename T>
-Status MakeTypedReference(const PoolGeometry& g, const std::array<int64_t, 4>& in_s, const std::array<int64_t, 4>& out_s,
-                          std::unique_ptr<Kernel>* kernel) {
+Status MakeTypedReference(const PoolGeometry& g, const std::array<int64_t, 4>& in_s,
+                          const std::array<int64_t, 4>& out_s, std::unique_ptr<Kernel>* kernel) {
   return MakeFunctionKernel(
       [g, in_s, out_s](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         const T* x = in[0].Data<const T>();
@@ -42,9 +42,13 @@ Status MakeTypedReference(const PoolGeometry& g, const std::array<int64_t, 4>& i
                     const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
                     if (iw < 0 || iw >= g.in_w) continue;
                     T v = x[n * in_s[0] + c * in_s[1] + ih * in_s[2] + iw * in_s[3]];
-                    // NaN propagates, as in ONNX Runtime and PyTorch.
+                    // NaN propagates, as in ONNX Runtime and PyTorch: the
+                    // window's first NaN (in row-major order) is the result.
                     if (v > best || v != v) best = v;
-                    if (best != best) break;
+                    if (best != best) {
+                      kh = g.kernel_h;  // ends the outer loop too
+                      break;
+                    }
                   }
                 }
                 y[n * out_s[0] + c * out_s[1] + oh * out_s[2] + ow * out_s[3]] = best;
@@ -60,9 +64,12 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const auto in_s = LogicalStrides(init.inputs[0]->shape, g.axes);
   const auto out_s = LogicalStrides(init.outputs[0].shape, g.axes);
   switch (init.inputs[0]->dtype) {
-    case DataType::INT8: return MakeTypedReference<int8_t>(g, in_s, out_s, kernel);
-    case DataType::INT16: return MakeTypedReference<int16_t>(g, in_s, out_s, kernel);
-    default: return MakeTypedReference<float>(g, in_s, out_s, kernel);
+    case DataType::INT8:
+      return MakeTypedReference<int8_t>(g, in_s, out_s, kernel);
+    case DataType::INT16:
+      return MakeTypedReference<int16_t>(g, in_s, out_s, kernel);
+    default:
+      return MakeTypedReference<float>(g, in_s, out_s, kernel);
   }
 }
 

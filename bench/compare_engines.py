@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""mixq, ONNX Runtime and OpenVINO side by side in one run: the same ONNX
+models, inputs, machine and thread counts, batch 1, median latency in ms.
+
+Rows per model and thread count:
+  float32     mixq force_float32, ORT, OpenVINO (INFERENCE_PRECISION_HINT f32);
+  int8 QDQ    one QDQ model made by ORT's quantize_static (per-channel s8
+              weights, u8 activations, MinMax on the calibration samples),
+              fed to all three engines, so all run the same quantization;
+  int8 mixq   mixq qint8_mixed_float32 from its own calibration.
+Ratios are mixq / peer (below 1: mixq is faster). Not a test: timings on a
+shared machine are noisy; read the ratios, and repeat before trusting a
+difference under 20 %.
+
+    bench/setup                                    # .venv-bench: current ORT + OpenVINO
+    .venv-bench/bin/python bench/compare_engines.py [--iterations N] [--threads 1,2] [--models a,b]
+
+Needs the models of scripts/fetch_models and a build (scripts/build).
+"""
+import argparse
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+try:
+    import openvino as ov
+except ImportError:  # the table says so
+    ov = None
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODELS = {  # name: (file, input name, dims)
+    "resnet50": ("resnet50.onnx", "input", (1, 3, 224, 224)),
+    "mobilenetv2": ("mobilenetv2.onnx", "input", (1, 3, 224, 224)),
+    "ppocr_det": ("ch_PP-OCRv4_det_infer.onnx", "x", (1, 3, 320, 320)),
+    "ppocr_rec": ("ch_PP-OCRv4_rec_infer.onnx", "x", (1, 3, 48, 320)),
+    "bert_layer": ("bert_layer.onnx", "x", (1, 128, 768)),
+}
+CALIB_SAMPLES = 8
+
+
+def bert_layer(path, seq=128, hidden=768, heads=12, ffn=3072):
+    """One BERT-base encoder layer (post-norm), made with the onnx helper."""
+    rng = np.random.default_rng(0)
+    head = hidden // heads
+    init = []
+
+    def weight(name, shape, scale):
+        init.append(numpy_helper.from_array(rng.normal(0, scale, shape).astype(np.float32), name))
+        return name
+
+    def const(name, values, dtype=np.int64):
+        init.append(numpy_helper.from_array(np.array(values, dtype=dtype), name))
+        return name
+
+    nodes = []
+
+    def node(op, ins, out, **attrs):
+        nodes.append(helper.make_node(op, ins, [out], **attrs))
+        return out
+
+    def linear(x, name, n_in, n_out):
+        y = node("MatMul", [x, weight(name + "_w", (n_in, n_out), 0.02)], name + "_mm")
+        return node("Add", [y, weight(name + "_b", (n_out,), 0.02)], name)
+
+    def split_heads(x, name):
+        r = node("Reshape", [x, const(name + "_shape", [1, seq, heads, head])], name + "_r")
+        return node("Transpose", [r], name + "_t", perm=[0, 2, 1, 3])
+
+    def layer_norm(x, name):
+        return node("LayerNormalization", [x, weight(name + "_g", (hidden,), 1.0), weight(name + "_b", (hidden,), 0.1)],
+                    name, axis=-1, epsilon=1e-12)
+
+    q = split_heads(linear("x", "q", hidden, hidden), "qh")
+    k = split_heads(linear("x", "k", hidden, hidden), "kh")
+    v = split_heads(linear("x", "v", hidden, hidden), "vh")
+    kt = node("Transpose", [k], "kt", perm=[0, 1, 3, 2])
+    scores = node("Mul", [node("MatMul", [q, kt], "qk"), const("inv_sqrt", 1.0 / np.sqrt(head), np.float32)], "scores")
+    probs = node("Softmax", [scores], "probs", axis=-1)
+    ctx = node("Transpose", [node("MatMul", [probs, v], "ctx_h")], "ctx_t", perm=[0, 2, 1, 3])
+    ctx = node("Reshape", [ctx, const("ctx_shape", [1, seq, hidden])], "ctx")
+    attn = layer_norm(node("Add", [linear(ctx, "o", hidden, hidden), "x"], "res1"), "ln1")
+    h = node("Gelu", [linear(attn, "ffn1", hidden, ffn)], "gelu")
+    out = layer_norm(node("Add", [linear(h, "ffn2", ffn, hidden), attn], "res2"), "y")
+    graph = helper.make_graph(nodes, "bert_layer", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, seq, hidden])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, seq, hidden])], init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def samples(dims, count, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, dims).astype(np.float32) for _ in range(count)]
+
+
+def make_qdq(onnx_path, name, dims, out_path):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.data = iter([{name: x} for x in samples(dims, CALIB_SAMPLES, 1)])
+
+        def get_next(self):
+            return next(self.data, None)
+
+    pre = out_path.with_suffix(".pre.onnx")
+    quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def timed(run, iterations):
+    for _ in range(2):
+        run()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def ort_ms(path, name, x, threads, iterations):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return timed(lambda: session.run(None, {name: x}), iterations)
+
+
+def ov_ms(path, name, x, threads, iterations, float32):
+    if ov is None:
+        return float("nan")
+    config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
+    if float32:
+        config["INFERENCE_PRECISION_HINT"] = "f32"  # its CPU default is bf16 where the CPU has it
+    compiled = ov.Core().compile_model(str(path), "CPU", config)
+    request = compiled.create_infer_request()
+    return timed(lambda: request.infer({name: x}), iterations)
+
+
+def mixq_ms(mixq, model, name, dims, threads, iterations):
+    out = subprocess.run([str(mixq), "bench", str(model), "--threads", str(threads), "--warmup", "2",
+                          "--iterations", str(iterations), "--shape", f"{name}:{'x'.join(map(str, dims))}"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"median ([0-9.]+)", out).group(1))
+
+
+def mixq_build(mixq, onnx_path, out, name, dims, precision, calib=None):
+    command = [str(mixq), "build", str(onnx_path), "-o", str(out), "--precision", precision,
+               "--input-shape", f"{name}:{'x'.join(map(str, dims))}"]
+    if calib:
+        command += ["--calib-data", str(calib)]
+    subprocess.run(command, capture_output=True, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args()
+    build = pathlib.Path(os.environ.get("MIXQ_BUILD_DIR", ROOT / "build"))
+    mixq = build / "tools" / "mixq"
+    models_dir = pathlib.Path(os.environ.get("MIXQ_MODEL_DIR", ROOT / ".cache" / "models"))
+    work = build / "bench_models"
+    work.mkdir(exist_ok=True)
+    print(f"ONNX Runtime {ort.__version__}, OpenVINO {ov.__version__ if ov else 'not installed'}; "
+          f"batch 1, median of {args.iterations} runs, ms")
+    header = (f"{'model':<12} {'thr':>3} | {'mixq f32':>9} {'ORT f32':>8} {'OV f32':>8} | {'mixq qdq':>9} "
+              f"{'ORT qdq':>8} {'OV qdq':>8} | {'mixq i8':>8} | {'i8/ORTi8':>8} {'i8/OVi8':>8} {'i8/f32':>7}")
+    print(header)
+    for key in args.models.split(","):
+        file, name, dims = MODELS[key]
+        onnx_path = models_dir / file if key != "bert_layer" else work / file
+        if key == "bert_layer" and not onnx_path.exists():
+            bert_layer(onnx_path)
+        calib = work / f"calib_{key}"
+        calib.mkdir(exist_ok=True)
+        for k, x in enumerate(samples(dims, CALIB_SAMPLES, 1)):
+            np.save(calib / f"{k}.npy", x)
+        qdq = work / f"{key}_qdq.onnx"
+        if not qdq.exists():
+            make_qdq(onnx_path, name, dims, qdq)
+        m_f32, m_qdq, m_i8 = (work / f"{key}_{tag}.mixq" for tag in ("f32", "qdq", "i8"))
+        mixq_build(mixq, onnx_path, m_f32, name, dims, "force_float32")
+        mixq_build(mixq, qdq, m_qdq, name, dims, "qint8_mixed_float32")
+        mixq_build(mixq, onnx_path, m_i8, name, dims, "qint8_mixed_float32", calib)
+        x = samples(dims, 1, 7)[0]
+        for threads in map(int, args.threads.split(",")):
+            row = {
+                "mf": mixq_ms(mixq, m_f32, name, dims, threads, args.iterations),
+                "of": ort_ms(onnx_path, name, x, threads, args.iterations),
+                "vf": ov_ms(onnx_path, name, x, threads, args.iterations, True),
+                "mq": mixq_ms(mixq, m_qdq, name, dims, threads, args.iterations),
+                "oq": ort_ms(qdq, name, x, threads, args.iterations),
+                "vq": ov_ms(qdq, name, x, threads, args.iterations, False),
+                "mi": mixq_ms(mixq, m_i8, name, dims, threads, args.iterations),
+            }
+            print(f"{key:<12} {threads:>3} | {row['mf']:>9.2f} {row['of']:>8.2f} {row['vf']:>8.2f} | {row['mq']:>9.2f} "
+                  f"{row['oq']:>8.2f} {row['vq']:>8.2f} | {row['mi']:>8.2f} | {row['mq'] / row['oq']:>8.2f} "
+                  f"{row['mq'] / row['vq']:>8.2f} {row['mi'] / row['mf']:>7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

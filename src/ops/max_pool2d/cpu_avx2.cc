@@ -1,0 +1,158 @@
+// AVX2 MaxPool2D for NCHW FLOAT32 and INT8 (quantized tensors pool on their
+// integers: max commutes with a monotone quantization). Per channel plane a
+// thread copies the input once into a plane padded with the lowest value and
+// split by column phase (stride s: s phases), so that every tap of a vector
+// of outputs is one unaligned load; the taps are combined in the reference's
+// order with its comparison, so results are bit-exact with the reference:
+// floats keep the first NaN of a window and, among equal values (0.0 and
+// -0.0), the first one.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "ops/kernel_registry.h"
+#include "ops/pool_params.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+#define MIXQ_AVX2 __attribute__((target("avx2")))
+
+// best = (v > best || (v is NaN && best is not)) ? v : best, 8 floats.
+MIXQ_AVX2 inline __m256 Combine(__m256 best, __m256 v) {
+  const __m256 greater = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+  const __m256 first_nan = _mm256_andnot_ps(_mm256_cmp_ps(best, best, _CMP_UNORD_Q), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  return _mm256_blendv_ps(best, v, _mm256_or_ps(greater, first_nan));
+}
+
+template <typename T>
+class MaxPoolAvx2 : public Kernel {
+ public:
+  static constexpr int64_t kLanes = sizeof(T) == 4 ? 8 : 32;
+  const char* Name() const override { return "avx2"; }
+
+  Status Init(const KernelInit& init) {
+    MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
+    out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
+    // Rows and columns the windows reach (ceil_mode may reach past the pads).
+    rows_ = std::max(g_.in_h + g_.pad_top + g_.pad_bottom,
+                     (g_.out_h - 1) * g_.stride_h + (g_.kernel_h - 1) * g_.dilation_h + 1);
+    phase_w_ = out_w_padded_ + (g_.kernel_w - 1) * g_.dilation_w / g_.stride_w + 1;
+    for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+        const int64_t off = kw * g_.dilation_w;
+        tap_offset_.push_back(((off % g_.stride_w) * rows_ + kh * g_.dilation_h) * phase_w_ + off / g_.stride_w);
+      }
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const T* x = in[0].Data<const T>();
+    T* y = out[0].Data<T>();
+    const int64_t planes = g_.batch * g_.channels;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.in_h * g_.in_w > (1 << 16))
+    for (int64_t p = 0; p < planes; ++p) {
+      Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+      Widen(x + p * g_.in_h * g_.in_w, &s);
+      Pool(&s, y + p * g_.out_h * g_.out_w);
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Scratch {
+    std::vector<T> plane, row;
+  };
+
+  static T Lowest() {
+    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::lowest();
+  }
+
+  void Widen(const T* x, Scratch* s) const {
+    const int64_t sw = g_.stride_w;
+    s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), Lowest());
+    for (int64_t ih = 0; ih < g_.in_h; ++ih) {
+      const T* line = x + ih * g_.in_w;
+      const int64_t r = ih + g_.pad_top;
+      for (int64_t q = 0; q < sw; ++q) {
+        const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;
+        T* dst = s->plane.data() + (q * rows_ + r) * phase_w_ + (first + g_.pad_left) / sw;
+        const int64_t n = std::min((g_.in_w - first + sw - 1) / sw, phase_w_ - (first + g_.pad_left) / sw);
+        for (int64_t t = 0; t < n; ++t) dst[t] = line[first + t * sw];
+      }
+    }
+  }
+
+  MIXQ_AVX2 void Pool(Scratch* s, T* y) const {
+    s->row.resize(static_cast<size_t>(out_w_padded_));
+    const size_t taps = tap_offset_.size();
+    for (int64_t oh = 0; oh < g_.out_h; ++oh) {
+      const T* base = s->plane.data() + oh * g_.stride_h * phase_w_;
+      // Full vectors straight into y; the row's tail through s->row.
+      T* dst_row = y + oh * g_.out_w;
+      for (int64_t ow = 0; ow < out_w_padded_; ow += kLanes) {
+        T* dst = ow + kLanes <= g_.out_w ? dst_row + ow : s->row.data() + ow;
+        if constexpr (sizeof(T) == 4) {
+          __m256 best = _mm256_loadu_ps(reinterpret_cast<const float*>(base + tap_offset_[0] + ow));
+          for (size_t t = 1; t < taps; ++t)
+            best = Combine(best, _mm256_loadu_ps(reinterpret_cast<const float*>(base + tap_offset_[t] + ow)));
+          _mm256_storeu_ps(reinterpret_cast<float*>(dst), best);
+        } else {
+          __m256i best = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[0] + ow));
+          for (size_t t = 1; t < taps; ++t)
+            best =
+                _mm256_max_epi8(best, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[t] + ow)));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), best);
+        }
+        if (dst != dst_row + ow)
+          std::copy(s->row.data() + ow, s->row.data() + std::min(ow + kLanes, g_.out_w), dst_row + ow);
+      }
+    }
+  }
+
+  PoolGeometry g_;
+  int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
+  std::vector<int64_t> tap_offset_;
+  std::vector<Scratch> scratch_;
+};
+
+bool Supports(const KernelInit& init) {
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
+  const ValueInfo& x = *init.inputs[0];
+  const bool f32 = x.dtype == DataType::FLOAT32 && !x.narrowed;
+  const bool i8 = x.dtype == DataType::INT8 && x.quant;
+  if (!(f32 || i8) || init.outputs[0].dtype != x.dtype) return false;
+  if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
+  PoolGeometry g;
+  return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(x.shape) && g.out_h > 0 &&
+         g.out_w > 0;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (init.inputs[0]->dtype == DataType::INT8) {
+    auto k = std::make_unique<MaxPoolAvx2<int8_t>>();
+    MIXQ_RETURN_IF_ERROR(k->Init(init));
+    *kernel = std::move(k);
+  } else {
+    auto k = std::make_unique<MaxPoolAvx2<float>>();
+    MIXQ_RETURN_IF_ERROR(k->Init(init));
+    *kernel = std::move(k);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
+  mixq::ops::RegisterKernel(
+      {"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+}

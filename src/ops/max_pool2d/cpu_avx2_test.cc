@@ -1,0 +1,97 @@
+// The AVX2 MaxPool2D against the reference, bit for bit: FLOAT32 with NaNs
+// (the first of a window wins), 0.0 / -0.0 ties and infinities, INT8 at the
+// extremes; odd sizes (vector tails), strides 1-3, dilation, asymmetric pads,
+// ceil_mode windows that reach past the pads, batch and channels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+namespace {
+
+struct Case {
+  int64_t n, c, h, w, k, stride, dilation, pad;
+  bool ceil_mode;
+};
+
+template <typename T>
+std::vector<T> RunPool(const KernelDef& def, const Case& c, const std::vector<T>& x, DataType type) {
+  ir::AttrMap attrs;
+  attrs.Set("kernel", std::vector<int64_t>{c.k, c.k});
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad + 1, c.pad});
+  attrs.Set("ceil_mode", int64_t{c.ceil_mode ? 1 : 0});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("layout", std::string("NCHW"));
+  ir::QuantBinding q;
+  q.scales = {0.1f};
+  q.zero_points = {0};
+  ValueInfo xi{type, {c.n, c.c, c.h, c.w}, nullptr, type == DataType::INT8 ? &q : nullptr, type == DataType::INT8};
+  std::vector<ValueInfo> outs(1);
+  EXPECT_TRUE(GetSchema(OpKind::kMaxPool2D).infer(attrs, {&xi}, outs).ok());
+  outs[0].quant = xi.quant;
+  outs[0].narrowed = xi.narrowed;
+  std::vector<const ValueInfo*> ins = {&xi};
+  KernelInit init(attrs, ins, outs);
+  EXPECT_TRUE(def.supports(init)) << def.name;
+  std::unique_ptr<Kernel> kernel;
+  EXPECT_TRUE(def.make(init, &kernel).ok());
+  std::vector<T> y(static_cast<size_t>(ir::ElementCount(outs[0].shape)));
+  RunQuant rq{0.1f, 0};
+  TensorView xv{type, xi.shape, const_cast<T*>(x.data()), type == DataType::INT8 ? &rq : nullptr};
+  TensorView yv{type, outs[0].shape, y.data(), type == DataType::INT8 ? &rq : nullptr};
+  EXPECT_TRUE(kernel->Run({xv}, {yv}).ok());
+  return y;
+}
+
+template <typename T>
+bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+TEST(MaxPool2DAvx2, BitExactWithTheReference) {
+  const KernelDef* fast = FindKernel(OpKind::kMaxPool2D, "avx2");
+  ASSERT_NE(fast, nullptr);
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
+  const Case cases[] = {
+      {1, 3, 112, 112, 3, 2, 1, 1, false},  // ResNet's stem pool
+      {2, 5, 13, 37, 2, 2, 1, 0, false},    // odd sizes, vector tails
+      {1, 4, 9, 11, 3, 1, 2, 2, false},     // dilated, stride 1
+      {1, 2, 10, 17, 3, 3, 1, 1, true},     // ceil_mode: windows past the pads
+      {1, 1, 5, 70, 5, 2, 1, 2, true},
+  };
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> real(-4.0f, 4.0f);
+  std::uniform_int_distribution<int> code(-128, 127);
+  const float nan_a = std::numeric_limits<float>::quiet_NaN(), nan_b = -std::numeric_limits<float>::quiet_NaN();
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    const size_t count = static_cast<size_t>(c.n * c.c * c.h * c.w);
+    std::vector<float> xf(count);
+    for (size_t e = 0; e < count; ++e) {
+      const int kind = static_cast<int>(e % 29);
+      xf[e] = kind == 0   ? nan_a
+              : kind == 7 ? nan_b
+              : kind == 3 ? 0.0f
+              : kind == 4 ? -0.0f
+              : kind == 5 ? -std::numeric_limits<float>::infinity()
+              : kind < 20 ? -1.0f  // ties
+                          : real(rng);
+    }
+    EXPECT_TRUE(SameBits(RunPool(*fast, c, xf, DataType::FLOAT32), RunPool(ref, c, xf, DataType::FLOAT32)))
+        << "f32 case " << i;
+    std::vector<int8_t> xi(count);
+    for (size_t e = 0; e < count; ++e) xi[e] = static_cast<int8_t>(e % 13 == 0 ? -128 : e % 17 == 0 ? 127 : code(rng));
+    EXPECT_EQ(RunPool(*fast, c, xi, DataType::INT8), RunPool(ref, c, xi, DataType::INT8)) << "int8 case " << i;
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops
