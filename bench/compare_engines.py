@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import onnx
+import onnx.version_converter
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
@@ -112,8 +113,14 @@ def make_qdq(onnx_path, name, dims, out_path):
         def get_next(self):
             return next(self.data, None)
 
+    source = onnx.load(str(onnx_path))
+    opset = next(o.version for o in source.opset_import if o.domain in ("", "ai.onnx"))
+    if opset < 13:  # per-channel DequantizeLinear (axis) needs opset 13
+        source = onnx.version_converter.convert_version(source, 13)
+    upgraded = out_path.with_suffix(".opset.onnx")
+    onnx.save(source, str(upgraded))
     pre = out_path.with_suffix(".pre.onnx")
-    quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
+    quant_pre_process(str(upgraded), str(pre), skip_symbolic_shape=True)
     quantize_static(str(pre), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
