@@ -127,6 +127,24 @@ MIXQ_AVX2 void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int6
   }
 }
 
+MIXQ_AVX2 void PackInt16PanelsFromOffsetsAvx2(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols,
+                                              int16_t* panels) {
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int16_t* r0 = base + offsets[2 * p];
+    const int16_t* r1 = 2 * p + 1 < k ? base + offsets[2 * p + 1] : nullptr;
+    for (int64_t q = 0; q * kInt16Panel < cols; ++q) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + q * kInt16Panel));
+      const __m256i x1 =
+          r1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + q * kInt16Panel)) : _mm256_setzero_si256();
+      const __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);
+      int16_t* dst = panels + (q * pairs + p) * 2 * kInt16Panel;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + kInt16Panel), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+  }
+}
+
 MIXQ_AVX2 void PackInt8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, int32_t zero_point,
                                   int16_t* panels) {
   const int64_t pairs = (k + 1) / 2, panel_count = (cols + kInt16Panel - 1) / kInt16Panel;

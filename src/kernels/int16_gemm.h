@@ -60,6 +60,12 @@ void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_
 // K's last pair takes a zero row. Needs AVX2.
 void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, int16_t* panels);
 
+// The same with row r at base + offsets[r] (an implicit im2col: each row a
+// shifted view of a padded image). Reads whole panels: up to `cols` rounded
+// up to 16 values past each row start must be readable.
+void PackInt16PanelsFromOffsetsAvx2(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols,
+                                    int16_t* panels);
+
 // The same from int8 rows (`cols` values each, any count), centered on the
 // fly (x - zero_point, exact in int16): a 1x1 convolution's B needs no
 // im2col. Columns past `cols` in the last panel hold unspecified values.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "quant/requantize.h"
 #include "util/half.h"
@@ -99,6 +100,29 @@ MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const Ch
                                              RequantizeVector(acc + j + 24, ib, bias, mult, zp, flo, fhi));
       const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q01, q23), order);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), bytes);
+    }
+    // Eight at a time, the last group through a zero-padded copy: rows are
+    // often short (one output row of a block), so no scalar tail.
+    for (; j < n; j += 8) {
+      const int64_t count = std::min<int64_t>(8, n - j);
+      alignas(32) int32_t part[8] = {};
+      const int32_t* from = acc + j;
+      if (count < 8) {
+        std::memcpy(part, acc + j, static_cast<size_t>(count) * sizeof(int32_t));
+        from = part;
+      }
+      const __m256i q = RequantizeVector(from, ib, bias, mult, zp, flo, fhi);
+      const __m256i words = _mm256_packs_epi32(q, q);  // per lane: q0..3 q0..3 | q4..7 q4..7
+      const __m256i bytes = _mm256_packs_epi16(words, words);
+      const __m128i eight =
+          _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1));  // q0..7
+      if (count == 8) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j), eight);
+      } else {
+        alignas(16) int8_t packed[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(packed), eight);
+        std::memcpy(out + j, packed, static_cast<size_t>(count));
+      }
     }
   }
   for (; j < n; ++j)

@@ -51,15 +51,17 @@ class ConvInt8Gemm : public Kernel {
     depth_ = g_.kernel_h * g_.kernel_w * ic_;
     pairs_ = (depth_ + 1) / 2;
     pixels_ = g_.out_h * g_.out_w;
+    columns_ = pixels_;
     // Jobs: blocks of up to 64 output pixels (A is reused 64 times per
     // load), and when there are too few of them for the threads, the output
     // channels split in parts too (each part gathers its own copy of B).
     pointwise_ = g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 && g_.pad_top == 0 &&
                  g_.pad_left == 0 && g_.pad_bottom == 0 && g_.pad_right == 0;
+    if (!pointwise_) PlanPlanes();
     row_blocks_ = (oc_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
-    const int64_t pixel_panels = (pixels_ + kPanel - 1) / kPanel;
+    const int64_t pixel_panels = (columns_ + kPanel - 1) / kPanel;
     const int64_t threads = std::max(1, omp_get_max_threads());
-    block_panels_ = 4;
+    block_panels_ = block_panels_max_;
     blocks_per_image_ = (pixel_panels + block_panels_ - 1) / block_panels_;
     row_parts_ = 1;
     while (g_.batch * blocks_per_image_ * row_parts_ < 2 * threads && row_parts_ < row_blocks_) ++row_parts_;
@@ -105,46 +107,99 @@ class ConvInt8Gemm : public Kernel {
     const TensorView& y = out[0];
     stage_.Prepare(in, y);
     const int32_t x_zp = x.quant->zero_point;
-    const int64_t total = g_.batch * blocks_per_image_ * row_parts_;
+    const int64_t jobs = blocks_per_image_ * row_parts_;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     const auto* xs = x.Data<const int8_t>();
-#pragma omp parallel for schedule(dynamic, 1) if (total > 1 && depth_ * pixels_ * oc_ * g_.group > (1 << 18))
-    for (int64_t job = 0; job < total; ++job) {
-      Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
-      const int64_t part = job % row_parts_, n = job / row_parts_ / blocks_per_image_;
-      const int64_t block = job / row_parts_ % blocks_per_image_;
-      const int64_t first = block * block_panels_ * kPanel;
-      const int64_t cols = std::min(block_panels_ * kPanel, pixels_ - first);
-      RunBlock(xs + n * g_.in_channels * g_.in_h * g_.in_w, x_zp, n, first, cols, row_blocks_ * part / row_parts_,
-               row_blocks_ * (part + 1) / row_parts_, y, &s);
+    const bool parallel = jobs > 1 && depth_ * pixels_ * oc_ * g_.group > (1 << 18);
+    for (int64_t n = 0; n < g_.batch; ++n) {
+      const int8_t* image = xs + n * g_.in_channels * g_.in_h * g_.in_w;
+      if (!pointwise_) Widen(image, x_zp, parallel);
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+      for (int64_t job = 0; job < jobs; ++job) {
+        Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+        const int64_t part = job % row_parts_, block = job / row_parts_;
+        const int64_t first = block * block_panels_ * kPanel;
+        const int64_t cols = std::min(block_panels_ * kPanel, columns_ - first);
+        RunBlock(image, x_zp, n, first, cols, row_blocks_ * part / row_parts_, row_blocks_ * (part + 1) / row_parts_, y,
+                 &s);
+      }
     }
     return Status::OK();
   }
 
  private:
   struct Scratch {
-    std::vector<int16_t> rows, panels;
+    std::vector<int16_t> panels;
     std::vector<int32_t> acc;
   };
 
-  // Output pixels [first, first + cols) of image n, for the row blocks
-  // [first_block, last_block) of each group's output channels: gather, pack,
-  // multiply, output stage.
+  // The implicit im2col (non-1x1 convolutions): each input channel once per
+  // image as a zero-padded, centered int16 plane split by stride phase
+  // (phase (qh, qw) holds padded rows qh, qh + sh, ... and columns qw, qw +
+  // sw, ...). Output pixel (oh, ow) is virtual column v = oh * phase_w_ + ow,
+  // and for every tap (c, kh, kw) the values it multiplies sit at
+  // offsets_[k] + v: one contiguous row per tap, no gather. Columns with ow >=
+  // out_w are computed and dropped.
+  void PlanPlanes() {
+    const int64_t sh = g_.stride_h, sw = g_.stride_w;
+    const int64_t padded_h = g_.in_h + g_.pad_top + g_.pad_bottom, padded_w = g_.in_w + g_.pad_left + g_.pad_right;
+    phase_w_ = std::max((padded_w + sw - 1) / sw, g_.out_w + (g_.kernel_w - 1) * g_.dilation_w / sw);
+    phase_h_ = std::max((padded_h + sh - 1) / sh, g_.out_h + (g_.kernel_h - 1) * g_.dilation_h / sh) + 1;
+    channel_plane_ = sh * sw * phase_h_ * phase_w_;
+    columns_ = g_.out_h * phase_w_;
+    offsets_.resize(static_cast<size_t>(g_.group * depth_));
+    for (int64_t grp = 0; grp < g_.group; ++grp)
+      for (int64_t c = 0; c < ic_; ++c)
+        for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+            const int64_t rh = kh * g_.dilation_h, rw = kw * g_.dilation_w;
+            offsets_[static_cast<size_t>(grp * depth_ + (c * g_.kernel_h + kh) * g_.kernel_w + kw)] =
+                (grp * ic_ + c) * channel_plane_ + ((rh % sh) * sw + rw % sw) * phase_h_ * phase_w_ +
+                (rh / sh) * phase_w_ + rw / sw;
+          }
+    // Panels read whole 16-column groups: slack past the last plane.
+    planes_.assign(static_cast<size_t>(g_.in_channels * channel_plane_ + 4 * kPanel * block_panels_max_), 0);
+  }
+
+  __attribute__((target("avx2"))) void Widen(const int8_t* image, int32_t zp, bool parallel) {
+    const int64_t sh = g_.stride_h, sw = g_.stride_w, plane = g_.in_h * g_.in_w;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t c = 0; c < g_.in_channels; ++c) {
+      int16_t* dst_c = planes_.data() + c * channel_plane_;  // pads stay 0 (the real 0, centered) from PlanPlanes
+      for (int64_t ih = 0; ih < g_.in_h; ++ih) {
+        const int8_t* line = image + c * plane + ih * g_.in_w;
+        const int64_t r = ih + g_.pad_top;
+        int16_t* row_base = dst_c + (r % sh) * sw * phase_h_ * phase_w_ + (r / sh) * phase_w_;
+        if (sw == 1) {
+          int16_t* dst = row_base + g_.pad_left;
+          for (int64_t iw = 0; iw < g_.in_w; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
+          continue;
+        }
+        for (int64_t qw = 0; qw < sw; ++qw) {
+          const int64_t first = ((qw - g_.pad_left) % sw + sw) % sw;  // first iw in phase column qw
+          int16_t* dst = row_base + qw * phase_h_ * phase_w_ + (first + g_.pad_left) / sw;
+          for (int64_t iw = first, t = 0; iw < g_.in_w; iw += sw, ++t) dst[t] = static_cast<int16_t>(line[iw] - zp);
+        }
+      }
+    }
+  }
+
+  // Columns [first, first + cols) of image n (output pixels, or virtual
+  // columns of the implicit im2col), for the row blocks [first_block,
+  // last_block) of each group's output channels: pack, multiply, output stage.
   void RunBlock(const int8_t* image, int32_t x_zp, int64_t n, int64_t first, int64_t cols, int64_t first_block,
                 int64_t last_block, const TensorView& y, Scratch* s) {
     const int64_t padded = (cols + kPanel - 1) / kPanel * kPanel;
-    if (!pointwise_) s->rows.resize(static_cast<size_t>(depth_ * padded));
     s->panels.resize(static_cast<size_t>(pairs_ * 2 * padded));
     s->acc.resize(static_cast<size_t>((last_block - first_block) * kernels::kInt16RowBlock * padded));
     const int64_t plane = g_.in_h * g_.in_w;
     for (int64_t grp = 0; grp < g_.group; ++grp) {
-      if (pointwise_) {  // B is the image itself: rows of pixels per channel
+      if (pointwise_)  // B is the image itself: rows of pixels per channel
         kernels::PackInt8PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, x_zp, s->panels.data());
-      } else {
-        Gather(image + grp * ic_ * plane, x_zp, first, cols, padded, s->rows.data());
-        kernels::PackInt16PanelsAvx2(s->rows.data(), padded, depth_, padded, s->panels.data());
-      }
+      else
+        kernels::PackInt16PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
+                                                s->panels.data());
       kernels::GemmInt16TileAvx2(filter_->groups[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
                                  padded / kPanel, s->acc.data(), padded);
       const int64_t first_row = first_block * kernels::kInt16RowBlock;
@@ -152,58 +207,31 @@ class ConvInt8Gemm : public Kernel {
       for (int64_t row = first_row; row < last_row; ++row) {
         const int64_t o = grp * oc_ + row;
         const int32_t* acc = s->acc.data() + (row - first_row) * padded;
-        const int64_t at = (n * g_.out_channels + o) * pixels_ + first;
-        stage_.Row(o, acc, cols, at, y);
+        const int64_t image_at = (n * g_.out_channels + o) * pixels_;
+        if (pointwise_) {
+          stage_.Row(o, acc, cols, image_at + first, y);
+          continue;
+        }
+        for (int64_t v = first; v < first + cols;) {  // one output row's valid part at a time
+          const int64_t oh = v / phase_w_, ow = v % phase_w_;
+          const int64_t row_end = std::min((oh + 1) * phase_w_, first + cols);
+          const int64_t valid_end = std::min(oh * phase_w_ + g_.out_w, row_end);
+          if (v < valid_end) stage_.Row(o, acc + (v - first), valid_end - v, image_at + oh * g_.out_w + ow, y);
+          v = row_end;
+        }
       }
     }
-  }
-
-  // im2col rows of one group for output pixels [first, first + cols): row k =
-  // (c, kh, kw), centered int16, padding (the real 0) as 0, columns past
-  // `cols` up to `padded` zero.
-  __attribute__((target("avx2"))) void Gather(const int8_t* x, int32_t zp, int64_t first, int64_t cols, int64_t padded,
-                                              int16_t* rows) const {
-    const int64_t plane = g_.in_h * g_.in_w;
-    for (int64_t c = 0; c < ic_; ++c)
-      for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
-        for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-          int16_t* row = rows + ((c * g_.kernel_h + kh) * g_.kernel_w + kw) * padded;
-          const int8_t* src = x + c * plane;
-          int64_t j = 0;
-          while (j < cols) {
-            const int64_t p = first + j, oh = p / g_.out_w, ow0 = p % g_.out_w;
-            const int64_t run = std::min(g_.out_w - ow0, cols - j);
-            int16_t* dst = row + j;
-            const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-            if (ih < 0 || ih >= g_.in_h) {
-              std::fill(dst, dst + run, int16_t{0});
-            } else {
-              const int8_t* line = src + ih * g_.in_w;
-              const int64_t iw0 = ow0 * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-              if (g_.stride_w == 1) {
-                // Columns whose iw falls inside the row: [lo, hi).
-                const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g_.in_w - iw0, lo, run);
-                std::fill(dst, dst + lo, int16_t{0});
-                const int8_t* from = line + iw0;
-                for (int64_t t = lo; t < hi; ++t) dst[t] = static_cast<int16_t>(from[t] - zp);
-                std::fill(dst + hi, dst + run, int16_t{0});
-              } else {
-                for (int64_t t = 0; t < run; ++t) {
-                  const int64_t iw = iw0 + t * g_.stride_w;
-                  dst[t] = iw < 0 || iw >= g_.in_w ? int16_t{0} : static_cast<int16_t>(line[iw] - zp);
-                }
-              }
-            }
-            j += run;
-          }
-          std::fill(row + cols, row + padded, int16_t{0});
-        }
   }
 
   ConvGeometry g_;
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, pairs_ = 0, pixels_ = 0, block_panels_ = 1, blocks_per_image_ = 1;
   int64_t row_blocks_ = 1, row_parts_ = 1;
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
+  static constexpr int64_t block_panels_max_ = 4;
+  int64_t columns_ = 0;  // output pixels, or virtual columns (out_h * phase_w_) of the implicit im2col
+  int64_t phase_w_ = 0, phase_h_ = 0, channel_plane_ = 0;
+  std::vector<int64_t> offsets_;  // per group and tap: where its row starts in planes_
+  std::vector<int16_t> planes_;   // the padded, phase-split input planes of the image being run
   std::shared_ptr<const PackedFilter> filter_;
   int64_t private_bytes_ = 0;
   Int8ConvOutputStage stage_;
