@@ -1,0 +1,100 @@
+// AVX2 Softmax along the last (contiguous) axis, float32: the maximum with
+// the reference's NaN rule, exp(x - max) with kernels/vector_exp.h (x - max
+// carried exactly as a sum of two floats, as the reference subtracts in
+// double) stored in
+// the output, their sum in double (as the reference sums), then one
+// multiplication by 1 / sum. Within a few ulp of the reference (which takes
+// exp in double); tested with a relative tolerance. Other axes run the
+// reference.
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/vector_exp.h"
+#include "ops/kernel_registry.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+__attribute__((target("avx2,fma"))) void SoftmaxRow(const float* x, float* y, int64_t n) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t k = 0; k < n; ++k) {  // the reference's scan: NaN wins and ends it
+    const float v = x[k];
+    if (v > max || v != v) max = v;
+    if (max != max) break;
+  }
+  const __m256 m = _mm256_set1_ps(max);
+  __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 lo;
+    const __m256 d = kernels::SubtractExact(_mm256_loadu_ps(x + k), m, &lo);
+    const __m256 e = kernels::ExpAvx2(d, _mm256_and_ps(lo, _mm256_cmp_ps(lo, lo, _CMP_ORD_Q)));
+    _mm256_storeu_ps(y + k, e);
+    sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  if (k < n) {  // the tail through a padded vector (-inf pads give exp 0)
+    alignas(32) float tail[8], out[8];
+    for (int i = 0; i < 8; ++i) tail[i] = k + i < n ? x[k + i] : -std::numeric_limits<float>::infinity();
+    __m256 lo;
+    const __m256 d = kernels::SubtractExact(_mm256_load_ps(tail), m, &lo);
+    _mm256_store_ps(out, kernels::ExpAvx2(d, _mm256_and_ps(lo, _mm256_cmp_ps(lo, lo, _CMP_ORD_Q))));
+    for (int64_t i = 0; k + i < n; ++i) {
+      y[k + i] = out[i];
+      sum += out[i];
+    }
+  }
+  const __m256 scale = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+  k = 0;
+  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_loadu_ps(y + k), scale));
+  const float s = static_cast<float>(1.0 / sum);
+  for (; k < n; ++k) y[k] *= s;
+}
+
+class SoftmaxAvx2 : public Kernel {
+ public:
+  SoftmaxAvx2(int64_t rows, int64_t n) : rows_(rows), n_(n) {}
+  const char* Name() const override { return "avx2"; }
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const float* x = in[0].Data<const float>();
+    float* y = out[0].Data<float>();
+#pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > (1 << 15))
+    for (int64_t r = 0; r < rows_; ++r) SoftmaxRow(x + r * n_, y + r * n_, n_);
+    return Status::OK();
+  }
+
+ private:
+  int64_t rows_, n_;
+};
+
+bool Supports(const KernelInit& init) {
+  if (!AllPlainFloat32(init) || init.inputs.size() != 1 || !init.inputs[0] || init.HasPostOps()) return false;
+  if (!kernels::DetectedCpuFeatures().fma) return false;
+  const ir::Shape& shape = init.inputs[0]->shape;
+  if (shape.empty() || !ir::IsStatic(shape)) return false;
+  int64_t axis = init.attrs.Int("axis", -1);
+  if (axis < 0) axis += static_cast<int64_t>(shape.size());
+  return axis == static_cast<int64_t>(shape.size()) - 1 && shape.back() > 0;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  const ir::Shape& shape = init.inputs[0]->shape;
+  *kernel = std::make_unique<SoftmaxAvx2>(ir::ElementCount(shape) / shape.back(), shape.back());
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(softmax, avx2) {
+  mixq::ops::RegisterKernel(
+      {"avx2", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+}
