@@ -75,7 +75,7 @@ MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const int16_t* b, int64_t pairs
 #undef MIXQ_STORE_C
 }
 
-constexpr int64_t kPairChunk = 256;  // A chunk 6 KiB (L1), B chunk 16 KiB per panel
+constexpr int64_t kPairChunk = 128;  // A chunk 3 KiB, B chunk 8 KiB per panel: a block's 4 panels stay in L1
 
 }  // namespace
 
