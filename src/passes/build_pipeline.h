@@ -27,4 +27,9 @@ void EliminateDeadNodes(ir::Graph* graph);
 // the BatchNorms folded into it, for the precision report.
 void FoldBatchNorms(ir::Graph* graph, std::map<std::string, std::vector<std::string>>* folded);
 
+// Folds scalar multiplications / additions after a Conv2D into its filter and
+// bias, and rewrites x * clip(x + 3, 0, 6) / 6 as Activation hard_swish
+// (fold_affine.cc); `folded` as for FoldBatchNorms.
+void FoldElementwisePatterns(ir::Graph* graph, std::map<std::string, std::vector<std::string>>* folded);
+
 }  // namespace mixq::passes

@@ -19,40 +19,12 @@
 #include "ops/layout.h"
 #include "ops/op_schema.h"
 #include "passes/build_pipeline.h"
+#include "passes/graph_edit.h"
 #include "util/status_util.h"
 
 namespace mixq::passes {
 
 namespace {
-
-const float* FloatConstant(const ir::Graph& g, int value_id, int64_t expected_count) {
-  if (value_id < 0) return nullptr;
-  const ir::Value& v = *g.value(value_id);
-  if (v.producer < 0 || g.node(v.producer)->op != OpKind::kConstant || v.dtype != DataType::FLOAT32) return nullptr;
-  if (expected_count >= 0 && ir::ElementCount(v.shape) != expected_count) return nullptr;
-  return static_cast<const float*>(g.node(v.producer)->constant->data());
-}
-
-int ReaderCount(const ir::Graph& g, int value_id) {
-  int readers = 0;
-  for (size_t n = 0; n < g.node_count(); ++n)
-    for (int in : g.node(static_cast<int>(n))->inputs) readers += in == value_id;
-  for (int out : g.outputs()) readers += out == value_id;
-  return readers;
-}
-
-int AddConstant(ir::Graph* g, const std::string& base, const ir::Shape& shape, const std::vector<float>& values) {
-  const std::string name = g->UniqueName(base);
-  ir::Node* c = g->AddNode(OpKind::kConstant, name, {}, 1);
-  c->attrs.Set("dtype", std::string("FLOAT32"));
-  c->attrs.Set("shape", shape);
-  c->constant = std::make_shared<ir::Buffer>(values.data(), values.size() * sizeof(float));
-  ir::Value* out = g->value(c->outputs[0]);
-  g->RenameValue(out->id, name);
-  out->dtype = DataType::FLOAT32;
-  out->shape = shape;
-  return out->id;
-}
 
 // Folds `bn` into its producer if allowed; the label of the BatchNorm when done.
 bool TryFold(ir::Graph* g, int bn_id, std::string* folded_into, std::string* bn_label) {

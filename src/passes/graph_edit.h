@@ -1,0 +1,21 @@
+// Small graph edits the folding passes share.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace mixq::passes {
+
+// The FLOAT32 constant `value_id` holds (`expected_count` elements, or any
+// count when negative); null if it is not one.
+const float* FloatConstant(const ir::Graph& g, int value_id, int64_t expected_count);
+
+// How many node inputs and network outputs read `value_id`.
+int ReaderCount(const ir::Graph& g, int value_id);
+
+// A new FLOAT32 constant node named after `base`; returns its value id.
+int AddConstant(ir::Graph* g, const std::string& base, const ir::Shape& shape, const std::vector<float>& values);
+
+}  // namespace mixq::passes
