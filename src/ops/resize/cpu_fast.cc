@@ -4,10 +4,11 @@
 // Bit-exact with the reference: the same nonzero terms, weights multiplied in
 // the same axis order and summed in the same order in double (a factor of 1.0
 // from an inactive axis is exact, and zero-weight terms are skipped in both).
-#include "ops/resize/cpu.h"
-
+// Quantized INT8 tensors resize on their integers when nothing interpolates
+// (nearest, or sizes that map every output onto one input): a gather.
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+#include "ops/resize/cpu.h"
 
 namespace mixq::ops {
 
@@ -19,6 +20,25 @@ struct FastPlan {
   std::vector<std::vector<int64_t>> first_off;   // per axis and output index: first tap * input stride
   std::vector<std::vector<int64_t>> second_off;  // the same for the second tap
 };
+
+// Nearest (no active axis): each output row is a gather along the last axis.
+template <typename T>
+void Gather(const FastPlan& f, const T* x, T* y) {
+  const ResizeParams& p = f.p;
+  const size_t rank = p.out.size(), last = rank - 1;
+  const int64_t count = ir::ElementCount(p.out), inner = p.out[last];
+  const int64_t* off = f.first_off[last].data();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t k = 0; k < count; k += inner) {
+    int64_t base = 0;
+    for (size_t a = 0; a < last; ++a) base += f.first_off[a][static_cast<size_t>(index[a])];
+    for (int64_t j = 0; j < inner; ++j) y[k + j] = x[base + off[j]];
+    for (size_t a = last; a-- > 0;) {
+      if (++index[a] < p.out[a]) break;
+      index[a] = 0;
+    }
+  }
+}
 
 void Run(const FastPlan& f, const float* x, float* y) {
   const ResizeParams& p = f.p;
@@ -84,6 +104,15 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       f.second_off[a].push_back(t.second[o] * f.p.in_strides[a]);
     }
   }
+  if (init.inputs[0]->dtype == DataType::INT8) {
+    if (!f.active.empty() || rank == 0) return Internal("Resize cpu-fast: an INT8 resize that interpolates");
+    return MakeFunctionKernel(
+        [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+          Gather(f, in[0].Data<const int8_t>(), out[0].Data<int8_t>());
+          return Status::OK();
+        },
+        kernel, "cpu-fast");
+  }
   return MakeFunctionKernel(
       [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         Run(f, in[0].Data<float>(), out[0].Data<float>());
@@ -93,12 +122,32 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }
 
 namespace {
-bool SupportsFast(const KernelInit& init) { return !init.HasPostOps() && AllPlainFloat32(init); }
+// Same quantization on both sides: the integers move unchanged.
+bool SameIntegers(const KernelInit& init) {
+  const ValueInfo* x = init.inputs.empty() ? nullptr : init.inputs[0];
+  if (!x || x->dtype != DataType::INT8 || !x->quant || init.outputs.size() != 1) return false;
+  const ValueInfo& y = init.outputs[0];
+  if (y.dtype != DataType::INT8 || !y.quant || y.quant->scales != x->quant->scales ||
+      y.quant->zero_points != x->quant->zero_points)
+    return false;
+  for (size_t i = 1; i < init.inputs.size(); ++i)  // scales / sizes inputs: constants only
+    if (init.inputs[i] && !init.inputs[i]->const_data) return false;
+  ResizeParams p;
+  if (!BuildResizeParams(init, &p).ok() || p.out.empty()) return false;
+  for (const AxisTaps& t : p.axes)
+    for (double w : t.weight)
+      if (w != 0.0) return false;
+  return true;
+}
+
+bool SupportsFast(const KernelInit& init) {
+  return !init.HasPostOps() && (AllPlainFloat32(init) || SameIntegers(init));
+}
 }  // namespace
 
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(resize, fast) {
-  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
-                             mixq::ops::MakeResizeFast});
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsFast, mixq::ops::MakeResizeFast});
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/kernel_registry.h"
 #include "test_util/op_runner.h"
 
 namespace mixq::testing {
@@ -41,6 +42,51 @@ TEST(ResizeFast, BitExactWithTheReference) {
           ASSERT_EQ(ref[0].shape, fast[0].shape);
           EXPECT_EQ(std::memcmp(ref[0].bytes.data(), fast[0].bytes.data(), ref[0].bytes.size()), 0);
         }
+}
+
+// Quantized INT8 tensors: nearest resizes gather the integers as the
+// reference does; a linear resize is not taken (it would interpolate codes).
+TEST(ResizeFast, Int8NearestIsTheReferenceGather) {
+  const ops::KernelDef* fast = ops::FindKernel(OpKind::kResize, "cpu-fast");
+  ASSERT_NE(fast, nullptr);
+  ir::QuantBinding q;
+  q.scales = {0.05f};
+  q.zero_points = {-7};
+  for (const char* mode : {"nearest", "linear"})
+    for (const char* transform : {"half_pixel", "asymmetric"}) {
+      SCOPED_TRACE(std::string(mode) + " " + transform);
+      ir::AttrMap a;
+      a.Set("scales", std::vector<float>{1, 1, 2, 1.5f});
+      a.Set("mode", std::string(mode));
+      a.Set("coordinate_transformation_mode", std::string(transform));
+      a.Set("nearest_mode", std::string("round_prefer_floor"));
+      const ir::Shape in_shape = {1, 3, 5, 7};
+      ops::ValueInfo xi{DataType::INT8, in_shape, nullptr, &q, true};
+      std::vector<ops::ValueInfo> outs(1);
+      ops::ValueInfo xf{DataType::FLOAT32, in_shape};
+      ASSERT_TRUE(ops::GetSchema(OpKind::kResize).infer(a, {&xf}, outs).ok());
+      outs[0].dtype = DataType::INT8;
+      outs[0].quant = &q;
+      outs[0].narrowed = true;
+      std::vector<const ops::ValueInfo*> ins = {&xi};
+      const ops::KernelInit init(a, ins, outs);
+      const bool nearest = std::string(mode) == "nearest";
+      ASSERT_EQ(fast->supports(init), nearest);
+      if (!nearest) continue;
+      std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(in_shape)));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(static_cast<int>(i * 37) % 256 - 128);
+      std::vector<int8_t> got(static_cast<size_t>(ir::ElementCount(outs[0].shape))), want(got.size());
+      ops::RunQuant rq{0.05f, -7};
+      for (auto [def, y] : {std::pair{fast, &got}, std::pair{&ops::ReferenceKernel(OpKind::kResize), &want}}) {
+        std::unique_ptr<ops::Kernel> kernel;
+        ASSERT_TRUE(def->make(init, &kernel).ok());
+        ASSERT_TRUE(kernel
+                        ->Run({ops::TensorView{DataType::INT8, in_shape, x.data(), &rq}},
+                              {ops::TensorView{DataType::INT8, outs[0].shape, y->data(), &rq}})
+                        .ok());
+      }
+      EXPECT_EQ(got, want);
+    }
 }
 
 }  // namespace
