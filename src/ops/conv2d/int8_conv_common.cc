@@ -33,16 +33,12 @@ int64_t MaxAbsIntBias(const KernelInit& init) {
 
 }  // namespace
 
-bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
   if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
   if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout")) return false;
-  std::vector<ValueInfo> logical;
-  ConvGeometry g;
-  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
-  const int64_t ic = g.in_channels / g.group;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
-  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(g.out_channels) ||
-                       wq.zero_points.size() != static_cast<size_t>(g.out_channels)))
+  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(out_channels) ||
+                       wq.zero_points.size() != static_cast<size_t>(out_channels)))
     return false;
   if (wq.axis < 0 && wq.scales.size() != 1) return false;
   const ValueInfo& out = init.outputs[0];
@@ -60,11 +56,21 @@ bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
         if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
           return false;
       }
-  const int64_t int_bias = MaxAbsIntBias(init);
-  if (int_bias < 0) return false;
+  *int_bias = MaxAbsIntBias(init);
+  return *int_bias >= 0;
+}
+
+bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+  std::vector<ValueInfo> logical;
+  ConvGeometry g;
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
+      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
+    return false;
+  int64_t int_bias = 0;
+  if (!FusedInt8StageSupports(init, g.out_channels, &int_bias)) return false;
   // Exact int32 sums: |acc| <= K * 255 * 255, plus the integer bias.
   *geometry = g;
-  return g.kernel_h * g.kernel_w * ic * 255 * 255 + int_bias < (int64_t{1} << 31);
+  return g.kernel_h * g.kernel_w * (g.in_channels / g.group) * 255 * 255 + int_bias < (int64_t{1} << 31);
 }
 
 void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {

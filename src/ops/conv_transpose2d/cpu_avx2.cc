@@ -108,7 +108,7 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(ConvTranspose2DSchema(), init, MakeAccumulate, "avx2-int8", kernel);
+  return MakeQuantizedKernel(ConvTranspose2DSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
 }
 
 }  // namespace
@@ -116,6 +116,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(conv_transpose2d, avx2) {
-  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 10,
+  mixq::ops::RegisterKernel({"avx2-int8-staged", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports, mixq::ops::Make});
 }

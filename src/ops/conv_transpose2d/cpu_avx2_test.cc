@@ -1,4 +1,5 @@
-// The AVX2 int8 ConvTranspose2D against the quantized reference, bit for bit:
+// The AVX2 int8 ConvTranspose2D kernels (fused "avx2-int8" and
+// "avx2-int8-staged") against the quantized reference, bit for bit:
 // PP-OCR det's 2x2 stride 2, overlapping 3x3 / 4x4 stride 2 windows with pads
 // and output padding, dilation, odd sizes and channel counts (GEMM tails),
 // batch 2, zero points at the extremes, int8 and float outputs, a fused relu.
@@ -85,8 +86,6 @@ std::vector<uint8_t> RunDeconv(const KernelDef& def, const Case& c, uint32_t see
 }
 
 TEST(ConvTranspose2DAvx2Int8, BitExactWithTheQuantizedReference) {
-  const KernelDef* fast = FindKernel(OpKind::kConvTranspose2D, "avx2-int8");
-  ASSERT_NE(fast, nullptr);
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
       {1, 24, 10, 10, 24, 2, 2, 1, 0, 0, 0, false, true},   // PP-OCR det: 2x2 stride 2, relu
@@ -95,11 +94,15 @@ TEST(ConvTranspose2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 8, 4, 5, 6, 3, 1, 2, 2, 0, 5, true, true},        // dilated, pads crop
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConvTranspose2D);
-  for (size_t i = 0; i < std::size(cases); ++i) {
-    const auto got = RunDeconv(*fast, cases[i], static_cast<uint32_t>(i));
-    const auto want = RunDeconv(ref, cases[i], static_cast<uint32_t>(i));
-    ASSERT_FALSE(want.empty());
-    EXPECT_EQ(got, want) << "case " << i;
+  for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
+    const KernelDef* fast = FindKernel(OpKind::kConvTranspose2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      const auto got = RunDeconv(*fast, cases[i], static_cast<uint32_t>(i));
+      const auto want = RunDeconv(ref, cases[i], static_cast<uint32_t>(i));
+      ASSERT_FALSE(want.empty());
+      EXPECT_EQ(got, want) << name << " case " << i;
+    }
   }
 }
 

@@ -1,6 +1,5 @@
-#include "ops/conv_transpose2d/cpu.h"
-
 #include "kernels/onednn.h"
+#include "ops/conv_transpose2d/cpu.h"
 #include "ops/conv_transpose2d/geometry.h"
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
@@ -115,6 +114,6 @@ bool SupportsFast(const KernelInit& init) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(conv_transpose2d, onednn) {
-  mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
-                             mixq::ops::MakeConvTranspose2DOneDnn});
+  mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsFast, mixq::ops::MakeConvTranspose2DOneDnn});
 }

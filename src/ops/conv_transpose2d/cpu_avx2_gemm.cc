@@ -1,0 +1,174 @@
+// AVX2 int8 ConvTranspose2D for NCHW (one group), fused like Conv2D's
+// avx2-int8: int8 in, int8 / float32 / float16 out. Every input pixel p meets
+// every filter tap j = (oc, kh, kw): C[j][p] = sum_ic W[ic][j] * X[ic][p] on
+// the int16 GEMM (weights packed once per engine as A, the image's channel
+// rows packed as B without im2col), then C lands on its output position in
+// an int32 plane per output channel (exact: at most KH * KW sums of IC
+// products, K * 255 * 255 * taps + |int bias| < 2^31, checked when chosen),
+// and the output stage of SPEC §1.5 runs over each plane. Integer sums are
+// exact in any order, so the result is bit-exact with reference-quantized.
+// Threads split the output channels (each owns its planes); the others run
+// avx2-int8-staged or the reference.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "kernels/int16_gemm.h"
+#include "ops/conv2d/int8_conv_common.h"
+#include "ops/conv_transpose2d/geometry.h"
+#include "ops/kernel_registry.h"
+#include "ops/quantized_reference.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kPanel = kernels::kInt16Panel;
+constexpr int64_t kBlockPanels = 4;
+
+class ConvTransposeInt8Gemm : public Kernel {
+ public:
+  const char* Name() const override { return "avx2-int8"; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+
+  Status Init(const KernelInit& init) {
+    std::vector<ValueInfo> logical;
+    TransposedGeometry tg;
+    MIXQ_RETURN_IF_ERROR(ComputeTransposedGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &tg));
+    g_ = tg.conv;
+    stage_.Init(init, g_);
+    taps_ = g_.kernel_h * g_.kernel_w;
+    pixels_ = g_.in_h * g_.in_w;
+    out_plane_ = g_.out_h * g_.out_w;
+    // Jobs own whole output channels and whole 6-row blocks of A: a unit of
+    // channels whose rows fill blocks exactly.
+    unit_ = kernels::kInt16RowBlock / std::gcd(kernels::kInt16RowBlock, taps_);
+    const int64_t units = (g_.out_channels + unit_ - 1) / unit_;
+    parts_ = std::min<int64_t>(units, std::max(1, omp_get_max_threads()));
+    const ValueInfo& w = *init.inputs[1];
+    const ir::QuantBinding& wq = *w.quant;
+    const auto f_s = LogicalStrides(w.shape, g_.filter_axes);
+    auto pack = [&, f_s](std::shared_ptr<const void>* out, int64_t* bytes) {
+      auto packed = std::make_shared<kernels::PackedInt16A>();
+      const auto* raw = static_cast<const int8_t*>(w.const_data);
+      kernels::PackInt16A(
+          g_.out_channels * taps_, g_.in_channels,
+          [&](int64_t j, int64_t ic) {
+            const int64_t oc = j / taps_, kh = j % taps_ / g_.kernel_w, kw = j % g_.kernel_w;
+            const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(oc) : 0];
+            return static_cast<int16_t>(raw[oc * f_s[0] + ic * f_s[1] + kh * f_s[2] + kw * f_s[3]] - zp);
+          },
+          packed.get());
+      *bytes = static_cast<int64_t>(packed->data.size() * sizeof(int32_t));
+      *out = packed;
+      return Status::OK();
+    };
+    std::shared_ptr<const void> packed;
+    if (init.weights)
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-deconv", pack, &packed));
+    else
+      MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
+    filter_ = std::static_pointer_cast<const kernels::PackedInt16A>(packed);
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const TensorView& y = out[0];
+    stage_.Prepare(in, y);
+    const int32_t zp = in[0].quant->zero_point;
+    const auto* x = in[0].Data<const int8_t>();
+    planes_.resize(static_cast<size_t>(g_.out_channels * out_plane_));
+    if (scratch_.size() < static_cast<size_t>(parts_)) scratch_.resize(static_cast<size_t>(parts_));
+    const int64_t units = (g_.out_channels + unit_ - 1) / unit_;
+    const bool parallel = parts_ > 1 && pixels_ * g_.in_channels * g_.out_channels * taps_ > (1 << 18);
+    for (int64_t n = 0; n < g_.batch; ++n) {
+      const int8_t* image = x + n * g_.in_channels * pixels_;
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(parts_)) if (parallel)
+      for (int64_t part = 0; part < parts_; ++part) {
+        const int64_t oc_begin = std::min(g_.out_channels, units * part / parts_ * unit_);
+        const int64_t oc_end = std::min(g_.out_channels, units * (part + 1) / parts_ * unit_);
+        if (oc_begin < oc_end) RunPart(image, zp, n, oc_begin, oc_end, y, &scratch_[static_cast<size_t>(part)]);
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Scratch {
+    std::vector<int16_t> panels;
+    std::vector<int32_t> acc;
+  };
+
+  // Output channels [oc_begin, oc_end) of image n: their planes from every
+  // input pixel block, then the output stage over them.
+  void RunPart(const int8_t* image, int32_t zp, int64_t n, int64_t oc_begin, int64_t oc_end, const TensorView& y,
+               Scratch* s) {
+    int32_t* planes = planes_.data() + oc_begin * out_plane_;
+    std::fill(planes, planes + (oc_end - oc_begin) * out_plane_, 0);
+    const int64_t first_block = oc_begin * taps_ / kernels::kInt16RowBlock;
+    const int64_t last_block = (oc_end * taps_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
+    const int64_t cols_max = kBlockPanels * kPanel;
+    s->panels.resize(static_cast<size_t>(filter_->pairs * 2 * cols_max));
+    s->acc.resize(static_cast<size_t>((last_block - first_block) * kernels::kInt16RowBlock * cols_max));
+    for (int64_t first = 0; first < pixels_; first += cols_max) {
+      const int64_t cols = std::min(cols_max, pixels_ - first);
+      const int64_t padded = (cols + kPanel - 1) / kPanel * kPanel;
+      kernels::PackInt8PanelsAvx2(image + first, pixels_, g_.in_channels, cols, zp, s->panels.data());
+      kernels::GemmInt16TileAvx2(*filter_, first_block, last_block, s->panels.data(), padded / kPanel, s->acc.data(),
+                                 padded);
+      for (int64_t j = oc_begin * taps_; j < oc_end * taps_; ++j) {
+        const int32_t* c = s->acc.data() + (j - first_block * kernels::kInt16RowBlock) * padded;
+        const int64_t oc = j / taps_, kh = j % taps_ / g_.kernel_w, kw = j % g_.kernel_w;
+        int32_t* plane = planes_.data() + oc * out_plane_;
+        for (int64_t p = first; p < first + cols; ++p) {
+          const int64_t ih = p / g_.in_w, iw = p % g_.in_w;
+          const int64_t oh = ih * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+          const int64_t ow = iw * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+          if (oh >= 0 && oh < g_.out_h && ow >= 0 && ow < g_.out_w) plane[oh * g_.out_w + ow] += c[p - first];
+        }
+      }
+    }
+    for (int64_t oc = oc_begin; oc < oc_end; ++oc)
+      stage_.Row(oc, planes_.data() + oc * out_plane_, out_plane_, (n * g_.out_channels + oc) * out_plane_, y);
+  }
+
+  ConvGeometry g_;
+  Int8ConvOutputStage stage_;
+  int64_t taps_ = 1, pixels_ = 0, out_plane_ = 0, unit_ = 1, parts_ = 1;
+  std::shared_ptr<const kernels::PackedInt16A> filter_;
+  int64_t private_bytes_ = 0;
+  std::vector<int32_t> planes_;  // [out channel][out_h * out_w] accumulators of the image being run
+  std::vector<Scratch> scratch_;
+};
+
+bool Supports(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
+  std::vector<ValueInfo> logical;
+  TransposedGeometry tg;
+  if (!ComputeTransposedGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &tg).ok()) return false;
+  const ConvGeometry& g = tg.conv;
+  int64_t int_bias = 0;
+  if (g.group != 1 || g.in_h <= 0 || g.in_w <= 0 || !FusedInt8StageSupports(init, g.out_channels, &int_bias))
+    return false;
+  // Each output sums at most KH * KW exact GEMM results.
+  return g.kernel_h * g.kernel_w * g.in_channels * 255 * 255 + int_bias < (int64_t{1} << 31);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<ConvTransposeInt8Gemm>();
+  MIXQ_RETURN_IF_ERROR(k->Init(init));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv_transpose2d, avx2_gemm) {
+  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 20,
+                             mixq::ops::Supports, mixq::ops::Make});
+}
