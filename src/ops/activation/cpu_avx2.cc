@@ -1,11 +1,16 @@
-// AVX2 hard_swish (float32): the reference's double arithmetic four lanes at
-// a time, y = float(x * clamp(x / 6 + 0.5, 0, 1)) with the same comparisons
-// (NaN propagates), so the result is bit-exact with the reference. Compiled
-// without FMA: nothing can be contracted.
+// AVX2 Activation kernels, bit-exact with the reference:
+// - hard_swish (float32): the reference's double arithmetic four lanes at a
+//   time, y = float(x * clamp(x / 6 + 0.5, 0, 1)) with the same comparisons
+//   (NaN propagates); compiled without FMA, so nothing can be contracted.
+// - relu / relu6 / clip on INT8 / INT16 integers: the reference's clamp to
+//   the quantized bounds (IntegerActivationBounds), 32 / 16 lanes at a time.
 #include <immintrin.h>
+
+#include <algorithm>
 
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+#include "ops/quantized_reference.h"
 
 namespace mixq::ops {
 
@@ -45,13 +50,71 @@ class HardSwishAvx2 : public Kernel {
   int64_t count_;
 };
 
+template <typename T>
+__attribute__((target("avx2"))) void Clamp(const T* x, T* y, int64_t n, int32_t lo, int32_t hi) {
+  constexpr int64_t kLanes = 32 / sizeof(T);
+  const __m256i vlo =
+      sizeof(T) == 1 ? _mm256_set1_epi8(static_cast<char>(lo)) : _mm256_set1_epi16(static_cast<short>(lo));
+  const __m256i vhi =
+      sizeof(T) == 1 ? _mm256_set1_epi8(static_cast<char>(hi)) : _mm256_set1_epi16(static_cast<short>(hi));
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    const __m256i c = sizeof(T) == 1 ? _mm256_min_epi8(_mm256_max_epi8(v, vlo), vhi)
+                                     : _mm256_min_epi16(_mm256_max_epi16(v, vlo), vhi);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), c);
+  }
+  for (; i < n; ++i) y[i] = static_cast<T>(std::clamp<int32_t>(x[i], lo, hi));
+}
+
+template <typename T>
+class IntegerClampAvx2 : public Kernel {
+ public:
+  IntegerClampAvx2(int64_t count, int32_t lo, int32_t hi) : count_(count), lo_(lo), hi_(hi) {}
+  const char* Name() const override { return "avx2"; }
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    Clamp(in[0].Data<const T>(), out[0].Data<T>(), count_, lo_, hi_);
+    return Status::OK();
+  }
+
+ private:
+  int64_t count_;
+  int32_t lo_, hi_;
+};
+
+// The reference's bounds (ops/activation/op.cc): false where it has none.
+bool IntegerBounds(const KernelInit& init, int32_t* lo, int32_t* hi) {
+  const ValueInfo& x = *init.inputs[0];
+  PostOp op;
+  return ActivationPostOp(init.attrs, &op) && x.quant->scales.size() == 1 &&
+         IntegerActivationBounds(op, x.quant->scales[0], x.quant->zero_points[0], x.quant->bits, lo, hi);
+}
+
 bool Supports(const KernelInit& init) {
-  return AllPlainFloat32(init) && !init.HasPostOps() && init.inputs.size() == 1 && init.inputs[0] &&
-         init.attrs.Str("type") == "hard_swish" && ir::IsStatic(init.inputs[0]->shape);
+  if (init.HasPostOps() || init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 ||
+      !ir::IsStatic(init.inputs[0]->shape))
+    return false;
+  const ValueInfo& x = *init.inputs[0];
+  if (IsIntegerStorage(x)) {
+    int32_t lo, hi;
+    return init.outputs[0].dtype == x.dtype && IntegerBounds(init, &lo, &hi);
+  }
+  return AllPlainFloat32(init) && init.attrs.Str("type") == "hard_swish";
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  *kernel = std::make_unique<HardSwishAvx2>(ir::ElementCount(init.inputs[0]->shape));
+  const ValueInfo& x = *init.inputs[0];
+  const int64_t count = ir::ElementCount(x.shape);
+  if (IsIntegerStorage(x)) {
+    int32_t lo = 0, hi = 0;
+    if (!IntegerBounds(init, &lo, &hi)) return Internal("activation avx2: no integer bounds");
+    if (x.dtype == DataType::INT8)
+      *kernel = std::make_unique<IntegerClampAvx2<int8_t>>(count, lo, hi);
+    else
+      *kernel = std::make_unique<IntegerClampAvx2<int16_t>>(count, lo, hi);
+    return Status::OK();
+  }
+  *kernel = std::make_unique<HardSwishAvx2>(count);
   return Status::OK();
 }
 
