@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/parallel.h"
+
 namespace mixq::kernels {
 
 namespace {
@@ -193,7 +195,7 @@ void PackInt16B(int64_t k, int64_t n, const std::function<int16_t(int64_t, int64
 void GemmInt16Avx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16B& b, int32_t* c, int64_t ldc) {
   const int64_t blocks = (m + 3) / 4, panels = b.panels, pairs = b.pairs;
   const int16_t* packed = b.data.data();
-#pragma omp parallel for schedule(static) if (blocks * panels * pairs > 4096)
+#pragma omp parallel for schedule(static) if (blocks * panels * pairs * 4 * 2 * kInt16Panel > kMinParallelMacs)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t row = block * 4;
     for (int64_t panel = 0; panel < panels; ++panel) {

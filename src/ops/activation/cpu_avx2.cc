@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/quantized_reference.h"
@@ -41,7 +42,7 @@ class HardSwishAvx2 : public Kernel {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
     const int64_t chunk = 1 << 14;
-#pragma omp parallel for schedule(static) if (count_ > 4 * chunk)
+#pragma omp parallel for schedule(static) if (count_ > kernels::kMinParallelElements)
     for (int64_t at = 0; at < count_; at += chunk) HardSwish(x + at, y + at, std::min(chunk, count_ - at));
     return Status::OK();
   }

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "kernels/int16_gemm.h"
+#include "kernels/parallel.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
@@ -111,10 +112,10 @@ class ConvInt8Gemm : public Kernel {
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     const auto* xs = x.Data<const int8_t>();
-    const bool parallel = jobs > 1 && depth_ * pixels_ * oc_ * g_.group > (1 << 18);
+    const bool parallel = jobs > 1 && depth_ * pixels_ * oc_ * g_.group > kernels::kMinParallelMacs;
     for (int64_t n = 0; n < g_.batch; ++n) {
       const int8_t* image = xs + n * g_.in_channels * g_.in_h * g_.in_w;
-      if (!pointwise_) Widen(image, x_zp, parallel);
+      if (!pointwise_) Widen(image, x_zp, g_.in_channels * g_.in_h * g_.in_w > 4 * kernels::kMinParallelElements);
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
       for (int64_t job = 0; job < jobs; ++job) {
         Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];

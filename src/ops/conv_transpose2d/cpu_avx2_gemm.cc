@@ -16,6 +16,7 @@
 #include <numeric>
 
 #include "kernels/int16_gemm.h"
+#include "kernels/parallel.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/conv_transpose2d/geometry.h"
 #include "ops/kernel_registry.h"
@@ -83,7 +84,7 @@ class ConvTransposeInt8Gemm : public Kernel {
     planes_.resize(static_cast<size_t>(g_.out_channels * out_plane_));
     if (scratch_.size() < static_cast<size_t>(parts_)) scratch_.resize(static_cast<size_t>(parts_));
     const int64_t units = (g_.out_channels + unit_ - 1) / unit_;
-    const bool parallel = parts_ > 1 && pixels_ * g_.in_channels * g_.out_channels * taps_ > (1 << 18);
+    const bool parallel = parts_ > 1 && pixels_ * g_.in_channels * g_.out_channels * taps_ > kernels::kMinParallelMacs;
     for (int64_t n = 0; n < g_.batch; ++n) {
       const int8_t* image = x + n * g_.in_channels * pixels_;
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(parts_)) if (parallel)

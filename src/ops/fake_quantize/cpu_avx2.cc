@@ -9,6 +9,7 @@
 
 #include <cfloat>
 
+#include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
 #include "quant/quant_math.h"
 #include "util/status_util.h"
@@ -60,7 +61,7 @@ class FakeQuantizeAvx2 : public Kernel {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
     const int64_t blocks = in[0].Count() / std::max<int64_t>(1, inner_);
-#pragma omp parallel for schedule(static) if (in[0].Count() > (1 << 16))
+#pragma omp parallel for schedule(static) if (in[0].Count() > kernels::kMinParallelElements)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t c = static_cast<size_t>(b % channels_);
       FakeQuantizeRun(x + b * inner_, y + b * inner_, inner_, scales_[c], zero_points_[c], bits_);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
 #include "ops/pool_params.h"
 #include "util/status_util.h"
@@ -56,7 +57,7 @@ class MaxPoolAvx2 : public Kernel {
     const int64_t planes = g_.batch * g_.channels;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
-#pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.in_h * g_.in_w > (1 << 16))
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.in_h * g_.in_w > kernels::kMinParallelElements)
     for (int64_t p = 0; p < planes; ++p) {
       Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
       Widen(x + p * g_.in_h * g_.in_w, &s);

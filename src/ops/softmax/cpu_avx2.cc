@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/parallel.h"
 #include "kernels/vector_exp.h"
 #include "ops/kernel_registry.h"
 #include "util/status_util.h"
@@ -65,7 +66,7 @@ class SoftmaxAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
-#pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > (1 << 15))
+#pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > kernels::kMinParallelElements)
     for (int64_t r = 0; r < rows_; ++r) SoftmaxRow(x + r * n_, y + r * n_, n_);
     return Status::OK();
   }

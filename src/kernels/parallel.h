@@ -1,0 +1,17 @@
+// When a kernel splits its work over OpenMP threads. A parallel region costs
+// a fork / join (microseconds on an idle machine) and, when the other cores
+// are busy, the wake-up of a sleeping worker (up to milliseconds): measured
+// here, PP-OCR rec int8 ran slower on 2 threads than on 1 under load with a
+// region per small step. Below these sizes a step stays on one thread.
+#pragma once
+
+#include <cstdint>
+
+namespace mixq::kernels {
+
+// Multiply-accumulates of a GEMM-like step (about 100 us on one core).
+constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
+// Elements of a memory-bound step (about 100 us on one core).
+constexpr int64_t kMinParallelElements = int64_t{1} << 18;
+
+}  // namespace mixq::kernels
