@@ -92,7 +92,9 @@ class DepthwiseInt8 : public Kernel {
   // phase q holds padded columns q, q + s, q + 2s, ...
   __attribute__((target("avx2"))) void Widen(const int8_t* x, int32_t zp, Scratch* s) const {
     const int64_t sw = g_.stride_w;
-    s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), 0);
+    // Zeroed once: every run writes the same interior, so the pads stay 0.
+    const size_t size = static_cast<size_t>(sw * rows_ * phase_w_);
+    if (s->plane.size() != size) s->plane.assign(size, 0);
     for (int64_t ih = 0; ih < g_.in_h; ++ih) {
       const int8_t* line = x + ih * g_.in_w;
       const int64_t r = ih + g_.pad_top;
@@ -102,12 +104,45 @@ class DepthwiseInt8 : public Kernel {
         for (int64_t iw = 0; iw < n; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
         continue;
       }
+      if (sw == 2) {  // even and odd input columns split 16 at a time
+        SplitPairs(line, zp, r, s);
+        continue;
+      }
       for (int64_t q = 0; q < sw; ++q) {                           // phase q: padded columns q, q + sw, ...
         const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;  // first iw whose column is in phase q
         int16_t* dst = s->plane.data() + (q * rows_ + r) * phase_w_ + (first + g_.pad_left) / sw;
         const int64_t n = std::min((g_.in_w - first + sw - 1) / sw, phase_w_ - (first + g_.pad_left) / sw);
         for (int64_t t = 0; t < n; ++t) dst[t] = static_cast<int16_t>(line[first + t * sw] - zp);
       }
+    }
+  }
+
+  // Stride 2: input column iw lands in phase (iw + pad_left) % 2 at index
+  // (iw + pad_left) / 2, so even columns fill one phase and odd ones the
+  // other, each contiguously.
+  __attribute__((target("avx2"))) void SplitPairs(const int8_t* line, int32_t zp, int64_t r, Scratch* s) const {
+    const int64_t pl = g_.pad_left;
+    int16_t* even = s->plane.data() + ((pl % 2) * rows_ + r) * phase_w_ + pl / 2;
+    int16_t* odd = s->plane.data() + (((pl + 1) % 2) * rows_ + r) * phase_w_ + (pl + 1) / 2;
+    const int64_t even_room = phase_w_ - pl / 2, odd_room = phase_w_ - (pl + 1) / 2;
+    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12,
+                                           14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+    int64_t iw = 0;
+    // Full groups of 32 input columns whose 16 + 16 outputs fit the phases.
+    for (; iw + 32 <= g_.in_w && iw / 2 + 16 <= even_room && iw / 2 + 16 <= odd_room; iw += 32) {
+      const __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + iw)), split);
+      // Per lane: 8 even then 8 odd bytes; gather the evens, then the odds.
+      const __m256i halves = _mm256_permute4x64_epi64(v, 0xD8);  // even0 even1 | odd0 odd1
+      const __m256i e = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(halves)), z);
+      const __m256i o = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(halves, 1)), z);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(even + iw / 2), e);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(odd + iw / 2), o);
+    }
+    for (; iw < g_.in_w; ++iw) {
+      const int64_t at = iw / 2;
+      if (iw % 2 == 0 && at < even_room) even[at] = static_cast<int16_t>(line[iw] - zp);
+      if (iw % 2 == 1 && at < odd_room) odd[at] = static_cast<int16_t>(line[iw] - zp);
     }
   }
 
