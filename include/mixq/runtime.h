@@ -140,7 +140,8 @@ class IContext {
   virtual std::string GetExecutionPlan(bool json = false) const = 0;
   // Where the time went, with ContextOptions::profile: per step of the plan
   // (node, op, kernel, storage types) the mean wall time over the runs since
-  // the last Prepare, heaviest first, and the totals per operator type.
+  // the last Prepare (the first of them left out once there are others: it
+  // pays one-time costs), heaviest first, and the totals per operator type.
   // "" when profiling is off or nothing has run.
   virtual std::string GetProfile(bool json = false) const = 0;
 };

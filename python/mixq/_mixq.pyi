@@ -1097,7 +1097,7 @@ class IContext:
         """
     def get_profile(self, as_json: bool = False) -> typing.Any:
         """
-        With ContextOptions.profile: mean time per step of the plan (node, op, kernel, storage) and per operator type over the runs since the last prepare, heaviest first (a table, or a dict with as_json=True).
+        With ContextOptions.profile: mean time per step of the plan (node, op, kernel, storage) and per operator type over the runs since the last prepare (the first left out once there are others), heaviest first (a table, or a dict with as_json=True).
         """
     def infer_output_shape(self, input_dims: list[Dims]) -> list[Dims]:
         ...

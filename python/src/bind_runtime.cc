@@ -156,7 +156,8 @@ void BindRuntime(py::module_& m) {
           },
           py::arg("as_json") = false,
           "With ContextOptions.profile: mean time per step of the plan (node, op, kernel, storage) and per "
-          "operator type over the runs since the last prepare, heaviest first (a table, or a dict with "
+          "operator type over the runs since the last prepare (the first left out once there are others), heaviest "
+          "first (a table, or a dict with "
           "as_json=True).");
 
   py::class_<IEngine>(m, "IEngine", "The executable form of a model; shareable across threads.")

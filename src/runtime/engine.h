@@ -81,7 +81,8 @@ class ContextImpl : public IContext {
   std::vector<void*> buffer_data_;        // by buffer, during a run
   bool trace_on_ = false;
   std::vector<std::string> trace_;
-  std::vector<int64_t> step_ns_;  // ContextOptions::profile: summed per step since Prepare
+  std::vector<int64_t> step_ns_;   // ContextOptions::profile: summed per step since Prepare
+  std::vector<int64_t> first_ns_;  // the first run's share of step_ns_ (one-time costs: JIT, page faults)
   int64_t profiled_runs_ = 0;
 };
 

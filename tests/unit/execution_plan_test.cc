@@ -155,11 +155,14 @@ TEST(ExecutionPlan, ProfileAccountsForEveryStep) {
   EXPECT_EQ(context->GetProfile(), "");  // nothing has run
   auto input = RandomFloats(2 * 16 * 16 * 3, 5);
   const auto profiled = RunOnce(context.get(), Dims({2, 16, 16, 3}), input);
+  EXPECT_EQ(json::parse(context->GetProfile(true))["runs"], 1);  // only the first run: reported
+  RunOnce(context.get(), Dims({2, 16, 16, 3}), input);
   RunOnce(context.get(), Dims({2, 16, 16, 3}), input);
   EXPECT_EQ(profiled, RunOnce(plain.get(), Dims({2, 16, 16, 3}), input));  // timing changes nothing
   EXPECT_EQ(plain->GetProfile(), "");
   const json profile = json::parse(context->GetProfile(true));
-  EXPECT_EQ(profile["runs"], 2);
+  EXPECT_EQ(profile["runs"], 2);  // three runs, the first left out
+  EXPECT_EQ(profile["first_run_excluded"], true);
   const auto& steps = Impl(context.get())->plan().steps;
   ASSERT_EQ(profile["steps"].size(), steps.size());
   std::map<std::string, double> per_op;
@@ -177,7 +180,7 @@ TEST(ExecutionPlan, ProfileAccountsForEveryStep) {
   ASSERT_EQ(profile["ops"].size(), per_op.size());
   for (const json& op : profile["ops"]) EXPECT_NEAR(op["ms"].get<double>(), per_op[op["op"].get<std::string>()], 1e-9);
   const std::string text = context->GetProfile();
-  EXPECT_NE(text.find("profile over 2 run(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("profile over 2 run(s) (the first run"), std::string::npos) << text;
   EXPECT_NE(text.find("Conv2D"), std::string::npos) << text;
 }
 

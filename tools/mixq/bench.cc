@@ -45,7 +45,9 @@ int BenchMain(const std::vector<std::string>& args) {
   parser.AddFlag("iterations", "n", "M", "timed runs per thread (default 10)");
   parser.AddFlag("shape", "s", "NAME:DIMS", "dims for an input with dynamic dims, e.g. x:1x3x224x224", true);
   parser.AddSwitch("reference", "run every operator on its reference kernel");
-  parser.AddSwitch("profile", "time every step (first context, warm-up runs included) and print where the time went");
+  parser.AddSwitch("profile",
+                   "time every step (first context; warm-up runs count, the very first run is left out) and print "
+                   "where the time went");
   parser.AddFlag("profile-json", "", "FILE", "write that profile as JSON to FILE (implies --profile)");
   if (int code = ParseOrExit(&parser, "bench", args); code >= 0) return code;
   int64_t intra_threads = 0, threads = 1, warmup = 2, iterations = 10;
