@@ -55,7 +55,90 @@ MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 
   return _mm256_cvtps_epi32(v);  // round half to even (MXCSR default)
 }
 
+// y after the post-ops, 8 lanes (the comparisons of ApplyScalarPostOps).
+MIXQ_AVX2_STAGE __m256 VectorPostOps(__m256 y, const std::vector<StagePostOp>& post_ops,
+                                     const std::vector<FloatAddend>& addends, int64_t e) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (const StagePostOp& op : post_ops) {
+    if (op.kind == StagePostOp::Kind::kAdd) {
+      const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+      const __m256 x = a.dtype == DataType::FLOAT16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                                          static_cast<const uint16_t*>(a.data) + e)))
+                                                    : _mm256_loadu_ps(static_cast<const float*>(a.data) + e);
+      y = _mm256_add_ps(y, x);
+    } else if (op.kind == StagePostOp::Kind::kLeaky) {
+      y = _mm256_blendv_ps(y, _mm256_mul_ps(_mm256_set1_ps(op.lo), y), _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
+    } else {  // v < lo ? lo : v > hi ? hi : v
+      const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
+      const __m256 below = _mm256_cmp_ps(y, lo, _CMP_LT_OQ), above = _mm256_cmp_ps(y, hi, _CMP_GT_OQ);
+      y = _mm256_blendv_ps(_mm256_blendv_ps(y, hi, above), lo, below);
+    }
+  }
+  return y;
+}
+
+MIXQ_AVX2_STAGE void StoreFloat(__m256 y, DataType out_type, void* out, int64_t e) {
+  if (out_type == DataType::FLOAT16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(out) + e),
+                     _mm256_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  else
+    _mm256_storeu_ps(static_cast<float*>(out) + e, y);
+}
+
+// (f32(acc + int_bias) + bias) for 8 columns with their own constants.
+MIXQ_AVX2_STAGE __m256 ColumnValue(const int32_t* acc, const int32_t* int_bias, const float* bias) {
+  __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc));
+  if (int_bias) a = _mm256_add_epi32(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(int_bias)));
+  return _mm256_add_ps(_mm256_cvtepi32_ps(a), _mm256_loadu_ps(bias));
+}
+
 }  // namespace
+
+MIXQ_AVX2_STAGE void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
+                                             const float* multiplier, bool finite, int32_t zero_point, int32_t lo,
+                                             int32_t hi, int8_t* out) {
+  int64_t j = 0;
+  if (finite) {
+    const __m256 zp = _mm256_set1_ps(static_cast<float>(zero_point));
+    const __m256 flo = _mm256_set1_ps(static_cast<float>(lo)), fhi = _mm256_set1_ps(static_cast<float>(hi));
+    for (; j + 8 <= n; j += 8) {
+      __m256 v = _mm256_add_ps(_mm256_mul_ps(ColumnValue(acc + j, int_bias ? int_bias + j : nullptr, bias + j),
+                                             _mm256_loadu_ps(multiplier + j)),
+                               zp);
+      const __m256i q = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, flo), fhi));
+      const __m256i words = _mm256_packs_epi32(q, q);
+      const __m256i bytes = _mm256_packs_epi16(words, words);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j),
+                       _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)));
+    }
+  }
+  for (; j < n; ++j)
+    out[j] = static_cast<int8_t>(
+        std::clamp(quant::RequantizeOutput(static_cast<int64_t>(acc[j]) + (int_bias ? int_bias[j] : 0), bias[j],
+                                           multiplier[j], zero_point, 8),
+                   lo, hi));
+}
+
+MIXQ_AVX2_STAGE void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
+                                       const float* multiplier, bool finite, const std::vector<StagePostOp>& post_ops,
+                                       const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                       DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (finite)
+    for (; j + 8 <= n; j += 8) {
+      __m256 y = _mm256_mul_ps(ColumnValue(acc + j, int_bias ? int_bias + j : nullptr, bias + j),
+                               _mm256_loadu_ps(multiplier + j));
+      StoreFloat(VectorPostOps(y, post_ops, addends, addend_offset + j), out_type, out, out_offset + j);
+    }
+  for (; j < n; ++j) {
+    const float v = quant::AccumulatorValue(static_cast<int64_t>(acc[j]) + (int_bias ? int_bias[j] : 0), bias[j]);
+    const float y = ApplyScalarPostOps(v * multiplier[j], post_ops, addends, addend_offset + j);
+    if (out_type == DataType::FLOAT16)
+      static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
+    else
+      static_cast<float*>(out)[out_offset + j] = y;
+  }
+}
 
 std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
   std::vector<StagePostOp> decoded;
@@ -138,31 +221,9 @@ MIXQ_AVX2_STAGE void DequantizeRow(const int32_t* acc, int64_t n, const ChannelS
   if (StageIsFinite(c)) {
     const __m256i ib = _mm256_set1_epi32(c.int_bias);
     const __m256 bias = _mm256_set1_ps(c.bias), scale = _mm256_set1_ps(c.multiplier);
-    const __m256 zero = _mm256_setzero_ps();
     for (; j + 8 <= n; j += 8) {
-      __m256 y = _mm256_mul_ps(VectorValue(acc + j, ib, bias), scale);
-      for (const StagePostOp& op : post_ops) {
-        if (op.kind == StagePostOp::Kind::kAdd) {
-          const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
-          const int64_t e = addend_offset + j;
-          const __m256 x = a.dtype == DataType::FLOAT16
-                               ? _mm256_cvtph_ps(_mm_loadu_si128(
-                                     reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(a.data) + e)))
-                               : _mm256_loadu_ps(static_cast<const float*>(a.data) + e);
-          y = _mm256_add_ps(y, x);
-        } else if (op.kind == StagePostOp::Kind::kLeaky) {
-          y = _mm256_blendv_ps(y, _mm256_mul_ps(_mm256_set1_ps(op.lo), y), _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
-        } else {  // v < lo ? lo : v > hi ? hi : v
-          const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
-          const __m256 below = _mm256_cmp_ps(y, lo, _CMP_LT_OQ), above = _mm256_cmp_ps(y, hi, _CMP_GT_OQ);
-          y = _mm256_blendv_ps(_mm256_blendv_ps(y, hi, above), lo, below);
-        }
-      }
-      if (out_type == DataType::FLOAT16)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(out) + out_offset + j),
-                         _mm256_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      else
-        _mm256_storeu_ps(static_cast<float*>(out) + out_offset + j, y);
+      const __m256 y = _mm256_mul_ps(VectorValue(acc + j, ib, bias), scale);
+      StoreFloat(VectorPostOps(y, post_ops, addends, addend_offset + j), out_type, out, out_offset + j);
     }
   }
   for (; j < n; ++j) {

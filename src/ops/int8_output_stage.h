@@ -47,6 +47,18 @@ void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const s
                    const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                    int64_t out_offset);
 
+// The same two forms along a row whose columns are output channels (a GEMM
+// against per-column weights): column j uses int_bias[j] (may be null: 0),
+// bias[j] and multiplier[j]. `finite`: every constant is finite (else the
+// scalar formula runs).
+void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
+                             const float* multiplier, bool finite, int32_t zero_point, int32_t lo, int32_t hi,
+                             int8_t* out);
+void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
+                       const float* multiplier, bool finite, const std::vector<StagePostOp>& post_ops,
+                       const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
+                       int64_t out_offset);
+
 // True when the vector row functions compute exactly the scalar formula for
 // these constants (finite ones); kernels use the scalar reference otherwise.
 bool StageIsFinite(const ChannelStage& c);

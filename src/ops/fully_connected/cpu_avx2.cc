@@ -84,7 +84,7 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(FullyConnectedSchema(), init, MakeAccumulate, "avx2-int8", kernel);
+  return MakeQuantizedKernel(FullyConnectedSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
 }
 
 }  // namespace
@@ -92,6 +92,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(fully_connected, avx2) {
-  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10,
+  mixq::ops::RegisterKernel({"avx2-int8-staged", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports, mixq::ops::Make});
 }

@@ -96,7 +96,7 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate, "avx2-int8", kernel);
+  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
 }
 
 }  // namespace
@@ -105,5 +105,5 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(matmul, avx2) {
   mixq::ops::RegisterKernel(
-      {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+      {"avx2-int8-staged", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
 }

@@ -1,0 +1,49 @@
+// FullyConnected (alpha = beta = 1, input not transposed, one bias per output
+// feature) on the fused AVX2 int8 weights GEMM (ops/int8_weight_gemm.h); the
+// other cases run avx2-int8-staged or the reference.
+#include "ops/int8_weight_gemm.h"
+#include "ops/quantized_reference.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+bool Shape(const KernelInit& init, WeightGemmShape* shape) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || !init.inputs[1]->const_data) return false;
+  const ir::Shape& a = init.inputs[0]->shape;
+  const ir::Shape& b = init.inputs[1]->shape;
+  if (a.size() != 2 || b.size() != 2 || !ir::IsStatic(a) || !ir::IsStatic(b)) return false;
+  if (init.attrs.Int("transpose_a") != 0 || init.attrs.Float("alpha", 1.0f) != 1.0f ||
+      init.attrs.Float("beta", 1.0f) != 1.0f)
+    return false;
+  const bool tb = init.attrs.Int("transpose_b", 1) != 0;
+  if ((tb ? b[1] : b[0]) != a[1]) return false;
+  const ir::QuantBinding* wq = init.inputs[1]->quant;
+  if (wq && wq->axis >= 0 && wq->axis != (tb ? 0 : 1)) return false;
+  shape->m = a[0];
+  shape->k = a[1];
+  shape->n = tb ? b[0] : b[1];
+  shape->weights_transposed = tb;
+  return true;
+}
+
+bool Supports(const KernelInit& init) {
+  WeightGemmShape shape;
+  return Shape(init, &shape) && Int8WeightGemmSupports(init, shape, 2);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!Shape(init, &shape)) return Internal("FullyConnected avx2-int8: unexpected shapes");
+  return MakeInt8WeightGemm(init, shape, 2, kernel);
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(fully_connected, avx2_gemm) {
+  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 20,
+                             mixq::ops::Supports, mixq::ops::Make});
+}

@@ -1,0 +1,263 @@
+#include "ops/int8_weight_gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "kernels/int16_gemm.h"
+#include "kernels/parallel.h"
+#include "ops/int8_output_stage.h"
+#include "ops/quantized_reference.h"
+#include "quant/requantize.h"
+#include "util/half.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kPanel = kernels::kInt16Panel;
+constexpr int64_t kRows = kernels::kInt16RowBlock;
+constexpr int64_t kBlockPanels = 16;  // 256 columns: the weights' K chunk of a block stays in L2
+
+float LoadReal(DataType type, const void* data, int64_t e) {
+  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
+  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
+  return static_cast<const float*>(data)[e];
+}
+
+class Int8WeightGemm : public Kernel {
+ public:
+  const char* Name() const override { return "avx2-int8"; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+
+  Status Init(const KernelInit& init, const WeightGemmShape& shape, int bias_input) {
+    s_ = shape;
+    pairs_ = (s_.k + 1) / 2;
+    panels_ = (s_.n + kPanel - 1) / kPanel;
+    column_blocks_ = (panels_ + kBlockPanels - 1) / kBlockPanels;
+    row_blocks_ = (s_.m + kRows - 1) / kRows;
+    const ValueInfo& w = *init.inputs[1];
+    const ir::QuantBinding& wq = *w.quant;
+    w_scales_ = wq.scales;
+    auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
+      auto packed = std::make_shared<kernels::PackedInt16B>();
+      const auto* raw = static_cast<const int8_t*>(w.const_data);
+      const WeightGemmShape sh = s_;
+      kernels::PackInt16B(
+          sh.k, sh.n,
+          [&](int64_t t, int64_t j) {
+            const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(j) : 0];
+            return static_cast<int16_t>(raw[sh.weights_transposed ? j * sh.k + t : t * sh.n + j] - zp);
+          },
+          packed.get());
+      *bytes = static_cast<int64_t>(packed->data.size() * sizeof(int16_t));
+      *out = packed;
+      return Status::OK();
+    };
+    std::shared_ptr<const void> packed;
+    if (init.weights)
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-weights", pack, &packed));
+    else
+      MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
+    weights_ = std::static_pointer_cast<const kernels::PackedInt16B>(packed);
+
+    bias_input_ = bias_input >= 0 && static_cast<size_t>(bias_input) < init.inputs.size() &&
+                          init.inputs[static_cast<size_t>(bias_input)]
+                      ? bias_input
+                      : -1;
+    if (bias_input_ >= 0) {
+      int_bias_ = init.ComputeOf(static_cast<size_t>(bias_input_)) == DataType::INT32;
+      round_bias_half_ = init.ComputeOf(static_cast<size_t>(bias_input_)) == DataType::FLOAT16;
+      bias_type_ = init.inputs[static_cast<size_t>(bias_input_)]->dtype;
+    }
+    int_out_ = init.outputs[0].dtype == DataType::INT8;
+    out_type_ = init.outputs[0].dtype;
+    if (init.post_ops) {
+      post_ops_ = DecodePostOps(*init.post_ops);
+      for (const PostOp& op : *init.post_ops) {
+        if (op.kind == PostOp::Kind::kAdd)
+          addend_inputs_.push_back(op.input);
+        else
+          activations_.push_back(op);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const TensorView& y = out[0];
+    Constants(in, y);
+    PackRows(in[0].Data<const int8_t>(), in[0].quant->zero_point);
+    std::vector<FloatAddend> addends;
+    for (int input : addend_inputs_)
+      addends.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+    const bool parallel = column_blocks_ > 1 && s_.m * s_.k * s_.n > kernels::kMinParallelMacs;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (int64_t block = 0; block < column_blocks_; ++block)
+      RunColumns(block, addends, y, &scratch_[static_cast<size_t>(omp_get_thread_num())]);
+    return Status::OK();
+  }
+
+ private:
+  // Per-column constants of SPEC §1.5, as reference-quantized computes them
+  // (the input scale may be dynamic, the bias an input: once per run).
+  void Constants(const std::vector<TensorView>& in, const TensorView& y) {
+    const double s_in = in[0].quant->scale;
+    const double out_scale = int_out_ ? y.quant->scale : 1.0;
+    multiplier_.assign(static_cast<size_t>(s_.n), 0.0f);
+    bias_.assign(static_cast<size_t>(s_.n), 0.0f);
+    int_bias_values_.assign(int_bias_ ? static_cast<size_t>(s_.n) : 0, 0);
+    finite_ = true;
+    const void* bias = bias_input_ >= 0 ? in[static_cast<size_t>(bias_input_)].data : nullptr;
+    for (int64_t j = 0; j < s_.n; ++j) {
+      const double u = 1.0 * s_in * static_cast<double>(w_scales_.size() == 1 ? w_scales_[0] : w_scales_[j]);
+      multiplier_[j] = int_out_ ? quant::RequantMultiplier(u, 1.0, out_scale) : quant::AccumulatorScale(u, 1.0);
+      if (bias && int_bias_) {
+        int_bias_values_[j] = static_cast<const int32_t*>(bias)[j];
+      } else if (bias) {
+        float b = LoadReal(bias_type_, bias, j);
+        if (round_bias_half_) b = RoundToHalf(b);
+        bias_[j] = quant::BiasInAccumulatorUnits(b, u, 1.0);
+      }
+      finite_ = finite_ && std::isfinite(bias_[j]) && std::isfinite(multiplier_[j]);
+    }
+    if (int_out_) {
+      zero_point_ = y.quant->zero_point;
+      lo_ = quant::QMin(8);
+      hi_ = quant::QMax(8);
+      for (const PostOp& op : activations_) {
+        int32_t lo, hi;
+        if (IntegerActivationBounds(op, y.quant->scale, y.quant->zero_point, 8, &lo, &hi)) {
+          lo_ = std::max(lo_, lo);
+          hi_ = std::min(hi_, hi);
+        }
+      }
+    }
+  }
+
+  // A's rows as 6-row blocks of centered int16 pairs (the GEMM's packed A).
+  void PackRows(const int8_t* a, int32_t zp) {
+    rows_.m = s_.m;
+    rows_.pairs = pairs_;
+    rows_.blocks = row_blocks_;
+    rows_.data.resize(static_cast<size_t>(row_blocks_ * pairs_ * kRows));
+    for (int64_t block = 0; block < row_blocks_; ++block)
+      for (int64_t r = 0; r < kRows; ++r) {
+        const int64_t row = block * kRows + r;
+        int32_t* dst = rows_.data.data() + block * pairs_ * kRows + r;
+        if (row >= s_.m) {
+          for (int64_t p = 0; p < pairs_; ++p) dst[p * kRows] = 0;
+          continue;
+        }
+        const int8_t* src = a + row * s_.k;
+        for (int64_t p = 0; p < pairs_; ++p) {
+          const auto lo = static_cast<uint16_t>(static_cast<int16_t>(src[2 * p] - zp));
+          const auto hi = static_cast<uint16_t>(2 * p + 1 < s_.k ? static_cast<int16_t>(src[2 * p + 1] - zp) : 0);
+          dst[p * kRows] = static_cast<int32_t>(static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16);
+        }
+      }
+  }
+
+  // Columns [256 * block, ...): every row block against those weights, then
+  // the output stage row by row.
+  void RunColumns(int64_t block, const std::vector<FloatAddend>& addends, const TensorView& y,
+                  std::vector<int32_t>* acc) {
+    const int64_t first_panel = block * kBlockPanels;
+    const int64_t panels = std::min(kBlockPanels, panels_ - first_panel);
+    const int64_t ldc = panels * kPanel, first = first_panel * kPanel;
+    const int64_t cols = std::min(ldc, s_.n - first);
+    acc->resize(static_cast<size_t>(row_blocks_ * kRows * ldc));
+    kernels::GemmInt16TileAvx2(rows_, 0, row_blocks_, weights_->data.data() + first_panel * pairs_ * 2 * kPanel, panels,
+                               acc->data(), ldc);
+    const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
+    for (int64_t m = 0; m < s_.m; ++m) {
+      const int32_t* row = acc->data() + m * ldc;
+      const int64_t at = m * s_.n + first;
+      if (int_out_)
+        RequantizeColumnsToInt8(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, zero_point_,
+                                lo_, hi_, y.Data<int8_t>() + at);
+      else
+        DequantizeColumns(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, post_ops_, addends,
+                          at, out_type_, y.data, at);
+    }
+  }
+
+  WeightGemmShape s_;
+  int64_t pairs_ = 0, panels_ = 0, column_blocks_ = 0, row_blocks_ = 0;
+  std::shared_ptr<const kernels::PackedInt16B> weights_;
+  int64_t private_bytes_ = 0;
+  std::vector<float> w_scales_;
+  int bias_input_ = -1;
+  bool int_bias_ = false, round_bias_half_ = false, int_out_ = false, finite_ = true;
+  DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
+  std::vector<StagePostOp> post_ops_;
+  std::vector<PostOp> activations_;
+  std::vector<int> addend_inputs_;
+  std::vector<float> multiplier_, bias_;
+  std::vector<int32_t> int_bias_values_;
+  int32_t zero_point_ = 0, lo_ = -128, hi_ = 127;
+  kernels::PackedInt16A rows_;
+  std::vector<std::vector<int32_t>> scratch_;
+};
+
+int64_t MaxAbsIntBias(const KernelInit& init, int bias_input) {
+  if (bias_input < 0 || static_cast<size_t>(bias_input) >= init.inputs.size() ||
+      !init.inputs[static_cast<size_t>(bias_input)] ||
+      init.ComputeOf(static_cast<size_t>(bias_input)) != DataType::INT32)
+    return 0;
+  const ValueInfo& b = *init.inputs[static_cast<size_t>(bias_input)];
+  if (!b.const_data || b.dtype != DataType::INT32) return -1;
+  int64_t most = 0;
+  const auto* q = static_cast<const int32_t*>(b.const_data);
+  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
+  return most;
+}
+
+}  // namespace
+
+bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape, int bias_input) {
+  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data || shape.m <= 0 || shape.k <= 0 || shape.n <= 0)
+    return false;
+  const ir::QuantBinding& wq = *init.inputs[1]->quant;
+  if (wq.axis >= 0 &&
+      (wq.scales.size() != static_cast<size_t>(shape.n) || wq.zero_points.size() != static_cast<size_t>(shape.n)))
+    return false;
+  if (wq.axis < 0 && wq.scales.size() != 1) return false;
+  const ValueInfo& out = init.outputs[0];
+  if (out.dtype != DataType::INT8 && out.dtype != DataType::FLOAT32 && out.dtype != DataType::FLOAT16) return false;
+  if (bias_input >= 0 && static_cast<size_t>(bias_input) < init.inputs.size() &&
+      init.inputs[static_cast<size_t>(bias_input)]) {
+    const ValueInfo& b = *init.inputs[static_cast<size_t>(bias_input)];
+    if (ir::ElementCount(b.shape) != shape.n || (b.shape.size() == 2 && b.shape[0] != 1) || b.shape.size() > 2)
+      return false;  // one bias per output feature only
+    if (init.ComputeOf(static_cast<size_t>(bias_input)) != DataType::INT32 && b.dtype != DataType::FLOAT32 &&
+        b.dtype != DataType::FLOAT16 && b.dtype != DataType::BFLOAT16)
+      return false;
+  }
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd) {
+        const ValueInfo* a = op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size()
+                                 ? init.inputs[static_cast<size_t>(op.input)]
+                                 : nullptr;
+        if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
+          return false;
+      }
+  const int64_t int_bias = MaxAbsIntBias(init, bias_input);
+  return int_bias >= 0 && shape.k * 255 * 255 + int_bias < (int64_t{1} << 31);
+}
+
+Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
+                          std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<Int8WeightGemm>();
+  MIXQ_RETURN_IF_ERROR(k->Init(init, shape, bias_input));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+}  // namespace mixq::ops

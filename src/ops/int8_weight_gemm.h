@@ -1,0 +1,31 @@
+// The fused AVX2 int8 product of activations and constant weights, shared by
+// MatMul (constant b) and FullyConnected: Y[m][n] = stage(sum_k A[m][k] *
+// W[k][n]) with A int8 rows (per-tensor scale, static or dynamic), W int8
+// with per-column (output feature) scales, packed once per engine into the
+// int16 GEMM's panels, and the output stage of SPEC §1.5 applied per column
+// (bias, activations, a residual add) into INT8, FLOAT32 or FLOAT16. The
+// rows of A are packed per run into 6-row blocks, column blocks of 256 keep
+// the weights' chunk in L2 while every row block uses it, and threads split
+// the column blocks. Exact int32 sums (K * 255 * 255 < 2^31), so the result
+// is bit-exact with reference-quantized.
+#pragma once
+
+#include <memory>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+struct WeightGemmShape {
+  int64_t m = 0, k = 0, n = 0;      // A rows (all batches), depth, output features
+  bool weights_transposed = false;  // W stored [N, K]
+};
+
+// True when the step is this kernel's: the caller has checked its own
+// geometry into `shape`; `bias_input` is the bias's input index or -1.
+bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape, int bias_input);
+
+Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
+                          std::unique_ptr<Kernel>* kernel);
+
+}  // namespace mixq::ops

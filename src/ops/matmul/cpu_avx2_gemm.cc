@@ -1,0 +1,46 @@
+// MatMul with constant int8 weights (b 2-D, a not transposed) on the fused
+// AVX2 int8 weights GEMM (ops/int8_weight_gemm.h); two activations
+// (attention) and the other cases run avx2-int8-staged or the reference.
+#include "ops/int8_weight_gemm.h"
+#include "ops/matmul/geometry.h"
+#include "ops/quantized_reference.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+bool Shape(const KernelInit& init, WeightGemmShape* shape) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || !init.inputs[1]->const_data) return false;
+  std::vector<ValueInfo> logical;
+  MatMulGeometry g;
+  if (!ComputeMatMulGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok()) return false;
+  if (!g.b.batch.empty() || g.a.transposed || g.a.vector || g.b.vector || !ir::IsStatic(g.out)) return false;
+  const ir::QuantBinding* wq = init.inputs[1]->quant;
+  if (wq && wq->axis >= 0 && wq->axis != (g.b.transposed ? 0 : 1)) return false;  // per output column only
+  shape->m = ir::ElementCount(g.a.batch) * g.a.rows;
+  shape->k = g.a.cols;
+  shape->n = g.b.cols;
+  shape->weights_transposed = g.b.transposed;
+  return true;
+}
+
+bool Supports(const KernelInit& init) {
+  WeightGemmShape shape;
+  return Shape(init, &shape) && Int8WeightGemmSupports(init, shape, -1);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!Shape(init, &shape)) return Internal("MatMul avx2-int8: not a weights product");
+  return MakeInt8WeightGemm(init, shape, -1, kernel);
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(matmul, avx2_gemm) {
+  mixq::ops::RegisterKernel(
+      {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
+}
