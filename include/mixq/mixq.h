@@ -1,6 +1,7 @@
 // The whole public mixq API.
 #pragma once
 
+#include "mixq/analysis.h"
 #include "mixq/builder.h"
 #include "mixq/calibrator.h"
 #include "mixq/network.h"

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "bindings.h"
+#include "mixq/analysis.h"
 #include "mixq/calibrator.h"
 
 namespace mixq::python {
@@ -158,6 +159,7 @@ class PyCalibrator {
   }
 
   ICalibrator& get() { return *calibrator_; }
+  std::vector<CalibDataInterface*> interfaces() const { return {interfaces_.begin(), interfaces_.end()}; }
 
   void SetProgressCallback(std::optional<py::function> callback) {
     progress_ = std::move(callback);
@@ -288,6 +290,43 @@ void BindCalibrator(py::module_& m) {
   m.def(
       "create_i_calibrator", [](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); },
       py::arg("data"), "An ICalibrator over one CalibDataInterface per network input.");
+  m.def(
+      "analyze_accuracy",
+      [](INetwork& network, const py::object& data, IBuilderConfig* config, int64_t max_samples, bool isolated,
+         int num_threads, std::optional<py::function> progress) {
+        // The data interfaces, their Python exceptions and the progress
+        // callback are handled as for calibration.
+        PyCalibrator holder(DataList(data));
+        std::optional<py::error_already_set> progress_error;
+        AnalysisOptions options;
+        options.max_samples = max_samples;
+        options.isolated = isolated;
+        options.num_threads = num_threads;
+        if (progress)
+          options.progress = [&](int64_t done, int64_t total, const std::string& what) {
+            py::gil_scoped_acquire gil;
+            if (progress_error) return;
+            try {
+              (*progress)(done, total, what);
+            } catch (py::error_already_set& error) {
+              progress_error = std::move(error);
+            }
+          };
+        AccuracyAnalysis result;
+        holder.RunReleased(
+            [&](ICalibrator&) { return AnalyzeAccuracy(&network, config, holder.interfaces(), options, &result); });
+        if (progress_error) {
+          progress_error->restore();
+          throw py::error_already_set();
+        }
+        return result;
+      },
+      py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("max_samples") = -1,
+      py::arg("isolated") = true, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      "Layer-wise error of `network` built with `config` against its float32 build, on the samples of\n"
+      "`data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):\n"
+      "every tensor accumulated, and every operator the plan does not run in float32 isolated (only it\n"
+      "quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

@@ -65,11 +65,19 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
       MIXQ_RETURN_IF_ERROR(ParseCustomRanges(value, options));
       continue;
     }
+    if (key == "clip_warning_percent") {
+      // Written so NaN fails too.
+      if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 100.0))
+        return InvalidArgument("precision_config.clip_warning_percent must be a number in [0, 100], got ",
+                               value.dump());
+      options->clip_warning_percent = value.get<double>();
+      continue;
+    }
     const StringOption* option = nullptr;
     for (const auto& o : StringOptions())
       if (key == o.key) option = &o;
     if (!option) {
-      std::set<std::string> known = {"custom_ranges"};
+      std::set<std::string> known = {"custom_ranges", "clip_warning_percent"};
       for (const auto& o : StringOptions()) known.insert(o.key);
       return InvalidArgument("unknown key precision_config.", key, " (known keys: ", Join(known), ")");
     }
@@ -136,6 +144,7 @@ std::string BuilderConfigImpl::ToJson() const {
   json ranges = json::object();
   for (const auto& [name, r] : options_.custom_ranges) ranges[name] = {r.min, r.max};
   precision["custom_ranges"] = ranges;
+  precision["clip_warning_percent"] = options_.clip_warning_percent;
   return json{{"precision_config", precision}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

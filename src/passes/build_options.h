@@ -18,6 +18,9 @@ struct BuildOptions {
   // accumulator (scale s_x * s_w); "float": added after scaling.
   std::string bias_precision = "float";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
+  // The build warns when a range clips more than this percentage of a
+  // tensor's calibration values (0..100; 100 never warns).
+  double clip_warning_percent = 1.0;
 };
 
 }  // namespace mixq::passes
