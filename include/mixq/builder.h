@@ -35,9 +35,10 @@ class IBuilder {
   virtual Status GetLastStatus() const = 0;
   // Warnings of the last successful BuildModel, one sentence each: for
   // example a quantization range that clips more than
-  // precision_config.clip_warning_percent of a tensor's calibration values
-  // (naming the tensor, its observed max |x| and the range). Empty when there
-  // is nothing to say.
+  // precision_config.clip_warning_percent of a tensor's calibration values or
+  // removes more than clip_warning_energy_percent of their energy (naming the
+  // tensor, its observed max |x| and the range). Empty when there is nothing
+  // to say.
   virtual std::vector<std::string> GetWarnings() const { return {}; }
 };
 

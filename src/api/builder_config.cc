@@ -65,27 +65,27 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
       MIXQ_RETURN_IF_ERROR(ParseCustomRanges(value, options));
       continue;
     }
-    if (key == "clip_warning_percent") {
+    if (key == "clip_warning_percent" || key == "clip_warning_energy_percent") {
       // Written so NaN fails too.
       if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 100.0))
-        return InvalidArgument("precision_config.clip_warning_percent must be a number in [0, 100], got ",
-                               value.dump());
-      options->clip_warning_percent = value.get<double>();
+        return InvalidArgument("precision_config.", key, " must be a number in [0, 100], got ", value.dump());
+      (key == "clip_warning_percent" ? options->clip_warning_percent : options->clip_warning_energy_percent) =
+          value.get<double>();
       continue;
     }
     const StringOption* option = nullptr;
     for (const auto& o : StringOptions())
       if (key == o.key) option = &o;
     if (!option) {
-      std::set<std::string> known = {"custom_ranges", "clip_warning_percent"};
+      std::set<std::string> known = {"custom_ranges", "clip_warning_percent", "clip_warning_energy_percent"};
       for (const auto& o : StringOptions()) known.insert(o.key);
       return InvalidArgument("unknown key precision_config.", key, " (known keys: ", Join(known), ")");
     }
     if (!value.is_string()) return InvalidArgument("precision_config.", key, " must be a string");
     const std::string v = value.get<std::string>();
     if (!option->allowed.count(v))
-      return InvalidArgument("precision_config.", key, " has unknown value '", v, "' (one of: ",
-                             Join(option->allowed), ")");
+      return InvalidArgument("precision_config.", key, " has unknown value '", v, "' (one of: ", Join(option->allowed),
+                             ")");
     options->*(option->field) = v;
   }
   return Status::OK();
@@ -145,11 +145,14 @@ std::string BuilderConfigImpl::ToJson() const {
   for (const auto& [name, r] : options_.custom_ranges) ranges[name] = {r.min, r.max};
   precision["custom_ranges"] = ranges;
   precision["clip_warning_percent"] = options_.clip_warning_percent;
+  precision["clip_warning_energy_percent"] = options_.clip_warning_energy_percent;
   return json{{"precision_config", precision}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mixq::api
 
 namespace mixq {
-std::unique_ptr<IBuilderConfig> CreateIBuilderConfig() { return std::make_unique<api::BuilderConfigImpl>(); }
+std::unique_ptr<IBuilderConfig> CreateIBuilderConfig() {
+  return std::make_unique<api::BuilderConfigImpl>();
+}
 }  // namespace mixq

@@ -10,7 +10,7 @@ namespace mixq::quant {
 Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationState* state,
                         const passes::CalibratedRanges& calibrated, std::vector<std::string>* warnings) {
   warnings->clear();
-  if (state == nullptr || state->observers.empty() || options.clip_warning_percent >= 100.0) return Status::OK();
+  if (state == nullptr || state->observers.empty()) return Status::OK();
   std::map<std::string, int> bits;
   MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits));
   const bool symmetric = options.activation_quant_algo == "symmetric";
@@ -31,11 +31,15 @@ Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& opti
       continue;
     }
     const double percent = 100.0 * ClippedShare(observer->second, range, symmetric);
-    if (percent <= options.clip_warning_percent) continue;
-    warnings->push_back(StrCat("tensor '", name, "': the ", source, " range [", range.min, ", ", range.max, "] clips ",
-                               percent, " % of its calibration values (observed max |x| ", observer->second.max_abs(),
-                               ", [", observer->second.min(), ", ", observer->second.max(), "]; warning above ",
-                               options.clip_warning_percent, " %, precision_config.clip_warning_percent)"));
+    const double energy = 100.0 * ClippedEnergyShare(observer->second, range, symmetric);
+    if (percent <= options.clip_warning_percent && energy <= options.clip_warning_energy_percent) continue;
+    warnings->push_back(StrCat(
+        "tensor '", name, "': the ", source, " range [", range.min, ", ", range.max, "] clips ", percent,
+        " % of its calibration values, removing ", energy, " % of their energy (observed max |x| ",
+        observer->second.max_abs(), ", [", observer->second.min(), ", ", observer->second.max(), "]; warnings above ",
+        options.clip_warning_percent, " % of the values or ", options.clip_warning_energy_percent,
+        " % of the energy: precision_config.clip_warning_percent / "
+        "clip_warning_energy_percent)"));
   }
   return Status::OK();
 }

@@ -16,7 +16,8 @@ namespace mixq::quant {
 // One sentence per statically quantized activation with calibration
 // statistics whose range, as the build resolves it (custom_ranges, then a
 // forced hand-set range, then `calibrated`), clips more than
-// options.clip_warning_percent of the observed values. Null state: none.
+// options.clip_warning_percent of the observed values or removes more than
+// options.clip_warning_energy_percent of their energy. Null state: none.
 Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationState* state,
                         const passes::CalibratedRanges& calibrated, std::vector<std::string>* warnings);
 

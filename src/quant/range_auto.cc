@@ -41,6 +41,35 @@ struct Grid {
   }
 };
 
+// The clip edges a range gives: [-T, T] when symmetric, the range widened to 0 otherwise.
+void ClipEdges(Range range, bool symmetric, double* low_edge, double* high_edge) {
+  *low_edge = std::min<double>(range.min, 0.0), *high_edge = std::max<double>(range.max, 0.0);
+  if (symmetric) {
+    *high_edge = std::max(std::fabs(*low_edge), *high_edge);
+    *low_edge = -*high_edge;
+  }
+}
+
+// Calls visit(x, weight) for kAutoSubsamples points spread evenly over every
+// non-empty bin, each carrying its share of the bin's count. Points are held
+// inside the observed [min, max]: the last bin may reach past the extremes,
+// and a range equal to them must not seem to clip.
+template <typename Visit>
+void ForEachSubsample(const TensorObserver& observer, Visit&& visit) {
+  const double width = observer.bin_width();
+  for (int sign : {-1, 1}) {
+    const auto& bins = sign < 0 ? observer.negative_bins() : observer.positive_bins();
+    for (size_t k = 0; k < bins.size(); ++k) {
+      if (bins[k] == 0) continue;
+      const double weight = static_cast<double>(bins[k]) / kAutoSubsamples;
+      for (int j = 0; j < kAutoSubsamples; ++j)
+        visit(std::clamp(sign * (static_cast<double>(k) + (j + 0.5) / kAutoSubsamples) * width,
+                         static_cast<double>(observer.min()), static_cast<double>(observer.max())),
+              weight);
+    }
+  }
+}
+
 // Part of the bin [low, high) beyond `edge` (0..1).
 double FractionAbove(double low, double high, double edge) {
   if (edge <= low) return 1.0;
@@ -53,31 +82,30 @@ double FractionAbove(double low, double high, double edge) {
 double HistogramQuantizationMse(const TensorObserver& observer, Range range, int bits, bool symmetric) {
   if (observer.empty()) return 0.0;
   const Grid grid(range, bits, symmetric);
-  const double width = observer.bin_width();
   double sum = 0.0;
-  for (int sign : {-1, 1}) {
-    const auto& bins = sign < 0 ? observer.negative_bins() : observer.positive_bins();
-    for (size_t k = 0; k < bins.size(); ++k) {
-      if (bins[k] == 0) continue;
-      double bin_sum = 0.0;
-      for (int j = 0; j < kAutoSubsamples; ++j) {
-        const double magnitude = (static_cast<double>(k) + (j + 0.5) / kAutoSubsamples) * width;
-        const double e = grid.Error(sign * magnitude);
-        bin_sum += e * e;
-      }
-      sum += static_cast<double>(bins[k]) * bin_sum / kAutoSubsamples;
-    }
-  }
+  ForEachSubsample(observer, [&](double x, double weight) {
+    const double e = grid.Error(x);
+    sum += weight * e * e;
+  });
   return sum / static_cast<double>(observer.count());
+}
+
+double ClippedEnergyShare(const TensorObserver& observer, Range range, bool symmetric) {
+  double low_edge, high_edge;
+  ClipEdges(range, symmetric, &low_edge, &high_edge);
+  double energy = 0.0, clipped = 0.0;
+  ForEachSubsample(observer, [&](double x, double weight) {
+    energy += weight * x * x;
+    const double beyond = x > high_edge ? x - high_edge : (x < low_edge ? low_edge - x : 0.0);
+    clipped += weight * beyond * beyond;
+  });
+  return energy > 0.0 ? clipped / energy : 0.0;
 }
 
 double ClippedShare(const TensorObserver& observer, Range range, bool symmetric) {
   if (observer.empty()) return 0.0;
-  double low_edge = std::min<double>(range.min, 0.0), high_edge = std::max<double>(range.max, 0.0);
-  if (symmetric) {
-    high_edge = std::max(std::fabs(low_edge), high_edge);
-    low_edge = -high_edge;
-  }
+  double low_edge, high_edge;
+  ClipEdges(range, symmetric, &low_edge, &high_edge);
   const double width = observer.bin_width();
   double clipped = 0.0;
   for (size_t k = 0; k < observer.positive_bins().size(); ++k) {

@@ -24,6 +24,14 @@ double HistogramQuantizationMse(const TensorObserver& observer, Range range, int
 // proportion to the part of the bin beyond the edge.
 double ClippedShare(const TensorObserver& observer, Range range, bool symmetric);
 
+// Share (0..1) of the observed values' energy (sum x^2) that clipping to
+// `range` removes: sum over the clipped values of (|x| - edge)^2 / sum x^2,
+// on the histogram as above. Unlike ClippedShare it sees that cutting a
+// long tail removes few values but much of the signal (a residual add whose
+// max |x| 7.35 is clipped to 0.87 loses 0.1 % of its values and most of its
+// large ones). 0 for an empty or all-zero observer.
+double ClippedEnergyShare(const TensorObserver& observer, Range range, bool symmetric);
+
 // `auto`: computes every candidate (linear, eqnm when symmetric, entropy,
 // percentile with options.percentile) and keeps the one with the smallest
 // HistogramQuantizationMse; ties go to the earlier candidate in that order.
