@@ -83,6 +83,10 @@ struct AnalysisOptions {
   // Build and run the isolated variant of every analysed operator (the
   // costly part: one build and one pass over the data per operator).
   bool isolated = true;
+  // The float32 values the isolated builds are compared with are kept from
+  // the first pass when they fit in this many bytes (all samples together);
+  // otherwise the float32 build runs again beside every isolated build.
+  int64_t reference_cache_bytes = int64_t{1} << 30;
   // Threads per inference (ContextOptions::num_threads).
   int num_threads = 0;
   // Called with (step done, steps in all, what) as the analysis goes.

@@ -40,7 +40,32 @@ struct Analysis {
   std::vector<std::string> outputs;  // the network's real-valued outputs
   std::vector<AnalysedNode> nodes;
   std::map<std::string, std::pair<std::string, std::string>> producers;  // tensor -> node, op
+  // The float32 values of the outputs and the analysed nodes' outputs, by
+  // sample, when they fit in AnalysisOptions::reference_cache_bytes.
+  std::vector<FloatTensors> reference_cache;
+  bool cached = false;
 };
+
+// Keeps what the isolated passes compare with, while the budget allows.
+void CacheReference(const FloatTensors& want, const AnalysisOptions& options, Analysis* a, int64_t* bytes) {
+  if (!a->cached) return;
+  FloatTensors kept;
+  auto keep = [&](const std::string& name) {
+    auto it = want.find(name);
+    if (it == want.end() || kept.count(name)) return;
+    *bytes += static_cast<int64_t>(it->second.second.size() * sizeof(float));
+    kept.insert(*it);
+  };
+  for (const auto& name : a->outputs) keep(name);
+  for (const auto& node : a->nodes)
+    for (const auto& name : node.outputs) keep(name);
+  if (*bytes > options.reference_cache_bytes) {
+    a->cached = false;
+    a->reference_cache.clear();
+    return;
+  }
+  a->reference_cache.push_back(std::move(kept));
+}
 
 Status Accumulated(Analysis& a, Runner* reference, SampleReader* reader, const AnalysisOptions& options,
                    AccuracyAnalysis* result) {
@@ -49,6 +74,8 @@ Status Accumulated(Analysis& a, Runner* reference, SampleReader* reader, const A
   Runner quantized;
   MIXQ_RETURN_IF_ERROR(quantized.Init(quantized_model, options.num_threads));
   std::vector<ErrorAccumulator> errors(a.tensors.size());
+  a.cached = options.isolated;
+  int64_t cache_bytes = 0;
   MIXQ_RETURN_IF_ERROR(reader->Reset());
   FloatTensors want, got;
   for (bool more = true;;) {
@@ -58,6 +85,7 @@ Status Accumulated(Analysis& a, Runner* reference, SampleReader* reader, const A
     MIXQ_RETURN_IF_ERROR(WithContext(quantized.Run(*reader, &got), "quantized run"));
     for (size_t i = 0; i < a.tensors.size(); ++i)
       MIXQ_RETURN_IF_ERROR(Compare(want, got, a.tensors[i], reader->index(), &errors[i]));
+    CacheReference(want, options, &a, &cache_bytes);
   }
   result->samples = reader->index() + 1;
   if (result->samples == 0) return InvalidArgument("the sample data is empty: nothing to analyse");
@@ -85,13 +113,17 @@ Status Isolated(Analysis& a, const AnalysedNode& node, Runner* reference, Sample
   for (bool more = true;;) {
     MIXQ_RETURN_IF_ERROR(reader->Next(&more));
     if (!more) break;
-    MIXQ_RETURN_IF_ERROR(WithContext(reference->Run(*reader, &want), "float32 run"));
+    const FloatTensors* reference_values = &want;
+    if (a.cached)
+      reference_values = &a.reference_cache.at(static_cast<size_t>(reader->index()));
+    else
+      MIXQ_RETURN_IF_ERROR(WithContext(reference->Run(*reader, &want), "float32 run"));
     MIXQ_RETURN_IF_ERROR(WithContext(isolated.Run(*reader, &got), "isolated run of node '" + node.name + "'"));
     for (size_t i = 0; i < node.outputs.size(); ++i)
-      MIXQ_RETURN_IF_ERROR(Compare(want, got, node.outputs[i], reader->index(), &own[i]));
+      MIXQ_RETURN_IF_ERROR(Compare(*reference_values, got, node.outputs[i], reader->index(), &own[i]));
     for (size_t i = 0; i < a.outputs.size(); ++i) {
-      MIXQ_RETURN_IF_ERROR(Compare(want, got, a.outputs[i], reader->index(), &per_output[i]));
-      MIXQ_RETURN_IF_ERROR(Compare(want, got, a.outputs[i], reader->index(), &all_outputs));
+      MIXQ_RETURN_IF_ERROR(Compare(*reference_values, got, a.outputs[i], reader->index(), &per_output[i]));
+      MIXQ_RETURN_IF_ERROR(Compare(*reference_values, got, a.outputs[i], reader->index(), &all_outputs));
     }
   }
   impact->node = node.name;

@@ -175,6 +175,19 @@ TEST(AnalyzeAccuracy, RanksTheLayerWithTheBrokenRangeFirst) {
   ASSERT_EQ(result.outputs.size(), 1u);
   EXPECT_EQ(result.outputs[0].tensor, "fc3");
 
+  // Without the float32 cache (the float32 build runs again beside every
+  // isolated build) the figures are the same.
+  AccuracyAnalysis uncached;
+  AnalysisOptions no_cache;
+  no_cache.reference_cache_bytes = 0;
+  ASSERT_TRUE(AnalyzeAccuracy(network.get(), config.get(), {&data}, no_cache, &uncached).ok());
+  ASSERT_EQ(uncached.ranking.size(), result.ranking.size());
+  for (size_t i = 0; i < result.ranking.size(); ++i) {
+    EXPECT_EQ(uncached.ranking[i].node, result.ranking[i].node);
+    EXPECT_EQ(uncached.ranking[i].network_output.sqnr_db, result.ranking[i].network_output.sqnr_db);
+    EXPECT_EQ(uncached.ranking[i].isolated[0].cosine, result.ranking[i].isolated[0].cosine);
+  }
+
   const auto json = nlohmann::json::parse(result.ToJson());
   EXPECT_EQ(json["format"], "mixq-accuracy-analysis");
   EXPECT_EQ(json["ranking"][0]["node"], "fc2");

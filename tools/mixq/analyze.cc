@@ -110,7 +110,7 @@ int AnalyzeMain(const std::vector<std::string>& args) {
   FileData data;
   if (Status s = data.Open(parser.Get("eval-data", parser.Get("calib-data")), network.get()); !s.ok())
     return Fail("analyze", s);
-  ProgressBar bar("analysing");
+  ProgressBar bar("analysing", "builds");
   options.progress = [&bar](int64_t done, int64_t total, const std::string&) { bar.Update(done, total); };
   AccuracyAnalysis result;
   if (Status s = AnalyzeAccuracy(network.get(), config.get(), data.pointers, options, &result); !s.ok())
