@@ -7,4 +7,5 @@
 #include "mixq/network.h"
 #include "mixq/parser.h"
 #include "mixq/runtime.h"
+#include "mixq/tune.h"
 #include "mixq/types.h"

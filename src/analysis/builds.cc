@@ -92,6 +92,7 @@ Status BuildFloat(const BuildInputs& in, const std::vector<std::string>& extra_o
   MIXQ_RETURN_IF_ERROR(MarkOutputs(&graph, extra_outputs));
   passes::BuildOptions options = in.options;
   options.precision_mode = "force_float32";
+  options.node_precision.clear();  // the config's per-node overrides would apply after ClearOverrides
   return Build("analysis-float32", graph, options, in, model);
 }
 
@@ -113,6 +114,7 @@ Status BuildIsolated(const BuildInputs& in, const AnalysedNode& node, std::share
   MIXQ_RETURN_IF_ERROR(MarkOutputs(&graph, node.outputs));
   passes::BuildOptions options = in.options;
   options.precision_mode = "force_float32";
+  options.node_precision.clear();  // the config's per-node overrides would apply after ClearOverrides
   return Build("analysis-isolated '" + node.name + "'", graph, options, in, model);
 }
 

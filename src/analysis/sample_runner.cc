@@ -1,5 +1,8 @@
 #include "analysis/sample_runner.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "api/model_impl.h"
 #include "util/half.h"
 #include "util/status_util.h"
@@ -88,6 +91,23 @@ Status Runner::Run(const SampleReader& reader, FloatTensors* outputs) {
     }
     (*outputs)[t->GetName()] = {t->GetDimensions(), std::move(values)};
   }
+  return Status::OK();
+}
+
+Status Runner::Time(const SampleReader& reader, int runs, double* median_ms) {
+  std::vector<std::unique_ptr<IRTTensor>> in, out;
+  MIXQ_RETURN_IF_ERROR(context_->CreateInputTensors(&in));
+  MIXQ_RETURN_IF_ERROR(context_->CreateOutputTensors(&out));
+  MIXQ_RETURN_IF_ERROR(reader.Fill(in));
+  MIXQ_RETURN_IF_ERROR(context_->Enqueue(in, out));  // warm-up: plan, arena, packed weights
+  std::vector<double> times;
+  for (int r = 0; r < std::max(runs, 1); ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    MIXQ_RETURN_IF_ERROR(context_->Enqueue(in, out));
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  *median_ms = times[times.size() / 2];
   return Status::OK();
 }
 

@@ -40,6 +40,9 @@ class Runner {
   // Runs the reader's current sample; real-valued outputs (FLOAT32 /
   // FLOAT16 / BFLOAT16) as float32 by name, others left out.
   Status Run(const SampleReader& reader, FloatTensors* outputs);
+  // Median wall time in milliseconds of `runs` Enqueue calls on the reader's
+  // current sample, after one untimed warm-up run.
+  Status Time(const SampleReader& reader, int runs, double* median_ms);
 
  private:
   std::unique_ptr<IModel> model_;

@@ -85,6 +85,7 @@ int InspectMain(const std::vector<std::string>& args);
 int CompareMain(const std::vector<std::string>& args);
 int ExportOnnxMain(const std::vector<std::string>& args);
 int AnalyzeMain(const std::vector<std::string>& args);
+int TuneMain(const std::vector<std::string>& args);
 
 // Prints "mixq VERB: error: MESSAGE" on one line to stderr; returns `code`.
 int Fail(const std::string& verb, const Status& status, int code = kExitFailure);
