@@ -6,6 +6,7 @@ The C++ API, names in snake_case (``INetwork.add_i_conv_node``, ``INode.set_prec
 - :func:`quantize`: ONNX file + calibration samples -> built model, in one call;
 - :func:`calibrate` and :class:`ArrayCalibData`: calibrate from numpy arrays or dicts, no class to write;
 - :func:`analyze`: layer-wise error of a quantized build against float32, operators ranked by harm;
+- :func:`tune`: per-node precisions that meet an output accuracy target (``mixq tune``);
 - :class:`Session`: runs a model like ``onnxruntime.InferenceSession``.
 
 Errors raise :class:`MixqError`, whose ``code`` and ``message`` are the C++ Status's.
@@ -61,6 +62,8 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     Status,
     StatusCode,
     TensorError,
+    TuneCandidate,
+    TuneResult,
     UnaryOp,
     analyze_accuracy,
     create_i_builder,
@@ -74,9 +77,10 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     numpy_dtype,
     parse_data_type,
     quantization_algorithm_name,
+    tune_precision,
 )
 from ._mixq import __version__  # noqa: F401  (from project(VERSION) in CMakeLists.txt)
-from .analysis import analyze  # noqa: F401
+from .analysis import analyze, tune  # noqa: F401
 from .convenience import ArrayCalibData, build_config, calibrate, quantize  # noqa: F401
 from .session import Session, TensorInfo  # noqa: F401
 

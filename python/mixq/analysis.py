@@ -1,10 +1,16 @@
-"""Layer-wise accuracy analysis from numpy samples (docs/accuracy.md)."""
+"""Layer-wise accuracy analysis and precision tuning from numpy samples (docs/accuracy.md)."""
 from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from ._mixq import AccuracyAnalysis, IBuilderConfig, INetwork, analyze_accuracy
+from ._mixq import AccuracyAnalysis, IBuilderConfig, INetwork, TuneResult, analyze_accuracy, tune_precision
 from .convenience import ArrayCalibData, Sample, _SampleFeed
+
+
+def _data_for(network: INetwork, samples: Iterable[Sample]) -> list:
+    inputs = [network.get_input(i) for i in range(network.get_input_count())]
+    feed = _SampleFeed(samples, [t.get_tensor_name() for t in inputs])
+    return [ArrayCalibData(feed, t.get_data_type(), input_index=i, leader=(i == 0)) for i, t in enumerate(inputs)]
 
 
 def analyze(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilderConfig] = None,
@@ -18,8 +24,18 @@ def analyze(network: INetwork, samples: Iterable[Sample], config: Optional[IBuil
     :class:`AccuracyAnalysis`: ``accumulated`` per tensor, ``ranking`` of the
     operators by the network-output SQNR they cause alone, ``to_json()``.
     """
-    inputs = [network.get_input(i) for i in range(network.get_input_count())]
-    feed = _SampleFeed(samples, [t.get_tensor_name() for t in inputs])
-    data = [ArrayCalibData(feed, t.get_data_type(), input_index=i, leader=(i == 0)) for i, t in enumerate(inputs)]
-    return analyze_accuracy(network, data, config, max_samples=max_samples, isolated=isolated,
+    return analyze_accuracy(network, _data_for(network, samples), config, max_samples=max_samples, isolated=isolated,
                             num_threads=num_threads, progress=progress)
+
+
+def tune(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilderConfig] = None,
+         min_cosine: float = 0.999, min_sqnr_db: float = -1e300, time_budget_seconds: float = 600.0,
+         max_samples: int = -1, progress: Optional[Callable[[int, str], None]] = None) -> TuneResult:
+    """Finds per-node precisions meeting an output target, starting from ``config``'s plan.
+
+    ``samples`` as for :func:`analyze` (the network must be calibrated). Returns a
+    :class:`TuneResult`; ``config_json`` is a builder config to save and build with.
+    """
+    return tune_precision(network, _data_for(network, samples), config, min_cosine=min_cosine,
+                          min_sqnr_db=min_sqnr_db, time_budget_seconds=time_budget_seconds,
+                          max_samples=max_samples, progress=progress)

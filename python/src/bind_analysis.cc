@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "mixq/analysis.h"
+#include "mixq/tune.h"
 
 namespace mixq::python {
 
@@ -45,6 +46,22 @@ void BindAnalysis(py::module_& m) {
       .def("to_json", &AccuracyAnalysis::ToJson, "The analysis as JSON (an infinite SQNR is null).")
       .def("to_string", &AccuracyAnalysis::ToString, "The ranking and the accumulated errors as tables.")
       .def("__str__", &AccuracyAnalysis::ToString);
+  py::class_<TuneCandidate>(m, "TuneCandidate",
+                            "One plan tune_precision tried: the promoted nodes, the output SQNR, the lowest output\n"
+                            "cosine, the median latency and whether it met the target.")
+      .def_readonly("node_precision", &TuneCandidate::node_precision)
+      .def_readonly("output_sqnr_db", &TuneCandidate::output_sqnr_db)
+      .def_readonly("output_cosine", &TuneCandidate::output_cosine)
+      .def_readonly("latency_ms", &TuneCandidate::latency_ms)
+      .def_readonly("meets_target", &TuneCandidate::meets_target);
+  py::class_<TuneResult>(m, "TuneResult",
+                         "The result of tune_precision: the chosen candidate, every candidate tried, the builder\n"
+                         "config JSON of the chosen one and why the search stopped.")
+      .def_readonly("target_met", &TuneResult::target_met)
+      .def_readonly("chosen", &TuneResult::chosen)
+      .def_readonly("trajectory", &TuneResult::trajectory)
+      .def_readonly("config_json", &TuneResult::config_json)
+      .def_readonly("stop_reason", &TuneResult::stop_reason);
 }
 
 }  // namespace mixq::python

@@ -14,6 +14,7 @@
 #include "bindings.h"
 #include "mixq/analysis.h"
 #include "mixq/calibrator.h"
+#include "mixq/tune.h"
 
 namespace mixq::python {
 namespace {
@@ -327,6 +328,45 @@ void BindCalibrator(py::module_& m) {
       "`data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):\n"
       "every tensor accumulated, and every operator the plan does not run in float32 isolated (only it\n"
       "quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).");
+  m.def(
+      "tune_precision",
+      [](INetwork& network, const py::object& data, IBuilderConfig* config, double min_cosine, double min_sqnr_db,
+         double time_budget_seconds, int64_t max_samples, int latency_runs, int num_threads,
+         std::optional<py::function> progress) {
+        PyCalibrator holder(DataList(data));
+        std::optional<py::error_already_set> progress_error;
+        TuneOptions options;
+        options.min_cosine = min_cosine;
+        options.min_sqnr_db = min_sqnr_db;
+        options.time_budget_seconds = time_budget_seconds;
+        options.max_samples = max_samples;
+        options.latency_runs = latency_runs;
+        options.num_threads = num_threads;
+        if (progress)
+          options.progress = [&](int64_t done, const std::string& message) {
+            py::gil_scoped_acquire gil;
+            if (progress_error) return;
+            try {
+              (*progress)(done, message);
+            } catch (py::error_already_set& error) {
+              progress_error = std::move(error);
+            }
+          };
+        TuneResult result;
+        holder.RunReleased(
+            [&](ICalibrator&) { return TunePrecision(&network, config, holder.interfaces(), options, &result); });
+        if (progress_error) {
+          progress_error->restore();
+          throw py::error_already_set();
+        }
+        return result;
+      },
+      py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("min_cosine") = 0.999,
+      py::arg("min_sqnr_db") = -1e300, py::arg("time_budget_seconds") = 600.0, py::arg("max_samples") = -1,
+      py::arg("latency_runs") = 5, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      "Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->\n"
+      "float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db; the\n"
+      "result's config_json holds the promotions (precision_config.node_precision). progress(done, message).");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

@@ -150,3 +150,49 @@ def test_auto_algorithm_and_clip_warning_from_python(setup):
     for warning in builder.get_warnings():
         assert "clips" in warning and "observed max |x|" in warning
     assert mixq.quantization_algorithm_name(mixq.QuantizationAlgorithm.AUTO) == "auto"
+
+
+def sensitive_mlp(path):
+    """The MLP with relu1's channel 0 ~40x larger than the others and read by fc2 with a 40x smaller weight:
+    per-tensor int8 on fc2's input rounds the channels that carry the signal to a few levels."""
+    _, w = mlp(path)
+    w["w1"][0, :] = 4.0
+    w["w2"][:, 0] /= 40
+    inits = [numpy_helper.from_array(v, k) for k, v in w.items()]
+    model = onnx.load(str(path))
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(inits)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
+    path = sensitive_mlp(tmp_path / "sensitive.onnx")
+    rng = np.random.default_rng(3)
+    data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
+    network = mixq.INetwork()
+    mixq.IParser().parse(network, str(path))
+    config = mixq.build_config("qint8_mixed_float32")
+    mixq.calibrate(network, data, config)
+    messages = []
+    result = mixq.tune(network, data, config, min_cosine=0.9999, progress=lambda done, m: messages.append(m))
+    assert result.target_met and result.stop_reason == "target met"
+    assert result.chosen.node_precision == {"fc2": "qint16"}
+    assert not result.trajectory[0].meets_target and result.trajectory[0].output_cosine < 0.9999
+    assert len(messages) == len(result.trajectory)
+    assert json.loads(result.config_json)["precision_config"]["node_precision"] == {"fc2": "qint16"}
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i, x in enumerate(data):
+        np.save(calib / f"{i:03d}.npy", x)
+    out = tmp_path / "tuned.json"
+    proc = run_mixq(build_dir, "tune", path, "--calib-data", calib, "--min-cosine", "0.9999", "-o", out)
+    assert "target met" in proc.stdout
+    assert json.loads(out.read_text())["precision_config"]["node_precision"] == {"fc2": "qint16"}
+    # The written config builds: fc2 runs in QINT16.
+    tuned = mixq.IBuilderConfig()
+    tuned.parse_from_file(str(out))
+    model = mixq.IBuilder().build_model("tuned", network, tuned)
+    rows = {row["node"]: row for row in json.loads(model.get_precision_report_json())["nodes"]}
+    assert [i["actual"] for i in rows["fc2"]["inputs"]] == ["QINT16", "QINT16"]
