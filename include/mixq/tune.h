@@ -20,11 +20,27 @@
 
 namespace mixq {
 
+// One network output of one sample, as float32.
+struct OutputTensor {
+  std::string name;
+  Dims dims;
+  std::vector<float> values;
+};
+// Every output of every sample: [sample][output].
+using SampleOutputs = std::vector<std::vector<OutputTensor>>;
+
 struct TuneOptions {
   // The target, on all network outputs together over all samples: the lowest
   // cosine of any output >= min_cosine, and the SQNR >= min_sqnr_db.
   double min_cosine = 0.999;
   double min_sqnr_db = -1e300;  // no SQNR target unless set
+  // A metric of the user's own (top-1 agreement, exact string match, ...):
+  // called once per candidate with the candidate's outputs and the float32
+  // build's, on the same samples; the candidate meets the target only when
+  // *metric >= min_metric too (set min_cosine to -1 to use it alone). A
+  // failed Status stops the search with it.
+  std::function<Status(const SampleOutputs& candidate, const SampleOutputs& reference, double* metric)> metric;
+  double min_metric = 0;
   // Wall-clock budget in seconds (the analysis included); the search stops
   // with the best candidate so far when it is spent.
   double time_budget_seconds = 600;
@@ -40,13 +56,14 @@ struct TuneCandidate {
   double output_sqnr_db = 0;
   double output_cosine = 1;  // the lowest of any output
   double latency_ms = 0;     // median of latency_runs
+  double metric = 0;         // TuneOptions::metric's value (0 without one)
   bool meets_target = false;
 };
 
 struct TuneResult {
   bool target_met = false;
   // The candidate returned: the first that met the target, else the most
-  // accurate one (highest output SQNR).
+  // accurate one (highest output SQNR, or highest metric when there is one).
   TuneCandidate chosen;
   std::vector<TuneCandidate> trajectory;  // every candidate, in the order tried
   std::string config_json;                // the builder config of `chosen`

@@ -1305,6 +1305,9 @@ class TuneCandidate:
     def meets_target(self) -> bool:
         ...
     @property
+    def metric(self) -> float:
+        ...
+    @property
     def node_precision(self) -> dict[str, str]:
         ...
     @property
@@ -1415,10 +1418,12 @@ def parse_data_type(name: str) -> DataType:
     """
 def quantization_algorithm_name(algorithm: QuantizationAlgorithm) -> str:
     ...
-def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None) -> TuneResult:
+def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0) -> TuneResult:
     """
     Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->
-    float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db; the
-    result's config_json holds the promotions (precision_config.node_precision). progress(done, message).
+    float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and
+    metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});
+    the result's config_json holds the promotions (precision_config.node_precision).
+    progress(done, message) after every candidate.
     """
 __version__: str = '0.1.0'

@@ -29,13 +29,21 @@ def analyze(network: INetwork, samples: Iterable[Sample], config: Optional[IBuil
 
 
 def tune(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilderConfig] = None,
-         min_cosine: float = 0.999, min_sqnr_db: float = -1e300, time_budget_seconds: float = 600.0,
-         max_samples: int = -1, progress: Optional[Callable[[int, str], None]] = None) -> TuneResult:
+         min_cosine: Optional[float] = None, min_sqnr_db: float = -1e300, time_budget_seconds: float = 600.0,
+         max_samples: int = -1, progress: Optional[Callable[[int, str], None]] = None,
+         metric: Optional[Callable[[list, list], float]] = None, min_metric: float = 0.0) -> TuneResult:
     """Finds per-node precisions meeting an output target, starting from ``config``'s plan.
 
-    ``samples`` as for :func:`analyze` (the network must be calibrated). Returns a
-    :class:`TuneResult`; ``config_json`` is a builder config to save and build with.
+    ``samples`` as for :func:`analyze` (the network must be calibrated). The
+    target: every output's cosine >= ``min_cosine`` (default 0.999, or none
+    when a ``metric`` is given) and SQNR >= ``min_sqnr_db``; and, with
+    ``metric(candidate, reference) -> float`` (each a list per sample of
+    ``{output_name: array}``, e.g. top-1 agreement), ``metric >= min_metric``.
+    Returns a :class:`TuneResult`; ``config_json`` is a builder config to save
+    and build with.
     """
+    if min_cosine is None:
+        min_cosine = -1.0 if metric is not None else 0.999
     return tune_precision(network, _data_for(network, samples), config, min_cosine=min_cosine,
                           min_sqnr_db=min_sqnr_db, time_budget_seconds=time_budget_seconds,
-                          max_samples=max_samples, progress=progress)
+                          max_samples=max_samples, progress=progress, metric=metric, min_metric=min_metric)

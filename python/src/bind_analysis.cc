@@ -53,6 +53,7 @@ void BindAnalysis(py::module_& m) {
       .def_readonly("output_sqnr_db", &TuneCandidate::output_sqnr_db)
       .def_readonly("output_cosine", &TuneCandidate::output_cosine)
       .def_readonly("latency_ms", &TuneCandidate::latency_ms)
+      .def_readonly("metric", &TuneCandidate::metric)
       .def_readonly("meets_target", &TuneCandidate::meets_target);
   py::class_<TuneResult>(m, "TuneResult",
                          "The result of tune_precision: the chosen candidate, every candidate tried, the builder\n"

@@ -214,6 +214,22 @@ class PyCalibrator {
   std::optional<py::error_already_set> progress_error_;
 };
 
+// [sample]{output name: float32 array}, copied (the C++ vectors are the tuner's).
+py::list SamplesToPython(const SampleOutputs& outputs) {
+  py::list samples;
+  for (const auto& sample : outputs) {
+    py::dict tensors;
+    for (const auto& t : sample) {
+      const auto& dims = t.dims.GetDims();
+      py::array_t<float> array(std::vector<py::ssize_t>(dims.begin(), dims.end()));
+      std::copy(t.values.begin(), t.values.end(), array.mutable_data());
+      tensors[py::str(t.name)] = array;
+    }
+    samples.append(tensors);
+  }
+  return samples;
+}
+
 std::vector<py::object> DataList(const py::object& data) {
   std::vector<py::object> list;
   if (py::isinstance<CalibDataInterface>(data)) {
@@ -332,7 +348,7 @@ void BindCalibrator(py::module_& m) {
       "tune_precision",
       [](INetwork& network, const py::object& data, IBuilderConfig* config, double min_cosine, double min_sqnr_db,
          double time_budget_seconds, int64_t max_samples, int latency_runs, int num_threads,
-         std::optional<py::function> progress) {
+         std::optional<py::function> progress, std::optional<py::function> metric, double min_metric) {
         PyCalibrator holder(DataList(data));
         std::optional<py::error_already_set> progress_error;
         TuneOptions options;
@@ -352,21 +368,50 @@ void BindCalibrator(py::module_& m) {
               progress_error = std::move(error);
             }
           };
-        TuneResult result;
-        holder.RunReleased(
-            [&](ICalibrator&) { return TunePrecision(&network, config, holder.interfaces(), options, &result); });
-        if (progress_error) {
-          progress_error->restore();
-          throw py::error_already_set();
+        // The user's metric gets [sample]{output name: float32 array} for the
+        // candidate and the float32 build; a Python exception stops the search
+        // and is raised again from here.
+        std::optional<py::error_already_set> metric_error;
+        if (metric) {
+          options.min_metric = min_metric;
+          options.metric = [&](const SampleOutputs& candidate, const SampleOutputs& reference, double* value) {
+            py::gil_scoped_acquire gil;
+            try {
+              *value = (*metric)(SamplesToPython(candidate), SamplesToPython(reference)).cast<double>();
+              return Status::OK();
+            } catch (py::error_already_set& error) {
+              std::string what = error.what();
+              metric_error = std::move(error);
+              return Status(StatusCode::INTERNAL, "Python exception in the metric: " + what);
+            } catch (const py::cast_error&) {
+              return Status(StatusCode::INVALID_ARGUMENT, "the metric must return a number");
+            }
+          };
         }
+        TuneResult result;
+        try {
+          holder.RunReleased(
+              [&](ICalibrator&) { return TunePrecision(&network, config, holder.interfaces(), options, &result); });
+        } catch (py::error_already_set&) {
+          // The MixqError saying the metric failed: the metric's own exception says why.
+          if (!metric_error) throw;
+        }
+        for (auto* error : {&metric_error, &progress_error})
+          if (*error) {
+            (*error)->restore();
+            throw py::error_already_set();
+          }
         return result;
       },
       py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("min_cosine") = 0.999,
       py::arg("min_sqnr_db") = -1e300, py::arg("time_budget_seconds") = 600.0, py::arg("max_samples") = -1,
       py::arg("latency_runs") = 5, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      py::arg("metric") = py::none(), py::arg("min_metric") = 0.0,
       "Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->\n"
-      "float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db; the\n"
-      "result's config_json holds the promotions (precision_config.node_precision). progress(done, message).");
+      "float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and\n"
+      "metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});\n"
+      "the result's config_json holds the promotions (precision_config.node_precision).\n"
+      "progress(done, message) after every candidate.");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

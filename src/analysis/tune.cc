@@ -35,6 +35,14 @@ int LevelOf(const std::string& precision) {
   return 3;
 }
 
+SampleOutputs::value_type ToOutputs(const FloatTensors& tensors, const std::vector<std::string>& names) {
+  SampleOutputs::value_type sample;
+  for (const auto& name : names)
+    if (auto it = tensors.find(name); it != tensors.end())
+      sample.push_back(OutputTensor{name, it->second.first, it->second.second});
+  return sample;
+}
+
 class Evaluator {
  public:
   Evaluator(const api::NetworkImpl& network, const passes::BuildOptions& options, std::string config_json,
@@ -62,6 +70,7 @@ class Evaluator {
       if (!more) break;
       reference_.emplace_back();
       MIXQ_RETURN_IF_ERROR(WithContext(runner.Run(reader_, &reference_.back()), "float32 run"));
+      if (tune_.metric) reference_outputs_.push_back(ToOutputs(reference_.back(), outputs_));
     }
     return Status::OK();
   }
@@ -79,12 +88,14 @@ class Evaluator {
     ErrorAccumulator all;
     std::vector<ErrorAccumulator> each(outputs_.size());
     FloatTensors got;
+    SampleOutputs candidate_outputs;
     MIXQ_RETURN_IF_ERROR(reader_.Reset());
     for (bool more = true;;) {
       MIXQ_RETURN_IF_ERROR(reader_.Next(&more));
       if (!more) break;
       if (reader_.index() == 0) MIXQ_RETURN_IF_ERROR(runner.Time(reader_, tune_.latency_runs, &candidate->latency_ms));
       MIXQ_RETURN_IF_ERROR(runner.Run(reader_, &got));
+      if (tune_.metric) candidate_outputs.push_back(ToOutputs(got, outputs_));
       const FloatTensors& want = reference_.at(static_cast<size_t>(reader_.index()));
       for (size_t i = 0; i < outputs_.size(); ++i) {
         const auto r = want.find(outputs_[i]);
@@ -106,6 +117,11 @@ class Evaluator {
       candidate->output_cosine = std::min(candidate->output_cosine, one.cosine);
     }
     candidate->meets_target = candidate->output_cosine >= tune_.min_cosine && e.sqnr_db >= tune_.min_sqnr_db;
+    if (tune_.metric) {
+      MIXQ_RETURN_IF_ERROR(
+          WithContext(tune_.metric(candidate_outputs, reference_outputs_, &candidate->metric), "the user's metric"));
+      candidate->meets_target = candidate->meets_target && candidate->metric >= tune_.min_metric;
+    }
     return Status::OK();
   }
 
@@ -117,6 +133,7 @@ class Evaluator {
   const TuneOptions& tune_;
   std::vector<std::string> outputs_;
   std::vector<FloatTensors> reference_;
+  SampleOutputs reference_outputs_;  // for TuneOptions::metric
 };
 
 std::string ConfigWith(const std::string& base_json, const std::map<std::string, std::string>& node_precision) {
@@ -125,11 +142,12 @@ std::string ConfigWith(const std::string& base_json, const std::map<std::string,
   return config.dump(2);
 }
 
-std::string Describe(const TuneCandidate& c) {
+std::string Describe(const TuneCandidate& c, bool metric) {
   std::string promoted;
   for (const auto& [node, p] : c.node_precision) promoted += (promoted.empty() ? "" : ", ") + node + "=" + p;
   return StrCat(promoted.empty() ? "(start)" : promoted, ": SQNR ", c.output_sqnr_db, " dB, cosine ", c.output_cosine,
-                ", ", c.latency_ms, " ms", c.meets_target ? " (meets the target)" : "");
+                metric ? StrCat(", metric ", c.metric) : std::string(), ", ", c.latency_ms, " ms",
+                c.meets_target ? " (meets the target)" : "");
 }
 
 Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDataInterface*>& data,
@@ -158,7 +176,9 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
     TuneCandidate candidate;
     MIXQ_RETURN_IF_ERROR(WithContext(evaluator.Evaluate(promoted, &candidate), "TunePrecision"));
     result->trajectory.push_back(candidate);
-    if (options.progress) options.progress(static_cast<int64_t>(result->trajectory.size()), Describe(candidate));
+    if (options.progress)
+      options.progress(static_cast<int64_t>(result->trajectory.size()),
+                       Describe(candidate, static_cast<bool>(options.metric)));
     return Status::OK();
   };
   MIXQ_RETURN_IF_ERROR(evaluate());
@@ -181,8 +201,10 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
     result->chosen = result->trajectory.back();
   } else {
     result->chosen = result->trajectory.front();
+    // The most accurate: by the user's metric when there is one.
+    auto score = [&](const TuneCandidate& c) { return options.metric ? c.metric : c.output_sqnr_db; };
     for (const auto& c : result->trajectory)
-      if (c.output_sqnr_db > result->chosen.output_sqnr_db) result->chosen = c;
+      if (score(c) > score(result->chosen)) result->chosen = c;
   }
   result->config_json = ConfigWith(config_impl->ToJson(), result->chosen.node_precision);
   return Status::OK();

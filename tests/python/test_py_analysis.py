@@ -196,3 +196,35 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     model = mixq.IBuilder().build_model("tuned", network, tuned)
     rows = {row["node"]: row for row in json.loads(model.get_precision_report_json())["nodes"]}
     assert [i["actual"] for i in rows["fc2"]["inputs"]] == ["QINT16", "QINT16"]
+
+
+def test_tune_with_a_python_metric(tmp_path):
+    """The callback path: the user's own metric (here: the share of output elements within 0.02 of float)
+    decides; an exception in it propagates with its traceback."""
+    path = sensitive_mlp(tmp_path / "sensitive.onnx")
+    rng = np.random.default_rng(3)
+    data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
+    network = mixq.INetwork()
+    mixq.IParser().parse(network, str(path))
+    config = mixq.build_config("qint8_mixed_float32")
+    mixq.calibrate(network, data, config)
+    calls = []
+
+    def within(candidate, reference):
+        assert len(candidate) == len(reference) == 8
+        got = np.concatenate([c["y"].ravel() for c in candidate])
+        want = np.concatenate([r["y"].ravel() for r in reference])
+        calls.append(float(np.mean(np.abs(got - want) <= 0.02)))
+        return calls[-1]
+
+    result = mixq.tune(network, data, config, metric=within, min_metric=0.99)
+    assert result.target_met
+    assert result.chosen.node_precision == {"fc2": "qint16"}
+    assert [c.metric for c in result.trajectory] == calls
+    assert calls[0] < 0.99 <= calls[-1]
+
+    def broken(candidate, reference):
+        raise ValueError("my metric failed")
+
+    with pytest.raises(ValueError, match="my metric failed"):
+        mixq.tune(network, data, config, metric=broken)
