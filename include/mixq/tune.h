@@ -1,7 +1,8 @@
 // Automatic mixed precision under an accuracy target (issue 13, part 2):
 // start from the configured (fastest) plan, promote the operators that hurt
 // the outputs most, one precision step at a time (qint8 -> qint16 -> float16
-// -> float32), measure each candidate's output error and latency on this
+// -> float32; each operator keeps the step that scored best before the next
+// is tried), measure each candidate's output error and latency on this
 // machine, and stop at the first candidate that meets the target. The result
 // is a builder config whose precision_config.node_precision lists the
 // promoted operators: a file to read, edit and keep. docs/accuracy.md.
