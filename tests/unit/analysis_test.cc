@@ -195,6 +195,30 @@ TEST(AnalyzeAccuracy, RanksTheLayerWithTheBrokenRangeFirst) {
   EXPECT_NE(result.ToString().find("fc2"), std::string::npos);
 }
 
+// qint8_mixed_float16: every operator runs in something else than float32
+// (float16 storage elsewhere), so every one is analysed, and float16 tensors
+// are compared as float32.
+TEST(AnalyzeAccuracy, Float16ModeAnalysesEveryOperator) {
+  Mlp w;
+  auto samples = Samples(4, 200);
+  VectorCalibData data(samples);
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})").ok());
+  auto network = MakeMlp(w);
+  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(network.get(), config.get()).ok());
+  AccuracyAnalysis result;
+  const Status s = AnalyzeAccuracy(network.get(), config.get(), {&data}, {}, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(result.ranking.size(), 5u);  // fc1, relu1, fc2, relu2, fc3
+  for (const auto& op : result.ranking) {
+    EXPECT_GT(op.network_output.sqnr_db, 20.0) << op.node;  // no broken range: every one mild
+    EXPECT_NE(op.precision.find("FLOAT16"), std::string::npos) << op.node << ": " << op.precision;
+  }
+  ASSERT_EQ(result.outputs.size(), 1u);
+  EXPECT_GT(result.outputs[0].sqnr_db, 20.0);
+  EXPECT_LT(result.outputs[0].sqnr_db, 80.0);  // not float32: the error is real
+}
+
 TEST(AnalyzeAccuracy, ErrorsNameWhatIsWrong) {
   Mlp w;
   auto network = MakeMlp(w);
