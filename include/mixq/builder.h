@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mixq/network.h"
 #include "mixq/types.h"
@@ -32,6 +33,13 @@ class IBuilder {
   virtual std::unique_ptr<IModel> BuildModel(const std::string& name, INetwork* network,
                                              IBuilderConfig* config) = 0;
   virtual Status GetLastStatus() const = 0;
+  // Warnings of the last successful BuildModel, one sentence each: for
+  // example a quantization range that clips more than
+  // precision_config.clip_warning_percent of a tensor's calibration values or
+  // removes more than clip_warning_energy_percent of their energy (naming the
+  // tensor, its observed max |x| and the range). Empty when there is nothing
+  // to say.
+  virtual std::vector<std::string> GetWarnings() const { return {}; }
 };
 
 std::unique_ptr<IBuilderConfig> CreateIBuilderConfig();

@@ -50,8 +50,10 @@ class CalibDataInterface {
 // range minimizing the expected squared quantization error (symmetric
 // quantization only). ENTROPY: minimum KL divergence on the histogram
 // (TensorRT style). PERCENTILE: the given percentile of |x| (symmetric) or of
-// each tail (asymmetric).
-enum class QuantizationAlgorithm : int32_t { LINEAR = 0, EQNM = 1, ENTROPY = 2, PERCENTILE = 3 };
+// each tail (asymmetric). AUTO: per tensor, the one of the four (EQNM only
+// when symmetric) whose range has the smallest expected quantization error
+// on the tensor's histogram (docs/accuracy.md).
+enum class QuantizationAlgorithm : int32_t { LINEAR = 0, EQNM = 1, ENTROPY = 2, PERCENTILE = 3, AUTO = 4 };
 
 const char* QuantizationAlgorithmName(QuantizationAlgorithm algorithm);  // "linear", "eqnm", ...
 
@@ -60,7 +62,7 @@ class ICalibrator {
   virtual ~ICalibrator() = default;
 
   // The algorithm recorded on the network by the next Calibrate or
-  // LoadStatistics. `percentile` is used by PERCENTILE only and must lie in
+  // LoadStatistics. `percentile` is used by PERCENTILE and AUTO only and must lie in
   // (0, 100]. INVALID_ARGUMENT for a value outside the enum or a bad percentile.
   virtual Status SetQuantizationAlgorithm(QuantizationAlgorithm algorithm, double percentile = 99.99) = 0;
   // Histogram bins per tensor (default 2048; 1 .. 1048576). Memory is

@@ -5,6 +5,8 @@ The C++ API, names in snake_case (``INetwork.add_i_conv_node``, ``INode.set_prec
 
 - :func:`quantize`: ONNX file + calibration samples -> built model, in one call;
 - :func:`calibrate` and :class:`ArrayCalibData`: calibrate from numpy arrays or dicts, no class to write;
+- :func:`analyze`: layer-wise error of a quantized build against float32, operators ranked by harm;
+- :func:`tune`: per-node precisions that meet an output accuracy target (``mixq tune``);
 - :class:`Session`: runs a model like ``onnxruntime.InferenceSession``.
 
 Errors raise :class:`MixqError`, whose ``code`` and ``message`` are the C++ Status's.
@@ -13,6 +15,7 @@ names as the seed's Python example uses them (``basic_types.Dims``, ``enums.Data
 ``calibration.CalibDataInterface``).
 """
 from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
+    AccuracyAnalysis,
     ActivationType,
     CalibDataInterface,
     ContextOptions,
@@ -48,6 +51,7 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     Layout,
     MixqError,
     ModelKind,
+    OperatorImpact,
     PaddingMode,
     PadMode,
     QuantizationAlgorithm,
@@ -57,7 +61,11 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     ResizeMode,
     Status,
     StatusCode,
+    TensorError,
+    TuneCandidate,
+    TuneResult,
     UnaryOp,
+    analyze_accuracy,
     create_i_builder,
     create_i_builder_config,
     create_i_calibrator,
@@ -69,8 +77,10 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     numpy_dtype,
     parse_data_type,
     quantization_algorithm_name,
+    tune_precision,
 )
 from ._mixq import __version__  # noqa: F401  (from project(VERSION) in CMakeLists.txt)
+from .analysis import analyze, tune  # noqa: F401
 from .convenience import ArrayCalibData, build_config, calibrate, quantize  # noqa: F401
 from .session import Session, TensorInfo  # noqa: F401
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mixq import MixqError
 import numpy
 import typing
-__all__: list[str] = ['ActivationType', 'CalibDataInterface', 'ContextOptions', 'DataType', 'Dims', 'ElementwiseOp', 'IActivationNode', 'IAvgPool2DNode', 'IBatchNormNode', 'IBuilder', 'IBuilderConfig', 'ICalibrator', 'ICastNode', 'IConcatNode', 'IConstNode', 'IContext', 'IConvNode', 'IConvTranspose2DNode', 'IElementwiseNode', 'IEngine', 'IFakeQuantizeNode', 'IFlattenNode', 'IFullyConnectedNode', 'IGatherNode', 'IGlobalAvgPoolNode', 'ILayerNormNode', 'IMatMulNode', 'IMaxPool2DNode', 'IModel', 'INetwork', 'INode', 'IPadNode', 'IParser', 'IPermuteNode', 'IPool2DNode', 'IReduceNode', 'IReshapeNode', 'IResizeNode', 'ISliceNode', 'ISoftmaxNode', 'ISplitNode', 'ISqueezeNode', 'ITensor', 'IUnaryNode', 'IUnsqueezeNode', 'Layout', 'MixqError', 'ModelKind', 'PadMode', 'PaddingMode', 'QuantizationAlgorithm', 'QuantizationParameters', 'Range', 'ReduceOp', 'ResizeMode', 'Status', 'StatusCode', 'UnaryOp', 'create_i_builder', 'create_i_builder_config', 'create_i_calibrator', 'create_i_model', 'create_i_network', 'create_i_parser', 'data_type_name', 'data_type_size', 'numpy_dtype', 'parse_data_type', 'quantization_algorithm_name']
+__all__: list[str] = ['AccuracyAnalysis', 'ActivationType', 'CalibDataInterface', 'ContextOptions', 'DataType', 'Dims', 'ElementwiseOp', 'IActivationNode', 'IAvgPool2DNode', 'IBatchNormNode', 'IBuilder', 'IBuilderConfig', 'ICalibrator', 'ICastNode', 'IConcatNode', 'IConstNode', 'IContext', 'IConvNode', 'IConvTranspose2DNode', 'IElementwiseNode', 'IEngine', 'IFakeQuantizeNode', 'IFlattenNode', 'IFullyConnectedNode', 'IGatherNode', 'IGlobalAvgPoolNode', 'ILayerNormNode', 'IMatMulNode', 'IMaxPool2DNode', 'IModel', 'INetwork', 'INode', 'IPadNode', 'IParser', 'IPermuteNode', 'IPool2DNode', 'IReduceNode', 'IReshapeNode', 'IResizeNode', 'ISliceNode', 'ISoftmaxNode', 'ISplitNode', 'ISqueezeNode', 'ITensor', 'IUnaryNode', 'IUnsqueezeNode', 'Layout', 'MixqError', 'ModelKind', 'OperatorImpact', 'PadMode', 'PaddingMode', 'QuantizationAlgorithm', 'QuantizationParameters', 'Range', 'ReduceOp', 'ResizeMode', 'Status', 'StatusCode', 'TensorError', 'TuneCandidate', 'TuneResult', 'UnaryOp', 'analyze_accuracy', 'create_i_builder', 'create_i_builder_config', 'create_i_calibrator', 'create_i_model', 'create_i_network', 'create_i_parser', 'data_type_name', 'data_type_size', 'numpy_dtype', 'parse_data_type', 'quantization_algorithm_name', 'tune_precision']
 class DataType:
     """
     Element types; QINT8 / QINT16 are quantized compute precisions.
@@ -627,7 +627,10 @@ class QuantizationAlgorithm:
       ENTROPY
     
       PERCENTILE
+    
+      AUTO
     """
+    AUTO: typing.ClassVar[QuantizationAlgorithm]
     ENTROPY: typing.ClassVar[QuantizationAlgorithm]
     EQNM: typing.ClassVar[QuantizationAlgorithm]
     LINEAR: typing.ClassVar[QuantizationAlgorithm]
@@ -1207,6 +1210,144 @@ class IBuilder:
         """
     def get_last_status(self) -> Status:
         ...
+    def get_warnings(self) -> list[str]:
+        """
+        Warnings of the last successful build_model, one sentence each (e.g. a range that clips more than
+        precision_config.clip_warning_percent of a tensor's calibration values).
+        """
+class TensorError:
+    """
+    Error of one tensor against float32 over all samples: sqnr_db (inf when exact), cosine,
+    max_abs, relative_l2; elements counted, nonfinite left out.
+    """
+    def __repr__(self) -> str:
+        ...
+    @property
+    def cosine(self) -> float:
+        ...
+    @property
+    def elements(self) -> int:
+        ...
+    @property
+    def max_abs(self) -> float:
+        ...
+    @property
+    def node(self) -> str:
+        ...
+    @property
+    def nonfinite(self) -> int:
+        ...
+    @property
+    def op_type(self) -> str:
+        ...
+    @property
+    def relative_l2(self) -> float:
+        ...
+    @property
+    def sqnr_db(self) -> float:
+        ...
+    @property
+    def tensor(self) -> str:
+        ...
+class OperatorImpact:
+    """
+    One analysed operator: its isolated error (only it quantized) and the error that
+    causes at the network outputs; rank 1 is the most harmful.
+    """
+    @property
+    def isolated(self) -> list[TensorError]:
+        ...
+    @property
+    def network_output(self) -> TensorError:
+        ...
+    @property
+    def node(self) -> str:
+        ...
+    @property
+    def op_type(self) -> str:
+        ...
+    @property
+    def precision(self) -> str:
+        ...
+    @property
+    def rank(self) -> int:
+        ...
+    @property
+    def worst_output_cosine(self) -> float:
+        ...
+class AccuracyAnalysis:
+    """
+    The result of analyze_accuracy: accumulated errors of every tensor, the outputs',
+    and the operators ranked by isolated harm.
+    """
+    def __str__(self) -> str:
+        ...
+    def to_json(self) -> str:
+        """
+        The analysis as JSON (an infinite SQNR is null).
+        """
+    def to_string(self) -> str:
+        """
+        The ranking and the accumulated errors as tables.
+        """
+    @property
+    def accumulated(self) -> list[TensorError]:
+        ...
+    @property
+    def outputs(self) -> list[TensorError]:
+        ...
+    @property
+    def precision_mode(self) -> str:
+        ...
+    @property
+    def ranking(self) -> list[OperatorImpact]:
+        ...
+    @property
+    def samples(self) -> int:
+        ...
+class TuneCandidate:
+    """
+    One plan tune_precision tried: the promoted nodes, the output SQNR, the lowest output
+    cosine, the median latency and whether it met the target.
+    """
+    @property
+    def latency_ms(self) -> float:
+        ...
+    @property
+    def meets_target(self) -> bool:
+        ...
+    @property
+    def metric(self) -> float:
+        ...
+    @property
+    def node_precision(self) -> dict[str, str]:
+        ...
+    @property
+    def output_cosine(self) -> float:
+        ...
+    @property
+    def output_sqnr_db(self) -> float:
+        ...
+class TuneResult:
+    """
+    The result of tune_precision: the chosen candidate, every candidate tried, the builder
+    config JSON of the chosen one and why the search stopped.
+    """
+    @property
+    def chosen(self) -> TuneCandidate:
+        ...
+    @property
+    def config_json(self) -> str:
+        ...
+    @property
+    def stop_reason(self) -> str:
+        ...
+    @property
+    def target_met(self) -> bool:
+        ...
+    @property
+    def trajectory(self) -> list[TuneCandidate]:
+        ...
 class CalibDataInterface:
     """
     Sample data for one network input; subclass it in Python and implement get_shape, get_data_type,
@@ -1248,6 +1389,13 @@ class ICalibrator:
         """
         The ranges build_model would use with `config`, as an editable JSON table.
         """
+def analyze_accuracy(network: INetwork, data: typing.Any, config: IBuilderConfig = None, max_samples: int = -1, isolated: bool = True, num_threads: int = 0, progress: typing.Callable | None = None) -> AccuracyAnalysis:
+    """
+    Layer-wise error of `network` built with `config` against its float32 build, on the samples of
+    `data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):
+    every tensor accumulated, and every operator the plan does not run in float32 isolated (only it
+    quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).
+    """
 def create_i_builder() -> IBuilder:
     ...
 def create_i_builder_config() -> IBuilderConfig:
@@ -1282,4 +1430,12 @@ def parse_data_type(name: str) -> DataType:
     """
 def quantization_algorithm_name(algorithm: QuantizationAlgorithm) -> str:
     ...
+def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0) -> TuneResult:
+    """
+    Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->
+    float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and
+    metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});
+    the result's config_json holds the promotions (precision_config.node_precision).
+    progress(done, message) after every candidate.
+    """
 __version__: str = '0.1.0'

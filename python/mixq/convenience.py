@@ -31,6 +31,7 @@ _ALGORITHMS = {
     "eqnm": QuantizationAlgorithm.EQNM,
     "entropy": QuantizationAlgorithm.ENTROPY,
     "percentile": QuantizationAlgorithm.PERCENTILE,
+    "auto": QuantizationAlgorithm.AUTO,
 }
 
 
@@ -158,7 +159,7 @@ def calibrate(network: INetwork, samples: Iterable[Sample], config: Optional[IBu
 
     ``samples``: an iterable whose items are a numpy array (one-input
     networks), a dict ``{input_name: array}``, or a tuple of arrays in input
-    order. ``algo``: "linear", "eqnm", "entropy" or "percentile". With
+    order. ``algo``: "linear", "eqnm", "entropy", "percentile" or "auto". With
     ``statistics_file`` the statistics are also saved there (reload them with
     ``ICalibrator.load_statistics`` to try another algorithm without the data).
     """

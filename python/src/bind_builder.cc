@@ -69,7 +69,10 @@ void BindBuilder(py::module_& m) {
           py::arg("name"), py::arg("network"), py::arg("config") = nullptr,
           "Builds a deployable model; config None means all defaults. Raises MixqError naming the node, tensor "
           "or key at fault.")
-      .def("get_last_status", &IBuilder::GetLastStatus);
+      .def("get_last_status", &IBuilder::GetLastStatus)
+      .def("get_warnings", &IBuilder::GetWarnings,
+           "Warnings of the last successful build_model, one sentence each (e.g. a range that clips more than\n"
+           "precision_config.clip_warning_percent of a tensor's calibration values).");
   m.def("create_i_builder", &CreateIBuilder);
 }
 

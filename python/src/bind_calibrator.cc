@@ -12,7 +12,9 @@
 #include <optional>
 
 #include "bindings.h"
+#include "mixq/analysis.h"
 #include "mixq/calibrator.h"
+#include "mixq/tune.h"
 
 namespace mixq::python {
 namespace {
@@ -158,6 +160,7 @@ class PyCalibrator {
   }
 
   ICalibrator& get() { return *calibrator_; }
+  std::vector<CalibDataInterface*> interfaces() const { return {interfaces_.begin(), interfaces_.end()}; }
 
   void SetProgressCallback(std::optional<py::function> callback) {
     progress_ = std::move(callback);
@@ -210,6 +213,22 @@ class PyCalibrator {
   std::optional<py::function> progress_;
   std::optional<py::error_already_set> progress_error_;
 };
+
+// [sample]{output name: float32 array}, copied (the C++ vectors are the tuner's).
+py::list SamplesToPython(const SampleOutputs& outputs) {
+  py::list samples;
+  for (const auto& sample : outputs) {
+    py::dict tensors;
+    for (const auto& t : sample) {
+      const auto& dims = t.dims.GetDims();
+      py::array_t<float> array(std::vector<py::ssize_t>(dims.begin(), dims.end()));
+      std::copy(t.values.begin(), t.values.end(), array.mutable_data());
+      tensors[py::str(t.name)] = array;
+    }
+    samples.append(tensors);
+  }
+  return samples;
+}
 
 std::vector<py::object> DataList(const py::object& data) {
   std::vector<py::object> list;
@@ -288,6 +307,111 @@ void BindCalibrator(py::module_& m) {
   m.def(
       "create_i_calibrator", [](const py::object& data) { return std::make_unique<PyCalibrator>(DataList(data)); },
       py::arg("data"), "An ICalibrator over one CalibDataInterface per network input.");
+  m.def(
+      "analyze_accuracy",
+      [](INetwork& network, const py::object& data, IBuilderConfig* config, int64_t max_samples, bool isolated,
+         int num_threads, std::optional<py::function> progress) {
+        // The data interfaces, their Python exceptions and the progress
+        // callback are handled as for calibration.
+        PyCalibrator holder(DataList(data));
+        std::optional<py::error_already_set> progress_error;
+        AnalysisOptions options;
+        options.max_samples = max_samples;
+        options.isolated = isolated;
+        options.num_threads = num_threads;
+        if (progress)
+          options.progress = [&](int64_t done, int64_t total, const std::string& what) {
+            py::gil_scoped_acquire gil;
+            if (progress_error) return;
+            try {
+              (*progress)(done, total, what);
+            } catch (py::error_already_set& error) {
+              progress_error = std::move(error);
+            }
+          };
+        AccuracyAnalysis result;
+        holder.RunReleased(
+            [&](ICalibrator&) { return AnalyzeAccuracy(&network, config, holder.interfaces(), options, &result); });
+        if (progress_error) {
+          progress_error->restore();
+          throw py::error_already_set();
+        }
+        return result;
+      },
+      py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("max_samples") = -1,
+      py::arg("isolated") = true, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      "Layer-wise error of `network` built with `config` against its float32 build, on the samples of\n"
+      "`data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):\n"
+      "every tensor accumulated, and every operator the plan does not run in float32 isolated (only it\n"
+      "quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).");
+  m.def(
+      "tune_precision",
+      [](INetwork& network, const py::object& data, IBuilderConfig* config, double min_cosine, double min_sqnr_db,
+         double time_budget_seconds, int64_t max_samples, int latency_runs, int num_threads,
+         std::optional<py::function> progress, std::optional<py::function> metric, double min_metric) {
+        PyCalibrator holder(DataList(data));
+        std::optional<py::error_already_set> progress_error;
+        TuneOptions options;
+        options.min_cosine = min_cosine;
+        options.min_sqnr_db = min_sqnr_db;
+        options.time_budget_seconds = time_budget_seconds;
+        options.max_samples = max_samples;
+        options.latency_runs = latency_runs;
+        options.num_threads = num_threads;
+        if (progress)
+          options.progress = [&](int64_t done, const std::string& message) {
+            py::gil_scoped_acquire gil;
+            if (progress_error) return;
+            try {
+              (*progress)(done, message);
+            } catch (py::error_already_set& error) {
+              progress_error = std::move(error);
+            }
+          };
+        // The user's metric gets [sample]{output name: float32 array} for the
+        // candidate and the float32 build; a Python exception stops the search
+        // and is raised again from here.
+        std::optional<py::error_already_set> metric_error;
+        if (metric) {
+          options.min_metric = min_metric;
+          options.metric = [&](const SampleOutputs& candidate, const SampleOutputs& reference, double* value) {
+            py::gil_scoped_acquire gil;
+            try {
+              *value = (*metric)(SamplesToPython(candidate), SamplesToPython(reference)).cast<double>();
+              return Status::OK();
+            } catch (py::error_already_set& error) {
+              std::string what = error.what();
+              metric_error = std::move(error);
+              return Status(StatusCode::INTERNAL, "Python exception in the metric: " + what);
+            } catch (const py::cast_error&) {
+              return Status(StatusCode::INVALID_ARGUMENT, "the metric must return a number");
+            }
+          };
+        }
+        TuneResult result;
+        try {
+          holder.RunReleased(
+              [&](ICalibrator&) { return TunePrecision(&network, config, holder.interfaces(), options, &result); });
+        } catch (py::error_already_set&) {
+          // The MixqError saying the metric failed: the metric's own exception says why.
+          if (!metric_error) throw;
+        }
+        for (auto* error : {&metric_error, &progress_error})
+          if (*error) {
+            (*error)->restore();
+            throw py::error_already_set();
+          }
+        return result;
+      },
+      py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("min_cosine") = 0.999,
+      py::arg("min_sqnr_db") = -1e300, py::arg("time_budget_seconds") = 600.0, py::arg("max_samples") = -1,
+      py::arg("latency_runs") = 5, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      py::arg("metric") = py::none(), py::arg("min_metric") = 0.0,
+      "Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->\n"
+      "float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and\n"
+      "metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});\n"
+      "the result's config_json holds the promotions (precision_config.node_precision).\n"
+      "progress(done, message) after every candidate.");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

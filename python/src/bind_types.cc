@@ -229,7 +229,8 @@ void BindTypes(py::module_& m) {
       .value("LINEAR", QuantizationAlgorithm::LINEAR)
       .value("EQNM", QuantizationAlgorithm::EQNM)
       .value("ENTROPY", QuantizationAlgorithm::ENTROPY)
-      .value("PERCENTILE", QuantizationAlgorithm::PERCENTILE);
+      .value("PERCENTILE", QuantizationAlgorithm::PERCENTILE)
+      .value("AUTO", QuantizationAlgorithm::AUTO);
   py::enum_<ModelKind>(m, "ModelKind").value("ONNX", ModelKind::kOnnx);
 }
 

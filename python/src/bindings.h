@@ -42,5 +42,6 @@ void BindParser(py::module_& module);
 void BindBuilder(py::module_& module);
 void BindCalibrator(py::module_& module);
 void BindRuntime(py::module_& module);
+void BindAnalysis(py::module_& module);
 
 }  // namespace mixq::python

@@ -14,5 +14,6 @@ PYBIND11_MODULE(_mixq, module) {
   // Classes before the functions that return them (signatures name them).
   mixq::python::BindRuntime(module);
   mixq::python::BindBuilder(module);
+  mixq::python::BindAnalysis(module);  // its result types, before analyze_accuracy (BindCalibrator)
   mixq::python::BindCalibrator(module);
 }

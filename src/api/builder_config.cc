@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "passes/node_precision.h"
 #include "util/file_read.h"
 #include "util/status_util.h"
 
@@ -58,6 +59,21 @@ Status ParseCustomRanges(const json& value, BuildOptions* options) {
   return Status::OK();
 }
 
+Status ParseNodePrecision(const json& value, BuildOptions* options) {
+  if (!value.is_object())
+    return InvalidArgument(
+        "precision_config.node_precision must be an object {\"node\": \"qint8\" | \"qint16\" | "
+        "\"float16\" | \"float32\"}");
+  for (const auto& [name, precision] : value.items()) {
+    const std::string key = "precision_config.node_precision." + name;
+    if (!precision.is_string() || !passes::IsNodePrecisionName(precision.get<std::string>()))
+      return InvalidArgument(key, " is ", precision.dump(),
+                             "; expected \"qint8\", \"qint16\", \"float16\" or \"float32\"");
+    options->node_precision[name] = precision.get<std::string>();
+  }
+  return Status::OK();
+}
+
 Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
   if (!section.is_object()) return InvalidArgument("precision_config must be a JSON object");
   for (const auto& [key, value] : section.items()) {
@@ -65,19 +81,32 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
       MIXQ_RETURN_IF_ERROR(ParseCustomRanges(value, options));
       continue;
     }
+    if (key == "node_precision") {
+      MIXQ_RETURN_IF_ERROR(ParseNodePrecision(value, options));
+      continue;
+    }
+    if (key == "clip_warning_percent" || key == "clip_warning_energy_percent") {
+      // Written so NaN fails too.
+      if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 100.0))
+        return InvalidArgument("precision_config.", key, " must be a number in [0, 100], got ", value.dump());
+      (key == "clip_warning_percent" ? options->clip_warning_percent : options->clip_warning_energy_percent) =
+          value.get<double>();
+      continue;
+    }
     const StringOption* option = nullptr;
     for (const auto& o : StringOptions())
       if (key == o.key) option = &o;
     if (!option) {
-      std::set<std::string> known = {"custom_ranges"};
+      std::set<std::string> known = {"custom_ranges", "clip_warning_percent", "clip_warning_energy_percent",
+                                     "node_precision"};
       for (const auto& o : StringOptions()) known.insert(o.key);
       return InvalidArgument("unknown key precision_config.", key, " (known keys: ", Join(known), ")");
     }
     if (!value.is_string()) return InvalidArgument("precision_config.", key, " must be a string");
     const std::string v = value.get<std::string>();
     if (!option->allowed.count(v))
-      return InvalidArgument("precision_config.", key, " has unknown value '", v, "' (one of: ",
-                             Join(option->allowed), ")");
+      return InvalidArgument("precision_config.", key, " has unknown value '", v, "' (one of: ", Join(option->allowed),
+                             ")");
     options->*(option->field) = v;
   }
   return Status::OK();
@@ -136,11 +165,18 @@ std::string BuilderConfigImpl::ToJson() const {
   json ranges = json::object();
   for (const auto& [name, r] : options_.custom_ranges) ranges[name] = {r.min, r.max};
   precision["custom_ranges"] = ranges;
+  json nodes = json::object();
+  for (const auto& [name, p] : options_.node_precision) nodes[name] = p;
+  precision["node_precision"] = nodes;
+  precision["clip_warning_percent"] = options_.clip_warning_percent;
+  precision["clip_warning_energy_percent"] = options_.clip_warning_energy_percent;
   return json{{"precision_config", precision}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mixq::api
 
 namespace mixq {
-std::unique_ptr<IBuilderConfig> CreateIBuilderConfig() { return std::make_unique<api::BuilderConfigImpl>(); }
+std::unique_ptr<IBuilderConfig> CreateIBuilderConfig() {
+  return std::make_unique<api::BuilderConfigImpl>();
+}
 }  // namespace mixq

@@ -4,6 +4,7 @@
 #include "api/network_impl.h"
 #include "passes/build_pipeline.h"
 #include "calibration/calib_state.h"
+#include "calibration/clip_check.h"
 #include "util/boundary.h"
 #include "util/status_util.h"
 
@@ -19,9 +20,11 @@ class BuilderImpl : public IBuilder {
     return std::make_unique<ModelImpl>(std::move(built_));
   }
   Status GetLastStatus() const override { return last_status_; }
+  std::vector<std::string> GetWarnings() const override { return warnings_; }
 
  private:
   Status Build(const std::string& name, INetwork* network, IBuilderConfig* config) {
+    warnings_.clear();
     if (!network) return InvalidArgument("BuildModel: network is null");
     NetworkImpl* impl = ToImpl(network);
     if (!impl) return InvalidArgument("BuildModel: network was not created by CreateINetwork");
@@ -37,11 +40,15 @@ class BuilderImpl : public IBuilder {
     MIXQ_RETURN_IF_ERROR(WithContext(
         passes::BuildModelData(name, impl->graph(), options->options(), calibrated, options->ToJson(), model.get()),
         "BuildModel('" + name + "')"));
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        quant::ClippingWarnings(impl->graph(), options->options(), impl->calibration(), calibrated, &warnings_),
+        "BuildModel('" + name + "')"));
     built_ = std::move(model);
     return Status::OK();
   }
 
   Status last_status_;
+  std::vector<std::string> warnings_;
   std::shared_ptr<const format::ModelData> built_;
 };
 

@@ -73,6 +73,8 @@ quant::RangeAlgorithm ToInternal(QuantizationAlgorithm algorithm) {
       return quant::RangeAlgorithm::kEntropy;
     case QuantizationAlgorithm::PERCENTILE:
       return quant::RangeAlgorithm::kPercentile;
+    case QuantizationAlgorithm::AUTO:
+      return quant::RangeAlgorithm::kAuto;
   }
   return quant::RangeAlgorithm::kLinear;
 }
@@ -83,7 +85,7 @@ class CalibratorImpl : public ICalibrator {
 
   Status SetQuantizationAlgorithm(QuantizationAlgorithm algorithm, double percentile) override {
     const auto value = static_cast<int32_t>(algorithm);
-    if (value < 0 || value > static_cast<int32_t>(QuantizationAlgorithm::PERCENTILE))
+    if (value < 0 || value > static_cast<int32_t>(QuantizationAlgorithm::AUTO))
       return InvalidArgument("SetQuantizationAlgorithm: unknown algorithm ", value);
     if (!(percentile > 0.0 && percentile <= 100.0))  // written so NaN fails too
       return InvalidArgument("SetQuantizationAlgorithm: percentile ", percentile, " outside (0, 100]");
@@ -245,7 +247,7 @@ namespace mixq {
 
 const char* QuantizationAlgorithmName(QuantizationAlgorithm algorithm) {
   const auto value = static_cast<int32_t>(algorithm);
-  if (value < 0 || value > static_cast<int32_t>(QuantizationAlgorithm::PERCENTILE)) return "unknown";
+  if (value < 0 || value > static_cast<int32_t>(QuantizationAlgorithm::AUTO)) return "unknown";
   return quant::RangeAlgorithmName(api::ToInternal(algorithm));
 }
 

@@ -9,6 +9,7 @@
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
 #include "passes/build_pipeline.h"
+#include "passes/node_precision.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {
@@ -103,6 +104,7 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
   bits->clear();
   ir::Graph copy = graph;
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(copy));
+  MIXQ_RETURN_IF_ERROR(passes::ApplyNodePrecision(options, &copy));
   passes::EliminateDeadNodes(&copy);
   passes::PrecisionReport report;
   MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&copy, options, {}, &report, /*require_activation_ranges=*/false));

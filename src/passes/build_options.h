@@ -18,6 +18,13 @@ struct BuildOptions {
   // accumulator (scale s_x * s_w); "float": added after scaling.
   std::string bias_precision = "float";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
+  // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
+  std::map<std::string, std::string> node_precision;
+  // The build warns when a range clips more than this percentage of a
+  // tensor's calibration values (0..100; 100 never warns), or removes more
+  // than clip_warning_energy_percent of their energy (sum x^2) by clipping.
+  double clip_warning_percent = 1.0;
+  double clip_warning_energy_percent = 5.0;
 };
 
 }  // namespace mixq::passes

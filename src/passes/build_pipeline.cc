@@ -2,6 +2,7 @@
 
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
+#include "passes/node_precision.h"
 #include "passes/precision_planner.h"
 #include "util/status_util.h"
 
@@ -43,6 +44,7 @@ Status BuildModelData(const std::string& name, const ir::Graph& network, const B
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(graph));
   MIXQ_RETURN_IF_ERROR(CheckCustomRangeNames(graph, options));
   MIXQ_RETURN_IF_ERROR(CheckInputTypes(graph));
+  MIXQ_RETURN_IF_ERROR(ApplyNodePrecision(options, &graph));
   EliminateDeadNodes(&graph);
   std::map<std::string, std::vector<std::string>> folded;
   FoldBatchNorms(&graph, &folded);

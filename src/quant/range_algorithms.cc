@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "quant/range_auto.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {
@@ -212,6 +213,7 @@ Status ValidateOptions(const RangeOptions& options) {
       if (!options.symmetric) return InvalidArgument("eqnm supports symmetric quantization only");
       return Status::OK();
     case RangeAlgorithm::kPercentile:
+    case RangeAlgorithm::kAuto:  // percentile is one of its candidates
       // Written so NaN fails too.
       if (!(options.percentile > 0.0 && options.percentile <= 100.0)) {
         return InvalidArgument("percentile ", options.percentile, " outside (0, 100]");
@@ -225,7 +227,7 @@ Status ValidateOptions(const RangeOptions& options) {
 
 bool ParseRangeAlgorithm(const std::string& name, RangeAlgorithm* algorithm) {
   static constexpr RangeAlgorithm kAll[] = {RangeAlgorithm::kLinear, RangeAlgorithm::kEqnm, RangeAlgorithm::kEntropy,
-                                            RangeAlgorithm::kPercentile};
+                                            RangeAlgorithm::kPercentile, RangeAlgorithm::kAuto};
   for (RangeAlgorithm candidate : kAll) {
     if (name == RangeAlgorithmName(candidate)) {
       if (algorithm != nullptr) *algorithm = candidate;
@@ -245,6 +247,8 @@ const char* RangeAlgorithmName(RangeAlgorithm algorithm) {
       return "entropy";
     case RangeAlgorithm::kPercentile:
       return "percentile";
+    case RangeAlgorithm::kAuto:
+      return "auto";
   }
   return "unknown";
 }
@@ -273,6 +277,8 @@ Status ComputeRange(const TensorObserver& observer, const RangeOptions& options,
     case RangeAlgorithm::kPercentile:
       *out = PercentileRange(observer, options);
       break;
+    case RangeAlgorithm::kAuto:
+      return AutoRange(observer, options, out, nullptr);
   }
   return Status::OK();
 }

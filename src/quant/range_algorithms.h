@@ -11,9 +11,10 @@
 
 namespace mixq::quant {
 
-enum class RangeAlgorithm { kLinear, kEqnm, kEntropy, kPercentile };
+// kAuto picks one of the other four per tensor (quant/range_auto.h).
+enum class RangeAlgorithm { kLinear, kEqnm, kEntropy, kPercentile, kAuto };
 
-// "linear", "eqnm", "entropy", "percentile" (lower case, as in the config).
+// "linear", "eqnm", "entropy", "percentile", "auto" (lower case, as in the config).
 bool ParseRangeAlgorithm(const std::string& name, RangeAlgorithm* algorithm);
 const char* RangeAlgorithmName(RangeAlgorithm algorithm);
 
@@ -21,7 +22,7 @@ struct RangeOptions {
   RangeAlgorithm algorithm = RangeAlgorithm::kLinear;
   int bits = 8;  // SPEC §1 uses 8 and 16; anything in [2, 16] is accepted.
   bool symmetric = true;
-  double percentile = 99.99;  // kPercentile only; must lie in (0, 100].
+  double percentile = 99.99;  // kPercentile and kAuto only; must lie in (0, 100].
 };
 
 // Computes the range of the observed tensor.
@@ -46,6 +47,9 @@ struct RangeOptions {
 //  - percentile: symmetric: T = the given percentile of |x|. Asymmetric: the
 //                (100 - p)/2 % tail is cut from each side of the signed
 //                distribution, independently, so lo and hi may differ.
+//  - auto:       the candidate above (eqnm only when symmetric) whose range has
+//                the smallest expected quantize-dequantize error on the
+//                histogram (AutoRange in quant/range_auto.h).
 //
 // Errors: INVALID_ARGUMENT for bad options (bits, percentile, eqnm with
 // symmetric == false), FAILED_PRECONDITION when nothing finite was observed.

@@ -200,7 +200,7 @@ def test_calib_percentile_without_the_percentile_algorithm_warns(build_dir, file
     proc = run_mixq(build_dir, "build", files["cnn"], "-o", tmp_path / "q.mixq", "--precision", "qint8_mixed_float32",
                     "--calib-data", files["calib_ok"], "--calib-algo", "entropy", "--calib-percentile", "99.9")
     assert warnings_of(proc) == [
-        "mixq build: warning: --calib-percentile is ignored: --calib-algo is entropy, not percentile"]
+        "mixq build: warning: --calib-percentile is ignored: --calib-algo is entropy, not percentile or auto"]
 
 
 def test_npz_array_with_another_name_warns(build_dir, files, tmp_path):

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from mixq_cli import file_name_for, run_mixq
 
-VERBS = ["build", "run", "bench", "inspect", "compare", "export-onnx"]
+VERBS = ["build", "run", "bench", "inspect", "compare", "analyze", "tune", "export-onnx"]
 
 
 def small_cnn(path):

@@ -10,19 +10,17 @@
 
 namespace mixq::cli {
 
-namespace {
-
 Status ParseAlgorithm(const std::string& text, QuantizationAlgorithm* algorithm) {
   for (auto a : {QuantizationAlgorithm::LINEAR, QuantizationAlgorithm::EQNM, QuantizationAlgorithm::ENTROPY,
-                 QuantizationAlgorithm::PERCENTILE})
+                 QuantizationAlgorithm::PERCENTILE, QuantizationAlgorithm::AUTO})
     if (text == QuantizationAlgorithmName(a)) {
       *algorithm = a;
       return Status::OK();
     }
-  return InvalidArgument("--calib-algo '", text, "': expected linear, eqnm, entropy or percentile");
+  return InvalidArgument("--calib-algo '", text, "': expected linear, eqnm, entropy, percentile or auto");
 }
 
-Status Calibrate(const Args& args, INetwork* network, IBuilderConfig* config) {
+Status CalibrateFromArgs(const Args& args, const std::string& verb, INetwork* network, IBuilderConfig* config) {
   std::vector<std::string> names;
   std::vector<DataType> types;
   for (int64_t i = 0; i < network->GetInputCount(); ++i) {
@@ -48,12 +46,23 @@ Status Calibrate(const Args& args, INetwork* network, IBuilderConfig* config) {
   calibrator->SetProgressCallback([&bar](int64_t done, int64_t total) { bar.Update(done, total); });
   MIXQ_RETURN_IF_ERROR(WithContext(calibrator->Calibrate(network, config), "calibration"));
   for (const std::string& warning : calibrator->GetWarnings())
-    std::fprintf(stderr, "mixq build: warning: calibration: %s\n", warning.c_str());
+    std::fprintf(stderr, "mixq %s: warning: calibration: %s\n", verb.c_str(), warning.c_str());
   bar.Finish(StrCat(samples.Count(), " samples, ", QuantizationAlgorithmName(algorithm)));
   return Status::OK();
 }
 
-}  // namespace
+Status ConfigFromArgs(const Args& args, IBuilderConfig* config) {
+  if (args.Has("config")) MIXQ_RETURN_IF_ERROR(WithContext(config->ParseFromFile(args.Get("config")), "--config"));
+  if (!args.Has("precision")) return Status::OK();
+  // The mode goes through the config's own JSON parser, so an unknown mode
+  // gets the same message as in a config file.
+  const std::string mode = args.Get("precision");
+  for (char c : mode)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+      return InvalidArgument("--precision '", mode, "' is not a precision mode");
+  return WithContext(config->ParseFromString(StrCat(R"({"precision_config": {"precision_mode": ")", mode, "\"}}")),
+                     "--precision");
+}
 
 int BuildMain(const std::vector<std::string>& args) {
   Args parser("build",
@@ -73,8 +82,9 @@ int BuildMain(const std::vector<std::string>& args) {
   parser.AddFlag("calib-data", "", "DIR|LIST",
                  "calibration samples: a folder of .npy / .npz files (one file per sample; .npz with\n"
                  "      one array per input name for several inputs) or a text file listing such files");
-  parser.AddFlag("calib-algo", "", "ALGO", "linear (default), eqnm, entropy or percentile");
-  parser.AddFlag("calib-percentile", "", "P", "the percentile for --calib-algo percentile (default 99.99)");
+  parser.AddFlag("calib-algo", "", "ALGO",
+                 "linear (default), eqnm, entropy, percentile or auto (per tensor, docs/accuracy.md)");
+  parser.AddFlag("calib-percentile", "", "P", "the percentile for --calib-algo percentile or auto (default 99.99)");
   parser.AddFlag("name", "", "NAME", "the model's name (default: the ONNX file's name without extension)");
   if (int code = ParseOrExit(&parser, "build", args); code >= 0) return code;
   if (!parser.Has("output")) return Fail("build", InvalidArgument("-o OUT.mixq is required"), kExitUsage);
@@ -84,39 +94,30 @@ int BuildMain(const std::vector<std::string>& args) {
     QuantizationAlgorithm algorithm;
     if (Status s = ParseAlgorithm(parser.Get("calib-algo"), &algorithm); !s.ok()) return Fail("build", s, kExitUsage);
   }
-  if (parser.Has("calib-percentile") && parser.Get("calib-algo", "linear") != "percentile")
-    std::fprintf(stderr, "mixq build: warning: --calib-percentile is ignored: --calib-algo is %s, not percentile\n",
+  if (parser.Has("calib-percentile") && parser.Get("calib-algo", "linear") != "percentile" &&
+      parser.Get("calib-algo") != "auto")
+    std::fprintf(stderr,
+                 "mixq build: warning: --calib-percentile is ignored: --calib-algo is %s, not percentile or auto\n",
                  parser.Get("calib-algo", "linear").c_str());
   std::map<std::string, Dims> input_dims;
   if (Status s = ParseInputShapes(parser.GetAll("input-shape"), "input-shape", &input_dims); !s.ok())
     return Fail("build", s, kExitUsage);
 
   auto config = CreateIBuilderConfig();
-  if (parser.Has("config"))
-    if (Status s = config->ParseFromFile(parser.Get("config")); !s.ok())
-      return Fail("build", WithContext(s, "--config"), kExitUsage);
-  if (parser.Has("precision")) {
-    // The mode goes through the config's own JSON parser, so an unknown mode
-    // gets the same message as in a config file.
-    const std::string mode = parser.Get("precision");
-    for (char c : mode)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-        return Fail("build", InvalidArgument("--precision '", mode, "' is not a precision mode"), kExitUsage);
-    if (Status s = config->ParseFromString(StrCat(R"({"precision_config": {"precision_mode": ")", mode, "\"}}"));
-        !s.ok())
-      return Fail("build", WithContext(s, "--precision"), kExitUsage);
-  }
+  if (Status s = ConfigFromArgs(parser, config.get()); !s.ok()) return Fail("build", s, kExitUsage);
 
   const std::string onnx_path = parser.Positional(0);
   auto network = CreateINetwork();
   if (Status s = ImportOnnx(onnx_path, input_dims, network.get()); !s.ok()) return Fail("build", s);
   if (parser.Has("calib-data"))
-    if (Status s = Calibrate(parser, network.get(), config.get()); !s.ok()) return Fail("build", s);
+    if (Status s = CalibrateFromArgs(parser, "build", network.get(), config.get()); !s.ok()) return Fail("build", s);
 
   auto builder = CreateIBuilder();
   const std::string name = parser.Get("name", std::filesystem::path(onnx_path).stem().string());
   std::unique_ptr<IModel> model = builder->BuildModel(name, network.get(), config.get());
   if (!model) return Fail("build", builder->GetLastStatus());
+  for (const std::string& warning : builder->GetWarnings())
+    std::fprintf(stderr, "mixq build: warning: %s\n", warning.c_str());
   if (Status s = model->SerializeToFile(parser.Get("output")); !s.ok()) return Fail("build", s);
   std::printf("wrote %s: %lld inputs, %lld outputs, %lld bytes of weights\n", parser.Get("output").c_str(),
               static_cast<long long>(model->GetInputNum()), static_cast<long long>(model->GetOutputNum()),

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "mixq/builder.h"
+#include "mixq/calibrator.h"
+#include "mixq/network.h"
 #include "mixq/types.h"
 
 namespace mixq::cli {
@@ -65,6 +68,15 @@ Status ParseNamedDims(const std::string& text, const std::string& flag, std::str
 // A Status message on one line (newlines become "; "), for stderr.
 std::string OneLine(const std::string& text);
 
+// --calib-algo ALGO as the calibrator's enum (linear, eqnm, entropy, percentile, auto).
+Status ParseAlgorithm(const std::string& text, QuantizationAlgorithm* algorithm);
+// Calibrates `network` on --calib-data with --calib-algo / --calib-percentile
+// (build.cc); warnings go to stderr as "mixq VERB: warning: ...".
+Status CalibrateFromArgs(const Args& args, const std::string& verb, INetwork* network, IBuilderConfig* config);
+
+// The builder config of --config CFG.json and --precision MODE (which wins).
+Status ConfigFromArgs(const Args& args, IBuilderConfig* config);
+
 // Handlers of the verbs; each returns the process exit code.
 int BuildMain(const std::vector<std::string>& args);
 int RunMain(const std::vector<std::string>& args);
@@ -72,6 +84,8 @@ int BenchMain(const std::vector<std::string>& args);
 int InspectMain(const std::vector<std::string>& args);
 int CompareMain(const std::vector<std::string>& args);
 int ExportOnnxMain(const std::vector<std::string>& args);
+int AnalyzeMain(const std::vector<std::string>& args);
+int TuneMain(const std::vector<std::string>& args);
 
 // Prints "mixq VERB: error: MESSAGE" on one line to stderr; returns `code`.
 int Fail(const std::string& verb, const Status& status, int code = kExitFailure);

@@ -23,6 +23,9 @@ constexpr Verb kVerbs[] = {
     {"bench", mixq::cli::BenchMain, "measure latency and throughput of a .mixq model"},
     {"inspect", mixq::cli::InspectMain, "print a model's inputs, outputs, weight bytes and precision report"},
     {"compare", mixq::cli::CompareMain, "compare a .mixq model's outputs with the float32 build of its ONNX model"},
+    {"analyze", mixq::cli::AnalyzeMain,
+     "per-tensor error of a quantized build against float32; operators ranked by harm"},
+    {"tune", mixq::cli::TuneMain, "promote the most harmful operators until the outputs meet an accuracy target"},
     {"export-onnx", mixq::cli::ExportOnnxMain, "write a built model as ONNX with QDQ nodes carrying its scales"},
 };
 
@@ -62,7 +65,9 @@ int main(int argc, char** argv) {
       return mixq::cli::kExitFailure;
     }
   }
-  std::fprintf(stderr, "mixq: error: unknown verb '%s' (verbs: build, run, bench, inspect, compare, export-onnx)\n",
-               verb.c_str());
+  std::fprintf(
+      stderr,
+      "mixq: error: unknown verb '%s' (verbs: build, run, bench, inspect, compare, analyze, tune, export-onnx)\n",
+      verb.c_str());
   return mixq::cli::kExitUsage;
 }

@@ -6,12 +6,15 @@
 
 namespace mixq::cli {
 
-ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), tty_(isatty(fileno(stderr)) != 0), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(std::string label, std::string unit)
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      tty_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::Update(int64_t done, int64_t total) {
   if (!tty_) {
-    if (!started_) std::fprintf(stderr, "%s: %lld samples\n", label_.c_str(), static_cast<long long>(total));
+    if (!started_) std::fprintf(stderr, "%s: %lld %s\n", label_.c_str(), static_cast<long long>(total), unit_.c_str());
     started_ = true;
     return;
   }

@@ -10,7 +10,8 @@ namespace mixq::cli {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(std::string label);
+  // `unit` names what is counted ("samples", "steps"...).
+  explicit ProgressBar(std::string label, std::string unit = "samples");
   // `total` < 0 when unknown.
   void Update(int64_t done, int64_t total);
   // Ends the bar with a summary line.
@@ -18,6 +19,7 @@ class ProgressBar {
 
  private:
   std::string label_;
+  std::string unit_;
   bool tty_;
   bool started_ = false;
   std::chrono::steady_clock::time_point start_;

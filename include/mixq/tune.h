@@ -1,0 +1,79 @@
+// Automatic mixed precision under an accuracy target (issue 13, part 2):
+// start from the configured (fastest) plan, promote the operators that hurt
+// the outputs most, one precision step at a time (qint8 -> qint16 -> float16
+// -> float32; each operator keeps the step that scored best before the next
+// is tried), measure each candidate's output error and latency on this
+// machine, and stop at the first candidate that meets the target. The result
+// is a builder config whose precision_config.node_precision lists the
+// promoted operators: a file to read, edit and keep. docs/accuracy.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mixq/builder.h"
+#include "mixq/calibrator.h"
+#include "mixq/network.h"
+#include "mixq/types.h"
+
+namespace mixq {
+
+// One network output of one sample, as float32.
+struct OutputTensor {
+  std::string name;
+  Dims dims;
+  std::vector<float> values;
+};
+// Every output of every sample: [sample][output].
+using SampleOutputs = std::vector<std::vector<OutputTensor>>;
+
+struct TuneOptions {
+  // The target, on all network outputs together over all samples: the lowest
+  // cosine of any output >= min_cosine, and the SQNR >= min_sqnr_db.
+  double min_cosine = 0.999;
+  double min_sqnr_db = -1e300;  // no SQNR target unless set
+  // A metric of the user's own (top-1 agreement, exact string match, ...):
+  // called once per candidate with the candidate's outputs and the float32
+  // build's, on the same samples; the candidate meets the target only when
+  // *metric >= min_metric too (set min_cosine to -1 to use it alone). A
+  // failed Status stops the search with it.
+  std::function<Status(const SampleOutputs& candidate, const SampleOutputs& reference, double* metric)> metric;
+  double min_metric = 0;
+  // Wall-clock budget in seconds (the analysis included); the search stops
+  // with the best candidate so far when it is spent.
+  double time_budget_seconds = 600;
+  int64_t max_samples = -1;  // samples taken from the data (-1: all)
+  int latency_runs = 5;      // timed runs per candidate (median), on the first sample
+  int num_threads = 0;       // threads per inference
+  // (candidates done, message) after every candidate.
+  std::function<void(int64_t, const std::string&)> progress;
+};
+
+struct TuneCandidate {
+  std::map<std::string, std::string> node_precision;  // node -> "qint16", "float16", "float32"
+  double output_sqnr_db = 0;
+  double output_cosine = 1;  // the lowest of any output
+  double latency_ms = 0;     // median of latency_runs
+  double metric = 0;         // TuneOptions::metric's value (0 without one)
+  bool meets_target = false;
+};
+
+struct TuneResult {
+  bool target_met = false;
+  // The candidate returned: the first that met the target, else the most
+  // accurate one (highest output SQNR, or highest metric when there is one).
+  TuneCandidate chosen;
+  std::vector<TuneCandidate> trajectory;  // every candidate, in the order tried
+  std::string config_json;                // the builder config of `chosen`
+  std::string stop_reason;                // "target met", "time budget spent", "every operator promoted"
+};
+
+// `network` needs its ranges (calibrate it first); `config` is the starting
+// plan (e.g. qint8_mixed_float32); `data` one CalibDataInterface per input.
+Status TunePrecision(INetwork* network, IBuilderConfig* config, const std::vector<CalibDataInterface*>& data,
+                     const TuneOptions& options, TuneResult* result);
+
+}  // namespace mixq

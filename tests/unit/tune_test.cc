@@ -1,0 +1,125 @@
+// TunePrecision (issue 13, part 2): on a network with one operator that int8
+// cannot carry, tuning promotes exactly that operator, and the config it
+// writes reproduces the tuned build.
+#include "mixq/tune.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api_test_util.h"
+#include "calib_test_util.h"
+#include "mixq/mixq.h"
+
+namespace mixq::testing {
+namespace {
+
+// x [B, 16] -> fc1 -> relu1 -> fc2 -> relu2 -> fc3 -> y. Channel 0 of relu1
+// is ~40x larger than the others, and fc2 reads it with a 40x smaller
+// weight: per-tensor int8 on fc2's input spends its 255 levels on channel 0
+// and rounds the 31 channels that carry the signal to a few levels. 16 bits
+// (or float) fix it; fc1 and fc3 are fine in int8.
+struct SensitiveNet {
+  std::vector<float> w1 = RandomFloats(32 * 16, 31, -0.4f, 0.4f);
+  std::vector<float> w2 = RandomFloats(32 * 32, 32, -0.3f, 0.3f);
+  std::vector<float> w3 = RandomFloats(8 * 32, 33, -0.3f, 0.3f);
+  SensitiveNet() {
+    for (int i = 0; i < 16; ++i) w1[static_cast<size_t>(i)] = 4.0f;  // row 0: channel 0
+    for (int o = 0; o < 32; ++o) w2[static_cast<size_t>(o * 32)] /= 40.0f;
+  }
+  std::unique_ptr<INetwork> Make() const {
+    auto network = CreateINetwork();
+    ITensor* t = network->AddIInput(DataType::FLOAT32, Dims({-1, 16}));
+    t->SetTensorName("x");
+    const std::vector<float>* weights[] = {&w1, &w2, &w3};
+    const int64_t shapes[3][2] = {{32, 16}, {32, 32}, {8, 32}};
+    for (int l = 0; l < 3; ++l) {
+      auto* fc = network->AddIFullyConnectedNode(
+          t,
+          network->AddIConstNode(DataType::FLOAT32, Dims({shapes[l][0], shapes[l][1]}), weights[l]->data())
+              ->GetOutput(0),
+          nullptr);
+      const std::string name = "fc" + std::to_string(l + 1);
+      fc->SetNodeName(name);
+      fc->GetOutput(0)->SetTensorName(name);
+      t = fc->GetOutput(0);
+      if (l < 2) {
+        t = network->AddIActivationNode(t, ActivationType::RELU)->GetOutput(0);
+        t->SetTensorName("relu" + std::to_string(l + 1));
+      }
+    }
+    EXPECT_TRUE(network->MarkOutput(t).ok());
+    return network;
+  }
+};
+
+std::vector<VectorCalibData::Sample> Samples(int count, uint32_t seed) {
+  std::vector<VectorCalibData::Sample> samples;
+  for (int s = 0; s < count; ++s)
+    samples.push_back({Dims({4, 16}), RandomFloats(4 * 16, seed + static_cast<uint32_t>(s), 0.0f, 1.0f)});
+  return samples;
+}
+
+TEST(TunePrecision, PromotesExactlyTheSensitiveOperator) {
+  SensitiveNet net;
+  auto network = net.Make();
+  VectorCalibData data(Samples(8, 500));
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
+  const Status calibrated = CreateICalibrator(&data)->Calibrate(network.get(), config.get());
+  ASSERT_TRUE(calibrated.ok()) << calibrated.ToString();
+
+  TuneOptions options;
+  options.min_cosine = 0.9999;
+  options.latency_runs = 1;
+  std::vector<std::string> messages;
+  options.progress = [&](int64_t, const std::string& m) { messages.push_back(m); };
+  TuneResult result;
+  const Status s = TunePrecision(network.get(), config.get(), {&data}, options, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const auto& m : messages) std::printf("%s\n", m.c_str());
+  ASSERT_GE(result.trajectory.size(), 2u);
+  EXPECT_FALSE(result.trajectory.front().meets_target);  // int8 everywhere misses it
+  EXPECT_LT(result.trajectory.front().output_cosine, 0.9999);
+  EXPECT_TRUE(result.target_met) << result.stop_reason;
+  EXPECT_EQ(result.stop_reason, "target met");
+  const std::map<std::string, std::string> want = {{"fc2", "qint16"}};
+  EXPECT_EQ(result.chosen.node_precision, want);
+  EXPECT_GE(result.chosen.output_cosine, 0.9999);
+  EXPECT_EQ(messages.size(), result.trajectory.size());
+
+  // The config it wrote builds the same plan: fc2 runs in QINT16.
+  const auto json = nlohmann::json::parse(result.config_json);
+  EXPECT_EQ(json["precision_config"]["node_precision"]["fc2"], "qint16");
+  EXPECT_EQ(json["precision_config"]["precision_mode"], "qint8_mixed_float32");
+  auto tuned = CreateIBuilderConfig();
+  ASSERT_TRUE(tuned->ParseFromString(result.config_json).ok());
+  auto model = BuildOrDie(network.get(), result.config_json);
+  ASSERT_NE(model, nullptr);
+  const auto report = nlohmann::json::parse(model->GetPrecisionReportJson());
+  int qint16_inputs = 0;
+  for (const auto& row : report["nodes"])
+    if (row["node"] == "fc2")
+      for (const auto& in : row["inputs"]) qint16_inputs += in["actual"] == "QINT16";
+  EXPECT_EQ(qint16_inputs, 2) << report.dump();
+}
+
+TEST(TunePrecision, NodePrecisionKeyIsChecked) {
+  auto config = CreateIBuilderConfig();
+  Status s = config->ParseFromString(R"({"precision_config": {"node_precision": {"fc2": "int4"}}})");
+  EXPECT_EQ(s.code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.message().find("node_precision.fc2"), std::string::npos) << s.message();
+  SensitiveNet net;
+  auto network = net.Make();
+  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"node_precision": {"nope": "float16"}}})").ok());
+  auto builder = CreateIBuilder();
+  EXPECT_EQ(builder->BuildModel("m", network.get(), config.get()), nullptr);
+  EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::NOT_FOUND) << builder->GetLastStatus().ToString();
+  EXPECT_NE(builder->GetLastStatus().message().find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mixq::testing

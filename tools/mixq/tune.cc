@@ -1,0 +1,109 @@
+// mixq tune: the fastest plan that meets an accuracy target, found by
+// promoting the most harmful operators one precision step at a time
+// (include/mixq/tune.h); writes the builder config with the promotions.
+#include "mixq/tune.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "calib_data.h"
+#include "cli.h"
+#include "onnx_import.h"
+#include "util/status_util.h"
+
+namespace mixq::cli {
+
+int TuneMain(const std::vector<std::string>& args) {
+  Args parser("tune",
+              "MODEL.onnx --calib-data DIR|LIST -o TUNED.json [--precision MODE] [--config CFG.json]\n"
+              "                  [--min-cosine C] [--min-sqnr DB] [--time-budget S] [--eval-data DIR|LIST]",
+              "Calibrates MODEL.onnx, ranks its operators by the output error each causes alone (as mixq\n"
+              "analyze does), then promotes them, most harmful first, one step at a time (qint8 -> qint16 ->\n"
+              "float16 -> float32), building and running every candidate on the samples, until the outputs\n"
+              "meet the target (every output's cosine >= --min-cosine and SQNR >= --min-sqnr). Prints each\n"
+              "candidate with its error and latency, and writes the chosen builder config (the promotions\n"
+              "under precision_config.node_precision) to -o. Exit 1 when the target is not met (the most\n"
+              "accurate candidate is written then).");
+  parser.AddPositional("MODEL.onnx", "the ONNX model to tune");
+  parser.AddFlag("output", "o", "TUNED.json", "the builder config to write (required)");
+  parser.AddFlag("precision", "p", "MODE", "the starting precision_mode (default qint8_mixed_float32)");
+  parser.AddFlag("config", "c", "CFG.json", "the starting builder configuration");
+  parser.AddFlag("input-shape", "", "NAME:DIMS", "fix an input's dims before import, e.g. x:1x3x224x224", true);
+  parser.AddFlag("calib-data", "", "DIR|LIST", "calibration samples (.npy / .npz per sample, as for mixq build)");
+  parser.AddFlag("calib-algo", "", "ALGO", "linear (default), eqnm, entropy, percentile or auto");
+  parser.AddFlag("calib-percentile", "", "P", "the percentile for --calib-algo percentile or auto (default 99.99)");
+  parser.AddFlag("eval-data", "", "DIR|LIST", "samples to measure on (default: the calibration samples)");
+  parser.AddFlag("min-cosine", "", "C", "target: the lowest output cosine (default 0.999)");
+  parser.AddFlag("min-sqnr", "", "DB", "target: the output SQNR in dB (default: none)");
+  parser.AddFlag("time-budget", "", "S", "stop after S seconds with the best candidate so far (default 600)");
+  parser.AddFlag("max-samples", "", "N", "use at most N samples of the measuring data");
+  parser.AddFlag("threads", "", "N", "threads per inference (default: every core)");
+  if (int code = ParseOrExit(&parser, "tune", args); code >= 0) return code;
+  if (!parser.Has("output")) return Fail("tune", InvalidArgument("-o TUNED.json is required"), kExitUsage);
+  if (!parser.Has("calib-data"))
+    return Fail("tune", InvalidArgument("--calib-data is required (the samples that give the ranges)"), kExitUsage);
+  TuneOptions options;
+  struct NumberFlag {
+    const char* name;
+    double* value;
+  };
+  for (NumberFlag flag : {NumberFlag{"min-cosine", &options.min_cosine}, NumberFlag{"min-sqnr", &options.min_sqnr_db},
+                          NumberFlag{"time-budget", &options.time_budget_seconds}})
+    if (parser.Has(flag.name))
+      if (Status s = ParseDouble(parser.Get(flag.name), StrCat("--", flag.name), flag.value); !s.ok())
+        return Fail("tune", s, kExitUsage);
+  if (parser.Has("max-samples"))
+    if (Status s = ParseInt(parser.Get("max-samples"), "--max-samples", 1, INT64_MAX, &options.max_samples); !s.ok())
+      return Fail("tune", s, kExitUsage);
+  if (parser.Has("threads")) {
+    int64_t threads = 0;
+    if (Status s = ParseInt(parser.Get("threads"), "--threads", 1, 1024, &threads); !s.ok())
+      return Fail("tune", s, kExitUsage);
+    options.num_threads = static_cast<int>(threads);
+  }
+  std::map<std::string, Dims> input_dims;
+  if (Status s = ParseInputShapes(parser.GetAll("input-shape"), "input-shape", &input_dims); !s.ok())
+    return Fail("tune", s, kExitUsage);
+  auto config = CreateIBuilderConfig();
+  if (!parser.Has("precision") && !parser.Has("config"))
+    (void)config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  if (Status s = ConfigFromArgs(parser, config.get()); !s.ok()) return Fail("tune", s, kExitUsage);
+
+  auto network = CreateINetwork();
+  if (Status s = ImportOnnx(parser.Positional(0), input_dims, network.get()); !s.ok()) return Fail("tune", s);
+  if (Status s = CalibrateFromArgs(parser, "tune", network.get(), config.get()); !s.ok()) return Fail("tune", s);
+  std::vector<std::string> names;
+  std::vector<DataType> types;
+  for (int64_t i = 0; i < network->GetInputCount(); ++i) {
+    names.push_back(network->GetInput(i)->GetTensorName());
+    const DataType t = network->GetInput(i)->GetDataType();
+    types.push_back(t == DataType::QINT8 || t == DataType::QINT16 ? DataType::FLOAT32 : t);
+  }
+  CalibSamples samples;
+  if (Status s = samples.Open(parser.Get("eval-data", parser.Get("calib-data")), names, types); !s.ok())
+    return Fail("tune", s);
+  std::vector<std::unique_ptr<FileCalibData>> owned;
+  std::vector<CalibDataInterface*> data;
+  for (size_t i = 0; i < names.size(); ++i) {
+    owned.push_back(std::make_unique<FileCalibData>(&samples, i));
+    data.push_back(owned.back().get());
+  }
+  std::fprintf(stderr, "tuning: analysing the operators, then one build per candidate\n");
+  options.progress = [](int64_t done, const std::string& message) {
+    std::fprintf(stderr, "candidate %lld: %s\n", static_cast<long long>(done), message.c_str());
+  };
+  TuneResult result;
+  if (Status s = TunePrecision(network.get(), config.get(), data, options, &result); !s.ok()) return Fail("tune", s);
+  std::ofstream out(parser.Get("output"), std::ios::trunc);
+  out << result.config_json << "\n";
+  out.close();
+  if (!out) return Fail("tune", DataLoss("error writing '", parser.Get("output"), "'"));
+  std::printf("%s after %zu candidates: output SQNR %.2f dB, lowest output cosine %.6f, %.3f ms; wrote %s\n",
+              result.stop_reason.c_str(), result.trajectory.size(), result.chosen.output_sqnr_db,
+              result.chosen.output_cosine, result.chosen.latency_ms, parser.Get("output").c_str());
+  for (const auto& [node, precision] : result.chosen.node_precision)
+    std::printf("  %s -> %s\n", node.c_str(), precision.c_str());
+  return result.target_met ? 0 : kExitFailure;
+}
+
+}  // namespace mixq::cli
