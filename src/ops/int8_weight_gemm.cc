@@ -30,7 +30,7 @@ float LoadReal(DataType type, const void* data, int64_t e) {
 
 class Int8WeightGemm : public Kernel {
  public:
-  const char* Name() const override { return "avx2-int8"; }
+  const char* Name() const override { return s_.name; }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init, const WeightGemmShape& shape, int bias_input) {
@@ -50,7 +50,10 @@ class Int8WeightGemm : public Kernel {
           sh.k, sh.n,
           [&](int64_t t, int64_t j) {
             const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(j) : 0];
-            return static_cast<int16_t>(raw[sh.weights_transposed ? j * sh.k + t : t * sh.n + j] - zp);
+            const int64_t at = sh.weight_index         ? sh.weight_index(t, j)
+                               : sh.weights_transposed ? j * sh.k + t
+                                                       : t * sh.n + j;
+            return static_cast<int16_t>(raw[at] - zp);
           },
           packed.get());
       *bytes = static_cast<int64_t>(packed->data.size() * sizeof(int16_t));
@@ -90,7 +93,18 @@ class Int8WeightGemm : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     Constants(in, y);
-    PackRows(in[0].Data<const int8_t>(), in[0].quant->zero_point);
+    if (s_.pack_rows) {
+      rows_.m = s_.m;
+      rows_.pairs = pairs_;
+      rows_.blocks = row_blocks_;
+      rows_.data.resize(static_cast<size_t>(row_blocks_ * pairs_ * kRows));
+      const bool parallel_rows = row_blocks_ > 1 && s_.m * s_.k > kernels::kMinParallelElements;
+#pragma omp parallel for schedule(static) if (parallel_rows)
+      for (int64_t block = 0; block < row_blocks_; ++block)
+        s_.pack_rows(in[0], block, rows_.data.data() + block * pairs_ * kRows);
+    } else {
+      PackRows(in[0].Data<const int8_t>(), in[0].quant->zero_point);
+    }
     std::vector<FloatAddend> addends;
     for (int input : addend_inputs_)
       addends.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});

@@ -10,15 +10,28 @@
 // is bit-exact with reference-quantized.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "ops/kernel_registry.h"
 
 namespace mixq::ops {
 
+// Fills one 6-row block of A for a run: dst[p * 6 + r] holds the centered
+// pair (A[row][2p], A[row][2p + 1]) of row block * 6 + r as int16 halves (low
+// = even k), zero for rows past m and for k past the depth. `a` is input 0.
+using RowBlockPacker = std::function<void(const TensorView& a, int64_t block, int32_t* dst)>;
+
 struct WeightGemmShape {
   int64_t m = 0, k = 0, n = 0;      // A rows (all batches), depth, output features
   bool weights_transposed = false;  // W stored [N, K]
+  // Optional: W[k][n]'s element index in the weights when they are not a
+  // plain [K, N] / [N, K] matrix (a convolution filter).
+  std::function<int64_t(int64_t k, int64_t n)> weight_index;
+  // Optional: how A's rows are made (default: A is a row-major [M, K] int8
+  // matrix); a convolution gathers its im2col rows here.
+  RowBlockPacker pack_rows;
+  const char* name = "avx2-int8";  // the kernel's name in the plan (its KernelDef's)
 };
 
 // True when the step is this kernel's: the caller has checked its own

@@ -35,7 +35,6 @@ int64_t MaxAbsIntBias(const KernelInit& init) {
 
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
   if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
-  if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout")) return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
   if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(out_channels) ||
                        wq.zero_points.size() != static_cast<size_t>(out_channels)))
@@ -67,7 +66,9 @@ bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
       !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
     return false;
   int64_t int_bias = 0;
-  if (!FusedInt8StageSupports(init, g.out_channels, &int_bias)) return false;
+  if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout") ||
+      !FusedInt8StageSupports(init, g.out_channels, &int_bias))
+    return false;
   // Exact int32 sums: |acc| <= K * 255 * 255, plus the integer bias.
   *geometry = g;
   return g.kernel_h * g.kernel_w * (g.in_channels / g.group) * 255 * 255 + int_bias < (int64_t{1} << 31);

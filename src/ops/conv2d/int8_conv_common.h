@@ -17,8 +17,9 @@ namespace mixq::ops {
 // are exact in int32 (K * 255 * 255 + |int bias| < 2^31). Fills `g`.
 bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* g);
 
-// The same checks without the geometry (for ConvTranspose2D too): inputs,
-// layouts, weight scales per output channel, output, bias and addend types.
+// The same checks without the geometry and the layouts (for ConvTranspose2D
+// too): inputs, weight scales per output channel, output, bias and addend
+// types.
 // *int_bias: the largest |INT32 bias|, for the caller's exactness bound.
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias);
 

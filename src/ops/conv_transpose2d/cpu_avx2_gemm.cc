@@ -152,7 +152,8 @@ bool Supports(const KernelInit& init) {
   if (!ComputeTransposedGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &tg).ok()) return false;
   const ConvGeometry& g = tg.conv;
   int64_t int_bias = 0;
-  if (g.group != 1 || g.in_h <= 0 || g.in_w <= 0 || !FusedInt8StageSupports(init, g.out_channels, &int_bias))
+  if (g.group != 1 || g.in_h <= 0 || g.in_w <= 0 || init.attrs.Str("input_layout", "NCHW") != "NCHW" ||
+      init.attrs.Str("output_layout", "NCHW") != "NCHW" || !FusedInt8StageSupports(init, g.out_channels, &int_bias))
     return false;
   // Each output sums at most KH * KW exact GEMM results.
   return g.kernel_h * g.kernel_w * g.in_channels * 255 * 255 + int_bias < (int64_t{1} << 31);
