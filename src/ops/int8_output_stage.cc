@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "quant/requantize.h"
@@ -138,6 +139,25 @@ MIXQ_AVX2_STAGE void DequantizeColumns(const int32_t* acc, int64_t n, const int3
     else
       static_cast<float*>(out)[out_offset + j] = y;
   }
+}
+
+float LoadReal(DataType type, const void* data, int64_t e) {
+  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
+  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
+  return static_cast<const float*>(data)[e];
+}
+
+int64_t MaxAbsIntBias(const KernelInit& init, int bias_input) {
+  if (bias_input < 0 || static_cast<size_t>(bias_input) >= init.inputs.size() ||
+      !init.inputs[static_cast<size_t>(bias_input)] ||
+      init.ComputeOf(static_cast<size_t>(bias_input)) != DataType::INT32)
+    return 0;
+  const ValueInfo& b = *init.inputs[static_cast<size_t>(bias_input)];
+  if (!b.const_data || b.dtype != DataType::INT32) return -1;
+  int64_t most = 0;
+  const auto* q = static_cast<const int32_t*>(b.const_data);
+  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
+  return most;
 }
 
 std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {

@@ -59,6 +59,14 @@ void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, c
                        const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                        int64_t out_offset);
 
+// Element e of a FLOAT32 / FLOAT16 / BFLOAT16 tensor (a bias input) as float.
+float LoadReal(DataType type, const void* data, int64_t e);
+
+// The largest |value| of input `bias_input` when it is consumed as an INT32
+// constant (0 when it is absent or not INT32; -1 when INT32 but not a
+// constant): what the fused kernels add to their int32 sums.
+int64_t MaxAbsIntBias(const KernelInit& init, int bias_input);
+
 // True when the vector row functions compute exactly the scalar formula for
 // these constants (finite ones); kernels use the scalar reference otherwise.
 bool StageIsFinite(const ChannelStage& c);

@@ -22,12 +22,6 @@ constexpr int64_t kPanel = kernels::kInt16Panel;
 constexpr int64_t kRows = kernels::kInt16RowBlock;
 constexpr int64_t kBlockPanels = 16;  // 256 columns: the weights' K chunk of a block stays in L2
 
-float LoadReal(DataType type, const void* data, int64_t e) {
-  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
-  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
-  return static_cast<const float*>(data)[e];
-}
-
 class Int8WeightGemm : public Kernel {
  public:
   const char* Name() const override { return s_.name; }
@@ -218,19 +212,6 @@ class Int8WeightGemm : public Kernel {
   kernels::PackedInt16A rows_;
   std::vector<std::vector<int32_t>> scratch_;
 };
-
-int64_t MaxAbsIntBias(const KernelInit& init, int bias_input) {
-  if (bias_input < 0 || static_cast<size_t>(bias_input) >= init.inputs.size() ||
-      !init.inputs[static_cast<size_t>(bias_input)] ||
-      init.ComputeOf(static_cast<size_t>(bias_input)) != DataType::INT32)
-    return 0;
-  const ValueInfo& b = *init.inputs[static_cast<size_t>(bias_input)];
-  if (!b.const_data || b.dtype != DataType::INT32) return -1;
-  int64_t most = 0;
-  const auto* q = static_cast<const int32_t*>(b.const_data);
-  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
-  return most;
-}
 
 }  // namespace
 

@@ -15,22 +15,6 @@ bool IsNchw(const ir::AttrMap& attrs, const char* key) {
   return attrs.Str(key, "NCHW") == "NCHW";
 }
 
-float LoadReal(DataType type, const void* data, int64_t e) {
-  if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
-  if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);
-  return static_cast<const float*>(data)[e];
-}
-
-int64_t MaxAbsIntBias(const KernelInit& init) {
-  if (init.inputs.size() < 3 || !init.inputs[2] || init.ComputeOf(2) != DataType::INT32) return 0;
-  const ValueInfo& b = *init.inputs[2];
-  if (!b.const_data || b.dtype != DataType::INT32) return -1;
-  int64_t most = 0;
-  const auto* q = static_cast<const int32_t*>(b.const_data);
-  for (int64_t i = 0; i < ir::ElementCount(b.shape); ++i) most = std::max<int64_t>(most, std::llabs(q[i]));
-  return most;
-}
-
 }  // namespace
 
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
@@ -55,7 +39,7 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
         if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
           return false;
       }
-  *int_bias = MaxAbsIntBias(init);
+  *int_bias = MaxAbsIntBias(init, 2);
   return *int_bias >= 0;
 }
 
