@@ -9,11 +9,17 @@
 // exact (K * 255 * 255 + |int bias| < 2^31, checked when chosen) and the
 // output stage is the same float32 arithmetic.
 //
+// NHWC activations (small channel counts, where avx2-int8-nhwc's per-pixel
+// gathers dominate) take the same path: the input is widened into the same
+// planes from its strides, and the output (and any residual addend) goes
+// through an NCHW copy per run, transposed in O(elements).
+//
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
-// NHWC, depthwise, INT16 / BFLOAT16 outputs.
+// depthwise, INT16 / BFLOAT16 outputs.
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -56,8 +62,17 @@ class ConvInt8Gemm : public Kernel {
     // Jobs: blocks of up to 64 output pixels (A is reused 64 times per
     // load), and when there are too few of them for the threads, the output
     // channels split in parts too (each part gathers its own copy of B).
-    pointwise_ = g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 && g_.pad_top == 0 &&
-                 g_.pad_left == 0 && g_.pad_bottom == 0 && g_.pad_right == 0;
+    in_s_ = LogicalStrides(init.inputs[0]->shape, g_.input_axes);
+    nhwc_in_ = in_s_[1] == 1 && g_.in_channels > 1;
+    nhwc_out_ = init.attrs.Str("output_layout") == "NHWC" && g_.out_channels > 1;
+    if (nhwc_out_) {
+      addend_inputs_.clear();
+      if (init.post_ops)
+        for (const PostOp& op : *init.post_ops)
+          if (op.kind == PostOp::Kind::kAdd) addend_inputs_.push_back(op.input);
+    }
+    pointwise_ = !nhwc_in_ && g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 &&
+                 g_.pad_top == 0 && g_.pad_left == 0 && g_.pad_bottom == 0 && g_.pad_right == 0;
     if (!pointwise_) PlanPlanes();
     row_blocks_ = (oc_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
     const int64_t pixel_panels = (columns_ + kPanel - 1) / kPanel;
@@ -104,8 +119,47 @@ class ConvInt8Gemm : public Kernel {
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (!nhwc_out_) return RunNchwOut(in, out[0]);
+    // NHWC output: the NCHW path into a copy, residual addends read from
+    // NCHW copies, then one transpose into place.
+    std::vector<TensorView> nchw_in = in;
+    const int64_t out_hw = g_.out_h * g_.out_w;
+    addend_copies_.resize(addend_inputs_.size());
+    for (size_t a = 0; a < addend_inputs_.size(); ++a) {
+      TensorView& v = nchw_in[static_cast<size_t>(addend_inputs_[a])];
+      addend_copies_[a].resize(v.Bytes());
+      TransposeChannels(v.data, addend_copies_[a].data(), g_.batch, out_hw, g_.out_channels, DataTypeSize(v.dtype));
+      v.data = addend_copies_[a].data();
+    }
+    TensorView y = out[0];
+    output_copy_.resize(y.Bytes());
+    y.data = output_copy_.data();
+    MIXQ_RETURN_IF_ERROR(RunNchwOut(nchw_in, y));
+    TransposeChannels(output_copy_.data(), out[0].data, g_.batch, g_.out_channels, out_hw, DataTypeSize(y.dtype));
+    return Status::OK();
+  }
+
+ private:
+  // [n][a][b] -> [n][b][a] for elements of `size` bytes (NHWC <-> NCHW with
+  // a, b = pixels, channels or the reverse).
+  static void TransposeChannels(const void* src, void* dst, int64_t batch, int64_t a_count, int64_t b_count,
+                                size_t size) {
+    if (size == 1)
+      return Transpose(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), batch, a_count, b_count);
+    if (size == 2)
+      return Transpose(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), batch, a_count, b_count);
+    Transpose(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), batch, a_count, b_count);
+  }
+  template <typename T>
+  static void Transpose(const T* src, T* dst, int64_t batch, int64_t a_count, int64_t b_count) {
+    const int64_t image = a_count * b_count;
+    for (int64_t n = 0; n < batch; ++n, src += image, dst += image)
+      for (int64_t a = 0; a < a_count; ++a)
+        for (int64_t b = 0; b < b_count; ++b) dst[b * a_count + a] = src[a * b_count + b];
+  }
+
+  Status RunNchwOut(const std::vector<TensorView>& in, const TensorView& y) {
     const TensorView& x = in[0];
-    const TensorView& y = out[0];
     stage_.Prepare(in, y);
     const int32_t x_zp = x.quant->zero_point;
     const int64_t jobs = blocks_per_image_ * row_parts_;
@@ -114,7 +168,7 @@ class ConvInt8Gemm : public Kernel {
     const auto* xs = x.Data<const int8_t>();
     const bool parallel = jobs > 1 && depth_ * pixels_ * oc_ * g_.group > kernels::kMinParallelMacs;
     for (int64_t n = 0; n < g_.batch; ++n) {
-      const int8_t* image = xs + n * g_.in_channels * g_.in_h * g_.in_w;
+      const int8_t* image = xs + n * in_s_[0];
       if (!pointwise_) Widen(image, x_zp, g_.in_channels * g_.in_h * g_.in_w > 4 * kernels::kMinParallelElements);
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
       for (int64_t job = 0; job < jobs; ++job) {
@@ -129,7 +183,6 @@ class ConvInt8Gemm : public Kernel {
     return Status::OK();
   }
 
- private:
   struct Scratch {
     std::vector<int16_t> panels;
     std::vector<int32_t> acc;
@@ -163,24 +216,35 @@ class ConvInt8Gemm : public Kernel {
     planes_.assign(static_cast<size_t>(g_.in_channels * channel_plane_ + 4 * kPanel * block_panels_max_), 0);
   }
 
-  __attribute__((target("avx2"))) void Widen(const int8_t* image, int32_t zp, bool parallel) {
-    const int64_t sh = g_.stride_h, sw = g_.stride_w, plane = g_.in_h * g_.in_w;
+  // Each channel's rows into its plane; NHWC input is read with its pixel
+  // stride (contiguous in NCHW).
+  void Widen(const int8_t* image, int32_t zp, bool parallel) {
+    if (in_s_[3] == 1)
+      WidenRows<true>(image, zp, parallel);
+    else
+      WidenRows<false>(image, zp, parallel);
+  }
+
+  template <bool kContiguous>
+  __attribute__((target("avx2"))) void WidenRows(const int8_t* image, int32_t zp, bool parallel) {
+    const int64_t sh = g_.stride_h, sw = g_.stride_w, ws = kContiguous ? 1 : in_s_[3];
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t c = 0; c < g_.in_channels; ++c) {
       int16_t* dst_c = planes_.data() + c * channel_plane_;  // pads stay 0 (the real 0, centered) from PlanPlanes
       for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-        const int8_t* line = image + c * plane + ih * g_.in_w;
+        const int8_t* line = image + c * in_s_[1] + ih * in_s_[2];
         const int64_t r = ih + g_.pad_top;
         int16_t* row_base = dst_c + (r % sh) * sw * phase_h_ * phase_w_ + (r / sh) * phase_w_;
         if (sw == 1) {
           int16_t* dst = row_base + g_.pad_left;
-          for (int64_t iw = 0; iw < g_.in_w; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
+          for (int64_t iw = 0; iw < g_.in_w; ++iw) dst[iw] = static_cast<int16_t>(line[iw * ws] - zp);
           continue;
         }
         for (int64_t qw = 0; qw < sw; ++qw) {
           const int64_t first = ((qw - g_.pad_left) % sw + sw) % sw;  // first iw in phase column qw
           int16_t* dst = row_base + qw * phase_h_ * phase_w_ + (first + g_.pad_left) / sw;
-          for (int64_t iw = first, t = 0; iw < g_.in_w; iw += sw, ++t) dst[t] = static_cast<int16_t>(line[iw] - zp);
+          for (int64_t iw = first, t = 0; iw < g_.in_w; iw += sw, ++t)
+            dst[t] = static_cast<int16_t>(line[iw * ws] - zp);
         }
       }
     }
@@ -225,6 +289,11 @@ class ConvInt8Gemm : public Kernel {
   }
 
   ConvGeometry g_;
+  std::array<int64_t, 4> in_s_{};  // the input's logical strides (N, C, H, W)
+  bool nhwc_in_ = false, nhwc_out_ = false;
+  std::vector<int> addend_inputs_;  // NHWC output: residual addends to copy to NCHW
+  std::vector<std::vector<unsigned char>> addend_copies_;
+  std::vector<unsigned char> output_copy_;
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, pairs_ = 0, pixels_ = 0, block_panels_ = 1, blocks_per_image_ = 1;
   int64_t row_blocks_ = 1, row_parts_ = 1;
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
@@ -241,7 +310,9 @@ class ConvInt8Gemm : public Kernel {
 
 bool Supports(const KernelInit& init) {
   ConvGeometry g;
-  if (!FusedInt8ConvSupports(init, &g)) return false;
+  if (!FusedInt8ConvSupports(init, &g, /*nhwc_too=*/true)) return false;
+  // NHWC with many input channels: avx2-int8-nhwc's contiguous gathers win.
+  if (init.attrs.Str("input_layout") == "NHWC" && g.in_channels / g.group > kNhwcPlanesMaxChannels) return false;
   // Depthwise is a GEMM of one row per group: avx2-int8-dw runs it.
   return !(g.in_channels == g.group && g.out_channels == g.group && g.group > 1);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/int8_conv_common.h"
 #include "ops/int8_weight_gemm.h"
 #include "ops/quantized_reference.h"
 #include "util/status_util.h"
@@ -22,8 +23,9 @@ bool Geometry(const KernelInit& init, ConvGeometry* g) {
   if (init.attrs.Str("input_layout", "NHWC") != "NHWC" || init.attrs.Str("output_layout", "NHWC") != "NHWC")
     return false;
   std::vector<ValueInfo> logical;
+  // Few channels: avx2-int8 runs them through NCHW planes.
   return ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), g).ok() && g->group == 1 &&
-         g->out_h > 0 && g->out_w > 0;
+         g->out_h > 0 && g->out_w > 0 && g->in_channels > kNhwcPlanesMaxChannels;
 }
 
 WeightGemmShape Shape(const KernelInit& init, const ConvGeometry& g) {

@@ -154,10 +154,17 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       // Stride 2 wide enough for the vector split of even / odd columns, both pad parities.
       {1, 8, 6, 70, 8, 3, 3, 8, 2, 1, 1, true, -20, true, false},
       {2, 3, 5, 67, 3, 5, 5, 3, 2, 1, 2, true, 90, false, false, DataType::FLOAT32, Post::kRelu},
-      // NHWC, one group (avx2-int8-nhwc): int8 out with relu6, float16 with a residual add, INT32 bias, 7 rows.
+      // NHWC, one group: int8 out with relu6, float16 with a residual add, INT32 bias, 7 rows; few channels
+      // (avx2-int8 through NCHW planes) and many (avx2-int8-nhwc).
       {2, 16, 9, 7, 20, 3, 3, 1, 1, 1, 1, false, -128, true, false, DataType::FLOAT32, Post::kRelu6},
       {1, 7, 8, 9, 13, 3, 3, 1, 2, 2, 1, false, 50, false, false, DataType::FLOAT16, Post::kAddRelu},
       {1, 5, 1, 7, 4, 1, 1, 1, 1, 1, 0, false, 3, false, false, DataType::FLOAT32, Post::kLeaky, Bias::kInt32},
+      {2, 72, 9, 7, 20, 3, 3, 1, 1, 1, 1, false, -128, true, false, DataType::FLOAT32, Post::kRelu6},
+      {1, 67, 8, 9, 13, 3, 3, 1, 2, 2, 1, false, 50, false, false, DataType::FLOAT16, Post::kAddRelu},
+      {1, 65, 1, 7, 4, 1, 1, 1, 1, 1, 0, false, 3, false, false, DataType::FLOAT32, Post::kLeaky, Bias::kInt32},
+      // NHWC grouped (avx2-int8 through its NCHW copies, and the staged kernel): a residual add, int8 out.
+      {1, 6, 10, 11, 12, 3, 3, 3, 2, 1, 1, false, -9, false, false, DataType::FLOAT32, Post::kAdd},
+      {2, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, false, 5, true, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   for (const char* name : {"avx2-int8", "avx2-int8-dw", "avx2-int8-nhwc", "avx2-int8-staged"}) {
@@ -175,12 +182,13 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
-    // The fused kernels take the NCHW cases (depthwise or not) and NHWC of one group, the staged one all.
+    // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 NHWC too) and NHWC of one group, the
+    // staged one all.
     const std::string kernel = name;
-    EXPECT_EQ(ran, kernel == "avx2-int8"        ? 12
+    EXPECT_EQ(ran, kernel == "avx2-int8"        ? 19
                    : kernel == "avx2-int8-dw"   ? 7
-                   : kernel == "avx2-int8-nhwc" ? 5
-                                                : 25)
+                   : kernel == "avx2-int8-nhwc" ? 3
+                                                : 30)
         << name;
   }
 }

@@ -11,8 +11,9 @@ namespace mixq::ops {
 
 namespace {
 
-bool IsNchw(const ir::AttrMap& attrs, const char* key) {
-  return attrs.Str(key, "NCHW") == "NCHW";
+bool LayoutTaken(const ir::AttrMap& attrs, const char* key, bool nhwc_too) {
+  const std::string layout = attrs.Str(key, "NCHW");
+  return layout == "NCHW" || (nhwc_too && layout == "NHWC");
 }
 
 }  // namespace
@@ -43,14 +44,14 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
   return *int_bias >= 0;
 }
 
-bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry, bool nhwc_too) {
   std::vector<ValueInfo> logical;
   ConvGeometry g;
   if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
       !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
     return false;
   int64_t int_bias = 0;
-  if (!IsNchw(init.attrs, "input_layout") || !IsNchw(init.attrs, "output_layout") ||
+  if (!LayoutTaken(init.attrs, "input_layout", nhwc_too) || !LayoutTaken(init.attrs, "output_layout", nhwc_too) ||
       !FusedInt8StageSupports(init, g.out_channels, &int_bias))
     return false;
   // Exact int32 sums: |acc| <= K * 255 * 255, plus the integer bias.
