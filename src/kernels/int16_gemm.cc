@@ -210,4 +210,70 @@ void GemmInt16Avx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16B&
   }
 }
 
+void PackInt16SplitB(int64_t k, int64_t n, const std::function<int16_t(int64_t, int64_t)>& value,
+                     PackedInt16SplitB* packed) {
+  PackInt16B(
+      k, n, [&](int64_t t, int64_t j) { return static_cast<int16_t>(value(t, j) >> 8); }, &packed->hi);
+  PackInt16B(
+      k, n, [&](int64_t t, int64_t j) { return static_cast<int16_t>(value(t, j) & 0xFF); }, &packed->lo);
+}
+
+namespace {
+
+// rows x 16 int64 outputs (+)= 256 * hi + lo, from two int32 tiles (ld 16).
+MIXQ_AVX2 void AddSplitTile(const int32_t* hi, const int32_t* lo, int rows, int64_t* c, int64_t ldc, int64_t cols,
+                            bool accumulate) {
+  for (int r = 0; r < rows; ++r) {
+    int64_t* out = c + r * ldc;
+    if (cols == kInt16Panel) {
+      for (int q = 0; q < 4; ++q) {
+        const __m256i h = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi + r * 16 + 4 * q)));
+        const __m256i l = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + r * 16 + 4 * q)));
+        __m256i v = _mm256_add_epi64(_mm256_slli_epi64(h, 8), l);
+        if (accumulate) v = _mm256_add_epi64(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(out + 4 * q)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4 * q), v);
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t v = static_cast<int64_t>(hi[r * 16 + j]) * 256 + lo[r * 16 + j];
+      out[j] = accumulate ? out[j] + v : v;
+    }
+  }
+}
+
+template <int kRows>
+MIXQ_AVX2 void ExactPanel(const int16_t* a, int64_t lda, const PackedInt16SplitB& b, int64_t panel, int64_t* c,
+                          int64_t ldc, int64_t cols) {
+  alignas(32) int32_t hi[kRows * 16], lo[kRows * 16];
+  const int64_t pairs = b.hi.pairs;
+  for (int64_t kc = 0; kc < pairs; kc += kInt16ExactPairChunk) {
+    const int64_t len = std::min(kInt16ExactPairChunk, pairs - kc);
+    const int64_t at = (panel * pairs + kc) * 2 * kInt16Panel;
+    PanelKernel<kRows>(a + 2 * kc, lda, b.hi.data.data() + at, len, hi, 16);
+    PanelKernel<kRows>(a + 2 * kc, lda, b.lo.data.data() + at, len, lo, 16);
+    AddSplitTile(hi, lo, kRows, c, ldc, cols, kc > 0);
+  }
+}
+
+}  // namespace
+
+void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16SplitB& b, int64_t n, int64_t* c,
+                        int64_t ldc) {
+  const int64_t blocks = (m + 3) / 4, panels = b.hi.panels, pairs = b.hi.pairs;
+#pragma omp parallel for schedule(static) if (blocks * panels * pairs * 8 * 2 * kInt16Panel > kMinParallelMacs)
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t row = block * 4;
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int64_t cols = std::min(kInt16Panel, n - panel * kInt16Panel);
+      int64_t* out = c + row * ldc + panel * kInt16Panel;
+      if (row + 4 <= m) {
+        ExactPanel<4>(a + row * lda, lda, b, panel, out, ldc, cols);
+      } else {
+        for (int64_t r = row; r < m; ++r) ExactPanel<1>(a + r * lda, lda, b, panel, out + (r - row) * ldc, ldc, cols);
+      }
+    }
+  }
+}
+
 }  // namespace mixq::kernels

@@ -72,4 +72,25 @@ void PackInt16PanelsFromOffsetsAvx2(const int16_t* base, const int64_t* offsets,
 void PackInt8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, int32_t zero_point,
                         int16_t* panels);
 
+// Exact int16 x int16 products summed in int64 (the qint16 modes), on the
+// same vpmaddwd: B is split once as B = 256 * hi + lo with lo = B & 0xFF in
+// [0, 255] and hi = B >> 8 in [-128, 127], both packed like PackInt16B. Per
+// chunk of kInt16ExactPairChunk pairs the two int32 products A * hi and A * lo
+// cannot overflow (|a| <= 32768: 128 * 2 * 32768 * 255 < 2^31), and are
+// combined into the int64 sum as 256 * (A * hi) + A * lo. Twice the
+// multiplies of the int8 path, none of the reference's int64 loop.
+constexpr int64_t kInt16ExactPairChunk = 128;
+struct PackedInt16SplitB {
+  PackedInt16B hi, lo;
+};
+void PackInt16SplitB(int64_t k, int64_t n, const std::function<int16_t(int64_t, int64_t)>& value,
+                     PackedInt16SplitB* packed);
+
+// C[i][j] = sum_k A[i][k] * B[k][j] exactly, for i < m, j < n (ldc >= n),
+// A rows of Int16GemmDepth(k) int16 (stride lda, an odd K's last column
+// zero). Row blocks over OpenMP threads, each output summed by one thread in
+// one order. Needs AVX2.
+void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16SplitB& b, int64_t n, int64_t* c,
+                        int64_t ldc);
+
 }  // namespace mixq::kernels

@@ -369,6 +369,18 @@ bool TakesInt8Operands(const KernelInit& init) {
   return QuantizedReferenceSupports(init);
 }
 
+bool TakesSymmetricInt16Operands(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1]) return false;
+  if (init.ComputeOf(0) != DataType::QINT16 || init.ComputeOf(1) != DataType::QINT16) return false;
+  for (int i = 0; i < 2; ++i) {
+    const ir::QuantBinding* q = init.inputs[static_cast<size_t>(i)]->quant;
+    if (!q || !q->symmetric) return false;
+    for (int32_t z : q->zero_points)
+      if (z != 0) return false;
+  }
+  return QuantizedReferenceSupports(init);
+}
+
 bool QuantizedReferenceSupports(const KernelInit& init) {
   if (init.outputs.size() != 1) return false;
   const ValueInfo& out = init.outputs[0];

@@ -21,6 +21,11 @@ bool QuantizedReferenceSupports(const KernelInit& init);
 // what the int8 accumulation kernels need before their own geometry checks.
 bool TakesInt8Operands(const KernelInit& init);
 
+// Inputs 0 and 1 consumed as QINT16 with zero points 0 (symmetric: every
+// centered value fits int16) and a step the quantized reference takes: what
+// the exact int16 kernels (kernels::GemmInt16ExactAvx2) need.
+bool TakesSymmetricInt16Operands(const KernelInit& init);
+
 // The first `count` inputs as the real-valued (FLOAT32) tensors they stand
 // for, storage aside, for the op's geometry functions; `storage` keeps them.
 std::vector<const ValueInfo*> RealValuedInfos(const KernelInit& init, size_t count, std::vector<ValueInfo>* storage);

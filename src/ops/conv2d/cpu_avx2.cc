@@ -9,6 +9,10 @@
 // pairs saturating in int16) is not used, so no 7-bit restriction applies.
 // The int32 accumulators are exact while K * 255 * 255 < 2^31 (K < 33,000),
 // checked when the kernel is chosen.
+//
+// The same kernel runs symmetric int16 operands as "avx2-int16" (the qint16
+// modes): the weights split into high and low bytes, vpmaddwd on each, summed
+// in int64 per chunk (kernels::GemmInt16ExactAvx2); depthwise sums in int64.
 #include <algorithm>
 #include <cstring>
 
@@ -24,6 +28,8 @@ namespace {
 
 class ConvAccumulateAvx2 : public Kernel {
  public:
+  explicit ConvAccumulateAvx2(bool exact16) : exact16_(exact16) {}
+
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
     in_s_ = LogicalStrides(init.inputs[0]->shape, g_.input_axes);
@@ -38,7 +44,8 @@ class ConvAccumulateAvx2 : public Kernel {
     depthwise_ = ic_ == 1 && oc_ == 1 && g_.group > 1;
     if (!depthwise_) a_.assign(static_cast<size_t>(rows_ * depth_even_), 0);
     staged_.assign(static_cast<size_t>(g_.in_h * g_.in_w * g_.in_channels), 0);
-    if (!depthwise_) c_.assign(static_cast<size_t>(rows_ * ldc_), 0);
+    if (!depthwise_ && !exact16_) c_.assign(static_cast<size_t>(rows_ * ldc_), 0);
+    if (!depthwise_ && exact16_) c64_.assign(static_cast<size_t>(rows_ * oc_), 0);
     return Status::OK();
   }
 
@@ -50,18 +57,21 @@ class ConvAccumulateAvx2 : public Kernel {
     for (int64_t n = 0; n < g_.batch; ++n) {
       StageNhwc(x, n);
       if (depthwise_) {
-        Depthwise(acc + n * out_s_[0]);
+        if (exact16_)
+          Depthwise<int64_t>(acc + n * out_s_[0]);
+        else
+          Depthwise<int32_t>(acc + n * out_s_[0]);
         continue;
       }
       for (int64_t grp = 0; grp < g_.group; ++grp) {
         Im2Col(grp);
-        kernels::GemmInt16Avx2(a_.data(), depth_even_, rows_, packed_[static_cast<size_t>(grp)], c_.data(), ldc_);
-        // Channel by channel: contiguous writes for NCHW outputs.
-        for (int64_t o = 0; o < oc_; ++o) {
-          int64_t* y = acc + n * out_s_[0] + (grp * oc_ + o) * out_s_[1];
-          for (int64_t oh = 0, m = 0; oh < g_.out_h; ++oh)
-            for (int64_t ow = 0; ow < g_.out_w; ++ow, ++m)
-              y[oh * out_s_[2] + ow * out_s_[3]] = c_[static_cast<size_t>(m * ldc_ + o)];
+        if (exact16_) {
+          kernels::GemmInt16ExactAvx2(a_.data(), depth_even_, rows_, split_[static_cast<size_t>(grp)], oc_, c64_.data(),
+                                      oc_);
+          Scatter(c64_.data(), oc_, grp, acc + n * out_s_[0]);
+        } else {
+          kernels::GemmInt16Avx2(a_.data(), depth_even_, rows_, packed_[static_cast<size_t>(grp)], c_.data(), ldc_);
+          Scatter(c_.data(), ldc_, grp, acc + n * out_s_[0]);
         }
       }
     }
@@ -69,11 +79,24 @@ class ConvAccumulateAvx2 : public Kernel {
   }
 
  private:
+  // The GEMM's [pixel][channel] result into the accumulators, channel by
+  // channel: contiguous writes for NCHW outputs.
+  template <typename T>
+  void Scatter(const T* c, int64_t ldc, int64_t grp, int64_t* acc) const {
+    for (int64_t o = 0; o < oc_; ++o) {
+      int64_t* y = acc + (grp * oc_ + o) * out_s_[1];
+      for (int64_t oh = 0, m = 0; oh < g_.out_h; ++oh)
+        for (int64_t ow = 0; ow < g_.out_w; ++ow, ++m) y[oh * out_s_[2] + ow * out_s_[3]] = c[m * ldc + o];
+    }
+  }
+
   // Depthwise (one input and one output channel per group): a direct loop
-  // over channels, vectorized by the compiler for AVX2; exact int32 sums.
+  // over channels, vectorized by the compiler for AVX2; exact sums (int32
+  // for int8 operands, int64 for int16 ones).
+  template <typename Sum>
   __attribute__((target("avx2,fma"))) void Depthwise(int64_t* acc) {
     const int64_t channels = g_.in_channels;
-    std::vector<int32_t> sum(static_cast<size_t>(channels));
+    std::vector<Sum> sum(static_cast<size_t>(channels));
     for (int64_t oh = 0; oh < g_.out_h; ++oh)
       for (int64_t ow = 0; ow < g_.out_w; ++ow) {
         std::fill(sum.begin(), sum.end(), 0);
@@ -85,8 +108,8 @@ class ConvAccumulateAvx2 : public Kernel {
             if (iw < 0 || iw >= g_.in_w) continue;
             const int16_t* xs = staged_.data() + (ih * g_.in_w + iw) * channels;
             const int16_t* ws = depthwise_w_.data() + (kh * g_.kernel_w + kw) * channels;
-            int32_t* s = sum.data();
-            for (int64_t c = 0; c < channels; ++c) s[c] += static_cast<int32_t>(xs[c]) * static_cast<int32_t>(ws[c]);
+            Sum* s = sum.data();
+            for (int64_t c = 0; c < channels; ++c) s[c] += static_cast<Sum>(static_cast<int32_t>(xs[c]) * ws[c]);
           }
         }
         for (int64_t c = 0; c < channels; ++c)
@@ -106,15 +129,18 @@ class ConvAccumulateAvx2 : public Kernel {
       packed_from_ = w;
       return;
     }
-    packed_.assign(static_cast<size_t>(g_.group), {});
-    for (int64_t grp = 0; grp < g_.group; ++grp)
-      kernels::PackInt16B(
-          depth_, oc_,
-          [&](int64_t k, int64_t o) {
-            const int64_t c = k % ic_, tap = k / ic_, kh = tap / g_.kernel_w, kw = tap % g_.kernel_w;
-            return static_cast<int16_t>(w[(grp * oc_ + o) * f_s_[0] + c * f_s_[1] + kh * f_s_[2] + kw * f_s_[3]]);
-          },
-          &packed_[static_cast<size_t>(grp)]);
+    packed_.assign(exact16_ ? 0 : static_cast<size_t>(g_.group), {});
+    split_.assign(exact16_ ? static_cast<size_t>(g_.group) : 0, {});
+    for (int64_t grp = 0; grp < g_.group; ++grp) {
+      auto value = [&](int64_t k, int64_t o) {
+        const int64_t c = k % ic_, tap = k / ic_, kh = tap / g_.kernel_w, kw = tap % g_.kernel_w;
+        return static_cast<int16_t>(w[(grp * oc_ + o) * f_s_[0] + c * f_s_[1] + kh * f_s_[2] + kw * f_s_[3]]);
+      };
+      if (exact16_)
+        kernels::PackInt16SplitB(depth_, oc_, value, &split_[static_cast<size_t>(grp)]);
+      else
+        kernels::PackInt16B(depth_, oc_, value, &packed_[static_cast<size_t>(grp)]);
+    }
     packed_from_ = w;
   }
 
@@ -156,13 +182,17 @@ class ConvAccumulateAvx2 : public Kernel {
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, depth_even_ = 0, ldc_ = 0, rows_ = 0;
   bool depthwise_ = false;
   std::vector<int16_t> a_, staged_, depthwise_w_;  // depthwise_w_: [tap][channel]
-  std::vector<kernels::PackedInt16B> packed_;      // per group
+  bool exact16_ = false;                           // int16 operands, int64 sums
+  std::vector<kernels::PackedInt16B> packed_;      // per group (int8 operands)
+  std::vector<kernels::PackedInt16SplitB> split_;  // per group (int16 operands)
   std::vector<int32_t> c_;
+  std::vector<int64_t> c64_;
   const int32_t* packed_from_ = nullptr;
 };
 
+template <bool kExact16>
 Status MakeAccumulate(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<ConvAccumulateAvx2>();
+  auto k = std::make_unique<ConvAccumulateAvx2>(kExact16);
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -177,7 +207,19 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
+  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate<false>, "avx2-int8-staged", kernel);
+}
+
+// int64 sums: no depth limit.
+bool Supports16(const KernelInit& init) {
+  std::vector<ValueInfo> logical;
+  ConvGeometry g;
+  return TakesSymmetricInt16Operands(init) &&
+         ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok();
+}
+
+Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate<true>, "avx2-int16", kernel);
 }
 
 }  // namespace
@@ -187,4 +229,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(conv2d, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2-int8-staged", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports16, mixq::ops::Make16});
 }

@@ -3,7 +3,8 @@
 // saturation policy), inside the reference's output stage
 // (ops/quantized_reference.h), so results are bit-exact with it. Either
 // operand may be weights or an activation (attention); a constant b is
-// packed once.
+// packed once. Symmetric int16 operands run as "avx2-int16": b split in bytes,
+// int64 sums (kernels::GemmInt16ExactAvx2).
 #include <algorithm>
 
 #include "kernels/int16_gemm.h"
@@ -18,6 +19,8 @@ namespace {
 
 class MatMulAccumulateAvx2 : public Kernel {
  public:
+  explicit MatMulAccumulateAvx2(bool exact16) : exact16_(exact16) {}
+
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g_));
     m_ = g_.a.rows;
@@ -28,7 +31,7 @@ class MatMulAccumulateAvx2 : public Kernel {
     a_strides_ = BatchStrides(g_.a, g_.batch);
     b_strides_ = BatchStrides(g_.b, g_.batch);
     a_.assign(static_cast<size_t>(m_ * depth_), 0);
-    c_.assign(static_cast<size_t>(m_ * ldc_), 0);
+    if (!exact16_) c_.assign(static_cast<size_t>(m_ * ldc_), 0);
     return Status::OK();
   }
 
@@ -53,15 +56,21 @@ class MatMulAccumulateAvx2 : public Kernel {
         const int32_t* bb = b + b_off;
         const bool tb = g_.b.transposed;
         const int64_t n = n_, k = k_;
-        kernels::PackInt16B(
-            k_, n_, [&](int64_t t, int64_t j) { return static_cast<int16_t>(tb ? bb[j * k + t] : bb[t * n + j]); },
-            &packed_);
+        auto value = [&](int64_t t, int64_t j) { return static_cast<int16_t>(tb ? bb[j * k + t] : bb[t * n + j]); };
+        if (exact16_)
+          kernels::PackInt16SplitB(k_, n_, value, &split_);
+        else
+          kernels::PackInt16B(k_, n_, value, &packed_);
         packed_from_ = b + b_off;
       }
-      kernels::GemmInt16Avx2(a_.data(), depth_, m_, packed_, c_.data(), ldc_);
       int64_t* yb = y + bi * m_ * n_;
-      for (int64_t i = 0; i < m_; ++i)
-        for (int64_t j = 0; j < n_; ++j) yb[i * n_ + j] = c_[static_cast<size_t>(i * ldc_ + j)];
+      if (exact16_) {
+        kernels::GemmInt16ExactAvx2(a_.data(), depth_, m_, split_, n_, yb, n_);
+      } else {
+        kernels::GemmInt16Avx2(a_.data(), depth_, m_, packed_, c_.data(), ldc_);
+        for (int64_t i = 0; i < m_; ++i)
+          for (int64_t j = 0; j < n_; ++j) yb[i * n_ + j] = c_[static_cast<size_t>(i * ldc_ + j)];
+      }
       for (size_t d = index.size(); d-- > 0;) {
         if (++index[d] < g_.batch[d]) break;
         index[d] = 0;
@@ -72,6 +81,8 @@ class MatMulAccumulateAvx2 : public Kernel {
 
  private:
   MatMulGeometry g_;
+  bool exact16_ = false;  // int16 operands, int64 sums
+  kernels::PackedInt16SplitB split_;
   int64_t m_ = 0, k_ = 0, n_ = 0, depth_ = 0, ldc_ = 0;
   std::vector<int64_t> a_strides_, b_strides_;
   std::vector<int16_t> a_;
@@ -80,8 +91,9 @@ class MatMulAccumulateAvx2 : public Kernel {
   const int32_t* packed_from_ = nullptr;
 };
 
+template <bool kExact16>
 Status MakeAccumulate(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<MatMulAccumulateAvx2>();
+  auto k = std::make_unique<MatMulAccumulateAvx2>(kExact16);
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -96,7 +108,18 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate, "avx2-int8-staged", kernel);
+  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate<false>, "avx2-int8-staged", kernel);
+}
+
+bool Supports16(const KernelInit& init) {
+  std::vector<ValueInfo> logical;
+  MatMulGeometry g;
+  return TakesSymmetricInt16Operands(init) &&
+         ComputeMatMulGeometry(init.attrs, RealValuedInfos(init, 2, &logical), &g).ok();
+}
+
+Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeQuantizedKernel(MatMulSchema(), init, MakeAccumulate<true>, "avx2-int16", kernel);
 }
 
 }  // namespace
@@ -106,4 +129,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(matmul, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2-int8-staged", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2-int16", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports16, mixq::ops::Make16});
 }

@@ -1,0 +1,76 @@
+// The exact int16 MatMul and FullyConnected kernels ("avx2-int16", the
+// qint16 modes) against the quantized reference, bit for bit: depths past
+// one 256-deep chunk of the split GEMM (int64 sums), odd M / K / N (row and
+// panel tails), constant and activation b, stored plain and transposed,
+// full-range operands with both extremes, INT16 / FLOAT32 / FLOAT16 outputs.
+#include <gtest/gtest.h>
+
+#include "kernels/cpu_features.h"
+#include "test_util/int16_kernel_check.h"
+
+namespace mixq::ops {
+namespace {
+
+void ExpectBitExact(OpKind op, const test_util::Int16KernelCase& t, uint32_t seed) {
+  const KernelDef* fast = FindKernel(op, "avx2-int16");
+  ASSERT_NE(fast, nullptr);
+  std::string fast_name, ref_name;
+  const auto got = test_util::RunInt16Kernel(*fast, t, seed, &fast_name);
+  const auto want = test_util::RunInt16Kernel(QuantizedReferenceKernel(op), t, seed, &ref_name);
+  ASSERT_FALSE(got.empty()) << "case " << seed;
+  EXPECT_EQ(fast_name, "avx2-int16");
+  EXPECT_EQ(ref_name, "reference-quantized");
+  EXPECT_EQ(got, want) << "case " << seed;
+}
+
+TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  struct Case {
+    ir::Shape a, b, y;
+    bool constant, transpose_b;
+    DataType output;
+  };
+  const Case cases[] = {
+      {{7, 700}, {700, 37}, {7, 37}, true, false, DataType::INT16},           // three chunks, tails
+      {{2, 5, 33}, {2, 21, 33}, {2, 5, 21}, false, true, DataType::FLOAT32},  // attention-like, b transposed
+      {{1, 257}, {257, 16}, {1, 16}, true, false, DataType::FLOAT16},         // one row, odd depth past a chunk
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    test_util::Int16KernelCase t;
+    t.attrs.Set("transpose_a", int64_t{0});
+    t.attrs.Set("transpose_b", int64_t{cases[i].transpose_b ? 1 : 0});
+    t.a = cases[i].a;
+    t.b = cases[i].b;
+    t.y = cases[i].y;
+    t.b_constant = cases[i].constant;
+    t.b_channel_axis = static_cast<int64_t>(t.b.size()) - (cases[i].transpose_b ? 2 : 1);
+    t.output = cases[i].output;
+    ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(i));
+  }
+}
+
+TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  struct Case {
+    int64_t m, k, n;
+    DataType output;
+  };
+  const Case cases[] = {{3, 1000, 29, DataType::INT16}, {9, 64, 17, DataType::FLOAT32}, {1, 5, 3, DataType::FLOAT16}};
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    test_util::Int16KernelCase t;
+    t.attrs.Set("transpose_a", int64_t{0});
+    t.attrs.Set("transpose_b", int64_t{1});
+    t.attrs.Set("alpha", 1.0f);
+    t.attrs.Set("beta", 1.0f);
+    t.a = {cases[i].m, cases[i].k};
+    t.b = {cases[i].n, cases[i].k};
+    t.y = {cases[i].m, cases[i].n};
+    t.b_channel_axis = 0;
+    t.bias_size = cases[i].n;
+    t.output = cases[i].output;
+    ExpectBitExact(OpKind::kFullyConnected, t, static_cast<uint32_t>(10 + i));
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops

@@ -1,0 +1,30 @@
+// Runs one integer kernel of an operator with symmetric int16 operands (the
+// qint16 modes) and returns its output bytes, for the bit-exact checks of the
+// "avx2-int16" kernels against reference-quantized: operands full-range with
+// both extremes (-32768, 32767), weights per output channel, INT16 / FLOAT32
+// / FLOAT16 outputs, a float bias and optional post-ops.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::test_util {
+
+struct Int16KernelCase {
+  ir::AttrMap attrs;
+  ir::Shape a, b, y;           // input 0, input 1 (weights when b_constant), output
+  int64_t b_channel_axis = 0;  // per-channel weight scales along this axis of b (-1: per tensor)
+  bool b_constant = true;
+  int64_t bias_size = 0;  // > 0: a FLOAT32 bias input of that many values
+  DataType output = DataType::INT16;
+  std::vector<ops::PostOp> post_ops;
+};
+
+// Empty when `def` does not take the case; `name` gets the kernel's name.
+std::vector<uint8_t> RunInt16Kernel(const ops::KernelDef& def, const Int16KernelCase& c, uint32_t seed,
+                                    std::string* name);
+
+}  // namespace mixq::test_util
