@@ -18,6 +18,7 @@
 #include "random_images.h"
 #include "small_resnet.h"
 #include "util/half.h"
+#include "util/omp_wait_policy.h"
 
 using namespace mixq;
 
@@ -84,6 +85,7 @@ int Fail(const char* what, const Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mixq::util::PreferPassiveOpenMpWaits(argv);
   std::string out_dir = "out/demo";
   int iterations = 50;
   for (int i = 1; i < argc; ++i) {

@@ -14,6 +14,14 @@ The modules ``mixq.basic_types``, ``mixq.enums`` and ``mixq.calibration`` group 
 names as the seed's Python example uses them (``basic_types.Dims``, ``enums.DataType``,
 ``calibration.CalibDataInterface``).
 """
+import os as _os
+
+# OpenMP workers that spin between parallel regions (libgomp's default) take
+# a core from everything else on a busy machine: 4-8x slower inference was
+# measured that way (src/util/omp_wait_policy.h). libgomp reads this once,
+# when it is loaded by the import below; a value the user set is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     AccuracyAnalysis,
     ActivationType,

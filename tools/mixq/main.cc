@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mixq/version.h"
+#include "util/omp_wait_policy.h"
 
 namespace {
 
@@ -40,6 +41,7 @@ void PrintUsage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mixq::util::PreferPassiveOpenMpWaits(argv);
   if (argc < 2) {
     PrintUsage(stderr);
     return mixq::cli::kExitUsage;
