@@ -155,11 +155,7 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
     }
     MIXQ_RETURN_IF_ERROR(
         WithContext(static_cast<IContext&>(context).Enqueue(inputs, outputs), StrCat("Calibrate: sample ", sample)));
-    // Each tap has its own observer: the histogram passes (serial loops,
-    // about as long as a layer's float kernel) run side by side.
-#pragma omp parallel for schedule(dynamic, 1)
-    for (size_t t = 0; t < taps.size(); ++t) {
-      const Tap& tap = taps[t];
+    for (const Tap& tap : taps) {
       if (tap.input_index >= 0) {
         const size_t k = static_cast<size_t>(tap.input_index);
         tap.observer->Observe(static_cast<const float*>(samples[k]), dims[k].GetElementCount());
