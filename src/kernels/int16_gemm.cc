@@ -276,4 +276,24 @@ void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedIn
   }
 }
 
+void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
+                            const int16_t* b, int64_t panels, int64_t* c, int64_t ldc) {
+  static_assert(kInt16ExactPairChunk == kPairChunk, "the int8 tiles' K chunk is the exact bound's");
+  alignas(32) int32_t hi[kInt16RowBlock * kInt16Panel], lo[kInt16RowBlock * kInt16Panel];
+  const int64_t pairs = a_hi.pairs;
+  for (int64_t kc = 0; kc < pairs; kc += kInt16ExactPairChunk) {
+    const int64_t len = std::min(kInt16ExactPairChunk, pairs - kc);
+    for (int64_t block = first_block; block < last_block; ++block) {
+      const int64_t at = (block * pairs + kc) * kInt16RowBlock;
+      int64_t* cb = c + (block - first_block) * kInt16RowBlock * ldc;
+      for (int64_t panel = 0; panel < panels; ++panel) {
+        const int16_t* bp = b + (panel * pairs + kc) * 2 * kInt16Panel;
+        BlockKernel6x16(a_hi.data.data() + at, bp, len, hi, kInt16Panel, false);
+        BlockKernel6x16(a_lo.data.data() + at, bp, len, lo, kInt16Panel, false);
+        AddSplitTile(hi, lo, kInt16RowBlock, cb + panel * kInt16Panel, ldc, kInt16Panel, kc > 0);
+      }
+    }
+  }
+}
+
 }  // namespace mixq::kernels

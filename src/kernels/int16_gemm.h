@@ -93,4 +93,12 @@ void PackInt16SplitB(int64_t k, int64_t n, const std::function<int16_t(int64_t, 
 void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedInt16SplitB& b, int64_t n, int64_t* c,
                         int64_t ldc);
 
+// GemmInt16TileAvx2 with exact int64 sums for int16 operands: A given split
+// as A = 256 * a_hi + a_lo (both packed like PackInt16A; a_lo in [0, 255],
+// a_hi in [-128, 127]), B's values in int16. Per kInt16ExactPairChunk pairs
+// two int32 tiles (6 x 16) are summed and added to C (int64, ldc) as 256 *
+// hi + lo. Needs AVX2.
+void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
+                            const int16_t* b, int64_t panels, int64_t* c, int64_t ldc);
+
 }  // namespace mixq::kernels

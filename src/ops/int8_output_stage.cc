@@ -93,7 +93,63 @@ MIXQ_AVX2_STAGE __m256 ColumnValue(const int32_t* acc, const int32_t* int_bias, 
   return _mm256_add_ps(_mm256_cvtepi32_ps(a), _mm256_loadu_ps(bias));
 }
 
+// (f32(acc + int_bias) + bias) for `count` (<= 8) int64 accumulators; lanes
+// past count hold bias.
+MIXQ_AVX2_STAGE __m256 Value64(const int64_t* acc, int64_t count, int32_t int_bias, __m256 bias) {
+  alignas(32) float v[8] = {};
+  for (int64_t i = 0; i < count; ++i) v[i] = static_cast<float>(acc[i] + int_bias);
+  return _mm256_add_ps(_mm256_load_ps(v), bias);
+}
+
 }  // namespace
+
+MIXQ_AVX2_STAGE void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
+                                            int32_t lo, int32_t hi, int16_t* out) {
+  if (!StageIsFinite(c)) {
+    for (int64_t j = 0; j < n; ++j)
+      out[j] = static_cast<int16_t>(
+          std::clamp(quant::RequantizeOutput(acc[j] + c.int_bias, c.bias, c.multiplier, zero_point, 16), lo, hi));
+    return;
+  }
+  const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
+  const __m256 zp = _mm256_set1_ps(static_cast<float>(zero_point));
+  const __m256 flo = _mm256_set1_ps(static_cast<float>(lo)), fhi = _mm256_set1_ps(static_cast<float>(hi));
+  for (int64_t j = 0; j < n; j += 8) {
+    const int64_t count = std::min<int64_t>(8, n - j);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(Value64(acc + j, count, c.int_bias, bias), mult), zp);
+    const __m256i q = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, flo), fhi));  // half to even
+    // packs works per 128-bit lane: [q0..3 q0..3 | q4..7 q4..7] -> q0..7 low.
+    const __m128i words = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(q, q), 0x08));
+    if (count == 8) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), words);
+    } else {
+      alignas(16) int16_t part[8];
+      _mm_store_si128(reinterpret_cast<__m128i*>(part), words);
+      std::memcpy(out + j, part, static_cast<size_t>(count) * sizeof(int16_t));
+    }
+  }
+}
+
+MIXQ_AVX2_STAGE void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                     int64_t addend_offset, DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m256 bias = _mm256_set1_ps(c.bias), scale = _mm256_set1_ps(c.multiplier);
+    for (; j + 8 <= n; j += 8) {
+      const __m256 y = _mm256_mul_ps(Value64(acc + j, 8, c.int_bias, bias), scale);
+      StoreFloat(VectorPostOps(y, post_ops, addends, addend_offset + j), out_type, out, out_offset + j);
+    }
+  }
+  for (; j < n; ++j) {
+    const float v = quant::AccumulatorValue(acc[j] + c.int_bias, c.bias);
+    const float y = ApplyScalarPostOps(v * c.multiplier, post_ops, addends, addend_offset + j);
+    if (out_type == DataType::FLOAT16)
+      static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
+    else
+      static_cast<float*>(out)[out_offset + j] = y;
+  }
+}
 
 MIXQ_AVX2_STAGE void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
                                              const float* multiplier, bool finite, int32_t zero_point, int32_t lo,

@@ -59,6 +59,16 @@ void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, c
                        const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                        int64_t out_offset);
 
+// The same two row forms over int64 accumulators (the exact int16 kernels):
+// f32(acc + int_bias) is converted per element (as the reference's
+// int64 -> float32), the rest is the vector arithmetic above. Integer output
+// is INT16.
+void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                            int32_t hi, int16_t* out);
+void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
+                     const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
+                     int64_t out_offset);
+
 // Element e of a FLOAT32 / FLOAT16 / BFLOAT16 tensor (a bias input) as float.
 float LoadReal(DataType type, const void* data, int64_t e);
 

@@ -10,9 +10,10 @@
 // The int32 accumulators are exact while K * 255 * 255 < 2^31 (K < 33,000),
 // checked when the kernel is chosen.
 //
-// The same kernel runs symmetric int16 operands as "avx2-int16" (the qint16
-// modes): the weights split into high and low bytes, vpmaddwd on each, summed
-// in int64 per chunk (kernels::GemmInt16ExactAvx2); depthwise sums in int64.
+// The same kernel runs symmetric int16 operands as "avx2-int16-staged" (the qint16
+// modes) where the fused avx2-int16 (cpu_avx2_gemm.cc) declines: the weights
+// split into high and low bytes, vpmaddwd on each, summed in int64 per chunk
+// (kernels::GemmInt16ExactAvx2); depthwise sums in int64.
 #include <algorithm>
 #include <cstring>
 
@@ -219,7 +220,7 @@ bool Supports16(const KernelInit& init) {
 }
 
 Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate<true>, "avx2-int16", kernel);
+  return MakeQuantizedKernel(Conv2DSchema(), init, MakeAccumulate<true>, "avx2-int16-staged", kernel);
 }
 
 }  // namespace
@@ -229,6 +230,6 @@ Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(conv2d, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2-int8-staged", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
-  mixq::ops::RegisterKernel(
-      {"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports16, mixq::ops::Make16});
+  mixq::ops::RegisterKernel({"avx2-int16-staged", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports16, mixq::ops::Make16});
 }

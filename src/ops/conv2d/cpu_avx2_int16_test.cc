@@ -1,4 +1,5 @@
-// The exact int16 Conv2D kernel ("avx2-int16", the qint16 modes) against the
+// The exact int16 Conv2D kernels (the fused "avx2-int16" and the staged
+// "avx2-int16-staged", the qint16 modes) against the
 // quantized reference, bit for bit: depths past one 256-deep chunk of the
 // split GEMM (int64 sums), odd sizes, groups and depthwise, strides, padding,
 // both layouts, full-range operands with both extremes, INT16 / FLOAT32 /
@@ -56,26 +57,30 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       {1, 16, 5, 7, 10, 3, 2, 1, 1, false, DataType::FLOAT32, false},  // grouped NHWC
       {1, 300, 3, 3, 5, 3, 1, 1, 0, true, DataType::INT16, false},     // depth 2700, one output pixel
   };
-  const KernelDef* fast = FindKernel(OpKind::kConv2D, "avx2-int16");
-  ASSERT_NE(fast, nullptr);
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (size_t i = 0; i < std::size(cases); ++i) {
-    std::string fast_name, ref_name;
-    const auto t = Make(cases[i]);
-    const auto got = test_util::RunInt16Kernel(*fast, t, static_cast<uint32_t>(i), &fast_name);
-    const auto want = test_util::RunInt16Kernel(ref, t, static_cast<uint32_t>(i), &ref_name);
-    ASSERT_FALSE(got.empty()) << "case " << i;
-    EXPECT_EQ(fast_name, "avx2-int16");
-    EXPECT_EQ(ref_name, "reference-quantized");
-    EXPECT_EQ(got, want) << "case " << i;
+  for (const char* name : {"avx2-int16", "avx2-int16-staged"}) {
+    const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      std::string fast_name, ref_name;
+      const auto t = Make(cases[i]);
+      const auto got = test_util::RunInt16Kernel(*fast, t, static_cast<uint32_t>(i), &fast_name);
+      const auto want = test_util::RunInt16Kernel(ref, t, static_cast<uint32_t>(i), &ref_name);
+      ASSERT_FALSE(got.empty()) << name << " case " << i;
+      EXPECT_EQ(fast_name, name);
+      EXPECT_EQ(ref_name, "reference-quantized");
+      EXPECT_EQ(got, want) << name << " case " << i;
+    }
   }
 }
 
 TEST(Conv2DAvx2Int16, DeclinesAsymmetricOperands) {
   // A zero point makes centered values 17-bit: the split GEMM's bound fails.
   test_util::Int16KernelCase t = Make({1, 4, 5, 5, 4, 3, 1, 1, 1, true, DataType::INT16, false});
-  const KernelDef* fast = FindKernel(OpKind::kConv2D, "avx2-int16");
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "avx2-int16-staged");
   ASSERT_NE(fast, nullptr);
+  const KernelDef* fused = FindKernel(OpKind::kConv2D, "avx2-int16");
+  ASSERT_NE(fused, nullptr);
   std::vector<ValueInfo> outs = {{DataType::FLOAT32, t.y, nullptr, nullptr, false}};
   ir::QuantBinding aq, wq;
   aq.bits = wq.bits = 16;
@@ -88,9 +93,11 @@ TEST(Conv2DAvx2Int16, DeclinesAsymmetricOperands) {
   ValueInfo ai{DataType::INT16, t.a, nullptr, &aq, true}, wi{DataType::INT16, t.b, w.data(), &wq, false};
   std::vector<DataType> compute = {DataType::QINT16, DataType::QINT16};
   EXPECT_FALSE(fast->supports(KernelInit(t.attrs, {&ai, &wi}, outs, &compute)));
+  EXPECT_FALSE(fused->supports(KernelInit(t.attrs, {&ai, &wi}, outs, &compute)));
   aq.symmetric = true;
   aq.zero_points = {0};
   EXPECT_TRUE(fast->supports(KernelInit(t.attrs, {&ai, &wi}, outs, &compute)));
+  EXPECT_TRUE(fused->supports(KernelInit(t.attrs, {&ai, &wi}, outs, &compute)));
 }
 
 }  // namespace

@@ -16,17 +16,10 @@ bool LayoutTaken(const ir::AttrMap& attrs, const char* key, bool nhwc_too) {
   return layout == "NCHW" || (nhwc_too && layout == "NHWC");
 }
 
-}  // namespace
-
-bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
-  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
-  const ir::QuantBinding& wq = *init.inputs[1]->quant;
-  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(out_channels) ||
-                       wq.zero_points.size() != static_cast<size_t>(out_channels)))
-    return false;
-  if (wq.axis < 0 && wq.scales.size() != 1) return false;
+// Bias (float, or an INT32 constant) and residual addends (float, the
+// output's shape) the output stage takes.
+bool StageInputsSupported(const KernelInit& init) {
   const ValueInfo& out = init.outputs[0];
-  if (out.dtype != DataType::INT8 && out.dtype != DataType::FLOAT32 && out.dtype != DataType::FLOAT16) return false;
   if (init.inputs.size() > 2 && init.inputs[2] && init.ComputeOf(2) != DataType::INT32) {
     const DataType b = init.inputs[2]->dtype;
     if (b != DataType::FLOAT32 && b != DataType::FLOAT16 && b != DataType::BFLOAT16) return false;
@@ -40,8 +33,39 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
         if (!a || (a->dtype != DataType::FLOAT32 && a->dtype != DataType::FLOAT16) || a->shape != out.shape)
           return false;
       }
+  return MaxAbsIntBias(init, 2) >= 0;
+}
+
+}  // namespace
+
+bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
+  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
+  const ir::QuantBinding& wq = *init.inputs[1]->quant;
+  if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(out_channels) ||
+                       wq.zero_points.size() != static_cast<size_t>(out_channels)))
+    return false;
+  if (wq.axis < 0 && wq.scales.size() != 1) return false;
+  const ValueInfo& out = init.outputs[0];
+  if (out.dtype != DataType::INT8 && out.dtype != DataType::FLOAT32 && out.dtype != DataType::FLOAT16) return false;
+  if (!StageInputsSupported(init)) return false;
   *int_bias = MaxAbsIntBias(init, 2);
   return *int_bias >= 0;
+}
+
+bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+  std::vector<ValueInfo> logical;
+  ConvGeometry g;
+  if (!TakesSymmetricInt16Operands(init) || !init.inputs[1]->const_data ||
+      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
+    return false;
+  const ir::QuantBinding& wq = *init.inputs[1]->quant;
+  if (wq.axis >= 0 && wq.scales.size() != static_cast<size_t>(g.out_channels)) return false;
+  if (wq.axis < 0 && wq.scales.size() != 1) return false;
+  const DataType out = init.outputs[0].dtype;
+  if (out != DataType::INT16 && out != DataType::FLOAT32 && out != DataType::FLOAT16) return false;
+  if (!StageInputsSupported(init)) return false;
+  *geometry = g;
+  return true;
 }
 
 bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry, bool nhwc_too) {
@@ -68,7 +92,8 @@ void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {
     round_bias_half_ = init.ComputeOf(2) == DataType::FLOAT16;
     bias_type_ = init.inputs[2]->dtype;
   }
-  int_out_ = init.outputs[0].dtype == DataType::INT8;
+  int_out_ = init.outputs[0].dtype == DataType::INT8 || init.outputs[0].dtype == DataType::INT16;
+  bits_ = init.outputs[0].dtype == DataType::INT16 ? 16 : 8;
   out_type_ = init.outputs[0].dtype;
   if (init.post_ops) {
     post_ops_ = DecodePostOps(*init.post_ops);
@@ -103,11 +128,11 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
   }
   if (int_out_) {
     zero_point_ = y.quant->zero_point;
-    lo_ = quant::QMin(8);
-    hi_ = quant::QMax(8);
+    lo_ = quant::QMin(bits_);
+    hi_ = quant::QMax(bits_);
     for (const PostOp& op : activations_) {
       int32_t lo, hi;
-      if (IntegerActivationBounds(op, y.quant->scale, y.quant->zero_point, 8, &lo, &hi)) {
+      if (IntegerActivationBounds(op, y.quant->scale, y.quant->zero_point, bits_, &lo, &hi)) {
         lo_ = std::max(lo_, lo);
         hi_ = std::min(hi_, hi);
       }
@@ -121,6 +146,14 @@ void Int8ConvOutputStage::Row(int64_t o, const int32_t* acc, int64_t n, int64_t 
     RequantizeRowToInt8(acc, n, c, zero_point_, lo_, hi_, y.Data<int8_t>() + at);
   else
     DequantizeRow(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);
+}
+
+void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const {
+  const ChannelStage& c = stage_[static_cast<size_t>(o)];
+  if (int_out_)
+    RequantizeRow64ToInt16(acc, n, c, zero_point_, lo_, hi_, y.Data<int16_t>() + at);
+  else
+    DequantizeRow64(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);
 }
 
 }  // namespace mixq::ops

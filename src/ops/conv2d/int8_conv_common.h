@@ -30,6 +30,10 @@ constexpr int64_t kNhwcPlanesMaxChannels = 64;
 // *int_bias: the largest |INT32 bias|, for the caller's exactness bound.
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias);
 
+// The int16 form (avx2-int16 fused, int64 sums): symmetric QINT16 operands,
+// constant weights, INT16 / FLOAT32 / FLOAT16 output; NCHW or NHWC.
+bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* g);
+
 class Int8ConvOutputStage {
  public:
   void Init(const KernelInit& init, const ConvGeometry& g);
@@ -37,6 +41,8 @@ class Int8ConvOutputStage {
   void Prepare(const std::vector<TensorView>& in, const TensorView& y);
   // Channel o's accumulators [0, n) -> output elements [at, at + n).
   void Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const;
+  // The same from int64 accumulators (int16 operands; integer output INT16).
+  void Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const;
 
  private:
   int64_t channels_ = 0;
@@ -49,6 +55,7 @@ class Int8ConvOutputStage {
   std::vector<FloatAddend> addends_;
   std::vector<ChannelStage> stage_;
   int32_t lo_ = -128, hi_ = 127, zero_point_ = 0;
+  int bits_ = 8;  // of an integer output
 };
 
 }  // namespace mixq::ops

@@ -1,4 +1,4 @@
-// AVX2 MaxPool2D for NCHW FLOAT32 and INT8 (quantized tensors pool on their
+// AVX2 MaxPool2D for NCHW FLOAT32, INT8 and INT16 (quantized tensors pool on their
 // integers: max commutes with a monotone quantization). Per channel plane a
 // thread copies the input once into a plane padded with the lowest value and
 // split by column phase (stride s: s phases), so that every tap of a vector
@@ -33,7 +33,7 @@ MIXQ_AVX2 inline __m256 Combine(__m256 best, __m256 v) {
 template <typename T>
 class MaxPoolAvx2 : public Kernel {
  public:
-  static constexpr int64_t kLanes = sizeof(T) == 4 ? 8 : 32;
+  static constexpr int64_t kLanes = 32 / sizeof(T);
   const char* Name() const override { return "avx2"; }
 
   Status Init(const KernelInit& init) {
@@ -107,9 +107,10 @@ class MaxPoolAvx2 : public Kernel {
           _mm256_storeu_ps(reinterpret_cast<float*>(dst), best);
         } else {
           __m256i best = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[0] + ow));
-          for (size_t t = 1; t < taps; ++t)
-            best =
-                _mm256_max_epi8(best, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[t] + ow)));
+          for (size_t t = 1; t < taps; ++t) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[t] + ow));
+            best = sizeof(T) == 2 ? _mm256_max_epi16(best, v) : _mm256_max_epi8(best, v);
+          }
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), best);
         }
         if (dst != dst_row + ow)
@@ -128,8 +129,8 @@ bool Supports(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
   const ValueInfo& x = *init.inputs[0];
   const bool f32 = x.dtype == DataType::FLOAT32 && !x.narrowed;
-  const bool i8 = x.dtype == DataType::INT8 && x.quant;
-  if (!(f32 || i8) || init.outputs[0].dtype != x.dtype) return false;
+  const bool integer = (x.dtype == DataType::INT8 || x.dtype == DataType::INT16) && x.quant;
+  if (!(f32 || integer) || init.outputs[0].dtype != x.dtype) return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(x.shape) && g.out_h > 0 &&
@@ -139,6 +140,10 @@ bool Supports(const KernelInit& init) {
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   if (init.inputs[0]->dtype == DataType::INT8) {
     auto k = std::make_unique<MaxPoolAvx2<int8_t>>();
+    MIXQ_RETURN_IF_ERROR(k->Init(init));
+    *kernel = std::move(k);
+  } else if (init.inputs[0]->dtype == DataType::INT16) {
+    auto k = std::make_unique<MaxPoolAvx2<int16_t>>();
     MIXQ_RETURN_IF_ERROR(k->Init(init));
     *kernel = std::move(k);
   } else {

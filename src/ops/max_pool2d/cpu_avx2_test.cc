@@ -1,5 +1,5 @@
 // The AVX2 MaxPool2D against the reference, bit for bit: FLOAT32 with NaNs
-// (the first of a window wins), 0.0 / -0.0 ties and infinities, INT8 at the
+// (the first of a window wins), 0.0 / -0.0 ties and infinities, INT8 and INT16 at the
 // extremes; odd sizes (vector tails), strides 1-3, dilation, asymmetric pads,
 // ceil_mode windows that reach past the pads, batch and channels.
 #include <gtest/gtest.h>
@@ -32,7 +32,8 @@ std::vector<T> RunPool(const KernelDef& def, const Case& c, const std::vector<T>
   ir::QuantBinding q;
   q.scales = {0.1f};
   q.zero_points = {0};
-  ValueInfo xi{type, {c.n, c.c, c.h, c.w}, nullptr, type == DataType::INT8 ? &q : nullptr, type == DataType::INT8};
+  ValueInfo xi{
+      type, {c.n, c.c, c.h, c.w}, nullptr, type != DataType::FLOAT32 ? &q : nullptr, type != DataType::FLOAT32};
   std::vector<ValueInfo> outs(1);
   EXPECT_TRUE(GetSchema(OpKind::kMaxPool2D).infer(attrs, {&xi}, outs).ok());
   outs[0].quant = xi.quant;
@@ -44,8 +45,8 @@ std::vector<T> RunPool(const KernelDef& def, const Case& c, const std::vector<T>
   EXPECT_TRUE(def.make(init, &kernel).ok());
   std::vector<T> y(static_cast<size_t>(ir::ElementCount(outs[0].shape)));
   RunQuant rq{0.1f, 0};
-  TensorView xv{type, xi.shape, const_cast<T*>(x.data()), type == DataType::INT8 ? &rq : nullptr};
-  TensorView yv{type, outs[0].shape, y.data(), type == DataType::INT8 ? &rq : nullptr};
+  TensorView xv{type, xi.shape, const_cast<T*>(x.data()), type != DataType::FLOAT32 ? &rq : nullptr};
+  TensorView yv{type, outs[0].shape, y.data(), type != DataType::FLOAT32 ? &rq : nullptr};
   EXPECT_TRUE(kernel->Run({xv}, {yv}).ok());
   return y;
 }
@@ -90,6 +91,10 @@ TEST(MaxPool2DAvx2, BitExactWithTheReference) {
     std::vector<int8_t> xi(count);
     for (size_t e = 0; e < count; ++e) xi[e] = static_cast<int8_t>(e % 13 == 0 ? -128 : e % 17 == 0 ? 127 : code(rng));
     EXPECT_EQ(RunPool(*fast, c, xi, DataType::INT8), RunPool(ref, c, xi, DataType::INT8)) << "int8 case " << i;
+    std::vector<int16_t> xw(count);
+    for (size_t e = 0; e < count; ++e)
+      xw[e] = static_cast<int16_t>(e % 13 == 0 ? -32768 : e % 17 == 0 ? 32767 : code(rng) * 251);
+    EXPECT_EQ(RunPool(*fast, c, xw, DataType::INT16), RunPool(ref, c, xw, DataType::INT16)) << "int16 case " << i;
   }
 }
 
