@@ -32,7 +32,7 @@ struct RunResult {
 struct ModeSummary {
   std::string mode;
   double median_ms = 0, max_abs = 0, top1 = 0;
-  int64_t activation_bytes = 0, weight_bytes = 0;
+  int64_t activation_bytes = 0, weight_bytes = 0, file_bytes = 0;
 };
 
 Status RunModel(IModel* model, const std::vector<std::vector<float>>& samples, const Dims& dims, int iterations,
@@ -181,13 +181,15 @@ int main(int argc, char** argv) {
     std::printf("  speed: median %.3f ms per batch of 4 (%.0f images/s), 1 context, kernels as in the report above\n",
                 median_ms, median_ms > 0 ? 4000.0 / median_ms : 0.0);
     summary.push_back({mode, median_ms, max_abs, 100.0 * top1_agree / (4.0 * static_cast<double>(outputs.size())),
-                       activation_bytes, loaded->GetWeightBytes()});
+                       activation_bytes, loaded->GetWeightBytes(),
+                       static_cast<int64_t>(std::filesystem::file_size(path))});
   }
   std::printf("\n== 6. Summary (batch of 4, median of %d runs, 1 context)\n", iterations);
-  std::printf("  %-22s %12s %18s %14s %12s %8s\n", "precision_mode", "latency ms", "activation bytes",
-              "weight bytes", "max |diff|", "top-1");
+  std::printf("  %-22s %12s %18s %14s %12s %12s %8s\n", "precision_mode", "latency ms", "activation bytes",
+              "weight bytes", "file bytes", "max |diff|", "top-1");
   for (const ModeSummary& m : summary)
-    std::printf("  %-22s %12.3f %18lld %14lld %12.3g %7.1f%%\n", m.mode.c_str(), m.median_ms,
-                static_cast<long long>(m.activation_bytes), static_cast<long long>(m.weight_bytes), m.max_abs, m.top1);
+    std::printf("  %-22s %12.3f %18lld %14lld %12lld %12.3g %7.1f%%\n", m.mode.c_str(), m.median_ms,
+                static_cast<long long>(m.activation_bytes), static_cast<long long>(m.weight_bytes),
+                static_cast<long long>(m.file_bytes), m.max_abs, m.top1);
   return 0;
 }

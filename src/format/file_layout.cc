@@ -5,8 +5,8 @@
 #include <iomanip>
 #include <sstream>
 
-#include "util/checksum.h"
 #include "format/model_file.h"
+#include "util/checksum.h"
 #include "util/status_util.h"
 
 namespace mixq::format {
@@ -47,13 +47,13 @@ Status OpenModelFile(const uint8_t* data, size_t size, FileSections* sections) {
     return DataLoss("truncated: the file ends at byte offset ", size, ", inside the ", kHeaderSize, "-byte header");
 
   const uint64_t version = LoadLE(data + kVersionOffset, 4);
-  if (version != kModelFormatVersion)
-    return InvalidArgument("model file format version ", version, " is not supported: this build reads version ",
-                           kModelFormatVersion);
+  if (version < kOldestModelFormatVersion || version > kModelFormatVersion)
+    return InvalidArgument("model file format version ", version, " is not supported: this build reads versions ",
+                           kOldestModelFormatVersion, " to ", kModelFormatVersion);
   const uint64_t header_size = LoadLE(data + kHeaderSizeOffset, 4);
   if (header_size != kHeaderSize)
     return DataLoss("corrupted header: header size ", header_size, " at byte offset ", kHeaderSizeOffset, ", version ",
-                    kModelFormatVersion, " has ", kHeaderSize);
+                    version, " has ", kHeaderSize);
   const uint64_t meta_offset = LoadLE(data + kMetadataOffsetField, 8);
   if (meta_offset != kHeaderSize)
     return DataLoss("corrupted header: metadata offset ", meta_offset, " at byte offset ", kMetadataOffsetField,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "format/attr_codec.h"
 #include "format/metadata_fields.h"
 #include "ops/op_schema.h"
+#include "util/half.h"
 #include "util/status_util.h"
 
 namespace mixq::format {
@@ -27,6 +29,7 @@ struct PayloadRef {
   uint64_t offset = 0;
   uint64_t size = 0;
   size_t node = 0;
+  bool half = false;  // FLOAT32 values stored as float16, widened when attached
 };
 
 struct DecodeContext {
@@ -141,7 +144,7 @@ bool ConstantBytes(DataType dtype, const std::vector<int64_t>& dims, uint64_t ca
 
 Status DecodeConstant(const json& j, const std::string& path, size_t node_index, const ir::Node& node,
                       DecodeContext& ctx) {
-  MIXQ_RETURN_IF_ERROR(CheckObject(j, path, {"offset", "size"}));
+  MIXQ_RETURN_IF_ERROR(CheckObject(j, path, {"offset", "size"}, {"encoding"}));
   const int64_t weights_size = static_cast<int64_t>(ctx.sections.weights_size);
   int64_t offset = 0, size = 0;
   MIXQ_RETURN_IF_ERROR(ReadInt(j["offset"], MemberPath(path, "offset"), 0, weights_size, &offset));
@@ -155,15 +158,26 @@ Status DecodeConstant(const json& j, const std::string& path, size_t node_index,
   if (!ParseDataType(dtype_name, &dtype))
     return FieldError(MemberPath(IndexPath("nodes", node_index), "attrs.dtype"),
                       StrCat("is '", dtype_name, "', not a data type"));
+  bool half = false;
+  if (j.contains("encoding")) {
+    std::string encoding;
+    MIXQ_RETURN_IF_ERROR(ReadString(j["encoding"], MemberPath(path, "encoding"), &encoding));
+    if (encoding != "float16")
+      return FieldError(MemberPath(path, "encoding"), StrCat("is '", encoding, "', not 'float16'"));
+    if (dtype != DataType::FLOAT32)
+      return FieldError(MemberPath(path, "encoding"),
+                        StrCat("is 'float16' but the constant's dtype is ", dtype_name, ", not FLOAT32"));
+    half = true;
+  }
   const std::vector<int64_t> dims = node.attrs.Ints("shape");
   uint64_t expected = 0;
-  const bool fits = ConstantBytes(dtype, dims, ctx.sections.weights_size, &expected);
+  const bool fits = ConstantBytes(half ? DataType::FLOAT16 : dtype, dims, ctx.sections.weights_size, &expected);
   if (!fits || expected != static_cast<uint64_t>(size))
-    return FieldError(
-        MemberPath(path, "size"),
-        StrCat("is ", size, " bytes but the constant's dtype ", dtype_name, " and shape ", ir::ShapeString(dims),
-               " need ", fits ? StrCat(expected) : std::string("more than the weights section holds")));
-  ctx.payloads.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(size), node_index});
+    return FieldError(MemberPath(path, "size"),
+                      StrCat("is ", size, " bytes but the constant's dtype ", dtype_name, half ? " (as float16)" : "",
+                             " and shape ", ir::ShapeString(dims), " need ",
+                             fits ? StrCat(expected) : std::string("more than the weights section holds")));
+  ctx.payloads.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(size), node_index, half});
   return Status::OK();
 }
 
@@ -250,7 +264,7 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
   std::shared_ptr<const ir::Buffer> previous;
   const PayloadRef* last = nullptr;
   for (const PayloadRef& p : ctx.payloads) {
-    if (last && p.offset == last->offset && p.size == last->size) {
+    if (last && p.offset == last->offset && p.size == last->size && p.half == last->half) {
       graph->node(static_cast<int>(p.node))->constant = previous;
       continue;
     }
@@ -258,8 +272,20 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
       return FieldError(
           MemberPath(IndexPath("nodes", p.node), "constant"),
           StrCat("bytes [", p.offset, ", ", p.offset + p.size, ") overlap the payload of nodes[", last->node, "]"));
-    auto payload = std::make_shared<const ir::Buffer>(ctx.sections.weights + p.offset, p.size);
-    MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
+    std::shared_ptr<ir::Buffer> payload;
+    if (p.half) {  // widened to the FLOAT32 the node holds (exact)
+      payload = std::make_shared<ir::Buffer>(static_cast<size_t>(p.size) * 2);
+      MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
+      auto* y = static_cast<float*>(payload->mutable_data());
+      for (uint64_t e = 0; e < p.size / 2; ++e) {
+        uint16_t h;
+        std::memcpy(&h, ctx.sections.weights + p.offset + 2 * e, 2);
+        y[e] = HalfToFloat(h);
+      }
+    } else {
+      payload = std::make_shared<ir::Buffer>(ctx.sections.weights + p.offset, p.size);
+      MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
+    }
     previous = std::move(payload);
     graph->node(static_cast<int>(p.node))->constant = previous;
     last = &p;

@@ -11,7 +11,10 @@
 
 namespace mixq::format {
 
-constexpr uint32_t kModelFormatVersion = 1;
+// Version 2 added float16-encoded constant payloads ("encoding"); this build
+// reads versions kOldestModelFormatVersion to kModelFormatVersion.
+constexpr uint32_t kModelFormatVersion = 2;
+constexpr uint32_t kOldestModelFormatVersion = 1;
 
 struct ModelData {
   std::string name;

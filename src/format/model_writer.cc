@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "format/attr_codec.h"
@@ -15,6 +16,7 @@
 #include "format/plan_checks.h"
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
+#include "util/half.h"
 #include "util/status_util.h"
 
 namespace mixq::format {
@@ -27,7 +29,42 @@ using nlohmann::json;
 struct PayloadSlot {
   size_t offset = 0;
   size_t size = 0;
+  bool half = false;  // a FLOAT32 constant stored as float16 ("encoding": "float16")
 };
+
+// FLOAT32 constants that every consumer computes in FLOAT16 are rounded to
+// float16 when an engine is made (passes/qdq_placement.cc), so the file keeps
+// their payload as float16: half the bytes, the same values once read back
+// (the reader widens them to float32). Decided per buffer: every Constant
+// node sharing it must qualify.
+std::set<const ir::Buffer*> HalfPayloads(const ir::Graph& g) {
+  std::map<int, bool> qualifies;  // constant value -> all its uses compute FLOAT16
+  for (size_t i = 0; i < g.node_count(); ++i) {
+    const ir::Node& n = *g.node(static_cast<int>(i));
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (v < 0 || g.value(v)->producer < 0 || g.node(g.value(v)->producer)->op != OpKind::kConstant) continue;
+      const bool half = k < n.input_compute.size() && n.input_compute[k] == DataType::FLOAT16;
+      auto [it, fresh] = qualifies.emplace(v, half);
+      if (!fresh) it->second = it->second && half;
+    }
+  }
+  for (int o : g.outputs()) qualifies[o] = false;
+  std::map<const ir::Buffer*, bool> buffers;
+  for (size_t i = 0; i < g.node_count(); ++i) {
+    const ir::Node& n = *g.node(static_cast<int>(i));
+    if (n.op != OpKind::kConstant || !n.constant || n.outputs.size() != 1) continue;
+    auto q = qualifies.find(n.outputs[0]);
+    const bool half = q != qualifies.end() && q->second && g.value(n.outputs[0])->dtype == DataType::FLOAT32 &&
+                      n.attrs.Str("dtype", "FLOAT32") == "FLOAT32";
+    auto [it, fresh] = buffers.emplace(n.constant.get(), half);
+    if (!fresh) it->second = it->second && half;
+  }
+  std::set<const ir::Buffer*> result;
+  for (const auto& [buffer, half] : buffers)
+    if (half) result.insert(buffer);
+  return result;
+}
 
 json EncodeOverrides(const std::map<size_t, DataType>& overrides) {
   json list = json::array();
@@ -89,6 +126,7 @@ json EncodeNode(const ir::Node& n, const std::map<const ir::Buffer*, PayloadSlot
   if (n.op == OpKind::kConstant) {
     const PayloadSlot& slot = slots.at(n.constant.get());
     encoded["constant"] = {{"offset", slot.offset}, {"size", slot.size}};
+    if (slot.half) encoded["constant"]["encoding"] = "float16";
   }
   return encoded;
 }
@@ -131,10 +169,13 @@ Status Write(const ModelData& model, std::vector<uint8_t>* bytes) {
   std::map<const ir::Buffer*, PayloadSlot> slots;
   std::vector<std::pair<const ir::Buffer*, PayloadSlot>> payloads;
   size_t weights_size = 0;
+  const std::set<const ir::Buffer*> half = HalfPayloads(graph);
   for (size_t i = 0; i < graph.node_count(); ++i) {
     const ir::Node& node = *graph.node(static_cast<int>(i));
     if (node.op != OpKind::kConstant || slots.count(node.constant.get())) continue;
-    PayloadSlot slot{AlignUp(weights_size, kPayloadAlignment), node.constant->size()};
+    const bool as_half = half.count(node.constant.get()) > 0;
+    PayloadSlot slot{AlignUp(weights_size, kPayloadAlignment),
+                     as_half ? node.constant->size() / 2 : node.constant->size(), as_half};
     weights_size = slot.offset + slot.size;
     slots[node.constant.get()] = slot;
     payloads.emplace_back(node.constant.get(), slot);
@@ -156,8 +197,18 @@ Status Write(const ModelData& model, std::vector<uint8_t>* bytes) {
 
   std::vector<uint8_t> out;
   const size_t weights_offset = LayOutModelFile(cbor, weights_size, &out);
-  for (const auto& [buffer, slot] : payloads)
-    if (slot.size) std::memcpy(out.data() + weights_offset + slot.offset, buffer->data(), slot.size);
+  for (const auto& [buffer, slot] : payloads) {
+    uint8_t* dst = out.data() + weights_offset + slot.offset;
+    if (slot.half) {
+      const auto* x = static_cast<const float*>(buffer->data());
+      for (size_t e = 0; e < slot.size / 2; ++e) {
+        const uint16_t h = FloatToHalf(x[e]);
+        std::memcpy(dst + 2 * e, &h, 2);
+      }
+    } else if (slot.size) {
+      std::memcpy(dst, buffer->data(), slot.size);
+    }
+  }
   SealModelFile(&out);
   *bytes = std::move(out);
   return Status::OK();

@@ -79,7 +79,8 @@ Status CheckInt32Bias(const ir::Graph& graph, const ir::Node& node, size_t input
     return FieldError(path, StrCat("must hold ", expected, " scales and zero points along axis ", b.axis));
   for (size_t c = 0; c < b.scales.size(); ++c)
     if (!std::isfinite(b.scales[c]) || !(b.scales[c] > 0.0f) || b.zero_points[c] != 0)
-      return FieldError(MemberPath(path, "scales"), StrCat("entry ", c, " is not a finite scale > 0 with zero point 0"));
+      return FieldError(MemberPath(path, "scales"),
+                        StrCat("entry ", c, " is not a finite scale > 0 with zero point 0"));
   return Status::OK();
 }
 

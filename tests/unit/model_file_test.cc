@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "format/attr_codec.h"
-#include "util/checksum.h"
 #include "format/file_layout.h"
 #include "ops/graph_verifier.h"
+#include "util/checksum.h"
+#include "util/half.h"
 
 namespace mixq::format {
 namespace {
@@ -227,6 +228,15 @@ TEST(ModelFile, PayloadsAre64ByteAlignedInTheFile) {
     EXPECT_EQ(offset % 64, 0u) << node["name"];
     const ir::Node* n = model.graph.FindNode(node["name"].get<std::string>());
     ASSERT_NE(n, nullptr);
+    if (node["constant"].contains("encoding")) {  // the bias, consumed in FLOAT16: stored as float16
+      const auto* x = static_cast<const float*>(n->constant->data());
+      for (size_t e = 0; e < n->constant->size() / sizeof(float); ++e) {
+        uint16_t h;
+        std::memcpy(&h, bytes.data() + offset + 2 * e, 2);
+        EXPECT_EQ(h, FloatToHalf(x[e])) << node["name"] << " element " << e;
+      }
+      continue;
+    }
     EXPECT_EQ(std::memcmp(bytes.data() + offset, n->constant->data(), n->constant->size()), 0);
   }
   EXPECT_EQ(constants, 2);
@@ -320,7 +330,9 @@ TEST(ModelFile, WrongVersionNamesBothVersions) {
   Status s = Read(bytes);
   EXPECT_EQ(s.code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(Contains(s, "version 7")) << s.message();
-  EXPECT_TRUE(Contains(s, "version " + std::to_string(kModelFormatVersion))) << s.message();
+  EXPECT_TRUE(Contains(
+      s, "versions " + std::to_string(kOldestModelFormatVersion) + " to " + std::to_string(kModelFormatVersion)))
+      << s.message();
 }
 
 TEST(ModelFile, EveryTruncationIsDataLoss) {
@@ -578,6 +590,63 @@ TEST(ModelFile, WriterRefusesModelsTheReaderWouldReject) {
   ModelData no_payload = MakeModel();
   no_payload.graph.node(0)->constant.reset();
   EXPECT_FALSE(WriteModel(no_payload, &bytes).ok());
+}
+
+// A FLOAT32 constant every consumer computes in FLOAT16 is stored as float16
+// (half the bytes) and read back as the float32 of its float16 rounding, the
+// value the engine would compute with; one also read in FLOAT32 stays float32.
+TEST(ModelFile, ConstantsConsumedInFloat16AreStoredAsFloat16) {
+  ModelData model = MakeModel();
+  ir::Node& b = *model.graph.node(1);
+  const std::vector<float> values = {0.1f, -3.14159f, 65504.0f, 1e-7f};
+  b.constant = std::make_shared<ir::Buffer>(values.data(), values.size() * sizeof(float));
+  const std::vector<uint8_t> bytes = WriteOrDie(model);
+  const json metadata = Split(bytes).metadata;
+  EXPECT_EQ(metadata["nodes"][1]["constant"]["encoding"], "float16");
+  EXPECT_EQ(metadata["nodes"][1]["constant"]["size"], 8);
+  EXPECT_FALSE(metadata["nodes"][0]["constant"].contains("encoding"));  // INT8 weights
+  ModelData read;
+  ASSERT_TRUE(Read(bytes, &read).ok());
+  const auto* got = static_cast<const float*>(read.graph.node(1)->constant->data());
+  ASSERT_EQ(read.graph.node(1)->constant->size(), values.size() * sizeof(float));
+  for (size_t e = 0; e < values.size(); ++e) EXPECT_EQ(got[e], RoundToHalf(values[e])) << e;
+  EXPECT_EQ(got[0], 0.0999755859375f);  // the float16 nearest 0.1
+
+  model.graph.node(2)->input_compute[2] = DataType::FLOAT32;  // the bias now read in float32: kept exact
+  model.graph.node(2)->input_precision[2] = DataType::FLOAT32;
+  const json kept = Split(WriteOrDie(model)).metadata;
+  EXPECT_FALSE(kept["nodes"][1]["constant"].contains("encoding"));
+  EXPECT_EQ(kept["nodes"][1]["constant"]["size"], 16);
+}
+
+TEST(ModelFile, Float16EncodingProblemsAreNamed) {
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"]["encoding"] = "bfloat16"; }),
+                {"'nodes[1].constant.encoding'", "bfloat16"});
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"]["encoding"] = 16; }),
+                {"'nodes[1].constant.encoding'"});
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][0]["constant"]["encoding"] = "float16"; }),
+                {"'nodes[0].constant.encoding'", "INT8"});
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"].erase("encoding"); }),
+                {"'nodes[1].constant.size'", "8", "16"});
+}
+
+TEST(ModelFile, Version1FilesStillRead) {
+  std::vector<uint8_t> bytes = WriteOrDie(MakeModel());
+  Parts parts = Split(bytes);
+  parts.metadata["nodes"][1]["constant"].erase("encoding");  // version 1 had no float16 payloads
+  parts.metadata["nodes"][1]["constant"]["size"] = 16;
+  std::vector<uint8_t> weights(parts.weights.size() + 64, 0);
+  std::memcpy(weights.data(), parts.weights.data(), parts.weights.size());
+  const std::vector<float> bias = {0.5f, 0.75f, 1.0f, 1.25f};
+  const size_t at = parts.metadata["nodes"][1]["constant"]["offset"].get<size_t>();
+  std::memcpy(weights.data() + at, bias.data(), sizeof(float) * bias.size());
+  std::vector<uint8_t> v1 = Assemble(parts.metadata, weights);
+  v1[kVersionOffset] = 1;
+  SealModelFile(&v1);
+  ModelData read;
+  const Status s = Read(v1, &read);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(std::memcmp(read.graph.node(1)->constant->data(), bias.data(), sizeof(float) * bias.size()), 0);
 }
 
 }  // namespace
