@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api_test_util.h"
+#include "util/half.h"
 
 namespace mixq::testing {
 
@@ -54,7 +55,7 @@ inline nlohmann::json ReportRow(IModel* model, const std::string& name) {
   return nullptr;
 }
 
-// Runs a one-input model; the first output.
+// Runs a one-input model; the first output (float16 outputs widened).
 inline std::vector<float> RunFirst(IModel* model, std::vector<float> x) {
   auto context = model->CreateIEngine()->CreateIContext();
   std::vector<std::unique_ptr<IRTTensor>> in, out;
@@ -63,8 +64,15 @@ inline std::vector<float> RunFirst(IModel* model, std::vector<float> x) {
   EXPECT_TRUE(in[0]->SetData(x.data(), x.size() * sizeof(float)).ok());
   Status s = context->Enqueue(in, out);
   EXPECT_TRUE(s.ok()) << s.ToString();
+  const int64_t count = out[0]->GetDimensions().GetElementCount();
+  if (out[0]->GetDataType() == DataType::FLOAT16) {  // the float16 precision modes
+    const auto* h = static_cast<const uint16_t*>(out[0]->GetData());
+    std::vector<float> y;
+    for (int64_t i = 0; i < count; ++i) y.push_back(HalfToFloat(h[i]));
+    return y;
+  }
   const auto* y = static_cast<const float*>(out[0]->GetData());
-  return std::vector<float>(y, y + out[0]->GetDimensions().GetElementCount());
+  return std::vector<float>(y, y + count);
 }
 
 // |got - want| <= tolerance * (1 + |want|) everywhere.
