@@ -161,8 +161,10 @@ bool MatchHalfXTimes(const ir::Graph& g, const Readers& readers, int e, int x, s
 
 namespace {
 
+// A range or exact quantization parameters (a QAT model's Q/DQ) the user
+// gave for this tensor: it would vanish with the tensor.
 bool UserRange(const ir::Value& v, const BuildOptions& options) {
-  return v.range.has_value() || options.custom_ranges.count(v.name) != 0;
+  return v.range.has_value() || v.fixed_quant.has_value() || options.custom_ranges.count(v.name) != 0;
 }
 
 bool CanFuse(const Fusion& f, const BuildOptions& options, const ir::Graph& g, const Readers& readers) {

@@ -80,10 +80,10 @@ using FusionRule = bool (*)(const ir::Graph& g, const Readers& readers, int anch
 // that changes nothing but the arithmetic: no node of the pattern has a
 // precision or output type pinned (SetPrecision / SetOutputType, or named in
 // options.node_precision), every intermediate value is read only inside the
-// pattern, is no network output and has no range set by the user (in the
-// network or options.custom_ranges), x and the result are FLOAT32 and of the
-// same shape. `folded` gets the fused node's name -> the labels of the nodes
-// it replaced. False (nothing changed) when a check fails.
+// pattern, is no network output and has no range or quantization
+// parameters set by the user (in the network, a QAT model's Q/DQ, or
+// options.custom_ranges), x and the result are FLOAT32 and of the same shape. `folded` gets the fused node's name ->
+// the labels of the nodes it replaced. False (nothing changed) when a check fails.
 bool ApplyFusion(const Fusion& fusion, const BuildOptions& options, ir::Graph* graph, Readers* readers,
                  std::map<std::string, std::vector<std::string>>* folded);
 

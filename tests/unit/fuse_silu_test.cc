@@ -107,6 +107,11 @@ TEST(FuseSilu, NearMissesAndPinnedNodesStay) {
   auto model = BuildOrDie(network.get(), R"({"precision_config": {"node_precision": {"sigmoid": "float32"}}})");
   EXPECT_TRUE(ReportRow(model.get(), "swish_silu").is_null());
   EXPECT_EQ(ReportOps(model.get()), (std::vector<std::string>{"Activation", "Elementwise"}));
+  // So does a range in the config for the sigmoid's output, which would vanish.
+  auto ranged = Make(Variant::kPlain);
+  auto ranged_model = BuildOrDie(ranged.get(), R"({"precision_config": {"custom_ranges": {"sigmoid_out": [0, 1]}}})");
+  EXPECT_TRUE(ReportRow(ranged_model.get(), "swish_silu").is_null());
+  ExpectClose(RunFirst(ranged_model.get(), x), Expected(x, Variant::kPlain), 1e-6);
 }
 
 }  // namespace
