@@ -48,6 +48,7 @@ Status BuildModelData(const std::string& name, const ir::Graph& network, const B
   EliminateDeadNodes(&graph);
   std::map<std::string, std::vector<std::string>> folded;
   FoldBatchNorms(&graph, &folded);
+  FuseDecomposedOps(&graph, options, &folded);
   FoldElementwisePatterns(&graph, &folded);
   PrecisionReport report;
   MIXQ_RETURN_IF_ERROR(PlanPrecision(&graph, options, calibrated, &report));

@@ -16,8 +16,7 @@ namespace mixq::passes {
 // `calibrated`), quantizes the weights, and records the precision report.
 // The network itself is left untouched.
 Status BuildModelData(const std::string& name, const ir::Graph& network, const BuildOptions& options,
-                      const CalibratedRanges& calibrated, const std::string& config_json,
-                      format::ModelData* model);
+                      const CalibratedRanges& calibrated, const std::string& config_json, format::ModelData* model);
 
 // Removes nodes whose outputs reach no network output (ids are renumbered).
 void EliminateDeadNodes(ir::Graph* graph);
@@ -31,5 +30,12 @@ void FoldBatchNorms(ir::Graph* graph, std::map<std::string, std::vector<std::str
 // bias, and rewrites x * clip(x + 3, 0, 6) / 6 as Activation hard_swish
 // (fold_affine.cc); `folded` as for FoldBatchNorms.
 void FoldElementwisePatterns(ir::Graph* graph, std::map<std::string, std::vector<std::string>>* folded);
+
+// Rewrites SiLU, GELU (erf and tanh forms), hard-sigmoid and LayerNorm
+// spelled out as elementwise nodes as one Activation / LayerNorm node, where
+// nothing but float rounding changes (fuse_decomposed.cc; nodes pinned by
+// the user or `options` block it); `folded` as for FoldBatchNorms.
+void FuseDecomposedOps(ir::Graph* graph, const BuildOptions& options,
+                       std::map<std::string, std::vector<std::string>>* folded);
 
 }  // namespace mixq::passes

@@ -3,11 +3,10 @@
 // bit-exact with the reference (which computes in double): min / max are
 // exact, and alpha * x is exact in double, so rounding it once to float gives
 // the float product. The other kinds run the reference itself.
-#include "ops/activation/cpu.h"
-
 #include <cmath>
 #include <limits>
 
+#include "ops/activation/cpu.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
@@ -87,6 +86,6 @@ bool SupportsFast(const KernelInit& init) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(activation, fast) {
-  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kActivation, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
-                             mixq::ops::MakeActivationFast});
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kActivation, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsFast, mixq::ops::MakeActivationFast});
 }

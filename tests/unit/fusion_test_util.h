@@ -1,0 +1,84 @@
+// Shared by the fusion-rule tests (fuse_*_test.cc): small builders for
+// spelled-out patterns and what a built model says about them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api_test_util.h"
+#include "util/half.h"
+
+namespace mixq::testing {
+
+inline ITensor* Scalar(INetwork* n, float value, const Dims& dims = Dims({1})) {
+  static int count = 0;
+  ITensor* t = n->AddIConstNode(DataType::FLOAT32, dims, &value)->GetOutput(0);
+  EXPECT_TRUE(t->SetTensorName(std::string("scalar_") + std::to_string(count++)).ok());
+  return t;
+}
+
+inline ITensor* Constant(INetwork* n, const Dims& dims, const std::vector<float>& values) {
+  static int count = 0;
+  ITensor* t = n->AddIConstNode(DataType::FLOAT32, dims, values.data())->GetOutput(0);
+  EXPECT_TRUE(t->SetTensorName(std::string("constant_") + std::to_string(count++)).ok());
+  return t;
+}
+
+// Names the node `name` and its output `name`_out.
+inline ITensor* Named(INode* node, const std::string& name) {
+  EXPECT_TRUE(node->SetNodeName(name).ok());
+  EXPECT_TRUE(node->GetOutput(0)->SetTensorName(name + "_out").ok());
+  return node->GetOutput(0);
+}
+
+inline ITensor* Binary(INetwork* n, ITensor* a, ITensor* b, ElementwiseOp op, const std::string& name) {
+  return Named(n->AddIElementwiseNode(a, b, op), name);
+}
+
+// The op of every node in the build report, in order.
+inline std::vector<std::string> ReportOps(IModel* model) {
+  std::vector<std::string> ops;
+  const auto report = nlohmann::json::parse(model->GetPrecisionReportJson());
+  for (const auto& row : report["nodes"]) ops.push_back(row["op"].get<std::string>());
+  return ops;
+}
+
+// The report row of the node named `name`; null json when there is none.
+inline nlohmann::json ReportRow(IModel* model, const std::string& name) {
+  const auto report = nlohmann::json::parse(model->GetPrecisionReportJson());
+  for (const auto& row : report["nodes"])
+    if (row["node"] == name) return row;
+  return nullptr;
+}
+
+// Runs a one-input model; the first output (float16 outputs widened).
+inline std::vector<float> RunFirst(IModel* model, std::vector<float> x) {
+  auto context = model->CreateIEngine()->CreateIContext();
+  std::vector<std::unique_ptr<IRTTensor>> in, out;
+  EXPECT_TRUE(context->CreateInputTensors(&in).ok());
+  EXPECT_TRUE(context->CreateOutputTensors(&out).ok());
+  EXPECT_TRUE(in[0]->SetData(x.data(), x.size() * sizeof(float)).ok());
+  Status s = context->Enqueue(in, out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  const int64_t count = out[0]->GetDimensions().GetElementCount();
+  if (out[0]->GetDataType() == DataType::FLOAT16) {  // the float16 precision modes
+    const auto* h = static_cast<const uint16_t*>(out[0]->GetData());
+    std::vector<float> y;
+    for (int64_t i = 0; i < count; ++i) y.push_back(HalfToFloat(h[i]));
+    return y;
+  }
+  const auto* y = static_cast<const float*>(out[0]->GetData());
+  return std::vector<float>(y, y + count);
+}
+
+// |got - want| <= tolerance * (1 + |want|) everywhere.
+inline void ExpectClose(const std::vector<float>& got, const std::vector<double>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
+}
+
+}  // namespace mixq::testing
