@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "quant/observer_scan.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {
@@ -95,56 +96,34 @@ void TensorObserver::Observe(const float* x, int64_t n) {
   if (x == nullptr || n <= 0) return;
   // First pass finds the batch range so the edge grows at most once per call
   // rather than once per outlier.
-  float lo = std::numeric_limits<float>::infinity();
-  float hi = -std::numeric_limits<float>::infinity();
-  uint64_t finite = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    if (std::isnan(v)) {
-      ++nan_count_;
-    } else if (std::isinf(v)) {
-      ++inf_count_;
-    } else {
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-      ++finite;
-    }
-  }
-  if (finite == 0) return;
+  const bool avx2 = ObserverUsesAvx2();
+  const ValueScan scan = ScanValues(x, n, avx2);
+  nan_count_ += scan.nan;
+  inf_count_ += scan.inf;
+  if (scan.finite == 0) return;
   if (count_ == 0) {
-    min_ = lo;
-    max_ = hi;
+    min_ = scan.lo;
+    max_ = scan.hi;
   } else {
-    min_ = std::min(min_, lo);
-    max_ = std::max(max_, hi);
+    min_ = std::min(min_, scan.lo);
+    max_ = std::max(max_, scan.hi);
   }
-  count_ += finite;
-  GrowEdgeToCover(std::max(std::fabs(static_cast<double>(lo)), std::fabs(static_cast<double>(hi))));
+  count_ += scan.finite;
+  GrowEdgeToCover(std::max(std::fabs(static_cast<double>(scan.lo)), std::fabs(static_cast<double>(scan.hi))));
 
   const size_t num_bins = positive_bins_.size();
   if (hist_max_abs_ == 0.0) {  // Every finite value seen is zero.
-    positive_bins_[0] += finite;
+    positive_bins_[0] += scan.finite;
     return;
   }
   const double scale = static_cast<double>(num_bins) / hist_max_abs_;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    if (!std::isfinite(v)) continue;
-    const double magnitude = std::fabs(static_cast<double>(v));
-    // |v| == edge maps to num_bins: the last bin is closed on the right.
-    const size_t index = std::min(static_cast<size_t>(magnitude * scale), num_bins - 1);
-    if (v < 0.0f) {
-      ++negative_bins_[index];
-    } else {
-      ++positive_bins_[index];
-    }
-  }
+  AddToHistogram(x, n, scale, num_bins, negative_bins_.data(), positive_bins_.data(), avx2);
 }
 
 Status TensorObserver::Merge(const TensorObserver& other) {
   if (other.num_bins() != num_bins()) {
-    return InvalidArgument("cannot merge observers with different bin counts (", num_bins(), " vs ",
-                           other.num_bins(), ")");
+    return InvalidArgument("cannot merge observers with different bin counts (", num_bins(), " vs ", other.num_bins(),
+                           ")");
   }
   // A copy, so merging an observer into itself reads consistent data.
   const ObserverState o = other.State();
@@ -205,8 +184,8 @@ Status TensorObserver::FromState(const ObserverState& s, TensorObserver* out) {
   }
   const size_t num_bins = static_cast<size_t>(s.num_bins);
   if (s.negative_bins.size() != num_bins || s.positive_bins.size() != num_bins) {
-    return InvalidArgument("observer state: expected ", num_bins, " bins per histogram, got ",
-                           s.negative_bins.size(), " negative and ", s.positive_bins.size(), " positive");
+    return InvalidArgument("observer state: expected ", num_bins, " bins per histogram, got ", s.negative_bins.size(),
+                           " negative and ", s.positive_bins.size(), " positive");
   }
   if (!std::isfinite(s.hist_max_abs) || s.hist_max_abs < 0.0) {
     return InvalidArgument("observer state: histogram edge ", s.hist_max_abs, " is not a finite value >= 0");

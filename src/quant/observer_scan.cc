@@ -1,0 +1,140 @@
+#include "quant/observer_scan.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace mixq::quant {
+
+namespace {
+
+#define MIXQ_OBSERVER_AVX2 __attribute__((target("avx2")))
+
+ValueScan ScanScalar(const float* x, int64_t n) {
+  ValueScan s;
+  float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (std::isnan(v)) {
+      ++s.nan;
+    } else if (std::isinf(v)) {
+      ++s.inf;
+    } else {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      ++s.finite;
+    }
+  }
+  s.lo = lo;
+  s.hi = hi;
+  return s;
+}
+
+// The scalar loop keeps the first of equal extremes; only zeros of both signs
+// can be equal with different bits, so a zero extreme is the first zero.
+float FirstZero(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] == 0.0f) return x[i];
+  return 0.0f;
+}
+
+MIXQ_OBSERVER_AVX2 ValueScan ScanAvx2(const float* x, int64_t n) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 lo = inf, hi = neg_inf;
+  uint64_t finite = 0, nan = 0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 ok = _mm256_cmp_ps(_mm256_and_ps(v, abs_mask), inf, _CMP_LT_OQ);  // finite (NaN: false)
+    lo = _mm256_min_ps(lo, _mm256_blendv_ps(inf, v, ok));
+    hi = _mm256_max_ps(hi, _mm256_blendv_ps(neg_inf, v, ok));
+    finite += static_cast<uint64_t>(__builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(ok))));
+    nan += static_cast<uint64_t>(
+        __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))));
+  }
+  alignas(32) float l[8], h[8];
+  _mm256_store_ps(l, lo);
+  _mm256_store_ps(h, hi);
+  ValueScan s = ScanScalar(x + i, n - i);
+  for (int k = 0; k < 8; ++k) {
+    s.lo = std::min(s.lo, l[k]);
+    s.hi = std::max(s.hi, h[k]);
+  }
+  s.finite += finite;
+  s.nan += nan;
+  s.inf = static_cast<uint64_t>(n) - s.finite - s.nan;
+  if (s.finite > 0 && s.lo == 0.0f) s.lo = FirstZero(x, n);
+  if (s.finite > 0 && s.hi == 0.0f) s.hi = FirstZero(x, n);
+  return s;
+}
+
+void HistogramScalar(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (!std::isfinite(v)) continue;
+    const double magnitude = std::fabs(static_cast<double>(v));
+    // |v| == edge maps to num_bins: the last bin is closed on the right.
+    const size_t index = std::min(static_cast<size_t>(magnitude * scale), num_bins - 1);
+    if (v < 0.0f) {
+      ++negative[index];
+    } else {
+      ++positive[index];
+    }
+  }
+}
+
+// The bin of 8 values at once (the same double product and truncation as the
+// scalar loop); the counts are then added lane by lane.
+MIXQ_OBSERVER_AVX2 void HistogramAvx2(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative,
+                                      uint64_t* positive) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256d s = _mm256_set1_pd(scale);
+  const __m256i last = _mm256_set1_epi32(static_cast<int32_t>(num_bins - 1));
+  int64_t i = 0;
+  alignas(32) int32_t index[8];
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 a = _mm256_and_ps(v, abs_mask);
+    const unsigned ok = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, inf, _CMP_LT_OQ)));
+    const unsigned negative_lanes = static_cast<unsigned>(_mm256_movemask_ps(v));  // sign bit; -0.0 fixed below
+    // Non-finite lanes become 0 before the product (their bin is never used).
+    const __m256 safe = _mm256_and_ps(a, _mm256_cmp_ps(a, inf, _CMP_LT_OQ));
+    const __m128i lo = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(safe)), s));
+    const __m128i hi = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(safe, 1)), s));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(index), _mm256_min_epi32(_mm256_set_m128i(hi, lo), last));
+    for (int k = 0; k < 8; ++k) {
+      if (!(ok >> k & 1)) continue;
+      // v < 0.0f: the sign bit, except for -0.0 (which counts as positive).
+      const bool neg = (negative_lanes >> k & 1) && x[i + k] != 0.0f;
+      ++(neg ? negative : positive)[index[k]];
+    }
+  }
+  HistogramScalar(x + i, n - i, scale, num_bins, negative, positive);
+}
+
+}  // namespace
+
+bool ObserverUsesAvx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+
+ValueScan ScanValues(const float* x, int64_t n, bool avx2) {
+  return avx2 ? ScanAvx2(x, n) : ScanScalar(x, n);
+}
+
+void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
+                    bool avx2) {
+  if (avx2)
+    HistogramAvx2(x, n, scale, num_bins, negative, positive);
+  else
+    HistogramScalar(x, n, scale, num_bins, negative, positive);
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,99 @@
+// The observer's AVX2 passes against its scalar ones, bit for bit: lengths
+// around the vector width, NaN, +-inf, both zeros (the first of equal
+// extremes must win, as in the scalar loop), denormals, values on bin edges
+// and at the histogram's upper edge. The scalar loop is the oracle, and the
+// AVX2 loop is checked on any AVX2 machine whichever one Observe would pick.
+#include "quant/observer_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace mixq::quant {
+namespace {
+
+uint32_t Bits(float v) {
+  uint32_t b;
+  std::memcpy(&b, &v, sizeof(b));
+  return b;
+}
+
+std::vector<float> Values(size_t n, uint32_t seed, int flavour) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t pick = rng() % 23;
+    float v = normal(rng);
+    if (flavour == 1) v = std::fabs(v);   // relu-like: zeros are the minimum
+    if (flavour == 2) v = -std::fabs(v);  // all <= 0: zeros are the maximum
+    if (pick == 0) v = 0.0f;
+    if (pick == 1) v = -0.0f;
+    if (flavour == 0 && pick == 2) v = std::numeric_limits<float>::quiet_NaN();
+    if (flavour == 0 && pick == 3) v = (i % 2) ? inf : -inf;
+    if (pick == 4) v = std::numeric_limits<float>::denorm_min() * static_cast<float>(i % 5 + 1);
+    if (pick == 5) v = 0.5f * static_cast<float>(i % 9);  // on bin edges
+    x[i] = v;
+  }
+  return x;
+}
+
+TEST(ObserverScan, Avx2PassesMatchTheScalarOnes) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
+  int checked = 0;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{31}, size_t{1000}, size_t{4099}})
+    for (int flavour = 0; flavour < 3; ++flavour)
+      for (uint32_t seed = 0; seed < 4; ++seed) {
+        const std::vector<float> x = Values(n, seed * 131 + static_cast<uint32_t>(n), flavour);
+        const ValueScan a = ScanValues(x.data(), static_cast<int64_t>(n), true);
+        const ValueScan s = ScanValues(x.data(), static_cast<int64_t>(n), false);
+        EXPECT_EQ(a.finite, s.finite);
+        EXPECT_EQ(a.nan, s.nan);
+        EXPECT_EQ(a.inf, s.inf);
+        if (s.finite > 0) {
+          EXPECT_EQ(Bits(a.lo), Bits(s.lo)) << n << " " << flavour << " " << seed << ": " << a.lo << " vs " << s.lo;
+          EXPECT_EQ(Bits(a.hi), Bits(s.hi)) << n << " " << flavour << " " << seed << ": " << a.hi << " vs " << s.hi;
+          // The histogram with the edge at exactly the largest |value|, and a wider one.
+          const double edge = std::max(std::fabs(static_cast<double>(s.lo)), std::fabs(static_cast<double>(s.hi)));
+          for (double e : {edge, edge * 4.0}) {
+            if (e == 0.0) continue;
+            for (size_t bins : {size_t{1}, size_t{7}, size_t{2048}}) {
+              std::vector<uint64_t> an(bins), ap(bins), sn(bins), sp(bins);
+              const double scale = static_cast<double>(bins) / e;
+              AddToHistogram(x.data(), static_cast<int64_t>(n), scale, bins, an.data(), ap.data(), true);
+              AddToHistogram(x.data(), static_cast<int64_t>(n), scale, bins, sn.data(), sp.data(), false);
+              EXPECT_EQ(an, sn);
+              EXPECT_EQ(ap, sp);
+              ++checked;
+            }
+          }
+        }
+      }
+  EXPECT_GT(checked, 200);
+}
+
+TEST(ObserverScan, ScalarPassesOnAHandCase) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {-0.0f, 2.0f, nan, 0.0f, -inf, -1.5f, 4.0f, 3.99f};
+  for (bool avx2 : {false, true}) {
+    if (avx2 && !__builtin_cpu_supports("avx2")) continue;
+    const ValueScan s = ScanValues(x.data(), static_cast<int64_t>(x.size()), avx2);
+    EXPECT_EQ(s.lo, -1.5f);
+    EXPECT_EQ(s.hi, 4.0f);
+    EXPECT_EQ(s.finite, 6u);
+    EXPECT_EQ(s.nan, 1u);
+    EXPECT_EQ(s.inf, 1u);
+    std::vector<uint64_t> neg(4), pos(4);  // edge 4: bins of width 1
+    AddToHistogram(x.data(), static_cast<int64_t>(x.size()), 1.0, 4, neg.data(), pos.data(), avx2);
+    EXPECT_EQ(neg, (std::vector<uint64_t>{0, 1, 0, 0}));  // -1.5
+    EXPECT_EQ(pos, (std::vector<uint64_t>{2, 0, 1, 2}));  // -0.0, 0.0 | 2.0 | 4.0 (closed last bin), 3.99
+  }
+}
+
+}  // namespace
+}  // namespace mixq::quant
