@@ -8,11 +8,17 @@
 // reference; twice the taps per instruction of a vpmulld loop) and runs the
 // output stage of SPEC §1.5 over the plane, which NCHW stores contiguously.
 // Bit-exact with reference-quantized.
+//
+// Symmetric int16 operands run the same way as "avx2-int16-dw": each weight
+// split in bytes (w = 256 * hi + lo), two vpmaddwd sums per pair of taps
+// (exact in int32 for any kernel of up to 256 taps), combined into int64
+// accumulators as 256 * hi + lo, the output stage over int64 rows.
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/parallel.h"
 #include "ops/conv2d/int8_conv_common.h"
@@ -25,11 +31,17 @@ namespace {
 
 constexpr int64_t kLanes = 16;  // output columns per step (two 8-lane accumulators)
 
-class DepthwiseInt8 : public Kernel {
+// T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
+template <typename T>
+class Depthwise : public Kernel {
  public:
-  const char* Name() const override { return "avx2-int8-dw"; }
-  int64_t PrivateWeightBytes() const override { return static_cast<int64_t>(w_.size() * sizeof(int32_t)); }
-  static constexpr int64_t kPairs(int64_t taps) { return (taps + 1) / 2; }
+  static constexpr bool kInt16 = sizeof(T) == 2;
+  using Acc = std::conditional_t<kInt16, int64_t, int32_t>;
+
+  const char* Name() const override { return kInt16 ? "avx2-int16-dw" : "avx2-int8-dw"; }
+  int64_t PrivateWeightBytes() const override {
+    return static_cast<int64_t>((w_.size() + w_low_.size()) * sizeof(int32_t));
+  }
 
   Status Init(const KernelInit& init) {
     std::vector<ValueInfo> logical;
@@ -41,18 +53,27 @@ class DepthwiseInt8 : public Kernel {
     const auto f_s = LogicalStrides(w.shape, g_.filter_axes);
     // Per channel, the centered weights of taps (2p, 2p + 1) as one int32
     // holding two int16 halves (low: the even tap; an odd count's last pair
-    // has 0 high).
-    pairs_ = kPairs(taps_);
+    // has 0 high). int16: the high bytes in w_, the low ones in w_low_.
+    pairs_ = (taps_ + 1) / 2;
     w_.assign(static_cast<size_t>(g_.out_channels * pairs_), 0);
-    const auto* raw = static_cast<const int8_t*>(w.const_data);
+    if (kInt16) w_low_.assign(w_.size(), 0);
+    const auto* raw = static_cast<const T*>(w.const_data);
+    auto put = [](std::vector<int32_t>* v, size_t at, int64_t t, int32_t value) {
+      const auto half = static_cast<uint16_t>(static_cast<int16_t>(value));
+      (*v)[at] = static_cast<int32_t>(static_cast<uint32_t>((*v)[at]) | static_cast<uint32_t>(half) << (16 * (t % 2)));
+    };
     for (int64_t c = 0; c < g_.out_channels; ++c) {
       const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(c) : 0];
       for (int64_t t = 0; t < taps_; ++t) {
         const int64_t kh = t / g_.kernel_w, kw = t % g_.kernel_w;
-        const auto centered =
-            static_cast<uint16_t>(static_cast<int16_t>(raw[c * f_s[0] + kh * f_s[2] + kw * f_s[3]] - zp));
-        auto& pair = w_[static_cast<size_t>(c * pairs_ + t / 2)];
-        pair = static_cast<int32_t>(static_cast<uint32_t>(pair) | static_cast<uint32_t>(centered) << (16 * (t % 2)));
+        const int32_t centered = raw[c * f_s[0] + kh * f_s[2] + kw * f_s[3]] - zp;
+        const size_t at = static_cast<size_t>(c * pairs_ + t / 2);
+        if (kInt16) {  // zero points are 0: the code itself, split in bytes
+          put(&w_, at, t, centered >> 8);
+          put(&w_low_, at, t, centered & 0xFF);
+        } else {
+          put(&w_, at, t, centered);
+        }
       }
     }
     // The padded plane: rows in_h + pads; each phase row wide enough for a
@@ -74,7 +95,7 @@ class DepthwiseInt8 : public Kernel {
     const TensorView& y = out[0];
     stage_.Prepare(in, y);
     const int32_t zp = in[0].quant->zero_point;
-    const auto* x = in[0].Data<const int8_t>();
+    const auto* x = in[0].Data<const T>();
     const int64_t planes = g_.batch * g_.out_channels;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
@@ -88,7 +109,7 @@ class DepthwiseInt8 : public Kernel {
       // Rows of out_w_padded_ -> the plane's contiguous out_h * out_w.
       for (int64_t oh = 1; oh < g_.out_h; ++oh)
         std::memmove(s.acc.data() + oh * g_.out_w, s.acc.data() + oh * out_w_padded_,
-                     static_cast<size_t>(g_.out_w) * sizeof(int32_t));
+                     static_cast<size_t>(g_.out_w) * sizeof(Acc));
       stage_.Row(c, s.acc.data(), g_.out_h * g_.out_w, p * g_.out_h * g_.out_w, y);
     }
     return Status::OK();
@@ -97,18 +118,18 @@ class DepthwiseInt8 : public Kernel {
  private:
   struct Scratch {
     std::vector<int16_t> plane;  // [phase][padded row][phase_w_]
-    std::vector<int32_t> acc;    // [out_h][out_w_padded_]
+    std::vector<Acc> acc;        // [out_h][out_w_padded_]
   };
 
   // The channel's input, centered, zero-padded, split by column phase:
   // phase q holds padded columns q, q + s, q + 2s, ...
-  __attribute__((target("avx2"))) void Widen(const int8_t* x, int32_t zp, Scratch* s) const {
+  __attribute__((target("avx2"))) void Widen(const T* x, int32_t zp, Scratch* s) const {
     const int64_t sw = g_.stride_w;
     // Zeroed once: every run writes the same interior, so the pads stay 0.
     const size_t size = static_cast<size_t>(sw * rows_ * phase_w_);
     if (s->plane.size() != size) s->plane.assign(size, 0);
     for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-      const int8_t* line = x + ih * g_.in_w;
+      const T* line = x + ih * g_.in_w;
       const int64_t r = ih + g_.pad_top;
       if (sw == 1) {  // one phase: a straight widening copy the compiler vectorizes
         int16_t* dst = s->plane.data() + r * phase_w_ + g_.pad_left;
@@ -116,9 +137,11 @@ class DepthwiseInt8 : public Kernel {
         for (int64_t iw = 0; iw < n; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
         continue;
       }
-      if (sw == 2) {  // even and odd input columns split 16 at a time
-        SplitPairs(line, zp, r, s);
-        continue;
+      if constexpr (!kInt16) {
+        if (sw == 2) {  // even and odd input columns split 16 at a time
+          SplitPairs(line, zp, r, s);
+          continue;
+        }
       }
       for (int64_t q = 0; q < sw; ++q) {                           // phase q: padded columns q, q + sw, ...
         const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;  // first iw whose column is in phase q
@@ -161,44 +184,81 @@ class DepthwiseInt8 : public Kernel {
   // 16 output columns at a time: for each pair of taps, their 16 values
   // interleaved (unpack works within 128-bit lanes: `lo` holds columns 0-3
   // and 8-11, `hi` 4-7 and 12-15) times the weight pair; reordered once at
-  // the end.
+  // the end. int16: the same against the high and the low weight bytes.
   __attribute__((target("avx2"))) void Accumulate(int64_t c, Scratch* s) const {
     s->acc.resize(static_cast<size_t>(g_.out_h * out_w_padded_));
     const int32_t* w = w_.data() + c * pairs_;
+    const int32_t* w_low = kInt16 ? w_low_.data() + c * pairs_ : nullptr;
     for (int64_t oh = 0; oh < g_.out_h; ++oh) {
-      int32_t* acc = s->acc.data() + oh * out_w_padded_;
+      Acc* acc = s->acc.data() + oh * out_w_padded_;
       for (int64_t ow = 0; ow < out_w_padded_; ow += kLanes) {
         __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        __m256i low_lo = _mm256_setzero_si256(), low_hi = _mm256_setzero_si256();
         const int16_t* base = s->plane.data() + oh * g_.stride_h * phase_w_ + ow;
         for (int64_t p = 0; p < pairs_; ++p) {
           const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[2 * p]));
           const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[2 * p + 1]));
+          const __m256i ab_lo = _mm256_unpacklo_epi16(a, b), ab_hi = _mm256_unpackhi_epi16(a, b);
           const __m256i wp = _mm256_set1_epi32(w[p]);
-          lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
-          hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
+          lo = _mm256_add_epi32(lo, _mm256_madd_epi16(ab_lo, wp));
+          hi = _mm256_add_epi32(hi, _mm256_madd_epi16(ab_hi, wp));
+          if constexpr (kInt16) {
+            const __m256i wl = _mm256_set1_epi32(w_low[p]);
+            low_lo = _mm256_add_epi32(low_lo, _mm256_madd_epi16(ab_lo, wl));
+            low_hi = _mm256_add_epi32(low_hi, _mm256_madd_epi16(ab_hi, wl));
+          }
         }
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ow), _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ow + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+        const __m256i first = _mm256_permute2x128_si256(lo, hi, 0x20), second = _mm256_permute2x128_si256(lo, hi, 0x31);
+        if constexpr (kInt16) {
+          const __m256i low_first = _mm256_permute2x128_si256(low_lo, low_hi, 0x20);
+          const __m256i low_second = _mm256_permute2x128_si256(low_lo, low_hi, 0x31);
+          StoreCombined(first, low_first, acc + ow);
+          StoreCombined(second, low_second, acc + ow + 8);
+        } else {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ow), first);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ow + 8), second);
+        }
       }
+    }
+  }
+
+  // 8 int64 accumulators = 256 * high + low (int32 sums of the two weight bytes).
+  __attribute__((target("avx2"))) static void StoreCombined(__m256i high, __m256i low, int64_t* out) {
+    for (int half = 0; half < 2; ++half) {
+      const __m256i h = _mm256_cvtepi32_epi64(half ? _mm256_extracti128_si256(high, 1) : _mm256_castsi256_si128(high));
+      const __m256i l = _mm256_cvtepi32_epi64(half ? _mm256_extracti128_si256(low, 1) : _mm256_castsi256_si128(low));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4 * half), _mm256_add_epi64(_mm256_slli_epi64(h, 8), l));
     }
   }
 
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
   int64_t taps_ = 0, pairs_ = 0, rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
-  std::vector<int32_t> w_;  // [channel][tap pair], centered int16 pairs
+  std::vector<int32_t> w_;      // [channel][tap pair], centered int16 pairs (int16 operands: high bytes)
+  std::vector<int32_t> w_low_;  // int16 operands: the low bytes, the same layout
   std::vector<int64_t> tap_offset_;
   std::vector<Scratch> scratch_;
 };
 
-bool Supports(const KernelInit& init) {
-  ConvGeometry g;
-  if (!FusedInt8ConvSupports(init, &g)) return false;
+bool IsDepthwise(const ConvGeometry& g) {
   return g.in_channels == g.group && g.out_channels == g.group && g.group > 1;
 }
 
+bool Supports(const KernelInit& init) {
+  ConvGeometry g;
+  return FusedInt8ConvSupports(init, &g) && IsDepthwise(g);
+}
+
+// NCHW; at most 256 taps keeps each byte's int32 sums exact.
+bool Supports16(const KernelInit& init) {
+  ConvGeometry g;
+  return FusedInt16ConvSupports(init, &g) && IsDepthwise(g) && g.kernel_h * g.kernel_w <= 256 &&
+         init.attrs.Str("input_layout") == "NCHW" && init.attrs.Str("output_layout") == "NCHW";
+}
+
+template <typename T>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<DepthwiseInt8>();
+  auto k = std::make_unique<Depthwise<T>>();
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -209,6 +269,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(conv2d, avx2_dw) {
-  mixq::ops::RegisterKernel(
-      {"avx2-int8-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-int8-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports,
+                             mixq::ops::Make<int8_t>});
+  // Above avx2-int16 (20), which would run depthwise as one-row GEMMs.
+  mixq::ops::RegisterKernel({"avx2-int16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 30,
+                             mixq::ops::Supports16, mixq::ops::Make<int16_t>});
 }
