@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_test_util.h"
+#include "calib_test_util.h"
 #include "kernels/cpu_features.h"
 #include "runtime/engine.h"
 
@@ -29,11 +30,15 @@ ITensor* Weights(INetwork* network, std::vector<int64_t> dims, uint32_t seed, fl
   return network->AddIConstNode(DataType::FLOAT32, Dims(dims), values.data())->GetOutput(0);
 }
 
-ITensor* Conv(INetwork* network, ITensor* x, int64_t in, int64_t out, uint32_t seed) {
+IConvNode* ConvNode(INetwork* network, ITensor* x, int64_t in, int64_t out, uint32_t seed) {
   IConvNode* conv =
       network->AddIConvNode(x, Weights(network, {out, 3, 3, in}, seed), Weights(network, {out}, seed + 1));
   EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
-  return conv->GetOutput(0);
+  return conv;
+}
+
+ITensor* Conv(INetwork* network, ITensor* x, int64_t in, int64_t out, uint32_t seed) {
+  return ConvNode(network, x, in, out, seed)->GetOutput(0);
 }
 
 ITensor* Scalar(INetwork* network, float value) {
@@ -43,6 +48,7 @@ ITensor* Scalar(INetwork* network, float value) {
 struct Chain {
   std::unique_ptr<INetwork> network;
   std::vector<INode*> chain_nodes;  // between the convolutions
+  INode* last = nullptr;            // the second convolution
 };
 
 // conv -> [activation] -> * 0.5 -> + 0.25 -> conv, every tensor with a range.
@@ -61,8 +67,8 @@ Chain MakeChain(ActivationType type, bool tail_is_output) {
   EXPECT_TRUE(mul->GetOutput(0)->SetDynamicRange(Range{-0.25f, 1.25f}, true).ok());
   IElementwiseNode* add = n->AddIElementwiseNode(mul->GetOutput(0), Scalar(n, 0.25f), ElementwiseOp::ADD);
   EXPECT_TRUE(add->GetOutput(0)->SetDynamicRange(Range{0.0f, 1.5f}, true).ok());
-  ITensor* z = Conv(n, add->GetOutput(0), 8, 4, 3);
-  EXPECT_TRUE(n->MarkOutput(z).ok());
+  c.last = ConvNode(n, add->GetOutput(0), 8, 4, 3);
+  EXPECT_TRUE(n->MarkOutput(c.last->GetOutput(0)).ok());
   if (tail_is_output) {
     EXPECT_TRUE(n->MarkOutput(add->GetOutput(0)).ok());
   }
@@ -134,6 +140,60 @@ TEST(IntegerChain, ActivationAndScalarArithmeticRunOnInt8BetweenConvolutions) {
       EXPECT_LT(max_err, 0.1f * max_abs);
       EXPECT_GT(max_err, 0.0f);  // it is quantized
     }
+}
+
+// In qint8_mixed_float16 the chain is the same int8 chain (no float16 tensor
+// exists between the convolutions); fast and reference agree.
+TEST(IntegerChain, Float16ModeRunsTheSameChain) {
+  Chain c = MakeChain(ActivationType::GELU_TANH, false);
+  ASSERT_TRUE(c.last->SetOutputType(0, DataType::FLOAT32).ok());  // RunOnce reads float32
+  auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
+  ASSERT_NE(model, nullptr);
+  auto engine = model->CreateIEngine();
+  ContextOptions reference;
+  reference.force_reference = true;
+  auto fast = engine->CreateIContext();
+  auto ref = engine->CreateIContext(reference);
+  auto input = RandomFloats(8 * 8 * 3, 9);
+  const auto a = RunOnce(fast.get(), Dims({1, 8, 8, 3}), input);
+  EXPECT_EQ(a, RunOnce(ref.get(), Dims({1, 8, 8, 3}), input));
+  EXPECT_EQ(ConvertSteps(fast.get()), 1);
+}
+
+// Calibration observes what the build quantizes: the chain's input is the
+// output of the hard_swish the build folds x * clip(x + 3, 0, 6) / 6 into, so
+// the calibrator must plan on the folded graph to give it a range.
+TEST(IntegerChain, CalibrationGivesTheFoldedHardSwishItsRange) {
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 8, 3}));
+  ITensor* y = Conv(n, x, 3, 8, 21);
+  ITensor* shifted = n->AddIElementwiseNode(y, Scalar(n, 3.0f), ElementwiseOp::ADD)->GetOutput(0);
+  IActivationNode* clip = n->AddIActivationNode(shifted, ActivationType::CLIP);
+  ASSERT_TRUE(clip->SetAttr("alpha", 0.0f).ok());
+  ASSERT_TRUE(clip->SetAttr("beta", 6.0f).ok());
+  ITensor* product = n->AddIElementwiseNode(y, clip->GetOutput(0), ElementwiseOp::MUL)->GetOutput(0);
+  ITensor* swish = n->AddIElementwiseNode(product, Scalar(n, 6.0f), ElementwiseOp::DIV)->GetOutput(0);
+  ASSERT_TRUE(n->MarkOutput(Conv(n, swish, 8, 4, 23)).ok());
+  std::vector<VectorCalibData::Sample> samples;
+  for (uint32_t s = 0; s < 4; ++s) samples.push_back({Dims({1, 8, 8, 3}), RandomFloats(8 * 8 * 3, 30 + s)});
+  VectorCalibData data(samples);
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})").ok());
+  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(n, config.get()).ok());
+  auto builder = CreateIBuilder();
+  auto model = builder->BuildModel("calibrated", n, config.get());
+  ASSERT_NE(model, nullptr) << builder->GetLastStatus().ToString();
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({Dims({1, 8, 8, 3})}).ok());
+  int lut_steps = 0;
+  for (const auto& step : Impl(context.get())->plan().steps) {
+    lut_steps += step.op == OpKind::kActivation &&
+                 Impl(context.get())->graph().node(step.node)->attrs.Str("type") == "hard_swish" && step.def &&
+                 std::string(step.def->name) != "avx2";
+  }
+  EXPECT_EQ(lut_steps, 1);
+  EXPECT_EQ(ConvertSteps(context.get()), 1);
 }
 
 TEST(IntegerChain, OutputsNotConsumedQuantizedKeepTheFloatPath) {
