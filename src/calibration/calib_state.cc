@@ -5,11 +5,11 @@
 #include <type_traits>
 #include <variant>
 
-#include "util/checksum.h"
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
 #include "passes/build_pipeline.h"
 #include "passes/node_precision.h"
+#include "util/checksum.h"
 #include "util/status_util.h"
 
 namespace mixq::quant {
@@ -106,6 +106,12 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(copy));
   MIXQ_RETURN_IF_ERROR(passes::ApplyNodePrecision(options, &copy));
   passes::EliminateDeadNodes(&copy);
+  // The folds the build makes before planning, so the tensors observed are
+  // those the build quantizes (an integer chain's input is a folded
+  // hard_swish's, not the x * clip(x + 3, 0, 6) / 6 it came from).
+  std::map<std::string, std::vector<std::string>> folded;
+  passes::FoldBatchNorms(&copy, &folded);
+  passes::FoldElementwisePatterns(&copy, &folded);
   passes::PrecisionReport report;
   MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&copy, options, {}, &report, /*require_activation_ranges=*/false));
   for (size_t n = 0; n < copy.node_count(); ++n) {

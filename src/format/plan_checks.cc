@@ -37,7 +37,11 @@ Status CheckInputType(const ir::Graph& graph, const ir::Node& node, size_t i, co
   const ir::Value& v = *graph.value(node.inputs[i]);
   const DataType consumed = node.input_compute[i];
   const ops::OpSchema& schema = ops::GetSchema(node.op);
-  if (IsQuantized(consumed)) {
+  if (IsQuantized(consumed) && schema.quant.chain_input && schema.quant.chain_input(graph, node, i)) {
+    // An integer-chain input (passes/integer_chain.h): static int8 activations only.
+    const bool dynamic = i < node.input_quant.size() && node.input_quant[i] && node.input_quant[i]->dynamic;
+    if (consumed == DataType::QINT8 && IsFloat(v.dtype) && !dynamic) return Status::OK();
+  } else if (IsQuantized(consumed)) {
     if (!schema.quant.IsQuantizable(static_cast<int>(i)) || !schema.integer_reference)
       return FieldError(path, StrCat("is ", DataTypeName(consumed), " but input ", i, " of ", schema.name,
                                      " cannot be consumed quantized"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "ops/int8_chain.h"
 #include "ops/quantized_reference.h"
 #include "util/status_util.h"
 
@@ -110,14 +111,20 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return GetSchema(kOp).reference(init, kernel);
 }
 
+// Ops with an accumulator (integer_reference) or integer-chain ops (chain_reference).
 template <OpKind kOp>
 bool QuantizedSupports(const KernelInit& init) {
-  return GetSchema(kOp).integer_reference && AnyQuantizedCompute(init) && QuantizedReferenceSupports(init);
+  const OpSchema& schema = GetSchema(kOp);
+  if (!AnyQuantizedCompute(init)) return false;
+  if (schema.integer_reference) return QuantizedReferenceSupports(init);
+  return schema.quant.chain_reference && IntegerChainStep(init);
 }
 
 template <OpKind kOp>
 Status MakeQuantized(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedReference(GetSchema(kOp), init, kernel);
+  const OpSchema& schema = GetSchema(kOp);
+  if (schema.integer_reference) return MakeQuantizedReference(schema, init, kernel);
+  return schema.quant.chain_reference(init, kernel);
 }
 
 }  // namespace

@@ -127,6 +127,15 @@ struct QuantTraits {
     int64_t axis = output_channel_axis ? output_channel_axis(attrs, rank) : -1;
     return axis < 0 ? axis + rank : axis;
   }
+  // Integer chains (SPEC §1.5, passes/integer_chain.h): inputs an op may
+  // consume as QINT8 storage although it has no accumulator, because it maps
+  // int8 to int8 exactly as its reference defines (a lookup table, a rescaling
+  // add). Null: none. The planner uses them only between quantized operators.
+  bool (*chain_input)(const ir::Graph& graph, const ir::Node& node, size_t input) = nullptr;
+  // The kernel that computes such a node on its integers (the oracle the fast
+  // chain kernels are bit-exact with); null when chain_input is.
+  KernelFactory chain_reference = nullptr;
+
   bool IsQuantizable(int input) const {
     for (int q : quantizable_inputs)
       if (q == input) return true;

@@ -4,6 +4,7 @@
 
 #include "ops/op_schema.h"
 #include "passes/int32_bias.h"
+#include "passes/integer_chain.h"
 #include "quant/quant_math.h"
 #include "util/status_util.h"
 
@@ -32,16 +33,6 @@ std::string QuantizableOps() {
   for (const ops::OpSchema* s : ops::AllSchemas())
     if (!s->quant.quantizable_inputs.empty()) names += (names.empty() ? "" : ", ") + s->name;
   return names;
-}
-
-// The range for an activation: hand-set forced > custom_ranges > calibrated > hand-set unforced.
-std::optional<Range> ActivationRange(const ir::Value& v, const BuildOptions& options,
-                                     const CalibratedRanges& calibrated) {
-  if (v.range && v.range->force && v.range->ranges.size() == 1) return v.range->ranges[0];
-  if (auto it = options.custom_ranges.find(v.name); it != options.custom_ranges.end()) return it->second;
-  if (auto it = calibrated.find(v.name); it != calibrated.end()) return it->second;
-  if (v.range && v.range->ranges.size() == 1) return v.range->ranges[0];
-  return std::nullopt;
 }
 
 // Exact parameters from a QAT model, checked against how the input is consumed.
@@ -103,6 +94,15 @@ Status BindWeights(const ir::Graph& graph, const ir::Node& node, size_t input, c
 }
 
 }  // namespace
+
+std::optional<Range> ActivationRange(const ir::Value& v, const BuildOptions& options,
+                                     const CalibratedRanges& calibrated) {
+  if (v.range && v.range->force && v.range->ranges.size() == 1) return v.range->ranges[0];
+  if (auto it = options.custom_ranges.find(v.name); it != options.custom_ranges.end()) return it->second;
+  if (auto it = calibrated.find(v.name); it != calibrated.end()) return it->second;
+  if (v.range && v.range->ranges.size() == 1) return v.range->ranges[0];
+  return std::nullopt;
+}
 
 Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
                      PrecisionReport* report, bool require_activation_ranges) {
@@ -238,6 +238,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
     }
     report->nodes.push_back(row);
   }
+  MIXQ_RETURN_IF_ERROR(PlanIntegerChains(graph, options, calibrated, require_activation_ranges, report));
   if (!missing.empty() && require_activation_ranges) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "ir/graph.h"
@@ -25,6 +26,11 @@ using CalibratedRanges = std::map<std::string, Range>;
 // learn which activations will be quantized).
 Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
                      PrecisionReport* report, bool require_activation_ranges = true);
+
+// The range of an activation: hand-set forced > custom_ranges > calibrated >
+// hand-set unforced; none when it has none of these.
+std::optional<Range> ActivationRange(const ir::Value& v, const BuildOptions& options,
+                                     const CalibratedRanges& calibrated);
 
 // Replaces every float constant consumed as QINT8 / QINT16 by an INT8 /
 // INT16 constant quantized with the input's binding (weights are stored

@@ -253,17 +253,28 @@ class Placer {
     }
   }
 
+  // A quantized operator (its accumulator requantized) or an integer-chain
+  // node (passes/integer_chain.h) can write its output as integers.
+  static bool WritesIntegers(const ir::Node& p) {
+    const ops::OpSchema& schema = ops::GetSchema(p.op);
+    if (schema.integer_reference) return !p.input_compute.empty() && IsQuantized(p.input_compute[0]);
+    if (!schema.quant.chain_reference) return false;
+    for (DataType c : p.input_compute)
+      if (c == DataType::QINT8) return true;
+    return false;
+  }
+
   void FoldIntoProducers() {
     const auto consumers = Consumers();
     for (size_t n = 0; n < g_.node_count(); ++n) {
       ir::Node& p = *g_.node(static_cast<int>(n));
       if (p.outputs.size() != 1 || removed_.count(p.id)) continue;
-      const ops::OpSchema& schema = ops::GetSchema(p.op);
-      if (!schema.integer_reference || p.input_compute.empty() || !IsQuantized(p.input_compute[0])) continue;
+      if (!WritesIntegers(p)) continue;
       ir::Node* q = SoleQuantizeOf(p.outputs[0], consumers);
       if (!q) continue;
       ir::Value& out = *g_.value(p.outputs[0]);
       const ir::QuantBinding binding = *g_.value(q->outputs[0])->storage_quant;
+      if (!ops::GetSchema(p.op).integer_reference && binding.bits != 8) continue;  // chain nodes write int8
       out.storage = IntegerStorage(binding.bits);
       out.storage_quant = binding;
       Bypass(q, p.outputs[0]);

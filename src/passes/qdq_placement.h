@@ -18,7 +18,8 @@
 //  4. a static quantize that is the only consumer of a quantized operator's
 //     output (Conv2D, ConvTranspose2D, MatMul, FullyConnected) is folded into
 //     it: the operator requantizes its accumulator straight into the integers
-//     (quant/requantize.h) and no float copy exists.
+//     (quant/requantize.h) and no float copy exists. The same for an int8
+//     integer-chain node (passes/integer_chain.h): it writes int8 itself.
 // The result is the graph the execution plan lowers, with or without
 // force_reference: steps 3 and 4 are part of what the model computes.
 #pragma once

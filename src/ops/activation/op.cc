@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "ops/activation/cpu.h"
+#include "ops/activation/lut_function.h"
 #include "ops/op_util.h"
 #include "ops/quantized_reference.h"
 
@@ -185,7 +186,27 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       kernel);
 }
 
+Status MakeChainReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  LutOp op;
+  MIXQ_RETURN_IF_ERROR(ActivationLutOp(init, &op));
+  return MakeInt8LutReference(std::move(op), init, kernel);
+}
+
 }  // namespace
+
+bool ActivationChainInput(const ir::Graph&, const ir::Node& node, size_t input) {
+  ActParams p;
+  if (input != 0 || !ReadParams(node.attrs, &p).ok()) return false;
+  return p.kind != ActKind::kRelu && p.kind != ActKind::kRelu6 && p.kind != ActKind::kClip;
+}
+
+Status ActivationLutOp(const KernelInit& init, LutOp* op) {
+  ActParams p;
+  MIXQ_RETURN_IF_ERROR(ReadParams(init.attrs, &p));
+  op->f = [p](float x) { return static_cast<float>(Apply(p, x)); };
+  op->data_input = 0;
+  return Status::OK();
+}
 
 const OpSchema& ActivationSchema() {
   static const OpSchema schema = [] {
@@ -204,6 +225,8 @@ const OpSchema& ActivationSchema() {
     };
     s.infer = InferActivation;
     s.reference = MakeReference;
+    s.quant.chain_input = ActivationChainInput;
+    s.quant.chain_reference = MakeChainReference;
     return s;
   }();
   return schema;

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "ops/elementwise/cpu.h"
+#include "ops/elementwise/lut_function.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -172,7 +173,48 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   }
 }
 
+bool ScalarChainOp(BinOp op) {
+  return op == BinOp::kAdd || op == BinOp::kSub || op == BinOp::kMul || op == BinOp::kDiv;
+}
+
+Status MakeChainReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  LutOp op;
+  MIXQ_RETURN_IF_ERROR(ElementwiseLutOp(init, &op));
+  return MakeInt8LutReference(std::move(op), init, kernel);
+}
+
 }  // namespace
+
+bool ElementwiseChainInput(const ir::Graph& graph, const ir::Node& node, size_t input) {
+  BinOp op;
+  if (node.inputs.size() != 2 || input > 1 || !ParseOp(node.attrs, &op).ok() || !ScalarChainOp(op)) return false;
+  const int data = node.inputs[input], other = node.inputs[1 - input];
+  if (data < 0 || other < 0) return false;
+  const ir::Value& x = *graph.value(data);
+  const ir::Value& c = *graph.value(other);
+  const bool x_constant = x.producer >= 0 && graph.node(x.producer)->op == OpKind::kConstant;
+  const bool c_constant = c.producer >= 0 && graph.node(c.producer)->op == OpKind::kConstant;
+  return !x_constant && c_constant && x.dtype == DataType::FLOAT32 && c.dtype == DataType::FLOAT32 &&
+         ir::ElementCount(c.shape) == 1 && c.shape.size() <= x.shape.size();
+}
+
+Status ElementwiseLutOp(const KernelInit& init, LutOp* op) {
+  BinOp bin;
+  MIXQ_RETURN_IF_ERROR(ParseOp(init.attrs, &bin));
+  if (!ScalarChainOp(bin) || init.inputs.size() != 2 || !init.inputs[0] || !init.inputs[1])
+    return InvalidArgument("no lookup table for this elementwise step");
+  const size_t data = init.inputs[0]->const_data ? 1 : 0;
+  const ValueInfo& c = *init.inputs[1 - data];
+  if (!c.const_data || c.dtype != DataType::FLOAT32 || ir::ElementCount(c.shape) != 1)
+    return InvalidArgument("no lookup table for this elementwise step: the other input is not a scalar constant");
+  const float value = *static_cast<const float*>(c.const_data);
+  if (data == 0)
+    op->f = [bin, value](float x) { return Compute<float>(bin, x, value); };
+  else
+    op->f = [bin, value](float x) { return Compute<float>(bin, value, x); };
+  op->data_input = data;
+  return Status::OK();
+}
 
 const OpSchema& ElementwiseSchema() {
   static const OpSchema schema = [] {
@@ -188,6 +230,8 @@ const OpSchema& ElementwiseSchema() {
     };
     s.infer = InferElementwise;
     s.reference = MakeReference;
+    s.quant.chain_input = ElementwiseChainInput;
+    s.quant.chain_reference = MakeChainReference;
     return s;
   }();
   return schema;
