@@ -15,10 +15,12 @@
 namespace mixq::analysis {
 
 // The precision classes a node box is coloured by (CSS class "p-<name>").
-// A node runs in the lowest precision it touches: "qint8" when an input is
-// consumed as QINT8 or an output is stored as 8-bit integers, then "qint16",
-// "float16" (FLOAT16 / BFLOAT16), else "float32"; "convert" for quantize /
-// dequantize / requantize / cast steps, "input" for the network inputs.
+// A node runs in what its inputs are consumed in ("qint8" before "qint16"
+// before "float16" when they differ); a node with float inputs that runs on
+// integers (a ReLU fused into its producer) in the storage it writes
+// ("qint8" for INT8 / UINT8, "qint16", "float16"); else "float32".
+// "convert" for quantize / dequantize / requantize / cast steps, "input" for
+// the network inputs.
 inline constexpr const char* kPrecisionClasses[] = {"qint8", "qint16", "float16", "float32", "convert", "input"};
 
 // One box of the plan graph.

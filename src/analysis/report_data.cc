@@ -38,22 +38,24 @@ double Number(const json& object, const char* key) {
   return it != object.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-// The precision class of one row (html_report.h, kPrecisionClasses).
+// The precision class of one row (html_report.h, kPrecisionClasses): what its
+// inputs are consumed in; for a node that takes float inputs but runs on
+// integers (a ReLU on its producer's INT8 output), the storage it writes.
 std::string PrecisionClass(const std::string& op, const std::vector<std::string>& consumed,
                            const std::vector<std::string>& stored) {
   if (IsConvert(op)) return "convert";
-  auto any = [&](std::initializer_list<const char*> in, std::initializer_list<const char*> out) {
-    for (const auto& c : consumed)
-      for (const char* t : in)
-        if (c == t) return true;
-    for (const auto& s : stored)
-      for (const char* t : out)
-        if (s == t) return true;
+  auto any = [](const std::vector<std::string>& types, std::initializer_list<const char*> wanted) {
+    for (const auto& t : types)
+      for (const char* w : wanted)
+        if (t == w) return true;
     return false;
   };
-  if (any({"QINT8"}, {"INT8", "UINT8"})) return "qint8";
-  if (any({"QINT16"}, {"INT16"})) return "qint16";
-  if (any({"FLOAT16", "BFLOAT16"}, {"FLOAT16", "BFLOAT16"})) return "float16";
+  if (any(consumed, {"QINT8"})) return "qint8";
+  if (any(consumed, {"QINT16"})) return "qint16";
+  if (any(consumed, {"FLOAT16", "BFLOAT16"})) return "float16";
+  if (any(stored, {"INT8", "UINT8"})) return "qint8";
+  if (any(stored, {"INT16"})) return "qint16";
+  if (any(stored, {"FLOAT16", "BFLOAT16"})) return "float16";
   return "float32";
 }
 

@@ -127,7 +127,9 @@ def test_cli_report_renders_in_headless_chromium(sensitive, build_dir, tmp_path)
         assert f'<section id="{section}">' in dom, section
     assert dom.count("<svg") == 5  # error bars, plan graph, two time charts, trajectory
     assert len(elements(dom, "rect", "bar acc")) == 5  # h1 (fc1), relu1, fc2, relu2, y (fc3)
-    assert {b["data-precision"] for b in elements(dom, "g", "node ")} == {"input", "convert", "qint16", "float32"}
+    boxes = {b["data-node"]: b["data-precision"] for b in elements(dom, "g", "node ")}
+    assert {name: boxes[name] for name in ("fc1", "fc2", "fc3")} == {"fc1": "qint8", "fc2": "qint16", "fc3": "qint8"}
+    assert set(boxes.values()) == {"input", "convert", "qint8", "qint16"}
     assert len(elements(dom, "circle", "candidate")) == candidates
     assert len(elements(dom, "circle", "candidate meets chosen")) == 1
 
@@ -138,11 +140,12 @@ def test_cli_report_renders_in_headless_chromium(sensitive, build_dir, tmp_path)
     assert len(np.unique(rgb[::97], axis=0)) > 20
 
     def pixels(hex_colour):
-        return int(np.all(rgb == np.array(bytes.fromhex(hex_colour), np.uint8), axis=1).sum())
+        return int(np.all(rgb == np.frombuffer(bytes.fromhex(hex_colour), np.uint8), axis=1).sum())
 
     assert pixels("4c78a8") > 500  # accumulated bars
     assert pixels("f58518") > 500  # isolated bars
-    assert pixels("f9cf8f") > 500  # qint16 boxes (fc1, fc2 and relu1 in the chosen plan)
+    assert pixels("f9cf8f") > 500  # qint16 boxes (fc2, and relu1 that writes its INT16 input)
+    assert pixels("f4a6a6") > 500  # qint8 boxes
 
 
 def test_console_check_sees_a_console_error(tmp_path):

@@ -121,7 +121,8 @@ TEST(HtmlReport, OneBarPerTensorWithItsValueInTheAnalysisOrder) {
 // The precision report of a context (the shape IContext::GetPrecisionReportJson
 // writes): a quantize step the lowering put in front of fc (its output named by
 // no row), fc in QINT8 with relu fused and running on its INT8 output, a
-// float16 add, a QINT16 matmul, a float32 softmax after a dequantize node.
+// float16 add, a QINT16 matmul writing INT8 (it computes in 16 bits), a
+// float32 softmax after a dequantize node.
 const char* kPrecisionReport = R"({"precision_mode": "qint8_mixed_float32", "nodes": [
  {"node": "x/quantize_INT8", "op": "Quantize", "kernel": "avx2", "fused_into": "", "reason": "",
   "inputs": [{"tensor": "x", "actual": "FLOAT32"}], "outputs": [{"tensor": "x/quantize_INT8:0", "storage": "INT8"}]},
@@ -134,7 +135,7 @@ const char* kPrecisionReport = R"({"precision_mode": "qint8_mixed_float32", "nod
   "inputs": [{"tensor": "r", "actual": "FLOAT16"}, {"tensor": "x", "actual": "FLOAT16"}],
   "outputs": [{"tensor": "a", "storage": "FLOAT16"}]},
  {"node": "mm", "op": "MatMul", "kernel": "ref", "fused_into": "",
-  "inputs": [{"tensor": "a", "actual": "QINT16"}], "outputs": [{"tensor": "m", "storage": "INT16"}]},
+  "inputs": [{"tensor": "a", "actual": "QINT16"}], "outputs": [{"tensor": "m", "storage": "INT8"}]},
  {"node": "m/dequantize", "op": "Dequantize", "kernel": "ref", "fused_into": "",
   "inputs": [{"tensor": "m", "actual": "FLOAT32"}], "outputs": [{"tensor": "md", "storage": "FLOAT32"}]},
  {"node": "soft<max>", "op": "Softmax", "kernel": "ref", "fused_into": "",
