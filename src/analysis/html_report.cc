@@ -141,9 +141,14 @@ std::string ErrorBars(const AccuracyAnalysis& a) {
   std::string out = "<section id=\"errors\"><h2>Error per tensor (SQNR, dB; higher is better)</h2>";
   out +=
       "<p class=\"note\"><span class=\"swatch\" style=\"background:#4c78a8\"></span>accumulated: the plan as "
-      "built, everything upstream quantized<span class=\"swatch\" style=\"background:#f58518\"></span>isolated: "
-      "only the tensor's producer quantized. Analysed operators first, most harmful first (by the output SQNR "
-      "each alone causes); then the tensors computed in float32, in execution order.</p>";
+      "built, everything upstream quantized";
+  if (a.ranking.empty())
+    out += ". The isolated analysis was off (--no-isolated): every tensor in execution order.</p>";
+  else
+    out +=
+        "<span class=\"swatch\" style=\"background:#f58518\"></span>isolated: only the tensor's producer "
+        "quantized. Analysed operators first, most harmful first (by the output SQNR each alone causes); then "
+        "the tensors computed in float32, in execution order.</p>";
   if (rows.empty()) return out + "<p class=\"empty\">No tensor was compared.</p></section>\n";
   std::vector<double> values;
   for (const Row& r : rows) {
