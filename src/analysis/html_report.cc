@@ -305,6 +305,17 @@ std::string Promotions(const TuneCandidate& c) {
   return text.empty() ? "(start)" : text;
 }
 
+// What a candidate had to reach (TuneOptions' min_cosine, min_sqnr_db, min_metric).
+std::string Target(const ReportData& d) {
+  std::vector<std::string> parts;
+  if (d.min_cosine > -1) parts.push_back("every output's cosine \u2265 " + Figure(d.min_cosine));
+  if (d.min_sqnr_db > -1e299) parts.push_back("output SQNR \u2265 " + Figure(d.min_sqnr_db) + " dB");
+  if (d.tune_metric) parts.push_back("metric \u2265 " + Figure(d.min_metric));
+  std::string text;
+  for (const auto& p : parts) text += (text.empty() ? "" : ", ") + p;
+  return text.empty() ? "none" : text;
+}
+
 std::string Trajectory(const ReportData& d) {
   std::string out = "<section id=\"trajectory\"><h2>Tuning trajectory</h2>";
   if (!d.tuned)
@@ -316,7 +327,7 @@ std::string Trajectory(const ReportData& d) {
   auto y_of = [&](const TuneCandidate& c) { return d.tune_metric ? c.metric : c.output_sqnr_db; };
   out += "<p class=\"note\">Every candidate: x its median latency on this machine, y its " + HtmlEscape(y_name) +
          "; green points meet the target, the ringed one is the plan chosen (" + HtmlEscape(d.tune.stop_reason) +
-         "). The dashed path joins them in the order tried.</p>";
+         "). The dashed path joins them in the order tried. The target: " + HtmlEscape(Target(d)) + ".</p>";
   if (traj.empty()) return out + "<p class=\"empty\">No candidate was measured.</p></section>\n";
   std::vector<double> xs, ys;
   for (const auto& c : traj) xs.push_back(c.latency_ms), ys.push_back(y_of(c));

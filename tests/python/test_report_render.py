@@ -16,7 +16,7 @@ from mixq_cli import run_mixq
 from png_decode import decode_png
 from test_py_analysis import sensitive_mlp
 
-ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
+ATTRIBUTE = re.compile(r'([a-z0-9-]+)="([^"]*)"')
 
 
 def elements(html, tag, class_prefix):

@@ -37,7 +37,7 @@ std::vector<std::map<std::string, std::string>> Elements(const std::string& html
                                                          const std::string& class_prefix) {
   std::vector<std::map<std::string, std::string>> found;
   const std::regex element("<" + tag + "(\\s[^>]*)>");
-  const std::regex attribute("([a-z-]+)=\"([^\"]*)\"");
+  const std::regex attribute("([a-z0-9-]+)=\"([^\"]*)\"");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), element); it != std::sregex_iterator(); ++it) {
     std::map<std::string, std::string> attrs;
     const std::string body = (*it)[1];
@@ -215,6 +215,8 @@ TEST(HtmlReport, TrajectoryHasOnePointPerCandidateAndMarksTheChosenOne) {
   }
   d.tune.chosen = d.tune.trajectory[3];
   d.tune.stop_reason = "target met";
+  d.min_cosine = 0.999;
+  d.min_sqnr_db = 40;
   const std::string html = RenderHtmlReport(d);
   const auto points = Elements(html, "circle", "candidate");
   ASSERT_EQ(points.size(), 4u);
@@ -229,6 +231,13 @@ TEST(HtmlReport, TrajectoryHasOnePointPerCandidateAndMarksTheChosenOne) {
   EXPECT_GT(std::stod(points[3].at("cx")), std::stod(points[0].at("cx")));
   EXPECT_LT(std::stod(points[3].at("cy")), std::stod(points[0].at("cy")));
   EXPECT_EQ(html.find("No tuning was run"), std::string::npos);
+  EXPECT_NE(html.find("The target: every output&#39;s cosine \u2265 0.999, output SQNR \u2265 40 dB."),
+            std::string::npos);
+  // The SQNR target is drawn as a line at 40 dB: between candidates 1 (12.5) and 4 (44).
+  const auto target = Elements(html, "line", "target");
+  ASSERT_EQ(target.size(), 1u);
+  EXPECT_GT(std::stod(target[0].at("y1")), std::stod(points[3].at("cy")));
+  EXPECT_LT(std::stod(target[0].at("y1")), std::stod(points[0].at("cy")));
 }
 
 TEST(HtmlReport, ProfileJsonGivesOneBarPerOpTypeAndStep) {
