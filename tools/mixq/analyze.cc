@@ -62,8 +62,8 @@ int AnalyzeMain(const std::vector<std::string>& args) {
               "quantized gives its isolated error and the network-output SQNR it alone causes; the operators\n"
               "are ranked by it, most harmful first. That costs one build and one pass over the data per\n"
               "operator (--no-isolated skips it). --report DIR writes DIR/index.html, one self-contained page:\n"
-              "the error bars of every tensor, the plan graph coloured by precision, the time per operator of\n"
-              "a profiled run and (after mixq tune --report) the tuning trajectory.");
+              "the error bars of every tensor, the plan graph coloured by precision and the time per operator\n"
+              "of a profiled run (mixq tune --report adds the tuning trajectory).");
   parser.AddPositional("MODEL.onnx", "the ONNX model to analyse");
   parser.AddFlag("precision", "p", "MODE", "precision_mode, e.g. qint8_mixed_float32 (overrides --config)");
   parser.AddFlag("config", "c", "CFG.json", "builder configuration JSON (per-node overrides come from the network)");
