@@ -77,6 +77,20 @@ struct AccuracyAnalysis {
   std::string ToString() const;
 };
 
+// The HTML report (docs/accuracy.md, "The report"): one self-contained page,
+// DIR/index.html, with the error of every tensor (accumulated and isolated),
+// the plan graph coloured by the precision each node runs in, the time per
+// operator of a profiled run of the plan and, after TunePrecision, every
+// candidate's latency against its accuracy.
+struct ReportOptions {
+  // "": no report. Otherwise the directory (created when missing) that gets
+  // index.html; checked before the analysis starts, so a path that cannot be
+  // written fails at once with a Status naming it.
+  std::string dir;
+  std::string title;     // the page's heading, e.g. the model file ("network" when empty)
+  int profile_runs = 5;  // profiled runs of the plan on the first sample, after one warm-up run
+};
+
 struct AnalysisOptions {
   // Samples taken from the data (-1: all of them).
   int64_t max_samples = -1;
@@ -91,6 +105,8 @@ struct AnalysisOptions {
   int num_threads = 0;
   // Called with (step done, steps in all, what) as the analysis goes.
   std::function<void(int64_t, int64_t, const std::string&)> progress;
+  // The HTML report of the plan as configured (no tuning section).
+  ReportOptions report;
 };
 
 // Analyses `network` (with ranges: calibrated, hand-set or from the config)

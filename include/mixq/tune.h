@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "mixq/analysis.h"
 #include "mixq/builder.h"
 #include "mixq/calibrator.h"
 #include "mixq/network.h"
@@ -50,6 +51,10 @@ struct TuneOptions {
   int num_threads = 0;       // threads per inference
   // (candidates done, message) after every candidate.
   std::function<void(int64_t, const std::string&)> progress;
+  // The HTML report: the analysis of the starting plan, the graph and the
+  // time per operator of the chosen plan, and the trajectory of every
+  // candidate (latency against output SQNR, or against the metric).
+  ReportOptions report;
 };
 
 struct TuneCandidate {

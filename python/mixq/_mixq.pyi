@@ -1389,12 +1389,13 @@ class ICalibrator:
         """
         The ranges build_model would use with `config`, as an editable JSON table.
         """
-def analyze_accuracy(network: INetwork, data: typing.Any, config: IBuilderConfig = None, max_samples: int = -1, isolated: bool = True, num_threads: int = 0, progress: typing.Callable | None = None) -> AccuracyAnalysis:
+def analyze_accuracy(network: INetwork, data: typing.Any, config: IBuilderConfig = None, max_samples: int = -1, isolated: bool = True, num_threads: int = 0, progress: typing.Callable | None = None, report_dir: str = '', report_title: str = '') -> AccuracyAnalysis:
     """
     Layer-wise error of `network` built with `config` against its float32 build, on the samples of
     `data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):
     every tensor accumulated, and every operator the plan does not run in float32 isolated (only it
     quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).
+    With report_dir, also writes the HTML report report_dir/index.html (docs/accuracy.md).
     """
 def create_i_builder() -> IBuilder:
     ...
@@ -1430,12 +1431,13 @@ def parse_data_type(name: str) -> DataType:
     """
 def quantization_algorithm_name(algorithm: QuantizationAlgorithm) -> str:
     ...
-def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0) -> TuneResult:
+def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0, report_dir: str = '', report_title: str = '') -> TuneResult:
     """
     Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->
     float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and
     metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});
     the result's config_json holds the promotions (precision_config.node_precision).
-    progress(done, message) after every candidate.
+    progress(done, message) after every candidate. With report_dir, also writes the HTML report
+    report_dir/index.html with the trajectory of every candidate (docs/accuracy.md).
     """
 __version__: str = '0.1.0'

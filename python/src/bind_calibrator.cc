@@ -310,7 +310,8 @@ void BindCalibrator(py::module_& m) {
   m.def(
       "analyze_accuracy",
       [](INetwork& network, const py::object& data, IBuilderConfig* config, int64_t max_samples, bool isolated,
-         int num_threads, std::optional<py::function> progress) {
+         int num_threads, std::optional<py::function> progress, const std::string& report_dir,
+         const std::string& report_title) {
         // The data interfaces, their Python exceptions and the progress
         // callback are handled as for calibration.
         PyCalibrator holder(DataList(data));
@@ -319,6 +320,8 @@ void BindCalibrator(py::module_& m) {
         options.max_samples = max_samples;
         options.isolated = isolated;
         options.num_threads = num_threads;
+        options.report.dir = report_dir;
+        options.report.title = report_title;
         if (progress)
           options.progress = [&](int64_t done, int64_t total, const std::string& what) {
             py::gil_scoped_acquire gil;
@@ -340,15 +343,18 @@ void BindCalibrator(py::module_& m) {
       },
       py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("max_samples") = -1,
       py::arg("isolated") = true, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      py::arg("report_dir") = "", py::arg("report_title") = "",
       "Layer-wise error of `network` built with `config` against its float32 build, on the samples of\n"
       "`data` (one CalibDataInterface per input, e.g. ArrayCalibData; mixq.analyze takes numpy arrays):\n"
       "every tensor accumulated, and every operator the plan does not run in float32 isolated (only it\n"
-      "quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).");
+      "quantized), ranked by the network-output SQNR it alone causes. progress(done, total, what).\n"
+      "With report_dir, also writes the HTML report report_dir/index.html (docs/accuracy.md).");
   m.def(
       "tune_precision",
       [](INetwork& network, const py::object& data, IBuilderConfig* config, double min_cosine, double min_sqnr_db,
          double time_budget_seconds, int64_t max_samples, int latency_runs, int num_threads,
-         std::optional<py::function> progress, std::optional<py::function> metric, double min_metric) {
+         std::optional<py::function> progress, std::optional<py::function> metric, double min_metric,
+         const std::string& report_dir, const std::string& report_title) {
         PyCalibrator holder(DataList(data));
         std::optional<py::error_already_set> progress_error;
         TuneOptions options;
@@ -358,6 +364,8 @@ void BindCalibrator(py::module_& m) {
         options.max_samples = max_samples;
         options.latency_runs = latency_runs;
         options.num_threads = num_threads;
+        options.report.dir = report_dir;
+        options.report.title = report_title;
         if (progress)
           options.progress = [&](int64_t done, const std::string& message) {
             py::gil_scoped_acquire gil;
@@ -406,12 +414,14 @@ void BindCalibrator(py::module_& m) {
       py::arg("network"), py::arg("data"), py::arg("config") = nullptr, py::arg("min_cosine") = 0.999,
       py::arg("min_sqnr_db") = -1e300, py::arg("time_budget_seconds") = 600.0, py::arg("max_samples") = -1,
       py::arg("latency_runs") = 5, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
-      py::arg("metric") = py::none(), py::arg("min_metric") = 0.0,
+      py::arg("metric") = py::none(), py::arg("min_metric") = 0.0, py::arg("report_dir") = "",
+      py::arg("report_title") = "",
       "Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->\n"
       "float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and\n"
       "metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});\n"
       "the result's config_json holds the promotions (precision_config.node_precision).\n"
-      "progress(done, message) after every candidate.");
+      "progress(done, message) after every candidate. With report_dir, also writes the HTML report\n"
+      "report_dir/index.html with the trajectory of every candidate (docs/accuracy.md).");
   m.def("quantization_algorithm_name", &QuantizationAlgorithmName, py::arg("algorithm"));
 }
 

@@ -7,6 +7,7 @@
 
 #include "analysis/builds.h"
 #include "analysis/error_accumulator.h"
+#include "analysis/report_data.h"
 #include "analysis/sample_runner.h"
 #include "api/builder_config.h"
 #include "api/network_impl.h"
@@ -147,6 +148,24 @@ Status Isolated(Analysis& a, const AnalysedNode& node, Runner* reference, Sample
   return Status::OK();
 }
 
+// Every analysed operator on its own, then the ranking.
+Status IsolateAll(Analysis& a, Runner* reference, SampleReader* reader, const AnalysisOptions& options, int64_t steps,
+                  AccuracyAnalysis* result) {
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    OperatorImpact impact;
+    MIXQ_RETURN_IF_ERROR(WithContext(Isolated(a, a.nodes[i], reference, reader, options, &impact), "AnalyzeAccuracy"));
+    result->ranking.push_back(std::move(impact));
+    if (options.progress) options.progress(static_cast<int64_t>(i) + 2, steps, a.nodes[i].name);
+  }
+  // Lowest network-output SQNR first; stable, so ties keep execution order.
+  std::stable_sort(result->ranking.begin(), result->ranking.end(),
+                   [](const OperatorImpact& x, const OperatorImpact& y) {
+                     return x.network_output.sqnr_db < y.network_output.sqnr_db;
+                   });
+  for (size_t i = 0; i < result->ranking.size(); ++i) result->ranking[i].rank = static_cast<int>(i) + 1;
+  return Status::OK();
+}
+
 Status Analyze(INetwork* network, IBuilderConfig* config, const std::vector<CalibDataInterface*>& data,
                const AnalysisOptions& options, AccuracyAnalysis* result) {
   if (!result) return InvalidArgument("AnalyzeAccuracy: result is null");
@@ -164,6 +183,8 @@ Status Analyze(INetwork* network, IBuilderConfig* config, const std::vector<Cali
                            " sample data interfaces were given (one per input)");
   if (options.max_samples == 0 || options.max_samples < -1)
     return InvalidArgument("AnalyzeAccuracy: max_samples ", options.max_samples, " must be -1 (all) or >= 1");
+  if (!options.report.dir.empty())
+    MIXQ_RETURN_IF_ERROR(WithContext(PrepareReportDir(options.report.dir), "AnalyzeAccuracy"));
 
   Analysis a;
   a.in.network = &impl->graph();
@@ -196,21 +217,16 @@ Status Analyze(INetwork* network, IBuilderConfig* config, const std::vector<Cali
   SampleReader reader(data, options.max_samples);
   MIXQ_RETURN_IF_ERROR(WithContext(Accumulated(a, &reference, &reader, options, result), "AnalyzeAccuracy"));
   if (options.progress) options.progress(1, steps, "accumulated");
-  if (!options.isolated) return Status::OK();
-  for (size_t i = 0; i < a.nodes.size(); ++i) {
-    OperatorImpact impact;
-    MIXQ_RETURN_IF_ERROR(
-        WithContext(Isolated(a, a.nodes[i], &reference, &reader, options, &impact), "AnalyzeAccuracy"));
-    result->ranking.push_back(std::move(impact));
-    if (options.progress) options.progress(static_cast<int64_t>(i) + 2, steps, a.nodes[i].name);
-  }
-  // Lowest network-output SQNR first; stable, so ties keep execution order.
-  std::stable_sort(result->ranking.begin(), result->ranking.end(),
-                   [](const OperatorImpact& x, const OperatorImpact& y) {
-                     return x.network_output.sqnr_db < y.network_output.sqnr_db;
-                   });
-  for (size_t i = 0; i < result->ranking.size(); ++i) result->ranking[i].rank = static_cast<int>(i) + 1;
-  return Status::OK();
+  if (options.isolated) MIXQ_RETURN_IF_ERROR(IsolateAll(a, &reference, &reader, options, steps, result));
+  if (options.report.dir.empty()) return Status::OK();
+  ReportData report;
+  report.title = options.report.title.empty() ? "network" : options.report.title;
+  report.plan_label = "The plan as configured (" + result->precision_mode + ")";
+  report.analysis = *result;
+  MIXQ_RETURN_IF_ERROR(WithContext(ProfilePlan(*impl, a.in.options, a.in.config_json, data, options.report.profile_runs,
+                                               options.num_threads, &report),
+                                   "AnalyzeAccuracy"));
+  return WithContext(WriteReport(options.report.dir, report), "AnalyzeAccuracy");
 }
 
 }  // namespace

@@ -52,12 +52,13 @@ Status SampleReader::Fill(const std::vector<std::unique_ptr<IRTTensor>>& inputs)
   return Status::OK();
 }
 
-Status Runner::Init(std::shared_ptr<const format::ModelData> model, int num_threads) {
+Status Runner::Init(std::shared_ptr<const format::ModelData> model, int num_threads, bool profile) {
   model_ = std::make_unique<api::ModelImpl>(std::move(model));
   engine_ = model_->CreateIEngine();
   if (!engine_) return model_->GetLastStatus();
   ContextOptions options;
   options.num_threads = num_threads;
+  options.profile = profile;
   context_ = engine_->CreateIContext(options);
   if (!context_) return Internal("CreateIContext returned null");
   return Status::OK();

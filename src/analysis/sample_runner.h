@@ -36,13 +36,16 @@ using FloatTensors = std::map<std::string, std::pair<Dims, std::vector<float>>>;
 // An engine and one context over a built model.
 class Runner {
  public:
-  Status Init(std::shared_ptr<const format::ModelData> model, int num_threads);
+  // With `profile`, every run is timed per step (ContextOptions::profile).
+  Status Init(std::shared_ptr<const format::ModelData> model, int num_threads, bool profile = false);
   // Runs the reader's current sample; real-valued outputs (FLOAT32 /
   // FLOAT16 / BFLOAT16) as float32 by name, others left out.
   Status Run(const SampleReader& reader, FloatTensors* outputs);
   // Median wall time in milliseconds of `runs` Enqueue calls on the reader's
   // current sample, after one untimed warm-up run.
   Status Time(const SampleReader& reader, int runs, double* median_ms);
+  const IEngine& engine() const { return *engine_; }
+  const IContext& context() const { return *context_; }
 
  private:
   std::unique_ptr<IModel> model_;

@@ -9,6 +9,7 @@
 
 #include "analysis/builds.h"
 #include "analysis/error_accumulator.h"
+#include "analysis/report_data.h"
 #include "analysis/sample_runner.h"
 #include "api/builder_config.h"
 #include "api/network_impl.h"
@@ -142,10 +143,14 @@ std::string ConfigWith(const std::string& base_json, const std::map<std::string,
   return config.dump(2);
 }
 
-std::string Describe(const TuneCandidate& c, bool metric) {
+std::string Promotions(const TuneCandidate& c) {
   std::string promoted;
   for (const auto& [node, p] : c.node_precision) promoted += (promoted.empty() ? "" : ", ") + node + "=" + p;
-  return StrCat(promoted.empty() ? "(start)" : promoted, ": SQNR ", c.output_sqnr_db, " dB, cosine ", c.output_cosine,
+  return promoted.empty() ? "(start)" : promoted;
+}
+
+std::string Describe(const TuneCandidate& c, bool metric) {
+  return StrCat(Promotions(c), ": SQNR ", c.output_sqnr_db, " dB, cosine ", c.output_cosine,
                 metric ? StrCat(", metric ", c.metric) : std::string(), ", ", c.latency_ms, " ms",
                 c.meets_target ? " (meets the target)" : "");
 }
@@ -156,6 +161,8 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   *result = TuneResult{};
   if (!(options.time_budget_seconds > 0)) return InvalidArgument("TunePrecision: time_budget_seconds must be > 0");
   if (!(options.min_cosine <= 1.0)) return InvalidArgument("TunePrecision: min_cosine ", options.min_cosine, " > 1");
+  if (!options.report.dir.empty())
+    MIXQ_RETURN_IF_ERROR(WithContext(PrepareReportDir(options.report.dir), "TunePrecision"));
   const auto start = Clock::now();
   auto spent = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   // Validates network, config and data, and gives the harm order.
@@ -221,7 +228,23 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
       if (score(c) > score(result->chosen)) result->chosen = c;
   }
   result->config_json = ConfigWith(config_impl->ToJson(), result->chosen.node_precision);
-  return Status::OK();
+  if (options.report.dir.empty()) return Status::OK();
+  ReportData report;
+  report.title = options.report.title.empty() ? "network" : options.report.title;
+  report.plan_label = "The plan tuning chose (" + analysis.precision_mode + ", " + Promotions(result->chosen) + ")";
+  report.analysis = std::move(analysis);
+  report.tuned = true;
+  report.tune = *result;
+  report.tune_metric = static_cast<bool>(options.metric);
+  report.min_cosine = options.min_cosine;
+  report.min_sqnr_db = options.min_sqnr_db;
+  report.min_metric = options.min_metric;
+  passes::BuildOptions chosen = config_impl->options();
+  chosen.node_precision = result->chosen.node_precision;
+  MIXQ_RETURN_IF_ERROR(WithContext(ProfilePlan(*impl, chosen, config_impl->ToJson(), data, options.report.profile_runs,
+                                               options.num_threads, &report),
+                                   "TunePrecision"));
+  return WithContext(WriteReport(options.report.dir, report), "TunePrecision");
 }
 
 }  // namespace

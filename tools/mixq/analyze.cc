@@ -2,6 +2,7 @@
 // sample data, and the operators ranked by what each alone costs at the
 // outputs (include/mixq/analysis.h, docs/accuracy.md).
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "calib_data.h"
@@ -53,14 +54,16 @@ Status WriteText(const std::string& path, const std::string& text) {
 int AnalyzeMain(const std::vector<std::string>& args) {
   Args parser("analyze",
               "MODEL.onnx --calib-data DIR|LIST [--precision MODE] [--config CFG.json] [--calib-algo ALGO]\n"
-              "                  [--eval-data DIR|LIST] [--max-samples N] [--no-isolated] [--json FILE]",
+              "                  [--eval-data DIR|LIST] [--max-samples N] [--no-isolated] [--json FILE] [--report DIR]",
               "Calibrates MODEL.onnx on --calib-data, builds it with the configuration and compares every\n"
               "tensor with the float32 build on --eval-data (default: the calibration samples): SQNR (dB),\n"
               "cosine, max-abs and relative L2 error, accumulated (everything upstream quantized as planned).\n"
               "Then, for every operator the plan does not run in float32, a build with only that operator\n"
               "quantized gives its isolated error and the network-output SQNR it alone causes; the operators\n"
               "are ranked by it, most harmful first. That costs one build and one pass over the data per\n"
-              "operator (--no-isolated skips it).");
+              "operator (--no-isolated skips it). --report DIR writes DIR/index.html, one self-contained page:\n"
+              "the error bars of every tensor, the plan graph coloured by precision and the time per operator\n"
+              "of a profiled run (mixq tune --report adds the tuning trajectory).");
   parser.AddPositional("MODEL.onnx", "the ONNX model to analyse");
   parser.AddFlag("precision", "p", "MODE", "precision_mode, e.g. qint8_mixed_float32 (overrides --config)");
   parser.AddFlag("config", "c", "CFG.json", "builder configuration JSON (per-node overrides come from the network)");
@@ -73,6 +76,7 @@ int AnalyzeMain(const std::vector<std::string>& args) {
   parser.AddSwitch("no-isolated", "only the accumulated errors (no build per operator)");
   parser.AddFlag("threads", "", "N", "threads per inference (default: every core)");
   parser.AddFlag("json", "", "FILE", "also write the analysis as JSON to FILE");
+  parser.AddFlag("report", "", "DIR", "also write the HTML report DIR/index.html (DIR is created)");
   if (int code = ParseOrExit(&parser, "analyze", args); code >= 0) return code;
   if (!parser.Has("calib-data"))
     return Fail("analyze", InvalidArgument("--calib-data is required (the samples that give the ranges)"), kExitUsage);
@@ -90,6 +94,10 @@ int AnalyzeMain(const std::vector<std::string>& args) {
     if (Status s = ParseInt(parser.Get("threads"), "--threads", 1, 1024, &threads); !s.ok())
       return Fail("analyze", s, kExitUsage);
     options.num_threads = static_cast<int>(threads);
+  }
+  if (parser.Has("report")) {
+    options.report.dir = parser.Get("report");
+    options.report.title = std::filesystem::path(parser.Positional(0)).filename().string();
   }
   std::map<std::string, Dims> input_dims;
   if (Status s = ParseInputShapes(parser.GetAll("input-shape"), "input-shape", &input_dims); !s.ok())
@@ -119,6 +127,9 @@ int AnalyzeMain(const std::vector<std::string>& args) {
   std::fputs(result.ToString().c_str(), stdout);
   if (parser.Has("json"))
     if (Status s = WriteText(parser.Get("json"), result.ToJson()); !s.ok()) return Fail("analyze", s);
+  if (parser.Has("report"))
+    std::fprintf(stderr, "mixq analyze: wrote %s\n",
+                 (std::filesystem::path(options.report.dir) / "index.html").string().c_str());
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "mixq/tune.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "calib_data.h"
@@ -14,16 +15,18 @@
 namespace mixq::cli {
 
 int TuneMain(const std::vector<std::string>& args) {
-  Args parser("tune",
-              "MODEL.onnx --calib-data DIR|LIST -o TUNED.json [--precision MODE] [--config CFG.json]\n"
-              "                  [--min-cosine C] [--min-sqnr DB] [--time-budget S] [--eval-data DIR|LIST]",
-              "Calibrates MODEL.onnx, ranks its operators by the output error each causes alone (as mixq\n"
-              "analyze does), then promotes them, most harmful first, one step at a time (qint8 -> qint16 ->\n"
-              "float16 -> float32), building and running every candidate on the samples, until the outputs\n"
-              "meet the target (every output's cosine >= --min-cosine and SQNR >= --min-sqnr). Prints each\n"
-              "candidate with its error and latency, and writes the chosen builder config (the promotions\n"
-              "under precision_config.node_precision) to -o. Exit 1 when the target is not met (the most\n"
-              "accurate candidate is written then).");
+  Args parser(
+      "tune",
+      "MODEL.onnx --calib-data DIR|LIST -o TUNED.json [--precision MODE] [--config CFG.json]\n"
+      "                  [--min-cosine C] [--min-sqnr DB] [--time-budget S] [--eval-data DIR|LIST] [--report DIR]",
+      "Calibrates MODEL.onnx, ranks its operators by the output error each causes alone (as mixq\n"
+      "analyze does), then promotes them, most harmful first, one step at a time (qint8 -> qint16 ->\n"
+      "float16 -> float32), building and running every candidate on the samples, until the outputs\n"
+      "meet the target (every output's cosine >= --min-cosine and SQNR >= --min-sqnr). Prints each\n"
+      "candidate with its error and latency, and writes the chosen builder config (the promotions\n"
+      "under precision_config.node_precision) to -o. Exit 1 when the target is not met (the most\n"
+      "accurate candidate is written then). --report DIR writes DIR/index.html: the page of mixq analyze\n"
+      "--report for the chosen plan, plus every candidate's latency against its accuracy.");
   parser.AddPositional("MODEL.onnx", "the ONNX model to tune");
   parser.AddFlag("output", "o", "TUNED.json", "the builder config to write (required)");
   parser.AddFlag("precision", "p", "MODE", "the starting precision_mode (default qint8_mixed_float32)");
@@ -38,6 +41,7 @@ int TuneMain(const std::vector<std::string>& args) {
   parser.AddFlag("time-budget", "", "S", "stop after S seconds with the best candidate so far (default 600)");
   parser.AddFlag("max-samples", "", "N", "use at most N samples of the measuring data");
   parser.AddFlag("threads", "", "N", "threads per inference (default: every core)");
+  parser.AddFlag("report", "", "DIR", "also write the HTML report DIR/index.html (DIR is created)");
   if (int code = ParseOrExit(&parser, "tune", args); code >= 0) return code;
   if (!parser.Has("output")) return Fail("tune", InvalidArgument("-o TUNED.json is required"), kExitUsage);
   if (!parser.Has("calib-data"))
@@ -60,6 +64,10 @@ int TuneMain(const std::vector<std::string>& args) {
     if (Status s = ParseInt(parser.Get("threads"), "--threads", 1, 1024, &threads); !s.ok())
       return Fail("tune", s, kExitUsage);
     options.num_threads = static_cast<int>(threads);
+  }
+  if (parser.Has("report")) {
+    options.report.dir = parser.Get("report");
+    options.report.title = std::filesystem::path(parser.Positional(0)).filename().string();
   }
   std::map<std::string, Dims> input_dims;
   if (Status s = ParseInputShapes(parser.GetAll("input-shape"), "input-shape", &input_dims); !s.ok())
@@ -103,6 +111,9 @@ int TuneMain(const std::vector<std::string>& args) {
               result.chosen.output_cosine, result.chosen.latency_ms, parser.Get("output").c_str());
   for (const auto& [node, precision] : result.chosen.node_precision)
     std::printf("  %s -> %s\n", node.c_str(), precision.c_str());
+  if (parser.Has("report"))
+    std::fprintf(stderr, "mixq tune: wrote %s\n",
+                 (std::filesystem::path(options.report.dir) / "index.html").string().c_str());
   return result.target_met ? 0 : kExitFailure;
 }
 
