@@ -3,7 +3,7 @@
 against float32, on data made by tests/models/make_data.py.
 
     .venv/bin/python tests/models/suite.py [--data DIR] [--out PREFIX] [--models rec,det,cls,mnv2]
-        [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--tune-seconds 600 (0: no tuning)] [--no-ort] [--small]
+        [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--tune-seconds 900 (0: no tuning)] [--no-ort] [--small]
 
 Models (scripts/fetch_models puts them in .cache/models or $MIXQ_MODEL_DIR):
 
@@ -475,8 +475,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--cls", default="100,200")
     parser.add_argument("--mnv2", default="50,100")
     parser.add_argument("--small", action="store_true", help="only float32, qint8 linear, qint16 linear, ORT MinMax")
-    parser.add_argument("--tune-seconds", type=float, default=600)
-    parser.add_argument("--tune-samples", type=int, default=16)
+    parser.add_argument("--tune-seconds", type=float, default=900)
+    parser.add_argument("--tune-samples", type=int, default=24)
     parser.add_argument("--tune-margin", type=float, default=0.5, help="tuning lines read as float32: >= 100 - this %%")
     parser.add_argument("--tune-algo", default="linear")
     parser.add_argument("--tune-select", choices=["first", "hard"], default="hard",
