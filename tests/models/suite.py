@@ -178,7 +178,7 @@ class MixqModel:
         return network
 
     def calibrated(self, precision: str, asymmetric: bool, calib: Sequence[np.ndarray]):
-        """(network with statistics, config, statistics file) for this precision mode."""
+        """(network with statistics, config, statistics file, extra config keys) for this precision mode."""
         import mixq
 
         key = f"{precision}{'_asym' if asymmetric else ''}"
