@@ -13,25 +13,14 @@
 #include <limits>
 
 #include "ops/kernel_registry.h"
+#include "test_util/float_kernel_run.h"
 
 namespace mixq::ops {
 namespace {
 
 std::vector<float> RunKernel(const KernelDef& def, const ir::AttrMap& attrs, const std::vector<float>& x) {
   const ir::Shape shape = {static_cast<int64_t>(x.size())};
-  ValueInfo xi{DataType::FLOAT32, shape, nullptr, nullptr, false};
-  std::vector<ValueInfo> outs = {xi};
-  std::vector<const ValueInfo*> ins = {&xi};
-  KernelInit init(attrs, ins, outs);
-  EXPECT_TRUE(def.supports(init)) << def.name;
-  std::unique_ptr<Kernel> kernel;
-  EXPECT_TRUE(def.make(init, &kernel).ok());
-  std::vector<float> y(x.size());
-  EXPECT_TRUE(kernel
-                  ->Run({TensorView{DataType::FLOAT32, shape, const_cast<float*>(x.data()), nullptr}},
-                        {TensorView{DataType::FLOAT32, shape, y.data(), nullptr}})
-                  .ok());
-  return y;
+  return test_util::RunFloatKernel(def, attrs, shape, x);
 }
 
 std::vector<float> Specials() {

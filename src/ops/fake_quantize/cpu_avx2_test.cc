@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ops/kernel_registry.h"
+#include "test_util/float_kernel_run.h"
 
 namespace mixq::ops {
 namespace {
@@ -20,19 +21,7 @@ std::vector<float> RunFq(const KernelDef& def, const ir::Shape& shape, const std
   attrs.Set("scales", scales);
   attrs.Set("zero_points", zero_points);
   attrs.Set("axis", axis);
-  ValueInfo xi{DataType::FLOAT32, shape, nullptr, nullptr, false};
-  std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT32, shape, nullptr, nullptr, false}};
-  std::vector<const ValueInfo*> ins = {&xi};
-  KernelInit init(attrs, ins, outs);
-  EXPECT_TRUE(def.supports(init)) << def.name;
-  std::unique_ptr<Kernel> kernel;
-  EXPECT_TRUE(def.make(init, &kernel).ok());
-  std::vector<float> y(x.size());
-  EXPECT_TRUE(kernel
-                  ->Run({TensorView{DataType::FLOAT32, shape, const_cast<float*>(x.data()), nullptr}},
-                        {TensorView{DataType::FLOAT32, shape, y.data(), nullptr}})
-                  .ok());
-  return y;
+  return test_util::RunFloatKernel(def, attrs, shape, x);
 }
 
 TEST(FakeQuantizeAvx2, BitExactWithTheReference) {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ops/kernel_registry.h"
+#include "test_util/float_kernel_run.h"
 
 namespace mixq::ops {
 namespace {
@@ -16,19 +17,7 @@ namespace {
 std::vector<float> RunSoftmax(const KernelDef& def, const ir::Shape& shape, const std::vector<float>& x) {
   ir::AttrMap attrs;
   attrs.Set("axis", int64_t{-1});
-  ValueInfo xi{DataType::FLOAT32, shape, nullptr, nullptr, false};
-  std::vector<ValueInfo> outs = {xi};
-  std::vector<const ValueInfo*> ins = {&xi};
-  KernelInit init(attrs, ins, outs);
-  EXPECT_TRUE(def.supports(init)) << def.name;
-  std::unique_ptr<Kernel> kernel;
-  EXPECT_TRUE(def.make(init, &kernel).ok());
-  std::vector<float> y(x.size());
-  EXPECT_TRUE(kernel
-                  ->Run({TensorView{DataType::FLOAT32, shape, const_cast<float*>(x.data()), nullptr}},
-                        {TensorView{DataType::FLOAT32, shape, y.data(), nullptr}})
-                  .ok());
-  return y;
+  return test_util::RunFloatKernel(def, attrs, shape, x);
 }
 
 TEST(SoftmaxAvx2, MatchesTheReferenceWithinAFewUlp) {
