@@ -31,6 +31,7 @@ const std::vector<StringOption>& StringOptions() {
       {"activation_quant_algo", &BuildOptions::activation_quant_algo, {"symmetric", "asymmetric"}},
       {"activation_quant_mode", &BuildOptions::activation_quant_mode, {"static", "dynamic"}},
       {"bias_precision", &BuildOptions::bias_precision, {"float", "int32"}},
+      {"int8_weight_range", &BuildOptions::int8_weight_range, {"full", "7bit"}},
   };
   return options;
 }

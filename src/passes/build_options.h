@@ -17,6 +17,10 @@ struct BuildOptions {
   // "int32": biases of quantized convolutions / Gemm join the integer
   // accumulator (scale s_x * s_w); "float": added after scaling.
   std::string bias_precision = "float";
+  // "7bit": int8 weights take the codes [-63, 63] (scale max|w| / 63) so that
+  // AVX2 CPUs without VNNI multiply them with vpmaddubsw, exactly (DESIGN
+  // rule 9, kernels/u8s8_gemm.h); "full": [-127, 127].
+  std::string int8_weight_range = "full";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
   // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
   std::map<std::string, std::string> node_precision;

@@ -34,8 +34,7 @@ Status CheckCustomRangeNames(const ir::Graph& graph, const BuildOptions& options
 }  // namespace
 
 Status BuildModelData(const std::string& name, const ir::Graph& network, const BuildOptions& options,
-                      const CalibratedRanges& calibrated, const std::string& config_json,
-                      format::ModelData* model) {
+                      const CalibratedRanges& calibrated, const std::string& config_json, format::ModelData* model) {
   if (name.empty()) return InvalidArgument("BuildModel: the model name must not be empty");
   model->name = name;
   model->graph = network;

@@ -12,6 +12,8 @@ namespace mixq::passes {
 
 namespace {
 
+constexpr float kSevenBitWidening = 127.0f / 63.0f;
+
 struct ModePrecision {
   std::optional<DataType> quantized;  // for quantizable inputs
   DataType floating = DataType::FLOAT32;
@@ -25,8 +27,12 @@ ModePrecision ParseMode(const std::string& mode) {
   return m;
 }
 
-bool IsFloat(DataType t) { return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16; }
-bool IsQuantized(DataType t) { return t == DataType::QINT8 || t == DataType::QINT16; }
+bool IsFloat(DataType t) {
+  return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16;
+}
+bool IsQuantized(DataType t) {
+  return t == DataType::QINT8 || t == DataType::QINT16;
+}
 
 std::string QuantizableOps() {
   std::string names;
@@ -57,9 +63,9 @@ Status BindWeights(const ir::Graph& graph, const ir::Node& node, size_t input, c
   const ir::Value& v = *graph.value(node.inputs[input]);
   if (v.fixed_quant && !(v.range && v.range->force)) {
     const int64_t rank = static_cast<int64_t>(v.shape.size());
-    const std::optional<int64_t> axis =
-        static_cast<int>(input) == schema.quant.weight_input && rank >= 2 ? schema.quant.WeightAxis(node.attrs, rank)
-                                                                          : -1;
+    const std::optional<int64_t> axis = static_cast<int>(input) == schema.quant.weight_input && rank >= 2
+                                            ? schema.quant.WeightAxis(node.attrs, rank)
+                                            : -1;
     return UseFixedParameters(v, binding->bits, axis, StrCat(ir::NodeLabel(graph, node), " input ", input), binding);
   }
   const ir::Node& producer = *graph.node(v.producer);
@@ -77,15 +83,25 @@ Status BindWeights(const ir::Graph& graph, const ir::Node& node, size_t input, c
   }
   // A range the user set on the weights by hand wins over the data's.
   if (v.range && v.range->force) {
-    if (v.range->ranges.size() == 1 && !per_axis) ranges = v.range->ranges;
-    else if (per_axis && v.range->ranges.size() == ranges.size()) ranges = v.range->ranges;
+    if (v.range->ranges.size() == 1 && !per_axis)
+      ranges = v.range->ranges;
+    else if (per_axis && v.range->ranges.size() == ranges.size())
+      ranges = v.range->ranges;
     else
       return InvalidArgument("tensor '", v.name, "' has ", v.range->ranges.size(), " hand-set ranges; ",
                              ir::NodeLabel(graph, node), " quantizes it with ", ranges.size());
   }
+  // The 7-bit weight policy: the range widened by 127 / 63 gives the scale
+  // max|w| / 63, so every code lands in [-63, 63].
+  if (binding->bits == 8 && options.int8_weight_range == "7bit" && static_cast<int>(input) == schema.quant.weight_input)
+    for (Range& r : ranges) {
+      r.min *= kSevenBitWidening;
+      r.max *= kSevenBitWidening;
+    }
   quant::QuantParams params;
-  MIXQ_RETURN_IF_ERROR(WithContext(quant::MakeQuantParams(ranges, binding->bits, true, per_axis ? axis : quant::kPerTensor, &params),
-                                   "weights '" + v.name + "'"));
+  MIXQ_RETURN_IF_ERROR(
+      WithContext(quant::MakeQuantParams(ranges, binding->bits, true, per_axis ? axis : quant::kPerTensor, &params),
+                  "weights '" + v.name + "'"));
   binding->symmetric = true;
   binding->axis = axis;
   binding->scales = params.scales;
@@ -109,6 +125,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
   const ModePrecision mode = ParseMode(options.precision_mode);
   const bool dynamic = options.activation_quant_mode == "dynamic";
   report->precision_mode = options.precision_mode;
+  report->int8_weight_range = options.int8_weight_range;
   report->nodes.clear();
   std::vector<int> order;
   MIXQ_RETURN_IF_ERROR(graph->TopologicalOrder(&order));
@@ -154,22 +171,25 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         bool int32_bias = requested == DataType::INT32 && by == "node";
         if (!int32_bias && by == "network" && options.bias_precision == "int32") {
           const std::string obstacle = Int32BiasObstacle(*graph, node, i, schema);
-          if (obstacle.empty()) int32_bias = true;
-          else note = StrCat("bias_precision int32 not applied to input ", i, ": ", obstacle);
+          if (obstacle.empty())
+            int32_bias = true;
+          else
+            note = StrCat("bias_precision int32 not applied to input ", i, ": ", obstacle);
         }
         if (int32_bias) {
           ir::QuantBinding binding;
           MIXQ_RETURN_IF_ERROR(BindInt32Bias(*graph, node, i, schema, where, &binding));
           node.input_quant[i] = binding;
           node.input_compute[i] = DataType::INT32;
-          row.inputs.push_back({v.name, requested == DataType::INT32 ? requested : DataType::INT32, by,
-                                DataType::INT32, ""});
+          row.inputs.push_back(
+              {v.name, requested == DataType::INT32 ? requested : DataType::INT32, by, DataType::INT32, ""});
           continue;
         }
       }
       if (requested == DataType::INT32 && static_cast<int>(i) == schema.quant.bias_input && by == "node")
-        return InvalidArgument(where, " cannot be consumed in INT32: the node's data input is not quantized (an "
-                                      "INT32 bias is added to the integer accumulator)");
+        return InvalidArgument(where,
+                               " cannot be consumed in INT32: the node's data input is not quantized (an "
+                               "INT32 bias is added to the integer accumulator)");
       if (IsQuantized(requested) && awaiting_kernel && by != "network")
         return Unimplemented(where, ": quantized execution of ", schema.name, " is not implemented yet");
       if (IsQuantized(requested) && !quantizable && !awaiting_kernel)
@@ -209,8 +229,8 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
             binding.scales = params.scales;
             binding.zero_points = params.zero_points;
           } else {
-            missing.push_back(StrCat("'", v.name, "' (", DataTypeName(actual), " input ", i, " of node '", node.name,
-                                     "')"));
+            missing.push_back(
+                StrCat("'", v.name, "' (", DataTypeName(actual), " input ", i, " of node '", node.name, "')"));
           }
         }
         node.input_quant[i] = binding;

@@ -68,6 +68,7 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
   // Names come from users and may not be valid UTF-8: replace, never throw.
   json doc{{"precision_mode", report.precision_mode}, {"stage", report.stage}, {"nodes", nodes}};
   if (!report.shapes.empty()) doc["input_shapes"] = report.shapes;
+  if (report.int8_weight_range != "full") doc["int8_weight_range"] = report.int8_weight_range;
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -99,6 +100,9 @@ std::string FormatPrecisionReport(const std::string& text, Status* status) {
     for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
   std::ostringstream out;
   out << "precision mode: " << doc.value("precision_mode", "?") << "  (* = differs from the request)\n";
+  if (doc.contains("int8_weight_range") && doc["int8_weight_range"] == "7bit")
+    out << "int8 weights: 7-bit codes [-63, 63] (int8_weight_range 7bit): exact with vpmaddubsw on AVX2, kernel "
+           "avx2-int8-u8s8\n";
   if (plan)
     out << "execution plan for input shapes " << doc.value("input_shapes", "?") << " (kernels as they run)\n";
   else

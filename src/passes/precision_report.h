@@ -31,6 +31,7 @@ struct NodePrecision {
 
 struct PrecisionReport {
   std::string precision_mode;
+  std::string int8_weight_range = "full";  // BuildOptions::int8_weight_range; "7bit" is named in the report
   // "build": decided before shapes are known (kernels are chosen per shape);
   // "plan": read from an execution plan, naming the kernels that run.
   std::string stage = "build";

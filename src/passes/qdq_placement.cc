@@ -14,7 +14,9 @@ namespace mixq::passes {
 
 namespace {
 
-bool IsQuantized(DataType t) { return t == DataType::QINT8 || t == DataType::QINT16; }
+bool IsQuantized(DataType t) {
+  return t == DataType::QINT8 || t == DataType::QINT16;
+}
 bool IsRealFloat(DataType t) {
   return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16;
 }
@@ -29,7 +31,9 @@ std::string BindingKey(const ir::QuantBinding& b) {
   return key;
 }
 
-DataType IntegerStorage(int bits) { return bits == 16 ? DataType::INT16 : DataType::INT8; }
+DataType IntegerStorage(int bits) {
+  return bits == 16 ? DataType::INT16 : DataType::INT8;
+}
 
 // Representable exactly in the node's float output type (clip bounds must be,
 // or rounding the output and quantizing would not commute).
@@ -81,9 +85,8 @@ class Placer {
     if (auto it = converts_.find(key); it != converts_.end()) return it->second;
     const ir::Value src = *g_.value(source);
     const std::string what = binding ? (binding->dynamic ? "quantize_dynamic" : "quantize") : "cast";
-    ir::Node* node = g_.AddNode(OpKind::kConvert, g_.UniqueName(src.name + "/" + what + "_" +
-                                                                 std::string(DataTypeName(storage))),
-                                {source}, 1);
+    ir::Node* node = g_.AddNode(
+        OpKind::kConvert, g_.UniqueName(src.name + "/" + what + "_" + std::string(DataTypeName(storage))), {source}, 1);
     ir::Value& out = *g_.value(node->outputs[0]);
     out.dtype = src.dtype;
     out.shape = src.shape;
@@ -213,8 +216,9 @@ class Placer {
         for (int out : m.outputs) quantizes.push_back(SoleQuantizeOf(out, consumers));
         bool same = quantizes[0] != nullptr;
         for (ir::Node* q : quantizes)
-          same = same && q && BindingKey(*g_.value(q->outputs[0])->storage_quant) ==
-                                  BindingKey(*g_.value(quantizes[0]->outputs[0])->storage_quant);
+          same = same && q &&
+                 BindingKey(*g_.value(q->outputs[0])->storage_quant) ==
+                     BindingKey(*g_.value(quantizes[0]->outputs[0])->storage_quant);
         if (!same) continue;
         ir::Node* q = quantizes[0];
         const ir::QuantBinding binding = *g_.value(q->outputs[0])->storage_quant;

@@ -52,8 +52,7 @@ Status QuantizeWeights(ir::Graph* graph) {
       ir::Node* node = graph->node(static_cast<int>(n));
       if (i >= node->input_quant.size() || !node->input_quant[i] || node->inputs[i] < 0) continue;
       const ir::Value& v = *graph->value(node->inputs[i]);
-      if (v.producer < 0 || graph->node(v.producer)->op != OpKind::kConstant || v.dtype != DataType::FLOAT32)
-        continue;
+      if (v.producer < 0 || graph->node(v.producer)->op != OpKind::kConstant || v.dtype != DataType::FLOAT32) continue;
       const ir::QuantBinding& b = *node->input_quant[i];
       if (b.bits == 32) {
         MIXQ_RETURN_IF_ERROR(QuantizeBias(graph, static_cast<int>(n), i));

@@ -2,8 +2,9 @@
 """The real-model accuracy suite: mixq's quantized builds and ONNX Runtime's quantize_static
 against float32, on data made by tests/models/make_data.py.
 
-    .venv/bin/python tests/models/suite.py [--data DIR] [--out PREFIX] [--models rec,det,cls,mnv2]
-        [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--tune-seconds 900 (0: no tuning)] [--no-ort] [--small]
+    .venv/bin/python tests/models/suite.py [--data DIR] [--out PREFIX] [--models rec,det,cls,mnv2,r50]
+        [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--r50 50,100] [--tune-seconds 900 (0: no tuning)]
+        [--no-ort] [--small] [--weights7]
 
 Models (scripts/fetch_models puts them in .cache/models or $MIXQ_MODEL_DIR):
 
@@ -24,11 +25,15 @@ Models (scripts/fetch_models puts them in .cache/models or $MIXQ_MODEL_DIR):
   picture: the logits vary by ~0.002 between pictures, around ~0.5), so also
   the SQNR of the input-dependent part: logits minus float32's mean logits
   over the evaluation pictures, against the error (dB).
+- r50: ResNet-50 (the same generator, random weights) on the same pictures,
+  with the same metrics (not in the default --models).
 
 Rows: float32 (mixq force_float32; ORT float32 as a check); mixq
 qint8_mixed_float32 with each range algorithm, qint8 with asymmetric
 activations (as ORT's default), qint8_mixed_float16 and qint16_mixed_float32
-with linear / auto; mixq tune (rec only, see --tune-*); ORT quantize_static
+with linear / auto; with --weights7, every qint8_mixed_float32 row again
+with `int8_weight_range: 7bit` (weights in [-63, 63], the AVX2 vpmaddubsw
+policy of docs/precision.md); mixq tune (rec only, see --tune-*); ORT quantize_static
 (QDQ, per-channel int8 weights, uint8 asymmetric activations) with MinMax,
 Entropy and Percentile (99.99, as mixq's) on the same calibration data.
 Latency: median of --latency-runs single-thread runs of one sample, measured
@@ -60,7 +65,10 @@ MODEL_FILES = {
     "det": ("ch_PP-OCRv4_det_infer.onnx", "x"),
     "cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", "x"),
     "mnv2": ("mobilenetv2.onnx", "input"),
+    "r50": ("resnet50.onnx", "input"),
 }
+# Models evaluated on another model's data set.
+DATA_OF = {"r50": "mnv2"}
 DET_THRESHOLD = 0.3
 PERCENTILE = 99.99
 
@@ -192,7 +200,7 @@ class MixqModel:
         return self._calibrated[key]
 
     def build(self, precision: str, algo: Optional[str] = None, calib: Sequence[np.ndarray] = (),
-              asymmetric: bool = False, config_json: Optional[str] = None):
+              asymmetric: bool = False, config_json: Optional[str] = None, weights7: bool = False):
         import mixq
 
         if precision == "force_float32":
@@ -204,6 +212,8 @@ class MixqModel:
         if config_json is not None:
             config = mixq.IBuilderConfig()
             config.parse_from_string(config_json)
+        if weights7:  # ranges come from the statistics; only the weights' code range changes
+            config = mixq.build_config(precision, **extra, int8_weight_range="7bit")
         return mixq.IBuilder().build_model(f"{precision}_{algo}", network, config)
 
 
@@ -290,7 +300,7 @@ def evaluate(model: str, outputs: List[np.ndarray], reference: List[np.ndarray],
     if model == "cls":
         right = [int(np.argmax(o)) == int(c) for o, c in zip(outputs, labels)]
         result["accuracy"] = 100.0 * sum(right) / len(right)
-    if model == "mnv2":
+    if model in ("mnv2", "r50"):
         ref = np.stack([np.asarray(r, np.float64).ravel() for r in reference])
         err = np.stack([np.asarray(o, np.float64).ravel() for o in outputs]) - ref
         signal = ref - ref.mean(0)
@@ -300,8 +310,8 @@ def evaluate(model: str, outputs: List[np.ndarray], reference: List[np.ndarray],
     return result
 
 
-def row_configs(model: str, full: bool) -> List[dict]:
-    """The mixq builds of the table: precision, algorithm, asymmetric activations."""
+def row_configs(model: str, full: bool, weights7: bool = False) -> List[dict]:
+    """The mixq builds of the table: precision, algorithm, asymmetric activations, 7-bit weights."""
     algos8 = ["linear", "eqnm", "entropy", "percentile", "auto"] if full else ["linear"]
     rows = [{"precision": "qint8_mixed_float32", "algo": a} for a in algos8]
     if full:
@@ -310,6 +320,8 @@ def row_configs(model: str, full: bool) -> List[dict]:
                  for a in ("linear", "auto")]
     else:
         rows.append({"precision": "qint16_mixed_float32", "algo": "linear"})
+    if weights7:
+        rows += [{**r, "weights7": True} for r in rows if r["precision"] == "qint8_mixed_float32"]
     return rows
 
 
@@ -345,10 +357,12 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
     if not args.no_ort:
         add("ORT", "float32", ort_runner(onnx_path, input_name), 0.0)
 
-    for cfg in ([] if args.tune_only else row_configs(model, not args.small)):
+    for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7)):
         t0 = time.perf_counter()
-        built = mm.build(cfg["precision"], cfg["algo"], calib, cfg.get("asymmetric", False))
-        name = f"{cfg['precision']} {cfg['algo']}{' asymmetric' if cfg.get('asymmetric') else ''}"
+        built = mm.build(cfg["precision"], cfg["algo"], calib, cfg.get("asymmetric", False),
+                         weights7=cfg.get("weights7", False))
+        name = (f"{cfg['precision']} {cfg['algo']}{' asymmetric' if cfg.get('asymmetric') else ''}"
+                f"{' 7-bit weights' if cfg.get('weights7') else ''}")
         add("mixq", name, mixq_runner(built), time.perf_counter() - t0)
 
     if model == "rec" and args.tune_seconds > 0:
@@ -435,8 +449,9 @@ METRIC_COLUMNS = {
     "mnv2": [("top1_agreement", "top-1 agreement % (trivial)", ".1f"),
              ("centered_sqnr_db", "SQNR of logits - mean (dB)", ".2f")],
 }
+METRIC_COLUMNS["r50"] = METRIC_COLUMNS["mnv2"]
 TITLES = {"rec": "PP-OCRv4 rec", "det": "PP-OCRv4 det", "cls": "PP-OCR v2.0 direction classifier",
-          "mnv2": "MobileNetV2 (random weights)"}
+          "mnv2": "MobileNetV2 (random weights)", "r50": "ResNet-50 (random weights)"}
 
 
 def markdown(results: List[dict], command: str) -> str:
@@ -474,6 +489,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--det", default="40,40")
     parser.add_argument("--cls", default="100,200")
     parser.add_argument("--mnv2", default="50,100")
+    parser.add_argument("--r50", default="50,100")
+    parser.add_argument("--weights7", action="store_true",
+                        help="also every qint8_mixed_float32 row with int8_weight_range 7bit")
     parser.add_argument("--small", action="store_true", help="only float32, qint8 linear, qint16 linear, ORT MinMax")
     parser.add_argument("--tune-seconds", type=float, default=900)
     parser.add_argument("--tune-samples", type=int, default=24)
@@ -498,8 +516,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for model in models:
             n_calib, n_eval = make_data.parse_counts(getattr(args, model))
             t0 = time.perf_counter()
-            calib = make_data.load_or_make(pathlib.Path(args.data), model, "calib", n_calib)
-            evaluation = make_data.load_or_make(pathlib.Path(args.data), model, "eval", n_eval)
+            data = DATA_OF.get(model, model)
+            calib = make_data.load_or_make(pathlib.Path(args.data), data, "calib", n_calib)
+            evaluation = make_data.load_or_make(pathlib.Path(args.data), data, "eval", n_eval)
             print(f"{model}: data {time.perf_counter() - t0:.1f} s", flush=True)
             res = run_model(model, calib["x"], evaluation["x"], evaluation.get("labels"), args, pathlib.Path(tmp),
                             log=lambda m: print(m, flush=True))

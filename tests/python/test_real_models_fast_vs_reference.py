@@ -85,6 +85,18 @@ def test_fast_plan_equals_reference(case, mode, models_dir):  # noqa: F811
     expect_identical(run_both(model, name, x), case)
 
 
+def test_seven_bit_weights_fast_plan_equals_reference(models_dir):  # noqa: F811
+    """int8_weight_range 7bit: the convolutions run avx2-int8-u8s8 (vpmaddubsw), still bit-exact."""
+    file, name, make_input = CASES["mobilenetv2"]
+    x = make_input()
+    calib = [{name: x}, {name: np.flip(x, axis=-1).copy()}]
+    model = mixq.quantize(models_dir / file, calib, precision_mode="qint8_mixed_float32",
+                          input_shapes={name: list(x.shape)}, int8_weight_range="7bit")
+    results = run_both(model, name, x)
+    assert "avx2-int8-u8s8" in results[False][1], results[False][1]
+    expect_identical(results, "mobilenetv2")
+
+
 def test_qdq_model_fast_plan_equals_reference(models_dir, tmp_path):  # noqa: F811
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

@@ -36,7 +36,10 @@ PostOp Activation(const char* type, float lo, float hi) {
   return op;
 }
 
-std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed, std::string* name) {
+// seven_bit: weights in [-64, 63] (the 7-bit-weight policy) with both ends
+// every 13th element, where avx2-int8-u8s8 applies; otherwise up to +-127.
+std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed, std::string* name,
+                             bool seven_bit = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   const ir::Shape x_shape = c.nchw ? ir::Shape{c.batch, c.cin, c.h, c.w} : ir::Shape{c.batch, c.h, c.w, c.cin};
@@ -45,7 +48,10 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
   std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(x_shape))),
       w(static_cast<size_t>(ir::ElementCount(w_shape)));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 17 == 0 ? (i % 2 ? 127 : -128) : code(rng));
-  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(i % 13 == 0 ? (i % 2 ? 127 : -127) : code(rng) / 2);
+  for (size_t i = 0; i < w.size(); ++i) {
+    const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -127);
+    w[i] = static_cast<int8_t>(i % 13 == 0 ? end : code(rng) / 2);
+  }
   std::vector<float> bias(static_cast<size_t>(c.cout));
   for (auto& b : bias) b = static_cast<float>(code(rng)) * 0.01f;
   if (c.bias == Bias::kNaN) bias[1] = std::numeric_limits<float>::quiet_NaN();
@@ -167,30 +173,53 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {2, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, false, 5, true, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (const char* name : {"avx2-int8", "avx2-int8-dw", "avx2-int8-nhwc", "avx2-int8-staged"}) {
+  for (const char* name : {"avx2-int8", "avx2-int8-dw", "avx2-int8-nhwc", "avx2-int8-staged", "avx2-int8-u8s8"}) {
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
+    const std::string kernel = name;
+    const bool seven_bit = kernel == "avx2-int8-u8s8";
     int ran = 0;
     for (size_t i = 0; i < std::size(cases); ++i) {
       std::string fast_name, ref_name;
-      const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name);
+      const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name, seven_bit);
       if (got.empty()) continue;  // not this kernel's case
       ++ran;
-      const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name);
+      const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name, seven_bit);
       EXPECT_EQ(fast_name, name);
       EXPECT_EQ(ref_name, "reference-quantized");
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
-    // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 NHWC too) and NHWC of one group, the
-    // staged one all.
-    const std::string kernel = name;
-    EXPECT_EQ(ran, kernel == "avx2-int8"        ? 19
-                   : kernel == "avx2-int8-dw"   ? 7
-                   : kernel == "avx2-int8-nhwc" ? 3
-                                                : 30)
+    // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
+    // one group, the staged one all.
+    EXPECT_EQ(ran, kernel == "avx2-int8" || seven_bit ? 19
+                   : kernel == "avx2-int8-dw"         ? 7
+                   : kernel == "avx2-int8-nhwc"       ? 3
+                                                      : 30)
         << name;
   }
+}
+
+}  // namespace
+}  // namespace mixq::ops
+
+namespace mixq::ops {
+namespace {
+
+// avx2-int8-u8s8 is taken only where vpmaddubsw cannot saturate: 8-bit
+// weights (a pair 127, -127: 255 * 254 > 32767) go to avx2-int8.
+TEST(Conv2DAvx2Int8, U8S8DeclinesWeightsThatCouldSaturate) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef* u8s8 = FindKernel(OpKind::kConv2D, "avx2-int8-u8s8");
+  const KernelDef* exact = FindKernel(OpKind::kConv2D, "avx2-int8");
+  ASSERT_NE(u8s8, nullptr);
+  ASSERT_NE(exact, nullptr);
+  const Case c{1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, true, -7, true, false};
+  std::string name;
+  EXPECT_TRUE(RunConv(*u8s8, c, 1, &name, /*seven_bit=*/false).empty());
+  EXPECT_FALSE(RunConv(*u8s8, c, 1, &name, /*seven_bit=*/true).empty());
+  EXPECT_EQ(name, "avx2-int8-u8s8");
+  EXPECT_FALSE(RunConv(*exact, c, 1, &name, /*seven_bit=*/false).empty());
 }
 
 }  // namespace

@@ -1,0 +1,180 @@
+#include "kernels/u8s8_gemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace mixq::kernels {
+
+namespace {
+
+#define MIXQ_AVX2 __attribute__((target("avx2,fma")))
+
+// The int16 ones vpmaddwd widens vpmaddubsw's pair sums by, named for the
+// assembly below (an asm operand would be its 31st, over GCC's limit).
+alignas(32) __attribute__((used)) const int16_t kOnes[16] asm("mixq_u8s8_ones") = {1, 1, 1, 1, 1, 1, 1, 1,
+                                                                                   1, 1, 1, 1, 1, 1, 1, 1};
+
+// C[0..6)[0..16) (+)= sum over `quads` of packed A quads x packed B quads,
+// 12 int32 accumulators in named registers; B = 16 columns of 4 u8 taps (two
+// ymm), A one int32 of 4 s8 taps per row, broadcast. `init` (6 values): the
+// first chunk starts from these instead of C.
+MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads, int32_t* c, int64_t ldc,
+                               const int32_t* init) {
+  static_assert(kU8S8RowBlock == 6 && kU8S8Panel == 16);
+#define MIXQ_LOAD_C(r, half) \
+  (init ? _mm256_set1_epi32(init[r]) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + (r)*ldc + 8 * (half))))
+  __m256i c00 = MIXQ_LOAD_C(0, 0), c01 = MIXQ_LOAD_C(0, 1), c10 = MIXQ_LOAD_C(1, 0), c11 = MIXQ_LOAD_C(1, 1);
+  __m256i c20 = MIXQ_LOAD_C(2, 0), c21 = MIXQ_LOAD_C(2, 1), c30 = MIXQ_LOAD_C(3, 0), c31 = MIXQ_LOAD_C(3, 1);
+  __m256i c40 = MIXQ_LOAD_C(4, 0), c41 = MIXQ_LOAD_C(4, 1), c50 = MIXQ_LOAD_C(5, 0), c51 = MIXQ_LOAD_C(5, 1);
+#undef MIXQ_LOAD_C
+  // The loop in assembly: 12 accumulators, 2 B vectors, the broadcast and
+  // one product register are all 16 ymm registers, with the ones vpmaddwd
+  // widens by as a memory operand. From intrinsics GCC kept the ones in a
+  // 17th register and spilled an accumulator to the stack on every step.
+#define MIXQ_ROW(r, acc0, acc1)                          \
+  "vpbroadcastd " #r                                     \
+  "*4(%[a]), %%ymm14\n\t"                                \
+  "vpmaddubsw %%ymm14, %%ymm12, %%ymm15\n\t"             \
+  "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
+  "vpaddd %%ymm15, %[" #acc0 "], %[" #acc0               \
+  "]\n\t"                                                \
+  "vpmaddubsw %%ymm14, %%ymm13, %%ymm15\n\t"             \
+  "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
+  "vpaddd %%ymm15, %[" #acc1 "], %[" #acc1 "]\n\t"
+  if (quads > 0) {
+    asm volatile(
+        "1:\n\t"
+        "vmovdqu (%[b]), %%ymm12\n\t"
+        "vmovdqu 32(%[b]), %%ymm13\n\t" MIXQ_ROW(0, c00, c01) MIXQ_ROW(1, c10, c11) MIXQ_ROW(2, c20, c21)
+            MIXQ_ROW(3, c30, c31) MIXQ_ROW(4, c40, c41) MIXQ_ROW(5, c50, c51)
+        "add $24, %[a]\n\t"
+        "add $64, %[b]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b\n\t"
+        : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
+          [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51),
+          [a] "+r"(a), [b] "+r"(b), [n] "+r"(quads)
+        :
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  }
+#undef MIXQ_ROW
+#define MIXQ_STORE_C(r, half, v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + (r)*ldc + 8 * (half)), v)
+  MIXQ_STORE_C(0, 0, c00), MIXQ_STORE_C(0, 1, c01), MIXQ_STORE_C(1, 0, c10), MIXQ_STORE_C(1, 1, c11);
+  MIXQ_STORE_C(2, 0, c20), MIXQ_STORE_C(2, 1, c21), MIXQ_STORE_C(3, 0, c30), MIXQ_STORE_C(3, 1, c31);
+  MIXQ_STORE_C(4, 0, c40), MIXQ_STORE_C(4, 1, c41), MIXQ_STORE_C(5, 0, c50), MIXQ_STORE_C(5, 1, c51);
+#undef MIXQ_STORE_C
+}
+
+// A chunk of 128 quads: A 3 KiB, B 8 KiB per panel, as the int16 path's.
+constexpr int64_t kQuadChunk = 128;
+
+// Four 16-byte rows -> one panel quad: for each column j the bytes r0[j],
+// r1[j], r2[j], r3[j], columns 0-7 in the first 32 bytes, 8-15 in the next.
+MIXQ_AVX2 inline void StoreQuad(__m128i x0, __m128i x1, __m128i x2, __m128i x3, uint8_t* dst) {
+  const __m128i a_lo = _mm_unpacklo_epi8(x0, x1), a_hi = _mm_unpackhi_epi8(x0, x1);
+  const __m128i b_lo = _mm_unpacklo_epi8(x2, x3), b_hi = _mm_unpackhi_epi8(x2, x3);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_unpacklo_epi16(a_lo, b_lo));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16), _mm_unpackhi_epi16(a_lo, b_lo));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32), _mm_unpacklo_epi16(a_hi, b_hi));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 48), _mm_unpackhi_epi16(a_hi, b_hi));
+}
+
+}  // namespace
+
+bool FitsU8S8(const int16_t* a, int64_t m, int64_t k, int64_t lda) {
+  for (int64_t i = 0; i < m; ++i) {
+    const int16_t* row = a + i * lda;
+    bool fits = true;
+    for (int64_t t = 0; t + 1 < k; t += 2) fits &= std::abs(row[t]) + std::abs(row[t + 1]) <= kU8S8MaxPairMagnitude;
+    if (k % 2) fits &= std::abs(row[k - 1]) <= kU8S8MaxPairMagnitude;
+    if (!fits) return false;
+  }
+  return true;
+}
+
+void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed) {
+  packed->m = m;
+  packed->quads = (k + 3) / 4;
+  packed->blocks = (m + kU8S8RowBlock - 1) / kU8S8RowBlock;
+  packed->data.assign(static_cast<size_t>(packed->blocks * packed->quads * kU8S8RowBlock), 0);
+  packed->row_sums.assign(static_cast<size_t>(packed->blocks * kU8S8RowBlock), 0);
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t block = i / kU8S8RowBlock, row = i % kU8S8RowBlock;
+    int32_t sum = 0;
+    for (int64_t q = 0; q < packed->quads; ++q) {
+      uint32_t word = 0;
+      for (int64_t t = 0; t < 4 && 4 * q + t < k; ++t) {  // tap 4q + t in byte t (vpmaddubsw pairs bytes 0-1, 2-3)
+        const auto w = static_cast<int8_t>(a[i * lda + 4 * q + t]);
+        sum += w;
+        word |= static_cast<uint32_t>(static_cast<uint8_t>(w)) << (8 * t);
+      }
+      packed->data[static_cast<size_t>((block * packed->quads + q) * kU8S8RowBlock + row)] = static_cast<int32_t>(word);
+    }
+    packed->row_sums[static_cast<size_t>(i)] = sum;
+  }
+}
+
+void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
+                      int32_t zero_point, int32_t* c, int64_t ldc) {
+  const int64_t quads = a.quads;
+  for (int64_t kc = 0; kc < quads; kc += kQuadChunk) {
+    const int64_t len = std::min(kQuadChunk, quads - kc);
+    for (int64_t block = first_block; block < last_block; ++block) {
+      const int32_t* ab = a.data.data() + (block * quads + kc) * kU8S8RowBlock;
+      int32_t* cb = c + (block - first_block) * kU8S8RowBlock * ldc;
+      int32_t init[kU8S8RowBlock];  // the zero-point term, -zero_point * sum_k A[row][k]
+      for (int64_t r = 0; r < kU8S8RowBlock; ++r)
+        init[r] = -zero_point * a.row_sums[static_cast<size_t>(block * kU8S8RowBlock + r)];
+      for (int64_t panel = 0; panel < panels; ++panel)
+        BlockKernel6x16(ab, b + (panel * quads + kc) * 4 * kU8S8Panel, len, cb + panel * kU8S8Panel, ldc,
+                        kc == 0 ? init : nullptr);
+    }
+  }
+}
+
+MIXQ_AVX2 void PackU8PanelsFromOffsetsAvx2(const uint8_t* base, const int64_t* offsets, int64_t k, int64_t cols,
+                                           uint8_t* panels) {
+  const int64_t quads = (k + 3) / 4;
+  for (int64_t q = 0; q < quads; ++q) {
+    const uint8_t* r[4];
+    for (int64_t t = 0; t < 4; ++t) r[t] = base + offsets[std::min(4 * q + t, k - 1)];
+    for (int64_t p = 0; p * kU8S8Panel < cols; ++p) {
+      const int64_t at = p * kU8S8Panel;
+      StoreQuad(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r[0] + at)),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[1] + at)),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[2] + at)),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[3] + at)),
+                panels + (p * quads + q) * 4 * kU8S8Panel);
+    }
+  }
+}
+
+MIXQ_AVX2 void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols,
+                                        uint8_t* panels) {
+  const int64_t quads = (k + 3) / 4;
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  for (int64_t q = 0; q < quads; ++q) {
+    const int8_t* r[4];
+    for (int64_t t = 0; t < 4; ++t) r[t] = rows + std::min(4 * q + t, k - 1) * row_stride;
+    for (int64_t p = 0; p * kU8S8Panel < cols; ++p) {
+      const int64_t at = p * kU8S8Panel, n = std::min(kU8S8Panel, cols - at);
+      __m128i x[4];
+      for (int t = 0; t < 4; ++t) {
+        if (n == kU8S8Panel) {
+          x[t] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[t] + at));
+        } else {  // the row's end: never read past it
+          alignas(16) int8_t tail[kU8S8Panel] = {};
+          std::memcpy(tail, r[t] + at, static_cast<size_t>(n));
+          x[t] = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+        }
+        x[t] = _mm_xor_si128(x[t], flip);
+      }
+      StoreQuad(x[0], x[1], x[2], x[3], panels + (p * quads + q) * 4 * kU8S8Panel);
+    }
+  }
+}
+
+}  // namespace mixq::kernels

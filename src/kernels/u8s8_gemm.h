@@ -1,0 +1,66 @@
+// An exact u8 x s8 -> int32 GEMM on AVX2 with vpmaddubsw, for int8 weights
+// small enough that vpmaddubsw's pairwise int16 sums cannot saturate
+// (DESIGN rule 9: the 7-bit-weight policy, `int8_weight_range: 7bit`).
+//
+// vpmaddubsw multiplies 32 unsigned bytes by 32 signed bytes and adds
+// adjacent products into 16 saturating int16 sums; vpmaddwd by ones then
+// widens them into int32. With activations u in [0, 255] and a weight pair
+// (w1, w2) with |w1| + |w2| <= 128, |u1 w1 + u2 w2| <= 255 * 128 = 32640 <
+// 32767: never saturated, so the sums are exact and equal the reference's.
+// Weights in [-64, 63] always qualify. Per 4 taps that is 2 multiplies for
+// 32 multiply-adds against vpmaddwd's 2 for 16 plus half the loads: measured
+// about 1.3-1.4x the exact int16 path's rate on AMD Zen 3 (docs/precision.md).
+//
+// Activations stored as int8 q with zero point z enter as u = q + 128 (q ^
+// 0x80) with zero point z + 128; the GEMM subtracts zero_point * sum_k A[i][k]
+// from row i, so C is sum_k A[i][k] * (u_k - zero_point), the centered sum.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace mixq::kernels {
+
+constexpr int64_t kU8S8Panel = 16;    // columns of B per packed panel
+constexpr int64_t kU8S8RowBlock = 6;  // rows of A per micro-tile
+// The largest |w1| + |w2| of an adjacent weight pair vpmaddubsw sums exactly
+// for every u8 activation: 255 * 128 <= 32767.
+constexpr int32_t kU8S8MaxPairMagnitude = 128;
+
+// True when every row's adjacent pairs (k = 2p, 2p + 1) of A (m x k, row i
+// at a + i * lda) satisfy |w1| + |w2| <= kU8S8MaxPairMagnitude.
+bool FitsU8S8(const int16_t* a, int64_t m, int64_t k, int64_t lda);
+
+// A (m x K, int8) packed for GemmU8S8TileAvx2: blocks of kU8S8RowBlock rows
+// (m padded with zero rows), each stored K-quad-major, [block][quad][row] as
+// int32 holding A[row][4q .. 4q + 3] (K padded to a multiple of 4 with
+// zeros), and each row's sum (for the zero-point term).
+struct PackedS8A {
+  int64_t m = 0, quads = 0, blocks = 0;
+  std::vector<int32_t> data;
+  std::vector<int32_t> row_sums;  // blocks * kU8S8RowBlock entries, padding rows 0
+};
+// A given as int16 values in the int8 range (FitsU8S8 holds), row i at a + i * lda.
+void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
+
+// One thread's tile of C[i][j] = sum_k A[i][k] * (B[k][j] - zero_point) for
+// the row blocks [first_block, last_block) of A and j < panels * 16, B given
+// as `panels` consecutive packed panels ([panel][quad][16][4] u8, a.quads
+// quads each). C has a row for each row of the blocks (padding rows too).
+// Needs AVX2; A must satisfy FitsU8S8 for the sums to be exact.
+void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
+                      int32_t zero_point, int32_t* c, int64_t ldc);
+
+// Packs K rows of u8, row r at base + offsets[r] (an implicit im2col), into
+// (cols / 16 rounded up) panels of (K + 3) / 4 quads. Reads whole panels: up
+// to `cols` rounded up to 16 bytes past each row start must be readable.
+// Rows past K (the last quad's padding) repeat row K - 1: their weights are 0.
+void PackU8PanelsFromOffsetsAvx2(const uint8_t* base, const int64_t* offsets, int64_t k, int64_t cols, uint8_t* panels);
+
+// The same from int8 rows (row r at rows + r * row_stride, `cols` values
+// each, any count; never read past), each value entering as x ^ 0x80 (x +
+// 128): a 1x1 convolution's B needs no im2col. Columns past `cols` in the
+// last panel hold 0x80.
+void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* panels);
+
+}  // namespace mixq::kernels
