@@ -32,6 +32,7 @@ const std::vector<StringOption>& StringOptions() {
       {"activation_quant_mode", &BuildOptions::activation_quant_mode, {"static", "dynamic"}},
       {"bias_precision", &BuildOptions::bias_precision, {"float", "int32"}},
       {"int8_weight_range", &BuildOptions::int8_weight_range, {"full", "7bit"}},
+      {"int8_table_chains", &BuildOptions::int8_table_chains, {"off", "on"}},
   };
   return options;
 }

@@ -21,6 +21,11 @@ struct BuildOptions {
   // AVX2 CPUs without VNNI multiply them with vpmaddubsw, exactly (DESIGN
   // rule 9, kernels/u8s8_gemm.h); "full": [-127, 127].
   std::string int8_weight_range = "full";
+  // "on": sigmoid / hard_swish / ... and arithmetic with a scalar between
+  // quantized operators run int8 -> int8 by 256-entry tables (passes/
+  // integer_chain.h): faster, but each step adds a quantization of its
+  // output (PP-OCRv4 rec exact match 97.5 -> 64 %, docs/precision.md).
+  std::string int8_table_chains = "off";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
   // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
   std::map<std::string, std::string> node_precision;

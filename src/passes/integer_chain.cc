@@ -34,7 +34,9 @@ bool ConsumedAsStaticInt8(const ir::Graph& g, int value, const std::vector<std::
 Status PlanIntegerChains(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
                          bool require_ranges, PrecisionReport* report) {
   ir::Graph& g = *graph;
-  if (!options.precision_mode.starts_with("qint8") || options.activation_quant_mode == "dynamic") return Status::OK();
+  if (options.int8_table_chains != "on" || !options.precision_mode.starts_with("qint8") ||
+      options.activation_quant_mode == "dynamic")
+    return Status::OK();
   std::vector<int> order;
   MIXQ_RETURN_IF_ERROR(g.TopologicalOrder(&order));
   std::vector<std::vector<std::pair<int, size_t>>> uses(g.value_count());

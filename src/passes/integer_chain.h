@@ -7,7 +7,9 @@
 // producer write int8 and the node write int8 itself (qdq_placement.h), and
 // the node runs on its integers (ops/int8_chain.h): no float tensor between.
 //
-// Not applied: under dynamic quantization, in qint16 modes (int16 tensors stay
+// Off unless the build config says `int8_table_chains: on`: every table step
+// quantizes its output, an error the float path does not have (measured on
+// PP-OCRv4 rec, docs/precision.md). Not applied: under dynamic quantization, in qint16 modes (int16 tensors stay
 // on float), to nodes with node-level precision overrides, to tensors carrying
 // QAT parameters (the QAT model quantizes only what it says), to a network
 // output, or where the input has no range at build time (it keeps today's

@@ -95,9 +95,10 @@ TEST(IntegerChain, ActivationAndScalarArithmeticRunOnInt8BetweenConvolutions) {
     for (const char* algo : {"symmetric", "asymmetric"}) {
       SCOPED_TRACE(std::string(algo) + " type " + std::to_string(static_cast<int>(type)));
       Chain c = MakeChain(type, false);
-      auto model =
-          BuildOrDie(c.network.get(), std::string(R"({"precision_config": {"precision_mode": )") +
-                                          R"("qint8_mixed_float32", "activation_quant_algo": ")" + algo + "\"}}");
+      auto model = BuildOrDie(c.network.get(),
+                              std::string(R"({"precision_config": {"precision_mode": )") +
+                                  R"("qint8_mixed_float32", "int8_table_chains": "on", "activation_quant_algo": ")" +
+                                  algo + "\"}}");
       ASSERT_NE(model, nullptr);
       auto engine = model->CreateIEngine();
       ContextOptions reference;
@@ -147,7 +148,8 @@ TEST(IntegerChain, ActivationAndScalarArithmeticRunOnInt8BetweenConvolutions) {
 TEST(IntegerChain, Float16ModeRunsTheSameChain) {
   Chain c = MakeChain(ActivationType::GELU_TANH, false);
   ASSERT_TRUE(c.last->SetOutputType(0, DataType::FLOAT32).ok());  // RunOnce reads float32
-  auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
+  auto model = BuildOrDie(
+      c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16", "int8_table_chains": "on"}})");
   ASSERT_NE(model, nullptr);
   auto engine = model->CreateIEngine();
   ContextOptions reference;
@@ -179,7 +181,10 @@ TEST(IntegerChain, CalibrationGivesTheFoldedHardSwishItsRange) {
   for (uint32_t s = 0; s < 4; ++s) samples.push_back({Dims({1, 8, 8, 3}), RandomFloats(8 * 8 * 3, 30 + s)});
   VectorCalibData data(samples);
   auto config = CreateIBuilderConfig();
-  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})").ok());
+  ASSERT_TRUE(config
+                  ->ParseFromString(
+                      R"({"precision_config": {"precision_mode": "qint8_mixed_float32", "int8_table_chains": "on"}})")
+                  .ok());
   ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(n, config.get()).ok());
   auto builder = CreateIBuilder();
   auto model = builder->BuildModel("calibrated", n, config.get());
@@ -198,7 +203,8 @@ TEST(IntegerChain, CalibrationGivesTheFoldedHardSwishItsRange) {
 
 TEST(IntegerChain, OutputsNotConsumedQuantizedKeepTheFloatPath) {
   Chain c = MakeChain(ActivationType::HARD_SWISH, true);
-  auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  auto model = BuildOrDie(
+      c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32", "int8_table_chains": "on"}})");
   ASSERT_NE(model, nullptr);
   auto context = model->CreateIEngine()->CreateIContext();
   auto input = RandomFloats(8 * 8 * 3, 5);
@@ -215,10 +221,24 @@ TEST(IntegerChain, OutputsNotConsumedQuantizedKeepTheFloatPath) {
   EXPECT_EQ(ConvertSteps(context.get()), 2);
 }
 
+// Off by default: each table step quantizes its output (an accuracy cost,
+// docs/precision.md), so the chain node consumes float unless asked.
+TEST(IntegerChain, OffUnlessAsked) {
+  Chain c = MakeChain(ActivationType::SIGMOID, false);
+  auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({Dims({1, 8, 8, 3})}).ok());
+  const json report = json::parse(context->GetPrecisionReportJson());
+  const json* row = Row(report, c.chain_nodes[0]->GetNodeName());
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ((*row)["inputs"][0]["actual"], "FLOAT32");
+}
+
 TEST(IntegerChain, NotAppliedInQint16OrDynamicModes) {
   for (const char* config : {R"({"precision_config": {"precision_mode": "qint16_mixed_float32"}})",
                              R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
-                                  "activation_quant_mode": "dynamic"}})"}) {
+                                  "int8_table_chains": "on", "activation_quant_mode": "dynamic"}})"}) {
     Chain c = MakeChain(ActivationType::SIGMOID, false);
     auto model = BuildOrDie(c.network.get(), config);
     ASSERT_NE(model, nullptr);
