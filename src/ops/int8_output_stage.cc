@@ -38,6 +38,17 @@ float ApplyScalarPostOps(float y, const std::vector<StagePostOp>& post_ops, cons
                                               : static_cast<const float*>(a.data)[e]);
         break;
       }
+      case StagePostOp::Kind::kHardSwish: {  // the Activation kernel's double arithmetic
+        const double v = y, t = v / 6.0 + 0.5;
+        y = static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+        break;
+      }
+      case StagePostOp::Kind::kMul:
+        y = y * op.lo;
+        break;
+      case StagePostOp::Kind::kAddScalar:
+        y = y + op.lo;
+        break;
     }
   }
   return y;
@@ -56,6 +67,16 @@ MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 
   return _mm256_cvtps_epi32(v);  // round half to even (MXCSR default)
 }
 
+// hard_swish of 4 floats in double, as ops/activation/cpu_avx2.cc computes it.
+MIXQ_AVX2_STAGE __m128 HardSwish4(__m128 x) {
+  const __m256d v = _mm256_cvtps_pd(x);
+  const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
+  const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+  __m256d c = _mm256_blendv_pd(t, one, _mm256_cmp_pd(t, one, _CMP_GT_OQ));  // t < 0 ? 0 : t > 1 ? 1 : t
+  c = _mm256_blendv_pd(c, zero, _mm256_cmp_pd(t, zero, _CMP_LT_OQ));
+  return _mm256_cvtpd_ps(_mm256_mul_pd(v, c));
+}
+
 // y after the post-ops, 8 lanes (the comparisons of ApplyScalarPostOps).
 MIXQ_AVX2_STAGE __m256 VectorPostOps(__m256 y, const std::vector<StagePostOp>& post_ops,
                                      const std::vector<FloatAddend>& addends, int64_t e) {
@@ -69,6 +90,12 @@ MIXQ_AVX2_STAGE __m256 VectorPostOps(__m256 y, const std::vector<StagePostOp>& p
       y = _mm256_add_ps(y, x);
     } else if (op.kind == StagePostOp::Kind::kLeaky) {
       y = _mm256_blendv_ps(y, _mm256_mul_ps(_mm256_set1_ps(op.lo), y), _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
+    } else if (op.kind == StagePostOp::Kind::kHardSwish) {
+      y = _mm256_set_m128(HardSwish4(_mm256_extractf128_ps(y, 1)), HardSwish4(_mm256_castps256_ps128(y)));
+    } else if (op.kind == StagePostOp::Kind::kMul) {
+      y = _mm256_mul_ps(y, _mm256_set1_ps(op.lo));
+    } else if (op.kind == StagePostOp::Kind::kAddScalar) {
+      y = _mm256_add_ps(y, _mm256_set1_ps(op.lo));
     } else {  // v < lo ? lo : v > hi ? hi : v
       const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
       const __m256 below = _mm256_cmp_ps(y, lo, _CMP_LT_OQ), above = _mm256_cmp_ps(y, hi, _CMP_GT_OQ);
@@ -221,9 +248,15 @@ std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
   int addends = 0;
   for (const PostOp& op : post_ops) {
     StagePostOp d;
+    if (op.kind == PostOp::Kind::kQuantize) continue;  // the caller's choice of row function
     if (op.kind == PostOp::Kind::kAdd) {
       d.kind = StagePostOp::Kind::kAdd;
       d.addend = addends++;
+    } else if (op.kind == PostOp::Kind::kScalar) {
+      d.kind = op.activation == "mul" ? StagePostOp::Kind::kMul : StagePostOp::Kind::kAddScalar;
+      d.lo = op.lo;
+    } else if (op.activation == "hard_swish") {
+      d.kind = StagePostOp::Kind::kHardSwish;
     } else if (op.activation == "leaky_relu") {
       d.kind = StagePostOp::Kind::kLeaky;
       d.lo = op.lo;
@@ -308,6 +341,37 @@ MIXQ_AVX2_STAGE void DequantizeRow(const int32_t* acc, int64_t n, const ChannelS
       static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
     else
       static_cast<float*>(out)[out_offset + j] = y;
+  }
+}
+
+MIXQ_AVX2_STAGE void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                                 const std::vector<StagePostOp>& post_ops,
+                                                 const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                 float scale, int32_t zero_point, int8_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m256i ib = _mm256_set1_epi32(c.int_bias);
+    const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
+    const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero_point));
+    const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+    for (; j + 8 <= n; j += 8) {
+      const __m256 y =
+          VectorPostOps(_mm256_mul_ps(VectorValue(acc + j, ib, bias), mult), post_ops, addends, addend_offset + j);
+      // ops/convert/cpu_avx2.cc's Quantize: rint(y / s) + z in float, clamped; NaN -> z.
+      const __m256 v = _mm256_div_ps(y, s);
+      const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+      __m256 r = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+      r = _mm256_blendv_ps(_mm256_min_ps(_mm256_max_ps(r, lo), hi), z, nan);
+      const __m256i q = _mm256_cvtps_epi32(r);
+      const __m256i words = _mm256_packs_epi32(q, q);
+      const __m256i bytes = _mm256_packs_epi16(words, words);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j),
+                       _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)));
+    }
+  }
+  for (; j < n; ++j) {
+    const float y = ApplyScalarPostOps(ScalarValue(acc[j], c) * c.multiplier, post_ops, addends, addend_offset + j);
+    out[j] = static_cast<int8_t>(quant::Quantize(y, scale, zero_point, 8));
   }
 }
 

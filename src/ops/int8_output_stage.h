@@ -35,17 +35,28 @@ struct FloatAddend {
   DataType dtype = DataType::FLOAT32;
   const void* data = nullptr;
 };
-// Post-ops decoded once per kernel: kClip covers relu (0, +inf), relu6 and clip.
+// Post-ops decoded once per kernel: kClip covers relu (0, +inf), relu6 and
+// clip; kHardSwish, kMul, kAddScalar are the float chain post-ops of
+// kernel_registry.h (a kQuantize post-op is not decoded: the caller runs
+// DequantizeQuantizeRowToInt8).
 struct StagePostOp {
-  enum class Kind { kClip, kLeaky, kAdd };
+  enum class Kind { kClip, kLeaky, kAdd, kHardSwish, kMul, kAddScalar };
   Kind kind = Kind::kClip;
-  float lo = 0.0f, hi = 0.0f;  // kLeaky: lo is the slope
+  float lo = 0.0f, hi = 0.0f;  // kLeaky: lo is the slope; kMul / kAddScalar: lo is the constant
   int addend = -1;             // kAdd: index into the addends
 };
 std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops);
 void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                    const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                    int64_t out_offset);
+
+// The float output above, then quantized as a Quantize step quantizes:
+// q = clamp(rint(y / scale) + zero_point) to int8, NaN -> zero_point (a
+// fused Quantize post-op: float chain post-ops between an int8 convolution
+// and the next quantized operator, with no float tensor in between).
+void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                 const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out);
 
 // The same two forms along a row whose columns are output channels (a GEMM
 // against per-column weights): column j uses int_bias[j] (may be null: 0),

@@ -234,6 +234,7 @@ bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape
         b.dtype != DataType::FLOAT16 && b.dtype != DataType::BFLOAT16)
       return false;
   }
+  if (ChainPostOpsIn(init.post_ops)) return false;
   if (init.post_ops)
     for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd) {

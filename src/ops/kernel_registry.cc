@@ -14,6 +14,15 @@
 
 namespace mixq::ops {
 
+bool ChainPostOpsIn(const std::vector<PostOp>* post_ops) {
+  if (!post_ops) return false;
+  for (const PostOp& op : *post_ops)
+    if (op.kind == PostOp::Kind::kScalar || op.kind == PostOp::Kind::kQuantize ||
+        (op.kind == PostOp::Kind::kActivation && op.activation == "hard_swish"))
+      return true;
+  return false;
+}
+
 namespace {
 
 using Table = std::array<std::vector<KernelDef>, static_cast<size_t>(OpKind::kCount)>;

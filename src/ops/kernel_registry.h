@@ -22,16 +22,29 @@
 namespace mixq::ops {
 
 // An operation fused into a step's output, applied in order after the op
-// itself: a piecewise-linear activation (relu, relu6, clip, leaky_relu) or the
-// addition of another tensor of the output's shape (a residual add).
+// itself: an activation (relu, relu6, clip, leaky_relu; hard_swish), the
+// addition of another tensor of the output's shape (a residual add), the
+// product or sum with a scalar constant, or the output's quantization.
+//
+// hard_swish, kScalar and kQuantize are "float chain" post-ops: the step
+// computes its float32 output as the op would, applies them as the float
+// steps they replace would (hard_swish in double, rounded once; y * c; y +
+// c), and a final kQuantize quantizes the result into the integer output
+// exactly as a Quantize step (q = clamp(rint(y / s) + z), NaN -> z). Only
+// kernels that say so take them (ChainPostOpsIn).
 struct PostOp {
-  enum class Kind { kActivation, kAdd };
+  enum class Kind { kActivation, kAdd, kScalar, kQuantize };
   Kind kind = Kind::kActivation;
-  std::string activation;      // relu, relu6, clip, leaky_relu
-  float lo = 0.0f, hi = 0.0f;  // clip bounds (relu6: 0, 6); leaky_relu: lo = slope
+  std::string activation;  // relu, relu6, clip, leaky_relu, hard_swish; kScalar: "mul" or "add"
+
+  float lo = 0.0f, hi = 0.0f;  // clip bounds (relu6: 0, 6); leaky_relu: lo = slope; kScalar: lo = the constant
   int input = -1;              // kAdd: the addend's index among the step's inputs
   bool add_first = false;      // kAdd: addend + y instead of y + addend (same value; kept for the record)
 };
+
+// True when a post-op of `post_ops` is a float chain post-op (hard_swish,
+// kScalar, kQuantize): kernels that do not implement them decline the step.
+bool ChainPostOpsIn(const std::vector<PostOp>* post_ops);
 
 // Weights prepared (reordered, packed) once per engine and shared, read-only,
 // by every context of that engine (SPEC §6). Thread-safe.

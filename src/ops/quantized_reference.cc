@@ -331,7 +331,7 @@ bool ActivationPostOp(const ir::AttrMap& attrs, PostOp* op) {
     op->hi = std::isnan(beta) ? std::numeric_limits<float>::infinity() : beta;
   } else if (type == "leaky_relu") {
     op->lo = std::isnan(alpha) ? 0.01f : alpha;
-  } else {
+  } else if (type != "hard_swish") {  // hard_swish: a float chain post-op (kernel_registry.h)
     return false;
   }
   return true;
@@ -339,12 +339,17 @@ bool ActivationPostOp(const ir::AttrMap& attrs, PostOp* op) {
 
 float ApplyFloatActivation(const PostOp& op, float v) {
   if (op.activation == "relu") return v < 0.0f ? 0.0f : v;
+  if (op.activation == "hard_swish") {  // the Activation kernel's double arithmetic
+    const double x = v, t = x / 6.0 + 0.5;
+    return static_cast<float>(x * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+  }
   if (op.activation == "leaky_relu") return v < 0.0f ? op.lo * v : v;
   return v < op.lo ? op.lo : v > op.hi ? op.hi : v;  // relu6, clip
 }
 
 bool IntegerActivationBounds(const PostOp& op, float scale, int32_t zero_point, int bits, int32_t* lo, int32_t* hi) {
-  if (op.activation == "leaky_relu") return false;
+  // Only the clamps commute with quantization (leaky_relu and hard_swish do not).
+  if (op.activation != "relu" && op.activation != "relu6" && op.activation != "clip") return false;
   *lo = std::isinf(op.lo) ? quant::QMin(bits) : quant::Quantize(op.lo, scale, zero_point, bits);
   *hi = std::isinf(op.hi) ? quant::QMax(bits) : quant::Quantize(op.hi, scale, zero_point, bits);
   if (op.activation == "relu") *lo = zero_point;
@@ -396,6 +401,9 @@ bool QuantizedReferenceSupports(const KernelInit& init) {
       if (!v->const_data && v->quant->axis >= 0) return false;
     }
   }
+  // Float chain post-ops (hard_swish, scalars, a fused Quantize) run only in
+  // the fused int8 convolution kernels; the reference runs them as steps.
+  if (ChainPostOpsIn(init.post_ops)) return false;
   if (init.post_ops)
     for (const PostOp& op : *init.post_ops) {
       if (op.kind == PostOp::Kind::kAdd && int_out) return false;

@@ -40,11 +40,11 @@ Status MakeQuantizedKernel(const OpSchema& schema, const KernelInit& init, Kerne
 
 // Integer-domain bounds of a piecewise-linear activation on a quantized
 // tensor: relu -> [z, p], relu6 / clip -> [Q(lo), Q(hi)] (SPEC §1 Quantize).
-// False for kinds that do not commute with quantization (leaky_relu).
+// False for kinds that do not commute with quantization (leaky_relu, hard_swish).
 bool IntegerActivationBounds(const PostOp& op, float scale, int32_t zero_point, int bits, int32_t* lo, int32_t* hi);
 
-// The PostOp an Activation node's attributes describe; false when the type
-// is not piecewise linear.
+// The PostOp an Activation node's attributes describe (relu, relu6, clip,
+// leaky_relu; hard_swish as a float chain post-op); false for other types.
 bool ActivationPostOp(const ir::AttrMap& attrs, PostOp* op);
 
 // y after a float activation post-op, with the comparisons of the Activation

@@ -36,10 +36,40 @@ bool StageInputsSupported(const KernelInit& init) {
   return MaxAbsIntBias(init, 2) >= 0;
 }
 
+// Float chain post-ops (kernel_registry.h): any number of activations,
+// scalars and residual adds in float, and a kQuantize last exactly when the
+// output is INT8.
+bool ChainPostOpsSupported(const KernelInit& init) {
+  const std::vector<PostOp>& ops = *init.post_ops;
+  bool quantize = false;
+  for (size_t k = 0; k < ops.size(); ++k)
+    if (ops[k].kind == PostOp::Kind::kQuantize) {
+      if (k + 1 != ops.size()) return false;
+      quantize = true;
+    }
+  return quantize == (init.outputs[0].dtype == DataType::INT8);
+}
+
+// The reference's operand checks. A step with float chain post-ops computes
+// the op's float output and then what those post-ops say, all in the stage:
+// checked as that float-output step without them.
+bool Int8OperandsTaken(const KernelInit& init) {
+  if (!ChainPostOpsIn(init.post_ops)) return TakesInt8Operands(init);
+  if (!ChainPostOpsSupported(init)) return false;
+  std::vector<ValueInfo> float_out = init.outputs;
+  for (ValueInfo& o : float_out) {
+    o.dtype = DataType::FLOAT32;
+    o.quant = nullptr;
+    o.narrowed = false;
+  }
+  const KernelInit plain(init.attrs, init.inputs, float_out, init.input_compute);
+  return TakesInt8Operands(plain);
+}
+
 }  // namespace
 
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias) {
-  if (!TakesInt8Operands(init) || !init.inputs[1]->const_data) return false;
+  if (!Int8OperandsTaken(init) || !init.inputs[1]->const_data) return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
   if (wq.axis >= 0 && (wq.scales.size() != static_cast<size_t>(out_channels) ||
                        wq.zero_points.size() != static_cast<size_t>(out_channels)))
@@ -55,7 +85,7 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
 bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
   std::vector<ValueInfo> logical;
   ConvGeometry g;
-  if (!TakesSymmetricInt16Operands(init) || !init.inputs[1]->const_data ||
+  if (!TakesSymmetricInt16Operands(init) || !init.inputs[1]->const_data || ChainPostOpsIn(init.post_ops) ||
       !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
     return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
@@ -93,6 +123,8 @@ void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {
     bias_type_ = init.inputs[2]->dtype;
   }
   int_out_ = init.outputs[0].dtype == DataType::INT8 || init.outputs[0].dtype == DataType::INT16;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops) quantize_float_ = quantize_float_ || op.kind == PostOp::Kind::kQuantize;
   bits_ = init.outputs[0].dtype == DataType::INT16 ? 16 : 8;
   out_type_ = init.outputs[0].dtype;
   if (init.post_ops) {
@@ -100,7 +132,7 @@ void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {
     for (const PostOp& op : *init.post_ops) {
       if (op.kind == PostOp::Kind::kAdd)
         addend_inputs_.push_back(op.input);
-      else
+      else if (op.kind == PostOp::Kind::kActivation)
         activations_.push_back(op);
     }
   }
@@ -116,7 +148,9 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
   for (int64_t o = 0; o < channels_; ++o) {
     ChannelStage& c = stage_[static_cast<size_t>(o)];
     const double u = 1.0 * s_in * static_cast<double>(w_scales_.size() == 1 ? w_scales_[0] : w_scales_[o]);
-    c.multiplier = int_out_ ? quant::RequantMultiplier(u, 1.0, out_scale) : quant::AccumulatorScale(u, 1.0);
+    // A fused Quantize computes the float output first, as the steps it replaces.
+    c.multiplier =
+        int_out_ && !quantize_float_ ? quant::RequantMultiplier(u, 1.0, out_scale) : quant::AccumulatorScale(u, 1.0);
     if (!has_bias_ || !in[2].data) continue;
     if (int_bias_) {
       c.int_bias = in[2].Data<const int32_t>()[o];
@@ -126,7 +160,10 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
       c.bias = quant::BiasInAccumulatorUnits(b, u, 1.0);
     }
   }
-  if (int_out_) {
+  if (quantize_float_) {
+    zero_point_ = y.quant->zero_point;
+    out_scale_ = y.quant->scale;
+  } else if (int_out_) {
     zero_point_ = y.quant->zero_point;
     lo_ = quant::QMin(bits_);
     hi_ = quant::QMax(bits_);
@@ -142,7 +179,9 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
 
 void Int8ConvOutputStage::Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
-  if (int_out_)
+  if (quantize_float_)
+    DequantizeQuantizeRowToInt8(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int8_t>() + at);
+  else if (int_out_)
     RequantizeRowToInt8(acc, n, c, zero_point_, lo_, hi_, y.Data<int8_t>() + at);
   else
     DequantizeRow(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);

@@ -31,7 +31,8 @@ constexpr int64_t kNhwcPlanesMaxChannels = 64;
 bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_t* int_bias);
 
 // The int16 form (avx2-int16 fused, int64 sums): symmetric QINT16 operands,
-// constant weights, INT16 / FLOAT32 / FLOAT16 output; NCHW or NHWC.
+// constant weights, INT16 / FLOAT32 / FLOAT16 output; NCHW or NHWC. No float
+// chain post-ops (those run on the int32 rows of the int8 form only).
 bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* g);
 
 class Int8ConvOutputStage {
@@ -48,6 +49,8 @@ class Int8ConvOutputStage {
   int64_t channels_ = 0;
   std::vector<float> w_scales_;
   bool has_bias_ = false, int_bias_ = false, round_bias_half_ = false, int_out_ = false;
+  bool quantize_float_ = false;  // a fused Quantize post-op: the float output, post-ops, then Quantize
+  float out_scale_ = 1.0f;
   DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
   std::vector<StagePostOp> post_ops_;
   std::vector<PostOp> activations_;

@@ -40,4 +40,11 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
 // add becomes a sum post-op; an activation after it can then fuse too.
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
+// ... + mul / add with a one-element float32 constant (fuse_float_chain.cc).
+bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// ... + a static per-tensor Quantize (Convert FLOAT32 -> INT8) of the
+// step's float output: the step writes the integers (fuse_float_chain.cc).
+bool ProposeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
 }  // namespace mixq::runtime

@@ -1,0 +1,155 @@
+// Float chain fusion (runtime/fusion/fuse_float_chain.cc, kernel_registry.h):
+// an int8 convolution followed by hard_swish, * a, + b and the Quantize of
+// the next quantized convolution's input runs as one step that writes int8,
+// with the same numbers as the separate steps (force_reference lowers with no
+// fusion at all), on odd sizes that leave vector tails everywhere, in NCHW
+// and NHWC, through the depthwise kernel too. Near misses stay separate.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "api_test_util.h"
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
+#include "runtime/engine.h"
+
+namespace mixq::testing {
+namespace {
+
+runtime::ContextImpl* Impl(IContext* context) {
+  return dynamic_cast<runtime::ContextImpl*>(context);
+}
+
+ITensor* Const(INetwork* network, std::vector<int64_t> dims, uint32_t seed, float scale) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  const auto values = RandomFloats(static_cast<size_t>(count), seed, -scale, scale);
+  return network->AddIConstNode(DataType::FLOAT32, Dims(dims), values.data())->GetOutput(0);
+}
+
+ITensor* ScalarConst(INetwork* network, float value) {
+  return network->AddIConstNode(DataType::FLOAT32, Dims({1}), &value)->GetOutput(0);
+}
+
+void SetLayouts(IConvNode* conv, bool nchw) {
+  EXPECT_TRUE(conv->SetAttr("input_layout", std::string(nchw ? "NCHW" : "NHWC")).ok());
+  EXPECT_TRUE(conv->SetAttr("output_layout", std::string(nchw ? "NCHW" : "NHWC")).ok());
+  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string(nchw ? "OIHW" : "OHWI")).ok());
+}
+
+struct Chain {
+  std::unique_ptr<INetwork> network;
+  IConvNode* first = nullptr;
+  ITensor* chain_out = nullptr;  // the + b output, quantized for the second convolution
+};
+
+// conv (7 -> 9 channels, or depthwise 7 -> 7) -> hard_swish -> * 0.37 -> + (-0.2) -> conv (-> 5).
+Chain MakeChain(bool nchw, bool depthwise, bool mul_by_tensor = false) {
+  Chain c;
+  c.network = CreateINetwork();
+  INetwork* n = c.network.get();
+  const int64_t cin = 7, mid = depthwise ? 7 : 9;
+  ITensor* x = n->AddIInput(DataType::FLOAT32, nchw ? Dims({1, cin, 9, 11}) : Dims({1, 9, 11, cin}));
+  EXPECT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+  const std::vector<int64_t> w1 = nchw ? std::vector<int64_t>{mid, depthwise ? 1 : cin, 3, 3}
+                                       : std::vector<int64_t>{mid, 3, 3, depthwise ? 1 : cin};
+  c.first = n->AddIConvNode(x, Const(n, w1, 1, 0.6f), Const(n, {mid}, 2, 0.5f));
+  EXPECT_TRUE(c.first->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+  if (depthwise) {
+    EXPECT_TRUE(c.first->SetAttr("group", mid).ok());
+  }
+  SetLayouts(c.first, nchw);
+  IActivationNode* hs = n->AddIActivationNode(c.first->GetOutput(0), ActivationType::HARD_SWISH);
+  ITensor* a = mul_by_tensor
+                   ? Const(n, nchw ? std::vector<int64_t>{1, mid, 1, 1} : std::vector<int64_t>{1, 1, 1, mid}, 3, 0.5f)
+                   : ScalarConst(n, 0.37f);
+  ITensor* scaled = n->AddIElementwiseNode(a, hs->GetOutput(0), ElementwiseOp::MUL)->GetOutput(0);
+  c.chain_out = n->AddIElementwiseNode(scaled, ScalarConst(n, -0.2f), ElementwiseOp::ADD)->GetOutput(0);
+  EXPECT_TRUE(c.chain_out->SetDynamicRange(Range{-0.5f, 1.5f}, true).ok());
+  const std::vector<int64_t> w2 = nchw ? std::vector<int64_t>{5, mid, 1, 1} : std::vector<int64_t>{5, 1, 1, mid};
+  IConvNode* second = n->AddIConvNode(c.chain_out, Const(n, w2, 4, 0.5f), Const(n, {5}, 5, 0.3f));
+  SetLayouts(second, nchw);
+  EXPECT_TRUE(n->MarkOutput(second->GetOutput(0)).ok());
+  return c;
+}
+
+struct Ran {
+  std::vector<float> y;
+  std::vector<std::string> fused;  // the first convolution's step: what it swallowed
+  std::string kernel;
+  DataType first_output = DataType::FLOAT32;
+};
+
+Ran RunChain(IModel* model, const std::string& first_name, bool reference, const std::vector<float>& x,
+             const Dims& dims) {
+  ContextOptions options;
+  options.force_reference = reference;
+  auto context = model->CreateIEngine()->CreateIContext(options);
+  EXPECT_TRUE(context->Prepare({dims}).ok());
+  Ran r;
+  const runtime::ExecutionPlan& plan = Impl(context.get())->plan();
+  const ir::Graph& graph = Impl(context.get())->graph();
+  for (const auto& step : plan.steps) {
+    if (step.node < 0 || graph.node(step.node)->name != first_name) continue;
+    r.kernel = step.def ? step.def->name : "?";
+    for (int f : step.fused) r.fused.push_back(std::string(ops::GetSchema(graph.node(f)->op).name));
+    r.first_output = plan.buffers[static_cast<size_t>(step.outputs[0])].info.dtype;
+  }
+  std::vector<float> input = x;
+  r.y = RunOnce(context.get(), dims, input);
+  return r;
+}
+
+TEST(FuseFloatChain, ConvHardSwishScalarsQuantizeIsOneStepWithTheSameNumbers) {
+  for (const bool nchw : {true, false})
+    for (const bool depthwise : {false, true}) {
+      if (depthwise && !nchw) continue;  // avx2-int8-dw is NCHW
+      SCOPED_TRACE(std::string(nchw ? "NCHW" : "NHWC") + (depthwise ? " depthwise" : ""));
+      Chain c = MakeChain(nchw, depthwise);
+      auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+      ASSERT_NE(model, nullptr);
+      const Dims dims = nchw ? Dims({1, 7, 9, 11}) : Dims({1, 9, 11, 7});
+      auto x = RandomFloats(7 * 9 * 11, 6, -1.2f, 1.2f);  // beyond the range too: clamped codes
+      const std::string name = c.first->GetNodeName();
+      const Ran fast = RunChain(model.get(), name, false, x, dims);
+      const Ran ref = RunChain(model.get(), name, true, x, dims);
+      if (!ops::FindKernel(OpKind::kConv2D, "avx2-int8") || !kernels::DetectedCpuFeatures().avx2) GTEST_SKIP();
+      EXPECT_EQ(fast.kernel, depthwise ? "avx2-int8-dw" : nchw ? "avx2-int8" : "avx2-int8");
+      EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation", "Elementwise", "Elementwise", "Convert"}));
+      EXPECT_EQ(fast.first_output, DataType::INT8);
+      EXPECT_TRUE(ref.fused.empty());
+      EXPECT_EQ(ref.first_output, DataType::FLOAT32);
+      ASSERT_EQ(fast.y.size(), ref.y.size());
+      ASSERT_FALSE(fast.y.empty());
+      EXPECT_EQ(fast.y, ref.y);  // the same float32 arithmetic and the same quantize
+    }
+}
+
+TEST(FuseFloatChain, NearMissesStaySeparate) {
+  // The + b output is also a network output: the float value must exist, so
+  // no Quantize is fused (the activation and scalars still are).
+  {
+    Chain c = MakeChain(true, false);
+    ASSERT_TRUE(c.network->MarkOutput(c.chain_out).ok());
+    auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+    ASSERT_NE(model, nullptr);
+    const Ran fast =
+        RunChain(model.get(), c.first->GetNodeName(), false, RandomFloats(7 * 9 * 11, 6), Dims({1, 7, 9, 11}));
+    EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation", "Elementwise", "Elementwise"}));
+    EXPECT_EQ(fast.first_output, DataType::FLOAT32);
+  }
+  // * a per channel (not a scalar): hard_swish fuses, the product stays a step.
+  {
+    Chain c = MakeChain(true, false, /*mul_by_tensor=*/true);
+    auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+    ASSERT_NE(model, nullptr);
+    const Ran fast =
+        RunChain(model.get(), c.first->GetNodeName(), false, RandomFloats(7 * 9 * 11, 6), Dims({1, 7, 9, 11}));
+    EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation"}));
+    EXPECT_EQ(fast.first_output, DataType::FLOAT32);
+  }
+}
+
+}  // namespace
+}  // namespace mixq::testing
