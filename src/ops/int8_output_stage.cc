@@ -68,7 +68,7 @@ MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 
 }
 
 // hard_swish of 4 floats in double, as ops/activation/cpu_avx2.cc computes it.
-MIXQ_AVX2_STAGE __m128 HardSwish4(__m128 x) {
+MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m128 HardSwish4(__m128 x) {
   const __m256d v = _mm256_cvtps_pd(x);
   const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
   const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
@@ -78,8 +78,10 @@ MIXQ_AVX2_STAGE __m128 HardSwish4(__m128 x) {
 }
 
 // y after the post-ops, 8 lanes (the comparisons of ApplyScalarPostOps).
-MIXQ_AVX2_STAGE __m256 VectorPostOps(__m256 y, const std::vector<StagePostOp>& post_ops,
-                                     const std::vector<FloatAddend>& addends, int64_t e) {
+MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m256 VectorPostOps(__m256 y,
+                                                                           const std::vector<StagePostOp>& post_ops,
+                                                                           const std::vector<FloatAddend>& addends,
+                                                                           int64_t e) {
   const __m256 zero = _mm256_setzero_ps();
   for (const StagePostOp& op : post_ops) {
     if (op.kind == StagePostOp::Kind::kAdd) {
