@@ -13,6 +13,7 @@
 #include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 #include "runtime/engine.h"
+#include "util/half.h"
 
 namespace mixq::testing {
 namespace {
@@ -96,8 +97,20 @@ Ran RunChain(IModel* model, const std::string& first_name, bool reference, const
     for (int f : step.fused) r.fused.push_back(std::string(ops::GetSchema(graph.node(f)->op).name));
     r.first_output = plan.buffers[static_cast<size_t>(step.outputs[0])].info.dtype;
   }
+  std::vector<std::unique_ptr<IRTTensor>> in, out;
+  EXPECT_TRUE(context->CreateInputTensors(&in).ok());
+  EXPECT_TRUE(context->CreateOutputTensors(&out).ok());
+  EXPECT_TRUE(in[0]->SetDimensions(dims).ok());
   std::vector<float> input = x;
-  r.y = RunOnce(context.get(), dims, input);
+  EXPECT_TRUE(in[0]->SetData(input.data(), input.size() * sizeof(float)).ok());
+  const Status s = context->Enqueue(in, out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return r;
+  const int64_t count = out[0]->GetDimensions().GetElementCount();
+  for (int64_t i = 0; i < count; ++i)  // float16 outputs in the _float16 modes
+    r.y.push_back(out[0]->GetDataType() == DataType::FLOAT16
+                      ? HalfToFloat(static_cast<const uint16_t*>(out[0]->GetData())[i])
+                      : static_cast<const float*>(out[0]->GetData())[i]);
   return r;
 }
 
@@ -138,6 +151,20 @@ TEST(FuseFloatChain, NearMissesStaySeparate) {
         RunChain(model.get(), c.first->GetNodeName(), false, RandomFloats(7 * 9 * 11, 6), Dims({1, 7, 9, 11}));
     EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation", "Elementwise", "Elementwise"}));
     EXPECT_EQ(fast.first_output, DataType::FLOAT32);
+  }
+  // qint8_mixed_float16: the convolution's float output is stored as float16
+  // and hard_swish reads the rounded values; fusing it would skip that
+  // rounding, so nothing fuses and the fast plan equals the reference's.
+  {
+    Chain c = MakeChain(true, false);
+    auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
+    ASSERT_NE(model, nullptr);
+    const auto x = RandomFloats(7 * 9 * 11, 6);
+    const Ran fast = RunChain(model.get(), c.first->GetNodeName(), false, x, Dims({1, 7, 9, 11}));
+    const Ran ref = RunChain(model.get(), c.first->GetNodeName(), true, x, Dims({1, 7, 9, 11}));
+    EXPECT_TRUE(fast.fused.empty());
+    ASSERT_FALSE(fast.y.empty());
+    EXPECT_EQ(fast.y, ref.y);
   }
   // * a per channel (not a scalar): hard_swish fuses, the product stays a step.
   {

@@ -29,6 +29,10 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   if (in.dtype != out.dtype || (in.quant == nullptr) != (out.quant == nullptr)) return false;
   if (in.quant && (in.quant->scales != out.quant->scales || in.quant->zero_points != out.quant->zero_points))
     return false;
+  // hard_swish does not commute with a narrower storage's rounding (float16
+  // in, float16 out): only between float32 tensors is fusing it exact.
+  if (op.activation == "hard_swish" && (in.dtype != DataType::FLOAT32 || in.narrowed || in.quant || out.narrowed))
+    return false;
   proposal->fused_node = consumer;
   proposal->post_op = op;
   proposal->new_output = act.outputs[0];
