@@ -18,14 +18,22 @@ alignas(32) __attribute__((used)) const int16_t kOnes[16] asm("mixq_u8s8_ones") 
                                                                                    1, 1, 1, 1, 1, 1, 1, 1};
 
 // C[0..6)[0..16) (+)= sum over `quads` of packed A quads x packed B quads,
-// 12 int32 accumulators in named registers; B = 16 columns of 4 u8 taps (two
-// ymm), A one int32 of 4 s8 taps per row, broadcast. `init` (6 values): the
-// first chunk starts from these instead of C.
+// 12 int32 accumulators in named registers; B = 16 columns of 4 taps (two
+// ymm), A one int32 of 4 taps per row, broadcast. kUnsignedB: B holds the u8
+// operand and A the s8 one (convolutions: B the image); else A is u8 and B
+// s8 (MatMul / FullyConnected: B the weights). The first chunk starts from
+// `row_init` (6 values, one per row) or `col_init` (16, one per column)
+// instead of C.
+template <bool kUnsignedB>
 MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads, int32_t* c, int64_t ldc,
-                               const int32_t* init) {
+                               const int32_t* row_init, const int32_t* col_init) {
   static_assert(kU8S8RowBlock == 6 && kU8S8Panel == 16);
-#define MIXQ_LOAD_C(r, half) \
-  (init ? _mm256_set1_epi32(init[r]) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + (r)*ldc + 8 * (half))))
+  const __m256i col0 = col_init ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col_init)) : __m256i{};
+  const __m256i col1 = col_init ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col_init + 8)) : __m256i{};
+#define MIXQ_LOAD_C(r, half)                   \
+  (row_init   ? _mm256_set1_epi32(row_init[r]) \
+   : col_init ? ((half) ? col1 : col0)         \
+              : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + (r)*ldc + 8 * (half))))
   __m256i c00 = MIXQ_LOAD_C(0, 0), c01 = MIXQ_LOAD_C(0, 1), c10 = MIXQ_LOAD_C(1, 0), c11 = MIXQ_LOAD_C(1, 1);
   __m256i c20 = MIXQ_LOAD_C(2, 0), c21 = MIXQ_LOAD_C(2, 1), c30 = MIXQ_LOAD_C(3, 0), c31 = MIXQ_LOAD_C(3, 1);
   __m256i c40 = MIXQ_LOAD_C(4, 0), c41 = MIXQ_LOAD_C(4, 1), c50 = MIXQ_LOAD_C(5, 0), c51 = MIXQ_LOAD_C(5, 1);
@@ -34,32 +42,41 @@ MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads
   // one product register are all 16 ymm registers, with the ones vpmaddwd
   // widens by as a memory operand. From intrinsics GCC kept the ones in a
   // 17th register and spilled an accumulator to the stack on every step.
-#define MIXQ_ROW(r, acc0, acc1)                          \
+  // (AT&T order: "vpmaddubsw s, u, dst" multiplies unsigned u by signed s.)
+#define MIXQ_ROW(r, acc0, acc1, U0, S0, U1, S1)          \
   "vpbroadcastd " #r                                     \
   "*4(%[a]), %%ymm14\n\t"                                \
-  "vpmaddubsw %%ymm14, %%ymm12, %%ymm15\n\t"             \
+  "vpmaddubsw " S0 ", " U0                               \
+  ", %%ymm15\n\t"                                        \
   "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
   "vpaddd %%ymm15, %[" #acc0 "], %[" #acc0               \
   "]\n\t"                                                \
-  "vpmaddubsw %%ymm14, %%ymm13, %%ymm15\n\t"             \
+  "vpmaddubsw " S1 ", " U1                               \
+  ", %%ymm15\n\t"                                        \
   "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
   "vpaddd %%ymm15, %[" #acc1 "], %[" #acc1 "]\n\t"
+#define MIXQ_LOOP(U0, S0, U1, S1) \
+  asm volatile(                                                                                                      \
+      "1:\n\t"                                                                                                       \
+      "vmovdqu (%[b]), %%ymm12\n\t"                                                                                  \
+      "vmovdqu 32(%[b]), %%ymm13\n\t" MIXQ_ROW(0, c00, c01, U0, S0, U1, S1) MIXQ_ROW(1, c10, c11, U0, S0, U1, S1)     \
+          MIXQ_ROW(2, c20, c21, U0, S0, U1, S1) MIXQ_ROW(3, c30, c31, U0, S0, U1, S1)                                 \
+              MIXQ_ROW(4, c40, c41, U0, S0, U1, S1) MIXQ_ROW(5, c50, c51, U0, S0, U1, S1) "add $24, %[a]\n\t"         \
+                                                                                          "add $64, %[b]\n\t"         \
+                                                                                          "dec %[n]\n\t"              \
+                                                                                          "jnz 1b\n\t"                \
+      : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),        \
+        [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51),        \
+        [a] "+r"(a), [b] "+r"(b), [n] "+r"(quads)                                                                    \
+      :                                                                                                              \
+      : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
   if (quads > 0) {
-    asm volatile(
-        "1:\n\t"
-        "vmovdqu (%[b]), %%ymm12\n\t"
-        "vmovdqu 32(%[b]), %%ymm13\n\t" MIXQ_ROW(0, c00, c01) MIXQ_ROW(1, c10, c11) MIXQ_ROW(2, c20, c21)
-            MIXQ_ROW(3, c30, c31) MIXQ_ROW(4, c40, c41) MIXQ_ROW(5, c50, c51)
-        "add $24, %[a]\n\t"
-        "add $64, %[b]\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
-          [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51),
-          [a] "+r"(a), [b] "+r"(b), [n] "+r"(quads)
-        :
-        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    if constexpr (kUnsignedB)
+      MIXQ_LOOP("%%ymm12", "%%ymm14", "%%ymm13", "%%ymm14");
+    else
+      MIXQ_LOOP("%%ymm14", "%%ymm12", "%%ymm14", "%%ymm13");
   }
+#undef MIXQ_LOOP
 #undef MIXQ_ROW
 #define MIXQ_STORE_C(r, half, v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + (r)*ldc + 8 * (half)), v)
   MIXQ_STORE_C(0, 0, c00), MIXQ_STORE_C(0, 1, c01), MIXQ_STORE_C(1, 0, c10), MIXQ_STORE_C(1, 1, c11);
@@ -129,8 +146,8 @@ void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_bloc
       for (int64_t r = 0; r < kU8S8RowBlock; ++r)
         init[r] = -zero_point * a.row_sums[static_cast<size_t>(block * kU8S8RowBlock + r)];
       for (int64_t panel = 0; panel < panels; ++panel)
-        BlockKernel6x16(ab, b + (panel * quads + kc) * 4 * kU8S8Panel, len, cb + panel * kU8S8Panel, ldc,
-                        kc == 0 ? init : nullptr);
+        BlockKernel6x16<true>(ab, b + (panel * quads + kc) * 4 * kU8S8Panel, len, cb + panel * kU8S8Panel, ldc,
+                              kc == 0 ? init : nullptr, nullptr);
     }
   }
 }
@@ -173,6 +190,64 @@ MIXQ_AVX2 void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, 
         x[t] = _mm_xor_si128(x[t], flip);
       }
       StoreQuad(x[0], x[1], x[2], x[3], panels + (p * quads + q) * 4 * kU8S8Panel);
+    }
+  }
+}
+
+void PackU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed) {
+  packed->m = m;
+  packed->quads = (k + 3) / 4;
+  packed->blocks = (m + kU8S8RowBlock - 1) / kU8S8RowBlock;
+  packed->data.assign(static_cast<size_t>(packed->blocks * packed->quads * kU8S8RowBlock), 0);
+  packed->row_sums.clear();
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t block = i / kU8S8RowBlock, row = i % kU8S8RowBlock;
+    const int8_t* src = a + i * lda;
+    for (int64_t q = 0; q < packed->quads; ++q) {
+      uint32_t word = 0;  // taps past K: any value (their weights are 0); 0x80 here
+      for (int64_t t = 0; t < 4; ++t) {
+        const uint8_t u = 4 * q + t < k ? static_cast<uint8_t>(static_cast<uint8_t>(src[4 * q + t]) ^ 0x80) : 0x80;
+        word |= static_cast<uint32_t>(u) << (8 * t);
+      }
+      packed->data[static_cast<size_t>((block * packed->quads + q) * kU8S8RowBlock + row)] = static_cast<int32_t>(word);
+    }
+  }
+}
+
+void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed) {
+  packed->k = k;
+  packed->n = n;
+  packed->quads = (k + 3) / 4;
+  packed->panels = (n + kU8S8Panel - 1) / kU8S8Panel;
+  packed->data.assign(static_cast<size_t>(packed->panels * packed->quads * 4 * kU8S8Panel), 0);
+  packed->col_sums.assign(static_cast<size_t>(packed->panels * kU8S8Panel), 0);
+  for (int64_t j = 0; j < n; ++j) {
+    int32_t sum = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      const int16_t w = bt[j * k + t];
+      sum += w;
+      packed->data[static_cast<size_t>(((j / kU8S8Panel) * packed->quads + t / 4) * 4 * kU8S8Panel +
+                                       (j % kU8S8Panel) * 4 + t % 4)] = static_cast<uint8_t>(static_cast<int8_t>(w));
+    }
+    packed->col_sums[static_cast<size_t>(j)] = sum;
+  }
+}
+
+void GemmU8S8WeightsTileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
+                             int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc) {
+  const int64_t quads = a.quads;
+  std::vector<int32_t> init(static_cast<size_t>(panels * kU8S8Panel));
+  for (int64_t j = 0; j < panels * kU8S8Panel; ++j)  // -zero_point * sum_k B[k][j]
+    init[static_cast<size_t>(j)] = -zero_point * b.col_sums[static_cast<size_t>(first_panel * kU8S8Panel + j)];
+  for (int64_t kc = 0; kc < quads; kc += kQuadChunk) {
+    const int64_t len = std::min(kQuadChunk, quads - kc);
+    for (int64_t block = first_block; block < last_block; ++block) {
+      const int32_t* ab = a.data.data() + (block * quads + kc) * kU8S8RowBlock;
+      int32_t* cb = c + (block - first_block) * kU8S8RowBlock * ldc;
+      for (int64_t panel = 0; panel < panels; ++panel)
+        BlockKernel6x16<false>(ab, b.data.data() + ((first_panel + panel) * quads + kc) * 4 * kU8S8Panel, len,
+                               cb + panel * kU8S8Panel, ldc, nullptr,
+                               kc == 0 ? init.data() + panel * kU8S8Panel : nullptr);
     }
   }
 }

@@ -63,4 +63,24 @@ void PackU8PanelsFromOffsetsAvx2(const uint8_t* base, const int64_t* offsets, in
 // last panel hold 0x80.
 void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* panels);
 
+// The product the other way round (MatMul / FullyConnected: A the int8
+// activations, B the weights). A's rows packed as u8 (x ^ 0x80) quads like
+// PackedS8A (row_sums unused); B (K x N, given transposed: column j at bt +
+// j * k, int8 values in int16 satisfying FitsU8S8 along K) packed in panels
+// of 16 columns, [panel][quad][16][4] s8, with each column's sum.
+void PackU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
+struct PackedS8B {
+  int64_t k = 0, n = 0, quads = 0, panels = 0;
+  std::vector<uint8_t> data;
+  std::vector<int32_t> col_sums;  // panels * 16 entries, padding columns 0
+};
+void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed);
+
+// C[i][j] = sum_k (A[i][k] - zero_point) * B[k][j] for the row blocks
+// [first_block, last_block) and the panels [first_panel, first_panel +
+// panels) of B; C's column 0 is panel first_panel's first. zero_point: A's
+// as u8 (z + 128). Needs AVX2.
+void GemmU8S8WeightsTileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
+                             int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc);
+
 }  // namespace mixq::kernels

@@ -8,6 +8,7 @@
 
 #include "kernels/int16_gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/u8s8_gemm.h"
 #include "ops/int8_output_stage.h"
 #include "ops/quantized_reference.h"
 #include "quant/requantize.h"
@@ -21,6 +22,22 @@ namespace {
 constexpr int64_t kPanel = kernels::kInt16Panel;
 constexpr int64_t kRows = kernels::kInt16RowBlock;
 constexpr int64_t kBlockPanels = 16;  // 256 columns: the weights' K chunk of a block stays in L2
+static_assert(kernels::kU8S8Panel == kPanel && kernels::kU8S8RowBlock == kRows);
+
+// The centered weights transposed, [n][k] in int16 (int8 values minus the zero point).
+std::vector<int16_t> CenteredWeightsByColumn(const ValueInfo& w, const WeightGemmShape& sh) {
+  const ir::QuantBinding& wq = *w.quant;
+  const auto* raw = static_cast<const int8_t*>(w.const_data);
+  std::vector<int16_t> bt(static_cast<size_t>(sh.n * sh.k));
+  for (int64_t j = 0; j < sh.n; ++j) {
+    const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(j) : 0];
+    for (int64_t t = 0; t < sh.k; ++t) {
+      const int64_t at = sh.weight_index ? sh.weight_index(t, j) : sh.weights_transposed ? j * sh.k + t : t * sh.n + j;
+      bt[static_cast<size_t>(j * sh.k + t)] = static_cast<int16_t>(raw[at] - zp);
+    }
+  }
+  return bt;
+}
 
 class Int8WeightGemm : public Kernel {
  public:
@@ -36,6 +53,21 @@ class Int8WeightGemm : public Kernel {
     const ValueInfo& w = *init.inputs[1];
     const ir::QuantBinding& wq = *w.quant;
     w_scales_ = wq.scales;
+    if (s_.u8s8) {
+      auto pack8 = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
+        auto packed = std::make_shared<kernels::PackedS8B>();
+        kernels::PackS8B(CenteredWeightsByColumn(w, s_).data(), s_.n, s_.k, packed.get());
+        *bytes = static_cast<int64_t>(packed->data.size() + packed->col_sums.size() * sizeof(int32_t));
+        *out = packed;
+        return Status::OK();
+      };
+      std::shared_ptr<const void> packed;
+      if (init.weights)
+        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-u8s8-weights", pack8, &packed));
+      else
+        MIXQ_RETURN_IF_ERROR(pack8(&packed, &private_bytes_));
+      weights8_ = std::static_pointer_cast<const kernels::PackedS8B>(packed);
+    }
     auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
       auto packed = std::make_shared<kernels::PackedInt16B>();
       const auto* raw = static_cast<const int8_t*>(w.const_data);
@@ -54,12 +86,14 @@ class Int8WeightGemm : public Kernel {
       *out = packed;
       return Status::OK();
     };
-    std::shared_ptr<const void> packed;
-    if (init.weights)
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-weights", pack, &packed));
-    else
-      MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
-    weights_ = std::static_pointer_cast<const kernels::PackedInt16B>(packed);
+    if (!s_.u8s8) {
+      std::shared_ptr<const void> packed;
+      if (init.weights)
+        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-weights", pack, &packed));
+      else
+        MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
+      weights_ = std::static_pointer_cast<const kernels::PackedInt16B>(packed);
+    }
 
     bias_input_ = bias_input >= 0 && static_cast<size_t>(bias_input) < init.inputs.size() &&
                           init.inputs[static_cast<size_t>(bias_input)]
@@ -87,7 +121,10 @@ class Int8WeightGemm : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     Constants(in, y);
-    if (s_.pack_rows) {
+    if (s_.u8s8) {
+      kernels::PackU8A(in[0].Data<const int8_t>(), s_.m, s_.k, s_.k, &rows8_);
+      a_zero_point_ = in[0].quant->zero_point + 128;
+    } else if (s_.pack_rows) {
       rows_.m = s_.m;
       rows_.pairs = pairs_;
       rows_.blocks = row_blocks_;
@@ -180,8 +217,12 @@ class Int8WeightGemm : public Kernel {
     const int64_t ldc = panels * kPanel, first = first_panel * kPanel;
     const int64_t cols = std::min(ldc, s_.n - first);
     acc->resize(static_cast<size_t>(row_blocks_ * kRows * ldc));
-    kernels::GemmInt16TileAvx2(rows_, 0, row_blocks_, weights_->data.data() + first_panel * pairs_ * 2 * kPanel, panels,
-                               acc->data(), ldc);
+    if (s_.u8s8)
+      kernels::GemmU8S8WeightsTileAvx2(rows8_, 0, row_blocks_, *weights8_, first_panel, panels, a_zero_point_,
+                                       acc->data(), ldc);
+    else
+      kernels::GemmInt16TileAvx2(rows_, 0, row_blocks_, weights_->data.data() + first_panel * pairs_ * 2 * kPanel,
+                                 panels, acc->data(), ldc);
     const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
     for (int64_t m = 0; m < s_.m; ++m) {
       const int32_t* row = acc->data() + m * ldc;
@@ -198,6 +239,9 @@ class Int8WeightGemm : public Kernel {
   WeightGemmShape s_;
   int64_t pairs_ = 0, panels_ = 0, column_blocks_ = 0, row_blocks_ = 0;
   std::shared_ptr<const kernels::PackedInt16B> weights_;
+  std::shared_ptr<const kernels::PackedS8B> weights8_;  // the u8s8 form's
+  kernels::PackedS8A rows8_;
+  int32_t a_zero_point_ = 128;  // A's zero point as u8
   int64_t private_bytes_ = 0;
   std::vector<float> w_scales_;
   int bias_input_ = -1;
@@ -246,6 +290,11 @@ bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape
       }
   const int64_t int_bias = MaxAbsIntBias(init, bias_input);
   return int_bias >= 0 && shape.k * 255 * 255 + int_bias < (int64_t{1} << 31);
+}
+
+bool Int8WeightGemmFitsU8S8(const KernelInit& init, const WeightGemmShape& shape) {
+  if (shape.pack_rows || !init.inputs[1] || !init.inputs[1]->const_data || !init.inputs[1]->quant) return false;
+  return kernels::FitsU8S8(CenteredWeightsByColumn(*init.inputs[1], shape).data(), shape.n, shape.k, shape.k);
 }
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,

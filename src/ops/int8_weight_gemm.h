@@ -32,11 +32,18 @@ struct WeightGemmShape {
   // matrix); a convolution gathers its im2col rows here.
   RowBlockPacker pack_rows;
   const char* name = "avx2-int8";  // the kernel's name in the plan (its KernelDef's)
+  // vpmaddubsw on u8 activations and s8 weights (kernels/u8s8_gemm.h), for
+  // weights that satisfy Int8WeightGemmFitsU8S8; plain A only (no pack_rows).
+  bool u8s8 = false;
 };
 
 // True when the step is this kernel's: the caller has checked its own
 // geometry into `shape`; `bias_input` is the bias's input index or -1.
 bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape, int bias_input);
+
+// The weights' adjacent K pairs all have |w1| + |w2| <= 128 (the 7-bit
+// weight policy): the u8s8 form is exact.
+bool Int8WeightGemmFitsU8S8(const KernelInit& init, const WeightGemmShape& shape);
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
                           std::unique_ptr<Kernel>* kernel);

@@ -39,6 +39,21 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8WeightGemm(init, shape, 2, kernel);
 }
 
+// The 7-bit-weight form (int8_weight_range: 7bit): vpmaddubsw, exact when
+// every adjacent weight pair along K has |w1| + |w2| <= 128.
+bool SupportsU8S8(const KernelInit& init) {
+  WeightGemmShape shape;
+  return Shape(init, &shape) && Int8WeightGemmSupports(init, shape, 2) && Int8WeightGemmFitsU8S8(init, shape);
+}
+
+Status MakeU8S8(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!Shape(init, &shape)) return Internal("FullyConnected avx2-int8-u8s8: unexpected shapes");
+  shape.u8s8 = true;
+  shape.name = "avx2-int8-u8s8";
+  return MakeInt8WeightGemm(init, shape, 2, kernel);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -46,4 +61,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(fully_connected, avx2_gemm) {
   mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 20,
                              mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 25,
+                             mixq::ops::SupportsU8S8, mixq::ops::MakeU8S8});
 }

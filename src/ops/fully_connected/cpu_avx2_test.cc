@@ -19,14 +19,19 @@ struct Case {
   float alpha, beta;
 };
 
-std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed) {
+// seven_bit: weights in [-64, 63] (both ends every 7th element), where
+// avx2-int8-u8s8 applies.
+std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed, bool seven_bit = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   const ir::Shape a_shape = c.transpose_a ? ir::Shape{c.k, c.m} : ir::Shape{c.m, c.k};
   const ir::Shape b_shape = c.transpose_b ? ir::Shape{c.n, c.k} : ir::Shape{c.k, c.n};
   std::vector<int8_t> a(static_cast<size_t>(c.m * c.k)), b(static_cast<size_t>(c.k * c.n));
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? 127 : -128) : code(rng));
-  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -127) : code(rng));
+  for (size_t i = 0; i < b.size(); ++i) {
+    const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -127);
+    b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
+  }
   std::vector<float> bias(static_cast<size_t>(c.bias.empty() ? 0 : ir::ElementCount(c.bias)));
   for (auto& v : bias) v = static_cast<float>(code(rng)) * 0.05f;
   ir::QuantBinding aq, bq, yq;
@@ -84,21 +89,24 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
       {20, 300, 270, false, true, false, 9, {270}, 1.0f, 1.0f},       // several row and column blocks
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kFullyConnected);
-  for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
+  for (const char* name : {"avx2-int8", "avx2-int8-staged", "avx2-int8-u8s8"}) {
     const KernelDef* fast = FindKernel(OpKind::kFullyConnected, name);
     ASSERT_NE(fast, nullptr) << name;
+    const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
     int ran = 0;
     for (size_t i = 0; i < std::size(cases); ++i) {
-      const auto got = RunFc(*fast, cases[i], static_cast<uint32_t>(i));
+      const auto got = RunFc(*fast, cases[i], static_cast<uint32_t>(i), seven_bit);
       if (got.empty()) continue;
       ++ran;
-      const auto want = RunFc(ref, cases[i], static_cast<uint32_t>(i));
+      const auto want = RunFc(ref, cases[i], static_cast<uint32_t>(i), seven_bit);
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
     // The fused kernel takes alpha = beta = 1 with a per-feature bias; the staged one all.
-    EXPECT_EQ(ran, std::string(name) == "avx2-int8" ? 4 : 5) << name;
+    EXPECT_EQ(ran, std::string(name) == "avx2-int8-staged" ? 5 : 4) << name;
   }
+  // 8-bit weights (127 next to -127 could saturate vpmaddubsw): the u8s8 form declines.
+  EXPECT_TRUE(RunFc(*FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8"), cases[1], 1, false).empty());
 }
 
 }  // namespace

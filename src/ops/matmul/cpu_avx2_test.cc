@@ -17,12 +17,18 @@ struct Case {
   int32_t a_zero, b_zero;
 };
 
-std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t seed, const ir::Shape& y_shape) {
+// seven_bit: constant weights in [-64, 63] (both ends every 7th element), where
+// avx2-int8-u8s8 applies; otherwise the full int8 range.
+std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t seed, const ir::Shape& y_shape,
+                               bool seven_bit = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   std::vector<int8_t> a(static_cast<size_t>(ir::ElementCount(c.a))), b(static_cast<size_t>(ir::ElementCount(c.b)));
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? 127 : -128) : code(rng));
-  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -128) : code(rng));
+  for (size_t i = 0; i < b.size(); ++i) {
+    const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -128);
+    b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
+  }
   ir::QuantBinding aq, bq, yq;
   aq.symmetric = c.a_zero == 0;
   aq.scales = {0.03f};
@@ -76,21 +82,25 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
       {{{13, 7}, {7, 5}, true, false, true, 0, 0}, {13, 5}},                         // odd rows, narrow output
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kMatMul);
-  for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
+  for (const char* name : {"avx2-int8", "avx2-int8-staged", "avx2-int8-u8s8"}) {
     const KernelDef* fast = FindKernel(OpKind::kMatMul, name);
     ASSERT_NE(fast, nullptr) << name;
+    const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
     int ran = 0;
     for (size_t i = 0; i < std::size(cases); ++i) {
-      const auto got = RunMatMul(*fast, cases[i].first, static_cast<uint32_t>(i), cases[i].second);
+      const auto got = RunMatMul(*fast, cases[i].first, static_cast<uint32_t>(i), cases[i].second, seven_bit);
       if (got.empty()) continue;
       ++ran;
-      const auto want = RunMatMul(ref, cases[i].first, static_cast<uint32_t>(i), cases[i].second);
+      const auto want = RunMatMul(ref, cases[i].first, static_cast<uint32_t>(i), cases[i].second, seven_bit);
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
-    // The fused kernel takes the constant-weights cases, the staged one all.
-    EXPECT_EQ(ran, std::string(name) == "avx2-int8" ? 4 : 6) << name;
+    // The fused kernels take the constant-weights cases, the staged one all.
+    EXPECT_EQ(ran, std::string(name) == "avx2-int8-staged" ? 6 : 4) << name;
   }
+  // 8-bit weights (a pair 127, -128 could saturate vpmaddubsw): the u8s8 form declines.
+  const KernelDef* u8s8 = FindKernel(OpKind::kMatMul, "avx2-int8-u8s8");
+  EXPECT_TRUE(RunMatMul(*u8s8, cases[0].first, 0, cases[0].second, /*seven_bit=*/false).empty());
 }
 
 }  // namespace
