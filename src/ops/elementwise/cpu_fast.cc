@@ -3,8 +3,14 @@
 // operand is either contiguous or a single repeated value, so the inner loop
 // vectorizes. Bit-exact with the reference: the same float operations on the
 // same pairs. pow and integer types run the reference.
-#include "ops/elementwise/cpu.h"
+// "avx2-f16" is the same kernel on float16 storage: each run widened with
+// F16C in chunks of kHalfChunk (L1), the same float loop, the result rounded
+// back; bit-identical with the Cast steps around "cpu-fast" it replaces.
+#include <algorithm>
 
+#include "kernels/half_io.h"
+#include "ops/elementwise/cpu.h"
+#include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops_util.h"
@@ -50,7 +56,37 @@ struct Plan {
   std::vector<int64_t> a_outer, b_outer;  // operand steps along them
   int64_t inner = 1;
   int sa = 1, sb = 1;
+  bool a_half = false, b_half = false, y_half = false;  // float16 storage
 };
+
+// `n` elements of a float16 or float32 operand as float32: in place, or widened into `buffer`.
+const float* Widened(const void* p, bool half, int64_t n, float* buffer) {
+  if (!half) return static_cast<const float*>(p);
+  kernels::HalfToFloatRow(static_cast<const uint16_t*>(p), buffer, n);
+  return buffer;
+}
+
+const void* At(const void* p, bool half, int64_t i) {
+  return half ? static_cast<const void*>(static_cast<const uint16_t*>(p) + i)
+              : static_cast<const void*>(static_cast<const float*>(p) + i);
+}
+
+// One run of `plan.inner` elements with some operand in float16: widened and
+// rounded back chunk by chunk around the float32 loop.
+void RunHalf(const Plan& plan, const void* a, const void* b, void* y, int64_t n) {
+  alignas(32) float a_buf[kHalfChunk], b_buf[kHalfChunk], y_buf[kHalfChunk];
+  float a_one = 0.0f, b_one = 0.0f;
+  const float* a_repeated = plan.sa ? nullptr : Widened(a, plan.a_half, 1, &a_one);
+  const float* b_repeated = plan.sb ? nullptr : Widened(b, plan.b_half, 1, &b_one);
+  for (int64_t at = 0; at < n; at += kHalfChunk) {
+    const int64_t m = std::min(kHalfChunk, n - at);
+    const float* pa = plan.sa ? Widened(At(a, plan.a_half, at), plan.a_half, m, a_buf) : a_repeated;
+    const float* pb = plan.sb ? Widened(At(b, plan.b_half, at), plan.b_half, m, b_buf) : b_repeated;
+    float* py = plan.y_half ? y_buf : static_cast<float*>(y) + at;
+    plan.run(pa, pb, py, m, plan.sa, plan.sb);
+    if (plan.y_half) kernels::FloatToHalfRow(y_buf, static_cast<uint16_t*>(y) + at, m);
+  }
+}
 
 // Per output axis: the operand's step (0 where it is broadcast).
 std::vector<int64_t> Steps(const ir::Shape& in, const ir::Shape& out) {
@@ -61,9 +97,43 @@ std::vector<int64_t> Steps(const ir::Shape& in, const ir::Shape& out) {
   return steps;
 }
 
-}  // namespace
+// Calls f(r, ia, ib) for every run r, with the operands' element offsets.
+template <typename F>
+void ForEachRun(const Plan& plan, F&& f) {
+  const int64_t runs = ir::ElementCount(plan.outer);
+  std::vector<int64_t> index(plan.outer.size(), 0);
+  int64_t ia = 0, ib = 0;
+  for (int64_t r = 0; r < runs; ++r) {
+    f(r, ia, ib);
+    for (size_t d = index.size(); d-- > 0;) {
+      ia += plan.a_outer[d];
+      ib += plan.b_outer[d];
+      if (++index[d] < plan.outer[d]) break;
+      ia -= plan.a_outer[d] * index[d];
+      ib -= plan.b_outer[d] * index[d];
+      index[d] = 0;
+    }
+  }
+}
 
-Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+Status MakeHalfKernel(const Plan& plan, const char* name, std::unique_ptr<Kernel>* kernel) {
+  return MakeFunctionKernel(
+      [plan](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
+          void* y = plan.y_half ? static_cast<void*>(out[0].Data<uint16_t>() + r * plan.inner)
+                                : static_cast<void*>(out[0].Data<float>() + r * plan.inner);
+          RunHalf(plan, At(in[0].data, plan.a_half, ia), At(in[1].data, plan.b_half, ib), y, plan.inner);
+        });
+        return Status::OK();
+      },
+      kernel, name);
+}
+
+bool FloatOrHalf(const ValueInfo* v, bool half_ok) {
+  return v && (v->dtype == DataType::FLOAT32 || (half_ok && IsHalfStorage(*v)));
+}
+
+Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_name, std::unique_ptr<Kernel>* kernel) {
   const ValueInfo* a = init.inputs.size() > 1 ? init.inputs[0] : nullptr;
   const ValueInfo* b = init.inputs.size() > 1 ? init.inputs[1] : nullptr;
   const std::string name = init.attrs.Str("op");
@@ -73,7 +143,8 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
   Plan plan;
   for (const auto& [op_name, fn] : kOps)
     if (name == op_name) plan.run = fn;
-  if (!a || !b || a->dtype != DataType::FLOAT32 || b->dtype != DataType::FLOAT32 || !plan.run ||
+  if (!FloatOrHalf(a, half_ok) || !FloatOrHalf(b, half_ok) || init.outputs.size() != 1 ||
+      !(init.outputs[0].dtype == DataType::FLOAT32 || (half_ok && IsHalfStorage(init.outputs[0]))) || !plan.run ||
       !ir::IsStatic(a->shape) || !ir::IsStatic(b->shape))
     return Internal("elementwise '", name, "' on these types is not this kernel's: the registry picks the reference");
   ir::Shape out;
@@ -97,39 +168,49 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
   plan.outer.assign(out.begin(), out.begin() + static_cast<long>(k));
   plan.a_outer.assign(as.begin(), as.begin() + static_cast<long>(k));
   plan.b_outer.assign(bs.begin(), bs.begin() + static_cast<long>(k));
+  plan.a_half = IsHalfStorage(*a);
+  plan.b_half = IsHalfStorage(*b);
+  plan.y_half = IsHalfStorage(init.outputs[0]);
+  if (plan.a_half || plan.b_half || plan.y_half) return MakeHalfKernel(plan, kernel_name, kernel);
   return MakeFunctionKernel(
       [plan](const std::vector<TensorView>& in, const std::vector<TensorView>& out_views) {
         const float* pa = in[0].Data<float>();
         const float* pb = in[1].Data<float>();
         float* y = out_views[0].Data<float>();
-        const int64_t runs = ir::ElementCount(plan.outer);
-        std::vector<int64_t> index(plan.outer.size(), 0);
-        int64_t ia = 0, ib = 0;
-        for (int64_t r = 0; r < runs; ++r) {
+        ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
           plan.run(pa + ia, pb + ib, y + r * plan.inner, plan.inner, plan.sa, plan.sb);
-          for (size_t d = index.size(); d-- > 0;) {
-            ia += plan.a_outer[d];
-            ib += plan.b_outer[d];
-            if (++index[d] < plan.outer[d]) break;
-            ia -= plan.a_outer[d] * index[d];
-            ib -= plan.b_outer[d] * index[d];
-            index[d] = 0;
-          }
-        }
+        });
         return Status::OK();
       },
-      kernel, "cpu-fast");
+      kernel, kernel_name);
+}
+
+}  // namespace
+
+Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeElementwise(init, false, "cpu-fast", kernel);
 }
 
 namespace {
 bool SupportsFast(const KernelInit& init) {
   return !init.HasPostOps() && AllPlainFloat32(init) && init.attrs.Str("op") != "pow";
 }
+
+bool SupportsHalf(const KernelInit& init) {
+  return init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] && ir::IsStatic(init.inputs[0]->shape) &&
+         ir::IsStatic(init.inputs[1]->shape) && HalfOrFloatStorage(init) && init.attrs.Str("op") != "pow";
+}
+
+Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeElementwise(init, true, "avx2-f16", kernel);
+}
 }  // namespace
 
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(elementwise, fast) {
-  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
-                             mixq::ops::MakeElementwiseFast});
+  mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf, mixq::ops::MakeHalf});
 }
