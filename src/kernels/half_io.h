@@ -19,4 +19,19 @@ void FloatToHalfRow(const float* x, uint16_t* y, int64_t n);
 void HalfToFloatParallel(const uint16_t* x, float* y, int64_t n);
 void FloatToHalfParallel(const float* x, uint16_t* y, int64_t n);
 
+// oneDNN's 8-channel blocked layout (nChw8c) for one image of `channels`
+// planes of `spatial` elements: y[((c / 8) * spatial + s) * 8 + c % 8].
+// The padding channels of the last block are written as zeros (oneDNN
+// requires them).
+void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
+
+// Walks a blocked (nChw8c) float32 image back as plain channel rows: calls
+// row(values, n, c, s) with n <= kBlockedRow consecutive elements of channel
+// c from spatial position s (values in a buffer that stays in L1). Blocks of
+// 8 channels split over OpenMP threads when the image is large, so `row`
+// must be safe to call concurrently for different (c, s).
+constexpr int64_t kBlockedRow = 128;
+using BlockedRowFn = void (*)(void* context, const float* values, int64_t n, int64_t c, int64_t s);
+void ForEachBlocked8Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context);
+
 }  // namespace mixq::kernels
