@@ -69,10 +69,9 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
     for (const Op& op : ops_) {
       if (op.add) {
         const TensorView& a = in[static_cast<size_t>(op.input)];
-        const __m256 addend =
-            op.input_half
-                ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.Data<const uint16_t>() + offset + i)))
-                : _mm256_loadu_ps(a.Data<const float>() + offset + i);
+        const __m256 addend = op.input_half ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                                  a.Data<const uint16_t>() + offset + i)))
+                                            : _mm256_loadu_ps(a.Data<const float>() + offset + i);
         v = op.add_first ? _mm256_add_ps(addend, v) : _mm256_add_ps(v, addend);
       } else if (op.leaky) {
         v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));

@@ -23,8 +23,7 @@ class HalfOutputStage {
   // y[0..n): the float32 results for output elements [offset, offset + n),
   // written to `out` after rounding and post-ops; `in` are the step's inputs
   // (the addends among them). Safe to call concurrently on disjoint ranges.
-  void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in,
-             const TensorView& out) const;
+  void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in, const TensorView& out) const;
 
  private:
   struct Op {
@@ -33,7 +32,7 @@ class HalfOutputStage {
     float lo = 0.0f, hi = 0.0f;  // clip bounds (relu: 0, inf; relu6: 0, 6); leaky: lo = slope
     int input = -1;              // add: the addend's input index
     bool input_half = false;
-    bool add_first = false;      // addend + y: with two NaNs, x86 keeps the first operand's payload
+    bool add_first = false;  // addend + y: with two NaNs, x86 keeps the first operand's payload
   };
   std::vector<Op> ops_;
   bool out_half_ = false;

@@ -27,10 +27,13 @@ bool HalfOrFloatStorage(const KernelInit& init);
 
 // The same step with FLOAT16 storage read as plain FLOAT32: what the float32
 // kernel between the Cast steps is prepared with. `shape`, when given,
-// replaces the shape of every input and output (the chunks of a pointwise op).
+// replaces the shape of input 0 and of every output (`out_shape`, when given,
+// that of the outputs): the chunks of a pointwise or row-wise op; other
+// inputs (LayerNorm's scale, MatMul's weights) keep theirs. The chunk's
+// kernel gets its own weight-cache key (weights may be packed per shape).
 class WidenedInit {
  public:
-  explicit WidenedInit(const KernelInit& init, const ir::Shape* shape = nullptr);
+  explicit WidenedInit(const KernelInit& init, const ir::Shape* shape = nullptr, const ir::Shape* out_shape = nullptr);
   WidenedInit(const WidenedInit&) = delete;
   WidenedInit& operator=(const WidenedInit&) = delete;
   const KernelInit& init() const { return *init_; }
@@ -61,5 +64,23 @@ Status MakeHalfPointwise(OpKind op, const KernelInit& init, const char* name, st
 // pointwise, so that a kernel prepared for a chunk computes each element as
 // the one prepared for the whole tensor.
 bool SupportsHalfPointwise(OpKind op, const KernelInit& init);
+
+// A float16-storage kernel for an op that computes each row independently:
+// input 0 and output 0 seen as rows of the dims from `axis` on (Softmax over
+// the last axis, LayerNorm over its normalized block, MatMul / Gemm rows of
+// activations times constant weights), the other inputs constants. Chunks of
+// whole rows (about kHalfChunk elements, at least one row) widened, run
+// through the op's float32 kernel prepared for the chunk's shape (the same
+// rank, leading dims 1), rounded back; bit-identical with Cast, the float32
+// kernel, Cast, when that kernel computes a row the same whatever the rows
+// around it (Softmax, LayerNorm). `whole`: one chunk of every row, for
+// kernels whose sums depend on the rows per call (oneDNN's GEMMs); then only
+// steps of at most kHalfWholeLimit elements in or out are taken, so the
+// float32 copies outside the arena stay small. The caller checks that the
+// op's rows are the ones from `axis`.
+constexpr int64_t kHalfWholeLimit = int64_t{1} << 16;
+bool SupportsHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole = false);
+Status MakeHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole, const char* name,
+                    std::unique_ptr<Kernel>* kernel);
 
 }  // namespace mixq::ops

@@ -1,5 +1,5 @@
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/half_io.h"

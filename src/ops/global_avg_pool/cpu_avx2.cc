@@ -14,20 +14,26 @@
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
 #include "ops/half_storage.h"
-#include "util/half.h"
 #include "ops/kernel_registry.h"
 #include "ops/layout.h"
+#include "util/half.h"
 
 namespace mixq::ops {
 
 namespace {
 
-__attribute__((target("avx2,f16c"))) inline __m256 Load8(const float* x) { return _mm256_loadu_ps(x); }
+__attribute__((target("avx2,f16c"))) inline __m256 Load8(const float* x) {
+  return _mm256_loadu_ps(x);
+}
 __attribute__((target("avx2,f16c"))) inline __m256 Load8(const uint16_t* x) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
 }
-inline float Load1(float v) { return v; }
-inline float Load1(uint16_t v) { return HalfToFloat(v); }
+inline float Load1(float v) {
+  return v;
+}
+inline float Load1(uint16_t v) {
+  return HalfToFloat(v);
+}
 
 // T: float, or uint16_t for float16 storage.
 template <typename T>
@@ -107,9 +113,9 @@ class GlobalAvgPoolAvx2 : public Kernel {
     } else {
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * pixels_ > kernels::kMinParallelElements)
       for (int64_t p = 0; p < planes; ++p)
-        means[static_cast<size_t>(p)] = static_cast<float>(
-            in_half_ ? PlaneMean(in.Data<const uint16_t>() + p * pixels_, pixels_)
-                     : PlaneMean(in.Data<const float>() + p * pixels_, pixels_));
+        means[static_cast<size_t>(p)] =
+            static_cast<float>(in_half_ ? PlaneMean(in.Data<const uint16_t>() + p * pixels_, pixels_)
+                                        : PlaneMean(in.Data<const float>() + p * pixels_, pixels_));
     }
     if (out_half_)
       kernels::FloatToHalfRow(means.data(), out.Data<uint16_t>(), planes);
@@ -131,8 +137,7 @@ bool Supports(const KernelInit& init) {
 }
 
 bool SupportsHalf(const KernelInit& init) {
-  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || !HalfOrFloatStorage(init))
-    return false;
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || !HalfOrFloatStorage(init)) return false;
   return SupportedShape(init);
 }
 

@@ -189,6 +189,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
-  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf, mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::SupportsHalf, mixq::ops::Make});
 }

@@ -45,10 +45,18 @@ void Gather(const FastPlan& f, const T* x, T* y) {
   }
 }
 
-inline float Load(float v) { return v; }
-inline float Load(uint16_t v) { return HalfToFloat(v); }
-inline void Store(float v, float* y) { *y = v; }
-inline void Store(float v, uint16_t* y) { *y = FloatToHalf(v); }
+inline float Load(float v) {
+  return v;
+}
+inline float Load(uint16_t v) {
+  return HalfToFloat(v);
+}
+inline void Store(float v, float* y) {
+  *y = v;
+}
+inline void Store(float v, uint16_t* y) {
+  *y = FloatToHalf(v);
+}
 
 // T: float, or uint16_t for float16 storage.
 template <typename T>
