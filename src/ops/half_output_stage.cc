@@ -16,7 +16,7 @@ bool HalfOutputStage::Supports(const KernelInit& init) {
   for (const PostOp& op : *init.post_ops) {
     if (op.kind == PostOp::Kind::kActivation) {
       if (op.activation != "relu" && op.activation != "relu6" && op.activation != "clip" &&
-          op.activation != "leaky_relu")
+          op.activation != "leaky_relu" && op.activation != "hard_swish")
         return false;
       continue;
     }
@@ -38,6 +38,8 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init) {
       op.input = p.input;
       op.input_half = IsHalfStorage(*init.inputs[static_cast<size_t>(p.input)]);
       op.add_first = p.add_first;
+    } else if (p.activation == "hard_swish") {
+      op.hard_swish = true;
     } else if (p.activation == "leaky_relu") {
       op.leaky = true;
       op.lo = p.lo;
@@ -57,6 +59,25 @@ MIXQ_F16C inline __m256 Round8(__m256 v) {
   return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+// The reference's hard_swish (ops/activation/op.cc) four lanes at a time in
+// double, exactly as the avx2 Activation kernel (no FMA: nothing contracts).
+MIXQ_F16C inline __m128 HardSwish4(__m128 x) {
+  const __m256d v = _mm256_cvtps_pd(x);
+  const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
+  __m256d c = _mm256_blendv_pd(t, _mm256_set1_pd(1.0), _mm256_cmp_pd(t, _mm256_set1_pd(1.0), _CMP_GT_OQ));
+  c = _mm256_blendv_pd(c, _mm256_setzero_pd(), _mm256_cmp_pd(t, _mm256_setzero_pd(), _CMP_LT_OQ));
+  return _mm256_cvtpd_ps(_mm256_mul_pd(v, c));
+}
+
+MIXQ_F16C inline __m256 HardSwish8(__m256 x) {
+  return _mm256_set_m128(HardSwish4(_mm256_extractf128_ps(x, 1)), HardSwish4(_mm256_castps256_ps128(x)));
+}
+
+inline float HardSwish1(float x) {
+  const double v = x, t = v / 6.0 + 0.5;
+  return static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+}
+
 }  // namespace
 
 MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in,
@@ -73,6 +94,8 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
                                                   a.Data<const uint16_t>() + offset + i)))
                                             : _mm256_loadu_ps(a.Data<const float>() + offset + i);
         v = op.add_first ? _mm256_add_ps(addend, v) : _mm256_add_ps(v, addend);
+      } else if (op.hard_swish) {
+        v = HardSwish8(v);
       } else if (op.leaky) {
         v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
       } else {
@@ -98,6 +121,8 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
         const float addend =
             op.input_half ? HalfToFloat(a.Data<const uint16_t>()[offset + i]) : a.Data<const float>()[offset + i];
         v = op.add_first ? addend + v : v + addend;
+      } else if (op.hard_swish) {
+        v = HardSwish1(v);
       } else if (op.leaky) {
         v = v < 0.0f ? op.lo * v : v;
       } else {

@@ -15,7 +15,8 @@ namespace mixq::ops {
 class HalfOutputStage {
  public:
   // True for post-ops the stage applies: activations (relu, relu6, clip,
-  // leaky_relu) and adds of a same-shaped FLOAT32 or FLOAT16 tensor.
+  // leaky_relu, and hard_swish, which the fusion rules propose only to
+  // float16-storage steps) and adds of a same-shaped FLOAT32 or FLOAT16 tensor.
   static bool Supports(const KernelInit& init);
   // From a supported init: its post-ops and storage types.
   explicit HalfOutputStage(const KernelInit& init);
@@ -29,6 +30,7 @@ class HalfOutputStage {
   struct Op {
     bool add = false;
     bool leaky = false;
+    bool hard_swish = false;     // float(x * clamp(x / 6 + 0.5, 0, 1)) in double, as the Activation kernels
     float lo = 0.0f, hi = 0.0f;  // clip bounds (relu: 0, inf; relu6: 0, 6); leaky: lo = slope
     int input = -1;              // add: the addend's input index
     bool input_half = false;

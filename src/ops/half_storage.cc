@@ -1,5 +1,7 @@
 #include "ops/half_storage.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "kernels/half_io.h"
@@ -74,11 +76,14 @@ class HalfPointwise : public Kernel {
   const char* Name() const override { return name_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    // One contiguous range of whole chunks per thread.
     const int64_t chunks = (count_ + kHalfChunk - 1) / kHalfChunk;
+    const int64_t parts = count_ > kernels::kMinParallelElements ? std::min<int64_t>(chunks, omp_get_max_threads()) : 1;
     Status status = Status::OK();
-#pragma omp parallel for schedule(static) if (count_ > kernels::kMinParallelElements)
-    for (int64_t c = 0; c < chunks; ++c) {
-      Status s = RunChunk(in[0], out[0], c * kHalfChunk);
+#pragma omp parallel for schedule(static) if (parts > 1)
+    for (int64_t part = 0; part < parts; ++part) {
+      const int64_t first = chunks * part / parts, last = chunks * (part + 1) / parts;
+      Status s = RunChunks(in[0], out[0], first * kHalfChunk, std::min(count_, last * kHalfChunk));
       if (!s.ok()) {
 #pragma omp critical(mixq_half_pointwise)
         status = s;
@@ -88,21 +93,24 @@ class HalfPointwise : public Kernel {
   }
 
  private:
-  Status RunChunk(const TensorView& x, const TensorView& y, int64_t at) const {
-    const int64_t n = std::min(kHalfChunk, count_ - at);
+  // Elements [begin, end): chunk by chunk through float32 buffers in L1,
+  // the views built once (the loop only moves their data pointers).
+  Status RunChunks(const TensorView& x, const TensorView& y, int64_t begin, int64_t end) const {
     alignas(32) float x_buf[kHalfChunk];
     alignas(32) float y_buf[kHalfChunk];
-    TensorView xv{DataType::FLOAT32, {n}, nullptr, nullptr}, yv{DataType::FLOAT32, {n}, nullptr, nullptr};
-    if (in_half_) {
-      kernels::HalfToFloatRow(x.Data<const uint16_t>() + at, x_buf, n);
-      xv.data = x_buf;
-    } else {
-      xv.data = x.Data<float>() + at;
+    std::vector<TensorView> xv = {{DataType::FLOAT32, {kHalfChunk}, x_buf, nullptr}};
+    std::vector<TensorView> yv = {{DataType::FLOAT32, {kHalfChunk}, y_buf, nullptr}};
+    for (int64_t at = begin; at < end; at += kHalfChunk) {
+      const int64_t n = std::min(kHalfChunk, end - at);
+      if (n != kHalfChunk) xv[0].shape = yv[0].shape = {n};
+      if (in_half_)
+        kernels::HalfToFloatRow(x.Data<const uint16_t>() + at, x_buf, n);
+      else
+        xv[0].data = x.Data<float>() + at;
+      if (!out_half_) yv[0].data = y.Data<float>() + at;
+      MIXQ_RETURN_IF_ERROR((n == kHalfChunk ? chunk_ : tail_)->Run(xv, yv));
+      if (out_half_) kernels::FloatToHalfRow(y_buf, y.Data<uint16_t>() + at, n);
     }
-    yv.data = out_half_ ? y_buf : y.Data<float>() + at;
-    Kernel* k = n == kHalfChunk ? chunk_.get() : tail_.get();
-    MIXQ_RETURN_IF_ERROR(k->Run({xv}, {yv}));
-    if (out_half_) kernels::FloatToHalfRow(y_buf, y.Data<uint16_t>() + at, n);
     return Status::OK();
   }
 

@@ -48,7 +48,7 @@ class WidenedInit {
 
 // Elements a float16 pointwise kernel converts at a time: its float32 copies
 // (input and output) stay in L1.
-constexpr int64_t kHalfChunk = 2048;
+constexpr int64_t kHalfChunk = 4096;
 
 // A float16-storage kernel for a pointwise op of one input (y[i] = f(x[i]),
 // Activation, Unary): chunks of kHalfChunk elements widened into a float32

@@ -132,7 +132,7 @@ class Lowering {
 
     // Fusion: each rule in turn, kept only when a kernel takes the fused step.
     if (selected.ok() && !options_.reference_only && out_values.size() == 1) {
-      const FusionSite site{g_, consumers_, is_output_, storage_, available_};
+      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id};
       for (bool progress = true; progress;) {
         progress = false;
         FusionProposal p;
@@ -213,23 +213,24 @@ class Lowering {
         continue;
       }
       const int wide = Scratch(StrCat(node.name, "/widen_out", o), out[o]);
-      after.push_back(ConvertStep(StrCat(node.name, " output ", o, " to ",
-                                         DataTypeName(plan_.buffers[static_cast<size_t>(dst)].info.dtype)),
-                                  wide, dst));
+      after.push_back(ConvertStep(
+          StrCat(node.name, " output ", o, " to ", DataTypeName(plan_.buffers[static_cast<size_t>(dst)].info.dtype)),
+          wide, dst));
       out_buffers.push_back(wide);
     }
     // Prepare the kernel with the final infos.
     std::vector<ops::ValueInfo> final_in;
     for (size_t i = 0; i < in_buffers.size(); ++i) {
-      ops::ValueInfo info = in_buffers[i] < 0 ? ops::ValueInfo{} : plan_.buffers[static_cast<size_t>(in_buffers[i])].info;
+      ops::ValueInfo info =
+          in_buffers[i] < 0 ? ops::ValueInfo{} : plan_.buffers[static_cast<size_t>(in_buffers[i])].info;
       if (info.const_data && i < node.input_quant.size() && node.input_quant[i]) info.quant = &*node.input_quant[i];
       final_in.push_back(info);
     }
     std::vector<ops::ValueInfo> final_out;
     for (int b : out_buffers) final_out.push_back(plan_.buffers[static_cast<size_t>(b)].info);
     const auto ptrs = Pointers(final_in, in_values);
-    ops::KernelInit init{node.attrs, ptrs, final_out, &step.input_compute, &step.post_ops, weights_,
-                         StrCat(node.name, "#", node.id)};
+    ops::KernelInit init{
+        node.attrs, ptrs, final_out, &step.input_compute, &step.post_ops, weights_, StrCat(node.name, "#", node.id)};
     step.def = def;
     MIXQ_RETURN_IF_ERROR(def->make(init, &step.kernel));
     step.inputs = in_buffers;
@@ -271,7 +272,8 @@ class Lowering {
     }
     const int index = static_cast<int>(plan_.steps.size());
     for (int b : step.outputs)
-      if (b >= 0 && plan_.buffers[static_cast<size_t>(b)].first < 0) plan_.buffers[static_cast<size_t>(b)].first = index;
+      if (b >= 0 && plan_.buffers[static_cast<size_t>(b)].first < 0)
+        plan_.buffers[static_cast<size_t>(b)].first = index;
     for (int b : step.inputs)
       if (b >= 0) plan_.buffers[static_cast<size_t>(b)].last = index;
     plan_.steps.push_back(std::move(step));

@@ -189,6 +189,9 @@ Output RunCastPath(OpKind op, const ir::AttrMap& attrs, const std::vector<Operan
       if (p.kind == PostOp::Kind::kAdd) {
         const float a = operands[static_cast<size_t>(p.input)].values[i];
         y[i] = round(p.add_first ? a + y[i] : y[i] + a);
+      } else if (p.activation == "hard_swish") {  // the reference's formula (ops/activation/op.cc)
+        const double x = y[i], t = x / 6.0 + 0.5;
+        y[i] = round(static_cast<float>(x * (t < 0 ? 0.0 : t > 1 ? 1.0 : t)));
       } else {
         y[i] = round(ApplyFloatActivation(p, y[i]));
       }
@@ -326,7 +329,7 @@ TEST(HalfStorage, OneDnnConvolutionMatchesTheCastPathWithPostOps) {
       {"depthwise 3x3", 1, 24, 17, 15, 24, 3, 1, 1, 24},
       {"5x5 stride 2, one output channel", 1, 8, 14, 13, 1, 5, 2, 2, 1},
   };
-  PostOp relu, clip, leaky, add, add_first;
+  PostOp relu, clip, leaky, add, add_first, hard_swish;
   ASSERT_TRUE(ActivationPostOp(
       [] {
         ir::AttrMap a;
@@ -338,11 +341,13 @@ TEST(HalfStorage, OneDnnConvolutionMatchesTheCastPathWithPostOps) {
   clip.lo = -0.3f;
   clip.hi = 2.7f;
   leaky.activation = "leaky_relu";
+  hard_swish.activation = "hard_swish";
   leaky.lo = 0.1f;
   add.kind = add_first.kind = PostOp::Kind::kAdd;
   add.input = add_first.input = 3;
   add_first.add_first = true;
-  const std::vector<std::vector<PostOp>> chains = {{}, {relu}, {clip}, {leaky}, {add}, {add_first, relu}, {add, leaky}};
+  const std::vector<std::vector<PostOp>> chains = {
+      {}, {relu}, {clip}, {leaky}, {add}, {add_first, relu}, {add, leaky}, {hard_swish}, {add, hard_swish}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const ir::AttrMap attrs = ConvAttrs({c.stride, c.stride}, {c.pad, c.pad, c.pad, c.pad}, c.group);

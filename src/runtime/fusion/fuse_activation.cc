@@ -9,6 +9,17 @@ int SoleConsumer(const FusionSite& site, int value) {
   return list.size() == 1 ? list[0] : -1;
 }
 
+bool IsHalf(const ops::ValueInfo& v) {
+  return v.dtype == DataType::FLOAT16 && v.narrowed;
+}
+
+// The step's anchor reads its first input as float16 storage.
+bool AnchorReadsHalf(const FusionSite& site) {
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  return !anchor.inputs.empty() && anchor.inputs[0] >= 0 && IsHalf(site.storage[static_cast<size_t>(anchor.inputs[0])]);
+}
+
 bool IsFusionAnchor(OpKind op) {
   return op == OpKind::kConv2D || op == OpKind::kConvTranspose2D || op == OpKind::kMatMul ||
          op == OpKind::kFullyConnected;
@@ -21,11 +32,19 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   const ir::Node& act = *site.graph.node(consumer);
   if (act.op != OpKind::kActivation || act.inputs.size() != 1 || act.inputs[0] != output) return false;
   ops::PostOp op;
-  if (!ops::ActivationPostOp(act.attrs, &op)) return false;
-  // The activation must read and write the same storage (float16 in and out,
-  // or the same integers): then applying it inside the producer is exact.
   const ops::ValueInfo& in = site.storage[static_cast<size_t>(output)];
   const ops::ValueInfo& out = site.storage[static_cast<size_t>(act.outputs[0])];
+  if (!ops::ActivationPostOp(act.attrs, &op)) {
+    // hard_swish only between float16 tensors after a float anchor reading
+    // float16: only the float16-storage kernels take it (their output stage
+    // computes it as the Activation kernel does); quantized kernels never
+    // see it.
+    if (act.attrs.Str("type") != "hard_swish" || !IsHalf(in) || !IsHalf(out) || !AnchorReadsHalf(site)) return false;
+    op.kind = ops::PostOp::Kind::kActivation;
+    op.activation = "hard_swish";
+  }
+  // The activation must read and write the same storage (float16 in and out,
+  // or the same integers): then applying it inside the producer is exact.
   if (in.dtype != out.dtype || (in.quant == nullptr) != (out.quant == nullptr)) return false;
   if (in.quant && (in.quant->scales != out.quant->scales || in.quant->zero_points != out.quant->zero_points))
     return false;

@@ -3,6 +3,7 @@
 namespace mixq::runtime {
 
 bool IsFusionAnchor(OpKind op);
+bool AnchorReadsHalf(const FusionSite& site);
 
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
   if (!IsFusionAnchor(anchor_op)) return false;
@@ -29,11 +30,7 @@ bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int outp
     all_half = all_half && v->dtype == DataType::FLOAT16 && v->narrowed;
   }
   if (all_half) {
-    const int producer = site.graph.value(output)->producer;
-    const ir::Node* anchor = producer < 0 ? nullptr : site.graph.node(producer);
-    if (!anchor || anchor->op != anchor_op || anchor->inputs.empty() || anchor->inputs[0] < 0) return false;
-    const auto& x = site.storage[static_cast<size_t>(anchor->inputs[0])];
-    if (x.dtype != DataType::FLOAT16 || !x.narrowed) return false;
+    if (!AnchorReadsHalf(site)) return false;
   } else if (!all_float32) {
     return false;
   }
