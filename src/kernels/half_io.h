@@ -30,7 +30,7 @@ void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t
 // c from spatial position s (values in a buffer that stays in L1). Blocks of
 // 8 channels split over OpenMP threads when the image is large, so `row`
 // must be safe to call concurrently for different (c, s).
-constexpr int64_t kBlockedRow = 128;
+constexpr int64_t kBlockedRow = 512;
 using BlockedRowFn = void (*)(void* context, const float* values, int64_t n, int64_t c, int64_t s);
 void ForEachBlocked8Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context);
 

@@ -86,8 +86,9 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
   const __m256 zero = _mm256_setzero_ps();
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(y + i);
-    if (out_half_) v = Round8(v);
+    // Rounded before each post-op; the store rounds the last value.
     for (const Op& op : ops_) {
+      if (out_half_) v = Round8(v);
       if (op.add) {
         const TensorView& a = in[static_cast<size_t>(op.input)];
         const __m256 addend = op.input_half ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
@@ -103,7 +104,6 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
         const __m256 t = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
         v = _mm256_blendv_ps(t, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
       }
-      if (out_half_) v = Round8(v);
     }
     if (out_half_)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out.Data<uint16_t>() + offset + i),
@@ -114,8 +114,8 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
   // The tail one value at a time, with the scalar forms of the same operations.
   for (; i < n; ++i) {
     float v = y[i];
-    if (out_half_) v = RoundToHalf(v);
     for (const Op& op : ops_) {
+      if (out_half_) v = RoundToHalf(v);
       if (op.add) {
         const TensorView& a = in[static_cast<size_t>(op.input)];
         const float addend =
@@ -128,7 +128,6 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
       } else {
         v = v < op.lo ? op.lo : v > op.hi ? op.hi : v;
       }
-      if (out_half_) v = RoundToHalf(v);
     }
     if (out_half_)
       out.Data<uint16_t>()[offset + i] = FloatToHalf(v);
