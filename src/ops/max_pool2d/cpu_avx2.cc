@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
@@ -69,9 +70,8 @@ class MaxPoolAvx2 : public Kernel {
       if constexpr (sizeof(T) == 4) {
         if (half_) {
           const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
-          s.wide.resize(static_cast<size_t>(std::max(in_plane, out_plane)));
-          kernels::HalfToFloatRow(in[0].Data<const uint16_t>() + p * in_plane, s.wide.data(), in_plane);
-          Widen(s.wide.data(), &s);
+          s.wide.resize(static_cast<size_t>(out_plane));
+          Widen(in[0].Data<const uint16_t>() + p * in_plane, &s);
           Pool(&s, s.wide.data());
           kernels::FloatToHalfRow(s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
           continue;
@@ -86,7 +86,7 @@ class MaxPoolAvx2 : public Kernel {
  private:
   struct Scratch {
     std::vector<T> plane, row;
-    std::vector<float> wide;  // float16 storage: the widened input plane, then the output plane
+    std::vector<float> line, wide;  // float16 storage: a widened input line; the float output plane
   };
 
   static T Lowest() {
@@ -94,11 +94,20 @@ class MaxPoolAvx2 : public Kernel {
                                                 : std::numeric_limits<T>::lowest();
   }
 
-  void Widen(const T* x, Scratch* s) const {
+  // S: T, or uint16_t (float16 storage, T float): each line widened first.
+  template <typename S>
+  void Widen(const S* x, Scratch* s) const {
     const int64_t sw = g_.stride_w;
     s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), Lowest());
     for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-      const T* line = x + ih * g_.in_w;
+      const T* line;
+      if constexpr (std::is_same_v<S, T>) {
+        line = x + ih * g_.in_w;
+      } else {
+        s->line.resize(static_cast<size_t>(g_.in_w));
+        kernels::HalfToFloatRow(x + ih * g_.in_w, s->line.data(), g_.in_w);
+        line = s->line.data();
+      }
       const int64_t r = ih + g_.pad_top;
       for (int64_t q = 0; q < sw; ++q) {
         const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;
