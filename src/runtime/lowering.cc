@@ -132,7 +132,7 @@ class Lowering {
 
     // Fusion: each rule in turn, kept only when a kernel takes the fused step.
     if (selected.ok() && !options_.reference_only && out_values.size() == 1) {
-      const FusionSite site{g_, consumers_, is_output_, storage_, available_};
+      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id};
       for (bool progress = true; progress;) {
         progress = false;
         FusionProposal p;

@@ -101,19 +101,26 @@ class FloatActivationAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
-    const int64_t chunk = 1 << 14;
-#pragma omp parallel for schedule(static) if (count_ > kernels::kMinParallelElements)
-    for (int64_t at = 0; at < count_; at += chunk) {
-      const int64_t n = std::min(chunk, count_ - at);
-      if (hard_sigmoid_)
-        HardSigmoidLoop(x + at, y + at, n, alpha_, beta_);
-      else
-        loop_(x + at, y + at, n);
+    // Small tensors (the float16 kernels' chunks) skip the OpenMP region: even
+    // a serialized one costs about a microsecond.
+    if (count_ <= kernels::kMinParallelElements) {
+      RunRange(x, y, count_);
+      return Status::OK();
     }
+    const int64_t chunk = 1 << 14;
+#pragma omp parallel for schedule(static)
+    for (int64_t at = 0; at < count_; at += chunk) RunRange(x + at, y + at, std::min(chunk, count_ - at));
     return Status::OK();
   }
 
  private:
+  void RunRange(const float* x, float* y, int64_t n) const {
+    if (hard_sigmoid_)
+      HardSigmoidLoop(x, y, n, alpha_, beta_);
+    else
+      loop_(x, y, n);
+  }
+
   int64_t count_;
   LoopFn loop_;
   bool hard_sigmoid_;

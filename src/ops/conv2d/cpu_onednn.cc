@@ -1,9 +1,14 @@
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "kernels/half_io.h"
 #include "kernels/onednn.h"
+#include "kernels/parallel.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/cpu.h"
+#include "ops/half_output_stage.h"
+#include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
 #include "ops/op_util.h"
@@ -28,9 +33,23 @@ tag FilterTag(const std::string& layout, bool grouped) {
   return grouped ? tag::hwigo : tag::hwio;  // HWCN
 }
 
+// How float16 storage meets oneDNN's float32 format for an activation: the
+// same plain layout (convert in place of a copy), nChw8c from or to NCHW
+// (the conversion does the reorder), or anything else (convert to the plain
+// float32 layout, then oneDNN's reorder).
+enum class HalfLayout { kSame, kBlocked8, kReorder };
+
+HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, const memory::dims& dims,
+                        const AxisMap& axes) {
+  if (library == plain) return HalfLayout::kSame;
+  if (axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw8c))
+    return HalfLayout::kBlocked8;
+  return HalfLayout::kReorder;
+}
+
 class OneDnnConv : public Kernel {
  public:
-  const char* Name() const override { return "onednn"; }
+  const char* Name() const override { return half_ ? "onednn-f16" : "onednn"; }
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
     for (int i = 0; i < 2; ++i) MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[static_cast<size_t>(i)], "input"));
@@ -48,6 +67,12 @@ class OneDnnConv : public Kernel {
     const memory::desc bias_md({g_.out_channels}, f32, tag::x);
     const void* filter = init.inputs[1]->const_data;
     if (init.post_ops) post_ops_ = *init.post_ops;
+    in_half_ = IsHalfStorage(*init.inputs[0]);
+    half_ = in_half_ || IsHalfStorage(init.outputs[0]);
+    // On float16 storage the post-ops run in the output stage, rounded as
+    // their own steps would round them; oneDNN computes the convolution only.
+    if (half_) stage_ = std::make_unique<HalfOutputStage>(init);
+    const std::vector<PostOp> library_post_ops = half_ ? std::vector<PostOp>{} : post_ops_;
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       // A constant filter may take whatever format oneDNN runs fastest.
@@ -60,14 +85,17 @@ class OneDnnConv : public Kernel {
                                            src_any, w_md, has_bias_ ? bias_md : memory::desc(), dst_any,
                                            {g_.stride_h, g_.stride_w}, {g_.dilation_h - 1, g_.dilation_w - 1},
                                            {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
-      pd_ = dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(post_ops_), engine);
+      pd_ = dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(library_post_ops), engine);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
-      if (pd_.src_desc() != src_md_) {
+      if (half_) InitHalf(src_dims, dst_dims);
+      if (in_half_) {
+        // The float16 input is widened into src_blocked_ (below, in RunHalf).
+      } else if (pd_.src_desc() != src_md_) {
         src_blocked_ = memory(pd_.src_desc(), engine);
         src_reorder_ = dnnl::reorder(memory(src_md_, engine, nullptr), src_blocked_);
       }
-      if (pd_.dst_desc() != dst_md_) {
+      if (!half_ && pd_.dst_desc() != dst_md_) {
         dst_blocked_ = memory(pd_.dst_desc(), engine);
         dst_reorder_ = dnnl::reorder(dst_blocked_, memory(dst_md_, engine, nullptr));
       }
@@ -82,6 +110,7 @@ class OneDnnConv : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (half_) return RunHalf(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src(src_md_, engine, in[0].data), dst(dst_md_, engine, out[0].data);
@@ -108,6 +137,90 @@ class OneDnnConv : public Kernel {
   }
 
  private:
+  // Float16 storage: oneDNN runs on float32 buffers of this kernel in the
+  // formats it picked; the input is widened into its own (in that format
+  // when it is nChw8c) and the output rounded back through the stage.
+  void InitHalf(const memory::dims& src_dims, const memory::dims& dst_dims) {
+    auto& engine = kernels::CpuEngine();
+    src_layout_ = HalfLayoutOf(pd_.src_desc(), src_md_, src_dims, g_.input_axes);
+    dst_layout_ = HalfLayoutOf(pd_.dst_desc(), dst_md_, dst_dims, g_.output_axes);
+    if (in_half_) {
+      src_blocked_ = memory(pd_.src_desc(), engine);
+      if (src_layout_ == HalfLayout::kReorder) {
+        src_plain_ = memory(src_md_, engine);
+        src_reorder_ = dnnl::reorder(src_plain_, src_blocked_);
+      }
+    }
+    dst_blocked_ = memory(pd_.dst_desc(), engine);
+    if (dst_layout_ == HalfLayout::kReorder) {
+      dst_plain_ = memory(dst_md_, engine);
+      dst_reorder_ = dnnl::reorder(dst_blocked_, dst_plain_);
+    }
+  }
+
+  Status RunHalf(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+    return kernels::OneDnnCall("Conv2D (oneDNN, float16 storage)", [&] {
+      auto& engine = kernels::CpuEngine();
+      const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
+      memory src;
+      if (!in_half_) {
+        memory user(src_md_, engine, in[0].data);
+        src = user;
+        if (pd_.src_desc() != src_md_) {
+          src_reorder_.execute(stream_, user, src_blocked_);
+          src = src_blocked_;
+        }
+      } else {
+        const uint16_t* x = in[0].Data<const uint16_t>();
+        float* wide = static_cast<float*>(src_blocked_.get_data_handle());
+        if (src_layout_ == HalfLayout::kBlocked8) {
+          const int64_t padded = (g_.in_channels + 7) / 8 * 8;
+          for (int64_t n = 0; n < g_.batch; ++n)
+            kernels::HalfPlanesToBlocked8(x + n * g_.in_channels * in_plane, wide + n * padded * in_plane,
+                                          g_.in_channels, in_plane);
+        } else if (src_layout_ == HalfLayout::kSame) {
+          kernels::HalfToFloatParallel(x, wide, in[0].Count());
+        } else {
+          kernels::HalfToFloatParallel(x, static_cast<float*>(src_plain_.get_data_handle()), in[0].Count());
+          src_reorder_.execute(stream_, src_plain_, src_blocked_);
+        }
+        src = src_blocked_;
+      }
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst_blocked_}};
+      args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : memory(user_w_md_, engine, in[1].data);
+      if (has_bias_ && in.size() > 2 && in[2].data) args[DNNL_ARG_BIAS] = memory(pd_.bias_desc(), engine, in[2].data);
+      conv_.execute(stream_, args);
+      if (dst_layout_ == HalfLayout::kReorder) dst_reorder_.execute(stream_, dst_blocked_, dst_plain_);
+      stream_.wait();
+      if (dst_layout_ == HalfLayout::kBlocked8) {
+        const int64_t padded = (g_.out_channels + 7) / 8 * 8;
+        const float* y = static_cast<const float*>(dst_blocked_.get_data_handle());
+        for (int64_t n = 0; n < g_.batch; ++n) {
+          RowContext context{this, &in, &out[0], n * g_.out_channels * out_plane, out_plane};
+          kernels::ForEachBlocked8Row(y + n * padded * out_plane, g_.out_channels, out_plane, &StageRow, &context);
+        }
+      } else {
+        const memory& plain = dst_layout_ == HalfLayout::kSame ? dst_blocked_ : dst_plain_;
+        const float* y = static_cast<const float*>(plain.get_data_handle());
+        const int64_t count = out[0].Count(), block = int64_t{1} << 14;
+#pragma omp parallel for schedule(static) if (count > kernels::kMinParallelElements)
+        for (int64_t at = 0; at < count; at += block)
+          stage_->Apply(y + at, std::min(block, count - at), at, in, out[0]);
+      }
+    });
+  }
+
+  struct RowContext {
+    const OneDnnConv* conv;
+    const std::vector<TensorView>* in;
+    const TensorView* out;
+    int64_t image_offset, plane;
+  };
+  static void StageRow(void* context, const float* values, int64_t n, int64_t c, int64_t s) {
+    const auto* r = static_cast<const RowContext*>(context);
+    r->conv->stage_->Apply(values, n, r->image_offset + c * r->plane + s, *r->in, *r->out);
+  }
+
   ConvGeometry g_;
   bool has_bias_ = false;
   memory::desc src_md_, dst_md_, user_w_md_;
@@ -120,6 +233,11 @@ class OneDnnConv : public Kernel {
   std::vector<PostOp> post_ops_;
   memory src_blocked_, dst_blocked_;  // when oneDNN runs in its own formats
   dnnl::reorder src_reorder_, dst_reorder_;
+  // Float16 storage (SupportsOneDnnHalf).
+  bool half_ = false, in_half_ = false;
+  HalfLayout src_layout_ = HalfLayout::kSame, dst_layout_ = HalfLayout::kSame;
+  memory src_plain_, dst_plain_;  // float32 plain copies where oneDNN's reorder is needed
+  std::unique_ptr<HalfOutputStage> stage_;
 };
 
 }  // namespace
@@ -135,6 +253,24 @@ namespace {
 bool SupportsOneDnn(const KernelInit& init) {
   return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/true);
 }
+
+bool PlainFloat32Input(const KernelInit& init, size_t i) {
+  const ValueInfo* v = init.inputs[i];
+  return v->dtype == DataType::FLOAT32 && !v->narrowed && init.ComputeOf(i) == DataType::FLOAT32;
+}
+
+// Float16 storage in or out (or both); filter and bias FLOAT32 (float16
+// weights are rounded FLOAT32 constants); post-ops the output stage applies.
+bool SupportsOneDnnHalf(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const bool in_half = IsHalfStorage(*init.inputs[0]), out_half = IsHalfStorage(init.outputs[0]);
+  if (!in_half && !out_half) return false;
+  if (!in_half && !PlainFloat32Input(init, 0)) return false;
+  if (!out_half && (init.outputs[0].dtype != DataType::FLOAT32 || init.outputs[0].narrowed)) return false;
+  for (size_t i = 1; i < std::min<size_t>(init.inputs.size(), 3); ++i)
+    if (init.inputs[i] && !PlainFloat32Input(init, i)) return false;
+  return HalfOutputStage::Supports(init);
+}
 }  // namespace
 
 }  // namespace mixq::ops
@@ -142,4 +278,6 @@ bool SupportsOneDnn(const KernelInit& init) {
 MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn});
+  mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn});
 }

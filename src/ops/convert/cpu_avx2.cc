@@ -8,6 +8,7 @@
 
 #include <cfloat>
 
+#include "kernels/half_io.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "quant/quant_math.h"
@@ -18,22 +19,6 @@ namespace mixq::ops {
 namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-MIXQ_AVX2 void FloatToHalfAvx2(const float* x, uint16_t* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), h);
-  }
-  for (; i < n; ++i) y[i] = FloatToHalf(x[i]);
-}
-
-MIXQ_AVX2 void HalfToFloatAvx2(const uint16_t* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
-  for (; i < n; ++i) y[i] = HalfToFloat(x[i]);
-}
 
 // q = clamp(rint(x / s) + z, lo, hi); NaN -> z. Rounding then adding z in
 // float is exact: |rint(x / s)| below 2^24 here is integral and z is small,
@@ -124,10 +109,10 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             break;
           }
           case Kind::kToHalf:
-            FloatToHalfAvx2(in[0].Data<const float>(), out[0].Data<uint16_t>(), n);
+            kernels::FloatToHalfParallel(in[0].Data<const float>(), out[0].Data<uint16_t>(), n);
             break;
           case Kind::kFromHalf:
-            HalfToFloatAvx2(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
+            kernels::HalfToFloatParallel(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
             break;
           case Kind::kQuantize8:
             QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int8_t>(), n, out[0].quant->scale,

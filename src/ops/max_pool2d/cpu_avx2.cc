@@ -6,13 +6,19 @@
 // order with its comparison, so results are bit-exact with the reference:
 // floats keep the first NaN of a window and, among equal values (0.0 and
 // -0.0), the first one.
+// "avx2-f16": FLOAT16 storage, each plane widened with F16C into the float
+// plane and the output rounded back; the max of float16 values is one of
+// them, so the rounding is exact and the result is the Cast path's, bit for bit.
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
+#include "kernels/half_io.h"
 #include "kernels/parallel.h"
+#include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/pool_params.h"
 #include "util/status_util.h"
@@ -34,9 +40,10 @@ template <typename T>
 class MaxPoolAvx2 : public Kernel {
  public:
   static constexpr int64_t kLanes = 32 / sizeof(T);
-  const char* Name() const override { return "avx2"; }
+  const char* Name() const override { return half_ ? "avx2-f16" : "avx2"; }
 
   Status Init(const KernelInit& init) {
+    half_ = IsHalfStorage(*init.inputs[0]);
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
     // Rows and columns the windows reach (ceil_mode may reach past the pads).
@@ -60,6 +67,16 @@ class MaxPoolAvx2 : public Kernel {
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.in_h * g_.in_w > kernels::kMinParallelElements)
     for (int64_t p = 0; p < planes; ++p) {
       Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+      if constexpr (sizeof(T) == 4) {
+        if (half_) {
+          const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
+          s.wide.resize(static_cast<size_t>(out_plane));
+          Widen(in[0].Data<const uint16_t>() + p * in_plane, &s);
+          Pool(&s, s.wide.data());
+          kernels::FloatToHalfRow(s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
+          continue;
+        }
+      }
       Widen(x + p * g_.in_h * g_.in_w, &s);
       Pool(&s, y + p * g_.out_h * g_.out_w);
     }
@@ -69,6 +86,7 @@ class MaxPoolAvx2 : public Kernel {
  private:
   struct Scratch {
     std::vector<T> plane, row;
+    std::vector<float> line, wide;  // float16 storage: a widened input line; the float output plane
   };
 
   static T Lowest() {
@@ -76,11 +94,20 @@ class MaxPoolAvx2 : public Kernel {
                                                 : std::numeric_limits<T>::lowest();
   }
 
-  void Widen(const T* x, Scratch* s) const {
+  // S: T, or uint16_t (float16 storage, T float): each line widened first.
+  template <typename S>
+  void Widen(const S* x, Scratch* s) const {
     const int64_t sw = g_.stride_w;
     s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), Lowest());
     for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-      const T* line = x + ih * g_.in_w;
+      const T* line;
+      if constexpr (std::is_same_v<S, T>) {
+        line = x + ih * g_.in_w;
+      } else {
+        s->line.resize(static_cast<size_t>(g_.in_w));
+        kernels::HalfToFloatRow(x + ih * g_.in_w, s->line.data(), g_.in_w);
+        line = s->line.data();
+      }
       const int64_t r = ih + g_.pad_top;
       for (int64_t q = 0; q < sw; ++q) {
         const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;
@@ -120,6 +147,7 @@ class MaxPoolAvx2 : public Kernel {
   }
 
   PoolGeometry g_;
+  bool half_ = false;
   int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
   std::vector<int64_t> tap_offset_;
   std::vector<Scratch> scratch_;
@@ -137,6 +165,15 @@ bool Supports(const KernelInit& init) {
          g.out_w > 0;
 }
 
+bool SupportsHalf(const KernelInit& init) {
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
+  if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
+  if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
+  PoolGeometry g;
+  return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(init.inputs[0]->shape) &&
+         g.out_h > 0 && g.out_w > 0;
+}
+
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   if (init.inputs[0]->dtype == DataType::INT8) {
     auto k = std::make_unique<MaxPoolAvx2<int8_t>>();
@@ -146,7 +183,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
     auto k = std::make_unique<MaxPoolAvx2<int16_t>>();
     MIXQ_RETURN_IF_ERROR(k->Init(init));
     *kernel = std::move(k);
-  } else {
+  } else {  // FLOAT32, or FLOAT16 storage pooled as float
     auto k = std::make_unique<MaxPoolAvx2<float>>();
     MIXQ_RETURN_IF_ERROR(k->Init(init));
     *kernel = std::move(k);
@@ -161,4 +198,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel(
+      {"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::SupportsHalf, mixq::ops::Make});
 }

@@ -6,9 +6,14 @@
 // from an inactive axis is exact, and zero-weight terms are skipped in both).
 // Quantized INT8 tensors resize on their integers when nothing interpolates
 // (nearest, or sizes that map every output onto one input): a gather.
+// "cpu-fast-f16" runs FLOAT16 storage: a gather moves the 16-bit values
+// (exact), interpolation widens each tap and rounds the float result to
+// float16 once, the values of the Cast steps around the float kernel.
+#include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/resize/cpu.h"
+#include "util/half.h"
 
 namespace mixq::ops {
 
@@ -40,7 +45,22 @@ void Gather(const FastPlan& f, const T* x, T* y) {
   }
 }
 
-void Run(const FastPlan& f, const float* x, float* y) {
+inline float Load(float v) {
+  return v;
+}
+inline float Load(uint16_t v) {
+  return HalfToFloat(v);
+}
+inline void Store(float v, float* y) {
+  *y = v;
+}
+inline void Store(float v, uint16_t* y) {
+  *y = FloatToHalf(v);
+}
+
+// T: float, or uint16_t for float16 storage.
+template <typename T>
+void Run(const FastPlan& f, const T* x, T* y) {
   const ResizeParams& p = f.p;
   const size_t rank = p.out.size();
   const int64_t count = ir::ElementCount(p.out);
@@ -74,9 +94,9 @@ void Run(const FastPlan& f, const float* x, float* y) {
             weight *= second ? w : 1.0 - w;
             if (second) offset += f.second_off[a][o] - f.first_off[a][o];
           }
-          if (weight != 0.0) value += weight * x[offset];
+          if (weight != 0.0) value += weight * Load(x[offset]);
         }
-        y[k + j] = static_cast<float>(value);
+        Store(static_cast<float>(value), y + k + j);
       }
     }
     for (size_t a = last; a-- > 0;) {
@@ -104,6 +124,14 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       f.second_off[a].push_back(t.second[o] * f.p.in_strides[a]);
     }
   }
+  if (IsHalfStorage(*init.inputs[0])) {
+    return MakeFunctionKernel(
+        [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+          Run(f, in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
+          return Status::OK();
+        },
+        kernel, "cpu-fast-f16");
+  }
   if (init.inputs[0]->dtype == DataType::INT8) {
     if (!f.active.empty() || rank == 0) return Internal("Resize cpu-fast: an INT8 resize that interpolates");
     return MakeFunctionKernel(
@@ -115,7 +143,7 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   }
   return MakeFunctionKernel(
       [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-        Run(f, in[0].Data<float>(), out[0].Data<float>());
+        Run(f, in[0].Data<const float>(), out[0].Data<float>());
         return Status::OK();
       },
       kernel, "cpu-fast");
@@ -143,6 +171,16 @@ bool SameIntegers(const KernelInit& init) {
 bool SupportsFast(const KernelInit& init) {
   return !init.HasPostOps() && (AllPlainFloat32(init) || SameIntegers(init));
 }
+
+// FLOAT16 storage in and out; scales / sizes / roi as FLOAT32 or integer constants.
+bool SupportsHalf(const KernelInit& init) {
+  if (init.HasPostOps() || init.inputs.empty() || !init.inputs[0] || init.outputs.size() != 1) return false;
+  if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
+  for (size_t i = 1; i < init.inputs.size(); ++i)
+    if (init.inputs[i] && (!init.inputs[i]->const_data || init.inputs[i]->narrowed)) return false;
+  ResizeParams p;
+  return BuildResizeParams(init, &p).ok();
+}
 }  // namespace
 
 }  // namespace mixq::ops
@@ -150,4 +188,6 @@ bool SupportsFast(const KernelInit& init) {
 MIXQ_REGISTER_KERNELS(resize, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsFast, mixq::ops::MakeResizeFast});
+  mixq::ops::RegisterKernel({"cpu-fast-f16", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsHalf, mixq::ops::MakeResizeFast});
 }

@@ -9,6 +9,17 @@ int SoleConsumer(const FusionSite& site, int value) {
   return list.size() == 1 ? list[0] : -1;
 }
 
+bool IsHalf(const ops::ValueInfo& v) {
+  return v.dtype == DataType::FLOAT16 && v.narrowed;
+}
+
+// The step's anchor reads its first input as float16 storage.
+bool AnchorReadsHalf(const FusionSite& site) {
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  return !anchor.inputs.empty() && anchor.inputs[0] >= 0 && IsHalf(site.storage[static_cast<size_t>(anchor.inputs[0])]);
+}
+
 bool IsFusionAnchor(OpKind op) {
   return op == OpKind::kConv2D || op == OpKind::kConvTranspose2D || op == OpKind::kMatMul ||
          op == OpKind::kFullyConnected;
@@ -21,18 +32,25 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   const ir::Node& act = *site.graph.node(consumer);
   if (act.op != OpKind::kActivation || act.inputs.size() != 1 || act.inputs[0] != output) return false;
   ops::PostOp op;
+  const ops::ValueInfo& in = site.storage[static_cast<size_t>(output)];
+  const ops::ValueInfo& out = site.storage[static_cast<size_t>(act.outputs[0])];
   if (!ops::ActivationPostOp(act.attrs, &op)) return false;
   // The activation must read and write the same storage (float16 in and out,
   // or the same integers): then applying it inside the producer is exact.
-  const ops::ValueInfo& in = site.storage[static_cast<size_t>(output)];
-  const ops::ValueInfo& out = site.storage[static_cast<size_t>(act.outputs[0])];
   if (in.dtype != out.dtype || (in.quant == nullptr) != (out.quant == nullptr)) return false;
   if (in.quant && (in.quant->scales != out.quant->scales || in.quant->zero_points != out.quant->zero_points))
     return false;
-  // hard_swish does not commute with a narrower storage's rounding (float16
-  // in, float16 out): only between float32 tensors is fusing it exact.
-  if (op.activation == "hard_swish" && (in.dtype != DataType::FLOAT32 || in.narrowed || in.quant || out.narrowed))
-    return false;
+  // hard_swish does not commute with quantization or with float16 rounding.
+  // It fuses between plain float32 tensors (the int8 convolutions' float
+  // chain post-ops, kernel_registry.h), or between float16 tensors after an
+  // anchor that reads float16 (the float16-storage kernels, whose output
+  // stage rounds between the steps as they would); quantized kernels never
+  // see it on float16.
+  if (op.activation == "hard_swish") {
+    const bool plain_float32 = in.dtype == DataType::FLOAT32 && !in.narrowed && !in.quant && !out.narrowed;
+    const bool half = IsHalf(in) && IsHalf(out) && AnchorReadsHalf(site);
+    if (!plain_float32 && !half) return false;
+  }
   proposal->fused_node = consumer;
   proposal->post_op = op;
   proposal->new_output = act.outputs[0];

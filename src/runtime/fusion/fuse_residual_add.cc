@@ -3,6 +3,7 @@
 namespace mixq::runtime {
 
 bool IsFusionAnchor(OpKind op);
+bool AnchorReadsHalf(const FusionSite& site);
 
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
   if (!IsFusionAnchor(anchor_op)) return false;
@@ -18,10 +19,21 @@ bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int outp
   const auto& r = site.storage[static_cast<size_t>(other)];
   const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
   // Same shape (no broadcast), all FLOAT32 real values: the sum post-op adds
-  // in float32 exactly as the Elementwise kernel would.
+  // in float32 exactly as the Elementwise kernel would. Or all three FLOAT16
+  // storage after a float anchor reading FLOAT16 (no quantized kernel takes
+  // it): a float16-storage kernel rounds y, adds and rounds again, as the
+  // separate steps would (ops/half_output_stage.h).
   if (y.shape != r.shape || y.shape != sum.shape) return false;
-  for (const auto* v : {&y, &r, &sum})
-    if (v->dtype != DataType::FLOAT32 || v->narrowed) return false;
+  bool all_float32 = true, all_half = true;
+  for (const auto* v : {&y, &r, &sum}) {
+    all_float32 = all_float32 && v->dtype == DataType::FLOAT32 && !v->narrowed;
+    all_half = all_half && v->dtype == DataType::FLOAT16 && v->narrowed;
+  }
+  if (all_half) {
+    if (!AnchorReadsHalf(site)) return false;
+  } else if (!all_float32) {
+    return false;
+  }
   proposal->fused_node = consumer;
   proposal->post_op.kind = ops::PostOp::Kind::kAdd;
   proposal->post_op.add_first = add.inputs[0] != output;

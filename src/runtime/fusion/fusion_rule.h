@@ -18,6 +18,7 @@ struct FusionSite {
   const std::vector<bool>& is_output;              // value id -> network output
   const std::vector<ops::ValueInfo>& storage;      // value id -> storage info
   const std::vector<bool>& available;              // value id -> computed before this step
+  int anchor = -1;                                 // the step's own node (the anchor)
 };
 
 // What a rule proposes for a step: the node it swallows, the post-op, the

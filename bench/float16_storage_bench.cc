@@ -1,0 +1,176 @@
+// Micro-benchmarks of the float16-storage kernels (ops/half_storage.h) on
+// PP-OCR / ResNet shapes, three ways per case:
+//   float32   the float32 kernel on float32 tensors (force_float32)
+//   cast      Cast float16 -> float32, that kernel, Cast back (force_float16
+//             before the float16 kernels)
+//   float16   the float16-storage kernel (what force_float16 runs now)
+// Counter: output elements per second.
+//
+//   build/bench/mixq_float16_storage_bench [--benchmark_filter=...]
+//
+// One thread (OMP_NUM_THREADS=1 is set here).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <random>
+
+#include "kernels/half_io.h"
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+enum class Mode { kFloat32, kCast, kFloat16 };
+
+struct Case {
+  const char* name;
+  OpKind op;
+  ir::AttrMap attrs;
+  std::vector<ir::Shape> inputs;  // input 0 an activation; the others float32 constants
+  ir::Shape output;
+  const char* half_kernel;
+};
+
+ir::AttrMap Attrs(OpKind op, std::vector<std::pair<const char*, ir::AttrValue>> given) {
+  ir::AttrMap a;
+  for (auto& [k, v] : given) a.Set(k, v);
+  for (const AttrSpec& spec : GetSchema(op).attrs)
+    if (!a.Has(spec.name)) a.Set(spec.name, spec.default_value);
+  return a;
+}
+
+std::vector<Case> Cases() {
+  const ir::AttrValue nchw = std::string("NCHW"), oihw = std::string("OIHW");
+  auto conv = [&](int64_t k, int64_t group) {
+    return Attrs(OpKind::kConv2D, {{"strides", std::vector<int64_t>{1, 1}},
+                                   {"pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2}},
+                                   {"group", group},
+                                   {"input_layout", nchw},
+                                   {"filter_layout", oihw},
+                                   {"output_layout", nchw}});
+  };
+  return {
+      {"conv1x1_16_32_det160",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 16, 160, 160}, {32, 16, 1, 1}, {32}},
+       {1, 32, 160, 160},
+       "onednn-f16"},
+      {"conv_dw3x3_64_rec24x160",
+       OpKind::kConv2D,
+       conv(3, 64),
+       {{1, 64, 24, 160}, {64, 1, 3, 3}, {64}},
+       {1, 64, 24, 160},
+       "onednn-f16"},
+      {"conv1x1_480_rec6x80",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 480, 6, 80}, {480, 480, 1, 1}, {480}},
+       {1, 480, 6, 80},
+       "onednn-f16"},
+      {"hard_swish_det160",
+       OpKind::kActivation,
+       Attrs(OpKind::kActivation, {{"type", std::string("hard_swish")}}),
+       {{1, 32, 160, 160}},
+       {1, 32, 160, 160},
+       "avx2-f16"},
+      {"mul_scalar_det160",
+       OpKind::kElementwise,
+       Attrs(OpKind::kElementwise, {{"op", std::string("mul")}}),
+       {{1, 32, 160, 160}, {1}},
+       {1, 32, 160, 160},
+       "avx2-f16"},
+      {"max_pool3x3s2_resnet112",
+       OpKind::kMaxPool2D,
+       Attrs(OpKind::kMaxPool2D, {{"kernel", std::vector<int64_t>{3, 3}},
+                                  {"strides", std::vector<int64_t>{2, 2}},
+                                  {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                                  {"layout", nchw}}),
+       {{1, 64, 112, 112}},
+       {1, 64, 56, 56},
+       "avx2-f16"},
+      {"softmax_rec_40x6625",
+       OpKind::kSoftmax,
+       Attrs(OpKind::kSoftmax, {}),
+       {{1, 40, 6625}},
+       {1, 40, 6625},
+       "avx2-f16"},
+  };
+}
+
+ValueInfo Info(const ir::Shape& shape, bool half, const void* constant) {
+  return {half ? DataType::FLOAT16 : DataType::FLOAT32, shape, constant, nullptr, half};
+}
+
+void Run(benchmark::State& state, const Case& c, Mode mode) {
+  omp_set_num_threads(1);
+  const bool half = mode == Mode::kFloat16;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> real(-2.0f, 2.0f);
+  std::vector<std::vector<float>> data;
+  for (const ir::Shape& s : c.inputs) {
+    data.emplace_back(static_cast<size_t>(ir::ElementCount(s)));
+    for (float& v : data.back()) v = RoundToHalf(real(rng) * 0.1f);
+  }
+  std::vector<ValueInfo> infos;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    infos.push_back(Info(c.inputs[i], half && i == 0, i == 0 ? nullptr : data[i].data()));
+  std::vector<const ValueInfo*> ins;
+  for (const ValueInfo& v : infos) ins.push_back(&v);
+  std::vector<ValueInfo> outs = {Info(c.output, half, nullptr)};
+  std::vector<DataType> compute(c.inputs.size(), DataType::FLOAT32);
+  if (half) compute[0] = DataType::FLOAT16;
+  KernelInit init(c.attrs, ins, outs, &compute);
+  const KernelDef* def = nullptr;
+  if (half) {
+    def = FindKernel(c.op, c.half_kernel);
+    if (!def || kernels::BestIsa() < def->isa || !def->supports(init)) {
+      state.SkipWithError("no float16 kernel on this CPU");
+      return;
+    }
+  } else if (!SelectKernel(c.op, init, false, kernels::BestIsa(), &def).ok()) {
+    state.SkipWithError("no float32 kernel");
+    return;
+  }
+  std::unique_ptr<Kernel> kernel;
+  if (!def->make(init, &kernel).ok()) {
+    state.SkipWithError("make failed");
+    return;
+  }
+  const int64_t in_count = ir::ElementCount(c.inputs[0]), out_count = ir::ElementCount(c.output);
+  std::vector<uint16_t> x16(static_cast<size_t>(in_count)), y16(static_cast<size_t>(out_count));
+  for (int64_t i = 0; i < in_count; ++i) x16[static_cast<size_t>(i)] = FloatToHalf(data[0][static_cast<size_t>(i)]);
+  std::vector<float> x32 = data[0], y32(static_cast<size_t>(out_count));
+  std::vector<TensorView> in;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    in.push_back(
+        {infos[i].dtype, c.inputs[i], i == 0 && half ? static_cast<void*>(x16.data()) : data[i].data(), nullptr});
+  if (!half) in[0].data = x32.data();
+  const std::vector<TensorView> out = {
+      {outs[0].dtype, c.output, half ? static_cast<void*>(y16.data()) : static_cast<void*>(y32.data()), nullptr}};
+  for (auto _ : state) {
+    if (mode == Mode::kCast) kernels::HalfToFloatParallel(x16.data(), x32.data(), in_count);
+    benchmark::DoNotOptimize(kernel->Run(in, out));
+    if (mode == Mode::kCast) kernels::FloatToHalfParallel(y32.data(), y16.data(), out_count);
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(def->name);
+  state.counters["elements/s"] = benchmark::Counter(
+      static_cast<double>(out_count) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+const bool kRegistered = [] {
+  static const std::vector<Case> cases = Cases();
+  for (const Case& c : cases) {
+    benchmark::RegisterBenchmark((std::string(c.name) + "/float32").c_str(), Run, c, Mode::kFloat32);
+    benchmark::RegisterBenchmark((std::string(c.name) + "/cast").c_str(), Run, c, Mode::kCast);
+    benchmark::RegisterBenchmark((std::string(c.name) + "/float16").c_str(), Run, c, Mode::kFloat16);
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace mixq::ops
+
+BENCHMARK_MAIN();

@@ -1,0 +1,41 @@
+// FullyConnected on float16 storage, for steps of up to kHalfWholeLimit elements in or
+// out: the activation widened with F16C into a float32 copy, the op's own
+// float32 kernel over every row in one call (oneDNN's sums depend on the
+// rows per call, so chunks would change bits), the output rounded back
+// (ops/half_storage.h); bit-identical with the Cast steps around it. Larger
+// steps keep the Cast steps, whose float32 buffers the arena accounts for.
+#include "ops/half_storage.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+bool RowAxis(const KernelInit& init, int64_t* axis) {
+  if (init.inputs.empty() || !init.inputs[0] || init.attrs.Int("transpose_a", 0) != 0) return false;
+  const ValueInfo& a = *init.inputs[0];
+  // Rows of the [M, K] input times the constant weight (plus bias).
+  if (a.shape.size() != 2) return false;
+  *axis = static_cast<int64_t>(a.shape.size()) - 1;
+  return true;
+}
+
+bool Supports(const KernelInit& init) {
+  int64_t axis = 0;
+  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kFullyConnected, init, axis, /*whole=*/true);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  int64_t axis = 0;
+  if (!RowAxis(init, &axis)) return Internal("FullyConnected avx2-f16: unsupported step");
+  return MakeHalfRows(OpKind::kFullyConnected, init, axis, /*whole=*/true, "avx2-f16", kernel);
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(fully_connected, half) {
+  mixq::ops::RegisterKernel(
+      {"avx2-f16", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+}

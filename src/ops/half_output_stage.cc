@@ -1,0 +1,139 @@
+#include "ops/half_output_stage.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <limits>
+
+#include "ops/half_storage.h"
+#include "ops/quantized_reference.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+
+bool HalfOutputStage::Supports(const KernelInit& init) {
+  if (!init.post_ops) return true;
+  for (const PostOp& op : *init.post_ops) {
+    if (op.kind == PostOp::Kind::kActivation) {
+      if (op.activation != "relu" && op.activation != "relu6" && op.activation != "clip" &&
+          op.activation != "leaky_relu" && op.activation != "hard_swish")
+        return false;
+      continue;
+    }
+    if (op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() || !init.inputs[op.input]) return false;
+    const ValueInfo& addend = *init.inputs[static_cast<size_t>(op.input)];
+    if (addend.shape != init.outputs[0].shape || !(addend.dtype == DataType::FLOAT32 || IsHalfStorage(addend)))
+      return false;
+  }
+  return true;
+}
+
+HalfOutputStage::HalfOutputStage(const KernelInit& init) {
+  out_half_ = IsHalfStorage(init.outputs[0]);
+  if (!init.post_ops) return;
+  for (const PostOp& p : *init.post_ops) {
+    Op op;
+    if (p.kind == PostOp::Kind::kAdd) {
+      op.add = true;
+      op.input = p.input;
+      op.input_half = IsHalfStorage(*init.inputs[static_cast<size_t>(p.input)]);
+      op.add_first = p.add_first;
+    } else if (p.activation == "hard_swish") {
+      op.hard_swish = true;
+    } else if (p.activation == "leaky_relu") {
+      op.leaky = true;
+      op.lo = p.lo;
+    } else {
+      op.lo = p.lo;
+      op.hi = p.activation == "relu" ? std::numeric_limits<float>::infinity() : p.hi;
+    }
+    ops_.push_back(op);
+  }
+}
+
+namespace {
+
+#define MIXQ_F16C __attribute__((target("avx2,f16c")))
+
+MIXQ_F16C inline __m256 Round8(__m256 v) {
+  return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// The reference's hard_swish (ops/activation/op.cc) four lanes at a time in
+// double, exactly as the avx2 Activation kernel (no FMA: nothing contracts).
+MIXQ_F16C inline __m128 HardSwish4(__m128 x) {
+  const __m256d v = _mm256_cvtps_pd(x);
+  const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
+  __m256d c = _mm256_blendv_pd(t, _mm256_set1_pd(1.0), _mm256_cmp_pd(t, _mm256_set1_pd(1.0), _CMP_GT_OQ));
+  c = _mm256_blendv_pd(c, _mm256_setzero_pd(), _mm256_cmp_pd(t, _mm256_setzero_pd(), _CMP_LT_OQ));
+  return _mm256_cvtpd_ps(_mm256_mul_pd(v, c));
+}
+
+MIXQ_F16C inline __m256 HardSwish8(__m256 x) {
+  return _mm256_set_m128(HardSwish4(_mm256_extractf128_ps(x, 1)), HardSwish4(_mm256_castps256_ps128(x)));
+}
+
+inline float HardSwish1(float x) {
+  const double v = x, t = v / 6.0 + 0.5;
+  return static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+}
+
+}  // namespace
+
+MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in,
+                                      const TensorView& out) const {
+  int64_t i = 0;
+  const __m256 zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(y + i);
+    // Rounded before each post-op; the store rounds the last value.
+    for (const Op& op : ops_) {
+      if (out_half_) v = Round8(v);
+      if (op.add) {
+        const TensorView& a = in[static_cast<size_t>(op.input)];
+        const __m256 addend = op.input_half ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                                  a.Data<const uint16_t>() + offset + i)))
+                                            : _mm256_loadu_ps(a.Data<const float>() + offset + i);
+        v = op.add_first ? _mm256_add_ps(addend, v) : _mm256_add_ps(v, addend);
+      } else if (op.hard_swish) {
+        v = HardSwish8(v);
+      } else if (op.leaky) {
+        v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+      } else {
+        const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
+        const __m256 t = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
+        v = _mm256_blendv_ps(t, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
+      }
+    }
+    if (out_half_)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.Data<uint16_t>() + offset + i),
+                       _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    else
+      _mm256_storeu_ps(out.Data<float>() + offset + i, v);
+  }
+  // The tail one value at a time, with the scalar forms of the same operations.
+  for (; i < n; ++i) {
+    float v = y[i];
+    for (const Op& op : ops_) {
+      if (out_half_) v = RoundToHalf(v);
+      if (op.add) {
+        const TensorView& a = in[static_cast<size_t>(op.input)];
+        const float addend =
+            op.input_half ? HalfToFloat(a.Data<const uint16_t>()[offset + i]) : a.Data<const float>()[offset + i];
+        v = op.add_first ? addend + v : v + addend;
+      } else if (op.hard_swish) {
+        v = HardSwish1(v);
+      } else if (op.leaky) {
+        v = v < 0.0f ? op.lo * v : v;
+      } else {
+        v = v < op.lo ? op.lo : v > op.hi ? op.hi : v;
+      }
+    }
+    if (out_half_)
+      out.Data<uint16_t>()[offset + i] = FloatToHalf(v);
+    else
+      out.Data<float>()[offset + i] = v;
+  }
+}
+
+}  // namespace mixq::ops

@@ -1,0 +1,43 @@
+// The end of a float16-storage step whose float32 result comes from a
+// library (oneDNN's convolution): each value rounded to float16 at the
+// operator boundary, then the fused post-ops in order, each one rounded
+// again, as the separate Activation / Elementwise steps it replaces would
+// have rounded their outputs (SPEC §5): bit-identical with those steps.
+// Values are rounded only where the step's output is FLOAT16 storage.
+#pragma once
+
+#include <vector>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+class HalfOutputStage {
+ public:
+  // True for post-ops the stage applies: activations (relu, relu6, clip,
+  // leaky_relu, and hard_swish, which the fusion rules propose only to
+  // float16-storage steps) and adds of a same-shaped FLOAT32 or FLOAT16 tensor.
+  static bool Supports(const KernelInit& init);
+  // From a supported init: its post-ops and storage types.
+  explicit HalfOutputStage(const KernelInit& init);
+
+  // y[0..n): the float32 results for output elements [offset, offset + n),
+  // written to `out` after rounding and post-ops; `in` are the step's inputs
+  // (the addends among them). Safe to call concurrently on disjoint ranges.
+  void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in, const TensorView& out) const;
+
+ private:
+  struct Op {
+    bool add = false;
+    bool leaky = false;
+    bool hard_swish = false;     // float(x * clamp(x / 6 + 0.5, 0, 1)) in double, as the Activation kernels
+    float lo = 0.0f, hi = 0.0f;  // clip bounds (relu: 0, inf; relu6: 0, 6); leaky: lo = slope
+    int input = -1;              // add: the addend's input index
+    bool input_half = false;
+    bool add_first = false;  // addend + y: with two NaNs, x86 keeps the first operand's payload
+  };
+  std::vector<Op> ops_;
+  bool out_half_ = false;
+};
+
+}  // namespace mixq::ops
