@@ -40,8 +40,9 @@ Status MarkOutputs(ir::Graph* graph, const std::vector<std::string>& names) {
 Status Build(const std::string& name, const ir::Graph& graph, const passes::BuildOptions& options,
              const BuildInputs& in, std::shared_ptr<const format::ModelData>* model) {
   auto data = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(WithContext(
-      passes::BuildModelData(name, graph, options, in.calibrated, in.config_json, data.get()), name + " build"));
+  MIXQ_RETURN_IF_ERROR(
+      WithContext(passes::BuildModelData(name, graph, options, in.calibrated, in.config_json, data.get(), in.channels),
+                  name + " build"));
   *model = std::move(data);
   return Status::OK();
 }

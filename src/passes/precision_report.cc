@@ -68,6 +68,7 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
   // Names come from users and may not be valid UTF-8: replace, never throw.
   json doc{{"precision_mode", report.precision_mode}, {"stage", report.stage}, {"nodes", nodes}};
   if (!report.shapes.empty()) doc["input_shapes"] = report.shapes;
+  if (!report.transforms.empty()) doc["transforms"] = report.transforms;
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -104,6 +105,9 @@ std::string FormatPrecisionReport(const std::string& text, Status* status) {
   else
     out << "build-time report, before input shapes are known: kernels are chosen per shape when a context "
            "prepares (IContext::GetPrecisionReport)\n";
+  if (doc.contains("transforms") && doc["transforms"].is_array())
+    for (const auto& t : doc["transforms"])
+      if (t.is_string()) out << "transform: " << t.get<std::string>() << "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     for (size_t c = 0; c < rows[i].size(); ++c) {
       out << rows[i][c];
