@@ -9,6 +9,7 @@
 
 #include "ops/graph_verifier.h"
 #include "passes/build_pipeline.h"
+#include "passes/graph_edit.h"
 #include "runtime/engine.h"
 #include "util/status_util.h"
 
@@ -202,7 +203,7 @@ Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::
   return Status::OK();
 }
 
-// Per-channel taps on the inputs of the Conv2D / FullyConnected nodes whose
+// Per-channel taps on the inputs of the Conv2D / FullyConnected / MatMul nodes whose
 // weights `graph` (prepared) quantizes and whose input is quantized
 // (`observed`), for bias correction.
 Status MeanTaps(const ir::Graph& graph, const passes::BuildOptions& options, const std::map<std::string, int>& observed,
@@ -212,9 +213,12 @@ Status MeanTaps(const ir::Graph& graph, const passes::BuildOptions& options, con
   MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&planned, options, {}, &report, /*require_activation_ranges=*/false));
   for (size_t n = 0; n < planned.node_count(); ++n) {
     const ir::Node& node = *planned.node(static_cast<int>(n));
-    if (node.op != OpKind::kConv2D && node.op != OpKind::kFullyConnected) continue;
-    if (node.inputs.size() < 3 || node.inputs[0] < 0 || node.inputs[2] < 0) continue;
+    int bias_node = -1;
+    size_t bias_input = 0;
+    if (node.inputs.size() < 2 || node.inputs[0] < 0 || !passes::BiasOf(planned, node, &bias_node, &bias_input))
+      continue;
     if (node.input_quant.size() < 2 || !node.input_quant[1] || node.input_quant[1]->dynamic) continue;
+    if (!passes::FloatConstant(planned, node.inputs[1], -1)) continue;  // an activation times an activation
     const ir::Value& x = *planned.value(node.inputs[0]);
     int64_t axis = 0;
     if (!observed.count(x.name) || !passes::InputChannelAxis(node, static_cast<int64_t>(x.shape.size()), &axis))

@@ -54,7 +54,8 @@ bool ConvShift(const ir::Node& node, const ir::Shape& shape, const std::vector<f
 bool FullyConnectedShift(const ir::Node& node, const ir::Shape& shape, const std::vector<float>& dw,
                          const std::vector<double>& mean, std::vector<double>* shift) {
   if (shape.size() != 2) return false;
-  const bool transpose_b = node.attrs.Int("transpose_b", 1) != 0;
+  // FullyConnected stores [N, K] by default, MatMul [K, N].
+  const bool transpose_b = node.attrs.Int("transpose_b", node.op == OpKind::kFullyConnected ? 1 : 0) != 0;
   const int64_t n = transpose_b ? shape[0] : shape[1], k = transpose_b ? shape[1] : shape[0];
   if (static_cast<int64_t>(mean.size()) != k) return false;
   shift->assign(static_cast<size_t>(n), 0.0);
@@ -79,7 +80,42 @@ bool InputChannelAxis(const ir::Node& node, int64_t rank, int64_t* axis) {
     *axis = node.attrs.Int("transpose_a", 0) != 0 ? 0 : 1;
     return true;
   }
+  if (node.op == OpKind::kMatMul) {
+    if (rank < 2 || node.attrs.Int("transpose_a", 0) != 0) return false;
+    *axis = rank - 1;
+    return true;
+  }
   return false;
+}
+
+bool BiasOf(const ir::Graph& graph, const ir::Node& node, int* bias_node, size_t* bias_input) {
+  if (node.op == OpKind::kConv2D || node.op == OpKind::kFullyConnected) {
+    if (node.inputs.size() < 3 || node.inputs[2] < 0) return false;
+    *bias_node = node.id;
+    *bias_input = 2;
+    return true;
+  }
+  if (node.op != OpKind::kMatMul || node.outputs.empty()) return false;
+  // MatMul then Add of a constant: the Add is the only reader of the product.
+  const int product = node.outputs[0];
+  int reader = -1;
+  for (size_t n = 0; n < graph.node_count(); ++n)
+    for (int in : graph.node(static_cast<int>(n))->inputs)
+      if (in == product) {
+        if (reader >= 0 && reader != static_cast<int>(n)) return false;
+        reader = static_cast<int>(n);
+      }
+  for (int out : graph.outputs())
+    if (out == product) return false;
+  if (reader < 0) return false;
+  const ir::Node& add = *graph.node(reader);
+  if (add.op != OpKind::kElementwise || add.attrs.Str("op", "") != "add" || add.inputs.size() != 2) return false;
+  const size_t other = add.inputs[0] == product ? 1 : 0;
+  if (add.inputs[other] == product || !FloatConstant(graph, add.inputs[other], -1)) return false;
+  if (graph.value(add.inputs[other])->shape.size() != 1) return false;  // one value per output column
+  *bias_node = reader;
+  *bias_input = other;
+  return true;
 }
 
 Status CorrectBias(ir::Graph* graph, const std::map<std::string, std::vector<double>>& means, int* corrected) {
@@ -88,7 +124,9 @@ Status CorrectBias(ir::Graph* graph, const std::map<std::string, std::vector<dou
   for (size_t n = 0; n < node_count; ++n) {
     const ir::Node& node = *graph->node(static_cast<int>(n));
     const bool conv = node.op == OpKind::kConv2D, fc = node.op == OpKind::kFullyConnected;
-    if ((!conv && !fc) || node.inputs.size() < 3 || node.inputs[0] < 0 || node.inputs[2] < 0) continue;
+    int bias_node = -1;
+    size_t bias_input = 0;
+    if (node.inputs.size() < 2 || node.inputs[0] < 0 || !BiasOf(*graph, node, &bias_node, &bias_input)) continue;
     if (node.input_quant.size() < 2 || !node.input_quant[1] || node.input_quant[1]->dynamic) continue;
     const ir::QuantBinding& binding = *node.input_quant[1];
     if (binding.bits != 8 && binding.bits != 16) continue;
@@ -96,7 +134,7 @@ Status CorrectBias(ir::Graph* graph, const std::map<std::string, std::vector<dou
     if (mean == means.end()) continue;
     const ir::Value& w = *graph->value(node.inputs[1]);
     const float* weights = FloatConstant(*graph, node.inputs[1], -1);
-    if (!weights) continue;
+    if (!weights || (node.op == OpKind::kMatMul && w.shape.size() != 2)) continue;
     std::vector<float> rounded;
     MIXQ_RETURN_IF_ERROR(WithContext(RoundTrip(weights, w.shape, binding, &rounded),
                                      "bias correction of " + ir::NodeLabel(*graph, node)));
@@ -111,15 +149,16 @@ Status CorrectBias(ir::Graph* graph, const std::map<std::string, std::vector<dou
     // Gemm: y = alpha * (A B) + beta * bias.
     const double alpha = fc ? node.attrs.Float("alpha", 1.0f) : 1.0;
     const double beta = fc ? node.attrs.Float("beta", 1.0f) : 1.0;
-    const float* bias = FloatConstant(*graph, node.inputs[2], static_cast<int64_t>(shift.size()));
+    const int bias_id = graph->node(bias_node)->inputs[bias_input];
+    const float* bias = FloatConstant(*graph, bias_id, static_cast<int64_t>(shift.size()));
     if (!bias || beta == 0.0) continue;
     std::vector<float> new_bias(shift.size());
     for (size_t c = 0; c < shift.size(); ++c) new_bias[c] = static_cast<float>(bias[c] - alpha * shift[c] / beta);
-    const ir::Value& b = *graph->value(node.inputs[2]);
+    const ir::Value& b = *graph->value(bias_id);
     const std::string name = b.name + "_corrected";
     const ir::Shape shape = b.shape;
     const int id = AddConstant(graph, name, shape, new_bias);  // may grow the node list
-    graph->node(static_cast<int>(n))->inputs[2] = id;
+    graph->node(bias_node)->inputs[bias_input] = id;
     ++*corrected;
   }
   return Status::OK();

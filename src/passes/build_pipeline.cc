@@ -2,6 +2,7 @@
 
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
+#include "passes/graph_edit.h"
 #include "passes/node_precision.h"
 #include "passes/precision_planner.h"
 #include "util/status_util.h"
@@ -68,11 +69,12 @@ Status PrepareForPlanning(ir::Graph* graph, const BuildOptions& options, const C
 
 namespace {
 
-// Conv2D / FullyConnected nodes whose weights the plan quantizes statically.
+// Conv2D / FullyConnected / MatMul nodes whose constant weights the plan quantizes statically.
 bool HasStaticQuantizedWeights(const ir::Graph& graph) {
   for (size_t n = 0; n < graph.node_count(); ++n) {
     const ir::Node& node = *graph.node(static_cast<int>(n));
-    if (node.op != OpKind::kConv2D && node.op != OpKind::kFullyConnected) continue;
+    if (node.op != OpKind::kConv2D && node.op != OpKind::kFullyConnected && node.op != OpKind::kMatMul) continue;
+    if (node.inputs.size() < 2 || !FloatConstant(graph, node.inputs[1], -1)) continue;
     if (node.input_quant.size() > 1 && node.input_quant[1] && !node.input_quant[1]->dynamic) return true;
   }
   return false;
@@ -103,11 +105,11 @@ Status BuildModelData(const std::string& name, const ir::Graph& network, const B
         return FailedPrecondition(
             "precision_config.bias_correction needs per-channel activation means from calibration: "
             "call Calibrate with this config (calibration files and range tables do not carry them)");
+      report.transforms.push_back("bias_correction: 0 bias(es) corrected");
     } else {
       int corrected = 0;
       MIXQ_RETURN_IF_ERROR(CorrectBias(&graph, channels->mean, &corrected));
-      report.transforms.push_back(
-          StrCat("bias_correction: ", corrected, " Conv2D / FullyConnected bias(es) corrected"));
+      report.transforms.push_back(StrCat("bias_correction: ", corrected, " bias(es) corrected"));
     }
   }
   MIXQ_RETURN_IF_ERROR(QuantizeWeights(&graph));

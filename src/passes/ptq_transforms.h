@@ -41,13 +41,19 @@ struct ChannelStatistics {
 int EqualizeCrossLayer(ir::Graph* graph, const std::string& relu6, int* relu6_replaced);
 
 // The input-channel axis of the activation a weight-quantizable node
-// (Conv2D, FullyConnected) reads as input 0, for a tensor of `rank`; false
-// for other ops or layouts it does not know.
+// (Conv2D, FullyConnected, MatMul) reads as input 0, for a tensor of `rank`;
+// false for other ops or layouts it does not know.
 bool InputChannelAxis(const ir::Node& node, int64_t rank, int64_t* axis);
 
+// Where the bias of `node` is: Conv2D / FullyConnected input 2, or for a
+// MatMul the 1-D FLOAT32 constant an Elementwise add (the product's only
+// reader) adds. False when there is none.
+bool BiasOf(const ir::Graph& graph, const ir::Node& node, int* bias_node, size_t* bias_input);
+
 // Empirical bias correction, after the precision plan and before the weights
-// are quantized: for every Conv2D / FullyConnected whose weights the plan
-// quantizes statically (8 or 16 bits) and that has a FLOAT32 constant bias,
+// are quantized: for every Conv2D / FullyConnected / MatMul (rank-2 constant
+// weight) whose weights the plan quantizes statically (8 or 16 bits) and that
+// has a FLOAT32 constant bias (BiasOf),
 // the expected output error of the rounded weights on the calibration data,
 //   E[W_q x] - E[W x] = (W_q - W) E[x]   (per output channel),
 // is subtracted from the bias (Gemm alpha / beta accounted). E[x] is
