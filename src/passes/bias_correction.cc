@@ -96,23 +96,24 @@ bool BiasOf(const ir::Graph& graph, const ir::Node& node, int* bias_node, size_t
     return true;
   }
   if (node.op != OpKind::kMatMul || node.outputs.empty()) return false;
-  // MatMul then Add of a constant: the Add is the only reader of the product.
+  // MatMul then an Add of a 1-D constant: the Add's constant is the bias. Other
+  // readers of the product (or the product as a network output) keep the
+  // uncorrected product, as without the correction.
   const int product = node.outputs[0];
   int reader = -1;
-  for (size_t n = 0; n < graph.node_count(); ++n)
-    for (int in : graph.node(static_cast<int>(n))->inputs)
-      if (in == product) {
-        if (reader >= 0 && reader != static_cast<int>(n)) return false;
-        reader = static_cast<int>(n);
-      }
-  for (int out : graph.outputs())
-    if (out == product) return false;
+  size_t other = 0;
+  for (size_t n = 0; n < graph.node_count(); ++n) {
+    const ir::Node& add = *graph.node(static_cast<int>(n));
+    if (add.op != OpKind::kElementwise || add.attrs.Str("op", "") != "add" || add.inputs.size() != 2) continue;
+    if (add.inputs[0] != product && add.inputs[1] != product) continue;
+    const size_t k = add.inputs[0] == product ? 1 : 0;
+    if (add.inputs[k] == product || !FloatConstant(graph, add.inputs[k], -1)) continue;
+    if (graph.value(add.inputs[k])->shape.size() != 1) continue;  // one value per output column
+    if (reader >= 0) return false;                                // two candidates: neither
+    reader = static_cast<int>(n);
+    other = k;
+  }
   if (reader < 0) return false;
-  const ir::Node& add = *graph.node(reader);
-  if (add.op != OpKind::kElementwise || add.attrs.Str("op", "") != "add" || add.inputs.size() != 2) return false;
-  const size_t other = add.inputs[0] == product ? 1 : 0;
-  if (add.inputs[other] == product || !FloatConstant(graph, add.inputs[other], -1)) return false;
-  if (graph.value(add.inputs[other])->shape.size() != 1) return false;  // one value per output column
   *bias_node = reader;
   *bias_input = other;
   return true;

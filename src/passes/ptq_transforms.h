@@ -46,8 +46,9 @@ int EqualizeCrossLayer(ir::Graph* graph, const std::string& relu6, int* relu6_re
 bool InputChannelAxis(const ir::Node& node, int64_t rank, int64_t* axis);
 
 // Where the bias of `node` is: Conv2D / FullyConnected input 2, or for a
-// MatMul the 1-D FLOAT32 constant an Elementwise add (the product's only
-// reader) adds. False when there is none.
+// MatMul the 1-D FLOAT32 constant that the one Elementwise add of the
+// product and a constant adds (other readers of the product keep it
+// uncorrected). False when there is none.
 bool BiasOf(const ir::Graph& graph, const ir::Node& node, int* bias_node, size_t* bias_input);
 
 // Empirical bias correction, after the precision plan and before the weights

@@ -233,11 +233,18 @@ TEST(BiasCorrection, MatMulThenAddOfAConstantIsCorrectedThroughTheAdd) {
   ASSERT_TRUE(passes::CorrectBias(&g, {{"x", {3.0, 10.0}}}, &corrected).ok());
   EXPECT_EQ(corrected, 1);
   EXPECT_NEAR(ConstantInput(g, "add", 1)[0], 0.1 - 10.0 * (64.0 / 127.0 - static_cast<double>(0.502f)), 1e-6);
-  // A product read twice has no bias of its own.
-  ir::Graph twice = Verified(n.get());
-  twice.MarkOutput(twice.FindNode("mm")->outputs[0]);
-  const_cast<ir::Node*>(twice.FindNode("mm"))->input_quant = node->input_quant;
-  ASSERT_TRUE(passes::CorrectBias(&twice, {{"x", {3.0, 10.0}}}, &corrected).ok());
+  // The product as a network output too (as mixq analyze marks it): the Add is still corrected.
+  ir::Graph also_output = Verified(n.get());
+  also_output.MarkOutput(also_output.FindNode("mm")->outputs[0]);
+  const_cast<ir::Node*>(also_output.FindNode("mm"))->input_quant = node->input_quant;
+  ASSERT_TRUE(passes::CorrectBias(&also_output, {{"x", {3.0, 10.0}}}, &corrected).ok());
+  EXPECT_EQ(corrected, 1);
+  // A MatMul whose product meets no constant has no bias to correct.
+  ir::Graph no_bias = Verified(n.get());
+  ir::Node* add_node = const_cast<ir::Node*>(no_bias.FindNode("add"));
+  add_node->inputs[1] = add_node->inputs[0];  // product + product
+  const_cast<ir::Node*>(no_bias.FindNode("mm"))->input_quant = node->input_quant;
+  ASSERT_TRUE(passes::CorrectBias(&no_bias, {{"x", {3.0, 10.0}}}, &corrected).ok());
   EXPECT_EQ(corrected, 0);
 }
 
