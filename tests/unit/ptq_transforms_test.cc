@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "api/network_impl.h"
 #include "api_test_util.h"
 #include "calib_test_util.h"
+#include "calibration/calib_state.h"
 #include "ops/graph_verifier.h"
 #include "passes/build_pipeline.h"
 #include "passes/graph_edit.h"
@@ -342,13 +341,19 @@ TEST(SmoothQuant, CalibratedBuildKeepsFloatOutputsAndMovesTheRange) {
   ASSERT_TRUE(calibrator->Calibrate(net.get(), config.get()).ok());
   // The smoothed activation's range: max_j max X_j / s_j = max(4 / 2, 1 / 1, 0.25 / 0.25) = 2 (was 4),
   // min_j min X_j / s_j = min(-2 / 2, -1 / 1, -0.25 / 0.25) = -1 (was -2).
-  const std::string table = ::testing::TempDir() + "ptq_smooth_ranges.txt";
-  ASSERT_TRUE(calibrator->WriteRangeTable(net.get(), config.get(), table).ok());
-  std::ifstream in(table);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto ranges = nlohmann::json::parse(text.str())["ranges"];
-  EXPECT_EQ(ranges["x_smoothed"], nlohmann::json::array({-1.0, 2.0})) << text.str();
+  const quant::CalibrationState* state = api::ToImpl(net.get())->calibration();
+  ASSERT_NE(state, nullptr);
+  Range range;
+  ASSERT_TRUE(quant::RangeFromState(*state, "x_smoothed", 8, true, &range).ok());
+  EXPECT_EQ(range.min, -1.0f);
+  EXPECT_EQ(range.max, 2.0f);
+  EXPECT_EQ(state->channels.absmax.at("x"), (std::vector<double>{4.0, 1.0, 0.25}));
+  // Files do not record the transform, so they are not written.
+  const Status saved = calibrator->SaveStatistics(net.get(), ::testing::TempDir() + "ptq_smooth.mixqcal");
+  EXPECT_EQ(saved.code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(saved.ToString().find("smooth_quant_alpha"), std::string::npos) << saved.ToString();
+  EXPECT_EQ(calibrator->WriteRangeTable(net.get(), config.get(), ::testing::TempDir() + "ptq_smooth.txt").code(),
+            StatusCode::FAILED_PRECONDITION);
 
   // force_float32 with the same statistics: the smoothed network computes the same.
   auto float_config = CreateIBuilderConfig();
