@@ -190,6 +190,7 @@ Status Analyze(INetwork* network, IBuilderConfig* config, const std::vector<Cali
   a.in.network = &impl->graph();
   a.in.options = config_impl->options();
   a.in.config_json = config_impl->ToJson();
+  a.in.channels = impl->calibration() ? &impl->calibration()->channels : nullptr;
   MIXQ_RETURN_IF_ERROR(
       WithContext(quant::CalibratedRangesFor(impl->graph(), a.in.options, impl->calibration(), &a.in.calibrated),
                   "AnalyzeAccuracy"));

@@ -40,8 +40,9 @@ Status MarkOutputs(ir::Graph* graph, const std::vector<std::string>& names) {
 Status Build(const std::string& name, const ir::Graph& graph, const passes::BuildOptions& options,
              const BuildInputs& in, std::shared_ptr<const format::ModelData>* model) {
   auto data = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(WithContext(
-      passes::BuildModelData(name, graph, options, in.calibrated, in.config_json, data.get()), name + " build"));
+  MIXQ_RETURN_IF_ERROR(
+      WithContext(passes::BuildModelData(name, graph, options, in.calibrated, in.config_json, data.get(), in.channels),
+                  name + " build"));
   *model = std::move(data);
   return Status::OK();
 }
@@ -64,13 +65,14 @@ Status PlanAnalysis(const BuildInputs& in, std::vector<std::string>* tensors, st
   MIXQ_RETURN_IF_ERROR(g.TopologicalOrder(&order));
   for (int id : order) {
     const ir::Node& node = *g.node(id);
-    if (node.op == OpKind::kConstant) continue;
+    // Nodes a build transform inserted (SmoothQuant's Mul) have no counterpart to compare with.
+    if (node.op == OpKind::kConstant || !in.network->FindNode(node.name)) continue;
     AnalysedNode analysed;
     analysed.name = node.name;
     analysed.op_type = ops::GetSchema(node.op).name;
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const ir::Value& v = *g.value(node.outputs[o]);
-      if (!IsRealFloat(v.dtype)) continue;
+      if (!IsRealFloat(v.dtype) || !in.network->FindValue(v.name)) continue;
       tensors->push_back(v.name);
       analysed.outputs.push_back(v.name);
       if (o < node.output_compute.size() && IsReduced(node.output_compute[o]))

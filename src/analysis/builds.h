@@ -13,14 +13,16 @@
 #include "ir/graph.h"
 #include "passes/build_options.h"
 #include "passes/precision_planner.h"
+#include "passes/ptq_transforms.h"
 
 namespace mixq::analysis {
 
 // What every build of one analysis shares.
 struct BuildInputs {
-  const ir::Graph* network = nullptr;   // the user's network, untouched
-  passes::BuildOptions options;         // the quantized config
-  passes::CalibratedRanges calibrated;  // ranges for the quantized config
+  const ir::Graph* network = nullptr;                   // the user's network, untouched
+  passes::BuildOptions options;                         // the quantized config
+  passes::CalibratedRanges calibrated;                  // ranges for the quantized config
+  const passes::ChannelStatistics* channels = nullptr;  // calibration's, for the PTQ transforms
   std::string config_json;
 };
 

@@ -161,8 +161,10 @@ Status ProfilePlan(const api::NetworkImpl& network, const passes::BuildOptions& 
   passes::CalibratedRanges ranges;
   MIXQ_RETURN_IF_ERROR(quant::CalibratedRangesFor(network.graph(), options, network.calibration(), &ranges));
   auto model = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(WithContext(
-      passes::BuildModelData("report", network.graph(), options, ranges, config_json, model.get()), "report build"));
+  MIXQ_RETURN_IF_ERROR(
+      WithContext(passes::BuildModelData("report", network.graph(), options, ranges, config_json, model.get(),
+                                         network.calibration() ? &network.calibration()->channels : nullptr),
+                  "report build"));
   Runner runner;
   MIXQ_RETURN_IF_ERROR(runner.Init(model, num_threads, /*profile=*/true));
   SampleReader reader(data, 1);

@@ -82,8 +82,9 @@ class Evaluator {
     passes::CalibratedRanges ranges;  // again: a promotion to qint16 changes the ranges' bits
     MIXQ_RETURN_IF_ERROR(quant::CalibratedRangesFor(network_.graph(), options, network_.calibration(), &ranges));
     auto model = std::make_shared<format::ModelData>();
-    MIXQ_RETURN_IF_ERROR(
-        passes::BuildModelData("tune-candidate", network_.graph(), options, ranges, config_json_, model.get()));
+    MIXQ_RETURN_IF_ERROR(passes::BuildModelData("tune-candidate", network_.graph(), options, ranges, config_json_,
+                                                model.get(),
+                                                network_.calibration() ? &network_.calibration()->channels : nullptr));
     Runner runner;
     MIXQ_RETURN_IF_ERROR(runner.Init(model, tune_.num_threads));
     ErrorAccumulator all;

@@ -33,6 +33,7 @@ const std::vector<StringOption>& StringOptions() {
       {"bias_precision", &BuildOptions::bias_precision, {"float", "int32"}},
       {"int8_weight_range", &BuildOptions::int8_weight_range, {"full", "7bit"}},
       {"int8_table_chains", &BuildOptions::int8_table_chains, {"off", "on"}},
+      {"cross_layer_equalization_relu6", &BuildOptions::cle_relu6, {"skip", "replace_with_relu"}},
   };
   return options;
 }
@@ -95,12 +96,31 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
           value.get<double>();
       continue;
     }
+    if (key == "bias_correction" || key == "cross_layer_equalization") {
+      if (!value.is_boolean())
+        return InvalidArgument("precision_config.", key, " must be true or false, got ", value.dump());
+      (key == "bias_correction" ? options->bias_correction : options->cross_layer_equalization) = value.get<bool>();
+      continue;
+    }
+    if (key == "smooth_quant_alpha") {
+      if (value.is_string() && value.get<std::string>() == "off") {
+        options->smooth_quant_alpha = -1.0;
+        continue;
+      }
+      // Written so NaN fails too.
+      if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 1.0))
+        return InvalidArgument("precision_config.smooth_quant_alpha must be a number in [0, 1] or \"off\", got ",
+                               value.dump());
+      options->smooth_quant_alpha = value.get<double>();
+      continue;
+    }
     const StringOption* option = nullptr;
     for (const auto& o : StringOptions())
       if (key == o.key) option = &o;
     if (!option) {
-      std::set<std::string> known = {"custom_ranges", "clip_warning_percent", "clip_warning_energy_percent",
-                                     "node_precision"};
+      std::set<std::string> known = {"custom_ranges",     "clip_warning_percent", "clip_warning_energy_percent",
+                                     "node_precision",    "bias_correction",      "cross_layer_equalization",
+                                     "smooth_quant_alpha"};
       for (const auto& o : StringOptions()) known.insert(o.key);
       return InvalidArgument("unknown key precision_config.", key, " (known keys: ", Join(known), ")");
     }
@@ -172,6 +192,12 @@ std::string BuilderConfigImpl::ToJson() const {
   precision["node_precision"] = nodes;
   precision["clip_warning_percent"] = options_.clip_warning_percent;
   precision["clip_warning_energy_percent"] = options_.clip_warning_energy_percent;
+  precision["bias_correction"] = options_.bias_correction;
+  precision["cross_layer_equalization"] = options_.cross_layer_equalization;
+  if (options_.smooth_quant_alpha >= 0.0)
+    precision["smooth_quant_alpha"] = options_.smooth_quant_alpha;
+  else
+    precision["smooth_quant_alpha"] = "off";
   return json{{"precision_config", precision}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

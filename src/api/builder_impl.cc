@@ -2,9 +2,9 @@
 #include "api/builder_config.h"
 #include "api/model_impl.h"
 #include "api/network_impl.h"
-#include "passes/build_pipeline.h"
 #include "calibration/calib_state.h"
 #include "calibration/clip_check.h"
+#include "passes/build_pipeline.h"
 #include "util/boundary.h"
 #include "util/status_util.h"
 
@@ -33,13 +33,14 @@ class BuilderImpl : public IBuilder {
     if (!options) return InvalidArgument("BuildModel: config was not created by CreateIBuilderConfig");
     // Calibration statistics become ranges here, with this config's bit widths and symmetry.
     passes::CalibratedRanges calibrated;
-    MIXQ_RETURN_IF_ERROR(WithContext(
-        quant::CalibratedRangesFor(impl->graph(), options->options(), impl->calibration(), &calibrated),
-        "BuildModel('" + name + "')"));
+    MIXQ_RETURN_IF_ERROR(
+        WithContext(quant::CalibratedRangesFor(impl->graph(), options->options(), impl->calibration(), &calibrated),
+                    "BuildModel('" + name + "')"));
     auto model = std::make_shared<format::ModelData>();
-    MIXQ_RETURN_IF_ERROR(WithContext(
-        passes::BuildModelData(name, impl->graph(), options->options(), calibrated, options->ToJson(), model.get()),
-        "BuildModel('" + name + "')"));
+    MIXQ_RETURN_IF_ERROR(
+        WithContext(passes::BuildModelData(name, impl->graph(), options->options(), calibrated, options->ToJson(),
+                                           model.get(), impl->calibration() ? &impl->calibration()->channels : nullptr),
+                    "BuildModel('" + name + "')"));
     MIXQ_RETURN_IF_ERROR(WithContext(
         quant::ClippingWarnings(impl->graph(), options->options(), impl->calibration(), calibrated, &warnings_),
         "BuildModel('" + name + "')"));
@@ -57,5 +58,7 @@ class BuilderImpl : public IBuilder {
 }  // namespace mixq::api
 
 namespace mixq {
-std::unique_ptr<IBuilder> CreateIBuilder() { return std::make_unique<api::BuilderImpl>(); }
+std::unique_ptr<IBuilder> CreateIBuilder() {
+  return std::make_unique<api::BuilderImpl>();
+}
 }  // namespace mixq

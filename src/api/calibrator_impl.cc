@@ -6,10 +6,10 @@
 
 #include "api/builder_config.h"
 #include "api/network_impl.h"
+#include "calibration/calib_runner.h"
 #include "mixq/calibrator.h"
 #include "quant/calib_file.h"
 #include "quant/calib_range_table.h"
-#include "calibration/calib_runner.h"
 #include "util/boundary.h"
 #include "util/file_read.h"
 #include "util/status_util.h"
@@ -47,6 +47,18 @@ Status ConfigOf(IBuilderConfig* config, const char* call, passes::BuildOptions* 
   if (!impl) return InvalidArgument(call, ": config was not created by CreateIBuilderConfig");
   *options = impl->options();
   return Status::OK();
+}
+
+// Statistics of a network transformed by cross-layer equalization or
+// SmoothQuant describe other activations than the network's own; files do
+// not record the transforms, so a build without them would use them silently.
+Status CheckUntransformed(const quant::CalibrationState& state, const char* call, const char* what) {
+  if (!state.cross_layer_equalization && state.smooth_quant_alpha < 0.0) return Status::OK();
+  return FailedPrecondition(call, ": these statistics were gathered on the network as transformed by ",
+                            state.cross_layer_equalization ? "precision_config.cross_layer_equalization"
+                                                           : "precision_config.smooth_quant_alpha",
+                            ", and ", what,
+                            " do not record the transforms; calibrate with that config before each build instead");
 }
 
 // NOT_FOUND listing every name the network lacks.
@@ -141,6 +153,7 @@ class CalibratorImpl : public ICalibrator {
       return FailedPrecondition("SaveStatistics: the network has no calibration statistics",
                                 state ? " (its ranges come from a range table: use WriteRangeTable)"
                                       : " (call Calibrate or LoadStatistics first)");
+    MIXQ_RETURN_IF_ERROR(CheckUntransformed(*state, "SaveStatistics", "calibration files"));
     quant::CalibrationFile file;
     file.network_hash = state->network_hash;
     for (const auto& [name, observer] : state->observers) file.tensors.emplace(name, observer.State());
@@ -182,6 +195,7 @@ class CalibratorImpl : public ICalibrator {
     MIXQ_RETURN_IF_ERROR(ConfigOf(config, "WriteRangeTable", &options));
     const quant::CalibrationState* state = impl->calibration();
     if (!state) return FailedPrecondition("WriteRangeTable: the network is not calibrated (call Calibrate first)");
+    MIXQ_RETURN_IF_ERROR(CheckUntransformed(*state, "WriteRangeTable", "range tables"));
     std::map<std::string, int> bits;
     MIXQ_RETURN_IF_ERROR(WithContext(quant::PlanStaticActivations(impl->graph(), options, &bits), "WriteRangeTable"));
     quant::RangeTable table;

@@ -1,10 +1,15 @@
 #include "calibration/calib_runner.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "ops/graph_verifier.h"
 #include "passes/build_pipeline.h"
+#include "passes/graph_edit.h"
 #include "runtime/engine.h"
 #include "util/status_util.h"
 
@@ -92,38 +97,66 @@ Status NextSample(const ir::Graph& graph, const std::vector<CalibDataInterface*>
   return Status::OK();
 }
 
-}  // namespace
+// Per-channel sums / maxima of one tensor over every sample.
+struct ChannelTap {
+  int64_t axis = -1;  // negative: from the end
+  bool mean = false;  // else absmax
+  std::vector<double> values;
+  int64_t count = 0;  // elements per channel seen (for the mean)
 
-Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationRun& run,
-                      CalibrationState* state) {
+  Status Observe(const std::string& name, const float* x, const Dims& dims) {
+    const int64_t rank = dims.GetDimsNum();
+    const int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) return Internal("Calibrate: tensor '", name, "' has no axis ", axis);
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < a; ++d) outer *= dims.GetDims()[d];
+    for (int64_t d = a + 1; d < rank; ++d) inner *= dims.GetDims()[d];
+    const int64_t channels = dims.GetDims()[a];
+    if (values.empty()) values.assign(static_cast<size_t>(channels), 0.0);
+    if (static_cast<int64_t>(values.size()) != channels)
+      return InvalidArgument("Calibrate: tensor '", name, "' has ", channels, " channels on axis ", a,
+                             " in one sample and ", values.size(), " in another");
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* p = x + (o * channels + c) * inner;
+        double& v = values[static_cast<size_t>(c)];
+        for (int64_t i = 0; i < inner; ++i) {
+          if (!std::isfinite(p[i])) continue;
+          v = mean ? v + p[i] : std::max(v, static_cast<double>(std::fabs(p[i])));
+        }
+      }
+    count += outer * inner;
+    return Status::OK();
+  }
+  std::vector<double> Result() const {
+    std::vector<double> out = values;
+    if (mean && count > 0)
+      for (double& v : out) v /= static_cast<double>(count);
+    return out;
+  }
+};
+
+using TapFn = std::function<Status(const std::string& name, const float* data, const Dims& dims)>;
+
+// Runs the float build of `graph` (already prepared) over every sample and
+// hands each tensor in `names` to `fn`; `progress`: report samples.
+Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::set<std::string>& names, bool progress,
+                  const TapFn& fn) {
   const size_t num_inputs = graph.inputs().size();
-  if (run.data.size() != num_inputs)
-    return InvalidArgument("Calibrate: the network has ", num_inputs, " inputs but the calibrator was given ",
-                           run.data.size(), " data interfaces (one per input, in input order)");
-  for (size_t k = 0; k < num_inputs; ++k)
-    if (run.data[k] == nullptr)
-      return InvalidArgument("Calibrate: the data interface for input ", k, " ('", graph.value(graph.inputs()[k])->name,
-                             "') is null");
-  std::map<std::string, int> observed;
-  MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed), "Calibrate"));
-  if (observed.empty())
-    return FailedPrecondition("Calibrate: nothing to calibrate: with precision_mode '", options.precision_mode,
-                              "' and activation_quant_mode '", options.activation_quant_mode,
-                              "' no activation is quantized with a static range");
-
+  std::map<std::string, int> tapped;
+  for (const auto& name : names) tapped[name] = 8;
   auto model = std::make_shared<format::ModelData>();
-  MIXQ_RETURN_IF_ERROR(WithContext(passes::BuildModelData("calibration", FloatGraphWithTaps(graph, observed),
+  MIXQ_RETURN_IF_ERROR(WithContext(passes::BuildModelData("calibration", FloatGraphWithTaps(graph, tapped),
                                                           passes::BuildOptions{}, {}, "{}", model.get()),
                                    "Calibrate: building the float network"));
   std::shared_ptr<const runtime::EngineState> engine;
   MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakeEngineState(model, &engine), "Calibrate"));
   runtime::ContextImpl context(engine, ContextOptions{});
 
-  std::map<std::string, TensorObserver> observers;
   std::vector<Tap> taps;
   const ir::Graph& built = model->graph;
-  for (const auto& [name, bits] : observed) {
-    Tap tap{name, -1, -1, &observers.emplace(name, TensorObserver(run.num_bins)).first->second};
+  for (const auto& name : names) {
+    Tap tap{name, -1, -1, nullptr};
     for (size_t k = 0; k < num_inputs; ++k)
       if (graph.value(graph.inputs()[k])->name == name) tap.input_index = static_cast<int>(k);
     for (size_t o = 0; o < built.outputs().size(); ++o)
@@ -158,18 +191,127 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
     for (const Tap& tap : taps) {
       if (tap.input_index >= 0) {
         const size_t k = static_cast<size_t>(tap.input_index);
-        tap.observer->Observe(static_cast<const float*>(samples[k]), dims[k].GetElementCount());
+        MIXQ_RETURN_IF_ERROR(fn(tap.name, static_cast<const float*>(samples[k]), dims[k]));
       } else {
         const IRTTensor& out = *outputs[static_cast<size_t>(tap.output_index)];
-        tap.observer->Observe(static_cast<const float*>(out.GetData()), out.GetDimensions().GetElementCount());
+        MIXQ_RETURN_IF_ERROR(fn(tap.name, static_cast<const float*>(out.GetData()), out.GetDimensions()));
       }
     }
-    if (run.progress) run.progress(sample + 1, total);
+    if (progress && run.progress) run.progress(sample + 1, total);
   }
   if (sample == 0) return FailedPrecondition("Calibrate: the data interfaces gave no sample (Next() ended at once)");
+  return Status::OK();
+}
+
+// Per-channel taps on the inputs of the Conv2D / FullyConnected / MatMul nodes whose
+// weights `graph` (prepared) quantizes and whose input is quantized
+// (`observed`), for bias correction.
+Status MeanTaps(const ir::Graph& graph, const passes::BuildOptions& options, const std::map<std::string, int>& observed,
+                std::map<std::string, ChannelTap>* taps) {
+  ir::Graph planned = graph;
+  passes::PrecisionReport report;
+  MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&planned, options, {}, &report, /*require_activation_ranges=*/false));
+  for (size_t n = 0; n < planned.node_count(); ++n) {
+    const ir::Node& node = *planned.node(static_cast<int>(n));
+    int bias_node = -1;
+    size_t bias_input = 0;
+    if (node.inputs.size() < 2 || node.inputs[0] < 0 || !passes::BiasOf(planned, node, &bias_node, &bias_input))
+      continue;
+    if (node.input_quant.size() < 2 || !node.input_quant[1] || node.input_quant[1]->dynamic) continue;
+    if (!passes::FloatConstant(planned, node.inputs[1], -1)) continue;  // an activation times an activation
+    const ir::Value& x = *planned.value(node.inputs[0]);
+    int64_t axis = 0;
+    if (!observed.count(x.name) || !passes::InputChannelAxis(node, static_cast<int64_t>(x.shape.size()), &axis))
+      continue;
+    ChannelTap tap;
+    tap.axis = axis;
+    tap.mean = true;
+    taps->emplace(x.name, tap);  // a second reader with another layout keeps the first's axis
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationRun& run,
+                      CalibrationState* state) {
+  const size_t num_inputs = graph.inputs().size();
+  if (run.data.size() != num_inputs)
+    return InvalidArgument("Calibrate: the network has ", num_inputs, " inputs but the calibrator was given ",
+                           run.data.size(), " data interfaces (one per input, in input order)");
+  for (size_t k = 0; k < num_inputs; ++k)
+    if (run.data[k] == nullptr)
+      return InvalidArgument("Calibrate: the data interface for input ", k, " ('", graph.value(graph.inputs()[k])->name,
+                             "') is null");
+  passes::ChannelStatistics channels;
+  std::map<std::string, int> observed;
+  MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed), "Calibrate"));
+  if (observed.empty())
+    return FailedPrecondition("Calibrate: nothing to calibrate: with precision_mode '", options.precision_mode,
+                              "' and activation_quant_mode '", options.activation_quant_mode,
+                              "' no activation is quantized with a static range");
+  std::map<std::string, std::vector<std::string>> folded;
+  ir::Graph prepared = graph;
+  MIXQ_RETURN_IF_ERROR(WithContext(ir::VerifyGraph(prepared), "Calibrate"));
+  // SmoothQuant's scales come from the unsmoothed activations: a first pass
+  // gathers their per-channel maxima, then the network is smoothed.
+  if (options.smooth_quant_alpha >= 0.0) {
+    passes::BuildOptions unsmoothed = options;
+    unsmoothed.smooth_quant_alpha = -1.0;
+    MIXQ_RETURN_IF_ERROR(
+        WithContext(passes::PrepareForPlanning(&prepared, unsmoothed, nullptr, &folded, nullptr), "Calibrate"));
+    std::map<std::string, ChannelTap> taps;
+    std::set<std::string> names;
+    for (const auto& [name, k] : passes::SmoothQuantCandidates(prepared)) {
+      taps[name].axis = -1;
+      names.insert(name);
+    }
+    if (!names.empty())
+      MIXQ_RETURN_IF_ERROR(
+          RunSamples(prepared, run, names, false, [&](const std::string& name, const float* x, const Dims& dims) {
+            return taps.at(name).Observe(name, x, dims);
+          }));
+    for (const auto& [name, tap] : taps) channels.absmax[name] = tap.Result();
+    prepared = graph;
+    MIXQ_RETURN_IF_ERROR(WithContext(ir::VerifyGraph(prepared), "Calibrate"));
+    MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed, &channels), "Calibrate"));
+  }
+  // Without a transform the float run is the network's own, as it always was;
+  // with one, the transformed network (tensors a fusion removed are not
+  // observed: the build does not quantize them).
+  const bool transformed =
+      options.cross_layer_equalization || options.smooth_quant_alpha >= 0.0 || options.bias_correction;
+  if (transformed) {
+    folded.clear();
+    MIXQ_RETURN_IF_ERROR(
+        WithContext(passes::PrepareForPlanning(&prepared, options, &channels, &folded, nullptr), "Calibrate"));
+  }
+  std::map<std::string, ChannelTap> mean_taps;
+  if (options.bias_correction)
+    MIXQ_RETURN_IF_ERROR(WithContext(MeanTaps(prepared, options, observed, &mean_taps), "Calibrate"));
+
+  std::map<std::string, TensorObserver> observers;
+  std::set<std::string> names;
+  for (const auto& [name, bits] : observed) {
+    if (transformed && !prepared.FindValue(name)) continue;
+    observers.emplace(name, TensorObserver(run.num_bins));
+    names.insert(name);
+  }
+  MIXQ_RETURN_IF_ERROR(RunSamples(transformed ? prepared : graph, run, names, true,
+                                  [&](const std::string& name, const float* x, const Dims& dims) {
+                                    observers.at(name).Observe(x, dims.GetElementCount());
+                                    if (auto it = mean_taps.find(name); it != mean_taps.end())
+                                      return it->second.Observe(name, x, dims);
+                                    return Status::OK();
+                                  }));
+  for (const auto& [name, tap] : mean_taps) channels.mean[name] = tap.Result();
   state->observers = std::move(observers);
   state->table_ranges.clear();
   state->network_hash = NetworkHash(graph);
+  state->channels = std::move(channels);
+  state->cross_layer_equalization = options.cross_layer_equalization;
+  state->cle_relu6 = options.cle_relu6;
+  state->smooth_quant_alpha = options.smooth_quant_alpha;
   return Status::OK();
 }
 

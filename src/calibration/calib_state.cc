@@ -100,7 +100,7 @@ uint64_t NetworkHash(const ir::Graph& graph) {
 }
 
 Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions& options,
-                             std::map<std::string, int>* bits) {
+                             std::map<std::string, int>* bits, const passes::ChannelStatistics* channels) {
   bits->clear();
   ir::Graph copy = graph;
   MIXQ_RETURN_IF_ERROR(ir::VerifyGraph(copy));
@@ -112,6 +112,9 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
   std::map<std::string, std::vector<std::string>> folded;
   passes::FoldBatchNorms(&copy, &folded);
   passes::FoldElementwisePatterns(&copy, &folded);
+  // Smoothing adds the "<X>_smoothed" tensors the smoothed layers read.
+  if (options.smooth_quant_alpha >= 0.0 && channels)
+    passes::SmoothActivations(&copy, options.smooth_quant_alpha, channels->absmax);
   passes::PrecisionReport report;
   MIXQ_RETURN_IF_ERROR(passes::PlanPrecision(&copy, options, {}, &report, /*require_activation_ranges=*/false));
   for (size_t n = 0; n < copy.node_count(); ++n) {
@@ -145,6 +148,28 @@ Status RangeFromState(const CalibrationState& state, const std::string& tensor, 
                             symmetric ? "symmetric" : "asymmetric", ") of tensor '", tensor, "'"));
 }
 
+namespace {
+
+Status CheckTransforms(const passes::BuildOptions& options, const CalibrationState& state) {
+  auto mismatch = [](const std::string& key, const std::string& gathered, const std::string& asked) {
+    return FailedPrecondition("the calibration statistics were gathered with precision_config.", key, " = ", gathered,
+                              ", but this config sets ", asked,
+                              ": the transform changes the activations, so calibrate again with this config");
+  };
+  auto on_off = [](bool on) { return std::string(on ? "true" : "false"); };
+  auto alpha = [](double a) { return a < 0.0 ? std::string("off") : StrCat(a); };
+  if (options.cross_layer_equalization != state.cross_layer_equalization)
+    return mismatch("cross_layer_equalization", on_off(state.cross_layer_equalization),
+                    on_off(options.cross_layer_equalization));
+  if (options.cross_layer_equalization && options.cle_relu6 != state.cle_relu6)
+    return mismatch("cross_layer_equalization_relu6", state.cle_relu6, options.cle_relu6);
+  if (options.smooth_quant_alpha != state.smooth_quant_alpha)
+    return mismatch("smooth_quant_alpha", alpha(state.smooth_quant_alpha), alpha(options.smooth_quant_alpha));
+  return Status::OK();
+}
+
+}  // namespace
+
 Status CalibratedRangesFor(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationState* state,
                            passes::CalibratedRanges* ranges) {
   ranges->clear();
@@ -155,7 +180,9 @@ Status CalibratedRangesFor(const ir::Graph& graph, const passes::BuildOptions& o
                               state->network_hash, ", this network ", hash,
                               "): the network changed after Calibrate / LoadStatistics; calibrate again");
   std::map<std::string, int> bits;
-  MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits));
+  MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits, &state->channels));
+  // A build that takes no calibrated range (float32, say) may differ.
+  if (!bits.empty()) MIXQ_RETURN_IF_ERROR(CheckTransforms(options, *state));
   const bool symmetric = options.activation_quant_algo == "symmetric";
   for (const auto& [name, b] : bits) {
     if (!state->observers.count(name) && !state->table_ranges.count(name)) continue;

@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "passes/build_options.h"
 #include "passes/precision_planner.h"
+#include "passes/ptq_transforms.h"
 #include "quant/observer.h"
 #include "quant/range_algorithms.h"
 
@@ -24,6 +25,14 @@ struct CalibrationState {
   std::map<std::string, Range> table_ranges;
   RangeAlgorithm algorithm = RangeAlgorithm::kLinear;
   double percentile = 99.99;
+  // The post-training transforms the statistics were gathered under (they
+  // change activations, so the build must use the same), and the
+  // per-channel statistics bias correction and SmoothQuant need. Only
+  // Calibrate fills these; calibration files and range tables do not carry them.
+  bool cross_layer_equalization = false;
+  std::string cle_relu6 = "skip";
+  double smooth_quant_alpha = -1.0;
+  passes::ChannelStatistics channels;
 };
 
 // CRC-64 over what determines the values every tensor takes for given inputs:
@@ -36,15 +45,20 @@ uint64_t NetworkHash(const ir::Graph& graph);
 // with a static range, each with its bit width (the larger one when two
 // consumers quantize it differently). Planning runs on a verified copy with
 // dead nodes removed, exactly as the build does, minus the missing-range check.
+// `channels`: with options.smooth_quant_alpha, the per-channel maxima that
+// decide which activations are smoothed (their "<X>_smoothed" tensors are
+// then quantized too).
 Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions& options,
-                             std::map<std::string, int>* bits);
+                             std::map<std::string, int>* bits, const passes::ChannelStatistics* channels = nullptr);
 
 // The ranges the build uses: for every activation the plan quantizes
 // statically and `state` covers, the table range or the range the state's
 // algorithm derives at that tensor's bit width and the config's symmetry.
 // Tensors with a forced hand-set range or a custom_ranges entry are skipped
 // (those win anyway). Null state: no ranges. FAILED_PRECONDITION when the
-// network changed since the statistics were gathered.
+// network changed since the statistics were gathered, or when `options` ask
+// for cross-layer equalization or SmoothQuant other than the statistics were
+// gathered under.
 Status CalibratedRangesFor(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationState* state,
                            passes::CalibratedRanges* ranges);
 

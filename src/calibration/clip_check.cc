@@ -12,7 +12,7 @@ Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& opti
   warnings->clear();
   if (state == nullptr || state->observers.empty()) return Status::OK();
   std::map<std::string, int> bits;
-  MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits));
+  MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits, &state->channels));
   const bool symmetric = options.activation_quant_algo == "symmetric";
   for (const auto& [name, b] : bits) {
     const auto observer = state->observers.find(name);

@@ -34,6 +34,19 @@ struct BuildOptions {
   // than clip_warning_energy_percent of their energy (sum x^2) by clipping.
   double clip_warning_percent = 1.0;
   double clip_warning_energy_percent = 5.0;
+  // Post-training quantization transforms (passes/ptq_transforms.h), all off
+  // by default. bias_correction: subtract from each quantized Conv2D /
+  // FullyConnected bias the output shift its weight rounding causes on the
+  // calibration inputs' per-channel means. cross_layer_equalization: rescale
+  // the channels between consecutive Conv2Ds (Nagel et al. 2019);
+  // cle_relu6 "replace_with_relu" also equalizes across ReLU6 / clip(0, c) by
+  // turning them into ReLU (which changes the float network), "skip" leaves
+  // those pairs alone. smooth_quant_alpha: SmoothQuant migration strength in
+  // [0, 1]; negative: off.
+  bool bias_correction = false;
+  bool cross_layer_equalization = false;
+  std::string cle_relu6 = "skip";
+  double smooth_quant_alpha = -1.0;
 };
 
 }  // namespace mixq::passes

@@ -8,15 +8,29 @@
 #include "format/model_file.h"
 #include "passes/build_options.h"
 #include "passes/precision_planner.h"
+#include "passes/ptq_transforms.h"
 
 namespace mixq::passes {
 
 // Copies `network`, verifies it, removes nodes no output depends on, plans
 // every node's precision (ranges from hand-set values, the config or
 // `calibrated`), quantizes the weights, and records the precision report.
-// The network itself is left untouched.
+// The network itself is left untouched. `channels`: calibration's per-channel
+// statistics, needed by options.bias_correction and smooth_quant_alpha
+// (FAILED_PRECONDITION without them when they would change something).
 Status BuildModelData(const std::string& name, const ir::Graph& network, const BuildOptions& options,
-                      const CalibratedRanges& calibrated, const std::string& config_json, format::ModelData* model);
+                      const CalibratedRanges& calibrated, const std::string& config_json, format::ModelData* model,
+                      const ChannelStatistics* channels = nullptr);
+
+// What the build does to a verified network before planning: node precision
+// pins, dead-node elimination, the folds and fusions, then cross-layer
+// equalization and SmoothQuant when `options` ask (SmoothQuant only with
+// `channels`). Calibration runs the same steps so it observes the tensors
+// the build quantizes. `folded` as for FoldBatchNorms; `transforms` gets one
+// line per PTQ transform that ran (may be null).
+Status PrepareForPlanning(ir::Graph* graph, const BuildOptions& options, const ChannelStatistics* channels,
+                          std::map<std::string, std::vector<std::string>>* folded,
+                          std::vector<std::string>* transforms);
 
 // Removes nodes whose outputs reach no network output (ids are renumbered).
 void EliminateDeadNodes(ir::Graph* graph);

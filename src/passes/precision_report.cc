@@ -69,6 +69,7 @@ std::string PrecisionReportToJson(const PrecisionReport& report) {
   json doc{{"precision_mode", report.precision_mode}, {"stage", report.stage}, {"nodes", nodes}};
   if (!report.shapes.empty()) doc["input_shapes"] = report.shapes;
   if (report.int8_weight_range != "full") doc["int8_weight_range"] = report.int8_weight_range;
+  if (!report.transforms.empty()) doc["transforms"] = report.transforms;
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -108,6 +109,9 @@ std::string FormatPrecisionReport(const std::string& text, Status* status) {
   else
     out << "build-time report, before input shapes are known: kernels are chosen per shape when a context "
            "prepares (IContext::GetPrecisionReport)\n";
+  if (doc.contains("transforms") && doc["transforms"].is_array())
+    for (const auto& t : doc["transforms"])
+      if (t.is_string()) out << "transform: " << t.get<std::string>() << "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     for (size_t c = 0; c < rows[i].size(); ++c) {
       out << rows[i][c];

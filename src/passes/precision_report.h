@@ -24,7 +24,7 @@ struct NodePrecision {
   std::vector<TensorPrecision> inputs;
   std::vector<TensorPrecision> outputs;
   std::string kernel;
-  std::string reason;  // why actual != requested; empty when they agree
+  std::string reason;              // why actual != requested; empty when they agree
   std::vector<std::string> fused;  // nodes folded into this one (BatchNorm at build, post-ops in the plan)
   std::string fused_into;          // plan reports: the node whose step runs this one
 };
@@ -37,6 +37,9 @@ struct PrecisionReport {
   std::string stage = "build";
   std::string shapes;  // plan reports: the input shapes it was lowered for
   std::vector<NodePrecision> nodes;
+  // One line per post-training transform that ran (ptq_transforms.h), e.g.
+  // "bias_correction: 52 Conv2D / FullyConnected bias(es) corrected".
+  std::vector<std::string> transforms;
 };
 
 std::string PrecisionReportToJson(const PrecisionReport& report);

@@ -325,6 +325,30 @@ def row_configs(model: str, full: bool, weights7: bool = False) -> List[dict]:
     return rows
 
 
+# --ptq rows: the post-training transforms (precision_config keys), each calibrated with its own config.
+PTQ_ROWS = [
+    ("bias_correction", {"bias_correction": True}),
+    ("CLE", {"cross_layer_equalization": True}),
+    ("CLE relu6->relu", {"cross_layer_equalization": True, "cross_layer_equalization_relu6": "replace_with_relu"}),
+    ("CLE relu6->relu + bias_correction", {"cross_layer_equalization": True,
+                                           "cross_layer_equalization_relu6": "replace_with_relu",
+                                           "bias_correction": True}),
+    ("smooth_quant 0.5", {"smooth_quant_alpha": 0.5}),
+]
+
+
+def build_ptq(mm: "MixqModel", precision: str, keys: dict, calib) -> tuple:
+    """(model, the report's transform lines): calibrated and built with `keys` (statistics files do not carry
+    what the transforms need, so no reload here)."""
+    import mixq
+
+    network = mm.network()
+    config = mixq.build_config(precision, **keys)
+    mixq.calibrate(network, list(calib), config, algo="linear")
+    model = mixq.IBuilder().build_model(f"{precision}_ptq", network, config)
+    return model, json.loads(model.get_precision_report_json()).get("transforms", [])
+
+
 def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log=print) -> dict:
     import mixq
 
@@ -348,6 +372,12 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
         rows.append(row)
         log(f"  {model} {engine} {name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                                       for k, v in row.items() if k not in ("engine", "config")))
+        if args.ptq:  # the finer measure the transforms need: SQNR of the outputs against float32's
+            ref = np.concatenate([np.asarray(r, np.float64).ravel() for r in reference])
+            err = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs]) - ref
+            noise = float((err ** 2).sum())
+            row["output_sqnr_db"] = float(10 * np.log10((ref ** 2).sum() / noise)) if noise > 0 else None
+            log(f"    output SQNR {row['output_sqnr_db']}")
         return outputs
 
     t0 = time.perf_counter()
@@ -356,6 +386,22 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
     add("mixq", "float32", float_runner, time.perf_counter() - t0)
     if not args.no_ort:
         add("ORT", "float32", ort_runner(onnx_path, input_name), 0.0)
+
+    if args.ptq:
+        # ReLU6 -> ReLU changes the float network itself: what that alone costs.
+        t0 = time.perf_counter()
+        relu = mixq.IBuilder().build_model("float32_cle", mm.network(), mixq.build_config(
+            "force_float32", **PTQ_ROWS[2][1]))
+        add("mixq", "float32, CLE relu6->relu", mixq_runner(relu), time.perf_counter() - t0,
+            transforms="; ".join(json.loads(relu.get_precision_report_json()).get("transforms", [])))
+        precision = "qint8_mixed_float32"
+        for name, keys in [("none", {})] + PTQ_ROWS:
+            t0 = time.perf_counter()
+            built, transforms = build_ptq(mm, precision, keys, calib)
+            add("mixq", f"{precision} linear, {name}", mixq_runner(built), time.perf_counter() - t0,
+                transforms="; ".join(transforms))
+        return {"model": model, "onnx": file, "input": dims, "calib_samples": len(calib), "eval_samples": len(evals),
+                "mixq_version": mixq.__version__, "rows": rows}
 
     for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7)):
         t0 = time.perf_counter()
@@ -504,6 +550,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--latency-runs", type=int, default=20)
     parser.add_argument("--latency-models", default="rec", help="models whose rows get a latency")
     parser.add_argument("--no-ort", action="store_true")
+    parser.add_argument("--ptq", action="store_true",
+                        help="only float32, qint8 linear and qint8 linear with each post-training transform "
+                             "(bias correction, cross-layer equalization, SmoothQuant)")
     args = parser.parse_args(argv)
     models = args.models.split(",")
     missing = missing_models(models)
