@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/hard_swish.h"
 #include "ops/half_storage.h"
 #include "ops/quantized_reference.h"
 #include "util/half.h"
@@ -53,24 +54,15 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init) {
 
 namespace {
 
-#define MIXQ_F16C __attribute__((target("avx2,f16c")))
+#define MIXQ_F16C __attribute__((target("avx2,f16c,fma")))
 
 MIXQ_F16C inline __m256 Round8(__m256 v) {
   return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-// The reference's hard_swish (ops/activation/op.cc) four lanes at a time in
-// double, exactly as the avx2 Activation kernel (no FMA: nothing contracts).
-MIXQ_F16C inline __m128 HardSwish4(__m128 x) {
-  const __m256d v = _mm256_cvtps_pd(x);
-  const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
-  __m256d c = _mm256_blendv_pd(t, _mm256_set1_pd(1.0), _mm256_cmp_pd(t, _mm256_set1_pd(1.0), _CMP_GT_OQ));
-  c = _mm256_blendv_pd(c, _mm256_setzero_pd(), _mm256_cmp_pd(t, _mm256_setzero_pd(), _CMP_LT_OQ));
-  return _mm256_cvtpd_ps(_mm256_mul_pd(v, c));
-}
-
+// The reference's hard_swish (ops/activation/op.cc), bit for bit.
 MIXQ_F16C inline __m256 HardSwish8(__m256 x) {
-  return _mm256_set_m128(HardSwish4(_mm256_extractf128_ps(x, 1)), HardSwish4(_mm256_castps256_ps128(x)));
+  return kernels::HardSwishExact8(x);
 }
 
 inline float HardSwish1(float x) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kernels/hard_swish.h"
 #include "quant/requantize.h"
 #include "util/half.h"
 
@@ -14,8 +15,9 @@ namespace mixq::ops {
 
 namespace {
 
-// No "fma" here on purpose: see the header.
-#define MIXQ_AVX2_STAGE __attribute__((target("avx2,f16c")))
+// FMA for kernels/hard_swish.h only: this file is built with -ffp-contract=off
+// (CMakeLists.txt), so no multiply-add of the stage itself is contracted.
+#define MIXQ_AVX2_STAGE __attribute__((target("avx2,f16c,fma")))
 
 float ScalarValue(int32_t acc, const ChannelStage& c) {
   return quant::AccumulatorValue(static_cast<int64_t>(acc) + c.int_bias, c.bias);
@@ -67,16 +69,6 @@ MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 
   return _mm256_cvtps_epi32(v);  // round half to even (MXCSR default)
 }
 
-// hard_swish of 4 floats in double, as ops/activation/cpu_avx2.cc computes it.
-MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m128 HardSwish4(__m128 x) {
-  const __m256d v = _mm256_cvtps_pd(x);
-  const __m256d t = _mm256_add_pd(_mm256_div_pd(v, _mm256_set1_pd(6.0)), _mm256_set1_pd(0.5));
-  const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
-  __m256d c = _mm256_blendv_pd(t, one, _mm256_cmp_pd(t, one, _CMP_GT_OQ));  // t < 0 ? 0 : t > 1 ? 1 : t
-  c = _mm256_blendv_pd(c, zero, _mm256_cmp_pd(t, zero, _CMP_LT_OQ));
-  return _mm256_cvtpd_ps(_mm256_mul_pd(v, c));
-}
-
 // y after the post-ops, 8 lanes (the comparisons of ApplyScalarPostOps).
 MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m256 VectorPostOps(__m256 y,
                                                                            const std::vector<StagePostOp>& post_ops,
@@ -93,7 +85,7 @@ MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m256 VectorPostOps(__m25
     } else if (op.kind == StagePostOp::Kind::kLeaky) {
       y = _mm256_blendv_ps(y, _mm256_mul_ps(_mm256_set1_ps(op.lo), y), _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
     } else if (op.kind == StagePostOp::Kind::kHardSwish) {
-      y = _mm256_set_m128(HardSwish4(_mm256_extractf128_ps(y, 1)), HardSwish4(_mm256_castps256_ps128(y)));
+      y = kernels::HardSwishExact8(y);
     } else if (op.kind == StagePostOp::Kind::kMul) {
       y = _mm256_mul_ps(y, _mm256_set1_ps(op.lo));
     } else if (op.kind == StagePostOp::Kind::kAddScalar) {

@@ -1,8 +1,8 @@
 // The output stage of SPEC §1.5 (quant/requantize.h) over a row of int32
 // accumulators that share one output channel, vectorized for AVX2 and
 // bit-exact with the scalar formula: every operation is the same float32
-// operation in the same order (these functions are compiled without FMA, so
-// no multiply-add can be contracted), and rounding is the CPU's round half to
+// operation in the same order (built with -ffp-contract=off, so no
+// multiply-add can be contracted), and rounding is the CPU's round half to
 // even. Used by the fused int8 kernels, which hand over one channel's row of
 // accumulators at a time.
 #pragma once
