@@ -372,11 +372,12 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
         rows.append(row)
         log(f"  {model} {engine} {name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                                       for k, v in row.items() if k not in ("engine", "config")))
-        if args.ptq:  # the finer measure the transforms need: SQNR of the outputs against float32's
-            ref = np.concatenate([np.asarray(r, np.float64).ravel() for r in reference])
-            err = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs]) - ref
-            noise = float((err ** 2).sum())
-            row["output_sqnr_db"] = float(10 * np.log10((ref ** 2).sum() / noise)) if noise > 0 else None
+        # The finer measure next to the saturating metrics: SQNR of the outputs against float32's.
+        ref = np.concatenate([np.asarray(r, np.float64).ravel() for r in reference])
+        err = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs]) - ref
+        noise = float((err ** 2).sum())
+        row["output_sqnr_db"] = float(10 * np.log10((ref ** 2).sum() / noise)) if noise > 0 else None
+        if args.ptq:
             log(f"    output SQNR {row['output_sqnr_db']}")
         return outputs
 
