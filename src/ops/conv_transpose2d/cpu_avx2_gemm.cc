@@ -124,11 +124,22 @@ class ConvTransposeInt8Gemm : public Kernel {
         const int32_t* c = s->acc.data() + (j - first_block * kernels::kInt16RowBlock) * padded;
         const int64_t oc = j / taps_, kh = j % taps_ / g_.kernel_w, kw = j % g_.kernel_w;
         int32_t* plane = planes_.data() + oc * out_plane_;
-        for (int64_t p = first; p < first + cols; ++p) {
-          const int64_t ih = p / g_.in_w, iw = p % g_.in_w;
+        // Input row by input row (no division per pixel): pixel (ih, iw)
+        // lands on (ih * sh - pad + kh * dh, iw * sw - pad + kw * dw).
+        for (int64_t p = first; p < first + cols;) {
+          const int64_t ih = p / g_.in_w, iw0 = p % g_.in_w;
+          const int64_t run = std::min(g_.in_w - iw0, first + cols - p);
           const int64_t oh = ih * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-          const int64_t ow = iw * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-          if (oh >= 0 && oh < g_.out_h && ow >= 0 && ow < g_.out_w) plane[oh * g_.out_w + ow] += c[p - first];
+          if (oh >= 0 && oh < g_.out_h) {
+            int32_t* out_row = plane + oh * g_.out_w;
+            const int32_t* from = c + (p - first);
+            const int64_t ow0 = iw0 * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+            for (int64_t t = 0; t < run; ++t) {
+              const int64_t ow = ow0 + t * g_.stride_w;
+              if (ow >= 0 && ow < g_.out_w) out_row[ow] += from[t];
+            }
+          }
+          p += run;
         }
       }
     }
