@@ -6,6 +6,7 @@
 // attributes so the binary runs on any x86-64; registered for Isa::kAvx2.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cfloat>
 
 #include "kernels/half_io.h"
@@ -59,7 +60,45 @@ MIXQ_AVX2 void DequantizeAvx2(const T* q, float* y, int64_t n, float scale, int3
   for (; i < n; ++i) y[i] = quant::Dequantize(q[i], scale, zero_point);
 }
 
-enum class Kind { kToHalf, kFromHalf, kQuantize8, kQuantize16, kDequantize8, kDequantize16, kDynamic8, kDynamic16 };
+enum class Kind {
+  kToHalf,
+  kFromHalf,
+  kQuantize8,
+  kQuantize16,
+  kDequantize8,
+  kDequantize16,
+  kDynamic8,
+  kDynamic16,
+  kHalfQuantize8,  // float16 storage in (the _float16 modes), int out: widened exactly, then quantized
+  kHalfQuantize16,
+  kDequantize8Half,  // int in, float16 out: dequantized in float32, then rounded to float16
+  kDequantize16Half,
+};
+
+// In chunks through a float32 buffer on the stack: float16 -> float32 is
+// exact, float32 -> float16 the F16C rounding the reference's FloatToHalf
+// computes (half_storage_test), so each is the reference's Load / Store.
+constexpr int64_t kChunk = 1024;
+
+template <typename T>
+void HalfQuantize(const uint16_t* x, T* y, int64_t n, float scale, int32_t zero_point, int bits) {
+  alignas(32) float buffer[kChunk];
+  for (int64_t at = 0; at < n; at += kChunk) {
+    const int64_t count = std::min(kChunk, n - at);
+    kernels::HalfToFloatRow(x + at, buffer, count);
+    QuantizeAvx2(buffer, y + at, count, scale, zero_point, bits);
+  }
+}
+
+template <typename T>
+void DequantizeHalf(const T* q, uint16_t* y, int64_t n, float scale, int32_t zero_point) {
+  alignas(32) float buffer[kChunk];
+  for (int64_t at = 0; at < n; at += kChunk) {
+    const int64_t count = std::min(kChunk, n - at);
+    DequantizeAvx2(q + at, buffer, count, scale, zero_point);
+    kernels::FloatToHalfRow(buffer, y + at, count);
+  }
+}
 
 bool Classify(const KernelInit& init, Kind* kind) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
@@ -76,6 +115,12 @@ bool Classify(const KernelInit& init, Kind* kind) {
     *kind = out.dtype == DataType::INT8 ? Kind::kQuantize8 : Kind::kQuantize16;
   } else if (in_int && out.dtype == DataType::FLOAT32 && !in.quant->dynamic && in.quant->scales.size() == 1) {
     *kind = in.dtype == DataType::INT8 ? Kind::kDequantize8 : Kind::kDequantize16;
+  } else if (in.dtype == DataType::FLOAT16 && !in_int && out_int && !out.quant->dynamic &&
+             out.quant->scales.size() == 1) {
+    *kind = out.dtype == DataType::INT8 ? Kind::kHalfQuantize8 : Kind::kHalfQuantize16;
+  } else if (in_int && out.dtype == DataType::FLOAT16 && !out_int && !in.quant->dynamic &&
+             in.quant->scales.size() == 1) {
+    *kind = in.dtype == DataType::INT8 ? Kind::kDequantize8Half : Kind::kDequantize16Half;
   } else {
     return false;
   }
@@ -128,6 +173,22 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             break;
           case Kind::kDequantize16:
             DequantizeAvx2(in[0].Data<const int16_t>(), out[0].Data<float>(), n, in[0].quant->scale,
+                           in[0].quant->zero_point);
+            break;
+          case Kind::kHalfQuantize8:
+            HalfQuantize(in[0].Data<const uint16_t>(), out[0].Data<int8_t>(), n, out[0].quant->scale,
+                         out[0].quant->zero_point, 8);
+            break;
+          case Kind::kHalfQuantize16:
+            HalfQuantize(in[0].Data<const uint16_t>(), out[0].Data<int16_t>(), n, out[0].quant->scale,
+                         out[0].quant->zero_point, 16);
+            break;
+          case Kind::kDequantize8Half:
+            DequantizeHalf(in[0].Data<const int8_t>(), out[0].Data<uint16_t>(), n, in[0].quant->scale,
+                           in[0].quant->zero_point);
+            break;
+          case Kind::kDequantize16Half:
+            DequantizeHalf(in[0].Data<const int16_t>(), out[0].Data<uint16_t>(), n, in[0].quant->scale,
                            in[0].quant->zero_point);
             break;
         }

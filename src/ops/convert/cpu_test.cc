@@ -80,7 +80,24 @@ TEST(ConvertAvx2, BitExactWithTheReference) {
       EXPECT_EQ(Convert(*fast, t, DataType::FLOAT32, &b, nullptr, q_ref.data(), n),
                 Convert(ref, t, DataType::FLOAT32, &b, nullptr, q_ref.data(), n))
           << n << " bits " << bits;
+      // float16 storage (the _float16 modes): quantized from, and dequantized into, float16.
+      const auto qh_ref = Convert(ref, DataType::FLOAT16, t, nullptr, &b, h_ref.data(), n);
+      EXPECT_EQ(Convert(*fast, DataType::FLOAT16, t, nullptr, &b, h_ref.data(), n), qh_ref) << n << " bits " << bits;
+      EXPECT_EQ(Convert(*fast, t, DataType::FLOAT16, &b, nullptr, q_ref.data(), n),
+                Convert(ref, t, DataType::FLOAT16, &b, nullptr, q_ref.data(), n))
+          << n << " bits " << bits;
     }
+  }
+  // Longer than the float16 kinds' 1024-element chunks.
+  {
+    const int64_t n = 2500;
+    const auto x = Values(static_cast<size_t>(n), 0.05f, 7);
+    const auto h = Convert(ref, DataType::FLOAT32, DataType::FLOAT16, nullptr, nullptr, x.data(), n);
+    const auto b = Binding(8, 0.05f, 3);
+    const auto q = Convert(ref, DataType::FLOAT16, DataType::INT8, nullptr, &b, h.data(), n);
+    EXPECT_EQ(Convert(*fast, DataType::FLOAT16, DataType::INT8, nullptr, &b, h.data(), n), q);
+    EXPECT_EQ(Convert(*fast, DataType::INT8, DataType::FLOAT16, &b, nullptr, q.data(), n),
+              Convert(ref, DataType::INT8, DataType::FLOAT16, &b, nullptr, q.data(), n));
   }
   // Dynamic quantization: the same range, scale and zero point, the same codes.
   for (const bool symmetric : {true, false}) {
