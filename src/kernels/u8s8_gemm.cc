@@ -236,18 +236,18 @@ void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed) {
 void GemmU8S8WeightsTileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
                              int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc) {
   const int64_t quads = a.quads;
-  std::vector<int32_t> init(static_cast<size_t>(panels * kU8S8Panel));
-  for (int64_t j = 0; j < panels * kU8S8Panel; ++j)  // -zero_point * sum_k B[k][j]
-    init[static_cast<size_t>(j)] = -zero_point * b.col_sums[static_cast<size_t>(first_panel * kU8S8Panel + j)];
   for (int64_t kc = 0; kc < quads; kc += kQuadChunk) {
     const int64_t len = std::min(kQuadChunk, quads - kc);
     for (int64_t block = first_block; block < last_block; ++block) {
       const int32_t* ab = a.data.data() + (block * quads + kc) * kU8S8RowBlock;
       int32_t* cb = c + (block - first_block) * kU8S8RowBlock * ldc;
-      for (int64_t panel = 0; panel < panels; ++panel)
+      for (int64_t panel = 0; panel < panels; ++panel) {
+        int32_t init[kU8S8Panel];  // the zero-point term, -zero_point * sum_k B[k][j]
+        for (int64_t j = 0; j < kU8S8Panel; ++j)
+          init[j] = -zero_point * b.col_sums[static_cast<size_t>((first_panel + panel) * kU8S8Panel + j)];
         BlockKernel6x16<false>(ab, b.data.data() + ((first_panel + panel) * quads + kc) * 4 * kU8S8Panel, len,
-                               cb + panel * kU8S8Panel, ldc, nullptr,
-                               kc == 0 ? init.data() + panel * kU8S8Panel : nullptr);
+                               cb + panel * kU8S8Panel, ldc, nullptr, kc == 0 ? init : nullptr);
+      }
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/hard_swish.h"
+#include "ops/quantize_vector.h"
 #include "quant/requantize.h"
 #include "util/half.h"
 
@@ -346,17 +347,11 @@ MIXQ_AVX2_STAGE void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, 
   if (StageIsFinite(c)) {
     const __m256i ib = _mm256_set1_epi32(c.int_bias);
     const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
-    const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero_point));
-    const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+    const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, -128, 127);
     for (; j + 8 <= n; j += 8) {
       const __m256 y =
           VectorPostOps(_mm256_mul_ps(VectorValue(acc + j, ib, bias), mult), post_ops, addends, addend_offset + j);
-      // ops/convert/cpu_avx2.cc's Quantize: rint(y / s) + z in float, clamped; NaN -> z.
-      const __m256 v = _mm256_div_ps(y, s);
-      const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-      __m256 r = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
-      r = _mm256_blendv_ps(_mm256_min_ps(_mm256_max_ps(r, lo), hi), z, nan);
-      const __m256i q = _mm256_cvtps_epi32(r);
+      const __m256i q = QuantizeVector(y, k);  // as the Quantize step (ops/convert/cpu_avx2.cc)
       const __m256i words = _mm256_packs_epi32(q, q);
       const __m256i bytes = _mm256_packs_epi16(words, words);
       _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j),

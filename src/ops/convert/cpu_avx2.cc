@@ -12,6 +12,7 @@
 #include "kernels/half_io.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+#include "ops/quantize_vector.h"
 #include "quant/quant_math.h"
 #include "util/half.h"
 
@@ -21,24 +22,15 @@ namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-// q = clamp(rint(x / s) + z, lo, hi); NaN -> z. Rounding then adding z in
-// float is exact: |rint(x / s)| below 2^24 here is integral and z is small,
-// and larger values clamp anyway.
+// SPEC §1's Quantize (ops/quantize_vector.h), 8 at a time; the tail scalar.
 template <typename T>
 MIXQ_AVX2 void QuantizeAvx2(const float* x, T* y, int64_t n, float scale, int32_t zero_point, int bits) {
-  const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero_point));
-  const __m256 lo = _mm256_set1_ps(static_cast<float>(quant::QMin(bits)));
-  const __m256 hi = _mm256_set1_ps(static_cast<float>(quant::QMax(bits)));
+  const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, quant::QMin(bits), quant::QMax(bits));
   int64_t i = 0;
   alignas(32) int32_t q[8];
   for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
-    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    __m256 r = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
-    r = _mm256_min_ps(_mm256_max_ps(r, lo), hi);
-    r = _mm256_blendv_ps(r, z, nan);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_cvtps_epi32(r));
-    for (int k = 0; k < 8; ++k) y[i + k] = static_cast<T>(q[k]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q), QuantizeVector(_mm256_loadu_ps(x + i), k));
+    for (int k8 = 0; k8 < 8; ++k8) y[i + k8] = static_cast<T>(q[k8]);
   }
   for (; i < n; ++i) y[i] = static_cast<T>(quant::Quantize(x[i], scale, zero_point, bits));
 }
