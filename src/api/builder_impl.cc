@@ -2,6 +2,7 @@
 #include "api/builder_config.h"
 #include "api/model_impl.h"
 #include "api/network_impl.h"
+#include "api/speed_check.h"
 #include "calibration/calib_state.h"
 #include "calibration/clip_check.h"
 #include "passes/build_pipeline.h"
@@ -41,6 +42,12 @@ class BuilderImpl : public IBuilder {
         WithContext(passes::BuildModelData(name, impl->graph(), options->options(), calibrated, options->ToJson(),
                                            model.get(), impl->calibration() ? &impl->calibration()->channels : nullptr),
                     "BuildModel('" + name + "')"));
+    if (options->options().speed_check == "on" && options->options().precision_mode.starts_with("qint")) {
+      SpeedCheckBuild check{
+          name,       &impl->graph(),    options->options(),
+          calibrated, options->ToJson(), impl->calibration() ? &impl->calibration()->channels : nullptr};
+      MIXQ_RETURN_IF_ERROR(WithContext(RunSpeedCheck(check, &model), "BuildModel('" + name + "')"));
+    }
     MIXQ_RETURN_IF_ERROR(WithContext(
         quant::ClippingWarnings(impl->graph(), options->options(), impl->calibration(), calibrated, &warnings_),
         "BuildModel('" + name + "')"));

@@ -148,8 +148,13 @@ void Graph::RenameNode(int id, const std::string& name) {
 std::string Graph::UniqueName(const std::string& base) const {
   std::lock_guard<std::mutex> lock(names_mutex_);
   IndexNewNamesLocked();
+  // A node's outputs are named "<node>:<i>": a renamed node leaves its
+  // outputs' names behind, which a new node of the old name must not repeat.
   auto used = [&](const std::string& name) {
-    return Lookup(values_, value_index_, name) || Lookup(nodes_, node_index_, name);
+    if (Lookup(values_, value_index_, name) || Lookup(nodes_, node_index_, name)) return true;
+    for (int i = 0; i < 4; ++i)
+      if (Lookup(values_, value_index_, StrCat(name, ":", i))) return true;
+    return false;
   };
   if (!used(base)) return base;
   // Resume where the last search for this base stopped: names only get added.

@@ -26,6 +26,14 @@ struct BuildOptions {
   // integer_chain.h): faster, but each step adds a quantization of its
   // output (PP-OCRv4 rec exact match 97.5 -> 64 %, docs/precision.md).
   std::string int8_table_chains = "off";
+  // "on": the build times the quantized plan against the float plan on this
+  // CPU (api/speed_check.h) and keeps in float the quantized operators whose
+  // kernels measured slower, unless the user pinned them; the report names
+  // each one with the two times. "off": the plan follows the mode only.
+  std::string speed_check = "off";
+  // Filled by the speed check, not read from JSON: node name -> why it stays
+  // in the mode's float type although the network mode quantizes it.
+  std::map<std::string, std::string> keep_float;
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
   // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
   std::map<std::string, std::string> node_precision;

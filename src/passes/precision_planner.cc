@@ -150,6 +150,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
       DataType requested;
       std::string by = "network";
       std::string note;
+      std::optional<DataType> actual_override;
       if (auto it = node.input_precision.find(i); it != node.input_precision.end()) {
         requested = it->second;
         by = "node";
@@ -158,6 +159,11 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         by = "input";
       } else if (mode.quantized && quantizable && is_float) {
         requested = *mode.quantized;
+        if (auto keep = options.keep_float.find(node.name); keep != options.keep_float.end()) {
+          // The speed check measured the float kernels faster here.
+          actual_override = mode.floating;
+          note = keep->second;
+        }
       } else if (mode.quantized && awaiting_kernel && is_float) {
         requested = *mode.quantized;
         note = StrCat(schema.name, " has no quantized kernel yet; input ", i, " runs in ", DataTypeName(mode.floating));
@@ -202,6 +208,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         return InvalidArgument(where, " is ", DataTypeName(v.dtype), "; it cannot be consumed in ",
                                DataTypeName(requested));
       DataType actual = IsQuantized(requested) && awaiting_kernel ? mode.floating : requested;
+      if (actual_override) actual = *actual_override;
       if (v.boundary_precision && !quantizable && by == "network") {
         note = StrCat("input '", v.name, "' is declared ", DataTypeName(*v.boundary_precision), " but ", schema.name,
                       " cannot consume quantized values; it runs in ", DataTypeName(actual));
@@ -236,7 +243,8 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         node.input_quant[i] = binding;
       }
       node.input_compute[i] = actual;
-      if (!note.empty()) row.reason += (row.reason.empty() ? "" : "; ") + note;
+      if (!note.empty() && row.reason.find(note) == std::string::npos)
+        row.reason += (row.reason.empty() ? "" : "; ") + note;
       row.inputs.push_back({v.name, requested, by, actual, ""});
     }
     node.output_compute.assign(node.outputs.size(), DataType::FLOAT32);

@@ -65,6 +65,10 @@ class ContextImpl : public IContext {
   const std::vector<std::string>& KernelTrace() const { return trace_; }
   const ExecutionPlan& plan() const { return plan_; }
   const ir::Graph& graph() const { return state_->graph; }
+  // ContextOptions::profile: each step's fastest run since Prepare, the first
+  // run left out once there are others (one-time costs); in nanoseconds, by
+  // step. The minimum is what a noisy, shared machine distorts least.
+  const std::vector<int64_t>& StepMinNanos() const { return min_ns_; }
 
  private:
   Status CheckInputDims(const std::vector<Dims>& dims) const;
@@ -83,6 +87,8 @@ class ContextImpl : public IContext {
   std::vector<std::string> trace_;
   std::vector<int64_t> step_ns_;   // ContextOptions::profile: summed per step since Prepare
   std::vector<int64_t> first_ns_;  // the first run's share of step_ns_ (one-time costs: JIT, page faults)
+  std::vector<int64_t> run_ns_;    // this run's time per step
+  std::vector<int64_t> min_ns_;    // the fastest run of each step since Prepare, the first run left out
   int64_t profiled_runs_ = 0;
 };
 

@@ -225,6 +225,8 @@ std::string ContextImpl::GetPrecisionReportJson() const {
       {"precision_mode", mode}, {"stage", "plan"}, {"input_shapes", ShapesString(prepared_shapes_)}, {"nodes", nodes}};
   if (build.is_object() && build.contains("int8_weight_range") && build["int8_weight_range"].is_string())
     doc["int8_weight_range"] = build["int8_weight_range"];
+  if (build.is_object() && build.contains("transforms") && build["transforms"].is_array())
+    doc["transforms"] = build["transforms"];
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -62,6 +62,7 @@ std::string ContextImpl::GetProfile(bool as_json) const {
                      {"out", StorageTypes(plan_, step.outputs)},
                      {"fused", fused},
                      {"ms", ms},
+                     {"min_ms", s < min_ns_.size() ? static_cast<double>(min_ns_[s]) / 1e6 : ms},
                      {"share", total_ms > 0 ? ms / total_ms : 0.0}});
     per_op[op].first += ms;
     per_op[op].second += 1;

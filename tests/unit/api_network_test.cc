@@ -12,6 +12,24 @@
 namespace mixq::testing {
 namespace {
 
+TEST(NetworkNames, RenamedNodeLeavesNoNameForTheNextOne) {
+  // The first node's output keeps the name it was created with ("<op>:0");
+  // a second node of the same op, created after the rename, must not reuse it.
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 4}));
+  IActivationNode* first = network->AddIActivationNode(x, ActivationType::RELU);
+  const std::string first_output = first->GetOutput(0)->GetTensorName();
+  ASSERT_TRUE(first->SetNodeName("renamed").ok());
+  IActivationNode* second = network->AddIActivationNode(first->GetOutput(0), ActivationType::RELU);
+  EXPECT_NE(second->GetOutput(0)->GetTensorName(), first_output);
+  ASSERT_TRUE(network->MarkOutput(second->GetOutput(0)).ok());
+  auto model = BuildOrDie(network.get());
+  ASSERT_NE(model, nullptr);
+  std::vector<float> in = {-1.0f, 2.0f, -3.0f, 4.0f};
+  EXPECT_EQ(RunOnce(model->CreateIEngine()->CreateIContext().get(), Dims({1, 4}), in),
+            (std::vector<float>{0.0f, 2.0f, 0.0f, 4.0f}));
+}
+
 TEST(SeedSnippet, CompilesAndBuildsTheGraphAsWritten) {
   auto network = CreateINetwork();
   ASSERT_TRUE(examples::BuildSeedNetworkAsWritten(network.get(), examples::MakeSeedWeights(1)).ok());
