@@ -7,12 +7,15 @@
 #include "runtime/engine.h"
 #include "util/boundary.h"
 #include "util/file_read.h"
+#include "util/mapped_file.h"
 #include "util/status_util.h"
 
 namespace mixq::api {
 
 namespace {
-Status NoModel() { return FailedPrecondition("the model is empty: build it or deserialize one first"); }
+Status NoModel() {
+  return FailedPrecondition("the model is empty: build it or deserialize one first");
+}
 }  // namespace
 
 Status ModelImpl::SerializeToMemory(std::vector<uint8_t>* bytes) const {
@@ -48,6 +51,16 @@ Status ModelImpl::DeserializeFromMemory(const void* data, size_t size) {
 }
 
 Status ModelImpl::DeserializeFromFile(const std::string& path) {
+  // A regular file is mapped and its weights used in place (util/mapped_file.h):
+  // no copy of them, and once packed by the kernels they leave resident memory.
+  if (std::shared_ptr<const MappedFile> mapped = MappedFile::Map(path, kMaxModelFileBytes)) {
+    auto model = std::make_shared<format::ModelData>();
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        StatusAtBoundary("DeserializeFromFile", [&] { return format::ReadModel(std::move(mapped), model.get()); }),
+        "model file '" + path + "'"));
+    data_ = std::move(model);
+    return Status::OK();
+  }
   std::vector<uint8_t> bytes;
   MIXQ_RETURN_IF_ERROR(ReadFileLimited(path, kMaxModelFileBytes, "model file", &bytes));
   return WithContext(DeserializeFromMemory(bytes.data(), bytes.size()), "model file '" + path + "'");
@@ -58,8 +71,12 @@ std::vector<int> ModelImpl::Ids(bool inputs) const {
   return inputs ? data_->graph.inputs() : data_->graph.outputs();
 }
 
-int64_t ModelImpl::GetInputNum() const { return static_cast<int64_t>(Ids(true).size()); }
-int64_t ModelImpl::GetOutputNum() const { return static_cast<int64_t>(Ids(false).size()); }
+int64_t ModelImpl::GetInputNum() const {
+  return static_cast<int64_t>(Ids(true).size());
+}
+int64_t ModelImpl::GetOutputNum() const {
+  return static_cast<int64_t>(Ids(false).size());
+}
 
 std::vector<std::string> ModelImpl::GetInputNames() const {
   std::vector<std::string> names;
@@ -121,5 +138,7 @@ std::unique_ptr<IEngine> ModelImpl::CreateIEngine() const {
 }  // namespace mixq::api
 
 namespace mixq {
-std::unique_ptr<IModel> CreateIModel() { return std::make_unique<api::ModelImpl>(); }
+std::unique_ptr<IModel> CreateIModel() {
+  return std::make_unique<api::ModelImpl>();
+}
 }  // namespace mixq

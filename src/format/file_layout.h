@@ -20,9 +20,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "mixq/types.h"
+#include "util/mapped_file.h"
 
 namespace mixq::format {
 
@@ -49,6 +51,9 @@ struct FileSections {
   const uint8_t* weights = nullptr;
   size_t weights_offset = 0;
   size_t weights_size = 0;
+  // When the bytes are a mapped file that outlives the reader: constants are
+  // then used in place (aligned plain payloads), not copied.
+  std::shared_ptr<const MappedFile> mapping;
 };
 
 // Checks magic, version, header, section bounds and checksum, in that order,

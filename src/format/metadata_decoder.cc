@@ -283,7 +283,11 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
         y[e] = HalfToFloat(h);
       }
     } else {
-      payload = std::make_shared<ir::Buffer>(ctx.sections.weights + p.offset, p.size);
+      const uint8_t* bytes = ctx.sections.weights + p.offset;
+      if (ctx.sections.mapping && reinterpret_cast<uintptr_t>(bytes) % kPayloadAlignment == 0)
+        payload = std::make_shared<ir::Buffer>(bytes, p.size, ctx.sections.mapping);  // in place
+      else
+        payload = std::make_shared<ir::Buffer>(bytes, p.size);
       MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
     }
     previous = std::move(payload);

@@ -30,5 +30,8 @@ Status WriteModel(const ModelData& model, std::vector<uint8_t>* bytes);
 // version or an inconsistent structure INVALID_ARGUMENT, each with the byte
 // offset or field at fault. Never crashes, whatever the bytes.
 Status ReadModel(const uint8_t* data, size_t size, ModelData* model);
+// The same for a mapped model file: the model's plain constants (not those
+// stored as float16) stay in the mapping, which they keep alive.
+Status ReadModel(std::shared_ptr<const MappedFile> file, ModelData* model);
 
 }  // namespace mixq::format

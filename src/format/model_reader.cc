@@ -33,9 +33,10 @@ Status CheckStoredTypes(const std::vector<std::pair<DataType, ir::Shape>>& store
   return Status::OK();
 }
 
-Status Read(const uint8_t* data, size_t size, ModelData* model) {
+Status Read(const uint8_t* data, size_t size, std::shared_ptr<const MappedFile> mapping, ModelData* model) {
   FileSections sections;
   MIXQ_RETURN_IF_ERROR(OpenModelFile(data, size, &sections));
+  sections.mapping = std::move(mapping);
   nlohmann::json metadata;
   MIXQ_RETURN_IF_ERROR(ParseCbor(sections.metadata, sections.metadata_size, sections.metadata_offset, &metadata));
   ModelData decoded;
@@ -60,12 +61,10 @@ Status Read(const uint8_t* data, size_t size, ModelData* model) {
   return Status::OK();
 }
 
-}  // namespace
-
-Status ReadModel(const uint8_t* data, size_t size, ModelData* model) {
+Status ReadCatching(const uint8_t* data, size_t size, std::shared_ptr<const MappedFile> mapping, ModelData* model) {
   if (model == nullptr) return InvalidArgument("ReadModel: the output model is null");
   try {
-    return Read(data, size, model);
+    return Read(data, size, std::move(mapping), model);
   } catch (const std::bad_alloc&) {
     return DataLoss("out of memory while reading a ", size, "-byte model file");
   } catch (const std::exception& e) {
@@ -73,6 +72,23 @@ Status ReadModel(const uint8_t* data, size_t size, ModelData* model) {
     // the caller still gets an error instead of a crash.
     return DataLoss("the model file could not be read: ", e.what());
   }
+}
+
+}  // namespace
+
+Status ReadModel(const uint8_t* data, size_t size, ModelData* model) {
+  return ReadCatching(data, size, nullptr, model);
+}
+
+Status ReadModel(std::shared_ptr<const MappedFile> file, ModelData* model) {
+  if (file == nullptr) return InvalidArgument("ReadModel: the mapped file is null");
+  const uint8_t* data = file->data();
+  const size_t size = file->size();
+  const Status status = ReadCatching(data, size, file, model);
+  // The checksum read every page: hand them back; the constants kernels use
+  // fault in again as they are read.
+  file->Release(data, size);
+  return status;
 }
 
 }  // namespace mixq::format

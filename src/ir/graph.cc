@@ -33,9 +33,16 @@ Status CheckAllocated(const Buffer& buffer, const std::string& what) {
   return ResourceExhausted(what, ": could not allocate ", buffer.failed_size(), " bytes (out of memory)");
 }
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::Buffer(const void* data, size_t size, std::shared_ptr<const MappedFile> mapping)
+    : data_(const_cast<void*>(data)), size_(size), mapping_(std::move(mapping)) {}
 
-Graph::Graph(const Graph& other) { *this = other; }
+Buffer::~Buffer() {
+  if (!mapping_) std::free(data_);
+}
+
+Graph::Graph(const Graph& other) {
+  *this = other;
+}
 
 Graph& Graph::operator=(const Graph& other) {
   if (this == &other) return *this;
@@ -197,8 +204,7 @@ Status Graph::TopologicalOrder(std::vector<int>* order) const {
   }
   if (order->size() != n) {
     for (size_t i = 0; i < n; ++i)
-      if (pending[i] > 0)
-        return InvalidArgument("the graph has a cycle through ", NodeLabel(*this, *nodes_[i]));
+      if (pending[i] > 0) return InvalidArgument("the graph has a cycle through ", NodeLabel(*this, *nodes_[i]));
   }
   return Status::OK();
 }

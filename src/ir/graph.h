@@ -13,21 +13,33 @@
 #include "ir/shape.h"
 #include "mixq/types.h"
 #include "ops/op_kind.h"
+#include "util/mapped_file.h"
 
 namespace mixq::ir {
 
 // Bytes of a constant, 64-byte aligned so kernels can use them directly.
 // When the allocation fails the buffer is empty and ok() is false: every
 // owner checks ok() before writing (an out-of-memory is a Status, not a crash).
+//
+// A buffer may instead hold bytes in place inside a mapped model file
+// (`mapping`, kept alive by the buffer): read-only, mutable_data() is null,
+// and ReleasePages() lets the kernel drop them from resident memory once a
+// kernel has packed them (they are read again from the file if touched).
 class Buffer {
  public:
   explicit Buffer(size_t size);
   Buffer(const void* data, size_t size);
+  // In place: `data` (64-byte aligned) lies inside `mapping`.
+  Buffer(const void* data, size_t size, std::shared_ptr<const MappedFile> mapping);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   const void* data() const { return data_; }
-  void* mutable_data() { return data_; }
+  void* mutable_data() { return mapping_ ? nullptr : data_; }
+  bool mapped() const { return mapping_ != nullptr; }
+  void ReleasePages() const {
+    if (mapping_) mapping_->Release(data_, size_);
+  }
   size_t size() const { return size_; }
   bool ok() const { return data_ != nullptr; }
   // The bytes that could not be allocated (0 when ok()).
@@ -37,6 +49,7 @@ class Buffer {
   void* data_ = nullptr;
   size_t size_ = 0;
   size_t failed_size_ = 0;
+  std::shared_ptr<const MappedFile> mapping_;
 };
 
 // OK, or RESOURCE_EXHAUSTED naming `what` and the bytes that could not be allocated.

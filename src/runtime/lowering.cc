@@ -235,6 +235,7 @@ class Lowering {
         node.attrs, ptrs, final_out, &step.input_compute, &step.post_ops, weights_, StrCat(node.name, "#", node.id)};
     step.def = def;
     MIXQ_RETURN_IF_ERROR(def->make(init, &step.kernel));
+    ReleaseMappedConstants(node);
     step.inputs = in_buffers;
     step.outputs = out_buffers;
     for (auto& s : before) AddStep(std::move(s));
@@ -246,6 +247,20 @@ class Lowering {
     for (int o : out_values) available_[static_cast<size_t>(o)] = true;
     for (int o : node.outputs) available_[static_cast<size_t>(o)] = true;
     return Status::OK();
+  }
+
+  // Weights used in place from a mapped model file: the kernel has packed
+  // what it keeps (or reads them at run time, faulting them in again), so
+  // their pages leave resident memory now rather than all at once after the
+  // plan: the file's copy and the packed copy never both stay resident.
+  void ReleaseMappedConstants(const ir::Node& node) const {
+    for (int in : node.inputs) {
+      if (in < 0) continue;
+      const ir::Value& v = *g_.value(in);
+      if (v.producer < 0) continue;
+      const ir::Node& producer = *g_.node(v.producer);
+      if (producer.op == OpKind::kConstant && producer.constant) producer.constant->ReleasePages();
+    }
   }
 
   PlanStep ConvertStep(const std::string& label, int src, int dst) {

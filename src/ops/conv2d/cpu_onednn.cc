@@ -5,6 +5,7 @@
 #include "kernels/half_io.h"
 #include "kernels/onednn.h"
 #include "kernels/parallel.h"
+#include "kernels/thread_scratch.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/cpu.h"
 #include "ops/half_output_stage.h"
@@ -92,11 +93,11 @@ class OneDnnConv : public Kernel {
       if (in_half_) {
         // The float16 input is widened into src_blocked_ (below, in RunHalf).
       } else if (pd_.src_desc() != src_md_) {
-        src_blocked_ = memory(pd_.src_desc(), engine);
+        src_blocked_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);  // bound to scratch in Run
         src_reorder_ = dnnl::reorder(memory(src_md_, engine, nullptr), src_blocked_);
       }
       if (!half_ && pd_.dst_desc() != dst_md_) {
-        dst_blocked_ = memory(pd_.dst_desc(), engine);
+        dst_blocked_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
         dst_reorder_ = dnnl::reorder(dst_blocked_, memory(dst_md_, engine, nullptr));
       }
       if (filter) {
@@ -109,7 +110,22 @@ class OneDnnConv : public Kernel {
 
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
+  // The blocked / plain temporaries live in this thread's scratch
+  // (kernels/thread_scratch.h), shared with every other kernel it runs.
+  bool BindScratch() {
+    memory* temporaries[kernels::kScratchSlots] = {&src_blocked_, &dst_blocked_, &src_plain_, &dst_plain_};
+    for (int slot = 0; slot < kernels::kScratchSlots; ++slot) {
+      memory& m = *temporaries[slot];
+      if (!m) continue;
+      void* p = kernels::ThreadScratch(slot, m.get_desc().get_size());
+      if (!p) return false;
+      m.set_data_handle(p);
+    }
+    return true;
+  }
+
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (!BindScratch()) return ResourceExhausted("Conv2D (oneDNN): no memory for its blocked activations");
     if (half_) return RunHalf(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
@@ -145,15 +161,15 @@ class OneDnnConv : public Kernel {
     src_layout_ = HalfLayoutOf(pd_.src_desc(), src_md_, src_dims, g_.input_axes);
     dst_layout_ = HalfLayoutOf(pd_.dst_desc(), dst_md_, dst_dims, g_.output_axes);
     if (in_half_) {
-      src_blocked_ = memory(pd_.src_desc(), engine);
+      src_blocked_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
       if (src_layout_ == HalfLayout::kReorder) {
-        src_plain_ = memory(src_md_, engine);
+        src_plain_ = memory(src_md_, engine, DNNL_MEMORY_NONE);
         src_reorder_ = dnnl::reorder(src_plain_, src_blocked_);
       }
     }
-    dst_blocked_ = memory(pd_.dst_desc(), engine);
+    dst_blocked_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
     if (dst_layout_ == HalfLayout::kReorder) {
-      dst_plain_ = memory(dst_md_, engine);
+      dst_plain_ = memory(dst_md_, engine, DNNL_MEMORY_NONE);
       dst_reorder_ = dnnl::reorder(dst_blocked_, dst_plain_);
     }
   }
