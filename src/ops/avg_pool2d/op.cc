@@ -18,17 +18,6 @@ Status InferAvgPool(const ir::AttrMap& attrs, const std::vector<const ValueInfo*
   return Status::OK();
 }
 
-// Divisor of one axis of a window starting at `start` (may be negative):
-// the real input positions it covers, plus with count_include_pad the padded
-// ones; positions past in + pad_end exist only because of ceil_mode and never
-// count (ONNX / PyTorch).
-int64_t AxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
-                  bool count_include_pad) {
-  const int64_t lo = count_include_pad ? -pad_begin : 0;
-  const int64_t hi = count_include_pad ? in + pad_end : in;
-  return std::max<int64_t>(0, std::min(start + kernel, hi) - std::max(start, lo));
-}
-
 Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   PoolGeometry g;
   MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, /*with_dilations=*/false, &g));
@@ -48,8 +37,9 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
                 for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + g.kernel_h, g.in_h); ++ih)
                   for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + g.kernel_w, g.in_w); ++iw)
                     sum += x[n * in_s[0] + c * in_s[1] + ih * in_s[2] + iw * in_s[3]];
-                const int64_t count = AxisCount(h0, g.kernel_h, g.in_h, g.pad_top, g.pad_bottom, count_include_pad) *
-                                      AxisCount(w0, g.kernel_w, g.in_w, g.pad_left, g.pad_right, count_include_pad);
+                const int64_t count =
+                    AvgPoolAxisCount(h0, g.kernel_h, g.in_h, g.pad_top, g.pad_bottom, count_include_pad) *
+                    AvgPoolAxisCount(w0, g.kernel_w, g.in_w, g.pad_left, g.pad_right, count_include_pad);
                 // A window wholly inside an end padding larger than the kernel
                 // covers nothing; 0 rather than 0/0 = NaN.
                 y[n * out_s[0] + c * out_s[1] + oh * out_s[2] + ow * out_s[3]] =
