@@ -4,7 +4,8 @@
 // the plan quantizes only the network input; fast and force_reference plans
 // agree bit for bit on a calibrated NCHW network with residual adds; the
 // report says int8; near misses (an output consumed as float, a network
-// output, the option off, dynamic or qint16 modes) keep the float path.
+// output, an input that would need its own Quantize step, the option off,
+// dynamic or qint16 modes) keep the float path.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -119,9 +120,10 @@ TEST(RescaleChain, ResidualAddsAndPoolsRunOnInt8FastEqualsReference) {
   for (const char* algo : {"symmetric", "asymmetric"}) {
     SCOPED_TRACE(algo);
     Net net = MakeNet();
-    auto model =
-        Calibrated(net.network.get(), std::string(R"({"precision_mode": "qint8_mixed_float32", )") +
-                                          R"("int8_rescale_chains": "on", "activation_quant_algo": ")" + algo + "\"}");
+    // On by default (symmetric: the default config; asymmetric: said explicitly).
+    const std::string on = std::string(algo) == "symmetric" ? "" : R"("int8_rescale_chains": "on", )";
+    auto model = Calibrated(net.network.get(), std::string(R"({"precision_mode": "qint8_mixed_float32", )") + on +
+                                                   R"("activation_quant_algo": ")" + algo + "\"}");
     ASSERT_NE(model, nullptr);
     auto engine = model->CreateIEngine();
     ContextOptions reference;
@@ -190,9 +192,40 @@ TEST(RescaleChain, AnOutputNotConsumedAsStaticInt8KeepsTheFloatPath) {
   }
 }
 
-TEST(RescaleChain, OffByDefaultAndNotAppliedInQint16OrDynamicModes) {
-  for (const char* config : {R"({"precision_mode": "qint8_mixed_float32"})",
-                             R"({"precision_mode": "qint8_mixed_float32", "int8_table_chains": "on"})",
+// A squeeze-excitation block: x feeds a GlobalAvgPool and a float multiply.
+// Reading x as int8 would add a Quantize of all of x (its producer must still
+// write float for the multiply) to save nothing: the pool stays float. Without
+// the multiply the producer writes int8 and the pool rescales.
+TEST(RescaleChain, NoChainWhereItsInputWouldNeedItsOwnQuantize) {
+  for (bool float_use : {true, false}) {
+    SCOPED_TRACE(float_use ? "x also read as float" : "x read only by the pool");
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = Conv(n, n->AddIInput(DataType::FLOAT32, kInput), 3, 8, 11);
+    IGlobalAvgPoolNode* gap = n->AddIGlobalAvgPoolNode(x);
+    ASSERT_TRUE(gap->SetLayout(Layout::NCHW).ok());
+    ITensor* flat = n->AddIFlattenNode(gap->GetOutput(0), 1)->GetOutput(0);
+    ASSERT_TRUE(n->MarkOutput(n->AddIFullyConnectedNode(flat, Weights(n, {5, 8}, 12), nullptr)->GetOutput(0)).ok());
+    if (float_use) {
+      ITensor* gate = n->AddIActivationNode(x, ActivationType::SIGMOID)->GetOutput(0);
+      ASSERT_TRUE(n->MarkOutput(n->AddIElementwiseNode(x, gate, ElementwiseOp::MUL)->GetOutput(0)).ok());
+    }
+    auto model = Calibrated(n, kOn);
+    ASSERT_NE(model, nullptr);
+    auto context = model->CreateIEngine()->CreateIContext();
+    ASSERT_TRUE(context->Prepare({kInput}).ok());
+    const json report = json::parse(context->GetPrecisionReportJson());
+    const json* row = Row(report, gap->GetNodeName());
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ((*row)["inputs"][0]["actual"], float_use ? "FLOAT32" : "QINT8");
+    EXPECT_EQ(ConvertSteps(context.get()), float_use ? 2 : 1);  // the input; the pool's output for the FC
+  }
+}
+
+TEST(RescaleChain, NotAppliedWhenOffOrInQint16OrDynamicModes) {
+  for (const char* config : {R"({"precision_mode": "qint8_mixed_float32", "int8_rescale_chains": "off"})",
+                             R"({"precision_mode": "qint8_mixed_float32", "int8_rescale_chains": "off",
+                                 "int8_table_chains": "on"})",
                              R"({"precision_mode": "qint16_mixed_float32", "int8_rescale_chains": "on"})",
                              R"({"precision_mode": "qint8_mixed_float32", "int8_rescale_chains": "on",
                                  "activation_quant_mode": "dynamic"})"}) {
