@@ -8,6 +8,7 @@
 #include "kernels/parallel.h"
 #include "ops/op_util.h"
 #include "quant/quant_math.h"
+#include "quant/requantize.h"
 
 namespace mixq::ops {
 
@@ -76,6 +77,25 @@ bool IntegerChainStep(const KernelInit& init) {
   }
   const ValueInfo& out = init.outputs[0];
   return any_quantized && (StaticPerTensorInt8(out) || (out.dtype == DataType::FLOAT32 && !out.narrowed));
+}
+
+bool RescaleStepSupported(const KernelInit& init) {
+  if (!IntegerChainStep(init) || !ir::IsStatic(init.outputs[0].shape)) return false;
+  for (size_t i = 0; i < init.inputs.size(); ++i)
+    if (init.inputs[i] && (init.ComputeOf(i) != DataType::QINT8 || !ir::IsStatic(init.inputs[i]->shape))) return false;
+  return true;
+}
+
+float MeanMultiplier(float in_scale, int64_t count, float out_scale) {
+  return count > 0 ? quant::RequantMultiplier(in_scale, 1.0 / static_cast<double>(count), out_scale) : 0.0f;
+}
+
+float MeanScale(float in_scale, int64_t count) {
+  return count > 0 ? quant::AccumulatorScale(in_scale, 1.0 / static_cast<double>(count)) : 0.0f;
+}
+
+Int8Params ParamsOf(const ValueInfo& v) {
+  return v.quant ? Int8Params{v.quant->scales[0], v.quant->zero_points[0]} : Int8Params{};
 }
 
 std::array<int8_t, 256> Int8LutTable(const RealFunction& f, float in_scale, int32_t in_zero_point, float out_scale,

@@ -14,6 +14,20 @@
 // in float32, without the float tensors. The reference evaluates it element by
 // element; the fast kernel evaluates it once per code (256 of them) when it is
 // prepared and looks codes up, so both agree bit for bit by construction.
+//
+// Rescaling steps (`int8_rescale_chains`) take several int8 inputs, or sum
+// windows of one, and write int8 with the output's own parameters:
+//
+//   Elementwise add of two tensors:
+//     y = Dequantize(a_q, s_a, z_a) + Dequantize(b_q, s_b, z_b)   (float32)
+//     y_q = Quantize(y, s_out, z_out)
+//   AvgPool2D / GlobalAvgPool, a mean over `count` positions (the float
+//   kernel's divisor): the centered codes summed exactly in int32,
+//     acc = sum (x_q - z_in)
+//     y_q = clamp(rint(f32(acc) * multiplier + z_out))   multiplier = f32(s_in / count / s_out)
+//     float32 output: y = f32(acc) * scale                scale = f32(s_in / count)
+//   i.e. the one requantization formula of quant/requantize.h with the
+//   weight scale 1 / count (MeanMultiplier, MeanScale below).
 #pragma once
 
 #include <array>
@@ -56,5 +70,21 @@ Status MakeInt8LutAvx2(LutOp op, const KernelInit& init, std::unique_ptr<Kernel>
 // y[i] = table[x[i] + 128] for n codes: 16 vpshufb over the table's 16-entry
 // slices, selected by the code's high nibble with a vpblendvb tree. Needs AVX2.
 void LookupInt8Avx2(const std::array<int8_t, 256>& table, const int8_t* x, int8_t* y, int64_t n);
+
+// IntegerChainStep with every present input consumed in QINT8 (no
+// constants), static shapes: what the rescaling steps take.
+bool RescaleStepSupported(const KernelInit& init);
+
+// The output stage of a mean of `count` centered codes (count 0: the window
+// covers nothing; the multiplier and scale are 0 and the result is z_out / 0.0).
+float MeanMultiplier(float in_scale, int64_t count, float out_scale);
+float MeanScale(float in_scale, int64_t count);
+
+// Static per-tensor parameters of an INT8 input or output (s, z).
+struct Int8Params {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+Int8Params ParamsOf(const ValueInfo& v);
 
 }  // namespace mixq::ops

@@ -1,5 +1,7 @@
 #include "ops/pool_params.h"
 
+#include <algorithm>
+
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -63,14 +65,21 @@ Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
       ResolvePadding(mode, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, &g->pad_top, &g->pad_bottom));
   MIXQ_RETURN_IF_ERROR(
       ResolvePadding(mode, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, &g->pad_left, &g->pad_right));
-  g->out_h = WindowOutputSize(g->in_h, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h,
-                              g->ceil_mode);
-  g->out_w = WindowOutputSize(g->in_w, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w,
-                              g->ceil_mode);
+  g->out_h =
+      WindowOutputSize(g->in_h, g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h, g->ceil_mode);
+  g->out_w =
+      WindowOutputSize(g->in_w, g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w, g->ceil_mode);
   if (g->out_h == 0 || g->out_w == 0)
     return InvalidArgument("the pooling window ", ir::ShapeString(kernel), " is larger than the padded input (",
                            g->in_h, "x", g->in_w, ")");
   return Status::OK();
+}
+
+int64_t AvgPoolAxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
+                         bool count_include_pad) {
+  const int64_t lo = count_include_pad ? -pad_begin : 0;
+  const int64_t hi = count_include_pad ? in + pad_end : in;
+  return std::max<int64_t>(0, std::min(start + kernel, hi) - std::max(start, lo));
 }
 
 }  // namespace mixq::ops

@@ -24,4 +24,11 @@ std::vector<AttrSpec> PoolAttrSpecs(bool with_dilations);
 Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, bool with_dilations,
                         PoolGeometry* geometry);
 
+// AvgPool2D's divisor along one axis for a window starting at `start` (may
+// be negative): the real input positions it covers, plus with
+// count_include_pad the padded ones; positions past in + pad_end exist only
+// because of ceil_mode and never count (ONNX / PyTorch).
+int64_t AvgPoolAxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
+                         bool count_include_pad);
+
 }  // namespace mixq::ops

@@ -34,6 +34,13 @@ struct BuildOptions {
   // Filled by the speed check, not read from JSON: node name -> why it stays
   // in the mode's float type although the network mode quantizes it.
   std::map<std::string, std::string> keep_float;
+  // "on" (default): adds of two tensors, AvgPool2D and GlobalAvgPool between
+  // quantized operators read int8 inputs with their own parameters and write
+  // int8 (rescaling steps, passes/integer_chain.h): no float tensor around
+  // them. Their inputs are quantized where the float path kept them float;
+  // measured without an accuracy cost on MobileNetV2, PP-OCRv4 det and rec
+  // (docs/precision.md). "off": the float path.
+  std::string int8_rescale_chains = "on";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
   // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
   std::map<std::string, std::string> node_precision;

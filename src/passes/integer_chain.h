@@ -1,15 +1,23 @@
 // Integer chains (SPEC §1.5): part of precision planning. In a network-level
 // qint8 mode with static activation ranges, an operator that today would turn
-// an int8 chain back into floats (sigmoid, hard_swish, ... ; arithmetic with a
-// scalar constant) consumes its data input as QINT8 when every consumer of its
-// output consumes that output as static QINT8 too (or is such an operator
-// itself, so chains of them qualify). The Q/DQ placement then lets its
-// producer write int8 and the node write int8 itself (qdq_placement.h), and
-// the node runs on its integers (ops/int8_chain.h): no float tensor between.
+// an int8 chain back into floats consumes its data inputs as QINT8 when every
+// consumer of its output consumes that output as static QINT8 too (directly,
+// through operators that run on the integers such as Reshape or Concat, or
+// as such an operator itself, so chains of them qualify). The Q/DQ placement
+// then lets its producers write int8 and the node write int8 itself
+// (qdq_placement.h), and the node runs on its integers (ops/int8_chain.h): no
+// float tensor between. Two kinds, each behind its own build option:
 //
-// Off unless the build config says `int8_table_chains: on`: every table step
-// quantizes its output, an error the float path does not have (measured on
-// PP-OCRv4 rec, docs/precision.md). Not applied: under dynamic quantization, in qint16 modes (int16 tensors stay
+// - table steps (`int8_table_chains: on`): sigmoid, hard_swish, ...;
+//   arithmetic with a scalar constant. Every table step quantizes its output,
+//   an error the float path does not have (measured on PP-OCRv4 rec,
+//   docs/precision.md).
+// - rescaling steps (`int8_rescale_chains: on`): an add of two tensors,
+//   AvgPool2D, GlobalAvgPool; each input keeps its own parameters and the
+//   output gets its own. Their inputs (a residual branch, the tensor pooled)
+//   are quantized where the float path kept them float (docs/precision.md).
+//
+// Not applied: under dynamic quantization, in qint16 modes (int16 tensors stay
 // on float), to nodes with node-level precision overrides, to tensors carrying
 // QAT parameters (the QAT model quantizes only what it says), to a network
 // output, or where the input has no range at build time (it keeps today's

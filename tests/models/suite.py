@@ -4,7 +4,7 @@ against float32, on data made by tests/models/make_data.py.
 
     .venv/bin/python tests/models/suite.py [--data DIR] [--out PREFIX] [--models rec,det,cls,mnv2,r50]
         [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--r50 50,100] [--tune-seconds 900 (0: no tuning)]
-        [--no-ort] [--small] [--weights7]
+        [--no-ort] [--small] [--weights7] [--chains]
 
 Models (scripts/fetch_models puts them in .cache/models or $MIXQ_MODEL_DIR):
 
@@ -36,6 +36,8 @@ with `int8_weight_range: 7bit` (weights in [-63, 63], the AVX2 vpmaddubsw
 policy of docs/precision.md); mixq tune (rec only, see --tune-*); ORT quantize_static
 (QDQ, per-channel int8 weights, uint8 asymmetric activations) with MinMax,
 Entropy and Percentile (99.99, as mixq's) on the same calibration data.
+With --chains only float32, qint8 linear and qint8 linear with each kind of
+integer chain (passes/integer_chain.h), each calibrated with its config.
 Latency: median of --latency-runs single-thread runs of one sample, measured
 interleaved with float32's (a shared machine: compare ratios).
 
@@ -185,13 +187,15 @@ class MixqModel:
         parser.parse(network, str(self.onnx_path))
         return network
 
-    def calibrated(self, precision: str, asymmetric: bool, calib: Sequence[np.ndarray]):
-        """(network with statistics, config, statistics file, extra config keys) for this precision mode."""
+    def calibrated(self, precision: str, asymmetric: bool, calib: Sequence[np.ndarray], keys: Optional[dict] = None):
+        """(network with statistics, config, statistics file, extra config keys) for this precision mode
+        (and extra precision_config `keys`: integer chains need ranges the plain plan does not)."""
         import mixq
 
-        key = f"{precision}{'_asym' if asymmetric else ''}"
+        key = f"{precision}{'_asym' if asymmetric else ''}" + "".join(f"_{k}_{v}" for k, v in (keys or {}).items())
         if key not in self._calibrated:
             extra = {"activation_quant_algo": "asymmetric"} if asymmetric else {}
+            extra.update(keys or {})
             config = mixq.build_config(precision, **extra)
             network = self.network()
             stats = self.work / f"{self.onnx_path.stem}_{key}.mixqcal"
@@ -200,12 +204,13 @@ class MixqModel:
         return self._calibrated[key]
 
     def build(self, precision: str, algo: Optional[str] = None, calib: Sequence[np.ndarray] = (),
-              asymmetric: bool = False, config_json: Optional[str] = None, weights7: bool = False):
+              asymmetric: bool = False, config_json: Optional[str] = None, weights7: bool = False,
+              keys: Optional[dict] = None):
         import mixq
 
         if precision == "force_float32":
             return mixq.IBuilder().build_model("float32", self.network(), mixq.build_config("force_float32"))
-        network, config, stats, extra = self.calibrated(precision, asymmetric, calib)
+        network, config, stats, extra = self.calibrated(precision, asymmetric, calib, keys)
         calibrator = mixq.ICalibrator([])
         calibrator.set_quantization_algorithm(getattr(mixq.QuantizationAlgorithm, algo.upper()), PERCENTILE)
         calibrator.load_statistics(network, str(stats))
@@ -310,8 +315,19 @@ def evaluate(model: str, outputs: List[np.ndarray], reference: List[np.ndarray],
     return result
 
 
-def row_configs(model: str, full: bool, weights7: bool = False) -> List[dict]:
+# --chains rows: qint8 linear with the integer chains of passes/integer_chain.h (precision_config keys).
+CHAIN_ROWS = [
+    ("int8_rescale_chains", {"int8_rescale_chains": "on"}),
+    ("int8_table_chains", {"int8_table_chains": "on"}),
+]
+
+
+def row_configs(model: str, full: bool, weights7: bool = False, chains: bool = False) -> List[dict]:
     """The mixq builds of the table: precision, algorithm, asymmetric activations, 7-bit weights."""
+    if chains:
+        return [{"precision": "qint8_mixed_float32", "algo": "linear"}] + [
+            {"precision": "qint8_mixed_float32", "algo": "linear", "keys": keys, "label": label}
+            for label, keys in CHAIN_ROWS]
     algos8 = ["linear", "eqnm", "entropy", "percentile", "auto"] if full else ["linear"]
     rows = [{"precision": "qint8_mixed_float32", "algo": a} for a in algos8]
     if full:
@@ -404,12 +420,12 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
         return {"model": model, "onnx": file, "input": dims, "calib_samples": len(calib), "eval_samples": len(evals),
                 "mixq_version": mixq.__version__, "rows": rows}
 
-    for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7)):
+    for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7, args.chains)):
         t0 = time.perf_counter()
         built = mm.build(cfg["precision"], cfg["algo"], calib, cfg.get("asymmetric", False),
-                         weights7=cfg.get("weights7", False))
+                         weights7=cfg.get("weights7", False), keys=cfg.get("keys"))
         name = (f"{cfg['precision']} {cfg['algo']}{' asymmetric' if cfg.get('asymmetric') else ''}"
-                f"{' 7-bit weights' if cfg.get('weights7') else ''}")
+                f"{' 7-bit weights' if cfg.get('weights7') else ''}{', ' + cfg['label'] if cfg.get('label') else ''}")
         add("mixq", name, mixq_runner(built), time.perf_counter() - t0)
 
     if model == "rec" and args.tune_seconds > 0:
@@ -562,6 +578,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--latency-runs", type=int, default=20)
     parser.add_argument("--latency-models", default="rec", help="models whose rows get a latency")
     parser.add_argument("--no-ort", action="store_true")
+    parser.add_argument("--chains", action="store_true",
+                        help="only float32, qint8 linear and qint8 linear with each kind of integer chain "
+                             "(int8_rescale_chains, int8_table_chains)")
     parser.add_argument("--ptq", action="store_true",
                         help="only float32, qint8 linear and qint8 linear with each post-training transform "
                              "(bias correction, cross-layer equalization, SmoothQuant)")

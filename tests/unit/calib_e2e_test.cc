@@ -96,7 +96,9 @@ TEST(CalibrationEndToEnd, CalibratedInt8BeatsTenTimesTooWideHandRanges) {
   ASSERT_TRUE(calibrator->WriteRangeTable(linear_network.get(), config.get(), table).ok());
   const auto linear_ranges = TableRanges(table);
   std::filesystem::remove(table);
-  ASSERT_EQ(linear_ranges.size(), 6u);  // image and the other distinct conv / fully connected inputs
+  // image, the other distinct conv / fully connected inputs, and the residual
+  // adds' and the global average pool's inputs (int8 rescaling steps, on by default)
+  ASSERT_EQ(linear_ranges.size(), 10u);
   auto wide_network = SmallResNet();
   for (const auto& [name, r] : linear_ranges) {
     ITensor* tensor = wide_network->FindTensorByName(name);

@@ -7,6 +7,7 @@
 #include "ops/elementwise/cpu.h"
 #include "ops/elementwise/lut_function.h"
 #include "ops/op_util.h"
+#include "quant/quant_math.h"
 
 namespace mixq::ops {
 
@@ -177,7 +178,51 @@ bool ScalarChainOp(BinOp op) {
   return op == BinOp::kAdd || op == BinOp::kSub || op == BinOp::kMul || op == BinOp::kDiv;
 }
 
+// The int8 add of two tensors (lut_function.h), element by element over the
+// broadcast output.
+Status MakeInt8AddReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (!Int8AddStep(init)) return Internal("the int8 add reference does not take this step");
+  BroadcastParams p;
+  p.op = BinOp::kAdd;
+  MIXQ_RETURN_IF_ERROR(BroadcastShapes(init.inputs[0]->shape, init.inputs[1]->shape, &p.out_shape));
+  p.a_strides = BroadcastStrides(init.inputs[0]->shape, p.out_shape);
+  p.b_strides = BroadcastStrides(init.inputs[1]->shape, p.out_shape);
+  p.count = ir::ElementCount(p.out_shape);
+  const Int8Params a = ParamsOf(*init.inputs[0]), b = ParamsOf(*init.inputs[1]);
+  const bool int_out = init.outputs[0].dtype == DataType::INT8;
+  const Int8Params out = ParamsOf(init.outputs[0]);
+  return MakeFunctionKernel(
+      [p, a, b, out, int_out](const std::vector<TensorView>& in, const std::vector<TensorView>& outs) {
+        const int8_t* x = in[0].Data<const int8_t>();
+        const int8_t* z = in[1].Data<const int8_t>();
+        const size_t rank = p.out_shape.size();
+        std::vector<int64_t> index(rank, 0);
+        int64_t ia = 0, ib = 0;
+        for (int64_t i = 0; i < p.count; ++i) {
+          const float y = Compute<float>(BinOp::kAdd, quant::Dequantize(x[ia], a.scale, a.zero_point),
+                                         quant::Dequantize(z[ib], b.scale, b.zero_point));
+          if (int_out)
+            outs[0].Data<int8_t>()[i] = static_cast<int8_t>(quant::Quantize(y, out.scale, out.zero_point, 8));
+          else
+            outs[0].Data<float>()[i] = y;
+          for (size_t axis = rank; axis-- > 0;) {
+            ia += p.a_strides[axis];
+            ib += p.b_strides[axis];
+            if (++index[axis] < p.out_shape[axis]) break;
+            ia -= p.a_strides[axis] * index[axis];
+            ib -= p.b_strides[axis] * index[axis];
+            index[axis] = 0;
+          }
+        }
+        return Status::OK();
+      },
+      kernel, "reference-quantized");
+}
+
 Status MakeChainReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] && !init.inputs[0]->const_data &&
+      !init.inputs[1]->const_data)
+    return MakeInt8AddReference(init, kernel);
   LutOp op;
   MIXQ_RETURN_IF_ERROR(ElementwiseLutOp(init, &op));
   return MakeInt8LutReference(std::move(op), init, kernel);
@@ -194,8 +239,19 @@ bool ElementwiseChainInput(const ir::Graph& graph, const ir::Node& node, size_t 
   const ir::Value& c = *graph.value(other);
   const bool x_constant = x.producer >= 0 && graph.node(x.producer)->op == OpKind::kConstant;
   const bool c_constant = c.producer >= 0 && graph.node(c.producer)->op == OpKind::kConstant;
+  if (op == BinOp::kAdd && !x_constant && !c_constant)  // a rescaling add of two tensors
+    return x.dtype == DataType::FLOAT32 && c.dtype == DataType::FLOAT32;
   return !x_constant && c_constant && x.dtype == DataType::FLOAT32 && c.dtype == DataType::FLOAT32 &&
          ir::ElementCount(c.shape) == 1 && c.shape.size() <= x.shape.size();
+}
+
+bool Int8AddStep(const KernelInit& init) {
+  BinOp bin;
+  if (!ParseOp(init.attrs, &bin).ok() || bin != BinOp::kAdd || init.inputs.size() != 2 || !init.inputs[0] ||
+      !init.inputs[1] || !RescaleStepSupported(init))
+    return false;
+  ir::Shape out;
+  return BroadcastShapes(init.inputs[0]->shape, init.inputs[1]->shape, &out).ok() && out == init.outputs[0].shape;
 }
 
 Status ElementwiseLutOp(const KernelInit& init, LutOp* op) {

@@ -1,7 +1,11 @@
 // GlobalAvgPool: mean over the whole spatial extent (H, W) of each channel;
-// the output keeps rank 4 with H = W = 1.
+// the output keeps rank 4 with H = W = 1. On int8 inside an integer chain: a
+// rescaling step (ops/int8_chain.h).
+#include "ops/int8_chain.h"
 #include "ops/layout.h"
 #include "ops/op_util.h"
+#include "ops/quantized_reference.h"
+#include "quant/requantize.h"
 
 namespace mixq::ops {
 
@@ -61,6 +65,47 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
       kernel);
 }
 
+// The int8 mean (ops/int8_chain.h, a rescaling step): the centered codes of
+// a plane summed in int64 (exact), the output stage with MeanMultiplier /
+// MeanScale of H * W.
+Status MakeChainReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (!RescaleStepSupported(init) || init.inputs.size() != 1)
+    return Internal("the int8 GlobalAvgPool reference does not take this step");
+  GlobalPoolParams p;
+  std::vector<ValueInfo> real;
+  MIXQ_RETURN_IF_ERROR(ReadParams(init.attrs, RealValuedInfos(init, 1, &real), &p));
+  const auto in_s = LogicalStrides(init.inputs[0]->shape, p.axes);
+  const auto out_s = LogicalStrides(init.outputs[0].shape, p.axes);
+  const Int8Params in = ParamsOf(*init.inputs[0]), out = ParamsOf(init.outputs[0]);
+  const bool int_out = init.outputs[0].dtype == DataType::INT8;
+  const int64_t count = p.height * p.width;
+  const float multiplier = MeanMultiplier(in.scale, count, out.scale), scale = MeanScale(in.scale, count);
+  return MakeFunctionKernel(
+      [p, in_s, out_s, in, out, int_out, multiplier, scale](const std::vector<TensorView>& inputs,
+                                                            const std::vector<TensorView>& outputs) {
+        const int8_t* x = inputs[0].Data<const int8_t>();
+        for (int64_t n = 0; n < p.batch; ++n)
+          for (int64_t c = 0; c < p.channels; ++c) {
+            int64_t acc = 0;
+            for (int64_t h = 0; h < p.height; ++h)
+              for (int64_t w = 0; w < p.width; ++w)
+                acc += x[n * in_s[0] + c * in_s[1] + h * in_s[2] + w * in_s[3]] - in.zero_point;
+            const int64_t e = n * out_s[0] + c * out_s[1];
+            if (int_out)
+              outputs[0].Data<int8_t>()[e] =
+                  static_cast<int8_t>(quant::RequantizeOutput(acc, 0.0f, multiplier, out.zero_point, 8));
+            else
+              outputs[0].Data<float>()[e] = quant::DequantizeOutput(acc, 0.0f, scale);
+          }
+        return Status::OK();
+      },
+      kernel, "reference-quantized");
+}
+
+bool ChainInput(const ir::Graph&, const ir::Node&, size_t input) {
+  return input == 0;
+}
+
 }  // namespace
 
 const OpSchema& GlobalAvgPoolSchema() {
@@ -73,6 +118,8 @@ const OpSchema& GlobalAvgPoolSchema() {
     s.attrs = {{"layout", std::string("NHWC"), "NCHW or NHWC"}};
     s.infer = InferGlobalAvgPool;
     s.reference = MakeReference;
+    s.quant.chain_input = ChainInput;
+    s.quant.chain_reference = MakeChainReference;
     return s;
   }();
   return schema;

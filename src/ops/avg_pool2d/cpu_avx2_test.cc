@@ -1,0 +1,169 @@
+// The AVX2 AvgPool2D (cpu_avx2.cc) against the reference, bit for bit (the
+// kernel sums in the reference's order in double): odd sizes (vector tails),
+// non-square kernels 1 to 5, strides 1 to 3, asymmetric pads, ceil_mode
+// windows that reach past the pads (and one that covers only padding),
+// count_include_pad 0 and 1, batch and channels, NaN / inf / denormals and
+// large values; FLOAT16 storage against the Cast path (widen, reference,
+// round).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+struct Case {
+  int64_t n, c, h, w, kh, kw, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right;
+  bool ceil_mode, include_pad;
+};
+
+ir::AttrMap Attrs(const Case& c) {
+  ir::AttrMap attrs;
+  attrs.Set("kernel", std::vector<int64_t>{c.kh, c.kw});
+  attrs.Set("strides", std::vector<int64_t>{c.stride_h, c.stride_w});
+  attrs.Set("pads", std::vector<int64_t>{c.pad_top, c.pad_bottom, c.pad_left, c.pad_right});
+  attrs.Set("ceil_mode", int64_t{c.ceil_mode ? 1 : 0});
+  attrs.Set("count_include_pad", int64_t{c.include_pad ? 1 : 0});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("layout", std::string("NCHW"));
+  return attrs;
+}
+
+// Runs `def` on x (FLOAT32, or FLOAT16 storage when `half`: x holds the
+// widened values and the result is returned widened).
+std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vector<float>& x, bool half) {
+  const ir::AttrMap attrs = Attrs(c);
+  ValueInfo xi{half ? DataType::FLOAT16 : DataType::FLOAT32, {c.n, c.c, c.h, c.w}, nullptr, nullptr, half};
+  std::vector<ValueInfo> outs(1);
+  EXPECT_TRUE(GetSchema(OpKind::kAvgPool2D).infer(attrs, {&xi}, outs).ok());
+  outs[0].dtype = xi.dtype;
+  outs[0].narrowed = half;
+  std::vector<const ValueInfo*> ins = {&xi};
+  KernelInit init(attrs, ins, outs);
+  EXPECT_TRUE(def.supports(init)) << def.name;
+  std::unique_ptr<Kernel> kernel;
+  EXPECT_TRUE(def.make(init, &kernel).ok());
+  const int64_t out_count = ir::ElementCount(outs[0].shape);
+  std::vector<float> y(static_cast<size_t>(out_count));
+  if (!half) {
+    EXPECT_TRUE(kernel
+                    ->Run({TensorView{DataType::FLOAT32, xi.shape, const_cast<float*>(x.data()), nullptr}},
+                          {TensorView{DataType::FLOAT32, outs[0].shape, y.data(), nullptr}})
+                    .ok());
+    return y;
+  }
+  std::vector<uint16_t> xh(x.size()), yh(y.size());
+  for (size_t i = 0; i < x.size(); ++i) xh[i] = FloatToHalf(x[i]);
+  EXPECT_TRUE(kernel
+                  ->Run({TensorView{DataType::FLOAT16, xi.shape, xh.data(), nullptr}},
+                        {TensorView{DataType::FLOAT16, outs[0].shape, yh.data(), nullptr}})
+                  .ok());
+  for (size_t i = 0; i < y.size(); ++i) y[i] = HalfToFloat(yh[i]);
+  return y;
+}
+
+std::vector<Case> Cases() {
+  return {
+      {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false},    // one pixel
+      {1, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, false, false},    // 3x3 same
+      {1, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, false, true},     // counting the pads
+      {2, 5, 13, 29, 2, 2, 2, 2, 0, 0, 0, 0, false, false},  // 2x2 / 2, odd sizes
+      {1, 2, 13, 29, 2, 2, 2, 2, 0, 0, 0, 0, true, false},   // ceil_mode reaching past the input
+      {1, 2, 13, 29, 2, 2, 2, 2, 0, 0, 0, 0, true, true},
+      {1, 4, 11, 37, 3, 5, 3, 2, 2, 0, 1, 3, true, true},  // asymmetric everything
+      {1, 4, 11, 37, 3, 5, 3, 2, 2, 0, 1, 3, true, false},
+      {1, 3, 6, 40, 2, 3, 2, 1, 0, 1, 0, 2, false, false},  // PP-OCR rec style (2, 1) strides
+      {1, 2, 5, 5, 3, 3, 3, 3, 0, 2, 0, 2, true, true},     // a window only partly real
+      {1, 2, 4, 4, 2, 2, 3, 3, 1, 1, 1, 1, true, false},    // ceil_mode window covering only padding
+      {1, 1, 9, 64, 4, 1, 1, 1, 0, 0, 0, 0, false, false},  // whole vectors, no tail
+      {1, 2, 17, 75, 5, 5, 1, 1, 2, 2, 2, 2, false, true},
+  };
+}
+
+std::vector<float> Input(const Case& c, std::mt19937* rng, bool specials) {
+  std::uniform_real_distribution<float> real(-3.0f, 3.0f);
+  std::vector<float> x(static_cast<size_t>(c.n * c.c * c.h * c.w));
+  for (auto& v : x) v = real(*rng);
+  if (specials && x.size() > 8) {
+    // A NaN and an inf in the first plane, large values and denormals in the last.
+    x[0] = std::nanf("");
+    x[std::min<size_t>(5, x.size() - 1)] = std::numeric_limits<float>::infinity();
+    const size_t plane = static_cast<size_t>(c.h * c.w), last = x.size() - plane;
+    for (size_t i = last; i < x.size(); ++i) x[i] = i % 3 == 0 ? 6.0e4f : i % 3 == 1 ? -6.0e4f : 1e-40f;
+  }
+  return x;
+}
+
+void ExpectSame(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i])) {
+      EXPECT_TRUE(std::isnan(got[i])) << what << " i " << i;
+      continue;
+    }
+    uint32_t a, b;
+    std::memcpy(&a, &got[i], 4);
+    std::memcpy(&b, &want[i], 4);
+    EXPECT_EQ(a, b) << what << " i " << i << ": " << got[i] << " vs " << want[i];
+  }
+}
+
+TEST(AvgPool2DAvx2, BitExactWithTheReference) {
+  const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2");
+  ASSERT_NE(fast, nullptr);
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
+  std::mt19937 rng(23);
+  int index = 0;
+  for (const Case& c : Cases()) {
+    for (bool specials : {false, true}) {
+      const auto x = Input(c, &rng, specials);
+      ExpectSame(RunPool(*fast, c, x, false), RunPool(ref, c, x, false),
+                 "case " + std::to_string(index) + (specials ? " specials" : ""));
+    }
+    ++index;
+  }
+}
+
+TEST(AvgPool2DAvx2, KnownValues) {
+  // 1x1x3x3 input 1..9, 2x2 windows, stride 1, pad 1 on the right and bottom.
+  const Case c{1, 1, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1, false, false};
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2");
+  ASSERT_NE(fast, nullptr);
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const auto y = RunPool(*fast, c, x, false);
+  const std::vector<float> want = {3.0f, 4.0f, 4.5f, 6.0f, 7.0f, 7.5f, 7.5f, 8.5f, 9.0f};
+  EXPECT_EQ(y, want);
+  Case with_pad = c;
+  with_pad.include_pad = true;
+  const auto z = RunPool(*fast, with_pad, x, false);
+  EXPECT_FLOAT_EQ(z[2], 9.0f / 4.0f);   // (3 + 6) / 4
+  EXPECT_FLOAT_EQ(z[8], 9.0f / 4.0f);   // 9 / 4
+  EXPECT_FLOAT_EQ(z[0], 12.0f / 4.0f);  // 1 + 2 + 4 + 5
+}
+
+TEST(AvgPool2DAvx2, Float16StorageIsTheCastPath) {
+  const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2-f16");
+  ASSERT_NE(fast, nullptr);
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
+  std::mt19937 rng(29);
+  int index = 0;
+  for (const Case& c : Cases()) {
+    auto x = Input(c, &rng, true);
+    for (auto& v : x) v = RoundToHalf(v);  // what float16 storage holds
+    auto want = RunPool(ref, c, x, false);
+    for (auto& v : want) v = RoundToHalf(v);
+    ExpectSame(RunPool(*fast, c, x, true), want, "case " + std::to_string(index++));
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops

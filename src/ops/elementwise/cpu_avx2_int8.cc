@@ -1,0 +1,134 @@
+// "avx2-int8": the int8 add of two tensors of the same shape inside an
+// integer chain (lut_function.h, ops/int8_chain.h): 32 codes per step, each
+// input dequantized in registers (the float32 product s * (q - z)), added in
+// float32, quantized with the output's parameters by QuantizeVector (or
+// stored as float32), so every value is the reference's, bit for bit.
+// Without FMA (nothing to contract: one product per input, then a sum).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/parallel.h"
+#include "ops/elementwise/lut_function.h"
+#include "ops/quantize_vector.h"
+#include "util/status_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+#define MIXQ_AVX2 __attribute__((target("avx2")))
+
+struct Dequant {
+  __m256 scale;
+  __m256i zero_point;
+};
+
+// 8 codes (the low 8 bytes of `codes`) as float32 reals.
+MIXQ_AVX2 inline __m256 Dequantize8(__m128i codes, const Dequant& d) {
+  const __m256i centered = _mm256_sub_epi32(_mm256_cvtepi8_epi32(codes), d.zero_point);
+  return _mm256_mul_ps(d.scale, _mm256_cvtepi32_ps(centered));
+}
+
+// 32 int32 codes in [-128, 127] (four vectors in order) as 32 int8.
+MIXQ_AVX2 inline __m256i Pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+  return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// n <= 32 sums of a[i] and b[i]: 8 at a time.
+MIXQ_AVX2 void AddBlock(const int8_t* a, const int8_t* b, int64_t n, const Dequant& da, const Dequant& db,
+                        const QuantizeConstants* q, void* out) {
+  alignas(32) int8_t ta[32] = {}, tb[32] = {};
+  if (n < 32) {
+    std::memcpy(ta, a, static_cast<size_t>(n));
+    std::memcpy(tb, b, static_cast<size_t>(n));
+    a = ta;
+    b = tb;
+  }
+  const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+  const __m128i a_lo = _mm256_castsi256_si128(va), a_hi = _mm256_extracti128_si256(va, 1);
+  const __m128i b_lo = _mm256_castsi256_si128(vb), b_hi = _mm256_extracti128_si256(vb, 1);
+  const __m128i as[4] = {a_lo, _mm_srli_si128(a_lo, 8), a_hi, _mm_srli_si128(a_hi, 8)};
+  const __m128i bs[4] = {b_lo, _mm_srli_si128(b_lo, 8), b_hi, _mm_srli_si128(b_hi, 8)};
+  __m256 sums[4];
+  for (int k = 0; k < 4; ++k) sums[k] = _mm256_add_ps(Dequantize8(as[k], da), Dequantize8(bs[k], db));
+  if (!q) {
+    alignas(32) float y[32];
+    for (int k = 0; k < 4; ++k) _mm256_store_ps(y + 8 * k, sums[k]);
+    std::memcpy(out, y, static_cast<size_t>(n) * sizeof(float));
+    return;
+  }
+  const __m256i packed = Pack32(QuantizeVector(sums[0], *q), QuantizeVector(sums[1], *q), QuantizeVector(sums[2], *q),
+                                QuantizeVector(sums[3], *q));
+  if (n == 32) {
+    _mm256_storeu_si256(static_cast<__m256i*>(out), packed);
+  } else {
+    alignas(32) int8_t y[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(y), packed);
+    std::memcpy(out, y, static_cast<size_t>(n));
+  }
+}
+
+// n sums from a, b into `out` (int8 codes, or float32 when !int_out).
+MIXQ_AVX2 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Params pa, Int8Params pb, bool int_out,
+                        Int8Params po, void* out) {
+  const Dequant da{_mm256_set1_ps(pa.scale), _mm256_set1_epi32(pa.zero_point)};
+  const Dequant db{_mm256_set1_ps(pb.scale), _mm256_set1_epi32(pb.zero_point)};
+  const QuantizeConstants q = MakeQuantizeConstants(po.scale, po.zero_point, -128, 127);
+  const size_t width = int_out ? 1 : sizeof(float);
+  for (int64_t at = 0; at < n; at += 32)
+    AddBlock(a + at, b + at, std::min<int64_t>(32, n - at), da, db, int_out ? &q : nullptr,
+             static_cast<char*>(out) + static_cast<size_t>(at) * width);
+}
+
+// Elements per chunk of the parallel loop (a multiple of 32).
+constexpr int64_t kChunk = int64_t{1} << 16;
+
+class Int8AddAvx2 : public Kernel {
+ public:
+  Int8AddAvx2(Int8Params a, Int8Params b, bool int_out, Int8Params out, int64_t count)
+      : a_(a), b_(b), int_out_(int_out), out_(out), count_(count) {}
+  const char* Name() const override { return "avx2-int8"; }
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const int8_t* a = in[0].Data<const int8_t>();
+    const int8_t* b = in[1].Data<const int8_t>();
+    auto* y = static_cast<char*>(out[0].data);
+    const size_t width = int_out_ ? 1 : sizeof(float);
+#pragma omp parallel for schedule(static) if (count_ > 4 * kernels::kMinParallelElements)
+    for (int64_t at = 0; at < count_; at += kChunk)
+      AddRange(a + at, b + at, std::min(kChunk, count_ - at), a_, b_, int_out_, out_,
+               y + static_cast<size_t>(at) * width);
+    return Status::OK();
+  }
+
+ private:
+  Int8Params a_, b_;
+  bool int_out_;
+  Int8Params out_;
+  int64_t count_;
+};
+
+bool Supports(const KernelInit& init) {
+  return Int8AddStep(init) && init.inputs[0]->shape == init.outputs[0].shape &&
+         init.inputs[1]->shape == init.outputs[0].shape;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  if (!Supports(init)) return Internal("avx2-int8 does not take this add");
+  const ValueInfo& out = init.outputs[0];
+  *kernel = std::make_unique<Int8AddAvx2>(ParamsOf(*init.inputs[0]), ParamsOf(*init.inputs[1]),
+                                          out.dtype == DataType::INT8, ParamsOf(out), ir::ElementCount(out.shape));
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(elementwise, avx2_int8) {
+  mixq::ops::RegisterKernel(
+      {"avx2-int8", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
+}
