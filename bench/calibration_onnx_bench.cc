@@ -6,10 +6,14 @@
 // SAMPLES_DIR holds one float32 .npy per sample of the model's single input
 // (tests/models/make_data.py --npy writes them; the input's dims come from
 // the first sample). Every sample is loaded into memory first, so file reads
-// are not timed. Each repetition runs the float32 build over every sample,
-// then Calibrate (PRECISION, default qint8_mixed_float32) over the same
-// samples, alternating so load from other processes hits both alike; prints
-// each repetition and the minimum of each, and the ratio of the minima.
+// are not timed. Each repetition runs, in turn (so load from other processes
+// hits all alike): the float32 build over every sample; Calibrate
+// (PRECISION, default qint8_mixed_float32: RunCalibration, then the ranges
+// derived once) over the same samples; RunCalibration alone observing in
+// place; RunCalibration alone with every observed tensor an extra network
+// output copied out after each run (the path before the step observer,
+// CalibrationRun::observe_as_outputs). Prints each repetition, then the
+// minimum of each and its ratio to the float minimum.
 // Threads: OMP_NUM_THREADS (both runs use the default context options).
 // STATS_OUT: write the last calibration's statistics file there (to compare
 // two builds byte for byte). REPS 0: calibrate once, no float runs; REPS -N:
@@ -24,6 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "api/builder_config.h"
+#include "api/network_impl.h"
+#include "calibration/calib_runner.h"
 #include "mixq/mixq.h"
 #include "util/npy.h"
 
@@ -137,23 +144,39 @@ int Main(int argc, char** argv) {
   for (int r = 0; r < -reps; ++r)
     if (Status s = run_float(); !s.ok()) return fail(s);
   if (reps < 0) return 0;
-  double best_float = std::numeric_limits<double>::infinity(), best_calib = best_float;
+  // RunCalibration alone (what Calibrate runs before deriving the ranges),
+  // observing in place or through extra outputs (the path before the step
+  // observer), through the internal entry point the calibrator calls.
+  auto run_calibration = [&](bool as_outputs) -> Status {
+    quant::CalibrationRun run;
+    run.data = {&data};
+    run.observe_as_outputs = as_outputs;
+    quant::CalibrationState state;
+    return quant::RunCalibration(api::ToImpl(network.get())->graph(),
+                                 dynamic_cast<api::BuilderConfigImpl*>(config.get())->options(), run, &state);
+  };
+  constexpr int kKinds = 4;  // float, Calibrate, RunCalibration in place, RunCalibration via outputs
+  const char* kinds[kKinds] = {"float", "Calibrate", "in place", "via outputs"};
+  double best[kKinds];
+  std::fill(best, best + kKinds, std::numeric_limits<double>::infinity());
   for (int r = 0; r < std::max(reps, 1); ++r) {
-    double float_s = 0;
-    if (reps > 0) {
+    double seconds[kKinds] = {0, 0, 0, 0};
+    for (int k = 0; k < kKinds; ++k) {
+      if (reps == 0 && k != 1) continue;
       const auto t0 = std::chrono::steady_clock::now();
-      if (Status s = run_float(); !s.ok()) return fail(s);
-      float_s = Seconds(t0);
-      best_float = std::min(best_float, float_s);
+      const Status s = k == 0   ? run_float()
+                       : k == 1 ? calibrator->Calibrate(network.get(), config.get())
+                                : run_calibration(k == 3);
+      if (!s.ok()) return fail(s);
+      seconds[k] = Seconds(t0);
+      best[k] = std::min(best[k], seconds[k]);
     }
-    const auto t1 = std::chrono::steady_clock::now();
-    if (Status s = calibrator->Calibrate(network.get(), config.get()); !s.ok()) return fail(s);
-    const double calib_s = Seconds(t1);
-    best_calib = std::min(best_calib, calib_s);
-    std::printf("rep %d: float %.3f s, calibration %.3f s\n", r, float_s, calib_s);
+    std::printf("rep %d:", r);
+    for (int k = 0; k < kKinds; ++k) std::printf(" %s %.3f s%s", kinds[k], seconds[k], k + 1 < kKinds ? "," : "\n");
   }
-  std::printf("%zu samples: min float %.3f s, min calibration %.3f s, ratio %.3f\n", samples.size(), best_float,
-              best_calib, best_calib / best_float);
+  std::printf("%zu samples, minima:", samples.size());
+  for (int k = 0; k < kKinds; ++k)
+    std::printf(" %s %.3f s (%.3fx)%s", kinds[k], best[k], best[k] / best[0], k + 1 < kKinds ? "," : "\n");
   if (argc > 5)
     if (Status s = calibrator->SaveStatistics(network.get(), argv[5]); !s.ok()) return fail(s);
   return 0;

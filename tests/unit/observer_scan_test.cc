@@ -46,7 +46,7 @@ std::vector<float> Values(size_t n, uint32_t seed, int flavour) {
 TEST(ObserverScan, Avx2PassesMatchTheScalarOnes) {
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
   int checked = 0;
-  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{31}, size_t{1000}, size_t{4099}})
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{31}, size_t{1000}, size_t{4099}, size_t{20000}})
     for (int flavour = 0; flavour < 3; ++flavour)
       for (uint32_t seed = 0; seed < 4; ++seed) {
         const std::vector<float> x = Values(n, seed * 131 + static_cast<uint32_t>(n), flavour);
