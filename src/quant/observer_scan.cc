@@ -1,6 +1,7 @@
 #include "quant/observer_scan.h"
 
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -161,16 +162,74 @@ bool ObserverUsesAvx2() {
   return avx2;
 }
 
-ValueScan ScanValues(const float* x, int64_t n, bool avx2) {
+int PassThreads(int64_t n) {
+  if (omp_in_parallel()) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), n / kMinValuesPerThread)));
+}
+
+namespace {
+
+// Chunk t of `threads` near-equal chunks of n values: [*begin, *end).
+void Chunk(int64_t n, int threads, int t, int64_t* begin, int64_t* end) {
+  *begin = n * t / threads;
+  *end = n * (t + 1) / threads;
+}
+
+ValueScan ScanOne(const float* x, int64_t n, bool avx2) {
   return avx2 ? ScanAvx2(x, n) : ScanScalar(x, n);
 }
 
-void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
-                    bool avx2) {
+void HistogramOne(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
+                  bool avx2) {
   if (avx2)
     HistogramAvx2(x, n, scale, num_bins, negative, positive);
   else
     HistogramScalar(x, n, scale, num_bins, negative, positive);
+}
+
+}  // namespace
+
+ValueScan ScanValues(const float* x, int64_t n, bool avx2, int threads) {
+  if (threads <= 1) return ScanOne(x, n, avx2);
+  std::vector<ValueScan> scans(static_cast<size_t>(threads));
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    int64_t begin, end;
+    Chunk(n, threads, t, &begin, &end);
+    scans[static_cast<size_t>(t)] = ScanOne(x + begin, end - begin, avx2);
+  }
+  // In order, keeping the earlier of equal extremes, as one pass would.
+  ValueScan s = scans[0];
+  for (int t = 1; t < threads; ++t) {
+    const ValueScan& c = scans[static_cast<size_t>(t)];
+    if (c.finite > 0 && (s.finite == 0 || c.lo < s.lo)) s.lo = c.lo;
+    if (c.finite > 0 && (s.finite == 0 || c.hi > s.hi)) s.hi = c.hi;
+    s.finite += c.finite;
+    s.nan += c.nan;
+    s.inf += c.inf;
+  }
+  return s;
+}
+
+void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
+                    bool avx2, int threads) {
+  if (threads <= 1) return HistogramOne(x, n, scale, num_bins, negative, positive, avx2);
+  // Each chunk counts into bins of its own; the counts then add up exactly.
+  std::vector<uint64_t> counts(static_cast<size_t>(threads) * 2 * num_bins, 0);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    int64_t begin, end;
+    Chunk(n, threads, t, &begin, &end);
+    uint64_t* own = counts.data() + static_cast<size_t>(t) * 2 * num_bins;
+    HistogramOne(x + begin, end - begin, scale, num_bins, own, own + num_bins, avx2);
+  }
+  for (int t = 0; t < threads; ++t) {
+    const uint64_t* own = counts.data() + static_cast<size_t>(t) * 2 * num_bins;
+    for (size_t b = 0; b < num_bins; ++b) {
+      negative[b] += own[b];
+      positive[b] += own[num_bins + b];
+    }
+  }
 }
 
 }  // namespace mixq::quant
