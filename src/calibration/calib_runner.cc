@@ -17,12 +17,12 @@ namespace mixq::quant {
 
 namespace {
 
-// Where the data of one observed tensor comes from after a run.
+// Where the data of one observed tensor comes from.
 struct Tap {
   std::string name;
   int input_index = -1;   // a network input: the sample itself
-  int output_index = -1;  // otherwise an output of the float build
-  TensorObserver* observer = nullptr;
+  int output_index = -1;  // observe_as_outputs: an output of the float build
+  int value = -1;         // else: the value the step observer reports
 };
 
 // The network with every precision choice removed (the float run must not
@@ -149,21 +149,50 @@ Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::
   MIXQ_RETURN_IF_ERROR(WithContext(passes::BuildModelData("calibration", FloatGraphWithTaps(graph, tapped),
                                                           passes::BuildOptions{}, {}, "{}", model.get()),
                                    "Calibrate: building the float network"));
+  if (!run.observe_as_outputs) {
+    // The build kept every tapped tensor (a graph output); the run observes
+    // them in place, so only the network's own outputs remain outputs.
+    std::vector<int>& outputs = model->graph.mutable_outputs();
+    if (outputs.size() < graph.outputs().size()) return Internal("Calibrate: the float build lost outputs");
+    for (size_t o = 0; o < graph.outputs().size(); ++o)
+      if (model->graph.value(outputs[o])->name != graph.value(graph.outputs()[o])->name)
+        return Internal("Calibrate: output ", o, " of the float build is '", model->graph.value(outputs[o])->name,
+                        "', not '", graph.value(graph.outputs()[o])->name, "'");
+    outputs.resize(graph.outputs().size());
+  }
   std::shared_ptr<const runtime::EngineState> engine;
   MIXQ_RETURN_IF_ERROR(WithContext(runtime::MakeEngineState(model, &engine), "Calibrate"));
   runtime::ContextImpl context(engine, ContextOptions{});
 
   std::vector<Tap> taps;
-  const ir::Graph& built = model->graph;
+  const ir::Graph& built = engine->graph;
+  std::map<int, size_t> tap_of_value;
   for (const auto& name : names) {
-    Tap tap{name, -1, -1, nullptr};
+    Tap tap{name, -1, -1, -1};
     for (size_t k = 0; k < num_inputs; ++k)
       if (graph.value(graph.inputs()[k])->name == name) tap.input_index = static_cast<int>(k);
-    for (size_t o = 0; o < built.outputs().size(); ++o)
-      if (built.value(built.outputs()[o])->name == name) tap.output_index = static_cast<int>(o);
-    if (tap.input_index < 0 && tap.output_index < 0)
-      return Internal("Calibrate: tensor '", name, "' is neither an input nor an output of the float build");
+    if (tap.input_index < 0 && run.observe_as_outputs) {
+      for (size_t o = 0; o < built.outputs().size(); ++o)
+        if (built.value(built.outputs()[o])->name == name) tap.output_index = static_cast<int>(o);
+    } else if (tap.input_index < 0) {
+      const ir::Value* v = built.FindValue(name);
+      if (v && v->producer >= 0) tap.value = v->id;
+    }
+    if (tap.input_index < 0 && tap.output_index < 0 && tap.value < 0)
+      return Internal("Calibrate: tensor '", name, "' is neither an input nor a node output of the float build");
+    if (tap.value >= 0) tap_of_value[tap.value] = taps.size();
     taps.push_back(tap);
+  }
+  if (!tap_of_value.empty()) {
+    std::vector<int> values;
+    for (const auto& [value, index] : tap_of_value) values.push_back(value);
+    context.SetStepObserver(values, [&](int value, const ops::TensorView& data) -> Status {
+      const Tap& tap = taps[tap_of_value.at(value)];
+      if (data.dtype != DataType::FLOAT32)
+        return Internal("Calibrate: tensor '", tap.name, "' is stored as ", DataTypeName(data.dtype),
+                        " in the float build");
+      return fn(tap.name, static_cast<const float*>(data.data), Dims(data.shape));
+    });
   }
 
   std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
@@ -192,7 +221,7 @@ Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::
       if (tap.input_index >= 0) {
         const size_t k = static_cast<size_t>(tap.input_index);
         MIXQ_RETURN_IF_ERROR(fn(tap.name, static_cast<const float*>(samples[k]), dims[k]));
-      } else {
+      } else if (tap.output_index >= 0) {
         const IRTTensor& out = *outputs[static_cast<size_t>(tap.output_index)];
         MIXQ_RETURN_IF_ERROR(fn(tap.name, static_cast<const float*>(out.GetData()), out.GetDimensions()));
       }

@@ -7,10 +7,10 @@
 #include <functional>
 #include <vector>
 
+#include "calibration/calib_state.h"
 #include "ir/graph.h"
 #include "mixq/calibrator.h"
 #include "passes/build_options.h"
-#include "calibration/calib_state.h"
 
 namespace mixq::quant {
 
@@ -18,14 +18,22 @@ struct CalibrationRun {
   std::vector<CalibDataInterface*> data;  // one per network input, in input order
   int32_t num_bins = TensorObserver::kDefaultNumBins;
   std::function<void(int64_t done, int64_t total)> progress;  // may be empty
+  // For tests: hand each observed tensor over as an extra network output
+  // after the run (the path before the step observer) instead of observing
+  // it in place. Both see the same values, bit for bit.
+  bool observe_as_outputs = false;
 };
 
 // Fills state->observers (and network_hash) for the network `graph`, whose
 // plan under `options` decides which tensors are observed. The run uses a
-// float32 build of the network in which every observed node output is also
-// a graph output, so the unchanged runtime hands each one over after a run;
-// observed network inputs are read from the samples themselves. Memory: one
-// histogram per observed tensor plus one sample's activations.
+// float32 build of the network (built with every observed node output marked
+// as a graph output, so the build passes keep each one; those marks are then
+// dropped) whose context observes each tensor in the arena right after the
+// step that writes it (ContextImpl::SetStepObserver): the plan is the plain
+// float32 plan except that no fusion swallows an observed tensor, and nothing
+// is copied out. Observed network inputs are read from the samples
+// themselves. Memory: one histogram per observed tensor plus one sample's
+// activations.
 //
 // Errors name the input and sample index: a sample whose rank, fixed dims or
 // data type does not match its input, a null GetSample(), a Next() or Reset()

@@ -97,7 +97,8 @@ void TensorObserver::Observe(const float* x, int64_t n) {
   // First pass finds the batch range so the edge grows at most once per call
   // rather than once per outlier.
   const bool avx2 = ObserverUsesAvx2();
-  const ValueScan scan = ScanValues(x, n, avx2);
+  const int threads = PassThreads(n);
+  const ValueScan scan = ScanValues(x, n, avx2, threads);
   nan_count_ += scan.nan;
   inf_count_ += scan.inf;
   if (scan.finite == 0) return;
@@ -117,7 +118,7 @@ void TensorObserver::Observe(const float* x, int64_t n) {
     return;
   }
   const double scale = static_cast<double>(num_bins) / hist_max_abs_;
-  AddToHistogram(x, n, scale, num_bins, negative_bins_.data(), positive_bins_.data(), avx2);
+  AddToHistogram(x, n, scale, num_bins, negative_bins_.data(), positive_bins_.data(), avx2, threads);
 }
 
 Status TensorObserver::Merge(const TensorObserver& other) {

@@ -1,6 +1,7 @@
 #include "quant/observer_scan.h"
 
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -90,10 +91,14 @@ void HistogramScalar(const float* x, int64_t n, double scale, size_t num_bins, u
 }
 
 // The bin of 8 values at once (the same double product and truncation as the
-// scalar loop); the counts are then added lane by lane. On long batches lane k
-// counts into copy k % 4 of a local histogram, so that runs of values in one
-// bin (most activations sit near 0) are four independent chains of
-// increments instead of one chain through memory; the copies are summed at
+// scalar loop). Short batches add each lane's count straight into the
+// observer's bins. Long ones (most activations) count into a local uint32
+// histogram with kCopies copies, lane k into copy k % kCopies, each copy laid
+// out as [negative bins | positive bins | one slot for non-finite values];
+// the slot of every lane (sign, copy, non-finite) is computed in the vector
+// registers, so each lane costs one increment and no branch, and runs of
+// values in one bin (most activations sit near 0) are independent chains of
+// increments instead of one chain through memory. The copies are summed at
 // the end.
 MIXQ_OBSERVER_AVX2 void HistogramAvx2(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative,
                                       uint64_t* positive) {
@@ -102,40 +107,51 @@ MIXQ_OBSERVER_AVX2 void HistogramAvx2(const float* x, int64_t n, double scale, s
   const __m256d s = _mm256_set1_pd(scale);
   const __m256i last = _mm256_set1_epi32(static_cast<int32_t>(num_bins - 1));
   constexpr int kCopies = 4;
-  const bool split = n >= static_cast<int64_t>(4 * num_bins) && n < (int64_t{1} << 31);
+  const size_t stride = 2 * num_bins + 1;
+  const bool split =
+      n >= static_cast<int64_t>(4 * num_bins) && n < (int64_t{1} << 31) && stride * kCopies < (size_t{1} << 31);
   thread_local std::vector<uint32_t> local;
-  if (split) local.assign(static_cast<size_t>(kCopies) * 2 * num_bins, 0);
+  if (split) local.assign(static_cast<size_t>(kCopies) * stride, 0);
+  const __m256i positive_offset = _mm256_set1_epi32(static_cast<int32_t>(num_bins));
+  const __m256i non_finite_slot = _mm256_set1_epi32(static_cast<int32_t>(2 * num_bins));
+  const int32_t c = static_cast<int32_t>(stride);
+  const __m256i copy_offset = _mm256_setr_epi32(0, c, 2 * c, 3 * c, 0, c, 2 * c, 3 * c);
+  uint32_t* counts = split ? local.data() : nullptr;
   int64_t i = 0;
   alignas(32) int32_t index[8];
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m256 a = _mm256_and_ps(v, abs_mask);
     const __m256 finite = _mm256_cmp_ps(a, inf, _CMP_LT_OQ);
-    const unsigned ok = static_cast<unsigned>(_mm256_movemask_ps(finite));
     // v < 0.0f: the sign bit of a value that is not a zero (-0.0 counts as positive).
-    const unsigned neg =
-        static_cast<unsigned>(_mm256_movemask_ps(_mm256_and_ps(v, _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_OQ))));
+    const __m256 neg_sign = _mm256_and_ps(v, _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_OQ));
     // Non-finite lanes become 0 before the product (their bin is never used).
     const __m256 safe = _mm256_and_ps(a, finite);
     const __m128i lo = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(safe)), s));
     const __m128i hi = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(safe, 1)), s));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(index), _mm256_min_epi32(_mm256_set_m128i(hi, lo), last));
+    const __m256i bin = _mm256_min_epi32(_mm256_set_m128i(hi, lo), last);
     if (split) {
-      for (int k = 0; k < 8; ++k)
-        if (ok >> k & 1)
-          ++local[static_cast<size_t>((k % kCopies) * 2 + (neg >> k & 1 ? 0 : 1)) * num_bins +
-                  static_cast<size_t>(index[k])];
+      const __m256i negative_lane = _mm256_srai_epi32(_mm256_castps_si256(neg_sign), 31);
+      __m256i slot = _mm256_add_epi32(bin, _mm256_andnot_si256(negative_lane, positive_offset));
+      slot = _mm256_blendv_epi8(non_finite_slot, slot, _mm256_castps_si256(finite));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(index), _mm256_add_epi32(slot, copy_offset));
+      for (int k = 0; k < 8; ++k) ++counts[index[k]];
       continue;
     }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(index), bin);
+    const unsigned ok = static_cast<unsigned>(_mm256_movemask_ps(finite));
+    const unsigned neg = static_cast<unsigned>(_mm256_movemask_ps(neg_sign));
     for (int k = 0; k < 8; ++k)
       if (ok >> k & 1) ++(neg >> k & 1 ? negative : positive)[index[k]];
   }
   if (split)
-    for (int c = 0; c < kCopies; ++c)
+    for (int copy = 0; copy < kCopies; ++copy) {
+      const uint32_t* counted = counts + static_cast<size_t>(copy) * stride;
       for (size_t b = 0; b < num_bins; ++b) {
-        negative[b] += local[static_cast<size_t>(c * 2) * num_bins + b];
-        positive[b] += local[static_cast<size_t>(c * 2 + 1) * num_bins + b];
+        negative[b] += counted[b];
+        positive[b] += counted[num_bins + b];
       }
+    }
   HistogramScalar(x + i, n - i, scale, num_bins, negative, positive);
 }
 
@@ -146,16 +162,74 @@ bool ObserverUsesAvx2() {
   return avx2;
 }
 
-ValueScan ScanValues(const float* x, int64_t n, bool avx2) {
+int PassThreads(int64_t n) {
+  if (omp_in_parallel()) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), n / kMinValuesPerThread)));
+}
+
+namespace {
+
+// Chunk t of `threads` near-equal chunks of n values: [*begin, *end).
+void Chunk(int64_t n, int threads, int t, int64_t* begin, int64_t* end) {
+  *begin = n * t / threads;
+  *end = n * (t + 1) / threads;
+}
+
+ValueScan ScanOne(const float* x, int64_t n, bool avx2) {
   return avx2 ? ScanAvx2(x, n) : ScanScalar(x, n);
 }
 
-void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
-                    bool avx2) {
+void HistogramOne(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
+                  bool avx2) {
   if (avx2)
     HistogramAvx2(x, n, scale, num_bins, negative, positive);
   else
     HistogramScalar(x, n, scale, num_bins, negative, positive);
+}
+
+}  // namespace
+
+ValueScan ScanValues(const float* x, int64_t n, bool avx2, int threads) {
+  if (threads <= 1) return ScanOne(x, n, avx2);
+  std::vector<ValueScan> scans(static_cast<size_t>(threads));
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    int64_t begin, end;
+    Chunk(n, threads, t, &begin, &end);
+    scans[static_cast<size_t>(t)] = ScanOne(x + begin, end - begin, avx2);
+  }
+  // In order, keeping the earlier of equal extremes, as one pass would.
+  ValueScan s = scans[0];
+  for (int t = 1; t < threads; ++t) {
+    const ValueScan& c = scans[static_cast<size_t>(t)];
+    if (c.finite > 0 && (s.finite == 0 || c.lo < s.lo)) s.lo = c.lo;
+    if (c.finite > 0 && (s.finite == 0 || c.hi > s.hi)) s.hi = c.hi;
+    s.finite += c.finite;
+    s.nan += c.nan;
+    s.inf += c.inf;
+  }
+  return s;
+}
+
+void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
+                    bool avx2, int threads) {
+  if (threads <= 1) return HistogramOne(x, n, scale, num_bins, negative, positive, avx2);
+  // Each chunk counts into bins of its own; the counts then add up exactly.
+  std::vector<uint64_t> counts(static_cast<size_t>(threads) * 2 * num_bins, 0);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    int64_t begin, end;
+    Chunk(n, threads, t, &begin, &end);
+    uint64_t* own = counts.data() + static_cast<size_t>(t) * 2 * num_bins;
+    HistogramOne(x + begin, end - begin, scale, num_bins, own, own + num_bins, avx2);
+  }
+  for (int t = 0; t < threads; ++t) {
+    const uint64_t* own = counts.data() + static_cast<size_t>(t) * 2 * num_bins;
+    for (size_t b = 0; b < num_bins; ++b) {
+      negative[b] += own[b];
+      positive[b] += own[num_bins + b];
+    }
+  }
 }
 
 }  // namespace mixq::quant

@@ -18,12 +18,20 @@ struct ValueScan {
 // True when this CPU runs the AVX2 loops.
 bool ObserverUsesAvx2();
 
-ValueScan ScanValues(const float* x, int64_t n, bool avx2);
+// Threads the two passes over a batch of n values may use: the OpenMP
+// threads available here (inside Enqueue, the calibration context's
+// num_threads) but at least kMinValuesPerThread values each, and 1 inside a
+// parallel region. Splitting changes no result: the chunks' scans combine in
+// order (the first of equal extremes still wins) and their counts add up.
+constexpr int64_t kMinValuesPerThread = int64_t{1} << 16;
+int PassThreads(int64_t n);
+
+ValueScan ScanValues(const float* x, int64_t n, bool avx2, int threads = 1);
 
 // For every finite x[i]: bin min(size_t(|double(x[i])| * scale), num_bins - 1)
 // of `negative` (x < 0) or `positive` (x >= 0, -0.0 included) gains one. Every
 // finite |x| * scale must be below 2^31 (the observer's edge covers the batch).
 void AddToHistogram(const float* x, int64_t n, double scale, size_t num_bins, uint64_t* negative, uint64_t* positive,
-                    bool avx2);
+                    bool avx2, int threads = 1);
 
 }  // namespace mixq::quant

@@ -123,7 +123,20 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   kernels::Isa cap;
   if (!options_.max_isa.empty() && kernels::ParseIsa(options_.max_isa, &cap) && cap < lowering.max_isa)
     lowering.max_isa = cap;
+  lowering.observed = observed_;
   MIXQ_RETURN_IF_ERROR(LowerToPlan(graph(), input_shapes, lowering, &state_->weights, &plan_));
+  observed_after_.assign(plan_.steps.size(), {});
+  observed_before_.clear();
+  for (size_t v = 0; v < observed_.size(); ++v) {
+    if (!observed_[v]) continue;
+    const int b = plan_.value_buffer[v];
+    if (b < 0) return Internal("observed tensor '", graph().value(static_cast<int>(v))->name, "' has no buffer");
+    const int first = plan_.buffers[static_cast<size_t>(b)].first;
+    if (first < 0)
+      observed_before_.push_back(static_cast<int>(v));
+    else
+      observed_after_[static_cast<size_t>(first)].push_back(static_cast<int>(v));
+  }
   for (const PlanBuffer& b : plan_.buffers)
     if (b.bytes < 0)
       return Internal("tensor '", b.name, "' has dims ", ir::ShapeString(b.info.shape),
@@ -153,6 +166,16 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   prepared_shapes_ = input_shapes;
   prepared_ = true;
   return Status::OK();
+}
+
+void ContextImpl::SetStepObserver(const std::vector<int>& values, StepObserver fn) {
+  observed_.assign(values.empty() ? 0 : graph().value_count(), false);
+  for (int v : values)
+    if (v >= 0 && static_cast<size_t>(v) < observed_.size()) observed_[static_cast<size_t>(v)] = true;
+  observer_ = std::move(fn);
+  prepared_ = false;  // the plan keeps the observed tensors
+  observed_after_.clear();
+  observed_before_.clear();
 }
 
 Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::vector<IRTTensor*>& outputs) {
@@ -211,6 +234,10 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     if (buf.info.quant) v.quant = &run_quant_[static_cast<size_t>(b)];
     return v;
   };
+  auto observe = [&](int value) {
+    return observer_ ? observer_(value, view(plan_.value_buffer[static_cast<size_t>(value)])) : Status::OK();
+  };
+  for (int value : observed_before_) MIXQ_RETURN_IF_ERROR(observe(value));
   using Clock = std::chrono::steady_clock;
   Clock::time_point last = options_.profile ? Clock::now() : Clock::time_point{};
   for (size_t s = 0; s < plan_.steps.size(); ++s) {
@@ -222,6 +249,7 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     Status status = step.kernel->Run(in, out);
     if (!status.ok()) return WithContext(status, step.node >= 0 ? ir::NodeLabel(g, *g.node(step.node)) : step.label);
     if (trace_on_) trace_.push_back(step.kernel->Name());
+    for (int value : observed_after_[s]) MIXQ_RETURN_IF_ERROR(observe(value));
     if (options_.profile) {
       const Clock::time_point now = Clock::now();
       run_ns_[s] = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();

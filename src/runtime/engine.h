@@ -1,6 +1,7 @@
 // Engine (immutable, shared by threads) and Context (per-thread state).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -60,6 +61,17 @@ class ContextImpl : public IContext {
   std::string GetExecutionPlan(bool json) const override;
   std::string GetProfile(bool json) const override;
 
+  // Calibration (calibration/calib_runner.cc): `fn` sees each tensor of
+  // `values` (graph value ids) in place during Enqueue, right after the step
+  // that writes it (before the steps, for one no step writes: an input, a
+  // constant), while it is still in the arena: no extra network output, no
+  // copy. The lowering keeps each such tensor in a buffer of its own (no
+  // fusion swallows it: LoweringOptions::observed), so it holds the values a
+  // network output would. An error from `fn` ends Enqueue with it. Call
+  // before the first Enqueue; an empty `values` turns it off.
+  using StepObserver = std::function<Status(int value, const ops::TensorView& data)>;
+  void SetStepObserver(const std::vector<int>& values, StepObserver fn);
+
   // For tests: record the name of the kernel object that ran each step.
   void EnableKernelTrace(bool on) { trace_on_ = on; }
   const std::vector<std::string>& KernelTrace() const { return trace_; }
@@ -83,6 +95,10 @@ class ContextImpl : public IContext {
   std::unique_ptr<ir::Buffer> arena_;
   std::vector<ops::RunQuant> run_quant_;  // by buffer
   std::vector<void*> buffer_data_;        // by buffer, during a run
+  std::vector<bool> observed_;            // by value id (SetStepObserver)
+  StepObserver observer_;
+  std::vector<std::vector<int>> observed_after_;  // by step: observed values it writes (PrepareShapes)
+  std::vector<int> observed_before_;              // observed values no step writes
   bool trace_on_ = false;
   std::vector<std::string> trace_;
   std::vector<int64_t> step_ns_;   // ContextOptions::profile: summed per step since Prepare

@@ -14,24 +14,24 @@
 namespace mixq::runtime {
 
 struct PlanBuffer {
-  int value = -1;          // graph value id; -1 for a scratch the lowering added
+  int value = -1;  // graph value id; -1 for a scratch the lowering added
   std::string name;
-  ops::ValueInfo info;     // storage type, shape, constant bytes, quantization
+  ops::ValueInfo info;  // storage type, shape, constant bytes, quantization
   int64_t bytes = 0;
   int first = -1, last = -1;  // step writing it, last step reading it (network outputs: past the end)
   int64_t offset = -1;        // in the arena; -1: constants and network inputs live elsewhere
 };
 
 struct PlanStep {
-  int node = -1;            // graph node whose kernel this is; -1: a widening the lowering added
-  std::string label;        // the node's name, or what the added step is for
+  int node = -1;      // graph node whose kernel this is; -1: a widening the lowering added
+  std::string label;  // the node's name, or what the added step is for
   OpKind op = OpKind::kCount;
   const ops::KernelDef* def = nullptr;
   std::unique_ptr<ops::Kernel> kernel;
   std::vector<int> inputs, outputs;  // buffer ids (-1: omitted optional input)
   std::vector<DataType> input_compute;
   std::vector<ops::PostOp> post_ops;
-  std::vector<int> fused;   // graph nodes fused into this step, in order
+  std::vector<int> fused;  // graph nodes fused into this step, in order
 };
 
 struct ExecutionPlan {
@@ -44,8 +44,13 @@ struct ExecutionPlan {
 };
 
 struct LoweringOptions {
-  bool reference_only = false;   // ContextOptions::force_reference: no fusion, reference kernels
+  bool reference_only = false;  // ContextOptions::force_reference: no fusion, reference kernels
   kernels::Isa max_isa = kernels::Isa::kGeneric;
+  // Graph value id -> true: a tensor a step observer reads (ContextImpl::
+  // SetStepObserver). Like a network output, no fusion swallows it, so some
+  // step writes it into a buffer of its own; unlike one, its buffer is freed
+  // after its last reader and nothing copies it out. May be empty.
+  std::vector<bool> observed;
 };
 
 // The operator a step runs, as reports name it: the schema name, or for a

@@ -39,6 +39,8 @@ class Lowering {
       if (storage_[v].const_data) available_[v] = true;
     is_output_.assign(g_.value_count(), false);
     for (int out : g_.outputs()) is_output_[static_cast<size_t>(out)] = true;
+    for (size_t v = 0; v < options_.observed.size() && v < is_output_.size(); ++v)
+      if (options_.observed[v]) is_output_[v] = true;  // kept, as an output is: see LoweringOptions::observed
     plan_.fused_into.assign(g_.node_count(), -1);
     plan_.node_step.assign(g_.node_count(), -1);
     std::vector<bool> done(g_.node_count(), false);

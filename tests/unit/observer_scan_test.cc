@@ -46,7 +46,8 @@ std::vector<float> Values(size_t n, uint32_t seed, int flavour) {
 TEST(ObserverScan, Avx2PassesMatchTheScalarOnes) {
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
   int checked = 0;
-  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{31}, size_t{1000}, size_t{4099}})
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{31}, size_t{1000}, size_t{4099}, size_t{20000}})
     for (int flavour = 0; flavour < 3; ++flavour)
       for (uint32_t seed = 0; seed < 4; ++seed) {
         const std::vector<float> x = Values(n, seed * 131 + static_cast<uint32_t>(n), flavour);
@@ -93,6 +94,62 @@ TEST(ObserverScan, ScalarPassesOnAHandCase) {
     EXPECT_EQ(neg, (std::vector<uint64_t>{0, 1, 0, 0}));  // -1.5
     EXPECT_EQ(pos, (std::vector<uint64_t>{2, 0, 1, 2}));  // -0.0, 0.0 | 2.0 | 4.0 (closed last bin), 3.99
   }
+}
+
+// Batches split over threads (calibration with num_threads > 1) give what one
+// pass gives, bit for bit: counts add up, and the chunks' extremes combine in
+// order so the first of equal ones (0.0 vs -0.0) still wins, also when the
+// zero extreme sits in a later chunk than an equal one of the other sign.
+TEST(ObserverScan, ThreadSplitPassesMatchOnePass) {
+  const int64_t n = 3 * kMinValuesPerThread + 5;
+  int checked = 0;
+  for (int flavour = 0; flavour < 3; ++flavour)
+    for (int zeros = 0; zeros < 2; ++zeros) {
+      std::vector<float> x = Values(static_cast<size_t>(n), 77 + static_cast<uint32_t>(flavour), flavour);
+      if (zeros) {
+        // Only zeros of both signs and positives / negatives: the zero extreme
+        // is -0.0 in the first chunk and 0.0 in the others.
+        for (int64_t i = 0; i < n; ++i)
+          x[static_cast<size_t>(i)] = std::isfinite(x[static_cast<size_t>(i)])
+                                          ? (flavour == 2 ? -1.0f : 1.0f) * std::fabs(x[static_cast<size_t>(i)])
+                                          : 1.0f;
+        x[5] = -0.0f;
+        x[static_cast<size_t>(n) - 3] = 0.0f;
+      }
+      for (bool avx2 : {false, true}) {
+        if (avx2 && !__builtin_cpu_supports("avx2")) continue;
+        const ValueScan one = ScanValues(x.data(), n, avx2, 1);
+        const double edge =
+            std::max(std::fabs(static_cast<double>(one.lo)), std::fabs(static_cast<double>(one.hi))) * 1.5;
+        std::vector<uint64_t> n1(2048), p1(2048);
+        AddToHistogram(x.data(), n, 2048 / edge, 2048, n1.data(), p1.data(), avx2, 1);
+        for (int threads : {2, 3, 4}) {
+          const ValueScan split = ScanValues(x.data(), n, avx2, threads);
+          EXPECT_EQ(Bits(split.lo), Bits(one.lo)) << flavour << " " << zeros << " " << threads;
+          EXPECT_EQ(Bits(split.hi), Bits(one.hi)) << flavour << " " << zeros << " " << threads;
+          EXPECT_EQ(split.finite, one.finite);
+          EXPECT_EQ(split.nan, one.nan);
+          EXPECT_EQ(split.inf, one.inf);
+          std::vector<uint64_t> nt(2048), pt(2048);
+          AddToHistogram(x.data(), n, 2048 / edge, 2048, nt.data(), pt.data(), avx2, threads);
+          EXPECT_EQ(nt, n1);
+          EXPECT_EQ(pt, p1);
+          ++checked;
+        }
+      }
+    }
+  EXPECT_GE(checked, 18);
+  // The hand case: the zero extremes are -0.0 (first) and 0.0.
+  std::vector<float> z(static_cast<size_t>(n), 1.0f);
+  z[3] = -0.0f;
+  z[static_cast<size_t>(n) - 1] = 0.0f;
+  const ValueScan s = ScanValues(z.data(), n, false, 4);
+  EXPECT_EQ(Bits(s.lo), Bits(-0.0f));
+  EXPECT_EQ(s.hi, 1.0f);
+  EXPECT_EQ(s.finite, static_cast<uint64_t>(n));
+  // Threads: none inside a parallel region, at most one per kMinValuesPerThread values.
+  EXPECT_EQ(PassThreads(kMinValuesPerThread - 1), 1);
+  EXPECT_LE(PassThreads(2 * kMinValuesPerThread), 2);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace mixq::runtime {
 struct FusionSite {
   const ir::Graph& graph;
   const std::vector<std::vector<int>>& consumers;  // value id -> consumer node ids
-  const std::vector<bool>& is_output;              // value id -> network output
+  const std::vector<bool>& is_output;              // value id -> network output or observed (never fused away)
   const std::vector<ops::ValueInfo>& storage;      // value id -> storage info
   const std::vector<bool>& available;              // value id -> computed before this step
   int anchor = -1;                                 // the step's own node (the anchor)
@@ -30,7 +30,7 @@ struct FusionProposal {
   int extra_input = -1;
 };
 
-// The sole consumer of `value` (not a network output), or -1.
+// The sole consumer of `value` (not a network output nor observed), or -1.
 int SoleConsumer(const FusionSite& site, int value);
 
 // Conv2D / ConvTranspose2D / MatMul / FullyConnected + relu / relu6 / clip /
