@@ -22,6 +22,7 @@
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/pool_params.h"
+#include "ops/pool_phase_plane.h"
 #include "util/status_util.h"
 
 namespace mixq::ops {
@@ -87,25 +88,7 @@ class AvgPoolAvx2 : public Kernel {
   // S: float, or uint16_t (float16 storage): each line widened first.
   template <typename S>
   void Widen(const S* x, Scratch* s) const {
-    const int64_t sw = g_.stride_w;
-    s->plane.assign(static_cast<size_t>(sw * rows_ * phase_w_), 0.0f);
-    for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-      const float* line;
-      if constexpr (std::is_same_v<S, float>) {
-        line = x + ih * g_.in_w;
-      } else {
-        s->line.resize(static_cast<size_t>(g_.in_w));
-        kernels::HalfToFloatRow(x + ih * g_.in_w, s->line.data(), g_.in_w);
-        line = s->line.data();
-      }
-      const int64_t r = ih + g_.pad_top;
-      for (int64_t q = 0; q < sw; ++q) {
-        const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;
-        float* dst = s->plane.data() + (q * rows_ + r) * phase_w_ + (first + g_.pad_left) / sw;
-        const int64_t n = std::min((g_.in_w - first + sw - 1) / sw, phase_w_ - (first + g_.pad_left) / sw);
-        for (int64_t t = 0; t < n; ++t) dst[t] = line[first + t * sw];
-      }
-    }
+    SplitByStridePhase<float>(x, g_, rows_, phase_w_, 0.0f, &s->plane, &s->line);
   }
 
   MIXQ_AVX2 void Pool(Scratch* s, float* y) const {
