@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "kernels/hard_swish.h"
+#include "ops/clamp.h"
 #include "ops/half_storage.h"
 #include "ops/quantized_reference.h"
 #include "util/half.h"
@@ -92,9 +93,8 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
       } else if (op.leaky) {
         v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
       } else {
-        const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
-        const __m256 t = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
-        v = _mm256_blendv_ps(t, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
+        // maxps(v, lo) then minps: ClampActivation (ops/clamp.h), NaN -> lo.
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
       }
     }
     if (out_half_)
@@ -118,7 +118,7 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
       } else if (op.leaky) {
         v = v < 0.0f ? op.lo * v : v;
       } else {
-        v = v < op.lo ? op.lo : v > op.hi ? op.hi : v;
+        v = ClampActivation(v, op.lo, op.hi);
       }
     }
     if (out_half_)

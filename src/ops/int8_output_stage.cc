@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/hard_swish.h"
+#include "ops/clamp.h"
 #include "ops/quantize_vector.h"
 #include "quant/requantize.h"
 #include "util/half.h"
@@ -30,7 +31,7 @@ float ApplyScalarPostOps(float y, const std::vector<StagePostOp>& post_ops, cons
   for (const StagePostOp& op : post_ops) {
     switch (op.kind) {
       case StagePostOp::Kind::kClip:
-        y = y < op.lo ? op.lo : y > op.hi ? op.hi : y;
+        y = ClampActivation(y, op.lo, op.hi);
         break;
       case StagePostOp::Kind::kLeaky:
         y = y < 0.0f ? op.lo * y : y;
@@ -91,10 +92,8 @@ MIXQ_AVX2_STAGE inline __attribute__((always_inline)) __m256 VectorPostOps(__m25
       y = _mm256_mul_ps(y, _mm256_set1_ps(op.lo));
     } else if (op.kind == StagePostOp::Kind::kAddScalar) {
       y = _mm256_add_ps(y, _mm256_set1_ps(op.lo));
-    } else {  // v < lo ? lo : v > hi ? hi : v
-      const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
-      const __m256 below = _mm256_cmp_ps(y, lo, _CMP_LT_OQ), above = _mm256_cmp_ps(y, hi, _CMP_GT_OQ);
-      y = _mm256_blendv_ps(_mm256_blendv_ps(y, hi, above), lo, below);
+    } else {  // maxps(y, lo) then minps: ClampActivation (ops/clamp.h), NaN -> lo
+      y = _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
     }
   }
   return y;
@@ -255,7 +254,7 @@ std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
     } else if (op.activation == "leaky_relu") {
       d.kind = StagePostOp::Kind::kLeaky;
       d.lo = op.lo;
-    } else if (op.activation == "relu") {  // v < 0 ? 0 : v
+    } else if (op.activation == "relu") {  // the clamp to [0, inf)
       d.lo = 0.0f;
       d.hi = INFINITY;
     } else {

@@ -183,6 +183,31 @@ const KernelDef& QuantizedReferenceKernel(OpKind op) {
   return defs.at(static_cast<size_t>(op));
 }
 
+bool UniformLayout(const KernelInit& init) {
+  if (init.outputs.size() != 1) return true;
+  const ValueInfo& out = init.outputs[0];
+  for (const ValueInfo* v : init.inputs)
+    if (v && v->shape == out.shape && v->layout != out.layout) return false;
+  return true;
+}
+
+void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout, std::vector<bool>* inputs,
+                             std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (init.outputs.size() != 1 || !AllPlainFloat32(init)) return;
+  const ir::Shape& shape = init.outputs[0].shape;
+  for (size_t i = 0; i < init.inputs.size(); ++i) {
+    const ValueInfo* v = init.inputs[i];
+    if (!v || v->quant) return;
+    if (v->shape == shape)
+      (*inputs)[i] = true;
+    else if (ir::ElementCount(v->shape) != 1)
+      return inputs->assign(init.inputs.size(), false);  // a broadcast: positions matter
+  }
+  (*outputs)[0] = true;
+}
+
 Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa,
                     const KernelDef** def) {
   if (!reference_only)

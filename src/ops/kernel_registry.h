@@ -75,7 +75,26 @@ struct KernelDef {
   // precisions, attributes, shapes, post-ops: true when `make` handles them.
   bool (*supports)(const KernelInit& init) = nullptr;
   KernelFactory make = nullptr;
+  // Optional: the input and output slots of `init` (a supported step, all
+  // plain) that this kernel reads or writes natively in the blocked layout
+  // `block`, sized like init.inputs / init.outputs. Null: plain only. The
+  // layout pass gives a value `block` when its writer and every reader say
+  // so here; `supports` and `make` then see it in ValueInfo::layout.
+  void (*blocked_slots)(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                        std::vector<bool>* outputs) = nullptr;
 };
+
+// KernelDef::blocked_slots of an element-by-element float32 kernel: every
+// slot whose tensor has the output's shape, when every input has that shape
+// or a single element (a blocked layout permutes the elements of all of them
+// alike, which changes nothing element by element).
+void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                             std::vector<bool>* outputs);
+
+// True when the output and every input of the output's shape share one
+// layout: what an element-by-element kernel (ElementwiseBlockedSlots) needs,
+// since it pairs elements by their position in memory.
+bool UniformLayout(const KernelInit& init);
 
 // Called by the generated registration list (see MIXQ_REGISTER_KERNELS).
 void RegisterKernel(const KernelDef& def);

@@ -11,12 +11,13 @@
 
 namespace mixq::ops {
 
-// The sum post-op for a residual add.
+// The post-ops as oneDNN attributes: a sum for a residual add, eltwise for
+// activations and scalar products / sums.
 dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops);
 
-// True when oneDNN takes these post-ops: only (when `sum_allowed`) one
-// residual add first in the chain whose addend has the output's shape.
-// Activations are refused: oneDNN's relu / clip map NaN to 0.
+// True when oneDNN takes these post-ops: (when `sum_allowed`) one residual
+// add, first in the chain, whose addend has the output's shape; relu, relu6,
+// clip, leaky_relu, hard_swish; y * c and y + c. Not kQuantize.
 bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed);
 
 // `user` (the constant's bytes in `user_md`) reordered into `packed_md`,

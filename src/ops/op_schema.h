@@ -5,7 +5,6 @@
 #include <memory>
 #include <string>
 #include <utility>
-#include <string>
 #include <vector>
 
 #include "ir/attr.h"
@@ -17,6 +16,15 @@
 namespace mixq::ops {
 
 // What inference and kernel preparation know about one input or output.
+// How a tensor's elements lie in memory. kPlain: row-major in its dims.
+// kBlocked8 / kBlocked16: a 4-D NCHW tensor in oneDNN's nChw8c / nChw16c
+// (channels in blocks of 8 / 16, innermost), only with C a multiple of the
+// block, so the bytes are the plain tensor's. The lowering gives a value a
+// blocked layout only between kernels that declare they run in it
+// (KernelDef::blocked_slots, runtime/layout_pass.h); every other kernel
+// sees plain tensors.
+enum class MemoryLayout : uint8_t { kPlain, kBlocked8, kBlocked16 };
+
 struct ValueInfo {
   DataType dtype = DataType::FLOAT32;
   ir::Shape shape;
@@ -28,6 +36,8 @@ struct ValueInfo {
   // True when a real (FLOAT32) value is stored narrower: FLOAT16, BFLOAT16,
   // or INT8 / INT16 with `quant`. Logical FLOAT16 tensors (a Cast's) are not.
   bool narrowed = false;
+  // Last, so the positional initializers of the fields above stay valid.
+  MemoryLayout layout = MemoryLayout::kPlain;
 };
 
 // Per-tensor quantization parameters of a quantized activation on the
@@ -46,7 +56,9 @@ struct TensorView {
   RunQuant* quant = nullptr;  // set for INT8 / INT16 stored activations
 
   template <typename T>
-  T* Data() const { return static_cast<T*>(data); }
+  T* Data() const {
+    return static_cast<T*>(data);
+  }
   int64_t Count() const { return ir::ElementCount(shape); }
   size_t Bytes() const { return static_cast<size_t>(Count()) * DataTypeSize(dtype); }
 };
@@ -72,7 +84,12 @@ struct KernelInit {
   KernelInit(const ir::AttrMap& a, const std::vector<const ValueInfo*>& in, const std::vector<ValueInfo>& out,
              const std::vector<DataType>* compute = nullptr, const std::vector<PostOp>* post = nullptr,
              WeightCache* cache = nullptr, std::string key = "")
-      : attrs(a), inputs(in), outputs(out), input_compute(compute), post_ops(post), weights(cache),
+      : attrs(a),
+        inputs(in),
+        outputs(out),
+        input_compute(compute),
+        post_ops(post),
+        weights(cache),
         weight_key(std::move(key)) {}
   const ir::AttrMap& attrs;
   const std::vector<const ValueInfo*>& inputs;
@@ -86,8 +103,8 @@ struct KernelInit {
 
   DataType ComputeOf(size_t input) const {
     return input_compute && input < input_compute->size() ? (*input_compute)[input]
-           : input < inputs.size() && inputs[input]        ? inputs[input]->dtype
-                                                           : DataType::FLOAT32;
+           : input < inputs.size() && inputs[input]       ? inputs[input]->dtype
+                                                          : DataType::FLOAT32;
   }
   bool HasPostOps() const { return post_ops && !post_ops->empty(); }
 };

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/clamp.h"
 #include "ops/op_util.h"
 #include "quant/requantize.h"
 #include "util/half.h"
@@ -338,13 +339,13 @@ bool ActivationPostOp(const ir::AttrMap& attrs, PostOp* op) {
 }
 
 float ApplyFloatActivation(const PostOp& op, float v) {
-  if (op.activation == "relu") return v < 0.0f ? 0.0f : v;
+  if (op.activation == "relu") return ClampActivation(v, 0.0f, std::numeric_limits<float>::infinity());
   if (op.activation == "hard_swish") {  // the Activation kernel's double arithmetic
     const double x = v, t = x / 6.0 + 0.5;
     return static_cast<float>(x * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
   }
   if (op.activation == "leaky_relu") return v < 0.0f ? op.lo * v : v;
-  return v < op.lo ? op.lo : v > op.hi ? op.hi : v;  // relu6, clip
+  return ClampActivation(v, op.lo, op.hi);  // relu6, clip
 }
 
 bool IntegerActivationBounds(const PostOp& op, float scale, int32_t zero_point, int bits, int32_t* lo, int32_t* hi) {

@@ -124,6 +124,7 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   if (!options_.max_isa.empty() && kernels::ParseIsa(options_.max_isa, &cap) && cap < lowering.max_isa)
     lowering.max_isa = cap;
   lowering.observed = observed_;
+  lowering.blocked_layouts = blocked_layouts_;
   MIXQ_RETURN_IF_ERROR(LowerToPlan(graph(), input_shapes, lowering, &state_->weights, &plan_));
   observed_after_.assign(plan_.steps.size(), {});
   observed_before_.clear();

@@ -72,6 +72,12 @@ class ContextImpl : public IContext {
   using StepObserver = std::function<Status(int value, const ops::TensorView& data)>;
   void SetStepObserver(const std::vector<int>& values, StepObserver fn);
 
+  // For tests: off keeps every buffer of the plan plain (no blocked
+  // layouts, runtime/layout_pass.h); takes effect at the next Prepare.
+  void SetBlockedLayouts(bool on) {
+    blocked_layouts_ = on;
+    prepared_ = false;
+  }
   // For tests: record the name of the kernel object that ran each step.
   void EnableKernelTrace(bool on) { trace_on_ = on; }
   const std::vector<std::string>& KernelTrace() const { return trace_; }
@@ -99,6 +105,7 @@ class ContextImpl : public IContext {
   StepObserver observer_;
   std::vector<std::vector<int>> observed_after_;  // by step: observed values it writes (PrepareShapes)
   std::vector<int> observed_before_;              // observed values no step writes
+  bool blocked_layouts_ = true;
   bool trace_on_ = false;
   std::vector<std::string> trace_;
   std::vector<int64_t> step_ns_;   // ContextOptions::profile: summed per step since Prepare

@@ -51,6 +51,9 @@ struct LoweringOptions {
   // step writes it into a buffer of its own; unlike one, its buffer is freed
   // after its last reader and nothing copies it out. May be empty.
   std::vector<bool> observed;
+  // Blocked activation layouts between kernels that run in them
+  // (runtime/layout_pass.h); off: every buffer plain (tests compare both).
+  bool blocked_layouts = true;
 };
 
 // The operator a step runs, as reports name it: the schema name, or for a

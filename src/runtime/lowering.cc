@@ -5,6 +5,7 @@
 #include "ops/kernel_registry.h"
 #include "runtime/execution_plan.h"
 #include "runtime/fusion/fusion_rule.h"
+#include "runtime/layout_pass.h"
 #include "runtime/memory_plan.h"
 #include "util/status_util.h"
 
@@ -50,6 +51,16 @@ class Lowering {
     }
     // Network outputs no step writes (constants, inputs) still need a buffer.
     for (int out : g_.outputs()) BufferOf(out);
+    if (!options_.reference_only && options_.blocked_layouts) {
+      AssignBlockedLayouts(&plan_, is_output_, NativeBlockLayout(options_.max_isa),
+                           [this](int s, const std::function<void(const ops::KernelInit&)>& use) { WithInit(s, use); });
+    }
+    // Kernels are made once every buffer's layout is known.
+    for (PlanStep& step : plan_.steps) {
+      Status made = step.def ? MakeKernel(step) : PrepareConvert(&step);
+      if (!made.ok()) return step.node >= 0 ? WithContext(made, ir::NodeLabel(g_, *g_.node(step.node))) : made;
+      if (step.node >= 0) ReleaseMappedConstants(*g_.node(step.node));
+    }
     PlanArena();
     return Status::OK();
   }
@@ -222,22 +233,7 @@ class Lowering {
           wide, dst));
       out_buffers.push_back(wide);
     }
-    // Prepare the kernel with the final infos.
-    std::vector<ops::ValueInfo> final_in;
-    for (size_t i = 0; i < in_buffers.size(); ++i) {
-      ops::ValueInfo info =
-          in_buffers[i] < 0 ? ops::ValueInfo{} : plan_.buffers[static_cast<size_t>(in_buffers[i])].info;
-      if (info.const_data && i < node.input_quant.size() && node.input_quant[i]) info.quant = &*node.input_quant[i];
-      final_in.push_back(info);
-    }
-    std::vector<ops::ValueInfo> final_out;
-    for (int b : out_buffers) final_out.push_back(plan_.buffers[static_cast<size_t>(b)].info);
-    const auto ptrs = Pointers(final_in, in_values);
-    ops::KernelInit init{
-        node.attrs, ptrs, final_out, &step.input_compute, &step.post_ops, weights_, StrCat(node.name, "#", node.id)};
-    step.def = def;
-    MIXQ_RETURN_IF_ERROR(def->make(init, &step.kernel));
-    ReleaseMappedConstants(node);
+    step.def = def;  // made once the layouts are known (Run)
     step.inputs = in_buffers;
     step.outputs = out_buffers;
     for (auto& s : before) AddStep(std::move(s));
@@ -265,6 +261,38 @@ class Lowering {
     }
   }
 
+  // Calls `use` with the KernelInit of step `s` from the plan's buffer infos;
+  // weights consumed quantized carry their binding.
+  void WithInit(int s, const std::function<void(const ops::KernelInit&)>& use) {
+    static const ir::AttrMap no_attrs;
+    const PlanStep& step = plan_.steps[static_cast<size_t>(s)];
+    const ir::Node* node = step.node >= 0 ? g_.node(step.node) : nullptr;
+    std::vector<ops::ValueInfo> in(step.inputs.size());
+    std::vector<const ops::ValueInfo*> ptrs(step.inputs.size(), nullptr);
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      if (step.inputs[i] < 0) continue;
+      in[i] = plan_.buffers[static_cast<size_t>(step.inputs[i])].info;
+      if (node && in[i].const_data && i < node->input_quant.size() && node->input_quant[i])
+        in[i].quant = &*node->input_quant[i];
+      ptrs[i] = &in[i];
+    }
+    std::vector<ops::ValueInfo> out;
+    for (int b : step.outputs) out.push_back(plan_.buffers[static_cast<size_t>(b)].info);
+    if (!node) {
+      use(ops::KernelInit{no_attrs, ptrs, out});
+      return;
+    }
+    use(ops::KernelInit{node->attrs, ptrs, out, &step.input_compute, &step.post_ops, weights_,
+                        StrCat(node->name, "#", node->id)});
+  }
+
+  Status MakeKernel(PlanStep& step) {
+    Status made = Status::OK();
+    const int s = static_cast<int>(&step - plan_.steps.data());
+    WithInit(s, [&](const ops::KernelInit& init) { made = step.def->make(init, &step.kernel); });
+    return made;
+  }
+
   PlanStep ConvertStep(const std::string& label, int src, int dst) {
     PlanStep s;
     s.label = label;
@@ -285,10 +313,6 @@ class Lowering {
   }
 
   void AddStep(PlanStep step) {
-    if (!step.kernel) {
-      Status st = PrepareConvert(&step);
-      if (!st.ok()) pending_error_ = st;
-    }
     const int index = static_cast<int>(plan_.steps.size());
     for (int b : step.outputs)
       if (b >= 0 && plan_.buffers[static_cast<size_t>(b)].first < 0)
@@ -319,10 +343,6 @@ class Lowering {
     plan_.arena_bytes = memory.total_bytes;
   }
 
- public:
-  Status pending_error_ = Status::OK();
-
- private:
   const ir::Graph& g_;
   LoweringOptions options_;
   ops::WeightCache* weights_;
@@ -338,8 +358,7 @@ Status LowerToPlan(const ir::Graph& graph, const std::vector<ir::Shape>& input_s
                    ops::WeightCache* weights, ExecutionPlan* plan) {
   *plan = ExecutionPlan{};
   Lowering lowering(graph, options, weights, plan);
-  MIXQ_RETURN_IF_ERROR(lowering.Run(input_shapes));
-  return lowering.pending_error_;
+  return lowering.Run(input_shapes);
 }
 
 }  // namespace mixq::runtime

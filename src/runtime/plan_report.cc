@@ -42,6 +42,8 @@ json BufferJson(const ExecutionPlan& plan, int b) {
          {"shape", ir::ShapeString(buf.info.shape)},
          {"bytes", buf.bytes}};
   if (buf.info.const_data) j["constant"] = true;
+  if (buf.info.layout != ops::MemoryLayout::kPlain)  // runtime/layout_pass.h
+    j["layout"] = buf.info.layout == ops::MemoryLayout::kBlocked16 ? "nChw16c" : "nChw8c";
   if (buf.info.quant && !buf.info.quant->dynamic && !buf.info.quant->scales.empty()) {
     j["scale"] = buf.info.quant->scales[0];
     j["zero_point"] = buf.info.quant->zero_points.empty() ? 0 : buf.info.quant->zero_points[0];
@@ -105,6 +107,10 @@ std::string ContextImpl::GetExecutionPlan(bool as_json) const {
         cell += t["storage"].get<std::string>() + t["shape"].get<std::string>();
       }
       if (t.contains("constant")) cell += "(c)";
+      if (t.contains("layout")) {
+        cell += '/';
+        cell += t["layout"].get<std::string>();
+      }
     }
     return cell;
   };

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "api_test_util.h"
+#include "fusion_test_util.h"
 #include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 #include "runtime/engine.h"
@@ -17,17 +17,6 @@
 
 namespace mixq::testing {
 namespace {
-
-runtime::ContextImpl* Impl(IContext* context) {
-  return dynamic_cast<runtime::ContextImpl*>(context);
-}
-
-ITensor* Const(INetwork* network, std::vector<int64_t> dims, uint32_t seed, float scale) {
-  int64_t count = 1;
-  for (int64_t d : dims) count *= d;
-  const auto values = RandomFloats(static_cast<size_t>(count), seed, -scale, scale);
-  return network->AddIConstNode(DataType::FLOAT32, Dims(dims), values.data())->GetOutput(0);
-}
 
 ITensor* ScalarConst(INetwork* network, float value) {
   return network->AddIConstNode(DataType::FLOAT32, Dims({1}), &value)->GetOutput(0);
@@ -55,21 +44,22 @@ Chain MakeChain(bool nchw, bool depthwise, bool mul_by_tensor = false) {
   EXPECT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
   const std::vector<int64_t> w1 = nchw ? std::vector<int64_t>{mid, depthwise ? 1 : cin, 3, 3}
                                        : std::vector<int64_t>{mid, 3, 3, depthwise ? 1 : cin};
-  c.first = n->AddIConvNode(x, Const(n, w1, 1, 0.6f), Const(n, {mid}, 2, 0.5f));
+  c.first = n->AddIConvNode(x, RandomConst(n, w1, 1, 0.6f), RandomConst(n, {mid}, 2, 0.5f));
   EXPECT_TRUE(c.first->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
   if (depthwise) {
     EXPECT_TRUE(c.first->SetAttr("group", mid).ok());
   }
   SetLayouts(c.first, nchw);
   IActivationNode* hs = n->AddIActivationNode(c.first->GetOutput(0), ActivationType::HARD_SWISH);
-  ITensor* a = mul_by_tensor
-                   ? Const(n, nchw ? std::vector<int64_t>{1, mid, 1, 1} : std::vector<int64_t>{1, 1, 1, mid}, 3, 0.5f)
-                   : ScalarConst(n, 0.37f);
+  ITensor* a =
+      mul_by_tensor
+          ? RandomConst(n, nchw ? std::vector<int64_t>{1, mid, 1, 1} : std::vector<int64_t>{1, 1, 1, mid}, 3, 0.5f)
+          : ScalarConst(n, 0.37f);
   ITensor* scaled = n->AddIElementwiseNode(a, hs->GetOutput(0), ElementwiseOp::MUL)->GetOutput(0);
   c.chain_out = n->AddIElementwiseNode(scaled, ScalarConst(n, -0.2f), ElementwiseOp::ADD)->GetOutput(0);
   EXPECT_TRUE(c.chain_out->SetDynamicRange(Range{-0.5f, 1.5f}, true).ok());
   const std::vector<int64_t> w2 = nchw ? std::vector<int64_t>{5, mid, 1, 1} : std::vector<int64_t>{5, 1, 1, mid};
-  IConvNode* second = n->AddIConvNode(c.chain_out, Const(n, w2, 4, 0.5f), Const(n, {5}, 5, 0.3f));
+  IConvNode* second = n->AddIConvNode(c.chain_out, RandomConst(n, w2, 4, 0.5f), RandomConst(n, {5}, 5, 0.3f));
   SetLayouts(second, nchw);
   EXPECT_TRUE(n->MarkOutput(second->GetOutput(0)).ok());
   return c;
@@ -89,8 +79,8 @@ Ran RunChain(IModel* model, const std::string& first_name, bool reference, const
   auto context = model->CreateIEngine()->CreateIContext(options);
   EXPECT_TRUE(context->Prepare({dims}).ok());
   Ran r;
-  const runtime::ExecutionPlan& plan = Impl(context.get())->plan();
-  const ir::Graph& graph = Impl(context.get())->graph();
+  const runtime::ExecutionPlan& plan = ImplOf(context.get())->plan();
+  const ir::Graph& graph = ImplOf(context.get())->graph();
   for (const auto& step : plan.steps) {
     if (step.node < 0 || graph.node(step.node)->name != first_name) continue;
     r.kernel = step.def ? step.def->name : "?";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api_test_util.h"
+#include "runtime/engine.h"
 #include "util/half.h"
 
 namespace mixq::testing {
@@ -19,6 +20,19 @@ inline ITensor* Scalar(INetwork* n, float value, const Dims& dims = Dims({1})) {
   ITensor* t = n->AddIConstNode(DataType::FLOAT32, dims, &value)->GetOutput(0);
   EXPECT_TRUE(t->SetTensorName(std::string("scalar_") + std::to_string(count++)).ok());
   return t;
+}
+
+// The runtime object behind a context (its plan, its graph).
+inline runtime::ContextImpl* ImplOf(IContext* context) {
+  return dynamic_cast<runtime::ContextImpl*>(context);
+}
+
+// A FLOAT32 constant of `dims` with values uniform in [-scale, scale] from `seed`.
+inline ITensor* RandomConst(INetwork* network, std::vector<int64_t> dims, uint32_t seed, float scale) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  const auto values = RandomFloats(static_cast<size_t>(count), seed, -scale, scale);
+  return network->AddIConstNode(DataType::FLOAT32, Dims(dims), values.data())->GetOutput(0);
 }
 
 inline ITensor* Constant(INetwork* n, const Dims& dims, const std::vector<float>& values) {
@@ -73,6 +87,20 @@ inline std::vector<float> RunFirst(IModel* model, std::vector<float> x) {
   }
   const auto* y = static_cast<const float*>(out[0]->GetData());
   return std::vector<float>(y, y + count);
+}
+
+// One Enqueue of a prepared one-input context: its first FLOAT32 output
+// (empty on failure, which is reported).
+inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) {
+  std::vector<std::unique_ptr<IRTTensor>> in, out;
+  EXPECT_TRUE(context->CreateInputTensors(&in).ok());
+  EXPECT_TRUE(context->CreateOutputTensors(&out).ok());
+  EXPECT_TRUE(in[0]->SetData(x.data(), x.size() * sizeof(float)).ok());
+  const Status s = context->Enqueue(in, out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return {};
+  const auto* y = static_cast<const float*>(out[0]->GetData());
+  return std::vector<float>(y, y + out[0]->GetDimensions().GetElementCount());
 }
 
 // |got - want| <= tolerance * (1 + |want|) everywhere.

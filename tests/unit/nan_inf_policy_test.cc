@@ -1,7 +1,13 @@
 // NaN and inf inputs in every precision mode (issue 14 #14 and the catalogue's
 // "NaN / inf in every precision mode"): the declared policy, tested.
 //
-//   float32 / float16 steps   propagate NaN and inf (IEEE arithmetic);
+//   float32 / float16 steps   propagate NaN and inf (IEEE arithmetic), except
+//                             the clamps (relu, relu6, clip), which map NaN to
+//                             their lower bound (ops/clamp.h): in the small
+//                             ResNet every NaN the convolutions spread meets a
+//                             relu, so the scores come out finite, the same
+//                             with the fast kernels (relu fused into oneDNN)
+//                             as with the reference;
 //   static QINT8 / QINT16     NaN becomes the code of 0.0 and +-inf saturates to
 //                             the extreme code: the output equals the output
 //                             for 0 (resp. +-FLT_MAX) in that place;
@@ -65,10 +71,12 @@ class NanInfPolicy : public ::testing::TestWithParam<Mode> {
   }
 
   // Output of one run with element `at` of the image replaced by `value`.
-  Status Run(float value, std::vector<float>* out, size_t at = 100) {
+  Status Run(float value, std::vector<float>* out, size_t at = 100, bool force_reference = false) {
     std::vector<float> x = image_;
     x[at] = value;
-    auto context = engine_->CreateIContext();
+    ContextOptions options;
+    options.force_reference = force_reference;
+    auto context = engine_->CreateIContext(options);
     std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
     MIXQ_RETURN_IF_ERROR(context->CreateInputTensors(&inputs));
     MIXQ_RETURN_IF_ERROR(context->CreateOutputTensors(&outputs));
@@ -99,6 +107,12 @@ class NanInfPolicy : public ::testing::TestWithParam<Mode> {
       if (!std::isfinite(x)) return false;
     return !v.empty();
   }
+  // Fast and reference kernels: the same finite scores within float32
+  // reassociation (float16 storage: within its rounding).
+  static void ExpectClose(const std::vector<float>& a, const std::vector<float>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 2e-3 * (1 + std::fabs(b[i]))) << i;
+  }
   static bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
   }
@@ -118,7 +132,13 @@ TEST_P(NanInfPolicy, NaNInput) {
     EXPECT_TRUE(AllFinite(with_nan));
     EXPECT_TRUE(SameBits(with_nan, with_zero)) << "NaN must quantize like 0.0";
   } else {
-    EXPECT_TRUE(AllNaN(with_nan)) << "float precisions propagate NaN to every class score";
+    // The first convolution spreads the NaN, its relu maps it to 0: finite
+    // scores, unlike a 0 input's, and the reference kernels agree.
+    std::vector<float> reference;
+    ASSERT_TRUE(Run(NAN, &reference, 100, /*force_reference=*/true).ok());
+    EXPECT_TRUE(AllFinite(with_nan)) << "relu maps NaN to 0 in float precisions";
+    EXPECT_FALSE(SameBits(with_nan, with_zero));
+    ExpectClose(with_nan, reference);
   }
 }
 
@@ -137,7 +157,13 @@ TEST_P(NanInfPolicy, InfiniteInput) {
     EXPECT_TRUE(AllFinite(with_inf));
     EXPECT_TRUE(SameBits(with_inf, with_max)) << "+inf must saturate like FLT_MAX";
   } else {
-    EXPECT_TRUE(AllNaN(with_inf)) << "inf times weights of both signs gives NaN in float precisions";
+    // inf times weights of both signs gives +-inf and NaN after the first
+    // convolution; relu maps NaN and -inf to 0 and keeps +inf, which the
+    // next convolutions turn into NaN again, up to the scores.
+    std::vector<float> reference;
+    ASSERT_TRUE(Run(std::numeric_limits<float>::infinity(), &reference, 100, /*force_reference=*/true).ok());
+    EXPECT_EQ(AllNaN(with_inf), AllNaN(reference));
+    EXPECT_FALSE(AllFinite(with_inf));
   }
 }
 

@@ -22,7 +22,8 @@ int WarnNonFiniteInputs(const std::string& verb, const IModel& model, const std:
     if (nan + inf == 0) continue;
     std::fprintf(stderr,
                  "mixq %s: warning: input '%s' holds %zu NaN and %zu infinite values; quantized (QINT8 / QINT16) "
-                 "steps of this model turn NaN into 0 and saturate infinities, float steps propagate them\n",
+                 "steps of this model turn NaN into 0 and saturate infinities, float steps propagate them except relu, "
+                 "relu6 and clip, which map NaN to their lower bound\n",
                  verb.c_str(), t.name.c_str(), nan, inf);
     ++warned;
   }

@@ -138,7 +138,8 @@ LoopFn SmoothLoopFor(const std::string& type) {
 
 bool Supports(const KernelInit& init) {
   if (init.HasPostOps() || init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 ||
-      !ir::IsStatic(init.inputs[0]->shape) || !AllPlainFloat32(init) || !kernels::DetectedCpuFeatures().fma)
+      !ir::IsStatic(init.inputs[0]->shape) || !AllPlainFloat32(init) || !UniformLayout(init) ||
+      !kernels::DetectedCpuFeatures().fma)
     return false;
   const std::string type = init.attrs.Str("type");
   return SmoothLoopFor(type) != nullptr || type == "hard_sigmoid";
@@ -160,6 +161,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(activation, avx2_float) {
-  mixq::ops::RegisterKernel(
-      {"avx2-fma", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-fma", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::ElementwiseBlockedSlots});
 }

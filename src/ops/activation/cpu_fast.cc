@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "ops/activation/cpu.h"
+#include "ops/clamp.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
@@ -16,14 +17,16 @@ namespace {
 
 enum class Linear { kRelu, kRelu6, kClip, kLeakyRelu };
 
-// The comparisons mirror the reference's, so NaN and -0.0 come out the same.
+// The comparisons are the reference's (ops/clamp.h), so NaN and -0.0 come
+// out the same.
 template <Linear kind>
 void Loop(const float* x, float* y, int64_t n, float lo, float hi) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
-    if constexpr (kind == Linear::kRelu) y[i] = v < 0.0f ? 0.0f : v;
-    if constexpr (kind == Linear::kRelu6) y[i] = v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
-    if constexpr (kind == Linear::kClip) y[i] = v < lo ? lo : v > hi ? hi : v;
+    if constexpr (kind == Linear::kRelu) y[i] = ClampActivation(v, 0.0f, kInf);
+    if constexpr (kind == Linear::kRelu6) y[i] = ClampActivation(v, 0.0f, 6.0f);
+    if constexpr (kind == Linear::kClip) y[i] = ClampActivation(v, lo, hi);
     if constexpr (kind == Linear::kLeakyRelu) y[i] = v < 0.0f ? lo * v : v;
   }
 }
@@ -78,7 +81,7 @@ Status MakeActivationFast(const KernelInit& init, std::unique_ptr<Kernel>* kerne
 namespace {
 bool SupportsFast(const KernelInit& init) {
   const std::string type = init.attrs.Str("type");
-  return !init.HasPostOps() && AllPlainFloat32(init) &&
+  return !init.HasPostOps() && AllPlainFloat32(init) && UniformLayout(init) &&
          (type == "relu" || type == "relu6" || type == "clip" || type == "leaky_relu");
 }
 }  // namespace
@@ -87,5 +90,6 @@ bool SupportsFast(const KernelInit& init) {
 
 MIXQ_REGISTER_KERNELS(activation, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kActivation, mixq::kernels::Isa::kGeneric, 10,
-                             mixq::ops::SupportsFast, mixq::ops::MakeActivationFast});
+                             mixq::ops::SupportsFast, mixq::ops::MakeActivationFast,
+                             mixq::ops::ElementwiseBlockedSlots});
 }

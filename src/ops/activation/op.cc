@@ -6,6 +6,7 @@
 
 #include "ops/activation/cpu.h"
 #include "ops/activation/lut_function.h"
+#include "ops/clamp.h"
 #include "ops/op_util.h"
 #include "ops/quantized_reference.h"
 
@@ -113,15 +114,18 @@ double Sigmoid(double x) {
   return e / (1.0 + e);
 }
 
-// Comparisons are written so that a NaN input falls through to the NaN result.
+// The clamps (relu, relu6, clip) map NaN to their lower bound (ops/clamp.h);
+// the other comparisons are written so that a NaN input falls through to the
+// NaN result.
 double Apply(const ActParams& p, double x) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   switch (p.kind) {
     case ActKind::kRelu:
-      return x < 0 ? 0.0 : x;
+      return ClampActivation(x, 0.0, kInf);
     case ActKind::kRelu6:
-      return x < 0 ? 0.0 : x > 6 ? 6.0 : x;
+      return ClampActivation(x, 0.0, 6.0);
     case ActKind::kClip:
-      return x < p.alpha ? p.alpha : x > p.beta ? p.beta : x;
+      return ClampActivation(x, p.alpha, p.beta);
     case ActKind::kLeakyRelu:
       return x < 0 ? p.alpha * x : x;
     case ActKind::kSigmoid:

@@ -120,11 +120,31 @@ TEST(Activation, GeluTanh) {
              kTol);
 }
 
-TEST(Activation, NaNPropagates) {
+TEST(Activation, NaNPropagatesExceptThroughClamps) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (const char* type : {"relu", "relu6", "clip", "leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish",
-                           "silu", "gelu_erf", "gelu_tanh"})
+  for (const char* type : {"leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish", "silu", "gelu_erf",
+                           "gelu_tanh"})
     EXPECT_TRUE(std::isnan(Act(Type(type), {nan})[0])) << type;
+}
+
+// relu / relu6 / clip are max(x, lo) then min(., hi) in maxps / minps order
+// (ops/clamp.h, docs/reliability.md): NaN becomes the lower bound, as in
+// oneDNN's fused eltwise post-ops, and -0.0 becomes +0.0 under relu.
+TEST(Activation, ClampsMapNaNToTheLowerBound) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(Act(Type("relu"), {nan})[0], 0.0f);
+  EXPECT_EQ(Act(Type("relu6"), {nan})[0], 0.0f);
+  ir::AttrMap clip = Type("clip");
+  clip.Set("alpha", -1.5f);
+  clip.Set("beta", 2.0f);
+  EXPECT_EQ(Act(clip, {nan, -7.0f, 0.5f, 9.0f}), (std::vector<float>{-1.5f, -1.5f, 0.5f, 2.0f}));
+  ir::AttrMap only_max = Type("clip");
+  only_max.Set("beta", 2.0f);
+  EXPECT_EQ(Act(only_max, {nan})[0], -inf);  // the unset lower bound
+  EXPECT_FALSE(std::signbit(Act(Type("relu"), {-0.0f})[0]));
+  EXPECT_FALSE(std::signbit(Act(Type("relu6"), {-0.0f})[0]));
+  EXPECT_TRUE(std::signbit(Act(Type("leaky_relu"), {-0.0f})[0]));  // slope * -0.0 is not taken: x < 0 is false
 }
 
 TEST(Activation, OddShapeKeepsShape) {

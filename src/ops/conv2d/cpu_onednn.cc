@@ -34,6 +34,40 @@ tag FilterTag(const std::string& layout, bool grouped) {
   return grouped ? tag::hwigo : tag::hwio;  // HWCN
 }
 
+// oneDNN's format for a blocked layout (op_schema.h MemoryLayout).
+tag BlockTag(MemoryLayout layout) {
+  return layout == MemoryLayout::kBlocked16 ? tag::nChw16c : tag::nChw8c;
+}
+
+struct ConvDescs {
+  memory::dims src, dst, weights;
+};
+
+ConvDescs DescDims(const ConvGeometry& g) {
+  ConvDescs d;
+  d.src = {g.batch, g.in_channels, g.in_h, g.in_w};
+  d.dst = {g.batch, g.out_channels, g.out_h, g.out_w};
+  d.weights = g.group > 1
+                  ? memory::dims{g.group, g.out_channels / g.group, g.in_channels / g.group, g.kernel_h, g.kernel_w}
+                  : memory::dims{g.out_channels, g.in_channels, g.kernel_h, g.kernel_w};
+  return d;
+}
+
+// The convolution with activations (and a constant filter's weights) in
+// whatever formats oneDNN runs fastest. Throws dnnl::error.
+dnnl::convolution_forward::primitive_desc MakeConvPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
+                                                     const std::vector<PostOp>& post_ops) {
+  const auto f32 = memory::data_type::f32;
+  const ConvDescs d = DescDims(g);
+  const memory::desc src_any(d.src, f32, tag::any), dst_any(d.dst, f32, tag::any);
+  const memory::desc bias_md({g.out_channels}, f32, tag::x);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
+                                       w_md, has_bias ? bias_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+                                       {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+                                       {g.pad_bottom, g.pad_right});
+  return dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(post_ops), kernels::CpuEngine());
+}
+
 // How float16 storage meets oneDNN's float32 format for an activation: the
 // same plain layout (convert in place of a copy), nChw8c from or to NCHW
 // (the conversion does the reorder), or anything else (convert to the plain
@@ -56,18 +90,24 @@ class OneDnnConv : public Kernel {
     for (int i = 0; i < 2; ++i) MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[static_cast<size_t>(i)], "input"));
     has_bias_ = init.inputs.size() > 2 && init.inputs[2] != nullptr;
     const bool grouped = g_.group > 1;
-    const memory::dims src_dims = {g_.batch, g_.in_channels, g_.in_h, g_.in_w};
-    const memory::dims dst_dims = {g_.batch, g_.out_channels, g_.out_h, g_.out_w};
-    const memory::dims w_dims = grouped ? memory::dims{g_.group, g_.out_channels / g_.group, g_.in_channels / g_.group,
-                                                       g_.kernel_h, g_.kernel_w}
-                                        : memory::dims{g_.out_channels, g_.in_channels, g_.kernel_h, g_.kernel_w};
+    const ConvDescs dims = DescDims(g_);
+    const memory::dims &src_dims = dims.src, &dst_dims = dims.dst, &w_dims = dims.weights;
     const auto f32 = memory::data_type::f32;
-    src_md_ = memory::desc(src_dims, f32, ActivationTag(g_.input_axes));
-    dst_md_ = memory::desc(dst_dims, f32, ActivationTag(g_.output_axes));
+    // A blocked layout (runtime/layout_pass.h) is the plain tensor's bytes in
+    // oneDNN's nChw8c / nChw16c: the convolution reads and writes it as is.
+    const MemoryLayout in_layout = init.inputs[0]->layout, out_layout = init.outputs[0].layout;
+    src_md_ = memory::desc(src_dims, f32,
+                           in_layout != MemoryLayout::kPlain ? BlockTag(in_layout) : ActivationTag(g_.input_axes));
+    dst_md_ = memory::desc(dst_dims, f32,
+                           out_layout != MemoryLayout::kPlain ? BlockTag(out_layout) : ActivationTag(g_.output_axes));
     user_w_md_ = memory::desc(w_dims, f32, FilterTag(init.attrs.Str("filter_layout"), grouped));
-    const memory::desc bias_md({g_.out_channels}, f32, tag::x);
     const void* filter = init.inputs[1]->const_data;
     if (init.post_ops) post_ops_ = *init.post_ops;
+    for (const PostOp& op : post_ops_) {
+      if (op.kind != PostOp::Kind::kAdd) continue;
+      const MemoryLayout l = init.inputs[static_cast<size_t>(op.input)]->layout;
+      addend_md_ = memory::desc(dst_dims, f32, l != MemoryLayout::kPlain ? BlockTag(l) : ActivationTag(g_.output_axes));
+    }
     in_half_ = IsHalfStorage(*init.inputs[0]);
     half_ = in_half_ || IsHalfStorage(init.outputs[0]);
     // On float16 storage the post-ops run in the output stage, rounded as
@@ -78,15 +118,10 @@ class OneDnnConv : public Kernel {
       auto& engine = kernels::CpuEngine();
       // A constant filter may take whatever format oneDNN runs fastest.
       const memory::desc w_any(w_dims, f32, tag::any);
-      const memory::desc& w_md = filter ? w_any : user_w_md_;
       // Activations too may take oneDNN's blocked formats (its fast jit
-      // kernels need them for NCHW); they are reordered around the conv.
-      const memory::desc src_any(src_dims, f32, tag::any), dst_any(dst_dims, f32, tag::any);
-      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                           src_any, w_md, has_bias_ ? bias_md : memory::desc(), dst_any,
-                                           {g_.stride_h, g_.stride_w}, {g_.dilation_h - 1, g_.dilation_w - 1},
-                                           {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
-      pd_ = dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(library_post_ops), engine);
+      // kernels need them for NCHW); they are reordered around the conv
+      // unless the plan already keeps them blocked.
+      pd_ = MakeConvPd(g_, filter ? w_any : user_w_md_, has_bias_, library_post_ops);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
@@ -135,11 +170,15 @@ class OneDnnConv : public Kernel {
       for (const PostOp& op : post_ops_) {
         if (op.kind != PostOp::Kind::kAdd) continue;
         const TensorView& addend = in[static_cast<size_t>(op.input)];
+        memory a(addend_md_, engine, addend.data);
         if (dst_blocked_) {
-          memory plain(dst_md_, engine, addend.data);
-          dnnl::reorder(plain, dst_blocked_).execute(stream_, plain, dst_blocked_);
-        } else if (out[0].data != addend.data) {
-          std::memcpy(out[0].data, addend.data, out[0].Bytes());
+          dnnl::reorder(a, dst_blocked_).execute(stream_, a, dst_blocked_);
+        } else if (addend_md_ == dst_md_) {
+          if (out[0].data != addend.data) std::memcpy(out[0].data, addend.data, out[0].Bytes());
+        } else if (out[0].data != addend.data) {  // the addend in another layout than the output
+          dnnl::reorder(a, dst).execute(stream_, a, dst);
+        } else {
+          throw std::runtime_error("residual addend shares the output's bytes in another layout");
         }
       }
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src_blocked_ ? src_blocked_ : src},
@@ -239,7 +278,7 @@ class OneDnnConv : public Kernel {
 
   ConvGeometry g_;
   bool has_bias_ = false;
-  memory::desc src_md_, dst_md_, user_w_md_;
+  memory::desc src_md_, dst_md_, user_w_md_, addend_md_;
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward conv_;
   dnnl::stream stream_;
@@ -270,6 +309,33 @@ bool SupportsOneDnn(const KernelInit& init) {
   return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/true);
 }
 
+// Blocked layouts oneDNN runs this convolution in natively: the input and
+// the output where the primitive it would pick for plain float32 tensors
+// wants `block` (NCHW only), and a residual addend (read through a reorder
+// whatever its layout) when the output is NCHW.
+void BlockedSlotsOneDnn(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  ins->assign(init.inputs.size(), false);
+  outs->assign(init.outputs.size(), false);
+  ConvGeometry g;
+  if (!SupportsOneDnn(init) || !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok()) return;
+  const ConvDescs d = DescDims(g);
+  const auto f32 = memory::data_type::f32;
+  const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
+  const bool has_bias = init.inputs.size() > 2 && init.inputs[2] != nullptr;
+  try {
+    const memory::desc w_any(d.weights, f32, tag::any);
+    const auto pd = MakeConvPd(g, w_any, has_bias, post_ops);
+    if (g.input_axes.pos[1] == 1 && pd.src_desc() == memory::desc(d.src, f32, BlockTag(block))) (*ins)[0] = true;
+    if (g.output_axes.pos[1] == 1 && pd.dst_desc() == memory::desc(d.dst, f32, BlockTag(block))) (*outs)[0] = true;
+    for (const PostOp& op : post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
+        (*ins)[static_cast<size_t>(op.input)] = g.output_axes.pos[1] == 1;
+  } catch (const std::exception&) {
+    ins->assign(init.inputs.size(), false);
+    outs->assign(init.outputs.size(), false);
+  }
+}
+
 bool PlainFloat32Input(const KernelInit& init, size_t i) {
   const ValueInfo* v = init.inputs[i];
   return v->dtype == DataType::FLOAT32 && !v->narrowed && init.ComputeOf(i) == DataType::FLOAT32;
@@ -293,7 +359,7 @@ bool SupportsOneDnnHalf(const KernelInit& init) {
 
 MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
-                             mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn});
+                             mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn, mixq::ops::BlockedSlotsOneDnn});
   mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn});
 }

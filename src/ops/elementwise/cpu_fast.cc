@@ -230,7 +230,7 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
 
 namespace {
 bool SupportsFast(const KernelInit& init) {
-  return !init.HasPostOps() && AllPlainFloat32(init) && init.attrs.Str("op") != "pow";
+  return !init.HasPostOps() && AllPlainFloat32(init) && UniformLayout(init) && init.attrs.Str("op") != "pow";
 }
 
 bool SupportsHalf(const KernelInit& init) {
@@ -247,7 +247,8 @@ Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(elementwise, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10,
-                             mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast});
+                             mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast,
+                             mixq::ops::ElementwiseBlockedSlots});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf, mixq::ops::MakeHalf});
 }

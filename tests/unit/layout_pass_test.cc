@@ -1,0 +1,168 @@
+// Blocked activation layouts through the plan (runtime/layout_pass.h): a
+// tensor between oneDNN convolutions (and the element-by-element steps
+// between them) stays in oneDNN's nChw8c / nChw16c, with the same numbers as
+// the all-plain plan (the same oneDNN arithmetic, minus the reorders) and as
+// the reference kernels. Network outputs, observed tensors, channels that are
+// not a multiple of the block and NHWC tensors stay plain.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fusion_test_util.h"
+#include "ops/kernel_registry.h"
+#include "runtime/engine.h"
+
+namespace mixq::testing {
+namespace {
+
+constexpr char kFloat32[] = R"({"precision_config": {"precision_mode": "force_float32"}})";
+
+IConvNode* Conv(INetwork* n, ITensor* x, int64_t cin, int64_t cout, uint32_t seed, bool nchw = true, int64_t k = 3) {
+  const std::vector<int64_t> w = nchw ? std::vector<int64_t>{cout, cin, k, k} : std::vector<int64_t>{cout, k, k, cin};
+  IConvNode* conv = n->AddIConvNode(x, RandomConst(n, w, seed, 0.4f), RandomConst(n, {cout}, seed + 1, 0.3f));
+  const int64_t p = k / 2;
+  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{p, p, p, p}).ok());
+  EXPECT_TRUE(conv->SetAttr("input_layout", std::string(nchw ? "NCHW" : "NHWC")).ok());
+  EXPECT_TRUE(conv->SetAttr("output_layout", std::string(nchw ? "NCHW" : "NHWC")).ok());
+  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string(nchw ? "OIHW" : "OHWI")).ok());
+  return conv;
+}
+
+struct Ran {
+  std::vector<float> y;
+  std::vector<std::string> blocked;  // names of the buffers the plan keeps blocked
+  std::vector<std::string> plain;    // the other activation buffers steps write
+};
+
+Ran RunPlan(IModel* model, const std::vector<float>& x, const Dims& dims, bool blocked, bool reference = false) {
+  ContextOptions options;
+  options.force_reference = reference;
+  auto context = model->CreateIEngine()->CreateIContext(options);
+  ImplOf(context.get())->SetBlockedLayouts(blocked);
+  EXPECT_TRUE(context->Prepare({dims}).ok());
+  Ran r;
+  for (const auto& b : ImplOf(context.get())->plan().buffers) {
+    if (b.first < 0 || b.info.const_data) continue;
+    (b.info.layout == ops::MemoryLayout::kPlain ? r.plain : r.blocked).push_back(b.name);
+  }
+  r.y = EnqueueFirst(context.get(), x);
+  return r;
+}
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  for (const auto& n : names)
+    if (n == name) return true;
+  return false;
+}
+
+void ExpectClose(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_FALSE(got.empty());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
+}
+
+bool HaveOneDnn() {
+  return ops::FindKernel(OpKind::kConv2D, "onednn") != nullptr;
+}
+
+// conv 8 -> 16 (+ relu) -> conv 16 -> 16 + the first relu's output (a
+// residual, oneDNN's sum) + relu -> conv 1x1 16 -> 24 -> x * sigmoid(x)
+// spelled out (element-by-element steps, or one SiLU once fused) -> conv
+// 24 -> 5, the output. Odd spatial dims (9 x 7) leave every kernel tails.
+TEST(LayoutPass, ConvChainsStayBlockedWithTheSameNumbers) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 9, 7}));
+  IConvNode* c1 = Conv(n, x, 8, 16, 1);
+  ITensor* r1 = n->AddIActivationNode(c1->GetOutput(0), ActivationType::RELU)->GetOutput(0);
+  IConvNode* c2 = Conv(n, r1, 16, 16, 3);
+  ITensor* sum = n->AddIElementwiseNode(c2->GetOutput(0), r1, ElementwiseOp::ADD)->GetOutput(0);
+  ITensor* r2 = n->AddIActivationNode(sum, ActivationType::RELU)->GetOutput(0);
+  IConvNode* c3 = Conv(n, r2, 16, 24, 5, true, 1);
+  ITensor* s3 = n->AddIActivationNode(c3->GetOutput(0), ActivationType::SIGMOID)->GetOutput(0);
+  ITensor* m3 = n->AddIElementwiseNode(s3, c3->GetOutput(0), ElementwiseOp::MUL)->GetOutput(0);  // SiLU, spelled out
+  IConvNode* c4 = Conv(n, m3, 24, 5, 7);
+  ASSERT_TRUE(c4->GetOutput(0)->SetTensorName("y").ok());
+  ASSERT_TRUE(n->MarkOutput(c4->GetOutput(0)).ok());
+  auto model = BuildOrDie(n, kFloat32);
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(8 * 9 * 7, 11, -1.5f, 1.5f);
+  const Ran blocked = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), true);
+  const Ran plain = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), false);
+  const Ran ref = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), true, /*reference=*/true);
+  EXPECT_TRUE(plain.blocked.empty());
+  EXPECT_TRUE(ref.blocked.empty()) << "force_reference lowers every buffer plain";
+  // Between the convolutions: r1 (conv + relu), r2 (conv + sum + relu), the
+  // sigmoid chain (unless SiLU was fused into one op, then its output).
+  EXPECT_GE(blocked.blocked.size(), 3u);
+  EXPECT_FALSE(Contains(blocked.blocked, "y")) << "network outputs stay plain";
+  // The same oneDNN arithmetic without the reorders: the same floats.
+  ASSERT_EQ(blocked.y.size(), plain.y.size());
+  EXPECT_EQ(std::memcmp(blocked.y.data(), plain.y.data(), blocked.y.size() * sizeof(float)), 0);
+  ExpectClose(blocked.y, ref.y, 1e-4);
+}
+
+TEST(LayoutPass, WhatCannotBeBlockedStaysPlain) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  // 12 channels: not a multiple of the block.
+  {
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 6, 6}));
+    IConvNode* c1 = Conv(n, x, 8, 12, 1);
+    IConvNode* c2 = Conv(n, c1->GetOutput(0), 12, 8, 3);
+    ASSERT_TRUE(n->MarkOutput(c2->GetOutput(0)).ok());
+    auto model = BuildOrDie(n, kFloat32);
+    ASSERT_NE(model, nullptr);
+    const auto input = RandomFloats(8 * 36, 2);
+    const Ran r = RunPlan(model.get(), input, Dims({1, 8, 6, 6}), true);
+    EXPECT_TRUE(r.blocked.empty());
+    ExpectClose(r.y, RunPlan(model.get(), input, Dims({1, 8, 6, 6}), true, true).y, 1e-4);
+  }
+  // A tensor between convolutions that is also a network output, and one
+  // read by a step with no blocked kernel (MaxPool2D).
+  {
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 6, 6}));
+    IConvNode* c1 = Conv(n, x, 8, 16, 1);
+    ASSERT_TRUE(c1->GetOutput(0)->SetTensorName("also_out").ok());
+    IConvNode* c2 = Conv(n, c1->GetOutput(0), 16, 16, 3);
+    ASSERT_TRUE(c2->GetOutput(0)->SetTensorName("pooled_in").ok());
+    IMaxPool2DNode* pool = n->AddIMaxPool2DNode(c2->GetOutput(0), false);
+    ASSERT_TRUE(pool->SetKernel(2, 2).ok());
+    ASSERT_TRUE(pool->SetStride(2, 2).ok());
+    ASSERT_TRUE(pool->SetLayout(Layout::NCHW).ok());
+    ASSERT_TRUE(n->MarkOutput(pool->GetOutput(0)).ok());
+    ASSERT_TRUE(n->MarkOutput(c1->GetOutput(0)).ok());
+    auto model = BuildOrDie(n, kFloat32);
+    ASSERT_NE(model, nullptr);
+    const auto input = RandomFloats(8 * 36, 4);
+    const Ran r = RunPlan(model.get(), input, Dims({1, 8, 6, 6}), true);
+    EXPECT_FALSE(Contains(r.blocked, "also_out"));
+    EXPECT_FALSE(Contains(r.blocked, "pooled_in"));
+    ExpectClose(r.y, RunPlan(model.get(), input, Dims({1, 8, 6, 6}), true, true).y, 1e-4);
+  }
+  // NHWC convolutions: dim 1 is not the channels.
+  {
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 8, 8}));
+    IConvNode* c1 = Conv(n, x, 8, 16, 1, /*nchw=*/false);
+    IConvNode* c2 = Conv(n, c1->GetOutput(0), 16, 8, 3, /*nchw=*/false);
+    ASSERT_TRUE(n->MarkOutput(c2->GetOutput(0)).ok());
+    auto model = BuildOrDie(n, kFloat32);
+    ASSERT_NE(model, nullptr);
+    const auto input = RandomFloats(8 * 64, 5);
+    const Ran r = RunPlan(model.get(), input, Dims({1, 8, 8, 8}), true);
+    EXPECT_TRUE(r.blocked.empty());
+    ExpectClose(r.y, RunPlan(model.get(), input, Dims({1, 8, 8, 8}), true, true).y, 1e-4);
+  }
+}
+
+}  // namespace
+}  // namespace mixq::testing
