@@ -129,6 +129,67 @@ __attribute__((target("avx2"))) void Tile32Avx2(const float* src, int64_t lds, f
   if (a < rows) TileScalar(src + a, lds, dst + a * ldd, ldd, rows - a, cols);
 }
 
+// 8x8 tiles of 2-byte elements (SSE2): 8 input rows of 8 values, unpacked
+// through 16-, 32- and 64-bit interleaves.
+__attribute__((target("avx2"))) void Tile16Vec(const uint16_t* src, int64_t lds, uint16_t* dst, int64_t ldd,
+                                               int64_t rows, int64_t cols) {
+  int64_t a = 0;
+  for (; a + 8 <= rows; a += 8) {
+    int64_t b = 0;
+    for (; b + 8 <= cols; b += 8) {
+      const uint16_t* s = src + a + b * lds;
+      __m128i r[8];
+      for (int k = 0; k < 8; ++k) r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k * lds));
+      __m128i t[8], u[8];
+      for (int k = 0; k < 4; ++k) {
+        t[2 * k] = _mm_unpacklo_epi16(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm_unpackhi_epi16(r[2 * k], r[2 * k + 1]);
+      }
+      for (int h = 0; h < 2; ++h) {  // rows 0-3 (t0..t3) and 4-7 (t4..t7) of the input
+        u[4 * h + 0] = _mm_unpacklo_epi32(t[4 * h], t[4 * h + 2]);
+        u[4 * h + 1] = _mm_unpackhi_epi32(t[4 * h], t[4 * h + 2]);
+        u[4 * h + 2] = _mm_unpacklo_epi32(t[4 * h + 1], t[4 * h + 3]);
+        u[4 * h + 3] = _mm_unpackhi_epi32(t[4 * h + 1], t[4 * h + 3]);
+      }
+      uint16_t* d = dst + a * ldd + b;
+      for (int k = 0; k < 4; ++k) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (2 * k) * ldd), _mm_unpacklo_epi64(u[k], u[k + 4]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (2 * k + 1) * ldd), _mm_unpackhi_epi64(u[k], u[k + 4]));
+      }
+    }
+    if (b < cols) TileScalar(src + a + b * lds, lds, dst + a * ldd + b, ldd, 8, cols - b);
+  }
+  if (a < rows) TileScalar(src + a, lds, dst + a * ldd, ldd, rows - a, cols);
+}
+
+// 8x8 tiles of bytes (SSE2): 8 input rows of 8 bytes, unpacked through 8-,
+// 16- and 32-bit interleaves; each result register holds two output rows.
+__attribute__((target("avx2"))) void Tile8Vec(const uint8_t* src, int64_t lds, uint8_t* dst, int64_t ldd, int64_t rows,
+                                              int64_t cols) {
+  int64_t a = 0;
+  for (; a + 8 <= rows; a += 8) {
+    int64_t b = 0;
+    for (; b + 8 <= cols; b += 8) {
+      const uint8_t* s = src + a + b * lds;
+      __m128i r[8];
+      for (int k = 0; k < 8; ++k) r[k] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + k * lds));
+      const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpacklo_epi8(r[2], r[3]);
+      const __m128i t2 = _mm_unpacklo_epi8(r[4], r[5]), t3 = _mm_unpacklo_epi8(r[6], r[7]);
+      const __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
+      const __m128i u2 = _mm_unpacklo_epi16(t2, t3), u3 = _mm_unpackhi_epi16(t2, t3);
+      const __m128i v[4] = {_mm_unpacklo_epi32(u0, u2), _mm_unpackhi_epi32(u0, u2), _mm_unpacklo_epi32(u1, u3),
+                            _mm_unpackhi_epi32(u1, u3)};
+      uint8_t* d = dst + a * ldd + b;
+      for (int k = 0; k < 4; ++k) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d + (2 * k) * ldd), v[k]);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d + (2 * k + 1) * ldd), _mm_unpackhi_epi64(v[k], v[k]));
+      }
+    }
+    if (b < cols) TileScalar(src + a + b * lds, lds, dst + a * ldd + b, ldd, 8, cols - b);
+  }
+  if (a < rows) TileScalar(src + a, lds, dst + a * ldd, ldd, rows - a, cols);
+}
+
 // One block of `rows` input-contiguous elements by all `cols`, walked in
 // kTileCols column blocks.
 void TransposeBlock(const unsigned char* src, int64_t lds, unsigned char* dst, int64_t ldd, int64_t rows, int64_t cols,
@@ -139,10 +200,16 @@ void TransposeBlock(const unsigned char* src, int64_t lds, unsigned char* dst, i
     unsigned char* d = dst + static_cast<size_t>(b0) * es;
     switch (es) {
       case 1:
-        TileScalar(reinterpret_cast<const uint8_t*>(s), lds, reinterpret_cast<uint8_t*>(d), ldd, rows, nb);
+        if (avx2)
+          Tile8Vec(reinterpret_cast<const uint8_t*>(s), lds, reinterpret_cast<uint8_t*>(d), ldd, rows, nb);
+        else
+          TileScalar(reinterpret_cast<const uint8_t*>(s), lds, reinterpret_cast<uint8_t*>(d), ldd, rows, nb);
         break;
       case 2:
-        TileScalar(reinterpret_cast<const uint16_t*>(s), lds, reinterpret_cast<uint16_t*>(d), ldd, rows, nb);
+        if (avx2)
+          Tile16Vec(reinterpret_cast<const uint16_t*>(s), lds, reinterpret_cast<uint16_t*>(d), ldd, rows, nb);
+        else
+          TileScalar(reinterpret_cast<const uint16_t*>(s), lds, reinterpret_cast<uint16_t*>(d), ldd, rows, nb);
         break;
       case 4:
         if (avx2)

@@ -7,9 +7,10 @@
 //   - innermost input step 1: memcpy of contiguous runs (one memcpy when all
 //     of it is one run);
 //   - another dim with input step 1 (a transpose of the input's contiguous
-//     dim with the output's): cache-blocked 2-D transposes, 8x8 AVX2 tiles
-//     (unpack / shuffle / permute2f128) for 4-byte elements when `avx2`,
-//     scalar blocked tiles otherwise;
+//     dim with the output's): cache-blocked 2-D transposes (32-row blocks,
+//     32-column tiles), when `avx2` in 8x8 register tiles (4-byte elements:
+//     AVX2 unpack / shuffle / permute2f128; 2- and 1-byte elements: SSE2
+//     unpacks), scalar tiles otherwise and for 8-byte elements;
 //   - anything else (strided slices): a typed gather along the innermost dim.
 // Values are moved as bytes, so the result is bit-identical with the
 // reference for every element size. Large copies (kMinParallelElements,

@@ -1,9 +1,9 @@
 // Fast Permute kernels: the reference's affine view (PermuteCopyParams)
 // copied by kernels/strided_copy.h, which merges the dims that stay adjacent,
 // memcpys contiguous runs when the innermost dim keeps its place and runs
-// cache-blocked 2-D transposes when it moves. "avx2" transposes 4-byte
-// elements in 8x8 register tiles; "cpu-fast" is the same plan with scalar
-// tiles. Any element size and every storage type the reference moves
+// cache-blocked 2-D transposes when it moves. "avx2" transposes 4-, 2- and
+// 1-byte elements in 8x8 register tiles; "cpu-fast" is the same plan with
+// scalar tiles. Any element size and every storage type the reference moves
 // (float32, float16 / bfloat16 storage, quantized INT8 / INT16, integers);
 // bit-identical with the reference, a copy.
 #include "ops/kernel_registry.h"
