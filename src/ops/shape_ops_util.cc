@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/strided_copy.h"
+#include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
 namespace mixq::ops {
@@ -62,6 +64,27 @@ void StridedCopy(const StridedCopyParams& p, const void* input, void* output) {
       index[k] = 0;
     }
   }
+}
+
+Status MakeFastStridedCopyKernel(const StridedCopyParams& params, bool avx2, const char* name,
+                                 std::unique_ptr<Kernel>* kernel) {
+  auto plan = std::make_shared<const kernels::StridedCopyPlan>(params.shape, params.steps, params.base,
+                                                               params.element_size, avx2);
+  return MakeFunctionKernel(
+      [plan](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        plan->Run(in[0].data, out[0].data);
+        return Status::OK();
+      },
+      kernel, name);
+}
+
+bool FastStridedCopySupports(OpKind op, const KernelInit& init) {
+  if (init.inputs.empty() || !init.inputs[0] || init.outputs.size() != 1) return false;
+  const ValueInfo& in = *init.inputs[0];
+  if (!ir::IsStatic(in.shape) || DataTypeSize(in.dtype) == 0 ||
+      DataTypeSize(init.outputs[0].dtype) != DataTypeSize(in.dtype))
+    return false;
+  return ReferenceKernel(op).supports(init);
 }
 
 Status MakeByteCopyKernel(std::unique_ptr<Kernel>* kernel) {

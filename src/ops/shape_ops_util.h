@@ -40,6 +40,22 @@ struct StridedCopyParams {
 };
 void StridedCopy(const StridedCopyParams& params, const void* input, void* output);
 
+// The affine views of Permute and Slice (defined in their op.cc), which
+// their reference and their fast kernels (cpu_fast.cc) both copy.
+Status PermuteCopyParams(const KernelInit& init, StridedCopyParams* params);
+Status SliceCopyParams(const KernelInit& init, StridedCopyParams* params);
+
+// The fast kernels of those views (kernels/strided_copy.h: merged dims,
+// memcpy of contiguous runs, blocked transposes, 8x8 AVX2 tiles for 4-byte
+// elements when `avx2`), bit-identical with StridedCopy. `name` is the
+// kernel's name in the plan.
+Status MakeFastStridedCopyKernel(const StridedCopyParams& params, bool avx2, const char* name,
+                                 std::unique_ptr<Kernel>* kernel);
+// Where they apply: whatever the reference of `op` takes (the same storage
+// rules, no post-ops), with a static input and output elements the size of
+// the input's.
+bool FastStridedCopySupports(OpKind op, const KernelInit& init);
+
 // The kernel of ops that only change the shape (Reshape, Flatten, Squeeze,
 // Unsqueeze): row-major order is unchanged, so output 0 is input 0's bytes.
 Status MakeByteCopyKernel(std::unique_ptr<Kernel>* kernel);

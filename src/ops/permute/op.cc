@@ -37,7 +37,9 @@ Status InferPermute(const ir::AttrMap& attrs, const std::vector<const ValueInfo*
   return Status::OK();
 }
 
-Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+}  // namespace
+
+Status PermuteCopyParams(const KernelInit& init, StridedCopyParams* params) {
   MIXQ_RETURN_IF_ERROR(RequireInput(init.inputs, 0, "input"));
   const ValueInfo& in = *init.inputs[0];
   MIXQ_RETURN_IF_ERROR(ExpectStatic(in, "input"));
@@ -46,12 +48,21 @@ Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   // Walking the output row-major means stepping through the input by the
   // stride of the dim each output axis came from.
   const std::vector<int64_t> strides = ir::Strides(in.shape);
-  StridedCopyParams p;
+  StridedCopyParams& p = *params;
+  p = StridedCopyParams{};
   p.element_size = DataTypeSize(in.dtype);
   for (int64_t d : perm) {
     p.shape.push_back(in.shape[d]);
     p.steps.push_back(strides[d]);
   }
+  return Status::OK();
+}
+
+namespace {
+
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  StridedCopyParams p;
+  MIXQ_RETURN_IF_ERROR(PermuteCopyParams(init, &p));
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         StridedCopy(p, in[0].data, out[0].data);

@@ -30,23 +30,22 @@ TEST(Permute, Rank3Int16) {
   auto y = RunOpOrDie(OpKind::kPermute, Perm({1, 2, 0}), {Int16Ramp()});
   EXPECT_EQ(y.dtype, DataType::INT16);
   EXPECT_EQ(y.shape, (ir::Shape{3, 4, 2}));
-  EXPECT_EQ(y.Values<int16_t>(), (std::vector<int16_t>{0, 12, 1, 13, 2, 14, 3, 15, 4, 16, 5, 17, 6, 18, 7, 19, 8, 20,
-                                                       9, 21, 10, 22, 11, 23}));
+  EXPECT_EQ(y.Values<int16_t>(), (std::vector<int16_t>{0, 12, 1, 13, 2, 14, 3, 15, 4,  16, 5,  17,
+                                                       6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23}));
 }
 
 TEST(Permute, EmptyPermReverses) {
   // np.transpose(p) reverses the dims: [4,3,2].
   auto y = RunOpOrDie(OpKind::kPermute, {}, {Int16Ramp()});
   EXPECT_EQ(y.shape, (ir::Shape{4, 3, 2}));
-  EXPECT_EQ(y.Values<int16_t>(), (std::vector<int16_t>{0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22,
-                                                       3, 15, 7, 19, 11, 23}));
+  EXPECT_EQ(y.Values<int16_t>(), (std::vector<int16_t>{0, 12, 4, 16, 8,  20, 1, 13, 5, 17, 9,  21,
+                                                       2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23}));
 }
 
 TEST(Permute, DynamicDimsMove) {
   std::vector<ops::ValueInfo> out;
-  ASSERT_TRUE(InferOp(OpKind::kPermute, Perm({0, 2, 3, 1}), {ops::ValueInfo{DataType::FLOAT32, {-1, 3, -1, 5}}}, 1,
-                      &out)
-                  .ok());
+  ASSERT_TRUE(
+      InferOp(OpKind::kPermute, Perm({0, 2, 3, 1}), {ops::ValueInfo{DataType::FLOAT32, {-1, 3, -1, 5}}}, 1, &out).ok());
   EXPECT_EQ(out[0].shape, (ir::Shape{-1, -1, 5, 3}));
 }
 

@@ -19,7 +19,7 @@ struct AxisSlice {
 // ONNX's clamping rules for one axis of known extent `dim`.
 AxisSlice ResolveAxis(int64_t start, int64_t end, int64_t step, int64_t dim) {
   AxisSlice s;
-  if (dim == 0) return s;  // nothing to take; also keeps the clamp bounds below ordered
+  if (dim == 0) return s;       // nothing to take; also keeps the clamp bounds below ordered
   if (start < 0) start += dim;  // cannot overflow: start < 0 <= dim
   if (end < 0) end += dim;
   if (step > 0) {
@@ -35,8 +35,10 @@ AxisSlice ResolveAxis(int64_t start, int64_t end, int64_t step, int64_t dim) {
   step = step > 0 ? std::min(step, limit) : std::max(step, -limit);
   s.start = start;
   s.step = step;
-  if (step > 0) s.count = end > start ? (end - start + step - 1) / step : 0;
-  else s.count = start > end ? (start - end - step - 1) / -step : 0;
+  if (step > 0)
+    s.count = end > start ? (end - start + step - 1) / step : 0;
+  else
+    s.count = start > end ? (start - end - step - 1) / -step : 0;
   return s;
 }
 
@@ -89,20 +91,31 @@ Status InferSlice(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>&
   return Status::OK();
 }
 
-Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+}  // namespace
+
+Status SliceCopyParams(const KernelInit& init, StridedCopyParams* params) {
   MIXQ_RETURN_IF_ERROR(RequireInput(init.inputs, 0, "input"));
   const ValueInfo& in = *init.inputs[0];
   MIXQ_RETURN_IF_ERROR(ExpectStatic(in, "input"));
   std::vector<AxisSlice> axes;
   MIXQ_RETURN_IF_ERROR(ComputeSlice(init.attrs, in, &axes));
   const std::vector<int64_t> strides = ir::Strides(in.shape);
-  StridedCopyParams p;
+  StridedCopyParams& p = *params;
+  p = StridedCopyParams{};
   p.element_size = DataTypeSize(in.dtype);
   for (size_t d = 0; d < axes.size(); ++d) {
     p.shape.push_back(axes[d].count);
     p.steps.push_back(axes[d].step * strides[d]);
     p.base += axes[d].start * strides[d];
   }
+  return Status::OK();
+}
+
+namespace {
+
+Status MakeReference(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  StridedCopyParams p;
+  MIXQ_RETURN_IF_ERROR(SliceCopyParams(init, &p));
   return MakeFunctionKernel(
       [p](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
         StridedCopy(p, in[0].data, out[0].data);
