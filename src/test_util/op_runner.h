@@ -53,6 +53,11 @@ enum class KernelKind { kReference, kOptimized };
 Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
              int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel = KernelKind::kReference);
 
+// The same on the registered kernel named `kernel_name` (FindKernel), which
+// must take the case on this CPU (FAILED_PRECONDITION otherwise).
+Status RunOpWithKernel(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
+                       int num_outputs, std::vector<HostTensor>* outputs, const char* kernel_name);
+
 // Only shape inference; inputs given as infos (shapes may hold -1).
 Status InferOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<ops::ValueInfo>>& inputs,
                int num_outputs, std::vector<ops::ValueInfo>* outputs);
