@@ -2,7 +2,7 @@
 // avx2-f32 (kernels/sgemm.h, weights packed once) against oneDNN's matmul
 // (gemm:jit on AVX2) and FullyConnected on both, on BERT-base's shapes
 // (M = 128 tokens: QKV / attention output 768 -> 768, FFN 768 -> 3072 and
-// 3072 -> 768) and a few small ones. Counter: GMAC/s (multiply-adds).
+// 3072 -> 768), PP-OCR rec's (M = 40) and a few small ones. Counter: GMAC/s (multiply-adds).
 //
 //   build/bench/mixq_float_gemm_bench [--benchmark_filter=...]
 //
@@ -28,6 +28,9 @@ const Case kCases[] = {
     {"bert_qkv_128x768x768", OpKind::kMatMul, 128, 768, 768},
     {"bert_ffn1_128x768x3072", OpKind::kMatMul, 128, 768, 3072},
     {"bert_ffn2_128x3072x768", OpKind::kMatMul, 128, 3072, 768},
+    {"ppocr_rec_40x120x360", OpKind::kMatMul, 40, 120, 360},
+    {"ppocr_rec_40x240x120", OpKind::kMatMul, 40, 240, 120},
+    {"ppocr_rec_head_40x120x6625", OpKind::kMatMul, 40, 120, 6625},
     {"rows_8x768x768", OpKind::kMatMul, 8, 768, 768},
     {"rows_1x768x768", OpKind::kMatMul, 1, 768, 768},
     {"fc_128x768x768", OpKind::kFullyConnected, 128, 768, 768},

@@ -7,12 +7,16 @@
 #include <cstdint>
 
 #include "kernels/parallel.h"
+#include "kernels/thread_scratch.h"
 
 namespace mixq::kernels {
 
 namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2,fma")))
+
+constexpr int64_t kSgemmChunkBlocks = 20;  // 120 rows: a K block of them packed is 120 KiB
+constexpr int kSgemmScratchSlot = 3;       // of kernels::ThreadScratch; no other kernel runs inside this one
 
 // Lanes 0-7 and 8-15 of a 16-column row that are below `cols`.
 struct ColumnMask {
@@ -48,24 +52,46 @@ MIXQ_AVX2 inline void StoreHalf(float* p, int half, const ColumnMask& m, __m256 
 template <int R>
 MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, int64_t ldc, const ColumnMask& mask,
                          bool accumulate, const SgemmEpilogue* epilogue, int64_t at, int64_t col) {
-  __m256 acc[R][2];
+  // Fewer than 3 rows leave the FMAs' latency (4 cycles, 2 per cycle)
+  // uncovered: S independent sums over alternate taps, added at the end.
+  constexpr int S = R == 1 ? 4 : R == 2 ? 2 : 1;
+  __m256 acc[S][R][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int s = 0; s < S; ++s)
+    for (int r = 0; r < R; ++r) acc[s][r][0] = acc[s][r][1] = _mm256_setzero_ps();
+  int64_t t = 0;
 #pragma GCC unroll 4
-  for (int64_t t = 0; t < kc; ++t) {
-    const __m256 b0 = _mm256_loadu_ps(b + t * kSgemmPanel), b1 = _mm256_loadu_ps(b + t * kSgemmPanel + 8);
+  for (; t + S <= kc; t += S) {
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) {
+      const float* bt = b + (t + s) * kSgemmPanel;
+      const __m256 b0 = _mm256_loadu_ps(bt), b1 = _mm256_loadu_ps(bt + 8);
 #pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + t * kSgemmRows + r);
-      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+      for (int r = 0; r < R; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + (t + s) * kSgemmRows + r);
+        acc[s][r][0] = _mm256_fmadd_ps(av, b0, acc[s][r][0]);
+        acc[s][r][1] = _mm256_fmadd_ps(av, b1, acc[s][r][1]);
+      }
     }
   }
+  for (; t < kc; ++t) {  // S > 1 only
+    const __m256 b0 = _mm256_loadu_ps(b + t * kSgemmPanel), b1 = _mm256_loadu_ps(b + t * kSgemmPanel + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + t * kSgemmRows + r);
+      acc[0][r][0] = _mm256_fmadd_ps(av, b0, acc[0][r][0]);
+      acc[0][r][1] = _mm256_fmadd_ps(av, b1, acc[0][r][1]);
+    }
+  }
+  for (int s = 1; s < S; ++s)
+    for (int r = 0; r < R; ++r) {
+      acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[s][r][0]);
+      acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[s][r][1]);
+    }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     float* row = c + r * ldc;
     for (int h = 0; h < 2; ++h) {
-      __m256 v = acc[r][h];
+      __m256 v = acc[0][r][h];
       if (accumulate) v = _mm256_add_ps(LoadHalf(row, h, mask), v);
       if (epilogue) {
         if (epilogue->bias) v = _mm256_add_ps(v, LoadHalf(epilogue->bias + col, h, mask));
@@ -85,26 +111,33 @@ struct Problem {
   int64_t ldc;
 };
 
-// Rows [6 * first_block, 6 * last_block) x panels [first_panel, last_panel).
+// Rows [6 * first_block, 6 * last_block) x panels [first_panel, last_panel),
+// with `packed_a` room for the row blocks' K block. Per K block, A's rows are
+// packed once (block-major, tap-major inside a block: one stream for the
+// broadcasts, no L1 set conflicts between rows 4 KiB apart) and stay in L2;
+// each panel's K block (16 KiB) then stays in L1 while every row block runs
+// against it, so only A's 24 bytes per tap stream from L2 (BLIS's order).
 MIXQ_AVX2 void RunTile(const Problem& p, int64_t first_block, int64_t last_block, int64_t first_panel,
-                       int64_t last_panel) {
+                       int64_t last_panel, float* packed_a) {
   const PackedSgemmB& b = *p.b;
-  alignas(32) float a[kSgemmDepthBlock * kSgemmRows];
   for (int64_t k0 = 0; k0 == 0 || k0 < b.k; k0 += kSgemmDepthBlock) {
     const int64_t kc = std::min(kSgemmDepthBlock, b.k - k0);
     const bool last = k0 + kSgemmDepthBlock >= b.k;
     const SgemmEpilogue* epilogue = last ? p.epilogue : nullptr;
     for (int64_t block = first_block; block < last_block; ++block) {
       const int64_t row = block * kSgemmRows, rows = std::min(kSgemmRows, p.m - row);
-      // A's block packed tap-major: one stream for the broadcasts, and no
-      // L1 set conflicts between rows whose stride is a multiple of 4 KiB.
       const float* src = p.a + row * p.lda + k0;
+      float* dst = packed_a + (block - first_block) * kc * kSgemmRows;
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t t = 0; t < kc; ++t) a[t * kSgemmRows + r] = src[r * p.lda + t];
-      for (int64_t panel = first_panel; panel < last_panel; ++panel) {
-        const int64_t col = panel * kSgemmPanel;
-        const ColumnMask mask = MakeMask(b.n - col);
-        const float* bp = b.Panel(panel) + k0 * kSgemmPanel;
+        for (int64_t t = 0; t < kc; ++t) dst[t * kSgemmRows + r] = src[r * p.lda + t];
+    }
+    for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+      const int64_t col = panel * kSgemmPanel;
+      const ColumnMask mask = MakeMask(b.n - col);
+      const float* bp = b.Panel(panel) + k0 * kSgemmPanel;
+      for (int64_t block = first_block; block < last_block; ++block) {
+        const int64_t row = block * kSgemmRows, rows = std::min(kSgemmRows, p.m - row);
+        const float* a = packed_a + (block - first_block) * kc * kSgemmRows;
         const int64_t at = row * p.ldc + col;
         float* c = p.c + at;
         switch (rows) {
@@ -157,27 +190,36 @@ void PackSgemmB(const float* b, int64_t k, int64_t n, bool transposed, PackedSge
   }
 }
 
-void SgemmAvx2(const float* a, int64_t m, int64_t lda, const PackedSgemmB& b, const SgemmEpilogue& epilogue, float* c,
+bool SgemmAvx2(const float* a, int64_t m, int64_t lda, const PackedSgemmB& b, const SgemmEpilogue& epilogue, float* c,
                int64_t ldc) {
-  if (m <= 0 || b.n <= 0) return;
+  if (m <= 0 || b.n <= 0) return true;
   const Problem p{a, m, lda, &b, &epilogue, c, ldc};
   const int64_t row_blocks = CeilDiv(m, kSgemmRows), column_blocks = CeilDiv(b.panels, kSgemmBlockPanels);
   const int threads = std::max(1, omp_get_max_threads());
   const bool parallel = threads > 1 && m * b.n * b.k >= kMinParallelMacs;
-  // Enough tiles (about 4 per thread) for dynamic scheduling to even out the
-  // threads; one row chunk on one thread, so a column block's weights are
-  // read once from memory.
-  int64_t chunks = parallel ? std::clamp<int64_t>(CeilDiv(4 * threads, column_blocks), 1, row_blocks) : 1;
+  // Row chunks of at most kSgemmChunkBlocks row blocks (their packed K block
+  // stays in L2), and enough tiles (about 4 per thread) for dynamic
+  // scheduling to even out the threads.
+  int64_t chunks = CeilDiv(row_blocks, kSgemmChunkBlocks);
+  if (parallel) chunks = std::max(chunks, std::min(row_blocks, CeilDiv(4 * threads, column_blocks)));
   const int64_t chunk_blocks = CeilDiv(row_blocks, chunks);
   chunks = CeilDiv(row_blocks, chunk_blocks);
   const int64_t tiles = chunks * column_blocks;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  const size_t scratch = static_cast<size_t>(chunk_blocks * kSgemmRows * kSgemmDepthBlock) * sizeof(float);
+  bool ok = true;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel) reduction(&& : ok)
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const int64_t chunk = tile / column_blocks, column_block = tile % column_blocks;
     const int64_t first_panel = column_block * kSgemmBlockPanels;
+    auto* packed_a = static_cast<float*>(ThreadScratch(kSgemmScratchSlot, scratch));
+    if (!packed_a) {
+      ok = false;
+      continue;
+    }
     RunTile(p, chunk * chunk_blocks, std::min(row_blocks, (chunk + 1) * chunk_blocks), first_panel,
-            std::min(b.panels, first_panel + kSgemmBlockPanels));
+            std::min(b.panels, first_panel + kSgemmBlockPanels), packed_a);
   }
+  return ok;
 }
 
 }  // namespace mixq::kernels

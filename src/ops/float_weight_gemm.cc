@@ -40,7 +40,9 @@ class FloatWeightGemm : public Kernel {
     epilogue_.bias = s_.bias_input >= 0 ? in[static_cast<size_t>(s_.bias_input)].Data<const float>() : nullptr;
     epilogue_.addends.clear();
     for (int input : addend_inputs_) epilogue_.addends.push_back(in[static_cast<size_t>(input)].Data<const float>());
-    kernels::SgemmAvx2(in[0].Data<const float>(), s_.m, s_.k, *weights_, epilogue_, out[0].Data<float>(), s_.n);
+    if (!kernels::SgemmAvx2(in[0].Data<const float>(), s_.m, s_.k, *weights_, epilogue_, out[0].Data<float>(), s_.n))
+      return ResourceExhausted("avx2-f32: no memory for the packed rows of input 'a' (", kernels::kSgemmDepthBlock * 4,
+                               " bytes per row)");
     return Status::OK();
   }
 
@@ -54,7 +56,7 @@ class FloatWeightGemm : public Kernel {
 
 }  // namespace
 
-bool FloatWeightGemmSupports(const KernelInit& init, const FloatWeightGemmShape& shape) {
+bool FloatWeightGemmComputes(const KernelInit& init, const FloatWeightGemmShape& shape) {
   if (!AllPlainFloat32(init) || init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
       !init.inputs[1]->const_data || init.outputs.size() != 1)
     return false;
@@ -78,7 +80,14 @@ bool FloatWeightGemmSupports(const KernelInit& init, const FloatWeightGemmShape&
   return true;
 }
 
+bool FloatWeightGemmPreferred(const FloatWeightGemmShape& shape) {
+  return shape.m >= kernels::kSgemmRows && shape.k >= kernels::kSgemmDepthBlock;
+}
+
 Status MakeFloatWeightGemm(const KernelInit& init, const FloatWeightGemmShape& shape, std::unique_ptr<Kernel>* kernel) {
+  if (!FloatWeightGemmComputes(init, shape))
+    return InvalidArgument("avx2-f32 computes plain float32 products with constant weights, a bias per output ",
+                           "column and same-shape adds only");
   auto k = std::make_unique<FloatWeightGemm>();
   MIXQ_RETURN_IF_ERROR(k->Init(init, shape));
   *kernel = std::move(k);

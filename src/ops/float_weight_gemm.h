@@ -20,11 +20,18 @@ struct FloatWeightGemmShape {
   int bias_input = -1;              // FullyConnected's bias ([N] or [1, N]), -1: none
 };
 
-// True when the step is this kernel's: plain float32 everywhere, constant
-// weights, the bias (if any) per output column, post-ops only same-shape adds.
-// The caller has checked its own geometry into `shape`.
-bool FloatWeightGemmSupports(const KernelInit& init, const FloatWeightGemmShape& shape);
+// True when this kernel computes the step: plain float32 everywhere,
+// constant weights, the bias (if any) per output column, post-ops only
+// same-shape adds. The caller has checked its own geometry into `shape`.
+bool FloatWeightGemmComputes(const KernelInit& init, const FloatWeightGemmShape& shape);
 
+// True where it is measured faster than oneDNN's gemm (the registry's pick,
+// bench/float_gemm_bench.cc): at least one full 6-row tile and one full K
+// block of 256. Below that (a vector times the weights, PP-OCR rec's K = 120
+// and 240) oneDNN was as fast or faster on AMD Zen 3.
+bool FloatWeightGemmPreferred(const FloatWeightGemmShape& shape);
+
+// Any step FloatWeightGemmComputes takes (INVALID_ARGUMENT otherwise).
 Status MakeFloatWeightGemm(const KernelInit& init, const FloatWeightGemmShape& shape, std::unique_ptr<Kernel>* kernel);
 
 }  // namespace mixq::ops

@@ -59,8 +59,9 @@ Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::o
   if (name) {
     def = ops::FindKernel(kind, name);
     if (!def) return NotFound("no kernel named '", name, "'");
-    if (def->isa > kernels::BestIsa() || !def->supports(init))
-      return FailedPrecondition("kernel '", name, "' does not take this case on this CPU");
+    if (def->isa > kernels::BestIsa())
+      return FailedPrecondition("kernel '", name, "' needs ", kernels::IsaName(def->isa), ", this CPU runs ",
+                                kernels::IsaName(kernels::BestIsa()));
   } else {
     MIXQ_RETURN_IF_ERROR(
         ops::SelectKernel(kind, init, kernel_kind == KernelKind::kReference, kernels::BestIsa(), &def));

@@ -53,8 +53,10 @@ enum class KernelKind { kReference, kOptimized };
 Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
              int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel = KernelKind::kReference);
 
-// The same on the registered kernel named `kernel_name` (FindKernel), which
-// must take the case on this CPU (FAILED_PRECONDITION otherwise).
+// The same on the registered kernel named `kernel_name` (FindKernel), made
+// even where its `supports` would leave the case to another kernel (its
+// factory checks what it computes); FAILED_PRECONDITION when this CPU lacks
+// its ISA.
 Status RunOpWithKernel(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
                        int num_outputs, std::vector<HostTensor>* outputs, const char* kernel_name);
 

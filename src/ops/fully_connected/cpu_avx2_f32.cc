@@ -1,7 +1,8 @@
 // float32 FullyConnected (alpha = beta = 1, input not transposed, one bias per
 // output feature) on the AVX2 + FMA GEMM with packed weights
 // (ops/float_weight_gemm.h), weights [N, K] or [K, N]; the bias is added in
-// float32 in the GEMM's epilogue. Other cases run oneDNN or the reference.
+// float32 in the GEMM's epilogue. Other cases and small products
+// (FloatWeightGemmPreferred) run oneDNN or the reference.
 #include "ops/float_weight_gemm.h"
 #include "util/status_util.h"
 
@@ -29,12 +30,13 @@ bool Shape(const KernelInit& init, FloatWeightGemmShape* shape) {
 
 bool Supports(const KernelInit& init) {
   FloatWeightGemmShape shape;
-  return Shape(init, &shape) && FloatWeightGemmSupports(init, shape);
+  return Shape(init, &shape) && FloatWeightGemmComputes(init, shape) && FloatWeightGemmPreferred(shape);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   FloatWeightGemmShape shape;
-  if (!Shape(init, &shape)) return Internal("FullyConnected avx2-f32: unexpected shapes");
+  if (!Shape(init, &shape))
+    return InvalidArgument("FullyConnected avx2-f32: takes alpha = beta = 1, a plain input and constant weights");
   return MakeFloatWeightGemm(init, shape, kernel);
 }
 

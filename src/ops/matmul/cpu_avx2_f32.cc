@@ -1,7 +1,8 @@
 // float32 MatMul with a constant 2-D b on the AVX2 + FMA GEMM with packed
 // weights (ops/float_weight_gemm.h): a's batch dims fold into M (a is
 // contiguous, not transposed). Two activations (attention), a transposed or
-// 1-D operand and a batched b run oneDNN or the reference.
+// 1-D operand, a batched b and small products (FloatWeightGemmPreferred)
+// run oneDNN or the reference.
 #include "ops/float_weight_gemm.h"
 #include "ops/matmul/geometry.h"
 #include "util/status_util.h"
@@ -25,12 +26,13 @@ bool Shape(const KernelInit& init, FloatWeightGemmShape* shape) {
 
 bool Supports(const KernelInit& init) {
   FloatWeightGemmShape shape;
-  return Shape(init, &shape) && FloatWeightGemmSupports(init, shape);
+  return Shape(init, &shape) && FloatWeightGemmComputes(init, shape) && FloatWeightGemmPreferred(shape);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   FloatWeightGemmShape shape;
-  if (!Shape(init, &shape)) return Internal("MatMul avx2-f32: not a product with constant 2-D weights");
+  if (!Shape(init, &shape))
+    return InvalidArgument("MatMul avx2-f32: not a product with constant 2-D weights and a plain a");
   return MakeFloatWeightGemm(init, shape, kernel);
 }
 
