@@ -15,7 +15,7 @@ namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2,fma")))
 
-constexpr int64_t kSgemmChunkBlocks = 20;  // 120 rows: a K block of them packed is 120 KiB
+constexpr int64_t kSgemmChunkBlocks = 24;  // 144 rows: their packed K block, 144 KiB, stays in L2
 constexpr int kSgemmScratchSlot = 3;       // of kernels::ThreadScratch; no other kernel runs inside this one
 
 // Lanes 0-7 and 8-15 of a 16-column row that are below `cols`.
@@ -111,33 +111,34 @@ struct Problem {
   int64_t ldc;
 };
 
+// Row block `block` of A (6 rows from 6 * block) packed tap-major: tap t of
+// row r at dst[t * 6 + r] (one stream for the broadcasts, no L1 set
+// conflicts between rows 4 KiB apart). Rows past M are left as they are.
+void PackRowBlock(const Problem& p, int64_t block, float* dst) {
+  const int64_t row = block * kSgemmRows, rows = std::min(kSgemmRows, p.m - row);
+  const float* src = p.a + row * p.lda;
+  for (int64_t t = 0; t < p.b->k; ++t)
+    for (int64_t r = 0; r < rows; ++r) dst[t * kSgemmRows + r] = src[r * p.lda + t];
+}
+
 // Rows [6 * first_block, 6 * last_block) x panels [first_panel, last_panel),
-// with `packed_a` room for the row blocks' K block. Per K block, A's rows are
-// packed once (block-major, tap-major inside a block: one stream for the
-// broadcasts, no L1 set conflicts between rows 4 KiB apart) and stay in L2;
-// each panel's K block (16 KiB) then stays in L1 while every row block runs
-// against it, so only A's 24 bytes per tap stream from L2 (BLIS's order).
+// A packed by PackRowBlock (block b at packed_a + b * K * 6). Per K block,
+// each panel's block (16 KiB) stays in L1 while every row block of the chunk
+// runs against it (their K block, 6 KiB each, from L2): BLIS's loop order.
 MIXQ_AVX2 void RunTile(const Problem& p, int64_t first_block, int64_t last_block, int64_t first_panel,
-                       int64_t last_panel, float* packed_a) {
+                       int64_t last_panel, const float* packed_a) {
   const PackedSgemmB& b = *p.b;
   for (int64_t k0 = 0; k0 == 0 || k0 < b.k; k0 += kSgemmDepthBlock) {
     const int64_t kc = std::min(kSgemmDepthBlock, b.k - k0);
     const bool last = k0 + kSgemmDepthBlock >= b.k;
     const SgemmEpilogue* epilogue = last ? p.epilogue : nullptr;
-    for (int64_t block = first_block; block < last_block; ++block) {
-      const int64_t row = block * kSgemmRows, rows = std::min(kSgemmRows, p.m - row);
-      const float* src = p.a + row * p.lda + k0;
-      float* dst = packed_a + (block - first_block) * kc * kSgemmRows;
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t t = 0; t < kc; ++t) dst[t * kSgemmRows + r] = src[r * p.lda + t];
-    }
     for (int64_t panel = first_panel; panel < last_panel; ++panel) {
       const int64_t col = panel * kSgemmPanel;
       const ColumnMask mask = MakeMask(b.n - col);
       const float* bp = b.Panel(panel) + k0 * kSgemmPanel;
       for (int64_t block = first_block; block < last_block; ++block) {
         const int64_t row = block * kSgemmRows, rows = std::min(kSgemmRows, p.m - row);
-        const float* a = packed_a + (block - first_block) * kc * kSgemmRows;
+        const float* a = packed_a + (block * b.k + k0) * kSgemmRows;
         const int64_t at = row * p.ldc + col;
         float* c = p.c + at;
         switch (rows) {
@@ -205,21 +206,23 @@ bool SgemmAvx2(const float* a, int64_t m, int64_t lda, const PackedSgemmB& b, co
   const int64_t chunk_blocks = CeilDiv(row_blocks, chunks);
   chunks = CeilDiv(row_blocks, chunk_blocks);
   const int64_t tiles = chunks * column_blocks;
-  const size_t scratch = static_cast<size_t>(chunk_blocks * kSgemmRows * kSgemmDepthBlock) * sizeof(float);
-  bool ok = true;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel) reduction(&& : ok)
-  for (int64_t tile = 0; tile < tiles; ++tile) {
-    const int64_t chunk = tile / column_blocks, column_block = tile % column_blocks;
-    const int64_t first_panel = column_block * kSgemmBlockPanels;
-    auto* packed_a = static_cast<float*>(ThreadScratch(kSgemmScratchSlot, scratch));
-    if (!packed_a) {
-      ok = false;
-      continue;
+  // A packed once per call on the calling thread's scratch, shared by the threads.
+  auto* packed_a = static_cast<float*>(
+      ThreadScratch(kSgemmScratchSlot, static_cast<size_t>(row_blocks * kSgemmRows * b.k) * sizeof(float)));
+  if (!packed_a) return false;
+#pragma omp parallel if (parallel)
+  {
+#pragma omp for schedule(static)
+    for (int64_t block = 0; block < row_blocks; ++block) PackRowBlock(p, block, packed_a + block * b.k * kSgemmRows);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const int64_t chunk = tile / column_blocks, column_block = tile % column_blocks;
+      const int64_t first_panel = column_block * kSgemmBlockPanels;
+      RunTile(p, chunk * chunk_blocks, std::min(row_blocks, (chunk + 1) * chunk_blocks), first_panel,
+              std::min(b.panels, first_panel + kSgemmBlockPanels), packed_a);
     }
-    RunTile(p, chunk * chunk_blocks, std::min(row_blocks, (chunk + 1) * chunk_blocks), first_panel,
-            std::min(b.panels, first_panel + kSgemmBlockPanels), packed_a);
   }
-  return ok;
+  return true;
 }
 
 }  // namespace mixq::kernels

@@ -7,9 +7,9 @@
 // 6 x 16 micro-tile reads one contiguous stream of B. The micro-tile keeps 12
 // ymm accumulators (6 rows x 2 vectors), two B vectors and one broadcast in
 // registers: 12 FMAs per 8 loads, as MLAS / BLIS do on AVX2. K is blocked by
-// kSgemmDepthBlock: per K block the rows of A are packed (per thread, tap-
-// major in 6-row blocks, kept in L2) and each panel's block (16 KiB) stays in
-// L1 while every row block runs against it; the epilogue (bias, addends) is
+// kSgemmDepthBlock: the rows of A are packed once per call (tap-major in
+// 6-row blocks, shared by the threads) and each panel's K block (16 KiB)
+// stays in L1 while every row block of a chunk runs against it; the epilogue (bias, addends) is
 // applied to the accumulators before their store after the last K block.
 // Threads split the (row chunk, column block of 256) tiles when the product
 // is large enough (kernels/parallel.h).
@@ -50,8 +50,9 @@ struct SgemmEpilogue {
 
 // C[i][j] (row i at c + i * ldc) = sum_k A[i][k] * B[k][j] (row i of A at
 // a + i * lda) + the epilogue. Splits over OpenMP threads when the product
-// is large (kMinParallelMacs). Needs AVX2 + FMA. False when a thread's
-// scratch for packed rows of A (kernels/thread_scratch.h) could not be had.
+// is large (kMinParallelMacs). Needs AVX2 + FMA. False when the calling
+// thread's scratch for A's packed rows (kernels/thread_scratch.h, M * K
+// floats rounded up to 6 rows) could not be had.
 bool SgemmAvx2(const float* a, int64_t m, int64_t lda, const PackedSgemmB& b, const SgemmEpilogue& epilogue, float* c,
                int64_t ldc);
 
