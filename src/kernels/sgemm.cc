@@ -207,12 +207,14 @@ bool SgemmAvx2(const float* a, int64_t m, int64_t lda, const PackedSgemmB& b, co
   chunks = CeilDiv(row_blocks, chunk_blocks);
   const int64_t tiles = chunks * column_blocks;
   // A packed once per call on the calling thread's scratch, shared by the threads.
-  auto* packed_a = static_cast<float*>(
-      ThreadScratch(kSgemmScratchSlot, static_cast<size_t>(row_blocks * kSgemmRows * b.k) * sizeof(float)));
+  auto* packed_a = static_cast<float*>(ThreadScratch(
+      kSgemmScratchSlot, static_cast<size_t>(row_blocks * kSgemmRows * std::max<int64_t>(b.k, 1)) * sizeof(float)));
   if (!packed_a) return false;
 #pragma omp parallel if (parallel)
   {
-#pragma omp for schedule(static)
+    // Dynamic: on a shared machine a descheduled thread must not hold up a
+    // fixed half of the packing while the other waits at the barrier.
+#pragma omp for schedule(dynamic, 1)
     for (int64_t block = 0; block < row_blocks; ++block) PackRowBlock(p, block, packed_a + block * b.k * kSgemmRows);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t tile = 0; tile < tiles; ++tile) {
