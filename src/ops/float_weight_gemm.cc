@@ -32,7 +32,7 @@ class FloatWeightGemm : public Kernel {
         (static_cast<size_t>(s_.bias_input) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s_.bias_input)]))
       s_.bias_input = -1;
     if (init.post_ops)
-      for (const PostOp& op : *init.post_ops) addend_inputs_.push_back(op.input);  // all kAdd (Supports)
+      for (const PostOp& op : *init.post_ops) addend_inputs_.push_back(op.input);  // all kAdd (FloatWeightGemmComputes)
     return Status::OK();
   }
 
@@ -41,8 +41,7 @@ class FloatWeightGemm : public Kernel {
     epilogue_.addends.clear();
     for (int input : addend_inputs_) epilogue_.addends.push_back(in[static_cast<size_t>(input)].Data<const float>());
     if (!kernels::SgemmAvx2(in[0].Data<const float>(), s_.m, s_.k, *weights_, epilogue_, out[0].Data<float>(), s_.n))
-      return ResourceExhausted("avx2-f32: no memory for the packed rows of input 'a' (", kernels::kSgemmDepthBlock * 4,
-                               " bytes per row)");
+      return ResourceExhausted("avx2-f32: no memory for the packed rows of input 'a' (", s_.m * s_.k * 4, " bytes)");
     return Status::OK();
   }
 
