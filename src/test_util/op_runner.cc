@@ -1,9 +1,8 @@
 #include "test_util/op_runner.h"
 
-#include "ops/kernel_registry.h"
-
 #include <gtest/gtest.h>
 
+#include "ops/kernel_registry.h"
 #include "util/status_util.h"
 
 namespace mixq::testing {
@@ -34,8 +33,10 @@ Status InferOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::opt
   return schema.infer(attrs, in, *outputs);
 }
 
-Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
-             int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel_kind) {
+namespace {
+// `name`: that registered kernel; null: the reference or the registry's pick.
+Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
+                 int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel_kind, const char* name) {
   const ops::OpSchema& schema = ops::GetSchema(kind);
   ir::AttrMap attrs;
   MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
@@ -55,7 +56,16 @@ Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optio
   // (the best registered kernel, the reference where none supports them).
   const ops::KernelDef* def = nullptr;
   const ops::KernelInit init{attrs, in, out};
-  MIXQ_RETURN_IF_ERROR(ops::SelectKernel(kind, init, kernel_kind == KernelKind::kReference, kernels::BestIsa(), &def));
+  if (name) {
+    def = ops::FindKernel(kind, name);
+    if (!def) return NotFound("no kernel named '", name, "'");
+    if (def->isa > kernels::BestIsa())
+      return FailedPrecondition("kernel '", name, "' needs ", kernels::IsaName(def->isa), ", this CPU runs ",
+                                kernels::IsaName(kernels::BestIsa()));
+  } else {
+    MIXQ_RETURN_IF_ERROR(
+        ops::SelectKernel(kind, init, kernel_kind == KernelKind::kReference, kernels::BestIsa(), &def));
+  }
   std::unique_ptr<ops::Kernel> kernel;
   MIXQ_RETURN_IF_ERROR(def->make(init, &kernel));
   std::vector<ops::TensorView> in_views(inputs.size()), out_views(out.size());
@@ -72,6 +82,17 @@ Status RunOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optio
     out_views[o] = {t.dtype, t.shape, t.bytes.data()};
   }
   return kernel->Run(in_views, out_views);
+}
+}  // namespace
+
+Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
+             int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel) {
+  return RunKernel(kind, attrs, inputs, num_outputs, outputs, kernel, nullptr);
+}
+
+Status RunOpWithKernel(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
+                       int num_outputs, std::vector<HostTensor>* outputs, const char* kernel_name) {
+  return RunKernel(kind, attrs, inputs, num_outputs, outputs, KernelKind::kOptimized, kernel_name);
 }
 
 HostTensor RunOpOrDie(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs) {

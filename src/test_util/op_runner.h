@@ -53,6 +53,13 @@ enum class KernelKind { kReference, kOptimized };
 Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
              int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel = KernelKind::kReference);
 
+// The same on the registered kernel named `kernel_name` (FindKernel), made
+// even where its `supports` would leave the case to another kernel (its
+// factory checks what it computes); FAILED_PRECONDITION when this CPU lacks
+// its ISA.
+Status RunOpWithKernel(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
+                       int num_outputs, std::vector<HostTensor>* outputs, const char* kernel_name);
+
 // Only shape inference; inputs given as infos (shapes may hold -1).
 Status InferOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<ops::ValueInfo>>& inputs,
                int num_outputs, std::vector<ops::ValueInfo>* outputs);

@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "ops/kernel_registry.h"
 #include "test_util/op_runner.h"
 
 namespace mixq::testing {
@@ -36,22 +35,9 @@ TEST(FullyConnectedOneDnn, MatchesTheReference) {
     std::vector<std::optional<HostTensor>> in = {HostTensor::F32({c.m, c.k}, Values({c.m, c.k}, 1)),
                                                  HostTensor::F32(b_shape, Values(b_shape, 2)).Const()};
     if (!c.bias.empty()) in.push_back(HostTensor::F32(c.bias, Values(c.bias, 3)).Const());
-    {  // the optimized run below is oneDNN's, not the reference again
-      std::vector<float> w(static_cast<size_t>(c.k * c.n));
-      ops::ValueInfo ai{DataType::FLOAT32, {c.m, c.k}}, bi{DataType::FLOAT32, b_shape, w.data()},
-          ci{DataType::FLOAT32, c.bias, w.data()};
-      std::vector<const ops::ValueInfo*> ins = {&ai, &bi};
-      if (!c.bias.empty()) ins.push_back(&ci);
-      std::vector<ops::ValueInfo> outs = {ops::ValueInfo{DataType::FLOAT32, {c.m, c.n}}};
-      const ops::KernelDef* def = nullptr;
-      ASSERT_TRUE(
-          ops::SelectKernel(OpKind::kFullyConnected, ops::KernelInit(attrs, ins, outs), false, kernels::BestIsa(), &def)
-              .ok());
-      EXPECT_STREQ(def->name, "onednn");
-    }
     std::vector<HostTensor> ref, opt;
     ASSERT_TRUE(RunOp(OpKind::kFullyConnected, attrs, in, 1, &ref, KernelKind::kReference).ok());
-    Status s = RunOp(OpKind::kFullyConnected, attrs, in, 1, &opt, KernelKind::kOptimized);
+    Status s = RunOpWithKernel(OpKind::kFullyConnected, attrs, in, 1, &opt, "onednn");
     ASSERT_TRUE(s.ok()) << s.ToString();
     const double bound = (4 * static_cast<double>(c.k) * std::ldexp(1.0, -24) + 1e-7) * 4.0 * 2.0;
     const auto r = ref[0].Floats(), o = opt[0].Floats();

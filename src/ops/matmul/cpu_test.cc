@@ -44,7 +44,7 @@ TEST(MatMulOneDnn, MatchesTheReference) {
     const std::vector<std::optional<HostTensor>> in = {HostTensor::F32(c.a, Values(c.a, 1)), b};
     std::vector<HostTensor> ref, opt;
     ASSERT_TRUE(RunOp(OpKind::kMatMul, attrs, in, 1, &ref, KernelKind::kReference).ok());
-    Status s = RunOp(OpKind::kMatMul, attrs, in, 1, &opt, KernelKind::kOptimized);
+    Status s = RunOpWithKernel(OpKind::kMatMul, attrs, in, 1, &opt, "onednn");
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_EQ(ref[0].shape, opt[0].shape);
     const double bound = (4 * static_cast<double>(c.k) * std::ldexp(1.0, -24) + 1e-7) * 4.0;
