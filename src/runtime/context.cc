@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "ops/graph_verifier.h"
@@ -124,7 +125,10 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   if (!options_.max_isa.empty() && kernels::ParseIsa(options_.max_isa, &cap) && cap < lowering.max_isa)
     lowering.max_isa = cap;
   lowering.observed = observed_;
-  lowering.blocked_layouts = blocked_layouts_;
+  // MIXQ_PLAIN_LAYOUTS=1 keeps every buffer plain: a diagnostic to measure
+  // what the blocked layouts buy (docs/runtime.md), like MIXQ_MAX_ISA.
+  const char* plain = std::getenv("MIXQ_PLAIN_LAYOUTS");
+  lowering.blocked_layouts = blocked_layouts_ && !(plain && std::string(plain) == "1");
   MIXQ_RETURN_IF_ERROR(LowerToPlan(graph(), input_shapes, lowering, &state_->weights, &plan_));
   observed_after_.assign(plan_.steps.size(), {});
   observed_before_.clear();
