@@ -152,6 +152,19 @@ class Depthwise : public Kernel {
     }
   }
 
+  // 32 input bytes, centered: the 16 even ones to `even`, the 16 odd ones to `odd`.
+  __attribute__((target("avx2"))) static void SplitGroup(const int8_t* from, __m256i z, int16_t* even, int16_t* odd) {
+    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12,
+                                           14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from)), split);
+    // Per lane: 8 even then 8 odd bytes; gather the evens, then the odds.
+    const __m256i halves = _mm256_permute4x64_epi64(v, 0xD8);  // even0 even1 | odd0 odd1
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(even),
+                        _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(halves)), z));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(odd),
+                        _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(halves, 1)), z));
+  }
+
   // Stride 2: input column iw lands in phase (iw + pad_left) % 2 at index
   // (iw + pad_left) / 2, so even columns fill one phase and odd ones the
   // other, each contiguously.
@@ -160,19 +173,20 @@ class Depthwise : public Kernel {
     int16_t* even = s->plane.data() + ((pl % 2) * rows_ + r) * phase_w_ + pl / 2;
     int16_t* odd = s->plane.data() + (((pl + 1) % 2) * rows_ + r) * phase_w_ + (pl + 1) / 2;
     const int64_t even_room = phase_w_ - pl / 2, odd_room = phase_w_ - (pl + 1) / 2;
-    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12,
-                                           14, 1, 3, 5, 7, 9, 11, 13, 15);
     const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
     int64_t iw = 0;
+    auto fits = [&](int64_t from) { return from / 2 + 16 <= even_room && from / 2 + 16 <= odd_room; };
     // Full groups of 32 input columns whose 16 + 16 outputs fit the phases.
-    for (; iw + 32 <= g_.in_w && iw / 2 + 16 <= even_room && iw / 2 + 16 <= odd_room; iw += 32) {
-      const __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + iw)), split);
-      // Per lane: 8 even then 8 odd bytes; gather the evens, then the odds.
-      const __m256i halves = _mm256_permute4x64_epi64(v, 0xD8);  // even0 even1 | odd0 odd1
-      const __m256i e = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(halves)), z);
-      const __m256i o = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(halves, 1)), z);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(even + iw / 2), e);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(odd + iw / 2), o);
+    for (; iw + 32 <= g_.in_w && fits(iw); iw += 32) SplitGroup(line + iw, z, even + iw / 2, odd + iw / 2);
+    // The last columns (a row narrower than 32: MobileNet's 28 and 14) as one
+    // more group, the missing bytes the zero point: they land centered to 0
+    // on padding or beyond it, where the plane holds 0 anyway.
+    if (iw < g_.in_w && fits(iw)) {
+      alignas(32) int8_t tail[32];
+      std::memset(tail, static_cast<int8_t>(zp), sizeof(tail));
+      std::memcpy(tail, line + iw, static_cast<size_t>(g_.in_w - iw));
+      SplitGroup(tail, z, even + iw / 2, odd + iw / 2);
+      iw = g_.in_w;
     }
     for (; iw < g_.in_w; ++iw) {
       const int64_t at = iw / 2;
