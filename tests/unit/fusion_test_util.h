@@ -89,8 +89,8 @@ inline std::vector<float> RunFirst(IModel* model, std::vector<float> x) {
   return std::vector<float>(y, y + count);
 }
 
-// One Enqueue of a prepared one-input context: its first FLOAT32 output
-// (empty on failure, which is reported).
+// One Enqueue of a prepared one-input context: its first output as floats
+// (float16 outputs widened; empty on failure, which is reported).
 inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) {
   std::vector<std::unique_ptr<IRTTensor>> in, out;
   EXPECT_TRUE(context->CreateInputTensors(&in).ok());
@@ -99,8 +99,13 @@ inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) 
   const Status s = context->Enqueue(in, out);
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) return {};
-  const auto* y = static_cast<const float*>(out[0]->GetData());
-  return std::vector<float>(y, y + out[0]->GetDimensions().GetElementCount());
+  const int64_t count = out[0]->GetDimensions().GetElementCount();
+  std::vector<float> y;
+  for (int64_t i = 0; i < count; ++i)
+    y.push_back(out[0]->GetDataType() == DataType::FLOAT16
+                    ? HalfToFloat(static_cast<const uint16_t*>(out[0]->GetData())[i])
+                    : static_cast<const float*>(out[0]->GetData())[i]);
+  return y;
 }
 
 // |got - want| <= tolerance * (1 + |want|) everywhere.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fusion_test_util.h"
+#include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 #include "runtime/engine.h"
 
@@ -104,6 +105,34 @@ TEST(LayoutPass, ConvChainsStayBlockedWithTheSameNumbers) {
   ASSERT_EQ(blocked.y.size(), plain.y.size());
   EXPECT_EQ(std::memcmp(blocked.y.data(), plain.y.data(), blocked.y.size() * sizeof(float)), 0);
   ExpectClose(blocked.y, ref.y, 1e-4);
+}
+
+// force_float16: the float16 tensors between the convolutions stay blocked
+// too (onednn-f16 converts them straight to and from oneDNN's float32
+// buffers), a residual addend with them.
+TEST(LayoutPass, Float16StorageStaysBlockedBetweenConvolutions) {
+  if (!HaveOneDnn() || !ops::FindKernel(OpKind::kConv2D, "onednn-f16") || !kernels::DetectedCpuFeatures().f16c)
+    GTEST_SKIP();
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 9, 7}));
+  IConvNode* c1 = Conv(n, x, 8, 16, 1);
+  ITensor* r1 = n->AddIActivationNode(c1->GetOutput(0), ActivationType::RELU6)->GetOutput(0);
+  IConvNode* c2 = Conv(n, r1, 16, 16, 3);
+  ITensor* sum = n->AddIElementwiseNode(c2->GetOutput(0), r1, ElementwiseOp::ADD)->GetOutput(0);
+  IConvNode* c3 = Conv(n, sum, 16, 8, 5, true, 1);
+  ASSERT_TRUE(n->MarkOutput(c3->GetOutput(0)).ok());
+  auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "force_float16"}})");
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(8 * 9 * 7, 12, -1.5f, 1.5f);
+  const Ran blocked = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), true);
+  const Ran plain = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), false);
+  const Ran ref = RunPlan(model.get(), input, Dims({1, 8, 9, 7}), true, /*reference=*/true);
+  EXPECT_GE(blocked.blocked.size(), 2u);  // r1 (read by c2 and, as the addend, by c2's sum) and c2 + r1
+  EXPECT_TRUE(plain.blocked.empty());
+  ASSERT_EQ(blocked.y.size(), plain.y.size());
+  EXPECT_EQ(std::memcmp(blocked.y.data(), plain.y.data(), blocked.y.size() * sizeof(float)), 0);
+  ExpectClose(blocked.y, ref.y, 1e-2);  // float16 storage, rounded at every step
 }
 
 TEST(LayoutPass, WhatCannotBeBlockedStaysPlain) {

@@ -309,31 +309,54 @@ bool SupportsOneDnn(const KernelInit& init) {
   return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/true);
 }
 
+bool SupportsOneDnnHalf(const KernelInit& init);
+
 // Blocked layouts oneDNN runs this convolution in natively: the input and
-// the output where the primitive it would pick for plain float32 tensors
-// wants `block` (NCHW only), and a residual addend (read through a reorder
-// whatever its layout) when the output is NCHW.
-void BlockedSlotsOneDnn(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+// the output where the primitive it would pick for plain tensors wants
+// `block` (NCHW only), and a residual addend. float32: the addend is read
+// through a reorder whatever its layout. Float16 storage (`half`): only the
+// float16 tensors, converted straight to and from oneDNN's float32 buffers
+// in that layout, and an addend only in the output's layout (the output
+// stage reads it position by position).
+void BlockedSlots(const KernelInit& init, MemoryLayout block, bool half, std::vector<bool>* ins,
+                  std::vector<bool>* outs) {
   ins->assign(init.inputs.size(), false);
   outs->assign(init.outputs.size(), false);
   ConvGeometry g;
-  if (!SupportsOneDnn(init) || !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok()) return;
+  if (!(half ? SupportsOneDnnHalf(init) : SupportsOneDnn(init)) ||
+      !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok())
+    return;
   const ConvDescs d = DescDims(g);
   const auto f32 = memory::data_type::f32;
-  const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
+  // On float16 storage oneDNN runs the convolution alone (the stage applies the post-ops).
+  const std::vector<PostOp> post_ops = init.post_ops && !half ? *init.post_ops : std::vector<PostOp>{};
   const bool has_bias = init.inputs.size() > 2 && init.inputs[2] != nullptr;
   try {
     const memory::desc w_any(d.weights, f32, tag::any);
     const auto pd = MakeConvPd(g, w_any, has_bias, post_ops);
-    if (g.input_axes.pos[1] == 1 && pd.src_desc() == memory::desc(d.src, f32, BlockTag(block))) (*ins)[0] = true;
-    if (g.output_axes.pos[1] == 1 && pd.dst_desc() == memory::desc(d.dst, f32, BlockTag(block))) (*outs)[0] = true;
-    for (const PostOp& op : post_ops)
+    const bool in_ok = !half || IsHalfStorage(*init.inputs[0]);
+    const bool out_ok = !half || IsHalfStorage(init.outputs[0]);
+    if (in_ok && g.input_axes.pos[1] == 1 && pd.src_desc() == memory::desc(d.src, f32, BlockTag(block)))
+      (*ins)[0] = true;
+    if (out_ok && g.output_axes.pos[1] == 1 && pd.dst_desc() == memory::desc(d.dst, f32, BlockTag(block)))
+      (*outs)[0] = true;
+    if (!init.post_ops) return;
+    for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
-        (*ins)[static_cast<size_t>(op.input)] = g.output_axes.pos[1] == 1;
+        (*ins)[static_cast<size_t>(op.input)] = half ? (*outs)[0] : g.output_axes.pos[1] == 1;
   } catch (const std::exception&) {
     ins->assign(init.inputs.size(), false);
     outs->assign(init.outputs.size(), false);
   }
+}
+
+void BlockedSlotsOneDnn(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  BlockedSlots(init, block, /*half=*/false, ins, outs);
+}
+
+void BlockedSlotsOneDnnHalf(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins,
+                            std::vector<bool>* outs) {
+  BlockedSlots(init, block, /*half=*/true, ins, outs);
 }
 
 bool PlainFloat32Input(const KernelInit& init, size_t i) {
@@ -351,6 +374,17 @@ bool SupportsOneDnnHalf(const KernelInit& init) {
   if (!out_half && (init.outputs[0].dtype != DataType::FLOAT32 || init.outputs[0].narrowed)) return false;
   for (size_t i = 1; i < std::min<size_t>(init.inputs.size(), 3); ++i)
     if (init.inputs[i] && !PlainFloat32Input(init, i)) return false;
+  // Blocked layouts (BlockedSlotsOneDnnHalf) on float16 tensors only, and a
+  // residual addend in the output's layout.
+  if ((!in_half && init.inputs[0]->layout != MemoryLayout::kPlain) ||
+      (!out_half && init.outputs[0].layout != MemoryLayout::kPlain))
+    return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size() &&
+          init.inputs[static_cast<size_t>(op.input)] &&
+          init.inputs[static_cast<size_t>(op.input)]->layout != init.outputs[0].layout)
+        return false;
   return HalfOutputStage::Supports(init);
 }
 }  // namespace
@@ -361,5 +395,6 @@ MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn, mixq::ops::BlockedSlotsOneDnn});
   mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn});
+                             mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn,
+                             mixq::ops::BlockedSlotsOneDnnHalf});
 }
