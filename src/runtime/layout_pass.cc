@@ -41,19 +41,26 @@ int AssignBlockedLayouts(ExecutionPlan* plan, const std::vector<bool>& keep_plai
     with_init(static_cast<int>(s),
               [&](const ops::KernelInit& init) { step.def->blocked_slots(init, block, &in_ok[s], &out_ok[s]); });
   }
+  // Every (step, slot) that writes or reads each buffer, in one pass.
+  struct Use {
+    size_t step, slot;
+    bool output;
+  };
+  std::vector<std::vector<Use>> uses(plan->buffers.size());
+  for (size_t s = 0; s < step_count; ++s) {
+    const PlanStep& step = plan->steps[s];
+    for (size_t i = 0; i < step.outputs.size(); ++i)
+      if (step.outputs[i] >= 0) uses[static_cast<size_t>(step.outputs[i])].push_back({s, i, true});
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] >= 0) uses[static_cast<size_t>(step.inputs[i])].push_back({s, i, false});
+  }
   std::vector<bool> blocked(plan->buffers.size(), false);
   for (size_t b = 0; b < plan->buffers.size(); ++b) {
     if (!Candidate(plan->buffers[b], keep_plain, block)) continue;
     bool ok = true, read = false;
-    for (size_t s = 0; s < step_count && ok; ++s) {
-      const PlanStep& step = plan->steps[s];
-      for (size_t i = 0; i < step.outputs.size(); ++i)
-        if (step.outputs[i] == static_cast<int>(b)) ok = ok && Allowed(out_ok[s], i);
-      for (size_t i = 0; i < step.inputs.size(); ++i)
-        if (step.inputs[i] == static_cast<int>(b)) {
-          ok = ok && Allowed(in_ok[s], i);
-          read = true;
-        }
+    for (const Use& u : uses[b]) {
+      ok = ok && Allowed(u.output ? out_ok[u.step] : in_ok[u.step], u.slot);
+      read = read || !u.output;
     }
     if (ok && read) blocked[b] = true;
   }
