@@ -30,7 +30,9 @@ constexpr ConvShape kShapes[] = {
     {"r50_stem_7x7s2", 3, 224, 224, 64, 7, 2, 1},       {"r50_3x3_64", 64, 56, 56, 64, 3, 1, 1},
     {"r50_1x1_256to64", 256, 56, 56, 64, 1, 1, 1},      {"r50_1x1_64to256", 64, 56, 56, 256, 1, 1, 1},
     {"r50_3x3_512_7x7", 512, 7, 7, 512, 3, 1, 1},       {"mb2_dw3x3_32_112", 32, 112, 112, 32, 3, 1, 32},
-    {"mb2_dw3x3s2_96_112", 96, 112, 112, 96, 3, 2, 96},
+    {"mb2_dw3x3s2_96_112", 96, 112, 112, 96, 3, 2, 96}, {"mb2_dw3x3_144_56", 144, 56, 56, 144, 3, 1, 144},
+    {"mb2_dw3x3_192_28", 192, 28, 28, 192, 3, 1, 192},  {"mb2_dw3x3_384_14", 384, 14, 14, 384, 3, 1, 384},
+    {"mb2_dw3x3_960_7", 960, 7, 7, 960, 3, 1, 960},
 };
 
 // Everything a conv kernel needs, kept alive for the benchmark's duration.
@@ -194,6 +196,10 @@ void RegisterAll() {
     benchmark::RegisterBenchmark((std::string(s.name) + "/int8_" + (depthwise ? "avx2-int8-dw" : "avx2-int8")).c_str(),
                                  BM_Conv, s, depthwise ? "avx2-int8-dw" : "avx2-int8", true)
         ->Unit(benchmark::kMillisecond);
+    if (depthwise)
+      benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-dw8c").c_str(), BM_Conv, s, "avx2-int8-dw8c",
+                                   true)
+          ->Unit(benchmark::kMillisecond);
     // The weights here are in [-64, 63]: the 7-bit-weight kernel takes them.
     if (!depthwise)
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-u8s8").c_str(), BM_Conv, s, "avx2-int8-u8s8",

@@ -63,12 +63,18 @@ MIXQ_AVX2_STAGE __m256 VectorValue(const int32_t* acc, __m256i int_bias, __m256 
   return _mm256_add_ps(_mm256_cvtepi32_ps(a), bias);
 }
 
-// One vector of 8 requantized values (int32, already clamped to [lo, hi]).
-MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 bias, __m256 mult, __m256 zp,
-                                         __m256 flo, __m256 fhi) {
-  __m256 v = _mm256_add_ps(_mm256_mul_ps(VectorValue(acc, ib, bias), mult), zp);
+// One vector of 8 requantized values (int32, already clamped to [lo, hi])
+// from 8 accumulators.
+MIXQ_AVX2_STAGE __m256i RequantizeLoaded(__m256i acc, __m256i ib, __m256 bias, __m256 mult, __m256 zp, __m256 flo,
+                                         __m256 fhi) {
+  const __m256 value = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc, ib)), bias);
+  __m256 v = _mm256_add_ps(_mm256_mul_ps(value, mult), zp);
   v = _mm256_min_ps(_mm256_max_ps(v, flo), fhi);
   return _mm256_cvtps_epi32(v);  // round half to even (MXCSR default)
+}
+MIXQ_AVX2_STAGE __m256i RequantizeVector(const int32_t* acc, __m256i ib, __m256 bias, __m256 mult, __m256 zp,
+                                         __m256 flo, __m256 fhi) {
+  return RequantizeLoaded(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), ib, bias, mult, zp, flo, fhi);
 }
 
 // y after the post-ops, 8 lanes (the comparisons of ApplyScalarPostOps).
@@ -287,17 +293,15 @@ MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const Ch
       const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q01, q23), order);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), bytes);
     }
-    // Eight at a time, the last group through a zero-padded copy: rows are
-    // often short (one output row of a block), so no scalar tail.
+    // Eight at a time, the last group through a masked load: rows are often
+    // short (one output row of a block), so no scalar tail. (Not a copy
+    // through the stack: a wide load of narrow stores stalls on store
+    // forwarding.)
     for (; j < n; j += 8) {
       const int64_t count = std::min<int64_t>(8, n - j);
-      alignas(32) int32_t part[8] = {};
-      const int32_t* from = acc + j;
-      if (count < 8) {
-        std::memcpy(part, acc + j, static_cast<size_t>(count) * sizeof(int32_t));
-        from = part;
-      }
-      const __m256i q = RequantizeVector(from, ib, bias, mult, zp, flo, fhi);
+      const __m256i lanes =
+          _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      const __m256i q = RequantizeLoaded(_mm256_maskload_epi32(acc + j, lanes), ib, bias, mult, zp, flo, fhi);
       const __m256i words = _mm256_packs_epi32(q, q);  // per lane: q0..3 q0..3 | q4..7 q4..7
       const __m256i bytes = _mm256_packs_epi16(words, words);
       const __m128i eight =
@@ -305,9 +309,8 @@ MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const Ch
       if (count == 8) {
         _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j), eight);
       } else {
-        alignas(16) int8_t packed[16];
-        _mm_store_si128(reinterpret_cast<__m128i*>(packed), eight);
-        std::memcpy(out + j, packed, static_cast<size_t>(count));
+        const auto bits = static_cast<uint64_t>(_mm_cvtsi128_si64(eight));
+        for (int64_t k = 0; k < count; ++k) out[j + k] = static_cast<int8_t>(bits >> (8 * k));
       }
     }
   }

@@ -1,8 +1,7 @@
-// The AVX2 int8 Conv2D kernels (the fused NCHW "avx2-int8" and the staged
-// "avx2-int8-staged") against the quantized reference, bit for bit: odd sizes
-// (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise,
-// strides, dilations, padding, both activation layouts, zero points at the
-// extremes (centered values up to 255), int8 / float32 / float16 outputs,
+// The AVX2 int8 Conv2D kernels (the fused NCHW "avx2-int8", the depthwise
+// "avx2-int8-dw" and "avx2-int8-dw8c", and the staged "avx2-int8-staged") against the quantized reference, bit for bit:
+// odd sizes (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise, strides, dilations, padding,
+// both activation layouts, zero points at the extremes (centered values up to 255), int8 / float32 / float16 outputs,
 // float, INT32, NaN and absent biases, fused relu / relu6 / clip / leaky
 // relu and a residual add.
 #include <gtest/gtest.h>
@@ -164,6 +163,13 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 16, 8, 28, 16, 3, 3, 16, 2, 1, 1, true, -60, true, false},
       {1, 8, 5, 14, 8, 3, 3, 8, 2, 1, 1, true, 77, false, false, DataType::FLOAT32, Post::kRelu6},
       {1, 8, 7, 45, 8, 3, 3, 8, 2, 1, 0, true, -1, true, false},
+      // Depthwise planes tall enough for avx2-int8-dw8c's row strips; 12 channels: a half block; a 15x15 filter.
+      {1, 12, 120, 40, 12, 3, 3, 12, 1, 1, 1, true, 11, true, false, DataType::FLOAT32, Post::kRelu6},
+      {2, 9, 200, 60, 9, 3, 3, 9, 2, 1, 1, true, -128, false, false, DataType::FLOAT16, Post::kAdd},
+      {1, 4, 17, 19, 4, 15, 15, 4, 1, 1, 7, true, 127, true, false},
+      // int8 out with a NaN bias: the row path (the scalar formula) for that block; 8 and 16 wide.
+      {1, 10, 9, 8, 10, 3, 3, 10, 1, 1, 1, true, 3, true, false, DataType::FLOAT32, Post::kNone, Bias::kNaN},
+      {1, 17, 16, 16, 17, 3, 3, 17, 1, 1, 1, true, -9, true, false, DataType::FLOAT32, Post::kRelu},
       // NHWC, one group: int8 out with relu6, float16 with a residual add, INT32 bias, 7 rows; few channels
       // (avx2-int8 through NCHW planes) and many (avx2-int8-nhwc).
       {2, 16, 9, 7, 20, 3, 3, 1, 1, 1, 1, false, -128, true, false, DataType::FLOAT32, Post::kRelu6},
@@ -177,7 +183,8 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {2, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, false, 5, true, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (const char* name : {"avx2-int8", "avx2-int8-dw", "avx2-int8-nhwc", "avx2-int8-staged", "avx2-int8-u8s8"}) {
+  for (const char* name :
+       {"avx2-int8", "avx2-int8-dw", "avx2-int8-dw8c", "avx2-int8-nhwc", "avx2-int8-staged", "avx2-int8-u8s8"}) {
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     const std::string kernel = name;
@@ -197,9 +204,10 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
     // one group, the staged one all.
     EXPECT_EQ(ran, kernel == "avx2-int8" || seven_bit ? 19
-                   : kernel == "avx2-int8-dw"         ? 10
+                   : kernel == "avx2-int8-dw"         ? 15
+                   : kernel == "avx2-int8-dw8c"       ? 15
                    : kernel == "avx2-int8-nhwc"       ? 3
-                                                      : 33)
+                                                      : 38)
         << name;
   }
 }

@@ -42,6 +42,10 @@ class Int8ConvOutputStage {
   void Prepare(const std::vector<TensorView>& in, const TensorView& y);
   // Channel o's accumulators [0, n) -> output elements [at, at + n).
   void Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const;
+  // The plain int8 requantization (INT8 output, no float chain): the
+  // per-channel constants of the last Prepare, and the output's zero point
+  // and clamp (RequantizeTileToInt8's arguments); null for other outputs.
+  const ChannelStage* PlainInt8(int32_t* zero_point, int32_t* lo, int32_t* hi) const;
   // The same from int64 accumulators (int16 operands; integer output INT16).
   void Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const;
 
