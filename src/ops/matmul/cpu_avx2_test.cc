@@ -1,4 +1,6 @@
-// The AVX2 int8 MatMul against the quantized reference, bit for bit: weights
+// The AVX2 int8 MatMuls (avx2-int8 and its u8s8 form for weights,
+// avx2-int8-act for two activations, avx2-int8-staged for all) against the
+// quantized reference, bit for bit: weights
 // (per-axis along N, stored plain and transposed), two activations with
 // broadcast batches (attention), odd M / K / N, zero points at the extremes,
 // float and int8 outputs.
@@ -80,9 +82,13 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
       {{{3, 1, 7, 5}, {4, 5, 7}, false, false, true, -1, 127}, {3, 4, 7, 7}},        // broadcast batches
       {{{1, 128, 96}, {96, 300}, true, false, false, 127, 0}, {1, 128, 300}},        // a BERT-like layer: column blocks
       {{{13, 7}, {7, 5}, true, false, true, 0, 0}, {13, 5}},                         // odd rows, narrow output
+      // Attention as BERT-base has it (12 heads, int8 out); b transposed; depth 1.
+      {{{1, 12, 128, 64}, {1, 12, 64, 128}, false, false, true, 5, -3}, {1, 12, 128, 128}},
+      {{{2, 3, 10, 17}, {2, 3, 9, 17}, false, true, false, -128, 127}, {2, 3, 10, 9}},
+      {{{7, 1}, {1, 5}, false, false, true, 1, 2}, {7, 5}},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kMatMul);
-  for (const char* name : {"avx2-int8", "avx2-int8-staged", "avx2-int8-u8s8"}) {
+  for (const char* name : {"avx2-int8", "avx2-int8-act", "avx2-int8-staged", "avx2-int8-u8s8"}) {
     const KernelDef* fast = FindKernel(OpKind::kMatMul, name);
     ASSERT_NE(fast, nullptr) << name;
     const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
@@ -95,8 +101,10 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
       ASSERT_FALSE(want.empty());
       EXPECT_EQ(got, want) << name << " case " << i;
     }
-    // The fused kernels take the constant-weights cases, the staged one all.
-    EXPECT_EQ(ran, std::string(name) == "avx2-int8-staged" ? 6 : 4) << name;
+    // The fused weight kernels take the constant-weights cases, avx2-int8-act the two-activation ones, the
+    // staged one all.
+    const std::string kernel = name;
+    EXPECT_EQ(ran, kernel == "avx2-int8-staged" ? 9 : kernel == "avx2-int8-act" ? 5 : 4) << name;
   }
   // 8-bit weights (a pair 127, -128 could saturate vpmaddubsw): the u8s8 form declines.
   const KernelDef* u8s8 = FindKernel(OpKind::kMatMul, "avx2-int8-u8s8");
