@@ -8,6 +8,7 @@
 
 #include "kernels/parallel.h"
 #include "kernels/thread_scratch.h"
+#include "kernels/vector_math.h"
 
 namespace mixq::kernels {
 
@@ -44,11 +45,51 @@ MIXQ_AVX2 inline void StoreHalf(float* p, int half, const ColumnMask& m, __m256 
     _mm256_maskstore_ps(p + 8 * half, half ? m.hi : m.lo, v);
 }
 
+// GELU out of line: its polynomials stay out of the micro-tile.
+MIXQ_AVX2 __attribute__((noinline)) __m256 GeluErfOutOfLine(__m256 v) {
+  return GeluErfAvx2(v);
+}
+
+MIXQ_AVX2 __attribute__((noinline)) __m256 GeluTanhOutOfLine(__m256 v) {
+  return GeluTanhAvx2(v);
+}
+
+// The epilogue's operations on half `half` (8 columns) of a row, v the
+// row's sum: `at` is that row's first element in C (the addends), `col` its
+// first column (the biases).
+MIXQ_AVX2 inline __m256 ApplyEpilogue(__m256 v, const SgemmEpilogue& e, int64_t at, int64_t col, int half,
+                                      const ColumnMask& mask) {
+  for (const SgemmEpilogueOp& op : e.ops) {
+    switch (op.kind) {
+      case SgemmEpilogueOp::Kind::kBias:
+        v = _mm256_add_ps(v, LoadHalf(op.data + col, half, mask));
+        break;
+      case SgemmEpilogueOp::Kind::kAdd:
+        v = _mm256_add_ps(v, LoadHalf(op.data + at, half, mask));
+        break;
+      case SgemmEpilogueOp::Kind::kClamp:
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
+        break;
+      case SgemmEpilogueOp::Kind::kLeakyRelu:
+        v = _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(op.lo)),
+                             _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+        break;
+      case SgemmEpilogueOp::Kind::kGeluErf:
+        v = GeluErfOutOfLine(v);
+        break;
+      case SgemmEpilogueOp::Kind::kGeluTanh:
+        v = GeluTanhOutOfLine(v);
+        break;
+    }
+  }
+  return v;
+}
+
 // C[0..R)[0..cols) = (accumulate ? C : 0) + sum over kc taps of A x B,
-// then, with `epilogue` (the last K block), + bias + addends. A packed for
+// then, with `epilogue` (the last K block), its operations. A packed for
 // the block (tap t of row r at a[t * 6 + r]), B the panel's block (16 floats
 // per tap). `at` is the tile's element index in C (for the addends),
-// `col` its first column (for the bias).
+// `col` its first column (for the biases).
 template <int R>
 MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, int64_t ldc, const ColumnMask& mask,
                          bool accumulate, const SgemmEpilogue* epilogue, int64_t at, int64_t col) {
@@ -93,10 +134,7 @@ MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, i
     for (int h = 0; h < 2; ++h) {
       __m256 v = acc[0][r][h];
       if (accumulate) v = _mm256_add_ps(LoadHalf(row, h, mask), v);
-      if (epilogue) {
-        if (epilogue->bias) v = _mm256_add_ps(v, LoadHalf(epilogue->bias + col, h, mask));
-        for (const float* addend : epilogue->addends) v = _mm256_add_ps(v, LoadHalf(addend + at + r * ldc, h, mask));
-      }
+      if (epilogue) v = ApplyEpilogue(v, *epilogue, at + r * ldc, col, h, mask);
       StoreHalf(row, h, mask, v);
     }
   }
@@ -131,7 +169,7 @@ MIXQ_AVX2 void RunTile(const Problem& p, int64_t first_block, int64_t last_block
   for (int64_t k0 = 0; k0 == 0 || k0 < b.k; k0 += kSgemmDepthBlock) {
     const int64_t kc = std::min(kSgemmDepthBlock, b.k - k0);
     const bool last = k0 + kSgemmDepthBlock >= b.k;
-    const SgemmEpilogue* epilogue = last ? p.epilogue : nullptr;
+    const SgemmEpilogue* epilogue = last && !p.epilogue->ops.empty() ? p.epilogue : nullptr;
     for (int64_t panel = first_panel; panel < last_panel; ++panel) {
       const int64_t col = panel * kSgemmPanel;
       const ColumnMask mask = MakeMask(b.n - col);
