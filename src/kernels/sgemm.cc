@@ -45,44 +45,56 @@ MIXQ_AVX2 inline void StoreHalf(float* p, int half, const ColumnMask& m, __m256 
     _mm256_maskstore_ps(p + 8 * half, half ? m.hi : m.lo, v);
 }
 
-// GELU out of line: its polynomials stay out of the micro-tile.
-MIXQ_AVX2 __attribute__((noinline)) __m256 GeluErfOutOfLine(__m256 v) {
-  return GeluErfAvx2(v);
-}
-
-MIXQ_AVX2 __attribute__((noinline)) __m256 GeluTanhOutOfLine(__m256 v) {
-  return GeluTanhAvx2(v);
-}
-
-// The epilogue's operations on half `half` (8 columns) of a row, v the
-// row's sum: `at` is that row's first element in C (the addends), `col` its
-// first column (the biases).
-MIXQ_AVX2 inline __m256 ApplyEpilogue(__m256 v, const SgemmEpilogue& e, int64_t at, int64_t col, int half,
-                                      const ColumnMask& mask) {
+// The epilogue of a micro-tile: `rows` rows of 16 sums (the tile's
+// accumulators, row r at sums + 16 r) through the epilogue's operations in
+// order, stored to C (row r at c + r * ldc, `mask` its columns). `at` is the
+// tile's first element in C (the addends), `col` its first column (the
+// biases). Out of line, after the accumulators are dead: a call inside the
+// micro-tile would make them live across it (no callee-saved ymm registers),
+// and GCC then keeps them in memory through the FMA loop.
+MIXQ_AVX2 __attribute__((noinline)) void StoreWithEpilogue(float* sums, int rows, float* c, int64_t ldc,
+                                                           const ColumnMask& mask, const SgemmEpilogue& e, int64_t at,
+                                                           int64_t col) {
+  const int vectors = 2 * rows;  // vector i: row i / 2, columns 8 (i % 2) on
+  // One operation at a time over the tile's vectors (the dispatch hoisted
+  // out of the element loop); the tile stays in L1 in between.
   for (const SgemmEpilogueOp& op : e.ops) {
     switch (op.kind) {
-      case SgemmEpilogueOp::Kind::kBias:
-        v = _mm256_add_ps(v, LoadHalf(op.data + col, half, mask));
+      case SgemmEpilogueOp::Kind::kBias: {
+        const __m256 b0 = LoadHalf(op.data + col, 0, mask), b1 = LoadHalf(op.data + col, 1, mask);
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_add_ps(_mm256_load_ps(sums + 8 * i), i % 2 ? b1 : b0));
         break;
+      }
       case SgemmEpilogueOp::Kind::kAdd:
-        v = _mm256_add_ps(v, LoadHalf(op.data + at, half, mask));
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_add_ps(_mm256_load_ps(sums + 8 * i),
+                                                      LoadHalf(op.data + at + (i / 2) * ldc, i % 2, mask)));
         break;
-      case SgemmEpilogueOp::Kind::kClamp:
-        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
+      case SgemmEpilogueOp::Kind::kClamp: {
+        const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_min_ps(_mm256_max_ps(_mm256_load_ps(sums + 8 * i), lo), hi));
         break;
-      case SgemmEpilogueOp::Kind::kLeakyRelu:
-        v = _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(op.lo)),
-                             _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+      }
+      case SgemmEpilogueOp::Kind::kLeakyRelu: {
+        const __m256 slope = _mm256_set1_ps(op.lo);
+        for (int i = 0; i < vectors; ++i) {
+          const __m256 v = _mm256_load_ps(sums + 8 * i);
+          _mm256_store_ps(sums + 8 * i, _mm256_blendv_ps(v, _mm256_mul_ps(v, slope),
+                                                         _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)));
+        }
         break;
+      }
       case SgemmEpilogueOp::Kind::kGeluErf:
-        v = GeluErfOutOfLine(v);
+        for (int i = 0; i < vectors; ++i) _mm256_store_ps(sums + 8 * i, GeluErfAvx2(_mm256_load_ps(sums + 8 * i)));
         break;
       case SgemmEpilogueOp::Kind::kGeluTanh:
-        v = GeluTanhOutOfLine(v);
+        for (int i = 0; i < vectors; ++i) _mm256_store_ps(sums + 8 * i, GeluTanhAvx2(_mm256_load_ps(sums + 8 * i)));
         break;
     }
   }
-  return v;
+  for (int i = 0; i < vectors; ++i) StoreHalf(c + (i / 2) * ldc, i % 2, mask, _mm256_load_ps(sums + 8 * i));
 }
 
 // C[0..R)[0..cols) = (accumulate ? C : 0) + sum over kc taps of A x B,
@@ -128,13 +140,25 @@ MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, i
       acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[s][r][0]);
       acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[s][r][1]);
     }
+  if (epilogue) {
+    // The sums through the epilogue, then one store (not C written twice).
+    alignas(32) float sums[R * kSgemmPanel];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+      for (int h = 0; h < 2; ++h) {
+        __m256 v = acc[0][r][h];
+        if (accumulate) v = _mm256_add_ps(LoadHalf(c + r * ldc, h, mask), v);
+        _mm256_store_ps(sums + r * kSgemmPanel + 8 * h, v);
+      }
+    StoreWithEpilogue(sums, R, c, ldc, mask, *epilogue, at, col);
+    return;
+  }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     float* row = c + r * ldc;
     for (int h = 0; h < 2; ++h) {
       __m256 v = acc[0][r][h];
       if (accumulate) v = _mm256_add_ps(LoadHalf(row, h, mask), v);
-      if (epilogue) v = ApplyEpilogue(v, *epilogue, at + r * ldc, col, h, mask);
       StoreHalf(row, h, mask, v);
     }
   }
