@@ -1,7 +1,7 @@
 // A float32 GEMM with constant, pre-packed B on AVX2 + FMA: C[M,N] = A[M,K] x
-// B[K,N] (then per-column biases, same-shape addends and
-// activations, in any order), for MatMul and
-// FullyConnected with float32 weights (ops/float_weight_gemm.h).
+// B[K,N] (then per-column biases, same-shape addends and activations, in any
+// order), for MatMul and FullyConnected with float32 weights
+// (ops/float_weight_gemm.h).
 //
 // B is packed once per engine into panels of 16 columns, K-major inside a
 // panel ([panel][k][16] floats, the last panel's columns past N zero), so a
@@ -11,8 +11,8 @@
 // kSgemmDepthBlock: the rows of A are packed once per call (tap-major in
 // 6-row blocks, shared by the threads) and each panel's K block (16 KiB)
 // stays in L1 while every row block of a chunk runs against it; the epilogue
-// (SgemmEpilogue) is applied to the accumulators before their store after the
-// last K block.
+// (SgemmEpilogue) is applied to each tile's sums before their store after
+// the last K block.
 // Threads split the (row chunk, column block of 256) tiles when the product
 // is large enough (kernels/parallel.h).
 //
@@ -43,9 +43,9 @@ struct PackedSgemmB {
 // `transposed` (B stored [N, K], as FullyConnected keeps its weights).
 void PackSgemmB(const float* b, int64_t k, int64_t n, bool transposed, PackedSgemmB* packed);
 
-// What is applied to each output after the product, in order, on the
-// accumulators before their one store (no second pass over C): a bias per
-// column (bias[j]), a same-shape addend (addend[i * ldc + j]), a clamp
+// What is applied to each output after the product, in order, on each
+// tile's sums (in L1) before their one store to C (no second pass over C):
+// a bias per column (bias[j]), a same-shape addend (addend[i * ldc + j]), a clamp
 // (maxps(y, lo) then minps(., hi): relu, relu6, clip, NaN -> lo), leaky_relu
 // (y < 0 ? lo * y : y) or GELU (kernels/vector_math.h, the numbers of the
 // float32 Activation kernel).
