@@ -272,6 +272,34 @@ TEST(FuseBiasAdd, NearMissesStaySeparate) {
     const StepInfo s = StepOf(context.get(), "product");
     EXPECT_EQ(s.fused, (std::vector<std::string>{"bias_add"}));
   }
+  // A 1-D b ([K]: the output [1, M] has no column dim of b's): a bias [M]
+  // would broadcast along a's rows in oneDNN's dst [1, M, 1]; not fused, and
+  // the separate steps agree with the reference.
+  {
+    auto n = CreateINetwork();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 5, 24}));
+    const auto w = RandomFloats(24, 3, -0.3f, 0.3f);
+    const auto bias_values = RandomFloats(5, 4);
+    ITensor* y = Named(n->AddIMatMulNode(x, Constant(n.get(), Dims({24}), w)), "product");
+    ITensor* sum = Binary(n.get(), y, Constant(n.get(), Dims({5}), bias_values), ElementwiseOp::ADD, "bias_add");
+    ASSERT_TRUE(n->MarkOutput(sum).ok());
+    auto model = BuildOrDie(n.get(), R"({"precision_config": {"precision_mode": "force_float32"}})");
+    ASSERT_NE(model, nullptr);
+    auto engine = model->CreateIEngine();
+    auto fast = engine->CreateIContext();
+    ContextOptions reference_only;
+    reference_only.force_reference = true;
+    auto slow = engine->CreateIContext(reference_only);
+    ASSERT_TRUE(fast->Prepare({Dims({1, 5, 24})}).ok());
+    ASSERT_TRUE(slow->Prepare({Dims({1, 5, 24})}).ok());
+    EXPECT_TRUE(StepOf(fast.get(), "product").fused.empty());
+    std::vector<float> x_values = RandomFloats(5 * 24, 7);
+    const auto got = RunOnce(fast.get(), Dims({1, 5, 24}), x_values);
+    const auto want = RunOnce(slow.get(), Dims({1, 5, 24}), x_values);
+    ASSERT_EQ(got.size(), 5u);
+    ASSERT_EQ(want.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+  }
   // A bias that is not a constant (a second network input): not fused.
   {
     auto n = CreateINetwork();

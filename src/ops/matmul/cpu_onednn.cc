@@ -147,7 +147,18 @@ bool SupportsFast(const KernelInit& init) {
       !init.inputs[1])
     return false;
   // oneDNN takes up to 12 dims.
-  return std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) <= 12;
+  if (std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) > 12) return false;
+  // A per-column addend broadcasts along dst's last dim: b's columns, which
+  // a 1-D b (promoted to [K, 1], its dim dropped from the output) is not.
+  bool column_addend = false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      column_addend = column_addend || (op.kind == PostOp::Kind::kAdd &&
+                                        init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape);
+  if (!column_addend) return true;
+  MatMulGeometry g;
+  return ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok() && !g.b.vector &&
+         init.outputs[0].shape.back() == g.b.cols;
 }
 }  // namespace
 
