@@ -27,7 +27,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <numbers>
 
 #include "kernels/parallel.h"
 #include "kernels/vector_math.h"
