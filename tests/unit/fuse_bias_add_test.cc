@@ -300,6 +300,20 @@ TEST(FuseBiasAdd, NearMissesStaySeparate) {
     ASSERT_EQ(want.size(), 5u);
     for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
   }
+  // force_float16: the product's output is float16 storage (GELU reads the
+  // rounded values); neither the bias nor GELU fuse into it.
+  {
+    Pattern p;
+    p.tail = Tail::kGeluErf;
+    Built b = Make(p);
+    auto model = BuildOrDie(b.network.get(), R"({"precision_config": {"precision_mode": "force_float16"}})");
+    ASSERT_NE(model, nullptr);
+    auto context = model->CreateIEngine()->CreateIContext();
+    ASSERT_TRUE(context->Prepare({b.x_dims}).ok());
+    const StepInfo s = StepOf(context.get(), "product");
+    EXPECT_TRUE(s.fused.empty());
+    EXPECT_TRUE(s.post_ops.empty());
+  }
   // A bias that is not a constant (a second network input): not fused.
   {
     auto n = CreateINetwork();
