@@ -8,6 +8,7 @@
 
 #include "kernels/parallel.h"
 #include "kernels/thread_scratch.h"
+#include "kernels/vector_math.h"
 
 namespace mixq::kernels {
 
@@ -44,11 +45,63 @@ MIXQ_AVX2 inline void StoreHalf(float* p, int half, const ColumnMask& m, __m256 
     _mm256_maskstore_ps(p + 8 * half, half ? m.hi : m.lo, v);
 }
 
+// The epilogue of a micro-tile: `rows` rows of 16 sums (the tile's
+// accumulators, row r at sums + 16 r) through the epilogue's operations in
+// order, stored to C (row r at c + r * ldc, `mask` its columns). `at` is the
+// tile's first element in C (the addends), `col` its first column (the
+// biases). Out of line, after the accumulators are dead: a call inside the
+// micro-tile would make them live across it (no callee-saved ymm registers),
+// and GCC then keeps them in memory through the FMA loop.
+MIXQ_AVX2 __attribute__((noinline)) void StoreWithEpilogue(float* sums, int rows, float* c, int64_t ldc,
+                                                           const ColumnMask& mask, const SgemmEpilogue& e, int64_t at,
+                                                           int64_t col) {
+  const int vectors = 2 * rows;  // vector i: row i / 2, columns 8 (i % 2) on
+  // One operation at a time over the tile's vectors (the dispatch hoisted
+  // out of the element loop); the tile stays in L1 in between.
+  for (const SgemmEpilogueOp& op : e.ops) {
+    switch (op.kind) {
+      case SgemmEpilogueOp::Kind::kBias: {
+        const __m256 b0 = LoadHalf(op.data + col, 0, mask), b1 = LoadHalf(op.data + col, 1, mask);
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_add_ps(_mm256_load_ps(sums + 8 * i), i % 2 ? b1 : b0));
+        break;
+      }
+      case SgemmEpilogueOp::Kind::kAdd:
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_add_ps(_mm256_load_ps(sums + 8 * i),
+                                                      LoadHalf(op.data + at + (i / 2) * ldc, i % 2, mask)));
+        break;
+      case SgemmEpilogueOp::Kind::kClamp: {
+        const __m256 lo = _mm256_set1_ps(op.lo), hi = _mm256_set1_ps(op.hi);
+        for (int i = 0; i < vectors; ++i)
+          _mm256_store_ps(sums + 8 * i, _mm256_min_ps(_mm256_max_ps(_mm256_load_ps(sums + 8 * i), lo), hi));
+        break;
+      }
+      case SgemmEpilogueOp::Kind::kLeakyRelu: {
+        const __m256 slope = _mm256_set1_ps(op.lo);
+        for (int i = 0; i < vectors; ++i) {
+          const __m256 v = _mm256_load_ps(sums + 8 * i);
+          _mm256_store_ps(sums + 8 * i, _mm256_blendv_ps(v, _mm256_mul_ps(v, slope),
+                                                         _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)));
+        }
+        break;
+      }
+      case SgemmEpilogueOp::Kind::kGeluErf:
+        for (int i = 0; i < vectors; ++i) _mm256_store_ps(sums + 8 * i, GeluErfAvx2(_mm256_load_ps(sums + 8 * i)));
+        break;
+      case SgemmEpilogueOp::Kind::kGeluTanh:
+        for (int i = 0; i < vectors; ++i) _mm256_store_ps(sums + 8 * i, GeluTanhAvx2(_mm256_load_ps(sums + 8 * i)));
+        break;
+    }
+  }
+  for (int i = 0; i < vectors; ++i) StoreHalf(c + (i / 2) * ldc, i % 2, mask, _mm256_load_ps(sums + 8 * i));
+}
+
 // C[0..R)[0..cols) = (accumulate ? C : 0) + sum over kc taps of A x B,
-// then, with `epilogue` (the last K block), + bias + addends. A packed for
+// then, with `epilogue` (the last K block), its operations. A packed for
 // the block (tap t of row r at a[t * 6 + r]), B the panel's block (16 floats
 // per tap). `at` is the tile's element index in C (for the addends),
-// `col` its first column (for the bias).
+// `col` its first column (for the biases).
 template <int R>
 MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, int64_t ldc, const ColumnMask& mask,
                          bool accumulate, const SgemmEpilogue* epilogue, int64_t at, int64_t col) {
@@ -87,16 +140,25 @@ MIXQ_AVX2 void MicroTile(const float* a, const float* b, int64_t kc, float* c, i
       acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[s][r][0]);
       acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[s][r][1]);
     }
+  if (epilogue) {
+    // The sums through the epilogue, then one store (not C written twice).
+    alignas(32) float sums[R * kSgemmPanel];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+      for (int h = 0; h < 2; ++h) {
+        __m256 v = acc[0][r][h];
+        if (accumulate) v = _mm256_add_ps(LoadHalf(c + r * ldc, h, mask), v);
+        _mm256_store_ps(sums + r * kSgemmPanel + 8 * h, v);
+      }
+    StoreWithEpilogue(sums, R, c, ldc, mask, *epilogue, at, col);
+    return;
+  }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     float* row = c + r * ldc;
     for (int h = 0; h < 2; ++h) {
       __m256 v = acc[0][r][h];
       if (accumulate) v = _mm256_add_ps(LoadHalf(row, h, mask), v);
-      if (epilogue) {
-        if (epilogue->bias) v = _mm256_add_ps(v, LoadHalf(epilogue->bias + col, h, mask));
-        for (const float* addend : epilogue->addends) v = _mm256_add_ps(v, LoadHalf(addend + at + r * ldc, h, mask));
-      }
       StoreHalf(row, h, mask, v);
     }
   }
@@ -131,7 +193,7 @@ MIXQ_AVX2 void RunTile(const Problem& p, int64_t first_block, int64_t last_block
   for (int64_t k0 = 0; k0 == 0 || k0 < b.k; k0 += kSgemmDepthBlock) {
     const int64_t kc = std::min(kSgemmDepthBlock, b.k - k0);
     const bool last = k0 + kSgemmDepthBlock >= b.k;
-    const SgemmEpilogue* epilogue = last ? p.epilogue : nullptr;
+    const SgemmEpilogue* epilogue = last && !p.epilogue->ops.empty() ? p.epilogue : nullptr;
     for (int64_t panel = first_panel; panel < last_panel; ++panel) {
       const int64_t col = panel * kSgemmPanel;
       const ColumnMask mask = MakeMask(b.n - col);

@@ -1,6 +1,7 @@
 // A float32 GEMM with constant, pre-packed B on AVX2 + FMA: C[M,N] = A[M,K] x
-// B[K,N] (+ a bias per column, + same-shape addends), for MatMul and
-// FullyConnected with float32 weights (ops/float_weight_gemm.h).
+// B[K,N] (then per-column biases, same-shape addends and activations, in any
+// order), for MatMul and FullyConnected with float32 weights
+// (ops/float_weight_gemm.h).
 //
 // B is packed once per engine into panels of 16 columns, K-major inside a
 // panel ([panel][k][16] floats, the last panel's columns past N zero), so a
@@ -9,8 +10,9 @@
 // registers: 12 FMAs per 8 loads, as MLAS / BLIS do on AVX2. K is blocked by
 // kSgemmDepthBlock: the rows of A are packed once per call (tap-major in
 // 6-row blocks, shared by the threads) and each panel's K block (16 KiB)
-// stays in L1 while every row block of a chunk runs against it; the epilogue (bias, addends) is
-// applied to the accumulators before their store after the last K block.
+// stays in L1 while every row block of a chunk runs against it; the epilogue
+// (SgemmEpilogue) is applied to each tile's sums before their store after
+// the last K block.
 // Threads split the (row chunk, column block of 256) tiles when the product
 // is large enough (kernels/parallel.h).
 //
@@ -41,11 +43,21 @@ struct PackedSgemmB {
 // `transposed` (B stored [N, K], as FullyConnected keeps its weights).
 void PackSgemmB(const float* b, int64_t k, int64_t n, bool transposed, PackedSgemmB* packed);
 
-// What is added to each output after the product, in this order: bias[j]
-// (null: none), then each addend[i * ldc + j] (same shape as C).
+// What is applied to each output after the product, in order, on each
+// tile's sums (in L1) before their one store to C (no second pass over C):
+// a bias per column (bias[j]), a same-shape addend (addend[i * ldc + j]), a clamp
+// (maxps(y, lo) then minps(., hi): relu, relu6, clip, NaN -> lo), leaky_relu
+// (y < 0 ? lo * y : y) or GELU (kernels/vector_math.h, the numbers of the
+// float32 Activation kernel).
+struct SgemmEpilogueOp {
+  enum class Kind { kBias, kAdd, kClamp, kLeakyRelu, kGeluErf, kGeluTanh };
+  Kind kind = Kind::kBias;
+  const float* data = nullptr;  // kBias: N floats; kAdd: a tensor shaped like C
+  float lo = 0.0f, hi = 0.0f;   // kClamp: the bounds; kLeakyRelu: lo = the slope
+};
+
 struct SgemmEpilogue {
-  const float* bias = nullptr;
-  std::vector<const float*> addends;
+  std::vector<SgemmEpilogueOp> ops;
 };
 
 // C[i][j] (row i at c + i * ldc) = sum_k A[i][k] * B[k][j] (row i of A at

@@ -7,6 +7,9 @@
 
 #include <immintrin.h>
 
+#include <cmath>
+#include <numbers>
+
 #include "kernels/vector_exp.h"
 
 namespace mixq::kernels {
@@ -81,6 +84,28 @@ __attribute__((target("avx2,fma"))) inline ErfParts ErfPartsAvx2(__m256 t) {
 __attribute__((target("avx2,fma"))) inline __m256 ErfAvx2(__m256 x) {
   const __m256 y = _mm256_or_ps(ErfPartsAvx2(AbsAvx2(x)).erf, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// gelu_tanh: x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), the same
+// value as 0.5 x (1 + tanh u) without 1 + tanh u cancelling. The float32
+// Activation kernel (ops/activation/cpu_avx2_float.cc) and the GEMM
+// epilogues that fuse it (kernels/sgemm.h) share it: the same numbers.
+__attribute__((target("avx2,fma"))) inline __m256 GeluTanhAvx2(__m256 x) {
+  const float two_k = static_cast<float>(2.0 * std::sqrt(2.0 / std::numbers::pi));
+  const __m256 c = _mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(0.044715f));
+  const __m256 inner = _mm256_fmadd_ps(c, x, x);  // x + 0.044715 x^3
+  return _mm256_mul_ps(x, SigmoidAvx2(_mm256_mul_ps(inner, _mm256_set1_ps(two_k))));
+}
+
+// gelu_erf: 0.5 x (2 - erfc(|z|)) for x >= 0, 0.5 x erfc(|z|) below, z = x /
+// sqrt(2): erfc keeps its relative precision for x << 0. Shared like
+// GeluTanhAvx2.
+__attribute__((target("avx2,fma"))) inline __m256 GeluErfAvx2(__m256 x) {
+  const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(static_cast<float>(1.0 / std::numbers::sqrt2)));
+  const __m256 erfc = ErfPartsAvx2(AbsAvx2(z)).erfc;
+  const __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
+  const __m256 factor = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), positive);
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), factor);
 }
 
 }  // namespace mixq::kernels

@@ -22,8 +22,11 @@
 namespace mixq::ops {
 
 // An operation fused into a step's output, applied in order after the op
-// itself: an activation (relu, relu6, clip, leaky_relu; hard_swish), the
-// addition of another tensor of the output's shape (a residual add), the
+// itself: an activation (relu, relu6, clip, leaky_relu; hard_swish; gelu_erf
+// and gelu_tanh only after a float32 MatMul / FullyConnected), the addition
+// of another tensor of the output's shape (a residual add) or, after a
+// float32 MatMul / FullyConnected, of a constant bias per output column ([N]
+// or [1, ..., 1, N]: kernels taking a kAdd check the addend's shape), the
 // product or sum with a scalar constant, or the output's quantization.
 //
 // hard_swish, kScalar and kQuantize are "float chain" post-ops: the step

@@ -32,26 +32,44 @@ bool ActivationEltwise(const PostOp& op, Eltwise* e) {
     e->alpha = op.lo;
   } else if (op.activation == "hard_swish") {
     e->alg = dnnl::algorithm::eltwise_hardswish;
+  } else if (op.activation == "gelu_erf") {  // the same function (runtime/fusion: after float32 products only)
+    e->alg = dnnl::algorithm::eltwise_gelu_erf;
+  } else if (op.activation == "gelu_tanh") {
+    e->alg = dnnl::algorithm::eltwise_gelu_tanh;
   } else {
     return false;
   }
   return true;
 }
 
-// The post-ops as a sum (first, when `sum`) and a chain of eltwise ops.
+// One entry of a oneDNN post-op chain: an eltwise op, or (binary) the
+// binary_add of the step input `input`.
+struct Entry {
+  bool binary = false;
+  int input = -1;
+  Eltwise e;
+};
+
+// The post-ops as a sum (first, when `sum`) and a chain of eltwise ops; with
+// `binary_adds`, every kAdd instead becomes a binary_add entry in its place.
 // Products and sums with scalars become one linear a * y + b (y * c: (c, 0);
 // y + c: (1, c); y * a + b: (a, b), one fused multiply-add where the separate
 // steps round twice, within the fusion tolerance). oneDNN 2.6's AVX2
 // convolutions compute two eltwise post-ops of one algorithm with the first
 // one's parameters (measured: relu, linear 0.37, linear 1 -0.2 gave
 // relu(y) * 0.37 * 0.37), so a chain repeating an algorithm is refused.
-bool EltwiseChain(const std::vector<PostOp>& ops, bool* sum, std::vector<Eltwise>* chain) {
+bool PostOpChain(const std::vector<PostOp>& ops, bool binary_adds, bool* sum, std::vector<Entry>* chain) {
   *sum = false;
   chain->clear();
   bool linear_open = false;  // the last entry is a linear that may absorb a scalar
   for (size_t k = 0; k < ops.size(); ++k) {
     const PostOp& op = ops[k];
     if (op.kind == PostOp::Kind::kAdd) {
+      if (binary_adds) {
+        chain->push_back({true, op.input, {}});
+        linear_open = false;
+        continue;
+      }
       if (k != 0) return false;
       *sum = true;
       continue;
@@ -60,23 +78,23 @@ bool EltwiseChain(const std::vector<PostOp>& ops, bool* sum, std::vector<Eltwise
       if (op.activation != "mul" && op.activation != "add") return false;
       const bool mul = op.activation == "mul";
       if (linear_open && !mul) {
-        chain->back().beta += op.lo;  // (a, b) then + c: (a, b + c); b is 0 after a lone * a
-        linear_open = false;          // y * a + b, then nothing more: one rounding less is enough
+        chain->back().e.beta += op.lo;  // (a, b) then + c: (a, b + c); b is 0 after a lone * a
+        linear_open = false;            // y * a + b, then nothing more: one rounding less is enough
         continue;
       }
-      chain->push_back({dnnl::algorithm::eltwise_linear, mul ? op.lo : 1.0f, mul ? 0.0f : op.lo});
+      chain->push_back({false, -1, {dnnl::algorithm::eltwise_linear, mul ? op.lo : 1.0f, mul ? 0.0f : op.lo}});
       linear_open = mul;
       continue;
     }
     if (op.kind != PostOp::Kind::kActivation) return false;
-    Eltwise e;
-    if (!ActivationEltwise(op, &e)) return false;
-    chain->push_back(e);
+    Entry entry;
+    if (!ActivationEltwise(op, &entry.e)) return false;
+    chain->push_back(entry);
     linear_open = false;
   }
   for (size_t i = 0; i < chain->size(); ++i)
     for (size_t j = i + 1; j < chain->size(); ++j)
-      if ((*chain)[i].alg == (*chain)[j].alg) return false;
+      if (!(*chain)[i].binary && !(*chain)[j].binary && (*chain)[i].e.alg == (*chain)[j].e.alg) return false;
   return true;
 }
 
@@ -85,10 +103,10 @@ bool EltwiseChain(const std::vector<PostOp>& ops, bool* sum, std::vector<Eltwise
 dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops) {
   dnnl::post_ops post_ops;
   bool sum = false;
-  std::vector<Eltwise> chain;
-  if (EltwiseChain(ops, &sum, &chain)) {  // else refused by OneDnnSupportsPostOps
+  std::vector<Entry> chain;
+  if (PostOpChain(ops, /*binary_adds=*/false, &sum, &chain)) {  // else refused by OneDnnSupportsPostOps
     if (sum) post_ops.append_sum(1.0f);
-    for (const Eltwise& e : chain) post_ops.append_eltwise(1.0f, e.alg, e.alpha, e.beta);
+    for (const Entry& entry : chain) post_ops.append_eltwise(1.0f, entry.e.alg, entry.e.alpha, entry.e.beta);
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(post_ops);
@@ -98,14 +116,57 @@ dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops) {
 bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed) {
   if (!init.post_ops) return true;
   bool sum = false;
-  std::vector<Eltwise> chain;
-  if (!EltwiseChain(*init.post_ops, &sum, &chain)) return false;
+  std::vector<Entry> chain;
+  if (!PostOpChain(*init.post_ops, /*binary_adds=*/false, &sum, &chain)) return false;
   if (!sum) return true;
   // The sum accumulates onto the output: same shape.
   const PostOp& op = init.post_ops->front();
   return sum_allowed && op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size() &&
          init.inputs[static_cast<size_t>(op.input)] &&
          init.inputs[static_cast<size_t>(op.input)]->shape == init.outputs[0].shape;
+}
+
+bool OneDnnSupportsBinaryPostOps(const KernelInit& init) {
+  if (!init.post_ops) return true;
+  bool sum = false;
+  std::vector<Entry> chain;
+  if (!PostOpChain(*init.post_ops, /*binary_adds=*/true, &sum, &chain)) return false;
+  const ir::Shape& out = init.outputs[0].shape;
+  for (const Entry& entry : chain) {
+    if (!entry.binary) continue;
+    const ValueInfo* a =
+        entry.input >= 0 && static_cast<size_t>(entry.input) < init.inputs.size() ? init.inputs[entry.input] : nullptr;
+    if (!a || a->dtype != DataType::FLOAT32 || a->narrowed || a->quant || !ir::IsStatic(a->shape)) return false;
+    if (a->shape == out) continue;
+    // One value per output column: [N] or [1, ..., 1, N].
+    if (a->shape.empty() || out.empty() || a->shape.size() > out.size() || a->shape.back() != out.back()) return false;
+    for (size_t d = 0; d + 1 < a->shape.size(); ++d)
+      if (a->shape[d] != 1) return false;
+  }
+  return true;
+}
+
+dnnl::primitive_attr BinaryPostOpAttr(const std::vector<PostOp>& ops, const std::vector<dnnl::memory::desc>& addends,
+                                      std::vector<BinaryAddend>* args) {
+  dnnl::post_ops post_ops;
+  bool sum = false;
+  std::vector<Entry> chain;
+  args->clear();
+  if (PostOpChain(ops, /*binary_adds=*/true, &sum, &chain)) {  // else refused by OneDnnSupportsBinaryPostOps
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const Entry& entry = chain[i];
+      if (entry.binary) {
+        const dnnl::memory::desc& md = addends[args->size()];
+        post_ops.append_binary(dnnl::algorithm::binary_add, md);
+        args->push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(i)) | DNNL_ARG_SRC_1, entry.input, md});
+      } else {
+        post_ops.append_eltwise(1.0f, entry.e.alg, entry.e.alpha, entry.e.beta);
+      }
+    }
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(post_ops);
+  return attr;
 }
 
 std::shared_ptr<const dnnl::memory> PackWeights(const KernelInit& init, const char* what,

@@ -17,8 +17,29 @@ dnnl::primitive_attr PostOpAttr(const std::vector<PostOp>& ops);
 
 // True when oneDNN takes these post-ops: (when `sum_allowed`) one residual
 // add, first in the chain, whose addend has the output's shape; relu, relu6,
-// clip, leaky_relu, hard_swish; y * c and y + c. Not kQuantize.
+// clip, leaky_relu, hard_swish, gelu_erf, gelu_tanh; y * c and y + c. Not
+// kQuantize.
 bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed);
+
+// As OneDnnSupportsPostOps, but every kAdd (anywhere in the chain) becomes a
+// binary_add post-op whose addend has the output's shape or one value per
+// output column ([N] or [1, ..., 1, N], a MatMul's bias): what the MatMul
+// primitive takes (runtime/fusion/fuse_bias_add.cc).
+bool OneDnnSupportsBinaryPostOps(const KernelInit& init);
+
+// A binary_add post-op's execution argument: the oneDNN argument id, the
+// step input it reads, its memory descriptor.
+struct BinaryAddend {
+  int arg = 0;
+  int input = -1;
+  dnnl::memory::desc md;
+};
+
+// The post-ops of OneDnnSupportsBinaryPostOps as oneDNN attributes;
+// `addends` holds the descriptor of each kAdd's addend in order (dims padded
+// to the output's rank), *args what Run passes for them.
+dnnl::primitive_attr BinaryPostOpAttr(const std::vector<PostOp>& ops, const std::vector<dnnl::memory::desc>& addends,
+                                      std::vector<BinaryAddend>* args);
 
 // `user` (the constant's bytes in `user_md`) reordered into `packed_md`,
 // shared through the engine's weight cache (init.weights) under

@@ -151,6 +151,7 @@ class Lowering {
         FusionProposal p;
         if (!ProposeActivationFusion(site, node.op, out_values[0], &p) &&
             !ProposeResidualAddFusion(site, node.op, out_values[0], &p) &&
+            !ProposeBiasAddFusion(site, node.op, out_values[0], &p) &&
             !ProposeScalarFusion(site, node.op, out_values[0], &p) &&
             !ProposeQuantizeFusion(site, node.op, out_values[0], &p))
           break;

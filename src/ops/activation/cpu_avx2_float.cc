@@ -27,7 +27,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <numbers>
 
 #include "kernels/parallel.h"
 #include "kernels/vector_math.h"
@@ -46,19 +45,8 @@ __attribute__((target("avx2,fma"))) inline __m256 Apply8(__m256 x) {
   if constexpr (kind == Smooth::kSigmoid) return SigmoidAvx2(x);
   if constexpr (kind == Smooth::kTanh) return TanhAvx2(x);
   if constexpr (kind == Smooth::kSilu) return _mm256_mul_ps(x, SigmoidAvx2(x));
-  if constexpr (kind == Smooth::kGeluTanh) {
-    const float two_k = static_cast<float>(2.0 * std::sqrt(2.0 / std::numbers::pi));
-    const __m256 c = _mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(0.044715f));
-    const __m256 inner = _mm256_fmadd_ps(c, x, x);  // x + 0.044715 x^3
-    return _mm256_mul_ps(x, SigmoidAvx2(_mm256_mul_ps(inner, _mm256_set1_ps(two_k))));
-  }
-  if constexpr (kind == Smooth::kGeluErf) {
-    const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(static_cast<float>(1.0 / std::numbers::sqrt2)));
-    const __m256 erfc = ErfPartsAvx2(AbsAvx2(z)).erfc;
-    const __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
-    const __m256 factor = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), positive);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), factor);
-  }
+  if constexpr (kind == Smooth::kGeluTanh) return GeluTanhAvx2(x);  // shared with the GEMM epilogues
+  if constexpr (kind == Smooth::kGeluErf) return GeluErfAvx2(x);
   return x;
 }
 

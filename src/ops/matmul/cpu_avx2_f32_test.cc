@@ -2,7 +2,8 @@
 // against the reference: M, N, K over 1, 3, 7, 17, 33, 129 (tails of the
 // 6-row tile and the 16-column panel), K past the 256-tap K block, a's batch
 // dims folded into M, b [1, K, N] and stored transposed, fused residual adds,
-// infinities and NaN, several threads; and what it declines.
+// fused biases per column, clamps and GELU (the separate steps' numbers bit
+// for bit), infinities and NaN, several threads; and what it declines.
 //
 // Tolerance (float32 sums in another order than the reference's double ones):
 // |opt - ref| <= 1e-5 * sqrt(K) * sum_k |a_k b_k| (+ one rounding of each
@@ -10,9 +11,12 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
+#include <tuple>
 
 #include "ops/kernel_registry.h"
 
@@ -168,6 +172,172 @@ TEST(MatMulAvx2F32, FusedResidualAdds) {
   ExpectMatches(Make(3, 7, 129, 13), 2);         // two adds, in order
 }
 
+// One fused epilogue entry for RunFused: an add of `tensor` (shape `shape`:
+// the output's, or a bias [N] / [1, ..., 1, N]) or the activation `activation`.
+struct Fused {
+  std::string activation;  // empty: an add
+  ir::Shape shape;
+  std::vector<float> tensor;
+  float lo = 0.0f, hi = 0.0f;
+};
+
+Fused Activation(const std::string& type, float lo = 0.0f, float hi = 0.0f) {
+  Fused f;
+  f.activation = type;
+  f.lo = lo;
+  f.hi = hi;
+  return f;
+}
+
+// `def` with `fused` as post-ops (kAdd of inputs 2, 3, ..., activations)
+// when `fuse`; otherwise the product alone followed by the separate steps as
+// the unfused plan runs them: Elementwise adds in float32 (y + bias[j] or
+// y + r[i]) and the float32 Activation kernel (avx2-fma) or the clamps.
+std::vector<float> RunFused(const KernelDef& def, const Problem& p, const std::vector<Fused>& fused, bool fuse) {
+  ir::AttrMap attrs;
+  attrs.Set("transpose_a", int64_t{0});
+  attrs.Set("transpose_b", int64_t{p.transpose_b ? 1 : 0});
+  const ir::Shape y_shape = OutShape(p);
+  ValueInfo ai{DataType::FLOAT32, p.a_shape, nullptr, nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, p.b_shape, p.b.data(), nullptr, false};
+  ValueInfo yi{DataType::FLOAT32, y_shape, nullptr, nullptr, false};
+  std::vector<ValueInfo> extra;
+  extra.reserve(fused.size());
+  std::vector<const ValueInfo*> ins = {&ai, &bi};
+  std::vector<PostOp> post_ops;
+  std::vector<TensorView> in = {TensorView{DataType::FLOAT32, p.a_shape, const_cast<float*>(p.a.data()), nullptr},
+                                TensorView{DataType::FLOAT32, p.b_shape, const_cast<float*>(p.b.data()), nullptr}};
+  for (const Fused& f : fused) {
+    PostOp op;
+    if (f.activation.empty()) {
+      extra.push_back(ValueInfo{DataType::FLOAT32, f.shape, nullptr, nullptr, false});
+      ins.push_back(&extra.back());
+      in.push_back(TensorView{DataType::FLOAT32, f.shape, const_cast<float*>(f.tensor.data()), nullptr});
+      op.kind = PostOp::Kind::kAdd;
+      op.input = static_cast<int>(ins.size()) - 1;
+    } else {
+      op.activation = f.activation;
+      op.lo = f.lo;
+      op.hi = f.hi;
+    }
+    post_ops.push_back(op);
+  }
+  std::vector<ValueInfo> outs = {yi};
+  const std::vector<PostOp> none;
+  if (!fuse) ins.resize(2);  // the product alone
+  KernelInit init(attrs, ins, outs, nullptr, fuse ? &post_ops : &none);
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def.make(init, &kernel);
+  EXPECT_TRUE(made.ok()) << made.ToString();
+  if (!made.ok()) return {};
+  std::vector<float> y(static_cast<size_t>(ir::ElementCount(y_shape)), -1.0f);
+  if (!fuse) in.resize(2);
+  EXPECT_TRUE(kernel->Run(in, {TensorView{DataType::FLOAT32, y_shape, y.data(), nullptr}}).ok());
+  if (fuse) return y;
+  const int64_t n = y_shape.back();
+  for (const Fused& f : fused) {
+    if (f.activation.empty()) {
+      const bool bias = f.shape != y_shape;
+      for (size_t i = 0; i < y.size(); ++i) y[i] = y[i] + f.tensor[bias ? i % static_cast<size_t>(n) : i];
+      continue;
+    }
+    if (f.activation == "relu" || f.activation == "relu6" || f.activation == "clip") {
+      for (auto& v : y) v = std::min(std::max(v, f.lo), f.hi);  // maxps then minps (ops/clamp.h)
+      continue;
+    }
+    const KernelDef* act = FindKernel(OpKind::kActivation, "avx2-fma");
+    EXPECT_NE(act, nullptr);
+    if (!act) return {};
+    ir::AttrMap a;
+    a.Set("type", f.activation);
+    std::vector<const ValueInfo*> act_in = {&yi};
+    KernelInit act_init(a, act_in, outs);
+    std::unique_ptr<Kernel> k;
+    EXPECT_TRUE(act->make(act_init, &k).ok());
+    std::vector<float> z(y.size());
+    EXPECT_TRUE(k->Run({TensorView{DataType::FLOAT32, y_shape, y.data(), nullptr}},
+                       {TensorView{DataType::FLOAT32, y_shape, z.data(), nullptr}})
+                    .ok());
+    y = z;
+  }
+  return y;
+}
+
+// Bit for bit: the epilogue applies what the separate steps apply, in their
+// order, to the same float32 product.
+void ExpectFusedEqualsSeparate(const Problem& p, const std::vector<Fused>& fused) {
+  const KernelDef* fast = Fast();
+  ASSERT_NE(fast, nullptr);
+  const std::vector<float> together = RunFused(*fast, p, fused, true);
+  const std::vector<float> apart = RunFused(*fast, p, fused, false);
+  ASSERT_EQ(together.size(), apart.size());
+  ASSERT_FALSE(together.empty());
+  for (size_t i = 0; i < apart.size(); ++i) {
+    if (std::isnan(apart[i])) {
+      EXPECT_TRUE(std::isnan(together[i])) << i;
+      continue;
+    }
+    ASSERT_EQ(together[i], apart[i]) << "element " << i;
+  }
+}
+
+TEST(MatMulAvx2F32, FusedBiasActivationAndResidualGiveTheSeparateStepsNumbers) {
+  if (!Fast()) GTEST_SKIP() << "no AVX2";
+  if (!FindKernel(OpKind::kActivation, "avx2-fma")) GTEST_SKIP() << "no avx2-fma Activation";
+  uint32_t seed = 40;
+  // Tails of the 6-row tile and the 16-column panel, K over one and three blocks.
+  for (const auto& [m, k, n] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{13, 300, 37}, {6, 256, 16}, {1, 7, 5}, {20, 600, 70}}) {
+    SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n));
+    Problem p = Make(m, k, n, seed++, {1});
+    const ir::Shape y_shape = OutShape(p);
+    const Fused bias{"", {n}, Random({n}, seed++), 0.0f, 0.0f};
+    const Fused bias3{"", {1, 1, n}, Random({n}, seed++), 0.0f, 0.0f};
+    const Fused residual{"", y_shape, Random(y_shape, seed++), 0.0f, 0.0f};
+    for (const char* gelu : {"gelu_erf", "gelu_tanh"}) {
+      SCOPED_TRACE(gelu);
+      ExpectFusedEqualsSeparate(p, {bias, Activation(gelu)});             // FFN: MatMul + bias + GELU
+      ExpectFusedEqualsSeparate(p, {bias3, Activation(gelu), residual});  // then a residual
+    }
+    ExpectFusedEqualsSeparate(p, {bias, residual});  // attention output: + bias + residual
+    ExpectFusedEqualsSeparate(p, {residual, bias});  // the other order
+    ExpectFusedEqualsSeparate(p, {bias, Activation("relu", 0.0f, std::numeric_limits<float>::infinity())});
+    ExpectFusedEqualsSeparate(p, {bias, Activation("clip", -0.5f, 0.75f)});
+  }
+  // NaN and infinities through the bias and GELU.
+  Problem p = Make(7, 300, 19, 50, {1});
+  p.a[0 * 300 + 5] = std::numeric_limits<float>::quiet_NaN();
+  p.a[1 * 300 + 299] = std::numeric_limits<float>::infinity();
+  Fused bias{"", {19}, Random({19}, 51), 0.0f, 0.0f};
+  bias.tensor[3] = -std::numeric_limits<float>::infinity();
+  ExpectFusedEqualsSeparate(p, {bias, Activation("gelu_erf")});
+  ExpectFusedEqualsSeparate(p, {bias, Activation("gelu_tanh")});
+}
+
+// Against the reference: the product within the kernel's tolerance, plus
+// bias, then GELU within the Activation kernel's (ops/activation/
+// cpu_avx2_float.cc: gelu_erf rel 2e-6, abs 5e-8), GELU's slope below 1.13.
+TEST(MatMulAvx2F32, FusedBiasGeluMatchesTheReference) {
+  if (!Fast()) GTEST_SKIP() << "no AVX2";
+  const Problem p = Make(30, 384, 48, 60, {1});
+  const ir::Shape y_shape = OutShape(p);
+  const Fused bias{"", {48}, Random({48}, 61), 0.0f, 0.0f};
+  const std::vector<float> got = RunFused(*Fast(), p, {bias, Activation("gelu_erf")}, true);
+  const Result want = mixq::ops::Run(ReferenceKernel(OpKind::kMatMul), p, {});
+  Problem abs = p;
+  for (auto& v : abs.a) v = std::fabs(v);
+  for (auto& v : abs.b) v = std::fabs(v);
+  const Result scale = mixq::ops::Run(ReferenceKernel(OpKind::kMatMul), abs, {});
+  ASSERT_EQ(got.size(), want.y.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double x = static_cast<double>(want.y[i]) + bias.tensor[i % 48];
+    const double ref = 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+    const double bound =
+        1.13 * (1e-5 * std::sqrt(384.0) * scale.y[i] + std::ldexp(std::fabs(x), -23)) + 2e-6 * std::fabs(ref) + 5e-8;
+    ASSERT_LE(std::fabs(got[i] - ref), bound) << "element " << i;
+  }
+}
+
 TEST(MatMulAvx2F32, ManyThreads) {
   if (!Fast()) GTEST_SKIP() << "no AVX2";
   const int before = omp_get_max_threads();
@@ -230,14 +400,36 @@ TEST(MatMulAvx2F32, DeclinesWhatItDoesNotCompute) {
   PostOp relu;
   relu.activation = "relu";
   const std::vector<PostOp> activation = {relu};
-  EXPECT_EQ(check(a, b, y, attrs, &activation), std::make_pair(false, false));  // activations stay steps
+  EXPECT_EQ(check(a, b, y, attrs, &activation), std::make_pair(true, true));  // in the epilogue
+  PostOp gelu = relu;
+  gelu.activation = "gelu_tanh";
+  const std::vector<PostOp> gelus = {gelu};
+  EXPECT_EQ(check(a, b, y, attrs, &gelus), std::make_pair(true, true));
+  PostOp hard_swish = relu;  // the reference's double arithmetic: a step of its own
+  hard_swish.activation = "hard_swish";
+  const std::vector<PostOp> hard_swishes = {hard_swish};
+  EXPECT_EQ(check(a, b, y, attrs, &hard_swishes), std::make_pair(false, false));
+  PostOp scalar;
+  scalar.kind = PostOp::Kind::kScalar;
+  scalar.activation = "mul";
+  scalar.lo = 2.0f;
+  const std::vector<PostOp> scalars = {scalar};
+  EXPECT_EQ(check(a, b, y, attrs, &scalars), std::make_pair(false, false));
   PostOp add;
   add.kind = PostOp::Kind::kAdd;
   add.input = 2;
   const std::vector<PostOp> adds = {add};
   EXPECT_EQ(check(a, b, y, attrs, &adds, &y), std::make_pair(true, true));
-  ValueInfo row{DataType::FLOAT32, {64}, nullptr, nullptr, false};  // a broadcast add: not a residual
-  EXPECT_EQ(check(a, b, y, attrs, &adds, &row), std::make_pair(false, false));
+  ValueInfo row{DataType::FLOAT32, {64}, nullptr, nullptr, false};  // a bias per column
+  EXPECT_EQ(check(a, b, y, attrs, &adds, &row), std::make_pair(true, true));
+  ValueInfo row3{DataType::FLOAT32, {1, 1, 64}, nullptr, nullptr, false};
+  EXPECT_EQ(check(a, b, y, attrs, &adds, &row3), std::make_pair(true, true));
+  ValueInfo column{DataType::FLOAT32, {1, 8, 1}, nullptr, nullptr, false};  // broadcast along the rows: no
+  EXPECT_EQ(check(a, b, y, attrs, &adds, &column), std::make_pair(false, false));
+  ValueInfo rows{DataType::FLOAT32, {8, 64}, nullptr, nullptr, false};  // [8, 64] into [1, 8, 64]: no
+  EXPECT_EQ(check(a, b, y, attrs, &adds, &rows), std::make_pair(false, false));
+  ValueInfo wide{DataType::FLOAT32, {1, 1, 1, 64}, nullptr, nullptr, false};  // would widen the output: no
+  EXPECT_EQ(check(a, b, y, attrs, &adds, &wide), std::make_pair(false, false));
   // Computed, but left to oneDNN (measured as fast or faster): fewer than 6
   // rows, or K below one block of 256.
   EXPECT_EQ(check(ValueInfo{DataType::FLOAT32, {5, 256}}, b, ValueInfo{DataType::FLOAT32, {5, 64}}, attrs),

@@ -1,3 +1,10 @@
+// float32 MatMul on oneDNN's matmul primitive, a constant b reordered once
+// per engine. Fused post-ops as oneDNN attributes (ops/onednn_support.h):
+// each kAdd a binary_add (a residual of the output's shape, or a bias with
+// one value per column broadcast over the rows), activations as eltwise
+// post-ops (GELU as eltwise_gelu_erf / eltwise_gelu_tanh), in their order.
+#include <unordered_map>
+
 #include "kernels/onednn.h"
 #include "ops/kernel_registry.h"
 #include "ops/matmul/cpu.h"
@@ -57,12 +64,25 @@ class OneDnnMatMul : public Kernel {
     dst_md_ = memory::desc(dst_dims, memory::data_type::f32, DenseTag(rank));
     const void* constant_b = init.inputs[1]->const_data;
     const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
+    // Each kAdd's addend as a binary_add source: the output's shape (dst's
+    // dims) or one value per column, [1, ..., 1, N] (a bias).
+    std::vector<memory::desc> addend_mds;
+    for (const PostOp& op : post_ops) {
+      if (op.kind != PostOp::Kind::kAdd) continue;
+      const ValueInfo& a = *init.inputs[static_cast<size_t>(op.input)];
+      memory::dims dims(rank, 1);
+      if (a.shape == init.outputs[0].shape)
+        dims = dst_dims;
+      else
+        dims[rank - 1] = a.shape.back();
+      addend_mds.push_back(memory::desc(dims, memory::data_type::f32, DenseTag(rank)));
+    }
     return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       // A constant b may take whatever layout oneDNN runs fastest: packed once per engine.
       const memory::desc b_any(b_md_.dims(), memory::data_type::f32, memory::format_tag::any);
       pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, constant_b ? b_any : b_md_, dst_md_),
-                                         PostOpAttr(post_ops), engine);
+                                         BinaryPostOpAttr(post_ops, addend_mds, &addends_), engine);
       matmul_ = dnnl::matmul(pd_);
       stream_ = dnnl::stream(engine);
       if (constant_b) {
@@ -77,9 +97,12 @@ class OneDnnMatMul : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
-      matmul_.execute(stream_, {{DNNL_ARG_SRC, memory(a_md_, engine, in[0].data)},
-                                {DNNL_ARG_WEIGHTS, b_packed_ ? b_packed_ : memory(b_md_, engine, in[1].data)},
-                                {DNNL_ARG_DST, memory(dst_md_, engine, out[0].data)}});
+      std::unordered_map<int, memory> args = {
+          {DNNL_ARG_SRC, memory(a_md_, engine, in[0].data)},
+          {DNNL_ARG_WEIGHTS, b_packed_ ? b_packed_ : memory(b_md_, engine, in[1].data)},
+          {DNNL_ARG_DST, memory(dst_md_, engine, out[0].data)}};
+      for (const BinaryAddend& a : addends_) args[a.arg] = memory(a.md, engine, in[static_cast<size_t>(a.input)].data);
+      matmul_.execute(stream_, args);
       stream_.wait();
     });
   }
@@ -96,6 +119,7 @@ class OneDnnMatMul : public Kernel {
   }
 
   memory::desc a_md_, b_md_, dst_md_;
+  std::vector<BinaryAddend> addends_;       // the fused adds' sources
   std::shared_ptr<const memory> packed_b_;  // shared with the engine
   memory b_packed_;
   int64_t private_bytes_ = 0;
@@ -119,11 +143,22 @@ Status MakeMatMulOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
 
 namespace {
 bool SupportsFast(const KernelInit& init) {
-  if (!AllPlainFloat32(init) || !OneDnnSupportsPostOps(init, /*sum_allowed=*/false) || init.inputs.size() < 2 ||
-      !init.inputs[0] || !init.inputs[1])
+  if (!AllPlainFloat32(init) || !OneDnnSupportsBinaryPostOps(init) || init.inputs.size() < 2 || !init.inputs[0] ||
+      !init.inputs[1])
     return false;
   // oneDNN takes up to 12 dims.
-  return std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) <= 12;
+  if (std::max(init.inputs[0]->shape.size(), init.inputs[1]->shape.size()) > 12) return false;
+  // A per-column addend broadcasts along dst's last dim: b's columns, which
+  // a 1-D b (promoted to [K, 1], its dim dropped from the output) is not.
+  bool column_addend = false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      column_addend = column_addend || (op.kind == PostOp::Kind::kAdd &&
+                                        init.inputs[static_cast<size_t>(op.input)]->shape != init.outputs[0].shape);
+  if (!column_addend) return true;
+  MatMulGeometry g;
+  return ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok() && !g.b.vector &&
+         init.outputs[0].shape.back() == g.b.cols;
 }
 }  // namespace
 

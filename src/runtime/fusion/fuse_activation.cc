@@ -34,7 +34,18 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   ops::PostOp op;
   const ops::ValueInfo& in = site.storage[static_cast<size_t>(output)];
   const ops::ValueInfo& out = site.storage[static_cast<size_t>(act.outputs[0])];
-  if (!ops::ActivationPostOp(act.attrs, &op)) return false;
+  const std::string type = act.attrs.Str("type");
+  if (type == "gelu_erf" || type == "gelu_tanh") {
+    // Only kernels computing a float32 product take GELU (no integer or
+    // float16 output stage has it): plain FLOAT32 in and out.
+    const bool plain = in.dtype == DataType::FLOAT32 && !in.narrowed && !in.quant && out.dtype == DataType::FLOAT32 &&
+                       !out.narrowed && !out.quant;
+    if (!plain || !FloatProductAnchor(site, anchor_op)) return false;
+    op.kind = ops::PostOp::Kind::kActivation;
+    op.activation = type;
+  } else if (!ops::ActivationPostOp(act.attrs, &op)) {
+    return false;
+  }
   // The activation must read and write the same storage (float16 in and out,
   // or the same integers): then applying it inside the producer is exact.
   if (in.dtype != out.dtype || (in.quant == nullptr) != (out.quant == nullptr)) return false;

@@ -35,11 +35,23 @@ int SoleConsumer(const FusionSite& site, int value);
 
 // Conv2D / ConvTranspose2D / MatMul / FullyConnected + relu / relu6 / clip /
 // leaky_relu: the activation becomes a post-op (storage of both tensors equal).
+// gelu_erf / gelu_tanh only after a FloatProductAnchor, between plain FLOAT32
+// tensors (the float32 GEMM epilogues and oneDNN's eltwise GELU take it).
 bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // ... + Add of a tensor of the output's shape (a residual connection): the
 // add becomes a sum post-op; an activation after it can then fuse too.
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// MatMul / FullyConnected computing in float32 (plain FLOAT32 a and b,
+// nothing quantized) + Add of a FLOAT32 constant [N] or [1, ..., 1, N] (a
+// bias per output column): a kAdd post-op whose addend broadcasts along the
+// last axis (fuse_bias_add.cc). An activation and a residual add after it
+// can then fuse too, applied after the bias as the separate steps would.
+bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// True for a MatMul / FullyConnected step that computes in plain float32.
+bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op);
 
 // ... + mul / add with a one-element float32 constant (fuse_float_chain.cc).
 bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);

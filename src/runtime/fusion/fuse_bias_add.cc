@@ -1,0 +1,77 @@
+// The bias add of a float32 MatMul / FullyConnected (ONNX exports a Linear
+// layer as MatMul + Add of a constant [N]): MatMul -> Add(y, bias) with a
+// FLOAT32 constant bias of shape [N] or [1, ..., 1, N] (N: the output's last
+// dim) becomes a kAdd post-op whose addend broadcasts along the last axis.
+// Kernels that take a kAdd check the addend's shape; only those that say so
+// take a per-column one (ops/float_weight_gemm.h, the oneDNN MatMul).
+#include "runtime/fusion/fusion_rule.h"
+
+namespace mixq::runtime {
+
+bool IsFusionAnchor(OpKind op);
+
+namespace {
+
+bool PlainFloat32(const ops::ValueInfo& v) {
+  return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
+}
+
+// `bias` shaped [N] or [1, ..., 1, N] against `out` [..., N] of at least its rank.
+bool ColumnBias(const ir::Shape& bias, const ir::Shape& out) {
+  if (bias.empty() || out.empty() || bias.size() > out.size() || bias.back() != out.back() || bias.back() < 1)
+    return false;
+  for (size_t d = 0; d + 1 < bias.size(); ++d)
+    if (bias[d] != 1) return false;
+  return true;
+}
+
+}  // namespace
+
+bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op) {
+  if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return false;
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  if (anchor.inputs.size() < 2) return false;
+  for (size_t i = 0; i < 2; ++i) {
+    const int v = anchor.inputs[i];
+    if (v < 0 || !PlainFloat32(site.storage[static_cast<size_t>(v)])) return false;
+    if (i < anchor.input_compute.size() && anchor.input_compute[i] != DataType::FLOAT32) return false;
+    if (i < anchor.input_quant.size() && anchor.input_quant[i]) return false;
+  }
+  return true;
+}
+
+bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
+  if (!IsFusionAnchor(anchor_op) || !FloatProductAnchor(site, anchor_op)) return false;
+  const int consumer = SoleConsumer(site, output);
+  if (consumer < 0) return false;
+  const ir::Node& add = *site.graph.node(consumer);
+  if (add.op != OpKind::kElementwise || add.attrs.Str("op") != "add" || add.inputs.size() != 2 ||
+      add.outputs.size() != 1)
+    return false;
+  if (add.inputs[0] == add.inputs[1]) return false;
+  const int other = add.inputs[0] == output ? add.inputs[1] : add.inputs[0];
+  if (other < 0 || !site.available[static_cast<size_t>(other)]) return false;
+  // A constant: a bias, not an activation that happens to broadcast.
+  const ir::Value& b = *site.graph.value(other);
+  if (b.producer < 0) return false;
+  const ir::Node& producer = *site.graph.node(b.producer);
+  if (producer.op != OpKind::kConstant || !producer.constant) return false;
+  const auto& y = site.storage[static_cast<size_t>(output)];
+  const auto& bias = site.storage[static_cast<size_t>(other)];
+  const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
+  if (!PlainFloat32(y) || !PlainFloat32(bias) || !PlainFloat32(sum) || !bias.const_data) return false;
+  // The sum keeps y's shape (the bias broadcasts into it, never the other
+  // way), and the bias has one value per output column: y + bias[j] in
+  // float32, what the Elementwise kernel computes.
+  if (!ir::IsStatic(y.shape) || y.shape != sum.shape || !ColumnBias(bias.shape, y.shape)) return false;
+  proposal->fused_node = consumer;
+  proposal->post_op = ops::PostOp{};
+  proposal->post_op.kind = ops::PostOp::Kind::kAdd;
+  proposal->post_op.add_first = add.inputs[0] != output;
+  proposal->new_output = add.outputs[0];
+  proposal->extra_input = other;
+  return true;
+}
+
+}  // namespace mixq::runtime
