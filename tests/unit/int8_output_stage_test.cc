@@ -1,0 +1,140 @@
+// The vectorized output-stage rows (ops/int8_output_stage.h) against a scalar
+// oracle written here from SPEC §1.5 and the reference's activation
+// formulas: every row length around the 8- and 32-element steps (the 4-way
+// interleaved main loop, the 8-wide loop, the scalar tail), every post-op
+// kind alone and chained (hard_swish, scalars, leaky relu, clamps, float32 and
+// float16 residual addends), int8 and float32 / float16 outputs, bit for bit.
+#include "ops/int8_output_stage.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "kernels/cpu_features.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+StagePostOp Op(StagePostOp::Kind kind, float lo = 0.0f, float hi = 0.0f, int addend = -1) {
+  StagePostOp op;
+  op.kind = kind;
+  op.lo = lo;
+  op.hi = hi;
+  op.addend = addend;
+  return op;
+}
+
+// The chain on one element, as the reference computes it.
+float OracleValue(int32_t acc, const ChannelStage& c, const std::vector<StagePostOp>& ops,
+                  const std::vector<FloatAddend>& addends, int64_t e) {
+  float y = static_cast<float>(static_cast<int64_t>(acc) + c.int_bias) + c.bias;
+  y = y * c.multiplier;
+  for (const StagePostOp& op : ops) {
+    switch (op.kind) {
+      case StagePostOp::Kind::kClip:
+        y = std::min(std::max(y, op.lo), op.hi);  // maxps then minps: NaN -> lo
+        if (std::isnan(y)) y = op.lo;
+        break;
+      case StagePostOp::Kind::kLeaky:
+        y = y < 0.0f ? op.lo * y : y;
+        break;
+      case StagePostOp::Kind::kHardSwish: {
+        const double x = y, v = x / 6.0 + 0.5;
+        y = static_cast<float>(x * (v < 0 ? 0.0 : v > 1 ? 1.0 : v));
+        break;
+      }
+      case StagePostOp::Kind::kMul:
+        y = y * op.lo;
+        break;
+      case StagePostOp::Kind::kAddScalar:
+        y = y + op.lo;
+        break;
+      case StagePostOp::Kind::kAdd: {
+        const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+        y = y + (a.dtype == DataType::FLOAT16 ? HalfToFloat(static_cast<const uint16_t*>(a.data)[e])
+                                              : static_cast<const float*>(a.data)[e]);
+        break;
+      }
+    }
+  }
+  return y;
+}
+
+int8_t OracleQuantize(float y, float scale, int32_t zp) {
+  const float v = y / scale;
+  if (std::isnan(v)) return static_cast<int8_t>(zp);
+  const float r = std::nearbyint(v) + static_cast<float>(zp);
+  return static_cast<int8_t>(std::min(std::max(r, -128.0f), 127.0f));
+}
+
+TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
+  if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().fma) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> code(-40000, 40000);
+  std::uniform_real_distribution<float> real(-4.0f, 4.0f);
+  const int64_t longest = 140;
+  std::vector<float> add32(static_cast<size_t>(longest));
+  std::vector<uint16_t> add16(static_cast<size_t>(longest));
+  for (int64_t e = 0; e < longest; ++e) {
+    add32[static_cast<size_t>(e)] = real(rng);
+    add16[static_cast<size_t>(e)] = FloatToHalf(real(rng));
+  }
+  const std::vector<FloatAddend> addends = {{DataType::FLOAT32, add32.data()}, {DataType::FLOAT16, add16.data()}};
+  using K = StagePostOp::Kind;
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<std::vector<StagePostOp>> chains = {
+      {},
+      {Op(K::kHardSwish), Op(K::kMul, 1.7f), Op(K::kAddScalar, -0.3f)},  // PP-LCNet's hard_swish + affine
+      {Op(K::kClip, 0.0f, 6.0f)},
+      {Op(K::kClip, 0.0f, inf)},
+      {Op(K::kLeaky, 0.1f)},
+      {Op(K::kAdd, 0, 0, 0), Op(K::kClip, 0.0f, inf)},
+      {Op(K::kAdd, 0, 0, 1), Op(K::kHardSwish), Op(K::kAdd, 0, 0, 0)},
+  };
+  ChannelStage stage;
+  stage.int_bias = 123;
+  stage.bias = 0.37f;
+  stage.multiplier = 1.3e-4f;
+  const float out_scale = 0.021f;
+  const int32_t out_zp = -5;
+  for (const int64_t n : {1, 5, 8, 15, 31, 32, 33, 39, 64, 71, 96, 140}) {
+    std::vector<int32_t> acc(static_cast<size_t>(n));
+    for (auto& a : acc) a = code(rng);
+    acc[0] = 2'000'000'000;  // far beyond the output range: clamps
+    for (size_t ci = 0; ci < chains.size(); ++ci) {
+      const auto& ops = chains[ci];
+      SCOPED_TRACE("n " + std::to_string(n) + " chain " + std::to_string(ci));
+      std::vector<int8_t> q(static_cast<size_t>(n));
+      DequantizeQuantizeRowToInt8(acc.data(), n, stage, ops, addends, 0, out_scale, out_zp, q.data());
+      std::vector<float> f(static_cast<size_t>(n));
+      DequantizeRow(acc.data(), n, stage, ops, addends, 0, DataType::FLOAT32, f.data(), 0);
+      std::vector<uint16_t> h(static_cast<size_t>(n));
+      DequantizeRow(acc.data(), n, stage, ops, addends, 0, DataType::FLOAT16, h.data(), 0);
+      for (int64_t e = 0; e < n; ++e) {
+        const float want = OracleValue(acc[static_cast<size_t>(e)], stage, ops, addends, e);
+        ASSERT_EQ(q[static_cast<size_t>(e)], OracleQuantize(want, out_scale, out_zp)) << "element " << e;
+        ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(want))
+            << "element " << e << ": " << f[static_cast<size_t>(e)] << " vs " << want;
+        ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "element " << e;
+      }
+    }
+    // Plain requantization (no chain), narrowed by a fused relu6's integer bounds.
+    std::vector<int8_t> r(static_cast<size_t>(n));
+    RequantizeRowToInt8(acc.data(), n, stage, out_zp, -5, 60, r.data());
+    for (int64_t e = 0; e < n; ++e) {
+      const float v =
+          (static_cast<float>(static_cast<int64_t>(acc[static_cast<size_t>(e)]) + stage.int_bias) + stage.bias) *
+              stage.multiplier +
+          static_cast<float>(out_zp);
+      const auto want = static_cast<int8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -5, 60));
+      ASSERT_EQ(r[static_cast<size_t>(e)], want) << "n " << n << " element " << e;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops
