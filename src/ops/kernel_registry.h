@@ -35,14 +35,21 @@ namespace mixq::ops {
 // c), and a final kQuantize quantizes the result into the integer output
 // exactly as a Quantize step (q = clamp(rint(y / s) + z), NaN -> z). Only
 // kernels that say so take them (ChainPostOpsIn).
+//
+// kFakeQuantize (after a float32 Elementwise step, the FakeQuantize nodes of
+// an imported QDQ model): y = s * (clamp(rint(y / s) + z) - z) per tensor, as
+// the FakeQuantize op computes it.
 struct PostOp {
-  enum class Kind { kActivation, kAdd, kScalar, kQuantize };
+  enum class Kind { kActivation, kAdd, kScalar, kQuantize, kFakeQuantize };
   Kind kind = Kind::kActivation;
   std::string activation;  // relu, relu6, clip, leaky_relu, hard_swish; kScalar: "mul" or "add"
 
   float lo = 0.0f, hi = 0.0f;  // clip bounds (relu6: 0, 6); leaky_relu: lo = slope; kScalar: lo = the constant
   int input = -1;              // kAdd: the addend's index among the step's inputs
   bool add_first = false;      // kAdd: addend + y instead of y + addend (same value; kept for the record)
+  float scale = 0.0f;          // kFakeQuantize: the scale, zero point and bits
+  int32_t zero_point = 0;
+  int bits = 8;
 };
 
 // True when a post-op of `post_ops` is a float chain post-op (hard_swish,

@@ -153,7 +153,8 @@ class Lowering {
             !ProposeResidualAddFusion(site, node.op, out_values[0], &p) &&
             !ProposeBiasAddFusion(site, node.op, out_values[0], &p) &&
             !ProposeScalarFusion(site, node.op, out_values[0], &p) &&
-            !ProposeQuantizeFusion(site, node.op, out_values[0], &p))
+            !ProposeQuantizeFusion(site, node.op, out_values[0], &p) &&
+            !ProposeFakeQuantizeFusion(site, node.op, out_values[0], &p))
           break;
         auto try_in = in_values;
         auto try_compute = step.input_compute;

@@ -2,7 +2,9 @@
 // min: the broadcast is split into an outer walk and an inner run where each
 // operand is either contiguous or a single repeated value, so the inner loop
 // vectorizes. Bit-exact with the reference: the same float operations on the
-// same pairs. pow and integer types run the reference.
+// same pairs. pow and integer types run the reference. A fused FakeQuantize
+// (an imported QDQ model's) runs on each L1-sized chunk of the output as it
+// is written (ops/fake_quantize_row.h), bit-exact with the separate step.
 // "avx2-f16" is the same kernel on float16 storage: the same float
 // operations eight lanes at a time with F16C widening on load and rounding
 // on store, in one pass; bit-identical with the Cast steps around
@@ -10,9 +12,12 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <tuple>
 
+#include "kernels/cpu_features.h"
 #include "ops/elementwise/cpu.h"
+#include "ops/fake_quantize_row.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
@@ -209,6 +214,30 @@ Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_
   plan.b_half = IsHalfStorage(*b);
   plan.y_half = IsHalfStorage(init.outputs[0]);
   if (plan.a_half || plan.b_half || plan.y_half) return MakeHalfKernel(plan, kernel_name, kernel);
+  if (init.HasPostOps()) {
+    if (init.post_ops->size() != 1 || init.post_ops->front().kind != PostOp::Kind::kFakeQuantize || plan.a_half ||
+        plan.b_half || plan.y_half)
+      return Internal("elementwise '", name, "': the only post-op this kernel takes is one FakeQuantize");
+    const PostOp fq = init.post_ops->front();
+    // The op, then the FakeQuantize, over L1-sized chunks of each run.
+    return MakeFunctionKernel(
+        [plan, fq](const std::vector<TensorView>& in, const std::vector<TensorView>& out_views) {
+          const float* pa = in[0].Data<float>();
+          const float* pb = in[1].Data<float>();
+          float* y = out_views[0].Data<float>();
+          constexpr int64_t kChunk = 2048;
+          ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
+            float* yr = y + r * plan.inner;
+            for (int64_t at = 0; at < plan.inner; at += kChunk) {
+              const int64_t n = std::min(kChunk, plan.inner - at);
+              plan.run(pa + ia + at * plan.sa, pb + ib + at * plan.sb, yr + at, n, plan.sa, plan.sb);
+              FakeQuantizeRowAvx2(yr + at, yr + at, n, fq.scale, fq.zero_point, fq.bits);
+            }
+          });
+          return Status::OK();
+        },
+        kernel, kernel_name);
+  }
   return MakeFunctionKernel(
       [plan](const std::vector<TensorView>& in, const std::vector<TensorView>& out_views) {
         const float* pa = in[0].Data<float>();
@@ -229,13 +258,24 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
 }
 
 namespace {
+// One per-tensor FakeQuantize (scale > 0 and finite, 8 or 16 bits) on an
+// AVX2 CPU: the fused form (runtime/fusion/fuse_fake_quantize.cc).
+bool FakeQuantizePostOp(const KernelInit& init) {
+  if (!init.post_ops || init.post_ops->size() != 1) return false;
+  const PostOp& op = init.post_ops->front();
+  return op.kind == PostOp::Kind::kFakeQuantize && op.scale > 0.0f && op.scale <= FLT_MAX &&
+         (op.bits == 8 || op.bits == 16) && kernels::DetectedCpuFeatures().avx2;
+}
+
 bool SupportsFast(const KernelInit& init) {
-  return !init.HasPostOps() && AllPlainFloat32(init) && UniformLayout(init) && init.attrs.Str("op") != "pow";
+  return (!init.HasPostOps() || FakeQuantizePostOp(init)) && AllPlainFloat32(init) && UniformLayout(init) &&
+         init.attrs.Str("op") != "pow";
 }
 
 bool SupportsHalf(const KernelInit& init) {
-  return init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] && ir::IsStatic(init.inputs[0]->shape) &&
-         ir::IsStatic(init.inputs[1]->shape) && HalfOrFloatStorage(init) && init.attrs.Str("op") != "pow";
+  return !init.HasPostOps() && init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] &&
+         ir::IsStatic(init.inputs[0]->shape) && ir::IsStatic(init.inputs[1]->shape) && HalfOrFloatStorage(init) &&
+         init.attrs.Str("op") != "pow";
 }
 
 Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

@@ -1,15 +1,12 @@
-// AVX2 FakeQuantize (FLOAT32 in and out): y = s * (clamp(rint(x / s) + z, n,
-// p) - z) eight values at a time, with the reference's float32 operations:
-// the division, round half to even, the clamp, NaN -> z, and the product
-// (the exact product of a code and s rounded once to float32, as the
-// reference's exact double product rounded once) saturated to +-FLT_MAX. Per
-// tensor or per axis (blocks of `inner` values share a scale). Bit-exact with
-// the reference.
-#include <immintrin.h>
-
+// AVX2 FakeQuantize (FLOAT32 in and out), per tensor or per axis (blocks of
+// `inner` values share a scale), by ops/fake_quantize_row.h: y = s *
+// (clamp(rint(x / s) + z, n, p) - z) eight values at a time with the
+// reference's float32 operations (the product of a code and s rounded once,
+// as the reference's exact double product). Bit-exact with the reference.
 #include <cfloat>
 
 #include "kernels/parallel.h"
+#include "ops/fake_quantize_row.h"
 #include "ops/kernel_registry.h"
 #include "quant/quant_math.h"
 #include "util/status_util.h"
@@ -17,25 +14,6 @@
 namespace mixq::ops {
 
 namespace {
-
-__attribute__((target("avx2"))) void FakeQuantizeRun(const float* x, float* y, int64_t n, float scale,
-                                                     int32_t zero_point, int bits) {
-  const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero_point));
-  const __m256 lo = _mm256_set1_ps(static_cast<float>(quant::QMin(bits)));
-  const __m256 hi = _mm256_set1_ps(static_cast<float>(quant::QMax(bits)));
-  const __m256 max = _mm256_set1_ps(FLT_MAX), min = _mm256_set1_ps(-FLT_MAX);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
-    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    __m256 q = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
-    q = _mm256_blendv_ps(_mm256_min_ps(_mm256_max_ps(q, lo), hi), z, nan);
-    // q - z is an exact integer; its product with s is rounded once.
-    const __m256 r = _mm256_mul_ps(_mm256_sub_ps(q, z), s);
-    _mm256_storeu_ps(y + i, _mm256_min_ps(_mm256_max_ps(r, min), max));
-  }
-  for (; i < n; ++i) y[i] = quant::Dequantize(quant::Quantize(x[i], scale, zero_point, bits), scale, zero_point);
-}
 
 class FakeQuantizeAvx2 : public Kernel {
  public:
@@ -64,7 +42,7 @@ class FakeQuantizeAvx2 : public Kernel {
 #pragma omp parallel for schedule(static) if (in[0].Count() > kernels::kMinParallelElements)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t c = static_cast<size_t>(b % channels_);
-      FakeQuantizeRun(x + b * inner_, y + b * inner_, inner_, scales_[c], zero_points_[c], bits_);
+      FakeQuantizeRowAvx2(x + b * inner_, y + b * inner_, inner_, scales_[c], zero_points_[c], bits_);
     }
     return Status::OK();
   }

@@ -60,4 +60,9 @@ bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, F
 // step's float output: the step writes the integers (fuse_float_chain.cc).
 bool ProposeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
+// Elementwise (float32) + a per-tensor FakeQuantize of its output, the pair
+// an imported QDQ model leaves around each float operator: one step that
+// fake-quantizes as it writes (fuse_fake_quantize.cc).
+bool ProposeFakeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
 }  // namespace mixq::runtime
