@@ -38,9 +38,12 @@ namespace mixq::ops {
 //
 // kFakeQuantize (after a float32 Elementwise step, the FakeQuantize nodes of
 // an imported QDQ model): y = s * (clamp(rint(y / s) + z) - z) per tensor, as
-// the FakeQuantize op computes it.
+// the FakeQuantize op computes it. kTable: a FakeQuantize step followed by a
+// region of float operators whose every value is a function of its 8-bit
+// code (runtime/fusion/fuse_qdq_region.cc) computes the region's output by
+// lookup.
 struct PostOp {
-  enum class Kind { kActivation, kAdd, kScalar, kQuantize, kFakeQuantize };
+  enum class Kind { kActivation, kAdd, kScalar, kQuantize, kFakeQuantize, kTable };
   Kind kind = Kind::kActivation;
   std::string activation;  // relu, relu6, clip, leaky_relu, hard_swish; kScalar: "mul" or "add"
 
@@ -50,6 +53,9 @@ struct PostOp {
   float scale = 0.0f;          // kFakeQuantize: the scale, zero point and bits
   int32_t zero_point = 0;
   int bits = 8;
+  // kTable (on a FakeQuantize step): y = table[q + 128], q the step's int8
+  // code of x: what the fused float region after it computes for that code.
+  std::shared_ptr<const std::vector<float>> table;
 };
 
 // True when a post-op of `post_ops` is a float chain post-op (hard_swish,

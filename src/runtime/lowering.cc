@@ -25,6 +25,8 @@ class Lowering {
   Status Run(const std::vector<ir::Shape>& input_shapes) {
     std::vector<int> order;
     MIXQ_RETURN_IF_ERROR(g_.TopologicalOrder(&order));
+    topo_index_.assign(g_.node_count(), 0);
+    for (size_t i = 0; i < order.size(); ++i) topo_index_[static_cast<size_t>(order[i])] = static_cast<int>(i);
     std::vector<int> steps;
     for (int id : order)
       if (g_.node(id)->op != OpKind::kConstant) steps.push_back(id);
@@ -143,9 +145,38 @@ class Lowering {
     const ops::KernelDef* def = nullptr;
     Status selected = Select(node, in, in_values, out, step.input_compute, step.post_ops, &def);
 
+    // A QDQ region after a FakeQuantize: one table step, kept only when a
+    // kernel takes it.
+    if (selected.ok() && !options_.reference_only && node.op == OpKind::kFakeQuantize && out_values.size() == 1) {
+      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
+      std::vector<int> region;
+      int sink = -1;
+      auto table = std::make_shared<std::vector<float>>();
+      if (FindQdqRegion(site, &region, &sink) &&
+          TabulateQdqRegion(site, region, sink, options_.max_isa, table.get()).ok()) {
+        ops::PostOp lookup;
+        lookup.kind = ops::PostOp::Kind::kTable;
+        lookup.activation = "table";  // the plan report's name
+        lookup.table = std::move(table);
+        const std::vector<ops::PostOp> try_post = {lookup};
+        std::vector<ops::ValueInfo> try_out = {storage_[static_cast<size_t>(sink)]};
+        const ops::KernelDef* table_def = nullptr;
+        if (Select(node, in, in_values, try_out, step.input_compute, try_post, &table_def).ok()) {
+          step.post_ops = try_post;
+          out_values = {sink};
+          out = try_out;
+          def = table_def;
+          for (int f : region) {
+            step.fused.push_back(f);
+            (*done)[static_cast<size_t>(f)] = true;
+          }
+        }
+      }
+    }
+
     // Fusion: each rule in turn, kept only when a kernel takes the fused step.
     if (selected.ok() && !options_.reference_only && out_values.size() == 1) {
-      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id};
+      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
       for (bool progress = true; progress;) {
         progress = false;
         FusionProposal p;
@@ -352,6 +383,7 @@ class Lowering {
   std::vector<ops::ValueInfo> logical_, storage_;
   std::vector<std::vector<int>> consumers_;
   std::vector<bool> is_output_, available_;
+  std::vector<int> topo_index_;  // node id -> position in the topological order
 };
 
 }  // namespace

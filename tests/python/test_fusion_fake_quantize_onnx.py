@@ -1,13 +1,20 @@
-"""Elementwise + FakeQuantize fusion on an imported QDQ model: a QDQ model
-fake-quantizes the output of every float operator mixq does not quantize
-(PP-OCR's decomposed hard_swish: Add, Clip, Mul, Div, each followed by a
+"""FakeQuantize fusions on imported QDQ models. A QDQ model fake-quantizes
+the output of every float operator mixq does not quantize (PP-OCR's affine
+blocks and decomposed hard_swish: Add, Clip, Mul, Div, each followed by a
 QuantizeLinear / DequantizeLinear pair, which mixq imports as FakeQuantize).
-Made with the onnx helper: `mixq inspect --plan` shows each Elementwise step
-with its FakeQuantize fused (post-op fake_quantize), `mixq run` gives
-bit-identical outputs to `mixq run --reference` (no fusion at all), and
-matches ONNX Runtime running the QDQ model within one quantization step of
-the output. Near miss: an Add whose output has a second consumer keeps its
-FakeQuantize as its own step.
+Made with the onnx helper:
+
+- a region after a FakeQuantize whose every value is a function of its 8-bit
+  code (here a whole QDQ hard_swish) is one "avx2-table" step (post-op
+  table) that looks the region's output up;
+- an Elementwise step followed by a FakeQuantize that starts no region takes
+  it as a post-op (fake_quantize);
+- near misses: an operand from outside the region ends it; an Add whose
+  output has a second consumer keeps its FakeQuantize apart.
+
+Each plan's `mixq run` gives bit-identical outputs to `mixq run --reference`
+(no fusion at all) and matches ONNX Runtime running the QDQ model within one
+quantization step of the output.
 """
 import json
 
@@ -19,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 from mixq_cli import file_name_for, run_mixq
 
 SHAPE = (1, 3, 37, 41)  # 4551 values: two 2048-value chunks, then 455 (a tail of 7 past the 8-wide loop)
+Y_STEP = 0.015  # y's quantization step
 
 
 def const(name, value, dtype=np.float32):
@@ -32,9 +40,18 @@ def qdq(source, out, scale, zero, inits, nodes):
               helper.make_node("DequantizeLinear", [f"{out}_q", f"{out}_s", f"{out}_z"], [out], name=f"{out}_DQ")]
 
 
-def save(path, second_consumer=False):
-    """x -> QDQ -> Add 3 -> QDQ -> Clip 0..6 -> QDQ -> Mul(x, .) -> QDQ -> Div 6 -> QDQ -> y: hard_swish as a
-    QDQ model decomposes it. second_consumer: the Add's float output is also a graph output."""
+def save(path, nodes, inits, extra_outputs=()):
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, SHAPE) for name in ("y", *extra_outputs)]
+    graph = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)], outputs,
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+
+
+def hard_swish_model(path):
+    """x -> QDQ -> Add 3 -> QDQ -> Clip 0..6 -> QDQ -> Mul(x, .) -> QDQ -> Div 6 -> QDQ -> y: hard_swish as a QDQ
+    model decomposes it; every value after x's QDQ depends on x's code alone."""
     inits, nodes = [const("three", 3.0), const("zero", 0.0), const("six", 6.0)], []
     qdq("x", "xq", 0.031, 128, inits, nodes)
     nodes.append(helper.make_node("Add", ["xq", "three"], ["a"], name="add3"))
@@ -44,21 +61,25 @@ def save(path, second_consumer=False):
     nodes.append(helper.make_node("Mul", ["xq", "cq"], ["m"], name="mul"))
     qdq("m", "mq", 0.09, 60, inits, nodes)
     nodes.append(helper.make_node("Div", ["mq", "six"], ["d"], name="div6"))
-    qdq("d", "y", 0.015, 60, inits, nodes)
-    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, SHAPE)]
-    if second_consumer:
-        outputs.append(helper.make_tensor_value_info("a", TensorProto.FLOAT, SHAPE))
-    graph = helper.make_graph(nodes, "qdq_hard_swish", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
-                              outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    path.write_bytes(model.SerializeToString())
+    qdq("d", "y", Y_STEP, 60, inits, nodes)
+    save(path, nodes, inits)
+
+
+def raw_operand_model(path, second_consumer=False):
+    """x -> Add 3 -> QDQ -> Mul(x, .) -> QDQ -> y: Mul reads the raw x, so no region starts at the Add's QDQ, and
+    each Elementwise takes its FakeQuantize. second_consumer: the Add's float output is also a graph output."""
+    inits, nodes = [const("three", 3.0)], []
+    nodes.append(helper.make_node("Add", ["x", "three"], ["a"], name="add3"))
+    qdq("a", "aq", 0.027, 20, inits, nodes)
+    nodes.append(helper.make_node("Mul", ["x", "aq"], ["m"], name="mul"))
+    qdq("m", "y", Y_STEP, 60, inits, nodes)
+    save(path, nodes, inits, ("a",) if second_consumer else ())
 
 
 def plan_steps(build_dir, model):
     plan = json.loads(run_mixq(build_dir, "inspect", model, "--plan", "--json").stdout)["plan"]
     if "avx2" not in plan["cpu_features"].split():
-        pytest.skip("no AVX2 on this CPU: the fused kernel needs it")
+        pytest.skip("no AVX2 on this CPU: the fused kernels need it")
     return plan["steps"]
 
 
@@ -68,41 +89,48 @@ def run(build_dir, model, x_path, out_dir, reference=False):
     return np.load(out_dir / file_name_for("y"))
 
 
-def test_elementwise_steps_take_their_fake_quantize(build_dir, tmp_path):
-    onnx_path = tmp_path / "hs.onnx"
-    save(onnx_path)
-    model = tmp_path / "hs.mixq"
+def build_and_check(build_dir, tmp_path, onnx_path, seed):
+    """Builds the model, checks fast == reference bit for bit and ONNX Runtime within one step; the plan."""
+    model = tmp_path / (onnx_path.stem + ".mixq")
     run_mixq(build_dir, "build", onnx_path, "-o", model, "--precision", "force_float32")
     steps = plan_steps(build_dir, model)
-    by_node = {s["node"]: s for s in steps}
-    for node in ("add3", "mul", "div6"):
-        step = by_node[node]
-        assert step["kernel"] == "cpu-fast", step
-        assert step["post_ops"] == ["fake_quantize"], step
-        assert len(step["fused"]) == 1, step
-    # The input's FakeQuantize has no Elementwise before it; clip's output is fake-quantized too (its own step
-    # or fused: Clip is an Activation here, not an anchor).
-    assert sum(1 for s in steps if s["op"] == "FakeQuantize") == 2, [(s["op"], s["node"]) for s in steps]
-    x = np.random.default_rng(7).uniform(-5, 5, SHAPE).astype(np.float32)
-    x.flat[:4] = [-3.0, 3.0, 0.0, 100.0]
+    x = np.random.default_rng(seed).uniform(-5, 5, SHAPE).astype(np.float32)
+    x.flat[:5] = [-3.0, 3.0, 0.0, 100.0, -100.0]
     np.save(tmp_path / "x.npy", x)
     got = run(build_dir, model, tmp_path / "x.npy", tmp_path / "fast")
     ref = run(build_dir, model, tmp_path / "x.npy", tmp_path / "ref", reference=True)
     assert np.array_equal(got.view(np.uint32), ref.view(np.uint32)), np.abs(got - ref).max()
     want = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
-    assert np.abs(got - want).max() <= 0.015 + 1e-6  # one step of y's quantization
-    assert len(np.unique(got)) > 20  # the values are real codes, not a constant
+    assert np.abs(got - want).max() <= Y_STEP + 1e-6
+    assert len(np.unique(got)) > 20  # real codes, not a constant
+    return steps
+
+
+def test_a_qdq_region_is_one_table_step(build_dir, tmp_path):
+    onnx_path = tmp_path / "hs.onnx"
+    hard_swish_model(onnx_path)
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 7)
+    assert len(steps) == 1, [(s["op"], s["node"], s["kernel"]) for s in steps]
+    step = steps[0]
+    assert step["op"] == "FakeQuantize" and step["kernel"] == "avx2-table" and step["post_ops"] == ["table"], step
+    for node in ("add3", "clip", "mul", "div6", "y_DQ"):
+        assert node in step["fused"], step
+
+
+def test_elementwise_takes_a_fake_quantize_that_starts_no_region(build_dir, tmp_path):
+    onnx_path = tmp_path / "raw.onnx"
+    raw_operand_model(onnx_path)
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 8)
+    by_node = {s["node"]: s for s in steps}
+    for node in ("add3", "mul"):
+        assert by_node[node]["kernel"] == "cpu-fast" and by_node[node]["post_ops"] == ["fake_quantize"], by_node
+    assert len(steps) == 2
 
 
 def test_second_consumer_keeps_the_fake_quantize_apart(build_dir, tmp_path):
-    onnx_path = tmp_path / "hs2.onnx"
-    save(onnx_path, second_consumer=True)
-    model = tmp_path / "hs2.mixq"
-    run_mixq(build_dir, "build", onnx_path, "-o", model, "--precision", "force_float32")
-    by_node = {s["node"]: s for s in plan_steps(build_dir, model)}
+    onnx_path = tmp_path / "raw2.onnx"
+    raw_operand_model(onnx_path, second_consumer=True)
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 9)
+    by_node = {s["node"]: s for s in steps}
     assert by_node["add3"]["fused"] == [] and by_node["add3"]["post_ops"] == [], by_node["add3"]
-    x = np.random.default_rng(8).uniform(-5, 5, SHAPE).astype(np.float32)
-    np.save(tmp_path / "x.npy", x)
-    got = run(build_dir, model, tmp_path / "x.npy", tmp_path / "fast")
-    ref = run(build_dir, model, tmp_path / "x.npy", tmp_path / "ref", reference=True)
-    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+    assert any(s["op"] == "FakeQuantize" for s in steps)

@@ -20,6 +20,13 @@ bool ProposeFakeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int out
   const std::vector<float> scales = node.attrs.Floats("scales");
   const std::vector<int64_t> zero_points = node.attrs.Ints("zero_points");
   if (scales.size() != 1 || zero_points.size() != 1) return false;
+  // A FakeQuantize that starts a QDQ region becomes that region's table
+  // step instead (fuse_qdq_region.cc): one pass for the whole region.
+  FusionSite from_it = site;
+  from_it.anchor = consumer;
+  std::vector<int> region;
+  int sink = -1;
+  if (FindQdqRegion(from_it, &region, &sink)) return false;
   const auto& y = site.storage[static_cast<size_t>(output)];
   const auto& out = site.storage[static_cast<size_t>(node.outputs[0])];
   auto plain = [](const ops::ValueInfo& v) { return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant; };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ops/kernel_registry.h"
 #include "runtime/execution_plan.h"
 
 namespace mixq::runtime {
@@ -19,6 +20,7 @@ struct FusionSite {
   const std::vector<ops::ValueInfo>& storage;      // value id -> storage info
   const std::vector<bool>& available;              // value id -> computed before this step
   int anchor = -1;                                 // the step's own node (the anchor)
+  const std::vector<int>* topo_index = nullptr;    // node id -> position in the topological order
 };
 
 // What a rule proposes for a step: the node it swallows, the post-op, the
@@ -64,5 +66,15 @@ bool ProposeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output,
 // an imported QDQ model leaves around each float operator: one step that
 // fake-quantizes as it writes (fuse_fake_quantize.cc).
 bool ProposeFakeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// A per-tensor 8-bit FakeQuantize (the anchor) followed by a region of float
+// operators whose every value depends on its code alone, with one value
+// leaving the region (fuse_qdq_region.cc): the region's nodes in
+// topological order (site.topo_index) and that value.
+bool FindQdqRegion(const FusionSite& site, std::vector<int>* region, int* sink);
+// The region's output for each of the 256 codes (by code + 128), computed by
+// its nodes' reference kernels.
+Status TabulateQdqRegion(const FusionSite& site, const std::vector<int>& region, int sink, kernels::Isa max_isa,
+                         std::vector<float>* table);
 
 }  // namespace mixq::runtime
