@@ -154,22 +154,34 @@ class Lowering {
       auto table = std::make_shared<std::vector<float>>();
       if (FindQdqRegion(site, &region, &sink) &&
           TabulateQdqRegion(site, region, sink, options_.max_isa, table.get()).ok()) {
-        ops::PostOp lookup;
-        lookup.kind = ops::PostOp::Kind::kTable;
-        lookup.activation = "table";  // the plan report's name
-        lookup.table = std::move(table);
-        const std::vector<ops::PostOp> try_post = {lookup};
-        std::vector<ops::ValueInfo> try_out = {storage_[static_cast<size_t>(sink)]};
-        const ops::KernelDef* table_def = nullptr;
-        if (Select(node, in, in_values, try_out, step.input_compute, try_post, &table_def).ok()) {
+        // The region's output quantized by its only consumer (the next
+        // quantized operator's input): a table of int8 codes, no float
+        // tensor at all; else the float table.
+        int quantize = -1, codes = -1;
+        std::vector<std::pair<int, std::shared_ptr<std::vector<float>>>> forms;
+        if (QuantizedSink(site, sink, &quantize, &codes)) {
+          auto code_table = std::make_shared<std::vector<float>>(*table);
+          QuantizeTable(storage_[static_cast<size_t>(codes)], code_table.get());
+          forms.push_back({codes, code_table});
+        }
+        forms.push_back({sink, table});
+        for (const auto& [result, entries] : forms) {
+          ops::PostOp lookup;
+          lookup.kind = ops::PostOp::Kind::kTable;
+          lookup.activation = "table";  // the plan report's name
+          lookup.table = entries;
+          const std::vector<ops::PostOp> try_post = {lookup};
+          std::vector<ops::ValueInfo> try_out = {storage_[static_cast<size_t>(result)]};
+          const ops::KernelDef* table_def = nullptr;
+          if (!Select(node, in, in_values, try_out, step.input_compute, try_post, &table_def).ok()) continue;
           step.post_ops = try_post;
-          out_values = {sink};
+          out_values = {result};
           out = try_out;
           def = table_def;
-          for (int f : region) {
-            step.fused.push_back(f);
-            (*done)[static_cast<size_t>(f)] = true;
-          }
+          for (int f : region) step.fused.push_back(f);
+          if (result == codes) step.fused.push_back(quantize);
+          for (int f : step.fused) (*done)[static_cast<size_t>(f)] = true;
+          break;
         }
       }
     }

@@ -7,6 +7,8 @@ Made with the onnx helper:
 - a region after a FakeQuantize whose every value is a function of its 8-bit
   code (here a whole QDQ hard_swish) is one "avx2-table" step (post-op
   table) that looks the region's output up;
+- when the region's output is quantized next (a Conv's QDQ input), the table
+  holds that quantization's int8 codes and the Quantize step is gone;
 - an Elementwise step followed by a FakeQuantize that starts no region takes
   it as a post-op (fake_quantize);
 - near misses: an operand from outside the region ends it; an Add whose
@@ -76,6 +78,23 @@ def raw_operand_model(path, second_consumer=False):
     save(path, nodes, inits, ("a",) if second_consumer else ())
 
 
+def conv_model(path):
+    """x -> QDQ -> Add 3 -> QDQ -> Clip 0..6 -> QDQ -> Conv (int8 weights) -> y: the region's output is the Conv's
+    quantized input."""
+    rng = np.random.default_rng(3)
+    inits, nodes = [const("three", 3.0), const("zero", 0.0), const("six", 6.0)], []
+    qdq("x", "xq", 0.031, 128, inits, nodes)
+    nodes.append(helper.make_node("Add", ["xq", "three"], ["a"], name="add3"))
+    qdq("a", "aq", 0.027, 20, inits, nodes)
+    nodes.append(helper.make_node("Clip", ["aq", "zero", "six"], ["c"], name="clip"))
+    qdq("c", "cq", 6.0 / 255, 0, inits, nodes)
+    inits += [numpy_helper.from_array(rng.integers(-127, 128, (3, 3, 3, 3)).astype(np.int8), "w_q"),
+              const("w_s", 0.01), const("w_z", 0, np.int8)]
+    nodes += [helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], name="w_DQ"),
+              helper.make_node("Conv", ["cq", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])]
+    save(path, nodes, inits)
+
+
 def plan_steps(build_dir, model):
     plan = json.loads(run_mixq(build_dir, "inspect", model, "--plan", "--json").stdout)["plan"]
     if "avx2" not in plan["cpu_features"].split():
@@ -89,7 +108,7 @@ def run(build_dir, model, x_path, out_dir, reference=False):
     return np.load(out_dir / file_name_for("y"))
 
 
-def build_and_check(build_dir, tmp_path, onnx_path, seed):
+def build_and_check(build_dir, tmp_path, onnx_path, seed, tolerance=Y_STEP + 1e-6):
     """Builds the model, checks fast == reference bit for bit and ONNX Runtime within one step; the plan."""
     model = tmp_path / (onnx_path.stem + ".mixq")
     run_mixq(build_dir, "build", onnx_path, "-o", model, "--precision", "force_float32")
@@ -101,8 +120,8 @@ def build_and_check(build_dir, tmp_path, onnx_path, seed):
     ref = run(build_dir, model, tmp_path / "x.npy", tmp_path / "ref", reference=True)
     assert np.array_equal(got.view(np.uint32), ref.view(np.uint32)), np.abs(got - ref).max()
     want = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
-    assert np.abs(got - want).max() <= Y_STEP + 1e-6
-    assert len(np.unique(got)) > 20  # real codes, not a constant
+    assert np.abs(got - want).max() <= tolerance, np.abs(got - want).max()
+    assert len(np.unique(got)) > 20  # real values, not a constant
     return steps
 
 
@@ -134,3 +153,16 @@ def test_second_consumer_keeps_the_fake_quantize_apart(build_dir, tmp_path):
     by_node = {s["node"]: s for s in steps}
     assert by_node["add3"]["fused"] == [] and by_node["add3"]["post_ops"] == [], by_node["add3"]
     assert any(s["op"] == "FakeQuantize" for s in steps)
+
+
+def test_a_region_quantized_next_writes_int8_codes(build_dir, tmp_path):
+    onnx_path = tmp_path / "conv.onnx"
+    conv_model(onnx_path)
+    # y is the Conv's float output: ONNX Runtime sums the same products in float (1e-4 of its range).
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 10, tolerance=1e-3)
+    table = [s for s in steps if s["kernel"] == "avx2-table"]
+    assert len(table) == 1, [(s["op"], s["node"], s["kernel"]) for s in steps]
+    assert [o["storage"] for o in table[0]["outputs"]] == ["INT8"], table[0]
+    # The region and the Quantize the Q/DQ placement puts above the Clip (a clamp runs on the int8 codes).
+    assert "add3" in table[0]["fused"] and any(f.endswith("quantize_INT8") for f in table[0]["fused"]), table[0]
+    assert [s["op"] for s in steps] == ["FakeQuantize", "Activation", "Conv2D"], [(s["op"], s["node"]) for s in steps]

@@ -3,8 +3,10 @@
 // every value of which is a function of the step's int8 code, tabulated by
 // the reference kernels over the 256 codes). Each value is quantized as the
 // FakeQuantize reference quantizes it (q = clamp(rint(x / s) + z), NaN -> z:
-// ops/quantize_vector.h) and replaced by table[q + 128], eight at a time.
-// Exact by construction: the table holds what the separate steps compute.
+// ops/quantize_vector.h) and replaced by table[q + 128], eight at a time:
+// float32 out, or int8 out when the region's output is quantized next (the
+// table then holds that Quantize's codes). Exact by construction: the table
+// holds what the separate steps compute.
 #include <immintrin.h>
 
 #include <cfloat>
@@ -31,6 +33,30 @@ __attribute__((target("avx2"))) void TableRun(const float* x, float* y, int64_t 
   for (; i < n; ++i) y[i] = table[quant::Quantize(x[i], scale, zero_point, 8) + 128];
 }
 
+// The same into int8 codes (a table of codes: the region's output quantized).
+__attribute__((target("avx2"))) void CodeTableRun(const float* x, int8_t* y, int64_t n, float scale, int32_t zero_point,
+                                                  const int32_t* codes) {
+  const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, -128, 127);
+  const __m256i offset = _mm256_set1_epi32(128);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i q = _mm256_add_epi32(QuantizeVector(_mm256_loadu_ps(x + i), k), offset);
+    const __m256i v = _mm256_i32gather_epi32(codes, q, 4);
+    const __m256i words = _mm256_packs_epi32(v, v);
+    const __m256i bytes = _mm256_packs_epi16(words, words);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i),
+                     _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)));
+  }
+  for (; i < n; ++i) y[i] = static_cast<int8_t>(codes[quant::Quantize(x[i], scale, zero_point, 8) + 128]);
+}
+
+// A table of int8 codes: 256 integers in [-128, 127].
+bool CodeTable(const std::vector<float>& table) {
+  for (float v : table)
+    if (!(v >= -128.0f && v <= 127.0f) || v != static_cast<float>(static_cast<int32_t>(v))) return false;
+  return true;
+}
+
 class TableAvx2 : public Kernel {
  public:
   const char* Name() const override { return "avx2-table"; }
@@ -38,16 +64,23 @@ class TableAvx2 : public Kernel {
     scale_ = init.attrs.Floats("scales")[0];
     zero_point_ = static_cast<int32_t>(init.attrs.Ints("zero_points")[0]);
     table_ = init.post_ops->front().table;
+    int8_out_ = init.outputs[0].dtype == DataType::INT8;
+    if (int8_out_)
+      for (float v : *table_) codes_.push_back(static_cast<int32_t>(v));
     return Status::OK();
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
-    float* y = out[0].Data<float>();
     const int64_t n = in[0].Count(), chunk = 4096, chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (n > kernels::kMinParallelElements)
-    for (int64_t c = 0; c < chunks; ++c)
-      TableRun(x + c * chunk, y + c * chunk, std::min(chunk, n - c * chunk), scale_, zero_point_, table_->data());
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t at = c * chunk, count = std::min(chunk, n - at);
+      if (int8_out_)
+        CodeTableRun(x + at, out[0].Data<int8_t>() + at, count, scale_, zero_point_, codes_.data());
+      else
+        TableRun(x + at, out[0].Data<float>() + at, count, scale_, zero_point_, table_->data());
+    }
     return Status::OK();
   }
 
@@ -55,6 +88,8 @@ class TableAvx2 : public Kernel {
   float scale_ = 1.0f;
   int32_t zero_point_ = 0;
   std::shared_ptr<const std::vector<float>> table_;
+  bool int8_out_ = false;
+  std::vector<int32_t> codes_;  // int8 out: the table as int32 codes
 };
 
 bool Supports(const KernelInit& init) {
@@ -64,8 +99,11 @@ bool Supports(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1) return false;
   const ValueInfo& x = *init.inputs[0];
   const ValueInfo& y = init.outputs[0];
-  if (x.dtype != DataType::FLOAT32 || x.narrowed || y.dtype != DataType::FLOAT32 || y.narrowed ||
-      !ir::IsStatic(x.shape) || x.shape != y.shape)
+  // float32 out, or int8 codes (a static per-tensor quantization, a table of codes).
+  const bool float_out = y.dtype == DataType::FLOAT32 && !y.narrowed;
+  const bool int8_out = y.dtype == DataType::INT8 && y.quant && !y.quant->dynamic && CodeTable(*op.table);
+  if (x.dtype != DataType::FLOAT32 || x.narrowed || !(float_out || int8_out) || !ir::IsStatic(x.shape) ||
+      x.shape != y.shape)
     return false;
   const std::vector<float> scales = init.attrs.Floats("scales");
   return init.attrs.Int("bits", 8) == 8 && init.attrs.Int("axis", -1) < 0 && scales.size() == 1 &&

@@ -148,4 +148,26 @@ Status TabulateQdqRegion(const FusionSite& site, const std::vector<int>& region,
   return Status::OK();
 }
 
+bool QuantizedSink(const FusionSite& site, int sink, int* quantize_node, int* quantized) {
+  if (site.is_output[static_cast<size_t>(sink)]) return false;
+  const int consumer = SoleConsumer(site, sink);
+  if (consumer < 0) return false;
+  const ir::Node& n = *site.graph.node(consumer);
+  if (n.op != OpKind::kConvert || n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+  const ops::ValueInfo& q = site.storage[static_cast<size_t>(n.outputs[0])];
+  const ops::ValueInfo& y = site.storage[static_cast<size_t>(sink)];
+  if (q.dtype != DataType::INT8 || !q.quant || q.quant->dynamic || q.quant->scales.size() != 1 ||
+      q.quant->zero_points.size() != 1 || q.quant->bits != 8 || q.shape != y.shape)
+    return false;
+  *quantize_node = consumer;
+  *quantized = n.outputs[0];
+  return true;
+}
+
+void QuantizeTable(const ops::ValueInfo& quantized, std::vector<float>* table) {
+  const float scale = quantized.quant->scales[0];
+  const int32_t zero_point = quantized.quant->zero_points[0];
+  for (float& y : *table) y = static_cast<float>(quant::Quantize(y, scale, zero_point, 8));
+}
+
 }  // namespace mixq::runtime

@@ -77,4 +77,11 @@ bool FindQdqRegion(const FusionSite& site, std::vector<int>* region, int* sink);
 Status TabulateQdqRegion(const FusionSite& site, const std::vector<int>& region, int sink, kernels::Isa max_isa,
                          std::vector<float>* table);
 
+// `sink`'s only consumer quantizes it (a static per-tensor Convert FLOAT32
+// -> INT8; `sink` is no network output): that node and its INT8 output.
+bool QuantizedSink(const FusionSite& site, int sink, int* quantize_node, int* quantized);
+// Each table entry y -> its code as that Convert quantizes it (q =
+// clamp(rint(y / s) + z), NaN -> z), kept as a float.
+void QuantizeTable(const ops::ValueInfo& quantized, std::vector<float>* table);
+
 }  // namespace mixq::runtime
