@@ -4,6 +4,7 @@
 // its prepared state, and the buffers it reads and writes.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ struct ExecutionPlan {
   std::vector<int> fused_into;    // graph node id -> step that runs it fused (-1: its own step or none)
   std::vector<int> node_step;     // graph node id -> its own step (-1: fused or constant)
   int64_t arena_bytes = 0;
+  // Quantization the lowering gave a buffer that the graph does not carry
+  // (the int8 codes an operator writes for a QDQ region's table step):
+  // buffer infos point here, so the addresses must stay put (a deque's do,
+  // moves of the plan included).
+  std::deque<ir::QuantBinding> owned_bindings;
 };
 
 struct LoweringOptions {

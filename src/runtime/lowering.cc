@@ -146,43 +146,18 @@ class Lowering {
     Status selected = Select(node, in, in_values, out, step.input_compute, step.post_ops, &def);
 
     // A QDQ region after a FakeQuantize: one table step, kept only when a
-    // kernel takes it.
-    if (selected.ok() && !options_.reference_only && node.op == OpKind::kFakeQuantize && out_values.size() == 1) {
-      const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
-      std::vector<int> region;
-      int sink = -1;
-      auto table = std::make_shared<std::vector<float>>();
-      if (FindQdqRegion(site, &region, &sink) &&
-          TabulateQdqRegion(site, region, sink, options_.max_isa, table.get()).ok()) {
-        // The region's output quantized by its only consumer (the next
-        // quantized operator's input): a table of int8 codes, no float
-        // tensor at all; else the float table.
-        int quantize = -1, codes = -1;
-        std::vector<std::pair<int, std::shared_ptr<std::vector<float>>>> forms;
-        if (QuantizedSink(site, sink, &quantize, &codes)) {
-          auto code_table = std::make_shared<std::vector<float>>(*table);
-          QuantizeTable(storage_[static_cast<size_t>(codes)], code_table.get());
-          forms.push_back({codes, code_table});
-        }
-        forms.push_back({sink, table});
-        for (const auto& [result, entries] : forms) {
-          ops::PostOp lookup;
-          lookup.kind = ops::PostOp::Kind::kTable;
-          lookup.activation = "table";  // the plan report's name
-          lookup.table = entries;
-          const std::vector<ops::PostOp> try_post = {lookup};
-          std::vector<ops::ValueInfo> try_out = {storage_[static_cast<size_t>(result)]};
-          const ops::KernelDef* table_def = nullptr;
-          if (!Select(node, in, in_values, try_out, step.input_compute, try_post, &table_def).ok()) continue;
-          step.post_ops = try_post;
-          out_values = {result};
-          out = try_out;
-          def = table_def;
-          for (int f : region) step.fused.push_back(f);
-          if (result == codes) step.fused.push_back(quantize);
-          for (int f : step.fused) (*done)[static_cast<size_t>(f)] = true;
-          break;
-        }
+    // kernel takes it (its input may be the int8 codes the producer writes:
+    // then only the table step takes it).
+    if (!options_.reference_only && node.op == OpKind::kFakeQuantize && out_values.size() == 1) {
+      RegionTable r;
+      if (PlanRegionTable(id, in, in_values, step.input_compute, &r)) {
+        step.post_ops = r.post_ops;
+        out_values = {r.output};
+        out = r.out;
+        def = r.def;
+        selected = Status::OK();
+        step.fused = r.fused;
+        for (int f : step.fused) (*done)[static_cast<size_t>(f)] = true;
       }
     }
 
@@ -227,6 +202,13 @@ class Lowering {
         progress = true;
       }
     }
+
+    // An operator whose float output only a FakeQuantize reads, and that
+    // FakeQuantize starts a QDQ region: the operator writes that
+    // FakeQuantize's int8 codes (a kQuantize post-op, the same quantization)
+    // and the region's table step reads them, when both kernels take it.
+    if (selected.ok() && !options_.reference_only && out_values.size() == 1 && IsFusionAnchor(node.op))
+      WriteRegionCodes(node, id, in, in_values, &step, &out, &def);
 
     // Float16 / bfloat16 storage the kernel does not read or write: widen to
     // FLOAT32 in a scratch around it (explicit Convert steps in the plan).
@@ -290,6 +272,85 @@ class Lowering {
     for (int o : out_values) available_[static_cast<size_t>(o)] = true;
     for (int o : node.outputs) available_[static_cast<size_t>(o)] = true;
     return Status::OK();
+  }
+
+  // The table step of the QDQ region FakeQuantize node `id` starts, reading
+  // `in` (its input as stored: float32, or the int8 codes its producer
+  // writes): the region's output quantized by its only consumer (a table of
+  // int8 codes, no float tensor at all), else the float table.
+  struct RegionTable {
+    std::vector<ops::PostOp> post_ops;
+    int output = -1;
+    std::vector<ops::ValueInfo> out;
+    const ops::KernelDef* def = nullptr;
+    std::vector<int> fused;
+  };
+  bool PlanRegionTable(int id, const std::vector<ops::ValueInfo>& in, const std::vector<int>& in_values,
+                       const std::vector<DataType>& compute, RegionTable* r) {
+    const ir::Node& node = *g_.node(id);
+    const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
+    std::vector<int> region;
+    int sink = -1;
+    auto table = std::make_shared<std::vector<float>>();
+    if (!FindQdqRegion(site, &region, &sink) ||
+        !TabulateQdqRegion(site, region, sink, options_.max_isa, table.get()).ok())
+      return false;
+    int quantize = -1, codes = -1;
+    std::vector<std::pair<int, std::shared_ptr<std::vector<float>>>> forms;
+    if (QuantizedSink(site, sink, &quantize, &codes)) {
+      auto code_table = std::make_shared<std::vector<float>>(*table);
+      QuantizeTable(storage_[static_cast<size_t>(codes)], code_table.get());
+      forms.push_back({codes, code_table});
+    }
+    forms.push_back({sink, table});
+    for (const auto& [result, entries] : forms) {
+      ops::PostOp lookup;
+      lookup.kind = ops::PostOp::Kind::kTable;
+      lookup.activation = "table";  // the plan report's name
+      lookup.table = entries;
+      r->post_ops = {lookup};
+      r->out = {storage_[static_cast<size_t>(result)]};
+      if (!Select(node, in, in_values, r->out, compute, r->post_ops, &r->def).ok()) continue;
+      r->output = result;
+      r->fused = region;
+      if (result == codes) r->fused.push_back(quantize);
+      return true;
+    }
+    return false;
+  }
+
+  void WriteRegionCodes(const ir::Node& node, int id, const std::vector<ops::ValueInfo>& in,
+                        const std::vector<int>& in_values, PlanStep* step, std::vector<ops::ValueInfo>* out,
+                        const ops::KernelDef** def) {
+    const int v = step->fused.empty() ? node.outputs[0] : -1;
+    if (v < 0 || (*out)[0].dtype != DataType::FLOAT32 || (*out)[0].narrowed || (*out)[0].quant) return;
+    const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
+    const int fq = SoleConsumer(site, v);
+    if (fq < 0 || g_.node(fq)->op != OpKind::kFakeQuantize || g_.node(fq)->attrs.Int("bits", 8) != 8 ||
+        g_.node(fq)->attrs.Int("axis", -1) >= 0 || g_.node(fq)->attrs.Floats("scales").size() != 1)
+      return;
+    ir::QuantBinding& binding = plan_.owned_bindings.emplace_back();
+    binding.bits = 8;
+    binding.scales = g_.node(fq)->attrs.Floats("scales");
+    binding.zero_points = {static_cast<int32_t>(g_.node(fq)->attrs.Ints("zero_points")[0])};
+    binding.symmetric = binding.zero_points[0] == 0;
+    ops::ValueInfo codes = (*out)[0];
+    codes.dtype = DataType::INT8;
+    codes.quant = &binding;
+    codes.narrowed = true;
+    RegionTable r;
+    if (!PlanRegionTable(fq, {codes}, g_.node(fq)->inputs, g_.node(fq)->input_compute, &r)) return;
+    std::vector<ops::PostOp> try_post = step->post_ops;
+    ops::PostOp quantize;
+    quantize.kind = ops::PostOp::Kind::kQuantize;
+    try_post.push_back(quantize);
+    const std::vector<ops::ValueInfo> try_out = {codes};
+    const ops::KernelDef* quantized_def = nullptr;
+    if (!Select(node, in, in_values, try_out, step->input_compute, try_post, &quantized_def).ok()) return;
+    storage_[static_cast<size_t>(v)] = codes;  // the FakeQuantize's step reads the codes
+    step->post_ops = try_post;
+    *out = try_out;
+    *def = quantized_def;
   }
 
   // Weights used in place from a mapped model file: the kernel has packed
@@ -395,7 +456,7 @@ class Lowering {
   std::vector<ops::ValueInfo> logical_, storage_;
   std::vector<std::vector<int>> consumers_;
   std::vector<bool> is_output_, available_;
-  std::vector<int> topo_index_;  // node id -> position in the topological order
+  std::vector<int> topo_index_;                 // node id -> position in the topological order
 };
 
 }  // namespace

@@ -8,15 +8,18 @@ Made with the onnx helper:
   code (here a whole QDQ hard_swish) is one "avx2-table" step (post-op
   table) that looks the region's output up;
 - when the region's output is quantized next (a Conv's QDQ input), the table
-  holds that quantization's int8 codes and the Quantize step is gone;
+  holds that quantization's int8 codes and the Quantize step is gone; when a
+  Conv writes the region's input, it writes the FakeQuantize's int8 codes
+  and the table step is a byte lookup (Conv -> table -> Conv, no float
+  tensor);
 - an Elementwise step followed by a FakeQuantize that starts no region takes
   it as a post-op (fake_quantize);
 - near misses: an operand from outside the region ends it; an Add whose
   output has a second consumer keeps its FakeQuantize apart.
 
 Each plan's `mixq run` gives bit-identical outputs to `mixq run --reference`
-(no fusion at all) and matches ONNX Runtime running the QDQ model within one
-quantization step of the output.
+(no fusion at all) and matches ONNX Runtime running the QDQ model as written
+(graph optimizations off) within one quantization step of the output.
 """
 import json
 
@@ -95,6 +98,26 @@ def conv_model(path):
     save(path, nodes, inits)
 
 
+def conv_region_conv_model(path):
+    """x -> QDQ -> Conv -> QDQ -> Mul 0.7 -> QDQ -> Add 0.2 -> QDQ -> Conv -> y: an affine block between two
+    convolutions, as PP-OCR's QDQ models have it."""
+    rng = np.random.default_rng(4)
+    inits, nodes = [const("k", 0.7), const("b", 0.2)], []
+    qdq("x", "xq", 0.031, 128, inits, nodes)
+    for i in (1, 2):
+        inits += [numpy_helper.from_array(rng.integers(-127, 128, (3, 3, 3, 3)).astype(np.int8), f"w{i}_q"),
+                  const(f"w{i}_s", 0.01), const(f"w{i}_z", 0, np.int8)]
+        nodes.append(helper.make_node("DequantizeLinear", [f"w{i}_q", f"w{i}_s", f"w{i}_z"], [f"w{i}"], name=f"w{i}_DQ"))
+    nodes.append(helper.make_node("Conv", ["xq", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]))
+    qdq("c1", "c1q", 0.05, 120, inits, nodes)
+    nodes.append(helper.make_node("Mul", ["c1q", "k"], ["m"], name="mul"))
+    qdq("m", "mq", 0.04, 128, inits, nodes)
+    nodes.append(helper.make_node("Add", ["mq", "b"], ["a"], name="add"))
+    qdq("a", "aq", 0.045, 120, inits, nodes)
+    nodes.append(helper.make_node("Conv", ["aq", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1]))
+    save(path, nodes, inits)
+
+
 def plan_steps(build_dir, model):
     plan = json.loads(run_mixq(build_dir, "inspect", model, "--plan", "--json").stdout)["plan"]
     if "avx2" not in plan["cpu_features"].split():
@@ -119,7 +142,11 @@ def build_and_check(build_dir, tmp_path, onnx_path, seed, tolerance=Y_STEP + 1e-
     got = run(build_dir, model, tmp_path / "x.npy", tmp_path / "fast")
     ref = run(build_dir, model, tmp_path / "x.npy", tmp_path / "ref", reference=True)
     assert np.array_equal(got.view(np.uint32), ref.view(np.uint32)), np.abs(got - ref).max()
-    want = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
+    # ONNX Runtime evaluating the QDQ graph as written (its optimized QLinearConv multiplies u8 x s8 with AVX2's
+    # saturating vpmaddubsw: 12 off on the Conv -> region -> Conv model's output).
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    want = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
     assert np.abs(got - want).max() <= tolerance, np.abs(got - want).max()
     assert len(np.unique(got)) > 20  # real values, not a constant
     return steps
@@ -166,3 +193,17 @@ def test_a_region_quantized_next_writes_int8_codes(build_dir, tmp_path):
     # The region and the Quantize the Q/DQ placement puts above the Clip (a clamp runs on the int8 codes).
     assert "add3" in table[0]["fused"] and any(f.endswith("quantize_INT8") for f in table[0]["fused"]), table[0]
     assert [s["op"] for s in steps] == ["FakeQuantize", "Activation", "Conv2D"], [(s["op"], s["node"]) for s in steps]
+
+
+def test_a_convolution_writes_the_region_codes(build_dir, tmp_path):
+    onnx_path = tmp_path / "crc.onnx"
+    conv_region_conv_model(onnx_path)
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 11, tolerance=1e-3)
+    assert [s["op"] for s in steps] == ["Quantize", "Conv2D", "FakeQuantize", "Conv2D"], [
+        (s["op"], s["node"]) for s in steps]
+    conv1, table = steps[1], steps[2]
+    assert [o["storage"] for o in conv1["outputs"]] == ["INT8"] and conv1["post_ops"][-1:] == [""], conv1
+    assert table["kernel"] == "avx2-table", table
+    assert [i["storage"] for i in table["inputs"]] == ["INT8"] and [o["storage"] for o in table["outputs"]] == [
+        "INT8"], table
+    assert "mul" in table["fused"] and "add" in table["fused"], table

@@ -6,12 +6,17 @@
 // ops/quantize_vector.h) and replaced by table[q + 128], eight at a time:
 // float32 out, or int8 out when the region's output is quantized next (the
 // table then holds that Quantize's codes). Exact by construction: the table
-// holds what the separate steps compute.
+// holds what the separate steps compute. Its input may also be the int8
+// codes themselves, written by the operator before it (runtime/lowering.cc:
+// the FakeQuantize's quantization as that operator's kQuantize post-op):
+// then the step is the lookup alone.
 #include <immintrin.h>
 
+#include <array>
 #include <cfloat>
 
 #include "kernels/parallel.h"
+#include "ops/int8_chain.h"
 #include "ops/kernel_registry.h"
 #include "ops/quantize_vector.h"
 #include "quant/quant_math.h"
@@ -50,6 +55,33 @@ __attribute__((target("avx2"))) void CodeTableRun(const float* x, int8_t* y, int
   for (; i < n; ++i) y[i] = static_cast<int8_t>(codes[quant::Quantize(x[i], scale, zero_point, 8) + 128]);
 }
 
+// From int8 codes (the producer wrote the FakeQuantize's codes): the
+// lookup alone, to float32 or to int8 codes.
+__attribute__((target("avx2"))) void CodesToTable(const int8_t* x, float* y, int8_t* y_codes, int64_t n,
+                                                  const float* table, const int32_t* codes) {
+  const __m256i offset = _mm256_set1_epi32(128);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i q =
+        _mm256_add_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i))), offset);
+    if (y) {
+      _mm256_storeu_ps(y + i, _mm256_i32gather_ps(table, q, 4));
+      continue;
+    }
+    const __m256i v = _mm256_i32gather_epi32(codes, q, 4);
+    const __m256i words = _mm256_packs_epi32(v, v);
+    const __m256i bytes = _mm256_packs_epi16(words, words);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y_codes + i),
+                     _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)));
+  }
+  for (; i < n; ++i) {
+    if (y)
+      y[i] = table[x[i] + 128];
+    else
+      y_codes[i] = static_cast<int8_t>(codes[x[i] + 128]);
+  }
+}
+
 // A table of int8 codes: 256 integers in [-128, 127].
 bool CodeTable(const std::vector<float>& table) {
   for (float v : table)
@@ -65,17 +97,28 @@ class TableAvx2 : public Kernel {
     zero_point_ = static_cast<int32_t>(init.attrs.Ints("zero_points")[0]);
     table_ = init.post_ops->front().table;
     int8_out_ = init.outputs[0].dtype == DataType::INT8;
+    int8_in_ = init.inputs[0]->dtype == DataType::INT8;
     if (int8_out_)
       for (float v : *table_) codes_.push_back(static_cast<int32_t>(v));
+    for (size_t c = 0; c < codes_.size(); ++c) bytes_[c] = static_cast<int8_t>(codes_[c]);
     return Status::OK();
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
-    const float* x = in[0].Data<const float>();
     const int64_t n = in[0].Count(), chunk = 4096, chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (n > kernels::kMinParallelElements)
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t at = c * chunk, count = std::min(chunk, n - at);
+      if (int8_in_ && int8_out_) {  // codes to codes: 32 at a time with vpshufb (a gather per 8 is slower)
+        LookupInt8Avx2(bytes_, in[0].Data<const int8_t>() + at, out[0].Data<int8_t>() + at, count);
+        continue;
+      }
+      if (int8_in_) {
+        CodesToTable(in[0].Data<const int8_t>() + at, int8_out_ ? nullptr : out[0].Data<float>() + at,
+                     int8_out_ ? out[0].Data<int8_t>() + at : nullptr, count, table_->data(), codes_.data());
+        continue;
+      }
+      const float* x = in[0].Data<const float>();
       if (int8_out_)
         CodeTableRun(x + at, out[0].Data<int8_t>() + at, count, scale_, zero_point_, codes_.data());
       else
@@ -88,8 +131,9 @@ class TableAvx2 : public Kernel {
   float scale_ = 1.0f;
   int32_t zero_point_ = 0;
   std::shared_ptr<const std::vector<float>> table_;
-  bool int8_out_ = false;
-  std::vector<int32_t> codes_;  // int8 out: the table as int32 codes
+  bool int8_out_ = false, int8_in_ = false;
+  std::vector<int32_t> codes_;       // int8 out: the table as int32 codes
+  std::array<int8_t, 256> bytes_{};  // ... and as bytes (int8 in and out)
 };
 
 bool Supports(const KernelInit& init) {
@@ -102,12 +146,17 @@ bool Supports(const KernelInit& init) {
   // float32 out, or int8 codes (a static per-tensor quantization, a table of codes).
   const bool float_out = y.dtype == DataType::FLOAT32 && !y.narrowed;
   const bool int8_out = y.dtype == DataType::INT8 && y.quant && !y.quant->dynamic && CodeTable(*op.table);
-  if (x.dtype != DataType::FLOAT32 || x.narrowed || !(float_out || int8_out) || !ir::IsStatic(x.shape) ||
-      x.shape != y.shape)
-    return false;
   const std::vector<float> scales = init.attrs.Floats("scales");
-  return init.attrs.Int("bits", 8) == 8 && init.attrs.Int("axis", -1) < 0 && scales.size() == 1 &&
-         init.attrs.Ints("zero_points").size() == 1 && scales[0] > 0.0f && scales[0] <= FLT_MAX;
+  const std::vector<int64_t> zero_points = init.attrs.Ints("zero_points");
+  if (init.attrs.Int("bits", 8) != 8 || init.attrs.Int("axis", -1) >= 0 || scales.size() != 1 ||
+      zero_points.size() != 1 || !(scales[0] > 0.0f && scales[0] <= FLT_MAX))
+    return false;
+  // float32 in, or the FakeQuantize's own codes (the same scale and zero point).
+  const bool float_in = x.dtype == DataType::FLOAT32 && !x.narrowed;
+  const bool codes_in = x.dtype == DataType::INT8 && x.quant && !x.quant->dynamic && x.quant->scales.size() == 1 &&
+                        x.quant->zero_points.size() == 1 && x.quant->scales[0] == scales[0] &&
+                        x.quant->zero_points[0] == zero_points[0];
+  return (float_in || codes_in) && (float_out || int8_out) && ir::IsStatic(x.shape) && x.shape == y.shape;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

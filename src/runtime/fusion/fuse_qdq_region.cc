@@ -73,7 +73,13 @@ bool FindQdqRegion(const FusionSite& site, std::vector<int>* region, int* sink) 
   const int start = source.outputs[0];
   const ops::ValueInfo& x = site.storage[static_cast<size_t>(source.inputs[0])];
   const ops::ValueInfo& y = site.storage[static_cast<size_t>(start)];
-  if (!PlainFloat32(x) || !PlainFloat32(y) || !ir::IsStatic(y.shape) || site.is_output[static_cast<size_t>(start)])
+  // The input as float32, or as the FakeQuantize's own int8 codes (written
+  // by its producer: the lowering's WriteRegionCodes).
+  const bool codes = x.dtype == DataType::INT8 && x.quant && !x.quant->dynamic && x.quant->scales.size() == 1 &&
+                     x.quant->zero_points.size() == 1 && x.quant->scales[0] == source.attrs.Floats("scales")[0] &&
+                     x.quant->zero_points[0] == source.attrs.Ints("zero_points")[0];
+  if (!(PlainFloat32(x) || codes) || !PlainFloat32(y) || !ir::IsStatic(y.shape) ||
+      site.is_output[static_cast<size_t>(start)])
     return false;
   std::set<int> values = {start}, nodes;
   for (bool grew = true; grew;) {  // to a fixed point: a node may read two region values

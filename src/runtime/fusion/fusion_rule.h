@@ -32,6 +32,9 @@ struct FusionProposal {
   int extra_input = -1;
 };
 
+// Conv2D, ConvTranspose2D, MatMul, FullyConnected: the ops that take post-ops.
+bool IsFusionAnchor(OpKind op);
+
 // The sole consumer of `value` (not a network output nor observed), or -1.
 int SoleConsumer(const FusionSite& site, int value);
 
