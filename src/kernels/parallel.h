@@ -13,5 +13,10 @@ namespace mixq::kernels {
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 // Elements of a memory-bound step (about 100 us on one core).
 constexpr int64_t kMinParallelElements = int64_t{1} << 18;
+// Elements of a step that computes an exp per element (softmax: about 3.5
+// ns each on one core here, so about 100 us): BERT-base's attention softmax
+// (12 x 128 x 128) is below the memory-bound threshold but worth two threads
+// (0.69 ms on one).
+constexpr int64_t kMinParallelExpElements = int64_t{1} << 15;
 
 }  // namespace mixq::kernels

@@ -66,7 +66,7 @@ class SoftmaxAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
-#pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > kernels::kMinParallelElements)
+#pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > kernels::kMinParallelExpElements)
     for (int64_t r = 0; r < rows_; ++r) SoftmaxRow(x + r * n_, y + r * n_, n_);
     return Status::OK();
   }
