@@ -323,12 +323,10 @@ class Lowering {
                         const std::vector<int>& in_values, PlanStep* step, std::vector<ops::ValueInfo>* out,
                         const ops::KernelDef** def) {
     const int v = step->fused.empty() ? node.outputs[0] : -1;
-    if (v < 0 || (*out)[0].dtype != DataType::FLOAT32 || (*out)[0].narrowed || (*out)[0].quant) return;
+    if (v < 0 || !PlainFloat32((*out)[0])) return;
     const FusionSite site{g_, consumers_, is_output_, storage_, available_, id, &topo_index_};
     const int fq = SoleConsumer(site, v);
-    if (fq < 0 || g_.node(fq)->op != OpKind::kFakeQuantize || g_.node(fq)->attrs.Int("bits", 8) != 8 ||
-        g_.node(fq)->attrs.Int("axis", -1) >= 0 || g_.node(fq)->attrs.Floats("scales").size() != 1)
-      return;
+    if (fq < 0 || !PerTensorInt8FakeQuantize(*g_.node(fq))) return;
     ir::QuantBinding& binding = plan_.owned_bindings.emplace_back();
     binding.bits = 8;
     binding.scales = g_.node(fq)->attrs.Floats("scales");
@@ -456,7 +454,7 @@ class Lowering {
   std::vector<ops::ValueInfo> logical_, storage_;
   std::vector<std::vector<int>> consumers_;
   std::vector<bool> is_output_, available_;
-  std::vector<int> topo_index_;                 // node id -> position in the topological order
+  std::vector<int> topo_index_;  // node id -> position in the topological order
 };
 
 }  // namespace

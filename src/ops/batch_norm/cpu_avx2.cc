@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "kernels/parallel.h"
+#include "ops/batch_norm/rows.h"
 #include "ops/kernel_registry.h"
 #include "util/status_util.h"
 
@@ -60,20 +61,10 @@ class BatchNormAvx2 : public Kernel {
 
 // Plain FLOAT32 tensors of static shape, statistics one per channel.
 bool Geometry(const KernelInit& init, int64_t* outer, int64_t* channels, int64_t* inner) {
-  if (init.inputs.size() != 5 || init.outputs.size() != 1 || init.HasPostOps()) return false;
+  if (!BatchNormRows(init, outer, channels, inner) || init.HasPostOps()) return false;
   for (const ValueInfo* v : init.inputs)
-    if (!v || !ir::IsStatic(v->shape) || v->dtype != DataType::FLOAT32 || v->narrowed) return false;
-  if (init.outputs[0].dtype != DataType::FLOAT32 || init.outputs[0].narrowed) return false;
-  const ir::Shape& shape = init.inputs[0]->shape;
-  int64_t axis = 0;
-  if (!ir::NormalizeAxis(init.attrs.Int("axis"), static_cast<int64_t>(shape.size()), &axis)) return false;
-  *channels = shape[static_cast<size_t>(axis)];
-  *outer = *inner = 1;
-  for (int64_t i = 0; i < axis; ++i) *outer *= shape[static_cast<size_t>(i)];
-  for (size_t i = static_cast<size_t>(axis) + 1; i < shape.size(); ++i) *inner *= shape[i];
-  for (size_t i = 1; i < 5; ++i)
-    if (init.inputs[i]->shape != ir::Shape{*channels}) return false;
-  return init.attrs.Float("epsilon") >= 0.0f;
+    if (v->dtype != DataType::FLOAT32 || v->narrowed) return false;
+  return init.outputs[0].dtype == DataType::FLOAT32 && !init.outputs[0].narrowed;
 }
 
 // Rows of at least a vector: channels last (one value per row) stays on the

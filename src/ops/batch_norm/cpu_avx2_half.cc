@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels/half_io.h"
+#include "ops/batch_norm/rows.h"
 #include "ops/half_storage.h"
 #include "ops/op_util.h"
 
@@ -52,19 +53,7 @@ class BatchNormHalf : public Kernel {
 };
 
 bool Geometry(const KernelInit& init, int64_t* outer, int64_t* channels, int64_t* inner) {
-  if (init.inputs.size() != 5 || init.outputs.size() != 1) return false;
-  for (const ValueInfo* v : init.inputs)
-    if (!v || !ir::IsStatic(v->shape)) return false;
-  const ir::Shape& shape = init.inputs[0]->shape;
-  int64_t axis = 0;
-  if (!ir::NormalizeAxis(init.attrs.Int("axis"), static_cast<int64_t>(shape.size()), &axis)) return false;
-  *channels = shape[static_cast<size_t>(axis)];
-  *outer = *inner = 1;
-  for (int64_t i = 0; i < axis; ++i) *outer *= shape[static_cast<size_t>(i)];
-  for (size_t i = static_cast<size_t>(axis) + 1; i < shape.size(); ++i) *inner *= shape[i];
-  for (size_t i = 1; i < 5; ++i)
-    if (init.inputs[i]->shape != ir::Shape{*channels}) return false;
-  return init.attrs.Float("epsilon") >= 0.0f;
+  return BatchNormRows(init, outer, channels, inner);
 }
 
 bool Supports(const KernelInit& init) {

@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "kernels/parallel.h"
+#include "kernels/transpose8x8.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/quantized_reference.h"
 #include "util/status_util.h"
@@ -40,26 +41,6 @@ constexpr int64_t kBlock = 8;  // channels per vector
 constexpr int64_t kMaxTaps = 258;
 // The strip's scratch rows should stay in L2 with room for the rest.
 constexpr int64_t kStripBytes = 96 * 1024;
-
-// Rows r[0..8) (8 floats each) -> columns: r[j][i] = old r[i][j].
-MIXQ_AVX2_DW inline void Transpose8x8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 class DepthwiseChannels : public Kernel {
  public:
@@ -270,7 +251,7 @@ class DepthwiseChannels : public Kernel {
       if constexpr (kDirect) {
         StoreRequantized(sum, *direct, std::min(kBlock, pixels - p0), direct->out + p0);
       } else {
-        Transpose8x8(sum);  // 8 pixels x 8 channels -> each channel's 8 consecutive pixels
+        kernels::Transpose8x8(sum);  // 8 pixels x 8 channels -> each channel's 8 consecutive pixels
         for (int64_t c = 0; c < kBlock; ++c)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(s->acc.data() + c * stride + p0), _mm256_cvtps_epi32(sum[c]));
       }

@@ -8,13 +8,7 @@
 
 namespace mixq::runtime {
 
-bool IsFusionAnchor(OpKind op);
-
 namespace {
-
-bool PlainFloat32(const ops::ValueInfo& v) {
-  return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
-}
 
 // `bias` shaped [N] or [1, ..., 1, N] against `out` [..., N] of at least its rank.
 bool ColumnBias(const ir::Shape& bias, const ir::Shape& out) {

@@ -29,8 +29,7 @@ bool ProposeFakeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int out
   if (FindQdqRegion(from_it, &region, &sink)) return false;
   const auto& y = site.storage[static_cast<size_t>(output)];
   const auto& out = site.storage[static_cast<size_t>(node.outputs[0])];
-  auto plain = [](const ops::ValueInfo& v) { return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant; };
-  if (!plain(y) || !plain(out) || y.shape != out.shape) return false;
+  if (!PlainFloat32(y) || !PlainFloat32(out) || y.shape != out.shape) return false;
   proposal->fused_node = consumer;
   proposal->post_op = ops::PostOp{};
   proposal->post_op.kind = ops::PostOp::Kind::kFakeQuantize;

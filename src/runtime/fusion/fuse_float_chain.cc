@@ -7,13 +7,7 @@
 
 namespace mixq::runtime {
 
-bool IsFusionAnchor(OpKind op);
-
 namespace {
-
-bool PlainFloat32(const ops::ValueInfo& v) {
-  return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
-}
 
 // The value of a one-element FLOAT32 constant, if `value` is one.
 bool ScalarConstant(const FusionSite& site, int value, float* c) {

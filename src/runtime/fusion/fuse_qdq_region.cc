@@ -23,16 +23,6 @@ namespace mixq::runtime {
 
 namespace {
 
-bool PlainFloat32(const ops::ValueInfo& v) {
-  return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
-}
-
-bool PerTensorInt8FakeQuantize(const ir::Node& n) {
-  return n.op == OpKind::kFakeQuantize && n.attrs.Int("bits", 8) == 8 && n.attrs.Int("axis", -1) < 0 &&
-         n.attrs.Floats("scales").size() == 1 && n.attrs.Ints("zero_points").size() == 1 &&
-         n.attrs.Floats("scales")[0] > 0.0f;
-}
-
 // A one-element FLOAT32 constant (broadcast to every position).
 bool ScalarConstant(const FusionSite& site, int value) {
   const ops::ValueInfo& v = site.storage[static_cast<size_t>(value)];
@@ -64,6 +54,12 @@ bool Joins(const FusionSite& site, int id, const std::set<int>& values, const ir
 }
 
 }  // namespace
+
+bool PerTensorInt8FakeQuantize(const ir::Node& n) {
+  return n.op == OpKind::kFakeQuantize && n.attrs.Int("bits", 8) == 8 && n.attrs.Int("axis", -1) < 0 &&
+         n.attrs.Floats("scales").size() == 1 && n.attrs.Ints("zero_points").size() == 1 &&
+         n.attrs.Floats("scales")[0] > 0.0f;
+}
 
 bool FindQdqRegion(const FusionSite& site, std::vector<int>* region, int* sink) {
   const ir::Node& source = *site.graph.node(site.anchor);

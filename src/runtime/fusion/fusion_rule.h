@@ -32,6 +32,11 @@ struct FusionProposal {
   int extra_input = -1;
 };
 
+// FLOAT32 stored as such: not narrowed to float16, not quantized.
+inline bool PlainFloat32(const ops::ValueInfo& v) {
+  return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
+}
+
 // Conv2D, ConvTranspose2D, MatMul, FullyConnected: the ops that take post-ops.
 bool IsFusionAnchor(OpKind op);
 
@@ -69,6 +74,10 @@ bool ProposeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output,
 // an imported QDQ model leaves around each float operator: one step that
 // fake-quantizes as it writes (fuse_fake_quantize.cc).
 bool ProposeFakeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
+
+// A FakeQuantize with one positive scale and zero point, 8 bits: one that
+// can start a QDQ region.
+bool PerTensorInt8FakeQuantize(const ir::Node& n);
 
 // A per-tensor 8-bit FakeQuantize (the anchor) followed by a region of float
 // operators whose every value depends on its code alone, with one value
