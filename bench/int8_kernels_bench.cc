@@ -50,7 +50,12 @@ struct ConvSetup {
   double macs = 0;
 };
 
-void Setup(const ConvShape& s, bool int8, ConvSetup* c) {
+// The int8 weights: kSevenBit uniform in [-64, 63]; kTrained 8-bit as a
+// trained network's per-channel codes (normal, each channel's largest |w| at
+// 127), where avx2-int8-u8s8 splits the few pairs past vpmaddubsw's bound.
+enum class Weights { kSevenBit, kTrained };
+
+void Setup(const ConvShape& s, bool int8, ConvSetup* c, Weights weights = Weights::kSevenBit) {
   const int64_t pad = s.k / 2;
   c->oh = (s.h + 2 * pad - s.k) / s.stride + 1;
   c->ow = (s.w + 2 * pad - s.k) / s.stride + 1;
@@ -71,6 +76,17 @@ void Setup(const ConvShape& s, bool int8, ConvSetup* c) {
   c->w.resize(static_cast<size_t>(ir::ElementCount(w_shape)));
   for (auto& v : c->x) v = static_cast<int8_t>(code(rng));
   for (auto& v : c->w) v = static_cast<int8_t>(code(rng) / 2);
+  if (weights == Weights::kTrained) {
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const size_t per_channel = c->w.size() / static_cast<size_t>(s.cout);
+    std::vector<double> v(per_channel);
+    for (int64_t o = 0; o < s.cout; ++o) {
+      double amax = 1e-9;
+      for (auto& e : v) amax = std::max(amax, std::abs(e = normal(rng)));
+      for (size_t i = 0; i < per_channel; ++i)
+        c->w[static_cast<size_t>(o) * per_channel + i] = static_cast<int8_t>(std::lround(v[i] / amax * 127.0));
+    }
+  }
   c->xf.assign(c->x.begin(), c->x.end());
   c->wf.assign(c->w.begin(), c->w.end());
   c->bias.assign(static_cast<size_t>(s.cout), 0.5f);
@@ -157,10 +173,10 @@ void BM_Int16Peak(benchmark::State& state) {
   for (auto _ : state) state.counters["GMAC/s"] = PeakGmacs();
 }
 
-void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel_name, bool int8) {
+void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel_name, bool int8, Weights weights) {
   omp_set_num_threads(1);
   ConvSetup c;
-  Setup(shape, int8, &c);
+  Setup(shape, int8, &c, weights);
   const KernelDef* def = FindKernel(OpKind::kConv2D, kernel_name);
   if (!def) {
     state.SkipWithError("kernel not registered");
@@ -194,18 +210,27 @@ void RegisterAll() {
   for (const ConvShape& s : kShapes) {
     const bool depthwise = s.group > 1;
     benchmark::RegisterBenchmark((std::string(s.name) + "/int8_" + (depthwise ? "avx2-int8-dw" : "avx2-int8")).c_str(),
-                                 BM_Conv, s, depthwise ? "avx2-int8-dw" : "avx2-int8", true)
+                                 BM_Conv, s, depthwise ? "avx2-int8-dw" : "avx2-int8", true, Weights::kSevenBit)
         ->Unit(benchmark::kMillisecond);
     if (depthwise)
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-dw8c").c_str(), BM_Conv, s, "avx2-int8-dw8c",
-                                   true)
+                                   true, Weights::kSevenBit)
           ->Unit(benchmark::kMillisecond);
     // The weights here are in [-64, 63]: the 7-bit-weight kernel takes them.
-    if (!depthwise)
+    if (!depthwise) {
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-u8s8").c_str(), BM_Conv, s, "avx2-int8-u8s8",
-                                   true)
+                                   true, Weights::kSevenBit)
           ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((std::string(s.name) + "/f32_onednn").c_str(), BM_Conv, s, "onednn", false)
+      // 8-bit weights as trained: the exact int16 path against the split u8s8 one.
+      benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_avx2-int8").c_str(), BM_Conv, s, "avx2-int8",
+                                   true, Weights::kTrained)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_avx2-int8-u8s8").c_str(), BM_Conv, s,
+                                   "avx2-int8-u8s8", true, Weights::kTrained)
+          ->Unit(benchmark::kMillisecond);
+    }
+    benchmark::RegisterBenchmark((std::string(s.name) + "/f32_onednn").c_str(), BM_Conv, s, "onednn", false,
+                                 Weights::kSevenBit)
         ->Unit(benchmark::kMillisecond);
   }
 }

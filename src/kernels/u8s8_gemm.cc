@@ -85,8 +85,34 @@ MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads
 #undef MIXQ_STORE_C
 }
 
-// A chunk of 128 quads: A 3 KiB, B 8 KiB per panel, as the int16 path's.
-constexpr int64_t kQuadChunk = 128;
+constexpr int64_t kQuadChunk = kU8S8QuadChunk;
+
+// A pair vpmaddubsw cannot sum exactly for every u8, or with a value s8
+// cannot hold (128, a centered weight with a zero point): FitsU8S8's test.
+inline bool PairTooLarge(int32_t w1, int32_t w2) {
+  return std::abs(w1) + std::abs(w2) > kU8S8MaxPairMagnitude || w1 > 127 || w2 > 127;
+}
+
+// C[row][0..16) += the remainder entries' products with the panel `b`
+// (quad q at b + 64 q), rows at c + row * ldc: vpmaddubsw like the dense
+// loop (the remainder's pairs are <= 128 too), its tile still in L1. Each
+// entry adds to C in memory: a loop without data-dependent branches (per-row
+// register sums, entries by row, mispredicted the end of every row's run and
+// cost 3x more).
+MIXQ_AVX2 void AddRest(const S8RestEntry* entry, const S8RestEntry* end, const uint8_t* b, int32_t* c, int64_t ldc) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (; entry < end; ++entry) {
+    const uint8_t* quad = b + entry->quad * 4 * kU8S8Panel;
+    const __m256i w = _mm256_set1_epi32(entry->word);
+    const __m256i p0 =
+        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad)), w), ones);
+    const __m256i p1 = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad + 32)), w), ones);
+    auto* row = reinterpret_cast<__m256i*>(c + entry->row * ldc);
+    _mm256_storeu_si256(row, _mm256_add_epi32(_mm256_loadu_si256(row), p0));
+    _mm256_storeu_si256(row + 1, _mm256_add_epi32(_mm256_loadu_si256(row + 1), p1));
+  }
+}
 
 // Four 16-byte rows -> one panel quad: for each column j the bytes r0[j],
 // r1[j], r2[j], r3[j], columns 0-7 in the first 32 bytes, 8-15 in the next.
@@ -105,11 +131,29 @@ bool FitsU8S8(const int16_t* a, int64_t m, int64_t k, int64_t lda) {
   for (int64_t i = 0; i < m; ++i) {
     const int16_t* row = a + i * lda;
     bool fits = true;
-    for (int64_t t = 0; t + 1 < k; t += 2) fits &= std::abs(row[t]) + std::abs(row[t + 1]) <= kU8S8MaxPairMagnitude;
-    if (k % 2) fits &= std::abs(row[k - 1]) <= kU8S8MaxPairMagnitude;
+    for (int64_t t = 0; t + 1 < k; t += 2) fits &= !PairTooLarge(row[t], row[t + 1]);
+    if (k % 2) fits &= !PairTooLarge(row[k - 1], 0);
     if (!fits) return false;
   }
   return true;
+}
+
+double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda) {
+  const int64_t quads = (k + 3) / 4;
+  if (m == 0 || quads == 0) return 0.0;
+  int64_t split = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    const int16_t* row = a + i * lda;
+    for (int64_t t = 0; t < k; ++t)
+      if (row[t] < -128 || row[t] > 128) return 2.0;
+    for (int64_t q = 0; q < quads; ++q) {
+      bool too_large = false;
+      for (int64_t t = 4 * q; t < std::min(4 * q + 4, k); t += 2)
+        too_large |= PairTooLarge(row[t], t + 1 < k ? row[t + 1] : 0);
+      split += too_large;
+    }
+  }
+  return static_cast<double>(split) / static_cast<double>(m * quads);
 }
 
 void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed) {
@@ -118,19 +162,37 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
   packed->blocks = (m + kU8S8RowBlock - 1) / kU8S8RowBlock;
   packed->data.assign(static_cast<size_t>(packed->blocks * packed->quads * kU8S8RowBlock), 0);
   packed->row_sums.assign(static_cast<size_t>(packed->blocks * kU8S8RowBlock), 0);
-  for (int64_t i = 0; i < m; ++i) {
-    const int64_t block = i / kU8S8RowBlock, row = i % kU8S8RowBlock;
-    int32_t sum = 0;
+  const int64_t chunks = (packed->quads + kQuadChunk - 1) / kQuadChunk;
+  packed->rest.clear();
+  packed->rest_begin.assign(static_cast<size_t>(packed->blocks * chunks + 1), 0);
+  // By block, chunk, quad, row: consecutive entries mostly add to different
+  // rows of C, so AddRest's read-modify-writes rarely wait for each other.
+  for (int64_t block = 0; block < packed->blocks; ++block) {
     for (int64_t q = 0; q < packed->quads; ++q) {
-      uint32_t word = 0;
-      for (int64_t t = 0; t < 4 && 4 * q + t < k; ++t) {  // tap 4q + t in byte t (vpmaddubsw pairs bytes 0-1, 2-3)
-        const auto w = static_cast<int8_t>(a[i * lda + 4 * q + t]);
-        sum += w;
-        word |= static_cast<uint32_t>(static_cast<uint8_t>(w)) << (8 * t);
+      for (int64_t row = 0; row < kU8S8RowBlock; ++row) {
+        const int64_t i = block * kU8S8RowBlock + row;
+        if (i >= m) break;
+        int32_t w[4] = {0, 0, 0, 0};  // taps 4q + t in byte t (vpmaddubsw pairs bytes 0-1, 2-3); past K: 0
+        for (int64_t t = 0; t < 4 && 4 * q + t < k; ++t) w[t] = a[i * lda + 4 * q + t];
+        int32_t main[4] = {w[0], w[1], w[2], w[3]};
+        for (int t = 0; t < 4; t += 2)
+          if (PairTooLarge(w[t], w[t + 1]))
+            for (int u = t; u < t + 2; ++u) main[u] = std::clamp(w[u], -64, 64);
+        uint32_t main_word = 0, rest_word = 0;
+        for (int t = 0; t < 4; ++t) {
+          packed->row_sums[static_cast<size_t>(i)] += w[t];
+          main_word |= static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(main[t]))) << (8 * t);
+          rest_word |= static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(w[t] - main[t]))) << (8 * t);
+        }
+        packed->data[static_cast<size_t>((block * packed->quads + q) * kU8S8RowBlock + row)] =
+            static_cast<int32_t>(main_word);
+        if (rest_word != 0)
+          packed->rest.push_back({static_cast<int32_t>(q), static_cast<int32_t>(row), static_cast<int32_t>(rest_word)});
       }
-      packed->data[static_cast<size_t>((block * packed->quads + q) * kU8S8RowBlock + row)] = static_cast<int32_t>(word);
+      if ((q + 1) % kQuadChunk == 0 || q + 1 == packed->quads)
+        packed->rest_begin[static_cast<size_t>(block * chunks + q / kQuadChunk + 1)] =
+            static_cast<int64_t>(packed->rest.size());
     }
-    packed->row_sums[static_cast<size_t>(i)] = sum;
   }
 }
 
@@ -145,9 +207,14 @@ void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_bloc
       int32_t init[kU8S8RowBlock];  // the zero-point term, -zero_point * sum_k A[row][k]
       for (int64_t r = 0; r < kU8S8RowBlock; ++r)
         init[r] = -zero_point * a.row_sums[static_cast<size_t>(block * kU8S8RowBlock + r)];
-      for (int64_t panel = 0; panel < panels; ++panel)
+      const int64_t chunk = block * ((quads + kQuadChunk - 1) / kQuadChunk) + kc / kQuadChunk;
+      const S8RestEntry* rest = a.rest.data() + a.rest_begin[static_cast<size_t>(chunk)];
+      const S8RestEntry* rest_end = a.rest.data() + a.rest_begin[static_cast<size_t>(chunk + 1)];
+      for (int64_t panel = 0; panel < panels; ++panel) {
         BlockKernel6x16<true>(ab, b + (panel * quads + kc) * 4 * kU8S8Panel, len, cb + panel * kU8S8Panel, ldc,
                               kc == 0 ? init : nullptr, nullptr);
+        if (rest != rest_end) AddRest(rest, rest_end, b + panel * quads * 4 * kU8S8Panel, cb + panel * kU8S8Panel, ldc);
+      }
     }
   }
 }

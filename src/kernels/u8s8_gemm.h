@@ -1,6 +1,8 @@
 // An exact u8 x s8 -> int32 GEMM on AVX2 with vpmaddubsw, for int8 weights
 // small enough that vpmaddubsw's pairwise int16 sums cannot saturate
-// (DESIGN rule 9: the 7-bit-weight policy, `int8_weight_range: 7bit`).
+// (DESIGN rule 9: the 7-bit-weight policy, `int8_weight_range: 7bit`), and,
+// for convolutions, for 8-bit weights split into such a part and a sparse
+// remainder (PackS8A below).
 //
 // vpmaddubsw multiplies 32 unsigned bytes by 32 signed bytes and adds
 // adjacent products into 16 saturating int16 sums; vpmaddwd by ones then
@@ -31,23 +33,49 @@ constexpr int32_t kU8S8MaxPairMagnitude = 128;
 // at a + i * lda) satisfy |w1| + |w2| <= kU8S8MaxPairMagnitude.
 bool FitsU8S8(const int16_t* a, int64_t m, int64_t k, int64_t lda);
 
+// Quads of K swept per chunk by the tiles (A 3 KiB, a B panel 8 KiB).
+constexpr int64_t kU8S8QuadChunk = 128;
+
+// 8-bit weights split for vpmaddubsw: an adjacent pair with |w1| + |w2| >
+// 128 enters the dense part clamped to [-64, 64] (a pair sum <= 128) and
+// leaves w - clamp(w) in [-64, 64] to a sparse remainder, one entry per
+// (row, quad) holding such a pair: the 4 taps' remainders as s8 in one word,
+// which vpmaddubsw multiplies exactly too (pairs <= 128 again). Trained
+// convolutions have such pairs in 4-7 % of their quads (PP-OCRv4 det / rec,
+// ResNet-50), so the remainder costs a few % of the dense product.
+struct S8RestEntry {
+  int32_t quad, row, word;  // row within its block
+};
+
 // A (m x K, int8) packed for GemmU8S8TileAvx2: blocks of kU8S8RowBlock rows
 // (m padded with zero rows), each stored K-quad-major, [block][quad][row] as
 // int32 holding A[row][4q .. 4q + 3] (K padded to a multiple of 4 with
-// zeros), and each row's sum (for the zero-point term).
+// zeros), and each row's sum (for the zero-point term), with the remainder
+// of the split weights: entries by block, then chunk of kU8S8QuadChunk
+// quads, then quad; chunk c of block b in [rest_begin[b * chunks + c], rest_begin[b *
+// chunks + c + 1]), chunks = ceil(quads / kU8S8QuadChunk).
 struct PackedS8A {
   int64_t m = 0, quads = 0, blocks = 0;
   std::vector<int32_t> data;
   std::vector<int32_t> row_sums;  // blocks * kU8S8RowBlock entries, padding rows 0
+  std::vector<S8RestEntry> rest;
+  std::vector<int64_t> rest_begin;  // blocks * chunks + 1 offsets into rest
 };
-// A given as int16 values in the int8 range (FitsU8S8 holds), row i at a + i * lda.
+
+// The share of A's (row, quad)s that PackS8A must split (a pair with |w1| +
+// |w2| > 128), in [0, 1]; 2 when a value lies outside [-128, 128] (no split
+// into two s8 parts). Row i at a + i * lda.
+double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda);
+
+// A given as int16 values in [-128, 128] (U8S8SplitShare <= 1), row i at a +
+// i * lda; pairs that FitsU8S8 rejects are split (S8RestEntry).
 void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
 
 // One thread's tile of C[i][j] = sum_k A[i][k] * (B[k][j] - zero_point) for
 // the row blocks [first_block, last_block) of A and j < panels * 16, B given
 // as `panels` consecutive packed panels ([panel][quad][16][4] u8, a.quads
 // quads each). C has a row for each row of the blocks (padding rows too).
-// Needs AVX2; A must satisfy FitsU8S8 for the sums to be exact.
+// Needs AVX2. Exact for any A PackS8A took (its remainder included).
 void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
                       int32_t zero_point, int32_t* c, int64_t ldc);
 

@@ -19,12 +19,15 @@
 // 256-deep chunk combined into int64 sums (kernels::GemmInt16SplitTileAvx2),
 // and the output stage over int64 rows, INT16 out. Exact, so bit-exact too.
 //
-// With weights whose adjacent pairs satisfy |w1| + |w2| <= 128 (the
-// 7-bit-weight policy, `int8_weight_range: 7bit`, guarantees it) the same
-// kernel runs as "avx2-int8-u8s8": planes and panels of u8 (x + 128),
-// weights packed in quads of s8, kernels::GemmU8S8TileAvx2's vpmaddubsw,
-// which cannot saturate on such weights: exact, so bit-exact too, at about
-// 1.3x the int16 path's rate.
+// The same kernel runs as "avx2-int8-u8s8" when the weights allow:
+// planes and panels of u8 (x + 128), weights packed in quads of s8,
+// kernels::GemmU8S8TileAvx2's vpmaddubsw. Weights whose adjacent pairs
+// satisfy |w1| + |w2| <= 128 (the 7-bit-weight policy, `int8_weight_range:
+// 7bit`, guarantees it) run as they are; 8-bit weights are split into such a
+// dense part and a sparse remainder (kernels::PackS8A), taken while at most
+// kU8S8MaxSplitShare of the (row, quad)s need it. vpmaddubsw cannot saturate
+// on either part: exact, so bit-exact too, at about 1.3x the int16 path's
+// rate (a few % less with a remainder).
 //
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
@@ -145,7 +148,7 @@ class ConvGemm : public Kernel {
           return static_cast<int16_t>(CenteredWeight<T>(w, g_, f_s, grp, row, k));
         };
         const size_t at = static_cast<size_t>(grp);
-        if (kU8S8) {  // FitsU8S8 held when chosen: the centered values are in [-128, 128] pairwise, so int8
+        if (kU8S8) {  // U8S8SplitShare held when chosen: centered values in [-128, 128], split where needed
           kernels::PackS8A(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->s8[at]);
           *bytes += static_cast<int64_t>(packed->s8[at].data.size() * sizeof(int32_t));
           continue;
@@ -426,7 +429,18 @@ bool Supports16(const KernelInit& init) {
   return FusedInt16ConvSupports(init, &g);
 }
 
-// The u8s8 form: avx2-int8's cases whose weights vpmaddubsw sums exactly.
+// The most (row, quad)s of a weight matrix the u8s8 form splits. A
+// remainder entry costs about 2.5 dense (row, quad)s (its own B loads and a
+// read-modify-write of C), and the dense u8s8 loop is 1.15-1.35x the int16
+// path on ResNet-50's layers, so the two break even near 7.5 %
+// (mixq_int8_kernels_bench 'trained', normal weights, AMD Zen 3: 3x3 / 512
+// at 2.9 % split 1.90 against 2.39 ms, 3x3 / 64 at 7.8 % 1.92 against 1.90,
+// 1x1 256 -> 64 at 12.5 % 0.85 against 0.80). Trained networks split 3-7 %
+// of their quads.
+constexpr double kU8S8MaxSplitShare = 0.05;
+
+// The u8s8 form: avx2-int8's cases whose weights vpmaddubsw sums exactly,
+// as they are or split with a sparse enough remainder.
 bool SupportsU8S8(const KernelInit& init) {
   if (!Supports(init)) return false;
   ConvGeometry g;
@@ -434,7 +448,8 @@ bool SupportsU8S8(const KernelInit& init) {
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
   const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
   for (int64_t grp = 0; grp < g.group; ++grp)
-    if (!kernels::FitsU8S8(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth, depth)) return false;
+    if (kernels::U8S8SplitShare(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth, depth) > kU8S8MaxSplitShare)
+      return false;
   return true;
 }
 
@@ -453,7 +468,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(conv2d, avx2_gemm) {
   mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports,
                              mixq::ops::Make<int8_t>});
-  // Above avx2-int8 where the weights allow it (the 7-bit-weight policy).
+  // Above avx2-int8 where the weights allow it (7-bit, or a sparse remainder).
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::Make<int8_t, true>});
   // Above the staged avx2-int16 (10) of conv2d/cpu_avx2.cc, which keeps what this one declines.

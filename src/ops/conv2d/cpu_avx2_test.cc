@@ -35,10 +35,16 @@ PostOp Activation(const char* type, float lo, float hi) {
   return op;
 }
 
-// seven_bit: weights in [-64, 63] (the 7-bit-weight policy) with both ends
-// every 13th element, where avx2-int8-u8s8 applies; otherwise up to +-127.
+// The weights: kEightBit up to +-127 (both ends every 13th element, a
+// quarter of the quads hold one); kSevenBit in [-64, 63] (the 7-bit-weight
+// policy) with both ends every 13th element, where avx2-int8-u8s8 applies as
+// it is; kSplit mostly small, with 127 / -128 every 211th element and +-100
+// every 223rd, where avx2-int8-u8s8 splits them (about 4 % of the quads);
+// kDense uniform in [-128, 127], which it declines (half of them).
+enum class Weights { kEightBit, kSevenBit, kSplit, kDense };
+
 std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed, std::string* name,
-                             bool seven_bit = false) {
+                             Weights weights = Weights::kEightBit) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   const ir::Shape x_shape = c.nchw ? ir::Shape{c.batch, c.cin, c.h, c.w} : ir::Shape{c.batch, c.h, c.w, c.cin};
@@ -48,8 +54,16 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
       w(static_cast<size_t>(ir::ElementCount(w_shape)));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 17 == 0 ? (i % 2 ? 127 : -128) : code(rng));
   for (size_t i = 0; i < w.size(); ++i) {
-    const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -127);
-    w[i] = static_cast<int8_t>(i % 13 == 0 ? end : code(rng) / 2);
+    if (weights == Weights::kDense) {
+      w[i] = static_cast<int8_t>(code(rng));
+    } else if (weights == Weights::kSplit) {
+      w[i] = static_cast<int8_t>(i % 211 == 0   ? (i % 2 ? 127 : -128)
+                                 : i % 223 == 5 ? (i % 2 ? 100 : -100)
+                                                : code(rng) / 3);
+    } else {
+      const int end = weights == Weights::kSevenBit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -127);
+      w[i] = static_cast<int8_t>(i % 13 == 0 ? end : code(rng) / 2);
+    }
   }
   std::vector<float> bias(static_cast<size_t>(c.cout));
   for (auto& b : bias) b = static_cast<float>(code(rng)) * 0.01f;
@@ -183,32 +197,42 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {2, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, false, 5, true, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  for (const char* name :
-       {"avx2-int8", "avx2-int8-dw", "avx2-int8-dw8c", "avx2-int8-nhwc", "avx2-int8-staged", "avx2-int8-u8s8"}) {
+  struct Run {
+    const char* kernel;
+    Weights weights;
+  };
+  const Run runs[] = {{"avx2-int8", Weights::kEightBit},        {"avx2-int8-dw", Weights::kEightBit},
+                      {"avx2-int8-dw8c", Weights::kEightBit},   {"avx2-int8-nhwc", Weights::kEightBit},
+                      {"avx2-int8-staged", Weights::kEightBit}, {"avx2-int8-u8s8", Weights::kSevenBit},
+                      {"avx2-int8-u8s8", Weights::kSplit}};
+  for (const Run& r : runs) {
+    const char* name = r.kernel;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     const std::string kernel = name;
-    const bool seven_bit = kernel == "avx2-int8-u8s8";
+    const bool u8s8 = kernel == "avx2-int8-u8s8";
     int ran = 0;
     for (size_t i = 0; i < std::size(cases); ++i) {
       std::string fast_name, ref_name;
-      const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name, seven_bit);
+      const auto got = RunConv(*fast, cases[i], static_cast<uint32_t>(i), &fast_name, r.weights);
       if (got.empty()) continue;  // not this kernel's case
       ++ran;
-      const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name, seven_bit);
+      const auto want = RunConv(ref, cases[i], static_cast<uint32_t>(i), &ref_name, r.weights);
       EXPECT_EQ(fast_name, name);
       EXPECT_EQ(ref_name, "reference-quantized");
       ASSERT_FALSE(want.empty());
-      EXPECT_EQ(got, want) << name << " case " << i;
+      EXPECT_EQ(got, want) << name << " case " << i << " weights " << static_cast<int>(r.weights);
     }
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
-    // one group, the staged one all.
-    EXPECT_EQ(ran, kernel == "avx2-int8" || seven_bit ? 19
-                   : kernel == "avx2-int8-dw"         ? 15
-                   : kernel == "avx2-int8-dw8c"       ? 15
-                   : kernel == "avx2-int8-nhwc"       ? 3
-                                                      : 38)
-        << name;
+    // one group, the staged one all; the split weights of 3 grouped cases (depth 6 and 18 per group: few quads, where
+    // one extreme value splits a large share) exceed kU8S8MaxSplitShare.
+    EXPECT_EQ(ran, r.weights == Weights::kSplit    ? 16
+                   : kernel == "avx2-int8" || u8s8 ? 19
+                   : kernel == "avx2-int8-dw"      ? 15
+                   : kernel == "avx2-int8-dw8c"    ? 15
+                   : kernel == "avx2-int8-nhwc"    ? 3
+                                                   : 38)
+        << name << " weights " << static_cast<int>(r.weights);
   }
 }
 
@@ -218,8 +242,9 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
 namespace mixq::ops {
 namespace {
 
-// avx2-int8-u8s8 is taken only where vpmaddubsw cannot saturate: 8-bit
-// weights (a pair 127, -127: 255 * 254 > 32767) go to avx2-int8.
+// avx2-int8-u8s8 is taken only where vpmaddubsw cannot saturate, or where a
+// sparse remainder makes it so: dense 8-bit weights (a pair 127, -127: 255 *
+// 254 > 32767, in half the quads) go to avx2-int8.
 TEST(Conv2DAvx2Int8, U8S8DeclinesWeightsThatCouldSaturate) {
   if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
   const KernelDef* u8s8 = FindKernel(OpKind::kConv2D, "avx2-int8-u8s8");
@@ -228,10 +253,12 @@ TEST(Conv2DAvx2Int8, U8S8DeclinesWeightsThatCouldSaturate) {
   ASSERT_NE(exact, nullptr);
   const Case c{1, 33, 9, 9, 40, 3, 3, 1, 2, 1, 1, true, -7, true, false};
   std::string name;
-  EXPECT_TRUE(RunConv(*u8s8, c, 1, &name, /*seven_bit=*/false).empty());
-  EXPECT_FALSE(RunConv(*u8s8, c, 1, &name, /*seven_bit=*/true).empty());
+  EXPECT_TRUE(RunConv(*u8s8, c, 1, &name, Weights::kDense).empty());
+  EXPECT_TRUE(RunConv(*u8s8, c, 1, &name, Weights::kEightBit).empty());  // 27 % of the quads split
+  EXPECT_FALSE(RunConv(*u8s8, c, 1, &name, Weights::kSplit).empty());
+  EXPECT_FALSE(RunConv(*u8s8, c, 1, &name, Weights::kSevenBit).empty());
   EXPECT_EQ(name, "avx2-int8-u8s8");
-  EXPECT_FALSE(RunConv(*exact, c, 1, &name, /*seven_bit=*/false).empty());
+  EXPECT_FALSE(RunConv(*exact, c, 1, &name, Weights::kDense).empty());
 }
 
 }  // namespace

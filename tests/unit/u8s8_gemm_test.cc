@@ -1,0 +1,110 @@
+// kernels/u8s8_gemm: the split of 8-bit weights into a dense part vpmaddubsw
+// sums exactly and a sparse remainder. GemmU8S8TileAvx2 against integer sums
+// computed here, on weights at the ends of the range (127 next to -127, -128,
+// a centered 128), several K chunks, odd K and row tails.
+#include "kernels/u8s8_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+
+namespace mixq::kernels {
+namespace {
+
+struct Product {
+  std::vector<int32_t> got, want;
+};
+
+// C = A (m x k, values in [-128, 128]) times (B - zero_point), B u8 (k x cols).
+Product Multiply(const std::vector<int16_t>& a, int64_t m, int64_t k, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> b(static_cast<size_t>(k * cols));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i % 11 == 0 ? (i % 2 ? 255 : 0) : byte(rng));
+  const int32_t zero_point = 131;
+  PackedS8A packed;
+  PackS8A(a.data(), m, k, k, &packed);
+  const int64_t panels = (cols + kU8S8Panel - 1) / kU8S8Panel;
+  std::vector<int64_t> offsets(static_cast<size_t>(k));
+  for (int64_t t = 0; t < k; ++t) offsets[static_cast<size_t>(t)] = t * (panels * kU8S8Panel);
+  std::vector<uint8_t> rows(static_cast<size_t>((k + 1) * panels * kU8S8Panel), 0);
+  for (int64_t t = 0; t < k; ++t)
+    for (int64_t j = 0; j < cols; ++j)
+      rows[static_cast<size_t>(t * panels * kU8S8Panel + j)] = b[static_cast<size_t>(t * cols + j)];
+  std::vector<uint8_t> panel_data(static_cast<size_t>(panels * packed.quads * 4 * kU8S8Panel));
+  PackU8PanelsFromOffsetsAvx2(rows.data(), offsets.data(), k, cols, panel_data.data());
+  const int64_t ldc = panels * kU8S8Panel;
+  Product p;
+  p.got.assign(static_cast<size_t>(packed.blocks * kU8S8RowBlock * ldc), 0);
+  GemmU8S8TileAvx2(packed, 0, packed.blocks, panel_data.data(), panels, zero_point, p.got.data(), ldc);
+  p.want.assign(p.got.size(), 0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      int64_t sum = 0;
+      for (int64_t t = 0; t < k; ++t)
+        sum += int64_t{a[static_cast<size_t>(i * k + t)]} * (b[static_cast<size_t>(t * cols + j)] - zero_point);
+      p.want[static_cast<size_t>(i * ldc + j)] = static_cast<int32_t>(sum);
+    }
+  for (int64_t i = 0; i < m; ++i)  // the padding columns are not compared
+    for (int64_t j = cols; j < ldc; ++j) p.got[static_cast<size_t>(i * ldc + j)] = 0;
+  p.got.resize(static_cast<size_t>(m * ldc));
+  p.want.resize(static_cast<size_t>(m * ldc));
+  return p;
+}
+
+TEST(U8S8Gemm, SplitWeightsGiveTheExactSums) {
+  if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> code(-128, 127);
+  // m, k, cols: a row tail, odd K, K over three chunks of 128 quads (1101 taps).
+  const int64_t shapes[][3] = {{7, 9, 5}, {13, 1101, 33}, {6, 4, 16}, {1, 3, 1}};
+  int shape_index = 0;
+  for (const auto& shape : shapes) {
+    const int64_t m = shape[0], k = shape[1], cols = shape[2];
+    std::vector<int16_t> a(static_cast<size_t>(m * k));
+    for (size_t i = 0; i < a.size(); ++i) {
+      const int ends[] = {127, -127, -128, 128, 100, -100};
+      a[i] = static_cast<int16_t>(i % 5 == 0 ? ends[(i / 5) % 6] : code(rng) / 2);
+    }
+    EXPECT_LE(U8S8SplitShare(a.data(), m, k, k), 1.0);
+    const Product p = Multiply(a, m, k, cols, static_cast<uint32_t>(shape_index++));
+    EXPECT_EQ(p.got, p.want) << m << "x" << k << "x" << cols;
+  }
+}
+
+TEST(U8S8Gemm, ThePackedPartsStayInsideTheExactBound) {
+  // A row of every kind of pair: (127, -127) and (-128, 128) split in both
+  // elements, (100, 40) in both, (64, 64) and (127, 0) not at all.
+  const std::vector<int16_t> a = {127, -127, -128, 128, 100, 40, 64, 64, 127, 0, 3, -5};
+  EXPECT_DOUBLE_EQ(U8S8SplitShare(a.data(), 1, 12, 12), 2.0 / 3.0);  // quads 0, 1 of 3
+  PackedS8A packed;
+  PackS8A(a.data(), 1, 12, 12, &packed);
+  ASSERT_EQ(packed.rest.size(), 2u);
+  auto byte = [](int32_t word, int t) { return static_cast<int>(static_cast<int8_t>((word >> (8 * t)) & 0xFF)); };
+  const int32_t main0 = packed.data[0], main1 = packed.data[kU8S8RowBlock], main2 = packed.data[2 * kU8S8RowBlock];
+  EXPECT_EQ(byte(main0, 0), 64);
+  EXPECT_EQ(byte(main0, 1), -64);
+  EXPECT_EQ(byte(main0, 2), -64);
+  EXPECT_EQ(byte(main0, 3), 64);
+  EXPECT_EQ(byte(packed.rest[0].word, 0), 63);
+  EXPECT_EQ(byte(packed.rest[0].word, 1), -63);
+  EXPECT_EQ(byte(packed.rest[0].word, 2), -64);
+  EXPECT_EQ(byte(packed.rest[0].word, 3), 64);
+  EXPECT_EQ(byte(main1, 0), 64);
+  EXPECT_EQ(byte(main1, 1), 40);
+  EXPECT_EQ(byte(main1, 2), 64);
+  EXPECT_EQ(byte(main1, 3), 64);
+  EXPECT_EQ(byte(packed.rest[1].word, 0), 36);
+  EXPECT_EQ(byte(packed.rest[1].word, 1), 0);
+  EXPECT_EQ(packed.rest[1].quad, 1);
+  EXPECT_EQ(byte(main2, 0), 127);
+  EXPECT_EQ(packed.row_sums[0], 127 - 127 - 128 + 128 + 100 + 40 + 64 + 64 + 127 + 0 + 3 - 5);
+  const std::vector<int16_t> wide = {129, 0};
+  EXPECT_EQ(U8S8SplitShare(wide.data(), 1, 2, 2), 2.0);
+}
+
+}  // namespace
+}  // namespace mixq::kernels
