@@ -159,9 +159,31 @@ MIXQ_AVX2_STAGE __m256 ColumnValue(const int32_t* acc, const int32_t* int_bias, 
   return _mm256_add_ps(_mm256_cvtepi32_ps(a), _mm256_loadu_ps(bias));
 }
 
+// f32(x) of 4 int64 lanes, rounded once as static_cast<float> rounds: x is
+// made a double exactly (the 1.5 * 2^52 bias trick: the integer sits in the
+// mantissa while |x| < 2^51) and vcvtpd2ps rounds that to float32 (AVX2 has
+// no int64 -> float conversion). False when a lane is out of that range.
+MIXQ_AVX2_STAGE bool Int64ToFloatExact(__m256i x, __m128* out) {
+  const __m256i limit = _mm256_set1_epi64x(int64_t{1} << 51), neg_limit = _mm256_set1_epi64x(-(int64_t{1} << 51));
+  if (!_mm256_testz_si256(_mm256_or_si256(_mm256_cmpgt_epi64(x, limit), _mm256_cmpgt_epi64(neg_limit, x)),
+                          _mm256_set1_epi64x(-1)))
+    return false;
+  const __m256d magic = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256d d = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(x, _mm256_castpd_si256(magic))), magic);
+  *out = _mm256_cvtpd_ps(d);
+  return true;
+}
+
 // (f32(acc + int_bias) + bias) for `count` (<= 8) int64 accumulators; lanes
 // past count hold bias.
 MIXQ_AVX2_STAGE __m256 Value64(const int64_t* acc, int64_t count, int32_t int_bias, __m256 bias) {
+  if (count == 8) {
+    const __m256i ib = _mm256_set1_epi64x(int_bias);
+    __m128 lo, hi;
+    if (Int64ToFloatExact(_mm256_add_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), ib), &lo) &&
+        Int64ToFloatExact(_mm256_add_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 4)), ib), &hi))
+      return _mm256_add_ps(_mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1), bias);
+  }
   alignas(32) float v[8] = {};
   for (int64_t i = 0; i < count; ++i) v[i] = static_cast<float>(acc[i] + int_bias);
   return _mm256_add_ps(_mm256_load_ps(v), bias);

@@ -136,5 +136,41 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
   }
 }
 
+// The int64 rows of the qint16 kernels: accumulators past 2^24 (float32
+// rounds them: ties to even at 2^25 + 1 and + 3), negative ones, and past
+// 2^51, where the vector conversion hands over to the scalar one.
+TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int64_t> wide(-(int64_t{1} << 45), int64_t{1} << 45);
+  ChannelStage stage;
+  stage.int_bias = -77;
+  stage.bias = 0.25f;
+  stage.multiplier = 3.1e-9f;
+  const std::vector<StagePostOp> none;
+  for (const int64_t n : {1, 7, 8, 9, 16, 23, 40}) {
+    std::vector<int64_t> acc(static_cast<size_t>(n));
+    for (auto& a : acc) a = wide(rng);
+    acc[0] = (int64_t{1} << 25) + 1 + 77;             // with int_bias: 2^25 + 1, a tie: rounds to 2^25
+    if (n > 1) acc[1] = (int64_t{1} << 25) + 3 + 77;  // 2^25 + 3: a tie, rounds up to 2^25 + 4
+    if (n > 2) acc[2] = -(int64_t{1} << 40) - 12345;
+    if (n > 9) acc[9] = (int64_t{1} << 52) + 12345;  // beyond the vector conversion's range
+    if (n > 10) acc[10] = -(int64_t{1} << 53);
+    std::vector<int16_t> q(static_cast<size_t>(n));
+    RequantizeRow64ToInt16(acc.data(), n, stage, 3, -32768, 32767, q.data());
+    std::vector<float> f(static_cast<size_t>(n));
+    DequantizeRow64(acc.data(), n, stage, none, {}, 0, DataType::FLOAT32, f.data(), 0);
+    for (int64_t e = 0; e < n; ++e) {
+      const float y = static_cast<float>(acc[static_cast<size_t>(e)] + stage.int_bias) + stage.bias;
+      ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(y * stage.multiplier))
+          << "n " << n << " element " << e;
+      const float v = y * stage.multiplier + 3.0f;
+      const auto want = static_cast<int16_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -32768, 32767));
+      ASSERT_EQ(q[static_cast<size_t>(e)], want) << "n " << n << " element " << e;
+    }
+  }
+  EXPECT_EQ(static_cast<float>(int64_t{1} << 25) + 0.0f, static_cast<float>((int64_t{1} << 25) + 1));
+}
+
 }  // namespace
 }  // namespace mixq::ops
