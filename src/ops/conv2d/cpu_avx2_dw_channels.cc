@@ -227,26 +227,52 @@ class DepthwiseChannels : public Kernel {
   template <bool kDirect>
   MIXQ_AVX2_DW void Accumulate(int64_t block, int64_t oh0, int64_t oh1, int64_t stride, Scratch* s,
                                const Direct* direct) const {
+    if (g_.stride_w == 1) return AccumulateStrided<kDirect, 1>(block, oh0, oh1, stride, s, direct);
+    if (g_.stride_w == 2) return AccumulateStrided<kDirect, 2>(block, oh0, oh1, stride, s, direct);
+    AccumulateStrided<kDirect, 0>(block, oh0, oh1, stride, s, direct);
+  }
+
+  // kStrideW: the column stride when 1 or 2 (a group of 8 pixels inside one
+  // output row then reads at constant offsets from one pointer, which the
+  // compiler folds into the loads), 0 for any.
+  template <bool kDirect, int kStrideW>
+  MIXQ_AVX2_DW void AccumulateStrided(int64_t block, int64_t oh0, int64_t oh1, int64_t stride, Scratch* s,
+                                      const Direct* direct) const {
     const float* w = w_.data() + block * taps_ * kBlock;
     const float* plane = s->plane.data();
     const int64_t pixels = (oh1 - oh0) * g_.out_w;
     const int64_t row_step = g_.stride_h * cols_ * kBlock, col_step = g_.stride_w * kBlock;
     int64_t oh = 0, ow = 0;  // of the next pixel, oh relative to oh0
     for (int64_t p0 = 0; p0 < pixels; p0 += kBlock) {
-      int64_t off[kBlock];
-      for (int64_t j = 0; j < kBlock; ++j) {
-        off[j] = oh * row_step + ow * col_step;
-        if (p0 + j + 1 < pixels && ++ow == g_.out_w) {
+      __m256 sum[kBlock];
+      for (int64_t j = 0; j < kBlock; ++j) sum[j] = _mm256_setzero_ps();
+      if (kStrideW > 0 && ow + kBlock <= g_.out_w) {  // 8 pixels of one row: offsets j * kStrideW * 8
+        const float* base = plane + oh * row_step + ow * col_step;
+        for (int64_t t = 0; t < taps_; ++t) {
+          const __m256 wt = _mm256_loadu_ps(w + t * kBlock);
+          const float* src = base + tap_offset_[static_cast<size_t>(t)];
+          for (int64_t j = 0; j < kBlock; ++j)
+            sum[j] = _mm256_fmadd_ps(_mm256_loadu_ps(src + j * kStrideW * kBlock), wt, sum[j]);
+        }
+        ow += kBlock;
+        if (ow == g_.out_w) {
           ow = 0;
           ++oh;
         }
-      }
-      __m256 sum[kBlock];
-      for (int64_t j = 0; j < kBlock; ++j) sum[j] = _mm256_setzero_ps();
-      for (int64_t t = 0; t < taps_; ++t) {
-        const __m256 wt = _mm256_loadu_ps(w + t * kBlock);
-        const float* src = plane + tap_offset_[static_cast<size_t>(t)];
-        for (int64_t j = 0; j < kBlock; ++j) sum[j] = _mm256_fmadd_ps(_mm256_loadu_ps(src + off[j]), wt, sum[j]);
+      } else {
+        int64_t off[kBlock];
+        for (int64_t j = 0; j < kBlock; ++j) {
+          off[j] = oh * row_step + ow * col_step;
+          if (p0 + j + 1 < pixels && ++ow == g_.out_w) {
+            ow = 0;
+            ++oh;
+          }
+        }
+        for (int64_t t = 0; t < taps_; ++t) {
+          const __m256 wt = _mm256_loadu_ps(w + t * kBlock);
+          const float* src = plane + tap_offset_[static_cast<size_t>(t)];
+          for (int64_t j = 0; j < kBlock; ++j) sum[j] = _mm256_fmadd_ps(_mm256_loadu_ps(src + off[j]), wt, sum[j]);
+        }
       }
       if constexpr (kDirect) {
         StoreRequantized(sum, *direct, std::min(kBlock, pixels - p0), direct->out + p0);
