@@ -22,17 +22,53 @@ namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-// SPEC §1's Quantize (ops/quantize_vector.h), 8 at a time; the tail scalar.
+// 8 codes (int32, already clamped to T's range) narrowed to T and stored.
+MIXQ_AVX2 inline void Store8(__m256i q, int8_t* y) {
+  const __m256i words = _mm256_packs_epi32(q, q);  // per lane: q0-3 q0-3 | q4-7 q4-7
+  const __m256i bytes = _mm256_packs_epi16(words, words);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(y), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+                                                      bytes, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0))));
+}
+MIXQ_AVX2 inline void Store8(__m256i q, int16_t* y) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y),
+                   _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(q, q), 0x08)));
+}
+
+// 32 codes as T: [q0 q1 q2 q3] packed and put back in order in registers
+// (packs work per 128-bit lane).
+MIXQ_AVX2 inline void Store32(const __m256i q[4], int8_t* y) {
+  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(y),
+                      _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+MIXQ_AVX2 inline void Store32(const __m256i q[4], int16_t* y) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + 16),
+                      _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8));
+}
+
+// SPEC §1's Quantize (ops/quantize_vector.h), 32 then 8 at a time, narrowed
+// in registers (codes are clamped to T's range, so the saturating packs do
+// not change them); the tail scalar.
 template <typename T>
 MIXQ_AVX2 void QuantizeAvx2(const float* x, T* y, int64_t n, float scale, int32_t zero_point, int bits) {
   const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, quant::QMin(bits), quant::QMax(bits));
   int64_t i = 0;
-  alignas(32) int32_t q[8];
-  for (; i + 8 <= n; i += 8) {
-    _mm256_store_si256(reinterpret_cast<__m256i*>(q), QuantizeVector(_mm256_loadu_ps(x + i), k));
-    for (int k8 = 0; k8 < 8; ++k8) y[i + k8] = static_cast<T>(q[k8]);
+  for (; i + 32 <= n; i += 32) {
+    __m256i q[4];
+    for (int u = 0; u < 4; ++u) q[u] = QuantizeVector(_mm256_loadu_ps(x + i + 8 * u), k);
+    Store32(q, y + i);
   }
+  for (; i + 8 <= n; i += 8) Store8(QuantizeVector(_mm256_loadu_ps(x + i), k), y + i);
   for (; i < n; ++i) y[i] = static_cast<T>(quant::Quantize(x[i], scale, zero_point, bits));
+}
+
+// 8 codes of T widened to int32.
+MIXQ_AVX2 inline __m256i Load8(const int8_t* q) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)));
+}
+MIXQ_AVX2 inline __m256i Load8(const int16_t* q) {
+  return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
 }
 
 // x = s * (q - z) in float32 (exact product, as the reference), saturated to
@@ -42,10 +78,8 @@ MIXQ_AVX2 void DequantizeAvx2(const T* q, float* y, int64_t n, float scale, int3
   const __m256 s = _mm256_set1_ps(scale), max = _mm256_set1_ps(FLT_MAX), min = _mm256_set1_ps(-FLT_MAX);
   const __m256i z = _mm256_set1_epi32(zero_point);
   int64_t i = 0;
-  alignas(32) int32_t wide[8];
   for (; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; ++k) wide[k] = q[i + k];
-    const __m256i c = _mm256_sub_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(wide)), z);
+    const __m256i c = _mm256_sub_epi32(Load8(q + i), z);
     const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(c), s);
     _mm256_storeu_ps(y + i, _mm256_min_ps(_mm256_max_ps(v, min), max));
   }
