@@ -239,6 +239,39 @@ MIXQ_AVX2_STAGE void DequantizeRow64(const int64_t* acc, int64_t n, const Channe
   }
 }
 
+MIXQ_AVX2_STAGE void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                                    const std::vector<StagePostOp>& post_ops,
+                                                    const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                    float scale, int32_t zero_point, int16_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
+    const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, -32768, 32767);
+    for (; j + 32 <= n; j += 32) {
+      __m256 y[4];
+      for (int u = 0; u < 4; ++u) y[u] = _mm256_mul_ps(Value64(acc + j + 8 * u, 8, c.int_bias, bias), mult);
+      VectorPostOps4(y, post_ops, addends, addend_offset + j);
+      for (int u = 0; u < 2; ++u) {  // packs per 128-bit lane: [a0-3 b0-3 | a4-7 b4-7] -> a0-7 b0-7
+        const __m256i words =
+            _mm256_packs_epi32(QuantizeVector(y[2 * u], k), QuantizeVector(y[2 * u + 1], k));  // as the Quantize step
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j + 16 * u), _mm256_permute4x64_epi64(words, 0xD8));
+      }
+    }
+    for (; j + 8 <= n; j += 8) {
+      const __m256 y = VectorPostOps(_mm256_mul_ps(Value64(acc + j, 8, c.int_bias, bias), mult), post_ops, addends,
+                                     addend_offset + j);
+      const __m256i q = QuantizeVector(y, k);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                       _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(q, q), 0x08)));
+    }
+  }
+  for (; j < n; ++j) {
+    const float v = quant::AccumulatorValue(acc[j] + c.int_bias, c.bias);
+    const float y = ApplyScalarPostOps(v * c.multiplier, post_ops, addends, addend_offset + j);
+    out[j] = static_cast<int16_t>(quant::Quantize(y, scale, zero_point, 16));
+  }
+}
+
 MIXQ_AVX2_STAGE void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
                                              const float* multiplier, bool finite, int32_t zero_point, int32_t lo,
                                              int32_t hi, int8_t* out) {

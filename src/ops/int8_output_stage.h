@@ -79,6 +79,11 @@ void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c
 void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                      const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                      int64_t out_offset);
+// DequantizeRow64's float32 values quantized as a Quantize step into INT16
+// (a fused Quantize, the last post-op): DequantizeQuantizeRowToInt8's form.
+void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                    const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                    int64_t addend_offset, float scale, int32_t zero_point, int16_t* out);
 
 // Element e of a FLOAT32 / FLOAT16 / BFLOAT16 tensor (a bias input) as float.
 float LoadReal(DataType type, const void* data, int64_t e);

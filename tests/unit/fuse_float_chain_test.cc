@@ -34,13 +34,13 @@ struct Chain {
   ITensor* chain_out = nullptr;  // the + b output, quantized for the second convolution
 };
 
-// conv (7 -> 9 channels, or depthwise 7 -> 7) -> hard_swish -> * 0.37 -> + (-0.2) -> conv (-> 5).
-Chain MakeChain(bool nchw, bool depthwise, bool mul_by_tensor = false) {
+// conv (7 -> 9 channels, or depthwise 7 -> 7) -> hard_swish -> * 0.37 -> + (-0.2) -> conv (-> 5), on 9 x `width`.
+Chain MakeChain(bool nchw, bool depthwise, bool mul_by_tensor = false, int64_t width = 11) {
   Chain c;
   c.network = CreateINetwork();
   INetwork* n = c.network.get();
   const int64_t cin = 7, mid = depthwise ? 7 : 9;
-  ITensor* x = n->AddIInput(DataType::FLOAT32, nchw ? Dims({1, cin, 9, 11}) : Dims({1, 9, 11, cin}));
+  ITensor* x = n->AddIInput(DataType::FLOAT32, nchw ? Dims({1, cin, 9, width}) : Dims({1, 9, width, cin}));
   EXPECT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
   const std::vector<int64_t> w1 = nchw ? std::vector<int64_t>{mid, depthwise ? 1 : cin, 3, 3}
                                        : std::vector<int64_t>{mid, 3, 3, depthwise ? 1 : cin};
@@ -128,6 +128,32 @@ TEST(FuseFloatChain, ConvHardSwishScalarsQuantizeIsOneStepWithTheSameNumbers) {
       ASSERT_FALSE(fast.y.empty());
       EXPECT_EQ(fast.y, ref.y);  // the same float32 arithmetic and the same quantize
     }
+}
+
+// The qint16 convolutions take the same chain, quantized into INT16 (their
+// int64 accumulators, DequantizeQuantizeRow64ToInt16): rows of 37 columns
+// leave a 32-wide block, an 8-wide one and a scalar tail.
+TEST(FuseFloatChain, Int16ConvHardSwishScalarsQuantizeIsOneStepWithTheSameNumbers) {
+  for (const bool depthwise : {false, true}) {
+    SCOPED_TRACE(depthwise ? "depthwise" : "dense");
+    Chain c = MakeChain(/*nchw=*/true, depthwise, /*mul_by_tensor=*/false, /*width=*/37);
+    auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "qint16_mixed_float32"}})");
+    ASSERT_NE(model, nullptr);
+    const Dims dims({1, 7, 9, 37});
+    auto x = RandomFloats(7 * 9 * 37, 8, -1.2f, 1.2f);
+    const std::string name = c.first->GetNodeName();
+    const Ran fast = RunChain(model.get(), name, false, x, dims);
+    const Ran ref = RunChain(model.get(), name, true, x, dims);
+    if (!ops::FindKernel(OpKind::kConv2D, "avx2-int16") || !kernels::DetectedCpuFeatures().avx2) GTEST_SKIP();
+    EXPECT_EQ(fast.kernel, depthwise ? "avx2-int16-dw" : "avx2-int16");
+    EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation", "Elementwise", "Elementwise", "Convert"}));
+    EXPECT_EQ(fast.first_output, DataType::INT16);
+    EXPECT_TRUE(ref.fused.empty());
+    EXPECT_EQ(ref.first_output, DataType::FLOAT32);
+    ASSERT_EQ(fast.y.size(), ref.y.size());
+    ASSERT_FALSE(fast.y.empty());
+    EXPECT_EQ(fast.y, ref.y);
+  }
 }
 
 TEST(FuseFloatChain, NearMissesStaySeparate) {

@@ -38,8 +38,8 @@ bool StageInputsSupported(const KernelInit& init) {
 
 // Float chain post-ops (kernel_registry.h): any number of activations,
 // scalars and residual adds in float, and a kQuantize last exactly when the
-// output is INT8.
-bool ChainPostOpsSupported(const KernelInit& init) {
+// output is `quantized` (INT8 for the int8 kernels, INT16 for the int16 ones).
+bool ChainPostOpsSupported(const KernelInit& init, DataType quantized) {
   const std::vector<PostOp>& ops = *init.post_ops;
   bool quantize = false;
   for (size_t k = 0; k < ops.size(); ++k)
@@ -47,15 +47,13 @@ bool ChainPostOpsSupported(const KernelInit& init) {
       if (k + 1 != ops.size()) return false;
       quantize = true;
     }
-  return quantize == (init.outputs[0].dtype == DataType::INT8);
+  return quantize == (init.outputs[0].dtype == quantized);
 }
 
-// The reference's operand checks. A step with float chain post-ops computes
-// the op's float output and then what those post-ops say, all in the stage:
-// checked as that float-output step without them.
-bool Int8OperandsTaken(const KernelInit& init) {
-  if (!ChainPostOpsIn(init.post_ops)) return TakesInt8Operands(init);
-  if (!ChainPostOpsSupported(init)) return false;
+// `init` with a float32 output and no post-ops: how a step with float chain
+// post-ops is checked (it computes that float output, then the chain).
+template <typename Check>
+bool TakenAsFloatOutput(const KernelInit& init, Check check) {
   std::vector<ValueInfo> float_out = init.outputs;
   for (ValueInfo& o : float_out) {
     o.dtype = DataType::FLOAT32;
@@ -63,7 +61,21 @@ bool Int8OperandsTaken(const KernelInit& init) {
     o.narrowed = false;
   }
   const KernelInit plain(init.attrs, init.inputs, float_out, init.input_compute);
-  return TakesInt8Operands(plain);
+  return check(plain);
+}
+
+// The int16 form of Int8OperandsTaken below.
+bool Int16OperandsTaken(const KernelInit& init) {
+  if (!ChainPostOpsIn(init.post_ops)) return TakesSymmetricInt16Operands(init);
+  return ChainPostOpsSupported(init, DataType::INT16) && TakenAsFloatOutput(init, TakesSymmetricInt16Operands);
+}
+
+// The reference's operand checks. A step with float chain post-ops computes
+// the op's float output and then what those post-ops say, all in the stage:
+// checked as that float-output step without them.
+bool Int8OperandsTaken(const KernelInit& init) {
+  if (!ChainPostOpsIn(init.post_ops)) return TakesInt8Operands(init);
+  return ChainPostOpsSupported(init, DataType::INT8) && TakenAsFloatOutput(init, TakesInt8Operands);
 }
 
 }  // namespace
@@ -85,7 +97,7 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
 bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
   std::vector<ValueInfo> logical;
   ConvGeometry g;
-  if (!TakesSymmetricInt16Operands(init) || !init.inputs[1]->const_data || ChainPostOpsIn(init.post_ops) ||
+  if (!Int16OperandsTaken(init) || !init.inputs[1]->const_data ||
       !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
     return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
@@ -197,7 +209,9 @@ const ChannelStage* Int8ConvOutputStage::PlainInt8(int32_t* zero_point, int32_t*
 
 void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
-  if (int_out_)
+  if (quantize_float_)
+    DequantizeQuantizeRow64ToInt16(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int16_t>() + at);
+  else if (int_out_)
     RequantizeRow64ToInt16(acc, n, c, zero_point_, lo_, hi_, y.Data<int16_t>() + at);
   else
     DequantizeRow64(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);

@@ -56,9 +56,10 @@ bool ProposeQuantizeFusion(const FusionSite& site, OpKind anchor_op, int output,
   if (node.op != OpKind::kConvert || node.inputs.size() != 1 || node.outputs.size() != 1) return false;
   const auto& y = site.storage[static_cast<size_t>(output)];
   const auto& q = site.storage[static_cast<size_t>(node.outputs[0])];
-  // A static per-tensor quantize of float32 into INT8.
-  if (!PlainFloat32(y) || q.dtype != DataType::INT8 || !q.quant || q.quant->dynamic || q.quant->scales.size() != 1 ||
-      q.shape != y.shape)
+  // A static per-tensor quantize of float32 into INT8 (or INT16: the qint16
+  // convolutions take it too).
+  if (!PlainFloat32(y) || (q.dtype != DataType::INT8 && q.dtype != DataType::INT16) || !q.quant || q.quant->dynamic ||
+      q.quant->scales.size() != 1 || q.shape != y.shape)
     return false;
   proposal->fused_node = consumer;
   proposal->post_op = ops::PostOp{};
