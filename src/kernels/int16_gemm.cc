@@ -117,9 +117,18 @@ MIXQ_AVX2 void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int6
     const int16_t* r0 = rows + 2 * p * row_stride;
     const int16_t* r1 = 2 * p + 1 < k ? r0 + row_stride : nullptr;
     for (int64_t q = 0; q * kInt16Panel < cols; ++q) {
-      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + q * kInt16Panel));
-      const __m256i x1 =
-          r1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + q * kInt16Panel)) : _mm256_setzero_si256();
+      const int64_t at = q * kInt16Panel, n = std::min(kInt16Panel, cols - at);
+      __m256i x0, x1 = _mm256_setzero_si256();
+      if (n == kInt16Panel) {
+        x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + at));
+        if (r1) x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + at));
+      } else {  // the row's end: never read past it
+        alignas(32) int16_t t0[kInt16Panel] = {}, t1[kInt16Panel] = {};
+        std::memcpy(t0, r0 + at, static_cast<size_t>(n) * sizeof(int16_t));
+        if (r1) std::memcpy(t1, r1 + at, static_cast<size_t>(n) * sizeof(int16_t));
+        x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t0));
+        x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t1));
+      }
       // unpack works within 128-bit lanes: lo = cols 0-3 | 8-11, hi = 4-7 | 12-15.
       const __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);
       int16_t* dst = panels + (q * pairs + p) * 2 * kInt16Panel;

@@ -55,9 +55,9 @@ void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_
                        int32_t* c, int64_t ldc);
 
 // Packs K rows of int16 (row r at rows + r * row_stride, `cols` values each,
-// cols a multiple of 16, zero-padded by the caller) into the panel layout
-// GemmInt16TileAvx2 takes: (cols / 16) panels of (K + 1) / 2 pairs; an odd
-// K's last pair takes a zero row. Needs AVX2.
+// any count; never read past) into the panel layout GemmInt16TileAvx2 takes:
+// (cols / 16 rounded up) panels of (K + 1) / 2 pairs, columns past `cols`
+// zero; an odd K's last pair takes a zero row. Needs AVX2.
 void PackInt16PanelsAvx2(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, int16_t* panels);
 
 // The same with row r at base + offsets[r] (an implicit im2col: each row a

@@ -122,7 +122,7 @@ class ConvGemm : public Kernel {
         for (const PostOp& op : *init.post_ops)
           if (op.kind == PostOp::Kind::kAdd) addend_inputs_.push_back(op.input);
     }
-    pointwise_ = !kInt16 && !nhwc_in_ && g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 &&
+    pointwise_ = !nhwc_in_ && g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 &&
                  g_.pad_top == 0 && g_.pad_left == 0 && g_.pad_bottom == 0 && g_.pad_right == 0;
     if (!pointwise_) PlanPlanes();
     row_blocks_ = (oc_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
@@ -356,8 +356,11 @@ class ConvGemm : public Kernel {
         kernels::GemmU8S8TileAvx2(filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
                                   padded / kPanel, x_zp + 128, s->acc.data(), padded);
       } else if constexpr (kInt16) {
-        kernels::PackInt16PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
-                                                s->panels.data());
+        if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
+          kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
+        else
+          kernels::PackInt16PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
+                                                  s->panels.data());
         kernels::GemmInt16SplitTileAvx2(filter_->groups[static_cast<size_t>(grp)],
                                         filter_->low[static_cast<size_t>(grp)], first_block, last_block,
                                         s->panels.data(), padded / kPanel, s->acc.data(), padded);
