@@ -1431,12 +1431,14 @@ def parse_data_type(name: str) -> DataType:
     """
 def quantization_algorithm_name(algorithm: QuantizationAlgorithm) -> str:
     ...
-def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0, report_dir: str = '', report_title: str = '') -> TuneResult:
+def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0, report_dir: str = '', report_title: str = '', prefer_faster: bool = True) -> TuneResult:
     """
     Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->
     float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and
     metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});
-    the result's config_json holds the promotions (precision_config.node_precision).
+    the result's config_json holds the promotions (precision_config.node_precision). With
+    prefer_faster, each promoted operator's other precisions are then tried on the meeting plan and one
+    that still meets the target and measures at least 5 % faster is kept.
     progress(done, message) after every candidate. With report_dir, also writes the HTML report
     report_dir/index.html with the trajectory of every candidate (docs/accuracy.md).
     """

@@ -156,6 +156,35 @@ std::string Describe(const TuneCandidate& c, bool metric) {
                 c.meets_target ? " (meets the target)" : "");
 }
 
+// TuneOptions::prefer_faster: each operator the meeting plan promoted is
+// tried at its other precisions above where it started, one at a time on the
+// best plan so far; a variant is kept when it meets the target and measured
+// at least 5 % faster (the margin keeps timing noise from deciding).
+template <typename Spent, typename Evaluate>
+Status PreferFaster(const AccuracyAnalysis& analysis, Spent spent, const TuneOptions& options, Evaluate evaluate,
+                    TuneResult* result) {
+  std::map<std::string, int> start;  // node -> its level in the starting plan
+  for (const OperatorImpact& op : analysis.ranking) start[op.node] = LevelOf(op.precision);
+  const std::map<std::string, std::string> promoted = result->chosen.node_precision;
+  for (const auto& [node, precision] : promoted) {
+    const auto it = start.find(node);
+    if (it == start.end()) continue;  // set by the configuration, not by the search
+    for (int level = it->second + 1; level < kLevels; ++level) {
+      if (spent() > options.time_budget_seconds) {
+        result->stop_reason = "target met; time budget spent while trying faster variants";
+        return Status::OK();
+      }
+      if (result->chosen.node_precision.at(node) == kLadder[level]) continue;
+      std::map<std::string, std::string> variant = result->chosen.node_precision;
+      variant[node] = kLadder[level];
+      MIXQ_RETURN_IF_ERROR(evaluate(variant));
+      const TuneCandidate& c = result->trajectory.back();
+      if (c.meets_target && c.latency_ms < 0.95 * result->chosen.latency_ms) result->chosen = c;
+    }
+  }
+  return Status::OK();
+}
+
 Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDataInterface*>& data,
             const TuneOptions& options, TuneResult* result) {
   if (!result) return InvalidArgument("TunePrecision: result is null");
@@ -180,15 +209,16 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   MIXQ_RETURN_IF_ERROR(WithContext(evaluator.Init(), "TunePrecision"));
 
   std::map<std::string, std::string> promoted = config_impl->options().node_precision;
-  auto evaluate = [&]() -> Status {
+  auto evaluate_plan = [&](const std::map<std::string, std::string>& node_precision) -> Status {
     TuneCandidate candidate;
-    MIXQ_RETURN_IF_ERROR(WithContext(evaluator.Evaluate(promoted, &candidate), "TunePrecision"));
+    MIXQ_RETURN_IF_ERROR(WithContext(evaluator.Evaluate(node_precision, &candidate), "TunePrecision"));
     result->trajectory.push_back(candidate);
     if (options.progress)
       options.progress(static_cast<int64_t>(result->trajectory.size()),
                        Describe(candidate, static_cast<bool>(options.metric)));
     return Status::OK();
   };
+  auto evaluate = [&]() { return evaluate_plan(promoted); };
   MIXQ_RETURN_IF_ERROR(evaluate());
   // The most accurate: by the user's metric when there is one.
   auto score = [&](const TuneCandidate& c) { return options.metric ? c.metric : c.output_sqnr_db; };
@@ -223,6 +253,7 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   if (result->target_met) {
     result->stop_reason = "target met";
     result->chosen = result->trajectory.back();
+    if (options.prefer_faster) MIXQ_RETURN_IF_ERROR(PreferFaster(analysis, spent, options, evaluate_plan, result));
   } else {
     result->chosen = result->trajectory.front();
     for (const auto& c : result->trajectory)
