@@ -28,7 +28,12 @@ using quant::RangeAlgorithm;
 // inputs. h's channel 0 is `distractor` * x_0 (FC1's row 0), a channel the
 // output never reads (FC2's column 0 is 0); the other channels are mixtures
 // of x with unit-order variance.
-std::unique_ptr<INetwork> DistractorNet(float distractor, std::vector<float>* w1, std::vector<float>* w2) {
+// Head::kSoftmax: a Softmax over y's 16 classes is the output instead of y;
+// kSoftmaxAndLogits: both are outputs (to measure y independently).
+enum class Head { kLogits, kSoftmax, kSoftmaxAndLogits };
+
+std::unique_ptr<INetwork> DistractorNet(float distractor, std::vector<float>* w1, std::vector<float>* w2,
+                                        Head head = Head::kLogits) {
   *w1 = RandomFloats(64 * 64, 21, -0.2f, 0.2f);
   *w2 = RandomFloats(16 * 64, 22, -0.2f, 0.2f);
   std::fill(w1->begin(), w1->begin() + 64, 0.0f);
@@ -43,7 +48,14 @@ std::unique_ptr<INetwork> DistractorNet(float distractor, std::vector<float>* w1
   auto* fc2 = network->AddIFullyConnectedNode(
       fc1->GetOutput(0), network->AddIConstNode(DataType::FLOAT32, Dims({16, 64}), w2->data())->GetOutput(0), nullptr);
   fc2->GetOutput(0)->SetTensorName("y");
-  EXPECT_TRUE(network->MarkOutput(fc2->GetOutput(0)).ok());
+  if (head != Head::kLogits) {
+    auto* softmax = network->AddISoftmaxNode(fc2->GetOutput(0), -1);
+    softmax->GetOutput(0)->SetTensorName("probabilities");
+    EXPECT_TRUE(network->MarkOutput(softmax->GetOutput(0)).ok());
+  }
+  if (head != Head::kSoftmax) {
+    EXPECT_TRUE(network->MarkOutput(fc2->GetOutput(0)).ok());
+  }
   return network;
 }
 
@@ -181,6 +193,72 @@ TEST(AutoSearch, ReportsStartsThatMatchIndependentBuilds) {
   // The chosen ranges, built the ordinary way, score what the search reported.
   impl->set_calibration(std::make_shared<quant::CalibrationState>(state));
   EXPECT_NEAR(OutputSqnr(network.get(), Config(0), samples), report.final_db, 1e-6);
+}
+
+// A Softmax output is scored at its input: the search's start scores are
+// the logits' SQNR, as builds with the logits marked as an output measure it.
+TEST(AutoSearch, ScoresASoftmaxOutputAtItsLogits) {
+  std::vector<float> w1, w2;
+  auto network = DistractorNet(40.0f, &w1, &w2, Head::kSoftmax);
+  auto measured = DistractorNet(40.0f, &w1, &w2, Head::kSoftmaxAndLogits);
+  const auto samples = Samples(8, 1);
+  VectorCalibData data(samples);
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(Config(0)).ok());
+  auto calibrator = CreateICalibrator(&data);
+  ASSERT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::LINEAR).ok());
+  ASSERT_TRUE(calibrator->Calibrate(network.get(), config.get()).ok());
+  quant::CalibrationState state = *api::ToImpl(network.get())->calibration();
+  quant::KeptSamples kept;
+  for (const auto& s : samples) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(s.values.data());
+    kept.push_back({quant::KeptInput{s.dims, DataType::FLOAT32,
+                                     std::vector<uint8_t>(bytes, bytes + s.values.size() * sizeof(float))}});
+  }
+  passes::BuildOptions options;
+  options.precision_mode = "qint8_mixed_float32";
+  quant::AutoSearchReport report;
+  ASSERT_TRUE(
+      quant::SearchAutoRanges(api::ToImpl(network.get())->graph(), options, kept, nullptr, &state, &report).ok());
+  ASSERT_EQ(report.starts.size(), 5u);
+  // The logits' SQNR of linear and entropy everywhere, measured on `measured` (y is its second output).
+  const QuantizationAlgorithm algorithms[] = {QuantizationAlgorithm::LINEAR, QuantizationAlgorithm::ENTROPY};
+  const size_t start_of[] = {1, 3};
+  for (size_t k = 0; k < 2; ++k) {
+    VectorCalibData again(samples);
+    auto c = CreateICalibrator(&again);
+    ASSERT_TRUE(c->SetQuantizationAlgorithm(algorithms[k]).ok());
+    ASSERT_TRUE(c->Calibrate(measured.get(), config.get()).ok());
+    auto float_model = BuildOrDie(measured.get(), "");
+    auto quant_model = BuildOrDie(measured.get(), Config(0));
+    auto float_context = float_model->CreateIEngine()->CreateIContext();
+    auto quant_engine = quant_model->CreateIEngine();
+    auto quant_context = quant_engine->CreateIContext();
+    double signal = 0, noise = 0;
+    for (auto sample : samples) {
+      std::vector<float> logits[2];
+      IContext* contexts[2] = {float_context.get(), quant_context.get()};
+      for (int m = 0; m < 2; ++m) {
+        std::vector<std::unique_ptr<IRTTensor>> in, out;
+        ASSERT_TRUE(contexts[m]->CreateInputTensors(&in).ok());
+        ASSERT_TRUE(contexts[m]->CreateOutputTensors(&out).ok());
+        ASSERT_TRUE(in[0]->SetDimensions(sample.dims).ok());
+        ASSERT_TRUE(in[0]->SetData(sample.values.data(), sample.values.size() * sizeof(float)).ok());
+        ASSERT_TRUE(contexts[m]->Enqueue(in, out).ok());
+        ASSERT_EQ(out[1]->GetName(), "y");
+        const auto* y = static_cast<const float*>(out[1]->GetData());
+        logits[m].assign(y, y + out[1]->GetDimensions().GetElementCount());
+      }
+      for (size_t i = 0; i < logits[0].size(); ++i) {
+        const double r = logits[0][i], e = static_cast<double>(logits[1][i]) - r;
+        signal += r * r;
+        noise += e * e;
+      }
+    }
+    EXPECT_NEAR(report.starts[start_of[k]].second, 10.0 * std::log10(signal / noise), 1e-6)
+        << report.starts[start_of[k]].first;
+  }
+  EXPECT_GT(report.starts[3].second, report.starts[1].second + 3.0);  // entropy clips h's distractor
 }
 
 // x [B, 64] -> FC -> y: one quantized tensor, whose error reaches the
