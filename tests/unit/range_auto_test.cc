@@ -195,6 +195,9 @@ double OutputSqnr(INetwork* network, const std::vector<VectorCalibData::Sample>&
   return 10.0 * std::log10(signal / noise);
 }
 
+constexpr const char* kQint8MixedFloat32NoSearch =
+    R"({"precision_config": {"precision_mode": "qint8_mixed_float32", "auto_output_samples": 0}})";
+
 // Output SQNR of every algorithm (auto last) on `eval`, calibrated on `calibration`.
 // `config`: the calibration's (the output-aware auto search keeps
 // auto_output_samples of the samples, 8 by default).
@@ -214,6 +217,11 @@ std::vector<double> AlgorithmScores(const std::vector<VectorCalibData::Sample>& 
     scores.push_back(OutputSqnr(network.get(), eval));
     std::printf("%-10s output SQNR %.2f dB\n", QuantizationAlgorithmName(algorithm), scores.back());
   }
+  // The histogram proxy alone, for docs/accuracy.md's table.
+  auto calibrator = CreateICalibrator(&data);
+  EXPECT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::AUTO).ok());
+  EXPECT_TRUE(calibrator->Calibrate(network.get(), Config(kQint8MixedFloat32NoSearch).get()).ok());
+  std::printf("auto (histogram proxy alone) output SQNR %.2f dB\n", OutputSqnr(network.get(), eval));
   return scores;
 }
 
