@@ -142,6 +142,8 @@ class Search {
     MIXQ_RETURN_IF_ERROR(BuildReference(scored_graph_, &reference));
     MIXQ_RETURN_IF_ERROR(RunKept(reference, samples_, [&](size_t, const Outputs& outputs) {
       reference_.push_back(outputs);
+      for (size_t o = 0; o < outputs.size() && o < scored_.size(); ++o)
+        if (!scored_[o]) reference_.back()[o] = {};  // kept only where scored
       return Status::OK();
     }));
     bool scored = false;
