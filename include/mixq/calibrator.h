@@ -68,8 +68,8 @@ class ICalibrator {
   // Histogram bins per tensor (default 2048; 1 .. 1048576). Memory is
   // O(tensors x bins), independent of the number of samples.
   virtual Status SetHistogramBins(int32_t bins) = 0;
-  // Called after every sample with the number done and the total (the first
-  // data interface's GetSampleCount(), -1 if unknown). Default: none.
+  // Called after every sample with the number done and the total (GetSampleCount(), -1 if unknown);
+  // then AUTO's output-aware search calls (0, N), ..., (N, N) in candidate builds. Default: none.
   virtual void SetProgressCallback(std::function<void(int64_t done, int64_t total)> callback) = 0;
 
   // Runs the float network over every sample and leaves it with statistics of

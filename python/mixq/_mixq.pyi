@@ -1379,7 +1379,7 @@ class ICalibrator:
         ...
     def set_progress_callback(self, callback: typing.Callable | None) -> None:
         """
-        callback(done, total) after every sample; None removes it.
+        callback(done, total) after every sample, then for AUTO's output-aware search (0, N) ... (N, N) in candidate builds; None removes it.
         """
     def set_quantization_algorithm(self, algorithm: QuantizationAlgorithm, percentile: float = 99.99) -> None:
         """

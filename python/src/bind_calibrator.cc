@@ -270,7 +270,8 @@ void BindCalibrator(py::module_& m) {
           "set_histogram_bins", [](PyCalibrator& c, int32_t bins) { ThrowIfError(c.get().SetHistogramBins(bins)); },
           py::arg("bins"))
       .def("set_progress_callback", &PyCalibrator::SetProgressCallback, py::arg("callback").none(true),
-           "callback(done, total) after every sample; None removes it.")
+           "callback(done, total) after every sample, then for AUTO's output-aware search (0, N) ... (N, N) in "
+           "candidate builds; None removes it.")
       .def(
           "calibrate",
           [](PyCalibrator& c, INetwork& network, IBuilderConfig* config) {

@@ -15,6 +15,10 @@ namespace {
 
 using nlohmann::json;
 
+// Samples the output-aware `auto` search may keep (each costs one copy of the
+// inputs and one of the float outputs, and one run per candidate build).
+constexpr int64_t kMaxAutoOutputSamples = 64;
+
 struct StringOption {
   const char* key;
   std::string BuildOptions::*field;
@@ -116,13 +120,20 @@ Status ParsePrecisionConfig(const json& section, BuildOptions* options) {
       options->smooth_quant_alpha = value.get<double>();
       continue;
     }
+    if (key == "auto_output_samples") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > kMaxAutoOutputSamples)
+        return InvalidArgument("precision_config.auto_output_samples must be an integer in [0, ", kMaxAutoOutputSamples,
+                               "] (0: the histogram proxy alone), got ", value.dump());
+      options->auto_output_samples = static_cast<int>(value.get<int64_t>());
+      continue;
+    }
     const StringOption* option = nullptr;
     for (const auto& o : StringOptions())
       if (key == o.key) option = &o;
     if (!option) {
-      std::set<std::string> known = {"custom_ranges",     "clip_warning_percent", "clip_warning_energy_percent",
-                                     "node_precision",    "bias_correction",      "cross_layer_equalization",
-                                     "smooth_quant_alpha"};
+      std::set<std::string> known = {"custom_ranges",      "clip_warning_percent", "clip_warning_energy_percent",
+                                     "node_precision",     "bias_correction",      "cross_layer_equalization",
+                                     "smooth_quant_alpha", "auto_output_samples"};
       for (const auto& o : StringOptions()) known.insert(o.key);
       return InvalidArgument("unknown key precision_config.", key, " (known keys: ", Join(known), ")");
     }
@@ -196,6 +207,7 @@ std::string BuilderConfigImpl::ToJson() const {
   precision["clip_warning_energy_percent"] = options_.clip_warning_energy_percent;
   precision["bias_correction"] = options_.bias_correction;
   precision["cross_layer_equalization"] = options_.cross_layer_equalization;
+  precision["auto_output_samples"] = options_.auto_output_samples;
   if (options_.smooth_quant_alpha >= 0.0)
     precision["smooth_quant_alpha"] = options_.smooth_quant_alpha;
   else

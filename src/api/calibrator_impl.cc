@@ -6,6 +6,7 @@
 
 #include "api/builder_config.h"
 #include "api/network_impl.h"
+#include "calibration/auto_search.h"
 #include "calibration/calib_runner.h"
 #include "mixq/calibrator.h"
 #include "quant/calib_file.h"
@@ -129,14 +130,32 @@ class CalibratorImpl : public ICalibrator {
     auto state = std::make_shared<quant::CalibrationState>();
     state->algorithm = algorithm_;
     state->percentile = percentile_;
+    // auto's output-aware search (calibration/auto_search.h) re-runs the first samples.
+    const bool search = algorithm_ == quant::RangeAlgorithm::kAuto && options.auto_output_samples > 0;
+    quant::KeptSamples kept;
     MIXQ_RETURN_IF_ERROR(StatusAtBoundary("Calibrate", [&] {
-      return quant::RunCalibration(impl->graph(), options, {data_, bins_, progress_}, state.get());
+      return quant::RunCalibration(
+          impl->graph(), options,
+          {data_, bins_, progress_, false, search ? options.auto_output_samples : 0, search ? &kept : nullptr},
+          state.get());
     }));
+    warnings_.clear();
+    if (search) {
+      quant::AutoSearchReport report;
+      const Status searched = StatusAtBoundary("Calibrate", [&] {
+        return quant::SearchAutoRanges(impl->graph(), options, kept, progress_, state.get(), &report);
+      });
+      // What the search cannot measure leaves the proxy's choice, which is complete without it.
+      if (searched.code() == StatusCode::FAILED_PRECONDITION)
+        warnings_.push_back(StrCat("auto: the output-aware search was skipped (", searched.message(),
+                                   "); every tensor has the histogram proxy's range"));
+      else
+        MIXQ_RETURN_IF_ERROR(searched);
+    }
     // Derive the ranges once now, so a tensor that saw no finite value is reported here, not at build.
     passes::CalibratedRanges ranges;
     MIXQ_RETURN_IF_ERROR(
         WithContext(quant::CalibratedRangesFor(impl->graph(), options, state.get(), &ranges), "Calibrate"));
-    warnings_.clear();
     for (const auto& [name, range] : ranges)
       if (range.min == 0.0f && range.max == 0.0f)
         warnings_.push_back(StrCat("tensor '", name, "' was 0 in every calibration sample: its range is [0, 0], ",

@@ -140,8 +140,9 @@ using TapFn = std::function<Status(const std::string& name, const float* data, c
 
 // Runs the float build of `graph` (already prepared) over every sample and
 // hands each tensor in `names` to `fn`; `progress`: report samples.
+// With `kept`, the first run.keep_samples samples are copied there.
 Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::set<std::string>& names, bool progress,
-                  const TapFn& fn) {
+                  const TapFn& fn, KeptSamples* kept = nullptr) {
   const size_t num_inputs = graph.inputs().size();
   std::map<std::string, int> tapped;
   for (const auto& name : names) tapped[name] = 8;
@@ -214,6 +215,12 @@ Status RunSamples(const ir::Graph& graph, const CalibrationRun& run, const std::
       const size_t bytes = static_cast<size_t>(dims[k].GetElementCount()) * DataTypeSize(inputs[k]->GetDataType());
       MIXQ_RETURN_IF_ERROR(inputs[k]->SetDimensions(dims[k]));
       MIXQ_RETURN_IF_ERROR(inputs[k]->SetData(samples[k], bytes));
+      if (kept && sample < run.keep_samples) {
+        if (k == 0) kept->emplace_back();
+        const auto* begin = static_cast<const uint8_t*>(samples[k]);
+        kept->back().push_back(
+            KeptInput{dims[k], inputs[k]->GetDataType(), std::vector<uint8_t>(begin, begin + bytes)});
+      }
     }
     MIXQ_RETURN_IF_ERROR(
         WithContext(static_cast<IContext&>(context).Enqueue(inputs, outputs), StrCat("Calibrate: sample ", sample)));
@@ -272,6 +279,7 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
     if (run.data[k] == nullptr)
       return InvalidArgument("Calibrate: the data interface for input ", k, " ('", graph.value(graph.inputs()[k])->name,
                              "') is null");
+  if (run.kept) run.kept->clear();
   passes::ChannelStatistics channels;
   std::map<std::string, int> observed;
   MIXQ_RETURN_IF_ERROR(WithContext(PlanStaticActivations(graph, options, &observed), "Calibrate"));
@@ -326,13 +334,14 @@ Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& option
     observers.emplace(name, TensorObserver(run.num_bins));
     names.insert(name);
   }
-  MIXQ_RETURN_IF_ERROR(RunSamples(transformed ? prepared : graph, run, names, true,
-                                  [&](const std::string& name, const float* x, const Dims& dims) {
-                                    observers.at(name).Observe(x, dims.GetElementCount());
-                                    if (auto it = mean_taps.find(name); it != mean_taps.end())
-                                      return it->second.Observe(name, x, dims);
-                                    return Status::OK();
-                                  }));
+  MIXQ_RETURN_IF_ERROR(RunSamples(
+      transformed ? prepared : graph, run, names, true,
+      [&](const std::string& name, const float* x, const Dims& dims) {
+        observers.at(name).Observe(x, dims.GetElementCount());
+        if (auto it = mean_taps.find(name); it != mean_taps.end()) return it->second.Observe(name, x, dims);
+        return Status::OK();
+      },
+      run.kept));
   for (const auto& [name, tap] : mean_taps) channels.mean[name] = tap.Result();
   state->observers = std::move(observers);
   state->table_ranges.clear();

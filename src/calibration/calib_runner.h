@@ -14,6 +14,15 @@
 
 namespace mixq::quant {
 
+// One input of one sample, as the data interface gave it.
+struct KeptInput {
+  Dims dims;
+  DataType type = DataType::FLOAT32;
+  std::vector<uint8_t> bytes;
+};
+// Samples calibration copied, by sample then input (CalibrationRun::kept).
+using KeptSamples = std::vector<std::vector<KeptInput>>;
+
 struct CalibrationRun {
   std::vector<CalibDataInterface*> data;  // one per network input, in input order
   int32_t num_bins = TensorObserver::kDefaultNumBins;
@@ -22,6 +31,10 @@ struct CalibrationRun {
   // after the run (the path before the step observer) instead of observing
   // it in place. Both see the same values, bit for bit.
   bool observe_as_outputs = false;
+  // When set: copies of the first `keep_samples` samples (the output-aware
+  // `auto` search re-runs them; calibration/auto_search.h).
+  int64_t keep_samples = 0;
+  KeptSamples* kept = nullptr;
 };
 
 // Fills state->observers (and network_hash) for the network `graph`, whose

@@ -140,11 +140,15 @@ Status RangeFromState(const CalibrationState& state, const std::string& tensor, 
   if (it == state.observers.end()) return NotFound("no calibration statistics for tensor '", tensor, "'");
   RangeOptions options;
   options.algorithm = state.algorithm;
+  if (state.algorithm == RangeAlgorithm::kAuto)
+    if (auto chosen = state.auto_choice.find(tensor); chosen != state.auto_choice.end())
+      // eqnm is symmetric only: a build with another symmetry than the search's takes the proxy.
+      if (symmetric || chosen->second != RangeAlgorithm::kEqnm) options.algorithm = chosen->second;
   options.bits = bits;
   options.symmetric = symmetric;
   options.percentile = state.percentile;
   return WithContext(ComputeRange(it->second, options, out),
-                     StrCat("calibrated range (", RangeAlgorithmName(state.algorithm), ", ", bits, " bits, ",
+                     StrCat("calibrated range (", RangeAlgorithmName(options.algorithm), ", ", bits, " bits, ",
                             symmetric ? "symmetric" : "asymmetric", ") of tensor '", tensor, "'"));
 }
 

@@ -25,6 +25,10 @@ struct CalibrationState {
   std::map<std::string, Range> table_ranges;
   RangeAlgorithm algorithm = RangeAlgorithm::kLinear;
   double percentile = 99.99;
+  // With algorithm kAuto: the single algorithm the output-aware search
+  // (calibration/auto_search.h) chose per tensor; a tensor not listed gets
+  // the histogram proxy's choice. Calibration files do not record it.
+  std::map<std::string, RangeAlgorithm> auto_choice;
   // The post-training transforms the statistics were gathered under (they
   // change activations, so the build must use the same), and the
   // per-channel statistics bias correction and SmoothQuant need. Only
@@ -62,7 +66,8 @@ Status PlanStaticActivations(const ir::Graph& graph, const passes::BuildOptions&
 Status CalibratedRangesFor(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationState* state,
                            passes::CalibratedRanges* ranges);
 
-// Range of one tensor from the state (table range, or the algorithm's).
+// Range of one tensor from the state (table range, or the algorithm's: for
+// kAuto the tensor's auto_choice when it has one).
 Status RangeFromState(const CalibrationState& state, const std::string& tensor, int bits, bool symmetric, Range* out);
 
 }  // namespace mixq::quant

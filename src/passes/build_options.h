@@ -62,6 +62,10 @@ struct BuildOptions {
   bool cross_layer_equalization = false;
   std::string cle_relu6 = "skip";
   double smooth_quant_alpha = -1.0;
+  // Calibration with the `auto` range algorithm keeps this many of its first
+  // samples and refines the per-tensor choice by the network-output error on
+  // them (calibration/auto_search.h); 0: the histogram proxy alone. 0..64.
+  int auto_output_samples = 8;
 };
 
 }  // namespace mixq::passes

@@ -340,6 +340,30 @@ def test_calibrated_build_equals_hand_set_ranges(build_dir, cnn, tmp_path):
     assert np.abs(outs["dir"] - want).max() / np.abs(want).max() < 0.03  # int8 is close to float32
 
 
+def test_auto_output_aware_search_reports_progress(build_dir, cnn, tmp_path):
+    """--calib-algo auto runs the output-aware search after the samples (auto_output_samples, default 8) and
+    reports it as a second phase counted in candidate builds; auto_output_samples 0 is the histogram proxy alone."""
+    rng = np.random.default_rng(5)
+    (tmp_path / "calib").mkdir()
+    for k in range(4):
+        np.save(tmp_path / "calib" / f"{k}.npy", rng.standard_t(2, size=(1, 3, 8, 8)).astype(np.float32))
+    common = ["build", cnn, "--precision", "qint8_mixed_float32", "--calib-data", tmp_path / "calib",
+              "--calib-algo", "auto"]
+    lines = run_mixq(build_dir, *common, "-o", tmp_path / "a.mixq").stderr.splitlines()
+    assert lines[0] == "calibrating: 4 samples"
+    assert re.fullmatch(r"calibrating: 4 samples in [0-9.]+s", lines[1]), lines
+    at_most = re.fullmatch(r"auto: output-aware search: (\d+) candidate builds at most", lines[2])
+    done = re.fullmatch(r"auto: output-aware search: (\d+) candidate builds in [0-9.]+s", lines[3])
+    assert at_most and done, lines
+    assert 1 <= int(done.group(1)) <= int(at_most.group(1))
+    config = tmp_path / "proxy.json"
+    config.write_text(json.dumps({"precision_config": {"precision_mode": "qint8_mixed_float32",
+                                                       "auto_output_samples": 0}}))
+    proxy = run_mixq(build_dir, *common, "-o", tmp_path / "p.mixq", "--config", config).stderr
+    assert "output-aware" not in proxy
+    assert re.search(r"calibrating: 4 samples, auto in [0-9.]+s", proxy), proxy
+
+
 def test_calibration_algorithms_give_different_models(build_dir, cnn, tmp_path):
     rng = np.random.default_rng(4)
     (tmp_path / "calib").mkdir()

@@ -1,6 +1,7 @@
 // mixq build: ONNX model -> [calibration] -> .mixq model file.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "calib_data.h"
 #include "cli.h"
@@ -43,11 +44,24 @@ Status CalibrateFromArgs(const Args& args, const std::string& verb, INetwork* ne
     MIXQ_RETURN_IF_ERROR(ParseDouble(args.Get("calib-percentile"), "--calib-percentile", &percentile));
   MIXQ_RETURN_IF_ERROR(calibrator->SetQuantizationAlgorithm(algorithm, percentile));
   ProgressBar bar("calibrating");
-  calibrator->SetProgressCallback([&bar](int64_t done, int64_t total) { bar.Update(done, total); });
+  // auto's output-aware search reports a second phase, counted in candidate builds from (0, total).
+  std::unique_ptr<ProgressBar> search;
+  int64_t builds = 0;
+  calibrator->SetProgressCallback([&](int64_t done, int64_t total) {
+    if (done == 0 && !search) {
+      bar.Finish(StrCat(samples.Count(), " samples"));
+      search = std::make_unique<ProgressBar>("auto: output-aware search", "candidate builds at most");
+    }
+    builds = done;
+    (search ? *search : bar).Update(done, total);
+  });
   MIXQ_RETURN_IF_ERROR(WithContext(calibrator->Calibrate(network, config), "calibration"));
   for (const std::string& warning : calibrator->GetWarnings())
     std::fprintf(stderr, "mixq %s: warning: calibration: %s\n", verb.c_str(), warning.c_str());
-  bar.Finish(StrCat(samples.Count(), " samples, ", QuantizationAlgorithmName(algorithm)));
+  if (search)
+    search->Finish(StrCat(builds, " candidate builds"));
+  else
+    bar.Finish(StrCat(samples.Count(), " samples, ", QuantizationAlgorithmName(algorithm)));
   return Status::OK();
 }
 
