@@ -156,6 +156,28 @@ class DepthwiseChannels : public Kernel {
                  ((n * g_.out_channels + c0 + c) * g_.out_h + oh0) * g_.out_w, y);
   }
 
+  // 8 bytes of each of the nc channels at `at` (channel c at at + c * hw),
+  // `count` of them real: bytes past the row's end, and the lanes of missing
+  // channels, become the zero point (centered 0), landing in the padding or
+  // the slack. Read only where the tensor goes on (up to `end`), else
+  // gathered in a register: never through memory, whose narrow stores a wide
+  // load cannot forward.
+  MIXQ_AVX2_DW static void FillChannels(const int8_t* at, const int8_t* end, int64_t hw, int64_t nc, int64_t count,
+                                        __m128i zp_bytes, __m128i index, __m128i ch[kBlock]) {
+    const __m128i in_row = _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(count)), index);
+    for (int64_t c = 0; c < kBlock; ++c) {
+      if (c >= nc) {
+        ch[c] = zp_bytes;
+        continue;
+      }
+      const int8_t* from = at + c * hw;
+      const __m128i bytes = count == kBlock || from + kBlock <= end
+                                ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(from))
+                                : _mm_cvtsi64_si128(static_cast<long long>(GatherTail(from, count)));
+      ch[c] = count == kBlock ? bytes : _mm_blendv_epi8(zp_bytes, bytes, in_row);
+    }
+  }
+
   // Scratch row r = input row first_ih + r of the nc channel planes,
   // centered, transposed to [column][8]; rows and columns outside the input
   // (padding) and the lanes of missing channels are 0. 8 columns of the 8
@@ -179,23 +201,12 @@ class DepthwiseChannels : public Kernel {
         _mm256_storeu_ps(row + col * kBlock, _mm256_setzero_ps());
       for (int64_t iw = 0; iw < g_.in_w; iw += kBlock) {
         const int64_t count = std::min(kBlock, g_.in_w - iw);
-        // Bytes past the row's end become the zero point (centered 0): they
-        // land in the padding or the slack.
-        const __m128i in_row = _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(count)), index);
         __m128i ch[kBlock];
-        for (int64_t c = 0; c < kBlock; ++c) {
-          if (c >= nc) {
-            ch[c] = zp_bytes;
-            continue;
-          }
-          const int8_t* from = planes + c * hw + ih * g_.in_w + iw;
-          // 8 bytes read where the tensor goes on, else gathered in a
-          // register; never through memory, whose narrow stores a wide load
-          // cannot forward.
-          const __m128i bytes = count == kBlock || from + kBlock <= end
-                                    ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(from))
-                                    : _mm_cvtsi64_si128(static_cast<long long>(GatherTail(from, count)));
-          ch[c] = count == kBlock ? bytes : _mm_blendv_epi8(zp_bytes, bytes, in_row);
+        const int8_t* at = planes + ih * g_.in_w + iw;
+        if (nc == kBlock && count == kBlock) {  // the common case: 8 straight loads, no per-channel branches
+          for (int64_t c = 0; c < kBlock; ++c) ch[c] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at + c * hw));
+        } else {
+          FillChannels(at, end, hw, nc, count, zp_bytes, index, ch);
         }
         // [channel][column] bytes -> [column][channel]: two columns per register.
         const __m128i t01 = _mm_unpacklo_epi8(ch[0], ch[1]), t23 = _mm_unpacklo_epi8(ch[2], ch[3]);
