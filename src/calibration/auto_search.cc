@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 
+#include "calibration/calib_runner.h"
 #include "passes/build_pipeline.h"
 #include "quant/range_auto.h"
 #include "runtime/engine.h"
@@ -91,16 +92,7 @@ Status RunKept(std::shared_ptr<const format::ModelData> model, const KeptSamples
 
 // The network in float32 (no precision overrides, no ranges): the reference.
 Status BuildReference(const ir::Graph& graph, std::shared_ptr<const format::ModelData>* model) {
-  ir::Graph copy = graph;
-  for (size_t n = 0; n < copy.node_count(); ++n) {
-    ir::Node* node = copy.node(static_cast<int>(n));
-    node->input_precision.clear();
-    node->output_type.clear();
-  }
-  for (size_t v = 0; v < copy.value_count(); ++v) {
-    copy.value(static_cast<int>(v))->boundary_precision.reset();
-    copy.value(static_cast<int>(v))->range.reset();
-  }
+  const ir::Graph copy = GraphWithoutPrecisionChoices(graph);
   auto data = std::make_shared<format::ModelData>();
   MIXQ_RETURN_IF_ERROR(
       WithContext(passes::BuildModelData("auto-reference", copy, passes::BuildOptions{}, {}, "{}", data.get()),

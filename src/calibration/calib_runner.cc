@@ -15,6 +15,21 @@
 
 namespace mixq::quant {
 
+ir::Graph GraphWithoutPrecisionChoices(const ir::Graph& graph) {
+  ir::Graph copy = graph;
+  for (size_t n = 0; n < copy.node_count(); ++n) {
+    ir::Node* node = copy.node(static_cast<int>(n));
+    node->input_precision.clear();
+    node->output_type.clear();
+  }
+  for (size_t v = 0; v < copy.value_count(); ++v) {
+    ir::Value* value = copy.value(static_cast<int>(v));
+    value->boundary_precision.reset();
+    value->range.reset();
+  }
+  return copy;
+}
+
 namespace {
 
 // Where the data of one observed tensor comes from.
@@ -28,17 +43,7 @@ struct Tap {
 // The network with every precision choice removed (the float run must not
 // need ranges) and the observed node outputs marked as graph outputs.
 ir::Graph FloatGraphWithTaps(const ir::Graph& graph, const std::map<std::string, int>& observed) {
-  ir::Graph copy = graph;
-  for (size_t n = 0; n < copy.node_count(); ++n) {
-    ir::Node* node = copy.node(static_cast<int>(n));
-    node->input_precision.clear();
-    node->output_type.clear();
-  }
-  for (size_t v = 0; v < copy.value_count(); ++v) {
-    ir::Value* value = copy.value(static_cast<int>(v));
-    value->boundary_precision.reset();
-    value->range.reset();
-  }
+  ir::Graph copy = GraphWithoutPrecisionChoices(graph);
   for (const auto& [name, bits] : observed) {
     const ir::Value* v = copy.FindValue(name);
     if (!v || v->producer < 0) continue;

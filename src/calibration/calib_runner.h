@@ -55,4 +55,8 @@ struct CalibrationRun {
 Status RunCalibration(const ir::Graph& graph, const passes::BuildOptions& options, const CalibrationRun& run,
                       CalibrationState* state);
 
+// `graph` with every precision choice (node precisions, output types,
+// boundary precisions) and every range removed: the float32 network.
+ir::Graph GraphWithoutPrecisionChoices(const ir::Graph& graph);
+
 }  // namespace mixq::quant
