@@ -16,6 +16,7 @@
 #include <random>
 
 #include "kernels/cpu_features.h"
+#include "kernels/u8s8_gemm.h"
 #include "ops/kernel_registry.h"
 
 namespace mixq::ops {
@@ -33,6 +34,9 @@ constexpr ConvShape kShapes[] = {
     {"mb2_dw3x3_32_112", 32, 112, 112, 32, 3, 1, 32},  {"mb2_dw3x3s2_96_112", 96, 112, 112, 96, 3, 2, 96},
     {"mb2_dw3x3_144_56", 144, 56, 56, 144, 3, 1, 144}, {"mb2_dw3x3_192_28", 192, 28, 28, 192, 3, 1, 192},
     {"mb2_dw3x3_384_14", 384, 14, 14, 384, 3, 1, 384}, {"mb2_dw3x3_960_7", 960, 7, 7, 960, 3, 1, 960},
+    {"mb2_1x1_16to96_112", 16, 112, 112, 96, 1, 1, 1}, {"mb2_1x1_32to16_112", 32, 112, 112, 16, 1, 1, 1},
+    {"mb2_1x1_24to144_56", 24, 56, 56, 144, 1, 1, 1},  {"mb2_1x1_320to1280_7", 320, 7, 7, 1280, 1, 1, 1},
+    {"det_3x3_96to24_80", 96, 80, 80, 24, 3, 1, 1},
 };
 
 // Everything a conv kernel needs, kept alive for the benchmark's duration.
@@ -202,6 +206,14 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
   state.counters["GMAC/s"] = benchmark::Counter(c.macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_share"] =
       benchmark::Counter(c.macs * 1e-9 / std::max(PeakGmacs(), 1e-9), benchmark::Counter::kIsIterationInvariantRate);
+  if (int8 && shape.group == 1) {  // the share of (row, quad)s avx2-int8-u8s8 splits
+    const std::vector<int16_t> a(c.w.begin(), c.w.end());
+    const int64_t depth = static_cast<int64_t>(c.w.size()) / shape.cout;
+    state.counters["split"] = kernels::U8S8SplitShare(a.data(), shape.cout, depth, depth);
+    kernels::PackedS8A packed;
+    kernels::PackS8A(a.data(), shape.cout, depth, depth, &packed);
+    state.counters["rest_steps"] = kernels::U8S8RestStepShare(packed);  // remainder steps per dense step
+  }
 }
 
 void RegisterAll() {

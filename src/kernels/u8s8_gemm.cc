@@ -24,9 +24,16 @@ alignas(32) __attribute__((used)) const int16_t kOnes[16] asm("mixq_u8s8_ones") 
 // s8 (MatMul / FullyConnected: B the weights). The first chunk starts from
 // `row_init` (6 values, one per row) or `col_init` (16, one per column)
 // instead of C.
+//
+// kUnsignedB only: then `rest_steps` groups of the split weights' remainder
+// (PackedS8A::rest, one entry per row) are added into the same registers:
+// each entry multiplies its quad of this chunk of B (at b + entry.offset) by
+// its 4 remainder taps. No read-modify-write of C, no branch per entry.
 template <bool kUnsignedB>
 MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads, int32_t* c, int64_t ldc,
-                               const int32_t* row_init, const int32_t* col_init) {
+                               const int32_t* row_init, const int32_t* col_init, const S8RestEntry* rest = nullptr,
+                               int64_t rest_steps = 0) {
+  const uint8_t* const b_chunk = b;
   static_assert(kU8S8RowBlock == 6 && kU8S8Panel == 16);
   const __m256i col0 = col_init ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col_init)) : __m256i{};
   const __m256i col1 = col_init ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col_init + 8)) : __m256i{};
@@ -78,6 +85,40 @@ MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const uint8_t* b, int64_t quads
   }
 #undef MIXQ_LOOP
 #undef MIXQ_ROW
+  // The remainder: per step one entry for each of the 6 rows (rows with
+  // fewer entries in this chunk repeat a zero word), so the loop runs the
+  // block's largest count for every row, predictably.
+#define MIXQ_REST_ROW(r, acc0, acc1)                     \
+  "movslq " #r                                           \
+  "*8(%[e]), %[t]\n\t"                                   \
+  "vmovdqu (%[b],%[t]), %%ymm12\n\t"                     \
+  "vmovdqu 32(%[b],%[t]), %%ymm13\n\t"                   \
+  "vpbroadcastd " #r                                     \
+  "*8+4(%[e]), %%ymm14\n\t"                              \
+  "vpmaddubsw %%ymm14, %%ymm12, %%ymm15\n\t"             \
+  "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
+  "vpaddd %%ymm15, %[" #acc0 "], %[" #acc0               \
+  "]\n\t"                                                \
+  "vpmaddubsw %%ymm14, %%ymm13, %%ymm15\n\t"             \
+  "vpmaddwd mixq_u8s8_ones(%%rip), %%ymm15, %%ymm15\n\t" \
+  "vpaddd %%ymm15, %[" #acc1 "], %[" #acc1 "]\n\t"
+  if constexpr (kUnsignedB) {
+    if (rest_steps > 0) {
+      static_assert(sizeof(S8RestEntry) == 8 && kU8S8RowBlock * sizeof(S8RestEntry) == 48);
+      int64_t t;
+      asm volatile("2:\n\t" MIXQ_REST_ROW(0, c00, c01) MIXQ_REST_ROW(1, c10, c11) MIXQ_REST_ROW(2, c20, c21)
+                       MIXQ_REST_ROW(3, c30, c31) MIXQ_REST_ROW(4, c40, c41) MIXQ_REST_ROW(5, c50, c51)
+                   "add $48, %[e]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 2b\n\t"
+                   : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20),
+                     [c21] "+x"(c21), [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41),
+                     [c50] "+x"(c50), [c51] "+x"(c51), [e] "+r"(rest), [n] "+r"(rest_steps), [t] "=&r"(t)
+                   : [b] "r"(b_chunk)
+                   : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    }
+  }
+#undef MIXQ_REST_ROW
 #define MIXQ_STORE_C(r, half, v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + (r)*ldc + 8 * (half)), v)
   MIXQ_STORE_C(0, 0, c00), MIXQ_STORE_C(0, 1, c01), MIXQ_STORE_C(1, 0, c10), MIXQ_STORE_C(1, 1, c11);
   MIXQ_STORE_C(2, 0, c20), MIXQ_STORE_C(2, 1, c21), MIXQ_STORE_C(3, 0, c30), MIXQ_STORE_C(3, 1, c31);
@@ -91,27 +132,6 @@ constexpr int64_t kQuadChunk = kU8S8QuadChunk;
 // cannot hold (128, a centered weight with a zero point): FitsU8S8's test.
 inline bool PairTooLarge(int32_t w1, int32_t w2) {
   return std::abs(w1) + std::abs(w2) > kU8S8MaxPairMagnitude || w1 > 127 || w2 > 127;
-}
-
-// C[row][0..16) += the remainder entries' products with the panel `b`
-// (quad q at b + 64 q), rows at c + row * ldc: vpmaddubsw like the dense
-// loop (the remainder's pairs are <= 128 too), its tile still in L1. Each
-// entry adds to C in memory: a loop without data-dependent branches (per-row
-// register sums, entries by row, mispredicted the end of every row's run and
-// cost 3x more).
-MIXQ_AVX2 void AddRest(const S8RestEntry* entry, const S8RestEntry* end, const uint8_t* b, int32_t* c, int64_t ldc) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (; entry < end; ++entry) {
-    const uint8_t* quad = b + entry->quad * 4 * kU8S8Panel;
-    const __m256i w = _mm256_set1_epi32(entry->word);
-    const __m256i p0 =
-        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad)), w), ones);
-    const __m256i p1 = _mm256_madd_epi16(
-        _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad + 32)), w), ones);
-    auto* row = reinterpret_cast<__m256i*>(c + entry->row * ldc);
-    _mm256_storeu_si256(row, _mm256_add_epi32(_mm256_loadu_si256(row), p0));
-    _mm256_storeu_si256(row + 1, _mm256_add_epi32(_mm256_loadu_si256(row + 1), p1));
-  }
 }
 
 // Four 16-byte rows -> one panel quad: for each column j the bytes r0[j],
@@ -165,8 +185,16 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
   const int64_t chunks = (packed->quads + kQuadChunk - 1) / kQuadChunk;
   packed->rest.clear();
   packed->rest_begin.assign(static_cast<size_t>(packed->blocks * chunks + 1), 0);
-  // By block, chunk, quad, row: consecutive entries mostly add to different
-  // rows of C, so AddRest's read-modify-writes rarely wait for each other.
+  std::vector<S8RestEntry> row_rest[kU8S8RowBlock];  // one chunk's entries of each row of the block
+  auto flush_chunk = [&](int64_t block, int64_t chunk) {
+    size_t steps = 0;
+    for (const auto& r : row_rest) steps = std::max(steps, r.size());
+    for (size_t step = 0; step < steps; ++step)
+      for (auto& r : row_rest) packed->rest.push_back(step < r.size() ? r[step] : S8RestEntry{0, 0});
+    for (auto& r : row_rest) r.clear();
+    packed->rest_begin[static_cast<size_t>(block * chunks + chunk + 1)] =
+        static_cast<int64_t>(packed->rest.size()) / kU8S8RowBlock;
+  };
   for (int64_t block = 0; block < packed->blocks; ++block) {
     for (int64_t q = 0; q < packed->quads; ++q) {
       for (int64_t row = 0; row < kU8S8RowBlock; ++row) {
@@ -187,13 +215,19 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
         packed->data[static_cast<size_t>((block * packed->quads + q) * kU8S8RowBlock + row)] =
             static_cast<int32_t>(main_word);
         if (rest_word != 0)
-          packed->rest.push_back({static_cast<int32_t>(q), static_cast<int32_t>(row), static_cast<int32_t>(rest_word)});
+          row_rest[row].push_back(
+              {static_cast<int32_t>(q % kQuadChunk * 4 * kU8S8Panel), static_cast<int32_t>(rest_word)});
       }
-      if ((q + 1) % kQuadChunk == 0 || q + 1 == packed->quads)
-        packed->rest_begin[static_cast<size_t>(block * chunks + q / kQuadChunk + 1)] =
-            static_cast<int64_t>(packed->rest.size());
+      if ((q + 1) % kQuadChunk == 0 || q + 1 == packed->quads) flush_chunk(block, q / kQuadChunk);
     }
   }
+}
+
+double U8S8RestStepShare(const PackedS8A& packed) {
+  const int64_t dense = packed.blocks * packed.quads;
+  return dense == 0 || packed.rest_begin.empty()
+             ? 0.0
+             : static_cast<double>(packed.rest_begin.back()) / static_cast<double>(dense);
 }
 
 void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
@@ -208,13 +242,12 @@ void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_bloc
       for (int64_t r = 0; r < kU8S8RowBlock; ++r)
         init[r] = -zero_point * a.row_sums[static_cast<size_t>(block * kU8S8RowBlock + r)];
       const int64_t chunk = block * ((quads + kQuadChunk - 1) / kQuadChunk) + kc / kQuadChunk;
-      const S8RestEntry* rest = a.rest.data() + a.rest_begin[static_cast<size_t>(chunk)];
-      const S8RestEntry* rest_end = a.rest.data() + a.rest_begin[static_cast<size_t>(chunk + 1)];
-      for (int64_t panel = 0; panel < panels; ++panel) {
+      const int64_t first_step = a.rest_begin[static_cast<size_t>(chunk)];
+      const S8RestEntry* rest = a.rest.data() + first_step * kU8S8RowBlock;
+      const int64_t rest_steps = a.rest_begin[static_cast<size_t>(chunk + 1)] - first_step;
+      for (int64_t panel = 0; panel < panels; ++panel)
         BlockKernel6x16<true>(ab, b + (panel * quads + kc) * 4 * kU8S8Panel, len, cb + panel * kU8S8Panel, ldc,
-                              kc == 0 ? init : nullptr, nullptr);
-        if (rest != rest_end) AddRest(rest, rest_end, b + panel * quads * 4 * kU8S8Panel, cb + panel * kU8S8Panel, ldc);
-      }
+                              kc == 0 ? init : nullptr, nullptr, rest, rest_steps);
     }
   }
 }

@@ -40,26 +40,30 @@ constexpr int64_t kU8S8QuadChunk = 128;
 // 128 enters the dense part clamped to [-64, 64] (a pair sum <= 128) and
 // leaves w - clamp(w) in [-64, 64] to a sparse remainder, one entry per
 // (row, quad) holding such a pair: the 4 taps' remainders as s8 in one word,
-// which vpmaddubsw multiplies exactly too (pairs <= 128 again). Trained
-// convolutions have such pairs in 4-7 % of their quads (PP-OCRv4 det / rec,
-// ResNet-50), so the remainder costs a few % of the dense product.
+// which vpmaddubsw multiplies exactly too (pairs <= 128 again). The tile adds
+// the remainder into its registers after each chunk's dense loop, in steps
+// of one entry per row of the block (a row with fewer entries in the chunk
+// repeats a zero word): a chunk costs its densest row's count of steps, each
+// about one dense quad step.
 struct S8RestEntry {
-  int32_t quad, row, word;  // row within its block
+  int32_t offset;  // the quad's byte offset within its chunk of a B panel: (quad % kU8S8QuadChunk) * 64
+  int32_t word;    // the 4 taps' remainders, s8, tap t in byte t
 };
 
 // A (m x K, int8) packed for GemmU8S8TileAvx2: blocks of kU8S8RowBlock rows
 // (m padded with zero rows), each stored K-quad-major, [block][quad][row] as
 // int32 holding A[row][4q .. 4q + 3] (K padded to a multiple of 4 with
 // zeros), and each row's sum (for the zero-point term), with the remainder
-// of the split weights: entries by block, then chunk of kU8S8QuadChunk
-// quads, then quad; chunk c of block b in [rest_begin[b * chunks + c], rest_begin[b *
-// chunks + c + 1]), chunks = ceil(quads / kU8S8QuadChunk).
+// of the split weights in steps of kU8S8RowBlock entries (entry r of a step
+// for row r of the block), by block, then chunk of kU8S8QuadChunk quads:
+// chunk c of block b has the steps [rest_begin[b * chunks + c],
+// rest_begin[b * chunks + c + 1]), chunks = ceil(quads / kU8S8QuadChunk).
 struct PackedS8A {
   int64_t m = 0, quads = 0, blocks = 0;
   std::vector<int32_t> data;
   std::vector<int32_t> row_sums;  // blocks * kU8S8RowBlock entries, padding rows 0
   std::vector<S8RestEntry> rest;
-  std::vector<int64_t> rest_begin;  // blocks * chunks + 1 offsets into rest
+  std::vector<int64_t> rest_begin;  // blocks * chunks + 1 step indices (entry index / kU8S8RowBlock)
 };
 
 // The share of A's (row, quad)s that PackS8A must split (a pair with |w1| +
@@ -70,6 +74,10 @@ double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda);
 // A given as int16 values in [-128, 128] (U8S8SplitShare <= 1), row i at a +
 // i * lda; pairs that FitsU8S8 rejects are split (S8RestEntry).
 void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
+
+// What the remainder costs the tile: its steps per dense quad step, summed
+// over the blocks ((row-block, quad) pairs of the dense part), >= 0.
+double U8S8RestStepShare(const PackedS8A& packed);
 
 // One thread's tile of C[i][j] = sum_k A[i][k] * (B[k][j] - zero_point) for
 // the row blocks [first_block, last_block) of A and j < panels * 16, B given

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -75,6 +77,28 @@ TEST(U8S8Gemm, SplitWeightsGiveTheExactSums) {
   }
 }
 
+TEST(U8S8Gemm, RowsWithUnequalRemaindersGiveTheExactSums) {
+  if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  // Rows of one block with no split pair, a few, or nearly all of them, so
+  // the padded remainder steps mix real entries and zero words; K over two
+  // chunks with the splits bunched in the second.
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const int64_t m = 17, k = 777, cols = 50;
+  std::vector<int16_t> a(static_cast<size_t>(m * k));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t t = 0; t < k; ++t) {
+      const double spread = i % 3 == 0 ? 20.0 : i % 3 == 1 ? 45.0 : (t > 600 ? 110.0 : 30.0);
+      a[static_cast<size_t>(i * k + t)] =
+          static_cast<int16_t>(std::clamp(std::lround(normal(rng) * spread), -128L, 128L));
+    }
+  const double share = U8S8SplitShare(a.data(), m, k, k);
+  EXPECT_GT(share, 0.02);
+  EXPECT_LE(share, 1.0);
+  const Product p = Multiply(a, m, k, cols, 99);
+  EXPECT_EQ(p.got, p.want);
+}
+
 TEST(U8S8Gemm, ThePackedPartsStayInsideTheExactBound) {
   // A row of every kind of pair: (127, -127) and (-128, 128) split in both
   // elements, (100, 40) in both, (64, 64) and (127, 0) not at all.
@@ -82,24 +106,33 @@ TEST(U8S8Gemm, ThePackedPartsStayInsideTheExactBound) {
   EXPECT_DOUBLE_EQ(U8S8SplitShare(a.data(), 1, 12, 12), 2.0 / 3.0);  // quads 0, 1 of 3
   PackedS8A packed;
   PackS8A(a.data(), 1, 12, 12, &packed);
-  ASSERT_EQ(packed.rest.size(), 2u);
+  // Two steps (row 0 has two entries, quads 0 and 1), one entry per row of
+  // the block each; rows 1-5 repeat a zero word.
+  ASSERT_EQ(packed.rest.size(), 2u * kU8S8RowBlock);
+  EXPECT_EQ(packed.rest_begin, (std::vector<int64_t>{0, 2}));
+  for (int64_t row = 1; row < kU8S8RowBlock; ++row) {
+    EXPECT_EQ(packed.rest[static_cast<size_t>(row)].word, 0);
+    EXPECT_EQ(packed.rest[static_cast<size_t>(kU8S8RowBlock + row)].word, 0);
+  }
+  const S8RestEntry first = packed.rest[0], second = packed.rest[kU8S8RowBlock];
   auto byte = [](int32_t word, int t) { return static_cast<int>(static_cast<int8_t>((word >> (8 * t)) & 0xFF)); };
   const int32_t main0 = packed.data[0], main1 = packed.data[kU8S8RowBlock], main2 = packed.data[2 * kU8S8RowBlock];
   EXPECT_EQ(byte(main0, 0), 64);
   EXPECT_EQ(byte(main0, 1), -64);
   EXPECT_EQ(byte(main0, 2), -64);
   EXPECT_EQ(byte(main0, 3), 64);
-  EXPECT_EQ(byte(packed.rest[0].word, 0), 63);
-  EXPECT_EQ(byte(packed.rest[0].word, 1), -63);
-  EXPECT_EQ(byte(packed.rest[0].word, 2), -64);
-  EXPECT_EQ(byte(packed.rest[0].word, 3), 64);
+  EXPECT_EQ(byte(first.word, 0), 63);
+  EXPECT_EQ(byte(first.word, 1), -63);
+  EXPECT_EQ(byte(first.word, 2), -64);
+  EXPECT_EQ(byte(first.word, 3), 64);
   EXPECT_EQ(byte(main1, 0), 64);
   EXPECT_EQ(byte(main1, 1), 40);
   EXPECT_EQ(byte(main1, 2), 64);
   EXPECT_EQ(byte(main1, 3), 64);
-  EXPECT_EQ(byte(packed.rest[1].word, 0), 36);
-  EXPECT_EQ(byte(packed.rest[1].word, 1), 0);
-  EXPECT_EQ(packed.rest[1].quad, 1);
+  EXPECT_EQ(byte(second.word, 0), 36);
+  EXPECT_EQ(byte(second.word, 1), 0);
+  EXPECT_EQ(first.offset, 0);
+  EXPECT_EQ(second.offset, 4 * kU8S8Panel);  // quad 1 of the chunk
   EXPECT_EQ(byte(main2, 0), 127);
   EXPECT_EQ(packed.row_sums[0], 127 - 127 - 128 + 128 + 100 + 40 + 64 + 64 + 127 + 0 + 3 - 5);
   const std::vector<int16_t> wide = {129, 0};

@@ -24,10 +24,10 @@
 // kernels::GemmU8S8TileAvx2's vpmaddubsw. Weights whose adjacent pairs
 // satisfy |w1| + |w2| <= 128 (the 7-bit-weight policy, `int8_weight_range:
 // 7bit`, guarantees it) run as they are; 8-bit weights are split into such a
-// dense part and a sparse remainder (kernels::PackS8A), taken while at most
-// kU8S8MaxSplitShare of the (row, quad)s need it. vpmaddubsw cannot saturate
-// on either part: exact, so bit-exact too, at about 1.3x the int16 path's
-// rate (a few % less with a remainder).
+// dense part and a sparse remainder (kernels::PackS8A), taken while the
+// remainder costs at most kU8S8MaxRestSteps of the dense steps. vpmaddubsw
+// cannot saturate on either part: exact, so bit-exact too, at about 1.3x
+// the int16 path's rate (less by the remainder's steps).
 //
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
@@ -124,11 +124,17 @@ class ConvGemm : public Kernel {
     }
     pointwise_ = !nhwc_in_ && g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 &&
                  g_.pad_top == 0 && g_.pad_left == 0 && g_.pad_bottom == 0 && g_.pad_right == 0;
+    // Columns per job: 4 panels where a K chunk of B fills L1 with them (8
+    // KiB per panel at depth >= 512); shallower B takes up to 16 panels in
+    // the same 24 KiB, so the output stage runs longer rows (a 1x1
+    // convolution of 16 channels: 256 pixels per row instead of 64) and its
+    // per-row costs amortize.
+    const int64_t chunk_steps = std::min<int64_t>(kU8S8 ? (depth_ + 3) / 4 : pairs_, 128);
+    block_panels_ = std::clamp<int64_t>(24 * 1024 / (chunk_steps * 64), 4, block_panels_max_);
     if (!pointwise_) PlanPlanes();
     row_blocks_ = (oc_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
     const int64_t pixel_panels = (columns_ + kPanel - 1) / kPanel;
     const int64_t threads = std::max(1, omp_get_max_threads());
-    block_panels_ = block_panels_max_;
     blocks_per_image_ = (pixel_panels + block_panels_ - 1) / block_panels_;
     row_parts_ = 1;
     while (g_.batch * blocks_per_image_ * row_parts_ < 2 * threads && row_parts_ < row_blocks_) ++row_parts_;
@@ -288,7 +294,7 @@ class ConvGemm : public Kernel {
                 (rh / sh) * phase_w_ + rw / sw;
           }
     // Panels read whole 16-column groups: slack past the last plane.
-    planes_.assign(static_cast<size_t>(g_.in_channels * channel_plane_ + 4 * kPanel * block_panels_max_), 0);
+    planes_.assign(static_cast<size_t>(g_.in_channels * channel_plane_ + 4 * kPanel * block_panels_), 0);
     planes_fill_ = 0;
   }
 
@@ -403,7 +409,7 @@ class ConvGemm : public Kernel {
   int64_t ic_ = 0, oc_ = 0, depth_ = 0, pairs_ = 0, pixels_ = 0, block_panels_ = 1, blocks_per_image_ = 1;
   int64_t row_blocks_ = 1, row_parts_ = 1;
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
-  static constexpr int64_t block_panels_max_ = 4;
+  static constexpr int64_t block_panels_max_ = 16;
   int64_t columns_ = 0;  // output pixels, or virtual columns (out_h * phase_w_) of the implicit im2col
   int64_t phase_w_ = 0, phase_h_ = 0, channel_plane_ = 0;
   std::vector<int64_t> offsets_;  // per group and tap: where its row starts in planes_
@@ -432,15 +438,18 @@ bool Supports16(const KernelInit& init) {
   return FusedInt16ConvSupports(init, &g);
 }
 
-// The most (row, quad)s of a weight matrix the u8s8 form splits. A
-// remainder entry costs about 2.5 dense (row, quad)s (its own B loads and a
-// read-modify-write of C), and the dense u8s8 loop is 1.15-1.35x the int16
-// path on ResNet-50's layers, so the two break even near 7.5 %
-// (mixq_int8_kernels_bench 'trained', normal weights, AMD Zen 3: 3x3 / 512
-// at 2.9 % split 1.90 against 2.39 ms, 3x3 / 64 at 7.8 % 1.92 against 1.90,
-// 1x1 256 -> 64 at 12.5 % 0.85 against 0.80). Trained networks split 3-7 %
-// of their quads.
-constexpr double kU8S8MaxSplitShare = 0.05;
+// The most remainder steps per dense step (kernels::U8S8RestStepShare) the
+// u8s8 form takes. A remainder step costs about one dense step, and the
+// dense u8s8 loop is 1.3-1.4x the int16 path on ResNet-50's layers with
+// their own costs (im2col, output stage) included; measured with
+// mixq_int8_kernels_bench 'trained' (normal weights, each channel's largest
+// at 127; AMD Zen 3, medians of 5, three runs): 3x3 / 512 at 7x7 (0.058
+// steps per step) 2.71 against 3.71 ms in the int16 path, 3x3 / 64 (0.146)
+// 2.50-3.10 against 2.83-4.05, 1x1 320 -> 1280 at 7x7 (0.197) 0.62 against
+// 0.57, 1x1 256 -> 64 (0.234) 1.08-1.36 against 1.11-1.31, 1x1 64 -> 256
+// (0.433) 1.92-2.27 against 1.08-1.64. The steps run about twice the share
+// of split (row, quad)s: each chunk runs its block's densest row's count.
+constexpr double kU8S8MaxRestSteps = 0.15;
 
 // The u8s8 form: avx2-int8's cases whose weights vpmaddubsw sums exactly,
 // as they are or split with a sparse enough remainder.
@@ -450,9 +459,13 @@ bool SupportsU8S8(const KernelInit& init) {
   std::vector<ValueInfo> logical;
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
   const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
-  for (int64_t grp = 0; grp < g.group; ++grp)
-    if (kernels::U8S8SplitShare(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth, depth) > kU8S8MaxSplitShare)
-      return false;
+  for (int64_t grp = 0; grp < g.group; ++grp) {
+    const std::vector<int16_t> a = CenteredFilter(*init.inputs[1], g, grp);
+    if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
+    kernels::PackedS8A packed;
+    kernels::PackS8A(a.data(), oc, depth, depth, &packed);
+    if (kernels::U8S8RestStepShare(packed) > kU8S8MaxRestSteps) return false;
+  }
   return true;
 }
 
