@@ -294,6 +294,39 @@ MIXQ_AVX2 void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, 
   }
 }
 
+MIXQ_AVX2 void PackS8RowsAsU8ColumnPanelsAvx2(const int8_t* a, int64_t lda, int64_t rows, int64_t k, uint8_t* panels) {
+  const int64_t quads = (k + 3) / 4, panel_count = (rows + kU8S8Panel - 1) / kU8S8Panel;
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  for (int64_t p = 0; p < panel_count; ++p) {
+    uint8_t* panel = panels + p * quads * 4 * kU8S8Panel;
+    for (int64_t r4 = 0; r4 < kU8S8Panel; r4 += 4) {  // 4 rows (columns of B) at a time
+      const int64_t row = p * kU8S8Panel + r4;
+      int64_t q = 0;
+      if (row + 4 <= rows) {
+        // 4 quads of 4 rows: a 4 x 4 transpose of 32-bit words.
+        for (; 4 * q + 16 <= k; q += 4) {
+          __m128i x[4];
+          for (int i = 0; i < 4; ++i)
+            x[i] = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + (row + i) * lda + 4 * q)), flip);
+          const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpackhi_epi32(x[0], x[1]);
+          const __m128i t2 = _mm_unpacklo_epi32(x[2], x[3]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
+          const __m128i out[4] = {_mm_unpacklo_epi64(t0, t2), _mm_unpackhi_epi64(t0, t2), _mm_unpacklo_epi64(t1, t3),
+                                  _mm_unpackhi_epi64(t1, t3)};
+          for (int j = 0; j < 4; ++j)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(panel + ((q + j) * kU8S8Panel + r4) * 4), out[j]);
+        }
+      }
+      for (; q < quads; ++q)  // the last quads, and rows past the end: byte by byte
+        for (int64_t i = 0; i < 4; ++i)
+          for (int64_t t = 0; t < 4; ++t) {
+            const bool inside = row + i < rows && 4 * q + t < k;
+            panel[((q * kU8S8Panel) + r4 + i) * 4 + t] =
+                inside ? static_cast<uint8_t>(static_cast<uint8_t>(a[(row + i) * lda + 4 * q + t]) ^ 0x80) : 0x80;
+          }
+    }
+  }
+}
+
 void PackU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed) {
   packed->m = m;
   packed->quads = (k + 3) / 4;

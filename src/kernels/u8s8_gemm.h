@@ -1,8 +1,8 @@
 // An exact u8 x s8 -> int32 GEMM on AVX2 with vpmaddubsw, for int8 weights
 // small enough that vpmaddubsw's pairwise int16 sums cannot saturate
-// (DESIGN rule 9: the 7-bit-weight policy, `int8_weight_range: 7bit`), and,
-// for convolutions, for 8-bit weights split into such a part and a sparse
-// remainder (PackS8A below).
+// (DESIGN rule 9: the 7-bit-weight policy, `int8_weight_range: 7bit`), and
+// for 8-bit weights split into such a part and a sparse remainder (PackS8A
+// below; convolutions, and MatMul / FullyConnected computed transposed).
 //
 // vpmaddubsw multiplies 32 unsigned bytes by 32 signed bytes and adds
 // adjacent products into 16 saturating int16 sums; vpmaddwd by ones then
@@ -98,6 +98,19 @@ void PackU8PanelsFromOffsetsAvx2(const uint8_t* base, const int64_t* offsets, in
 // 128): a 1x1 convolution's B needs no im2col. Columns past `cols` in the
 // last panel hold 0x80.
 void PackS8RowsAsU8PanelsAvx2(const int8_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* panels);
+
+// The activations as B for a weights x activations product (a MatMul /
+// FullyConnected computed transposed, so that the weights are A and take
+// PackS8A's split): `rows` int8 rows of k values (row r at a + r * lda, each
+// one of B's columns, e.g. a token) packed as (rows / 16 rounded up) panels
+// of (k + 3) / 4 quads, [panel][quad][16][4] u8 (x ^ 0x80); rows past `rows`
+// and taps past k hold 0x80. Never reads past a row's k values. Needs AVX2.
+void PackS8RowsAsU8ColumnPanelsAvx2(const int8_t* a, int64_t lda, int64_t rows, int64_t k, uint8_t* panels);
+
+// The most remainder steps per dense step (U8S8RestStepShare) for which the
+// split u8s8 product is taken over the exact int16 one (measured in
+// ops/conv2d/cpu_avx2_gemm.cc).
+constexpr double kU8S8MaxRestSteps = 0.15;
 
 // The product the other way round (MatMul / FullyConnected: A the int8
 // activations, B the weights). A's rows packed as u8 (x ^ 0x80) quads like

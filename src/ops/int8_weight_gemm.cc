@@ -1,5 +1,6 @@
 #include "ops/int8_weight_gemm.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "kernels/int16_gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/transpose8x8.h"
 #include "kernels/u8s8_gemm.h"
 #include "ops/int8_output_stage.h"
 #include "ops/quantized_reference.h"
@@ -68,6 +70,23 @@ class Int8WeightGemm : public Kernel {
         MIXQ_RETURN_IF_ERROR(pack8(&packed, &private_bytes_));
       weights8_ = std::static_pointer_cast<const kernels::PackedS8B>(packed);
     }
+    if (s_.u8s8_split) {
+      auto pack_split = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
+        auto packed = std::make_shared<kernels::PackedS8A>();
+        kernels::PackS8A(CenteredWeightsByColumn(w, s_).data(), s_.n, s_.k, s_.k, packed.get());
+        *bytes = static_cast<int64_t>((packed->data.size() + packed->row_sums.size()) * sizeof(int32_t) +
+                                      packed->rest.size() * sizeof(kernels::S8RestEntry));
+        *out = packed;
+        return Status::OK();
+      };
+      std::shared_ptr<const void> packed;
+      if (init.weights)
+        MIXQ_RETURN_IF_ERROR(
+            init.weights->GetOrCreate(init.weight_key + "/avx2-int8-u8s8-split-weights", pack_split, &packed));
+      else
+        MIXQ_RETURN_IF_ERROR(pack_split(&packed, &private_bytes_));
+      weights_split_ = std::static_pointer_cast<const kernels::PackedS8A>(packed);
+    }
     auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
       auto packed = std::make_shared<kernels::PackedInt16B>();
       const auto* raw = static_cast<const int8_t*>(w.const_data);
@@ -86,7 +105,7 @@ class Int8WeightGemm : public Kernel {
       *out = packed;
       return Status::OK();
     };
-    if (!s_.u8s8) {
+    if (!s_.u8s8 && !s_.u8s8_split) {
       std::shared_ptr<const void> packed;
       if (init.weights)
         MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-weights", pack, &packed));
@@ -121,6 +140,7 @@ class Int8WeightGemm : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     Constants(in, y);
+    if (s_.u8s8_split) return RunSplit(in, y);
     if (s_.u8s8) {
       kernels::PackU8A(in[0].Data<const int8_t>(), s_.m, s_.k, s_.k, &rows8_);
       a_zero_point_ = in[0].quant->zero_point + 128;
@@ -236,8 +256,72 @@ class Int8WeightGemm : public Kernel {
     }
   }
 
+  // The split form: the activation rows packed once as B's columns, then
+  // jobs of kSplitJobBlocks weight row blocks (output features) against all
+  // of them; each job's int32 tile [feature][row] is transposed 8 x 8 into
+  // rows of features for the column output stage.
+  static constexpr int64_t kSplitJobBlocks = 32;  // 192 features: a multiple of 6 and of 8
+  Status RunSplit(const std::vector<TensorView>& in, const TensorView& y) {
+    const int64_t token_panels = (s_.m + kPanel - 1) / kPanel, quads = (s_.k + 3) / 4;
+    tokens8_.resize(static_cast<size_t>(token_panels * quads * 4 * kPanel));
+    kernels::PackS8RowsAsU8ColumnPanelsAvx2(in[0].Data<const int8_t>(), s_.k, s_.m, s_.k, tokens8_.data());
+    a_zero_point_ = in[0].quant->zero_point + 128;
+    std::vector<FloatAddend> addends;
+    for (int input : addend_inputs_)
+      addends.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});
+    const int64_t weight_blocks = weights_split_->blocks;
+    const int64_t jobs = (weight_blocks + kSplitJobBlocks - 1) / kSplitJobBlocks;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(2 * threads)) scratch_.resize(static_cast<size_t>(2 * threads));
+    const bool parallel = jobs > 1 && s_.m * s_.k * s_.n > kernels::kMinParallelMacs;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (int64_t job = 0; job < jobs; ++job) {
+      const auto t = static_cast<size_t>(2 * omp_get_thread_num());
+      RunSplitJob(job, token_panels, addends, y, &scratch_[t], &scratch_[t + 1]);
+    }
+    return Status::OK();
+  }
+
+  __attribute__((target("avx2"))) void RunSplitJob(int64_t job, int64_t token_panels,
+                                                   const std::vector<FloatAddend>& addends, const TensorView& y,
+                                                   std::vector<int32_t>* tile, std::vector<int32_t>* rows) {
+    const int64_t first_block = job * kSplitJobBlocks;
+    const int64_t last_block = std::min(weights_split_->blocks, first_block + kSplitJobBlocks);
+    const int64_t first = first_block * kRows, cols = std::min(s_.n, last_block * kRows) - first;
+    const int64_t ldc = token_panels * kPanel;                                  // tokens, a multiple of 16
+    const int64_t features = ((last_block - first_block) * kRows + 7) / 8 * 8;  // the tile's rows, to 8
+    tile->resize(static_cast<size_t>(features * ldc));
+    rows->resize(static_cast<size_t>(ldc * features));
+    kernels::GemmU8S8TileAvx2(*weights_split_, first_block, last_block, tokens8_.data(), token_panels, a_zero_point_,
+                              tile->data(), ldc);
+    // tile[feature][token] -> rows[token][feature]; rows past the blocks' are
+    // whatever the buffer held and land in features past `cols`, unread.
+    for (int64_t f = 0; f < features; f += 8)
+      for (int64_t t = 0; t < ldc; t += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i)
+          r[i] = _mm256_loadu_ps(reinterpret_cast<const float*>(tile->data() + (f + i) * ldc + t));
+        kernels::Transpose8x8(r);
+        for (int i = 0; i < 8; ++i)
+          _mm256_storeu_ps(reinterpret_cast<float*>(rows->data() + (t + i) * features + f), r[i]);
+      }
+    const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
+    for (int64_t m = 0; m < s_.m; ++m) {
+      const int32_t* row = rows->data() + m * features;
+      const int64_t at = m * s_.n + first;
+      if (int_out_)
+        RequantizeColumnsToInt8(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, zero_point_,
+                                lo_, hi_, y.Data<int8_t>() + at);
+      else
+        DequantizeColumns(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, post_ops_, addends,
+                          at, out_type_, y.data, at);
+    }
+  }
+
   WeightGemmShape s_;
   int64_t pairs_ = 0, panels_ = 0, column_blocks_ = 0, row_blocks_ = 0;
+  std::shared_ptr<const kernels::PackedS8A> weights_split_;  // the u8s8_split form's
+  std::vector<uint8_t> tokens8_;                             // its activation rows as B's columns
   std::shared_ptr<const kernels::PackedInt16B> weights_;
   std::shared_ptr<const kernels::PackedS8B> weights8_;  // the u8s8 form's
   kernels::PackedS8A rows8_;
@@ -295,6 +379,15 @@ bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape
 bool Int8WeightGemmFitsU8S8(const KernelInit& init, const WeightGemmShape& shape) {
   if (shape.pack_rows || !init.inputs[1] || !init.inputs[1]->const_data || !init.inputs[1]->quant) return false;
   return kernels::FitsU8S8(CenteredWeightsByColumn(*init.inputs[1], shape).data(), shape.n, shape.k, shape.k);
+}
+
+bool Int8WeightGemmSplitsU8S8(const KernelInit& init, const WeightGemmShape& shape) {
+  if (shape.pack_rows || !init.inputs[1] || !init.inputs[1]->const_data || !init.inputs[1]->quant) return false;
+  const std::vector<int16_t> a = CenteredWeightsByColumn(*init.inputs[1], shape);
+  if (kernels::U8S8SplitShare(a.data(), shape.n, shape.k, shape.k) > 1.0) return false;  // outside [-128, 128]
+  kernels::PackedS8A packed;
+  kernels::PackS8A(a.data(), shape.n, shape.k, shape.k, &packed);
+  return kernels::U8S8RestStepShare(packed) <= kernels::kU8S8MaxRestSteps;
 }
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,

@@ -7,7 +7,8 @@
 // rows of A are packed per run into 6-row blocks, column blocks of 256 keep
 // the weights' chunk in L2 while every row block uses it, and threads split
 // the column blocks. Exact int32 sums (K * 255 * 255 < 2^31), so the result
-// is bit-exact with reference-quantized.
+// is bit-exact with reference-quantized. Two vpmaddubsw forms (u8s8 below):
+// 7-bit weights as B, and 8-bit weights split as A of the transposed product.
 #pragma once
 
 #include <functional>
@@ -35,6 +36,11 @@ struct WeightGemmShape {
   // vpmaddubsw on u8 activations and s8 weights (kernels/u8s8_gemm.h), for
   // weights that satisfy Int8WeightGemmFitsU8S8; plain A only (no pack_rows).
   bool u8s8 = false;
+  // 8-bit weights on vpmaddubsw too, computed transposed (Y^T = W^T A^T):
+  // the weights are the tile's A, split into a dense part and a remainder
+  // (kernels::PackS8A), the activation rows its B's columns; for weights
+  // that satisfy Int8WeightGemmSplitsU8S8; plain A only (no pack_rows).
+  bool u8s8_split = false;
 };
 
 // True when the step is this kernel's: the caller has checked its own
@@ -44,6 +50,11 @@ bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape
 // The weights' adjacent K pairs all have |w1| + |w2| <= 128 (the 7-bit
 // weight policy): the u8s8 form is exact.
 bool Int8WeightGemmFitsU8S8(const KernelInit& init, const WeightGemmShape& shape);
+
+// The weights split for vpmaddubsw (every centered value in [-128, 128]) at a
+// remainder cost of at most kernels::kU8S8MaxRestSteps: the u8s8_split form
+// is taken.
+bool Int8WeightGemmSplitsU8S8(const KernelInit& init, const WeightGemmShape& shape);
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
                           std::unique_ptr<Kernel>* kernel);

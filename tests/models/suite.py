@@ -4,7 +4,7 @@ against float32, on data made by tests/models/make_data.py.
 
     .venv/bin/python tests/models/suite.py [--data DIR] [--out PREFIX] [--models rec,det,cls,mnv2,r50]
         [--rec 200,200] [--det 40,40] [--cls 100,200] [--mnv2 50,100] [--r50 50,100] [--tune-seconds 900 (0: no tuning)]
-        [--no-ort] [--small] [--weights7] [--chains]
+        [--no-ort] [--small] [--weights7] [--chains] [--like-ort]
 
 Models (scripts/fetch_models puts them in .cache/models or $MIXQ_MODEL_DIR):
 
@@ -36,6 +36,8 @@ with `int8_weight_range: 7bit` (weights in [-63, 63], the AVX2 vpmaddubsw
 policy of docs/precision.md); mixq tune (rec only, see --tune-*); ORT quantize_static
 (QDQ, per-channel int8 weights, uint8 asymmetric activations) with MinMax,
 Entropy and Percentile (99.99, as mixq's) on the same calibration data.
+With --like-ort only float32 and qint8 linear / entropy / percentile with
+asymmetric activations, ORT's quantization (with the ORT rows).
 With --chains only float32, qint8 linear and qint8 linear with each kind of
 integer chain (passes/integer_chain.h), each calibrated with its config.
 Latency: median of --latency-runs single-thread runs of one sample, measured
@@ -322,8 +324,12 @@ CHAIN_ROWS = [
 ]
 
 
-def row_configs(model: str, full: bool, weights7: bool = False, chains: bool = False) -> List[dict]:
+def row_configs(model: str, full: bool, weights7: bool = False, chains: bool = False,
+                like_ort: bool = False) -> List[dict]:
     """The mixq builds of the table: precision, algorithm, asymmetric activations, 7-bit weights."""
+    if like_ort:  # ORT quantize_static's activations are asymmetric (uint8): each algorithm so
+        return [{"precision": "qint8_mixed_float32", "algo": a, "asymmetric": True}
+                for a in ("linear", "entropy", "percentile")]
     if chains:
         return [{"precision": "qint8_mixed_float32", "algo": "linear"}] + [
             {"precision": "qint8_mixed_float32", "algo": "linear", "keys": keys, "label": label}
@@ -420,7 +426,7 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
         return {"model": model, "onnx": file, "input": dims, "calib_samples": len(calib), "eval_samples": len(evals),
                 "mixq_version": mixq.__version__, "rows": rows}
 
-    for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7, args.chains)):
+    for cfg in ([] if args.tune_only else row_configs(model, not args.small, args.weights7, args.chains, args.like_ort)):
         t0 = time.perf_counter()
         built = mm.build(cfg["precision"], cfg["algo"], calib, cfg.get("asymmetric", False),
                          weights7=cfg.get("weights7", False), keys=cfg.get("keys"))
@@ -581,6 +587,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--chains", action="store_true",
                         help="only float32, qint8 linear and qint8 linear with each kind of integer chain "
                              "(int8_rescale_chains, int8_table_chains)")
+    parser.add_argument("--like-ort", action="store_true",
+                        help="only float32 and qint8 linear / entropy / percentile with asymmetric activations, "
+                             "as ORT quantize_static's uint8 ones (with the ORT rows)")
     parser.add_argument("--ptq", action="store_true",
                         help="only float32, qint8 linear and qint8 linear with each post-training transform "
                              "(bias correction, cross-layer equalization, SmoothQuant)")

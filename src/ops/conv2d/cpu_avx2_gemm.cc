@@ -25,9 +25,9 @@
 // satisfy |w1| + |w2| <= 128 (the 7-bit-weight policy, `int8_weight_range:
 // 7bit`, guarantees it) run as they are; 8-bit weights are split into such a
 // dense part and a sparse remainder (kernels::PackS8A), taken while the
-// remainder costs at most kU8S8MaxRestSteps of the dense steps. vpmaddubsw
-// cannot saturate on either part: exact, so bit-exact too, at about 1.3x
-// the int16 path's rate (less by the remainder's steps).
+// remainder costs at most kernels::kU8S8MaxRestSteps of the dense steps.
+// vpmaddubsw cannot saturate on either part: exact, so bit-exact too, at
+// about 1.3x the int16 path's rate (less by the remainder's steps).
 //
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
@@ -439,8 +439,9 @@ bool Supports16(const KernelInit& init) {
 }
 
 // The most remainder steps per dense step (kernels::U8S8RestStepShare) the
-// u8s8 form takes. A remainder step costs about one dense step, and the
-// dense u8s8 loop is 1.3-1.4x the int16 path on ResNet-50's layers with
+// u8s8 form takes, kernels::kU8S8MaxRestSteps (0.15, shared with the MatMul
+// / FullyConnected form). A remainder step costs about one dense step, and
+// the dense u8s8 loop is 1.1-1.4x the int16 path on ResNet-50's layers with
 // their own costs (im2col, output stage) included; measured with
 // mixq_int8_kernels_bench 'trained' (normal weights, each channel's largest
 // at 127; AMD Zen 3, medians of 5, three runs): 3x3 / 512 at 7x7 (0.058
@@ -449,7 +450,6 @@ bool Supports16(const KernelInit& init) {
 // 0.57, 1x1 256 -> 64 (0.234) 1.08-1.36 against 1.11-1.31, 1x1 64 -> 256
 // (0.433) 1.92-2.27 against 1.08-1.64. The steps run about twice the share
 // of split (row, quad)s: each chunk runs its block's densest row's count.
-constexpr double kU8S8MaxRestSteps = 0.15;
 
 // The u8s8 form: avx2-int8's cases whose weights vpmaddubsw sums exactly,
 // as they are or split with a sparse enough remainder.
@@ -464,7 +464,7 @@ bool SupportsU8S8(const KernelInit& init) {
     if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
     kernels::PackedS8A packed;
     kernels::PackS8A(a.data(), oc, depth, depth, &packed);
-    if (kernels::U8S8RestStepShare(packed) > kU8S8MaxRestSteps) return false;
+    if (kernels::U8S8RestStepShare(packed) > kernels::kU8S8MaxRestSteps) return false;
   }
   return true;
 }

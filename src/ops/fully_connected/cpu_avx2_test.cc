@@ -20,8 +20,11 @@ struct Case {
 };
 
 // seven_bit: weights in [-64, 63] (both ends every 7th element), where
-// avx2-int8-u8s8 applies.
-std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed, bool seven_bit = false) {
+// avx2-int8-u8s8 applies. split: mostly within +-40, with 127 / -128 every
+// 97th element and +-100 every 89th, as trained weights: avx2-int8-u8s8-split
+// splits them.
+std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed, bool seven_bit = false,
+                           bool split = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   const ir::Shape a_shape = c.transpose_a ? ir::Shape{c.k, c.m} : ir::Shape{c.m, c.k};
@@ -30,7 +33,12 @@ std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed, b
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? 127 : -128) : code(rng));
   for (size_t i = 0; i < b.size(); ++i) {
     const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -127);
-    b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
+    if (split)
+      b[i] = static_cast<int8_t>(i % 97 == 0   ? (i % 2 ? 127 : -128)
+                                 : i % 89 == 3 ? (i % 2 ? 100 : -100)
+                                               : code(rng) / 3);
+    else
+      b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
   }
   std::vector<float> bias(static_cast<size_t>(c.bias.empty() ? 0 : ir::ElementCount(c.bias)));
   for (auto& v : bias) v = static_cast<float>(code(rng)) * 0.05f;
@@ -107,6 +115,34 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
   }
   // 8-bit weights (127 next to -127 could saturate vpmaddubsw): the u8s8 form declines.
   EXPECT_TRUE(RunFc(*FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8"), cases[1], 1, false).empty());
+}
+
+TEST(FullyConnectedAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  // Tokens past a panel of 16 and a row block of 6, K over two remainder
+  // chunks (512 quads), features over two jobs of 192, int8 and float out.
+  const Case cases[] = {
+      {1, 1280, 1000, false, true, false, -128, {1000}, 1.0f, 1.0f},  // a classifier head: one token
+      {37, 2050, 200, false, true, true, 3, {200}, 1.0f, 1.0f},       // int8 out, K with a tail quad
+      {20, 300, 390, false, false, false, 127, {}, 1.0f, 1.0f},       // weights [K, N], no bias
+      {128, 768, 77, false, true, false, 0, {1, 77}, 1.0f, 1.0f},     // BERT-like tokens
+      {3, 9, 21, false, true, true, 0, {1, 21}, 1.0f, 1.0f},          // K = 9: the remainder costs too much
+  };
+  const KernelDef* split = FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8-split");
+  ASSERT_NE(split, nullptr);
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kFullyConnected);
+  int ran = 0;
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const auto got = RunFc(*split, cases[i], static_cast<uint32_t>(i), false, true);
+    if (got.empty()) continue;
+    ++ran;
+    const auto want = RunFc(ref, cases[i], static_cast<uint32_t>(i), false, true);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(got, want) << "case " << i;
+  }
+  EXPECT_EQ(ran, 4);
+  // Uniform 8-bit weights split in most quads: declined.
+  EXPECT_TRUE(RunFc(*split, cases[0], 0, false, false).empty());
 }
 
 }  // namespace

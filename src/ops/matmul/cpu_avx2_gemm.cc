@@ -51,6 +51,22 @@ Status MakeU8S8(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8WeightGemm(init, shape, -1, kernel);
 }
 
+// 8-bit weights on vpmaddubsw: the product computed transposed, the weights
+// split into a dense part and a sparse remainder (kernels::PackS8A), taken
+// where the remainder is cheap enough (Int8WeightGemmSplitsU8S8). Exact.
+bool SupportsU8S8Split(const KernelInit& init) {
+  WeightGemmShape shape;
+  return Shape(init, &shape) && Int8WeightGemmSupports(init, shape, -1) && Int8WeightGemmSplitsU8S8(init, shape);
+}
+
+Status MakeU8S8Split(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!Shape(init, &shape)) return Internal("MatMul avx2-int8-u8s8-split: unexpected shapes");
+  shape.u8s8_split = true;
+  shape.name = "avx2-int8-u8s8-split";
+  return MakeInt8WeightGemm(init, shape, -1, kernel);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -60,4 +76,7 @@ MIXQ_REGISTER_KERNELS(matmul, avx2_gemm) {
       {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::MakeU8S8});
+  // Between the two: 8-bit weights that the 7-bit form declines.
+  mixq::ops::RegisterKernel({"avx2-int8-u8s8-split", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 24,
+                             mixq::ops::SupportsU8S8Split, mixq::ops::MakeU8S8Split});
 }

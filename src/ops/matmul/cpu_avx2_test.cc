@@ -20,16 +20,23 @@ struct Case {
 };
 
 // seven_bit: constant weights in [-64, 63] (both ends every 7th element), where
-// avx2-int8-u8s8 applies; otherwise the full int8 range.
+// avx2-int8-u8s8 applies; split: mostly within +-40 with 127 / -128 every
+// 97th element and +-100 every 89th (avx2-int8-u8s8-split); otherwise the
+// full int8 range.
 std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t seed, const ir::Shape& y_shape,
-                               bool seven_bit = false) {
+                               bool seven_bit = false, bool split = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127);
   std::vector<int8_t> a(static_cast<size_t>(ir::ElementCount(c.a))), b(static_cast<size_t>(ir::ElementCount(c.b)));
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? 127 : -128) : code(rng));
   for (size_t i = 0; i < b.size(); ++i) {
     const int end = seven_bit ? (i % 2 ? 63 : -64) : (i % 2 ? 127 : -128);
-    b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
+    if (split)
+      b[i] = static_cast<int8_t>(i % 97 == 0   ? (i % 2 ? 127 : -128)
+                                 : i % 89 == 3 ? (i % 2 ? 100 : -100)
+                                               : code(rng) / 3);
+    else
+      b[i] = static_cast<int8_t>(i % 7 == 0 ? end : seven_bit ? code(rng) / 2 : code(rng));
   }
   ir::QuantBinding aq, bq, yq;
   aq.symmetric = c.a_zero == 0;
@@ -109,6 +116,32 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
   // 8-bit weights (a pair 127, -128 could saturate vpmaddubsw): the u8s8 form declines.
   const KernelDef* u8s8 = FindKernel(OpKind::kMatMul, "avx2-int8-u8s8");
   EXPECT_TRUE(RunMatMul(*u8s8, cases[0].first, 0, cases[0].second, /*seven_bit=*/false).empty());
+}
+
+TEST(MatMulAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  // Batched rows (tokens over several panels of 16), weights [K, N] and [N, K]
+  // (zero points on the weights too), int8 and float out, K over two chunks.
+  const std::pair<Case, ir::Shape> cases[] = {
+      {{{1, 128, 768}, {768, 200}, true, false, false, 127, 0}, {1, 128, 200}},
+      {{{2, 21, 600}, {390, 600}, true, true, true, -5, 0}, {2, 21, 390}},
+      {{{5, 37}, {37, 19}, true, false, false, -128, 0}, {5, 19}},  // K = 37: one short chunk
+  };
+  const KernelDef* split = FindKernel(OpKind::kMatMul, "avx2-int8-u8s8-split");
+  ASSERT_NE(split, nullptr);
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kMatMul);
+  int ran = 0;
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const auto got = RunMatMul(*split, cases[i].first, static_cast<uint32_t>(i), cases[i].second, false, true);
+    if (got.empty()) continue;
+    ++ran;
+    const auto want = RunMatMul(ref, cases[i].first, static_cast<uint32_t>(i), cases[i].second, false, true);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(got, want) << "case " << i;
+  }
+  EXPECT_EQ(ran, 3);
+  // Uniform 8-bit weights split in most quads: declined.
+  EXPECT_TRUE(RunMatMul(*split, cases[0].first, 0, cases[0].second, false, false).empty());
 }
 
 }  // namespace
