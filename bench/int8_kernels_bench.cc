@@ -211,8 +211,9 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
     const int64_t depth = static_cast<int64_t>(c.w.size()) / shape.cout;
     state.counters["split"] = kernels::U8S8SplitShare(a.data(), shape.cout, depth, depth);
     kernels::PackedS8A packed;
-    kernels::PackS8A(a.data(), shape.cout, depth, depth, &packed);
-    state.counters["rest_steps"] = kernels::U8S8RestStepShare(packed);  // remainder steps per dense step
+    std::vector<int64_t> rows;
+    kernels::PackS8ASortedRows(a.data(), shape.cout, depth, depth, &packed, &rows);  // as the kernel packs
+    state.counters["rest_steps"] = kernels::U8S8RestStepShare(packed);               // remainder steps per dense step
   }
 }
 

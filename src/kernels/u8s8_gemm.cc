@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -221,6 +222,22 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
       if ((q + 1) % kQuadChunk == 0 || q + 1 == packed->quads) flush_chunk(block, q / kQuadChunk);
     }
   }
+}
+
+void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
+                       std::vector<int64_t>* rows) {
+  const int64_t quads = (k + 3) / 4;
+  std::vector<int64_t> splits(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r)
+    splits[static_cast<size_t>(r)] = std::llround(U8S8SplitShare(a + r * lda, 1, k, lda) * static_cast<double>(quads));
+  rows->resize(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r) (*rows)[static_cast<size_t>(r)] = r;
+  std::stable_sort(rows->begin(), rows->end(), [&](int64_t x, int64_t y) {
+    return splits[static_cast<size_t>(x)] > splits[static_cast<size_t>(y)];
+  });
+  std::vector<int16_t> sorted(static_cast<size_t>(m * k));
+  for (int64_t r = 0; r < m; ++r) std::copy_n(a + (*rows)[static_cast<size_t>(r)] * lda, k, sorted.data() + r * k);
+  PackS8A(sorted.data(), m, k, k, packed);
 }
 
 double U8S8RestStepShare(const PackedS8A& packed) {

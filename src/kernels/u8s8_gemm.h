@@ -75,6 +75,14 @@ double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda);
 // i * lda; pairs that FitsU8S8 rejects are split (S8RestEntry).
 void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
 
+// PackS8A of A's rows sorted by how many of their quads split, most first,
+// so that a 6-row block holds rows with like remainders and its remainder
+// steps (its densest row's count per chunk) waste little on the others;
+// rows[i] is the row of A that packed row i holds (the caller maps the
+// tile's row i of C back to it).
+void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
+                       std::vector<int64_t>* rows);
+
 // What the remainder costs the tile: its steps per dense quad step, summed
 // over the blocks ((row-block, quad) pairs of the dense part), >= 0.
 double U8S8RestStepShare(const PackedS8A& packed);

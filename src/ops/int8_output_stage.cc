@@ -366,9 +366,6 @@ std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
   return decoded;
 }
 
-bool StageIsFinite(const ChannelStage& c) {
-  return std::isfinite(c.bias) && std::isfinite(c.multiplier);
-}
 
 MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
                                          int32_t lo, int32_t hi, int8_t* out) {

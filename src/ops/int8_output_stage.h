@@ -7,6 +7,7 @@
 // accumulators at a time.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -95,6 +96,9 @@ int64_t MaxAbsIntBias(const KernelInit& init, int bias_input);
 
 // True when the vector row functions compute exactly the scalar formula for
 // these constants (finite ones); kernels use the scalar reference otherwise.
-bool StageIsFinite(const ChannelStage& c);
+// Inline: the row functions ask once per (often short) row.
+inline bool StageIsFinite(const ChannelStage& c) {
+  return std::isfinite(c.bias) && std::isfinite(c.multiplier);
+}
 
 }  // namespace mixq::ops

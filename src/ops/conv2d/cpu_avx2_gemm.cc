@@ -63,6 +63,7 @@ constexpr int64_t kPanel = kernels::kInt16Panel;
 struct PackedFilter {
   std::vector<kernels::PackedInt16A> groups, low;
   std::vector<kernels::PackedS8A> s8;
+  std::vector<std::vector<int64_t>> s8_rows;  // u8s8, per group: the output channel of each packed row
 };
 
 // Weight (row, k) of group `grp` centered (minus its zero point), k = (c * KH
@@ -148,6 +149,7 @@ class ConvGemm : public Kernel {
       packed->groups.resize(static_cast<size_t>(g_.group));
       if (kInt16) packed->low.resize(static_cast<size_t>(g_.group));
       if (kU8S8) packed->s8.resize(static_cast<size_t>(g_.group));
+      if (kU8S8) packed->s8_rows.resize(static_cast<size_t>(g_.group));
       *bytes = 0;
       for (int64_t grp = 0; grp < g_.group; ++grp) {
         auto value = [&](int64_t row, int64_t k) {
@@ -155,7 +157,8 @@ class ConvGemm : public Kernel {
         };
         const size_t at = static_cast<size_t>(grp);
         if (kU8S8) {  // U8S8SplitShare held when chosen: centered values in [-128, 128], split where needed
-          kernels::PackS8A(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->s8[at]);
+          kernels::PackS8ASortedRows(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->s8[at],
+                                     &packed->s8_rows[at]);
           *bytes += static_cast<int64_t>(packed->s8[at].data.size() * sizeof(int32_t));
           continue;
         }
@@ -381,8 +384,9 @@ class ConvGemm : public Kernel {
       }
       const int64_t first_row = first_block * kernels::kInt16RowBlock;
       const int64_t last_row = std::min(oc_, last_block * kernels::kInt16RowBlock);
+      const int64_t* channel_of = kU8S8 ? filter_->s8_rows[static_cast<size_t>(grp)].data() : nullptr;
       for (int64_t row = first_row; row < last_row; ++row) {
-        const int64_t o = grp * oc_ + row;
+        const int64_t o = grp * oc_ + (channel_of ? channel_of[row] : row);
         const Acc* acc = s->acc.data() + (row - first_row) * padded;
         const int64_t image_at = (n * g_.out_channels + o) * pixels_;
         if (pointwise_) {
@@ -463,7 +467,8 @@ bool SupportsU8S8(const KernelInit& init) {
     const std::vector<int16_t> a = CenteredFilter(*init.inputs[1], g, grp);
     if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
     kernels::PackedS8A packed;
-    kernels::PackS8A(a.data(), oc, depth, depth, &packed);
+    std::vector<int64_t> rows;
+    kernels::PackS8ASortedRows(a.data(), oc, depth, depth, &packed, &rows);
     if (kernels::U8S8RestStepShare(packed) > kernels::kU8S8MaxRestSteps) return false;
   }
   return true;
