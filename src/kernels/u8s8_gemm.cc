@@ -225,16 +225,18 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
 }
 
 void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
-                       std::vector<int64_t>* rows) {
+                       std::vector<int64_t>* rows, int64_t group_rows) {
   const int64_t quads = (k + 3) / 4;
   std::vector<int64_t> splits(static_cast<size_t>(m));
   for (int64_t r = 0; r < m; ++r)
     splits[static_cast<size_t>(r)] = std::llround(U8S8SplitShare(a + r * lda, 1, k, lda) * static_cast<double>(quads));
   rows->resize(static_cast<size_t>(m));
   for (int64_t r = 0; r < m; ++r) (*rows)[static_cast<size_t>(r)] = r;
-  std::stable_sort(rows->begin(), rows->end(), [&](int64_t x, int64_t y) {
-    return splits[static_cast<size_t>(x)] > splits[static_cast<size_t>(y)];
-  });
+  const int64_t group = group_rows > 0 ? group_rows : std::max<int64_t>(m, 1);
+  for (int64_t first = 0; first < m; first += group)
+    std::stable_sort(rows->begin() + first, rows->begin() + std::min(m, first + group), [&](int64_t x, int64_t y) {
+      return splits[static_cast<size_t>(x)] > splits[static_cast<size_t>(y)];
+    });
   std::vector<int16_t> sorted(static_cast<size_t>(m * k));
   for (int64_t r = 0; r < m; ++r) std::copy_n(a + (*rows)[static_cast<size_t>(r)] * lda, k, sorted.data() + r * k);
   PackS8A(sorted.data(), m, k, k, packed);

@@ -79,9 +79,11 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
 // so that a 6-row block holds rows with like remainders and its remainder
 // steps (its densest row's count per chunk) waste little on the others;
 // rows[i] is the row of A that packed row i holds (the caller maps the
-// tile's row i of C back to it).
+// tile's row i of C back to it). group_rows > 0: rows are sorted only
+// within each run of group_rows (a multiple of kU8S8RowBlock), so that a
+// caller's job over those packed rows covers the same rows of A.
 void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
-                       std::vector<int64_t>* rows);
+                       std::vector<int64_t>* rows, int64_t group_rows = 0);
 
 // What the remainder costs the tile: its steps per dense quad step, summed
 // over the blocks ((row-block, quad) pairs of the dense part), >= 0.

@@ -25,6 +25,10 @@ constexpr int64_t kPanel = kernels::kInt16Panel;
 constexpr int64_t kRows = kernels::kInt16RowBlock;
 constexpr int64_t kBlockPanels = 16;  // 256 columns: the weights' K chunk of a block stays in L2
 static_assert(kernels::kU8S8Panel == kPanel && kernels::kU8S8RowBlock == kRows);
+// The split form's jobs: 32 weight row blocks, 192 output features (a
+// multiple of 6 and of 8); its rows are sorted within each job's range.
+constexpr int64_t kSplitJobBlocks = 32;
+constexpr int64_t kSplitJobRows = kSplitJobBlocks * kRows;
 
 // The centered weights transposed, [n][k] in int16 (int8 values minus the zero point).
 std::vector<int16_t> CenteredWeightsByColumn(const ValueInfo& w, const WeightGemmShape& sh) {
@@ -72,10 +76,12 @@ class Int8WeightGemm : public Kernel {
     }
     if (s_.u8s8_split) {
       auto pack_split = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-        auto packed = std::make_shared<kernels::PackedS8A>();
-        kernels::PackS8A(CenteredWeightsByColumn(w, s_).data(), s_.n, s_.k, s_.k, packed.get());
-        *bytes = static_cast<int64_t>((packed->data.size() + packed->row_sums.size()) * sizeof(int32_t) +
-                                      packed->rest.size() * sizeof(kernels::S8RestEntry));
+        auto packed = std::make_shared<SplitWeights>();
+        kernels::PackS8ASortedRows(CenteredWeightsByColumn(w, s_).data(), s_.n, s_.k, s_.k, &packed->a,
+                                   &packed->features, kSplitJobRows);
+        *bytes = static_cast<int64_t>((packed->a.data.size() + packed->a.row_sums.size()) * sizeof(int32_t) +
+                                      packed->a.rest.size() * sizeof(kernels::S8RestEntry) +
+                                      packed->features.size() * sizeof(int64_t));
         *out = packed;
         return Status::OK();
       };
@@ -85,7 +91,7 @@ class Int8WeightGemm : public Kernel {
             init.weights->GetOrCreate(init.weight_key + "/avx2-int8-u8s8-split-weights", pack_split, &packed));
       else
         MIXQ_RETURN_IF_ERROR(pack_split(&packed, &private_bytes_));
-      weights_split_ = std::static_pointer_cast<const kernels::PackedS8A>(packed);
+      weights_split_ = std::static_pointer_cast<const SplitWeights>(packed);
     }
     auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
       auto packed = std::make_shared<kernels::PackedInt16B>();
@@ -260,7 +266,6 @@ class Int8WeightGemm : public Kernel {
   // jobs of kSplitJobBlocks weight row blocks (output features) against all
   // of them; each job's int32 tile [feature][row] is transposed 8 x 8 into
   // rows of features for the column output stage.
-  static constexpr int64_t kSplitJobBlocks = 32;  // 192 features: a multiple of 6 and of 8
   Status RunSplit(const std::vector<TensorView>& in, const TensorView& y) {
     const int64_t token_panels = (s_.m + kPanel - 1) / kPanel, quads = (s_.k + 3) / 4;
     tokens8_.resize(static_cast<size_t>(token_panels * quads * 4 * kPanel));
@@ -269,7 +274,7 @@ class Int8WeightGemm : public Kernel {
     std::vector<FloatAddend> addends;
     for (int input : addend_inputs_)
       addends.push_back({in[static_cast<size_t>(input)].dtype, in[static_cast<size_t>(input)].data});
-    const int64_t weight_blocks = weights_split_->blocks;
+    const int64_t weight_blocks = weights_split_->a.blocks;
     const int64_t jobs = (weight_blocks + kSplitJobBlocks - 1) / kSplitJobBlocks;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(2 * threads)) scratch_.resize(static_cast<size_t>(2 * threads));
@@ -286,24 +291,31 @@ class Int8WeightGemm : public Kernel {
                                                    const std::vector<FloatAddend>& addends, const TensorView& y,
                                                    std::vector<int32_t>* tile, std::vector<int32_t>* rows) {
     const int64_t first_block = job * kSplitJobBlocks;
-    const int64_t last_block = std::min(weights_split_->blocks, first_block + kSplitJobBlocks);
+    const int64_t last_block = std::min(weights_split_->a.blocks, first_block + kSplitJobBlocks);
     const int64_t first = first_block * kRows, cols = std::min(s_.n, last_block * kRows) - first;
     const int64_t ldc = token_panels * kPanel;                                  // tokens, a multiple of 16
     const int64_t features = ((last_block - first_block) * kRows + 7) / 8 * 8;  // the tile's rows, to 8
     tile->resize(static_cast<size_t>(features * ldc));
     rows->resize(static_cast<size_t>(ldc * features));
-    kernels::GemmU8S8TileAvx2(*weights_split_, first_block, last_block, tokens8_.data(), token_panels, a_zero_point_,
+    kernels::GemmU8S8TileAvx2(weights_split_->a, first_block, last_block, tokens8_.data(), token_panels, a_zero_point_,
                               tile->data(), ldc);
-    // tile[feature][token] -> rows[token][feature]; rows past the blocks' are
-    // whatever the buffer held and land in features past `cols`, unread.
+    // tile[packed feature][token] -> rows[token][feature], each packed row
+    // to its feature (the rows were sorted within this job's range); rows
+    // past the blocks' are whatever the buffer held, never stored.
+    const int64_t* feature_of = weights_split_->features.data() + first;
+    alignas(32) int32_t lanes[8];
     for (int64_t f = 0; f < features; f += 8)
       for (int64_t t = 0; t < ldc; t += 8) {
         __m256 r[8];
         for (int i = 0; i < 8; ++i)
           r[i] = _mm256_loadu_ps(reinterpret_cast<const float*>(tile->data() + (f + i) * ldc + t));
         kernels::Transpose8x8(r);
-        for (int i = 0; i < 8; ++i)
-          _mm256_storeu_ps(reinterpret_cast<float*>(rows->data() + (t + i) * features + f), r[i]);
+        const int64_t count = std::min<int64_t>(8, cols - f);
+        for (int i = 0; i < 8; ++i) {
+          _mm256_store_ps(reinterpret_cast<float*>(lanes), r[i]);
+          int32_t* row = rows->data() + (t + i) * features - first;
+          for (int64_t j = 0; j < count; ++j) row[feature_of[f + j]] = lanes[j];
+        }
       }
     const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
     for (int64_t m = 0; m < s_.m; ++m) {
@@ -320,8 +332,14 @@ class Int8WeightGemm : public Kernel {
 
   WeightGemmShape s_;
   int64_t pairs_ = 0, panels_ = 0, column_blocks_ = 0, row_blocks_ = 0;
-  std::shared_ptr<const kernels::PackedS8A> weights_split_;  // the u8s8_split form's
-  std::vector<uint8_t> tokens8_;                             // its activation rows as B's columns
+  // The u8s8_split form's weights: packed with rows sorted within each job's
+  // range, and the output feature of each packed row.
+  struct SplitWeights {
+    kernels::PackedS8A a;
+    std::vector<int64_t> features;
+  };
+  std::shared_ptr<const SplitWeights> weights_split_;
+  std::vector<uint8_t> tokens8_;  // its activation rows as B's columns
   std::shared_ptr<const kernels::PackedInt16B> weights_;
   std::shared_ptr<const kernels::PackedS8B> weights8_;  // the u8s8 form's
   kernels::PackedS8A rows8_;
@@ -386,7 +404,8 @@ bool Int8WeightGemmSplitsU8S8(const KernelInit& init, const WeightGemmShape& sha
   const std::vector<int16_t> a = CenteredWeightsByColumn(*init.inputs[1], shape);
   if (kernels::U8S8SplitShare(a.data(), shape.n, shape.k, shape.k) > 1.0) return false;  // outside [-128, 128]
   kernels::PackedS8A packed;
-  kernels::PackS8A(a.data(), shape.n, shape.k, shape.k, &packed);
+  std::vector<int64_t> features;
+  kernels::PackS8ASortedRows(a.data(), shape.n, shape.k, shape.k, &packed, &features, kSplitJobRows);
   return kernels::U8S8RestStepShare(packed) <= kernels::kU8S8MaxRestSteps;
 }
 
