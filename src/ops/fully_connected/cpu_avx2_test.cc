@@ -123,11 +123,11 @@ TEST(FullyConnectedAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
   // chunks (512 quads), features over several jobs of 192 (rows sorted by
   // remainder within each), int8 and float out.
   const Case cases[] = {
-      {1, 1280, 1000, false, true, false, -128, {1000}, 1.0f, 1.0f},  // a classifier head: one token
+      {9, 1280, 1000, false, true, false, -128, {1000}, 1.0f, 1.0f},  // 9 rows: one partial panel
       {37, 2050, 200, false, true, true, 3, {200}, 1.0f, 1.0f},       // int8 out, K with a tail quad
       {20, 300, 390, false, false, false, 127, {}, 1.0f, 1.0f},       // weights [K, N], no bias
       {128, 768, 77, false, true, false, 0, {1, 77}, 1.0f, 1.0f},     // BERT-like tokens
-      {3, 9, 21, false, true, true, 0, {1, 21}, 1.0f, 1.0f},          // K = 9: the remainder costs too much
+      {11, 9, 21, false, true, true, 0, {1, 21}, 1.0f, 1.0f},         // K = 9: three quads
   };
   const KernelDef* split = FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8-split");
   ASSERT_NE(split, nullptr);
@@ -142,8 +142,11 @@ TEST(FullyConnectedAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
     EXPECT_EQ(got, want) << "case " << i;
   }
   EXPECT_EQ(ran, 5);
-  // Uniform 8-bit weights split in most quads: declined.
+  // Uniform 8-bit weights split in most quads: declined; so is a single row
+  // (a classifier head), which would fill 1 of a panel's 16 columns.
   EXPECT_TRUE(RunFc(*split, cases[0], 0, false, false).empty());
+  const Case head = {1, 1280, 1000, false, true, false, -128, {1000}, 1.0f, 1.0f};
+  EXPECT_TRUE(RunFc(*split, head, 0, false, true).empty());
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST(MatMulAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
   const std::pair<Case, ir::Shape> cases[] = {
       {{{1, 128, 768}, {768, 200}, true, false, false, 127, 0}, {1, 128, 200}},
       {{{2, 21, 600}, {390, 600}, true, true, true, -5, 0}, {2, 21, 390}},
-      {{{5, 37}, {37, 19}, true, false, false, -128, 0}, {5, 19}},  // K = 37: one short chunk
+      {{{13, 37}, {37, 19}, true, false, false, -128, 0}, {13, 19}},  // K = 37: one short chunk
   };
   const KernelDef* split = FindKernel(OpKind::kMatMul, "avx2-int8-u8s8-split");
   ASSERT_NE(split, nullptr);
