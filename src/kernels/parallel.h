@@ -5,6 +5,9 @@
 // region per small step. Below these sizes a step stays on one thread.
 #pragma once
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
 
 namespace mixq::kernels {
@@ -18,5 +21,16 @@ constexpr int64_t kMinParallelElements = int64_t{1} << 18;
 // (12 x 128 x 128) is below the memory-bound threshold but worth two threads
 // (0.69 ms on one).
 constexpr int64_t kMinParallelExpElements = int64_t{1} << 15;
+
+// An elementwise pass over n elements in chunks of `chunk` (a multiple of
+// the vector width the callee needs at its starts), over OpenMP threads when
+// n is past kMinParallelElements: fn(begin, count). Elementwise work gives the
+// same result whatever the split.
+template <typename Fn>
+void ForEachChunk(int64_t n, Fn fn, int64_t chunk = int64_t{1} << 14) {
+  const int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > kMinParallelElements && chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(chunk, n - c * chunk));
+}
 
 }  // namespace mixq::kernels

@@ -10,6 +10,7 @@
 #include <cfloat>
 
 #include "kernels/half_io.h"
+#include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/quantize_vector.h"
@@ -185,38 +186,71 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
           case Kind::kFromHalf:
             kernels::HalfToFloatParallel(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
             break;
-          case Kind::kQuantize8:
-            QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int8_t>(), n, out[0].quant->scale,
-                         out[0].quant->zero_point, 8);
+          // The static conversions: elementwise, in chunks over the threads.
+          case Kind::kQuantize8: {
+            const float* x = in[0].Data<const float>();
+            int8_t* y = out[0].Data<int8_t>();
+            const float s = out[0].quant->scale;
+            const int32_t z = out[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { QuantizeAvx2(x + b, y + b, c, s, z, 8); });
             break;
-          case Kind::kQuantize16:
-            QuantizeAvx2(in[0].Data<const float>(), out[0].Data<int16_t>(), n, out[0].quant->scale,
-                         out[0].quant->zero_point, 16);
+          }
+          case Kind::kQuantize16: {
+            const float* x = in[0].Data<const float>();
+            int16_t* y = out[0].Data<int16_t>();
+            const float s = out[0].quant->scale;
+            const int32_t z = out[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { QuantizeAvx2(x + b, y + b, c, s, z, 16); });
             break;
-          case Kind::kDequantize8:
-            DequantizeAvx2(in[0].Data<const int8_t>(), out[0].Data<float>(), n, in[0].quant->scale,
-                           in[0].quant->zero_point);
+          }
+          case Kind::kDequantize8: {
+            const int8_t* x = in[0].Data<const int8_t>();
+            float* y = out[0].Data<float>();
+            const float s = in[0].quant->scale;
+            const int32_t z = in[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeAvx2(x + b, y + b, c, s, z); });
             break;
-          case Kind::kDequantize16:
-            DequantizeAvx2(in[0].Data<const int16_t>(), out[0].Data<float>(), n, in[0].quant->scale,
-                           in[0].quant->zero_point);
+          }
+          case Kind::kDequantize16: {
+            const int16_t* x = in[0].Data<const int16_t>();
+            float* y = out[0].Data<float>();
+            const float s = in[0].quant->scale;
+            const int32_t z = in[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeAvx2(x + b, y + b, c, s, z); });
             break;
-          case Kind::kHalfQuantize8:
-            HalfQuantize(in[0].Data<const uint16_t>(), out[0].Data<int8_t>(), n, out[0].quant->scale,
-                         out[0].quant->zero_point, 8);
+          }
+          case Kind::kHalfQuantize8: {
+            const uint16_t* x = in[0].Data<const uint16_t>();
+            int8_t* y = out[0].Data<int8_t>();
+            const float s = out[0].quant->scale;
+            const int32_t z = out[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { HalfQuantize(x + b, y + b, c, s, z, 8); });
             break;
-          case Kind::kHalfQuantize16:
-            HalfQuantize(in[0].Data<const uint16_t>(), out[0].Data<int16_t>(), n, out[0].quant->scale,
-                         out[0].quant->zero_point, 16);
+          }
+          case Kind::kHalfQuantize16: {
+            const uint16_t* x = in[0].Data<const uint16_t>();
+            int16_t* y = out[0].Data<int16_t>();
+            const float s = out[0].quant->scale;
+            const int32_t z = out[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { HalfQuantize(x + b, y + b, c, s, z, 16); });
             break;
-          case Kind::kDequantize8Half:
-            DequantizeHalf(in[0].Data<const int8_t>(), out[0].Data<uint16_t>(), n, in[0].quant->scale,
-                           in[0].quant->zero_point);
+          }
+          case Kind::kDequantize8Half: {
+            const int8_t* x = in[0].Data<const int8_t>();
+            uint16_t* y = out[0].Data<uint16_t>();
+            const float s = in[0].quant->scale;
+            const int32_t z = in[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeHalf(x + b, y + b, c, s, z); });
             break;
-          case Kind::kDequantize16Half:
-            DequantizeHalf(in[0].Data<const int16_t>(), out[0].Data<uint16_t>(), n, in[0].quant->scale,
-                           in[0].quant->zero_point);
+          }
+          case Kind::kDequantize16Half: {
+            const int16_t* x = in[0].Data<const int16_t>();
+            uint16_t* y = out[0].Data<uint16_t>();
+            const float s = in[0].quant->scale;
+            const int32_t z = in[0].quant->zero_point;
+            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeHalf(x + b, y + b, c, s, z); });
             break;
+          }
         }
         return Status::OK();
       },

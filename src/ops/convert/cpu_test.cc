@@ -1,6 +1,7 @@
 // The AVX2 Convert kernels against the reference, bit for bit (NaN payloads
 // included), over tails (every length 0..40), extremes and exact halves.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cfloat>
 #include <cmath>
@@ -98,6 +99,31 @@ TEST(ConvertAvx2, BitExactWithTheReference) {
     EXPECT_EQ(Convert(*fast, DataType::FLOAT16, DataType::INT8, nullptr, &b, h.data(), n), q);
     EXPECT_EQ(Convert(*fast, DataType::INT8, DataType::FLOAT16, &b, nullptr, q.data(), n),
               Convert(ref, DataType::INT8, DataType::FLOAT16, &b, nullptr, q.data(), n));
+  }
+  // Past the parallel threshold, on two threads: chunks over the threads
+  // (1 << 14 each and a tail), every static kind against the reference.
+  {
+    const int prior = omp_get_max_threads();
+    omp_set_num_threads(2);
+    const int64_t n = (int64_t{1} << 18) + (int64_t{1} << 14) + 13;
+    const auto x = Values(static_cast<size_t>(n), 0.05f, 8);
+    const auto h = Convert(ref, DataType::FLOAT32, DataType::FLOAT16, nullptr, nullptr, x.data(), n);
+    for (const auto& [bits, zp] : {std::pair{8, -5}, std::pair{16, 77}}) {
+      const auto b = Binding(bits, 0.05f, zp);
+      const DataType t = bits == 8 ? DataType::INT8 : DataType::INT16;
+      const auto q = Convert(ref, DataType::FLOAT32, t, nullptr, &b, x.data(), n);
+      EXPECT_EQ(Convert(*fast, DataType::FLOAT32, t, nullptr, &b, x.data(), n), q) << bits;
+      EXPECT_EQ(Convert(*fast, t, DataType::FLOAT32, &b, nullptr, q.data(), n),
+                Convert(ref, t, DataType::FLOAT32, &b, nullptr, q.data(), n))
+          << bits;
+      EXPECT_EQ(Convert(*fast, DataType::FLOAT16, t, nullptr, &b, h.data(), n),
+                Convert(ref, DataType::FLOAT16, t, nullptr, &b, h.data(), n))
+          << bits;
+      EXPECT_EQ(Convert(*fast, t, DataType::FLOAT16, &b, nullptr, q.data(), n),
+                Convert(ref, t, DataType::FLOAT16, &b, nullptr, q.data(), n))
+          << bits;
+    }
+    omp_set_num_threads(prior);
   }
   // Dynamic quantization: the same range, scale and zero point, the same codes.
   for (const bool symmetric : {true, false}) {

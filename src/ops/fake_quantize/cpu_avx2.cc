@@ -38,6 +38,12 @@ class FakeQuantizeAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
+    if (channels_ == 1) {  // per tensor: one block, split in chunks over the threads
+      kernels::ForEachChunk(in[0].Count(), [&](int64_t b, int64_t n) {
+        FakeQuantizeRowAvx2(x + b, y + b, n, scales_[0], zero_points_[0], bits_);
+      });
+      return Status::OK();
+    }
     const int64_t blocks = in[0].Count() / std::max<int64_t>(1, inner_);
 #pragma omp parallel for schedule(static) if (in[0].Count() > kernels::kMinParallelElements)
     for (int64_t b = 0; b < blocks; ++b) {

@@ -2,6 +2,7 @@
 // grids, per tensor and per axis, odd sizes (vector tails), values at the
 // grid's half steps (ties to even), beyond its range, NaN, +-inf and huge.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -73,6 +74,17 @@ TEST(FakeQuantizeAvx2, BitExactWithTheReference) {
     const auto want = RunFq(ref, shape, x, g.bits, g.scales, g.zero_points, g.axis);
     EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << "grid " << i;
   }
+  // Per tensor past the parallel threshold, on two threads: chunks of the
+  // one block over the threads, and a tail.
+  const int prior = omp_get_max_threads();
+  omp_set_num_threads(2);
+  const ir::Shape big = {1, 17, 130, 131};
+  std::vector<float> xb(static_cast<size_t>(ir::ElementCount(big)));
+  for (size_t e = 0; e < xb.size(); ++e) xb[e] = e % 7 == 0 ? x[e % x.size()] : real(rng);
+  const auto got = RunFq(*fast, big, xb, 8, {0.25f}, {-3}, -1);
+  const auto want = RunFq(ref, big, xb, 8, {0.25f}, {-3}, -1);
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);
+  omp_set_num_threads(prior);
 }
 
 }  // namespace
