@@ -313,8 +313,8 @@ class Int8WeightGemm : public Kernel {
         const int64_t count = std::min<int64_t>(8, cols - f);
         for (int i = 0; i < 8; ++i) {
           _mm256_store_ps(reinterpret_cast<float*>(lanes), r[i]);
-          int32_t* row = rows->data() + (t + i) * features - first;
-          for (int64_t j = 0; j < count; ++j) row[feature_of[f + j]] = lanes[j];
+          int32_t* row = rows->data() + (t + i) * features;
+          for (int64_t j = 0; j < count; ++j) row[feature_of[f + j] - first] = lanes[j];
         }
       }
     const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
