@@ -14,6 +14,9 @@ Made with the onnx helper:
   tensor);
 - an Elementwise step followed by a FakeQuantize that starts no region takes
   it as a post-op (fake_quantize);
+- a pair read both by a Conv and by a float operator (a residual block's):
+  the Conv reads the FakeQuantize's output (the same int8 codes), so the
+  producer keeps one consumer and takes the FakeQuantize;
 - near misses: an operand from outside the region ends it; an Add whose
   output has a second consumer keeps its FakeQuantize apart.
 
@@ -118,6 +121,22 @@ def conv_region_conv_model(path):
     save(path, nodes, inits)
 
 
+def residual_model(path):
+    """x -> Add 3 -> QDQ -> {Conv (int8 weights), Add} -> y = aq + conv(aq): a residual block's pair, read by a
+    quantizable Conv and by a float Add. The Conv reads the FakeQuantize's output (the same int8 codes as its input's),
+    so the first Add keeps a single consumer and takes the FakeQuantize."""
+    rng = np.random.default_rng(5)
+    inits, nodes = [const("three", 3.0)], []
+    nodes.append(helper.make_node("Add", ["x", "three"], ["a"], name="add3"))
+    qdq("a", "aq", 0.027, 20, inits, nodes)
+    inits += [numpy_helper.from_array(rng.integers(-127, 128, (3, 3, 3, 3)).astype(np.int8), "w_q"),
+              const("w_s", 0.01), const("w_z", 0, np.int8)]
+    nodes += [helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], name="w_DQ"),
+              helper.make_node("Conv", ["aq", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+              helper.make_node("Add", ["aq", "c"], ["y"], name="residual")]
+    save(path, nodes, inits)
+
+
 def plan_steps(build_dir, model):
     plan = json.loads(run_mixq(build_dir, "inspect", model, "--plan", "--json").stdout)["plan"]
     if "avx2" not in plan["cpu_features"].split():
@@ -207,3 +226,14 @@ def test_a_convolution_writes_the_region_codes(build_dir, tmp_path):
     assert [i["storage"] for i in table["inputs"]] == ["INT8"] and [o["storage"] for o in table["outputs"]] == [
         "INT8"], table
     assert "mul" in table["fused"] and "add" in table["fused"], table
+
+
+def test_a_pair_read_by_a_conv_and_a_float_op_fuses_into_its_producer(build_dir, tmp_path):
+    onnx_path = tmp_path / "res.onnx"
+    residual_model(onnx_path)
+    # y holds the Conv's float output: ONNX Runtime sums the same products in float.
+    steps = build_and_check(build_dir, tmp_path, onnx_path, 11, tolerance=1e-3)
+    by_node = {s["node"]: s for s in steps}
+    assert by_node["add3"]["post_ops"] == ["fake_quantize"] and "aq_DQ" in by_node["add3"]["fused"], by_node["add3"]
+    assert not any(s["op"] == "FakeQuantize" for s in steps), [(s["op"], s["node"]) for s in steps]
+    assert by_node["conv"]["kernel"].startswith("avx2-int8"), by_node["conv"]

@@ -2,7 +2,10 @@
 //  - DQ over an integer initializer (weights, int32 biases) becomes a float
 //    initializer holding exactly s * (q - z); the weights' parameters are kept;
 //  - DQ over QuantizeLinear(x) (a fake-quantized activation) is bypassed: its
-//    consumers read x, and x's parameters are kept.
+//    consumers read x, and x's parameters are kept; where other readers
+//    keep the DQ as a FakeQuantize of x, the quantizable readers read that
+//    FakeQuantize's output instead, quantized with the same parameters (the
+//    same codes), so x keeps a single reader.
 // After mapping, the kept parameters are set on the network's tensors
 // (ITensor::SetQuantizationParameters, used exactly), and every quantizable
 // input (Conv / ConvTranspose / MatMul / Gemm inputs 0 and 1) reading such a
@@ -211,17 +214,29 @@ Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
     // they read it); every other reader keeps the snap to the grid — a
     // FakeQuantize, marked for the DequantizeLinear rule.
     bool other_readers = graph_outputs.count(dq.output(0)) > 0;
+    std::vector<std::pair<int, int>> quantizable;
     for (int k = 0; k < g->node_size(); ++k)
       for (int j = 0; j < g->node(k).input_size(); ++j)
         if (g->node(k).input(j) == dq.output(0)) {
           if (QuantizableReader(g->node(k), j))
-            bypass.emplace_back(k, j, source);
+            quantizable.emplace_back(k, j);
           else
             other_readers = true;
         }
     if (other_readers) {
       fake_quantize.push_back(i);
+      // The FakeQuantize stays for the other readers. The quantizable ones
+      // then read its output, quantized with the same parameters: the same
+      // codes (a code's dequantized value quantizes back to it exactly while
+      // every s * (q - z) is a normal float32), and `source` keeps a single
+      // reader, so the step that writes it can fake-quantize as it writes
+      // (runtime/fusion/fuse_fake_quantize.cc) instead of a separate pass.
+      const float s = qp.params.scales[0];
+      const bool exact_round_trip = s >= 0x1p-100f && s <= 0x1p100f;
+      for (const auto& [k, j] : quantizable) bypass.emplace_back(k, j, exact_round_trip ? dq.output(0) : source);
+      if (exact_round_trip && !quantizable.empty()) params_[dq.output(0)] = qp.params;
     } else {
+      for (const auto& [k, j] : quantizable) bypass.emplace_back(k, j, source);
       removed.insert(i);
     }
   }
