@@ -249,9 +249,16 @@ class Int8WeightGemm : public Kernel {
     else
       kernels::GemmInt16TileAvx2(rows_, 0, row_blocks_, weights_->data.data() + first_panel * pairs_ * 2 * kPanel,
                                  panels, acc->data(), ldc);
+    StageRows(acc->data(), ldc, first, cols, addends, y);
+  }
+
+  // The output stage for every row m of A over the columns [first, first +
+  // cols): row m's int32 sums at sums + m * stride.
+  void StageRows(const int32_t* sums, int64_t stride, int64_t first, int64_t cols,
+                 const std::vector<FloatAddend>& addends, const TensorView& y) const {
     const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
     for (int64_t m = 0; m < s_.m; ++m) {
-      const int32_t* row = acc->data() + m * ldc;
+      const int32_t* row = sums + m * stride;
       const int64_t at = m * s_.n + first;
       if (int_out_)
         RequantizeColumnsToInt8(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, zero_point_,
@@ -317,17 +324,7 @@ class Int8WeightGemm : public Kernel {
           for (int64_t j = 0; j < count; ++j) row[feature_of[f + j] - first] = lanes[j];
         }
       }
-    const int32_t* ib = int_bias_ ? int_bias_values_.data() + first : nullptr;
-    for (int64_t m = 0; m < s_.m; ++m) {
-      const int32_t* row = rows->data() + m * features;
-      const int64_t at = m * s_.n + first;
-      if (int_out_)
-        RequantizeColumnsToInt8(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, zero_point_,
-                                lo_, hi_, y.Data<int8_t>() + at);
-      else
-        DequantizeColumns(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, post_ops_, addends,
-                          at, out_type_, y.data, at);
-    }
+    StageRows(rows->data(), features, first, cols, addends, y);
   }
 
   WeightGemmShape s_;

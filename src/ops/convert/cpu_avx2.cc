@@ -154,6 +154,16 @@ bool Classify(const KernelInit& init, Kind* kind) {
   return true;
 }
 
+// A static conversion of x into y with the run's scale and zero point `q`
+// (the quantized side's), over chunks of the elements spread on the threads:
+// fn(x + b, y + b, count, scale, zero_point).
+template <typename In, typename Out, typename Fn>
+void Chunked(const TensorView& x, const TensorView& y, const RunQuant& q, Fn fn) {
+  const In* from = x.Data<const In>();
+  Out* to = y.Data<Out>();
+  kernels::ForEachChunk(x.Count(), [&](int64_t b, int64_t n) { fn(from + b, to + b, n, q.scale, q.zero_point); });
+}
+
 bool Supports(const KernelInit& init) {
   Kind kind;
   return Classify(init, &kind);
@@ -187,70 +197,30 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             kernels::HalfToFloatParallel(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
             break;
           // The static conversions: elementwise, in chunks over the threads.
-          case Kind::kQuantize8: {
-            const float* x = in[0].Data<const float>();
-            int8_t* y = out[0].Data<int8_t>();
-            const float s = out[0].quant->scale;
-            const int32_t z = out[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { QuantizeAvx2(x + b, y + b, c, s, z, 8); });
+          case Kind::kQuantize8:
+            Chunked<float, int8_t>(in[0], out[0], *out[0].quant, [](auto... a) { QuantizeAvx2(a..., 8); });
             break;
-          }
-          case Kind::kQuantize16: {
-            const float* x = in[0].Data<const float>();
-            int16_t* y = out[0].Data<int16_t>();
-            const float s = out[0].quant->scale;
-            const int32_t z = out[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { QuantizeAvx2(x + b, y + b, c, s, z, 16); });
+          case Kind::kQuantize16:
+            Chunked<float, int16_t>(in[0], out[0], *out[0].quant, [](auto... a) { QuantizeAvx2(a..., 16); });
             break;
-          }
-          case Kind::kDequantize8: {
-            const int8_t* x = in[0].Data<const int8_t>();
-            float* y = out[0].Data<float>();
-            const float s = in[0].quant->scale;
-            const int32_t z = in[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeAvx2(x + b, y + b, c, s, z); });
+          case Kind::kDequantize8:
+            Chunked<int8_t, float>(in[0], out[0], *in[0].quant, [](auto... a) { DequantizeAvx2(a...); });
             break;
-          }
-          case Kind::kDequantize16: {
-            const int16_t* x = in[0].Data<const int16_t>();
-            float* y = out[0].Data<float>();
-            const float s = in[0].quant->scale;
-            const int32_t z = in[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeAvx2(x + b, y + b, c, s, z); });
+          case Kind::kDequantize16:
+            Chunked<int16_t, float>(in[0], out[0], *in[0].quant, [](auto... a) { DequantizeAvx2(a...); });
             break;
-          }
-          case Kind::kHalfQuantize8: {
-            const uint16_t* x = in[0].Data<const uint16_t>();
-            int8_t* y = out[0].Data<int8_t>();
-            const float s = out[0].quant->scale;
-            const int32_t z = out[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { HalfQuantize(x + b, y + b, c, s, z, 8); });
+          case Kind::kHalfQuantize8:
+            Chunked<uint16_t, int8_t>(in[0], out[0], *out[0].quant, [](auto... a) { HalfQuantize(a..., 8); });
             break;
-          }
-          case Kind::kHalfQuantize16: {
-            const uint16_t* x = in[0].Data<const uint16_t>();
-            int16_t* y = out[0].Data<int16_t>();
-            const float s = out[0].quant->scale;
-            const int32_t z = out[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { HalfQuantize(x + b, y + b, c, s, z, 16); });
+          case Kind::kHalfQuantize16:
+            Chunked<uint16_t, int16_t>(in[0], out[0], *out[0].quant, [](auto... a) { HalfQuantize(a..., 16); });
             break;
-          }
-          case Kind::kDequantize8Half: {
-            const int8_t* x = in[0].Data<const int8_t>();
-            uint16_t* y = out[0].Data<uint16_t>();
-            const float s = in[0].quant->scale;
-            const int32_t z = in[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeHalf(x + b, y + b, c, s, z); });
+          case Kind::kDequantize8Half:
+            Chunked<int8_t, uint16_t>(in[0], out[0], *in[0].quant, [](auto... a) { DequantizeHalf(a...); });
             break;
-          }
-          case Kind::kDequantize16Half: {
-            const int16_t* x = in[0].Data<const int16_t>();
-            uint16_t* y = out[0].Data<uint16_t>();
-            const float s = in[0].quant->scale;
-            const int32_t z = in[0].quant->zero_point;
-            kernels::ForEachChunk(n, [&](int64_t b, int64_t c) { DequantizeHalf(x + b, y + b, c, s, z); });
+          case Kind::kDequantize16Half:
+            Chunked<int16_t, uint16_t>(in[0], out[0], *in[0].quant, [](auto... a) { DequantizeHalf(a...); });
             break;
-          }
         }
         return Status::OK();
       },
