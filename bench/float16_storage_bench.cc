@@ -30,6 +30,9 @@ struct Case {
   std::vector<ir::Shape> inputs;  // input 0 an activation; the others float32 constants
   ir::Shape output;
   const char* half_kernel;
+  // Activations in oneDNN's nChw8c (the plan's blocked layout) and a relu6
+  // post-op: MobileNetV2's convolutions as the plan runs them.
+  bool blocked_relu6 = false;
 };
 
 ir::AttrMap Attrs(OpKind op, std::vector<std::pair<const char*, ir::AttrValue>> given) {
@@ -69,6 +72,39 @@ std::vector<Case> Cases() {
        {{1, 480, 6, 80}, {480, 480, 1, 1}, {480}},
        {1, 480, 6, 80},
        "onednn-f16"},
+      {"mb2_conv1x1_16_96_112_blocked",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 16, 112, 112}, {96, 16, 1, 1}, {96}},
+       {1, 96, 112, 112},
+       "onednn-f16",
+       true},
+      {"mb2_dw3x3s2_96_112_blocked",
+       OpKind::kConv2D,
+       Attrs(OpKind::kConv2D, {{"strides", std::vector<int64_t>{2, 2}},
+                               {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                               {"group", int64_t{96}},
+                               {"input_layout", nchw},
+                               {"filter_layout", oihw},
+                               {"output_layout", nchw}}),
+       {{1, 96, 112, 112}, {96, 1, 3, 3}, {96}},
+       {1, 96, 56, 56},
+       "onednn-f16",
+       true},
+      {"mb2_dw3x3_144_56_blocked",
+       OpKind::kConv2D,
+       conv(3, 144),
+       {{1, 144, 56, 56}, {144, 1, 3, 3}, {144}},
+       {1, 144, 56, 56},
+       "onednn-f16",
+       true},
+      {"mb2_conv1x1_144_24_56_blocked",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 144, 56, 56}, {24, 144, 1, 1}, {24}},
+       {1, 24, 56, 56},
+       "onednn-f16",
+       true},
       {"hard_swish_det160",
        OpKind::kActivation,
        Attrs(OpKind::kActivation, {{"type", std::string("hard_swish")}}),
@@ -99,8 +135,13 @@ std::vector<Case> Cases() {
   };
 }
 
-ValueInfo Info(const ir::Shape& shape, bool half, const void* constant) {
-  return {half ? DataType::FLOAT16 : DataType::FLOAT32, shape, constant, nullptr, half};
+ValueInfo Info(const ir::Shape& shape, bool half, const void* constant, bool blocked) {
+  return {half ? DataType::FLOAT16 : DataType::FLOAT32,
+          shape,
+          constant,
+          nullptr,
+          half,
+          blocked ? MemoryLayout::kBlocked8 : MemoryLayout::kPlain};
 }
 
 void Run(benchmark::State& state, const Case& c, Mode mode) {
@@ -115,13 +156,16 @@ void Run(benchmark::State& state, const Case& c, Mode mode) {
   }
   std::vector<ValueInfo> infos;
   for (size_t i = 0; i < c.inputs.size(); ++i)
-    infos.push_back(Info(c.inputs[i], half && i == 0, i == 0 ? nullptr : data[i].data()));
+    infos.push_back(Info(c.inputs[i], half && i == 0, i == 0 ? nullptr : data[i].data(), c.blocked_relu6 && i == 0));
   std::vector<const ValueInfo*> ins;
   for (const ValueInfo& v : infos) ins.push_back(&v);
-  std::vector<ValueInfo> outs = {Info(c.output, half, nullptr)};
+  std::vector<ValueInfo> outs = {Info(c.output, half, nullptr, c.blocked_relu6)};
   std::vector<DataType> compute(c.inputs.size(), DataType::FLOAT32);
   if (half) compute[0] = DataType::FLOAT16;
-  KernelInit init(c.attrs, ins, outs, &compute);
+  std::vector<PostOp> relu6(1);
+  relu6[0].activation = "relu6";
+  relu6[0].hi = 6.0f;
+  KernelInit init(c.attrs, ins, outs, &compute, c.blocked_relu6 ? &relu6 : nullptr);
   const KernelDef* def = nullptr;
   if (half) {
     def = FindKernel(c.op, c.half_kernel);

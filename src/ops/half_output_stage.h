@@ -38,6 +38,8 @@ class HalfOutputStage {
   };
   std::vector<Op> ops_;
   bool out_half_ = false;
+  // Float16 output and clamps only: one rounding, at the store (Apply says why).
+  bool rounding_commutes_ = false;
 };
 
 }  // namespace mixq::ops

@@ -457,8 +457,8 @@ def tune_rec(mm: MixqModel, calib, evals, labels, chars, reference, float_runner
     reads differently from float32) read as float32 reads them, at least 100 - --tune-margin."""
     import mixq
 
-    precision, algo = "qint8_mixed_float32", args.tune_algo
-    network, config, stats, _ = mm.calibrated(precision, False, calib)
+    precision, algo, asym = "qint8_mixed_float32", args.tune_algo, args.tune_asymmetric
+    network, config, stats, _ = mm.calibrated(precision, asym, calib)
     calibrator = mixq.ICalibrator([])
     calibrator.set_quantization_algorithm(getattr(mixq.QuantizationAlgorithm, algo.upper()), PERCENTILE)
     calibrator.load_statistics(network, str(stats))
@@ -466,7 +466,7 @@ def tune_rec(mm: MixqModel, calib, evals, labels, chars, reference, float_runner
     if args.tune_select == "hard":
         # The calibration lines the starting plan reads differently from float32, filled up with lines it
         # reads the same: on lines that every plan reads alike, the metric cannot tell plans apart.
-        start = mixq_runner(mm.build(precision, algo, calib))
+        start = mixq_runner(mm.build(precision, algo, calib, asym))
         same = [ctc_decode(start.run(x), chars).replace(" ", "") == t for x, t in zip(calib, float_texts)]
         differ = [i for i, good in enumerate(same) if not good][: args.tune_samples]
         picked = sorted(differ + [i for i, good in enumerate(same) if good][: max(0, args.tune_samples - len(differ))])
@@ -499,11 +499,11 @@ def tune_rec(mm: MixqModel, calib, evals, labels, chars, reference, float_runner
                                  metric=lambda cand, ref: agreement(cand), min_metric=target)
     seconds = time.perf_counter() - t0
     (pathlib.Path(args.out).parent / "rec_tuned.json").write_text(result.config_json)
-    built = mm.build(precision, algo, calib, config_json=result.config_json)
+    built = mm.build(precision, algo, calib, asym, config_json=result.config_json)
     runner = mixq_runner(built)
     t1 = time.perf_counter()
     outputs = runner.outputs(evals)
-    row = {"engine": "mixq", "config": f"tune {precision} {algo}", **evaluate("rec", outputs, reference, labels, chars),
+    row = {"engine": "mixq", "config": f"tune {precision} {algo}{' asymmetric' if asym else ''}", **evaluate("rec", outputs, reference, labels, chars),
            "build_s": round(seconds, 1), "eval_s": round(time.perf_counter() - t1, 1),
            "tune": {"target": (f"same text as float32 on {len(tune_x)} calibration lines ({args.tune_select}) "
                                if args.tune_metric == "lines" else
@@ -574,6 +574,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--tune-samples", type=int, default=24)
     parser.add_argument("--tune-margin", type=float, default=0.5, help="tuning lines read as float32: >= 100 - this %%")
     parser.add_argument("--tune-algo", default="linear")
+    parser.add_argument("--tune-asymmetric", action="store_true",
+                        help="tune from asymmetric activations (activation_quant_algo: asymmetric)")
     parser.add_argument("--tune-metric", choices=["lines", "frames"], default="lines",
                         help="tuning metric: %% of tuning lines read as float32, or %% of CTC frames whose argmax "
                              "is float32's (target: >= 100 - --tune-margin either way)")
