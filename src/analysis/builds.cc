@@ -78,8 +78,17 @@ Status PlanAnalysis(const BuildInputs& in, std::vector<std::string>* tensors, st
       if (o < node.output_compute.size() && IsReduced(node.output_compute[o]))
         analysed.output_type[o] = node.output_compute[o];
     }
-    for (size_t i = 0; i < node.inputs.size() && i < node.input_compute.size(); ++i)
-      if (node.inputs[i] >= 0 && IsReduced(node.input_compute[i])) analysed.input_precision[i] = node.input_compute[i];
+    const ops::OpSchema& schema = ops::GetSchema(node.op);
+    for (size_t i = 0; i < node.inputs.size() && i < node.input_compute.size(); ++i) {
+      if (node.inputs[i] < 0 || !IsReduced(node.input_compute[i])) continue;
+      // A quantized input of an operator that takes none by request (an
+      // AvgPool inside an integer chain, passes/integer_chain.h) follows its
+      // neighbours; alone in a float network it runs in float.
+      const bool quantized = node.input_compute[i] == DataType::QINT8 || node.input_compute[i] == DataType::QINT16;
+      const bool requestable =
+          !quantized || (schema.quant.IsQuantizable(static_cast<int>(i)) && schema.integer_reference);
+      if (requestable) analysed.input_precision[i] = node.input_compute[i];
+    }
     if (analysed.outputs.empty() || (analysed.input_precision.empty() && analysed.output_type.empty())) continue;
     analysed.precision = "in " + TypeList(node.input_compute) + "; out " + TypeList(node.output_compute);
     nodes->push_back(std::move(analysed));

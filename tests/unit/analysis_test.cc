@@ -219,6 +219,43 @@ TEST(AnalyzeAccuracy, Float16ModeAnalysesEveryOperator) {
   EXPECT_LT(result.outputs[0].sqnr_db, 80.0);  // not float32: the error is real
 }
 
+// conv1 -> AvgPool -> conv2: the AvgPool reads int8 in the quantized plan
+// only as part of an integer chain (passes/integer_chain.h), which a node
+// request cannot ask for. The isolated builds must not ask for it: the
+// analysis runs (it used to fail building "only the AvgPool quantized") and
+// ranks the two convolutions.
+TEST(AnalyzeAccuracy, AnAvgPoolInsideAnIntegerChainIsNotRequestedAlone) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 8, 8, 4}));
+  x->SetTensorName("x");
+  const auto w1 = RandomFloats(6 * 4, 31, -0.5f, 0.5f), w2 = RandomFloats(3 * 6, 32, -0.5f, 0.5f);
+  auto* conv1 = network->AddIConvNode(
+      x, network->AddIConstNode(DataType::FLOAT32, Dims({6, 1, 1, 4}), w1.data())->GetOutput(0), nullptr);
+  conv1->SetNodeName("conv1");
+  auto* pool = network->AddIAvgPool2DNode(conv1->GetOutput(0));
+  pool->SetNodeName("pool");
+  ASSERT_TRUE(pool->SetKernel(2, 2).ok());
+  ASSERT_TRUE(pool->SetStride(2, 2).ok());
+  auto* conv2 = network->AddIConvNode(
+      pool->GetOutput(0), network->AddIConstNode(DataType::FLOAT32, Dims({3, 1, 1, 6}), w2.data())->GetOutput(0),
+      nullptr);
+  conv2->SetNodeName("conv2");
+  ASSERT_TRUE(network->MarkOutput(conv2->GetOutput(0)).ok());
+  std::vector<VectorCalibData::Sample> samples;
+  for (uint32_t s = 0; s < 4; ++s) samples.push_back({Dims({1, 8, 8, 4}), RandomFloats(8 * 8 * 4, 300 + s)});
+  VectorCalibData data(samples);
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
+  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(network.get(), config.get()).ok());
+  AccuracyAnalysis result;
+  const Status s = AnalyzeAccuracy(network.get(), config.get(), {&data}, {}, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> ranked;
+  for (const auto& op : result.ranking) ranked.push_back(op.node);
+  std::sort(ranked.begin(), ranked.end());
+  EXPECT_EQ(ranked, (std::vector<std::string>{"conv1", "conv2"}));
+}
+
 TEST(AnalyzeAccuracy, ErrorsNameWhatIsWrong) {
   Mlp w;
   auto network = MakeMlp(w);

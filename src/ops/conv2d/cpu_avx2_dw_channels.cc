@@ -323,6 +323,13 @@ class DepthwiseChannels : public Kernel {
     const __m256i lo = _mm256_unpacklo_epi32(ca, cb), hi = _mm256_unpackhi_epi32(ca, cb);
     const __m128i pairs[4] = {_mm256_castsi256_si128(lo), _mm256_castsi256_si128(hi), _mm256_extracti128_si256(lo, 1),
                               _mm256_extracti128_si256(hi, 1)};  // channels 0-1, 2-3, 4-5, 6-7
+    if (count == kBlock && d.channels == kBlock) {  // the common case: 8 stores straight from the registers
+      for (int64_t c = 0; c < kBlock; c += 2) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c * d.plane), pairs[c / 2]);
+        _mm_storeh_pd(reinterpret_cast<double*>(out + (c + 1) * d.plane), _mm_castsi128_pd(pairs[c / 2]));
+      }
+      return;
+    }
     for (int64_t c = 0; c < d.channels; ++c) {
       const __m128i pair = pairs[c / 2];
       const auto bits = static_cast<uint64_t>(c % 2 ? _mm_extract_epi64(pair, 1) : _mm_cvtsi128_si64(pair));
