@@ -326,7 +326,8 @@ class DepthwiseChannels : public Kernel {
     if (count == kBlock && d.channels == kBlock) {  // the common case: 8 stores straight from the registers
       for (int64_t c = 0; c < kBlock; c += 2) {
         _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c * d.plane), pairs[c / 2]);
-        _mm_storeh_pd(reinterpret_cast<double*>(out + (c + 1) * d.plane), _mm_castsi128_pd(pairs[c / 2]));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (c + 1) * d.plane),
+                         _mm_unpackhi_epi64(pairs[c / 2], pairs[c / 2]));
       }
       return;
     }
