@@ -220,11 +220,11 @@ class CalibratorImpl : public ICalibrator {
     quant::RangeTable table;
     table.network_hash = state->network_hash;
     if (!state->observers.empty()) table.algorithm = quant::RangeAlgorithmName(state->algorithm);
-    const bool symmetric = options.activation_quant_algo == "symmetric";
     auto add = [&](const std::string& name) -> Status {
       // Tensors this config does not quantize still get a row, at 8 bits.
       const auto it = bits.find(name);
-      return quant::RangeFromState(*state, name, it == bits.end() ? 8 : it->second, symmetric, &table.ranges[name]);
+      const int b = it == bits.end() ? 8 : it->second;
+      return quant::RangeFromState(*state, name, b, passes::SymmetricActivations(options, b), &table.ranges[name]);
     };
     for (const auto& [name, observer] : state->observers)
       MIXQ_RETURN_IF_ERROR(WithContext(add(name), "WriteRangeTable"));

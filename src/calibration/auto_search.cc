@@ -213,7 +213,7 @@ class Search {
     if (options_.custom_ranges.count(name) || (v && v->range && v->range->force)) return Status::OK();
     RangeOptions range_options;
     range_options.bits = bits;
-    range_options.symmetric = options_.activation_quant_algo == "symmetric";
+    range_options.symmetric = passes::SymmetricActivations(options_, bits);
     range_options.percentile = state_.percentile;
     Candidates c;
     c.name = name;

@@ -187,13 +187,12 @@ Status CalibratedRangesFor(const ir::Graph& graph, const passes::BuildOptions& o
   MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits, &state->channels));
   // A build that takes no calibrated range (float32, say) may differ.
   if (!bits.empty()) MIXQ_RETURN_IF_ERROR(CheckTransforms(options, *state));
-  const bool symmetric = options.activation_quant_algo == "symmetric";
   for (const auto& [name, b] : bits) {
     if (!state->observers.count(name) && !state->table_ranges.count(name)) continue;
     const ir::Value* v = graph.FindValue(name);
     if (options.custom_ranges.count(name) || (v && v->range && v->range->force)) continue;  // they win anyway
     Range range;
-    MIXQ_RETURN_IF_ERROR(RangeFromState(*state, name, b, symmetric, &range));
+    MIXQ_RETURN_IF_ERROR(RangeFromState(*state, name, b, passes::SymmetricActivations(options, b), &range));
     (*ranges)[name] = range;
   }
   return Status::OK();

@@ -13,8 +13,8 @@ Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& opti
   if (state == nullptr || state->observers.empty()) return Status::OK();
   std::map<std::string, int> bits;
   MIXQ_RETURN_IF_ERROR(PlanStaticActivations(graph, options, &bits, &state->channels));
-  const bool symmetric = options.activation_quant_algo == "symmetric";
   for (const auto& [name, b] : bits) {
+    const bool symmetric = passes::SymmetricActivations(options, b);
     const auto observer = state->observers.find(name);
     if (observer == state->observers.end() || observer->second.empty()) continue;
     const ir::Value* v = graph.FindValue(name);

@@ -68,4 +68,14 @@ struct BuildOptions {
   int auto_output_samples = 8;
 };
 
+// Whether activations quantized to `bits` get zero point 0.
+// activation_quant_algo "asymmetric" applies to 8-bit activations: 16-bit
+// ones stay symmetric, because the exact AVX2 int16 kernels need a zero
+// point of 0 (a centered 16-bit code takes 17 bits) and at 16 bits a zero
+// point buys less than one bit of resolution. The precision report says so
+// per tensor (docs/precision.md).
+inline bool SymmetricActivations(const BuildOptions& options, int bits) {
+  return options.activation_quant_algo == "symmetric" || bits == 16;
+}
+
 }  // namespace mixq::passes

@@ -222,8 +222,12 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
         if (constant) {
           MIXQ_RETURN_IF_ERROR(BindWeights(*graph, node, i, schema, options, &binding));
         } else {
-          binding.symmetric = options.activation_quant_algo == "symmetric";
+          binding.symmetric = SymmetricActivations(options, binding.bits);
           const bool user_range = (v.range && v.range->force) || options.custom_ranges.count(v.name);
+          if (binding.bits == 16 && options.activation_quant_algo != "symmetric" && !(v.fixed_quant && !user_range))
+            note = StrCat(note.empty() ? "" : note + "; ", "input ", i,
+                          ": activation_quant_algo asymmetric applies to 8-bit activations; this 16-bit one is "
+                          "symmetric (zero point 0)");
           if (v.fixed_quant && !user_range) {
             MIXQ_RETURN_IF_ERROR(UseFixedParameters(v, binding.bits, std::nullopt, where, &binding));
           } else if (dynamic) {

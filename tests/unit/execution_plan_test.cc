@@ -10,6 +10,7 @@
 #include "../../examples/random_images.h"
 #include "../../examples/small_resnet.h"
 #include "api_test_util.h"
+#include "kernels/cpu_features.h"
 #include "runtime/engine.h"
 
 namespace mixq::testing {
@@ -17,7 +18,9 @@ namespace {
 
 using nlohmann::json;
 
-runtime::ContextImpl* Impl(IContext* context) { return dynamic_cast<runtime::ContextImpl*>(context); }
+runtime::ContextImpl* Impl(IContext* context) {
+  return dynamic_cast<runtime::ContextImpl*>(context);
+}
 
 ITensor* Weights(INetwork* network, std::vector<int64_t> dims, uint32_t seed, float scale = 0.3f) {
   int64_t count = 1;
@@ -27,7 +30,8 @@ ITensor* Weights(INetwork* network, std::vector<int64_t> dims, uint32_t seed, fl
 }
 
 IConvNode* Conv(INetwork* network, ITensor* x, int64_t in, int64_t out, uint32_t seed) {
-  IConvNode* conv = network->AddIConvNode(x, Weights(network, {out, 3, 3, in}, seed), Weights(network, {out}, seed + 1));
+  IConvNode* conv =
+      network->AddIConvNode(x, Weights(network, {out, 3, 3, in}, seed), Weights(network, {out}, seed + 1));
   EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
   return conv;
 }
@@ -92,6 +96,50 @@ TEST(ExecutionPlan, IntegerChainKeepsIntegersBetweenConvolutions) {
       }
     }
   }
+}
+
+// qint16 with activation_quant_algo asymmetric: the 16-bit activation gets
+// zero point 0 (the exact AVX2 int16 kernels need it; an asymmetric int16
+// tensor used to send the convolution to the reference loops), the report
+// says so on the node's row, and the fast kernel agrees with the reference
+// bit for bit.
+TEST(ExecutionPlan, SixteenBitActivationsStaySymmetricUnderAsymmetricConfig) {
+  auto network = CreateINetwork();
+  ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({1, 6, 7, 4}));
+  ASSERT_TRUE(x->SetDynamicRange(Range{-0.5f, 2.0f}, true).ok());  // asymmetric would shift the zero point
+  IConvNode* conv = Conv(network.get(), x, 4, 5, 41);
+  ASSERT_TRUE(network->MarkOutput(conv->GetOutput(0)).ok());
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint16_mixed_float32",
+      "activation_quant_algo": "asymmetric"}})");
+  ASSERT_NE(model, nullptr);
+  EXPECT_NE(model->GetPrecisionReport().find("this 16-bit one is symmetric (zero point 0)"), std::string::npos)
+      << model->GetPrecisionReport();
+  auto engine = model->CreateIEngine();
+  auto input = RandomFloats(6 * 7 * 4, 43, -0.6f, 2.1f);
+  std::vector<std::vector<float>> results;
+  for (const bool reference : {false, true}) {
+    ContextOptions options;
+    options.force_reference = reference;
+    auto context = engine->CreateIContext(options);
+    ASSERT_TRUE(context->Prepare({Dims({1, 6, 7, 4})}).ok());
+    const ir::Node* node = Impl(context.get())->graph().FindNode(conv->GetNodeName());
+    ASSERT_NE(node, nullptr);
+    ASSERT_TRUE(node->input_quant[0].has_value());
+    EXPECT_EQ(node->input_quant[0]->bits, 16);
+    EXPECT_TRUE(node->input_quant[0]->symmetric);
+    ASSERT_EQ(node->input_quant[0]->zero_points.size(), 1u);
+    EXPECT_EQ(node->input_quant[0]->zero_points[0], 0);
+    EXPECT_FLOAT_EQ(node->input_quant[0]->scales[0], 2.0f / 32767);  // max |x| / 32767
+    if (!reference && kernels::BestIsa() >= kernels::Isa::kAvx2) {
+      for (const auto& step : Impl(context.get())->plan().steps)
+        if (step.op == OpKind::kConv2D) {
+          EXPECT_EQ(std::string(step.def->name), "avx2-int16");
+        }
+    }
+    results.push_back(RunOnce(context.get(), Dims({1, 6, 7, 4}), input));
+  }
+  ASSERT_EQ(results[0].size(), 6u * 7 * 5);
+  for (size_t i = 0; i < results[0].size(); ++i) EXPECT_EQ(results[0][i], results[1][i]) << i;
 }
 
 // One tensor feeding two quantized convolutions with equal parameters is
@@ -270,10 +318,12 @@ TEST(ExecutionPlan, OperatorsRunOnIntegersExactly) {
          ISplitNode* s = n->AddISplitNode(t, 3, {1, 3});
          return n->AddIConcatNode({s->GetOutput(1), s->GetOutput(0)}, 3)->GetOutput(0);
        }},
-      {"resize", [](INetwork* n, ITensor* t) {
+      {"resize",
+       [](INetwork* n, ITensor* t) {
          return n->AddIResizeNode(t, {1.0f, 2.0f, 1.5f, 1.0f}, ResizeMode::NEAREST)->GetOutput(0);
        }},
-      {"permute-slice", [](INetwork* n, ITensor* t) {
+      {"permute-slice",
+       [](INetwork* n, ITensor* t) {
          ITensor* p = n->AddIPermuteNode(t, {0, 2, 1, 3})->GetOutput(0);
          return n->AddISliceNode(p, {1}, {5}, {1}, {})->GetOutput(0);
        }},
@@ -320,7 +370,8 @@ TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
     EXPECT_EQ(std::string(step.def->name).find("avx"), std::string::npos) << step.label << ": " << step.def->name;
   if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
     int avx2_steps = 0;
-    for (const auto& step : Impl(best.get())->plan().steps) avx2_steps += std::string(step.def->name).rfind("avx2-int8", 0) == 0;
+    for (const auto& step : Impl(best.get())->plan().steps)
+      avx2_steps += std::string(step.def->name).rfind("avx2-int8", 0) == 0;
     EXPECT_EQ(avx2_steps, 2);
   }
   ContextOptions bad;
