@@ -55,6 +55,7 @@ import shlex
 import sys
 import tempfile
 import time
+import types
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -493,12 +494,19 @@ def tune_rec(mm: MixqModel, calib, evals, labels, chars, reference, float_runner
 
     target = 100.0 - args.tune_margin
     t0 = time.perf_counter()
-    result = mixq.tune_precision(network, [mixq.ArrayCalibData(list(tune_x))], config, min_cosine=-1.0,
-                                 time_budget_seconds=args.tune_seconds, num_threads=1,
-                                 progress=lambda i, m: log(f"    tune {i}: {m}"),
-                                 metric=lambda cand, ref: agreement(cand), min_metric=target)
+    if args.tune_config:  # a plan a tuning run chose before: evaluated, not searched again
+        config_json = pathlib.Path(args.tune_config).read_text()
+        chosen = json.loads(config_json).get("precision_config", {}).get("node_precision", {})
+        result = types.SimpleNamespace(config_json=config_json, target_met=None, trajectory=[],
+                                       stop_reason=f"config from {args.tune_config}",
+                                       chosen=types.SimpleNamespace(node_precision=chosen))
+    else:
+        result = mixq.tune_precision(network, [mixq.ArrayCalibData(list(tune_x))], config, min_cosine=-1.0,
+                                     time_budget_seconds=args.tune_seconds, num_threads=1,
+                                     progress=lambda i, m: log(f"    tune {i}: {m}"),
+                                     metric=lambda cand, ref: agreement(cand), min_metric=target)
+        (pathlib.Path(args.out).parent / "rec_tuned.json").write_text(result.config_json)
     seconds = time.perf_counter() - t0
-    (pathlib.Path(args.out).parent / "rec_tuned.json").write_text(result.config_json)
     built = mm.build(precision, algo, calib, asym, config_json=result.config_json)
     runner = mixq_runner(built)
     t1 = time.perf_counter()
@@ -574,6 +582,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--tune-samples", type=int, default=24)
     parser.add_argument("--tune-margin", type=float, default=0.5, help="tuning lines read as float32: >= 100 - this %%")
     parser.add_argument("--tune-algo", default="linear")
+    parser.add_argument("--tune-config", help="evaluate this tuned builder config (from rec_tuned.json) "
+                        "instead of searching")
     parser.add_argument("--tune-asymmetric", action="store_true",
                         help="tune from asymmetric activations (activation_quant_algo: asymmetric)")
     parser.add_argument("--tune-metric", choices=["lines", "frames"], default="lines",
