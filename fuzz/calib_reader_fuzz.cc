@@ -29,6 +29,11 @@ std::vector<uint8_t> SeedFile() {
   for (int i = -50; i < 80; ++i) values.push_back(0.1f * static_cast<float>(i));
   observer.Observe(values.data(), static_cast<int64_t>(values.size()));
   file.tensors["conv:0"] = observer.State();
+  file.tensors["relu:0"] = observer.State();
+  // Version 2's auto choices section, so mutations reach its checks too.
+  file.auto_choice["conv:0"] = mixq::quant::RangeAlgorithm::kEntropy;
+  file.auto_choice["relu:0"] = mixq::quant::RangeAlgorithm::kPercentile;
+  file.auto_percentile = 99.99;
   std::vector<uint8_t> bytes;
   mixq::quant::WriteCalibrationFile(file, &bytes);
   return bytes;
@@ -46,6 +51,8 @@ void CheckFile(const uint8_t* data, size_t size) {
   CalibrationFile again;
   if (!mixq::quant::ReadCalibrationFile(rewritten.data(), rewritten.size(), &again).ok()) __builtin_trap();
   if (!(again.tensors == file.tensors) || again.network_hash != file.network_hash) __builtin_trap();
+  if (again.auto_choice != file.auto_choice) __builtin_trap();
+  if (!file.auto_choice.empty() && again.auto_percentile != file.auto_percentile) __builtin_trap();
 }
 
 void CheckTable(const uint8_t* data, size_t size) {

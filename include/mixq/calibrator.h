@@ -78,7 +78,9 @@ class ICalibrator {
   virtual Status Calibrate(INetwork* network, IBuilderConfig* config) = 0;
 
   // The network's statistics as a calibration file (binary, versioned,
-  // checksummed; histograms, min/max, tensor names and a hash of the network).
+  // checksummed; histograms, min/max, tensor names and a hash of the network;
+  // with algorithm AUTO, the output-aware search's choice per tensor, which
+  // a later LoadStatistics with AUTO uses instead of searching again).
   virtual Status SaveStatistics(INetwork* network, const std::string& path) = 0;
   // Loads a calibration file saved from the same network (same structure and
   // weights) and records this calibrator's algorithm with it. Corrupt bytes:
@@ -96,9 +98,11 @@ class ICalibrator {
   // statistics): they are used as given, whatever the algorithm.
   // "network_hash" is optional; when present it must match the network.
   virtual Status ReadRangeTable(INetwork* network, const std::string& path) = 0;
-  // Warnings of the last successful Calibrate, one sentence each: tensors
-  // whose every sample was zero (range [0, 0]: quantized with scale 1, they
-  // carry no information). Empty when there is nothing to say.
+  // Warnings of the last successful Calibrate or LoadStatistics, one
+  // sentence each: tensors whose every sample was zero (range [0, 0]:
+  // quantized with scale 1, they carry no information); a loaded file whose
+  // auto choices were searched at another percentile. Empty when there is
+  // nothing to say.
   virtual std::vector<std::string> GetWarnings() const { return {}; }
 };
 

@@ -176,6 +176,10 @@ class CalibratorImpl : public ICalibrator {
     quant::CalibrationFile file;
     file.network_hash = state->network_hash;
     for (const auto& [name, observer] : state->observers) file.tensors.emplace(name, observer.State());
+    if (state->algorithm == quant::RangeAlgorithm::kAuto && !state->auto_choice.empty()) {
+      file.auto_choice = state->auto_choice;  // the output-aware search's result, which histograms cannot redo
+      file.auto_percentile = state->percentile;
+    }
     std::vector<uint8_t> bytes;
     quant::WriteCalibrationFile(file, &bytes);
     return WithContext(WriteWholeFile(path, bytes.data(), bytes.size()), "SaveStatistics");
@@ -203,7 +207,21 @@ class CalibratorImpl : public ICalibrator {
       MIXQ_RETURN_IF_ERROR(WithContext(quant::TensorObserver::FromState(s, &observer), where));
       state->observers.emplace(name, std::move(observer));
     }
+    // The auto search's choices: used when this calibrator's algorithm is
+    // auto (RangeFromState), as Calibrate would have left them.
+    state->auto_choice = file.auto_choice;
+    std::vector<std::string> warnings;
+    if (algorithm_ == quant::RangeAlgorithm::kAuto && !file.auto_choice.empty() &&
+        file.auto_percentile != percentile_) {
+      int percentile_choices = 0;
+      for (const auto& [name, a] : file.auto_choice) percentile_choices += a == quant::RangeAlgorithm::kPercentile;
+      if (percentile_choices > 0)
+        warnings.push_back(StrCat(where, ": the auto search chose percentile for ", percentile_choices,
+                                  " tensor(s) at percentile ", file.auto_percentile, "; this calibrator's is ",
+                                  percentile_, ", so their ranges differ from what the search scored"));
+    }
     impl->set_calibration(std::move(state));
+    warnings_ = std::move(warnings);
     return Status::OK();
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "util/checksum.h"
 #include "util/status_util.h"
@@ -131,6 +132,57 @@ Status ReadRecord(Reader* r, uint32_t index, std::string* name, ObserverState* s
   return Status::OK();
 }
 
+// The file's codes for the algorithms an auto choice can be.
+constexpr RangeAlgorithm kChoiceCodes[] = {RangeAlgorithm::kLinear, RangeAlgorithm::kEqnm, RangeAlgorithm::kEntropy,
+                                           RangeAlgorithm::kPercentile};
+
+uint32_t ChoiceCode(RangeAlgorithm a) {
+  for (uint32_t c = 0; c < std::size(kChoiceCodes); ++c)
+    if (kChoiceCodes[c] == a) return c;
+  return 0;  // kAuto is never a choice (the writer's caller guarantees it)
+}
+
+// Version 2's choices section (calib_file.h), after the tensor records.
+Status ReadChoices(Reader* r, CalibrationFile* file) {
+  const size_t count_offset = r->offset();
+  uint64_t count = 0;
+  MIXQ_RETURN_IF_ERROR(r->U(4, "auto choice count", &count));
+  if (count > file->tensors.size())
+    return DataLoss("calibration file corrupted: auto choice count ", count, " at byte offset ", count_offset,
+                    " exceeds the ", file->tensors.size(), " tensor records");
+  if (count == 0) return Status::OK();
+  const size_t percentile_offset = r->offset();
+  MIXQ_RETURN_IF_ERROR(r->F64("auto search percentile", &file->auto_percentile));
+  if (!(file->auto_percentile > 0.0 && file->auto_percentile <= 100.0))
+    return DataLoss("calibration file corrupted: auto search percentile ", file->auto_percentile, " at byte offset ",
+                    percentile_offset, " outside (0, 100]");
+  std::string previous;
+  for (uint64_t i = 0; i < count; ++i) {
+    const size_t choice_offset = r->offset();
+    uint64_t v = 0;
+    MIXQ_RETURN_IF_ERROR(r->U(4, "auto choice name length", &v));
+    if (v == 0 || v > kMaxTensorNameBytes)
+      return DataLoss("calibration file corrupted: auto choice ", i, " at byte offset ", choice_offset,
+                      " has a name length of ", v, " (1 .. ", kMaxTensorNameBytes, ")");
+    std::string name;
+    MIXQ_RETURN_IF_ERROR(r->Str(static_cast<size_t>(v), "auto choice name", &name));
+    if (!file->tensors.count(name))
+      return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' at byte offset ", choice_offset,
+                      " has no tensor record");
+    if (i > 0 && !(previous < name))
+      return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' at byte offset ", choice_offset,
+                      " is out of order or repeated (names increase)");
+    const size_t code_offset = r->offset();
+    MIXQ_RETURN_IF_ERROR(r->U(4, "auto choice algorithm", &v));
+    if (v >= std::size(kChoiceCodes))
+      return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' has algorithm code ", v,
+                      " at byte offset ", code_offset, " (0 linear, 1 eqnm, 2 entropy, 3 percentile)");
+    file->auto_choice[name] = kChoiceCodes[v];
+    previous = std::move(name);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 uint64_t CalibrationFileChecksum(const uint8_t* data, size_t size) {
@@ -166,6 +218,13 @@ void WriteCalibrationFile(const CalibrationFile& file, std::vector<uint8_t>* byt
     for (uint64_t b : s.negative_bins) w.U(b, 8);
     for (uint64_t b : s.positive_bins) w.U(b, 8);
   }
+  w.U(file.auto_choice.size(), 4);
+  if (!file.auto_choice.empty()) w.F64(file.auto_percentile);
+  for (const auto& [name, algorithm] : file.auto_choice) {  // std::map: names in increasing byte order
+    w.U(name.size(), 4);
+    w.Raw(name);
+    w.U(ChoiceCode(algorithm), 4);
+  }
   StoreLE(bytes->data() + kBodySizeField, bytes->size() - kCalibHeaderSize, 8);
   SealCalibrationFile(bytes);
 }
@@ -180,13 +239,13 @@ Status ReadCalibrationFile(const uint8_t* data, size_t size, CalibrationFile* fi
     return DataLoss("calibration file truncated: the file ends at byte offset ", size, ", inside the ",
                     kCalibHeaderSize, "-byte header");
   const uint64_t version = LoadLE(data + kVersionField, 4);
-  if (version != kCalibFormatVersion)
-    return InvalidArgument("calibration file format version ", version, " is not supported: this build reads version ",
-                           kCalibFormatVersion);
+  if (version != 1 && version != kCalibFormatVersion)
+    return InvalidArgument("calibration file format version ", version,
+                           " is not supported: this build reads versions 1 and ", kCalibFormatVersion);
   const uint64_t header_size = LoadLE(data + kHeaderSizeField, 4);
   if (header_size != kCalibHeaderSize)
     return DataLoss("calibration file corrupted: header size ", header_size, " at byte offset ", kHeaderSizeField,
-                    ", version ", kCalibFormatVersion, " has ", kCalibHeaderSize);
+                    ", version ", version, " has ", kCalibHeaderSize);
   const uint64_t body_size = LoadLE(data + kBodySizeField, 8);
   if (body_size != size - kCalibHeaderSize)
     return DataLoss("calibration file truncated or corrupted: body size ", body_size, " at byte offset ",
@@ -215,9 +274,10 @@ Status ReadCalibrationFile(const uint8_t* data, size_t size, CalibrationFile* fi
                       record_offset, ")");
     result.tensors.emplace(std::move(name), std::move(state));
   }
+  if (version >= 2) MIXQ_RETURN_IF_ERROR(ReadChoices(&r, &result));
   if (r.left() != 0)
-    return DataLoss("calibration file corrupted: ", r.left(),
-                    " unexpected bytes after the last record, from byte offset ", r.offset());
+    return DataLoss("calibration file corrupted: ", r.left(), " unexpected bytes after the last ",
+                    version >= 2 ? "section" : "record", ", from byte offset ", r.offset());
   *file = std::move(result);
   return Status::OK();
 }

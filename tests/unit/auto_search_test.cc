@@ -142,6 +142,41 @@ TEST(AutoSearch, ClipsTheChannelTheOutputIgnoresAndBeatsEverySingleAlgorithm) {
   EXPECT_GT(aware.sqnr_db, proxy.sqnr_db + 10.0);
 }
 
+// SaveStatistics records the search's choices (calibration file version 2)
+// and LoadStatistics with AUTO uses them: the reloaded network builds the
+// searched ranges, not the proxy's, with no samples to search again.
+TEST(AutoSearch, CalibrationFilesKeepTheSearchedChoices) {
+  std::vector<float> w1, w2;
+  auto network = DistractorNet(40.0f, &w1, &w2);
+  const auto samples = Samples(8, 1);
+  const Calibrated aware = Calibrate(network.get(), QuantizationAlgorithm::AUTO, 8, samples);
+  ASSERT_EQ(aware.auto_choice.size(), 2u);
+  const std::string path = ::testing::TempDir() + "auto_choices.mixqcal";
+  VectorCalibData none({});
+  auto saver = CreateICalibrator(&none);
+  ASSERT_TRUE(saver->SaveStatistics(network.get(), path).ok());
+
+  std::vector<float> v1, v2;
+  auto reloaded = DistractorNet(40.0f, &v1, &v2);
+  auto loader = CreateICalibrator(&none);
+  ASSERT_TRUE(loader->SetQuantizationAlgorithm(QuantizationAlgorithm::AUTO).ok());
+  const Status s = loader->LoadStatistics(reloaded.get(), path);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(loader->GetWarnings().empty());
+  EXPECT_EQ(api::ToImpl(reloaded.get())->calibration()->auto_choice, aware.auto_choice);
+  // The build from the file scores what the search scored (the proxy is >10 dB worse here).
+  EXPECT_EQ(OutputSqnr(reloaded.get(), Config(8), samples), aware.sqnr_db);
+
+  // At another percentile, the choices stay but the file says they were searched at 99.99.
+  auto other = CreateICalibrator(&none);
+  ASSERT_TRUE(other->SetQuantizationAlgorithm(QuantizationAlgorithm::AUTO, 99.0).ok());
+  ASSERT_TRUE(other->LoadStatistics(reloaded.get(), path).ok());
+  const bool percentile_chosen = std::count_if(aware.auto_choice.begin(), aware.auto_choice.end(), [](const auto& c) {
+                                   return c.second == RangeAlgorithm::kPercentile;
+                                 }) > 0;
+  EXPECT_EQ(other->GetWarnings().size(), percentile_chosen ? 1u : 0u);
+}
+
 // The search's own figures: the starts are each single algorithm and the
 // proxy, scored as the builds above score them; the result is the best start
 // or better.

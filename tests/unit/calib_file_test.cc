@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -57,8 +58,9 @@ TEST(CalibrationFile, RoundTripsExactly) {
   const CalibrationFile file = SmallFile();
   std::vector<uint8_t> bytes;
   quant::WriteCalibrationFile(file, &bytes);
-  // Header, count, and per tensor: name, 2 floats, 3 counts, edge, bins, 2 histograms.
-  EXPECT_EQ(bytes.size(), 40u + 4 + (4 + 6 + 8 + 24 + 8 + 4 + 16 * 8) + (4 + 10 + 8 + 24 + 8 + 4 + 16 * 4));
+  // Header, count, and per tensor: name, 2 floats, 3 counts, edge, bins, 2
+  // histograms; then the auto choice count (0).
+  EXPECT_EQ(bytes.size(), 40u + 4 + (4 + 6 + 8 + 24 + 8 + 4 + 16 * 8) + (4 + 10 + 8 + 24 + 8 + 4 + 16 * 4) + 4);
   CalibrationFile back;
   const Status status = quant::ReadCalibrationFile(bytes.data(), bytes.size(), &back);
   ASSERT_TRUE(status.ok()) << status.ToString();
@@ -111,10 +113,92 @@ TEST(CalibrationFile, RecordErrorsBehindAValidChecksumNameTheOffset) {
   EXPECT_NE(status.message().find("byte offset"), std::string::npos) << status.message();
 
   bad = bytes;
-  bad[8] = 2;  // version 2
+  bad[8] = 3;  // version 3
   status = quant::ReadCalibrationFile(bad.data(), bad.size(), &out);
   EXPECT_EQ(status.code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.message().find("version 2 is not supported"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("version 3 is not supported"), std::string::npos) << status.message();
+}
+
+// Version 2 carries the auto search's choice per tensor: exact round trip,
+// the byte layout of calib_file.h, and every corruption of the section
+// named with its offset behind a valid checksum.
+CalibrationFile FileWithChoices() {
+  CalibrationFile file = SmallFile();
+  file.auto_choice["conv:0"] = quant::RangeAlgorithm::kPercentile;
+  file.auto_choice["relu \"out\""] = quant::RangeAlgorithm::kEntropy;
+  file.auto_percentile = 99.9;
+  return file;
+}
+
+TEST(CalibrationFile, AutoChoicesRoundTripAndCorruptionsAreNamed) {
+  std::vector<uint8_t> bytes, plain;
+  quant::WriteCalibrationFile(FileWithChoices(), &bytes);
+  quant::WriteCalibrationFile(SmallFile(), &plain);
+  // count, percentile, then "conv:0" (6 bytes) and "relu \"out\"" (10 bytes), each with length and code.
+  ASSERT_EQ(bytes.size(), plain.size() + 8 + (4 + 6 + 4) + (4 + 10 + 4));
+  CalibrationFile back;
+  Status status = quant::ReadCalibrationFile(bytes.data(), bytes.size(), &back);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(back.tensors, SmallFile().tensors);
+  EXPECT_EQ(back.auto_choice, FileWithChoices().auto_choice);
+  EXPECT_EQ(back.auto_percentile, 99.9);
+
+  const size_t section = plain.size() - 4;  // the choice count
+  const size_t first_code = section + 4 + 8 + 4 + 6;
+  auto expect_named = [&](size_t at, uint8_t value, const std::string& words) {
+    std::vector<uint8_t> bad = bytes;
+    bad[at] = value;
+    quant::SealCalibrationFile(&bad);
+    CalibrationFile out;
+    const Status s = quant::ReadCalibrationFile(bad.data(), bad.size(), &out);
+    EXPECT_EQ(s.code(), StatusCode::DATA_LOSS) << "byte " << at;
+    EXPECT_NE(s.message().find(words), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("byte offset"), std::string::npos) << s.message();
+  };
+  expect_named(first_code, 4, "algorithm code 4");
+  expect_named(section, 3, "auto choice count 3");
+  expect_named(section + 4 + 7, 0x7F, "auto search percentile");   // the f64's top byte: NaN
+  expect_named(section + 4 + 8 + 4, 'x', "has no tensor record");  // "xonv:0"
+
+  // The same two choices written in the wrong order.
+  std::vector<uint8_t> swapped(plain.begin(), plain.end() - 4);
+  auto put = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) swapped.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put(2, 4);
+  double percentile = 99.9;
+  uint64_t bits;
+  std::memcpy(&bits, &percentile, 8);
+  put(bits, 8);
+  for (const std::string name : {"relu \"out\"", "conv:0"}) {
+    put(name.size(), 4);
+    swapped.insert(swapped.end(), name.begin(), name.end());
+    put(2, 4);
+  }
+  const uint64_t body = swapped.size() - 40;
+  for (int i = 0; i < 8; ++i) swapped[static_cast<size_t>(24 + i)] = static_cast<uint8_t>(body >> (8 * i));
+  quant::SealCalibrationFile(&swapped);
+  status = quant::ReadCalibrationFile(swapped.data(), swapped.size(), &back);
+  EXPECT_EQ(status.code(), StatusCode::DATA_LOSS);
+  EXPECT_NE(status.message().find("auto choice for tensor 'conv:0' at byte offset"), std::string::npos)
+      << status.message();
+  EXPECT_NE(status.message().find("out of order or repeated"), std::string::npos) << status.message();
+}
+
+// A version 1 file (statistics before the choices existed) still loads.
+TEST(CalibrationFile, ReadsVersionOneFiles) {
+  std::vector<uint8_t> bytes;
+  quant::WriteCalibrationFile(SmallFile(), &bytes);
+  bytes.resize(bytes.size() - 4);  // version 1 ends after the records
+  bytes[8] = 1;
+  const uint64_t body = bytes.size() - 40;  // the body size field, little-endian
+  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(24 + i)] = static_cast<uint8_t>(body >> (8 * i));
+  quant::SealCalibrationFile(&bytes);
+  CalibrationFile back;
+  const Status status = quant::ReadCalibrationFile(bytes.data(), bytes.size(), &back);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(back.tensors, SmallFile().tensors);
+  EXPECT_TRUE(back.auto_choice.empty());
 }
 
 // x -> fc -> out, two variants with the same names but other weights.
