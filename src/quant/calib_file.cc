@@ -98,14 +98,22 @@ class Reader {
   size_t offset_;
 };
 
+// A u32 length (1 .. kMaxTensorNameBytes) and that many name bytes; `what`
+// ("tensor", "auto choice") and `index` name the entry in errors.
+Status ReadName(Reader* r, const char* what, uint64_t index, std::string* name) {
+  const size_t at = r->offset();
+  uint64_t v = 0;
+  MIXQ_RETURN_IF_ERROR(r->U(4, "name length", &v));
+  if (v == 0 || v > kMaxTensorNameBytes)
+    return DataLoss("calibration file corrupted: ", what, " ", index, " at byte offset ", at, " has a name length of ",
+                    v, " (1 .. ", kMaxTensorNameBytes, ")");
+  return r->Str(static_cast<size_t>(v), "name", name);
+}
+
 Status ReadRecord(Reader* r, uint32_t index, std::string* name, ObserverState* s) {
   const size_t record_offset = r->offset();
   uint64_t v = 0;
-  MIXQ_RETURN_IF_ERROR(r->U(4, "tensor name length", &v));
-  if (v == 0 || v > kMaxTensorNameBytes)
-    return DataLoss("calibration file corrupted: tensor ", index, " at byte offset ", record_offset,
-                    " has a name length of ", v, " (1 .. ", kMaxTensorNameBytes, ")");
-  MIXQ_RETURN_IF_ERROR(r->Str(static_cast<size_t>(v), "tensor name", name));
+  MIXQ_RETURN_IF_ERROR(ReadName(r, "tensor", index, name));
   MIXQ_RETURN_IF_ERROR(r->F32("min", &s->min));
   MIXQ_RETURN_IF_ERROR(r->F32("max", &s->max));
   MIXQ_RETURN_IF_ERROR(r->U(8, "count", &s->count));
@@ -159,13 +167,8 @@ Status ReadChoices(Reader* r, CalibrationFile* file) {
   std::string previous;
   for (uint64_t i = 0; i < count; ++i) {
     const size_t choice_offset = r->offset();
-    uint64_t v = 0;
-    MIXQ_RETURN_IF_ERROR(r->U(4, "auto choice name length", &v));
-    if (v == 0 || v > kMaxTensorNameBytes)
-      return DataLoss("calibration file corrupted: auto choice ", i, " at byte offset ", choice_offset,
-                      " has a name length of ", v, " (1 .. ", kMaxTensorNameBytes, ")");
     std::string name;
-    MIXQ_RETURN_IF_ERROR(r->Str(static_cast<size_t>(v), "auto choice name", &name));
+    MIXQ_RETURN_IF_ERROR(ReadName(r, "auto choice", i, &name));
     if (!file->tensors.count(name))
       return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' at byte offset ", choice_offset,
                       " has no tensor record");
@@ -173,6 +176,7 @@ Status ReadChoices(Reader* r, CalibrationFile* file) {
       return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' at byte offset ", choice_offset,
                       " is out of order or repeated (names increase)");
     const size_t code_offset = r->offset();
+    uint64_t v = 0;
     MIXQ_RETURN_IF_ERROR(r->U(4, "auto choice algorithm", &v));
     if (v >= std::size(kChoiceCodes))
       return DataLoss("calibration file corrupted: auto choice for tensor '", name, "' has algorithm code ", v,
