@@ -74,16 +74,26 @@ struct TuneCandidate {
   bool meets_target = false;
 };
 
+// prefer_faster: a variant that met the target, timed in turn with the best
+// plan so far on the first sample (3 rounds of latency_runs runs each; the
+// fastest median of each). Kept when variant_ms < 0.95 * best_ms.
+struct TuneComparison {
+  std::map<std::string, std::string> best, variant;  // their node_precision
+  double best_ms = 0, variant_ms = 0;
+  bool kept = false;
+};
+
 struct TuneResult {
   bool target_met = false;
   // The candidate returned: the first that met the target or, with
-  // prefer_faster, a faster variant of it that meets it too (no candidate
-  // that meets the target measured under 0.95x its latency); else the most
-  // accurate one (highest output SQNR, or highest metric when there is one).
+  // prefer_faster, the last variant of it kept by `comparisons` (each timed
+  // in turn with the best plan before it); else the most accurate one
+  // (highest output SQNR, or highest metric when there is one).
   TuneCandidate chosen;
-  std::vector<TuneCandidate> trajectory;  // every candidate, in the order tried
-  std::string config_json;                // the builder config of `chosen`
-  std::string stop_reason;                // "target met", "time budget spent", "every operator promoted"
+  std::vector<TuneCandidate> trajectory;    // every candidate, in the order tried
+  std::vector<TuneComparison> comparisons;  // prefer_faster's decisions, in order
+  std::string config_json;                  // the builder config of `chosen`
+  std::string stop_reason;                  // "target met", "time budget spent", "every operator promoted"
 };
 
 // `network` needs its ranges (calibrate it first); `config` is the starting

@@ -71,6 +71,7 @@ from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     StatusCode,
     TensorError,
     TuneCandidate,
+    TuneComparison,
     TuneResult,
     UnaryOp,
     analyze_accuracy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mixq import MixqError
 import numpy
 import typing
-__all__: list[str] = ['AccuracyAnalysis', 'ActivationType', 'CalibDataInterface', 'ContextOptions', 'DataType', 'Dims', 'ElementwiseOp', 'IActivationNode', 'IAvgPool2DNode', 'IBatchNormNode', 'IBuilder', 'IBuilderConfig', 'ICalibrator', 'ICastNode', 'IConcatNode', 'IConstNode', 'IContext', 'IConvNode', 'IConvTranspose2DNode', 'IElementwiseNode', 'IEngine', 'IFakeQuantizeNode', 'IFlattenNode', 'IFullyConnectedNode', 'IGatherNode', 'IGlobalAvgPoolNode', 'ILayerNormNode', 'IMatMulNode', 'IMaxPool2DNode', 'IModel', 'INetwork', 'INode', 'IPadNode', 'IParser', 'IPermuteNode', 'IPool2DNode', 'IReduceNode', 'IReshapeNode', 'IResizeNode', 'ISliceNode', 'ISoftmaxNode', 'ISplitNode', 'ISqueezeNode', 'ITensor', 'IUnaryNode', 'IUnsqueezeNode', 'Layout', 'MixqError', 'ModelKind', 'OperatorImpact', 'PadMode', 'PaddingMode', 'QuantizationAlgorithm', 'QuantizationParameters', 'Range', 'ReduceOp', 'ResizeMode', 'Status', 'StatusCode', 'TensorError', 'TuneCandidate', 'TuneResult', 'UnaryOp', 'analyze_accuracy', 'create_i_builder', 'create_i_builder_config', 'create_i_calibrator', 'create_i_model', 'create_i_network', 'create_i_parser', 'data_type_name', 'data_type_size', 'numpy_dtype', 'parse_data_type', 'quantization_algorithm_name', 'tune_precision']
+__all__: list[str] = ['AccuracyAnalysis', 'ActivationType', 'CalibDataInterface', 'ContextOptions', 'DataType', 'Dims', 'ElementwiseOp', 'IActivationNode', 'IAvgPool2DNode', 'IBatchNormNode', 'IBuilder', 'IBuilderConfig', 'ICalibrator', 'ICastNode', 'IConcatNode', 'IConstNode', 'IContext', 'IConvNode', 'IConvTranspose2DNode', 'IElementwiseNode', 'IEngine', 'IFakeQuantizeNode', 'IFlattenNode', 'IFullyConnectedNode', 'IGatherNode', 'IGlobalAvgPoolNode', 'ILayerNormNode', 'IMatMulNode', 'IMaxPool2DNode', 'IModel', 'INetwork', 'INode', 'IPadNode', 'IParser', 'IPermuteNode', 'IPool2DNode', 'IReduceNode', 'IReshapeNode', 'IResizeNode', 'ISliceNode', 'ISoftmaxNode', 'ISplitNode', 'ISqueezeNode', 'ITensor', 'IUnaryNode', 'IUnsqueezeNode', 'Layout', 'MixqError', 'ModelKind', 'OperatorImpact', 'PadMode', 'PaddingMode', 'QuantizationAlgorithm', 'QuantizationParameters', 'Range', 'ReduceOp', 'ResizeMode', 'Status', 'StatusCode', 'TensorError', 'TuneCandidate', 'TuneComparison', 'TuneResult', 'UnaryOp', 'analyze_accuracy', 'create_i_builder', 'create_i_builder_config', 'create_i_calibrator', 'create_i_model', 'create_i_network', 'create_i_parser', 'data_type_name', 'data_type_size', 'numpy_dtype', 'parse_data_type', 'quantization_algorithm_name', 'tune_precision']
 class DataType:
     """
     Element types; QINT8 / QINT16 are quantized compute precisions.
@@ -1328,6 +1328,27 @@ class TuneCandidate:
     @property
     def output_sqnr_db(self) -> float:
         ...
+class TuneComparison:
+    """
+    prefer_faster's check of one variant: it and the best plan so far (their
+    node_precision), timed in turn on the first sample, and whether it was kept
+    (variant_ms < 0.95 * best_ms).
+    """
+    @property
+    def best(self) -> dict[str, str]:
+        ...
+    @property
+    def best_ms(self) -> float:
+        ...
+    @property
+    def kept(self) -> bool:
+        ...
+    @property
+    def variant(self) -> dict[str, str]:
+        ...
+    @property
+    def variant_ms(self) -> float:
+        ...
 class TuneResult:
     """
     The result of tune_precision: the chosen candidate, every candidate tried, the builder
@@ -1335,6 +1356,9 @@ class TuneResult:
     """
     @property
     def chosen(self) -> TuneCandidate:
+        ...
+    @property
+    def comparisons(self) -> list[TuneComparison]:
         ...
     @property
     def config_json(self) -> str:

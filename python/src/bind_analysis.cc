@@ -55,12 +55,22 @@ void BindAnalysis(py::module_& m) {
       .def_readonly("latency_ms", &TuneCandidate::latency_ms)
       .def_readonly("metric", &TuneCandidate::metric)
       .def_readonly("meets_target", &TuneCandidate::meets_target);
+  py::class_<TuneComparison>(m, "TuneComparison",
+                             "prefer_faster's check of one variant: it and the best plan so far (their\n"
+                             "node_precision), timed in turn on the first sample, and whether it was kept\n"
+                             "(variant_ms < 0.95 * best_ms).")
+      .def_readonly("best", &TuneComparison::best)
+      .def_readonly("variant", &TuneComparison::variant)
+      .def_readonly("best_ms", &TuneComparison::best_ms)
+      .def_readonly("variant_ms", &TuneComparison::variant_ms)
+      .def_readonly("kept", &TuneComparison::kept);
   py::class_<TuneResult>(m, "TuneResult",
                          "The result of tune_precision: the chosen candidate, every candidate tried, the builder\n"
                          "config JSON of the chosen one and why the search stopped.")
       .def_readonly("target_met", &TuneResult::target_met)
       .def_readonly("chosen", &TuneResult::chosen)
       .def_readonly("trajectory", &TuneResult::trajectory)
+      .def_readonly("comparisons", &TuneResult::comparisons)
       .def_readonly("config_json", &TuneResult::config_json)
       .def_readonly("stop_reason", &TuneResult::stop_reason);
 }

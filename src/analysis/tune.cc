@@ -5,6 +5,7 @@
 #include "mixq/tune.h"
 
 #include <chrono>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "analysis/builds.h"
@@ -76,7 +77,9 @@ class Evaluator {
     return Status::OK();
   }
 
-  Status Evaluate(const std::map<std::string, std::string>& node_precision, TuneCandidate* candidate) {
+  // The plan of a candidate, built as the user's build would build it.
+  Status Build(const std::map<std::string, std::string>& node_precision,
+               std::shared_ptr<const format::ModelData>* built) {
     passes::BuildOptions options = options_;
     options.node_precision = node_precision;
     passes::CalibratedRanges ranges;  // again: a promotion to qint16 changes the ranges' bits
@@ -85,6 +88,41 @@ class Evaluator {
     MIXQ_RETURN_IF_ERROR(passes::BuildModelData("tune-candidate", network_.graph(), options, ranges, config_json_,
                                                 model.get(),
                                                 network_.calibration() ? &network_.calibration()->channels : nullptr));
+    *built = std::move(model);
+    return Status::OK();
+  }
+
+  // The plans `a` and `b` timed in turn on the first sample, kPairRounds
+  // times each (latency_runs runs per turn): each one's fastest median. A
+  // single median per candidate, minutes apart, measures the machine's load
+  // as much as the plan; taken in turn, both see the same load.
+  static constexpr int kPairRounds = 3;
+  Status TimePair(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b,
+                  double* a_ms, double* b_ms) {
+    std::shared_ptr<const format::ModelData> model_a, model_b;
+    MIXQ_RETURN_IF_ERROR(Build(a, &model_a));
+    MIXQ_RETURN_IF_ERROR(Build(b, &model_b));
+    Runner runner_a, runner_b;
+    MIXQ_RETURN_IF_ERROR(runner_a.Init(model_a, tune_.num_threads));
+    MIXQ_RETURN_IF_ERROR(runner_b.Init(model_b, tune_.num_threads));
+    MIXQ_RETURN_IF_ERROR(reader_.Reset());
+    bool more = false;
+    MIXQ_RETURN_IF_ERROR(reader_.Next(&more));
+    if (!more) return Internal("TunePrecision: no sample to time");
+    *a_ms = *b_ms = std::numeric_limits<double>::infinity();
+    for (int round = 0; round < kPairRounds; ++round) {
+      double ms = 0;
+      MIXQ_RETURN_IF_ERROR(runner_a.Time(reader_, tune_.latency_runs, &ms));
+      *a_ms = std::min(*a_ms, ms);
+      MIXQ_RETURN_IF_ERROR(runner_b.Time(reader_, tune_.latency_runs, &ms));
+      *b_ms = std::min(*b_ms, ms);
+    }
+    return Status::OK();
+  }
+
+  Status Evaluate(const std::map<std::string, std::string>& node_precision, TuneCandidate* candidate) {
+    std::shared_ptr<const format::ModelData> model;
+    MIXQ_RETURN_IF_ERROR(Build(node_precision, &model));
     Runner runner;
     MIXQ_RETURN_IF_ERROR(runner.Init(model, tune_.num_threads));
     ErrorAccumulator all;
@@ -159,10 +197,11 @@ std::string Describe(const TuneCandidate& c, bool metric) {
 // TuneOptions::prefer_faster: each operator the meeting plan promoted is
 // tried at its other precisions above where it started, one at a time on the
 // best plan so far; a variant is kept when it meets the target and measured
-// at least 5 % faster (the margin keeps timing noise from deciding).
-template <typename Spent, typename Evaluate>
+// at least 5 % faster than the best plan, the two timed in turn (`pair`: the
+// margin and the pairing keep timing noise from deciding).
+template <typename Spent, typename Evaluate, typename Pair>
 Status PreferFaster(const AccuracyAnalysis& analysis, Spent spent, const TuneOptions& options, Evaluate evaluate,
-                    TuneResult* result) {
+                    Pair pair, TuneResult* result) {
   std::map<std::string, int> start;  // node -> its level in the starting plan
   for (const OperatorImpact& op : analysis.ranking) start[op.node] = LevelOf(op.precision);
   const std::map<std::string, std::string> promoted = result->chosen.node_precision;
@@ -179,7 +218,14 @@ Status PreferFaster(const AccuracyAnalysis& analysis, Spent spent, const TuneOpt
       variant[node] = kLadder[level];
       MIXQ_RETURN_IF_ERROR(evaluate(variant));
       const TuneCandidate& c = result->trajectory.back();
-      if (c.meets_target && c.latency_ms < 0.95 * result->chosen.latency_ms) result->chosen = c;
+      if (!c.meets_target) continue;
+      TuneComparison comparison;
+      comparison.best = result->chosen.node_precision;
+      comparison.variant = c.node_precision;
+      MIXQ_RETURN_IF_ERROR(pair(comparison.best, comparison.variant, &comparison.best_ms, &comparison.variant_ms));
+      comparison.kept = comparison.variant_ms < 0.95 * comparison.best_ms;
+      if (comparison.kept) result->chosen = c;
+      result->comparisons.push_back(std::move(comparison));
     }
   }
   return Status::OK();
@@ -253,7 +299,11 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   if (result->target_met) {
     result->stop_reason = "target met";
     result->chosen = result->trajectory.back();
-    if (options.prefer_faster) MIXQ_RETURN_IF_ERROR(PreferFaster(analysis, spent, options, evaluate_plan, result));
+    auto pair = [&](const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b,
+                    double* a_ms,
+                    double* b_ms) { return WithContext(evaluator.TimePair(a, b, a_ms, b_ms), "TunePrecision"); };
+    if (options.prefer_faster)
+      MIXQ_RETURN_IF_ERROR(PreferFaster(analysis, spent, options, evaluate_plan, pair, result));
   } else {
     result->chosen = result->trajectory.front();
     for (const auto& c : result->trajectory)

@@ -182,6 +182,18 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     assert not result.trajectory[0].meets_target and result.trajectory[0].output_cosine < 0.9999
     assert len(messages) == len(result.trajectory)
     assert json.loads(result.config_json)["precision_config"]["node_precision"] == {"fc2": "qint16"}
+    assert result.comparisons == []  # prefer_faster off: nothing timed in turn
+
+    # prefer_faster: fc2's float16 and float32 variants meet the target too; each is timed in turn with the
+    # best plan so far and kept exactly when 5 % faster, the chosen plan being the last one kept.
+    faster = mixq.tune(network, data, config, min_cosine=0.9999)
+    assert faster.target_met and len(faster.comparisons) == 2
+    best = {"fc2": "qint16"}
+    for c, precision in zip(faster.comparisons, ["float16", "float32"]):
+        assert c.best == best and c.variant == {"fc2": precision}
+        assert c.best_ms > 0 and c.variant_ms > 0 and c.kept == (c.variant_ms < 0.95 * c.best_ms)
+        best = c.variant if c.kept else best
+    assert faster.chosen.node_precision == best
 
     calib = tmp_path / "calib"
     calib.mkdir()

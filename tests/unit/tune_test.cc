@@ -135,11 +135,24 @@ TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
   EXPECT_EQ(result.trajectory[first_met + 2].node_precision.at("fc2"), "float32");
   EXPECT_TRUE(result.chosen.meets_target);
   EXPECT_EQ(result.chosen.node_precision.size(), 1u);  // still only fc2
-  for (const auto& c : result.trajectory) {
-    if (c.meets_target) {
-      EXPECT_GE(c.latency_ms, 0.95 * result.chosen.latency_ms);
-    }
+  // Each variant that met the target was timed in turn with the best plan
+  // before it and kept exactly when 5 % faster; the chosen plan is the last
+  // one kept (or the first that met the target).
+  std::map<std::string, std::string> best = result.trajectory[first_met].node_precision;
+  size_t compared = 0;
+  for (size_t i = first_met + 1; i < result.trajectory.size(); ++i) {
+    if (!result.trajectory[i].meets_target) continue;
+    ASSERT_LT(compared, result.comparisons.size());
+    const TuneComparison& c = result.comparisons[compared++];
+    EXPECT_EQ(c.best, best);
+    EXPECT_EQ(c.variant, result.trajectory[i].node_precision);
+    EXPECT_GT(c.best_ms, 0.0);
+    EXPECT_GT(c.variant_ms, 0.0);
+    EXPECT_EQ(c.kept, c.variant_ms < 0.95 * c.best_ms);
+    if (c.kept) best = c.variant;
   }
+  EXPECT_EQ(compared, result.comparisons.size());
+  EXPECT_EQ(result.chosen.node_precision, best);
   const auto json = nlohmann::json::parse(result.config_json);
   EXPECT_EQ(json["precision_config"]["node_precision"]["fc2"], result.chosen.node_precision.at("fc2"));
 }
