@@ -177,7 +177,14 @@ double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda) {
   return static_cast<double>(split) / static_cast<double>(m * quads);
 }
 
-void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed) {
+bool FitsS8(const int16_t* a, int64_t m, int64_t k, int64_t lda) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t t = 0; t < k; ++t)
+      if (a[i * lda + t] < -128 || a[i * lda + t] > 127) return false;
+  return true;
+}
+
+void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed, S8Split split) {
   packed->m = m;
   packed->quads = (k + 3) / 4;
   packed->blocks = (m + kU8S8RowBlock - 1) / kU8S8RowBlock;
@@ -205,7 +212,7 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
         for (int64_t t = 0; t < 4 && 4 * q + t < k; ++t) w[t] = a[i * lda + 4 * q + t];
         int32_t main[4] = {w[0], w[1], w[2], w[3]};
         for (int t = 0; t < 4; t += 2)
-          if (PairTooLarge(w[t], w[t + 1]))
+          if (split == S8Split::kPairs ? PairTooLarge(w[t], w[t + 1]) : std::max(w[t], w[t + 1]) > 127)
             for (int u = t; u < t + 2; ++u) main[u] = std::clamp(w[u], -64, 64);
         uint32_t main_word = 0, rest_word = 0;
         for (int t = 0; t < 4; ++t) {
@@ -225,7 +232,7 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
 }
 
 void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
-                       std::vector<int64_t>* rows, int64_t group_rows) {
+                       std::vector<int64_t>* rows, int64_t group_rows, S8Split split) {
   const int64_t quads = (k + 3) / 4;
   std::vector<int64_t> splits(static_cast<size_t>(m));
   for (int64_t r = 0; r < m; ++r)
@@ -239,7 +246,7 @@ void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, Pack
     });
   std::vector<int16_t> sorted(static_cast<size_t>(m * k));
   for (int64_t r = 0; r < m; ++r) std::copy_n(a + (*rows)[static_cast<size_t>(r)] * lda, k, sorted.data() + r * k);
-  PackS8A(sorted.data(), m, k, k, packed);
+  PackS8A(sorted.data(), m, k, k, packed, split);
 }
 
 double U8S8RestStepShare(const PackedS8A& packed) {

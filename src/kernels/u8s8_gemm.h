@@ -71,9 +71,16 @@ struct PackedS8A {
 // into two s8 parts). Row i at a + i * lda.
 double U8S8SplitShare(const int16_t* a, int64_t m, int64_t k, int64_t lda);
 
+// Which pairs PackS8A splits. kPairs: those vpmaddubsw could saturate on
+// (FitsU8S8's test), for the AVX2 tiles. kBytes: only pairs holding a value
+// s8 cannot (a centered 128), for the AVX-512 VNNI tiles, whose vpdpbusd
+// sums u8 x s8 products in int32 without saturating: 8-bit weights then
+// leave no remainder at all.
+enum class S8Split { kPairs, kBytes };
+
 // A given as int16 values in [-128, 128] (U8S8SplitShare <= 1), row i at a +
-// i * lda; pairs that FitsU8S8 rejects are split (S8RestEntry).
-void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed);
+// i * lda; pairs that `split` names are split (S8RestEntry).
+void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed, S8Split split = S8Split::kPairs);
 
 // PackS8A of A's rows sorted by how many of their quads split, most first,
 // so that a 6-row block holds rows with like remainders and its remainder
@@ -83,7 +90,7 @@ void PackS8A(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* pac
 // within each run of group_rows (a multiple of kU8S8RowBlock), so that a
 // caller's job over those packed rows covers the same rows of A.
 void PackS8ASortedRows(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedS8A* packed,
-                       std::vector<int64_t>* rows, int64_t group_rows = 0);
+                       std::vector<int64_t>* rows, int64_t group_rows = 0, S8Split split = S8Split::kPairs);
 
 // What the remainder costs the tile: its steps per dense quad step, summed
 // over the blocks ((row-block, quad) pairs of the dense part), >= 0.
@@ -95,6 +102,13 @@ double U8S8RestStepShare(const PackedS8A& packed);
 // quads each). C has a row for each row of the blocks (padding rows too).
 // Needs AVX2. Exact for any A PackS8A took (its remainder included).
 void GemmU8S8TileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
+                      int32_t zero_point, int32_t* c, int64_t ldc);
+// The same product on AVX-512 VNNI (vpdpbusd: 64 u8 x s8 products summed
+// exactly into 16 int32 per instruction, four times vpmaddubsw's useful
+// work per instruction and no saturation). Takes A packed either way (the
+// remainder, if any, is added the same way); S8Split::kBytes leaves none.
+// Needs AVX-512 F, BW and VNNI (kernels::Isa::kAvx512Vnni).
+void GemmU8S8TileVnni(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
                       int32_t zero_point, int32_t* c, int64_t ldc);
 
 // Packs K rows of u8, row r at base + offsets[r] (an implicit im2col), into
@@ -141,5 +155,13 @@ void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed);
 // as u8 (z + 128). Needs AVX2.
 void GemmU8S8WeightsTileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
                              int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc);
+// The same on AVX-512 VNNI, where B may hold any s8 weights (FitsS8): no
+// pair bound. Needs AVX-512 F, BW and VNNI.
+void GemmU8S8WeightsTileVnni(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
+                             int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc);
+
+// True when every value of A (m x k, row i at a + i * lda) lies in [-128,
+// 127]: PackS8B can hold it for the VNNI tile.
+bool FitsS8(const int16_t* a, int64_t m, int64_t k, int64_t lda);
 
 }  // namespace mixq::kernels

@@ -69,7 +69,8 @@ class Int8WeightGemm : public Kernel {
       };
       std::shared_ptr<const void> packed;
       if (init.weights)
-        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/avx2-int8-u8s8-weights", pack8, &packed));
+        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(
+            init.weight_key + (s_.vnni ? "/avx512vnni-int8-weights" : "/avx2-int8-u8s8-weights"), pack8, &packed));
       else
         MIXQ_RETURN_IF_ERROR(pack8(&packed, &private_bytes_));
       weights8_ = std::static_pointer_cast<const kernels::PackedS8B>(packed);
@@ -244,8 +245,8 @@ class Int8WeightGemm : public Kernel {
     const int64_t cols = std::min(ldc, s_.n - first);
     acc->resize(static_cast<size_t>(row_blocks_ * kRows * ldc));
     if (s_.u8s8)
-      kernels::GemmU8S8WeightsTileAvx2(rows8_, 0, row_blocks_, *weights8_, first_panel, panels, a_zero_point_,
-                                       acc->data(), ldc);
+      (s_.vnni ? kernels::GemmU8S8WeightsTileVnni : kernels::GemmU8S8WeightsTileAvx2)(
+          rows8_, 0, row_blocks_, *weights8_, first_panel, panels, a_zero_point_, acc->data(), ldc);
     else
       kernels::GemmInt16TileAvx2(rows_, 0, row_blocks_, weights_->data.data() + first_panel * pairs_ * 2 * kPanel,
                                  panels, acc->data(), ldc);
@@ -408,6 +409,26 @@ bool Int8WeightGemmSplitsU8S8(const KernelInit& init, const WeightGemmShape& sha
   std::vector<int64_t> features;
   kernels::PackS8ASortedRows(a.data(), shape.n, shape.k, shape.k, &packed, &features, kSplitJobRows);
   return kernels::U8S8RestStepShare(packed) <= kernels::kU8S8MaxRestSteps;
+}
+
+bool Int8WeightGemmFitsS8(const KernelInit& init, const WeightGemmShape& shape) {
+  if (shape.pack_rows || !init.inputs[1] || !init.inputs[1]->const_data || !init.inputs[1]->quant) return false;
+  return kernels::FitsS8(CenteredWeightsByColumn(*init.inputs[1], shape).data(), shape.n, shape.k, shape.k);
+}
+
+bool SupportsInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input) {
+  WeightGemmShape shape;
+  return shape_of(init, &shape) && Int8WeightGemmSupports(init, shape, bias_input) && Int8WeightGemmFitsS8(init, shape);
+}
+
+Status MakeInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
+                              std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!shape_of(init, &shape)) return Internal("avx512vnni-int8: unexpected shapes");
+  shape.u8s8 = true;
+  shape.vnni = true;
+  shape.name = "avx512vnni-int8";
+  return MakeInt8WeightGemm(init, shape, bias_input, kernel);
 }
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,

@@ -41,6 +41,9 @@ struct WeightGemmShape {
   // (kernels::PackS8A), the activation rows its B's columns; for weights
   // that satisfy Int8WeightGemmSplitsU8S8; plain A only (no pack_rows).
   bool u8s8_split = false;
+  // The u8s8 form on AVX-512 VNNI (vpdpbusd, kernels::GemmU8S8WeightsTileVnni):
+  // any weights s8 holds (Int8WeightGemmFitsS8), no pair bound. Set with u8s8.
+  bool vnni = false;
 };
 
 // True when the step is this kernel's: the caller has checked its own
@@ -55,6 +58,16 @@ bool Int8WeightGemmFitsU8S8(const KernelInit& init, const WeightGemmShape& shape
 // remainder cost of at most kernels::kU8S8MaxRestSteps: the u8s8_split form
 // is taken.
 bool Int8WeightGemmSplitsU8S8(const KernelInit& init, const WeightGemmShape& shape);
+
+// Every centered weight lies in [-128, 127]: the VNNI form is exact.
+bool Int8WeightGemmFitsS8(const KernelInit& init, const WeightGemmShape& shape);
+
+// The VNNI form's KernelDef functions, shared by MatMul (bias_input -1) and
+// FullyConnected (2): `shape_of` is the op's own geometry check.
+using WeightGemmShapeOf = bool (*)(const KernelInit& init, WeightGemmShape* shape);
+bool SupportsInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input);
+Status MakeInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
+                              std::unique_ptr<Kernel>* kernel);
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
                           std::unique_ptr<Kernel>* kernel);

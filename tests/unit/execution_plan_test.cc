@@ -346,8 +346,9 @@ namespace mixq::testing {
 namespace {
 
 // ContextOptions::max_isa caps mixq's own kernels: "generic" runs the path
-// an AVX2 CPU would not pick (the reference here), with the same bits, since
-// every AVX2 kernel is bit-exact with it.
+// an AVX2 CPU would not pick (the reference here), "avx2" the path an
+// AVX-512 VNNI CPU would not pick, with the same bits, since every fast
+// kernel is bit-exact with the reference.
 TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
   auto network = CreateINetwork();
   ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({2, 8, 8, 4}));
@@ -358,21 +359,32 @@ TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
   ASSERT_TRUE(network->MarkOutput(conv2->GetOutput(0)).ok());
   auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
   auto engine = model->CreateIEngine();
-  ContextOptions generic;
+  ContextOptions generic, avx2;
   generic.max_isa = "generic";
+  avx2.max_isa = "avx2";
   auto best = engine->CreateIContext();
   auto forced = engine->CreateIContext(generic);
+  auto forced_avx2 = engine->CreateIContext(avx2);
   auto input = RandomFloats(2 * 8 * 8 * 4, 47);
   const auto a = RunOnce(best.get(), Dims({2, 8, 8, 4}), input);
   const auto b = RunOnce(forced.get(), Dims({2, 8, 8, 4}), input);
+  const auto c = RunOnce(forced_avx2.get(), Dims({2, 8, 8, 4}), input);
   EXPECT_EQ(a, b);
+  EXPECT_EQ(a, c);
   for (const auto& step : Impl(forced.get())->plan().steps)
     EXPECT_EQ(std::string(step.def->name).find("avx"), std::string::npos) << step.label << ": " << step.def->name;
+  auto count = [](IContext* context, const char* prefix) {
+    int steps = 0;
+    for (const auto& step : Impl(context)->plan().steps) steps += std::string(step.def->name).rfind(prefix, 0) == 0;
+    return steps;
+  };
   if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
-    int avx2_steps = 0;
-    for (const auto& step : Impl(best.get())->plan().steps)
-      avx2_steps += std::string(step.def->name).rfind("avx2-int8", 0) == 0;
-    EXPECT_EQ(avx2_steps, 2);
+    EXPECT_EQ(count(forced_avx2.get(), "avx2-int8"), 2);
+  }
+  if (kernels::BestIsa() >= kernels::Isa::kAvx512Vnni) {
+    EXPECT_EQ(count(best.get(), "avx512vnni-int8"), 2);
+  } else if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
+    EXPECT_EQ(count(best.get(), "avx2-int8"), 2);
   }
   ContextOptions bad;
   bad.max_isa = "avx9000";

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -20,15 +21,24 @@ struct Product {
   std::vector<int32_t> got, want;
 };
 
+// Which tile a case runs: the AVX2 one on pairs split for vpmaddubsw, or
+// the AVX-512 VNNI one on A packed either way.
+enum class Tile { kAvx2, kVnniPairSplit, kVnniByteSplit };
+
+bool CanRun(Tile tile) {
+  return tile == Tile::kAvx2 ? DetectedCpuFeatures().avx2 : BestIsa() >= Isa::kAvx512Vnni;
+}
+
 // C = A (m x k, values in [-128, 128]) times (B - zero_point), B u8 (k x cols).
-Product Multiply(const std::vector<int16_t>& a, int64_t m, int64_t k, int64_t cols, uint32_t seed) {
+Product Multiply(const std::vector<int16_t>& a, int64_t m, int64_t k, int64_t cols, uint32_t seed,
+                 Tile tile = Tile::kAvx2) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> byte(0, 255);
   std::vector<uint8_t> b(static_cast<size_t>(k * cols));
   for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i % 11 == 0 ? (i % 2 ? 255 : 0) : byte(rng));
   const int32_t zero_point = 131;
   PackedS8A packed;
-  PackS8A(a.data(), m, k, k, &packed);
+  PackS8A(a.data(), m, k, k, &packed, tile == Tile::kVnniByteSplit ? S8Split::kBytes : S8Split::kPairs);
   const int64_t panels = (cols + kU8S8Panel - 1) / kU8S8Panel;
   std::vector<int64_t> offsets(static_cast<size_t>(k));
   for (int64_t t = 0; t < k; ++t) offsets[static_cast<size_t>(t)] = t * (panels * kU8S8Panel);
@@ -41,7 +51,10 @@ Product Multiply(const std::vector<int16_t>& a, int64_t m, int64_t k, int64_t co
   const int64_t ldc = panels * kU8S8Panel;
   Product p;
   p.got.assign(static_cast<size_t>(packed.blocks * kU8S8RowBlock * ldc), 0);
-  GemmU8S8TileAvx2(packed, 0, packed.blocks, panel_data.data(), panels, zero_point, p.got.data(), ldc);
+  if (tile == Tile::kAvx2)
+    GemmU8S8TileAvx2(packed, 0, packed.blocks, panel_data.data(), panels, zero_point, p.got.data(), ldc);
+  else
+    GemmU8S8TileVnni(packed, 0, packed.blocks, panel_data.data(), panels, zero_point, p.got.data(), ldc);
   p.want.assign(p.got.size(), 0);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < cols; ++j) {
@@ -57,12 +70,27 @@ Product Multiply(const std::vector<int16_t>& a, int64_t m, int64_t k, int64_t co
   return p;
 }
 
-TEST(U8S8Gemm, SplitWeightsGiveTheExactSums) {
-  if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+class U8S8GemmTiles : public ::testing::TestWithParam<Tile> {
+ protected:
+  void SetUp() override {
+    if (!CanRun(GetParam())) GTEST_SKIP() << "this CPU lacks the tile's instructions";
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(AllTiles, U8S8GemmTiles,
+                         ::testing::Values(Tile::kAvx2, Tile::kVnniPairSplit, Tile::kVnniByteSplit),
+                         [](const auto& info) {
+                           return info.param == Tile::kAvx2            ? std::string("Avx2")
+                                  : info.param == Tile::kVnniPairSplit ? std::string("VnniPairSplit")
+                                                                       : std::string("VnniByteSplit");
+                         });
+
+TEST_P(U8S8GemmTiles, SplitWeightsGiveTheExactSums) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> code(-128, 127);
-  // m, k, cols: a row tail, odd K, K over three chunks of 128 quads (1101 taps).
-  const int64_t shapes[][3] = {{7, 9, 5}, {13, 1101, 33}, {6, 4, 16}, {1, 3, 1}};
+  // m, k, cols: a row tail, odd K, K over three chunks of 128 quads (1101
+  // taps); 1 to 7 panels (the VNNI tile's groups of 3 and the 1 or 2 left).
+  const int64_t shapes[][3] = {{7, 9, 5}, {13, 1101, 33}, {6, 4, 16}, {1, 3, 1}, {12, 70, 80}, {5, 515, 112}};
   int shape_index = 0;
   for (const auto& shape : shapes) {
     const int64_t m = shape[0], k = shape[1], cols = shape[2];
@@ -72,13 +100,12 @@ TEST(U8S8Gemm, SplitWeightsGiveTheExactSums) {
       a[i] = static_cast<int16_t>(i % 5 == 0 ? ends[(i / 5) % 6] : code(rng) / 2);
     }
     EXPECT_LE(U8S8SplitShare(a.data(), m, k, k), 1.0);
-    const Product p = Multiply(a, m, k, cols, static_cast<uint32_t>(shape_index++));
+    const Product p = Multiply(a, m, k, cols, static_cast<uint32_t>(shape_index++), GetParam());
     EXPECT_EQ(p.got, p.want) << m << "x" << k << "x" << cols;
   }
 }
 
-TEST(U8S8Gemm, RowsWithUnequalRemaindersGiveTheExactSums) {
-  if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+TEST_P(U8S8GemmTiles, RowsWithUnequalRemaindersGiveTheExactSums) {
   // Rows of one block with no split pair, a few, or nearly all of them, so
   // the padded remainder steps mix real entries and zero words; K over two
   // chunks with the splits bunched in the second.
@@ -95,7 +122,7 @@ TEST(U8S8Gemm, RowsWithUnequalRemaindersGiveTheExactSums) {
   const double share = U8S8SplitShare(a.data(), m, k, k);
   EXPECT_GT(share, 0.02);
   EXPECT_LE(share, 1.0);
-  const Product p = Multiply(a, m, k, cols, 99);
+  const Product p = Multiply(a, m, k, cols, 99, GetParam());
   EXPECT_EQ(p.got, p.want);
 }
 
@@ -137,6 +164,64 @@ TEST(U8S8Gemm, ThePackedPartsStayInsideTheExactBound) {
   EXPECT_EQ(packed.row_sums[0], 127 - 127 - 128 + 128 + 100 + 40 + 64 + 64 + 127 + 0 + 3 - 5);
   const std::vector<int16_t> wide = {129, 0};
   EXPECT_EQ(U8S8SplitShare(wide.data(), 1, 2, 2), 2.0);
+}
+
+TEST(U8S8Gemm, ByteSplitLeavesOnlyValuesS8CannotHold) {
+  // kBytes splits only a pair holding a centered 128; 127 next to -128 stays dense.
+  const std::vector<int16_t> a = {127, -128, 127, 127, 128, 5, 0, 0, -128, -128, 1, 2};
+  PackedS8A packed;
+  PackS8A(a.data(), 1, 12, 12, &packed, S8Split::kBytes);
+  ASSERT_EQ(packed.rest.size(), 1u * kU8S8RowBlock);  // one step: quad 1's pair (128, 5)
+  EXPECT_EQ(packed.rest[0].offset, 4 * kU8S8Panel);
+  EXPECT_EQ(packed.data[0], static_cast<int32_t>(0x7F7F807Fu));
+  EXPECT_TRUE(FitsS8(a.data(), 1, 4, 12));
+  EXPECT_FALSE(FitsS8(a.data(), 1, 12, 12));
+}
+
+// GemmU8S8WeightsTile: A the u8 activations (PackU8A), B any s8 weights
+// (the VNNI tile) or weights within the pair bound (the AVX2 one).
+void CheckWeightsTile(bool vnni) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  for (const auto& shape :
+       std::vector<std::array<int64_t, 3>>{{1, 7, 3}, {13, 300, 70}, {6, 1030, 48}, {20, 64, 160}}) {
+    const int64_t m = shape[0], k = shape[1], n = shape[2];
+    std::vector<int8_t> act(static_cast<size_t>(m * k));
+    for (size_t i = 0; i < act.size(); ++i) act[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -128) : byte(rng));
+    std::vector<int16_t> bt(static_cast<size_t>(n * k));  // [n][k]
+    for (size_t i = 0; i < bt.size(); ++i) {
+      const int v = i % 5 == 0 ? (i % 2 ? 127 : -128) : byte(rng);
+      bt[i] = static_cast<int16_t>(vnni ? v : v / 2);
+    }
+    const int32_t zero_point = -3 + 128;  // the activations' zero point as u8
+    PackedS8A rows;
+    PackU8A(act.data(), m, k, k, &rows);
+    PackedS8B weights;
+    PackS8B(bt.data(), n, k, &weights);
+    const int64_t ldc = weights.panels * kU8S8Panel;
+    std::vector<int32_t> got(static_cast<size_t>(rows.blocks * kU8S8RowBlock * ldc), 0);
+    if (vnni)
+      GemmU8S8WeightsTileVnni(rows, 0, rows.blocks, weights, 0, weights.panels, zero_point, got.data(), ldc);
+    else
+      GemmU8S8WeightsTileAvx2(rows, 0, rows.blocks, weights, 0, weights.panels, zero_point, got.data(), ldc);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t want = 0;
+        for (int64_t t = 0; t < k; ++t)
+          want += (act[static_cast<size_t>(i * k + t)] + 3) * int64_t{bt[static_cast<size_t>(j * k + t)]};
+        ASSERT_EQ(got[static_cast<size_t>(i * ldc + j)], want) << m << "x" << k << "x" << n << " at " << i << "," << j;
+      }
+  }
+}
+
+TEST(U8S8Gemm, WeightsTileAvx2GivesTheExactSums) {
+  if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  CheckWeightsTile(false);
+}
+
+TEST(U8S8Gemm, WeightsTileVnniGivesTheExactSumsForAnyS8Weights) {
+  if (BestIsa() < Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
+  CheckWeightsTile(true);
 }
 
 }  // namespace

@@ -29,6 +29,11 @@
 // vpmaddubsw cannot saturate on either part: exact, so bit-exact too, at
 // about 1.3x the int16 path's rate (less by the remainder's steps).
 //
+// On AVX-512 VNNI the u8s8 form runs as "avx512vnni-int8": the same planes
+// and panels, kernels::GemmU8S8TileVnni's vpdpbusd, which sums u8 x s8
+// products in int32 without saturating, so 8-bit weights need no split
+// (S8Split::kBytes: only a centered 128 is). Exact, so bit-exact too.
+//
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
 #include <omp.h>
@@ -90,16 +95,19 @@ std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, i
 }
 
 // T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
-// kU8S8 (int8 only): vpmaddubsw on u8 planes and s8 weights.
-template <typename T, bool kU8S8 = false>
+// kU8S8 (int8 only): vpmaddubsw on u8 planes and s8 weights; kVnni as well:
+// vpdpbusd on the same operands.
+template <typename T, bool kU8S8 = false, bool kVnni = false>
 class ConvGemm : public Kernel {
  public:
   static constexpr bool kInt16 = sizeof(T) == 2;
-  static_assert(!(kInt16 && kU8S8));
+  static_assert(!(kInt16 && kU8S8) && (kU8S8 || !kVnni));
   using Acc = std::conditional_t<kInt16, int64_t, int32_t>;
   using Plane = std::conditional_t<kU8S8, uint8_t, int16_t>;  // planes and panels
 
-  const char* Name() const override { return kU8S8 ? "avx2-int8-u8s8" : kInt16 ? "avx2-int16" : "avx2-int8"; }
+  const char* Name() const override {
+    return kVnni ? "avx512vnni-int8" : kU8S8 ? "avx2-int8-u8s8" : kInt16 ? "avx2-int16" : "avx2-int8";
+  }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
@@ -163,7 +171,8 @@ class ConvGemm : public Kernel {
         const size_t at = static_cast<size_t>(grp);
         if (kU8S8) {  // U8S8SplitShare held when chosen: centered values in [-128, 128], split where needed
           kernels::PackS8ASortedRows(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->s8[at],
-                                     &packed->s8_rows[at]);
+                                     &packed->s8_rows[at], 0,
+                                     kVnni ? kernels::S8Split::kBytes : kernels::S8Split::kPairs);
           *bytes += static_cast<int64_t>(packed->s8[at].data.size() * sizeof(int32_t));
           continue;
         }
@@ -185,7 +194,8 @@ class ConvGemm : public Kernel {
     };
     std::shared_ptr<const void> packed;
     if (init.weights) {
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kU8S8    ? "/avx2-int8-u8s8"
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kVnni    ? "/avx512vnni-int8"
+                                                                        : kU8S8  ? "/avx2-int8-u8s8"
                                                                         : kInt16 ? "/avx2-int16-gemm"
                                                                                  : "/avx2-int8-gemm"),
                                                      pack, &packed));
@@ -367,8 +377,9 @@ class ConvGemm : public Kernel {
         else
           kernels::PackU8PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
-        kernels::GemmU8S8TileAvx2(filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
-                                  padded / kPanel, x_zp + 128, s->acc.data(), padded);
+        (kVnni ? kernels::GemmU8S8TileVnni : kernels::GemmU8S8TileAvx2)(
+            filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(), padded / kPanel,
+            x_zp + 128, s->acc.data(), padded);
       } else if constexpr (kInt16) {
         if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
           kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
@@ -487,9 +498,24 @@ bool SupportsU8S8(const KernelInit& init) {
   return true;
 }
 
-template <typename T, bool kU8S8 = false>
+// The VNNI form: avx2-int8's cases whose centered weights s8 holds (all
+// but a centered 128, which is split off); any 8-bit weights.
+bool SupportsVnni(const KernelInit& init) {
+  if (!Supports(init)) return false;
+  ConvGeometry g;
+  std::vector<ValueInfo> logical;
+  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
+  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
+  for (int64_t grp = 0; grp < g.group; ++grp) {
+    const std::vector<int16_t> a = CenteredFilter(*init.inputs[1], g, grp);
+    if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
+  }
+  return true;
+}
+
+template <typename T, bool kU8S8 = false, bool kVnni = false>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<ConvGemm<T, kU8S8>>();
+  auto k = std::make_unique<ConvGemm<T, kU8S8, kVnni>>();
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -505,6 +531,9 @@ MIXQ_REGISTER_KERNELS(conv2d, avx2_gemm) {
   // Above avx2-int8 where the weights allow it (7-bit, or a sparse remainder).
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::Make<int8_t, true>});
+  // Above both where the CPU has AVX-512 VNNI: every 8-bit weight, exact.
+  mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512Vnni, 30,
+                             mixq::ops::SupportsVnni, mixq::ops::Make<int8_t, true, true>});
   // Above the staged avx2-int16 (10) of conv2d/cpu_avx2.cc, which keeps what this one declines.
   mixq::ops::RegisterKernel({"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports16,
                              mixq::ops::Make<int16_t>});

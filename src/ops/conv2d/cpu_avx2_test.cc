@@ -1,5 +1,6 @@
 // The AVX2 int8 Conv2D kernels (the fused NCHW "avx2-int8", the depthwise
-// "avx2-int8-dw" and "avx2-int8-dw8c", and the staged "avx2-int8-staged") against the quantized reference, bit for bit:
+// "avx2-int8-dw" and "avx2-int8-dw8c", and the staged "avx2-int8-staged"),
+// and the AVX-512 VNNI "avx512vnni-int8" where the CPU has it, against the quantized reference, bit for bit:
 // odd sizes (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise, strides, dilations, padding,
 // both activation layouts, zero points at the extremes (centered values up to 255), int8 / float32 / float16 outputs,
 // float, INT32, NaN and absent biases, fused relu / relu6 / clip / leaky
@@ -204,9 +205,12 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
   const Run runs[] = {{"avx2-int8", Weights::kEightBit},        {"avx2-int8-dw", Weights::kEightBit},
                       {"avx2-int8-dw8c", Weights::kEightBit},   {"avx2-int8-nhwc", Weights::kEightBit},
                       {"avx2-int8-staged", Weights::kEightBit}, {"avx2-int8-u8s8", Weights::kSevenBit},
-                      {"avx2-int8-u8s8", Weights::kSplit}};
+                      {"avx2-int8-u8s8", Weights::kSplit},      {"avx512vnni-int8", Weights::kEightBit},
+                      {"avx512vnni-int8", Weights::kDense},     {"avx512vnni-int8", Weights::kSplit}};
   for (const Run& r : runs) {
     const char* name = r.kernel;
+    const bool vnni = std::string(name) == "avx512vnni-int8";
+    if (vnni && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;  // this CPU cannot run it
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     const std::string kernel = name;
@@ -226,7 +230,9 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
     // one group, the staged one all; the split weights of 9 small cases (a few quads per block, where one extreme
     // value costs a whole remainder step; under 48 channels the limit is kFewRowsMaxRestSteps) exceed the limits.
-    EXPECT_EQ(ran, r.weights == Weights::kSplit    ? 10
+    // The VNNI form takes avx2-int8's cases with any 8-bit weights.
+    EXPECT_EQ(ran, vnni                            ? 19
+                   : r.weights == Weights::kSplit  ? 10
                    : kernel == "avx2-int8" || u8s8 ? 19
                    : kernel == "avx2-int8-dw"      ? 15
                    : kernel == "avx2-int8-dw8c"    ? 15

@@ -67,6 +67,14 @@ Status MakeU8S8Split(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8WeightGemm(init, shape, -1, kernel);
 }
 
+bool SupportsVnni(const KernelInit& init) {
+  return SupportsInt8WeightGemmVnni(init, Shape, -1);
+}
+
+Status MakeVnni(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeInt8WeightGemmVnni(init, Shape, -1, kernel);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -76,6 +84,9 @@ MIXQ_REGISTER_KERNELS(matmul, avx2_gemm) {
       {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::MakeU8S8});
+  // Above all three where the CPU has AVX-512 VNNI: any 8-bit weights, exact.
+  mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx512Vnni, 30,
+                             mixq::ops::SupportsVnni, mixq::ops::MakeVnni});
   // Between the two: 8-bit weights that the 7-bit form declines.
   mixq::ops::RegisterKernel({"avx2-int8-u8s8-split", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 24,
                              mixq::ops::SupportsU8S8Split, mixq::ops::MakeU8S8Split});
