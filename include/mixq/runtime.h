@@ -77,7 +77,7 @@ struct ContextOptions {
   // several contexts on several threads for inter-op parallelism.
   int num_threads = 0;
   // Caps the instruction set of mixq's hand-written kernels: "" (what the CPU
-  // has), "generic", "avx2", "avx512" or "avx512_vnni"; tests use it to run
+  // has), "generic", "avx2", "avx512", "avx512_vnni" or "amx"; tests use it to run
   // the path this CPU would not pick. oneDNN dispatches by itself.
   std::string max_isa;
   // Most bytes of activation memory the context may plan for one set of input

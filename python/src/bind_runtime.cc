@@ -83,7 +83,7 @@ void BindRuntime(py::module_& m) {
                      "Threads one inference may use (0: OMP_NUM_THREADS, else every core; 1 to 1024).")
       .def_readwrite("max_isa", &ContextOptions::max_isa,
                      "Caps the instruction set of mixq's own kernels: '' (the CPU's), 'generic', 'avx2', 'avx512', "
-                     "'avx512_vnni'.")
+                     "'avx512_vnni', 'amx'.")
       .def_readwrite("max_activation_bytes", &ContextOptions::max_activation_bytes,
                      "Most bytes of activation memory one set of input shapes may plan (<= 0: no limit).")
       .def_readwrite("profile", &ContextOptions::profile,

@@ -6,19 +6,36 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace mixq::kernels {
 
 namespace {
 
 #if defined(__x86_64__) || defined(__i386__)
-bool Bit(uint32_t reg, int bit) { return (reg >> bit) & 1u; }
+bool Bit(uint32_t reg, int bit) {
+  return (reg >> bit) & 1u;
+}
 
 // XCR0: which register states the OS saves (AVX needs bits 1-2, AVX-512 5-7).
 uint64_t ReadXcr0() {
   uint32_t eax = 0, edx = 0;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+// Linux keeps AMX tile data off until a process asks (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); oneDNN asks the same way.
+bool RequestAmxPermission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
 }
 #endif
 
@@ -48,6 +65,11 @@ const CpuFeatures& DetectedCpuFeatures() {
       f.avx_vnni = ymm && Bit(a, 4);
       f.avx512bf16 = zmm && Bit(a, 5);
     }
+    // AMX: AMX-TILE (leaf 7 edx bit 24) and AMX-INT8 (bit 25), the tile
+    // state in XCR0 (bits 17-18), and Linux's per-process permission for
+    // the 8 KiB of tile data.
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && Bit(d, 24) && Bit(d, 25) && (xcr0 & 0x60000) == 0x60000)
+      f.amx_int8 = RequestAmxPermission();
 #endif
     return f;
   }();
@@ -64,12 +86,14 @@ const char* IsaName(Isa isa) {
       return "avx512";
     case Isa::kAvx512Vnni:
       return "avx512_vnni";
+    case Isa::kAmx:
+      return "amx";
   }
   return "?";
 }
 
 bool ParseIsa(const std::string& name, Isa* isa) {
-  for (Isa candidate : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni})
+  for (Isa candidate : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx})
     if (name == IsaName(candidate)) {
       *isa = candidate;
       return true;
@@ -84,6 +108,7 @@ Isa BestIsa() {
     if (f.avx2 && f.fma && f.f16c) isa = Isa::kAvx2;
     if (isa == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512vl) isa = Isa::kAvx512;
     if (isa == Isa::kAvx512 && f.avx512vnni) isa = Isa::kAvx512Vnni;
+    if (isa == Isa::kAvx512Vnni && f.amx_int8) isa = Isa::kAmx;
     Isa cap;
     if (const char* env = std::getenv("MIXQ_MAX_ISA"); env && ParseIsa(env, &cap) && cap < isa) isa = cap;
     return isa;
@@ -109,6 +134,7 @@ std::string CpuFeatureString() {
   add(f.avx512vnni, "avx512vnni");
   add(f.avx512bf16, "avx512bf16");
   add(f.avx_vnni, "avxvnni");
+  add(f.amx_int8, "amx-int8");
   return s.empty() ? "none" : s;
 }
 

@@ -7,21 +7,25 @@
 namespace mixq::kernels {
 
 // Instruction-set tiers a hand-written kernel may need, lowest first.
-enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAmx = 4 };
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
   bool avx_vnni = false;
+  // AMX tiles with int8 dot products, enabled by the OS (XCR0) and granted to
+  // this process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).
+  bool amx_int8 = false;
 };
 
 // Detected once (cpuid through the compiler's builtins).
 const CpuFeatures& DetectedCpuFeatures();
 
 // The best tier this CPU runs: kAvx2 needs AVX2 + FMA + F16C, kAvx512 needs
-// F + BW + VL, kAvx512Vnni adds VNNI. Capped by the MIXQ_MAX_ISA environment
-// variable (generic | avx2 | avx512 | avx512_vnni), which tests use to run
-// the paths the machine would not pick.
+// F + BW + VL, kAvx512Vnni adds VNNI, kAmx adds AMX-INT8 tiles. Capped by
+// the MIXQ_MAX_ISA environment variable (generic | avx2 | avx512 |
+// avx512_vnni | amx), which tests use to run the paths the machine would not
+// pick.
 Isa BestIsa();
 
 const char* IsaName(Isa isa);

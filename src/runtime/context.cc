@@ -86,7 +86,7 @@ Status ContextImpl::CheckOptions() const {
   kernels::Isa isa;
   if (!options_.max_isa.empty() && !kernels::ParseIsa(options_.max_isa, &isa))
     return InvalidArgument("ContextOptions::max_isa is '", options_.max_isa,
-                           "'; expected \"\", generic, avx2, avx512 or avx512_vnni");
+                           "'; expected \"\", generic, avx2, avx512, avx512_vnni or amx");
   return Status::OK();
 }
 

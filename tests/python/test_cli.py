@@ -198,8 +198,8 @@ def test_inspect_plan_shows_steps_kernels_and_storage(build_dir, cnn_f32, cnn_q8
     kernels = {row["node"]: row["kernel"] for row in doc["precision_report"]["nodes"]}
     quantized = {row["kernel"] for row in doc["precision_report"]["nodes"]
                  if row["op"] in ("Conv2D", "FullyConnected")}
-    # int8 kernels, fast (AVX2 or AVX-512 VNNI) or not
-    assert quantized and quantized <= {"avx2-int8", "avx512vnni-int8", "reference-quantized"}, kernels
+    # int8 kernels, fast (AVX2, AVX-512 VNNI or AMX) or not
+    assert quantized and quantized <= {"avx2-int8", "avx512vnni-int8", "amx-int8", "reference-quantized"}, kernels
     op_of = {row["node"]: row["op"] for row in doc["precision_report"]["nodes"]}
     fused = [(op_of[row["node"]], op_of[row["fused_into"]]) for row in doc["precision_report"]["nodes"]
              if row["fused_into"]]

@@ -236,4 +236,4 @@ def test_a_pair_read_by_a_conv_and_a_float_op_fuses_into_its_producer(build_dir,
     by_node = {s["node"]: s for s in steps}
     assert by_node["add3"]["post_ops"] == ["fake_quantize"] and "aq_DQ" in by_node["add3"]["fused"], by_node["add3"]
     assert not any(s["op"] == "FakeQuantize" for s in steps), [(s["op"], s["node"]) for s in steps]
-    assert by_node["conv"]["kernel"] in ("avx2-int8", "avx2-int8-u8s8", "avx512vnni-int8"), by_node["conv"]
+    assert by_node["conv"]["kernel"] in ("avx2-int8", "avx2-int8-u8s8", "avx512vnni-int8", "amx-int8"), by_node["conv"]

@@ -133,14 +133,16 @@ TEST(ConfigErrors, UnknownKeysAndValuesAreNamed) {
                 StatusCode::INVALID_ARGUMENT, "precision_config.precision_mod");
   ExpectMessage(config->ParseFromString(R"({"precision_config": {"precision_mode": "int4"}})"),
                 StatusCode::INVALID_ARGUMENT, "unknown value 'int4'");
-  ExpectMessage(config->ParseFromString(R"({"precision_config": {"precision_mode": 8}})"),
-                StatusCode::INVALID_ARGUMENT, "must be a string");
+  ExpectMessage(config->ParseFromString(R"({"precision_config": {"precision_mode": 8}})"), StatusCode::INVALID_ARGUMENT,
+                "must be a string");
   ExpectMessage(config->ParseFromString("{not json"), StatusCode::INVALID_ARGUMENT, "not valid JSON at byte");
   ExpectMessage(config->ParseFromFile("/nonexistent/cfg.json"), StatusCode::NOT_FOUND, "/nonexistent/cfg.json");
   // A failed parse changes nothing; a good one is reflected in ToJson.
   EXPECT_NE(config->ToJson().find("\"force_float32\""), std::string::npos);
-  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"weight_quant_granularity": "per_tensor",
-      "custom_ranges": {"x": [-1, 1]}}})").ok());
+  ASSERT_TRUE(config
+                  ->ParseFromString(R"({"precision_config": {"weight_quant_granularity": "per_tensor",
+      "custom_ranges": {"x": [-1, 1]}}})")
+                  .ok());
   EXPECT_NE(config->ToJson().find("per_tensor"), std::string::npos);
   ExpectMessage(config->ParseFromString(R"({"precision_config": {"custom_ranges": {"x": [2, 1]}}})"),
                 StatusCode::INVALID_ARGUMENT, "custom_ranges.x");

@@ -64,9 +64,11 @@ TEST(SeedSnippet, RunsQuantizedWithAHandSetRange) {
   const std::string report = model->GetPrecisionReportJson();
   // conv: input and filter QINT8, bias FLOAT16, output FLOAT16; pool output FLOAT16.
   EXPECT_NE(report.find(R"("actual":"QINT8","requested":"QINT8","requested_by":"node","tensor":"input0")"),
-            std::string::npos) << report;
+            std::string::npos)
+      << report;
   EXPECT_NE(report.find(R"("actual":"FLOAT16","requested":"FLOAT16","requested_by":"node","tensor":"Constant_1:0")"),
-            std::string::npos) << report;
+            std::string::npos)
+      << report;
   EXPECT_EQ(model->GetOutputDataTypes()[0], DataType::FLOAT16);
   // Float reference of the same network.
   auto float_net = CreateINetwork();

@@ -346,8 +346,9 @@ namespace mixq::testing {
 namespace {
 
 // ContextOptions::max_isa caps mixq's own kernels: "generic" runs the path
-// an AVX2 CPU would not pick (the reference here), "avx2" the path an
-// AVX-512 VNNI CPU would not pick, with the same bits, since every fast
+// an AVX2 CPU would not pick (the reference here), "avx2" and
+// "avx512_vnni" the paths an AVX-512 VNNI or AMX CPU would not pick, with
+// the same bits, since every fast
 // kernel is bit-exact with the reference.
 TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
   auto network = CreateINetwork();
@@ -359,18 +360,22 @@ TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
   ASSERT_TRUE(network->MarkOutput(conv2->GetOutput(0)).ok());
   auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
   auto engine = model->CreateIEngine();
-  ContextOptions generic, avx2;
+  ContextOptions generic, avx2, vnni;
   generic.max_isa = "generic";
   avx2.max_isa = "avx2";
+  vnni.max_isa = "avx512_vnni";
   auto best = engine->CreateIContext();
   auto forced = engine->CreateIContext(generic);
   auto forced_avx2 = engine->CreateIContext(avx2);
+  auto forced_vnni = engine->CreateIContext(vnni);
   auto input = RandomFloats(2 * 8 * 8 * 4, 47);
   const auto a = RunOnce(best.get(), Dims({2, 8, 8, 4}), input);
   const auto b = RunOnce(forced.get(), Dims({2, 8, 8, 4}), input);
   const auto c = RunOnce(forced_avx2.get(), Dims({2, 8, 8, 4}), input);
+  const auto d = RunOnce(forced_vnni.get(), Dims({2, 8, 8, 4}), input);
   EXPECT_EQ(a, b);
   EXPECT_EQ(a, c);
+  EXPECT_EQ(a, d);
   for (const auto& step : Impl(forced.get())->plan().steps)
     EXPECT_EQ(std::string(step.def->name).find("avx"), std::string::npos) << step.label << ": " << step.def->name;
   auto count = [](IContext* context, const char* prefix) {
@@ -382,6 +387,11 @@ TEST(ExecutionPlan, MaxIsaForcesTheGenericPathWithTheSameResults) {
     EXPECT_EQ(count(forced_avx2.get(), "avx2-int8"), 2);
   }
   if (kernels::BestIsa() >= kernels::Isa::kAvx512Vnni) {
+    EXPECT_EQ(count(forced_vnni.get(), "avx512vnni-int8"), 2);
+  }
+  if (kernels::BestIsa() >= kernels::Isa::kAmx) {
+    EXPECT_EQ(count(best.get(), "amx-int8"), 2);
+  } else if (kernels::BestIsa() >= kernels::Isa::kAvx512Vnni) {
     EXPECT_EQ(count(best.get(), "avx512vnni-int8"), 2);
   } else if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
     EXPECT_EQ(count(best.get(), "avx2-int8"), 2);

@@ -119,8 +119,11 @@ TEST(FuseFloatChain, ConvHardSwishScalarsQuantizeIsOneStepWithTheSameNumbers) {
       const Ran ref = RunChain(model.get(), name, true, x, dims);
       if (!ops::FindKernel(OpKind::kConv2D, "avx2-int8") || !kernels::DetectedCpuFeatures().avx2) GTEST_SKIP();
       // 11 columns: avx2-int8-dw8c's case (narrow rows), through its per-channel row path.
-      const bool vnni = kernels::BestIsa() >= kernels::Isa::kAvx512Vnni;
-      EXPECT_EQ(fast.kernel, depthwise ? "avx2-int8-dw8c" : vnni ? "avx512vnni-int8" : "avx2-int8");
+      const kernels::Isa isa = kernels::BestIsa();
+      const char* gemm = isa >= kernels::Isa::kAmx          ? "amx-int8"
+                         : isa >= kernels::Isa::kAvx512Vnni ? "avx512vnni-int8"
+                                                            : "avx2-int8";
+      EXPECT_EQ(fast.kernel, depthwise ? "avx2-int8-dw8c" : gemm);
       EXPECT_EQ(fast.fused, (std::vector<std::string>{"Activation", "Elementwise", "Elementwise", "Convert"}));
       EXPECT_EQ(fast.first_output, DataType::INT8);
       EXPECT_TRUE(ref.fused.empty());

@@ -1,9 +1,9 @@
 // Activation memory planning: sharing, alignment, no overlap of live buffers.
+#include "runtime/memory_plan.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
-
-#include "runtime/memory_plan.h"
 
 namespace mixq::runtime {
 namespace {

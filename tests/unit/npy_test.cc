@@ -1,10 +1,10 @@
 // .npy reading and writing: round trip and malformed files.
+#include "util/npy.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
-
-#include "util/npy.h"
 
 namespace mixq {
 namespace {
@@ -44,9 +44,9 @@ TEST(Npy, MalformedFilesAreErrors) {
             std::string::npos);
   std::string fortran = file;
   fortran.replace(fortran.find("False"), 5, "True ");
-  EXPECT_NE(ParseNpy(reinterpret_cast<const uint8_t*>(fortran.data()), fortran.size(), &array).message().find(
-                "Fortran"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseNpy(reinterpret_cast<const uint8_t*>(fortran.data()), fortran.size(), &array).message().find("Fortran"),
+      std::string::npos);
   // Every truncation of a good file is an error, never a crash.
   for (size_t n = 0; n + 4 < file.size(); ++n)
     EXPECT_FALSE(ParseNpy(reinterpret_cast<const uint8_t*>(file.data()), n, &array).ok()) << n;

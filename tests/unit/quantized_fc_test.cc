@@ -13,8 +13,8 @@ namespace {
 std::unique_ptr<INetwork> MakeFc(const std::vector<float>& w, const std::vector<float>& b, bool transpose_b) {
   auto network = CreateINetwork();
   ITensor* x = network->AddIInput(DataType::FLOAT32, Dims({3, 20}));
-  ITensor* weight = network->AddIConstNode(DataType::FLOAT32, transpose_b ? Dims({7, 20}) : Dims({20, 7}), w.data())
-                        ->GetOutput(0);
+  ITensor* weight =
+      network->AddIConstNode(DataType::FLOAT32, transpose_b ? Dims({7, 20}) : Dims({20, 7}), w.data())->GetOutput(0);
   ITensor* bias = network->AddIConstNode(DataType::FLOAT32, Dims({7}), b.data())->GetOutput(0);
   IFullyConnectedNode* fc = network->AddIFullyConnectedNode(x, weight, bias);
   fc->SetTransposeB(transpose_b);

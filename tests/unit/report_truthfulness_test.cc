@@ -70,9 +70,8 @@ void CheckModel(const Case& c) {
   for (const char* mode : kModes) {
     auto network = MakeNetwork(c);
     auto config = CreateIBuilderConfig();
-    ASSERT_TRUE(config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode +
-                                        "\"}}")
-                    .ok());
+    ASSERT_TRUE(
+        config->ParseFromString(std::string(R"({"precision_config": {"precision_mode": ")") + mode + "\"}}").ok());
     if (std::string(mode).starts_with("qint")) {
       examples::RandomImages images(c.dims, 2, 3);
       auto calibrator = CreateICalibrator(&images);

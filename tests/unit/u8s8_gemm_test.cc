@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/u8s8_gemm_amx.h"
 
 namespace mixq::kernels {
 namespace {
@@ -222,6 +223,54 @@ TEST(U8S8Gemm, WeightsTileAvx2GivesTheExactSums) {
 TEST(U8S8Gemm, WeightsTileVnniGivesTheExactSumsForAnyS8Weights) {
   if (BestIsa() < Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
   CheckWeightsTile(true);
+}
+
+// GemmU8S8TileAmx: s8 weights (tiles of 16 rows x 64 taps) times u8 panels
+// with the zero point, against integer sums: K tails inside a tile and over
+// several, row and panel tails (the 2 x 2 tile groups and the 1s left), the
+// ends of both ranges.
+TEST(U8S8Gemm, AmxTileGivesTheExactSums) {
+  if (BestIsa() < Isa::kAmx) GTEST_SKIP() << "no AMX-INT8";
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> code(-128, 127), byte(0, 255);
+  for (const auto& shape :
+       std::vector<std::array<int64_t, 3>>{{1, 3, 1}, {16, 64, 16}, {17, 65, 33}, {40, 300, 50}, {33, 1153, 64}}) {
+    const int64_t m = shape[0], k = shape[1], cols = shape[2];
+    std::vector<int16_t> a(static_cast<size_t>(m * k));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int16_t>(i % 9 == 0 ? (i % 2 ? 127 : -128) : code(rng));
+    const int64_t panels = (cols + kU8S8Panel - 1) / kU8S8Panel, quads = (k + 3) / 4;
+    std::vector<uint8_t> b(static_cast<size_t>(k * cols));
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i % 13 == 0 ? (i % 2 ? 255 : 0) : byte(rng));
+    std::vector<int64_t> offsets(static_cast<size_t>(k));
+    for (int64_t t = 0; t < k; ++t) offsets[static_cast<size_t>(t)] = t * (panels * kU8S8Panel);
+    std::vector<uint8_t> rows(static_cast<size_t>((k + 1) * panels * kU8S8Panel), 0);
+    for (int64_t t = 0; t < k; ++t)
+      for (int64_t j = 0; j < cols; ++j)
+        rows[static_cast<size_t>(t * panels * kU8S8Panel + j)] = b[static_cast<size_t>(t * cols + j)];
+    // The slack past the last panel holds bytes the product must ignore.
+    std::vector<uint8_t> panel_data(static_cast<size_t>(panels * quads * 4 * kU8S8Panel + kAmxPanelSlack), 0xA5);
+    PackU8PanelsFromOffsetsAvx2(rows.data(), offsets.data(), k, cols, panel_data.data());
+    PackedAmxA packed;
+    PackAmxA(a.data(), m, k, k, &packed);
+    const int64_t ldc = panels * kU8S8Panel;
+    const int32_t zero_point = 140;
+    std::vector<int32_t> got(static_cast<size_t>(packed.blocks * kAmxRows * ldc), 0);
+    GemmU8S8TileAmx(packed, 0, packed.blocks, panel_data.data(), panels, zero_point, got.data(), ldc);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        int64_t want = 0;
+        for (int64_t t = 0; t < k; ++t)
+          want += int64_t{a[static_cast<size_t>(i * k + t)]} * (b[static_cast<size_t>(t * cols + j)] - zero_point);
+        ASSERT_EQ(got[static_cast<size_t>(i * ldc + j)], want)
+            << m << "x" << k << "x" << cols << " at " << i << "," << j;
+      }
+    // A sub-range of row blocks lands at C's first rows.
+    if (packed.blocks > 1) {
+      std::vector<int32_t> part(static_cast<size_t>(kAmxRows * ldc), 0);
+      GemmU8S8TileAmx(packed, 1, 2, panel_data.data(), panels, zero_point, part.data(), ldc);
+      EXPECT_TRUE(std::equal(part.begin(), part.end(), got.begin() + kAmxRows * ldc));
+    }
+  }
 }
 
 }  // namespace

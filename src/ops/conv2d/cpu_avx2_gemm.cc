@@ -34,6 +34,11 @@
 // products in int32 without saturating, so 8-bit weights need no split
 // (S8Split::kBytes: only a centered 128 is). Exact, so bit-exact too.
 //
+// With AMX-INT8 (Isa::kAmx) the same planes and panels run as "amx-int8":
+// kernels::GemmU8S8TileAmx's TDPBSUD on 16 x 64 s8 weight tiles (16
+// output channels per row block instead of 6) and the u8 panels as B tiles.
+// Exact int32 sums, so bit-exact too.
+//
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
 #include <omp.h>
@@ -47,6 +52,7 @@
 #include "kernels/int16_gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/u8s8_gemm.h"
+#include "kernels/u8s8_gemm_amx.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
@@ -68,6 +74,7 @@ constexpr int64_t kPanel = kernels::kInt16Panel;
 struct PackedFilter {
   std::vector<kernels::PackedInt16A> groups, low;
   std::vector<kernels::PackedS8A> s8;
+  std::vector<kernels::PackedAmxA> amx;       // amx-int8, per group
   std::vector<std::vector<int64_t>> s8_rows;  // u8s8, per group: the output channel of each packed row
 };
 
@@ -96,17 +103,23 @@ std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, i
 
 // T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
 // kU8S8 (int8 only): vpmaddubsw on u8 planes and s8 weights; kVnni as well:
-// vpdpbusd on the same operands.
-template <typename T, bool kU8S8 = false, bool kVnni = false>
+// vpdpbusd on the same operands; kAmx: AMX tiles on them.
+template <typename T, bool kU8S8 = false, bool kVnni = false, bool kAmx = false>
 class ConvGemm : public Kernel {
  public:
   static constexpr bool kInt16 = sizeof(T) == 2;
-  static_assert(!(kInt16 && kU8S8) && (kU8S8 || !kVnni));
+  static_assert(!(kInt16 && kU8S8) && (kU8S8 || (!kVnni && !kAmx)) && !(kVnni && kAmx));
+  // Output channels per row block of the packed weights.
+  static constexpr int64_t kRowBlock = kAmx ? kernels::kAmxRows : kernels::kInt16RowBlock;
   using Acc = std::conditional_t<kInt16, int64_t, int32_t>;
   using Plane = std::conditional_t<kU8S8, uint8_t, int16_t>;  // planes and panels
 
   const char* Name() const override {
-    return kVnni ? "avx512vnni-int8" : kU8S8 ? "avx2-int8-u8s8" : kInt16 ? "avx2-int16" : "avx2-int8";
+    return kAmx     ? "amx-int8"
+           : kVnni  ? "avx512vnni-int8"
+           : kU8S8  ? "avx2-int8-u8s8"
+           : kInt16 ? "avx2-int16"
+                    : "avx2-int8";
   }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
@@ -146,7 +159,7 @@ class ConvGemm : public Kernel {
     block_panels_ = std::clamp<int64_t>(std::min(24 * 1024 / (chunk_steps * 64), 64 * 1024 / sum_bytes_per_panel), 4,
                                         block_panels_max_);
     if (!pointwise_) PlanPlanes();
-    row_blocks_ = (oc_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
+    row_blocks_ = (oc_ + kRowBlock - 1) / kRowBlock;
     const int64_t pixel_panels = (columns_ + kPanel - 1) / kPanel;
     const int64_t threads = std::max(1, omp_get_max_threads());
     blocks_per_image_ = (pixel_panels + block_panels_ - 1) / block_panels_;
@@ -163,12 +176,18 @@ class ConvGemm : public Kernel {
       if (kInt16) packed->low.resize(static_cast<size_t>(g_.group));
       if (kU8S8) packed->s8.resize(static_cast<size_t>(g_.group));
       if (kU8S8) packed->s8_rows.resize(static_cast<size_t>(g_.group));
+      if (kAmx) packed->amx.resize(static_cast<size_t>(g_.group));
       *bytes = 0;
       for (int64_t grp = 0; grp < g_.group; ++grp) {
         auto value = [&](int64_t row, int64_t k) {
           return static_cast<int16_t>(CenteredWeight<T>(w, g_, f_s, grp, row, k));
         };
         const size_t at = static_cast<size_t>(grp);
+        if (kAmx) {  // FitsS8 held when chosen
+          kernels::PackAmxA(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->amx[at]);
+          *bytes += static_cast<int64_t>(packed->amx[at].data.size());
+          continue;
+        }
         if (kU8S8) {  // U8S8SplitShare held when chosen: centered values in [-128, 128], split where needed
           kernels::PackS8ASortedRows(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->s8[at],
                                      &packed->s8_rows[at], 0,
@@ -194,7 +213,8 @@ class ConvGemm : public Kernel {
     };
     std::shared_ptr<const void> packed;
     if (init.weights) {
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kVnni    ? "/avx512vnni-int8"
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kAmx     ? "/amx-int8"
+                                                                        : kVnni  ? "/avx512vnni-int8"
                                                                         : kU8S8  ? "/avx2-int8-u8s8"
                                                                         : kInt16 ? "/avx2-int16-gemm"
                                                                                  : "/avx2-int8-gemm"),
@@ -367,8 +387,9 @@ class ConvGemm : public Kernel {
   void RunBlock(const T* image, int32_t x_zp, int64_t n, int64_t first, int64_t cols, int64_t first_block,
                 int64_t last_block, const TensorView& y, Scratch* s) {
     const int64_t padded = (cols + kPanel - 1) / kPanel * kPanel;
-    s->panels.resize(static_cast<size_t>((kU8S8 ? (depth_ + 3) / 4 * 4 : pairs_ * 2) * padded));
-    s->acc.resize(static_cast<size_t>((last_block - first_block) * kernels::kInt16RowBlock * padded));
+    s->panels.resize(static_cast<size_t>((kU8S8 ? (depth_ + 3) / 4 * 4 : pairs_ * 2) * padded +
+                                         (kAmx ? kernels::kAmxPanelSlack : 0)));
+    s->acc.resize(static_cast<size_t>((last_block - first_block) * kRowBlock * padded));
     const int64_t plane = g_.in_h * g_.in_w;
     for (int64_t grp = 0; grp < g_.group; ++grp) {
       if constexpr (kU8S8) {
@@ -377,9 +398,13 @@ class ConvGemm : public Kernel {
         else
           kernels::PackU8PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
-        (kVnni ? kernels::GemmU8S8TileVnni : kernels::GemmU8S8TileAvx2)(
-            filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(), padded / kPanel,
-            x_zp + 128, s->acc.data(), padded);
+        if constexpr (kAmx)
+          kernels::GemmU8S8TileAmx(filter_->amx[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
+                                   padded / kPanel, x_zp + 128, s->acc.data(), padded);
+        else
+          (kVnni ? kernels::GemmU8S8TileVnni : kernels::GemmU8S8TileAvx2)(
+              filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(), padded / kPanel,
+              x_zp + 128, s->acc.data(), padded);
       } else if constexpr (kInt16) {
         if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
           kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
@@ -398,9 +423,9 @@ class ConvGemm : public Kernel {
         kernels::GemmInt16TileAvx2(filter_->groups[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
                                    padded / kPanel, s->acc.data(), padded);
       }
-      const int64_t first_row = first_block * kernels::kInt16RowBlock;
-      const int64_t last_row = std::min(oc_, last_block * kernels::kInt16RowBlock);
-      const int64_t* channel_of = kU8S8 ? filter_->s8_rows[static_cast<size_t>(grp)].data() : nullptr;
+      const int64_t first_row = first_block * kRowBlock;
+      const int64_t last_row = std::min(oc_, last_block * kRowBlock);
+      const int64_t* channel_of = kU8S8 && !kAmx ? filter_->s8_rows[static_cast<size_t>(grp)].data() : nullptr;
       for (int64_t row = first_row; row < last_row; ++row) {
         const int64_t o = grp * oc_ + (channel_of ? channel_of[row] : row);
         const Acc* acc = s->acc.data() + (row - first_row) * padded;
@@ -513,9 +538,21 @@ bool SupportsVnni(const KernelInit& init) {
   return true;
 }
 
-template <typename T, bool kU8S8 = false, bool kVnni = false>
+// The AMX form: avx2-int8's cases whose centered weights s8 holds.
+bool SupportsAmx(const KernelInit& init) {
+  if (!Supports(init)) return false;
+  ConvGeometry g;
+  std::vector<ValueInfo> logical;
+  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
+  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
+  for (int64_t grp = 0; grp < g.group; ++grp)
+    if (!kernels::FitsS8(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth, depth)) return false;
+  return true;
+}
+
+template <typename T, bool kU8S8 = false, bool kVnni = false, bool kAmx = false>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<ConvGemm<T, kU8S8, kVnni>>();
+  auto k = std::make_unique<ConvGemm<T, kU8S8, kVnni, kAmx>>();
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -534,6 +571,9 @@ MIXQ_REGISTER_KERNELS(conv2d, avx2_gemm) {
   // Above both where the CPU has AVX-512 VNNI: every 8-bit weight, exact.
   mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512Vnni, 30,
                              mixq::ops::SupportsVnni, mixq::ops::Make<int8_t, true, true>});
+  // Above all where the CPU has AMX-INT8: weights s8 holds (a centered 128 goes to avx512vnni-int8).
+  mixq::ops::RegisterKernel({"amx-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 35, mixq::ops::SupportsAmx,
+                             mixq::ops::Make<int8_t, true, false, true>});
   // Above the staged avx2-int16 (10) of conv2d/cpu_avx2.cc, which keeps what this one declines.
   mixq::ops::RegisterKernel({"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports16,
                              mixq::ops::Make<int16_t>});

@@ -1,10 +1,9 @@
 // The AVX2 int8 Conv2D kernels (the fused NCHW "avx2-int8", the depthwise
 // "avx2-int8-dw" and "avx2-int8-dw8c", and the staged "avx2-int8-staged"),
-// and the AVX-512 VNNI "avx512vnni-int8" where the CPU has it, against the quantized reference, bit for bit:
-// odd sizes (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise, strides, dilations, padding,
-// both activation layouts, zero points at the extremes (centered values up to 255), int8 / float32 / float16 outputs,
-// float, INT32, NaN and absent biases, fused relu / relu6 / clip / leaky
-// relu and a residual add.
+// and the AVX-512 VNNI "avx512vnni-int8" and AMX "amx-int8" where the CPU has them, against the quantized reference,
+// bit for bit: odd sizes (GEMM row and column tails, odd depth, pixel blocks), groups and depthwise, strides,
+// dilations, padding, both activation layouts, zero points at the extremes (centered values up to 255), int8 / float32
+// / float16 outputs, float, INT32, NaN and absent biases, fused relu / relu6 / clip / leaky relu and a residual add.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -206,11 +205,13 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
                       {"avx2-int8-dw8c", Weights::kEightBit},   {"avx2-int8-nhwc", Weights::kEightBit},
                       {"avx2-int8-staged", Weights::kEightBit}, {"avx2-int8-u8s8", Weights::kSevenBit},
                       {"avx2-int8-u8s8", Weights::kSplit},      {"avx512vnni-int8", Weights::kEightBit},
-                      {"avx512vnni-int8", Weights::kDense},     {"avx512vnni-int8", Weights::kSplit}};
+                      {"avx512vnni-int8", Weights::kDense},     {"avx512vnni-int8", Weights::kSplit},
+                      {"amx-int8", Weights::kEightBit},         {"amx-int8", Weights::kDense}};
   for (const Run& r : runs) {
     const char* name = r.kernel;
-    const bool vnni = std::string(name) == "avx512vnni-int8";
+    const bool vnni = std::string(name) == "avx512vnni-int8", amx = std::string(name) == "amx-int8";
     if (vnni && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;  // this CPU cannot run it
+    if (amx && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     const std::string kernel = name;
@@ -230,8 +231,8 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
     // one group, the staged one all; the split weights of 9 small cases (a few quads per block, where one extreme
     // value costs a whole remainder step; under 48 channels the limit is kFewRowsMaxRestSteps) exceed the limits.
-    // The VNNI form takes avx2-int8's cases with any 8-bit weights.
-    EXPECT_EQ(ran, vnni                            ? 19
+    // The VNNI and AMX forms take avx2-int8's cases with any 8-bit weights.
+    EXPECT_EQ(ran, vnni || amx                     ? 19
                    : r.weights == Weights::kSplit  ? 10
                    : kernel == "avx2-int8" || u8s8 ? 19
                    : kernel == "avx2-int8-dw"      ? 15

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "kernels/half_io.h"
 #include "kernels/onednn.h"
@@ -53,19 +55,47 @@ ConvDescs DescDims(const ConvGeometry& g) {
   return d;
 }
 
-// The convolution with activations (and a constant filter's weights) in
-// whatever formats oneDNN runs fastest. Throws dnnl::error.
-dnnl::convolution_forward::primitive_desc MakeConvPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
-                                                     const std::vector<PostOp>& post_ops) {
+dnnl::convolution_forward::primitive_desc ConvPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
+                                                 const std::vector<PostOp>& post_ops, tag src_tag, tag dst_tag) {
   const auto f32 = memory::data_type::f32;
   const ConvDescs d = DescDims(g);
-  const memory::desc src_any(d.src, f32, tag::any), dst_any(d.dst, f32, tag::any);
+  const memory::desc src_md(d.src, f32, src_tag), dst_md(d.dst, f32, dst_tag);
   const memory::desc bias_md({g.out_channels}, f32, tag::x);
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any,
-                                       w_md, has_bias ? bias_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       w_md, has_bias ? bias_md : memory::desc(), dst_md, {g.stride_h, g.stride_w},
                                        {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
                                        {g.pad_bottom, g.pad_right});
   return dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(post_ops), kernels::CpuEngine());
+}
+
+// A jit implementation (direct or brgemm), not a reference or gemm one.
+bool FastImpl(const dnnl::convolution_forward::primitive_desc& pd) {
+  const std::string impl = pd.impl_info_str();
+  return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
+}
+
+// The convolution with activations (and a constant filter's weights) in
+// whatever formats oneDNN runs fastest, or, for an activation the plan keeps
+// blocked (`src_block` / `dst_block` not kPlain), in that blocked format
+// where a fast implementation takes it. On AVX-512 oneDNN 2.6 picks NHWC
+// brgemm kernels for "any", which would put reorders around every
+// convolution of a blocked chain; its direct nChw16c kernels run the chain
+// as is. Throws dnnl::error.
+dnnl::convolution_forward::primitive_desc MakeConvPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
+                                                     const std::vector<PostOp>& post_ops,
+                                                     MemoryLayout src_block = MemoryLayout::kPlain,
+                                                     MemoryLayout dst_block = MemoryLayout::kPlain) {
+  if (src_block != MemoryLayout::kPlain || dst_block != MemoryLayout::kPlain) {
+    const tag src_tag = src_block != MemoryLayout::kPlain ? BlockTag(src_block) : tag::any;
+    const tag dst_tag = dst_block != MemoryLayout::kPlain ? BlockTag(dst_block) : tag::any;
+    try {
+      auto pd = ConvPd(g, w_md, has_bias, post_ops, src_tag, dst_tag);
+      if (FastImpl(pd)) return pd;
+    } catch (const dnnl::error&) {
+      // no implementation takes those formats: oneDNN's own choice below
+    }
+  }
+  return ConvPd(g, w_md, has_bias, post_ops, tag::any, tag::any);
 }
 
 // How float16 storage meets oneDNN's float32 format for an activation: the
@@ -121,7 +151,7 @@ class OneDnnConv : public Kernel {
       // Activations too may take oneDNN's blocked formats (its fast jit
       // kernels need them for NCHW); they are reordered around the conv
       // unless the plan already keeps them blocked.
-      pd_ = MakeConvPd(g_, filter ? w_any : user_w_md_, has_bias_, library_post_ops);
+      pd_ = MakeConvPd(g_, filter ? w_any : user_w_md_, has_bias_, library_post_ops, in_layout, out_layout);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
@@ -333,13 +363,20 @@ void BlockedSlots(const KernelInit& init, MemoryLayout block, bool half, std::ve
   const bool has_bias = init.inputs.size() > 2 && init.inputs[2] != nullptr;
   try {
     const memory::desc w_any(d.weights, f32, tag::any);
-    const auto pd = MakeConvPd(g, w_any, has_bias, post_ops);
-    const bool in_ok = !half || IsHalfStorage(*init.inputs[0]);
-    const bool out_ok = !half || IsHalfStorage(init.outputs[0]);
-    if (in_ok && g.input_axes.pos[1] == 1 && pd.src_desc() == memory::desc(d.src, f32, BlockTag(block)))
-      (*ins)[0] = true;
-    if (out_ok && g.output_axes.pos[1] == 1 && pd.dst_desc() == memory::desc(d.dst, f32, BlockTag(block)))
-      (*outs)[0] = true;
+    const bool in_ok = (!half || IsHalfStorage(*init.inputs[0])) && g.input_axes.pos[1] == 1;
+    const bool out_ok = (!half || IsHalfStorage(init.outputs[0])) && g.output_axes.pos[1] == 1;
+    const MemoryLayout plain = MemoryLayout::kPlain;
+    // Both sides blocked where a fast kernel takes it, else either side alone.
+    for (const auto& [src, dst] : {std::pair{block, block}, std::pair{block, plain}, std::pair{plain, block}}) {
+      if ((src != plain && !in_ok) || (dst != plain && !out_ok)) continue;
+      const auto pd = MakeConvPd(g, w_any, has_bias, post_ops, src, dst);
+      const bool src_blocked = pd.src_desc() == memory::desc(d.src, f32, BlockTag(block));
+      const bool dst_blocked = pd.dst_desc() == memory::desc(d.dst, f32, BlockTag(block));
+      if ((src != plain && !src_blocked) || (dst != plain && !dst_blocked)) continue;
+      (*ins)[0] = in_ok && src_blocked;
+      (*outs)[0] = out_ok && dst_blocked;
+      break;
+    }
     if (!init.post_ops) return;
     for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())

@@ -1,0 +1,46 @@
+// The u8 x s8 product of kernels/u8s8_gemm.h on AMX tiles (Intel AMX-INT8,
+// kernels::Isa::kAmx): TDPBSUD multiplies a 16 x 64 tile of s8 (A, the
+// weights) by a 16 x 64 tile of u8 (B, 16 quads of K for 16 columns) into a
+// 16 x 16 tile of int32, 16,384 exact multiply-adds per instruction (int32
+// sums of byte products, no saturation). B is the AVX2 / VNNI tiles' own
+// panel layout ([panel][quad][16][4] u8): a quad is one 64-byte tile row,
+// so the activations are packed as before. A is packed per 16 output
+// channels and 64 taps as the tile's 16 rows of 64 bytes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/u8s8_gemm.h"
+
+namespace mixq::kernels {
+
+constexpr int64_t kAmxRows = 16;   // rows of A (output channels) per tile
+constexpr int64_t kAmxQuads = 16;  // quads of K per tile (64 taps)
+// Bytes past the last B panel a tile may read: K is swept in whole tiles of
+// 16 quads, and the quads past a panel's last are read (their weights in A
+// are zero, so any readable bytes do).
+constexpr int64_t kAmxPanelSlack = kAmxQuads * 4 * kU8S8Panel;
+
+// A (m x K) packed for GemmU8S8TileAmx: blocks of 16 rows (m padded with
+// zero rows), each K chunk of 16 quads a tile, [block][chunk][row][64] s8
+// with K padded with zeros, and each row's sum (the zero-point term).
+struct PackedAmxA {
+  int64_t m = 0, quads = 0, chunks = 0, blocks = 0;  // quads: (K + 3) / 4, as B's panels hold
+  std::vector<int8_t> data;
+  std::vector<int32_t> row_sums;  // blocks * 16 entries, padding rows 0
+};
+
+// A given as int16 values in [-128, 127] (FitsS8), row i at a + i * lda.
+void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* packed);
+
+// C[i][j] = sum_k A[i][k] * (B[k][j] - zero_point) for the 16-row blocks
+// [first_block, last_block) of A and j < panels * 16, B given as `panels`
+// consecutive packed panels of a.quads quads each, with kAmxPanelSlack
+// readable bytes after the last. C has 16 rows per block (padding rows
+// too). Configures the calling thread's tiles and releases them. Needs
+// kernels::Isa::kAmx.
+void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
+                     int32_t zero_point, int32_t* c, int64_t ldc);
+
+}  // namespace mixq::kernels
