@@ -1051,7 +1051,7 @@ class ContextOptions:
     @property
     def max_isa(self) -> str:
         """
-        Caps the instruction set of mixq's own kernels: '' (the CPU's), 'generic', 'avx2', 'avx512', 'avx512_vnni'.
+        Caps the instruction set of mixq's own kernels: '' (the CPU's), 'generic', 'avx2', 'avx512', 'avx512_vnni', 'amx'.
         """
     @max_isa.setter
     def max_isa(self, arg0: str) -> None:

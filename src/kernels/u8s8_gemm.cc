@@ -378,7 +378,7 @@ void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed) {
   packed->n = n;
   packed->quads = (k + 3) / 4;
   packed->panels = (n + kU8S8Panel - 1) / kU8S8Panel;
-  packed->data.assign(static_cast<size_t>(packed->panels * packed->quads * 4 * kU8S8Panel), 0);
+  packed->data.assign(static_cast<size_t>(packed->panels * packed->quads * 4 * kU8S8Panel + kS8BSlack), 0);
   packed->col_sums.assign(static_cast<size_t>(packed->panels * kU8S8Panel), 0);
   for (int64_t j = 0; j < n; ++j) {
     int32_t sum = 0;

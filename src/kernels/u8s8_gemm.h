@@ -147,6 +147,9 @@ struct PackedS8B {
   std::vector<uint8_t> data;
   std::vector<int32_t> col_sums;  // panels * 16 entries, padding columns 0
 };
+// data holds kS8BSlack zero bytes past the last panel: AMX tiles read B in
+// whole tiles of 16 quads (kernels/u8s8_gemm_amx.h).
+constexpr int64_t kS8BSlack = 16 * 4 * kU8S8Panel;
 void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed);
 
 // C[i][j] = sum_k (A[i][k] - zero_point) * B[k][j] for the row blocks

@@ -24,34 +24,83 @@ struct alignas(64) TileConfig {
 };
 
 // 2 x 2 C tiles (row blocks r, r + 1; panels p, p + 1) over every K chunk;
-// kRowBlocks / kPanels (1 or 2) say which of them exist. `init`: each row
-// block's 16 x 16 starting tile (the zero-point term); C's rows ldc apart.
-template <int kRowBlocks, int kPanels>
+// kRowBlocks / kPanels (1 or 2) say which of them exist. C tile (i, j)
+// starts from the 16 x 16 tile init[i][j]; C's rows are ldc apart.
+// kSignedA: A s8 and B u8 (TDPBSUD, convolutions), else A u8 and B s8
+// (TDPBUSD, activations times weights).
+template <int kRowBlocks, int kPanels, bool kSignedA>
 MIXQ_AMX void Tiles(const int8_t* a0, int64_t a_block_stride, const uint8_t* b0, int64_t panel_stride, int64_t chunks,
-                    const int32_t* init, int32_t* c, int64_t ldc) {
+                    const int32_t* const init[2][2], int32_t* c, int64_t ldc) {
   const int64_t c_stride = ldc * static_cast<int64_t>(sizeof(int32_t));
-  _tile_loadd(0, init, 64);
-  if constexpr (kPanels == 2) _tile_loadd(1, init, 64);
-  if constexpr (kRowBlocks == 2) _tile_loadd(2, init + kAmxRows * kAmxRows, 64);
-  if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_loadd(3, init + kAmxRows * kAmxRows, 64);
+  _tile_loadd(0, init[0][0], 64);
+  if constexpr (kPanels == 2) _tile_loadd(1, init[0][1], 64);
+  if constexpr (kRowBlocks == 2) _tile_loadd(2, init[1][0], 64);
+  if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_loadd(3, init[1][1], 64);
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int8_t* a = a0 + chunk * kTileBytes;
     const uint8_t* b = b0 + chunk * kTileBytes;
     _tile_loadd(4, a, 64);
     _tile_loadd(6, b, 64);
     if constexpr (kPanels == 2) _tile_loadd(7, b + panel_stride, 64);
-    _tile_dpbsud(0, 4, 6);
-    if constexpr (kPanels == 2) _tile_dpbsud(1, 4, 7);
+    if constexpr (kSignedA) {
+      _tile_dpbsud(0, 4, 6);
+      if constexpr (kPanels == 2) _tile_dpbsud(1, 4, 7);
+    } else {
+      _tile_dpbusd(0, 4, 6);
+      if constexpr (kPanels == 2) _tile_dpbusd(1, 4, 7);
+    }
     if constexpr (kRowBlocks == 2) {
       _tile_loadd(5, a + a_block_stride, 64);
-      _tile_dpbsud(2, 5, 6);
-      if constexpr (kPanels == 2) _tile_dpbsud(3, 5, 7);
+      if constexpr (kSignedA) {
+        _tile_dpbsud(2, 5, 6);
+        if constexpr (kPanels == 2) _tile_dpbsud(3, 5, 7);
+      } else {
+        _tile_dpbusd(2, 5, 6);
+        if constexpr (kPanels == 2) _tile_dpbusd(3, 5, 7);
+      }
     }
   }
   _tile_stored(0, c, c_stride);
   if constexpr (kPanels == 2) _tile_stored(1, c + kU8S8Panel, c_stride);
   if constexpr (kRowBlocks == 2) _tile_stored(2, c + kAmxRows * ldc, c_stride);
   if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_stored(3, c + kAmxRows * ldc + kU8S8Panel, c_stride);
+}
+
+MIXQ_AMX void ConfigureTiles() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = kAmxRows;
+    config.colsb[t] = 64;
+  }
+  _tile_loadconfig(&config);
+}
+
+// Row blocks [0, blocks) of A (a_block_stride apart) against panels [0,
+// panels) of B, in 2 x 2 groups of tiles; init_of(block, panel) gives each C
+// tile's starting tile.
+template <bool kSignedA, typename InitOf>
+MIXQ_AMX void Product(const int8_t* a, int64_t a_block_stride, int64_t blocks, const uint8_t* b, int64_t panel_stride,
+                      int64_t panels, int64_t chunks, const InitOf& init_of, int32_t* c, int64_t ldc) {
+  for (int64_t block = 0; block < blocks; block += 2) {
+    const bool two_rows = block + 1 < blocks;
+    const int8_t* ab = a + block * a_block_stride;
+    int32_t* cb = c + block * kAmxRows * ldc;
+    for (int64_t p = 0; p < panels; p += 2) {
+      const bool two_panels = p + 1 < panels;
+      const int32_t* const init[2][2] = {{init_of(block, p), init_of(block, p + two_panels)},
+                                         {init_of(block + two_rows, p), init_of(block + two_rows, p + two_panels)}};
+      const uint8_t* bp = b + p * panel_stride;
+      int32_t* cp = cb + p * kU8S8Panel;
+      if (two_rows && two_panels)
+        Tiles<2, 2, kSignedA>(ab, a_block_stride, bp, panel_stride, chunks, init, cp, ldc);
+      else if (two_rows)
+        Tiles<2, 1, kSignedA>(ab, a_block_stride, bp, panel_stride, chunks, init, cp, ldc);
+      else if (two_panels)
+        Tiles<1, 2, kSignedA>(ab, a_block_stride, bp, panel_stride, chunks, init, cp, ldc);
+      else
+        Tiles<1, 1, kSignedA>(ab, a_block_stride, bp, panel_stride, chunks, init, cp, ldc);
+    }
+  }
 }
 
 }  // namespace
@@ -77,12 +126,7 @@ void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* p
 
 MIXQ_AMX void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
                               int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc) {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = kAmxRows;
-    config.colsb[t] = 64;
-  }
-  _tile_loadconfig(&config);
+  ConfigureTiles();
   // Each row block's starting tile: -zero_point * its row's sum, in every column.
   const int64_t blocks = last_block - first_block;
   std::vector<int32_t> init(static_cast<size_t>(blocks * kAmxRows * kAmxRows));
@@ -90,26 +134,47 @@ MIXQ_AMX void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t 
     for (int64_t r = 0; r < kAmxRows; ++r)
       std::fill_n(init.data() + (block * kAmxRows + r) * kAmxRows, kAmxRows,
                   -zero_point * a.row_sums[static_cast<size_t>((first_block + block) * kAmxRows + r)]);
-  const int64_t panel_stride = a.quads * 4 * kU8S8Panel, a_block_stride = a.chunks * kTileBytes;
-  for (int64_t block = 0; block < blocks; block += 2) {
-    const bool two_rows = block + 1 < blocks;
-    const int8_t* ab = a.data.data() + (first_block + block) * a_block_stride;
-    const int32_t* ib = init.data() + block * kAmxRows * kAmxRows;
-    int32_t* cb = c + block * kAmxRows * ldc;
-    for (int64_t p = 0; p < panels; p += 2) {
-      const bool two_panels = p + 1 < panels;
-      const uint8_t* bp = b + p * panel_stride;
-      int32_t* cp = cb + p * kU8S8Panel;
-      if (two_rows && two_panels)
-        Tiles<2, 2>(ab, a_block_stride, bp, panel_stride, a.chunks, ib, cp, ldc);
-      else if (two_rows)
-        Tiles<2, 1>(ab, a_block_stride, bp, panel_stride, a.chunks, ib, cp, ldc);
-      else if (two_panels)
-        Tiles<1, 2>(ab, a_block_stride, bp, panel_stride, a.chunks, ib, cp, ldc);
-      else
-        Tiles<1, 1>(ab, a_block_stride, bp, panel_stride, a.chunks, ib, cp, ldc);
+  const int64_t a_block_stride = a.chunks * kTileBytes;
+  Product<true>(
+      a.data.data() + first_block * a_block_stride, a_block_stride, blocks, b, a.quads * 4 * kU8S8Panel, panels,
+      a.chunks, [&](int64_t block, int64_t) { return init.data() + block * kAmxRows * kAmxRows; }, c, ldc);
+  _tile_release();
+}
+
+void PackAmxU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* packed) {
+  packed->m = m;
+  packed->quads = (k + 3) / 4;
+  packed->chunks = (packed->quads + kAmxQuads - 1) / kAmxQuads;
+  packed->blocks = (m + kAmxRows - 1) / kAmxRows;
+  packed->data.assign(static_cast<size_t>(packed->blocks * packed->chunks * kTileBytes), 0);
+  packed->row_sums.clear();
+  const int64_t chunk_taps = 4 * kAmxQuads;
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t block = i / kAmxRows, row = i % kAmxRows;
+    const int8_t* src = a + i * lda;
+    for (int64_t t0 = 0; t0 < k; t0 += chunk_taps) {
+      auto* dst = reinterpret_cast<uint8_t*>(packed->data.data()) +
+                  (block * packed->chunks + t0 / chunk_taps) * kTileBytes + row * 64;
+      const int64_t n = std::min(chunk_taps, k - t0);
+      for (int64_t t = 0; t < n; ++t) dst[t] = static_cast<uint8_t>(static_cast<uint8_t>(src[t0 + t]) ^ 0x80);
     }
   }
+}
+
+MIXQ_AMX void GemmU8S8WeightsTileAmx(const PackedAmxA& a, const PackedS8B& b, int64_t first_panel, int64_t panels,
+                                     int32_t zero_point, int32_t* c, int64_t ldc) {
+  ConfigureTiles();
+  // Each panel's starting tile: -zero_point * its column's sum, in every row.
+  std::vector<int32_t> init(static_cast<size_t>(panels * kAmxRows * kAmxRows));
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t r = 0; r < kAmxRows; ++r)
+      for (int64_t j = 0; j < kU8S8Panel; ++j)
+        init[static_cast<size_t>((p * kAmxRows + r) * kAmxRows + j)] =
+            -zero_point * b.col_sums[static_cast<size_t>((first_panel + p) * kU8S8Panel + j)];
+  const int64_t panel_stride = b.quads * 4 * kU8S8Panel;
+  Product<false>(
+      a.data.data(), a.chunks * kTileBytes, a.blocks, b.data.data() + first_panel * panel_stride, panel_stride, panels,
+      a.chunks, [&](int64_t, int64_t p) { return init.data() + p * kAmxRows * kAmxRows; }, c, ldc);
   _tile_release();
 }
 

@@ -43,4 +43,17 @@ void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* p
 void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
                      int32_t zero_point, int32_t* c, int64_t ldc);
 
+// The activations of a MatMul / FullyConnected (A, m x K int8, row i at a
+// + i * lda) as u8 (x ^ 0x80) tiles in PackedAmxA's layout, zero padded
+// (row_sums unused).
+void PackAmxU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* packed);
+
+// C[i][j] = sum_k (A[i][k] - zero_point) * B[k][j] for every row block of A
+// (PackAmxU8A) and the panels [first_panel, first_panel + panels) of B
+// (PackS8B, any s8 weights; its kS8BSlack bytes past the last panel are
+// read); C's column 0 is panel first_panel's first. TDPBUSD. Needs
+// kernels::Isa::kAmx.
+void GemmU8S8WeightsTileAmx(const PackedAmxA& a, const PackedS8B& b, int64_t first_panel, int64_t panels,
+                            int32_t zero_point, int32_t* c, int64_t ldc);
+
 }  // namespace mixq::kernels

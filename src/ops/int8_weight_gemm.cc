@@ -11,6 +11,7 @@
 #include "kernels/parallel.h"
 #include "kernels/transpose8x8.h"
 #include "kernels/u8s8_gemm.h"
+#include "kernels/u8s8_gemm_amx.h"
 #include "ops/int8_output_stage.h"
 #include "ops/quantized_reference.h"
 #include "quant/requantize.h"
@@ -69,8 +70,10 @@ class Int8WeightGemm : public Kernel {
       };
       std::shared_ptr<const void> packed;
       if (init.weights)
-        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(
-            init.weight_key + (s_.vnni ? "/avx512vnni-int8-weights" : "/avx2-int8-u8s8-weights"), pack8, &packed));
+        MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (s_.amx    ? "/amx-int8-weights"
+                                                                          : s_.vnni ? "/avx512vnni-int8-weights"
+                                                                                    : "/avx2-int8-u8s8-weights"),
+                                                       pack8, &packed));
       else
         MIXQ_RETURN_IF_ERROR(pack8(&packed, &private_bytes_));
       weights8_ = std::static_pointer_cast<const kernels::PackedS8B>(packed);
@@ -148,7 +151,10 @@ class Int8WeightGemm : public Kernel {
     const TensorView& y = out[0];
     Constants(in, y);
     if (s_.u8s8_split) return RunSplit(in, y);
-    if (s_.u8s8) {
+    if (s_.amx) {
+      kernels::PackAmxU8A(in[0].Data<const int8_t>(), s_.m, s_.k, s_.k, &rows_amx_);
+      a_zero_point_ = in[0].quant->zero_point + 128;
+    } else if (s_.u8s8) {
       kernels::PackU8A(in[0].Data<const int8_t>(), s_.m, s_.k, s_.k, &rows8_);
       a_zero_point_ = in[0].quant->zero_point + 128;
     } else if (s_.pack_rows) {
@@ -243,8 +249,10 @@ class Int8WeightGemm : public Kernel {
     const int64_t panels = std::min(kBlockPanels, panels_ - first_panel);
     const int64_t ldc = panels * kPanel, first = first_panel * kPanel;
     const int64_t cols = std::min(ldc, s_.n - first);
-    acc->resize(static_cast<size_t>(row_blocks_ * kRows * ldc));
-    if (s_.u8s8)
+    acc->resize(static_cast<size_t>(std::max(row_blocks_ * kRows, rows_amx_.blocks * kernels::kAmxRows) * ldc));
+    if (s_.amx)
+      kernels::GemmU8S8WeightsTileAmx(rows_amx_, *weights8_, first_panel, panels, a_zero_point_, acc->data(), ldc);
+    else if (s_.u8s8)
       (s_.vnni ? kernels::GemmU8S8WeightsTileVnni : kernels::GemmU8S8WeightsTileAvx2)(
           rows8_, 0, row_blocks_, *weights8_, first_panel, panels, a_zero_point_, acc->data(), ldc);
     else
@@ -341,7 +349,8 @@ class Int8WeightGemm : public Kernel {
   std::shared_ptr<const kernels::PackedInt16B> weights_;
   std::shared_ptr<const kernels::PackedS8B> weights8_;  // the u8s8 form's
   kernels::PackedS8A rows8_;
-  int32_t a_zero_point_ = 128;  // A's zero point as u8
+  kernels::PackedAmxA rows_amx_;  // the amx form's activation tiles
+  int32_t a_zero_point_ = 128;    // A's zero point as u8
   int64_t private_bytes_ = 0;
   std::vector<float> w_scales_;
   int bias_input_ = -1;
@@ -428,6 +437,16 @@ Status MakeInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of
   shape.u8s8 = true;
   shape.vnni = true;
   shape.name = "avx512vnni-int8";
+  return MakeInt8WeightGemm(init, shape, bias_input, kernel);
+}
+
+Status MakeInt8WeightGemmAmx(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
+                             std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  if (!shape_of(init, &shape)) return Internal("amx-int8: unexpected shapes");
+  shape.u8s8 = true;
+  shape.amx = true;
+  shape.name = "amx-int8";
   return MakeInt8WeightGemm(init, shape, bias_input, kernel);
 }
 

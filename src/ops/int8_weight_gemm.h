@@ -44,6 +44,9 @@ struct WeightGemmShape {
   // The u8s8 form on AVX-512 VNNI (vpdpbusd, kernels::GemmU8S8WeightsTileVnni):
   // any weights s8 holds (Int8WeightGemmFitsS8), no pair bound. Set with u8s8.
   bool vnni = false;
+  // The same weights on AMX tiles (TDPBUSD, kernels::GemmU8S8WeightsTileAmx),
+  // the activation rows packed as 16-row tiles per run. Set with u8s8.
+  bool amx = false;
 };
 
 // True when the step is this kernel's: the caller has checked its own
@@ -68,6 +71,9 @@ using WeightGemmShapeOf = bool (*)(const KernelInit& init, WeightGemmShape* shap
 bool SupportsInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input);
 Status MakeInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
                               std::unique_ptr<Kernel>* kernel);
+// The AMX form (the same support as the VNNI one).
+Status MakeInt8WeightGemmAmx(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
+                             std::unique_ptr<Kernel>* kernel);
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,
                           std::unique_ptr<Kernel>* kernel);

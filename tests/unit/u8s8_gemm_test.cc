@@ -179,13 +179,16 @@ TEST(U8S8Gemm, ByteSplitLeavesOnlyValuesS8CannotHold) {
   EXPECT_FALSE(FitsS8(a.data(), 1, 12, 12));
 }
 
-// GemmU8S8WeightsTile: A the u8 activations (PackU8A), B any s8 weights
-// (the VNNI tile) or weights within the pair bound (the AVX2 one).
-void CheckWeightsTile(bool vnni) {
+// GemmU8S8WeightsTile: A the u8 activations (PackU8A, or PackAmxU8A), B
+// any s8 weights (the VNNI and AMX tiles) or weights within the pair bound
+// (the AVX2 one).
+enum class WeightsTile { kAvx2, kVnni, kAmx };
+void CheckWeightsTile(WeightsTile tile) {
+  const bool vnni = tile != WeightsTile::kAvx2;
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> byte(-128, 127);
   for (const auto& shape :
-       std::vector<std::array<int64_t, 3>>{{1, 7, 3}, {13, 300, 70}, {6, 1030, 48}, {20, 64, 160}}) {
+       std::vector<std::array<int64_t, 3>>{{1, 7, 3}, {13, 300, 70}, {6, 1030, 48}, {20, 64, 160}, {40, 130, 97}}) {
     const int64_t m = shape[0], k = shape[1], n = shape[2];
     std::vector<int8_t> act(static_cast<size_t>(m * k));
     for (size_t i = 0; i < act.size(); ++i) act[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -128) : byte(rng));
@@ -201,7 +204,12 @@ void CheckWeightsTile(bool vnni) {
     PackS8B(bt.data(), n, k, &weights);
     const int64_t ldc = weights.panels * kU8S8Panel;
     std::vector<int32_t> got(static_cast<size_t>(rows.blocks * kU8S8RowBlock * ldc), 0);
-    if (vnni)
+    PackedAmxA tiles;
+    if (tile == WeightsTile::kAmx) {
+      PackAmxU8A(act.data(), m, k, k, &tiles);
+      got.assign(static_cast<size_t>(tiles.blocks * kAmxRows * ldc), 0);
+      GemmU8S8WeightsTileAmx(tiles, weights, 0, weights.panels, zero_point, got.data(), ldc);
+    } else if (vnni)
       GemmU8S8WeightsTileVnni(rows, 0, rows.blocks, weights, 0, weights.panels, zero_point, got.data(), ldc);
     else
       GemmU8S8WeightsTileAvx2(rows, 0, rows.blocks, weights, 0, weights.panels, zero_point, got.data(), ldc);
@@ -217,12 +225,17 @@ void CheckWeightsTile(bool vnni) {
 
 TEST(U8S8Gemm, WeightsTileAvx2GivesTheExactSums) {
   if (!DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
-  CheckWeightsTile(false);
+  CheckWeightsTile(WeightsTile::kAvx2);
 }
 
 TEST(U8S8Gemm, WeightsTileVnniGivesTheExactSumsForAnyS8Weights) {
   if (BestIsa() < Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
-  CheckWeightsTile(true);
+  CheckWeightsTile(WeightsTile::kVnni);
+}
+
+TEST(U8S8Gemm, WeightsTileAmxGivesTheExactSumsForAnyS8Weights) {
+  if (BestIsa() < Isa::kAmx) GTEST_SKIP() << "no AMX-INT8";
+  CheckWeightsTile(WeightsTile::kAmx);
 }
 
 // GemmU8S8TileAmx: s8 weights (tiles of 16 rows x 64 taps) times u8 panels

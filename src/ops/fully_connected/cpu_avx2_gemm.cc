@@ -78,6 +78,10 @@ Status MakeVnni(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8WeightGemmVnni(init, Shape, 2, kernel);
 }
 
+Status MakeAmx(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeInt8WeightGemmAmx(init, Shape, 2, kernel);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -87,6 +91,9 @@ MIXQ_REGISTER_KERNELS(fully_connected, avx2_gemm) {
                              mixq::ops::Supports, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::MakeU8S8});
+  // Above all where the CPU has AMX-INT8: the same weights on tiles.
+  mixq::ops::RegisterKernel({"amx-int8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAmx, 35,
+                             mixq::ops::SupportsVnni, mixq::ops::MakeAmx});
   // Above all three where the CPU has AVX-512 VNNI: any 8-bit weights, exact.
   mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx512Vnni, 30,
                              mixq::ops::SupportsVnni, mixq::ops::MakeVnni});

@@ -97,9 +97,10 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
       {20, 300, 270, false, true, false, 9, {270}, 1.0f, 1.0f},       // several row and column blocks
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kFullyConnected);
-  for (const char* name : {"avx2-int8", "avx2-int8-staged", "avx2-int8-u8s8", "avx512vnni-int8"}) {
-    // The VNNI form (any 8-bit weights) where this CPU has AVX-512 VNNI.
+  for (const char* name : {"avx2-int8", "avx2-int8-staged", "avx2-int8-u8s8", "avx512vnni-int8", "amx-int8"}) {
+    // The VNNI and AMX forms (any 8-bit weights) where this CPU has them.
     if (std::string(name) == "avx512vnni-int8" && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (std::string(name) == "amx-int8" && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kFullyConnected, name);
     ASSERT_NE(fast, nullptr) << name;
     const bool seven_bit = std::string(name) == "avx2-int8-u8s8";

@@ -75,6 +75,10 @@ Status MakeVnni(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8WeightGemmVnni(init, Shape, -1, kernel);
 }
 
+Status MakeAmx(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  return MakeInt8WeightGemmAmx(init, Shape, -1, kernel);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -84,6 +88,9 @@ MIXQ_REGISTER_KERNELS(matmul, avx2_gemm) {
       {"avx2-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx2, 25,
                              mixq::ops::SupportsU8S8, mixq::ops::MakeU8S8});
+  // Above all where the CPU has AMX-INT8: the same weights on tiles.
+  mixq::ops::RegisterKernel(
+      {"amx-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAmx, 35, mixq::ops::SupportsVnni, mixq::ops::MakeAmx});
   // Above all three where the CPU has AVX-512 VNNI: any 8-bit weights, exact.
   mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx512Vnni, 30,
                              mixq::ops::SupportsVnni, mixq::ops::MakeVnni});

@@ -95,9 +95,11 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
       {{{7, 1}, {1, 5}, false, false, true, 1, 2}, {7, 5}},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kMatMul);
-  for (const char* name : {"avx2-int8", "avx2-int8-act", "avx2-int8-staged", "avx2-int8-u8s8", "avx512vnni-int8"}) {
-    // The VNNI form (any 8-bit weights) where this CPU has AVX-512 VNNI.
+  for (const char* name :
+       {"avx2-int8", "avx2-int8-act", "avx2-int8-staged", "avx2-int8-u8s8", "avx512vnni-int8", "amx-int8"}) {
+    // The VNNI and AMX forms (any 8-bit weights) where this CPU has them.
     if (std::string(name) == "avx512vnni-int8" && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (std::string(name) == "amx-int8" && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kMatMul, name);
     ASSERT_NE(fast, nullptr) << name;
     const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
