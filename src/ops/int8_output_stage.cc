@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kernels/cpu_features.h"
 #include "kernels/hard_swish.h"
 #include "ops/clamp.h"
 #include "ops/quantize_vector.h"
@@ -366,9 +367,59 @@ std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops) {
   return decoded;
 }
 
+void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                         int32_t hi, int8_t* out) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (avx512)
+    RequantizeRowToInt8Avx512(acc, n, c, zero_point, lo, hi, out);
+  else
+    RequantizeRowToInt8Avx2(acc, n, c, zero_point, lo, hi, out);
+}
 
-MIXQ_AVX2_STAGE void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
-                                         int32_t lo, int32_t hi, int8_t* out) {
+// 16 lanes: cvtdq2ps, addps, mulps, addps, maxps / minps, cvtps2dq (round
+// half to even), as RequantizeLoaded; whole rows, the tail masked. (GCC 12
+// warns inside its own AVX-512 headers, GCC bug 105593: their unmasked
+// forms pass an "undefined" vector as the unused merge source.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i Requantize16(__m512i a, __m512i ib, __m512 bias,
+                                                                                 __m512 mult, __m512 zp, __m512 flo,
+                                                                                 __m512 fhi) {
+  const __m512 value = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(a, ib)), bias);
+  __m512 v = _mm512_add_ps(_mm512_mul_ps(value, mult), zp);
+  v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
+  return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v));  // in [lo, hi]: the narrowing is exact
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeRowToInt8Avx512(const int32_t* acc, int64_t n,
+                                                                                    const ChannelStage& c,
+                                                                                    int32_t zero_point, int32_t lo,
+                                                                                    int32_t hi, int8_t* out) {
+  if (!StageIsFinite(c)) return RequantizeRowToInt8Avx2(acc, n, c, zero_point, lo, hi, out);
+  const __m512i ib = _mm512_set1_epi32(c.int_bias);
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  const __m512 zp = _mm512_set1_ps(static_cast<float>(zero_point));
+  const __m512 flo = _mm512_set1_ps(static_cast<float>(lo)), fhi = _mm512_set1_ps(static_cast<float>(hi));
+
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                     Requantize16(_mm512_loadu_si512(acc + j), ib, bias, mult, zp, flo, fhi));
+  if (j < n) {
+    const auto mask = static_cast<__mmask16>((1u << (n - j)) - 1);
+    _mm_mask_storeu_epi8(out + j, mask,
+                         Requantize16(_mm512_maskz_loadu_epi32(mask, acc + j), ib, bias, mult, zp, flo, fhi));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+MIXQ_AVX2_STAGE void RequantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
+                                             int32_t lo, int32_t hi, int8_t* out) {
   int64_t j = 0;
   if (StageIsFinite(c)) {
     const __m256i ib = _mm256_set1_epi32(c.int_bias);

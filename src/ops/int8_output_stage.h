@@ -27,6 +27,13 @@ struct ChannelStage {
 // lo / hi already narrowed by fused activations (IntegerActivationBounds).
 void RequantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
                          int32_t hi, int8_t* out);
+// The same on 8 lanes (AVX2) and on 16 (AVX-512 F + BW + VL), with the same
+// float32 operations in the same order: RequantizeRowToInt8 takes the
+// widest kernels::BestIsa() allows (MIXQ_MAX_ISA caps it); tests call both.
+void RequantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                             int32_t hi, int8_t* out);
+void RequantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                               int32_t hi, int8_t* out);
 
 // Float output: y = (f32(acc + int_bias) + bias) * multiplier, then each fused
 // post-op in order (activations as ApplyFloatActivation; a residual add reads

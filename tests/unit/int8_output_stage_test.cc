@@ -122,16 +122,22 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
         ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "element " << e;
       }
     }
-    // Plain requantization (no chain), narrowed by a fused relu6's integer bounds.
-    std::vector<int8_t> r(static_cast<size_t>(n));
-    RequantizeRowToInt8(acc.data(), n, stage, out_zp, -5, 60, r.data());
-    for (int64_t e = 0; e < n; ++e) {
-      const float v =
-          (static_cast<float>(static_cast<int64_t>(acc[static_cast<size_t>(e)]) + stage.int_bias) + stage.bias) *
-              stage.multiplier +
-          static_cast<float>(out_zp);
-      const auto want = static_cast<int8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -5, 60));
-      ASSERT_EQ(r[static_cast<size_t>(e)], want) << "n " << n << " element " << e;
+    // Plain requantization (no chain), narrowed by a fused relu6's integer
+    // bounds: the dispatcher, and each ISA's form this CPU runs.
+    using Row = void (*)(const int32_t*, int64_t, const ChannelStage&, int32_t, int32_t, int32_t, int8_t*);
+    std::vector<Row> rows = {RequantizeRowToInt8, RequantizeRowToInt8Avx2};
+    if (kernels::BestIsa() >= kernels::Isa::kAvx512) rows.push_back(RequantizeRowToInt8Avx512);
+    for (size_t form = 0; form < rows.size(); ++form) {
+      std::vector<int8_t> r(static_cast<size_t>(n));
+      rows[form](acc.data(), n, stage, out_zp, -5, 60, r.data());
+      for (int64_t e = 0; e < n; ++e) {
+        const float v =
+            (static_cast<float>(static_cast<int64_t>(acc[static_cast<size_t>(e)]) + stage.int_bias) + stage.bias) *
+                stage.multiplier +
+            static_cast<float>(out_zp);
+        const auto want = static_cast<int8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -5, 60));
+        ASSERT_EQ(r[static_cast<size_t>(e)], want) << "form " << form << " n " << n << " element " << e;
+      }
     }
   }
 }

@@ -523,10 +523,21 @@ bool SupportsU8S8(const KernelInit& init) {
   return true;
 }
 
+// Symmetric weights (every zero point 0): the centered values are the int8
+// codes, which s8 holds, with no scan of the filter.
+bool ZeroWeightZeroPoints(const KernelInit& init) {
+  const ir::QuantBinding* wq = init.inputs[1]->quant;
+  if (!wq) return false;
+  for (int32_t z : wq->zero_points)
+    if (z != 0) return false;
+  return true;
+}
+
 // The VNNI form: avx2-int8's cases whose centered weights s8 holds (all
 // but a centered 128, which is split off); any 8-bit weights.
 bool SupportsVnni(const KernelInit& init) {
   if (!Supports(init)) return false;
+  if (ZeroWeightZeroPoints(init)) return true;  // int8 codes are the centered values
   ConvGeometry g;
   std::vector<ValueInfo> logical;
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
@@ -541,6 +552,7 @@ bool SupportsVnni(const KernelInit& init) {
 // The AMX form: avx2-int8's cases whose centered weights s8 holds.
 bool SupportsAmx(const KernelInit& init) {
   if (!Supports(init)) return false;
+  if (ZeroWeightZeroPoints(init)) return true;  // int8 codes are the centered values
   ConvGeometry g;
   std::vector<ValueInfo> logical;
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;

@@ -9,10 +9,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernels/parallel.h"
-#include "ops/elementwise/lut_function.h"
+#include "ops/elementwise/int8_add.h"
 #include "ops/quantize_vector.h"
-#include "util/status_util.h"
 
 namespace mixq::ops {
 
@@ -84,44 +82,12 @@ MIXQ_AVX2 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Params 
              static_cast<char*>(out) + static_cast<size_t>(at) * width);
 }
 
-// Elements per chunk of the parallel loop (a multiple of 32).
-constexpr int64_t kChunk = int64_t{1} << 16;
-
-class Int8AddAvx2 : public Kernel {
- public:
-  Int8AddAvx2(Int8Params a, Int8Params b, bool int_out, Int8Params out, int64_t count)
-      : a_(a), b_(b), int_out_(int_out), out_(out), count_(count) {}
-  const char* Name() const override { return "avx2-int8"; }
-  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
-    const int8_t* a = in[0].Data<const int8_t>();
-    const int8_t* b = in[1].Data<const int8_t>();
-    auto* y = static_cast<char*>(out[0].data);
-    const size_t width = int_out_ ? 1 : sizeof(float);
-#pragma omp parallel for schedule(static) if (count_ > 4 * kernels::kMinParallelElements)
-    for (int64_t at = 0; at < count_; at += kChunk)
-      AddRange(a + at, b + at, std::min(kChunk, count_ - at), a_, b_, int_out_, out_,
-               y + static_cast<size_t>(at) * width);
-    return Status::OK();
-  }
-
- private:
-  Int8Params a_, b_;
-  bool int_out_;
-  Int8Params out_;
-  int64_t count_;
-};
-
 bool Supports(const KernelInit& init) {
-  return Int8AddStep(init) && init.inputs[0]->shape == init.outputs[0].shape &&
-         init.inputs[1]->shape == init.outputs[0].shape;
+  return SameShapeInt8Add(init);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  if (!Supports(init)) return Internal("avx2-int8 does not take this add");
-  const ValueInfo& out = init.outputs[0];
-  *kernel = std::make_unique<Int8AddAvx2>(ParamsOf(*init.inputs[0]), ParamsOf(*init.inputs[1]),
-                                          out.dtype == DataType::INT8, ParamsOf(out), ir::ElementCount(out.shape));
-  return Status::OK();
+  return MakeInt8Add(init, "avx2-int8", AddRange, kernel);
 }
 
 }  // namespace

@@ -89,10 +89,17 @@ TEST(Int8Add, ReferenceIsTheDefinitionWithBroadcasting) {
   }
 }
 
-TEST(Int8Add, Avx2BitExactWithTheReference) {
-  const KernelDef* fast = FindKernel(OpKind::kElementwise, "avx2-int8");
+// Both ISAs' kernels where the CPU runs them: avx2-int8, and avx512-int8
+// (the same operations on 16 lanes, masked tails).
+class Int8AddFast : public ::testing::TestWithParam<const char*> {};
+
+INSTANTIATE_TEST_SUITE_P(Kernels, Int8AddFast, ::testing::Values("avx2-int8", "avx512-int8"),
+                         [](const auto& info) { return std::string(info.param) == "avx2-int8" ? "Avx2" : "Avx512"; });
+
+TEST_P(Int8AddFast, BitExactWithTheReference) {
+  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
   struct Params {
     ir::QuantBinding a, b, out;
   };
@@ -105,7 +112,7 @@ TEST(Int8Add, Avx2BitExactWithTheReference) {
   };
   int index = 0;
   for (const Params& p : params) {
-    for (int64_t n : {1, 7, 31, 32, 33, 64, 95, 1000, 70001}) {
+    for (int64_t n : {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 1000, 70001}) {
       const ir::Shape shape = {1, n};
       const auto a = Codes(n, static_cast<uint32_t>(n) + 1), b = Codes(n, static_cast<uint32_t>(n) + 2);
       const std::string what = "params " + std::to_string(index) + " n " + std::to_string(n);
