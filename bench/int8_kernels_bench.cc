@@ -2,7 +2,9 @@
 // layer shapes, against oneDNN's float32 convolution on the same shape and
 // the int8 peak of this CPU (a register-only vpmaddwd loop). Counters:
 // GMAC/s (multiply-accumulates of the convolution itself, per second) and
-// peak_share (of the measured vpmaddwd peak, one thread).
+// peak_share (of the measured vpmaddwd peak, one thread); for the AVX-512
+// VNNI and AMX kernels also own_peak_share (of the measured vpdpbusd or
+// TDPBUSD peak).
 //
 //   build/bench/mixq_int8_kernels_bench [--benchmark_filter=...]
 //
@@ -156,6 +158,78 @@ __attribute__((target("avx2"))) double MeasureU8S8PeakGmacs() {
   return static_cast<double>(iterations) * 12 * 32 / seconds / 1e9;
 }
 
+// vpdpbusd on zmm (64 u8 x s8 MACs per instruction, 12 independent
+// chains): the rate avx512vnni-int8's inner loop can reach.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double MeasureVnniPeakGmacs() {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512Vnni) return 0;
+  __m512i acc[12], a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+  for (auto& v : acc) v = _mm512_setzero_si512();
+  const int64_t iterations = 20'000'000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) {
+    for (auto& v : acc) v = _mm512_dpbusd_epi32(v, a, b);
+    asm volatile("" : "+v"(a), "+v"(b));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  int32_t sink[16];
+  _mm512_storeu_si512(sink, acc[11]);
+  benchmark::DoNotOptimize(sink);
+  return static_cast<double>(iterations) * 12 * 64 / seconds / 1e9;
+}
+
+// TDPBUSD on four independent 16 x 16 int32 tiles (16 x 16 x 64 = 16,384
+// MACs each), operands in tiles: the rate amx-int8's tiles can reach.
+__attribute__((target("amx-tile,amx-int8"))) double MeasureAmxPeakGmacs() {
+  if (kernels::BestIsa() < kernels::Isa::kAmx) return 0;
+  struct alignas(64) {
+    uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+  } config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+  alignas(64) static uint8_t data[1024] = {};
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, data, 64);
+  _tile_loadd(5, data, 64);
+  _tile_loadd(6, data, 64);
+  _tile_loadd(7, data, 64);
+  const int64_t iterations = 2'000'000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) {
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  alignas(64) static int32_t sink[256];
+  _tile_stored(3, sink, 64);
+  _tile_release();
+  benchmark::DoNotOptimize(sink);
+  return static_cast<double>(iterations) * 4 * 16384 / seconds / 1e9;
+}
+
+void BM_VnniPeak(benchmark::State& state) {
+  double best = 0;
+  for (auto _ : state)
+    for (int i = 0; i < 5; ++i) best = std::max(best, MeasureVnniPeakGmacs());
+  state.counters["GMAC/s"] = best;
+}
+
+void BM_AmxPeak(benchmark::State& state) {
+  double best = 0;
+  for (auto _ : state)
+    for (int i = 0; i < 5; ++i) best = std::max(best, MeasureAmxPeakGmacs());
+  state.counters["GMAC/s"] = best;
+}
+
 void BM_U8S8Peak(benchmark::State& state) {
   double best = 0;
   for (auto _ : state)
@@ -186,6 +260,10 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
     state.SkipWithError("kernel not registered");
     return;
   }
+  if (def->isa > kernels::BestIsa()) {
+    state.SkipWithError("this CPU cannot run the kernel");
+    return;
+  }
   KernelInit init(c.attrs, c.ins, c.outs, &c.compute);
   if (!def->supports(init)) {
     state.SkipWithError("kernel does not take this case");
@@ -206,6 +284,13 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
   state.counters["GMAC/s"] = benchmark::Counter(c.macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_share"] =
       benchmark::Counter(c.macs * 1e-9 / std::max(PeakGmacs(), 1e-9), benchmark::Counter::kIsIterationInvariantRate);
+  // VNNI / AMX kernels: the share of their own instruction's peak too.
+  if (def->isa == kernels::Isa::kAvx512Vnni || def->isa == kernels::Isa::kAmx) {
+    static const double vnni_peak = MeasureVnniPeakGmacs(), amx_peak = MeasureAmxPeakGmacs();
+    const double own = def->isa == kernels::Isa::kAmx ? amx_peak : vnni_peak;
+    state.counters["own_peak_share"] =
+        benchmark::Counter(c.macs * 1e-9 / std::max(own, 1e-9), benchmark::Counter::kIsIterationInvariantRate);
+  }
   if (int8 && shape.group == 1) {  // the share of (row, quad)s avx2-int8-u8s8 splits
     const std::vector<int16_t> a(c.w.begin(), c.w.end());
     const int64_t depth = static_cast<int64_t>(c.w.size()) / shape.cout;
@@ -220,6 +305,8 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
 void RegisterAll() {
   benchmark::RegisterBenchmark("int16_peak", BM_Int16Peak)->Iterations(1)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("u8s8_peak", BM_U8S8Peak)->Iterations(1)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("vnni_peak", BM_VnniPeak)->Iterations(1)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("amx_peak", BM_AmxPeak)->Iterations(1)->Unit(benchmark::kMillisecond);
   for (const ConvShape& s : kShapes) {
     const bool depthwise = s.group > 1;
     benchmark::RegisterBenchmark((std::string(s.name) + "/int8_" + (depthwise ? "avx2-int8-dw" : "avx2-int8")).c_str(),
@@ -241,6 +328,11 @@ void RegisterAll() {
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_avx2-int8-u8s8").c_str(), BM_Conv, s,
                                    "avx2-int8-u8s8", true, Weights::kTrained)
           ->Unit(benchmark::kMillisecond);
+      // The AVX-512 VNNI and AMX forms (skipped where the CPU lacks them).
+      for (const char* name : {"avx512vnni-int8", "amx-int8"})
+        benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_" + name).c_str(), BM_Conv, s, name, true,
+                                     Weights::kTrained)
+            ->Unit(benchmark::kMillisecond);
     }
     benchmark::RegisterBenchmark((std::string(s.name) + "/f32_onednn").c_str(), BM_Conv, s, "onednn", false,
                                  Weights::kSevenBit)
