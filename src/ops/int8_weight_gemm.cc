@@ -430,24 +430,30 @@ bool SupportsInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_
   return shape_of(init, &shape) && Int8WeightGemmSupports(init, shape, bias_input) && Int8WeightGemmFitsS8(init, shape);
 }
 
+namespace {
+
+// The s8-weight form on VNNI (amx false) or AMX tiles, named as registered.
+Status MakeS8WeightForm(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input, bool amx,
+                        std::unique_ptr<Kernel>* kernel) {
+  WeightGemmShape shape;
+  shape.name = amx ? "amx-int8" : "avx512vnni-int8";
+  if (!shape_of(init, &shape)) return Internal(shape.name, ": unexpected shapes");
+  shape.u8s8 = true;
+  shape.vnni = !amx;
+  shape.amx = amx;
+  return MakeInt8WeightGemm(init, shape, bias_input, kernel);
+}
+
+}  // namespace
+
 Status MakeInt8WeightGemmVnni(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
                               std::unique_ptr<Kernel>* kernel) {
-  WeightGemmShape shape;
-  if (!shape_of(init, &shape)) return Internal("avx512vnni-int8: unexpected shapes");
-  shape.u8s8 = true;
-  shape.vnni = true;
-  shape.name = "avx512vnni-int8";
-  return MakeInt8WeightGemm(init, shape, bias_input, kernel);
+  return MakeS8WeightForm(init, shape_of, bias_input, /*amx=*/false, kernel);
 }
 
 Status MakeInt8WeightGemmAmx(const KernelInit& init, WeightGemmShapeOf shape_of, int bias_input,
                              std::unique_ptr<Kernel>* kernel) {
-  WeightGemmShape shape;
-  if (!shape_of(init, &shape)) return Internal("amx-int8: unexpected shapes");
-  shape.u8s8 = true;
-  shape.amx = true;
-  shape.name = "amx-int8";
-  return MakeInt8WeightGemm(init, shape, bias_input, kernel);
+  return MakeS8WeightForm(init, shape_of, bias_input, /*amx=*/true, kernel);
 }
 
 Status MakeInt8WeightGemm(const KernelInit& init, const WeightGemmShape& shape, int bias_input,

@@ -533,33 +533,34 @@ bool ZeroWeightZeroPoints(const KernelInit& init) {
   return true;
 }
 
-// The VNNI form: avx2-int8's cases whose centered weights s8 holds (all
-// but a centered 128, which is split off); any 8-bit weights.
-bool SupportsVnni(const KernelInit& init) {
+// avx2-int8's cases whose every group's centered filter (oc x depth int16)
+// passes `fits`; symmetric weights pass without a scan (their int8 codes
+// are the centered values).
+template <typename Fits>
+bool SupportsCenteredWeights(const KernelInit& init, const Fits& fits) {
   if (!Supports(init)) return false;
-  if (ZeroWeightZeroPoints(init)) return true;  // int8 codes are the centered values
-  ConvGeometry g;
-  std::vector<ValueInfo> logical;
-  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
-  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
-  for (int64_t grp = 0; grp < g.group; ++grp) {
-    const std::vector<int16_t> a = CenteredFilter(*init.inputs[1], g, grp);
-    if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
-  }
-  return true;
-}
-
-// The AMX form: avx2-int8's cases whose centered weights s8 holds.
-bool SupportsAmx(const KernelInit& init) {
-  if (!Supports(init)) return false;
-  if (ZeroWeightZeroPoints(init)) return true;  // int8 codes are the centered values
+  if (ZeroWeightZeroPoints(init)) return true;
   ConvGeometry g;
   std::vector<ValueInfo> logical;
   if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
   const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
   for (int64_t grp = 0; grp < g.group; ++grp)
-    if (!kernels::FitsS8(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth, depth)) return false;
+    if (!fits(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth)) return false;
   return true;
+}
+
+// The VNNI form: every centered value in [-128, 128] (a centered 128 is
+// split off); any 8-bit weights.
+bool SupportsVnni(const KernelInit& init) {
+  return SupportsCenteredWeights(init, [](const int16_t* a, int64_t oc, int64_t depth) {
+    return kernels::U8S8SplitShare(a, oc, depth, depth) <= 1.0;
+  });
+}
+
+// The AMX form: every centered value s8 holds.
+bool SupportsAmx(const KernelInit& init) {
+  return SupportsCenteredWeights(
+      init, [](const int16_t* a, int64_t oc, int64_t depth) { return kernels::FitsS8(a, oc, depth, depth); });
 }
 
 template <typename T, bool kU8S8 = false, bool kVnni = false, bool kAmx = false>
