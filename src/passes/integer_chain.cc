@@ -44,16 +44,6 @@ bool ConsumedAsStaticInt8(const ir::Graph& g, int value, const Uses& uses, const
   return true;
 }
 
-// Rescaling steps (ops/int8_chain.h): an add of two tensors, the average
-// pools; the others are table steps (one data input, constants besides).
-bool RescaleStep(const ir::Graph& g, const ir::Node& node) {
-  if (node.op == OpKind::kAvgPool2D || node.op == OpKind::kGlobalAvgPool) return true;
-  if (node.op != OpKind::kElementwise || node.inputs.size() != 2) return false;
-  for (int in : node.inputs)
-    if (in < 0 || IsConstant(g, in)) return false;
-  return true;
-}
-
 bool SameBinding(const std::optional<ir::QuantBinding>& a, const ir::QuantBinding& b) {
   return a && a->bits == b.bits && a->symmetric == b.symmetric && a->dynamic == b.dynamic && a->axis == b.axis &&
          a->scales == b.scales && a->zero_points == b.zero_points;
@@ -169,6 +159,16 @@ class Pruner {
 
 }  // namespace
 
+// Rescaling steps (ops/int8_chain.h): an add of two tensors, the average
+// pools; the others are table steps (one data input, constants besides).
+bool IsRescaleStep(const ir::Graph& g, const ir::Node& node) {
+  if (node.op == OpKind::kAvgPool2D || node.op == OpKind::kGlobalAvgPool) return true;
+  if (node.op != OpKind::kElementwise || node.inputs.size() != 2) return false;
+  for (int in : node.inputs)
+    if (in < 0 || IsConstant(g, in)) return false;
+  return true;
+}
+
 Status PlanIntegerChains(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
                          bool require_ranges, PrecisionReport* report) {
   ir::Graph& g = *graph;
@@ -193,7 +193,7 @@ Status PlanIntegerChains(ir::Graph* graph, const BuildOptions& options, const Ca
     ir::Node& node = *g.node(*it);
     const ops::OpSchema& schema = ops::GetSchema(node.op);
     if (!schema.quant.chain_input || !schema.quant.chain_reference) continue;
-    const bool rescale = RescaleStep(g, node);
+    const bool rescale = IsRescaleStep(g, node);
     if (!(rescale ? rescales : tables)) continue;
     if (!node.input_precision.empty() || !node.output_type.empty() || node.outputs.size() != 1) continue;
     if (!ConsumedAsStaticInt8(g, node.outputs[0], uses, is_output)) continue;

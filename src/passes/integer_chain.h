@@ -34,4 +34,14 @@ namespace mixq::passes {
 Status PlanIntegerChains(ir::Graph* graph, const BuildOptions& options, const CalibratedRanges& calibrated,
                          bool require_ranges, PrecisionReport* report);
 
+// The same rescaling steps in an imported QDQ model, with the parameters of
+// its FakeQuantize nodes, which it then folds into the quantization of their
+// inputs where every reader quantizes with them (qdq_integer_chain.cc).
+// Behind `int8_rescale_chains`, in any precision mode.
+Status PlanQdqIntegerChains(ir::Graph* graph, const BuildOptions& options, PrecisionReport* report);
+
+// An add of two tensors, AvgPool2D or GlobalAvgPool: a chain step that
+// rescales int8 inputs with their own parameters (ops/int8_chain.h).
+bool IsRescaleStep(const ir::Graph& g, const ir::Node& node);
+
 }  // namespace mixq::passes

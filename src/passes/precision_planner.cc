@@ -271,6 +271,7 @@ Status PlanPrecision(ir::Graph* graph, const BuildOptions& options, const Calibr
     report->nodes.push_back(row);
   }
   MIXQ_RETURN_IF_ERROR(PlanIntegerChains(graph, options, calibrated, require_activation_ranges, report));
+  MIXQ_RETURN_IF_ERROR(PlanQdqIntegerChains(graph, options, report));
   if (!missing.empty() && require_activation_ranges) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
