@@ -38,7 +38,7 @@ constexpr ConvShape kShapes[] = {
     {"mb2_dw3x3_384_14", 384, 14, 14, 384, 3, 1, 384}, {"mb2_dw3x3_960_7", 960, 7, 7, 960, 3, 1, 960},
     {"mb2_1x1_16to96_112", 16, 112, 112, 96, 1, 1, 1}, {"mb2_1x1_32to16_112", 32, 112, 112, 16, 1, 1, 1},
     {"mb2_1x1_24to144_56", 24, 56, 56, 144, 1, 1, 1},  {"mb2_1x1_320to1280_7", 320, 7, 7, 1280, 1, 1, 1},
-    {"det_3x3_96to24_80", 96, 80, 80, 24, 3, 1, 1},
+    {"det_3x3_96to24_80", 96, 80, 80, 24, 3, 1, 1},    {"rec_dw5x5_240_12x80", 240, 12, 80, 240, 5, 1, 240},
 };
 
 // Everything a conv kernel needs, kept alive for the benchmark's duration.
@@ -312,10 +312,14 @@ void RegisterAll() {
     benchmark::RegisterBenchmark((std::string(s.name) + "/int8_" + (depthwise ? "avx2-int8-dw" : "avx2-int8")).c_str(),
                                  BM_Conv, s, depthwise ? "avx2-int8-dw" : "avx2-int8", true, Weights::kSevenBit)
         ->Unit(benchmark::kMillisecond);
-    if (depthwise)
+    if (depthwise) {
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-dw8c").c_str(), BM_Conv, s, "avx2-int8-dw8c",
                                    true, Weights::kSevenBit)
           ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx512vnni-int8-dw").c_str(), BM_Conv, s,
+                                   "avx512vnni-int8-dw", true, Weights::kSevenBit)
+          ->Unit(benchmark::kMillisecond);
+    }
     // The weights here are in [-64, 63]: the 7-bit-weight kernel takes them.
     if (!depthwise) {
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-u8s8").c_str(), BM_Conv, s, "avx2-int8-u8s8",

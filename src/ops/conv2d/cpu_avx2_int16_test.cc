@@ -58,13 +58,19 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       {1, 16, 5, 7, 10, 3, 2, 1, 1, false, DataType::FLOAT32, false},  // grouped NHWC
       {1, 300, 3, 3, 5, 3, 1, 1, 0, true, DataType::INT16, false},     // depth 2700, one output pixel
       {2, 8, 9, 21, 8, 5, 8, 2, 2, true, DataType::FLOAT16, true},     // depthwise 5x5, stride 2, 16-column tail
+      // Depthwise rows for avx512vnni-int16-dw's 32-column steps: 80 wide (5x5), 65 wide (a 1-column tail step).
+      {1, 6, 5, 80, 6, 5, 6, 1, 2, true, DataType::INT16, false},
+      {2, 3, 4, 65, 3, 3, 3, 1, 1, true, DataType::FLOAT32, true},
       // NCHW 1x1 (B read straight from the image): a 14-column tail panel; odd depth, pixel blocks, batch 2.
       {1, 40, 6, 5, 21, 1, 1, 1, 0, true, DataType::INT16, false},
       {2, 17, 9, 13, 10, 1, 1, 1, 0, true, DataType::FLOAT32, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
-  // The depthwise kernel takes the two NCHW depthwise cases; the others every case.
-  for (const auto& [name, expected] : {std::pair{"avx2-int16", 9}, {"avx2-int16-staged", 9}, {"avx2-int16-dw", 2}}) {
+  // The depthwise kernels take the NCHW depthwise cases (the AVX-512 one those 24 columns wide or more); the
+  // others every case.
+  for (const auto& [name, expected] :
+       {std::pair{"avx2-int16", 11}, {"avx2-int16-staged", 11}, {"avx2-int16-dw", 4}, {"avx512vnni-int16-dw", 2}}) {
+    if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;

@@ -181,6 +181,12 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 12, 120, 40, 12, 3, 3, 12, 1, 1, 1, true, 11, true, false, DataType::FLOAT32, Post::kRelu6},
       {2, 9, 200, 60, 9, 3, 3, 9, 2, 1, 1, true, -128, false, false, DataType::FLOAT16, Post::kAdd},
       {1, 4, 17, 19, 4, 15, 15, 4, 1, 1, 7, true, 127, true, false},
+      // Rows of 24 columns or more (avx512vnni-int8-dw's 32-column steps): PP-OCR rec's 5x5 at 80 wide, 97 wide
+      // (a 1-column tail step), stride 2 with dilation 2.
+      {1, 16, 6, 80, 16, 5, 5, 16, 1, 1, 2, true, -100, true, false, DataType::FLOAT32, Post::kRelu6},
+      {1, 7, 5, 97, 7, 3, 3, 7, 1, 1, 1, true, 127, false, false, DataType::FLOAT16, Post::kAdd},
+      {2, 5, 9, 101, 5, 3, 3, 5, 2, 2, 2, true, -128, false, false, DataType::FLOAT32, Post::kLeaky, Bias::kInt32},
+      {2, 24, 7, 50, 24, 3, 3, 24, 1, 2, 2, true, 33, true, false, DataType::FLOAT32, Post::kNone, Bias::kNaN},
       // int8 out with a NaN bias: the row path (the scalar formula) for that block; 8 and 16 wide.
       {1, 10, 9, 8, 10, 3, 3, 10, 1, 1, 1, true, 3, true, false, DataType::FLOAT32, Post::kNone, Bias::kNaN},
       {1, 17, 16, 16, 17, 3, 3, 17, 1, 1, 1, true, -9, true, false, DataType::FLOAT32, Post::kRelu},
@@ -201,16 +207,18 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
     const char* kernel;
     Weights weights;
   };
-  const Run runs[] = {{"avx2-int8", Weights::kEightBit},        {"avx2-int8-dw", Weights::kEightBit},
-                      {"avx2-int8-dw8c", Weights::kEightBit},   {"avx2-int8-nhwc", Weights::kEightBit},
-                      {"avx2-int8-staged", Weights::kEightBit}, {"avx2-int8-u8s8", Weights::kSevenBit},
-                      {"avx2-int8-u8s8", Weights::kSplit},      {"avx512vnni-int8", Weights::kEightBit},
-                      {"avx512vnni-int8", Weights::kDense},     {"avx512vnni-int8", Weights::kSplit},
-                      {"amx-int8", Weights::kEightBit},         {"amx-int8", Weights::kDense}};
+  const Run runs[] = {{"avx2-int8", Weights::kEightBit},         {"avx2-int8-dw", Weights::kEightBit},
+                      {"avx2-int8-dw8c", Weights::kEightBit},    {"avx2-int8-nhwc", Weights::kEightBit},
+                      {"avx2-int8-staged", Weights::kEightBit},  {"avx2-int8-u8s8", Weights::kSevenBit},
+                      {"avx2-int8-u8s8", Weights::kSplit},       {"avx512vnni-int8", Weights::kEightBit},
+                      {"avx512vnni-int8", Weights::kDense},      {"avx512vnni-int8", Weights::kSplit},
+                      {"amx-int8", Weights::kEightBit},          {"amx-int8", Weights::kDense},
+                      {"avx512vnni-int8-dw", Weights::kEightBit}};
   for (const Run& r : runs) {
     const char* name = r.kernel;
     const bool vnni = std::string(name) == "avx512vnni-int8", amx = std::string(name) == "amx-int8";
-    if (vnni && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;  // this CPU cannot run it
+    const bool dw512 = std::string(name) == "avx512vnni-int8-dw";
+    if ((vnni || dw512) && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;  // this CPU cannot run it
     if (amx && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
@@ -231,14 +239,16 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
     // one group, the staged one all; the split weights of 9 small cases (a few quads per block, where one extreme
     // value costs a whole remainder step; under 48 channels the limit is kFewRowsMaxRestSteps) exceed the limits.
-    // The VNNI and AMX forms take avx2-int8's cases with any 8-bit weights.
+    // The VNNI and AMX forms take avx2-int8's cases with any 8-bit weights; avx512vnni-int8-dw avx2-int8-dw's
+    // with stride 1 and rows of 48 columns or more.
     EXPECT_EQ(ran, vnni || amx                     ? 19
                    : r.weights == Weights::kSplit  ? 10
                    : kernel == "avx2-int8" || u8s8 ? 19
-                   : kernel == "avx2-int8-dw"      ? 15
-                   : kernel == "avx2-int8-dw8c"    ? 15
+                   : kernel == "avx2-int8-dw"      ? 19
+                   : kernel == "avx2-int8-dw8c"    ? 16
+                   : dw512                         ? 3
                    : kernel == "avx2-int8-nhwc"    ? 3
-                                                   : 38)
+                                                   : 42)
         << name << " weights " << static_cast<int>(r.weights);
   }
 }
