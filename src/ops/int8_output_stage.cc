@@ -414,6 +414,155 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeRowToInt8Avx
   }
 }
 
+// DequantizeQuantizeRowToInt8 in 16 lanes: per lane the operations of the
+// AVX2 form in the same order (hard_swish in double, the Quantize step's
+// rounded quotient), so the same bits; 64 elements per step as 4
+// interleaved chains, then 16 at a time, the last elements through the AVX2
+// form.
+#define MIXQ_AVX512_STAGE __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
+namespace {
+
+MIXQ_AVX512_STAGE inline __m512d DivideFiniteBySix512(__m512d x) {
+  const __m512d six = _mm512_set1_pd(6.0), inverse = _mm512_set1_pd(1.0 / 6.0);
+  const __m512d q0 = _mm512_mul_pd(x, inverse);
+  return _mm512_fmadd_pd(_mm512_fnmadd_pd(six, q0, x), inverse, q0);
+}
+
+// kernels::HardSwishExact8, 16 lanes.
+MIXQ_AVX512_STAGE inline __m512 HardSwishExact16(__m512 x) {
+  const __m512d three = _mm512_set1_pd(3.0);
+  const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x)),
+                hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+  const __m512d q_lo = DivideFiniteBySix512(_mm512_mul_pd(lo, _mm512_add_pd(lo, three)));
+  const __m512d q_hi = DivideFiniteBySix512(_mm512_mul_pd(hi, _mm512_add_pd(hi, three)));
+  const __m512 inside = _mm512_castpd_ps(_mm512_insertf64x4(
+      _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(q_lo))), _mm256_castps_pd(_mm512_cvtpd_ps(q_hi)), 1));
+  const __mmask16 keep =
+      _mm512_cmp_ps_mask(x, _mm512_set1_ps(3.0f), _CMP_GE_OQ) | _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ);
+  const __m512 y = _mm512_mask_blend_ps(keep, inside, x);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-3.0f), _CMP_LE_OQ), y,
+                              _mm512_mul_ps(x, _mm512_setzero_ps()));
+}
+
+// VectorPostOps4's operations on 4 vectors of 16 consecutive elements.
+MIXQ_AVX512_STAGE inline __attribute__((always_inline)) void PostOps16x4(__m512 y[4],
+                                                                         const std::vector<StagePostOp>& post_ops,
+                                                                         const std::vector<FloatAddend>& addends,
+                                                                         int64_t e, int count) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (const StagePostOp& op : post_ops) {
+    if (op.kind == StagePostOp::Kind::kAdd) {
+      const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+      for (int u = 0; u < count; ++u) {
+        const int64_t at = e + 16 * u;
+        const __m512 x = a.dtype == DataType::FLOAT16
+                             ? _mm512_cvtph_ps(_mm256_loadu_si256(
+                                   reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(a.data) + at)))
+                             : _mm512_loadu_ps(static_cast<const float*>(a.data) + at);
+        y[u] = _mm512_add_ps(y[u], x);
+      }
+    } else if (op.kind == StagePostOp::Kind::kLeaky) {
+      const __m512 slope = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u)
+        y[u] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y[u], zero, _CMP_LT_OQ), y[u], _mm512_mul_ps(slope, y[u]));
+    } else if (op.kind == StagePostOp::Kind::kHardSwish) {
+      for (int u = 0; u < count; ++u) y[u] = HardSwishExact16(y[u]);
+    } else if (op.kind == StagePostOp::Kind::kMul) {
+      const __m512 k = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_mul_ps(y[u], k);
+    } else if (op.kind == StagePostOp::Kind::kAddScalar) {
+      const __m512 k = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_add_ps(y[u], k);
+    } else {  // maxps(y, lo) then minps: NaN -> lo
+      const __m512 lo = _mm512_set1_ps(op.lo), hi = _mm512_set1_ps(op.hi);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_min_ps(_mm512_max_ps(y[u], lo), hi);
+    }
+  }
+}
+
+// (f32(acc + int_bias) + bias) * multiplier, 16 lanes.
+MIXQ_AVX512_STAGE inline __m512 Value16(const int32_t* acc, __m512i ib, __m512 bias, __m512 mult) {
+  const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc), ib);
+  return _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(a), bias), mult);
+}
+
+struct QuantizeConstants16 {
+  __m512 scale, inverse, zero_point, lo, hi;
+  bool use_inverse = false;
+};
+
+// QuantizeVector (ops/quantize_vector.h), 16 lanes, narrowed to int8: the
+// rounded quotient through the inverse unless a lane is near a rounding
+// boundary, then the division for the whole vector.
+MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16& k) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  __m512 v;
+  bool done = false;
+  if (k.use_inverse) {
+    const __m512 m = _mm512_mul_ps(x, k.inverse);
+    const __m512 r = _mm512_roundscale_ps(m, kNearest);
+    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(m, r));
+    const __m512 margin = _mm512_mul_ps(_mm512_abs_ps(m), _mm512_set1_ps(0x1p-20f));
+    if (_mm512_cmp_ps_mask(_mm512_add_ps(off, margin), _mm512_set1_ps(0.5f), _CMP_GE_OQ) == 0) {
+      v = r;
+      done = true;
+    }
+  }
+  if (!done) v = _mm512_roundscale_ps(_mm512_div_ps(x, k.scale), kNearest);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  __m512 r = _mm512_add_ps(v, k.zero_point);
+  r = _mm512_min_ps(_mm512_max_ps(r, k.lo), k.hi);
+  return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mask_blend_ps(nan, r, k.zero_point)));
+}
+
+}  // namespace
+
+MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                                         const std::vector<StagePostOp>& post_ops,
+                                                         const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                         float scale, int32_t zero_point, int8_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi32(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    QuantizeConstants16 k;
+    const float inverse = 1.0f / scale;
+    k.scale = _mm512_set1_ps(scale);
+    k.inverse = _mm512_set1_ps(inverse);
+    k.zero_point = _mm512_set1_ps(static_cast<float>(zero_point));
+    k.lo = _mm512_set1_ps(-128.0f);
+    k.hi = _mm512_set1_ps(127.0f);
+    k.use_inverse = std::isnormal(scale) && std::isnormal(inverse);
+    for (; j + 64 <= n; j += 64) {
+      __m512 y[4];
+      for (int u = 0; u < 4; ++u) y[u] = Value16(acc + j + 16 * u, ib, bias, mult);
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
+      for (int u = 0; u < 4; ++u) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j + 16 * u), Quantize16(y[u], k));
+    }
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4] = {Value16(acc + j, ib, bias, mult)};
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), Quantize16(y[0], k));
+    }
+  }
+  if (j < n)
+    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                    out + j);
+}
+
+#undef MIXQ_AVX512_STAGE
+
+void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                 const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (avx512)
+    DequantizeQuantizeRowToInt8Avx512(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
+  else
+    DequantizeQuantizeRowToInt8Avx2(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -489,10 +638,10 @@ MIXQ_AVX2_STAGE void DequantizeRow(const int32_t* acc, int64_t n, const ChannelS
   }
 }
 
-MIXQ_AVX2_STAGE void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
-                                                 const std::vector<StagePostOp>& post_ops,
-                                                 const std::vector<FloatAddend>& addends, int64_t addend_offset,
-                                                 float scale, int32_t zero_point, int8_t* out) {
+MIXQ_AVX2_STAGE void DequantizeQuantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                                     const std::vector<StagePostOp>& post_ops,
+                                                     const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                     float scale, int32_t zero_point, int8_t* out) {
   int64_t j = 0;
   if (StageIsFinite(c)) {
     const __m256i ib = _mm256_set1_epi32(c.int_bias);

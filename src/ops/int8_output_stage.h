@@ -65,6 +65,15 @@ void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const s
 void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
                                  const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
                                  int64_t addend_offset, float scale, int32_t zero_point, int8_t* out);
+// Its two forms (the dispatcher above picks the widest this CPU runs; the
+// AVX-512 one needs F, BW and VL: Isa::kAvx512).
+void DequantizeQuantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                     int64_t addend_offset, float scale, int32_t zero_point, int8_t* out);
+void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                       const std::vector<StagePostOp>& post_ops,
+                                       const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
+                                       int32_t zero_point, int8_t* out);
 
 // The same two forms along a row whose columns are output channels (a GEMM
 // against per-column weights): column j uses int_bias[j] (may be null: 0),

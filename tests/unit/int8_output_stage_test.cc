@@ -101,22 +101,33 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
   stage.multiplier = 1.3e-4f;
   const float out_scale = 0.021f;
   const int32_t out_zp = -5;
-  for (const int64_t n : {1, 5, 8, 15, 31, 32, 33, 39, 64, 71, 96, 140}) {
+  for (const int64_t n : {1, 5, 8, 15, 16, 17, 31, 32, 33, 39, 63, 64, 65, 71, 96, 140}) {
     std::vector<int32_t> acc(static_cast<size_t>(n));
     for (auto& a : acc) a = code(rng);
     acc[0] = 2'000'000'000;  // far beyond the output range: clamps
     for (size_t ci = 0; ci < chains.size(); ++ci) {
       const auto& ops = chains[ci];
       SCOPED_TRACE("n " + std::to_string(n) + " chain " + std::to_string(ci));
-      std::vector<int8_t> q(static_cast<size_t>(n));
-      DequantizeQuantizeRowToInt8(acc.data(), n, stage, ops, addends, 0, out_scale, out_zp, q.data());
+      // The dispatcher and each form this CPU runs (the AVX-512 one: 64- and 16-element steps, the rest
+      // through the AVX2 form).
+      using QuantizedRow = void (*)(const int32_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
+                                    const std::vector<FloatAddend>&, int64_t, float, int32_t, int8_t*);
+      std::vector<QuantizedRow> forms = {DequantizeQuantizeRowToInt8, DequantizeQuantizeRowToInt8Avx2};
+      if (kernels::BestIsa() >= kernels::Isa::kAvx512) forms.push_back(DequantizeQuantizeRowToInt8Avx512);
+      std::vector<std::vector<int8_t>> quantized;
+      for (QuantizedRow form : forms) {
+        quantized.emplace_back(static_cast<size_t>(n));
+        form(acc.data(), n, stage, ops, addends, 0, out_scale, out_zp, quantized.back().data());
+      }
       std::vector<float> f(static_cast<size_t>(n));
       DequantizeRow(acc.data(), n, stage, ops, addends, 0, DataType::FLOAT32, f.data(), 0);
       std::vector<uint16_t> h(static_cast<size_t>(n));
       DequantizeRow(acc.data(), n, stage, ops, addends, 0, DataType::FLOAT16, h.data(), 0);
       for (int64_t e = 0; e < n; ++e) {
         const float want = OracleValue(acc[static_cast<size_t>(e)], stage, ops, addends, e);
-        ASSERT_EQ(q[static_cast<size_t>(e)], OracleQuantize(want, out_scale, out_zp)) << "element " << e;
+        for (size_t form = 0; form < quantized.size(); ++form)
+          ASSERT_EQ(quantized[form][static_cast<size_t>(e)], OracleQuantize(want, out_scale, out_zp))
+              << "form " << form << " element " << e;
         ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(want))
             << "element " << e << ": " << f[static_cast<size_t>(e)] << " vs " << want;
         ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "element " << e;
