@@ -71,6 +71,8 @@ class QdqChains {
   }
 
   Status Run() {
+    for (int round = 0; round < 64 && Canonicalize(); ++round) {
+    }
     std::vector<int> order;
     MIXQ_RETURN_IF_ERROR(g_.TopologicalOrder(&order));
     // Consumers first, so an add reading another chain step's output sees
@@ -129,6 +131,75 @@ class QdqChains {
     if (FakeQuantizeBinding(c, &own)) return own;
     if (RunsOnIntegers(c, g_) && !c.outputs.empty()) return FirstEnd(c.outputs[0], depth + 1);
     return std::nullopt;
+  }
+
+  // Step 0. ONNX Runtime's Gemm fusion leaves a Reshape between a
+  // FullyConnected's output and its Q / DQ pair, and the pair repeated after
+  // it with the same parameters (BERT: Gemm -> Q/DQ -> Reshape -> Q/DQ ->
+  // Gelu -> Q/DQ). A Reshape (Flatten, Squeeze, Unsqueeze) moves below a
+  // one-input elementwise step that is its only reader (which computes the
+  // same values in either order), and a FakeQuantize of a FakeQuantize with
+  // the same parameters goes (it changes nothing). Then the convolution or
+  // GEMM, its FakeQuantize and the float steps after it are adjacent: the
+  // lowering runs them as the GEMM writing codes and one table step
+  // (runtime/fusion/fuse_qdq_region.cc). One change per call.
+  bool Canonicalize() {
+    for (size_t n = 0; n < g_.node_count(); ++n) {
+      ir::Node& node = *g_.node(static_cast<int>(n));
+      if (node.inputs.empty() || node.outputs.size() != 1) continue;
+      if (SwapReshapeDown(node) || DropRepeatedFakeQuantize(node)) {
+        RebuildUses();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static bool PureReshape(OpKind op) {
+    return op == OpKind::kReshape || op == OpKind::kFlatten || op == OpKind::kSqueeze || op == OpKind::kUnsqueeze;
+  }
+
+  bool UnaryElementwise(const ir::Node& n) const {
+    ir::QuantBinding unused;
+    const bool one_input = n.inputs.size() == 1 && n.outputs.size() == 1 && n.inputs[0] >= 0;
+    const bool kind = n.op == OpKind::kActivation || n.op == OpKind::kUnary || FakeQuantizeBinding(n, &unused);
+    return one_input && kind && n.input_precision.empty() && n.output_type.empty() && !n.input_compute.empty() &&
+           n.input_compute[0] == DataType::FLOAT32;
+  }
+
+  // reshape: a -> b, then unary: b -> c  ==>  unary: a -> b, reshape: b -> c.
+  bool SwapReshapeDown(ir::Node& reshape) {
+    if (!PureReshape(reshape.op) || !reshape.input_precision.empty() || !reshape.output_type.empty()) return false;
+    const int a = reshape.inputs[0], b = reshape.outputs[0];
+    if (a < 0 || is_output_[static_cast<size_t>(b)] || uses_[static_cast<size_t>(b)].size() != 1) return false;
+    ir::Node& unary = *g_.node(uses_[static_cast<size_t>(b)][0].first);
+    if (!UnaryElementwise(unary) || g_.value(a)->dtype != g_.value(b)->dtype) return false;
+    const int c = unary.outputs[0];
+    unary.inputs[0] = a;
+    unary.outputs[0] = b;
+    reshape.inputs[0] = b;
+    reshape.outputs[0] = c;
+    ir::Value& vb = *g_.value(b);
+    vb.shape = g_.value(a)->shape;
+    vb.producer = unary.id;
+    vb.producer_output = 0;
+    ir::Value& vc = *g_.value(c);
+    vc.producer = reshape.id;
+    vc.producer_output = 0;
+    return true;
+  }
+
+  bool DropRepeatedFakeQuantize(ir::Node& second) {
+    ir::QuantBinding p, q;
+    if (!FakeQuantizeBinding(second, &p) || is_output_[static_cast<size_t>(second.outputs[0])]) return false;
+    const int producer = g_.value(second.inputs[0])->producer;
+    if (producer < 0 || !FakeQuantizeBinding(*g_.node(producer), &q) || !SameParameters(p, q)) return false;
+    for (const auto& [id, i] : uses_[static_cast<size_t>(second.outputs[0])]) g_.node(id)->inputs[i] = second.inputs[0];
+    second.inputs.clear();  // dead: EliminateDeadNodes drops it
+    report_.nodes.erase(std::remove_if(report_.nodes.begin(), report_.nodes.end(),
+                                       [&](const NodePrecision& r) { return r.node == second.name; }),
+                        report_.nodes.end());
+    return true;
   }
 
   // Step 1: a rescaling step between FakeQuantize outputs and a quantized end.

@@ -88,7 +88,10 @@ bool FindQdqRegion(const FusionSite& site, std::vector<int>* region, int* sink) 
         grew = true;
       }
   }
-  if (nodes.size() < 2) return false;  // one operator: the FakeQuantize fusion does as well
+  // One Elementwise operator: the FakeQuantize fusion does as well. One
+  // activation (gelu, sigmoid, tanh: a polynomial per element) is worth a
+  // table.
+  if (nodes.empty() || (nodes.size() < 2 && site.graph.node(*nodes.begin())->op == OpKind::kElementwise)) return false;
   // Exactly one value leaves the region (read outside it, or a network output
   // / observed), and it is not the FakeQuantize's own.
   int leaving = -1;
