@@ -121,8 +121,8 @@ class Depthwise : public Kernel {
     const int64_t planes = g_.batch * g_.out_channels;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
-#pragma omp parallel for schedule(static) if (planes > 1 && \
-                                              planes * g_.out_h * g_.out_w * taps_ > kernels::kMinParallelMacs / 4)
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * g_.out_h * g_.out_w * taps_ > \
+                                                                kernels::kMinParallelDepthwiseMacs)
     for (int64_t p = 0; p < planes; ++p) {
       Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
       const int64_t c = p % g_.out_channels;

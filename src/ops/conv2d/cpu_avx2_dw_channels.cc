@@ -89,7 +89,7 @@ class DepthwiseChannels : public Kernel {
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     const int64_t macs = g_.batch * g_.out_channels * g_.out_h * g_.out_w * taps_;
-#pragma omp parallel for schedule(static) if (jobs > 1 && macs > kernels::kMinParallelMacs / 4)
+#pragma omp parallel for schedule(static) if (jobs > 1 && macs > kernels::kMinParallelDepthwiseMacs)
     for (int64_t job = 0; job < jobs; ++job) {
       Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
       const int64_t strip = job % strips_, block = job / strips_ % blocks_, n = job / (strips_ * blocks_);

@@ -557,8 +557,22 @@ bool SupportsVnni(const KernelInit& init) {
   });
 }
 
-// The AMX form: every centered value s8 holds.
+// The AMX form: every centered value s8 holds, and each group's depth fills
+// more than half of a tile row (64 bytes). Shallower convolutions run faster
+// as avx512vnni-int8, whose K step is 4: on the AMX Xeon, 1 thread
+// (build/bench/mixq_int8_kernels_bench --benchmark_filter=mb2, ms, VNNI /
+// AMX): MobileNetV2's stem (depth 27) 0.489 / 0.613, its 1x1 16 -> 96 at
+// 112 x 112 0.523 / 0.699, 24 -> 144 at 56 x 56 0.266 / 0.299, 32 -> 16 at
+// 112 x 112 0.135 / 0.140.
+constexpr int64_t kAmxMinDepth = 33;
+
 bool SupportsAmx(const KernelInit& init) {
+  ConvGeometry g;
+  std::vector<ValueInfo> logical;
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
+      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok() ||
+      g.kernel_h * g.kernel_w * (g.in_channels / g.group) < kAmxMinDepth)
+    return false;
   return SupportsCenteredWeights(
       init, [](const int16_t* a, int64_t oc, int64_t depth) { return kernels::FitsS8(a, oc, depth, depth); });
 }
