@@ -9,6 +9,11 @@
 // "cpu-fast-f16" runs FLOAT16 storage: a gather moves the 16-bit values
 // (exact), interpolation widens each tap and rounds the float result to
 // float16 once, the values of the Cast steps around the float kernel.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
@@ -24,23 +29,49 @@ struct FastPlan {
   std::vector<size_t> active;                    // axes with a nonzero second-tap weight
   std::vector<std::vector<int64_t>> first_off;   // per axis and output index: first tap * input stride
   std::vector<std::vector<int64_t>> second_off;  // the same for the second tap
+  int64_t repeat = 1;  // > 1: the last axis reads input element j / repeat (contiguous), repeat | its size
 };
 
 // Nearest (no active axis): each output row is a gather along the last axis.
+// An output row that reads the same input row as the one before it (a 2x
+// upsampling repeats every row) is a copy of it; a last axis that repeats
+// each input element `repeat` times (an integer upsampling) is a fill. Rows
+// are split among threads in contiguous runs, each starting with a gather.
 template <typename T>
 void Gather(const FastPlan& f, const T* x, T* y) {
   const ResizeParams& p = f.p;
   const size_t rank = p.out.size(), last = rank - 1;
-  const int64_t count = ir::ElementCount(p.out), inner = p.out[last];
+  const int64_t inner = p.out[last], rows = ir::ElementCount(p.out) / std::max<int64_t>(inner, 1);
+  if (inner == 0 || rows == 0) return;
   const int64_t* off = f.first_off[last].data();
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t k = 0; k < count; k += inner) {
-    int64_t base = 0;
-    for (size_t a = 0; a < last; ++a) base += f.first_off[a][static_cast<size_t>(index[a])];
-    for (int64_t j = 0; j < inner; ++j) y[k + j] = x[base + off[j]];
-    for (size_t a = last; a-- > 0;) {
-      if (++index[a] < p.out[a]) break;
-      index[a] = 0;
+  const int threads = rows * inner >= (int64_t{1} << 16) ? std::max(1, omp_get_max_threads()) : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (int part = 0; part < threads; ++part) {
+    const int64_t first = rows * part / threads, end = rows * (part + 1) / threads;
+    int64_t previous_base = -1;
+    for (int64_t r = first; r < end; ++r) {
+      int64_t base = 0;
+      for (int64_t rest = r, a = static_cast<int64_t>(last) - 1; a >= 0; --a) {
+        base += f.first_off[static_cast<size_t>(a)][static_cast<size_t>(rest % p.out[static_cast<size_t>(a)])];
+        rest /= p.out[static_cast<size_t>(a)];
+      }
+      T* row = y + r * inner;
+      if (base == previous_base) {
+        std::memcpy(row, row - inner, static_cast<size_t>(inner) * sizeof(T));
+        continue;
+      }
+      previous_base = base;
+      if (f.repeat > 1) {
+        const T* from = x + base;
+        if (f.repeat == 2) {  // the common 2x: a loop the compiler vectorizes
+          for (int64_t i = 0; i < inner / 2; ++i) row[2 * i] = row[2 * i + 1] = from[i];
+        } else {
+          for (int64_t i = 0, j = 0; j < inner; ++i)
+            for (int64_t t = 0; t < f.repeat; ++t) row[j++] = from[i];
+        }
+      } else {
+        for (int64_t j = 0; j < inner; ++j) row[j] = x[base + off[j]];
+      }
     }
   }
 }
@@ -68,36 +99,32 @@ void Run(const FastPlan& f, const T* x, T* y) {
     if (count == 1) y[0] = x[0];
     return;
   }
+  if (f.active.empty()) return Gather(f, x, y);
   const size_t last = rank - 1;
   const int64_t inner = p.out[last];
   std::vector<int64_t> index(rank, 0);
   for (int64_t k = 0; k < count; k += inner) {
     int64_t base = 0;  // first taps of every axis but the last
     for (size_t a = 0; a < last; ++a) base += f.first_off[a][static_cast<size_t>(index[a])];
-    if (f.active.empty()) {
-      const int64_t* off = f.first_off[last].data();
-      for (int64_t j = 0; j < inner; ++j) y[k + j] = x[base + off[j]];
-    } else {
-      for (int64_t j = 0; j < inner; ++j) {
-        index[last] = j;
-        double value = 0.0;
-        const size_t n = f.active.size();
-        for (uint64_t mask = 0; mask < (uint64_t{1} << n); ++mask) {
-          double weight = 1.0;
-          // Start from the first taps; swap in the second taps of the chosen active axes.
-          int64_t offset = base + f.first_off[last][static_cast<size_t>(j)];
-          for (size_t b = 0; b < n && weight != 0.0; ++b) {
-            const size_t a = f.active[b];
-            const size_t o = static_cast<size_t>(index[a]);
-            const double w = p.axes[a].weight[o];
-            const bool second = (mask >> b) & 1;
-            weight *= second ? w : 1.0 - w;
-            if (second) offset += f.second_off[a][o] - f.first_off[a][o];
-          }
-          if (weight != 0.0) value += weight * Load(x[offset]);
+    for (int64_t j = 0; j < inner; ++j) {
+      index[last] = j;
+      double value = 0.0;
+      const size_t n = f.active.size();
+      for (uint64_t mask = 0; mask < (uint64_t{1} << n); ++mask) {
+        double weight = 1.0;
+        // Start from the first taps; swap in the second taps of the chosen active axes.
+        int64_t offset = base + f.first_off[last][static_cast<size_t>(j)];
+        for (size_t b = 0; b < n && weight != 0.0; ++b) {
+          const size_t a = f.active[b];
+          const size_t o = static_cast<size_t>(index[a]);
+          const double w = p.axes[a].weight[o];
+          const bool second = (mask >> b) & 1;
+          weight *= second ? w : 1.0 - w;
+          if (second) offset += f.second_off[a][o] - f.first_off[a][o];
         }
-        Store(static_cast<float>(value), y + k + j);
+        if (weight != 0.0) value += weight * Load(x[offset]);
       }
+      Store(static_cast<float>(value), y + k + j);
     }
     for (size_t a = last; a-- > 0;) {
       if (++index[a] < p.out[a]) break;
@@ -122,6 +149,15 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
     for (size_t o = 0; o < t.first.size(); ++o) {
       f.first_off[a].push_back(t.first[o] * f.p.in_strides[a]);
       f.second_off[a].push_back(t.second[o] * f.p.in_strides[a]);
+    }
+  }
+  if (rank > 0 && f.active.empty()) {  // an integer upsampling of the last axis, contiguous?
+    const std::vector<int64_t>& off = f.first_off[rank - 1];
+    const int64_t inner = f.p.out[rank - 1];
+    for (int64_t r = 2; r <= 8 && f.repeat == 1; ++r) {
+      bool all = inner % r == 0;
+      for (int64_t j = 0; j < inner && all; ++j) all = off[static_cast<size_t>(j)] == j / r;
+      if (all) f.repeat = r;
     }
   }
   if (IsHalfStorage(*init.inputs[0])) {

@@ -1,6 +1,7 @@
 // The fast Resize kernel is bit-exact with the reference: nearest and linear,
 // every coordinate transform and nearest rounding, up- and downsampling, one
-// or several resized axes, ranks 1 to 4, NaN and inf in the input.
+// or several resized axes, ranks 1 to 4, NaN and inf in the input; nearest
+// integer upsampling through its repeat-and-copy path, on several threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,9 +19,17 @@ TEST(ResizeFast, BitExactWithTheReference) {
     ir::Shape in;
     std::vector<float> scales;
   };
-  const Case cases[] = {{{1, 3, 5, 7}, {1, 1, 2, 2}}, {{2, 2, 6, 4}, {1, 1, 0.5f, 1.75f}},
-                        {{4, 9}, {1.5f, 0.7f}},       {{11}, {2.3f}},
-                        {{1, 2, 3, 3}, {1, 2, 1, 1}}, {{3, 5}, {1, 1}}};
+  const Case cases[] = {{{1, 3, 5, 7}, {1, 1, 2, 2}},
+                        {{2, 2, 6, 4}, {1, 1, 0.5f, 1.75f}},
+                        {{4, 9}, {1.5f, 0.7f}},
+                        {{11}, {2.3f}},
+                        {{1, 2, 3, 3}, {1, 2, 1, 1}},
+                        {{3, 5}, {1, 1}},
+                        // Integer upsampling (a last axis filled by repeats, rows copied from the row before), over
+                        // 65536 outputs: split among threads.
+                        {{1, 4, 64, 80}, {1, 1, 2, 2}},
+                        {{1, 3, 30, 32}, {1, 1, 4, 4}},
+                        {{2, 3, 9, 10}, {1, 1, 8, 3}}};
   for (const char* mode : {"nearest", "linear"})
     for (const char* transform : {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"})
       for (const char* nearest : {"round_prefer_floor", "floor", "ceil"})
