@@ -1,4 +1,5 @@
-// Folds an inference BatchNorm into the Conv2D that feeds it:
+// Folds an inference BatchNorm into the Conv2D (or one-group ConvTranspose2D,
+// whose filter holds the output channels on its O axis too) that feeds it:
 //   a[c] = scale[c] / sqrt(variance[c] + epsilon)
 //   filter'[c, ...] = filter[c, ...] * a[c],  bias'[c] = (bias[c] - mean[c]) * a[c] + beta[c]
 // computed in double. Besides saving a pass over the activations, it keeps
@@ -26,20 +27,87 @@ namespace mixq::passes {
 
 namespace {
 
+// Conv2D, or ConvTranspose2D of one group (its filter's output-channel axis
+// then holds every output channel).
+bool Foldable(const ir::Node& n) {
+  return n.op == OpKind::kConv2D || (n.op == OpKind::kConvTranspose2D && n.attrs.Int("group", 1) == 1);
+}
+
+// The output's and the filter's axes of the node's output channels.
+bool ChannelAxes(const ir::Node& n, ops::AxisMap* out_axes, ops::AxisMap* filter_axes) {
+  const ir::AttrMap& a = n.attrs;
+  const char* filter_default = n.op == OpKind::kConvTranspose2D ? "IHWO" : "OHWI";
+  return ops::ActivationAxes(a.Str("output_layout", "NHWC"), out_axes) &&
+         ops::FilterAxes(a.Str("filter_layout", filter_default), filter_axes);
+}
+
+// A ConvTranspose2D followed by the addition of a per-channel constant (as
+// PaddlePaddle exports a deconvolution's bias: [1, C, 1, 1], or [C, 1, 1]
+// in NCHW) takes it as its bias, float32 sums: bias' = bias + b. Then a
+// BatchNorm after it can fold too (PP-OCR det's head: ConvTranspose, Add,
+// BatchNorm, ReLU, ConvTranspose). Conv2D's bias add fuses at lowering.
+bool TryFoldBiasAdd(ir::Graph* g, int add_id, std::string* folded_into, std::string* add_label) {
+  const ir::Node& add = *g->node(add_id);
+  if (add.op != OpKind::kElementwise || add.attrs.Str("op") != "add" || add.inputs.size() != 2 ||
+      !add.input_precision.empty() || !add.output_type.empty())
+    return false;
+  for (size_t side = 0; side < 2; ++side) {
+    const int x_id = add.inputs[side], c_id = add.inputs[1 - side];
+    if (x_id < 0 || c_id < 0) continue;
+    const ir::Value& x = *g->value(x_id);
+    if (x.producer < 0 || g->node(x.producer)->op != OpKind::kConvTranspose2D || !Foldable(*g->node(x.producer)) ||
+        ReaderCount(*g, x_id) != 1 || x.shape.size() != 4)
+      continue;
+    const int conv_id = x.producer;
+    const ir::Node& conv = *g->node(conv_id);
+    ops::AxisMap out_axes, filter_axes;
+    if (!ChannelAxes(conv, &out_axes, &filter_axes) || !conv.output_type.empty()) continue;
+    const int64_t axis = out_axes.pos[1], channels = x.shape[static_cast<size_t>(axis)];
+    // The constant's shape: [1, C, 1, 1] or [C, 1, 1] with C on the channel axis (right-aligned).
+    const ir::Shape& cs = g->value(c_id)->shape;
+    bool per_channel = !cs.empty() && cs.size() <= 4;
+    for (size_t d = 0; d < cs.size() && per_channel; ++d) {
+      const int64_t at = static_cast<int64_t>(d) + 4 - static_cast<int64_t>(cs.size());
+      per_channel = cs[d] == (at == axis ? channels : 1);
+    }
+    const float* b = per_channel ? FloatConstant(*g, c_id, channels) : nullptr;
+    if (!b || g->value(add.outputs[0])->shape != x.shape) continue;
+    const bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] >= 0;
+    const float* bias = has_bias ? FloatConstant(*g, conv.inputs[2], channels) : nullptr;
+    if (has_bias && !bias) continue;
+    std::vector<float> new_bias(static_cast<size_t>(channels));
+    for (int64_t c = 0; c < channels; ++c) new_bias[static_cast<size_t>(c)] = (bias ? bias[c] : 0.0f) + b[c];
+    *add_label = ir::NodeLabel(*g, add);
+    *folded_into = conv.name;
+    const int add_out = add.outputs[0];
+    const int bias_id = AddConstant(g, conv.name + "_bias", {channels}, new_bias);
+    ir::Node& conv_node = *g->node(conv_id);
+    ir::Node& add_node = *g->node(add_id);
+    if (conv_node.inputs.size() < 3) conv_node.inputs.resize(3, -1);
+    conv_node.inputs[2] = bias_id;
+    conv_node.outputs[0] = add_out;
+    ir::Value& out = *g->value(add_out);
+    out.producer = conv_id;
+    out.producer_output = 0;
+    add_node.inputs.clear();
+    add_node.outputs = {x_id};
+    g->value(x_id)->producer = add_id;
+    return true;
+  }
+  return false;
+}
+
 // Folds `bn` into its producer if allowed; the label of the BatchNorm when done.
 bool TryFold(ir::Graph* g, int bn_id, std::string* folded_into, std::string* bn_label) {
   const ir::Node& bn = *g->node(bn_id);
   if (bn.inputs.size() != 5 || !bn.input_precision.empty()) return false;
   const int x_id = bn.inputs[0];
   const ir::Value& x = *g->value(x_id);
-  if (x.producer < 0 || g->node(x.producer)->op != OpKind::kConv2D || ReaderCount(*g, x_id) != 1) return false;
+  if (x.producer < 0 || !Foldable(*g->node(x.producer)) || ReaderCount(*g, x_id) != 1) return false;
   const int conv_id = x.producer;
   const ir::Node& conv = *g->node(conv_id);
   ops::AxisMap out_axes, filter_axes;
-  const ir::AttrMap& a = conv.attrs;
-  if (!ops::ActivationAxes(a.Str("output_layout", "NHWC"), &out_axes) ||
-      !ops::FilterAxes(a.Str("filter_layout", "OHWI"), &filter_axes) || x.shape.size() != 4)
-    return false;
+  if (!ChannelAxes(conv, &out_axes, &filter_axes) || x.shape.size() != 4) return false;
   int64_t axis = bn.attrs.Int("axis", -1);
   if (axis < 0) axis += 4;
   if (axis != out_axes.pos[1]) return false;
@@ -111,6 +179,10 @@ bool TryFold(ir::Graph* g, int bn_id, std::string* folded_into, std::string* bn_
 
 void FoldBatchNorms(ir::Graph* graph, std::map<std::string, std::vector<std::string>>* folded) {
   const size_t count = graph->node_count();
+  for (size_t n = 0; n < count; ++n) {
+    std::string conv, label;
+    if (TryFoldBiasAdd(graph, static_cast<int>(n), &conv, &label)) (*folded)[conv].push_back(label);
+  }
   for (size_t n = 0; n < count; ++n) {
     if (graph->node(static_cast<int>(n))->op != OpKind::kBatchNorm) continue;
     std::string conv, label;
