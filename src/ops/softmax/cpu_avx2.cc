@@ -21,12 +21,18 @@ namespace mixq::ops {
 namespace {
 
 __attribute__((target("avx2,fma"))) void SoftmaxRow(const float* x, float* y, int64_t n) {
+  // The largest value, 8 lanes at a time. The reference's scan lets a NaN
+  // win, which maxps may drop; the row comes out all NaN either way (the
+  // NaN's exp makes the sum NaN, and every output is scaled by its inverse).
+  // Where +0 and -0 tie either may win: x - max is the same for both.
+  __m256 lanes_max = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t scanned = 0;
+  for (; scanned + 8 <= n; scanned += 8) lanes_max = _mm256_max_ps(lanes_max, _mm256_loadu_ps(x + scanned));
+  alignas(32) float lane[8];
+  _mm256_store_ps(lane, lanes_max);
   float max = -std::numeric_limits<float>::infinity();
-  for (int64_t k = 0; k < n; ++k) {  // the reference's scan: NaN wins and ends it
-    const float v = x[k];
-    if (v > max || v != v) max = v;
-    if (max != max) break;
-  }
+  for (float v : lane) max = v > max ? v : max;
+  for (int64_t k = scanned; k < n; ++k) max = x[k] > max ? x[k] : max;
   const __m256 m = _mm256_set1_ps(max);
   __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
   int64_t k = 0;
