@@ -5,11 +5,17 @@
 #include <algorithm>
 #include <cstring>
 
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
+// their unmasked forms pass an "undefined" vector as the merge source).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace mixq::kernels {
 
 namespace {
 
-#define MIXQ_AMX __attribute__((target("amx-tile,amx-int8,avx512f")))
+#define MIXQ_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl")))
 
 constexpr int64_t kTileBytes = kAmxRows * 64;  // one A or B tile: 16 rows of 64 bytes
 
@@ -28,14 +34,22 @@ struct alignas(64) TileConfig {
 // starts from the 16 x 16 tile init[i][j]; C's rows are ldc apart.
 // kSignedA: A s8 and B u8 (TDPBSUD, convolutions), else A u8 and B s8
 // (TDPBUSD, activations times weights).
+// init == nullptr: the C tiles start from zero.
 template <int kRowBlocks, int kPanels, bool kSignedA>
 MIXQ_AMX void Tiles(const int8_t* a0, int64_t a_block_stride, const uint8_t* b0, int64_t panel_stride, int64_t chunks,
                     const int32_t* const init[2][2], int32_t* c, int64_t ldc) {
   const int64_t c_stride = ldc * static_cast<int64_t>(sizeof(int32_t));
-  _tile_loadd(0, init[0][0], 64);
-  if constexpr (kPanels == 2) _tile_loadd(1, init[0][1], 64);
-  if constexpr (kRowBlocks == 2) _tile_loadd(2, init[1][0], 64);
-  if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_loadd(3, init[1][1], 64);
+  if (init) {
+    _tile_loadd(0, init[0][0], 64);
+    if constexpr (kPanels == 2) _tile_loadd(1, init[0][1], 64);
+    if constexpr (kRowBlocks == 2) _tile_loadd(2, init[1][0], 64);
+    if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_loadd(3, init[1][1], 64);
+  } else {
+    _tile_zero(0);
+    if constexpr (kPanels == 2) _tile_zero(1);
+    if constexpr (kRowBlocks == 2) _tile_zero(2);
+    if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_zero(3);
+  }
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int8_t* a = a0 + chunk * kTileBytes;
     const uint8_t* b = b0 + chunk * kTileBytes;
@@ -103,7 +117,65 @@ MIXQ_AMX void Product(const int8_t* a, int64_t a_block_stride, int64_t blocks, c
   }
 }
 
+// One 2 x 2 group's C tiles (in `tile`, 32 ints per row) requantized into
+// rows [row0, row0 + 16 * row_blocks) and columns [col0, col0 + 16 *
+// panels) of the int8 output, as RequantizeRowToInt8 does: f32(acc +
+// int_bias) + bias, times the multiplier, plus the zero point, clamped,
+// rounded half to even. This file is built with -ffp-contract=off: the
+// multiply and the add stay two roundings.
+MIXQ_AMX void RequantizeGroup(const int32_t* tile, int64_t row0, int64_t row_blocks, int64_t col0, int64_t panels,
+                              const PackedAmxA& a, int64_t first_row, int32_t zero_point_in, const AmxInt8Epilogue& e) {
+  const __m512 zp = _mm512_set1_ps(static_cast<float>(e.zero_point));
+  const __m512 flo = _mm512_set1_ps(static_cast<float>(e.lo)), fhi = _mm512_set1_ps(static_cast<float>(e.hi));
+  const int64_t rows = std::min(kAmxRows * row_blocks, e.rows - row0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    // The zero-point term the C tiles did not start from.
+    const int32_t int_bias = e.int_bias[row] - zero_point_in * a.row_sums[static_cast<size_t>(first_row + row)];
+    const __m512i ib = _mm512_set1_epi32(int_bias);
+    const __m512 bias = _mm512_set1_ps(e.bias[row]), mult = _mm512_set1_ps(e.multiplier[row]);
+    for (int64_t half = 0; half < panels; ++half) {
+      const int64_t col = col0 + half * kU8S8Panel, valid = std::min<int64_t>(kU8S8Panel, e.cols - col);
+      if (valid <= 0) break;
+      const __m512i acc = _mm512_loadu_si512(tile + r * 2 * kU8S8Panel + half * kU8S8Panel);
+      const __m512 value = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, ib)), bias);
+      __m512 v = _mm512_add_ps(_mm512_mul_ps(value, mult), zp);
+      v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
+      const __m128i bytes = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v));
+      _mm_mask_storeu_epi8(e.out + row * e.ld_out + col, static_cast<__mmask16>((1u << valid) - 1), bytes);
+    }
+  }
+}
+
 }  // namespace
+
+MIXQ_AMX void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
+                                    int64_t panels, int32_t zero_point, const AmxInt8Epilogue& e) {
+  ConfigureTiles();
+  const int64_t a_block_stride = a.chunks * kTileBytes, panel_stride = a.quads * 4 * kU8S8Panel;
+  alignas(64) int32_t tile[2 * kAmxRows * 2 * kU8S8Panel];
+  const int64_t blocks = last_block - first_block;
+  for (int64_t block = 0; block < blocks; block += 2) {
+    const bool two_rows = block + 1 < blocks;
+    const int8_t* ab = a.data.data() + (first_block + block) * a_block_stride;
+    for (int64_t p = 0; p < panels; p += 2) {
+      const bool two_panels = p + 1 < panels;
+      const uint8_t* bp = b + p * panel_stride;
+      const int64_t ldc = 2 * kU8S8Panel;
+      if (two_rows && two_panels)
+        Tiles<2, 2, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
+      else if (two_rows)
+        Tiles<2, 1, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
+      else if (two_panels)
+        Tiles<1, 2, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
+      else
+        Tiles<1, 1, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
+      RequantizeGroup(tile, block * kAmxRows, two_rows ? 2 : 1, p * kU8S8Panel, two_panels ? 2 : 1, a,
+                      first_block * kAmxRows, zero_point, e);
+    }
+  }
+  _tile_release();
+}
 
 void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* packed) {
   packed->m = m;

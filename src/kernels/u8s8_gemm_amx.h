@@ -43,6 +43,24 @@ void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* p
 void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b, int64_t panels,
                      int32_t zero_point, int32_t* c, int64_t ldc);
 
+// GemmU8S8TileAmx with the plain int8 output stage applied to each 2 x 2
+// group of C tiles while they are in L1 (no int32 C in memory): row r of
+// the blocks (output channel) and column j < cols go to out[r * ld_out + j]
+// as q = clamp(rint((f32(acc + int_bias[r]) + bias[r]) * multiplier[r] +
+// zero_point), lo, hi), the float32 operations of ops::RequantizeRowToInt8
+// in its order. Rows from first_block * 16, `rows` of them valid; the
+// per-row arrays are indexed the same way.
+struct AmxInt8Epilogue {
+  const int32_t* int_bias = nullptr;
+  const float* bias = nullptr;
+  const float* multiplier = nullptr;
+  int32_t zero_point = 0, lo = -128, hi = 127;
+  int8_t* out = nullptr;
+  int64_t ld_out = 0, rows = 0, cols = 0;
+};
+void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
+                           int64_t panels, int32_t zero_point, const AmxInt8Epilogue& e);
+
 // The activations of a MatMul / FullyConnected (A, m x K int8, row i at a
 // + i * lda) as u8 (x ^ 0x80) tiles in PackedAmxA's layout, zero padded
 // (row_sums unused).

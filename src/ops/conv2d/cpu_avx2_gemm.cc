@@ -270,6 +270,7 @@ class ConvGemm : public Kernel {
   Status RunNchwOut(const std::vector<TensorView>& in, const TensorView& y) {
     const TensorView& x = in[0];
     stage_.Prepare(in, y);
+    if constexpr (kAmx) PrepareDirectInt8();
     const int32_t x_zp = x.quant->zero_point;
     const int64_t jobs = blocks_per_image_ * row_parts_;
     const int threads = std::max(1, omp_get_max_threads());
@@ -336,6 +337,26 @@ class ConvGemm : public Kernel {
     planes_fill_ = 0;
   }
 
+  // The AMX pointwise form's output stage from the C tiles: the plain int8
+  // stage's per-channel constants as arrays, when every one is finite (else
+  // the row stage's scalar formula runs through the int32 sums).
+  void PrepareDirectInt8() {
+    direct_int8_ = false;
+    const ChannelStage* stages = stage_.PlainInt8(&direct_zero_point_, &direct_lo_, &direct_hi_);
+    if (!stages || !pointwise_) return;
+    const auto channels = static_cast<size_t>(g_.out_channels);
+    direct_int_bias_.resize(channels);
+    direct_bias_.resize(channels);
+    direct_multiplier_.resize(channels);
+    for (size_t c = 0; c < channels; ++c) {
+      if (!StageIsFinite(stages[c])) return;
+      direct_int_bias_[c] = stages[c].int_bias;
+      direct_bias_[c] = stages[c].bias;
+      direct_multiplier_[c] = stages[c].multiplier;
+    }
+    direct_int8_ = true;
+  }
+
   // Each channel's rows into its plane; NHWC input is read with its pixel
   // stride (contiguous in NCHW).
   void Widen(const T* image, int32_t zp, bool parallel) {
@@ -398,10 +419,27 @@ class ConvGemm : public Kernel {
         else
           kernels::PackU8PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
-        if constexpr (kAmx)
+        if constexpr (kAmx) {
+          if (pointwise_ && direct_int8_) {  // requantized from the C tiles: no int32 sums in memory
+            const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
+            kernels::AmxInt8Epilogue e;
+            e.int_bias = direct_int_bias_.data() + channel0;
+            e.bias = direct_bias_.data() + channel0;
+            e.multiplier = direct_multiplier_.data() + channel0;
+            e.zero_point = direct_zero_point_;
+            e.lo = direct_lo_;
+            e.hi = direct_hi_;
+            e.out = y.Data<int8_t>() + (n * g_.out_channels + channel0) * pixels_ + first;
+            e.ld_out = pixels_;
+            e.rows = std::min(oc_, last_block * kRowBlock) - first_block * kRowBlock;
+            e.cols = cols;
+            kernels::GemmU8S8TileAmxToInt8(filter_->amx[static_cast<size_t>(grp)], first_block, last_block,
+                                           s->panels.data(), padded / kPanel, x_zp + 128, e);
+            continue;
+          }
           kernels::GemmU8S8TileAmx(filter_->amx[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
                                    padded / kPanel, x_zp + 128, s->acc.data(), padded);
-        else
+        } else
           (kVnni ? kernels::GemmU8S8TileVnni : kernels::GemmU8S8TileAvx2)(
               filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(), padded / kPanel,
               x_zp + 128, s->acc.data(), padded);
@@ -455,6 +493,11 @@ class ConvGemm : public Kernel {
   int64_t row_blocks_ = 1, row_parts_ = 1;
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
   static constexpr int64_t block_panels_max_ = 16;
+  // PrepareDirectInt8's arrays (per output channel) and the stage's constants.
+  bool direct_int8_ = false;
+  int32_t direct_zero_point_ = 0, direct_lo_ = -128, direct_hi_ = 127;
+  std::vector<int32_t> direct_int_bias_;
+  std::vector<float> direct_bias_, direct_multiplier_;
   int64_t columns_ = 0;  // output pixels, or virtual columns (out_h * phase_w_) of the implicit im2col
   int64_t phase_w_ = 0, phase_h_ = 0, channel_plane_ = 0;
   std::vector<int64_t> offsets_;  // per group and tap: where its row starts in planes_
