@@ -15,7 +15,7 @@ namespace mixq::kernels {
 
 namespace {
 
-#define MIXQ_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl")))
+#define MIXQ_AMX __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,ssse3")))
 
 constexpr int64_t kTileBytes = kAmxRows * 64;  // one A or B tile: 16 rows of 64 bytes
 
@@ -117,14 +117,55 @@ MIXQ_AMX void Product(const int8_t* a, int64_t a_block_stride, int64_t blocks, c
   }
 }
 
+// Where 16 consecutive C columns go in an output row: each run of them
+// that lands on consecutive output bytes is the codes from lane `from` on,
+// moved to lane 0 (`shift`, a pshufb index), stored as the mask's bytes at
+// `offset`.
+struct Segment {
+  __m128i shift;
+  __mmask16 mask = 0;
+  int64_t offset = 0;
+};
+
+MIXQ_AMX Segment MakeSegment(int64_t from, int64_t count, int64_t offset) {
+  Segment s;
+  s.shift = _mm_add_epi8(_mm_set1_epi8(static_cast<char>(from)),
+                         _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  s.mask = static_cast<__mmask16>((1u << count) - 1);
+  s.offset = offset;
+  return s;
+}
+
+// The segments of columns [col, col + 16) of C (col counted from the job's
+// first, `first`): pointwise (phase_w == 0) one run at first + col; else
+// virtual column v is output (v / phase_w, v % phase_w), kept when the
+// latter is below out_w. Returns the count.
+MIXQ_AMX int MapColumns(const AmxInt8Epilogue& e, int64_t col, Segment* segments) {
+  const int64_t valid = std::min<int64_t>(kU8S8Panel, e.cols - col);
+  if (valid <= 0) return 0;
+  if (e.phase_w == 0) {
+    segments[0] = MakeSegment(0, valid, e.first + col);
+    return 1;
+  }
+  int count = 0;
+  for (int64_t k = 0; k < valid;) {
+    const int64_t v = e.first + col + k, oh = v / e.phase_w, ow = v % e.phase_w;
+    const int64_t run = std::min(valid - k, e.phase_w - ow), keep = std::min(run, e.out_w - ow);
+    if (keep > 0) segments[count++] = MakeSegment(k, keep, oh * e.out_w + ow);
+    k += run;
+  }
+  return count;
+}
+
 // One 2 x 2 group's C tiles (in `tile`, 32 ints per row) requantized into
-// rows [row0, row0 + 16 * row_blocks) and columns [col0, col0 + 16 *
-// panels) of the int8 output, as RequantizeRowToInt8 does: f32(acc +
+// rows [row0, row0 + 16 * row_blocks) of the int8 output, each half's
+// columns through its segments, as RequantizeRowToInt8 does: f32(acc +
 // int_bias) + bias, times the multiplier, plus the zero point, clamped,
 // rounded half to even. This file is built with -ffp-contract=off: the
 // multiply and the add stay two roundings.
-MIXQ_AMX void RequantizeGroup(const int32_t* tile, int64_t row0, int64_t row_blocks, int64_t col0, int64_t panels,
-                              const PackedAmxA& a, int64_t first_row, int32_t zero_point_in, const AmxInt8Epilogue& e) {
+MIXQ_AMX void RequantizeGroup(const int32_t* tile, int64_t row0, int64_t row_blocks, const Segment* const segments[2],
+                              const int counts[2], const PackedAmxA& a, int64_t first_row, int32_t zero_point_in,
+                              const AmxInt8Epilogue& e) {
   const __m512 zp = _mm512_set1_ps(static_cast<float>(e.zero_point));
   const __m512 flo = _mm512_set1_ps(static_cast<float>(e.lo)), fhi = _mm512_set1_ps(static_cast<float>(e.hi));
   const int64_t rows = std::min(kAmxRows * row_blocks, e.rows - row0);
@@ -134,15 +175,17 @@ MIXQ_AMX void RequantizeGroup(const int32_t* tile, int64_t row0, int64_t row_blo
     const int32_t int_bias = e.int_bias[row] - zero_point_in * a.row_sums[static_cast<size_t>(first_row + row)];
     const __m512i ib = _mm512_set1_epi32(int_bias);
     const __m512 bias = _mm512_set1_ps(e.bias[row]), mult = _mm512_set1_ps(e.multiplier[row]);
-    for (int64_t half = 0; half < panels; ++half) {
-      const int64_t col = col0 + half * kU8S8Panel, valid = std::min<int64_t>(kU8S8Panel, e.cols - col);
-      if (valid <= 0) break;
+    int8_t* out_row = e.out + row * e.ld_out;
+    for (int half = 0; half < 2 && counts[half] > 0; ++half) {
       const __m512i acc = _mm512_loadu_si512(tile + r * 2 * kU8S8Panel + half * kU8S8Panel);
       const __m512 value = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, ib)), bias);
       __m512 v = _mm512_add_ps(_mm512_mul_ps(value, mult), zp);
       v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
       const __m128i bytes = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v));
-      _mm_mask_storeu_epi8(e.out + row * e.ld_out + col, static_cast<__mmask16>((1u << valid) - 1), bytes);
+      for (int k = 0; k < counts[half]; ++k) {
+        const Segment& seg = segments[half][k];
+        _mm_mask_storeu_epi8(out_row + seg.offset, seg.mask, _mm_shuffle_epi8(bytes, seg.shift));
+      }
     }
   }
 }
@@ -170,8 +213,12 @@ MIXQ_AMX void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, in
         Tiles<1, 2, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
       else
         Tiles<1, 1, true>(ab, a_block_stride, bp, panel_stride, a.chunks, nullptr, tile, ldc);
-      RequantizeGroup(tile, block * kAmxRows, two_rows ? 2 : 1, p * kU8S8Panel, two_panels ? 2 : 1, a,
-                      first_block * kAmxRows, zero_point, e);
+      Segment first_half[kU8S8Panel + 1], second_half[kU8S8Panel + 1];
+      const Segment* const segments[2] = {first_half, second_half};
+      const int counts[2] = {MapColumns(e, p * kU8S8Panel, first_half),
+                             two_panels ? MapColumns(e, (p + 1) * kU8S8Panel, second_half) : 0};
+      RequantizeGroup(tile, block * kAmxRows, two_rows ? 2 : 1, segments, counts, a, first_block * kAmxRows, zero_point,
+                      e);
     }
   }
   _tile_release();

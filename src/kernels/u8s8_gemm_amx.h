@@ -45,11 +45,15 @@ void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_bloc
 
 // GemmU8S8TileAmx with the plain int8 output stage applied to each 2 x 2
 // group of C tiles while they are in L1 (no int32 C in memory): row r of
-// the blocks (output channel) and column j < cols go to out[r * ld_out + j]
-// as q = clamp(rint((f32(acc + int_bias[r]) + bias[r]) * multiplier[r] +
-// zero_point), lo, hi), the float32 operations of ops::RequantizeRowToInt8
-// in its order. Rows from first_block * 16, `rows` of them valid; the
-// per-row arrays are indexed the same way.
+// the blocks (output channel) and column j < cols of C go to
+// out[r * ld_out + position] as q = clamp(rint((f32(acc + int_bias[r]) +
+// bias[r]) * multiplier[r] + zero_point), lo, hi), the float32 operations
+// of ops::RequantizeRowToInt8 in its order. Rows from first_block * 16,
+// `rows` of them valid; the per-row arrays are indexed the same way. The
+// column's position: first + j (phase_w == 0, a pointwise convolution's
+// pixels), or for the virtual columns of an implicit im2col, v = first + j
+// is output pixel (v / phase_w, v % phase_w) of an out_w-wide image,
+// written only where v % phase_w < out_w.
 struct AmxInt8Epilogue {
   const int32_t* int_bias = nullptr;
   const float* bias = nullptr;
@@ -57,6 +61,7 @@ struct AmxInt8Epilogue {
   int32_t zero_point = 0, lo = -128, hi = 127;
   int8_t* out = nullptr;
   int64_t ld_out = 0, rows = 0, cols = 0;
+  int64_t first = 0, phase_w = 0, out_w = 0;
 };
 void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
                            int64_t panels, int32_t zero_point, const AmxInt8Epilogue& e);

@@ -337,13 +337,13 @@ class ConvGemm : public Kernel {
     planes_fill_ = 0;
   }
 
-  // The AMX pointwise form's output stage from the C tiles: the plain int8
+  // The AMX form's output stage from the C tiles: the plain int8
   // stage's per-channel constants as arrays, when every one is finite (else
   // the row stage's scalar formula runs through the int32 sums).
   void PrepareDirectInt8() {
     direct_int8_ = false;
     const ChannelStage* stages = stage_.PlainInt8(&direct_zero_point_, &direct_lo_, &direct_hi_);
-    if (!stages || !pointwise_) return;
+    if (!stages) return;
     const auto channels = static_cast<size_t>(g_.out_channels);
     direct_int_bias_.resize(channels);
     direct_bias_.resize(channels);
@@ -420,7 +420,7 @@ class ConvGemm : public Kernel {
           kernels::PackU8PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
         if constexpr (kAmx) {
-          if (pointwise_ && direct_int8_) {  // requantized from the C tiles: no int32 sums in memory
+          if (direct_int8_) {  // requantized from the C tiles: no int32 sums in memory
             const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
             kernels::AmxInt8Epilogue e;
             e.int_bias = direct_int_bias_.data() + channel0;
@@ -429,10 +429,13 @@ class ConvGemm : public Kernel {
             e.zero_point = direct_zero_point_;
             e.lo = direct_lo_;
             e.hi = direct_hi_;
-            e.out = y.Data<int8_t>() + (n * g_.out_channels + channel0) * pixels_ + first;
+            e.out = y.Data<int8_t>() + (n * g_.out_channels + channel0) * pixels_;
             e.ld_out = pixels_;
             e.rows = std::min(oc_, last_block * kRowBlock) - first_block * kRowBlock;
             e.cols = cols;
+            e.first = first;
+            e.phase_w = pointwise_ ? 0 : phase_w_;
+            e.out_w = g_.out_w;
             kernels::GemmU8S8TileAmxToInt8(filter_->amx[static_cast<size_t>(grp)], first_block, last_block,
                                            s->panels.data(), padded / kPanel, x_zp + 128, e);
             continue;
