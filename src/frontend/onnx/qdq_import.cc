@@ -292,13 +292,19 @@ Status QdqImportPass::AfterMapping(Importer& importer) {
     MIXQ_RETURN_IF_ERROR(WithContext(v->tensor->SetQuantizationParameters(params), StrCat("QDQ tensor '", name, "'")));
     by_tensor[v->tensor] = &params;
   }
-  for (INode* node : importer.network()->GetAllNodes())
+  for (INode* node : importer.network()->GetAllNodes()) {
+    // Quantized when the model quantizes the data input (input 0): a Q / DQ
+    // pair on the weights alone, the activation read in float, leaves the
+    // operator in float with the weights dequantized exactly, as the model
+    // computes it (a quantized operator needs both operands quantized).
+    if (node->GetInputCount() < 1 || !by_tensor.count(node->GetInput(0))) continue;
     for (int64_t i = 0; i < node->GetInputCount(); ++i) {
       auto it = by_tensor.find(node->GetInput(i));
       if (it == by_tensor.end() || !QuantizableMixqInput(node->GetOpType(), i)) continue;
       MIXQ_RETURN_IF_ERROR(
           node->SetPrecision(static_cast<size_t>(i), it->second->bits == 8 ? DataType::QINT8 : DataType::QINT16));
     }
+  }
   return Status::OK();
 }
 
