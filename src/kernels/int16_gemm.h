@@ -7,6 +7,8 @@
 #include <functional>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+
 namespace mixq::kernels {
 
 constexpr int64_t kInt16Panel = 16;  // columns of B per packed panel
@@ -53,6 +55,12 @@ void PackInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64
 // AVX2.
 void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_block, const int16_t* b, int64_t panels,
                        int32_t* c, int64_t ldc);
+// The same on the block kernel of `isa`: Isa::kAvx2 (vpmaddwd + vpaddd), or
+// Isa::kAvx512Vnni and above (vpdpwssd, a 16-column panel pair per zmm;
+// bit-exact with the AVX2 one). GemmInt16TileAvx2 and GemmInt16SplitTileAvx2
+// take the widest this CPU runs; tests run both.
+void GemmInt16TileIsa(Isa isa, const PackedInt16A& a, int64_t first_block, int64_t last_block, const int16_t* b,
+                      int64_t panels, int32_t* c, int64_t ldc);
 
 // Packs K rows of int16 (row r at rows + r * row_stride, `cols` values each,
 // any count; never read past) into the panel layout GemmInt16TileAvx2 takes:
@@ -100,5 +108,7 @@ void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedIn
 // hi + lo. Needs AVX2.
 void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
                             const int16_t* b, int64_t panels, int64_t* c, int64_t ldc);
+void GemmInt16SplitTileIsa(Isa isa, const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
+                           int64_t last_block, const int16_t* b, int64_t panels, int64_t* c, int64_t ldc);
 
 }  // namespace mixq::kernels

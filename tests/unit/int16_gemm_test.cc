@@ -1,0 +1,107 @@
+// The int16 GEMM tiles (kernels/int16_gemm.h) on each block kernel this CPU
+// runs: AVX2 (vpmaddwd + vpaddd) and, where the CPU has it, AVX-512 VNNI
+// (vpdpwssd), against integer sums computed here. Row-block and panel
+// counts with tails, K odd and over one 128-pair chunk (C accumulated
+// across chunks), a sub-range of row blocks, extreme values (-32768 pairs
+// that vpmaddwd wraps the same way on both), and the split int64 form.
+#include "kernels/int16_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace mixq::kernels {
+namespace {
+
+struct Case {
+  int64_t m, k, n;
+  int16_t lo, hi;  // the values' range
+};
+
+std::vector<Isa> IsasToRun() {
+  std::vector<Isa> isas;
+  if (DetectedCpuFeatures().avx2) isas.push_back(Isa::kAvx2);
+  if (BestIsa() >= Isa::kAvx512Vnni) isas.push_back(Isa::kAvx512Vnni);
+  return isas;
+}
+
+TEST(Int16Gemm, TilesOnEveryBlockKernelGiveTheIntegerSums) {
+  const std::vector<Isa> isas = IsasToRun();
+  if (isas.empty()) GTEST_SKIP() << "no AVX2";
+  const Case cases[] = {{6, 2, 16, -255, 255},
+                        {13, 37, 35, -255, 255},
+                        {7, 301, 20, -128, 127},
+                        {25, 260, 48, -255, 255},
+                        {6, 3, 17, -32768, 32767}};
+  std::mt19937 rng(5);
+  for (const Case& c : cases) {
+    std::uniform_int_distribution<int> value(c.lo, c.hi);
+    std::vector<int16_t> a(static_cast<size_t>(c.m * c.k)), b(static_cast<size_t>(c.k * c.n));
+    for (auto& v : a) v = static_cast<int16_t>(value(rng));
+    for (auto& v : b) v = static_cast<int16_t>(value(rng));
+    if (c.lo == -32768) a[0] = a[1] = b[0] = b[static_cast<size_t>(c.n)] = -32768;  // a wrapping pair
+    PackedInt16A packed;
+    PackInt16A(
+        c.m, c.k, [&](int64_t i, int64_t t) { return a[static_cast<size_t>(i * c.k + t)]; }, &packed);
+    const int64_t panels = (c.n + kInt16Panel - 1) / kInt16Panel, pairs = (c.k + 1) / 2;
+    std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel + 64), 0);
+    PackInt16PanelsAvx2(b.data(), c.n, c.k, c.n, panel_data.data());
+    const int64_t ldc = panels * kInt16Panel;
+    // Row blocks [first, last): all of them, then all but the first.
+    for (const int64_t first : {int64_t{0}, std::min<int64_t>(1, packed.blocks - 1)}) {
+      std::vector<std::vector<int32_t>> results;
+      for (Isa isa : isas) {
+        std::vector<int32_t> got(static_cast<size_t>((packed.blocks - first) * kInt16RowBlock * ldc), 0);
+        GemmInt16TileIsa(isa, packed, first, packed.blocks, panel_data.data(), panels, got.data(), ldc);
+        for (int64_t i = first * kInt16RowBlock; i < c.m; ++i)
+          for (int64_t j = 0; j < c.n; ++j) {
+            uint32_t want = 0;  // mod 2^32, as the 32-bit lanes wrap
+            for (int64_t t = 0; t < c.k; ++t)
+              want += static_cast<uint32_t>(static_cast<int32_t>(a[static_cast<size_t>(i * c.k + t)]) *
+                                            b[static_cast<size_t>(t * c.n + j)]);
+            ASSERT_EQ(static_cast<uint32_t>(got[static_cast<size_t>((i - first * kInt16RowBlock) * ldc + j)]), want)
+                << "isa " << static_cast<int>(isa) << " m " << c.m << " k " << c.k << " row " << i << " col " << j;
+          }
+        results.push_back(got);
+      }
+      for (size_t r = 1; r < results.size(); ++r) EXPECT_EQ(results[r], results[0]);
+    }
+  }
+}
+
+TEST(Int16Gemm, SplitTilesOnEveryBlockKernelGiveTheExactInt64Sums) {
+  const std::vector<Isa> isas = IsasToRun();
+  if (isas.empty()) GTEST_SKIP() << "no AVX2";
+  const int64_t m = 11, k = 300, n = 21;  // three 128-pair chunks, tails everywhere
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> value(-32768, 32767);
+  std::vector<int16_t> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n));
+  for (auto& v : a) v = static_cast<int16_t>(value(rng));
+  for (auto& v : b) v = static_cast<int16_t>(value(rng));
+  a[0] = -32768;
+  b[0] = -32768;
+  PackedInt16A hi, lo;
+  PackInt16A(
+      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] >> 8); }, &hi);
+  PackInt16A(
+      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] & 0xFF); }, &lo);
+  const int64_t panels = (n + kInt16Panel - 1) / kInt16Panel, pairs = (k + 1) / 2, ldc = panels * kInt16Panel;
+  std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel + 64), 0);
+  PackInt16PanelsAvx2(b.data(), n, k, n, panel_data.data());
+  for (Isa isa : isas) {
+    std::vector<int64_t> got(static_cast<size_t>(hi.blocks * kInt16RowBlock * ldc), 0);
+    GemmInt16SplitTileIsa(isa, hi, lo, 0, hi.blocks, panel_data.data(), panels, got.data(), ldc);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t want = 0;
+        for (int64_t t = 0; t < k; ++t)
+          want += int64_t{a[static_cast<size_t>(i * k + t)]} * b[static_cast<size_t>(t * n + j)];
+        ASSERT_EQ(got[static_cast<size_t>(i * ldc + j)], want)
+            << "isa " << static_cast<int>(isa) << " " << i << "," << j;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace mixq::kernels
