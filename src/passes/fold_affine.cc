@@ -55,21 +55,6 @@ bool ScalarOperand(const ir::Graph& g, const ir::Node& node, int value, std::str
   return true;
 }
 
-// Makes `producer` write what `dropped` wrote; `dropped` is left unreachable
-// for dead-node elimination.
-void Bypass(ir::Graph* g, int producer, int dropped) {
-  ir::Node& p = *g->node(producer);
-  ir::Node& d = *g->node(dropped);
-  const int old_out = p.outputs[0], new_out = d.outputs[0];
-  p.outputs[0] = new_out;
-  ir::Value& v = *g->value(new_out);
-  v.producer = producer;
-  v.producer_output = 0;
-  d.inputs.clear();
-  d.outputs = {old_out};
-  g->value(old_out)->producer = dropped;
-}
-
 // One scalar multiplication / addition / subtraction after Conv2D `conv_id`
 // folded into it; false when the next reader is not one.
 bool FoldOneAffine(ir::Graph* g, int conv_id, std::string* label) {
@@ -110,7 +95,7 @@ bool FoldOneAffine(ir::Graph* g, int conv_id, std::string* label) {
   conv_node.inputs[1] = filter_id;
   if (conv_node.inputs.size() < 3) conv_node.inputs.resize(3, -1);
   conv_node.inputs[2] = bias_id;
-  Bypass(g, conv_id, reader);
+  TakeOverOutput(g, conv_id, reader);
   return true;
 }
 

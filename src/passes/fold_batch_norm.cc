@@ -79,19 +79,11 @@ bool TryFoldBiasAdd(ir::Graph* g, int add_id, std::string* folded_into, std::str
     for (int64_t c = 0; c < channels; ++c) new_bias[static_cast<size_t>(c)] = (bias ? bias[c] : 0.0f) + b[c];
     *add_label = ir::NodeLabel(*g, add);
     *folded_into = conv.name;
-    const int add_out = add.outputs[0];
     const int bias_id = AddConstant(g, conv.name + "_bias", {channels}, new_bias);
     ir::Node& conv_node = *g->node(conv_id);
-    ir::Node& add_node = *g->node(add_id);
     if (conv_node.inputs.size() < 3) conv_node.inputs.resize(3, -1);
     conv_node.inputs[2] = bias_id;
-    conv_node.outputs[0] = add_out;
-    ir::Value& out = *g->value(add_out);
-    out.producer = conv_id;
-    out.producer_output = 0;
-    add_node.inputs.clear();
-    add_node.outputs = {x_id};
-    g->value(x_id)->producer = add_id;
+    TakeOverOutput(g, conv_id, add_id);
     return true;
   }
   return false;
@@ -151,27 +143,18 @@ bool TryFold(ir::Graph* g, int bn_id, std::string* folded_into, std::string* bn_
   *folded_into = conv.name;
   const std::string w_name = w.name, conv_name = conv.name;
   const ir::Shape w_shape = w.shape;
-  const int bn_out = bn.outputs[0];
   const bool move_pin = bn_pin != bn.output_type.end();
   const DataType pin = move_pin ? bn_pin->second : DataType::FLOAT32;
   const int filter_id = AddConstant(g, w_name + "_bn", w_shape, new_filter);
   const int bias_id = AddConstant(g, conv_name + "_bn_bias", {channels}, new_bias);
   // AddConstant may have grown the node list: look the nodes up again.
   ir::Node& conv_node = *g->node(conv_id);
-  ir::Node& bn_node = *g->node(bn_id);
   conv_node.inputs[1] = filter_id;
   if (conv_node.inputs.size() < 3) conv_node.inputs.resize(3, -1);
   conv_node.inputs[2] = bias_id;
   if (move_pin) conv_node.output_type[0] = pin;
-  // The Conv2D now produces the BatchNorm's output; the BatchNorm and the
-  // old Conv2D output are left unreachable for dead-node elimination.
-  conv_node.outputs[0] = bn_out;
-  ir::Value& out = *g->value(bn_out);
-  out.producer = conv_id;
-  out.producer_output = 0;
-  bn_node.inputs.clear();
-  bn_node.outputs = {x_id};
-  g->value(x_id)->producer = bn_id;
+  // The Conv2D now produces the BatchNorm's output.
+  TakeOverOutput(g, conv_id, bn_id);
   return true;
 }
 

@@ -33,4 +33,17 @@ int AddConstant(ir::Graph* g, const std::string& base, const ir::Shape& shape, c
   return out->id;
 }
 
+void TakeOverOutput(ir::Graph* g, int producer, int dropped) {
+  ir::Node& p = *g->node(producer);
+  ir::Node& d = *g->node(dropped);
+  const int old_out = p.outputs[0], new_out = d.outputs[0];
+  p.outputs[0] = new_out;
+  ir::Value& v = *g->value(new_out);
+  v.producer = producer;
+  v.producer_output = 0;
+  d.inputs.clear();
+  d.outputs = {old_out};
+  g->value(old_out)->producer = dropped;
+}
+
 }  // namespace mixq::passes

@@ -15,6 +15,11 @@ const float* FloatConstant(const ir::Graph& g, int value_id, int64_t expected_co
 // How many node inputs and network outputs read `value_id`.
 int ReaderCount(const ir::Graph& g, int value_id);
 
+// Makes `producer` write what `dropped` wrote (a node folded into its
+// producer); `dropped` is left reading nothing and writing the producer's old
+// output, both unreachable for dead-node elimination.
+void TakeOverOutput(ir::Graph* g, int producer, int dropped);
+
 // A new FLOAT32 constant node named after `base`; returns its value id.
 int AddConstant(ir::Graph* g, const std::string& base, const ir::Shape& shape, const std::vector<float>& values);
 

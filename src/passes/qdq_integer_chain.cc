@@ -71,7 +71,9 @@ class QdqChains {
   }
 
   Status Run() {
-    for (int round = 0; round < 64 && Canonicalize(); ++round) {
+    // Each sweep moves every Reshape one step down at least; a chain of n
+    // steps takes n sweeps.
+    for (size_t sweep = 0; sweep < g_.node_count() && Canonicalize(); ++sweep) {
     }
     std::vector<int> order;
     MIXQ_RETURN_IF_ERROR(g_.TopologicalOrder(&order));
@@ -142,17 +144,19 @@ class QdqChains {
   // the same parameters goes (it changes nothing). Then the convolution or
   // GEMM, its FakeQuantize and the float steps after it are adjacent: the
   // lowering runs them as the GEMM writing codes and one table step
-  // (runtime/fusion/fuse_qdq_region.cc). One change per call.
+  // (runtime/fusion/fuse_qdq_region.cc). One sweep over the nodes per call;
+  // true when it changed something.
   bool Canonicalize() {
+    bool changed = false;
     for (size_t n = 0; n < g_.node_count(); ++n) {
       ir::Node& node = *g_.node(static_cast<int>(n));
       if (node.inputs.empty() || node.outputs.size() != 1) continue;
       if (SwapReshapeDown(node) || DropRepeatedFakeQuantize(node)) {
         RebuildUses();
-        return true;
+        changed = true;
       }
     }
-    return false;
+    return changed;
   }
 
   static bool PureReshape(OpKind op) {

@@ -27,20 +27,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from mixq_cli import file_name_for, run_mixq
+from test_fusion_fake_quantize_onnx import const, qdq  # the QDQ model helpers
 
 SHAPE = (1, 8, 19, 23)  # odd plane: tails in every vector loop
 Y_STEP = 0.05
 INT8_ADD_KERNELS = ("avx2-int8", "avx512-int8")
-
-
-def const(name, value, dtype=np.float32):
-    return numpy_helper.from_array(np.array(value, dtype=dtype), name)
-
-
-def qdq(source, out, scale, zero, inits, nodes):
-    inits += [const(f"{out}_s", scale), const(f"{out}_z", zero, np.uint8)]
-    nodes += [helper.make_node("QuantizeLinear", [source, f"{out}_s", f"{out}_z"], [f"{out}_q"], name=f"{out}_Q"),
-              helper.make_node("DequantizeLinear", [f"{out}_q", f"{out}_s", f"{out}_z"], [out], name=f"{out}_DQ")]
 
 
 def conv(name, source, out, seed, inits, nodes, channels=8):
