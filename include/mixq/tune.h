@@ -50,12 +50,23 @@ struct TuneOptions {
   double time_budget_seconds = 600;
   int64_t max_samples = -1;  // samples taken from the data (-1: all)
   int latency_runs = 5;      // timed runs per candidate (median), on the first sample
-  // After the target is met: every promoted operator's other precisions
-  // above its starting one are tried on the meeting plan, and a variant
-  // that still meets the target and measures at least 5 % faster is kept
-  // (on a CPU without native float16, float32 usually beats float16 and
-  // often qint16). False: the first candidate that met the target.
+  // After the target is met, two steps on the meeting plan. First, each
+  // promotion, latest first, is taken back to its starting precision; the
+  // plan without it is kept when it still meets the target and measures no
+  // slower (greedy promotions made early can become unnecessary later).
+  // Then every remaining promoted operator's other precisions above its
+  // starting one are tried, and a variant that still meets the target and
+  // measures at least 5 % faster is kept (on a CPU without native float16,
+  // float32 usually beats float16 and often qint16). False: the first
+  // candidate that met the target.
   bool prefer_faster = true;
+  // Precision modes the search may start from ("qint8_mixed_float32",
+  // "qint8_mixed_float16", ...): each is built with the configuration's
+  // other keys and timed on the first sample, in turn (3 rounds of
+  // latency_runs runs, the fastest median of each), and the fastest on this
+  // machine becomes the starting plan; the harm order is then analysed on
+  // it. Empty: the configured mode.
+  std::vector<std::string> start_modes;
   int num_threads = 0;  // threads per inference
   // (candidates done, message) after every candidate.
   std::function<void(int64_t, const std::string&)> progress;
@@ -76,10 +87,13 @@ struct TuneCandidate {
 
 // prefer_faster: a variant that met the target, timed in turn with the best
 // plan so far on the first sample (3 rounds of latency_runs runs each; the
-// fastest median of each). Kept when variant_ms < 0.95 * best_ms.
+// fastest median of each). A variant that drops a promotion (`dropped`) is
+// kept when variant_ms <= best_ms; one that moves a promoted operator to
+// another precision when variant_ms < 0.95 * best_ms.
 struct TuneComparison {
   std::map<std::string, std::string> best, variant;  // their node_precision
   double best_ms = 0, variant_ms = 0;
+  bool dropped = false;  // variant: best with one promotion taken back
   bool kept = false;
 };
 
@@ -92,6 +106,7 @@ struct TuneResult {
   TuneCandidate chosen;
   std::vector<TuneCandidate> trajectory;    // every candidate, in the order tried
   std::vector<TuneComparison> comparisons;  // prefer_faster's decisions, in order
+  std::map<std::string, double> start_ms;   // start_modes: each mode's time (ms), the fastest the start
   std::string config_json;                  // the builder config of `chosen`
   std::string stop_reason;                  // "target met", "time budget spent", "every operator promoted"
 };

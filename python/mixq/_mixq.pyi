@@ -1331,14 +1331,18 @@ class TuneCandidate:
 class TuneComparison:
     """
     prefer_faster's check of one variant: it and the best plan so far (their
-    node_precision), timed in turn on the first sample, and whether it was kept
-    (variant_ms < 0.95 * best_ms).
+    node_precision), timed in turn on the first sample, and whether it was kept: a
+    variant that drops a promotion (dropped) when variant_ms <= best_ms, one that moves
+    a promoted operator to another precision when variant_ms < 0.95 * best_ms.
     """
     @property
     def best(self) -> dict[str, str]:
         ...
     @property
     def best_ms(self) -> float:
+        ...
+    @property
+    def dropped(self) -> bool:
         ...
     @property
     def kept(self) -> bool:
@@ -1362,6 +1366,9 @@ class TuneResult:
         ...
     @property
     def config_json(self) -> str:
+        ...
+    @property
+    def start_ms(self) -> dict[str, float]:
         ...
     @property
     def stop_reason(self) -> str:
@@ -1455,15 +1462,18 @@ def parse_data_type(name: str) -> DataType:
     """
 def quantization_algorithm_name(algorithm: QuantizationAlgorithm) -> str:
     ...
-def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0, report_dir: str = '', report_title: str = '', prefer_faster: bool = True) -> TuneResult:
+def tune_precision(network: INetwork, data: typing.Any, config: IBuilderConfig = None, min_cosine: float = 0.999, min_sqnr_db: float = -1e+300, time_budget_seconds: float = 600.0, max_samples: int = -1, latency_runs: int = 5, num_threads: int = 0, progress: typing.Callable | None = None, metric: typing.Callable | None = None, min_metric: float = 0.0, report_dir: str = '', report_title: str = '', prefer_faster: bool = True, start_modes: list[str] = []) -> TuneResult:
     """
     Promotes the operators that hurt the outputs most, one precision step at a time (qint8 -> qint16 ->
     float16 -> float32), until every output's cosine >= min_cosine and the SQNR >= min_sqnr_db (and
     metric(candidate_outputs, float32_outputs) >= min_metric, each a list per sample of {name: array});
     the result's config_json holds the promotions (precision_config.node_precision). With
-    prefer_faster, each promoted operator's other precisions are then tried on the meeting plan and one
-    that still meets the target and measures at least 5 % faster is kept.
-    progress(done, message) after every candidate. With report_dir, also writes the HTML report
+    prefer_faster, each promotion is then taken back where the plan still meets the target and measures
+    no slower, and each remaining promoted operator's other precisions are tried, keeping one that still
+    meets the target and measures at least 5 % faster. start_modes: precision modes timed here in turn;
+    the search starts from the fastest (result.start_ms has their times); empty: config's mode.
+    progress(done, message) after every candidate (done 0: a start mode's time). With report_dir, also
+    writes the HTML report
     report_dir/index.html with the trajectory of every candidate (docs/accuracy.md).
     """
 __version__: str = '0.1.0'

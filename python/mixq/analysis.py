@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 from ._mixq import AccuracyAnalysis, IBuilderConfig, INetwork, TuneResult, analyze_accuracy, tune_precision
 from .convenience import ArrayCalibData, Sample, _SampleFeed
@@ -39,7 +39,7 @@ def tune(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilder
          max_samples: int = -1, progress: Optional[Callable[[int, str], None]] = None,
          metric: Optional[Callable[[list, list], float]] = None, min_metric: float = 0.0,
          report_dir: Optional[Union[str, os.PathLike]] = None, report_title: str = "",
-         prefer_faster: bool = True) -> TuneResult:
+         prefer_faster: bool = True, start_modes: Sequence[str] = ()) -> TuneResult:
     """Finds per-node precisions meeting an output target, starting from ``config``'s plan.
 
     ``samples`` as for :func:`analyze` (the network must be calibrated). The
@@ -51,9 +51,13 @@ def tune(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilder
     and build with. With ``report_dir``, also writes the HTML report
     ``report_dir/index.html``, the trajectory of every candidate included.
     With ``prefer_faster`` (default), once a plan meets the target each
-    promoted operator's other precisions are tried on it, and one that still
-    meets the target and measures at least 5 % faster is kept; ``False``
-    returns the first plan that meets it.
+    promotion is taken back where the plan still meets the target and
+    measures no slower, then each remaining promoted operator's other
+    precisions are tried, and one that still meets the target and measures
+    at least 5 % faster is kept; ``False`` returns the first plan that meets
+    it. ``start_modes`` (e.g. ``["qint8_mixed_float32",
+    "qint8_mixed_float16"]``): each mode is timed here in turn and the search
+    starts from the fastest (``result.start_ms``); empty: ``config``'s mode.
     """
     if min_cosine is None:
         min_cosine = -1.0 if metric is not None else 0.999
@@ -61,4 +65,5 @@ def tune(network: INetwork, samples: Iterable[Sample], config: Optional[IBuilder
                           min_sqnr_db=min_sqnr_db, time_budget_seconds=time_budget_seconds,
                           max_samples=max_samples, progress=progress, metric=metric, min_metric=min_metric,
                           report_dir=os.fspath(report_dir) if report_dir is not None else "",
-                          report_title=report_title, prefer_faster=prefer_faster)
+                          report_title=report_title, prefer_faster=prefer_faster,
+                          start_modes=list(start_modes))

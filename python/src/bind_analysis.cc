@@ -57,12 +57,14 @@ void BindAnalysis(py::module_& m) {
       .def_readonly("meets_target", &TuneCandidate::meets_target);
   py::class_<TuneComparison>(m, "TuneComparison",
                              "prefer_faster's check of one variant: it and the best plan so far (their\n"
-                             "node_precision), timed in turn on the first sample, and whether it was kept\n"
-                             "(variant_ms < 0.95 * best_ms).")
+                             "node_precision), timed in turn on the first sample, and whether it was kept: a\n"
+                             "variant that drops a promotion (dropped) when variant_ms <= best_ms, one that moves\n"
+                             "a promoted operator to another precision when variant_ms < 0.95 * best_ms.")
       .def_readonly("best", &TuneComparison::best)
       .def_readonly("variant", &TuneComparison::variant)
       .def_readonly("best_ms", &TuneComparison::best_ms)
       .def_readonly("variant_ms", &TuneComparison::variant_ms)
+      .def_readonly("dropped", &TuneComparison::dropped)
       .def_readonly("kept", &TuneComparison::kept);
   py::class_<TuneResult>(m, "TuneResult",
                          "The result of tune_precision: the chosen candidate, every candidate tried, the builder\n"
@@ -71,6 +73,7 @@ void BindAnalysis(py::module_& m) {
       .def_readonly("chosen", &TuneResult::chosen)
       .def_readonly("trajectory", &TuneResult::trajectory)
       .def_readonly("comparisons", &TuneResult::comparisons)
+      .def_readonly("start_ms", &TuneResult::start_ms)
       .def_readonly("config_json", &TuneResult::config_json)
       .def_readonly("stop_reason", &TuneResult::stop_reason);
 }

@@ -12,6 +12,7 @@
 #include "analysis/error_accumulator.h"
 #include "analysis/report_data.h"
 #include "analysis/sample_runner.h"
+#include "analysis/tune_steps.h"
 #include "api/builder_config.h"
 #include "api/network_impl.h"
 #include "calibration/calib_state.h"
@@ -26,23 +27,84 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The promotion ladder; an operator starts at the level its plan gives it.
-constexpr const char* kLadder[] = {"qint8", "qint16", "float16", "float32"};
-constexpr int kLevels = 4;
-
-int LevelOf(const std::string& precision) {
-  if (precision.find("QINT8") != std::string::npos) return 0;
-  if (precision.find("QINT16") != std::string::npos) return 1;
-  if (precision.find("FLOAT16") != std::string::npos) return 2;  // BFLOAT16 too
-  return 3;
-}
-
 SampleOutputs::value_type ToOutputs(const FloatTensors& tensors, const std::vector<std::string>& names) {
   SampleOutputs::value_type sample;
   for (const auto& name : names)
     if (auto it = tensors.find(name); it != tensors.end())
       sample.push_back(OutputTensor{name, it->second.first, it->second.second});
   return sample;
+}
+
+// The plan of a candidate, built as the user's build would build it.
+Status BuildPlan(const api::NetworkImpl& network, passes::BuildOptions options, const std::string& config_json,
+                 const std::map<std::string, std::string>& node_precision,
+                 std::shared_ptr<const format::ModelData>* built) {
+  options.node_precision = node_precision;
+  passes::CalibratedRanges ranges;  // again: a promotion to qint16 changes the ranges' bits
+  MIXQ_RETURN_IF_ERROR(quant::CalibratedRangesFor(network.graph(), options, network.calibration(), &ranges));
+  auto model = std::make_shared<format::ModelData>();
+  MIXQ_RETURN_IF_ERROR(passes::BuildModelData("tune-candidate", network.graph(), options, ranges, config_json,
+                                              model.get(),
+                                              network.calibration() ? &network.calibration()->channels : nullptr));
+  *built = std::move(model);
+  return Status::OK();
+}
+
+// Runners timed in turn on the reader's first sample, kPairRounds times each
+// (`runs` runs per turn): each one's fastest median. A single median per
+// plan, minutes apart, measures the machine's load as much as the plan;
+// taken in turn, all see the same load.
+constexpr int kPairRounds = 3;
+Status TimeInTurn(const std::vector<Runner*>& runners, SampleReader* reader, int runs, std::vector<double>* ms) {
+  MIXQ_RETURN_IF_ERROR(reader->Reset());
+  bool more = false;
+  MIXQ_RETURN_IF_ERROR(reader->Next(&more));
+  if (!more) return Internal("TunePrecision: no sample to time");
+  ms->assign(runners.size(), std::numeric_limits<double>::infinity());
+  for (int round = 0; round < kPairRounds; ++round)
+    for (size_t i = 0; i < runners.size(); ++i) {
+      double t = 0;
+      MIXQ_RETURN_IF_ERROR(runners[i]->Time(*reader, runs, &t));
+      (*ms)[i] = std::min((*ms)[i], t);
+    }
+  return Status::OK();
+}
+
+// A copy of `config` with another precision_mode.
+Status ConfigInMode(const api::BuilderConfigImpl& config, const std::string& mode, api::BuilderConfigImpl* out) {
+  nlohmann::json json = nlohmann::json::parse(config.ToJson());
+  json["precision_config"]["precision_mode"] = mode;
+  return WithContext(out->ParseFromString(json.dump()), StrCat("TunePrecision: start mode '", mode, "'"));
+}
+
+// TuneOptions::start_modes: the fastest of them, measured here, in *start.
+Status PickStartMode(const api::NetworkImpl& network, const api::BuilderConfigImpl& config,
+                     const std::vector<CalibDataInterface*>& data, const TuneOptions& options,
+                     api::BuilderConfigImpl* start, TuneResult* result) {
+  const size_t n = options.start_modes.size();
+  std::vector<api::BuilderConfigImpl> configs(n);
+  std::vector<Runner> runners(n);
+  std::vector<Runner*> timed;
+  for (size_t i = 0; i < n; ++i) {
+    MIXQ_RETURN_IF_ERROR(ConfigInMode(config, options.start_modes[i], &configs[i]));
+    std::shared_ptr<const format::ModelData> model;
+    MIXQ_RETURN_IF_ERROR(WithContext(
+        BuildPlan(network, configs[i].options(), configs[i].ToJson(), configs[i].options().node_precision, &model),
+        StrCat("TunePrecision: start mode '", options.start_modes[i], "'")));
+    MIXQ_RETURN_IF_ERROR(runners[i].Init(model, options.num_threads));
+    timed.push_back(&runners[i]);
+  }
+  SampleReader reader(data, options.max_samples);
+  std::vector<double> ms;
+  MIXQ_RETURN_IF_ERROR(TimeInTurn(timed, &reader, std::max(1, options.latency_runs), &ms));
+  size_t fastest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    result->start_ms[options.start_modes[i]] = ms[i];
+    if (ms[i] < ms[fastest]) fastest = i;
+    if (options.progress) options.progress(0, StrCat("start mode ", options.start_modes[i], ": ", ms[i], " ms"));
+  }
+  if (options.progress) options.progress(0, StrCat("starting from ", options.start_modes[fastest], ", the fastest"));
+  return ConfigInMode(config, options.start_modes[fastest], start);
 }
 
 class Evaluator {
@@ -77,26 +139,12 @@ class Evaluator {
     return Status::OK();
   }
 
-  // The plan of a candidate, built as the user's build would build it.
   Status Build(const std::map<std::string, std::string>& node_precision,
                std::shared_ptr<const format::ModelData>* built) {
-    passes::BuildOptions options = options_;
-    options.node_precision = node_precision;
-    passes::CalibratedRanges ranges;  // again: a promotion to qint16 changes the ranges' bits
-    MIXQ_RETURN_IF_ERROR(quant::CalibratedRangesFor(network_.graph(), options, network_.calibration(), &ranges));
-    auto model = std::make_shared<format::ModelData>();
-    MIXQ_RETURN_IF_ERROR(passes::BuildModelData("tune-candidate", network_.graph(), options, ranges, config_json_,
-                                                model.get(),
-                                                network_.calibration() ? &network_.calibration()->channels : nullptr));
-    *built = std::move(model);
-    return Status::OK();
+    return BuildPlan(network_, options_, config_json_, node_precision, built);
   }
 
-  // The plans `a` and `b` timed in turn on the first sample, kPairRounds
-  // times each (latency_runs runs per turn): each one's fastest median. A
-  // single median per candidate, minutes apart, measures the machine's load
-  // as much as the plan; taken in turn, both see the same load.
-  static constexpr int kPairRounds = 3;
+  // The plans `a` and `b` timed in turn on the first sample (TimeInTurn).
   Status TimePair(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b,
                   double* a_ms, double* b_ms) {
     std::shared_ptr<const format::ModelData> model_a, model_b;
@@ -105,18 +153,10 @@ class Evaluator {
     Runner runner_a, runner_b;
     MIXQ_RETURN_IF_ERROR(runner_a.Init(model_a, tune_.num_threads));
     MIXQ_RETURN_IF_ERROR(runner_b.Init(model_b, tune_.num_threads));
-    MIXQ_RETURN_IF_ERROR(reader_.Reset());
-    bool more = false;
-    MIXQ_RETURN_IF_ERROR(reader_.Next(&more));
-    if (!more) return Internal("TunePrecision: no sample to time");
-    *a_ms = *b_ms = std::numeric_limits<double>::infinity();
-    for (int round = 0; round < kPairRounds; ++round) {
-      double ms = 0;
-      MIXQ_RETURN_IF_ERROR(runner_a.Time(reader_, tune_.latency_runs, &ms));
-      *a_ms = std::min(*a_ms, ms);
-      MIXQ_RETURN_IF_ERROR(runner_b.Time(reader_, tune_.latency_runs, &ms));
-      *b_ms = std::min(*b_ms, ms);
-    }
+    std::vector<double> ms;
+    MIXQ_RETURN_IF_ERROR(TimeInTurn({&runner_a, &runner_b}, &reader_, tune_.latency_runs, &ms));
+    *a_ms = ms[0];
+    *b_ms = ms[1];
     return Status::OK();
   }
 
@@ -194,43 +234,6 @@ std::string Describe(const TuneCandidate& c, bool metric) {
                 c.meets_target ? " (meets the target)" : "");
 }
 
-// TuneOptions::prefer_faster: each operator the meeting plan promoted is
-// tried at its other precisions above where it started, one at a time on the
-// best plan so far; a variant is kept when it meets the target and measured
-// at least 5 % faster than the best plan, the two timed in turn (`pair`: the
-// margin and the pairing keep timing noise from deciding).
-template <typename Spent, typename Evaluate, typename Pair>
-Status PreferFaster(const AccuracyAnalysis& analysis, Spent spent, const TuneOptions& options, Evaluate evaluate,
-                    Pair pair, TuneResult* result) {
-  std::map<std::string, int> start;  // node -> its level in the starting plan
-  for (const OperatorImpact& op : analysis.ranking) start[op.node] = LevelOf(op.precision);
-  const std::map<std::string, std::string> promoted = result->chosen.node_precision;
-  for (const auto& [node, precision] : promoted) {
-    const auto it = start.find(node);
-    if (it == start.end()) continue;  // set by the configuration, not by the search
-    for (int level = it->second + 1; level < kLevels; ++level) {
-      if (spent() > options.time_budget_seconds) {
-        result->stop_reason = "target met; time budget spent while trying faster variants";
-        return Status::OK();
-      }
-      if (result->chosen.node_precision.at(node) == kLadder[level]) continue;
-      std::map<std::string, std::string> variant = result->chosen.node_precision;
-      variant[node] = kLadder[level];
-      MIXQ_RETURN_IF_ERROR(evaluate(variant));
-      const TuneCandidate& c = result->trajectory.back();
-      if (!c.meets_target) continue;
-      TuneComparison comparison;
-      comparison.best = result->chosen.node_precision;
-      comparison.variant = c.node_precision;
-      MIXQ_RETURN_IF_ERROR(pair(comparison.best, comparison.variant, &comparison.best_ms, &comparison.variant_ms));
-      comparison.kept = comparison.variant_ms < 0.95 * comparison.best_ms;
-      if (comparison.kept) result->chosen = c;
-      result->comparisons.push_back(std::move(comparison));
-    }
-  }
-  return Status::OK();
-}
-
 Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDataInterface*>& data,
             const TuneOptions& options, TuneResult* result) {
   if (!result) return InvalidArgument("TunePrecision: result is null");
@@ -241,6 +244,20 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
     MIXQ_RETURN_IF_ERROR(WithContext(PrepareReportDir(options.report.dir), "TunePrecision"));
   const auto start = Clock::now();
   auto spent = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  api::BuilderConfigImpl defaults, started;
+  if (!options.start_modes.empty()) {
+    // The analysis below validates its inputs; the start is picked before it.
+    if (!network || !api::ToImpl(network)) return InvalidArgument("TunePrecision: network is null or not a mixq one");
+    auto* given = config ? dynamic_cast<api::BuilderConfigImpl*>(config) : &defaults;
+    if (!given) return InvalidArgument("TunePrecision: config was not created by CreateIBuilderConfig");
+    if (static_cast<int64_t>(data.size()) != network->GetInputCount())
+      return InvalidArgument("TunePrecision: the network has ", network->GetInputCount(), " inputs but ", data.size(),
+                             " sample data interfaces were given (one per input)");
+    for (size_t i = 0; i < data.size(); ++i)
+      if (!data[i]) return InvalidArgument("TunePrecision: sample data of input ", i, " is null");
+    MIXQ_RETURN_IF_ERROR(PickStartMode(*api::ToImpl(network), *given, data, options, &started, result));
+    config = &started;
+  }
   // Validates network, config and data, and gives the harm order.
   AccuracyAnalysis analysis;
   AnalysisOptions analysis_options;
@@ -249,7 +266,6 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   MIXQ_RETURN_IF_ERROR(
       WithContext(AnalyzeAccuracy(network, config, data, analysis_options, &analysis), "TunePrecision"));
   api::NetworkImpl* impl = api::ToImpl(network);
-  api::BuilderConfigImpl defaults;
   auto* config_impl = config ? dynamic_cast<api::BuilderConfigImpl*>(config) : &defaults;
   Evaluator evaluator(*impl, config_impl->options(), config_impl->ToJson(), data, options);
   MIXQ_RETURN_IF_ERROR(WithContext(evaluator.Init(), "TunePrecision"));
@@ -302,8 +318,12 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
     auto pair = [&](const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b,
                     double* a_ms,
                     double* b_ms) { return WithContext(evaluator.TimePair(a, b, a_ms, b_ms), "TunePrecision"); };
-    if (options.prefer_faster)
-      MIXQ_RETURN_IF_ERROR(PreferFaster(analysis, spent, options, evaluate_plan, pair, result));
+    if (options.prefer_faster) {
+      MIXQ_RETURN_IF_ERROR(
+          DropPromotions(analysis, config_impl->options().node_precision, spent, options, evaluate_plan, pair, result));
+      if (result->stop_reason == "target met")
+        MIXQ_RETURN_IF_ERROR(PreferFaster(analysis, spent, options, evaluate_plan, pair, result));
+    }
   } else {
     result->chosen = result->trajectory.front();
     for (const auto& c : result->trajectory)

@@ -35,7 +35,10 @@ with linear / auto; with --weights7, every qint8_mixed_float32 row again
 with `int8_weight_range: 7bit` (weights in [-63, 63], the AVX2 vpmaddubsw
 policy of docs/precision.md); mixq tune (rec only, see --tune-*); ORT quantize_static
 (QDQ, per-channel int8 weights, uint8 asymmetric activations) with MinMax,
-Entropy and Percentile (99.99, as mixq's) on the same calibration data.
+Entropy, Entropy as a KL search (EntropyKL: 2048 bins, 128 quantized levels, as
+TensorRT's and mixq's entropy; quantize_static's own Entropy has 128 bins and
+128 levels, whose only threshold is the whole histogram) and Percentile (99.99,
+as mixq's) on the same calibration data.
 With --like-ort only float32 and qint8 linear / entropy / percentile with
 asymmetric activations, ORT's quantization (with the ORT rows).
 With --chains only float32, qint8 linear and qint8 linear with each kind of
@@ -260,6 +263,8 @@ def ort_quantize(onnx_path: pathlib.Path, input_name: str, calib: Sequence[np.nd
             return next(self.data, None)
 
     out = work / f"{onnx_path.stem}_ort_{method.lower()}.onnx"
+    if method == "EntropyKL":
+        return ort_quantize_kl(pre, out, Reader(), len(calib))
     # ORT keeps every sample's intermediate tensors until it computes ranges: on PP-OCR rec, 200 lines took
     # more than 23 GB. CalibStridedMinMax feeds them in slices (of at most 10 samples, a divisor of the
     # count, as ORT requires), each folded into the min / max or the histograms before the next. (ORT 1.20's
@@ -270,6 +275,35 @@ def ort_quantize(onnx_path: pathlib.Path, input_name: str, calib: Sequence[np.nd
     quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=getattr(CalibrationMethod, method), extra_options=extra)
+    return out
+
+
+def ort_quantize_kl(pre: pathlib.Path, out: pathlib.Path, reader, count: int) -> pathlib.Path:
+    """ORT quantize_static Entropy as a KL search (TensorRT's setting: 2048 histogram bins, 128 quantized
+    levels). quantize_static builds its EntropyCalibrater with 128 bins and 128 quantized bins and passes no
+    way to change them, so its only candidate threshold is the whole histogram, a max-abs range
+    (calibrate.py get_entropy_threshold). Here create_calibrator gets the two settings it reads from
+    extra_options ("num_bins", "num_quantized_bins"); everything else is quantize_static's."""
+    import importlib
+
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    ort_quantize_module = importlib.import_module("onnxruntime.quantization.quantize")  # the module, not the function
+
+    original = ort_quantize_module.create_calibrator
+
+    def kl_calibrator(*args, **kwargs):
+        kwargs["extra_options"] = {**(kwargs.get("extra_options") or {}), "num_bins": 2048,
+                                   "num_quantized_bins": 128}
+        return original(*args, **kwargs)
+
+    ort_quantize_module.create_calibrator = kl_calibrator
+    try:
+        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.Entropy,
+                        extra_options={"CalibStridedMinMax": max(d for d in range(1, 11) if count % d == 0)})
+    finally:
+        ort_quantize_module.create_calibrator = original
     return out
 
 
@@ -439,7 +473,8 @@ def run_model(model: str, calib_x, eval_x, labels, args, work: pathlib.Path, log
         rows.append(tune_rec(mm, calib, evals, labels, chars, reference, float_runner, args, log))
 
     if not args.no_ort and not args.tune_only:
-        for method in (["MinMax", "Entropy", "Percentile"] if not args.small else ["MinMax"]):
+        methods = ["MinMax"] if args.small else args.ort_methods.split(",")
+        for method in methods:
             t0 = time.perf_counter()
             try:
                 qdq = ort_quantize(onnx_path, input_name, calib, method, work)
@@ -599,6 +634,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--chains", action="store_true",
                         help="only float32, qint8 linear and qint8 linear with each kind of integer chain "
                              "(int8_rescale_chains, int8_table_chains)")
+    parser.add_argument("--ort-methods", default="MinMax,Entropy,EntropyKL,Percentile",
+                        help="ORT quantize_static calibration methods of the ORT rows (without --small)")
     parser.add_argument("--like-ort", action="store_true",
                         help="only float32 and qint8 linear / entropy / percentile with asymmetric activations, "
                              "as ORT quantize_static's uint8 ones (with the ORT rows)")

@@ -184,13 +184,17 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     assert json.loads(result.config_json)["precision_config"]["node_precision"] == {"fc2": "qint16"}
     assert result.comparisons == []  # prefer_faster off: nothing timed in turn
 
-    # prefer_faster: fc2's float16 and float32 variants meet the target too; each is timed in turn with the
-    # best plan so far and kept exactly when 5 % faster, the chosen plan being the last one kept.
+    # prefer_faster: the plan without fc2's promotion is tried first and misses (not timed); fc2's float16
+    # and float32 variants meet the target too; each is timed in turn with the best plan so far and kept
+    # exactly when 5 % faster, the chosen plan being the last one kept.
     faster = mixq.tune(network, data, config, min_cosine=0.9999)
     assert faster.target_met and len(faster.comparisons) == 2
+    first_met = next(i for i, c in enumerate(faster.trajectory) if c.meets_target)
+    assert faster.trajectory[first_met + 1].node_precision == {}
+    assert not faster.trajectory[first_met + 1].meets_target
     best = {"fc2": "qint16"}
     for c, precision in zip(faster.comparisons, ["float16", "float32"]):
-        assert c.best == best and c.variant == {"fc2": precision}
+        assert c.best == best and c.variant == {"fc2": precision} and not c.dropped
         assert c.best_ms > 0 and c.variant_ms > 0 and c.kept == (c.variant_ms < 0.95 * c.best_ms)
         best = c.variant if c.kept else best
     assert faster.chosen.node_precision == best
@@ -209,6 +213,33 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     model = mixq.IBuilder().build_model("tuned", network, tuned)
     rows = {row["node"]: row for row in json.loads(model.get_precision_report_json())["nodes"]}
     assert [i["actual"] for i in rows["fc2"]["inputs"]] == ["QINT16", "QINT16"]
+
+
+def test_tune_starts_from_the_fastest_start_mode(tmp_path, build_dir):
+    """start_modes: each mode timed here, the search starts from the fastest (its mode is in the config)."""
+    path = sensitive_mlp(tmp_path / "sensitive.onnx")
+    rng = np.random.default_rng(3)
+    data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
+    network = mixq.INetwork()
+    mixq.IParser().parse(network, str(path))
+    config = mixq.build_config("qint8_mixed_float32")
+    mixq.calibrate(network, data, config)
+    modes = ["qint8_mixed_float32", "qint8_mixed_float16"]
+    result = mixq.tune(network, data, config, min_cosine=0.9999, prefer_faster=False, start_modes=modes)
+    assert sorted(result.start_ms) == sorted(modes) and all(ms > 0 for ms in result.start_ms.values())
+    fastest = min(modes, key=lambda m: result.start_ms[m])
+    assert json.loads(result.config_json)["precision_config"]["precision_mode"] == fastest
+    assert result.target_met and result.chosen.node_precision == {"fc2": "qint16"}
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i, x in enumerate(data):
+        np.save(calib / f"{i:03d}.npy", x)
+    out = tmp_path / "tuned.json"
+    proc = run_mixq(build_dir, "tune", path, "--calib-data", calib, "--min-cosine", "0.9999", "-o", out,
+                    "--first-met", "--start-modes", "qint8_mixed_float16")
+    assert "start: starting from qint8_mixed_float16" in proc.stderr
+    assert json.loads(out.read_text())["precision_config"]["precision_mode"] == "qint8_mixed_float16"
 
 
 def test_tune_with_a_python_metric(tmp_path):

@@ -130,9 +130,12 @@ TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
   size_t first_met = 0;
   while (!result.trajectory[first_met].meets_target) ++first_met;
   EXPECT_EQ(result.trajectory[first_met].node_precision, (std::map<std::string, std::string>{{"fc2", "qint16"}}));
-  ASSERT_EQ(result.trajectory.size(), first_met + 3);
-  EXPECT_EQ(result.trajectory[first_met + 1].node_precision.at("fc2"), "float16");
-  EXPECT_EQ(result.trajectory[first_met + 2].node_precision.at("fc2"), "float32");
+  // Dropping fc2's promotion is tried first (the start plan again: misses), then fc2's other precisions.
+  ASSERT_EQ(result.trajectory.size(), first_met + 4);
+  EXPECT_TRUE(result.trajectory[first_met + 1].node_precision.empty());
+  EXPECT_FALSE(result.trajectory[first_met + 1].meets_target);
+  EXPECT_EQ(result.trajectory[first_met + 2].node_precision.at("fc2"), "float16");
+  EXPECT_EQ(result.trajectory[first_met + 3].node_precision.at("fc2"), "float32");
   EXPECT_TRUE(result.chosen.meets_target);
   EXPECT_EQ(result.chosen.node_precision.size(), 1u);  // still only fc2
   // Each variant that met the target was timed in turn with the best plan
@@ -148,6 +151,7 @@ TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
     EXPECT_EQ(c.variant, result.trajectory[i].node_precision);
     EXPECT_GT(c.best_ms, 0.0);
     EXPECT_GT(c.variant_ms, 0.0);
+    EXPECT_FALSE(c.dropped);  // fc2 is the only promotion, and the plan without it misses the target
     EXPECT_EQ(c.kept, c.variant_ms < 0.95 * c.best_ms);
     if (c.kept) best = c.variant;
   }
@@ -155,6 +159,57 @@ TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
   EXPECT_EQ(result.chosen.node_precision, best);
   const auto json = nlohmann::json::parse(result.config_json);
   EXPECT_EQ(json["precision_config"]["node_precision"]["fc2"], result.chosen.node_precision.at("fc2"));
+}
+
+// start_modes: every mode is timed in turn and the search starts from the
+// fastest here; which one that is depends on this machine, that the
+// configuration written is that one's does not.
+TEST(TunePrecision, StartsFromTheFastestOfTheStartModes) {
+  SensitiveNet net;
+  auto network = net.Make();
+  VectorCalibData data(Samples(8, 500));
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
+  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(network.get(), config.get()).ok());
+  TuneOptions options;
+  options.min_cosine = 0.9999;
+  options.latency_runs = 2;
+  options.prefer_faster = false;
+  options.start_modes = {"qint8_mixed_float32", "qint8_mixed_float16"};
+  TuneResult result;
+  Status s = TunePrecision(network.get(), config.get(), {&data}, options, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(result.start_ms.size(), 2u);
+  const bool f32 = result.start_ms.at("qint8_mixed_float32") <= result.start_ms.at("qint8_mixed_float16");
+  for (const auto& [mode, ms] : result.start_ms) EXPECT_GT(ms, 0.0) << mode;
+  auto json = nlohmann::json::parse(result.config_json);
+  EXPECT_EQ(json["precision_config"]["precision_mode"], f32 ? "qint8_mixed_float32" : "qint8_mixed_float16");
+  EXPECT_TRUE(result.target_met) << result.stop_reason;
+  EXPECT_EQ(result.chosen.node_precision, (std::map<std::string, std::string>{{"fc2", "qint16"}}));
+
+  // One mode: no choice, but the start is that mode, not the configured one.
+  options.start_modes = {"qint8_mixed_float16"};
+  s = TunePrecision(network.get(), config.get(), {&data}, options, &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  json = nlohmann::json::parse(result.config_json);
+  EXPECT_EQ(json["precision_config"]["precision_mode"], "qint8_mixed_float16");
+  EXPECT_EQ(result.start_ms.size(), 1u);
+  auto model = BuildOrDie(network.get(), result.config_json);
+  ASSERT_NE(model, nullptr);
+  const auto report = nlohmann::json::parse(model->GetPrecisionReportJson());
+  int fc3_rows = 0;
+  for (const auto& row : report["nodes"]) {
+    if (row["node"] != "fc3") continue;
+    ++fc3_rows;
+    EXPECT_EQ(row["outputs"][0]["actual"], "FLOAT16") << row.dump();  // mixed_float16: float outputs in float16
+  }
+  EXPECT_EQ(fc3_rows, 1);
+
+  // A mode that does not exist: named.
+  options.start_modes = {"qint8_mixed_float32", "qint4_mixed_float32"};
+  s = TunePrecision(network.get(), config.get(), {&data}, options, &result);
+  EXPECT_EQ(s.code(), StatusCode::INVALID_ARGUMENT) << s.ToString();
+  EXPECT_NE(s.message().find("start mode 'qint4_mixed_float32'"), std::string::npos) << s.message();
 }
 
 TEST(TunePrecision, NodePrecisionKeyIsChecked) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "calib_data.h"
 #include "cli.h"
@@ -19,13 +20,15 @@ int TuneMain(const std::vector<std::string>& args) {
       "tune",
       "MODEL.onnx --calib-data DIR|LIST -o TUNED.json [--precision MODE] [--config CFG.json]\n"
       "                  [--min-cosine C] [--min-sqnr DB] [--time-budget S] [--eval-data DIR|LIST] [--report DIR]\n"
-      "                  [--first-met]",
+      "                  [--start-modes M1,M2] [--first-met]",
       "Calibrates MODEL.onnx, ranks its operators by the output error each causes alone (as mixq\n"
       "analyze does), then promotes them, most harmful first, one step at a time (qint8 -> qint16 ->\n"
       "float16 -> float32), building and running every candidate on the samples, until the outputs\n"
-      "meet the target (every output's cosine >= --min-cosine and SQNR >= --min-sqnr); then tries each\n"
-      "promoted operator's other precisions on that plan and keeps one that still meets the target and\n"
-      "measures at least 5 % faster (--first-met: stop at the first plan that meets it). Prints each\n"
+      "meet the target (every output's cosine >= --min-cosine and SQNR >= --min-sqnr); then takes\n"
+      "back each promotion, latest first, where the plan still meets the target and measures no\n"
+      "slower, and tries each remaining promoted operator's other precisions, keeping one that still\n"
+      "meets the target and measures at least 5 % faster (--first-met: stop at the first plan that\n"
+      "meets it). Prints each\n"
       "candidate with its error and latency, and writes the chosen builder config (the promotions\n"
       "under precision_config.node_precision) to -o. Exit 1 when the target is not met (the most\n"
       "accurate candidate is written then). --report DIR writes DIR/index.html: the page of mixq analyze\n"
@@ -45,6 +48,9 @@ int TuneMain(const std::vector<std::string>& args) {
   parser.AddFlag("max-samples", "", "N", "use at most N samples of the measuring data");
   parser.AddFlag("threads", "", "N", "threads per inference (default: every core)");
   parser.AddFlag("report", "", "DIR", "also write the HTML report DIR/index.html (DIR is created)");
+  parser.AddFlag("start-modes", "", "M1,M2",
+                 "time these precision modes here and start from the fastest (e.g.\n"
+                 "qint8_mixed_float32,qint8_mixed_float16; default: --precision's mode)");
   parser.AddSwitch("first-met", "return the first plan that meets the target, without trying faster variants");
   if (int code = ParseOrExit(&parser, "tune", args); code >= 0) return code;
   if (!parser.Has("output")) return Fail("tune", InvalidArgument("-o TUNED.json is required"), kExitUsage);
@@ -69,6 +75,13 @@ int TuneMain(const std::vector<std::string>& args) {
     if (Status s = ParseInt(parser.Get("threads"), "--threads", 1, 1024, &threads); !s.ok())
       return Fail("tune", s, kExitUsage);
     options.num_threads = static_cast<int>(threads);
+  }
+  if (parser.Has("start-modes")) {
+    std::stringstream list(parser.Get("start-modes"));
+    for (std::string mode; std::getline(list, mode, ',');)
+      if (!mode.empty()) options.start_modes.push_back(mode);
+    if (options.start_modes.empty())
+      return Fail("tune", InvalidArgument("--start-modes: no mode in '", parser.Get("start-modes"), "'"), kExitUsage);
   }
   if (parser.Has("report")) {
     options.report.dir = parser.Get("report");
@@ -103,7 +116,10 @@ int TuneMain(const std::vector<std::string>& args) {
   }
   std::fprintf(stderr, "tuning: analysing the operators, then one build per candidate\n");
   options.progress = [](int64_t done, const std::string& message) {
-    std::fprintf(stderr, "candidate %lld: %s\n", static_cast<long long>(done), message.c_str());
+    if (done == 0)  // the start modes' timings (--start-modes)
+      std::fprintf(stderr, "start: %s\n", message.c_str());
+    else
+      std::fprintf(stderr, "candidate %lld: %s\n", static_cast<long long>(done), message.c_str());
   };
   TuneResult result;
   if (Status s = TunePrecision(network.get(), config.get(), data, options, &result); !s.ok()) return Fail("tune", s);
