@@ -23,6 +23,11 @@ bool HalfOutputStage::Supports(const KernelInit& init) {
         return false;
       continue;
     }
+    if (op.kind == PostOp::Kind::kScalar) {
+      if (op.activation != "mul" && op.activation != "add") return false;
+      continue;
+    }
+    if (op.kind != PostOp::Kind::kAdd) return false;
     if (op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() || !init.inputs[op.input]) return false;
     const ValueInfo& addend = *init.inputs[static_cast<size_t>(op.input)];
     if (addend.shape != init.outputs[0].shape || !(addend.dtype == DataType::FLOAT32 || IsHalfStorage(addend)))
@@ -41,6 +46,10 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init) {
       op.input = p.input;
       op.input_half = IsHalfStorage(*init.inputs[static_cast<size_t>(p.input)]);
       op.add_first = p.add_first;
+    } else if (p.kind == PostOp::Kind::kScalar) {
+      op.scalar_mul = p.activation == "mul";
+      op.scalar_add = !op.scalar_mul;
+      op.lo = p.lo;
     } else if (p.activation == "hard_swish") {
       op.hard_swish = true;
     } else if (p.activation == "leaky_relu") {
@@ -52,8 +61,7 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init) {
     }
     ops_.push_back(op);
   }
-  rounding_commutes_ = out_half_ && std::all_of(ops_.begin(), ops_.end(),
-                                                [](const Op& op) { return !op.add && !op.hard_swish && !op.leaky; });
+  rounding_commutes_ = out_half_ && std::all_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.IsClamp(); });
 }
 
 namespace {
@@ -74,12 +82,54 @@ inline float HardSwish1(float x) {
   return static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
 }
 
+// One post-op over m values (a multiple of 8): dst[j] = op(round(src[j]))
+// where `round` (the previous step's float16 output) is asked for.
+MIXQ_F16C inline __m256 Load8(const float* src, int64_t j, bool round) {
+  const __m256 v = _mm256_loadu_ps(src + j);
+  return round ? Round8(v) : v;
+}
+
+MIXQ_F16C void AddPass(const float* src, const float* add32, const uint16_t* add16, float* dst, int64_t m, bool round,
+                       bool add_first) {
+  for (int64_t j = 0; j < m; j += 8) {
+    const __m256 v = Load8(src, j, round);
+    const __m256 a = add16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(add16 + j)))
+                           : _mm256_loadu_ps(add32 + j);
+    _mm256_store_ps(dst + j, add_first ? _mm256_add_ps(a, v) : _mm256_add_ps(v, a));
+  }
+}
+
+MIXQ_F16C void HardSwishPass(const float* src, float* dst, int64_t m, bool round) {
+  for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, HardSwish8(Load8(src, j, round)));
+}
+
+MIXQ_F16C void ScalarPass(const float* src, float* dst, int64_t m, bool round, bool mul, float c) {
+  const __m256 k = _mm256_set1_ps(c);
+  if (mul)
+    for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, _mm256_mul_ps(Load8(src, j, round), k));
+  else
+    for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, _mm256_add_ps(Load8(src, j, round), k));
+}
+
+MIXQ_F16C void LeakyPass(const float* src, float* dst, int64_t m, bool round, float slope) {
+  const __m256 k = _mm256_set1_ps(slope), zero = _mm256_setzero_ps();
+  for (int64_t j = 0; j < m; j += 8) {
+    const __m256 v = Load8(src, j, round);
+    _mm256_store_ps(dst + j, _mm256_blendv_ps(v, _mm256_mul_ps(k, v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ)));
+  }
+}
+
+// maxps(v, lo) then minps: ClampActivation (ops/clamp.h), NaN -> lo.
+MIXQ_F16C void ClampPass(const float* src, float* dst, int64_t m, bool round, float lo, float hi) {
+  const __m256 l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+  for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, _mm256_min_ps(_mm256_max_ps(Load8(src, j, round), l), h));
+}
+
 }  // namespace
 
 MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in,
                                       const TensorView& out) const {
   int64_t i = 0;
-  const __m256 zero = _mm256_setzero_ps();
   // Pointers into the tensors held in locals: stores through `out` would
   // otherwise make the compiler reload them (and each op's fields) per vector.
   uint16_t* out16 = out_half_ ? out.Data<uint16_t>() + offset : nullptr;
@@ -113,31 +163,40 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
       else
         add32[k] = a.Data<const float>() + offset;
     }
-  for (; hoisted && i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(y + i);
-    // Rounded before each post-op; the store rounds the last value.
+  // Op by op over chunks that stay in L1: each pass rounds its input (the
+  // previous step's float16 output) and applies one operation, so the loops
+  // carry no per-vector dispatch on the op; the values and their order of
+  // operations are those of the element-by-element form below.
+  constexpr int64_t kChunk = 512;
+  alignas(32) float chunk[kChunk];
+  while (hoisted && i + 8 <= n) {
+    const int64_t m = std::min<int64_t>(kChunk, (n - i) / 8 * 8);
+    const float* src = y + i;
     for (size_t k = 0; k < ops_.size(); ++k) {
       const Op& op = ops_[k];
-      if (out_half_) v = Round8(v);
       if (op.add) {
-        const __m256 addend = op.input_half
-                                  ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(add16[k] + i)))
-                                  : _mm256_loadu_ps(add32[k] + i);
-        v = op.add_first ? _mm256_add_ps(addend, v) : _mm256_add_ps(v, addend);
+        if (op.input_half)
+          AddPass(src, nullptr, add16[k] + i, chunk, m, out_half_, op.add_first);
+        else
+          AddPass(src, add32[k] + i, nullptr, chunk, m, out_half_, op.add_first);
       } else if (op.hard_swish) {
-        v = HardSwish8(v);
+        HardSwishPass(src, chunk, m, out_half_);
+      } else if (op.scalar_mul || op.scalar_add) {
+        ScalarPass(src, chunk, m, out_half_, op.scalar_mul, op.lo);
       } else if (op.leaky) {
-        v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+        LeakyPass(src, chunk, m, out_half_, op.lo);
       } else {
-        // maxps(v, lo) then minps: ClampActivation (ops/clamp.h), NaN -> lo.
-        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
+        ClampPass(src, chunk, m, out_half_, op.lo, op.hi);
       }
+      src = chunk;
     }
     if (out_half_)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out16 + i),
-                       _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      for (int64_t j = 0; j < m; j += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out16 + i + j),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + j), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     else
-      _mm256_storeu_ps(out32 + i, v);
+      std::memcpy(out32 + i, src, static_cast<size_t>(m) * sizeof(float));
+    i += m;
   }
   // The tail one value at a time, with the scalar forms of the same operations.
   for (; i < n; ++i) {
@@ -151,6 +210,10 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
         v = op.add_first ? addend + v : v + addend;
       } else if (op.hard_swish) {
         v = HardSwish1(v);
+      } else if (op.scalar_mul) {
+        v = v * op.lo;
+      } else if (op.scalar_add) {
+        v = v + op.lo;
       } else if (op.leaky) {
         v = v < 0.0f ? op.lo * v : v;
       } else {

@@ -16,7 +16,8 @@ class HalfOutputStage {
  public:
   // True for post-ops the stage applies: activations (relu, relu6, clip,
   // leaky_relu, and hard_swish, which the fusion rules propose only to
-  // float16-storage steps) and adds of a same-shaped FLOAT32 or FLOAT16 tensor.
+  // float16-storage steps), adds of a same-shaped FLOAT32 or FLOAT16 tensor,
+  // and products / sums with a scalar constant (kScalar).
   static bool Supports(const KernelInit& init);
   // From a supported init: its post-ops and storage types.
   explicit HalfOutputStage(const KernelInit& init);
@@ -31,10 +32,13 @@ class HalfOutputStage {
     bool add = false;
     bool leaky = false;
     bool hard_swish = false;     // float(x * clamp(x / 6 + 0.5, 0, 1)) in double, as the Activation kernels
+    bool scalar_mul = false;     // x * c (kScalar "mul"), c = lo
+    bool scalar_add = false;     // x + c (kScalar "add"), c = lo
     float lo = 0.0f, hi = 0.0f;  // clip bounds (relu: 0, inf; relu6: 0, 6); leaky: lo = slope
     int input = -1;              // add: the addend's input index
     bool input_half = false;
     bool add_first = false;  // addend + y: with two NaNs, x86 keeps the first operand's payload
+    bool IsClamp() const { return !add && !hard_swish && !leaky && !scalar_mul && !scalar_add; }
   };
   std::vector<Op> ops_;
   bool out_half_ = false;

@@ -1,5 +1,6 @@
-// Fusion on float16 storage (runtime/fusion): hard_swish and the residual add
-// after a convolution that reads float16 join its step (the onednn-f16 output
+// Fusion on float16 storage (runtime/fusion): hard_swish, the residual add
+// and scalar products / sums after a convolution that reads float16 join its
+// step (the onednn-f16 output
 // stage rounds after each, as separate steps would), results match the
 // unfused reference run; a quantized anchor or an intermediate with another
 // consumer keeps them as separate steps.
@@ -145,6 +146,84 @@ TEST(HalfFusion, NearMissesKeepSeparateSteps) {
     ASSERT_TRUE(context->Prepare({Dims({1, 9, 11, 5})}).ok());
     for (const std::string& name : FusedInto(context.get(), b.conv1->GetNodeName()))
       EXPECT_NE(name, b.hard_swish->GetNodeName());
+  }
+}
+
+// PP-OCR's float16 chain: conv -> hard_swish -> * a -> + b -> conv. The two
+// scalar steps join the first convolution's step as kScalar post-ops (its
+// output stage rounds after each, as the Elementwise steps would), so the
+// float16 tensor between the convolutions has no elementwise step to read
+// it. `mul_read_twice`: the product is also a network output (a near miss:
+// the sum stays a separate step).
+struct ScalarChain {
+  std::unique_ptr<INetwork> network;
+  IConvNode *conv1 = nullptr, *conv2 = nullptr;
+  IActivationNode* hard_swish = nullptr;
+  IElementwiseNode *mul = nullptr, *add = nullptr;
+};
+
+ScalarChain ScalarChainNetwork(bool mul_read_twice) {
+  ScalarChain c;
+  c.network = CreateINetwork();
+  INetwork* n = c.network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 9, 11, 5}));
+  c.conv1 = Conv(n, x, 5, 8, 11);
+  c.hard_swish = n->AddIActivationNode(c.conv1->GetOutput(0), ActivationType::HARD_SWISH);
+  const float a = 0.3711f, b = -0.0917f;
+  c.mul = n->AddIElementwiseNode(n->AddIConstNode(DataType::FLOAT32, Dims({1}), &a)->GetOutput(0),
+                                 c.hard_swish->GetOutput(0), ElementwiseOp::MUL);
+  c.add = n->AddIElementwiseNode(c.mul->GetOutput(0), n->AddIConstNode(DataType::FLOAT32, Dims({1}), &b)->GetOutput(0),
+                                 ElementwiseOp::ADD);
+  c.conv2 = Conv(n, c.add->GetOutput(0), 8, 8, 13);
+  EXPECT_TRUE(n->MarkOutput(c.conv2->GetOutput(0)).ok());
+  if (mul_read_twice) {
+    EXPECT_TRUE(n->MarkOutput(c.mul->GetOutput(0)).ok());
+  }
+  return c;
+}
+
+TEST(HalfFusion, ScalarProductAndSumJoinFloat16Convolutions) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "the float16 kernels need AVX2 + F16C";
+  ScalarChain c = ScalarChainNetwork(false);
+  auto model = BuildOrDie(c.network.get(), R"({"precision_config": {"precision_mode": "force_float16"}})");
+  ASSERT_NE(model, nullptr);
+  auto engine = model->CreateIEngine();
+  auto context = engine->CreateIContext(ContextOptions{});
+  ASSERT_TRUE(context->Prepare({Dims({1, 9, 11, 5})}).ok());
+  EXPECT_EQ(FusedInto(context.get(), c.conv1->GetNodeName()),
+            (std::vector<std::string>{c.hard_swish->GetNodeName(), c.mul->GetNodeName(), c.add->GetNodeName()}));
+  int elementwise = 0;
+  for (const auto& step : Impl(context.get())->plan().steps) elementwise += step.op == OpKind::kElementwise;
+  EXPECT_EQ(elementwise, 0);
+  // Against the reference run (no fusion, each step rounded to float16): the
+  // convolutions sum in another order, so within a few float16 ulps.
+  auto input = RandomFloats(9 * 11 * 5, 9, -2.0f, 2.0f);
+  const auto fused = RunModel(engine.get(), false, input), reference = RunModel(engine.get(), true, input);
+  ASSERT_EQ(fused.size(), reference.size());
+  for (size_t i = 0; i < fused.size(); ++i)
+    EXPECT_NEAR(fused[i], reference[i], 4e-3f * std::max(1.0f, std::fabs(reference[i]))) << i;
+
+  // Near misses: a product read twice keeps the sum out; quantized
+  // convolutions (qint8_mixed_float16) take no scalar on float16.
+  ScalarChain twice = ScalarChainNetwork(true);
+  model = BuildOrDie(twice.network.get(), R"({"precision_config": {"precision_mode": "force_float16"}})");
+  ASSERT_NE(model, nullptr);
+  context = model->CreateIEngine()->CreateIContext(ContextOptions{});
+  ASSERT_TRUE(context->Prepare({Dims({1, 9, 11, 5})}).ok());
+  EXPECT_EQ(FusedInto(context.get(), twice.conv1->GetNodeName()),
+            (std::vector<std::string>{twice.hard_swish->GetNodeName(), twice.mul->GetNodeName()}));
+  ScalarChain quantized = ScalarChainNetwork(false);
+  ASSERT_TRUE(quantized.network->GetInput(0)->SetDynamicRange(Range{-2.0f, 2.0f}, true).ok());
+  for (ITensor* t : {quantized.conv1->GetOutput(0), quantized.hard_swish->GetOutput(0), quantized.mul->GetOutput(0),
+                     quantized.add->GetOutput(0), quantized.conv2->GetOutput(0)})
+    ASSERT_TRUE(t->SetDynamicRange(Range{-4.0f, 4.0f}, true).ok());
+  model = BuildOrDie(quantized.network.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
+  ASSERT_NE(model, nullptr);
+  context = model->CreateIEngine()->CreateIContext(ContextOptions{});
+  ASSERT_TRUE(context->Prepare({Dims({1, 9, 11, 5})}).ok());
+  for (const std::string& name : FusedInto(context.get(), quantized.conv1->GetNodeName())) {
+    EXPECT_NE(name, quantized.mul->GetNodeName());
+    EXPECT_NE(name, quantized.add->GetNodeName());
   }
 }
 

@@ -109,5 +109,81 @@ TEST(HalfOutputStage, ClampChainsRoundOnceAndMatchRoundingAfterEveryStep) {
   ExpectStepByStep({{-0.3f, 6.001953125f}, {0.0f, 4.0f}});
 }
 
+// A chain that does not commute with rounding: hard_swish, * c, + c, + a
+// float16 tensor, leaky_relu and a clip, each applied to the previous step's
+// float16 output (or, into a FLOAT32 output, to the unrounded value), value
+// by value against the separate steps' formulas. Long enough for several
+// op-by-op chunks, with a scalar tail.
+float StepOp(const PostOp& op, float v, float addend) {
+  if (op.kind == PostOp::Kind::kScalar) return op.activation == "mul" ? v * op.lo : v + op.lo;
+  if (op.kind == PostOp::Kind::kAdd) return v + addend;
+  if (op.activation == "hard_swish") {
+    const double x = v, t = x / 6.0 + 0.5;
+    return static_cast<float>(x * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+  }
+  if (op.activation == "leaky_relu") return v < 0.0f ? op.lo * v : v;
+  return ClampActivation(v, op.lo, op.hi);
+}
+
+void ExpectChainStepByStep(bool out_half) {
+  std::vector<PostOp> post_ops(6);
+  post_ops[0].activation = "hard_swish";
+  post_ops[1].kind = PostOp::Kind::kScalar;
+  post_ops[1].activation = "mul";
+  post_ops[1].lo = 0.3711f;
+  post_ops[2].kind = PostOp::Kind::kScalar;
+  post_ops[2].activation = "add";
+  post_ops[2].lo = -0.0917f;
+  post_ops[3].kind = PostOp::Kind::kAdd;
+  post_ops[3].input = 1;
+  post_ops[4].activation = "leaky_relu";
+  post_ops[4].lo = 0.1f;
+  post_ops[5].activation = "clip";
+  post_ops[5].lo = -2.5f;
+  post_ops[5].hi = 6.0f;
+  std::vector<float> y = Values({{-3.0f, 3.0f}});
+  y.resize(4101, 0.0f);  // 8 chunks of 512 and a tail of 5
+  for (size_t i = 0; i < y.size(); ++i)
+    if (y[i] == 0.0f) y[i] = static_cast<float>(i % 97) * 0.0731f - 3.5f;
+  const int64_t n = static_cast<int64_t>(y.size());
+  std::vector<uint16_t> addend(y.size());
+  for (size_t i = 0; i < y.size(); ++i) addend[i] = FloatToHalf(static_cast<float>(i % 13) * 0.173f - 1.0f);
+  const DataType out_type = out_half ? DataType::FLOAT16 : DataType::FLOAT32;
+  ValueInfo x_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+  ValueInfo a_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+  std::vector<ValueInfo> outs = {ValueInfo{out_type, {n}, nullptr, nullptr, out_half}};
+  ir::AttrMap attrs;
+  const std::vector<const ValueInfo*> inputs = {&x_info, &a_info};  // KernelInit keeps a reference
+  KernelInit init(attrs, inputs, outs, nullptr, &post_ops);
+  ASSERT_TRUE(HalfOutputStage::Supports(init));
+  const HalfOutputStage stage(init);
+  std::vector<uint16_t> got16(y.size());
+  std::vector<float> got32(y.size());
+  const std::vector<TensorView> in = {{DataType::FLOAT16, {n}, nullptr, nullptr},
+                                      {DataType::FLOAT16, {n}, addend.data(), nullptr}};
+  const TensorView out{out_type, {n}, out_half ? static_cast<void*>(got16.data()) : got32.data(), nullptr};
+  const int64_t first = 1029;
+  stage.Apply(y.data(), first, 0, in, out);
+  stage.Apply(y.data() + first, n - first, first, in, out);
+  for (size_t i = 0; i < y.size(); ++i) {
+    float v = y[i];
+    for (const PostOp& op : post_ops) v = StepOp(op, out_half ? RoundToHalf(v) : v, HalfToFloat(addend[i]));
+    const float want = out_half ? HalfToFloat(FloatToHalf(v)) : v;
+    const float have = out_half ? HalfToFloat(got16[i]) : got32[i];
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(have)) << "value " << y[i];
+      continue;
+    }
+    ASSERT_EQ(std::signbit(have), std::signbit(want)) << "value " << y[i] << " at " << i;
+    ASSERT_EQ(have, want) << "value " << y[i] << " at " << i;
+  }
+}
+
+TEST(HalfOutputStage, ChainsThatDoNotCommuteRoundBetweenTheSteps) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "the float16 stage needs AVX2 + F16C";
+  ExpectChainStepByStep(/*out_half=*/true);
+  ExpectChainStepByStep(/*out_half=*/false);
+}
+
 }  // namespace
 }  // namespace mixq::ops

@@ -35,9 +35,15 @@ bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, F
   if (!ScalarConstant(site, other, &c)) return false;
   // float32 in and out, the output's shape: y * c and y + c are what the
   // Elementwise kernel computes (both commute exactly in IEEE arithmetic).
+  // Or float16 storage in and out after a convolution reading float16: the
+  // Elementwise kernel widens y, computes in float32 and rounds, as the
+  // float16 output stage of the convolution does (ops/half_output_stage.h).
+  // Not after MatMul / FullyConnected: their float16 kernels run a float32
+  // kernel's post-ops and round once, at the end.
   const auto& y = site.storage[static_cast<size_t>(output)];
   const auto& out = site.storage[static_cast<size_t>(node.outputs[0])];
-  if (!PlainFloat32(y) || !PlainFloat32(out) || y.shape != out.shape) return false;
+  const bool half = anchor_op == OpKind::kConv2D && IsHalf(y) && IsHalf(out) && AnchorReadsHalf(site);
+  if (!((PlainFloat32(y) && PlainFloat32(out)) || half) || y.shape != out.shape) return false;
   proposal->fused_node = consumer;
   proposal->post_op = ops::PostOp{};
   proposal->post_op.kind = ops::PostOp::Kind::kScalar;

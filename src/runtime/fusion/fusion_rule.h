@@ -37,6 +37,11 @@ inline bool PlainFloat32(const ops::ValueInfo& v) {
   return v.dtype == DataType::FLOAT32 && !v.narrowed && !v.quant;
 }
 
+// FLOAT16 storage (a float16-narrowed tensor).
+bool IsHalf(const ops::ValueInfo& v);
+// The step's anchor reads its first input as float16 storage.
+bool AnchorReadsHalf(const FusionSite& site);
+
 // Conv2D, ConvTranspose2D, MatMul, FullyConnected: the ops that take post-ops.
 bool IsFusionAnchor(OpKind op);
 
@@ -63,7 +68,9 @@ bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, 
 // True for a MatMul / FullyConnected step that computes in plain float32.
 bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op);
 
-// ... + mul / add with a one-element float32 constant (fuse_float_chain.cc).
+// ... + mul / add with a one-element float32 constant (fuse_float_chain.cc):
+// between plain FLOAT32 tensors, or between float16 tensors after an anchor
+// that reads float16 (the float16 output stage rounds between the steps).
 bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // ... + a static per-tensor Quantize (Convert FLOAT32 -> INT8) of the
