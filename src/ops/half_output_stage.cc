@@ -36,8 +36,9 @@ bool HalfOutputStage::Supports(const KernelInit& init) {
   return true;
 }
 
-HalfOutputStage::HalfOutputStage(const KernelInit& init) {
+HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
   out_half_ = IsHalfStorage(init.outputs[0]);
+  avx512_ = isa >= kernels::Isa::kAvx512 && kernels::BestIsa() >= kernels::Isa::kAvx512;
   if (!init.post_ops) return;
   for (const PostOp& p : *init.post_ops) {
     Op op;
@@ -102,6 +103,29 @@ MIXQ_F16C void AddPass(const float* src, const float* add32, const uint16_t* add
 MIXQ_F16C void HardSwishPass(const float* src, float* dst, int64_t m, bool round) {
   for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, HardSwish8(Load8(src, j, round)));
 }
+
+// The 16-lane form of HardSwishPass (kernels::HardSwishExact16: the same
+// bits), where hard_swish's double arithmetic is most of the stage's time.
+// (GCC 12 warns inside its own AVX-512 headers, GCC bug 105593: their
+// unmasked forms pass an "undefined" vector as the unused merge source.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#define MIXQ_AVX512_F16C __attribute__((target("avx512f,avx512vl,f16c,fma"), noinline))
+MIXQ_AVX512_F16C void HardSwishPass512(const float* src, float* dst, int64_t m, bool round) {
+  int64_t j = 0;
+  for (; j + 16 <= m; j += 16) {
+    __m512 v = _mm512_loadu_ps(src + j);
+    if (round) v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm512_store_ps(dst + j, kernels::HardSwishExact16(v));
+  }
+  if (j < m) HardSwishPass(src + j, dst + j, m - j, round);
+}
+#undef MIXQ_AVX512_F16C
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 MIXQ_F16C void ScalarPass(const float* src, float* dst, int64_t m, bool round, bool mul, float c) {
   const __m256 k = _mm256_set1_ps(c);
@@ -168,7 +192,7 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
   // carry no per-vector dispatch on the op; the values and their order of
   // operations are those of the element-by-element form below.
   constexpr int64_t kChunk = 512;
-  alignas(32) float chunk[kChunk];
+  alignas(64) float chunk[kChunk];  // whole cache lines, 64-byte stores aligned
   while (hoisted && i + 8 <= n) {
     const int64_t m = std::min<int64_t>(kChunk, (n - i) / 8 * 8);
     const float* src = y + i;
@@ -180,7 +204,10 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
         else
           AddPass(src, add32[k] + i, nullptr, chunk, m, out_half_, op.add_first);
       } else if (op.hard_swish) {
-        HardSwishPass(src, chunk, m, out_half_);
+        if (avx512_)
+          HardSwishPass512(src, chunk, m, out_half_);
+        else
+          HardSwishPass(src, chunk, m, out_half_);
       } else if (op.scalar_mul || op.scalar_add) {
         ScalarPass(src, chunk, m, out_half_, op.scalar_mul, op.lo);
       } else if (op.leaky) {

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 
 namespace mixq::ops {
@@ -19,8 +20,10 @@ class HalfOutputStage {
   // float16-storage steps), adds of a same-shaped FLOAT32 or FLOAT16 tensor,
   // and products / sums with a scalar constant (kScalar).
   static bool Supports(const KernelInit& init);
-  // From a supported init: its post-ops and storage types.
-  explicit HalfOutputStage(const KernelInit& init);
+  // From a supported init: its post-ops and storage types. `isa`: the
+  // vector width of the hard_swish pass (kAvx512 where the CPU has it, the
+  // fastest; tests force either form).
+  explicit HalfOutputStage(const KernelInit& init, kernels::Isa isa = kernels::BestIsa());
 
   // y[0..n): the float32 results for output elements [offset, offset + n),
   // written to `out` after rounding and post-ops; `in` are the step's inputs
@@ -42,6 +45,7 @@ class HalfOutputStage {
   };
   std::vector<Op> ops_;
   bool out_half_ = false;
+  bool avx512_ = false;
   // Float16 output and clamps only: one rounding, at the store (Apply says why).
   bool rounding_commutes_ = false;
 };

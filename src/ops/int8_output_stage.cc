@@ -423,27 +423,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeRowToInt8Avx
 
 namespace {
 
-MIXQ_AVX512_STAGE inline __m512d DivideFiniteBySix512(__m512d x) {
-  const __m512d six = _mm512_set1_pd(6.0), inverse = _mm512_set1_pd(1.0 / 6.0);
-  const __m512d q0 = _mm512_mul_pd(x, inverse);
-  return _mm512_fmadd_pd(_mm512_fnmadd_pd(six, q0, x), inverse, q0);
-}
-
-// kernels::HardSwishExact8, 16 lanes.
-MIXQ_AVX512_STAGE inline __m512 HardSwishExact16(__m512 x) {
-  const __m512d three = _mm512_set1_pd(3.0);
-  const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x)),
-                hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
-  const __m512d q_lo = DivideFiniteBySix512(_mm512_mul_pd(lo, _mm512_add_pd(lo, three)));
-  const __m512d q_hi = DivideFiniteBySix512(_mm512_mul_pd(hi, _mm512_add_pd(hi, three)));
-  const __m512 inside = _mm512_castpd_ps(_mm512_insertf64x4(
-      _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(q_lo))), _mm256_castps_pd(_mm512_cvtpd_ps(q_hi)), 1));
-  const __mmask16 keep =
-      _mm512_cmp_ps_mask(x, _mm512_set1_ps(3.0f), _CMP_GE_OQ) | _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ);
-  const __m512 y = _mm512_mask_blend_ps(keep, inside, x);
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-3.0f), _CMP_LE_OQ), y,
-                              _mm512_mul_ps(x, _mm512_setzero_ps()));
-}
+using kernels::HardSwishExact16;
 
 // VectorPostOps4's operations on 4 vectors of 16 consecutive elements.
 MIXQ_AVX512_STAGE inline __attribute__((always_inline)) void PostOps16x4(__m512 y[4],

@@ -125,7 +125,7 @@ float StepOp(const PostOp& op, float v, float addend) {
   return ClampActivation(v, op.lo, op.hi);
 }
 
-void ExpectChainStepByStep(bool out_half) {
+void ExpectChainStepByStep(bool out_half, kernels::Isa isa) {
   std::vector<PostOp> post_ops(6);
   post_ops[0].activation = "hard_swish";
   post_ops[1].kind = PostOp::Kind::kScalar;
@@ -156,7 +156,7 @@ void ExpectChainStepByStep(bool out_half) {
   const std::vector<const ValueInfo*> inputs = {&x_info, &a_info};  // KernelInit keeps a reference
   KernelInit init(attrs, inputs, outs, nullptr, &post_ops);
   ASSERT_TRUE(HalfOutputStage::Supports(init));
-  const HalfOutputStage stage(init);
+  const HalfOutputStage stage(init, isa);
   std::vector<uint16_t> got16(y.size());
   std::vector<float> got32(y.size());
   const std::vector<TensorView> in = {{DataType::FLOAT16, {n}, nullptr, nullptr},
@@ -181,8 +181,14 @@ void ExpectChainStepByStep(bool out_half) {
 
 TEST(HalfOutputStage, ChainsThatDoNotCommuteRoundBetweenTheSteps) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "the float16 stage needs AVX2 + F16C";
-  ExpectChainStepByStep(/*out_half=*/true);
-  ExpectChainStepByStep(/*out_half=*/false);
+  // Both forms of the hard_swish pass: AVX2 on every machine, AVX-512 where
+  // the CPU has it.
+  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+    if (isa > kernels::BestIsa()) continue;
+    SCOPED_TRACE(isa == kernels::Isa::kAvx2 ? "AVX2" : "AVX-512");
+    ExpectChainStepByStep(/*out_half=*/true, isa);
+    ExpectChainStepByStep(/*out_half=*/false, isa);
+  }
 }
 
 }  // namespace
