@@ -217,6 +217,15 @@ class MixqModel:
         if precision == "force_float32":
             return mixq.IBuilder().build_model("float32", self.network(), mixq.build_config("force_float32"))
         network, config, stats, extra = self.calibrated(precision, asymmetric, calib, keys)
+        if algo == "auto" and not weights7:
+            # The output-aware auto search (docs/accuracy.md) needs the samples: statistics gathered with
+            # linear and reloaded with AUTO would give its histogram proxy only.
+            network = self.network()
+            if config_json is not None:
+                config = mixq.IBuilderConfig()
+                config.parse_from_string(config_json)
+            mixq.calibrate(network, list(calib), config, algo="auto", percentile=PERCENTILE)
+            return mixq.IBuilder().build_model(f"{precision}_auto", network, config)
         calibrator = mixq.ICalibrator([])
         calibrator.set_quantization_algorithm(getattr(mixq.QuantizationAlgorithm, algo.upper()), PERCENTILE)
         calibrator.load_statistics(network, str(stats))
