@@ -49,8 +49,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu_features.h"
 #include "kernels/int16_gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/strided_copy.h"
 #include "kernels/u8s8_gemm.h"
 #include "kernels/u8s8_gemm_amx.h"
 #include "ops/conv2d/conv_params.h"
@@ -231,7 +233,8 @@ class ConvGemm : public Kernel {
     if (!nhwc_out_) return RunNchwOut(in, out[0]);
     // NHWC output: the NCHW path into a copy, residual addends read from
     // NCHW copies, then one transpose into place.
-    std::vector<TensorView> nchw_in = in;
+    std::vector<TensorView>& nchw_in = nchw_in_;
+    nchw_in.assign(in.begin(), in.end());  // the member keeps its capacity: no allocation per run
     const int64_t out_hw = g_.out_h * g_.out_w;
     addend_copies_.resize(addend_inputs_.size());
     for (size_t a = 0; a < addend_inputs_.size(); ++a) {
@@ -251,20 +254,16 @@ class ConvGemm : public Kernel {
  private:
   // [n][a][b] -> [n][b][a] for elements of `size` bytes (NHWC <-> NCHW with
   // a, b = pixels, channels or the reverse).
-  static void TransposeChannels(const void* src, void* dst, int64_t batch, int64_t a_count, int64_t b_count,
-                                size_t size) {
-    if (size == 1)
-      return Transpose(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), batch, a_count, b_count);
-    if (size == 2)
-      return Transpose(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), batch, a_count, b_count);
-    Transpose(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), batch, a_count, b_count);
-  }
-  template <typename E>
-  static void Transpose(const E* src, E* dst, int64_t batch, int64_t a_count, int64_t b_count) {
-    const int64_t image = a_count * b_count;
-    for (int64_t n = 0; n < batch; ++n, src += image, dst += image)
-      for (int64_t a = 0; a < a_count; ++a)
-        for (int64_t b = 0; b < b_count; ++b) dst[b * a_count + a] = src[a * b_count + b];
+  // Blocked register-tile transposes (kernels/strided_copy.h): a byte at a
+  // time these copies cost as much as a small convolution's arithmetic. The
+  // plans, planned once per shape, are kept (their planning allocates).
+  void TransposeChannels(const void* src, void* dst, int64_t batch, int64_t a_count, int64_t b_count, size_t size) {
+    const std::array<int64_t, 4> key = {batch, a_count, b_count, static_cast<int64_t>(size)};
+    for (const auto& [k, plan] : transposes_)
+      if (k == key) return plan.Run(src, dst);
+    transposes_.emplace_back(key, kernels::StridedCopyPlan({batch, b_count, a_count}, {a_count * b_count, 1, b_count},
+                                                           0, size, kernels::BestIsa() >= kernels::Isa::kAvx2));
+    transposes_.back().second.Run(src, dst);
   }
 
   Status RunNchwOut(const std::vector<TensorView>& in, const TensorView& y) {
@@ -357,24 +356,33 @@ class ConvGemm : public Kernel {
     direct_int8_ = true;
   }
 
-  // Each channel's rows into its plane; NHWC input is read with its pixel
-  // stride (contiguous in NCHW).
+  // Each channel's rows into its plane. NHWC input is first transposed to
+  // NCHW (one blocked transpose), so that every row is read contiguously;
+  // other strides are read as they are.
   void Widen(const T* image, int32_t zp, bool parallel) {
+    const int64_t plane = g_.in_h * g_.in_w;
+    if (nhwc_in_ && in_s_[3] == g_.in_channels && in_s_[2] == g_.in_w * g_.in_channels) {
+      input_copy_.resize(static_cast<size_t>(g_.in_channels * plane));
+      TransposeChannels(image, input_copy_.data(), 1, plane, g_.in_channels, sizeof(T));
+      return WidenRows<true>(input_copy_.data(), plane, g_.in_w, zp, parallel);
+    }
     if (in_s_[3] == 1)
-      WidenRows<true>(image, zp, parallel);
+      WidenRows<true>(image, in_s_[1], in_s_[2], zp, parallel);
     else
-      WidenRows<false>(image, zp, parallel);
+      WidenRows<false>(image, in_s_[1], in_s_[2], zp, parallel);
   }
 
+  // channel_stride / row_stride: of `image` (its pixel stride is in_s_[3], or 1 when kContiguous).
   template <bool kContiguous>
-  __attribute__((target("avx2"))) void WidenRows(const T* image, int32_t zp, bool parallel) {
+  __attribute__((target("avx2"))) void WidenRows(const T* image, int64_t channel_stride, int64_t row_stride, int32_t zp,
+                                                 bool parallel) {
     const int64_t sh = g_.stride_h, sw = g_.stride_w, ws = kContiguous ? 1 : in_s_[3];
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t c = 0; c < g_.in_channels; ++c) {
       // Pads stay as PlanPlanes / RunNchwOut left them: the real 0 (centered, or the zero point in u8).
       Plane* dst_c = planes_.data() + c * channel_plane_;
       for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-        const T* line = image + c * in_s_[1] + ih * in_s_[2];
+        const T* line = image + c * channel_stride + ih * row_stride;
         const int64_t r = ih + g_.pad_top;
         const char* used = &phase_used_[static_cast<size_t>((r % sh) * sw)];
         Plane* row_base = dst_c + (r % sh) * sw * phase_h_ * phase_w_ + (r / sh) * phase_w_;
@@ -489,6 +497,9 @@ class ConvGemm : public Kernel {
   ConvGeometry g_;
   std::array<int64_t, 4> in_s_{};  // the input's logical strides (N, C, H, W)
   bool nhwc_in_ = false, nhwc_out_ = false;
+  std::vector<T> input_copy_;  // an NHWC image transposed to NCHW (Widen)
+  std::vector<std::pair<std::array<int64_t, 4>, kernels::StridedCopyPlan>> transposes_;  // by (batch, a, b, size)
+  std::vector<TensorView> nchw_in_;                                                      // Run's NCHW inputs
   std::vector<int> addend_inputs_;  // NHWC output: residual addends to copy to NCHW
   std::vector<std::vector<unsigned char>> addend_copies_;
   std::vector<unsigned char> output_copy_;
