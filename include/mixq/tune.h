@@ -70,6 +70,10 @@ struct TuneOptions {
   int num_threads = 0;  // threads per inference
   // (candidates done, message) after every candidate.
   std::function<void(int64_t, const std::string&)> progress;
+  // (builds done, builds in all, what) during the accuracy analysis that
+  // gives the harm order (AnalysisOptions::progress), the search's first
+  // and often longest phase.
+  std::function<void(int64_t, int64_t, const std::string&)> analysis_progress;
   // The HTML report: the analysis of the starting plan, the graph and the
   // time per operator of the chosen plan, and the trajectory of every
   // candidate (latency against output SQNR, or against the metric).

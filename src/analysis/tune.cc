@@ -263,6 +263,7 @@ Status Tune(INetwork* network, IBuilderConfig* config, const std::vector<CalibDa
   AnalysisOptions analysis_options;
   analysis_options.max_samples = options.max_samples;
   analysis_options.num_threads = options.num_threads;
+  analysis_options.progress = options.analysis_progress;
   MIXQ_RETURN_IF_ERROR(
       WithContext(AnalyzeAccuracy(network, config, data, analysis_options, &analysis), "TunePrecision"));
   api::NetworkImpl* impl = api::ToImpl(network);

@@ -206,6 +206,10 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     out = tmp_path / "tuned.json"
     proc = run_mixq(build_dir, "tune", path, "--calib-data", calib, "--min-cosine", "0.9999", "-o", out, "--first-met")
     assert "target met" in proc.stdout
+    # Progress: the analysis phase as a bar (a start and an end line off a terminal), then every candidate
+    # with the time spent of the budget.
+    assert "analysing" in proc.stderr and "harm order ready" in proc.stderr, proc.stderr
+    assert "candidate 1 (" in proc.stderr and "of the 600 s budget): (start)" in proc.stderr, proc.stderr
     assert json.loads(out.read_text())["precision_config"]["node_precision"] == {"fc2": "qint16"}
     # The written config builds: fc2 runs in QINT16.
     tuned = mixq.IBuilderConfig()

@@ -3,6 +3,7 @@
 // (include/mixq/tune.h); writes the builder config with the promotions.
 #include "mixq/tune.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "calib_data.h"
 #include "cli.h"
 #include "onnx_import.h"
+#include "progress.h"
 #include "util/status_util.h"
 
 namespace mixq::cli {
@@ -115,11 +117,23 @@ int TuneMain(const std::vector<std::string>& args) {
     data.push_back(owned.back().get());
   }
   std::fprintf(stderr, "tuning: analysing the operators, then one build per candidate\n");
-  options.progress = [](int64_t done, const std::string& message) {
-    if (done == 0)  // the start modes' timings (--start-modes)
+  ProgressBar bar("analysing", "builds");
+  bool analysed = false;
+  options.analysis_progress = [&bar](int64_t done, int64_t total, const std::string&) { bar.Update(done, total); };
+  const auto start = std::chrono::steady_clock::now();
+  const double budget = options.time_budget_seconds;
+  options.progress = [&](int64_t done, const std::string& message) {
+    if (done == 0) {  // the start modes' timings (--start-modes), before the analysis
       std::fprintf(stderr, "start: %s\n", message.c_str());
-    else
-      std::fprintf(stderr, "candidate %lld: %s\n", static_cast<long long>(done), message.c_str());
+      return;
+    }
+    if (!analysed) {
+      analysed = true;
+      bar.Finish("harm order ready");
+    }
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "candidate %lld (%.0f s of the %.0f s budget): %s\n", static_cast<long long>(done), spent,
+                 budget, message.c_str());
   };
   TuneResult result;
   if (Status s = TunePrecision(network.get(), config.get(), data, options, &result); !s.ok()) return Fail("tune", s);
