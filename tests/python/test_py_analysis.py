@@ -166,7 +166,8 @@ def sensitive_mlp(path):
     return path
 
 
-def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
+def calibrated_sensitive_mlp(tmp_path):
+    """(onnx path, 8 samples, the parsed network calibrated for qint8_mixed_float32, that config)."""
     path = sensitive_mlp(tmp_path / "sensitive.onnx")
     rng = np.random.default_rng(3)
     data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
@@ -174,6 +175,11 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
     mixq.IParser().parse(network, str(path))
     config = mixq.build_config("qint8_mixed_float32")
     mixq.calibrate(network, data, config)
+    return path, data, network, config
+
+
+def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
+    path, data, network, config = calibrated_sensitive_mlp(tmp_path)
     messages = []
     result = mixq.tune(network, data, config, min_cosine=0.9999, progress=lambda done, m: messages.append(m),
                        prefer_faster=False)
@@ -221,13 +227,7 @@ def test_tune_promotes_exactly_the_sensitive_operator(tmp_path, build_dir):
 
 def test_tune_starts_from_the_fastest_start_mode(tmp_path, build_dir):
     """start_modes: each mode timed here, the search starts from the fastest (its mode is in the config)."""
-    path = sensitive_mlp(tmp_path / "sensitive.onnx")
-    rng = np.random.default_rng(3)
-    data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
-    network = mixq.INetwork()
-    mixq.IParser().parse(network, str(path))
-    config = mixq.build_config("qint8_mixed_float32")
-    mixq.calibrate(network, data, config)
+    path, data, network, config = calibrated_sensitive_mlp(tmp_path)
     modes = ["qint8_mixed_float32", "qint8_mixed_float16"]
     result = mixq.tune(network, data, config, min_cosine=0.9999, prefer_faster=False, start_modes=modes)
     assert sorted(result.start_ms) == sorted(modes) and all(ms > 0 for ms in result.start_ms.values())
@@ -244,18 +244,18 @@ def test_tune_starts_from_the_fastest_start_mode(tmp_path, build_dir):
                     "--first-met", "--start-modes", "qint8_mixed_float16")
     assert "start: starting from qint8_mixed_float16" in proc.stderr
     assert json.loads(out.read_text())["precision_config"]["precision_mode"] == "qint8_mixed_float16"
+    # Bad input: a list with no mode is a usage error naming the flag; an unknown mode is named.
+    bad = run_mixq(build_dir, "tune", path, "--calib-data", calib, "-o", tmp_path / "bad.json", "--start-modes", ",",
+                   check=False)
+    assert bad.returncode != 0 and "--start-modes: no mode in ','" in bad.stderr, bad.stderr
+    with pytest.raises(mixq.MixqError, match="start mode 'qint3_mixed_float32'"):
+        mixq.tune(network, data, config, start_modes=["qint3_mixed_float32"])
 
 
 def test_tune_with_a_python_metric(tmp_path):
     """The callback path: the user's own metric (here: the share of output elements within 0.02 of float)
     decides; an exception in it propagates with its traceback."""
-    path = sensitive_mlp(tmp_path / "sensitive.onnx")
-    rng = np.random.default_rng(3)
-    data = [rng.uniform(0, 1, (4, 16)).astype(np.float32) for _ in range(8)]
-    network = mixq.INetwork()
-    mixq.IParser().parse(network, str(path))
-    config = mixq.build_config("qint8_mixed_float32")
-    mixq.calibrate(network, data, config)
+    _, data, network, config = calibrated_sensitive_mlp(tmp_path)
     calls = []
 
     def within(candidate, reference):

@@ -63,14 +63,25 @@ std::vector<VectorCalibData::Sample> Samples(int count, uint32_t seed) {
   return samples;
 }
 
-TEST(TunePrecision, PromotesExactlyTheSensitiveOperator) {
+// The network above calibrated for qint8_mixed_float32 on 8 samples.
+struct CalibratedNet {
   SensitiveNet net;
-  auto network = net.Make();
-  VectorCalibData data(Samples(8, 500));
-  auto config = CreateIBuilderConfig();
-  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
-  const Status calibrated = CreateICalibrator(&data)->Calibrate(network.get(), config.get());
+  std::unique_ptr<INetwork> network = net.Make();
+  VectorCalibData data{Samples(8, 500)};
+  std::unique_ptr<IBuilderConfig> config = CreateIBuilderConfig();
+  Status Calibrate() {
+    if (Status s = config->ParseFromString(kQint8MixedFloat32); !s.ok()) return s;
+    return CreateICalibrator(&data)->Calibrate(network.get(), config.get());
+  }
+};
+
+TEST(TunePrecision, PromotesExactlyTheSensitiveOperator) {
+  CalibratedNet c;
+  const Status calibrated = c.Calibrate();
   ASSERT_TRUE(calibrated.ok()) << calibrated.ToString();
+  auto& network = c.network;
+  auto& config = c.config;
+  VectorCalibData& data = c.data;
 
   TuneOptions options;
   options.min_cosine = 0.9999;
@@ -114,12 +125,12 @@ TEST(TunePrecision, PromotesExactlyTheSensitiveOperator) {
 // latency. Which precision wins depends on this machine's timings; that the
 // search tried them and kept the rule does not.
 TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
-  SensitiveNet net;
-  auto network = net.Make();
-  VectorCalibData data(Samples(8, 500));
-  auto config = CreateIBuilderConfig();
-  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
-  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(network.get(), config.get()).ok());
+  CalibratedNet c;
+  const Status calibrated = c.Calibrate();
+  ASSERT_TRUE(calibrated.ok()) << calibrated.ToString();
+  auto& network = c.network;
+  auto& config = c.config;
+  VectorCalibData& data = c.data;
   TuneOptions options;
   options.min_cosine = 0.9999;
   options.latency_runs = 3;
@@ -165,12 +176,12 @@ TEST(TunePrecision, PreferFasterTriesThePromotedOperatorsOtherPrecisions) {
 // fastest here; which one that is depends on this machine, that the
 // configuration written is that one's does not.
 TEST(TunePrecision, StartsFromTheFastestOfTheStartModes) {
-  SensitiveNet net;
-  auto network = net.Make();
-  VectorCalibData data(Samples(8, 500));
-  auto config = CreateIBuilderConfig();
-  ASSERT_TRUE(config->ParseFromString(kQint8MixedFloat32).ok());
-  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(network.get(), config.get()).ok());
+  CalibratedNet c;
+  const Status calibrated = c.Calibrate();
+  ASSERT_TRUE(calibrated.ok()) << calibrated.ToString();
+  auto& network = c.network;
+  auto& config = c.config;
+  VectorCalibData& data = c.data;
   TuneOptions options;
   options.min_cosine = 0.9999;
   options.latency_runs = 2;
