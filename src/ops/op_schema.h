@@ -22,8 +22,10 @@ namespace mixq::ops {
 // block, so the bytes are the plain tensor's. The lowering gives a value a
 // blocked layout only between kernels that declare they run in it
 // (KernelDef::blocked_slots, runtime/layout_pass.h); every other kernel
-// sees plain tensors.
-enum class MemoryLayout : uint8_t { kPlain, kBlocked8, kBlocked16 };
+// sees plain tensors. kChannelsLast: a 4-D NCHW INT8 / INT16 quantized
+// tensor stored NHWC (channels innermost, any count), the layout oneDNN's
+// int8 convolutions read and write directly; given the same way.
+enum class MemoryLayout : uint8_t { kPlain, kBlocked8, kBlocked16, kChannelsLast };
 
 struct ValueInfo {
   DataType dtype = DataType::FLOAT32;

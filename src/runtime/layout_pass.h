@@ -22,6 +22,9 @@ using WithStepInit = std::function<void(int step, const std::function<void(const
 // (KernelDef::blocked_slots). Then each step touching a blocked buffer is
 // asked `supports` again with the new infos; a step that declines sends its
 // buffers back to plain. Returns the number of blocked buffers.
+// `block` kChannelsLast: the candidates are 4-D INT8 tensors with static
+// per-tensor quantization instead (any channel count), stored NHWC between
+// the int8 kernels that run in it.
 int AssignBlockedLayouts(ExecutionPlan* plan, const std::vector<bool>& keep_plain, ops::MemoryLayout block,
                          const WithStepInit& with_init);
 

@@ -54,8 +54,12 @@ class Lowering {
     // Network outputs no step writes (constants, inputs) still need a buffer.
     for (int out : g_.outputs()) BufferOf(out);
     if (!options_.reference_only && options_.blocked_layouts) {
-      AssignBlockedLayouts(&plan_, is_output_, NativeBlockLayout(options_.max_isa),
-                           [this](int s, const std::function<void(const ops::KernelInit&)>& use) { WithInit(s, use); });
+      const WithStepInit with_init = [this](int s, const std::function<void(const ops::KernelInit&)>& use) {
+        WithInit(s, use);
+      };
+      AssignBlockedLayouts(&plan_, is_output_, NativeBlockLayout(options_.max_isa), with_init);
+      // int8 chains: NHWC between the convolutions that read and write it (oneDNN's int8 kernels).
+      AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
     }
     // Kernels are made once every buffer's layout is known.
     for (PlanStep& step : plan_.steps) {

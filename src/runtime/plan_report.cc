@@ -43,7 +43,9 @@ json BufferJson(const ExecutionPlan& plan, int b) {
          {"bytes", buf.bytes}};
   if (buf.info.const_data) j["constant"] = true;
   if (buf.info.layout != ops::MemoryLayout::kPlain)  // runtime/layout_pass.h
-    j["layout"] = buf.info.layout == ops::MemoryLayout::kBlocked16 ? "nChw16c" : "nChw8c";
+    j["layout"] = buf.info.layout == ops::MemoryLayout::kBlocked16  ? "nChw16c"
+                  : buf.info.layout == ops::MemoryLayout::kBlocked8 ? "nChw8c"
+                                                                    : "NHWC";
   if (buf.info.quant && !buf.info.quant->dynamic && !buf.info.quant->scales.empty()) {
     j["scale"] = buf.info.quant->scales[0];
     j["zero_point"] = buf.info.quant->zero_points.empty() ? 0 : buf.info.quant->zero_points[0];

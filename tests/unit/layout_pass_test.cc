@@ -205,3 +205,63 @@ TEST(LayoutPass, WhatCannotBeBlockedStaysPlain) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// qint8: conv (+ relu) -> max-pool (3x3, stride 2, padded) -> conv -> + the
+// pool's output (an int8 residual add) -> conv 1x1 -> conv (float out). Where
+// onednn-int8 runs the convolutions (AVX-512 VNNI or AMX), every int8
+// tensor between them is stored NHWC (MemoryLayout::kChannelsLast), and the
+// plan computes the same integers as the all-plain plan and the reference.
+// (The last conv's float output is not onednn-int8's: its input, read by
+// an own kernel, stays plain.)
+TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
+  if (!ops::FindKernel(OpKind::kConv2D, "onednn-int8") || kernels::BestIsa() < kernels::Isa::kAvx512Vnni)
+    GTEST_SKIP() << "no onednn-int8 on this CPU";
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 16, 13, 11}));
+  ASSERT_TRUE(x->SetDynamicRange(Range{-1.5f, 1.5f}, true).ok());
+  IConvNode* c1 = Conv(n, x, 16, 32, 1);
+  ITensor* r1 = n->AddIActivationNode(c1->GetOutput(0), ActivationType::RELU)->GetOutput(0);
+  ASSERT_TRUE(r1->SetDynamicRange(Range{0.0f, 3.0f}, true).ok());
+  IMaxPool2DNode* pool = n->AddIMaxPool2DNode(r1, false);
+  ASSERT_TRUE(pool->SetAttr("kernel", std::vector<int64_t>{3, 3}).ok());
+  ASSERT_TRUE(pool->SetAttr("strides", std::vector<int64_t>{2, 2}).ok());
+  ASSERT_TRUE(pool->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+  ASSERT_TRUE(pool->SetAttr("layout", std::string("NCHW")).ok());
+  ITensor* p = pool->GetOutput(0);
+  ASSERT_TRUE(p->SetDynamicRange(Range{0.0f, 3.0f}, true).ok());
+  IConvNode* c2 = Conv(n, p, 32, 32, 3);
+  ASSERT_TRUE(c2->GetOutput(0)->SetDynamicRange(Range{-4.0f, 4.0f}, true).ok());
+  ITensor* sum = n->AddIElementwiseNode(c2->GetOutput(0), p, ElementwiseOp::ADD)->GetOutput(0);
+  ASSERT_TRUE(sum->SetDynamicRange(Range{-5.0f, 6.0f}, true).ok());
+  IConvNode* c3 = Conv(n, sum, 32, 24, 5, true, 1);
+  ASSERT_TRUE(c3->GetOutput(0)->SetDynamicRange(Range{-3.0f, 3.0f}, true).ok());
+  IConvNode* c4 = Conv(n, c3->GetOutput(0), 24, 8, 7);
+  ITensor* y = c4->GetOutput(0);
+  ASSERT_TRUE(y->SetTensorName("y").ok());
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(16 * 13 * 11, 21, -1.5f, 1.5f);
+  const Dims dims({1, 16, 13, 11});
+  const Ran nhwc = RunPlan(model.get(), input, dims, true);
+  const Ran plain = RunPlan(model.get(), input, dims, false);
+  const Ran ref = RunPlan(model.get(), input, dims, true, /*reference=*/true);
+  EXPECT_TRUE(plain.blocked.empty());
+  EXPECT_TRUE(ref.blocked.empty());
+  for (ITensor* t : {r1, p, c2->GetOutput(0), sum})
+    EXPECT_TRUE(Contains(nhwc.blocked, t->GetTensorName())) << t->GetTensorName() << " is not stored NHWC";
+  // The last int8 tensor is read by a kernel that takes plain tensors only
+  // (the float-output convolution): onednn-int8 writes it NCHW.
+  EXPECT_TRUE(Contains(nhwc.plain, c3->GetOutput(0)->GetTensorName()));
+  EXPECT_FALSE(Contains(nhwc.blocked, "y"));
+  ASSERT_FALSE(nhwc.y.empty());
+  EXPECT_EQ(nhwc.y, plain.y);
+  EXPECT_EQ(nhwc.y, ref.y);
+}
+
+}  // namespace
+}  // namespace mixq::testing

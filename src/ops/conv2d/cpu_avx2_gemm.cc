@@ -80,29 +80,6 @@ struct PackedFilter {
   std::vector<std::vector<int64_t>> s8_rows;  // u8s8, per group: the output channel of each packed row
 };
 
-// Weight (row, k) of group `grp` centered (minus its zero point), k = (c * KH
-// + kh) * KW + kw: the GEMM's A.
-template <typename T>
-int32_t CenteredWeight(const ValueInfo& w, const ConvGeometry& g, const std::array<int64_t, 4>& f_s, int64_t grp,
-                       int64_t row, int64_t k) {
-  const ir::QuantBinding& wq = *w.quant;
-  const int64_t o = grp * (g.out_channels / g.group) + row, c = k / (g.kernel_h * g.kernel_w);
-  const int64_t kh = k / g.kernel_w % g.kernel_h, kw = k % g.kernel_w;
-  const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(o) : 0];
-  return static_cast<const T*>(w.const_data)[o * f_s[0] + c * f_s[1] + kh * f_s[2] + kw * f_s[3]] - zp;
-}
-
-// Group `grp`'s centered int8 weights as an [oc][depth] int16 matrix.
-std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, int64_t grp) {
-  const auto f_s = LogicalStrides(w.shape, g.filter_axes);
-  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
-  std::vector<int16_t> out(static_cast<size_t>(oc * depth));
-  for (int64_t r = 0; r < oc; ++r)
-    for (int64_t k = 0; k < depth; ++k)
-      out[static_cast<size_t>(r * depth + k)] = static_cast<int16_t>(CenteredWeight<int8_t>(w, g, f_s, grp, r, k));
-  return out;
-}
-
 // T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
 // kU8S8 (int8 only): vpmaddubsw on u8 planes and s8 weights; kVnni as well:
 // vpdpbusd on the same operands; kAmx: AMX tiles on them.

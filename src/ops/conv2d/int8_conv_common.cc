@@ -125,6 +125,16 @@ bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry, bool 
   return g.kernel_h * g.kernel_w * (g.in_channels / g.group) * 255 * 255 + int_bias < (int64_t{1} << 31);
 }
 
+std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, int64_t grp) {
+  const auto f_s = LogicalStrides(w.shape, g.filter_axes);
+  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
+  std::vector<int16_t> out(static_cast<size_t>(oc * depth));
+  for (int64_t r = 0; r < oc; ++r)
+    for (int64_t k = 0; k < depth; ++k)
+      out[static_cast<size_t>(r * depth + k)] = static_cast<int16_t>(CenteredWeight<int8_t>(w, g, f_s, grp, r, k));
+  return out;
+}
+
 void Int8ConvOutputStage::Init(const KernelInit& init, const ConvGeometry& g) {
   channels_ = g.out_channels;
   w_scales_ = init.inputs[1]->quant->scales;

@@ -4,6 +4,8 @@
 // computes them.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <vector>
 
 #include "ops/conv2d/conv_params.h"
@@ -34,6 +36,21 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
 // constant weights, INT16 / FLOAT32 / FLOAT16 output; NCHW or NHWC. No float
 // chain post-ops (those run on the int32 rows of the int8 form only).
 bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* g);
+
+// Weight (row, k) of group `grp` centered (minus its zero point), k = (c * KH
+// + kh) * KW + kw: the int8 convolutions' GEMM A. T: the weights' storage.
+template <typename T>
+int32_t CenteredWeight(const ValueInfo& w, const ConvGeometry& g, const std::array<int64_t, 4>& f_s, int64_t grp,
+                       int64_t row, int64_t k) {
+  const ir::QuantBinding& wq = *w.quant;
+  const int64_t o = grp * (g.out_channels / g.group) + row, c = k / (g.kernel_h * g.kernel_w);
+  const int64_t kh = k / g.kernel_w % g.kernel_h, kw = k % g.kernel_w;
+  const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(o) : 0];
+  return static_cast<const T*>(w.const_data)[o * f_s[0] + c * f_s[1] + kh * f_s[2] + kw * f_s[3]] - zp;
+}
+
+// Group `grp`'s centered int8 weights as an [oc][depth] int16 matrix.
+std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, int64_t grp);
 
 class Int8ConvOutputStage {
  public:

@@ -43,7 +43,15 @@ class Int8Add : public Kernel {
 
 bool SameShapeInt8Add(const KernelInit& init) {
   return Int8AddStep(init) && init.inputs[0]->shape == init.outputs[0].shape &&
-         init.inputs[1]->shape == init.outputs[0].shape;
+         init.inputs[1]->shape == init.outputs[0].shape && UniformLayout(init);
+}
+
+void Int8AddLayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                        std::vector<bool>* outputs) {
+  const bool ok =
+      block == MemoryLayout::kChannelsLast && SameShapeInt8Add(init) && init.outputs[0].dtype == DataType::INT8;
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
 }
 
 Status MakeInt8Add(const KernelInit& init, const char* name, Int8AddRange range, std::unique_ptr<Kernel>* kernel) {

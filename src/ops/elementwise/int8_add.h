@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "ops/int8_chain.h"
 #include "ops/kernel_registry.h"
@@ -19,6 +20,12 @@ using Int8AddRange = void (*)(const int8_t* a, const int8_t* b, int64_t n, Int8P
 
 // An int8 add step (lut_function.h Int8AddStep) whose inputs have the output's shape.
 bool SameShapeInt8Add(const KernelInit& init);
+
+// KernelDef::blocked_slots: both inputs and an int8 output in kChannelsLast
+// (element by element, the order of the elements does not matter as long
+// as all three share it: SameShapeInt8Add checks they do).
+void Int8AddLayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                        std::vector<bool>* outputs);
 
 // The kernel named `name` running `range` over chunks of the elements.
 Status MakeInt8Add(const KernelInit& init, const char* name, Int8AddRange range, std::unique_ptr<Kernel>* kernel);

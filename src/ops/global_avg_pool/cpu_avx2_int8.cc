@@ -4,7 +4,8 @@
 // subtracted once: acc = sum(q) - H * W * z. NHWC: each pixel's channel
 // vector added into per-channel int32 sums (exact below 2^23 pixels). The
 // output stage per channel is the reference's scalar formula on the same
-// exact acc, so the kernel is bit-exact with it.
+// exact acc, so the kernel is bit-exact with it. An NCHW tensor the plan
+// stores channels-last (MemoryLayout::kChannelsLast) is summed as NHWC.
 #include <immintrin.h>
 
 #include <vector>
@@ -96,16 +97,33 @@ bool Supports(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || !RescaleStepSupported(init)) return false;
   const ir::Shape& shape = init.inputs[0]->shape;
   const std::string layout = init.attrs.Str("layout", "NHWC");
+  // An NCHW tensor stored channels-last (runtime/layout_pass.h) is summed as NHWC.
+  const bool channels_last = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
+  if (channels_last && layout != "NCHW") return false;
+  if (init.inputs[0]->layout != MemoryLayout::kPlain && !channels_last) return false;
+  const int64_t pixels =
+      layout == "NCHW" ? (shape.size() == 4 ? shape[2] * shape[3] : 0) : (shape.size() == 4 ? shape[1] * shape[2] : 0);
   // NHWC sums in int32: below 2^23 pixels (255 * 2^23 < 2^31).
-  return shape.size() == 4 && ir::ElementCount(shape) > 0 &&
-         (layout == "NCHW" || (layout == "NHWC" && shape[1] * shape[2] < (int64_t{1} << 23)));
+  return shape.size() == 4 && ir::ElementCount(shape) > 0 && (layout == "NCHW" || layout == "NHWC") &&
+         ((layout == "NCHW" && !channels_last) || pixels < (int64_t{1} << 23));
+}
+
+// The input stored channels-last; the [N, C, 1, 1] output stays plain.
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (block == MemoryLayout::kChannelsLast && Supports(init) && init.attrs.Str("layout", "NHWC") == "NCHW" &&
+      init.inputs[0]->shape[2] * init.inputs[0]->shape[3] < (int64_t{1} << 23))
+    (*inputs)[0] = true;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const ir::Shape& s = init.inputs[0]->shape;
   const Int8Params in = ParamsOf(*init.inputs[0]), out = ParamsOf(init.outputs[0]);
   const bool int_out = init.outputs[0].dtype == DataType::INT8;
-  if (init.attrs.Str("layout", "NHWC") == "NCHW")
+  if (init.inputs[0]->layout == MemoryLayout::kChannelsLast)
+    *kernel = std::make_unique<Int8GlobalAvgPoolAvx2>(true, s[0], s[1], s[2] * s[3], in, out, int_out);
+  else if (init.attrs.Str("layout", "NHWC") == "NCHW")
     *kernel = std::make_unique<Int8GlobalAvgPoolAvx2>(false, s[0], s[1], s[2] * s[3], in, out, int_out);
   else
     *kernel = std::make_unique<Int8GlobalAvgPoolAvx2>(true, s[0], s[3], s[1] * s[2], in, out, int_out);
@@ -117,6 +135,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(global_avg_pool, avx2_int8) {
-  mixq::ops::RegisterKernel(
-      {"avx2-int8", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 20,
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::LayoutSlots});
 }

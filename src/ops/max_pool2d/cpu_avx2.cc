@@ -9,12 +9,15 @@
 // "avx2-f16": FLOAT16 storage, each plane widened with F16C into the float
 // plane and the output rounded back; the max of float16 values is one of
 // them, so the rounding is exact and the result is the Cast path's, bit for bit.
+// INT8 / INT16 codes the plan stores channels-last (MemoryLayout::kChannelsLast)
+// pool pixel vector by pixel vector (RunChannelsLast).
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
@@ -45,6 +48,7 @@ class MaxPoolAvx2 : public Kernel {
 
   Status Init(const KernelInit& init) {
     half_ = IsHalfStorage(*init.inputs[0]);
+    channels_last_ = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
     // Rows and columns the windows reach (ceil_mode may reach past the pads).
@@ -62,6 +66,9 @@ class MaxPoolAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const T* x = in[0].Data<const T>();
     T* y = out[0].Data<T>();
+    if constexpr (sizeof(T) < 4) {
+      if (channels_last_) return RunChannelsLast(x, y);
+    }
     const int64_t planes = g_.batch * g_.channels;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
@@ -88,6 +95,7 @@ class MaxPoolAvx2 : public Kernel {
   struct Scratch {
     std::vector<T> plane, row;
     std::vector<float> line, wide;  // float16 storage: a widened input line; the float output plane
+    std::vector<const T*> taps;     // channels-last: the window's pixels inside the input
   };
 
   static T Lowest() {
@@ -129,7 +137,53 @@ class MaxPoolAvx2 : public Kernel {
     }
   }
 
+  // NHWC (an NCHW tensor the plan stores channels-last): per output pixel,
+  // the max of its window's pixel vectors, 32 bytes of channels at a time;
+  // taps in the padding are skipped (they hold the lowest value, which
+  // changes no max), so the result is the reference's.
+  MIXQ_AVX2 Status RunChannelsLast(const T* x, T* y) {
+    const int64_t c_count = g_.channels, rows = g_.batch * g_.out_h;
+    const int64_t vector_end = c_count / kLanes * kLanes;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * c_count > kernels::kMinParallelElements)
+    for (int64_t row = 0; row < rows; ++row) {
+      std::vector<const T*>& taps = scratch_[static_cast<size_t>(omp_get_thread_num())].taps;
+      taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+      const int64_t n = row / g_.out_h, oh = row % g_.out_h;
+      const T* image = x + n * g_.in_h * g_.in_w * c_count;
+      for (int64_t ow = 0; ow < g_.out_w; ++ow) {
+        size_t count = 0;
+        for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+          const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+          if (ih < 0 || ih >= g_.in_h) continue;
+          for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+            const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+            if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
+          }
+        }
+        T* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
+        for (int64_t c = 0; c < vector_end; c += kLanes) {
+          __m256i best = sizeof(T) == 2 ? _mm256_set1_epi16(std::numeric_limits<int16_t>::lowest())
+                                        : _mm256_set1_epi8(std::numeric_limits<int8_t>::lowest());
+          for (size_t t = 0; t < count; ++t) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(taps[t] + c));
+            best = sizeof(T) == 2 ? _mm256_max_epi16(best, v) : _mm256_max_epi8(best, v);
+          }
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), best);
+        }
+        for (int64_t c = vector_end; c < c_count; ++c) {
+          T best = Lowest();
+          for (size_t t = 0; t < count; ++t) best = std::max(best, taps[t][c]);
+          dst[c] = best;
+        }
+      }
+    }
+    return Status::OK();
+  }
+
   PoolGeometry g_;
+  bool channels_last_ = false;
   bool half_ = false;
   int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
   std::vector<int64_t> tap_offset_;
@@ -143,9 +197,22 @@ bool Supports(const KernelInit& init) {
   const bool integer = (x.dtype == DataType::INT8 || x.dtype == DataType::INT16) && x.quant;
   if (!(f32 || integer) || init.outputs[0].dtype != x.dtype) return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
+  // Plain, or an integer tensor stored channels-last in and out (LayoutSlots).
+  const MemoryLayout layout = x.layout;
+  if (layout != init.outputs[0].layout ||
+      (layout != MemoryLayout::kPlain && !(integer && layout == MemoryLayout::kChannelsLast)))
+    return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(x.shape) && g.out_h > 0 &&
          g.out_w > 0;
+}
+
+// KernelDef::blocked_slots: int8 / int16 codes pool in kChannelsLast too.
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  const bool ok = block == MemoryLayout::kChannelsLast && Supports(init) &&
+                  (init.inputs[0]->dtype == DataType::INT8 || init.inputs[0]->dtype == DataType::INT16);
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
 }
 
 bool SupportsHalf(const KernelInit& init) {
@@ -179,8 +246,8 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
-  mixq::ops::RegisterKernel(
-      {"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::LayoutSlots});
   mixq::ops::RegisterKernel(
       {"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::SupportsHalf, mixq::ops::Make});
 }

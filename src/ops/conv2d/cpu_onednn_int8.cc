@@ -1,0 +1,302 @@
+// "onednn-int8": an int8 Conv2D (INT8 in, INT8 out, the plain requantization
+// of SPEC §1.5 with fused clamping activations) through oneDNN's int8
+// convolution, on NHWC activations: oneDNN 2.6 runs those in its AMX /
+// AVX-512 VNNI kernels (brgconv, jit), reading the activations straight into
+// its tiles and requantizing from them. On AMX this is 3-10x mixq's own
+// amx-int8 on ResNet-50's 3x3 layers (0.07-0.12 ms against 0.75 for 64 ->
+// 64 at 56 x 56, one thread), whose im2col packing and NCHW output stage
+// cost more than the tile products.
+//
+// Bit-exact with the reference by construction, or not chosen:
+// - oneDNN computes, per output channel, f32(acc) + bias, times the output
+//   scale, plus the destination zero point, each a separate float32
+//   operation rounded to nearest even (checked against the reference on
+//   every case of cpu_onednn_int8_test.cc), then clips and converts: the
+//   reference's clamp(rint((f32(acc + int_bias) + bias) * m + zp), lo, hi).
+// - A float bias goes to oneDNN as the f32 bias with the input zero point
+//   as its src zero point: oneDNN subtracts zp * sum(w) from the int32 sum
+//   itself (over the taps inside the image), so f32(acc) is the reference's
+//   f32(acc + 0).
+// - An INT32 bias (or none) goes as an s32 bias, with the input zero
+//   point's term folded into it (bias - zp * sum(w)) where no tap reads the
+//   padding, else with the src zero point: oneDNN adds f32(acc) and f32(bias),
+//   the reference rounds their integer sum once. The two agree when every
+//   partial value is below 2^24 (exact in float32); the kernel is chosen
+//   only where the weights bound them so (128 * sum|w| + |bias'| and 255 *
+//   sum|w| + |bias| below 2^24, per channel).
+// - Clamping activations (ReLU, ReLU6, clip) are the output stage's integer
+//   bounds [lo, hi]: oneDNN's clip post-op at lo - zp and hi - zp (exact
+//   integers) before the zero point is added clamps the same values; the
+//   zero point is a linear post-op y * 1 + zp, exact whether fused or not.
+// - Only oneDNN implementations on VNNI or AMX instructions: on plain
+//   AVX2 / AVX-512 its vpmaddubsw kernels may saturate.
+//
+// Layouts: the activations run NHWC; a plain NCHW input or output is
+// reordered into a thread-scratch copy (oneDNN's reorder), so the kernel
+// takes any step it supports, and the layout pass (runtime/layout_pass.h)
+// stores the int8 tensors between such convolutions channels-last
+// (MemoryLayout::kChannelsLast), where no copy is made.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/onednn.h"
+#include "kernels/thread_scratch.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/int8_conv_common.h"
+#include "ops/kernel_registry.h"
+#include "ops/onednn_support.h"
+#include "ops/op_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+constexpr int64_t kExactInFloat = int64_t{1} << 24;
+
+// What the oneDNN primitive is made from, worked out once from the step.
+struct Int8ConvSetup {
+  ConvGeometry g;
+  std::vector<int8_t> weights;  // centered, OIHW
+  std::vector<float> scales;    // output scale per output channel (the stage's multiplier)
+  bool s32_bias = false;        // else f32
+  std::vector<int32_t> bias_s32;
+  std::vector<float> bias_f32;
+  int32_t src_zero_point = 0;  // as oneDNN's src zero point (f32 bias form); 0: none
+  int32_t dst_zero_point = 0, lo = -128, hi = 127;
+};
+
+// The stage's constants for the step's static parameters, as
+// Int8ConvOutputStage::Prepare computes them on a run.
+const ChannelStage* StageOf(const KernelInit& init, const ConvGeometry& g, Int8ConvOutputStage* stage, int32_t* zp,
+                            int32_t* lo, int32_t* hi) {
+  stage->Init(init, g);
+  const ir::QuantBinding &xq = *init.inputs[0]->quant, &yq = *init.outputs[0].quant;
+  RunQuant x_quant{xq.scales[0], xq.zero_points.empty() ? 0 : xq.zero_points[0]};
+  RunQuant y_quant{yq.scales[0], yq.zero_points.empty() ? 0 : yq.zero_points[0]};
+  std::vector<TensorView> in(init.inputs.size());
+  in[0].quant = &x_quant;
+  if (init.inputs.size() > 2 && init.inputs[2]) {
+    in[2].dtype = init.inputs[2]->dtype;
+    in[2].data = const_cast<void*>(init.inputs[2]->const_data);
+  }
+  TensorView y;
+  y.quant = &y_quant;
+  stage->Prepare(in, y);
+  return stage->PlainInt8(zp, lo, hi);
+}
+
+// Fills *s when oneDNN computes this step bit-exactly (see the file comment).
+bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
+  ConvGeometry& g = s->g;
+  if (!FusedInt8ConvSupports(init, &g, /*nhwc_too=*/false) || g.group != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &y = init.outputs[0];
+  if (x.dtype != DataType::INT8 || y.dtype != DataType::INT8 || !x.quant || !y.quant || x.quant->dynamic ||
+      y.quant->dynamic || x.quant->scales.size() != 1 || y.quant->scales.size() != 1)
+    return false;
+  for (const ValueInfo* v : {&x, &y})
+    if (v->layout != MemoryLayout::kPlain && v->layout != MemoryLayout::kChannelsLast) return false;
+  const bool has_bias = init.inputs.size() > 2 && init.inputs[2];
+  if (has_bias && !init.inputs[2]->const_data) return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind != PostOp::Kind::kActivation) return false;
+  Int8ConvOutputStage stage;
+  const ChannelStage* c = StageOf(init, g, &stage, &s->dst_zero_point, &s->lo, &s->hi);
+  if (!c) return false;
+  const std::vector<int16_t> centered = CenteredFilter(*init.inputs[1], g, 0);
+  const int64_t oc = g.out_channels, depth = g.kernel_h * g.kernel_w * g.in_channels;
+  const int32_t zp = x.quant->zero_points.empty() ? 0 : x.quant->zero_points[0];
+  s->weights.resize(centered.size());
+  s->scales.resize(static_cast<size_t>(oc));
+  bool float_bias = false;
+  for (int64_t o = 0; o < oc; ++o) {
+    if (!std::isfinite(c[o].bias) || !std::isfinite(c[o].multiplier)) return false;
+    float_bias = float_bias || c[o].bias != 0.0f;
+  }
+  s->s32_bias = !float_bias;
+  // The input zero point's term folds into an INT32 bias only where no tap
+  // reads the padding: oneDNN pads with the code 0, the reference with the
+  // zero point (a real 0), so at the borders the two sums differ by zp *
+  // (the weights of the taps outside). Elsewhere oneDNN applies it itself.
+  const bool padded = g.pad_top || g.pad_bottom || g.pad_left || g.pad_right;
+  const bool fold = s->s32_bias && (zp == 0 || !padded);
+  s->src_zero_point = fold ? 0 : zp;
+  for (int64_t o = 0; o < oc; ++o) {
+    int64_t abs_sum = 0, sum = 0;
+    for (int64_t k = 0; k < depth; ++k) {
+      const int16_t w = centered[static_cast<size_t>(o * depth + k)];
+      if (w < -128 || w > 127) return false;
+      s->weights[static_cast<size_t>(o * depth + k)] = static_cast<int8_t>(w);
+      abs_sum += std::abs(w);
+      sum += w;
+    }
+    s->scales[static_cast<size_t>(o)] = c[o].multiplier;
+    if (s->s32_bias) {
+      const int64_t folded = c[o].int_bias - (fold ? int64_t{zp} * sum : 0);
+      if (128 * abs_sum + std::abs(folded) >= kExactInFloat ||
+          255 * abs_sum + std::abs(int64_t{c[o].int_bias}) >= kExactInFloat)
+        return false;
+      s->bias_s32.push_back(static_cast<int32_t>(folded));
+    } else {
+      if (c[o].int_bias != 0) return false;  // a float bias and an integer one: not this kernel's form
+      s->bias_f32.push_back(c[o].bias);
+    }
+  }
+  return true;
+}
+
+dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
+  const ConvGeometry& g = s.g;
+  const auto s8 = memory::data_type::s8;
+  const memory::desc src({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc);
+  const memory::desc dst({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nhwc);
+  const memory::desc w({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, s8, tag::any);
+  const memory::desc bias({g.out_channels}, s.s32_bias ? memory::data_type::s32 : memory::data_type::f32, tag::x);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w,
+                                       bias, dst, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
+                                       {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(2, s.scales);
+  if (s.src_zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {s.src_zero_point});
+  // The output zero point as a post-op y * 1 + zp (one rounding, fused or
+  // not): oneDNN 2.6 has no brgemm kernel with a dst zero point attribute
+  // and falls back to its slower jit ones.
+  dnnl::post_ops ops;
+  if (s.lo > -128 || s.hi < 127)
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(s.lo - s.dst_zero_point),
+                       static_cast<float>(s.hi - s.dst_zero_point));
+  if (s.dst_zero_point != 0)
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(s.dst_zero_point));
+  if (ops.len() > 0) attr.set_post_ops(ops);
+  return dnnl::convolution_forward::primitive_desc(desc, attr, kernels::CpuEngine());
+}
+
+// An implementation on exact instructions: AMX tiles or VNNI dot products.
+bool ExactImpl(const dnnl::convolution_forward::primitive_desc& pd) {
+  const std::string impl = pd.impl_info_str();
+  return impl.find("amx") != std::string::npos || impl.find("vnni") != std::string::npos;
+}
+
+class OneDnnInt8Conv : public Kernel {
+ public:
+  const char* Name() const override { return "onednn-int8"; }
+
+  Status Init(const KernelInit& init) {
+    if (!PlanSetup(init, &s_)) return Internal("onednn-int8 does not take this convolution");
+    src_channels_last_ = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
+    dst_channels_last_ = init.outputs[0].layout == MemoryLayout::kChannelsLast;
+    const ConvGeometry& g = s_.g;
+    return kernels::OneDnnCall("Conv2D (oneDNN int8)", [&] {
+      auto& engine = kernels::CpuEngine();
+      pd_ = MakePd(s_);
+      if (!ExactImpl(pd_)) throw std::runtime_error(std::string("no exact implementation: ") + pd_.impl_info_str());
+      conv_ = dnnl::convolution_forward(pd_);
+      stream_ = dnnl::stream(engine);
+      const auto s8 = memory::data_type::s8;
+      const memory::desc user_w({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, s8, tag::oihw);
+      packed_weights_ =
+          PackWeights(init, "conv2d-int8", user_w, s_.weights.data(), pd_.weights_desc(), &private_bytes_);
+      s_.weights = {};
+      bias_ = memory(pd_.bias_desc(), engine,
+                     s_.s32_bias ? static_cast<void*>(s_.bias_s32.data()) : static_cast<void*>(s_.bias_f32.data()));
+      plain_src_md_ = memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nchw);
+      plain_dst_md_ = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nchw);
+      if (!src_channels_last_) {
+        src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
+        src_reorder_ = dnnl::reorder(memory(plain_src_md_, engine, nullptr), src_copy_);
+      }
+      if (!dst_channels_last_) {
+        dst_copy_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
+        dst_reorder_ = dnnl::reorder(dst_copy_, memory(plain_dst_md_, engine, nullptr));
+      }
+    });
+  }
+
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    memory* copies[2] = {&src_copy_, &dst_copy_};
+    for (int slot = 0; slot < 2; ++slot) {
+      if (!*copies[slot]) continue;
+      void* p = kernels::ThreadScratch(slot, copies[slot]->get_desc().get_size());
+      if (!p) return ResourceExhausted("Conv2D (oneDNN int8): no memory for its NHWC copies");
+      copies[slot]->set_data_handle(p);
+    }
+    return kernels::OneDnnCall("Conv2D (oneDNN int8)", [&] {
+      auto& engine = kernels::CpuEngine();
+      memory src = src_copy_, dst = dst_copy_;
+      if (src_channels_last_) {
+        src = memory(pd_.src_desc(), engine, in[0].data);
+      } else {
+        memory plain(plain_src_md_, engine, in[0].data);
+        src_reorder_.execute(stream_, plain, src_copy_);
+      }
+      if (dst_channels_last_) dst = memory(pd_.dst_desc(), engine, out[0].data);
+      conv_.execute(
+          stream_,
+          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst}});
+      if (!dst_channels_last_) {
+        memory plain(plain_dst_md_, engine, out[0].data);
+        dst_reorder_.execute(stream_, dst_copy_, plain);
+      }
+      stream_.wait();
+    });
+  }
+
+ private:
+  Int8ConvSetup s_;
+  bool src_channels_last_ = false, dst_channels_last_ = false;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward conv_;
+  dnnl::stream stream_;
+  std::shared_ptr<const memory> packed_weights_;
+  int64_t private_bytes_ = 0;
+  memory bias_;
+  memory::desc plain_src_md_, plain_dst_md_;
+  memory src_copy_, dst_copy_;  // NHWC copies of plain tensors, in thread scratch
+  dnnl::reorder src_reorder_, dst_reorder_;
+};
+
+bool Supports(const KernelInit& init) {
+  Int8ConvSetup s;
+  if (!PlanSetup(init, &s)) return false;
+  try {
+    return ExactImpl(MakePd(s));
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The input and the output in kChannelsLast, where they need no copy.
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (block != MemoryLayout::kChannelsLast) return;
+  (*inputs)[0] = true;
+  (*outputs)[0] = true;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto conv = std::make_unique<OneDnnInt8Conv>();
+  MIXQ_RETURN_IF_ERROR(conv->Init(init));
+  *kernel = std::move(conv);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv2d, onednn_int8) {
+  // Above amx-int8 (35) and avx512vnni-int8 (30): it declines where oneDNN
+  // has no VNNI / AMX implementation or exactness is not guaranteed.
+  mixq::ops::RegisterKernel({"onednn-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512Vnni, 40,
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::LayoutSlots});
+}

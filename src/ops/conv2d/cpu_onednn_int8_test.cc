@@ -1,0 +1,179 @@
+// "onednn-int8" against the quantized reference, bit for bit: plain and
+// channels-last activations (in, out, both), float / INT32 / no bias (the
+// src-zero-point and the folded forms), zero points at the extremes, padding
+// (where folding the zero point would be wrong at the borders), strides,
+// dilations, batch 2, odd channel counts, clamping activations, outputs that
+// saturate; and the cases it must decline.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <random>
+
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+namespace {
+
+enum class Bias { kFloat, kInt32, kNone };
+
+struct Case {
+  int64_t batch, cin, h, w, cout, k, stride, dilation, pad;
+  int32_t zero_point;
+  Bias bias;
+  const char* activation;  // "", "relu", "relu6", "clip"
+  float out_scale;         // small: many outputs saturate
+  bool in_channels_last, out_channels_last;
+  int group = 1;
+  int weight_max = 127;  // the weights' largest magnitude
+};
+
+// [n][a][b] -> [n][b][a] of bytes.
+std::vector<int8_t> Transpose(const std::vector<int8_t>& x, int64_t n, int64_t a, int64_t b) {
+  std::vector<int8_t> y(x.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < a; ++p)
+      for (int64_t q = 0; q < b; ++q)
+        y[static_cast<size_t>((i * b + q) * a + p)] = x[static_cast<size_t>((i * a + p) * b + q)];
+  return y;
+}
+
+// The step's output as NCHW codes; empty when `def` declines it. *name: the kernel's.
+std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, std::string* name) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> code(-128, 127), weight(-c.weight_max, c.weight_max);
+  const ir::Shape x_shape{c.batch, c.cin, c.h, c.w}, w_shape{c.cout, c.cin / c.group, c.k, c.k};
+  std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(x_shape))),
+      w(static_cast<size_t>(ir::ElementCount(w_shape)));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 19 == 0 ? (i % 2 ? 127 : -128) : code(rng));
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = static_cast<int8_t>(i % 11 == 0 ? (i % 2 ? c.weight_max : -c.weight_max) : weight(rng));
+  std::vector<float> bias(static_cast<size_t>(c.cout));
+  for (auto& b : bias) b = static_cast<float>(code(rng)) * 0.037f;
+  std::vector<int32_t> int_bias(static_cast<size_t>(c.cout));
+  for (auto& b : int_bias) b = code(rng) * 313;
+  ir::QuantBinding xq, wq, yq;
+  xq.symmetric = c.zero_point == 0;
+  xq.scales = {0.021f};
+  xq.zero_points = {c.zero_point};
+  wq.axis = 0;
+  for (int64_t o = 0; o < c.cout; ++o) {
+    wq.scales.push_back(0.0011f * static_cast<float>(o % 7 + 1));
+    wq.zero_points.push_back(0);
+  }
+  yq.symmetric = false;
+  yq.scales = {c.out_scale};
+  yq.zero_points = {-5};
+  ir::AttrMap attrs;
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad + (c.pad ? 1 : 0), c.pad, c.pad});
+  attrs.Set("group", static_cast<int64_t>(c.group));
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  const MemoryLayout in_layout = c.in_channels_last ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain;
+  const MemoryLayout out_layout = c.out_channels_last ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain;
+  ValueInfo xi{DataType::INT8, x_shape, nullptr, &xq, true, in_layout};
+  ValueInfo wi{DataType::INT8, w_shape, w.data(), &wq, false};
+  ValueInfo bi = c.bias == Bias::kInt32 ? ValueInfo{DataType::INT32, {c.cout}, int_bias.data(), nullptr, false}
+                                        : ValueInfo{DataType::FLOAT32, {c.cout}, bias.data(), nullptr, false};
+  const int64_t span = c.dilation * (c.k - 1) + 1;
+  const int64_t oh = (c.h + 2 * c.pad + (c.pad ? 1 : 0) - span) / c.stride + 1,
+                ow = (c.w + 2 * c.pad - span) / c.stride + 1;
+  const ir::Shape y_shape{c.batch, c.cout, oh, ow};
+  std::vector<ValueInfo> outs = {ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true, out_layout}};
+  std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias == Bias::kNone ? nullptr : &bi};
+  std::vector<DataType> compute = {DataType::QINT8, DataType::QINT8,
+                                   c.bias == Bias::kInt32 ? DataType::INT32 : DataType::FLOAT32};
+  std::vector<PostOp> post;
+  const std::string act = c.activation;
+  if (!act.empty()) {
+    PostOp op;
+    op.activation = act;
+    op.lo = act == "clip" ? -0.3f : 0.0f;
+    op.hi = act == "relu" ? std::numeric_limits<float>::infinity() : act == "relu6" ? 6.0f : 0.45f;
+    post.push_back(op);
+  }
+  KernelInit init(attrs, ins, outs, &compute, &post);
+  if (!def.supports(init)) return {};
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def.make(init, &kernel);
+  EXPECT_TRUE(made.ok()) << made.ToString();
+  if (!made.ok()) return {};
+  *name = kernel->Name();
+  const int64_t in_plane = c.h * c.w, out_plane = oh * ow;
+  std::vector<int8_t> x_run = c.in_channels_last ? Transpose(x, c.batch, c.cin, in_plane) : x;
+  std::vector<int8_t> y(static_cast<size_t>(ir::ElementCount(y_shape)));
+  RunQuant xr{0.021f, c.zero_point}, yr{c.out_scale, -5};
+  TensorView xv{DataType::INT8, x_shape, x_run.data(), &xr};
+  TensorView wv{DataType::INT8, w_shape, w.data(), nullptr};
+  TensorView bv = c.bias == Bias::kInt32  ? TensorView{DataType::INT32, {c.cout}, int_bias.data(), nullptr}
+                  : c.bias == Bias::kNone ? TensorView{}
+                                          : TensorView{DataType::FLOAT32, {c.cout}, bias.data(), nullptr};
+  TensorView yv{DataType::INT8, y_shape, y.data(), &yr};
+  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run({xv, wv, bv}, {yv}).ok());
+  return c.out_channels_last ? Transpose(y, c.batch, out_plane, c.cout) : y;
+}
+
+bool HasExactOneDnnInt8() {
+  return kernels::BestIsa() >= kernels::Isa::kAvx512Vnni;
+}
+
+TEST(Conv2DOneDnnInt8, BitExactWithTheQuantizedReference) {
+  if (!HasExactOneDnnInt8()) GTEST_SKIP() << "no AVX-512 VNNI: oneDNN's int8 kernels could saturate";
+  const Case cases[] = {
+      // batch, cin, h, w, cout, k, stride, dilation, pad, zp, bias, activation, out scale, in NHWC, out NHWC
+      {1, 64, 14, 14, 64, 3, 1, 1, 1, -3, Bias::kFloat, "", 0.05f, true, true},       // the zero point at the borders
+      {2, 17, 9, 11, 33, 3, 2, 1, 1, 127, Bias::kInt32, "relu", 0.05f, false, true},  // padded INT32: src zero point
+      {1, 40, 7, 9, 24, 1, 1, 1, 0, -128, Bias::kInt32, "", 0.03f, true, false},      // unpadded INT32: folded
+      {1, 3, 23, 21, 16, 7, 2, 1, 3, 5, Bias::kFloat, "relu6", 0.02f, false, false},  // ResNet's stem shape, plain
+      {1, 96, 8, 8, 48, 3, 1, 2, 2, 0, Bias::kNone, "clip", 0.004f, true, true},      // dilated, clip
+      {2, 32, 6, 5, 20, 1, 2, 1, 0, 60, Bias::kNone, "", 0.001f, false, false},       // strided 1x1, most saturate
+      {1, 130, 5, 6, 65, 3, 1, 1, 1, -77, Bias::kFloat, "relu", 0.05f, true, true},   // channel tails past 128 / 64
+      {1, 24, 12, 12, 24, 5, 1, 1, 2, 0, Bias::kInt32, "", 0.05f, true, true},        // symmetric: folded with padding
+  };
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
+  ASSERT_NE(fast, nullptr);
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    std::string fast_name, ref_name;
+    Case plain = cases[i];
+    plain.in_channels_last = plain.out_channels_last = false;
+    const auto want = RunCase(ref, plain, static_cast<uint32_t>(i), &ref_name);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(ref_name, "reference-quantized");
+    const auto got = RunCase(*fast, cases[i], static_cast<uint32_t>(i), &fast_name);
+    ASSERT_FALSE(got.empty()) << "case " << i << " declined";
+    EXPECT_EQ(fast_name, "onednn-int8");
+    int saturated = 0;
+    for (int8_t v : want) saturated += v == 127 || v == -128;
+    EXPECT_EQ(got, want) << "case " << i << " (" << saturated << " saturated outputs)";
+    if (i == 5) {
+      EXPECT_GT(saturated, static_cast<int>(want.size() / 10)) << "case " << i;
+    }
+  }
+}
+
+TEST(Conv2DOneDnnInt8, DeclinesWhatItCannotComputeExactly) {
+  if (!HasExactOneDnnInt8()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
+  ASSERT_NE(fast, nullptr);
+  std::string name;
+  // Grouped: left to the own kernels.
+  Case grouped{1, 8, 6, 6, 8, 3, 1, 1, 1, 0, Bias::kFloat, "", 0.05f, false, false};
+  grouped.group = 2;
+  EXPECT_TRUE(RunCase(*fast, grouped, 1, &name).empty());
+  // An INT32 bias whose sums could pass 2^24 (3 x 3 x 1200 taps of +-127): float32 would round them.
+  Case deep{1, 1200, 3, 3, 4, 3, 1, 1, 1, 0, Bias::kInt32, "", 0.05f, false, false};
+  EXPECT_TRUE(RunCase(*fast, deep, 2, &name).empty());
+  // The same with small weights fits, and so does a float bias at any depth.
+  deep.weight_max = 10;
+  EXPECT_FALSE(RunCase(*fast, deep, 2, &name).empty());
+  deep.weight_max = 127;
+  deep.bias = Bias::kFloat;
+  EXPECT_FALSE(RunCase(*fast, deep, 2, &name).empty());
+}
+
+}  // namespace
+}  // namespace mixq::ops
