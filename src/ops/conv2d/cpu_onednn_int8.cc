@@ -13,17 +13,21 @@
 //   operation rounded to nearest even (checked against the reference on
 //   every case of cpu_onednn_int8_test.cc), then clips and converts: the
 //   reference's clamp(rint((f32(acc + int_bias) + bias) * m + zp), lo, hi).
-// - A float bias goes to oneDNN as the f32 bias with the input zero point
-//   as its src zero point: oneDNN subtracts zp * sum(w) from the int32 sum
-//   itself (over the taps inside the image), so f32(acc) is the reference's
-//   f32(acc + 0).
-// - An INT32 bias (or none) goes as an s32 bias, with the input zero
-//   point's term folded into it (bias - zp * sum(w)) where no tap reads the
-//   padding, else with the src zero point: oneDNN adds f32(acc) and f32(bias),
-//   the reference rounds their integer sum once. The two agree when every
-//   partial value is below 2^24 (exact in float32); the kernel is chosen
-//   only where the weights bound them so (128 * sum|w| + |bias'| and 255 *
-//   sum|w| + |bias| below 2^24, per channel).
+// - Zero point 0 (symmetric activations): the bias as it is (f32, or s32),
+//   the multiplier as oneDNN's per-channel output scale.
+// - Otherwise the input zero point's term folds into an s32 bias (int_bias
+//   - zp * sum(w)), and a padded convolution reads a copy of its input
+//   padded with the zero point (oneDNN pads with the code 0, the reference
+//   with a real 0), so f32(acc + s32 bias) is the reference's f32(acc +
+//   int_bias) whenever every partial value is below 2^24 (exact in
+//   float32): chosen only where the weights bound them so (128 * sum|w| +
+//   |s32 bias| and 255 * sum|w| + |int_bias| per channel). A float bias
+//   and the multiplier then come as per-channel binary add and mul
+//   post-ops, the reference's two operations in its order. oneDNN 2.6 runs
+//   this form in its brgemm kernels; its src / dst zero point attributes
+//   send it to slower jit ones.
+// - Sums too deep to fold: oneDNN's src zero point (it subtracts zp * the
+//   weights of the taps inside the image from the int32 sum itself).
 // - Clamping activations (ReLU, ReLU6, clip) are the output stage's integer
 //   bounds [lo, hi]: oneDNN's clip post-op at lo - zp and hi - zp (exact
 //   integers) before the zero point is added clamps the same values; the
@@ -39,6 +43,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,11 +69,20 @@ constexpr int64_t kExactInFloat = int64_t{1} << 24;
 struct Int8ConvSetup {
   ConvGeometry g;
   std::vector<int8_t> weights;  // centered, OIHW
-  std::vector<float> scales;    // output scale per output channel (the stage's multiplier)
+  std::vector<float> scales;    // the stage's multiplier per output channel
   bool s32_bias = false;        // else f32
   std::vector<int32_t> bias_s32;
   std::vector<float> bias_f32;
-  int32_t src_zero_point = 0;  // as oneDNN's src zero point (f32 bias form); 0: none
+  // The float bias and the multiplier as per-channel binary add / mul
+  // post-ops (after an s32 bias that holds the zero point's term), in
+  // place of the f32 bias and the output scales.
+  bool binary_bias = false;
+  // The input copied into a buffer padded with its zero point, the
+  // convolution run unpadded on it (the zero point's term folded: the
+  // padding then holds real zeros as the reference's does).
+  bool explicit_pad = false;
+  int32_t src_zero_point = 0;  // as oneDNN's src zero point attribute; 0: none
+  int32_t input_zero_point = 0;
   int32_t dst_zero_point = 0, lo = -128, hi = 127;
 };
 
@@ -115,19 +129,16 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
   const int32_t zp = x.quant->zero_points.empty() ? 0 : x.quant->zero_points[0];
   s->weights.resize(centered.size());
   s->scales.resize(static_cast<size_t>(oc));
+  s->input_zero_point = zp;
   bool float_bias = false;
   for (int64_t o = 0; o < oc; ++o) {
     if (!std::isfinite(c[o].bias) || !std::isfinite(c[o].multiplier)) return false;
     float_bias = float_bias || c[o].bias != 0.0f;
   }
-  s->s32_bias = !float_bias;
-  // The input zero point's term folds into an INT32 bias only where no tap
-  // reads the padding: oneDNN pads with the code 0, the reference with the
-  // zero point (a real 0), so at the borders the two sums differ by zp *
-  // (the weights of the taps outside). Elsewhere oneDNN applies it itself.
-  const bool padded = g.pad_top || g.pad_bottom || g.pad_left || g.pad_right;
-  const bool fold = s->s32_bias && (zp == 0 || !padded);
-  s->src_zero_point = fold ? 0 : zp;
+  // Per channel: the weights (s8) and whether the folded form is exact
+  // (every partial sum below 2^24).
+  std::vector<int64_t> sums(static_cast<size_t>(oc));
+  bool foldable = true, attr_exact = true;
   for (int64_t o = 0; o < oc; ++o) {
     int64_t abs_sum = 0, sum = 0;
     for (int64_t k = 0; k < depth; ++k) {
@@ -137,38 +148,79 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
       abs_sum += std::abs(w);
       sum += w;
     }
+    sums[static_cast<size_t>(o)] = sum;
     s->scales[static_cast<size_t>(o)] = c[o].multiplier;
-    if (s->s32_bias) {
-      const int64_t folded = c[o].int_bias - (fold ? int64_t{zp} * sum : 0);
-      if (128 * abs_sum + std::abs(folded) >= kExactInFloat ||
-          255 * abs_sum + std::abs(int64_t{c[o].int_bias}) >= kExactInFloat)
-        return false;
-      s->bias_s32.push_back(static_cast<int32_t>(folded));
-    } else {
-      if (c[o].int_bias != 0) return false;  // a float bias and an integer one: not this kernel's form
-      s->bias_f32.push_back(c[o].bias);
-    }
+    const int64_t ib = c[o].int_bias, folded = ib - int64_t{zp} * sum;
+    const bool reference_exact = 255 * abs_sum + std::abs(ib) < kExactInFloat;
+    foldable = foldable && reference_exact && 128 * abs_sum + std::abs(folded) < kExactInFloat;
+    attr_exact = attr_exact && reference_exact;
+    if (float_bias && ib != 0) return false;  // a float bias and an integer one: not this kernel's form
+  }
+  const bool padded = g.pad_top || g.pad_bottom || g.pad_left || g.pad_right;
+  if (zp == 0) {
+    // Codes are centered values: the bias as it is, the multiplier as oneDNN's output scale.
+    if (!float_bias && !attr_exact) return false;
+    s->s32_bias = !float_bias;
+  } else if (foldable) {
+    // oneDNN pads with the code 0, the reference with the zero point (a real
+    // 0): with padding the input is copied into a zero-point-padded buffer.
+    s->s32_bias = true;
+    s->binary_bias = float_bias;
+    s->explicit_pad = padded;
+  } else {
+    // oneDNN subtracts zp * (the weights of the taps inside the image) itself.
+    if (!float_bias && !attr_exact) return false;
+    s->s32_bias = !float_bias;
+    s->src_zero_point = zp;
+  }
+  const bool fold = zp != 0 && s->src_zero_point == 0;
+  for (int64_t o = 0; o < oc; ++o) {
+    if (s->s32_bias)
+      s->bias_s32.push_back(
+          static_cast<int32_t>(c[o].int_bias - (fold ? int64_t{zp} * sums[static_cast<size_t>(o)] : 0)));
+    if (!s->s32_bias || s->binary_bias) s->bias_f32.push_back(c[o].bias);
   }
   return true;
+}
+
+// The input as the convolution reads it: the zero-point-padded copy's dims
+// (explicit_pad) or the input's.
+memory::dims SourceDims(const Int8ConvSetup& s) {
+  const ConvGeometry& g = s.g;
+  if (!s.explicit_pad) return {g.batch, g.in_channels, g.in_h, g.in_w};
+  return {g.batch, g.in_channels, g.in_h + g.pad_top + g.pad_bottom, g.in_w + g.pad_left + g.pad_right};
+}
+
+// The per-channel vector a binary post-op reads.
+memory::desc ChannelVector(const ConvGeometry& g) {
+  return memory::desc({1, g.out_channels, 1, 1}, memory::data_type::f32, tag::nchw);
 }
 
 dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
   const ConvGeometry& g = s.g;
   const auto s8 = memory::data_type::s8;
-  const memory::desc src({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc);
+  const memory::desc src(SourceDims(s), s8, tag::nhwc);
   const memory::desc dst({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nhwc);
   const memory::desc w({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, s8, tag::any);
   const memory::desc bias({g.out_channels}, s.s32_bias ? memory::data_type::s32 : memory::data_type::f32, tag::x);
+  const memory::dims pad_l = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_top, g.pad_left};
+  const memory::dims pad_r = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_bottom, g.pad_right};
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w,
-                                       bias, dst, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
-                                       {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
+                                       bias, dst, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, pad_l,
+                                       pad_r);
   dnnl::primitive_attr attr;
-  attr.set_output_scales(2, s.scales);
+  dnnl::post_ops ops;
+  if (s.binary_bias) {
+    // f32(acc + s32 bias) is the reference's f32(acc): then + bias, * multiplier, as it computes them.
+    ops.append_binary(dnnl::algorithm::binary_add, ChannelVector(g));
+    ops.append_binary(dnnl::algorithm::binary_mul, ChannelVector(g));
+  } else {
+    attr.set_output_scales(2, s.scales);
+  }
   if (s.src_zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {s.src_zero_point});
   // The output zero point as a post-op y * 1 + zp (one rounding, fused or
   // not): oneDNN 2.6 has no brgemm kernel with a dst zero point attribute
   // and falls back to its slower jit ones.
-  dnnl::post_ops ops;
   if (s.lo > -128 || s.hi < 127)
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(s.lo - s.dst_zero_point),
                        static_cast<float>(s.hi - s.dst_zero_point));
@@ -206,12 +258,28 @@ class OneDnnInt8Conv : public Kernel {
       s_.weights = {};
       bias_ = memory(pd_.bias_desc(), engine,
                      s_.s32_bias ? static_cast<void*>(s_.bias_s32.data()) : static_cast<void*>(s_.bias_f32.data()));
+      if (s_.binary_bias) {
+        bias_vector_ = memory(ChannelVector(g), engine, s_.bias_f32.data());
+        scale_vector_ = memory(ChannelVector(g), engine, s_.scales.data());
+      }
       plain_src_md_ = memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nchw);
       plain_dst_md_ = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nchw);
-      if (!src_channels_last_) {
+      const memory::desc input_md =
+          src_channels_last_ ? memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc) : plain_src_md_;
+      if (s_.explicit_pad) {
+        // The input's place inside the padded NHWC copy: its strides, offset by the top and left pads.
+        const memory::dims padded = SourceDims(s_);
+        const int64_t row = padded[3] * g.in_channels, image = padded[2] * row;
+        interior_md_ =
+            memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, memory::dims{image, 1, row, g.in_channels});
+        interior_offset_ = g.pad_top * row + g.pad_left * g.in_channels;
+        src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
+        src_reorder_ = dnnl::reorder(memory(input_md, engine, nullptr), memory(interior_md_, engine, nullptr));
+      } else if (!src_channels_last_) {
         src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
         src_reorder_ = dnnl::reorder(memory(plain_src_md_, engine, nullptr), src_copy_);
       }
+      input_md_ = input_md;
       if (!dst_channels_last_) {
         dst_copy_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
         dst_reorder_ = dnnl::reorder(dst_copy_, memory(plain_dst_md_, engine, nullptr));
@@ -232,16 +300,25 @@ class OneDnnInt8Conv : public Kernel {
     return kernels::OneDnnCall("Conv2D (oneDNN int8)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_, dst = dst_copy_;
-      if (src_channels_last_) {
+      memory input(input_md_, engine, in[0].data);
+      if (s_.explicit_pad) {
+        auto* padded = static_cast<int8_t*>(src_copy_.get_data_handle());
+        std::memset(padded, static_cast<int8_t>(s_.input_zero_point), src_copy_.get_desc().get_size());
+        memory interior(interior_md_, engine, padded + interior_offset_);
+        src_reorder_.execute(stream_, input, interior);
+      } else if (src_channels_last_) {
         src = memory(pd_.src_desc(), engine, in[0].data);
       } else {
-        memory plain(plain_src_md_, engine, in[0].data);
-        src_reorder_.execute(stream_, plain, src_copy_);
+        src_reorder_.execute(stream_, input, src_copy_);
       }
       if (dst_channels_last_) dst = memory(pd_.dst_desc(), engine, out[0].data);
-      conv_.execute(
-          stream_,
-          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst}});
+      std::unordered_map<int, memory> args = {
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst}};
+      if (s_.binary_bias) {
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = bias_vector_;
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = scale_vector_;
+      }
+      conv_.execute(stream_, args);
       if (!dst_channels_last_) {
         memory plain(plain_dst_md_, engine, out[0].data);
         dst_reorder_.execute(stream_, dst_copy_, plain);
@@ -259,8 +336,10 @@ class OneDnnInt8Conv : public Kernel {
   std::shared_ptr<const memory> packed_weights_;
   int64_t private_bytes_ = 0;
   memory bias_;
-  memory::desc plain_src_md_, plain_dst_md_;
-  memory src_copy_, dst_copy_;  // NHWC copies of plain tensors, in thread scratch
+  memory bias_vector_, scale_vector_;  // binary_bias: the float bias and the multipliers
+  memory::desc plain_src_md_, plain_dst_md_, input_md_, interior_md_;
+  int64_t interior_offset_ = 0;
+  memory src_copy_, dst_copy_;  // NHWC (explicit_pad: padded) copies, in thread scratch
   dnnl::reorder src_reorder_, dst_reorder_;
 };
 
