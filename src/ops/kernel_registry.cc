@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "ops/int8_chain.h"
 #include "ops/quantized_reference.h"
@@ -208,11 +211,44 @@ void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout, std::vector<b
   (*outputs)[0] = true;
 }
 
-Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa,
-                    const KernelDef** def) {
+namespace {
+
+// MIXQ_EXCLUDE_KERNELS=name,name,...: kernels selection skips (read once),
+// to measure what one kernel buys against the next in line.
+bool Excluded(const char* name) {
+  static const std::vector<std::string> excluded = [] {
+    std::vector<std::string> names;
+    const char* env = std::getenv("MIXQ_EXCLUDE_KERNELS");
+    std::string list = env ? env : "";
+    for (size_t at = 0; at <= list.size() && !list.empty();) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      if (comma > at) names.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return names;
+  }();
+  return std::find(excluded.begin(), excluded.end(), name) != excluded.end();
+}
+
+}  // namespace
+
+void Int8UnaryChannelsLastSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                                std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (block != MemoryLayout::kChannelsLast || init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1)
+    return;
+  const ValueInfo &x = *init.inputs[0], &y = init.outputs[0];
+  if (x.dtype != DataType::INT8 || y.dtype != DataType::INT8 || !x.quant || !y.quant || x.shape != y.shape) return;
+  (*inputs)[0] = true;
+  (*outputs)[0] = true;
+}
+
+Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa, const KernelDef** def,
+                    const KernelDef* skip) {
   if (!reference_only)
     for (const KernelDef& candidate : RegisteredKernels(op))
-      if (candidate.isa <= max_isa && candidate.supports(init)) {
+      if (&candidate != skip && candidate.isa <= max_isa && !Excluded(candidate.name) && candidate.supports(init)) {
         *def = &candidate;
         return Status::OK();
       }

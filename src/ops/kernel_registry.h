@@ -98,6 +98,11 @@ struct KernelDef {
   // so here; `supports` and `make` then see it in ValueInfo::layout.
   void (*blocked_slots)(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                         std::vector<bool>* outputs) = nullptr;
+  // Optional: with the layouts the pass gave its tensors, whether this
+  // kernel still beats the next one in line (a kernel fast only between
+  // neighbours that share its layout); false: the lowering selects again
+  // without it and assigns the layouts anew. Null: always kept.
+  bool (*keep_with_layouts)(const KernelInit& init) = nullptr;
 };
 
 // KernelDef::blocked_slots of an element-by-element float32 kernel: every
@@ -106,6 +111,12 @@ struct KernelDef {
 // alike, which changes nothing element by element).
 void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                              std::vector<bool>* outputs);
+
+// KernelDef::blocked_slots of an element-by-element kernel on int8 codes
+// (one input of the output's shape): both in kChannelsLast, where
+// `supports` takes the step.
+void Int8UnaryChannelsLastSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                                std::vector<bool>* outputs);
 
 // True when the output and every input of the output's shape share one
 // layout: what an element-by-element kernel (ElementwiseBlockedSlots) needs,
@@ -121,8 +132,9 @@ const KernelDef* FindKernel(OpKind op, const std::string& name);
 // The kernel that runs `init` for `op`: the best registered one (unless
 // `reference_only`) or the reference. Never null on OK; FAILED_PRECONDITION
 // when not even the reference handles these storage types or post-ops.
-Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa,
-                    const KernelDef** def);
+// `skip`: a kernel not to take (KernelDef::keep_with_layouts gave the step back).
+Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa, const KernelDef** def,
+                    const KernelDef* skip = nullptr);
 
 // The reference kernels as registry entries: "reference" (float and integer
 // storage of move-only ops) and "reference-quantized" (ops with quantized

@@ -60,6 +60,7 @@ class Lowering {
       AssignBlockedLayouts(&plan_, is_output_, NativeBlockLayout(options_.max_isa), with_init);
       // int8 chains: NHWC between the convolutions that read and write it (oneDNN's int8 kernels).
       AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
+      MIXQ_RETURN_IF_ERROR(GiveBackSteps(with_init));
     }
     // Kernels are made once every buffer's layout is known.
     for (PlanStep& step : plan_.steps) {
@@ -367,6 +368,39 @@ class Lowering {
       const ir::Node& producer = *g_.node(v.producer);
       if (producer.op == OpKind::kConstant && producer.constant) producer.constant->ReleasePages();
     }
+  }
+
+  // Steps whose kernel is not worth it in the layouts the pass left them
+  // (KernelDef::keep_with_layouts) take the next kernel in line; the
+  // channels-last layouts are then assigned anew, until none gives back.
+  Status GiveBackSteps(const WithStepInit& with_init) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::vector<size_t> give_back;
+      for (size_t s = 0; s < plan_.steps.size(); ++s) {
+        const PlanStep& step = plan_.steps[s];
+        if (!step.def || !step.def->keep_with_layouts) continue;
+        bool keep = true;
+        WithInit(static_cast<int>(s), [&](const ops::KernelInit& init) { keep = step.def->keep_with_layouts(init); });
+        if (!keep) give_back.push_back(s);
+      }
+      if (give_back.empty()) break;
+      for (PlanBuffer& b : plan_.buffers)
+        if (b.info.layout == ops::MemoryLayout::kChannelsLast) b.info.layout = ops::MemoryLayout::kPlain;
+      for (size_t s : give_back) {
+        PlanStep& step = plan_.steps[s];
+        const ops::KernelDef* def = nullptr;
+        Status selected = Status::OK();
+        WithInit(static_cast<int>(s), [&](const ops::KernelInit& init) {
+          selected = ops::SelectKernel(step.op, init, options_.reference_only, options_.max_isa, &def, step.def);
+        });
+        MIXQ_RETURN_IF_ERROR(selected);
+        step.def = def;
+        changed = true;
+      }
+      AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
+    }
+    return Status::OK();
   }
 
   // Calls `use` with the KernelInit of step `s` from the plan's buffer infos;

@@ -210,7 +210,7 @@ namespace mixq::testing {
 namespace {
 
 // qint8: conv (+ relu) -> max-pool (3x3, stride 2, padded) -> conv -> + the
-// pool's output (an int8 residual add) -> conv 1x1 -> conv (float out). Where
+// pool's output (an int8 residual add) -> conv -> conv (float out). Where
 // onednn-int8 runs the convolutions (AVX-512 VNNI or AMX), every int8
 // tensor between them is stored NHWC (MemoryLayout::kChannelsLast), and the
 // plan computes the same integers as the all-plain plan and the reference.
@@ -237,7 +237,7 @@ TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
   ASSERT_TRUE(c2->GetOutput(0)->SetDynamicRange(Range{-4.0f, 4.0f}, true).ok());
   ITensor* sum = n->AddIElementwiseNode(c2->GetOutput(0), p, ElementwiseOp::ADD)->GetOutput(0);
   ASSERT_TRUE(sum->SetDynamicRange(Range{-5.0f, 6.0f}, true).ok());
-  IConvNode* c3 = Conv(n, sum, 32, 24, 5, true, 1);
+  IConvNode* c3 = Conv(n, sum, 32, 24, 5);
   ASSERT_TRUE(c3->GetOutput(0)->SetDynamicRange(Range{-3.0f, 3.0f}, true).ok());
   IConvNode* c4 = Conv(n, c3->GetOutput(0), 24, 8, 7);
   ITensor* y = c4->GetOutput(0);
@@ -255,7 +255,9 @@ TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
   for (ITensor* t : {r1, p, c2->GetOutput(0), sum})
     EXPECT_TRUE(Contains(nhwc.blocked, t->GetTensorName())) << t->GetTensorName() << " is not stored NHWC";
   // The last int8 tensor is read by a kernel that takes plain tensors only
-  // (the float-output convolution): onednn-int8 writes it NCHW.
+  // (the float-output convolution): onednn-int8 writes it NCHW (a 3x3
+  // convolution keeps it with one NHWC side; a 1x1 one would give the step
+  // back, KernelDef::keep_with_layouts).
   EXPECT_TRUE(Contains(nhwc.plain, c3->GetOutput(0)->GetTensorName()));
   EXPECT_FALSE(Contains(nhwc.blocked, "y"));
   ASSERT_FALSE(nhwc.y.empty());

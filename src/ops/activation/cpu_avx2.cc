@@ -97,8 +97,8 @@ bool Supports(const KernelInit& init) {
     return false;
   const ValueInfo& x = *init.inputs[0];
   if (IsIntegerStorage(x)) {
-    int32_t lo, hi;
-    return init.outputs[0].dtype == x.dtype && IntegerBounds(init, &lo, &hi);
+    int32_t lo, hi;  // element by element: any layout both share (Int8UnaryChannelsLastSlots)
+    return init.outputs[0].dtype == x.dtype && UniformLayout(init) && IntegerBounds(init, &lo, &hi);
   }
   return AllPlainFloat32(init) && init.attrs.Str("type") == "hard_swish";
 }
@@ -124,6 +124,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(activation, avx2) {
-  mixq::ops::RegisterKernel(
-      {"avx2", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::Int8UnaryChannelsLastSlots});
 }

@@ -11,7 +11,8 @@ namespace {
 
 bool Supports(const KernelInit& init) {
   LutOp op;
-  return init.inputs.size() == 1 && ActivationLutOp(init, &op).ok() && LutStepSupported(init, op.data_input);
+  return init.inputs.size() == 1 && UniformLayout(init) && ActivationLutOp(init, &op).ok() &&
+         LutStepSupported(init, op.data_input);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
@@ -26,5 +27,5 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(activation, avx2_int8_lut) {
   mixq::ops::RegisterKernel({"avx2-int8-lut", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 20,
-                             mixq::ops::Supports, mixq::ops::Make});
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::Int8UnaryChannelsLastSlots});
 }

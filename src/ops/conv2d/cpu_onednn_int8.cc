@@ -15,19 +15,21 @@
 //   reference's clamp(rint((f32(acc + int_bias) + bias) * m + zp), lo, hi).
 // - Zero point 0 (symmetric activations): the bias as it is (f32, or s32),
 //   the multiplier as oneDNN's per-channel output scale.
-// - Otherwise the input zero point's term folds into an s32 bias (int_bias
-//   - zp * sum(w)), and a padded convolution reads a copy of its input
-//   padded with the zero point (oneDNN pads with the code 0, the reference
-//   with a real 0), so f32(acc + s32 bias) is the reference's f32(acc +
-//   int_bias) whenever every partial value is below 2^24 (exact in
-//   float32): chosen only where the weights bound them so (128 * sum|w| +
-//   |s32 bias| and 255 * sum|w| + |int_bias| per channel). A float bias
-//   and the multiplier then come as per-channel binary add and mul
-//   post-ops, the reference's two operations in its order. oneDNN 2.6 runs
-//   this form in its brgemm kernels; its src / dst zero point attributes
-//   send it to slower jit ones.
-// - Sums too deep to fold: oneDNN's src zero point (it subtracts zp * the
-//   weights of the taps inside the image from the int32 sum itself).
+// - An INT32 bias (or none) with a zero point: its term folds into the s32
+//   bias (int_bias - zp * sum(w)), and a padded convolution reads a copy of
+//   its input padded with the zero point (oneDNN pads with the code 0, the
+//   reference with a real 0), so f32(acc + s32 bias) is the reference's
+//   f32(acc + int_bias) whenever every partial value is below 2^24 (exact
+//   in float32): taken only where the weights bound them so (128 * sum|w| +
+//   |s32 bias| and 255 * sum|w| + |int_bias| per channel). oneDNN runs
+//   this form in its brgemm kernels (ResNet-50's 1x1 layers 0.7-0.8x the
+//   src zero point form's time, 3x3 the same).
+// - A float bias with a zero point, or sums too deep to fold: oneDNN's src
+//   zero point (it subtracts zp * the weights of the taps inside the image
+//   from the int32 sum itself) with the f32 bias. Measured against folding
+//   with the float bias and the multiplier as binary add / mul post-ops
+//   (exact too): 1.4-2.4x faster on ResNet-50's layers, so that form is
+//   not used.
 // - Clamping activations (ReLU, ReLU6, clip) are the output stage's integer
 //   bounds [lo, hi]: oneDNN's clip post-op at lo - zp and hi - zp (exact
 //   integers) before the zero point is added clamps the same values; the
@@ -55,6 +57,7 @@
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
 #include "ops/op_util.h"
+#include "ops/quantized_reference.h"
 
 namespace mixq::ops {
 
@@ -73,10 +76,6 @@ struct Int8ConvSetup {
   bool s32_bias = false;        // else f32
   std::vector<int32_t> bias_s32;
   std::vector<float> bias_f32;
-  // The float bias and the multiplier as per-channel binary add / mul
-  // post-ops (after an s32 bias that holds the zero point's term), in
-  // place of the f32 bias and the output scales.
-  bool binary_bias = false;
   // The input copied into a buffer padded with its zero point, the
   // convolution run unpadded on it (the zero point's term folded: the
   // padding then holds real zeros as the reference's does).
@@ -161,11 +160,10 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
     // Codes are centered values: the bias as it is, the multiplier as oneDNN's output scale.
     if (!float_bias && !attr_exact) return false;
     s->s32_bias = !float_bias;
-  } else if (foldable) {
+  } else if (foldable && !float_bias) {
     // oneDNN pads with the code 0, the reference with the zero point (a real
     // 0): with padding the input is copied into a zero-point-padded buffer.
     s->s32_bias = true;
-    s->binary_bias = float_bias;
     s->explicit_pad = padded;
   } else {
     // oneDNN subtracts zp * (the weights of the taps inside the image) itself.
@@ -178,7 +176,7 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
     if (s->s32_bias)
       s->bias_s32.push_back(
           static_cast<int32_t>(c[o].int_bias - (fold ? int64_t{zp} * sums[static_cast<size_t>(o)] : 0)));
-    if (!s->s32_bias || s->binary_bias) s->bias_f32.push_back(c[o].bias);
+    if (!s->s32_bias) s->bias_f32.push_back(c[o].bias);
   }
   return true;
 }
@@ -189,11 +187,6 @@ memory::dims SourceDims(const Int8ConvSetup& s) {
   const ConvGeometry& g = s.g;
   if (!s.explicit_pad) return {g.batch, g.in_channels, g.in_h, g.in_w};
   return {g.batch, g.in_channels, g.in_h + g.pad_top + g.pad_bottom, g.in_w + g.pad_left + g.pad_right};
-}
-
-// The per-channel vector a binary post-op reads.
-memory::desc ChannelVector(const ConvGeometry& g) {
-  return memory::desc({1, g.out_channels, 1, 1}, memory::data_type::f32, tag::nchw);
 }
 
 dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
@@ -210,13 +203,7 @@ dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
                                        pad_r);
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
-  if (s.binary_bias) {
-    // f32(acc + s32 bias) is the reference's f32(acc): then + bias, * multiplier, as it computes them.
-    ops.append_binary(dnnl::algorithm::binary_add, ChannelVector(g));
-    ops.append_binary(dnnl::algorithm::binary_mul, ChannelVector(g));
-  } else {
-    attr.set_output_scales(2, s.scales);
-  }
+  attr.set_output_scales(2, s.scales);
   if (s.src_zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {s.src_zero_point});
   // The output zero point as a post-op y * 1 + zp (one rounding, fused or
   // not): oneDNN 2.6 has no brgemm kernel with a dst zero point attribute
@@ -258,10 +245,6 @@ class OneDnnInt8Conv : public Kernel {
       s_.weights = {};
       bias_ = memory(pd_.bias_desc(), engine,
                      s_.s32_bias ? static_cast<void*>(s_.bias_s32.data()) : static_cast<void*>(s_.bias_f32.data()));
-      if (s_.binary_bias) {
-        bias_vector_ = memory(ChannelVector(g), engine, s_.bias_f32.data());
-        scale_vector_ = memory(ChannelVector(g), engine, s_.scales.data());
-      }
       plain_src_md_ = memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nchw);
       plain_dst_md_ = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nchw);
       const memory::desc input_md =
@@ -312,13 +295,9 @@ class OneDnnInt8Conv : public Kernel {
         src_reorder_.execute(stream_, input, src_copy_);
       }
       if (dst_channels_last_) dst = memory(pd_.dst_desc(), engine, out[0].data);
-      std::unordered_map<int, memory> args = {
-          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst}};
-      if (s_.binary_bias) {
-        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = bias_vector_;
-        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = scale_vector_;
-      }
-      conv_.execute(stream_, args);
+      conv_.execute(
+          stream_,
+          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst}});
       if (!dst_channels_last_) {
         memory plain(plain_dst_md_, engine, out[0].data);
         dst_reorder_.execute(stream_, dst_copy_, plain);
@@ -336,7 +315,6 @@ class OneDnnInt8Conv : public Kernel {
   std::shared_ptr<const memory> packed_weights_;
   int64_t private_bytes_ = 0;
   memory bias_;
-  memory bias_vector_, scale_vector_;  // binary_bias: the float bias and the multipliers
   memory::desc plain_src_md_, plain_dst_md_, input_md_, interior_md_;
   int64_t interior_offset_ = 0;
   memory src_copy_, dst_copy_;  // NHWC (explicit_pad: padded) copies, in thread scratch
@@ -362,6 +340,24 @@ void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* 
   (*outputs)[0] = true;
 }
 
+// Kept where it reads and writes NHWC, or, for a window wider than 1x1,
+// either. A 1x1 convolution with a plain side (MobileNetV2's,
+// between its NCHW depthwise kernels) ran 1.2-2.5x slower here than in
+// amx-int8 / avx512vnni-int8 (1 thread, same minute: 16 -> 96 at 112 x 112
+// 1.20 against 0.48 ms, 144 -> 24 at 56 x 56 0.21 against 0.10), the
+// reorders and oneDNN's shallow 1x1 kernels; with both sides NHWC
+// (ResNet-50's) it ran 0.5-0.6x their time. MobileNetV2's stem (3x3, both
+// sides plain) 0.33 against 0.30.
+bool KeepWithLayouts(const KernelInit& init) {
+  const bool in_nhwc = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
+  const bool out_nhwc = init.outputs[0].layout == MemoryLayout::kChannelsLast;
+  ConvGeometry g;
+  std::vector<ValueInfo> logical;
+  const bool pointwise = ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok() &&
+                         g.kernel_h == 1 && g.kernel_w == 1;
+  return (in_nhwc && out_nhwc) || (!pointwise && (in_nhwc || out_nhwc));
+}
+
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   auto conv = std::make_unique<OneDnnInt8Conv>();
   MIXQ_RETURN_IF_ERROR(conv->Init(init));
@@ -377,5 +373,5 @@ MIXQ_REGISTER_KERNELS(conv2d, onednn_int8) {
   // Above amx-int8 (35) and avx512vnni-int8 (30): it declines where oneDNN
   // has no VNNI / AMX implementation or exactness is not guaranteed.
   mixq::ops::RegisterKernel({"onednn-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512Vnni, 40,
-                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::LayoutSlots});
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::LayoutSlots, mixq::ops::KeepWithLayouts});
 }

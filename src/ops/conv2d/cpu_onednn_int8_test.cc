@@ -1,10 +1,10 @@
 // "onednn-int8" against the quantized reference, bit for bit: plain and
 // channels-last activations (in, out, both), float / INT32 / no bias in each
-// of its forms (as they are with a zero point 0; the zero point's term
-// folded into an s32 bias, with a zero-point-padded copy where there is
-// padding and the float bias and multiplier as binary post-ops; oneDNN's
-// src zero point where sums are too deep to fold), zero points at the
-// extremes, padding (oneDNN pads with code 0, not the zero point), strides,
+// of its forms (as they are with a zero point 0; an INT32 bias with the zero
+// point's term folded in, through a zero-point-padded copy where there is
+// padding; oneDNN's src zero point for a float bias or sums too deep to
+// fold), zero points at the extremes, padding (oneDNN pads with code 0, not
+// the zero point), strides,
 // dilations, batch 2, odd channel counts, clamping activations, outputs that
 // saturate; and the cases it must decline.
 #include <gtest/gtest.h>
@@ -135,8 +135,9 @@ TEST(Conv2DOneDnnInt8, BitExactWithTheQuantizedReference) {
       {2, 32, 6, 5, 20, 1, 2, 1, 0, 60, Bias::kNone, "", 0.001f, false, false},       // strided 1x1, most saturate
       {1, 130, 5, 6, 65, 3, 1, 1, 1, -77, Bias::kFloat, "relu", 0.05f, true, true},   // channel tails past 128 / 64
       {1, 24, 12, 12, 24, 5, 1, 1, 2, 0, Bias::kInt32, "", 0.05f, true, true},        // symmetric: the bias as it is
-      {1, 20, 6, 7, 12, 1, 1, 1, 0, -9, Bias::kFloat, "clip", 0.05f, false, true},    // unpadded, float bias: binary
-      {1, 600, 5, 5, 8, 3, 1, 1, 1, 50, Bias::kFloat, "relu", 0.05f, true, true},     // too deep to fold: src zp
+      {1, 20, 6, 7, 12, 1, 1, 1, 0, -9, Bias::kFloat, "clip", 0.05f, false,
+       true},  // unpadded, float bias: src zero point
+      {1, 600, 5, 5, 8, 3, 1, 1, 1, 50, Bias::kFloat, "relu", 0.05f, true, true},  // deep, float bias: src zero point
   };
   const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
   ASSERT_NE(fast, nullptr);
