@@ -267,3 +267,41 @@ TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
 
 }  // namespace
 }  // namespace mixq::testing
+
+namespace mixq::testing {
+namespace {
+
+// KernelDef::keep_with_layouts: conv 3x3 -> conv 1x1 -> conv (float out).
+// The 1x1 would write its int8 output plain (its reader takes plain
+// only): onednn-int8 gives it back, then the 3x3 one, left with both sides
+// plain, too. No step runs onednn-int8, nothing is NHWC, and the integers
+// are the reference's.
+TEST(LayoutPass, OneDnnInt8GivesBackConvolutionsLeftPlain) {
+  if (!ops::FindKernel(OpKind::kConv2D, "onednn-int8") || kernels::BestIsa() < kernels::Isa::kAvx512Vnni)
+    GTEST_SKIP() << "no onednn-int8 on this CPU";
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 16, 9, 10}));
+  ASSERT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+  IConvNode* c1 = Conv(n, x, 16, 32, 1);
+  ASSERT_TRUE(c1->GetOutput(0)->SetDynamicRange(Range{-3.0f, 3.0f}, true).ok());
+  IConvNode* c2 = Conv(n, c1->GetOutput(0), 32, 32, 3, true, 1);
+  ASSERT_TRUE(c2->GetOutput(0)->SetDynamicRange(Range{-3.0f, 3.0f}, true).ok());
+  IConvNode* c3 = Conv(n, c2->GetOutput(0), 32, 8, 5);
+  ASSERT_TRUE(n->MarkOutput(c3->GetOutput(0)).ok());
+  auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({Dims({1, 16, 9, 10})}).ok());
+  for (const auto& step : ImplOf(context.get())->plan().steps)
+    EXPECT_NE(std::string(step.def ? step.def->name : ""), "onednn-int8");
+  const auto input = RandomFloats(16 * 9 * 10, 4, -1.0f, 1.0f);
+  const Ran fast = RunPlan(model.get(), input, Dims({1, 16, 9, 10}), true);
+  const Ran ref = RunPlan(model.get(), input, Dims({1, 16, 9, 10}), true, /*reference=*/true);
+  EXPECT_TRUE(fast.blocked.empty());
+  ASSERT_FALSE(fast.y.empty());
+  EXPECT_EQ(fast.y, ref.y);
+}
+
+}  // namespace
+}  // namespace mixq::testing
