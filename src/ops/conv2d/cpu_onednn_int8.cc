@@ -108,7 +108,7 @@ const ChannelStage* StageOf(const KernelInit& init, const ConvGeometry& g, Int8C
 // Fills *s when oneDNN computes this step bit-exactly (see the file comment).
 bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
   ConvGeometry& g = s->g;
-  if (!FusedInt8ConvSupports(init, &g, /*nhwc_too=*/false) || g.group != 1) return false;
+  if (!FusedInt8ConvSupports(init, &g, /*nhwc_too=*/false)) return false;
   const ValueInfo &x = *init.inputs[0], &y = init.outputs[0];
   if (x.dtype != DataType::INT8 || y.dtype != DataType::INT8 || !x.quant || !y.quant || x.quant->dynamic ||
       y.quant->dynamic || x.quant->scales.size() != 1 || y.quant->scales.size() != 1)
@@ -123,8 +123,13 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
   Int8ConvOutputStage stage;
   const ChannelStage* c = StageOf(init, g, &stage, &s->dst_zero_point, &s->lo, &s->hi);
   if (!c) return false;
-  const std::vector<int16_t> centered = CenteredFilter(*init.inputs[1], g, 0);
-  const int64_t oc = g.out_channels, depth = g.kernel_h * g.kernel_w * g.in_channels;
+  // Every group's [oc / group][depth] rows one after the other: goihw, output channel o's row at o * depth.
+  std::vector<int16_t> centered;
+  for (int64_t grp = 0; grp < g.group; ++grp) {
+    const std::vector<int16_t> rows = CenteredFilter(*init.inputs[1], g, grp);
+    centered.insert(centered.end(), rows.begin(), rows.end());
+  }
+  const int64_t oc = g.out_channels, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
   const int32_t zp = x.quant->zero_points.empty() ? 0 : x.quant->zero_points[0];
   s->weights.resize(centered.size());
   s->scales.resize(static_cast<size_t>(oc));
@@ -181,6 +186,12 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
   return true;
 }
 
+// oihw, or goihw for a grouped (depthwise) convolution.
+memory::dims WeightDims(const ConvGeometry& g) {
+  if (g.group == 1) return {g.out_channels, g.in_channels, g.kernel_h, g.kernel_w};
+  return {g.group, g.out_channels / g.group, g.in_channels / g.group, g.kernel_h, g.kernel_w};
+}
+
 // The input as the convolution reads it: the zero-point-padded copy's dims
 // (explicit_pad) or the input's.
 memory::dims SourceDims(const Int8ConvSetup& s) {
@@ -194,7 +205,7 @@ dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
   const auto s8 = memory::data_type::s8;
   const memory::desc src(SourceDims(s), s8, tag::nhwc);
   const memory::desc dst({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nhwc);
-  const memory::desc w({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, s8, tag::any);
+  const memory::desc w(WeightDims(g), s8, tag::any);
   const memory::desc bias({g.out_channels}, s.s32_bias ? memory::data_type::s32 : memory::data_type::f32, tag::x);
   const memory::dims pad_l = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_top, g.pad_left};
   const memory::dims pad_r = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_bottom, g.pad_right};
@@ -239,7 +250,7 @@ class OneDnnInt8Conv : public Kernel {
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       const auto s8 = memory::data_type::s8;
-      const memory::desc user_w({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, s8, tag::oihw);
+      const memory::desc user_w(WeightDims(g), s8, g.group > 1 ? tag::goihw : tag::oihw);
       packed_weights_ =
           PackWeights(init, "conv2d-int8", user_w, s_.weights.data(), pd_.weights_desc(), &private_bytes_);
       s_.weights = {};

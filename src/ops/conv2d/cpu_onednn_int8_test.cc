@@ -6,7 +6,7 @@
 // fold), zero points at the extremes, padding (oneDNN pads with code 0, not
 // the zero point), strides,
 // dilations, batch 2, odd channel counts, clamping activations, outputs that
-// saturate; and the cases it must decline.
+// saturate; depthwise and grouped; and the cases it must decline.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -28,6 +28,7 @@ struct Case {
   bool in_channels_last, out_channels_last;
   int group = 1;
   int weight_max = 127;  // the weights' largest magnitude
+  bool float_output = false;
 };
 
 // [n][a][b] -> [n][b][a] of bytes.
@@ -85,7 +86,8 @@ std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, 
   const int64_t oh = (c.h + 2 * c.pad + (c.pad ? 1 : 0) - span) / c.stride + 1,
                 ow = (c.w + 2 * c.pad - span) / c.stride + 1;
   const ir::Shape y_shape{c.batch, c.cout, oh, ow};
-  std::vector<ValueInfo> outs = {ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true, out_layout}};
+  std::vector<ValueInfo> outs = {c.float_output ? ValueInfo{DataType::FLOAT32, y_shape, nullptr, nullptr, false}
+                                                : ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true, out_layout}};
   std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias == Bias::kNone ? nullptr : &bi};
   std::vector<DataType> compute = {DataType::QINT8, DataType::QINT8,
                                    c.bias == Bias::kInt32 ? DataType::INT32 : DataType::FLOAT32};
@@ -166,10 +168,10 @@ TEST(Conv2DOneDnnInt8, DeclinesWhatItCannotComputeExactly) {
   const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
   ASSERT_NE(fast, nullptr);
   std::string name;
-  // Grouped: left to the own kernels.
-  Case grouped{1, 8, 6, 6, 8, 3, 1, 1, 1, 0, Bias::kFloat, "", 0.05f, false, false};
-  grouped.group = 2;
-  EXPECT_TRUE(RunCase(*fast, grouped, 1, &name).empty());
+  // A float output: not this kernel's.
+  Case float_out{1, 8, 6, 6, 8, 3, 1, 1, 1, 0, Bias::kFloat, "", 0.05f, false, false};
+  float_out.float_output = true;
+  EXPECT_TRUE(RunCase(*fast, float_out, 1, &name).empty());
   // An INT32 bias whose sums could pass 2^24 (3 x 3 x 1200 taps of +-127): float32 would round them.
   Case deep{1, 1200, 3, 3, 4, 3, 1, 1, 1, 0, Bias::kInt32, "", 0.05f, false, false};
   EXPECT_TRUE(RunCase(*fast, deep, 2, &name).empty());
