@@ -251,10 +251,17 @@ void BM_Int16Peak(benchmark::State& state) {
   for (auto _ : state) state.counters["GMAC/s"] = PeakGmacs();
 }
 
-void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel_name, bool int8, Weights weights) {
+// channels_last: the activations stored NHWC (MemoryLayout::kChannelsLast),
+// as the plan keeps them between onednn-int8 steps; else plain NCHW.
+void BM_ConvInLayout(benchmark::State& state, const ConvShape& shape, const char* kernel_name, bool int8,
+                     Weights weights, bool channels_last) {
   omp_set_num_threads(1);
   ConvSetup c;
   Setup(shape, int8, &c, weights);
+  if (channels_last) {
+    c.xi.layout = MemoryLayout::kChannelsLast;
+    c.outs[0].layout = MemoryLayout::kChannelsLast;
+  }
   const KernelDef* def = FindKernel(OpKind::kConv2D, kernel_name);
   if (!def) {
     state.SkipWithError("kernel not registered");
@@ -302,6 +309,10 @@ void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel
   }
 }
 
+void BM_Conv(benchmark::State& state, const ConvShape& shape, const char* kernel_name, bool int8, Weights weights) {
+  BM_ConvInLayout(state, shape, kernel_name, int8, weights, false);
+}
+
 void RegisterAll() {
   benchmark::RegisterBenchmark("int16_peak", BM_Int16Peak)->Iterations(1)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("u8s8_peak", BM_U8S8Peak)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -320,6 +331,13 @@ void RegisterAll() {
                                    "avx512vnni-int8-dw", true, Weights::kSevenBit)
           ->Unit(benchmark::kMillisecond);
     }
+    // oneDNN's int8 convolution: on NCHW tensors (reordered in and out) and on NHWC ones.
+    benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_onednn-int8").c_str(), BM_ConvInLayout, s,
+                                 "onednn-int8", true, Weights::kTrained, false)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string(s.name) + "/int8_trained_onednn-int8_nhwc").c_str(), BM_ConvInLayout, s,
+                                 "onednn-int8", true, Weights::kTrained, true)
+        ->Unit(benchmark::kMillisecond);
     // The weights here are in [-64, 63]: the 7-bit-weight kernel takes them.
     if (!depthwise) {
       benchmark::RegisterBenchmark((std::string(s.name) + "/int8_avx2-int8-u8s8").c_str(), BM_Conv, s, "avx2-int8-u8s8",
