@@ -126,12 +126,25 @@ bool FusedInt8ConvSupports(const KernelInit& init, ConvGeometry* geometry, bool 
 }
 
 std::vector<int16_t> CenteredFilter(const ValueInfo& w, const ConvGeometry& g, int64_t grp) {
+  // CenteredWeight's element order with its index arithmetic hoisted out of
+  // the loops: the kernels' Supports call this once per convolution and the
+  // layout pass again, over every weight of the model.
   const auto f_s = LogicalStrides(w.shape, g.filter_axes);
-  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
+  const ir::QuantBinding& wq = *w.quant;
+  const int64_t oc = g.out_channels / g.group, ic = g.in_channels / g.group;
+  const int64_t depth = g.kernel_h * g.kernel_w * ic;
+  const auto* data = static_cast<const int8_t*>(w.const_data);
   std::vector<int16_t> out(static_cast<size_t>(oc * depth));
-  for (int64_t r = 0; r < oc; ++r)
-    for (int64_t k = 0; k < depth; ++k)
-      out[static_cast<size_t>(r * depth + k)] = static_cast<int16_t>(CenteredWeight<int8_t>(w, g, f_s, grp, r, k));
+  int16_t* dst = out.data();
+  for (int64_t r = 0; r < oc; ++r) {
+    const int64_t o = grp * oc + r;
+    const int32_t zp = wq.zero_points.empty() ? 0 : wq.zero_points[wq.axis >= 0 ? static_cast<size_t>(o) : 0];
+    for (int64_t c = 0; c < ic; ++c)
+      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const int8_t* row = data + o * f_s[0] + c * f_s[1] + kh * f_s[2];
+        for (int64_t kw = 0; kw < g.kernel_w; ++kw) *dst++ = static_cast<int16_t>(row[kw * f_s[3]] - zp);
+      }
+  }
   return out;
 }
 
