@@ -141,45 +141,52 @@ class MaxPoolAvx2 : public Kernel {
   // the max of its window's pixel vectors, 32 bytes of channels at a time;
   // taps in the padding are skipped (they hold the lowest value, which
   // changes no max), so the result is the reference's.
-  MIXQ_AVX2 Status RunChannelsLast(const T* x, T* y) {
-    const int64_t c_count = g_.channels, rows = g_.batch * g_.out_h;
-    const int64_t vector_end = c_count / kLanes * kLanes;
+  // The OpenMP region outlines the loop body into a function of its own,
+  // which would not inherit the target attribute: the AVX2 work is in
+  // PoolRowChannelsLast.
+  Status RunChannelsLast(const T* x, T* y) {
+    const int64_t rows = g_.batch * g_.out_h;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * c_count > kernels::kMinParallelElements)
-    for (int64_t row = 0; row < rows; ++row) {
-      std::vector<const T*>& taps = scratch_[static_cast<size_t>(omp_get_thread_num())].taps;
-      taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
-      const int64_t n = row / g_.out_h, oh = row % g_.out_h;
-      const T* image = x + n * g_.in_h * g_.in_w * c_count;
-      for (int64_t ow = 0; ow < g_.out_w; ++ow) {
-        size_t count = 0;
-        for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-          const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-          if (ih < 0 || ih >= g_.in_h) continue;
-          for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-            const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-            if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
-          }
-        }
-        T* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
-        for (int64_t c = 0; c < vector_end; c += kLanes) {
-          __m256i best = sizeof(T) == 2 ? _mm256_set1_epi16(std::numeric_limits<int16_t>::lowest())
-                                        : _mm256_set1_epi8(std::numeric_limits<int8_t>::lowest());
-          for (size_t t = 0; t < count; ++t) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(taps[t] + c));
-            best = sizeof(T) == 2 ? _mm256_max_epi16(best, v) : _mm256_max_epi8(best, v);
-          }
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), best);
-        }
-        for (int64_t c = vector_end; c < c_count; ++c) {
-          T best = Lowest();
-          for (size_t t = 0; t < count; ++t) best = std::max(best, taps[t][c]);
-          dst[c] = best;
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * g_.channels > kernels::kMinParallelElements)
+    for (int64_t row = 0; row < rows; ++row)
+      PoolRowChannelsLast(x, y, row, &scratch_[static_cast<size_t>(omp_get_thread_num())].taps);
+    return Status::OK();
+  }
+
+  // Output row `row` (image row / out_h, output row row % out_h).
+  MIXQ_AVX2 void PoolRowChannelsLast(const T* x, T* y, int64_t row, std::vector<const T*>* tap_list) const {
+    const int64_t c_count = g_.channels, vector_end = c_count / kLanes * kLanes;
+    std::vector<const T*>& taps = *tap_list;
+    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+    const int64_t n = row / g_.out_h, oh = row % g_.out_h;
+    const T* image = x + n * g_.in_h * g_.in_w * c_count;
+    for (int64_t ow = 0; ow < g_.out_w; ++ow) {
+      size_t count = 0;
+      for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+        if (ih < 0 || ih >= g_.in_h) continue;
+        for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+          const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+          if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
         }
       }
+      T* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
+      for (int64_t c = 0; c < vector_end; c += kLanes) {
+        __m256i best = sizeof(T) == 2 ? _mm256_set1_epi16(std::numeric_limits<int16_t>::lowest())
+                                      : _mm256_set1_epi8(std::numeric_limits<int8_t>::lowest());
+        for (size_t t = 0; t < count; ++t) {
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(taps[t] + c));
+          best = sizeof(T) == 2 ? _mm256_max_epi16(best, v) : _mm256_max_epi8(best, v);
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), best);
+      }
+      for (int64_t c = vector_end; c < c_count; ++c) {
+        T best = Lowest();
+        for (size_t t = 0; t < count; ++t) best = std::max(best, taps[t][c]);
+        dst[c] = best;
+      }
     }
-    return Status::OK();
   }
 
   PoolGeometry g_;
