@@ -29,8 +29,8 @@ const std::vector<StringOption>& StringOptions() {
   static const std::vector<StringOption> options = {
       {"precision_mode",
        &BuildOptions::precision_mode,
-       {"force_float32", "force_float16", "qint8_mixed_float32", "qint8_mixed_float16", "qint16_mixed_float32",
-        "qint16_mixed_float16"}},
+       {"force_float32", "force_float16", "force_bfloat16", "qint8_mixed_float32", "qint8_mixed_float16",
+        "qint16_mixed_float32", "qint16_mixed_float16"}},
       {"weight_quant_granularity", &BuildOptions::weight_quant_granularity, {"per_tensor", "per_axis"}},
       {"activation_quant_algo", &BuildOptions::activation_quant_algo, {"symmetric", "asymmetric"}},
       {"activation_quant_mode", &BuildOptions::activation_quant_mode, {"static", "dynamic"}},

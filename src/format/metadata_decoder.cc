@@ -29,7 +29,9 @@ struct PayloadRef {
   uint64_t offset = 0;
   uint64_t size = 0;
   size_t node = 0;
-  bool half = false;  // FLOAT32 values stored as float16, widened when attached
+  // FLOAT32 values stored as float16 / bfloat16 (FLOAT16 / BFLOAT16), widened
+  // when attached; FLOAT32: stored as is.
+  DataType encoding = DataType::FLOAT32;
 };
 
 struct DecodeContext {
@@ -158,26 +160,28 @@ Status DecodeConstant(const json& j, const std::string& path, size_t node_index,
   if (!ParseDataType(dtype_name, &dtype))
     return FieldError(MemberPath(IndexPath("nodes", node_index), "attrs.dtype"),
                       StrCat("is '", dtype_name, "', not a data type"));
-  bool half = false;
+  DataType encoding = DataType::FLOAT32;
   if (j.contains("encoding")) {
-    std::string encoding;
-    MIXQ_RETURN_IF_ERROR(ReadString(j["encoding"], MemberPath(path, "encoding"), &encoding));
-    if (encoding != "float16")
-      return FieldError(MemberPath(path, "encoding"), StrCat("is '", encoding, "', not 'float16'"));
+    std::string name;
+    MIXQ_RETURN_IF_ERROR(ReadString(j["encoding"], MemberPath(path, "encoding"), &name));
+    if (name != "float16" && name != "bfloat16")
+      return FieldError(MemberPath(path, "encoding"), StrCat("is '", name, "', not 'float16' or 'bfloat16'"));
     if (dtype != DataType::FLOAT32)
       return FieldError(MemberPath(path, "encoding"),
-                        StrCat("is 'float16' but the constant's dtype is ", dtype_name, ", not FLOAT32"));
-    half = true;
+                        StrCat("is '", name, "' but the constant's dtype is ", dtype_name, ", not FLOAT32"));
+    encoding = name == "float16" ? DataType::FLOAT16 : DataType::BFLOAT16;
   }
+  const bool half = encoding != DataType::FLOAT32;
   const std::vector<int64_t> dims = node.attrs.Ints("shape");
   uint64_t expected = 0;
-  const bool fits = ConstantBytes(half ? DataType::FLOAT16 : dtype, dims, ctx.sections.weights_size, &expected);
+  const bool fits = ConstantBytes(half ? encoding : dtype, dims, ctx.sections.weights_size, &expected);
   if (!fits || expected != static_cast<uint64_t>(size))
     return FieldError(MemberPath(path, "size"),
-                      StrCat("is ", size, " bytes but the constant's dtype ", dtype_name, half ? " (as float16)" : "",
-                             " and shape ", ir::ShapeString(dims), " need ",
+                      StrCat("is ", size, " bytes but the constant's dtype ", dtype_name,
+                             half ? StrCat(" (as ", DataTypeName(encoding), ")") : std::string(), " and shape ",
+                             ir::ShapeString(dims), " need ",
                              fits ? StrCat(expected) : std::string("more than the weights section holds")));
-  ctx.payloads.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(size), node_index, half});
+  ctx.payloads.push_back({static_cast<uint64_t>(offset), static_cast<uint64_t>(size), node_index, encoding});
   return Status::OK();
 }
 
@@ -264,7 +268,7 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
   std::shared_ptr<const ir::Buffer> previous;
   const PayloadRef* last = nullptr;
   for (const PayloadRef& p : ctx.payloads) {
-    if (last && p.offset == last->offset && p.size == last->size && p.half == last->half) {
+    if (last && p.offset == last->offset && p.size == last->size && p.encoding == last->encoding) {
       graph->node(static_cast<int>(p.node))->constant = previous;
       continue;
     }
@@ -273,14 +277,14 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
           MemberPath(IndexPath("nodes", p.node), "constant"),
           StrCat("bytes [", p.offset, ", ", p.offset + p.size, ") overlap the payload of nodes[", last->node, "]"));
     std::shared_ptr<ir::Buffer> payload;
-    if (p.half) {  // widened to the FLOAT32 the node holds (exact)
+    if (p.encoding != DataType::FLOAT32) {  // widened to the FLOAT32 the node holds (exact)
       payload = std::make_shared<ir::Buffer>(static_cast<size_t>(p.size) * 2);
       MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
       auto* y = static_cast<float*>(payload->mutable_data());
       for (uint64_t e = 0; e < p.size / 2; ++e) {
         uint16_t h;
         std::memcpy(&h, ctx.sections.weights + p.offset + 2 * e, 2);
-        y[e] = HalfToFloat(h);
+        y[e] = p.encoding == DataType::FLOAT16 ? HalfToFloat(h) : BFloat16ToFloat(h);
       }
     } else {
       const uint8_t* bytes = ctx.sections.weights + p.offset;

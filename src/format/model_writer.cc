@@ -7,7 +7,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "format/attr_codec.h"
@@ -29,40 +28,46 @@ using nlohmann::json;
 struct PayloadSlot {
   size_t offset = 0;
   size_t size = 0;
-  bool half = false;  // a FLOAT32 constant stored as float16 ("encoding": "float16")
+  // FLOAT32: stored as is; FLOAT16 / BFLOAT16: a FLOAT32 constant stored in
+  // 16 bits ("encoding": "float16" / "bfloat16").
+  DataType encoding = DataType::FLOAT32;
 };
 
-// FLOAT32 constants that every consumer computes in FLOAT16 are rounded to
-// float16 when an engine is made (passes/qdq_placement.cc), so the file keeps
-// their payload as float16: half the bytes, the same values once read back
-// (the reader widens them to float32). Decided per buffer: every Constant
-// node sharing it must qualify.
-std::set<const ir::Buffer*> HalfPayloads(const ir::Graph& g) {
-  std::map<int, bool> qualifies;  // constant value -> all its uses compute FLOAT16
+// FLOAT32 constants that every consumer computes in FLOAT16 (or every one in
+// BFLOAT16) are rounded to that type when an engine is made
+// (passes/qdq_placement.cc), so the file keeps their payload in 16 bits:
+// half the bytes, the same values once read back (the reader widens them to
+// float32). Decided per buffer: every Constant node sharing it must qualify,
+// in the same type.
+std::map<const ir::Buffer*, DataType> NarrowPayloads(const ir::Graph& g) {
+  // constant value -> the narrow type all its uses compute in (FLOAT32: none)
+  std::map<int, DataType> qualifies;
   for (size_t i = 0; i < g.node_count(); ++i) {
     const ir::Node& n = *g.node(static_cast<int>(i));
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
       if (v < 0 || g.value(v)->producer < 0 || g.node(g.value(v)->producer)->op != OpKind::kConstant) continue;
-      const bool half = k < n.input_compute.size() && n.input_compute[k] == DataType::FLOAT16;
-      auto [it, fresh] = qualifies.emplace(v, half);
-      if (!fresh) it->second = it->second && half;
+      const DataType c = k < n.input_compute.size() ? n.input_compute[k] : DataType::FLOAT32;
+      const DataType narrow = c == DataType::FLOAT16 || c == DataType::BFLOAT16 ? c : DataType::FLOAT32;
+      auto [it, fresh] = qualifies.emplace(v, narrow);
+      if (!fresh && it->second != narrow) it->second = DataType::FLOAT32;
     }
   }
-  for (int o : g.outputs()) qualifies[o] = false;
-  std::map<const ir::Buffer*, bool> buffers;
+  for (int o : g.outputs()) qualifies[o] = DataType::FLOAT32;
+  std::map<const ir::Buffer*, DataType> buffers;
   for (size_t i = 0; i < g.node_count(); ++i) {
     const ir::Node& n = *g.node(static_cast<int>(i));
     if (n.op != OpKind::kConstant || !n.constant || n.outputs.size() != 1) continue;
     auto q = qualifies.find(n.outputs[0]);
-    const bool half = q != qualifies.end() && q->second && g.value(n.outputs[0])->dtype == DataType::FLOAT32 &&
-                      n.attrs.Str("dtype", "FLOAT32") == "FLOAT32";
-    auto [it, fresh] = buffers.emplace(n.constant.get(), half);
-    if (!fresh) it->second = it->second && half;
+    const bool float32 =
+        g.value(n.outputs[0])->dtype == DataType::FLOAT32 && n.attrs.Str("dtype", "FLOAT32") == "FLOAT32";
+    const DataType narrow = q != qualifies.end() && float32 ? q->second : DataType::FLOAT32;
+    auto [it, fresh] = buffers.emplace(n.constant.get(), narrow);
+    if (!fresh && it->second != narrow) it->second = DataType::FLOAT32;
   }
-  std::set<const ir::Buffer*> result;
-  for (const auto& [buffer, half] : buffers)
-    if (half) result.insert(buffer);
+  std::map<const ir::Buffer*, DataType> result;
+  for (const auto& [buffer, narrow] : buffers)
+    if (narrow != DataType::FLOAT32) result[buffer] = narrow;
   return result;
 }
 
@@ -126,7 +131,8 @@ json EncodeNode(const ir::Node& n, const std::map<const ir::Buffer*, PayloadSlot
   if (n.op == OpKind::kConstant) {
     const PayloadSlot& slot = slots.at(n.constant.get());
     encoded["constant"] = {{"offset", slot.offset}, {"size", slot.size}};
-    if (slot.half) encoded["constant"]["encoding"] = "float16";
+    if (slot.encoding != DataType::FLOAT32)
+      encoded["constant"]["encoding"] = slot.encoding == DataType::FLOAT16 ? "float16" : "bfloat16";
   }
   return encoded;
 }
@@ -169,13 +175,14 @@ Status Write(const ModelData& model, std::vector<uint8_t>* bytes) {
   std::map<const ir::Buffer*, PayloadSlot> slots;
   std::vector<std::pair<const ir::Buffer*, PayloadSlot>> payloads;
   size_t weights_size = 0;
-  const std::set<const ir::Buffer*> half = HalfPayloads(graph);
+  const std::map<const ir::Buffer*, DataType> narrow = NarrowPayloads(graph);
   for (size_t i = 0; i < graph.node_count(); ++i) {
     const ir::Node& node = *graph.node(static_cast<int>(i));
     if (node.op != OpKind::kConstant || slots.count(node.constant.get())) continue;
-    const bool as_half = half.count(node.constant.get()) > 0;
+    const auto found = narrow.find(node.constant.get());
+    const DataType encoding = found == narrow.end() ? DataType::FLOAT32 : found->second;
     PayloadSlot slot{AlignUp(weights_size, kPayloadAlignment),
-                     as_half ? node.constant->size() / 2 : node.constant->size(), as_half};
+                     encoding != DataType::FLOAT32 ? node.constant->size() / 2 : node.constant->size(), encoding};
     weights_size = slot.offset + slot.size;
     slots[node.constant.get()] = slot;
     payloads.emplace_back(node.constant.get(), slot);
@@ -199,10 +206,11 @@ Status Write(const ModelData& model, std::vector<uint8_t>* bytes) {
   const size_t weights_offset = LayOutModelFile(cbor, weights_size, &out);
   for (const auto& [buffer, slot] : payloads) {
     uint8_t* dst = out.data() + weights_offset + slot.offset;
-    if (slot.half) {
+    if (slot.encoding != DataType::FLOAT32) {
       const auto* x = static_cast<const float*>(buffer->data());
+      const bool bfloat16 = slot.encoding == DataType::BFLOAT16;
       for (size_t e = 0; e < slot.size / 2; ++e) {
-        const uint16_t h = FloatToHalf(x[e]);
+        const uint16_t h = bfloat16 ? FloatToBFloat16(x[e]) : FloatToHalf(x[e]);
         std::memcpy(dst + 2 * e, &h, 2);
       }
     } else if (slot.size) {

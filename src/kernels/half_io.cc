@@ -28,9 +28,54 @@ MIXQ_F16C void FloatToHalfRow(const float* x, uint16_t* y, int64_t n) {
   for (; i < n; ++i) y[i] = FloatToHalf(x[i]);
 }
 
+MIXQ_F16C void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), _mm256_slli_epi32(w, 16));
+  }
+  for (; i < n; ++i) y[i] = BFloat16ToFloat(x[i]);
+}
+
+namespace {
+// 8 floats' bfloat16 bits (in the low half of each int32 lane): round to
+// nearest even on the dropped half (a carry into the exponent gives inf),
+// NaN kept NaN by setting the quiet bit, as util/half.cc's FloatToBFloat16.
+MIXQ_F16C inline __m256i BFloat16Bits8(__m256 v) {
+  const __m256i f = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, _mm256_set1_epi32(0x7fff)), odd), 16);
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(f, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(rounded, quiet, nan);
+}
+}  // namespace
+
+MIXQ_F16C void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i lo = BFloat16Bits8(_mm256_loadu_ps(x + i)), hi = BFloat16Bits8(_mm256_loadu_ps(x + i + 8));
+    // packus works per 128-bit lane: [lo0-3 hi0-3 | lo4-7 hi4-7], put back in order.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), packed);
+  }
+  for (; i < n; ++i) y[i] = FloatToBFloat16(x[i]);
+}
+
 namespace {
 constexpr int64_t kBlock = int64_t{1} << 14;
 }  // namespace
+
+void BFloat16ToFloatParallel(const uint16_t* x, float* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > kMinParallelElements)
+  for (int64_t at = 0; at < n; at += kBlock) BFloat16ToFloatRow(x + at, y + at, std::min(kBlock, n - at));
+}
+
+void FloatToBFloat16Parallel(const float* x, uint16_t* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > kMinParallelElements)
+  for (int64_t at = 0; at < n; at += kBlock) FloatToBFloat16Row(x + at, y + at, std::min(kBlock, n - at));
+}
 
 void HalfToFloatParallel(const uint16_t* x, float* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > kMinParallelElements)

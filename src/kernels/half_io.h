@@ -19,6 +19,15 @@ void FloatToHalfRow(const float* x, uint16_t* y, int64_t n);
 void HalfToFloatParallel(const uint16_t* x, float* y, int64_t n);
 void FloatToHalfParallel(const float* x, uint16_t* y, int64_t n);
 
+// bfloat16 (the top half of a float32): widening is a shift (exact);
+// narrowing rounds to nearest even with NaN quieted, bit-identical with
+// util/half.h's FloatToBFloat16 / BFloat16ToFloat. AVX2 integer arithmetic
+// (no AVX512_BF16 needed), so the same call on every AVX2 CPU.
+void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n);
+void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n);
+void BFloat16ToFloatParallel(const uint16_t* x, float* y, int64_t n);
+void FloatToBFloat16Parallel(const float* x, uint16_t* y, int64_t n);
+
 // oneDNN's 8-channel blocked layout (nChw8c) for one image of `channels`
 // planes of `spatial` elements: y[((c / 8) * spatial + s) * 8 + c % 8].
 // The padding channels of the last block are written as zeros (oneDNN

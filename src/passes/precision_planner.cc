@@ -22,6 +22,7 @@ struct ModePrecision {
 ModePrecision ParseMode(const std::string& mode) {
   ModePrecision m;
   if (mode == "force_float16" || mode.ends_with("_float16")) m.floating = DataType::FLOAT16;
+  if (mode.ends_with("_bfloat16")) m.floating = DataType::BFLOAT16;
   if (mode.starts_with("qint8")) m.quantized = DataType::QINT8;
   if (mode.starts_with("qint16")) m.quantized = DataType::QINT16;
   return m;

@@ -14,10 +14,13 @@ bool Candidate(const PlanBuffer& b, const std::vector<bool>& keep_plain, ops::Me
   if (b.value < 0 || b.info.const_data || b.first < 0) return false;  // scratch, constant, network input
   if (static_cast<size_t>(b.value) < keep_plain.size() && keep_plain[static_cast<size_t>(b.value)]) return false;
   const ops::ValueInfo& v = b.info;
-  if (block == ops::MemoryLayout::kChannelsLast)  // static int8 codes of a real value, any channel count
-    return v.dtype == DataType::INT8 && v.quant && !v.quant->dynamic && v.quant->axis < 0 &&
-           v.layout == ops::MemoryLayout::kPlain && v.shape.size() == 4 && v.shape[1] > 0 &&
+  if (block == ops::MemoryLayout::kChannelsLast) {  // any channel count
+    // Static int8 codes of a real value, or bfloat16 storage (the bfloat16 convolutions).
+    const bool int8 = v.dtype == DataType::INT8 && v.quant && !v.quant->dynamic && v.quant->axis < 0;
+    const bool bfloat16 = v.dtype == DataType::BFLOAT16 && v.narrowed && !v.quant;
+    return (int8 || bfloat16) && v.layout == ops::MemoryLayout::kPlain && v.shape.size() == 4 && v.shape[1] > 0 &&
            ir::ElementCount(v.shape) > 0;
+  }
   // float32, or float16 storage of a float32 value (the float16 kernels).
   const bool real = (v.dtype == DataType::FLOAT32 && !v.narrowed) || (v.dtype == DataType::FLOAT16 && v.narrowed);
   return real && !v.quant && v.layout == ops::MemoryLayout::kPlain && v.shape.size() == 4 && v.shape[1] > 0 &&

@@ -265,6 +265,62 @@ TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
   EXPECT_EQ(nhwc.y, ref.y);
 }
 
+// force_bfloat16 on a CPU with bfloat16 dot products: onednn-bf16 runs the
+// convolutions, the bfloat16 tensors between them (the residual addend too)
+// are stored NHWC, the numbers are the all-plain plan's bit for bit (the
+// same oneDNN arithmetic, other copies), and within bfloat16's rounding of
+// the reference, which rounds at every operator boundary.
+TEST(LayoutPass, BFloat16ChainsStayChannelsLastWithTheSameNumbers) {
+  if (!ops::FindKernel(OpKind::kConv2D, "onednn-bf16") || !kernels::DetectedCpuFeatures().avx512bf16)
+    GTEST_SKIP() << "no bfloat16 dot products on this CPU";
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 16, 13, 11}));
+  IConvNode* c1 = Conv(n, x, 16, 32, 1, true, 1);
+  ITensor* r1 = n->AddIActivationNode(c1->GetOutput(0), ActivationType::RELU)->GetOutput(0);
+  IConvNode* c2 = Conv(n, r1, 32, 32, 3);
+  ITensor* sum = n->AddIElementwiseNode(c2->GetOutput(0), r1, ElementwiseOp::ADD)->GetOutput(0);
+  IConvNode* c3 = Conv(n, sum, 32, 24, 5, true, 5);
+  IConvNode* c4 = Conv(n, c3->GetOutput(0), 24, 8, 7);
+  ASSERT_TRUE(c4->SetOutputType(0, DataType::FLOAT32).ok());
+  ITensor* y = c4->GetOutput(0);
+  ASSERT_TRUE(y->SetTensorName("y").ok());
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(16 * 13 * 11, 22, -1.5f, 1.5f);
+  const Dims dims({1, 16, 13, 11});
+  const Ran nhwc = RunPlan(model.get(), input, dims, true);
+  const Ran plain = RunPlan(model.get(), input, dims, false);
+  const Ran ref = RunPlan(model.get(), input, dims, true, /*reference=*/true);
+  EXPECT_TRUE(plain.blocked.empty());
+  EXPECT_TRUE(ref.blocked.empty());
+  for (ITensor* t : {r1, sum, c3->GetOutput(0)})
+    EXPECT_TRUE(Contains(nhwc.blocked, t->GetTensorName())) << t->GetTensorName() << " is not stored NHWC";
+  EXPECT_FALSE(Contains(nhwc.blocked, "y"));
+  ASSERT_FALSE(nhwc.y.empty());
+  EXPECT_EQ(nhwc.y, plain.y);
+  // Against float32: bfloat16 keeps 8 bits, and these sums cancel (outputs
+  // up to ~130 from terms as large): both plans err by ~0.6 % of the largest
+  // output. The fast plan must err no more than the reference does (the
+  // same values rounded at fewer boundaries), and stay within 2^-6 of the
+  // output scale of it.
+  auto f32 = BuildOrDie(n, R"({"precision_config": {"precision_mode": "force_float32"}})");
+  const Ran exact = RunPlan(f32.get(), input, dims, false);
+  ASSERT_EQ(exact.y.size(), nhwc.y.size());
+  double fast_error = 0, ref_error = 0, apart = 0, scale = 0;
+  for (size_t i = 0; i < exact.y.size(); ++i) {
+    fast_error = std::max(fast_error, std::fabs(double(nhwc.y[i]) - exact.y[i]));
+    ref_error = std::max(ref_error, std::fabs(double(ref.y[i]) - exact.y[i]));
+    apart = std::max(apart, std::fabs(double(nhwc.y[i]) - ref.y[i]));
+    scale = std::max(scale, std::fabs(double(exact.y[i])));
+  }
+  EXPECT_GT(ref_error, 0.0);
+  EXPECT_LE(fast_error, 1.25 * ref_error);
+  EXPECT_LE(apart, std::ldexp(scale, -6));
+  EXPECT_NE(nhwc.y, ref.y);  // fused steps round once: not the reference's bits
+}
+
 }  // namespace
 }  // namespace mixq::testing
 

@@ -619,9 +619,31 @@ TEST(ModelFile, ConstantsConsumedInFloat16AreStoredAsFloat16) {
   EXPECT_EQ(kept["nodes"][1]["constant"]["size"], 16);
 }
 
+// The same for BFLOAT16 (force_bfloat16): stored as bfloat16, read back as
+// the float32 of its bfloat16 rounding; a constant read in FLOAT16 by one
+// consumer and in BFLOAT16 by another stays float32.
+TEST(ModelFile, ConstantsConsumedInBFloat16AreStoredAsBFloat16) {
+  ModelData model = MakeModel();
+  ir::Node& b = *model.graph.node(1);
+  const std::vector<float> values = {0.1f, -3.14159f, 1e30f, 1e-30f};
+  b.constant = std::make_shared<ir::Buffer>(values.data(), values.size() * sizeof(float));
+  model.graph.node(2)->input_compute[2] = DataType::BFLOAT16;
+  model.graph.node(2)->input_precision[2] = DataType::BFLOAT16;
+  const std::vector<uint8_t> bytes = WriteOrDie(model);
+  const json metadata = Split(bytes).metadata;
+  EXPECT_EQ(metadata["nodes"][1]["constant"]["encoding"], "bfloat16");
+  EXPECT_EQ(metadata["nodes"][1]["constant"]["size"], 8);
+  ModelData read;
+  ASSERT_TRUE(Read(bytes, &read).ok());
+  const auto* got = static_cast<const float*>(read.graph.node(1)->constant->data());
+  for (size_t e = 0; e < values.size(); ++e) EXPECT_EQ(got[e], RoundToBFloat16(values[e])) << e;
+  EXPECT_EQ(got[0], 0.10009765625f);          // the bfloat16 nearest 0.1
+  EXPECT_EQ(got[2], RoundToBFloat16(1e30f));  // beyond float16's range
+}
+
 TEST(ModelFile, Float16EncodingProblemsAreNamed) {
-  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"]["encoding"] = "bfloat16"; }),
-                {"'nodes[1].constant.encoding'", "bfloat16"});
+  ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"]["encoding"] = "float8"; }),
+                {"'nodes[1].constant.encoding'", "float8"});
   ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][1]["constant"]["encoding"] = 16; }),
                 {"'nodes[1].constant.encoding'"});
   ExpectInvalid(ReadDamaged([](json& m, auto&) { m["nodes"][0]["constant"]["encoding"] = "float16"; }),

@@ -11,6 +11,7 @@
 
 #include "../../examples/small_resnet.h"
 #include "api_test_util.h"
+#include "kernels/cpu_features.h"
 #include "util/half.h"
 
 namespace mixq::testing {
@@ -57,6 +58,9 @@ Outputs RunModel(IModel* model, std::vector<float>& input) {
     if (t->GetDataType() == DataType::FLOAT16) {
       const uint16_t* h = static_cast<const uint16_t*>(t->GetData());
       for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = HalfToFloat(h[i]);
+    } else if (t->GetDataType() == DataType::BFLOAT16) {
+      const uint16_t* h = static_cast<const uint16_t*>(t->GetData());
+      for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = BFloat16ToFloat(h[i]);
     } else {
       EXPECT_EQ(t->GetDataType(), DataType::FLOAT32);
       const float* y = static_cast<const float*>(t->GetData());
@@ -100,8 +104,9 @@ std::map<std::string, Range> MeasureRanges(std::vector<float>& input) {
 
 struct ModeCase {
   const char* mode;
-  int bits;      // 0: no quantization
-  bool float16;  // everything else stored as float16
+  int bits;               // 0: no quantization
+  bool float16;           // everything else stored as float16
+  bool bfloat16 = false;  // ... as bfloat16 (force_bfloat16)
 };
 
 struct ModeResult {
@@ -133,7 +138,7 @@ class PrecisionModes : public ::testing::Test {
         BuildOrDie(network.get(), std::string(R"({"precision_config": {"precision_mode": ")") + c.mode + "\"}}");
     if (!model) return {};
     const DataType quantized = c.bits == 8 ? DataType::QINT8 : DataType::QINT16;
-    const std::string floating = c.float16 ? "FLOAT16" : "FLOAT32";
+    const std::string floating = c.float16 ? "FLOAT16" : c.bfloat16 ? "BFLOAT16" : "FLOAT32";
     const json report = json::parse(model->GetPrecisionReportJson());
     EXPECT_EQ(report["precision_mode"], c.mode);
     int quantized_layers = 0, float_ops = 0;
@@ -170,6 +175,9 @@ class PrecisionModes : public ::testing::Test {
     double relative = 0;
     if (c.bits) relative += quantized_layers * (1.0 / ((1 << (c.bits - 1)) - 1));
     if (c.float16) relative += float_ops * std::ldexp(1.0, -11);
+    // bfloat16: 2^-8 per boundary; the convolutions computed in bfloat16
+    // (onednn-bf16) round once per fused step, which only removes terms.
+    if (c.bfloat16) relative += float_ops * std::ldexp(1.0, -8);
     r.bound = 2.0 * relative * max_logit;
     EXPECT_GT(got.logits.size(), 0u);
     return r;
@@ -186,14 +194,15 @@ Outputs* PrecisionModes::reference_ = nullptr;
 
 TEST_F(PrecisionModes, EverySixModesRunsWithinItsStepBound) {
   const ModeCase cases[] = {
-      {"force_float32", 0, false},      {"force_float16", 0, true},          {"qint8_mixed_float32", 8, false},
-      {"qint8_mixed_float16", 8, true}, {"qint16_mixed_float32", 16, false}, {"qint16_mixed_float16", 16, true},
+      {"force_float32", 0, false},        {"force_float16", 0, true},          {"qint8_mixed_float32", 8, false},
+      {"qint8_mixed_float16", 8, true},   {"qint16_mixed_float32", 16, false}, {"qint16_mixed_float16", 16, true},
+      {"force_bfloat16", 0, false, true},
   };
   std::map<std::string, ModeResult> results;
   for (const ModeCase& c : cases) {
     ModeResult r = RunMode(c);
     results[c.mode] = r;
-    if (c.bits == 0 && !c.float16) {
+    if (c.bits == 0 && !c.float16 && !c.bfloat16) {
       EXPECT_EQ(r.max_abs_logit_error, 0.0) << "force_float32 must equal the float32 build";
     } else {
       EXPECT_GT(r.max_abs_logit_error, 0.0) << c.mode << " changed nothing: was anything quantized or rounded?";
@@ -206,6 +215,8 @@ TEST_F(PrecisionModes, EverySixModesRunsWithinItsStepBound) {
   }
   EXPECT_GT(results["qint8_mixed_float32"].max_abs_logit_error, results["qint16_mixed_float32"].max_abs_logit_error);
   EXPECT_GT(results["qint8_mixed_float16"].max_abs_logit_error, results["qint16_mixed_float16"].max_abs_logit_error);
+  // bfloat16 keeps 8 significant bits to float16's 11.
+  EXPECT_GT(results["force_bfloat16"].max_abs_logit_error, results["force_float16"].max_abs_logit_error);
 }
 
 // The seed's pattern: network qint8_mixed_float32, one conv forced back to
@@ -266,6 +277,27 @@ TEST_F(PrecisionModes, OperatorOverridesBeatTheNetworkMode) {
   auto plain_model = BuildOrDie(plain.get(), R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
   Outputs all_int8 = RunModel(plain_model.get(), *input_);
   EXPECT_NE(got.logits, all_int8.logits);
+}
+
+// force_bfloat16 computes the convolutions in bfloat16 (onednn-bf16) where
+// the CPU has bfloat16 dot products, and keeps the storage semantics on
+// float32 kernels elsewhere; the report names the kernel either way.
+TEST_F(PrecisionModes, BFloat16ConvolutionsRunOnBFloat16KernelsWhereTheCpuHasThem) {
+  auto network = MakeResNet();
+  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
+  ASSERT_NE(model, nullptr);
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({Dims({kBatch, 16, 16, 3})}).ok());
+  const json plan = json::parse(context->GetPrecisionReportJson());
+  const bool native = kernels::DetectedCpuFeatures().avx512bf16;
+  int convs = 0;
+  for (const auto& node : plan["nodes"]) {
+    if (node["op"] != "Conv2D") continue;
+    ++convs;
+    EXPECT_EQ(node["kernel"] == "onednn-bf16", native) << node["node"] << " runs " << node["kernel"];
+    EXPECT_EQ(node["outputs"][0]["actual"], "BFLOAT16") << node["node"];
+  }
+  EXPECT_EQ(convs, 6);
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ int BuildMain(const std::vector<std::string>& args) {
   parser.AddPositional("MODEL.onnx", "the ONNX model to import");
   parser.AddFlag("output", "o", "OUT.mixq", "the model file to write (required)");
   parser.AddFlag("precision", "p", "MODE",
-                 "precision_mode: force_float32 (default), force_float16, qint8_mixed_float32,\n"
+                 "precision_mode: force_float32 (default), force_float16, force_bfloat16, qint8_mixed_float32,\n"
                  "      qint8_mixed_float16, qint16_mixed_float32, qint16_mixed_float16 (overrides --config)");
   parser.AddFlag("config", "c", "CFG.json", "builder configuration JSON, e.g. {\"precision_config\": {...}}");
   parser.AddFlag("input-shape", "", "NAME:DIMS", "fix an input's dims before import, e.g. x:1x3x224x224", true);

@@ -1,4 +1,4 @@
-// AVX2 + F16C kernels of Convert: float32 <-> float16 casts and static
+// AVX2 + F16C kernels of Convert: float32 <-> float16 / bfloat16 casts and static
 // per-tensor quantize / dequantize of int8 and int16, bit-exact with the
 // reference (src/ops/convert/op.cc, SPEC §1): the same float32 division,
 // round half to even, NaN -> zero point, +-inf saturating; float16 rounding
@@ -90,6 +90,8 @@ MIXQ_AVX2 void DequantizeAvx2(const T* q, float* y, int64_t n, float scale, int3
 enum class Kind {
   kToHalf,
   kFromHalf,
+  kToBFloat16,  // bfloat16 storage (force_bfloat16, BFLOAT16 outputs)
+  kFromBFloat16,
   kQuantize8,
   kQuantize16,
   kDequantize8,
@@ -136,6 +138,10 @@ bool Classify(const KernelInit& init, Kind* kind) {
     *kind = Kind::kToHalf;
   } else if (in.dtype == DataType::FLOAT16 && out.dtype == DataType::FLOAT32) {
     *kind = Kind::kFromHalf;
+  } else if (in.dtype == DataType::FLOAT32 && out.dtype == DataType::BFLOAT16 && !in_int && !out_int) {
+    *kind = Kind::kToBFloat16;
+  } else if (in.dtype == DataType::BFLOAT16 && out.dtype == DataType::FLOAT32) {
+    *kind = Kind::kFromBFloat16;
   } else if (in.dtype == DataType::FLOAT32 && out_int && out.quant->dynamic && out.quant->axis < 0) {
     *kind = out.dtype == DataType::INT8 ? Kind::kDynamic8 : Kind::kDynamic16;
   } else if (in.dtype == DataType::FLOAT32 && out_int && !out.quant->dynamic && out.quant->scales.size() == 1) {
@@ -195,6 +201,12 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
             break;
           case Kind::kFromHalf:
             kernels::HalfToFloatParallel(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
+            break;
+          case Kind::kToBFloat16:
+            kernels::FloatToBFloat16Parallel(in[0].Data<const float>(), out[0].Data<uint16_t>(), n);
+            break;
+          case Kind::kFromBFloat16:
+            kernels::BFloat16ToFloatParallel(in[0].Data<const uint16_t>(), out[0].Data<float>(), n);
             break;
           // The static conversions: elementwise, in chunks over the threads.
           case Kind::kQuantize8:

@@ -15,14 +15,23 @@
 namespace mixq::ops {
 namespace {
 
+float FromBits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 std::vector<float> Values(size_t n, float scale, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 100.0f * scale);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
-  const float special[] = {0.0f,           -0.0f,           inf,    -inf,         nan,           -nan,
-                           FLT_MAX,        -FLT_MAX,        1e-40f, -1e-40f,      65504.f,       65519.99f,
-                           65520.f,        -65520.f,        6e-8f,  2.5f * scale, -2.5f * scale, 3.5f * scale,
-                           127.5f * scale, -128.5f * scale, 1e30f,  -1e30f};
+  const float special[] = {0.0f, -0.0f, inf, -inf, nan, -nan, FLT_MAX, -FLT_MAX, 1e-40f, -1e-40f, 65504.f, 65519.99f,
+                           65520.f, -65520.f, 6e-8f, 2.5f * scale, -2.5f * scale, 3.5f * scale, 127.5f * scale,
+                           -128.5f * scale, 1e30f, -1e30f,
+                           // bfloat16: ties to even (down, up), a NaN whose payload is all in the
+                           // dropped bits, a negative one, the largest finite float32 (rounds to inf)
+                           FromBits(0x3f808000u), FromBits(0x3f818000u), FromBits(0x7f800001u), FromBits(0xff800010u),
+                           FromBits(0x7f7fffffu), FromBits(0x00008000u)};
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = i % 3 == 0 ? special[(i / 3) % std::size(special)] : normal(rng);
   return v;
@@ -72,6 +81,12 @@ TEST(ConvertAvx2, BitExactWithTheReference) {
     EXPECT_EQ(Convert(*fast, DataType::FLOAT32, DataType::FLOAT16, nullptr, nullptr, x.data(), n), h_ref) << n;
     EXPECT_EQ(Convert(*fast, DataType::FLOAT16, DataType::FLOAT32, nullptr, nullptr, h_ref.data(), n),
               Convert(ref, DataType::FLOAT16, DataType::FLOAT32, nullptr, nullptr, h_ref.data(), n))
+        << n;
+    // float32 -> bfloat16 -> float32 (ties, NaN payloads, overflow to inf among the values)
+    const auto b_ref = Convert(ref, DataType::FLOAT32, DataType::BFLOAT16, nullptr, nullptr, x.data(), n);
+    EXPECT_EQ(Convert(*fast, DataType::FLOAT32, DataType::BFLOAT16, nullptr, nullptr, x.data(), n), b_ref) << n;
+    EXPECT_EQ(Convert(*fast, DataType::BFLOAT16, DataType::FLOAT32, nullptr, nullptr, b_ref.data(), n),
+              Convert(ref, DataType::BFLOAT16, DataType::FLOAT32, nullptr, nullptr, b_ref.data(), n))
         << n;
     for (const auto& [bits, zp] : {std::pair{8, 0}, std::pair{8, -37}, std::pair{16, 0}, std::pair{16, 1201}}) {
       const auto b = Binding(bits, 0.05f, zp);

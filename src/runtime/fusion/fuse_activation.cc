@@ -20,6 +20,17 @@ bool AnchorReadsHalf(const FusionSite& site) {
   return !anchor.inputs.empty() && anchor.inputs[0] >= 0 && IsHalf(site.storage[static_cast<size_t>(anchor.inputs[0])]);
 }
 
+bool IsBFloat16(const ops::ValueInfo& v) {
+  return v.dtype == DataType::BFLOAT16 && v.narrowed;
+}
+
+bool AnchorReadsBFloat16(const FusionSite& site) {
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  return !anchor.inputs.empty() && anchor.inputs[0] >= 0 &&
+         IsBFloat16(site.storage[static_cast<size_t>(anchor.inputs[0])]);
+}
+
 bool IsFusionAnchor(OpKind op) {
   return op == OpKind::kConv2D || op == OpKind::kConvTranspose2D || op == OpKind::kMatMul ||
          op == OpKind::kFullyConnected;
@@ -55,12 +66,15 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   // It fuses between plain float32 tensors (the int8 convolutions' float
   // chain post-ops, kernel_registry.h), or between float16 tensors after an
   // anchor that reads float16 (the float16-storage kernels, whose output
-  // stage rounds between the steps as they would); quantized kernels never
-  // see it on float16.
+  // stage rounds between the steps as they would), or between bfloat16
+  // tensors (below); quantized kernels never see it on float16.
   if (op.activation == "hard_swish") {
     const bool plain_float32 = in.dtype == DataType::FLOAT32 && !in.narrowed && !in.quant && !out.narrowed;
     const bool half = IsHalf(in) && IsHalf(out) && AnchorReadsHalf(site);
-    if (!plain_float32 && !half) return false;
+    // bfloat16 storage after an anchor reading bfloat16: the bfloat16 kernels
+    // round once, after the fused chain (conv2d/cpu_onednn_bf16.cc).
+    const bool bfloat16 = IsBFloat16(in) && IsBFloat16(out) && AnchorReadsBFloat16(site);
+    if (!plain_float32 && !half && !bfloat16) return false;
   }
   proposal->fused_node = consumer;
   proposal->post_op = op;

@@ -24,13 +24,18 @@ bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int outp
   // it): a float16-storage kernel rounds y, adds and rounds again, as the
   // separate steps would (ops/half_output_stage.h).
   if (y.shape != r.shape || y.shape != sum.shape) return false;
-  bool all_float32 = true, all_half = true;
+  // Or all three BFLOAT16 storage after an anchor reading BFLOAT16: the
+  // bfloat16 kernels add in float32 and round once (conv2d/cpu_onednn_bf16.cc).
+  bool all_float32 = true, all_half = true, all_bfloat16 = true;
   for (const auto* v : {&y, &r, &sum}) {
     all_float32 = all_float32 && v->dtype == DataType::FLOAT32 && !v->narrowed;
     all_half = all_half && v->dtype == DataType::FLOAT16 && v->narrowed;
+    all_bfloat16 = all_bfloat16 && IsBFloat16(*v);
   }
   if (all_half) {
     if (!AnchorReadsHalf(site)) return false;
+  } else if (all_bfloat16) {
+    if (!AnchorReadsBFloat16(site)) return false;
   } else if (!all_float32) {
     return false;
   }

@@ -41,6 +41,10 @@ inline bool PlainFloat32(const ops::ValueInfo& v) {
 bool IsHalf(const ops::ValueInfo& v);
 // The step's anchor reads its first input as float16 storage.
 bool AnchorReadsHalf(const FusionSite& site);
+// The same for bfloat16 storage: the bfloat16 kernels (conv2d/cpu_onednn_bf16.cc)
+// compute a fused step in float32 and round its output once.
+bool IsBFloat16(const ops::ValueInfo& v);
+bool AnchorReadsBFloat16(const FusionSite& site);
 
 // Conv2D, ConvTranspose2D, MatMul, FullyConnected: the ops that take post-ops.
 bool IsFusionAnchor(OpKind op);

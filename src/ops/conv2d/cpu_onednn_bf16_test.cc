@@ -1,0 +1,264 @@
+// "onednn-bf16" against an independent double-precision convolution of the
+// same bfloat16 values, rounded once to bfloat16 after the post-ops (what
+// the kernel declares, cpu_onednn_bf16.cc): plain and channels-last
+// activations, residual addends in either layout, relu / clip / hard_swish,
+// bias or none, stride, dilation, asymmetric padding, groups and depthwise,
+// batch 2, channel tails, a FLOAT32 output; and the steps it must decline.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+struct Case {
+  int64_t batch, cin, h, w, cout, k, stride, dilation, pad;
+  int group = 1;
+  const char* activation = "";  // "", "relu", "clip", "hard_swish"
+  bool bias = true, add = false;
+  bool in_nhwc = false, out_nhwc = false, addend_nhwc = false;
+  bool float_output = false;
+};
+
+// [n][a][b] -> [n][b][a].
+template <typename T>
+std::vector<T> Transpose(const std::vector<T>& x, int64_t n, int64_t a, int64_t b) {
+  std::vector<T> y(x.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < a; ++p)
+      for (int64_t q = 0; q < b; ++q)
+        y[static_cast<size_t>((i * b + q) * a + p)] = x[static_cast<size_t>((i * a + p) * b + q)];
+  return y;
+}
+
+double Activation(const std::string& act, double v) {
+  if (act == "relu") return std::max(v, 0.0);
+  if (act == "clip") return std::min(std::max(v, -0.3), 0.45);
+  if (act == "hard_swish") return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
+  return v;
+}
+
+struct Result {
+  std::vector<float> got, expected;  // NCHW
+  std::string name;
+  bool supported = false;
+};
+
+Result RunCase(const Case& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  auto bf16 = [&] { return RoundToBFloat16(value(rng)); };
+  const int64_t cin_g = c.cin / c.group, cout_g = c.cout / c.group;
+  const ir::Shape x_shape{c.batch, c.cin, c.h, c.w}, w_shape{c.cout, cin_g, c.k, c.k};
+  const int64_t span = c.dilation * (c.k - 1) + 1;
+  const int64_t pad_bottom = c.pad + (c.pad ? 1 : 0);
+  const int64_t oh = (c.h + c.pad + pad_bottom - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / c.stride + 1;
+  const ir::Shape y_shape{c.batch, c.cout, oh, ow};
+  std::vector<float> x(static_cast<size_t>(ir::ElementCount(x_shape))),
+      w(static_cast<size_t>(ir::ElementCount(w_shape))), bias(static_cast<size_t>(c.cout)),
+      addend(static_cast<size_t>(ir::ElementCount(y_shape)));
+  for (auto& v : x) v = bf16();
+  for (auto& v : w) v = bf16();
+  for (auto& v : bias) v = value(rng);  // FLOAT32 bias: any float
+  for (auto& v : addend) v = bf16();
+
+  Result r;
+  // The reference: double sums of the same values, post-ops, one rounding.
+  r.expected.resize(addend.size());
+  for (int64_t n = 0; n < c.batch; ++n)
+    for (int64_t o = 0; o < c.cout; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xo = 0; xo < ow; ++xo) {
+          const int64_t grp = o / cout_g;
+          double sum = c.bias ? bias[static_cast<size_t>(o)] : 0.0;
+          for (int64_t i = 0; i < cin_g; ++i)
+            for (int64_t ky = 0; ky < c.k; ++ky)
+              for (int64_t kx = 0; kx < c.k; ++kx) {
+                const int64_t iy = y * c.stride - c.pad + ky * c.dilation, ix = xo * c.stride - c.pad + kx * c.dilation;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                sum +=
+                    static_cast<double>(x[static_cast<size_t>(((n * c.cin + grp * cin_g + i) * c.h + iy) * c.w + ix)]) *
+                    w[static_cast<size_t>(((o * cin_g + i) * c.k + ky) * c.k + kx)];
+              }
+          const size_t at = static_cast<size_t>(((n * c.cout + o) * oh + y) * ow + xo);
+          if (c.add) sum += addend[at];
+          const float v = static_cast<float>(Activation(c.activation, sum));
+          r.expected[at] = c.float_output ? v : RoundToBFloat16(v);
+        }
+
+  ir::AttrMap attrs;
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, pad_bottom, c.pad, c.pad});  // top, bottom, left, right
+  attrs.Set("group", static_cast<int64_t>(c.group));
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  auto layout = [](bool nhwc) { return nhwc ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain; };
+  ValueInfo xi{DataType::BFLOAT16, x_shape, nullptr, nullptr, true, layout(c.in_nhwc)};
+  ValueInfo wi{DataType::FLOAT32, w_shape, w.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {c.cout}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::BFLOAT16, y_shape, nullptr, nullptr, true, layout(c.addend_nhwc)};
+  std::vector<ValueInfo> outs = {
+      c.float_output ? ValueInfo{DataType::FLOAT32, y_shape, nullptr, nullptr, false}
+                     : ValueInfo{DataType::BFLOAT16, y_shape, nullptr, nullptr, true, layout(c.out_nhwc)}};
+  std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias ? &bi : nullptr};
+  std::vector<DataType> compute = {DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16};
+  std::vector<PostOp> post;
+  if (c.add) {
+    PostOp op;
+    op.kind = PostOp::Kind::kAdd;
+    op.input = 3;
+    ins.push_back(&ai);
+    compute.push_back(DataType::FLOAT32);
+    post.push_back(op);
+  }
+  const std::string act = c.activation;
+  if (!act.empty()) {
+    PostOp op;
+    op.activation = act;
+    op.lo = act == "clip" ? -0.3f : 0.0f;
+    op.hi = act == "clip" ? 0.45f : std::numeric_limits<float>::infinity();
+    post.push_back(op);
+  }
+  KernelInit init(attrs, ins, outs, &compute, &post);
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-bf16");
+  EXPECT_NE(def, nullptr);
+  if (!def || !def->supports(init)) return r;
+  r.supported = true;
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def->make(init, &kernel);
+  EXPECT_TRUE(made.ok()) << made.ToString();
+  if (!made.ok()) return r;
+  r.name = kernel->Name();
+
+  auto to_bits = [](const std::vector<float>& v) {
+    std::vector<uint16_t> b(v.size());
+    for (size_t i = 0; i < v.size(); ++i) b[i] = FloatToBFloat16(v[i]);
+    return b;
+  };
+  const int64_t in_plane = c.h * c.w, out_plane = oh * ow;
+  std::vector<uint16_t> x_run = to_bits(x), a_run = to_bits(addend);
+  if (c.in_nhwc) x_run = Transpose(x_run, c.batch, c.cin, in_plane);
+  if (c.addend_nhwc) a_run = Transpose(a_run, c.batch, c.cout, out_plane);
+  std::vector<uint16_t> y16(addend.size());
+  std::vector<float> y32(addend.size());
+  TensorView xv{DataType::BFLOAT16, x_shape, x_run.data(), nullptr};
+  TensorView wv{DataType::FLOAT32, w_shape, w.data(), nullptr};
+  TensorView bv = c.bias ? TensorView{DataType::FLOAT32, {c.cout}, bias.data(), nullptr} : TensorView{};
+  TensorView av{DataType::BFLOAT16, y_shape, a_run.data(), nullptr};
+  TensorView yv = c.float_output ? TensorView{DataType::FLOAT32, y_shape, y32.data(), nullptr}
+                                 : TensorView{DataType::BFLOAT16, y_shape, y16.data(), nullptr};
+  std::vector<TensorView> in_views = {xv, wv, bv};
+  if (c.add) in_views.push_back(av);
+  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run(in_views, {yv}).ok());
+  if (c.float_output) {
+    r.got = y32;
+  } else {
+    if (c.out_nhwc) y16 = Transpose(y16, c.batch, out_plane, c.cout);
+    r.got.resize(y16.size());
+    for (size_t i = 0; i < y16.size(); ++i) r.got[i] = BFloat16ToFloat(y16[i]);
+  }
+  return r;
+}
+
+// Within a bfloat16 step of the double reference (the float32 sums' order
+// may move a value across a rounding boundary), 2^-7 of it, with a floor
+// for values near zero from cancelling sums.
+void ExpectClose(const Case& c, const Result& r) {
+  ASSERT_EQ(r.got.size(), r.expected.size());
+  int bad = 0;
+  for (size_t i = 0; i < r.got.size() && bad < 5; ++i) {
+    const double e = r.expected[i], tolerance = std::ldexp(std::max(std::fabs(e), 0.05), -7);
+    if (std::fabs(r.got[i] - e) > tolerance) {
+      ADD_FAILURE() << "cin " << c.cin << " cout " << c.cout << " k " << c.k << " group " << c.group << " at " << i
+                    << ": " << r.got[i] << " vs " << e;
+      ++bad;
+    }
+  }
+}
+
+bool HasBFloat16() {
+  return kernels::DetectedCpuFeatures().avx512bf16;
+}
+
+TEST(Conv2DOneDnnBFloat16, MatchesTheDoubleReference) {
+  if (!HasBFloat16()) GTEST_SKIP() << "no AVX512_BF16";
+  const Case cases[] = {
+      {1, 16, 9, 11, 32, 3, 1, 1, 1},
+      {1, 3, 17, 15, 24, 7, 2, 1, 3, 1, "relu"},
+      {2, 24, 8, 7, 40, 1, 1, 1, 0, 1, "clip", false},
+      {1, 64, 10, 10, 72, 3, 2, 1, 1, 1, "relu", true, true},
+      {1, 48, 12, 9, 48, 3, 1, 2, 2, 1, "", true, false, true, true},
+      {1, 40, 7, 7, 40, 3, 1, 1, 1, 40, "relu"},       // depthwise
+      {1, 32, 9, 9, 48, 3, 1, 1, 1, 4, "hard_swish"},  // grouped
+      {2, 32, 6, 8, 32, 1, 1, 1, 0, 1, "relu", true, true, true, true, true},
+      {1, 32, 6, 8, 32, 1, 1, 1, 0, 1, "relu", true, true, false, false, true},           // NHWC addend, plain output
+      {1, 32, 6, 8, 32, 3, 1, 1, 1, 1, "", true, true, true, false, false},               // NHWC in, plain out
+      {1, 130, 5, 6, 17, 3, 1, 1, 1, 1, "relu", true, false, false, false, false, true},  // FLOAT32 output
+  };
+  uint32_t seed = 1;
+  for (const Case& c : cases) {
+    const Result r = RunCase(c, seed++);
+    ASSERT_TRUE(r.supported) << "cin " << c.cin << " cout " << c.cout << " group " << c.group;
+    EXPECT_EQ(r.name, "onednn-bf16");
+    ExpectClose(c, r);
+  }
+}
+
+TEST(Conv2DOneDnnBFloat16, RoundsOnceAfterTheFusedChain) {
+  if (!HasBFloat16()) GTEST_SKIP() << "no AVX512_BF16";
+  // Every output is a bfloat16 value, the sum of the convolution and the
+  // addend rounded once.
+  Case c{1, 32, 8, 8, 32, 3, 1, 1, 1, 1, "", true, true};
+  const Result r = RunCase(c, 77);
+  ASSERT_TRUE(r.supported);
+  for (float v : r.got) EXPECT_EQ(v, RoundToBFloat16(v));
+  ExpectClose(c, r);
+}
+
+TEST(Conv2DOneDnnBFloat16, DeclinesWhatItCannotComputeExactly) {
+  if (!HasBFloat16()) GTEST_SKIP() << "no AVX512_BF16";
+  // A filter with values bfloat16 cannot hold (they would be rounded), and a
+  // FLOAT32 input, are not its steps.
+  ir::AttrMap attrs;
+  attrs.Set("strides", std::vector<int64_t>{1, 1});
+  attrs.Set("dilations", std::vector<int64_t>{1, 1});
+  attrs.Set("pads", std::vector<int64_t>{0, 0, 0, 0});
+  attrs.Set("group", int64_t{1});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  std::vector<float> w(16 * 16, 0.5f);
+  ValueInfo x16{DataType::BFLOAT16, {1, 16, 4, 4}, nullptr, nullptr, true};
+  ValueInfo x32{DataType::FLOAT32, {1, 16, 4, 4}, nullptr, nullptr, false};
+  ValueInfo wi{DataType::FLOAT32, {16, 16, 1, 1}, w.data(), nullptr, false};
+  std::vector<ValueInfo> outs = {{DataType::BFLOAT16, {1, 16, 4, 4}, nullptr, nullptr, true}};
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-bf16");
+  ASSERT_NE(def, nullptr);
+  {
+    std::vector<const ValueInfo*> ins = {&x16, &wi};
+    std::vector<DataType> compute = {DataType::BFLOAT16, DataType::BFLOAT16};
+    EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs, &compute)));
+    w[37] = 0.1f;  // not a bfloat16 value
+    EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs, &compute)));
+    w[37] = 0.5f;
+  }
+  {
+    std::vector<const ValueInfo*> ins = {&x32, &wi};
+    std::vector<DataType> compute = {DataType::FLOAT32, DataType::BFLOAT16};
+    EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs, &compute)));
+  }
+}
+
+}  // namespace
+}  // namespace mixq::ops
