@@ -8,9 +8,11 @@ Rows per model and thread count:
               weights, u8 activations, MinMax on the calibration samples),
               fed to all three engines, so all run the same quantization;
   int8 mixq   mixq qint8_mixed_float32 from its own calibration;
-  16-bit      mixq force_float16 (float16 storage, float32 arithmetic) and
-              OpenVINO's default precision (bfloat16 where the CPU has
-              AVX512_BF16 or AMX, float32 elsewhere).
+  16-bit      mixq force_float16 (float16 storage, float32 arithmetic),
+              mixq force_bfloat16 (convolutions computed in bfloat16 where
+              the CPU has AVX512_BF16 or AMX) and OpenVINO's default
+              precision (bfloat16 where the CPU has AVX512_BF16 or AMX,
+              float32 elsewhere).
 Ratios are mixq / peer (below 1: mixq is faster). Not a test: timings on a
 shared machine are noisy; read the ratios, and repeat before trusting a
 difference under 20 %.
@@ -188,7 +190,7 @@ def main():
           f"batch 1, median of {args.iterations} runs, ms")
     header = (f"{'model':<12} {'thr':>3} | {'mixq f32':>9} {'ORT f32':>8} {'OV f32':>8} | {'mixq qdq':>9} "
               f"{'ORT qdq':>8} {'OV qdq':>8} | {'mixq i8':>8} | {'i8/ORTi8':>8} {'i8/OVi8':>8} {'i8/f32':>7} | "
-              f"{'mixq f16':>8} {'OV dflt':>8} {'f16/f32':>7}")
+              f"{'mixq f16':>8} {'f16/f32':>7} | {'mixq bf16':>9} {'OV dflt':>8} {'bf16/OV':>7}")
     print(header)
     for key in args.models.split(","):
         file, name, dims = MODELS[key]
@@ -202,9 +204,10 @@ def main():
         qdq = work / f"{key}_qdq.onnx"
         if not qdq.exists():
             make_qdq(onnx_path, name, dims, qdq)
-        m_f32, m_qdq, m_i8, m_f16 = (work / f"{key}_{tag}.mixq" for tag in ("f32", "qdq", "i8", "f16"))
+        m_f32, m_qdq, m_i8, m_f16, m_bf16 = (work / f"{key}_{tag}.mixq" for tag in ("f32", "qdq", "i8", "f16", "bf16"))
         mixq_build(mixq, onnx_path, m_f32, name, dims, "force_float32")
         mixq_build(mixq, onnx_path, m_f16, name, dims, "force_float16")
+        mixq_build(mixq, onnx_path, m_bf16, name, dims, "force_bfloat16")
         mixq_build(mixq, qdq, m_qdq, name, dims, "qint8_mixed_float32")
         mixq_build(mixq, onnx_path, m_i8, name, dims, "qint8_mixed_float32", calib)
         x = samples(dims, 1, 7)[0]
@@ -218,12 +221,14 @@ def main():
                 "vq": ov_ms(qdq, name, x, threads, args.iterations, False),
                 "mi": mixq_ms(mixq, m_i8, name, dims, threads, args.iterations),
                 "mh": mixq_ms(mixq, m_f16, name, dims, threads, args.iterations),
+                "mb": mixq_ms(mixq, m_bf16, name, dims, threads, args.iterations),
                 "vd": ov_ms(onnx_path, name, x, threads, args.iterations, False),
             }
             print(f"{key:<12} {threads:>3} | {row['mf']:>9.2f} {row['of']:>8.2f} {row['vf']:>8.2f} | {row['mq']:>9.2f} "
                   f"{row['oq']:>8.2f} {row['vq']:>8.2f} | {row['mi']:>8.2f} | {row['mq'] / row['oq']:>8.2f} "
-                  f"{row['mq'] / row['vq']:>8.2f} {row['mi'] / row['mf']:>7.2f} | {row['mh']:>8.2f} {row['vd']:>8.2f} "
-                  f"{row['mh'] / row['mf']:>7.2f}", flush=True)
+                  f"{row['mq'] / row['vq']:>8.2f} {row['mi'] / row['mf']:>7.2f} | {row['mh']:>8.2f} "
+                  f"{row['mh'] / row['mf']:>7.2f} | {row['mb']:>9.2f} {row['vd']:>8.2f} {row['mb'] / row['vd']:>7.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

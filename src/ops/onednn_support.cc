@@ -126,7 +126,8 @@ bool OneDnnSupportsPostOps(const KernelInit& init, bool sum_allowed) {
          init.inputs[static_cast<size_t>(op.input)]->shape == init.outputs[0].shape;
 }
 
-bool OneDnnSupportsBinaryPostOps(const KernelInit& init) {
+namespace {
+bool BinaryPostOpsTaken(const KernelInit& init, bool bfloat16_residuals) {
   if (!init.post_ops) return true;
   bool sum = false;
   std::vector<Entry> chain;
@@ -136,6 +137,7 @@ bool OneDnnSupportsBinaryPostOps(const KernelInit& init) {
     if (!entry.binary) continue;
     const ValueInfo* a =
         entry.input >= 0 && static_cast<size_t>(entry.input) < init.inputs.size() ? init.inputs[entry.input] : nullptr;
+    if (a && bfloat16_residuals && IsBFloat16Storage(*a) && !a->quant && a->shape == out) continue;
     if (!a || a->dtype != DataType::FLOAT32 || a->narrowed || a->quant || !ir::IsStatic(a->shape)) return false;
     if (a->shape == out) continue;
     // One value per output column: [N] or [1, ..., 1, N].
@@ -144,6 +146,36 @@ bool OneDnnSupportsBinaryPostOps(const KernelInit& init) {
       if (a->shape[d] != 1) return false;
   }
   return true;
+}
+}  // namespace
+
+bool OneDnnSupportsBinaryPostOps(const KernelInit& init) {
+  return BinaryPostOpsTaken(init, /*bfloat16_residuals=*/false);
+}
+
+bool OneDnnSupportsBFloat16BinaryPostOps(const KernelInit& init) {
+  return BinaryPostOpsTaken(init, /*bfloat16_residuals=*/true);
+}
+
+bool IsBFloat16Storage(const ValueInfo& v) {
+  return v.narrowed && v.dtype == DataType::BFLOAT16 && v.const_data == nullptr;
+}
+
+bool HoldsBFloat16Values(const ValueInfo& v) {
+  if (!v.const_data || v.dtype != DataType::FLOAT32) return false;
+  // Low halves all zero (NaN and inf pass through the conversion unchanged too).
+  const auto* bits = static_cast<const uint32_t*>(v.const_data);
+  const int64_t count = ir::ElementCount(v.shape);
+  uint32_t low = 0;
+  for (int64_t i = 0; i < count; ++i) low |= bits[i] & 0xffffu;
+  return low == 0;
+}
+
+bool NativeBFloat16Impl(const std::string& impl) {
+  const size_t colon = impl.find(':');
+  if (colon == std::string::npos || (impl.rfind("jit", 0) != 0 && impl.rfind("br", 0) != 0)) return false;
+  const std::string isa = impl.substr(colon + 1);
+  return isa.find("bf16") != std::string::npos || isa.find("amx") != std::string::npos;
 }
 
 dnnl::primitive_attr BinaryPostOpAttr(const std::vector<PostOp>& ops, const std::vector<dnnl::memory::desc>& addends,

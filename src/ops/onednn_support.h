@@ -41,6 +41,23 @@ struct BinaryAddend {
 dnnl::primitive_attr BinaryPostOpAttr(const std::vector<PostOp>& ops, const std::vector<dnnl::memory::desc>& addends,
                                       std::vector<BinaryAddend>* args);
 
+// As OneDnnSupportsBinaryPostOps, for the bfloat16 kernels: an addend may
+// also be BFLOAT16 storage of the output's shape (a residual), read by
+// oneDNN as bf16.
+bool OneDnnSupportsBFloat16BinaryPostOps(const KernelInit& init);
+
+// bfloat16 storage of a real value (not a constant): what the bfloat16
+// kernels (onednn-bf16) read and write.
+bool IsBFloat16Storage(const ValueInfo& v);
+// Every value of a FLOAT32 constant is a bfloat16 value: the planner rounds a
+// constant consumed in BFLOAT16 once (passes/qdq_placement.cc), so oneDNN's
+// conversion of it to bf16 is exact.
+bool HoldsBFloat16Values(const ValueInfo& v);
+// A oneDNN implementation name on native bfloat16 instructions (AVX512_BF16,
+// AMX): "brgconv:avx512_core_amx_bf16", "brg:avx512_core_amx_bf16", ... not
+// the emulated plain AVX-512 ones, slower than float32.
+bool NativeBFloat16Impl(const std::string& impl_info);
+
 // `user` (the constant's bytes in `user_md`) reordered into `packed_md`,
 // shared through the engine's weight cache (init.weights) under
 // init.weight_key + `what`; without a cache (op tests), a private copy whose

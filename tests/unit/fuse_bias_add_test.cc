@@ -18,6 +18,7 @@
 #include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 #include "runtime/engine.h"
+#include "util/half.h"
 
 namespace mixq::testing {
 namespace {
@@ -233,6 +234,52 @@ TEST(FuseBiasAdd, SmallProductsFuseIntoOneDnn) {
   const Ran r = RunAndCompare(p);
   EXPECT_EQ(r.step.kernel, "onednn");
   EXPECT_EQ(r.step.fused, (std::vector<std::string>{"bias_add", "act", "residual"}));
+}
+
+// force_bfloat16 where the CPU has bfloat16 dot products: MatMul + bias +
+// GELU + residual on BFLOAT16 storage is one onednn-bf16 step, which rounds
+// once after the chain; force_reference rounds after every node, so the two
+// agree within a few bfloat16 steps of the intermediates (2^-6 of the
+// output plus the bias, GELU and residual inputs, all below 4 here). A
+// missing bias or residual would be off by up to 1.
+TEST(FuseBiasAdd, BFloat16ChainIsOneOneDnnBFloat16Step) {
+  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  Pattern p;
+  p.k = p.n = 256;
+  p.tail = Tail::kGeluResidual;
+  Built b = Make(p);
+  auto model = BuildOrDie(b.network.get(), R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
+  ASSERT_NE(model, nullptr);
+  auto engine = model->CreateIEngine();
+  auto fast = engine->CreateIContext();
+  ContextOptions reference_only;
+  reference_only.force_reference = true;
+  auto slow = engine->CreateIContext(reference_only);
+  ASSERT_TRUE(fast->Prepare({b.x_dims}).ok());
+  ASSERT_TRUE(slow->Prepare({b.x_dims}).ok());
+  const StepInfo step = StepOf(fast.get(), b.product_name);
+  EXPECT_EQ(step.kernel, "onednn-bf16");
+  EXPECT_EQ(step.fused, (std::vector<std::string>{"bias_add", "act", "residual"}));
+  EXPECT_EQ(step.post_ops, (std::vector<Kind>{Kind::kAdd, Kind::kActivation, Kind::kAdd}));
+  std::vector<float> x = RandomFloats(static_cast<size_t>(p.m * p.k), 6, -1.0f, 1.0f);
+  auto run = [&](IContext* context) {
+    std::vector<std::unique_ptr<IRTTensor>> inputs, outputs;
+    EXPECT_TRUE(context->CreateInputTensors(&inputs).ok());
+    EXPECT_TRUE(context->CreateOutputTensors(&outputs).ok());
+    EXPECT_TRUE(inputs[0]->SetDimensions(b.x_dims).ok());
+    EXPECT_TRUE(inputs[0]->SetData(x.data(), x.size() * sizeof(float)).ok());
+    EXPECT_TRUE(context->Enqueue(inputs, outputs).ok());
+    EXPECT_EQ(outputs[0]->GetDataType(), DataType::BFLOAT16);
+    const auto* h = static_cast<const uint16_t*>(outputs[0]->GetData());
+    std::vector<float> y;
+    for (int64_t i = 0; i < outputs[0]->GetDimensions().GetElementCount(); ++i) y.push_back(BFloat16ToFloat(h[i]));
+    return y;
+  };
+  const std::vector<float> got = run(fast.get()), want = run(slow.get());
+  ASSERT_EQ(got.size(), static_cast<size_t>(p.m * p.n));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_LE(std::fabs(got[i] - want[i]), std::ldexp(std::fabs(want[i]) + 4.0, -6)) << "element " << i;
 }
 
 TEST(FuseBiasAdd, NearMissesStaySeparate) {

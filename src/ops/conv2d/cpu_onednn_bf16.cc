@@ -41,20 +41,6 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-bool IsBFloat16Storage(const ValueInfo& v) {
-  return v.narrowed && v.dtype == DataType::BFLOAT16 && v.const_data == nullptr;
-}
-
-// Every value of a FLOAT32 constant is a bfloat16 value (its low half zero,
-// or a NaN / inf, which pass through the conversion unchanged).
-bool HoldsBFloat16Values(const ValueInfo& v) {
-  const auto* bits = static_cast<const uint32_t*>(v.const_data);
-  const int64_t count = ir::ElementCount(v.shape);
-  uint32_t low = 0;
-  for (int64_t i = 0; i < count; ++i) low |= bits[i] & 0xffffu;
-  return low == 0;
-}
-
 bool LayoutTaken(const ValueInfo& v) {
   return v.layout == MemoryLayout::kPlain || v.layout == MemoryLayout::kChannelsLast;
 }
@@ -106,16 +92,6 @@ dnnl::convolution_forward::primitive_desc MakePd(const KernelInit& init, const C
                                                    kernels::CpuEngine());
 }
 
-// A jit / brgemm implementation on native bfloat16 instructions:
-// "brgconv:avx512_core_amx_bf16", "brdgmm_dw:avx512_core_bf16", ...
-bool NativeBFloat16Impl(const dnnl::convolution_forward::primitive_desc& pd) {
-  const std::string impl = pd.impl_info_str();
-  const size_t colon = impl.find(':');
-  if (colon == std::string::npos || (impl.rfind("jit", 0) != 0 && impl.rfind("br", 0) != 0)) return false;
-  const std::string isa = impl.substr(colon + 1);
-  return isa.find("bf16") != std::string::npos || isa.find("amx") != std::string::npos;
-}
-
 // Everything but the primitive: the step's types, layouts and post-ops.
 bool StepTaken(const KernelInit& init, ConvGeometry* g) {
   if (!kernels::DetectedCpuFeatures().avx512bf16) return false;
@@ -165,7 +141,7 @@ class OneDnnBFloat16Conv : public Kernel {
     return kernels::OneDnnCall("Conv2D (oneDNN bfloat16)", [&] {
       auto& engine = kernels::CpuEngine();
       pd_ = MakePd(init, g_);
-      if (!NativeBFloat16Impl(pd_)) throw std::runtime_error("no native bfloat16 implementation");
+      if (!NativeBFloat16Impl(pd_.impl_info_str())) throw std::runtime_error("no native bfloat16 implementation");
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (pd_.src_desc() != input_md_) {
@@ -246,7 +222,7 @@ bool Supports(const KernelInit& init) {
   ConvGeometry g;
   if (!StepTaken(init, &g)) return false;
   try {
-    return NativeBFloat16Impl(MakePd(init, g));
+    return NativeBFloat16Impl(MakePd(init, g).impl_info_str());
   } catch (const std::exception&) {
     return false;
   }

@@ -3,8 +3,17 @@
 // each kAdd a binary_add (a residual of the output's shape, or a bias with
 // one value per column broadcast over the rows), activations as eltwise
 // post-ops (GELU as eltwise_gelu_erf / eltwise_gelu_tanh), in their order.
+//
+// "onednn-bf16": the same primitive computing in bfloat16 where the CPU has
+// bfloat16 dot products (AVX512_BF16, AMX): a is BFLOAT16 storage, b is too
+// (attention's activation products) or a constant holding bfloat16 values
+// (a weight consumed in BFLOAT16, rounded by the planner), so every product
+// is the reference's exactly and the sums are float32 as its; the post-ops
+// run in float32 and the output (BFLOAT16 storage or FLOAT32) is rounded
+// once, after them (docs/precision.md, bfloat16 arithmetic).
 #include <unordered_map>
 
+#include "kernels/cpu_features.h"
 #include "kernels/onednn.h"
 #include "ops/kernel_registry.h"
 #include "ops/matmul/cpu.h"
@@ -21,7 +30,7 @@ using dnnl::memory;
 
 // An operand as oneDNN sees it: rank-`rank` dims [1..., batch..., rows, cols]
 // with the strides of how it is stored (transposed or not).
-memory::desc OperandDesc(const Operand& op, size_t rank) {
+memory::desc OperandDesc(const Operand& op, size_t rank, memory::data_type type) {
   memory::dims dims(rank, 1), strides(rank, 0);
   const int64_t matrix = op.rows * op.cols;
   dims[rank - 2] = op.rows;
@@ -36,13 +45,24 @@ memory::desc OperandDesc(const Operand& op, size_t rank) {
     step *= op.batch[i];
   }
   for (size_t d = 0; d + 2 + op.batch.size() < rank; ++d) strides[d] = step;  // padded dims of 1
-  return memory::desc(dims, memory::data_type::f32, strides);
+  return memory::desc(dims, type, strides);
+}
+
+// oneDNN's type for a step tensor: bf16 for bfloat16 storage, else f32.
+memory::data_type TypeOf(const ValueInfo& v) {
+  return IsBFloat16Storage(v) ? memory::data_type::bf16 : memory::data_type::f32;
 }
 
 class OneDnnMatMul : public Kernel {
  public:
-  const char* Name() const override { return "onednn"; }
-  Status Init(const KernelInit& init) {
+  const char* Name() const override { return bfloat16_ ? "onednn-bf16" : "onednn"; }
+  // `describe_only`: the primitive descriptor alone (whether oneDNN has a
+  // kernel for the step), no primitive, no packed weights.
+  Status Init(const KernelInit& init, bool describe_only = false) {
+    bfloat16_ = IsBFloat16Storage(*init.inputs[0]);
+    // A constant b is packed as bf16 (exact: bfloat16 values) on the bfloat16 path.
+    const memory::data_type b_type =
+        bfloat16_ && init.inputs[1]->const_data ? memory::data_type::bf16 : TypeOf(*init.inputs[1]);
     MatMulGeometry g;
     MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
     MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "a"));
@@ -56,12 +76,12 @@ class OneDnnMatMul : public Kernel {
         return InvalidArgument("batch dims of input 'a' ", ir::ShapeString(init.inputs[0]->shape), " and input 'b' ",
                                ir::ShapeString(init.inputs[1]->shape), " do not broadcast");
     }
-    a_md_ = OperandDesc(g.a, rank);
-    b_md_ = OperandDesc(g.b, rank);
+    a_md_ = OperandDesc(g.a, rank, TypeOf(*init.inputs[0]));
+    b_md_ = OperandDesc(g.b, rank, TypeOf(*init.inputs[1]));  // a constant's own bytes: float32
     memory::dims dst_dims(g.batch.begin(), g.batch.end());
     dst_dims.push_back(g.a.rows);
     dst_dims.push_back(g.b.cols);
-    dst_md_ = memory::desc(dst_dims, memory::data_type::f32, DenseTag(rank));
+    dst_md_ = memory::desc(dst_dims, TypeOf(init.outputs[0]), DenseTag(rank));
     const void* constant_b = init.inputs[1]->const_data;
     const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
     // Each kAdd's addend as a binary_add source: the output's shape (dst's
@@ -75,14 +95,17 @@ class OneDnnMatMul : public Kernel {
         dims = dst_dims;
       else
         dims[rank - 1] = a.shape.back();
-      addend_mds.push_back(memory::desc(dims, memory::data_type::f32, DenseTag(rank)));
+      addend_mds.push_back(memory::desc(dims, TypeOf(a), DenseTag(rank)));
     }
     return kernels::OneDnnCall("MatMul (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       // A constant b may take whatever layout oneDNN runs fastest: packed once per engine.
-      const memory::desc b_any(b_md_.dims(), memory::data_type::f32, memory::format_tag::any);
+      const memory::desc b_any(b_md_.dims(), b_type, memory::format_tag::any);
       pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, constant_b ? b_any : b_md_, dst_md_),
                                          BinaryPostOpAttr(post_ops, addend_mds, &addends_), engine);
+      if (bfloat16_ && !NativeBFloat16Impl(pd_.impl_info_str()))
+        throw std::runtime_error("no native bfloat16 implementation");
+      if (describe_only) return;
       matmul_ = dnnl::matmul(pd_);
       stream_ = dnnl::stream(engine);
       if (constant_b) {
@@ -118,6 +141,7 @@ class OneDnnMatMul : public Kernel {
     return tags[rank];
   }
 
+  bool bfloat16_ = false;
   memory::desc a_md_, b_md_, dst_md_;
   std::vector<BinaryAddend> addends_;       // the fused adds' sources
   std::shared_ptr<const memory> packed_b_;  // shared with the engine
@@ -160,6 +184,34 @@ bool SupportsFast(const KernelInit& init) {
   return ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok() && !g.b.vector &&
          init.outputs[0].shape.back() == g.b.cols;
 }
+
+// The bfloat16 form: a BFLOAT16 storage; b BFLOAT16 storage or a constant
+// of bfloat16 values; the output BFLOAT16 storage or plain FLOAT32; post-ops
+// with FLOAT32 or BFLOAT16 residual addends; oneDNN on native bfloat16
+// instructions only.
+bool SupportsBFloat16(const KernelInit& init) {
+  if (!kernels::DetectedCpuFeatures().avx512bf16 || init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
+      init.outputs.size() != 1)
+    return false;
+  const ValueInfo &a = *init.inputs[0], &b = *init.inputs[1], &y = init.outputs[0];
+  if (!IsBFloat16Storage(a) || a.quant || b.quant || y.quant) return false;
+  if (!IsBFloat16Storage(b) && !(b.const_data && HoldsBFloat16Values(b))) return false;
+  if (!IsBFloat16Storage(y) && (y.dtype != DataType::FLOAT32 || y.narrowed)) return false;
+  for (const ValueInfo* v : {&a, &b})
+    if (v->layout != MemoryLayout::kPlain) return false;
+  if (y.layout != MemoryLayout::kPlain || !OneDnnSupportsBFloat16BinaryPostOps(init)) return false;
+  if (std::max(a.shape.size(), b.shape.size()) > 12) return false;
+  MatMulGeometry g;
+  if (!ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok()) return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->shape != y.shape &&
+          (g.b.vector || y.shape.back() != g.b.cols))
+        return false;
+  // Whether oneDNN has a native kernel for it.
+  OneDnnMatMul probe;
+  return probe.Init(init, /*describe_only=*/true).ok();
+}
 }  // namespace
 
 }  // namespace mixq::ops
@@ -167,4 +219,6 @@ bool SupportsFast(const KernelInit& init) {
 MIXQ_REGISTER_KERNELS(matmul, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kMatMul, mixq::kernels::Isa::kGeneric, 10, mixq::ops::SupportsFast,
                              mixq::ops::MakeMatMulOneDnn});
+  mixq::ops::RegisterKernel({"onednn-bf16", mixq::OpKind::kMatMul, mixq::kernels::Isa::kAvx512, 30,
+                             mixq::ops::SupportsBFloat16, mixq::ops::MakeMatMulOneDnn});
 }

@@ -51,7 +51,8 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
     // float16 output stage has it): plain FLOAT32 in and out.
     const bool plain = in.dtype == DataType::FLOAT32 && !in.narrowed && !in.quant && out.dtype == DataType::FLOAT32 &&
                        !out.narrowed && !out.quant;
-    if (!plain || !FloatProductAnchor(site, anchor_op)) return false;
+    const bool bfloat16 = IsBFloat16(in) && IsBFloat16(out) && BFloat16ProductAnchor(site, anchor_op);
+    if (!(plain && FloatProductAnchor(site, anchor_op)) && !bfloat16) return false;
     op.kind = ops::PostOp::Kind::kActivation;
     op.activation = type;
   } else if (!ops::ActivationPostOp(act.attrs, &op)) {

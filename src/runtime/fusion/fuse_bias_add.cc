@@ -35,8 +35,30 @@ bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op) {
   return true;
 }
 
+// The bfloat16 form: a MatMul / FullyConnected reading BFLOAT16 storage times
+// BFLOAT16 storage or a constant (consumed in BFLOAT16: its values rounded),
+// not quantized. The bfloat16 kernels compute its post-ops in float32 and
+// round once (ops/matmul/cpu_onednn.cc, "onednn-bf16").
+bool BFloat16ProductAnchor(const FusionSite& site, OpKind anchor_op) {
+  if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return false;
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  if (anchor.inputs.size() < 2) return false;
+  for (size_t i = 0; i < 2; ++i) {
+    const int v = anchor.inputs[i];
+    if (v < 0 || (i < anchor.input_quant.size() && anchor.input_quant[i])) return false;
+    const ops::ValueInfo& s = site.storage[static_cast<size_t>(v)];
+    const bool constant =
+        site.graph.value(v)->producer >= 0 && site.graph.node(site.graph.value(v)->producer)->op == OpKind::kConstant;
+    if (!IsBFloat16(s) && !(i == 1 && constant && PlainFloat32(s))) return false;
+  }
+  return true;
+}
+
 bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
-  if (!IsFusionAnchor(anchor_op) || !FloatProductAnchor(site, anchor_op)) return false;
+  if (!IsFusionAnchor(anchor_op)) return false;
+  const bool float32 = FloatProductAnchor(site, anchor_op), bfloat16 = BFloat16ProductAnchor(site, anchor_op);
+  if (!float32 && !bfloat16) return false;
   const int consumer = SoleConsumer(site, output);
   if (consumer < 0) return false;
   const ir::Node& add = *site.graph.node(consumer);
@@ -54,7 +76,9 @@ bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, 
   const auto& y = site.storage[static_cast<size_t>(output)];
   const auto& bias = site.storage[static_cast<size_t>(other)];
   const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
-  if (!PlainFloat32(y) || !PlainFloat32(bias) || !PlainFloat32(sum) || !bias.const_data) return false;
+  if (!PlainFloat32(bias) || !bias.const_data) return false;
+  if (!(float32 && PlainFloat32(y) && PlainFloat32(sum)) && !(bfloat16 && IsBFloat16(y) && IsBFloat16(sum)))
+    return false;
   // The sum keeps y's shape (the bias broadcasts into it, never the other
   // way), and the bias has one value per output column: y + bias[j] in
   // float32, what the Elementwise kernel computes.

@@ -44,7 +44,9 @@ bool ProposeScalarFusion(const FusionSite& site, OpKind anchor_op, int output, F
   const auto& out = site.storage[static_cast<size_t>(node.outputs[0])];
   const bool half = anchor_op == OpKind::kConv2D && IsHalf(y) && IsHalf(out) && AnchorReadsHalf(site);
   // bfloat16 storage after a convolution reading it: rounded once after the chain.
-  const bool bfloat16 = anchor_op == OpKind::kConv2D && IsBFloat16(y) && IsBFloat16(out) && AnchorReadsBFloat16(site);
+  const bool bfloat16 =
+      IsBFloat16(y) && IsBFloat16(out) &&
+      ((anchor_op == OpKind::kConv2D && AnchorReadsBFloat16(site)) || BFloat16ProductAnchor(site, anchor_op));
   if (!((PlainFloat32(y) && PlainFloat32(out)) || half || bfloat16) || y.shape != out.shape) return false;
   proposal->fused_node = consumer;
   proposal->post_op = ops::PostOp{};

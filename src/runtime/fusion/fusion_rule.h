@@ -55,6 +55,7 @@ int SoleConsumer(const FusionSite& site, int value);
 // Conv2D / ConvTranspose2D / MatMul / FullyConnected + relu / relu6 / clip /
 // leaky_relu: the activation becomes a post-op (storage of both tensors equal).
 // gelu_erf / gelu_tanh only after a FloatProductAnchor, between plain FLOAT32
+// (or after a BFloat16ProductAnchor, between BFLOAT16 storage)
 // tensors (the float32 GEMM epilogues and oneDNN's eltwise GELU take it).
 bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
@@ -71,6 +72,9 @@ bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, 
 
 // True for a MatMul / FullyConnected step that computes in plain float32.
 bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op);
+// The same reading BFLOAT16 storage (b: storage or a constant), for the
+// bfloat16 kernels, which round once after their post-ops.
+bool BFloat16ProductAnchor(const FusionSite& site, OpKind anchor_op);
 
 // ... + mul / add with a one-element float32 constant (fuse_float_chain.cc):
 // between plain FLOAT32 tensors, or between float16 tensors after an anchor
