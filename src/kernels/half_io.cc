@@ -37,21 +37,6 @@ MIXQ_F16C void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = BFloat16ToFloat(x[i]);
 }
 
-namespace {
-// 8 floats' bfloat16 bits (in the low half of each int32 lane): round to
-// nearest even on the dropped half (a carry into the exponent gives inf),
-// NaN kept NaN by setting the quiet bit, as util/half.cc's FloatToBFloat16.
-MIXQ_F16C inline __m256i BFloat16Bits8(__m256 v) {
-  const __m256i f = _mm256_castps_si256(v);
-  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, _mm256_set1_epi32(0x7fff)), odd), 16);
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(f, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
-  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
-  return _mm256_blendv_epi8(rounded, quiet, nan);
-}
-}  // namespace
-
 MIXQ_F16C void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {

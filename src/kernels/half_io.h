@@ -6,6 +6,8 @@
 // kernels::BestIsa() is at least kAvx2 (which implies F16C).
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
 
 namespace mixq::kernels {
@@ -27,6 +29,42 @@ void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n);
 void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n);
 void BFloat16ToFloatParallel(const uint16_t* x, float* y, int64_t n);
 void FloatToBFloat16Parallel(const float* x, uint16_t* y, int64_t n);
+
+// 8 floats' bfloat16 bits, in the low half of each int32 lane: round to
+// nearest even on the dropped half (a carry into the exponent gives inf),
+// NaN kept NaN by setting the quiet bit, as util/half.cc's FloatToBFloat16.
+__attribute__((target("avx2,f16c"))) inline __m256i BFloat16Bits8(__m256 v) {
+  const __m256i f = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, _mm256_set1_epi32(0x7fff)), odd), 16);
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(f, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(rounded, quiet, nan);
+}
+// The same, packed: 8 bfloat16 values.
+__attribute__((target("avx2,f16c"))) inline __m128i FloatToBFloat16x8(__m256 v) {
+  const __m256i bits = BFloat16Bits8(v);
+  return _mm_packus_epi32(_mm256_castsi256_si128(bits), _mm256_extracti128_si256(bits, 1));
+}
+// 8 bfloat16 values widened (exact).
+__attribute__((target("avx2,f16c"))) inline __m256 BFloat16x8ToFloat(__m128i h) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// float16 or (`bfloat16`) bfloat16 rows: the functions above.
+inline void Narrow16ToFloatRow(bool bfloat16, const uint16_t* x, float* y, int64_t n) {
+  if (bfloat16)
+    BFloat16ToFloatRow(x, y, n);
+  else
+    HalfToFloatRow(x, y, n);
+}
+inline void FloatToNarrow16Row(bool bfloat16, const float* x, uint16_t* y, int64_t n) {
+  if (bfloat16)
+    FloatToBFloat16Row(x, y, n);
+  else
+    FloatToHalfRow(x, y, n);
+}
 
 // oneDNN's 8-channel blocked layout (nChw8c) for one image of `channels`
 // planes of `spatial` elements: y[((c / 8) * spatial + s) * 8 + c % 8].

@@ -10,20 +10,20 @@
 
 namespace mixq::ops {
 
-bool HalfOrFloatStorage(const KernelInit& init) {
+bool NarrowOrFloatStorage(const KernelInit& init, DataType narrow) {
   if (init.HasPostOps()) return false;
   bool half = false;
   for (size_t i = 0; i < init.inputs.size(); ++i) {
     const ValueInfo* v = init.inputs[i];
     if (!v) continue;
-    if (IsHalfStorage(*v)) {
+    if (IsNarrowStorage(*v, narrow)) {
       half = true;
     } else if (v->dtype != DataType::FLOAT32 || v->narrowed || init.ComputeOf(i) != DataType::FLOAT32) {
       return false;
     }
   }
   for (const ValueInfo& o : init.outputs) {
-    if (IsHalfStorage(o)) {
+    if (IsNarrowStorage(o, narrow)) {
       half = true;
     } else if (o.dtype != DataType::FLOAT32 || o.narrowed) {
       return false;
@@ -38,7 +38,7 @@ WidenedInit::WidenedInit(const KernelInit& init, const ir::Shape* shape, const i
     const ValueInfo* v = init.inputs[i];
     if (!v) continue;
     inputs_[i] = *v;
-    if (IsHalfStorage(*v)) {
+    if (IsHalfStorage(*v) || IsNarrowStorage(*v, DataType::BFLOAT16)) {
       inputs_[i].dtype = DataType::FLOAT32;
       inputs_[i].narrowed = false;
     }
@@ -47,7 +47,7 @@ WidenedInit::WidenedInit(const KernelInit& init, const ir::Shape* shape, const i
   for (size_t i = 0; i < init.inputs.size(); ++i) input_ptrs_.push_back(init.inputs[i] ? &inputs_[i] : nullptr);
   outputs_ = init.outputs;
   for (ValueInfo& o : outputs_) {
-    if (IsHalfStorage(o)) {
+    if (IsHalfStorage(o) || IsNarrowStorage(o, DataType::BFLOAT16)) {
       o.dtype = DataType::FLOAT32;
       o.narrowed = false;
     }
@@ -65,10 +65,11 @@ namespace {
 
 class HalfPointwise : public Kernel {
  public:
-  HalfPointwise(const char* name, int64_t count, bool in_half, bool out_half, std::unique_ptr<Kernel> chunk,
-                std::unique_ptr<Kernel> tail)
+  HalfPointwise(const char* name, int64_t count, bool bfloat16, bool in_half, bool out_half,
+                std::unique_ptr<Kernel> chunk, std::unique_ptr<Kernel> tail)
       : name_(name),
         count_(count),
+        bfloat16_(bfloat16),
         in_half_(in_half),
         out_half_(out_half),
         chunk_(std::move(chunk)),
@@ -104,18 +105,19 @@ class HalfPointwise : public Kernel {
       const int64_t n = std::min(kHalfChunk, end - at);
       if (n != kHalfChunk) xv[0].shape = yv[0].shape = {n};
       if (in_half_)
-        kernels::HalfToFloatRow(x.Data<const uint16_t>() + at, x_buf, n);
+        kernels::Narrow16ToFloatRow(bfloat16_, x.Data<const uint16_t>() + at, x_buf, n);
       else
         xv[0].data = x.Data<float>() + at;
       if (!out_half_) yv[0].data = y.Data<float>() + at;
       MIXQ_RETURN_IF_ERROR((n == kHalfChunk ? chunk_ : tail_)->Run(xv, yv));
-      if (out_half_) kernels::FloatToHalfRow(y_buf, y.Data<uint16_t>() + at, n);
+      if (out_half_) kernels::FloatToNarrow16Row(bfloat16_, y_buf, y.Data<uint16_t>() + at, n);
     }
     return Status::OK();
   }
 
   const char* name_;
   int64_t count_;
+  bool bfloat16_;  // the 16-bit storage is bfloat16, else float16
   bool in_half_, out_half_;
   std::unique_ptr<Kernel> chunk_, tail_;  // the float32 kernel prepared for a full chunk, and for the last one
 };
@@ -134,22 +136,24 @@ bool PointwiseShapes(const KernelInit& init) {
 
 }  // namespace
 
-bool SupportsHalfPointwise(OpKind op, const KernelInit& init) {
-  if (!PointwiseShapes(init) || !HalfOrFloatStorage(init)) return false;
+bool SupportsHalfPointwise(OpKind op, const KernelInit& init, DataType narrow) {
+  if (!PointwiseShapes(init) || !NarrowOrFloatStorage(init, narrow)) return false;
   WidenedInit wide(init);
   const KernelDef* def = nullptr;
   return SelectKernel(op, wide.init(), false, kernels::BestIsa(), &def).ok();
 }
 
-Status MakeHalfPointwise(OpKind op, const KernelInit& init, const char* name, std::unique_ptr<Kernel>* kernel) {
-  if (!PointwiseShapes(init) || !HalfOrFloatStorage(init))
-    return Internal(name, ": not a pointwise step on float16 / float32 storage");
+Status MakeHalfPointwise(OpKind op, const KernelInit& init, DataType narrow, const char* name,
+                         std::unique_ptr<Kernel>* kernel) {
+  if (!PointwiseShapes(init) || !NarrowOrFloatStorage(init, narrow))
+    return Internal(name, ": not a pointwise step on ", DataTypeName(narrow), " / float32 storage");
   const int64_t count = ir::ElementCount(init.inputs[0]->shape);
   std::unique_ptr<Kernel> chunk, tail;
   if (count >= kHalfChunk) MIXQ_RETURN_IF_ERROR(MakeFloatKernel(op, init, kHalfChunk, &chunk));
   if (count % kHalfChunk != 0) MIXQ_RETURN_IF_ERROR(MakeFloatKernel(op, init, count % kHalfChunk, &tail));
-  *kernel = std::make_unique<HalfPointwise>(name, count, IsHalfStorage(*init.inputs[0]), IsHalfStorage(init.outputs[0]),
-                                            std::move(chunk), std::move(tail));
+  *kernel = std::make_unique<HalfPointwise>(
+      name, count, narrow == DataType::BFLOAT16, IsNarrowStorage(*init.inputs[0], narrow),
+      IsNarrowStorage(init.outputs[0], narrow), std::move(chunk), std::move(tail));
   return Status::OK();
 }
 
@@ -177,7 +181,7 @@ bool ReadRowGeometry(const KernelInit& init, int64_t axis, bool whole, RowGeomet
       axis >= static_cast<int64_t>(shape.size()) || !std::equal(shape.begin(), shape.begin() + axis, out.begin()))
     return false;
   for (size_t i = 1; i < init.inputs.size(); ++i)
-    if (init.inputs[i] && (IsHalfStorage(*init.inputs[i]) || !init.inputs[i]->const_data)) return false;
+    if (init.inputs[i] && !init.inputs[i]->const_data) return false;  // constants only (never narrowed)
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     (d < axis ? g->rows : g->length) *= shape[static_cast<size_t>(d)];
     if (d >= axis) g->out_length *= out[static_cast<size_t>(d)];
@@ -208,10 +212,11 @@ Status MakeFloatKernelFor(OpKind op, const KernelInit& init, const ir::Shape& sh
 
 class HalfRows : public Kernel {
  public:
-  HalfRows(const char* name, RowGeometry g, bool in_half, bool out_half, std::unique_ptr<Kernel> chunk,
+  HalfRows(const char* name, RowGeometry g, bool bfloat16, bool in_half, bool out_half, std::unique_ptr<Kernel> chunk,
            std::unique_ptr<Kernel> tail)
       : name_(name),
         g_(std::move(g)),
+        bfloat16_(bfloat16),
         in_half_(in_half),
         out_half_(out_half),
         chunk_(std::move(chunk)),
@@ -245,43 +250,45 @@ class HalfRows : public Kernel {
     views[0] = {DataType::FLOAT32, full ? g_.chunk_shape : g_.tail_shape, nullptr, nullptr};
     TensorView yv{DataType::FLOAT32, full ? g_.out_chunk_shape : g_.out_tail_shape, nullptr, nullptr};
     if (in_half_) {
-      kernels::HalfToFloatRow(in[0].Data<const uint16_t>() + at, x_buf.data(), n);
+      kernels::Narrow16ToFloatRow(bfloat16_, in[0].Data<const uint16_t>() + at, x_buf.data(), n);
       views[0].data = x_buf.data();
     } else {
       views[0].data = in[0].Data<float>() + at;
     }
     yv.data = out_half_ ? y_buf.data() : y.Data<float>() + out_at;
     MIXQ_RETURN_IF_ERROR((full ? chunk_ : tail_)->Run(views, {yv}));
-    if (out_half_) kernels::FloatToHalfRow(y_buf.data(), y.Data<uint16_t>() + out_at, out_n);
+    if (out_half_) kernels::FloatToNarrow16Row(bfloat16_, y_buf.data(), y.Data<uint16_t>() + out_at, out_n);
     return Status::OK();
   }
 
   const char* name_;
   RowGeometry g_;
+  bool bfloat16_;
   bool in_half_, out_half_;
   std::unique_ptr<Kernel> chunk_, tail_;
 };
 
 }  // namespace
 
-bool SupportsHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole) {
+bool SupportsHalfRows(OpKind op, const KernelInit& init, DataType narrow, int64_t axis, bool whole) {
   RowGeometry g;
-  if (!HalfOrFloatStorage(init) || !ReadRowGeometry(init, axis, whole, &g)) return false;
+  if (!NarrowOrFloatStorage(init, narrow) || !ReadRowGeometry(init, axis, whole, &g)) return false;
   WidenedInit wide(init, &g.chunk_shape, &g.out_chunk_shape);
   const KernelDef* def = nullptr;
   return SelectKernel(op, wide.init(), false, kernels::BestIsa(), &def).ok();
 }
 
-Status MakeHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole, const char* name,
+Status MakeHalfRows(OpKind op, const KernelInit& init, DataType narrow, int64_t axis, bool whole, const char* name,
                     std::unique_ptr<Kernel>* kernel) {
   RowGeometry g;
-  if (!HalfOrFloatStorage(init) || !ReadRowGeometry(init, axis, whole, &g))
-    return Internal(name, ": not a row-wise step on float16 / float32 storage");
+  if (!NarrowOrFloatStorage(init, narrow) || !ReadRowGeometry(init, axis, whole, &g))
+    return Internal(name, ": not a row-wise step on ", DataTypeName(narrow), " / float32 storage");
   std::unique_ptr<Kernel> chunk, tail;
   MIXQ_RETURN_IF_ERROR(MakeFloatKernelFor(op, init, g.chunk_shape, &chunk, &g.out_chunk_shape));
   if (!g.tail_shape.empty()) MIXQ_RETURN_IF_ERROR(MakeFloatKernelFor(op, init, g.tail_shape, &tail, &g.out_tail_shape));
-  const bool in_half = IsHalfStorage(*init.inputs[0]), out_half = IsHalfStorage(init.outputs[0]);
-  *kernel = std::make_unique<HalfRows>(name, std::move(g), in_half, out_half, std::move(chunk), std::move(tail));
+  const bool in_half = IsNarrowStorage(*init.inputs[0], narrow), out_half = IsNarrowStorage(init.outputs[0], narrow);
+  *kernel = std::make_unique<HalfRows>(name, std::move(g), narrow == DataType::BFLOAT16, in_half, out_half,
+                                       std::move(chunk), std::move(tail));
   return Status::OK();
 }
 

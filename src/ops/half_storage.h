@@ -14,16 +14,25 @@
 
 namespace mixq::ops {
 
-// A real value held as float16 in the arena (not a constant: constants
-// consumed in float16 are rounded FLOAT32 constants).
+// A real value held as `narrow` (FLOAT16 or BFLOAT16) in the arena (not a
+// constant: constants consumed in float16 / bfloat16 are rounded FLOAT32
+// constants).
+inline bool IsNarrowStorage(const ValueInfo& v, DataType narrow) {
+  return v.narrowed && v.dtype == narrow && v.const_data == nullptr;
+}
 inline bool IsHalfStorage(const ValueInfo& v) {
-  return v.narrowed && v.dtype == DataType::FLOAT16 && v.const_data == nullptr;
+  return IsNarrowStorage(v, DataType::FLOAT16);
 }
 
-// What a float16-storage kernel takes: every present input FLOAT32 (consumed
-// as FLOAT32) or FLOAT16 storage, every output FLOAT32 or FLOAT16 storage, at
-// least one of them FLOAT16, and no post-ops.
-bool HalfOrFloatStorage(const KernelInit& init);
+// What a `narrow`-storage kernel takes: every present input FLOAT32 (consumed
+// as FLOAT32) or `narrow` storage, every output FLOAT32 or `narrow` storage,
+// at least one of them `narrow`, and no post-ops. The wrappers below take
+// FLOAT16 and BFLOAT16 alike (their own kernels: "avx2-f16", "avx2-bf16");
+// HalfOrFloatStorage is the FLOAT16 form.
+bool NarrowOrFloatStorage(const KernelInit& init, DataType narrow);
+inline bool HalfOrFloatStorage(const KernelInit& init) {
+  return NarrowOrFloatStorage(init, DataType::FLOAT16);
+}
 
 // The same step with FLOAT16 storage read as plain FLOAT32: what the float32
 // kernel between the Cast steps is prepared with. `shape`, when given,
@@ -57,13 +66,14 @@ constexpr int64_t kHalfChunk = 4096;
 // chunks split over OpenMP threads above kMinParallelElements. The result is
 // bit-identical with Cast, the float32 kernel, Cast. `name` is the kernel's
 // registered name.
-Status MakeHalfPointwise(OpKind op, const KernelInit& init, const char* name, std::unique_ptr<Kernel>* kernel);
+Status MakeHalfPointwise(OpKind op, const KernelInit& init, DataType narrow, const char* name,
+                         std::unique_ptr<Kernel>* kernel);
 // True when MakeHalfPointwise takes `init`: one input and one output of the
 // same shape, HalfOrFloatStorage, and a float32 kernel (the reference
 // included) for the widened step. Only for ops whose every kernel is
 // pointwise, so that a kernel prepared for a chunk computes each element as
 // the one prepared for the whole tensor.
-bool SupportsHalfPointwise(OpKind op, const KernelInit& init);
+bool SupportsHalfPointwise(OpKind op, const KernelInit& init, DataType narrow);
 
 // A float16-storage kernel for an op that computes each row independently:
 // input 0 and output 0 seen as rows of the dims from `axis` on (Softmax over
@@ -79,8 +89,8 @@ bool SupportsHalfPointwise(OpKind op, const KernelInit& init);
 // float32 copies outside the arena stay small. The caller checks that the
 // op's rows are the ones from `axis`.
 constexpr int64_t kHalfWholeLimit = int64_t{1} << 16;
-bool SupportsHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole = false);
-Status MakeHalfRows(OpKind op, const KernelInit& init, int64_t axis, bool whole, const char* name,
+bool SupportsHalfRows(OpKind op, const KernelInit& init, DataType narrow, int64_t axis, bool whole = false);
+Status MakeHalfRows(OpKind op, const KernelInit& init, DataType narrow, int64_t axis, bool whole, const char* name,
                     std::unique_ptr<Kernel>* kernel);
 
 }  // namespace mixq::ops

@@ -15,11 +15,11 @@ namespace mixq::ops {
 
 // plane[(q * rows + r) * phase_w + j] holds padded input row r, padded column
 // q + j * stride_w; positions outside the input hold `fill`. S is T, or
-// uint16_t (float16 storage, T float): each input line is widened into
-// `line` first.
+// uint16_t (float16 storage, or bfloat16 with `bfloat16`; T float): each
+// input line is widened into `line` first.
 template <typename T, typename S>
 void SplitByStridePhase(const S* x, const PoolGeometry& g, int64_t rows, int64_t phase_w, T fill, std::vector<T>* plane,
-                        std::vector<float>* line) {
+                        std::vector<float>* line, bool bfloat16) {
   const int64_t sw = g.stride_w;
   plane->assign(static_cast<size_t>(sw * rows * phase_w), fill);
   for (int64_t ih = 0; ih < g.in_h; ++ih) {
@@ -28,7 +28,7 @@ void SplitByStridePhase(const S* x, const PoolGeometry& g, int64_t rows, int64_t
       row = x + ih * g.in_w;
     } else {
       line->resize(static_cast<size_t>(g.in_w));
-      kernels::HalfToFloatRow(x + ih * g.in_w, line->data(), g.in_w);
+      kernels::Narrow16ToFloatRow(bfloat16, x + ih * g.in_w, line->data(), g.in_w);
       row = line->data();
     }
     const int64_t r = ih + g.pad_top;

@@ -31,6 +31,25 @@ bool HaveAvx2() {
   return kernels::BestIsa() >= kernels::Isa::kAvx2;
 }
 
+// The 16-bit storage under test: FLOAT16, or BFLOAT16 (the same wrappers'
+// "avx2-bf16" kernels, BFloat16Storage tests). "half" below means either.
+DataType g_narrow = DataType::FLOAT16;
+
+struct NarrowScope {
+  explicit NarrowScope(DataType t) { g_narrow = t; }
+  ~NarrowScope() { g_narrow = DataType::FLOAT16; }
+};
+
+bool Bf16() {
+  return g_narrow == DataType::BFLOAT16;
+}
+float RoundNarrow(float v) {
+  return Bf16() ? RoundToBFloat16(v) : RoundToHalf(v);
+}
+float WidenNarrow(uint16_t h) {
+  return Bf16() ? BFloat16ToFloat(h) : HalfToFloat(h);
+}
+
 // Values already rounded to float16 (what float16 storage holds), with
 // specials every 7th element.
 std::vector<float> HalfValues(int64_t n, uint32_t seed, float scale = 4.0f) {
@@ -39,13 +58,13 @@ std::vector<float> HalfValues(int64_t n, uint32_t seed, float scale = 4.0f) {
   const float special[] = {0.0f, -0.0f, kInf, -kInf, kNaN, 65504.0f, -65504.0f, 6e-8f, -3e-5f, 1.0f, -1.0f, 0.5f};
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
-    v[static_cast<size_t>(i)] = RoundToHalf(i % 7 == 3 ? special[(i / 7) % std::size(special)] : normal(rng));
+    v[static_cast<size_t>(i)] = RoundNarrow(i % 7 == 3 ? special[(i / 7) % std::size(special)] : normal(rng));
   return v;
 }
 
 std::vector<uint16_t> ToHalf(const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());
-  for (size_t i = 0; i < v.size(); ++i) h[i] = FloatToHalf(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) h[i] = Bf16() ? FloatToBFloat16(v[i]) : FloatToHalf(v[i]);
   return h;
 }
 
@@ -63,7 +82,7 @@ ir::AttrMap WithDefaults(OpKind op, ir::AttrMap attrs) {
 }
 
 ValueInfo InfoOf(const Operand& o) {
-  ValueInfo v{o.half ? DataType::FLOAT16 : DataType::FLOAT32, o.shape, nullptr, nullptr, o.half};
+  ValueInfo v{o.half ? g_narrow : DataType::FLOAT32, o.shape, nullptr, nullptr, o.half};
   if (o.constant) v.const_data = o.values.data();
   return v;
 }
@@ -75,6 +94,7 @@ struct Output {
 };
 
 bool IsHalfNaN(uint16_t h) {
+  if (Bf16()) return (h & 0x7f80) == 0x7f80 && (h & 0x007f) != 0;
   return (h & 0x7c00) == 0x7c00 && (h & 0x03ff) != 0;
 }
 
@@ -92,8 +112,8 @@ void ExpectSameBits(const Output& a, const Output& b, const char* what) {
         mismatches++ == 0)
       first = i;
   EXPECT_EQ(mismatches, 0u) << what << ": first at " << first << " ("
-                            << (a.half.empty() ? a.wide[first] : HalfToFloat(a.half[first])) << " vs "
-                            << (b.half.empty() ? b.wide[first] : HalfToFloat(b.half[first])) << ")";
+                            << (a.half.empty() ? a.wide[first] : WidenNarrow(a.half[first])) << " vs "
+                            << (b.half.empty() ? b.wide[first] : WidenNarrow(b.half[first])) << ")";
 }
 
 // Runs `op` with `kernel_name` (the float16 kernel) on the operands as stored.
@@ -114,13 +134,13 @@ Output RunHalf(OpKind op, const ir::AttrMap& attrs, const std::vector<Operand>& 
   EXPECT_TRUE(GetSchema(op).infer(attrs, schema_ptrs, outs).ok());
   ValueInfo out = outs[0];
   if (out_half) {
-    out.dtype = DataType::FLOAT16;
+    out.dtype = g_narrow;
     out.narrowed = true;
   }
   std::vector<ValueInfo> out_infos = {out};
   std::vector<DataType> compute(operands.size(), DataType::FLOAT32);
   for (size_t i = 0; i < operands.size(); ++i)
-    if (operands[i].half) compute[i] = DataType::FLOAT16;
+    if (operands[i].half) compute[i] = g_narrow;
   KernelInit init(attrs, ptrs, out_infos, &compute, &post_ops);
   const KernelDef* def = FindKernel(op, kernel_name);
   Output result;
@@ -136,7 +156,7 @@ Output RunHalf(OpKind op, const ir::AttrMap& attrs, const std::vector<Operand>& 
   std::vector<TensorView> views;
   for (const Operand& o : operands) {
     halves.push_back(o.half ? ToHalf(o.values) : std::vector<uint16_t>{});
-    views.push_back({o.half ? DataType::FLOAT16 : DataType::FLOAT32, o.shape,
+    views.push_back({o.half ? g_narrow : DataType::FLOAT32, o.shape,
                      o.half ? static_cast<void*>(halves.back().data()) : const_cast<float*>(o.values.data()), nullptr});
   }
   const int64_t n = ir::ElementCount(out.shape);
@@ -182,7 +202,7 @@ Output RunCastPath(OpKind op, const ir::AttrMap& attrs, const std::vector<Operan
     views.push_back({DataType::FLOAT32, operands[i].shape, const_cast<float*>(operands[i].values.data()), nullptr});
   std::vector<float> y(static_cast<size_t>(ir::ElementCount(outs[0].shape)));
   EXPECT_TRUE(kernel->Run(views, {{DataType::FLOAT32, outs[0].shape, y.data(), nullptr}}).ok());
-  auto round = [out_half](float v) { return out_half ? RoundToHalf(v) : v; };
+  auto round = [out_half](float v) { return out_half ? RoundNarrow(v) : v; };
   for (float& v : y) v = round(v);
   for (const PostOp& p : post_ops)
     for (size_t i = 0; i < y.size(); ++i) {
@@ -265,25 +285,29 @@ TEST(HalfIo, Blocked8LayoutBothWays) {
     }
 }
 
-TEST(HalfStorage, ElementwiseMatchesTheCastPath) {
-  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
+void ElementwiseCases(const char* kernel) {
   const ir::Shape big = {2, 3, 29, 41};  // runs past a chunk, odd tails
   for (const char* name : {"add", "sub", "mul", "div", "max", "min"}) {
     SCOPED_TRACE(name);
     ir::AttrMap attrs;
     attrs.Set("op", std::string(name));
     const Operand a{big, HalfValues(ir::ElementCount(big), 3)};
-    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {big, HalfValues(ir::ElementCount(big), 4)}}, true);
+    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {big, HalfValues(ir::ElementCount(big), 4)}}, true, {},
+                          kernel);
     // Broadcast per channel, a scalar FLOAT32 constant on either side, a FLOAT32 output.
-    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1, 3, 1, 1}, HalfValues(3, 5)}}, true);
-    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {{{1}, {0.3f}, false, true}, a}, true);
-    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1}, {-70000.0f}, false, true}}, true);
-    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1, 1, 29, 1}, HalfValues(29, 6)}}, false);
+    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1, 3, 1, 1}, HalfValues(3, 5)}}, true, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {{{1}, {0.3f}, false, true}, a}, true, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1}, {-70000.0f}, false, true}}, true, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kElementwise, attrs, {a, {{1, 1, 29, 1}, HalfValues(29, 6)}}, false, {}, kernel);
   }
 }
 
-TEST(HalfStorage, ActivationAndUnaryMatchTheCastPath) {
+TEST(HalfStorage, ElementwiseMatchesTheCastPath) {
   if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
+  ElementwiseCases("avx2-f16");
+}
+
+void PointwiseCases(const char* kernel) {
   const int64_t n = 2 * kHalfChunk + 37;
   for (const char* type : {"relu", "relu6", "clip", "leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish",
                            "silu", "gelu_erf", "gelu_tanh"}) {
@@ -294,16 +318,21 @@ TEST(HalfStorage, ActivationAndUnaryMatchTheCastPath) {
       attrs.Set("alpha", -0.3f);  // not a float16 value: the clip's output is rounded
       attrs.Set("beta", 2.7f);
     }
-    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{n}, HalfValues(n, 7)}}, true);
-    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{3, 5}, HalfValues(15, 8)}}, false);
-    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{n}, HalfValues(n, 9), false}}, true);
+    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{n}, HalfValues(n, 7)}}, true, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{3, 5}, HalfValues(15, 8)}}, false, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kActivation, attrs, {{{n}, HalfValues(n, 9), false}}, true, {}, kernel);
   }
   for (const char* op : {"sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal"}) {
     SCOPED_TRACE(op);
     ir::AttrMap attrs;
     attrs.Set("op", std::string(op));
-    ExpectMatchesCastPath(OpKind::kUnary, attrs, {{{n}, HalfValues(n, 10)}}, true);
+    ExpectMatchesCastPath(OpKind::kUnary, attrs, {{{n}, HalfValues(n, 10)}}, true, {}, kernel);
   }
+}
+
+TEST(HalfStorage, ActivationAndUnaryMatchTheCastPath) {
+  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
+  PointwiseCases("avx2-f16");
 }
 
 ir::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads, int64_t group) {
@@ -382,6 +411,11 @@ TEST(HalfStorage, PoolingResizeAndBatchNormMatchTheCastPath) {
   pool.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
   pool.Set("layout", std::string("NCHW"));
   ExpectMatchesCastPath(OpKind::kMaxPool2D, pool, {x}, true);
+  {
+    NarrowScope bf16(DataType::BFLOAT16);
+    const Operand xb{xs, HalfValues(ir::ElementCount(xs), 15)};
+    ExpectMatchesCastPath(OpKind::kMaxPool2D, pool, {xb}, true, {}, "avx2-bf16");
+  }
   for (const char* layout : {"NCHW", "NHWC"}) {
     ir::AttrMap gap;
     gap.Set("layout", std::string(layout));
@@ -403,26 +437,41 @@ TEST(HalfStorage, PoolingResizeAndBatchNormMatchTheCastPath) {
   ExpectMatchesCastPath(OpKind::kBatchNorm, bn, {x, mean, var, scale, bias}, true);
 }
 
-TEST(HalfStorage, RowWiseOpsMatchTheCastPath) {
-  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
+void RowWiseCases(const char* kernel) {
   // Rows shorter than a chunk (several per chunk plus a tail) and longer ones.
   for (const ir::Shape& shape : {ir::Shape{3, 97, 7}, ir::Shape{1, 5, 3001}}) {
     const Operand x{shape, HalfValues(ir::ElementCount(shape), 16, 3.0f)};
-    ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, true);
+    ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, true, {}, kernel);
     const int64_t last = shape.back();
     const Operand gamma{{last}, HalfValues(last, 17, 1.0f), false, true};
     const Operand beta{{last}, HalfValues(last, 18, 1.0f), false, true};
-    ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma, beta}, true);
+    ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma, beta}, true, {}, kernel);
   }
   // A small MatMul and FullyConnected in one call.
   const Operand a{{1, 19, 24}, HalfValues(19 * 24, 19, 1.0f)};
   std::vector<float> bv = HalfValues(24 * 33, 20, 0.5f);
   for (float& v : bv)
     if (!std::isfinite(v)) v = 1.0f;
-  ExpectMatchesCastPath(OpKind::kMatMul, {}, {a, {{24, 33}, bv, false, true}}, true);
+  ExpectMatchesCastPath(OpKind::kMatMul, {}, {a, {{24, 33}, bv, false, true}}, true, {}, kernel);
   const Operand x2{{3, 24}, HalfValues(3 * 24, 21, 1.0f)};
   ExpectMatchesCastPath(OpKind::kFullyConnected, {},
-                        {x2, {{33, 24}, bv, false, true}, {{33}, HalfValues(33, 22, 1.0f), false, true}}, true);
+                        {x2, {{33, 24}, bv, false, true}, {{33}, HalfValues(33, 22, 1.0f), false, true}}, true, {},
+                        kernel);
+}
+
+TEST(HalfStorage, RowWiseOpsMatchTheCastPath) {
+  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
+  RowWiseCases("avx2-f16");
+}
+
+// The same wrappers on bfloat16 storage (force_bfloat16): bit for bit with
+// the Cast path, whose casts round to bfloat16 (ties to even, NaN quieted).
+TEST(BFloat16Storage, ElementwisePointwiseAndRowWiseMatchTheCastPath) {
+  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2";
+  NarrowScope bf16(DataType::BFLOAT16);
+  ElementwiseCases("avx2-bf16");
+  PointwiseCases("avx2-bf16");
+  RowWiseCases("avx2-bf16");
 }
 
 TEST(HalfStorage, KernelsRefuseWhatTheyDoNotTake) {

@@ -88,7 +88,7 @@ class AvgPoolAvx2 : public Kernel {
   // S: float, or uint16_t (float16 storage): each line widened first.
   template <typename S>
   void Widen(const S* x, Scratch* s) const {
-    SplitByStridePhase<float>(x, g_, rows_, phase_w_, 0.0f, &s->plane, &s->line);
+    SplitByStridePhase<float>(x, g_, rows_, phase_w_, 0.0f, &s->plane, &s->line, /*bfloat16=*/false);
   }
 
   MIXQ_AVX2 void Pool(Scratch* s, float* y) const {

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "kernels/cpu_features.h"
+#include "kernels/half_io.h"
 #include "ops/elementwise/cpu.h"
 #include "ops/fake_quantize_row.h"
 #include "ops/half_storage.h"
@@ -75,40 +76,45 @@ MIXQ_F16C inline __m256 Apply8(__m256 a, __m256 b) {
   return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), nan));
 }
 
-MIXQ_F16C inline __m256 Load8(const void* p, bool half, int64_t i) {
-  return half ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + i)))
-              : _mm256_loadu_ps(static_cast<const float*>(p) + i);
+// `half`: 16-bit storage, float16 or (`bf16`) bfloat16.
+MIXQ_F16C inline __m256 Load8(const void* p, bool half, bool bf16, int64_t i) {
+  if (!half) return _mm256_loadu_ps(static_cast<const float*>(p) + i);
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + i));
+  return bf16 ? kernels::BFloat16x8ToFloat(h) : _mm256_cvtph_ps(h);
 }
 
-inline float Load1(const void* p, bool half, int64_t i) {
-  return half ? HalfToFloat(static_cast<const uint16_t*>(p)[i]) : static_cast<const float*>(p)[i];
+inline float Load1(const void* p, bool half, bool bf16, int64_t i) {
+  if (!half) return static_cast<const float*>(p)[i];
+  const uint16_t h = static_cast<const uint16_t*>(p)[i];
+  return bf16 ? BFloat16ToFloat(h) : HalfToFloat(h);
 }
 
-// One run of n elements with some operand in float16: widened on load,
-// rounded on store, fused in one pass (F16C).
+// One run of n elements with some operand in float16 (or, `bf16`,
+// bfloat16): widened on load, rounded on store, fused in one pass.
 template <Op op>
 MIXQ_F16C void RunHalf(const void* a, const void* b, void* y, int64_t n, int sa, int sb, bool a_half, bool b_half,
-                       bool y_half) {
-  const __m256 a_one = _mm256_set1_ps(Load1(a, a_half, 0)), b_one = _mm256_set1_ps(Load1(b, b_half, 0));
+                       bool y_half, bool bf16) {
+  const __m256 a_one = _mm256_set1_ps(Load1(a, a_half, bf16, 0)), b_one = _mm256_set1_ps(Load1(b, b_half, bf16, 0));
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 v = Apply8<op>(sa ? Load8(a, a_half, i) : a_one, sb ? Load8(b, b_half, i) : b_one);
+    const __m256 v = Apply8<op>(sa ? Load8(a, a_half, bf16, i) : a_one, sb ? Load8(b, b_half, bf16, i) : b_one);
     if (y_half)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(y) + i),
-                       _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      _mm_storeu_si128(
+          reinterpret_cast<__m128i*>(static_cast<uint16_t*>(y) + i),
+          bf16 ? kernels::FloatToBFloat16x8(v) : _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     else
       _mm256_storeu_ps(static_cast<float*>(y) + i, v);
   }
   for (; i < n; ++i) {
-    const float v = Apply<op>(Load1(a, a_half, sa ? i : 0), Load1(b, b_half, sb ? i : 0));
+    const float v = Apply<op>(Load1(a, a_half, bf16, sa ? i : 0), Load1(b, b_half, bf16, sb ? i : 0));
     if (y_half)
-      static_cast<uint16_t*>(y)[i] = FloatToHalf(v);
+      static_cast<uint16_t*>(y)[i] = bf16 ? FloatToBFloat16(v) : FloatToHalf(v);
     else
       static_cast<float*>(y)[i] = v;
   }
 }
 
-using RunHalfFn = void (*)(const void*, const void*, void*, int64_t, int, int, bool, bool, bool);
+using RunHalfFn = void (*)(const void*, const void*, void*, int64_t, int, int, bool, bool, bool, bool);
 
 const void* At(const void* p, bool half, int64_t i) {
   return half ? static_cast<const void*>(static_cast<const uint16_t*>(p) + i)
@@ -121,7 +127,8 @@ struct Plan {
   std::vector<int64_t> a_outer, b_outer;  // operand steps along them
   int64_t inner = 1;
   int sa = 1, sb = 1;
-  bool a_half = false, b_half = false, y_half = false;  // float16 storage
+  bool a_half = false, b_half = false, y_half = false;  // 16-bit storage:
+  bool bf16 = false;                                    // bfloat16, else float16
   RunHalfFn run_half = nullptr;
 };
 
@@ -160,18 +167,21 @@ Status MakeHalfKernel(const Plan& plan, const char* name, std::unique_ptr<Kernel
           void* y = plan.y_half ? static_cast<void*>(out[0].Data<uint16_t>() + r * plan.inner)
                                 : static_cast<void*>(out[0].Data<float>() + r * plan.inner);
           plan.run_half(At(in[0].data, plan.a_half, ia), At(in[1].data, plan.b_half, ib), y, plan.inner, plan.sa,
-                        plan.sb, plan.a_half, plan.b_half, plan.y_half);
+                        plan.sb, plan.a_half, plan.b_half, plan.y_half, plan.bf16);
         });
         return Status::OK();
       },
       kernel, name);
 }
 
-bool FloatOrHalf(const ValueInfo* v, bool half_ok) {
-  return v && (v->dtype == DataType::FLOAT32 || (half_ok && IsHalfStorage(*v)));
+// `narrow`: the 16-bit storage the kernel takes besides FLOAT32 (FLOAT16,
+// BFLOAT16), or FLOAT32 for none.
+bool FloatOrHalf(const ValueInfo* v, DataType narrow) {
+  return v && (v->dtype == DataType::FLOAT32 || (narrow != DataType::FLOAT32 && IsNarrowStorage(*v, narrow)));
 }
 
-Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_name, std::unique_ptr<Kernel>* kernel) {
+Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kernel_name,
+                       std::unique_ptr<Kernel>* kernel) {
   const ValueInfo* a = init.inputs.size() > 1 ? init.inputs[0] : nullptr;
   const ValueInfo* b = init.inputs.size() > 1 ? init.inputs[1] : nullptr;
   const std::string name = init.attrs.Str("op");
@@ -185,9 +195,8 @@ Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_
       plan.run = fn;
       plan.run_half = half_fn;
     }
-  if (!FloatOrHalf(a, half_ok) || !FloatOrHalf(b, half_ok) || init.outputs.size() != 1 ||
-      !(init.outputs[0].dtype == DataType::FLOAT32 || (half_ok && IsHalfStorage(init.outputs[0]))) || !plan.run ||
-      !ir::IsStatic(a->shape) || !ir::IsStatic(b->shape))
+  if (!FloatOrHalf(a, narrow) || !FloatOrHalf(b, narrow) || init.outputs.size() != 1 ||
+      !FloatOrHalf(&init.outputs[0], narrow) || !plan.run || !ir::IsStatic(a->shape) || !ir::IsStatic(b->shape))
     return Internal("elementwise '", name, "' on these types is not this kernel's: the registry picks the reference");
   ir::Shape out;
   MIXQ_RETURN_IF_ERROR(BroadcastShapes(a->shape, b->shape, &out));
@@ -210,9 +219,10 @@ Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_
   plan.outer.assign(out.begin(), out.begin() + static_cast<long>(k));
   plan.a_outer.assign(as.begin(), as.begin() + static_cast<long>(k));
   plan.b_outer.assign(bs.begin(), bs.begin() + static_cast<long>(k));
-  plan.a_half = IsHalfStorage(*a);
-  plan.b_half = IsHalfStorage(*b);
-  plan.y_half = IsHalfStorage(init.outputs[0]);
+  plan.a_half = narrow != DataType::FLOAT32 && IsNarrowStorage(*a, narrow);
+  plan.b_half = narrow != DataType::FLOAT32 && IsNarrowStorage(*b, narrow);
+  plan.y_half = narrow != DataType::FLOAT32 && IsNarrowStorage(init.outputs[0], narrow);
+  plan.bf16 = narrow == DataType::BFLOAT16;
   if (plan.a_half || plan.b_half || plan.y_half) return MakeHalfKernel(plan, kernel_name, kernel);
   if (init.HasPostOps()) {
     if (init.post_ops->size() != 1 || init.post_ops->front().kind != PostOp::Kind::kFakeQuantize || plan.a_half ||
@@ -254,7 +264,7 @@ Status MakeElementwise(const KernelInit& init, bool half_ok, const char* kernel_
 }  // namespace
 
 Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeElementwise(init, false, "cpu-fast", kernel);
+  return MakeElementwise(init, DataType::FLOAT32, "cpu-fast", kernel);
 }
 
 namespace {
@@ -272,14 +282,16 @@ bool SupportsFast(const KernelInit& init) {
          init.attrs.Str("op") != "pow";
 }
 
+template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   return !init.HasPostOps() && init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] &&
-         ir::IsStatic(init.inputs[0]->shape) && ir::IsStatic(init.inputs[1]->shape) && HalfOrFloatStorage(init) &&
-         init.attrs.Str("op") != "pow";
+         ir::IsStatic(init.inputs[0]->shape) && ir::IsStatic(init.inputs[1]->shape) &&
+         NarrowOrFloatStorage(init, kNarrow) && init.attrs.Str("op") != "pow";
 }
 
+template <DataType kNarrow>
 Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeElementwise(init, true, "avx2-f16", kernel);
+  return MakeElementwise(init, kNarrow, kNarrow == DataType::FLOAT16 ? "avx2-f16" : "avx2-bf16", kernel);
 }
 }  // namespace
 
@@ -290,5 +302,9 @@ MIXQ_REGISTER_KERNELS(elementwise, fast) {
                              mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast,
                              mixq::ops::ElementwiseBlockedSlots});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf, mixq::ops::MakeHalf});
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>,
+                             mixq::ops::MakeHalf<mixq::DataType::FLOAT16>});
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>,
+                             mixq::ops::MakeHalf<mixq::DataType::BFLOAT16>});
 }

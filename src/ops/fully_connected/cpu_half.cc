@@ -20,15 +20,18 @@ bool RowAxis(const KernelInit& init, int64_t* axis) {
   return true;
 }
 
+template <DataType kNarrow>
 bool Supports(const KernelInit& init) {
   int64_t axis = 0;
-  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kFullyConnected, init, axis, /*whole=*/true);
+  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kFullyConnected, init, kNarrow, axis, /*whole=*/true);
 }
 
+template <DataType kNarrow>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   int64_t axis = 0;
   if (!RowAxis(init, &axis)) return Internal("FullyConnected avx2-f16: unsupported step");
-  return MakeHalfRows(OpKind::kFullyConnected, init, axis, /*whole=*/true, "avx2-f16", kernel);
+  return MakeHalfRows(OpKind::kFullyConnected, init, kNarrow, axis, /*whole=*/true,
+                      kNarrow == DataType::FLOAT16 ? "avx2-f16" : "avx2-bf16", kernel);
 }
 
 }  // namespace
@@ -36,6 +39,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(fully_connected, half) {
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::FLOAT16>, mixq::ops::Make<mixq::DataType::FLOAT16>});
+  // bfloat16 storage the same way (force_bfloat16).
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
 }

@@ -15,15 +15,18 @@ bool RowAxis(const KernelInit& init, int64_t* axis) {
   return true;  // the normalized block runs from `axis` to the end
 }
 
+template <DataType kNarrow>
 bool Supports(const KernelInit& init) {
   int64_t axis = 0;
-  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kLayerNorm, init, axis);
+  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kLayerNorm, init, kNarrow, axis);
 }
 
+template <DataType kNarrow>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   int64_t axis = 0;
   if (!RowAxis(init, &axis)) return Internal("LayerNorm avx2-f16: unsupported axis");
-  return MakeHalfRows(OpKind::kLayerNorm, init, axis, false, "avx2-f16", kernel);
+  return MakeHalfRows(OpKind::kLayerNorm, init, kNarrow, axis, false,
+                      kNarrow == DataType::FLOAT16 ? "avx2-f16" : "avx2-bf16", kernel);
 }
 
 }  // namespace
@@ -31,6 +34,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(layer_norm, avx2_half) {
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kLayerNorm, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kLayerNorm, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::FLOAT16>, mixq::ops::Make<mixq::DataType::FLOAT16>});
+  // bfloat16 storage the same way (force_bfloat16).
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kLayerNorm, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
 }

@@ -44,10 +44,11 @@ template <typename T>
 class MaxPoolAvx2 : public Kernel {
  public:
   static constexpr int64_t kLanes = 32 / sizeof(T);
-  const char* Name() const override { return half_ ? "avx2-f16" : "avx2"; }
+  const char* Name() const override { return half_ ? (bf16_ ? "avx2-bf16" : "avx2-f16") : "avx2"; }
 
   Status Init(const KernelInit& init) {
-    half_ = IsHalfStorage(*init.inputs[0]);
+    bf16_ = IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16);
+    half_ = IsHalfStorage(*init.inputs[0]) || bf16_;
     channels_last_ = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
@@ -81,7 +82,7 @@ class MaxPoolAvx2 : public Kernel {
           s.wide.resize(static_cast<size_t>(out_plane));
           Widen(in[0].Data<const uint16_t>() + p * in_plane, &s);
           Pool(&s, s.wide.data());
-          kernels::FloatToHalfRow(s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
+          kernels::FloatToNarrow16Row(bf16_, s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
           continue;
         }
       }
@@ -106,7 +107,7 @@ class MaxPoolAvx2 : public Kernel {
   // S: T, or uint16_t (float16 storage, T float): each line widened first.
   template <typename S>
   void Widen(const S* x, Scratch* s) const {
-    SplitByStridePhase<T>(x, g_, rows_, phase_w_, Lowest(), &s->plane, &s->line);
+    SplitByStridePhase<T>(x, g_, rows_, phase_w_, Lowest(), &s->plane, &s->line, bf16_);
   }
 
   MIXQ_AVX2 void Pool(Scratch* s, T* y) const {
@@ -191,7 +192,8 @@ class MaxPoolAvx2 : public Kernel {
 
   PoolGeometry g_;
   bool channels_last_ = false;
-  bool half_ = false;
+  bool half_ = false;  // 16-bit float storage: float16, or bfloat16 (bf16_)
+  bool bf16_ = false;
   int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
   std::vector<int64_t> tap_offset_;
   std::vector<Scratch> scratch_;
@@ -222,9 +224,12 @@ void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* 
   outputs->assign(init.outputs.size(), ok);
 }
 
+// FLOAT16 (kNarrow) or BFLOAT16 storage in and out: max picks one of the
+// widened inputs, so the rounded output is that input exactly.
+template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
-  if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
+  if (!IsNarrowStorage(*init.inputs[0], kNarrow) || !IsNarrowStorage(init.outputs[0], kNarrow)) return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(init.inputs[0]->shape) &&
@@ -255,6 +260,8 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
   mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
                              mixq::ops::Make, mixq::ops::LayoutSlots});
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::SupportsHalf, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make});
 }

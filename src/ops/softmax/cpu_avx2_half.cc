@@ -16,15 +16,18 @@ bool RowAxis(const KernelInit& init, int64_t* axis) {
   return *axis == rank - 1;
 }
 
+template <DataType kNarrow>
 bool Supports(const KernelInit& init) {
   int64_t axis = 0;
-  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kSoftmax, init, axis);
+  return RowAxis(init, &axis) && SupportsHalfRows(OpKind::kSoftmax, init, kNarrow, axis);
 }
 
+template <DataType kNarrow>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   int64_t axis = 0;
   if (!RowAxis(init, &axis)) return Internal("Softmax avx2-f16: unsupported axis");
-  return MakeHalfRows(OpKind::kSoftmax, init, axis, false, "avx2-f16", kernel);
+  return MakeHalfRows(OpKind::kSoftmax, init, kNarrow, axis, false,
+                      kNarrow == DataType::FLOAT16 ? "avx2-f16" : "avx2-bf16", kernel);
 }
 
 }  // namespace
@@ -32,6 +35,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(softmax, avx2_half) {
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::FLOAT16>, mixq::ops::Make<mixq::DataType::FLOAT16>});
+  // bfloat16 storage the same way (force_bfloat16).
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
 }

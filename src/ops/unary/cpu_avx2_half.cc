@@ -7,12 +7,15 @@ namespace mixq::ops {
 
 namespace {
 
+template <DataType kNarrow>
 bool Supports(const KernelInit& init) {
-  return SupportsHalfPointwise(OpKind::kUnary, init);
+  return SupportsHalfPointwise(OpKind::kUnary, init, kNarrow);
 }
 
+template <DataType kNarrow>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeHalfPointwise(OpKind::kUnary, init, "avx2-f16", kernel);
+  return MakeHalfPointwise(OpKind::kUnary, init, kNarrow, kNarrow == DataType::FLOAT16 ? "avx2-f16" : "avx2-bf16",
+                           kernel);
 }
 
 }  // namespace
@@ -20,6 +23,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(unary, avx2_half) {
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kUnary, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kUnary, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::FLOAT16>, mixq::ops::Make<mixq::DataType::FLOAT16>});
+  // bfloat16 storage the same way (force_bfloat16).
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kUnary, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
 }
