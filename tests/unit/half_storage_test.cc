@@ -4,7 +4,8 @@
 // a Cast rounding the output (and, for fused post-ops, the separate add and
 // activation steps, each rounded). Bit for bit, on odd shapes, tails past
 // every chunk and vector width, and extreme values (inf, NaN, -0, float16
-// overflow and subnormals).
+// overflow and subnormals). The same wrappers on bfloat16 storage
+// ("avx2-bf16", "cpu-fast-bf16": g_narrow) against casts rounding to bfloat16.
 #include "ops/half_storage.h"
 
 #include <gtest/gtest.h>
@@ -415,6 +416,18 @@ TEST(HalfStorage, PoolingResizeAndBatchNormMatchTheCastPath) {
     NarrowScope bf16(DataType::BFLOAT16);
     const Operand xb{xs, HalfValues(ir::ElementCount(xs), 15)};
     ExpectMatchesCastPath(OpKind::kMaxPool2D, pool, {xb}, true, {}, "avx2-bf16");
+    for (const char* layout : {"NCHW", "NHWC"}) {
+      ir::AttrMap gap;
+      gap.Set("layout", std::string(layout));
+      ExpectMatchesCastPath(OpKind::kGlobalAvgPool, gap, {xb}, true, {}, "avx2-bf16");
+      ExpectMatchesCastPath(OpKind::kGlobalAvgPool, gap, {xb}, false, {}, "avx2-bf16");
+    }
+    for (const char* mode : {"nearest", "linear"}) {
+      ir::AttrMap resize;
+      resize.Set("mode", std::string(mode));
+      resize.Set("scales", std::vector<float>{1.0f, 1.0f, 2.0f, 1.5f});
+      ExpectMatchesCastPath(OpKind::kResize, resize, {xb}, true, {}, "cpu-fast-bf16");
+    }
   }
   for (const char* layout : {"NCHW", "NHWC"}) {
     ir::AttrMap gap;

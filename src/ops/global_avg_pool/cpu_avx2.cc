@@ -7,6 +7,7 @@
 // 4097 pixels, both layouts). Compiled without FMA.
 // "avx2-f16": FLOAT16 storage, each value widened with F16C as it is summed
 // (exact), the mean rounded to float16 once: the Cast path's values.
+// "avx2-bf16": the same for BFLOAT16 storage.
 #include <immintrin.h>
 
 #include <vector>
@@ -28,11 +29,21 @@ __attribute__((target("avx2,f16c"))) inline __m256 Load8(const float* x) {
 __attribute__((target("avx2,f16c"))) inline __m256 Load8(const uint16_t* x) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
 }
+// bfloat16 storage.
+struct BFloat16Bits {
+  uint16_t bits;
+};
+__attribute__((target("avx2,f16c"))) inline __m256 Load8(const BFloat16Bits* x) {
+  return kernels::BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
 inline float Load1(float v) {
   return v;
 }
 inline float Load1(uint16_t v) {
   return HalfToFloat(v);
+}
+inline float Load1(BFloat16Bits v) {
+  return BFloat16ToFloat(v.bits);
 }
 
 // T: float, or uint16_t for float16 storage.
@@ -68,9 +79,15 @@ __attribute__((target("avx2"))) void ChannelMeans(const float* x, float* y, int6
 
 class GlobalAvgPoolAvx2 : public Kernel {
  public:
-  GlobalAvgPoolAvx2(bool nhwc, int64_t batch, int64_t channels, int64_t pixels, bool in_half, bool out_half)
-      : nhwc_(nhwc), batch_(batch), channels_(channels), pixels_(pixels), in_half_(in_half), out_half_(out_half) {}
-  const char* Name() const override { return in_half_ || out_half_ ? "avx2-f16" : "avx2"; }
+  GlobalAvgPoolAvx2(bool nhwc, int64_t batch, int64_t channels, int64_t pixels, bool in_half, bool out_half, bool bf16)
+      : nhwc_(nhwc),
+        batch_(batch),
+        channels_(channels),
+        pixels_(pixels),
+        in_half_(in_half),
+        out_half_(out_half),
+        bf16_(bf16) {}
+  const char* Name() const override { return in_half_ || out_half_ ? (bf16_ ? "avx2-bf16" : "avx2-f16") : "avx2"; }
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     if (in_half_ || out_half_) return RunHalf(in[0], out[0]);
     const float* x = in[0].Data<const float>();
@@ -101,7 +118,7 @@ class GlobalAvgPoolAvx2 : public Kernel {
           const int64_t at = (n * pixels_ + p) * channels_;
           const float* r = in.Data<const float>() + at;
           if (in_half_) {
-            kernels::HalfToFloatRow(in.Data<const uint16_t>() + at, row.data(), channels_);
+            kernels::Narrow16ToFloatRow(bf16_, in.Data<const uint16_t>() + at, row.data(), channels_);
             r = row.data();
           }
           for (int64_t c = 0; c < channels_; ++c) acc[static_cast<size_t>(c)] += r[c];
@@ -113,12 +130,13 @@ class GlobalAvgPoolAvx2 : public Kernel {
     } else {
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * pixels_ > kernels::kMinParallelElements)
       for (int64_t p = 0; p < planes; ++p)
-        means[static_cast<size_t>(p)] =
-            static_cast<float>(in_half_ ? PlaneMean(in.Data<const uint16_t>() + p * pixels_, pixels_)
-                                        : PlaneMean(in.Data<const float>() + p * pixels_, pixels_));
+        means[static_cast<size_t>(p)] = static_cast<float>(
+            !in_half_ ? PlaneMean(in.Data<const float>() + p * pixels_, pixels_)
+            : bf16_ ? PlaneMean(reinterpret_cast<const BFloat16Bits*>(in.Data<const uint16_t>()) + p * pixels_, pixels_)
+                    : PlaneMean(in.Data<const uint16_t>() + p * pixels_, pixels_));
     }
     if (out_half_)
-      kernels::FloatToHalfRow(means.data(), out.Data<uint16_t>(), planes);
+      kernels::FloatToNarrow16Row(bf16_, means.data(), out.Data<uint16_t>(), planes);
     else
       std::copy(means.begin(), means.end(), out.Data<float>());
     return Status::OK();
@@ -126,7 +144,8 @@ class GlobalAvgPoolAvx2 : public Kernel {
 
   bool nhwc_;
   int64_t batch_, channels_, pixels_;
-  bool in_half_, out_half_;
+  bool in_half_, out_half_;  // 16-bit storage: float16, or bfloat16 (bf16_)
+  bool bf16_;
 };
 
 bool SupportedShape(const KernelInit& init);
@@ -136,8 +155,10 @@ bool Supports(const KernelInit& init) {
   return SupportedShape(init);
 }
 
+template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
-  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || !HalfOrFloatStorage(init)) return false;
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || !NarrowOrFloatStorage(init, kNarrow))
+    return false;
   return SupportedShape(init);
 }
 
@@ -150,11 +171,14 @@ bool SupportedShape(const KernelInit& init) {
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const ir::Shape& s = init.inputs[0]->shape;
-  const bool in_half = IsHalfStorage(*init.inputs[0]), out_half = IsHalfStorage(init.outputs[0]);
+  const bool bf16 =
+      IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16) || IsNarrowStorage(init.outputs[0], DataType::BFLOAT16);
+  const DataType narrow = bf16 ? DataType::BFLOAT16 : DataType::FLOAT16;
+  const bool in_half = IsNarrowStorage(*init.inputs[0], narrow), out_half = IsNarrowStorage(init.outputs[0], narrow);
   if (init.attrs.Str("layout", "NHWC") == "NCHW")
-    *kernel = std::make_unique<GlobalAvgPoolAvx2>(false, s[0], s[1], s[2] * s[3], in_half, out_half);
+    *kernel = std::make_unique<GlobalAvgPoolAvx2>(false, s[0], s[1], s[2] * s[3], in_half, out_half, bf16);
   else
-    *kernel = std::make_unique<GlobalAvgPoolAvx2>(true, s[0], s[3], s[1] * s[2], in_half, out_half);
+    *kernel = std::make_unique<GlobalAvgPoolAvx2>(true, s[0], s[3], s[1] * s[2], in_half, out_half, bf16);
   return Status::OK();
 }
 
@@ -166,5 +190,7 @@ MIXQ_REGISTER_KERNELS(global_avg_pool, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf, mixq::ops::Make});
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make});
 }

@@ -9,6 +9,7 @@
 // "cpu-fast-f16" runs FLOAT16 storage: a gather moves the 16-bit values
 // (exact), interpolation widens each tap and rounds the float result to
 // float16 once, the values of the Cast steps around the float kernel.
+// "cpu-fast-bf16" the same on BFLOAT16 storage.
 #include <omp.h>
 
 #include <algorithm>
@@ -88,8 +89,17 @@ inline void Store(float v, float* y) {
 inline void Store(float v, uint16_t* y) {
   *y = FloatToHalf(v);
 }
+struct BFloat16Bits {  // bfloat16 storage
+  uint16_t bits;
+};
+inline float Load(BFloat16Bits v) {
+  return BFloat16ToFloat(v.bits);
+}
+inline void Store(float v, BFloat16Bits* y) {
+  y->bits = FloatToBFloat16(v);
+}
 
-// T: float, or uint16_t for float16 storage.
+// T: float, or uint16_t for float16 storage, or BFloat16Bits.
 template <typename T>
 void Run(const FastPlan& f, const T* x, T* y) {
   const ResizeParams& p = f.p;
@@ -168,6 +178,15 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
         },
         kernel, "cpu-fast-f16");
   }
+  if (IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16)) {
+    return MakeFunctionKernel(
+        [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+          Run(f, reinterpret_cast<const BFloat16Bits*>(in[0].Data<const uint16_t>()),
+              reinterpret_cast<BFloat16Bits*>(out[0].Data<uint16_t>()));
+          return Status::OK();
+        },
+        kernel, "cpu-fast-bf16");
+  }
   if (init.inputs[0]->dtype == DataType::INT8) {
     if (!f.active.empty() || rank == 0) return Internal("Resize cpu-fast: an INT8 resize that interpolates");
     return MakeFunctionKernel(
@@ -208,10 +227,12 @@ bool SupportsFast(const KernelInit& init) {
   return !init.HasPostOps() && (AllPlainFloat32(init) || SameIntegers(init));
 }
 
-// FLOAT16 storage in and out; scales / sizes / roi as FLOAT32 or integer constants.
+// FLOAT16 (kNarrow) or BFLOAT16 storage in and out; scales / sizes / roi as
+// FLOAT32 or integer constants.
+template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   if (init.HasPostOps() || init.inputs.empty() || !init.inputs[0] || init.outputs.size() != 1) return false;
-  if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
+  if (!IsNarrowStorage(*init.inputs[0], kNarrow) || !IsNarrowStorage(init.outputs[0], kNarrow)) return false;
   for (size_t i = 1; i < init.inputs.size(); ++i)
     if (init.inputs[i] && (!init.inputs[i]->const_data || init.inputs[i]->narrowed)) return false;
   ResizeParams p;
@@ -225,5 +246,7 @@ MIXQ_REGISTER_KERNELS(resize, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsFast, mixq::ops::MakeResizeFast});
   mixq::ops::RegisterKernel({"cpu-fast-f16", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
-                             mixq::ops::SupportsHalf, mixq::ops::MakeResizeFast});
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::MakeResizeFast});
+  mixq::ops::RegisterKernel({"cpu-fast-bf16", mixq::OpKind::kResize, mixq::kernels::Isa::kGeneric, 10,
+                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::MakeResizeFast});
 }
