@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "ops/kernel_registry.h"
 #include "ops/pool_params.h"
 #include "ops/pool_phase_plane.h"
+#include "util/half.h"
 #include "util/status_util.h"
 
 namespace mixq::ops {
@@ -69,6 +71,9 @@ class MaxPoolAvx2 : public Kernel {
     T* y = out[0].Data<T>();
     if constexpr (sizeof(T) < 4) {
       if (channels_last_) return RunChannelsLast(x, y);
+    } else {
+      if (channels_last_ && bf16_)
+        return RunBFloat16ChannelsLast(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
     }
     const int64_t planes = g_.batch * g_.channels;
     const int threads = std::max(1, omp_get_max_threads());
@@ -190,6 +195,54 @@ class MaxPoolAvx2 : public Kernel {
     }
   }
 
+  // bfloat16 storage NHWC (between onednn-bf16 convolutions): per output
+  // pixel, its window's pixel vectors widened 8 channels at a time and
+  // combined in row-major order as the float path does (the first NaN
+  // wins), the max narrowed back (exact: it is one of the inputs, NaN
+  // quieted as the Cast path's rounding quiets it).
+  Status RunBFloat16ChannelsLast(const uint16_t* x, uint16_t* y) {
+    const int64_t rows = g_.batch * g_.out_h;
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * g_.channels > kernels::kMinParallelElements)
+    for (int64_t row = 0; row < rows; ++row) PoolRowBFloat16ChannelsLast(x, y, row);
+    return Status::OK();
+  }
+
+  __attribute__((target("avx2,f16c"))) void PoolRowBFloat16ChannelsLast(const uint16_t* x, uint16_t* y,
+                                                                        int64_t row) const {
+    const int64_t c_count = g_.channels, vector_end = c_count / 8 * 8;
+    std::vector<const uint16_t*> taps(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+    const int64_t n = row / g_.out_h, oh = row % g_.out_h;
+    const uint16_t* image = x + n * g_.in_h * g_.in_w * c_count;
+    const float lowest = -std::numeric_limits<float>::infinity();
+    for (int64_t ow = 0; ow < g_.out_w; ++ow) {
+      size_t count = 0;
+      for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+        if (ih < 0 || ih >= g_.in_h) continue;
+        for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+          const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+          if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
+        }
+      }
+      uint16_t* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
+      for (int64_t c = 0; c < vector_end; c += 8) {
+        __m256 best = _mm256_set1_ps(lowest);
+        for (size_t t = 0; t < count; ++t)
+          best =
+              Combine(best, kernels::BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c))));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c), kernels::FloatToBFloat16x8(best));
+      }
+      for (int64_t c = vector_end; c < c_count; ++c) {
+        float best = lowest;
+        for (size_t t = 0; t < count; ++t) {
+          const float v = BFloat16ToFloat(taps[t][c]);
+          if (v > best || (std::isnan(v) && !std::isnan(best))) best = v;
+        }
+        dst[c] = FloatToBFloat16(best);
+      }
+    }
+  }
+
   PoolGeometry g_;
   bool channels_last_ = false;
   bool half_ = false;  // 16-bit float storage: float16, or bfloat16 (bf16_)
@@ -230,10 +283,23 @@ template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
   if (!IsNarrowStorage(*init.inputs[0], kNarrow) || !IsNarrowStorage(init.outputs[0], kNarrow)) return false;
+  // Plain, or bfloat16 stored channels-last in and out (LayoutSlotsBFloat16).
+  const MemoryLayout layout = init.inputs[0]->layout;
+  if (layout != init.outputs[0].layout ||
+      (layout != MemoryLayout::kPlain && !(kNarrow == DataType::BFLOAT16 && layout == MemoryLayout::kChannelsLast)))
+    return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(init.inputs[0]->shape) &&
          g.out_h > 0 && g.out_w > 0;
+}
+
+// KernelDef::blocked_slots of avx2-bf16: bfloat16 pools in kChannelsLast too.
+void LayoutSlotsBFloat16(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                         std::vector<bool>* outputs) {
+  const bool ok = block == MemoryLayout::kChannelsLast && SupportsHalf<DataType::BFLOAT16>(init);
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
@@ -263,5 +329,6 @@ MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make});
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make});
+                             mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make,
+                             mixq::ops::LayoutSlotsBFloat16});
 }

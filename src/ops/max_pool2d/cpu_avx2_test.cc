@@ -1,7 +1,9 @@
 // The AVX2 MaxPool2D against the reference, bit for bit: FLOAT32 with NaNs
 // (the first of a window wins), 0.0 / -0.0 ties and infinities, INT8 and INT16 at the
 // extremes; odd sizes (vector tails), strides 1-3, dilation, asymmetric pads,
-// ceil_mode windows that reach past the pads, batch and channels.
+// ceil_mode windows that reach past the pads, batch and channels. bfloat16
+// storage ("avx2-bf16"), plain and channels-last, against the reference's
+// float32 result rounded to bfloat16 (the Cast path).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <random>
 
 #include "ops/kernel_registry.h"
+#include "util/half.h"
 
 namespace mixq::ops {
 namespace {
@@ -95,6 +98,94 @@ TEST(MaxPool2DAvx2, BitExactWithTheReference) {
     for (size_t e = 0; e < count; ++e)
       xw[e] = static_cast<int16_t>(e % 13 == 0 ? -32768 : e % 17 == 0 ? 32767 : code(rng) * 251);
     EXPECT_EQ(RunPool(*fast, c, xw, DataType::INT16), RunPool(ref, c, xw, DataType::INT16)) << "int16 case " << i;
+  }
+}
+
+// `x` (NCHW values, bfloat16 bits) pooled by avx2-bf16 with the tensors
+// stored plain or channels-last; the result as NCHW bits.
+std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x, bool channels_last) {
+  ir::AttrMap attrs;
+  attrs.Set("kernel", std::vector<int64_t>{c.k, c.k});
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad + 1, c.pad});
+  attrs.Set("ceil_mode", int64_t{c.ceil_mode ? 1 : 0});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("layout", std::string("NCHW"));
+  const MemoryLayout layout = channels_last ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain;
+  ValueInfo xi{DataType::BFLOAT16, {c.n, c.c, c.h, c.w}, nullptr, nullptr, true, layout};
+  std::vector<ValueInfo> outs(1);
+  ValueInfo logical = xi;
+  logical.dtype = DataType::FLOAT32;
+  logical.narrowed = false;
+  logical.layout = MemoryLayout::kPlain;
+  EXPECT_TRUE(GetSchema(OpKind::kMaxPool2D).infer(attrs, {&logical}, outs).ok());
+  outs[0].dtype = DataType::BFLOAT16;
+  outs[0].narrowed = true;
+  outs[0].layout = layout;
+  std::vector<const ValueInfo*> ins = {&xi};
+  KernelInit init(attrs, ins, outs);
+  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, "avx2-bf16");
+  EXPECT_NE(def, nullptr);
+  if (!def) return {};
+  EXPECT_TRUE(def->supports(init));
+  std::unique_ptr<Kernel> kernel;
+  EXPECT_TRUE(def->make(init, &kernel).ok());
+  const ir::Shape& ys = outs[0].shape;
+  auto nchw_to_nhwc = [](const std::vector<uint16_t>& v, int64_t n, int64_t ch, int64_t plane) {
+    std::vector<uint16_t> r(v.size());
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < ch; ++k)
+        for (int64_t p = 0; p < plane; ++p)
+          r[static_cast<size_t>((i * plane + p) * ch + k)] = v[static_cast<size_t>((i * ch + k) * plane + p)];
+    return r;
+  };
+  std::vector<uint16_t> xin = channels_last ? nchw_to_nhwc(x, c.n, c.c, c.h * c.w) : x;
+  std::vector<uint16_t> y(static_cast<size_t>(ir::ElementCount(ys)));
+  EXPECT_TRUE(
+      kernel->Run({{DataType::BFLOAT16, xi.shape, xin.data(), nullptr}}, {{DataType::BFLOAT16, ys, y.data(), nullptr}})
+          .ok());
+  if (!channels_last) return y;
+  std::vector<uint16_t> back(y.size());
+  const int64_t plane = ys[2] * ys[3];
+  for (int64_t i = 0; i < c.n; ++i)
+    for (int64_t k = 0; k < c.c; ++k)
+      for (int64_t p = 0; p < plane; ++p)
+        back[static_cast<size_t>((i * c.c + k) * plane + p)] = y[static_cast<size_t>((i * plane + p) * c.c + k)];
+  return back;
+}
+
+TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
+  const Case cases[] = {
+      {1, 64, 16, 16, 3, 2, 1, 1, false},  // ResNet's stem pool, whole vectors
+      {2, 13, 9, 11, 2, 2, 1, 0, false},   // channel tail
+      {1, 21, 9, 11, 3, 1, 2, 2, true},    // dilated, ceil_mode
+  };
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> real(-4.0f, 4.0f);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    const size_t count = static_cast<size_t>(c.n * c.c * c.h * c.w);
+    std::vector<float> xf(count);
+    std::vector<uint16_t> xb(count);
+    for (size_t e = 0; e < count; ++e) {
+      const int kind = static_cast<int>(e % 31);
+      const float v = kind == 0   ? std::numeric_limits<float>::quiet_NaN()
+                      : kind == 9 ? -std::numeric_limits<float>::quiet_NaN()
+                      : kind == 3 ? -0.0f
+                      : kind == 5 ? -std::numeric_limits<float>::infinity()
+                      : kind < 15 ? -1.0f
+                                  : real(rng);
+      xb[e] = FloatToBFloat16(v);
+      xf[e] = BFloat16ToFloat(xb[e]);
+    }
+    const std::vector<float> yf = RunPool(ref, c, xf, DataType::FLOAT32);
+    std::vector<uint16_t> expected(yf.size());
+    for (size_t e = 0; e < yf.size(); ++e) expected[e] = FloatToBFloat16(yf[e]);
+    EXPECT_EQ(RunBFloat16(c, xb, false), expected) << "plain case " << i;
+    EXPECT_EQ(RunBFloat16(c, xb, true), expected) << "channels-last case " << i;
   }
 }
 
