@@ -5,6 +5,7 @@
 #include "api/speed_check.h"
 #include "calibration/calib_state.h"
 #include "calibration/clip_check.h"
+#include "ops/onednn_support.h"
 #include "passes/build_pipeline.h"
 #include "util/boundary.h"
 #include "util/status_util.h"
@@ -51,6 +52,13 @@ class BuilderImpl : public IBuilder {
     MIXQ_RETURN_IF_ERROR(WithContext(
         quant::ClippingWarnings(impl->graph(), options->options(), impl->calibration(), calibrated, &warnings_),
         "BuildModel('" + name + "')"));
+    // bfloat16 arithmetic needs bfloat16 dot products; without them the
+    // mode is storage only, and slower than float32 (docs/precision.md).
+    if (options->options().precision_mode == "force_bfloat16" && !ops::BFloat16ArithmeticAvailable())
+      warnings_.push_back(
+          "force_bfloat16: this CPU has no bfloat16 dot products (AVX512_BF16): here the model keeps bfloat16 "
+          "storage around float32 arithmetic and runs slower than force_float32; it computes in bfloat16 on CPUs "
+          "that have them (the precision report names each step's kernel)");
     built_ = std::move(model);
     return Status::OK();
   }

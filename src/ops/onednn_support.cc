@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "kernels/cpu_features.h"
+
 namespace mixq::ops {
 
 namespace {
@@ -169,6 +171,10 @@ bool HoldsBFloat16Values(const ValueInfo& v) {
   uint32_t low = 0;
   for (int64_t i = 0; i < count; ++i) low |= bits[i] & 0xffffu;
   return low == 0;
+}
+
+bool BFloat16ArithmeticAvailable() {
+  return kernels::DetectedCpuFeatures().avx512bf16;
 }
 
 bool NativeBFloat16Impl(const std::string& impl) {

@@ -53,6 +53,9 @@ bool IsBFloat16Storage(const ValueInfo& v);
 // constant consumed in BFLOAT16 once (passes/qdq_placement.cc), so oneDNN's
 // conversion of it to bf16 is exact.
 bool HoldsBFloat16Values(const ValueInfo& v);
+// Whether this CPU has bfloat16 dot products (AVX512_BF16; AMX-BF16 implies
+// it), which the onednn-bf16 kernels need.
+bool BFloat16ArithmeticAvailable();
 // A oneDNN implementation name on native bfloat16 instructions (AVX512_BF16,
 // AMX): "brgconv:avx512_core_amx_bf16", "brg:avx512_core_amx_bf16", ... not
 // the emulated plain AVX-512 ones, slower than float32.

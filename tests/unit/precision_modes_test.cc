@@ -284,8 +284,19 @@ TEST_F(PrecisionModes, OperatorOverridesBeatTheNetworkMode) {
 // float32 kernels elsewhere; the report names the kernel either way.
 TEST_F(PrecisionModes, BFloat16ConvolutionsRunOnBFloat16KernelsWhereTheCpuHasThem) {
   auto network = MakeResNet();
-  auto model = BuildOrDie(network.get(), R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
-  ASSERT_NE(model, nullptr);
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(R"({"precision_config": {"precision_mode": "force_bfloat16"}})").ok());
+  auto builder = CreateIBuilder();
+  auto model = builder->BuildModel("bf16", network.get(), config.get());
+  ASSERT_NE(model, nullptr) << builder->GetLastStatus().ToString();
+  // Without bfloat16 dot products the build says the mode will be slow here.
+  const std::vector<std::string> warnings = builder->GetWarnings();
+  if (kernels::DetectedCpuFeatures().avx512bf16) {
+    EXPECT_TRUE(warnings.empty()) << warnings[0];
+  } else {
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("AVX512_BF16"), std::string::npos) << warnings[0];
+  }
   auto context = model->CreateIEngine()->CreateIContext();
   ASSERT_TRUE(context->Prepare({Dims({kBatch, 16, 16, 3})}).ok());
   const json plan = json::parse(context->GetPrecisionReportJson());
