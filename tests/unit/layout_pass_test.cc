@@ -265,6 +265,41 @@ TEST(LayoutPass, Int8ChainsStayChannelsLastWithTheSameIntegers) {
   EXPECT_EQ(nhwc.y, ref.y);
 }
 
+// Weights consumed in BFLOAT16 are rounded once when an engine is made; a
+// model read from a file already holds bfloat16 values (its payloads are
+// bfloat16), so the engine keeps those constants instead of a second,
+// rounded copy. The numbers are the same either way.
+TEST(LayoutPass, BFloat16WeightsFromAFileAreNotCopiedAgain) {
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 9, 7}));
+  IConvNode* c = Conv(n, x, 8, 16, 4);
+  ASSERT_TRUE(c->SetOutputType(0, DataType::FLOAT32).ok());  // read back as floats
+  ASSERT_TRUE(n->MarkOutput(c->GetOutput(0)).ok());
+  auto built = BuildOrDie(n, R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
+  ASSERT_NE(built, nullptr);
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(built->SerializeToMemory(&bytes).ok());
+  auto read = CreateIModel();
+  ASSERT_TRUE(read->DeserializeFromMemory(bytes.data(), bytes.size()).ok());
+  auto rounded_constants = [](IModel* model) {
+    auto context = model->CreateIEngine()->CreateIContext();
+    EXPECT_TRUE(context->Prepare({Dims({1, 8, 9, 7})}).ok());
+    int count = 0;
+    const ir::Graph& graph = ImplOf(context.get())->graph();
+    for (size_t i = 0; i < graph.node_count(); ++i) {
+      const ir::Node& node = *graph.node(static_cast<int>(i));
+      if (node.op == OpKind::kConstant && node.name.ends_with("/BFLOAT16")) ++count;
+    }
+    return count;
+  };
+  EXPECT_EQ(rounded_constants(built.get()), 2);  // the filter and the bias, rounded from float32
+  EXPECT_EQ(rounded_constants(read.get()), 0);   // already bfloat16 values
+  const auto input = RandomFloats(8 * 9 * 7, 3);
+  const Dims dims({1, 8, 9, 7});
+  EXPECT_EQ(RunPlan(built.get(), input, dims, true).y, RunPlan(read.get(), input, dims, true).y);
+}
+
 // force_bfloat16 on a CPU with bfloat16 dot products: onednn-bf16 runs the
 // convolutions, the bfloat16 tensors between them (the residual addend too)
 // are stored NHWC, the numbers are the all-plain plan's bit for bit (the
