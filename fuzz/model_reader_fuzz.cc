@@ -6,12 +6,16 @@
 // graph checks instead of dying at the checksum.
 //
 // Seed corpus: MIXQ_FUZZ_WRITE_SEED=corpus/seed.mixq ./model_reader_fuzz -runs=0
-// writes a valid model there; then ./model_reader_fuzz corpus/
+// writes a valid model there, and a second one beside it (".bf16") whose
+// conv bias is consumed in BFLOAT16 (a 16-bit "bfloat16" payload); then
+// ./model_reader_fuzz corpus/
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "format/file_layout.h"
@@ -25,7 +29,9 @@ using mixq::OpKind;
 using mixq::Status;
 using mixq::format::ModelData;
 
-ModelData SeedModel() {
+// `bias`: none (FLOAT32), or a bias consumed in FLOAT16 / BFLOAT16, which
+// the writer stores as a 16-bit payload.
+ModelData SeedModel(DataType bias) {
   ModelData model;
   model.name = "seed";
   model.build_config_json = R"({"precision_config":{"precision_mode":"qint8_mixed_float16"}})";
@@ -38,10 +44,23 @@ ModelData SeedModel() {
   wn->attrs.Set("dtype", std::string("INT8"));
   wn->attrs.Set("shape", std::vector<int64_t>{3, 3, 3, 2});
   wn->constant = std::make_shared<mixq::ir::Buffer>(w.data(), w.size());
-  mixq::ir::Node* conv = g.AddNode(OpKind::kConv2D, "conv", {x->id, wn->outputs[0]}, 1);
+  std::vector<int> conv_inputs = {x->id, wn->outputs[0]};
+  if (bias != DataType::FLOAT32) {
+    const std::vector<float> b = {0.1f, -2.5f, 3.0e5f};
+    mixq::ir::Node* bn = g.AddNode(OpKind::kConstant, "b", {}, 1);
+    bn->attrs.Set("dtype", std::string("FLOAT32"));
+    bn->attrs.Set("shape", std::vector<int64_t>{3});
+    bn->constant = std::make_shared<mixq::ir::Buffer>(b.data(), b.size() * sizeof(float));
+    conv_inputs.push_back(bn->outputs[0]);
+  }
+  mixq::ir::Node* conv = g.AddNode(OpKind::kConv2D, "conv", conv_inputs, 1);
   conv->input_precision = {{0, DataType::QINT8}, {1, DataType::QINT8}};
   // As the precision planner leaves it: x per tensor, w per output channel.
   conv->input_compute = {DataType::QINT8, DataType::QINT8};
+  if (bias != DataType::FLOAT32) {
+    conv->input_precision[2] = bias;
+    conv->input_compute.push_back(bias);
+  }
   conv->output_compute = {DataType::FLOAT32};
   mixq::ir::QuantBinding activation, weights;
   activation.scales = {0.01f};
@@ -50,6 +69,7 @@ ModelData SeedModel() {
   weights.scales = {0.1f, 0.2f, 0.3f};
   weights.zero_points = {0, 0, 0};
   conv->input_quant = {activation, weights};
+  if (bias != DataType::FLOAT32) conv->input_quant.push_back(std::nullopt);
   mixq::ir::Node* pool = g.AddNode(OpKind::kMaxPool2D, "pool", {conv->outputs[0]}, 1);
   pool->output_type = {{0, DataType::FLOAT16}};
   pool->input_compute = {DataType::FLOAT32};
@@ -77,11 +97,15 @@ void Check(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (const char* path = std::getenv("MIXQ_FUZZ_WRITE_SEED")) {
-    std::vector<uint8_t> bytes;
-    if (!mixq::format::WriteModel(SeedModel(), &bytes).ok()) std::abort();
-    FILE* f = std::fopen(path, "wb");
-    if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
-    std::fclose(f);
+    const std::pair<DataType, std::string> seeds[] = {{DataType::FLOAT32, path},
+                                                      {DataType::BFLOAT16, std::string(path) + ".bf16"}};
+    for (const auto& [bias, file] : seeds) {
+      std::vector<uint8_t> bytes;
+      if (!mixq::format::WriteModel(SeedModel(bias), &bytes).ok()) std::abort();
+      FILE* f = std::fopen(file.c_str(), "wb");
+      if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
+      std::fclose(f);
+    }
   }
   return 0;
 }
