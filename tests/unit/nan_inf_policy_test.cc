@@ -88,6 +88,10 @@ class NanInfPolicy : public ::testing::TestWithParam<Mode> {
     for (int64_t i = 0; i < n; ++i) {
       if (outputs[0]->GetDataType() == DataType::FLOAT32) {
         out->push_back(static_cast<const float*>(outputs[0]->GetData())[i]);
+      } else if (outputs[0]->GetDataType() == DataType::BFLOAT16) {  // the same with bfloat16's exponent field
+        const uint16_t h = static_cast<const uint16_t*>(outputs[0]->GetData())[i];
+        const bool special = (h & 0x7f80) == 0x7f80;
+        out->push_back(special ? ((h & 0x007f) ? NAN : INFINITY) : static_cast<float>(h));
       } else {  // FLOAT16 storage: compare the bits, NaN-ness survives as a NaN pattern
         const uint16_t h = static_cast<const uint16_t*>(outputs[0]->GetData())[i];
         const bool special = (h & 0x7c00) == 0x7c00;
@@ -172,6 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Mode{"force_float32", R"({"precision_config": {"precision_mode": "force_float32"}})", false, false, false},
         Mode{"force_float16", R"({"precision_config": {"precision_mode": "force_float16"}})", false, false, false},
+        Mode{"force_bfloat16", R"({"precision_config": {"precision_mode": "force_bfloat16"}})", false, false, false},
         Mode{"qint8_mixed_float32", R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})", true, true,
              false},
         Mode{"qint8_mixed_float16", R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})", true, true,
