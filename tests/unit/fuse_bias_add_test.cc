@@ -282,6 +282,29 @@ TEST(FuseBiasAdd, BFloat16ChainIsOneOneDnnBFloat16Step) {
     EXPECT_LE(std::fabs(got[i] - want[i]), std::ldexp(std::fabs(want[i]) + 4.0, -6)) << "element " << i;
 }
 
+// The near miss: the bias add produces FLOAT32 (SetOutputType), so its
+// output is not bfloat16 storage like the product's; the bfloat16 rule
+// leaves it (and what follows) separate steps.
+TEST(FuseBiasAdd, BFloat16ChainWithAFloat32SumStaysSeparate) {
+  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  Pattern p;
+  p.k = p.n = 256;
+  p.tail = Tail::kGeluResidual;
+  Built b = Make(p);
+  for (INode* node : b.network->GetAllNodes()) {
+    if (node->GetNodeName() == "bias_add") {
+      ASSERT_TRUE(node->SetOutputType(0, DataType::FLOAT32).ok());
+    }
+  }
+  auto model = BuildOrDie(b.network.get(), R"({"precision_config": {"precision_mode": "force_bfloat16"}})");
+  ASSERT_NE(model, nullptr);
+  auto context = model->CreateIEngine()->CreateIContext();
+  ASSERT_TRUE(context->Prepare({b.x_dims}).ok());
+  const StepInfo step = StepOf(context.get(), b.product_name);
+  EXPECT_EQ(step.kernel, "onednn-bf16");
+  EXPECT_TRUE(step.fused.empty());
+}
+
 TEST(FuseBiasAdd, NearMissesStaySeparate) {
   if (!HaveAvx2F32()) GTEST_SKIP() << "no AVX2";
   // A bias along another axis ([1, M, 1]: one value per row): no fusion, still right.
