@@ -67,7 +67,7 @@ class OneDnnMatMul : public Kernel {
     MIXQ_RETURN_IF_ERROR(ComputeMatMulGeometry(init.attrs, init.inputs, &g));
     MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[0], "a"));
     MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[1], "b"));
-    const size_t rank = g.batch.size() + 2;
+    size_t rank = g.batch.size() + 2;
     for (size_t i = 0; i < g.batch.size(); ++i) {
       // Concrete shapes must broadcast strictly (inference let -1 match anything).
       const size_t la = g.batch.size() - g.a.batch.size(), lb = g.batch.size() - g.b.batch.size();
@@ -76,13 +76,31 @@ class OneDnnMatMul : public Kernel {
         return InvalidArgument("batch dims of input 'a' ", ir::ShapeString(init.inputs[0]->shape), " and input 'b' ",
                                ir::ShapeString(init.inputs[1]->shape), " do not broadcast");
     }
+    const void* constant_b = init.inputs[1]->const_data;
+    // A constant 2-D b (or one with batch dims of 1) times an a stored
+    // row-major: a's batch dims fold into its rows, one 2-D product. oneDNN
+    // then takes b's packed layout (3-D it kept b plain: BERT's 128 x 768 x
+    // 3072 product 0.47 against 0.37 ms in bfloat16, one thread).
+    bool fold = constant_b && !g.a.transposed && !g.a.vector && !g.b.vector && g.a.batch.size() == g.batch.size();
+    for (int64_t d : g.b.batch) fold = fold && d == 1;
+    if (fold) {
+      int64_t rows = g.a.rows;
+      for (int64_t d : g.batch) rows *= d;
+      Operand a = g.a, b = g.b;
+      a.batch.clear();
+      a.rows = rows;
+      b.batch.clear();
+      g.a = a;
+      g.b = b;
+      g.batch.clear();
+      rank = 2;
+    }
     a_md_ = OperandDesc(g.a, rank, TypeOf(*init.inputs[0]));
     b_md_ = OperandDesc(g.b, rank, TypeOf(*init.inputs[1]));  // a constant's own bytes: float32
     memory::dims dst_dims(g.batch.begin(), g.batch.end());
     dst_dims.push_back(g.a.rows);
     dst_dims.push_back(g.b.cols);
     dst_md_ = memory::desc(dst_dims, TypeOf(init.outputs[0]), DenseTag(rank));
-    const void* constant_b = init.inputs[1]->const_data;
     const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
     // Each kAdd's addend as a binary_add source: the output's shape (dst's
     // dims) or one value per column, [1, ..., 1, N] (a bias).
