@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "kernels/cpu_features.h"
+#include "kernels/thread_scratch.h"
 
 namespace mixq::ops {
 
@@ -171,6 +172,24 @@ bool HoldsBFloat16Values(const ValueInfo& v) {
   uint32_t low = 0;
   for (int64_t i = 0; i < count; ++i) low |= bits[i] & 0xffffu;
   return low == 0;
+}
+
+bool BindThreadScratch(dnnl::memory* const* copies, int count) {
+  for (int slot = 0; slot < count; ++slot) {
+    dnnl::memory& m = *copies[slot];
+    if (!m) continue;
+    void* p = kernels::ThreadScratch(slot, m.get_desc().get_size());
+    if (!p) return false;
+    m.set_data_handle(p);
+  }
+  return true;
+}
+
+dnnl::memory::format_tag ConvFilterTag(const std::string& layout, bool grouped) {
+  using tag = dnnl::memory::format_tag;
+  if (layout == "OIHW") return grouped ? tag::goihw : tag::oihw;
+  if (layout == "OHWI") return grouped ? tag::gohwi : tag::ohwi;
+  return grouped ? tag::hwigo : tag::hwio;  // HWCN
 }
 
 bool BFloat16ArithmeticAvailable() {

@@ -61,6 +61,15 @@ bool BFloat16ArithmeticAvailable();
 // the emulated plain AVX-512 ones, slower than float32.
 bool NativeBFloat16Impl(const std::string& impl_info);
 
+// Binds each non-empty temporary copies[slot] (made with DNNL_MEMORY_NONE)
+// to this thread's scratch slot `slot` (kernels/thread_scratch.h), shared
+// with every other kernel the thread runs; false when memory runs out.
+bool BindThreadScratch(dnnl::memory* const* copies, int count);
+
+// oneDNN's plain filter format of a convolution filter layout ("OIHW",
+// "OHWI", "HWCN"), grouped (G, O/G, I/G, KH, KW) or not.
+dnnl::memory::format_tag ConvFilterTag(const std::string& layout, bool grouped);
+
 // `user` (the constant's bytes in `user_md`) reordered into `packed_md`,
 // shared through the engine's weight cache (init.weights) under
 // init.weight_key + `what`; without a cache (op tests), a private copy whose

@@ -29,13 +29,6 @@ tag ActivationTag(const AxisMap& axes) {
   return axes.pos[1] == 1 ? tag::nchw : tag::nhwc;
 }
 
-// Filter formats by layout, grouped or not; the grouped dims are (G, O/G, I/G, KH, KW).
-tag FilterTag(const std::string& layout, bool grouped) {
-  if (layout == "OIHW") return grouped ? tag::goihw : tag::oihw;
-  if (layout == "OHWI") return grouped ? tag::gohwi : tag::ohwi;
-  return grouped ? tag::hwigo : tag::hwio;  // HWCN
-}
-
 // oneDNN's format for a blocked layout (op_schema.h MemoryLayout).
 tag BlockTag(MemoryLayout layout) {
   return layout == MemoryLayout::kBlocked16 ? tag::nChw16c : tag::nChw8c;
@@ -130,7 +123,7 @@ class OneDnnConv : public Kernel {
                            in_layout != MemoryLayout::kPlain ? BlockTag(in_layout) : ActivationTag(g_.input_axes));
     dst_md_ = memory::desc(dst_dims, f32,
                            out_layout != MemoryLayout::kPlain ? BlockTag(out_layout) : ActivationTag(g_.output_axes));
-    user_w_md_ = memory::desc(w_dims, f32, FilterTag(init.attrs.Str("filter_layout"), grouped));
+    user_w_md_ = memory::desc(w_dims, f32, ConvFilterTag(init.attrs.Str("filter_layout"), grouped));
     const void* filter = init.inputs[1]->const_data;
     if (init.post_ops) post_ops_ = *init.post_ops;
     for (const PostOp& op : post_ops_) {
@@ -179,14 +172,7 @@ class OneDnnConv : public Kernel {
   // (kernels/thread_scratch.h), shared with every other kernel it runs.
   bool BindScratch() {
     memory* temporaries[kernels::kScratchSlots] = {&src_blocked_, &dst_blocked_, &src_plain_, &dst_plain_};
-    for (int slot = 0; slot < kernels::kScratchSlots; ++slot) {
-      memory& m = *temporaries[slot];
-      if (!m) continue;
-      void* p = kernels::ThreadScratch(slot, m.get_desc().get_size());
-      if (!p) return false;
-      m.set_data_handle(p);
-    }
-    return true;
+    return BindThreadScratch(temporaries, kernels::kScratchSlots);
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {

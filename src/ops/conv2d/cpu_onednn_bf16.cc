@@ -28,7 +28,6 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/onednn.h"
-#include "kernels/thread_scratch.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
@@ -58,12 +57,6 @@ int AddendInput(const KernelInit& init) {
 tag PlainTag(const ValueInfo& v, const AxisMap& axes) {
   if (v.layout == MemoryLayout::kChannelsLast) return tag::nhwc;
   return axes.pos[1] == 1 ? tag::nchw : tag::nhwc;
-}
-
-tag FilterTag(const std::string& layout, bool grouped) {
-  if (layout == "OIHW") return grouped ? tag::goihw : tag::oihw;
-  if (layout == "OHWI") return grouped ? tag::gohwi : tag::ohwi;
-  return grouped ? tag::hwigo : tag::hwio;  // HWCN
 }
 
 memory::dims FilterDims(const ConvGeometry& g) {
@@ -154,7 +147,7 @@ class OneDnnBFloat16Conv : public Kernel {
       }
       // The float32 filter (bfloat16 values) converted, exactly, once per engine.
       const memory::desc user_w(FilterDims(g_), memory::data_type::f32,
-                                FilterTag(init.attrs.Str("filter_layout"), g_.group > 1));
+                                ConvFilterTag(init.attrs.Str("filter_layout"), g_.group > 1));
       packed_weights_ =
           PackWeights(init, "conv2d-bf16", user_w, init.inputs[1]->const_data, pd_.weights_desc(), &private_bytes_);
       if (has_bias_) bias_ = memory(pd_.bias_desc(), engine, const_cast<void*>(init.inputs[2]->const_data));
@@ -165,12 +158,8 @@ class OneDnnBFloat16Conv : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     memory* copies[2] = {&src_copy_, &dst_copy_};
-    for (int slot = 0; slot < 2; ++slot) {
-      if (!*copies[slot]) continue;
-      void* p = kernels::ThreadScratch(slot, copies[slot]->get_desc().get_size());
-      if (!p) return ResourceExhausted("Conv2D (oneDNN bfloat16): no memory for its NHWC copies");
-      copies[slot]->set_data_handle(p);
-    }
+    if (!BindThreadScratch(copies, 2))
+      return ResourceExhausted("Conv2D (oneDNN bfloat16): no memory for its NHWC copies");
     return kernels::OneDnnCall("Conv2D (oneDNN bfloat16)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_ ? src_copy_ : memory(pd_.src_desc(), engine, in[0].data);

@@ -51,7 +51,6 @@
 #include <vector>
 
 #include "kernels/onednn.h"
-#include "kernels/thread_scratch.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
@@ -285,12 +284,7 @@ class OneDnnInt8Conv : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     memory* copies[2] = {&src_copy_, &dst_copy_};
-    for (int slot = 0; slot < 2; ++slot) {
-      if (!*copies[slot]) continue;
-      void* p = kernels::ThreadScratch(slot, copies[slot]->get_desc().get_size());
-      if (!p) return ResourceExhausted("Conv2D (oneDNN int8): no memory for its NHWC copies");
-      copies[slot]->set_data_handle(p);
-    }
+    if (!BindThreadScratch(copies, 2)) return ResourceExhausted("Conv2D (oneDNN int8): no memory for its NHWC copies");
     return kernels::OneDnnCall("Conv2D (oneDNN int8)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_, dst = dst_copy_;

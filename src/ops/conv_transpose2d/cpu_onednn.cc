@@ -8,7 +8,6 @@
 // reordered through thread scratch, kChannelsLast ones read in place.
 #include "kernels/cpu_features.h"
 #include "kernels/onednn.h"
-#include "kernels/thread_scratch.h"
 #include "ops/conv_transpose2d/cpu.h"
 #include "ops/conv_transpose2d/geometry.h"
 #include "ops/kernel_registry.h"
@@ -114,12 +113,8 @@ class OneDnnDeconv : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     memory* copies[2] = {&src_copy_, &dst_copy_};
-    for (int slot = 0; slot < 2; ++slot) {
-      if (!*copies[slot]) continue;
-      void* p = kernels::ThreadScratch(slot, copies[slot]->get_desc().get_size());
-      if (!p) return ResourceExhausted("ConvTranspose2D (oneDNN bfloat16): no memory for its NHWC copies");
-      copies[slot]->set_data_handle(p);
-    }
+    if (!BindThreadScratch(copies, 2))
+      return ResourceExhausted("ConvTranspose2D (oneDNN bfloat16): no memory for its NHWC copies");
     return kernels::OneDnnCall("ConvTranspose2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_ ? src_copy_ : memory(src_md_, engine, in[0].data);

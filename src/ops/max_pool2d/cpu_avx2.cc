@@ -160,6 +160,23 @@ class MaxPoolAvx2 : public Kernel {
     return Status::OK();
   }
 
+  // NHWC: the pixel vectors of output pixel (oh, ow)'s window inside the
+  // image, in row-major order, taps in the padding skipped (they hold the
+  // lowest value, which changes no max); returns how many.
+  template <typename S>
+  size_t WindowTaps(const S* image, int64_t oh, int64_t ow, const S** taps) const {
+    size_t count = 0;
+    for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+      const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+      if (ih < 0 || ih >= g_.in_h) continue;
+      for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+        const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+        if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * g_.channels;
+      }
+    }
+    return count;
+  }
+
   // Output row `row` (image row / out_h, output row row % out_h).
   MIXQ_AVX2 void PoolRowChannelsLast(const T* x, T* y, int64_t row, std::vector<const T*>* tap_list) const {
     const int64_t c_count = g_.channels, vector_end = c_count / kLanes * kLanes;
@@ -168,15 +185,7 @@ class MaxPoolAvx2 : public Kernel {
     const int64_t n = row / g_.out_h, oh = row % g_.out_h;
     const T* image = x + n * g_.in_h * g_.in_w * c_count;
     for (int64_t ow = 0; ow < g_.out_w; ++ow) {
-      size_t count = 0;
-      for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-        const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-        if (ih < 0 || ih >= g_.in_h) continue;
-        for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-          const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-          if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
-        }
-      }
+      const size_t count = WindowTaps(image, oh, ow, taps.data());
       T* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
       for (int64_t c = 0; c < vector_end; c += kLanes) {
         __m256i best = sizeof(T) == 2 ? _mm256_set1_epi16(std::numeric_limits<int16_t>::lowest())
@@ -215,15 +224,7 @@ class MaxPoolAvx2 : public Kernel {
     const uint16_t* image = x + n * g_.in_h * g_.in_w * c_count;
     const float lowest = -std::numeric_limits<float>::infinity();
     for (int64_t ow = 0; ow < g_.out_w; ++ow) {
-      size_t count = 0;
-      for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-        const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-        if (ih < 0 || ih >= g_.in_h) continue;
-        for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-          const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-          if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * c_count;
-        }
-      }
+      const size_t count = WindowTaps(image, oh, ow, taps.data());
       uint16_t* dst = y + ((n * g_.out_h + oh) * g_.out_w + ow) * c_count;
       // 32 channels at a time: four independent chains of compares hide
       // each other's latency (one chain: 0.6 ms for ResNet-50's stem pool).
