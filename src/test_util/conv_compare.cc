@@ -37,7 +37,7 @@ ir::Shape Filter(OpKind kind, const std::string& layout, const ConvCase& c) {
 
 }  // namespace
 
-void ExpectOptimizedConvMatchesReference(OpKind kind, const ConvCase& c) {
+void ExpectOptimizedConvMatchesReference(OpKind kind, const ConvCase& c, const char* kernel) {
   SCOPED_TRACE(c.name);
   ir::AttrMap a;
   a.Set("strides", c.strides);
@@ -59,7 +59,8 @@ void ExpectOptimizedConvMatchesReference(OpKind kind, const ConvCase& c) {
   if (c.bias) inputs.push_back(HostTensor::F32({c.o}, Uniform(static_cast<size_t>(c.o), 3, c.magnitude)).Const());
   std::vector<HostTensor> ref, opt;
   ASSERT_TRUE(RunOp(kind, a, inputs, 1, &ref, KernelKind::kReference).ok());
-  Status s = RunOp(kind, a, inputs, 1, &opt, KernelKind::kOptimized);
+  Status s = kernel ? RunOpWithKernel(kind, a, inputs, 1, &opt, kernel)
+                    : RunOp(kind, a, inputs, 1, &opt, KernelKind::kOptimized);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_EQ(ref[0].shape, opt[0].shape);
   const double k = static_cast<double>(c.c / c.group * c.kh * c.kw) + (c.bias ? 1 : 0);

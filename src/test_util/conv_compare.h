@@ -25,7 +25,8 @@ struct ConvCase {
 };
 
 // `kind`: OpKind::kConv2D (filters OIHW / OHWI / HWCN) or
-// OpKind::kConvTranspose2D (filters IOHW / IHWO).
-void ExpectOptimizedConvMatchesReference(OpKind kind, const ConvCase& c);
+// OpKind::kConvTranspose2D (filters IOHW / IHWO). `kernel`: the registered
+// kernel to run (null: the one selection picks).
+void ExpectOptimizedConvMatchesReference(OpKind kind, const ConvCase& c, const char* kernel = nullptr);
 
 }  // namespace mixq::testing

@@ -231,28 +231,59 @@ TEST(OneDnnPostOps, NearMissesStaySeparate) {
     for (float v : fast.y) nan += std::isnan(v);
     EXPECT_EQ(nan, 8 * 9);
   }
-  // ConvTranspose: oneDNN 2.6's AVX2 deconvolution applies post-ops in a slow
-  // pass of its own, so its activation stays a step.
-  {
-    auto network = CreateINetwork();
-    INetwork* n = network.get();
-    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 4, 5, 5}));
-    IConvTranspose2DNode* up = n->AddIConvTranspose2DNode(x, RandomConst(n, {4, 6, 2, 2}, 8, 0.5f), nullptr);
-    ASSERT_TRUE(up->SetAttr("strides", std::vector<int64_t>{2, 2}).ok());
-    ASSERT_TRUE(up->SetAttr("input_layout", std::string("NCHW")).ok());
-    ASSERT_TRUE(up->SetAttr("output_layout", std::string("NCHW")).ok());
-    ASSERT_TRUE(up->SetAttr("filter_layout", std::string("IOHW")).ok());
-    ITensor* y = n->AddIActivationNode(up->GetOutput(0), ActivationType::RELU)->GetOutput(0);
-    ASSERT_TRUE(n->MarkOutput(y).ok());
-    auto model = BuildOrDie(n, kFloat32);
-    ASSERT_NE(model, nullptr);
-    const auto input = RandomFloats(4 * 5 * 5, 3);
-    const Ran fast = RunPlan(model.get(), up->GetNodeName(), false, input, Dims({1, 4, 5, 5}));
-    const Ran ref = RunPlan(model.get(), up->GetNodeName(), true, input, Dims({1, 4, 5, 5}));
-    EXPECT_TRUE(fast.fused.empty());
-    EXPECT_EQ(fast.steps, 2u);
-    ExpectSameNumbers(fast.y, ref.y);
-  }
+}
+
+// ConvTranspose2D + ReLU (+ a scalar): one onednn-col2im step, whose output
+// stage applies them; the same numbers as the separate reference steps. A
+// second reader of the transposed convolution's output keeps the ReLU a step.
+IConvTranspose2DNode* Upsample(INetwork* n, ITensor* x) {
+  IConvTranspose2DNode* up = n->AddIConvTranspose2DNode(x, RandomConst(n, {4, 6, 2, 2}, 8, 0.5f), nullptr);
+  EXPECT_TRUE(up->SetAttr("strides", std::vector<int64_t>{2, 2}).ok());
+  EXPECT_TRUE(up->SetAttr("input_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(up->SetAttr("output_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(up->SetAttr("filter_layout", std::string("IOHW")).ok());
+  return up;
+}
+
+TEST(OneDnnPostOps, ConvTransposeReluIsOneCol2ImStep) {
+  if (ops::FindKernel(OpKind::kConvTranspose2D, "onednn-col2im") == nullptr || kernels::BestIsa() < kernels::Isa::kAvx2)
+    GTEST_SKIP() << "no onednn-col2im on this CPU";
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 4, 5, 5}));
+  IConvTranspose2DNode* up = Upsample(n, x);
+  ITensor* y = n->AddIActivationNode(up->GetOutput(0), ActivationType::RELU)->GetOutput(0);
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, kFloat32);
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(4 * 5 * 5, 3);
+  const Ran fast = RunPlan(model.get(), up->GetNodeName(), false, input, Dims({1, 4, 5, 5}));
+  const Ran ref = RunPlan(model.get(), up->GetNodeName(), true, input, Dims({1, 4, 5, 5}));
+  EXPECT_EQ(fast.kernel, "onednn-col2im");
+  EXPECT_EQ(fast.fused.size(), 1u);
+  EXPECT_EQ(fast.steps, 1u);
+  ExpectSameNumbers(fast.y, ref.y);
+  int zeros = 0;
+  for (float v : fast.y) zeros += v == 0.0f;
+  EXPECT_GT(zeros, 0);  // the ReLU did clamp
+}
+
+TEST(OneDnnPostOps, ConvTransposeWithASecondReaderKeepsItsRelu) {
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 4, 5, 5}));
+  IConvTranspose2DNode* up = Upsample(n, x);
+  ITensor* r = n->AddIActivationNode(up->GetOutput(0), ActivationType::RELU)->GetOutput(0);
+  ITensor* y = n->AddIElementwiseNode(r, up->GetOutput(0), ElementwiseOp::ADD)->GetOutput(0);
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, kFloat32);
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(4 * 5 * 5, 3);
+  const Ran fast = RunPlan(model.get(), up->GetNodeName(), false, input, Dims({1, 4, 5, 5}));
+  const Ran ref = RunPlan(model.get(), up->GetNodeName(), true, input, Dims({1, 4, 5, 5}));
+  EXPECT_TRUE(fast.fused.empty());
+  EXPECT_EQ(fast.steps, 3u);
+  ExpectSameNumbers(fast.y, ref.y);
 }
 
 }  // namespace
