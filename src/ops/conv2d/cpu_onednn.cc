@@ -49,15 +49,17 @@ ConvDescs DescDims(const ConvGeometry& g) {
 }
 
 dnnl::convolution_forward::primitive_desc ConvPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
-                                                 const std::vector<PostOp>& post_ops, tag src_tag, tag dst_tag) {
+                                                 const std::vector<PostOp>& post_ops, tag src_tag, tag dst_tag,
+                                                 bool winograd = false) {
   const auto f32 = memory::data_type::f32;
   const ConvDescs d = DescDims(g);
   const memory::desc src_md(d.src, f32, src_tag), dst_md(d.dst, f32, dst_tag);
   const memory::desc bias_md({g.out_channels}, f32, tag::x);
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                       w_md, has_bias ? bias_md : memory::desc(), dst_md, {g.stride_h, g.stride_w},
-                                       {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
-                                       {g.pad_bottom, g.pad_right});
+  dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference,
+      winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct, src_md, w_md,
+      has_bias ? bias_md : memory::desc(), dst_md, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
+      {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
   return dnnl::convolution_forward::primitive_desc(desc, PostOpAttr(post_ops), kernels::CpuEngine());
 }
 
@@ -65,6 +67,29 @@ dnnl::convolution_forward::primitive_desc ConvPd(const ConvGeometry& g, const me
 bool FastImpl(const dnnl::convolution_forward::primitive_desc& pd) {
   const std::string impl = pd.impl_info_str();
   return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
+}
+
+// Where "onednn-winograd" runs: a 3 x 3 stride-1 undilated ungrouped
+// convolution with channels in whole 16-blocks and an output of at least 28
+// x 28. oneDNN 2.6's F(2x2, 3x3) kernel (`jit_fp32_wino_2x3`, AVX-512 only)
+// against its direct nChw16c one, ResNet-50's layers in the model (per-step
+// minima, 1 thread, bench/step_minima_ab.py): 64 -> 64 at 56 x 56 1.36-1.48
+// against 1.88-1.96 ms, 128 at 28 x 28 1.55-1.62 against 1.98-2.11; 256 at
+// 14 x 14 2.1-2.5 against 2.2-2.3 (its transformed weights, 16 / 9 of the
+// filter, come from memory on every run: not taken).
+bool WinogradShape(const ConvGeometry& g) {
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
+         g.dilation_w == 1 && g.group == 1 && g.in_channels % 16 == 0 && g.out_channels % 16 == 0 &&
+         g.out_h * g.out_w >= 28 * 28;
+}
+
+// oneDNN's Winograd kernel on nChw16c tensors, or throws dnnl::error.
+dnnl::convolution_forward::primitive_desc WinogradPd(const ConvGeometry& g, const memory::desc& w_md, bool has_bias,
+                                                     const std::vector<PostOp>& post_ops) {
+  auto pd = ConvPd(g, w_md, has_bias, post_ops, tag::nChw16c, tag::nChw16c, /*winograd=*/true);
+  if (std::string(pd.impl_info_str()).find("wino") == std::string::npos)
+    throw dnnl::error(dnnl_unimplemented, "no Winograd kernel");
+  return pd;
 }
 
 // The convolution with activations (and a constant filter's weights) in
@@ -107,8 +132,10 @@ HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, 
 
 class OneDnnConv : public Kernel {
  public:
-  const char* Name() const override { return half_ ? "onednn-f16" : "onednn"; }
-  Status Init(const KernelInit& init) {
+  const char* Name() const override { return half_ ? "onednn-f16" : winograd_ ? "onednn-winograd" : "onednn"; }
+  // `winograd`: oneDNN's Winograd kernel (SupportsWinograd), on nChw16c.
+  Status Init(const KernelInit& init, bool winograd = false) {
+    winograd_ = winograd;
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
     for (int i = 0; i < 2; ++i) MIXQ_RETURN_IF_ERROR(ExpectStatic(*init.inputs[static_cast<size_t>(i)], "input"));
     has_bias_ = init.inputs.size() > 2 && init.inputs[2] != nullptr;
@@ -144,7 +171,8 @@ class OneDnnConv : public Kernel {
       // Activations too may take oneDNN's blocked formats (its fast jit
       // kernels need them for NCHW); they are reordered around the conv
       // unless the plan already keeps them blocked.
-      pd_ = MakeConvPd(g_, filter ? w_any : user_w_md_, has_bias_, library_post_ops, in_layout, out_layout);
+      pd_ = winograd_ ? WinogradPd(g_, w_any, has_bias_, library_post_ops)
+                      : MakeConvPd(g_, filter ? w_any : user_w_md_, has_bias_, library_post_ops, in_layout, out_layout);
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
@@ -293,7 +321,7 @@ class OneDnnConv : public Kernel {
   }
 
   ConvGeometry g_;
-  bool has_bias_ = false;
+  bool has_bias_ = false, winograd_ = false;
   memory::desc src_md_, dst_md_, user_w_md_, addend_md_;
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward conv_;
@@ -321,11 +349,52 @@ Status MakeConv2DOneDnn(const KernelInit& init, std::unique_ptr<Kernel>* kernel)
 }
 
 namespace {
+Status MakeConv2DWinograd(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto conv = std::make_unique<OneDnnConv>();
+  MIXQ_RETURN_IF_ERROR(conv->Init(init, /*winograd=*/true));
+  *kernel = std::move(conv);
+  return Status::OK();
+}
+}  // namespace
+
+namespace {
 bool SupportsOneDnn(const KernelInit& init) {
   return AllPlainFloat32(init) && OneDnnSupportsPostOps(init, /*sum_allowed=*/true);
 }
 
 bool SupportsOneDnnHalf(const KernelInit& init);
+
+// Plain float32 as "onednn", a constant OIHW filter (oneDNN 2.6 reorders
+// only plain OIHW weights into its Winograd format), the Winograd shape, and
+// oneDNN's Winograd kernel taking the step with its post-ops.
+bool SupportsWinograd(const KernelInit& init) {
+  ConvGeometry g;
+  if (!SupportsOneDnn(init) || init.inputs.size() < 2 || !init.inputs[1]->const_data ||
+      init.attrs.Str("filter_layout", "OIHW") != "OIHW" || !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() ||
+      !WinogradShape(g) || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
+    return false;
+  try {
+    const memory::desc w_any(DescDims(g).weights, memory::data_type::f32, tag::any);
+    const bool has_bias = init.inputs.size() > 2 && init.inputs[2] != nullptr;
+    WinogradPd(g, w_any, has_bias, init.post_ops ? *init.post_ops : std::vector<PostOp>{});
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Input, output and residual addend nChw16c (the kernel's own format).
+void BlockedSlotsWinograd(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  ins->assign(init.inputs.size(), false);
+  outs->assign(init.outputs.size(), false);
+  if (block != MemoryLayout::kBlocked16 || !SupportsWinograd(init)) return;
+  (*ins)[0] = true;
+  (*outs)[0] = true;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
+        (*ins)[static_cast<size_t>(op.input)] = true;
+}
 
 // Blocked layouts oneDNN runs this convolution in natively: the input and
 // the output where the primitive it would pick for plain tensors wants
@@ -417,6 +486,10 @@ bool SupportsOneDnnHalf(const KernelInit& init) {
 MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn, mixq::ops::BlockedSlotsOneDnn});
+  // Above "onednn" where oneDNN has its AVX-512 Winograd kernel.
+  mixq::ops::RegisterKernel({"onednn-winograd", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 11,
+                             mixq::ops::SupportsWinograd, mixq::ops::MakeConv2DWinograd,
+                             mixq::ops::BlockedSlotsWinograd});
   mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn,
                              mixq::ops::BlockedSlotsOneDnnHalf});

@@ -5,6 +5,8 @@
 // Tolerance: see test_util/conv_compare.h.
 #include <gtest/gtest.h>
 
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
 #include "test_util/conv_compare.h"
 
 namespace mixq::testing {
@@ -204,6 +206,116 @@ TEST(Conv2DOneDnn, MatchesTheReferenceOnOddShapes) {
        1e-18f},
   };
   for (const ConvCase& c : cases) ExpectOptimizedConvMatchesReference(OpKind::kConv2D, c);
+}
+
+// "onednn-winograd" (oneDNN's F(2x2, 3x3) kernel, AVX-512) within the same
+// float tolerance: padded and unpadded, odd sizes (partial 2 x 2 output
+// tiles), with and without bias, NCHW and NHWC (reordered), large and tiny
+// magnitudes; and the shapes it declines.
+TEST(Conv2DOneDnn, WinogradMatchesTheReference) {
+  const ops::KernelDef* def = ops::FindKernel(OpKind::kConv2D, "onednn-winograd");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX-512";
+  // name, n, c, h, w, o, kh, kw, group, strides, pads, dilations, mode,
+  // layouts, constant filter, bias, magnitude
+  const ConvCase cases[] = {
+      {"64 -> 64 at 56 x 56",
+       1,
+       64,
+       56,
+       56,
+       64,
+       3,
+       3,
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       {1, 1},
+       "EXPLICIT",
+       "NCHW",
+       "OIHW",
+       "NCHW",
+       true,
+       true,
+       1.0f},
+      {"odd sizes, no padding",
+       2,
+       16,
+       31,
+       33,
+       32,
+       3,
+       3,
+       1,
+       {1, 1},
+       {0, 0, 0, 0},
+       {1, 1},
+       "EXPLICIT",
+       "NCHW",
+       "OIHW",
+       "NCHW",
+       true,
+       false,
+       1.0f},
+      {"asymmetric padding, NHWC",
+       1,
+       32,
+       29,
+       30,
+       16,
+       3,
+       3,
+       1,
+       {1, 1},
+       {1, 0, 0, 1},
+       {1, 1},
+       "EXPLICIT",
+       "NHWC",
+       "OIHW",
+       "NHWC",
+       true,
+       true,
+       1.0f},
+      {"large values",
+       1,
+       16,
+       28,
+       28,
+       16,
+       3,
+       3,
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       {1, 1},
+       "EXPLICIT",
+       "NCHW",
+       "OIHW",
+       "NCHW",
+       true,
+       true,
+       1e15f},
+      {"tiny values",
+       1,
+       16,
+       28,
+       28,
+       16,
+       3,
+       3,
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       {1, 1},
+       "EXPLICIT",
+       "NCHW",
+       "OIHW",
+       "NCHW",
+       true,
+       true,
+       1e-15f},
+  };
+  for (const ConvCase& c : cases) ExpectOptimizedConvMatchesReference(OpKind::kConv2D, c, "onednn-winograd");
 }
 
 }  // namespace
