@@ -402,6 +402,32 @@ TEST(HalfStorage, OneDnnConvolutionMatchesTheCastPathWithPostOps) {
   }
 }
 
+// "onednn-f16-winograd": the float16 tensors widened into oneDNN's Winograd
+// convolution, the same kernel the float32 cast path selects on AVX-512
+// ("onednn-winograd"), so the same bits; post-ops rounded as their steps.
+TEST(HalfStorage, WinogradConvolutionMatchesTheCastPath) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16-winograd");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX-512";
+  const ir::AttrMap attrs = ConvAttrs({1, 1}, {1, 1, 1, 1}, 1);
+  const ir::Shape xs = {1, 16, 29, 28}, ws = {32, 16, 3, 3}, ys = {1, 32, 29, 28};
+  const Operand x{xs, HalfValues(ir::ElementCount(xs), 21, 1.0f)};
+  std::vector<float> weights = HalfValues(ir::ElementCount(ws), 22, 0.5f);
+  for (float& v : weights)
+    if (!std::isfinite(v) || std::fabs(v) > 8.0f) v = 0.25f;
+  const Operand w{ws, weights, false, true};
+  const Operand b{{32}, HalfValues(32, 23, 1.0f), false, true};
+  PostOp relu, add;
+  relu.activation = "relu";
+  relu.hi = std::numeric_limits<float>::infinity();
+  add.kind = PostOp::Kind::kAdd;
+  add.input = 3;
+  ExpectMatchesCastPath(OpKind::kConv2D, attrs, {x, w, b}, true, {}, "onednn-f16-winograd");
+  ExpectMatchesCastPath(OpKind::kConv2D, attrs, {x, w, b, {ys, HalfValues(ir::ElementCount(ys), 24, 2.0f)}}, true,
+                        {add, relu}, "onednn-f16-winograd");
+  ExpectMatchesCastPath(OpKind::kConv2D, attrs, {x, w, b}, false, {}, "onednn-f16-winograd");
+}
+
 TEST(HalfStorage, PoolingResizeAndBatchNormMatchTheCastPath) {
   if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
   const ir::Shape xs = {2, 5, 13, 17};

@@ -132,7 +132,10 @@ HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, 
 
 class OneDnnConv : public Kernel {
  public:
-  const char* Name() const override { return half_ ? "onednn-f16" : winograd_ ? "onednn-winograd" : "onednn"; }
+  const char* Name() const override {
+    if (half_) return winograd_ ? "onednn-f16-winograd" : "onednn-f16";
+    return winograd_ ? "onednn-winograd" : "onednn";
+  }
   // `winograd`: oneDNN's Winograd kernel (SupportsWinograd), on nChw16c.
   Status Init(const KernelInit& init, bool winograd = false) {
     winograd_ = winograd;
@@ -383,17 +386,45 @@ bool SupportsWinograd(const KernelInit& init) {
   }
 }
 
-// Input, output and residual addend nChw16c (the kernel's own format).
-void BlockedSlotsWinograd(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+// The same on float16 storage ("onednn-f16-winograd"): the float16 tensors
+// widened into oneDNN's float32 buffers, post-ops in the output stage.
+bool SupportsWinogradHalf(const KernelInit& init) {
+  ConvGeometry g;
+  if (!SupportsOneDnnHalf(init) || !init.inputs[1]->const_data || init.attrs.Str("filter_layout", "OIHW") != "OIHW" ||
+      !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || !WinogradShape(g) || g.input_axes.pos[1] != 1 ||
+      g.output_axes.pos[1] != 1)
+    return false;
+  try {
+    const memory::desc w_any(DescDims(g).weights, memory::data_type::f32, tag::any);
+    WinogradPd(g, w_any, init.inputs.size() > 2 && init.inputs[2] != nullptr, {});
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Input, output and residual addend nChw16c (the kernel's own format); on
+// float16 storage only the float16 tensors, an addend in the output's layout.
+void WinogradSlots(const KernelInit& init, MemoryLayout block, bool half, std::vector<bool>* ins,
+                   std::vector<bool>* outs) {
   ins->assign(init.inputs.size(), false);
   outs->assign(init.outputs.size(), false);
-  if (block != MemoryLayout::kBlocked16 || !SupportsWinograd(init)) return;
-  (*ins)[0] = true;
-  (*outs)[0] = true;
+  if (block != MemoryLayout::kBlocked16 || !(half ? SupportsWinogradHalf(init) : SupportsWinograd(init))) return;
+  (*ins)[0] = !half || IsHalfStorage(*init.inputs[0]);
+  (*outs)[0] = !half || IsHalfStorage(init.outputs[0]);
   if (init.post_ops)
     for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
-        (*ins)[static_cast<size_t>(op.input)] = true;
+        (*ins)[static_cast<size_t>(op.input)] = (*outs)[0];
+}
+
+void BlockedSlotsWinograd(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  WinogradSlots(init, block, /*half=*/false, ins, outs);
+}
+
+void BlockedSlotsWinogradHalf(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins,
+                              std::vector<bool>* outs) {
+  WinogradSlots(init, block, /*half=*/true, ins, outs);
 }
 
 // Blocked layouts oneDNN runs this convolution in natively: the input and
@@ -490,6 +521,9 @@ MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn-winograd", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 11,
                              mixq::ops::SupportsWinograd, mixq::ops::MakeConv2DWinograd,
                              mixq::ops::BlockedSlotsWinograd});
+  mixq::ops::RegisterKernel({"onednn-f16-winograd", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 11,
+                             mixq::ops::SupportsWinogradHalf, mixq::ops::MakeConv2DWinograd,
+                             mixq::ops::BlockedSlotsWinogradHalf});
   mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn,
                              mixq::ops::BlockedSlotsOneDnnHalf});
