@@ -4,7 +4,8 @@
 // vectorizes. Bit-exact with the reference: the same float operations on the
 // same pairs. pow and integer types run the reference. A fused FakeQuantize
 // (an imported QDQ model's) runs on each L1-sized chunk of the output as it
-// is written (ops/fake_quantize_row.h), bit-exact with the separate step.
+// is written (ops/fake_quantize_row.h), bit-exact with the separate step;
+// so does a fused residual add (y + r of a same-shaped tensor).
 // "avx2-f16" is the same kernel on float16 storage: the same float
 // operations eight lanes at a time with F16C widening on load and rounding
 // on store, in one pass; bit-identical with the Cast steps around
@@ -224,6 +225,34 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
   plan.y_half = narrow != DataType::FLOAT32 && IsNarrowStorage(init.outputs[0], narrow);
   plan.bf16 = narrow == DataType::BFLOAT16;
   if (plan.a_half || plan.b_half || plan.y_half) return MakeHalfKernel(plan, kernel_name, kernel);
+  if (init.HasPostOps() && init.post_ops->front().kind == PostOp::Kind::kAdd) {
+    if (init.post_ops->size() != 1) return Internal("elementwise '", name, "': one residual add at most");
+    const PostOp add = init.post_ops->front();
+    // The op, then the add of a same-shaped tensor, over L1-sized chunks of
+    // each run: y + r (or r + y, the order the add step had), in float32.
+    return MakeFunctionKernel(
+        [plan, add](const std::vector<TensorView>& in, const std::vector<TensorView>& out_views) {
+          const float* pa = in[0].Data<float>();
+          const float* pb = in[1].Data<float>();
+          const float* pr = in[static_cast<size_t>(add.input)].Data<float>();
+          float* y = out_views[0].Data<float>();
+          constexpr int64_t kChunk = 2048;
+          ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
+            float* yr = y + r * plan.inner;
+            const float* rr = pr + r * plan.inner;
+            for (int64_t at = 0; at < plan.inner; at += kChunk) {
+              const int64_t n = std::min(kChunk, plan.inner - at);
+              plan.run(pa + ia + at * plan.sa, pb + ib + at * plan.sb, yr + at, n, plan.sa, plan.sb);
+              if (add.add_first)
+                for (int64_t i = at; i < at + n; ++i) yr[i] = rr[i] + yr[i];
+              else
+                for (int64_t i = at; i < at + n; ++i) yr[i] = yr[i] + rr[i];
+            }
+          });
+          return Status::OK();
+        },
+        kernel, kernel_name);
+  }
   if (init.HasPostOps()) {
     if (init.post_ops->size() != 1 || init.post_ops->front().kind != PostOp::Kind::kFakeQuantize || plan.a_half ||
         plan.b_half || plan.y_half)
@@ -277,9 +306,19 @@ bool FakeQuantizePostOp(const KernelInit& init) {
          (op.bits == 8 || op.bits == 16) && kernels::DetectedCpuFeatures().avx2;
 }
 
+// One add of a tensor of the output's shape (fuse_residual_add.cc).
+bool ResidualAddPostOp(const KernelInit& init) {
+  if (!init.post_ops || init.post_ops->size() != 1) return false;
+  const PostOp& op = init.post_ops->front();
+  return op.kind == PostOp::Kind::kAdd && op.input >= 2 && static_cast<size_t>(op.input) < init.inputs.size() &&
+         init.inputs[static_cast<size_t>(op.input)] &&
+         init.inputs[static_cast<size_t>(op.input)]->shape == init.outputs[0].shape &&
+         ir::IsStatic(init.outputs[0].shape);
+}
+
 bool SupportsFast(const KernelInit& init) {
-  return (!init.HasPostOps() || FakeQuantizePostOp(init)) && AllPlainFloat32(init) && UniformLayout(init) &&
-         init.attrs.Str("op") != "pow";
+  return (!init.HasPostOps() || FakeQuantizePostOp(init) || ResidualAddPostOp(init)) && AllPlainFloat32(init) &&
+         UniformLayout(init) && init.attrs.Str("op") != "pow";
 }
 
 template <DataType kNarrow>

@@ -5,8 +5,18 @@ namespace mixq::runtime {
 bool IsFusionAnchor(OpKind op);
 bool AnchorReadsHalf(const FusionSite& site);
 
+// A float Elementwise op whose output only an add of a same-shaped tensor
+// reads (PP-OCR's squeeze-excitation blocks: y + y * s): one pass, the add
+// applied to each chunk as it is written, in float32 as the add step would.
+bool FloatElementwiseAnchor(const FusionSite& site, OpKind anchor_op) {
+  if (anchor_op != OpKind::kElementwise || site.anchor < 0) return false;
+  const std::string op = site.graph.node(site.anchor)->attrs.Str("op");
+  return op == "add" || op == "sub" || op == "mul" || op == "div" || op == "max" || op == "min";
+}
+
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
-  if (!IsFusionAnchor(anchor_op)) return false;
+  const bool elementwise = FloatElementwiseAnchor(site, anchor_op);
+  if (!IsFusionAnchor(anchor_op) && !elementwise) return false;
   const int consumer = SoleConsumer(site, output);
   if (consumer < 0) return false;
   const ir::Node& add = *site.graph.node(consumer);
@@ -32,7 +42,9 @@ bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int outp
     all_half = all_half && v->dtype == DataType::FLOAT16 && v->narrowed;
     all_bfloat16 = all_bfloat16 && IsBFloat16(*v);
   }
-  if (all_half) {
+  if (elementwise) {
+    if (!all_float32 || y.quant || r.quant || sum.quant) return false;
+  } else if (all_half) {
     if (!AnchorReadsHalf(site)) return false;
   } else if (all_bfloat16) {
     if (!AnchorReadsBFloat16(site)) return false;

@@ -60,7 +60,9 @@ int SoleConsumer(const FusionSite& site, int value);
 bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // ... + Add of a tensor of the output's shape (a residual connection): the
-// add becomes a sum post-op; an activation after it can then fuse too.
+// add becomes a sum post-op; an activation after it can then fuse too. Also
+// after a FLOAT32 Elementwise add / sub / mul / div / max / min (all three
+// tensors plain FLOAT32): the elementwise kernel adds as it writes.
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // MatMul / FullyConnected computing in float32 (plain FLOAT32 a and b,
