@@ -1,3 +1,5 @@
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -179,6 +181,7 @@ class OneDnnConv : public Kernel {
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
+      if (half_ && filter) InitBands(init, filter ? w_any : user_w_md_);
       if (in_half_) {
         // The float16 input is widened into src_blocked_ (below, in RunHalf).
       } else if (pd_.src_desc() != src_md_) {
@@ -260,7 +263,97 @@ class OneDnnConv : public Kernel {
     }
   }
 
+  // A pointwise convolution between float16 nChw16c tensors runs in bands
+  // of rows whose float32 copies stay in L2: the widening, oneDNN's 1x1
+  // kernel and the output stage each touch a band while it is hot, instead
+  // of three passes over whole float32 tensors (MobileNetV2's 16 -> 96 at
+  // 112 x 112: 1.01 ms against 0.43 in float32 before).
+  void InitBands(const KernelInit& init, const memory::desc& w_md) {
+    constexpr int64_t kBandBytes = 192 * 1024, kMinBandedBytes = 1536 * 1024;
+    const ConvGeometry& g = g_;
+    const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
+                           g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.group == 1;
+    if (!pointwise || winograd_ || !in_half_ || !IsHalfStorage(init.outputs[0]) || g.in_channels % 16 != 0 ||
+        g.out_channels % 16 != 0 || init.inputs[0]->layout != MemoryLayout::kBlocked16 ||
+        init.outputs[0].layout != MemoryLayout::kBlocked16 || src_layout_ != HalfLayout::kSame ||
+        dst_layout_ != HalfLayout::kSame)
+      return;
+    const int64_t row_bytes = g.in_w * std::max(g.in_channels, g.out_channels) * 4;
+    const int64_t band_rows = std::max<int64_t>(1, kBandBytes / row_bytes);
+    // Tensors that fit in L2 gain nothing and pay a call per band (14 x 14
+    // layers of 384-960 channels: +0.02-0.035 ms each).
+    if (band_rows * 2 > g.in_h || row_bytes * g.in_h < kMinBandedBytes) return;
+    band_rows_ = band_rows;
+    auto band_pd = [&](int64_t rows) {
+      ConvGeometry b = g;
+      b.in_h = b.out_h = rows;
+      b.batch = 1;
+      return ConvPd(b, w_md, has_bias_, {}, tag::nChw16c, tag::nChw16c);
+    };
+    band_pd_ = band_pd(band_rows_);
+    const int64_t tail = g.in_h % band_rows_;
+    if (tail) tail_pd_ = band_pd(tail);
+    // The bands share the packed weights: the same format as the whole convolution's.
+    if (!FastImpl(band_pd_) || band_pd_.weights_desc() != pd_.weights_desc() ||
+        (tail && tail_pd_.weights_desc() != pd_.weights_desc())) {
+      band_rows_ = 0;
+      return;
+    }
+    band_conv_ = dnnl::convolution_forward(band_pd_);
+    if (tail) tail_conv_ = dnnl::convolution_forward(tail_pd_);
+  }
+
+  Status RunBands(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+    const int64_t h = g_.in_h, w = g_.in_w, plane = h * w;
+    const int64_t in_blocks = g_.in_channels / 16, out_blocks = g_.out_channels / 16;
+    const int64_t bands = (h + band_rows_ - 1) / band_rows_;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (band_workers_.size() < static_cast<size_t>(threads)) band_workers_.resize(static_cast<size_t>(threads));
+    for (BandWorker& bw : band_workers_) {
+      bw.src.resize(static_cast<size_t>(in_blocks * band_rows_ * w * 16));
+      bw.dst.resize(static_cast<size_t>(out_blocks * band_rows_ * w * 16));
+    }
+    const uint16_t* x = in[0].Data<const uint16_t>();
+    bool failed = false;
+    std::string error;
+    for (int64_t n = 0; n < g_.batch; ++n) {
+#pragma omp parallel for schedule(dynamic, 1) if (bands > 1 && threads > 1)
+      for (int64_t b = 0; b < bands; ++b) {
+        BandWorker& bw = band_workers_[static_cast<size_t>(omp_get_thread_num())];
+        const int64_t h0 = b * band_rows_, rows = std::min(band_rows_, h - h0), run = rows * w * 16;
+        for (int64_t cb = 0; cb < in_blocks; ++cb)
+          kernels::HalfToFloatRow(x + n * g_.in_channels * plane + cb * plane * 16 + h0 * w * 16,
+                                  bw.src.data() + cb * run, run);
+        try {
+          auto& engine = kernels::CpuEngine();
+          if (!bw.stream) bw.stream = dnnl::stream(engine);
+          const auto& pd = rows == band_rows_ ? band_pd_ : tail_pd_;
+          std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, bw.src.data())},
+                                                  {DNNL_ARG_DST, memory(pd.dst_desc(), engine, bw.dst.data())},
+                                                  {DNNL_ARG_WEIGHTS, weights_}};
+          if (has_bias_ && in.size() > 2 && in[2].data)
+            args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine, in[2].data);
+          (rows == band_rows_ ? band_conv_ : tail_conv_).execute(bw.stream, args);
+          bw.stream.wait();
+        } catch (const std::exception& e) {
+#pragma omp critical(mixq_conv_band_error)
+          {
+            failed = true;
+            error = e.what();
+          }
+          continue;
+        }
+        for (int64_t ob = 0; ob < out_blocks; ++ob)
+          stage_->Apply(bw.dst.data() + ob * run, run, n * g_.out_channels * plane + ob * plane * 16 + h0 * w * 16, in,
+                        out[0]);
+      }
+      if (failed) return Internal("Conv2D (oneDNN, float16 storage, in bands): ", error);
+    }
+    return Status::OK();
+  }
+
   Status RunHalf(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+    if (band_rows_ > 0) return RunBands(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN, float16 storage)", [&] {
       auto& engine = kernels::CpuEngine();
       const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
@@ -340,6 +433,15 @@ class OneDnnConv : public Kernel {
   HalfLayout src_layout_ = HalfLayout::kSame, dst_layout_ = HalfLayout::kSame;
   memory src_plain_, dst_plain_;  // float32 plain copies where oneDNN's reorder is needed
   std::unique_ptr<HalfOutputStage> stage_;
+  // Pointwise float16 convolutions in bands of rows (InitBands).
+  struct BandWorker {
+    std::vector<float> src, dst;
+    dnnl::stream stream;
+  };
+  int64_t band_rows_ = 0;
+  dnnl::convolution_forward::primitive_desc band_pd_, tail_pd_;
+  dnnl::convolution_forward band_conv_, tail_conv_;
+  std::vector<BandWorker> band_workers_;  // one per OpenMP thread
 };
 
 }  // namespace

@@ -1,0 +1,109 @@
+// Conv2D "onednn-f16" on a pointwise convolution between float16 nChw16c
+// tensors large enough to run in bands of rows (cpu_onednn.cc, InitBands):
+// 100 rows in bands of 12 and a tail of 4, with a residual add and a ReLU
+// fused; against the reference on the same float16 values (double sums),
+// rounded at each boundary as the separate steps would be, within one
+// float16 step (oneDNN sums in float32).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+float Half(float v) {
+  return HalfToFloat(FloatToHalf(v));
+}
+
+// Element (c, h, w) of an nChw16c tensor of `channels` (a multiple of 16).
+int64_t Blocked(int64_t c, int64_t h, int64_t w, int64_t height, int64_t width) {
+  return ((c / 16 * height + h) * width + w) * 16 + c % 16;
+}
+
+TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  const int64_t cin = 16, cout = 32, h = 100, w = 128;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
+      bias(static_cast<size_t>(cout)), addend(static_cast<size_t>(cout * h * w));
+  for (auto& v : x) v = Half(real(rng));  // plain NCHW values
+  for (auto& v : filter) v = Half(real(rng) * 0.5f);
+  for (auto& v : bias) v = real(rng);
+  for (auto& v : addend) v = Half(real(rng));
+
+  ir::AttrMap attrs;
+  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  const ir::Shape xs{1, cin, h, w}, ws{cout, cin, 1, 1}, ys{1, cout, h, w};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {cout}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<PostOp> post(2);
+  post[0].kind = PostOp::Kind::kAdd;
+  post[0].input = 3;
+  post[1].activation = "relu";
+  post[1].hi = std::numeric_limits<float>::infinity();
+  const std::vector<const ValueInfo*> ins = {&xi, &wi, &bi, &ai};  // KernelInit keeps a reference
+  KernelInit init(attrs, ins, yi, &compute, &post);
+  ASSERT_TRUE(def->supports(init));
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def->make(init, &kernel);
+  ASSERT_TRUE(made.ok()) << made.ToString();
+
+  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
+  for (int64_t c = 0; c < cin; ++c)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j)
+        x16[static_cast<size_t>(Blocked(c, i, j, h, w))] = FloatToHalf(x[static_cast<size_t>((c * h + i) * w + j)]);
+  for (int64_t c = 0; c < cout; ++c)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j)
+        a16[static_cast<size_t>(Blocked(c, i, j, h, w))] =
+            FloatToHalf(addend[static_cast<size_t>((c * h + i) * w + j)]);
+  for (int run = 0; run < 2; ++run)
+    ASSERT_TRUE(kernel
+                    ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},
+                           {DataType::FLOAT32, ws, filter.data(), nullptr},
+                           {DataType::FLOAT32, {cout}, bias.data(), nullptr},
+                           {DataType::FLOAT16, ys, a16.data(), nullptr}},
+                          {{DataType::FLOAT16, ys, y16.data(), nullptr}})
+                    .ok());
+
+  int bad = 0, zeros = 0;
+  for (int64_t c = 0; c < cout && bad < 5; ++c)
+    for (int64_t i = 0; i < h && bad < 5; ++i)
+      for (int64_t j = 0; j < w && bad < 5; ++j) {
+        double sum = bias[static_cast<size_t>(c)];
+        for (int64_t k = 0; k < cin; ++k)
+          sum += static_cast<double>(filter[static_cast<size_t>(c * cin + k)]) *
+                 x[static_cast<size_t>((k * h + i) * w + j)];
+        const float conv = Half(static_cast<float>(sum));
+        const float added = Half(conv + addend[static_cast<size_t>((c * h + i) * w + j)]);
+        const float expected = Half(std::max(added, 0.0f));
+        const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(c, i, j, h, w))]);
+        zeros += got == 0.0f;
+        // The float32 sum may round to the float16 neighbour of the double one, twice.
+        if (std::fabs(got - expected) > std::ldexp(std::max(std::fabs(expected), 1.0f), -9)) {
+          ADD_FAILURE() << "(" << c << ", " << i << ", " << j << "): " << got << " vs " << expected;
+          ++bad;
+        }
+      }
+  EXPECT_GT(zeros, 0);
+}
+
+}  // namespace
+}  // namespace mixq::ops
