@@ -21,31 +21,6 @@ namespace {
 
 constexpr char kFloat32[] = R"({"precision_config": {"precision_mode": "force_float32"}})";
 
-struct Ran {
-  std::vector<float> y;
-  std::vector<std::string> fused;  // what the step of `anchor` swallowed
-  std::string kernel;
-  size_t steps = 0;
-};
-
-Ran RunPlan(IModel* model, const std::string& anchor, bool reference, const std::vector<float>& x, const Dims& dims) {
-  ContextOptions options;
-  options.force_reference = reference;
-  auto context = model->CreateIEngine()->CreateIContext(options);
-  EXPECT_TRUE(context->Prepare({dims}).ok());
-  Ran r;
-  const runtime::ExecutionPlan& plan = ImplOf(context.get())->plan();
-  const ir::Graph& graph = ImplOf(context.get())->graph();
-  r.steps = plan.steps.size();
-  for (const auto& step : plan.steps) {
-    if (step.node < 0 || graph.node(step.node)->name != anchor) continue;
-    r.kernel = step.def ? step.def->name : "?";
-    for (int f : step.fused) r.fused.push_back(graph.node(f)->name);
-  }
-  r.y = EnqueueFirst(context.get(), x);
-  return r;
-}
-
 void ExpectSameBits(const std::vector<float>& got, const std::vector<float>& want) {
   ASSERT_EQ(got.size(), want.size());
   ASSERT_FALSE(got.empty());

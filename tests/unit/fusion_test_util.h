@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api_test_util.h"
+#include "ops/kernel_registry.h"
 #include "runtime/engine.h"
 #include "util/half.h"
 
@@ -106,6 +107,35 @@ inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) 
                     ? HalfToFloat(static_cast<const uint16_t*>(out[0]->GetData())[i])
                     : static_cast<const float*>(out[0]->GetData())[i]);
   return y;
+}
+
+// One plan of `model` for input `dims` (force_reference when `reference`):
+// the kernel that runs the node named `anchor`, the op types its step
+// swallowed, the step count, and the first output for input `x`.
+struct Ran {
+  std::vector<float> y;
+  std::vector<std::string> fused;  // what the step of `anchor` swallowed
+  std::string kernel;
+  size_t steps = 0;
+};
+
+inline Ran RunPlan(IModel* model, const std::string& anchor, bool reference, const std::vector<float>& x,
+                   const Dims& dims) {
+  ContextOptions options;
+  options.force_reference = reference;
+  auto context = model->CreateIEngine()->CreateIContext(options);
+  EXPECT_TRUE(context->Prepare({dims}).ok());
+  Ran r;
+  const runtime::ExecutionPlan& plan = ImplOf(context.get())->plan();
+  const ir::Graph& graph = ImplOf(context.get())->graph();
+  r.steps = plan.steps.size();
+  for (const auto& step : plan.steps) {
+    if (step.node < 0 || graph.node(step.node)->name != anchor) continue;
+    r.kernel = step.def ? step.def->name : "?";
+    for (int f : step.fused) r.fused.push_back(std::string(ops::GetSchema(graph.node(f)->op).name));
+  }
+  r.y = EnqueueFirst(context.get(), x);
+  return r;
 }
 
 // |got - want| <= tolerance * (1 + |want|) everywhere.

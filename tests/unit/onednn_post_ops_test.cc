@@ -62,31 +62,6 @@ ITensor* Activation(INetwork* n, ITensor* x, const Act& act) {
   return node->GetOutput(0);
 }
 
-struct Ran {
-  std::vector<float> y;
-  std::vector<std::string> fused;  // what the step of `anchor` swallowed
-  std::string kernel;
-  size_t steps = 0;
-};
-
-Ran RunPlan(IModel* model, const std::string& anchor, bool reference, const std::vector<float>& x, const Dims& dims) {
-  ContextOptions options;
-  options.force_reference = reference;
-  auto context = model->CreateIEngine()->CreateIContext(options);
-  EXPECT_TRUE(context->Prepare({dims}).ok());
-  Ran r;
-  const runtime::ExecutionPlan& plan = ImplOf(context.get())->plan();
-  const ir::Graph& graph = ImplOf(context.get())->graph();
-  r.steps = plan.steps.size();
-  for (const auto& step : plan.steps) {
-    if (step.node < 0 || graph.node(step.node)->name != anchor) continue;
-    r.kernel = step.def ? step.def->name : "?";
-    for (int f : step.fused) r.fused.push_back(std::string(ops::GetSchema(graph.node(f)->op).name));
-  }
-  r.y = EnqueueFirst(context.get(), x);
-  return r;
-}
-
 // Same NaN positions; elsewhere within float32 reassociation of the
 // convolution (oneDNN sums in another order than the reference) and hard_swish
 // in float32 (oneDNN) against double (the reference), rounded once.

@@ -181,7 +181,7 @@ class OneDnnConv : public Kernel {
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
-      if (half_ && filter) InitBands(init, filter ? w_any : user_w_md_);
+      if (half_ && filter) InitBands(init, w_any);
       if (in_half_) {
         // The float16 input is widened into src_blocked_ (below, in RunHalf).
       } else if (pd_.src_desc() != src_md_) {
@@ -469,40 +469,34 @@ bool SupportsOneDnn(const KernelInit& init) {
 
 bool SupportsOneDnnHalf(const KernelInit& init);
 
-// Plain float32 as "onednn", a constant OIHW filter (oneDNN 2.6 reorders
-// only plain OIHW weights into its Winograd format), the Winograd shape, and
-// oneDNN's Winograd kernel taking the step with its post-ops.
-bool SupportsWinograd(const KernelInit& init) {
+// A constant OIHW filter (oneDNN 2.6 reorders only plain OIHW weights into
+// its Winograd format), NCHW activations, the Winograd shape, and oneDNN's
+// Winograd kernel taking the step with `post_ops` (what oneDNN applies).
+bool WinogradTakes(const KernelInit& init, const std::vector<PostOp>& post_ops) {
   ConvGeometry g;
-  if (!SupportsOneDnn(init) || init.inputs.size() < 2 || !init.inputs[1]->const_data ||
+  if (init.inputs.size() < 2 || !init.inputs[1] || !init.inputs[1]->const_data ||
       init.attrs.Str("filter_layout", "OIHW") != "OIHW" || !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() ||
       !WinogradShape(g) || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
     return false;
   try {
     const memory::desc w_any(DescDims(g).weights, memory::data_type::f32, tag::any);
-    const bool has_bias = init.inputs.size() > 2 && init.inputs[2] != nullptr;
-    WinogradPd(g, w_any, has_bias, init.post_ops ? *init.post_ops : std::vector<PostOp>{});
+    WinogradPd(g, w_any, init.inputs.size() > 2 && init.inputs[2] != nullptr, post_ops);
     return true;
   } catch (const std::exception&) {
     return false;
   }
 }
 
+// Plain float32 as "onednn", and oneDNN's Winograd kernel taking the step
+// with its post-ops.
+bool SupportsWinograd(const KernelInit& init) {
+  return SupportsOneDnn(init) && WinogradTakes(init, init.post_ops ? *init.post_ops : std::vector<PostOp>{});
+}
+
 // The same on float16 storage ("onednn-f16-winograd"): the float16 tensors
 // widened into oneDNN's float32 buffers, post-ops in the output stage.
 bool SupportsWinogradHalf(const KernelInit& init) {
-  ConvGeometry g;
-  if (!SupportsOneDnnHalf(init) || !init.inputs[1]->const_data || init.attrs.Str("filter_layout", "OIHW") != "OIHW" ||
-      !ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || !WinogradShape(g) || g.input_axes.pos[1] != 1 ||
-      g.output_axes.pos[1] != 1)
-    return false;
-  try {
-    const memory::desc w_any(DescDims(g).weights, memory::data_type::f32, tag::any);
-    WinogradPd(g, w_any, init.inputs.size() > 2 && init.inputs[2] != nullptr, {});
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  return SupportsOneDnnHalf(init) && WinogradTakes(init, {});
 }
 
 // Input, output and residual addend nChw16c (the kernel's own format); on
