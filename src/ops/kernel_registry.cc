@@ -213,6 +213,39 @@ void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout, std::vector<b
 
 namespace {
 
+// Same storage type, shape and layout as output 0: the bytes can be shared.
+bool SameStorageAsOutput(const KernelInit& init, size_t slot) {
+  if (init.outputs.size() != 1 || slot >= init.inputs.size() || !init.inputs[slot]) return false;
+  const ValueInfo &v = *init.inputs[slot], &out = init.outputs[0];
+  return !v.const_data && v.dtype == out.dtype && v.narrowed == out.narrowed && v.shape == out.shape &&
+         v.layout == out.layout && v.quant == nullptr && out.quant == nullptr;
+}
+
+bool IsPostOpInput(const KernelInit& init, size_t slot) {
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.input >= 0 && static_cast<size_t>(op.input) == slot) return true;
+  return false;
+}
+
+}  // namespace
+
+int AddendAlias(const KernelInit& init) {
+  if (!init.post_ops) return -1;
+  for (const PostOp& op : *init.post_ops)
+    if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && SameStorageAsOutput(init, static_cast<size_t>(op.input)))
+      return op.input;
+  return -1;
+}
+
+int OperandAlias(const KernelInit& init) {
+  for (size_t i = 0; i < init.inputs.size(); ++i)
+    if (!IsPostOpInput(init, i) && SameStorageAsOutput(init, i)) return static_cast<int>(i);
+  return -1;
+}
+
+namespace {
+
 // MIXQ_EXCLUDE_KERNELS=name,name,...: kernels selection skips (read once),
 // to measure what one kernel buys against the next in line.
 bool Excluded(const char* name) {

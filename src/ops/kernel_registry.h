@@ -103,7 +103,25 @@ struct KernelDef {
   // neighbours that share its layout); false: the lowering selects again
   // without it and assigns the layouts anew. Null: always kept.
   bool (*keep_with_layouts)(const KernelInit& init) = nullptr;
+  // Optional: the input slot whose bytes output 0 may take (in-place), or
+  // -1. The kernel promises to read each element of that input before it
+  // writes the same position of the output, and never to read it elsewhere
+  // (a residual addend accumulated onto, an operand of an element-by-element
+  // op). The lowering shares the bytes only where the input's last reader is
+  // this step, no other slot of the step reads it, and both tensors have the
+  // same storage type, shape and layout. Null: never.
+  int (*output_aliases)(const KernelInit& init) = nullptr;
 };
+
+// KernelDef::output_aliases of a kernel whose fused residual add (a kAdd
+// post-op) reads the addend position by position as the output is written:
+// the addend's slot when it matches the output's storage, shape and layout.
+int AddendAlias(const KernelInit& init);
+
+// KernelDef::output_aliases of an element-by-element kernel: the first
+// operand (not a post-op addend) that matches the output's storage, shape
+// and layout.
+int OperandAlias(const KernelInit& init);
 
 // KernelDef::blocked_slots of an element-by-element float32 kernel: every
 // slot whose tensor has the output's shape, when every input has that shape

@@ -470,19 +470,60 @@ class Lowering {
       const int b = plan_.value_buffer[static_cast<size_t>(out)];
       if (b >= 0) plan_.buffers[static_cast<size_t>(b)].last = end;
     }
-    std::vector<BufferRequest> requests;
-    std::vector<size_t> which;
-    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
-      PlanBuffer& buf = plan_.buffers[b];
+    for (PlanBuffer& buf : plan_.buffers) {
       buf.bytes = ir::ElementCount(buf.info.shape) * static_cast<int64_t>(DataTypeSize(buf.info.dtype));
+      if (buf.first >= 0 && buf.last < buf.first) buf.last = buf.first;
+    }
+    // Buffers sharing bytes in place: each group is one request, alive from
+    // its first writer to its last reader.
+    const std::vector<int> root = InPlaceRoots();
+    std::vector<BufferRequest> requests;
+    std::vector<int> request_of(plan_.buffers.size(), -1);
+    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      const PlanBuffer& buf = plan_.buffers[b];
       if (buf.first < 0 || buf.info.const_data) continue;  // constants, network inputs
-      if (buf.last < buf.first) buf.last = buf.first;
-      requests.push_back({buf.bytes, buf.first, buf.last});
-      which.push_back(b);
+      const size_t r = static_cast<size_t>(root[b]);
+      if (request_of[r] < 0) {
+        request_of[r] = static_cast<int>(requests.size());
+        requests.push_back({buf.bytes, buf.first, buf.last});
+      }
+      BufferRequest& req = requests[static_cast<size_t>(request_of[r])];
+      req.first_step = std::min(req.first_step, buf.first);
+      req.last_step = std::max(req.last_step, buf.last);
     }
     const MemoryPlan memory = PlanMemory(requests);
-    for (size_t r = 0; r < which.size(); ++r) plan_.buffers[which[r]].offset = memory.offsets[r];
+    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      const int r = request_of[static_cast<size_t>(root[b])];
+      if (plan_.buffers[b].first >= 0 && !plan_.buffers[b].info.const_data && r >= 0)
+        plan_.buffers[b].offset = memory.offsets[static_cast<size_t>(r)];
+    }
     plan_.arena_bytes = memory.total_bytes;
+  }
+
+  // For each buffer, the buffer whose bytes it takes (itself when none):
+  // a step's output takes the input its kernel names (KernelDef::
+  // output_aliases) when that input is an activation this step reads last,
+  // through that slot only, with the same byte count and layout.
+  std::vector<int> InPlaceRoots() {
+    std::vector<int> root(plan_.buffers.size());
+    for (size_t b = 0; b < root.size(); ++b) root[b] = static_cast<int>(b);
+    if (options_.reference_only) return root;
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      const PlanStep& step = plan_.steps[s];
+      if (!step.def || !step.def->output_aliases || step.outputs.size() != 1 || step.outputs[0] < 0) continue;
+      int slot = -1;
+      WithInit(static_cast<int>(s), [&](const ops::KernelInit& init) { slot = step.def->output_aliases(init); });
+      if (slot < 0 || static_cast<size_t>(slot) >= step.inputs.size() || step.inputs[static_cast<size_t>(slot)] < 0)
+        continue;
+      const int in = step.inputs[static_cast<size_t>(slot)], out = step.outputs[0];
+      const PlanBuffer &ib = plan_.buffers[static_cast<size_t>(in)], &ob = plan_.buffers[static_cast<size_t>(out)];
+      if (ib.first < 0 || ib.info.const_data || ib.last != static_cast<int>(s) || ob.first != static_cast<int>(s) ||
+          ib.bytes != ob.bytes || ib.info.layout != ob.info.layout ||
+          std::count(step.inputs.begin(), step.inputs.end(), in) != 1)
+        continue;
+      root[static_cast<size_t>(out)] = root[static_cast<size_t>(in)];
+    }
+    return root;
   }
 
   const ir::Graph& g_;

@@ -150,5 +150,5 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(activation, avx2_float) {
   mixq::ops::RegisterKernel({"avx2-fma", mixq::OpKind::kActivation, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
-                             mixq::ops::Make, mixq::ops::ElementwiseBlockedSlots});
+                             mixq::ops::Make, mixq::ops::ElementwiseBlockedSlots, nullptr, mixq::ops::OperandAlias});
 }

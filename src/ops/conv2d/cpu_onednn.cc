@@ -612,15 +612,16 @@ bool SupportsOneDnnHalf(const KernelInit& init) {
 
 MIXQ_REGISTER_KERNELS(conv2d, onednn) {
   mixq::ops::RegisterKernel({"onednn", mixq::OpKind::kConv2D, mixq::kernels::Isa::kGeneric, 10,
-                             mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn, mixq::ops::BlockedSlotsOneDnn});
+                             mixq::ops::SupportsOneDnn, mixq::ops::MakeConv2DOneDnn, mixq::ops::BlockedSlotsOneDnn,
+                             nullptr, mixq::ops::AddendAlias});
   // Above "onednn" where oneDNN has its AVX-512 Winograd kernel.
   mixq::ops::RegisterKernel({"onednn-winograd", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 11,
                              mixq::ops::SupportsWinograd, mixq::ops::MakeConv2DWinograd,
-                             mixq::ops::BlockedSlotsWinograd});
+                             mixq::ops::BlockedSlotsWinograd, nullptr, mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"onednn-f16-winograd", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 11,
                              mixq::ops::SupportsWinogradHalf, mixq::ops::MakeConv2DWinograd,
-                             mixq::ops::BlockedSlotsWinogradHalf});
+                             mixq::ops::BlockedSlotsWinogradHalf, nullptr, mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"onednn-f16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsOneDnnHalf, mixq::ops::MakeConv2DOneDnn,
-                             mixq::ops::BlockedSlotsOneDnnHalf});
+                             mixq::ops::BlockedSlotsOneDnnHalf, nullptr, mixq::ops::AddendAlias});
 }

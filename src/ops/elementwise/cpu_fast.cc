@@ -339,10 +339,10 @@ Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(elementwise, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast,
-                             mixq::ops::ElementwiseBlockedSlots});
+                             mixq::ops::ElementwiseBlockedSlots, nullptr, mixq::ops::OperandAlias});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>,
-                             mixq::ops::MakeHalf<mixq::DataType::FLOAT16>});
+                             mixq::ops::MakeHalf<mixq::DataType::FLOAT16>, nullptr, nullptr, mixq::ops::OperandAlias});
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>,
                              mixq::ops::MakeHalf<mixq::DataType::BFLOAT16>});

@@ -1,0 +1,157 @@
+// In-place outputs (KernelDef::output_aliases, runtime/lowering.cc
+// InPlaceRoots): a step's output takes the bytes of an input its kernel
+// names when that input dies at the step. A convolution's fused residual
+// add accumulates onto its addend's own bytes (no copy of the addend), an
+// element-by-element step overwrites its operand. The numbers stay the
+// reference's; near misses (an input read again later, an input in two
+// slots) keep their own bytes.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fusion_test_util.h"
+#include "runtime/engine.h"
+
+namespace mixq::testing {
+namespace {
+
+constexpr char kFloat32[] = R"({"precision_config": {"precision_mode": "force_float32"}})";
+
+ITensor* Conv(INetwork* n, ITensor* x, int64_t cin, int64_t cout, uint32_t seed, const std::string& name) {
+  IConvNode* conv =
+      n->AddIConvNode(x, RandomConst(n, {cout, cin, 3, 3}, seed, 0.3f), RandomConst(n, {cout}, seed + 1, 0.2f));
+  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+  EXPECT_TRUE(conv->SetAttr("input_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(conv->SetAttr("output_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string("OIHW")).ok());
+  return Named(conv, name);
+}
+
+struct Planned {
+  std::vector<float> y;
+  int64_t arena = 0;
+  // Arena offsets of the step of `anchor`: its inputs' and its output's.
+  std::vector<int64_t> in_offsets;
+  int64_t out_offset = -1;
+  std::string kernel;
+};
+
+Planned Plan(IModel* model, const std::string& anchor, const std::vector<float>& x, const Dims& dims,
+             bool reference = false) {
+  ContextOptions options;
+  options.force_reference = reference;
+  auto context = model->CreateIEngine()->CreateIContext(options);
+  EXPECT_TRUE(context->Prepare({dims}).ok());
+  const runtime::ExecutionPlan& plan = ImplOf(context.get())->plan();
+  const ir::Graph& graph = ImplOf(context.get())->graph();
+  Planned p;
+  p.arena = plan.arena_bytes;
+  for (const auto& step : plan.steps) {
+    if (step.node < 0 || graph.node(step.node)->name != anchor) continue;
+    p.kernel = step.def ? step.def->name : "?";
+    for (int b : step.inputs) p.in_offsets.push_back(b >= 0 ? plan.buffers[static_cast<size_t>(b)].offset : -1);
+    p.out_offset = plan.buffers[static_cast<size_t>(step.outputs[0])].offset;
+  }
+  p.y = EnqueueFirst(context.get(), x);
+  return p;
+}
+
+bool Contains(const std::vector<int64_t>& v, int64_t x) {
+  for (int64_t e : v)
+    if (e == x) return true;
+  return false;
+}
+
+void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_FALSE(got.empty());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
+}
+
+bool HaveOneDnn() {
+  return ops::FindKernel(OpKind::kConv2D, "onednn") != nullptr;
+}
+
+// x -> conv a (+ relu) = r -> conv m (+ relu) -> conv b + r -> relu -> conv
+// c [-> * r -> conv d when `r_read_again`]: a bottleneck's residual; the
+// addend r dies at conv b unless read again.
+std::unique_ptr<IModel> Residual(bool r_read_again) {
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 16, 11, 9}));
+  ITensor* r = Named(n->AddIActivationNode(Conv(n, x, 16, 16, 1, "a"), ActivationType::RELU), "relu_a");
+  ITensor* mid = Named(n->AddIActivationNode(Conv(n, r, 16, 16, 2, "m"), ActivationType::RELU), "relu_m");
+  ITensor* sum = Binary(n, Conv(n, mid, 16, 16, 3, "b"), r, ElementwiseOp::ADD, "add");
+  ITensor* y = Conv(n, Named(n->AddIActivationNode(sum, ActivationType::RELU), "relu_b"), 16, 16, 5, "c");
+  if (r_read_again) y = Conv(n, Binary(n, y, r, ElementwiseOp::MUL, "mul"), 16, 16, 9, "d");
+  EXPECT_TRUE(y->SetTensorName("y").ok());
+  EXPECT_TRUE(n->MarkOutput(y).ok());
+  return BuildOrDie(n, kFloat32);
+}
+
+TEST(InPlace, ResidualConvolutionAccumulatesOntoItsAddendsBytes) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  auto model = Residual(false);
+  ASSERT_NE(model, nullptr);
+  const auto x = RandomFloats(16 * 11 * 9, 7, -1.0f, 1.0f);
+  const Planned fast = Plan(model.get(), "b", x, Dims({1, 16, 11, 9}));
+  const Planned ref = Plan(model.get(), "b", x, Dims({1, 16, 11, 9}), /*reference=*/true);
+  ASSERT_EQ(fast.kernel.rfind("onednn", 0), 0u) << fast.kernel;
+  ASSERT_EQ(fast.in_offsets.size(), 4u) << "x, filter, bias, the residual addend";
+  EXPECT_EQ(fast.out_offset, fast.in_offsets[3]) << "the sum is written over the addend";
+  EXPECT_NE(fast.out_offset, fast.in_offsets[0]) << "never over the convolution's own input";
+  EXPECT_NE(ref.out_offset, ref.in_offsets.back()) << "the reference plan keeps its own bytes";
+  EXPECT_LT(fast.arena, ref.arena);
+  ExpectNear(fast.y, ref.y, 1e-4);
+}
+
+TEST(InPlace, AnAddendReadAgainKeepsItsBytes) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  auto model = Residual(true);
+  ASSERT_NE(model, nullptr);
+  const auto x = RandomFloats(16 * 11 * 9, 8, -1.0f, 1.0f);
+  const Planned fast = Plan(model.get(), "b", x, Dims({1, 16, 11, 9}));
+  const Planned ref = Plan(model.get(), "b", x, Dims({1, 16, 11, 9}), /*reference=*/true);
+  ASSERT_EQ(fast.in_offsets.size(), 4u);
+  EXPECT_NE(fast.out_offset, fast.in_offsets[3]) << "r is read again by the last multiply";
+  ExpectNear(fast.y, ref.y, 1e-4);
+}
+
+// conv -> sigmoid -> * constant -> x * x: the sigmoid and the multiply
+// overwrite their operands; the square reads one tensor twice and keeps its
+// output apart.
+TEST(InPlace, ElementwiseStepsOverwriteTheirOperand) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 7, 13}));
+  ITensor* c = Conv(n, x, 8, 8, 11, "conv");
+  ITensor* s = Named(n->AddIActivationNode(c, ActivationType::SIGMOID), "sigmoid");
+  ITensor* scale = RandomConst(n, {1, 8, 7, 13}, 12, 2.0f);
+  ITensor* m = Binary(n, s, scale, ElementwiseOp::SUB, "sub");
+  ITensor* y = Binary(n, m, m, ElementwiseOp::MUL, "square");
+  ASSERT_TRUE(y->SetTensorName("y").ok());
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, kFloat32);
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(8 * 7 * 13, 13, -2.0f, 2.0f);
+  const Dims dims({1, 8, 7, 13});
+  const Planned sigmoid = Plan(model.get(), "sigmoid", input, dims);
+  const Planned sub = Plan(model.get(), "sub", input, dims);
+  const Planned square = Plan(model.get(), "square", input, dims);
+  const Planned ref = Plan(model.get(), "sigmoid", input, dims, /*reference=*/true);
+  if (sigmoid.kernel == "avx2-fma") {
+    ASSERT_EQ(sigmoid.in_offsets.size(), 1u);
+    EXPECT_EQ(sigmoid.out_offset, sigmoid.in_offsets[0]);
+  }
+  ASSERT_EQ(sub.kernel, "cpu-fast");
+  EXPECT_EQ(sub.out_offset, sub.in_offsets[0]) << "the sigmoid's output is overwritten by the difference";
+  EXPECT_EQ(sub.in_offsets[1], -1) << "the constant lives outside the arena";
+  ASSERT_EQ(square.in_offsets.size(), 2u);
+  EXPECT_FALSE(Contains(square.in_offsets, square.out_offset)) << "an operand read through two slots keeps its bytes";
+  ExpectNear(sigmoid.y, ref.y, 1e-5);
+}
+
+}  // namespace
+}  // namespace mixq::testing
