@@ -10,7 +10,10 @@
 // plane and the output rounded back; the max of float16 values is one of
 // them, so the rounding is exact and the result is the Cast path's, bit for bit.
 // INT8 / INT16 codes the plan stores channels-last (MemoryLayout::kChannelsLast)
-// pool pixel vector by pixel vector (RunChannelsLast).
+// pool pixel vector by pixel vector (RunChannelsLast); so do FLOAT32 tensors
+// the plan keeps in oneDNN's nChw8c / nChw16c between convolutions
+// (RunBlocked: each channel block an image of 8 or 16 channels), with the
+// taps combined in the same order: bit-exact too.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -52,6 +55,7 @@ class MaxPoolAvx2 : public Kernel {
     bf16_ = IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16);
     half_ = IsHalfStorage(*init.inputs[0]) || bf16_;
     channels_last_ = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
+    block_ = BlockChannels(init.inputs[0]->layout);
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
     // Rows and columns the windows reach (ceil_mode may reach past the pads).
@@ -74,6 +78,7 @@ class MaxPoolAvx2 : public Kernel {
     } else {
       if (channels_last_ && bf16_)
         return RunBFloat16ChannelsLast(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
+      if (block_ > 0) return RunBlocked(x, y);
     }
     const int64_t planes = g_.batch * g_.channels;
     const int threads = std::max(1, omp_get_max_threads());
@@ -100,8 +105,9 @@ class MaxPoolAvx2 : public Kernel {
  private:
   struct Scratch {
     std::vector<T> plane, row;
-    std::vector<float> line, wide;  // float16 storage: a widened input line; the float output plane
-    std::vector<const T*> taps;     // channels-last: the window's pixels inside the input
+    std::vector<float> line, wide;         // float16 storage: a widened input line; the float output plane
+    std::vector<const T*> taps;            // channels-last: the window's pixels inside the input
+    std::vector<const float*> float_taps;  // the same for a blocked FLOAT32 tensor
   };
 
   static T Lowest() {
@@ -165,13 +171,18 @@ class MaxPoolAvx2 : public Kernel {
   // lowest value, which changes no max); returns how many.
   template <typename S>
   size_t WindowTaps(const S* image, int64_t oh, int64_t ow, const S** taps) const {
+    return WindowTaps(image, oh, ow, taps, g_.channels);
+  }
+  // The same with `pixel` values per pixel vector.
+  template <typename S>
+  size_t WindowTaps(const S* image, int64_t oh, int64_t ow, const S** taps, int64_t pixel) const {
     size_t count = 0;
     for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
       const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
       if (ih < 0 || ih >= g_.in_h) continue;
       for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
         const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-        if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * g_.channels;
+        if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * pixel;
       }
     }
     return count;
@@ -257,7 +268,45 @@ class MaxPoolAvx2 : public Kernel {
     }
   }
 
+  // nChw8c / nChw16c FLOAT32: one row of outputs of one channel block per
+  // task; the work is in PoolRowBlocked (see RunChannelsLast on OpenMP).
+  Status RunBlocked(const float* x, float* y) {
+    const int64_t blocks = g_.channels / block_, rows = g_.batch * blocks * g_.out_h;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * block_ > kernels::kMinParallelElements)
+    for (int64_t row = 0; row < rows; ++row)
+      PoolRowBlocked(x, y, row, &scratch_[static_cast<size_t>(omp_get_thread_num())].float_taps);
+    return Status::OK();
+  }
+
+  // Output row `row` (block image row / out_h, output row row % out_h): per
+  // output pixel, its window's pixel vectors inside the image combined in
+  // row-major order from the lowest value (taps in the padding, which hold
+  // it, change nothing), as the plain path combines them.
+  MIXQ_AVX2 void PoolRowBlocked(const float* x, float* y, int64_t row, std::vector<const float*>* tap_list) const {
+    std::vector<const float*>& taps = *tap_list;
+    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+    const int64_t image = row / g_.out_h, oh = row % g_.out_h;
+    const float* in = x + image * g_.in_h * g_.in_w * block_;
+    float* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
+    const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
+      const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
+      for (int64_t c = 0; c < block_; c += 8) {
+        __m256 best = lowest;
+        for (size_t t = 0; t < count; ++t) best = Combine(best, _mm256_loadu_ps(taps[t] + c));
+        _mm256_storeu_ps(dst + c, best);
+      }
+    }
+  }
+
+  static int64_t BlockChannels(MemoryLayout layout) {
+    return layout == MemoryLayout::kBlocked16 ? 16 : layout == MemoryLayout::kBlocked8 ? 8 : 0;
+  }
+
   PoolGeometry g_;
+  int64_t block_ = 0;  // channels per block of a blocked FLOAT32 tensor; 0: not blocked
   bool channels_last_ = false;
   bool half_ = false;  // 16-bit float storage: float16, or bfloat16 (bf16_)
   bool bf16_ = false;
@@ -273,20 +322,30 @@ bool Supports(const KernelInit& init) {
   const bool integer = (x.dtype == DataType::INT8 || x.dtype == DataType::INT16) && x.quant;
   if (!(f32 || integer) || init.outputs[0].dtype != x.dtype) return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
-  // Plain, or an integer tensor stored channels-last in and out (LayoutSlots).
+  // Plain, an integer tensor stored channels-last in and out, or a FLOAT32
+  // one blocked in and out in whole channel blocks (LayoutSlots).
   const MemoryLayout layout = x.layout;
+  const bool blocked = layout == MemoryLayout::kBlocked8 || layout == MemoryLayout::kBlocked16;
   if (layout != init.outputs[0].layout ||
-      (layout != MemoryLayout::kPlain && !(integer && layout == MemoryLayout::kChannelsLast)))
+      (layout != MemoryLayout::kPlain && !(integer && layout == MemoryLayout::kChannelsLast) &&
+       !(f32 && blocked && x.shape.size() == 4 && x.shape[1] % (layout == MemoryLayout::kBlocked16 ? 16 : 8) == 0)))
     return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(x.shape) && g.out_h > 0 &&
          g.out_w > 0;
 }
 
-// KernelDef::blocked_slots: int8 / int16 codes pool in kChannelsLast too.
+// KernelDef::blocked_slots: int8 / int16 codes pool in kChannelsLast too,
+// FLOAT32 in nChw8c / nChw16c where the channels fill whole blocks.
 void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
-  const bool ok = block == MemoryLayout::kChannelsLast && Supports(init) &&
-                  (init.inputs[0]->dtype == DataType::INT8 || init.inputs[0]->dtype == DataType::INT16);
+  const bool integer =
+      init.inputs[0] && (init.inputs[0]->dtype == DataType::INT8 || init.inputs[0]->dtype == DataType::INT16);
+  const bool blocked = block == MemoryLayout::kBlocked8 || block == MemoryLayout::kBlocked16;
+  bool ok = Supports(init) && (block == MemoryLayout::kChannelsLast ? integer : blocked && !integer);
+  if (ok && blocked) {
+    const ir::Shape& shape = init.inputs[0]->shape;
+    ok = shape.size() == 4 && shape[1] % (block == MemoryLayout::kBlocked16 ? 16 : 8) == 0;
+  }
   inputs->assign(init.inputs.size(), ok);
   outputs->assign(init.outputs.size(), ok);
 }

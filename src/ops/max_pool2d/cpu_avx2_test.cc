@@ -3,7 +3,8 @@
 // extremes; odd sizes (vector tails), strides 1-3, dilation, asymmetric pads,
 // ceil_mode windows that reach past the pads, batch and channels. bfloat16
 // storage ("avx2-bf16"), plain and channels-last, against the reference's
-// float32 result rounded to bfloat16 (the Cast path).
+// float32 result rounded to bfloat16 (the Cast path). FLOAT32 in nChw8c and
+// nChw16c (between oneDNN convolutions), bit for bit with the reference.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -186,6 +187,92 @@ TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
     for (size_t e = 0; e < yf.size(); ++e) expected[e] = FloatToBFloat16(yf[e]);
     EXPECT_EQ(RunBFloat16(c, xb, false), expected) << "plain case " << i;
     EXPECT_EQ(RunBFloat16(c, xb, true), expected) << "channels-last case " << i;
+  }
+}
+
+// NCHW <-> nChw`b`c (channels a multiple of b): element (n, c, p) of a plane
+// of `plane` pixels at ((n * C/b + c/b) * plane + p) * b + c % b.
+std::vector<float> ToBlocked(const std::vector<float>& v, int64_t n, int64_t ch, int64_t plane, int64_t b,
+                             bool back = false) {
+  std::vector<float> r(v.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < ch; ++k)
+      for (int64_t p = 0; p < plane; ++p) {
+        const size_t plain = static_cast<size_t>((i * ch + k) * plane + p);
+        const size_t blocked = static_cast<size_t>(((i * (ch / b) + k / b) * plane + p) * b + k % b);
+        if (back)
+          r[plain] = v[blocked];
+        else
+          r[blocked] = v[plain];
+      }
+  return r;
+}
+
+std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, MemoryLayout layout) {
+  ir::AttrMap attrs;
+  attrs.Set("kernel", std::vector<int64_t>{c.k, c.k});
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad + 1, c.pad});
+  attrs.Set("ceil_mode", int64_t{c.ceil_mode ? 1 : 0});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("layout", std::string("NCHW"));
+  ValueInfo xi{DataType::FLOAT32, {c.n, c.c, c.h, c.w}};
+  std::vector<ValueInfo> outs(1);
+  EXPECT_TRUE(GetSchema(OpKind::kMaxPool2D).infer(attrs, {&xi}, outs).ok());
+  std::vector<const ValueInfo*> ins = {&xi};
+  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, "avx2");
+  EXPECT_NE(def, nullptr);
+  if (!def) return {};
+  {  // the layout pass may block both sides
+    KernelInit plain(attrs, ins, outs);
+    std::vector<bool> in_ok, out_ok;
+    def->blocked_slots(plain, layout, &in_ok, &out_ok);
+    EXPECT_TRUE(in_ok[0] && out_ok[0]);
+  }
+  xi.layout = outs[0].layout = layout;
+  KernelInit init(attrs, ins, outs);
+  EXPECT_TRUE(def->supports(init));
+  std::unique_ptr<Kernel> kernel;
+  EXPECT_TRUE(def->make(init, &kernel).ok());
+  const int64_t b = layout == MemoryLayout::kBlocked16 ? 16 : 8;
+  std::vector<float> xin = ToBlocked(x, c.n, c.c, c.h * c.w, b);
+  const ir::Shape& ys = outs[0].shape;
+  std::vector<float> y(static_cast<size_t>(ir::ElementCount(ys)));
+  EXPECT_TRUE(
+      kernel->Run({{DataType::FLOAT32, xi.shape, xin.data(), nullptr}}, {{DataType::FLOAT32, ys, y.data(), nullptr}})
+          .ok());
+  return ToBlocked(y, c.n, c.c, ys[2] * ys[3], b, /*back=*/true);
+}
+
+TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
+  const Case cases[] = {
+      {1, 64, 20, 18, 3, 2, 1, 1, false},  // ResNet's stem pool, smaller
+      {2, 16, 13, 11, 2, 2, 1, 0, false},  // batch, odd sizes
+      {1, 32, 9, 11, 3, 1, 2, 2, true},    // dilated, stride 1, ceil_mode
+      {1, 16, 10, 17, 3, 3, 1, 1, true},   // windows past the pads
+  };
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> real(-4.0f, 4.0f);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    const size_t count = static_cast<size_t>(c.n * c.c * c.h * c.w);
+    std::vector<float> x(count);
+    for (size_t e = 0; e < count; ++e) {
+      const int kind = static_cast<int>(e % 23);
+      x[e] = kind == 0   ? std::numeric_limits<float>::quiet_NaN()
+             : kind == 6 ? -std::numeric_limits<float>::quiet_NaN()
+             : kind == 3 ? 0.0f
+             : kind == 4 ? -0.0f
+             : kind == 5 ? -std::numeric_limits<float>::infinity()
+             : kind < 14 ? -1.0f  // ties
+                         : real(rng);
+    }
+    const std::vector<float> want = RunPool(ref, c, x, DataType::FLOAT32);
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked8), want)) << "nChw8c case " << i;
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), want)) << "nChw16c case " << i;
   }
 }
 
