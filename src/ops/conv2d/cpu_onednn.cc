@@ -182,6 +182,7 @@ class OneDnnConv : public Kernel {
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
       if (half_ && filter) InitBands(init, w_any);
+      if (half_ && filter) InitChannelBlocks(init);
       if (in_half_) {
         // The float16 input is widened into src_blocked_ (below, in RunHalf).
       } else if (pd_.src_desc() != src_md_) {
@@ -352,8 +353,80 @@ class OneDnnConv : public Kernel {
     return Status::OK();
   }
 
+  // A depthwise convolution between float16 nChw16c tensors runs one block
+  // of 16 channels at a time (each reads only its own block): the block's
+  // widened input and oneDNN's float32 output stay in L2 for the output
+  // stage, instead of three passes over whole float32 tensors.
+  void InitChannelBlocks(const KernelInit& init) {
+    constexpr int64_t kMinBlockedBytes = 1024 * 1024;
+    const ConvGeometry& g = g_;
+    if (winograd_ || band_rows_ > 0 || !in_half_ || !IsHalfStorage(init.outputs[0]) || g.group != g.in_channels ||
+        g.group != g.out_channels || g.in_channels % 16 != 0 || init.inputs[0]->layout != MemoryLayout::kBlocked16 ||
+        init.outputs[0].layout != MemoryLayout::kBlocked16 || src_layout_ != HalfLayout::kSame ||
+        dst_layout_ != HalfLayout::kSame ||
+        std::max(g.in_h * g.in_w, g.out_h * g.out_w) * g.in_channels * 4 < kMinBlockedBytes)
+      return;
+    const auto f32 = memory::data_type::f32;
+    ConvGeometry b = g;
+    b.in_channels = b.out_channels = b.group = 16;
+    b.batch = 1;
+    const memory::dims block_w = DescDims(b).weights;
+    auto block_pd = ConvPd(b, memory::desc(block_w, f32, tag::any), has_bias_, {}, tag::nChw16c, tag::nChw16c);
+    // Each block's weights are a slice of the whole convolution's packed ones.
+    if (!FastImpl(block_pd) || block_pd.weights_desc() != memory::desc(block_w, f32, tag::Goihw16g) ||
+        pd_.weights_desc() != memory::desc(DescDims(g).weights, f32, tag::Goihw16g))
+      return;
+    block_pd_ = block_pd;
+    block_conv_ = dnnl::convolution_forward(block_pd_);
+    channel_blocks_ = g.in_channels / 16;
+  }
+
+  Status RunChannelBlocks(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+    const int64_t in_run = g_.in_h * g_.in_w * 16, out_run = g_.out_h * g_.out_w * 16;
+    const int64_t jobs = g_.batch * channel_blocks_, taps = g_.kernel_h * g_.kernel_w * 16;
+    const int threads = std::max(1, omp_get_max_threads());
+    if (band_workers_.size() < static_cast<size_t>(threads)) band_workers_.resize(static_cast<size_t>(threads));
+    for (BandWorker& bw : band_workers_) {
+      bw.src.resize(static_cast<size_t>(in_run));
+      bw.dst.resize(static_cast<size_t>(out_run));
+    }
+    const uint16_t* x = in[0].Data<const uint16_t>();
+    float* weights = static_cast<float*>(weights_.get_data_handle());
+    const float* bias = has_bias_ && in.size() > 2 ? in[2].Data<const float>() : nullptr;
+    bool failed = false;
+    std::string error;
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threads > 1)
+    for (int64_t job = 0; job < jobs; ++job) {
+      BandWorker& bw = band_workers_[static_cast<size_t>(omp_get_thread_num())];
+      const int64_t block = job % channel_blocks_;
+      kernels::HalfToFloatRow(x + job * in_run, bw.src.data(), in_run);
+      try {
+        auto& engine = kernels::CpuEngine();
+        if (!bw.stream) bw.stream = dnnl::stream(engine);
+        std::unordered_map<int, memory> args = {
+            {DNNL_ARG_SRC, memory(block_pd_.src_desc(), engine, bw.src.data())},
+            {DNNL_ARG_DST, memory(block_pd_.dst_desc(), engine, bw.dst.data())},
+            {DNNL_ARG_WEIGHTS, memory(block_pd_.weights_desc(), engine, weights + block * taps)}};
+        if (bias) args[DNNL_ARG_BIAS] = memory(block_pd_.bias_desc(), engine, const_cast<float*>(bias) + block * 16);
+        block_conv_.execute(bw.stream, args);
+        bw.stream.wait();
+      } catch (const std::exception& e) {
+#pragma omp critical(mixq_conv_block_error)
+        {
+          failed = true;
+          error = e.what();
+        }
+        continue;
+      }
+      stage_->Apply(bw.dst.data(), out_run, job * out_run, in, out[0]);
+    }
+    if (failed) return Internal("Conv2D (oneDNN, float16 storage, by channel block): ", error);
+    return Status::OK();
+  }
+
   Status RunHalf(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
     if (band_rows_ > 0) return RunBands(in, out);
+    if (channel_blocks_ > 0) return RunChannelBlocks(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN, float16 storage)", [&] {
       auto& engine = kernels::CpuEngine();
       const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
@@ -442,6 +515,10 @@ class OneDnnConv : public Kernel {
   dnnl::convolution_forward::primitive_desc band_pd_, tail_pd_;
   dnnl::convolution_forward band_conv_, tail_conv_;
   std::vector<BandWorker> band_workers_;  // one per OpenMP thread
+  // Depthwise float16 convolutions by blocks of 16 channels (InitChannelBlocks).
+  int64_t channel_blocks_ = 0;
+  dnnl::convolution_forward::primitive_desc block_pd_;
+  dnnl::convolution_forward block_conv_;
 };
 
 }  // namespace

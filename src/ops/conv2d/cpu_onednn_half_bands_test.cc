@@ -3,7 +3,9 @@
 // 100 rows in bands of 12 and a tail of 4, with a residual add and a ReLU
 // fused; against the reference on the same float16 values (double sums),
 // rounded at each boundary as the separate steps would be, within one
-// float16 step (oneDNN sums in float32).
+// float16 step (oneDNN sums in float32). A depthwise convolution between
+// such tensors runs one block of 16 channels at a time (InitChannelBlocks),
+// checked the same way.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -103,6 +105,94 @@ TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
         }
       }
   EXPECT_GT(zeros, 0);
+}
+
+// 48 channels (three blocks of 16), 3 x 3 stride 2 pad 1 on 90 x 90, a
+// residual add and a ReLU6 fused: each block reads its own slice of the
+// packed weights and the bias, and writes its own slice of the output.
+TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  const int64_t ch = 48, h = 90, w = 90, oh = 45, ow = 45;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(ch * h * w)), filter(static_cast<size_t>(ch * 9)),
+      bias(static_cast<size_t>(ch)), addend(static_cast<size_t>(ch * oh * ow));
+  for (auto& v : x) v = Half(real(rng) * 3.0f);
+  for (auto& v : filter) v = Half(real(rng));
+  for (auto& v : bias) v = real(rng);
+  for (auto& v : addend) v = Half(real(rng) * 2.0f);
+
+  ir::AttrMap attrs;
+  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  attrs.Set("group", int64_t{ch});
+  attrs.Set("strides", std::vector<int64_t>{2, 2});
+  attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ir::Shape xs{1, ch, h, w}, ws{ch, 1, 3, 3}, ys{1, ch, oh, ow};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {ch}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<PostOp> post(2);
+  post[0].kind = PostOp::Kind::kAdd;
+  post[0].input = 3;
+  post[1].activation = "relu6";
+  post[1].hi = 6.0f;
+  const std::vector<const ValueInfo*> ins = {&xi, &wi, &bi, &ai};  // KernelInit keeps a reference
+  KernelInit init(attrs, ins, yi, &compute, &post);
+  ASSERT_TRUE(def->supports(init));
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def->make(init, &kernel);
+  ASSERT_TRUE(made.ok()) << made.ToString();
+
+  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
+  for (int64_t c = 0; c < ch; ++c) {
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j)
+        x16[static_cast<size_t>(Blocked(c, i, j, h, w))] = FloatToHalf(x[static_cast<size_t>((c * h + i) * w + j)]);
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j)
+        a16[static_cast<size_t>(Blocked(c, i, j, oh, ow))] =
+            FloatToHalf(addend[static_cast<size_t>((c * oh + i) * ow + j)]);
+  }
+  for (int run = 0; run < 2; ++run)
+    ASSERT_TRUE(kernel
+                    ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},
+                           {DataType::FLOAT32, ws, filter.data(), nullptr},
+                           {DataType::FLOAT32, {ch}, bias.data(), nullptr},
+                           {DataType::FLOAT16, ys, a16.data(), nullptr}},
+                          {{DataType::FLOAT16, ys, y16.data(), nullptr}})
+                    .ok());
+
+  int bad = 0, clipped = 0;
+  for (int64_t c = 0; c < ch && bad < 5; ++c)
+    for (int64_t i = 0; i < oh && bad < 5; ++i)
+      for (int64_t j = 0; j < ow && bad < 5; ++j) {
+        double sum = bias[static_cast<size_t>(c)];
+        for (int64_t kh = 0; kh < 3; ++kh)
+          for (int64_t kw = 0; kw < 3; ++kw) {
+            const int64_t ih = i * 2 - 1 + kh, iw = j * 2 - 1 + kw;
+            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+            sum += static_cast<double>(filter[static_cast<size_t>(c * 9 + kh * 3 + kw)]) *
+                   x[static_cast<size_t>((c * h + ih) * w + iw)];
+          }
+        const float conv = Half(static_cast<float>(sum));
+        const float added = Half(conv + addend[static_cast<size_t>((c * oh + i) * ow + j)]);
+        const float expected = Half(std::min(std::max(added, 0.0f), 6.0f));
+        const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(c, i, j, oh, ow))]);
+        clipped += got == 0.0f || got == 6.0f;
+        if (std::fabs(got - expected) > std::ldexp(std::max(std::fabs(expected), 1.0f), -9)) {
+          ADD_FAILURE() << "(" << c << ", " << i << ", " << j << "): " << got << " vs " << expected;
+          ++bad;
+        }
+      }
+  EXPECT_GT(clipped, 0);
 }
 
 }  // namespace
