@@ -279,12 +279,21 @@ void Int8UnaryChannelsLastSlots(const KernelInit& init, MemoryLayout block, std:
 
 Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa, const KernelDef** def,
                     const KernelDef* skip) {
-  if (!reference_only)
-    for (const KernelDef& candidate : RegisteredKernels(op))
-      if (&candidate != skip && candidate.isa <= max_isa && !Excluded(candidate.name) && candidate.supports(init)) {
+  if (!reference_only) {
+    // After a give-back only the kernels ranked below it: one that ranks
+    // above was passed over already (or would take the step back in turn).
+    bool past_skip = skip == nullptr;
+    for (const KernelDef& candidate : RegisteredKernels(op)) {
+      if (!past_skip) {
+        past_skip = &candidate == skip;
+        continue;
+      }
+      if (candidate.isa <= max_isa && !Excluded(candidate.name) && candidate.supports(init)) {
         *def = &candidate;
         return Status::OK();
       }
+    }
+  }
   for (const KernelDef* fallback : {&QuantizedReferenceKernel(op), &ReferenceKernel(op)})
     if (fallback->supports(init)) {
       *def = fallback;

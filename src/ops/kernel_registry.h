@@ -150,7 +150,8 @@ const KernelDef* FindKernel(OpKind op, const std::string& name);
 // The kernel that runs `init` for `op`: the best registered one (unless
 // `reference_only`) or the reference. Never null on OK; FAILED_PRECONDITION
 // when not even the reference handles these storage types or post-ops.
-// `skip`: a kernel not to take (KernelDef::keep_with_layouts gave the step back).
+// `skip`: a kernel that gave the step back (KernelDef::keep_with_layouts):
+// only kernels ranked below it are taken.
 Status SelectKernel(OpKind op, const KernelInit& init, bool reference_only, kernels::Isa max_isa, const KernelDef** def,
                     const KernelDef* skip = nullptr);
 

@@ -1,0 +1,318 @@
+// Depthwise Conv2D (one input and one output channel per group) between
+// float16 tensors the plan keeps blocked (nChw16c, or nChw8c on AVX2
+// machines), with the float16 conversions fused into the convolution:
+// "avx512-f16-dw" (nChw16c, 16 channels per zmm) and "avx2-f16-dw" (nChw8c
+// or nChw16c, 8 channels per ymm).
+//
+// Why: oneDNN 2.6 has no float16 convolution, so "onednn-f16" widens the
+// whole input to float32, runs oneDNN's float32 depthwise kernel and rounds
+// the float32 output back: three passes over float32 tensors for a layer
+// whose own arithmetic is 9 multiply-adds per output. MobileNetV2's 32- and
+// 96-channel 112 x 112 layers ran at 2.4x their float32 time that way; here
+// 0.28 and 0.36 ms against 0.47 (1 thread). Input planes of 48 x 48 and up.
+//
+// How: per job (an image, a channel block, a strip of output rows) a thread
+// widens the input rows a window needs into a ring of float32 rows in L1
+// (each input row once per strip; columns in the padding stay zero),
+// accumulates the taps with FMAs from the bias, four output pixels at a time
+// with the tap weights in registers, and hands each float32 output row to
+// the output stage (ops/half_output_stage.h), which applies the fused
+// post-ops and rounds to float16 as the separate steps would.
+//
+// Accuracy: float32 products summed in float32 in tap order (kh, kw) from
+// the bias, then rounded to float16: within one float16 step of the
+// reference's result on the same values (cpu_half_dw_test.cc).
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/half_io.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/half_output_stage.h"
+#include "ops/half_storage.h"
+#include "ops/kernel_registry.h"
+#include "ops/op_util.h"
+
+namespace mixq::ops {
+
+namespace {
+
+int64_t BlockChannels(MemoryLayout layout) {
+  return layout == MemoryLayout::kBlocked16 ? 16 : layout == MemoryLayout::kBlocked8 ? 8 : 0;
+}
+
+// Everything of one output row's computation that the vector loops read.
+struct RowArgs {
+  const float* const* rows;  // per kh: the widened input row (column 0 = padded column 0)
+  const float* weights;      // [kh][kw][block]
+  const float* bias;         // [block]
+  float* out;                // [out_w][block]
+  int64_t out_w, kernel_h, kernel_w, stride_w, dilation_w, block;
+};
+
+// 8 channels per vector; a 16-channel block as two independent halves.
+__attribute__((target("avx2,fma"))) void RowAvx2(const RowArgs& a) {
+  constexpr int kUnroll = 4;
+  const int64_t block = a.block;
+  for (int64_t half = 0; half < block; half += 8) {
+    const __m256 bias = _mm256_loadu_ps(a.bias + half);
+    int64_t ow = 0;
+    for (; ow + kUnroll <= a.out_w; ow += kUnroll) {
+      __m256 acc[kUnroll];
+      for (int u = 0; u < kUnroll; ++u) acc[u] = bias;
+      for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+        const float* row = a.rows[kh] + half;
+        for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+          const __m256 w = _mm256_loadu_ps(a.weights + (kh * a.kernel_w + kw) * block + half);
+          const float* x = row + (ow * a.stride_w + kw * a.dilation_w) * block;
+          for (int u = 0; u < kUnroll; ++u)
+            acc[u] = _mm256_fmadd_ps(_mm256_loadu_ps(x + u * a.stride_w * block), w, acc[u]);
+        }
+      }
+      for (int u = 0; u < kUnroll; ++u) _mm256_storeu_ps(a.out + (ow + u) * block + half, acc[u]);
+    }
+    for (; ow < a.out_w; ++ow) {
+      __m256 acc = bias;
+      for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+        const float* x = a.rows[kh] + half + ow * a.stride_w * block;
+        const float* w = a.weights + kh * a.kernel_w * block + half;
+        for (int64_t kw = 0; kw < a.kernel_w; ++kw)
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + kw * a.dilation_w * block), _mm256_loadu_ps(w + kw * block), acc);
+      }
+      _mm256_storeu_ps(a.out + ow * block + half, acc);
+    }
+  }
+}
+
+// 16 channels (one nChw16c block) per vector.
+__attribute__((target("avx512f"))) void RowAvx512(const RowArgs& a) {
+  constexpr int kUnroll = 4;
+  const __m512 bias = _mm512_loadu_ps(a.bias);
+  int64_t ow = 0;
+  for (; ow + kUnroll <= a.out_w; ow += kUnroll) {
+    __m512 acc[kUnroll];
+    for (int u = 0; u < kUnroll; ++u) acc[u] = bias;
+    for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+      const float* row = a.rows[kh];
+      for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+        const __m512 w = _mm512_loadu_ps(a.weights + (kh * a.kernel_w + kw) * 16);
+        const float* x = row + (ow * a.stride_w + kw * a.dilation_w) * 16;
+        for (int u = 0; u < kUnroll; ++u) acc[u] = _mm512_fmadd_ps(_mm512_loadu_ps(x + u * a.stride_w * 16), w, acc[u]);
+      }
+    }
+    for (int u = 0; u < kUnroll; ++u) _mm512_storeu_ps(a.out + (ow + u) * 16, acc[u]);
+  }
+  for (; ow < a.out_w; ++ow) {
+    __m512 acc = bias;
+    for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+      const float* x = a.rows[kh] + ow * a.stride_w * 16;
+      const float* w = a.weights + kh * a.kernel_w * 16;
+      for (int64_t kw = 0; kw < a.kernel_w; ++kw)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(x + kw * a.dilation_w * 16), _mm512_loadu_ps(w + kw * 16), acc);
+    }
+    _mm512_storeu_ps(a.out + ow * 16, acc);
+  }
+}
+
+class HalfDepthwise : public Kernel {
+ public:
+  explicit HalfDepthwise(bool avx512) : avx512_(avx512) {}
+  const char* Name() const override { return avx512_ ? "avx512-f16-dw" : "avx2-f16-dw"; }
+
+  Status Init(const KernelInit& init) {
+    MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
+    block_ = BlockChannels(init.inputs[0]->layout);
+    if (block_ == 0 || g_.in_channels % block_ != 0)
+      return Internal("Conv2D (float16 depthwise): needs nChw8c / nChw16c tensors in whole channel blocks");
+    const int64_t channels = g_.in_channels, taps = g_.kernel_h * g_.kernel_w;
+    // [block of channels][kh][kw][channel in block]; depthwise OIHW and OHWI
+    // filters both hold [channel][kh][kw].
+    const auto* filter = static_cast<const float*>(init.inputs[1]->const_data);
+    weights_.assign(static_cast<size_t>(channels * taps), 0.0f);
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        weights_[static_cast<size_t>(((c / block_) * taps + t) * block_ + c % block_)] =
+            filter[static_cast<size_t>(c * taps + t)];
+    bias_.assign(static_cast<size_t>(channels), 0.0f);
+    if (init.inputs.size() > 2 && init.inputs[2])
+      std::memcpy(bias_.data(), init.inputs[2]->const_data, static_cast<size_t>(channels) * sizeof(float));
+    // Widened rows reach every column a window touches, the pads included.
+    padded_w_ = std::max(g_.pad_left + g_.in_w, (g_.out_w - 1) * g_.stride_w + (g_.kernel_w - 1) * g_.dilation_w + 1);
+    ring_rows_ = (g_.kernel_h - 1) * g_.dilation_h + 1;
+    zero_row_.assign(static_cast<size_t>(padded_w_ * block_), 0.0f);
+    stage_ = std::make_unique<HalfOutputStage>(init);
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const int64_t blocks = g_.in_channels / block_;
+    const int threads = std::max(1, omp_get_max_threads());
+    // Strips of output rows: enough jobs for every thread, and float32
+    // outputs of at most kStripFloats (L2) for one call of the output stage.
+    constexpr int64_t kStripFloats = 32 * 1024;
+    const int64_t images = g_.batch * blocks, row_floats = g_.out_w * block_;
+    const int64_t max_rows = std::max<int64_t>(1, kStripFloats / row_floats);
+    int64_t strips = std::clamp<int64_t>((4 * threads + images - 1) / images, 1, (g_.out_h + 3) / 4);
+    strips = std::max(strips, (g_.out_h + max_rows - 1) / max_rows);
+    const int64_t strip_rows = (g_.out_h + strips - 1) / strips, jobs = images * strips;
+    if (workers_.size() < static_cast<size_t>(threads)) workers_.resize(static_cast<size_t>(threads));
+    const uint16_t* x = in[0].Data<const uint16_t>();
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threads > 1)
+    for (int64_t job = 0; job < jobs; ++job) {
+      const int64_t image = job / strips, oh0 = job % strips * strip_rows;
+      RunStrip(x, image, oh0, std::min(g_.out_h, oh0 + strip_rows),
+               &workers_[static_cast<size_t>(omp_get_thread_num())], in, out[0]);
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Worker {
+    std::vector<float> ring, out_row;  // out_row: the strip's float32 outputs
+    std::vector<int64_t> loaded;       // per ring slot: the input row it holds, -1 none
+  };
+
+  // Output rows [oh0, oh1) of `image` (batch index * blocks + channel block).
+  void RunStrip(const uint16_t* x, int64_t image, int64_t oh0, int64_t oh1, Worker* w,
+                const std::vector<TensorView>& in, const TensorView& out) const {
+    const int64_t row_floats = padded_w_ * block_;
+    w->ring.assign(static_cast<size_t>(ring_rows_ * row_floats), 0.0f);  // padding columns stay zero
+    w->loaded.assign(static_cast<size_t>(ring_rows_), -1);
+    const int64_t out_row_floats = g_.out_w * block_;
+    w->out_row.resize(static_cast<size_t>((oh1 - oh0) * out_row_floats));
+    const int64_t block = image % (g_.in_channels / block_);
+    const uint16_t* plane = x + image * g_.in_h * g_.in_w * block_;
+    std::vector<const float*> rows(static_cast<size_t>(g_.kernel_h));
+    RowArgs args{rows.data(),
+                 weights_.data() + block * g_.kernel_h * g_.kernel_w * block_,
+                 bias_.data() + block * block_,
+                 w->out_row.data(),
+                 g_.out_w,
+                 g_.kernel_h,
+                 g_.kernel_w,
+                 g_.stride_w,
+                 g_.dilation_w,
+                 block_};
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+      for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
+        if (ih < 0 || ih >= g_.in_h) {
+          rows[static_cast<size_t>(kh)] = zero_row_.data();
+          continue;
+        }
+        const int64_t slot = ih % ring_rows_;
+        float* row = w->ring.data() + slot * row_floats;
+        if (w->loaded[static_cast<size_t>(slot)] != ih) {
+          kernels::HalfToFloatRow(plane + ih * g_.in_w * block_, row + g_.pad_left * block_, g_.in_w * block_);
+          w->loaded[static_cast<size_t>(slot)] = ih;
+        }
+        rows[static_cast<size_t>(kh)] = row;
+      }
+      args.out = w->out_row.data() + (oh - oh0) * out_row_floats;
+      if (avx512_)
+        RowAvx512(args);
+      else
+        RowAvx2(args);
+    }
+    // Rows oh0..oh1 of the image are contiguous in the blocked output.
+    stage_->Apply(w->out_row.data(), (oh1 - oh0) * out_row_floats, (image * g_.out_h + oh0) * out_row_floats, in, out);
+  }
+
+  bool avx512_;
+  ConvGeometry g_;
+  int64_t block_ = 0, padded_w_ = 0, ring_rows_ = 0;
+  std::vector<float> weights_, bias_, zero_row_;
+  std::unique_ptr<HalfOutputStage> stage_;
+  std::vector<Worker> workers_;  // one per OpenMP thread
+};
+
+// A depthwise convolution between float16 tensors, `block` channels per
+// blocked layout (0: the layouts are not asked), const FLOAT32 filter and
+// bias, post-ops the output stage applies, NCHW activations.
+bool SupportsShape(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
+  if (!IsHalfStorage(x) || !IsHalfStorage(y) || !w.const_data || w.dtype != DataType::FLOAT32 || w.quant) return false;
+  if (init.inputs.size() > 2 && init.inputs[2] &&
+      (!init.inputs[2]->const_data || init.inputs[2]->dtype != DataType::FLOAT32 || init.inputs[2]->quant))
+    return false;
+  const std::string filter_layout = init.attrs.Str("filter_layout", "OIHW");
+  if (filter_layout != "OIHW" && filter_layout != "OHWI") return false;
+  ConvGeometry g;
+  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || g.group != g.in_channels ||
+      g.group != g.out_channels || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1 || g.out_h < 1 || g.out_w < 1)
+    return false;
+  // Planes below 48 x 48 stay with onednn-f16: their float32 copies fit in
+  // L2 anyway, and a job per channel block costs more than it saves there
+  // (MobileNetV2, 1 thread: 960 channels at 7 x 7 0.050 against 0.037 ms,
+  // 28 x 28 at par, 56 x 56 and 112 x 112 0.10-0.36 against 0.22-0.47).
+  if (g.in_h * g.in_w < 48 * 48) return false;
+  if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
+  return HalfOutputStage::Supports(init);
+}
+
+// The layouts this kernel runs in: input, output and a residual addend all
+// in `block` (nChw16c only for the AVX-512 kernel), channels in whole blocks.
+bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
+  const int64_t channels = BlockChannels(block);
+  if (channels == 0 || (avx512 && channels != 16)) return false;
+  if (init.inputs[0]->shape.size() != 4 || init.inputs[0]->shape[1] % channels != 0) return false;
+  return true;
+}
+
+template <bool kAvx512>
+bool Supports(const KernelInit& init) {
+  if (!SupportsShape(init)) return false;
+  const MemoryLayout layout = init.inputs[0]->layout;
+  if (init.outputs[0].layout != layout) return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
+  // Plain is taken for the selection only (the layout pass may block it);
+  // KeepWithLayouts gives a step left plain back to the next kernel.
+  return layout == MemoryLayout::kPlain || LayoutsFit(init, layout, kAvx512);
+}
+
+template <bool kAvx512>
+void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  ins->assign(init.inputs.size(), false);
+  outs->assign(init.outputs.size(), false);
+  if (!SupportsShape(init) || !LayoutsFit(init, block, kAvx512)) return;
+  (*ins)[0] = true;
+  (*outs)[0] = true;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
+        (*ins)[static_cast<size_t>(op.input)] = true;
+}
+
+bool KeepWithLayouts(const KernelInit& init) {
+  return BlockChannels(init.inputs[0]->layout) > 0;
+}
+
+template <bool kAvx512>
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<HalfDepthwise>(kAvx512);
+  MIXQ_RETURN_IF_ERROR(k->Init(init));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_REGISTER_KERNELS(conv2d, half_dw) {
+  // Above onednn-f16 (10): no float32 copies of the tensors.
+  mixq::ops::RegisterKernel({"avx2-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
+                             mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
+                             mixq::ops::KeepWithLayouts, mixq::ops::AddendAlias});
+  mixq::ops::RegisterKernel({"avx512-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
+                             mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
+                             mixq::ops::KeepWithLayouts, mixq::ops::AddendAlias});
+}

@@ -1,0 +1,215 @@
+// The float16 depthwise kernels (cpu_half_dw.cc) against the reference on
+// the same float16 values (double sums), rounded at each boundary as the
+// separate steps would be, within one float16 step (the kernels sum in
+// float32): "avx2-f16-dw" on nChw8c and nChw16c tensors (run here whatever
+// the CPU picks) and "avx512-f16-dw" on nChw16c where the CPU has AVX-512.
+// Strides 1 and 2, dilation, asymmetric pads, 5 x 5 and 3 x 3 windows, rows
+// of 1 to 23 outputs (the 4-pixel loop's tails), batch 2, post-ops (a
+// residual add, ReLU6, hard_swish); and the cases they decline.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+float Half(float v) {
+  return HalfToFloat(FloatToHalf(v));
+}
+
+struct Case {
+  int64_t n, c, h, w, k, stride, dilation, pad_top, pad_left, pad_bottom, pad_right;
+  std::string post;  // "", "add_relu6", "hard_swish"
+};
+
+int64_t OutSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) {
+  return (in + p0 + p1 - (k - 1) * d - 1) / s + 1;
+}
+
+// Element (n, c, h, w) of an nChw`b`c tensor.
+int64_t Blocked(int64_t n, int64_t c, int64_t h, int64_t w, int64_t channels, int64_t height, int64_t width,
+                int64_t b) {
+  return (((n * (channels / b) + c / b) * height + h) * width + w) * b + c % b;
+}
+
+ir::AttrMap Attrs(const Case& c) {
+  ir::AttrMap attrs;
+  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  attrs.Set("group", c.c);
+  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad_top, c.pad_bottom, c.pad_left, c.pad_right});  // mixq's order
+  return attrs;
+}
+
+// Runs `def` on case `c` with tensors in `layout`; checks every output.
+void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t seed) {
+  const int64_t b = layout == MemoryLayout::kBlocked16 ? 16 : 8;
+  const int64_t oh = OutSize(c.h, c.k, c.stride, c.dilation, c.pad_top, c.pad_bottom);
+  const int64_t ow = OutSize(c.w, c.k, c.stride, c.dilation, c.pad_left, c.pad_right);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(c.n * c.c * c.h * c.w)), filter(static_cast<size_t>(c.c * c.k * c.k)),
+      bias(static_cast<size_t>(c.c)), addend(static_cast<size_t>(c.n * c.c * oh * ow));
+  for (auto& v : x) v = Half(real(rng) * 4.0f);
+  for (auto& v : filter) v = Half(real(rng));
+  for (auto& v : bias) v = real(rng);
+  for (auto& v : addend) v = Half(real(rng) * 3.0f);
+
+  const ir::AttrMap attrs = Attrs(c);
+  const ir::Shape xs{c.n, c.c, c.h, c.w}, ws{c.c, 1, c.k, c.k}, ys{c.n, c.c, oh, ow};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, layout};
+  ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {c.c}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, layout};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, layout}};
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<PostOp> post;
+  if (c.post == "add_relu6") {
+    post.resize(2);
+    post[0].kind = PostOp::Kind::kAdd;
+    post[0].input = 3;
+    post[1].activation = "relu6";
+    post[1].hi = 6.0f;
+  } else if (c.post == "hard_swish") {
+    post.resize(1);
+    post[0].activation = "hard_swish";
+  }
+  std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
+  if (c.post == "add_relu6") ins.push_back(&ai);
+  KernelInit init(attrs, ins, yi, &compute, &post);
+  ASSERT_TRUE(def.supports(init)) << def.name;
+  ASSERT_TRUE(def.keep_with_layouts(init));
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def.make(init, &kernel);
+  ASSERT_TRUE(made.ok()) << made.ToString();
+
+  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0x7e00);
+  for (int64_t n = 0; n < c.n; ++n)
+    for (int64_t ch = 0; ch < c.c; ++ch) {
+      for (int64_t i = 0; i < c.h; ++i)
+        for (int64_t j = 0; j < c.w; ++j)
+          x16[static_cast<size_t>(Blocked(n, ch, i, j, c.c, c.h, c.w, b))] =
+              FloatToHalf(x[static_cast<size_t>(((n * c.c + ch) * c.h + i) * c.w + j)]);
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j)
+          a16[static_cast<size_t>(Blocked(n, ch, i, j, c.c, oh, ow, b))] =
+              FloatToHalf(addend[static_cast<size_t>(((n * c.c + ch) * oh + i) * ow + j)]);
+    }
+  std::vector<TensorView> in = {{DataType::FLOAT16, xs, x16.data(), nullptr},
+                                {DataType::FLOAT32, ws, filter.data(), nullptr},
+                                {DataType::FLOAT32, {c.c}, bias.data(), nullptr}};
+  if (c.post == "add_relu6") in.push_back({DataType::FLOAT16, ys, a16.data(), nullptr});
+  for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {{DataType::FLOAT16, ys, y16.data(), nullptr}}).ok());
+
+  int bad = 0;
+  for (int64_t n = 0; n < c.n && bad < 5; ++n)
+    for (int64_t ch = 0; ch < c.c && bad < 5; ++ch)
+      for (int64_t i = 0; i < oh && bad < 5; ++i)
+        for (int64_t j = 0; j < ow && bad < 5; ++j) {
+          double sum = bias[static_cast<size_t>(ch)];
+          for (int64_t kh = 0; kh < c.k; ++kh)
+            for (int64_t kw = 0; kw < c.k; ++kw) {
+              const int64_t ih = i * c.stride - c.pad_top + kh * c.dilation;
+              const int64_t iw = j * c.stride - c.pad_left + kw * c.dilation;
+              if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
+              sum += static_cast<double>(filter[static_cast<size_t>((ch * c.k + kh) * c.k + kw)]) *
+                     x[static_cast<size_t>(((n * c.c + ch) * c.h + ih) * c.w + iw)];
+            }
+          float expected = Half(static_cast<float>(sum));
+          if (c.post == "add_relu6") {
+            expected = Half(expected + addend[static_cast<size_t>(((n * c.c + ch) * oh + i) * ow + j)]);
+            expected = std::min(std::max(expected, 0.0f), 6.0f);
+          } else if (c.post == "hard_swish") {
+            const double e = expected;
+            expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+          }
+          const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, ch, i, j, c.c, oh, ow, b))]);
+          // The float32 sum may round to the float16 neighbour of the double one.
+          if (!(std::fabs(got - expected) <= std::ldexp(std::max(std::fabs(expected), 1.0f), -9))) {
+            ADD_FAILURE() << def.name << " b" << b << " (" << n << ", " << ch << ", " << i << ", " << j << "): " << got
+                          << " vs " << expected;
+            ++bad;
+          }
+        }
+}
+
+const Case kCases[] = {
+    {1, 32, 49, 51, 3, 1, 1, 1, 1, 1, 1, "add_relu6"},   // MobileNetV2's 3 x 3, rows of 51: tails of 3
+    {2, 16, 50, 53, 3, 2, 1, 1, 1, 1, 1, "hard_swish"},  // stride 2, batch 2
+    {1, 48, 48, 49, 5, 1, 2, 4, 3, 2, 4, ""},            // 5 x 5 dilated, asymmetric pads
+    {1, 16, 96, 24, 5, 2, 1, 2, 2, 1, 2, "add_relu6"},   // PP-OCR's 5 x 5 stride 2
+    {1, 16, 2304, 1, 3, 1, 1, 1, 1, 1, 1, ""},           // one column
+};
+
+TEST(Conv2DHalfDepthwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx2-f16-dw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + FMA + F16C";
+  for (size_t i = 0; i < std::size(kCases); ++i) {
+    SCOPED_TRACE(i);
+    Check(*def, kCases[i], MemoryLayout::kBlocked8, static_cast<uint32_t>(i + 1));
+    Check(*def, kCases[i], MemoryLayout::kBlocked16, static_cast<uint32_t>(i + 11));
+  }
+}
+
+TEST(Conv2DHalfDepthwise, Avx512MatchesTheReference) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-dw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (size_t i = 0; i < std::size(kCases); ++i) {
+    SCOPED_TRACE(i);
+    Check(*def, kCases[i], MemoryLayout::kBlocked16, static_cast<uint32_t>(i + 21));
+  }
+}
+
+// Not depthwise (a channel multiplier of 2), channels past the block, the
+// AVX-512 kernel on nChw8c, planes below 48 x 48, and plain tensors (taken
+// for the selection, then given back by keep_with_layouts).
+TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
+  const KernelDef* avx2 = FindKernel(OpKind::kConv2D, "avx2-f16-dw");
+  const KernelDef* avx512 = FindKernel(OpKind::kConv2D, "avx512-f16-dw");
+  ASSERT_NE(avx2, nullptr);
+  ASSERT_NE(avx512, nullptr);
+  auto init_of = [](int64_t channels, int64_t out_channels, MemoryLayout layout, std::vector<ValueInfo>* keep,
+                    std::vector<ValueInfo>* outs, ir::AttrMap* attrs, int64_t size = 48) {
+    Case c{1, channels, size, size, 3, 1, 1, 1, 1, 1, 1, ""};
+    *attrs = Attrs(c);
+    static std::vector<float> filter(64 * 9), bias(64);
+    keep->assign({ValueInfo{DataType::FLOAT16, {1, channels, size, size}, nullptr, nullptr, true, layout},
+                  ValueInfo{DataType::FLOAT32, {out_channels, 1, 3, 3}, filter.data(), nullptr, false}});
+    outs->assign({ValueInfo{DataType::FLOAT16, {1, out_channels, size, size}, nullptr, nullptr, true, layout}});
+  };
+  std::vector<ValueInfo> keep, outs;
+  ir::AttrMap attrs;
+  auto supports = [&](const KernelDef* def) {
+    std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
+    return def->supports(KernelInit(attrs, ins, outs));
+  };
+  init_of(16, 32, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
+  EXPECT_FALSE(supports(avx2)) << "channel multiplier 2";
+  init_of(24, 24, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
+  EXPECT_FALSE(supports(avx2)) << "24 channels in blocks of 16";
+  init_of(16, 16, MemoryLayout::kBlocked8, &keep, &outs, &attrs);
+  EXPECT_TRUE(supports(avx2));
+  EXPECT_FALSE(supports(avx512)) << "nChw8c";
+  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs, 47);
+  EXPECT_FALSE(supports(avx2)) << "47 x 47";
+  init_of(16, 16, MemoryLayout::kPlain, &keep, &outs, &attrs);
+  ASSERT_TRUE(supports(avx512));
+  std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
+  EXPECT_FALSE(avx512->keep_with_layouts(KernelInit(attrs, ins, outs))) << "plain tensors go to the next kernel";
+}
+
+}  // namespace
+}  // namespace mixq::ops
