@@ -63,6 +63,20 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
     ops_.push_back(op);
   }
   rounding_commutes_ = out_half_ && std::all_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.IsClamp(); });
+  // The table costs 128 KiB and a pass over 65536 values: outputs of at
+  // least that many elements, where it replaces 2-4 passes per element
+  // (PP-OCR's hard_swish, * scale, + bias after every convolution).
+  const bool unary = std::none_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.add; });
+  constexpr int64_t kEntries = int64_t{1} << 16;
+  if (out_half_ && !rounding_commutes_ && unary && !ops_.empty() &&
+      ir::ElementCount(init.outputs[0].shape) >= kEntries && kernels::BestIsa() >= kernels::Isa::kAvx2) {
+    std::vector<float> every(kEntries);
+    for (int64_t h = 0; h < kEntries; ++h) every[static_cast<size_t>(h)] = HalfToFloat(static_cast<uint16_t>(h));
+    std::vector<uint16_t> table(kEntries + 2, 0);
+    const TensorView view{DataType::FLOAT16, {kEntries}, table.data(), nullptr};
+    Apply(every.data(), kEntries, 0, {}, view);  // table_ still empty: the passes below
+    table_ = std::move(table);
+  }
 }
 
 namespace {
@@ -151,8 +165,35 @@ MIXQ_F16C void ClampPass(const float* src, float* dst, int64_t m, bool round, fl
 
 }  // namespace
 
+namespace {
+// Eight values rounded to float16 as the first pass rounds them, then looked
+// up with one 32-bit gather (the table's two spare entries keep the last
+// 4-byte read inside it).
+MIXQ_F16C inline __m128i LookUp8(const int* table, __m256 v) {
+  const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i got =
+      _mm256_and_si256(_mm256_i32gather_epi32(table, _mm256_cvtepu16_epi32(h), 2), _mm256_set1_epi32(0xffff));
+  return _mm_packus_epi32(_mm256_castsi256_si128(got), _mm256_extracti128_si256(got, 1));
+}
+}  // namespace
+
+MIXQ_F16C void HalfOutputStage::ApplyTable(const float* y, int64_t n, uint16_t* out) const {
+  const int* table = reinterpret_cast<const int*>(table_.data());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), LookUp8(table, _mm256_loadu_ps(y + i)));
+  if (i < n) {
+    alignas(32) float rest[8] = {};
+    alignas(16) uint16_t looked[8];
+    std::memcpy(rest, y + i, static_cast<size_t>(n - i) * sizeof(float));
+    _mm_store_si128(reinterpret_cast<__m128i*>(looked), LookUp8(table, _mm256_load_ps(rest)));
+    std::memcpy(out + i, looked, static_cast<size_t>(n - i) * sizeof(uint16_t));
+  }
+}
+
 MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in,
                                       const TensorView& out) const {
+  if (!table_.empty()) return ApplyTable(y, n, out.Data<uint16_t>() + offset);
   int64_t i = 0;
   // Pointers into the tensors held in locals: stores through `out` would
   // otherwise make the compiler reload them (and each op's fields) per vector.

@@ -29,6 +29,8 @@ class HalfOutputStage {
   // written to `out` after rounding and post-ops; `in` are the step's inputs
   // (the addends among them). Safe to call concurrently on disjoint ranges.
   void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in, const TensorView& out) const;
+  // True when the post-ops run as one 65536-entry table (table_ below).
+  bool Tabulated() const { return !table_.empty(); }
 
  private:
   struct Op {
@@ -48,6 +50,13 @@ class HalfOutputStage {
   bool avx512_ = false;
   // Float16 output and clamps only: one rounding, at the store (Apply says why).
   bool rounding_commutes_ = false;
+  // Float16 output and unary post-ops that do not commute with the rounding
+  // (hard_swish, scalars, leaky_relu): the chain's input is the float16
+  // rounding of the convolution, so the whole chain is a function of those
+  // 16 bits, tabulated once by the chunked passes themselves (table_[h], two
+  // spare entries for the 32-bit gathers). Empty: computed pass by pass.
+  std::vector<uint16_t> table_;
+  void ApplyTable(const float* y, int64_t n, uint16_t* out) const;
 };
 
 }  // namespace mixq::ops

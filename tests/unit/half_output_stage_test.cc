@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -188,6 +189,63 @@ TEST(HalfOutputStage, ChainsThatDoNotCommuteRoundBetweenTheSteps) {
     SCOPED_TRACE(isa == kernels::Isa::kAvx2 ? "AVX2" : "AVX-512");
     ExpectChainStepByStep(/*out_half=*/true, isa);
     ExpectChainStepByStep(/*out_half=*/false, isa);
+  }
+}
+
+// A unary chain (hard_swish, * c, + c, leaky_relu, clip) into float16
+// outputs of 65536 elements or more runs as one table of the float16
+// rounding of y: bit for bit what the passes give (a stage over a small
+// output, which does not tabulate) and the step-by-step formulas, on every
+// float16 value, the specials and float32 values between them, with tails.
+TEST(HalfOutputStage, UnaryChainsOnLargeOutputsAreOneTableWithTheSameBits) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "the float16 stage needs AVX2 + F16C";
+  std::vector<PostOp> post_ops(5);
+  post_ops[0].activation = "hard_swish";
+  post_ops[1].kind = PostOp::Kind::kScalar;
+  post_ops[1].activation = "mul";
+  post_ops[1].lo = 1.3711f;
+  post_ops[2].kind = PostOp::Kind::kScalar;
+  post_ops[2].activation = "add";
+  post_ops[2].lo = -0.0917f;
+  post_ops[3].activation = "leaky_relu";
+  post_ops[3].lo = 0.1f;
+  post_ops[4].activation = "clip";
+  post_ops[4].lo = -2.5f;
+  post_ops[4].hi = 6.0f;
+  std::vector<float> y = Values({{-2.5f, 6.0f}});
+  for (uint32_t h = 0; h < 65536; ++h) y.push_back(HalfToFloat(static_cast<uint16_t>(h)));
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> real(-9.0f, 9.0f);
+  for (int i = 0; i < 20003; ++i) y.push_back(real(rng));  // between float16 values, and a tail
+  const int64_t n = static_cast<int64_t>(y.size());
+  auto stage_of = [&](int64_t elements) {
+    ValueInfo x_info{DataType::FLOAT16, {elements}, nullptr, nullptr, true};
+    std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT16, {elements}, nullptr, nullptr, true}};
+    ir::AttrMap attrs;
+    const std::vector<const ValueInfo*> inputs = {&x_info};
+    return std::make_unique<HalfOutputStage>(KernelInit(attrs, inputs, outs, nullptr, &post_ops));
+  };
+  const auto table = stage_of(n), passes = stage_of(4096);
+  ASSERT_TRUE(table->Tabulated());
+  ASSERT_FALSE(passes->Tabulated());
+  std::vector<uint16_t> by_table(y.size()), by_passes(y.size());
+  const int64_t first = 70001;  // two calls, each with a tail
+  for (auto [stage, got] : {std::pair{table.get(), &by_table}, std::pair{passes.get(), &by_passes}}) {
+    const TensorView out{DataType::FLOAT16, {n}, got->data(), nullptr};
+    stage->Apply(y.data(), first, 0, {}, out);
+    stage->Apply(y.data() + first, n - first, first, {}, out);
+  }
+  for (size_t i = 0; i < y.size(); ++i) {
+    ASSERT_EQ(by_table[i], by_passes[i]) << "value " << y[i] << " at " << i;
+    float v = y[i];
+    for (const PostOp& op : post_ops) v = StepOp(op, RoundToHalf(v), 0.0f);
+    const float want = HalfToFloat(FloatToHalf(v)), have = HalfToFloat(by_table[i]);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(have)) << "value " << y[i];
+      continue;
+    }
+    ASSERT_EQ(std::signbit(have), std::signbit(want)) << "value " << y[i] << " at " << i;
+    ASSERT_EQ(have, want) << "value " << y[i] << " at " << i;
   }
 }
 
