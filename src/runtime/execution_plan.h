@@ -47,6 +47,9 @@ struct ExecutionPlan {
   // buffer infos point here, so the addresses must stay put (a deque's do,
   // moves of the plan included).
   std::deque<ir::QuantBinding> owned_bindings;
+  // Copies of the small constants steps read at run time (Lowering::
+  // CopySmallConstants); buffer infos point into them.
+  std::vector<std::shared_ptr<void>> owned_constants;
 };
 
 struct LoweringOptions {
