@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "ops/int8_chain.h"
 #include "ops/kernel_registry.h"
@@ -124,6 +125,32 @@ TEST_P(Int8AddFast, BitExactWithTheReference) {
       EXPECT_EQ(std::memcmp(f.data(), g.data(), f.size() * sizeof(float)), 0) << what;
     }
     ++index;
+  }
+}
+
+// Tensors of 65536 elements or more run through a table of every pair of
+// codes (int8_add.cc): every pair, twice over and a tail of 13, bit for bit
+// the reference's, with both kernels' lookups (8 and 16 pairs per gather).
+TEST_P(Int8AddFast, EveryPairOfCodesThroughTheTable) {
+  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
+  ASSERT_NE(fast, nullptr);
+  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  const int64_t n = 2 * 65536 + 13;
+  std::vector<int8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t pair = (i * 40503) % 65536;  // every pair, in a scattered order
+    a[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair >> 8));
+    b[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair & 0xff));
+  }
+  const ir::Shape shape = {1, n};
+  for (const auto& [qa, qb, qo] : {std::tuple{Binding(0.02f, -128), Binding(0.05f, 127), Binding(0.03f, 5)},
+                                   std::tuple{Binding(0.1f, 0), Binding(0.1f, 0), Binding(0.001f, 0)},
+                                   std::tuple{Binding(0.0123f, 17), Binding(0.0456f, -33), Binding(0.0789f, 127)}}) {
+    const auto got = RunAdd<int8_t>(*fast, shape, shape, shape, qa, qb, qo, a, b, DataType::INT8);
+    const auto want = RunAdd<int8_t>(ChainReference(), shape, shape, shape, qa, qb, qo, a, b, DataType::INT8);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "codes " << int{a[i]} << " + " << int{b[i]} << " at " << i;
   }
 }
 

@@ -68,7 +68,7 @@ bool Supports(const KernelInit& init) {
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeInt8Add(init, "avx512-int8", AddRange, kernel);
+  return MakeInt8Add(init, "avx512-int8", AddRange, kernel, /*avx512=*/true);
 }
 
 }  // namespace

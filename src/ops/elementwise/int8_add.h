@@ -27,7 +27,9 @@ bool SameShapeInt8Add(const KernelInit& init);
 void Int8AddLayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                         std::vector<bool>* outputs);
 
-// The kernel named `name` running `range` over chunks of the elements.
-Status MakeInt8Add(const KernelInit& init, const char* name, Int8AddRange range, std::unique_ptr<Kernel>* kernel);
+// The kernel named `name` running `range` over chunks of the elements;
+// `avx512`: its table lookups (int8_add.cc) 16 pairs at a time, else 8.
+Status MakeInt8Add(const KernelInit& init, const char* name, Int8AddRange range, std::unique_ptr<Kernel>* kernel,
+                   bool avx512 = false);
 
 }  // namespace mixq::ops
