@@ -9,7 +9,7 @@
 // the float32 output back: three passes over float32 tensors for a layer
 // whose own arithmetic is 9 multiply-adds per output. MobileNetV2's 32- and
 // 96-channel 112 x 112 layers ran at 2.4x their float32 time that way; here
-// 0.28 and 0.36 ms against 0.47 (1 thread). Input planes of 48 x 48 and up.
+// 0.28 and 0.36 ms against 0.47 (1 thread). Input planes of 28 x 28 and up.
 //
 // How: per job (an image, a channel block, a strip of output rows) a thread
 // widens the input rows a window needs into a ring of float32 rows in L1
@@ -159,14 +159,19 @@ class HalfDepthwise : public Kernel {
     const int64_t max_rows = std::max<int64_t>(1, kStripFloats / row_floats);
     int64_t strips = std::clamp<int64_t>((4 * threads + images - 1) / images, 1, (g_.out_h + 3) / 4);
     strips = std::max(strips, (g_.out_h + max_rows - 1) / max_rows);
-    const int64_t strip_rows = (g_.out_h + strips - 1) / strips, jobs = images * strips;
+    const int64_t strip_rows = (g_.out_h + strips - 1) / strips, items = images * strips;
+    // Consecutive strips per job, a few jobs per thread: small planes (many
+    // blocks of few rows) pay the scheduling once per job, not per strip.
+    const int64_t jobs = std::min<int64_t>(items, 4 * threads);
     if (workers_.size() < static_cast<size_t>(threads)) workers_.resize(static_cast<size_t>(threads));
     const uint16_t* x = in[0].Data<const uint16_t>();
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threads > 1)
     for (int64_t job = 0; job < jobs; ++job) {
-      const int64_t image = job / strips, oh0 = job % strips * strip_rows;
-      RunStrip(x, image, oh0, std::min(g_.out_h, oh0 + strip_rows),
-               &workers_[static_cast<size_t>(omp_get_thread_num())], in, out[0]);
+      Worker* w = &workers_[static_cast<size_t>(omp_get_thread_num())];
+      for (int64_t item = job * items / jobs; item < (job + 1) * items / jobs; ++item) {
+        const int64_t image = item / strips, oh0 = item % strips * strip_rows;
+        RunStrip(x, image, oh0, std::min(g_.out_h, oh0 + strip_rows), w, in, out[0]);
+      }
     }
     return Status::OK();
   }
@@ -175,6 +180,7 @@ class HalfDepthwise : public Kernel {
   struct Worker {
     std::vector<float> ring, out_row;  // out_row: the strip's float32 outputs
     std::vector<int64_t> loaded;       // per ring slot: the input row it holds, -1 none
+    std::vector<const float*> rows;    // per kh: the row a window reads
   };
 
   // Output rows [oh0, oh1) of `image` (batch index * blocks + channel block).
@@ -187,7 +193,8 @@ class HalfDepthwise : public Kernel {
     w->out_row.resize(static_cast<size_t>((oh1 - oh0) * out_row_floats));
     const int64_t block = image % (g_.in_channels / block_);
     const uint16_t* plane = x + image * g_.in_h * g_.in_w * block_;
-    std::vector<const float*> rows(static_cast<size_t>(g_.kernel_h));
+    std::vector<const float*>& rows = w->rows;
+    rows.resize(static_cast<size_t>(g_.kernel_h));
     RowArgs args{rows.data(),
                  weights_.data() + block * g_.kernel_h * g_.kernel_w * block_,
                  bias_.data() + block * block_,
@@ -247,11 +254,13 @@ bool SupportsShape(const KernelInit& init) {
   if (!ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || g.group != g.in_channels ||
       g.group != g.out_channels || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1 || g.out_h < 1 || g.out_w < 1)
     return false;
-  // Planes below 48 x 48 stay with onednn-f16: their float32 copies fit in
-  // L2 anyway, and a job per channel block costs more than it saves there
-  // (MobileNetV2, 1 thread: 960 channels at 7 x 7 0.050 against 0.037 ms,
-  // 28 x 28 at par, 56 x 56 and 112 x 112 0.10-0.36 against 0.22-0.47).
-  if (g.in_h * g.in_w < 48 * 48) return false;
+  // Planes below 28 x 28 stay with onednn-f16: at 1 thread those run in
+  // 0.046-0.058 ms against 0.067-0.077 here (MobileNetV2's 384 channels at
+  // 14 x 14, 960 at 7 x 7), a job per channel block costing more than the
+  // float32 copies, which fit in L2 there. From 28 x 28 up these kernels
+  // win at 1 and 2 threads (28 x 28, 2 threads: 0.044-0.104 against
+  // 0.109-0.144; 112 x 112, 1 thread: 0.28-0.36 against 0.47).
+  if (g.in_h * g.in_w < 28 * 28) return false;
   if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
   return HalfOutputStage::Supports(init);
 }

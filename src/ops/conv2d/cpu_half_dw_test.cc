@@ -150,6 +150,7 @@ const Case kCases[] = {
     {1, 48, 48, 49, 5, 1, 2, 4, 3, 2, 4, ""},            // 5 x 5 dilated, asymmetric pads
     {1, 16, 96, 24, 5, 2, 1, 2, 2, 1, 2, "add_relu6"},   // PP-OCR's 5 x 5 stride 2
     {1, 16, 2304, 1, 3, 1, 1, 1, 1, 1, 1, ""},           // one column
+    {2, 64, 28, 28, 3, 1, 1, 1, 1, 1, 1, "add_relu6"},   // the smallest planes taken: several blocks per job
 };
 
 TEST(Conv2DHalfDepthwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
@@ -174,7 +175,7 @@ TEST(Conv2DHalfDepthwise, Avx512MatchesTheReference) {
 }
 
 // Not depthwise (a channel multiplier of 2), channels past the block, the
-// AVX-512 kernel on nChw8c, planes below 48 x 48, and plain tensors (taken
+// AVX-512 kernel on nChw8c, planes below 28 x 28, and plain tensors (taken
 // for the selection, then given back by keep_with_layouts).
 TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
   const KernelDef* avx2 = FindKernel(OpKind::kConv2D, "avx2-f16-dw");
@@ -203,8 +204,8 @@ TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
   init_of(16, 16, MemoryLayout::kBlocked8, &keep, &outs, &attrs);
   EXPECT_TRUE(supports(avx2));
   EXPECT_FALSE(supports(avx512)) << "nChw8c";
-  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs, 47);
-  EXPECT_FALSE(supports(avx2)) << "47 x 47";
+  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs, 27);
+  EXPECT_FALSE(supports(avx2)) << "27 x 27";
   init_of(16, 16, MemoryLayout::kPlain, &keep, &outs, &attrs);
   ASSERT_TRUE(supports(avx512));
   std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
