@@ -281,9 +281,13 @@ class OneDnnConv : public Kernel {
       return;
     const int64_t row_bytes = g.in_w * std::max(g.in_channels, g.out_channels) * 4;
     const int64_t band_rows = std::max<int64_t>(1, kBandBytes / row_bytes);
-    // Tensors that fit in L2 gain nothing and pay a call per band (14 x 14
-    // layers of 384-960 channels: +0.02-0.035 ms each).
-    if (band_rows * 2 > g.in_h || row_bytes * g.in_h < kMinBandedBytes) return;
+    if (band_rows * 2 > g.in_h) return;
+    // Tensors that fit in L2 gain nothing at 1 thread and pay a call per band
+    // (14 x 14 layers of 384-960 channels: +0.02-0.035 ms each); with more
+    // threads the bands keep each thread's widening, convolution and
+    // rounding on its own rows, where the whole-tensor passes split the
+    // rows differently and hand them between the cores.
+    bands_threaded_only_ = row_bytes * g.in_h < kMinBandedBytes;
     band_rows_ = band_rows;
     auto band_pd = [&](int64_t rows) {
       ConvGeometry b = g;
@@ -425,7 +429,7 @@ class OneDnnConv : public Kernel {
   }
 
   Status RunHalf(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-    if (band_rows_ > 0) return RunBands(in, out);
+    if (band_rows_ > 0 && (!bands_threaded_only_ || omp_get_max_threads() > 1)) return RunBands(in, out);
     if (channel_blocks_ > 0) return RunChannelBlocks(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN, float16 storage)", [&] {
       auto& engine = kernels::CpuEngine();
@@ -512,6 +516,7 @@ class OneDnnConv : public Kernel {
     dnnl::stream stream;
   };
   int64_t band_rows_ = 0;
+  bool bands_threaded_only_ = false;  // a tensor that fits in L2: bands only with more than one thread
   dnnl::convolution_forward::primitive_desc band_pd_, tail_pd_;
   dnnl::convolution_forward band_conv_, tail_conv_;
   std::vector<BandWorker> band_workers_;  // one per OpenMP thread

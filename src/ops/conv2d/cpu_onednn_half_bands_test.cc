@@ -3,10 +3,12 @@
 // 100 rows in bands of 12 and a tail of 4, with a residual add and a ReLU
 // fused; against the reference on the same float16 values (double sums),
 // rounded at each boundary as the separate steps would be, within one
-// float16 step (oneDNN sums in float32). A depthwise convolution between
+// float16 step (oneDNN sums in float32); a tensor that fits in L2 runs in
+// bands only with more than one thread. A depthwise convolution between
 // such tensors runs one block of 16 channels at a time (InitChannelBlocks),
 // checked the same way.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -28,11 +30,13 @@ int64_t Blocked(int64_t c, int64_t h, int64_t w, int64_t height, int64_t width) 
   return ((c / 16 * height + h) * width + w) * 16 + c % 16;
 }
 
-TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
+// `h` rows of 128 pixels, 16 -> 32 channels, run with `threads` OpenMP threads.
+void CheckPointwise(int64_t h, int threads) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
   ASSERT_NE(def, nullptr);
-  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
-  const int64_t cin = 16, cout = 32, h = 100, w = 128;
+  const int64_t cin = 16, cout = 32, w = 128;
+  const int saved_threads = omp_get_max_threads();
+  omp_set_num_threads(threads);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
@@ -84,6 +88,7 @@ TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
                            {DataType::FLOAT16, ys, a16.data(), nullptr}},
                           {{DataType::FLOAT16, ys, y16.data(), nullptr}})
                     .ok());
+  omp_set_num_threads(saved_threads);
 
   int bad = 0, zeros = 0;
   for (int64_t c = 0; c < cout && bad < 5; ++c)
@@ -105,6 +110,20 @@ TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
         }
       }
   EXPECT_GT(zeros, 0);
+}
+
+TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
+  if (FindKernel(OpKind::kConv2D, "onednn-f16")->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  CheckPointwise(100, 1);
+  CheckPointwise(100, 2);
+}
+
+// A tensor that fits in L2 (20 rows: a band of 12 and a tail of 8) runs in
+// bands only with more than one thread; both ways give the same numbers.
+TEST(Conv2DOneDnnHalf, SmallPointwiseInBandsOnlyWithThreads) {
+  if (FindKernel(OpKind::kConv2D, "onednn-f16")->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  CheckPointwise(20, 1);
+  CheckPointwise(20, 2);
 }
 
 // 48 channels (three blocks of 16), 3 x 3 stride 2 pad 1 on 90 x 90, a
