@@ -27,6 +27,11 @@ namespace mixq::ops {
 // int8 convolutions read and write directly; given the same way.
 enum class MemoryLayout : uint8_t { kPlain, kBlocked8, kBlocked16, kChannelsLast };
 
+// Channels per block of a blocked layout (nChw8c: 8, nChw16c: 16); 0 otherwise.
+inline int64_t BlockChannels(MemoryLayout layout) {
+  return layout == MemoryLayout::kBlocked16 ? 16 : layout == MemoryLayout::kBlocked8 ? 8 : 0;
+}
+
 struct ValueInfo {
   DataType dtype = DataType::FLOAT32;
   ir::Shape shape;

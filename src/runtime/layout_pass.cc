@@ -6,10 +6,6 @@ namespace mixq::runtime {
 
 namespace {
 
-int64_t BlockSize(ops::MemoryLayout block) {
-  return block == ops::MemoryLayout::kBlocked16 ? 16 : 8;
-}
-
 bool Candidate(const PlanBuffer& b, const std::vector<bool>& keep_plain, ops::MemoryLayout block) {
   if (b.value < 0 || b.info.const_data || b.first < 0) return false;  // scratch, constant, network input
   if (static_cast<size_t>(b.value) < keep_plain.size() && keep_plain[static_cast<size_t>(b.value)]) return false;
@@ -24,7 +20,7 @@ bool Candidate(const PlanBuffer& b, const std::vector<bool>& keep_plain, ops::Me
   // float32, or float16 storage of a float32 value (the float16 kernels).
   const bool real = (v.dtype == DataType::FLOAT32 && !v.narrowed) || (v.dtype == DataType::FLOAT16 && v.narrowed);
   return real && !v.quant && v.layout == ops::MemoryLayout::kPlain && v.shape.size() == 4 && v.shape[1] > 0 &&
-         v.shape[1] % BlockSize(block) == 0;
+         v.shape[1] % ops::BlockChannels(block) == 0;
 }
 
 bool Allowed(const std::vector<bool>& slots, size_t i) {

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "api_test_util.h"
@@ -142,6 +144,23 @@ inline Ran RunPlan(IModel* model, const std::string& anchor, bool reference, con
 inline void ExpectClose(const std::vector<float>& got, const std::vector<double>& want, double tolerance) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
+}
+
+// The same for two float results (one plan against another), which must not be empty.
+inline void ExpectClose(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_FALSE(got.empty());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
+}
+
+template <typename T>
+bool Contains(const std::vector<T>& values, const std::type_identity_t<T>& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// True where this build registers oneDNN's float32 convolution.
+inline bool HaveOneDnn() {
+  return ops::FindKernel(OpKind::kConv2D, "onednn") != nullptr;
 }
 
 }  // namespace mixq::testing

@@ -57,22 +57,6 @@ Planned Plan(IModel* model, const std::string& anchor, const std::vector<float>&
   return p;
 }
 
-bool Contains(const std::vector<int64_t>& v, int64_t x) {
-  for (int64_t e : v)
-    if (e == x) return true;
-  return false;
-}
-
-void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
-  ASSERT_EQ(got.size(), want.size());
-  ASSERT_FALSE(got.empty());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
-}
-
-bool HaveOneDnn() {
-  return ops::FindKernel(OpKind::kConv2D, "onednn") != nullptr;
-}
-
 // x -> conv a (+ relu) = r -> conv m (+ relu) -> conv b + r -> relu -> conv
 // c [-> * r -> conv d when `r_read_again`]: a bottleneck's residual; the
 // addend r dies at conv b unless read again.
@@ -103,7 +87,7 @@ TEST(InPlace, ResidualConvolutionAccumulatesOntoItsAddendsBytes) {
   EXPECT_NE(fast.out_offset, fast.in_offsets[0]) << "never over the convolution's own input";
   EXPECT_NE(ref.out_offset, ref.in_offsets.back()) << "the reference plan keeps its own bytes";
   EXPECT_LT(fast.arena, ref.arena);
-  ExpectNear(fast.y, ref.y, 1e-4);
+  ExpectClose(fast.y, ref.y, 1e-4);
 }
 
 TEST(InPlace, AnAddendReadAgainKeepsItsBytes) {
@@ -115,7 +99,7 @@ TEST(InPlace, AnAddendReadAgainKeepsItsBytes) {
   const Planned ref = Plan(model.get(), "b", x, Dims({1, 16, 11, 9}), /*reference=*/true);
   ASSERT_EQ(fast.in_offsets.size(), 4u);
   EXPECT_NE(fast.out_offset, fast.in_offsets[3]) << "r is read again by the last multiply";
-  ExpectNear(fast.y, ref.y, 1e-4);
+  ExpectClose(fast.y, ref.y, 1e-4);
 }
 
 // conv -> sigmoid -> * constant -> x * x: the sigmoid and the multiply
@@ -150,7 +134,7 @@ TEST(InPlace, ElementwiseStepsOverwriteTheirOperand) {
   EXPECT_EQ(sub.in_offsets[1], -1) << "the constant lives outside the arena";
   ASSERT_EQ(square.in_offsets.size(), 2u);
   EXPECT_FALSE(Contains(square.in_offsets, square.out_offset)) << "an operand read through two slots keeps its bytes";
-  ExpectNear(sigmoid.y, ref.y, 1e-5);
+  ExpectClose(sigmoid.y, ref.y, 1e-5);
 }
 
 }  // namespace

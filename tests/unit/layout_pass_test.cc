@@ -55,22 +55,6 @@ Ran RunPlan(IModel* model, const std::vector<float>& x, const Dims& dims, bool b
   return r;
 }
 
-bool Contains(const std::vector<std::string>& names, const std::string& name) {
-  for (const auto& n : names)
-    if (n == name) return true;
-  return false;
-}
-
-void ExpectClose(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
-  ASSERT_EQ(got.size(), want.size());
-  ASSERT_FALSE(got.empty());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::fabs(want[i]))) << i;
-}
-
-bool HaveOneDnn() {
-  return ops::FindKernel(OpKind::kConv2D, "onednn") != nullptr;
-}
-
 // conv 8 -> 16 (+ relu) -> conv 16 -> 16 + the first relu's output (a
 // residual, oneDNN's sum) + relu -> conv 1x1 16 -> 24 -> x * sigmoid(x)
 // spelled out (element-by-element steps, or one SiLU once fused) -> conv

@@ -42,10 +42,6 @@ namespace mixq::ops {
 
 namespace {
 
-int64_t BlockChannels(MemoryLayout layout) {
-  return layout == MemoryLayout::kBlocked16 ? 16 : layout == MemoryLayout::kBlocked8 ? 8 : 0;
-}
-
 // Everything of one output row's computation that the vector loops read.
 struct RowArgs {
   const float* const* rows;  // per kh: the widened input row (column 0 = padded column 0)

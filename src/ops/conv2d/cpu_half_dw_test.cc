@@ -54,7 +54,7 @@ ir::AttrMap Attrs(const Case& c) {
 
 // Runs `def` on case `c` with tensors in `layout`; checks every output.
 void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t seed) {
-  const int64_t b = layout == MemoryLayout::kBlocked16 ? 16 : 8;
+  const int64_t b = BlockChannels(layout);
   const int64_t oh = OutSize(c.h, c.k, c.stride, c.dilation, c.pad_top, c.pad_bottom);
   const int64_t ow = OutSize(c.w, c.k, c.stride, c.dilation, c.pad_left, c.pad_right);
   std::mt19937 rng(seed);

@@ -30,6 +30,27 @@ int64_t Blocked(int64_t c, int64_t h, int64_t w, int64_t height, int64_t width) 
   return ((c / 16 * height + h) * width + w) * 16 + c % 16;
 }
 
+// NCHW float values (of one image) as float16 bits in nChw16c.
+std::vector<uint16_t> HalfBlocked(const std::vector<float>& v, int64_t channels, int64_t height, int64_t width) {
+  std::vector<uint16_t> r(v.size());
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < height; ++i)
+      for (int64_t j = 0; j < width; ++j)
+        r[static_cast<size_t>(Blocked(c, i, j, height, width))] =
+            FloatToHalf(v[static_cast<size_t>((c * height + i) * width + j)]);
+  return r;
+}
+
+// Conv2D attributes: the schema's defaults, NCHW activations, an OIHW filter.
+ir::AttrMap NchwAttrs() {
+  ir::AttrMap attrs;
+  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  return attrs;
+}
+
 // `h` rows of 128 pixels, 16 -> 32 channels, run with `threads` OpenMP threads.
 void CheckPointwise(int64_t h, int threads) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
@@ -46,11 +67,7 @@ void CheckPointwise(int64_t h, int threads) {
   for (auto& v : bias) v = real(rng);
   for (auto& v : addend) v = Half(real(rng));
 
-  ir::AttrMap attrs;
-  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
-  attrs.Set("input_layout", std::string("NCHW"));
-  attrs.Set("output_layout", std::string("NCHW"));
-  attrs.Set("filter_layout", std::string("OIHW"));
+  const ir::AttrMap attrs = NchwAttrs();
   const ir::Shape xs{1, cin, h, w}, ws{cout, cin, 1, 1}, ys{1, cout, h, w};
   ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, MemoryLayout::kBlocked16};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
@@ -70,16 +87,8 @@ void CheckPointwise(int64_t h, int threads) {
   const Status made = def->make(init, &kernel);
   ASSERT_TRUE(made.ok()) << made.ToString();
 
-  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
-  for (int64_t c = 0; c < cin; ++c)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j)
-        x16[static_cast<size_t>(Blocked(c, i, j, h, w))] = FloatToHalf(x[static_cast<size_t>((c * h + i) * w + j)]);
-  for (int64_t c = 0; c < cout; ++c)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j)
-        a16[static_cast<size_t>(Blocked(c, i, j, h, w))] =
-            FloatToHalf(addend[static_cast<size_t>((c * h + i) * w + j)]);
+  std::vector<uint16_t> x16 = HalfBlocked(x, cin, h, w), a16 = HalfBlocked(addend, cout, h, w);
+  std::vector<uint16_t> y16(addend.size(), 0xdead);
   for (int run = 0; run < 2; ++run)
     ASSERT_TRUE(kernel
                     ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},
@@ -143,11 +152,7 @@ TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
   for (auto& v : bias) v = real(rng);
   for (auto& v : addend) v = Half(real(rng) * 2.0f);
 
-  ir::AttrMap attrs;
-  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
-  attrs.Set("input_layout", std::string("NCHW"));
-  attrs.Set("output_layout", std::string("NCHW"));
-  attrs.Set("filter_layout", std::string("OIHW"));
+  ir::AttrMap attrs = NchwAttrs();
   attrs.Set("group", int64_t{ch});
   attrs.Set("strides", std::vector<int64_t>{2, 2});
   attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
@@ -170,16 +175,8 @@ TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
   const Status made = def->make(init, &kernel);
   ASSERT_TRUE(made.ok()) << made.ToString();
 
-  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
-  for (int64_t c = 0; c < ch; ++c) {
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j)
-        x16[static_cast<size_t>(Blocked(c, i, j, h, w))] = FloatToHalf(x[static_cast<size_t>((c * h + i) * w + j)]);
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        a16[static_cast<size_t>(Blocked(c, i, j, oh, ow))] =
-            FloatToHalf(addend[static_cast<size_t>((c * oh + i) * ow + j)]);
-  }
+  std::vector<uint16_t> x16 = HalfBlocked(x, ch, h, w), a16 = HalfBlocked(addend, ch, oh, ow);
+  std::vector<uint16_t> y16(addend.size(), 0xdead);
   for (int run = 0; run < 2; ++run)
     ASSERT_TRUE(kernel
                     ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},

@@ -301,10 +301,6 @@ class MaxPoolAvx2 : public Kernel {
     }
   }
 
-  static int64_t BlockChannels(MemoryLayout layout) {
-    return layout == MemoryLayout::kBlocked16 ? 16 : layout == MemoryLayout::kBlocked8 ? 8 : 0;
-  }
-
   PoolGeometry g_;
   int64_t block_ = 0;  // channels per block of a blocked FLOAT32 tensor; 0: not blocked
   bool channels_last_ = false;
@@ -328,7 +324,7 @@ bool Supports(const KernelInit& init) {
   const bool blocked = layout == MemoryLayout::kBlocked8 || layout == MemoryLayout::kBlocked16;
   if (layout != init.outputs[0].layout ||
       (layout != MemoryLayout::kPlain && !(integer && layout == MemoryLayout::kChannelsLast) &&
-       !(f32 && blocked && x.shape.size() == 4 && x.shape[1] % (layout == MemoryLayout::kBlocked16 ? 16 : 8) == 0)))
+       !(f32 && blocked && x.shape.size() == 4 && x.shape[1] % BlockChannels(layout) == 0)))
     return false;
   PoolGeometry g;
   return ReadPoolGeometry(init.attrs, init.inputs, true, &g).ok() && ir::IsStatic(x.shape) && g.out_h > 0 &&
@@ -344,7 +340,7 @@ void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* 
   bool ok = Supports(init) && (block == MemoryLayout::kChannelsLast ? integer : blocked && !integer);
   if (ok && blocked) {
     const ir::Shape& shape = init.inputs[0]->shape;
-    ok = shape.size() == 4 && shape[1] % (block == MemoryLayout::kBlocked16 ? 16 : 8) == 0;
+    ok = shape.size() == 4 && shape[1] % BlockChannels(block) == 0;
   }
   inputs->assign(init.inputs.size(), ok);
   outputs->assign(init.outputs.size(), ok);

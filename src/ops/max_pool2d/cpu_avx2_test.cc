@@ -235,7 +235,7 @@ std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, Memory
   EXPECT_TRUE(def->supports(init));
   std::unique_ptr<Kernel> kernel;
   EXPECT_TRUE(def->make(init, &kernel).ok());
-  const int64_t b = layout == MemoryLayout::kBlocked16 ? 16 : 8;
+  const int64_t b = BlockChannels(layout);
   std::vector<float> xin = ToBlocked(x, c.n, c.c, c.h * c.w, b);
   const ir::Shape& ys = outs[0].shape;
   std::vector<float> y(static_cast<size_t>(ir::ElementCount(ys)));
