@@ -16,11 +16,15 @@ names as the seed's Python example uses them (``basic_types.Dims``, ``enums.Data
 """
 import os as _os
 
-# OpenMP workers that spin between parallel regions (libgomp's default) take
-# a core from everything else on a busy machine: 4-8x slower inference was
-# measured that way (src/util/omp_wait_policy.h). libgomp reads this once,
-# when it is loaded by the import below; a value the user set is kept.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP workers that spin long between parallel regions (libgomp's default)
+# take a core from everything else on a busy machine (4-8x slower inference
+# measured), and workers that never spin pay a futex wake per step (1.6-1.8x
+# slower at 2 threads on an AMD VM): a short spin, then sleep
+# (src/util/omp_wait_policy.h). libgomp reads these once, when it is loaded
+# by the import below; a value the user set for either is kept.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    _os.environ["GOMP_SPINCOUNT"] = "1000"
 
 from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     AccuracyAnalysis,

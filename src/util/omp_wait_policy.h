@@ -1,22 +1,36 @@
-// OpenMP worker threads that spin between parallel regions (libgomp's default
-// when OMP_WAIT_POLICY is unset) take a core from whatever else runs. On a
-// shared 2-core machine under load, measured 2026-12-01 (mixq bench, ResNet-50
-// float32, 2 threads): median 1,614-2,116 ms with the default against 243-389
-// ms with OMP_WAIT_POLICY=passive; `mixq build` calibration of ResNet-50 on 8
-// samples 26.3 s against 6.0 s (the workers spun through the serial observer
-// passes). Passive waits cost a futex wake per parallel region, about 1 % on
-// an idle machine.
+// How OpenMP workers wait between parallel regions decides a large part of
+// mixq's multi-threaded latency: one inference runs 50-200 steps, each one
+// or more parallel regions a few microseconds apart.
 //
-// libgomp reads the variable once, when it is loaded, before main() runs, so
-// an executable can only choose it by running itself again with it set.
+// - libgomp's default (OMP_WAIT_POLICY unset) spins 300,000 pauses (3-15 ms)
+//   before sleeping. On a shared 2-core machine under load that took a core
+//   from everything else, measured 2026-12-01 (mixq bench, ResNet-50 float32,
+//   2 threads): median 1,614-2,116 ms against 243-389 ms passive; `mixq
+//   build` calibration of ResNet-50 on 8 samples 26.3 s against 6.0 s.
+// - Pure passive waits (no spin) pay a futex wake per region. On an AMD Zen 4
+//   VM, measured 2026-12-03 (mixq bench, 2 threads, medians): MobileNetV2
+//   float32 7.8-8.5 ms passive against 4.8-5.1 ms with a 1,000-pause spin,
+//   PP-OCR det 21.7-21.9 against 12.8-15.9 ms, PP-OCR rec 16.8-18.8 against
+//   10.0-10.1 ms.
+// - A 1,000-pause spin (25 ns a pause on that Zen 4, 25 us in all) keeps that
+//   gain and, with a busy loop on one of the two cores, ran MobileNetV2 at
+//   11.4-12.4 ms against passive's 9.1-11.8; 10,000 pauses ran it at 42 ms.
+//
+// libgomp reads these variables once, when it is loaded, before main() runs,
+// so an executable can only choose them by running itself again.
 #pragma once
 
 namespace mixq::util {
 
-// For mixq's executables (the CLI, the demo, benchmarks): when
-// OMP_WAIT_POLICY is not set, sets it to "passive" and re-executes the
-// program (/proc/self/exe) with the same arguments. A user's own setting is
-// kept; if re-executing fails the program simply goes on with the default.
+// The spin mixq's executables and Python package ask for (GOMP_SPINCOUNT).
+inline constexpr const char* kOpenMpSpinCount = "1000";
+
+// For mixq's executables (the CLI, the demo, benchmarks): when neither
+// OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, sets OMP_WAIT_POLICY=passive and
+// GOMP_SPINCOUNT=kOpenMpSpinCount and re-executes the program
+// (/proc/self/exe) with the same arguments. A user's own setting of either is
+// kept as it is; if re-executing fails the program goes on with libgomp's
+// default.
 void PreferPassiveOpenMpWaits(char** argv);
 
 }  // namespace mixq::util
