@@ -137,8 +137,14 @@ Result RunCase(const Case& c, uint32_t seed, float filter_override = 0.0f) {
   return r;
 }
 
+// oneDNN 2.6's fast bfloat16 deconvolution is its AMX kernel (AMX-BF16 comes
+// with AMX-INT8 on every CPU that has them).
+bool HaveAmx() {
+  return kernels::DetectedCpuFeatures().avx512bf16 && kernels::DetectedCpuFeatures().amx_int8;
+}
+
 TEST(ConvTranspose2DOneDnnBFloat16, MatchesTheReferenceRoundedOnce) {
-  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  if (!HaveAmx()) GTEST_SKIP() << "no AMX";
   const Case cases[] = {
       {1, 24, 9, 7, 24, 2, 2, 0, 0, 1, true, true},                      // PP-OCR det's upsampling
       {1, 24, 10, 10, 1, 2, 2, 0, 0, 1, true, false, true, false},       // one output channel, NHWC in
@@ -163,8 +169,19 @@ TEST(ConvTranspose2DOneDnnBFloat16, MatchesTheReferenceRoundedOnce) {
   }
 }
 
+// Without AMX oneDNN runs it on its backward-data kernel, 30x slower than
+// onednn-col2im in float32 on PP-OCR det's upsampling (cpu_onednn.cc).
+TEST(ConvTranspose2DOneDnnBFloat16, DeclinedWithoutAmx) {
+  if (!kernels::DetectedCpuFeatures().avx512bf16 || HaveAmx()) GTEST_SKIP() << "AMX, or no AVX512_BF16";
+  const Case cases[] = {
+      {1, 24, 9, 7, 24, 2, 2, 0, 0, 1, true, true},
+      {1, 32, 6, 5, 48, 3, 1, 1, 0, 4, true, false},
+  };
+  for (const Case& c : cases) EXPECT_FALSE(RunCase(c, 5).supported) << "cin " << c.cin << " group " << c.group;
+}
+
 TEST(ConvTranspose2DOneDnnBFloat16, DeclinesAFilterBFloat16CannotHold) {
-  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  if (!HaveAmx()) GTEST_SKIP() << "no AMX";
   const Case c{1, 8, 4, 4, 8, 2, 2, 0, 0, 1};
   EXPECT_TRUE(RunCase(c, 3).supported);
   EXPECT_FALSE(RunCase(c, 3, 0.1f).supported);
