@@ -3,6 +3,7 @@
 // input, odd M / K / N, zero points at the extremes, alpha / beta and a bias
 // broadcast by row and by element, float and int8 outputs.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <random>
 
@@ -118,6 +119,35 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
   }
   // 8-bit weights (127 next to -127 could saturate vpmaddubsw): the u8s8 form declines.
   EXPECT_TRUE(RunFc(*FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8"), cases[1], 1, false).empty());
+}
+
+// Three column blocks of 256 features at 2 and 4 threads: each block's rows
+// run in 2 or 4 ranges (int8_weight_gemm.cc, RowSplits), row blocks of 6
+// with a partial last one; a range may hold no block (4 ranges of 9 rows).
+TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
+  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  const Case cases[] = {
+      {50, 300, 768, false, true, false, -3, {768}, 1.0f, 1.0f},
+      {9, 700, 700, false, true, true, 5, {700}, 1.0f, 1.0f},
+  };
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kFullyConnected);
+  const int saved = omp_get_max_threads();
+  for (int threads : {2, 4}) {
+    omp_set_num_threads(threads);
+    for (const char* name : {"avx2-int8", "avx2-int8-u8s8", "avx512vnni-int8"}) {
+      if (std::string(name) == "avx512vnni-int8" && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+      const KernelDef* fast = FindKernel(OpKind::kFullyConnected, name);
+      ASSERT_NE(fast, nullptr) << name;
+      const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
+      for (size_t i = 0; i < std::size(cases); ++i) {
+        const auto got = RunFc(*fast, cases[i], static_cast<uint32_t>(i + 40), seven_bit);
+        ASSERT_FALSE(got.empty()) << name << " case " << i;
+        EXPECT_EQ(got, RunFc(ref, cases[i], static_cast<uint32_t>(i + 40), seven_bit))
+            << name << " case " << i << " at " << threads << " threads";
+      }
+    }
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST(FullyConnectedAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
