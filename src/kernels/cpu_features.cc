@@ -1,5 +1,6 @@
 #include "kernels/cpu_features.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 
@@ -48,6 +49,8 @@ const CpuFeatures& DetectedCpuFeatures() {
     CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
     uint32_t a = 0, b = 0, c = 0, d = 0;
+    // "GenuineIntel" in ebx, edx, ecx.
+    if (__get_cpuid(0, &a, &b, &c, &d)) f.intel = b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
     const bool osxsave = Bit(c, 27), avx = Bit(c, 28);
     const uint64_t xcr0 = osxsave ? ReadXcr0() : 0;
@@ -74,6 +77,19 @@ const CpuFeatures& DetectedCpuFeatures() {
     return f;
   }();
   return features;
+}
+
+namespace {
+std::atomic<int> gather_tables_forced{-1};
+}  // namespace
+
+bool GatherTablesPay() {
+  const int forced = gather_tables_forced.load(std::memory_order_relaxed);
+  return forced >= 0 ? forced != 0 : DetectedCpuFeatures().intel;
+}
+
+void SetGatherTablesForTesting(int forced) {
+  gather_tables_forced.store(forced, std::memory_order_relaxed);
 }
 
 const char* IsaName(Isa isa) {

@@ -16,6 +16,8 @@ struct CpuFeatures {
   // AMX tiles with int8 dot products, enabled by the OS (XCR0) and granted to
   // this process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).
   bool amx_int8 = false;
+  // The vendor string of cpuid leaf 0 is "GenuineIntel".
+  bool intel = false;
 };
 
 // Detected once (cpuid through the compiler's builtins).
@@ -27,6 +29,16 @@ const CpuFeatures& DetectedCpuFeatures();
 // avx512_vnni | amx), which tests use to run the paths the machine would not
 // pick.
 Isa BestIsa();
+
+// Whether a table looked up with vector gathers beats computing the values:
+// on Intel's AVX2 / AVX-512 gathers, yes (ResNet-50 QDQ's int8 residual
+// adds 3.99 -> 1.63 ms through a table of every pair of codes, Xeon, one
+// thread); on AMD's, no (the same adds 1.88 ms computed against 2.73 ms
+// looked up, Zen 4). Both give the same bits: the tables are filled by the
+// kernels' own arithmetic. SetGatherTablesForTesting(1 / 0) forces either
+// form for kernels made afterwards; -1 goes back to the CPU's vendor.
+bool GatherTablesPay();
+void SetGatherTablesForTesting(int forced);
 
 const char* IsaName(Isa isa);
 // Parses the names above; false when unknown.

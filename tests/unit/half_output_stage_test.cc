@@ -225,7 +225,12 @@ TEST(HalfOutputStage, UnaryChainsOnLargeOutputsAreOneTableWithTheSameBits) {
     const std::vector<const ValueInfo*> inputs = {&x_info};
     return std::make_unique<HalfOutputStage>(KernelInit(attrs, inputs, outs, nullptr, &post_ops));
   };
+  kernels::SetGatherTablesForTesting(0);  // as on AMD: no table even for a large output
+  const auto large_without_gathers = stage_of(n);
+  kernels::SetGatherTablesForTesting(1);
   const auto table = stage_of(n), passes = stage_of(4096);
+  kernels::SetGatherTablesForTesting(-1);
+  ASSERT_FALSE(large_without_gathers->Tabulated());
   ASSERT_TRUE(table->Tabulated());
   ASSERT_FALSE(passes->Tabulated());
   std::vector<uint16_t> by_table(y.size()), by_passes(y.size());
