@@ -12,6 +12,9 @@ ratios is reported.
 Peers: openvino-default (its CPU default precision: bfloat16 where the CPU
 has AVX512_BF16 / AMX), openvino-f32, ort. Uses compare_engines.py's models
 and its build of the mixq file (build/bench_models/MODEL_TAG.mixq).
+`--mixq-precision qdq`: every engine runs the QDQ model of compare_engines.py
+(ONNX Runtime's quantize_static; mixq builds it qint8_mixed_float32), the
+peer with its own default precision hints (openvino-default / ort).
 """
 import argparse
 import pathlib
@@ -22,7 +25,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import compare_engines as ce  # noqa: E402
 
-TAGS = {"force_float32": "f32", "force_float16": "f16", "force_bfloat16": "bf16"}
+TAGS = {"force_float32": "f32", "force_float16": "f16", "force_bfloat16": "bf16", "qdq": "qdq"}
 
 
 def peer_runner(peer, onnx_path, name, x, threads):
@@ -58,7 +61,14 @@ def main():
     if args.model == "bert_layer" and not onnx_path.exists():
         ce.bert_layer(onnx_path)
     model = work / f"{args.model}_{TAGS[args.mixq_precision]}.mixq"
-    ce.mixq_build(mixq, onnx_path, model, name, dims, args.mixq_precision)
+    if args.mixq_precision == "qdq":
+        qdq = work / f"{args.model}_qdq.onnx"
+        if not qdq.exists():
+            ce.make_qdq(onnx_path, name, dims, qdq)
+        onnx_path = qdq
+        ce.mixq_build(mixq, onnx_path, model, name, dims, "qint8_mixed_float32")
+    else:
+        ce.mixq_build(mixq, onnx_path, model, name, dims, args.mixq_precision)
     x = ce.samples(dims, 1, 7)[0]
     run_peer = peer_runner(args.peer, onnx_path, name, x, args.threads)
     ratios = []
