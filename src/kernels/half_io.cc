@@ -63,7 +63,7 @@ void FloatToBFloat16Parallel(const float* x, uint16_t* y, int64_t n) {
 }
 
 void HalfToFloatParallel(const uint16_t* x, float* y, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > kMinParallelElements)
+#pragma omp parallel for schedule(static) if (n > kMinParallelWidenElements)
   for (int64_t at = 0; at < n; at += kBlock) HalfToFloatRow(x + at, y + at, std::min(kBlock, n - at));
 }
 

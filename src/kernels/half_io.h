@@ -17,9 +17,20 @@ void HalfToFloatRow(const uint16_t* x, float* y, int64_t n);
 // y[i] = x[i] rounded to float16.
 void FloatToHalfRow(const float* x, uint16_t* y, int64_t n);
 // The same over large rows, split over OpenMP threads above
-// kMinParallelElements (kernels/parallel.h).
+// kMinParallelElements (kernels/parallel.h); HalfToFloatParallel above
+// kMinParallelWidenElements.
 void HalfToFloatParallel(const uint16_t* x, float* y, int64_t n);
 void FloatToHalfParallel(const float* x, uint16_t* y, int64_t n);
+
+// Elements from which a float16 convolution's widening of its input and its
+// output stage (ops/conv2d/cpu_onednn.cc) split over threads: an eighth of
+// kMinParallelElements, about 10 us of work. With workers that spin briefly
+// between regions (util/omp_wait_policy.h) a region costs a few
+// microseconds, and these passes sat on one thread between two halves of
+// oneDNN's work. force_float16 at 2 threads, AMD Zen 4, convolutions' sums of
+// step minima over 3 alternating rounds: MobileNetV2 5.17 -> 4.95 ms, PP-OCR
+// det 10.76 -> 9.67 ms.
+constexpr int64_t kMinParallelWidenElements = int64_t{1} << 15;
 
 // bfloat16 (the top half of a float32): widening is a shift (exact);
 // narrowing rounds to nearest even with NaN quieted, bit-identical with

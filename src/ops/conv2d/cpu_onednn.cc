@@ -475,7 +475,7 @@ class OneDnnConv : public Kernel {
         const memory& plain = dst_layout_ == HalfLayout::kSame ? dst_blocked_ : dst_plain_;
         const float* y = static_cast<const float*>(plain.get_data_handle());
         const int64_t count = out[0].Count(), block = int64_t{1} << 14;
-#pragma omp parallel for schedule(static) if (count > kernels::kMinParallelElements)
+#pragma omp parallel for schedule(static) if (count > kernels::kMinParallelWidenElements)
         for (int64_t at = 0; at < count; at += block)
           stage_->Apply(y + at, std::min(block, count - at), at, in, out[0]);
       }
