@@ -41,6 +41,7 @@
 //
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -68,6 +69,77 @@ namespace mixq::ops {
 namespace {
 
 constexpr int64_t kPanel = kernels::kInt16Panel;
+
+// Row widening (ConvGemm::WidenRows), vectorized: the planes are small
+// (tens of KiB on small layers), so a scalar byte loop cost as much as the
+// multiplications there (the bundled demo's 3x3 8 -> 8 at 16 x 16: about a
+// cycle per byte, a sixth of the step).
+
+// dst[t] = src[t] ^ 0x80 (s8 -> u8 + 128), t < n.
+__attribute__((target("avx2"))) void FlipRowToU8(const int8_t* src, int64_t n, uint8_t* dst) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  int64_t t = 0;
+  for (; t + 32 <= n; t += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + t),
+                        _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t)), flip));
+  if (t + 16 <= n) {
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(dst + t),
+        _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t)), _mm256_castsi256_si128(flip)));
+    t += 16;
+  }
+  if (t + 8 <= n) {
+    _mm_storel_epi64(
+        reinterpret_cast<__m128i*>(dst + t),
+        _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + t)), _mm256_castsi256_si128(flip)));
+    t += 8;
+  }
+  for (; t < n; ++t) dst[t] = static_cast<uint8_t>(static_cast<uint8_t>(src[t]) ^ 0x80);
+}
+
+// dst[t] = src[t] - zp as int16, t < n (int8 or int16 codes).
+template <typename T>
+__attribute__((target("avx2"))) void CenterRowToS16(const T* src, int64_t n, int32_t zp, int16_t* dst) {
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  int64_t t = 0;
+  for (; t + 16 <= n; t += 16) {
+    const __m256i x = sizeof(T) == 1 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t)))
+                                     : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + t), _mm256_sub_epi16(x, z));
+  }
+  for (; t < n; ++t) dst[t] = static_cast<int16_t>(src[t] - zp);
+}
+
+// dst[t] = src[2 t], t < n; reads src[0, 2 n).
+__attribute__((target("avx2"))) void EvenBytes(const uint8_t* src, int64_t n, uint8_t* dst) {
+  const __m256i pick = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+  int64_t t = 0;
+  for (; t + 16 <= n; t += 16) {
+    const __m256i x = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * t)), pick);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + t), _mm256_castsi256_si128(_mm256_permute4x64_epi64(x, 0x08)));
+  }
+  if (t + 8 <= n) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * t));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + t), _mm_shuffle_epi8(x, _mm256_castsi256_si128(pick)));
+    t += 8;
+  }
+  for (; t < n; ++t) dst[t] = src[2 * t];
+}
+
+// Rows up to this wide, at column stride 2, are widened whole into a stack
+// buffer and split into their two phases from there.
+constexpr int64_t kMaxStagedRow = 2048;
+
+// Output rows narrower than this run the integer output stage once per block
+// of virtual columns (see RunBlock).
+constexpr int64_t kRowStageMaxWidth = 64;
+
+// A convolution splits over threads from this many multiply-accumulates
+// (over the images of a chunk): about 10-20 us of work at the 30-50 GMAC/s
+// these kernels reach on small layers, several region costs now that the
+// workers spin briefly before sleeping (util/omp_wait_policy.h).
+constexpr int64_t kMinParallelConvMacs = int64_t{1} << 19;
 
 // Weights as GemmInt16TileAvx2's A, one per group: centered int16, rows the
 // group's output channels, k = (c * KH + kh) * KW + kw. int16 weights: the
@@ -248,13 +320,18 @@ class ConvGemm : public Kernel {
     stage_.Prepare(in, y);
     if constexpr (kAmx) PrepareDirectInt8();
     const int32_t x_zp = x.quant->zero_point;
-    const int64_t jobs = blocks_per_image_ * row_parts_;
+    const int64_t image_jobs = blocks_per_image_ * row_parts_;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
     const auto* xs = x.Data<const T>();
-    const bool parallel = jobs > 1 && depth_ * pixels_ * oc_ * g_.group > kernels::kMinParallelMacs;
-    for (int64_t n = 0; n < g_.batch; ++n) {
-      const T* image = xs + n * in_s_[0];
+    const int64_t image_macs = depth_ * pixels_ * oc_ * g_.group;
+    // Images run in chunks (chunk_images_ of them share planes_): one
+    // parallel region per chunk over every (image, block, row part) job, so
+    // that a batch of small images shares out as well as one large image.
+    for (int64_t n0 = 0; n0 < g_.batch; n0 += chunk_images_) {
+      const int64_t images = std::min(chunk_images_, g_.batch - n0);
+      const int64_t jobs = images * image_jobs;
+      const bool parallel = jobs > 1 && images * image_macs > kMinParallelConvMacs;
       if (!pointwise_) {
         // u8 planes: the pads hold the zero point (as u8) so that they add
         // 0 to the centered sums; refilled when the zero point changes.
@@ -262,16 +339,18 @@ class ConvGemm : public Kernel {
           planes_fill_ = x_zp + 128;
           std::fill(planes_.begin(), planes_.end(), static_cast<Plane>(planes_fill_));
         }
-        Widen(image, x_zp, g_.in_channels * g_.in_h * g_.in_w > 4 * kernels::kMinParallelElements);
+        Widen(xs + n0 * in_s_[0], images, x_zp,
+              images * g_.in_channels * g_.in_h * g_.in_w > 4 * kernels::kMinParallelElements);
       }
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
       for (int64_t job = 0; job < jobs; ++job) {
         Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
-        const int64_t part = job % row_parts_, block = job / row_parts_;
+        const int64_t i = job / image_jobs, image_job = job % image_jobs;
+        const int64_t part = image_job % row_parts_, block = image_job / row_parts_;
         const int64_t first = block * block_panels_ * kPanel;
         const int64_t cols = std::min(block_panels_ * kPanel, columns_ - first);
-        RunBlock(image, x_zp, n, first, cols, row_blocks_ * part / row_parts_, row_blocks_ * (part + 1) / row_parts_, y,
-                 &s);
+        RunBlock(xs + (n0 + i) * in_s_[0], planes_.data() + i * image_planes_, x_zp, n0 + i, first, cols,
+                 row_blocks_ * part / row_parts_, row_blocks_ * (part + 1) / row_parts_, y, &s);
       }
     }
     return Status::OK();
@@ -280,6 +359,7 @@ class ConvGemm : public Kernel {
   struct Scratch {
     std::vector<Plane> panels;
     std::vector<Acc> acc;
+    std::vector<unsigned char> row_out;  // a block's integer output row, virtual columns included
   };
 
   // The implicit im2col (non-1x1 convolutions): each input channel once per
@@ -298,6 +378,13 @@ class ConvGemm : public Kernel {
     columns_ = g_.out_h * phase_w_;
     offsets_.resize(static_cast<size_t>(g_.group * depth_));
     phase_used_.assign(static_cast<size_t>(sh * sw), 0);
+    phase_columns_.resize(static_cast<size_t>(sw));
+    for (int64_t qw = 0; qw < sw; ++qw) {
+      PhaseColumn& col = phase_columns_[static_cast<size_t>(qw)];
+      col.start = ((qw - g_.pad_left) % sw + sw) % sw;  // the first iw in phase column qw
+      col.count = (g_.in_w - col.start + sw - 1) / sw;
+      col.dst = (col.start + g_.pad_left) / sw;
+    }
     for (int64_t grp = 0; grp < g_.group; ++grp)
       for (int64_t c = 0; c < ic_; ++c)
         for (int64_t kh = 0; kh < g_.kernel_h; ++kh)
@@ -308,8 +395,13 @@ class ConvGemm : public Kernel {
                 (grp * ic_ + c) * channel_plane_ + ((rh % sh) * sw + rw % sw) * phase_h_ * phase_w_ +
                 (rh / sh) * phase_w_ + rw / sw;
           }
-    // Panels read whole 16-column groups: slack past the last plane.
-    planes_.assign(static_cast<size_t>(g_.in_channels * channel_plane_ + 4 * kPanel * block_panels_), 0);
+    // Panels read whole 16-column groups: slack past the last plane. A
+    // chunk of images shares the planes while they fit in 1 MiB (at least
+    // one image).
+    image_planes_ = g_.in_channels * channel_plane_;
+    chunk_images_ = std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(1, image_planes_ * sizeof(Plane)), 1,
+                                        std::max<int64_t>(1, g_.batch));
+    planes_.assign(static_cast<size_t>(chunk_images_ * image_planes_ + 4 * kPanel * block_panels_), 0);
     planes_fill_ = 0;
   }
 
@@ -333,50 +425,86 @@ class ConvGemm : public Kernel {
     direct_int8_ = true;
   }
 
-  // Each channel's rows into its plane. NHWC input is first transposed to
-  // NCHW (one blocked transpose), so that every row is read contiguously;
-  // other strides are read as they are.
-  void Widen(const T* image, int32_t zp, bool parallel) {
+  // Each channel's rows of `images` images into their planes. NHWC input
+  // is first transposed to NCHW (one blocked transpose), so that every row
+  // is read contiguously; other strides are read as they are.
+  void Widen(const T* first_image, int64_t images, int32_t zp, bool parallel) {
     const int64_t plane = g_.in_h * g_.in_w;
-    if (nhwc_in_ && in_s_[3] == g_.in_channels && in_s_[2] == g_.in_w * g_.in_channels) {
-      input_copy_.resize(static_cast<size_t>(g_.in_channels * plane));
-      TransposeChannels(image, input_copy_.data(), 1, plane, g_.in_channels, sizeof(T));
-      return WidenRows<true>(input_copy_.data(), plane, g_.in_w, zp, parallel);
+    if (nhwc_in_ && in_s_[3] == g_.in_channels && in_s_[2] == g_.in_w * g_.in_channels &&
+        in_s_[0] == plane * g_.in_channels) {
+      input_copy_.resize(static_cast<size_t>(images * g_.in_channels * plane));
+      TransposeChannels(first_image, input_copy_.data(), images, plane, g_.in_channels, sizeof(T));
+      return WidenRows<true>(input_copy_.data(), images, g_.in_channels * plane, plane, g_.in_w, zp, parallel);
     }
     if (in_s_[3] == 1)
-      WidenRows<true>(image, in_s_[1], in_s_[2], zp, parallel);
+      WidenRows<true>(first_image, images, in_s_[0], in_s_[1], in_s_[2], zp, parallel);
     else
-      WidenRows<false>(image, in_s_[1], in_s_[2], zp, parallel);
+      WidenRows<false>(first_image, images, in_s_[0], in_s_[1], in_s_[2], zp, parallel);
   }
 
-  // channel_stride / row_stride: of `image` (its pixel stride is in_s_[3], or 1 when kContiguous).
+  // image_stride / channel_stride / row_stride: of the images from `first`
+  // (the pixel stride is in_s_[3], or 1 when kContiguous).
   template <bool kContiguous>
-  __attribute__((target("avx2"))) void WidenRows(const T* image, int64_t channel_stride, int64_t row_stride, int32_t zp,
+  __attribute__((target("avx2"))) void WidenRows(const T* first, int64_t images, int64_t image_stride,
+                                                 int64_t channel_stride, int64_t row_stride, int32_t zp,
                                                  bool parallel) {
+    // Locals: the planes' stores (u8) may alias any member as far as the
+    // compiler knows, which kept the row loops scalar.
     const int64_t sh = g_.stride_h, sw = g_.stride_w, ws = kContiguous ? 1 : in_s_[3];
+    const int64_t in_h = g_.in_h, in_w = g_.in_w, pad_top = g_.pad_top, pad_left = g_.pad_left;
+    const int64_t channels = g_.in_channels, channel_plane = channel_plane_, phase_plane = phase_h_ * phase_w_;
+    const int64_t phase_w = phase_w_, image_planes = image_planes_;
+    const char* phase_used = phase_used_.data();
+    const PhaseColumn* columns = phase_columns_.data();
+    Plane* planes = planes_.data();
 #pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t c = 0; c < g_.in_channels; ++c) {
+    for (int64_t nc = 0; nc < images * channels; ++nc) {
+      const int64_t i = nc / channels, c = nc % channels;
       // Pads stay as PlanPlanes / RunNchwOut left them: the real 0 (centered, or the zero point in u8).
-      Plane* dst_c = planes_.data() + c * channel_plane_;
-      for (int64_t ih = 0; ih < g_.in_h; ++ih) {
-        const T* line = image + c * channel_stride + ih * row_stride;
-        const int64_t r = ih + g_.pad_top;
-        const char* used = &phase_used_[static_cast<size_t>((r % sh) * sw)];
-        Plane* row_base = dst_c + (r % sh) * sw * phase_h_ * phase_w_ + (r / sh) * phase_w_;
+      Plane* dst_c = planes + i * image_planes + c * channel_plane;
+      const T* src_c = first + i * image_stride + c * channel_stride;
+      // Padded row r = ih + pad_top sits in row phase qh = r % sh, at row rh = r / sh
+      // of it: tracked without a division per row.
+      int64_t qh = pad_top % sh, rh = pad_top / sh;
+      for (int64_t ih = 0; ih < in_h; ++ih) {
+        const T* line = src_c + ih * row_stride;
+        const char* used = phase_used + qh * sw;
+        Plane* row_base = dst_c + qh * sw * phase_plane + rh * phase_w;
         if (sw == 1) {
-          if (!used[0]) continue;
-          Plane* dst = row_base + g_.pad_left;
-          for (int64_t iw = 0; iw < g_.in_w; ++iw) dst[iw] = PlaneValue(line[iw * ws], zp);
-          continue;
+          if (used[0]) WidenLine(line, ws, in_w, zp, row_base + pad_left);
+        } else if (kU8S8 && kContiguous && sw == 2 && in_w <= kMaxStagedRow) {
+          // The row once into the buffer (32 bytes of slack: EvenBytes may
+          // read one past it), then each used phase's even bytes.
+          alignas(32) uint8_t staged[kMaxStagedRow + 32];
+          if constexpr (kU8S8) FlipRowToU8(line, in_w, staged);
+          for (int64_t qw = 0; qw < 2; ++qw)
+            if (used[qw] && columns[qw].count > 0)
+              EvenBytes(staged + columns[qw].start, columns[qw].count,
+                        reinterpret_cast<uint8_t*>(row_base + qw * phase_plane + columns[qw].dst));
+        } else {
+          for (int64_t qw = 0; qw < sw; ++qw) {
+            const PhaseColumn& col = columns[qw];
+            if (!used[qw] || col.count <= 0)
+              continue;  // no tap reads this phase (a 1x1 strided convolution uses one of sh * sw)
+            WidenLine(line + col.start * ws, ws * sw, col.count, zp, row_base + qw * phase_plane + col.dst);
+          }
         }
-        for (int64_t qw = 0; qw < sw; ++qw) {
-          if (!used[qw]) continue;  // no tap reads this phase (a 1x1 strided convolution uses one of sh * sw)
-          const int64_t first = ((qw - g_.pad_left) % sw + sw) % sw;  // first iw in phase column qw
-          Plane* dst = row_base + qw * phase_h_ * phase_w_ + (first + g_.pad_left) / sw;
-          for (int64_t iw = first, t = 0; iw < g_.in_w; iw += sw, ++t) dst[t] = PlaneValue(line[iw * ws], zp);
-        }
+        if (++qh == sh) qh = 0, ++rh;
       }
     }
+  }
+
+  // count values at src, src + stride, ... -> dst[0, count).
+  __attribute__((target("avx2"))) static void WidenLine(const T* __restrict src, int64_t stride, int64_t count,
+                                                        int32_t zp, Plane* __restrict dst) {
+    if (stride == 1) {
+      if constexpr (kU8S8)
+        FlipRowToU8(src, count, dst);
+      else
+        CenterRowToS16(src, count, zp, dst);
+      return;
+    }
+    for (int64_t t = 0; t < count; ++t) dst[t] = PlaneValue(src[t * stride], zp);
   }
 
   // centered int16 (x - zp), or the u8 x + 128 (x ^ 0x80) whose zero point is zp + 128.
@@ -390,8 +518,8 @@ class ConvGemm : public Kernel {
   // Columns [first, first + cols) of image n (output pixels, or virtual
   // columns of the implicit im2col), for the row blocks [first_block,
   // last_block) of each group's output channels: pack, multiply, output stage.
-  void RunBlock(const T* image, int32_t x_zp, int64_t n, int64_t first, int64_t cols, int64_t first_block,
-                int64_t last_block, const TensorView& y, Scratch* s) {
+  void RunBlock(const T* image, const Plane* planes, int32_t x_zp, int64_t n, int64_t first, int64_t cols,
+                int64_t first_block, int64_t last_block, const TensorView& y, Scratch* s) {
     const int64_t padded = (cols + kPanel - 1) / kPanel * kPanel;
     s->panels.resize(static_cast<size_t>((kU8S8 ? (depth_ + 3) / 4 * 4 : pairs_ * 2) * padded +
                                          (kAmx ? kernels::kAmxPanelSlack : 0)));
@@ -402,7 +530,7 @@ class ConvGemm : public Kernel {
         if (pointwise_)
           kernels::PackS8RowsAsU8PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
         else
-          kernels::PackU8PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
+          kernels::PackU8PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
         if constexpr (kAmx) {
           if (direct_int8_) {  // requantized from the C tiles: no int32 sums in memory
@@ -435,7 +563,7 @@ class ConvGemm : public Kernel {
         if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
           kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
         else
-          kernels::PackInt16PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
+          kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                   s->panels.data());
         kernels::GemmInt16SplitTileAvx2(filter_->groups[static_cast<size_t>(grp)],
                                         filter_->low[static_cast<size_t>(grp)], first_block, last_block,
@@ -444,7 +572,7 @@ class ConvGemm : public Kernel {
         if (pointwise_)  // B is the image itself: rows of pixels per channel
           kernels::PackInt8PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, x_zp, s->panels.data());
         else
-          kernels::PackInt16PanelsFromOffsetsAvx2(planes_.data() + first, offsets_.data() + grp * depth_, depth_, cols,
+          kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                   s->panels.data());
         kernels::GemmInt16TileAvx2(filter_->groups[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(),
                                    padded / kPanel, s->acc.data(), padded);
@@ -452,12 +580,33 @@ class ConvGemm : public Kernel {
       const int64_t first_row = first_block * kRowBlock;
       const int64_t last_row = std::min(oc_, last_block * kRowBlock);
       const int64_t* channel_of = kU8S8 && !kAmx ? filter_->s8_rows[static_cast<size_t>(grp)].data() : nullptr;
+      const bool row_stage = !pointwise_ && g_.out_w < kRowStageMaxWidth && stage_.PositionFree();
+      const int64_t out_size = static_cast<int64_t>(DataTypeSize(y.dtype));
+      if (row_stage) s->row_out.resize(static_cast<size_t>(cols * out_size));
       for (int64_t row = first_row; row < last_row; ++row) {
         const int64_t o = grp * oc_ + (channel_of ? channel_of[row] : row);
         const Acc* acc = s->acc.data() + (row - first_row) * padded;
         const int64_t image_at = (n * g_.out_channels + o) * pixels_;
         if (pointwise_) {
           stage_.Row(o, acc, cols, image_at + first, y);
+          continue;
+        }
+        if (row_stage) {
+          // Narrow output rows: the integer stage over the block's virtual
+          // columns in one call (the dropped ones included), then each
+          // output row's valid part copied out, instead of a call per row.
+          TensorView row = y;
+          row.data = s->row_out.data();
+          stage_.Row(o, acc, cols, 0, row);
+          for (int64_t v = first; v < first + cols;) {
+            const int64_t oh = v / phase_w_, ow = v % phase_w_;
+            const int64_t row_end = std::min((oh + 1) * phase_w_, first + cols);
+            const int64_t valid_end = std::min(oh * phase_w_ + g_.out_w, row_end);
+            if (v < valid_end)
+              std::memcpy(static_cast<unsigned char*>(y.data) + (image_at + oh * g_.out_w + ow) * out_size,
+                          s->row_out.data() + (v - first) * out_size, static_cast<size_t>((valid_end - v) * out_size));
+            v = row_end;
+          }
           continue;
         }
         for (int64_t v = first; v < first + cols;) {  // one output row's valid part at a time
@@ -489,12 +638,19 @@ class ConvGemm : public Kernel {
   int32_t direct_zero_point_ = 0, direct_lo_ = -128, direct_hi_ = 127;
   std::vector<int32_t> direct_int_bias_;
   std::vector<float> direct_bias_, direct_multiplier_;
+  int64_t image_planes_ = 0, chunk_images_ = 1;  // planes_ per image; images per chunk
   int64_t columns_ = 0;  // output pixels, or virtual columns (out_h * phase_w_) of the implicit im2col
   int64_t phase_w_ = 0, phase_h_ = 0, channel_plane_ = 0;
   std::vector<int64_t> offsets_;  // per group and tap: where its row starts in planes_
   std::vector<char> phase_used_;  // per stride phase (qh * sw + qw): read by some tap
-  std::vector<Plane> planes_;     // the padded, phase-split input planes of the image being run
-  int32_t planes_fill_ = 0;       // the value planes_' pads hold
+  // Per column phase qw: the input columns iw = start, start + sw, ... (count
+  // of them) widen to the phase row's columns dst, dst + 1, ...
+  struct PhaseColumn {
+    int64_t start = 0, count = 0, dst = 0;
+  };
+  std::vector<PhaseColumn> phase_columns_;
+  std::vector<Plane> planes_;  // the padded, phase-split input planes of the chunk of images being run
+  int32_t planes_fill_ = 0;    // the value planes_' pads hold
   std::shared_ptr<const PackedFilter> filter_;
   int64_t private_bytes_ = 0;
   Int8ConvOutputStage stage_;

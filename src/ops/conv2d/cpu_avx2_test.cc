@@ -209,6 +209,10 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       // NHWC grouped (avx2-int8 through its NCHW copies, and the staged kernel): a residual add, int8 out.
       {1, 6, 10, 11, 12, 3, 3, 3, 2, 1, 1, false, -9, false, false, DataType::FLOAT32, Post::kAdd},
       {2, 12, 5, 7, 8, 1, 1, 2, 1, 1, 0, false, 5, true, true},
+      // Stride 2 on rows of 45 and 38 (the planes' vector widening: 16- and 8-column steps and a tail), batches of
+      // 3 and 5 images in one chunk, int8 out (the integer stage over whole blocks of virtual columns).
+      {3, 8, 9, 45, 12, 3, 3, 1, 2, 1, 1, false, -20, true, false},
+      {5, 5, 6, 38, 16, 1, 1, 1, 2, 1, 0, true, 100, true, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   struct Run {
@@ -245,20 +249,20 @@ TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
       EXPECT_EQ(got, want) << name << " case " << i << " weights " << static_cast<int>(r.weights);
     }
     // The fused kernels take the NCHW cases (depthwise or not; avx2-int8 and its u8s8 form NHWC too) and NHWC of
-    // one group, the staged one all; the split weights of 9 small cases (a few quads per block, where one extreme
+    // one group, the staged one all; the split weights of 10 small cases (a few quads per block, where one extreme
     // value costs a whole remainder step; under 48 channels the limit is kFewRowsMaxRestSteps) exceed the limits.
     // The VNNI and AMX forms take avx2-int8's cases with any 8-bit weights (AMX those whose depth per group is
-    // 33 or more: 13 of them, K tails included); avx512vnni-int8-dw avx2-int8-dw's with stride 1 and rows of 48
+    // 33 or more: 14 of them, K tails included); avx512vnni-int8-dw avx2-int8-dw's with stride 1 and rows of 48
     // columns or more.
-    EXPECT_EQ(ran, amx                             ? 13
-                   : vnni                          ? 22
-                   : r.weights == Weights::kSplit  ? 13
-                   : kernel == "avx2-int8" || u8s8 ? 22
+    EXPECT_EQ(ran, amx                             ? 14
+                   : vnni                          ? 24
+                   : r.weights == Weights::kSplit  ? 14
+                   : kernel == "avx2-int8" || u8s8 ? 24
                    : kernel == "avx2-int8-dw"      ? 19
                    : kernel == "avx2-int8-dw8c"    ? 16
                    : dw512                         ? 3
                    : kernel == "avx2-int8-nhwc"    ? 3
-                                                   : 45)
+                                                   : 47)
         << name << " weights " << static_cast<int>(r.weights);
   }
 }

@@ -29,6 +29,9 @@ struct Case {
   int group = 1;
   int weight_max = 127;  // the weights' largest magnitude
   bool float_output = false;
+  // An NHWC operator (input_layout / output_layout NHWC, the builder API's
+  // form): plain tensors of [N, H, W, C] shape.
+  bool nhwc_operator = false;
 };
 
 // [n][a][b] -> [n][b][a] of bytes.
@@ -45,7 +48,8 @@ std::vector<int8_t> Transpose(const std::vector<int8_t>& x, int64_t n, int64_t a
 std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, std::string* name) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> code(-128, 127), weight(-c.weight_max, c.weight_max);
-  const ir::Shape x_shape{c.batch, c.cin, c.h, c.w}, w_shape{c.cout, c.cin / c.group, c.k, c.k};
+  const ir::Shape x_shape = c.nhwc_operator ? ir::Shape{c.batch, c.h, c.w, c.cin} : ir::Shape{c.batch, c.cin, c.h, c.w};
+  const ir::Shape w_shape{c.cout, c.cin / c.group, c.k, c.k};
   std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(x_shape))),
       w(static_cast<size_t>(ir::ElementCount(w_shape)));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 19 == 0 ? (i % 2 ? 127 : -128) : code(rng));
@@ -73,8 +77,8 @@ std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, 
   attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad + (c.pad ? 1 : 0), c.pad, c.pad});
   attrs.Set("group", static_cast<int64_t>(c.group));
   attrs.Set("padding_mode", std::string("EXPLICIT"));
-  attrs.Set("input_layout", std::string("NCHW"));
-  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("input_layout", std::string(c.nhwc_operator ? "NHWC" : "NCHW"));
+  attrs.Set("output_layout", std::string(c.nhwc_operator ? "NHWC" : "NCHW"));
   attrs.Set("filter_layout", std::string("OIHW"));
   const MemoryLayout in_layout = c.in_channels_last ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain;
   const MemoryLayout out_layout = c.out_channels_last ? MemoryLayout::kChannelsLast : MemoryLayout::kPlain;
@@ -85,7 +89,7 @@ std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, 
   const int64_t span = c.dilation * (c.k - 1) + 1;
   const int64_t oh = (c.h + 2 * c.pad + (c.pad ? 1 : 0) - span) / c.stride + 1,
                 ow = (c.w + 2 * c.pad - span) / c.stride + 1;
-  const ir::Shape y_shape{c.batch, c.cout, oh, ow};
+  const ir::Shape y_shape = c.nhwc_operator ? ir::Shape{c.batch, oh, ow, c.cout} : ir::Shape{c.batch, c.cout, oh, ow};
   std::vector<ValueInfo> outs = {c.float_output ? ValueInfo{DataType::FLOAT32, y_shape, nullptr, nullptr, false}
                                                 : ValueInfo{DataType::INT8, y_shape, nullptr, &yq, true, out_layout}};
   std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias == Bias::kNone ? nullptr : &bi};
@@ -108,7 +112,8 @@ std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, 
   if (!made.ok()) return {};
   *name = kernel->Name();
   const int64_t in_plane = c.h * c.w, out_plane = oh * ow;
-  std::vector<int8_t> x_run = c.in_channels_last ? Transpose(x, c.batch, c.cin, in_plane) : x;
+  // x holds NCHW codes (for every form: the same values as the reference's case).
+  std::vector<int8_t> x_run = c.in_channels_last || c.nhwc_operator ? Transpose(x, c.batch, c.cin, in_plane) : x;
   std::vector<int8_t> y(static_cast<size_t>(ir::ElementCount(y_shape)));
   RunQuant xr{0.021f, c.zero_point}, yr{c.out_scale, -5};
   TensorView xv{DataType::INT8, x_shape, x_run.data(), &xr};
@@ -118,7 +123,7 @@ std::vector<int8_t> RunCase(const KernelDef& def, const Case& c, uint32_t seed, 
                                           : TensorView{DataType::FLOAT32, {c.cout}, bias.data(), nullptr};
   TensorView yv{DataType::INT8, y_shape, y.data(), &yr};
   for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run({xv, wv, bv}, {yv}).ok());
-  return c.out_channels_last ? Transpose(y, c.batch, out_plane, c.cout) : y;
+  return c.out_channels_last || c.nhwc_operator ? Transpose(y, c.batch, out_plane, c.cout) : y;
 }
 
 bool HasExactOneDnnInt8() {
@@ -160,6 +165,35 @@ TEST(Conv2DOneDnnInt8, BitExactWithTheQuantizedReference) {
     if (i == 5) {
       EXPECT_GT(saturated, static_cast<int>(want.size() / 10)) << "case " << i;
     }
+  }
+}
+
+// The builder API's NHWC operators read and write their plain tensors as
+// oneDNN's nhwc, with no copy (the bundled demo's convolutions: 3 to 16
+// channels, batch 4).
+TEST(Conv2DOneDnnInt8, NhwcOperatorsBitExact) {
+  if (!HasExactOneDnnInt8()) GTEST_SKIP() << "no AVX-512 VNNI: oneDNN's int8 kernels could saturate";
+  const Case cases[] = {
+      {4, 3, 16, 16, 8, 3, 1, 1, 1, 0, Bias::kFloat, "relu", 0.05f, false, false},     // the demo's stem, symmetric
+      {4, 8, 16, 16, 16, 3, 2, 1, 1, 0, Bias::kFloat, "", 0.05f, false, false},        // strided
+      {4, 8, 16, 16, 16, 1, 2, 1, 0, 0, Bias::kNone, "", 0.02f, false, false},         // 1x1 strided shortcut
+      {2, 17, 9, 11, 33, 3, 2, 1, 1, 127, Bias::kInt32, "relu", 0.05f, false, false},  // zero point, padded INT32
+      {1, 40, 7, 9, 24, 1, 1, 1, 0, -128, Bias::kInt32, "clip", 0.03f, false, false},  // folded zero point
+      {1, 20, 6, 7, 12, 3, 1, 2, 2, -9, Bias::kFloat, "relu6", 0.05f, false, false},   // dilated, src zero point
+  };
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
+  ASSERT_NE(fast, nullptr);
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    std::string fast_name, ref_name;
+    const auto want = RunCase(ref, cases[i], static_cast<uint32_t>(i), &ref_name);
+    ASSERT_FALSE(want.empty());
+    Case nhwc = cases[i];
+    nhwc.nhwc_operator = true;
+    const auto got = RunCase(*fast, nhwc, static_cast<uint32_t>(i), &fast_name);
+    ASSERT_FALSE(got.empty()) << "case " << i << " declined";
+    EXPECT_EQ(fast_name, "onednn-int8");
+    EXPECT_EQ(got, want) << "case " << i;
   }
 }
 

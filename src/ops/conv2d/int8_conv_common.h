@@ -59,6 +59,10 @@ class Int8ConvOutputStage {
   void Prepare(const std::vector<TensorView>& in, const TensorView& y);
   // Channel o's accumulators [0, n) -> output elements [at, at + n).
   void Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const;
+  // True when Row's result does not depend on `at` beyond where it writes
+  // (integer output, no float chain: no addends read by position), so that
+  // a caller may run it into a buffer of its own.
+  bool PositionFree() const { return int_out_ && !quantize_float_; }
   // The plain int8 requantization (INT8 output, no float chain): the
   // per-channel constants of the last Prepare, and the output's zero point
   // and clamp (RequantizeTileToInt8's arguments); null for other outputs.
