@@ -63,6 +63,7 @@ const CpuFeatures& DetectedCpuFeatures() {
       f.avx512bw = zmm && Bit(b, 30);
       f.avx512vl = zmm && Bit(b, 31);
       f.avx512vnni = zmm && Bit(c, 11);
+      f.avx512vbmi = zmm && Bit(c, 1);
     }
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
       f.avx_vnni = ymm && Bit(a, 4);
@@ -148,6 +149,7 @@ std::string CpuFeatureString() {
   add(f.avx512bw, "avx512bw");
   add(f.avx512vl, "avx512vl");
   add(f.avx512vnni, "avx512vnni");
+  add(f.avx512vbmi, "avx512vbmi");
   add(f.avx512bf16, "avx512bf16");
   add(f.avx_vnni, "avxvnni");
   add(f.amx_int8, "amx-int8");

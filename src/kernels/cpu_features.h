@@ -12,6 +12,7 @@ enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAmx = 4
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avx512vbmi = false;  // vpermb / vpermi2b: byte permutes across a whole zmm
   bool avx_vnni = false;
   // AMX tiles with int8 dot products, enabled by the OS (XCR0) and granted to
   // this process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu_features.h"
 #include "kernels/parallel.h"
 #include "ops/op_util.h"
 #include "quant/quant_math.h"
@@ -24,15 +25,19 @@ constexpr int64_t kChunk = int64_t{1} << 16;
 
 class Int8LutAvx2 : public Kernel {
  public:
-  Int8LutAvx2(const std::array<int8_t, 256>& table, int64_t count, size_t data_input)
-      : table_(table), count_(count), data_input_(data_input) {}
-  const char* Name() const override { return "avx2-int8-lut"; }
+  Int8LutAvx2(const std::array<int8_t, 256>& table, int64_t count, size_t data_input, bool vbmi)
+      : table_(table), count_(count), data_input_(data_input), vbmi_(vbmi) {}
+  const char* Name() const override { return vbmi_ ? "avx512vbmi-int8-lut" : "avx2-int8-lut"; }
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const int8_t* x = in[data_input_].Data<const int8_t>();
     int8_t* y = out[0].Data<int8_t>();
-#pragma omp parallel for schedule(static) if (count_ > 4 * kernels::kMinParallelElements)
-    for (int64_t at = 0; at < count_; at += kChunk)
-      LookupInt8Avx2(table_, x + at, y + at, std::min(kChunk, count_ - at));
+    const auto lookup = vbmi_ ? LookupInt8Vbmi : LookupInt8Avx2;
+    if (count_ <= 4 * kernels::kMinParallelElements) {  // no OpenMP region at all (an inactive one costs too)
+      lookup(table_, x, y, count_);
+      return Status::OK();
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t at = 0; at < count_; at += kChunk) lookup(table_, x + at, y + at, std::min(kChunk, count_ - at));
     return Status::OK();
   }
 
@@ -40,6 +45,7 @@ class Int8LutAvx2 : public Kernel {
   std::array<int8_t, 256> table_;
   int64_t count_;
   size_t data_input_;
+  bool vbmi_;
 };
 
 class FloatLut : public Kernel {
@@ -149,15 +155,17 @@ Status MakeInt8LutReference(LutOp op, const KernelInit& init, std::unique_ptr<Ke
       kernel, "reference-quantized");
 }
 
-Status MakeInt8LutAvx2(LutOp op, const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+Status MakeInt8LutAvx2(LutOp op, const KernelInit& init, std::unique_ptr<Kernel>* kernel, bool vbmi) {
   if (!LutStepSupported(init, op.data_input)) return Internal("avx2-int8-lut does not take this step");
+  if (vbmi && (init.outputs[0].dtype != DataType::INT8 || !Int8LookupVbmiAvailable()))
+    return Internal("avx512vbmi-int8-lut does not take this step");
   const ir::QuantBinding& in = *init.inputs[op.data_input]->quant;
   const ValueInfo& out = init.outputs[0];
   const int64_t count = ir::ElementCount(out.shape);
   if (out.dtype == DataType::INT8)
     *kernel = std::make_unique<Int8LutAvx2>(
         Int8LutTable(op.f, in.scales[0], in.zero_points[0], out.quant->scales[0], out.quant->zero_points[0]), count,
-        op.data_input);
+        op.data_input, vbmi);
   else
     *kernel = std::make_unique<FloatLut>(FloatLutTable(op.f, in.scales[0], in.zero_points[0]), count, op.data_input);
   return Status::OK();
@@ -200,6 +208,38 @@ MIXQ_AVX2 void LookupInt8Avx2(const std::array<int8_t, 256>& table, const int8_t
     _mm256_store_si256(reinterpret_cast<__m256i*>(tail), r);
     std::memcpy(y + i, tail, static_cast<size_t>(n - i));
   }
+}
+
+#define MIXQ_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+// u = code + 128 indexes the table: its low 7 bits are the code's, and its
+// bit 7 is the code's sign bit flipped, so a negative code reads the first
+// half (table[0, 128)) and any other the second; vpermi2b reads index bits
+// 0..6 (bit 6 picks its second table register) and ignores bit 7.
+namespace {
+
+MIXQ_VBMI inline __m512i Lookup64(__m512i codes, __m512i low_a, __m512i low_b, __m512i high_a, __m512i high_b) {
+  const __m512i low = _mm512_permutex2var_epi8(low_a, codes, low_b);
+  const __m512i high = _mm512_permutex2var_epi8(high_a, codes, high_b);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(codes), high, low);  // sign set: the first half
+}
+
+}  // namespace
+
+MIXQ_VBMI void LookupInt8Vbmi(const std::array<int8_t, 256>& table, const int8_t* x, int8_t* y, int64_t n) {
+  const __m512i low_a = _mm512_loadu_si512(table.data()), low_b = _mm512_loadu_si512(table.data() + 64);
+  const __m512i high_a = _mm512_loadu_si512(table.data() + 128), high_b = _mm512_loadu_si512(table.data() + 192);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(y + i, Lookup64(_mm512_loadu_si512(x + i), low_a, low_b, high_a, high_b));
+  if (i < n) {
+    const __mmask64 tail = ~__mmask64{0} >> (64 - (n - i));
+    _mm512_mask_storeu_epi8(y + i, tail, Lookup64(_mm512_maskz_loadu_epi8(tail, x + i), low_a, low_b, high_a, high_b));
+  }
+}
+
+bool Int8LookupVbmiAvailable() {
+  return kernels::DetectedCpuFeatures().avx512vbmi && kernels::BestIsa() >= kernels::Isa::kAvx512;
 }
 
 }  // namespace mixq::ops

@@ -12,6 +12,7 @@
 #include "api_test_util.h"
 #include "calib_test_util.h"
 #include "kernels/cpu_features.h"
+#include "ops/int8_chain.h"
 #include "runtime/engine.h"
 
 namespace mixq::testing {
@@ -119,9 +120,10 @@ TEST(IntegerChain, ActivationAndScalarArithmeticRunOnInt8BetweenConvolutions) {
         for (INode* node : c.chain_nodes) {
           const json* row = Row(report, node->GetNodeName());
           ASSERT_NE(row, nullptr) << node->GetNodeName();
-          const std::string kernel = context == ref.get() ? "reference-quantized"
-                                     : avx2               ? "avx2-int8-lut"
-                                                          : "reference-quantized";
+          const std::string kernel = context == ref.get()             ? "reference-quantized"
+                                     : ops::Int8LookupVbmiAvailable() ? "avx512vbmi-int8-lut"
+                                     : avx2                           ? "avx2-int8-lut"
+                                                                      : "reference-quantized";
           EXPECT_EQ((*row)["kernel"], kernel) << node->GetNodeName();
           EXPECT_EQ((*row)["outputs"][0]["storage"], "INT8") << node->GetNodeName();
           bool qint8_input = false;

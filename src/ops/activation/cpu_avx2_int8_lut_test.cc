@@ -99,6 +99,9 @@ TEST(ActivationInt8Lut, ReferenceIsTheDefinitionAndFastIsTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kActivation, "avx2-int8-lut");
   ASSERT_NE(fast, nullptr);
   const bool avx2 = kernels::DetectedCpuFeatures().avx2;
+  const KernelDef* fast_vbmi = FindKernel(OpKind::kActivation, "avx512vbmi-int8-lut");
+  ASSERT_NE(fast_vbmi, nullptr);
+  const bool vbmi = Int8LookupVbmiAvailable();
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kActivation);
   struct Params {
     float in_scale;
@@ -130,6 +133,8 @@ TEST(ActivationInt8Lut, ReferenceIsTheDefinitionAndFastIsTheReference) {
         if (!avx2) continue;
         ASSERT_EQ(RunLut<int8_t>(*fast, attrs, in_q, out_q, x, DataType::INT8), ref_q);
         ASSERT_EQ(RunLut<float>(*fast, attrs, in_q, out_q, x, DataType::FLOAT32), ref_f);
+        if (!vbmi) continue;  // its int8 form (a float32 output stays with avx2-int8-lut)
+        ASSERT_EQ(RunLut<int8_t>(*fast_vbmi, attrs, in_q, out_q, x, DataType::INT8), ref_q);
       }
 }
 
@@ -180,6 +185,31 @@ TEST(Int8Lookup, Avx2IsATableRead) {
     LookupInt8Avx2(table, x.data(), y.data(), static_cast<int64_t>(n));
     ASSERT_EQ(y, expected) << n;
   }
+}
+
+// vpermi2b over the two halves of the table: every code, every length up to
+// 300 (64-code steps and masked tails), from an unaligned start, with guard
+// bytes on both sides left as they were.
+TEST(Int8Lookup, VbmiIsATableRead) {
+  if (!Int8LookupVbmiAvailable()) GTEST_SKIP() << "no AVX-512 VBMI";
+  std::mt19937 rng(5);
+  std::array<int8_t, 256> table{};
+  for (auto& t : table) t = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  table[0] = -128;   // code -128
+  table[127] = 11;   // code -1
+  table[128] = 22;   // code 0
+  table[255] = 127;  // code 127
+  for (size_t n = 0; n <= 300; ++n) {
+    std::vector<int8_t> x = Codes(n + 1);                   // x[0] unused: an odd start
+    std::vector<int8_t> y(n + 2, 55), expected(n + 2, 55);  // guard bytes at both ends
+    for (size_t i = 0; i < n; ++i) expected[i + 1] = table[static_cast<size_t>(x[i + 1] + 128)];
+    LookupInt8Vbmi(table, x.data() + 1, y.data() + 1, static_cast<int64_t>(n));
+    ASSERT_EQ(y, expected) << n;
+  }
+  const std::vector<int8_t> ends = {-128, -1, 0, 127};
+  std::vector<int8_t> got(4);
+  LookupInt8Vbmi(table, ends.data(), got.data(), 4);
+  EXPECT_EQ(got, (std::vector<int8_t>{-128, 11, 22, 127}));
 }
 
 }  // namespace

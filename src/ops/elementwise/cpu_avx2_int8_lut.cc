@@ -2,6 +2,8 @@
 // constant inside an integer chain, on int8 storage, as a
 // 256-entry table built once per prepared step from the reference function,
 // bit-exact with the chain reference (ops/int8_chain.h).
+// "avx512vbmi-int8-lut": the same table for an int8 output, looked up 64
+// codes at a time with vpermi2b (ops/int8_chain.h, LookupInt8Vbmi).
 #include "ops/elementwise/lut_function.h"
 #include "util/status_util.h"
 
@@ -20,6 +22,17 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   return MakeInt8LutAvx2(std::move(op), init, kernel);
 }
 
+bool SupportsVbmi(const KernelInit& init) {
+  return Int8LookupVbmiAvailable() && init.outputs.size() == 1 && init.outputs[0].dtype == DataType::INT8 &&
+         Supports(init);
+}
+
+Status MakeVbmi(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  LutOp op;
+  MIXQ_RETURN_IF_ERROR(ElementwiseLutOp(init, &op));
+  return MakeInt8LutAvx2(std::move(op), init, kernel, /*vbmi=*/true);
+}
+
 }  // namespace
 
 }  // namespace mixq::ops
@@ -27,4 +40,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(elementwise, avx2_int8_lut) {
   mixq::ops::RegisterKernel({"avx2-int8-lut", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 20,
                              mixq::ops::Supports, mixq::ops::Make});
+  // Above it where the CPU has AVX-512 VBMI (int8 output).
+  mixq::ops::RegisterKernel({"avx512vbmi-int8-lut", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx512, 25,
+                             mixq::ops::SupportsVbmi, mixq::ops::MakeVbmi});
 }
