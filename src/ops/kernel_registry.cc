@@ -167,6 +167,12 @@ const KernelDef& ReferenceKernel(OpKind op) {
                                                         MakeReference<OpKind::k##kind>};
 #include "ops/ops.def"
 #undef MIXQ_OP
+    // Ops that only change the shape copy their input's bytes as they are:
+    // where the lowering lets the output take the input's bytes (the input
+    // read last here, same byte count and layout), the copy is skipped and
+    // the step is a view (MakeByteCopyKernel).
+    for (OpKind shape_only : {OpKind::kReshape, OpKind::kFlatten, OpKind::kSqueeze, OpKind::kUnsqueeze})
+      all[static_cast<size_t>(shape_only)].output_aliases = [](const KernelInit&) { return 0; };
     return all;
   }();
   return defs.at(static_cast<size_t>(op));

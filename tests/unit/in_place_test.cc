@@ -137,5 +137,48 @@ TEST(InPlace, ElementwiseStepsOverwriteTheirOperand) {
   ExpectClose(sigmoid.y, ref.y, 1e-5);
 }
 
+// Shape-only steps are views: conv -> Reshape -> Flatten -> sigmoid writes
+// each reshaped tensor over its input's bytes (the copy is skipped); a
+// Reshape whose input is read again later keeps its own bytes.
+TEST(InPlace, ReshapeAndFlattenAreViews) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  for (bool read_again : {false, true}) {
+    SCOPED_TRACE(read_again ? "conv output read again" : "conv output dies at the reshape");
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 6, 10}));
+    ITensor* c = Conv(n, x, 8, 8, 21, "conv");
+    IReshapeNode* reshape = n->AddIReshapeNode(c, Dims({1, 8, 60}));
+    ASSERT_TRUE(reshape->SetNodeName("reshape").ok());
+    IFlattenNode* flatten = n->AddIFlattenNode(reshape->GetOutput(0), 1);
+    ASSERT_TRUE(flatten->SetNodeName("flatten").ok());
+    ITensor* y = Named(n->AddIActivationNode(flatten->GetOutput(0), ActivationType::SIGMOID), "sigmoid");
+    if (read_again) {
+      IFlattenNode* c_flat = n->AddIFlattenNode(c, 1);
+      ASSERT_TRUE(c_flat->SetNodeName("c_flat").ok());
+      y = Binary(n, y, c_flat->GetOutput(0), ElementwiseOp::ADD, "add");
+    }
+    ASSERT_TRUE(y->SetTensorName("y").ok());
+    ASSERT_TRUE(n->MarkOutput(y).ok());
+    auto model = BuildOrDie(n, kFloat32);
+    ASSERT_NE(model, nullptr);
+    const auto input = RandomFloats(8 * 6 * 10, 22, -1.0f, 1.0f);
+    const Dims dims({1, 8, 6, 10});
+    const Planned r = Plan(model.get(), "reshape", input, dims);
+    const Planned f = Plan(model.get(), "flatten", input, dims);
+    const Planned ref = Plan(model.get(), "reshape", input, dims, /*reference=*/true);
+    ASSERT_EQ(r.in_offsets.size(), 1u);
+    ASSERT_EQ(f.in_offsets.size(), 1u);
+    ASSERT_GE(r.in_offsets[0], 0);
+    if (read_again)
+      EXPECT_NE(r.out_offset, r.in_offsets[0]) << "the conv output is read again: the reshape copies it";
+    else
+      EXPECT_EQ(r.out_offset, r.in_offsets[0]) << "the reshape is a view of the conv output";
+    EXPECT_EQ(f.out_offset, f.in_offsets[0]) << "the flatten is a view of the reshape's output";
+    EXPECT_NE(ref.out_offset, ref.in_offsets[0]) << "the reference plan copies";
+    ExpectClose(r.y, ref.y, 1e-5);
+  }
+}
+
 }  // namespace
 }  // namespace mixq::testing
