@@ -243,7 +243,8 @@ TEST(FuseBiasAdd, SmallProductsFuseIntoOneDnn) {
 // output plus the bias, GELU and residual inputs, all below 4 here). A
 // missing bias or residual would be off by up to 1.
 TEST(FuseBiasAdd, BFloat16ChainIsOneOneDnnBFloat16Step) {
-  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  if (!(kernels::DetectedCpuFeatures().avx512bf16 && kernels::BestIsa() >= kernels::Isa::kAvx512))
+    GTEST_SKIP() << "no AVX512_BF16";
   Pattern p;
   p.k = p.n = 256;
   p.tail = Tail::kGeluResidual;
@@ -286,7 +287,8 @@ TEST(FuseBiasAdd, BFloat16ChainIsOneOneDnnBFloat16Step) {
 // output is not bfloat16 storage like the product's; the bfloat16 rule
 // leaves it (and what follows) separate steps.
 TEST(FuseBiasAdd, BFloat16ChainWithAFloat32SumStaysSeparate) {
-  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  if (!(kernels::DetectedCpuFeatures().avx512bf16 && kernels::BestIsa() >= kernels::Isa::kAvx512))
+    GTEST_SKIP() << "no AVX512_BF16";
   Pattern p;
   p.k = p.n = 256;
   p.tail = Tail::kGeluResidual;

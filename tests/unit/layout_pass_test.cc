@@ -290,7 +290,8 @@ TEST(LayoutPass, BFloat16WeightsFromAFileAreNotCopiedAgain) {
 // same oneDNN arithmetic, other copies), and within bfloat16's rounding of
 // the reference, which rounds at every operator boundary.
 TEST(LayoutPass, BFloat16ChainsStayChannelsLastWithTheSameNumbers) {
-  if (!ops::FindKernel(OpKind::kConv2D, "onednn-bf16") || !kernels::DetectedCpuFeatures().avx512bf16)
+  if (!ops::FindKernel(OpKind::kConv2D, "onednn-bf16") ||
+      !(kernels::DetectedCpuFeatures().avx512bf16 && kernels::BestIsa() >= kernels::Isa::kAvx512))
     GTEST_SKIP() << "no bfloat16 dot products on this CPU";
   auto network = CreateINetwork();
   INetwork* n = network.get();
