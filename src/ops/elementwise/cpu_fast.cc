@@ -11,6 +11,7 @@
 // on store, in one pass; bit-identical with the Cast steps around
 // "cpu-fast" it replaces (NaN for NaN: with two NaN operands either sign).
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -18,6 +19,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
+#include "kernels/parallel.h"
 #include "ops/elementwise/cpu.h"
 #include "ops/fake_quantize_row.h"
 #include "ops/half_storage.h"
@@ -161,14 +163,65 @@ void ForEachRun(const Plan& plan, F&& f) {
   }
 }
 
+// Calls f(r, ia, ib, begin, n) for spans of the output: elements [begin,
+// begin + n) of run r, whose operands start at element offsets ia + begin *
+// sa and ib + begin * sb. Runs split into spans of up to kSpan elements;
+// past kernels::kMinParallelElements the spans share out over the OpenMP
+// threads, each thread a contiguous range of them (the result is the same
+// for any split: element by element). Small steps stay in one thread, in
+// whole runs, with no OpenMP region at all.
+constexpr int64_t kSpan = int64_t{1} << 14;
+
+template <typename F>
+void ForEachSpan(const Plan& plan, F&& f) {
+  const int64_t runs = ir::ElementCount(plan.outer), total = runs * plan.inner;
+  const int threads = omp_get_max_threads();
+  if (threads <= 1 || total <= kernels::kMinParallelElements) {
+    ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) { f(r, ia, ib, int64_t{0}, plan.inner); });
+    return;
+  }
+  const int64_t pieces = (plan.inner + kSpan - 1) / kSpan, spans = runs * pieces;
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t first = spans * t / nt, last = spans * (t + 1) / nt;
+    // The first span's run as an index into plan.outer, then walked on as
+    // ForEachRun does.
+    std::vector<int64_t> index(plan.outer.size(), 0);
+    int64_t r = first / pieces, ia = 0, ib = 0;
+    for (size_t d = index.size(), rest = static_cast<size_t>(r); d-- > 0;) {
+      index[d] = static_cast<int64_t>(rest) % plan.outer[d];
+      rest /= static_cast<size_t>(plan.outer[d]);
+      ia += index[d] * plan.a_outer[d];
+      ib += index[d] * plan.b_outer[d];
+    }
+    for (int64_t span = first; span < last;) {
+      const int64_t piece = span % pieces, begin = piece * kSpan;
+      f(r, ia, ib, begin, std::min(kSpan, plan.inner - begin));
+      if (++span % pieces != 0) continue;
+      ++r;  // the next run
+      for (size_t d = index.size(); d-- > 0;) {
+        ia += plan.a_outer[d];
+        ib += plan.b_outer[d];
+        if (++index[d] < plan.outer[d]) break;
+        ia -= plan.a_outer[d] * index[d];
+        ib -= plan.b_outer[d] * index[d];
+        index[d] = 0;
+      }
+    }
+  }
+}
+
 Status MakeHalfKernel(const Plan& plan, const char* name, std::unique_ptr<Kernel>* kernel) {
   return MakeFunctionKernel(
       [plan](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-        ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
-          void* y = plan.y_half ? static_cast<void*>(out[0].Data<uint16_t>() + r * plan.inner)
-                                : static_cast<void*>(out[0].Data<float>() + r * plan.inner);
-          plan.run_half(At(in[0].data, plan.a_half, ia), At(in[1].data, plan.b_half, ib), y, plan.inner, plan.sa,
-                        plan.sb, plan.a_half, plan.b_half, plan.y_half, plan.bf16);
+        ForEachSpan(plan, [&](int64_t r, int64_t ia, int64_t ib, int64_t begin, int64_t n) {
+          const int64_t at = r * plan.inner + begin;
+          void* y = plan.y_half ? static_cast<void*>(out[0].Data<uint16_t>() + at)
+                                : static_cast<void*>(out[0].Data<float>() + at);
+          plan.run_half(At(in[0].data, plan.a_half, ia + begin * plan.sa),
+                        At(in[1].data, plan.b_half, ib + begin * plan.sb), y, n, plan.sa, plan.sb, plan.a_half,
+                        plan.b_half, plan.y_half, plan.bf16);
         });
         return Status::OK();
       },
@@ -237,11 +290,11 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
           const float* pr = in[static_cast<size_t>(add.input)].Data<float>();
           float* y = out_views[0].Data<float>();
           constexpr int64_t kChunk = 2048;
-          ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
+          ForEachSpan(plan, [&](int64_t r, int64_t ia, int64_t ib, int64_t begin, int64_t count) {
             float* yr = y + r * plan.inner;
             const float* rr = pr + r * plan.inner;
-            for (int64_t at = 0; at < plan.inner; at += kChunk) {
-              const int64_t n = std::min(kChunk, plan.inner - at);
+            for (int64_t at = begin; at < begin + count; at += kChunk) {
+              const int64_t n = std::min(kChunk, begin + count - at);
               plan.run(pa + ia + at * plan.sa, pb + ib + at * plan.sb, yr + at, n, plan.sa, plan.sb);
               if (add.add_first)
                 for (int64_t i = at; i < at + n; ++i) yr[i] = rr[i] + yr[i];
@@ -265,10 +318,10 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
           const float* pb = in[1].Data<float>();
           float* y = out_views[0].Data<float>();
           constexpr int64_t kChunk = 2048;
-          ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
+          ForEachSpan(plan, [&](int64_t r, int64_t ia, int64_t ib, int64_t begin, int64_t count) {
             float* yr = y + r * plan.inner;
-            for (int64_t at = 0; at < plan.inner; at += kChunk) {
-              const int64_t n = std::min(kChunk, plan.inner - at);
+            for (int64_t at = begin; at < begin + count; at += kChunk) {
+              const int64_t n = std::min(kChunk, begin + count - at);
               plan.run(pa + ia + at * plan.sa, pb + ib + at * plan.sb, yr + at, n, plan.sa, plan.sb);
               FakeQuantizeRowAvx2(yr + at, yr + at, n, fq.scale, fq.zero_point, fq.bits);
             }
@@ -282,8 +335,9 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
         const float* pa = in[0].Data<float>();
         const float* pb = in[1].Data<float>();
         float* y = out_views[0].Data<float>();
-        ForEachRun(plan, [&](int64_t r, int64_t ia, int64_t ib) {
-          plan.run(pa + ia, pb + ib, y + r * plan.inner, plan.inner, plan.sa, plan.sb);
+        ForEachSpan(plan, [&](int64_t r, int64_t ia, int64_t ib, int64_t begin, int64_t n) {
+          plan.run(pa + ia + begin * plan.sa, pb + ib + begin * plan.sb, y + r * plan.inner + begin, n, plan.sa,
+                   plan.sb);
         });
         return Status::OK();
       },

@@ -2,6 +2,7 @@
 // of every shape class (same shape, scalar, row, column, middle axes, both
 // sides broadcast), tails, NaN, +-inf and -0.0; pow and integers delegate.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -37,6 +38,38 @@ TEST(ElementwiseFast, BitExactWithTheReference) {
       ASSERT_TRUE(RunOp(OpKind::kElementwise, a, in, 1, &fast, KernelKind::kOptimized).ok());
       ASSERT_EQ(ref[0].shape, fast[0].shape);
       EXPECT_EQ(std::memcmp(ref[0].bytes.data(), fast[0].bytes.data(), ref[0].bytes.size()), 0);
+    }
+}
+
+// Past kernels::kMinParallelElements the fast kernel splits its runs into
+// spans over the threads: bit-exact at 1, 2 and 3 threads with a per-channel
+// operand (runs of 2 spans), one contiguous run of 5 spans, and many short
+// runs whose thread ranges start mid-tensor.
+TEST(ElementwiseFast, SpansOverThreadsBitExact) {
+  const std::pair<ir::Shape, ir::Shape> shapes[] = {
+      {{1, 24, 130, 170}, {1, 24, 1, 1}},  // runs of 22100: two spans each, the last one short
+      {{70001, 4}, {70001, 4}},            // one run of 280004: five spans
+      {{3, 700, 131}, {3, 700, 1}},        // 2100 runs of 131: each thread a range of them
+  };
+  const int threads = omp_get_max_threads();
+  for (const char* op : {"add", "mul", "max"})
+    for (const auto& [sa, sb] : shapes) {
+      ir::AttrMap a;
+      a.Set("op", std::string(op));
+      const std::vector<std::optional<HostTensor>> in = {HostTensor::F32(sa, Values(sa, 3)),
+                                                         HostTensor::F32(sb, Values(sb, 4))};
+      std::vector<HostTensor> ref;
+      ASSERT_TRUE(RunOp(OpKind::kElementwise, a, in, 1, &ref, KernelKind::kReference).ok());
+      for (int t : {1, 2, 3}) {
+        SCOPED_TRACE(std::string(op) + " " + ir::ShapeString(sa) + " " + ir::ShapeString(sb) + " threads " +
+                     std::to_string(t));
+        omp_set_num_threads(t);
+        std::vector<HostTensor> fast;
+        ASSERT_TRUE(RunOp(OpKind::kElementwise, a, in, 1, &fast, KernelKind::kOptimized).ok());
+        ASSERT_EQ(ref[0].bytes.size(), fast[0].bytes.size());
+        EXPECT_EQ(std::memcmp(ref[0].bytes.data(), fast[0].bytes.data(), ref[0].bytes.size()), 0);
+      }
+      omp_set_num_threads(threads);
     }
 }
 
