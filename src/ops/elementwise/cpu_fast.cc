@@ -32,7 +32,10 @@ namespace mixq::ops {
 
 namespace {
 
-enum class Op { kAdd, kSub, kMul, kDiv, kMax, kMin };
+bool SquareExponent(const KernelInit& init);
+
+// kSquare: pow with a constant exponent of 2, a * a as the reference computes it.
+enum class Op { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquare };
 
 template <Op op>
 inline float Apply(float a, float b) {
@@ -40,6 +43,7 @@ inline float Apply(float a, float b) {
   if constexpr (op == Op::kSub) return a - b;
   if constexpr (op == Op::kMul) return a * b;
   if constexpr (op == Op::kDiv) return a / b;
+  if constexpr (op == Op::kSquare) return a * a;
   if constexpr (op == Op::kMax) return (a > b || a != a) ? a : b;  // NaN propagates, as the reference
   if constexpr (op == Op::kMin) return (a < b || a != a) ? a : b;
 }
@@ -74,6 +78,7 @@ MIXQ_F16C inline __m256 Apply8(__m256 a, __m256 b) {
   if constexpr (op == Op::kSub) return _mm256_sub_ps(a, b);
   if constexpr (op == Op::kMul) return _mm256_mul_ps(a, b);
   if constexpr (op == Op::kDiv) return _mm256_div_ps(a, b);
+  if constexpr (op == Op::kSquare) return _mm256_mul_ps(a, a);
   const __m256 nan = _mm256_cmp_ps(a, a, _CMP_UNORD_Q);
   if constexpr (op == Op::kMax) return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), nan));
   return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), nan));
@@ -240,15 +245,17 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
   const ValueInfo* b = init.inputs.size() > 1 ? init.inputs[1] : nullptr;
   const std::string name = init.attrs.Str("op");
   static const std::tuple<const char*, RunFn, RunHalfFn> kOps[] = {
-      {"add", Run<Op::kAdd>, RunHalf<Op::kAdd>}, {"sub", Run<Op::kSub>, RunHalf<Op::kSub>},
-      {"mul", Run<Op::kMul>, RunHalf<Op::kMul>}, {"div", Run<Op::kDiv>, RunHalf<Op::kDiv>},
-      {"max", Run<Op::kMax>, RunHalf<Op::kMax>}, {"min", Run<Op::kMin>, RunHalf<Op::kMin>}};
+      {"add", Run<Op::kAdd>, RunHalf<Op::kAdd>},      {"sub", Run<Op::kSub>, RunHalf<Op::kSub>},
+      {"mul", Run<Op::kMul>, RunHalf<Op::kMul>},      {"div", Run<Op::kDiv>, RunHalf<Op::kDiv>},
+      {"max", Run<Op::kMax>, RunHalf<Op::kMax>},      {"min", Run<Op::kMin>, RunHalf<Op::kMin>},
+      {"pow", Run<Op::kSquare>, RunHalf<Op::kSquare>}};  // a constant exponent of 2 only (SquareExponent)
   Plan plan;
   for (const auto& [op_name, fn, half_fn] : kOps)
     if (name == op_name) {
       plan.run = fn;
       plan.run_half = half_fn;
     }
+  if (name == "pow" && !SquareExponent(init)) plan.run = nullptr;  // any other exponent: the reference
   if (!FloatOrHalf(a, narrow) || !FloatOrHalf(b, narrow) || init.outputs.size() != 1 ||
       !FloatOrHalf(&init.outputs[0], narrow) || !plan.run || !ir::IsStatic(a->shape) || !ir::IsStatic(b->shape))
     return Internal("elementwise '", name, "' on these types is not this kernel's: the registry picks the reference");
@@ -351,6 +358,19 @@ Status MakeElementwiseFast(const KernelInit& init, std::unique_ptr<Kernel>* kern
 }
 
 namespace {
+// pow whose exponent is a constant of 2 everywhere: the square, which the
+// kernel computes as the reference does (a * a).
+bool SquareExponent(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[1] || !init.inputs[1]->const_data ||
+      init.inputs[1]->dtype != DataType::FLOAT32 || !ir::IsStatic(init.inputs[1]->shape))
+    return false;
+  const auto* b = static_cast<const float*>(init.inputs[1]->const_data);
+  const int64_t n = ir::ElementCount(init.inputs[1]->shape);
+  for (int64_t i = 0; i < n; ++i)
+    if (b[i] != 2.0f) return false;
+  return n > 0;
+}
+
 // One per-tensor FakeQuantize (scale > 0 and finite, 8 or 16 bits) on an
 // AVX2 CPU: the fused form (runtime/fusion/fuse_fake_quantize.cc).
 bool FakeQuantizePostOp(const KernelInit& init) {
@@ -372,14 +392,14 @@ bool ResidualAddPostOp(const KernelInit& init) {
 
 bool SupportsFast(const KernelInit& init) {
   return (!init.HasPostOps() || FakeQuantizePostOp(init) || ResidualAddPostOp(init)) && AllPlainFloat32(init) &&
-         UniformLayout(init) && init.attrs.Str("op") != "pow";
+         UniformLayout(init) && (init.attrs.Str("op") != "pow" || SquareExponent(init));
 }
 
 template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   return !init.HasPostOps() && init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] &&
          ir::IsStatic(init.inputs[0]->shape) && ir::IsStatic(init.inputs[1]->shape) &&
-         NarrowOrFloatStorage(init, kNarrow) && init.attrs.Str("op") != "pow";
+         NarrowOrFloatStorage(init, kNarrow) && (init.attrs.Str("op") != "pow" || SquareExponent(init));
 }
 
 template <DataType kNarrow>

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/kernel_registry.h"
 #include "test_util/op_runner.h"
 
 namespace mixq::testing {
@@ -71,6 +72,43 @@ TEST(ElementwiseFast, SpansOverThreadsBitExact) {
       }
       omp_set_num_threads(threads);
     }
+}
+
+// pow with a constant exponent of 2 is the square: the reference computes
+// a * a (the correctly rounded square, numpy's too), and the fast kernel
+// takes it (a decomposed LayerNorm's (x - mean)^2), bit for bit, broadcast
+// exponents included; any other exponent stays with the reference.
+TEST(ElementwiseFast, PowOfTwoIsTheSquare) {
+  const ir::Shape shape = {3, 40, 37};
+  const std::vector<float> x = Values(shape, 9);
+  ir::AttrMap a;
+  a.Set("op", std::string("pow"));
+  for (const ir::Shape& exponent_shape : {ir::Shape{}, ir::Shape{37}}) {
+    const std::vector<float> two(static_cast<size_t>(ir::ElementCount(exponent_shape)), 2.0f);
+    const std::vector<std::optional<HostTensor>> in = {HostTensor::F32(shape, x),
+                                                       HostTensor::F32(exponent_shape, two).Const()};
+    std::vector<HostTensor> ref, fast;
+    ASSERT_TRUE(RunOp(OpKind::kElementwise, a, in, 1, &ref, KernelKind::kReference).ok());
+    ASSERT_TRUE(RunOp(OpKind::kElementwise, a, in, 1, &fast, KernelKind::kOptimized).ok());
+    const std::vector<float> got = ref[0].Values<float>();
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = x[i] * x[i];
+      ASSERT_EQ(std::memcmp(&got[i], &want, 4) == 0 || (std::isnan(got[i]) && std::isnan(want)), true) << i;
+    }
+    EXPECT_EQ(std::memcmp(ref[0].bytes.data(), fast[0].bytes.data(), ref[0].bytes.size()), 0);
+  }
+  const ops::KernelDef* cpu_fast = ops::FindKernel(OpKind::kElementwise, "cpu-fast");
+  ASSERT_NE(cpu_fast, nullptr);
+  auto takes = [&](float exponent) {
+    const float b[2] = {2.0f, exponent};
+    ops::ValueInfo xi{DataType::FLOAT32, {4, 2}}, bi{DataType::FLOAT32, {2}, b, nullptr, false};
+    std::vector<ops::ValueInfo> outs = {ops::ValueInfo{DataType::FLOAT32, {4, 2}}};
+    std::vector<const ops::ValueInfo*> ins = {&xi, &bi};
+    const std::vector<DataType> compute = {DataType::FLOAT32, DataType::FLOAT32};
+    return cpu_fast->supports(ops::KernelInit(a, ins, outs, &compute));
+  };
+  EXPECT_TRUE(takes(2.0f));
+  EXPECT_FALSE(takes(3.0f));  // not every exponent 2: the reference's powf
 }
 
 TEST(ElementwiseFast, IntegersDelegateToTheReference) {

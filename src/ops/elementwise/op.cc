@@ -87,8 +87,10 @@ T Compute(BinOp op, T a, T b) {
         return a * b;
       case BinOp::kDiv:
         return a / b;
+      // A square is a * a, the correctly rounded result (numpy's too);
+      // powf may round a halfway square the other way.
       case BinOp::kPow:
-        return std::pow(a, b);
+        return b == T(2) ? a * a : std::pow(a, b);
       // NaN in either operand gives NaN (numpy maximum / minimum).
       case BinOp::kMax:
         return (a > b || a != a) ? a : b;
@@ -282,7 +284,8 @@ const OpSchema& ElementwiseSchema() {
     s.min_inputs = 2;
     s.attrs = {
         {"op", std::string("add"),
-         "add, sub, mul, div, pow, max or min; integer div truncates toward zero, pow is FLOAT32 only"},
+         "add, sub, mul, div, pow, max or min; integer div truncates toward zero, pow is FLOAT32 only (an exponent "
+         "of exactly 2 gives the correctly rounded square, a * a, as numpy does)"},
     };
     s.infer = InferElementwise;
     s.reference = MakeReference;

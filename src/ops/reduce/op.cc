@@ -3,41 +3,11 @@
 #include <limits>
 
 #include "ops/op_util.h"
+#include "ops/reduce/reduce_attrs.h"
 
 namespace mixq::ops {
 
 namespace {
-
-enum class RedOp { kMean, kSum, kMax, kMin };
-
-Status ParseOp(const ir::AttrMap& attrs, RedOp* op) {
-  const std::string name = attrs.Str("op");
-  if (name == "mean")
-    *op = RedOp::kMean;
-  else if (name == "sum")
-    *op = RedOp::kSum;
-  else if (name == "max")
-    *op = RedOp::kMax;
-  else if (name == "min")
-    *op = RedOp::kMin;
-  else
-    return InvalidArgument("attribute 'op': unknown reduce op '", name, "' (expected mean, sum, max or min)");
-  return Status::OK();
-}
-
-// Marks the reduced axes of `rank`; empty `axes` reduces them all.
-Status ReducedAxes(const ir::AttrMap& attrs, int64_t rank, std::vector<bool>* reduced) {
-  const std::vector<int64_t> axes = attrs.Ints("axes");
-  reduced->assign(static_cast<size_t>(rank), axes.empty());
-  for (int64_t given : axes) {
-    int64_t axis;
-    if (!ir::NormalizeAxis(given, rank, &axis))
-      return InvalidArgument("attribute 'axes': axis ", given, " is out of range for input 'input' of rank ", rank);
-    if ((*reduced)[axis]) return InvalidArgument("attribute 'axes': axis ", given, " is listed twice");
-    (*reduced)[axis] = true;
-  }
-  return Status::OK();
-}
 
 Status InferReduce(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs,
                    std::vector<ValueInfo>& outputs) {
