@@ -72,7 +72,7 @@ int8_t OracleQuantize(float y, float scale, int32_t zp) {
 }
 
 TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
-  if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().fma) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2 || kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> code(-40000, 40000);
   std::uniform_real_distribution<float> real(-4.0f, 4.0f);
@@ -157,7 +157,7 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
 // rounds them: ties to even at 2^25 + 1 and + 3), negative ones, and past
 // 2^51, where the vector conversion hands over to the scalar one.
 TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   std::mt19937_64 rng(11);
   std::uniform_int_distribution<int64_t> wide(-(int64_t{1} << 45), int64_t{1} << 45);
   ChannelStage stage;

@@ -49,7 +49,7 @@ void ExpectSameCodes(std::vector<float> x, float scale, int32_t zp, int bits) {
 }
 
 TEST(QuantizeVector, SameCodesAsTheScalarQuantizeAtEveryBoundary) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> log_scale(-12.0, 4.0);
   const int64_t lowest = Ordered(-std::numeric_limits<float>::max()),
@@ -87,7 +87,7 @@ TEST(QuantizeVector, SameCodesAsTheScalarQuantizeAtEveryBoundary) {
 }
 
 TEST(QuantizeVector, ScalesWithoutANormalInverseDivide) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const std::vector<float> x = {1e-40f, -3e-39f, 2.5e-39f, 1.0f, -7.0f, 0.0f, 1e-44f, 5e-41f};
   // A subnormal scale (1 / s overflows), a huge one (1 / s subnormal).
   EXPECT_FALSE(MakeQuantizeConstants(1e-40f, 0, -128, 127).use_inverse);

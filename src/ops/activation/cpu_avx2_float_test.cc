@@ -51,7 +51,8 @@ struct Tolerance {
 TEST(ActivationAvx2Float, WithinTheStatedToleranceOfTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kActivation, "avx2-fma");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().fma) GTEST_SKIP() << "no AVX2+FMA";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2 || kernels::BestIsa() < kernels::Isa::kAvx2)
+    GTEST_SKIP() << "no AVX2+FMA";
   const KernelDef& ref = ReferenceKernel(OpKind::kActivation);
   const auto sweep = Sweep();
   for (const Tolerance& t :
@@ -96,7 +97,8 @@ TEST(ActivationAvx2Float, WithinTheStatedToleranceOfTheReference) {
 TEST(ActivationAvx2Float, HardSigmoidIsBitExact) {
   const KernelDef* fast = FindKernel(OpKind::kActivation, "avx2-fma");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().fma) GTEST_SKIP() << "no AVX2+FMA";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2 || kernels::BestIsa() < kernels::Isa::kAvx2)
+    GTEST_SKIP() << "no AVX2+FMA";
   const KernelDef& ref = ReferenceKernel(OpKind::kActivation);
   std::vector<float> x = Specials();
   for (int i = 0; i < 1001; ++i) x.push_back(-8.0f + 0.016f * static_cast<float>(i));

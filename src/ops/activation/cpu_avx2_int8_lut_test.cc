@@ -98,7 +98,7 @@ std::vector<float> FloatReference(const ir::AttrMap& attrs, const ir::QuantBindi
 TEST(ActivationInt8Lut, ReferenceIsTheDefinitionAndFastIsTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kActivation, "avx2-int8-lut");
   ASSERT_NE(fast, nullptr);
-  const bool avx2 = kernels::DetectedCpuFeatures().avx2;
+  const bool avx2 = (kernels::BestIsa() >= kernels::Isa::kAvx2);
   const KernelDef* fast_vbmi = FindKernel(OpKind::kActivation, "avx512vbmi-int8-lut");
   ASSERT_NE(fast_vbmi, nullptr);
   const bool vbmi = Int8LookupVbmiAvailable();
@@ -174,7 +174,7 @@ TEST(ActivationInt8Lut, NotTakenOutsideAChain) {
 }
 
 TEST(Int8Lookup, Avx2IsATableRead) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(3);
   std::array<int8_t, 256> table{};
   for (auto& t : table) t = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);

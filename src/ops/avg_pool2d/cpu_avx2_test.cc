@@ -117,7 +117,7 @@ void ExpectSame(const std::vector<float>& got, const std::vector<float>& want, c
 TEST(AvgPool2DAvx2, BitExactWithTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
   std::mt19937 rng(23);
   int index = 0;
@@ -137,7 +137,7 @@ TEST(AvgPool2DAvx2, KnownValues) {
   const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const auto y = RunPool(*fast, c, x, false);
   const std::vector<float> want = {3.0f, 4.0f, 4.5f, 6.0f, 7.0f, 7.5f, 7.5f, 8.5f, 9.0f};
   EXPECT_EQ(y, want);
@@ -152,7 +152,7 @@ TEST(AvgPool2DAvx2, KnownValues) {
 TEST(AvgPool2DAvx2, Float16StorageIsTheCastPath) {
   const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2-f16");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
   std::mt19937 rng(29);
   int index = 0;

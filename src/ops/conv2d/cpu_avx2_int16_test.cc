@@ -49,7 +49,7 @@ test_util::Int16KernelCase Make(const ConvCase& c) {
 }
 
 TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const ConvCase cases[] = {
       {1, 64, 7, 9, 19, 3, 1, 1, 1, true, DataType::INT16, false},     // depth 576: three chunks
       {2, 3, 11, 10, 8, 3, 1, 2, 1, true, DataType::FLOAT32, true},    // odd depth 27, strided, relu

@@ -149,7 +149,7 @@ std::vector<uint8_t> RunConv(const KernelDef& def, const Case& c, uint32_t seed,
 }
 
 TEST(Conv2DAvx2Int8, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
       {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, true, 0, false, false},      // odd everything, NCHW
       {2, 8, 6, 5, 17, 3, 2, 1, 2, 1, 1, false, -128, true, false},  // 17 channels: a tail panel; z = -128
@@ -277,7 +277,7 @@ namespace {
 // sparse remainder makes it so: dense 8-bit weights (a pair 127, -127: 255 *
 // 254 > 32767, in half the quads) go to avx2-int8.
 TEST(Conv2DAvx2Int8, U8S8DeclinesWeightsThatCouldSaturate) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef* u8s8 = FindKernel(OpKind::kConv2D, "avx2-int8-u8s8");
   const KernelDef* exact = FindKernel(OpKind::kConv2D, "avx2-int8");
   ASSERT_NE(u8s8, nullptr);

@@ -12,7 +12,7 @@ namespace mixq::ops {
 namespace {
 
 TEST(ConvTranspose2DAvx2Int16, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
     int64_t batch, cin, h, w, cout, k, stride, pad, output_pad;
     DataType output;

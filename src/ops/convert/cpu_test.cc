@@ -72,7 +72,8 @@ ir::QuantBinding Binding(int bits, float scale, int32_t zero_point) {
 TEST(ConvertAvx2, BitExactWithTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kConvert, "avx2");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2 || !kernels::DetectedCpuFeatures().f16c) GTEST_SKIP() << "no AVX2 + F16C";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2 || kernels::BestIsa() < kernels::Isa::kAvx2)
+    GTEST_SKIP() << "no AVX2 + F16C";
   const KernelDef& ref = ReferenceKernel(OpKind::kConvert);
   for (int64_t n = 0; n <= 40; ++n) {
     const auto x = Values(static_cast<size_t>(n), 0.05f, static_cast<uint32_t>(n));

@@ -28,7 +28,7 @@ std::vector<float> RunFq(const KernelDef& def, const ir::Shape& shape, const std
 TEST(FakeQuantizeAvx2, BitExactWithTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kFakeQuantize, "avx2");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kFakeQuantize);
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> real(-40.0f, 40.0f);

@@ -89,7 +89,7 @@ std::vector<uint8_t> RunFc(const KernelDef& def, const Case& c, uint32_t seed, b
 }
 
 TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
       {1, 1280, 1000, false, true, false, -128, {1000}, 1.0f, 1.0f},  // a classifier head
       {5, 37, 19, false, false, true, 3, {}, 1.0f, 1.0f},             // weights [K, N], int8 out
@@ -125,7 +125,7 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
 // run in 2 or 4 ranges (int8_weight_gemm.cc, RowSplits), row blocks of 6
 // with a partial last one; a range may hold no block (4 ranges of 9 rows).
 TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
       {50, 300, 768, false, true, false, -3, {768}, 1.0f, 1.0f},
       {9, 700, 700, false, true, true, 5, {700}, 1.0f, 1.0f},
@@ -151,7 +151,7 @@ TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
 }
 
 TEST(FullyConnectedAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   // Tokens past a panel of 16 and a row block of 6, K over two remainder
   // chunks (512 quads), features over several jobs of 192 (rows sorted by
   // remainder within each), int8 and float out.

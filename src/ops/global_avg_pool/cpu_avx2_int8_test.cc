@@ -73,7 +73,7 @@ TEST(Int8GlobalAvgPool, ReferenceKnownValues) {
 TEST(Int8GlobalAvgPool, Avx2BitExactWithTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kGlobalAvgPool, "avx2-int8");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Params {
     ir::QuantBinding in, out;
   };

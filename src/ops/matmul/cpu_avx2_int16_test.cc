@@ -24,7 +24,7 @@ void ExpectBitExact(OpKind op, const test_util::Int16KernelCase& t, uint32_t see
 }
 
 TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
     ir::Shape a, b, y;
     bool constant, transpose_b;
@@ -50,7 +50,7 @@ TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
 }
 
 TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
     int64_t m, k, n;
     DataType output;

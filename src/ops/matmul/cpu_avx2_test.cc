@@ -81,7 +81,7 @@ std::vector<uint8_t> RunMatMul(const KernelDef& def, const Case& c, uint32_t see
 }
 
 TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const std::pair<Case, ir::Shape> cases[] = {
       {{{5, 37}, {37, 19}, true, false, false, -128, 0}, {5, 19}},                   // weights [K, N]
       {{{2, 3, 9}, {17, 9}, true, true, true, 3, 0}, {2, 3, 17}},                    // weights [N, K], int8 out
@@ -123,7 +123,7 @@ TEST(MatMulAvx2Int8, BitExactWithTheQuantizedReference) {
 }
 
 TEST(MatMulAvx2Int8, SplitWeightsBitExactWithTheQuantizedReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   // Batched rows (tokens over several panels of 16), weights [K, N] and [N, K]
   // (zero points on the weights too), int8 and float out, K over two chunks.
   const std::pair<Case, ir::Shape> cases[] = {

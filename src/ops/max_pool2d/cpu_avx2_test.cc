@@ -63,7 +63,7 @@ bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
 TEST(MaxPool2DAvx2, BitExactWithTheReference) {
   const KernelDef* fast = FindKernel(OpKind::kMaxPool2D, "avx2");
   ASSERT_NE(fast, nullptr);
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
   const Case cases[] = {
       {1, 3, 112, 112, 3, 2, 1, 1, false},  // ResNet's stem pool
@@ -157,7 +157,7 @@ std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x,
 }
 
 TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
   const Case cases[] = {
       {1, 64, 16, 16, 3, 2, 1, 1, false},  // ResNet's stem pool, whole vectors
@@ -246,7 +246,7 @@ std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, Memory
 }
 
 TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
-  if (!kernels::DetectedCpuFeatures().avx2) GTEST_SKIP() << "no AVX2";
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
   const Case cases[] = {
       {1, 64, 20, 18, 3, 2, 1, 1, false},  // ResNet's stem pool, smaller
