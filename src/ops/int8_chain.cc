@@ -157,8 +157,7 @@ Status MakeInt8LutReference(LutOp op, const KernelInit& init, std::unique_ptr<Ke
 
 Status MakeInt8LutAvx2(LutOp op, const KernelInit& init, std::unique_ptr<Kernel>* kernel, bool vbmi) {
   if (!LutStepSupported(init, op.data_input)) return Internal("avx2-int8-lut does not take this step");
-  if (vbmi && (init.outputs[0].dtype != DataType::INT8 || !Int8LookupVbmiAvailable()))
-    return Internal("avx512vbmi-int8-lut does not take this step");
+  if (vbmi && !VbmiLutOutput(init)) return Internal("avx512vbmi-int8-lut does not take this step");
   const ir::QuantBinding& in = *init.inputs[op.data_input]->quant;
   const ValueInfo& out = init.outputs[0];
   const int64_t count = ir::ElementCount(out.shape);
@@ -236,6 +235,10 @@ MIXQ_VBMI void LookupInt8Vbmi(const std::array<int8_t, 256>& table, const int8_t
     const __mmask64 tail = ~__mmask64{0} >> (64 - (n - i));
     _mm512_mask_storeu_epi8(y + i, tail, Lookup64(_mm512_maskz_loadu_epi8(tail, x + i), low_a, low_b, high_a, high_b));
   }
+}
+
+bool VbmiLutOutput(const KernelInit& init) {
+  return Int8LookupVbmiAvailable() && init.outputs.size() == 1 && init.outputs[0].dtype == DataType::INT8;
 }
 
 bool Int8LookupVbmiAvailable() {

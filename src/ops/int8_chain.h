@@ -82,6 +82,10 @@ void LookupInt8Vbmi(const std::array<int8_t, 256>& table, const int8_t* x, int8_
 // MIXQ_MAX_ISA caps) reaches AVX-512.
 bool Int8LookupVbmiAvailable();
 
+// What the "avx512vbmi-int8-lut" kernels add to their avx2-int8-lut form's
+// cases: LookupInt8Vbmi available and an int8 output.
+bool VbmiLutOutput(const KernelInit& init);
+
 // IntegerChainStep with every present input consumed in QINT8 (no
 // constants), static shapes: what the rescaling steps take.
 bool RescaleStepSupported(const KernelInit& init);

@@ -16,21 +16,16 @@ bool Supports(const KernelInit& init) {
   return ElementwiseLutOp(init, &op).ok() && LutStepSupported(init, op.data_input);
 }
 
+// kVbmi: avx512vbmi-int8-lut (an int8 output, LookupInt8Vbmi).
+template <bool kVbmi>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   LutOp op;
   MIXQ_RETURN_IF_ERROR(ElementwiseLutOp(init, &op));
-  return MakeInt8LutAvx2(std::move(op), init, kernel);
+  return MakeInt8LutAvx2(std::move(op), init, kernel, kVbmi);
 }
 
 bool SupportsVbmi(const KernelInit& init) {
-  return Int8LookupVbmiAvailable() && init.outputs.size() == 1 && init.outputs[0].dtype == DataType::INT8 &&
-         Supports(init);
-}
-
-Status MakeVbmi(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  LutOp op;
-  MIXQ_RETURN_IF_ERROR(ElementwiseLutOp(init, &op));
-  return MakeInt8LutAvx2(std::move(op), init, kernel, /*vbmi=*/true);
+  return VbmiLutOutput(init) && Supports(init);
 }
 
 }  // namespace
@@ -39,8 +34,8 @@ Status MakeVbmi(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(elementwise, avx2_int8_lut) {
   mixq::ops::RegisterKernel({"avx2-int8-lut", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 20,
-                             mixq::ops::Supports, mixq::ops::Make});
+                             mixq::ops::Supports, mixq::ops::Make<false>});
   // Above it where the CPU has AVX-512 VBMI (int8 output).
   mixq::ops::RegisterKernel({"avx512vbmi-int8-lut", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx512, 25,
-                             mixq::ops::SupportsVbmi, mixq::ops::MakeVbmi});
+                             mixq::ops::SupportsVbmi, mixq::ops::Make<true>});
 }

@@ -149,6 +149,20 @@ std::vector<int64_t> Steps(const ir::Shape& in, const ir::Shape& out) {
   return steps;
 }
 
+// Moves (index, ia, ib) from one run to the next: index counts over
+// plan.outer, ia / ib are the operands' element offsets of the run.
+inline void NextRun(const Plan& plan, std::vector<int64_t>* index, int64_t* ia, int64_t* ib) {
+  for (size_t d = index->size(); d-- > 0;) {
+    int64_t& i = (*index)[d];
+    *ia += plan.a_outer[d];
+    *ib += plan.b_outer[d];
+    if (++i < plan.outer[d]) return;
+    *ia -= plan.a_outer[d] * i;
+    *ib -= plan.b_outer[d] * i;
+    i = 0;
+  }
+}
+
 // Calls f(r, ia, ib) for every run r, with the operands' element offsets.
 template <typename F>
 void ForEachRun(const Plan& plan, F&& f) {
@@ -157,14 +171,7 @@ void ForEachRun(const Plan& plan, F&& f) {
   int64_t ia = 0, ib = 0;
   for (int64_t r = 0; r < runs; ++r) {
     f(r, ia, ib);
-    for (size_t d = index.size(); d-- > 0;) {
-      ia += plan.a_outer[d];
-      ib += plan.b_outer[d];
-      if (++index[d] < plan.outer[d]) break;
-      ia -= plan.a_outer[d] * index[d];
-      ib -= plan.b_outer[d] * index[d];
-      index[d] = 0;
-    }
+    NextRun(plan, &index, &ia, &ib);
   }
 }
 
@@ -204,15 +211,8 @@ void ForEachSpan(const Plan& plan, F&& f) {
       const int64_t piece = span % pieces, begin = piece * kSpan;
       f(r, ia, ib, begin, std::min(kSpan, plan.inner - begin));
       if (++span % pieces != 0) continue;
-      ++r;  // the next run
-      for (size_t d = index.size(); d-- > 0;) {
-        ia += plan.a_outer[d];
-        ib += plan.b_outer[d];
-        if (++index[d] < plan.outer[d]) break;
-        ia -= plan.a_outer[d] * index[d];
-        ib -= plan.b_outer[d] * index[d];
-        index[d] = 0;
-      }
+      ++r;
+      NextRun(plan, &index, &ia, &ib);
     }
   }
 }
