@@ -3,7 +3,9 @@
 // input dequantized in registers (the float32 product s * (q - z)), added in
 // float32, quantized with the output's parameters by QuantizeVector (or
 // stored as float32), so every value is the reference's, bit for bit.
-// Without FMA (nothing to contract: one product per input, then a sum).
+// Without FMA (nothing to contract: one product per input, then a sum),
+// except in the affine form fitted to it for large int8 outputs
+// (int8_add.h), whose fused multiply-adds are explicit.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@ namespace mixq::ops {
 namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2")))
+#define MIXQ_AVX2_FMA __attribute__((target("avx2,fma")))
 
 struct Dequant {
   __m256 scale;
@@ -82,12 +85,53 @@ MIXQ_AVX2 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Params 
              static_cast<char*>(out) + static_cast<size_t>(at) * width);
 }
 
+// The affine form (int8_add.h Int8AddAffine), 32 codes per block, 8 per
+// vector: sign extension, conversion, two fused multiply-adds, a conversion
+// rounding half to even (MXCSR's default), a compare and a blend per patch,
+// and Pack32's saturating packs. A short block goes through zeroed copies.
+MIXQ_AVX2_FMA void AffineBlock(const int8_t* a, const int8_t* b, int64_t n, const Int8AddAffine& form, int8_t* out) {
+  alignas(32) int8_t ta[32] = {}, tb[32] = {};
+  if (n < 32) {
+    std::memcpy(ta, a, static_cast<size_t>(n));
+    std::memcpy(tb, b, static_cast<size_t>(n));
+    a = ta;
+    b = tb;
+  }
+  const __m256 ka = _mm256_set1_ps(form.ka), kb = _mm256_set1_ps(form.kb), c = _mm256_set1_ps(form.c);
+  __m256i q[4];
+  for (int k = 0; k < 4; ++k) {
+    const __m256i ia = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + 8 * k)));
+    const __m256i ib = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 8 * k)));
+    const __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia), ka, _mm256_fmadd_ps(_mm256_cvtepi32_ps(ib), kb, c));
+    q[k] = _mm256_cvtps_epi32(y);
+    if (!form.patch_keys.empty()) {
+      const __m256i key = _mm256_or_si256(_mm256_slli_epi32(ia, 8), _mm256_and_si256(ib, _mm256_set1_epi32(0xff)));
+      for (size_t p = 0; p < form.patch_keys.size(); ++p) {
+        const __m256i hit = _mm256_cmpeq_epi32(key, _mm256_set1_epi32(form.patch_keys[p]));
+        q[k] = _mm256_blendv_epi8(q[k], _mm256_set1_epi32(form.patch_codes[p]), hit);
+      }
+    }
+  }
+  const __m256i packed = Pack32(q[0], q[1], q[2], q[3]);
+  if (n == 32) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), packed);
+  } else {
+    alignas(32) int8_t y[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(y), packed);
+    std::memcpy(out, y, static_cast<size_t>(n));
+  }
+}
+
+MIXQ_AVX2_FMA void AffineRange(const int8_t* a, const int8_t* b, int64_t n, const Int8AddAffine& form, int8_t* out) {
+  for (int64_t at = 0; at < n; at += 32) AffineBlock(a + at, b + at, std::min<int64_t>(32, n - at), form, out + at);
+}
+
 bool Supports(const KernelInit& init) {
   return SameShapeInt8Add(init);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeInt8Add(init, "avx2-int8", AddRange, kernel);
+  return MakeInt8Add(init, "avx2-int8", AddRange, AffineRange, kernel);
 }
 
 }  // namespace

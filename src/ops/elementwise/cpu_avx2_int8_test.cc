@@ -7,10 +7,12 @@
 // int8 and float32 outputs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <tuple>
 
+#include "ops/elementwise/int8_add.h"
 #include "ops/int8_chain.h"
 #include "ops/kernel_registry.h"
 #include "quant/quant_math.h"
@@ -42,7 +44,8 @@ std::vector<int8_t> Codes(int64_t n, uint32_t seed) {
 template <typename Out>
 std::vector<Out> RunAdd(const KernelDef& def, const ir::Shape& sa, const ir::Shape& sb, const ir::Shape& so,
                         const ir::QuantBinding& qa, const ir::QuantBinding& qb, const ir::QuantBinding& qo,
-                        const std::vector<int8_t>& a, const std::vector<int8_t>& b, DataType out_type) {
+                        const std::vector<int8_t>& a, const std::vector<int8_t>& b, DataType out_type,
+                        std::string* form = nullptr) {
   ir::AttrMap attrs;
   attrs.Set("op", std::string("add"));
   ValueInfo ai{DataType::INT8, sa, nullptr, &qa, true}, bi{DataType::INT8, sb, nullptr, &qb, true};
@@ -56,6 +59,7 @@ std::vector<Out> RunAdd(const KernelDef& def, const ir::Shape& sa, const ir::Sha
   EXPECT_TRUE(def.make(init, &kernel).ok()) << def.name;
   std::vector<Out> y(static_cast<size_t>(ir::ElementCount(so)));
   if (!kernel) return y;
+  if (form) *form = Int8AddForm(*kernel);
   RunQuant ra{qa.scales[0], qa.zero_points[0]}, rb{qb.scales[0], qb.zero_points[0]},
       ro{qo.scales[0], qo.zero_points[0]};
   EXPECT_TRUE(kernel
@@ -128,34 +132,99 @@ TEST_P(Int8AddFast, BitExactWithTheReference) {
   }
 }
 
-// Tensors of 65536 elements or more run through a table of every pair of
-// codes (int8_add.cc): every pair, twice over and a tail of 13, bit for bit
-// the reference's, with both kernels' lookups (8 and 16 pairs per gather).
-TEST_P(Int8AddFast, EveryPairOfCodesThroughTheTable) {
+// Every pair of codes, twice over in a scattered order and a tail of 13.
+void EveryPairTwice(std::vector<int8_t>* a, std::vector<int8_t>* b) {
+  const int64_t n = 2 * 65536 + 13;
+  a->resize(static_cast<size_t>(n));
+  b->resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t pair = (i * 40503) % 65536;
+    (*a)[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair >> 8));
+    (*b)[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair & 0xff));
+  }
+}
+
+// Tensors of 4096 elements or more run the affine form where it fits, else
+// (65536 or more, Intel's fast gathers) a table of every pair of codes
+// (int8_add.cc): every pair, twice over and a tail of 13, bit for bit the
+// reference's, in each of the three forms, the form checked.
+TEST_P(Int8AddFast, EveryPairOfCodesInEachForm) {
   const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
   ASSERT_NE(fast, nullptr);
   if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
-  const int64_t n = 2 * 65536 + 13;
-  std::vector<int8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t pair = (i * 40503) % 65536;  // every pair, in a scattered order
-    a[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair >> 8));
-    b[static_cast<size_t>(i)] = static_cast<int8_t>(static_cast<uint8_t>(pair & 0xff));
-  }
-  const ir::Shape shape = {1, n};
+  std::vector<int8_t> a, b;
+  EveryPairTwice(&a, &b);
+  const ir::Shape shape = {1, static_cast<int64_t>(a.size())};
   for (const auto& [qa, qb, qo] : {std::tuple{Binding(0.02f, -128), Binding(0.05f, 127), Binding(0.03f, 5)},
                                    std::tuple{Binding(0.1f, 0), Binding(0.1f, 0), Binding(0.001f, 0)},
                                    std::tuple{Binding(0.0123f, 17), Binding(0.0456f, -33), Binding(0.0789f, 127)}}) {
     const auto want = RunAdd<int8_t>(ChainReference(), shape, shape, shape, qa, qb, qo, a, b, DataType::INT8);
-    for (int table : {1, 0}) {  // looked up (Intel's fast gathers) and computed (AMD)
-      kernels::SetGatherTablesForTesting(table);
-      const auto got = RunAdd<int8_t>(*fast, shape, shape, shape, qa, qb, qo, a, b, DataType::INT8);
+    struct Form {
+      int affine, table;
+      const char* name;
+    };
+    for (const Form& f : {Form{1, 0, "affine"}, Form{0, 1, "table"}, Form{0, 0, "computed"}}) {
+      SetInt8AddAffineForTesting(f.affine);
+      kernels::SetGatherTablesForTesting(f.table);
+      std::string form;
+      const auto got = RunAdd<int8_t>(*fast, shape, shape, shape, qa, qb, qo, a, b, DataType::INT8, &form);
       kernels::SetGatherTablesForTesting(-1);
+      SetInt8AddAffineForTesting(-1);
+      EXPECT_EQ(form.substr(0, std::string(f.name).size()), f.name);
       ASSERT_EQ(got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i)
-        ASSERT_EQ(got[i], want[i]) << "codes " << int{a[i]} << " + " << int{b[i]} << " at " << i << ", table " << table;
+        ASSERT_EQ(got[i], want[i]) << "codes " << int{a[i]} << " + " << int{b[i]} << " at " << i << ", " << form;
     }
   }
+}
+
+// The affine form over many scales and zero points: wherever it is chosen
+// it gives the reference's codes for every pair. Most fit with no patch;
+// some need patches (the pairs whose exact sum lies within rounding of a
+// half), and the set below includes such cases, so the patch blend is run;
+// equal scales (ties everywhere, rounded by the reference's float errors)
+// need more patches than allowed and keep the computed form.
+TEST_P(Int8AddFast, AffineFormOverManyScales) {
+  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
+  ASSERT_NE(fast, nullptr);
+  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  std::vector<int8_t> a, b;
+  EveryPairTwice(&a, &b);
+  const ir::Shape shape = {1, static_cast<int64_t>(a.size())};
+  std::mt19937 rng(2026);
+  std::uniform_real_distribution<float> log_scale(-7.0f, -1.0f);
+  std::uniform_int_distribution<int> zero_point(-128, 127);
+  int exact_fits = 0, patched = 0, computed = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    ir::QuantBinding qa, qb, qo;
+    if (trial == 0) {  // equal scales, symmetric
+      qa = qb = Binding(0.02f, 0);
+      qo = Binding(0.04f, 0);
+    } else {
+      qa = Binding(std::exp(log_scale(rng)), zero_point(rng));
+      qb = Binding(std::exp(log_scale(rng)), zero_point(rng));
+      qo = Binding(std::exp(log_scale(rng)), zero_point(rng));
+    }
+    std::string form;
+    const auto got = RunAdd<int8_t>(*fast, shape, shape, shape, qa, qb, qo, a, b, DataType::INT8, &form);
+    const auto want = RunAdd<int8_t>(ChainReference(), shape, shape, shape, qa, qb, qo, a, b, DataType::INT8);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << "trial " << trial << ", codes " << int{a[i]} << " + " << int{b[i]} << ", " << form;
+    }
+    if (form == "affine, 0 patches")
+      ++exact_fits;
+    else if (form.rfind("affine", 0) == 0)
+      ++patched;
+    else
+      ++computed;
+    if (trial == 0) {
+      EXPECT_EQ(form.rfind("affine", 0), std::string::npos) << form;
+    }
+  }
+  EXPECT_GE(exact_fits, 20);
+  EXPECT_GE(patched, 1);
+  EXPECT_GE(computed, 1);
 }
 
 TEST(Int8Add, Avx2DeclinesBroadcasting) {

@@ -3,7 +3,8 @@
 // dequantized in registers (s * (q - z) in float32), the two added in
 // float32, quantized with the output's parameters by QuantizeVector512 (the
 // same per-lane operations as QuantizeVector) or stored as float32, so every
-// value is the reference's, bit for bit. The tail runs masked. AVX-512
+// value is the reference's, bit for bit. The tail runs masked. Large int8
+// outputs run the affine form fitted to this one (int8_add.h). AVX-512
 // implies FMA: the file is built with -ffp-contract=off (CMakeLists.txt) so
 // that no product and sum are fused.
 #include <immintrin.h>
@@ -63,12 +64,37 @@ MIXQ_AVX512 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Param
              static_cast<char*>(out) + static_cast<size_t>(at) * width);
 }
 
+// The affine form (int8_add.h Int8AddAffine), 16 codes per step: sign
+// extension, conversion, two fused multiply-adds, a conversion rounding
+// half to even (MXCSR's default) and a saturating narrowing store, then a
+// compare and a blend per patch. The tail runs masked.
+MIXQ_AVX512 void AffineRange(const int8_t* a, const int8_t* b, int64_t n, const Int8AddAffine& form, int8_t* out) {
+  const __m512 ka = _mm512_set1_ps(form.ka), kb = _mm512_set1_ps(form.kb), c = _mm512_set1_ps(form.c);
+  const size_t patches = form.patch_keys.size();
+  for (int64_t j = 0; j < n; j += 16) {
+    const int64_t count = std::min<int64_t>(16, n - j);
+    const auto mask = static_cast<__mmask16>(count == 16 ? 0xFFFF : (1u << count) - 1);
+    const __m512i ia = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + j));
+    const __m512i ib = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + j));
+    const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia), ka, _mm512_fmadd_ps(_mm512_cvtepi32_ps(ib), kb, c));
+    __m512i q = _mm512_cvtps_epi32(y);
+    if (patches != 0) {
+      const __m512i key = _mm512_or_si512(_mm512_slli_epi32(ia, 8), _mm512_and_si512(ib, _mm512_set1_epi32(0xff)));
+      for (size_t p = 0; p < patches; ++p) {
+        const __mmask16 hit = _mm512_cmpeq_epi32_mask(key, _mm512_set1_epi32(form.patch_keys[p]));
+        q = _mm512_mask_mov_epi32(q, hit, _mm512_set1_epi32(form.patch_codes[p]));
+      }
+    }
+    _mm512_mask_cvtsepi32_storeu_epi8(out + j, mask, q);
+  }
+}
+
 bool Supports(const KernelInit& init) {
   return SameShapeInt8Add(init);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeInt8Add(init, "avx512-int8", AddRange, kernel, /*avx512=*/true);
+  return MakeInt8Add(init, "avx512-int8", AddRange, AffineRange, kernel, /*avx512=*/true);
 }
 
 }  // namespace
