@@ -71,6 +71,25 @@ MIXQ_HARD_SWISH_INLINE_512 __m512 HardSwishExact16(__m512 x) {
                               _mm512_mul_ps(x, _mm512_setzero_ps()));
 }
 
+// hard_swish of a float16 value (widened to float32) whose result is rounded
+// to float16 next, as on float16 storage (SPEC section 6): (x clamp(x + 3,
+// 0, 6)) RN(1/6) in float32, four operations in place of HardSwishExact's
+// double arithmetic. Rounded to float16 it is HardSwishExact's result
+// rounded to float16 for every one of the 65536 float16 inputs, the sign of
+// zero included, NaN staying NaN (HardSwishKernel.OfHalfRoundsAsTheExactForEveryHalf);
+// on other floats it may differ in the last float32 bits.
+MIXQ_HARD_SWISH_INLINE __m256 HardSwishOfHalf8(__m256 x) {
+  const __m256 clamped =
+      _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, _mm256_set1_ps(3.0f)), _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
+  return _mm256_mul_ps(_mm256_mul_ps(x, clamped), _mm256_set1_ps(1.0f / 6.0f));
+}
+
+MIXQ_HARD_SWISH_INLINE_512 __m512 HardSwishOfHalf16(__m512 x) {
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+  return _mm512_mul_ps(_mm512_mul_ps(x, clamped), _mm512_set1_ps(1.0f / 6.0f));
+}
+
 #undef MIXQ_HARD_SWISH_INLINE_512
 #undef MIXQ_HARD_SWISH_INLINE
 

@@ -117,8 +117,16 @@ MIXQ_F16C void AddPass(const float* src, const float* add32, const uint16_t* add
   }
 }
 
+// With `round` the input is a float16 value and the result is rounded to
+// float16 next (each pass rounds its input, the store its output), so
+// kernels::HardSwishOfHalf8's four float32 operations give the same float16
+// as the exact double form.
 MIXQ_F16C void HardSwishPass(const float* src, float* dst, int64_t m, bool round) {
-  for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, HardSwish8(Load8(src, j, round)));
+  if (round)
+    for (int64_t j = 0; j < m; j += 8)
+      _mm256_store_ps(dst + j, kernels::HardSwishOfHalf8(Round8(_mm256_loadu_ps(src + j))));
+  else
+    for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, HardSwish8(_mm256_loadu_ps(src + j)));
 }
 
 // The 16-lane form of HardSwishPass (kernels::HardSwishExact16: the same
@@ -132,11 +140,14 @@ MIXQ_F16C void HardSwishPass(const float* src, float* dst, int64_t m, bool round
 #define MIXQ_AVX512_F16C __attribute__((target("avx512f,avx512vl,f16c,fma"), noinline))
 MIXQ_AVX512_F16C void HardSwishPass512(const float* src, float* dst, int64_t m, bool round) {
   int64_t j = 0;
-  for (; j + 16 <= m; j += 16) {
-    __m512 v = _mm512_loadu_ps(src + j);
-    if (round) v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm512_store_ps(dst + j, kernels::HardSwishExact16(v));
-  }
+  if (round)  // HardSwishPass's float16 form
+    for (; j + 16 <= m; j += 16) {
+      const __m512 v =
+          _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(src + j), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      _mm512_store_ps(dst + j, kernels::HardSwishOfHalf16(v));
+    }
+  else
+    for (; j + 16 <= m; j += 16) _mm512_store_ps(dst + j, kernels::HardSwishExact16(_mm512_loadu_ps(src + j)));
   if (j < m) HardSwishPass(src + j, dst + j, m - j, round);
 }
 #undef MIXQ_AVX512_F16C
