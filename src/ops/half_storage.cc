@@ -225,19 +225,31 @@ class HalfRows : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const int64_t chunks = (g_.rows + g_.rows_per_chunk - 1) / g_.rows_per_chunk;
+    // Buffers per OpenMP thread, sized once for a whole chunk: allocating and
+    // zero-filling them per chunk cost PP-OCR rec's float16 Softmax (40 rows
+    // of 6625, a chunk per row) about a third of its time.
+    const int threads = std::max(1, omp_get_max_threads());
+    if (buffers_.size() < static_cast<size_t>(threads)) buffers_.resize(static_cast<size_t>(threads));
+    for (Buffers& b : buffers_) {
+      if (in_half_ && b.x.size() < static_cast<size_t>(g_.rows_per_chunk * g_.length))
+        b.x.resize(static_cast<size_t>(g_.rows_per_chunk * g_.length));
+      if (out_half_ && b.y.size() < static_cast<size_t>(g_.rows_per_chunk * g_.out_length))
+        b.y.resize(static_cast<size_t>(g_.rows_per_chunk * g_.out_length));
+    }
     // Not inside an inactive `omp parallel ... if (false)` region: a float32
     // kernel that opens its own (oneDNN's inner product) then runs a nested
     // team. MobileNetV2's float16 1280 -> 1000 FullyConnected at 2 threads:
     // 0.45-0.49 ms that way, 0.28-0.31 called directly (step minima, AMD
     // Zen 4; 0.20 in float32).
     if (chunks == 1 || g_.rows * std::max(g_.length, g_.out_length) <= kernels::kMinParallelElements) {
-      for (int64_t c = 0; c < chunks; ++c) MIXQ_RETURN_IF_ERROR(RunChunk(in, out[0], c * g_.rows_per_chunk));
+      for (int64_t c = 0; c < chunks; ++c)
+        MIXQ_RETURN_IF_ERROR(RunChunk(in, out[0], c * g_.rows_per_chunk, &buffers_[0]));
       return Status::OK();
     }
     Status status = Status::OK();
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
-      Status s = RunChunk(in, out[0], c * g_.rows_per_chunk);
+      Status s = RunChunk(in, out[0], c * g_.rows_per_chunk, &buffers_[static_cast<size_t>(omp_get_thread_num())]);
       if (!s.ok()) {
 #pragma omp critical(mixq_half_rows)
         status = s;
@@ -247,25 +259,27 @@ class HalfRows : public Kernel {
   }
 
  private:
-  Status RunChunk(const std::vector<TensorView>& in, const TensorView& y, int64_t row) const {
+  struct Buffers {
+    std::vector<float> x, y;  // a chunk's widened input and float32 output
+  };
+
+  Status RunChunk(const std::vector<TensorView>& in, const TensorView& y, int64_t row, Buffers* b) const {
     const int64_t rows = std::min(g_.rows_per_chunk, g_.rows - row);
     const int64_t n = rows * g_.length, at = row * g_.length;
     const int64_t out_n = rows * g_.out_length, out_at = row * g_.out_length;
     const bool full = rows == g_.rows_per_chunk;
-    std::vector<float> x_buf(static_cast<size_t>(in_half_ ? n : 0));
-    std::vector<float> y_buf(static_cast<size_t>(out_half_ ? out_n : 0));
     std::vector<TensorView> views = in;
     views[0] = {DataType::FLOAT32, full ? g_.chunk_shape : g_.tail_shape, nullptr, nullptr};
     TensorView yv{DataType::FLOAT32, full ? g_.out_chunk_shape : g_.out_tail_shape, nullptr, nullptr};
     if (in_half_) {
-      kernels::Narrow16ToFloatRow(bfloat16_, in[0].Data<const uint16_t>() + at, x_buf.data(), n);
-      views[0].data = x_buf.data();
+      kernels::Narrow16ToFloatRow(bfloat16_, in[0].Data<const uint16_t>() + at, b->x.data(), n);
+      views[0].data = b->x.data();
     } else {
       views[0].data = in[0].Data<float>() + at;
     }
-    yv.data = out_half_ ? y_buf.data() : y.Data<float>() + out_at;
+    yv.data = out_half_ ? b->y.data() : y.Data<float>() + out_at;
     MIXQ_RETURN_IF_ERROR((full ? chunk_ : tail_)->Run(views, {yv}));
-    if (out_half_) kernels::FloatToNarrow16Row(bfloat16_, y_buf.data(), y.Data<uint16_t>() + out_at, out_n);
+    if (out_half_) kernels::FloatToNarrow16Row(bfloat16_, b->y.data(), y.Data<uint16_t>() + out_at, out_n);
     return Status::OK();
   }
 
@@ -274,6 +288,7 @@ class HalfRows : public Kernel {
   bool bfloat16_;
   bool in_half_, out_half_;
   std::unique_ptr<Kernel> chunk_, tail_;
+  std::vector<Buffers> buffers_;  // per OpenMP thread
 };
 
 }  // namespace
