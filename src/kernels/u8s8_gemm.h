@@ -159,7 +159,8 @@ void PackS8B(const int16_t* bt, int64_t n, int64_t k, PackedS8B* packed);
 void GemmU8S8WeightsTileAvx2(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
                              int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc);
 // The same on AVX-512 VNNI, where B may hold any s8 weights (FitsS8): no
-// pair bound. Needs AVX-512 F, BW and VNNI.
+// pair bound. A block holding a single row of A (A's m = 6 b + 1) writes
+// only that row of C. Needs AVX-512 F, BW and VNNI.
 void GemmU8S8WeightsTileVnni(const PackedS8A& a, int64_t first_block, int64_t last_block, const PackedS8B& b,
                              int64_t first_panel, int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc);
 

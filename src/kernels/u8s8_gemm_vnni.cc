@@ -97,6 +97,44 @@ MIXQ_VNNI void Panels(const int32_t* a, const uint8_t* b, int64_t panel_stride, 
                          rest_steps);
 }
 
+// Block's weights form (A u8, B s8) for a block holding one row of A (a
+// batch-1 FullyConnected or MatMul): Block computes all 6 rows whatever
+// their number, 6x the work and 3 accumulator chains per quad; here one
+// broadcast feeds kPanels independent accumulators. ResNet-50's 2048 ->
+// 1000 head: 0.157 -> 0.113-0.126 ms (1 thread, AMD Zen 4).
+template <int kPanels>
+MIXQ_VNNI inline void OneRowBlock(const int32_t* a, const uint8_t* b, int64_t panel_stride, int64_t quads, int32_t* c,
+                                  const int32_t* col_init) {
+  __m512i acc[kPanels];
+#pragma GCC unroll 8
+  for (int p = 0; p < kPanels; ++p)
+    acc[p] = col_init ? _mm512_loadu_si512(col_init + 16 * p) : _mm512_loadu_si512(c + 16 * p);
+  for (int64_t q = 0; q < quads; ++q, a += kRows, b += kQuadBytes) {
+    const __m512i w = _mm512_set1_epi32(a[0]);
+#pragma GCC unroll 8
+    for (int p = 0; p < kPanels; ++p) acc[p] = _mm512_dpbusd_epi32(acc[p], w, _mm512_loadu_si512(b + p * panel_stride));
+  }
+#pragma GCC unroll 8
+  for (int p = 0; p < kPanels; ++p) _mm512_storeu_si512(c + 16 * p, acc[p]);
+}
+
+// Panels for OneRowBlock: 8 at a time, then 4, 2 and 1.
+MIXQ_VNNI void OneRowPanels(const int32_t* a, const uint8_t* b, int64_t panel_stride, int64_t panels, int64_t quads,
+                            int32_t* c, const int32_t* col_init) {
+  int64_t p = 0;
+  auto at = [&](int64_t panel) { return col_init ? col_init + panel * kU8S8Panel : nullptr; };
+  for (; p + 8 <= panels; p += 8) OneRowBlock<8>(a, b + p * panel_stride, panel_stride, quads, c + p * 16, at(p));
+  if (panels - p >= 4) {
+    OneRowBlock<4>(a, b + p * panel_stride, panel_stride, quads, c + p * 16, at(p));
+    p += 4;
+  }
+  if (panels - p >= 2) {
+    OneRowBlock<2>(a, b + p * panel_stride, panel_stride, quads, c + p * 16, at(p));
+    p += 2;
+  }
+  if (panels - p == 1) OneRowBlock<1>(a, b + p * panel_stride, panel_stride, quads, c + p * 16, at(p));
+}
+
 }  // namespace
 
 MIXQ_VNNI void GemmU8S8TileVnni(const PackedS8A& a, int64_t first_block, int64_t last_block, const uint8_t* b,
@@ -133,8 +171,12 @@ MIXQ_VNNI void GemmU8S8WeightsTileVnni(const PackedS8A& a, int64_t first_block, 
     for (int64_t block = first_block; block < last_block; ++block) {
       const int32_t* ab = a.data.data() + (block * quads + kc) * kRows;
       int32_t* cb = c + (block - first_block) * kRows * ldc;
-      Panels<false>(ab, b.data.data() + first_panel * panel_stride + kc * kQuadBytes, panel_stride, panels, len, cb,
-                    ldc, nullptr, kc == 0 ? init.data() : nullptr, nullptr, 0);
+      const uint8_t* bb = b.data.data() + first_panel * panel_stride + kc * kQuadBytes;
+      const int32_t* col_init = kc == 0 ? init.data() : nullptr;
+      if (a.m - block * kRows == 1)  // rows past A's m are never read: only row 0 is written
+        OneRowPanels(ab, bb, panel_stride, panels, len, cb, col_init);
+      else
+        Panels<false>(ab, bb, panel_stride, panels, len, cb, ldc, nullptr, col_init, nullptr, 0);
     }
   }
 }

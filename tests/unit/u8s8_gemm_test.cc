@@ -188,7 +188,10 @@ void CheckWeightsTile(WeightsTile tile) {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> byte(-128, 127);
   for (const auto& shape :
-       std::vector<std::array<int64_t, 3>>{{1, 7, 3}, {13, 300, 70}, {6, 1030, 48}, {20, 64, 160}, {40, 130, 97}}) {
+       // {1, 1030, 200} and {7, 520, 100}: single-row blocks (the VNNI tile's
+       // one-row form) over 13 and 7 panels (8 + 4 + 1, 4 + 2 + 1) and several K chunks.
+       std::vector<std::array<int64_t, 3>>{
+           {1, 7, 3}, {13, 300, 70}, {6, 1030, 48}, {20, 64, 160}, {40, 130, 97}, {1, 1030, 200}, {7, 520, 100}}) {
     const int64_t m = shape[0], k = shape[1], n = shape[2];
     std::vector<int8_t> act(static_cast<size_t>(m * k));
     for (size_t i = 0; i < act.size(); ++i) act[i] = static_cast<int8_t>(i % 7 == 0 ? (i % 2 ? 127 : -128) : byte(rng));
