@@ -38,16 +38,23 @@ MIXQ_AVX2 inline __m256i Pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
   return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+// The blocks' loads read 32 codes: a shorter block reads zeroed copies.
+struct ShortBlock {
+  alignas(32) int8_t a[32] = {}, b[32] = {};
+  void Cover(int64_t n, const int8_t** pa, const int8_t** pb) {
+    if (n >= 32) return;
+    std::memcpy(a, *pa, static_cast<size_t>(n));
+    std::memcpy(b, *pb, static_cast<size_t>(n));
+    *pa = a;
+    *pb = b;
+  }
+};
+
 // n <= 32 sums of a[i] and b[i]: 8 at a time.
 MIXQ_AVX2 void AddBlock(const int8_t* a, const int8_t* b, int64_t n, const Dequant& da, const Dequant& db,
                         const QuantizeConstants* q, void* out) {
-  alignas(32) int8_t ta[32] = {}, tb[32] = {};
-  if (n < 32) {
-    std::memcpy(ta, a, static_cast<size_t>(n));
-    std::memcpy(tb, b, static_cast<size_t>(n));
-    a = ta;
-    b = tb;
-  }
+  ShortBlock pad;
+  pad.Cover(n, &a, &b);
   const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
   const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   const __m128i a_lo = _mm256_castsi256_si128(va), a_hi = _mm256_extracti128_si256(va, 1);
@@ -90,13 +97,8 @@ MIXQ_AVX2 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Params 
 // rounding half to even (MXCSR's default), a compare and a blend per patch,
 // and Pack32's saturating packs. A short block goes through zeroed copies.
 MIXQ_AVX2_FMA void AffineBlock(const int8_t* a, const int8_t* b, int64_t n, const Int8AddAffine& form, int8_t* out) {
-  alignas(32) int8_t ta[32] = {}, tb[32] = {};
-  if (n < 32) {
-    std::memcpy(ta, a, static_cast<size_t>(n));
-    std::memcpy(tb, b, static_cast<size_t>(n));
-    a = ta;
-    b = tb;
-  }
+  ShortBlock pad;
+  pad.Cover(n, &a, &b);
   const __m256 ka = _mm256_set1_ps(form.ka), kb = _mm256_set1_ps(form.kb), c = _mm256_set1_ps(form.c);
   __m256i q[4];
   for (int k = 0; k < 4; ++k) {
