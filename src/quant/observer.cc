@@ -93,12 +93,42 @@ void TensorObserver::GrowEdgeToCover(double max_abs) {
 }
 
 void TensorObserver::Observe(const float* x, int64_t n) {
+  ObserveInOrder(x, n, nullptr);
+}
+
+namespace {
+
+// The first zero of a blocked tensor in plain (n, c, h, w) order; +0.0 if none.
+float FirstZeroInPlainOrder(const float* x, const TensorObserver::BlockedOrder& o) {
+  const int64_t plane = o.h * o.w;
+  for (int64_t n = 0; n < o.n; ++n)
+    for (int64_t c = 0; c < o.c; ++c) {
+      const float* p = x + ((n * (o.c / o.block) + c / o.block) * plane) * o.block + c % o.block;
+      for (int64_t s = 0; s < plane; ++s)
+        if (p[s * o.block] == 0.0f) return p[s * o.block];
+    }
+  return 0.0f;
+}
+
+}  // namespace
+
+void TensorObserver::ObserveBlocked(const float* x, const BlockedOrder& order) {
+  ObserveInOrder(x, order.n * order.c * order.h * order.w, &order);
+}
+
+void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrder* blocked) {
   if (x == nullptr || n <= 0) return;
   // First pass finds the batch range so the edge grows at most once per call
   // rather than once per outlier.
   const bool avx2 = ObserverUsesAvx2();
   const int threads = PassThreads(n);
-  const ValueScan scan = ScanValues(x, n, avx2, threads);
+  ValueScan scan = ScanValues(x, n, avx2, threads);
+  if (blocked && scan.finite > 0 && (scan.lo == 0.0f || scan.hi == 0.0f)) {
+    // ScanValues took the first zero in memory order; the plain tensor's is wanted.
+    const float zero = FirstZeroInPlainOrder(x, *blocked);
+    if (scan.lo == 0.0f) scan.lo = zero;
+    if (scan.hi == 0.0f) scan.hi = zero;
+  }
   nan_count_ += scan.nan;
   inf_count_ += scan.inf;
   if (scan.finite == 0) return;

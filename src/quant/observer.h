@@ -24,9 +24,9 @@ namespace mixq::quant {
 struct ObserverState {
   float min = 0.0f;  // Finite values only; 0 when count == 0.
   float max = 0.0f;
-  uint64_t count = 0;      // Finite values observed == total of both histograms.
-  uint64_t nan_count = 0;  // NaN values, ignored by every statistic.
-  uint64_t inf_count = 0;  // ±Inf values, ignored too: no finite range covers them.
+  uint64_t count = 0;         // Finite values observed == total of both histograms.
+  uint64_t nan_count = 0;     // NaN values, ignored by every statistic.
+  uint64_t inf_count = 0;     // ±Inf values, ignored too: no finite range covers them.
   double hist_max_abs = 0.0;  // Upper edge of the histograms; >= max(|min|, |max|).
   int32_t num_bins = 0;       // Size both bin vectors must have.
   std::vector<uint64_t> negative_bins;
@@ -49,6 +49,17 @@ class TensorObserver {
   // edge doubles (as often as needed) and pairs of bins merge, so the counts
   // gathered so far stay exact, only coarser.
   void Observe(const float* x, int64_t n);
+
+  // Where the elements of a 4-D [n, c, h, w] tensor lie when it is stored
+  // in blocks of `block` channels (nChw8c / nChw16c; c a multiple of block).
+  struct BlockedOrder {
+    int64_t n = 0, c = 0, h = 0, w = 0, block = 0;
+  };
+  // Observe of such a tensor as stored: the same statistics, bit for bit, as
+  // Observe of its plain copy. Counts, range and histogram do not depend on
+  // the order of the values; only the sign of a zero extreme does (the
+  // first zero wins), and that is taken from the first zero in plain order.
+  void ObserveBlocked(const float* x, const BlockedOrder& order);
 
   // Adds another observer's statistics, as if its samples had been observed
   // here. Fails (leaving this unchanged) if the bin counts differ. When the two
@@ -79,6 +90,8 @@ class TensorObserver {
   std::vector<uint64_t> AbsBins() const;
 
  private:
+  // Observe; `blocked`: the values lie in that blocked order (else plain).
+  void ObserveInOrder(const float* x, int64_t n, const BlockedOrder* blocked);
   // Doubles the upper edge until it covers max_abs, merging bins each time.
   void GrowEdgeToCover(double max_abs);
 

@@ -125,6 +125,7 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   if (!options_.max_isa.empty() && kernels::ParseIsa(options_.max_isa, &cap) && cap < lowering.max_isa)
     lowering.max_isa = cap;
   lowering.observed = observed_;
+  lowering.observed_any_layout = observed_any_layout_;
   // MIXQ_PLAIN_LAYOUTS=1 keeps every buffer plain: a diagnostic to measure
   // what the blocked layouts buy (docs/runtime.md), like MIXQ_MAX_ISA.
   const char* plain = std::getenv("MIXQ_PLAIN_LAYOUTS");
@@ -173,10 +174,14 @@ Status ContextImpl::PrepareShapes(const std::vector<ir::Shape>& input_shapes) {
   return Status::OK();
 }
 
-void ContextImpl::SetStepObserver(const std::vector<int>& values, StepObserver fn) {
+void ContextImpl::SetStepObserver(const std::vector<int>& values, StepObserver fn, const std::vector<int>& any_layout) {
   observed_.assign(values.empty() ? 0 : graph().value_count(), false);
   for (int v : values)
     if (v >= 0 && static_cast<size_t>(v) < observed_.size()) observed_[static_cast<size_t>(v)] = true;
+  observed_any_layout_.assign(observed_.size(), false);
+  for (int v : any_layout)
+    if (v >= 0 && static_cast<size_t>(v) < observed_.size() && observed_[static_cast<size_t>(v)])
+      observed_any_layout_[static_cast<size_t>(v)] = true;
   observer_ = std::move(fn);
   prepared_ = false;  // the plan keeps the observed tensors
   observed_after_.clear();
@@ -240,7 +245,10 @@ Status ContextImpl::Enqueue(const std::vector<IRTTensor*>& inputs, const std::ve
     return v;
   };
   auto observe = [&](int value) {
-    return observer_ ? observer_(value, view(plan_.value_buffer[static_cast<size_t>(value)])) : Status::OK();
+    if (!observer_) return Status::OK();
+    const int b = plan_.value_buffer[static_cast<size_t>(value)];
+    return observer_(value, view(b),
+                     b >= 0 ? plan_.buffers[static_cast<size_t>(b)].info.layout : ops::MemoryLayout::kPlain);
   };
   for (int value : observed_before_) MIXQ_RETURN_IF_ERROR(observe(value));
   using Clock = std::chrono::steady_clock;

@@ -69,8 +69,13 @@ class ContextImpl : public IContext {
   // fusion swallows it: LoweringOptions::observed), so it holds the values a
   // network output would. An error from `fn` ends Enqueue with it. Call
   // before the first Enqueue; an empty `values` turns it off.
-  using StepObserver = std::function<Status(int value, const ops::TensorView& data)>;
-  void SetStepObserver(const std::vector<int>& values, StepObserver fn);
+  // `any_layout` (a subset of `values`): tensors whose observer does not
+  // depend on the order of the elements; those may stay in a blocked layout
+  // (runtime/layout_pass.h: whole channel blocks, no padding), so the
+  // convolutions around them need no reorders. `fn` gets the layout the
+  // data is in (kPlain for every other tensor).
+  using StepObserver = std::function<Status(int value, const ops::TensorView& data, ops::MemoryLayout layout)>;
+  void SetStepObserver(const std::vector<int>& values, StepObserver fn, const std::vector<int>& any_layout = {});
 
   // For tests: off keeps every buffer of the plan plain (no blocked
   // layouts, runtime/layout_pass.h); takes effect at the next Prepare.
@@ -99,9 +104,10 @@ class ContextImpl : public IContext {
   std::vector<ir::Shape> prepared_shapes_;
   ExecutionPlan plan_;
   std::unique_ptr<ir::Buffer> arena_;
-  std::vector<ops::RunQuant> run_quant_;  // by buffer
-  std::vector<void*> buffer_data_;        // by buffer, during a run
-  std::vector<bool> observed_;            // by value id (SetStepObserver)
+  std::vector<ops::RunQuant> run_quant_;   // by buffer
+  std::vector<void*> buffer_data_;         // by buffer, during a run
+  std::vector<bool> observed_;             // by value id (SetStepObserver)
+  std::vector<bool> observed_any_layout_;  // by value id: observed in any layout
   StepObserver observer_;
   std::vector<std::vector<int>> observed_after_;  // by step: observed values it writes (PrepareShapes)
   std::vector<int> observed_before_;              // observed values no step writes

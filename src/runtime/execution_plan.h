@@ -60,6 +60,9 @@ struct LoweringOptions {
   // step writes it into a buffer of its own; unlike one, its buffer is freed
   // after its last reader and nothing copies it out. May be empty.
   std::vector<bool> observed;
+  // Graph value id -> true: an observed tensor that may be stored blocked
+  // (ContextImpl::SetStepObserver's any_layout). May be empty.
+  std::vector<bool> observed_any_layout;
   // Blocked activation layouts between kernels that run in them
   // (runtime/layout_pass.h); off: every buffer plain (tests compare both).
   bool blocked_layouts = true;

@@ -60,7 +60,13 @@ class Lowering {
       const WithStepInit with_init = [this](int s, const std::function<void(const ops::KernelInit&)>& use) {
         WithInit(s, use);
       };
-      AssignBlockedLayouts(&plan_, is_output_, NativeBlockLayout(options_.max_isa), with_init);
+      // Observed tensors stay plain, as outputs do, unless their observer
+      // takes any layout (calibration's statistics).
+      std::vector<bool> keep_plain = is_output_;
+      for (size_t v = 0; v < options_.observed_any_layout.size() && v < keep_plain.size(); ++v)
+        if (options_.observed_any_layout[v]) keep_plain[v] = false;
+      for (int out : g_.outputs()) keep_plain[static_cast<size_t>(out)] = true;
+      AssignBlockedLayouts(&plan_, keep_plain, NativeBlockLayout(options_.max_isa), with_init);
       // int8 chains: NHWC between the convolutions that read and write it (oneDNN's int8 kernels).
       AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
       MIXQ_RETURN_IF_ERROR(GiveBackSteps(with_init));

@@ -5,6 +5,7 @@
 // tensor's values exactly as a network output holds them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -16,6 +17,8 @@
 #include "api/network_impl.h"
 #include "calib_test_util.h"
 #include "calibration/calib_runner.h"
+#include "fusion_test_util.h"
+#include "kernels/cpu_features.h"
 #include "passes/build_pipeline.h"
 #include "runtime/engine.h"
 #include "runtime/rt_tensor.h"
@@ -83,11 +86,37 @@ TEST(CalibrationStepObserver, SameStatisticsWithBiasCorrectionAndSmoothQuant) {
   EXPECT_FALSE(in_place.state.channels.absmax.empty());
 }
 
-// The float32 small ResNet for the runtime tests; `outputs`: names also
-// marked as network outputs.
-std::shared_ptr<const runtime::EngineState> FloatEngine(const std::vector<std::string>& outputs) {
+// conv 3x3 8 -> 16 + relu -> conv 3x3 16 -> 16 + that relu's output + relu
+// -> conv 1x1 16 -> 8, all NCHW (the small ResNet's NHWC tensors are never
+// blocked), input [1, 8, 9, 7].
+void BuildNchwConvChain(INetwork* n) {
+  auto conv = [&](ITensor* x, int64_t cin, int64_t cout, int64_t k, uint32_t seed) {
+    IConvNode* c =
+        n->AddIConvNode(x, RandomConst(n, {cout, cin, k, k}, seed, 0.4f), RandomConst(n, {cout}, seed + 1, 0.3f));
+    EXPECT_TRUE(c->SetAttr("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2}).ok());
+    EXPECT_TRUE(c->SetAttr("input_layout", std::string("NCHW")).ok());
+    EXPECT_TRUE(c->SetAttr("output_layout", std::string("NCHW")).ok());
+    EXPECT_TRUE(c->SetAttr("filter_layout", std::string("OIHW")).ok());
+    return c->GetOutput(0);
+  };
+  ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, 8, 9, 7}));
+  ITensor* r1 = n->AddIActivationNode(conv(x, 8, 16, 3, 1), ActivationType::RELU)->GetOutput(0);
+  ITensor* sum = n->AddIElementwiseNode(conv(r1, 16, 16, 3, 3), r1, ElementwiseOp::ADD)->GetOutput(0);
+  ITensor* r2 = n->AddIActivationNode(sum, ActivationType::RELU)->GetOutput(0);
+  ITensor* y = conv(r2, 16, 8, 1, 5);
+  EXPECT_TRUE(y->SetTensorName("y").ok());
+  EXPECT_TRUE(n->MarkOutput(y).ok());
+}
+
+// The float32 small ResNet (or `build`'s network) for the runtime tests;
+// `outputs`: names also marked as network outputs.
+std::shared_ptr<const runtime::EngineState> FloatEngine(const std::vector<std::string>& outputs,
+                                                        void (*build)(INetwork*) = nullptr) {
   auto network = CreateINetwork();
-  EXPECT_TRUE(examples::BuildSmallResNet(network.get()).ok());
+  if (build)
+    build(network.get());
+  else
+    EXPECT_TRUE(examples::BuildSmallResNet(network.get()).ok());
   ir::Graph graph = api::ToImpl(network.get())->graph();
   for (const std::string& name : outputs) graph.MarkOutput(graph.FindValue(name)->id);
   auto model = std::make_shared<format::ModelData>();
@@ -149,9 +178,10 @@ TEST(ContextStepObserver, SeesWhatNetworkOutputsHoldInPlaceAndUnfused) {
   for (const std::string& name : names) values.push_back(plain->graph.FindValue(name)->id);
   std::map<std::string, std::vector<float>> seen;
   std::map<std::string, int> calls;
-  context.SetStepObserver(values, [&](int value, const ops::TensorView& data) -> Status {
+  context.SetStepObserver(values, [&](int value, const ops::TensorView& data, ops::MemoryLayout layout) -> Status {
     const std::string& name = plain->graph.value(value)->name;
     EXPECT_EQ(data.dtype, DataType::FLOAT32) << name;
+    EXPECT_EQ(layout, ops::MemoryLayout::kPlain) << name;  // none was given as any_layout
     ++calls[name];
     seen[name].assign(data.Data<float>(), data.Data<float>() + data.Count());
     return Status::OK();
@@ -172,13 +202,81 @@ TEST(ContextStepObserver, SeesWhatNetworkOutputsHoldInPlaceAndUnfused) {
   }
 
   // An observer error ends Enqueue with it; an empty list turns observing off.
-  context.SetStepObserver(values, [&](int, const ops::TensorView&) -> Status { return DataLoss("observer full"); });
+  context.SetStepObserver(
+      values, [&](int, const ops::TensorView&, ops::MemoryLayout) -> Status { return DataLoss("observer full"); });
   const Status failed = RunSample(&context, samples[1], &outputs);
   EXPECT_EQ(failed.code(), StatusCode::DATA_LOSS);
   EXPECT_NE(failed.ToString().find("observer full"), std::string::npos) << failed.ToString();
   context.SetStepObserver({}, nullptr);
   ASSERT_TRUE(RunSample(&context, samples[1], &outputs).ok());
   EXPECT_EQ(context.GetActivationBytes(), plain_arena);
+}
+
+// Observed "in any layout": tensors between convolutions stay blocked
+// (nChw16c / nChw8c) and the observer gets them as stored, with their
+// layout; unblocked they are the values a network output holds, bit for bit.
+TEST(ContextStepObserver, AnyLayoutTensorsStayBlockedWithTheSameValues) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  const auto plain = FloatEngine({}, BuildNchwConvChain);
+  std::vector<std::string> names = NodeOutputs(plain->graph);
+  names.erase(std::remove(names.begin(), names.end(), std::string("y")), names.end());  // an output: plain
+  ASSERT_GE(names.size(), 3u);
+  const auto tapped = FloatEngine(names, BuildNchwConvChain);
+  VectorCalibData::Sample sample;
+  sample.dims = Dims({1, 8, 9, 7});
+  sample.values = RandomFloats(8 * 9 * 7, 11, -1.5f, 1.5f);
+  // Reference: the tensors as outputs of the plain-layout plan; oneDNN may
+  // sum a blocked convolution in another order (its direct blocked kernels
+  // against the NHWC brgemm ones on AVX-512), so the blocked values are
+  // compared within 1e-5 there, bit for bit elsewhere.
+  runtime::ContextImpl reference(tapped, ContextOptions{});
+  std::vector<std::unique_ptr<IRTTensor>> ref_outputs;
+  ASSERT_TRUE(RunSample(&reference, sample, &ref_outputs).ok());
+  std::map<std::string, std::vector<float>> expected;
+  for (size_t o = 0; o < ref_outputs.size(); ++o) {
+    const IRTTensor& t = *ref_outputs[o];
+    const float* p = static_cast<const float*>(t.GetData());
+    expected[tapped->graph.value(tapped->graph.outputs()[o])->name].assign(p, p + t.GetDimensions().GetElementCount());
+  }
+  runtime::ContextImpl context(plain, ContextOptions{});
+  std::vector<int> values;
+  for (const std::string& name : names) values.push_back(plain->graph.FindValue(name)->id);
+  std::map<std::string, std::vector<float>> seen;
+  int blocked = 0;
+  context.SetStepObserver(
+      values,
+      [&](int value, const ops::TensorView& data, ops::MemoryLayout layout) -> Status {
+        const std::string& name = plain->graph.value(value)->name;
+        const int64_t block = ops::BlockChannels(layout);
+        std::vector<float>& v = seen[name];
+        v.assign(data.Data<float>(), data.Data<float>() + data.Count());
+        if (block > 0) {  // back to plain order
+          ++blocked;
+          const ir::Shape& s = data.shape;
+          EXPECT_EQ(s.size(), 4u);
+          EXPECT_EQ(s[1] % block, 0);
+          const int64_t plane = s[2] * s[3];
+          for (int64_t n = 0; n < s[0]; ++n)
+            for (int64_t c = 0; c < s[1]; ++c)
+              for (int64_t p = 0; p < plane; ++p)
+                v[static_cast<size_t>((n * s[1] + c) * plane + p)] = data.Data<float>()[static_cast<size_t>(
+                    ((n * (s[1] / block) + c / block) * plane + p) * block + c % block)];
+        }
+        return Status::OK();
+      },
+      values);
+  std::vector<std::unique_ptr<IRTTensor>> outputs;
+  ASSERT_TRUE(RunSample(&context, sample, &outputs).ok());
+  EXPECT_GE(blocked, 2);  // r1 and r2 at least, between convolutions
+  ASSERT_EQ(seen.size(), names.size());
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(seen[name].size(), expected.at(name).size());
+    if (kernels::DetectedCpuFeatures().avx512f)
+      ExpectClose(seen[name], expected.at(name), 1e-5);
+    else
+      EXPECT_EQ(std::memcmp(seen[name].data(), expected.at(name).data(), seen[name].size() * sizeof(float)), 0);
+  }
 }
 
 }  // namespace

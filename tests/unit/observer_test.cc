@@ -271,5 +271,45 @@ TEST(Observer, MemoryIsBoundedByTheBinCount) {
   EXPECT_EQ(HistogramTotal(observer), 1000000u);
 }
 
+// A tensor stored nChw16c, observed as stored (calibration keeps observed
+// tensors blocked between convolutions): the same state, bit for bit, as
+// observing its plain copy, over two samples (n = 2, 32 channels, 3 x 5,
+// Gaussian values, relu-like so that 0 is the minimum). The plain tensor's
+// first zero is +0.0 at (c 0, h 0, w 1) but the blocked memory's first is
+// -0.0 at (c 1, h 0, w 0): observing the blocked bytes as if plain would
+// keep -0.0 as the minimum, ObserveBlocked keeps +0.0, as the plain pass.
+TEST(Observer, BlockedTensorGivesThePlainStatistics) {
+  const int64_t n = 2, c = 32, h = 3, w = 5, block = 16;
+  std::vector<float> plain = Gaussian(static_cast<size_t>(n * c * h * w), 77, 2.0f);
+  for (float& v : plain) v = std::fabs(v) + 0.01f;
+  auto at = [&](int64_t in, int64_t ic, int64_t ih, int64_t iw) -> float& {
+    return plain[static_cast<size_t>(((in * c + ic) * h + ih) * w + iw)];
+  };
+  at(0, 0, 0, 1) = 0.0f;
+  at(0, 1, 0, 0) = -0.0f;
+  at(1, 5, 2, 4) = -0.0f;
+  std::vector<float> blocked(plain.size());
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t ic = 0; ic < c; ++ic)
+      for (int64_t ih = 0; ih < h; ++ih)
+        for (int64_t iw = 0; iw < w; ++iw)
+          blocked[static_cast<size_t>((((in * (c / block) + ic / block) * h + ih) * w + iw) * block + ic % block)] =
+              at(in, ic, ih, iw);
+  TensorObserver want, got, naive;
+  const TensorObserver::BlockedOrder order{n, c, h, w, block};
+  for (int sample = 0; sample < 2; ++sample) {
+    want.Observe(plain.data(), static_cast<int64_t>(plain.size()));
+    got.ObserveBlocked(blocked.data(), order);
+    naive.Observe(blocked.data(), static_cast<int64_t>(blocked.size()));
+    for (float& v : plain) v *= 1.5f;  // the second sample: a wider range (the edge grows)
+    for (float& v : blocked) v *= 1.5f;
+  }
+  EXPECT_TRUE(got.State() == want.State());
+  EXPECT_FALSE(std::signbit(want.min()));
+  EXPECT_FALSE(std::signbit(got.min()));
+  EXPECT_TRUE(std::signbit(naive.min()));  // what the plain pass over blocked bytes would keep
+  EXPECT_EQ(got.count(), static_cast<uint64_t>(2 * n * c * h * w));
+}
+
 }  // namespace
 }  // namespace mixq::testing
