@@ -16,8 +16,9 @@ namespace mixq::runtime {
 using WithStepInit = std::function<void(int step, const std::function<void(const ops::KernelInit&)>& use)>;
 
 // Gives buffer b the layout `block` when b holds a graph value that
-// `keep_plain` does not name (network outputs, observed values), is a 4-D
-// FLOAT32 tensor whose channels (dim 1) are a multiple of the block, and its
+// `keep_plain` does not name (network outputs, observed values not taken in
+// any layout), is a 4-D FLOAT32 tensor whose channels (dim 1) are a
+// multiple of the block, and its
 // writer and every reader declare the slot blocked-capable
 // (KernelDef::blocked_slots). Then each step touching a blocked buffer is
 // asked `supports` again with the new infos; a step that declines sends its
