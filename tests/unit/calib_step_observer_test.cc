@@ -147,6 +147,18 @@ Status RunSample(runtime::ContextImpl* context, const VectorCalibData::Sample& s
   return static_cast<IContext*>(context)->Enqueue(inputs, *outputs);
 }
 
+// The network outputs of `engine` after a run, by value name.
+std::map<std::string, std::vector<float>> OutputsByName(const runtime::EngineState& engine,
+                                                        const std::vector<std::unique_ptr<IRTTensor>>& outputs) {
+  std::map<std::string, std::vector<float>> by_name;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const IRTTensor& t = *outputs[o];
+    const float* p = static_cast<const float*>(t.GetData());
+    by_name[engine.graph.value(engine.graph.outputs()[o])->name].assign(p, p + t.GetDimensions().GetElementCount());
+  }
+  return by_name;
+}
+
 TEST(ContextStepObserver, SeesWhatNetworkOutputsHoldInPlaceAndUnfused) {
   const auto plain = FloatEngine({});
   const std::vector<std::string> names = NodeOutputs(plain->graph);
@@ -158,12 +170,7 @@ TEST(ContextStepObserver, SeesWhatNetworkOutputsHoldInPlaceAndUnfused) {
   runtime::ContextImpl reference(tapped, ContextOptions{});
   std::vector<std::unique_ptr<IRTTensor>> ref_outputs;
   ASSERT_TRUE(RunSample(&reference, samples[1], &ref_outputs).ok());
-  std::map<std::string, std::vector<float>> expected;
-  for (size_t o = 0; o < ref_outputs.size(); ++o) {
-    const IRTTensor& t = *ref_outputs[o];
-    const float* p = static_cast<const float*>(t.GetData());
-    expected[tapped->graph.value(tapped->graph.outputs()[o])->name].assign(p, p + t.GetDimensions().GetElementCount());
-  }
+  const auto expected = OutputsByName(*tapped, ref_outputs);
 
   // The plain build, observed in place.
   runtime::ContextImpl context(plain, ContextOptions{});
@@ -232,12 +239,7 @@ TEST(ContextStepObserver, AnyLayoutTensorsStayBlockedWithTheSameValues) {
   runtime::ContextImpl reference(tapped, ContextOptions{});
   std::vector<std::unique_ptr<IRTTensor>> ref_outputs;
   ASSERT_TRUE(RunSample(&reference, sample, &ref_outputs).ok());
-  std::map<std::string, std::vector<float>> expected;
-  for (size_t o = 0; o < ref_outputs.size(); ++o) {
-    const IRTTensor& t = *ref_outputs[o];
-    const float* p = static_cast<const float*>(t.GetData());
-    expected[tapped->graph.value(tapped->graph.outputs()[o])->name].assign(p, p + t.GetDimensions().GetElementCount());
-  }
+  const auto expected = OutputsByName(*tapped, ref_outputs);
   runtime::ContextImpl context(plain, ContextOptions{});
   std::vector<int> values;
   for (const std::string& name : names) values.push_back(plain->graph.FindValue(name)->id);

@@ -96,15 +96,22 @@ TEST(Int8Add, ReferenceIsTheDefinitionWithBroadcasting) {
 
 // Both ISAs' kernels where the CPU runs them: avx2-int8, and avx512-int8
 // (the same operations on 16 lanes, masked tails).
-class Int8AddFast : public ::testing::TestWithParam<const char*> {};
+// The kernel named by the parameter; tests skip where the CPU cannot run it.
+class Int8AddFast : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    fast_ = FindKernel(OpKind::kElementwise, GetParam());
+    ASSERT_NE(fast_, nullptr);
+    if (fast_->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  }
+  const KernelDef* fast_ = nullptr;
+};
 
 INSTANTIATE_TEST_SUITE_P(Kernels, Int8AddFast, ::testing::Values("avx2-int8", "avx512-int8"),
                          [](const auto& info) { return std::string(info.param) == "avx2-int8" ? "Avx2" : "Avx512"; });
 
 TEST_P(Int8AddFast, BitExactWithTheReference) {
-  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
-  ASSERT_NE(fast, nullptr);
-  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  const KernelDef* fast = fast_;
   struct Params {
     ir::QuantBinding a, b, out;
   };
@@ -149,9 +156,7 @@ void EveryPairTwice(std::vector<int8_t>* a, std::vector<int8_t>* b) {
 // (int8_add.cc): every pair, twice over and a tail of 13, bit for bit the
 // reference's, in each of the three forms, the form checked.
 TEST_P(Int8AddFast, EveryPairOfCodesInEachForm) {
-  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
-  ASSERT_NE(fast, nullptr);
-  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  const KernelDef* fast = fast_;
   std::vector<int8_t> a, b;
   EveryPairTwice(&a, &b);
   const ir::Shape shape = {1, static_cast<int64_t>(a.size())};
@@ -185,9 +190,7 @@ TEST_P(Int8AddFast, EveryPairOfCodesInEachForm) {
 // equal scales (ties everywhere, rounded by the reference's float errors)
 // need more patches than allowed and keep the computed form.
 TEST_P(Int8AddFast, AffineFormOverManyScales) {
-  const KernelDef* fast = FindKernel(OpKind::kElementwise, GetParam());
-  ASSERT_NE(fast, nullptr);
-  if (fast->isa > kernels::BestIsa()) GTEST_SKIP() << "this CPU cannot run " << GetParam();
+  const KernelDef* fast = fast_;
   std::vector<int8_t> a, b;
   EveryPairTwice(&a, &b);
   const ir::Shape shape = {1, static_cast<int64_t>(a.size())};
