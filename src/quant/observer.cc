@@ -118,11 +118,22 @@ void TensorObserver::ObserveBlocked(const float* x, const BlockedOrder& order) {
 
 void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrder* blocked) {
   if (x == nullptr || n <= 0) return;
-  // First pass finds the batch range so the edge grows at most once per call
-  // rather than once per outlier.
+  // Once the edge is set, one pass scans and counts (ScanAndCount), and the
+  // counts stand when the batch fits under the edge, as it mostly does after
+  // the first sample. Otherwise (and for small batches, where the pass's
+  // scratch bins cost more than it saves) a first pass finds the batch range,
+  // so that the edge grows at most once per call rather than once per outlier,
+  // and a second one counts.
   const bool avx2 = ObserverUsesAvx2();
   const int threads = PassThreads(n);
-  ValueScan scan = ScanValues(x, n, avx2, threads);
+  const size_t num_bins = positive_bins_.size();
+  bool counted = false;
+  ValueScan scan;
+  if (hist_max_abs_ > 0.0 && n >= kMinCountedPerBin * static_cast<int64_t>(num_bins))
+    scan = ScanAndCount(x, n, hist_max_abs_, num_bins, negative_bins_.data(), positive_bins_.data(), avx2, threads,
+                        &counted);
+  else
+    scan = ScanValues(x, n, avx2, threads);
   if (blocked && scan.finite > 0 && (scan.lo == 0.0f || scan.hi == 0.0f)) {
     // ScanValues took the first zero in memory order; the plain tensor's is wanted.
     const float zero = FirstZeroInPlainOrder(x, *blocked);
@@ -140,9 +151,9 @@ void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrde
     max_ = std::max(max_, scan.hi);
   }
   count_ += scan.finite;
+  if (counted) return;
   GrowEdgeToCover(std::max(std::fabs(static_cast<double>(scan.lo)), std::fabs(static_cast<double>(scan.hi))));
 
-  const size_t num_bins = positive_bins_.size();
   if (hist_max_abs_ == 0.0) {  // Every finite value seen is zero.
     positive_bins_[0] += scan.finite;
     return;

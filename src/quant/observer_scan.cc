@@ -9,7 +9,12 @@
 #include <limits>
 #include <vector>
 
+#include "quant/observer_scan_parts.h"
+
 namespace mixq::quant {
+
+using scan_parts::Chunk;
+using scan_parts::FirstZero;
 
 namespace {
 
@@ -33,14 +38,6 @@ ValueScan ScanScalar(const float* x, int64_t n) {
   s.lo = lo;
   s.hi = hi;
   return s;
-}
-
-// The scalar loop keeps the first of equal extremes; only zeros of both signs
-// can be equal with different bits, so a zero extreme is the first zero.
-float FirstZero(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (x[i] == 0.0f) return x[i];
-  return 0.0f;
 }
 
 MIXQ_OBSERVER_AVX2 ValueScan ScanAvx2(const float* x, int64_t n) {
@@ -169,12 +166,6 @@ int PassThreads(int64_t n) {
 
 namespace {
 
-// Chunk t of `threads` near-equal chunks of n values: [*begin, *end).
-void Chunk(int64_t n, int threads, int t, int64_t* begin, int64_t* end) {
-  *begin = n * t / threads;
-  *end = n * (t + 1) / threads;
-}
-
 ValueScan ScanOne(const float* x, int64_t n, bool avx2) {
   return avx2 ? ScanAvx2(x, n) : ScanScalar(x, n);
 }
@@ -200,14 +191,7 @@ ValueScan ScanValues(const float* x, int64_t n, bool avx2, int threads) {
   }
   // In order, keeping the earlier of equal extremes, as one pass would.
   ValueScan s = scans[0];
-  for (int t = 1; t < threads; ++t) {
-    const ValueScan& c = scans[static_cast<size_t>(t)];
-    if (c.finite > 0 && (s.finite == 0 || c.lo < s.lo)) s.lo = c.lo;
-    if (c.finite > 0 && (s.finite == 0 || c.hi > s.hi)) s.hi = c.hi;
-    s.finite += c.finite;
-    s.nan += c.nan;
-    s.inf += c.inf;
-  }
+  for (int t = 1; t < threads; ++t) scan_parts::Append(&s, scans[static_cast<size_t>(t)]);
   return s;
 }
 

@@ -7,10 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace mixq::quant {
@@ -150,6 +152,111 @@ TEST(ObserverScan, ThreadSplitPassesMatchOnePass) {
   // Threads: none inside a parallel region, at most one per kMinValuesPerThread values.
   EXPECT_EQ(PassThreads(kMinValuesPerThread - 1), 1);
   EXPECT_LE(PassThreads(2 * kMinValuesPerThread), 2);
+}
+
+// Values that stress ScanAndCount's float32 bins: products on and within a
+// few ulps of every bin edge, values clipped at the histogram's edge (as
+// ReLU6 outputs are at 6), and magnitudes whose scale leaves the float range
+// (the double path). `edge`: the edge the values are made for.
+std::vector<float> EdgeValues(size_t num_bins, double edge, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> x;
+  const double scale = static_cast<double>(num_bins) / edge;
+  for (size_t k = 0; k <= num_bins; ++k) {
+    float v = static_cast<float>(static_cast<double>(k) / scale);
+    for (int step = 0; step < 4; ++step) v = std::nextafter(v, 0.0f);
+    for (int step = 0; step < 9; ++step, v = std::nextafter(v, 2.0f * static_cast<float>(edge) + 1.0f))
+      if (std::fabs(static_cast<double>(v)) <= edge) x.push_back(rng() % 2 ? v : -v);
+  }
+  for (size_t k = 0; k < num_bins; ++k) x.push_back(static_cast<float>(edge));  // clipped
+  std::shuffle(x.begin(), x.end(), rng);
+  return x;
+}
+
+// ScanAndCount against the two scalar passes, bit for bit: the same scan,
+// and the same bins when the batch fits under the edge, untouched bins when
+// it does not. On both loops, split over threads, for the random values
+// above, values on bin edges, clipped values, and edges whose scale leaves the
+// float range.
+TEST(ObserverScan, ScanAndCountMatchesTheTwoScalarPasses) {
+  std::vector<std::vector<float>> batches;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{1000}, size_t{4099}, size_t{20000}})
+    for (int flavour = 0; flavour < 3; ++flavour) batches.push_back(Values(n, 9 + static_cast<uint32_t>(n), flavour));
+  for (double edge : {6.0, 0.37, 1e-25, 1e30})
+    for (size_t bins : {size_t{7}, size_t{2048}}) batches.push_back(EdgeValues(bins, edge, 5));
+  int checked = 0, not_counted = 0;
+  for (const std::vector<float>& x : batches) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    const ValueScan reference = ScanValues(x.data(), n, false);
+    const double max_abs =
+        std::max(std::fabs(static_cast<double>(reference.lo)), std::fabs(static_cast<double>(reference.hi)));
+    for (double factor : {1.0, 4.0, 0.5}) {
+      const double edge = reference.finite > 0 && max_abs > 0.0 ? max_abs * factor : 1.0;
+      for (size_t bins : {size_t{1}, size_t{7}, size_t{2048}}) {
+        // Bins that already hold counts: the pass must add to them.
+        std::vector<uint64_t> want_negative(bins, 3), want_positive(bins, 5);
+        const bool fits = reference.finite == 0 || max_abs <= edge;
+        if (fits)
+          AddToHistogram(x.data(), n, static_cast<double>(bins) / edge, bins, want_negative.data(),
+                         want_positive.data(), false);
+        for (bool avx2 : {false, true}) {
+          if (avx2 && !__builtin_cpu_supports("avx2")) continue;
+          for (int threads : {1, 2, 3}) {
+            std::vector<uint64_t> negative(bins, 3), positive(bins, 5);
+            bool counted = !fits;
+            const ValueScan s =
+                ScanAndCount(x.data(), n, edge, bins, negative.data(), positive.data(), avx2, threads, &counted);
+            const std::string where = "n " + std::to_string(n) + " edge " + std::to_string(edge) + " bins " +
+                                      std::to_string(bins) + (avx2 ? " avx2" : " scalar") + " threads " +
+                                      std::to_string(threads);
+            EXPECT_EQ(counted, fits) << where;
+            EXPECT_EQ(s.finite, reference.finite) << where;
+            EXPECT_EQ(s.nan, reference.nan) << where;
+            EXPECT_EQ(s.inf, reference.inf) << where;
+            if (reference.finite > 0) {
+              EXPECT_EQ(Bits(s.lo), Bits(reference.lo)) << where;
+              EXPECT_EQ(Bits(s.hi), Bits(reference.hi)) << where;
+            }
+            EXPECT_EQ(negative, want_negative) << where;
+            EXPECT_EQ(positive, want_positive) << where;
+            ++checked;
+            not_counted += counted ? 0 : 1;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+  EXPECT_GT(not_counted, 100);
+}
+
+// The hand case, on both loops: edge 4 over 4 bins, so bins of width 1.
+TEST(ObserverScan, ScanAndCountOnAHandCase) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {-0.0f, 2.0f, nan, 0.0f, -inf, -1.5f, 4.0f, 3.99f, -1.0f};
+  for (bool avx2 : {false, true}) {
+    if (avx2 && !__builtin_cpu_supports("avx2")) continue;
+    std::vector<uint64_t> neg(4), pos(4);
+    bool counted = false;
+    const ValueScan s =
+        ScanAndCount(x.data(), static_cast<int64_t>(x.size()), 4.0, 4, neg.data(), pos.data(), avx2, 1, &counted);
+    EXPECT_TRUE(counted);
+    EXPECT_EQ(s.lo, -1.5f);
+    EXPECT_EQ(s.hi, 4.0f);
+    EXPECT_EQ(s.finite, 7u);
+    EXPECT_EQ(s.nan, 1u);
+    EXPECT_EQ(s.inf, 1u);
+    EXPECT_EQ(neg, (std::vector<uint64_t>{0, 2, 0, 0}));  // -1.5, -1.0 (a bin edge)
+    EXPECT_EQ(pos, (std::vector<uint64_t>{2, 0, 1, 2}));  // -0.0, 0.0 | 2.0 | 4.0 (closed last bin), 3.99
+    // An edge of 3.5 does not cover 4.0: the scan, and no counts.
+    std::vector<uint64_t> neg2(4, 1), pos2(4, 1);
+    const ValueScan t =
+        ScanAndCount(x.data(), static_cast<int64_t>(x.size()), 3.5, 4, neg2.data(), pos2.data(), avx2, 1, &counted);
+    EXPECT_FALSE(counted);
+    EXPECT_EQ(t.hi, 4.0f);
+    EXPECT_EQ(neg2, (std::vector<uint64_t>(4, 1)));
+    EXPECT_EQ(pos2, (std::vector<uint64_t>(4, 1)));
+  }
 }
 
 }  // namespace

@@ -59,6 +59,74 @@ void ExpectSameQuantiles(const TensorObserver& a, const TensorObserver& b) {
   }
 }
 
+// An independent model of the observer (SPEC §3): the edge starts at the
+// first non-zero batch's max |x| and doubles until it covers each later
+// batch, pairs of bins merging each time; bin k holds |x| in
+// [k w, (k + 1) w), the last one closed.
+struct ReferenceObserver {
+  size_t bins;
+  double edge = 0.0;
+  float min = 0.0f, max = 0.0f;
+  uint64_t count = 0;
+  std::vector<uint64_t> negative, positive;
+  explicit ReferenceObserver(size_t b) : bins(b), negative(b), positive(b) {}
+  void Observe(const std::vector<float>& x) {
+    double batch_max = 0.0;
+    for (float v : x) {
+      min = count == 0 ? v : std::min(min, v);
+      max = count == 0 ? v : std::max(max, v);
+      ++count;
+      batch_max = std::max(batch_max, std::fabs(static_cast<double>(v)));
+    }
+    if (edge == 0.0) {
+      edge = batch_max;
+    } else {
+      while (edge < batch_max) {
+        edge *= 2.0;
+        for (auto* b : {&negative, &positive}) {
+          std::vector<uint64_t> merged(bins);
+          for (size_t k = 0; k < bins; ++k) merged[k / 2] += (*b)[k];
+          *b = merged;
+        }
+      }
+    }
+    for (float v : x) {
+      const double at = edge == 0.0 ? 0.0 : std::fabs(static_cast<double>(v)) * (static_cast<double>(bins) / edge);
+      const size_t k = std::min(static_cast<size_t>(at), bins - 1);
+      ++(v < 0.0f ? negative : positive)[k];
+    }
+  }
+};
+
+// Batches large enough for the one-pass scan and count, with the edge set
+// by the first and exceeded now and then by later ones (and batches clipped
+// at the edge, as ReLU6 outputs are), against the independent model: the
+// same extremes, count, edge and bins.
+TEST(Observer, ManyLargeBatchesMatchAnIndependentModel) {
+  for (size_t bins : {size_t{7}, size_t{2048}}) {
+    TensorObserver observer(static_cast<int32_t>(bins));
+    ReferenceObserver reference(bins);
+    std::mt19937 rng(3);
+    for (int batch = 0; batch < 12; ++batch) {
+      const float stddev = batch % 4 == 3 ? 3.0f : 1.0f + 0.05f * static_cast<float>(batch);
+      std::vector<float> x = Gaussian(5000 + 37 * static_cast<size_t>(batch), 100 + batch, stddev);
+      if (batch % 3 == 1) {
+        const float clip = static_cast<float>(reference.edge);
+        for (float& v : x) v = std::clamp(v, -clip, clip);
+      }
+      observer.Observe(x.data(), static_cast<int64_t>(x.size()));
+      reference.Observe(x);
+      const ObserverState state = observer.State();
+      EXPECT_EQ(state.min, reference.min) << batch;
+      EXPECT_EQ(state.max, reference.max) << batch;
+      EXPECT_EQ(state.count, reference.count) << batch;
+      EXPECT_EQ(state.hist_max_abs, reference.edge) << batch;
+      EXPECT_EQ(state.negative_bins, reference.negative) << bins << " bins, batch " << batch;
+      EXPECT_EQ(state.positive_bins, reference.positive) << bins << " bins, batch " << batch;
+    }
+  }
+}
+
 TEST(Observer, TracksMinMaxAndCountsAcrossCalls) {
   TensorObserver observer;
   EXPECT_TRUE(observer.empty());
