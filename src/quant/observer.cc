@@ -135,7 +135,7 @@ void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrde
   else
     scan = ScanValues(x, n, avx2, threads);
   if (blocked && scan.finite > 0 && (scan.lo == 0.0f || scan.hi == 0.0f)) {
-    // ScanValues took the first zero in memory order; the plain tensor's is wanted.
+    // The scan took the first zero in memory order; the plain tensor's is wanted.
     const float zero = FirstZeroInPlainOrder(x, *blocked);
     if (scan.lo == 0.0f) scan.lo = zero;
     if (scan.hi == 0.0f) scan.hi = zero;

@@ -57,7 +57,7 @@ struct CountArgs {
 ValueScan CountScalar(const float* x, int64_t n, const CountArgs& args, uint32_t* counts) {
   ValueScan s;
   float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
-  const double last = static_cast<double>(args.num_bins);
+  const double bins = static_cast<double>(args.num_bins);
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     if (std::isnan(v)) {
@@ -73,7 +73,7 @@ ValueScan CountScalar(const float* x, int64_t n, const CountArgs& args, uint32_t
     ++s.finite;
     // Clamped before the conversion: a batch beyond the edge (whose counts are
     // dropped) may hold products past any integer type.
-    const double product = std::min(std::fabs(static_cast<double>(v)) * args.scale, last);
+    const double product = std::min(std::fabs(static_cast<double>(v)) * args.scale, bins);
     const size_t bin = std::min(static_cast<size_t>(product), args.num_bins - 1);
     ++counts[(v < 0.0f ? 0 : args.num_bins) + bin];
   }
@@ -117,16 +117,17 @@ MIXQ_COUNT_AVX2 ValueScan CountAvx2(const float* x, int64_t n, const CountArgs& 
     nan += static_cast<uint64_t>(
         __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))));
     __m256i bin;
-    bool exact = args.float_bins;
-    if (exact) {
+    // Whether every lane's float32 bin is provably the double one.
+    bool float_bins_hold = args.float_bins;
+    if (float_bins_hold) {
       const __m256 product = _mm256_mul_ps(a, scale_f);
       const __m256 nearest = _mm256_round_ps(product, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       const __m256 distance = _mm256_and_ps(_mm256_sub_ps(product, nearest), abs_mask);
       const __m256 close = _mm256_and_ps(_mm256_cmp_ps(distance, _mm256_mul_ps(product, margin), _CMP_LT_OQ), ok);
-      exact = _mm256_movemask_ps(close) == 0;
+      float_bins_hold = _mm256_movemask_ps(close) == 0;
       bin = _mm256_cvttps_epi32(_mm256_min_ps(product, bins_f));
     }
-    if (!exact) {
+    if (!float_bins_hold) {
       const __m256 safe = _mm256_and_ps(a, ok);  // non-finite lanes: 0 (their slot is replaced)
       const __m256d low = _mm256_min_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(safe)), scale_d), bins_d);
       const __m256d high =
