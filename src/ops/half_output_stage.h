@@ -6,6 +6,7 @@
 // Values are rounded only where the step's output is FLOAT16 storage.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -31,6 +32,16 @@ class HalfOutputStage {
   void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in, const TensorView& out) const;
   // True when the post-ops run as one 65536-entry table (table_ below).
   bool Tabulated() const { return !table_.empty(); }
+  // True when the output is float16 storage and every post-op is a clamp
+  // (none at all included): then min(max(y, lo), hi) for each (lo, hi) of
+  // `clamps` in order, in that operand order, and one rounding to float16
+  // give Apply's result, so a kernel may store its registers that way.
+  bool ClampsThenRound(std::vector<std::pair<float, float>>* clamps) const {
+    if (!rounding_commutes_) return false;
+    clamps->clear();
+    for (const Op& op : ops_) clamps->emplace_back(op.lo, op.hi);
+    return true;
+  }
 
  private:
   struct Op {

@@ -1,0 +1,457 @@
+// Pointwise Conv2D (1 x 1 filter, stride 1, no padding, one group) between
+// float16 tensors the plan keeps blocked (nChw16c, or nChw8c on AVX2
+// machines), with the float16 conversions fused into the convolution:
+// "avx512-f16-pw" (nChw16c, 16 output channels per zmm) and "avx2-f16-pw"
+// (nChw8c or nChw16c, 8 output channels per ymm).
+//
+// Why: oneDNN 2.6 has no float16 convolution, so "onednn-f16" widens the
+// input to float32, runs oneDNN's float32 kernel and rounds the float32
+// output back, in bands of rows or over whole tensors: at 2 threads up to
+// three parallel regions per step, and passes over float32 copies of both
+// tensors. The layers where that costs most are the wide planes with few
+// input channels (MobileNetV2's 16 -> 96 at 112 x 112, PP-OCR det's 16 -> 32
+// at 160 x 160): a few multiply-adds per output value, so the copies and the
+// per-band calls of oneDNN cost more than the arithmetic.
+//
+// How: one parallel region per step. A job is a strip of pixels of one
+// image and a range of output-channel blocks. Its thread widens the strip's
+// input (each channel block's strip is contiguous in the blocked layout)
+// into float32 in L1, then computes the outputs in tiles of 6 to 12 pixels
+// by up to four output vectors (about 24 accumulators), the accumulators in registers, each input
+// value broadcast from the widened strip, the weights packed per output
+// vector; it hands each output block's float32 strip to the output stage
+// (ops/half_output_stage.h), which applies the fused post-ops and rounds to
+// float16 as the separate steps would.
+//
+// Accuracy: float32 products summed in float32 in input-channel order from
+// the bias, then rounded to float16: within one float16 step of the
+// reference's result on the same values, for sums that do not cancel
+// (cpu_half_pw_test.cc).
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/half_io.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/half_output_stage.h"
+#include "ops/half_storage.h"
+#include "ops/kernel_registry.h"
+#include "ops/op_util.h"
+
+// GCC 12's AVX-512 headers (_mm512_cvtps_ph, _mm512_set1_ps) trip
+// -Wmaybe-uninitialized on their own undefined-vector idiom.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace mixq::ops {
+
+namespace {
+
+// Everything a tile of outputs reads and writes. The widened input strip is
+// [input block][pixel][channel in block]; the output strip the same with
+// output blocks; weights are [output vector][input channel][lane].
+struct TileArgs {
+  const float* x;     // the strip's first pixel of this tile, input block 0
+  int64_t x_block;    // floats between input blocks in the strip (pixels * block)
+  int64_t in_blocks;  // input channel blocks
+  int64_t block;      // channels per block, both tensors (8 or 16)
+  const float* w;     // the tile's first output vector
+  int64_t w_vector;   // floats between output vectors' weights (in_channels * lanes)
+  const float* bias;  // the tile's first output channel
+  float* y;           // the output strip at the tile's first pixel
+  int64_t y_block;    // floats between output blocks in the strip
+  int64_t channel;    // the tile's first output channel, counted from the strip's first
+  // Set when the output stage is clamps then one rounding
+  // (HalfOutputStage::ClampsThenRound): the tile stores float16 straight
+  // into the output tensor, at the tile's first pixel, instead of y.
+  uint16_t* y16;
+  int64_t y16_block;  // elements between output blocks in the tensor
+  const float* clamp_lo;
+  const float* clamp_hi;
+  int clamps;
+};
+
+template <int P, int OV>
+__attribute__((target("avx512f"), always_inline)) inline void Tile512(const TileArgs& a) {
+  __m512 acc[P][OV];
+  for (int j = 0; j < OV; ++j) {
+    const __m512 b = _mm512_loadu_ps(a.bias + j * 16);
+    for (int p = 0; p < P; ++p) acc[p][j] = b;
+  }
+  const float* w = a.w;
+  for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
+    const float* x = a.x + ib * a.x_block;
+    for (int64_t l = 0; l < a.block; ++l, w += 16) {
+      __m512 wv[OV];
+      for (int j = 0; j < OV; ++j) wv[j] = _mm512_loadu_ps(w + j * a.w_vector);
+      for (int p = 0; p < P; ++p) {
+        const __m512 v = _mm512_set1_ps(x[p * a.block + l]);
+        for (int j = 0; j < OV; ++j) acc[p][j] = _mm512_fmadd_ps(v, wv[j], acc[p][j]);
+      }
+    }
+  }
+  // Output vector j is one whole nChw16c block.
+  if (a.y16) {
+    for (int j = 0; j < OV; ++j) {
+      uint16_t* y = a.y16 + (a.channel / 16 + j) * a.y16_block;
+      for (int p = 0; p < P; ++p) {
+        __m512 v = acc[p][j];
+        for (int k = 0; k < a.clamps; ++k)
+          v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(a.clamp_lo[k])), _mm512_set1_ps(a.clamp_hi[k]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + p * 16),
+                            _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      }
+    }
+    return;
+  }
+  for (int j = 0; j < OV; ++j) {
+    float* y = a.y + (a.channel / 16 + j) * a.y_block;
+    for (int p = 0; p < P; ++p) _mm512_storeu_ps(y + p * 16, acc[p][j]);
+  }
+}
+
+template <int P, int OV>
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(const TileArgs& a) {
+  __m256 acc[P][OV];
+  for (int j = 0; j < OV; ++j) {
+    const __m256 b = _mm256_loadu_ps(a.bias + j * 8);
+    for (int p = 0; p < P; ++p) acc[p][j] = b;
+  }
+  const float* w = a.w;
+  for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
+    const float* x = a.x + ib * a.x_block;
+    for (int64_t l = 0; l < a.block; ++l, w += 8) {
+      __m256 wv[OV];
+      for (int j = 0; j < OV; ++j) wv[j] = _mm256_loadu_ps(w + j * a.w_vector);
+      for (int p = 0; p < P; ++p) {
+        const __m256 v = _mm256_broadcast_ss(x + p * a.block + l);
+        for (int j = 0; j < OV; ++j) acc[p][j] = _mm256_fmadd_ps(v, wv[j], acc[p][j]);
+      }
+    }
+  }
+  // Output vector j holds 8 channels from channel + 8 j: half of an
+  // nChw16c block or a whole nChw8c one.
+  for (int j = 0; j < OV; ++j) {
+    const int64_t c = a.channel + 8 * j;
+    if (a.y16) {
+      uint16_t* y = a.y16 + c / a.block * a.y16_block + c % a.block;
+      for (int p = 0; p < P; ++p) {
+        __m256 v = acc[p][j];
+        for (int k = 0; k < a.clamps; ++k)
+          v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(a.clamp_lo[k])), _mm256_set1_ps(a.clamp_hi[k]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + p * a.block),
+                         _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      }
+      continue;
+    }
+    float* y = a.y + c / a.block * a.y_block + c % a.block;
+    for (int p = 0; p < P; ++p) _mm256_storeu_ps(y + p * a.block, acc[p][j]);
+  }
+}
+
+// Pixels [0, pixels) of the strip for OV output vectors from the tile's
+// first: whole tiles of P pixels, then the tail as tiles of 6 and fewer.
+// One copy per instruction set: GCC inlines a target function only into a
+// function of the same target.
+inline void AdvancePixels(TileArgs* t, int64_t pixels) {
+  t->x += pixels * t->block;
+  t->y += pixels * t->block;
+  if (t->y16) t->y16 += pixels * t->block;
+}
+#define MIXQ_PW_COLUMNS(NAME, TARGET, TILE)                                                     \
+  template <int OV, int P>                                                                      \
+  __attribute__((target(TARGET), always_inline)) inline void NAME(TileArgs a, int64_t pixels) { \
+    int64_t p = 0;                                                                              \
+    for (; p + P <= pixels; p += P) {                                                           \
+      TileArgs t = a;                                                                           \
+      AdvancePixels(&t, p);                                                                     \
+      TILE<P, OV>(t);                                                                           \
+    }                                                                                           \
+    AdvancePixels(&a, p);                                                                       \
+    if constexpr (P > 6) {                                                                      \
+      if (pixels - p >= 6) {                                                                    \
+        TILE<6, OV>(a);                                                                         \
+        AdvancePixels(&a, 6);                                                                   \
+        p += 6;                                                                                 \
+      }                                                                                         \
+    }                                                                                           \
+    switch (pixels - p) {                                                                       \
+      case 1:                                                                                   \
+        TILE<1, OV>(a);                                                                         \
+        break;                                                                                  \
+      case 2:                                                                                   \
+        TILE<2, OV>(a);                                                                         \
+        break;                                                                                  \
+      case 3:                                                                                   \
+        TILE<3, OV>(a);                                                                         \
+        break;                                                                                  \
+      case 4:                                                                                   \
+        TILE<4, OV>(a);                                                                         \
+        break;                                                                                  \
+      case 5:                                                                                   \
+        TILE<5, OV>(a);                                                                         \
+        break;                                                                                  \
+      default:                                                                                  \
+        break;                                                                                  \
+    }                                                                                           \
+  }
+MIXQ_PW_COLUMNS(Columns512, "avx512f", Tile512)
+MIXQ_PW_COLUMNS(Columns256, "avx2,fma,f16c", Tile256)
+#undef MIXQ_PW_COLUMNS
+
+// The tile's output vector `v` of `lanes`: its weights, bias and place in
+// the output strip (which starts at vector v0).
+TileArgs AtVector(TileArgs a, int64_t v, int64_t v0, int64_t lanes) {
+  a.w += v * a.w_vector;
+  a.bias += v * lanes;
+  a.channel = (v - v0) * lanes;
+  return a;
+}
+
+// Output vectors [v0, v1) over the strip's `pixels` pixels, kVectors at a
+// time and the rest as one narrower tile.
+__attribute__((target("avx512f"))) void Strip512(const TileArgs& a, int64_t v0, int64_t v1, int64_t pixels) {
+  // Fewer vectors, more pixels: about 24 accumulators, and each broadcast
+  // input value feeds at least two FMAs where the vectors allow.
+  int64_t v = v0;
+  for (; v + 4 <= v1; v += 4) Columns512<4, 6>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 3) Columns512<3, 8>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 2) Columns512<2, 12>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 1) Columns512<1, 12>(AtVector(a, v, v0, 16), pixels);
+}
+__attribute__((target("avx2,fma,f16c"))) void Strip256(const TileArgs& a, int64_t v0, int64_t v1, int64_t pixels) {
+  int64_t v = v0;
+  for (; v + 2 <= v1; v += 2) Columns256<2, 6>(AtVector(a, v, v0, 8), pixels);
+  if (v1 - v == 1) Columns256<1, 12>(AtVector(a, v, v0, 8), pixels);
+}
+
+class HalfPointwise : public Kernel {
+ public:
+  explicit HalfPointwise(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
+  const char* Name() const override { return avx512_ ? "avx512-f16-pw" : "avx2-f16-pw"; }
+
+  Status Init(const KernelInit& init) {
+    MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
+    block_ = BlockChannels(init.inputs[0]->layout);
+    if (block_ == 0 || block_ < lanes_ || g_.in_channels % block_ != 0 || g_.out_channels % block_ != 0)
+      return Internal("Conv2D (float16 pointwise): needs nChw8c / nChw16c tensors in whole channel blocks");
+    const int64_t in_c = g_.in_channels, out_c = g_.out_channels;
+    // [output vector][input channel][lane]; a 1 x 1 filter is [out][in] in
+    // OIHW and OHWI alike.
+    const auto* filter = static_cast<const float*>(init.inputs[1]->const_data);
+    weights_.assign(static_cast<size_t>(out_c * in_c), 0.0f);
+    for (int64_t o = 0; o < out_c; ++o)
+      for (int64_t i = 0; i < in_c; ++i)
+        weights_[static_cast<size_t>(((o / lanes_) * in_c + i) * lanes_ + o % lanes_)] =
+            filter[static_cast<size_t>(o * in_c + i)];
+    bias_.assign(static_cast<size_t>(out_c), 0.0f);
+    if (init.inputs.size() > 2 && init.inputs[2])
+      std::memcpy(bias_.data(), init.inputs[2]->const_data, static_cast<size_t>(out_c) * sizeof(float));
+    stage_ = std::make_unique<HalfOutputStage>(init);
+    std::vector<std::pair<float, float>> clamps;
+    direct_ = stage_->ClampsThenRound(&clamps);
+    for (const auto& [lo, hi] : clamps) {
+      clamp_lo_.push_back(lo);
+      clamp_hi_.push_back(hi);
+    }
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const int64_t plane = g_.in_h * g_.in_w, out_blocks = g_.out_channels / block_;
+    const int threads = std::max(1, omp_get_max_threads());
+    // Strips of pixels whose widened input stays within kStripInputFloats
+    // (L1) and whose float32 outputs, per block, within kStripOutputFloats;
+    // a multiple of the tile's pixels.
+    constexpr int64_t kStripInputFloats = 6 * 1024, kStripOutputFloats = 4 * 1024;
+    constexpr int64_t tile = 24;  // a multiple of every tile's pixels
+    int64_t strip = std::min(kStripInputFloats / g_.in_channels, kStripOutputFloats / block_);
+    strip = std::max<int64_t>(tile, strip / tile * tile);
+    const int64_t strips = (plane + strip - 1) / strip;
+    // Output blocks split into groups only when the strips alone leave a
+    // thread without work (small planes, many channels).
+    int64_t groups = 1;
+    while (groups < out_blocks && g_.batch * strips * groups < 2 * threads) ++groups;
+    const int64_t items = g_.batch * strips * groups;
+    if (workers_.size() < static_cast<size_t>(threads)) workers_.resize(static_cast<size_t>(threads));
+    const uint16_t* x = in[0].Data<const uint16_t>();
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1 && threads > 1)
+    for (int64_t item = 0; item < items; ++item) {
+      Worker* w = &workers_[static_cast<size_t>(omp_get_thread_num())];
+      const int64_t n = item / (strips * groups), s = item / groups % strips, group = item % groups;
+      const int64_t p0 = s * strip, pixels = std::min(strip, plane - p0);
+      const int64_t b0 = group * out_blocks / groups, b1 = (group + 1) * out_blocks / groups;
+      RunStrip(x, n, p0, pixels, b0, b1, w, in, out[0]);
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Worker {
+    std::vector<float> x, y;  // the strip's widened input and float32 outputs
+  };
+
+  // Pixels [p0, p0 + pixels) of image n, output blocks [b0, b1).
+  void RunStrip(const uint16_t* x, int64_t n, int64_t p0, int64_t pixels, int64_t b0, int64_t b1, Worker* w,
+                const std::vector<TensorView>& in, const TensorView& out) const {
+    const int64_t plane = g_.in_h * g_.in_w, in_blocks = g_.in_channels / block_;
+    const int64_t out_blocks = g_.out_channels / block_;
+    const int64_t strip_floats = pixels * block_;
+    w->x.resize(static_cast<size_t>(in_blocks * strip_floats));
+    if (!direct_) w->y.resize(static_cast<size_t>((b1 - b0) * strip_floats));
+    // A channel block's pixels are contiguous in nChwXc: one row per block.
+    for (int64_t ib = 0; ib < in_blocks; ++ib)
+      kernels::HalfToFloatRow(x + ((n * in_blocks + ib) * plane + p0) * block_, w->x.data() + ib * strip_floats,
+                              strip_floats);
+    TileArgs a{};
+    a.x = w->x.data();
+    a.x_block = strip_floats;
+    a.in_blocks = in_blocks;
+    a.block = block_;
+    a.w = weights_.data();
+    a.w_vector = g_.in_channels * lanes_;
+    a.bias = bias_.data();
+    a.y = w->y.data();
+    a.y_block = strip_floats;
+    if (direct_) {
+      a.y16 = out.Data<uint16_t>() + ((n * out_blocks + b0) * plane + p0) * block_;
+      a.y16_block = plane * block_;
+      a.clamp_lo = clamp_lo_.data();
+      a.clamp_hi = clamp_hi_.data();
+      a.clamps = static_cast<int>(clamp_lo_.size());
+    }
+    const int64_t v0 = b0 * block_ / lanes_, v1 = b1 * block_ / lanes_;
+    if (avx512_)
+      Strip512(a, v0, v1, pixels);
+    else
+      Strip256(a, v0, v1, pixels);
+    if (direct_) return;
+    // Each output block's strip is contiguous in the blocked output.
+    for (int64_t b = b0; b < b1; ++b)
+      stage_->Apply(w->y.data() + (b - b0) * strip_floats, strip_floats, ((n * out_blocks + b) * plane + p0) * block_,
+                    in, out);
+  }
+
+  bool avx512_;
+  int64_t lanes_;
+  ConvGeometry g_;
+  int64_t block_ = 0;
+  std::vector<float> weights_, bias_;
+  std::unique_ptr<HalfOutputStage> stage_;
+  // The tiles store float16 themselves after these clamps (ClampsThenRound).
+  bool direct_ = false;
+  std::vector<float> clamp_lo_, clamp_hi_;
+  std::vector<Worker> workers_;  // one per OpenMP thread
+};
+
+// A 1 x 1, stride-1, unpadded, one-group convolution between float16
+// tensors, const FLOAT32 filter and bias, post-ops the output stage
+// applies, NCHW activations.
+bool SupportsShape(const KernelInit& init) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
+  if (!IsHalfStorage(x) || !IsHalfStorage(y) || !w.const_data || w.dtype != DataType::FLOAT32 || w.quant) return false;
+  if (init.inputs.size() > 2 && init.inputs[2] &&
+      (!init.inputs[2]->const_data || init.inputs[2]->dtype != DataType::FLOAT32 || init.inputs[2]->quant))
+    return false;
+  const std::string filter_layout = init.attrs.Str("filter_layout", "OIHW");
+  if (filter_layout != "OIHW" && filter_layout != "OHWI") return false;
+  ConvGeometry g;
+  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || g.group != 1 || g.kernel_h != 1 || g.kernel_w != 1 ||
+      g.stride_h != 1 || g.stride_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.out_h != g.in_h ||
+      g.out_w != g.in_w || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
+    return false;
+  // At most 32 input channels: there the float16 copies cost most against
+  // the arithmetic, and this kernel wins at 1 and 2 threads. With more, its
+  // loop (no blocking of the input channels, so a tile streams its weights
+  // from L2 once they pass L1) runs 5-9 % behind oneDNN's float32 kernel at
+  // 1 thread, which the saved copies do not make up: PP-OCR rec's 64 -> 128
+  // and 240 -> 240 layers, 1 thread, 0.40 against 0.36 and 1.13 against
+  // 1.06 ms (sums of step minima, AMD Zen 4; cpu_half_pw.cc's header).
+  if (g.in_channels > 32) return false;
+  if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
+  return HalfOutputStage::Supports(init);
+}
+
+// The layouts this kernel runs in: input, output and a residual addend all
+// in `block` (nChw16c only for the AVX-512 kernel), channels in whole blocks.
+bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
+  const int64_t channels = BlockChannels(block);
+  if (channels == 0 || (avx512 && channels != 16)) return false;
+  if (init.inputs[0]->shape.size() != 4 || init.inputs[0]->shape[1] % channels != 0) return false;
+  return init.outputs[0].shape.size() == 4 && init.outputs[0].shape[1] % channels == 0;
+}
+
+// The kernel runs with input, output and every residual addend in one
+// blocked layout.
+template <bool kAvx512>
+bool RunsInLayouts(const KernelInit& init) {
+  const MemoryLayout layout = init.inputs[0]->layout;
+  if (init.outputs[0].layout != layout || !LayoutsFit(init, layout, kAvx512)) return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
+  return true;
+}
+
+// Plain tensors, or a mix of plain and blocked ones, are taken for the
+// selection and the layout pass only; RunsInLayouts (keep_with_layouts) then
+// gives such a step to the next kernel (onednn-f16, which reorders).
+// Declining a mix here instead would make the layout pass send the step's
+// blocked tensors back to plain, and with them the neighbours' (PP-OCR
+// rec's depthwise layers left avx512-f16-dw that way: 12.5 ms against 10.5
+// at 2 threads). Plain in and out only when both could be blocked on any
+// CPU (whole 16-channel blocks): a step whose other tensor can never be
+// blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
+// plain.
+template <bool kAvx512>
+bool Supports(const KernelInit& init) {
+  if (!SupportsShape(init)) return false;
+  const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
+  if (in == MemoryLayout::kPlain && out == MemoryLayout::kPlain)
+    return init.inputs[0]->shape.size() == 4 && init.inputs[0]->shape[1] % 16 == 0 &&
+           init.outputs[0].shape.size() == 4 && init.outputs[0].shape[1] % 16 == 0;
+  return true;
+}
+
+template <bool kAvx512>
+void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  ins->assign(init.inputs.size(), false);
+  outs->assign(init.outputs.size(), false);
+  if (!SupportsShape(init) || !LayoutsFit(init, block, kAvx512)) return;
+  (*ins)[0] = true;
+  (*outs)[0] = true;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
+        (*ins)[static_cast<size_t>(op.input)] = true;
+}
+
+template <bool kAvx512>
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto k = std::make_unique<HalfPointwise>(kAvx512);
+  MIXQ_RETURN_IF_ERROR(k->Init(init));
+  *kernel = std::move(k);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+#pragma GCC diagnostic pop
+
+MIXQ_REGISTER_KERNELS(conv2d, half_pw) {
+  // Above onednn-f16 (10): no float32 copies of the tensors, one parallel region.
+  mixq::ops::RegisterKernel({"avx2-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
+                             mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
+                             mixq::ops::RunsInLayouts<false>, mixq::ops::AddendAlias});
+  mixq::ops::RegisterKernel({"avx512-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
+                             mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
+                             mixq::ops::RunsInLayouts<true>, mixq::ops::AddendAlias});
+}

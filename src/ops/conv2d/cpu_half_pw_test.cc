@@ -1,0 +1,263 @@
+// The float16 pointwise kernels (cpu_half_pw.cc) against a double reference
+// on the same float16 values, rounded at each boundary as the separate steps
+// would be, within one float16 step (the kernels sum in float32):
+// "avx2-f16-pw" on nChw8c and nChw16c tensors (run here whatever the CPU
+// picks) and "avx512-f16-pw" on nChw16c where the CPU has AVX-512. Pixel
+// counts that leave tails of the 6-, 8- and 12-pixel tiles, output vector
+// counts that leave every tail of the 4- (AVX-512) and 2-vector (AVX2) tiles,
+// batch 2, planes split into strips and channels into groups, 1 and 3
+// threads, post-ops (ReLU6, stored by the tiles themselves; a residual add
+// with ReLU6 and hard_swish, through the output stage); and the cases they
+// decline.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "kernels/cpu_features.h"
+#include "ops/kernel_registry.h"
+#include "util/half.h"
+
+namespace mixq::ops {
+namespace {
+
+float Half(float v) {
+  return HalfToFloat(FloatToHalf(v));
+}
+
+struct Case {
+  int64_t n, in_c, out_c, h, w;
+  std::string post;  // "", "relu6", "add_relu6", "hard_swish"
+};
+
+// Element (n, c, h, w) of an nChw`b`c tensor.
+int64_t Blocked(int64_t n, int64_t c, int64_t h, int64_t w, int64_t channels, int64_t height, int64_t width,
+                int64_t b) {
+  return (((n * (channels / b) + c / b) * height + h) * width + w) * b + c % b;
+}
+
+ir::AttrMap Attrs(int64_t stride = 1, int64_t group = 1, int64_t pad = 0) {
+  ir::AttrMap attrs;
+  for (const AttrSpec& spec : GetSchema(OpKind::kConv2D).attrs) attrs.Set(spec.name, spec.default_value);
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  attrs.Set("group", group);
+  attrs.Set("strides", std::vector<int64_t>{stride, stride});
+  attrs.Set("dilations", std::vector<int64_t>{1, 1});
+  attrs.Set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+  return attrs;
+}
+
+// Runs `def` on case `c` with tensors in `layout` on `threads` threads;
+// checks every output.
+void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads, uint32_t seed) {
+  const int64_t b = BlockChannels(layout);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  const int64_t plane = c.h * c.w;
+  std::vector<float> x(static_cast<size_t>(c.n * c.in_c * plane)), filter(static_cast<size_t>(c.out_c * c.in_c)),
+      bias(static_cast<size_t>(c.out_c)), addend(static_cast<size_t>(c.n * c.out_c * plane));
+  for (auto& v : x) v = Half(real(rng) * 4.0f);
+  for (auto& v : filter) v = Half(real(rng));
+  for (auto& v : bias) v = real(rng);
+  for (auto& v : addend) v = Half(real(rng) * 3.0f);
+
+  const ir::AttrMap attrs = Attrs();
+  const ir::Shape xs{c.n, c.in_c, c.h, c.w}, ws{c.out_c, c.in_c, 1, 1}, ys{c.n, c.out_c, c.h, c.w};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, layout};
+  ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {c.out_c}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, layout};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, layout}};
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<PostOp> post;
+  if (c.post == "add_relu6") {
+    post.resize(2);
+    post[0].kind = PostOp::Kind::kAdd;
+    post[0].input = 3;
+    post[1].activation = "relu6";
+    post[1].hi = 6.0f;
+  } else if (c.post == "relu6") {  // a clamp: the tiles round and store themselves
+    post.resize(1);
+    post[0].activation = "relu6";
+    post[0].hi = 6.0f;
+  } else if (c.post == "hard_swish") {
+    post.resize(1);
+    post[0].activation = "hard_swish";
+  }
+  std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
+  if (c.post == "add_relu6") ins.push_back(&ai);
+  KernelInit init(attrs, ins, yi, &compute, &post);
+  ASSERT_TRUE(def.supports(init)) << def.name;
+  ASSERT_TRUE(def.keep_with_layouts(init));
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def.make(init, &kernel);
+  ASSERT_TRUE(made.ok()) << made.ToString();
+
+  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0x7e00);
+  for (int64_t n = 0; n < c.n; ++n) {
+    for (int64_t ch = 0; ch < c.in_c; ++ch)
+      for (int64_t p = 0; p < plane; ++p)
+        x16[static_cast<size_t>(Blocked(n, ch, p / c.w, p % c.w, c.in_c, c.h, c.w, b))] =
+            FloatToHalf(x[static_cast<size_t>((n * c.in_c + ch) * plane + p)]);
+    for (int64_t ch = 0; ch < c.out_c; ++ch)
+      for (int64_t p = 0; p < plane; ++p)
+        a16[static_cast<size_t>(Blocked(n, ch, p / c.w, p % c.w, c.out_c, c.h, c.w, b))] =
+            FloatToHalf(addend[static_cast<size_t>((n * c.out_c + ch) * plane + p)]);
+  }
+  std::vector<TensorView> in = {{DataType::FLOAT16, xs, x16.data(), nullptr},
+                                {DataType::FLOAT32, ws, filter.data(), nullptr},
+                                {DataType::FLOAT32, {c.out_c}, bias.data(), nullptr}};
+  if (c.post == "add_relu6") in.push_back({DataType::FLOAT16, ys, a16.data(), nullptr});
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {{DataType::FLOAT16, ys, y16.data(), nullptr}}).ok());
+  omp_set_num_threads(saved);
+
+  int bad = 0;
+  for (int64_t n = 0; n < c.n && bad < 5; ++n)
+    for (int64_t o = 0; o < c.out_c && bad < 5; ++o)
+      for (int64_t p = 0; p < plane && bad < 5; ++p) {
+        double sum = bias[static_cast<size_t>(o)];
+        for (int64_t i = 0; i < c.in_c; ++i)
+          sum += static_cast<double>(filter[static_cast<size_t>(o * c.in_c + i)]) *
+                 x[static_cast<size_t>((n * c.in_c + i) * plane + p)];
+        float expected = Half(static_cast<float>(sum));
+        if (c.post == "add_relu6") {
+          expected = Half(expected + addend[static_cast<size_t>((n * c.out_c + o) * plane + p)]);
+          expected = std::min(std::max(expected, 0.0f), 6.0f);
+        } else if (c.post == "relu6") {
+          expected = std::min(std::max(expected, 0.0f), 6.0f);
+        } else if (c.post == "hard_swish") {
+          const double e = expected;
+          expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+        }
+        const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, o, p / c.w, p % c.w, c.out_c, c.h, c.w, b))]);
+        // The float32 sum may round to the float16 neighbour of the double
+        // one: a step at the sum's magnitude (cpu_half_dw_test.cc says why
+        // that, not the result's).
+        const float magnitude = std::max({std::fabs(expected), std::fabs(Half(static_cast<float>(sum))), 1.0f});
+        if (!(std::fabs(got - expected) <= std::ldexp(magnitude, -9))) {
+          ADD_FAILURE() << def.name << " b" << b << " t" << threads << " (" << n << ", " << o << ", " << p
+                        << "): " << got << " vs " << expected;
+          ++bad;
+        }
+      }
+}
+
+// Channels in whole nChw16c blocks (both kernels, both block sizes).
+const Case kCases16[] = {
+    {1, 16, 96, 13, 17, "add_relu6"},  // MobileNetV2's 16 -> 96; 221 pixels: a tail of 5
+    {2, 32, 48, 7, 9, "hard_swish"},   // batch 2; 3 vectors of 16 (the 3-vector tile), 63 pixels: tail of 3
+    {1, 16, 32, 64, 50, "relu6"},      // PP-OCR det's 16 -> 32 (2 vectors: 12-pixel tiles); several strips
+    {1, 32, 160, 5, 5, "relu6"},       // a small plane, many output channels: output blocks in groups
+    {1, 32, 16, 3, 4, ""},             // one output block, 12 pixels (one whole 12-pixel tile)
+    {1, 32, 64, 1, 1, "hard_swish"},   // one pixel
+};
+// Channels in whole nChw8c blocks only (the AVX2 kernel).
+const Case kCases8[] = {
+    {1, 24, 40, 11, 13, "add_relu6"},  // 5 vectors of 8: a one-vector tail
+    {1, 8, 8, 9, 7, "relu6"},          // one block in and out; 12-pixel tiles
+    {2, 24, 24, 20, 20, ""},           // batch 2, 3 vectors of 8
+};
+
+TEST(Conv2DHalfPointwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx2-f16-pw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + FMA + F16C";
+  uint32_t seed = 1;
+  for (int threads : {1, 3}) {
+    for (size_t i = 0; i < std::size(kCases16); ++i) {
+      SCOPED_TRACE(i);
+      Check(*def, kCases16[i], MemoryLayout::kBlocked8, threads, seed++);
+      Check(*def, kCases16[i], MemoryLayout::kBlocked16, threads, seed++);
+    }
+    for (size_t i = 0; i < std::size(kCases8); ++i) {
+      SCOPED_TRACE(100 + i);
+      Check(*def, kCases8[i], MemoryLayout::kBlocked8, threads, seed++);
+    }
+  }
+}
+
+TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  uint32_t seed = 101;
+  for (int threads : {1, 3})
+    for (size_t i = 0; i < std::size(kCases16); ++i) {
+      SCOPED_TRACE(i);
+      Check(*def, kCases16[i], MemoryLayout::kBlocked16, threads, seed++);
+    }
+}
+
+// A 3 x 3 filter, stride 2, padding, two groups, 48 input channels,
+// channels past the block,
+// the AVX-512 kernel on nChw8c, and plain tensors (taken for the selection,
+// then given back by keep_with_layouts).
+TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
+  const KernelDef* avx2 = FindKernel(OpKind::kConv2D, "avx2-f16-pw");
+  const KernelDef* avx512 = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
+  ASSERT_NE(avx2, nullptr);
+  ASSERT_NE(avx512, nullptr);
+  static std::vector<float> filter(64 * 64 * 9);
+  std::vector<ValueInfo> keep, outs;
+  ir::AttrMap attrs;
+  auto set = [&](int64_t in_c, int64_t out_c, MemoryLayout layout, int64_t k, int64_t stride, int64_t group,
+                 int64_t pad) {
+    attrs = Attrs(stride, group, pad);
+    const int64_t out = (12 + 2 * pad - k) / stride + 1;
+    keep.assign({ValueInfo{DataType::FLOAT16, {1, in_c, 12, 12}, nullptr, nullptr, true, layout},
+                 ValueInfo{DataType::FLOAT32, {out_c, in_c / group, k, k}, filter.data(), nullptr, false}});
+    outs.assign({ValueInfo{DataType::FLOAT16, {1, out_c, out, out}, nullptr, nullptr, true, layout}});
+  };
+  auto supports = [&](const KernelDef* def) {
+    std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
+    return def->supports(KernelInit(attrs, ins, outs));
+  };
+  // Taken and kept: the step runs on this kernel.
+  auto runs = [&](const KernelDef* def) {
+    std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
+    const KernelInit init(attrs, ins, outs);
+    return def->supports(init) && def->keep_with_layouts(init);
+  };
+  set(16, 32, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  EXPECT_TRUE(runs(avx2));
+  EXPECT_TRUE(runs(avx512));
+  set(16, 32, MemoryLayout::kBlocked16, 3, 1, 1, 1);
+  EXPECT_FALSE(supports(avx2)) << "3 x 3";
+  set(16, 32, MemoryLayout::kBlocked16, 1, 2, 1, 0);
+  EXPECT_FALSE(supports(avx2)) << "stride 2";
+  set(16, 32, MemoryLayout::kBlocked16, 1, 1, 1, 1);
+  EXPECT_FALSE(supports(avx2)) << "padded";
+  set(32, 32, MemoryLayout::kBlocked16, 1, 1, 2, 0);
+  EXPECT_FALSE(supports(avx2)) << "two groups";
+  set(48, 32, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  EXPECT_FALSE(supports(avx512)) << "more than 32 input channels";
+  set(16, 24, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  EXPECT_FALSE(runs(avx2)) << "24 output channels in blocks of 16";
+  set(24, 16, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  EXPECT_FALSE(runs(avx2)) << "24 input channels in blocks of 16";
+  set(16, 16, MemoryLayout::kBlocked8, 1, 1, 1, 0);
+  EXPECT_TRUE(runs(avx2));
+  EXPECT_FALSE(runs(avx512)) << "nChw8c";
+  set(16, 16, MemoryLayout::kPlain, 1, 1, 1, 0);
+  EXPECT_TRUE(supports(avx512)) << "plain, for the selection";
+  EXPECT_FALSE(runs(avx512)) << "plain tensors go to the next kernel";
+  set(16, 24, MemoryLayout::kPlain, 1, 1, 1, 0);
+  EXPECT_FALSE(supports(avx2)) << "plain with 24 channels: never blocked on an AVX-512 CPU";
+  // A blocked input and a plain output (a reader that cannot take the
+  // blocked layout): taken, so the layout pass keeps the input blocked, and
+  // given to the next kernel.
+  set(16, 32, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  outs[0].layout = MemoryLayout::kPlain;
+  EXPECT_TRUE(supports(avx512));
+  EXPECT_FALSE(runs(avx512));
+}
+
+}  // namespace
+}  // namespace mixq::ops
