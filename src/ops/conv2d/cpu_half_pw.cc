@@ -38,6 +38,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/half_conv_common.h"
 #include "ops/half_output_stage.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
@@ -356,18 +357,10 @@ class HalfPointwise : public Kernel {
 // tensors, const FLOAT32 filter and bias, post-ops the output stage
 // applies, NCHW activations.
 bool SupportsShape(const KernelInit& init) {
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
-  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
-  if (!IsHalfStorage(x) || !IsHalfStorage(y) || !w.const_data || w.dtype != DataType::FLOAT32 || w.quant) return false;
-  if (init.inputs.size() > 2 && init.inputs[2] &&
-      (!init.inputs[2]->const_data || init.inputs[2]->dtype != DataType::FLOAT32 || init.inputs[2]->quant))
-    return false;
-  const std::string filter_layout = init.attrs.Str("filter_layout", "OIHW");
-  if (filter_layout != "OIHW" && filter_layout != "OHWI") return false;
   ConvGeometry g;
-  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &g).ok() || g.group != 1 || g.kernel_h != 1 || g.kernel_w != 1 ||
-      g.stride_h != 1 || g.stride_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.out_h != g.in_h ||
-      g.out_w != g.in_w || g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
+  if (!HalfConvOperands(init, &g) || g.group != 1 || g.kernel_h != 1 || g.kernel_w != 1 || g.stride_h != 1 ||
+      g.stride_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.out_h != g.in_h || g.out_w != g.in_w ||
+      g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
     return false;
   // At most 32 input channels: there the float16 copies cost most against
   // the arithmetic, and this kernel wins at 1 and 2 threads. With more, its
@@ -412,7 +405,6 @@ bool RunsInLayouts(const KernelInit& init) {
 // CPU (whole 16-channel blocks): a step whose other tensor can never be
 // blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
 // plain.
-template <bool kAvx512>
 bool Supports(const KernelInit& init) {
   if (!SupportsShape(init)) return false;
   const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
@@ -424,15 +416,7 @@ bool Supports(const KernelInit& init) {
 
 template <bool kAvx512>
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
-  ins->assign(init.inputs.size(), false);
-  outs->assign(init.outputs.size(), false);
-  if (!SupportsShape(init) || !LayoutsFit(init, block, kAvx512)) return;
-  (*ins)[0] = true;
-  (*outs)[0] = true;
-  if (init.post_ops)
-    for (const PostOp& op : *init.post_ops)
-      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
-        (*ins)[static_cast<size_t>(op.input)] = true;
+  HalfConvBlockedSlots(init, SupportsShape(init) && LayoutsFit(init, block, kAvx512), ins, outs);
 }
 
 template <bool kAvx512>
@@ -453,10 +437,10 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(conv2d, half_pw) {
   // Above onednn-f16 (10): no float32 copies of the tensors, one parallel region.
-  mixq::ops::RegisterKernel({"avx2-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
-                             mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
-                             mixq::ops::RunsInLayouts<false>, mixq::ops::AddendAlias});
+  mixq::ops::RegisterKernel({"avx2-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12, mixq::ops::Supports,
+                             mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>, mixq::ops::RunsInLayouts<false>,
+                             mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"avx512-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
-                             mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
+                             mixq::ops::Supports, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
                              mixq::ops::RunsInLayouts<true>, mixq::ops::AddendAlias});
 }

@@ -1,0 +1,42 @@
+// What the float16-storage convolution kernels of mixq's own
+// (cpu_half_dw.cc, cpu_half_pw.cc) ask of a step alike.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/conv2d/conv_params.h"
+#include "ops/half_storage.h"
+#include "ops/kernel_registry.h"
+
+namespace mixq::ops {
+
+// Float16 storage in and out, a const FLOAT32 filter (OIHW or OHWI) and
+// bias, one output; `g` gets the geometry.
+inline bool HalfConvOperands(const KernelInit& init, ConvGeometry* g) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
+  if (!IsHalfStorage(x) || !IsHalfStorage(y) || !w.const_data || w.dtype != DataType::FLOAT32 || w.quant) return false;
+  if (init.inputs.size() > 2 && init.inputs[2] &&
+      (!init.inputs[2]->const_data || init.inputs[2]->dtype != DataType::FLOAT32 || init.inputs[2]->quant))
+    return false;
+  const std::string filter_layout = init.attrs.Str("filter_layout", "OIHW");
+  if (filter_layout != "OIHW" && filter_layout != "OHWI") return false;
+  return ComputeConv2DGeometry(init.attrs, init.inputs, g).ok();
+}
+
+// KernelDef::blocked_slots for these kernels: when `fits`, the input, the
+// output and every residual addend may be blocked; otherwise none.
+inline void HalfConvBlockedSlots(const KernelInit& init, bool fits, std::vector<bool>* ins, std::vector<bool>* outs) {
+  ins->assign(init.inputs.size(), false);
+  outs->assign(init.outputs.size(), false);
+  if (!fits) return;
+  (*ins)[0] = true;
+  (*outs)[0] = true;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
+        (*ins)[static_cast<size_t>(op.input)] = true;
+}
+
+}  // namespace mixq::ops
