@@ -33,6 +33,7 @@ struct Case {
   // Activations in oneDNN's nChw8c (the plan's blocked layout) and a relu6
   // post-op: MobileNetV2's convolutions as the plan runs them.
   bool blocked_relu6 = false;
+  int64_t block = 8;  // channels per block when blocked: 8 (nChw8c) or 16 (nChw16c)
 };
 
 ir::AttrMap Attrs(OpKind op, std::vector<std::pair<const char*, ir::AttrValue>> given) {
@@ -98,6 +99,64 @@ std::vector<Case> Cases() {
        {1, 144, 56, 56},
        "onednn-f16",
        true},
+      // mixq's own float16 convolutions, nChw16c as on AVX-512 machines.
+      {"mb2_dw3x3s2_96_112_b16",
+       OpKind::kConv2D,
+       Attrs(OpKind::kConv2D, {{"strides", std::vector<int64_t>{2, 2}},
+                               {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                               {"group", int64_t{96}},
+                               {"input_layout", nchw},
+                               {"filter_layout", oihw},
+                               {"output_layout", nchw}}),
+       {{1, 96, 112, 112}, {96, 1, 3, 3}, {96}},
+       {1, 96, 56, 56},
+       "avx512-f16-dw",
+       true,
+       16},
+      {"mb2_dw3x3_32_112_b16",
+       OpKind::kConv2D,
+       conv(3, 32),
+       {{1, 32, 112, 112}, {32, 1, 3, 3}, {32}},
+       {1, 32, 112, 112},
+       "avx512-f16-dw",
+       true,
+       16},
+      {"mb2_dw3x3_144_56_b16",
+       OpKind::kConv2D,
+       conv(3, 144),
+       {{1, 144, 56, 56}, {144, 1, 3, 3}, {144}},
+       {1, 144, 56, 56},
+       "avx512-f16-dw",
+       true,
+       16},
+      // The AVX2 kernels on nChw8c, as on AVX2-only machines.
+      {"mb2_dw3x3s2_96_112_avx2",
+       OpKind::kConv2D,
+       Attrs(OpKind::kConv2D, {{"strides", std::vector<int64_t>{2, 2}},
+                               {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                               {"group", int64_t{96}},
+                               {"input_layout", nchw},
+                               {"filter_layout", oihw},
+                               {"output_layout", nchw}}),
+       {{1, 96, 112, 112}, {96, 1, 3, 3}, {96}},
+       {1, 96, 56, 56},
+       "avx2-f16-dw",
+       true},
+      {"mb2_dw3x3_144_56_avx2",
+       OpKind::kConv2D,
+       conv(3, 144),
+       {{1, 144, 56, 56}, {144, 1, 3, 3}, {144}},
+       {1, 144, 56, 56},
+       "avx2-f16-dw",
+       true},
+      {"mb2_conv1x1_16_96_112_b16",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 16, 112, 112}, {96, 16, 1, 1}, {96}},
+       {1, 96, 112, 112},
+       "avx512-f16-pw",
+       true,
+       16},
       {"mb2_conv1x1_144_24_56_blocked",
        OpKind::kConv2D,
        conv(1, 1),
@@ -135,13 +194,11 @@ std::vector<Case> Cases() {
   };
 }
 
-ValueInfo Info(const ir::Shape& shape, bool half, const void* constant, bool blocked) {
-  return {half ? DataType::FLOAT16 : DataType::FLOAT32,
-          shape,
-          constant,
-          nullptr,
-          half,
-          blocked ? MemoryLayout::kBlocked8 : MemoryLayout::kPlain};
+ValueInfo Info(const ir::Shape& shape, bool half, const void* constant, bool blocked, int64_t block) {
+  const MemoryLayout layout = !blocked      ? MemoryLayout::kPlain
+                              : block == 16 ? MemoryLayout::kBlocked16
+                                            : MemoryLayout::kBlocked8;
+  return {half ? DataType::FLOAT16 : DataType::FLOAT32, shape, constant, nullptr, half, layout};
 }
 
 void Run(benchmark::State& state, const Case& c, Mode mode) {
@@ -156,10 +213,11 @@ void Run(benchmark::State& state, const Case& c, Mode mode) {
   }
   std::vector<ValueInfo> infos;
   for (size_t i = 0; i < c.inputs.size(); ++i)
-    infos.push_back(Info(c.inputs[i], half && i == 0, i == 0 ? nullptr : data[i].data(), c.blocked_relu6 && i == 0));
+    infos.push_back(
+        Info(c.inputs[i], half && i == 0, i == 0 ? nullptr : data[i].data(), c.blocked_relu6 && i == 0, c.block));
   std::vector<const ValueInfo*> ins;
   for (const ValueInfo& v : infos) ins.push_back(&v);
-  std::vector<ValueInfo> outs = {Info(c.output, half, nullptr, c.blocked_relu6)};
+  std::vector<ValueInfo> outs = {Info(c.output, half, nullptr, c.blocked_relu6, c.block)};
   std::vector<DataType> compute(c.inputs.size(), DataType::FLOAT32);
   if (half) compute[0] = DataType::FLOAT16;
   std::vector<PostOp> relu6(1);

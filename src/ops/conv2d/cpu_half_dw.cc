@@ -14,10 +14,13 @@
 // How: per job (an image, a channel block, a strip of output rows) a thread
 // widens the input rows a window needs into a ring of float32 rows in L1
 // (each input row once per strip; columns in the padding stay zero),
-// accumulates the taps with FMAs from the bias, four output pixels at a time
-// with the tap weights in registers, and hands each float32 output row to
-// the output stage (ops/half_output_stage.h), which applies the fused
-// post-ops and rounds to float16 as the separate steps would.
+// accumulates the taps with FMAs from the bias, 8 output pixels at a time
+// for the common square filters (4 otherwise). Where the fused post-ops are
+// at most one clamp (ReLU, ReLU6, Clip: HalfOutputStage::ClampsThenRound)
+// the registers are clamped and stored as float16 straight into the output;
+// otherwise each float32 output row goes to the output stage
+// (ops/half_output_stage.h), which applies the fused post-ops and rounds to
+// float16 as the separate steps would.
 //
 // Accuracy: float32 products summed in float32 in tap order (kh, kw) from
 // the bias, then rounded to float16: within one float16 step of the
@@ -28,6 +31,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -38,6 +42,14 @@
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+
+// GCC 12's AVX-512 headers (_mm512_cvtps_ph, _mm512_set1_ps) trip
+// -Wmaybe-uninitialized on their own undefined-vector idiom (GCC bug
+// 105593); clang has no such warning group.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace mixq::ops {
 
@@ -50,20 +62,71 @@ struct RowArgs {
   const float* bias;         // [block]
   float* out;                // [out_w][block]
   int64_t out_w, kernel_h, kernel_w, stride_w, dilation_w, block;
+  // Set when the output stage is clamps then one rounding
+  // (HalfOutputStage::ClampsThenRound): the row is stored as float16 into
+  // the output tensor's row, [out_w][block], instead of `out`.
+  uint16_t* out16;
+  bool clamp;  // min(max(v, lo), hi) before the rounding
+  float lo, hi;
 };
 
-// Register-blocked rows for the common filters (kernel width KW, stride SW,
-// no dilation): kUnrollT outputs at a time, each input vector of the
-// window's span loaded once per filter row and multiplied into every output
-// it reaches, the row's KW weights held in registers. The generic loops
-// below reload each input once per (tap, output): 5 loads per 4 FMAs,
-// load-bound (PP-OCR rec's 5 x 5 layers ran at 2x oneDNN's float32 time).
-// Each output still sums its taps in (kh, kw) order from the bias, as the
-// generic loops do. Returns the first output column not done.
+// Stores output column `ow`'s vector of channels [half, half + 8) / [0, 16):
+// float32 into the strip, or clamped and rounded straight into the tensor.
+// `lo` and `hi`: the clamp's bounds, broadcast once per row by the caller
+// (Bounds256 / Bounds512).
+struct Bounds256 {
+  __m256 lo, hi;
+};
+struct Bounds512 {
+  __m512 lo, hi;
+};
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline Bounds256 BoundsOf256(const RowArgs& a) {
+  return {_mm256_set1_ps(a.lo), _mm256_set1_ps(a.hi)};
+}
+__attribute__((target("avx512f"), always_inline)) inline Bounds512 BoundsOf512(const RowArgs& a) {
+  return {_mm512_set1_ps(a.lo), _mm512_set1_ps(a.hi)};
+}
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void Store256(const RowArgs& a, int64_t ow, int64_t half,
+                                                                             __m256 v, const Bounds256& b) {
+  if (a.out16) {
+    if (a.clamp) v = _mm256_min_ps(_mm256_max_ps(v, b.lo), b.hi);
+    __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // The register form then a store: Zen 4 runs vcvtps2ph to memory at
+    // half the rate.
+    __asm__("" : "+x"(h));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(a.out16 + ow * a.block + half), h);
+    return;
+  }
+  _mm256_storeu_ps(a.out + ow * a.block + half, v);
+}
+__attribute__((target("avx512f"), always_inline)) inline void Store512(const RowArgs& a, int64_t ow, __m512 v,
+                                                                       const Bounds512& b) {
+  if (a.out16) {
+    if (a.clamp) v = _mm512_min_ps(_mm512_max_ps(v, b.lo), b.hi);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.out16 + ow * 16),
+                        _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    return;
+  }
+  _mm512_storeu_ps(a.out + ow * 16, v);
+}
+
+// Register-blocked rows for the common filters (KH x KW, stride SW, no
+// dilation): kUnrollT outputs at a time, each input vector of the window's
+// span loaded once per filter row and multiplied into every output it
+// reaches, the row's KW weights held in registers. The generic loops below
+// reload each input once per (tap, output): 5 loads per 4 FMAs, load-bound
+// (PP-OCR rec's 5 x 5 layers ran at 2x oneDNN's float32 time). KH a constant
+// too keeps the accumulators in registers across the filter rows, and an
+// empty asm keeps GCC from folding the one load back into each FMA (it did:
+// 1 x 1 loads per FMA, MobileNetV2's 144 x 56 x 56 layer 0.19 ms against
+// 0.11 with the loads shared, 1 thread, Zen 4). Each output still sums its
+// taps in (kh, kw) order from the bias, as the generic loops do. Returns the
+// first output column not done.
 constexpr int kUnrollT = 8;
 
-template <int KW, int SW>
-__attribute__((target("avx2,fma"))) int64_t RowAvx2T(const RowArgs& a) {
+template <int KH, int KW, int SW>
+__attribute__((target("avx2,fma,f16c"))) int64_t RowAvx2T(const RowArgs& a) {
+  const Bounds256 bounds = BoundsOf256(a);
   constexpr int kSpan = (kUnrollT - 1) * SW + KW;  // input vectors a block of outputs reads per filter row
   const int64_t block = a.block;
   int64_t done = 0;
@@ -73,46 +136,51 @@ __attribute__((target("avx2,fma"))) int64_t RowAvx2T(const RowArgs& a) {
     for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) {
       __m256 acc[kUnrollT];
       for (int u = 0; u < kUnrollT; ++u) acc[u] = bias;
-      for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+      for (int kh = 0; kh < KH; ++kh) {
         __m256 w[KW];
         for (int kw = 0; kw < KW; ++kw) w[kw] = _mm256_loadu_ps(a.weights + (kh * KW + kw) * block + half);
         const float* x = a.rows[kh] + half + ow * SW * block;
         for (int p = 0; p < kSpan; ++p) {
-          const __m256 v = _mm256_loadu_ps(x + p * block);
+          __m256 v = _mm256_loadu_ps(x + p * block);
+          __asm__("" : "+x"(v));  // one load for up to KW FMAs (RowAvx512T)
           for (int kw = 0; kw < KW; ++kw) {
             const int u = (p - kw) / SW;
             if (p >= kw && (p - kw) % SW == 0 && u < kUnrollT) acc[u] = _mm256_fmadd_ps(v, w[kw], acc[u]);
           }
         }
       }
-      for (int u = 0; u < kUnrollT; ++u) _mm256_storeu_ps(a.out + (ow + u) * block + half, acc[u]);
+      for (int u = 0; u < kUnrollT; ++u) Store256(a, ow + u, half, acc[u], bounds);
     }
     done = ow;
   }
   return done;
 }
 
-template <int KW, int SW>
+template <int KH, int KW, int SW>
 __attribute__((target("avx512f"))) int64_t RowAvx512T(const RowArgs& a) {
   constexpr int kSpan = (kUnrollT - 1) * SW + KW;
+  const Bounds512 bounds = BoundsOf512(a);
   const __m512 bias = _mm512_loadu_ps(a.bias);
   int64_t ow = 0;
   for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) {
     __m512 acc[kUnrollT];
     for (int u = 0; u < kUnrollT; ++u) acc[u] = bias;
-    for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
+    for (int kh = 0; kh < KH; ++kh) {
       __m512 w[KW];
       for (int kw = 0; kw < KW; ++kw) w[kw] = _mm512_loadu_ps(a.weights + (kh * KW + kw) * 16);
       const float* x = a.rows[kh] + ow * SW * 16;
       for (int p = 0; p < kSpan; ++p) {
-        const __m512 v = _mm512_loadu_ps(x + p * 16);
+        __m512 v = _mm512_loadu_ps(x + p * 16);
+        // One load feeding up to KW FMAs: keep the compiler from folding it
+        // into each of them (a load per FMA, load-bound on Zen 4).
+        __asm__("" : "+v"(v));
         for (int kw = 0; kw < KW; ++kw) {
           const int u = (p - kw) / SW;
           if (p >= kw && (p - kw) % SW == 0 && u < kUnrollT) acc[u] = _mm512_fmadd_ps(v, w[kw], acc[u]);
         }
       }
     }
-    for (int u = 0; u < kUnrollT; ++u) _mm512_storeu_ps(a.out + (ow + u) * 16, acc[u]);
+    for (int u = 0; u < kUnrollT; ++u) Store512(a, ow + u, acc[u], bounds);
   }
   return ow;
 }
@@ -120,18 +188,21 @@ __attribute__((target("avx512f"))) int64_t RowAvx512T(const RowArgs& a) {
 using BlockedRow = int64_t (*)(const RowArgs&);
 
 // The register-blocked row for this filter, or null (the generic loops).
-BlockedRow BlockedRowFor(bool avx512, int64_t kernel_w, int64_t stride_w, int64_t dilation_w) {
-  if (dilation_w != 1) return nullptr;
-  if (kernel_w == 3 && stride_w == 1) return avx512 ? RowAvx512T<3, 1> : RowAvx2T<3, 1>;
-  if (kernel_w == 3 && stride_w == 2) return avx512 ? RowAvx512T<3, 2> : RowAvx2T<3, 2>;
-  if (kernel_w == 5 && stride_w == 1) return avx512 ? RowAvx512T<5, 1> : RowAvx2T<5, 1>;
-  if (kernel_w == 5 && stride_w == 2) return avx512 ? RowAvx512T<5, 2> : RowAvx2T<5, 2>;
+// Square 3 x 3 and 5 x 5 windows: the filter height a constant too, so that
+// the accumulators stay in registers across the filter rows.
+BlockedRow BlockedRowFor(bool avx512, int64_t kernel_h, int64_t kernel_w, int64_t stride_w, int64_t dilation_w) {
+  if (dilation_w != 1 || kernel_h != kernel_w) return nullptr;
+  if (kernel_w == 3 && stride_w == 1) return avx512 ? RowAvx512T<3, 3, 1> : RowAvx2T<3, 3, 1>;
+  if (kernel_w == 3 && stride_w == 2) return avx512 ? RowAvx512T<3, 3, 2> : RowAvx2T<3, 3, 2>;
+  if (kernel_w == 5 && stride_w == 1) return avx512 ? RowAvx512T<5, 5, 1> : RowAvx2T<5, 5, 1>;
+  if (kernel_w == 5 && stride_w == 2) return avx512 ? RowAvx512T<5, 5, 2> : RowAvx2T<5, 5, 2>;
   return nullptr;
 }
 
 // 8 channels per vector; a 16-channel block as two independent halves.
 // Output columns from `first` on.
-__attribute__((target("avx2,fma"))) void RowAvx2(const RowArgs& a, int64_t first) {
+__attribute__((target("avx2,fma,f16c"))) void RowAvx2(const RowArgs& a, int64_t first) {
+  const Bounds256 bounds = BoundsOf256(a);
   constexpr int kUnroll = 4;
   const int64_t block = a.block;
   for (int64_t half = 0; half < block; half += 8) {
@@ -149,7 +220,7 @@ __attribute__((target("avx2,fma"))) void RowAvx2(const RowArgs& a, int64_t first
             acc[u] = _mm256_fmadd_ps(_mm256_loadu_ps(x + u * a.stride_w * block), w, acc[u]);
         }
       }
-      for (int u = 0; u < kUnroll; ++u) _mm256_storeu_ps(a.out + (ow + u) * block + half, acc[u]);
+      for (int u = 0; u < kUnroll; ++u) Store256(a, ow + u, half, acc[u], bounds);
     }
     for (; ow < a.out_w; ++ow) {
       __m256 acc = bias;
@@ -159,13 +230,14 @@ __attribute__((target("avx2,fma"))) void RowAvx2(const RowArgs& a, int64_t first
         for (int64_t kw = 0; kw < a.kernel_w; ++kw)
           acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + kw * a.dilation_w * block), _mm256_loadu_ps(w + kw * block), acc);
       }
-      _mm256_storeu_ps(a.out + ow * block + half, acc);
+      Store256(a, ow, half, acc, bounds);
     }
   }
 }
 
 // 16 channels (one nChw16c block) per vector; output columns from `first` on.
 __attribute__((target("avx512f"))) void RowAvx512(const RowArgs& a, int64_t first) {
+  const Bounds512 bounds = BoundsOf512(a);
   constexpr int kUnroll = 4;
   const __m512 bias = _mm512_loadu_ps(a.bias);
   int64_t ow = first;
@@ -180,7 +252,7 @@ __attribute__((target("avx512f"))) void RowAvx512(const RowArgs& a, int64_t firs
         for (int u = 0; u < kUnroll; ++u) acc[u] = _mm512_fmadd_ps(_mm512_loadu_ps(x + u * a.stride_w * 16), w, acc[u]);
       }
     }
-    for (int u = 0; u < kUnroll; ++u) _mm512_storeu_ps(a.out + (ow + u) * 16, acc[u]);
+    for (int u = 0; u < kUnroll; ++u) Store512(a, ow + u, acc[u], bounds);
   }
   for (; ow < a.out_w; ++ow) {
     __m512 acc = bias;
@@ -190,7 +262,7 @@ __attribute__((target("avx512f"))) void RowAvx512(const RowArgs& a, int64_t firs
       for (int64_t kw = 0; kw < a.kernel_w; ++kw)
         acc = _mm512_fmadd_ps(_mm512_loadu_ps(x + kw * a.dilation_w * 16), _mm512_loadu_ps(w + kw * 16), acc);
     }
-    _mm512_storeu_ps(a.out + ow * 16, acc);
+    Store512(a, ow, acc, bounds);
   }
 }
 
@@ -221,7 +293,8 @@ class HalfDepthwise : public Kernel {
     ring_rows_ = (g_.kernel_h - 1) * g_.dilation_h + 1;
     zero_row_.assign(static_cast<size_t>(padded_w_ * block_), 0.0f);
     stage_ = std::make_unique<HalfOutputStage>(init);
-    blocked_row_ = BlockedRowFor(avx512_, g_.kernel_w, g_.stride_w, g_.dilation_w);
+    store_ = DirectStoreOf(*stage_);
+    blocked_row_ = BlockedRowFor(avx512_, g_.kernel_h, g_.kernel_w, g_.stride_w, g_.dilation_w);
     return Status::OK();
   }
 
@@ -266,7 +339,7 @@ class HalfDepthwise : public Kernel {
     w->ring.assign(static_cast<size_t>(ring_rows_ * row_floats), 0.0f);  // padding columns stay zero
     w->loaded.assign(static_cast<size_t>(ring_rows_), -1);
     const int64_t out_row_floats = g_.out_w * block_;
-    w->out_row.resize(static_cast<size_t>((oh1 - oh0) * out_row_floats));
+    if (!store_.direct) w->out_row.resize(static_cast<size_t>((oh1 - oh0) * out_row_floats));
     const int64_t block = image % (g_.in_channels / block_);
     const uint16_t* plane = x + image * g_.in_h * g_.in_w * block_;
     std::vector<const float*>& rows = w->rows;
@@ -280,7 +353,13 @@ class HalfDepthwise : public Kernel {
                  g_.kernel_w,
                  g_.stride_w,
                  g_.dilation_w,
-                 block_};
+                 block_,
+                 nullptr,
+                 store_.clamp,
+                 store_.lo,
+                 store_.hi};
+    // Rows oh0..oh1 of the image are contiguous in the blocked output.
+    uint16_t* out16 = store_.direct ? out.Data<uint16_t>() + (image * g_.out_h + oh0) * out_row_floats : nullptr;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
         const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
@@ -296,14 +375,17 @@ class HalfDepthwise : public Kernel {
         }
         rows[static_cast<size_t>(kh)] = row;
       }
-      args.out = w->out_row.data() + (oh - oh0) * out_row_floats;
+      if (store_.direct)
+        args.out16 = out16 + (oh - oh0) * out_row_floats;
+      else
+        args.out = w->out_row.data() + (oh - oh0) * out_row_floats;
       const int64_t first = blocked_row_ ? blocked_row_(args) : 0;
       if (avx512_)
         RowAvx512(args, first);
       else
         RowAvx2(args, first);
     }
-    // Rows oh0..oh1 of the image are contiguous in the blocked output.
+    if (store_.direct) return;
     stage_->Apply(w->out_row.data(), (oh1 - oh0) * out_row_floats, (image * g_.out_h + oh0) * out_row_floats, in, out);
   }
 
@@ -313,6 +395,8 @@ class HalfDepthwise : public Kernel {
   int64_t block_ = 0, padded_w_ = 0, ring_rows_ = 0;
   std::vector<float> weights_, bias_, zero_row_;
   std::unique_ptr<HalfOutputStage> stage_;
+  // Whether the rows store float16 themselves, and after which clamp.
+  HalfDirectStore store_;
   std::vector<Worker> workers_;  // one per OpenMP thread
 };
 
@@ -324,13 +408,11 @@ bool SupportsShape(const KernelInit& init) {
   if (!HalfConvOperands(init, &g) || g.group != g.in_channels || g.group != g.out_channels ||
       g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1 || g.out_h < 1 || g.out_w < 1)
     return false;
-  // Planes below 28 x 28 stay with onednn-f16: at 1 thread those run in
-  // 0.046-0.058 ms against 0.067-0.077 here (MobileNetV2's 384 channels at
-  // 14 x 14, 960 at 7 x 7), a job per channel block costing more than the
-  // float32 copies, which fit in L2 there. From 28 x 28 up these kernels
-  // win at 1 and 2 threads (28 x 28, 2 threads: 0.044-0.104 against
-  // 0.109-0.144; 112 x 112, 1 thread: 0.28-0.36 against 0.47).
-  if (g.in_h * g.in_w < 28 * 28) return false;
+  // Every plane size: below 28 x 28 these kernels once ran behind
+  // onednn-f16 (a job per channel block costing more than float32 copies that
+  // fit in L2), but since their rows store float16 from registers they win
+  // at 2 threads on MobileNetV2's 14 x 14 and 7 x 7 layers (0.039 -> 0.019
+  // and 0.033 -> 0.020 ms) and tie at 1 thread.
   if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
   return HalfOutputStage::Supports(init);
 }
@@ -344,26 +426,33 @@ bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
   return true;
 }
 
+// The kernel runs with input, output and every residual addend in one
+// blocked layout.
 template <bool kAvx512>
-bool Supports(const KernelInit& init) {
-  if (!SupportsShape(init)) return false;
+bool RunsInLayouts(const KernelInit& init) {
   const MemoryLayout layout = init.inputs[0]->layout;
-  if (init.outputs[0].layout != layout) return false;
+  if (init.outputs[0].layout != layout || !LayoutsFit(init, layout, kAvx512)) return false;
   if (init.post_ops)
     for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
-  // Plain is taken for the selection only (the layout pass may block it);
-  // KeepWithLayouts gives a step left plain back to the next kernel.
-  return layout == MemoryLayout::kPlain || LayoutsFit(init, layout, kAvx512);
+  return true;
+}
+
+// Plain tensors, or a mix of plain and blocked ones, are taken for the
+// selection and the layout pass only; RunsInLayouts (keep_with_layouts) then
+// gives such a step to the next kernel (onednn-f16, which reorders), as the
+// pointwise kernels do (cpu_half_pw.cc says why). Declining a mix here made
+// the layout pass send a blocked producer back to plain: PP-OCR rec's 240 ->
+// 480 pointwise layer, whose 5 x 5 depthwise consumer feeds a plain SE
+// block, ran 0.56 -> 0.65 ms at 2 threads that way.
+template <bool kAvx512>
+bool Supports(const KernelInit& init) {
+  return SupportsShape(init);
 }
 
 template <bool kAvx512>
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
   HalfConvBlockedSlots(init, SupportsShape(init) && LayoutsFit(init, block, kAvx512), ins, outs);
-}
-
-bool KeepWithLayouts(const KernelInit& init) {
-  return BlockChannels(init.inputs[0]->layout) > 0;
 }
 
 template <bool kAvx512>
@@ -378,12 +467,16 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 }  // namespace mixq::ops
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 MIXQ_REGISTER_KERNELS(conv2d, half_dw) {
   // Above onednn-f16 (10): no float32 copies of the tensors.
   mixq::ops::RegisterKernel({"avx2-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
                              mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
-                             mixq::ops::KeepWithLayouts, mixq::ops::AddendAlias});
+                             mixq::ops::RunsInLayouts<false>, mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"avx512-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
                              mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
-                             mixq::ops::KeepWithLayouts, mixq::ops::AddendAlias});
+                             mixq::ops::RunsInLayouts<true>, mixq::ops::AddendAlias});
 }

@@ -26,7 +26,7 @@ float Half(float v) {
 
 struct Case {
   int64_t n, c, h, w, k, stride, dilation, pad_top, pad_left, pad_bottom, pad_right;
-  std::string post;  // "", "add_relu6", "hard_swish"
+  std::string post;  // "", "relu6", "add_relu6", "hard_swish"
 };
 
 int64_t OutSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) {
@@ -84,6 +84,10 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t se
   } else if (c.post == "hard_swish") {
     post.resize(1);
     post[0].activation = "hard_swish";
+  } else if (c.post == "relu6") {
+    post.resize(1);
+    post[0].activation = "relu6";
+    post[0].hi = 6.0f;
   }
   std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
   if (c.post == "add_relu6") ins.push_back(&ai);
@@ -130,6 +134,8 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t se
           if (c.post == "add_relu6") {
             expected = Half(expected + addend[static_cast<size_t>(((n * c.c + ch) * oh + i) * ow + j)]);
             expected = std::min(std::max(expected, 0.0f), 6.0f);
+          } else if (c.post == "relu6") {
+            expected = std::min(std::max(expected, 0.0f), 6.0f);
           } else if (c.post == "hard_swish") {
             const double e = expected;
             expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
@@ -156,6 +162,11 @@ const Case kCases[] = {
     {1, 16, 2304, 1, 3, 1, 1, 1, 1, 1, 1, ""},           // one column
     {1, 32, 12, 83, 5, 1, 1, 2, 2, 2, 2, "hard_swish"},  // PP-OCR rec's 5 x 5: 10 blocks of 8 columns and 3
     {2, 64, 28, 28, 3, 1, 1, 1, 1, 1, 1, "add_relu6"},   // the smallest planes taken: several blocks per job
+    // ReLU6 alone: clamped and stored as float16 from the registers.
+    {1, 32, 57, 57, 3, 2, 1, 0, 0, 1, 1, "relu6"},    // MobileNetV2's stride 2 (pads after only): tails of 5
+    {1, 16, 30, 29, 3, 1, 1, 1, 1, 1, 1, "relu6"},    // rows of 29: a block of 8 and tails
+    {1, 64, 7, 7, 3, 1, 1, 1, 1, 1, 1, "relu6"},      // MobileNetV2's 7 x 7: no block of 8, many jobs
+    {2, 32, 6, 9, 5, 2, 1, 2, 2, 2, 2, "add_relu6"},  // a small plane through the output stage
 };
 
 TEST(Conv2DHalfDepthwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
@@ -179,9 +190,10 @@ TEST(Conv2DHalfDepthwise, Avx512MatchesTheReference) {
   }
 }
 
-// Not depthwise (a channel multiplier of 2), channels past the block, the
-// AVX-512 kernel on nChw8c, planes below 28 x 28, and plain tensors (taken
-// for the selection, then given back by keep_with_layouts).
+// Not depthwise (a channel multiplier of 2); channels past the block, the
+// AVX-512 kernel on nChw8c, plain tensors and a mix of plain and blocked
+// ones (taken for the selection, then given back by keep_with_layouts).
+// Small planes run.
 TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
   const KernelDef* avx2 = FindKernel(OpKind::kConv2D, "avx2-f16-dw");
   const KernelDef* avx512 = FindKernel(OpKind::kConv2D, "avx512-f16-dw");
@@ -202,19 +214,29 @@ TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
     std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
     return def->supports(KernelInit(attrs, ins, outs));
   };
+  // Taken for the selection and the layout pass, and kept to run.
+  auto runs = [&](const KernelDef* def) {
+    std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
+    const KernelInit init(attrs, ins, outs);
+    return def->supports(init) && def->keep_with_layouts(init);
+  };
   init_of(16, 32, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
   EXPECT_FALSE(supports(avx2)) << "channel multiplier 2";
   init_of(24, 24, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
-  EXPECT_FALSE(supports(avx2)) << "24 channels in blocks of 16";
+  EXPECT_FALSE(runs(avx2)) << "24 channels in blocks of 16";
   init_of(16, 16, MemoryLayout::kBlocked8, &keep, &outs, &attrs);
-  EXPECT_TRUE(supports(avx2));
-  EXPECT_FALSE(supports(avx512)) << "nChw8c";
-  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs, 27);
-  EXPECT_FALSE(supports(avx2)) << "27 x 27";
+  EXPECT_TRUE(runs(avx2));
+  EXPECT_FALSE(runs(avx512)) << "nChw8c";
+  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs, 7);
+  EXPECT_TRUE(runs(avx2)) << "7 x 7";
+  EXPECT_TRUE(runs(avx512)) << "7 x 7";
   init_of(16, 16, MemoryLayout::kPlain, &keep, &outs, &attrs);
-  ASSERT_TRUE(supports(avx512));
-  std::vector<const ValueInfo*> ins = {&keep[0], &keep[1]};
-  EXPECT_FALSE(avx512->keep_with_layouts(KernelInit(attrs, ins, outs))) << "plain tensors go to the next kernel";
+  EXPECT_TRUE(supports(avx512));
+  EXPECT_FALSE(runs(avx512)) << "plain tensors go to the next kernel";
+  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
+  outs[0].layout = MemoryLayout::kPlain;
+  EXPECT_TRUE(supports(avx512)) << "a blocked input and a plain output: taken for the layout pass";
+  EXPECT_FALSE(runs(avx512)) << "a blocked input and a plain output go to the next kernel";
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/conv2d/conv_params.h"
+#include "ops/half_output_stage.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 
@@ -37,6 +39,27 @@ inline void HalfConvBlockedSlots(const KernelInit& init, bool fits, std::vector<
     for (const PostOp& op : *init.post_ops)
       if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < ins->size())
         (*ins)[static_cast<size_t>(op.input)] = true;
+}
+
+// How a kernel may store its float32 registers as the output stage would:
+// when `direct`, min(max(v, lo), hi) if `clamp`, then one rounding to
+// float16 (HalfOutputStage::ClampsThenRound). Only for no clamp or one
+// (the fused ReLU / ReLU6 / Clip); a chain of clamps goes through the stage.
+struct HalfDirectStore {
+  bool direct = false;
+  bool clamp = false;
+  float lo = 0.0f, hi = 0.0f;
+};
+inline HalfDirectStore DirectStoreOf(const HalfOutputStage& stage) {
+  HalfDirectStore d;
+  std::vector<std::pair<float, float>> clamps;
+  if (!stage.ClampsThenRound(&clamps) || clamps.size() > 1) return d;
+  d.direct = true;
+  if (clamps.empty()) return d;
+  d.clamp = true;
+  d.lo = clamps[0].first;
+  d.hi = clamps[0].second;
+  return d;
 }
 
 }  // namespace mixq::ops
