@@ -425,7 +425,9 @@ class Lowering {
         WithInit(static_cast<int>(s), [&](const ops::KernelInit& init) {
           selected = ops::SelectKernel(step.op, init, options_.reference_only, options_.max_isa, &def, step.def);
         });
-        MIXQ_RETURN_IF_ERROR(selected);
+        if (!selected.ok())
+          return Status(selected.code(), "step " + std::to_string(s) + " ('" + step.label + "', given back by " +
+                                             step.def->name + "): " + selected.message());
         step.def = def;
         changed = true;
       }

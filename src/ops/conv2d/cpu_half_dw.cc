@@ -447,7 +447,7 @@ bool RunsInLayouts(const KernelInit& init) {
 // block, ran 0.56 -> 0.65 ms at 2 threads that way.
 template <bool kAvx512>
 bool Supports(const KernelInit& init) {
-  return SupportsShape(init);
+  return SupportsShape(init) && AddendsInOutputLayout(init);
 }
 
 template <bool kAvx512>

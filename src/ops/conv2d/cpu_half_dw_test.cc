@@ -237,6 +237,22 @@ TEST(Conv2DHalfDepthwise, DeclinesWhatItDoesNotRun) {
   outs[0].layout = MemoryLayout::kPlain;
   EXPECT_TRUE(supports(avx512)) << "a blocked input and a plain output: taken for the layout pass";
   EXPECT_FALSE(runs(avx512)) << "a blocked input and a plain output go to the next kernel";
+  // A residual addend: run in the output's layout, declined in another (the
+  // layout pass could leave such a step in a mix no kernel runs).
+  init_of(16, 16, MemoryLayout::kBlocked16, &keep, &outs, &attrs);
+  static std::vector<float> bias(16);
+  const ValueInfo b{DataType::FLOAT32, {16}, bias.data(), nullptr, false};
+  ValueInfo addend{DataType::FLOAT16, {1, 16, 48, 48}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  std::vector<PostOp> add(1);
+  add[0].kind = PostOp::Kind::kAdd;
+  add[0].input = 3;
+  const std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  const std::vector<const ValueInfo*> with_addend = {&keep[0], &keep[1], &b, &addend};
+  const KernelInit blocked_addend(attrs, with_addend, outs, &compute, &add);
+  EXPECT_TRUE(avx512->supports(blocked_addend) && avx512->keep_with_layouts(blocked_addend));
+  addend.layout = MemoryLayout::kPlain;
+  const KernelInit plain_addend(attrs, with_addend, outs, &compute, &add);
+  EXPECT_FALSE(avx512->supports(plain_addend)) << "a plain addend to a blocked output";
 }
 
 }  // namespace

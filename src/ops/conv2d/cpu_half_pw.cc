@@ -16,12 +16,23 @@
 // How: one parallel region per step. A job is a strip of pixels of one
 // image and a range of output-channel blocks. Its thread widens the strip's
 // input (each channel block's strip is contiguous in the blocked layout)
-// into float32 in L1, then computes the outputs in tiles of 6 to 12 pixels
-// by up to four output vectors (about 24 accumulators), the accumulators in registers, each input
-// value broadcast from the widened strip, the weights packed per output
-// vector; it hands each output block's float32 strip to the output stage
-// (ops/half_output_stage.h), which applies the fused post-ops and rounds to
-// float16 as the separate steps would.
+// into float32, a chunk of up to 1024 input channels at a time, then
+// computes the outputs in tiles of 6 to 12 pixels by up to four output
+// vectors (about 24 accumulators in registers), each input value broadcast
+// from the widened strip, the weights packed per output vector; between
+// chunks the sums wait in a float32 strip. (Chunks of 64 or 128 channels,
+// whose weights would stay in L1, ran slower on Zen 4: ResNet-50's 256 ->
+// 1024 at 14 x 14 1.05-1.07 ms against 1.03 unchunked; storing and
+// reloading the sums cost more than streaming the weights from L2.) After the last chunk the tiles
+// clamp and store float16 themselves where the post-ops are at most one
+// clamp; otherwise each group of 64 output channels goes through the output
+// stage (ops/half_output_stage.h) while in L1, which applies the fused
+// post-ops and rounds to float16 as the separate steps would.
+//
+// Measured against onednn-f16 (sums of step minima, AMD Zen 4): equal at 1
+// thread on ResNet-50, MobileNetV2 and PP-OCR (within 1-2 %, some layers 3 %
+// either way), ahead at 2 threads (one parallel region instead of three:
+// MobileNetV2 4.68 -> 4.27 ms, ResNet-50 42.0 -> 37.6).
 //
 // Accuracy: float32 products summed in float32 in input-channel order from
 // the bias, then rounded to float16: within one float16 step of the
@@ -60,14 +71,18 @@ namespace {
 // [input block][pixel][channel in block]; the output strip the same with
 // output blocks; weights are [output vector][input channel][lane].
 struct TileArgs {
-  const float* x;     // the strip's first pixel of this tile, input block 0
+  const float* x;     // the strip's first pixel of this tile, the chunk's first input block
   int64_t x_block;    // floats between input blocks in the strip (pixels * block)
-  int64_t in_blocks;  // input channel blocks
+  int64_t in_blocks;  // input channel blocks of this chunk
+  // The chunk is the first of the input channels (the sums start from the
+  // bias; otherwise from the partial sums in y) and the last (the sums are
+  // final: stored as float16 when y16 is set; otherwise partial, into y).
+  bool first, last;
   int64_t block;      // channels per block, both tensors (8 or 16)
-  const float* w;     // the tile's first output vector
+  const float* w;     // the tile's first output vector, at the chunk's first input channel
   int64_t w_vector;   // floats between output vectors' weights (in_channels * lanes)
   const float* bias;  // the tile's first output channel
-  float* y;           // the output strip at the tile's first pixel
+  float* y;           // the float32 output strip (partial or final sums) at the tile's first pixel
   int64_t y_block;    // floats between output blocks in the strip
   int64_t channel;    // the tile's first output channel, counted from the strip's first
   // Set when the output stage is clamps then one rounding
@@ -82,9 +97,14 @@ struct TileArgs {
 template <int P, int OV>
 __attribute__((target("avx512f"), always_inline)) inline void Tile512(const TileArgs& a) {
   __m512 acc[P][OV];
-  for (int j = 0; j < OV; ++j) {
-    const __m512 b = _mm512_loadu_ps(a.bias + j * 16);
-    for (int p = 0; p < P; ++p) acc[p][j] = b;
+  if (a.first) {
+    for (int j = 0; j < OV; ++j) {
+      const __m512 b = _mm512_loadu_ps(a.bias + j * 16);
+      for (int p = 0; p < P; ++p) acc[p][j] = b;
+    }
+  } else {
+    for (int j = 0; j < OV; ++j)
+      for (int p = 0; p < P; ++p) acc[p][j] = _mm512_loadu_ps(a.y + (a.channel / 16 + j) * a.y_block + p * 16);
   }
   const float* w = a.w;
   for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
@@ -99,7 +119,7 @@ __attribute__((target("avx512f"), always_inline)) inline void Tile512(const Tile
     }
   }
   // Output vector j is one whole nChw16c block.
-  if (a.y16) {
+  if (a.last && a.y16) {
     const __m512 lo = _mm512_set1_ps(a.lo), hi = _mm512_set1_ps(a.hi);
     for (int j = 0; j < OV; ++j) {
       uint16_t* y = a.y16 + (a.channel / 16 + j) * a.y16_block;
@@ -121,9 +141,17 @@ __attribute__((target("avx512f"), always_inline)) inline void Tile512(const Tile
 template <int P, int OV>
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(const TileArgs& a) {
   __m256 acc[P][OV];
-  for (int j = 0; j < OV; ++j) {
-    const __m256 b = _mm256_loadu_ps(a.bias + j * 8);
-    for (int p = 0; p < P; ++p) acc[p][j] = b;
+  if (a.first) {
+    for (int j = 0; j < OV; ++j) {
+      const __m256 b = _mm256_loadu_ps(a.bias + j * 8);
+      for (int p = 0; p < P; ++p) acc[p][j] = b;
+    }
+  } else {
+    for (int j = 0; j < OV; ++j) {
+      const int64_t c = a.channel + 8 * j;
+      const float* y = a.y + c / a.block * a.y_block + c % a.block;
+      for (int p = 0; p < P; ++p) acc[p][j] = _mm256_loadu_ps(y + p * a.block);
+    }
   }
   const float* w = a.w;
   for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
@@ -142,7 +170,7 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(cons
   const __m256 lo = _mm256_set1_ps(a.lo), hi = _mm256_set1_ps(a.hi);
   for (int j = 0; j < OV; ++j) {
     const int64_t c = a.channel + 8 * j;
-    if (a.y16) {
+    if (a.last && a.y16) {
       uint16_t* y = a.y16 + c / a.block * a.y16_block + c % a.block;
       for (int p = 0; p < P; ++p) {
         __m256 v = acc[p][j];
@@ -164,7 +192,7 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(cons
 // function of the same target.
 inline void AdvancePixels(TileArgs* t, int64_t pixels) {
   t->x += pixels * t->block;
-  t->y += pixels * t->block;
+  if (t->y) t->y += pixels * t->block;
   if (t->y16) t->y16 += pixels * t->block;
 }
 #define MIXQ_PW_COLUMNS(NAME, TARGET, TILE)                                                     \
@@ -264,12 +292,23 @@ class HalfPointwise : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const int64_t plane = g_.in_h * g_.in_w, out_blocks = g_.out_channels / block_;
     const int threads = std::max(1, omp_get_max_threads());
-    // Strips of pixels whose widened input stays within kStripInputFloats
-    // (L1) and whose float32 outputs, per block, within kStripOutputFloats;
-    // a multiple of the tile's pixels.
-    constexpr int64_t kStripInputFloats = 6 * 1024, kStripOutputFloats = 4 * 1024;
+    // Strips of pixels whose widened input chunk stays within
+    // kStripInputFloats (L1) and whose float32 outputs, per block, within
+    // kStripOutputFloats; where partial sums are kept (several chunks), all
+    // of the strip's float32 outputs within kStripPartialFloats (L2). Where
+    // the weights pass kLargeWeightFloats (a quarter of L2), wider strips,
+    // each input up to kStripWideFloats: every strip reads all the weights,
+    // and from 1 MB on they come from L3 (ResNet-50's 256 -> 1024 at 14 x 14
+    // ran 10 % behind oneDNN's float32 kernel in 24-pixel strips). A multiple
+    // of the tile's pixels.
+    constexpr int64_t kStripInputFloats = 6 * 1024, kStripOutputFloats = 4 * 1024, kStripPartialFloats = 64 * 1024;
+    constexpr int64_t kLargeWeightFloats = 64 * 1024, kStripWideFloats = 64 * 1024;
     constexpr int64_t tile = 24;  // a multiple of every tile's pixels
-    int64_t strip = std::min(kStripInputFloats / g_.in_channels, kStripOutputFloats / block_);
+    const bool partial = g_.in_channels > chunk_;
+    int64_t strip = std::min(kStripInputFloats / std::min(g_.in_channels, chunk_), kStripOutputFloats / block_);
+    if (g_.in_channels * g_.out_channels > kLargeWeightFloats)
+      strip = std::max(strip, kStripWideFloats / std::min(g_.in_channels, chunk_));
+    if (partial) strip = std::min(strip, kStripPartialFloats / g_.out_channels);
     strip = std::max<int64_t>(tile, strip / tile * tile);
     const int64_t strips = (plane + strip - 1) / strip;
     // Output blocks split into groups only when the strips alone leave a
@@ -300,19 +339,20 @@ class HalfPointwise : public Kernel {
                 const std::vector<TensorView>& in, const TensorView& out) const {
     const int64_t plane = g_.in_h * g_.in_w, in_blocks = g_.in_channels / block_;
     const int64_t out_blocks = g_.out_channels / block_;
-    const int64_t strip_floats = pixels * block_;
-    w->x.resize(static_cast<size_t>(in_blocks * strip_floats));
-    if (!store_.direct) w->y.resize(static_cast<size_t>((b1 - b0) * strip_floats));
-    // A channel block's pixels are contiguous in nChwXc: one row per block.
-    for (int64_t ib = 0; ib < in_blocks; ++ib)
-      kernels::HalfToFloatRow(x + ((n * in_blocks + ib) * plane + p0) * block_, w->x.data() + ib * strip_floats,
-                              strip_floats);
+    const int64_t strip_floats = pixels * block_, chunk_blocks = chunk_ / block_;
+    const bool partial = in_blocks > chunk_blocks;
+    w->x.resize(static_cast<size_t>(std::min(in_blocks, chunk_blocks) * strip_floats));
+    // The float32 outputs: every block's where partial sums are kept, else
+    // one group's at a time.
+    const int64_t group_blocks = 64 / block_;
+    if (partial)
+      w->y.resize(static_cast<size_t>((b1 - b0) * strip_floats));
+    else if (!store_.direct)
+      w->y.resize(static_cast<size_t>(std::min(b1 - b0, group_blocks) * strip_floats));
     TileArgs a{};
     a.x = w->x.data();
     a.x_block = strip_floats;
-    a.in_blocks = in_blocks;
     a.block = block_;
-    a.w = weights_.data();
     a.w_vector = g_.in_channels * lanes_;
     a.bias = bias_.data();
     a.y = w->y.data();
@@ -324,20 +364,43 @@ class HalfPointwise : public Kernel {
       a.lo = store_.lo;
       a.hi = store_.hi;
     }
-    const int64_t v0 = b0 * block_ / lanes_, v1 = b1 * block_ / lanes_;
-    if (avx512_)
-      Strip512(a, v0, v1, pixels);
-    else
-      Strip256(a, v0, v1, pixels);
-    if (store_.direct) return;
-    // Each output block's strip is contiguous in the blocked output.
-    for (int64_t b = b0; b < b1; ++b)
-      stage_->Apply(w->y.data() + (b - b0) * strip_floats, strip_floats, ((n * out_blocks + b) * plane + p0) * block_,
-                    in, out);
+    // Input channels in chunks whose weights stay in L1 across the strip's
+    // tiles; the sums in between kept in the float32 strip.
+    for (int64_t c0 = 0; c0 < in_blocks; c0 += chunk_blocks) {
+      const int64_t c1 = std::min(in_blocks, c0 + chunk_blocks);
+      // A channel block's pixels are contiguous in nChwXc: one row per block.
+      for (int64_t ib = c0; ib < c1; ++ib)
+        kernels::HalfToFloatRow(x + ((n * in_blocks + ib) * plane + p0) * block_,
+                                w->x.data() + (ib - c0) * strip_floats, strip_floats);
+      a.in_blocks = c1 - c0;
+      a.first = c0 == 0;
+      a.last = c1 == in_blocks;
+      a.w = weights_.data() + c0 * block_ * lanes_;
+      // Output blocks in groups of 64 channels; after the last chunk each
+      // group's float32 outputs go through the output stage while in L1.
+      for (int64_t g0 = b0; g0 < b1; g0 += group_blocks) {
+        const int64_t g1 = std::min(b1, g0 + group_blocks);
+        TileArgs ag = a;
+        const int64_t y0 = partial ? g0 - b0 : 0;  // the group's first block in y
+        if (ag.y) ag.y += y0 * strip_floats;
+        if (ag.y16) ag.y16 += (g0 - b0) * ag.y16_block;
+        if (avx512_)
+          Strip512(ag, g0 * block_ / lanes_, g1 * block_ / lanes_, pixels);
+        else
+          Strip256(ag, g0 * block_ / lanes_, g1 * block_ / lanes_, pixels);
+        if (!a.last || store_.direct) continue;
+        // Each output block's strip is contiguous in the blocked output.
+        for (int64_t b = g0; b < g1; ++b)
+          stage_->Apply(w->y.data() + (y0 + b - g0) * strip_floats, strip_floats,
+                        ((n * out_blocks + b) * plane + p0) * block_, in, out);
+      }
+    }
   }
 
   bool avx512_;
   int64_t lanes_;
+  // Input channels per chunk (the header says why this many).
+  int64_t chunk_ = 1024;
   ConvGeometry g_;
   int64_t block_ = 0;
   std::vector<float> weights_, bias_;
@@ -356,14 +419,6 @@ bool SupportsShape(const KernelInit& init) {
       g.stride_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.out_h != g.in_h || g.out_w != g.in_w ||
       g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1)
     return false;
-  // At most 32 input channels: there the float16 copies cost most against
-  // the arithmetic, and this kernel wins at 1 and 2 threads. With more, its
-  // loop (no blocking of the input channels, so a tile streams its weights
-  // from L2 once they pass L1) runs 5-9 % behind oneDNN's float32 kernel at
-  // 1 thread, which the saved copies do not make up: PP-OCR rec's 64 -> 128
-  // and 240 -> 240 layers, 1 thread, 0.40 against 0.36 and 1.13 against
-  // 1.06 ms (sums of step minima, AMD Zen 4; cpu_half_pw.cc's header).
-  if (g.in_channels > 32) return false;
   if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
   return HalfOutputStage::Supports(init);
 }
@@ -400,7 +455,7 @@ bool RunsInLayouts(const KernelInit& init) {
 // blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
 // plain.
 bool Supports(const KernelInit& init) {
-  if (!SupportsShape(init)) return false;
+  if (!SupportsShape(init) || !AddendsInOutputLayout(init)) return false;
   const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
   if (in == MemoryLayout::kPlain && out == MemoryLayout::kPlain)
     return init.inputs[0]->shape.size() == 4 && init.inputs[0]->shape[1] % 16 == 0 &&

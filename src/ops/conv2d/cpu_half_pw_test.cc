@@ -5,7 +5,8 @@
 // picks) and "avx512-f16-pw" on nChw16c where the CPU has AVX-512. Pixel
 // counts that leave tails of the 6-, 8- and 12-pixel tiles, output vector
 // counts that leave every tail of the 4- (AVX-512) and 2-vector (AVX2) tiles,
-// batch 2, planes split into strips and channels into groups, 1 and 3
+// batch 2, planes split into strips, output channels into groups and
+// input channels into chunks, 1 and 3
 // threads, post-ops (ReLU6, stored by the tiles themselves; a residual add
 // with ReLU6 and hard_swish, through the output stage); and the cases they
 // decline.
@@ -157,6 +158,12 @@ const Case kCases16[] = {
     {1, 32, 160, 5, 5, "relu6"},       // a small plane, many output channels: output blocks in groups
     {1, 32, 16, 3, 4, ""},             // one output block, 12 pixels (one whole 12-pixel tile)
     {1, 32, 64, 1, 1, "hard_swish"},   // one pixel
+    {1, 272, 80, 6, 7, "add_relu6"},   // many input channels, 5 output vectors: two groups through the stage
+    // Input channels in chunks of 1024, the sums kept in the float32 strip
+    // in between.
+    {1, 1040, 48, 4, 5, "relu6"},      // chunks of 1024 and 16, stored as float16 by the last
+    {2, 1056, 32, 3, 3, "add_relu6"},  // batch 2, through the stage
+    {1, 1040, 96, 6, 9, "relu6"},      // two groups of output channels, each with its partial sums
 };
 // Channels in whole nChw8c blocks only (the AVX2 kernel).
 const Case kCases8[] = {
@@ -195,8 +202,7 @@ TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
     }
 }
 
-// A 3 x 3 filter, stride 2, padding, two groups, 48 input channels,
-// channels past the block,
+// A 3 x 3 filter, stride 2, padding, two groups, channels past the block,
 // the AVX-512 kernel on nChw8c, and plain tensors (taken for the selection,
 // then given back by keep_with_layouts).
 TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
@@ -236,8 +242,6 @@ TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
   EXPECT_FALSE(supports(avx2)) << "padded";
   set(32, 32, MemoryLayout::kBlocked16, 1, 1, 2, 0);
   EXPECT_FALSE(supports(avx2)) << "two groups";
-  set(48, 32, MemoryLayout::kBlocked16, 1, 1, 1, 0);
-  EXPECT_FALSE(supports(avx512)) << "more than 32 input channels";
   set(16, 24, MemoryLayout::kBlocked16, 1, 1, 1, 0);
   EXPECT_FALSE(runs(avx2)) << "24 output channels in blocks of 16";
   set(24, 16, MemoryLayout::kBlocked16, 1, 1, 1, 0);
@@ -257,6 +261,22 @@ TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
   outs[0].layout = MemoryLayout::kPlain;
   EXPECT_TRUE(supports(avx512));
   EXPECT_FALSE(runs(avx512));
+  // A residual addend: run in the output's layout, declined in another (the
+  // layout pass could leave such a step in a mix no kernel runs).
+  set(16, 32, MemoryLayout::kBlocked16, 1, 1, 1, 0);
+  static std::vector<float> bias(32);
+  const ValueInfo b{DataType::FLOAT32, {32}, bias.data(), nullptr, false};
+  ValueInfo addend{DataType::FLOAT16, {1, 32, 12, 12}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  std::vector<PostOp> add(1);
+  add[0].kind = PostOp::Kind::kAdd;
+  add[0].input = 3;
+  const std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  const std::vector<const ValueInfo*> with_addend = {&keep[0], &keep[1], &b, &addend};
+  const KernelInit blocked_addend(attrs, with_addend, outs, &compute, &add);
+  EXPECT_TRUE(avx512->supports(blocked_addend) && avx512->keep_with_layouts(blocked_addend));
+  addend.layout = MemoryLayout::kPlain;
+  const KernelInit plain_addend(attrs, with_addend, outs, &compute, &add);
+  EXPECT_FALSE(avx512->supports(plain_addend)) << "a plain addend to a blocked output";
 }
 
 }  // namespace

@@ -27,6 +27,21 @@ inline bool HalfConvOperands(const KernelInit& init, ConvGeometry* g) {
   return ComputeConv2DGeometry(init.attrs, init.inputs, g).ok();
 }
 
+// A residual addend in the output's layout: what these kernels and the
+// kernel they hand a mixed-layout step to (onednn-f16, whose output stage
+// reads the addend position by position) both need. Taking a step whose
+// addend differs would let the layout pass leave it in a mix no kernel runs
+// (seen: ResNet-50's last block, a plain output and a blocked addend).
+inline bool AddendsInOutputLayout(const KernelInit& init) {
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && op.input >= 0 && static_cast<size_t>(op.input) < init.inputs.size() &&
+          init.inputs[static_cast<size_t>(op.input)] &&
+          init.inputs[static_cast<size_t>(op.input)]->layout != init.outputs[0].layout)
+        return false;
+  return true;
+}
+
 // KernelDef::blocked_slots for these kernels: when `fits`, the input, the
 // output and every residual addend may be blocked; otherwise none.
 inline void HalfConvBlockedSlots(const KernelInit& init, bool fits, std::vector<bool>* ins, std::vector<bool>* outs) {
