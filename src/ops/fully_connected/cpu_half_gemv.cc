@@ -61,15 +61,20 @@ struct Geometry {
   bool bias = false;
 };
 
-// A plain [M, K] float16 input (M <= kMaxRows) times constant float32
-// weights [N, K] or [K, N] that float16 holds exactly, alpha = beta = 1, a
-// bias of N values or none, a plain [M, N] float16 output.
-bool GeometryOf(const KernelInit& init, Geometry* g) {
+// A plain [M, K] input (M <= kMaxRows) times constant float32 weights
+// [N, K] or [K, N], alpha = beta = 1, a bias of N values or none, a plain
+// [M, N] output: float16 storage in and out (`half`; the weights must be
+// float16 values, WeightsAreHalf), or all plain float32.
+bool GeometryOf(const KernelInit& init, bool half, Geometry* g) {
   if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
   const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
-  if (!IsHalfStorage(x) || !IsHalfStorage(y) || x.layout != MemoryLayout::kPlain || y.layout != MemoryLayout::kPlain)
+  if (x.layout != MemoryLayout::kPlain || y.layout != MemoryLayout::kPlain) return false;
+  if (half) {
+    if (!IsHalfStorage(x) || !IsHalfStorage(y)) return false;
+    if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
+  } else if (!AllPlainFloat32(init)) {
     return false;
-  if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
+  }
   if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant) return false;
   if (x.shape.size() != 2 || w.shape.size() != 2 || !ir::IsStatic(x.shape) || !ir::IsStatic(w.shape)) return false;
   if (init.attrs.Int("transpose_a", 0) != 0 || init.attrs.Float("alpha", 1.0f) != 1.0f ||
@@ -108,15 +113,21 @@ bool WeightsAreHalf(const float* w, int64_t count) {
   return true;
 }
 
-template <int M>
-__attribute__((target("avx512f"))) void Group512(const uint16_t* w, const float* x, int64_t k, float* y) {
+// W: uint16_t (float16 weights, widened with F16C) or float.
+template <typename W, int M>
+__attribute__((target("avx512f"))) void Group512(const void* weights, const float* x, int64_t k, float* y) {
+  const W* w = static_cast<const W*>(weights);
   __m512 acc[M][kVectors];
   for (int r = 0; r < M; ++r)
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   for (int64_t i = 0; i < k; ++i, w += kVectors * 16) {
     __m512 wv[kVectors];
-    for (int j = 0; j < kVectors; ++j)
-      wv[j] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 16)));
+    for (int j = 0; j < kVectors; ++j) {
+      if constexpr (sizeof(W) == 2)
+        wv[j] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 16)));
+      else
+        wv[j] = _mm512_loadu_ps(reinterpret_cast<const float*>(w) + j * 16);
+    }
     for (int r = 0; r < M; ++r) {
       const __m512 v = _mm512_set1_ps(x[r * k + i]);
       for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_fmadd_ps(v, wv[j], acc[r][j]);
@@ -126,15 +137,20 @@ __attribute__((target("avx512f"))) void Group512(const uint16_t* w, const float*
     for (int j = 0; j < kVectors; ++j) _mm512_storeu_ps(y + (r * kVectors + j) * 16, acc[r][j]);
 }
 
-template <int M>
-__attribute__((target("avx2,fma,f16c"))) void Group256(const uint16_t* w, const float* x, int64_t k, float* y) {
+template <typename W, int M>
+__attribute__((target("avx2,fma,f16c"))) void Group256(const void* weights, const float* x, int64_t k, float* y) {
+  const W* w = static_cast<const W*>(weights);
   __m256 acc[M][kVectors];
   for (int r = 0; r < M; ++r)
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm256_setzero_ps();
   for (int64_t i = 0; i < k; ++i, w += kVectors * 8) {
     __m256 wv[kVectors];
-    for (int j = 0; j < kVectors; ++j)
-      wv[j] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + j * 8)));
+    for (int j = 0; j < kVectors; ++j) {
+      if constexpr (sizeof(W) == 2)
+        wv[j] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + j * 8)));
+      else
+        wv[j] = _mm256_loadu_ps(reinterpret_cast<const float*>(w) + j * 8);
+    }
     for (int r = 0; r < M; ++r) {
       const __m256 v = _mm256_broadcast_ss(x + r * k + i);
       for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm256_fmadd_ps(v, wv[j], acc[r][j]);
@@ -144,67 +160,86 @@ __attribute__((target("avx2,fma,f16c"))) void Group256(const uint16_t* w, const 
     for (int j = 0; j < kVectors; ++j) _mm256_storeu_ps(y + (r * kVectors + j) * 8, acc[r][j]);
 }
 
-using GroupFn = void (*)(const uint16_t* w, const float* x, int64_t k, float* y);
+using GroupFn = void (*)(const void* w, const float* x, int64_t k, float* y);
 
+template <typename W>
 GroupFn GroupFor(bool avx512, int64_t m) {
-  static constexpr GroupFn k512[] = {Group512<1>, Group512<2>, Group512<3>, Group512<4>};
-  static constexpr GroupFn k256[] = {Group256<1>, Group256<2>, Group256<3>, Group256<4>};
+  static constexpr GroupFn k512[] = {Group512<W, 1>, Group512<W, 2>, Group512<W, 3>, Group512<W, 4>};
+  static constexpr GroupFn k256[] = {Group256<W, 1>, Group256<W, 2>, Group256<W, 3>, Group256<W, 4>};
   return (avx512 ? k512 : k256)[m - 1];
 }
 
-// The packed weights: [group][k][kVectors * lanes] float16.
-struct PackedHalfWeights {
-  std::vector<uint16_t> w;
+// The packed weights: [group][k][kVectors * lanes], W = uint16_t (float16)
+// or float.
+template <typename W>
+struct PackedWeights {
+  std::vector<W> w;
 };
 
-class HalfGemv : public Kernel {
+// W: uint16_t (float16 storage, float16 weights) or float (all float32).
+template <typename W>
+class Gemv : public Kernel {
  public:
-  explicit HalfGemv(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
-  const char* Name() const override { return avx512_ ? "avx512-f16-gemv" : "avx2-f16-gemv"; }
+  static constexpr bool kHalf = sizeof(W) == 2;
+  explicit Gemv(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
+  const char* Name() const override {
+    if (kHalf) return avx512_ ? "avx512-f16-gemv" : "avx2-f16-gemv";
+    return avx512_ ? "avx512-f32-gemv" : "avx2-f32-gemv";
+  }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
-    if (!GeometryOf(init, &g_)) return Internal("FullyConnected (float16 gemv): unsupported step");
+    if (!GeometryOf(init, kHalf, &g_)) return Internal("FullyConnected (", Name(), "): unsupported step");
     const int64_t width = kVectors * lanes_;
     groups_ = (g_.n + width - 1) / width;
     const auto* w = static_cast<const float*>(init.inputs[1]->const_data);
     auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-      auto packed = std::make_shared<PackedHalfWeights>();
+      auto packed = std::make_shared<PackedWeights<W>>();
       packed->w.assign(static_cast<size_t>(groups_ * g_.k * width), 0);
       for (int64_t o = 0; o < g_.n; ++o)
         for (int64_t i = 0; i < g_.k; ++i) {
           const float v = g_.weights_transposed ? w[o * g_.k + i] : w[i * g_.n + o];
-          packed->w[static_cast<size_t>((o / width * g_.k + i) * width + o % width)] = FloatToHalf(v);
+          W& slot = packed->w[static_cast<size_t>((o / width * g_.k + i) * width + o % width)];
+          if constexpr (kHalf)
+            slot = FloatToHalf(v);
+          else
+            slot = v;
         }
-      *bytes = static_cast<int64_t>(packed->w.size() * sizeof(uint16_t));
+      *bytes = static_cast<int64_t>(packed->w.size() * sizeof(W));
       *out = packed;
       return Status::OK();
     };
     std::shared_ptr<const void> packed;
-    const std::string key = init.weight_key + (avx512_ ? "/avx512-f16-gemv" : "/avx2-f16-gemv");
+    const std::string key = init.weight_key + "/" + Name();
     if (init.weights)
       MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(key, pack, &packed));
     else
       MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
-    weights_ = std::static_pointer_cast<const PackedHalfWeights>(packed);
+    weights_ = std::static_pointer_cast<const PackedWeights<W>>(packed);
     bias_.assign(static_cast<size_t>(groups_ * width), 0.0f);
     if (g_.bias) std::memcpy(bias_.data(), init.inputs[2]->const_data, static_cast<size_t>(g_.n) * sizeof(float));
     stage_ = std::make_unique<HalfOutputStage>(init);
-    group_ = GroupFor(avx512_, g_.m);
+    group_ = GroupFor<W>(avx512_, g_.m);
     return Status::OK();
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const int64_t width = kVectors * lanes_;
-    x_.resize(static_cast<size_t>(g_.m * g_.k));
-    kernels::HalfToFloatRow(in[0].Data<const uint16_t>(), x_.data(), g_.m * g_.k);
+    const float* x = nullptr;
+    if constexpr (kHalf) {
+      x_.resize(static_cast<size_t>(g_.m * g_.k));
+      kernels::HalfToFloatRow(in[0].Data<const uint16_t>(), x_.data(), g_.m * g_.k);
+      x = x_.data();
+    } else {
+      x = in[0].Data<const float>();
+    }
     const int threads = std::max(1, omp_get_max_threads());
     if (sums_.size() < static_cast<size_t>(threads)) sums_.resize(static_cast<size_t>(threads));
 #pragma omp parallel for schedule(static) if (groups_ > 1 && threads > 1)
     for (int64_t group = 0; group < groups_; ++group) {
       std::vector<float>& y = sums_[static_cast<size_t>(omp_get_thread_num())];
       y.resize(static_cast<size_t>(g_.m * width));
-      group_(weights_->w.data() + group * g_.k * width, x_.data(), g_.k, y.data());
+      group_(weights_->w.data() + group * g_.k * width, x, g_.k, y.data());
       const int64_t n0 = group * width, count = std::min(width, g_.n - n0);
       for (int64_t r = 0; r < g_.m; ++r) {
         float* row = y.data() + r * width;
@@ -221,23 +256,28 @@ class HalfGemv : public Kernel {
   Geometry g_;
   int64_t groups_ = 0;
   GroupFn group_ = nullptr;
-  std::shared_ptr<const PackedHalfWeights> weights_;  // shared with the engine
+  std::shared_ptr<const PackedWeights<W>> weights_;  // shared with the engine
   int64_t private_bytes_ = 0;
   std::vector<float> bias_;  // padded to whole groups
   std::unique_ptr<HalfOutputStage> stage_;
-  std::vector<float> x_;                  // the rows widened
+  std::vector<float> x_;                  // float16: the rows widened
   std::vector<std::vector<float>> sums_;  // per OpenMP thread: a group's sums
 };
 
-bool Supports(const KernelInit& init) {
+bool SupportsHalf(const KernelInit& init) {
   Geometry g;
-  if (!GeometryOf(init, &g) || !HalfOutputStage::Supports(init)) return false;
+  if (!GeometryOf(init, /*half=*/true, &g) || !HalfOutputStage::Supports(init)) return false;
   return WeightsAreHalf(static_cast<const float*>(init.inputs[1]->const_data), g.n * g.k);
 }
 
-template <bool kAvx512>
+bool SupportsFloat(const KernelInit& init) {
+  Geometry g;
+  return GeometryOf(init, /*half=*/false, &g) && HalfOutputStage::Supports(init);
+}
+
+template <typename W, bool kAvx512>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  auto k = std::make_unique<HalfGemv>(kAvx512);
+  auto k = std::make_unique<Gemv<W>>(kAvx512);
   MIXQ_RETURN_IF_ERROR(k->Init(init));
   *kernel = std::move(k);
   return Status::OK();
@@ -254,7 +294,13 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(fully_connected, half_gemv) {
   // Above avx2-f16 (10), which runs the float32 kernel on float32 weights.
   mixq::ops::RegisterKernel({"avx2-f16-gemv", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 12,
-                             mixq::ops::Supports, mixq::ops::Make<false>});
+                             mixq::ops::SupportsHalf, mixq::ops::Make<uint16_t, false>});
   mixq::ops::RegisterKernel({"avx512-f16-gemv", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx512, 13,
-                             mixq::ops::Supports, mixq::ops::Make<true>});
+                             mixq::ops::SupportsHalf, mixq::ops::Make<uint16_t, true>});
+  // Float32: above onednn (10) and avx2-f32 (15, which leaves few rows to
+  // oneDNN anyway).
+  mixq::ops::RegisterKernel({"avx2-f32-gemv", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx2, 16,
+                             mixq::ops::SupportsFloat, mixq::ops::Make<float, false>});
+  mixq::ops::RegisterKernel({"avx512-f32-gemv", mixq::OpKind::kFullyConnected, mixq::kernels::Isa::kAvx512, 17,
+                             mixq::ops::SupportsFloat, mixq::ops::Make<float, true>});
 }

@@ -57,28 +57,31 @@ std::vector<PostOp> PostOps(const std::string& post, int addend_input) {
   return ops;
 }
 
-void Check(const KernelDef& def, const Case& c, int threads, uint32_t seed) {
+// `half`: float16 storage (the f16 kernels); otherwise all float32.
+void Check(const KernelDef& def, const Case& c, int threads, uint32_t seed, bool half = true) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(c.m * c.k)), w(static_cast<size_t>(c.n * c.k)),
       bias(static_cast<size_t>(c.n)), addend(static_cast<size_t>(c.m * c.n));
-  for (auto& v : x) v = Half(real(rng) * 4.0f);
-  for (auto& v : w) v = Half(real(rng));  // float16 weights, as a float16 step's constants are
+  auto stored = [&](float v) { return half ? Half(v) : v; };
+  for (auto& v : x) v = stored(real(rng) * 4.0f);
+  for (auto& v : w) v = stored(real(rng));  // float16 weights, as a float16 step's constants are
   for (auto& v : bias) v = real(rng);
-  for (auto& v : addend) v = Half(real(rng) * 3.0f);
+  for (auto& v : addend) v = stored(real(rng) * 3.0f);
   auto weight = [&](int64_t o, int64_t i) { return w[static_cast<size_t>(c.transpose_b ? o * c.k + i : i * c.n + o)]; };
 
   const ir::AttrMap attrs = Attrs(c.transpose_b);
   const ir::Shape xs{c.m, c.k}, ws = c.transpose_b ? ir::Shape{c.n, c.k} : ir::Shape{c.k, c.n}, ys{c.m, c.n};
-  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true};
+  const DataType storage = half ? DataType::FLOAT16 : DataType::FLOAT32;
+  ValueInfo xi{storage, xs, nullptr, nullptr, half};
   ValueInfo wi{DataType::FLOAT32, ws, w.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {c.n}, bias.data(), nullptr, false};
-  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true};
-  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true}};
+  ValueInfo ai{storage, ys, nullptr, nullptr, half};
+  std::vector<ValueInfo> yi = {ValueInfo{storage, ys, nullptr, nullptr, half}};
   // A missing bias is a null input, so the addend stays input 3.
   std::vector<const ValueInfo*> ins = {&xi, &wi, c.bias ? &bi : nullptr};
   if (c.post == "add_relu6") ins.push_back(&ai);
-  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<DataType> compute = {storage, DataType::FLOAT32, DataType::FLOAT32, storage};
   compute.resize(ins.size());
   const std::vector<PostOp> post = PostOps(c.post, 3);
   KernelInit init(attrs, ins, yi, &compute, &post);
@@ -90,13 +93,16 @@ void Check(const KernelDef& def, const Case& c, int threads, uint32_t seed) {
   std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0x7e00);
   for (size_t i = 0; i < x.size(); ++i) x16[i] = FloatToHalf(x[i]);
   for (size_t i = 0; i < addend.size(); ++i) a16[i] = FloatToHalf(addend[i]);
-  std::vector<TensorView> in = {{DataType::FLOAT16, xs, x16.data(), nullptr},
+  std::vector<float> y32(addend.size(), std::nanf(""));
+  std::vector<TensorView> in = {{storage, xs, half ? static_cast<void*>(x16.data()) : x.data(), nullptr},
                                 {DataType::FLOAT32, ws, w.data(), nullptr},
                                 {DataType::FLOAT32, {c.n}, c.bias ? bias.data() : nullptr, nullptr}};
-  if (c.post == "add_relu6") in.push_back({DataType::FLOAT16, ys, a16.data(), nullptr});
+  if (c.post == "add_relu6")
+    in.push_back({storage, ys, half ? static_cast<void*>(a16.data()) : addend.data(), nullptr});
+  const TensorView y_view{storage, ys, half ? static_cast<void*>(y16.data()) : y32.data(), nullptr};
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
-  for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {{DataType::FLOAT16, ys, y16.data(), nullptr}}).ok());
+  for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {y_view}).ok());
   omp_set_num_threads(saved);
 
   int bad = 0;
@@ -104,21 +110,24 @@ void Check(const KernelDef& def, const Case& c, int threads, uint32_t seed) {
     for (int64_t o = 0; o < c.n && bad < 5; ++o) {
       double sum = c.bias ? bias[static_cast<size_t>(o)] : 0.0;
       for (int64_t i = 0; i < c.k; ++i) sum += static_cast<double>(weight(o, i)) * x[static_cast<size_t>(r * c.k + i)];
-      float expected = Half(static_cast<float>(sum));
+      float expected = stored(static_cast<float>(sum));
       if (c.post == "add_relu6") {
-        expected = Half(expected + addend[static_cast<size_t>(r * c.n + o)]);
+        expected = stored(expected + addend[static_cast<size_t>(r * c.n + o)]);
         expected = std::min(std::max(expected, 0.0f), 6.0f);
       } else if (c.post == "relu6") {
         expected = std::min(std::max(expected, 0.0f), 6.0f);
       } else if (c.post == "hard_swish") {
         const double e = expected;
-        expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+        expected = stored(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
       }
-      const float got = HalfToFloat(y16[static_cast<size_t>(r * c.n + o)]);
+      const float got =
+          half ? HalfToFloat(y16[static_cast<size_t>(r * c.n + o)]) : y32[static_cast<size_t>(r * c.n + o)];
       // The float32 sum may round to the float16 neighbour of the double
       // one: a step at the sum's magnitude (cpu_half_dw_test.cc says why).
+      // Float32 outputs: the float32 sum's error, k products of up to 4.
       const float magnitude = std::max({std::fabs(expected), std::fabs(Half(static_cast<float>(sum))), 1.0f});
-      if (!(std::fabs(got - expected) <= std::ldexp(magnitude, -9))) {
+      const float tolerance = half ? std::ldexp(magnitude, -9) : 4.0f * static_cast<float>(c.k) * 1.2e-7f;
+      if (!(std::fabs(got - expected) <= tolerance)) {
         ADD_FAILURE() << def.name << " t" << threads << " (" << r << ", " << o << "): " << got << " vs " << expected;
         ++bad;
       }
@@ -155,6 +164,21 @@ TEST(FullyConnectedHalfGemv, Avx512MatchesTheReference) {
       SCOPED_TRACE(i);
       Check(*def, kCases[i], threads, seed++);
     }
+}
+
+TEST(FullyConnectedFloatGemv, MatchesTheReference) {
+  for (const char* name : {"avx2-f32-gemv", "avx512-f32-gemv"}) {
+    const KernelDef* def = FindKernel(OpKind::kFullyConnected, name);
+    ASSERT_NE(def, nullptr);
+    if (def->isa > kernels::BestIsa()) continue;
+    uint32_t seed = 201;
+    for (int threads : {1, 3})
+      for (size_t i = 0; i < std::size(kCases); ++i) {
+        if (kCases[i].post == "hard_swish") continue;  // fused on float16 steps only
+        SCOPED_TRACE(i);
+        Check(*def, kCases[i], threads, seed++, /*half=*/false);
+      }
+  }
 }
 
 // Five rows, a weight float16 does not hold, a transposed input, alpha != 1,
