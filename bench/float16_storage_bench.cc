@@ -34,6 +34,8 @@ struct Case {
   // post-op: MobileNetV2's convolutions as the plan runs them.
   bool blocked_relu6 = false;
   int64_t block = 8;  // channels per block when blocked: 8 (nChw8c) or 16 (nChw16c)
+  // With blocked_relu6: PP-OCR's hard_swish, * scale, + bias instead of relu6.
+  bool affine_chain = false;
 };
 
 ir::AttrMap Attrs(OpKind op, std::vector<std::pair<const char*, ir::AttrValue>> given) {
@@ -129,6 +131,25 @@ std::vector<Case> Cases() {
        "avx512-f16-dw",
        true,
        16},
+      // PP-OCR det's first pointwise layer and its post-op chain.
+      {"det_conv1x1_16_32_160_b16_chain",
+       OpKind::kConv2D,
+       conv(1, 1),
+       {{1, 16, 160, 160}, {32, 16, 1, 1}, {32}},
+       {1, 32, 160, 160},
+       "avx512-f16-pw",
+       true,
+       16,
+       true},
+      {"det_dw3x3_16_160_b16_chain",
+       OpKind::kConv2D,
+       conv(3, 16),
+       {{1, 16, 160, 160}, {16, 1, 3, 3}, {16}},
+       {1, 16, 160, 160},
+       "avx512-f16-dw",
+       true,
+       16,
+       true},
       // The AVX2 kernels on nChw8c, as on AVX2-only machines.
       {"mb2_dw3x3s2_96_112_avx2",
        OpKind::kConv2D,
@@ -223,6 +244,17 @@ void Run(benchmark::State& state, const Case& c, Mode mode) {
   std::vector<PostOp> relu6(1);
   relu6[0].activation = "relu6";
   relu6[0].hi = 6.0f;
+  if (c.affine_chain) {
+    relu6.resize(3);
+    relu6[0] = PostOp{};
+    relu6[0].activation = "hard_swish";
+    relu6[1].kind = PostOp::Kind::kScalar;
+    relu6[1].activation = "mul";
+    relu6[1].lo = 0.83f;
+    relu6[2].kind = PostOp::Kind::kScalar;
+    relu6[2].activation = "add";
+    relu6[2].lo = 0.05f;
+  }
   KernelInit init(c.attrs, ins, outs, &compute, c.blocked_relu6 ? &relu6 : nullptr);
   const KernelDef* def = nullptr;
   if (half) {

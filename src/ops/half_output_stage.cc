@@ -69,7 +69,19 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
   // with fast gathers (kernels::GatherTablesPay; on an AMD Zen 4 the passes
   // ran PP-OCR det force_float16's convolutions in 16.4 ms against 17.0).
   const bool unary = std::none_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.add; });
-  unary_half_ = out_half_ && !rounding_commutes_ && unary && !ops_.empty();
+  unary_half_ = out_half_ && !rounding_commutes_ && unary && !ops_.empty() &&
+                ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps);
+  if (unary_half_)
+    for (const Op& op : ops_) {
+      const int k = chain_.count++;
+      chain_.kind[k] = op.hard_swish   ? HalfChain::kHardSwish
+                       : op.scalar_mul ? HalfChain::kMul
+                       : op.scalar_add ? HalfChain::kAdd
+                       : op.leaky      ? HalfChain::kLeaky
+                                       : HalfChain::kClamp;
+      chain_.lo[k] = op.lo;
+      chain_.hi[k] = op.hi;
+    }
   constexpr int64_t kEntries = int64_t{1} << 16;
   if (out_half_ && !rounding_commutes_ && unary && !ops_.empty() &&
       ir::ElementCount(init.outputs[0].shape) >= kEntries && kernels::BestIsa() >= kernels::Isa::kAvx2 &&
@@ -157,44 +169,17 @@ MIXQ_AVX512_F16C void HardSwishPass512(const float* src, float* dst, int64_t m, 
 // loads and stores between the ops, 16 lanes: PP-OCR's hard_swish, * scale,
 // + bias after each convolution ran in passes at about a third of the
 // convolution's time (det force_float16, AMD Zen 4). Returns the elements done.
-enum ChainKind : uint8_t { kHardSwish, kMul, kAdd, kLeaky, kClamp };
-
-// One op of UnaryChain512 on v, rounded to float16 first.
-__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 ChainOp512(__m512 v, ChainKind kind,
-                                                                                             __m512 lo, __m512 hi) {
-  v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  switch (kind) {
-    case kHardSwish:
-      return kernels::HardSwishOfHalf16(v);
-    case kMul:
-      return _mm512_mul_ps(v, lo);
-    case kAdd:
-      return _mm512_add_ps(v, lo);
-    case kLeaky:
-      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, _mm512_mul_ps(lo, v));
-    case kClamp:
-      break;
-  }
-  return _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-}
-
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void StoreHalf16(uint16_t* out, __m512 v) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
                       _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-template <typename Op>
-MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out, const Op* ops, size_t count) {
-  // The ops' kinds and constants, broadcast once (at most kMaxChain ops).
-  constexpr size_t kMaxChain = 8;
-  if (count > kMaxChain) return 0;
-  ChainKind kind[kMaxChain];
-  __m512 lo[kMaxChain], hi[kMaxChain];
-  for (size_t k = 0; k < count; ++k) {
-    const Op& op = ops[k];
-    kind[k] = op.hard_swish ? kHardSwish : op.scalar_mul ? kMul : op.scalar_add ? kAdd : op.leaky ? kLeaky : kClamp;
-    lo[k] = _mm512_set1_ps(op.lo);
-    hi[k] = _mm512_set1_ps(op.hi);
+MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out, const HalfChain& chain) {
+  // The ops' constants broadcast once.
+  __m512 lo[HalfChain::kMaxOps], hi[HalfChain::kMaxOps];
+  for (int k = 0; k < chain.count; ++k) {
+    lo[k] = _mm512_set1_ps(chain.lo[k]);
+    hi[k] = _mm512_set1_ps(chain.hi[k]);
   }
   // Four vectors at a time: each one's chain of conversions and operations
   // is serial (about 30 cycles of latency), four in flight fill the pipes.
@@ -203,13 +188,13 @@ MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out,
   for (; i + kLanes * kVectors <= n; i += kLanes * kVectors) {
     __m512 v[kVectors];
     for (int u = 0; u < kVectors; ++u) v[u] = _mm512_loadu_ps(y + i + u * kLanes);
-    for (size_t k = 0; k < count; ++k)
-      for (int u = 0; u < kVectors; ++u) v[u] = ChainOp512(v[u], kind[k], lo[k], hi[k]);
+    for (int k = 0; k < chain.count; ++k)
+      for (int u = 0; u < kVectors; ++u) v[u] = HalfChainOp16(v[u], chain.kind[k], lo[k], hi[k]);
     for (int u = 0; u < kVectors; ++u) StoreHalf16(out + i + u * kLanes, v[u]);
   }
   for (; i + kLanes <= n; i += kLanes) {
     __m512 v = _mm512_loadu_ps(y + i);
-    for (size_t k = 0; k < count; ++k) v = ChainOp512(v, kind[k], lo[k], hi[k]);
+    for (int k = 0; k < chain.count; ++k) v = HalfChainOp16(v, chain.kind[k], lo[k], hi[k]);
     StoreHalf16(out + i, v);
   }
   return i;
@@ -220,26 +205,10 @@ MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out,
 #endif
 
 // UnaryChain512's 8-lane form.
-template <typename Op>
-MIXQ_F16C int64_t UnaryChain256(const float* y, int64_t n, uint16_t* out, const Op* ops, size_t count) {
+MIXQ_F16C int64_t UnaryChain256(const float* y, int64_t n, uint16_t* out, const HalfChain& chain) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(y + i);
-    for (size_t k = 0; k < count; ++k) {
-      const Op& op = ops[k];
-      v = Round8(v);
-      if (op.hard_swish)
-        v = kernels::HardSwishOfHalf8(v);
-      else if (op.scalar_mul)
-        v = _mm256_mul_ps(v, _mm256_set1_ps(op.lo));
-      else if (op.scalar_add)
-        v = _mm256_add_ps(v, _mm256_set1_ps(op.lo));
-      else if (op.leaky)
-        v = _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(op.lo), v),
-                             _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
-      else
-        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(op.lo)), _mm256_set1_ps(op.hi));
-    }
+    const __m256 v = ApplyHalfChain8(chain, _mm256_loadu_ps(y + i));
     __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __asm__("" : "+x"(h));  // vcvtps2ph to memory runs at half the rate on Zen 4
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
@@ -321,9 +290,7 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
                        _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
   }
-  if (unary_half_)
-    i = avx512_ ? UnaryChain512(y, n, out16, ops_.data(), ops_.size())
-                : UnaryChain256(y, n, out16, ops_.data(), ops_.size());
+  if (unary_half_) i = avx512_ ? UnaryChain512(y, n, out16, chain_) : UnaryChain256(y, n, out16, chain_);
   constexpr size_t kMaxOps = 8;
   const uint16_t* add16[kMaxOps] = {};
   const float* add32[kMaxOps] = {};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "ops/half_chain.h"
 #include "ops/kernel_registry.h"
 
 namespace mixq::ops {
@@ -64,6 +65,7 @@ class HalfOutputStage {
   // Float16 output and unary post-ops that do not commute with the rounding:
   // the chain runs with each vector in registers (UnaryChain512 / 256).
   bool unary_half_ = false;
+  HalfChain chain_;
   // Float16 output and unary post-ops that do not commute with the rounding
   // (hard_swish, scalars, leaky_relu): the chain's input is the float16
   // rounding of the convolution, so the whole chain is a function of those

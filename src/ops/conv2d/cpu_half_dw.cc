@@ -83,7 +83,7 @@ struct Bounds512 {
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline Bounds256 BoundsOf256(const RowArgs& a) {
   return {_mm256_set1_ps(a.lo), _mm256_set1_ps(a.hi)};
 }
-__attribute__((target("avx512f"), always_inline)) inline Bounds512 BoundsOf512(const RowArgs& a) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline Bounds512 BoundsOf512(const RowArgs& a) {
   return {_mm512_set1_ps(a.lo), _mm512_set1_ps(a.hi)};
 }
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Store256(const RowArgs& a, int64_t ow, int64_t half,
@@ -99,8 +99,8 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Store256(con
   }
   _mm256_storeu_ps(a.out + ow * a.block + half, v);
 }
-__attribute__((target("avx512f"), always_inline)) inline void Store512(const RowArgs& a, int64_t ow, __m512 v,
-                                                                       const Bounds512& b) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void Store512(const RowArgs& a, int64_t ow,
+                                                                                         __m512 v, const Bounds512& b) {
   if (a.out16) {
     if (a.clamp) v = _mm512_min_ps(_mm512_max_ps(v, b.lo), b.hi);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.out16 + ow * 16),
@@ -157,7 +157,7 @@ __attribute__((target("avx2,fma,f16c"))) int64_t RowAvx2T(const RowArgs& a) {
 }
 
 template <int KH, int KW, int SW>
-__attribute__((target("avx512f"))) int64_t RowAvx512T(const RowArgs& a) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"))) int64_t RowAvx512T(const RowArgs& a) {
   constexpr int kSpan = (kUnrollT - 1) * SW + KW;
   const Bounds512 bounds = BoundsOf512(a);
   const __m512 bias = _mm512_loadu_ps(a.bias);
@@ -236,7 +236,7 @@ __attribute__((target("avx2,fma,f16c"))) void RowAvx2(const RowArgs& a, int64_t 
 }
 
 // 16 channels (one nChw16c block) per vector; output columns from `first` on.
-__attribute__((target("avx512f"))) void RowAvx512(const RowArgs& a, int64_t first) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"))) void RowAvx512(const RowArgs& a, int64_t first) {
   const Bounds512 bounds = BoundsOf512(a);
   constexpr int kUnroll = 4;
   const __m512 bias = _mm512_loadu_ps(a.bias);

@@ -95,7 +95,7 @@ struct TileArgs {
 };
 
 template <int P, int OV>
-__attribute__((target("avx512f"), always_inline)) inline void Tile512(const TileArgs& a) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void Tile512(const TileArgs& a) {
   __m512 acc[P][OV];
   if (a.first) {
     for (int j = 0; j < OV; ++j) {
@@ -232,7 +232,7 @@ inline void AdvancePixels(TileArgs* t, int64_t pixels) {
         break;                                                                                  \
     }                                                                                           \
   }
-MIXQ_PW_COLUMNS(Columns512, "avx512f", Tile512)
+MIXQ_PW_COLUMNS(Columns512, "avx512f,avx512vl,f16c,fma", Tile512)
 MIXQ_PW_COLUMNS(Columns256, "avx2,fma,f16c", Tile256)
 #undef MIXQ_PW_COLUMNS
 
@@ -247,7 +247,8 @@ TileArgs AtVector(TileArgs a, int64_t v, int64_t v0, int64_t lanes) {
 
 // Output vectors [v0, v1) over the strip's `pixels` pixels, kVectors at a
 // time and the rest as one narrower tile.
-__attribute__((target("avx512f"))) void Strip512(const TileArgs& a, int64_t v0, int64_t v1, int64_t pixels) {
+__attribute__((target("avx512f,avx512vl,f16c,fma"))) void Strip512(const TileArgs& a, int64_t v0, int64_t v1,
+                                                                   int64_t pixels) {
   // Fewer vectors, more pixels: about 24 accumulators, and each broadcast
   // input value feeds at least two FMAs where the vectors allow.
   int64_t v = v0;

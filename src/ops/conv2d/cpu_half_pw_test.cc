@@ -89,6 +89,15 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
   } else if (c.post == "hard_swish") {
     post.resize(1);
     post[0].activation = "hard_swish";
+  } else if (c.post == "hard_swish_affine") {  // PP-OCR's hard_swish, * scale, + bias: in registers
+    post.resize(3);
+    post[0].activation = "hard_swish";
+    post[1].kind = PostOp::Kind::kScalar;
+    post[1].activation = "mul";
+    post[1].lo = 0.7131f;
+    post[2].kind = PostOp::Kind::kScalar;
+    post[2].activation = "add";
+    post[2].lo = -0.1093f;
   }
   std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
   if (c.post == "add_relu6") ins.push_back(&ai);
@@ -133,9 +142,10 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
           expected = std::min(std::max(expected, 0.0f), 6.0f);
         } else if (c.post == "relu6") {
           expected = std::min(std::max(expected, 0.0f), 6.0f);
-        } else if (c.post == "hard_swish") {
+        } else if (c.post == "hard_swish" || c.post == "hard_swish_affine") {
           const double e = expected;
           expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+          if (c.post == "hard_swish_affine") expected = Half(Half(expected * 0.7131f) + -0.1093f);
         }
         const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, o, p / c.w, p % c.w, c.out_c, c.h, c.w, b))]);
         // The float32 sum may round to the float16 neighbour of the double
@@ -152,13 +162,14 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
 
 // Channels in whole nChw16c blocks (both kernels, both block sizes).
 const Case kCases16[] = {
-    {1, 16, 96, 13, 17, "add_relu6"},  // MobileNetV2's 16 -> 96; 221 pixels: a tail of 5
-    {2, 32, 48, 7, 9, "hard_swish"},   // batch 2; 3 vectors of 16 (the 3-vector tile), 63 pixels: tail of 3
-    {1, 16, 32, 64, 50, "relu6"},      // PP-OCR det's 16 -> 32 (2 vectors: 12-pixel tiles); several strips
-    {1, 32, 160, 5, 5, "relu6"},       // a small plane, many output channels: output blocks in groups
-    {1, 32, 16, 3, 4, ""},             // one output block, 12 pixels (one whole 12-pixel tile)
-    {1, 32, 64, 1, 1, "hard_swish"},   // one pixel
-    {1, 272, 80, 6, 7, "add_relu6"},   // many input channels, 5 output vectors: two groups through the stage
+    {1, 16, 96, 13, 17, "add_relu6"},          // MobileNetV2's 16 -> 96; 221 pixels: a tail of 5
+    {2, 32, 48, 7, 9, "hard_swish"},           // batch 2; 3 vectors of 16 (the 3-vector tile), 63 pixels: tail of 3
+    {1, 16, 32, 64, 50, "relu6"},              // PP-OCR det's 16 -> 32 (2 vectors: 12-pixel tiles); several strips
+    {1, 32, 160, 5, 5, "relu6"},               // a small plane, many output channels: output blocks in groups
+    {1, 32, 16, 3, 4, ""},                     // one output block, 12 pixels (one whole 12-pixel tile)
+    {1, 16, 32, 13, 19, "hard_swish_affine"},  // PP-OCR det's 16 -> 32 and its chain through the stage
+    {1, 32, 64, 1, 1, "hard_swish"},           // one pixel
+    {1, 272, 80, 6, 7, "add_relu6"},           // many input channels, 5 output vectors: two groups through the stage
     // Input channels in chunks of 1024, the sums kept in the float32 strip
     // in between.
     {1, 1040, 48, 4, 5, "relu6"},      // chunks of 1024 and 16, stored as float16 by the last

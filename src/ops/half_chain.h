@@ -1,0 +1,76 @@
+// A chain of unary post-ops on float16 storage (hard_swish, scalar * and +,
+// leaky_relu, clamps) applied to values in registers: before each op the
+// value is rounded to float16 (the previous step's output), as the separate
+// steps round their outputs (SPEC §5); the caller rounds the last op's
+// result when it stores. HalfOutputStage runs its unary chains this way.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/hard_swish.h"
+
+namespace mixq::ops {
+
+struct HalfChain {
+  enum Kind : uint8_t { kHardSwish, kMul, kAdd, kLeaky, kClamp };
+  static constexpr int kMaxOps = 8;
+  int count = 0;
+  Kind kind[kMaxOps] = {};
+  // kMul / kAdd: the constant in lo; kLeaky: the slope in lo; kClamp:
+  // min(max(v, lo), hi) in that operand order (NaN -> lo).
+  float lo[kMaxOps] = {}, hi[kMaxOps] = {};
+};
+
+// One op on v, rounded to float16 first.
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 HalfChainOp16(__m512 v,
+                                                                                                HalfChain::Kind kind,
+                                                                                                __m512 lo, __m512 hi) {
+  v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  switch (kind) {
+    case HalfChain::kHardSwish:
+      return kernels::HardSwishOfHalf16(v);
+    case HalfChain::kMul:
+      return _mm512_mul_ps(v, lo);
+    case HalfChain::kAdd:
+      return _mm512_add_ps(v, lo);
+    case HalfChain::kLeaky:
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, _mm512_mul_ps(lo, v));
+    case HalfChain::kClamp:
+      break;
+  }
+  return _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+}
+
+__attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 HalfChainOp8(__m256 v, HalfChain::Kind kind,
+                                                                                   __m256 lo, __m256 hi) {
+  v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  switch (kind) {
+    case HalfChain::kHardSwish:
+      return kernels::HardSwishOfHalf8(v);
+    case HalfChain::kMul:
+      return _mm256_mul_ps(v, lo);
+    case HalfChain::kAdd:
+      return _mm256_add_ps(v, lo);
+    case HalfChain::kLeaky:
+      return _mm256_blendv_ps(v, _mm256_mul_ps(lo, v), _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+    case HalfChain::kClamp:
+      break;
+  }
+  return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+}
+
+// The whole chain on one vector (the result still to be rounded).
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 ApplyHalfChain16(const HalfChain& c,
+                                                                                                   __m512 v) {
+  for (int k = 0; k < c.count; ++k) v = HalfChainOp16(v, c.kind[k], _mm512_set1_ps(c.lo[k]), _mm512_set1_ps(c.hi[k]));
+  return v;
+}
+
+__attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 ApplyHalfChain8(const HalfChain& c, __m256 v) {
+  for (int k = 0; k < c.count; ++k) v = HalfChainOp8(v, c.kind[k], _mm256_set1_ps(c.lo[k]), _mm256_set1_ps(c.hi[k]));
+  return v;
+}
+
+}  // namespace mixq::ops
