@@ -8,6 +8,9 @@
 // "avx2-f16": FLOAT16 storage, each value widened with F16C as it is summed
 // (exact), the mean rounded to float16 once: the Cast path's values.
 // "avx2-bf16": the same for BFLOAT16 storage.
+// NCHW inputs may also come blocked (nChw8c / nChw16c, float32 and float16:
+// a convolution's blocked output read as it is): each channel's double sum
+// then runs over the pixels in order, the reference's own order.
 #include <immintrin.h>
 
 #include <vector>
@@ -77,10 +80,29 @@ __attribute__((target("avx2"))) void ChannelMeans(const float* x, float* y, int6
   for (int64_t c = 0; c < channels; ++c) y[c] = static_cast<float>(acc[c] / static_cast<double>(pixels));
 }
 
+// One channel block of a blocked NCHW image: `pixels` rows of `block` (8 or
+// 16) values; each channel's double sum in pixel order.
+template <typename T>
+__attribute__((target("avx2,f16c"))) void BlockMeans(const T* x, int64_t pixels, int64_t block, float* y) {
+  __m256d acc[4];  // up to 16 channels, four per accumulator
+  for (auto& a : acc) a = _mm256_setzero_pd();
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t c = 0; c < block; c += 8) {
+      const __m256 v = Load8(x + p * block + c);
+      acc[c / 4] = _mm256_add_pd(acc[c / 4], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+      acc[c / 4 + 1] = _mm256_add_pd(acc[c / 4 + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+  alignas(32) double sums[16];
+  for (int64_t c = 0; c < block; c += 4) _mm256_store_pd(sums + c, acc[c / 4]);
+  for (int64_t c = 0; c < block; ++c) y[c] = static_cast<float>(sums[c] / static_cast<double>(pixels));
+}
+
 class GlobalAvgPoolAvx2 : public Kernel {
  public:
-  GlobalAvgPoolAvx2(bool nhwc, int64_t batch, int64_t channels, int64_t pixels, bool in_half, bool out_half, bool bf16)
+  GlobalAvgPoolAvx2(bool nhwc, int64_t batch, int64_t channels, int64_t pixels, bool in_half, bool out_half, bool bf16,
+                    int64_t block = 0)
       : nhwc_(nhwc),
+        block_(block),
         batch_(batch),
         channels_(channels),
         pixels_(pixels),
@@ -89,6 +111,7 @@ class GlobalAvgPoolAvx2 : public Kernel {
         bf16_(bf16) {}
   const char* Name() const override { return in_half_ || out_half_ ? (bf16_ ? "avx2-bf16" : "avx2-f16") : "avx2"; }
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (block_ > 0) return RunBlocked(in[0], out[0]);
     if (in_half_ || out_half_) return RunHalf(in[0], out[0]);
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
@@ -105,6 +128,26 @@ class GlobalAvgPoolAvx2 : public Kernel {
   }
 
  private:
+  // A blocked NCHW input (float32 or float16, not bfloat16): one job per
+  // channel block.
+  Status RunBlocked(const TensorView& in, const TensorView& out) const {
+    const int64_t blocks = batch_ * channels_ / block_;
+    std::vector<float> means(static_cast<size_t>(batch_ * channels_));
+#pragma omp parallel for schedule(static) if (blocks > 1 && blocks * block_ * pixels_ > kernels::kMinParallelElements)
+    for (int64_t b = 0; b < blocks; ++b) {
+      float* y = means.data() + b * block_;
+      if (in_half_)
+        BlockMeans(in.Data<const uint16_t>() + b * pixels_ * block_, pixels_, block_, y);
+      else
+        BlockMeans(in.Data<const float>() + b * pixels_ * block_, pixels_, block_, y);
+    }
+    if (out_half_)
+      kernels::FloatToNarrow16Row(false, means.data(), out.Data<uint16_t>(), batch_ * channels_);
+    else
+      std::copy(means.begin(), means.end(), out.Data<float>());
+    return Status::OK();
+  }
+
   // Float16 storage in or out: NHWC pixel rows widened one at a time.
   Status RunHalf(const TensorView& in, const TensorView& out) const {
     const int64_t planes = batch_ * channels_;
@@ -143,6 +186,7 @@ class GlobalAvgPoolAvx2 : public Kernel {
   }
 
   bool nhwc_;
+  int64_t block_;  // channels per block of a blocked NCHW input, 0 plain
   int64_t batch_, channels_, pixels_;
   bool in_half_, out_half_;  // 16-bit storage: float16, or bfloat16 (bf16_)
   bool bf16_;
@@ -162,11 +206,34 @@ bool SupportsHalf(const KernelInit& init) {
   return SupportedShape(init);
 }
 
+// A blocked input (LayoutSlots) only on NCHW, float32 or float16, the
+// channels in whole blocks; the output plain.
+bool BlockedInputFits(const KernelInit& init, MemoryLayout block) {
+  const ValueInfo& x = *init.inputs[0];
+  const int64_t channels = BlockChannels(block);
+  return channels > 0 && init.attrs.Str("layout", "NHWC") == "NCHW" && x.shape.size() == 4 &&
+         x.shape[1] % channels == 0 && !IsNarrowStorage(x, DataType::BFLOAT16) &&
+         !IsNarrowStorage(init.outputs[0], DataType::BFLOAT16);
+}
+
 bool SupportedShape(const KernelInit& init) {
   const ir::Shape& shape = init.inputs[0]->shape;
   const std::string layout = init.attrs.Str("layout", "NHWC");
+  if (init.outputs[0].layout != MemoryLayout::kPlain) return false;
+  if (init.inputs[0]->layout != MemoryLayout::kPlain && !BlockedInputFits(init, init.inputs[0]->layout)) return false;
   return shape.size() == 4 && ir::IsStatic(shape) && ir::ElementCount(shape) > 0 &&
          (layout == "NCHW" || layout == "NHWC");
+}
+
+// KernelDef::blocked_slots: the input in nChw8c / nChw16c (a blocked
+// convolution's output read as it is); the output, [N, C, 1, 1], plain.
+template <bool (*kSupports)(const KernelInit&)>
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (kSupports(init) && (block == MemoryLayout::kBlocked8 || block == MemoryLayout::kBlocked16) &&
+      BlockedInputFits(init, block))
+    (*inputs)[0] = true;
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
@@ -176,7 +243,8 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const DataType narrow = bf16 ? DataType::BFLOAT16 : DataType::FLOAT16;
   const bool in_half = IsNarrowStorage(*init.inputs[0], narrow), out_half = IsNarrowStorage(init.outputs[0], narrow);
   if (init.attrs.Str("layout", "NHWC") == "NCHW")
-    *kernel = std::make_unique<GlobalAvgPoolAvx2>(false, s[0], s[1], s[2] * s[3], in_half, out_half, bf16);
+    *kernel = std::make_unique<GlobalAvgPoolAvx2>(false, s[0], s[1], s[2] * s[3], in_half, out_half, bf16,
+                                                  BlockChannels(init.inputs[0]->layout));
   else
     *kernel = std::make_unique<GlobalAvgPoolAvx2>(true, s[0], s[3], s[1] * s[2], in_half, out_half, bf16);
   return Status::OK();
@@ -187,10 +255,11 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(global_avg_pool, avx2) {
-  mixq::ops::RegisterKernel(
-      {"avx2", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::LayoutSlots<mixq::ops::Supports>});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make});
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make,
+                             mixq::ops::LayoutSlots<mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>>});
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kGlobalAvgPool, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make});
 }

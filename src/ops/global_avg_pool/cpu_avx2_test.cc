@@ -2,6 +2,9 @@
 // planes of 1 to 4097 pixels and 1 to 13 channels (every vector tail), with
 // NaN, +-inf, +-100 and denormals in some channels; within the tolerance the
 // kernel file states (the count of values not bit-identical is printed).
+// Blocked NCHW inputs (nChw8c, nChw16c; float32 and float16 storage): the
+// reference's own summation order, so equal to the reference's means of the
+// same (widened) values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +13,7 @@
 #include <random>
 
 #include "ops/kernel_registry.h"
+#include "util/half.h"
 
 namespace mixq::ops {
 namespace {
@@ -76,6 +80,64 @@ TEST(GlobalAvgPoolAvx2, MatchesTheReference) {
         }
       }
   std::cout << "GlobalAvgPool avx2: " << differing << " of " << compared << " values differ from the reference\n";
+}
+
+// Element (n, c, p) of an nChw`b`c tensor of `channels` and `pixels`.
+int64_t Blocked(int64_t n, int64_t c, int64_t p, int64_t channels, int64_t pixels, int64_t b) {
+  return ((n * (channels / b) + c / b) * pixels + p) * b + c % b;
+}
+
+TEST(GlobalAvgPoolAvx2, BlockedInputsMatchTheReference) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kGlobalAvgPool);
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> real(-2.0f, 2.0f);
+  for (const bool half : {false, true})
+    for (const MemoryLayout layout : {MemoryLayout::kBlocked8, MemoryLayout::kBlocked16})
+      for (const ir::Shape& shape : {ir::Shape{2, 32, 7, 7}, ir::Shape{1, 16, 1, 1}, ir::Shape{1, 48, 13, 11}}) {
+        const KernelDef* def = FindKernel(OpKind::kGlobalAvgPool, half ? "avx2-f16" : "avx2");
+        ASSERT_NE(def, nullptr);
+        const int64_t n = shape[0], c = shape[1], pixels = shape[2] * shape[3], b = BlockChannels(layout);
+        std::vector<float> x(static_cast<size_t>(ir::ElementCount(shape)));
+        for (auto& v : x) v = half ? HalfToFloat(FloatToHalf(real(rng))) : real(rng);
+        x[5] = 100.0f;  // a large value in one plane
+        // The kernel's input, blocked (and float16 where asked).
+        std::vector<float> xb(x.size());
+        std::vector<uint16_t> xh(x.size());
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t p = 0; p < pixels; ++p) {
+              const size_t from = static_cast<size_t>((i * c + ch) * pixels + p);
+              const size_t to = static_cast<size_t>(Blocked(i, ch, p, c, pixels, b));
+              xb[to] = x[from];
+              xh[to] = FloatToHalf(x[from]);
+            }
+        ir::AttrMap attrs;
+        attrs.Set("layout", std::string("NCHW"));
+        const DataType storage = half ? DataType::FLOAT16 : DataType::FLOAT32;
+        ValueInfo xi{storage, shape, nullptr, nullptr, half, layout};
+        std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT32, {n, c, 1, 1}, nullptr, nullptr, false}};
+        std::vector<const ValueInfo*> ins = {&xi};
+        KernelInit init(attrs, ins, outs);
+        ASSERT_TRUE(def->supports(init)) << def->name;
+        std::vector<bool> in_slots, out_slots;
+        xi.layout = MemoryLayout::kPlain;
+        def->blocked_slots(KernelInit(attrs, ins, outs), layout, &in_slots, &out_slots);
+        EXPECT_TRUE(in_slots[0]);
+        EXPECT_FALSE(out_slots[0]) << "the output stays plain";
+        xi.layout = layout;
+        std::unique_ptr<Kernel> kernel;
+        ASSERT_TRUE(def->make(init, &kernel).ok());
+        std::vector<float> got(static_cast<size_t>(n * c));
+        ASSERT_TRUE(kernel
+                        ->Run({TensorView{storage, shape, half ? static_cast<void*>(xh.data()) : xb.data(), nullptr}},
+                              {TensorView{DataType::FLOAT32, {n, c, 1, 1}, got.data(), nullptr}})
+                        .ok());
+        ir::Shape out_shape;
+        const auto want = RunPool(ref, "NCHW", shape, x, &out_shape);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(got[i], want[i]) << def->name << " block " << b << " channel " << i;
+      }
 }
 
 }  // namespace
