@@ -14,13 +14,18 @@
 namespace mixq::ops {
 
 struct HalfChain {
-  enum Kind : uint8_t { kHardSwish, kMul, kAdd, kLeaky, kClamp };
+  // kAddTensor: + a same-shaped tensor (a residual addend), which the caller
+  // loads and adds itself (HalfChainOp16 / 8 take only the unary kinds).
+  enum Kind : uint8_t { kHardSwish, kMul, kAdd, kLeaky, kClamp, kAddTensor };
   static constexpr int kMaxOps = 8;
   int count = 0;
   Kind kind[kMaxOps] = {};
   // kMul / kAdd: the constant in lo; kLeaky: the slope in lo; kClamp:
   // min(max(v, lo), hi) in that operand order (NaN -> lo).
   float lo[kMaxOps] = {}, hi[kMaxOps] = {};
+  // kAddTensor: addend + v rather than v + addend (with two NaNs, x86 keeps
+  // the first operand's payload).
+  bool add_first[kMaxOps] = {};
 };
 
 // One op on v, rounded to float16 first.
@@ -38,6 +43,7 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m51
     case HalfChain::kLeaky:
       return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, _mm512_mul_ps(lo, v));
     case HalfChain::kClamp:
+    case HalfChain::kAddTensor:  // not here: the caller's
       break;
   }
   return _mm512_min_ps(_mm512_max_ps(v, lo), hi);
@@ -56,12 +62,14 @@ __attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 HalfChainO
     case HalfChain::kLeaky:
       return _mm256_blendv_ps(v, _mm256_mul_ps(lo, v), _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
     case HalfChain::kClamp:
+    case HalfChain::kAddTensor:  // not here: the caller's
       break;
   }
   return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
 }
 
-// The whole chain on one vector (the result still to be rounded).
+// The whole chain of unary kinds on one vector (the result still to be
+// rounded).
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 ApplyHalfChain16(const HalfChain& c,
                                                                                                    __m512 v) {
   for (int k = 0; k < c.count; ++k) v = HalfChainOp16(v, c.kind[k], _mm512_set1_ps(c.lo[k]), _mm512_set1_ps(c.hi[k]));

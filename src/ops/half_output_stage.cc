@@ -69,18 +69,20 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
   // with fast gathers (kernels::GatherTablesPay; on an AMD Zen 4 the passes
   // ran PP-OCR det force_float16's convolutions in 16.4 ms against 17.0).
   const bool unary = std::none_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.add; });
-  unary_half_ = out_half_ && !rounding_commutes_ && unary && !ops_.empty() &&
-                ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps);
-  if (unary_half_)
+  chained_ =
+      out_half_ && !rounding_commutes_ && !ops_.empty() && ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps);
+  if (chained_)
     for (const Op& op : ops_) {
       const int k = chain_.count++;
-      chain_.kind[k] = op.hard_swish   ? HalfChain::kHardSwish
+      chain_.kind[k] = op.add          ? HalfChain::kAddTensor
+                       : op.hard_swish ? HalfChain::kHardSwish
                        : op.scalar_mul ? HalfChain::kMul
                        : op.scalar_add ? HalfChain::kAdd
                        : op.leaky      ? HalfChain::kLeaky
                                        : HalfChain::kClamp;
       chain_.lo[k] = op.lo;
       chain_.hi[k] = op.hi;
+      chain_.add_first[k] = op.add_first;
     }
   constexpr int64_t kEntries = int64_t{1} << 16;
   if (out_half_ && !rounding_commutes_ && unary && !ops_.empty() &&
@@ -149,6 +151,7 @@ MIXQ_F16C void HardSwishPass(const float* src, float* dst, int64_t m, bool round
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #define MIXQ_AVX512_F16C __attribute__((target("avx512f,avx512vl,f16c,fma"), noinline))
 MIXQ_AVX512_F16C void HardSwishPass512(const float* src, float* dst, int64_t m, bool round) {
@@ -174,7 +177,24 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
                       _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out, const HalfChain& chain) {
+// The addends of a chain's kAddTensor ops, at the chunk's first element:
+// float16 (half) or float32.
+struct ChainAddends {
+  const uint16_t* half[HalfChain::kMaxOps] = {};
+  const float* single[HalfChain::kMaxOps] = {};
+};
+
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 AddTensor16(
+    __m512 v, const HalfChain& chain, const ChainAddends& addends, int k, int64_t at) {
+  v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  const __m512 a = addends.half[k]
+                       ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(addends.half[k] + at)))
+                       : _mm512_loadu_ps(addends.single[k] + at);
+  return chain.add_first[k] ? _mm512_add_ps(a, v) : _mm512_add_ps(v, a);
+}
+
+MIXQ_AVX512_F16C int64_t Chain512(const float* y, int64_t n, uint16_t* out, const HalfChain& chain,
+                                  const ChainAddends& addends) {
   // The ops' constants broadcast once.
   __m512 lo[HalfChain::kMaxOps], hi[HalfChain::kMaxOps];
   for (int k = 0; k < chain.count; ++k) {
@@ -189,12 +209,17 @@ MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out,
     __m512 v[kVectors];
     for (int u = 0; u < kVectors; ++u) v[u] = _mm512_loadu_ps(y + i + u * kLanes);
     for (int k = 0; k < chain.count; ++k)
-      for (int u = 0; u < kVectors; ++u) v[u] = HalfChainOp16(v[u], chain.kind[k], lo[k], hi[k]);
+      if (chain.kind[k] == HalfChain::kAddTensor)
+        for (int u = 0; u < kVectors; ++u) v[u] = AddTensor16(v[u], chain, addends, k, i + u * kLanes);
+      else
+        for (int u = 0; u < kVectors; ++u) v[u] = HalfChainOp16(v[u], chain.kind[k], lo[k], hi[k]);
     for (int u = 0; u < kVectors; ++u) StoreHalf16(out + i + u * kLanes, v[u]);
   }
   for (; i + kLanes <= n; i += kLanes) {
     __m512 v = _mm512_loadu_ps(y + i);
-    for (int k = 0; k < chain.count; ++k) v = HalfChainOp16(v, chain.kind[k], lo[k], hi[k]);
+    for (int k = 0; k < chain.count; ++k)
+      v = chain.kind[k] == HalfChain::kAddTensor ? AddTensor16(v, chain, addends, k, i)
+                                                 : HalfChainOp16(v, chain.kind[k], lo[k], hi[k]);
     StoreHalf16(out + i, v);
   }
   return i;
@@ -204,11 +229,23 @@ MIXQ_AVX512_F16C int64_t UnaryChain512(const float* y, int64_t n, uint16_t* out,
 #pragma GCC diagnostic pop
 #endif
 
-// UnaryChain512's 8-lane form.
-MIXQ_F16C int64_t UnaryChain256(const float* y, int64_t n, uint16_t* out, const HalfChain& chain) {
+// Chain512's 8-lane form.
+MIXQ_F16C int64_t Chain256(const float* y, int64_t n, uint16_t* out, const HalfChain& chain,
+                           const ChainAddends& addends) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 v = ApplyHalfChain8(chain, _mm256_loadu_ps(y + i));
+    __m256 v = _mm256_loadu_ps(y + i);
+    for (int k = 0; k < chain.count; ++k) {
+      if (chain.kind[k] != HalfChain::kAddTensor) {
+        v = HalfChainOp8(v, chain.kind[k], _mm256_set1_ps(chain.lo[k]), _mm256_set1_ps(chain.hi[k]));
+        continue;
+      }
+      v = Round8(v);
+      const __m256 a = addends.half[k]
+                           ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(addends.half[k] + i)))
+                           : _mm256_loadu_ps(addends.single[k] + i);
+      v = chain.add_first[k] ? _mm256_add_ps(a, v) : _mm256_add_ps(v, a);
+    }
     __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __asm__("" : "+x"(h));  // vcvtps2ph to memory runs at half the rate on Zen 4
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
@@ -290,7 +327,19 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
                        _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
   }
-  if (unary_half_) i = avx512_ ? UnaryChain512(y, n, out16, chain_) : UnaryChain256(y, n, out16, chain_);
+  if (chained_) {
+    ChainAddends addends;
+    for (int k = 0; k < chain_.count; ++k) {
+      const Op& op = ops_[static_cast<size_t>(k)];
+      if (!op.add) continue;
+      const TensorView& a = in[static_cast<size_t>(op.input)];
+      if (op.input_half)
+        addends.half[k] = a.Data<const uint16_t>() + offset;
+      else
+        addends.single[k] = a.Data<const float>() + offset;
+    }
+    i = avx512_ ? Chain512(y, n, out16, chain_, addends) : Chain256(y, n, out16, chain_, addends);
+  }
   constexpr size_t kMaxOps = 8;
   const uint16_t* add16[kMaxOps] = {};
   const float* add32[kMaxOps] = {};

@@ -62,9 +62,10 @@ class HalfOutputStage {
   bool avx512_ = false;
   // Float16 output and clamps only: one rounding, at the store (Apply says why).
   bool rounding_commutes_ = false;
-  // Float16 output and unary post-ops that do not commute with the rounding:
-  // the chain runs with each vector in registers (UnaryChain512 / 256).
-  bool unary_half_ = false;
+  // Float16 output and post-ops that do not all commute with the rounding
+  // (unary ones and residual adds): the chain runs with each vector in
+  // registers (Chain512 / 256), bit for bit the op-by-op passes.
+  bool chained_ = false;
   HalfChain chain_;
   // Float16 output and unary post-ops that do not commute with the rounding
   // (hard_swish, scalars, leaky_relu): the chain's input is the float16
