@@ -13,7 +13,8 @@
 // pool pixel vector by pixel vector (RunChannelsLast); so do FLOAT32 tensors
 // the plan keeps in oneDNN's nChw8c / nChw16c between convolutions
 // (RunBlocked: each channel block an image of 8 or 16 channels), with the
-// taps combined in the same order: bit-exact too.
+// taps combined in the same order: bit-exact too; and FLOAT16 storage in
+// those layouts (each tap widened with F16C, the max stored back exactly).
 #include <immintrin.h>
 #include <omp.h>
 
@@ -78,6 +79,7 @@ class MaxPoolAvx2 : public Kernel {
     } else {
       if (channels_last_ && bf16_)
         return RunBFloat16ChannelsLast(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
+      if (block_ > 0 && half_) return RunBlocked(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
       if (block_ > 0) return RunBlocked(x, y);
     }
     const int64_t planes = g_.batch * g_.channels;
@@ -105,9 +107,10 @@ class MaxPoolAvx2 : public Kernel {
  private:
   struct Scratch {
     std::vector<T> plane, row;
-    std::vector<float> line, wide;         // float16 storage: a widened input line; the float output plane
-    std::vector<const T*> taps;            // channels-last: the window's pixels inside the input
-    std::vector<const float*> float_taps;  // the same for a blocked FLOAT32 tensor
+    std::vector<float> line, wide;           // float16 storage: a widened input line; the float output plane
+    std::vector<const T*> taps;              // channels-last: the window's pixels inside the input
+    std::vector<const float*> float_taps;    // the same for a blocked FLOAT32 tensor
+    std::vector<const uint16_t*> half_taps;  // and a blocked FLOAT16 one
   };
 
   static T Lowest() {
@@ -271,16 +274,45 @@ class MaxPoolAvx2 : public Kernel {
     }
   }
 
-  // nChw8c / nChw16c FLOAT32: one row of outputs of one channel block per
-  // task; the work is in PoolRowBlocked (see RunChannelsLast on OpenMP).
-  Status RunBlocked(const float* x, float* y) {
+  // nChw8c / nChw16c FLOAT32 (S float) or FLOAT16 storage (S uint16_t):
+  // one row of outputs of one channel block per task; the work is in
+  // PoolRowBlocked (see RunChannelsLast on OpenMP).
+  template <typename S>
+  Status RunBlocked(const S* x, S* y) {
     const int64_t blocks = g_.channels / block_, rows = g_.batch * blocks * g_.out_h;
     const int threads = std::max(1, omp_get_max_threads());
     if (scratch_.size() < static_cast<size_t>(threads)) scratch_.resize(static_cast<size_t>(threads));
 #pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * block_ > kernels::kMinParallelElements)
-    for (int64_t row = 0; row < rows; ++row)
-      PoolRowBlocked(x, y, row, &scratch_[static_cast<size_t>(omp_get_thread_num())].float_taps);
+    for (int64_t row = 0; row < rows; ++row) {
+      Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+      if constexpr (std::is_same_v<S, float>)
+        PoolRowBlocked(x, y, row, &s.float_taps);
+      else
+        PoolRowBlockedHalf(x, y, row, &s.half_taps);
+    }
     return Status::OK();
+  }
+
+  // PoolRowBlocked on float16 storage: each tap's 8 values widened exactly,
+  // combined alike; the maximum, one of them, rounds back to its own bits.
+  __attribute__((target("avx2,f16c"))) void PoolRowBlockedHalf(const uint16_t* x, uint16_t* y, int64_t row,
+                                                               std::vector<const uint16_t*>* tap_list) const {
+    std::vector<const uint16_t*>& taps = *tap_list;
+    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+    const int64_t image = row / g_.out_h, oh = row % g_.out_h;
+    const uint16_t* in = x + image * g_.in_h * g_.in_w * block_;
+    uint16_t* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
+    const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
+      const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
+      for (int64_t c = 0; c < block_; c += 8) {
+        __m256 best = lowest;
+        for (size_t t = 0; t < count; ++t)
+          best = Combine(best, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c))));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c),
+                         _mm256_cvtps_ph(best, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      }
+    }
   }
 
   // Output row `row` (block image row / out_h, output row row % out_h): per
@@ -305,7 +337,7 @@ class MaxPoolAvx2 : public Kernel {
   }
 
   PoolGeometry g_;
-  int64_t block_ = 0;  // channels per block of a blocked FLOAT32 tensor; 0: not blocked
+  int64_t block_ = 0;  // channels per block of a blocked FLOAT32 / FLOAT16 tensor; 0: not blocked
   bool channels_last_ = false;
   bool half_ = false;  // 16-bit float storage: float16, or bfloat16 (bf16_)
   bool bf16_ = false;
@@ -355,10 +387,14 @@ template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
   if (!IsNarrowStorage(*init.inputs[0], kNarrow) || !IsNarrowStorage(init.outputs[0], kNarrow)) return false;
-  // Plain, or bfloat16 stored channels-last in and out (LayoutSlotsBFloat16).
+  // Plain, bfloat16 stored channels-last in and out (LayoutSlotsBFloat16),
+  // or float16 blocked in and out in whole channel blocks (LayoutSlotsHalf).
   const MemoryLayout layout = init.inputs[0]->layout;
+  const bool blocked = layout == MemoryLayout::kBlocked8 || layout == MemoryLayout::kBlocked16;
   if (layout != init.outputs[0].layout ||
-      (layout != MemoryLayout::kPlain && !(kNarrow == DataType::BFLOAT16 && layout == MemoryLayout::kChannelsLast)))
+      (layout != MemoryLayout::kPlain && !(kNarrow == DataType::BFLOAT16 && layout == MemoryLayout::kChannelsLast) &&
+       !(kNarrow == DataType::FLOAT16 && blocked && init.inputs[0]->shape.size() == 4 &&
+         init.inputs[0]->shape[1] % BlockChannels(layout) == 0)))
     return false;
   if (init.attrs.Str("layout", "NCHW") != "NCHW") return false;
   PoolGeometry g;
@@ -370,6 +406,18 @@ bool SupportsHalf(const KernelInit& init) {
 void LayoutSlotsBFloat16(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                          std::vector<bool>* outputs) {
   const bool ok = block == MemoryLayout::kChannelsLast && SupportsHalf<DataType::BFLOAT16>(init);
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
+}
+
+// KernelDef::blocked_slots of avx2-f16: float16 pools in nChw8c / nChw16c
+// too, where the channels fill whole blocks (a blocked convolution's output
+// read and written as it is: ResNet-50's stem).
+void LayoutSlotsHalf(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                     std::vector<bool>* outputs) {
+  const ir::Shape& shape = init.inputs[0]->shape;
+  const bool ok = (block == MemoryLayout::kBlocked8 || block == MemoryLayout::kBlocked16) &&
+                  SupportsHalf<DataType::FLOAT16>(init) && shape.size() == 4 && shape[1] % BlockChannels(block) == 0;
   inputs->assign(init.inputs.size(), ok);
   outputs->assign(init.outputs.size(), ok);
 }
@@ -399,7 +447,8 @@ MIXQ_REGISTER_KERNELS(max_pool2d, avx2) {
   mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
                              mixq::ops::Make, mixq::ops::LayoutSlots});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
-                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make});
+                             mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>, mixq::ops::Make,
+                             mixq::ops::LayoutSlotsHalf});
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kMaxPool2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>, mixq::ops::Make,
                              mixq::ops::LayoutSlotsBFloat16});

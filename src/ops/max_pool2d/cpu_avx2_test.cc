@@ -3,8 +3,9 @@
 // extremes; odd sizes (vector tails), strides 1-3, dilation, asymmetric pads,
 // ceil_mode windows that reach past the pads, batch and channels. bfloat16
 // storage ("avx2-bf16"), plain and channels-last, against the reference's
-// float32 result rounded to bfloat16 (the Cast path). FLOAT32 in nChw8c and
-// nChw16c (between oneDNN convolutions), bit for bit with the reference.
+// float32 result rounded to bfloat16 (the Cast path). FLOAT32 and float16
+// storage in nChw8c and nChw16c (between convolutions), bit for bit with the
+// reference.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -208,7 +209,8 @@ std::vector<float> ToBlocked(const std::vector<float>& v, int64_t n, int64_t ch,
   return r;
 }
 
-std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, MemoryLayout layout) {
+// `half`: float16 storage ("avx2-f16"; x must hold float16 values).
+std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, MemoryLayout layout, bool half = false) {
   ir::AttrMap attrs;
   attrs.Set("kernel", std::vector<int64_t>{c.k, c.k});
   attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
@@ -220,8 +222,12 @@ std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, Memory
   ValueInfo xi{DataType::FLOAT32, {c.n, c.c, c.h, c.w}};
   std::vector<ValueInfo> outs(1);
   EXPECT_TRUE(GetSchema(OpKind::kMaxPool2D).infer(attrs, {&xi}, outs).ok());
+  if (half) {
+    xi.dtype = outs[0].dtype = DataType::FLOAT16;
+    xi.narrowed = outs[0].narrowed = true;
+  }
   std::vector<const ValueInfo*> ins = {&xi};
-  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, "avx2");
+  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, half ? "avx2-f16" : "avx2");
   EXPECT_NE(def, nullptr);
   if (!def) return {};
   {  // the layout pass may block both sides
@@ -239,9 +245,19 @@ std::vector<float> RunBlocked(const Case& c, const std::vector<float>& x, Memory
   std::vector<float> xin = ToBlocked(x, c.n, c.c, c.h * c.w, b);
   const ir::Shape& ys = outs[0].shape;
   std::vector<float> y(static_cast<size_t>(ir::ElementCount(ys)));
-  EXPECT_TRUE(
-      kernel->Run({{DataType::FLOAT32, xi.shape, xin.data(), nullptr}}, {{DataType::FLOAT32, ys, y.data(), nullptr}})
-          .ok());
+  if (half) {
+    std::vector<uint16_t> x16(xin.size()), y16(y.size());
+    for (size_t i = 0; i < xin.size(); ++i) x16[i] = FloatToHalf(xin[i]);
+    EXPECT_TRUE(
+        kernel
+            ->Run({{DataType::FLOAT16, xi.shape, x16.data(), nullptr}}, {{DataType::FLOAT16, ys, y16.data(), nullptr}})
+            .ok());
+    for (size_t i = 0; i < y.size(); ++i) y[i] = HalfToFloat(y16[i]);
+  } else {
+    EXPECT_TRUE(
+        kernel->Run({{DataType::FLOAT32, xi.shape, xin.data(), nullptr}}, {{DataType::FLOAT32, ys, y.data(), nullptr}})
+            .ok());
+  }
   return ToBlocked(y, c.n, c.c, ys[2] * ys[3], b, /*back=*/true);
 }
 
@@ -273,6 +289,13 @@ TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
     const std::vector<float> want = RunPool(ref, c, x, DataType::FLOAT32);
     EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked8), want)) << "nChw8c case " << i;
     EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), want)) << "nChw16c case " << i;
+    // Float16 storage: the same values rounded to float16 first (NaNs, zeros
+    // and infinities keep their bits).
+    std::vector<float> x16(x.size());
+    for (size_t e = 0; e < x.size(); ++e) x16[e] = HalfToFloat(FloatToHalf(x[e]));
+    const std::vector<float> want16 = RunPool(ref, c, x16, DataType::FLOAT32);
+    EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked8, true), want16)) << "float16 nChw8c case " << i;
+    EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked16, true), want16)) << "float16 nChw16c case " << i;
   }
 }
 
