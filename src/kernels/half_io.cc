@@ -88,20 +88,23 @@ MIXQ_F16C void PlanesToBlock8(const uint16_t* x, float* y, int64_t valid, int64_
     for (int64_t k = 0; k < 8; ++k) y[s * 8 + k] = k < valid ? HalfToFloat(x[k * spatial + s]) : 0.0f;
 }
 
-MIXQ_F16C void Block8ToRows(const float* y, int64_t valid, int64_t spatial, int64_t c0, BlockedRowFn row,
-                            void* context) {
+// Eight channels of a blocked tensor: `stride` floats per pixel (8 for
+// nChw8c; 16 for nChw16c, whose block is two such halves), the first of
+// them at y.
+MIXQ_F16C void Block8ToRows(const float* y, int64_t stride, int64_t valid, int64_t spatial, int64_t c0,
+                            BlockedRowFn row, void* context) {
   alignas(32) float rows[8][kBlockedRow];
   for (int64_t s0 = 0; s0 < spatial; s0 += kBlockedRow) {
     const int64_t n = std::min(kBlockedRow, spatial - s0);
     int64_t s = 0;
     for (; s + 8 <= n; s += 8) {
       __m256 r[8];
-      for (int64_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(y + (s0 + s + j) * 8);
+      for (int64_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(y + (s0 + s + j) * stride);
       Transpose8x8(r);
       for (int64_t k = 0; k < 8; ++k) _mm256_store_ps(rows[k] + s, r[k]);
     }
     for (; s < n; ++s)
-      for (int64_t k = 0; k < 8; ++k) rows[k][s] = y[(s0 + s) * 8 + k];
+      for (int64_t k = 0; k < 8; ++k) rows[k][s] = y[(s0 + s) * stride + k];
     for (int64_t k = 0; k < valid; ++k) row(context, rows[k], n, c0 + k, s0);
   }
 }
@@ -119,7 +122,21 @@ void ForEachBlocked8Row(const float* y, int64_t channels, int64_t spatial, Block
   const int64_t blocks = (channels + 7) / 8;
 #pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements)
   for (int64_t b = 0; b < blocks; ++b)
-    Block8ToRows(y + b * 8 * spatial, std::min<int64_t>(8, channels - b * 8), spatial, b * 8, row, context);
+    Block8ToRows(y + b * 8 * spatial, 8, std::min<int64_t>(8, channels - b * 8), spatial, b * 8, row, context);
+}
+
+void ForEachChannelsLastRow(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context) {
+  const int64_t groups = channels / 8;
+#pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements)
+  for (int64_t g = 0; g < groups; ++g) Block8ToRows(y + g * 8, channels, 8, spatial, g * 8, row, context);
+}
+
+void ForEachBlocked16Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context) {
+  const int64_t halves = (channels + 7) / 8;  // 8 channels each, two per 16-channel block
+#pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements)
+  for (int64_t h = 0; h < halves; ++h)
+    Block8ToRows(y + h / 2 * 16 * spatial + h % 2 * 8, 16, std::min<int64_t>(8, channels - h * 8), spatial, h * 8, row,
+                 context);
 }
 
 }  // namespace mixq::kernels

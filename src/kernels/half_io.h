@@ -91,5 +91,9 @@ void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t
 constexpr int64_t kBlockedRow = 512;
 using BlockedRowFn = void (*)(void* context, const float* values, int64_t n, int64_t c, int64_t s);
 void ForEachBlocked8Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context);
+// The same for nChw16c (padded to whole blocks of 16 channels), and for
+// channels-last (NHWC: y[s * channels + c], channels a multiple of 8).
+void ForEachBlocked16Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context);
+void ForEachChannelsLastRow(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context);
 
 }  // namespace mixq::kernels

@@ -6,7 +6,8 @@
 // float16 step (oneDNN sums in float32); a tensor that fits in L2 runs in
 // bands only with more than one thread. A depthwise convolution between
 // such tensors runs one block of 16 channels at a time (InitChannelBlocks),
-// checked the same way.
+// checked the same way. A plain output that oneDNN writes blocked (nChw16c
+// on AVX-512, nChw8c on AVX2) is read back row by row through the stage.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -209,6 +210,66 @@ TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
         }
       }
   EXPECT_GT(clipped, 0);
+}
+
+// PP-OCR det's 12 -> 96 pointwise layer between plain float16 tensors, with
+// a residual add and a ReLU: oneDNN picks a blocked destination, which the
+// stage reads back without a float32 reorder.
+TEST(Conv2DOneDnnHalf, PlainOutputFromABlockedDestinationMatchesTheReference) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
+  ASSERT_NE(def, nullptr);
+  const int64_t cin = 12, cout = 96, h = 13, w = 21;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
+      bias(static_cast<size_t>(cout)), addend(static_cast<size_t>(cout * h * w));
+  for (auto& v : x) v = Half(real(rng) * 2.0f);
+  for (auto& v : filter) v = Half(real(rng) * 0.5f);
+  for (auto& v : bias) v = real(rng);
+  for (auto& v : addend) v = Half(real(rng));
+  const ir::AttrMap attrs = NchwAttrs();
+  const ir::Shape xs{1, cin, h, w}, ws{cout, cin, 1, 1}, ys{1, cout, h, w};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true};
+  ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
+  ValueInfo bi{DataType::FLOAT32, {cout}, bias.data(), nullptr, false};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true}};
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+  std::vector<PostOp> post(2);
+  post[0].kind = PostOp::Kind::kAdd;
+  post[0].input = 3;
+  post[1].activation = "relu";
+  post[1].hi = std::numeric_limits<float>::infinity();
+  const std::vector<const ValueInfo*> ins = {&xi, &wi, &bi, &ai};
+  KernelInit init(attrs, ins, yi, &compute, &post);
+  ASSERT_TRUE(def->supports(init));
+  std::unique_ptr<Kernel> kernel;
+  const Status made = def->make(init, &kernel);
+  ASSERT_TRUE(made.ok()) << made.ToString();
+  std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
+  for (size_t i = 0; i < x.size(); ++i) x16[i] = FloatToHalf(x[i]);
+  for (size_t i = 0; i < addend.size(); ++i) a16[i] = FloatToHalf(addend[i]);
+  ASSERT_TRUE(kernel
+                  ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},
+                         {DataType::FLOAT32, ws, filter.data(), nullptr},
+                         {DataType::FLOAT32, {cout}, bias.data(), nullptr},
+                         {DataType::FLOAT16, ys, a16.data(), nullptr}},
+                        {{DataType::FLOAT16, ys, y16.data(), nullptr}})
+                  .ok());
+  int bad = 0;
+  for (int64_t c = 0; c < cout && bad < 5; ++c)
+    for (int64_t p = 0; p < h * w && bad < 5; ++p) {
+      double sum = bias[static_cast<size_t>(c)];
+      for (int64_t k = 0; k < cin; ++k)
+        sum += static_cast<double>(filter[static_cast<size_t>(c * cin + k)]) * x[static_cast<size_t>(k * h * w + p)];
+      const float added = Half(Half(static_cast<float>(sum)) + addend[static_cast<size_t>(c * h * w + p)]);
+      const float expected = std::max(added, 0.0f);
+      const float got = HalfToFloat(y16[static_cast<size_t>(c * h * w + p)]);
+      if (std::fabs(got - expected) > std::ldexp(std::max(std::fabs(expected), 1.0f), -9)) {
+        ADD_FAILURE() << "(" << c << ", " << p << "): " << got << " vs " << expected;
+        ++bad;
+      }
+    }
 }
 
 }  // namespace
