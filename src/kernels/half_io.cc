@@ -74,7 +74,10 @@ void FloatToHalfParallel(const float* x, uint16_t* y, int64_t n) {
 
 namespace {
 
-MIXQ_F16C void PlanesToBlock8(const uint16_t* x, float* y, int64_t valid, int64_t spatial) {
+// Eight channel planes (`valid` of them real, the rest zeros) into a blocked
+// tensor whose pixels are `stride` floats apart (8: nChw8c; 16: half of an
+// nChw16c block).
+MIXQ_F16C void PlanesToBlock8(const uint16_t* x, float* y, int64_t stride, int64_t valid, int64_t spatial) {
   int64_t s = 0;
   for (; s + 8 <= spatial; s += 8) {
     __m256 r[8];
@@ -82,10 +85,10 @@ MIXQ_F16C void PlanesToBlock8(const uint16_t* x, float* y, int64_t valid, int64_
       r[k] = k < valid ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + k * spatial + s)))
                        : _mm256_setzero_ps();
     Transpose8x8(r);
-    for (int64_t j = 0; j < 8; ++j) _mm256_storeu_ps(y + (s + j) * 8, r[j]);
+    for (int64_t j = 0; j < 8; ++j) _mm256_storeu_ps(y + (s + j) * stride, r[j]);
   }
   for (; s < spatial; ++s)
-    for (int64_t k = 0; k < 8; ++k) y[s * 8 + k] = k < valid ? HalfToFloat(x[k * spatial + s]) : 0.0f;
+    for (int64_t k = 0; k < 8; ++k) y[s * stride + k] = k < valid ? HalfToFloat(x[k * spatial + s]) : 0.0f;
 }
 
 // Eight channels of a blocked tensor: `stride` floats per pixel (8 for
@@ -115,7 +118,15 @@ void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t
   const int64_t blocks = (channels + 7) / 8;
 #pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements)
   for (int64_t b = 0; b < blocks; ++b)
-    PlanesToBlock8(x + b * 8 * spatial, y + b * 8 * spatial, std::min<int64_t>(8, channels - b * 8), spatial);
+    PlanesToBlock8(x + b * 8 * spatial, y + b * 8 * spatial, 8, std::min<int64_t>(8, channels - b * 8), spatial);
+}
+
+void HalfPlanesToBlocked16(const uint16_t* x, float* y, int64_t channels, int64_t spatial) {
+  const int64_t halves = (channels + 15) / 16 * 2;  // the padding half of the last block included
+#pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements)
+  for (int64_t h = 0; h < halves; ++h)
+    PlanesToBlock8(x + std::min(h * 8, channels) * spatial, y + h / 2 * 16 * spatial + h % 2 * 8, 16,
+                   std::clamp<int64_t>(channels - h * 8, 0, 8), spatial);
 }
 
 void ForEachBlocked8Row(const float* y, int64_t channels, int64_t spatial, BlockedRowFn row, void* context) {

@@ -82,6 +82,8 @@ inline void FloatToNarrow16Row(bool bfloat16, const float* x, uint16_t* y, int64
 // The padding channels of the last block are written as zeros (oneDNN
 // requires them).
 void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
+// The same into nChw16c: y[((c / 16) * spatial + s) * 16 + c % 16].
+void HalfPlanesToBlocked16(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
 
 // Walks a blocked (nChw8c) float32 image back as plain channel rows: calls
 // row(values, n, c, s) with n <= kBlockedRow consecutive elements of channel

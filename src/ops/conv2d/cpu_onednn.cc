@@ -124,14 +124,15 @@ dnnl::convolution_forward::primitive_desc MakeConvPd(const ConvGeometry& g, cons
 // float32 layout, then oneDNN's reorder).
 enum class HalfLayout { kSame, kBlocked8, kBlocked16, kChannelsLast, kReorder };
 
-// `output`: nChw16c is read back by the output stage row by row too (the
-// input side widens into nChw8c only).
+// Plain float16 tensors are widened straight into oneDNN's nChw8c / nChw16c
+// (padded channels zero) and read back from them row by row; `output`: NHWC
+// is read back that way too.
 HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, const memory::dims& dims,
                         const AxisMap& axes, bool output = false) {
   if (library == plain) return HalfLayout::kSame;
   if (axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw8c))
     return HalfLayout::kBlocked8;
-  if (output && axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw16c))
+  if (axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw16c))
     return HalfLayout::kBlocked16;
   // oneDNN's brgemm 1x1 kernels pick NHWC for plain tensors.
   if (output && axes.pos[1] == 1 && dims.size() == 4 && dims[1] % 8 == 0 &&
@@ -453,11 +454,16 @@ class OneDnnConv : public Kernel {
       } else {
         const uint16_t* x = in[0].Data<const uint16_t>();
         float* wide = static_cast<float*>(src_blocked_.get_data_handle());
-        if (src_layout_ == HalfLayout::kBlocked8) {
-          const int64_t padded = (g_.in_channels + 7) / 8 * 8;
+        if (src_layout_ == HalfLayout::kBlocked8 || src_layout_ == HalfLayout::kBlocked16) {
+          const int64_t block = src_layout_ == HalfLayout::kBlocked8 ? 8 : 16;
+          const int64_t padded = (g_.in_channels + block - 1) / block * block;
           for (int64_t n = 0; n < g_.batch; ++n)
-            kernels::HalfPlanesToBlocked8(x + n * g_.in_channels * in_plane, wide + n * padded * in_plane,
-                                          g_.in_channels, in_plane);
+            if (block == 8)
+              kernels::HalfPlanesToBlocked8(x + n * g_.in_channels * in_plane, wide + n * padded * in_plane,
+                                            g_.in_channels, in_plane);
+            else
+              kernels::HalfPlanesToBlocked16(x + n * g_.in_channels * in_plane, wide + n * padded * in_plane,
+                                             g_.in_channels, in_plane);
         } else if (src_layout_ == HalfLayout::kSame) {
           kernels::HalfToFloatParallel(x, wide, in[0].Count());
         } else {

@@ -212,13 +212,13 @@ TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
   EXPECT_GT(clipped, 0);
 }
 
-// PP-OCR det's 12 -> 96 pointwise layer between plain float16 tensors, with
-// a residual add and a ReLU: oneDNN picks a blocked destination, which the
-// stage reads back without a float32 reorder.
-TEST(Conv2DOneDnnHalf, PlainOutputFromABlockedDestinationMatchesTheReference) {
+// A pointwise convolution from a plain float16 input, with a residual add
+// and a ReLU, to a plain or nChw16c output: oneDNN picks blocked or NHWC
+// formats for the plain sides, which the kernel widens into and reads back
+// from directly (no float32 reorder).
+void CheckPlainSides(int64_t cin, int64_t cout, int64_t h, int64_t w, MemoryLayout out_layout) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
   ASSERT_NE(def, nullptr);
-  const int64_t cin = 12, cout = 96, h = 13, w = 21;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
@@ -232,8 +232,8 @@ TEST(Conv2DOneDnnHalf, PlainOutputFromABlockedDestinationMatchesTheReference) {
   ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {cout}, bias.data(), nullptr, false};
-  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true};
-  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true}};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout}};
   std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
   std::vector<PostOp> post(2);
   post[0].kind = PostOp::Kind::kAdd;
@@ -246,9 +246,14 @@ TEST(Conv2DOneDnnHalf, PlainOutputFromABlockedDestinationMatchesTheReference) {
   std::unique_ptr<Kernel> kernel;
   const Status made = def->make(init, &kernel);
   ASSERT_TRUE(made.ok()) << made.ToString();
+  const bool blocked = out_layout == MemoryLayout::kBlocked16;
+  auto at = [&](int64_t c, int64_t p) {
+    return static_cast<size_t>(blocked ? Blocked(c, p / w, p % w, h, w) : c * h * w + p);
+  };
   std::vector<uint16_t> x16(x.size()), a16(addend.size()), y16(addend.size(), 0xdead);
   for (size_t i = 0; i < x.size(); ++i) x16[i] = FloatToHalf(x[i]);
-  for (size_t i = 0; i < addend.size(); ++i) a16[i] = FloatToHalf(addend[i]);
+  for (int64_t c = 0; c < cout; ++c)
+    for (int64_t p = 0; p < h * w; ++p) a16[at(c, p)] = FloatToHalf(addend[static_cast<size_t>(c * h * w + p)]);
   ASSERT_TRUE(kernel
                   ->Run({{DataType::FLOAT16, xs, x16.data(), nullptr},
                          {DataType::FLOAT32, ws, filter.data(), nullptr},
@@ -264,12 +269,18 @@ TEST(Conv2DOneDnnHalf, PlainOutputFromABlockedDestinationMatchesTheReference) {
         sum += static_cast<double>(filter[static_cast<size_t>(c * cin + k)]) * x[static_cast<size_t>(k * h * w + p)];
       const float added = Half(Half(static_cast<float>(sum)) + addend[static_cast<size_t>(c * h * w + p)]);
       const float expected = std::max(added, 0.0f);
-      const float got = HalfToFloat(y16[static_cast<size_t>(c * h * w + p)]);
+      const float got = HalfToFloat(y16[at(c, p)]);
       if (std::fabs(got - expected) > std::ldexp(std::max(std::fabs(expected), 1.0f), -9)) {
-        ADD_FAILURE() << "(" << c << ", " << p << "): " << got << " vs " << expected;
+        ADD_FAILURE() << cin << " -> " << cout << " (" << c << ", " << p << "): " << got << " vs " << expected;
         ++bad;
       }
     }
+}
+
+TEST(Conv2DOneDnnHalf, PlainSidesInOneDnnFormatsMatchTheReference) {
+  CheckPlainSides(12, 96, 13, 21, MemoryLayout::kPlain);      // PP-OCR det's 12 -> 96: an NHWC destination on AVX-512
+  CheckPlainSides(96, 24, 11, 9, MemoryLayout::kPlain);       // MobileNetV2's 96 -> 24: a padded nChw16c destination
+  CheckPlainSides(24, 144, 9, 11, MemoryLayout::kBlocked16);  // MobileNetV2's 24 -> 144: a padded nChw16c source
 }
 
 }  // namespace
