@@ -68,17 +68,4 @@ __attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 HalfChainO
   return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
 }
 
-// The whole chain of unary kinds on one vector (the result still to be
-// rounded).
-__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 ApplyHalfChain16(const HalfChain& c,
-                                                                                                   __m512 v) {
-  for (int k = 0; k < c.count; ++k) v = HalfChainOp16(v, c.kind[k], _mm512_set1_ps(c.lo[k]), _mm512_set1_ps(c.hi[k]));
-  return v;
-}
-
-__attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 ApplyHalfChain8(const HalfChain& c, __m256 v) {
-  for (int k = 0; k < c.count; ++k) v = HalfChainOp8(v, c.kind[k], _mm256_set1_ps(c.lo[k]), _mm256_set1_ps(c.hi[k]));
-  return v;
-}
-
 }  // namespace mixq::ops

@@ -430,12 +430,7 @@ bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
 // blocked layout.
 template <bool kAvx512>
 bool RunsInLayouts(const KernelInit& init) {
-  const MemoryLayout layout = init.inputs[0]->layout;
-  if (init.outputs[0].layout != layout || !LayoutsFit(init, layout, kAvx512)) return false;
-  if (init.post_ops)
-    for (const PostOp& op : *init.post_ops)
-      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
-  return true;
+  return OneLayoutThroughout(init) && LayoutsFit(init, init.inputs[0]->layout, kAvx512);
 }
 
 // Plain tensors, or a mix of plain and blocked ones, are taken for the
@@ -445,7 +440,6 @@ bool RunsInLayouts(const KernelInit& init) {
 // the layout pass send a blocked producer back to plain: PP-OCR rec's 240 ->
 // 480 pointwise layer, whose 5 x 5 depthwise consumer feeds a plain SE
 // block, ran 0.56 -> 0.65 ms at 2 threads that way.
-template <bool kAvx512>
 bool Supports(const KernelInit& init) {
   return SupportsShape(init) && AddendsInOutputLayout(init);
 }
@@ -473,10 +467,10 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(conv2d, half_dw) {
   // Above onednn-f16 (10): no float32 copies of the tensors.
-  mixq::ops::RegisterKernel({"avx2-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
-                             mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
-                             mixq::ops::RunsInLayouts<false>, mixq::ops::AddendAlias});
+  mixq::ops::RegisterKernel({"avx2-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12, mixq::ops::Supports,
+                             mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>, mixq::ops::RunsInLayouts<false>,
+                             mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"avx512-f16-dw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
-                             mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
+                             mixq::ops::Supports, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
                              mixq::ops::RunsInLayouts<true>, mixq::ops::AddendAlias});
 }

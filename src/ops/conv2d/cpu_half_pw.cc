@@ -437,12 +437,7 @@ bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
 // blocked layout.
 template <bool kAvx512>
 bool RunsInLayouts(const KernelInit& init) {
-  const MemoryLayout layout = init.inputs[0]->layout;
-  if (init.outputs[0].layout != layout || !LayoutsFit(init, layout, kAvx512)) return false;
-  if (init.post_ops)
-    for (const PostOp& op : *init.post_ops)
-      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
-  return true;
+  return OneLayoutThroughout(init) && LayoutsFit(init, init.inputs[0]->layout, kAvx512);
 }
 
 // Plain tensors, or a mix of plain and blocked ones, are taken for the

@@ -42,6 +42,17 @@ inline bool AddendsInOutputLayout(const KernelInit& init) {
   return true;
 }
 
+// The input, the output and every residual addend in one layout: what these
+// kernels run in (each kernel's keep_with_layouts adds its block checks).
+inline bool OneLayoutThroughout(const KernelInit& init) {
+  const MemoryLayout layout = init.inputs[0]->layout;
+  if (init.outputs[0].layout != layout) return false;
+  if (init.post_ops)
+    for (const PostOp& op : *init.post_ops)
+      if (op.kind == PostOp::Kind::kAdd && init.inputs[static_cast<size_t>(op.input)]->layout != layout) return false;
+  return true;
+}
+
 // KernelDef::blocked_slots for these kernels: when `fits`, the input, the
 // output and every residual addend may be blocked; otherwise none.
 inline void HalfConvBlockedSlots(const KernelInit& init, bool fits, std::vector<bool>* ins, std::vector<bool>* outs) {

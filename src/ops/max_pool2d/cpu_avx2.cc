@@ -46,6 +46,20 @@ MIXQ_AVX2 inline __m256 Combine(__m256 best, __m256 v) {
   return _mm256_blendv_ps(best, v, _mm256_or_ps(greater, first_nan));
 }
 
+// Eight values of a blocked row, float32 or float16 storage.
+__attribute__((target("avx2,f16c"))) inline __m256 LoadBlock8(const float* x) {
+  return _mm256_loadu_ps(x);
+}
+__attribute__((target("avx2,f16c"))) inline __m256 LoadBlock8(const uint16_t* x) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+__attribute__((target("avx2,f16c"))) inline void StoreBlock8(float* y, __m256 v) {
+  _mm256_storeu_ps(y, v);
+}
+__attribute__((target("avx2,f16c"))) inline void StoreBlock8(uint16_t* y, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 template <typename T>
 class MaxPoolAvx2 : public Kernel {
  public:
@@ -288,50 +302,32 @@ class MaxPoolAvx2 : public Kernel {
       if constexpr (std::is_same_v<S, float>)
         PoolRowBlocked(x, y, row, &s.float_taps);
       else
-        PoolRowBlockedHalf(x, y, row, &s.half_taps);
+        PoolRowBlocked(x, y, row, &s.half_taps);
     }
     return Status::OK();
-  }
-
-  // PoolRowBlocked on float16 storage: each tap's 8 values widened exactly,
-  // combined alike; the maximum, one of them, rounds back to its own bits.
-  __attribute__((target("avx2,f16c"))) void PoolRowBlockedHalf(const uint16_t* x, uint16_t* y, int64_t row,
-                                                               std::vector<const uint16_t*>* tap_list) const {
-    std::vector<const uint16_t*>& taps = *tap_list;
-    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
-    const int64_t image = row / g_.out_h, oh = row % g_.out_h;
-    const uint16_t* in = x + image * g_.in_h * g_.in_w * block_;
-    uint16_t* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
-    const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
-      const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
-      for (int64_t c = 0; c < block_; c += 8) {
-        __m256 best = lowest;
-        for (size_t t = 0; t < count; ++t)
-          best = Combine(best, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c))));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c),
-                         _mm256_cvtps_ph(best, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      }
-    }
   }
 
   // Output row `row` (block image row / out_h, output row row % out_h): per
   // output pixel, its window's pixel vectors inside the image combined in
   // row-major order from the lowest value (taps in the padding, which hold
-  // it, change nothing), as the plain path combines them.
-  MIXQ_AVX2 void PoolRowBlocked(const float* x, float* y, int64_t row, std::vector<const float*>* tap_list) const {
-    std::vector<const float*>& taps = *tap_list;
+  // it, change nothing), as the plain path combines them. S: float, or
+  // uint16_t for float16 storage (each tap widened exactly; the maximum, one
+  // of them, rounds back to its own bits).
+  template <typename S>
+  __attribute__((target("avx2,f16c"))) void PoolRowBlocked(const S* x, S* y, int64_t row,
+                                                           std::vector<const S*>* tap_list) const {
+    std::vector<const S*>& taps = *tap_list;
     taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
     const int64_t image = row / g_.out_h, oh = row % g_.out_h;
-    const float* in = x + image * g_.in_h * g_.in_w * block_;
-    float* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
+    const S* in = x + image * g_.in_h * g_.in_w * block_;
+    S* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
     const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
       const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
       for (int64_t c = 0; c < block_; c += 8) {
         __m256 best = lowest;
-        for (size_t t = 0; t < count; ++t) best = Combine(best, _mm256_loadu_ps(taps[t] + c));
-        _mm256_storeu_ps(dst + c, best);
+        for (size_t t = 0; t < count; ++t) best = Combine(best, LoadBlock8(taps[t] + c));
+        StoreBlock8(dst + c, best);
       }
     }
   }
