@@ -10,6 +10,7 @@ rounds compare two plans better than whole-run medians.
 
   python3 bench/step_minima_ab.py build/bench_models/resnet50_qdq.mixq 4
   VA='' VB='MIXQ_EXCLUDE_KERNELS=onednn-int8' T=2 I=20 python3 bench/step_minima_ab.py MODEL.mixq
+  SHAPE=image:4x16x16x3 ...   (inputs with dynamic dims: `mixq bench --shape`)
 """
 import collections
 import json
@@ -37,10 +38,11 @@ def main():
     minima = {k: {} for k in variants}
     latency = {k: [] for k in variants}
     profile = os.path.join(tempfile.mkdtemp(), "profile.json")
+    shapes = [a for s in os.environ.get("SHAPE", "").split() for a in ("--shape", s)]
     for _ in range(rounds):
         for name, assignments in variants.items():
             out = subprocess.run([mixq, "bench", model, "--threads", threads, "--iterations", iterations,
-                                  "--profile-json", profile], env=environment(assignments), capture_output=True,
+                                  "--profile-json", profile] + shapes, env=environment(assignments), capture_output=True,
                                  text=True, check=True).stdout
             m = re.search(r"latency ms: min ([\d.]+)\s+median ([\d.]+)", out)
             latency[name].append((float(m.group(1)), float(m.group(2))))
@@ -49,7 +51,7 @@ def main():
                 minima[name][key] = min(minima[name].get(key, float("inf")), s["min_ms"])
     kernels = {}
     for name, assignments in variants.items():
-        plan = subprocess.run([mixq, "inspect", model, "--plan"], env=environment(assignments), capture_output=True,
+        plan = subprocess.run([mixq, "inspect", model, "--plan"] + shapes, env=environment(assignments), capture_output=True,
                               text=True, check=True).stdout
         kernels[name] = {}
         for line in plan.splitlines():
@@ -69,9 +71,9 @@ def main():
         for (step, op), a in sorted(minima["A"].items()):
             if op != "Conv2D":
                 continue
-            ka, shapes = kernels["A"].get(step, ("?", ""))
+            ka, dims = kernels["A"].get(step, ("?", ""))
             kb = kernels["B"].get(step, ("?", ""))[0]
-            print(f"  {step:3d} {shapes:60s} A {ka:18s} {a:.3f}  B {kb:18s} {minima['B'].get((step, op), 0):.3f}")
+            print(f"  {step:3d} {dims:60s} A {ka:18s} {a:.3f}  B {kb:18s} {minima['B'].get((step, op), 0):.3f}")
 
 
 if __name__ == "__main__":
