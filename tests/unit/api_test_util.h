@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mixq/mixq.h"
+#include "util/half.h"
 
 namespace mixq::testing {
 
@@ -43,8 +44,15 @@ inline std::vector<float> RunOnce(IContext* context, const Dims& dims, std::vect
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) return {};
   if (out_dims) *out_dims = outputs[0]->GetDimensions();
+  const int64_t n = outputs[0]->GetDimensions().GetElementCount();
+  if (outputs[0]->GetDataType() == DataType::FLOAT16) {  // force_float16's outputs
+    const auto* h = static_cast<const uint16_t*>(outputs[0]->GetData());
+    std::vector<float> y(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) y[static_cast<size_t>(i)] = HalfToFloat(h[i]);
+    return y;
+  }
   const float* y = static_cast<const float*>(outputs[0]->GetData());
-  return std::vector<float>(y, y + outputs[0]->GetDimensions().GetElementCount());
+  return std::vector<float>(y, y + n);
 }
 
 }  // namespace mixq::testing

@@ -167,11 +167,16 @@ TEST(ExecutionPlan, TensorWithTwoQuantizedConsumersIsQuantizedOnce) {
 }
 
 // Two contexts of one engine share the packed weights: the engine's bytes
-// are counted once, and a second context packs nothing new.
-TEST(ExecutionPlan, ContextsShareWeightsPackedOncePerEngine) {
+// are counted once, and a second context packs nothing new. Float32 and
+// float16 storage (the direct NHWC kernels of either, which pack through
+// the engine's cache as every packing kernel must).
+class ContextsShareWeights : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ContextsShareWeights, PackedOncePerEngine) {
   auto network = CreateINetwork();
   ASSERT_TRUE(examples::BuildSmallResNet(network.get()).ok());
-  auto model = BuildOrDie(network.get());
+  auto model =
+      BuildOrDie(network.get(), std::string(R"({"precision_config": {"precision_mode": ")") + GetParam() + R"("}})");
   auto engine = model->CreateIEngine();
   EXPECT_EQ(engine->GetPreparedWeightBytes(), 0);
   auto first = engine->CreateIContext();
@@ -188,6 +193,8 @@ TEST(ExecutionPlan, ContextsShareWeightsPackedOncePerEngine) {
   auto input = RandomFloats(2 * 16 * 16 * 3, 9);
   EXPECT_EQ(RunOnce(first.get(), Dims({2, 16, 16, 3}), input), RunOnce(second.get(), Dims({2, 16, 16, 3}), input));
 }
+
+INSTANTIATE_TEST_SUITE_P(ExecutionPlan, ContextsShareWeights, ::testing::Values("force_float32", "force_float16"));
 
 // ContextOptions::profile: one timed entry per plan step, the per-op totals
 // are the sums of their steps, the shares add up to one; off: no profile.

@@ -358,26 +358,18 @@ class DirectNhwc : public Kernel {
     const auto f_s = LogicalStrides(init.inputs[1]->shape, g_.filter_axes);
     const ConvGeometry& g = g_;
     const int64_t pc = padded_c_, taps = g_.kernel_h * g_.kernel_w * g_.in_channels;
-    auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-      auto packed = std::make_shared<std::vector<float>>(static_cast<size_t>((taps + 1) * pc), 0.0f);
-      float* w = packed->data();
-      for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-        for (int64_t kw = 0; kw < g.kernel_w; ++kw)
-          for (int64_t c = 0; c < g.in_channels; ++c)
-            for (int64_t o = 0; o < g.out_channels; ++o)
-              w[((kh * g.kernel_w + kw) * g.in_channels + c) * pc + o] =
-                  filter[o * f_s[0] + c * f_s[1] + kh * f_s[2] + kw * f_s[3]];
-      if (bias) std::memcpy(w + taps * pc, bias, static_cast<size_t>(g.out_channels) * sizeof(float));
-      *bytes = static_cast<int64_t>(packed->size() * sizeof(float));
-      *out = packed;
-      return Status::OK();
-    };
-    std::shared_ptr<const void> packed;
-    if (init.weights)
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/" + Name(), pack, &packed));
-    else
-      MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
-    packed_ = std::static_pointer_cast<const std::vector<float>>(packed);
+    MIXQ_RETURN_IF_ERROR(PackFloatsOnce(
+        init, Name(), static_cast<size_t>((taps + 1) * pc),
+        [&](float* w) {
+          for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+            for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+              for (int64_t c = 0; c < g.in_channels; ++c)
+                for (int64_t o = 0; o < g.out_channels; ++o)
+                  w[((kh * g.kernel_w + kw) * g.in_channels + c) * pc + o] =
+                      filter[o * f_s[0] + c * f_s[1] + kh * f_s[2] + kw * f_s[3]];
+          if (bias) std::memcpy(w + taps * pc, bias, static_cast<size_t>(g.out_channels) * sizeof(float));
+        },
+        &packed_, &private_bytes_));
     weights_ = packed_->data();
     bias_ = weights_ + taps * pc;
     padded_w_ = std::max(g_.pad_left + g_.in_w, (g_.out_w - 1) * g_.stride_w + (g_.kernel_w - 1) * g_.dilation_w + 1);

@@ -270,6 +270,7 @@ class HalfDepthwise : public Kernel {
  public:
   explicit HalfDepthwise(bool avx512) : avx512_(avx512) {}
   const char* Name() const override { return avx512_ ? "avx512-f16-dw" : "avx2-f16-dw"; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
@@ -279,15 +280,22 @@ class HalfDepthwise : public Kernel {
     const int64_t channels = g_.in_channels, taps = g_.kernel_h * g_.kernel_w;
     // [block of channels][kh][kw][channel in block]; depthwise OIHW and OHWI
     // filters both hold [channel][kh][kw].
+    // Then the bias; once per engine (the block in the key: nChw8c and
+    // nChw16c plans of one step pack apart).
     const auto* filter = static_cast<const float*>(init.inputs[1]->const_data);
-    weights_.assign(static_cast<size_t>(channels * taps), 0.0f);
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t t = 0; t < taps; ++t)
-        weights_[static_cast<size_t>(((c / block_) * taps + t) * block_ + c % block_)] =
-            filter[static_cast<size_t>(c * taps + t)];
-    bias_.assign(static_cast<size_t>(channels), 0.0f);
-    if (init.inputs.size() > 2 && init.inputs[2])
-      std::memcpy(bias_.data(), init.inputs[2]->const_data, static_cast<size_t>(channels) * sizeof(float));
+    const auto* bias =
+        init.inputs.size() > 2 && init.inputs[2] ? static_cast<const float*>(init.inputs[2]->const_data) : nullptr;
+    const int64_t block = block_;
+    MIXQ_RETURN_IF_ERROR(PackFloatsOnce(
+        init, StrCat(Name(), "/b", block), static_cast<size_t>(channels * taps + channels),
+        [&](float* w) {
+          for (int64_t c = 0; c < channels; ++c)
+            for (int64_t t = 0; t < taps; ++t) w[((c / block) * taps + t) * block + c % block] = filter[c * taps + t];
+          if (bias) std::memcpy(w + channels * taps, bias, static_cast<size_t>(channels) * sizeof(float));
+        },
+        &packed_, &private_bytes_));
+    weights_ = packed_->data();
+    bias_ = weights_ + channels * taps;
     // Widened rows reach every column a window touches, the pads included.
     padded_w_ = std::max(g_.pad_left + g_.in_w, (g_.out_w - 1) * g_.stride_w + (g_.kernel_w - 1) * g_.dilation_w + 1);
     ring_rows_ = (g_.kernel_h - 1) * g_.dilation_h + 1;
@@ -345,8 +353,8 @@ class HalfDepthwise : public Kernel {
     std::vector<const float*>& rows = w->rows;
     rows.resize(static_cast<size_t>(g_.kernel_h));
     RowArgs args{rows.data(),
-                 weights_.data() + block * g_.kernel_h * g_.kernel_w * block_,
-                 bias_.data() + block * block_,
+                 weights_ + block * g_.kernel_h * g_.kernel_w * block_,
+                 bias_ + block * block_,
                  w->out_row.data(),
                  g_.out_w,
                  g_.kernel_h,
@@ -393,7 +401,11 @@ class HalfDepthwise : public Kernel {
   BlockedRow blocked_row_ = nullptr;  // the register-blocked row for this filter, if any
   ConvGeometry g_;
   int64_t block_ = 0, padded_w_ = 0, ring_rows_ = 0;
-  std::vector<float> weights_, bias_, zero_row_;
+  std::shared_ptr<const std::vector<float>> packed_;  // the engine's (init.weights), or this kernel's
+  const float* weights_ = nullptr;                    // into packed_: [channel block][kh][kw][channel in block]
+  const float* bias_ = nullptr;                       // into packed_: [channel]
+  int64_t private_bytes_ = 0;
+  std::vector<float> zero_row_;
   std::unique_ptr<HalfOutputStage> stage_;
   // Whether the rows store float16 themselves, and after which clamp.
   HalfDirectStore store_;

@@ -267,6 +267,7 @@ class HalfPointwise : public Kernel {
  public:
   explicit HalfPointwise(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
   const char* Name() const override { return avx512_ ? "avx512-f16-pw" : "avx2-f16-pw"; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
@@ -276,15 +277,21 @@ class HalfPointwise : public Kernel {
     const int64_t in_c = g_.in_channels, out_c = g_.out_channels;
     // [output vector][input channel][lane]; a 1 x 1 filter is [out][in] in
     // OIHW and OHWI alike.
+    // Then the bias; once per engine.
     const auto* filter = static_cast<const float*>(init.inputs[1]->const_data);
-    weights_.assign(static_cast<size_t>(out_c * in_c), 0.0f);
-    for (int64_t o = 0; o < out_c; ++o)
-      for (int64_t i = 0; i < in_c; ++i)
-        weights_[static_cast<size_t>(((o / lanes_) * in_c + i) * lanes_ + o % lanes_)] =
-            filter[static_cast<size_t>(o * in_c + i)];
-    bias_.assign(static_cast<size_t>(out_c), 0.0f);
-    if (init.inputs.size() > 2 && init.inputs[2])
-      std::memcpy(bias_.data(), init.inputs[2]->const_data, static_cast<size_t>(out_c) * sizeof(float));
+    const auto* bias =
+        init.inputs.size() > 2 && init.inputs[2] ? static_cast<const float*>(init.inputs[2]->const_data) : nullptr;
+    const int64_t lanes = lanes_;
+    MIXQ_RETURN_IF_ERROR(PackFloatsOnce(
+        init, Name(), static_cast<size_t>(out_c * in_c + out_c),
+        [&](float* w) {
+          for (int64_t o = 0; o < out_c; ++o)
+            for (int64_t i = 0; i < in_c; ++i) w[((o / lanes) * in_c + i) * lanes + o % lanes] = filter[o * in_c + i];
+          if (bias) std::memcpy(w + out_c * in_c, bias, static_cast<size_t>(out_c) * sizeof(float));
+        },
+        &packed_, &private_bytes_));
+    weights_ = packed_->data();
+    bias_ = weights_ + out_c * in_c;
     stage_ = std::make_unique<HalfOutputStage>(init);
     store_ = DirectStoreOf(*stage_);
     return Status::OK();
@@ -355,7 +362,7 @@ class HalfPointwise : public Kernel {
     a.x_block = strip_floats;
     a.block = block_;
     a.w_vector = g_.in_channels * lanes_;
-    a.bias = bias_.data();
+    a.bias = bias_;
     a.y = w->y.data();
     a.y_block = strip_floats;
     if (store_.direct) {
@@ -376,7 +383,7 @@ class HalfPointwise : public Kernel {
       a.in_blocks = c1 - c0;
       a.first = c0 == 0;
       a.last = c1 == in_blocks;
-      a.w = weights_.data() + c0 * block_ * lanes_;
+      a.w = weights_ + c0 * block_ * lanes_;
       // Output blocks in groups of 64 channels; after the last chunk each
       // group's float32 outputs go through the output stage while in L1.
       for (int64_t g0 = b0; g0 < b1; g0 += group_blocks) {
@@ -404,7 +411,10 @@ class HalfPointwise : public Kernel {
   int64_t chunk_ = 1024;
   ConvGeometry g_;
   int64_t block_ = 0;
-  std::vector<float> weights_, bias_;
+  std::shared_ptr<const std::vector<float>> packed_;  // the engine's (init.weights), or this kernel's
+  const float* weights_ = nullptr;                    // into packed_: [output vector][input channel][lane]
+  const float* bias_ = nullptr;                       // into packed_: [output channel]
+  int64_t private_bytes_ = 0;
   std::unique_ptr<HalfOutputStage> stage_;
   // Whether the tiles store float16 themselves, and after which clamp.
   HalfDirectStore store_;
