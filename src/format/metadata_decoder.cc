@@ -29,8 +29,8 @@ struct PayloadRef {
   uint64_t offset = 0;
   uint64_t size = 0;
   size_t node = 0;
-  // FLOAT32 values stored as float16 / bfloat16 (FLOAT16 / BFLOAT16), widened
-  // when attached; FLOAT32: stored as is.
+  // FLOAT32 values stored as float16 / bfloat16 (FLOAT16 / BFLOAT16), kept
+  // narrow by the buffer (widened when read); FLOAT32: stored as is.
   DataType encoding = DataType::FLOAT32;
 };
 
@@ -277,19 +277,12 @@ Status AttachPayloads(DecodeContext& ctx, ir::Graph* graph) {
           MemberPath(IndexPath("nodes", p.node), "constant"),
           StrCat("bytes [", p.offset, ", ", p.offset + p.size, ") overlap the payload of nodes[", last->node, "]"));
     std::shared_ptr<ir::Buffer> payload;
-    if (p.encoding != DataType::FLOAT32) {  // widened to the FLOAT32 the node holds (exact)
-      payload = std::make_shared<ir::Buffer>(static_cast<size_t>(p.size) * 2);
+    if (p.encoding != DataType::FLOAT32) {
+      // The FLOAT32 the node holds, kept narrow: widened (exactly) when a
+      // kernel packs it or a reader asks (ir::Buffer).
+      payload = std::make_shared<ir::Buffer>(ctx.sections.weights + p.offset, static_cast<size_t>(p.size) / 2,
+                                             p.encoding, ctx.sections.mapping);
       MIXQ_RETURN_IF_ERROR(ir::CheckAllocated(*payload, MemberPath(IndexPath("nodes", p.node), "constant")));
-      auto* y = static_cast<float*>(payload->mutable_data());
-      for (uint64_t e = 0; e < p.size / 2; ++e) {
-        uint16_t h;
-        std::memcpy(&h, ctx.sections.weights + p.offset + 2 * e, 2);
-        y[e] = p.encoding == DataType::FLOAT16 ? HalfToFloat(h) : BFloat16ToFloat(h);
-      }
-      // The 16-bit bytes are not read again: their pages leave resident
-      // memory (ResNet-50 force_float16 kept its 51 MB of file resident
-      // beside the widened copy).
-      if (ctx.sections.mapping) ctx.sections.mapping->Release(ctx.sections.weights + p.offset, p.size);
     } else {
       const uint8_t* bytes = ctx.sections.weights + p.offset;
       if (ctx.sections.mapping && reinterpret_cast<uintptr_t>(bytes) % kPayloadAlignment == 0)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "util/half.h"
 #include "util/status_util.h"
 
 namespace mixq::ir {
@@ -36,8 +37,65 @@ Status CheckAllocated(const Buffer& buffer, const std::string& what) {
 Buffer::Buffer(const void* data, size_t size, std::shared_ptr<const MappedFile> mapping)
     : data_(const_cast<void*>(data)), size_(size), mapping_(std::move(mapping)) {}
 
+Buffer::Buffer(const void* narrow, size_t count, DataType encoding, std::shared_ptr<const MappedFile> mapping)
+    : size_(count * sizeof(float)), mapping_(std::move(mapping)), encoding_(encoding) {
+  if (mapping_) {
+    narrow_ = const_cast<void*>(narrow);
+    return;
+  }
+  narrow_ = std::malloc(count == 0 ? 2 : count * 2);
+  if (!narrow_) {
+    failed_size_ = count * 2;
+    size_ = 0;
+    return;
+  }
+  owns_narrow_ = true;
+  if (count) std::memcpy(narrow_, narrow, count * 2);
+}
+
 Buffer::~Buffer() {
+  if (owns_narrow_) std::free(narrow_);
   if (!mapping_) std::free(data_);
+}
+
+std::shared_ptr<float> Buffer::WidenLocked() const {
+  const size_t count = size_ / sizeof(float);
+  const size_t rounded = (size_ + kAlignment - 1) / kAlignment * kAlignment;
+  auto* y = static_cast<float*>(std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded));
+  if (!y) return nullptr;
+  const auto* bytes = static_cast<const uint8_t*>(narrow_);  // 2-byte aligned or not: memcpy
+  for (size_t e = 0; e < count; ++e) {
+    uint16_t h;
+    std::memcpy(&h, bytes + 2 * e, sizeof(h));
+    y[e] = encoding_ == DataType::FLOAT16 ? HalfToFloat(h) : BFloat16ToFloat(h);
+  }
+  // The 16-bit bytes are read again only to widen anew: their pages leave
+  // resident memory (a mapped file's; read from it again if touched).
+  if (mapping_) mapping_->Release(narrow_, size_ / 2);
+  return std::shared_ptr<float>(y, std::free);
+}
+
+const void* Buffer::KeptWidened() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!kept_) kept_ = pinned_.lock();
+  if (!kept_) kept_ = WidenLocked();
+  pinned_ = kept_;
+  return kept_.get();
+}
+
+bool Buffer::HoldsWidened() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kept_ != nullptr || !pinned_.expired();
+}
+
+std::shared_ptr<const void> Buffer::Pin() const {
+  if (!narrow_) return std::shared_ptr<const void>(std::shared_ptr<const void>(), data_);  // the buffer holds it
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (kept_) return kept_;
+  std::shared_ptr<float> copy = pinned_.lock();
+  if (!copy) copy = WidenLocked();
+  pinned_ = copy;
+  return copy;
 }
 
 Graph::Graph(const Graph& other) {

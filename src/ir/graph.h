@@ -25,31 +25,67 @@ namespace mixq::ir {
 // (`mapping`, kept alive by the buffer): read-only, mutable_data() is null,
 // and ReleasePages() lets the kernel drop them from resident memory once a
 // kernel has packed them (they are read again from the file if touched).
+//
+// Or it may hold a FLOAT32 constant stored narrow (float16 / bfloat16, a
+// force_float16 model file's weights): the 16-bit bytes in place in the
+// mapping (or copied), widened to float32 only when asked. data() widens
+// once and keeps the copy for the buffer's life, as any other buffer's
+// bytes. Pin() widens (or shares the copy already made) and keeps it only
+// as long as a pin holds it: the lowering pins what its kernels pack and
+// lets go once they have packed, so a loaded model does not hold a float32
+// copy of every weight beside the engine's packed ones (ResNet-50
+// force_float16: 102 MB). narrow() buffers are read-only.
 class Buffer {
  public:
   explicit Buffer(size_t size);
   Buffer(const void* data, size_t size);
   // In place: `data` (64-byte aligned) lies inside `mapping`.
   Buffer(const void* data, size_t size, std::shared_ptr<const MappedFile> mapping);
+  // Narrow: `count` FLOAT16 or BFLOAT16 (`encoding`) values at `narrow`,
+  // in place inside `mapping` or (null mapping) copied.
+  Buffer(const void* narrow, size_t count, DataType encoding, std::shared_ptr<const MappedFile> mapping);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
-  const void* data() const { return data_; }
-  void* mutable_data() { return mapping_ ? nullptr : data_; }
+  // Narrow: the float32 values, widened now if no copy exists (null when
+  // that allocation fails), kept until the buffer goes.
+  const void* data() const { return narrow_ ? KeptWidened() : data_; }
+  void* mutable_data() { return mapping_ || narrow_ ? nullptr : data_; }
   bool mapped() const { return mapping_ != nullptr; }
   void ReleasePages() const {
-    if (mapping_) mapping_->Release(data_, size_);
+    if (mapping_) mapping_->Release(narrow_ ? narrow_ : data_, narrow_ ? size_ / 2 : size_);
   }
+  // FLOAT32 bytes (a narrow buffer's once widened).
   size_t size() const { return size_; }
-  bool ok() const { return data_ != nullptr; }
+  bool ok() const { return data_ != nullptr || narrow_ != nullptr; }
   // The bytes that could not be allocated (0 when ok()).
   size_t failed_size() const { return failed_size_; }
 
+  // Narrow buffers: the 16-bit values and their encoding (FLOAT32: not narrow).
+  bool narrow() const { return narrow_ != nullptr; }
+  const void* narrow_data() const { return narrow_; }
+  DataType encoding() const { return encoding_; }
+  // Narrow: the float32 values, held while the returned pointer lives (or
+  // for good, once data() has widened them); null when out of memory. Not
+  // narrow: the bytes, held by the buffer.
+  std::shared_ptr<const void> Pin() const;
+  // Narrow: whether a float32 copy exists now (data()'s, or one pinned).
+  bool HoldsWidened() const;
+
  private:
+  const void* KeptWidened() const;
+  std::shared_ptr<float> WidenLocked() const;  // a new float32 copy (null: out of memory); mutex_ held
   void* data_ = nullptr;
   size_t size_ = 0;
   size_t failed_size_ = 0;
   std::shared_ptr<const MappedFile> mapping_;
+  // Narrow only.
+  void* narrow_ = nullptr;  // the 16-bit values (in `mapping_`, or owned)
+  bool owns_narrow_ = false;
+  DataType encoding_ = DataType::FLOAT32;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<float> kept_;  // data()'s copy, held for good
+  mutable std::weak_ptr<float> pinned_;  // the copy pins hold, if any
 };
 
 // OK, or RESOURCE_EXHAUSTED naming `what` and the bytes that could not be allocated.

@@ -46,8 +46,8 @@ Status VerifyNodeStructure(Graph& graph, Node& node) {
   }
   const int outputs = static_cast<int>(node.outputs.size());
   if (outputs < schema.min_outputs || outputs > schema.max_outputs)
-    return InvalidArgument(label, " has ", outputs, " outputs; ", schema.name, " produces ",
-                           schema.min_outputs, " to ", schema.max_outputs);
+    return InvalidArgument(label, " has ", outputs, " outputs; ", schema.name, " produces ", schema.min_outputs, " to ",
+                           schema.max_outputs);
   for (int id : node.outputs) {
     if (id < 0 || static_cast<size_t>(id) >= graph.value_count() || graph.value(id)->producer != node.id)
       return InvalidArgument(label, " has an output that is not produced by it");
@@ -63,8 +63,7 @@ Status VerifyNodeStructure(Graph& graph, Node& node) {
     if (!node.attrs.Has(spec.name)) node.attrs.Set(spec.name, spec.default_value);
   if (node.op == OpKind::kConstant) {
     DataType dtype;
-    if (!ParseDataType(node.attrs.Str("dtype"), &dtype))
-      return InvalidArgument(label, " has an invalid dtype");
+    if (!ParseDataType(node.attrs.Str("dtype"), &dtype)) return InvalidArgument(label, " has an invalid dtype");
     int64_t const_bytes = 0;
     MIXQ_RETURN_IF_ERROR(WithContext(
         CheckedByteCount(node.attrs.Ints("shape"), DataTypeSize(dtype), &const_bytes, "the constant"), label));
@@ -72,9 +71,19 @@ Status VerifyNodeStructure(Graph& graph, Node& node) {
     if (!node.constant || count_elems < 0 ||
         node.constant->size() != static_cast<size_t>(count_elems) * DataTypeSize(dtype))
       return InvalidArgument(label, " payload holds ", node.constant ? node.constant->size() : 0,
-                             " bytes, its dims and type need ", count_elems * static_cast<int64_t>(DataTypeSize(dtype)));
+                             " bytes, its dims and type need ",
+                             count_elems * static_cast<int64_t>(DataTypeSize(dtype)));
   }
   return Status::OK();
+}
+
+// What InferShapes puts in a constant's ValueInfo::const_data: its bytes,
+// or for a narrow (float16 / bfloat16) buffer its 16-bit bytes, which marks
+// the value constant without widening it (no schema's shape inference reads
+// a float constant's values). The lowering, which hands constants to
+// kernels, replaces those with a pinned float32 copy (ir::Buffer::Pin).
+static const void* ConstantMarker(const Buffer& buffer) {
+  return buffer.narrow() ? buffer.narrow_data() : buffer.data();
 }
 
 Status InferShapes(const Graph& graph, const std::vector<int>& order, const std::vector<Shape>& input_shapes,
@@ -96,7 +105,7 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
     if (!ParseDataType(node.attrs.Str("dtype"), &info.dtype))
       return InvalidArgument(NodeLabel(graph, node), " has an invalid dtype");
     info.shape = node.attrs.Ints("shape");
-    info.const_data = node.constant->data();
+    info.const_data = ConstantMarker(*node.constant);
   }
   std::vector<const ops::ValueInfo*> in;
   std::vector<ops::ValueInfo> out, logical;
@@ -116,8 +125,8 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
       // integers standing for real numbers: shape inference sees the real
       // (FLOAT32) tensor.
       const bool int_bias = i < node.input_quant.size() && node.input_quant[i] && node.input_quant[i]->bits == 32;
-      if (i < node.input_compute.size() && (node.input_compute[i] == DataType::QINT8 ||
-                                            node.input_compute[i] == DataType::QINT16 || int_bias)) {
+      if (i < node.input_compute.size() &&
+          (node.input_compute[i] == DataType::QINT8 || node.input_compute[i] == DataType::QINT16 || int_bias)) {
         logical[i] = *in.back();
         logical[i].dtype = DataType::FLOAT32;
         logical[i].const_data = nullptr;
@@ -132,7 +141,7 @@ Status InferShapes(const Graph& graph, const std::vector<int>& order, const std:
           CheckInferredShape(out[o], StrCat("output ", o, " (tensor '", graph.value(node.outputs[o])->name, "')")),
           NodeLabel(graph, node)));
     for (size_t o = 0; o < node.outputs.size(); ++o) {
-      if (node.op == OpKind::kConstant) out[o].const_data = node.constant->data();
+      if (node.op == OpKind::kConstant) out[o].const_data = ConstantMarker(*node.constant);
       (*infos)[static_cast<size_t>(node.outputs[o])] = out[o];
     }
     if (nodes_done) ++*nodes_done;

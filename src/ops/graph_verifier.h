@@ -21,7 +21,8 @@ Status VerifyNodeStructure(Graph& graph, Node& node);
 
 // Runs shape inference over `order` with the given input shapes (concrete at
 // run time), filling `infos` indexed by value id. Constant values point at
-// their payload. `nodes_done`, if given, receives how many nodes of `order`
+// their payload (a narrow buffer's: its 16-bit bytes, not float32 values;
+// ir::Buffer::narrow). `nodes_done`, if given, receives how many nodes of `order`
 // were inferred (all of them on success).
 Status InferShapes(const Graph& graph, const std::vector<int>& order,
                    const std::vector<Shape>& input_shapes, std::vector<ops::ValueInfo>* infos,

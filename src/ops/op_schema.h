@@ -78,6 +78,15 @@ class Kernel {
   virtual Status Run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) = 0;
   // Bytes of weights this kernel packed for itself (not shared by the engine).
   virtual int64_t PrivateWeightBytes() const { return 0; }
+  // False when Run never reads input `index`'s bytes: a constant the kernel
+  // packed (or copied) when it was made. The plan then keeps no float32
+  // copy of a narrow (float16-stored) constant for it (runtime/lowering.cc,
+  // KeepPinsReadAtRun); that input's view may point at freed bytes. Kernels
+  // that pack say so; by default every input is read.
+  virtual bool ReadsInputAtRun(size_t index) const {
+    (void)index;
+    return true;
+  }
   // What this kernel object is, said by the object itself ("reference",
   // "onednn", ...): instrumented runs record it to check the precision report.
   virtual const char* Name() const { return "reference"; }

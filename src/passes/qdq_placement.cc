@@ -105,7 +105,15 @@ class Placer {
     if (auto it = converts_.find(key); it != converts_.end()) return it->second;
     const ir::Value src = *g_.value(source);
     const ir::Node& producer = *g_.node(src.producer);
-    const auto* x = static_cast<const float*>(producer.constant->data());
+    // Stored in `type` by the model file (ir::Buffer::narrow): exact, and
+    // left narrow.
+    if (producer.constant->narrow() && producer.constant->encoding() == type) {
+      converts_[key] = source;
+      return source;
+    }
+    // Pinned rather than data(): a narrow buffer's float32 copy is not kept.
+    const std::shared_ptr<const void> pin = producer.constant->Pin();
+    const auto* x = static_cast<const float*>(pin.get());
     const int64_t count = ir::ElementCount(src.shape);
     // Already `type` values (a model file stores such weights in 16 bits and
     // widens them when read): the constant as it is, no second copy

@@ -50,6 +50,9 @@ struct ExecutionPlan {
   // Copies of the small constants steps read at run time (Lowering::
   // CopySmallConstants); buffer infos point into them.
   std::vector<std::shared_ptr<void>> owned_constants;
+  // Float32 copies of narrow (float16-stored) constants that steps read at
+  // run time (ir::Buffer::Pin); those only packed are not held.
+  std::vector<std::shared_ptr<const void>> pinned_constants;
 };
 
 struct LoweringOptions {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 
 #include "ops/graph_verifier.h"
 #include "ops/kernel_registry.h"
@@ -34,6 +35,7 @@ class Lowering {
     for (int id : order)
       if (g_.node(id)->op != OpKind::kConstant) steps.push_back(id);
     MIXQ_RETURN_IF_ERROR(ir::InferShapes(g_, steps, input_shapes, &logical_));
+    MIXQ_RETURN_IF_ERROR(PinNarrowConstants());
     MakeValueBuffers();
     consumers_.assign(g_.value_count(), {});
     for (int id : steps)
@@ -72,12 +74,15 @@ class Lowering {
       MIXQ_RETURN_IF_ERROR(GiveBackSteps(with_init));
     }
     CopySmallConstants();
+    CountNarrowReaders();
     // Kernels are made once every buffer's layout is known.
     for (PlanStep& step : plan_.steps) {
       Status made = step.def ? MakeKernel(step) : PrepareConvert(&step);
       if (!made.ok()) return step.node >= 0 ? WithContext(made, ir::NodeLabel(g_, *g_.node(step.node))) : made;
       if (step.node >= 0) ReleaseMappedConstants(*g_.node(step.node));
+      KeepPinsReadAtRun(step);
     }
+    narrow_pins_.clear();  // narrow constants no step reads
     PlanArena();
     return Status::OK();
   }
@@ -387,6 +392,53 @@ class Lowering {
     }
   }
 
+  // Constants a model file keeps narrow (float16 / bfloat16 weights,
+  // ir::Buffer::narrow): the kernels read float32 values, so each is widened
+  // (or the copy another plan holds shared) and pinned while this plan is
+  // made; KeepPinsReadAtRun lets go of those no step reads at run time.
+  Status PinNarrowConstants() {
+    for (size_t n = 0; n < g_.node_count(); ++n) {
+      const ir::Node& node = *g_.node(static_cast<int>(n));
+      if (node.op != OpKind::kConstant || !node.constant || !node.constant->narrow()) continue;
+      std::shared_ptr<const void> pin = node.constant->Pin();
+      if (!pin)
+        return ResourceExhausted(ir::NodeLabel(g_, node), ": could not allocate ", node.constant->size(),
+                                 " bytes to widen its float16 / bfloat16 values (out of memory)");
+      for (int out : node.outputs) logical_[static_cast<size_t>(out)].const_data = pin.get();
+      const void* at = pin.get();
+      narrow_pins_[at].copy = std::move(pin);
+    }
+    return Status::OK();
+  }
+
+  // How many step inputs read each pinned narrow constant (by address).
+  void CountNarrowReaders() {
+    for (const PlanStep& step : plan_.steps)
+      for (int b : step.inputs)
+        if (b >= 0) {
+          auto pin = narrow_pins_.find(plan_.buffers[static_cast<size_t>(b)].info.const_data);
+          if (pin != narrow_pins_.end()) ++pin->second.readers;
+        }
+  }
+
+  // Once `step`'s kernel is made: a narrow constant's float32 copy stays
+  // with the plan only where a step reads it when it runs (its kernel says
+  // so: Kernel::ReadsInputAtRun; a step without a kernel always may). The
+  // lowering's own pin goes with the constant's last reader, so copies are
+  // let go as the kernels pack them (ResNet-50 force_float16: the 102 MB of
+  // widened weights and the engine's packed ones never all resident), and
+  // with the last pin the copy; copied constants (CopySmallConstants) hold
+  // none.
+  void KeepPinsReadAtRun(const PlanStep& step) {
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      if (step.inputs[i] < 0) continue;
+      auto pin = narrow_pins_.find(plan_.buffers[static_cast<size_t>(step.inputs[i])].info.const_data);
+      if (pin == narrow_pins_.end()) continue;
+      if (!step.kernel || step.kernel->ReadsInputAtRun(i)) plan_.pinned_constants.push_back(pin->second.copy);
+      if (--pin->second.readers <= 0) narrow_pins_.erase(pin);
+    }
+  }
+
   // Weights used in place from a mapped model file: the kernel has packed
   // what it keeps (or reads them at run time, faulting them in again), so
   // their pages leave resident memory now rather than all at once after the
@@ -564,6 +616,13 @@ class Lowering {
   ops::WeightCache* weights_;
   ExecutionPlan& plan_;
   std::vector<ops::ValueInfo> logical_, storage_;
+  // Narrow constants' float32 copies while the plan is made, by address,
+  // with the step inputs left to make that read them.
+  struct NarrowPin {
+    std::shared_ptr<const void> copy;
+    int readers = 0;
+  };
+  std::unordered_map<const void*, NarrowPin> narrow_pins_;
   std::vector<std::vector<int>> consumers_;
   std::vector<bool> is_output_, available_;
   std::vector<int> topo_index_;  // node id -> position in the topological order

@@ -3,7 +3,8 @@
 // with the fast kernels and with force_reference. Every output must be
 // bit-identical to the single-threaded result for that shape, which also shows
 // that nothing the engine shares (packed weights, plans) is written after
-// preparation. Public API only: the small ResNet of examples/.
+// preparation. Public API only: the small ResNet of examples/, loaded from
+// its model file's bytes.
 //
 // Runs per thread: MIXQ_STRESS_RUNS (default 12, which keeps CI and the
 // ThreadSanitizer run short); the full figure is MIXQ_STRESS_RUNS=1000.
@@ -101,8 +102,14 @@ TEST_P(ConcurrencyStress, EightThreadsAreBitIdenticalToOneThread) {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   auto builder = CreateIBuilder();
-  auto model = builder->BuildModel("stress", network.get(), config.get());
-  ASSERT_NE(model, nullptr) << builder->GetLastStatus().ToString();
+  auto built = builder->BuildModel("stress", network.get(), config.get());
+  ASSERT_NE(built, nullptr) << builder->GetLastStatus().ToString();
+  // Through a model file's bytes, as deployed: float16 weights stay narrow
+  // and the contexts widen and pin them concurrently (ir::Buffer::Pin).
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(built->SerializeToMemory(&bytes).ok());
+  auto model = CreateIModel();
+  ASSERT_TRUE(model->DeserializeFromMemory(bytes.data(), bytes.size()).ok());
   auto engine = model->CreateIEngine();
   ASSERT_NE(engine, nullptr);
 

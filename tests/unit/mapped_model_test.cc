@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -99,9 +100,12 @@ TEST(MappedModel, FileModelUsesWeightsInPlaceAndRunsAsFromMemory) {
     ASSERT_TRUE(from_file->DeserializeFromFile(path).ok());
     auto from_memory = CreateIModel();
     ASSERT_TRUE(from_memory->DeserializeFromMemory(bytes.data(), bytes.size()).ok());
-    // float16 files store the weights as float16, widened on read: a copy.
-    EXPECT_EQ(LargestConstant(*from_file)->mapped(), mode != "force_float16") << mode;
+    // float16 files store the weights as float16: kept narrow, in place in
+    // the mapping (from memory: copied), widened when a kernel packs them.
+    EXPECT_TRUE(LargestConstant(*from_file)->mapped()) << mode;
     EXPECT_FALSE(LargestConstant(*from_memory)->mapped()) << mode;
+    EXPECT_EQ(LargestConstant(*from_file)->narrow(), mode == "force_float16") << mode;
+    EXPECT_EQ(LargestConstant(*from_memory)->narrow(), mode == "force_float16") << mode;
     const auto a = RunModel(*from_file), b = RunModel(*from_memory), c = RunModel(*built);
     ASSERT_EQ(a.size(), mode == "force_float16" ? 16u : 32u) << mode;
     EXPECT_EQ(a, b) << mode;
@@ -132,6 +136,54 @@ TEST(MappedModel, WeightPagesLeaveResidentMemory) {
   auto context = engine->CreateIContext();
   ASSERT_TRUE(context->Prepare({Dims({1, 256})}).ok());
   EXPECT_LE(ResidentKb(weights->data()), 64) << "after Prepare";
+  std::remove(path.c_str());
+}
+
+// A force_float16 file's weights stay float16 in memory: a context whose
+// kernels pack them (the GEMV kernels here) widens them while it is made and
+// keeps no float32 copy; a force_reference context, whose kernels read them
+// at every run, holds one as long as it lives. data() widens for good.
+TEST(MappedModel, Float16WeightsKeepNoFloat32CopyOncePacked) {
+  auto built = BuildMlp("force_float16");
+  const std::string path = TempPath("narrow");
+  ASSERT_TRUE(built->SerializeToFile(path).ok());
+  auto model = CreateIModel();
+  ASSERT_TRUE(model->DeserializeFromFile(path).ok());
+  const ir::Buffer* weights = LargestConstant(*model);
+  ASSERT_TRUE(weights->narrow());
+  EXPECT_EQ(weights->encoding(), DataType::FLOAT16);
+  ASSERT_EQ(weights->size(), 1024u * 256u * 4u);
+  EXPECT_FALSE(weights->HoldsWidened()) << "after load";
+  EXPECT_LE(ResidentKb(weights->narrow_data()), 64) << "after load";
+  auto engine = model->CreateIEngine();
+  const auto fast_output = RunModel(*model);
+  auto fast = engine->CreateIContext();
+  ASSERT_TRUE(fast->Prepare({Dims({1, 256})}).ok());
+  EXPECT_FALSE(weights->HoldsWidened()) << "after a context that packs them";
+  EXPECT_LE(ResidentKb(weights->narrow_data()), 64) << "after Prepare";
+  {
+    ContextOptions reference;
+    reference.force_reference = true;
+    auto slow = engine->CreateIContext(reference);
+    ASSERT_TRUE(slow->Prepare({Dims({1, 256})}).ok());
+    EXPECT_TRUE(weights->HoldsWidened()) << "while a reference context reads them";
+  }
+  EXPECT_FALSE(weights->HoldsWidened()) << "once that context is gone";
+  EXPECT_EQ(RunModel(*model), fast_output);
+  // data(): every value exactly the float16 one, kept from then on.
+  const auto* wide = static_cast<const float*>(weights->data());
+  ASSERT_NE(wide, nullptr);
+  const auto* narrow = static_cast<const uint8_t*>(weights->narrow_data());
+  for (size_t i = 0; i < weights->size() / 4; ++i) {
+    uint16_t h;
+    std::memcpy(&h, narrow + 2 * i, 2);
+    const float expected = HalfToFloat(h);
+    ASSERT_EQ(std::memcmp(&wide[i], &expected, 4), 0) << i;
+  }
+  EXPECT_TRUE(weights->HoldsWidened());
+  auto again = engine->CreateIContext();
+  ASSERT_TRUE(again->Prepare({Dims({1, 256})}).ok());
+  EXPECT_EQ(weights->data(), wide) << "the kept copy is the one pinned";
   std::remove(path.c_str());
 }
 

@@ -337,6 +337,8 @@ class DirectNhwc : public Kernel {
  public:
   DirectNhwc(bool half, bool avx512) : half_(half), avx512_(avx512) {}
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
+  // The filter and the bias are packed (the residual addend is read).
+  bool ReadsInputAtRun(size_t index) const override { return index != 1 && index != 2; }
   const char* Name() const override {
     return half_ ? (avx512_ ? "avx512-f16-direct" : "avx2-f16-direct")
                  : (avx512_ ? "avx512-f32-direct" : "avx2-f32-direct");

@@ -268,6 +268,8 @@ class HalfPointwise : public Kernel {
   explicit HalfPointwise(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
   const char* Name() const override { return avx512_ ? "avx512-f16-pw" : "avx2-f16-pw"; }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
+  // The filter and the bias are packed (the residual addend is read).
+  bool ReadsInputAtRun(size_t index) const override { return index != 1 && index != 2; }
 
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));

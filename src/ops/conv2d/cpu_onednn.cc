@@ -147,6 +147,8 @@ class OneDnnConv : public Kernel {
     if (half_) return winograd_ ? "onednn-f16-winograd" : "onednn-f16";
     return winograd_ ? "onednn-winograd" : "onednn";
   }
+  // The filter once packed; the bias is read when it runs.
+  bool ReadsInputAtRun(size_t index) const override { return index != 1 || !weights_; }
   // `winograd`: oneDNN's Winograd kernel (SupportsWinograd), on nChw16c.
   Status Init(const KernelInit& init, bool winograd = false) {
     winograd_ = winograd;

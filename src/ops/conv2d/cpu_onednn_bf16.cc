@@ -118,6 +118,8 @@ bool StepTaken(const KernelInit& init, ConvGeometry* g) {
 class OneDnnBFloat16Conv : public Kernel {
  public:
   const char* Name() const override { return "onednn-bf16"; }
+  // The filter is packed; the bias is read when it runs.
+  bool ReadsInputAtRun(size_t index) const override { return index != 1; }
 
   Status Init(const KernelInit& init) {
     if (!StepTaken(init, &g_)) return Internal("Conv2D (oneDNN bfloat16): unsupported step");

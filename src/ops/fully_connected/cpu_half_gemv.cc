@@ -187,6 +187,8 @@ class Gemv : public Kernel {
     return avx512_ ? "avx512-f32-gemv" : "avx2-f32-gemv";
   }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
+  // The weights are packed and the bias copied.
+  bool ReadsInputAtRun(size_t index) const override { return index != 1 && index != 2; }
 
   Status Init(const KernelInit& init) {
     if (!GeometryOf(init, kHalf, &g_)) return Internal("FullyConnected (", Name(), "): unsupported step");
