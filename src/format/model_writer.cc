@@ -206,15 +206,22 @@ Status Write(const ModelData& model, std::vector<uint8_t>* bytes) {
   const size_t weights_offset = LayOutModelFile(cbor, weights_size, &out);
   for (const auto& [buffer, slot] : payloads) {
     uint8_t* dst = out.data() + weights_offset + slot.offset;
-    if (slot.encoding != DataType::FLOAT32) {
-      const auto* x = static_cast<const float*>(buffer->data());
+    if (slot.encoding != DataType::FLOAT32 && buffer->narrow() && buffer->encoding() == slot.encoding) {
+      std::memcpy(dst, buffer->narrow_data(), slot.size);  // a loaded model's 16-bit bytes, as read
+    } else if (slot.encoding != DataType::FLOAT32) {
+      // Pinned, not data(): a narrow buffer (the other 16-bit type) keeps no float32 copy.
+      const std::shared_ptr<const void> pin = buffer->Pin();
+      if (!pin) return ResourceExhausted("writing the model: out of memory widening a float16 / bfloat16 constant");
+      const auto* x = static_cast<const float*>(pin.get());
       const bool bfloat16 = slot.encoding == DataType::BFLOAT16;
       for (size_t e = 0; e < slot.size / 2; ++e) {
         const uint16_t h = bfloat16 ? FloatToBFloat16(x[e]) : FloatToHalf(x[e]);
         std::memcpy(dst + 2 * e, &h, 2);
       }
     } else if (slot.size) {
-      std::memcpy(dst, buffer->data(), slot.size);
+      const std::shared_ptr<const void> pin = buffer->Pin();
+      if (!pin) return ResourceExhausted("writing the model: out of memory widening a float16 / bfloat16 constant");
+      std::memcpy(dst, pin.get(), slot.size);
     }
   }
   SealModelFile(&out);

@@ -155,6 +155,12 @@ TEST(MappedModel, Float16WeightsKeepNoFloat32CopyOncePacked) {
   ASSERT_EQ(weights->size(), 1024u * 256u * 4u);
   EXPECT_FALSE(weights->HoldsWidened()) << "after load";
   EXPECT_LE(ResidentKb(weights->narrow_data()), 64) << "after load";
+  // Saved again: the same bytes, the 16-bit values copied as read.
+  std::vector<uint8_t> original, saved;
+  ASSERT_TRUE(built->SerializeToMemory(&original).ok());
+  ASSERT_TRUE(model->SerializeToMemory(&saved).ok());
+  EXPECT_EQ(saved, original);
+  EXPECT_FALSE(weights->HoldsWidened()) << "after saving";
   auto engine = model->CreateIEngine();
   const auto fast_output = RunModel(*model);
   auto fast = engine->CreateIContext();
