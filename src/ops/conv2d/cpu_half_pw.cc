@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -54,6 +55,7 @@
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
+#include "util/half.h"
 
 // GCC 12's AVX-512 headers (_mm512_cvtps_ph, _mm512_set1_ps) trip
 // -Wmaybe-uninitialized on their own undefined-vector idiom (GCC bug
@@ -78,13 +80,14 @@ struct TileArgs {
   // bias; otherwise from the partial sums in y) and the last (the sums are
   // final: stored as float16 when y16 is set; otherwise partial, into y).
   bool first, last;
-  int64_t block;      // channels per block, both tensors (8 or 16)
-  const float* w;     // the tile's first output vector, at the chunk's first input channel
-  int64_t w_vector;   // floats between output vectors' weights (in_channels * lanes)
-  const float* bias;  // the tile's first output channel
-  float* y;           // the float32 output strip (partial or final sums) at the tile's first pixel
-  int64_t y_block;    // floats between output blocks in the strip
-  int64_t channel;    // the tile's first output channel, counted from the strip's first
+  int64_t block;        // channels per block, both tensors (8 or 16)
+  const float* w;       // the tile's first output vector, at the chunk's first input channel
+  const uint16_t* w16;  // or the same as float16 values (H tiles)
+  int64_t w_vector;     // floats between output vectors' weights (in_channels * lanes)
+  const float* bias;    // the tile's first output channel
+  float* y;             // the float32 output strip (partial or final sums) at the tile's first pixel
+  int64_t y_block;      // floats between output blocks in the strip
+  int64_t channel;      // the tile's first output channel, counted from the strip's first
   // Set when the output stage is clamps then one rounding
   // (HalfOutputStage::ClampsThenRound): the tile stores float16 straight
   // into the output tensor, at the tile's first pixel, instead of y.
@@ -94,7 +97,8 @@ struct TileArgs {
   float lo, hi;
 };
 
-template <int P, int OV>
+// H: the weights are float16 (w16), widened as each vector is loaded.
+template <int P, int OV, bool H>
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void Tile512(const TileArgs& a) {
   __m512 acc[P][OV];
   if (a.first) {
@@ -107,11 +111,14 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
       for (int p = 0; p < P; ++p) acc[p][j] = _mm512_loadu_ps(a.y + (a.channel / 16 + j) * a.y_block + p * 16);
   }
   const float* w = a.w;
+  const uint16_t* w16 = a.w16;
   for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
     const float* x = a.x + ib * a.x_block;
-    for (int64_t l = 0; l < a.block; ++l, w += 16) {
+    for (int64_t l = 0; l < a.block; ++l, w += H ? 0 : 16, w16 += H ? 16 : 0) {
       __m512 wv[OV];
-      for (int j = 0; j < OV; ++j) wv[j] = _mm512_loadu_ps(w + j * a.w_vector);
+      for (int j = 0; j < OV; ++j)
+        wv[j] = H ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w16 + j * a.w_vector)))
+                  : _mm512_loadu_ps(w + j * a.w_vector);
       for (int p = 0; p < P; ++p) {
         const __m512 v = _mm512_set1_ps(x[p * a.block + l]);
         for (int j = 0; j < OV; ++j) acc[p][j] = _mm512_fmadd_ps(v, wv[j], acc[p][j]);
@@ -138,7 +145,7 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
   }
 }
 
-template <int P, int OV>
+template <int P, int OV, bool H>
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(const TileArgs& a) {
   __m256 acc[P][OV];
   if (a.first) {
@@ -154,11 +161,14 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(cons
     }
   }
   const float* w = a.w;
+  const uint16_t* w16 = a.w16;
   for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
     const float* x = a.x + ib * a.x_block;
-    for (int64_t l = 0; l < a.block; ++l, w += 8) {
+    for (int64_t l = 0; l < a.block; ++l, w += H ? 0 : 8, w16 += H ? 8 : 0) {
       __m256 wv[OV];
-      for (int j = 0; j < OV; ++j) wv[j] = _mm256_loadu_ps(w + j * a.w_vector);
+      for (int j = 0; j < OV; ++j)
+        wv[j] = H ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w16 + j * a.w_vector)))
+                  : _mm256_loadu_ps(w + j * a.w_vector);
       for (int p = 0; p < P; ++p) {
         const __m256 v = _mm256_broadcast_ss(x + p * a.block + l);
         for (int j = 0; j < OV; ++j) acc[p][j] = _mm256_fmadd_ps(v, wv[j], acc[p][j]);
@@ -196,37 +206,37 @@ inline void AdvancePixels(TileArgs* t, int64_t pixels) {
   if (t->y16) t->y16 += pixels * t->block;
 }
 #define MIXQ_PW_COLUMNS(NAME, TARGET, TILE)                                                     \
-  template <int OV, int P>                                                                      \
+  template <int OV, int P, bool H>                                                              \
   __attribute__((target(TARGET), always_inline)) inline void NAME(TileArgs a, int64_t pixels) { \
     int64_t p = 0;                                                                              \
     for (; p + P <= pixels; p += P) {                                                           \
       TileArgs t = a;                                                                           \
       AdvancePixels(&t, p);                                                                     \
-      TILE<P, OV>(t);                                                                           \
+      TILE<P, OV, H>(t);                                                                        \
     }                                                                                           \
     AdvancePixels(&a, p);                                                                       \
     if constexpr (P > 6) {                                                                      \
       if (pixels - p >= 6) {                                                                    \
-        TILE<6, OV>(a);                                                                         \
+        TILE<6, OV, H>(a);                                                                      \
         AdvancePixels(&a, 6);                                                                   \
         p += 6;                                                                                 \
       }                                                                                         \
     }                                                                                           \
     switch (pixels - p) {                                                                       \
       case 1:                                                                                   \
-        TILE<1, OV>(a);                                                                         \
+        TILE<1, OV, H>(a);                                                                      \
         break;                                                                                  \
       case 2:                                                                                   \
-        TILE<2, OV>(a);                                                                         \
+        TILE<2, OV, H>(a);                                                                      \
         break;                                                                                  \
       case 3:                                                                                   \
-        TILE<3, OV>(a);                                                                         \
+        TILE<3, OV, H>(a);                                                                      \
         break;                                                                                  \
       case 4:                                                                                   \
-        TILE<4, OV>(a);                                                                         \
+        TILE<4, OV, H>(a);                                                                      \
         break;                                                                                  \
       case 5:                                                                                   \
-        TILE<5, OV>(a);                                                                         \
+        TILE<5, OV, H>(a);                                                                      \
         break;                                                                                  \
       default:                                                                                  \
         break;                                                                                  \
@@ -239,7 +249,10 @@ MIXQ_PW_COLUMNS(Columns256, "avx2,fma,f16c", Tile256)
 // The tile's output vector `v` of `lanes`: its weights, bias and place in
 // the output strip (which starts at vector v0).
 TileArgs AtVector(TileArgs a, int64_t v, int64_t v0, int64_t lanes) {
-  a.w += v * a.w_vector;
+  if (a.w16)
+    a.w16 += v * a.w_vector;
+  else
+    a.w += v * a.w_vector;
   a.bias += v * lanes;
   a.channel = (v - v0) * lanes;
   return a;
@@ -247,20 +260,31 @@ TileArgs AtVector(TileArgs a, int64_t v, int64_t v0, int64_t lanes) {
 
 // Output vectors [v0, v1) over the strip's `pixels` pixels, kVectors at a
 // time and the rest as one narrower tile.
+template <bool H>
 __attribute__((target("avx512f,avx512vl,f16c,fma"))) void Strip512(const TileArgs& a, int64_t v0, int64_t v1,
                                                                    int64_t pixels) {
   // Fewer vectors, more pixels: about 24 accumulators, and each broadcast
   // input value feeds at least two FMAs where the vectors allow.
   int64_t v = v0;
-  for (; v + 4 <= v1; v += 4) Columns512<4, 6>(AtVector(a, v, v0, 16), pixels);
-  if (v1 - v == 3) Columns512<3, 8>(AtVector(a, v, v0, 16), pixels);
-  if (v1 - v == 2) Columns512<2, 12>(AtVector(a, v, v0, 16), pixels);
-  if (v1 - v == 1) Columns512<1, 12>(AtVector(a, v, v0, 16), pixels);
+  for (; v + 4 <= v1; v += 4) Columns512<4, 6, H>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 3) Columns512<3, 8, H>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 2) Columns512<2, 12, H>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 1) Columns512<1, 12, H>(AtVector(a, v, v0, 16), pixels);
 }
+template <bool H>
 __attribute__((target("avx2,fma,f16c"))) void Strip256(const TileArgs& a, int64_t v0, int64_t v1, int64_t pixels) {
   int64_t v = v0;
-  for (; v + 2 <= v1; v += 2) Columns256<2, 6>(AtVector(a, v, v0, 8), pixels);
-  if (v1 - v == 1) Columns256<1, 12>(AtVector(a, v, v0, 8), pixels);
+  for (; v + 2 <= v1; v += 2) Columns256<2, 6, H>(AtVector(a, v, v0, 8), pixels);
+  if (v1 - v == 1) Columns256<1, 12, H>(AtVector(a, v, v0, 8), pixels);
+}
+
+// True when every weight is a float16 value (rounds to itself, bit for bit).
+bool WeightsAreHalf(const float* w, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float back = HalfToFloat(FloatToHalf(w[i]));
+    if (std::memcmp(&back, &w[i], sizeof(float)) != 0) return false;
+  }
+  return true;
 }
 
 class HalfPointwise : public Kernel {
@@ -283,17 +307,32 @@ class HalfPointwise : public Kernel {
     const auto* filter = static_cast<const float*>(init.inputs[1]->const_data);
     const auto* bias =
         init.inputs.size() > 2 && init.inputs[2] ? static_cast<const float*>(init.inputs[2]->const_data) : nullptr;
+    // Weights that are all float16 values (a force_float16 step's are) are
+    // packed as float16, two to a float slot, and widened as the tiles load
+    // them: half the bytes to keep and to stream (`WeightsAreHalf`).
     const int64_t lanes = lanes_;
+    const bool half = WeightsAreHalf(filter, out_c * in_c);
+    const int64_t weight_floats = half ? out_c * in_c / 2 : out_c * in_c;  // in_c: whole blocks of 8 or 16
     MIXQ_RETURN_IF_ERROR(PackFloatsOnce(
-        init, Name(), static_cast<size_t>(out_c * in_c + out_c),
+        init, half ? StrCat(Name(), "/f16") : std::string(Name()), static_cast<size_t>(weight_floats + out_c),
         [&](float* w) {
           for (int64_t o = 0; o < out_c; ++o)
-            for (int64_t i = 0; i < in_c; ++i) w[((o / lanes) * in_c + i) * lanes + o % lanes] = filter[o * in_c + i];
-          if (bias) std::memcpy(w + out_c * in_c, bias, static_cast<size_t>(out_c) * sizeof(float));
+            for (int64_t i = 0; i < in_c; ++i) {
+              const int64_t at = ((o / lanes) * in_c + i) * lanes + o % lanes;
+              const float v = filter[o * in_c + i];
+              if (!half) {
+                w[at] = v;
+                continue;
+              }
+              const uint16_t h = FloatToHalf(v);
+              std::memcpy(reinterpret_cast<unsigned char*>(w) + 2 * at, &h, sizeof(h));
+            }
+          if (bias) std::memcpy(w + weight_floats, bias, static_cast<size_t>(out_c) * sizeof(float));
         },
         &packed_, &private_bytes_));
-    weights_ = packed_->data();
-    bias_ = weights_ + out_c * in_c;
+    weights_ = half ? nullptr : packed_->data();
+    weights16_ = half ? reinterpret_cast<const uint16_t*>(packed_->data()) : nullptr;
+    bias_ = packed_->data() + weight_floats;
     stage_ = std::make_unique<HalfOutputStage>(init);
     store_ = DirectStoreOf(*stage_);
     return Status::OK();
@@ -385,7 +424,10 @@ class HalfPointwise : public Kernel {
       a.in_blocks = c1 - c0;
       a.first = c0 == 0;
       a.last = c1 == in_blocks;
-      a.w = weights_ + c0 * block_ * lanes_;
+      if (weights16_)
+        a.w16 = weights16_ + c0 * block_ * lanes_;
+      else
+        a.w = weights_ + c0 * block_ * lanes_;
       // Output blocks in groups of 64 channels; after the last chunk each
       // group's float32 outputs go through the output stage while in L1.
       for (int64_t g0 = b0; g0 < b1; g0 += group_blocks) {
@@ -394,10 +436,11 @@ class HalfPointwise : public Kernel {
         const int64_t y0 = partial ? g0 - b0 : 0;  // the group's first block in y
         if (ag.y) ag.y += y0 * strip_floats;
         if (ag.y16) ag.y16 += (g0 - b0) * ag.y16_block;
+        const int64_t v0 = g0 * block_ / lanes_, v1 = g1 * block_ / lanes_;
         if (avx512_)
-          Strip512(ag, g0 * block_ / lanes_, g1 * block_ / lanes_, pixels);
+          weights16_ ? Strip512<true>(ag, v0, v1, pixels) : Strip512<false>(ag, v0, v1, pixels);
         else
-          Strip256(ag, g0 * block_ / lanes_, g1 * block_ / lanes_, pixels);
+          weights16_ ? Strip256<true>(ag, v0, v1, pixels) : Strip256<false>(ag, v0, v1, pixels);
         if (!a.last || store_.direct) continue;
         // Each output block's strip is contiguous in the blocked output.
         for (int64_t b = g0; b < g1; ++b)
@@ -415,6 +458,7 @@ class HalfPointwise : public Kernel {
   int64_t block_ = 0;
   std::shared_ptr<const std::vector<float>> packed_;  // the engine's (init.weights), or this kernel's
   const float* weights_ = nullptr;                    // into packed_: [output vector][input channel][lane]
+  const uint16_t* weights16_ = nullptr;               // or the same as float16 values
   const float* bias_ = nullptr;                       // into packed_: [output channel]
   int64_t private_bytes_ = 0;
   std::unique_ptr<HalfOutputStage> stage_;
