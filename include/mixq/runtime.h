@@ -53,7 +53,8 @@ class IModel {
   // Types of the data exchanged at run time (a QINT8 input takes FLOAT32 data).
   virtual std::vector<DataType> GetInputDataTypes() const = 0;
   virtual std::vector<DataType> GetOutputDataTypes() const = 0;
-  // Bytes of weights held by the model.
+  // Bytes of weights held by the model (a model read from a force_float16 /
+  // force_bfloat16 file holds its 16-bit weights as they are stored).
   virtual int64_t GetWeightBytes() const = 0;
   // One row per node: the precision each input is consumed in and each output
   // produced in (requested and actual), the kernel, and why they differ.

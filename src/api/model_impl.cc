@@ -114,7 +114,9 @@ int64_t ModelImpl::GetWeightBytes() const {
   int64_t total = 0;
   for (size_t i = 0; i < data_->graph.node_count(); ++i) {
     const auto& node = *data_->graph.node(static_cast<int>(i));
-    if (node.constant) total += static_cast<int64_t>(node.constant->size());
+    // A loaded float16 / bfloat16 weight is held in 16 bits (ir::Buffer::narrow).
+    if (node.constant)
+      total += static_cast<int64_t>(node.constant->narrow() ? node.constant->size() / 2 : node.constant->size());
   }
   return total;
 }

@@ -155,6 +155,7 @@ TEST(MappedModel, Float16WeightsKeepNoFloat32CopyOncePacked) {
   ASSERT_EQ(weights->size(), 1024u * 256u * 4u);
   EXPECT_FALSE(weights->HoldsWidened()) << "after load";
   EXPECT_LE(ResidentKb(weights->narrow_data()), 64) << "after load";
+  EXPECT_EQ(model->GetWeightBytes() * 2, built->GetWeightBytes()) << "held in 16 bits";
   // Saved again: the same bytes, the 16-bit values copied as read.
   std::vector<uint8_t> original, saved;
   ASSERT_TRUE(built->SerializeToMemory(&original).ok());
