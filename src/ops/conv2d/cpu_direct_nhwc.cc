@@ -5,10 +5,11 @@
 //
 // Why: oneDNN 2.6 runs such layers (networks built channels-last through
 // the API, as the README's demo: 3 -> 8 and 8 -> 16 channels at 16 x 16)
-// on its brgemm kernel with the output channels padded to 16 and a
-// reorder-sized overhead per call: 0.028-0.036 ms for the demo's 8 -> 8
-// 3 x 3 layer (147 k multiply-adds, 5 GMAC/s) on an AMD Zen 4. Float16
-// storage paid that and a widening and a rounding pass on top.
+// on its brgemm kernel with the output channels padded to 16 and a cost
+// per call that dominates small layers: 0.028-0.036 ms for the demo's 8 ->
+// 8 3 x 3 layer at batch 4 (590 k multiply-adds, 17-21 GMAC/s; these
+// kernels 23-34) on an AMD Zen 4. Float16 storage paid that and a widening
+// and a rounding pass on top.
 //
 // How: the output channels live in the vector lanes (one or two ymm, or
 // one zmm), a block of 12 output pixels of one row in registers. For
