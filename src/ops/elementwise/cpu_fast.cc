@@ -20,6 +20,8 @@
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
+#include "ops/elementwise/binary_math.h"
+#include "ops/elementwise/channel_blocked.h"
 #include "ops/elementwise/cpu.h"
 #include "ops/fake_quantize_row.h"
 #include "ops/half_storage.h"
@@ -32,21 +34,11 @@ namespace mixq::ops {
 
 namespace {
 
+using elementwise::Apply;
+using elementwise::Apply8;
+using elementwise::Op;
+
 bool SquareExponent(const KernelInit& init);
-
-// kSquare: pow with a constant exponent of 2, a * a as the reference computes it.
-enum class Op { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquare };
-
-template <Op op>
-inline float Apply(float a, float b) {
-  if constexpr (op == Op::kAdd) return a + b;
-  if constexpr (op == Op::kSub) return a - b;
-  if constexpr (op == Op::kMul) return a * b;
-  if constexpr (op == Op::kDiv) return a / b;
-  if constexpr (op == Op::kSquare) return a * a;
-  if constexpr (op == Op::kMax) return (a > b || a != a) ? a : b;  // NaN propagates, as the reference
-  if constexpr (op == Op::kMin) return (a < b || a != a) ? a : b;
-}
 
 // `sa` / `sb`: 1 when the operand advances along the run, 0 when it repeats.
 template <Op op>
@@ -66,23 +58,6 @@ void Run(const float* a, const float* b, float* y, int64_t n, int sa, int sb) {
 }
 
 using RunFn = void (*)(const float*, const float*, float*, int64_t, int, int);
-
-#define MIXQ_F16C __attribute__((target("avx2,f16c")))
-
-// The same operations eight lanes at a time: IEEE add / sub / mul / div, and
-// max / min with the scalar form's comparison (the first operand when it is
-// NaN or wins).
-template <Op op>
-MIXQ_F16C inline __m256 Apply8(__m256 a, __m256 b) {
-  if constexpr (op == Op::kAdd) return _mm256_add_ps(a, b);
-  if constexpr (op == Op::kSub) return _mm256_sub_ps(a, b);
-  if constexpr (op == Op::kMul) return _mm256_mul_ps(a, b);
-  if constexpr (op == Op::kDiv) return _mm256_div_ps(a, b);
-  if constexpr (op == Op::kSquare) return _mm256_mul_ps(a, a);
-  const __m256 nan = _mm256_cmp_ps(a, a, _CMP_UNORD_Q);
-  if constexpr (op == Op::kMax) return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), nan));
-  return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), nan));
-}
 
 // `half`: 16-bit storage, float16 or (`bf16`) bfloat16.
 MIXQ_F16C inline __m256 Load8(const void* p, bool half, bool bf16, int64_t i) {
@@ -244,6 +219,9 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
   const ValueInfo* a = init.inputs.size() > 1 ? init.inputs[0] : nullptr;
   const ValueInfo* b = init.inputs.size() > 1 ? init.inputs[1] : nullptr;
   const std::string name = init.attrs.Str("op");
+  if (init.outputs.size() == 1 &&
+      ChannelBlockedOperand(init, init.outputs[0].layout, narrow == DataType::FLOAT16, /*assigned=*/true) >= 0)
+    return MakeChannelBlocked(init, kernel_name, kernel);
   static const std::tuple<const char*, RunFn, RunHalfFn> kOps[] = {
       {"add", Run<Op::kAdd>, RunHalf<Op::kAdd>},      {"sub", Run<Op::kSub>, RunHalf<Op::kSub>},
       {"mul", Run<Op::kMul>, RunHalf<Op::kMul>},      {"div", Run<Op::kDiv>, RunHalf<Op::kDiv>},
@@ -390,16 +368,35 @@ bool ResidualAddPostOp(const KernelInit& init) {
          ir::IsStatic(init.outputs[0].shape);
 }
 
+// The layouts the kernels compute in: element by element (every input of
+// the output's shape in the output's layout, any other input one value or,
+// with everything plain, a broadcast), or the channel form
+// (channel_blocked.h).
+bool LayoutsFit(const KernelInit& init, bool half) {
+  if (init.outputs.size() != 1) return false;
+  const ValueInfo& out = init.outputs[0];
+  if (ChannelBlockedOperand(init, out.layout, half, /*assigned=*/true) >= 0) return true;
+  for (const ValueInfo* v : init.inputs) {
+    if (!v) continue;
+    const bool fits = v->shape == out.shape ? v->layout == out.layout
+                                            : ir::ElementCount(v->shape) == 1 || (v->layout == MemoryLayout::kPlain &&
+                                                                                  out.layout == MemoryLayout::kPlain);
+    if (!fits) return false;
+  }
+  return true;
+}
+
 bool SupportsFast(const KernelInit& init) {
   return (!init.HasPostOps() || FakeQuantizePostOp(init) || ResidualAddPostOp(init)) && AllPlainFloat32(init) &&
-         UniformLayout(init) && (init.attrs.Str("op") != "pow" || SquareExponent(init));
+         LayoutsFit(init, /*half=*/false) && (init.attrs.Str("op") != "pow" || SquareExponent(init));
 }
 
 template <DataType kNarrow>
 bool SupportsHalf(const KernelInit& init) {
   return !init.HasPostOps() && init.inputs.size() == 2 && init.inputs[0] && init.inputs[1] &&
          ir::IsStatic(init.inputs[0]->shape) && ir::IsStatic(init.inputs[1]->shape) &&
-         NarrowOrFloatStorage(init, kNarrow) && (init.attrs.Str("op") != "pow" || SquareExponent(init));
+         NarrowOrFloatStorage(init, kNarrow) && LayoutsFit(init, kNarrow == DataType::FLOAT16) &&
+         (init.attrs.Str("op") != "pow" || SquareExponent(init));
 }
 
 template <DataType kNarrow>
@@ -413,10 +410,11 @@ Status MakeHalf(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(elementwise, fast) {
   mixq::ops::RegisterKernel({"cpu-fast", mixq::OpKind::kElementwise, mixq::kernels::Isa::kGeneric, 10,
                              mixq::ops::SupportsFast, mixq::ops::MakeElementwiseFast,
-                             mixq::ops::ElementwiseBlockedSlots, nullptr, mixq::ops::OperandAlias});
+                             mixq::ops::BinaryBlockedSlots<false>, nullptr, mixq::ops::OperandAlias});
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>,
-                             mixq::ops::MakeHalf<mixq::DataType::FLOAT16>, nullptr, nullptr, mixq::ops::OperandAlias});
+                             mixq::ops::MakeHalf<mixq::DataType::FLOAT16>, mixq::ops::BinaryBlockedSlots<true>, nullptr,
+                             mixq::ops::OperandAlias});
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>,
                              mixq::ops::MakeHalf<mixq::DataType::BFLOAT16>});

@@ -80,21 +80,36 @@ __attribute__((target("avx2"))) void ChannelMeans(const float* x, float* y, int6
   for (int64_t c = 0; c < channels; ++c) y[c] = static_cast<float>(acc[c] / static_cast<double>(pixels));
 }
 
-// One channel block of a blocked NCHW image: `pixels` rows of `block` (8 or
-// 16) values; each channel's double sum in pixel order.
-template <typename T>
-__attribute__((target("avx2,f16c"))) void BlockMeans(const T* x, int64_t pixels, int64_t block, float* y) {
-  __m256d acc[4];  // up to 16 channels, four per accumulator
-  for (auto& a : acc) a = _mm256_setzero_pd();
-  for (int64_t p = 0; p < pixels; ++p)
-    for (int64_t c = 0; c < block; c += 8) {
-      const __m256 v = Load8(x + p * block + c);
+// One channel block of a blocked NCHW image: `pixels` rows of kBlock (8 or
+// 16) values; each channel's double sum in pixel order. kBlock a constant,
+// so that the accumulators stay in registers (a runtime block kept them in
+// memory: 0.052 against 0.030 ms for plain planes on PP-OCR rec's 480 x 6 x 80).
+template <int kBlock, typename T>
+__attribute__((target("avx2,f16c"))) void BlockMeans(const T* x, int64_t pixels, float* y) {
+  constexpr int kAcc = kBlock / 4;
+  __m256d acc[kAcc];
+#pragma GCC unroll 4
+  for (int a = 0; a < kAcc; ++a) acc[a] = _mm256_setzero_pd();
+  for (int64_t p = 0; p < pixels; ++p) {
+#pragma GCC unroll 2
+    for (int c = 0; c < kBlock; c += 8) {
+      const __m256 v = Load8(x + p * kBlock + c);
       acc[c / 4] = _mm256_add_pd(acc[c / 4], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       acc[c / 4 + 1] = _mm256_add_pd(acc[c / 4 + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
-  alignas(32) double sums[16];
-  for (int64_t c = 0; c < block; c += 4) _mm256_store_pd(sums + c, acc[c / 4]);
-  for (int64_t c = 0; c < block; ++c) y[c] = static_cast<float>(sums[c] / static_cast<double>(pixels));
+  }
+  alignas(32) double sums[kBlock];
+#pragma GCC unroll 4
+  for (int a = 0; a < kAcc; ++a) _mm256_store_pd(sums + 4 * a, acc[a]);
+  for (int c = 0; c < kBlock; ++c) y[c] = static_cast<float>(sums[c] / static_cast<double>(pixels));
+}
+
+template <typename T>
+void BlockMeans(const T* x, int64_t pixels, int64_t block, float* y) {
+  if (block == 16)
+    BlockMeans<16>(x, pixels, y);
+  else
+    BlockMeans<8>(x, pixels, y);
 }
 
 class GlobalAvgPoolAvx2 : public Kernel {
