@@ -11,6 +11,11 @@
 // the tolerance is zero; a window that covers nothing gives 0.0 as there.
 // "avx2-f16": each input line widened with F16C into the float plane
 // (exact), the output rounded back once: the Cast path's values, bit for bit.
+// Both also pool blocked tensors (nChw8c / nChw16c, the channels in whole
+// blocks: a blocked convolution's output read as it is) into the same
+// layout or into plain NCHW: per output pixel, eight channels at a time, the same double sums in
+// the same order (the taps outside the input, zeros, skipped: they change
+// no sum) and the same division.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -30,6 +35,20 @@ namespace mixq::ops {
 namespace {
 
 #define MIXQ_AVX2 __attribute__((target("avx2")))
+#define MIXQ_AVX2_F16C __attribute__((target("avx2,f16c")))
+
+MIXQ_AVX2_F16C inline __m256 Load8(const float* x) {
+  return _mm256_loadu_ps(x);
+}
+MIXQ_AVX2_F16C inline __m256 Load8(const uint16_t* x) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+MIXQ_AVX2_F16C inline void Store8(float* y, __m256 v) {
+  _mm256_storeu_ps(y, v);
+}
+MIXQ_AVX2_F16C inline void Store8(uint16_t* y, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
 
 constexpr int64_t kLanes = 8;
 
@@ -39,6 +58,8 @@ class AvgPoolAvx2 : public Kernel {
 
   Status Init(const KernelInit& init) {
     half_ = IsHalfStorage(*init.inputs[0]);
+    block_ = BlockChannels(init.inputs[0]->layout);
+    plain_out_ = init.outputs[0].layout == MemoryLayout::kPlain;
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, false, &g_));
     const bool include_pad = init.attrs.Int("count_include_pad") != 0;
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
@@ -60,6 +81,8 @@ class AvgPoolAvx2 : public Kernel {
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (block_ > 0 && half_) return RunBlocked(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
+    if (block_ > 0) return RunBlocked(in[0].Data<const float>(), out[0].Data<float>());
     const int64_t planes = g_.batch * g_.channels;
     const int64_t in_plane = g_.in_h * g_.in_w, out_plane = g_.out_h * g_.out_w;
     const int threads = std::max(1, omp_get_max_threads());
@@ -118,8 +141,56 @@ class AvgPoolAvx2 : public Kernel {
     }
   }
 
+  // A blocked tensor in, the same layout or plain out: one task per output
+  // row of a channel block.
+  template <typename S>
+  Status RunBlocked(const S* x, S* y) const {
+    const int64_t rows = g_.batch * (g_.channels / block_) * g_.out_h;
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * g_.out_w * block_ > kernels::kMinParallelElements)
+    for (int64_t row = 0; row < rows; ++row) PoolRowBlocked(x, y, row);
+    return Status::OK();
+  }
+
+  template <typename S>
+  MIXQ_AVX2_F16C void PoolRowBlocked(const S* x, S* y, int64_t row) const {
+    const int64_t image = row / g_.out_h, oh = row % g_.out_h;
+    const S* in = x + image * g_.in_h * g_.in_w * block_;
+    // Plain out: channel c of the block at (image * block + c) * out_h * out_w.
+    const int64_t out_plane = g_.out_h * g_.out_w;
+    S* dst = plain_out_ ? y + image * block_ * out_plane + oh * g_.out_w : y + row * g_.out_w * block_;
+    const int64_t h0 = oh * g_.stride_h - g_.pad_top;
+    const int64_t kh_begin = std::max<int64_t>(0, -h0), kh_end = std::min(g_.kernel_h, g_.in_h - h0);
+    const double count_h = count_h_[static_cast<size_t>(oh)];
+    for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += plain_out_ ? 1 : block_) {
+      const int64_t w0 = ow * g_.stride_w - g_.pad_left;
+      const int64_t kw_begin = std::max<int64_t>(0, -w0), kw_end = std::min(g_.kernel_w, g_.in_w - w0);
+      // count 0 (nothing covered, the sum is 0.0): divide by 1 for 0.0.
+      const __m256d count = _mm256_set1_pd(std::max(count_h * count_w_[static_cast<size_t>(ow)], 1.0));
+      for (int64_t c = 0; c < block_; c += 8) {
+        __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+        for (int64_t kh = kh_begin; kh < kh_end; ++kh)
+          for (int64_t kw = kw_begin; kw < kw_end; ++kw) {
+            const __m256 v = Load8(in + ((h0 + kh) * g_.in_w + w0 + kw) * block_ + c);
+            lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+          }
+        const __m128 m_lo = _mm256_cvtpd_ps(_mm256_div_pd(lo, count)), m_hi = _mm256_cvtpd_ps(_mm256_div_pd(hi, count));
+        const __m256 mean = _mm256_insertf128_ps(_mm256_castps128_ps256(m_lo), m_hi, 1);
+        if (!plain_out_) {
+          Store8(dst + c, mean);
+          continue;
+        }
+        S lanes[8];
+        Store8(lanes, mean);
+        for (int64_t k = 0; k < 8; ++k) dst[(c + k) * out_plane] = lanes[k];
+      }
+    }
+  }
+
   PoolGeometry g_;
   bool half_ = false;
+  int64_t block_ = 0;      // channels per block of a blocked input; 0: plain
+  bool plain_out_ = true;  // with a blocked input: the output plain, else in its layout
   int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
   std::vector<int64_t> tap_offset_;
   std::vector<double> count_h_, count_w_;
@@ -133,15 +204,37 @@ bool SupportedGeometry(const KernelInit& init) {
          g.out_h > 0 && g.out_w > 0;
 }
 
+// Plain in and out, or a blocked input with the channels in whole blocks
+// and the output in its layout or plain.
+bool LayoutsFit(const KernelInit& init) {
+  const MemoryLayout layout = init.inputs[0]->layout, out = init.outputs[0].layout;
+  const ir::Shape& shape = init.inputs[0]->shape;
+  if (layout == MemoryLayout::kPlain) return out == MemoryLayout::kPlain;
+  return (out == layout || out == MemoryLayout::kPlain) && BlockChannels(layout) > 0 && shape.size() == 4 &&
+         shape[1] % BlockChannels(layout) == 0;
+}
+
 bool Supports(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
-  return AllPlainFloat32(init) && SupportedGeometry(init);
+  return AllPlainFloat32(init) && LayoutsFit(init) && SupportedGeometry(init);
 }
 
 bool SupportsHalf(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
   if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
-  return SupportedGeometry(init);
+  return LayoutsFit(init) && SupportedGeometry(init);
+}
+
+// KernelDef::blocked_slots: in and out in nChw8c / nChw16c where the
+// channels fill whole blocks (the output may stay plain when its readers
+// want it so).
+template <bool (*kSupports)(const KernelInit&)>
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  const ir::Shape& shape = init.inputs[0]->shape;
+  const bool ok =
+      BlockChannels(block) > 0 && kSupports(init) && shape.size() == 4 && shape[1] % BlockChannels(block) == 0;
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
@@ -156,8 +249,9 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(avg_pool2d, avx2) {
-  mixq::ops::RegisterKernel(
-      {"avx2", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
-  mixq::ops::RegisterKernel(
-      {"avx2-f16", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::SupportsHalf, mixq::ops::Make});
+  mixq::ops::RegisterKernel({"avx2", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::LayoutSlots<mixq::ops::Supports>});
+  mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsHalf, mixq::ops::Make,
+                             mixq::ops::LayoutSlots<mixq::ops::SupportsHalf>});
 }

@@ -4,7 +4,7 @@
 // windows that reach past the pads (and one that covers only padding),
 // count_include_pad 0 and 1, batch and channels, NaN / inf / denormals and
 // large values; FLOAT16 storage against the Cast path (widen, reference,
-// round).
+// round); blocked tensors (nChw8c, nChw16c) in and out, both storages.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,15 +35,36 @@ ir::AttrMap Attrs(const Case& c) {
   return attrs;
 }
 
+// Plain NCHW order <-> nChwBc (b > 0), for a tensor of `shape`.
+template <typename T>
+std::vector<T> Reorder(const std::vector<T>& v, const ir::Shape& shape, int64_t b, bool to_blocked) {
+  if (b == 0) return v;
+  std::vector<T> r(v.size());
+  const int64_t channels = shape[1], pixels = shape[2] * shape[3];
+  for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
+    const int64_t n = i / (channels * pixels), c = i / pixels % channels, p = i % pixels;
+    const auto blocked = static_cast<size_t>(((n * (channels / b) + c / b) * pixels + p) * b + c % b);
+    if (to_blocked)
+      r[blocked] = v[static_cast<size_t>(i)];
+    else
+      r[static_cast<size_t>(i)] = v[blocked];
+  }
+  return r;
+}
+
 // Runs `def` on x (FLOAT32, or FLOAT16 storage when `half`: x holds the
-// widened values and the result is returned widened).
-std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vector<float>& x, bool half) {
+// widened values and the result is returned widened), in and out in
+// `layout` (x and the result in plain order whatever the layout).
+std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vector<float>& x, bool half,
+                           MemoryLayout layout = MemoryLayout::kPlain, bool plain_out = false) {
   const ir::AttrMap attrs = Attrs(c);
-  ValueInfo xi{half ? DataType::FLOAT16 : DataType::FLOAT32, {c.n, c.c, c.h, c.w}, nullptr, nullptr, half};
+  ValueInfo xi{half ? DataType::FLOAT16 : DataType::FLOAT32, {c.n, c.c, c.h, c.w}, nullptr, nullptr, half, layout};
   std::vector<ValueInfo> outs(1);
   EXPECT_TRUE(GetSchema(OpKind::kAvgPool2D).infer(attrs, {&xi}, outs).ok());
   outs[0].dtype = xi.dtype;
   outs[0].narrowed = half;
+  outs[0].layout = plain_out ? MemoryLayout::kPlain : layout;
+  const int64_t b = BlockChannels(layout), out_b = plain_out ? 0 : b;
   std::vector<const ValueInfo*> ins = {&xi};
   KernelInit init(attrs, ins, outs);
   EXPECT_TRUE(def.supports(init)) << def.name;
@@ -52,18 +73,21 @@ std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vecto
   const int64_t out_count = ir::ElementCount(outs[0].shape);
   std::vector<float> y(static_cast<size_t>(out_count));
   if (!half) {
+    std::vector<float> xb = Reorder(x, xi.shape, b, true);
     EXPECT_TRUE(kernel
-                    ->Run({TensorView{DataType::FLOAT32, xi.shape, const_cast<float*>(x.data()), nullptr}},
+                    ->Run({TensorView{DataType::FLOAT32, xi.shape, xb.data(), nullptr}},
                           {TensorView{DataType::FLOAT32, outs[0].shape, y.data(), nullptr}})
                     .ok());
-    return y;
+    return Reorder(y, outs[0].shape, out_b, false);
   }
   std::vector<uint16_t> xh(x.size()), yh(y.size());
   for (size_t i = 0; i < x.size(); ++i) xh[i] = FloatToHalf(x[i]);
+  xh = Reorder(xh, xi.shape, b, true);
   EXPECT_TRUE(kernel
                   ->Run({TensorView{DataType::FLOAT16, xi.shape, xh.data(), nullptr}},
                         {TensorView{DataType::FLOAT16, outs[0].shape, yh.data(), nullptr}})
                   .ok());
+  yh = Reorder(yh, outs[0].shape, out_b, false);
   for (size_t i = 0; i < y.size(); ++i) y[i] = HalfToFloat(yh[i]);
   return y;
 }
@@ -162,6 +186,51 @@ TEST(AvgPool2DAvx2, Float16StorageIsTheCastPath) {
     auto want = RunPool(ref, c, x, false);
     for (auto& v : want) v = RoundToHalf(v);
     ExpectSame(RunPool(*fast, c, x, true), want, "case " + std::to_string(index++));
+  }
+}
+
+// Blocked in, blocked or plain out: every case with its channels made whole blocks (16,
+// 32 or 48), both storages, both block sizes; the slots offered, and the
+// layouts declined.
+TEST(AvgPool2DAvx2, BlockedTensorsMatchThePlainResult) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
+  std::mt19937 rng(31);
+  int index = 0;
+  for (Case c : Cases()) {
+    c.c = 16 * (index % 3 + 1);
+    for (const bool half : {false, true})
+      for (const MemoryLayout layout : {MemoryLayout::kBlocked8, MemoryLayout::kBlocked16})
+        for (const bool plain_out : {false, true}) {
+          const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, half ? "avx2-f16" : "avx2");
+          ASSERT_NE(fast, nullptr);
+          auto x = Input(c, &rng, true);
+          if (half)
+            for (auto& v : x) v = RoundToHalf(v);
+          auto want = RunPool(ref, c, x, false);
+          if (half)
+            for (auto& v : want) v = RoundToHalf(v);
+          ExpectSame(RunPool(*fast, c, x, half, layout, plain_out), want,
+                     "case " + std::to_string(index) + (half ? " float16" : "") + " block " +
+                         std::to_string(BlockChannels(layout)) + (plain_out ? " plain out" : ""));
+        }
+    ++index;
+  }
+  // Slots: offered for whole blocks only; plain in, blocked out declined.
+  const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2");
+  for (const int64_t channels : {int64_t{32}, int64_t{24}}) {
+    const Case c{1, channels, 6, 40, 2, 2, 2, 2, 0, 0, 0, 0, false, false};
+    const ir::AttrMap attrs = Attrs(c);
+    ValueInfo xi{DataType::FLOAT32, {1, channels, 6, 40}, nullptr, nullptr, false};
+    std::vector<ValueInfo> outs(1);
+    ASSERT_TRUE(GetSchema(OpKind::kAvgPool2D).infer(attrs, {&xi}, outs).ok());
+    std::vector<const ValueInfo*> ins = {&xi};
+    std::vector<bool> in_slots, out_slots;
+    fast->blocked_slots(KernelInit(attrs, ins, outs), MemoryLayout::kBlocked16, &in_slots, &out_slots);
+    EXPECT_EQ(in_slots, std::vector<bool>{channels == 32}) << channels;
+    EXPECT_EQ(out_slots, std::vector<bool>{channels == 32}) << channels;
+    outs[0].layout = MemoryLayout::kBlocked8;
+    EXPECT_FALSE(fast->supports(KernelInit(attrs, ins, outs))) << "plain in, blocked out";
   }
 }
 
