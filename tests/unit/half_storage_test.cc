@@ -481,6 +481,7 @@ void RowWiseCases(const char* kernel) {
   for (const ir::Shape& shape : {ir::Shape{3, 97, 7}, ir::Shape{1, 5, 3001}}) {
     const Operand x{shape, HalfValues(ir::ElementCount(shape), 16, 3.0f)};
     ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, true, {}, kernel);
+    ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, false, {}, kernel);  // a float32 output
     const int64_t last = shape.back();
     const Operand gamma{{last}, HalfValues(last, 17, 1.0f), false, true};
     const Operand beta{{last}, HalfValues(last, 18, 1.0f), false, true};

@@ -11,11 +11,14 @@
 // the tolerance is zero; a window that covers nothing gives 0.0 as there.
 // "avx2-f16": each input line widened with F16C into the float plane
 // (exact), the output rounded back once: the Cast path's values, bit for bit.
-// Both also pool blocked tensors (nChw8c / nChw16c, the channels in whole
+// "avx2-bf16" the same on bfloat16 storage (force_bfloat16).
+// All three also pool blocked tensors (nChw8c / nChw16c, the channels in whole
 // blocks: a blocked convolution's output read as it is) into the same
 // layout or into plain NCHW: per output pixel, eight channels at a time, the same double sums in
 // the same order (the taps outside the input, zeros, skipped: they change
-// no sum) and the same division.
+// no sum) and the same division. The bfloat16 one pools channels-last
+// tensors that way too (NHWC is the blocked layout with one block of all C
+// channels; C a multiple of 8), the layout its convolutions write.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -49,16 +52,35 @@ MIXQ_AVX2_F16C inline void Store8(float* y, __m256 v) {
 MIXQ_AVX2_F16C inline void Store8(uint16_t* y, __m256 v) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
+// bfloat16 storage: its bits in a type of their own, so that the templates
+// below pick these.
+struct BFloat16 {
+  uint16_t bits;
+};
+MIXQ_AVX2_F16C inline __m256 Load8(const BFloat16* x) {
+  return kernels::BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+MIXQ_AVX2_F16C inline void Store8(BFloat16* y, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), kernels::FloatToBFloat16x8(v));
+}
+
+// Channels per block of a tensor in `layout`: nChw8c / nChw16c's, all C in
+// NHWC (one block), 0 for plain NCHW.
+int64_t ChannelsPerBlock(MemoryLayout layout, const ir::Shape& shape) {
+  if (layout == MemoryLayout::kChannelsLast) return shape.size() == 4 ? shape[1] : 0;
+  return BlockChannels(layout);
+}
 
 constexpr int64_t kLanes = 8;
 
 class AvgPoolAvx2 : public Kernel {
  public:
-  const char* Name() const override { return half_ ? "avx2-f16" : "avx2"; }
+  const char* Name() const override { return bfloat16_ ? "avx2-bf16" : half_ ? "avx2-f16" : "avx2"; }
 
   Status Init(const KernelInit& init) {
-    half_ = IsHalfStorage(*init.inputs[0]);
-    block_ = BlockChannels(init.inputs[0]->layout);
+    bfloat16_ = IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16);
+    half_ = IsHalfStorage(*init.inputs[0]) || bfloat16_;  // 16-bit storage, float16 or bfloat16
+    block_ = ChannelsPerBlock(init.inputs[0]->layout, init.inputs[0]->shape);
     plain_out_ = init.outputs[0].layout == MemoryLayout::kPlain;
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, false, &g_));
     const bool include_pad = init.attrs.Int("count_include_pad") != 0;
@@ -81,6 +103,7 @@ class AvgPoolAvx2 : public Kernel {
   }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    if (block_ > 0 && bfloat16_) return RunBlocked(in[0].Data<const BFloat16>(), out[0].Data<BFloat16>());
     if (block_ > 0 && half_) return RunBlocked(in[0].Data<const uint16_t>(), out[0].Data<uint16_t>());
     if (block_ > 0) return RunBlocked(in[0].Data<const float>(), out[0].Data<float>());
     const int64_t planes = g_.batch * g_.channels;
@@ -94,7 +117,7 @@ class AvgPoolAvx2 : public Kernel {
         s.wide.resize(static_cast<size_t>(out_plane));
         Widen(in[0].Data<const uint16_t>() + p * in_plane, &s);
         Pool(&s, s.wide.data());
-        kernels::FloatToHalfRow(s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
+        kernels::FloatToNarrow16Row(bfloat16_, s.wide.data(), out[0].Data<uint16_t>() + p * out_plane, out_plane);
       } else {
         Widen(in[0].Data<const float>() + p * in_plane, &s);
         Pool(&s, out[0].Data<float>() + p * out_plane);
@@ -108,10 +131,10 @@ class AvgPoolAvx2 : public Kernel {
     std::vector<float> plane, row, line, wide;  // line, wide: float16 storage
   };
 
-  // S: float, or uint16_t (float16 storage): each line widened first.
+  // S: float, or uint16_t (float16 / bfloat16 storage): each line widened first.
   template <typename S>
   void Widen(const S* x, Scratch* s) const {
-    SplitByStridePhase<float>(x, g_, rows_, phase_w_, 0.0f, &s->plane, &s->line, /*bfloat16=*/false);
+    SplitByStridePhase<float>(x, g_, rows_, phase_w_, 0.0f, &s->plane, &s->line, bfloat16_);
   }
 
   MIXQ_AVX2 void Pool(Scratch* s, float* y) const {
@@ -188,8 +211,8 @@ class AvgPoolAvx2 : public Kernel {
   }
 
   PoolGeometry g_;
-  bool half_ = false;
-  int64_t block_ = 0;      // channels per block of a blocked input; 0: plain
+  bool half_ = false, bfloat16_ = false;
+  int64_t block_ = 0;      // channels per block of a blocked (or NHWC: all C) input; 0: plain
   bool plain_out_ = true;  // with a blocked input: the output plain, else in its layout
   int64_t rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
   std::vector<int64_t> tap_offset_;
@@ -205,11 +228,15 @@ bool SupportedGeometry(const KernelInit& init) {
 }
 
 // Plain in and out, or a blocked input with the channels in whole blocks
-// and the output in its layout or plain.
-bool LayoutsFit(const KernelInit& init) {
+// (`channels_last`: or an NHWC one, C a multiple of 8) and the output in
+// its layout or plain.
+bool LayoutsFit(const KernelInit& init, bool channels_last = false) {
   const MemoryLayout layout = init.inputs[0]->layout, out = init.outputs[0].layout;
   const ir::Shape& shape = init.inputs[0]->shape;
   if (layout == MemoryLayout::kPlain) return out == MemoryLayout::kPlain;
+  if (layout == MemoryLayout::kChannelsLast)
+    return channels_last && (out == layout || out == MemoryLayout::kPlain) && shape.size() == 4 && shape[1] > 0 &&
+           shape[1] % 8 == 0;
   return (out == layout || out == MemoryLayout::kPlain) && BlockChannels(layout) > 0 && shape.size() == 4 &&
          shape[1] % BlockChannels(layout) == 0;
 }
@@ -223,6 +250,24 @@ bool SupportsHalf(const KernelInit& init) {
   if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
   if (!IsHalfStorage(*init.inputs[0]) || !IsHalfStorage(init.outputs[0])) return false;
   return LayoutsFit(init) && SupportedGeometry(init);
+}
+
+bool SupportsBFloat16(const KernelInit& init) {
+  if (init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 || init.HasPostOps()) return false;
+  if (!IsNarrowStorage(*init.inputs[0], DataType::BFLOAT16) || !IsNarrowStorage(init.outputs[0], DataType::BFLOAT16))
+    return false;
+  return LayoutsFit(init, /*channels_last=*/true) && SupportedGeometry(init);
+}
+
+// KernelDef::blocked_slots of "avx2-bf16": in and out NHWC (the layout of
+// the bfloat16 convolutions) where C is a multiple of 8.
+void ChannelsLastSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                       std::vector<bool>* outputs) {
+  const ir::Shape& shape = init.inputs[0]->shape;
+  const bool ok = block == MemoryLayout::kChannelsLast && SupportsBFloat16(init) && shape.size() == 4 && shape[1] > 0 &&
+                  shape[1] % 8 == 0;
+  inputs->assign(init.inputs.size(), ok);
+  outputs->assign(init.outputs.size(), ok);
 }
 
 // KernelDef::blocked_slots: in and out in nChw8c / nChw16c where the
@@ -254,4 +299,6 @@ MIXQ_REGISTER_KERNELS(avg_pool2d, avx2) {
   mixq::ops::RegisterKernel({"avx2-f16", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf, mixq::ops::Make,
                              mixq::ops::LayoutSlots<mixq::ops::SupportsHalf>});
+  mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kAvgPool2D, mixq::kernels::Isa::kAvx2, 10,
+                             mixq::ops::SupportsBFloat16, mixq::ops::Make, mixq::ops::ChannelsLastSlots});
 }

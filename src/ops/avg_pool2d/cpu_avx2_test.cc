@@ -3,8 +3,9 @@
 // non-square kernels 1 to 5, strides 1 to 3, asymmetric pads, ceil_mode
 // windows that reach past the pads (and one that covers only padding),
 // count_include_pad 0 and 1, batch and channels, NaN / inf / denormals and
-// large values; FLOAT16 storage against the Cast path (widen, reference,
-// round); blocked tensors (nChw8c, nChw16c) in and out, both storages.
+// large values; FLOAT16 and BFLOAT16 storage against the Cast path (widen,
+// reference, round); blocked tensors (nChw8c, nChw16c) in and out, both
+// storages; NHWC bfloat16.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -52,19 +53,23 @@ std::vector<T> Reorder(const std::vector<T>& v, const ir::Shape& shape, int64_t 
   return r;
 }
 
-// Runs `def` on x (FLOAT32, or FLOAT16 storage when `half`: x holds the
-// widened values and the result is returned widened), in and out in
-// `layout` (x and the result in plain order whatever the layout).
+// Runs `def` on x (FLOAT32, or FLOAT16 storage when `half`, BFLOAT16 when
+// `bfloat16`: x holds the widened values and the result is returned
+// widened), in and out in `layout` (x and the result in plain order whatever
+// the layout).
 std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vector<float>& x, bool half,
-                           MemoryLayout layout = MemoryLayout::kPlain, bool plain_out = false) {
+                           MemoryLayout layout = MemoryLayout::kPlain, bool plain_out = false, bool bfloat16 = false) {
   const ir::AttrMap attrs = Attrs(c);
-  ValueInfo xi{half ? DataType::FLOAT16 : DataType::FLOAT32, {c.n, c.c, c.h, c.w}, nullptr, nullptr, half, layout};
+  half = half || bfloat16;
+  const DataType narrow = bfloat16 ? DataType::BFLOAT16 : DataType::FLOAT16;
+  ValueInfo xi{half ? narrow : DataType::FLOAT32, {c.n, c.c, c.h, c.w}, nullptr, nullptr, half, layout};
   std::vector<ValueInfo> outs(1);
   EXPECT_TRUE(GetSchema(OpKind::kAvgPool2D).infer(attrs, {&xi}, outs).ok());
   outs[0].dtype = xi.dtype;
   outs[0].narrowed = half;
   outs[0].layout = plain_out ? MemoryLayout::kPlain : layout;
-  const int64_t b = BlockChannels(layout), out_b = plain_out ? 0 : b;
+  // NHWC is the blocked order with one block of all C channels.
+  const int64_t b = layout == MemoryLayout::kChannelsLast ? c.c : BlockChannels(layout), out_b = plain_out ? 0 : b;
   std::vector<const ValueInfo*> ins = {&xi};
   KernelInit init(attrs, ins, outs);
   EXPECT_TRUE(def.supports(init)) << def.name;
@@ -81,14 +86,14 @@ std::vector<float> RunPool(const KernelDef& def, const Case& c, const std::vecto
     return Reorder(y, outs[0].shape, out_b, false);
   }
   std::vector<uint16_t> xh(x.size()), yh(y.size());
-  for (size_t i = 0; i < x.size(); ++i) xh[i] = FloatToHalf(x[i]);
+  for (size_t i = 0; i < x.size(); ++i) xh[i] = bfloat16 ? FloatToBFloat16(x[i]) : FloatToHalf(x[i]);
   xh = Reorder(xh, xi.shape, b, true);
   EXPECT_TRUE(kernel
-                  ->Run({TensorView{DataType::FLOAT16, xi.shape, xh.data(), nullptr}},
-                        {TensorView{DataType::FLOAT16, outs[0].shape, yh.data(), nullptr}})
+                  ->Run({TensorView{narrow, xi.shape, xh.data(), nullptr}},
+                        {TensorView{narrow, outs[0].shape, yh.data(), nullptr}})
                   .ok());
   yh = Reorder(yh, outs[0].shape, out_b, false);
-  for (size_t i = 0; i < y.size(); ++i) y[i] = HalfToFloat(yh[i]);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = bfloat16 ? BFloat16ToFloat(yh[i]) : HalfToFloat(yh[i]);
   return y;
 }
 
@@ -231,6 +236,54 @@ TEST(AvgPool2DAvx2, BlockedTensorsMatchThePlainResult) {
     EXPECT_EQ(out_slots, std::vector<bool>{channels == 32}) << channels;
     outs[0].layout = MemoryLayout::kBlocked8;
     EXPECT_FALSE(fast->supports(KernelInit(attrs, ins, outs))) << "plain in, blocked out";
+  }
+}
+
+// bfloat16 storage (force_bfloat16): plain NCHW for every case, and NHWC
+// in with NHWC or plain out where C is a multiple of 8 (8, 24, 40: the
+// layout its convolutions write); against the Cast path (widen, reference,
+// round). The NHWC slots, and the layouts declined.
+TEST(AvgPool2DAvx2, BFloat16StorageIsTheCastPath) {
+  const KernelDef* fast = FindKernel(OpKind::kAvgPool2D, "avx2-bf16");
+  ASSERT_NE(fast, nullptr);
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  const KernelDef& ref = ReferenceKernel(OpKind::kAvgPool2D);
+  std::mt19937 rng(37);
+  int index = 0;
+  for (Case c : Cases()) {
+    for (const MemoryLayout layout : {MemoryLayout::kPlain, MemoryLayout::kChannelsLast})
+      for (const bool plain_out : {false, true}) {
+        if (layout == MemoryLayout::kPlain && plain_out) continue;  // the same case
+        if (layout == MemoryLayout::kChannelsLast) c.c = 8 * (2 * (index % 3) + 1);
+        auto x = Input(c, &rng, true);
+        for (auto& v : x) v = RoundToBFloat16(v);  // what bfloat16 storage holds
+        auto want = RunPool(ref, c, x, false);
+        for (auto& v : want) v = RoundToBFloat16(v);
+        ExpectSame(RunPool(*fast, c, x, false, layout, plain_out, /*bfloat16=*/true), want,
+                   "case " + std::to_string(index) + (layout == MemoryLayout::kPlain ? " plain" : " NHWC") +
+                       (plain_out ? ", plain out" : ""));
+      }
+    ++index;
+  }
+  for (const int64_t channels : {int64_t{32}, int64_t{12}}) {
+    const Case c{1, channels, 6, 40, 2, 2, 2, 2, 0, 0, 0, 0, false, false};
+    const ir::AttrMap attrs = Attrs(c);
+    ValueInfo xi{DataType::BFLOAT16, {1, channels, 6, 40}, nullptr, nullptr, true};
+    std::vector<ValueInfo> outs(1);
+    ASSERT_TRUE(GetSchema(OpKind::kAvgPool2D).infer(attrs, {&xi}, outs).ok());
+    outs[0].dtype = DataType::BFLOAT16;
+    outs[0].narrowed = true;
+    std::vector<const ValueInfo*> ins = {&xi};
+    std::vector<bool> in_slots, out_slots;
+    fast->blocked_slots(KernelInit(attrs, ins, outs), MemoryLayout::kChannelsLast, &in_slots, &out_slots);
+    EXPECT_EQ(in_slots, std::vector<bool>{channels == 32}) << channels;
+    EXPECT_EQ(out_slots, std::vector<bool>{channels == 32}) << channels;
+    fast->blocked_slots(KernelInit(attrs, ins, outs), MemoryLayout::kBlocked16, &in_slots, &out_slots);
+    EXPECT_EQ(in_slots, std::vector<bool>{false}) << "nChw16c is not for bfloat16";
+    outs[0].layout = MemoryLayout::kChannelsLast;
+    EXPECT_FALSE(fast->supports(KernelInit(attrs, ins, outs))) << "plain in, NHWC out";
+    xi.layout = MemoryLayout::kChannelsLast;
+    EXPECT_EQ(fast->supports(KernelInit(attrs, ins, outs)), channels == 32) << "NHWC in and out, " << channels;
   }
 }
 

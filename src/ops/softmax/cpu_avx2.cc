@@ -14,13 +14,12 @@
 #include "kernels/parallel.h"
 #include "kernels/vector_exp.h"
 #include "ops/kernel_registry.h"
+#include "ops/softmax/softmax_row.h"
 #include "util/status_util.h"
 
 namespace mixq::ops {
 
-namespace {
-
-__attribute__((target("avx2,fma"))) void SoftmaxRow(const float* x, float* y, int64_t n) {
+__attribute__((target("avx2,fma"))) void SoftmaxRowAvx2(const float* x, float* y, int64_t n) {
   // The largest value, 8 lanes at a time. The reference's scan lets a NaN
   // win, which maxps may drop; the row comes out all NaN either way (the
   // NaN's exp makes the sum NaN, and every output is scaled by its inverse).
@@ -65,6 +64,8 @@ __attribute__((target("avx2,fma"))) void SoftmaxRow(const float* x, float* y, in
   for (; k < n; ++k) y[k] *= s;
 }
 
+namespace {
+
 class SoftmaxAvx2 : public Kernel {
  public:
   SoftmaxAvx2(int64_t rows, int64_t n) : rows_(rows), n_(n) {}
@@ -73,7 +74,7 @@ class SoftmaxAvx2 : public Kernel {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
 #pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > kernels::kMinParallelExpElements)
-    for (int64_t r = 0; r < rows_; ++r) SoftmaxRow(x + r * n_, y + r * n_, n_);
+    for (int64_t r = 0; r < rows_; ++r) SoftmaxRowAvx2(x + r * n_, y + r * n_, n_);
     return Status::OK();
   }
 

@@ -1,0 +1,14 @@
+// One softmax row of the AVX2 float32 kernel (ops/softmax/cpu_avx2.cc),
+// shared with the float16 / bfloat16 storage kernel, which runs it on rows
+// widened in its own buffer: the same float32 values, so the same bits as
+// the float32 kernel between Cast steps.
+#pragma once
+
+#include <cstdint>
+
+namespace mixq::ops {
+
+// y = softmax(x) over n values (see cpu_avx2.cc); y may be x. Needs AVX2 + FMA.
+void SoftmaxRowAvx2(const float* x, float* y, int64_t n);
+
+}  // namespace mixq::ops
