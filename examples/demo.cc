@@ -90,7 +90,7 @@ int Fail(const char* what, const Status& s) {
 int main(int argc, char** argv) {
   mixq::util::PreferPassiveOpenMpWaits(argv);
   std::string out_dir = "out/demo";
-  int iterations = 50;
+  int iterations = 500;  // a model this small runs in ~0.05 ms: enough runs for a steady median
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc)
       iterations = std::atoi(argv[++i]);
@@ -197,5 +197,20 @@ int main(int argc, char** argv) {
     std::printf("  %-22s %12.3f %18lld %14lld %12lld %12.3g %7.1f%%\n", m.mode.c_str(), m.median_ms,
                 static_cast<long long>(m.activation_bytes), static_cast<long long>(m.weight_bytes),
                 static_cast<long long>(m.file_bytes), m.max_abs, m.top1);
+  // A mode slower than float32 says why, rather than leaving the table to
+  // suggest a defect (or hiding one: an unexplained case is worth a report).
+  double float32_ms = 0.0;
+  for (const ModeSummary& m : summary)
+    if (m.mode == "force_float32") float32_ms = m.median_ms;
+  for (const ModeSummary& m : summary) {
+    if (float32_ms <= 0.0 || m.median_ms <= 1.1 * float32_ms) continue;
+    const bool int16 = m.mode.rfind("qint16", 0) == 0;
+    std::printf("  note: %s took %.2fx float32's time here. %s\n", m.mode.c_str(), m.median_ms / float32_ms,
+                int16 ? "Its 16-bit products are exact (int64 sums; each weight split in two bytes, two integer "
+                        "multiplies per product), at best float32's rate on this CPU (docs/precision.md, the qint16 "
+                        "kernels); choose it for accuracy, qint8 for speed."
+                      : "Medians of a 0.05 ms model swing on a shared machine: rerun the demo, or time each step "
+                        "with `mixq bench FILE --shape image:4x16x16x3 --profile`.");
+  }
   return 0;
 }
