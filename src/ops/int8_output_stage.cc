@@ -192,8 +192,64 @@ MIXQ_AVX2_STAGE __m256 Value64(const int64_t* acc, int64_t count, int32_t int_bi
 
 }  // namespace
 
-MIXQ_AVX2_STAGE void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point,
-                                            int32_t lo, int32_t hi, int16_t* out) {
+void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                            int32_t hi, int16_t* out) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (avx512)
+    RequantizeRow64ToInt16Avx512(acc, n, c, zero_point, lo, hi, out);
+  else
+    RequantizeRow64ToInt16Avx2(acc, n, c, zero_point, lo, hi, out);
+}
+
+// 16 lanes: int64 -> double exactly (the 1.5 * 2^52 trick while |x| <
+// 2^51), vcvtpd2ps, then addps, mulps, addps, max / min, cvtps2dq and the
+// saturating narrow (exact: the values are clamped already), as the AVX2
+// form; a block with a lane past 2^51, and the last n % 16 elements, go
+// through the AVX2 form.
+#if defined(__GNUC__) && !defined(__clang__)  // GCC bug 105593, as for Requantize16 below
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n,
+                                                                                       const ChannelStage& c,
+                                                                                       int32_t zero_point, int32_t lo,
+                                                                                       int32_t hi, int16_t* out) {
+  if (!StageIsFinite(c)) return RequantizeRow64ToInt16Avx2(acc, n, c, zero_point, lo, hi, out);
+  const __m512i ib = _mm512_set1_epi64(c.int_bias);
+  const __m512i limit = _mm512_set1_epi64(int64_t{1} << 51), neg_limit = _mm512_set1_epi64(-(int64_t{1} << 51));
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  const __m512 zp = _mm512_set1_ps(static_cast<float>(zero_point));
+  const __m512 flo = _mm512_set1_ps(static_cast<float>(lo)), fhi = _mm512_set1_ps(static_cast<float>(hi));
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512i a0 = _mm512_add_epi64(_mm512_loadu_si512(acc + j), ib);
+    const __m512i a1 = _mm512_add_epi64(_mm512_loadu_si512(acc + j + 8), ib);
+    const __mmask8 wide = _mm512_cmpgt_epi64_mask(a0, limit) | _mm512_cmpgt_epi64_mask(neg_limit, a0) |
+                          _mm512_cmpgt_epi64_mask(a1, limit) | _mm512_cmpgt_epi64_mask(neg_limit, a1);
+    if (wide) {
+      RequantizeRow64ToInt16Avx2(acc + j, 16, c, zero_point, lo, hi, out + j);
+      continue;
+    }
+    const __m256 f0 =
+        _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a0, _mm512_castpd_si512(magic))), magic));
+    const __m256 f1 =
+        _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a1, _mm512_castpd_si512(magic))), magic));
+    const __m512 value = _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1)),
+        bias);
+    const __m512 v = _mm512_add_ps(_mm512_mul_ps(value, mult), zp);
+    const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, flo), fhi));  // half to even
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(q));
+  }
+  if (j < n) RequantizeRow64ToInt16Avx2(acc + j, n - j, c, zero_point, lo, hi, out + j);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+MIXQ_AVX2_STAGE void RequantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                                int32_t zero_point, int32_t lo, int32_t hi, int16_t* out) {
   if (!StageIsFinite(c)) {
     for (int64_t j = 0; j < n; ++j)
       out[j] = static_cast<int16_t>(

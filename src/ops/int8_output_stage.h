@@ -93,6 +93,13 @@ void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, c
 // is INT16.
 void RequantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
                             int32_t hi, int16_t* out);
+// Its AVX2 (8 lanes) and AVX-512 F (16 lanes) forms, the same operations in
+// the same order; RequantizeRow64ToInt16 takes the widest this CPU runs
+// (MIXQ_MAX_ISA caps it), tests call both.
+void RequantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                                int32_t hi, int16_t* out);
+void RequantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c, int32_t zero_point, int32_t lo,
+                                  int32_t hi, int16_t* out);
 void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                      const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                      int64_t out_offset);

@@ -165,16 +165,25 @@ TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
   stage.bias = 0.25f;
   stage.multiplier = 3.1e-9f;
   const std::vector<StagePostOp> none;
-  for (const int64_t n : {1, 7, 8, 9, 16, 23, 40}) {
+  for (const int64_t n : {1, 7, 8, 9, 16, 23, 40, 67}) {
     std::vector<int64_t> acc(static_cast<size_t>(n));
     for (auto& a : acc) a = wide(rng);
+    if (n > 40)  // small sums too, whose outputs fall inside the int16 range rather than saturating
+      for (size_t e = 20; e < acc.size(); ++e) acc[e] = wide(rng) >> 25;
     acc[0] = (int64_t{1} << 25) + 1 + 77;             // with int_bias: 2^25 + 1, a tie: rounds to 2^25
     if (n > 1) acc[1] = (int64_t{1} << 25) + 3 + 77;  // 2^25 + 3: a tie, rounds up to 2^25 + 4
     if (n > 2) acc[2] = -(int64_t{1} << 40) - 12345;
     if (n > 9) acc[9] = (int64_t{1} << 52) + 12345;  // beyond the vector conversion's range
     if (n > 10) acc[10] = -(int64_t{1} << 53);
-    std::vector<int16_t> q(static_cast<size_t>(n));
-    RequantizeRow64ToInt16(acc.data(), n, stage, 3, -32768, 32767, q.data());
+    // The dispatcher and each form this CPU runs.
+    using Row64 = void (*)(const int64_t*, int64_t, const ChannelStage&, int32_t, int32_t, int32_t, int16_t*);
+    std::vector<Row64> forms = {RequantizeRow64ToInt16, RequantizeRow64ToInt16Avx2};
+    if (kernels::BestIsa() >= kernels::Isa::kAvx512) forms.push_back(RequantizeRow64ToInt16Avx512);
+    std::vector<std::vector<int16_t>> qs;
+    for (Row64 form : forms) {
+      qs.emplace_back(static_cast<size_t>(n));
+      form(acc.data(), n, stage, 3, -32768, 32767, qs.back().data());
+    }
     std::vector<float> f(static_cast<size_t>(n));
     DequantizeRow64(acc.data(), n, stage, none, {}, 0, DataType::FLOAT32, f.data(), 0);
     for (int64_t e = 0; e < n; ++e) {
@@ -183,10 +192,30 @@ TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
           << "n " << n << " element " << e;
       const float v = y * stage.multiplier + 3.0f;
       const auto want = static_cast<int16_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -32768, 32767));
-      ASSERT_EQ(q[static_cast<size_t>(e)], want) << "n " << n << " element " << e;
+      for (size_t form = 0; form < qs.size(); ++form)
+        ASSERT_EQ(qs[form][static_cast<size_t>(e)], want) << "form " << form << " n " << n << " element " << e;
     }
   }
   EXPECT_EQ(static_cast<float>(int64_t{1} << 25) + 0.0f, static_cast<float>((int64_t{1} << 25) + 1));
+  // A stage whose bias and rounding show in the codes (outputs spread over
+  // the int16 range, few saturated), through each form.
+  ChannelStage visible;
+  visible.int_bias = -1234;
+  visible.bias = 777.5f;
+  visible.multiplier = 1.1e-3f;
+  std::uniform_int_distribution<int64_t> spread(-29000000, 29000000);
+  std::vector<int64_t> acc(203);
+  for (auto& a : acc) a = spread(rng);
+  for (auto form : {RequantizeRow64ToInt16, RequantizeRow64ToInt16Avx2, RequantizeRow64ToInt16Avx512}) {
+    if (form == RequantizeRow64ToInt16Avx512 && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
+    std::vector<int16_t> q(acc.size());
+    form(acc.data(), static_cast<int64_t>(acc.size()), visible, -7, -30000, 31000, q.data());
+    for (size_t e = 0; e < acc.size(); ++e) {
+      const float v = (static_cast<float>(acc[e] + visible.int_bias) + visible.bias) * visible.multiplier - 7.0f;
+      const auto want = static_cast<int16_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), -30000, 31000));
+      ASSERT_EQ(q[e], want) << "element " << e;
+    }
+  }
 }
 
 }  // namespace

@@ -163,11 +163,9 @@ class Depthwise : public Kernel {
         for (int64_t iw = 0; iw < n; ++iw) dst[iw] = static_cast<int16_t>(line[iw] - zp);
         continue;
       }
-      if constexpr (!kInt16) {
-        if (sw == 2) {  // even and odd input columns split 16 at a time
-          SplitPairs(line, zp, r, s);
-          continue;
-        }
+      if (sw == 2) {  // even and odd input columns split 16 at a time
+        SplitPairs(line, zp, r, s);
+        continue;
       }
       for (int64_t q = 0; q < sw; ++q) {                           // phase q: padded columns q, q + sw, ...
         const int64_t first = ((q - g_.pad_left) % sw + sw) % sw;  // first iw whose column is in phase q
@@ -191,27 +189,46 @@ class Depthwise : public Kernel {
                         _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(halves, 1)), z));
   }
 
+  // 16 int16 values, centered: the 8 even ones to `even`, the 8 odd ones to
+  // `odd`. Reads 16 values, writes 8 + 8.
+  __attribute__((target("avx2"))) static void SplitGroup16(const int16_t* from, __m256i z, int16_t* even,
+                                                           int16_t* odd) {
+    const __m256i split = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12,
+                                           13, 2, 3, 6, 7, 10, 11, 14, 15);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from)), split);
+    const __m256i halves = _mm256_sub_epi16(_mm256_permute4x64_epi64(v, 0xD8), z);  // even0 even1 | odd0 odd1
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(even), _mm256_castsi256_si128(halves));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(odd), _mm256_extracti128_si256(halves, 1));
+  }
+
   // Stride 2: input column iw lands in phase (iw + pad_left) % 2 at index
   // (iw + pad_left) / 2, so even columns fill one phase and odd ones the
-  // other, each contiguously.
-  __attribute__((target("avx2"))) void SplitPairs(const int8_t* line, int32_t zp, int64_t r, Scratch* s) const {
+  // other, each contiguously. int8: 32 input columns per step; int16: 16.
+  __attribute__((target("avx2"))) void SplitPairs(const T* line, int32_t zp, int64_t r, Scratch* s) const {
+    constexpr int64_t kGroup = kInt16 ? 16 : 32;
     const int64_t pl = g_.pad_left;
     int16_t* even = s->plane.data() + ((pl % 2) * rows_ + r) * phase_w_ + pl / 2;
     int16_t* odd = s->plane.data() + (((pl + 1) % 2) * rows_ + r) * phase_w_ + (pl + 1) / 2;
     const int64_t even_room = phase_w_ - pl / 2, odd_room = phase_w_ - (pl + 1) / 2;
     const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
     int64_t iw = 0;
-    auto fits = [&](int64_t from) { return from / 2 + 16 <= even_room && from / 2 + 16 <= odd_room; };
-    // Full groups of 32 input columns whose 16 + 16 outputs fit the phases.
-    for (; iw + 32 <= g_.in_w && fits(iw); iw += 32) SplitGroup(line + iw, z, even + iw / 2, odd + iw / 2);
-    // The last columns (a row narrower than 32: MobileNet's 28 and 14) as one
-    // more group, the missing bytes the zero point: they land centered to 0
-    // on padding or beyond it, where the plane holds 0 anyway.
+    auto fits = [&](int64_t from) { return from / 2 + kGroup / 2 <= even_room && from / 2 + kGroup / 2 <= odd_room; };
+    auto split = [&](const T* from, int64_t at) {
+      if constexpr (kInt16)
+        SplitGroup16(from, z, even + at / 2, odd + at / 2);
+      else
+        SplitGroup(from, z, even + at / 2, odd + at / 2);
+    };
+    // Full groups of input columns whose even and odd halves fit the phases.
+    for (; iw + kGroup <= g_.in_w && fits(iw); iw += kGroup) split(line + iw, iw);
+    // The last columns (a row narrower than a group: MobileNet's 28 and 14)
+    // as one more group, the missing values the zero point: they land
+    // centered to 0 on padding or beyond it, where the plane holds 0 anyway.
     if (iw < g_.in_w && fits(iw)) {
-      alignas(32) int8_t tail[32];
-      std::memset(tail, static_cast<int8_t>(zp), sizeof(tail));
-      std::memcpy(tail, line + iw, static_cast<size_t>(g_.in_w - iw));
-      SplitGroup(tail, z, even + iw / 2, odd + iw / 2);
+      alignas(32) T tail[kGroup];
+      std::fill(tail, tail + kGroup, static_cast<T>(zp));
+      std::memcpy(tail, line + iw, static_cast<size_t>(g_.in_w - iw) * sizeof(T));
+      split(tail, iw);
       iw = g_.in_w;
     }
     for (; iw < g_.in_w; ++iw) {
