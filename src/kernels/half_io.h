@@ -63,6 +63,34 @@ __attribute__((target("avx2,f16c"))) inline __m256 BFloat16x8ToFloat(__m128i h) 
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
+// bfloat16 storage as a type of its own, so that kernels templated on their
+// storage (float, uint16_t for float16 bits, BFloat16Bits) pick the right
+// conversion by overload.
+struct BFloat16Bits {
+  uint16_t bits;
+};
+
+// 8 values of such storage widened to float32 (exact), and float32 rounded
+// back (float16: F16C to nearest even; bfloat16: BFloat16Bits8's rounding).
+__attribute__((target("avx2,f16c"))) inline __m256 Load8(const float* x) {
+  return _mm256_loadu_ps(x);
+}
+__attribute__((target("avx2,f16c"))) inline __m256 Load8(const uint16_t* x) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+__attribute__((target("avx2,f16c"))) inline __m256 Load8(const BFloat16Bits* x) {
+  return BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+__attribute__((target("avx2,f16c"))) inline void Store8(float* y, __m256 v) {
+  _mm256_storeu_ps(y, v);
+}
+__attribute__((target("avx2,f16c"))) inline void Store8(uint16_t* y, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+__attribute__((target("avx2,f16c"))) inline void Store8(BFloat16Bits* y, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), FloatToBFloat16x8(v));
+}
+
 // float16 or (`bfloat16`) bfloat16 rows: the functions above.
 inline void Narrow16ToFloatRow(bool bfloat16, const uint16_t* x, float* y, int64_t n) {
   if (bfloat16)

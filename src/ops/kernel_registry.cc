@@ -200,21 +200,29 @@ bool UniformLayout(const KernelInit& init) {
   return true;
 }
 
-void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout, std::vector<bool>* inputs,
-                             std::vector<bool>* outputs) {
+bool PositionalBlockedSlots(const KernelInit& init, bool storage_ok, std::vector<bool>* inputs,
+                            std::vector<bool>* outputs) {
   inputs->assign(init.inputs.size(), false);
   outputs->assign(init.outputs.size(), false);
-  if (init.outputs.size() != 1 || !AllPlainFloat32(init)) return;
+  if (init.outputs.size() != 1 || !storage_ok) return false;
   const ir::Shape& shape = init.outputs[0].shape;
   for (size_t i = 0; i < init.inputs.size(); ++i) {
     const ValueInfo* v = init.inputs[i];
-    if (!v || v->quant) return;
+    if (!v || v->quant) return false;
     if (v->shape == shape)
       (*inputs)[i] = true;
-    else if (ir::ElementCount(v->shape) != 1)
-      return inputs->assign(init.inputs.size(), false);  // a broadcast: positions matter
+    else if (ir::ElementCount(v->shape) != 1) {
+      inputs->assign(init.inputs.size(), false);  // a broadcast: positions matter
+      return false;
+    }
   }
   (*outputs)[0] = true;
+  return true;
+}
+
+void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout, std::vector<bool>* inputs,
+                             std::vector<bool>* outputs) {
+  PositionalBlockedSlots(init, AllPlainFloat32(init), inputs, outputs);
 }
 
 namespace {

@@ -129,6 +129,10 @@ int OperandAlias(const KernelInit& init);
 // alike, which changes nothing element by element).
 void ElementwiseBlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                              std::vector<bool>* outputs);
+// The same for a kernel with storage types of its own (`storage_ok`: it
+// takes them); true when it offered the slots.
+bool PositionalBlockedSlots(const KernelInit& init, bool storage_ok, std::vector<bool>* inputs,
+                            std::vector<bool>* outputs);
 
 // KernelDef::blocked_slots of an element-by-element kernel on int8 codes
 // (one input of the output's shape): both in kChannelsLast, where

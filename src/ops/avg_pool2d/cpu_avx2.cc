@@ -40,29 +40,9 @@ namespace {
 #define MIXQ_AVX2 __attribute__((target("avx2")))
 #define MIXQ_AVX2_F16C __attribute__((target("avx2,f16c")))
 
-MIXQ_AVX2_F16C inline __m256 Load8(const float* x) {
-  return _mm256_loadu_ps(x);
-}
-MIXQ_AVX2_F16C inline __m256 Load8(const uint16_t* x) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
-}
-MIXQ_AVX2_F16C inline void Store8(float* y, __m256 v) {
-  _mm256_storeu_ps(y, v);
-}
-MIXQ_AVX2_F16C inline void Store8(uint16_t* y, __m256 v) {
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-// bfloat16 storage: its bits in a type of their own, so that the templates
-// below pick these.
-struct BFloat16 {
-  uint16_t bits;
-};
-MIXQ_AVX2_F16C inline __m256 Load8(const BFloat16* x) {
-  return kernels::BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
-}
-MIXQ_AVX2_F16C inline void Store8(BFloat16* y, __m256 v) {
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), kernels::FloatToBFloat16x8(v));
-}
+using kernels::Load8;
+using kernels::Store8;
+using BFloat16 = kernels::BFloat16Bits;
 
 // Channels per block of a tensor in `layout`: nChw8c / nChw16c's, all C in
 // NHWC (one block), 0 for plain NCHW.

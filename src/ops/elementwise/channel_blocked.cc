@@ -142,22 +142,9 @@ int ChannelBlockedOperand(const KernelInit& init, MemoryLayout block, bool half,
 template <bool half>
 void BinaryBlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
                         std::vector<bool>* outputs) {
-  inputs->assign(init.inputs.size(), false);
-  outputs->assign(init.outputs.size(), false);
-  if (init.outputs.size() != 1) return;
+  // Element by element (every input of the output's shape or one value), else the channel form.
   const bool storage = half ? NarrowOrFloatStorage(init, DataType::FLOAT16) : AllPlainFloat32(init);
-  // Element by element: every input of the output's shape or one value.
-  bool positional = storage;
-  for (size_t i = 0; positional && i < init.inputs.size(); ++i) {
-    const ValueInfo* v = init.inputs[i];
-    positional = v && !v->quant && (v->shape == init.outputs[0].shape || ir::ElementCount(v->shape) == 1);
-    (*inputs)[i] = positional && v->shape == init.outputs[0].shape;
-  }
-  if (positional) {
-    (*outputs)[0] = true;
-    return;
-  }
-  inputs->assign(init.inputs.size(), false);
+  if (PositionalBlockedSlots(init, storage, inputs, outputs) || init.outputs.size() != 1) return;
   const int slot = ChannelBlockedOperand(init, block, half, /*assigned=*/false);
   if (slot < 0) return;
   (*inputs)[static_cast<size_t>(1 - slot)] = true;

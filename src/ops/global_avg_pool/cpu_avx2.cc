@@ -26,19 +26,9 @@ namespace mixq::ops {
 
 namespace {
 
-__attribute__((target("avx2,f16c"))) inline __m256 Load8(const float* x) {
-  return _mm256_loadu_ps(x);
-}
-__attribute__((target("avx2,f16c"))) inline __m256 Load8(const uint16_t* x) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
-}
-// bfloat16 storage.
-struct BFloat16Bits {
-  uint16_t bits;
-};
-__attribute__((target("avx2,f16c"))) inline __m256 Load8(const BFloat16Bits* x) {
-  return kernels::BFloat16x8ToFloat(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
-}
+using kernels::BFloat16Bits;
+using kernels::Load8;
+
 inline float Load1(float v) {
   return v;
 }

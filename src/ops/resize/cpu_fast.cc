@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/half_io.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
@@ -89,9 +90,7 @@ inline void Store(float v, float* y) {
 inline void Store(float v, uint16_t* y) {
   *y = FloatToHalf(v);
 }
-struct BFloat16Bits {  // bfloat16 storage
-  uint16_t bits;
-};
+using kernels::BFloat16Bits;  // bfloat16 storage
 inline float Load(BFloat16Bits v) {
   return BFloat16ToFloat(v.bits);
 }
