@@ -209,8 +209,10 @@ int main(int argc, char** argv) {
                 int16 ? "Its 16-bit products are exact (int64 sums; each weight split in two bytes, two integer "
                         "multiplies per product), at best float32's rate on this CPU (docs/precision.md, the qint16 "
                         "kernels); choose it for accuracy, qint8 for speed."
-                      : "Medians of a 0.05 ms model swing on a shared machine: rerun the demo, or time each step "
-                        "with `mixq bench FILE --shape image:4x16x16x3 --profile`.");
+                      : "This model's layers are tiny (4 x 16 x 16 images, 3 to 16 channels), where a kernel's "
+                        "fixed cost per call weighs more than in a real network, and medians of a 0.05 ms model "
+                        "swing on a shared machine; time each step with `mixq bench FILE --shape "
+                        "image:4x16x16x3 --profile`.");
   }
   return 0;
 }
