@@ -46,19 +46,9 @@ MIXQ_AVX2 inline __m256 Combine(__m256 best, __m256 v) {
   return _mm256_blendv_ps(best, v, _mm256_or_ps(greater, first_nan));
 }
 
-// Eight values of a blocked row, float32 or float16 storage.
-__attribute__((target("avx2,f16c"))) inline __m256 LoadBlock8(const float* x) {
-  return _mm256_loadu_ps(x);
-}
-__attribute__((target("avx2,f16c"))) inline __m256 LoadBlock8(const uint16_t* x) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
-}
-__attribute__((target("avx2,f16c"))) inline void StoreBlock8(float* y, __m256 v) {
-  _mm256_storeu_ps(y, v);
-}
-__attribute__((target("avx2,f16c"))) inline void StoreBlock8(uint16_t* y, __m256 v) {
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
+// Eight values of a blocked row, float32 or float16 storage (kernels/half_io.h).
+using kernels::Load8;
+using kernels::Store8;
 
 template <typename T>
 class MaxPoolAvx2 : public Kernel {
@@ -326,8 +316,8 @@ class MaxPoolAvx2 : public Kernel {
       const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
       for (int64_t c = 0; c < block_; c += 8) {
         __m256 best = lowest;
-        for (size_t t = 0; t < count; ++t) best = Combine(best, LoadBlock8(taps[t] + c));
-        StoreBlock8(dst + c, best);
+        for (size_t t = 0; t < count; ++t) best = Combine(best, Load8(taps[t] + c));
+        Store8(dst + c, best);
       }
     }
   }
