@@ -73,33 +73,47 @@ TEST(Int16Gemm, TilesOnEveryBlockKernelGiveTheIntegerSums) {
 TEST(Int16Gemm, SplitTilesOnEveryBlockKernelGiveTheExactInt64Sums) {
   const std::vector<Isa> isas = IsasToRun();
   if (isas.empty()) GTEST_SKIP() << "no AVX2";
-  const int64_t m = 11, k = 300, n = 21;  // three 128-pair chunks, tails everywhere
-  std::mt19937 rng(6);
-  std::uniform_int_distribution<int> value(-32768, 32767);
-  std::vector<int16_t> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n));
-  for (auto& v : a) v = static_cast<int16_t>(value(rng));
-  for (auto& v : b) v = static_cast<int16_t>(value(rng));
-  a[0] = -32768;
-  b[0] = -32768;
-  PackedInt16A hi, lo;
-  PackInt16A(
-      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] >> 8); }, &hi);
-  PackInt16A(
-      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] & 0xFF); }, &lo);
-  const int64_t panels = (n + kInt16Panel - 1) / kInt16Panel, pairs = (k + 1) / 2, ldc = panels * kInt16Panel;
-  std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel + 64), 0);
-  PackInt16PanelsAvx2(b.data(), n, k, n, panel_data.data());
-  for (Isa isa : isas) {
-    std::vector<int64_t> got(static_cast<size_t>(hi.blocks * kInt16RowBlock * ldc), 0);
-    GemmInt16SplitTileIsa(isa, hi, lo, 0, hi.blocks, panel_data.data(), panels, got.data(), ldc);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        int64_t want = 0;
-        for (int64_t t = 0; t < k; ++t)
-          want += int64_t{a[static_cast<size_t>(i * k + t)]} * b[static_cast<size_t>(t * n + j)];
-        ASSERT_EQ(got[static_cast<size_t>(i * ldc + j)], want)
-            << "isa " << static_cast<int>(isa) << " " << i << "," << j;
-      }
+  // Three 128-pair chunks (the int64 sums accumulate across them), tails
+  // everywhere; 21 columns: one pair of panels (the VNNI kernel's two-panel
+  // form), 40: a pair and a single panel, 7: one panel alone.
+  for (const int64_t n : {21, 40, 7}) {
+    const int64_t m = 11, k = 300;
+    std::mt19937 rng(static_cast<unsigned>(6 + n));
+    std::uniform_int_distribution<int> value(-32768, 32767);
+    std::vector<int16_t> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n));
+    for (auto& v : a) v = static_cast<int16_t>(value(rng));
+    for (auto& v : b) v = static_cast<int16_t>(value(rng));
+    // The extremes: every product of row 0 and column 0 is 2^30.
+    for (int64_t t = 0; t < k; ++t) {
+      a[static_cast<size_t>(t)] = -32768;
+      b[static_cast<size_t>(t * n)] = -32768;
+    }
+    PackedInt16A hi, lo;
+    PackInt16A(
+        m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] >> 8); }, &hi);
+    PackInt16A(
+        m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * k + t)] & 0xFF); },
+        &lo);
+    const int64_t panels = (n + kInt16Panel - 1) / kInt16Panel, pairs = (k + 1) / 2, ldc = panels * kInt16Panel;
+    std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel + 64), 0);
+    PackInt16PanelsAvx2(b.data(), n, k, n, panel_data.data());
+    for (Isa isa : isas) {
+      std::vector<int64_t> got(static_cast<size_t>(hi.blocks * kInt16RowBlock * ldc), 0);
+      GemmInt16SplitTileIsa(isa, hi, lo, 0, hi.blocks, panel_data.data(), panels, got.data(), ldc);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          int64_t want = 0;
+          for (int64_t t = 0; t < k; ++t)
+            want += int64_t{a[static_cast<size_t>(i * k + t)]} * b[static_cast<size_t>(t * n + j)];
+          ASSERT_EQ(got[static_cast<size_t>(i * ldc + j)], want)
+              << "isa " << static_cast<int>(isa) << " n " << n << " " << i << "," << j;
+        }
+      // Row blocks from the second on: C starts at the first block's rows.
+      std::vector<int64_t> tail(static_cast<size_t>(kInt16RowBlock * ldc), 0);
+      GemmInt16SplitTileIsa(isa, hi, lo, 1, 2, panel_data.data(), panels, tail.data(), ldc);
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(tail[static_cast<size_t>(j)], got[static_cast<size_t>(kInt16RowBlock * ldc + j)]) << "isa n " << n;
+    }
   }
 }
 
