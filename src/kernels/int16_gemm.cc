@@ -89,7 +89,7 @@ MIXQ_AVX2 void BlockKernel6x16(const int32_t* a, const int16_t* b, int64_t pairs
 // int16, one zmm; vpdpwssd adds each column's two products to its int32
 // accumulator (the sum vpmaddwd + vpaddd computes, wrapping the same way),
 // 6 accumulators for the 6 rows. Bit-exact with the AVX2 kernel.
-#define MIXQ_VNNI16 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define MIXQ_VNNI16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 MIXQ_VNNI16 void BlockKernel6x16Vnni(const int32_t* a, const int16_t* b, int64_t pairs, int32_t* c, int64_t ldc,
                                      bool accumulate) {
   static_assert(kInt16RowBlock == 6 && kInt16Panel == 16);
@@ -347,18 +347,6 @@ void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, 
 
 namespace {
 
-// 256 * hi + lo for 16 int32 lanes, as 16 int64 at `c` (added to them when
-// `accumulate`).
-MIXQ_VNNI16 inline void StoreSplitSums(__m512i hi, __m512i lo, int64_t* c, bool accumulate) {
-  for (int half = 0; half < 2; ++half) {
-    const __m512i h = _mm512_cvtepi32_epi64(half ? _mm512_extracti64x4_epi64(hi, 1) : _mm512_castsi512_si256(hi));
-    const __m512i l = _mm512_cvtepi32_epi64(half ? _mm512_extracti64x4_epi64(lo, 1) : _mm512_castsi512_si256(lo));
-    __m512i v = _mm512_add_epi64(_mm512_slli_epi64(h, 8), l);
-    if (accumulate) v = _mm512_add_epi64(v, _mm512_loadu_si512(c + 8 * half));
-    _mm512_storeu_si512(c + 8 * half, v);
-  }
-}
-
 // The split product on AVX-512 VNNI in one pass: C[0..6)[0..16 * kPanels)
 // (+)= 256 * (A_hi . B) + A_lo . B over `pairs` pairs (at most
 // kInt16ExactPairChunk: the int32 sums stay exact), B as kPanels panels
@@ -377,10 +365,64 @@ MIXQ_VNNI16 inline void StoreSplitSums(__m512i hi, __m512i lo, int64_t* c, bool 
 #else
 #define MIXQ_NO_TREE_PRE
 #endif
-template <int kPanels>
+// 16 int64 sums (two zmm of 8) requantized to 16 int16 at `out` (the
+// first `cols` of them), as RequantizeRow64ToInt16Avx512: int64 -> double
+// exactly (|x| < 2^51: K <= 256 int16 products plus an int32 bias), to
+// float32 rounded once, then addps, mulps, addps, clamp, cvtps2dq, the
+// saturating narrow.
+MIXQ_VNNI16 inline void RequantizeSums(__m512i s0, __m512i s1, const Int16RequantEpilogue& e, int64_t row, int16_t* out,
+                                       int64_t cols) {
+  const __m512i ib = _mm512_set1_epi64(e.int_bias[row]);
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256 f0 = _mm512_cvtpd_ps(_mm512_sub_pd(
+      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s0, ib), _mm512_castpd_si512(magic))), magic));
+  const __m256 f1 = _mm512_cvtpd_ps(_mm512_sub_pd(
+      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s1, ib), _mm512_castpd_si512(magic))), magic));
+  const __m512 value = _mm512_add_ps(
+      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1)),
+      _mm512_set1_ps(e.bias[row]));
+  const __m512 v = _mm512_add_ps(_mm512_mul_ps(value, _mm512_set1_ps(e.multiplier[row])),
+                                 _mm512_set1_ps(static_cast<float>(e.zero_point)));
+  const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(e.lo))),
+                                                     _mm512_set1_ps(static_cast<float>(e.hi))));  // half to even
+  const __m256i words = _mm512_cvtsepi32_epi16(q);
+  if (cols >= kInt16Panel)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words);
+  else
+    _mm256_mask_storeu_epi16(out, static_cast<__mmask16>((1u << cols) - 1), words);
+}
+
+// Where the tile's sums go: added into int64 C, or requantized (kToInt16)
+// into the epilogue's rows `row0`.. and columns `col0`...
+struct SplitSink {
+  int64_t* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;
+  const Int16RequantEpilogue* e = nullptr;
+  int64_t row0 = 0, col0 = 0;
+};
+
+template <bool kToInt16>
+MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, int r, int j) {
+  const __m512i h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
+  const __m512i h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
+  const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(h0, 8), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo)));
+  const __m512i s1 =
+      _mm512_add_epi64(_mm512_slli_epi64(h1, 8), _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1)));
+  if constexpr (kToInt16) {
+    const Int16RequantEpilogue& e = *sink.e;
+    const int64_t row = sink.row0 + r, col = sink.col0 + j * kInt16Panel;
+    if (row < e.rows && col < e.cols) RequantizeSums(s0, s1, e, row, e.out + row * e.ld_out + col, e.cols - col);
+    return;
+  }
+  int64_t* c = sink.c + r * sink.ldc + j * kInt16Panel;
+  _mm512_storeu_si512(c, sink.accumulate ? _mm512_add_epi64(s0, _mm512_loadu_si512(c)) : s0);
+  _mm512_storeu_si512(c + 8, sink.accumulate ? _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)) : s1);
+}
+
+template <int kPanels, bool kToInt16>
 MIXQ_VNNI16 MIXQ_NO_TREE_PRE void SplitKernelVnni(const int32_t* a_hi, const int32_t* a_lo, const int16_t* b,
-                                                  int64_t panel_stride, int64_t pairs, int64_t* c, int64_t ldc,
-                                                  bool accumulate) {
+                                                  int64_t panel_stride, int64_t pairs, const SplitSink& sink) {
   static_assert(kInt16RowBlock == 6 && kInt16Panel == 16 && (kPanels == 1 || kPanels == 2));
 #define MIXQ_Z _mm512_setzero_si512()
   __m512i h00 = MIXQ_Z, h10 = MIXQ_Z, h20 = MIXQ_Z, h30 = MIXQ_Z, h40 = MIXQ_Z, h50 = MIXQ_Z;
@@ -404,36 +446,60 @@ MIXQ_VNNI16 MIXQ_NO_TREE_PRE void SplitKernelVnni(const int32_t* a_hi, const int
     MIXQ_SPLIT_ROW(0) MIXQ_SPLIT_ROW(1) MIXQ_SPLIT_ROW(2) MIXQ_SPLIT_ROW(3) MIXQ_SPLIT_ROW(4) MIXQ_SPLIT_ROW(5)
 #undef MIXQ_SPLIT_ROW
   }
-#define MIXQ_SPLIT_STORE(r)                                  \
-  StoreSplitSums(h##r##0, l##r##0, c + (r)*ldc, accumulate); \
-  if constexpr (kPanels == 2) StoreSplitSums(h##r##1, l##r##1, c + (r)*ldc + kInt16Panel, accumulate);
+#define MIXQ_SPLIT_STORE(r)                         \
+  SinkSums<kToInt16>(h##r##0, l##r##0, sink, r, 0); \
+  if constexpr (kPanels == 2) SinkSums<kToInt16>(h##r##1, l##r##1, sink, r, 1);
   MIXQ_SPLIT_STORE(0)
   MIXQ_SPLIT_STORE(1) MIXQ_SPLIT_STORE(2) MIXQ_SPLIT_STORE(3) MIXQ_SPLIT_STORE(4) MIXQ_SPLIT_STORE(5)
 #undef MIXQ_SPLIT_STORE
 }
 #undef MIXQ_NO_TREE_PRE
 
-void GemmInt16SplitTileVnni(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
-                            const int16_t* b, int64_t panels, int64_t* c, int64_t ldc) {
+// Every row block and panel pair of one K chunk (pairs [kc, kc + len)).
+template <bool kToInt16>
+void SplitChunkVnni(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
+                    const int16_t* b, int64_t panels, int64_t kc, int64_t len, SplitSink sink) {
   const int64_t pairs = a_hi.pairs, panel_stride = pairs * 2 * kInt16Panel;
-  for (int64_t kc = 0; kc < pairs; kc += kInt16ExactPairChunk) {
-    const int64_t len = std::min(kInt16ExactPairChunk, pairs - kc);
-    for (int64_t block = first_block; block < last_block; ++block) {
-      const int64_t at = (block * pairs + kc) * kInt16RowBlock;
-      const int32_t *ah = a_hi.data.data() + at, *al = a_lo.data.data() + at;
-      int64_t* cb = c + (block - first_block) * kInt16RowBlock * ldc;
-      int64_t panel = 0;
-      for (; panel + 2 <= panels; panel += 2)
-        SplitKernelVnni<2>(ah, al, b + panel * panel_stride + kc * 2 * kInt16Panel, panel_stride, len,
-                           cb + panel * kInt16Panel, ldc, kc > 0);
-      if (panel < panels)
-        SplitKernelVnni<1>(ah, al, b + panel * panel_stride + kc * 2 * kInt16Panel, panel_stride, len,
-                           cb + panel * kInt16Panel, ldc, kc > 0);
+  int64_t* c = sink.c;
+  for (int64_t block = first_block; block < last_block; ++block) {
+    const int64_t at = (block * pairs + kc) * kInt16RowBlock;
+    const int32_t *ah = a_hi.data.data() + at, *al = a_lo.data.data() + at;
+    sink.row0 = (block - first_block) * kInt16RowBlock;
+    int64_t panel = 0;
+    for (; panel <= panels; panel += 2) {
+      if (panel == panels) break;
+      sink.col0 = panel * kInt16Panel;
+      if (!kToInt16) sink.c = c + sink.row0 * sink.ldc + sink.col0;
+      const int16_t* bp = b + panel * panel_stride + kc * 2 * kInt16Panel;
+      if (panel + 2 <= panels)
+        SplitKernelVnni<2, kToInt16>(ah, al, bp, panel_stride, len, sink);
+      else
+        SplitKernelVnni<1, kToInt16>(ah, al, bp, panel_stride, len, sink);
     }
   }
 }
 
+void GemmInt16SplitTileVnni(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
+                            const int16_t* b, int64_t panels, int64_t* c, int64_t ldc) {
+  for (int64_t kc = 0; kc < a_hi.pairs; kc += kInt16ExactPairChunk) {
+    SplitSink sink;
+    sink.c = c;
+    sink.ldc = ldc;
+    sink.accumulate = kc > 0;
+    SplitChunkVnni<false>(a_hi, a_lo, first_block, last_block, b, panels, kc,
+                          std::min(kInt16ExactPairChunk, a_hi.pairs - kc), sink);
+  }
+}
+
 }  // namespace
+
+void GemmInt16SplitTileVnniToInt16(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
+                                   int64_t last_block, const int16_t* b, int64_t panels,
+                                   const Int16RequantEpilogue& e) {
+  SplitSink sink;
+  sink.e = &e;
+  SplitChunkVnni<true>(a_hi, a_lo, first_block, last_block, b, panels, 0, a_hi.pairs, sink);
+}
 
 void GemmInt16SplitTileIsa(Isa isa, const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
                            int64_t last_block, const int16_t* b, int64_t panels, int64_t* c, int64_t ldc) {

@@ -111,4 +111,26 @@ void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, 
 void GemmInt16SplitTileIsa(Isa isa, const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
                            int64_t last_block, const int16_t* b, int64_t panels, int64_t* c, int64_t ldc);
 
+// The plain requantization to INT16 of ops/int8_output_stage.h
+// (RequantizeRow64ToInt16: q = clamp(rint((f32(acc + int_bias) + bias) *
+// multiplier + zero_point), lo, hi), the same float32 operations in the same
+// order), per row of C (an output channel): its constants at [row], the
+// output row at out + row * ld_out, `cols` columns. The constants must be
+// finite.
+struct Int16RequantEpilogue {
+  const int32_t* int_bias = nullptr;
+  const float* bias = nullptr;
+  const float* multiplier = nullptr;
+  int32_t zero_point = 0, lo = -32768, hi = 32767;
+  int16_t* out = nullptr;
+  int64_t ld_out = 0, rows = 0, cols = 0;
+};
+// GemmInt16SplitTileIsa on AVX-512 VNNI for K of at most 2 *
+// kInt16ExactPairChunk (one chunk: the sums are final in the registers),
+// requantized from them: no int64 sums in memory. Row r of the blocks
+// [first_block, last_block) is the epilogue's row r (rows past e.rows are
+// dropped). Needs Isa::kAvx512Vnni.
+void GemmInt16SplitTileVnniToInt16(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
+                                   int64_t last_block, const int16_t* b, int64_t panels, const Int16RequantEpilogue& e);
+
 }  // namespace mixq::kernels

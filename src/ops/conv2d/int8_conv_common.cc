@@ -230,6 +230,14 @@ const ChannelStage* Int8ConvOutputStage::PlainInt8(int32_t* zero_point, int32_t*
   return stage_.data();
 }
 
+const ChannelStage* Int8ConvOutputStage::PlainInt16(int32_t* zero_point, int32_t* lo, int32_t* hi) const {
+  if (!int_out_ || quantize_float_ || bits_ != 16) return nullptr;
+  *zero_point = zero_point_;
+  *lo = lo_;
+  *hi = hi_;
+  return stage_.data();
+}
+
 void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
   if (quantize_float_)

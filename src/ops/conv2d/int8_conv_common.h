@@ -67,6 +67,8 @@ class Int8ConvOutputStage {
   // per-channel constants of the last Prepare, and the output's zero point
   // and clamp (RequantizeTileToInt8's arguments); null for other outputs.
   const ChannelStage* PlainInt8(int32_t* zero_point, int32_t* lo, int32_t* hi) const;
+  // The same for the INT16 output of int16 operands (RequantizeRow64ToInt16's arguments).
+  const ChannelStage* PlainInt16(int32_t* zero_point, int32_t* lo, int32_t* hi) const;
   // The same from int64 accumulators (int16 operands; integer output INT16).
   void Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const;
 
