@@ -409,13 +409,18 @@ MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, 
   const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(h0, 8), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo)));
   const __m512i s1 =
       _mm512_add_epi64(_mm512_slli_epi64(h1, 8), _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1)));
+  int64_t* c = sink.c ? sink.c + r * sink.ldc + j * kInt16Panel : nullptr;
   if constexpr (kToInt16) {
     const Int16RequantEpilogue& e = *sink.e;
     const int64_t row = sink.row0 + r, col = sink.col0 + j * kInt16Panel;
-    if (row < e.rows && col < e.cols) RequantizeSums(s0, s1, e, row, e.out + row * e.ld_out + col, e.cols - col);
+    if (row >= e.rows || col >= e.cols) return;
+    if (sink.accumulate)  // the earlier chunks' sums
+      RequantizeSums(_mm512_add_epi64(s0, _mm512_loadu_si512(c)), _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)), e,
+                     row, e.out + row * e.ld_out + col, e.cols - col);
+    else
+      RequantizeSums(s0, s1, e, row, e.out + row * e.ld_out + col, e.cols - col);
     return;
   }
-  int64_t* c = sink.c + r * sink.ldc + j * kInt16Panel;
   _mm512_storeu_si512(c, sink.accumulate ? _mm512_add_epi64(s0, _mm512_loadu_si512(c)) : s0);
   _mm512_storeu_si512(c + 8, sink.accumulate ? _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)) : s1);
 }
@@ -465,11 +470,9 @@ void SplitChunkVnni(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t 
     const int64_t at = (block * pairs + kc) * kInt16RowBlock;
     const int32_t *ah = a_hi.data.data() + at, *al = a_lo.data.data() + at;
     sink.row0 = (block - first_block) * kInt16RowBlock;
-    int64_t panel = 0;
-    for (; panel <= panels; panel += 2) {
-      if (panel == panels) break;
+    for (int64_t panel = 0; panel < panels; panel += 2) {
       sink.col0 = panel * kInt16Panel;
-      if (!kToInt16) sink.c = c + sink.row0 * sink.ldc + sink.col0;
+      if (c) sink.c = c + sink.row0 * sink.ldc + sink.col0;
       const int16_t* bp = b + panel * panel_stride + kc * 2 * kInt16Panel;
       if (panel + 2 <= panels)
         SplitKernelVnni<2, kToInt16>(ah, al, bp, panel_stride, len, sink);
@@ -494,11 +497,19 @@ void GemmInt16SplitTileVnni(const PackedInt16A& a_hi, const PackedInt16A& a_lo, 
 }  // namespace
 
 void GemmInt16SplitTileVnniToInt16(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
-                                   int64_t last_block, const int16_t* b, int64_t panels,
-                                   const Int16RequantEpilogue& e) {
+                                   int64_t last_block, const int16_t* b, int64_t panels, int64_t* partial,
+                                   int64_t ld_partial, const Int16RequantEpilogue& e) {
+  const int64_t pairs = a_hi.pairs, last = (pairs - 1) / kInt16ExactPairChunk * kInt16ExactPairChunk;
   SplitSink sink;
+  sink.c = partial;
+  sink.ldc = ld_partial;
+  for (int64_t kc = 0; kc < last; kc += kInt16ExactPairChunk) {  // all but the last chunk: int64 partial sums
+    sink.accumulate = kc > 0;
+    SplitChunkVnni<false>(a_hi, a_lo, first_block, last_block, b, panels, kc, kInt16ExactPairChunk, sink);
+  }
   sink.e = &e;
-  SplitChunkVnni<true>(a_hi, a_lo, first_block, last_block, b, panels, 0, a_hi.pairs, sink);
+  sink.accumulate = last > 0;
+  SplitChunkVnni<true>(a_hi, a_lo, first_block, last_block, b, panels, last, pairs - last, sink);
 }
 
 void GemmInt16SplitTileIsa(Isa isa, const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,

@@ -125,12 +125,17 @@ struct Int16RequantEpilogue {
   int16_t* out = nullptr;
   int64_t ld_out = 0, rows = 0, cols = 0;
 };
-// GemmInt16SplitTileIsa on AVX-512 VNNI for K of at most 2 *
-// kInt16ExactPairChunk (one chunk: the sums are final in the registers),
-// requantized from them: no int64 sums in memory. Row r of the blocks
+// GemmInt16SplitTileIsa on AVX-512 VNNI, requantized from the registers
+// after the last K chunk: no int64 sums in memory where K fits one chunk
+// (2 * kInt16ExactPairChunk); otherwise the earlier chunks' sums go to
+// `partial` (one int64 row of ld_partial per row of the blocks, as
+// GemmInt16SplitTileIsa's C) and the last adds them. Row r of the blocks
 // [first_block, last_block) is the epilogue's row r (rows past e.rows are
-// dropped). Needs Isa::kAvx512Vnni.
+// dropped). Exact while K < kInt16DirectMaxDepth (the sums and the bias
+// below 2^51, converted to float32 through double). Needs Isa::kAvx512Vnni.
+constexpr int64_t kInt16DirectMaxDepth = int64_t{1} << 20;
 void GemmInt16SplitTileVnniToInt16(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
-                                   int64_t last_block, const int16_t* b, int64_t panels, const Int16RequantEpilogue& e);
+                                   int64_t last_block, const int16_t* b, int64_t panels, int64_t* partial,
+                                   int64_t ld_partial, const Int16RequantEpilogue& e);
 
 }  // namespace mixq::kernels

@@ -411,13 +411,13 @@ class ConvGemm : public Kernel {
   // the row stage's scalar formula runs through the int32 sums).
   //
   // The same for int16 operands (PlainInt16), taken by 1 x 1 convolutions
-  // of K <= 256 on AVX-512 VNNI: kernels::GemmInt16SplitTileVnniToInt16
-  // requantizes the final sums in registers instead of writing int64 rows
-  // for RequantizeRow64ToInt16 (which took 14 % of MobileNetV2 qint16's
-  // time, reading 8 bytes per output).
+  // on AVX-512 VNNI: kernels::GemmInt16SplitTileVnniToInt16 requantizes the
+  // final sums in registers instead of writing int64 rows for
+  // RequantizeRow64ToInt16 (which took 14 % of MobileNetV2 qint16's time,
+  // reading 8 bytes per output).
   void PrepareDirectInt8() {
     direct_int8_ = false;
-    const ChannelStage* stages = kInt16 ? (pointwise_ && pairs_ <= kernels::kInt16ExactPairChunk &&
+    const ChannelStage* stages = kInt16 ? (pointwise_ && depth_ < kernels::kInt16DirectMaxDepth &&
                                                    kernels::BestIsa() >= kernels::Isa::kAvx512Vnni
                                                ? stage_.PlainInt16(&direct_zero_point_, &direct_lo_, &direct_hi_)
                                                : nullptr)
@@ -591,7 +591,7 @@ class ConvGemm : public Kernel {
           e.cols = cols;
           kernels::GemmInt16SplitTileVnniToInt16(filter_->groups[static_cast<size_t>(grp)],
                                                  filter_->low[static_cast<size_t>(grp)], first_block, last_block,
-                                                 s->panels.data(), padded / kPanel, e);
+                                                 s->panels.data(), padded / kPanel, s->acc.data(), padded, e);
           continue;
         }
         kernels::GemmInt16SplitTileAvx2(filter_->groups[static_cast<size_t>(grp)],
