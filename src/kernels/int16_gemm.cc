@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/cpu_features.h"
+#include "kernels/int16_requant.h"
 #include "kernels/parallel.h"
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
@@ -356,40 +357,26 @@ namespace {
 // then AddSplitTile through memory) loads B twice and keeps only 6
 // accumulators in flight: MobileNetV2 qint16's 1 x 1 layers ran at about
 // half of vpdpwssd's rate that way. Bit-exact with it (the same int32 sums).
-// Named accumulators, not arrays, and GCC's partial-redundancy elimination
-// off: with it GCC 12 renamed every accumulator through a register copy per
-// pair and, for two panels, spilled half of them to the stack (about half
-// the speed).
+// Named accumulators, not arrays, GCC's partial-redundancy elimination off
+// and no clones: with it GCC 12 renamed every accumulator through a register
+// copy per pair and, for two panels, spilled half of them to the stack
+// (about half the speed); a clone for the constant chunk length did the
+// same.
 #if defined(__GNUC__) && !defined(__clang__)
-#define MIXQ_NO_TREE_PRE __attribute__((optimize("no-tree-pre")))
+#define MIXQ_NO_TREE_PRE __attribute__((optimize("no-tree-pre"), noclone))
 #else
 #define MIXQ_NO_TREE_PRE
 #endif
-// 16 int64 sums (two zmm of 8) requantized to 16 int16 at `out` (the
-// first `cols` of them), as RequantizeRow64ToInt16Avx512: int64 -> double
-// exactly (|x| < 2^51: K <= 256 int16 products plus an int32 bias), to
-// float32 rounded once, then addps, mulps, addps, clamp, cvtps2dq, the
-// saturating narrow.
-MIXQ_VNNI16 inline void RequantizeSums(__m512i s0, __m512i s1, const Int16RequantEpilogue& e, int64_t row, int16_t* out,
-                                       int64_t cols) {
-  const __m512i ib = _mm512_set1_epi64(e.int_bias[row]);
-  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
-  const __m256 f0 = _mm512_cvtpd_ps(_mm512_sub_pd(
-      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s0, ib), _mm512_castpd_si512(magic))), magic));
-  const __m256 f1 = _mm512_cvtpd_ps(_mm512_sub_pd(
-      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s1, ib), _mm512_castpd_si512(magic))), magic));
-  const __m512 value = _mm512_add_ps(
-      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1)),
-      _mm512_set1_ps(e.bias[row]));
-  const __m512 v = _mm512_add_ps(_mm512_mul_ps(value, _mm512_set1_ps(e.multiplier[row])),
-                                 _mm512_set1_ps(static_cast<float>(e.zero_point)));
-  const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(e.lo))),
-                                                     _mm512_set1_ps(static_cast<float>(e.hi))));  // half to even
-  const __m256i words = _mm512_cvtsepi32_epi16(q);
-  if (cols >= kInt16Panel)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words);
-  else
-    _mm256_mask_storeu_epi16(out, static_cast<__mmask16>((1u << cols) - 1), words);
+// The epilogue's row `row` as kernels/int16_requant.h takes it.
+inline Int16Requant RequantOfRow(const Int16RequantEpilogue& e, int64_t row) {
+  Int16Requant r;
+  r.int_bias = e.int_bias[row];
+  r.bias = e.bias[row];
+  r.multiplier = e.multiplier[row];
+  r.zero_point = e.zero_point;
+  r.lo = e.lo;
+  r.hi = e.hi;
+  return r;
 }
 
 // Where the tile's sums go: added into int64 C, or requantized (kToInt16)
@@ -415,10 +402,11 @@ MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, 
     const int64_t row = sink.row0 + r, col = sink.col0 + j * kInt16Panel;
     if (row >= e.rows || col >= e.cols) return;
     if (sink.accumulate)  // the earlier chunks' sums
-      RequantizeSums(_mm512_add_epi64(s0, _mm512_loadu_si512(c)), _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)), e,
-                     row, e.out + row * e.ld_out + col, e.cols - col);
+      StoreRequantizedInt16(_mm512_add_epi64(s0, _mm512_loadu_si512(c)),
+                            _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)), RequantOfRow(e, row),
+                            e.out + row * e.ld_out + col, e.cols - col);
     else
-      RequantizeSums(s0, s1, e, row, e.out + row * e.ld_out + col, e.cols - col);
+      StoreRequantizedInt16(s0, s1, RequantOfRow(e, row), e.out + row * e.ld_out + col, e.cols - col);
     return;
   }
   _mm512_storeu_si512(c, sink.accumulate ? _mm512_add_epi64(s0, _mm512_loadu_si512(c)) : s0);

@@ -1,0 +1,46 @@
+// Sixteen exact int64 sums (qint16 convolutions) requantized to INT16 in
+// registers, with the float32 operations of ops/int8_output_stage's
+// RequantizeRow64ToInt16Avx512 in the same order, bit for bit: q =
+// clamp(rint((f32(sum + int_bias) + bias) * multiplier + zero_point), lo, hi).
+// The int64 -> float32 conversion goes through double exactly while |sum +
+// int_bias| < 2^51 (the caller's bound), then rounds once. A translation unit
+// that includes this must be compiled with -ffp-contract=off (CMakeLists.txt):
+// the multiply and the add must not fuse.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace mixq::kernels {
+
+struct Int16Requant {
+  int32_t int_bias = 0;
+  float bias = 0.0f, multiplier = 1.0f;
+  int32_t zero_point = 0, lo = -32768, hi = 32767;
+};
+
+// s0: sums of columns 0-7, s1: 8-15; the first `cols` (1-16) results stored at `out`.
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void StoreRequantizedInt16(
+    __m512i s0, __m512i s1, const Int16Requant& r, int16_t* out, int64_t cols) {
+  const __m512i ib = _mm512_set1_epi64(r.int_bias);
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256 f0 = _mm512_cvtpd_ps(_mm512_sub_pd(
+      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s0, ib), _mm512_castpd_si512(magic))), magic));
+  const __m256 f1 = _mm512_cvtpd_ps(_mm512_sub_pd(
+      _mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s1, ib), _mm512_castpd_si512(magic))), magic));
+  const __m512 value = _mm512_add_ps(
+      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1)),
+      _mm512_set1_ps(r.bias));
+  const __m512 v = _mm512_add_ps(_mm512_mul_ps(value, _mm512_set1_ps(r.multiplier)),
+                                 _mm512_set1_ps(static_cast<float>(r.zero_point)));
+  const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(r.lo))),
+                                                     _mm512_set1_ps(static_cast<float>(r.hi))));  // half to even
+  const __m256i words = _mm512_cvtsepi32_epi16(q);
+  if (cols >= 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words);
+  else
+    _mm256_mask_storeu_epi16(out, static_cast<__mmask16>((1u << cols) - 1), words);
+}
+
+}  // namespace mixq::kernels
