@@ -26,7 +26,10 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
+#include "kernels/int16_requant.h"
 #include "kernels/parallel.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/quantized_reference.h"
@@ -46,7 +49,7 @@ namespace {
 constexpr int64_t kLanes = 16;        // output columns per AVX2 step (two 8-lane accumulators)
 constexpr int64_t kLanesAvx512 = 32;  // per AVX-512 step (two 16-lane accumulators)
 
-#define MIXQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define MIXQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
 template <typename T>
@@ -116,6 +119,7 @@ class Depthwise : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     stage_.Prepare(in, y);
+    if constexpr (kInt16) PrepareDirect();
     const int32_t zp = in[0].quant->zero_point;
     const auto* x = in[0].Data<const T>();
     const int64_t planes = g_.batch * g_.out_channels;
@@ -127,6 +131,10 @@ class Depthwise : public Kernel {
       Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
       const int64_t c = p % g_.out_channels;
       Widen(x + p * g_.in_h * g_.in_w, zp, &s);
+      if (!direct_.empty()) {  // requantized from the registers: no int64 rows, no second pass
+        AccumulateAvx512(c, &s, y.Data<int16_t>() + p * g_.out_h * g_.out_w);
+        continue;
+      }
       if (avx512_) {
         AccumulateAvx512(c, &s);
       } else {
@@ -294,8 +302,14 @@ class Depthwise : public Kernel {
   // the accumulator. unpack works within 128-bit lanes: `lo` holds columns
   // 0-3, 8-11, 16-19, 24-27 and `hi` the others; one permute per 16 columns
   // puts them in order.
-  MIXQ_DW_VNNI void AccumulateAvx512(int64_t c, Scratch* s) const {
-    s->acc.resize(static_cast<size_t>(g_.out_h * out_w_padded_));
+  //
+  // out16 (int16 operands, a plain INT16 output: PrepareDirect): the plane's
+  // outputs requantized from the registers into the tensor (its out_h x
+  // out_w values), instead of int64 rows for the stage.
+  MIXQ_DW_VNNI void AccumulateAvx512(int64_t c, Scratch* s, int16_t* out16 = nullptr) const {
+    if (!out16) s->acc.resize(static_cast<size_t>(g_.out_h * out_w_padded_));
+    kernels::Int16Requant requant;
+    if (out16) requant = direct_[static_cast<size_t>(c)];
     const int32_t* w = w_.data() + c * pairs_;
     const int32_t* w_low = kInt16 ? w_low_.data() + c * pairs_ : nullptr;
     const __m512i first_half = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
@@ -324,6 +338,13 @@ class Depthwise : public Kernel {
         if constexpr (kInt16) {
           const __m512i low_first = _mm512_permutex2var_epi64(low_lo, first_half, low_hi);
           const __m512i low_second = _mm512_permutex2var_epi64(low_lo, second_half, low_hi);
+          if (out16) {
+            int16_t* row = out16 + oh * g_.out_w;
+            StoreRequantizedAvx512(first, low_first, requant, row + ow, g_.out_w - ow);
+            if (ow + 16 < g_.out_w)
+              StoreRequantizedAvx512(second, low_second, requant, row + ow + 16, g_.out_w - ow - 16);
+            continue;
+          }
           StoreCombinedAvx512(first, low_first, acc + ow);
           StoreCombinedAvx512(second, low_second, acc + ow + 16);
         } else {
@@ -344,8 +365,36 @@ class Depthwise : public Kernel {
     }
   }
 
+  // 16 columns' sums 256 * high + low, requantized (the first `cols` of them, at most 16, stored).
+  MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16Requant& r,
+                                                  int16_t* out, int64_t cols) {
+    const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(high)), 8),
+                                        _mm512_cvtepi32_epi64(_mm512_castsi512_si256(low)));
+    const __m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(high, 1)), 8),
+                                        _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(low, 1)));
+    kernels::StoreRequantizedInt16(s0, s1, r, out, cols);
+  }
+
+  // The per-channel requantization of a plain INT16 output with finite
+  // constants (Int8ConvOutputStage::PlainInt16), for the AVX-512 form; empty
+  // otherwise (the int64 rows and the stage). Exact: |sum| <= 256 taps *
+  // 2^30 plus an int32 bias, below 2^51.
+  void PrepareDirect() {
+    direct_.clear();
+    int32_t zero_point = 0, lo = 0, hi = 0;
+    const ChannelStage* stages = avx512_ ? stage_.PlainInt16(&zero_point, &lo, &hi) : nullptr;
+    if (!stages) return;
+    std::vector<kernels::Int16Requant> direct(static_cast<size_t>(g_.out_channels));
+    for (size_t c = 0; c < direct.size(); ++c) {
+      if (!StageIsFinite(stages[c])) return;
+      direct[c] = {stages[c].int_bias, stages[c].bias, stages[c].multiplier, zero_point, lo, hi};
+    }
+    direct_ = std::move(direct);
+  }
+
   const bool avx512_;
   const int64_t lanes_;
+  std::vector<kernels::Int16Requant> direct_;  // PrepareDirect's, per output channel
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
   int64_t taps_ = 0, pairs_ = 0, rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;
