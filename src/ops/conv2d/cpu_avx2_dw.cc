@@ -48,6 +48,10 @@ namespace {
 
 constexpr int64_t kLanes = 16;        // output columns per AVX2 step (two 8-lane accumulators)
 constexpr int64_t kLanesAvx512 = 32;  // per AVX-512 step (two 16-lane accumulators)
+// The AVX-512 kernels' 32-column steps take rows this wide or wider (int8:
+// kMinAvx512Width; int16: kMinAvx512Width16, narrower ones in 16-column
+// steps); the registrations below say why.
+constexpr int64_t kMinAvx512Width = 48, kMinAvx512Width16 = 24;
 
 #define MIXQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -104,6 +108,11 @@ class Depthwise : public Kernel {
     // The padded plane: rows in_h + pads; each phase row wide enough for a
     // full vector at the last output column of every tap.
     rows_ = g_.in_h + g_.pad_top + g_.pad_bottom;
+    // int16 rows narrower than kMinAvx512Width16 on AVX-512: 16-column steps
+    // (AccumulateNarrowVnni, or Accumulate's layout where the output is not
+    // requantized directly).
+    narrow_ = kInt16 && avx512_ && g_.out_w < kMinAvx512Width16;
+    if (narrow_) lanes_ = kLanes;
     out_w_padded_ = (g_.out_w + lanes_ - 1) / lanes_ * lanes_;
     phase_w_ = out_w_padded_ + (g_.kernel_w - 1) * g_.dilation_w / g_.stride_w + 1;
     // Where tap (kh, kw) reads for output (0, 0): its phase's row kh * dh.
@@ -132,10 +141,14 @@ class Depthwise : public Kernel {
       const int64_t c = p % g_.out_channels;
       Widen(x + p * g_.in_h * g_.in_w, zp, &s);
       if (!direct_.empty()) {  // requantized from the registers: no int64 rows, no second pass
-        AccumulateAvx512(c, &s, y.Data<int16_t>() + p * g_.out_h * g_.out_w);
+        int16_t* plane_out = y.Data<int16_t>() + p * g_.out_h * g_.out_w;
+        if (narrow_)
+          AccumulateNarrowVnni(c, &s, plane_out);
+        else
+          AccumulateAvx512(c, &s, plane_out);
         continue;
       }
-      if (avx512_) {
+      if (avx512_ && !narrow_) {
         AccumulateAvx512(c, &s);
       } else {
         Accumulate(c, &s);
@@ -365,6 +378,41 @@ class Depthwise : public Kernel {
     }
   }
 
+  // int16 operands, rows narrower than kMinAvx512Width16, a direct output:
+  // Accumulate's 16-column steps on vpdpwssd (256-bit), each step's sums
+  // requantized from the registers. MobileNetV2's 14- and 7-wide layers
+  // spent more on the int64 rows, their compaction and the stage's call per
+  // plane than on the taps.
+  MIXQ_DW_VNNI void AccumulateNarrowVnni(int64_t c, Scratch* s, int16_t* out16) const {
+    const int32_t* w = w_.data() + c * pairs_;
+    const int32_t* w_low = w_low_.data() + c * pairs_;
+    const kernels::Int16Requant requant = direct_[static_cast<size_t>(c)];
+    for (int64_t oh = 0; oh < g_.out_h; ++oh) {
+      int16_t* row = out16 + oh * g_.out_w;
+      for (int64_t ow = 0; ow < g_.out_w; ow += kLanes) {
+        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        __m256i low_lo = _mm256_setzero_si256(), low_hi = _mm256_setzero_si256();
+        const int16_t* base = s->plane.data() + oh * g_.stride_h * phase_w_ + ow;
+        for (int64_t p = 0; p < pairs_; ++p) {
+          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[2 * p]));
+          const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + tap_offset_[2 * p + 1]));
+          const __m256i ab_lo = _mm256_unpacklo_epi16(a, b), ab_hi = _mm256_unpackhi_epi16(a, b);
+          const __m256i wp = _mm256_set1_epi32(w[p]), wl = _mm256_set1_epi32(w_low[p]);
+          lo = _mm256_dpwssd_epi32(lo, ab_lo, wp);
+          hi = _mm256_dpwssd_epi32(hi, ab_hi, wp);
+          low_lo = _mm256_dpwssd_epi32(low_lo, ab_lo, wl);
+          low_hi = _mm256_dpwssd_epi32(low_hi, ab_hi, wl);
+        }
+        // unpack worked within 128-bit lanes: columns 0-3 and 8-11 in lo, 4-7 and 12-15 in hi.
+        const __m512i high = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(lo, hi, 0x20)),
+                                                _mm256_permute2x128_si256(lo, hi, 0x31), 1);
+        const __m512i low = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(low_lo, low_hi, 0x20)),
+                                               _mm256_permute2x128_si256(low_lo, low_hi, 0x31), 1);
+        StoreRequantizedAvx512(high, low, requant, row + ow, g_.out_w - ow);
+      }
+    }
+  }
+
   // 16 columns' sums 256 * high + low, requantized (the first `cols` of them, at most 16, stored).
   MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16Requant& r,
                                                   int16_t* out, int64_t cols) {
@@ -393,7 +441,8 @@ class Depthwise : public Kernel {
   }
 
   const bool avx512_;
-  const int64_t lanes_;
+  int64_t lanes_;
+  bool narrow_ = false;                        // int16 rows of fewer than kMinAvx512Width16 columns on AVX-512 (Init)
   std::vector<kernels::Int16Requant> direct_;  // PrepareDirect's, per output channel
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
@@ -427,10 +476,9 @@ bool Supports16(const KernelInit& init) {
 // kernel / avx2-int8-dw8c / avx2-int8-dw): 112 wide 0.379 / - / 0.576, 56
 // wide 0.476 / - / 0.734, PP-OCR rec's 5x5 at 80 wide 0.384 / - / 0.549; but
 // stride 2 to 56 wide 0.545 / 0.514 / 0.760 and 28 wide 0.252 / 0.232 /
-// 0.345. int16 operands have no channels-in-lanes kernel: rows of 24 columns
-// or more (a step then wastes at most a quarter of its lanes).
-constexpr int64_t kMinAvx512Width = 48, kMinAvx512Width16 = 24;
-
+// 0.345. int16 operands have no channels-in-lanes kernel: the 32-column
+// steps for rows of 24 columns or more (a step then wastes at most a quarter
+// of its lanes), 16-column ones below that (Init: narrow_).
 bool WideRows(const KernelInit& init, int64_t min_width, bool unit_stride) {
   std::vector<ValueInfo> logical;
   ConvGeometry g;
@@ -443,7 +491,7 @@ bool SupportsAvx512(const KernelInit& init) {
 }
 
 bool Supports16Avx512(const KernelInit& init) {
-  return Supports16(init) && WideRows(init, kMinAvx512Width16, false);
+  return Supports16(init);
 }
 
 template <typename T, bool kAvx512>
