@@ -391,6 +391,15 @@ struct SplitSink {
 
 template <bool kToInt16>
 MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, int r, int j) {
+  if constexpr (kToInt16) {
+    if (!sink.accumulate) {  // one K chunk: straight from the byte sums
+      const Int16RequantEpilogue& e = *sink.e;
+      const int64_t row = sink.row0 + r, col = sink.col0 + j * kInt16Panel;
+      if (row < e.rows && col < e.cols)
+        StoreRequantizedInt16FromSplit(hi, lo, RequantOfRow(e, row), e.out + row * e.ld_out + col, e.cols - col);
+      return;
+    }
+  }
   const __m512i h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
   const __m512i h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
   const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(h0, 8), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo)));

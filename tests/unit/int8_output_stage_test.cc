@@ -14,6 +14,7 @@
 #include <random>
 
 #include "kernels/cpu_features.h"
+#include "kernels/int16_requant.h"
 #include "util/half.h"
 
 namespace mixq::ops {
@@ -216,6 +217,78 @@ TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
       ASSERT_EQ(q[e], want) << "element " << e;
     }
   }
+}
+
+// The qint16 kernels' register forms (kernels/int16_requant.h: from int64
+// sums, and from a split product's byte sums 256 * hi + lo through exact
+// doubles) against the row form on the same sums: ties of the float32
+// rounding, sums past 2^37, every tail length, biases that show in the codes.
+#if defined(__GNUC__) && !defined(__clang__)  // GCC bug 105593 (its AVX-512 headers' undefined vectors)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeByRegisterForms(
+    const int32_t* hi, const int32_t* lo, const kernels::Int16Requant& r, int64_t cols, int16_t* split, int16_t* wide) {
+  const __m512i h = _mm512_loadu_si512(hi), l = _mm512_loadu_si512(lo);
+  kernels::StoreRequantizedInt16FromSplit(h, l, r, split, cols);
+  const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(h)), 8),
+                                      _mm512_cvtepi32_epi64(_mm512_castsi512_si256(l)));
+  const __m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(h, 1)), 8),
+                                      _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(l, 1)));
+  kernels::StoreRequantizedInt16(s0, s1, r, wide, cols);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+TEST(Int8OutputStage, Int16RegisterFormsMatchTheRowForm) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int32_t> high(-(1 << 30), 1 << 30), low(-(1 << 30), 1 << 30);
+  // Sums within about 2^25: codes spread over the range at the second stage's multiplier, and float32 ulps of 2-4
+  // whose rounding shows in some of them.
+  std::uniform_int_distribution<int32_t> small(-(1 << 16), 1 << 16), small_low(-(1 << 24), 1 << 24);
+  const kernels::Int16Requant stages[] = {
+      {-77, 0.25f, 3.1e-9f, 3, -32768, 32767},      // outputs over the whole range, many saturated
+      {-1234, 777.5f, 1.1e-3f, -7, -30000, 31000},  // bias and rounding visible in the codes
+      {2147483000, -0.5f, 1.0e-6f, 0, 0, 32767},    // an int32 bias near its limit, a relu's clamp
+      {-2147483000, 3.0f, 2.0e-6f, 100, -32768, 32767},
+      {-5, -33554432.0f, 0.5f, 0, -32768, 32767}};  // sums near 2^25 less 2^25: their float32 rounding in the codes
+  std::uniform_int_distribution<int32_t> near(-60000, 60000);
+  for (const auto& r : stages)
+    for (int64_t cols = 1; cols <= 16; ++cols)
+      for (int round = 0; round < 32; ++round) {
+        int32_t hi[16], lo[16];
+        for (int i = 0; i < 16; ++i) {
+          hi[i] = round % 4 ? small(rng) : high(rng);
+          lo[i] = round % 4 ? small_low(rng) : low(rng);
+          if (r.bias < -1.0e7f) {  // 2^25 + a few ulps of 4 either way
+            hi[i] = 1 << 17;
+            lo[i] = near(rng) - r.int_bias;
+          }
+        }
+        // Sums 2^25 + 1 and 2^25 + 3 after the bias: float32 ties, to even.
+        hi[0] = (1 << 17);
+        lo[0] = 1 - r.int_bias;
+        hi[1] = (1 << 17);
+        lo[1] = 3 - r.int_bias;
+        int64_t acc[16];
+        for (int i = 0; i < 16; ++i) acc[i] = int64_t{256} * hi[i] + lo[i];
+        ChannelStage c;
+        c.int_bias = r.int_bias;
+        c.bias = r.bias;
+        c.multiplier = r.multiplier;
+        int16_t want[16], split[16], wide[16];
+        for (int i = 0; i < 16; ++i) split[i] = wide[i] = -12345;  // lanes past `cols` stay as they are
+        RequantizeRow64ToInt16Avx2(acc, cols, c, r.zero_point, r.lo, r.hi, want);
+        RequantizeByRegisterForms(hi, lo, r, cols, split, wide);
+        for (int64_t i = 0; i < 16; ++i) {
+          const int16_t expect = i < cols ? want[i] : int16_t{-12345};
+          ASSERT_EQ(split[i], expect) << "split, bias " << r.int_bias << " cols " << cols << " lane " << i;
+          ASSERT_EQ(wide[i], expect) << "int64, bias " << r.int_bias << " cols " << cols << " lane " << i;
+        }
+      }
 }
 
 }  // namespace

@@ -416,11 +416,7 @@ class Depthwise : public Kernel {
   // 16 columns' sums 256 * high + low, requantized (the first `cols` of them, at most 16, stored).
   MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16Requant& r,
                                                   int16_t* out, int64_t cols) {
-    const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(high)), 8),
-                                        _mm512_cvtepi32_epi64(_mm512_castsi512_si256(low)));
-    const __m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(high, 1)), 8),
-                                        _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(low, 1)));
-    kernels::StoreRequantizedInt16(s0, s1, r, out, cols);
+    kernels::StoreRequantizedInt16FromSplit(high, low, r, out, cols);
   }
 
   // The per-channel requantization of a plain INT16 output with finite
