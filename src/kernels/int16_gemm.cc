@@ -396,7 +396,8 @@ MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, 
       const Int16RequantEpilogue& e = *sink.e;
       const int64_t row = sink.row0 + r, col = sink.col0 + j * kInt16Panel;
       if (row < e.rows && col < e.cols)
-        StoreRequantizedInt16FromSplit(hi, lo, RequantOfRow(e, row), e.out + row * e.ld_out + col, e.cols - col);
+        StoreRequantizedInt16FromSplit(hi, lo, VectorsOf(RequantOfRow(e, row)), e.out + row * e.ld_out + col,
+                                       e.cols - col);
       return;
     }
   }
@@ -412,10 +413,10 @@ MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, 
     if (row >= e.rows || col >= e.cols) return;
     if (sink.accumulate)  // the earlier chunks' sums
       StoreRequantizedInt16(_mm512_add_epi64(s0, _mm512_loadu_si512(c)),
-                            _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)), RequantOfRow(e, row),
+                            _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)), VectorsOf(RequantOfRow(e, row)),
                             e.out + row * e.ld_out + col, e.cols - col);
     else
-      StoreRequantizedInt16(s0, s1, RequantOfRow(e, row), e.out + row * e.ld_out + col, e.cols - col);
+      StoreRequantizedInt16(s0, s1, VectorsOf(RequantOfRow(e, row)), e.out + row * e.ld_out + col, e.cols - col);
     return;
   }
   _mm512_storeu_si512(c, sink.accumulate ? _mm512_add_epi64(s0, _mm512_loadu_si512(c)) : s0);

@@ -22,20 +22,36 @@ struct Int16Requant {
 
 #define MIXQ_INT16_REQUANT __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline
 
+// An Int16Requant's constants broadcast, once per channel (a loop that
+// rebuilt them per 16 outputs spent a third of its time there).
+struct Int16RequantVectors {
+  __m512i int_bias;    // int64 lanes
+  __m512d int_bias_d;  // as double
+  __m512 bias, multiplier, zero_point, lo, hi;
+};
+MIXQ_INT16_REQUANT Int16RequantVectors VectorsOf(const Int16Requant& r) {
+  return {_mm512_set1_epi64(r.int_bias),
+          _mm512_set1_pd(static_cast<double>(r.int_bias)),
+          _mm512_set1_ps(r.bias),
+          _mm512_set1_ps(r.multiplier),
+          _mm512_set1_ps(static_cast<float>(r.zero_point)),
+          _mm512_set1_ps(static_cast<float>(r.lo)),
+          _mm512_set1_ps(static_cast<float>(r.hi))};
+}
+
 // f32(sum + int_bias) for 16 lanes from their exact doubles d0 (lanes 0-7)
 // and d1 (8-15), then the float32 stage; the first `cols` (1-16) results
 // stored at `out`.
-MIXQ_INT16_REQUANT void StoreRequantizedInt16FromDoubles(__m512d d0, __m512d d1, const Int16Requant& r, int16_t* out,
-                                                         int64_t cols) {
+MIXQ_INT16_REQUANT void StoreRequantizedInt16FromDoubles(__m512d d0, __m512d d1, const Int16RequantVectors& r,
+                                                         int16_t* out, int64_t cols) {
   const __m256 f0 = _mm512_cvtpd_ps(d0), f1 = _mm512_cvtpd_ps(d1);  // one rounding each, to nearest even
   const __m512 value = _mm512_add_ps(
       _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1)),
-      _mm512_set1_ps(r.bias));
-  __m512 scaled = _mm512_mul_ps(value, _mm512_set1_ps(r.multiplier));
+      r.bias);
+  __m512 scaled = _mm512_mul_ps(value, r.multiplier);
   __asm__("" : "+v"(scaled));  // rounded here, as the reference: never fused with the add below
-  const __m512 v = _mm512_add_ps(scaled, _mm512_set1_ps(static_cast<float>(r.zero_point)));
-  const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(r.lo))),
-                                                     _mm512_set1_ps(static_cast<float>(r.hi))));  // half to even
+  const __m512 v = _mm512_add_ps(scaled, r.zero_point);
+  const __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, r.lo), r.hi));  // half to even
   const __m256i words = _mm512_cvtsepi32_epi16(q);
   if (cols >= 16)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words);
@@ -45,9 +61,9 @@ MIXQ_INT16_REQUANT void StoreRequantizedInt16FromDoubles(__m512d d0, __m512d d1,
 
 // s0: the int64 sums of columns 0-7, s1: 8-15 (|sum + int_bias| < 2^51: to
 // double exactly by the 1.5 * 2^52 trick).
-MIXQ_INT16_REQUANT void StoreRequantizedInt16(__m512i s0, __m512i s1, const Int16Requant& r, int16_t* out,
+MIXQ_INT16_REQUANT void StoreRequantizedInt16(__m512i s0, __m512i s1, const Int16RequantVectors& r, int16_t* out,
                                               int64_t cols) {
-  const __m512i ib = _mm512_set1_epi64(r.int_bias);
+  const __m512i ib = r.int_bias;
   const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
   const __m512d d0 =
       _mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(_mm512_add_epi64(s0, ib), _mm512_castpd_si512(magic))), magic);
@@ -61,9 +77,9 @@ MIXQ_INT16_REQUANT void StoreRequantizedInt16(__m512i s0, __m512i s1, const Int1
 // their sum are exact in double (all below 2^53), so the fused multiply-add
 // rounds nothing: the doubles of the int64 form, in fewer instructions (no
 // int64 widening, shifts and adds).
-MIXQ_INT16_REQUANT void StoreRequantizedInt16FromSplit(__m512i hi, __m512i lo, const Int16Requant& r, int16_t* out,
-                                                       int64_t cols) {
-  const __m512d ib = _mm512_set1_pd(static_cast<double>(r.int_bias)), k256 = _mm512_set1_pd(256.0);
+MIXQ_INT16_REQUANT void StoreRequantizedInt16FromSplit(__m512i hi, __m512i lo, const Int16RequantVectors& r,
+                                                       int16_t* out, int64_t cols) {
+  const __m512d ib = r.int_bias_d, k256 = _mm512_set1_pd(256.0);
   const __m512d d0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(hi)), k256,
                                      _mm512_add_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(lo)), ib));
   const __m512d d1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(hi, 1)), k256,

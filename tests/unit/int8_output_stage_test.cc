@@ -231,12 +231,12 @@ TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeByRegisterForms(
     const int32_t* hi, const int32_t* lo, const kernels::Int16Requant& r, int64_t cols, int16_t* split, int16_t* wide) {
   const __m512i h = _mm512_loadu_si512(hi), l = _mm512_loadu_si512(lo);
-  kernels::StoreRequantizedInt16FromSplit(h, l, r, split, cols);
+  kernels::StoreRequantizedInt16FromSplit(h, l, kernels::VectorsOf(r), split, cols);
   const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(h)), 8),
                                       _mm512_cvtepi32_epi64(_mm512_castsi512_si256(l)));
   const __m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(h, 1)), 8),
                                       _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(l, 1)));
-  kernels::StoreRequantizedInt16(s0, s1, r, wide, cols);
+  kernels::StoreRequantizedInt16(s0, s1, kernels::VectorsOf(r), wide, cols);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -321,8 +321,8 @@ class Depthwise : public Kernel {
   // out_w values), instead of int64 rows for the stage.
   MIXQ_DW_VNNI void AccumulateAvx512(int64_t c, Scratch* s, int16_t* out16 = nullptr) const {
     if (!out16) s->acc.resize(static_cast<size_t>(g_.out_h * out_w_padded_));
-    kernels::Int16Requant requant;
-    if (out16) requant = direct_[static_cast<size_t>(c)];
+    kernels::Int16RequantVectors requant{};
+    if (out16) requant = kernels::VectorsOf(direct_[static_cast<size_t>(c)]);
     const int32_t* w = w_.data() + c * pairs_;
     const int32_t* w_low = kInt16 ? w_low_.data() + c * pairs_ : nullptr;
     const __m512i first_half = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
@@ -386,7 +386,7 @@ class Depthwise : public Kernel {
   MIXQ_DW_VNNI void AccumulateNarrowVnni(int64_t c, Scratch* s, int16_t* out16) const {
     const int32_t* w = w_.data() + c * pairs_;
     const int32_t* w_low = w_low_.data() + c * pairs_;
-    const kernels::Int16Requant requant = direct_[static_cast<size_t>(c)];
+    const kernels::Int16RequantVectors requant = kernels::VectorsOf(direct_[static_cast<size_t>(c)]);
     for (int64_t oh = 0; oh < g_.out_h; ++oh) {
       int16_t* row = out16 + oh * g_.out_w;
       for (int64_t ow = 0; ow < g_.out_w; ow += kLanes) {
@@ -414,7 +414,7 @@ class Depthwise : public Kernel {
   }
 
   // 16 columns' sums 256 * high + low, requantized (the first `cols` of them, at most 16, stored).
-  MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16Requant& r,
+  MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16RequantVectors& r,
                                                   int16_t* out, int64_t cols) {
     kernels::StoreRequantizedInt16FromSplit(high, low, r, out, cols);
   }
