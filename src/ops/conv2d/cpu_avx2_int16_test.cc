@@ -71,12 +71,16 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       // depth 260 with a relu's clamp, 36 pixels.
       {1, 300, 5, 7, 19, 1, 1, 1, 0, true, DataType::INT16, false},
       {1, 260, 4, 9, 13, 1, 1, 1, 0, true, DataType::INT16, true},
+      // Float outputs: depth 360 over two K chunks, 11 channels (padding rows), a relu, padded 3x3 (virtual
+      // columns); a 1x1 of depth 300 to FLOAT16.
+      {1, 40, 6, 7, 11, 3, 1, 1, 1, true, DataType::FLOAT32, true},
+      {1, 300, 3, 5, 7, 1, 1, 1, 0, true, DataType::FLOAT16, false},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   // The depthwise kernels take the NCHW depthwise cases (the AVX-512 one narrower rows in 16-column steps); the
   // others every case.
   for (const auto& [name, expected] :
-       {std::pair{"avx2-int16", 14}, {"avx2-int16-staged", 14}, {"avx2-int16-dw", 5}, {"avx512vnni-int16-dw", 5}}) {
+       {std::pair{"avx2-int16", 16}, {"avx2-int16-staged", 16}, {"avx2-int16-dw", 5}, {"avx512vnni-int16-dw", 5}}) {
     if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
