@@ -275,9 +275,10 @@ MIXQ_AVX2_STAGE void RequantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, c
   }
 }
 
-MIXQ_AVX2_STAGE void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c,
-                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
-                                     int64_t addend_offset, DataType out_type, void* out, int64_t out_offset) {
+MIXQ_AVX2_STAGE void DequantizeRow64Avx2(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                         const std::vector<StagePostOp>& post_ops,
+                                         const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                         DataType out_type, void* out, int64_t out_offset) {
   int64_t j = 0;
   if (StageIsFinite(c)) {
     const __m256 bias = _mm256_set1_ps(c.bias), scale = _mm256_set1_ps(c.multiplier);
@@ -296,10 +297,10 @@ MIXQ_AVX2_STAGE void DequantizeRow64(const int64_t* acc, int64_t n, const Channe
   }
 }
 
-MIXQ_AVX2_STAGE void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
-                                                    const std::vector<StagePostOp>& post_ops,
-                                                    const std::vector<FloatAddend>& addends, int64_t addend_offset,
-                                                    float scale, int32_t zero_point, int16_t* out) {
+MIXQ_AVX2_STAGE void DequantizeQuantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                                        const std::vector<StagePostOp>& post_ops,
+                                                        const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                        float scale, int32_t zero_point, int16_t* out) {
   int64_t j = 0;
   if (StageIsFinite(c)) {
     const __m256 bias = _mm256_set1_ps(c.bias), mult = _mm256_set1_ps(c.multiplier);
@@ -531,7 +532,7 @@ struct QuantizeConstants16 {
 // QuantizeVector (ops/quantize_vector.h), 16 lanes, narrowed to int8: the
 // rounded quotient through the inverse unless a lane is near a rounding
 // boundary, then the division for the whole vector.
-MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16& k) {
+MIXQ_AVX512_STAGE inline __m512i Quantize16ToInt32(__m512 x, const QuantizeConstants16& k) {
   constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   __m512 v;
   bool done = false;
@@ -549,7 +550,33 @@ MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16&
   const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
   __m512 r = _mm512_add_ps(v, k.zero_point);
   r = _mm512_min_ps(_mm512_max_ps(r, k.lo), k.hi);
-  return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mask_blend_ps(nan, r, k.zero_point)));
+  return _mm512_cvtps_epi32(_mm512_mask_blend_ps(nan, r, k.zero_point));
+}
+
+MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16& k) {
+  return _mm512_cvtsepi32_epi8(Quantize16ToInt32(x, k));  // clamped to [lo, hi] already: exact
+}
+
+// (f32(acc + int_bias) + bias) * multiplier for 16 int64 accumulators, as
+// Value64 (one rounding of each int64 sum, through an exact double while
+// |acc + int_bias| < 2^51); false, and nothing in *y, when a lane is past
+// that (the caller takes the AVX2 form, whose scalar path converts it).
+MIXQ_AVX512_STAGE inline bool Value64x16(const int64_t* acc, __m512i ib, __m512 bias, __m512 mult, __m512* y) {
+  const __m512i a0 = _mm512_add_epi64(_mm512_loadu_si512(acc), ib);
+  const __m512i a1 = _mm512_add_epi64(_mm512_loadu_si512(acc + 8), ib);
+  const __m512i limit = _mm512_set1_epi64(int64_t{1} << 51), neg_limit = _mm512_set1_epi64(-(int64_t{1} << 51));
+  if (_mm512_cmpgt_epi64_mask(a0, limit) | _mm512_cmpgt_epi64_mask(neg_limit, a0) | _mm512_cmpgt_epi64_mask(a1, limit) |
+      _mm512_cmpgt_epi64_mask(neg_limit, a1))
+    return false;
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256 f0 =
+      _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a0, _mm512_castpd_si512(magic))), magic));
+  const __m256 f1 =
+      _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a1, _mm512_castpd_si512(magic))), magic));
+  const __m512 v =
+      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1));
+  *y = _mm512_mul_ps(_mm512_add_ps(v, bias), mult);
+  return true;
 }
 
 }  // namespace
@@ -587,7 +614,92 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int
                                     out + j);
 }
 
+// DequantizeRow64 / DequantizeQuantizeRow64ToInt16 in 16 lanes: the AVX2
+// forms' operations per lane in the same order (the qint16 kernels' float
+// outputs and fused float chains; at 8 lanes their rows ran at about a
+// third of the int16 GEMM's time on ResNet-50's residual layers). A block of
+// 16 with a lane past Value64x16's range, and the last n % 16 elements, go
+// through the AVX2 form.
+MIXQ_AVX512_STAGE void DequantizeRow64Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                             const std::vector<StagePostOp>& post_ops,
+                                             const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                             DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi64(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4];
+      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
+        DequantizeRow64Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+        continue;
+      }
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      if (out_type == DataType::FLOAT16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + out_offset + j),
+                            _mm512_cvtps_ph(y[0], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      else
+        _mm512_storeu_ps(static_cast<float*>(out) + out_offset + j, y[0]);
+    }
+  }
+  if (j < n)
+    DequantizeRow64Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+}
+
+MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                                            const std::vector<StagePostOp>& post_ops,
+                                                            const std::vector<FloatAddend>& addends,
+                                                            int64_t addend_offset, float scale, int32_t zero_point,
+                                                            int16_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi64(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    QuantizeConstants16 k;
+    const float inverse = 1.0f / scale;
+    k.scale = _mm512_set1_ps(scale);
+    k.inverse = _mm512_set1_ps(inverse);
+    k.zero_point = _mm512_set1_ps(static_cast<float>(zero_point));
+    k.lo = _mm512_set1_ps(-32768.0f);
+    k.hi = _mm512_set1_ps(32767.0f);
+    k.use_inverse = std::isnormal(scale) && std::isnormal(inverse);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4];
+      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
+        DequantizeQuantizeRow64ToInt16Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                           out + j);
+        continue;
+      }
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(Quantize16ToInt32(y[0], k)));
+    }
+  }
+  if (j < n)
+    DequantizeQuantizeRow64ToInt16Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                       out + j);
+}
+
 #undef MIXQ_AVX512_STAGE
+
+void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
+                     const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
+                     int64_t out_offset) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (avx512)
+    DequantizeRow64Avx512(acc, n, c, post_ops, addends, addend_offset, out_type, out, out_offset);
+  else
+    DequantizeRow64Avx2(acc, n, c, post_ops, addends, addend_offset, out_type, out, out_offset);
+}
+
+void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                    const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                                    int64_t addend_offset, float scale, int32_t zero_point, int16_t* out) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (avx512)
+    DequantizeQuantizeRow64ToInt16Avx512(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
+  else
+    DequantizeQuantizeRow64ToInt16Avx2(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
+}
 
 void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
                                  const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,

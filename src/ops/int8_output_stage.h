@@ -108,6 +108,22 @@ void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const
 void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
                                     int64_t addend_offset, float scale, int32_t zero_point, int16_t* out);
+// Their two forms each (the dispatchers above take the widest this CPU runs;
+// the AVX-512 ones need F, BW and VL: Isa::kAvx512); tests call every form.
+void DequantizeRow64Avx2(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
+                         const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
+                         int64_t out_offset);
+void DequantizeRow64Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                           const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                           int64_t addend_offset, DataType out_type, void* out, int64_t out_offset);
+void DequantizeQuantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                        const std::vector<StagePostOp>& post_ops,
+                                        const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
+                                        int32_t zero_point, int16_t* out);
+void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                          const std::vector<StagePostOp>& post_ops,
+                                          const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
+                                          int32_t zero_point, int16_t* out);
 
 // Element e of a FLOAT32 / FLOAT16 / BFLOAT16 tensor (a bias input) as float.
 float LoadReal(DataType type, const void* data, int64_t e);

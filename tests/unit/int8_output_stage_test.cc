@@ -15,6 +15,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/int16_requant.h"
+#include "quant/requantize.h"
 #include "util/half.h"
 
 namespace mixq::ops {
@@ -29,11 +30,8 @@ StagePostOp Op(StagePostOp::Kind kind, float lo = 0.0f, float hi = 0.0f, int add
   return op;
 }
 
-// The chain on one element, as the reference computes it.
-float OracleValue(int32_t acc, const ChannelStage& c, const std::vector<StagePostOp>& ops,
-                  const std::vector<FloatAddend>& addends, int64_t e) {
-  float y = static_cast<float>(static_cast<int64_t>(acc) + c.int_bias) + c.bias;
-  y = y * c.multiplier;
+// The post-ops on one element's float value y, as the reference computes them.
+float OracleChain(float y, const std::vector<StagePostOp>& ops, const std::vector<FloatAddend>& addends, int64_t e) {
   for (const StagePostOp& op : ops) {
     switch (op.kind) {
       case StagePostOp::Kind::kClip:
@@ -63,6 +61,14 @@ float OracleValue(int32_t acc, const ChannelStage& c, const std::vector<StagePos
     }
   }
   return y;
+}
+
+// The chain on one element, as the reference computes it: int32 (int8
+// operands) or int64 (int16 operands) accumulators, one rounding to float32.
+float OracleValue(int64_t acc, const ChannelStage& c, const std::vector<StagePostOp>& ops,
+                  const std::vector<FloatAddend>& addends, int64_t e) {
+  const float y = static_cast<float>(acc + c.int_bias) + c.bias;
+  return OracleChain(y * c.multiplier, ops, addends, e);
 }
 
 int8_t OracleQuantize(float y, float scale, int32_t zp) {
@@ -132,6 +138,45 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
         ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(want))
             << "element " << e << ": " << f[static_cast<size_t>(e)] << " vs " << want;
         ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "element " << e;
+      }
+    }
+    // The int64 rows of the qint16 kernels (float outputs, and a fused
+    // Quantize to INT16), through each form: sums past 2^24 (rounded once to
+    // float32), past 2^51 in one block (the AVX-512 form hands that block to
+    // the AVX2 one), and the int32 ones above.
+    {
+      std::vector<int64_t> acc64(acc.begin(), acc.end());
+      for (size_t e = 3; e < acc64.size(); e += 4) acc64[e] = int64_t{acc[e]} * 4099;
+      if (n > 20) acc64[20] = (int64_t{1} << 52) + 7;
+      using Row64 = void (*)(const int64_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
+                             const std::vector<FloatAddend>&, int64_t, DataType, void*, int64_t);
+      using Quantized64 = void (*)(const int64_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
+                                   const std::vector<FloatAddend>&, int64_t, float, int32_t, int16_t*);
+      std::vector<Row64> rows64 = {DequantizeRow64, DequantizeRow64Avx2};
+      std::vector<Quantized64> quantized64 = {DequantizeQuantizeRow64ToInt16, DequantizeQuantizeRow64ToInt16Avx2};
+      if (kernels::BestIsa() >= kernels::Isa::kAvx512) {
+        rows64.push_back(DequantizeRow64Avx512);
+        quantized64.push_back(DequantizeQuantizeRow64ToInt16Avx512);
+      }
+      const float scale16 = 3.0e-4f;
+      for (size_t ci = 0; ci < chains.size(); ++ci) {
+        const auto& ops = chains[ci];
+        for (size_t form = 0; form < rows64.size(); ++form) {
+          std::vector<float> f(static_cast<size_t>(n));
+          std::vector<uint16_t> h(static_cast<size_t>(n));
+          std::vector<int16_t> q(static_cast<size_t>(n));
+          rows64[form](acc64.data(), n, stage, ops, addends, 0, DataType::FLOAT32, f.data(), 0);
+          rows64[form](acc64.data(), n, stage, ops, addends, 0, DataType::FLOAT16, h.data(), 0);
+          quantized64[form](acc64.data(), n, stage, ops, addends, 0, scale16, out_zp, q.data());
+          for (int64_t e = 0; e < n; ++e) {
+            const float want = OracleValue(acc64[static_cast<size_t>(e)], stage, ops, addends, e);
+            ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(want))
+                << "int64 form " << form << " chain " << ci << " n " << n << " element " << e;
+            ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "int64 form " << form << " element " << e;
+            ASSERT_EQ(q[static_cast<size_t>(e)], static_cast<int16_t>(quant::Quantize(want, scale16, out_zp, 16)))
+                << "int64 form " << form << " chain " << ci << " n " << n << " element " << e;
+          }
+        }
       }
     }
     // Plain requantization (no chain), narrowed by a fused relu6's integer
