@@ -147,6 +147,31 @@ void PackInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64
     }
 }
 
+void PackInt16SplitA(const int16_t* a, int64_t lda, int64_t m, int64_t k, PackedInt16A* hi, PackedInt16A* lo) {
+  for (PackedInt16A* p : {hi, lo}) {
+    p->m = m;
+    p->pairs = (k + 1) / 2;
+    p->blocks = (m + kInt16RowBlock - 1) / kInt16RowBlock;
+    p->data.assign(static_cast<size_t>(p->blocks * p->pairs * kInt16RowBlock), 0);
+  }
+  const int64_t pairs = hi->pairs;
+  for (int64_t i = 0; i < m; ++i) {
+    const int16_t* row = a + i * lda;
+    const int64_t block = i / kInt16RowBlock, r = i % kInt16RowBlock;
+    for (int64_t p = 0; p < pairs; ++p) {
+      const int32_t v0 = row[2 * p], v1 = 2 * p + 1 < k ? row[2 * p + 1] : 0;
+      // vpmaddwd pairs the low halves and the high halves: element 2p goes low.
+      const auto pack = [](int32_t x0, int32_t x1) {
+        return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(x0)) |
+                                    static_cast<uint32_t>(static_cast<uint16_t>(x1)) << 16);
+      };
+      const size_t at = static_cast<size_t>((block * pairs + p) * kInt16RowBlock + r);
+      hi->data[at] = pack(v0 >> 8, v1 >> 8);
+      lo->data[at] = pack(v0 & 0xFF, v1 & 0xFF);
+    }
+  }
+}
+
 void GemmInt16TileAvx2(const PackedInt16A& a, int64_t first_block, int64_t last_block, const int16_t* b, int64_t panels,
                        int32_t* c, int64_t ldc) {
   GemmInt16TileIsa(DefaultInt16Isa(), a, first_block, last_block, b, panels, c, ldc);

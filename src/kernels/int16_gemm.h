@@ -45,6 +45,11 @@ struct PackedInt16A {
   std::vector<int32_t> data;
 };
 void PackInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value, PackedInt16A* packed);
+// A (m x k int16, row i at a + i * lda) split into bytes as
+// GemmInt16SplitTileIsa takes it: hi = A >> 8, lo = A & 0xFF, each packed
+// as PackInt16A packs (no per-element callback: cheap enough per run, for
+// an activation A).
+void PackInt16SplitA(const int16_t* a, int64_t lda, int64_t m, int64_t k, PackedInt16A* hi, PackedInt16A* lo);
 
 // One thread's tile of the product: C[i][j] = sum_k A[i][k] * B[k][j] for the
 // row blocks [first_block, last_block) of A and j < panels * 16, B given as

@@ -124,7 +124,10 @@ Status QuantizedReference::Prepare(const OpSchema& schema, const KernelInit& ini
     }
     inner_infos[i] = *v;
     inner_infos[i].dtype = DataType::FLOAT32;
-    inner_infos[i].const_data = nullptr;
+    // A constant's centered INT32 values (what Run passes), so that an inner
+    // kernel knows which operands it may pack once; null for an activation,
+    // whose buffer here keeps its address while its values change per run.
+    inner_infos[i].const_data = q.constant ? q.centered.data() : nullptr;
     inner_infos[i].quant = nullptr;
     inner_infos[i].narrowed = false;
     inner[i] = &inner_infos[i];

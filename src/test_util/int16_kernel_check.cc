@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 namespace mixq::test_util {
@@ -64,7 +65,16 @@ std::vector<uint8_t> RunInt16Kernel(const ops::KernelDef& def, const Int16Kernel
                                          {DataType::INT16, c.b, b.data(), c.b_constant ? nullptr : &br}};
   if (c.bias_size > 0) inputs.push_back({DataType::FLOAT32, {c.bias_size}, bias.data(), nullptr});
   const ops::TensorView yv{c.output, c.y, y.data(), int_out ? &yr : nullptr};
-  for (int run = 0; run < 2; ++run) EXPECT_TRUE(kernel->Run(inputs, {yv}).ok());  // packed weights reused
+  // Two runs: packed constant weights are reused; an activation b gets new
+  // values in the same buffer for the second run (a kernel that kept the
+  // first run's packing of it would return stale products).
+  for (int run = 0; run < 2; ++run) {
+    if (run == 1 && !c.b_constant) {
+      const std::vector<int16_t> fresh = Codes(c.b, &rng);
+      std::copy(fresh.begin(), fresh.end(), b.begin());
+    }
+    EXPECT_TRUE(kernel->Run(inputs, {yv}).ok());
+  }
   return y;
 }
 

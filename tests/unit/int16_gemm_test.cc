@@ -117,5 +117,29 @@ TEST(Int16Gemm, SplitTilesOnEveryBlockKernelGiveTheExactInt64Sums) {
   }
 }
 
+TEST(Int16Gemm, SplitPackingOfAMatchesTheCallbackPacking) {
+  // Odd rows (a padding row block) and odd depth (a zero last pair half), the extremes included.
+  const int64_t m = 13, k = 37, lda = 40;
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<int> value(-32768, 32767);
+  std::vector<int16_t> a(static_cast<size_t>(m * lda));
+  for (auto& v : a) v = static_cast<int16_t>(value(rng));
+  a[0] = -32768;
+  a[1] = 32767;
+  PackedInt16A hi, lo, want_hi, want_lo;
+  PackInt16SplitA(a.data(), lda, m, k, &hi, &lo);
+  PackInt16A(
+      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * lda + t)] >> 8); },
+      &want_hi);
+  PackInt16A(
+      m, k, [&](int64_t i, int64_t t) { return static_cast<int16_t>(a[static_cast<size_t>(i * lda + t)] & 0xFF); },
+      &want_lo);
+  EXPECT_EQ(hi.m, want_hi.m);
+  EXPECT_EQ(hi.pairs, want_hi.pairs);
+  EXPECT_EQ(hi.blocks, want_hi.blocks);
+  EXPECT_EQ(hi.data, want_hi.data);
+  EXPECT_EQ(lo.data, want_lo.data);
+}
+
 }  // namespace
 }  // namespace mixq::kernels

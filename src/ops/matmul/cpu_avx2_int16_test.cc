@@ -34,6 +34,10 @@ TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
       {{7, 700}, {700, 37}, {7, 37}, true, false, DataType::INT16},           // three chunks, tails
       {{2, 5, 33}, {2, 21, 33}, {2, 5, 21}, false, true, DataType::FLOAT32},  // attention-like, b transposed
       {{1, 257}, {257, 16}, {1, 16}, true, false, DataType::FLOAT16},         // one row, odd depth past a chunk
+      // An activation b in one batch (the same buffer, new values on the second run: repacked) and one b
+      // broadcast over two batches of a.
+      {{5, 33}, {33, 21}, {5, 21}, false, false, DataType::FLOAT32},
+      {{2, 4, 40}, {40, 19}, {2, 4, 19}, false, false, DataType::INT16},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     test_util::Int16KernelCase t;
