@@ -33,6 +33,7 @@ class ConvAccumulateAvx2 : public Kernel {
 
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
+    w_constant_ = init.inputs[1]->const_data != nullptr;
     in_s_ = LogicalStrides(init.inputs[0]->shape, g_.input_axes);
     f_s_ = LogicalStrides(init.inputs[1]->shape, g_.filter_axes);
     out_s_ = LogicalStrides(init.outputs[0].shape, g_.output_axes);
@@ -53,7 +54,10 @@ class ConvAccumulateAvx2 : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const int32_t* x = in[0].Data<const int32_t>();
     const int32_t* w = in[1].Data<const int32_t>();
-    if (w != packed_from_) Pack(w);
+    // Constant weights are packed once; weights that are an activation (a
+    // filter computed by the network) on every run: the wrapper's staging
+    // buffer keeps its address while its values change.
+    if (!w_constant_ || w != packed_from_) Pack(w);
     int64_t* acc = out[0].Data<int64_t>();
     for (int64_t n = 0; n < g_.batch; ++n) {
       StageNhwc(x, n);
@@ -189,6 +193,7 @@ class ConvAccumulateAvx2 : public Kernel {
   std::vector<int32_t> c_;
   std::vector<int64_t> c64_;
   const int32_t* packed_from_ = nullptr;
+  bool w_constant_ = false;  // the wrapper's init gives a constant filter's values (const_data)
 };
 
 template <bool kExact16>

@@ -100,6 +100,24 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
   }
 }
 
+// A filter that is an activation (computed by the network, one scale):
+// the staged kernel packs it on every run. The runner's second run gives it
+// new values in the same buffer; a kernel that packed it once per address
+// returned the first run's products (checked).
+TEST(Conv2DAvx2Int16, StagedKernelRepacksAFilterThatIsAnActivation) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  test_util::Int16KernelCase t = Make({1, 6, 7, 9, 5, 3, 1, 1, 1, true, DataType::FLOAT32, false});
+  t.b_constant = false;
+  const KernelDef* staged = FindKernel(OpKind::kConv2D, "avx2-int16-staged");
+  ASSERT_NE(staged, nullptr);
+  std::string fast_name, ref_name;
+  const auto got = test_util::RunInt16Kernel(*staged, t, 3, &fast_name);
+  ASSERT_FALSE(got.empty()) << "the staged kernel declined an activation filter";
+  const auto want = test_util::RunInt16Kernel(QuantizedReferenceKernel(OpKind::kConv2D), t, 3, &ref_name);
+  EXPECT_EQ(fast_name, "avx2-int16-staged");
+  EXPECT_EQ(got, want);
+}
+
 TEST(Conv2DAvx2Int16, DeclinesAsymmetricOperands) {
   // A zero point makes centered values 17-bit: the split GEMM's bound fails.
   test_util::Int16KernelCase t = Make({1, 4, 5, 5, 4, 3, 1, 1, 1, true, DataType::INT16, false});
