@@ -319,7 +319,7 @@ class ConvGemm : public Kernel {
   Status RunNchwOut(const std::vector<TensorView>& in, const TensorView& y) {
     const TensorView& x = in[0];
     stage_.Prepare(in, y);
-    if constexpr (kAmx || kInt16) PrepareDirectInt8();
+    if constexpr (kAmx || kInt16) PrepareDirectStage();
     const int32_t x_zp = x.quant->zero_point;
     const int64_t image_jobs = blocks_per_image_ * row_parts_;
     const int threads = std::max(1, omp_get_max_threads());
@@ -415,8 +415,8 @@ class ConvGemm : public Kernel {
   // final sums in registers instead of writing int64 rows for
   // RequantizeRow64ToInt16 (which took 14 % of MobileNetV2 qint16's time,
   // reading 8 bytes per output).
-  void PrepareDirectInt8() {
-    direct_int8_ = false;
+  void PrepareDirectStage() {
+    direct_stage_ = false;
     const ChannelStage* stages = kInt16 ? (pointwise_ && depth_ < kernels::kInt16DirectMaxDepth &&
                                                    kernels::BestIsa() >= kernels::Isa::kAvx512Vnni
                                                ? stage_.PlainInt16(&direct_zero_point_, &direct_lo_, &direct_hi_)
@@ -433,7 +433,7 @@ class ConvGemm : public Kernel {
       direct_bias_[c] = stages[c].bias;
       direct_multiplier_[c] = stages[c].multiplier;
     }
-    direct_int8_ = true;
+    direct_stage_ = true;
   }
 
   // Each channel's rows of `images` images into their planes. NHWC input
@@ -544,7 +544,7 @@ class ConvGemm : public Kernel {
           kernels::PackU8PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                s->panels.data());
         if constexpr (kAmx) {
-          if (direct_int8_) {  // requantized from the C tiles: no int32 sums in memory
+          if (direct_stage_) {  // requantized from the C tiles: no int32 sums in memory
             const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
             kernels::AmxInt8Epilogue e;
             e.int_bias = direct_int_bias_.data() + channel0;
@@ -576,7 +576,7 @@ class ConvGemm : public Kernel {
         else
           kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                   s->panels.data());
-        if (direct_int8_) {  // requantized from the registers: no int64 sums in memory
+        if (direct_stage_) {  // requantized from the registers: no int64 sums in memory
           const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
           kernels::Int16RequantEpilogue e;
           e.int_bias = direct_int_bias_.data() + channel0;
@@ -662,9 +662,9 @@ class ConvGemm : public Kernel {
   int64_t row_blocks_ = 1, row_parts_ = 1;
   bool pointwise_ = false;  // 1x1, stride 1, no padding: no im2col
   static constexpr int64_t block_panels_max_ = 16;
-  // PrepareDirectInt8's arrays (per output channel) and the stage's constants
-  // (direct_int8_: the AMX int8 form's, or the int16 form's).
-  bool direct_int8_ = false;
+  // PrepareDirectStage's arrays (per output channel) and the stage's
+  // constants, for the AMX int8 form or the int16 form on AVX-512 VNNI.
+  bool direct_stage_ = false;
   int32_t direct_zero_point_ = 0, direct_lo_ = -128, direct_hi_ = 127;
   std::vector<int32_t> direct_int_bias_;
   std::vector<float> direct_bias_, direct_multiplier_;
