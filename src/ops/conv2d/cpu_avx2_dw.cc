@@ -19,7 +19,10 @@
 // accumulator in one instruction, exact: no saturation), as
 // "avx512vnni-int8-dw" / "avx512vnni-int16-dw": twice the columns per
 // instruction and no separate add. The widening and the output stage are
-// shared.
+// shared. The int16 form takes rows narrower than 24 columns too, in
+// 16-column steps, and where the output is a plain INT16 it requantizes
+// each step's sums in registers (kernels/int16_requant.h) instead of
+// writing int64 rows for the stage.
 #include <immintrin.h>
 #include <omp.h>
 
