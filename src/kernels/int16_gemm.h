@@ -110,7 +110,10 @@ void GemmInt16ExactAvx2(const int16_t* a, int64_t lda, int64_t m, const PackedIn
 // as A = 256 * a_hi + a_lo (both packed like PackInt16A; a_lo in [0, 255],
 // a_hi in [-128, 127]), B's values in int16. Per kInt16ExactPairChunk pairs
 // two int32 tiles (6 x 16) are summed and added to C (int64, ldc) as 256 *
-// hi + lo. Needs AVX2.
+// hi + lo. Needs AVX2. On AVX-512 VNNI (GemmInt16SplitTileIsa's
+// Isa::kAvx512Vnni, the one the Avx2 entry takes there) both halves run in
+// one pass over B, 6 rows x 32 columns x 2 halves in registers, and are
+// widened to int64 from them: the same sums.
 void GemmInt16SplitTileAvx2(const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block, int64_t last_block,
                             const int16_t* b, int64_t panels, int64_t* c, int64_t ldc);
 void GemmInt16SplitTileIsa(Isa isa, const PackedInt16A& a_hi, const PackedInt16A& a_lo, int64_t first_block,
