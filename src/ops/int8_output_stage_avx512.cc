@@ -1,0 +1,233 @@
+// The float-chain rows of ops/int8_output_stage.h in 16 lanes (AVX-512 F,
+// BW, VL): DequantizeQuantizeRowToInt8Avx512 (int8 kernels with a fused
+// float chain and Quantize) and the int64 rows of the qint16 kernels
+// (DequantizeRow64Avx512, DequantizeQuantizeRow64ToInt16Avx512). Each does
+// the AVX2 form's float32 operations per lane in the same order, so the same
+// bits; built with -ffp-contract=off (CMakeLists.txt) for that. Split from
+// int8_output_stage.cc (DESIGN rule 6: files under 800 lines).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/hard_swish.h"
+#include "ops/int8_output_stage.h"
+
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
+// their unmasked forms pass an "undefined" vector as the merge source).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace mixq::ops {
+
+// DequantizeQuantizeRowToInt8 in 16 lanes: per lane the operations of the
+// AVX2 form in the same order (hard_swish in double, the Quantize step's
+// rounded quotient), so the same bits; 64 elements per step as 4
+// interleaved chains, then 16 at a time, the last elements through the AVX2
+// form.
+#define MIXQ_AVX512_STAGE __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
+namespace {
+
+using kernels::HardSwishExact16;
+
+// VectorPostOps4's operations on 4 vectors of 16 consecutive elements.
+MIXQ_AVX512_STAGE inline __attribute__((always_inline)) void PostOps16x4(__m512 y[4],
+                                                                         const std::vector<StagePostOp>& post_ops,
+                                                                         const std::vector<FloatAddend>& addends,
+                                                                         int64_t e, int count) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (const StagePostOp& op : post_ops) {
+    if (op.kind == StagePostOp::Kind::kAdd) {
+      const FloatAddend& a = addends[static_cast<size_t>(op.addend)];
+      for (int u = 0; u < count; ++u) {
+        const int64_t at = e + 16 * u;
+        const __m512 x = a.dtype == DataType::FLOAT16
+                             ? _mm512_cvtph_ps(_mm256_loadu_si256(
+                                   reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(a.data) + at)))
+                             : _mm512_loadu_ps(static_cast<const float*>(a.data) + at);
+        y[u] = _mm512_add_ps(y[u], x);
+      }
+    } else if (op.kind == StagePostOp::Kind::kLeaky) {
+      const __m512 slope = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u)
+        y[u] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y[u], zero, _CMP_LT_OQ), y[u], _mm512_mul_ps(slope, y[u]));
+    } else if (op.kind == StagePostOp::Kind::kHardSwish) {
+      for (int u = 0; u < count; ++u) y[u] = HardSwishExact16(y[u]);
+    } else if (op.kind == StagePostOp::Kind::kMul) {
+      const __m512 k = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_mul_ps(y[u], k);
+    } else if (op.kind == StagePostOp::Kind::kAddScalar) {
+      const __m512 k = _mm512_set1_ps(op.lo);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_add_ps(y[u], k);
+    } else {  // maxps(y, lo) then minps: NaN -> lo
+      const __m512 lo = _mm512_set1_ps(op.lo), hi = _mm512_set1_ps(op.hi);
+      for (int u = 0; u < count; ++u) y[u] = _mm512_min_ps(_mm512_max_ps(y[u], lo), hi);
+    }
+  }
+}
+
+// (f32(acc + int_bias) + bias) * multiplier, 16 lanes.
+MIXQ_AVX512_STAGE inline __m512 Value16(const int32_t* acc, __m512i ib, __m512 bias, __m512 mult) {
+  const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc), ib);
+  return _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(a), bias), mult);
+}
+
+struct QuantizeConstants16 {
+  __m512 scale, inverse, zero_point, lo, hi;
+  bool use_inverse = false;
+};
+
+// A Quantize step's constants (scale, its inverse where both are normal,
+// zero point, the output type's bounds), broadcast.
+MIXQ_AVX512_STAGE inline QuantizeConstants16 QuantizeConstantsOf(float scale, int32_t zero_point, float lo, float hi) {
+  QuantizeConstants16 k;
+  const float inverse = 1.0f / scale;
+  k.scale = _mm512_set1_ps(scale);
+  k.inverse = _mm512_set1_ps(inverse);
+  k.zero_point = _mm512_set1_ps(static_cast<float>(zero_point));
+  k.lo = _mm512_set1_ps(lo);
+  k.hi = _mm512_set1_ps(hi);
+  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse);
+  return k;
+}
+
+// QuantizeVector (ops/quantize_vector.h), 16 lanes, narrowed to int8: the
+// rounded quotient through the inverse unless a lane is near a rounding
+// boundary, then the division for the whole vector.
+MIXQ_AVX512_STAGE inline __m512i Quantize16ToInt32(__m512 x, const QuantizeConstants16& k) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  __m512 v;
+  bool done = false;
+  if (k.use_inverse) {
+    const __m512 m = _mm512_mul_ps(x, k.inverse);
+    const __m512 r = _mm512_roundscale_ps(m, kNearest);
+    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(m, r));
+    const __m512 margin = _mm512_mul_ps(_mm512_abs_ps(m), _mm512_set1_ps(0x1p-20f));
+    if (_mm512_cmp_ps_mask(_mm512_add_ps(off, margin), _mm512_set1_ps(0.5f), _CMP_GE_OQ) == 0) {
+      v = r;
+      done = true;
+    }
+  }
+  if (!done) v = _mm512_roundscale_ps(_mm512_div_ps(x, k.scale), kNearest);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  __m512 r = _mm512_add_ps(v, k.zero_point);
+  r = _mm512_min_ps(_mm512_max_ps(r, k.lo), k.hi);
+  return _mm512_cvtps_epi32(_mm512_mask_blend_ps(nan, r, k.zero_point));
+}
+
+MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16& k) {
+  return _mm512_cvtsepi32_epi8(Quantize16ToInt32(x, k));  // clamped to [lo, hi] already: exact
+}
+
+// (f32(acc + int_bias) + bias) * multiplier for 16 int64 accumulators, as
+// Value64 (one rounding of each int64 sum, through an exact double while
+// |acc + int_bias| < 2^51); false, and nothing in *y, when a lane is past
+// that (the caller takes the AVX2 form, whose scalar path converts it).
+MIXQ_AVX512_STAGE inline bool Value64x16(const int64_t* acc, __m512i ib, __m512 bias, __m512 mult, __m512* y) {
+  const __m512i a0 = _mm512_add_epi64(_mm512_loadu_si512(acc), ib);
+  const __m512i a1 = _mm512_add_epi64(_mm512_loadu_si512(acc + 8), ib);
+  const __m512i limit = _mm512_set1_epi64(int64_t{1} << 51), neg_limit = _mm512_set1_epi64(-(int64_t{1} << 51));
+  if (_mm512_cmpgt_epi64_mask(a0, limit) | _mm512_cmpgt_epi64_mask(neg_limit, a0) | _mm512_cmpgt_epi64_mask(a1, limit) |
+      _mm512_cmpgt_epi64_mask(neg_limit, a1))
+    return false;
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256 f0 =
+      _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a0, _mm512_castpd_si512(magic))), magic));
+  const __m256 f1 =
+      _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_castsi512_pd(_mm512_add_epi64(a1, _mm512_castpd_si512(magic))), magic));
+  const __m512 v =
+      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1));
+  *y = _mm512_mul_ps(_mm512_add_ps(v, bias), mult);
+  return true;
+}
+
+}  // namespace
+
+MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                                         const std::vector<StagePostOp>& post_ops,
+                                                         const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                         float scale, int32_t zero_point, int8_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi32(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    const QuantizeConstants16 k = QuantizeConstantsOf(scale, zero_point, -128.0f, 127.0f);
+    for (; j + 64 <= n; j += 64) {
+      __m512 y[4];
+      for (int u = 0; u < 4; ++u) y[u] = Value16(acc + j + 16 * u, ib, bias, mult);
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
+      for (int u = 0; u < 4; ++u) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j + 16 * u), Quantize16(y[u], k));
+    }
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4] = {Value16(acc + j, ib, bias, mult)};
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), Quantize16(y[0], k));
+    }
+  }
+  if (j < n)
+    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                    out + j);
+}
+
+// DequantizeRow64 / DequantizeQuantizeRow64ToInt16 in 16 lanes: the AVX2
+// forms' operations per lane in the same order (the qint16 kernels' float
+// outputs and fused float chains; at 8 lanes their rows ran at about a
+// third of the int16 GEMM's time on ResNet-50's residual layers). A block of
+// 16 with a lane past Value64x16's range, and the last n % 16 elements, go
+// through the AVX2 form.
+MIXQ_AVX512_STAGE void DequantizeRow64Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                             const std::vector<StagePostOp>& post_ops,
+                                             const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                             DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi64(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4];
+      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
+        DequantizeRow64Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+        continue;
+      }
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      if (out_type == DataType::FLOAT16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + out_offset + j),
+                            _mm512_cvtps_ph(y[0], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      else
+        _mm512_storeu_ps(static_cast<float*>(out) + out_offset + j, y[0]);
+    }
+  }
+  if (j < n)
+    DequantizeRow64Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+}
+
+MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
+                                                            const std::vector<StagePostOp>& post_ops,
+                                                            const std::vector<FloatAddend>& addends,
+                                                            int64_t addend_offset, float scale, int32_t zero_point,
+                                                            int16_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi64(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    const QuantizeConstants16 k = QuantizeConstantsOf(scale, zero_point, -32768.0f, 32767.0f);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4];
+      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
+        DequantizeQuantizeRow64ToInt16Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                           out + j);
+        continue;
+      }
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(Quantize16ToInt32(y[0], k)));
+    }
+  }
+  if (j < n)
+    DequantizeQuantizeRow64ToInt16Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                       out + j);
+}
+
+#undef MIXQ_AVX512_STAGE
+
+}  // namespace mixq::ops
