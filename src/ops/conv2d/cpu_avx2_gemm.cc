@@ -57,6 +57,7 @@
 #include "kernels/u8s8_gemm.h"
 #include "kernels/u8s8_gemm_amx.h"
 #include "ops/conv2d/conv_params.h"
+#include "ops/conv2d/conv_rows.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
 #include "ops/quantized_reference.h"
@@ -69,64 +70,6 @@ namespace mixq::ops {
 namespace {
 
 constexpr int64_t kPanel = kernels::kInt16Panel;
-
-// Row widening (ConvGemm::WidenRows), vectorized: on small layers the
-// widening is a visible share of the step (the bundled demo's NHWC
-// convolutions on this path: 22 % of the samples in WidenRows under perf,
-// a scalar byte loop with three divisions per row; 14 % without the
-// divisions, before these loops).
-
-// dst[t] = src[t] ^ 0x80 (s8 -> u8 + 128), t < n.
-__attribute__((target("avx2"))) void FlipRowToU8(const int8_t* src, int64_t n, uint8_t* dst) {
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  int64_t t = 0;
-  for (; t + 32 <= n; t += 32)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + t),
-                        _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t)), flip));
-  if (t + 16 <= n) {
-    _mm_storeu_si128(
-        reinterpret_cast<__m128i*>(dst + t),
-        _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t)), _mm256_castsi256_si128(flip)));
-    t += 16;
-  }
-  if (t + 8 <= n) {
-    _mm_storel_epi64(
-        reinterpret_cast<__m128i*>(dst + t),
-        _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + t)), _mm256_castsi256_si128(flip)));
-    t += 8;
-  }
-  for (; t < n; ++t) dst[t] = static_cast<uint8_t>(static_cast<uint8_t>(src[t]) ^ 0x80);
-}
-
-// dst[t] = src[t] - zp as int16, t < n (int8 or int16 codes).
-template <typename T>
-__attribute__((target("avx2"))) void CenterRowToS16(const T* src, int64_t n, int32_t zp, int16_t* dst) {
-  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
-  int64_t t = 0;
-  for (; t + 16 <= n; t += 16) {
-    const __m256i x = sizeof(T) == 1 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t)))
-                                     : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + t), _mm256_sub_epi16(x, z));
-  }
-  for (; t < n; ++t) dst[t] = static_cast<int16_t>(src[t] - zp);
-}
-
-// dst[t] = src[2 t], t < n; reads src[0, 2 n).
-__attribute__((target("avx2"))) void EvenBytes(const uint8_t* src, int64_t n, uint8_t* dst) {
-  const __m256i pick = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1,  //
-                                        0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
-  int64_t t = 0;
-  for (; t + 16 <= n; t += 16) {
-    const __m256i x = _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * t)), pick);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + t), _mm256_castsi256_si128(_mm256_permute4x64_epi64(x, 0x08)));
-  }
-  if (t + 8 <= n) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * t));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + t), _mm_shuffle_epi8(x, _mm256_castsi256_si128(pick)));
-    t += 8;
-  }
-  for (; t < n; ++t) dst[t] = src[2 * t];
-}
 
 // Rows up to this wide, at column stride 2, are widened whole into a stack
 // buffer and split into their two phases from there.
@@ -435,6 +378,23 @@ class ConvGemm : public Kernel {
     }
     direct_stage_ = true;
   }
+  // The direct stage's constants for the row blocks [first_block,
+  // last_block) of group `grp` into an epilogue (kernels::AmxInt8Epilogue or
+  // Int16RequantEpilogue): per-channel arrays from the blocks' first
+  // channel, which it returns, the output's zero point and clamp, the rows
+  // that are output channels (not padding).
+  template <typename Epilogue>
+  int64_t DirectStageOf(int64_t grp, int64_t first_block, int64_t last_block, Epilogue* e) const {
+    const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
+    e->int_bias = direct_int_bias_.data() + channel0;
+    e->bias = direct_bias_.data() + channel0;
+    e->multiplier = direct_multiplier_.data() + channel0;
+    e->zero_point = direct_zero_point_;
+    e->lo = direct_lo_;
+    e->hi = direct_hi_;
+    e->rows = std::min(oc_, last_block * kRowBlock) - first_block * kRowBlock;
+    return channel0;
+  }
 
   // Each channel's rows of `images` images into their planes. NHWC input
   // is first transposed to NCHW (one blocked transpose), so that every row
@@ -545,17 +505,10 @@ class ConvGemm : public Kernel {
                                                s->panels.data());
         if constexpr (kAmx) {
           if (direct_stage_) {  // requantized from the C tiles: no int32 sums in memory
-            const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
             kernels::AmxInt8Epilogue e;
-            e.int_bias = direct_int_bias_.data() + channel0;
-            e.bias = direct_bias_.data() + channel0;
-            e.multiplier = direct_multiplier_.data() + channel0;
-            e.zero_point = direct_zero_point_;
-            e.lo = direct_lo_;
-            e.hi = direct_hi_;
+            const int64_t channel0 = DirectStageOf(grp, first_block, last_block, &e);
             e.out = y.Data<int8_t>() + (n * g_.out_channels + channel0) * pixels_;
             e.ld_out = pixels_;
-            e.rows = std::min(oc_, last_block * kRowBlock) - first_block * kRowBlock;
             e.cols = cols;
             e.first = first;
             e.phase_w = pointwise_ ? 0 : phase_w_;
@@ -577,17 +530,10 @@ class ConvGemm : public Kernel {
           kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                   s->panels.data());
         if (direct_stage_) {  // requantized from the registers: no int64 sums in memory
-          const int64_t channel0 = grp * oc_ + first_block * kRowBlock;
           kernels::Int16RequantEpilogue e;
-          e.int_bias = direct_int_bias_.data() + channel0;
-          e.bias = direct_bias_.data() + channel0;
-          e.multiplier = direct_multiplier_.data() + channel0;
-          e.zero_point = direct_zero_point_;
-          e.lo = direct_lo_;
-          e.hi = direct_hi_;
+          const int64_t channel0 = DirectStageOf(grp, first_block, last_block, &e);
           e.out = y.Data<int16_t>() + (n * g_.out_channels + channel0) * pixels_ + first;
           e.ld_out = pixels_;
-          e.rows = std::min(oc_, last_block * kRowBlock) - first_block * kRowBlock;
           e.cols = cols;
           kernels::GemmInt16SplitTileVnniToInt16(filter_->groups[static_cast<size_t>(grp)],
                                                  filter_->low[static_cast<size_t>(grp)], first_block, last_block,

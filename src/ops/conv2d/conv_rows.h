@@ -1,0 +1,23 @@
+// Row widening for the int8 / int16 GEMM convolutions (ConvGemm::WidenRows
+// in cpu_avx2_gemm.cc), vectorized: on small layers the widening is a
+// visible share of the step (the bundled demo's NHWC convolutions: 22 % of
+// the samples in WidenRows under perf, a scalar byte loop with three
+// divisions per row; 14 % without the divisions, before these loops).
+// Need AVX2.
+#pragma once
+
+#include <cstdint>
+
+namespace mixq::ops {
+
+// dst[t] = src[t] ^ 0x80 (s8 -> u8 + 128), t < n.
+void FlipRowToU8(const int8_t* src, int64_t n, uint8_t* dst);
+
+// dst[t] = src[t] - zp as int16, t < n (int8 or int16 codes).
+void CenterRowToS16(const int8_t* src, int64_t n, int32_t zp, int16_t* dst);
+void CenterRowToS16(const int16_t* src, int64_t n, int32_t zp, int16_t* dst);
+
+// dst[t] = src[2 t], t < n; reads src[0, 2 n).
+void EvenBytes(const uint8_t* src, int64_t n, uint8_t* dst);
+
+}  // namespace mixq::ops
