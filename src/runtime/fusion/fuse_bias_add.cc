@@ -19,6 +19,23 @@ bool ColumnBias(const ir::Shape& bias, const ir::Shape& out) {
   return true;
 }
 
+bool IsConstant(const FusionSite& site, int value) {
+  const int producer = site.graph.value(value)->producer;
+  return producer >= 0 && site.graph.node(producer)->op == OpKind::kConstant;
+}
+
+// The step's MatMul / FullyConnected node when inputs 0 and 1 exist and
+// neither is quantized; null otherwise.
+const ir::Node* UnquantizedProduct(const FusionSite& site, OpKind anchor_op) {
+  if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return nullptr;
+  if (site.anchor < 0) return nullptr;
+  const ir::Node* anchor = site.graph.node(site.anchor);
+  if (anchor->inputs.size() < 2) return nullptr;
+  for (size_t i = 0; i < 2; ++i)
+    if (anchor->inputs[i] < 0 || (i < anchor->input_quant.size() && anchor->input_quant[i])) return nullptr;
+  return anchor;
+}
+
 }  // namespace
 
 bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op) {
@@ -40,25 +57,30 @@ bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op) {
 // not quantized. The bfloat16 kernels compute its post-ops in float32 and
 // round once (ops/matmul/cpu_onednn.cc, "onednn-bf16").
 bool BFloat16ProductAnchor(const FusionSite& site, OpKind anchor_op) {
-  if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return false;
-  if (site.anchor < 0) return false;
-  const ir::Node& anchor = *site.graph.node(site.anchor);
-  if (anchor.inputs.size() < 2) return false;
+  const ir::Node* anchor = UnquantizedProduct(site, anchor_op);
+  if (!anchor) return false;
   for (size_t i = 0; i < 2; ++i) {
-    const int v = anchor.inputs[i];
-    if (v < 0 || (i < anchor.input_quant.size() && anchor.input_quant[i])) return false;
+    const int v = anchor->inputs[i];
     const ops::ValueInfo& s = site.storage[static_cast<size_t>(v)];
-    const bool constant =
-        site.graph.value(v)->producer >= 0 && site.graph.node(site.graph.value(v)->producer)->op == OpKind::kConstant;
-    if (!IsBFloat16(s) && !(i == 1 && constant && PlainFloat32(s))) return false;
+    if (!IsBFloat16(s) && !(i == 1 && IsConstant(site, v) && PlainFloat32(s))) return false;
   }
   return true;
 }
 
+// The float16 form: a MatMul / FullyConnected reading FLOAT16 storage times
+// a constant, not quantized. The kernels that take the fused add round the
+// product to float16 before adding, as the separate steps do
+// (ops/half_weight_gemm.h).
+bool HalfProductAnchor(const FusionSite& site, OpKind anchor_op) {
+  const ir::Node* anchor = UnquantizedProduct(site, anchor_op);
+  return anchor && IsHalf(site.storage[static_cast<size_t>(anchor->inputs[0])]) && IsConstant(site, anchor->inputs[1]);
+}
+
 bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
   if (!IsFusionAnchor(anchor_op)) return false;
-  const bool float32 = FloatProductAnchor(site, anchor_op), bfloat16 = BFloat16ProductAnchor(site, anchor_op);
-  if (!float32 && !bfloat16) return false;
+  const bool float32 = FloatProductAnchor(site, anchor_op), bfloat16 = BFloat16ProductAnchor(site, anchor_op),
+             half = HalfProductAnchor(site, anchor_op);
+  if (!float32 && !bfloat16 && !half) return false;
   const int consumer = SoleConsumer(site, output);
   if (consumer < 0) return false;
   const ir::Node& add = *site.graph.node(consumer);
@@ -77,7 +99,8 @@ bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, 
   const auto& bias = site.storage[static_cast<size_t>(other)];
   const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
   if (!PlainFloat32(bias) || !bias.const_data) return false;
-  if (!(float32 && PlainFloat32(y) && PlainFloat32(sum)) && !(bfloat16 && IsBFloat16(y) && IsBFloat16(sum)))
+  if (!(float32 && PlainFloat32(y) && PlainFloat32(sum)) && !(bfloat16 && IsBFloat16(y) && IsBFloat16(sum)) &&
+      !(half && IsHalf(y) && IsHalf(sum)))
     return false;
   // The sum keeps y's shape (the bias broadcasts into it, never the other
   // way), and the bias has one value per output column: y + bias[j] in

@@ -66,10 +66,10 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // MatMul / FullyConnected computing in float32 (plain FLOAT32 a and b,
-// nothing quantized) + Add of a FLOAT32 constant [N] or [1, ..., 1, N] (a
-// bias per output column): a kAdd post-op whose addend broadcasts along the
-// last axis (fuse_bias_add.cc). An activation and a residual add after it
-// can then fuse too, applied after the bias as the separate steps would.
+// nothing quantized; or bfloat16 / float16 storage, HalfProductAnchor) + Add
+// of a FLOAT32 constant [N] or [1, ..., 1, N] (a bias per output column): a
+// kAdd post-op whose addend broadcasts along the last axis (fuse_bias_add.cc). An activation and a residual add after
+// it can then fuse too, applied after the bias as the separate steps would.
 bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // True for a MatMul / FullyConnected step that computes in plain float32.
@@ -77,6 +77,9 @@ bool FloatProductAnchor(const FusionSite& site, OpKind anchor_op);
 // The same reading BFLOAT16 storage (b: storage or a constant), for the
 // bfloat16 kernels, which round once after their post-ops.
 bool BFloat16ProductAnchor(const FusionSite& site, OpKind anchor_op);
+// The same reading FLOAT16 storage times a constant, for the float16 kernels
+// with float16 weights, which round the product before the bias add.
+bool HalfProductAnchor(const FusionSite& site, OpKind anchor_op);
 
 // ... + mul / add with a one-element float32 constant (fuse_float_chain.cc):
 // between plain FLOAT32 tensors, or between float16 tensors after an anchor

@@ -1,0 +1,393 @@
+#include "ops/half_weight_gemm.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/half_io.h"
+#include "kernels/parallel.h"
+#include "ops/half_output_stage.h"
+#include "ops/half_storage.h"
+#include "util/half.h"
+#include "util/status_util.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
+// undefined-vector idiom (GCC bug 105593); clang has no such warning group.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int kVectors = 4;       // weight vectors per group
+constexpr int64_t kRowBlock = 6;  // rows per pass over a group's weights (24 zmm accumulators)
+
+// `addend` shaped [N] or [1, ..., 1, N] (not the output's own shape) against
+// an output [..., N]: one value per output column.
+bool ColumnBias(const ir::Shape& addend, const ir::Shape& out) {
+  if (addend.empty() || out.empty() || addend == out || addend.size() > out.size() || addend.back() != out.back())
+    return false;
+  for (size_t d = 0; d + 1 < addend.size(); ++d)
+    if (addend[d] != 1) return false;
+  return true;
+}
+
+// The first post-op when it is a float16 step's fused bias add: + a
+// constant float32 value per output column.
+const PostOp* ColumnBiasOp(const KernelInit& init, bool half) {
+  if (!half || !init.HasPostOps()) return nullptr;
+  const PostOp& op = init.post_ops->front();
+  if (op.kind != PostOp::Kind::kAdd || op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size())
+    return nullptr;
+  const ValueInfo* b = init.inputs[static_cast<size_t>(op.input)];
+  if (!b || !b->const_data || b->dtype != DataType::FLOAT32 || b->narrowed || b->quant) return nullptr;
+  return ColumnBias(b->shape, init.outputs[0].shape) ? &op : nullptr;
+}
+
+// The post-ops after the column bias (all of them without one): what the
+// output stage applies.
+std::vector<PostOp> StagePostOps(const KernelInit& init, bool half) {
+  if (!init.post_ops) return {};
+  return std::vector<PostOp>(init.post_ops->begin() + (ColumnBiasOp(init, half) ? 1 : 0), init.post_ops->end());
+}
+
+// Every weight a float16 value (NaNs aside): then the float16 copy is the
+// same weights. Checked in chunks with F16C (a few ms for millions).
+bool WeightsAreHalf(const float* w, int64_t count) {
+  constexpr int64_t kChunk = 4096;
+  std::vector<uint16_t> h(kChunk);
+  std::vector<float> back(kChunk);
+  for (int64_t at = 0; at < count; at += kChunk) {
+    const int64_t n = std::min(kChunk, count - at);
+    kernels::FloatToHalfRow(w + at, h.data(), n);
+    kernels::HalfToFloatRow(h.data(), back.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      if (back[static_cast<size_t>(i)] != w[at + i] && w[at + i] == w[at + i]) return false;
+  }
+  return true;
+}
+
+// M rows of x (row r at x + r * ldx) times one group's weights (W: uint16_t,
+// float16 widened with F16C, or float): y[r][0 .. 4 * 16).
+template <typename W, int M>
+__attribute__((target("avx512f"))) void Group512(const void* weights, const float* x, int64_t ldx, int64_t k,
+                                                 float* y) {
+  const W* w = static_cast<const W*>(weights);
+  __m512 acc[M][kVectors];
+  for (int r = 0; r < M; ++r)
+    for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < k; ++i, w += kVectors * 16) {
+    __m512 wv[kVectors];
+    for (int j = 0; j < kVectors; ++j) {
+      if constexpr (sizeof(W) == 2)
+        wv[j] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 16)));
+      else
+        wv[j] = _mm512_loadu_ps(reinterpret_cast<const float*>(w) + j * 16);
+    }
+    for (int r = 0; r < M; ++r) {
+      const __m512 v = _mm512_set1_ps(x[r * ldx + i]);
+      for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_fmadd_ps(v, wv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < M; ++r)
+    for (int j = 0; j < kVectors; ++j) _mm512_storeu_ps(y + (r * kVectors + j) * 16, acc[r][j]);
+}
+
+template <typename W, int M>
+__attribute__((target("avx2,fma,f16c"))) void Group256(const void* weights, const float* x, int64_t ldx, int64_t k,
+                                                       float* y) {
+  const W* w = static_cast<const W*>(weights);
+  __m256 acc[M][kVectors];
+  for (int r = 0; r < M; ++r)
+    for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < k; ++i, w += kVectors * 8) {
+    __m256 wv[kVectors];
+    for (int j = 0; j < kVectors; ++j) {
+      if constexpr (sizeof(W) == 2)
+        wv[j] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + j * 8)));
+      else
+        wv[j] = _mm256_loadu_ps(reinterpret_cast<const float*>(w) + j * 8);
+    }
+    for (int r = 0; r < M; ++r) {
+      const __m256 v = _mm256_broadcast_ss(x + r * ldx + i);
+      for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm256_fmadd_ps(v, wv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < M; ++r)
+    for (int j = 0; j < kVectors; ++j) _mm256_storeu_ps(y + (r * kVectors + j) * 8, acc[r][j]);
+}
+
+using GroupFn = void (*)(const void* w, const float* x, int64_t ldx, int64_t k, float* y);
+
+// The group function for `rows` (1 to kRowBlock) rows.
+template <typename W>
+GroupFn GroupFor(bool avx512, int64_t rows) {
+  static constexpr GroupFn k512[] = {Group512<W, 1>, Group512<W, 2>, Group512<W, 3>,
+                                     Group512<W, 4>, Group512<W, 5>, Group512<W, 6>};
+  static constexpr GroupFn k256[] = {Group256<W, 1>, Group256<W, 2>, Group256<W, 3>,
+                                     Group256<W, 4>, Group256<W, 5>, Group256<W, 6>};
+  return (avx512 ? k512 : k256)[rows - 1];
+}
+
+// A row's end when the output is float16 storage and the output stage has
+// clamps only (HalfOutputStage::ClampsThenRound): the op's own bias added,
+// then the column bias after the product's rounding (the separate Add
+// step's float32 add, in its operand order), the clamps, and one rounding
+// at the store, eight values at a time in registers. The generic stage
+// costs a few calls per row: on PP-OCRv4 rec's 40 x 6625 head (4160 rows of
+// 64 columns) they took about 0.2 ms of 0.8.
+struct FastRowEnd {
+  const float* bias = nullptr;         // the op's own bias from the row's first column, or null
+  const float* column_bias = nullptr;  // the fused bias add's, or null
+  bool column_bias_first = false;
+  const std::vector<std::pair<float, float>>* clamps = nullptr;
+};
+
+__attribute__((target("avx2,f16c"))) inline __m256 Round8(__m256 v) {
+  return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+__attribute__((target("avx2,f16c"))) inline __m256 End8(__m256 v, __m256 b, __m256 cb, const FastRowEnd& e) {
+  if (e.bias) v = _mm256_add_ps(v, b);
+  if (e.column_bias) v = e.column_bias_first ? _mm256_add_ps(cb, Round8(v)) : _mm256_add_ps(Round8(v), cb);
+  for (const auto& [lo, hi] : *e.clamps) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+  return v;
+}
+
+__attribute__((target("avx2,f16c"))) void StoreRowFast(const float* sums, int64_t count, const FastRowEnd& e,
+                                                       uint16_t* out) {
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const __m256 v = End8(_mm256_loadu_ps(sums + j), e.bias ? _mm256_loadu_ps(e.bias + j) : zero,
+                          e.column_bias ? _mm256_loadu_ps(e.column_bias + j) : zero, e);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  if (j == count) return;
+  // The tail through eight-lane buffers (the biases are padded to whole groups).
+  alignas(32) float tail[8] = {};
+  alignas(16) uint16_t rounded[8];
+  for (int64_t t = j; t < count; ++t) tail[t - j] = sums[t];
+  const __m256 v = End8(_mm256_load_ps(tail), e.bias ? _mm256_loadu_ps(e.bias + j) : zero,
+                        e.column_bias ? _mm256_loadu_ps(e.column_bias + j) : zero, e);
+  _mm_store_si128(reinterpret_cast<__m128i*>(rounded),
+                  _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (int64_t t = j; t < count; ++t) out[t] = rounded[t - j];
+}
+
+// The packed weights: [group][k][kVectors * lanes], W = uint16_t (float16)
+// or float.
+template <typename W>
+struct PackedWeights {
+  std::vector<W> w;
+};
+
+// W: uint16_t (float16 storage, float16 weights) or float (all float32).
+template <typename W>
+class HalfWeightGemm : public Kernel {
+ public:
+  static constexpr bool kHalf = sizeof(W) == 2;
+  HalfWeightGemm(bool avx512, const char* name) : avx512_(avx512), lanes_(avx512 ? 16 : 8), name_(name) {}
+  const char* Name() const override { return name_; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+  // The weights are packed and the biases copied.
+  bool ReadsInputAtRun(size_t index) const override {
+    return index != 1 && static_cast<int>(index) != s_.bias_input && static_cast<int>(index) != column_bias_input_;
+  }
+
+  Status Init(const KernelInit& init, const HalfWeightGemmShape& shape) {
+    s_ = shape;
+    if (s_.bias_input >= 0 &&
+        (static_cast<size_t>(s_.bias_input) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s_.bias_input)]))
+      s_.bias_input = -1;
+    const int64_t width = kVectors * lanes_;
+    groups_ = (s_.n + width - 1) / width;
+    const auto* w = static_cast<const float*>(init.inputs[1]->const_data);
+    auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
+      auto packed = std::make_shared<PackedWeights<W>>();
+      packed->w.assign(static_cast<size_t>(groups_ * s_.k * width), 0);
+      for (int64_t o = 0; o < s_.n; ++o)
+        for (int64_t i = 0; i < s_.k; ++i) {
+          const float v = s_.weights_transposed ? w[o * s_.k + i] : w[i * s_.n + o];
+          W& slot = packed->w[static_cast<size_t>((o / width * s_.k + i) * width + o % width)];
+          if constexpr (kHalf)
+            slot = FloatToHalf(v);
+          else
+            slot = v;
+        }
+      *bytes = static_cast<int64_t>(packed->w.size() * sizeof(W));
+      *out = packed;
+      return Status::OK();
+    };
+    std::shared_ptr<const void> packed;
+    // The packing depends on the lane count and the weights' type only.
+    const std::string key = init.weight_key + "/half-weight-gemm-" + std::to_string(lanes_) + (kHalf ? "-f16" : "-f32");
+    if (init.weights)
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(key, pack, &packed));
+    else
+      MIXQ_RETURN_IF_ERROR(pack(&packed, &private_bytes_));
+    weights_ = std::static_pointer_cast<const PackedWeights<W>>(packed);
+    bias_.assign(static_cast<size_t>(groups_ * width), 0.0f);
+    if (s_.bias_input >= 0)
+      std::memcpy(bias_.data(), init.inputs[static_cast<size_t>(s_.bias_input)]->const_data,
+                  static_cast<size_t>(s_.n) * sizeof(float));
+    if (const PostOp* op = ColumnBiasOp(init, kHalf)) {
+      column_bias_input_ = op->input;
+      column_bias_first_ = op->add_first;
+      column_bias_.assign(static_cast<size_t>(groups_ * width), 0.0f);
+      std::memcpy(column_bias_.data(), init.inputs[static_cast<size_t>(op->input)]->const_data,
+                  static_cast<size_t>(s_.n) * sizeof(float));
+    }
+    const std::vector<PostOp> rest = StagePostOps(init, kHalf);
+    stage_ =
+        std::make_unique<HalfOutputStage>(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest));
+    fast_end_ = kHalf && stage_->ClampsThenRound(&clamps_);
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const int64_t width = kVectors * lanes_;
+    const float* x = nullptr;
+    if constexpr (kHalf) {
+      x_.resize(static_cast<size_t>(s_.m * s_.k));
+      kernels::HalfToFloatParallel(in[0].Data<const uint16_t>(), x_.data(), s_.m * s_.k);
+      x = x_.data();
+    } else {
+      x = in[0].Data<const float>();
+    }
+    const int threads = std::max(1, omp_get_max_threads());
+    if (sums_.size() < static_cast<size_t>(threads)) sums_.resize(static_cast<size_t>(threads));
+    // Small products on one thread: a parallel region's wake-up costs more
+    // (PP-OCRv4 rec's 40 x 240 x 120 products took 0.045 ms on 2 threads,
+    // 0.028 on one).
+    const bool parallel = groups_ > 1 && threads > 1 && s_.m * s_.k * s_.n >= kernels::kMinParallelMacs;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t group = 0; group < groups_; ++group) {
+      Scratch& t = sums_[static_cast<size_t>(omp_get_thread_num())];
+      t.y.resize(static_cast<size_t>(kRowBlock * width));
+      t.rounded.resize(static_cast<size_t>(width));
+      const W* w = weights_->w.data() + group * s_.k * width;
+      const int64_t n0 = group * width, count = std::min(width, s_.n - n0);
+      for (int64_t r0 = 0; r0 < s_.m; r0 += kRowBlock) {
+        const int64_t rows = std::min(kRowBlock, s_.m - r0);
+        GroupFor<W>(avx512_, rows)(w, x + r0 * s_.k, s_.k, s_.k, t.y.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          float* row = t.y.data() + r * width;
+          if (fast_end_) {
+            FastRowEnd e;
+            e.bias = s_.bias_input >= 0 ? bias_.data() + n0 : nullptr;
+            e.column_bias = column_bias_.empty() ? nullptr : column_bias_.data() + n0;
+            e.column_bias_first = column_bias_first_;
+            e.clamps = &clamps_;
+            StoreRowFast(row, count, e, out[0].Data<uint16_t>() + (r0 + r) * s_.n + n0);
+            continue;
+          }
+          for (int64_t j = 0; j < count; ++j) row[j] += bias_[static_cast<size_t>(n0 + j)];
+          if (!column_bias_.empty()) AddColumnBias(row, count, n0, t.rounded.data());
+          stage_->Apply(row, count, (r0 + r) * s_.n + n0, in, out[0]);
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct Scratch {
+    std::vector<float> y;           // a row block's sums for one group
+    std::vector<uint16_t> rounded;  // a row's sums rounded to float16
+  };
+
+  // The fused bias add: the product's float16 output (its sums rounded),
+  // plus the bias in float32, as the separate Add step computes it; the
+  // output stage rounds the sum.
+  void AddColumnBias(float* row, int64_t count, int64_t n0, uint16_t* rounded) const {
+    kernels::FloatToHalfRow(row, rounded, count);
+    kernels::HalfToFloatRow(rounded, row, count);
+    const float* b = column_bias_.data() + n0;
+    if (column_bias_first_) {
+      for (int64_t j = 0; j < count; ++j) row[j] = b[j] + row[j];
+    } else {
+      for (int64_t j = 0; j < count; ++j) row[j] = row[j] + b[j];
+    }
+  }
+
+  bool avx512_;
+  int64_t lanes_;
+  const char* name_;
+  HalfWeightGemmShape s_;
+  int64_t groups_ = 0;
+  std::shared_ptr<const PackedWeights<W>> weights_;  // shared with the engine
+  int64_t private_bytes_ = 0;
+  std::vector<float> bias_;  // the op's own bias, padded to whole groups (zeros without one)
+  int column_bias_input_ = -1;
+  bool column_bias_first_ = false;
+  std::vector<float> column_bias_;  // the fused bias add's values, padded to whole groups; empty: none
+  std::unique_ptr<HalfOutputStage> stage_;
+  bool fast_end_ = false;  // float16 output, clamps only after the biases: StoreRowFast
+  std::vector<std::pair<float, float>> clamps_;
+  std::vector<float> x_;       // float16: the rows widened
+  std::vector<Scratch> sums_;  // per OpenMP thread
+};
+
+}  // namespace
+
+bool HalfWeightGemmComputes(const KernelInit& init, const HalfWeightGemmShape& shape, bool half) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
+  if (x.layout != MemoryLayout::kPlain || y.layout != MemoryLayout::kPlain) return false;
+  if (half) {
+    if (!IsHalfStorage(x) || !IsHalfStorage(y)) return false;
+    if (init.ComputeOf(0) != DataType::FLOAT16 && init.ComputeOf(0) != DataType::FLOAT32) return false;
+  } else if (!AllPlainFloat32(init)) {
+    return false;
+  }
+  if (shape.m < 1 || shape.k < 1 || shape.n < 1) return false;
+  if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant || !ir::IsStatic(w.shape) ||
+      ir::ElementCount(w.shape) != shape.k * shape.n)
+    return false;
+  if (!ir::IsStatic(x.shape) || ir::ElementCount(x.shape) != shape.m * shape.k) return false;
+  if (!ir::IsStatic(y.shape) || ir::ElementCount(y.shape) != shape.m * shape.n || y.shape.back() != shape.n)
+    return false;
+  if (shape.bias_input >= 0 && static_cast<size_t>(shape.bias_input) < init.inputs.size() &&
+      init.inputs[static_cast<size_t>(shape.bias_input)]) {
+    const ValueInfo& b = *init.inputs[static_cast<size_t>(shape.bias_input)];
+    if (!b.const_data || b.dtype != DataType::FLOAT32 || b.quant || !ir::IsStatic(b.shape) ||
+        ir::ElementCount(b.shape) != shape.n || b.shape.size() > 2 || (b.shape.size() == 2 && b.shape[0] != 1))
+      return false;
+  }
+  const std::vector<PostOp> rest = StagePostOps(init, half);
+  if (!HalfOutputStage::Supports(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest)))
+    return false;
+  return !half || WeightsAreHalf(static_cast<const float*>(w.const_data), shape.k * shape.n);
+}
+
+Status MakeHalfWeightGemm(const KernelInit& init, const HalfWeightGemmShape& shape, bool half, bool avx512,
+                          const char* name, std::unique_ptr<Kernel>* kernel) {
+  if (!HalfWeightGemmComputes(init, shape, half)) return Internal(name, ": unsupported step");
+  if (half) {
+    auto k = std::make_unique<HalfWeightGemm<uint16_t>>(avx512, name);
+    MIXQ_RETURN_IF_ERROR(k->Init(init, shape));
+    *kernel = std::move(k);
+  } else {
+    auto k = std::make_unique<HalfWeightGemm<float>>(avx512, name);
+    MIXQ_RETURN_IF_ERROR(k->Init(init, shape));
+    *kernel = std::move(k);
+  }
+  return Status::OK();
+}
+
+}  // namespace mixq::ops
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
