@@ -159,5 +159,97 @@ TEST(ConvertAvx2, BitExactWithTheReference) {
             Convert(ref, DataType::INT16, DataType::FLOAT32, &huge, nullptr, q.data(), 9));
 }
 
+// One dynamic quantize: the run's status, the scale and zero point it chose
+// and the codes.
+struct DynamicRun {
+  bool ok = false;
+  float scale = 0.0f;
+  int32_t zero_point = 0;
+  std::vector<uint8_t> codes;
+};
+
+// `in_type` FLOAT16 / BFLOAT16: x rounded to that storage first (the
+// _float16 modes' quantized inputs).
+DynamicRun RunDynamic(const KernelDef& def, int bits, bool symmetric, const std::vector<float>& x,
+                      DataType in_type = DataType::FLOAT32) {
+  ir::QuantBinding dyn;
+  dyn.dynamic = true;
+  dyn.bits = bits;
+  dyn.symmetric = symmetric;
+  const int64_t n = static_cast<int64_t>(x.size());
+  const DataType t = bits == 8 ? DataType::INT8 : DataType::INT16;
+  ValueInfo in{in_type, {n}, nullptr, nullptr, true};
+  std::vector<ValueInfo> out = {{t, {n}, nullptr, &dyn, true}};
+  std::vector<uint16_t> narrow(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    narrow[i] = in_type == DataType::BFLOAT16 ? FloatToBFloat16(x[i]) : FloatToHalf(x[i]);
+  std::vector<const ValueInfo*> ins = {&in};
+  ir::AttrMap attrs;
+  KernelInit init(attrs, ins, out);
+  std::unique_ptr<Kernel> kernel;
+  EXPECT_TRUE(def.supports(init));
+  EXPECT_TRUE(def.make(init, &kernel).ok());
+  DynamicRun r;
+  r.codes.assign(static_cast<size_t>(n) * DataTypeSize(t), 0xcd);
+  RunQuant q{-1.0f, 12345};
+  TensorView vin{in_type,
+                 {n},
+                 in_type == DataType::FLOAT32 ? static_cast<void*>(const_cast<float*>(x.data())) : narrow.data(),
+                 nullptr};
+  TensorView vout{t, {n}, r.codes.data(), &q};
+  r.ok = kernel->Run({vin}, {vout}).ok();
+  r.scale = q.scale;
+  r.zero_point = q.zero_point;
+  return r;
+}
+
+// Dynamic quantization (the run's own range): the same status, scale, zero
+// point and codes as the reference, on one thread and split over two (past
+// the step's parallel threshold, an extreme in each half), for 8 and 16
+// bits, symmetric and not; rows of NaNs only (the empty range: scale 1),
+// negative zeros as the extremes, and an infinity (an error in both); from
+// float32, float16 and bfloat16 storage.
+TEST(ConvertAvx2, DynamicQuantizeMatchesTheReferenceRangeAndCodes) {
+  const KernelDef* fast = FindKernel(OpKind::kConvert, "avx2");
+  ASSERT_NE(fast, nullptr);
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2 + F16C";
+  const KernelDef& ref = ReferenceKernel(OpKind::kConvert);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const int prior = omp_get_max_threads();
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const int64_t n : {int64_t{1}, int64_t{37}, (int64_t{1} << 14) + 77, (int64_t{1} << 17) + 5}) {
+      std::vector<float> x = Values(static_cast<size_t>(n), 0.05f, static_cast<uint32_t>(n));
+      for (float& v : x)
+        if (std::isinf(v) || std::abs(v) > 6e4f) v = 0.5f;     // finite in float16 too
+      x[static_cast<size_t>(n - 1)] = n > 1 ? -97.25f : x[0];  // the minimum in the last chunk
+      x[static_cast<size_t>(n / 3)] = n > 2 ? 131.0f : x[0];   // the maximum in the first
+      std::vector<std::vector<float>> cases = {x, std::vector<float>(static_cast<size_t>(n), nan),
+                                               std::vector<float>(static_cast<size_t>(n), -0.0f)};
+      std::vector<float> with_inf = x;
+      with_inf[static_cast<size_t>(n / 2)] = -std::numeric_limits<float>::infinity();
+      cases.push_back(with_inf);
+      for (size_t c = 0; c < cases.size(); ++c)
+        for (const int bits : {8, 16})
+          for (const bool symmetric : {true, false}) {
+            SCOPED_TRACE(::testing::Message() << "threads " << threads << " n " << n << " case " << c << " bits "
+                                              << bits << (symmetric ? " symmetric" : " asymmetric"));
+            for (const DataType in_type : {DataType::FLOAT32, DataType::FLOAT16, DataType::BFLOAT16}) {
+              SCOPED_TRACE(DataTypeName(in_type));
+              const DynamicRun got = RunDynamic(*fast, bits, symmetric, cases[c], in_type);
+              const DynamicRun want = RunDynamic(ref, bits, symmetric, cases[c], in_type);
+              ASSERT_EQ(got.ok, want.ok);
+              EXPECT_EQ(got.ok, c != 3) << "an infinite range is refused";
+              if (!want.ok) continue;
+              EXPECT_EQ(got.scale, want.scale);
+              EXPECT_EQ(got.zero_point, want.zero_point);
+              EXPECT_EQ(got.codes, want.codes);
+            }
+          }
+    }
+  }
+  omp_set_num_threads(prior);
+}
+
 }  // namespace
 }  // namespace mixq::ops
