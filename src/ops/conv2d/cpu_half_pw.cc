@@ -367,13 +367,26 @@ class HalfPointwise : public Kernel {
     const int64_t items = g_.batch * strips * groups;
     if (workers_.size() < static_cast<size_t>(threads)) workers_.resize(static_cast<size_t>(threads));
     const uint16_t* x = in[0].Data<const uint16_t>();
-#pragma omp parallel for schedule(dynamic, 1) if (items > 1 && threads > 1)
-    for (int64_t item = 0; item < items; ++item) {
+    auto run_item = [&](int64_t item) {
       Worker* w = &workers_[static_cast<size_t>(omp_get_thread_num())];
       const int64_t n = item / (strips * groups), s = item / groups % strips, group = item % groups;
       const int64_t p0 = s * strip, pixels = std::min(strip, plane - p0);
       const int64_t b0 = group * out_blocks / groups, b1 = (group + 1) * out_blocks / groups;
       RunStrip(x, n, p0, pixels, b0, b1, w, in, out[0]);
+    };
+    // Many strips: each thread the same contiguous share of the pixels in
+    // every layer of a plane size, so the next layer reads its strip from
+    // its own core's caches (ResNet-50 force_float16, 2 threads: the 56 x 56
+    // 64 -> 256 layers with their residual add 0.84 -> 0.61 ms; dynamic
+    // scheduling scattered strips over both cores). Few strips (14 x 14 and
+    // 7 x 7 planes, strips of unequal size): dynamic, which balances them
+    // (0.50 against 0.95 ms statically).
+    if (items >= 4 * threads) {
+#pragma omp parallel for schedule(static) if (threads > 1)
+      for (int64_t item = 0; item < items; ++item) run_item(item);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1 && threads > 1)
+      for (int64_t item = 0; item < items; ++item) run_item(item);
     }
     return Status::OK();
   }
