@@ -286,8 +286,7 @@ class ConvGemm : public Kernel {
         Widen(xs + n0 * in_s_[0], images, x_zp,
               images * g_.in_channels * g_.in_h * g_.in_w > 4 * kernels::kMinParallelElements);
       }
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-      for (int64_t job = 0; job < jobs; ++job) {
+      auto run_job = [&](int64_t job) {
         Scratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
         const int64_t i = job / image_jobs, image_job = job % image_jobs;
         const int64_t part = image_job % row_parts_, block = image_job / row_parts_;
@@ -295,6 +294,16 @@ class ConvGemm : public Kernel {
         const int64_t cols = std::min(block_panels_ * kPanel, columns_ - first);
         RunBlock(xs + (n0 + i) * in_s_[0], planes_.data() + i * image_planes_, x_zp, n0 + i, first, cols,
                  row_blocks_ * part / row_parts_, row_blocks_ * (part + 1) / row_parts_, y, &s);
+      };
+      // Many jobs: each thread the same contiguous columns (pixels) in every
+      // layer, so the next step reads them from its own core's caches (as
+      // the float16 pointwise kernel, conv2d/cpu_half_pw.cc); few: dynamic.
+      if (jobs >= 4 * threads) {
+#pragma omp parallel for schedule(static) if (parallel)
+        for (int64_t job = 0; job < jobs; ++job) run_job(job);
+      } else {
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+        for (int64_t job = 0; job < jobs; ++job) run_job(job);
       }
     }
     return Status::OK();
