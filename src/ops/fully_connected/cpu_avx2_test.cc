@@ -121,9 +121,11 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
   EXPECT_TRUE(RunFc(*FindKernel(OpKind::kFullyConnected, "avx2-int8-u8s8"), cases[1], 1, false).empty());
 }
 
-// Three column blocks of 256 features at 2 and 4 threads: each block's rows
-// run in 2 or 4 ranges (int8_weight_gemm.cc, RowSplits), row blocks of 6
-// with a partial last one; a range may hold no block (4 ranges of 9 rows).
+// Three column blocks of 256 features at 2 and 4 threads: 50 rows (9 row
+// blocks, at least two per thread) run as one contiguous row range per
+// thread over every column block (int8_weight_gemm.cc); 9 rows split each
+// block's rows in 2 or 4 ranges (RowSplits), row blocks of 6 with a partial
+// last one; a range may hold no block (4 ranges of 9 rows).
 TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
