@@ -2,10 +2,10 @@
 // "avx2-f16-gemm" (run here whatever the CPU picks) and "avx512-f16-gemm"
 // where the CPU has AVX-512.
 // - Against a double reference on the same float16 values, rounded once,
-//   within one float16 step (the kernels sum in float32): 1 to 40 rows (row
-//   blocks of four and every remainder), column counts that leave a partial
+//   within one float16 step (the kernels sum in float32): 1 to 100 rows (row
+//   blocks of six and every remainder), column counts that leave a partial
 //   group and a partial vector, b stored [K, N] and transposed, a with batch
-//   dims, 1 and 3 threads.
+//   dims, 1, 2 and 3 threads (at 2, 100 rows split by rows).
 // - A fused bias add (and a residual add after it) bit for bit against the
 //   same kernel without post-ops followed by what the separate float16 Add
 //   steps compute: the product rounded, + the bias in float32, rounded,
@@ -107,16 +107,17 @@ std::vector<uint16_t> Run(const KernelDef& def, const Case& c, const Operands& o
 }
 
 const Case kCases[] = {
-    {{1, 1}, 1, false},          // one of everything
-    {{5, 7}, 9, false},          // a row block and one row; one partial vector
-    {{1, 13, 120}, 130, false},  // three row blocks and one row; two groups of 64 and two columns
-    {{1, 40, 120}, 200, true},   // PP-OCRv4 rec's head rows and depth; b stored [N, K]
-    {{2, 3, 37}, 257, false},    // batch dims folded into six rows; one column past whole vectors
-    {{6, 33}, 70, true},         // two rows past a block; a partial group
+    {{1, 1}, 1, false},           // one of everything
+    {{5, 7}, 9, false},           // a row block and one row; one partial vector
+    {{1, 13, 120}, 130, false},   // three row blocks and one row; two groups of 64 and two columns
+    {{1, 40, 120}, 200, true},    // PP-OCRv4 rec's head rows and depth; b stored [N, K]
+    {{2, 3, 37}, 257, false},     // batch dims folded into six rows; one column past whole vectors
+    {{6, 33}, 70, true},          // two rows past a block; a partial group
+    {{1, 100, 300}, 200, false},  // 2 threads, past kMinParallelMacs: each its own rows over every group
 };
 
 void CheckAgainstTheReference(const KernelDef& def, uint32_t seed) {
-  for (int threads : {1, 3})
+  for (int threads : {1, 2, 3})
     for (const Case& c : kCases) {
       SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " t" + std::to_string(threads));
       const Operands o = MakeOperands(c, seed++);
@@ -145,7 +146,7 @@ void CheckAgainstTheReference(const KernelDef& def, uint32_t seed) {
 // residual add after it, bit for bit against the unfused kernel and the
 // separate steps' float32 adds with their float16 roundings.
 void CheckFusedAdds(const KernelDef& def, uint32_t seed) {
-  for (int threads : {1, 3})
+  for (int threads : {1, 2, 3})
     for (const Case& c : kCases) {
       SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " t" + std::to_string(threads));
       const Operands o = MakeOperands(c, seed++);
