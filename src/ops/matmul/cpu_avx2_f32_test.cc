@@ -344,6 +344,11 @@ TEST(MatMulAvx2F32, ManyThreads) {
   omp_set_num_threads(3);  // above kMinParallelMacs: (row chunk, column block) tiles on 3 threads
   ExpectMatches(Make(130, 300, 520, 21), 1);
   ExpectMatches(Make(1, 2100, 3000, 22));
+  // 2 threads, at least 48 rows each and small weights: each thread its own
+  // rows (whole row blocks; 101 rows leave a partial one) over every column block.
+  omp_set_num_threads(2);
+  ExpectMatches(Make(130, 300, 520, 23), 1);
+  ExpectMatches(Make(101, 257, 300, 24), 1);
   omp_set_num_threads(before);
 }
 
