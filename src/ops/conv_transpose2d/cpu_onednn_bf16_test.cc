@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 
 #include "kernels/cpu_features.h"
@@ -138,9 +139,13 @@ Result RunCase(const Case& c, uint32_t seed, float filter_override = 0.0f) {
 }
 
 // oneDNN 2.6's fast bfloat16 deconvolution is its AMX kernel (AMX-BF16 comes
-// with AMX-INT8 on every CPU that has them).
+// with AMX-INT8 on every CPU that has them), unless ONEDNN_MAX_CPU_ISA caps
+// oneDNN below AMX (ctest's onednn_bf16_avx512_bf16_path does, to run the
+// path a Zen 4 takes): then oneDNN's own view decides.
 bool HaveAmx() {
-  return kernels::DetectedCpuFeatures().avx512bf16 && kernels::DetectedCpuFeatures().amx_int8;
+  const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+  const bool onednn_amx = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & amx) == amx;
+  return kernels::DetectedCpuFeatures().avx512bf16 && kernels::DetectedCpuFeatures().amx_int8 && onednn_amx;
 }
 
 TEST(ConvTranspose2DOneDnnBFloat16, MatchesTheReferenceRoundedOnce) {
@@ -149,7 +154,7 @@ TEST(ConvTranspose2DOneDnnBFloat16, MatchesTheReferenceRoundedOnce) {
       {1, 24, 9, 7, 24, 2, 2, 0, 0, 1, true, true},                      // PP-OCR det's upsampling
       {1, 24, 10, 10, 1, 2, 2, 0, 0, 1, true, false, true, false},       // one output channel, NHWC in
       {2, 16, 5, 6, 20, 3, 2, 1, 1, 1, false, true, false, true},        // output padding, NHWC out
-      {1, 32, 6, 5, 48, 3, 1, 1, 0, 4, true, false},                     // grouped
+      {1, 32, 6, 5, 32, 3, 1, 1, 0, 2, true, false},                     // grouped, 16 channels a group
       {1, 20, 7, 7, 12, 4, 2, 1, 0, 1, true, true, false, false, true},  // FLOAT32 output
   };
   uint32_t seed = 9;
