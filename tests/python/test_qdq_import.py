@@ -99,6 +99,11 @@ def test_quantize_static_model_imports_with_its_exact_scales(build_dir, tmp_path
     for node in report["nodes"]:
         if node["op"] in ("Conv2D", "ConvTranspose2D", "FullyConnected"):
             assert node["inputs"][0]["requested_by"] == "node"
+    # quantize_static's int32 biases (scale s_x * s_w[c], zero point 0) join
+    # the integer accumulator, as in ONNX Runtime's QLinearConv.
+    biases = [(n["op"], n["inputs"][2]["actual"], n["inputs"][2]["requested_by"]) for n in report["nodes"]
+              if n["op"] in ("Conv2D", "FullyConnected")]
+    assert biases == [("Conv2D", "INT32", "node")] * 2 + [("FullyConnected", "FLOAT32", "network")], biases
 
     # Round trip: the scales mixq ran with are the ones ONNX Runtime chose.
     exported = onnx.load(str(tmp_path / "reexport.onnx"))
@@ -147,6 +152,36 @@ def test_quantize_static_model_imports_with_its_exact_scales(build_dir, tmp_path
     err = np.abs(got_logits - want_logits).max()
     print(f"{activation_type}: max|mixq - ORT| {err:.3g} (one output step {step:.3g})")
     assert err <= step
+
+
+def test_int32_biases_stay_float_off_the_accumulator_scale_or_past_2_24(build_dir, tmp_path):
+    """A Conv bias whose DQ scale is not s_x * s_w[c] (requantizing it would
+    change its values), or whose sums could pass 2^24 (255 * sum|w| + |b|:
+    float32 would round them), is dequantized into a float bias."""
+    float_model(tmp_path / "float.onnx")
+    quantize_static(str(tmp_path / "float.onnx"), str(tmp_path / "qdq.onnx"), Reader(8),
+                    quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8)
+    model = onnx.load(str(tmp_path / "qdq.onnx"))
+    init = {t.name: t for t in model.graph.initializer}
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    bias_dq = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and conv.input[2] in n.output)
+    scale = onnx.numpy_helper.to_array(init[bias_dq.input[1]])
+    init[bias_dq.input[1]].CopyFrom(onnx.numpy_helper.from_array((scale * 3).astype(np.float32), bias_dq.input[1]))
+    conv2 = [n for n in model.graph.node if n.op_type == "Conv"][1]
+    bias2_dq = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and conv2.input[2] in n.output)
+    codes = onnx.numpy_helper.to_array(init[bias2_dq.input[0]]).copy()
+    codes[0] = 1 << 24
+    init[bias2_dq.input[0]].CopyFrom(onnx.numpy_helper.from_array(codes, bias2_dq.input[0]))
+    onnx.save(model, str(tmp_path / "scaled.onnx"))
+    np.save(tmp_path / "input.npy", RNG.standard_normal((1, 3, 12, 12)).astype(np.float32))
+    probe = build_dir / "tests" / "mixq_onnx_import_probe"
+    result = subprocess.run([str(probe), str(tmp_path / "scaled.onnx"), "force_float32", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import json
+    convs = [n for n in json.loads(result.stdout)["nodes"] if n["op"] == "Conv2D"]
+    assert [n["inputs"][2]["actual"] for n in convs] == ["FLOAT32", "FLOAT32"], convs
 
 
 def test_unpaired_quantize_linear_is_a_clear_error(build_dir, tmp_path):

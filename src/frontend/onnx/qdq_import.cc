@@ -10,7 +10,13 @@
 // (ITensor::SetQuantizationParameters, used exactly), and every quantizable
 // input (Conv / ConvTranspose / MatMul / Gemm inputs 0 and 1) reading such a
 // tensor is set to QINT8 / QINT16 with SetPrecision, so the QDQ model runs
-// quantized whatever the network-level mode. Pairs in front of operators that
+// quantized whatever the network-level mode. A Conv bias given as int32
+// codes in the accumulator's scale (DQ scale = s_x * s_w[c] in float32, zero
+// point 0: what quantize_static writes) is set to INT32 the same way where
+// float32 holds its sums exactly (KeepFloatExactInt32Biases), so it joins the
+// integer accumulator as ONNX Runtime's QLinearConv adds it and the int8
+// convolutions may fold the input's zero point into it; other int32 biases
+// are dequantized into float biases. Pairs in front of operators that
 // mixq runs in float (Add, pooling, ...) leave those operators in float: the
 // precision report shows it.
 //
@@ -18,6 +24,8 @@
 // quantization. Activations must be quantized per tensor.
 #include "frontend/onnx/qdq_import.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -104,9 +112,11 @@ Status ReadParams(const onnx::GraphProto& g, const onnx::NodeProto& node, int64_
   return Status::OK();
 }
 
-// s * (q - z) per element, per axis where the parameters say.
+// s * (q - z) per element, per axis where the parameters say; `centered`
+// (optional) gets q - z.
 Status Dequantize(const FoldValue& q, const Params& params, const std::vector<float>& bias_scales,
-                  const std::vector<int64_t>& bias_zeros, int64_t axis, std::vector<float>* out) {
+                  const std::vector<int64_t>& bias_zeros, int64_t axis, std::vector<float>* out,
+                  std::vector<int64_t>* centered = nullptr) {
   std::vector<int64_t> values;
   MIXQ_RETURN_IF_ERROR(q.ToInt64s("quantized initializer", &values));
   const bool per_axis = params.bias ? bias_scales.size() > 1 : params.params.axis >= 0;
@@ -122,12 +132,14 @@ Status Dequantize(const FoldValue& q, const Params& params, const std::vector<fl
   if (per_axis && static_cast<int64_t>(count) != channels)
     return InvalidArgument(count, " scales for ", channels, " slices along axis ", ax);
   out->resize(values.size());
+  if (centered) centered->resize(values.size());
   const int64_t shift = q.dtype == DataType::UINT8 ? 128 : 0;
   for (size_t e = 0; e < values.size(); ++e) {
     const size_t c = per_axis ? static_cast<size_t>((static_cast<int64_t>(e) / inner) % channels) : 0;
     const float s = params.bias ? bias_scales[c] : params.params.scales[c];
     const int64_t z = params.bias ? bias_zeros[c] : params.params.zero_points[c] + shift;
     (*out)[e] = s * static_cast<float>(values[e] - z);
+    if (centered) (*centered)[e] = values[e] - z;
   }
   return Status::OK();
 }
@@ -139,8 +151,62 @@ class QdqImportPass : public ImportPass {
   Status AfterMapping(Importer& importer) override;
 
  private:
+  // INT32 on the bias input of a quantized Conv2D whose bias is one of
+  // int32_bias_scales_, in the accumulator's scale.
+  Status SetInt32Bias(Importer& importer, const std::map<const ITensor*, const QuantizationParameters*>& by_tensor,
+                      INode* node);
   std::map<std::string, QuantizationParameters> params_;  // ONNX value name -> exact parameters
+  // ONNX value name of a dequantized int32 bias -> its DQ scales, where its
+  // zero points are 0 and it is an ONNX Conv's bias whose sums stay exact
+  // in float32 (FloatExactInt32Biases).
+  std::map<std::string, std::vector<float>> int32_bias_scales_;
 };
+
+// An int32 bias joins the accumulator as INT32 only where the reference's
+// f32(acc + bias) is the exact integer, whatever the input codes: 255 *
+// sum|w| + |bias| < 2^24 per output channel, with sum|w| over the channel's
+// centered weight codes. There the integer and the dequantized float bias
+// give the same sums, and oneDNN's int8 convolutions can take it bit-exactly
+// (conv2d/cpu_onednn_int8.cc); a deeper layer keeps the float bias, which
+// oneDNN also takes exactly (ResNet-50's layers with INT32 biases left
+// oneDNN for mixq's own AMX kernel: 1.39x the time). Only ONNX Conv biases
+// (OIHW weights: output channel o's codes are row o) that nothing else reads.
+void KeepFloatExactInt32Biases(const onnx::GraphProto& g, const std::map<std::string, std::vector<int64_t>>& bias_codes,
+                               const std::map<std::string, std::vector<int64_t>>& weight_row_sums,
+                               std::map<std::string, std::vector<float>>* int32_bias_scales) {
+  std::set<std::string> exact, other_reader;
+  for (const auto& n : g.node()) {
+    for (int i = 0; i < n.input_size(); ++i)
+      if (!(n.op_type() == "Conv" && i == 2)) other_reader.insert(n.input(i));
+    if (n.op_type() != "Conv" || n.input_size() < 3) continue;
+    auto b = bias_codes.find(n.input(2));
+    auto w = weight_row_sums.find(n.input(1));
+    if (b == bias_codes.end() || w == weight_row_sums.end() || b->second.size() != w->second.size()) continue;
+    bool ok = true;
+    for (size_t o = 0; o < b->second.size(); ++o)
+      ok = ok && 255 * w->second[o] + std::llabs(b->second[o]) < (int64_t{1} << 24);
+    if (ok) exact.insert(n.input(2));
+  }
+  for (auto it = int32_bias_scales->begin(); it != int32_bias_scales->end();)
+    it = exact.count(it->first) && !other_reader.count(it->first) ? std::next(it) : int32_bias_scales->erase(it);
+}
+
+// Whether `scales` (a bias's DQ scales) are the accumulator's, s_x * s_w[c]
+// rounded to float32 as the precision planner computes them
+// (passes/int32_bias.cc), so that requantizing the dequantized bias gives its
+// codes back.
+bool AccumulatorScales(const std::vector<float>& scales, const QuantizationParameters& x,
+                       const QuantizationParameters& w) {
+  if (x.scales.size() != 1 || w.scales.empty() || scales.empty()) return false;
+  if (scales.size() != 1 && scales.size() % w.scales.size() != 0) return false;
+  if (scales.size() == 1 && w.scales.size() != 1) return false;
+  for (size_t c = 0; c < scales.size(); ++c) {
+    const float product =
+        static_cast<float>(static_cast<double>(x.scales[0]) * static_cast<double>(w.scales[c % w.scales.size()]));
+    if (scales[c] != product) return false;
+  }
+  return true;
+}
 
 Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
   onnx::GraphProto* g = model->mutable_graph();
@@ -154,6 +220,7 @@ Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
   std::vector<int> fake_quantize;                         // DQs kept as FakeQuantize of their source
   std::set<int> removed;
   std::vector<onnx::TensorProto> new_initializers;
+  std::map<std::string, std::vector<int64_t>> bias_codes, weight_row_sums;  // by DQ output name
   for (int i = 0; i < g->node_size(); ++i) {
     const onnx::NodeProto& dq = g->node(i);
     if (dq.op_type() != "DequantizeLinear" || !(dq.domain().empty() || dq.domain() == "ai.onnx")) continue;
@@ -177,7 +244,8 @@ Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
       std::vector<float> values;
       int64_t axis = AxisAttr(dq);
       if (axis < 0) axis += static_cast<int64_t>(q.dims.size());
-      MIXQ_RETURN_IF_ERROR(WithContext(Dequantize(q, params, bias_scales, bias_zeros, axis, &values), what));
+      std::vector<int64_t> centered;
+      MIXQ_RETURN_IF_ERROR(WithContext(Dequantize(q, params, bias_scales, bias_zeros, axis, &values, &centered), what));
       onnx::TensorProto t;
       t.set_name(dq.output(0));
       t.set_data_type(onnx::TensorProto::FLOAT);
@@ -185,6 +253,18 @@ Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
       t.set_raw_data(values.data(), values.size() * sizeof(float));
       new_initializers.push_back(std::move(t));
       if (!params.bias) params_[dq.output(0)] = params.params;
+      if (params.bias) {
+        const bool zero = std::all_of(bias_zeros.begin(), bias_zeros.end(), [](int64_t z) { return z == 0; });
+        if (zero && q.dims.size() == 1) {
+          int32_bias_scales_[dq.output(0)] = bias_scales;
+          bias_codes[dq.output(0)] = centered;
+        }
+      } else if (q.dims.size() == 4 && q.dims[0] > 0) {
+        std::vector<int64_t>& sums = weight_row_sums[dq.output(0)];
+        sums.assign(static_cast<size_t>(q.dims[0]), 0);
+        const size_t row = centered.size() / sums.size();
+        for (size_t e = 0; e < centered.size(); ++e) sums[e / row] += std::llabs(centered[e]);
+      }
       removed.insert(i);
       continue;
     }
@@ -240,6 +320,7 @@ Status QdqImportPass::BeforeMapping(onnx::ModelProto* model) {
       removed.insert(i);
     }
   }
+  KeepFloatExactInt32Biases(*g, bias_codes, weight_row_sums, &int32_bias_scales_);
   for (const auto& [k, j, source] : bypass) g->mutable_node(k)->set_input(j, source);
   for (int k : fake_quantize) {
     onnx::NodeProto* dq = g->mutable_node(k);
@@ -304,6 +385,23 @@ Status QdqImportPass::AfterMapping(Importer& importer) {
       MIXQ_RETURN_IF_ERROR(
           node->SetPrecision(static_cast<size_t>(i), it->second->bits == 8 ? DataType::QINT8 : DataType::QINT16));
     }
+    MIXQ_RETURN_IF_ERROR(SetInt32Bias(importer, by_tensor, node));
+  }
+  return Status::OK();
+}
+
+Status QdqImportPass::SetInt32Bias(Importer& importer,
+                                   const std::map<const ITensor*, const QuantizationParameters*>& by_tensor,
+                                   INode* node) {
+  const std::string op = node->GetOpType();
+  if (op != "Conv2D" || node->GetInputCount() < 3) return Status::OK();
+  auto x = by_tensor.find(node->GetInput(0));
+  auto w = by_tensor.find(node->GetInput(1));
+  if (x == by_tensor.end() || w == by_tensor.end() || !node->GetInput(2)) return Status::OK();
+  for (const auto& [name, scales] : int32_bias_scales_) {
+    ImportedValue* v = importer.Find(name);
+    if (!v || v->tensor != node->GetInput(2)) continue;
+    if (AccumulatorScales(scales, *x->second, *w->second)) return node->SetPrecision(2, DataType::INT32);
   }
   return Status::OK();
 }

@@ -15,21 +15,26 @@
 //   reference's clamp(rint((f32(acc + int_bias) + bias) * m + zp), lo, hi).
 // - Zero point 0 (symmetric activations): the bias as it is (f32, or s32),
 //   the multiplier as oneDNN's per-channel output scale.
-// - An INT32 bias (or none) with a zero point: its term folds into the s32
-//   bias (int_bias - zp * sum(w)), and a padded convolution reads a copy of
-//   its input padded with the zero point (oneDNN pads with the code 0, the
-//   reference with a real 0), so f32(acc + s32 bias) is the reference's
-//   f32(acc + int_bias) whenever every partial value is below 2^24 (exact
-//   in float32): taken only where the weights bound them so (128 * sum|w| +
-//   |s32 bias| and 255 * sum|w| + |int_bias| per channel). oneDNN runs
-//   this form in its brgemm kernels (ResNet-50's 1x1 layers 0.7-0.8x the
-//   src zero point form's time, 3x3 the same).
-// - A float bias with a zero point, or sums too deep to fold: oneDNN's src
-//   zero point (it subtracts zp * the weights of the taps inside the image
-//   from the int32 sum itself) with the f32 bias. Measured against folding
-//   with the float bias and the multiplier as binary add / mul post-ops
-//   (exact too): 1.4-2.4x faster on ResNet-50's layers, so that form is
-//   not used.
+// - An INT32 bias (or none) with a zero point, no padding: its term folds
+//   into the s32 bias (int_bias - zp * sum(w)), so f32(acc + s32 bias) is
+//   the reference's f32(acc + int_bias) whenever every partial value is
+//   below 2^24 (exact in float32): taken only where the weights bound them
+//   so (128 * sum|w| + |s32 bias| and 255 * sum|w| + |int_bias| per
+//   channel). oneDNN runs this form in its brgemm kernels (ResNet-50's 1x1
+//   layers 0.7-0.8x the src zero point form's time on AMD Zen 4; on an AMX
+//   Xeon MobileNetV2 QDQ's 34 1x1 layers 0.92 ms in brgconv_1x1 against
+//   1.78 in jit_1x1 with the src zero point, which also ran 1.7x slower at
+//   2 threads than at 1).
+// - A padded convolution with a zero point, a float bias, or sums too deep
+//   to fold: oneDNN's src zero point (it subtracts zp * the weights of the
+//   taps inside the image from the int32 sum itself; oneDNN pads with the
+//   code 0, the reference with a real 0) with the bias as it is. A padded
+//   convolution used to read a copy of its input padded with the zero point
+//   and fold: slower on both CPUs measured (MobileNetV2 QDQ with INT32
+//   biases on an AMX Xeon: 2.15 -> 2.00 ms at 1 thread, 2.2-2.4 -> 1.5-1.6
+//   at 2 without the copy). Folding the zero point with a float bias and the
+//   multiplier as binary add / mul post-ops (exact too) was 1.4-2.4x slower
+//   than the src zero point on ResNet-50's layers, so that form is not used.
 // - Clamping activations (ReLU, ReLU6, clip) are the output stage's integer
 //   bounds [lo, hi]: oneDNN's clip post-op at lo - zp and hi - zp (exact
 //   integers) before the zero point is added clamps the same values; the
@@ -49,7 +54,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,12 +88,7 @@ struct Int8ConvSetup {
   bool s32_bias = false;        // else f32
   std::vector<int32_t> bias_s32;
   std::vector<float> bias_f32;
-  // The input copied into a buffer padded with its zero point, the
-  // convolution run unpadded on it (the zero point's term folded: the
-  // padding then holds real zeros as the reference's does).
-  bool explicit_pad = false;
   int32_t src_zero_point = 0;  // as oneDNN's src zero point attribute; 0: none
-  int32_t input_zero_point = 0;
   int32_t dst_zero_point = 0, lo = -128, hi = 127;
 };
 
@@ -147,7 +146,6 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
   const int32_t zp = x.quant->zero_points.empty() ? 0 : x.quant->zero_points[0];
   s->weights.resize(centered.size());
   s->scales.resize(static_cast<size_t>(oc));
-  s->input_zero_point = zp;
   bool float_bias = false;
   for (int64_t o = 0; o < oc; ++o) {
     if (!std::isfinite(c[o].bias) || !std::isfinite(c[o].multiplier)) return false;
@@ -179,11 +177,8 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
     // Codes are centered values: the bias as it is, the multiplier as oneDNN's output scale.
     if (!float_bias && !attr_exact) return false;
     s->s32_bias = !float_bias;
-  } else if (foldable && !float_bias) {
-    // oneDNN pads with the code 0, the reference with the zero point (a real
-    // 0): with padding the input is copied into a zero-point-padded buffer.
-    s->s32_bias = true;
-    s->explicit_pad = padded;
+  } else if (foldable && !float_bias && !padded) {
+    s->s32_bias = true;  // the zero point's term folded into the bias
   } else {
     // oneDNN subtracts zp * (the weights of the taps inside the image) itself.
     if (!float_bias && !attr_exact) return false;
@@ -206,23 +201,14 @@ memory::dims WeightDims(const ConvGeometry& g) {
   return {g.group, g.out_channels / g.group, g.in_channels / g.group, g.kernel_h, g.kernel_w};
 }
 
-// The input as the convolution reads it: the zero-point-padded copy's dims
-// (explicit_pad) or the input's.
-memory::dims SourceDims(const Int8ConvSetup& s) {
-  const ConvGeometry& g = s.g;
-  if (!s.explicit_pad) return {g.batch, g.in_channels, g.in_h, g.in_w};
-  return {g.batch, g.in_channels, g.in_h + g.pad_top + g.pad_bottom, g.in_w + g.pad_left + g.pad_right};
-}
-
 dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
   const ConvGeometry& g = s.g;
   const auto s8 = memory::data_type::s8;
-  const memory::desc src(SourceDims(s), s8, tag::nhwc);
+  const memory::desc src({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc);
   const memory::desc dst({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nhwc);
   const memory::desc w(WeightDims(g), s8, tag::any);
   const memory::desc bias({g.out_channels}, s.s32_bias ? memory::data_type::s32 : memory::data_type::f32, tag::x);
-  const memory::dims pad_l = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_top, g.pad_left};
-  const memory::dims pad_r = s.explicit_pad ? memory::dims{0, 0} : memory::dims{g.pad_bottom, g.pad_right};
+  const memory::dims pad_l{g.pad_top, g.pad_left}, pad_r{g.pad_bottom, g.pad_right};
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w,
                                        bias, dst, {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, pad_l,
                                        pad_r);
@@ -274,16 +260,7 @@ class OneDnnInt8Conv : public Kernel {
       plain_dst_md_ = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nchw);
       const memory::desc input_md =
           src_channels_last_ ? memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc) : plain_src_md_;
-      if (s_.explicit_pad) {
-        // The input's place inside the padded NHWC copy: its strides, offset by the top and left pads.
-        const memory::dims padded = SourceDims(s_);
-        const int64_t row = padded[3] * g.in_channels, image = padded[2] * row;
-        interior_md_ =
-            memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, memory::dims{image, 1, row, g.in_channels});
-        interior_offset_ = g.pad_top * row + g.pad_left * g.in_channels;
-        src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
-        src_reorder_ = dnnl::reorder(memory(input_md, engine, nullptr), memory(interior_md_, engine, nullptr));
-      } else if (!src_channels_last_) {
+      if (!src_channels_last_) {
         src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
         src_reorder_ = dnnl::reorder(memory(plain_src_md_, engine, nullptr), src_copy_);
       }
@@ -304,12 +281,7 @@ class OneDnnInt8Conv : public Kernel {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_, dst = dst_copy_;
       memory input(input_md_, engine, in[0].data);
-      if (s_.explicit_pad) {
-        auto* padded = static_cast<int8_t*>(src_copy_.get_data_handle());
-        std::memset(padded, static_cast<int8_t>(s_.input_zero_point), src_copy_.get_desc().get_size());
-        memory interior(interior_md_, engine, padded + interior_offset_);
-        src_reorder_.execute(stream_, input, interior);
-      } else if (src_channels_last_) {
+      if (src_channels_last_) {
         src = memory(pd_.src_desc(), engine, in[0].data);
       } else {
         src_reorder_.execute(stream_, input, src_copy_);
@@ -335,9 +307,8 @@ class OneDnnInt8Conv : public Kernel {
   std::shared_ptr<const memory> packed_weights_;
   int64_t private_bytes_ = 0;
   memory bias_;
-  memory::desc plain_src_md_, plain_dst_md_, input_md_, interior_md_;
-  int64_t interior_offset_ = 0;
-  memory src_copy_, dst_copy_;  // NHWC (explicit_pad: padded) copies, in thread scratch
+  memory::desc plain_src_md_, plain_dst_md_, input_md_;
+  memory src_copy_, dst_copy_;  // NHWC copies, in thread scratch
   dnnl::reorder src_reorder_, dst_reorder_;
 };
 

@@ -1,12 +1,10 @@
 // "onednn-int8" against the quantized reference, bit for bit: plain and
 // channels-last activations (in, out, both), float / INT32 / no bias in each
 // of its forms (as they are with a zero point 0; an INT32 bias with the zero
-// point's term folded in, through a zero-point-padded copy where there is
-// padding; oneDNN's src zero point for a float bias or sums too deep to
-// fold), zero points at the extremes, padding (oneDNN pads with code 0, not
-// the zero point), strides,
-// dilations, batch 2, odd channel counts, clamping activations, outputs that
-// saturate; depthwise and grouped; and the cases it must decline.
+// point's term folded in where there is no padding; oneDNN's src zero point
+// for padding, a float bias or sums too deep to fold), zero points at the extremes, padding (oneDNN pads with code 0,
+// not the zero point), strides, dilations, batch 2, odd channel counts, clamping activations, outputs that saturate;
+// depthwise and grouped; and the cases it must decline.
 #include <gtest/gtest.h>
 
 #include <limits>
