@@ -104,10 +104,12 @@ inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) 
   if (!s.ok()) return {};
   const int64_t count = out[0]->GetDimensions().GetElementCount();
   std::vector<float> y;
+  const DataType type = out[0]->GetDataType();
+  const auto* narrow = static_cast<const uint16_t*>(out[0]->GetData());
   for (int64_t i = 0; i < count; ++i)
-    y.push_back(out[0]->GetDataType() == DataType::FLOAT16
-                    ? HalfToFloat(static_cast<const uint16_t*>(out[0]->GetData())[i])
-                    : static_cast<const float*>(out[0]->GetData())[i]);
+    y.push_back(type == DataType::FLOAT16    ? HalfToFloat(narrow[i])
+                : type == DataType::BFLOAT16 ? BFloat16ToFloat(narrow[i])
+                                             : static_cast<const float*>(out[0]->GetData())[i]);
   return y;
 }
 

@@ -246,5 +246,5 @@ void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* 
 
 MIXQ_REGISTER_KERNELS(conv2d, onednn_bf16) {
   mixq::ops::RegisterKernel({"onednn-bf16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 30, mixq::ops::Supports,
-                             mixq::ops::Make, mixq::ops::LayoutSlots});
+                             mixq::ops::Make, mixq::ops::LayoutSlots, nullptr, mixq::ops::AddendAlias});
 }
