@@ -82,6 +82,7 @@ const CpuFeatures& DetectedCpuFeatures() {
 
 namespace {
 std::atomic<int> gather_tables_forced{-1};
+std::atomic<int> onednn_float_gemm_forced{-1};
 }  // namespace
 
 bool GatherTablesPay() {
@@ -91,6 +92,15 @@ bool GatherTablesPay() {
 
 void SetGatherTablesForTesting(int forced) {
   gather_tables_forced.store(forced, std::memory_order_relaxed);
+}
+
+bool OneDnnFloatGemmPays() {
+  const int forced = onednn_float_gemm_forced.load(std::memory_order_relaxed);
+  return forced >= 0 ? forced != 0 : DetectedCpuFeatures().intel && BestIsa() >= Isa::kAvx512;
+}
+
+void SetOneDnnFloatGemmForTesting(int forced) {
+  onednn_float_gemm_forced.store(forced, std::memory_order_relaxed);
 }
 
 const char* IsaName(Isa isa) {

@@ -41,6 +41,17 @@ Isa BestIsa();
 bool GatherTablesPay();
 void SetGatherTablesForTesting(int forced);
 
+// Whether oneDNN's float32 GEMM beats mixq's AVX2 one ("avx2-f32",
+// ops/float_weight_gemm.h) on products large enough for both: on Intel CPUs
+// at the AVX-512 tier, whose two 512-bit FMA ports give oneDNN's AVX-512
+// kernels twice the AVX2 width (BERT-base layer float32 on an AMX Xeon:
+// 20.3 -> 12.2 ms at 1 thread, 11.1 -> 6.8 at 2); not on AMD Zen 4, whose
+// 512-bit FMAs issue at the AVX2 rate and where avx2-f32 was measured
+// faster. SetOneDnnFloatGemmForTesting(1 / 0) forces either for kernels
+// chosen afterwards; -1 goes back to the CPU.
+bool OneDnnFloatGemmPays();
+void SetOneDnnFloatGemmForTesting(int forced);
+
 const char* IsaName(Isa isa);
 // Parses the names above; false when unknown.
 bool ParseIsa(const std::string& name, Isa* isa);

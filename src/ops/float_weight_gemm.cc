@@ -1,5 +1,6 @@
 #include "ops/float_weight_gemm.h"
 
+#include "kernels/cpu_features.h"
 #include "kernels/sgemm.h"
 #include "util/status_util.h"
 
@@ -138,6 +139,7 @@ bool FloatWeightGemmComputes(const KernelInit& init, const FloatWeightGemmShape&
 }
 
 bool FloatWeightGemmPreferred(const FloatWeightGemmShape& shape) {
+  if (kernels::OneDnnFloatGemmPays()) return false;
   return shape.m >= kernels::kSgemmRows && shape.k >= kernels::kSgemmDepthBlock;
 }
 

@@ -33,7 +33,8 @@ bool FloatWeightGemmComputes(const KernelInit& init, const FloatWeightGemmShape&
 // True where it is measured faster than oneDNN's gemm (the registry's pick,
 // bench/float_gemm_bench.cc): at least one full 6-row tile and one full K
 // block of 256. Below that (a vector times the weights, PP-OCR rec's K = 120
-// and 240) oneDNN was as fast or faster on AMD Zen 3.
+// and 240) oneDNN was as fast or faster on AMD Zen 3. Never where
+// kernels::OneDnnFloatGemmPays() (Intel CPUs with AVX-512).
 bool FloatWeightGemmPreferred(const FloatWeightGemmShape& shape);
 
 // Any step FloatWeightGemmComputes takes (INVALID_ARGUMENT otherwise).

@@ -11,6 +11,7 @@
 #include "api_test_util.h"
 #include "kernels/cpu_features.h"
 #include "runtime/engine.h"
+#include "test_util/prefer_avx2_f32.h"
 
 namespace mixq::testing {
 namespace {
@@ -73,11 +74,13 @@ void CheckPlanAndValues(bool fully_connected) {
 }
 
 TEST(FloatGemmPlan, BertMatMulRunsAvx2F32WithTheResidualAddFused) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   CheckPlanAndValues(false);
 }
 
 TEST(FloatGemmPlan, FullyConnectedRunsAvx2F32WithTheResidualAddFused) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   CheckPlanAndValues(true);
 }

@@ -18,6 +18,7 @@
 #include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 #include "runtime/engine.h"
+#include "test_util/prefer_avx2_f32.h"
 #include "util/half.h"
 
 namespace mixq::testing {
@@ -169,6 +170,7 @@ bool HaveAvx2F32() {
 using Kind = ops::PostOp::Kind;
 
 TEST(FuseBiasAdd, MatMulBiasGeluIsOneStepOnAvx2F32) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!HaveAvx2F32()) GTEST_SKIP() << "no AVX2";
   for (const Tail tail : {Tail::kGeluErf, Tail::kGeluTanh, Tail::kRelu, Tail::kClip}) {
     SCOPED_TRACE(static_cast<int>(tail));
@@ -183,6 +185,7 @@ TEST(FuseBiasAdd, MatMulBiasGeluIsOneStepOnAvx2F32) {
 }
 
 TEST(FuseBiasAdd, BiasThenResidualAndBiasGeluResidual) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!HaveAvx2F32()) GTEST_SKIP() << "no AVX2";
   Pattern p;
   p.k = p.n = 256;  // the residual is x itself
@@ -201,6 +204,7 @@ TEST(FuseBiasAdd, BiasThenResidualAndBiasGeluResidual) {
 }
 
 TEST(FuseBiasAdd, FullyConnectedWithItsOwnBiasThenABiasAddAndGelu) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!ops::FindKernel(OpKind::kFullyConnected, "avx2-f32") || kernels::BestIsa() < kernels::Isa::kAvx2)
     GTEST_SKIP() << "no AVX2";
   Pattern p;
@@ -382,6 +386,7 @@ TEST(FuseBiasAdd, Float16BiasAndResidualFuseIntoTheHalfWeightGemm) {
 }
 
 TEST(FuseBiasAdd, NearMissesStaySeparate) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!HaveAvx2F32()) GTEST_SKIP() << "no AVX2";
   // A bias along another axis ([1, M, 1]: one value per row): no fusion, still right.
   {

@@ -14,6 +14,7 @@
 
 #include "ops/kernel_registry.h"
 #include "test_util/op_runner.h"
+#include "test_util/prefer_avx2_f32.h"
 
 namespace mixq::testing {
 namespace {
@@ -79,6 +80,7 @@ TEST(FullyConnectedAvx2F32, MatchesTheReference) {
 }
 
 TEST(FullyConnectedAvx2F32, DeclinesWhatOtherKernelsRun) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!HaveAvx2()) GTEST_SKIP() << "no AVX2";
   const Case c{4, 8, 5, true, {5}};
   std::vector<HostTensor> out;

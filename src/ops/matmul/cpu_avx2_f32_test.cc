@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "ops/kernel_registry.h"
+#include "test_util/prefer_avx2_f32.h"
 
 namespace mixq::ops {
 namespace {
@@ -370,6 +371,7 @@ TEST(MatMulAvx2F32, ExtremeValues) {
 }
 
 TEST(MatMulAvx2F32, DeclinesWhatItDoesNotCompute) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
   if (!Fast()) GTEST_SKIP() << "no AVX2";
   const KernelDef& fast = *Fast();
   ir::AttrMap attrs;
@@ -445,8 +447,7 @@ TEST(MatMulAvx2F32, DeclinesWhatItDoesNotCompute) {
       std::make_pair(false, true));
 }
 
-TEST(MatMulAvx2F32, PickedForTheBertShapes) {
-  if (!Fast()) GTEST_SKIP() << "no AVX2";
+void ExpectBertShapesPick(const char* kernel) {
   ir::AttrMap attrs;
   attrs.Set("transpose_a", int64_t{0});
   attrs.Set("transpose_b", int64_t{0});
@@ -458,8 +459,25 @@ TEST(MatMulAvx2F32, PickedForTheBertShapes) {
     std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT32, {1, 128, n}, nullptr, nullptr, false}};
     const KernelDef* def = nullptr;
     ASSERT_TRUE(SelectKernel(OpKind::kMatMul, KernelInit(attrs, ins, outs), false, kernels::BestIsa(), &def).ok());
-    EXPECT_STREQ(def->name, "avx2-f32") << k << "x" << n;
+    EXPECT_STREQ(def->name, kernel) << k << "x" << n;
   }
+}
+
+TEST(MatMulAvx2F32, PickedForTheBertShapes) {
+  const test_util::PreferAvx2F32 prefer_avx2_f32;  // whatever the CPU vendor
+  if (!Fast()) GTEST_SKIP() << "no AVX2";
+  ExpectBertShapesPick("avx2-f32");
+}
+
+// Where oneDNN's float32 GEMM pays (Intel CPUs with AVX-512: twice the FMA
+// width of avx2-f32), the same shapes go to oneDNN; forced here on any CPU.
+TEST(MatMulAvx2F32, LeftToOneDnnWhereItsGemmPays) {
+  if (!Fast() || !FindKernel(OpKind::kMatMul, "onednn")) GTEST_SKIP() << "no AVX2 or no oneDNN";
+  kernels::SetOneDnnFloatGemmForTesting(1);
+  ExpectBertShapesPick("onednn");
+  kernels::SetOneDnnFloatGemmForTesting(-1);
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  ExpectBertShapesPick(cpu.intel && kernels::BestIsa() >= kernels::Isa::kAvx512 ? "onednn" : "avx2-f32");
 }
 
 }  // namespace
