@@ -514,6 +514,21 @@ TEST(BFloat16Storage, ElementwisePointwiseAndRowWiseMatchTheCastPath) {
   RowWiseCases("avx2-bf16");
 }
 
+// The AVX-512 Softmax on narrow storage (ops/softmax/softmax_row_avx512.cc):
+// bit for bit with the Cast path too, rows with and without 16-value tails.
+TEST(HalfStorage, Avx512SoftmaxMatchesTheCastPath) {
+  if (!HaveAvx2() || kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
+  for (DataType narrow : {DataType::FLOAT16, DataType::BFLOAT16}) {
+    NarrowScope scope(narrow);
+    const char* kernel = narrow == DataType::FLOAT16 ? "avx512-f16" : "avx512-bf16";
+    for (const ir::Shape& shape : {ir::Shape{3, 97, 7}, ir::Shape{1, 5, 3001}, ir::Shape{2, 3, 6625}}) {
+      const Operand x{shape, HalfValues(ir::ElementCount(shape), 16, 3.0f)};
+      ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, true, {}, kernel);
+      ExpectMatchesCastPath(OpKind::kSoftmax, {}, {x}, false, {}, kernel);  // a float32 output
+    }
+  }
+}
+
 TEST(HalfStorage, KernelsRefuseWhatTheyDoNotTake) {
   if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
   // Softmax over a middle axis: its rows are not contiguous.

@@ -68,17 +68,20 @@ namespace {
 
 class SoftmaxAvx2 : public Kernel {
  public:
-  SoftmaxAvx2(int64_t rows, int64_t n) : rows_(rows), n_(n) {}
-  const char* Name() const override { return "avx2"; }
+  SoftmaxAvx2(const char* name, SoftmaxRowFn row, int64_t rows, int64_t n)
+      : name_(name), row_(row), rows_(rows), n_(n) {}
+  const char* Name() const override { return name_; }
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
 #pragma omp parallel for schedule(static) if (rows_ > 1 && rows_ * n_ > kernels::kMinParallelExpElements)
-    for (int64_t r = 0; r < rows_; ++r) SoftmaxRowAvx2(x + r * n_, y + r * n_, n_);
+    for (int64_t r = 0; r < rows_; ++r) row_(x + r * n_, y + r * n_, n_);
     return Status::OK();
   }
 
  private:
+  const char* name_;
+  SoftmaxRowFn row_;
   int64_t rows_, n_;
 };
 
@@ -92,9 +95,11 @@ bool Supports(const KernelInit& init) {
   return axis == static_cast<int64_t>(shape.size()) - 1 && shape.back() > 0;
 }
 
+template <bool kAvx512>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const ir::Shape& shape = init.inputs[0]->shape;
-  *kernel = std::make_unique<SoftmaxAvx2>(ir::ElementCount(shape) / shape.back(), shape.back());
+  *kernel = std::make_unique<SoftmaxAvx2>(kAvx512 ? "avx512" : "avx2", kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2,
+                                          ir::ElementCount(shape) / shape.back(), shape.back());
   return Status::OK();
 }
 
@@ -104,5 +109,8 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(softmax, avx2) {
   mixq::ops::RegisterKernel(
-      {"avx2", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make});
+      {"avx2", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make<false>});
+  // The same bits on AVX-512 (softmax_row_avx512.cc).
+  mixq::ops::RegisterKernel(
+      {"avx512", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx512, 11, mixq::ops::Supports, mixq::ops::Make<true>});
 }

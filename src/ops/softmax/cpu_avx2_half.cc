@@ -27,8 +27,15 @@ namespace {
 
 class SoftmaxNarrow : public Kernel {
  public:
-  SoftmaxNarrow(const char* name, bool bfloat16, bool in_narrow, bool out_narrow, int64_t rows, int64_t n)
-      : name_(name), bfloat16_(bfloat16), in_narrow_(in_narrow), out_narrow_(out_narrow), rows_(rows), n_(n) {}
+  SoftmaxNarrow(const char* name, SoftmaxRowFn row, bool bfloat16, bool in_narrow, bool out_narrow, int64_t rows,
+                int64_t n)
+      : name_(name),
+        row_(row),
+        bfloat16_(bfloat16),
+        in_narrow_(in_narrow),
+        out_narrow_(out_narrow),
+        rows_(rows),
+        n_(n) {}
   const char* Name() const override { return name_; }
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
@@ -46,7 +53,7 @@ class SoftmaxNarrow : public Kernel {
         from = row.data();
       }
       float* to = out_narrow_ ? row.data() : static_cast<float*>(y) + r * n_;
-      SoftmaxRowAvx2(from, to, n_);
+      row_(from, to, n_);
       if (out_narrow_) kernels::FloatToNarrow16Row(bfloat16_, row.data(), static_cast<uint16_t*>(y) + r * n_, n_);
     }
     return Status::OK();
@@ -54,6 +61,7 @@ class SoftmaxNarrow : public Kernel {
 
  private:
   const char* name_;
+  SoftmaxRowFn row_;
   bool bfloat16_, in_narrow_, out_narrow_;
   int64_t rows_, n_;
   std::vector<std::vector<float>> rows_buffers_;  // per OpenMP thread: one widened row
@@ -74,13 +82,14 @@ bool Supports(const KernelInit& init) {
          axis == static_cast<int64_t>(shape.size()) - 1;
 }
 
-template <DataType kNarrow>
+template <DataType kNarrow, bool kAvx512 = false>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   if (!Supports<kNarrow>(init)) return Internal("Softmax on narrow storage: not a step this kernel takes");
   const ir::Shape& shape = init.inputs[0]->shape;
   const bool bfloat16 = kNarrow == DataType::BFLOAT16;
+  const char* name = kAvx512 ? (bfloat16 ? "avx512-bf16" : "avx512-f16") : (bfloat16 ? "avx2-bf16" : "avx2-f16");
   *kernel = std::make_unique<SoftmaxNarrow>(
-      bfloat16 ? "avx2-bf16" : "avx2-f16", bfloat16, IsNarrowStorage(*init.inputs[0], kNarrow),
+      name, kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2, bfloat16, IsNarrowStorage(*init.inputs[0], kNarrow),
       IsNarrowStorage(init.outputs[0], kNarrow), ir::ElementCount(shape) / shape.back(), shape.back());
   return Status::OK();
 }
@@ -95,4 +104,11 @@ MIXQ_REGISTER_KERNELS(softmax, avx2_half) {
   // bfloat16 storage the same way (force_bfloat16).
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
+  // The same bits on AVX-512 (ops/softmax/softmax_row_avx512.cc).
+  mixq::ops::RegisterKernel({"avx512-f16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx512, 11,
+                             mixq::ops::Supports<mixq::DataType::FLOAT16>,
+                             mixq::ops::Make<mixq::DataType::FLOAT16, true>});
+  mixq::ops::RegisterKernel({"avx512-bf16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx512, 11,
+                             mixq::ops::Supports<mixq::DataType::BFLOAT16>,
+                             mixq::ops::Make<mixq::DataType::BFLOAT16, true>});
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -50,6 +51,43 @@ TEST(SoftmaxAvx2, MatchesTheReferenceWithinAFewUlp) {
       }
     }
   }
+}
+
+// "avx512" (softmax_row_avx512.cc) gives "avx2"'s bits on every row:
+// lengths around its 16- and 8-value steps, NaN / inf rows included.
+TEST(SoftmaxAvx512, SameBitsAsTheAvx2Kernel) {
+  const KernelDef* avx2 = FindKernel(OpKind::kSoftmax, "avx2");
+  const KernelDef* avx512 = FindKernel(OpKind::kSoftmax, "avx512");
+  ASSERT_NE(avx2, nullptr);
+  ASSERT_NE(avx512, nullptr);
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(12);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  int compared = 0;
+  for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 100, 6625}) {
+    for (float spread : {0.5f, 20.0f, 3000.0f}) {
+      const int64_t rows = 5;
+      std::uniform_real_distribution<float> real(-spread, spread);
+      std::vector<float> x(static_cast<size_t>(rows * n));
+      for (auto& v : x) v = real(rng);
+      x[static_cast<size_t>(1 * n + n / 2)] = nan;
+      x[static_cast<size_t>(2 * n)] = inf;
+      for (int64_t k = 0; k < n; ++k) x[static_cast<size_t>(3 * n + k)] = -inf;
+      const auto a = RunSoftmax(*avx2, {rows, n}, x);
+      const auto b = RunSoftmax(*avx512, {rows, n}, x);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (std::isnan(a[i])) {
+          EXPECT_TRUE(std::isnan(b[i])) << "n " << n << " element " << i;
+          continue;
+        }
+        EXPECT_EQ(std::memcmp(&a[i], &b[i], sizeof(float)), 0)
+            << "n " << n << " spread " << spread << " i " << i << ": " << a[i] << " vs " << b[i];
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 10000);
 }
 
 }  // namespace

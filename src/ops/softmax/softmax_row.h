@@ -11,4 +11,9 @@ namespace mixq::ops {
 // y = softmax(x) over n values (see cpu_avx2.cc); y may be x. Needs AVX2 + FMA.
 void SoftmaxRowAvx2(const float* x, float* y, int64_t n);
 
+// The same on AVX-512 F, with the same bits (softmax_row_avx512.cc).
+void SoftmaxRowAvx512(const float* x, float* y, int64_t n);
+
+using SoftmaxRowFn = void (*)(const float* x, float* y, int64_t n);
+
 }  // namespace mixq::ops
