@@ -31,4 +31,21 @@ Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
 int64_t AvgPoolAxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
                          bool count_include_pad);
 
+// The window of output pixel (oh, ow) over one channels-last (or blocked)
+// image: a pointer to each tap's vector of `pixel` values inside the image,
+// in row-major window order; returns how many (padding taps are skipped).
+template <typename T>
+size_t PoolWindowTaps(const PoolGeometry& g, const T* image, int64_t oh, int64_t ow, int64_t pixel, const T** taps) {
+  size_t count = 0;
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+    const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+    if (ih < 0 || ih >= g.in_h) continue;
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+      const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+      if (iw >= 0 && iw < g.in_w) taps[count++] = image + (ih * g.in_w + iw) * pixel;
+    }
+  }
+  return count;
+}
+
 }  // namespace mixq::ops

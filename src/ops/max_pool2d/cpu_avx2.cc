@@ -186,16 +186,7 @@ class MaxPoolAvx2 : public Kernel {
   // The same with `pixel` values per pixel vector.
   template <typename S>
   size_t WindowTaps(const S* image, int64_t oh, int64_t ow, const S** taps, int64_t pixel) const {
-    size_t count = 0;
-    for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-      const int64_t ih = oh * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-      if (ih < 0 || ih >= g_.in_h) continue;
-      for (int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-        const int64_t iw = ow * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-        if (iw >= 0 && iw < g_.in_w) taps[count++] = image + (ih * g_.in_w + iw) * pixel;
-      }
-    }
-    return count;
+    return PoolWindowTaps(g_, image, oh, ow, pixel, taps);
   }
 
   // Output row `row` (image row / out_h, output row row % out_h).

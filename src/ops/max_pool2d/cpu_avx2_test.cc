@@ -105,7 +105,8 @@ TEST(MaxPool2DAvx2, BitExactWithTheReference) {
 
 // `x` (NCHW values, bfloat16 bits) pooled by avx2-bf16 with the tensors
 // stored plain or channels-last; the result as NCHW bits.
-std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x, bool channels_last) {
+std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x, bool channels_last,
+                                  const char* kernel_name = "avx2-bf16") {
   ir::AttrMap attrs;
   attrs.Set("kernel", std::vector<int64_t>{c.k, c.k});
   attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
@@ -127,7 +128,7 @@ std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x,
   outs[0].layout = layout;
   std::vector<const ValueInfo*> ins = {&xi};
   KernelInit init(attrs, ins, outs);
-  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, "avx2-bf16");
+  const KernelDef* def = FindKernel(OpKind::kMaxPool2D, kernel_name);
   EXPECT_NE(def, nullptr);
   if (!def) return {};
   EXPECT_TRUE(def->supports(init));
@@ -157,13 +158,13 @@ std::vector<uint16_t> RunBFloat16(const Case& c, const std::vector<uint16_t>& x,
   return back;
 }
 
-TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
-  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+void ExpectBFloat16MatchesTheCastPath(bool avx512) {
   const KernelDef& ref = ReferenceKernel(OpKind::kMaxPool2D);
   const Case cases[] = {
       {1, 64, 16, 16, 3, 2, 1, 1, false},  // ResNet's stem pool, whole vectors
       {2, 13, 9, 11, 2, 2, 1, 0, false},   // channel tail
       {1, 21, 9, 11, 3, 1, 2, 2, true},    // dilated, ceil_mode
+      {1, 72, 12, 10, 3, 2, 1, 1, false},  // two 32-channel steps and a tail
   };
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> real(-4.0f, 4.0f);
@@ -186,9 +187,40 @@ TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
     const std::vector<float> yf = RunPool(ref, c, xf, DataType::FLOAT32);
     std::vector<uint16_t> expected(yf.size());
     for (size_t e = 0; e < yf.size(); ++e) expected[e] = FloatToBFloat16(yf[e]);
+    if (avx512) {
+      EXPECT_EQ(RunBFloat16(c, xb, true, "avx512-bf16"), expected) << "channels-last case " << i;
+      // Without NaNs every 32-channel step takes the vector path.
+      for (size_t e = 0; e < count; ++e)
+        if (std::isnan(xf[e])) xb[e] = FloatToBFloat16(0.25f), xf[e] = 0.25f;
+      const std::vector<float> clean = RunPool(ref, c, xf, DataType::FLOAT32);
+      for (size_t e = 0; e < clean.size(); ++e) expected[e] = FloatToBFloat16(clean[e]);
+      EXPECT_EQ(RunBFloat16(c, xb, true, "avx512-bf16"), expected) << "channels-last case " << i << ", no NaN";
+      // Windows whose maximum is a tie of -0 and +0: the first one read wins.
+      for (size_t e = 0; e < count; ++e) {
+        const int kind = static_cast<int>((e * 7) % 5);
+        xf[e] = kind == 0 ? -1.0f : kind % 2 ? -0.0f : 0.0f;
+        xb[e] = FloatToBFloat16(xf[e]);
+      }
+      const std::vector<float> zeros = RunPool(ref, c, xf, DataType::FLOAT32);
+      for (size_t e = 0; e < zeros.size(); ++e) expected[e] = FloatToBFloat16(zeros[e]);
+      EXPECT_EQ(RunBFloat16(c, xb, true, "avx512-bf16"), expected) << "channels-last case " << i << ", zero ties";
+      continue;
+    }
     EXPECT_EQ(RunBFloat16(c, xb, false), expected) << "plain case " << i;
     EXPECT_EQ(RunBFloat16(c, xb, true), expected) << "channels-last case " << i;
   }
+}
+
+TEST(MaxPool2DAvx2, BFloat16PlainAndChannelsLastMatchTheCastPath) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  ExpectBFloat16MatchesTheCastPath(false);
+}
+
+// "avx512-bf16" (cpu_avx512_bf16.cc): channels-last only, the same bits;
+// NaNs (the exact scalar rule), -0 against 0 ties, -inf, channel tails.
+TEST(MaxPool2DAvx512, BFloat16ChannelsLastMatchesTheCastPath) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  ExpectBFloat16MatchesTheCastPath(true);
 }
 
 // NCHW <-> nChw`b`c (channels a multiple of b): element (n, c, p) of a plane
