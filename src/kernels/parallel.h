@@ -20,8 +20,15 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 // MobileNetV2's 3x3 depthwise layers of 1.0 M MACs (576 channels at 14 x 14,
 // 144 at 28 x 28) ran at 1.0x on 2 threads with the GEMM's quarter; 1.6x now.
 constexpr int64_t kMinParallelDepthwiseMacs = kMinParallelMacs / 16;
-// Elements of a memory-bound step (about 100 us on one core).
-constexpr int64_t kMinParallelElements = int64_t{1} << 18;
+// Elements of a memory-bound step (about 25 us on one core). It was 2^18
+// (about 100 us); on an Intel Xeon VM a worker asleep after a serial stretch
+// of 40+ us costs 0.1-0.2 ms to wake, so short serial steps between
+// convolutions cost more than their own time. 2^16, medians at 2 threads
+// (`mixq bench`, AMX Xeon, two rounds): PP-OCR rec force_bfloat16 5.2-6.0 ->
+// 4.7-4.8 ms, rec float32 7.2-7.5 -> 6.7-6.9, MobileNetV2 QDQ 1.83-1.84 ->
+// 1.58-1.65, others within noise; with a busy loop on the second core rec
+// force_bfloat16 7.6-7.7 -> 8.0 and MobileNetV2 float32 unchanged.
+constexpr int64_t kMinParallelElements = int64_t{1} << 16;
 // Elements of a step that computes an exp per element (softmax: about 3.5
 // ns each on one core here, so about 100 us): BERT-base's attention softmax
 // (12 x 128 x 128) is below the memory-bound threshold but worth two threads
