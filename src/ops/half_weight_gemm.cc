@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/avx512_warnings.h"
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
 #include "ops/half_output_stage.h"
@@ -17,12 +18,7 @@
 #include "util/half.h"
 #include "util/status_util.h"
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
-// undefined-vector idiom (GCC bug 105593); clang has no such warning group.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
 namespace mixq::ops {
 
@@ -409,6 +405,4 @@ Status MakeHalfWeightGemm(const KernelInit& init, const HalfWeightGemmShape& sha
 
 }  // namespace mixq::ops
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MIXQ_AVX512_WARNINGS_ON

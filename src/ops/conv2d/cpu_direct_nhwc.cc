@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "ops/conv2d/conv_params.h"
@@ -48,12 +49,7 @@
 #include "ops/op_util.h"
 #include "util/status_util.h"
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
-// undefined-vector idiom (GCC bug 105593); clang has no such warning group.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
 #define MIXQ_DIRECT_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define MIXQ_DIRECT_AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
@@ -493,9 +489,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 }  // namespace mixq::ops
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MIXQ_AVX512_WARNINGS_ON
 
 MIXQ_REGISTER_KERNELS(conv2d, direct_nhwc) {
   using mixq::OpKind;

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "ops/conv2d/conv_params.h"
@@ -43,13 +44,7 @@
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
-// GCC 12's AVX-512 headers (_mm512_cvtps_ph, _mm512_set1_ps) trip
-// -Wmaybe-uninitialized on their own undefined-vector idiom (GCC bug
-// 105593); clang has no such warning group.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
 namespace mixq::ops {
 
@@ -475,9 +470,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 }  // namespace mixq::ops
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MIXQ_AVX512_WARNINGS_ON
 
 MIXQ_REGISTER_KERNELS(conv2d, half_dw) {
   // Above onednn-f16 (10): no float32 copies of the tensors.

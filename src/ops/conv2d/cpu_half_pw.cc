@@ -47,6 +47,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "ops/conv2d/conv_params.h"
@@ -57,13 +58,7 @@
 #include "ops/op_util.h"
 #include "util/half.h"
 
-// GCC 12's AVX-512 headers (_mm512_cvtps_ph, _mm512_set1_ps) trip
-// -Wmaybe-uninitialized on their own undefined-vector idiom (GCC bug
-// 105593); clang has no such warning group.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
 namespace mixq::ops {
 
@@ -545,9 +540,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 }  // namespace mixq::ops
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MIXQ_AVX512_WARNINGS_ON
 
 MIXQ_REGISTER_KERNELS(conv2d, half_pw) {
   // Above onednn-f16 (10): no float32 copies of the tensors, one parallel region.

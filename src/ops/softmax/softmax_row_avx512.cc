@@ -14,65 +14,65 @@
 
 MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
-    namespace mixq::ops {
-  namespace {
+namespace mixq::ops {
+namespace {
 
-  // exp(x - m) for 16 values, x - m carried exactly as in the AVX2 row.
-  __attribute__((target("avx512f"))) inline __m512 ExpOffset(__m512 x, __m512 m) {
-    __m512 lo;
-    const __m512 d = kernels::SubtractExact512(x, m, &lo);
-    return kernels::ExpAvx512(d, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lo, lo, _CMP_ORD_Q), lo));
+// exp(x - m) for 16 values, x - m carried exactly as in the AVX2 row.
+__attribute__((target("avx512f"))) inline __m512 ExpOffset(__m512 x, __m512 m) {
+  __m512 lo;
+  const __m512 d = kernels::SubtractExact512(x, m, &lo);
+  return kernels::ExpAvx512(d, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lo, lo, _CMP_ORD_Q), lo));
+}
+
+}  // namespace
+
+__attribute__((target("avx512f,avx2,fma"))) void SoftmaxRowAvx512(const float* x, float* y, int64_t n) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  __m512 lanes_max = _mm512_set1_ps(neg_inf);
+  int64_t scanned = 0;
+  for (; scanned + 16 <= n; scanned += 16) lanes_max = _mm512_max_ps(lanes_max, _mm512_loadu_ps(x + scanned));
+  alignas(64) float lane[16];
+  _mm512_store_ps(lane, lanes_max);
+  float max = neg_inf;
+  for (float v : lane) max = v > max ? v : max;
+  for (int64_t k = scanned; k < n; ++k) max = x[k] > max ? x[k] : max;
+  const __m512 m = _mm512_set1_ps(max);
+  // The AVX2 row's sum_lo + sum_hi lanes: element k of each block of eight
+  // goes to double lane k.
+  __m512d sum = _mm512_setzero_pd();
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512 e = ExpOffset(_mm512_loadu_ps(x + k), m);
+    _mm512_storeu_ps(y + k, e);
+    sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
   }
-
-  }  // namespace
-
-  __attribute__((target("avx512f,avx2,fma"))) void SoftmaxRowAvx512(const float* x, float* y, int64_t n) {
-    const float neg_inf = -std::numeric_limits<float>::infinity();
-    __m512 lanes_max = _mm512_set1_ps(neg_inf);
-    int64_t scanned = 0;
-    for (; scanned + 16 <= n; scanned += 16) lanes_max = _mm512_max_ps(lanes_max, _mm512_loadu_ps(x + scanned));
-    alignas(64) float lane[16];
-    _mm512_store_ps(lane, lanes_max);
-    float max = neg_inf;
-    for (float v : lane) max = v > max ? v : max;
-    for (int64_t k = scanned; k < n; ++k) max = x[k] > max ? x[k] : max;
-    const __m512 m = _mm512_set1_ps(max);
-    // The AVX2 row's sum_lo + sum_hi lanes: element k of each block of eight
-    // goes to double lane k.
-    __m512d sum = _mm512_setzero_pd();
-    int64_t k = 0;
-    for (; k + 16 <= n; k += 16) {
-      const __m512 e = ExpOffset(_mm512_loadu_ps(x + k), m);
-      _mm512_storeu_ps(y + k, e);
-      sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-      sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-    }
-    if (k + 8 <= n) {  // one more block of eight, through the masked vector
-      const __mmask16 low8 = 0xFF;
-      const __m512 e = ExpOffset(_mm512_maskz_loadu_ps(low8, x + k), m);
-      _mm512_mask_storeu_ps(y + k, low8, e);
-      sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-      k += 8;
-    }
-    alignas(64) double lanes[8];
-    _mm512_store_pd(lanes, sum);
-    // (lo0 + hi0) + ... as the AVX2 row adds its two accumulators, then pairs.
-    double total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-    if (k < n) {  // the tail through a padded vector (-inf pads give exp 0)
-      alignas(64) float tail[16], out[16];
-      for (int i = 0; i < 16; ++i) tail[i] = k + i < n ? x[k + i] : neg_inf;
-      _mm512_store_ps(out, ExpOffset(_mm512_load_ps(tail), m));
-      for (int64_t i = 0; k + i < n; ++i) {
-        y[k + i] = out[i];
-        total += out[i];
-      }
-    }
-    const float s = static_cast<float>(1.0 / total);
-    const __m512 scale = _mm512_set1_ps(s);
-    k = 0;
-    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(y + k, _mm512_mul_ps(_mm512_loadu_ps(y + k), scale));
-    for (; k < n; ++k) y[k] *= s;
+  if (k + 8 <= n) {  // one more block of eight, through the masked vector
+    const __mmask16 low8 = 0xFF;
+    const __m512 e = ExpOffset(_mm512_maskz_loadu_ps(low8, x + k), m);
+    _mm512_mask_storeu_ps(y + k, low8, e);
+    sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    k += 8;
   }
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, sum);
+  // (lo0 + hi0) + ... as the AVX2 row adds its two accumulators, then pairs.
+  double total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+  if (k < n) {  // the tail through a padded vector (-inf pads give exp 0)
+    alignas(64) float tail[16], out[16];
+    for (int i = 0; i < 16; ++i) tail[i] = k + i < n ? x[k + i] : neg_inf;
+    _mm512_store_ps(out, ExpOffset(_mm512_load_ps(tail), m));
+    for (int64_t i = 0; k + i < n; ++i) {
+      y[k + i] = out[i];
+      total += out[i];
+    }
+  }
+  const float s = static_cast<float>(1.0 / total);
+  const __m512 scale = _mm512_set1_ps(s);
+  k = 0;
+  for (; k + 16 <= n; k += 16) _mm512_storeu_ps(y + k, _mm512_mul_ps(_mm512_loadu_ps(y + k), scale));
+  for (; k < n; ++k) y[k] *= s;
+}
 
 }  // namespace mixq::ops
 
