@@ -25,7 +25,17 @@
 //   Xeon MobileNetV2 QDQ's 34 1x1 layers 0.92 ms in brgconv_1x1 against
 //   1.78 in jit_1x1 with the src zero point, which also ran 1.7x slower at
 //   2 threads than at 1).
-// - A padded convolution with a zero point, a float bias, or sums too deep
+// - Zero point -128 (a uint8 tensor's 0 from a QDQ model, shifted to int8
+//   by the importer) where folding does not apply, dense layers: the codes
+//   + 128 (sign bits flipped into a scratch copy) are the centered values as
+//   u8, read with no zero point and the bias as it is; oneDNN's padding code
+//   0 is then the real 0. oneDNN 2.6 runs these in brgconv, where a src zero
+//   point takes its older jit kernels: ResNet-50 QDQ's 3x3 layers on an AMX
+//   Xeon 0.15 -> 0.09-0.10 ms at 14 x 14 and 0.30 -> 0.18 at 7 x 7 (the
+//   56 x 56 ones 0.126 -> 0.10 with the copy); the whole model 7.25 -> 6.39
+//   ms at 1 thread, 4.68 -> 4.00 at 2 (sums of step minima), and 0.90x
+//   with oneDNN capped at AVX512_CORE_VNNI (no AMX, as on AMD Zen 4).
+// - A padded convolution with another zero point, a float bias, or sums too deep
 //   to fold: oneDNN's src zero point (it subtracts zp * the weights of the
 //   taps inside the image from the int32 sum itself; oneDNN pads with the
 //   code 0, the reference with a real 0) with the bias as it is. A padded
@@ -54,11 +64,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "kernels/onednn.h"
+#include "kernels/parallel.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
@@ -89,6 +101,7 @@ struct Int8ConvSetup {
   std::vector<int32_t> bias_s32;
   std::vector<float> bias_f32;
   int32_t src_zero_point = 0;  // as oneDNN's src zero point attribute; 0: none
+  bool u8_src = false;         // read as u8 (code + 128): a zero point of -128 made 0
   int32_t dst_zero_point = 0, lo = -128, hi = 127;
 };
 
@@ -179,13 +192,21 @@ bool PlanSetup(const KernelInit& init, Int8ConvSetup* s) {
     s->s32_bias = !float_bias;
   } else if (foldable && !float_bias && !padded) {
     s->s32_bias = true;  // the zero point's term folded into the bias
+  } else if (zp == -128 && g.group == 1) {
+    // Codes + 128 are the centered values, u8 (a uint8 tensor's own codes):
+    // no zero point left, and oneDNN's padding code 0 is the real 0. Not for
+    // depthwise layers, whose few MACs per input byte do not pay for the
+    // shifted copy (MobileNetV2 QDQ's 3x3 depthwise layers lost 5-80 %).
+    if (!float_bias && !attr_exact) return false;
+    s->s32_bias = !float_bias;
+    s->u8_src = true;
   } else {
     // oneDNN subtracts zp * (the weights of the taps inside the image) itself.
     if (!float_bias && !attr_exact) return false;
     s->s32_bias = !float_bias;
     s->src_zero_point = zp;
   }
-  const bool fold = zp != 0 && s->src_zero_point == 0;
+  const bool fold = zp != 0 && s->src_zero_point == 0 && !s->u8_src;
   for (int64_t o = 0; o < oc; ++o) {
     if (s->s32_bias)
       s->bias_s32.push_back(
@@ -204,7 +225,7 @@ memory::dims WeightDims(const ConvGeometry& g) {
 dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
   const ConvGeometry& g = s.g;
   const auto s8 = memory::data_type::s8;
-  const memory::desc src({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc);
+  const memory::desc src({g.batch, g.in_channels, g.in_h, g.in_w}, s.u8_src ? memory::data_type::u8 : s8, tag::nhwc);
   const memory::desc dst({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nhwc);
   const memory::desc w(WeightDims(g), s8, tag::any);
   const memory::desc bias({g.out_channels}, s.s32_bias ? memory::data_type::s32 : memory::data_type::f32, tag::x);
@@ -226,6 +247,26 @@ dnnl::convolution_forward::primitive_desc MakePd(const Int8ConvSetup& s) {
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(s.dst_zero_point));
   if (ops.len() > 0) attr.set_post_ops(ops);
   return dnnl::convolution_forward::primitive_desc(desc, attr, kernels::CpuEngine());
+}
+
+// u8 codes (s8 code + 128) of `bytes` s8 codes: the sign bits flipped, 8
+// bytes a step (a byte loop ran at a byte a cycle: 0.07 ms for ResNet-50's
+// 56 x 56 x 64 activations, two thirds of the convolution's own time). `to`
+// may be `from`.
+void ShiftToUnsigned(const void* from, void* to, size_t bytes) {
+  const auto* s = static_cast<const uint8_t*>(from);
+  auto* d = static_cast<uint8_t*>(to);
+  constexpr uint64_t kSignBits = 0x8080808080808080u;
+  kernels::ForEachChunk(static_cast<int64_t>(bytes), [&](int64_t begin, int64_t count) {
+    int64_t i = begin;
+    for (; i + 8 <= begin + count; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      word ^= kSignBits;
+      std::memcpy(d + i, &word, 8);
+    }
+    for (; i < begin + count; ++i) d[i] = static_cast<uint8_t>(s[i] ^ 0x80u);
+  });
 }
 
 // An implementation on exact instructions: AMX tiles or VNNI dot products.
@@ -260,10 +301,10 @@ class OneDnnInt8Conv : public Kernel {
       plain_dst_md_ = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, s8, tag::nchw);
       const memory::desc input_md =
           src_channels_last_ ? memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc) : plain_src_md_;
-      if (!src_channels_last_) {
-        src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
-        src_reorder_ = dnnl::reorder(memory(plain_src_md_, engine, nullptr), src_copy_);
-      }
+      s8_nhwc_md_ = memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, s8, tag::nhwc);
+      if (!src_channels_last_ || s_.u8_src) src_copy_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
+      if (!src_channels_last_)
+        src_reorder_ = dnnl::reorder(memory(plain_src_md_, engine, nullptr), memory(s8_nhwc_md_, engine, nullptr));
       input_md_ = input_md;
       if (!dst_channels_last_) {
         dst_copy_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
@@ -281,10 +322,17 @@ class OneDnnInt8Conv : public Kernel {
       auto& engine = kernels::CpuEngine();
       memory src = src_copy_, dst = dst_copy_;
       memory input(input_md_, engine, in[0].data);
-      if (src_channels_last_) {
+      if (src_channels_last_ && !s_.u8_src) {
         src = memory(pd_.src_desc(), engine, in[0].data);
       } else {
-        src_reorder_.execute(stream_, input, src_copy_);
+        const void* codes = in[0].data;
+        if (!src_channels_last_) {
+          memory s8_copy(s8_nhwc_md_, engine, src_copy_.get_data_handle());
+          src_reorder_.execute(stream_, input, s8_copy);
+          stream_.wait();
+          codes = src_copy_.get_data_handle();
+        }
+        if (s_.u8_src) ShiftToUnsigned(codes, src_copy_.get_data_handle(), s8_nhwc_md_.get_size());
       }
       if (dst_channels_last_) dst = memory(pd_.dst_desc(), engine, out[0].data);
       conv_.execute(
@@ -307,7 +355,7 @@ class OneDnnInt8Conv : public Kernel {
   std::shared_ptr<const memory> packed_weights_;
   int64_t private_bytes_ = 0;
   memory bias_;
-  memory::desc plain_src_md_, plain_dst_md_, input_md_;
+  memory::desc plain_src_md_, plain_dst_md_, input_md_, s8_nhwc_md_;
   memory src_copy_, dst_copy_;  // NHWC copies, in thread scratch
   dnnl::reorder src_reorder_, dst_reorder_;
 };

@@ -2,7 +2,8 @@
 // channels-last activations (in, out, both), float / INT32 / no bias in each
 // of its forms (as they are with a zero point 0; an INT32 bias with the zero
 // point's term folded in where there is no padding; oneDNN's src zero point
-// for padding, a float bias or sums too deep to fold), zero points at the extremes, padding (oneDNN pads with code 0,
+// for padding, a float bias or sums too deep to fold; a zero point of -128
+// read as u8 codes), zero points at the extremes, padding (oneDNN pads with code 0,
 // not the zero point), strides, dilations, batch 2, odd channel counts, clamping activations, outputs that saturate;
 // depthwise and grouped; and the cases it must decline.
 #include <gtest/gtest.h>
@@ -143,6 +144,14 @@ TEST(Conv2DOneDnnInt8, BitExactWithTheQuantizedReference) {
       {1, 20, 6, 7, 12, 1, 1, 1, 0, -9, Bias::kFloat, "clip", 0.05f, false,
        true},  // unpadded, float bias: src zero point
       {1, 600, 5, 5, 8, 3, 1, 1, 1, 50, Bias::kFloat, "relu", 0.05f, true, true},  // deep, float bias: src zero point
+      // Zero point -128 (a uint8 tensor's 0), padded or with a float bias:
+      // read as u8 codes from a shifted copy, oneDNN's padding code 0 the real 0.
+      {1, 64, 14, 14, 64, 3, 1, 1, 1, -128, Bias::kFloat, "relu", 0.05f, true, true},
+      {2, 17, 9, 11, 33, 3, 2, 1, 1, -128, Bias::kInt32, "", 0.05f, false, true},  // plain input: reordered, shifted
+      {1, 130, 5, 6, 65, 3, 1, 2, 2, -128, Bias::kFloat, "clip", 0.02f, true, false},    // dilated, channel tails
+      {1, 20, 6, 7, 12, 1, 1, 1, 0, -128, Bias::kFloat, "", 0.05f, true, true},          // unpadded, float bias
+      {1, 48, 9, 9, 48, 3, 2, 1, 1, -128, Bias::kFloat, "relu", 0.05f, true, true, 48},  // depthwise: src zero point
+      {1, 48, 9, 9, 24, 3, 1, 1, 1, 7, Bias::kInt32, "", 0.05f, true, true, 3},          // grouped
   };
   const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
   ASSERT_NE(fast, nullptr);
@@ -178,6 +187,7 @@ TEST(Conv2DOneDnnInt8, NhwcOperatorsBitExact) {
       {2, 17, 9, 11, 33, 3, 2, 1, 1, 127, Bias::kInt32, "relu", 0.05f, false, false},  // zero point, padded INT32
       {1, 40, 7, 9, 24, 1, 1, 1, 0, -128, Bias::kInt32, "clip", 0.03f, false, false},  // folded zero point
       {1, 20, 6, 7, 12, 3, 1, 2, 2, -9, Bias::kFloat, "relu6", 0.05f, false, false},   // dilated, src zero point
+      {1, 16, 9, 9, 24, 3, 1, 1, 1, -128, Bias::kFloat, "relu", 0.05f, false, false},  // u8 codes, padded
   };
   const KernelDef* fast = FindKernel(OpKind::kConv2D, "onednn-int8");
   ASSERT_NE(fast, nullptr);
