@@ -232,7 +232,10 @@ bool SameStorageAsOutput(const KernelInit& init, size_t slot) {
   if (init.outputs.size() != 1 || slot >= init.inputs.size() || !init.inputs[slot]) return false;
   const ValueInfo &v = *init.inputs[slot], &out = init.outputs[0];
   return !v.const_data && v.dtype == out.dtype && v.narrowed == out.narrowed && v.shape == out.shape &&
-         v.layout == out.layout && v.quant == nullptr && out.quant == nullptr;
+         v.layout == out.layout && (v.quant == nullptr) == (out.quant == nullptr) &&
+         // Static quantization parameters live in the plan, per tensor, and
+         // a run's per buffer (dynamic ones too): the bytes alone are shared.
+         (v.quant == nullptr || (!v.quant->dynamic && !out.quant->dynamic));
 }
 
 bool IsPostOpInput(const KernelInit& init, size_t slot) {

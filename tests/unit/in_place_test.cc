@@ -121,6 +121,38 @@ TEST(InPlace, AnAddendReadAgainKeepsItsBytes) {
   ExpectClose(fast.y, ref.y, 1e-4);
 }
 
+// The int8 residual add of an integer chain (qint8_mixed_float32, every
+// tensor with a range) writes its sum over an operand that dies at it: the
+// second convolution's output or the block's input, whichever comes first.
+TEST(InPlace, Int8ResidualAddOverwritesAnOperand) {
+  if (!HaveOneDnn()) GTEST_SKIP();
+  auto network = CreateINetwork();
+  INetwork* n = network.get();
+  const Dims dims({1, 16, 11, 9});
+  ITensor* x = n->AddIInput(DataType::FLOAT32, dims);
+  ASSERT_TRUE(x->SetDynamicRange(Range{-1.0f, 1.0f}, true).ok());
+  ITensor* r = Named(n->AddIActivationNode(Conv(n, x, 16, 16, 1, "a"), ActivationType::RELU), "relu_a");
+  ASSERT_TRUE(r->SetDynamicRange(Range{0.0f, 2.0f}, true).ok());
+  ITensor* b = Conv(n, r, 16, 16, 2, "b");
+  ASSERT_TRUE(b->SetDynamicRange(Range{-2.5f, 2.0f}, true).ok());
+  ITensor* sum = Binary(n, b, r, ElementwiseOp::ADD, "add");
+  ASSERT_TRUE(sum->SetDynamicRange(Range{-2.0f, 3.5f}, true).ok());
+  ITensor* y = Conv(n, sum, 16, 8, 5, "c");
+  ASSERT_TRUE(y->SetTensorName("y").ok());
+  ASSERT_TRUE(n->MarkOutput(y).ok());
+  auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})");
+  ASSERT_NE(model, nullptr);
+  const auto input = RandomFloats(16 * 11 * 9, 31, -1.0f, 1.0f);
+  const Planned fast = Plan(model.get(), "add", input, dims);
+  const Planned ref = Plan(model.get(), "add", input, dims, /*reference=*/true);
+  if (fast.kernel.find("int8") == std::string::npos) GTEST_SKIP() << "no int8 add kernel here: " << fast.kernel;
+  ASSERT_EQ(fast.in_offsets.size(), 2u);
+  EXPECT_TRUE(Contains(fast.in_offsets, fast.out_offset)) << "the sum is written over an operand";
+  EXPECT_FALSE(Contains(ref.in_offsets, ref.out_offset)) << "the reference plan keeps its own bytes";
+  ASSERT_EQ(fast.y.size(), ref.y.size());
+  EXPECT_EQ(fast.y, ref.y) << "integers throughout: the reference's numbers exactly";
+}
+
 // conv -> sigmoid -> * constant -> x * x: the sigmoid and the multiply
 // overwrite their operands; the square reads one tensor twice and keeps its
 // output apart.

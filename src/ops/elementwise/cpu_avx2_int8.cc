@@ -142,5 +142,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 
 MIXQ_REGISTER_KERNELS(elementwise, avx2_int8) {
   mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 20,
-                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::Int8AddLayoutSlots});
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::Int8AddLayoutSlots, nullptr,
+                             mixq::ops::OperandAlias});
 }

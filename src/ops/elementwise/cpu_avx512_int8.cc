@@ -104,5 +104,6 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(elementwise, avx512_int8) {
   // Above avx2-int8 where the CPU has AVX-512.
   mixq::ops::RegisterKernel({"avx512-int8", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx512, 25,
-                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::Int8AddLayoutSlots});
+                             mixq::ops::Supports, mixq::ops::Make, mixq::ops::Int8AddLayoutSlots, nullptr,
+                             mixq::ops::OperandAlias});
 }
