@@ -113,7 +113,8 @@ inline std::vector<float> EnqueueFirst(IContext* context, std::vector<float> x) 
   return y;
 }
 
-// One plan of `model` for input `dims` (force_reference when `reference`):
+// One plan of `model` for input `dims` (force_reference when `reference`,
+// kernels up to `max_isa` when set):
 // the kernel that runs the node named `anchor`, the op types its step
 // swallowed, the step count, and the first output for input `x`.
 struct Ran {
@@ -124,9 +125,10 @@ struct Ran {
 };
 
 inline Ran RunPlan(IModel* model, const std::string& anchor, bool reference, const std::vector<float>& x,
-                   const Dims& dims) {
+                   const Dims& dims, const std::string& max_isa = "") {
   ContextOptions options;
   options.force_reference = reference;
+  options.max_isa = max_isa;
   auto context = model->CreateIEngine()->CreateIContext(options);
   EXPECT_TRUE(context->Prepare({dims}).ok());
   Ran r;

@@ -12,6 +12,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/parallel.h"
 #include "ops/elementwise/lut_function.h"
+#include "ops/quantized_reference.h"
 #include "util/status_util.h"
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
@@ -109,11 +110,33 @@ __attribute__((target("avx512f"))) void LookUpRange16(const int8_t* a, const int
   LookUpRange8(a + i, b + i, n - i, table, y + i);
 }
 
+// A fused relu / relu6 / clip (FusedClampOfInt8Add): the n codes of a
+// chunk just written, still in cache, clamped to [lo, hi] in place, as the
+// separate activation step clamps them (activation/op.cc).
+__attribute__((target("avx2"))) void ClampCodes(int8_t* y, int64_t n, int8_t lo, int8_t hi) {
+  const __m256i low = _mm256_set1_epi8(lo), high = _mm256_set1_epi8(hi);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    auto* at = reinterpret_cast<__m256i*>(y + i);
+    _mm256_storeu_si256(at, _mm256_min_epi8(_mm256_max_epi8(_mm256_loadu_si256(at), low), high));
+  }
+  for (; i < n; ++i) y[i] = std::clamp(y[i], lo, hi);
+}
+
 class Int8Add : public Kernel {
  public:
   Int8Add(const char* name, Int8AddRange range, Int8AddAffineRange affine, Int8Params a, Int8Params b, bool int_out,
-          Int8Params out, int64_t count, bool avx512)
-      : name_(name), range_(range), a_(a), b_(b), int_out_(int_out), out_(out), count_(count), avx512_(avx512) {
+          Int8Params out, int64_t count, bool avx512, int32_t lo, int32_t hi)
+      : name_(name),
+        range_(range),
+        a_(a),
+        b_(b),
+        int_out_(int_out),
+        out_(out),
+        count_(count),
+        avx512_(avx512),
+        lo_(static_cast<int8_t>(lo)),
+        hi_(static_cast<int8_t>(hi)) {
     const int forced = g_affine_forced.load();
     if (int_out_ && affine && (forced == 1 || (forced == -1 && count_ >= kMinAffineElements)) &&
         FitInt8AddAffine(range_, affine, a_, b_, out_, &affine_form_)) {
@@ -146,6 +169,7 @@ class Int8Add : public Kernel {
         LookUpRange16(a + at, b + at, n, table_.data(), reinterpret_cast<int8_t*>(y) + at);
       else
         LookUpRange8(a + at, b + at, n, table_.data(), reinterpret_cast<int8_t*>(y) + at);
+      if (lo_ > -128 || hi_ < 127) ClampCodes(reinterpret_cast<int8_t*>(y) + at, n, lo_, hi_);
     }
     return Status::OK();
   }
@@ -161,6 +185,7 @@ class Int8Add : public Kernel {
   int64_t count_;
   std::vector<uint8_t> table_;  // int8 outputs of every pair of codes (see kPairs); empty: none
   bool avx512_;                 // the avx512-int8 form: 16 lookups per gather
+  int8_t lo_, hi_;              // a fused clamp's bounds on the output codes
 };
 
 }  // namespace
@@ -215,8 +240,24 @@ std::string Int8AddForm(const Kernel& kernel) {
   return add ? add->Form() : "";
 }
 
+bool FusedClampOfInt8Add(const KernelInit& init, int32_t* lo, int32_t* hi) {
+  *lo = -128;
+  *hi = 127;
+  if (!init.HasPostOps()) return true;
+  const ValueInfo& out = init.outputs[0];
+  if (init.post_ops->size() != 1 || out.dtype != DataType::INT8 || !out.quant || out.quant->scales.size() != 1 ||
+      out.quant->zero_points.size() != 1)
+    return false;
+  const PostOp& op = init.post_ops->front();
+  return op.kind == PostOp::Kind::kActivation && op.input < 0 &&
+         IntegerActivationBounds(op, out.quant->scales[0], out.quant->zero_points[0], 8, lo, hi);
+}
+
 bool SameShapeInt8Add(const KernelInit& init) {
-  return Int8AddStep(init) && init.inputs[0]->shape == init.outputs[0].shape &&
+  int32_t lo = 0, hi = 0;
+  // The add's own checks see the step without its fused clamp.
+  const KernelInit add(init.attrs, init.inputs, init.outputs, init.input_compute);
+  return FusedClampOfInt8Add(init, &lo, &hi) && Int8AddStep(add) && init.inputs[0]->shape == init.outputs[0].shape &&
          init.inputs[1]->shape == init.outputs[0].shape && UniformLayout(init);
 }
 
@@ -232,8 +273,11 @@ Status MakeInt8Add(const KernelInit& init, const char* name, Int8AddRange range,
                    std::unique_ptr<Kernel>* kernel, bool avx512) {
   if (!SameShapeInt8Add(init)) return Internal(name, " does not take this add");
   const ValueInfo& out = init.outputs[0];
+  int32_t lo = -128, hi = 127;
+  FusedClampOfInt8Add(init, &lo, &hi);
   *kernel = std::make_unique<Int8Add>(name, range, affine, ParamsOf(*init.inputs[0]), ParamsOf(*init.inputs[1]),
-                                      out.dtype == DataType::INT8, ParamsOf(out), ir::ElementCount(out.shape), avx512);
+                                      out.dtype == DataType::INT8, ParamsOf(out), ir::ElementCount(out.shape), avx512,
+                                      lo, hi);
   return Status::OK();
 }
 

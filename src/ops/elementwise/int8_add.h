@@ -50,7 +50,13 @@ void SetInt8AddAffineForTesting(int forced);
 // Tests: how the add kernel runs: "affine" (with its patch count), "table" or "computed".
 std::string Int8AddForm(const Kernel& kernel);
 
-// An int8 add step (lut_function.h Int8AddStep) whose inputs have the output's shape.
+// The integer bounds of a relu / relu6 / clip fused after an int8 add
+// (runtime/fusion/fuse_activation.cc: the activation's input and output
+// share the add output's parameters, so it clamps the codes as its own step
+// would); [-128, 127] when nothing is fused; false for any other post-op.
+bool FusedClampOfInt8Add(const KernelInit& init, int32_t* lo, int32_t* hi);
+// An int8 add step (lut_function.h Int8AddStep) whose inputs have the
+// output's shape, with at most a fused clamp.
 bool SameShapeInt8Add(const KernelInit& init);
 
 // KernelDef::blocked_slots: both inputs and an int8 output in kChannelsLast

@@ -36,8 +36,17 @@ bool IsFusionAnchor(OpKind op) {
          op == OpKind::kFullyConnected;
 }
 
+// A static per-tensor INT8 tensor (an integer chain's).
+bool StaticInt8(const ops::ValueInfo& v) {
+  return v.dtype == DataType::INT8 && v.quant && !v.quant->dynamic && v.quant->scales.size() == 1;
+}
+
 bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
-  if (!IsFusionAnchor(anchor_op)) return false;
+  // An int8 Elementwise step (an integer chain's residual add) takes a
+  // clamping activation on its output codes too (int8_add.h).
+  const bool int8_elementwise =
+      anchor_op == OpKind::kElementwise && output >= 0 && StaticInt8(site.storage[static_cast<size_t>(output)]);
+  if (!IsFusionAnchor(anchor_op) && !int8_elementwise) return false;
   const int consumer = SoleConsumer(site, output);
   if (consumer < 0) return false;
   const ir::Node& act = *site.graph.node(consumer);
@@ -58,6 +67,7 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
   } else if (!ops::ActivationPostOp(act.attrs, &op)) {
     return false;
   }
+  if (int8_elementwise && op.activation != "relu" && op.activation != "relu6" && op.activation != "clip") return false;
   // The activation must read and write the same storage (float16 in and out,
   // or the same integers): then applying it inside the producer is exact.
   if (in.dtype != out.dtype || (in.quant == nullptr) != (out.quant == nullptr)) return false;
