@@ -15,4 +15,9 @@ struct PreferAvx2F32 {
   PreferAvx2F32& operator=(const PreferAvx2F32&) = delete;
 };
 
+// The same switch for the float16 pointwise kernels' tests (avx2-f16-pw,
+// avx512-f16-pw), which leave one-thread steps to oneDNN where its float32
+// kernels pay.
+using PreferMixqFloatKernels = PreferAvx2F32;
+
 }  // namespace mixq::test_util

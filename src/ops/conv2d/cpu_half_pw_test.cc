@@ -20,6 +20,7 @@
 
 #include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
+#include "test_util/prefer_avx2_f32.h"
 #include "util/half.h"
 
 namespace mixq::ops {
@@ -59,6 +60,7 @@ ir::AttrMap Attrs(int64_t stride = 1, int64_t group = 1, int64_t pad = 0) {
 // weights in float32) stay float32: `half_weights` picks which.
 void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads, uint32_t seed,
            bool half_weights = true) {
+  const test_util::PreferMixqFloatKernels own_kernels;  // taken at any thread count on any CPU
   const int64_t b = BlockChannels(layout);
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
@@ -220,6 +222,7 @@ TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
 // the AVX-512 kernel on nChw8c, and plain tensors (taken for the selection,
 // then given back by keep_with_layouts).
 TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
+  const test_util::PreferMixqFloatKernels own_kernels;
   const KernelDef* avx2 = FindKernel(OpKind::kConv2D, "avx2-f16-pw");
   const KernelDef* avx512 = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
   ASSERT_NE(avx2, nullptr);
@@ -291,6 +294,35 @@ TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
   addend.layout = MemoryLayout::kPlain;
   const KernelInit plain_addend(attrs, with_addend, outs, &compute, &add);
   EXPECT_FALSE(avx512->supports(plain_addend)) << "a plain addend to a blocked output";
+}
+
+// Where oneDNN's float32 kernels pay (Intel CPUs with AVX-512; forced here
+// on any CPU) a one-thread step is left to onednn-f16; at two threads, or
+// where they do not pay, these kernels take it.
+TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
+  static std::vector<float> filter(32 * 16);
+  const ir::AttrMap attrs = Attrs();
+  const ValueInfo x{DataType::FLOAT16, {1, 16, 12, 12}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const ValueInfo w{DataType::FLOAT32, {32, 16, 1, 1}, filter.data(), nullptr, false};
+  const std::vector<ValueInfo> outs = {
+      ValueInfo{DataType::FLOAT16, {1, 32, 12, 12}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+  const std::vector<const ValueInfo*> ins = {&x, &w};
+  const int saved = omp_get_max_threads();
+  for (const char* name : {"avx2-f16-pw", "avx512-f16-pw"}) {
+    SCOPED_TRACE(name);
+    const KernelDef* def = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(def, nullptr);
+    kernels::SetOneDnnFloatGemmForTesting(1);
+    omp_set_num_threads(1);
+    EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs)));
+    omp_set_num_threads(2);
+    EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
+    kernels::SetOneDnnFloatGemmForTesting(0);
+    omp_set_num_threads(1);
+    EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
+  }
+  kernels::SetOneDnnFloatGemmForTesting(-1);
+  omp_set_num_threads(saved);
 }
 
 }  // namespace
