@@ -189,7 +189,7 @@ def main():
     print(f"ONNX Runtime {ort.__version__}, OpenVINO {ov.__version__ if ov else 'not installed'}; "
           f"batch 1, median of {args.iterations} runs, ms")
     header = (f"{'model':<12} {'thr':>3} | {'mixq f32':>9} {'ORT f32':>8} {'OV f32':>8} | {'mixq qdq':>9} "
-              f"{'ORT qdq':>8} {'OV qdq':>8} | {'mixq i8':>8} | {'i8/ORTi8':>8} {'i8/OVi8':>8} {'i8/f32':>7} | "
+              f"{'ORT qdq':>8} {'OV qdq':>8} | {'mixq i8':>8} | {'qdq/ORT':>8} {'qdq/OV':>8} {'i8/f32':>7} | "
               f"{'mixq f16':>8} {'f16/f32':>7} | {'mixq bf16':>9} {'OV dflt':>8} {'bf16/OV':>7}")
     print(header)
     for key in args.models.split(","):

@@ -15,6 +15,12 @@
 // - A 1,000-pause spin (25 ns a pause on that Zen 4, 25 us in all) keeps that
 //   gain and, with a busy loop on one of the two cores, ran MobileNetV2 at
 //   11.4-12.4 ms against passive's 9.1-11.8; 10,000 pauses ran it at 42 ms.
+// - On an Intel Xeon VM with AMX, measured 2026-12-05 (PP-OCR rec
+//   force_bfloat16, 2 threads, medians): 1,000 pauses 4.45-4.58 ms, 10,000
+//   3.42, 100,000 3.14 (OpenVINO, whose workers spin, 3.15); with a busy
+//   loop on one core 8.48 (p90 8.65), 18.5 (p90 26.2) and 8.10 (p90 122,
+//   p99 161): the long spin stays the user's choice (bench/RESULTS.md stop
+//   36).
 //
 // libgomp reads these variables once, when it is loaded, before main() runs,
 // so an executable can only choose them by running itself again.
