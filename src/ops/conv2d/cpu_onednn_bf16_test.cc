@@ -21,10 +21,13 @@ namespace {
 struct Case {
   int64_t batch, cin, h, w, cout, k, stride, dilation, pad;
   int group = 1;
-  const char* activation = "";  // "", "relu", "clip", "hard_swish"
+  const char* activation = "";  // "", "relu", "relu6", "clip", "hard_swish", "leaky_relu"
   bool bias = true, add = false;
   bool in_nhwc = false, out_nhwc = false, addend_nhwc = false;
   bool float_output = false;
+  int64_t stride_w = 0;  // 0: stride
+  // hard_swish, * 0.7131, + -0.1093 after the activation (PP-OCR's chain).
+  bool chain = false;
 };
 
 // [n][a][b] -> [n][b][a].
@@ -41,6 +44,8 @@ std::vector<T> Transpose(const std::vector<T>& x, int64_t n, int64_t a, int64_t 
 double Activation(const std::string& act, double v) {
   if (act == "relu") return std::max(v, 0.0);
   if (act == "clip") return std::min(std::max(v, -0.3), 0.45);
+  if (act == "relu6") return std::min(std::max(v, 0.0), 6.0);
+  if (act == "leaky_relu") return v < 0 ? static_cast<double>(0.1f) * v : v;
   if (act == "hard_swish") return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
   return v;
 }
@@ -51,7 +56,7 @@ struct Result {
   bool supported = false;
 };
 
-Result RunCase(const Case& c, uint32_t seed) {
+Result RunCase(const Case& c, uint32_t seed, const char* kernel_name = "onednn-bf16") {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   auto bf16 = [&] { return RoundToBFloat16(value(rng)); };
@@ -59,7 +64,8 @@ Result RunCase(const Case& c, uint32_t seed) {
   const ir::Shape x_shape{c.batch, c.cin, c.h, c.w}, w_shape{c.cout, cin_g, c.k, c.k};
   const int64_t span = c.dilation * (c.k - 1) + 1;
   const int64_t pad_bottom = c.pad + (c.pad ? 1 : 0);
-  const int64_t oh = (c.h + c.pad + pad_bottom - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / c.stride + 1;
+  const int64_t sw = c.stride_w ? c.stride_w : c.stride;
+  const int64_t oh = (c.h + c.pad + pad_bottom - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / sw + 1;
   const ir::Shape y_shape{c.batch, c.cout, oh, ow};
   std::vector<float> x(static_cast<size_t>(ir::ElementCount(x_shape))),
       w(static_cast<size_t>(ir::ElementCount(w_shape))), bias(static_cast<size_t>(c.cout)),
@@ -81,7 +87,7 @@ Result RunCase(const Case& c, uint32_t seed) {
           for (int64_t i = 0; i < cin_g; ++i)
             for (int64_t ky = 0; ky < c.k; ++ky)
               for (int64_t kx = 0; kx < c.k; ++kx) {
-                const int64_t iy = y * c.stride - c.pad + ky * c.dilation, ix = xo * c.stride - c.pad + kx * c.dilation;
+                const int64_t iy = y * c.stride - c.pad + ky * c.dilation, ix = xo * sw - c.pad + kx * c.dilation;
                 if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
                 sum +=
                     static_cast<double>(x[static_cast<size_t>(((n * c.cin + grp * cin_g + i) * c.h + iy) * c.w + ix)]) *
@@ -89,12 +95,14 @@ Result RunCase(const Case& c, uint32_t seed) {
               }
           const size_t at = static_cast<size_t>(((n * c.cout + o) * oh + y) * ow + xo);
           if (c.add) sum += addend[at];
-          const float v = static_cast<float>(Activation(c.activation, sum));
+          double a = Activation(c.activation, sum);
+          if (c.chain) a = Activation("hard_swish", a) * static_cast<double>(0.7131f) + static_cast<double>(-0.1093f);
+          const float v = static_cast<float>(a);
           r.expected[at] = c.float_output ? v : RoundToBFloat16(v);
         }
 
   ir::AttrMap attrs;
-  attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+  attrs.Set("strides", std::vector<int64_t>{c.stride, sw});
   attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
   attrs.Set("pads", std::vector<int64_t>{c.pad, pad_bottom, c.pad, c.pad});  // top, bottom, left, right
   attrs.Set("group", static_cast<int64_t>(c.group));
@@ -125,12 +133,22 @@ Result RunCase(const Case& c, uint32_t seed) {
   if (!act.empty()) {
     PostOp op;
     op.activation = act;
-    op.lo = act == "clip" ? -0.3f : 0.0f;
-    op.hi = act == "clip" ? 0.45f : std::numeric_limits<float>::infinity();
+    op.lo = act == "clip" ? -0.3f : act == "leaky_relu" ? 0.1f : 0.0f;
+    op.hi = act == "clip" ? 0.45f : act == "relu6" ? 6.0f : std::numeric_limits<float>::infinity();
     post.push_back(op);
   }
+  if (c.chain) {
+    PostOp hard_swish, mul, add;
+    hard_swish.activation = "hard_swish";
+    mul.kind = add.kind = PostOp::Kind::kScalar;
+    mul.activation = "mul";
+    mul.lo = 0.7131f;
+    add.activation = "add";
+    add.lo = -0.1093f;
+    post.insert(post.end(), {hard_swish, mul, add});
+  }
   KernelInit init(attrs, ins, outs, &compute, &post);
-  const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-bf16");
+  const KernelDef* def = FindKernel(OpKind::kConv2D, kernel_name);
   EXPECT_NE(def, nullptr);
   if (!def || !def->supports(init)) return r;
   r.supported = true;
@@ -258,6 +276,48 @@ TEST(Conv2DOneDnnBFloat16, DeclinesWhatItCannotComputeExactly) {
     std::vector<DataType> compute = {DataType::FLOAT32, DataType::BFLOAT16};
     EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs, &compute)));
   }
+}
+
+// "avx512-bf16-dw": 5 x 5 depthwise steps between channels-last bfloat16
+// tensors (PP-OCR rec's: strides 1 and (2, 1), hard_swish chains), to the
+// same double reference; channel tails (20, 40: blocks of 16), batch 2,
+// dilation and a stride of 3 (the generic loop), asymmetric padding, leaky
+// relu; steps it leaves to onednn-bf16.
+TEST(Conv2DAvx512BFloat16Depthwise, MatchesTheDoubleReference) {
+  if (!HasBFloat16()) GTEST_SKIP() << "no AVX512_BF16";
+  auto dw = [](int64_t batch, int64_t c, int64_t h, int64_t w, int64_t k, int64_t stride, int64_t stride_w,
+               int64_t dilation, int64_t pad, const char* activation, bool chain, bool bias = true) {
+    Case d{batch, c, h, w, c, k, stride, dilation, pad, static_cast<int>(c), activation, bias};
+    d.in_nhwc = d.out_nhwc = true;
+    d.stride_w = stride_w;
+    d.chain = chain;
+    return d;
+  };
+  const Case cases[] = {
+      dw(1, 48, 12, 21, 5, 1, 1, 1, 2, "", true),            // rec's 5 x 5 with its chain; odd width (unroll tail)
+      dw(1, 48, 12, 20, 5, 2, 1, 1, 2, "relu", false),       // stride (2, 1)
+      dw(2, 20, 9, 19, 5, 2, 2, 1, 2, "clip", false),        // batch 2, stride 2, a 4-channel tail block
+      dw(1, 40, 10, 9, 5, 1, 1, 2, 4, "hard_swish", false),  // dilated: the generic loop, a tail block of 8
+      dw(1, 16, 11, 13, 5, 1, 3, 1, 2, "relu6", false),      // stride 3 wide: the generic loop
+      dw(1, 24, 5, 6, 5, 1, 1, 1, 0, "", false, false),      // no padding, no bias, fewer pixels than a step
+      dw(1, 32, 8, 9, 5, 1, 1, 1, 2, "leaky_relu", false),
+  };
+  uint32_t seed = 500;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "c " << c.cin << " k " << c.k << " stride " << c.stride << "x"
+                                    << (c.stride_w ? c.stride_w : c.stride));
+    const Result r = RunCase(c, seed++, "avx512-bf16-dw");
+    ASSERT_TRUE(r.supported);
+    EXPECT_EQ(r.name, "avx512-bf16-dw");
+    ExpectClose(c, r);
+  }
+  // Left to onednn-bf16: a residual addend, a grouped (not depthwise) step, a 3 x 3 filter.
+  EXPECT_FALSE(RunCase(dw(1, 32, 24, 40, 3, 1, 1, 1, 1, "", true), 3, "avx512-bf16-dw").supported);
+  Case add = dw(1, 32, 8, 8, 5, 1, 1, 1, 2, "", false);
+  add.add = add.addend_nhwc = true;
+  EXPECT_FALSE(RunCase(add, 1, "avx512-bf16-dw").supported);
+  Case grouped{1, 32, 9, 9, 48, 3, 1, 1, 1, 4, "relu"};
+  EXPECT_FALSE(RunCase(grouped, 2, "avx512-bf16-dw").supported);
 }
 
 }  // namespace
