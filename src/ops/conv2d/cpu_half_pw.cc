@@ -514,20 +514,26 @@ bool RunsInLayouts(const KernelInit& init) {
 // CPU (whole 16-channel blocks): a step whose other tensor can never be
 // blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
 // plain.
-// One thread on an Intel AVX-512 CPU (kernels::OneDnnFloatGemmPays): the
-// float16 step is left to onednn-f16 (oneDNN's 1 x 1 kernels on the widened
-// tensor), which ran each ResNet-50 pointwise layer 1.3-1.5x faster there
-// (sums of step minima at 1 thread on an AMX Xeon: ResNet-50 force_float16
-// 53.3 -> 50.5 ms, PP-OCR rec 12.3 -> 10.9, MobileNetV2 5.68 -> 5.66). At 2
-// threads these kernels' row partitions keep each tensor on one core and
-// win (ResNet-50's 7 x 7 x 2048 layers 0.41 against 0.72 ms; the whole
-// model 29.6 against 33.3), so they stay.
-bool LeftToOneDnn() {
-  return kernels::OneDnnFloatGemmPays() && omp_get_max_threads() == 1;
+// One thread on an Intel AVX-512 CPU (kernels::OneDnnFloatGemmPays), at
+// least 64 channels in and out on a plane of at least 14 x 14: the float16
+// step is left to onednn-f16 (oneDNN's 1 x 1 kernels on the widened
+// tensor), which ran those layers 1.1-1.5x faster there (1 thread, AMX
+// Xeon: ResNet-50's 56 x 56 to 14 x 14 layers 0.78-0.91 -> 0.58-0.61 ms,
+// MobileNetV2's 14 x 14 ones 0.16 -> 0.14). Wide planes with few channels
+// and the 7 x 7 layers stay here (MobileNetV2's 16 -> 96 at 112 x 112 0.34
+// here against 0.49 in onednn-f16, 160 -> 960 at 7 x 7 0.114 against
+// 0.133). At 2 threads these kernels' row partitions keep each tensor on one
+// core and win everywhere (ResNet-50's 7 x 7 x 2048 layers 0.41 against
+// 0.72 ms; the whole model 29.6 against 33.3), so they stay.
+bool LeftToOneDnn(const KernelInit& init) {
+  if (!kernels::OneDnnFloatGemmPays() || omp_get_max_threads() != 1) return false;
+  ConvGeometry g;
+  if (!HalfConvOperands(init, &g)) return false;
+  return g.in_channels >= 64 && g.out_channels >= 64 && g.in_h * g.in_w >= 14 * 14;
 }
 
 bool Supports(const KernelInit& init) {
-  if (LeftToOneDnn() || !SupportsShape(init) || !AddendsInOutputLayout(init)) return false;
+  if (LeftToOneDnn(init) || !SupportsShape(init) || !AddendsInOutputLayout(init)) return false;
   const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
   if (in == MemoryLayout::kPlain && out == MemoryLayout::kPlain)
     return init.inputs[0]->shape.size() == 4 && init.inputs[0]->shape[1] % 16 == 0 &&

@@ -297,16 +297,27 @@ TEST(Conv2DHalfPointwise, DeclinesWhatItDoesNotRun) {
 }
 
 // Where oneDNN's float32 kernels pay (Intel CPUs with AVX-512; forced here
-// on any CPU) a one-thread step is left to onednn-f16; at two threads, or
-// where they do not pay, these kernels take it.
+// on any CPU) a one-thread step of 64+ channels in and out on a 14 x 14+
+// plane is left to onednn-f16; at two threads, where they do not pay, and
+// for a wide plane with few channels or a 7 x 7 plane, these kernels take it.
 TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
-  static std::vector<float> filter(32 * 16);
+  static std::vector<float> filter(96 * 64);
   const ir::AttrMap attrs = Attrs();
-  const ValueInfo x{DataType::FLOAT16, {1, 16, 12, 12}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
-  const ValueInfo w{DataType::FLOAT32, {32, 16, 1, 1}, filter.data(), nullptr, false};
+  const ValueInfo x{DataType::FLOAT16, {1, 64, 14, 14}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const ValueInfo w{DataType::FLOAT32, {96, 64, 1, 1}, filter.data(), nullptr, false};
   const std::vector<ValueInfo> outs = {
-      ValueInfo{DataType::FLOAT16, {1, 32, 12, 12}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+      ValueInfo{DataType::FLOAT16, {1, 96, 14, 14}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
   const std::vector<const ValueInfo*> ins = {&x, &w};
+  // Kept whatever the CPU: 16 -> 96 at 56 x 56, 64 -> 96 at 7 x 7.
+  const ValueInfo few{DataType::FLOAT16, {1, 16, 56, 56}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const ValueInfo few_w{DataType::FLOAT32, {96, 16, 1, 1}, filter.data(), nullptr, false};
+  const std::vector<ValueInfo> few_outs = {
+      ValueInfo{DataType::FLOAT16, {1, 96, 56, 56}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+  const std::vector<const ValueInfo*> few_ins = {&few, &few_w};
+  const ValueInfo small{DataType::FLOAT16, {1, 64, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const std::vector<ValueInfo> small_outs = {
+      ValueInfo{DataType::FLOAT16, {1, 96, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
+  const std::vector<const ValueInfo*> small_ins = {&small, &w};
   const int saved = omp_get_max_threads();
   for (const char* name : {"avx2-f16-pw", "avx512-f16-pw"}) {
     SCOPED_TRACE(name);
@@ -315,6 +326,8 @@ TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
     kernels::SetOneDnnFloatGemmForTesting(1);
     omp_set_num_threads(1);
     EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs)));
+    EXPECT_TRUE(def->supports(KernelInit(attrs, few_ins, few_outs)));
+    EXPECT_TRUE(def->supports(KernelInit(attrs, small_ins, small_outs)));
     omp_set_num_threads(2);
     EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
     kernels::SetOneDnnFloatGemmForTesting(0);
