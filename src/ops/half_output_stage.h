@@ -33,6 +33,10 @@ class HalfOutputStage {
   void Apply(const float* y, int64_t n, int64_t offset, const std::vector<TensorView>& in, const TensorView& out) const;
   // True when the post-ops run as one 65536-entry table (table_ below).
   bool Tabulated() const { return !table_.empty(); }
+  // That table, or null: Apply's result for y is table[h], h the float16
+  // bits of y (rounded to nearest even), so a kernel may look its registers
+  // up itself (two spare entries keep a 32-bit gather of entry h inside).
+  const uint16_t* LookUpTable() const { return table_.empty() ? nullptr : table_.data(); }
   // True when the output is float16 storage and every post-op is a clamp
   // (none at all included): then min(max(y, lo), hi) for each (lo, hi) of
   // `clamps` in order, in that operand order, and one rounding to float16

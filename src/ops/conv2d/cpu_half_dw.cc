@@ -63,6 +63,10 @@ struct RowArgs {
   uint16_t* out16;
   bool clamp;  // min(max(v, lo), hi) before the rounding
   float lo, hi;
+  // Or the output stage's table (HalfOutputStage::LookUpTable): the row
+  // stores table[float16 bits of v], the fused chain's result, with no
+  // float32 strip between (PP-OCR rec force_float16's hard_swish chains).
+  const int* table = nullptr;
 };
 
 // Stores output column `ow`'s vector of channels [half, half + 8) / [0, 16):
@@ -84,6 +88,14 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline Bound
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Store256(const RowArgs& a, int64_t ow, int64_t half,
                                                                              __m256 v, const Bounds256& b) {
   if (a.out16) {
+    if (a.table) {
+      const __m128i bits = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m256i got =
+          _mm256_and_si256(_mm256_i32gather_epi32(a.table, _mm256_cvtepu16_epi32(bits), 2), _mm256_set1_epi32(0xffff));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(a.out16 + ow * a.block + half),
+                       _mm_packus_epi32(_mm256_castsi256_si128(got), _mm256_extracti128_si256(got, 1)));
+      return;
+    }
     if (a.clamp) v = _mm256_min_ps(_mm256_max_ps(v, b.lo), b.hi);
     __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     // The register form then a store: Zen 4 runs vcvtps2ph to memory at
@@ -97,6 +109,12 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Store256(con
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void Store512(const RowArgs& a, int64_t ow,
                                                                                          __m512 v, const Bounds512& b) {
   if (a.out16) {
+    if (a.table) {
+      const __m256i bits = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512i got = _mm512_i32gather_epi32(_mm512_cvtepu16_epi32(bits), a.table, 2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.out16 + ow * 16), _mm512_cvtepi32_epi16(got));
+      return;
+    }
     if (a.clamp) v = _mm512_min_ps(_mm512_max_ps(v, b.lo), b.hi);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.out16 + ow * 16),
                         _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -299,6 +317,10 @@ class HalfDepthwise : public Kernel {
     zero_row_.assign(static_cast<size_t>(padded_w_ * block_), 0.0f);
     stage_ = std::make_unique<HalfOutputStage>(init);
     store_ = DirectStoreOf(*stage_);
+    if (!store_.direct && stage_->LookUpTable()) {
+      store_.direct = true;
+      table_ = reinterpret_cast<const int*>(stage_->LookUpTable());
+    }
     blocked_row_ = BlockedRowFor(avx512_, g_.kernel_h, g_.kernel_w, g_.stride_w, g_.dilation_w);
     return Status::OK();
   }
@@ -362,7 +384,8 @@ class HalfDepthwise : public Kernel {
                  nullptr,
                  store_.clamp,
                  store_.lo,
-                 store_.hi};
+                 store_.hi,
+                 table_};
     // Rows oh0..oh1 of the image are contiguous in the blocked output.
     uint16_t* out16 = store_.direct ? out.Data<uint16_t>() + (image * g_.out_h + oh0) * out_row_floats : nullptr;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
@@ -406,6 +429,7 @@ class HalfDepthwise : public Kernel {
   std::unique_ptr<HalfOutputStage> stage_;
   // Whether the rows store float16 themselves, and after which clamp.
   HalfDirectStore store_;
+  const int* table_ = nullptr;   // the stage's chain table where the rows look their results up
   std::vector<Worker> workers_;  // one per OpenMP thread
 };
 

@@ -53,7 +53,8 @@ ir::AttrMap Attrs(const Case& c) {
 }
 
 // Runs `def` on case `c` with tensors in `layout`; checks every output.
-void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t seed) {
+void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t seed,
+           std::vector<uint16_t>* output = nullptr) {
   const int64_t b = BlockChannels(layout);
   const int64_t oh = OutSize(c.h, c.k, c.stride, c.dilation, c.pad_top, c.pad_bottom);
   const int64_t ow = OutSize(c.w, c.k, c.stride, c.dilation, c.pad_left, c.pad_right);
@@ -115,6 +116,7 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t se
                                 {DataType::FLOAT32, {c.c}, bias.data(), nullptr}};
   if (c.post == "add_relu6") in.push_back({DataType::FLOAT16, ys, a16.data(), nullptr});
   for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {{DataType::FLOAT16, ys, y16.data(), nullptr}}).ok());
+  if (output) *output = y16;
 
   int bad = 0;
   for (int64_t n = 0; n < c.n && bad < 5; ++n)
@@ -187,6 +189,36 @@ TEST(Conv2DHalfDepthwise, Avx512MatchesTheReference) {
   for (size_t i = 0; i < std::size(kCases); ++i) {
     SCOPED_TRACE(i);
     Check(*def, kCases[i], MemoryLayout::kBlocked16, static_cast<uint32_t>(i + 21));
+  }
+}
+
+// A hard_swish chain on 65536+ outputs: the output stage tabulates it where
+// gathers pay (forced on and off here), and the rows then look their
+// registers up in that table instead of going through a float32 strip:
+// within the reference's tolerance, and the same bits as the stage's own
+// computed chain.
+TEST(Conv2DHalfDepthwise, TabulatedChainLookedUpFromRegisters) {
+  const Case cases[] = {
+      {1, 64, 40, 41, 5, 1, 1, 2, 2, 2, 2, "hard_swish"},  // the blocked 5 x 5 rows, column tails
+      {1, 16, 64, 71, 3, 1, 1, 1, 1, 1, 1, "hard_swish"},  // the blocked 3 x 3 rows
+      {1, 32, 60, 70, 3, 1, 2, 2, 2, 2, 2, "hard_swish"},  // dilated: the generic rows
+  };
+  for (const char* name : {"avx2-f16-dw", "avx512-f16-dw"}) {
+    const KernelDef* def = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(def, nullptr);
+    if (def->isa > kernels::BestIsa()) continue;
+    const MemoryLayout layout = def->isa == kernels::Isa::kAvx512 ? MemoryLayout::kBlocked16 : MemoryLayout::kBlocked8;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(std::string(name) + " case " + std::to_string(i));
+      std::vector<uint16_t> outputs[2];
+      for (int tables : {1, 0}) {
+        kernels::SetGatherTablesForTesting(tables);
+        Check(*def, cases[i], layout, static_cast<uint32_t>(31 + i), &outputs[tables]);
+      }
+      kernels::SetGatherTablesForTesting(-1);
+      ASSERT_FALSE(outputs[1].empty());
+      EXPECT_EQ(outputs[1], outputs[0]);
+    }
   }
 }
 
