@@ -18,6 +18,8 @@
 // for the common square filters (4 otherwise). Where the fused post-ops are
 // at most one clamp (ReLU, ReLU6, Clip: HalfOutputStage::ClampsThenRound)
 // the registers are clamped and stored as float16 straight into the output;
+// where the stage tabulates a unary chain (HalfOutputStage::LookUpTable)
+// the registers' float16 bits are looked up in that table and stored;
 // otherwise each float32 output row goes to the output stage
 // (ops/half_output_stage.h), which applies the fused post-ops and rounds to
 // float16 as the separate steps would.
