@@ -21,13 +21,7 @@ namespace {
 constexpr char kQint8[] = R"({"precision_config": {"precision_mode": "qint8_mixed_float32"}})";
 
 ITensor* Conv(INetwork* n, ITensor* x, int64_t cin, int64_t cout, uint32_t seed, Range range) {
-  IConvNode* conv =
-      n->AddIConvNode(x, RandomConst(n, {cout, cin, 3, 3}, seed, 0.3f), RandomConst(n, {cout}, seed + 1, 0.2f));
-  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
-  EXPECT_TRUE(conv->SetAttr("input_layout", std::string("NCHW")).ok());
-  EXPECT_TRUE(conv->SetAttr("output_layout", std::string("NCHW")).ok());
-  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string("OIHW")).ok());
-  ITensor* y = conv->GetOutput(0);
+  ITensor* y = PaddedConv3x3(n, x, cin, cout, seed)->GetOutput(0);
   if (range.max > range.min) {
     EXPECT_TRUE(y->SetDynamicRange(range, true).ok());
   }

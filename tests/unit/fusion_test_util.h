@@ -52,6 +52,18 @@ inline ITensor* Named(INode* node, const std::string& name) {
   return node->GetOutput(0);
 }
 
+// A 3 x 3 convolution, padding 1, NCHW activations and OIHW filter, with
+// random weights and bias from `seed`.
+inline IConvNode* PaddedConv3x3(INetwork* n, ITensor* x, int64_t cin, int64_t cout, uint32_t seed) {
+  IConvNode* conv =
+      n->AddIConvNode(x, RandomConst(n, {cout, cin, 3, 3}, seed, 0.3f), RandomConst(n, {cout}, seed + 1, 0.2f));
+  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+  EXPECT_TRUE(conv->SetAttr("input_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(conv->SetAttr("output_layout", std::string("NCHW")).ok());
+  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string("OIHW")).ok());
+  return conv;
+}
+
 inline ITensor* Binary(INetwork* n, ITensor* a, ITensor* b, ElementwiseOp op, const std::string& name) {
   return Named(n->AddIElementwiseNode(a, b, op), name);
 }

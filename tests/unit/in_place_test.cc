@@ -20,13 +20,7 @@ constexpr char kFloat32[] = R"({"precision_config": {"precision_mode": "force_fl
 constexpr char kBFloat16[] = R"({"precision_config": {"precision_mode": "force_bfloat16"}})";
 
 ITensor* Conv(INetwork* n, ITensor* x, int64_t cin, int64_t cout, uint32_t seed, const std::string& name) {
-  IConvNode* conv =
-      n->AddIConvNode(x, RandomConst(n, {cout, cin, 3, 3}, seed, 0.3f), RandomConst(n, {cout}, seed + 1, 0.2f));
-  EXPECT_TRUE(conv->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
-  EXPECT_TRUE(conv->SetAttr("input_layout", std::string("NCHW")).ok());
-  EXPECT_TRUE(conv->SetAttr("output_layout", std::string("NCHW")).ok());
-  EXPECT_TRUE(conv->SetAttr("filter_layout", std::string("OIHW")).ok());
-  return Named(conv, name);
+  return Named(PaddedConv3x3(n, x, cin, cout, seed), name);
 }
 
 struct Planned {

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "kernels/hard_swish.h"
+#include "kernels/integer_clamp.h"
 #include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
@@ -52,29 +53,12 @@ class HardSwishAvx2 : public Kernel {
 };
 
 template <typename T>
-__attribute__((target("avx2"))) void Clamp(const T* x, T* y, int64_t n, int32_t lo, int32_t hi) {
-  constexpr int64_t kLanes = 32 / sizeof(T);
-  const __m256i vlo =
-      sizeof(T) == 1 ? _mm256_set1_epi8(static_cast<char>(lo)) : _mm256_set1_epi16(static_cast<short>(lo));
-  const __m256i vhi =
-      sizeof(T) == 1 ? _mm256_set1_epi8(static_cast<char>(hi)) : _mm256_set1_epi16(static_cast<short>(hi));
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
-    const __m256i c = sizeof(T) == 1 ? _mm256_min_epi8(_mm256_max_epi8(v, vlo), vhi)
-                                     : _mm256_min_epi16(_mm256_max_epi16(v, vlo), vhi);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), c);
-  }
-  for (; i < n; ++i) y[i] = static_cast<T>(std::clamp<int32_t>(x[i], lo, hi));
-}
-
-template <typename T>
 class IntegerClampAvx2 : public Kernel {
  public:
   IntegerClampAvx2(int64_t count, int32_t lo, int32_t hi) : count_(count), lo_(lo), hi_(hi) {}
   const char* Name() const override { return "avx2"; }
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
-    Clamp(in[0].Data<const T>(), out[0].Data<T>(), count_, lo_, hi_);
+    kernels::ClampIntegers(in[0].Data<const T>(), out[0].Data<T>(), count_, lo_, hi_);
     return Status::OK();
   }
 

@@ -34,6 +34,7 @@
 #include "kernels/parallel.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/half_conv_common.h"
+#include "ops/half_chain.h"
 #include "ops/kernel_registry.h"
 #include "ops/onednn_support.h"
 #include "ops/op_util.h"
@@ -51,36 +52,29 @@ constexpr int kUnroll = 8;
 
 #define MIXQ_BF16_DW __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
-// The fused post-ops as float32 operations on a register.
-struct Chain {
-  enum Kind { kClamp, kLeaky, kHardSwish, kMul, kAdd };
-  static constexpr int kMaxOps = 8;
-  int count = 0;
-  Kind kind[kMaxOps] = {};
-  float lo[kMaxOps] = {}, hi[kMaxOps] = {};
-};
-
-bool ChainOf(const std::vector<PostOp>* post_ops, Chain* chain) {
+// The fused post-ops: HalfChain's description (ops/half_chain.h; never a
+// tensor add here), applied in float32 without its float16 roundings.
+bool ChainOf(const std::vector<PostOp>* post_ops, HalfChain* chain) {
   if (!post_ops) return true;
   for (const PostOp& op : *post_ops) {
-    if (chain->count == Chain::kMaxOps) return false;
+    if (chain->count == HalfChain::kMaxOps) return false;
     const int i = chain->count++;
     chain->lo[i] = op.lo;
     chain->hi[i] = op.hi;
     if (op.kind == PostOp::Kind::kScalar && (op.activation == "mul" || op.activation == "add")) {
-      chain->kind[i] = op.activation == "mul" ? Chain::kMul : Chain::kAdd;
+      chain->kind[i] = op.activation == "mul" ? HalfChain::kMul : HalfChain::kAdd;
     } else if (op.kind != PostOp::Kind::kActivation) {
       return false;
     } else if (op.activation == "relu") {
-      chain->kind[i] = Chain::kClamp;
+      chain->kind[i] = HalfChain::kClamp;
       chain->lo[i] = 0.0f;
       chain->hi[i] = std::numeric_limits<float>::infinity();
     } else if (op.activation == "relu6" || op.activation == "clip") {
-      chain->kind[i] = Chain::kClamp;
+      chain->kind[i] = HalfChain::kClamp;
     } else if (op.activation == "leaky_relu") {
-      chain->kind[i] = Chain::kLeaky;
+      chain->kind[i] = HalfChain::kLeaky;
     } else if (op.activation == "hard_swish") {
-      chain->kind[i] = Chain::kHardSwish;
+      chain->kind[i] = HalfChain::kHardSwish;
     } else {
       return false;
     }
@@ -90,21 +84,21 @@ bool ChainOf(const std::vector<PostOp>* post_ops, Chain* chain) {
 
 // The chain on n registers, each op's constants broadcast once.
 template <int N>
-MIXQ_BF16_DW inline void ApplyChain(__m512* v, const Chain& c) {
+MIXQ_BF16_DW inline void ApplyChain(__m512* v, const HalfChain& c) {
   for (int i = 0; i < c.count; ++i) {
     const __m512 lo = _mm512_set1_ps(c.lo[i]);
     switch (c.kind[i]) {
-      case Chain::kClamp: {  // NaN -> lo: max returns its second operand (as mixq's clamps, ops/clamp.h)
+      case HalfChain::kClamp: {  // NaN -> lo: max returns its second operand (as mixq's clamps, ops/clamp.h)
         const __m512 hi = _mm512_set1_ps(c.hi[i]);
         for (int u = 0; u < N; ++u) v[u] = _mm512_min_ps(_mm512_max_ps(v[u], lo), hi);
         break;
       }
-      case Chain::kLeaky:
+      case HalfChain::kLeaky:
         for (int u = 0; u < N; ++u)
           v[u] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v[u], _mm512_setzero_ps(), _CMP_LT_OQ), v[u],
                                       _mm512_mul_ps(lo, v[u]));
         break;
-      case Chain::kHardSwish: {
+      case HalfChain::kHardSwish: {
         const __m512 sixth = _mm512_set1_ps(1.0f / 6.0f), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
         for (int u = 0; u < N; ++u) {
           const __m512 t = _mm512_add_ps(_mm512_mul_ps(v[u], sixth), half);
@@ -112,11 +106,13 @@ MIXQ_BF16_DW inline void ApplyChain(__m512* v, const Chain& c) {
         }
         break;
       }
-      case Chain::kMul:
+      case HalfChain::kMul:
         for (int u = 0; u < N; ++u) v[u] = _mm512_mul_ps(v[u], lo);
         break;
-      case Chain::kAdd:
+      case HalfChain::kAdd:
         for (int u = 0; u < N; ++u) v[u] = _mm512_add_ps(v[u], lo);
+        break;
+      case HalfChain::kAddTensor:  // never made by ChainOf
         break;
     }
   }
@@ -130,7 +126,7 @@ struct RowArgs {
   uint16_t* out;             // the row's first pixel of this channel block; pixels `channels` apart
   int64_t out_w, kernel_h, kernel_w, stride_w, dilation_w, channels;
   __mmask16 mask;  // the block's channels (a tail block has fewer than 16)
-  const Chain* chain;
+  const HalfChain* chain;
 };
 
 // n pixels from `ow` on: the chain, one rounding to bfloat16, the store.
@@ -192,7 +188,7 @@ RowFn RowFor(const ConvGeometry& g) {
 }
 
 // Everything but the layouts: a depthwise step this kernel computes.
-bool StepTaken(const KernelInit& init, ConvGeometry* g, Chain* chain) {
+bool StepTaken(const KernelInit& init, ConvGeometry* g, HalfChain* chain) {
   const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
   if (!cpu.avx512f || !cpu.avx512bw || !cpu.avx512vl || !cpu.avx512bf16) return false;
   if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
@@ -330,7 +326,7 @@ class Avx512BFloat16Depthwise : public Kernel {
   }
 
   ConvGeometry g_;
-  Chain chain_;
+  HalfChain chain_;
   int64_t blocks_ = 0, padded_w_ = 0, ring_rows_ = 0;
   std::shared_ptr<const std::vector<float>> packed_;
   const float* weights_ = nullptr;  // [block][kh][kw][16]
@@ -343,7 +339,7 @@ class Avx512BFloat16Depthwise : public Kernel {
 
 bool Supports(const KernelInit& init) {
   ConvGeometry g;
-  Chain chain;
+  HalfChain chain;
   return StepTaken(init, &g, &chain);
 }
 

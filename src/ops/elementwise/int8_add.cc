@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/integer_clamp.h"
 #include "kernels/parallel.h"
 #include "ops/elementwise/lut_function.h"
 #include "ops/quantized_reference.h"
@@ -110,19 +111,6 @@ __attribute__((target("avx512f"))) void LookUpRange16(const int8_t* a, const int
   LookUpRange8(a + i, b + i, n - i, table, y + i);
 }
 
-// A fused relu / relu6 / clip (FusedClampOfInt8Add): the n codes of a
-// chunk just written, still in cache, clamped to [lo, hi] in place, as the
-// separate activation step clamps them (activation/op.cc).
-__attribute__((target("avx2"))) void ClampCodes(int8_t* y, int64_t n, int8_t lo, int8_t hi) {
-  const __m256i low = _mm256_set1_epi8(lo), high = _mm256_set1_epi8(hi);
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    auto* at = reinterpret_cast<__m256i*>(y + i);
-    _mm256_storeu_si256(at, _mm256_min_epi8(_mm256_max_epi8(_mm256_loadu_si256(at), low), high));
-  }
-  for (; i < n; ++i) y[i] = std::clamp(y[i], lo, hi);
-}
-
 class Int8Add : public Kernel {
  public:
   Int8Add(const char* name, Int8AddRange range, Int8AddAffineRange affine, Int8Params a, Int8Params b, bool int_out,
@@ -135,8 +123,8 @@ class Int8Add : public Kernel {
         out_(out),
         count_(count),
         avx512_(avx512),
-        lo_(static_cast<int8_t>(lo)),
-        hi_(static_cast<int8_t>(hi)) {
+        lo_(lo),
+        hi_(hi) {
     const int forced = g_affine_forced.load();
     if (int_out_ && affine && (forced == 1 || (forced == -1 && count_ >= kMinAffineElements)) &&
         FitInt8AddAffine(range_, affine, a_, b_, out_, &affine_form_)) {
@@ -169,7 +157,11 @@ class Int8Add : public Kernel {
         LookUpRange16(a + at, b + at, n, table_.data(), reinterpret_cast<int8_t*>(y) + at);
       else
         LookUpRange8(a + at, b + at, n, table_.data(), reinterpret_cast<int8_t*>(y) + at);
-      if (lo_ > -128 || hi_ < 127) ClampCodes(reinterpret_cast<int8_t*>(y) + at, n, lo_, hi_);
+      // A fused relu / relu6 / clip: the chunk's codes clamped while in cache.
+      if (lo_ > -128 || hi_ < 127) {
+        int8_t* codes = reinterpret_cast<int8_t*>(y) + at;
+        kernels::ClampIntegers(codes, codes, n, lo_, hi_);
+      }
     }
     return Status::OK();
   }
@@ -185,7 +177,7 @@ class Int8Add : public Kernel {
   int64_t count_;
   std::vector<uint8_t> table_;  // int8 outputs of every pair of codes (see kPairs); empty: none
   bool avx512_;                 // the avx512-int8 form: 16 lookups per gather
-  int8_t lo_, hi_;              // a fused clamp's bounds on the output codes
+  int32_t lo_, hi_;             // a fused clamp's bounds on the output codes
 };
 
 }  // namespace
