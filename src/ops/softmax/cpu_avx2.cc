@@ -19,32 +19,62 @@
 
 namespace mixq::ops {
 
+namespace {
+
+// exp(x - m) of 8 values into y, added to a chain's lanes (0-3 in lo, 4-7
+// in hi).
+__attribute__((target("avx2,fma"))) inline void Block8(const float* x, __m256 m, float* y, __m256d* sum_lo,
+                                                       __m256d* sum_hi) {
+  __m256 lo;
+  const __m256 d = kernels::SubtractExact(_mm256_loadu_ps(x), m, &lo);
+  const __m256 e = kernels::ExpAvx2(d, _mm256_and_ps(lo, _mm256_cmp_ps(lo, lo, _CMP_ORD_Q)));
+  _mm256_storeu_ps(y, e);
+  *sum_lo = _mm256_add_pd(*sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+  *sum_hi = _mm256_add_pd(*sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+}
+
+}  // namespace
+
 __attribute__((target("avx2,fma"))) void SoftmaxRowAvx2(const float* x, float* y, int64_t n) {
   // The largest value, 8 lanes at a time. The reference's scan lets a NaN
   // win, which maxps may drop; the row comes out all NaN either way (the
   // NaN's exp makes the sum NaN, and every output is scaled by its inverse).
   // Where +0 and -0 tie either may win: x - max is the same for both.
-  __m256 lanes_max = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  // Four running maxima: one maxps chain is latency-bound. The maximum is
+  // the same whichever order the values are compared in.
+  __m256 m4[4];
+  for (auto& v : m4) v = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   int64_t scanned = 0;
-  for (; scanned + 8 <= n; scanned += 8) lanes_max = _mm256_max_ps(lanes_max, _mm256_loadu_ps(x + scanned));
+  for (; scanned + 32 <= n; scanned += 32)
+    for (int j = 0; j < 4; ++j) m4[j] = _mm256_max_ps(m4[j], _mm256_loadu_ps(x + scanned + 8 * j));
+  for (; scanned + 8 <= n; scanned += 8) m4[0] = _mm256_max_ps(m4[0], _mm256_loadu_ps(x + scanned));
+  const __m256 lanes_max = _mm256_max_ps(_mm256_max_ps(m4[0], m4[1]), _mm256_max_ps(m4[2], m4[3]));
   alignas(32) float lane[8];
   _mm256_store_ps(lane, lanes_max);
   float max = -std::numeric_limits<float>::infinity();
   for (float v : lane) max = v > max ? v : max;
   for (int64_t k = scanned; k < n; ++k) max = x[k] > max ? x[k] : max;
   const __m256 m = _mm256_set1_ps(max);
-  __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+  // The sum in double, element 8 b + i into lane i of chain (b / 2) % 2
+  // (lanes 0-3 in lo, 4-7 in hi): two chains of dependent adds, not one, and
+  // the order the AVX-512 row adds in (softmax_row_avx512.cc).
+  __m256d sum_lo[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  __m256d sum_hi[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   int64_t k = 0;
+  for (; k + 32 <= n; k += 32) {
+    Block8(x + k, m, y + k, &sum_lo[0], &sum_hi[0]);
+    Block8(x + k + 8, m, y + k + 8, &sum_lo[0], &sum_hi[0]);
+    Block8(x + k + 16, m, y + k + 16, &sum_lo[1], &sum_hi[1]);
+    Block8(x + k + 24, m, y + k + 24, &sum_lo[1], &sum_hi[1]);
+  }
   for (; k + 8 <= n; k += 8) {
-    __m256 lo;
-    const __m256 d = kernels::SubtractExact(_mm256_loadu_ps(x + k), m, &lo);
-    const __m256 e = kernels::ExpAvx2(d, _mm256_and_ps(lo, _mm256_cmp_ps(lo, lo, _CMP_ORD_Q)));
-    _mm256_storeu_ps(y + k, e);
-    sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    if ((k / 16) % 2 == 0)
+      Block8(x + k, m, y + k, &sum_lo[0], &sum_hi[0]);
+    else
+      Block8(x + k, m, y + k, &sum_lo[1], &sum_hi[1]);
   }
   alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
+  _mm256_store_pd(lanes, _mm256_add_pd(_mm256_add_pd(sum_lo[0], sum_lo[1]), _mm256_add_pd(sum_hi[0], sum_hi[1])));
   double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
   if (k < n) {  // the tail through a padded vector (-inf pads give exp 0)
     alignas(32) float tail[8], out[8];

@@ -64,7 +64,7 @@ TEST(SoftmaxAvx512, SameBitsAsTheAvx2Kernel) {
   std::mt19937 rng(12);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   int compared = 0;
-  for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 100, 6625}) {
+  for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 49, 56, 63, 64, 65, 100, 6625}) {
     for (float spread : {0.5f, 20.0f, 3000.0f}) {
       const int64_t rows = 5;
       std::uniform_real_distribution<float> real(-spread, spread);
