@@ -23,6 +23,7 @@ difference under 20 %.
 Needs the models of scripts/fetch_models and a build (scripts/build).
 """
 import argparse
+import collections
 import os
 import pathlib
 import re
@@ -160,10 +161,16 @@ def ov_ms(path, name, x, threads, iterations, float32):
     return timed(lambda: request.infer({name: x}), iterations)
 
 
+# How many mixq runs used each OpenMP spin (chosen per start: util/omp_wait_policy.h).
+MIXQ_SPINS = collections.Counter()
+
+
 def mixq_ms(mixq, model, name, dims, threads, iterations):
     out = subprocess.run([str(mixq), "bench", str(model), "--threads", str(threads), "--warmup", "2",
                           "--iterations", str(iterations), "--shape", f"{name}:{'x'.join(map(str, dims))}"],
                          capture_output=True, text=True, check=True).stdout
+    spin = re.search(r"GOMP_SPINCOUNT=(\S+)", out)
+    MIXQ_SPINS[spin.group(1) if spin else "?"] += 1
     return float(re.search(r"median ([0-9.]+)", out).group(1))
 
 
@@ -229,6 +236,8 @@ def main():
                   f"{row['mq'] / row['vq']:>8.2f} {row['mi'] / row['mf']:>7.2f} | {row['mh']:>8.2f} "
                   f"{row['mh'] / row['mf']:>7.2f} | {row['mb']:>9.2f} {row['vd']:>8.2f} {row['mb'] / row['vd']:>7.2f}",
                   flush=True)
+    print("mixq runs by OpenMP spin (GOMP_SPINCOUNT): " +
+          ", ".join(f"{spin}: {count}" for spin, count in sorted(MIXQ_SPINS.items())))
 
 
 if __name__ == "__main__":

@@ -19,12 +19,49 @@ import os as _os
 # OpenMP workers that spin long between parallel regions (libgomp's default)
 # take a core from everything else on a busy machine (4-8x slower inference
 # measured), and workers that never spin pay a futex wake per step (1.6-1.8x
-# slower at 2 threads on an AMD VM): a short spin, then sleep
-# (src/util/omp_wait_policy.h). libgomp reads these once, when it is loaded
+# slower at 2 threads on an AMD VM): a spin then sleep, the spin longer when
+# nothing else was runnable at import (src/util/omp_wait_policy.h, the same
+# rule as mixq's executables). libgomp reads these once, when it is loaded
 # by the import below; a value the user set for either is kept.
+
+
+def _runnable_in_loadavg(text):
+    """/proc/loadavg's runnable count ("0.66 0.85 0.99 1/86 1891": 1), or -1."""
+    fields = text.split()
+    if len(fields) < 4 or "/" not in fields[3]:
+        return -1
+    runnable = fields[3].split("/", 1)[0]
+    return int(runnable) if runnable.isdigit() else -1
+
+
+def _spin_count_for_start(loadavg_readings):
+    """The GOMP_SPINCOUNT for a start whose /proc/loadavg readings (this
+    process among the runnable) are given: "10000" when no reading saw
+    another runnable entity, else "1000"."""
+    runnable = [_runnable_in_loadavg(text) for text in loadavg_readings]
+    if not runnable or min(runnable) < 1:
+        return "1000"
+    return "10000" if min(runnable) - 1 == 0 else "1000"
+
+
+def _loadavg_readings(count=4):
+    import time
+
+    readings = []
+    for i in range(count):
+        if i:
+            time.sleep(0.001)
+        try:
+            with open("/proc/loadavg") as f:
+                readings.append(f.read())
+        except OSError:
+            return []
+    return readings
+
+
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    _os.environ["GOMP_SPINCOUNT"] = "1000"
+    _os.environ["GOMP_SPINCOUNT"] = _spin_count_for_start(_loadavg_readings())
 
 from ._mixq import (  # noqa: F401  (the public C++ API, re-exported)
     AccuracyAnalysis,

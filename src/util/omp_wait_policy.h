@@ -22,21 +22,45 @@
 //   p99 161): the long spin stays the user's choice (bench/RESULTS.md stop
 //   36).
 //
+// - So the spin depends on the machine at start: with no other runnable
+//   process (the minimum over a few readings of /proc/loadavg's runnable
+//   count, the reader itself excluded), 10,000 pauses; otherwise 1,000.
+//   Measured 2026-12-05 on the Xeon (mixq bench, 2 threads, medians of 40,
+//   two rounds): ResNet-50 QDQ 5.75-5.79 ms at 1,000 against 4.77-4.98 at
+//   10,000 (4.81-5.02 at 30,000), PP-OCR rec force_bfloat16 4.60-4.69
+//   against 3.48-3.58, PP-OCR det float32 10.0-10.1 against 8.6-8.7,
+//   MobileNetV2 float32 3.78-3.95 against 3.32-3.71. A process that starts
+//   on a busy machine keeps the short spin; one that starts idle and meets
+//   a busy process later pays the long spin's cost above (the user can pin
+//   either variable).
+//
 // libgomp reads these variables once, when it is loaded, before main() runs,
 // so an executable can only choose them by running itself again.
 #pragma once
 
+#include <string_view>
+
 namespace mixq::util {
 
-// The spin mixq's executables and Python package ask for (GOMP_SPINCOUNT).
+// The spins mixq's executables and Python package ask for (GOMP_SPINCOUNT):
+// on a machine busy at start, and on one idle at start.
 inline constexpr const char* kOpenMpSpinCount = "1000";
+inline constexpr const char* kOpenMpIdleSpinCount = "10000";
+
+// The runnable scheduling entities in /proc/loadavg's text ("0.66 0.85 0.99
+// 1/86 1891": 1, the reader included); -1 where the text has no such field.
+int RunnableInLoadavg(std::string_view text);
+
+// The spin for a start that saw `others` runnable entities besides itself
+// (-1: unknown): kOpenMpIdleSpinCount for 0, else kOpenMpSpinCount.
+const char* SpinCountForOthersRunnable(int others);
 
 // For mixq's executables (the CLI, the demo, benchmarks): when neither
 // OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, sets OMP_WAIT_POLICY=passive and
-// GOMP_SPINCOUNT=kOpenMpSpinCount and re-executes the program
-// (/proc/self/exe) with the same arguments. A user's own setting of either is
-// kept as it is; if re-executing fails the program goes on with libgomp's
-// default.
+// GOMP_SPINCOUNT to the spin above for this start, and re-executes the
+// program (/proc/self/exe) with the same arguments. A user's own setting of
+// either is kept as it is; if re-executing fails the program goes on with
+// libgomp's default.
 void PreferPassiveOpenMpWaits(char** argv);
 
 }  // namespace mixq::util

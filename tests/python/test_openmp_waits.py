@@ -1,8 +1,10 @@
 """How `import mixq` sets libgomp's waits (src/util/omp_wait_policy.h): a
-short spin then sleep, unless the user chose either variable."""
+spin then sleep, the spin short where another process was runnable at
+import, unless the user chose either variable."""
 import os
 import subprocess
 import sys
+import time
 
 PRINT_WAITS = ("import os, mixq; "
                "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
@@ -15,8 +17,34 @@ def waits_after_import(**preset):
     return out.stdout.split()
 
 
-def test_unset_gets_passive_with_a_short_spin():
-    assert waits_after_import() == ["PASSIVE", "1000"]
+def test_unset_gets_passive_with_a_spin():
+    policy, spin = waits_after_import()
+    assert policy == "PASSIVE"
+    assert spin in ("1000", "10000")
+
+
+def test_a_busy_machine_gets_the_short_spin():
+    # A busy loop is runnable in every reading of /proc/loadavg.
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert waits_after_import() == ["PASSIVE", "1000"]
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def test_spin_chosen_from_loadavg_readings():
+    import mixq
+
+    idle = "0.10 0.20 0.30 1/86 1891\n"
+    assert mixq._spin_count_for_start([idle] * 4) == "10000"
+    # One reading with another runnable entity of four: still idle.
+    assert mixq._spin_count_for_start([idle, "0.10 0.20 0.30 2/86 1891", idle, idle]) == "10000"
+    assert mixq._spin_count_for_start(["0.10 0.20 0.30 3/88 1896"] * 4) == "1000"
+    assert mixq._spin_count_for_start([]) == "1000"
+    assert mixq._spin_count_for_start(["garbage"]) == "1000"
+    assert mixq._spin_count_for_start(["0.1 0.2 0.3 x/9 1"]) == "1000"
 
 
 def test_a_users_policy_is_kept_and_no_spin_is_added():

@@ -4,6 +4,7 @@
 #include <barrier>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -123,6 +124,10 @@ int BenchMain(const std::vector<std::string>& args) {
   std::printf("threads per inference: %s  contexts: %lld  warmup: %lld  iterations: %lld per context\n",
               intra_threads > 0 ? std::to_string(intra_threads).c_str() : "default", static_cast<long long>(threads),
               static_cast<long long>(warmup), static_cast<long long>(iterations));
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  const char* spin_count = std::getenv("GOMP_SPINCOUNT");
+  std::printf("OpenMP waits: OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s (util/omp_wait_policy.h)\n",
+              wait_policy ? wait_policy : "(unset)", spin_count ? spin_count : "(unset)");
   std::printf("memory: activations %lld bytes per context, packed weights %lld bytes (engine, shared)\n",
               static_cast<long long>(activation_bytes), static_cast<long long>(engine->GetPreparedWeightBytes()));
   std::printf("latency ms: min %.3f  median %.3f  p90 %.3f  p99 %.3f  mean %.3f\n", all.front(), Quantile(all, 0.5),
