@@ -64,28 +64,53 @@ MIXQ_AVX512 void AddRange(const int8_t* a, const int8_t* b, int64_t n, Int8Param
              static_cast<char*>(out) + static_cast<size_t>(at) * width);
 }
 
-// The affine form (int8_add.h Int8AddAffine), 16 codes per step: sign
-// extension, conversion, two fused multiply-adds, a conversion rounding
-// half to even (MXCSR's default) and a saturating narrowing store, then a
-// compare and a blend per patch. The tail runs masked.
+// The affine form (int8_add.h Int8AddAffine) of 16 codes: sign extension,
+// conversion, two fused multiply-adds and a conversion rounding half to even
+// (MXCSR's default), then a compare and a blend per patch; int32 codes,
+// saturated by the caller's narrowing.
+MIXQ_AVX512 inline __m512i Affine16(__m512i ia, __m512i ib, __m512 ka, __m512 kb, __m512 c, const Int8AddAffine& form,
+                                    size_t patches) {
+  const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia), ka, _mm512_fmadd_ps(_mm512_cvtepi32_ps(ib), kb, c));
+  __m512i q = _mm512_cvtps_epi32(y);
+  if (patches != 0) {
+    const __m512i key = _mm512_or_si512(_mm512_slli_epi32(ia, 8), _mm512_and_si512(ib, _mm512_set1_epi32(0xff)));
+    for (size_t p = 0; p < patches; ++p) {
+      const __mmask16 hit = _mm512_cmpeq_epi32_mask(key, _mm512_set1_epi32(form.patch_keys[p]));
+      q = _mm512_mask_mov_epi32(q, hit, _mm512_set1_epi32(form.patch_codes[p]));
+    }
+  }
+  return q;
+}
+
+// The affine form, 64 codes per step: four vectors of 16 narrowed with
+// saturation by two packs (int32 -> int16 -> int8, the same clamp as
+// vpmovsdb's) and put back in order by one permutation, then one store.
+// vpmovsdb to memory, 16 codes a time, costs two port-5 operations and
+// stalled the loop (perf, AMX Xeon): ResNet-50 QDQ's 56 x 56 x 256 adds
+// 0.091 -> 0.075 ms at 1 thread. The tail runs 16 codes a step, masked.
 MIXQ_AVX512 void AffineRange(const int8_t* a, const int8_t* b, int64_t n, const Int8AddAffine& form, int8_t* out) {
   const __m512 ka = _mm512_set1_ps(form.ka), kb = _mm512_set1_ps(form.kb), c = _mm512_set1_ps(form.c);
   const size_t patches = form.patch_keys.size();
-  for (int64_t j = 0; j < n; j += 16) {
+  // packs work per 128-bit lane: after them, dword 4 L + k holds codes
+  // 16 k + 4 L ... + 3; output dword 4 k + L takes it.
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  int64_t j = 0;
+  for (; j + 64 <= n; j += 64) {
+    __m512i q[4];
+    for (int k = 0; k < 4; ++k) {
+      const __m512i ia = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j + 16 * k)));
+      const __m512i ib = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j + 16 * k)));
+      q[k] = Affine16(ia, ib, ka, kb, c, form, patches);
+    }
+    const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+    _mm512_storeu_si512(out + j, _mm512_permutexvar_epi32(order, bytes));
+  }
+  for (; j < n; j += 16) {
     const int64_t count = std::min<int64_t>(16, n - j);
     const auto mask = static_cast<__mmask16>(count == 16 ? 0xFFFF : (1u << count) - 1);
     const __m512i ia = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + j));
     const __m512i ib = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + j));
-    const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia), ka, _mm512_fmadd_ps(_mm512_cvtepi32_ps(ib), kb, c));
-    __m512i q = _mm512_cvtps_epi32(y);
-    if (patches != 0) {
-      const __m512i key = _mm512_or_si512(_mm512_slli_epi32(ia, 8), _mm512_and_si512(ib, _mm512_set1_epi32(0xff)));
-      for (size_t p = 0; p < patches; ++p) {
-        const __mmask16 hit = _mm512_cmpeq_epi32_mask(key, _mm512_set1_epi32(form.patch_keys[p]));
-        q = _mm512_mask_mov_epi32(q, hit, _mm512_set1_epi32(form.patch_codes[p]));
-      }
-    }
-    _mm512_mask_cvtsepi32_storeu_epi8(out + j, mask, q);
+    _mm512_mask_cvtsepi32_storeu_epi8(out + j, mask, Affine16(ia, ib, ka, kb, c, form, patches));
   }
 }
 
