@@ -192,6 +192,61 @@ TEST(HalfOutputStage, ChainsThatDoNotCommuteRoundBetweenTheSteps) {
   }
 }
 
+// A residual add then a clamp (ResNet's add + ReLU, and a clip), into
+// float16, in registers (the chain skips the rounding before a clamp): the
+// specials, float16's range edges and ties of Values, each plus addends of
+// both signs and both ends of float16's range, against the separate steps.
+TEST(HalfOutputStage, ResidualAddThenClampMatchesTheSeparateSteps) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "the float16 stage needs AVX2 + F16C";
+  const float inf = std::numeric_limits<float>::infinity();
+  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+    if (isa > kernels::BestIsa()) continue;
+    for (const auto& [lo, hi] : {std::pair{0.0f, inf}, std::pair{-1.0f, 6.0f}}) {
+      SCOPED_TRACE(std::string(isa == kernels::Isa::kAvx2 ? "AVX2" : "AVX-512") + " clamp " + std::to_string(lo));
+      std::vector<PostOp> post_ops(2);
+      post_ops[0].kind = PostOp::Kind::kAdd;
+      post_ops[0].input = 1;
+      post_ops[1].activation = "clip";
+      post_ops[1].lo = lo;
+      post_ops[1].hi = hi;
+      const std::vector<float> base = Values({{lo, hi}});
+      std::vector<float> y;
+      std::vector<uint16_t> addend;
+      for (float a : {0.0f, -0.0f, 0.5f, -1.0f, 3.0f, 65504.0f, -65504.0f, 0.00048828125f, inf})
+        for (float v : base) {
+          y.push_back(v);
+          addend.push_back(FloatToHalf(a));
+        }
+      const int64_t n = static_cast<int64_t>(y.size());
+      ValueInfo x_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+      ValueInfo a_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+      std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT16, {n}, nullptr, nullptr, true}};
+      ir::AttrMap attrs;
+      const std::vector<const ValueInfo*> inputs = {&x_info, &a_info};
+      KernelInit init(attrs, inputs, outs, nullptr, &post_ops);
+      ASSERT_TRUE(HalfOutputStage::Supports(init));
+      const HalfOutputStage stage(init, isa);
+      std::vector<uint16_t> got(y.size());
+      const std::vector<TensorView> in = {{DataType::FLOAT16, {n}, nullptr, nullptr},
+                                          {DataType::FLOAT16, {n}, addend.data(), nullptr}};
+      stage.Apply(y.data(), n, 0, in, TensorView{DataType::FLOAT16, {n}, got.data(), nullptr});
+      int compared = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        float v = y[i];
+        for (const PostOp& op : post_ops) v = StepOp(op, RoundToHalf(v), HalfToFloat(addend[i]));
+        const uint16_t want = FloatToHalf(v);
+        if (std::isnan(HalfToFloat(want))) {
+          EXPECT_TRUE(std::isnan(HalfToFloat(got[i]))) << "value " << y[i] << " + " << HalfToFloat(addend[i]);
+          continue;
+        }
+        ASSERT_EQ(got[i], want) << "value " << y[i] << " + " << HalfToFloat(addend[i]) << " at " << i;
+        ++compared;
+      }
+      EXPECT_GT(compared, 30000);
+    }
+  }
+}
+
 // A unary chain (hard_swish, * c, + c, leaky_relu, clip) into float16
 // outputs of 65536 elements or more runs as one table of the float16
 // rounding of y: bit for bit what the passes give (a stage over a small
