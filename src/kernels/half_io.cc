@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "kernels/avx512_warnings.h"
+#include "kernels/cpu_features.h"
 #include "kernels/parallel.h"
 #include "kernels/transpose8x8.h"
 #include "util/half.h"
@@ -28,7 +30,7 @@ MIXQ_F16C void FloatToHalfRow(const float* x, uint16_t* y, int64_t n) {
   for (; i < n; ++i) y[i] = FloatToHalf(x[i]);
 }
 
-MIXQ_F16C void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n) {
+MIXQ_F16C void BFloat16ToFloatRowAvx2(const uint16_t* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
@@ -37,7 +39,7 @@ MIXQ_F16C void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = BFloat16ToFloat(x[i]);
 }
 
-MIXQ_F16C void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n) {
+MIXQ_F16C void FloatToBFloat16RowAvx2(const float* x, uint16_t* y, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256i lo = BFloat16Bits8(_mm256_loadu_ps(x + i)), hi = BFloat16Bits8(_mm256_loadu_ps(x + i + 8));
@@ -46,6 +48,52 @@ MIXQ_F16C void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), packed);
   }
   for (; i < n; ++i) y[i] = FloatToBFloat16(x[i]);
+}
+
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
+#define MIXQ_AVX512BW __attribute__((target("avx512f,avx512bw")))
+
+MIXQ_AVX512BW void BFloat16ToFloatRowAvx512(const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)));
+    _mm512_storeu_si512(y + i, _mm512_slli_epi32(w, 16));
+  }
+  for (; i < n; ++i) y[i] = BFloat16ToFloat(x[i]);
+}
+
+// 16 floats' bfloat16 bits in the low half of each int32 lane: BFloat16Bits8
+// on 16 lanes, the NaN lanes chosen by a mask.
+MIXQ_AVX512BW inline __m512i BFloat16Bits16(__m512i f) {
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(f, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(f, _mm512_set1_epi32(0x7fff)), odd), 16);
+  const __mmask16 nan =
+      _mm512_cmpgt_epi32_mask(_mm512_and_si512(f, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(f, 16), _mm512_set1_epi32(0x40));
+}
+
+MIXQ_AVX512BW void FloatToBFloat16RowAvx512(const float* x, uint16_t* y, int64_t n) {
+  // packus works per 128-bit lane: [lo0-3 hi0-3 | lo4-7 hi4-7 | ...]; the
+  // permutation puts the 64-bit groups back in order.
+  const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i lo = BFloat16Bits16(_mm512_loadu_si512(x + i)), hi = BFloat16Bits16(_mm512_loadu_si512(x + i + 16));
+    _mm512_storeu_si512(y + i, _mm512_permutexvar_epi64(order, _mm512_packus_epi32(lo, hi)));
+  }
+  for (; i < n; ++i) y[i] = FloatToBFloat16(x[i]);
+}
+#undef MIXQ_AVX512BW
+MIXQ_AVX512_WARNINGS_ON
+
+void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n) {
+  static const bool avx512 = BestIsa() >= Isa::kAvx512;
+  avx512 ? BFloat16ToFloatRowAvx512(x, y, n) : BFloat16ToFloatRowAvx2(x, y, n);
+}
+
+void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n) {
+  static const bool avx512 = BestIsa() >= Isa::kAvx512;
+  avx512 ? FloatToBFloat16RowAvx512(x, y, n) : FloatToBFloat16RowAvx2(x, y, n);
 }
 
 namespace {

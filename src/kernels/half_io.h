@@ -34,10 +34,17 @@ constexpr int64_t kMinParallelWidenElements = int64_t{1} << 15;
 
 // bfloat16 (the top half of a float32): widening is a shift (exact);
 // narrowing rounds to nearest even with NaN quieted, bit-identical with
-// util/half.h's FloatToBFloat16 / BFloat16ToFloat. AVX2 integer arithmetic
-// (no AVX512_BF16 needed), so the same call on every AVX2 CPU.
+// util/half.h's FloatToBFloat16 / BFloat16ToFloat. Integer arithmetic (no
+// AVX512_BF16 needed: its vcvtneps2bf16 flushes denormals), 16 lanes where
+// the CPU has AVX-512 (BestIsa(), so MIXQ_MAX_ISA=avx2 runs the 8-lane
+// form), else 8: the same bits either way (the two forms are callable by
+// name for the tests).
 void BFloat16ToFloatRow(const uint16_t* x, float* y, int64_t n);
 void FloatToBFloat16Row(const float* x, uint16_t* y, int64_t n);
+void BFloat16ToFloatRowAvx2(const uint16_t* x, float* y, int64_t n);
+void FloatToBFloat16RowAvx2(const float* x, uint16_t* y, int64_t n);
+void BFloat16ToFloatRowAvx512(const uint16_t* x, float* y, int64_t n);
+void FloatToBFloat16RowAvx512(const float* x, uint16_t* y, int64_t n);
 void BFloat16ToFloatParallel(const uint16_t* x, float* y, int64_t n);
 void FloatToBFloat16Parallel(const float* x, uint16_t* y, int64_t n);
 

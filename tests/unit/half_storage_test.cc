@@ -251,6 +251,51 @@ TEST(HalfIo, RowsMatchTheScalarConversionsOnEveryTail) {
   }
 }
 
+// Both forms of the bfloat16 rows (AVX2, and AVX-512 where the CPU has it,
+// whichever FloatToBFloat16Row picks) against util/half.h: every upper half
+// with low halves around the rounding point (ties to even and odd, just
+// below and above, zero, all ones), so every exponent, denormals, infinities
+// and NaNs with their payloads; tails of 0 to 40; no write past the end.
+TEST(HalfIo, BFloat16RowsBothFormsMatchTheScalarConversions) {
+  if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2";
+  std::vector<float> x;
+  for (uint32_t top = 0; top <= 0xffff; ++top)
+    for (uint32_t low : {0x0000u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu, 0x1234u}) {
+      const uint32_t bits = top << 16 | low;
+      float v;
+      std::memcpy(&v, &bits, sizeof(v));
+      x.push_back(v);
+    }
+  using NarrowFn = void (*)(const float*, uint16_t*, int64_t);
+  using WidenFn = void (*)(const uint16_t*, float*, int64_t);
+  std::vector<std::pair<NarrowFn, WidenFn>> forms = {
+      {kernels::FloatToBFloat16RowAvx2, kernels::BFloat16ToFloatRowAvx2}};
+  if (kernels::BestIsa() >= kernels::Isa::kAvx512)
+    forms.emplace_back(kernels::FloatToBFloat16RowAvx512, kernels::BFloat16ToFloatRowAvx512);
+  for (size_t f = 0; f < forms.size(); ++f) {
+    SCOPED_TRACE(f == 0 ? "AVX2" : "AVX-512");
+    const auto [narrow, widen] = forms[f];
+    std::vector<uint16_t> h(x.size() + 1, 0x1234);
+    narrow(x.data(), h.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(h[i], FloatToBFloat16(x[i])) << "float bits at " << i;
+    EXPECT_EQ(h.back(), 0x1234) << "wrote past the end";
+    std::vector<float> back(x.size() + 1, 7.0f);
+    widen(h.data(), back.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float expected = BFloat16ToFloat(h[i]);
+      ASSERT_EQ(std::memcmp(&back[i], &expected, 4), 0) << i;
+    }
+    EXPECT_EQ(back.back(), 7.0f);
+    for (int64_t n = 0; n <= 40; ++n) {  // tails, from an odd start
+      std::vector<uint16_t> t(static_cast<size_t>(n) + 1, 0x1234);
+      narrow(x.data() + 3, t.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(t[static_cast<size_t>(i)], FloatToBFloat16(x[static_cast<size_t>(i + 3)]));
+      EXPECT_EQ(t.back(), 0x1234) << n;
+    }
+  }
+}
+
 TEST(HalfIo, Blocked8LayoutBothWays) {
   if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
   for (int64_t channels : {1, 3, 8, 13, 17})
