@@ -3,6 +3,11 @@
 // each kAdd a binary_add (a residual of the output's shape, or a bias with
 // one value per column broadcast over the rows), activations as eltwise
 // post-ops (GELU as eltwise_gelu_erf / eltwise_gelu_tanh), in their order.
+// A float32 bias first in the chain is the primitive's own bias argument
+// instead: the same float32 addition to the sums (the same bits, checked on
+// BERT's shapes with and without GELU), at a third of the binary post-op's
+// cost (oneDNN 2.6, AMX Xeon, one thread: BERT's 128 x 768 x 3072 product
+// with bias and GELU 0.45 ms as binary_add, 0.35-0.37 as bias, 0.20 bare).
 //
 // "onednn-bf16": the same primitive computing in bfloat16 where the CPU has
 // bfloat16 dot products (AVX512_BF16, AMX): a is BFLOAT16 storage, b is too
@@ -101,7 +106,19 @@ class OneDnnMatMul : public Kernel {
     dst_dims.push_back(g.a.rows);
     dst_dims.push_back(g.b.cols);
     dst_md_ = memory::desc(dst_dims, TypeOf(init.outputs[0]), DenseTag(rank));
-    const std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
+    std::vector<PostOp> post_ops = init.post_ops ? *init.post_ops : std::vector<PostOp>{};
+    // A per-column FLOAT32 addend first in the chain: the primitive's bias.
+    bias_input_ = -1;
+    if (!post_ops.empty() && post_ops[0].kind == PostOp::Kind::kAdd) {
+      const ValueInfo& a = *init.inputs[static_cast<size_t>(post_ops[0].input)];
+      if (a.shape != init.outputs[0].shape && TypeOf(a) == memory::data_type::f32) {
+        memory::dims dims(rank, 1);
+        dims[rank - 1] = a.shape.back();
+        bias_md_ = memory::desc(dims, memory::data_type::f32, DenseTag(rank));
+        bias_input_ = post_ops[0].input;
+        post_ops.erase(post_ops.begin());
+      }
+    }
     // Each kAdd's addend as a binary_add source: the output's shape (dst's
     // dims) or one value per column, [1, ..., 1, N] (a bias).
     std::vector<memory::desc> addend_mds;
@@ -119,7 +136,9 @@ class OneDnnMatMul : public Kernel {
       auto& engine = kernels::CpuEngine();
       // A constant b may take whatever layout oneDNN runs fastest: packed once per engine.
       const memory::desc b_any(b_md_.dims(), b_type, memory::format_tag::any);
-      pd_ = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md_, constant_b ? b_any : b_md_, dst_md_),
+      const memory::desc& b_desc = constant_b ? b_any : b_md_;
+      pd_ = dnnl::matmul::primitive_desc(bias_input_ >= 0 ? dnnl::matmul::desc(a_md_, b_desc, bias_md_, dst_md_)
+                                                          : dnnl::matmul::desc(a_md_, b_desc, dst_md_),
                                          BinaryPostOpAttr(post_ops, addend_mds, &addends_), engine);
       if (bfloat16_ && !NativeBFloat16Impl(pd_.impl_info_str()))
         throw std::runtime_error("no native bfloat16 implementation");
@@ -142,6 +161,7 @@ class OneDnnMatMul : public Kernel {
           {DNNL_ARG_SRC, memory(a_md_, engine, in[0].data)},
           {DNNL_ARG_WEIGHTS, b_packed_ ? b_packed_ : memory(b_md_, engine, in[1].data)},
           {DNNL_ARG_DST, memory(dst_md_, engine, out[0].data)}};
+      if (bias_input_ >= 0) args[DNNL_ARG_BIAS] = memory(bias_md_, engine, in[static_cast<size_t>(bias_input_)].data);
       for (const BinaryAddend& a : addends_) args[a.arg] = memory(a.md, engine, in[static_cast<size_t>(a.input)].data);
       matmul_.execute(stream_, args);
       stream_.wait();
@@ -161,6 +181,8 @@ class OneDnnMatMul : public Kernel {
 
   bool bfloat16_ = false;
   memory::desc a_md_, b_md_, dst_md_;
+  int bias_input_ = -1;  // the step input passed as the primitive's bias, or -1
+  memory::desc bias_md_;
   std::vector<BinaryAddend> addends_;       // the fused adds' sources
   std::shared_ptr<const memory> packed_b_;  // shared with the engine
   memory b_packed_;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "kernels/cpu_features.h"
@@ -24,6 +25,7 @@ struct Result {
   bool supported = false;
   std::string name;
   std::vector<float> got, expected;
+  std::vector<float> bias, residual;  // the case's values (bfloat16 ones for the residual)
 };
 
 std::vector<uint16_t> Bits(const std::vector<float>& v) {
@@ -49,6 +51,8 @@ Result RunCase(const Case& c, uint32_t seed, float b_value_override = 0.0f) {
   for (auto& v : residual) v = RoundToBFloat16(real(rng));
 
   Result r;
+  r.bias = bias;
+  r.residual = residual;
   r.expected.resize(residual.size());
   const int64_t images = c.batch ? c.batch : 1;
   for (int64_t s = 0; s < images; ++s)
@@ -160,6 +164,37 @@ TEST(MatMulOneDnnBFloat16, DeclinesWeightsBFloat16CannotHold) {
   const Case c{0, 4, 8, 4};
   EXPECT_TRUE(RunCase(c, 1).supported);
   EXPECT_FALSE(RunCase(c, 1, 0.1f).supported);  // 0.1 is not a bfloat16 value
+}
+
+}  // namespace
+}  // namespace mixq::ops
+
+namespace mixq::ops {
+namespace {
+
+// A FLOAT32 bias first in the chain goes to oneDNN as the primitive's own
+// bias argument (cpu_onednn.cc): into a FLOAT32 output, each value is the
+// same step's bias-free sum plus the bias in float32, bit for bit, and a
+// residual after it adds in float32 too.
+TEST(MatMulOneDnnBFloat16, FusedBiasIsTheSumPlusTheBiasInFloat32) {
+  if (!kernels::DetectedCpuFeatures().avx512bf16) GTEST_SKIP() << "no AVX512_BF16";
+  for (const Case& shape : {Case{0, 37, 64, 50}, Case{0, 128, 768, 96}, Case{3, 5, 17, 33}}) {
+    Case bare = shape;
+    bare.float_output = true;
+    Case with_bias = bare, with_both = bare;
+    with_bias.bias = true;
+    with_both.bias = with_both.residual = true;
+    const Result a = RunCase(bare, 11), b = RunCase(with_bias, 11), c = RunCase(with_both, 11);
+    ASSERT_TRUE(a.supported && b.supported && c.supported);
+    ASSERT_EQ(a.got.size(), b.got.size());
+    const size_t n = static_cast<size_t>(shape.n);
+    for (size_t i = 0; i < a.got.size(); ++i) {
+      const float sum = a.got[i] + a.bias[i % n];
+      ASSERT_EQ(std::memcmp(&b.got[i], &sum, sizeof(float)), 0) << i << ": " << b.got[i] << " vs " << sum;
+      const float total = sum + a.residual[i];
+      ASSERT_EQ(std::memcmp(&c.got[i], &total, sizeof(float)), 0) << i << ": " << c.got[i] << " vs " << total;
+    }
+  }
 }
 
 }  // namespace
