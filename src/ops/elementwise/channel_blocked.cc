@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/cpu_features.h"
+#include "kernels/half_io.h"
 #include "kernels/parallel.h"
 #include "ops/elementwise/binary_math.h"
 #include "ops/half_storage.h"
@@ -182,6 +183,118 @@ Status MakeChannelBlocked(const KernelInit& init, const char* name, std::unique_
 #pragma omp parallel for schedule(static) if (blocks * unit > kernels::kMinParallelElements && blocks > 1)
         for (int64_t u = 0; u < blocks; ++u)
           run(x + u * unit * x_bytes, c.data() + (u % (channels / b)) * b, y + u * unit * y_bytes, pixels, b);
+        return Status::OK();
+      },
+      kernel, name);
+}
+
+namespace {
+
+// One pixel row of C channels: x (bfloat16) op c (float32, C values) into y
+// (bfloat16), 8 at a time, the tail one by one with the same operation.
+using RowFn = void (*)(const uint16_t* x, const float* c, uint16_t* y, int64_t channels);
+
+template <Op op, bool kChannelFirst>
+MIXQ_F16C void ChannelsLastRow(const uint16_t* x, const float* c, uint16_t* y, int64_t channels) {
+  const auto* bx = reinterpret_cast<const kernels::BFloat16Bits*>(x);
+  auto* by = reinterpret_cast<kernels::BFloat16Bits*>(y);
+  int64_t i = 0;
+  for (; i + 8 <= channels; i += 8)
+    kernels::Store8(by + i, Pair<op, kChannelFirst>(kernels::Load8(bx + i), _mm256_loadu_ps(c + i)));
+  for (; i < channels; ++i) {
+    const float v = BFloat16ToFloat(x[i]);
+    y[i] = FloatToBFloat16(kChannelFirst ? elementwise::Apply<op>(c[i], v) : elementwise::Apply<op>(v, c[i]));
+  }
+}
+
+template <Op op>
+RowFn PickRow(bool channel_first) {
+  return channel_first ? ChannelsLastRow<op, true> : ChannelsLastRow<op, false>;
+}
+
+RowFn PickRow(Op op, bool channel_first) {
+  switch (op) {
+    case Op::kAdd:
+      return PickRow<Op::kAdd>(channel_first);
+    case Op::kSub:
+      return PickRow<Op::kSub>(channel_first);
+    case Op::kMul:
+      return PickRow<Op::kMul>(channel_first);
+    case Op::kDiv:
+      return PickRow<Op::kDiv>(channel_first);
+    case Op::kMax:
+      return PickRow<Op::kMax>(channel_first);
+    case Op::kMin:
+      return PickRow<Op::kMin>(channel_first);
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+int ChannelsLastOperand(const KernelInit& init, bool assigned) {
+  Op op;
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  if (!cpu.avx2 || init.inputs.size() != 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1 ||
+      init.HasPostOps() || !OpOf(init.attrs.Str("op"), &op))
+    return -1;
+  const ValueInfo& out = init.outputs[0];
+  if (!IsNarrowStorage(out, DataType::BFLOAT16) || out.quant) return -1;
+  const ir::Shape& s = out.shape;
+  if (s.size() != 4 || !ir::IsStatic(s) || ir::ElementCount(s) == 0) return -1;
+  for (int slot = 0; slot < 2; ++slot) {
+    const ValueInfo &full = *init.inputs[static_cast<size_t>(1 - slot)],
+                    &chan = *init.inputs[static_cast<size_t>(slot)];
+    const bool per_channel = chan.shape == ir::Shape{1, s[1], 1, 1} || chan.shape == ir::Shape{s[1], 1, 1};
+    if (full.shape != s || !per_channel || !IsNarrowStorage(full, DataType::BFLOAT16) || full.quant || chan.quant)
+      continue;
+    if (!IsNarrowStorage(chan, DataType::BFLOAT16) && (chan.dtype != DataType::FLOAT32 || chan.narrowed)) continue;
+    if (assigned && (out.layout != MemoryLayout::kChannelsLast || full.layout != MemoryLayout::kChannelsLast ||
+                     chan.layout != MemoryLayout::kPlain))
+      return -1;
+    return slot;
+  }
+  return -1;
+}
+
+void BFloat16ChannelsLastSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                               std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  if (block != MemoryLayout::kChannelsLast) return;
+  if (PositionalBlockedSlots(init, NarrowOrFloatStorage(init, DataType::BFLOAT16) && !init.HasPostOps(), inputs,
+                             outputs) ||
+      init.outputs.size() != 1)
+    return;
+  const int slot = ChannelsLastOperand(init, /*assigned=*/false);
+  if (slot < 0) return;
+  (*inputs)[static_cast<size_t>(1 - slot)] = true;
+  (*outputs)[0] = true;
+}
+
+Status MakeChannelsLast(const KernelInit& init, const char* name, std::unique_ptr<Kernel>* kernel) {
+  const int slot = ChannelsLastOperand(init, /*assigned=*/true);
+  Op op;
+  if (slot < 0 || !OpOf(init.attrs.Str("op"), &op))
+    return Internal(name, ": not an op between a channels-last bfloat16 tensor and one value per channel");
+  const ValueInfo& chan = *init.inputs[static_cast<size_t>(slot)];
+  const ir::Shape& s = init.outputs[0].shape;
+  const bool c_narrow = IsNarrowStorage(chan, DataType::BFLOAT16);
+  const RowFn row = PickRow(op, slot == 0);
+  const int64_t channels = s[1], rows = s[0] * s[2] * s[3];
+  return MakeFunctionKernel(
+      [=](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+        std::vector<float> c(static_cast<size_t>(channels));
+        const void* cdata = in[static_cast<size_t>(slot)].data;
+        if (c_narrow)
+          kernels::BFloat16ToFloatRow(static_cast<const uint16_t*>(cdata), c.data(), channels);
+        else
+          std::memcpy(c.data(), cdata, c.size() * sizeof(float));
+        const auto* x = in[static_cast<size_t>(1 - slot)].Data<const uint16_t>();
+        auto* y = out[0].Data<uint16_t>();
+#pragma omp parallel for schedule(static) if (rows * channels > kernels::kMinParallelElements && rows > 1)
+        for (int64_t r = 0; r < rows; ++r) row(x + r * channels, c.data(), y + r * channels, channels);
         return Status::OK();
       },
       kernel, name);

@@ -36,4 +36,25 @@ void BinaryBlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<
 // store where the storage is float16.
 Status MakeChannelBlocked(const KernelInit& init, const char* name, std::unique_ptr<Kernel>* kernel);
 
+// The same ops between a bfloat16 tensor stored channels-last
+// (MemoryLayout::kChannelsLast: [N, H, W, C] bytes of an [N, C, H, W]
+// value, the bfloat16 convolutions' layout) and one value per channel, so
+// that squeeze-excitation blocks between those convolutions keep it: the
+// slot (0 or 1) of the per-channel operand, else -1. Output and full operand
+// BFLOAT16 storage, the per-channel operand BFLOAT16 storage or FLOAT32;
+// with `assigned`, the full operand and the output channels-last, the
+// per-channel one plain.
+int ChannelsLastOperand(const KernelInit& init, bool assigned);
+
+// KernelDef::blocked_slots of "avx2-bf16": in kChannelsLast, the
+// element-by-element form (every input of the output's shape or one value)
+// or the channel form above (the full operand and the output).
+void BFloat16ChannelsLastSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs,
+                               std::vector<bool>* outputs);
+
+// The kernel of that channel form: each pixel's C values paired with the
+// C per-channel values, widened, the reference's float operation, rounded
+// to bfloat16 once (bit-exact with the reference on the plain tensors).
+Status MakeChannelsLast(const KernelInit& init, const char* name, std::unique_ptr<Kernel>* kernel);
+
 }  // namespace mixq::ops

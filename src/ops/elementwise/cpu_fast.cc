@@ -253,6 +253,8 @@ Status MakeElementwise(const KernelInit& init, DataType narrow, const char* kern
   if (init.outputs.size() == 1 &&
       ChannelBlockedOperand(init, init.outputs[0].layout, narrow == DataType::FLOAT16, /*assigned=*/true) >= 0)
     return MakeChannelBlocked(init, kernel_name, kernel);
+  if (narrow == DataType::BFLOAT16 && ChannelsLastOperand(init, /*assigned=*/true) >= 0)
+    return MakeChannelsLast(init, kernel_name, kernel);
   static const std::tuple<const char*, RunFn, SelectRunHalfFn> kOps[] = {
       {"add", Run<Op::kAdd>, SelectRunHalf<Op::kAdd>},      {"sub", Run<Op::kSub>, SelectRunHalf<Op::kSub>},
       {"mul", Run<Op::kMul>, SelectRunHalf<Op::kMul>},      {"div", Run<Op::kDiv>, SelectRunHalf<Op::kDiv>},
@@ -411,6 +413,7 @@ bool LayoutsFit(const KernelInit& init, bool half) {
   if (init.outputs.size() != 1) return false;
   const ValueInfo& out = init.outputs[0];
   if (ChannelBlockedOperand(init, out.layout, half, /*assigned=*/true) >= 0) return true;
+  if (ChannelsLastOperand(init, /*assigned=*/true) >= 0) return true;
   for (const ValueInfo* v : init.inputs) {
     if (!v) continue;
     const bool fits = v->shape == out.shape ? v->layout == out.layout
@@ -450,7 +453,9 @@ MIXQ_REGISTER_KERNELS(elementwise, fast) {
                              mixq::ops::SupportsHalf<mixq::DataType::FLOAT16>,
                              mixq::ops::MakeHalf<mixq::DataType::FLOAT16>, mixq::ops::BinaryBlockedSlots<true>, nullptr,
                              mixq::ops::OperandAlias});
+  // bfloat16 storage; in the bfloat16 convolutions' channels-last layout
+  // too (a squeeze-excitation block's x * scale between them).
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kElementwise, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::SupportsHalf<mixq::DataType::BFLOAT16>,
-                             mixq::ops::MakeHalf<mixq::DataType::BFLOAT16>});
+                             mixq::ops::MakeHalf<mixq::DataType::BFLOAT16>, mixq::ops::BFloat16ChannelsLastSlots});
 }
