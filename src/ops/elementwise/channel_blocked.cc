@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
@@ -34,6 +35,28 @@ bool OpOf(const std::string& name, Op* op) {
       return true;
     }
   return false;
+}
+
+// make(std::integral_constant<Op, op>{}) for the op named at run time (the
+// runs are templates on it); null for an op without a channel form.
+template <typename Make>
+auto ForOp(Op op, Make make) -> decltype(make(std::integral_constant<Op, Op::kAdd>{})) {
+  switch (op) {
+    case Op::kAdd:
+      return make(std::integral_constant<Op, Op::kAdd>{});
+    case Op::kSub:
+      return make(std::integral_constant<Op, Op::kSub>{});
+    case Op::kMul:
+      return make(std::integral_constant<Op, Op::kMul>{});
+    case Op::kDiv:
+      return make(std::integral_constant<Op, Op::kDiv>{});
+    case Op::kMax:
+      return make(std::integral_constant<Op, Op::kMax>{});
+    case Op::kMin:
+      return make(std::integral_constant<Op, Op::kMin>{});
+    default:
+      return nullptr;
+  }
 }
 
 template <bool kHalf>
@@ -93,22 +116,7 @@ RunFn PickRun(bool channel_first, bool x_half, bool y_half) {
 }
 
 RunFn Pick(Op op, bool channel_first, bool x_half, bool y_half) {
-  switch (op) {
-    case Op::kAdd:
-      return PickRun<Op::kAdd>(channel_first, x_half, y_half);
-    case Op::kSub:
-      return PickRun<Op::kSub>(channel_first, x_half, y_half);
-    case Op::kMul:
-      return PickRun<Op::kMul>(channel_first, x_half, y_half);
-    case Op::kDiv:
-      return PickRun<Op::kDiv>(channel_first, x_half, y_half);
-    case Op::kMax:
-      return PickRun<Op::kMax>(channel_first, x_half, y_half);
-    case Op::kMin:
-      return PickRun<Op::kMin>(channel_first, x_half, y_half);
-    default:
-      return nullptr;
-  }
+  return ForOp(op, [&](auto o) { return PickRun<decltype(o)::value>(channel_first, x_half, y_half); });
 }
 
 bool Unquantized(const ValueInfo& v) {
@@ -207,28 +215,11 @@ MIXQ_F16C void ChannelsLastRow(const uint16_t* x, const float* c, uint16_t* y, i
   }
 }
 
-template <Op op>
-RowFn PickRow(bool channel_first) {
-  return channel_first ? ChannelsLastRow<op, true> : ChannelsLastRow<op, false>;
-}
-
 RowFn PickRow(Op op, bool channel_first) {
-  switch (op) {
-    case Op::kAdd:
-      return PickRow<Op::kAdd>(channel_first);
-    case Op::kSub:
-      return PickRow<Op::kSub>(channel_first);
-    case Op::kMul:
-      return PickRow<Op::kMul>(channel_first);
-    case Op::kDiv:
-      return PickRow<Op::kDiv>(channel_first);
-    case Op::kMax:
-      return PickRow<Op::kMax>(channel_first);
-    case Op::kMin:
-      return PickRow<Op::kMin>(channel_first);
-    default:
-      return nullptr;
-  }
+  return ForOp(op, [&](auto o) {
+    constexpr Op kOp = decltype(o)::value;
+    return channel_first ? ChannelsLastRow<kOp, true> : ChannelsLastRow<kOp, false>;
+  });
 }
 
 }  // namespace

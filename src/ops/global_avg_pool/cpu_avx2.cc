@@ -56,20 +56,6 @@ __attribute__((target("avx2,f16c"))) double PlaneMean(const T* x, int64_t n) {
   return sum / static_cast<double>(n);
 }
 
-// One image of NHWC: `pixels` rows of `channels` values.
-__attribute__((target("avx2"))) void ChannelMeans(const float* x, float* y, int64_t pixels, int64_t channels,
-                                                  double* acc) {
-  for (int64_t c = 0; c < channels; ++c) acc[c] = 0.0;
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* row = x + p * channels;
-    int64_t c = 0;
-    for (; c + 4 <= channels; c += 4)
-      _mm256_storeu_pd(acc + c, _mm256_add_pd(_mm256_loadu_pd(acc + c), _mm256_cvtps_pd(_mm_loadu_ps(row + c))));
-    for (; c < channels; ++c) acc[c] += row[c];
-  }
-  for (int64_t c = 0; c < channels; ++c) y[c] = static_cast<float>(acc[c] / static_cast<double>(pixels));
-}
-
 // One channel block of a blocked NCHW image: `pixels` rows of kBlock (8 or
 // 16) values; each channel's double sum in pixel order. kBlock a constant,
 // so that the accumulators stay in registers (a runtime block kept them in
@@ -104,6 +90,32 @@ void BlockMeans(const T* x, int64_t pixels, int64_t block, float* y) {
     BlockMeans<8>(x, pixels, y);
 }
 
+// The means of NHWC images ([batch][pixels][channels], or an NCHW tensor
+// stored channels-last): the channels in groups of 16 (then 8, then one by
+// one), each channel's double sum over the pixels in order, in registers.
+template <typename T>
+void ChannelsLastMeans(const T* x, int64_t batch, int64_t pixels, int64_t channels, float* means) {
+  const int64_t groups16 = channels / 16;
+#pragma omp parallel for schedule(static) if (groups16 > 1 && batch * channels * pixels > kernels::kMinParallelElements)
+  for (int64_t g = 0; g < batch * groups16; ++g) {
+    const int64_t n = g / groups16, c0 = g % groups16 * 16;
+    BlockMeans<16>(x + n * pixels * channels + c0, pixels, means + n * channels + c0, channels);
+  }
+  for (int64_t n = 0; n < batch; ++n) {
+    const T* image = x + n * pixels * channels;
+    int64_t c = groups16 * 16;
+    if (c + 8 <= channels) {
+      BlockMeans<8>(image + c, pixels, means + n * channels + c, channels);
+      c += 8;
+    }
+    for (; c < channels; ++c) {
+      double acc = 0.0;
+      for (int64_t p = 0; p < pixels; ++p) acc += Load1(image[p * channels + c]);
+      means[n * channels + c] = static_cast<float>(acc / static_cast<double>(pixels));
+    }
+  }
+}
+
 class GlobalAvgPoolAvx2 : public Kernel {
  public:
   GlobalAvgPoolAvx2(bool nhwc, int64_t batch, int64_t channels, int64_t pixels, bool in_half, bool out_half, bool bf16,
@@ -123,9 +135,7 @@ class GlobalAvgPoolAvx2 : public Kernel {
     const float* x = in[0].Data<const float>();
     float* y = out[0].Data<float>();
     if (nhwc_) {
-      std::vector<double> acc(static_cast<size_t>(channels_));
-      for (int64_t n = 0; n < batch_; ++n)
-        ChannelMeans(x + n * pixels_ * channels_, y + n * channels_, pixels_, channels_, acc.data());
+      ChannelsLastMeans(x, batch_, pixels_, channels_, y);
       return Status::OK();
     }
     const int64_t planes = batch_ * channels_;
@@ -155,52 +165,18 @@ class GlobalAvgPoolAvx2 : public Kernel {
     return Status::OK();
   }
 
-  // Float16 storage in or out: NHWC pixel rows widened one at a time.
+  // Float16 / bfloat16 storage in or out.
   Status RunHalf(const TensorView& in, const TensorView& out) const {
     const int64_t planes = batch_ * channels_;
     std::vector<float> means(static_cast<size_t>(planes));
-    if (nhwc_ && in_half_ && bf16_) {
-      // Channels in groups of 16 (then 8, then one by one), each channel's
-      // double sum over the pixels in order as below, in registers.
-      const auto* x = reinterpret_cast<const BFloat16Bits*>(in.Data<const uint16_t>());
-      const int64_t groups16 = channels_ / 16, c8 = groups16 * 16;
-#pragma omp parallel for schedule(static) if (groups16 > 1 && \
-                                              batch_ * channels_ * pixels_ > kernels::kMinParallelElements)
-      for (int64_t g = 0; g < batch_ * groups16; ++g) {
-        const int64_t n = g / groups16, c0 = g % groups16 * 16;
-        BlockMeans<16>(x + n * pixels_ * channels_ + c0, pixels_, means.data() + n * channels_ + c0, channels_);
-      }
-      for (int64_t n = 0; n < batch_; ++n) {
-        const BFloat16Bits* image = x + n * pixels_ * channels_;
-        int64_t c = c8;
-        if (c + 8 <= channels_) {
-          BlockMeans<8>(image + c, pixels_, means.data() + n * channels_ + c, channels_);
-          c += 8;
-        }
-        for (; c < channels_; ++c) {
-          double acc = 0.0;
-          for (int64_t p = 0; p < pixels_; ++p) acc += BFloat16ToFloat(image[p * channels_ + c].bits);
-          means[static_cast<size_t>(n * channels_ + c)] = static_cast<float>(acc / static_cast<double>(pixels_));
-        }
-      }
-    } else if (nhwc_) {
-      std::vector<double> acc(static_cast<size_t>(channels_), 0.0);
-      std::vector<float> row(static_cast<size_t>(channels_));
-      for (int64_t n = 0; n < batch_; ++n) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t p = 0; p < pixels_; ++p) {
-          const int64_t at = (n * pixels_ + p) * channels_;
-          const float* r = in.Data<const float>() + at;
-          if (in_half_) {
-            kernels::Narrow16ToFloatRow(bf16_, in.Data<const uint16_t>() + at, row.data(), channels_);
-            r = row.data();
-          }
-          for (int64_t c = 0; c < channels_; ++c) acc[static_cast<size_t>(c)] += r[c];
-        }
-        for (int64_t c = 0; c < channels_; ++c)
-          means[static_cast<size_t>(n * channels_ + c)] =
-              static_cast<float>(acc[static_cast<size_t>(c)] / static_cast<double>(pixels_));
-      }
+    if (nhwc_) {
+      if (!in_half_)
+        ChannelsLastMeans(in.Data<const float>(), batch_, pixels_, channels_, means.data());
+      else if (bf16_)
+        ChannelsLastMeans(reinterpret_cast<const BFloat16Bits*>(in.Data<const uint16_t>()), batch_, pixels_, channels_,
+                          means.data());
+      else
+        ChannelsLastMeans(in.Data<const uint16_t>(), batch_, pixels_, channels_, means.data());
     } else {
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * pixels_ > kernels::kMinParallelElements)
       for (int64_t p = 0; p < planes; ++p)
