@@ -8,10 +8,11 @@
 //
 //   build/bench/mixq_float16_storage_bench [--benchmark_filter=...]
 //
-// One thread (OMP_NUM_THREADS=1 is set here).
+// One thread, or MIXQ_BENCH_THREADS of them (OMP_NUM_THREADS is not read).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "kernels/half_io.h"
@@ -263,8 +264,13 @@ ValueInfo Info(const ir::Shape& shape, bool half, const void* constant, bool blo
   return {half ? DataType::FLOAT16 : DataType::FLOAT32, shape, constant, nullptr, half, layout};
 }
 
+int BenchThreads() {
+  const char* env = std::getenv("MIXQ_BENCH_THREADS");
+  return env && std::atoi(env) > 0 ? std::atoi(env) : 1;
+}
+
 void Run(benchmark::State& state, const Case& c, Mode mode) {
-  omp_set_num_threads(1);
+  omp_set_num_threads(BenchThreads());
   const bool half = mode == Mode::kFloat16;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> real(-2.0f, 2.0f);

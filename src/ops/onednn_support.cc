@@ -196,6 +196,10 @@ bool BFloat16ArithmeticAvailable() {
   return kernels::DetectedCpuFeatures().avx512bf16;
 }
 
+bool JitImpl(const std::string& impl) {
+  return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
+}
+
 bool NativeBFloat16Impl(const std::string& impl) {
   const size_t colon = impl.find(':');
   if (colon == std::string::npos || (impl.rfind("jit", 0) != 0 && impl.rfind("br", 0) != 0)) return false;

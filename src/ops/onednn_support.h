@@ -61,6 +61,10 @@ bool BFloat16ArithmeticAvailable();
 // the emulated plain AVX-512 ones, slower than float32.
 bool NativeBFloat16Impl(const std::string& impl_info);
 
+// True for a jit implementation (direct or brgemm) of oneDNN's, not a
+// reference or gemm one: `impl_info` is the primitive's impl_info_str().
+bool JitImpl(const std::string& impl_info);
+
 // Binds each non-empty temporary copies[slot] (made with DNNL_MEMORY_NONE)
 // to this thread's scratch slot `slot` (kernels/thread_scratch.h), shared
 // with every other kernel the thread runs; false when memory runs out.

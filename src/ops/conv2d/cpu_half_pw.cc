@@ -514,21 +514,27 @@ bool RunsInLayouts(const KernelInit& init) {
 // CPU (whole 16-channel blocks): a step whose other tensor can never be
 // blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
 // plain.
-// One thread on an Intel AVX-512 CPU (kernels::OneDnnFloatGemmPays), at
-// least 64 channels in and out on a plane of at least 14 x 14: the float16
-// step is left to onednn-f16 (oneDNN's 1 x 1 kernels on the widened
-// tensor), which ran those layers 1.1-1.5x faster there (1 thread, AMX
-// Xeon: ResNet-50's 56 x 56 to 14 x 14 layers 0.78-0.91 -> 0.58-0.61 ms,
-// MobileNetV2's 14 x 14 ones 0.16 -> 0.14). Wide planes with few channels
-// and the 7 x 7 layers stay here (MobileNetV2's 16 -> 96 at 112 x 112 0.34
-// here against 0.49 in onednn-f16, 160 -> 960 at 7 x 7 0.114 against
-// 0.133). At 2 threads these kernels' row partitions keep each tensor on one
-// core and win everywhere (ResNet-50's 7 x 7 x 2048 layers 0.41 against
-// 0.72 ms; the whole model 29.6 against 33.3), so they stay.
+// On an Intel AVX-512 CPU (kernels::OneDnnFloatGemmPays), at least 64
+// channels in and out on a plane of at least 14 x 14: the float16 step is
+// left to onednn-f16 (oneDNN's 1 x 1 kernels on the widened tensor, in jobs
+// of rows x output channels where the tensors pass L2), which ran those
+// layers faster there. One thread (AMX Xeon): ResNet-50's 56 x 56 to
+// 14 x 14 layers 0.78-0.91 -> 0.58-0.61 ms, MobileNetV2's 14 x 14 ones
+// 0.16 -> 0.14. Two threads, only layers of at least 16 M multiply-adds
+// (conv2d/onednn_half_bands.h; step minima): ResNet-50's 28 x 28 layers
+// 0.48-0.52 -> 0.42-0.43 ms, its 14 x 14 ones 0.44-0.45 -> 0.34-0.41, the
+// 56 x 56 ones with a residual add 0.49 -> 0.45-0.48 (those without one
+// 0.42-0.43 -> 0.47, within the spread); MobileNetV2's smaller 14 x 14
+// layers and the 64 -> 64 at 56 x 56 stay here (0.13 against 0.17 ms).
+// Wide planes with few channels and the 7 x 7 layers stay here too
+// (MobileNetV2's 16 -> 96 at 112 x 112 0.34 here against 0.49 in
+// onednn-f16, 160 -> 960 at 7 x 7 0.114 against 0.133; ResNet-50's
+// 7 x 7 x 2048 layers 0.47-0.50 against 0.48-0.53 at 2 threads).
 bool LeftToOneDnn(const KernelInit& init) {
-  if (!kernels::OneDnnFloatGemmPays() || omp_get_max_threads() != 1) return false;
+  if (!kernels::OneDnnFloatGemmPays()) return false;
   ConvGeometry g;
   if (!HalfConvOperands(init, &g)) return false;
+  if (omp_get_max_threads() > 1 && g.in_h * g.in_w * g.in_channels * g.out_channels < (int64_t{16} << 20)) return false;
   return g.in_channels >= 64 && g.out_channels >= 64 && g.in_h * g.in_w >= 14 * 14;
 }
 

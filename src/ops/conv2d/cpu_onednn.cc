@@ -12,6 +12,7 @@
 #include "kernels/thread_scratch.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/cpu.h"
+#include "ops/conv2d/onednn_half_bands.h"
 #include "ops/half_output_stage.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
@@ -67,8 +68,7 @@ dnnl::convolution_forward::primitive_desc ConvPd(const ConvGeometry& g, const me
 
 // A jit implementation (direct or brgemm), not a reference or gemm one.
 bool FastImpl(const dnnl::convolution_forward::primitive_desc& pd) {
-  const std::string impl = pd.impl_info_str();
-  return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
+  return JitImpl(pd.impl_info_str());
 }
 
 // Where "onednn-winograd" runs: a 3 x 3 stride-1 undilated ungrouped
@@ -192,7 +192,7 @@ class OneDnnConv : public Kernel {
       conv_ = dnnl::convolution_forward(pd_);
       stream_ = dnnl::stream(engine);
       if (half_) InitHalf(src_dims, dst_dims);
-      if (half_ && filter) InitBands(init, w_any);
+      if (half_ && filter) InitBands(init);
       if (half_ && filter) InitChannelBlocks(init);
       if (in_half_) {
         // The float16 input is widened into src_blocked_ (below, in RunHalf).
@@ -275,13 +275,13 @@ class OneDnnConv : public Kernel {
     }
   }
 
-  // A pointwise convolution between float16 nChw16c tensors runs in bands
-  // of rows whose float32 copies stay in L2: the widening, oneDNN's 1x1
-  // kernel and the output stage each touch a band while it is hot, instead
-  // of three passes over whole float32 tensors (MobileNetV2's 16 -> 96 at
-  // 112 x 112: 1.01 ms against 0.43 in float32 before).
-  void InitBands(const KernelInit& init, const memory::desc& w_md) {
-    constexpr int64_t kBandBytes = 192 * 1024, kMinBandedBytes = 1536 * 1024;
+  // A pointwise convolution between float16 nChw16c tensors runs as jobs of
+  // rows x output channels whose float32 copies stay in L2
+  // (conv2d/onednn_half_bands.h): the widening, oneDNN's 1x1 kernel and the
+  // output stage each touch a job's data while it is hot, instead of three
+  // passes over whole float32 tensors (MobileNetV2's 16 -> 96 at 112 x 112:
+  // 1.01 ms against 0.43 in float32 before).
+  void InitBands(const KernelInit& init) {
     const ConvGeometry& g = g_;
     const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
                            g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.group == 1;
@@ -290,82 +290,14 @@ class OneDnnConv : public Kernel {
         init.outputs[0].layout != MemoryLayout::kBlocked16 || src_layout_ != HalfLayout::kSame ||
         dst_layout_ != HalfLayout::kSame)
       return;
-    const int64_t row_bytes = g.in_w * std::max(g.in_channels, g.out_channels) * 4;
-    const int64_t band_rows = std::max<int64_t>(1, kBandBytes / row_bytes);
-    if (band_rows * 2 > g.in_h) return;
-    // Tensors that fit in L2 gain nothing at 1 thread and pay a call per band
-    // (14 x 14 layers of 384-960 channels: +0.02-0.035 ms each); with more
-    // threads the bands keep each thread's widening, convolution and
-    // rounding on its own rows, where the whole-tensor passes split the
-    // rows differently and hand them between the cores.
-    bands_threaded_only_ = row_bytes * g.in_h < kMinBandedBytes;
-    band_rows_ = band_rows;
-    auto band_pd = [&](int64_t rows) {
+    bands_.Init(g, pd_.weights_desc(), std::max(1, omp_get_max_threads()), [&](int64_t rows, int64_t out_channels) {
       ConvGeometry b = g;
       b.in_h = b.out_h = rows;
+      b.out_channels = out_channels;
       b.batch = 1;
-      return ConvPd(b, w_md, has_bias_, {}, tag::nChw16c, tag::nChw16c);
-    };
-    band_pd_ = band_pd(band_rows_);
-    const int64_t tail = g.in_h % band_rows_;
-    if (tail) tail_pd_ = band_pd(tail);
-    // The bands share the packed weights: the same format as the whole convolution's.
-    if (!FastImpl(band_pd_) || band_pd_.weights_desc() != pd_.weights_desc() ||
-        (tail && tail_pd_.weights_desc() != pd_.weights_desc())) {
-      band_rows_ = 0;
-      return;
-    }
-    band_conv_ = dnnl::convolution_forward(band_pd_);
-    if (tail) tail_conv_ = dnnl::convolution_forward(tail_pd_);
-  }
-
-  Status RunBands(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-    const int64_t h = g_.in_h, w = g_.in_w, plane = h * w;
-    const int64_t in_blocks = g_.in_channels / 16, out_blocks = g_.out_channels / 16;
-    const int64_t bands = (h + band_rows_ - 1) / band_rows_;
-    const int threads = std::max(1, omp_get_max_threads());
-    if (band_workers_.size() < static_cast<size_t>(threads)) band_workers_.resize(static_cast<size_t>(threads));
-    for (BandWorker& bw : band_workers_) {
-      bw.src.resize(static_cast<size_t>(in_blocks * band_rows_ * w * 16));
-      bw.dst.resize(static_cast<size_t>(out_blocks * band_rows_ * w * 16));
-    }
-    const uint16_t* x = in[0].Data<const uint16_t>();
-    bool failed = false;
-    std::string error;
-    for (int64_t n = 0; n < g_.batch; ++n) {
-#pragma omp parallel for schedule(dynamic, 1) if (bands > 1 && threads > 1)
-      for (int64_t b = 0; b < bands; ++b) {
-        BandWorker& bw = band_workers_[static_cast<size_t>(omp_get_thread_num())];
-        const int64_t h0 = b * band_rows_, rows = std::min(band_rows_, h - h0), run = rows * w * 16;
-        for (int64_t cb = 0; cb < in_blocks; ++cb)
-          kernels::HalfToFloatRow(x + n * g_.in_channels * plane + cb * plane * 16 + h0 * w * 16,
-                                  bw.src.data() + cb * run, run);
-        try {
-          auto& engine = kernels::CpuEngine();
-          if (!bw.stream) bw.stream = dnnl::stream(engine);
-          const auto& pd = rows == band_rows_ ? band_pd_ : tail_pd_;
-          std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, bw.src.data())},
-                                                  {DNNL_ARG_DST, memory(pd.dst_desc(), engine, bw.dst.data())},
-                                                  {DNNL_ARG_WEIGHTS, weights_}};
-          if (has_bias_ && in.size() > 2 && in[2].data)
-            args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine, in[2].data);
-          (rows == band_rows_ ? band_conv_ : tail_conv_).execute(bw.stream, args);
-          bw.stream.wait();
-        } catch (const std::exception& e) {
-#pragma omp critical(mixq_conv_band_error)
-          {
-            failed = true;
-            error = e.what();
-          }
-          continue;
-        }
-        for (int64_t ob = 0; ob < out_blocks; ++ob)
-          stage_->Apply(bw.dst.data() + ob * run, run, n * g_.out_channels * plane + ob * plane * 16 + h0 * w * 16, in,
-                        out[0]);
-      }
-      if (failed) return Internal("Conv2D (oneDNN, float16 storage, in bands): ", error);
-    }
-    return Status::OK();
+      return ConvPd(b, memory::desc(DescDims(b).weights, memory::data_type::f32, tag::any), has_bias_, {}, tag::nChw16c,
+                    tag::nChw16c);
+    });
   }
 
   // A depthwise convolution between float16 nChw16c tensors runs one block
@@ -375,7 +307,7 @@ class OneDnnConv : public Kernel {
   void InitChannelBlocks(const KernelInit& init) {
     constexpr int64_t kMinBlockedBytes = 1024 * 1024;
     const ConvGeometry& g = g_;
-    if (winograd_ || band_rows_ > 0 || !in_half_ || !IsHalfStorage(init.outputs[0]) || g.group != g.in_channels ||
+    if (winograd_ || bands_.active() || !in_half_ || !IsHalfStorage(init.outputs[0]) || g.group != g.in_channels ||
         g.group != g.out_channels || g.in_channels % 16 != 0 || init.inputs[0]->layout != MemoryLayout::kBlocked16 ||
         init.outputs[0].layout != MemoryLayout::kBlocked16 || src_layout_ != HalfLayout::kSame ||
         dst_layout_ != HalfLayout::kSame ||
@@ -440,7 +372,9 @@ class OneDnnConv : public Kernel {
   }
 
   Status RunHalf(const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
-    if (band_rows_ > 0 && (!bands_threaded_only_ || omp_get_max_threads() > 1)) return RunBands(in, out);
+    if (bands_.active())
+      return bands_.Run(in[0].Data<const uint16_t>(), weights_.get_data_handle(),
+                        has_bias_ && in.size() > 2 ? in[2].Data<const float>() : nullptr, *stage_, in, out[0]);
     if (channel_blocks_ > 0) return RunChannelBlocks(in, out);
     return kernels::OneDnnCall("Conv2D (oneDNN, float16 storage)", [&] {
       auto& engine = kernels::CpuEngine();
@@ -537,16 +471,14 @@ class OneDnnConv : public Kernel {
   HalfLayout src_layout_ = HalfLayout::kSame, dst_layout_ = HalfLayout::kSame;
   memory src_plain_, dst_plain_;  // float32 plain copies where oneDNN's reorder is needed
   std::unique_ptr<HalfOutputStage> stage_;
-  // Pointwise float16 convolutions in bands of rows (InitBands).
+  // Pointwise float16 convolutions as jobs of rows x output channels (InitBands).
+  HalfPointwiseBands bands_;
+  // Depthwise ones: one worker's buffers per OpenMP thread (InitChannelBlocks).
   struct BandWorker {
     std::vector<float> src, dst;
     dnnl::stream stream;
   };
-  int64_t band_rows_ = 0;
-  bool bands_threaded_only_ = false;  // a tensor that fits in L2: bands only with more than one thread
-  dnnl::convolution_forward::primitive_desc band_pd_, tail_pd_;
-  dnnl::convolution_forward band_conv_, tail_conv_;
-  std::vector<BandWorker> band_workers_;  // one per OpenMP thread
+  std::vector<BandWorker> band_workers_;
   // Depthwise float16 convolutions by blocks of 16 channels (InitChannelBlocks).
   int64_t channel_blocks_ = 0;
   dnnl::convolution_forward::primitive_desc block_pd_;

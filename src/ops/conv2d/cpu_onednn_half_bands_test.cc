@@ -1,10 +1,11 @@
 // Conv2D "onednn-f16" on a pointwise convolution between float16 nChw16c
 // tensors large enough to run in bands of rows (cpu_onednn.cc, InitBands):
 // 100 rows in bands of 12 and a tail of 4, with a residual add and a ReLU
-// fused; against the reference on the same float16 values (double sums),
-// rounded at each boundary as the separate steps would be, within one
-// float16 step (oneDNN sums in float32); a tensor that fits in L2 runs in
-// bands only with more than one thread. A depthwise convolution between
+// fused, and as jobs of rows x output-channel groups
+// (conv2d/onednn_half_bands.h); against the reference on the same float16
+// values (double sums), rounded at each boundary as the separate steps
+// would be, within one float16 step (oneDNN sums in float32); a tensor that
+// fits in L2 runs whole. A depthwise convolution between
 // such tensors runs one block of 16 channels at a time (InitChannelBlocks),
 // checked the same way. A plain output that oneDNN writes blocked (nChw16c
 // on AVX-512, nChw8c on AVX2) is read back row by row through the stage.
@@ -16,6 +17,7 @@
 #include <random>
 
 #include "kernels/cpu_features.h"
+#include "ops/conv2d/onednn_half_bands.h"
 #include "ops/kernel_registry.h"
 #include "util/half.h"
 
@@ -52,13 +54,15 @@ ir::AttrMap NchwAttrs() {
   return attrs;
 }
 
-// `h` rows of 128 pixels, 16 -> 32 channels, run with `threads` OpenMP threads.
-void CheckPointwise(int64_t h, int threads) {
+// `h` rows of `w` pixels, 16 -> `cout` channels, run with `threads` OpenMP
+// threads; `plan`: the jobs forced (else the kernel's own choice).
+void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, const HalfBandPlan* plan = nullptr) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
   ASSERT_NE(def, nullptr);
-  const int64_t cin = 16, cout = 32, w = 128;
+  const int64_t cin = 16;
   const int saved_threads = omp_get_max_threads();
   omp_set_num_threads(threads);
+  SetHalfBandPlanForTesting(plan);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
@@ -86,6 +90,7 @@ void CheckPointwise(int64_t h, int threads) {
   ASSERT_TRUE(def->supports(init));
   std::unique_ptr<Kernel> kernel;
   const Status made = def->make(init, &kernel);
+  SetHalfBandPlanForTesting(nullptr);
   ASSERT_TRUE(made.ok()) << made.ToString();
 
   std::vector<uint16_t> x16 = HalfBlocked(x, cin, h, w), a16 = HalfBlocked(addend, cout, h, w);
@@ -128,12 +133,49 @@ TEST(Conv2DOneDnnHalf, PointwiseInBandsMatchesTheReference) {
   CheckPointwise(100, 2);
 }
 
-// A tensor that fits in L2 (20 rows: a band of 12 and a tail of 8) runs in
-// bands only with more than one thread; both ways give the same numbers.
-TEST(Conv2DOneDnnHalf, SmallPointwiseInBandsOnlyWithThreads) {
+// Jobs of rows x output-channel groups: each group reads its own slice of
+// the packed weights and the bias and writes its own output blocks; a
+// tail band; more threads than jobs; one-row bands. A slice taken at the
+// wrong offset, or a group's outputs written to another's blocks, fails it.
+TEST(Conv2DOneDnnHalf, PointwiseInRowAndChannelGroupJobsMatchesTheReference) {
+  if (FindKernel(OpKind::kConv2D, "onednn-f16")->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  for (const HalfBandPlan plan : {HalfBandPlan{5, 2}, HalfBandPlan{8, 4}, HalfBandPlan{1, 1}, HalfBandPlan{37, 4}})
+    for (int threads : {1, 3}) {
+      SCOPED_TRACE(testing::Message() << "rows " << plan.rows << " groups " << plan.groups << " threads " << threads);
+      CheckPointwise(37, threads, 64, 40, &plan);
+    }
+}
+
+// A tensor that fits in L2 (20 rows) runs whole at any thread count: the
+// same numbers.
+TEST(Conv2DOneDnnHalf, SmallPointwiseRunsWhole) {
   if (FindKernel(OpKind::kConv2D, "onednn-f16")->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
   CheckPointwise(20, 1);
   CheckPointwise(20, 2);
+}
+
+// The plans, computed by hand from the cost model (onednn_half_bands.cc).
+TEST(HalfBandPlan, BandsWhereTheTensorsPassL2AndJobsEvenOverTheThreads) {
+  // Whole (float32 copies under 1.5 MB): ResNet-50's 14 x 14 and 7 x 7 layers.
+  EXPECT_EQ(ChooseHalfBandPlan(14, 14, 256, 1024, 2, 640 << 10).rows, 0);
+  EXPECT_EQ(ChooseHalfBandPlan(7, 7, 2048, 512, 1, 192 << 10).rows, 0);
+  // One thread: bands of rows within the budget (56 x 256 x 4 bytes a row).
+  HalfBandPlan p = ChooseHalfBandPlan(56, 56, 64, 256, 1, 192 << 10);
+  EXPECT_EQ(p.rows, 3);
+  EXPECT_EQ(p.groups, 1);
+  // Two threads, 28 x 28, 512 -> 128 (28 x 640 x 4 bytes a row, 8 rows fit):
+  // four bands of 7 rows, two per thread; bands of 8 would leave a short
+  // fourth one, bands of 4 seven jobs.
+  p = ChooseHalfBandPlan(28, 28, 512, 128, 2, 640 << 10);
+  EXPECT_EQ(p.rows, 7);
+  EXPECT_EQ(p.groups, 1);
+  // Two threads, 5 rows of 320 pixels, 16 -> 256: one row a band fits
+  // (348 KB), so five bands, three on one thread. In two channel groups
+  // (184 KB a row) bands of 3 and 2 rows give four jobs, two per thread,
+  // with fewer calls than rows of 2 (six jobs) or four groups.
+  p = ChooseHalfBandPlan(5, 320, 16, 256, 2, 640 << 10);
+  EXPECT_EQ(p.groups, 2);
+  EXPECT_EQ(p.rows, 3);
 }
 
 // 48 channels (three blocks of 16), 3 x 3 stride 2 pad 1 on 90 x 90, a
@@ -174,6 +216,7 @@ TEST(Conv2DOneDnnHalf, DepthwiseByChannelBlocksMatchesTheReference) {
   ASSERT_TRUE(def->supports(init));
   std::unique_ptr<Kernel> kernel;
   const Status made = def->make(init, &kernel);
+  SetHalfBandPlanForTesting(nullptr);
   ASSERT_TRUE(made.ok()) << made.ToString();
 
   std::vector<uint16_t> x16 = HalfBlocked(x, ch, h, w), a16 = HalfBlocked(addend, ch, oh, ow);
@@ -245,6 +288,7 @@ void CheckPlainSides(int64_t cin, int64_t cout, int64_t h, int64_t w, MemoryLayo
   ASSERT_TRUE(def->supports(init));
   std::unique_ptr<Kernel> kernel;
   const Status made = def->make(init, &kernel);
+  SetHalfBandPlanForTesting(nullptr);
   ASSERT_TRUE(made.ok()) << made.ToString();
   const bool blocked = out_layout == MemoryLayout::kBlocked16;
   auto at = [&](int64_t c, int64_t p) {
