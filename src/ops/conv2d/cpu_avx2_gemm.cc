@@ -37,7 +37,13 @@
 // With AMX-INT8 (Isa::kAmx) the same planes and panels run as "amx-int8":
 // kernels::GemmU8S8TileAmx's TDPBSUD on 16 x 64 s8 weight tiles (16
 // output channels per row block instead of 6) and the u8 panels as B tiles.
-// Exact int32 sums, so bit-exact too.
+// Exact int32 sums, so bit-exact too. The int16 form runs there as
+// "amx-int16" (kernels/int16_gemm_amx.h): the same int16 panels split in
+// bytes once more, both operands' high and low bytes as tiles, four tile
+// products per 64 taps combined into int64 sums; 1 x 1 layers to INT16 are
+// requantized from each block of sums (GemmInt16SplitTileAmxToInt16).
+// ResNet-50 qint16 on the AMX Xeon (step minima): 82.7 -> 46.9 ms at 1
+// thread, 48.2 -> 28.4 at 2, below float32's 54-59 / 31-32.
 //
 // Not taken here (the staged avx2-int8 kernel or the reference runs them):
 // depthwise int8, INT16 outputs of int8 operands, BFLOAT16 outputs.
@@ -52,6 +58,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/int16_gemm.h"
+#include "kernels/int16_gemm_amx.h"
 #include "kernels/parallel.h"
 #include "kernels/strided_copy.h"
 #include "kernels/u8s8_gemm.h"
@@ -59,6 +66,7 @@
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/conv_rows.h"
 #include "ops/conv2d/int8_conv_common.h"
+#include "ops/conv2d/int_gemm_supports.h"
 #include "ops/kernel_registry.h"
 #include "ops/quantized_reference.h"
 #include "quant/requantize.h"
@@ -92,8 +100,9 @@ constexpr int64_t kMinParallelConvMacs = int64_t{1} << 19;
 struct PackedFilter {
   std::vector<kernels::PackedInt16A> groups, low;
   std::vector<kernels::PackedS8A> s8;
-  std::vector<kernels::PackedAmxA> amx;       // amx-int8, per group
-  std::vector<std::vector<int64_t>> s8_rows;  // u8s8, per group: the output channel of each packed row
+  std::vector<kernels::PackedAmxA> amx;         // amx-int8, per group
+  std::vector<kernels::PackedAmxInt16A> amx16;  // amx-int16, per group
+  std::vector<std::vector<int64_t>> s8_rows;    // u8s8, per group: the output channel of each packed row
 };
 
 // T: the operands' storage, int8_t (int32 sums) or int16_t (int64 sums).
@@ -103,14 +112,14 @@ template <typename T, bool kU8S8 = false, bool kVnni = false, bool kAmx = false>
 class ConvGemm : public Kernel {
  public:
   static constexpr bool kInt16 = sizeof(T) == 2;
-  static_assert(!(kInt16 && kU8S8) && (kU8S8 || (!kVnni && !kAmx)) && !(kVnni && kAmx));
+  static_assert(!(kInt16 && kU8S8) && (kU8S8 || kInt16 || (!kVnni && !kAmx)) && !(kVnni && kAmx));
   // Output channels per row block of the packed weights.
   static constexpr int64_t kRowBlock = kAmx ? kernels::kAmxRows : kernels::kInt16RowBlock;
   using Acc = std::conditional_t<kInt16, int64_t, int32_t>;
   using Plane = std::conditional_t<kU8S8, uint8_t, int16_t>;  // planes and panels
 
   const char* Name() const override {
-    return kAmx     ? "amx-int8"
+    return kAmx     ? (kInt16 ? "amx-int16" : "amx-int8")
            : kVnni  ? "avx512vnni-int8"
            : kU8S8  ? "avx2-int8-u8s8"
            : kInt16 ? "avx2-int16"
@@ -171,13 +180,19 @@ class ConvGemm : public Kernel {
       if (kInt16) packed->low.resize(static_cast<size_t>(g_.group));
       if (kU8S8) packed->s8.resize(static_cast<size_t>(g_.group));
       if (kU8S8) packed->s8_rows.resize(static_cast<size_t>(g_.group));
-      if (kAmx) packed->amx.resize(static_cast<size_t>(g_.group));
+      if (kAmx && kInt16) packed->amx16.resize(static_cast<size_t>(g_.group));
+      if (kAmx && !kInt16) packed->amx.resize(static_cast<size_t>(g_.group));
       *bytes = 0;
       for (int64_t grp = 0; grp < g_.group; ++grp) {
         auto value = [&](int64_t row, int64_t k) {
           return static_cast<int16_t>(CenteredWeight<T>(w, g_, f_s, grp, row, k));
         };
         const size_t at = static_cast<size_t>(grp);
+        if (kAmx && kInt16) {  // both operands split in bytes (kernels/int16_gemm_amx.h)
+          kernels::PackAmxInt16A(oc_, depth_, value, &packed->amx16[at]);
+          *bytes += static_cast<int64_t>(2 * packed->amx16[at].hi.data.size());
+          continue;
+        }
         if (kAmx) {  // FitsS8 held when chosen
           kernels::PackAmxA(CenteredFilter(w, g_, grp).data(), oc_, depth_, depth_, &packed->amx[at]);
           *bytes += static_cast<int64_t>(packed->amx[at].data.size());
@@ -208,7 +223,7 @@ class ConvGemm : public Kernel {
     };
     std::shared_ptr<const void> packed;
     if (init.weights) {
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kAmx     ? "/amx-int8"
+      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + (kAmx     ? (kInt16 ? "/amx-int16" : "/amx-int8")
                                                                         : kVnni  ? "/avx512vnni-int8"
                                                                         : kU8S8  ? "/avx2-int8-u8s8"
                                                                         : kInt16 ? "/avx2-int16-gemm"
@@ -312,7 +327,8 @@ class ConvGemm : public Kernel {
   struct Scratch {
     std::vector<Plane> panels;
     std::vector<Acc> acc;
-    std::vector<unsigned char> row_out;  // a block's integer output row, virtual columns included
+    std::vector<unsigned char> row_out;       // a block's integer output row, virtual columns included
+    std::vector<uint8_t> split_hi, split_lo;  // amx-int16: the panels' high and low bytes
   };
 
   // The implicit im2col (non-1x1 convolutions): each input channel once per
@@ -538,7 +554,26 @@ class ConvGemm : public Kernel {
         else
           kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
                                                   s->panels.data());
-        if (direct_stage_) {  // requantized from the registers: no int64 sums in memory
+        if constexpr (kAmx) {
+          const int64_t split = (pairs_ + 1) / 2 * 64 * (padded / kPanel) + kernels::kAmxPanelSlack;
+          s->split_hi.resize(static_cast<size_t>(split));
+          s->split_lo.resize(static_cast<size_t>(split));
+          kernels::SplitInt16PanelsAmx(s->panels.data(), pairs_, padded / kPanel, s->split_hi.data(),
+                                       s->split_lo.data());
+          const auto& a = filter_->amx16[static_cast<size_t>(grp)];
+          if (direct_stage_) {  // requantized from the tiles' sums: no int64 sums in memory
+            kernels::Int16RequantEpilogue e;
+            const int64_t channel0 = DirectStageOf(grp, first_block, last_block, &e);
+            e.out = y.Data<int16_t>() + (n * g_.out_channels + channel0) * pixels_ + first;
+            e.ld_out = pixels_;
+            e.cols = cols;
+            kernels::GemmInt16SplitTileAmxToInt16(a, first_block, last_block, s->split_hi.data(), s->split_lo.data(),
+                                                  padded / kPanel, e);
+            continue;
+          }
+          kernels::GemmInt16SplitTileAmx(a, first_block, last_block, s->split_hi.data(), s->split_lo.data(),
+                                         padded / kPanel, s->acc.data(), padded);
+        } else if (direct_stage_) {  // requantized from the registers: no int64 sums in memory
           kernels::Int16RequantEpilogue e;
           const int64_t channel0 = DirectStageOf(grp, first_block, last_block, &e);
           e.out = y.Data<int16_t>() + (n * g_.out_channels + channel0) * pixels_ + first;
@@ -642,116 +677,6 @@ class ConvGemm : public Kernel {
   std::vector<Scratch> scratch_;
 };
 
-bool Supports(const KernelInit& init) {
-  ConvGeometry g;
-  if (!FusedInt8ConvSupports(init, &g, /*nhwc_too=*/true)) return false;
-  // NHWC with many input channels: avx2-int8-nhwc's contiguous gathers win.
-  if (init.attrs.Str("input_layout") == "NHWC" && g.in_channels / g.group > kNhwcPlanesMaxChannels) return false;
-  // Depthwise is a GEMM of one row per group: avx2-int8-dw runs it.
-  return !(g.in_channels == g.group && g.out_channels == g.group && g.group > 1);
-}
-
-// int16: every layout and group count; depthwise too (a row block per group
-// wastes 5 of 6 rows, still far ahead of the staged kernel's int64 loop).
-bool Supports16(const KernelInit& init) {
-  ConvGeometry g;
-  return FusedInt16ConvSupports(init, &g);
-}
-
-// The most remainder steps per dense step (kernels::U8S8RestStepShare) the
-// u8s8 form takes, kernels::kU8S8MaxRestSteps (0.15, shared with the MatMul
-// / FullyConnected form). A remainder step costs about one dense step, and
-// the dense u8s8 loop is 1.1-1.4x the int16 path on ResNet-50's layers with
-// their own costs (im2col, output stage) included; measured with
-// mixq_int8_kernels_bench 'trained' (normal weights, each channel's largest
-// at 127; AMD Zen 3, medians of 5, three runs): 3x3 / 512 at 7x7 (0.058
-// steps per step) 2.71 against 3.71 ms in the int16 path, 3x3 / 64 (0.146)
-// 2.50-3.10 against 2.83-4.05, 1x1 320 -> 1280 at 7x7 (0.197) 0.62 against
-// 0.57, 1x1 256 -> 64 (0.234) 1.08-1.36 against 1.11-1.31, 1x1 64 -> 256
-// (0.433) 1.92-2.27 against 1.08-1.64. The steps run about twice the share
-// of split (row, quad)s: each chunk runs its block's densest row's count.
-
-// Below 48 output channels per group the dense u8s8 loop gains less over
-// the int16 path (about 1.1x on PP-OCRv4 det's 3x3 96 -> 24 at 80x80), and
-// a remainder of 0.10-0.12 steps per step made its four such layers slower
-// in the model (Conv.58 3.54 -> 4.24 ms, Conv.61 3.76 -> 3.86, Conv.55 0.94
-// -> 1.01; one thread, stop 16): there only a small remainder is taken.
-constexpr double kFewRowsMaxRestSteps = 0.05;
-
-// The u8s8 form: avx2-int8's cases whose weights vpmaddubsw sums exactly,
-// as they are or split with a sparse enough remainder.
-bool SupportsU8S8(const KernelInit& init) {
-  if (!Supports(init)) return false;
-  ConvGeometry g;
-  std::vector<ValueInfo> logical;
-  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
-  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
-  for (int64_t grp = 0; grp < g.group; ++grp) {
-    const std::vector<int16_t> a = CenteredFilter(*init.inputs[1], g, grp);
-    if (kernels::U8S8SplitShare(a.data(), oc, depth, depth) > 1.0) return false;  // a value outside [-128, 128]
-    kernels::PackedS8A packed;
-    std::vector<int64_t> rows;
-    kernels::PackS8ASortedRows(a.data(), oc, depth, depth, &packed, &rows);
-    if (kernels::U8S8RestStepShare(packed) > (oc >= 48 ? kernels::kU8S8MaxRestSteps : kFewRowsMaxRestSteps))
-      return false;
-  }
-  return true;
-}
-
-// Symmetric weights (every zero point 0): the centered values are the int8
-// codes, which s8 holds, with no scan of the filter.
-bool ZeroWeightZeroPoints(const KernelInit& init) {
-  const ir::QuantBinding* wq = init.inputs[1]->quant;
-  if (!wq) return false;
-  for (int32_t z : wq->zero_points)
-    if (z != 0) return false;
-  return true;
-}
-
-// avx2-int8's cases whose every group's centered filter (oc x depth int16)
-// passes `fits`; symmetric weights pass without a scan (their int8 codes
-// are the centered values).
-template <typename Fits>
-bool SupportsCenteredWeights(const KernelInit& init, const Fits& fits) {
-  if (!Supports(init)) return false;
-  if (ZeroWeightZeroPoints(init)) return true;
-  ConvGeometry g;
-  std::vector<ValueInfo> logical;
-  if (!ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok()) return false;
-  const int64_t oc = g.out_channels / g.group, depth = g.kernel_h * g.kernel_w * (g.in_channels / g.group);
-  for (int64_t grp = 0; grp < g.group; ++grp)
-    if (!fits(CenteredFilter(*init.inputs[1], g, grp).data(), oc, depth)) return false;
-  return true;
-}
-
-// The VNNI form: every centered value in [-128, 128] (a centered 128 is
-// split off); any 8-bit weights.
-bool SupportsVnni(const KernelInit& init) {
-  return SupportsCenteredWeights(init, [](const int16_t* a, int64_t oc, int64_t depth) {
-    return kernels::U8S8SplitShare(a, oc, depth, depth) <= 1.0;
-  });
-}
-
-// The AMX form: every centered value s8 holds, and each group's depth fills
-// more than half of a tile row (64 bytes). Shallower convolutions run faster
-// as avx512vnni-int8, whose K step is 4: on the AMX Xeon, 1 thread
-// (build/bench/mixq_int8_kernels_bench --benchmark_filter=mb2, ms, VNNI /
-// AMX): MobileNetV2's stem (depth 27) 0.489 / 0.613, its 1x1 16 -> 96 at
-// 112 x 112 0.523 / 0.699, 24 -> 144 at 56 x 56 0.266 / 0.299, 32 -> 16 at
-// 112 x 112 0.135 / 0.140.
-constexpr int64_t kAmxMinDepth = 33;
-
-bool SupportsAmx(const KernelInit& init) {
-  ConvGeometry g;
-  std::vector<ValueInfo> logical;
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
-      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok() ||
-      g.kernel_h * g.kernel_w * (g.in_channels / g.group) < kAmxMinDepth)
-    return false;
-  return SupportsCenteredWeights(
-      init, [](const int16_t* a, int64_t oc, int64_t depth) { return kernels::FitsS8(a, oc, depth, depth); });
-}
-
 template <typename T, bool kU8S8 = false, bool kVnni = false, bool kAmx = false>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   auto k = std::make_unique<ConvGemm<T, kU8S8, kVnni, kAmx>>();
@@ -765,18 +690,21 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }  // namespace mixq::ops
 
 MIXQ_REGISTER_KERNELS(conv2d, avx2_gemm) {
-  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports,
-                             mixq::ops::Make<int8_t>});
+  mixq::ops::RegisterKernel({"avx2-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20,
+                             mixq::ops::int_gemm::Supports, mixq::ops::Make<int8_t>});
   // Above avx2-int8 where the weights allow it (7-bit, or a sparse remainder).
   mixq::ops::RegisterKernel({"avx2-int8-u8s8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 25,
-                             mixq::ops::SupportsU8S8, mixq::ops::Make<int8_t, true>});
+                             mixq::ops::int_gemm::SupportsU8S8, mixq::ops::Make<int8_t, true>});
   // Above both where the CPU has AVX-512 VNNI: every 8-bit weight, exact.
   mixq::ops::RegisterKernel({"avx512vnni-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512Vnni, 30,
-                             mixq::ops::SupportsVnni, mixq::ops::Make<int8_t, true, true>});
+                             mixq::ops::int_gemm::SupportsVnni, mixq::ops::Make<int8_t, true, true>});
   // Above all where the CPU has AMX-INT8: weights s8 holds (a centered 128 goes to avx512vnni-int8).
-  mixq::ops::RegisterKernel({"amx-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 35, mixq::ops::SupportsAmx,
-                             mixq::ops::Make<int8_t, true, false, true>});
+  mixq::ops::RegisterKernel({"amx-int8", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 35,
+                             mixq::ops::int_gemm::SupportsAmx, mixq::ops::Make<int8_t, true, false, true>});
   // Above the staged avx2-int16 (10) of conv2d/cpu_avx2.cc, which keeps what this one declines.
-  mixq::ops::RegisterKernel({"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20, mixq::ops::Supports16,
-                             mixq::ops::Make<int16_t>});
+  mixq::ops::RegisterKernel({"avx2-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 20,
+                             mixq::ops::int_gemm::Supports16, mixq::ops::Make<int16_t>});
+  // Above it where the CPU has AMX-INT8: both int16 operands split in bytes, four tile products.
+  mixq::ops::RegisterKernel({"amx-int16", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 30,
+                             mixq::ops::int_gemm::SupportsAmx16, mixq::ops::Make<int16_t, false, false, true>});
 }

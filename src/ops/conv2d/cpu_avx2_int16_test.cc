@@ -1,5 +1,6 @@
-// The exact int16 Conv2D kernels (the fused "avx2-int16", the depthwise
-// "avx2-int16-dw" and the staged "avx2-int16-staged", the qint16 modes)
+// The exact int16 Conv2D kernels (the fused "avx2-int16", its AMX form
+// "amx-int16", the depthwise "avx2-int16-dw" and the staged
+// "avx2-int16-staged", the qint16 modes)
 // against the
 // quantized reference, bit for bit: depths past one 256-deep chunk of the
 // split GEMM (int64 sums), odd sizes, groups and depthwise, strides, padding,
@@ -75,13 +76,25 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       // columns); a 1x1 of depth 300 to FLOAT16.
       {1, 40, 6, 7, 11, 3, 1, 1, 1, true, DataType::FLOAT32, true},
       {1, 300, 3, 5, 7, 1, 1, 1, 0, true, DataType::FLOAT16, false},
+      // amx-int16's (depth >= 33, >= 32 output channels per group): padded 3x3 with 37 channels (a last
+      // block of 5 rows), strided over a batch of 2, a 1x1 to INT16 (requantized from the tiles: depth 34,
+      // an odd pair count, 33 channels, a 10-column tail panel), grouped NHWC, a 1x1 to FLOAT32.
+      {1, 70, 9, 11, 37, 3, 1, 1, 1, true, DataType::INT16, true},
+      {2, 48, 10, 13, 40, 3, 1, 2, 1, true, DataType::FLOAT32, false},
+      {1, 34, 6, 7, 33, 1, 1, 1, 0, true, DataType::INT16, false},
+      {1, 64, 5, 6, 64, 3, 2, 1, 1, false, DataType::FLOAT16, true},
+      {1, 35, 7, 9, 48, 1, 1, 1, 0, true, DataType::FLOAT32, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   // The depthwise kernels take the NCHW depthwise cases (the AVX-512 one narrower rows in 16-column steps); the
   // others every case.
-  for (const auto& [name, expected] :
-       {std::pair{"avx2-int16", 16}, {"avx2-int16-staged", 16}, {"avx2-int16-dw", 5}, {"avx512vnni-int16-dw", 5}}) {
+  for (const auto& [name, expected] : {std::pair{"avx2-int16", 21},
+                                       {"avx2-int16-staged", 21},
+                                       {"avx2-int16-dw", 5},
+                                       {"avx512vnni-int16-dw", 5},
+                                       {"amx-int16", 5}}) {
     if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;

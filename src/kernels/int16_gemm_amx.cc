@@ -1,0 +1,187 @@
+#include "kernels/int16_gemm_amx.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/avx512_warnings.h"
+#include "kernels/int16_requant.h"
+
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
+
+namespace mixq::kernels {
+
+namespace {
+
+#define MIXQ_AMX_INT16 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl")))
+
+constexpr int64_t kTileBytes = kAmxRows * 64;  // one A or B tile: 16 rows of 64 bytes
+constexpr int64_t kPassChunks = kAmxInt16PassTaps / 64;
+
+// Palette 1, every tile 16 rows of 64 bytes: tmm0-2 the high, middle and
+// low int32 sums, tmm4-5 A's high and low bytes, tmm6-7 B's.
+struct alignas(64) TileConfig {
+  uint8_t palette_id = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+MIXQ_AMX_INT16 void ConfigureTiles() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = kAmxRows;
+    config.colsb[t] = 64;
+  }
+  _tile_loadconfig(&config);
+}
+
+// The 16 x 16 outputs of one A block and one B panel over `chunks` tiles of
+// 64 taps from the pass's first: high, middle and low sums into sums[0..2]
+// (16 x 16 int32 each).
+MIXQ_AMX_INT16 void PassTiles(const int8_t* a_hi, const int8_t* a_lo, const uint8_t* b_hi, const uint8_t* b_lo,
+                              int64_t chunks, int32_t sums[3][kAmxRows * kAmxRows]) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const int64_t at = chunk * kTileBytes;
+    _tile_loadd(4, a_hi + at, 64);
+    _tile_loadd(5, a_lo + at, 64);
+    _tile_loadd(6, b_hi + at, 64);
+    _tile_loadd(7, b_lo + at, 64);
+    _tile_dpbssd(0, 4, 6);  // a_hi * b_hi
+    _tile_dpbsud(1, 4, 7);  // a_hi * b_lo
+    _tile_dpbusd(1, 5, 6);  // a_lo * b_hi
+    _tile_dpbuud(2, 5, 7);  // a_lo * b_lo
+  }
+  _tile_stored(0, sums[0], 64);
+  _tile_stored(1, sums[1], 64);
+  _tile_stored(2, sums[2], 64);
+}
+
+// 8 int32 sums from `at` widened to int64 (a function: GCC lambdas do not
+// take the enclosing function's target).
+MIXQ_AMX_INT16 inline __m512i Wide(const int32_t* at) {
+  return _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
+}
+
+// c (16 rows of 16, ldc apart) = (or +=, `add`) 65536 * high + 256 * middle + low.
+MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add, int64_t* c, int64_t ldc) {
+  for (int64_t r = 0; r < kAmxRows; ++r)
+    for (int64_t half = 0; half < 2; ++half) {
+      const int64_t at = r * kAmxRows + half * 8;
+      __m512i v = _mm512_add_epi64(
+          _mm512_add_epi64(_mm512_slli_epi64(Wide(sums[0] + at), 16), _mm512_slli_epi64(Wide(sums[1] + at), 8)),
+          Wide(sums[2] + at));
+      int64_t* out = c + r * ldc + half * 8;
+      if (add) v = _mm512_add_epi64(v, _mm512_loadu_si512(out));
+      _mm512_storeu_si512(out, v);
+    }
+}
+
+MIXQ_AMX_INT16 void SplitPanel(const int16_t* panel, int64_t pairs, uint8_t* hi, uint8_t* lo) {
+  // Per tap pair and column, bytes (k0 lo, k0 hi, k1 lo, k1 hi) -> (k0 lo,
+  // k1 lo, k0 hi, k1 hi): then a quad's low bytes are the first pair's low
+  // word and the second's, its high bytes the two high words.
+  const __m512i order = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
+  const __m512i low_word = _mm512_set1_epi32(0x0000FFFF);
+  const int64_t quads = (pairs + 1) / 2;
+  for (int64_t q = 0; q < quads; ++q) {
+    const __m512i first = _mm512_shuffle_epi8(_mm512_loadu_si512(panel + 2 * q * 32), order);
+    const __m512i second = 2 * q + 1 < pairs ? _mm512_shuffle_epi8(_mm512_loadu_si512(panel + (2 * q + 1) * 32), order)
+                                             : _mm512_setzero_si512();
+    _mm512_storeu_si512(lo + q * 64, _mm512_or_si512(_mm512_and_si512(first, low_word), _mm512_slli_epi32(second, 16)));
+    _mm512_storeu_si512(hi + q * 64,
+                        _mm512_or_si512(_mm512_srli_epi32(first, 16), _mm512_andnot_si512(low_word, second)));
+  }
+}
+
+}  // namespace
+
+void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value,
+                   PackedAmxInt16A* packed) {
+  std::vector<int16_t> hi(static_cast<size_t>(m * k)), lo(static_cast<size_t>(m * k));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t t = 0; t < k; ++t) {
+      const int16_t v = value(i, t);
+      hi[static_cast<size_t>(i * k + t)] = static_cast<int16_t>(v >> 8);
+      // PackAmxA stores each value's low byte: 0..255 keeps its bits as u8.
+      lo[static_cast<size_t>(i * k + t)] = static_cast<int16_t>(v & 0xFF);
+    }
+  PackAmxA(hi.data(), m, k, k, &packed->hi);
+  PackAmxA(lo.data(), m, k, k, &packed->lo);
+}
+
+void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, uint8_t* hi, uint8_t* lo) {
+  const int64_t panel_bytes = (pairs + 1) / 2 * 64;
+  for (int64_t p = 0; p < count; ++p)
+    SplitPanel(panels + p * pairs * 32, pairs, hi + p * panel_bytes, lo + p * panel_bytes);
+}
+
+MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                          const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, int64_t* c,
+                                          int64_t ldc) {
+  ConfigureTiles();
+  const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
+  alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
+  for (int64_t block = first_block; block < last_block; ++block) {
+    const int8_t* ah = a.hi.data.data() + block * block_bytes;
+    const int8_t* al = a.lo.data.data() + block * block_bytes;
+    int64_t* cb = c + (block - first_block) * kAmxRows * ldc;
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t chunk = 0; chunk < a.hi.chunks; chunk += kPassChunks) {
+        const int64_t at = chunk * kTileBytes;
+        PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
+                  std::min(kPassChunks, a.hi.chunks - chunk), sums);
+        Combine(sums, chunk > 0, cb + p * kAmxRows, ldc);
+      }
+  }
+  _tile_release();
+}
+
+MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                                 const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels,
+                                                 const Int16RequantEpilogue& e) {
+  ConfigureTiles();
+  const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
+  alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
+  alignas(64) int64_t block_sums[kAmxRows * kAmxRows];
+  Int16RequantVectors rows[kAmxRows];
+  for (int64_t block = first_block; block < last_block; ++block) {
+    const int64_t row0 = (block - first_block) * kAmxRows, valid_rows = std::min(kAmxRows, e.rows - row0);
+    if (valid_rows <= 0) break;
+    for (int64_t r = 0; r < valid_rows; ++r) {  // the channels' constants broadcast once per block
+      Int16Requant q;
+      q.int_bias = e.int_bias[row0 + r];
+      q.bias = e.bias[row0 + r];
+      q.multiplier = e.multiplier[row0 + r];
+      q.zero_point = e.zero_point;
+      q.lo = e.lo;
+      q.hi = e.hi;
+      rows[r] = VectorsOf(q);
+    }
+    const int8_t* ah = a.hi.data.data() + block * block_bytes;
+    const int8_t* al = a.lo.data.data() + block * block_bytes;
+    for (int64_t p = 0; p < panels && p * kAmxRows < e.cols; ++p) {
+      for (int64_t chunk = 0; chunk < a.hi.chunks; chunk += kPassChunks) {
+        const int64_t at = chunk * kTileBytes;
+        PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
+                  std::min(kPassChunks, a.hi.chunks - chunk), sums);
+        Combine(sums, chunk > 0, block_sums, kAmxRows);
+      }
+      const int64_t cols = std::min(kAmxRows, e.cols - p * kAmxRows);
+      for (int64_t r = 0; r < valid_rows; ++r)
+        StoreRequantizedInt16(_mm512_load_si512(block_sums + r * kAmxRows),
+                              _mm512_load_si512(block_sums + r * kAmxRows + 8), rows[r],
+                              e.out + (row0 + r) * e.ld_out + p * kAmxRows, cols);
+    }
+  }
+  _tile_release();
+}
+
+}  // namespace mixq::kernels
+
+MIXQ_AVX512_WARNINGS_ON

@@ -1,0 +1,70 @@
+// Exact int16 x int16 products (the qint16 modes) on AMX-INT8 tiles
+// (kernels::Isa::kAmx). Both operands are split in bytes, a = 256 * a_hi +
+// a_lo with a_hi = a >> 8 in [-128, 127] (s8) and a_lo = a & 0xFF in
+// [0, 255] (u8), so that
+//
+//   a * b = 65536 * (a_hi * b_hi) + 256 * (a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+//
+// and each of the four byte products is one AMX instruction (TDPBSSD,
+// TDPBSUD, TDPBUSD, TDPBUUD: 16 x 16 outputs x 64 taps of exact int32 sums of
+// byte products). Three int32 tiles hold the high, middle and low sums; per
+// kAmxInt16PassTaps taps none can overflow (|a_hi b_lo + a_lo b_hi| <= 2 *
+// 128 * 255 per tap: 65,280 * 16,384 < 2^31), and each pass is combined
+// into the int64 result as 65536 * high + 256 * middle + low.
+//
+// Why: with two vpdpwssd per pair of products (kernels/int16_gemm.h's split
+// B), the exact int16 path runs at float32's FMA rate at best; four tile
+// products of 16,384 multiply-adds each beat that several times over where
+// the CPU has AMX.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "kernels/int16_gemm.h"
+#include "kernels/u8s8_gemm_amx.h"
+
+namespace mixq::kernels {
+
+// Taps per pass whose int32 tile sums stay exact (256 tiles of 64 taps).
+constexpr int64_t kAmxInt16PassTaps = 16384;
+
+// A (m x K int16, the weights) split and packed as PackAmxA packs s8 rows:
+// hi holds a >> 8, lo the bytes a & 0xFF (as u8).
+struct PackedAmxInt16A {
+  PackedAmxA hi, lo;
+};
+// `value(row, k)` for every element; called once per element.
+void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value,
+                   PackedAmxInt16A* packed);
+
+// B split in bytes from the int16 panels of kernels/int16_gemm.h
+// ([panel][pair][16][2], `pairs` pairs per panel, PackInt16PanelsAvx2's
+// layout) into `panels` byte panels each of hi (s8) and lo (u8) in AMX's B
+// layout ([panel][quad][16][4], (pairs + 1) / 2 quads per panel; an odd
+// pair count's last quad takes zero taps). Both outputs need room for
+// panels * quads * 64 bytes plus kAmxPanelSlack (the slack is not
+// written). Needs AVX-512 (BW).
+void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, uint8_t* hi, uint8_t* lo);
+
+// C[i][j] = sum_k A[i][k] * B[k][j] exactly (int64, row i at c + i * ldc)
+// for the 16-row blocks [first_block, last_block) of A (C's first row is
+// block first_block's first, padding rows included) and j < panels * 16,
+// B as SplitInt16PanelsAmx wrote it (a.hi.quads quads per panel). Configures
+// the calling thread's tiles and releases them. Needs kernels::Isa::kAmx.
+void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block, const uint8_t* b_hi,
+                           const uint8_t* b_lo, int64_t panels, int64_t* c, int64_t ldc);
+
+// GemmInt16SplitTileAmx requantized to INT16 from each 16 x 16 block of
+// sums while it is in L1 (kernels/int16_gemm.h's Int16RequantEpilogue and
+// kernels/int16_requant.h's operations, bit for bit): row r of the blocks
+// [first_block, last_block) is the epilogue's row r (rows past e.rows are
+// dropped), column j < e.cols goes to e.out + r * e.ld_out + j. No int64
+// sums in memory, which for shallow products (MobileNetV2's 1 x 1 layers of
+// 16-32 input channels) cost more than the tiles. Exact while K <
+// kInt16DirectMaxDepth. Needs kernels::Isa::kAmx.
+void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                  const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels,
+                                  const Int16RequantEpilogue& e);
+
+}  // namespace mixq::kernels
