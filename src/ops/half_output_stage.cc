@@ -6,7 +6,9 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/cpu_features.h"
 #include "kernels/hard_swish.h"
+#include "ops/activation/smooth_loop.h"
 #include "ops/clamp.h"
 #include "ops/half_storage.h"
 #include "ops/quantized_reference.h"
@@ -19,7 +21,8 @@ bool HalfOutputStage::Supports(const KernelInit& init) {
   for (const PostOp& op : *init.post_ops) {
     if (op.kind == PostOp::Kind::kActivation) {
       if (op.activation != "relu" && op.activation != "relu6" && op.activation != "clip" &&
-          op.activation != "leaky_relu" && op.activation != "hard_swish")
+          op.activation != "leaky_relu" && op.activation != "hard_swish" &&
+          !(SmoothLoopFor(op.activation) && kernels::DetectedCpuFeatures().fma))
         return false;
       continue;
     }
@@ -53,6 +56,8 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
       op.lo = p.lo;
     } else if (p.activation == "hard_swish") {
       op.hard_swish = true;
+    } else if (SmoothLoopFn smooth = SmoothLoopFor(p.activation)) {
+      op.smooth = smooth;
     } else if (p.activation == "leaky_relu") {
       op.leaky = true;
       op.lo = p.lo;
@@ -69,8 +74,10 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
   // with fast gathers (kernels::GatherTablesPay; on an AMD Zen 4 the passes
   // ran PP-OCR det force_float16's convolutions in 16.4 ms against 17.0).
   const bool unary = std::none_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.add; });
-  chained_ =
-      out_half_ && !rounding_commutes_ && !ops_.empty() && ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps);
+  // The smooth functions run as passes of the float32 kernel's own loop.
+  const bool smooth = std::any_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.smooth != nullptr; });
+  chained_ = out_half_ && !rounding_commutes_ && !smooth && !ops_.empty() &&
+             ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps);
   if (chained_)
     for (const Op& op : ops_) {
       const int k = chain_.count++;
@@ -120,6 +127,16 @@ inline float HardSwish1(float x) {
 MIXQ_F16C inline __m256 Load8(const float* src, int64_t j, bool round) {
   const __m256 v = _mm256_loadu_ps(src + j);
   return round ? Round8(v) : v;
+}
+
+// A smooth function (ops/activation/smooth_loop.h) over m values, its input
+// rounded to float16 first where asked.
+MIXQ_F16C void SmoothPass(SmoothLoopFn smooth, const float* src, float* dst, int64_t m, bool round) {
+  if (round) {
+    for (int64_t j = 0; j < m; j += 8) _mm256_store_ps(dst + j, Round8(_mm256_loadu_ps(src + j)));
+    src = dst;
+  }
+  smooth(src, dst, m);
 }
 
 MIXQ_F16C void AddPass(const float* src, const float* add32, const uint16_t* add16, float* dst, int64_t m, bool round,
@@ -374,6 +391,8 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
           HardSwishPass512(src, chunk, m, out_half_);
         else
           HardSwishPass(src, chunk, m, out_half_);
+      } else if (op.smooth) {
+        SmoothPass(op.smooth, src, chunk, m, out_half_);
       } else if (op.scalar_mul || op.scalar_add) {
         ScalarPass(src, chunk, m, out_half_, op.scalar_mul, op.lo);
       } else if (op.leaky) {
@@ -403,6 +422,9 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
         v = op.add_first ? addend + v : v + addend;
       } else if (op.hard_swish) {
         v = HardSwish1(v);
+      } else if (op.smooth) {
+        const float x = v;
+        op.smooth(&x, &v, 1);  // the loop's zero-padded vector: the same bits as in a full vector
       } else if (op.scalar_mul) {
         v = v * op.lo;
       } else if (op.scalar_add) {

@@ -18,8 +18,8 @@ namespace mixq::ops {
 class HalfOutputStage {
  public:
   // True for post-ops the stage applies: activations (relu, relu6, clip,
-  // leaky_relu, and hard_swish, which the fusion rules propose only to
-  // float16-storage steps), adds of a same-shaped FLOAT32 or FLOAT16 tensor,
+  // leaky_relu, and hard_swish and the smooth ones such as gelu_erf, which
+  // the fusion rules propose only to float16-storage steps), adds of a same-shaped FLOAT32 or FLOAT16 tensor,
   // and products / sums with a scalar constant (kScalar).
   static bool Supports(const KernelInit& init);
   // From a supported init: its post-ops and storage types. `isa`: the
@@ -52,14 +52,17 @@ class HalfOutputStage {
   struct Op {
     bool add = false;
     bool leaky = false;
-    bool hard_swish = false;     // float(x * clamp(x / 6 + 0.5, 0, 1)) in double, as the Activation kernels
+    bool hard_swish = false;  // float(x * clamp(x / 6 + 0.5, 0, 1)) in double, as the Activation kernels
+    // sigmoid, tanh, silu, gelu_erf, gelu_tanh: the float32 Activation
+    // kernel's loop (ops/activation/smooth_loop.h), bit for bit.
+    void (*smooth)(const float*, float*, int64_t) = nullptr;
     bool scalar_mul = false;     // x * c (kScalar "mul"), c = lo
     bool scalar_add = false;     // x + c (kScalar "add"), c = lo
     float lo = 0.0f, hi = 0.0f;  // clip bounds (relu: 0, inf; relu6: 0, 6); leaky: lo = slope
     int input = -1;              // add: the addend's input index
     bool input_half = false;
     bool add_first = false;  // addend + y: with two NaNs, x86 keeps the first operand's payload
-    bool IsClamp() const { return !add && !hard_swish && !leaky && !scalar_mul && !scalar_add; }
+    bool IsClamp() const { return !add && !hard_swish && !smooth && !leaky && !scalar_mul && !scalar_add; }
   };
   std::vector<Op> ops_;
   bool out_half_ = false;

@@ -383,6 +383,19 @@ TEST(FuseBiasAdd, Float16BiasAndResidualFuseIntoTheHalfWeightGemm) {
   EXPECT_EQ(r.checked, 120u);
   EXPECT_EQ(r.step.kernel, kernels::BestIsa() >= kernels::Isa::kAvx512 ? "avx512-f16-gemv" : "avx2-f16-gemv");
   EXPECT_EQ(r.step.fused, (std::vector<std::string>{"bias_add", "act"}));
+  // GELU (both forms) after the bias, and before a residual add: the output
+  // stage runs the float32 Activation kernel's loop between its roundings.
+  for (const Tail tail : {Tail::kGeluErf, Tail::kGeluTanh, Tail::kGeluResidual}) {
+    SCOPED_TRACE(static_cast<int>(tail));
+    Pattern g;
+    g.k = g.n = 64;
+    g.tail = tail;
+    r = RunFloat16AndCompare(g);
+    EXPECT_EQ(r.checked, 20u * 64u);
+    EXPECT_EQ(r.step.kernel, gemm);
+    EXPECT_EQ(r.step.fused, tail == Tail::kGeluResidual ? (std::vector<std::string>{"bias_add", "act", "residual"})
+                                                        : (std::vector<std::string>{"bias_add", "act"}));
+  }
 }
 
 TEST(FuseBiasAdd, NearMissesStaySeparate) {
@@ -452,11 +465,12 @@ TEST(FuseBiasAdd, NearMissesStaySeparate) {
     for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
   }
   // force_float16: the bias fuses into the float16 GEMM (where the CPU has
-  // AVX2), GELU does not (its output stage has no GELU).
+  // AVX2); GELU does not when the biased sum also feeds a network output.
   if (kernels::BestIsa() >= kernels::Isa::kAvx2) {
     Pattern p;
     p.tail = Tail::kGeluErf;
     Built b = Make(p);
+    ASSERT_TRUE(b.network->MarkOutput(b.biased).ok());
     auto model = BuildOrDie(b.network.get(), R"({"precision_config": {"precision_mode": "force_float16"}})");
     ASSERT_NE(model, nullptr);
     auto context = model->CreateIEngine()->CreateIContext();

@@ -13,9 +13,11 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "ops/activation/smooth_loop.h"
 #include "ops/clamp.h"
 #include "util/half.h"
 
@@ -312,6 +314,83 @@ TEST(HalfOutputStage, UnaryChainsOnLargeOutputsAreOneTableWithTheSameBits) {
     ASSERT_EQ(std::signbit(have), std::signbit(want)) << "value " << y[i] << " at " << i;
     ASSERT_EQ(have, want) << "value " << y[i] << " at " << i;
   }
+}
+
+// A fused GELU (gelu_erf, gelu_tanh: BERT's FFN product on float16
+// storage) gives the separate float16 Activation step's bits: the product
+// rounded to float16, the float32 Activation kernel's own loop, rounded
+// again; with a residual add before it (passes, no table), as one table on
+// a large output, and into float32 (no roundings), over every float16 value
+// and values between them, with tails. Near a double-precision GELU too.
+TEST(HalfOutputStage, FusedGeluGivesTheSeparateStepsBits) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2 || !kernels::DetectedCpuFeatures().fma)
+    GTEST_SKIP() << "the float16 stage needs AVX2 + F16C + FMA";
+  std::vector<float> y;
+  for (uint32_t h = 0; h < 65536; ++h) y.push_back(HalfToFloat(static_cast<uint16_t>(h)));
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> real(-7.0f, 7.0f);
+  for (int i = 0; i < 20005; ++i) y.push_back(real(rng));
+  const int64_t n = static_cast<int64_t>(y.size());
+  std::vector<uint16_t> addend(y.size());
+  for (auto& a : addend) a = FloatToHalf(real(rng) * 0.25f);
+  for (const std::string type : {"gelu_erf", "gelu_tanh"})
+    for (const bool residual : {false, true})
+      for (const bool out_half : {true, false}) {
+        SCOPED_TRACE(type + (residual ? " after a residual add" : "") + (out_half ? "" : " into float32"));
+        std::vector<PostOp> post_ops;
+        if (residual) {
+          PostOp add;
+          add.kind = PostOp::Kind::kAdd;
+          add.input = 1;
+          post_ops.push_back(add);
+        }
+        PostOp gelu;
+        gelu.activation = type;
+        post_ops.push_back(gelu);
+        ValueInfo x_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+        ValueInfo a_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+        std::vector<ValueInfo> outs = {out_half ? ValueInfo{DataType::FLOAT16, {n}, nullptr, nullptr, true}
+                                                : ValueInfo{DataType::FLOAT32, {n}, nullptr, nullptr, false}};
+        ir::AttrMap attrs;
+        const std::vector<const ValueInfo*> inputs = {&x_info, &a_info};
+        const KernelInit init(attrs, inputs, outs, nullptr, &post_ops);
+        ASSERT_TRUE(HalfOutputStage::Supports(init));
+        kernels::SetGatherTablesForTesting(1);
+        const HalfOutputStage stage(init);
+        kernels::SetGatherTablesForTesting(-1);
+        EXPECT_EQ(stage.Tabulated(), out_half && !residual);
+        std::vector<uint16_t> got16(y.size());
+        std::vector<float> got32(y.size());
+        const std::vector<TensorView> in = {{DataType::FLOAT16, {n}, nullptr, nullptr},
+                                            {DataType::FLOAT16, {n}, addend.data(), nullptr}};
+        const TensorView out = out_half ? TensorView{DataType::FLOAT16, {n}, got16.data(), nullptr}
+                                        : TensorView{DataType::FLOAT32, {n}, got32.data(), nullptr};
+        const int64_t first = 70001;  // two calls, each with a tail
+        stage.Apply(y.data(), first, 0, in, out);
+        stage.Apply(y.data() + first, n - first, first, in, out);
+        const SmoothLoopFn loop = SmoothLoopFor(type);
+        for (size_t i = 0; i < y.size(); ++i) {
+          float v = out_half ? RoundToHalf(y[i]) : y[i];
+          if (residual) v = v + HalfToFloat(addend[i]);
+          if (out_half) v = RoundToHalf(v);
+          float want = 0.0f;
+          loop(&v, &want, 1);
+          const float have = out_half ? HalfToFloat(got16[i]) : got32[i];
+          if (out_half) want = RoundToHalf(want);
+          if (std::isnan(want)) {
+            ASSERT_TRUE(std::isnan(have)) << "value " << y[i];
+            continue;
+          }
+          ASSERT_EQ(have, want) << "value " << y[i] << " at " << i;
+          if (std::fabs(v) < 8.0f) {  // the function itself, within float16's step and the kernel's error
+            const double x = v,
+                         exact = type == "gelu_erf"
+                                     ? 0.5 * x * std::erfc(-x / std::sqrt(2.0))
+                                     : 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+            ASSERT_NEAR(have, exact, 1e-3 * std::fabs(exact) + 1e-6) << "value " << v;
+          }
+        }
+      }
 }
 
 }  // namespace

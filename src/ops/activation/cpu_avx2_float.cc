@@ -30,6 +30,7 @@
 
 #include "kernels/parallel.h"
 #include "kernels/vector_math.h"
+#include "ops/activation/smooth_loop.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 
@@ -115,15 +116,6 @@ class FloatActivationAvx2 : public Kernel {
   double alpha_, beta_;
 };
 
-LoopFn SmoothLoopFor(const std::string& type) {
-  if (type == "sigmoid") return SmoothLoop<Smooth::kSigmoid>;
-  if (type == "tanh") return SmoothLoop<Smooth::kTanh>;
-  if (type == "silu") return SmoothLoop<Smooth::kSilu>;
-  if (type == "gelu_erf") return SmoothLoop<Smooth::kGeluErf>;
-  if (type == "gelu_tanh") return SmoothLoop<Smooth::kGeluTanh>;
-  return nullptr;
-}
-
 bool Supports(const KernelInit& init) {
   if (init.HasPostOps() || init.inputs.size() != 1 || !init.inputs[0] || init.outputs.size() != 1 ||
       !ir::IsStatic(init.inputs[0]->shape) || !AllPlainFloat32(init) || !UniformLayout(init) ||
@@ -145,6 +137,15 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 }
 
 }  // namespace
+
+SmoothLoopFn SmoothLoopFor(const std::string& type) {
+  if (type == "sigmoid") return SmoothLoop<Smooth::kSigmoid>;
+  if (type == "tanh") return SmoothLoop<Smooth::kTanh>;
+  if (type == "silu") return SmoothLoop<Smooth::kSilu>;
+  if (type == "gelu_erf") return SmoothLoop<Smooth::kGeluErf>;
+  if (type == "gelu_tanh") return SmoothLoop<Smooth::kGeluTanh>;
+  return nullptr;
+}
 
 }  // namespace mixq::ops
 
