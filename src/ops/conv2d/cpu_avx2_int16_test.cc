@@ -84,16 +84,20 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       {1, 34, 6, 7, 33, 1, 1, 1, 0, true, DataType::INT16, false},
       {1, 64, 5, 6, 64, 3, 2, 1, 1, false, DataType::FLOAT16, true},
       {1, 35, 7, 9, 48, 1, 1, 1, 0, true, DataType::FLOAT32, true},
+      // MobileNetV2-like depthwise layers: 20 channels at 14 x 14 stride 2 to INT16, 17 channels at 7 x 7
+      // to FLOAT32 with a relu, batch 2.
+      {1, 20, 14, 14, 20, 3, 20, 2, 1, true, DataType::INT16, false},
+      {2, 17, 7, 7, 17, 3, 17, 1, 1, true, DataType::FLOAT32, true},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   // The depthwise kernels take the NCHW depthwise cases (the AVX-512 one narrower rows in 16-column steps); the
   // others every case.
-  for (const auto& [name, expected] : {std::pair{"avx2-int16", 21},
-                                       {"avx2-int16-staged", 21},
-                                       {"avx2-int16-dw", 5},
-                                       {"avx512vnni-int16-dw", 5},
+  for (const auto& [name, expected] : {std::pair{"avx2-int16", 23},
+                                       {"avx2-int16-staged", 23},
+                                       {"avx2-int16-dw", 7},
+                                       {"avx512vnni-int16-dw", 7},
                                        {"amx-int16", 5}}) {
-    if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
     if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
