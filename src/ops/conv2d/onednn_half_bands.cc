@@ -102,19 +102,25 @@ bool HalfPointwiseBands::Init(const ConvGeometry& g, const memory::desc& full_we
                   : ChooseHalfBandPlan(g.in_h, g.in_w, g.in_channels, g.out_channels, threads, band_bytes);
   if (plan.rows == 0 || plan.rows > g.in_h || plan.groups < 1 || g.out_channels / 16 % plan.groups != 0) return false;
   const int64_t group_c = g.out_channels / plan.groups;
-  band_pd_ = make(plan.rows, group_c);
   const int64_t tail = g.in_h % plan.rows;
-  if (tail) tail_pd_ = make(tail, group_c);
-  // Each group's weights are a slice of the whole convolution's packed ones
-  // (output channels outermost), at a fixed distance from the previous.
-  const memory::dims group_dims = {group_c, g.in_channels, 1, 1};
-  const memory::desc slice = full_weights.submemory_desc(group_dims, {0, 0, 0, 0});
-  if (!JitImpl(band_pd_.impl_info_str()) || band_pd_.weights_desc() != slice ||
-      (tail && tail_pd_.weights_desc() != slice))
-    return false;
-  group_weight_floats_ = plan.groups > 1 ? full_weights.submemory_desc(group_dims, {group_c, 0, 0, 0}).data.offset0 : 0;
-  band_conv_ = dnnl::convolution_forward(band_pd_);
-  if (tail) tail_conv_ = dnnl::convolution_forward(tail_pd_);
+  try {
+    band_pd_ = make(plan.rows, group_c);
+    if (tail) tail_pd_ = make(tail, group_c);
+    // Each group's weights are a slice of the whole convolution's packed
+    // ones (output channels outermost), at a fixed distance from the
+    // previous.
+    const memory::dims group_dims = {group_c, g.in_channels, 1, 1};
+    const memory::desc slice = full_weights.submemory_desc(group_dims, {0, 0, 0, 0});
+    if (!JitImpl(band_pd_.impl_info_str()) || band_pd_.weights_desc() != slice ||
+        (tail && tail_pd_.weights_desc() != slice))
+      return false;
+    group_weight_floats_ =
+        plan.groups > 1 ? full_weights.submemory_desc(group_dims, {group_c, 0, 0, 0}).data.offset0 : 0;
+    band_conv_ = dnnl::convolution_forward(band_pd_);
+    if (tail) tail_conv_ = dnnl::convolution_forward(tail_pd_);
+  } catch (const dnnl::error&) {
+    return false;  // no such primitive or slice here: the whole-tensor path
+  }
   plan_ = plan;
   return true;
 }

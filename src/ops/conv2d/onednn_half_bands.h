@@ -57,7 +57,7 @@ class HalfPointwiseBands {
   // Plans the jobs for `threads` threads. False (and inactive) where the
   // plan has no bands or oneDNN's band primitives are not fast jit kernels
   // whose weights are slices of `full_weights` (the whole convolution's
-  // packed format). Throws dnnl::error.
+  // packed format), or oneDNN has none.
   bool Init(const ConvGeometry& g, const dnnl::memory::desc& full_weights, int threads, const PdMaker& make);
   bool active() const { return plan_.rows > 0; }
   const HalfBandPlan& plan() const { return plan_; }
