@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/avx512_warnings.h"
@@ -82,21 +83,37 @@ MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add
     }
 }
 
-MIXQ_AMX_INT16 void SplitPanel(const int16_t* panel, int64_t pairs, uint8_t* hi, uint8_t* lo) {
-  // Per tap pair and column, bytes (k0 lo, k0 hi, k1 lo, k1 hi) -> (k0 lo,
-  // k1 lo, k0 hi, k1 hi): then a quad's low bytes are the first pair's low
-  // word and the second's, its high bytes the two high words.
+// Per tap pair and column, bytes (k0 lo, k0 hi, k1 lo, k1 hi) -> (k0 lo,
+// k1 lo, k0 hi, k1 hi): then a quad's low bytes are the first pair's low
+// word and the second's, its high bytes the two high words. `first` and
+// `second`: two tap pairs of 16 columns in the pair layout (16 x 2 int16).
+MIXQ_AMX_INT16 inline void StoreQuad(__m512i first, __m512i second, uint8_t* hi, uint8_t* lo) {
   const __m512i order = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
   const __m512i low_word = _mm512_set1_epi32(0x0000FFFF);
+  first = _mm512_shuffle_epi8(first, order);
+  second = _mm512_shuffle_epi8(second, order);
+  _mm512_storeu_si512(lo, _mm512_or_si512(_mm512_and_si512(first, low_word), _mm512_slli_epi32(second, 16)));
+  _mm512_storeu_si512(hi, _mm512_or_si512(_mm512_srli_epi32(first, 16), _mm512_andnot_si512(low_word, second)));
+}
+
+MIXQ_AMX_INT16 void SplitPanel(const int16_t* panel, int64_t pairs, uint8_t* hi, uint8_t* lo) {
   const int64_t quads = (pairs + 1) / 2;
-  for (int64_t q = 0; q < quads; ++q) {
-    const __m512i first = _mm512_shuffle_epi8(_mm512_loadu_si512(panel + 2 * q * 32), order);
-    const __m512i second = 2 * q + 1 < pairs ? _mm512_shuffle_epi8(_mm512_loadu_si512(panel + (2 * q + 1) * 32), order)
-                                             : _mm512_setzero_si512();
-    _mm512_storeu_si512(lo + q * 64, _mm512_or_si512(_mm512_and_si512(first, low_word), _mm512_slli_epi32(second, 16)));
-    _mm512_storeu_si512(hi + q * 64,
-                        _mm512_or_si512(_mm512_srli_epi32(first, 16), _mm512_andnot_si512(low_word, second)));
-  }
+  for (int64_t q = 0; q < quads; ++q)
+    StoreQuad(_mm512_loadu_si512(panel + 2 * q * 32),
+              2 * q + 1 < pairs ? _mm512_loadu_si512(panel + (2 * q + 1) * 32) : _mm512_setzero_si512(), hi + q * 64,
+              lo + q * 64);
+}
+
+// 16 columns of two taps' rows (x1 null: zeros) in the pair layout, as
+// kernels::PackInt16PanelsAvx2 stores it: column c's (x0[c], x1[c]).
+MIXQ_AMX_INT16 inline __m512i PairOf(__m256i x0, __m256i x1) {
+  const __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);  // cols 0-3|8-11, 4-7|12-15
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(lo, hi, 0x20)),
+                            _mm256_permute2x128_si256(lo, hi, 0x31), 1);
+}
+
+MIXQ_AMX_INT16 inline __m256i Row16(const int16_t* row) {
+  return row ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)) : _mm256_setzero_si256();
 }
 
 }  // namespace
@@ -119,6 +136,45 @@ void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, ui
   const int64_t panel_bytes = (pairs + 1) / 2 * 64;
   for (int64_t p = 0; p < count; ++p)
     SplitPanel(panels + p * pairs * 32, pairs, hi + p * panel_bytes, lo + p * panel_bytes);
+}
+
+MIXQ_AMX_INT16 void PackSplitInt16FromOffsetsAmx(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols,
+                                                 uint8_t* hi, uint8_t* lo) {
+  const int64_t quads = (k + 3) / 4, panel_bytes = quads * 64;
+  for (int64_t q = 0; q < quads; ++q) {
+    const int16_t* r[4];
+    for (int64_t t = 0; t < 4; ++t) r[t] = 4 * q + t < k ? base + offsets[4 * q + t] : nullptr;
+    for (int64_t panel = 0; panel * 16 < cols; ++panel) {
+      const int64_t at = panel * 16;
+      auto row = [&](int t) { return r[t] ? r[t] + at : nullptr; };
+      StoreQuad(PairOf(Row16(row(0)), Row16(row(1))), PairOf(Row16(row(2)), Row16(row(3))),
+                hi + panel * panel_bytes + q * 64, lo + panel * panel_bytes + q * 64);
+    }
+  }
+}
+
+MIXQ_AMX_INT16 void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* hi,
+                                          uint8_t* lo) {
+  const int64_t quads = (k + 3) / 4, panel_bytes = quads * 64;
+  for (int64_t q = 0; q < quads; ++q)
+    for (int64_t panel = 0; panel * 16 < cols; ++panel) {
+      const int64_t at = panel * 16, n = std::min<int64_t>(16, cols - at);
+      __m256i x[4];
+      for (int64_t t = 0; t < 4; ++t) {
+        const int64_t tap = 4 * q + t;
+        if (tap >= k) {
+          x[t] = _mm256_setzero_si256();
+        } else if (n == 16) {
+          x[t] = Row16(rows + tap * row_stride + at);
+        } else {  // the row's end: never read past it
+          alignas(32) int16_t tail[16] = {};
+          std::memcpy(tail, rows + tap * row_stride + at, static_cast<size_t>(n) * sizeof(int16_t));
+          x[t] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tail));
+        }
+      }
+      StoreQuad(PairOf(x[0], x[1]), PairOf(x[2], x[3]), hi + panel * panel_bytes + q * 64,
+                lo + panel * panel_bytes + q * 64);
+    }
 }
 
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,

@@ -47,6 +47,16 @@ void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, in
 // written). Needs AVX-512 (BW).
 void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, uint8_t* hi, uint8_t* lo);
 
+// The same byte panels packed straight from B's rows, without the int16
+// panels: K rows of `cols` int16 (row r at base + offsets[r], an implicit
+// im2col; up to `cols` rounded up to 16 values past each row start must be
+// readable, as for PackInt16PanelsFromOffsetsAvx2), or at rows + r *
+// row_stride (never read past `cols`). Columns past `cols` in the last
+// panel hold unspecified values; taps past K are zero.
+void PackSplitInt16FromOffsetsAmx(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols, uint8_t* hi,
+                                  uint8_t* lo);
+void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* hi, uint8_t* lo);
+
 // C[i][j] = sum_k A[i][k] * B[k][j] exactly (int64, row i at c + i * ldc)
 // for the 16-row blocks [first_block, last_block) of A (C's first row is
 // block first_block's first, padding rows included) and j < panels * 16,

@@ -74,5 +74,48 @@ TEST(Int16GemmAmx, PassesOverTheInt32LimitAddUpInInt64) {
   CheckProducts(Case{18, kAmxInt16PassTaps + 70, 17}, -32513);
 }
 
+// The byte panels packed straight from B's rows (an implicit im2col's
+// offsets, or rows with a stride) are the int16 panels split: K of every
+// residue mod 4 (a last quad of 1-3 taps), a last panel of 1-15 columns.
+TEST(Int16GemmAmx, DirectPackingMatchesTheSplitInt16Panels) {
+  if (BestIsa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
+  std::mt19937 rng(41);
+  std::uniform_int_distribution<int> value(-32768, 32767);
+  for (const int64_t k : {1, 2, 3, 4, 5, 67, 300})
+    for (const int64_t cols : {16, 7, 37}) {
+      SCOPED_TRACE(testing::Message() << "k " << k << " cols " << cols);
+      const int64_t stride = cols + 5;  // rows of `cols` values, some slack between them
+      std::vector<int16_t> b(static_cast<size_t>(k * stride + 16), 0);
+      for (auto& v : b) v = static_cast<int16_t>(value(rng));
+      const int64_t panels = (cols + kInt16Panel - 1) / kInt16Panel, pairs = (k + 1) / 2;
+      const int64_t panel_bytes = (k + 3) / 4 * 64;
+      const size_t bytes = static_cast<size_t>(panels * panel_bytes);
+      // Reference: the int16 panels (PackInt16PanelsAvx2 never reads past a row), split.
+      std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel), 0);
+      PackInt16PanelsAvx2(b.data(), stride, k, cols, panel_data.data());
+      std::vector<uint8_t> want_hi(bytes), want_lo(bytes);
+      SplitInt16PanelsAmx(panel_data.data(), pairs, panels, want_hi.data(), want_lo.data());
+      std::vector<uint8_t> hi(bytes, 0x33), lo(bytes, 0x33);
+      PackSplitInt16RowsAmx(b.data(), stride, k, cols, hi.data(), lo.data());
+      for (size_t i = 0; i < bytes; ++i) {
+        ASSERT_EQ(hi[i], want_hi[i]) << "rows, byte " << i;
+        ASSERT_EQ(lo[i], want_lo[i]) << "rows, byte " << i;
+      }
+      // Offsets: row r at r * stride; the columns past `cols` are B's own slack values there, so
+      // compare the valid columns of each quad only.
+      std::vector<int64_t> offsets(static_cast<size_t>(k));
+      for (int64_t r = 0; r < k; ++r) offsets[static_cast<size_t>(r)] = r * stride;
+      std::fill(hi.begin(), hi.end(), 0x33);
+      std::fill(lo.begin(), lo.end(), 0x33);
+      PackSplitInt16FromOffsetsAmx(b.data(), offsets.data(), k, cols, hi.data(), lo.data());
+      for (size_t i = 0; i < bytes; ++i) {
+        const int64_t column = static_cast<int64_t>(i) / panel_bytes * 16 + static_cast<int64_t>(i % 64) / 4;
+        if (column >= cols) continue;
+        ASSERT_EQ(hi[i], want_hi[i]) << "byte " << i;
+        ASSERT_EQ(lo[i], want_lo[i]) << "byte " << i;
+      }
+    }
+}
+
 }  // namespace
 }  // namespace mixq::kernels

@@ -555,17 +555,23 @@ class ConvGemm : public Kernel {
               filter_->s8[static_cast<size_t>(grp)], first_block, last_block, s->panels.data(), padded / kPanel,
               x_zp + 128, s->acc.data(), padded);
       } else if constexpr (kInt16) {
-        if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
-          kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
-        else
-          kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
-                                                  s->panels.data());
-        if constexpr (kAmx) {
-          const int64_t split = (pairs_ + 1) / 2 * 64 * (padded / kPanel) + kernels::kAmxPanelSlack;
+        if constexpr (!kAmx) {
+          if (pointwise_)  // B is the image itself (symmetric: the codes are the centered values)
+            kernels::PackInt16PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, s->panels.data());
+          else
+            kernels::PackInt16PanelsFromOffsetsAvx2(planes + first, offsets_.data() + grp * depth_, depth_, cols,
+                                                    s->panels.data());
+        }
+        if constexpr (kAmx) {  // B's high and low bytes packed straight from the image or the planes
+          const int64_t split = (depth_ + 3) / 4 * 64 * (padded / kPanel) + kernels::kAmxPanelSlack;
           s->split_hi.resize(static_cast<size_t>(split));
           s->split_lo.resize(static_cast<size_t>(split));
-          kernels::SplitInt16PanelsAmx(s->panels.data(), pairs_, padded / kPanel, s->split_hi.data(),
-                                       s->split_lo.data());
+          if (pointwise_)
+            kernels::PackSplitInt16RowsAmx(image + grp * ic_ * plane + first, plane, depth_, cols, s->split_hi.data(),
+                                           s->split_lo.data());
+          else
+            kernels::PackSplitInt16FromOffsetsAmx(planes + first, offsets_.data() + grp * depth_, depth_, cols,
+                                                  s->split_hi.data(), s->split_lo.data());
           const auto& a = filter_->amx16[static_cast<size_t>(grp)];
           if (direct_stage_) {  // requantized from the tiles' sums: no int64 sums in memory
             kernels::Int16RequantEpilogue e;
