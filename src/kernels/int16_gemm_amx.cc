@@ -20,24 +20,9 @@ namespace {
 constexpr int64_t kTileBytes = kAmxRows * 64;  // one A or B tile: 16 rows of 64 bytes
 constexpr int64_t kPassChunks = kAmxInt16PassTaps / 64;
 
-// Palette 1, every tile 16 rows of 64 bytes: tmm0-2 the high, middle and
-// low int32 sums, tmm4-5 A's high and low bytes, tmm6-7 B's.
-struct alignas(64) TileConfig {
-  uint8_t palette_id = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-MIXQ_AMX_INT16 void ConfigureTiles() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = kAmxRows;
-    config.colsb[t] = 64;
-  }
-  _tile_loadconfig(&config);
-}
+// The tiles (kernels::ConfigureAmxTiles, 16 rows of 64 bytes each): tmm0-2
+// the high, middle and low int32 sums, tmm4-5 A's high and low bytes,
+// tmm6-7 B's.
 
 // The 16 x 16 outputs of one A block and one B panel over `chunks` tiles of
 // 64 taps from the pass's first: high, middle and low sums into sums[0..2]
@@ -96,14 +81,6 @@ MIXQ_AMX_INT16 inline void StoreQuad(__m512i first, __m512i second, uint8_t* hi,
   _mm512_storeu_si512(hi, _mm512_or_si512(_mm512_srli_epi32(first, 16), _mm512_andnot_si512(low_word, second)));
 }
 
-MIXQ_AMX_INT16 void SplitPanel(const int16_t* panel, int64_t pairs, uint8_t* hi, uint8_t* lo) {
-  const int64_t quads = (pairs + 1) / 2;
-  for (int64_t q = 0; q < quads; ++q)
-    StoreQuad(_mm512_loadu_si512(panel + 2 * q * 32),
-              2 * q + 1 < pairs ? _mm512_loadu_si512(panel + (2 * q + 1) * 32) : _mm512_setzero_si512(), hi + q * 64,
-              lo + q * 64);
-}
-
 // 16 columns of two taps' rows (x1 null: zeros) in the pair layout, as
 // kernels::PackInt16PanelsAvx2 stores it: column c's (x0[c], x1[c]).
 MIXQ_AMX_INT16 inline __m512i PairOf(__m256i x0, __m256i x1) {
@@ -130,12 +107,6 @@ void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, in
     }
   PackAmxA(hi.data(), m, k, k, &packed->hi);
   PackAmxA(lo.data(), m, k, k, &packed->lo);
-}
-
-void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, uint8_t* hi, uint8_t* lo) {
-  const int64_t panel_bytes = (pairs + 1) / 2 * 64;
-  for (int64_t p = 0; p < count; ++p)
-    SplitPanel(panels + p * pairs * 32, pairs, hi + p * panel_bytes, lo + p * panel_bytes);
 }
 
 MIXQ_AMX_INT16 void PackSplitInt16FromOffsetsAmx(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols,
@@ -180,7 +151,7 @@ MIXQ_AMX_INT16 void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_strid
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
                                           const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, int64_t* c,
                                           int64_t ldc) {
-  ConfigureTiles();
+  ConfigureAmxTiles();
   const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
   alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
   for (int64_t block = first_block; block < last_block; ++block) {
@@ -201,7 +172,7 @@ MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t firs
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
                                                  const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels,
                                                  const Int16RequantEpilogue& e) {
-  ConfigureTiles();
+  ConfigureAmxTiles();
   const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
   alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
   alignas(64) int64_t block_sums[kAmxRows * kAmxRows];

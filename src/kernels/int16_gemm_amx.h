@@ -38,21 +38,15 @@ struct PackedAmxInt16A {
 void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value,
                    PackedAmxInt16A* packed);
 
-// B split in bytes from the int16 panels of kernels/int16_gemm.h
-// ([panel][pair][16][2], `pairs` pairs per panel, PackInt16PanelsAvx2's
-// layout) into `panels` byte panels each of hi (s8) and lo (u8) in AMX's B
-// layout ([panel][quad][16][4], (pairs + 1) / 2 quads per panel; an odd
-// pair count's last quad takes zero taps). Both outputs need room for
-// panels * quads * 64 bytes plus kAmxPanelSlack (the slack is not
-// written). Needs AVX-512 (BW).
-void SplitInt16PanelsAmx(const int16_t* panels, int64_t pairs, int64_t count, uint8_t* hi, uint8_t* lo);
-
-// The same byte panels packed straight from B's rows, without the int16
-// panels: K rows of `cols` int16 (row r at base + offsets[r], an implicit
-// im2col; up to `cols` rounded up to 16 values past each row start must be
-// readable, as for PackInt16PanelsFromOffsetsAvx2), or at rows + r *
-// row_stride (never read past `cols`). Columns past `cols` in the last
-// panel hold unspecified values; taps past K are zero.
+// B (K x cols int16) split in bytes into AMX's B layout: per 16 columns a
+// panel of (K + 3) / 4 quads, [panel][quad][16][4], as hi (s8, b >> 8) and
+// lo (u8, b & 0xFF) bytes; taps past K are zero. Rows at base + offsets[r]
+// (an implicit im2col; up to `cols` rounded up to 16 values past each row
+// start must be readable, as for PackInt16PanelsFromOffsetsAvx2; columns
+// past `cols` in the last panel then hold unspecified values), or at rows +
+// r * row_stride (never read past `cols`; columns past it zero). Both
+// outputs need room for panels * quads * 64 bytes plus kAmxPanelSlack (the
+// slack is not written). Needs AVX-512 (BW).
 void PackSplitInt16FromOffsetsAmx(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols, uint8_t* hi,
                                   uint8_t* lo);
 void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_stride, int64_t k, int64_t cols, uint8_t* hi, uint8_t* lo);
@@ -60,7 +54,7 @@ void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_stride, int64_t k, i
 // C[i][j] = sum_k A[i][k] * B[k][j] exactly (int64, row i at c + i * ldc)
 // for the 16-row blocks [first_block, last_block) of A (C's first row is
 // block first_block's first, padding rows included) and j < panels * 16,
-// B as SplitInt16PanelsAmx wrote it (a.hi.quads quads per panel). Configures
+// B as PackSplitInt16*Amx wrote it (a.hi.quads quads per panel). Configures
 // the calling thread's tiles and releases them. Needs kernels::Isa::kAmx.
 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block, const uint8_t* b_hi,
                            const uint8_t* b_lo, int64_t panels, int64_t* c, int64_t ldc);

@@ -80,15 +80,6 @@ MIXQ_AMX void Tiles(const int8_t* a0, int64_t a_block_stride, const uint8_t* b0,
   if constexpr (kRowBlocks == 2 && kPanels == 2) _tile_stored(3, c + kAmxRows * ldc + kU8S8Panel, c_stride);
 }
 
-MIXQ_AMX void ConfigureTiles() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = kAmxRows;
-    config.colsb[t] = 64;
-  }
-  _tile_loadconfig(&config);
-}
-
 // Row blocks [0, blocks) of A (a_block_stride apart) against panels [0,
 // panels) of B, in 2 x 2 groups of tiles; init_of(block, panel) gives each C
 // tile's starting tile.
@@ -192,9 +183,21 @@ MIXQ_AMX void RequantizeGroup(const int32_t* tile, int64_t row0, int64_t row_blo
 
 }  // namespace
 
+MIXQ_AMX void ConfigureAmxTiles() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = kAmxRows;
+    config.colsb[t] = 64;
+  }
+  // GCC 12 does not count _tile_loadconfig as reading the configuration: out
+  // of line, it dropped the stores above (tiles of 0 rows: SIGILL).
+  __asm__ volatile("" : : "r"(&config) : "memory");
+  _tile_loadconfig(&config);
+}
+
 MIXQ_AMX void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
                                     int64_t panels, int32_t zero_point, const AmxInt8Epilogue& e) {
-  ConfigureTiles();
+  ConfigureAmxTiles();
   const int64_t a_block_stride = a.chunks * kTileBytes, panel_stride = a.quads * 4 * kU8S8Panel;
   alignas(64) int32_t tile[2 * kAmxRows * 2 * kU8S8Panel];
   const int64_t blocks = last_block - first_block;
@@ -245,7 +248,7 @@ void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* p
 
 MIXQ_AMX void GemmU8S8TileAmx(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
                               int64_t panels, int32_t zero_point, int32_t* c, int64_t ldc) {
-  ConfigureTiles();
+  ConfigureAmxTiles();
   // Each row block's starting tile: -zero_point * its row's sum, in every column.
   const int64_t blocks = last_block - first_block;
   std::vector<int32_t> init(static_cast<size_t>(blocks * kAmxRows * kAmxRows));
@@ -282,7 +285,7 @@ void PackAmxU8A(const int8_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* 
 
 MIXQ_AMX void GemmU8S8WeightsTileAmx(const PackedAmxA& a, const PackedS8B& b, int64_t first_panel, int64_t panels,
                                      int32_t zero_point, int32_t* c, int64_t ldc) {
-  ConfigureTiles();
+  ConfigureAmxTiles();
   // Each panel's starting tile: -zero_point * its column's sum, in every row.
   std::vector<int32_t> init(static_cast<size_t>(panels * kAmxRows * kAmxRows));
   for (int64_t p = 0; p < panels; ++p)

@@ -11,8 +11,6 @@
 #include <random>
 #include <vector>
 
-#include "kernels/int16_gemm.h"
-
 namespace mixq::kernels {
 namespace {
 
@@ -33,12 +31,10 @@ void CheckProducts(const Case& c, int16_t extreme) {
   PackedAmxInt16A packed;
   PackAmxInt16A(
       c.m, c.k, [&](int64_t i, int64_t t) { return a[static_cast<size_t>(i * c.k + t)]; }, &packed);
-  const int64_t panels = (c.n + kInt16Panel - 1) / kInt16Panel, pairs = (c.k + 1) / 2, ldc = panels * kInt16Panel;
-  std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel), 0);
-  PackInt16PanelsAvx2(b.data(), c.n, c.k, c.n, panel_data.data());
-  const size_t split_bytes = static_cast<size_t>(panels * (pairs + 1) / 2 * 64 + kAmxPanelSlack);
+  const int64_t panels = (c.n + kInt16Panel - 1) / kInt16Panel, ldc = panels * kInt16Panel;
+  const size_t split_bytes = static_cast<size_t>(panels * ((c.k + 3) / 4) * 64 + kAmxPanelSlack);
   std::vector<uint8_t> hi(split_bytes, 0x5a), lo(split_bytes, 0xa5);  // the slack's bytes must not matter
-  SplitInt16PanelsAmx(panel_data.data(), pairs, panels, hi.data(), lo.data());
+  PackSplitInt16RowsAmx(b.data(), c.n, c.k, c.n, hi.data(), lo.data());
   std::vector<int64_t> got(static_cast<size_t>(packed.hi.blocks * kAmxRows * ldc), -1);
   GemmInt16SplitTileAmx(packed, 0, packed.hi.blocks, hi.data(), lo.data(), panels, got.data(), ldc);
   for (int64_t i = 0; i < c.m; ++i)
@@ -74,10 +70,12 @@ TEST(Int16GemmAmx, PassesOverTheInt32LimitAddUpInInt64) {
   CheckProducts(Case{18, kAmxInt16PassTaps + 70, 17}, -32513);
 }
 
-// The byte panels packed straight from B's rows (an implicit im2col's
-// offsets, or rows with a stride) are the int16 panels split: K of every
-// residue mod 4 (a last quad of 1-3 taps), a last panel of 1-15 columns.
-TEST(Int16GemmAmx, DirectPackingMatchesTheSplitInt16Panels) {
+// B's byte panels, from rows with a stride and from an implicit im2col's
+// offsets, against the layout computed here byte by byte ([panel][quad]
+// [column][tap], b >> 8 and b & 0xFF, zero past K and past the columns):
+// K of every residue mod 4 (a last quad of 1-3 taps), a last panel of 1-15
+// columns.
+TEST(Int16GemmAmx, SplitPackingPutsEachByteInItsPlace) {
   if (BestIsa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
   std::mt19937 rng(41);
   std::uniform_int_distribution<int> value(-32768, 32767);
@@ -87,30 +85,29 @@ TEST(Int16GemmAmx, DirectPackingMatchesTheSplitInt16Panels) {
       const int64_t stride = cols + 5;  // rows of `cols` values, some slack between them
       std::vector<int16_t> b(static_cast<size_t>(k * stride + 16), 0);
       for (auto& v : b) v = static_cast<int16_t>(value(rng));
-      const int64_t panels = (cols + kInt16Panel - 1) / kInt16Panel, pairs = (k + 1) / 2;
-      const int64_t panel_bytes = (k + 3) / 4 * 64;
+      const int64_t panels = (cols + 15) / 16, panel_bytes = (k + 3) / 4 * 64;
       const size_t bytes = static_cast<size_t>(panels * panel_bytes);
-      // Reference: the int16 panels (PackInt16PanelsAvx2 never reads past a row), split.
-      std::vector<int16_t> panel_data(static_cast<size_t>(panels * pairs * 2 * kInt16Panel), 0);
-      PackInt16PanelsAvx2(b.data(), stride, k, cols, panel_data.data());
       std::vector<uint8_t> want_hi(bytes), want_lo(bytes);
-      SplitInt16PanelsAmx(panel_data.data(), pairs, panels, want_hi.data(), want_lo.data());
+      for (size_t i = 0; i < bytes; ++i) {
+        const int64_t at = static_cast<int64_t>(i), panel = at / panel_bytes, quad = at % panel_bytes / 64;
+        const int64_t column = panel * 16 + at % 64 / 4, tap = quad * 4 + at % 4;
+        const int16_t v = tap < k && column < cols ? b[static_cast<size_t>(tap * stride + column)] : 0;
+        want_hi[i] = static_cast<uint8_t>(static_cast<uint16_t>(v) >> 8);
+        want_lo[i] = static_cast<uint8_t>(v & 0xFF);
+      }
       std::vector<uint8_t> hi(bytes, 0x33), lo(bytes, 0x33);
       PackSplitInt16RowsAmx(b.data(), stride, k, cols, hi.data(), lo.data());
-      for (size_t i = 0; i < bytes; ++i) {
-        ASSERT_EQ(hi[i], want_hi[i]) << "rows, byte " << i;
-        ASSERT_EQ(lo[i], want_lo[i]) << "rows, byte " << i;
-      }
-      // Offsets: row r at r * stride; the columns past `cols` are B's own slack values there, so
-      // compare the valid columns of each quad only.
+      ASSERT_EQ(hi, want_hi);
+      ASSERT_EQ(lo, want_lo);
+      // Offsets: row r at r * stride; columns past `cols` are B's own slack there, not compared.
       std::vector<int64_t> offsets(static_cast<size_t>(k));
       for (int64_t r = 0; r < k; ++r) offsets[static_cast<size_t>(r)] = r * stride;
       std::fill(hi.begin(), hi.end(), 0x33);
       std::fill(lo.begin(), lo.end(), 0x33);
       PackSplitInt16FromOffsetsAmx(b.data(), offsets.data(), k, cols, hi.data(), lo.data());
       for (size_t i = 0; i < bytes; ++i) {
-        const int64_t column = static_cast<int64_t>(i) / panel_bytes * 16 + static_cast<int64_t>(i % 64) / 4;
-        if (column >= cols) continue;
+        const int64_t at = static_cast<int64_t>(i);
+        if (at / panel_bytes * 16 + at % 64 / 4 >= cols) continue;
         ASSERT_EQ(hi[i], want_hi[i]) << "byte " << i;
         ASSERT_EQ(lo[i], want_lo[i]) << "byte " << i;
       }
