@@ -24,9 +24,14 @@ namespace mixq::ops {
 
 namespace {
 
-constexpr int kVectors = 4;                        // weight vectors per group
+constexpr int kVectors = 3;                        // weight vectors per group
 constexpr int64_t kRowsPerThreadForRowSplit = 48;  // see Run
-constexpr int64_t kRowBlock = 6;                   // rows per pass over a group's weights (24 zmm accumulators)
+// Rows per pass over a group's weights: 8 x 3 zmm accumulators (3
+// conversions per 24 FMAs; 6 x 4 ran 0.94-0.96x as fast, its 4 per 24
+// competing with the FMAs for the same ports, Intel Xeon), 4 x 3 ymm (the
+// 16 AVX2 registers: accumulators, weights and the broadcast row value).
+constexpr int64_t kRowBlock512 = 8;
+constexpr int64_t kRowBlock256 = 4;
 
 // `addend` shaped [N] or [1, ..., 1, N] (not the output's own shape) against
 // an output [..., N]: one value per output column.
@@ -125,13 +130,13 @@ __attribute__((target("avx2,fma,f16c"))) void Group256(const void* weights, cons
 
 using GroupFn = void (*)(const void* w, const float* x, int64_t ldx, int64_t k, float* y);
 
-// The group function for `rows` (1 to kRowBlock) rows.
+// The group function for `rows` (1 to kRowBlock512 / kRowBlock256) rows.
 template <typename W>
 GroupFn GroupFor(bool avx512, int64_t rows) {
-  static constexpr GroupFn k512[] = {Group512<W, 1>, Group512<W, 2>, Group512<W, 3>,
-                                     Group512<W, 4>, Group512<W, 5>, Group512<W, 6>};
-  static constexpr GroupFn k256[] = {Group256<W, 1>, Group256<W, 2>, Group256<W, 3>,
-                                     Group256<W, 4>, Group256<W, 5>, Group256<W, 6>};
+  static constexpr GroupFn k512[] = {Group512<W, 1>, Group512<W, 2>, Group512<W, 3>, Group512<W, 4>,
+                                     Group512<W, 5>, Group512<W, 6>, Group512<W, 7>, Group512<W, 8>};
+  static constexpr GroupFn k256[] = {Group256<W, 1>, Group256<W, 2>, Group256<W, 3>, Group256<W, 4>};
+  static_assert(sizeof(k512) / sizeof(k512[0]) == kRowBlock512 && sizeof(k256) / sizeof(k256[0]) == kRowBlock256);
   return (avx512 ? k512 : k256)[rows - 1];
 }
 
@@ -194,7 +199,8 @@ template <typename W>
 class HalfWeightGemm : public Kernel {
  public:
   static constexpr bool kHalf = sizeof(W) == 2;
-  HalfWeightGemm(bool avx512, const char* name) : avx512_(avx512), lanes_(avx512 ? 16 : 8), name_(name) {}
+  HalfWeightGemm(bool avx512, const char* name)
+      : avx512_(avx512), lanes_(avx512 ? 16 : 8), row_block_(avx512 ? kRowBlock512 : kRowBlock256), name_(name) {}
   const char* Name() const override { return name_; }
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
   // The weights are packed and the biases copied.
@@ -271,12 +277,12 @@ class HalfWeightGemm : public Kernel {
     // Rows [r_begin, r_end) of one group of columns.
     auto run = [&](int64_t group, int64_t r_begin, int64_t r_end) {
       Scratch& t = sums_[static_cast<size_t>(omp_get_thread_num())];
-      t.y.resize(static_cast<size_t>(kRowBlock * width));
+      t.y.resize(static_cast<size_t>(row_block_ * width));
       t.rounded.resize(static_cast<size_t>(width));
       const W* w = weights_->w.data() + group * s_.k * width;
       const int64_t n0 = group * width, count = std::min(width, s_.n - n0);
-      for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
-        const int64_t rows = std::min(kRowBlock, r_end - r0);
+      for (int64_t r0 = r_begin; r0 < r_end; r0 += row_block_) {
+        const int64_t rows = std::min(row_block_, r_end - r0);
         GroupFor<W>(avx512_, rows)(w, x + r0 * s_.k, s_.k, s_.k, t.y.data());
         for (int64_t r = 0; r < rows; ++r) {
           float* row = t.y.data() + r * width;
@@ -295,7 +301,7 @@ class HalfWeightGemm : public Kernel {
         }
       }
     };
-    const int64_t row_blocks = (s_.m + kRowBlock - 1) / kRowBlock;
+    const int64_t row_blocks = (s_.m + row_block_ - 1) / row_block_;
     if (parallel && row_blocks >= 2 * threads && s_.m >= kRowsPerThreadForRowSplit * threads) {
       // Rows for every thread: each its own contiguous rows (whole row
       // blocks) over every group, the partition the row-wise steps after it
@@ -307,8 +313,8 @@ class HalfWeightGemm : public Kernel {
       // the column split).
 #pragma omp parallel for schedule(static)
       for (int64_t t = 0; t < threads; ++t) {
-        const int64_t r_begin = row_blocks * t / threads * kRowBlock;
-        const int64_t r_end = std::min(s_.m, row_blocks * (t + 1) / threads * kRowBlock);
+        const int64_t r_begin = row_blocks * t / threads * row_block_;
+        const int64_t r_end = std::min(s_.m, row_blocks * (t + 1) / threads * row_block_);
         for (int64_t group = 0; group < groups_ && r_begin < r_end; ++group) run(group, r_begin, r_end);
       }
     } else {
@@ -340,6 +346,7 @@ class HalfWeightGemm : public Kernel {
 
   bool avx512_;
   int64_t lanes_;
+  int64_t row_block_;  // rows per pass over a group's weights
   const char* name_;
   HalfWeightGemmShape s_;
   int64_t groups_ = 0;

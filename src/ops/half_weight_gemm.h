@@ -12,12 +12,13 @@
 // the arena (PP-OCRv4 rec's 40 x 6625 head held a 1.06 MB float32 output
 // there, three quarters of force_float16's activation memory).
 //
-// How: the weights are packed in groups of four vectors of output columns,
-// [group][k][4 vectors of lanes], one contiguous stream per group (columns
-// past N zero). Each thread takes whole groups; for each block of up to four
-// rows, the group's four weight vectors at each k are loaded (widened with
-// F16C) and multiplied into the rows' accumulators, the k-th value of each
-// row broadcast. The sums plus the op's own bias (FullyConnected's) go to
+// How: the weights are packed in groups of three vectors of output columns,
+// [group][k][3 vectors of lanes], one contiguous stream per group (columns
+// past N zero). Each thread takes whole groups (or its own rows); for each
+// block of up to eight rows (AVX-512; four on AVX2, whose 16 registers hold
+// 4 x 3 accumulators), the group's three weight vectors at each k are loaded
+// (widened with F16C) and multiplied into the rows' accumulators, the k-th
+// value of each row broadcast. The sums plus the op's own bias (FullyConnected's) go to
 // the output stage (ops/half_output_stage.h), which rounds to float16 and
 // applies the fused post-ops as the separate steps would.
 //

@@ -3,7 +3,7 @@
 // where the CPU has AVX-512.
 // - Against a double reference on the same float16 values, rounded once,
 //   within one float16 step (the kernels sum in float32): 1 to 100 rows (row
-//   blocks of six and every remainder), column counts that leave a partial
+//   blocks of eight or four and every remainder), column counts that leave a partial
 //   group and a partial vector, b stored [K, N] and transposed, a with batch
 //   dims, 1, 2 and 3 threads (at 2, 100 rows split by rows).
 // - A fused bias add (and a residual add after it) bit for bit against the
@@ -112,6 +112,7 @@ const Case kCases[] = {
     {{1, 13, 120}, 130, false},   // three row blocks and one row; two groups of 64 and two columns
     {{1, 40, 120}, 200, true},    // PP-OCRv4 rec's head rows and depth; b stored [N, K]
     {{2, 3, 37}, 257, false},     // batch dims folded into six rows; one column past whole vectors
+    {{1, 23, 64}, 49, true},      // 8 + 8 + 7 rows (AVX-512), 4 x 5 + 3 (AVX2); one column past a group
     {{6, 33}, 70, true},          // two rows past a block; a partial group
     {{1, 100, 300}, 200, false},  // 2 threads, past kMinParallelMacs: each its own rows over every group
 };
