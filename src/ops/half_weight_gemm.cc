@@ -32,6 +32,8 @@ constexpr int64_t kRowsPerThreadForRowSplit = 48;  // see Run
 // 16 AVX2 registers: accumulators, weights and the broadcast row value).
 constexpr int64_t kRowBlock512 = 8;
 constexpr int64_t kRowBlock256 = 4;
+// Weights from which a product runs on every thread whatever its rows (Run).
+constexpr int64_t kMinParallelWeightBytes = 1 << 20;
 
 // `addend` shaped [N] or [1, ..., 1, N] (not the output's own shape) against
 // an output [..., N]: one value per output column.
@@ -272,8 +274,13 @@ class HalfWeightGemm : public Kernel {
     if (sums_.size() < static_cast<size_t>(threads)) sums_.resize(static_cast<size_t>(threads));
     // Small products on one thread: a parallel region's wake-up costs more
     // (PP-OCRv4 rec's 40 x 240 x 120 products took 0.045 ms on 2 threads,
-    // 0.028 on one).
-    const bool parallel = groups_ > 1 && threads > 1 && s_.m * s_.k * s_.n >= kernels::kMinParallelMacs;
+    // 0.028 on one). Few rows and many weights are the other way round: the
+    // product streams the weights from L3 or memory at one core's bandwidth
+    // (MobileNetV2's 1 x 1280 x 1000 head, 5 MB of float32 weights, 1.3 M
+    // multiply-adds: 0.17 ms on one thread, Intel Xeon).
+    const int64_t weight_bytes = s_.k * s_.n * static_cast<int64_t>(sizeof(W));
+    const bool parallel = groups_ > 1 && threads > 1 &&
+                          (s_.m * s_.k * s_.n >= kernels::kMinParallelMacs || weight_bytes >= kMinParallelWeightBytes);
     // Rows [r_begin, r_end) of one group of columns.
     auto run = [&](int64_t group, int64_t r_begin, int64_t r_end) {
       Scratch& t = sums_[static_cast<size_t>(omp_get_thread_num())];

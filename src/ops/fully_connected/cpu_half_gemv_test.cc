@@ -135,7 +135,7 @@ void Check(const KernelDef& def, const Case& c, int threads, uint32_t seed, bool
 }
 
 const Case kCases[] = {
-    {1, 1280, 1000, true, true, ""},          // MobileNetV2's classifier: 15 whole groups of 64 and a partial one
+    {1, 1280, 1000, true, true, ""},          // MobileNetV2's classifier (weights past 1 MB: split at 3 threads)
     {1, 37, 9, true, true, "relu6"},          // one partial vector
     {2, 64, 70, false, true, "add_relu6"},    // [K, N] weights, 2 rows, a partial group
     {3, 19, 130, true, false, "hard_swish"},  // no bias, 3 rows
