@@ -125,7 +125,9 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
 // blocks, at least two per thread) run as one contiguous row range per
 // thread over every column block (int8_weight_gemm.cc); 9 rows split each
 // block's rows in 2 or 4 ranges (RowSplits), row blocks of 6 with a partial
-// last one; a range may hold no block (4 ranges of 9 rows).
+// last one; a range may hold no block (4 ranges of 9 rows). On AMX (rows
+// packed as one range) each block's panels split in 2 or 4 ranges instead
+// (AmxColumnSplits): 700 features end in a block of 12 panels, 3 per range.
 TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
@@ -136,8 +138,9 @@ TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
   const int saved = omp_get_max_threads();
   for (int threads : {2, 4}) {
     omp_set_num_threads(threads);
-    for (const char* name : {"avx2-int8", "avx2-int8-u8s8", "avx512vnni-int8"}) {
+    for (const char* name : {"avx2-int8", "avx2-int8-u8s8", "avx512vnni-int8", "amx-int8"}) {
       if (std::string(name) == "avx512vnni-int8" && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+      if (std::string(name) == "amx-int8" && kernels::BestIsa() < kernels::Isa::kAmx) continue;
       const KernelDef* fast = FindKernel(OpKind::kFullyConnected, name);
       ASSERT_NE(fast, nullptr) << name;
       const bool seven_bit = std::string(name) == "avx2-int8-u8s8";
