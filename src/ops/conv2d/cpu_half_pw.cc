@@ -529,13 +529,18 @@ bool RunsInLayouts(const KernelInit& init) {
 // Wide planes with few channels and the 7 x 7 layers stay here too
 // (MobileNetV2's 16 -> 96 at 112 x 112 0.34 here against 0.49 in
 // onednn-f16, 160 -> 960 at 7 x 7 0.114 against 0.133; ResNet-50's
-// 7 x 7 x 2048 layers 0.47-0.50 against 0.48-0.53 at 2 threads).
+// 7 x 7 x 2048 layers 0.47-0.50 against 0.48-0.53 at 2 threads), except
+// 7 x 7 layers from 512 input channels or more to as many or fewer at one
+// thread: MobileNetV2's 960 -> 160 0.110 -> 0.095 ms, 960 -> 320 0.215 ->
+// 0.182, 576 -> 160 0.071 -> 0.058, ResNet-50's 2048 -> 512 0.78 -> 0.73
+// (its 512 -> 2048 0.75 -> 0.77 stay here; Intel Xeon, step minima).
 bool LeftToOneDnn(const KernelInit& init) {
   if (!kernels::OneDnnFloatGemmPays()) return false;
   ConvGeometry g;
   if (!HalfConvOperands(init, &g)) return false;
   if (omp_get_max_threads() > 1 && g.in_h * g.in_w * g.in_channels * g.out_channels < (int64_t{16} << 20)) return false;
-  return g.in_channels >= 64 && g.out_channels >= 64 && g.in_h * g.in_w >= 14 * 14;
+  return g.in_channels >= 64 && g.out_channels >= 64 &&
+         (g.in_h * g.in_w >= 14 * 14 || (g.in_channels >= 512 && g.in_channels >= g.out_channels));
 }
 
 bool Supports(const KernelInit& init) {

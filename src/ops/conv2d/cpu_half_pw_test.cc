@@ -318,6 +318,14 @@ TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
   const std::vector<ValueInfo> small_outs = {
       ValueInfo{DataType::FLOAT16, {1, 96, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
   const std::vector<const ValueInfo*> small_ins = {&small, &w};
+  // 7 x 7: 960 -> 160 left to oneDNN at one thread, 160 -> 960 kept.
+  static std::vector<float> deep_filter(960 * 160);
+  const ValueInfo deep{DataType::FLOAT16, {1, 960, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const ValueInfo narrow{DataType::FLOAT16, {1, 160, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
+  const ValueInfo to_narrow_w{DataType::FLOAT32, {160, 960, 1, 1}, deep_filter.data(), nullptr, false};
+  const ValueInfo to_deep_w{DataType::FLOAT32, {960, 160, 1, 1}, deep_filter.data(), nullptr, false};
+  const std::vector<const ValueInfo*> to_narrow = {&deep, &to_narrow_w}, to_deep = {&narrow, &to_deep_w};
+  const std::vector<ValueInfo> narrow_outs = {narrow}, deep_outs = {deep};
   const int saved = omp_get_max_threads();
   for (const char* name : {"avx2-f16-pw", "avx512-f16-pw"}) {
     SCOPED_TRACE(name);
@@ -328,6 +336,8 @@ TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
     EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs)));
     EXPECT_TRUE(def->supports(KernelInit(attrs, few_ins, few_outs)));
     EXPECT_TRUE(def->supports(KernelInit(attrs, small_ins, small_outs)));
+    EXPECT_FALSE(def->supports(KernelInit(attrs, to_narrow, narrow_outs)));
+    EXPECT_TRUE(def->supports(KernelInit(attrs, to_deep, deep_outs)));
     omp_set_num_threads(2);
     EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
     kernels::SetOneDnnFloatGemmForTesting(0);
