@@ -533,14 +533,16 @@ bool RunsInLayouts(const KernelInit& init) {
 // 7 x 7 layers from 512 input channels or more to as many or fewer at one
 // thread: MobileNetV2's 960 -> 160 0.110 -> 0.095 ms, 960 -> 320 0.215 ->
 // 0.182, 576 -> 160 0.071 -> 0.058, ResNet-50's 2048 -> 512 0.78 -> 0.73
-// (its 512 -> 2048 0.75 -> 0.77 stay here; Intel Xeon, step minima).
+// (its 512 -> 2048 0.75 -> 0.77 stay here, and at two threads its 2048 ->
+// 512, 0.405 here against 0.431; Intel Xeon, step minima).
 bool LeftToOneDnn(const KernelInit& init) {
   if (!kernels::OneDnnFloatGemmPays()) return false;
   ConvGeometry g;
   if (!HalfConvOperands(init, &g)) return false;
-  if (omp_get_max_threads() > 1 && g.in_h * g.in_w * g.in_channels * g.out_channels < (int64_t{16} << 20)) return false;
+  const bool one_thread = omp_get_max_threads() == 1;
+  if (!one_thread && g.in_h * g.in_w * g.in_channels * g.out_channels < (int64_t{16} << 20)) return false;
   return g.in_channels >= 64 && g.out_channels >= 64 &&
-         (g.in_h * g.in_w >= 14 * 14 || (g.in_channels >= 512 && g.in_channels >= g.out_channels));
+         (g.in_h * g.in_w >= 14 * 14 || (one_thread && g.in_channels >= 512 && g.in_channels >= g.out_channels));
 }
 
 bool Supports(const KernelInit& init) {

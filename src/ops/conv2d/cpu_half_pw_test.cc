@@ -318,7 +318,7 @@ TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
   const std::vector<ValueInfo> small_outs = {
       ValueInfo{DataType::FLOAT16, {1, 96, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16}};
   const std::vector<const ValueInfo*> small_ins = {&small, &w};
-  // 7 x 7: 960 -> 160 left to oneDNN at one thread, 160 -> 960 kept.
+  // 7 x 7: 960 -> 160 left to oneDNN at one thread (kept at two), 160 -> 960 kept.
   static std::vector<float> deep_filter(960 * 160);
   const ValueInfo deep{DataType::FLOAT16, {1, 960, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
   const ValueInfo narrow{DataType::FLOAT16, {1, 160, 7, 7}, nullptr, nullptr, true, MemoryLayout::kBlocked16};
@@ -340,6 +340,7 @@ TEST(Conv2DHalfPointwise, LeftToOneDnnAtOneThreadWhereItsKernelsPay) {
     EXPECT_TRUE(def->supports(KernelInit(attrs, to_deep, deep_outs)));
     omp_set_num_threads(2);
     EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
+    EXPECT_TRUE(def->supports(KernelInit(attrs, to_narrow, narrow_outs))) << "one thread only";
     kernels::SetOneDnnFloatGemmForTesting(0);
     omp_set_num_threads(1);
     EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs)));
