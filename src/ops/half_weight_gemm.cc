@@ -32,8 +32,6 @@ constexpr int64_t kRowsPerThreadForRowSplit = 48;  // see Run
 // 16 AVX2 registers: accumulators, weights and the broadcast row value).
 constexpr int64_t kRowBlock512 = 8;
 constexpr int64_t kRowBlock256 = 4;
-// Weights from which a product runs on every thread whatever its rows (Run).
-constexpr int64_t kMinParallelWeightBytes = 1 << 20;
 
 // `addend` shaped [N] or [1, ..., 1, N] (not the output's own shape) against
 // an output [..., N]: one value per output column.
@@ -279,8 +277,9 @@ class HalfWeightGemm : public Kernel {
     // (MobileNetV2's 1 x 1280 x 1000 head, 5 MB of float32 weights, 1.3 M
     // multiply-adds: 0.17 ms on one thread, Intel Xeon).
     const int64_t weight_bytes = s_.k * s_.n * static_cast<int64_t>(sizeof(W));
-    const bool parallel = groups_ > 1 && threads > 1 &&
-                          (s_.m * s_.k * s_.n >= kernels::kMinParallelMacs || weight_bytes >= kMinParallelWeightBytes);
+    const bool parallel =
+        groups_ > 1 && threads > 1 &&
+        (s_.m * s_.k * s_.n >= kernels::kMinParallelMacs || weight_bytes >= kernels::kMinParallelWeightBytes);
     // Rows [r_begin, r_end) of one group of columns.
     auto run = [&](int64_t group, int64_t r_begin, int64_t r_end) {
       Scratch& t = sums_[static_cast<size_t>(omp_get_thread_num())];

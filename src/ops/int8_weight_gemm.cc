@@ -24,9 +24,7 @@ namespace {
 
 constexpr int64_t kPanel = kernels::kInt16Panel;
 constexpr int64_t kRows = kernels::kInt16RowBlock;
-constexpr int64_t kBlockPanels = 16;
-constexpr int64_t kMinParallelWeightBytes = int64_t{1}
-                                            << 20;  // 256 columns: the weights' K chunk of a block stays in L2
+constexpr int64_t kBlockPanels = 16;  // 256 columns: the weights' K chunk of a block stays in L2
 static_assert(kernels::kU8S8Panel == kPanel && kernels::kU8S8RowBlock == kRows);
 // The split form's jobs: 32 weight row blocks, 192 output features (a
 // multiple of 6 and of 8); its rows are sorted within each job's range.
@@ -181,7 +179,8 @@ class Int8WeightGemm : public Kernel {
     // them over the threads too. MobileNetV2's 1280 -> 1000 at 2 threads:
     // 0.104 -> 0.029 ms (AMD Zen 4); ResNet-50's 2048 -> 1000 stays at
     // 0.11, its weights read from memory.
-    const bool parallel = s_.m * s_.k * s_.n > kernels::kMinParallelMacs || s_.k * s_.n >= kMinParallelWeightBytes;
+    const bool parallel =
+        s_.m * s_.k * s_.n > kernels::kMinParallelMacs || s_.k * s_.n >= kernels::kMinParallelWeightBytes;
     // Rows for every thread (several row blocks each): each thread its own
     // contiguous rows across every column block, statically, the partition
     // the row-wise steps after it (Softmax, LayerNorm, elementwise) use, so
@@ -197,8 +196,8 @@ class Int8WeightGemm : public Kernel {
       }
       return Status::OK();
     }
-    const int64_t row_splits = parallel ? RowSplits(threads) : 1;
-    const int64_t column_splits = parallel ? AmxColumnSplits(threads) : 1;
+    const int64_t splits = parallel ? BlockSplits(threads) : 1;
+    const int64_t row_splits = s_.amx ? 1 : splits, column_splits = s_.amx ? splits : 1;
     const int64_t jobs = column_blocks_ * row_splits * column_splits;
 #pragma omp parallel for schedule(dynamic, 1) if (parallel && jobs > 1)
     for (int64_t job = 0; job < jobs; ++job) {
@@ -214,26 +213,16 @@ class Int8WeightGemm : public Kernel {
     return Status::OK();
   }
 
-  // On AMX (rows packed as one range), how many panel ranges each column
-  // block is split into: one where the blocks share out evenly among the
-  // threads (or are many), else one per thread. BERT's 768-column layers
-  // have 3 blocks of 256 columns: at 2 threads one thread ran two of them
-  // (the QDQ layer's 3072 -> 768 product 0.318 -> 0.251 ms from 1 to 2
-  // threads, Intel Xeon).
-  int64_t AmxColumnSplits(int threads) const {
-    if (threads <= 1 || !s_.amx || column_blocks_ % threads == 0 || column_blocks_ >= 8 * threads) return 1;
-    return threads;
-  }
-
-  // How many row ranges each column block is split into: one where the
-  // blocks share out evenly among the threads (or are many), else one per
-  // thread. BERT's 3072 -> 768 layer has 3 column blocks: at 2 threads one
-  // thread ran two of them while the other ran one (1.80 -> 1.23 ms from 1
-  // to 2 threads, AMD Zen 4, against 1.70 -> 0.92 for 768 -> 3072's 12).
-  // AMX packs its rows as one range (GemmU8S8WeightsTileAmx).
-  int64_t RowSplits(int threads) const {
-    if (threads <= 1 || s_.amx || column_blocks_ % threads == 0 || column_blocks_ >= 8 * threads) return 1;
-    return std::min<int64_t>(threads, row_blocks_);
+  // How many ranges each column block is split into: one where the blocks
+  // share out evenly among the threads (or are many), else one per thread:
+  // ranges of rows, or on AMX (which packs its rows as one range) ranges of
+  // the block's panels. BERT's 3072 -> 768 layer has 3 column blocks: at 2
+  // threads one thread ran two of them while the other ran one (rows: 1.80
+  // -> 1.23 ms from 1 to 2 threads, AMD Zen 4, against 1.70 -> 0.92 for 768
+  // -> 3072's 12; AMX panels: the QDQ layer's 0.318 -> 0.251 ms, Intel Xeon).
+  int64_t BlockSplits(int threads) const {
+    if (threads <= 1 || column_blocks_ % threads == 0 || column_blocks_ >= 8 * threads) return 1;
+    return s_.amx ? threads : std::min<int64_t>(threads, row_blocks_);
   }
 
  private:

@@ -31,6 +31,28 @@ namespace {
 constexpr int64_t kPanel = kernels::kInt16Panel;
 constexpr int64_t kBlockPanels = 4;
 
+// out[2 t] += a[t] and out[2 t + 1] += b[t] for t < n: the GEMM rows of
+// taps (kh, 0) and (kh, 1) of a 2-wide window moving by 2, unpadded
+// (pairs_), onto their output row, whose columns 2 iw and 2 iw + 1 they
+// fill. The general scatter's strided scalar adds with a bounds test per
+// pixel took most of PP-OCRv4 det's 2 x 2 stride-2 layers (24 -> 24 at 80
+// x 80: 1.0 ms at 1 thread, Intel Xeon).
+__attribute__((target("avx2"))) void InterleaveAdd(const int32_t* a, const int32_t* b, int64_t n, int32_t* out) {
+  int64_t t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + t));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + t));
+    const __m256i lo = _mm256_unpacklo_epi32(va, vb), hi = _mm256_unpackhi_epi32(va, vb);
+    __m256i* o = reinterpret_cast<__m256i*>(out + 2 * t);
+    _mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), _mm256_permute2x128_si256(lo, hi, 0x20)));
+    _mm256_storeu_si256(o + 1, _mm256_add_epi32(_mm256_loadu_si256(o + 1), _mm256_permute2x128_si256(lo, hi, 0x31)));
+  }
+  for (; t < n; ++t) {
+    out[2 * t] += a[t];
+    out[2 * t + 1] += b[t];
+  }
+}
+
 class ConvTransposeInt8Gemm : public Kernel {
  public:
   const char* Name() const override { return "avx2-int8"; }
@@ -105,38 +127,18 @@ class ConvTransposeInt8Gemm : public Kernel {
     std::vector<int32_t> acc;
   };
 
-  // Pixels [first, first + cols) of the GEMM rows of taps (kh, 0) and (kh,
-  // 1) (c0, c1) onto their output rows, where a 2-wide window moves by 2
-  // unpadded (pairs_): input column iw lands on output columns 2 iw and
-  // 2 iw + 1, so the two rows interleave into one contiguous run. The
-  // general loop's strided scalar adds with a bounds test per pixel took
-  // most of PP-OCRv4 det's 2 x 2 stride-2 layers (24 -> 24 at 80 x 80: 1.0
-  // ms at 1 thread, Intel Xeon).
-  __attribute__((target("avx2"))) void ScatterPair(const int32_t* c0, const int32_t* c1, int64_t first, int64_t cols,
-                                                   int64_t kh, int32_t* plane) const {
+  // fn(out_row, iw0, run, at) for each run of the pixels [first, first +
+  // cols) within one input row whose output row for tap row kh lies in the
+  // image: out_row is that row of `plane`, iw0 the run's first input column,
+  // at its offset from `first`. Row by row, no division per pixel: pixel
+  // (ih, iw) lands on (ih * sh - pad + kh * dh, iw * sw - pad + kw * dw).
+  template <typename Fn>
+  void ForEachRowRun(int64_t first, int64_t cols, int64_t kh, int32_t* plane, Fn fn) const {
     for (int64_t p = first; p < first + cols;) {
       const int64_t ih = p / g_.in_w, iw0 = p % g_.in_w;
       const int64_t run = std::min(g_.in_w - iw0, first + cols - p);
       const int64_t oh = ih * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-      if (oh >= 0 && oh < g_.out_h) {
-        int32_t* out = plane + oh * g_.out_w + 2 * iw0;
-        const int32_t* a = c0 + (p - first);
-        const int32_t* b = c1 + (p - first);
-        int64_t t = 0;
-        for (; t + 8 <= run; t += 8) {
-          const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + t));
-          const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + t));
-          const __m256i lo = _mm256_unpacklo_epi32(va, vb), hi = _mm256_unpackhi_epi32(va, vb);
-          __m256i* o = reinterpret_cast<__m256i*>(out + 2 * t);
-          _mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), _mm256_permute2x128_si256(lo, hi, 0x20)));
-          _mm256_storeu_si256(o + 1,
-                              _mm256_add_epi32(_mm256_loadu_si256(o + 1), _mm256_permute2x128_si256(lo, hi, 0x31)));
-        }
-        for (; t < run; ++t) {
-          out[2 * t] += a[t];
-          out[2 * t + 1] += b[t];
-        }
-      }
+      if (oh >= 0 && oh < g_.out_h) fn(plane + oh * g_.out_w, iw0, run, p - first);
       p += run;
     }
   }
@@ -162,28 +164,20 @@ class ConvTransposeInt8Gemm : public Kernel {
         const int32_t* c = s->acc.data() + (j - first_block * kernels::kInt16RowBlock) * padded;
         const int64_t oc = j / taps_, kh = j % taps_ / g_.kernel_w, kw = j % g_.kernel_w;
         int32_t* plane = planes_.data() + oc * out_plane_;
-        if (pairs_) {  // taps kw = 0 and 1 of this (oc, kh) together, interleaved
-          ScatterPair(c, c + padded, first, cols, kh, plane);
+        if (pairs_) {  // taps kw = 0 and 1 of this (oc, kh) together: InterleaveAdd
+          ForEachRowRun(first, cols, kh, plane, [&](int32_t* row, int64_t iw0, int64_t run, int64_t at) {
+            InterleaveAdd(c + at, c + padded + at, run, row + 2 * iw0);
+          });
           ++j;
           continue;
         }
-        // Input row by input row (no division per pixel): pixel (ih, iw)
-        // lands on (ih * sh - pad + kh * dh, iw * sw - pad + kw * dw).
-        for (int64_t p = first; p < first + cols;) {
-          const int64_t ih = p / g_.in_w, iw0 = p % g_.in_w;
-          const int64_t run = std::min(g_.in_w - iw0, first + cols - p);
-          const int64_t oh = ih * g_.stride_h - g_.pad_top + kh * g_.dilation_h;
-          if (oh >= 0 && oh < g_.out_h) {
-            int32_t* out_row = plane + oh * g_.out_w;
-            const int32_t* from = c + (p - first);
-            const int64_t ow0 = iw0 * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
-            for (int64_t t = 0; t < run; ++t) {
-              const int64_t ow = ow0 + t * g_.stride_w;
-              if (ow >= 0 && ow < g_.out_w) out_row[ow] += from[t];
-            }
+        ForEachRowRun(first, cols, kh, plane, [&](int32_t* row, int64_t iw0, int64_t run, int64_t at) {
+          const int64_t ow0 = iw0 * g_.stride_w - g_.pad_left + kw * g_.dilation_w;
+          for (int64_t t = 0; t < run; ++t) {
+            const int64_t ow = ow0 + t * g_.stride_w;
+            if (ow >= 0 && ow < g_.out_w) row[ow] += c[at + t];
           }
-          p += run;
-        }
+        });
       }
     }
     for (int64_t oc = oc_begin; oc < oc_end; ++oc)
@@ -193,7 +187,7 @@ class ConvTransposeInt8Gemm : public Kernel {
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
   int64_t taps_ = 1, pixels_ = 0, out_plane_ = 0, unit_ = 1, parts_ = 1;
-  bool pairs_ = false;  // 2-wide windows moving by 2, unpadded: ScatterPair
+  bool pairs_ = false;  // 2-wide windows moving by 2, unpadded: InterleaveAdd
   std::shared_ptr<const kernels::PackedInt16A> filter_;
   int64_t private_bytes_ = 0;
   std::vector<int32_t> planes_;  // [out channel][out_h * out_w] accumulators of the image being run

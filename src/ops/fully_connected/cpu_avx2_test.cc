@@ -124,10 +124,10 @@ TEST(FullyConnectedAvx2Int8, BitExactWithTheQuantizedReference) {
 // Three column blocks of 256 features at 2 and 4 threads: 50 rows (9 row
 // blocks, at least two per thread) run as one contiguous row range per
 // thread over every column block (int8_weight_gemm.cc); 9 rows split each
-// block's rows in 2 or 4 ranges (RowSplits), row blocks of 6 with a partial
+// block's rows in 2 or 4 ranges (BlockSplits), row blocks of 6 with a partial
 // last one; a range may hold no block (4 ranges of 9 rows). On AMX (rows
 // packed as one range) each block's panels split in 2 or 4 ranges instead
-// (AmxColumnSplits): 700 features end in a block of 12 panels, 3 per range.
+// (BlockSplits): 700 features end in a block of 12 panels, 3 per range.
 TEST(FullyConnectedAvx2Int8, RowRangesAtSeveralThreadsBitExact) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const Case cases[] = {
