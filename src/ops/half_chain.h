@@ -28,6 +28,13 @@ struct HalfChain {
   bool add_first[kMaxOps] = {};
 };
 
+// The addends of a chain's kAddTensor ops, at the first element a call
+// covers: float16 (half) or float32.
+struct ChainAddends {
+  const uint16_t* half[HalfChain::kMaxOps] = {};
+  const float* single[HalfChain::kMaxOps] = {};
+};
+
 // One op on v, rounded to float16 first; a clamp skips that rounding: the
 // caller rounds its result (the next op or the store), and rounding r is
 // monotonic, so r(c(r(x))) == r(c(x)) for a clamp c (the proof is at

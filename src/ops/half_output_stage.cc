@@ -194,13 +194,6 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
                       _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-// The addends of a chain's kAddTensor ops, at the chunk's first element:
-// float16 (half) or float32.
-struct ChainAddends {
-  const uint16_t* half[HalfChain::kMaxOps] = {};
-  const float* single[HalfChain::kMaxOps] = {};
-};
-
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline __m512 AddTensor16(
     __m512 v, const HalfChain& chain, const ChainAddends& addends, int k, int64_t at) {
   v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -237,6 +230,50 @@ MIXQ_AVX512_F16C int64_t Chain512(const float* y, int64_t n, uint16_t* out, cons
     for (int k = 0; k < chain.count; ++k)
       v = chain.kind[k] == HalfChain::kAddTensor ? AddTensor16(v, chain, addends, k, i)
                                                  : HalfChainOp16(v, chain.kind[k], lo[k], hi[k]);
+    StoreHalf16(out + i, v);
+  }
+  return i;
+}
+
+// What ApplyBiased does before the stage's own work, and which of the two
+// register forms that work takes (a table, or a chain with its addends).
+struct BiasedEnd {
+  const float* bias = nullptr;
+  const float* column_bias = nullptr;
+  bool column_bias_first = false;
+  const int* table = nullptr;
+  const HalfChain* chain = nullptr;
+  const ChainAddends* addends = nullptr;
+};
+
+// ApplyBiased's 16-lane loop over whole vectors: the biases as the separate
+// passes add them, then the table lookup or the chain, one store. Returns
+// the elements done.
+MIXQ_AVX512_F16C int64_t BiasedEnd512(const float* y, int64_t n, const BiasedEnd& e, uint16_t* out) {
+  __m512 lo[HalfChain::kMaxOps], hi[HalfChain::kMaxOps];
+  const int ops = e.chain ? e.chain->count : 0;
+  for (int k = 0; k < ops; ++k) {
+    lo[k] = _mm512_set1_ps(e.chain->lo[k]);
+    hi[k] = _mm512_set1_ps(e.chain->hi[k]);
+  }
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(y + i);
+    if (e.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(e.bias + i));
+    if (e.column_bias) {
+      v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      const __m512 c = _mm512_loadu_ps(e.column_bias + i);
+      v = e.column_bias_first ? _mm512_add_ps(c, v) : _mm512_add_ps(v, c);
+    }
+    if (e.table) {
+      const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512i got = _mm512_i32gather_epi32(_mm512_cvtepu16_epi32(h), e.table, 2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(got));  // the low halves
+      continue;
+    }
+    for (int k = 0; k < ops; ++k)
+      v = e.chain->kind[k] == HalfChain::kAddTensor ? AddTensor16(v, *e.chain, *e.addends, k, i)
+                                                    : HalfChainOp16(v, e.chain->kind[k], lo[k], hi[k]);
     StoreHalf16(out + i, v);
   }
   return i;
@@ -306,6 +343,85 @@ MIXQ_F16C inline __m128i LookUp8(const int* table, __m256 v) {
 }
 }  // namespace
 
+namespace {
+// BiasedEnd512's 8-lane form.
+MIXQ_F16C int64_t BiasedEnd256(const float* y, int64_t n, const BiasedEnd& e, uint16_t* out) {
+  const int ops = e.chain ? e.chain->count : 0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(y + i);
+    if (e.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(e.bias + i));
+    if (e.column_bias) {
+      v = Round8(v);
+      const __m256 c = _mm256_loadu_ps(e.column_bias + i);
+      v = e.column_bias_first ? _mm256_add_ps(c, v) : _mm256_add_ps(v, c);
+    }
+    if (e.table) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), LookUp8(e.table, v));
+      continue;
+    }
+    for (int k = 0; k < ops; ++k) {
+      if (e.chain->kind[k] != HalfChain::kAddTensor) {
+        v = HalfChainOp8(v, e.chain->kind[k], _mm256_set1_ps(e.chain->lo[k]), _mm256_set1_ps(e.chain->hi[k]));
+        continue;
+      }
+      v = Round8(v);
+      const __m256 a = e.addends->half[k]
+                           ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(e.addends->half[k] + i)))
+                           : _mm256_loadu_ps(e.addends->single[k] + i);
+      v = e.chain->add_first[k] ? _mm256_add_ps(a, v) : _mm256_add_ps(v, a);
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  return i;
+}
+}  // namespace
+
+ChainAddends HalfOutputStage::AddendsAt(const std::vector<TensorView>& in, int64_t offset) const {
+  ChainAddends addends;
+  for (int k = 0; k < chain_.count; ++k) {
+    const Op& op = ops_[static_cast<size_t>(k)];
+    if (!op.add) continue;
+    const TensorView& a = in[static_cast<size_t>(op.input)];
+    if (op.input_half)
+      addends.half[k] = a.Data<const uint16_t>() + offset;
+    else
+      addends.single[k] = a.Data<const float>() + offset;
+  }
+  return addends;
+}
+
+void HalfOutputStage::ApplyBiased(float* y, int64_t n, int64_t offset, const float* bias, const float* column_bias,
+                                  bool column_bias_first, const std::vector<TensorView>& in,
+                                  const TensorView& out) const {
+  int64_t i = 0;
+  if (out_half_ && (chained_ || !table_.empty())) {
+    ChainAddends addends;
+    BiasedEnd e;
+    e.bias = bias;
+    e.column_bias = column_bias;
+    e.column_bias_first = column_bias_first;
+    if (!table_.empty()) {
+      e.table = reinterpret_cast<const int*>(table_.data());
+    } else {
+      addends = AddendsAt(in, offset);
+      e.chain = &chain_;
+      e.addends = &addends;
+    }
+    uint16_t* out16 = out.Data<uint16_t>() + offset;
+    i = avx512_ ? BiasedEnd512(y, n, e, out16) : BiasedEnd256(y, n, e, out16);
+    if (i == n) return;
+  }
+  // The rest (all of it where the stage runs in passes): the biases in
+  // place, then the stage.
+  for (int64_t j = i; j < n; ++j) {
+    if (bias) y[j] += bias[j];
+    if (column_bias) y[j] = column_bias_first ? column_bias[j] + RoundToHalf(y[j]) : RoundToHalf(y[j]) + column_bias[j];
+  }
+  Apply(y + i, n - i, offset + i, in, out);
+}
+
 MIXQ_F16C void HalfOutputStage::ApplyTable(const float* y, int64_t n, uint16_t* out) const {
   const int* table = reinterpret_cast<const int*>(table_.data());
   int64_t i = 0;
@@ -345,16 +461,7 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
     }
   }
   if (chained_) {
-    ChainAddends addends;
-    for (int k = 0; k < chain_.count; ++k) {
-      const Op& op = ops_[static_cast<size_t>(k)];
-      if (!op.add) continue;
-      const TensorView& a = in[static_cast<size_t>(op.input)];
-      if (op.input_half)
-        addends.half[k] = a.Data<const uint16_t>() + offset;
-      else
-        addends.single[k] = a.Data<const float>() + offset;
-    }
+    const ChainAddends addends = AddendsAt(in, offset);
     i = avx512_ ? Chain512(y, n, out16, chain_, addends) : Chain256(y, n, out16, chain_, addends);
   }
   constexpr size_t kMaxOps = 8;

@@ -10,6 +10,9 @@
 //   same kernel without post-ops followed by what the separate float16 Add
 //   steps compute: the product rounded, + the bias in float32, rounded,
 //   + the addend, rounded.
+// - A fused bias add then an activation (gelu_erf, hard_swish, leaky_relu),
+//   bit for bit against the separate steps, with and without the stage's
+//   table.
 // - The steps they decline.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -19,6 +22,7 @@
 #include <string>
 
 #include "kernels/cpu_features.h"
+#include "ops/activation/smooth_loop.h"
 #include "ops/kernel_registry.h"
 #include "util/half.h"
 
@@ -180,12 +184,67 @@ void CheckFusedAdds(const KernelDef& def, uint32_t seed) {
     }
 }
 
+// A fused bias add then an activation (gelu_erf: a smooth function;
+// hard_swish: a chain in registers; leaky_relu), bit for bit against the
+// unfused kernel and the separate steps: the product rounded, + the bias in
+// float32, rounded, the activation, rounded. With the activation's
+// 65536-entry table (outputs of 65536 values or more, where gathers pay) and
+// without it, so that the row ends run every form: the table, the chain,
+// the passes.
+float Activation(const std::string& type, float v) {
+  if (type == "gelu_erf") {
+    float y = 0.0f;
+    SmoothLoopFor(type)(&v, &y, 1);
+    return y;
+  }
+  if (type == "leaky_relu") return v < 0.0f ? 0.125f * v : v;
+  const double d = v, t = d / 6.0 + 0.5;  // hard_swish as the reference computes it
+  return static_cast<float>(d * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+}
+
+void CheckFusedActivations(const KernelDef& def, uint32_t seed) {
+  const Case cases[] = {
+      {{5, 7}, 9, false},          // a partial vector: the scalar end
+      {{1, 23, 64}, 49, true},     // 49 columns: three vectors of 16 and one of 8, then one column
+      {{1, 128, 40}, 600, false},  // 76800 outputs: the table where gathers pay
+  };
+  for (int tables : {0, 1})
+    for (const std::string type : {"gelu_erf", "hard_swish", "leaky_relu"})
+      for (const Case& c : cases) {
+        SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " " + type + " tables " +
+                     std::to_string(tables));
+        kernels::SetGatherTablesForTesting(tables);
+        const Operands o = MakeOperands(c, seed++);
+        const std::vector<uint16_t> plain = Run(def, c, o, {}, {o.n}, 2);
+        std::vector<PostOp> post(2);
+        post[0].kind = PostOp::Kind::kAdd;
+        post[0].input = 2;
+        post[1].kind = PostOp::Kind::kActivation;
+        post[1].activation = type;
+        post[1].lo = 0.125f;  // leaky_relu's slope
+        const std::vector<uint16_t> fused = Run(def, c, o, post, {o.n}, 2);
+        kernels::SetGatherTablesForTesting(-1);
+        int bad = 0;
+        for (int64_t r = 0; r < o.m && bad < 5; ++r)
+          for (int64_t j = 0; j < o.n && bad < 5; ++j) {
+            const size_t at = static_cast<size_t>(r * o.n + j);
+            const float added = HalfToFloat(FloatToHalf(HalfToFloat(plain[at]) + o.bias[static_cast<size_t>(j)]));
+            const uint16_t want = FloatToHalf(Activation(type, added));
+            if (fused[at] != want) {
+              ADD_FAILURE() << def.name << " (" << r << ", " << j << "): " << fused[at] << " vs " << want;
+              ++bad;
+            }
+          }
+      }
+}
+
 TEST(MatMulHalfGemm, Avx2MatchesTheReferenceAndTheSeparateAdds) {
   const KernelDef* def = FindKernel(OpKind::kMatMul, "avx2-f16-gemm");
   ASSERT_NE(def, nullptr);
   if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + FMA + F16C";
   CheckAgainstTheReference(*def, 1);
   CheckFusedAdds(*def, 51);
+  CheckFusedActivations(*def, 71);
 }
 
 TEST(MatMulHalfGemm, Avx512MatchesTheReferenceAndTheSeparateAdds) {
@@ -194,6 +253,7 @@ TEST(MatMulHalfGemm, Avx512MatchesTheReferenceAndTheSeparateAdds) {
   if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
   CheckAgainstTheReference(*def, 101);
   CheckFusedAdds(*def, 151);
+  CheckFusedActivations(*def, 171);
 }
 
 // A weight float16 does not hold, a transposed a, an activation b, a
