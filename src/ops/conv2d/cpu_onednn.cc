@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/onednn.h"
 #include "kernels/parallel.h"
@@ -73,16 +74,20 @@ bool FastImpl(const dnnl::convolution_forward::primitive_desc& pd) {
 
 // Where "onednn-winograd" runs: a 3 x 3 stride-1 undilated ungrouped
 // convolution with channels in whole 16-blocks and an output of at least 28
-// x 28. oneDNN 2.6's F(2x2, 3x3) kernel (`jit_fp32_wino_2x3`, AVX-512 only)
-// against its direct nChw16c one, ResNet-50's layers in the model (per-step
-// minima, 1 thread, bench/step_minima_ab.py): 64 -> 64 at 56 x 56 1.36-1.48
-// against 1.88-1.96 ms, 128 at 28 x 28 1.55-1.62 against 1.98-2.11; 256 at
-// 14 x 14 2.1-2.5 against 2.2-2.3 (its transformed weights, 16 / 9 of the
-// filter, come from memory on every run: not taken).
+// x 28 (14 x 14 on Intel CPUs). oneDNN 2.6's F(2x2, 3x3) kernel
+// (`jit_fp32_wino_2x3`, AVX-512 only) against its direct nChw16c one,
+// ResNet-50's layers in the model (per-step minima, bench/step_minima_ab.py),
+// 1 thread, AMD: 64 -> 64 at 56 x 56 1.36-1.48 against 1.88-1.96 ms, 128 at
+// 28 x 28 1.55-1.62 against 1.98-2.11; 256 at 14 x 14 2.1-2.5 against
+// 2.2-2.3 (its transformed weights, 16 / 9 of the filter, come from memory
+// on every run). On an Intel Xeon (AMX) 256 at 14 x 14 runs 1.27-1.31
+// against 1.37-1.39 at 1 thread, 0.50 against 0.71 at 2; 512 at 7 x 7
+// 1.93 against 1.80-1.86 and 1.00 against 0.98: not taken.
 bool WinogradShape(const ConvGeometry& g) {
+  const int64_t min_plane = kernels::DetectedCpuFeatures().intel ? 14 * 14 : 28 * 28;
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
          g.dilation_w == 1 && g.group == 1 && g.in_channels % 16 == 0 && g.out_channels % 16 == 0 &&
-         g.out_h * g.out_w >= 28 * 28;
+         g.out_h * g.out_w >= min_plane;
 }
 
 // oneDNN's Winograd kernel on nChw16c tensors, or throws dnnl::error.
