@@ -24,10 +24,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
+#include "ops/max_pool2d/blocked_row_avx512.h"
 #include "ops/pool_params.h"
 #include "ops/pool_phase_plane.h"
 #include "util/half.h"
@@ -61,6 +63,7 @@ class MaxPoolAvx2 : public Kernel {
     half_ = IsHalfStorage(*init.inputs[0]) || bf16_;
     channels_last_ = init.inputs[0]->layout == MemoryLayout::kChannelsLast;
     block_ = BlockChannels(init.inputs[0]->layout);
+    avx512_ = kernels::BestIsa() >= kernels::Isa::kAvx512;
     MIXQ_RETURN_IF_ERROR(ReadPoolGeometry(init.attrs, init.inputs, true, &g_));
     out_w_padded_ = (g_.out_w + kLanes - 1) / kLanes * kLanes;
     // Rows and columns the windows reach (ceil_mode may reach past the pads).
@@ -297,11 +300,12 @@ class MaxPoolAvx2 : public Kernel {
   template <typename S>
   __attribute__((target("avx2,f16c"))) void PoolRowBlocked(const S* x, S* y, int64_t row,
                                                            std::vector<const S*>* tap_list) const {
-    std::vector<const S*>& taps = *tap_list;
-    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
     const int64_t image = row / g_.out_h, oh = row % g_.out_h;
     const S* in = x + image * g_.in_h * g_.in_w * block_;
     S* dst = y + (image * g_.out_h + oh) * g_.out_w * block_;
+    if (avx512_ && block_ == 16 && !bf16_) return MaxPoolRowBlocked16Avx512(g_, in, oh, dst);
+    std::vector<const S*>& taps = *tap_list;
+    taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
     const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
       const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
@@ -314,7 +318,8 @@ class MaxPoolAvx2 : public Kernel {
   }
 
   PoolGeometry g_;
-  int64_t block_ = 0;  // channels per block of a blocked FLOAT32 / FLOAT16 tensor; 0: not blocked
+  int64_t block_ = 0;    // channels per block of a blocked FLOAT32 / FLOAT16 tensor; 0: not blocked
+  bool avx512_ = false;  // nChw16c FLOAT32 / FLOAT16 rows on AVX-512 (blocked_row_avx512.h)
   bool channels_last_ = false;
   bool half_ = false;  // 16-bit float storage: float16, or bfloat16 (bf16_)
   bool bf16_ = false;

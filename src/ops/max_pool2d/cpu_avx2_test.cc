@@ -301,6 +301,8 @@ TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
       {2, 16, 13, 11, 2, 2, 1, 0, false},  // batch, odd sizes
       {1, 32, 9, 11, 3, 1, 2, 2, true},    // dilated, stride 1, ceil_mode
       {1, 16, 10, 17, 3, 3, 1, 1, true},   // windows past the pads
+      {1, 16, 7, 40, 3, 2, 1, 1, false},   // a wide row: several groups of four whole windows and a remainder
+      {1, 16, 6, 23, 2, 1, 1, 0, false},   // stride 1, unpadded: every column inside
   };
   std::mt19937 rng(9);
   std::uniform_real_distribution<float> real(-4.0f, 4.0f);
@@ -328,6 +330,24 @@ TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
     const std::vector<float> want16 = RunPool(ref, c, x16, DataType::FLOAT32);
     EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked8, true), want16)) << "float16 nChw8c case " << i;
     EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked16, true), want16)) << "float16 nChw16c case " << i;
+    // Without NaNs (nChw16c on AVX-512: whole windows four pixels at a time
+    // through vmaxps, blocked_row_avx512.h), and with windows whose maximum
+    // is a tie of -0 and +0 (the first one read wins).
+    for (size_t e = 0; e < count; ++e)
+      if (std::isnan(x[e])) x[e] = 0.25f;
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), RunPool(ref, c, x, DataType::FLOAT32)))
+        << "nChw16c case " << i << ", no NaN";
+    for (size_t e = 0; e < x.size(); ++e) x16[e] = HalfToFloat(FloatToHalf(x[e]));
+    EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked16, true), RunPool(ref, c, x16, DataType::FLOAT32)))
+        << "float16 nChw16c case " << i << ", no NaN";
+    for (size_t e = 0; e < count; ++e) {
+      const int kind = static_cast<int>((e * 7) % 5);
+      x[e] = kind == 0 ? -1.0f : kind % 2 ? -0.0f : 0.0f;
+    }
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), RunPool(ref, c, x, DataType::FLOAT32)))
+        << "nChw16c case " << i << ", zero ties";
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16, true), RunPool(ref, c, x, DataType::FLOAT32)))
+        << "float16 nChw16c case " << i << ", zero ties";
   }
 }
 
