@@ -75,6 +75,22 @@ Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueI
   return Status::OK();
 }
 
+WholeWindows WholeWindowsOf(const PoolGeometry& g, int64_t oh) {
+  WholeWindows w;
+  w.kh0 = w.kh1 = g.kernel_h;
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+    const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+    if (ih < 0 || ih >= g.in_h) continue;
+    if (w.kh0 == g.kernel_h) w.kh0 = kh;
+    w.kh1 = kh + 1;
+  }
+  const int64_t span = (g.kernel_w - 1) * g.dilation_w;
+  w.ow0 = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
+  const int64_t last = g.in_w - 1 - span + g.pad_left;  // the largest ow * stride_w whose window is inside
+  w.ow1 = last < 0 ? w.ow0 : std::max(w.ow0, std::min(g.out_w, last / g.stride_w + 1));
+  return w;
+}
+
 int64_t AvgPoolAxisCount(int64_t start, int64_t kernel, int64_t in, int64_t pad_begin, int64_t pad_end,
                          bool count_include_pad) {
   const int64_t lo = count_include_pad ? -pad_begin : 0;

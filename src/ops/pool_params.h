@@ -24,6 +24,16 @@ std::vector<AttrSpec> PoolAttrSpecs(bool with_dilations);
 Status ReadPoolGeometry(const ir::AttrMap& attrs, const std::vector<const ValueInfo*>& inputs, bool with_dilations,
                         PoolGeometry* geometry);
 
+// For output row `oh`: the filter rows inside the image, [kh0, kh1) (ih grows
+// with kh, so they are contiguous; empty: kh0 == kh1), and the output
+// columns whose whole window lies inside the input columns, [ow0, ow1)
+// (ow0 <= ow1 <= out_w). Pooling kernels run those windows at fixed tap
+// offsets and the rest through PoolWindowTaps.
+struct WholeWindows {
+  int64_t kh0 = 0, kh1 = 0, ow0 = 0, ow1 = 0;
+};
+WholeWindows WholeWindowsOf(const PoolGeometry& g, int64_t oh);
+
 // AvgPool2D's divisor along one axis for a window starting at `start` (may
 // be negative): the real input positions it covers, plus with
 // count_include_pad the padded ones; positions past in + pad_end exist only

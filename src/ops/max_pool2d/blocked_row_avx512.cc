@@ -2,7 +2,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <limits>
 
 #include "kernels/avx512_warnings.h"
@@ -56,19 +55,8 @@ MIXQ_POOL512 void PoolPixel(const PoolGeometry& g, const S* image, int64_t oh, i
 
 template <typename S>
 MIXQ_POOL512 void PoolRow(const PoolGeometry& g, const S* image, int64_t oh, S* dst) {
-  // The filter rows inside the image: a contiguous range, ih growing with kh.
-  int64_t kh0 = g.kernel_h, kh1 = g.kernel_h;
-  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-    const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-    if (ih < 0 || ih >= g.in_h) continue;
-    if (kh0 == g.kernel_h) kh0 = kh;
-    kh1 = kh + 1;
-  }
-  // Output columns whose whole window lies inside the input columns: [ow0, ow1).
-  const int64_t span = (g.kernel_w - 1) * g.dilation_w;
-  const int64_t ow0 = std::min(g.out_w, (g.pad_left + g.stride_w - 1) / g.stride_w);
-  const int64_t last = g.in_w - 1 - span + g.pad_left;  // the largest ow * stride inside
-  const int64_t ow1 = last < 0 ? ow0 : std::max(ow0, std::min(g.out_w, last / g.stride_w + 1));
+  const WholeWindows whole = WholeWindowsOf(g, oh);
+  const int64_t kh0 = whole.kh0, kh1 = whole.kh1, ow0 = whole.ow0, ow1 = whole.ow1;
   int64_t ow = 0;
   for (; ow < ow0; ++ow) PoolPixel(g, image, oh, ow, dst + ow * 16);
   if (kh0 < kh1) {

@@ -306,15 +306,60 @@ class MaxPoolAvx2 : public Kernel {
     if (avx512_ && block_ == 16 && !bf16_) return MaxPoolRowBlocked16Avx512(g_, in, oh, dst);
     std::vector<const S*>& taps = *tap_list;
     taps.resize(static_cast<size_t>(g_.kernel_h * g_.kernel_w));
+    const WholeWindows whole = WholeWindowsOf(g_, oh);
+    ExactPixels(in, oh, 0, whole.ow0, taps.data(), dst);
+    int64_t ow = whole.ow0;
+    if (whole.kh0 < whole.kh1)
+      ow = block_ == 8 ? WholeWindowsInFours<8>(in, oh, whole, dst) : WholeWindowsInFours<16>(in, oh, whole, dst);
+    ExactPixels(in, oh, ow, g_.out_w, taps.data(), dst);
+  }
+
+  // Pixels [ow, end) of row oh through their tap lists, each tap combined exactly.
+  template <typename S>
+  __attribute__((target("avx2,f16c"))) void ExactPixels(const S* in, int64_t oh, int64_t ow, int64_t end,
+                                                        const S** taps, S* dst) const {
     const __m256 lowest = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int64_t ow = 0; ow < g_.out_w; ++ow, dst += block_) {
-      const size_t count = WindowTaps(in, oh, ow, taps.data(), block_);
+    for (; ow < end; ++ow) {
+      const size_t count = WindowTaps(in, oh, ow, taps, block_);
       for (int64_t c = 0; c < block_; c += 8) {
         __m256 best = lowest;
         for (size_t t = 0; t < count; ++t) best = Combine(best, Load8(taps[t] + c));
-        Store8(dst + c, best);
+        Store8(dst + ow * block_ + c, best);
       }
     }
+  }
+
+  // Whole windows of row oh from whole.ow0, four output pixels at a time
+  // (blocked_row_avx512.h says how: vmaxps chains, NaNs through the exact
+  // combination), B channels per pixel; returns the first pixel not done.
+  template <int64_t B, typename S>
+  __attribute__((target("avx2,f16c"))) int64_t WholeWindowsInFours(const S* in, int64_t oh, const WholeWindows& whole,
+                                                                   S* dst) const {
+    constexpr int kVectors = B / 8;
+    const int64_t pixel = g_.stride_w * B, row = g_.dilation_h * g_.in_w * B, tap = g_.dilation_w * B;
+    const int64_t ih0 = oh * g_.stride_h - g_.pad_top + whole.kh0 * g_.dilation_h;
+    int64_t ow = whole.ow0;
+    for (; ow + 4 <= whole.ow1; ow += 4) {
+      __m256 m[4][kVectors];
+      for (auto& p : m)
+        for (auto& v : p) v = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+      __m256 nan = _mm256_setzero_ps();
+      const S* base = in + (ih0 * g_.in_w + ow * g_.stride_w - g_.pad_left) * B;
+      for (int64_t kh = whole.kh0; kh < whole.kh1; ++kh, base += row) {
+        const S* t = base;
+        for (int64_t kw = 0; kw < g_.kernel_w; ++kw, t += tap)
+          for (int p = 0; p < 4; ++p)
+            for (int c = 0; c < kVectors; ++c) {
+              const __m256 v = Load8(t + p * pixel + c * 8);
+              nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+              m[p][c] = _mm256_max_ps(v, m[p][c]);  // ties keep best (vmaxps returns its second operand)
+            }
+      }
+      if (_mm256_movemask_ps(nan) != 0) break;  // these four and the rest exactly
+      for (int p = 0; p < 4; ++p)
+        for (int c = 0; c < kVectors; ++c) Store8(dst + (ow + p) * B + c * 8, m[p][c]);
+    }
+    return ow;
   }
 
   PoolGeometry g_;

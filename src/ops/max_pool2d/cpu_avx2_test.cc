@@ -330,13 +330,16 @@ TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
     const std::vector<float> want16 = RunPool(ref, c, x16, DataType::FLOAT32);
     EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked8, true), want16)) << "float16 nChw8c case " << i;
     EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked16, true), want16)) << "float16 nChw16c case " << i;
-    // Without NaNs (nChw16c on AVX-512: whole windows four pixels at a time
-    // through vmaxps, blocked_row_avx512.h), and with windows whose maximum
-    // is a tie of -0 and +0 (the first one read wins).
+    // Without NaNs (whole windows four pixels at a time through vmaxps:
+    // blocked_row_avx512.h on AVX-512, WholeWindowsInFours on AVX2), and
+    // with windows whose maximum is a tie of -0 and +0 (the first one read
+    // wins).
     for (size_t e = 0; e < count; ++e)
       if (std::isnan(x[e])) x[e] = 0.25f;
     EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), RunPool(ref, c, x, DataType::FLOAT32)))
         << "nChw16c case " << i << ", no NaN";
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked8), RunPool(ref, c, x, DataType::FLOAT32)))
+        << "nChw8c case " << i << ", no NaN";
     for (size_t e = 0; e < x.size(); ++e) x16[e] = HalfToFloat(FloatToHalf(x[e]));
     EXPECT_TRUE(SameBits(RunBlocked(c, x16, MemoryLayout::kBlocked16, true), RunPool(ref, c, x16, DataType::FLOAT32)))
         << "float16 nChw16c case " << i << ", no NaN";
@@ -346,6 +349,8 @@ TEST(MaxPool2DAvx2, Float32BlockedBitExactWithTheReference) {
     }
     EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16), RunPool(ref, c, x, DataType::FLOAT32)))
         << "nChw16c case " << i << ", zero ties";
+    EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked8), RunPool(ref, c, x, DataType::FLOAT32)))
+        << "nChw8c case " << i << ", zero ties";
     EXPECT_TRUE(SameBits(RunBlocked(c, x, MemoryLayout::kBlocked16, true), RunPool(ref, c, x, DataType::FLOAT32)))
         << "float16 nChw16c case " << i << ", zero ties";
   }
