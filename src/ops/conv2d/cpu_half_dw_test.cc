@@ -193,10 +193,11 @@ TEST(Conv2DHalfDepthwise, Avx512MatchesTheReference) {
 }
 
 // A hard_swish chain on 65536+ outputs: the output stage tabulates it where
-// gathers pay (forced on and off here), and the rows then look their
-// registers up in that table instead of going through a float32 strip:
-// within the reference's tolerance, and the same bits as the stage's own
-// computed chain.
+// gathers pay (forced on and off here) and its chain is 8 lanes wide (AVX2
+// CPUs, or MIXQ_MAX_ISA=avx2; with AVX-512 the chain runs in registers
+// instead), and the rows then look their registers up in that table
+// instead of going through a float32 strip: within the reference's
+// tolerance, and the same bits as the stage's own computed chain.
 TEST(Conv2DHalfDepthwise, TabulatedChainLookedUpFromRegisters) {
   const Case cases[] = {
       {1, 64, 40, 41, 5, 1, 1, 2, 2, 2, 2, "hard_swish"},  // the blocked 5 x 5 rows, column tails
