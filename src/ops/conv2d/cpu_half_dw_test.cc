@@ -26,8 +26,17 @@ float Half(float v) {
 
 struct Case {
   int64_t n, c, h, w, k, stride, dilation, pad_top, pad_left, pad_bottom, pad_right;
-  std::string post;  // "", "relu6", "add_relu6", "hard_swish"
+  std::string post;  // "", "relu6", "add_relu6", "hard_swish", "hard_swish_affine"
 };
+
+// hard_swish, or PP-OCR's hard_swish, * 0.7131, + -0.1093, on a float16
+// value as the separate float16 steps compute it (each result rounded).
+uint16_t Steps(const std::string& post, uint16_t h) {
+  const double e = HalfToFloat(h);
+  float v = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+  if (post == "hard_swish_affine") v = Half(Half(v * 0.7131f) + -0.1093f);
+  return FloatToHalf(v);
+}
 
 int64_t OutSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) {
   return (in + p0 + p1 - (k - 1) * d - 1) / s + 1;
@@ -82,9 +91,18 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t se
     post[0].input = 3;
     post[1].activation = "relu6";
     post[1].hi = 6.0f;
-  } else if (c.post == "hard_swish") {
+  } else if (c.post == "hard_swish" || c.post == "hard_swish_affine") {
     post.resize(1);
     post[0].activation = "hard_swish";
+    if (c.post == "hard_swish_affine") {  // PP-OCR's hard_swish, * scale, + bias
+      post.resize(3);
+      post[1].kind = PostOp::Kind::kScalar;
+      post[1].activation = "mul";
+      post[1].lo = 0.7131f;
+      post[2].kind = PostOp::Kind::kScalar;
+      post[2].activation = "add";
+      post[2].lo = -0.1093f;
+    }
   } else if (c.post == "relu6") {
     post.resize(1);
     post[0].activation = "relu6";
@@ -138,9 +156,10 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, uint32_t se
             expected = std::min(std::max(expected, 0.0f), 6.0f);
           } else if (c.post == "relu6") {
             expected = std::min(std::max(expected, 0.0f), 6.0f);
-          } else if (c.post == "hard_swish") {
+          } else if (c.post == "hard_swish" || c.post == "hard_swish_affine") {
             const double e = expected;
             expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
+            if (c.post == "hard_swish_affine") expected = Half(Half(expected * 0.7131f) + -0.1093f);
           }
           const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, ch, i, j, c.c, oh, ow, b))]);
           // The float32 sum may round to the float16 neighbour of the double
@@ -219,6 +238,38 @@ TEST(Conv2DHalfDepthwise, TabulatedChainLookedUpFromRegisters) {
       kernels::SetGatherTablesForTesting(-1);
       ASSERT_FALSE(outputs[1].empty());
       EXPECT_EQ(outputs[1], outputs[0]);
+    }
+  }
+}
+
+// A unary chain (hard_swish; hard_swish, * scale, + bias) through the
+// stage's registers (Chain512 / 256) or its table: bit for bit the separate
+// steps on the kernel's own float16 output without post-ops.
+TEST(Conv2DHalfDepthwise, UnaryChainSameBitsAsTheSeparateSteps) {
+  const Case cases[] = {
+      {1, 32, 12, 83, 5, 1, 1, 2, 2, 2, 2, "hard_swish_affine"},  // PP-OCR rec's 5 x 5 (blocked rows)
+      {2, 16, 50, 53, 3, 2, 1, 1, 1, 1, 1, "hard_swish"},         // stride 2, batch 2
+      {1, 32, 30, 31, 3, 1, 2, 2, 2, 2, 2, "hard_swish_affine"},  // dilated: the generic rows
+  };
+  for (const char* name : {"avx2-f16-dw", "avx512-f16-dw"}) {
+    const KernelDef* def = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(def, nullptr);
+    if (def->isa > kernels::BestIsa()) continue;
+    const MemoryLayout layout = def->isa == kernels::Isa::kAvx512 ? MemoryLayout::kBlocked16 : MemoryLayout::kBlocked8;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(std::string(name) + " case " + std::to_string(i));
+      Case plain_case = cases[i];
+      plain_case.post = "";
+      std::vector<uint16_t> plain, fused;
+      Check(*def, plain_case, layout, static_cast<uint32_t>(61 + i), &plain);
+      Check(*def, cases[i], layout, static_cast<uint32_t>(61 + i), &fused);
+      ASSERT_EQ(plain.size(), fused.size());
+      int bad = 0;
+      for (size_t e = 0; e < plain.size() && bad < 5; ++e)
+        if (fused[e] != Steps(cases[i].post, plain[e])) {
+          ADD_FAILURE() << "element " << e << ": " << fused[e] << " vs " << Steps(cases[i].post, plain[e]);
+          ++bad;
+        }
     }
   }
 }

@@ -59,7 +59,7 @@ ir::AttrMap Attrs(int64_t stride = 1, int64_t group = 1, int64_t pad = 0) {
 // are packed as float16; others (a float16-storage step computing its
 // weights in float32) stay float32: `half_weights` picks which.
 void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads, uint32_t seed,
-           bool half_weights = true) {
+           bool half_weights = true, std::vector<uint16_t>* output = nullptr) {
   const test_util::PreferMixqFloatKernels own_kernels;  // taken at any thread count on any CPU
   const int64_t b = BlockChannels(layout);
   std::mt19937 rng(seed);
@@ -132,6 +132,7 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
   omp_set_num_threads(threads);
   for (int run = 0; run < 2; ++run) ASSERT_TRUE(kernel->Run(in, {{DataType::FLOAT16, ys, y16.data(), nullptr}}).ok());
   omp_set_num_threads(saved);
+  if (output) *output = y16;
 
   int bad = 0;
   for (int64_t n = 0; n < c.n && bad < 5; ++n)
@@ -216,6 +217,41 @@ TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
       SCOPED_TRACE(i);
       Check(*def, kCases16[i], MemoryLayout::kBlocked16, threads, seed++, threads == 1);
     }
+}
+
+// A unary chain (PP-OCR's hard_swish, * scale, + bias) through the output
+// stage: bit for bit the separate steps on the kernel's own float16 output
+// without post-ops.
+TEST(Conv2DHalfPointwise, UnaryChainSameBitsAsTheSeparateSteps) {
+  const Case cases[] = {
+      {1, 16, 32, 13, 19, "hard_swish_affine"},  // PP-OCR det's 16 -> 32
+      {2, 32, 48, 7, 9, "hard_swish"},           // batch 2, the 3-vector tile
+      {1, 1040, 48, 4, 5, "hard_swish_affine"},  // input channels in two chunks
+  };
+  for (const char* name : {"avx2-f16-pw", "avx512-f16-pw"}) {
+    const KernelDef* def = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(def, nullptr);
+    if (def->isa > kernels::BestIsa()) continue;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(std::string(name) + " case " + std::to_string(i));
+      Case plain_case = cases[i];
+      plain_case.post = "";
+      std::vector<uint16_t> plain, fused;
+      Check(*def, plain_case, MemoryLayout::kBlocked16, 2, static_cast<uint32_t>(81 + i), true, &plain);
+      Check(*def, cases[i], MemoryLayout::kBlocked16, 2, static_cast<uint32_t>(81 + i), true, &fused);
+      ASSERT_EQ(plain.size(), fused.size());
+      int bad = 0;
+      for (size_t e = 0; e < plain.size() && bad < 5; ++e) {
+        const double v = HalfToFloat(plain[e]);
+        float want = Half(static_cast<float>(v * std::min(std::max(v / 6.0 + 0.5, 0.0), 1.0)));
+        if (cases[i].post == "hard_swish_affine") want = Half(Half(want * 0.7131f) + -0.1093f);
+        if (fused[e] != FloatToHalf(want)) {
+          ADD_FAILURE() << "element " << e << ": " << fused[e] << " vs " << FloatToHalf(want);
+          ++bad;
+        }
+      }
+    }
+  }
 }
 
 // A 3 x 3 filter, stride 2, padding, two groups, channels past the block,
