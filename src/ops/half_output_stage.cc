@@ -68,6 +68,14 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
     ops_.push_back(op);
   }
   rounding_commutes_ = out_half_ && std::all_of(ops_.begin(), ops_.end(), [](const Op& op) { return op.IsClamp(); });
+  // ApplyBiased's register form of such a stage: the clamps, then the store's rounding.
+  if (rounding_commutes_ && ops_.size() <= static_cast<size_t>(HalfChain::kMaxOps))
+    for (const Op& op : ops_) {
+      const int k = clamp_chain_.count++;
+      clamp_chain_.kind[k] = HalfChain::kClamp;
+      clamp_chain_.lo[k] = op.lo;
+      clamp_chain_.hi[k] = op.hi;
+    }
   // The table costs 128 KiB and a pass over 65536 values: outputs of at
   // least that many elements, where it replaces 2-4 passes per element
   // (PP-OCR's hard_swish, * scale, + bias after every convolution), on CPUs
@@ -402,7 +410,8 @@ void HalfOutputStage::ApplyBiased(float* y, int64_t n, int64_t offset, const flo
                                   bool column_bias_first, const std::vector<TensorView>& in,
                                   const TensorView& out) const {
   int64_t i = 0;
-  if (out_half_ && (chained_ || !table_.empty())) {
+  const bool clamps = rounding_commutes_ && clamp_chain_.count == static_cast<int>(ops_.size());
+  if (out_half_ && (chained_ || !table_.empty() || clamps)) {
     ChainAddends addends;
     BiasedEnd e;
     e.bias = bias;
@@ -410,9 +419,12 @@ void HalfOutputStage::ApplyBiased(float* y, int64_t n, int64_t offset, const flo
     e.column_bias_first = column_bias_first;
     if (!table_.empty()) {
       e.table = reinterpret_cast<const int*>(table_.data());
-    } else {
+    } else if (chained_) {
       addends = AddendsAt(in, offset);
       e.chain = &chain_;
+      e.addends = &addends;
+    } else {
+      e.chain = &clamp_chain_;  // no addends: clamps only
       e.addends = &addends;
     }
     uint16_t* out16 = out.Data<uint16_t>() + offset;

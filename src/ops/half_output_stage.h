@@ -80,6 +80,7 @@ class HalfOutputStage {
   bool avx512_ = false;
   // Float16 output and clamps only: one rounding, at the store (Apply says why).
   bool rounding_commutes_ = false;
+  HalfChain clamp_chain_;  // those clamps as a chain of kClamp (ApplyBiased's register form)
   // Float16 output and post-ops that do not all commute with the rounding
   // (unary ones and residual adds): the chain runs with each vector in
   // registers (Chain512 / 256), bit for bit the op-by-op passes.

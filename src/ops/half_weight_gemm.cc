@@ -45,6 +45,8 @@ bool ColumnBias(const ir::Shape& addend, const ir::Shape& out) {
   return true;
 }
 
+}  // namespace
+
 // The first post-op when it is a float16 step's fused bias add: + a
 // constant float32 value per output column.
 const PostOp* ColumnBiasOp(const KernelInit& init, bool half) {
@@ -57,12 +59,12 @@ const PostOp* ColumnBiasOp(const KernelInit& init, bool half) {
   return ColumnBias(b->shape, init.outputs[0].shape) ? &op : nullptr;
 }
 
-// The post-ops after the column bias (all of them without one): what the
-// output stage applies.
 std::vector<PostOp> StagePostOps(const KernelInit& init, bool half) {
   if (!init.post_ops) return {};
   return std::vector<PostOp>(init.post_ops->begin() + (ColumnBiasOp(init, half) ? 1 : 0), init.post_ops->end());
 }
+
+namespace {
 
 // Every weight a float16 value (NaNs aside): then the float16 copy is the
 // same weights. Checked in chunks with F16C (a few ms for millions).

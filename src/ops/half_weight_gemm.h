@@ -36,6 +36,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "ops/kernel_registry.h"
 
@@ -54,6 +55,14 @@ struct HalfWeightGemmShape {
 // column bias add (float16 only). The caller has checked its own geometry
 // into `shape` (and that input 0 holds M x K values in row order).
 bool HalfWeightGemmComputes(const KernelInit& init, const HalfWeightGemmShape& shape, bool half);
+
+// The first post-op when it is a float16 step's fused bias add (+ a
+// constant FLOAT32 value per output column, rounded as the separate Add
+// step rounds), or null; and the post-ops after it (all of them without
+// one), which the output stage applies. `half`: float16 storage (the bias
+// add fuses only there).
+const PostOp* ColumnBiasOp(const KernelInit& init, bool half);
+std::vector<PostOp> StagePostOps(const KernelInit& init, bool half);
 
 // A kernel for a step HalfWeightGemmComputes takes: `avx512` picks the
 // 16-lane form (else 8 lanes, AVX2), `name` is the registered name.

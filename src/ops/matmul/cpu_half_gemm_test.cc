@@ -13,10 +13,13 @@
 // - A fused bias add then an activation (gelu_erf, hard_swish, leaky_relu),
 //   bit for bit against the separate steps, with and without the stage's
 //   table.
+// - "onednn-f16" (cpu_onednn_half.cc) the same ways on 64 rows or more,
+//   and where it declines.
 // - The steps they decline.
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -121,9 +124,16 @@ const Case kCases[] = {
     {{1, 100, 300}, 200, false},  // 2 threads, past kMinParallelMacs: each its own rows over every group
 };
 
-void CheckAgainstTheReference(const KernelDef& def, uint32_t seed) {
+// "onednn-f16" (cpu_onednn_half.cc) takes products of 64 rows or more.
+const Case kManyRowCases[] = {
+    {{1, 100, 300}, 200, false},  // a partial vector of columns
+    {{2, 40, 37}, 257, true},     // batch dims folded into 80 rows; b stored [N, K]
+    {{1, 128, 64}, 70, false},    // BERT's row count
+};
+
+void CheckAgainstTheReference(const KernelDef& def, uint32_t seed, const std::vector<Case>& cases) {
   for (int threads : {1, 2, 3})
-    for (const Case& c : kCases) {
+    for (const Case& c : cases) {
       SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " t" + std::to_string(threads));
       const Operands o = MakeOperands(c, seed++);
       const std::vector<uint16_t> y = Run(def, c, o, {}, {o.n}, threads);
@@ -150,9 +160,9 @@ void CheckAgainstTheReference(const KernelDef& def, uint32_t seed) {
 // The fused bias add (either operand order, [N] or [1, N]), alone and with a
 // residual add after it, bit for bit against the unfused kernel and the
 // separate steps' float32 adds with their float16 roundings.
-void CheckFusedAdds(const KernelDef& def, uint32_t seed) {
+void CheckFusedAdds(const KernelDef& def, uint32_t seed, const std::vector<Case>& cases) {
   for (int threads : {1, 2, 3})
-    for (const Case& c : kCases) {
+    for (const Case& c : cases) {
       SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " t" + std::to_string(threads));
       const Operands o = MakeOperands(c, seed++);
       const std::vector<uint16_t> plain = Run(def, c, o, {}, {o.n}, threads);
@@ -198,18 +208,20 @@ float Activation(const std::string& type, float v) {
     return y;
   }
   if (type == "leaky_relu") return v < 0.0f ? 0.125f * v : v;
+  if (type == "relu6") return std::min(std::max(v, 0.0f), 6.0f);
   const double d = v, t = d / 6.0 + 0.5;  // hard_swish as the reference computes it
   return static_cast<float>(d * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
 }
 
-void CheckFusedActivations(const KernelDef& def, uint32_t seed) {
-  const Case cases[] = {
-      {{5, 7}, 9, false},          // a partial vector: the scalar end
-      {{1, 23, 64}, 49, true},     // 49 columns: three vectors of 16 and one of 8, then one column
-      {{1, 128, 40}, 600, false},  // 76800 outputs: the table where gathers pay
-  };
+const Case kActivationCases[] = {
+    {{5, 7}, 9, false},          // a partial vector: the scalar end
+    {{1, 23, 64}, 49, true},     // 49 columns: three vectors of 16 and one of 8, then one column
+    {{1, 128, 40}, 600, false},  // 76800 outputs: the table where gathers pay
+};
+
+void CheckFusedActivations(const KernelDef& def, uint32_t seed, const std::vector<Case>& cases) {
   for (int tables : {0, 1})
-    for (const std::string type : {"gelu_erf", "hard_swish", "leaky_relu"})
+    for (const std::string type : {"gelu_erf", "hard_swish", "leaky_relu", "relu6"})
       for (const Case& c : cases) {
         SCOPED_TRACE(ir::ShapeString(c.a) + " x " + std::to_string(c.n) + " " + type + " tables " +
                      std::to_string(tables));
@@ -221,7 +233,8 @@ void CheckFusedActivations(const KernelDef& def, uint32_t seed) {
         post[0].input = 2;
         post[1].kind = PostOp::Kind::kActivation;
         post[1].activation = type;
-        post[1].lo = 0.125f;  // leaky_relu's slope
+        post[1].lo = type == "relu6" ? 0.0f : 0.125f;  // leaky_relu's slope
+        post[1].hi = 6.0f;
         const std::vector<uint16_t> fused = Run(def, c, o, post, {o.n}, 2);
         kernels::SetGatherTablesForTesting(-1);
         int bad = 0;
@@ -242,18 +255,51 @@ TEST(MatMulHalfGemm, Avx2MatchesTheReferenceAndTheSeparateAdds) {
   const KernelDef* def = FindKernel(OpKind::kMatMul, "avx2-f16-gemm");
   ASSERT_NE(def, nullptr);
   if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + FMA + F16C";
-  CheckAgainstTheReference(*def, 1);
-  CheckFusedAdds(*def, 51);
-  CheckFusedActivations(*def, 71);
+  CheckAgainstTheReference(*def, 1, {std::begin(kCases), std::end(kCases)});
+  CheckFusedAdds(*def, 51, {std::begin(kCases), std::end(kCases)});
+  CheckFusedActivations(*def, 71, {std::begin(kActivationCases), std::end(kActivationCases)});
 }
 
 TEST(MatMulHalfGemm, Avx512MatchesTheReferenceAndTheSeparateAdds) {
   const KernelDef* def = FindKernel(OpKind::kMatMul, "avx512-f16-gemm");
   ASSERT_NE(def, nullptr);
   if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
-  CheckAgainstTheReference(*def, 101);
-  CheckFusedAdds(*def, 151);
-  CheckFusedActivations(*def, 171);
+  CheckAgainstTheReference(*def, 101, {std::begin(kCases), std::end(kCases)});
+  CheckFusedAdds(*def, 151, {std::begin(kCases), std::end(kCases)});
+  CheckFusedActivations(*def, 171, {std::begin(kActivationCases), std::end(kActivationCases)});
+}
+
+// "onednn-f16": oneDNN's float32 GEMM on the widened rows, the same output
+// stage; forced on whatever the CPU (it runs where OneDnnFloatGemmPays).
+TEST(MatMulHalfGemm, OneDnnMatchesTheReferenceAndTheSeparateSteps) {
+  const KernelDef* def = FindKernel(OpKind::kMatMul, "onednn-f16");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  kernels::SetOneDnnFloatGemmForTesting(1);
+  const std::vector<Case> cases(std::begin(kManyRowCases), std::end(kManyRowCases));
+  CheckAgainstTheReference(*def, 201, cases);
+  CheckFusedAdds(*def, 251, cases);
+  CheckFusedActivations(*def, 271, {{{1, 128, 40}, 600, false}, {{1, 64, 33}, 75, true}});
+  kernels::SetOneDnnFloatGemmForTesting(-1);
+}
+
+// Where oneDNN's float32 GEMM does not pay (AMD), or with fewer than 64
+// rows, the float16-weight GEMM keeps the step.
+TEST(MatMulHalfGemm, OneDnnOnlyWhereItsGemmPaysAndRowsAreMany) {
+  const KernelDef* def = FindKernel(OpKind::kMatMul, "onednn-f16");
+  ASSERT_NE(def, nullptr);
+  std::vector<float> w(8 * 16, 0.5f);
+  const ir::AttrMap attrs = Attrs(false);
+  ValueInfo wi{DataType::FLOAT32, {8, 16}, w.data(), nullptr, false};
+  for (int64_t rows : {63, 64})
+    for (int pays : {0, 1}) {
+      kernels::SetOneDnnFloatGemmForTesting(pays);
+      ValueInfo x{DataType::FLOAT16, {rows, 8}, nullptr, nullptr, true};
+      std::vector<ValueInfo> y = {ValueInfo{DataType::FLOAT16, {rows, 16}, nullptr, nullptr, true}};
+      std::vector<const ValueInfo*> ins = {&x, &wi};
+      EXPECT_EQ(def->supports(KernelInit(attrs, ins, y)), rows >= 64 && pays == 1) << rows << " rows, pays " << pays;
+    }
+  kernels::SetOneDnnFloatGemmForTesting(-1);
 }
 
 // A weight float16 does not hold, a transposed a, an activation b, a
