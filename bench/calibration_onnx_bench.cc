@@ -12,7 +12,8 @@
 // derived once) over the same samples; RunCalibration alone observing in
 // place; RunCalibration alone with every observed tensor an extra network
 // output copied out after each run (the path before the step observer,
-// CalibrationRun::observe_as_outputs). Prints each repetition, then the
+// CalibrationRun::observe_as_outputs); Calibrate with ranges only (0
+// histogram bins, as `mixq build` runs linear). Prints each repetition, then the
 // minimum of each and its ratio to the float minimum.
 // Threads: OMP_NUM_THREADS (both runs use the default context options).
 // STATS_OUT: write the last calibration's statistics file there (to compare
@@ -139,6 +140,9 @@ int Main(int argc, char** argv) {
     return fail(s);
   Samples data(&samples);
   auto calibrator = CreateICalibrator(&data);
+  // The same with ranges only (0 histogram bins: what `mixq build` uses for linear).
+  auto ranges_only = CreateICalibrator(&data);
+  if (Status s = ranges_only->SetHistogramBins(0); !s.ok()) return fail(s);
 
   if (Status s = run_float(); !s.ok()) return fail(s);  // warm-up: page faults, packed weights
   for (int r = 0; r < -reps; ++r)
@@ -155,17 +159,19 @@ int Main(int argc, char** argv) {
     return quant::RunCalibration(api::ToImpl(network.get())->graph(),
                                  dynamic_cast<api::BuilderConfigImpl*>(config.get())->options(), run, &state);
   };
-  constexpr int kKinds = 4;  // float, Calibrate, RunCalibration in place, RunCalibration via outputs
-  const char* kinds[kKinds] = {"float", "Calibrate", "in place", "via outputs"};
+  // float, Calibrate, RunCalibration in place, RunCalibration via outputs, Calibrate with ranges only
+  constexpr int kKinds = 5;
+  const char* kinds[kKinds] = {"float", "Calibrate", "in place", "via outputs", "ranges only"};
   double best[kKinds];
   std::fill(best, best + kKinds, std::numeric_limits<double>::infinity());
   for (int r = 0; r < std::max(reps, 1); ++r) {
-    double seconds[kKinds] = {0, 0, 0, 0};
+    double seconds[kKinds] = {0, 0, 0, 0, 0};
     for (int k = 0; k < kKinds; ++k) {
       if (reps == 0 && k != 1) continue;
       const auto t0 = std::chrono::steady_clock::now();
       const Status s = k == 0   ? run_float()
                        : k == 1 ? calibrator->Calibrate(network.get(), config.get())
+                       : k == 4 ? ranges_only->Calibrate(network.get(), config.get())
                                 : run_calibration(k == 3);
       if (!s.ok()) return fail(s);
       seconds[k] = Seconds(t0);

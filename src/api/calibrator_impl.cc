@@ -108,8 +108,8 @@ class CalibratorImpl : public ICalibrator {
   }
 
   Status SetHistogramBins(int32_t bins) override {
-    if (bins < 1 || bins > quant::TensorObserver::kMaxNumBins)
-      return InvalidArgument("SetHistogramBins: ", bins, " outside [1, ", quant::TensorObserver::kMaxNumBins, "]");
+    if (bins < 0 || bins > quant::TensorObserver::kMaxNumBins)
+      return InvalidArgument("SetHistogramBins: ", bins, " outside [0, ", quant::TensorObserver::kMaxNumBins, "]");
     bins_ = bins;
     return Status::OK();
   }
@@ -127,6 +127,9 @@ class CalibratorImpl : public ICalibrator {
           "Calibrate: eqnm supports symmetric quantization only, but the config sets "
           "precision_config.activation_quant_algo to '",
           options.activation_quant_algo, "'");
+    if (bins_ == 0 && algorithm_ != quant::RangeAlgorithm::kLinear)
+      return FailedPrecondition("Calibrate: ", quant::RangeAlgorithmName(algorithm_),
+                                " needs histograms, but SetHistogramBins(0) keeps ranges only (for linear)");
     auto state = std::make_shared<quant::CalibrationState>();
     state->algorithm = algorithm_;
     state->percentile = percentile_;
@@ -172,6 +175,11 @@ class CalibratorImpl : public ICalibrator {
       return FailedPrecondition("SaveStatistics: the network has no calibration statistics",
                                 state ? " (its ranges come from a range table: use WriteRangeTable)"
                                       : " (call Calibrate or LoadStatistics first)");
+    if (state->observers.begin()->second.ranges_only())
+      return FailedPrecondition(
+          "SaveStatistics: the statistics hold ranges only (calibrated with 0 histogram bins); a calibration "
+          "file carries histograms: calibrate with bins (SetHistogramBins), or save the ranges with "
+          "WriteRangeTable");
     MIXQ_RETURN_IF_ERROR(CheckUntransformed(*state, "SaveStatistics", "calibration files"));
     quant::CalibrationFile file;
     file.network_hash = state->network_hash;

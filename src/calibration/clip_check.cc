@@ -30,6 +30,15 @@ Status ClippingWarnings(const ir::Graph& graph, const passes::BuildOptions& opti
     } else {
       continue;
     }
+    if (observer->second.ranges_only()) {
+      // No histogram to measure the share: say that the range clips, if it does.
+      if (range.min <= observer->second.min() && range.max >= observer->second.max()) continue;
+      warnings->push_back(StrCat("tensor '", name, "': the ", source, " range [", range.min, ", ", range.max,
+                                 "] clips calibration values (observed [", observer->second.min(), ", ",
+                                 observer->second.max(),
+                                 "]); how many is not known: the statistics hold ranges only (0 histogram bins)"));
+      continue;
+    }
     const double percent = 100.0 * ClippedShare(observer->second, range, symmetric);
     const double energy = 100.0 * ClippedEnergyShare(observer->second, range, symmetric);
     if (percent <= options.clip_warning_percent && energy <= options.clip_warning_energy_percent) continue;

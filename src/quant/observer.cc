@@ -55,7 +55,7 @@ uint64_t Total(const std::vector<uint64_t>& bins) {
 }  // namespace
 
 TensorObserver::TensorObserver(int32_t num_bins) {
-  const int32_t clamped = std::clamp(num_bins, int32_t{1}, kMaxNumBins);
+  const int32_t clamped = std::clamp(num_bins, int32_t{0}, kMaxNumBins);
   negative_bins_.assign(static_cast<size_t>(clamped), 0);
   positive_bins_.assign(static_cast<size_t>(clamped), 0);
 }
@@ -129,7 +129,9 @@ void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrde
   const size_t num_bins = positive_bins_.size();
   bool counted = false;
   ValueScan scan;
-  if (hist_max_abs_ > 0.0 && n >= kMinCountedPerBin * static_cast<int64_t>(num_bins))
+  if (num_bins == 0)  // ranges only: the scan alone
+    scan = ScanValues(x, n, avx2, threads);
+  else if (hist_max_abs_ > 0.0 && n >= kMinCountedPerBin * static_cast<int64_t>(num_bins))
     scan = ScanAndCount(x, n, hist_max_abs_, num_bins, negative_bins_.data(), positive_bins_.data(), avx2, threads,
                         &counted);
   else
@@ -151,7 +153,7 @@ void TensorObserver::ObserveInOrder(const float* x, int64_t n, const BlockedOrde
     max_ = std::max(max_, scan.hi);
   }
   count_ += scan.finite;
-  if (counted) return;
+  if (counted || num_bins == 0) return;
   GrowEdgeToCover(std::max(std::fabs(static_cast<double>(scan.lo)), std::fabs(static_cast<double>(scan.hi))));
 
   if (hist_max_abs_ == 0.0) {  // Every finite value seen is zero.
@@ -221,8 +223,11 @@ ObserverState TensorObserver::State() const {
 
 Status TensorObserver::FromState(const ObserverState& s, TensorObserver* out) {
   if (out == nullptr) return InvalidArgument("observer state: null output observer");
-  if (s.num_bins < 1 || s.num_bins > kMaxNumBins) {
-    return InvalidArgument("observer state: bin count ", s.num_bins, " outside [1, ", kMaxNumBins, "]");
+  if (s.num_bins < 0 || s.num_bins > kMaxNumBins) {
+    return InvalidArgument("observer state: bin count ", s.num_bins, " outside [0, ", kMaxNumBins, "]");
+  }
+  if (s.num_bins == 0 && s.hist_max_abs != 0.0) {
+    return InvalidArgument("observer state: ranges only (0 bins) with a histogram edge ", s.hist_max_abs);
   }
   const size_t num_bins = static_cast<size_t>(s.num_bins);
   if (s.negative_bins.size() != num_bins || s.positive_bins.size() != num_bins) {
@@ -243,7 +248,7 @@ Status TensorObserver::FromState(const ObserverState& s, TensorObserver* out) {
       total += b;
     }
   }
-  if (total != s.count) {
+  if (s.num_bins > 0 && total != s.count) {
     return InvalidArgument("observer state: histogram holds ", total, " values but count is ", s.count);
   }
   if (s.count > 0) {
@@ -252,7 +257,7 @@ Status TensorObserver::FromState(const ObserverState& s, TensorObserver* out) {
     }
     if (s.min > s.max) return InvalidArgument("observer state: min ", s.min, " > max ", s.max);
     const double max_abs = std::max(std::fabs(static_cast<double>(s.min)), std::fabs(static_cast<double>(s.max)));
-    if (max_abs > s.hist_max_abs) {
+    if (s.num_bins > 0 && max_abs > s.hist_max_abs) {
       return InvalidArgument("observer state: histogram edge ", s.hist_max_abs, " below max |x| ", max_abs);
     }
     // Signs must agree with min/max, else the asymmetric ranges would be wrong.

@@ -15,7 +15,9 @@ namespace {
 constexpr int kMinBits = 2;
 constexpr int kMaxBits = 16;
 
-double MaxPositive(int bits) { return static_cast<double>((int64_t{1} << (bits - 1)) - 1); }
+double MaxPositive(int bits) {
+  return static_cast<double>((int64_t{1} << (bits - 1)) - 1);
+}
 
 // The observed range clipped to ±t (see the header for why not [-t, t]).
 Range ClipToThreshold(const TensorObserver& observer, double t) {
@@ -264,6 +266,10 @@ Status ComputeRange(const TensorObserver& observer, const RangeOptions& options,
     *out = Range{0.0f, 0.0f};
     return Status::OK();
   }
+  if (observer.ranges_only() && options.algorithm != RangeAlgorithm::kLinear)
+    return FailedPrecondition("range: algorithm ", RangeAlgorithmName(options.algorithm),
+                              " needs a histogram, and these statistics hold ranges only (calibrated with 0 "
+                              "histogram bins, for linear): calibrate again with bins (SetHistogramBins)");
   switch (options.algorithm) {
     case RangeAlgorithm::kLinear:
       *out = Range{observer.min(), observer.max()};

@@ -451,10 +451,10 @@ std::vector<Case> Cases() {
        },
        I,
        {"percentile 0 outside (0, 100]"}},
-      {"calibration: zero histogram bins",
-       [] { return CreateICalibrator(std::vector<CalibDataInterface*>{})->SetHistogramBins(0); },
+      {"calibration: negative histogram bins",
+       [] { return CreateICalibrator(std::vector<CalibDataInterface*>{})->SetHistogramBins(-1); },
        I,
-       {"SetHistogramBins: 0"}},
+       {"SetHistogramBins: -1"}},
 
       // --- model files
       {"model file: empty", [] { return Deserialize({}); }, I, {"data is null"}},

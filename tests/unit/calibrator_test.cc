@@ -227,7 +227,9 @@ TEST(Calibrator, RejectsBadArgumentsBeforeRunningAnyData) {
             StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(calibrator->SetQuantizationAlgorithm(static_cast<QuantizationAlgorithm>(9)).code(),
             StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(calibrator->SetHistogramBins(0).code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(calibrator->SetHistogramBins(-1).code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(calibrator->SetHistogramBins((1 << 20) + 1).code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(calibrator->SetHistogramBins(0).ok());  // ranges only
 }
 
 TEST(Calibrator, InputsMustRunOutTogether) {
@@ -306,6 +308,49 @@ TEST(Calibrator, CalibratedRangesReachTheBuildAndForcedHandRangesWin) {
   EXPECT_EQ(builder->GetLastStatus().code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(builder->GetLastStatus().message().find("eqnm supports symmetric quantization only"), std::string::npos)
       << builder->GetLastStatus().message();
+}
+
+// SetHistogramBins(0): ranges only. LINEAR gives the models the histogram
+// path gives, bit for bit (the same min / max); another algorithm is refused
+// before any data runs, SaveStatistics is refused (files carry histograms),
+// WriteRangeTable works; a custom range that clips is still reported.
+TEST(Calibrator, RangesOnlyGiveLinearsModelAndRefuseWhatNeedsHistograms) {
+  VectorCalibData data(RowSamples({4, 3, 5}, 70));
+  auto with_histograms = TwoLayerNet(), ranges_only = TwoLayerNet();
+  ASSERT_TRUE(CreateICalibrator(&data)->Calibrate(with_histograms.get(), Config(kQint8MixedFloat32).get()).ok());
+  auto calibrator = CreateICalibrator(&data);
+  ASSERT_TRUE(calibrator->SetHistogramBins(0).ok());
+  ASSERT_TRUE(calibrator->Calibrate(ranges_only.get(), Config(kQint8MixedFloat32).get()).ok());
+  std::vector<uint8_t> a, b;
+  ASSERT_TRUE(BuildOrDie(with_histograms.get(), kQint8MixedFloat32)->SerializeToMemory(&a).ok());
+  ASSERT_TRUE(BuildOrDie(ranges_only.get(), kQint8MixedFloat32)->SerializeToMemory(&b).ok());
+  EXPECT_EQ(a, b);
+
+  const Status save = calibrator->SaveStatistics(ranges_only.get(), TempPath("ranges_only.bin"));
+  EXPECT_EQ(save.code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(save.message().find("ranges only"), std::string::npos) << save.message();
+  const std::string table = TempPath("ranges_only.json");
+  EXPECT_TRUE(calibrator->WriteRangeTable(ranges_only.get(), Config(kQint8MixedFloat32).get(), table).ok());
+  std::filesystem::remove(table);
+
+  data.next_calls = 0;
+  ASSERT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::PERCENTILE, 99.0).ok());
+  const Status refused = calibrator->Calibrate(TwoLayerNet().get(), Config(kQint8MixedFloat32).get());
+  EXPECT_EQ(refused.code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.message().find("needs histograms"), std::string::npos) << refused.message();
+  EXPECT_EQ(data.next_calls, 0);
+
+  // A custom range narrower than the data: reported without a share.
+  auto clipped = TwoLayerNet();
+  ASSERT_TRUE(calibrator->SetQuantizationAlgorithm(QuantizationAlgorithm::LINEAR).ok());
+  constexpr const char* kNarrow = R"({"precision_config": {"precision_mode": "qint8_mixed_float32",
+                                     "custom_ranges": {"x": [-0.5, 0.5]}}})";
+  ASSERT_TRUE(calibrator->Calibrate(clipped.get(), Config(kNarrow).get()).ok());
+  auto builder = CreateIBuilder();
+  ASSERT_NE(builder->BuildModel("t", clipped.get(), Config(kNarrow).get()), nullptr);
+  bool reported = false;
+  for (const std::string& w : builder->GetWarnings()) reported = reported || w.find("tensor 'x'") != std::string::npos;
+  EXPECT_TRUE(reported);
 }
 
 TEST(Calibrator, BuildRefusesStatisticsOfAChangedNetwork) {

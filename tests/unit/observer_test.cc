@@ -283,6 +283,40 @@ TEST(Observer, StateRoundTrips) {
   EXPECT_EQ(empty_restored.num_bins(), 32);
 }
 
+// 0 bins: ranges only. The same min, max and counts as a histogram
+// observer on the same values (NaN and Inf included), across calls, merges
+// and a state round trip; no histogram.
+TEST(Observer, RangesOnlyKeepMinMaxAndCounts) {
+  std::vector<float> values = Gaussian(70000, 9);
+  values[123] = std::numeric_limits<float>::quiet_NaN();
+  values[4567] = std::numeric_limits<float>::infinity();
+  TensorObserver full(2048), ranges(0), half_a(0), half_b(0);
+  EXPECT_TRUE(ranges.ranges_only());
+  EXPECT_FALSE(full.ranges_only());
+  full.Observe(values.data(), 50000);
+  full.Observe(values.data() + 50000, 20000);
+  ranges.Observe(values.data(), 50000);
+  ranges.Observe(values.data() + 50000, 20000);
+  half_a.Observe(values.data(), 35000);
+  half_b.Observe(values.data() + 35000, 35000);
+  ASSERT_TRUE(half_a.Merge(half_b).ok());
+  for (const TensorObserver* o : {&ranges, &half_a}) {
+    EXPECT_EQ(o->min(), full.min());
+    EXPECT_EQ(o->max(), full.max());
+    EXPECT_EQ(o->count(), full.count());
+    EXPECT_EQ(o->nan_count(), 1u);
+    EXPECT_EQ(o->inf_count(), 1u);
+    EXPECT_EQ(o->num_bins(), 0);
+    EXPECT_EQ(o->hist_max_abs(), 0.0);
+    EXPECT_EQ(o->bin_width(), 0.0);
+  }
+  EXPECT_FALSE(full.Merge(ranges).ok()) << "a histogram and a ranges-only observer do not merge";
+  TensorObserver restored;
+  ASSERT_TRUE(TensorObserver::FromState(ranges.State(), &restored).ok());
+  EXPECT_EQ(restored.State(), ranges.State());
+  EXPECT_TRUE(restored.ranges_only());
+}
+
 TEST(Observer, FromStateRejectsCorruptedStates) {
   const std::vector<float> values = Gaussian(5000, 8);
   TensorObserver observer(64);
