@@ -17,28 +17,15 @@ namespace mixq::ops {
 
 namespace {
 
-bool ShapeOf(const KernelInit& init, HalfWeightGemmShape* s) {
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || !init.inputs[1]->const_data) return false;
-  if (!ir::IsStatic(init.inputs[0]->shape) || !ir::IsStatic(init.inputs[1]->shape)) return false;
-  MatMulGeometry g;
-  if (!ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok()) return false;
-  if (init.inputs[1]->shape.size() != 2 || g.a.transposed || g.a.vector || g.b.vector) return false;
-  s->m = ir::ElementCount(g.a.batch) * g.a.rows;
-  s->k = g.a.cols;
-  s->n = g.b.cols;
-  s->weights_transposed = g.b.transposed;
-  return true;
-}
-
 bool Supports(const KernelInit& init) {
   HalfWeightGemmShape s;
-  return ShapeOf(init, &s) && HalfWeightGemmComputes(init, s, /*half=*/true);
+  return ConstantWeightGemmShape(init, &s) && HalfWeightGemmComputes(init, s, /*half=*/true);
 }
 
 template <bool kAvx512>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   HalfWeightGemmShape s;
-  if (!ShapeOf(init, &s)) return Internal("MatMul f16-gemm: unsupported step");
+  if (!ConstantWeightGemmShape(init, &s)) return Internal("MatMul f16-gemm: unsupported step");
   return MakeHalfWeightGemm(init, s, /*half=*/true, kAvx512, kAvx512 ? "avx512-f16-gemm" : "avx2-f16-gemm", kernel);
 }
 

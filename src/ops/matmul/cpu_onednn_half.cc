@@ -49,19 +49,6 @@ constexpr int64_t kMinRows = 64;
 // kernels::ThreadScratch slots: the widened rows and the float32 product.
 constexpr int kRowsSlot = 0, kProductSlot = 1;
 
-bool ShapeOf(const KernelInit& init, HalfWeightGemmShape* s) {
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || !init.inputs[1]->const_data) return false;
-  if (!ir::IsStatic(init.inputs[0]->shape) || !ir::IsStatic(init.inputs[1]->shape)) return false;
-  MatMulGeometry g;
-  if (!ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok()) return false;
-  if (init.inputs[1]->shape.size() != 2 || g.a.transposed || g.a.vector || g.b.vector) return false;
-  s->m = ir::ElementCount(g.a.batch) * g.a.rows;
-  s->k = g.a.cols;
-  s->n = g.b.cols;
-  s->weights_transposed = g.b.transposed;
-  return true;
-}
-
 class OneDnnHalfMatMul : public Kernel {
  public:
   const char* Name() const override { return "onednn-f16"; }
@@ -72,7 +59,7 @@ class OneDnnHalfMatMul : public Kernel {
   }
 
   Status Init(const KernelInit& init) {
-    if (!ShapeOf(init, &s_)) return Internal("MatMul onednn-f16: unsupported step");
+    if (!ConstantWeightGemmShape(init, &s_)) return Internal("MatMul onednn-f16: unsupported step");
     if (const PostOp* op = ColumnBiasOp(init, /*half=*/true)) {
       column_bias_input_ = op->input;
       column_bias_first_ = op->add_first;
@@ -136,7 +123,7 @@ class OneDnnHalfMatMul : public Kernel {
 
 bool Supports(const KernelInit& init) {
   HalfWeightGemmShape s;
-  return kernels::OneDnnFloatGemmPays() && ShapeOf(init, &s) && s.m >= kMinRows &&
+  return kernels::OneDnnFloatGemmPays() && ConstantWeightGemmShape(init, &s) && s.m >= kMinRows &&
          HalfWeightGemmComputes(init, s, /*half=*/true);
 }
 

@@ -58,4 +58,17 @@ std::vector<int64_t> BatchStrides(const Operand& op, const ir::Shape& batch) {
   return strides;
 }
 
+bool ConstantWeightGemmShape(const KernelInit& init, HalfWeightGemmShape* s) {
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || !init.inputs[1]->const_data) return false;
+  if (!ir::IsStatic(init.inputs[0]->shape) || !ir::IsStatic(init.inputs[1]->shape)) return false;
+  MatMulGeometry g;
+  if (!ComputeMatMulGeometry(init.attrs, init.inputs, &g).ok()) return false;
+  if (init.inputs[1]->shape.size() != 2 || g.a.transposed || g.a.vector || g.b.vector) return false;
+  s->m = ir::ElementCount(g.a.batch) * g.a.rows;
+  s->k = g.a.cols;
+  s->n = g.b.cols;
+  s->weights_transposed = g.b.transposed;
+  return true;
+}
+
 }  // namespace mixq::ops

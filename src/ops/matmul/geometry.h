@@ -2,6 +2,7 @@
 // output, shared by the reference and the oneDNN kernel.
 #pragma once
 
+#include "ops/half_weight_gemm.h"
 #include "ops/op_schema.h"
 
 namespace mixq::ops {
@@ -26,5 +27,10 @@ Status ComputeMatMulGeometry(const ir::AttrMap& attrs, const std::vector<const V
 // Element strides of an operand's matrices along the output batch dims; 0
 // where the operand is broadcast (missing dim or dim 1).
 std::vector<int64_t> BatchStrides(const Operand& op, const ir::Shape& batch);
+
+// A static MatMul of a row-major, untransposed a times a constant 2-D b, a's
+// batch dims folded into its rows: the shape the float16-weight GEMM and
+// "onednn-f16" run (ops/half_weight_gemm.h). False for any other step.
+bool ConstantWeightGemmShape(const KernelInit& init, HalfWeightGemmShape* shape);
 
 }  // namespace mixq::ops
