@@ -18,7 +18,8 @@
 // Threads: OMP_NUM_THREADS (both runs use the default context options).
 // STATS_OUT: write the last calibration's statistics file there (to compare
 // two builds byte for byte). REPS 0: calibrate once, no float runs; REPS -N:
-// N float runs only (for perf).
+// N float runs only (for perf). KINDS=0,4 (environment): run only those
+// columns (0 float ... 4 ranges only), e.g. one kind under perf.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -164,10 +165,16 @@ int Main(int argc, char** argv) {
   const char* kinds[kKinds] = {"float", "Calibrate", "in place", "via outputs", "ranges only"};
   double best[kKinds];
   std::fill(best, best + kKinds, std::numeric_limits<double>::infinity());
+  bool wanted[kKinds] = {true, true, true, true, true};
+  if (const char* only = std::getenv("KINDS"); only && *only) {
+    std::fill(wanted, wanted + kKinds, false);
+    for (const char* c = only; *c; ++c)
+      if (*c >= '0' && *c < '0' + kKinds) wanted[*c - '0'] = true;
+  }
   for (int r = 0; r < std::max(reps, 1); ++r) {
     double seconds[kKinds] = {0, 0, 0, 0, 0};
     for (int k = 0; k < kKinds; ++k) {
-      if (reps == 0 && k != 1) continue;
+      if ((reps == 0 && k != 1) || !wanted[k]) continue;
       const auto t0 = std::chrono::steady_clock::now();
       const Status s = k == 0   ? run_float()
                        : k == 1 ? calibrator->Calibrate(network.get(), config.get())
@@ -178,11 +185,14 @@ int Main(int argc, char** argv) {
       best[k] = std::min(best[k], seconds[k]);
     }
     std::printf("rep %d:", r);
-    for (int k = 0; k < kKinds; ++k) std::printf(" %s %.3f s%s", kinds[k], seconds[k], k + 1 < kKinds ? "," : "\n");
+    for (int k = 0; k < kKinds; ++k)
+      if (wanted[k]) std::printf(" %s %.3f s,", kinds[k], seconds[k]);
+    std::printf("\n");
   }
   std::printf("%zu samples, minima:", samples.size());
   for (int k = 0; k < kKinds; ++k)
-    std::printf(" %s %.3f s (%.3fx)%s", kinds[k], best[k], best[k] / best[0], k + 1 < kKinds ? "," : "\n");
+    if (wanted[k]) std::printf(" %s %.3f s (%.3fx),", kinds[k], best[k], best[k] / best[0]);
+  std::printf("\n");
   if (argc > 5)
     if (Status s = calibrator->SaveStatistics(network.get(), argv[5]); !s.ok()) return fail(s);
   return 0;

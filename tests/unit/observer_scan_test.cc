@@ -80,6 +80,31 @@ TEST(ObserverScan, Avx2PassesMatchTheScalarOnes) {
   EXPECT_GT(checked, 200);
 }
 
+// The AVX2 scan assumes a batch holds no NaN and no infinity and falls back
+// to the exact loop when it sees one: a single one at every position (in the
+// 32-value blocks, either vector of a compared pair, and the tail) must
+// still be counted, and the extremes must stay those of the finite values.
+TEST(ObserverScan, Avx2ScanCountsOneNonFiniteValueAnywhere) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
+  const float inf = std::numeric_limits<float>::infinity();
+  int checked = 0;
+  for (size_t n : {size_t{32}, size_t{45}, size_t{96}, size_t{131}})
+    for (float odd : {std::numeric_limits<float>::quiet_NaN(), inf, -inf})
+      for (size_t at = 0; at < n; ++at) {
+        std::vector<float> x = Values(n, static_cast<uint32_t>(n + at), 1 + static_cast<int>(at % 2));
+        x[at] = odd;
+        const ValueScan a = ScanValues(x.data(), static_cast<int64_t>(n), true);
+        const ValueScan s = ScanValues(x.data(), static_cast<int64_t>(n), false);
+        ASSERT_EQ(a.finite, s.finite) << n << " " << odd << " at " << at;
+        ASSERT_EQ(a.nan, s.nan) << n << " " << odd << " at " << at;
+        ASSERT_EQ(a.inf, s.inf) << n << " " << odd << " at " << at;
+        ASSERT_EQ(Bits(a.lo), Bits(s.lo)) << n << " " << odd << " at " << at;
+        ASSERT_EQ(Bits(a.hi), Bits(s.hi)) << n << " " << odd << " at " << at;
+        ++checked;
+      }
+  EXPECT_EQ(checked, 3 * (32 + 45 + 96 + 131));
+}
+
 TEST(ObserverScan, ScalarPassesOnAHandCase) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   const std::vector<float> x = {-0.0f, 2.0f, nan, 0.0f, -inf, -1.5f, 4.0f, 3.99f};
