@@ -44,8 +44,8 @@ class TensorObserver {
   // num_bins is clamped to [0, kMaxNumBins]: the constructor cannot fail.
   // 0 bins: ranges only (min, max and the counts, no histogram): what the
   // LINEAR algorithm needs, at the cost of one scan per value instead of a
-  // scan and a histogram increment (PP-OCRv4 rec's calibration 1.5x -> 1.2x
-  // its float inference, bench/RESULTS.md stop 40).
+  // scan and a histogram increment (PP-OCRv4 rec's calibration 1.5x -> 1.1x
+  // its float inference, bench/RESULTS.md stops 40-41).
   explicit TensorObserver(int32_t num_bins = kDefaultNumBins);
 
   // Adds n values. NaN and ±Inf are counted, not binned. A null pointer or
