@@ -126,7 +126,8 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
 }
 
 // Register-blocked rows for the common filters (KH x KW, stride SW, no
-// dilation): kUnrollT outputs at a time, each input vector of the window's
+// dilation): kUnrollT outputs at a time (the row's tail as one block of
+// fewer), each input vector of the window's
 // span loaded once per filter row and multiplied into every output it
 // reaches, the row's KW weights held in registers. The generic loops below
 // reload each input once per (tap, output): 5 loads per 4 FMAs, load-bound
@@ -136,69 +137,114 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
 // 1 x 1 loads per FMA, MobileNetV2's 144 x 56 x 56 layer 0.19 ms against
 // 0.11 with the loads shared, 1 thread, Zen 4). Each output still sums its
 // taps in (kh, kw) order from the bias, as the generic loops do. Returns the
-// first output column not done.
+// first output column not done (all of them).
 constexpr int kUnrollT = 8;
+
+// U outputs from column ow (U <= kUnrollT; fewer for a row's tail).
+template <int KH, int KW, int SW, int U>
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void BlockAvx2(const RowArgs& a, int64_t ow,
+                                                                              int64_t half, __m256 bias,
+                                                                              const Bounds256& bounds) {
+  constexpr int kSpan = (U - 1) * SW + KW;  // input vectors the outputs read per filter row
+  const int64_t block = a.block;
+  __m256 acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = bias;
+  for (int kh = 0; kh < KH; ++kh) {
+    __m256 w[KW];
+    for (int kw = 0; kw < KW; ++kw) w[kw] = _mm256_loadu_ps(a.weights + (kh * KW + kw) * block + half);
+    const float* x = a.rows[kh] + half + ow * SW * block;
+    for (int p = 0; p < kSpan; ++p) {
+      __m256 v = _mm256_loadu_ps(x + p * block);
+      __asm__("" : "+x"(v));  // one load for up to KW FMAs (BlockAvx512)
+      for (int kw = 0; kw < KW; ++kw) {
+        const int u = (p - kw) / SW;
+        if (p >= kw && (p - kw) % SW == 0 && u < U) acc[u] = _mm256_fmadd_ps(v, w[kw], acc[u]);
+      }
+    }
+  }
+  for (int u = 0; u < U; ++u) Store256(a, ow + u, half, acc[u], bounds);
+}
+
+template <int KH, int KW, int SW, int U>
+__attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void BlockAvx512(const RowArgs& a,
+                                                                                            int64_t ow, __m512 bias,
+                                                                                            const Bounds512& bounds) {
+  constexpr int kSpan = (U - 1) * SW + KW;
+  __m512 acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = bias;
+  for (int kh = 0; kh < KH; ++kh) {
+    __m512 w[KW];
+    for (int kw = 0; kw < KW; ++kw) w[kw] = _mm512_loadu_ps(a.weights + (kh * KW + kw) * 16);
+    const float* x = a.rows[kh] + ow * SW * 16;
+    for (int p = 0; p < kSpan; ++p) {
+      __m512 v = _mm512_loadu_ps(x + p * 16);
+      // One load feeding up to KW FMAs: keep the compiler from folding it
+      // into each of them (a load per FMA, load-bound on Zen 4).
+      __asm__("" : "+v"(v));
+      for (int kw = 0; kw < KW; ++kw) {
+        const int u = (p - kw) / SW;
+        if (p >= kw && (p - kw) % SW == 0 && u < U) acc[u] = _mm512_fmadd_ps(v, w[kw], acc[u]);
+      }
+    }
+  }
+  for (int u = 0; u < U; ++u) Store512(a, ow + u, acc[u], bounds);
+}
+
+// The row's last `left` (< kUnrollT) outputs as one register block too: the
+// small planes' rows (7 and 14 columns) ran most of their outputs through
+// the generic loops, at twice oneDNN's float32 time (MobileNetV2's 960
+// channels at 7 x 7, AMX Xeon).
+#define MIXQ_DW_TAIL(BLOCK, ...)         \
+  switch (left) {                        \
+    case 1:                              \
+      BLOCK<KH, KW, SW, 1>(__VA_ARGS__); \
+      break;                             \
+    case 2:                              \
+      BLOCK<KH, KW, SW, 2>(__VA_ARGS__); \
+      break;                             \
+    case 3:                              \
+      BLOCK<KH, KW, SW, 3>(__VA_ARGS__); \
+      break;                             \
+    case 4:                              \
+      BLOCK<KH, KW, SW, 4>(__VA_ARGS__); \
+      break;                             \
+    case 5:                              \
+      BLOCK<KH, KW, SW, 5>(__VA_ARGS__); \
+      break;                             \
+    case 6:                              \
+      BLOCK<KH, KW, SW, 6>(__VA_ARGS__); \
+      break;                             \
+    case 7:                              \
+      BLOCK<KH, KW, SW, 7>(__VA_ARGS__); \
+      break;                             \
+    default:                             \
+      break;                             \
+  }
 
 template <int KH, int KW, int SW>
 __attribute__((target("avx2,fma,f16c"))) int64_t RowAvx2T(const RowArgs& a) {
   const Bounds256 bounds = BoundsOf256(a);
-  constexpr int kSpan = (kUnrollT - 1) * SW + KW;  // input vectors a block of outputs reads per filter row
-  const int64_t block = a.block;
-  int64_t done = 0;
-  for (int64_t half = 0; half < block; half += 8) {
+  for (int64_t half = 0; half < a.block; half += 8) {
     const __m256 bias = _mm256_loadu_ps(a.bias + half);
     int64_t ow = 0;
-    for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) {
-      __m256 acc[kUnrollT];
-      for (int u = 0; u < kUnrollT; ++u) acc[u] = bias;
-      for (int kh = 0; kh < KH; ++kh) {
-        __m256 w[KW];
-        for (int kw = 0; kw < KW; ++kw) w[kw] = _mm256_loadu_ps(a.weights + (kh * KW + kw) * block + half);
-        const float* x = a.rows[kh] + half + ow * SW * block;
-        for (int p = 0; p < kSpan; ++p) {
-          __m256 v = _mm256_loadu_ps(x + p * block);
-          __asm__("" : "+x"(v));  // one load for up to KW FMAs (RowAvx512T)
-          for (int kw = 0; kw < KW; ++kw) {
-            const int u = (p - kw) / SW;
-            if (p >= kw && (p - kw) % SW == 0 && u < kUnrollT) acc[u] = _mm256_fmadd_ps(v, w[kw], acc[u]);
-          }
-        }
-      }
-      for (int u = 0; u < kUnrollT; ++u) Store256(a, ow + u, half, acc[u], bounds);
-    }
-    done = ow;
+    for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) BlockAvx2<KH, KW, SW, kUnrollT>(a, ow, half, bias, bounds);
+    const int64_t left = a.out_w - ow;
+    MIXQ_DW_TAIL(BlockAvx2, a, ow, half, bias, bounds)
   }
-  return done;
+  return a.out_w;
 }
 
 template <int KH, int KW, int SW>
 __attribute__((target("avx512f,avx512vl,f16c,fma"))) int64_t RowAvx512T(const RowArgs& a) {
-  constexpr int kSpan = (kUnrollT - 1) * SW + KW;
   const Bounds512 bounds = BoundsOf512(a);
   const __m512 bias = _mm512_loadu_ps(a.bias);
   int64_t ow = 0;
-  for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) {
-    __m512 acc[kUnrollT];
-    for (int u = 0; u < kUnrollT; ++u) acc[u] = bias;
-    for (int kh = 0; kh < KH; ++kh) {
-      __m512 w[KW];
-      for (int kw = 0; kw < KW; ++kw) w[kw] = _mm512_loadu_ps(a.weights + (kh * KW + kw) * 16);
-      const float* x = a.rows[kh] + ow * SW * 16;
-      for (int p = 0; p < kSpan; ++p) {
-        __m512 v = _mm512_loadu_ps(x + p * 16);
-        // One load feeding up to KW FMAs: keep the compiler from folding it
-        // into each of them (a load per FMA, load-bound on Zen 4).
-        __asm__("" : "+v"(v));
-        for (int kw = 0; kw < KW; ++kw) {
-          const int u = (p - kw) / SW;
-          if (p >= kw && (p - kw) % SW == 0 && u < kUnrollT) acc[u] = _mm512_fmadd_ps(v, w[kw], acc[u]);
-        }
-      }
-    }
-    for (int u = 0; u < kUnrollT; ++u) Store512(a, ow + u, acc[u], bounds);
-  }
-  return ow;
+  for (; ow + kUnrollT <= a.out_w; ow += kUnrollT) BlockAvx512<KH, KW, SW, kUnrollT>(a, ow, bias, bounds);
+  const int64_t left = a.out_w - ow;
+  MIXQ_DW_TAIL(BlockAvx512, a, ow, bias, bounds)
+  return a.out_w;
 }
+#undef MIXQ_DW_TAIL
 
 using BlockedRow = int64_t (*)(const RowArgs&);
 

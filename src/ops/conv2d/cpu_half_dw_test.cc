@@ -188,6 +188,11 @@ const Case kCases[] = {
     {1, 16, 30, 29, 3, 1, 1, 1, 1, 1, 1, "relu6"},    // rows of 29: a block of 8 and tails
     {1, 64, 7, 7, 3, 1, 1, 1, 1, 1, 1, "relu6"},      // MobileNetV2's 7 x 7: no block of 8, many jobs
     {2, 32, 6, 9, 5, 2, 1, 2, 2, 2, 2, "add_relu6"},  // a small plane through the output stage
+    // Row tails as one register block of fewer than 8 columns.
+    {1, 16, 10, 14, 3, 1, 1, 1, 1, 1, 1, "relu6"},      // MobileNetV2's 14 x 14: a tail of 6
+    {1, 32, 14, 14, 3, 2, 1, 1, 1, 1, 1, "relu6"},      // its 14 x 14 -> 7 x 7: a tail of 7
+    {1, 16, 8, 10, 3, 1, 1, 1, 1, 1, 1, "add_relu6"},   // a tail of 2 through the output stage
+    {1, 16, 9, 18, 5, 2, 1, 2, 2, 2, 2, "hard_swish"},  // 5 x 5 stride 2: a tail of 1
 };
 
 TEST(Conv2DHalfDepthwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
