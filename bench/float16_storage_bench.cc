@@ -8,13 +8,15 @@
 //
 //   build/bench/mixq_float16_storage_bench [--benchmark_filter=...]
 //
-// One thread, or MIXQ_BENCH_THREADS of them (OMP_NUM_THREADS is not read).
+// One thread, or MIXQ_BENCH_THREADS of them (OMP_NUM_THREADS is not read);
+// MIXQ_BENCH_FP16=0 keeps float16 chains in float32 arithmetic.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <cstdlib>
 #include <random>
 
+#include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "ops/kernel_registry.h"
 #include "util/half.h"
@@ -154,6 +156,16 @@ std::vector<Case> Cases() {
        "avx512-f16-dw",
        true,
        16},
+      // PP-OCRv4 rec's 5 x 5 depthwise layer on 6 x 80 and its hard-swish chain.
+      {"rec_dw5x5_480_6x80_b16_chain",
+       OpKind::kConv2D,
+       conv(5, 480),
+       {{1, 480, 6, 80}, {480, 1, 5, 5}, {480}},
+       {1, 480, 6, 80},
+       "avx512-f16-dw",
+       true,
+       16,
+       true},
       // PP-OCR det's first pointwise layer and its post-op chain.
       {"det_conv1x1_16_32_160_b16_chain",
        OpKind::kConv2D,
@@ -310,6 +322,9 @@ int BenchThreads() {
 
 void Run(benchmark::State& state, const Case& c, Mode mode) {
   omp_set_num_threads(BenchThreads());
+  // MIXQ_BENCH_FP16=0: float16 chains in float32 arithmetic even where the
+  // CPU has AVX512-FP16 (kernels::Float16ArithmeticPays), to compare both.
+  if (const char* fp16 = std::getenv("MIXQ_BENCH_FP16")) kernels::SetFloat16ArithmeticForTesting(std::atoi(fp16));
   const bool half = mode == Mode::kFloat16;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> real(-2.0f, 2.0f);
@@ -336,10 +351,10 @@ void Run(benchmark::State& state, const Case& c, Mode mode) {
     relu6[0].activation = "hard_swish";
     relu6[1].kind = PostOp::Kind::kScalar;
     relu6[1].activation = "mul";
-    relu6[1].lo = 0.83f;
+    relu6[1].lo = RoundToHalf(0.83f);  // force_float16 rounds the constants (a float16 chain)
     relu6[2].kind = PostOp::Kind::kScalar;
     relu6[2].activation = "add";
-    relu6[2].lo = 0.05f;
+    relu6[2].lo = RoundToHalf(0.05f);
   }
   KernelInit init(c.attrs, ins, outs, &compute, c.blocked_relu6 ? &relu6 : nullptr);
   const KernelDef* def = nullptr;

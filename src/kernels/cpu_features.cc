@@ -69,6 +69,8 @@ const CpuFeatures& DetectedCpuFeatures() {
       f.avx_vnni = ymm && Bit(a, 4);
       f.avx512bf16 = zmm && Bit(a, 5);
     }
+    // AVX512-FP16: leaf 7 edx bit 23.
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) f.avx512fp16 = zmm && Bit(d, 23);
     // AMX: AMX-TILE (leaf 7 edx bit 24) and AMX-INT8 (bit 25), the tile
     // state in XCR0 (bits 17-18), and Linux's per-process permission for
     // the 8 KiB of tile data.
@@ -83,7 +85,17 @@ const CpuFeatures& DetectedCpuFeatures() {
 namespace {
 std::atomic<int> gather_tables_forced{-1};
 std::atomic<int> onednn_float_gemm_forced{-1};
+std::atomic<int> float16_arithmetic_forced{-1};
 }  // namespace
+
+bool Float16ArithmeticPays() {
+  const bool available = DetectedCpuFeatures().avx512fp16 && BestIsa() >= Isa::kAvx512;
+  return available && float16_arithmetic_forced.load(std::memory_order_relaxed) != 0;
+}
+
+void SetFloat16ArithmeticForTesting(int forced) {
+  float16_arithmetic_forced.store(forced, std::memory_order_relaxed);
+}
 
 bool GatherTablesPay() {
   const int forced = gather_tables_forced.load(std::memory_order_relaxed);
@@ -161,6 +173,7 @@ std::string CpuFeatureString() {
   add(f.avx512vnni, "avx512vnni");
   add(f.avx512vbmi, "avx512vbmi");
   add(f.avx512bf16, "avx512bf16");
+  add(f.avx512fp16, "avx512fp16");
   add(f.avx_vnni, "avxvnni");
   add(f.amx_int8, "amx-int8");
   return s.empty() ? "none" : s;

@@ -13,6 +13,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
   bool avx512vbmi = false;  // vpermb / vpermi2b: byte permutes across a whole zmm
+  bool avx512fp16 = false;  // float16 arithmetic (vmulph, vaddph, ...), Sapphire Rapids on
   bool avx_vnni = false;
   // AMX tiles with int8 dot products, enabled by the OS (XCR0) and granted to
   // this process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).
@@ -51,6 +52,17 @@ void SetGatherTablesForTesting(int forced);
 // chosen afterwards; -1 goes back to the CPU.
 bool OneDnnFloatGemmPays();
 void SetOneDnnFloatGemmForTesting(int forced);
+
+// Whether float16 post-op chains (ops/half_chain.h) run their multiplies,
+// adds and clamps as AVX512-FP16 arithmetic on the float16 values: the same
+// bits as the float32 form wherever the constants are float16 values
+// (HalfChain::half_exact says why), and one uop for 16 values where the
+// float32 form spends two F16C round trips of four uops. Needs AVX512-FP16
+// and the AVX-512 tier (MIXQ_MAX_ISA=avx2 turns it off).
+// SetFloat16ArithmeticForTesting(1 / 0) forces it on (where the CPU has it)
+// or off for stages made afterwards; -1 goes back to the CPU.
+bool Float16ArithmeticPays();
+void SetFloat16ArithmeticForTesting(int forced);
 
 const char* IsaName(Isa isa);
 // Parses the names above; false when unknown.

@@ -26,6 +26,18 @@ struct HalfChain {
   // kAddTensor: addend + v rather than v + addend (with two NaNs, x86 keeps
   // the first operand's payload).
   bool add_first[kMaxOps] = {};
+  // kMul / kAdd: the constant is a float16 value; kClamp: the bounds are
+  // not NaN. Then the op on a float16 value h gives the same float16 in
+  // float16 arithmetic (the constants rounded to float16) as widened to
+  // float32 and rounded back: a product of two float16 values is exact in
+  // float32 (22 significant bits), so one rounding remains; so is a sum
+  // whose exponents differ by at most 12, and where they differ by more the
+  // smaller operand is below a quarter of the larger's float16 step, so
+  // neither form moves the larger value; and rounding r is monotonic with
+  // r(h) = h, so r(min(h, b)) = min(h, r(b)) (max alike), NaN h giving the
+  // bound in both (SetHalfExact).
+  bool half_exact[kMaxOps] = {};
+  void SetHalfExact(int k);  // from kind[k], lo[k], hi[k]
 };
 
 // The addends of a chain's kAddTensor ops, at the first element a call
@@ -81,5 +93,16 @@ __attribute__((target("avx2,f16c,fma"), always_inline)) inline __m256 HalfChainO
   }
   return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
 }
+
+// The chain over the whole 16-value vectors of y[0, n) with the ops whose
+// operands allow it (HalfChain::half_exact, and residual adds of float16
+// addends) in AVX512-FP16 arithmetic on the float16 values, the others as
+// HalfChainOp16: bit for bit the float32 form. Call only where
+// kernels::Float16ArithmeticPays(). Returns the elements done.
+int64_t HalfChainFp16(const float* y, int64_t n, uint16_t* out, const HalfChain& chain, const ChainAddends& addends);
+
+// Whether HalfChainFp16 runs any op of `chain` in float16 arithmetic
+// (`half_addends`: which kAddTensor addends are float16).
+bool ChainHasHalfArithmetic(const HalfChain& chain, const bool* half_addends);
 
 }  // namespace mixq::ops

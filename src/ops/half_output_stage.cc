@@ -98,7 +98,13 @@ HalfOutputStage::HalfOutputStage(const KernelInit& init, kernels::Isa isa) {
       chain_.lo[k] = op.lo;
       chain_.hi[k] = op.hi;
       chain_.add_first[k] = op.add_first;
+      chain_.SetHalfExact(k);
     }
+  if (chained_ && avx512_ && kernels::Float16ArithmeticPays()) {
+    bool half_addends[HalfChain::kMaxOps] = {};
+    for (size_t k = 0; k < ops_.size(); ++k) half_addends[k] = ops_[k].add && ops_[k].input_half;
+    fp16_chain_ = ChainHasHalfArithmetic(chain_, half_addends);
+  }
   // A chain the 16-lane registers run (Chain512) beats the table's gathers
   // even where they are fast: on an Intel Xeon (AMX) without the table
   // PP-OCRv4 det force_float16 ran 0.97x / 0.96x the time (1 / 2 threads,
@@ -480,7 +486,9 @@ MIXQ_F16C void HalfOutputStage::Apply(const float* y, int64_t n, int64_t offset,
   }
   if (chained_) {
     const ChainAddends addends = AddendsAt(in, offset);
-    i = avx512_ ? Chain512(y, n, out16, chain_, addends) : Chain256(y, n, out16, chain_, addends);
+    i = fp16_chain_ ? HalfChainFp16(y, n, out16, chain_, addends)
+        : avx512_   ? Chain512(y, n, out16, chain_, addends)
+                    : Chain256(y, n, out16, chain_, addends);
   }
   constexpr size_t kMaxOps = 8;
   const uint16_t* add16[kMaxOps] = {};

@@ -44,6 +44,9 @@ class HalfOutputStage {
                    bool column_bias_first, const std::vector<TensorView>& in, const TensorView& out) const;
   // True when the post-ops run as one 65536-entry table (table_ below).
   bool Tabulated() const { return !table_.empty(); }
+  // True when Apply runs the chain's multiplies, adds and clamps in float16
+  // arithmetic (HalfChainFp16; kernels::Float16ArithmeticPays).
+  bool RunsFloat16Arithmetic() const { return fp16_chain_; }
   // That table, or null: Apply's result for y is table[h], h the float16
   // bits of y (rounded to nearest even), so a kernel may look its registers
   // up itself (two spare entries keep a 32-bit gather of entry h inside).
@@ -86,6 +89,9 @@ class HalfOutputStage {
   // registers (Chain512 / 256), bit for bit the op-by-op passes.
   bool chained_ = false;
   HalfChain chain_;
+  // The chain runs in float16 arithmetic where it has ops that can
+  // (kernels::Float16ArithmeticPays, HalfChainFp16).
+  bool fp16_chain_ = false;
   // Float16 output and unary post-ops that do not commute with the rounding
   // (hard_swish, scalars, leaky_relu): the chain's input is the float16
   // rounding of the convolution, so the whole chain is a function of those

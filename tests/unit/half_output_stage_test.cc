@@ -321,6 +321,121 @@ TEST(HalfOutputStage, UnaryChainsOnLargeOutputsAreOneTableWithTheSameBits) {
   }
 }
 
+// Chains in AVX512-FP16 arithmetic (HalfChainFp16, where the CPU has it):
+// the same bits as the float32 register form (NaN: a NaN), and
+// the step-by-step formulas, over every float16 value, the specials and
+// values between float16 values, with addends through every float16 value.
+// Constants and clamp bounds float16 values or not (those ops stay float32),
+// float16 and float32 addends, an addend first, hard_swish and leaky_relu
+// between float16 ops.
+TEST(HalfOutputStage, Float16ArithmeticChainsGiveTheFloat32FormsBits) {
+  if (!kernels::DetectedCpuFeatures().avx512fp16 || kernels::BestIsa() < kernels::Isa::kAvx512)
+    GTEST_SKIP() << "no AVX512-FP16 (or MIXQ_MAX_ISA below AVX-512)";
+  auto scalar = [](const char* what, float c) {
+    PostOp op;
+    op.kind = PostOp::Kind::kScalar;
+    op.activation = what;
+    op.lo = c;
+    return op;
+  };
+  auto activation = [](const char* what, float lo = 0.0f, float hi = 0.0f) {
+    PostOp op;
+    op.activation = what;
+    op.lo = lo;
+    op.hi = hi;
+    return op;
+  };
+  auto add = [](bool first) {
+    PostOp op;
+    op.kind = PostOp::Kind::kAdd;
+    op.input = 1;
+    op.add_first = first;
+    return op;
+  };
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Chain {
+    std::vector<PostOp> ops;
+    bool half_addend;
+  };
+  const std::vector<Chain> chains = {
+      // PP-OCR's hard_swish, * scale, + bias (float16 constants).
+      {{activation("hard_swish"), scalar("mul", RoundToHalf(0.0437622f)), scalar("add", RoundToHalf(5.63e-5f))}, true},
+      // ResNet's residual add then ReLU.
+      {{add(false), activation("clip", 0.0f, inf)}, true},
+      {{scalar("mul", 1.5f), activation("clip", -2.5f, 6.0f), scalar("add", -0.0917f), activation("leaky_relu", 0.1f),
+        scalar("mul", 0.3711f), activation("clip", -0.3f, 5.1f), add(true), scalar("add", -1.0f)},
+       true},
+      {{scalar("add", 0.125f), activation("hard_swish"), add(false), scalar("mul", -3.0f)}, false},
+      // The addend first (two NaNs: its payload), and a clamp of float16
+      // values to bounds that are not float16 values.
+      {{scalar("mul", 2.0f), add(true)}, true},
+      {{scalar("mul", 2.0f), activation("clip", -0.3f, 5.1f)}, true},
+  };
+  std::vector<float> y = Values({{-2.5f, 6.0f}, {-0.3f, 5.1f}});
+  for (uint32_t h = 0; h < 65536; ++h) y.push_back(HalfToFloat(static_cast<uint16_t>(h)));
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> real(-9.0f, 9.0f);
+  for (int i = 0; i < 20011; ++i) y.push_back(real(rng));
+  const int64_t n = static_cast<int64_t>(y.size());
+  std::vector<uint16_t> addend16(y.size());
+  std::vector<float> addend32(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    addend16[i] = static_cast<uint16_t>(i * 7919 % 65536);
+    addend32[i] = i % 3 == 0 ? real(rng) : HalfToFloat(addend16[i]);
+  }
+  for (size_t c = 0; c < chains.size(); ++c) {
+    SCOPED_TRACE("chain " + std::to_string(c));
+    const Chain& chain = chains[c];
+    ValueInfo x_info{DataType::FLOAT16, {n}, nullptr, nullptr, true};
+    ValueInfo a_info{
+        chain.half_addend ? DataType::FLOAT16 : DataType::FLOAT32, {n}, nullptr, nullptr, chain.half_addend};
+    std::vector<ValueInfo> outs = {ValueInfo{DataType::FLOAT16, {n}, nullptr, nullptr, true}};
+    ir::AttrMap attrs;
+    const std::vector<const ValueInfo*> inputs = {&x_info, &a_info};
+    const KernelInit init(attrs, inputs, outs, nullptr, &chain.ops);
+    ASSERT_TRUE(HalfOutputStage::Supports(init));
+    kernels::SetFloat16ArithmeticForTesting(1);
+    const HalfOutputStage fp16(init);
+    kernels::SetFloat16ArithmeticForTesting(0);
+    const HalfOutputStage fp32(init);
+    kernels::SetFloat16ArithmeticForTesting(-1);
+    ASSERT_TRUE(fp16.RunsFloat16Arithmetic());
+    ASSERT_FALSE(fp32.RunsFloat16Arithmetic());
+    const TensorView a{a_info.dtype,
+                       {n},
+                       chain.half_addend ? static_cast<void*>(addend16.data()) : static_cast<void*>(addend32.data()),
+                       nullptr};
+    const std::vector<TensorView> in = {{DataType::FLOAT16, {n}, nullptr, nullptr}, a};
+    std::vector<uint16_t> got16(y.size()), got32(y.size());
+    const int64_t first = 50003;  // two calls, each with a tail
+    for (auto [stage, got] : {std::pair{&fp16, &got16}, std::pair{&fp32, &got32}}) {
+      const TensorView out{DataType::FLOAT16, {n}, got->data(), nullptr};
+      stage->Apply(y.data(), first, 0, in, out);
+      stage->Apply(y.data() + first, n - first, first, in, out);
+    }
+    for (size_t i = 0; i < y.size(); ++i) {
+      // NaN stays NaN; its payload is not held (with two NaNs it is the
+      // first operand's, and the compiler may swap the float32 form's +).
+      if (std::isnan(HalfToFloat(got32[i]))) {
+        ASSERT_TRUE(std::isnan(HalfToFloat(got16[i]))) << "value " << y[i] << " at " << i;
+        continue;
+      }
+      ASSERT_EQ(got16[i], got32[i]) << "value " << y[i] << " at " << i;
+      float v = y[i];
+      const float addend = chain.half_addend ? HalfToFloat(addend16[i]) : addend32[i];
+      for (const PostOp& op : chain.ops)
+        v = op.kind == PostOp::Kind::kAdd && op.add_first ? addend + RoundToHalf(v)
+                                                          : StepOp(op, RoundToHalf(v), addend);
+      const float want = HalfToFloat(FloatToHalf(v)), have = HalfToFloat(got16[i]);
+      if (std::isnan(want)) {
+        ASSERT_TRUE(std::isnan(have)) << "value " << y[i] << " at " << i;
+        continue;
+      }
+      ASSERT_EQ(FloatToHalf(have), FloatToHalf(want)) << "value " << y[i] << " + " << addend << " at " << i;
+    }
+  }
+}
+
 // A fused GELU (gelu_erf, gelu_tanh: BERT's FFN product on float16
 // storage) gives the separate float16 Activation step's bits: the product
 // rounded to float16, the float32 Activation kernel's own loop, rounded
