@@ -288,8 +288,10 @@ class OneDnnConv : public Kernel {
   // 1.01 ms against 0.43 in float32 before).
   void InitBands(const KernelInit& init) {
     const ConvGeometry& g = g_;
-    const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-                           g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.group == 1;
+    // Strided ones too, over the pixels they read (onednn_half_bands.h).
+    const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h >= 1 && g.stride_w >= 1 && g.pad_top == 0 &&
+                           g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.group == 1 &&
+                           g.dilation_h == 1 && g.dilation_w == 1;
     if (!pointwise || winograd_ || !in_half_ || !IsHalfStorage(init.outputs[0]) || g.in_channels % 16 != 0 ||
         g.out_channels % 16 != 0 || init.inputs[0]->layout != MemoryLayout::kBlocked16 ||
         init.outputs[0].layout != MemoryLayout::kBlocked16 || src_layout_ != HalfLayout::kSame ||
@@ -298,6 +300,8 @@ class OneDnnConv : public Kernel {
     bands_.Init(g, pd_.weights_desc(), std::max(1, omp_get_max_threads()), [&](int64_t rows, int64_t out_channels) {
       ConvGeometry b = g;
       b.in_h = b.out_h = rows;
+      b.in_w = b.out_w = g.out_w;
+      b.stride_h = b.stride_w = 1;
       b.out_channels = out_channels;
       b.batch = 1;
       return ConvPd(b, memory::desc(DescDims(b).weights, memory::data_type::f32, tag::any), has_bias_, {}, tag::nChw16c,

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 
 #include "kernels/cpu_features.h"
 #include "ops/conv2d/onednn_half_bands.h"
@@ -54,9 +55,12 @@ ir::AttrMap NchwAttrs() {
   return attrs;
 }
 
-// `h` rows of `w` pixels, 16 -> `cout` channels, run with `threads` OpenMP
-// threads; `plan`: the jobs forced (else the kernel's own choice).
-void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, const HalfBandPlan* plan = nullptr) {
+// `h` rows of `w` output pixels, 16 -> `cout` channels, run with `threads`
+// OpenMP threads; `plan`: the jobs forced (else the kernel's own choice).
+// `stride` > 1: a strided 1 x 1 convolution over an input of h * stride
+// rows (the last stride - 1 unread) and (w - 1) * stride + 1 columns.
+void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, const HalfBandPlan* plan = nullptr,
+                    int64_t stride = 1) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "onednn-f16");
   ASSERT_NE(def, nullptr);
   const int64_t cin = 16;
@@ -65,15 +69,17 @@ void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, 
   SetHalfBandPlanForTesting(plan);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(cin * h * w)), filter(static_cast<size_t>(cout * cin)),
+  const int64_t in_h = h * stride, in_w = (w - 1) * stride + 1;
+  std::vector<float> x(static_cast<size_t>(cin * in_h * in_w)), filter(static_cast<size_t>(cout * cin)),
       bias(static_cast<size_t>(cout)), addend(static_cast<size_t>(cout * h * w));
   for (auto& v : x) v = Half(real(rng));  // plain NCHW values
   for (auto& v : filter) v = Half(real(rng) * 0.5f);
   for (auto& v : bias) v = real(rng);
   for (auto& v : addend) v = Half(real(rng));
 
-  const ir::AttrMap attrs = NchwAttrs();
-  const ir::Shape xs{1, cin, h, w}, ws{cout, cin, 1, 1}, ys{1, cout, h, w};
+  ir::AttrMap attrs = NchwAttrs();
+  attrs.Set("strides", std::vector<int64_t>{stride, stride});
+  const ir::Shape xs{1, cin, in_h, in_w}, ws{cout, cin, 1, 1}, ys{1, cout, h, w};
   ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, MemoryLayout::kBlocked16};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {cout}, bias.data(), nullptr, false};
@@ -93,7 +99,7 @@ void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, 
   SetHalfBandPlanForTesting(nullptr);
   ASSERT_TRUE(made.ok()) << made.ToString();
 
-  std::vector<uint16_t> x16 = HalfBlocked(x, cin, h, w), a16 = HalfBlocked(addend, cout, h, w);
+  std::vector<uint16_t> x16 = HalfBlocked(x, cin, in_h, in_w), a16 = HalfBlocked(addend, cout, h, w);
   std::vector<uint16_t> y16(addend.size(), 0xdead);
   for (int run = 0; run < 2; ++run)
     ASSERT_TRUE(kernel
@@ -112,7 +118,7 @@ void CheckPointwise(int64_t h, int threads, int64_t cout = 32, int64_t w = 128, 
         double sum = bias[static_cast<size_t>(c)];
         for (int64_t k = 0; k < cin; ++k)
           sum += static_cast<double>(filter[static_cast<size_t>(c * cin + k)]) *
-                 x[static_cast<size_t>((k * h + i) * w + j)];
+                 x[static_cast<size_t>((k * in_h + i * stride) * in_w + j * stride)];
         const float conv = Half(static_cast<float>(sum));
         const float added = Half(conv + addend[static_cast<size_t>((c * h + i) * w + j)]);
         const float expected = Half(std::max(added, 0.0f));
@@ -146,6 +152,24 @@ TEST(Conv2DOneDnnHalf, PointwiseInRowAndChannelGroupJobsMatchesTheReference) {
     }
 }
 
+// Strided 1 x 1 convolutions (ResNet-50's projections) in jobs over the
+// pixels they read: a large one in the kernel's own jobs, a small one (one
+// job, or the plan's), forced plans with tails and channel groups, strides
+// 2 and 3. A job that widened the wrong pixels fails it.
+TEST(Conv2DOneDnnHalf, StridedPointwiseInJobsMatchesTheReference) {
+  if (FindKernel(OpKind::kConv2D, "onednn-f16")->isa > kernels::BestIsa()) GTEST_SKIP() << "needs AVX2 + F16C";
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << "threads " << threads);
+    CheckPointwise(60, threads, 32, 128, nullptr, 2);
+    CheckPointwise(9, threads, 32, 11, nullptr, 2);
+  }
+  for (const HalfBandPlan plan : {HalfBandPlan{5, 2}, HalfBandPlan{13, 1}})
+    for (int64_t stride : {2, 3}) {
+      SCOPED_TRACE(testing::Message() << "rows " << plan.rows << " stride " << stride);
+      CheckPointwise(13, 3, 64, 21, &plan, stride);
+    }
+}
+
 // A tensor that fits in L2 (20 rows) runs whole at any thread count: the
 // same numbers.
 TEST(Conv2DOneDnnHalf, SmallPointwiseRunsWhole) {
@@ -176,6 +200,23 @@ TEST(HalfBandPlan, BandsWhereTheTensorsPassL2AndJobsEvenOverTheThreads) {
   p = ChooseHalfBandPlan(5, 320, 16, 256, 2, 640 << 10);
   EXPECT_EQ(p.groups, 2);
   EXPECT_EQ(p.rows, 3);
+  // Subsampled (a strided 1 x 1's output dims): jobs even where the copies
+  // fit in L2. ResNet-50's 1024 -> 2048 at 14 -> 7 and 512 -> 1024 at
+  // 28 -> 14, whose weights outweigh the activations: all rows in one job
+  // at one thread, in one channel group per thread at two; its 256 -> 512 at
+  // 56 -> 28 as its size asks; a small tensor in one job.
+  for (const auto& [hw, in_c, out_c] : {std::tuple{7, 1024, 2048}, std::tuple{14, 512, 1024}}) {
+    p = ChooseHalfBandPlan(hw, hw, in_c, out_c, 1, 192 << 10, /*subsampled=*/true);
+    EXPECT_EQ(p.rows, hw);
+    EXPECT_EQ(p.groups, 1);
+    p = ChooseHalfBandPlan(hw, hw, in_c, out_c, 2, 640 << 10, /*subsampled=*/true);
+    EXPECT_EQ(p.rows, hw);
+    EXPECT_EQ(p.groups, 2);
+  }
+  EXPECT_EQ(ChooseHalfBandPlan(28, 28, 256, 512, 1, 192 << 10, true).rows,
+            ChooseHalfBandPlan(28, 28, 256, 512, 1, 192 << 10).rows);
+  EXPECT_EQ(ChooseHalfBandPlan(7, 7, 64, 64, 1, 192 << 10, true).rows, 7);
+  EXPECT_EQ(ChooseHalfBandPlan(1, 7, 64, 64, 1, 192 << 10, true).rows, 1);
 }
 
 // 48 channels (three blocks of 16), 3 x 3 stride 2 pad 1 on 90 x 90, a
