@@ -35,22 +35,41 @@ bool IsHalfValue(float v) {
 
 #define MIXQ_FP16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512fp16,f16c,fma")))
 
-MIXQ_FP16 inline __m256h RoundToHalf16(__m512 f) {
-  return _mm256_castsi256_ph(_mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+// Float16 vectors are held as __m256i and their arithmetic written as asm:
+// GCC 12 has the AVX512-FP16 intrinsics, Clang 14 (the fuzz build) only
+// with -mavx512fp16 for the whole file, which would let AVX-512 code into
+// this file's copies of inline functions from shared headers.
+MIXQ_FP16 inline __m256i RoundToHalf16(__m512 f) {
+  return _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-MIXQ_FP16 inline __m512 Widen16(__m256h h) {
-  return _mm512_cvtph_ps(_mm256_castph_si256(h));
+MIXQ_FP16 inline __m512 Widen16(__m256i h) {
+  return _mm512_cvtph_ps(h);
 }
-MIXQ_FP16 inline __m256h Broadcast16(float v) {
-  return _mm256_castsi256_ph(_mm256_set1_epi16(static_cast<short>(FloatToHalf(v))));
+MIXQ_FP16 inline __m256i Broadcast16(float v) {
+  return _mm256_set1_epi16(static_cast<short>(FloatToHalf(v)));
 }
+// x op y with x the instruction's first source: with two NaNs x86 keeps
+// its payload (as the Add step's operand order asks; GCC's _mm256_add_ph,
+// a commutative vector +, may swap them), and max / min return y when
+// either is NaN (as _mm512_max_ps(x, y) does).
+#define MIXQ_FP16_OP(NAME, INSN)                            \
+  MIXQ_FP16 inline __m256i NAME(__m256i x, __m256i y) {     \
+    __m256i r;                                              \
+    __asm__(INSN " %2, %1, %0" : "=v"(r) : "v"(x), "v"(y)); \
+    return r;                                               \
+  }
+MIXQ_FP16_OP(MulHalf, "vmulph")
+MIXQ_FP16_OP(AddHalf, "vaddph")
+MIXQ_FP16_OP(MaxHalf, "vmaxph")
+MIXQ_FP16_OP(MinHalf, "vminph")
+#undef MIXQ_FP16_OP
 
 // kVectors vectors of 16 values, each either float16 (h, `half`) or float32
 // not yet rounded (f); all of them in the same form after every op.
 template <int kVectors>
 struct Values {
   __m512 f[kVectors];
-  __m256h h[kVectors];
+  __m256i h[kVectors];  // float16 bits
   bool half = false;
 };
 
@@ -69,18 +88,9 @@ MIXQ_FP16 inline void RoundedFloat(Values<kVectors>* v) {
   v->half = false;
 }
 
-// x + y with x the instruction's first source, whose payload x86 keeps
-// when both are NaN (as the Add step's operand order asks): GCC's
-// _mm256_add_ph is a commutative vector +, which it may swap.
-MIXQ_FP16 inline __m256h AddInOrder(__m256h x, __m256h y) {
-  __m256h sum;
-  __asm__("vaddph %2, %1, %0" : "=v"(sum) : "v"(x), "v"(y));
-  return sum;
-}
-
 struct Constants {
   __m512 lo[HalfChain::kMaxOps], hi[HalfChain::kMaxOps];
-  __m256h lo16[HalfChain::kMaxOps], hi16[HalfChain::kMaxOps];
+  __m256i lo16[HalfChain::kMaxOps], hi16[HalfChain::kMaxOps];
 };
 
 template <int kVectors>
@@ -94,8 +104,7 @@ MIXQ_FP16 inline void RunOps(Values<kVectors>* v, const HalfChain& chain, const 
         const bool mul = chain.kind[k] == HalfChain::kMul;
         if (exact) {
           ToHalf(v);
-          for (int u = 0; u < kVectors; ++u)
-            v->h[u] = mul ? _mm256_mul_ph(v->h[u], c.lo16[k]) : _mm256_add_ph(v->h[u], c.lo16[k]);
+          for (int u = 0; u < kVectors; ++u) v->h[u] = mul ? MulHalf(v->h[u], c.lo16[k]) : AddHalf(v->h[u], c.lo16[k]);
         } else {
           RoundedFloat(v);
           for (int u = 0; u < kVectors; ++u)
@@ -108,7 +117,7 @@ MIXQ_FP16 inline void RunOps(Values<kVectors>* v, const HalfChain& chain, const 
         // clamped to the rounded bounds stays float16 (HalfChain::half_exact
         // says why); a float32 one is clamped as it is.
         if (v->half && exact) {
-          for (int u = 0; u < kVectors; ++u) v->h[u] = _mm256_min_ph(_mm256_max_ph(v->h[u], c.lo16[k]), c.hi16[k]);
+          for (int u = 0; u < kVectors; ++u) v->h[u] = MinHalf(MaxHalf(v->h[u], c.lo16[k]), c.hi16[k]);
         } else {
           for (int u = 0; u < kVectors; ++u) {
             const __m512 x = v->half ? Widen16(v->h[u]) : v->f[u];
@@ -121,9 +130,8 @@ MIXQ_FP16 inline void RunOps(Values<kVectors>* v, const HalfChain& chain, const 
         if (addends.half[k]) {
           ToHalf(v);
           for (int u = 0; u < kVectors; ++u) {
-            const __m256h a = _mm256_castsi256_ph(
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(addends.half[k] + at + 16 * u)));
-            v->h[u] = chain.add_first[k] ? AddInOrder(a, v->h[u]) : AddInOrder(v->h[u], a);
+            const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(addends.half[k] + at + 16 * u));
+            v->h[u] = chain.add_first[k] ? AddHalf(a, v->h[u]) : AddHalf(v->h[u], a);
           }
         } else {
           RoundedFloat(v);
@@ -150,8 +158,7 @@ MIXQ_FP16 inline void RunOps(Values<kVectors>* v, const HalfChain& chain, const 
 template <int kVectors>
 MIXQ_FP16 inline void Store(const Values<kVectors>& v, uint16_t* out) {
   for (int u = 0; u < kVectors; ++u) {
-    const __m256i bits =
-        v.half ? _mm256_castph_si256(v.h[u]) : _mm512_cvtps_ph(v.f[u], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256i bits = v.half ? v.h[u] : _mm512_cvtps_ph(v.f[u], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16 * u), bits);
   }
 }
