@@ -64,13 +64,12 @@ const CpuFeatures& DetectedCpuFeatures() {
       f.avx512vl = zmm && Bit(b, 31);
       f.avx512vnni = zmm && Bit(c, 11);
       f.avx512vbmi = zmm && Bit(c, 1);
+      f.avx512fp16 = zmm && Bit(d, 23);
     }
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
       f.avx_vnni = ymm && Bit(a, 4);
       f.avx512bf16 = zmm && Bit(a, 5);
     }
-    // AVX512-FP16: leaf 7 edx bit 23.
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) f.avx512fp16 = zmm && Bit(d, 23);
     // AMX: AMX-TILE (leaf 7 edx bit 24) and AMX-INT8 (bit 25), the tile
     // state in XCR0 (bits 17-18), and Linux's per-process permission for
     // the 8 KiB of tile data.

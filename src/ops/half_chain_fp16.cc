@@ -163,8 +163,32 @@ MIXQ_FP16 inline void Store(const Values<kVectors>& v, uint16_t* out) {
   }
 }
 
-MIXQ_FP16 __attribute__((noinline)) int64_t Run(const float* y, int64_t n, uint16_t* out, const HalfChain& chain,
-                                                const ChainAddends& addends) {
+}  // namespace
+
+void HalfChain::SetHalfExact(int k) {
+  switch (kind[k]) {
+    case kMul:
+    case kAdd:
+      half_exact[k] = IsHalfValue(lo[k]);
+      break;
+    case kClamp:
+      half_exact[k] = !std::isnan(lo[k]) && !std::isnan(hi[k]);
+      break;
+    default:
+      half_exact[k] = false;
+  }
+}
+
+bool ChainHasHalfArithmetic(const HalfChain& chain, const bool* half_addends) {
+  for (int k = 0; k < chain.count; ++k) {
+    const bool mul_or_add = chain.kind[k] == HalfChain::kMul || chain.kind[k] == HalfChain::kAdd;
+    if ((mul_or_add && chain.half_exact[k]) || (chain.kind[k] == HalfChain::kAddTensor && half_addends[k])) return true;
+  }
+  return false;
+}
+
+MIXQ_FP16 int64_t HalfChainFp16(const float* y, int64_t n, uint16_t* out, const HalfChain& chain,
+                                const ChainAddends& addends) {
   Constants c;
   for (int k = 0; k < chain.count; ++k) {
     c.lo[k] = _mm512_set1_ps(chain.lo[k]);
@@ -191,34 +215,6 @@ MIXQ_FP16 __attribute__((noinline)) int64_t Run(const float* y, int64_t n, uint1
 }
 
 #undef MIXQ_FP16
-
-}  // namespace
-
-void HalfChain::SetHalfExact(int k) {
-  switch (kind[k]) {
-    case kMul:
-    case kAdd:
-      half_exact[k] = IsHalfValue(lo[k]);
-      break;
-    case kClamp:
-      half_exact[k] = !std::isnan(lo[k]) && !std::isnan(hi[k]);
-      break;
-    default:
-      half_exact[k] = false;
-  }
-}
-
-bool ChainHasHalfArithmetic(const HalfChain& chain, const bool* half_addends) {
-  for (int k = 0; k < chain.count; ++k) {
-    const bool mul_or_add = chain.kind[k] == HalfChain::kMul || chain.kind[k] == HalfChain::kAdd;
-    if ((mul_or_add && chain.half_exact[k]) || (chain.kind[k] == HalfChain::kAddTensor && half_addends[k])) return true;
-  }
-  return false;
-}
-
-int64_t HalfChainFp16(const float* y, int64_t n, uint16_t* out, const HalfChain& chain, const ChainAddends& addends) {
-  return Run(y, n, out, chain, addends);
-}
 
 }  // namespace mixq::ops
 
