@@ -62,16 +62,6 @@ MIXQ_AVX512BW void BFloat16ToFloatRowAvx512(const uint16_t* x, float* y, int64_t
   for (; i < n; ++i) y[i] = BFloat16ToFloat(x[i]);
 }
 
-// 16 floats' bfloat16 bits in the low half of each int32 lane: BFloat16Bits8
-// on 16 lanes, the NaN lanes chosen by a mask.
-MIXQ_AVX512BW inline __m512i BFloat16Bits16(__m512i f) {
-  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(f, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(f, _mm512_set1_epi32(0x7fff)), odd), 16);
-  const __mmask16 nan =
-      _mm512_cmpgt_epi32_mask(_mm512_and_si512(f, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(f, 16), _mm512_set1_epi32(0x40));
-}
-
 MIXQ_AVX512BW void FloatToBFloat16RowAvx512(const float* x, uint16_t* y, int64_t n) {
   // packus works per 128-bit lane: [lo0-3 hi0-3 | lo4-7 hi4-7 | ...]; the
   // permutation puts the 64-bit groups back in order.

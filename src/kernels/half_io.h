@@ -60,6 +60,15 @@ __attribute__((target("avx2,f16c"))) inline __m256i BFloat16Bits8(__m256 v) {
   const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(f, 16), _mm256_set1_epi32(0x40));
   return _mm256_blendv_epi8(rounded, quiet, nan);
 }
+// 16 floats' bfloat16 bits in the low half of each int32 lane: BFloat16Bits8
+// on 16 lanes, the NaN lanes chosen by a mask. Needs AVX-512 F + BW.
+__attribute__((target("avx512f,avx512bw"))) inline __m512i BFloat16Bits16(__m512i f) {
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(f, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(f, _mm512_set1_epi32(0x7fff)), odd), 16);
+  const __mmask16 nan =
+      _mm512_cmpgt_epi32_mask(_mm512_and_si512(f, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(f, 16), _mm512_set1_epi32(0x40));
+}
 // The same, packed: 8 bfloat16 values.
 __attribute__((target("avx2,f16c"))) inline __m128i FloatToBFloat16x8(__m256 v) {
   const __m256i bits = BFloat16Bits8(v);

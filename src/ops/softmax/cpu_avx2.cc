@@ -56,8 +56,7 @@ __attribute__((target("avx2,fma"))) void SoftmaxRowAvx2(const float* x, float* y
   for (int64_t k = scanned; k < n; ++k) max = x[k] > max ? x[k] : max;
   const __m256 m = _mm256_set1_ps(max);
   // The sum in double, element 8 b + i into lane i of chain (b / 2) % 2
-  // (lanes 0-3 in lo, 4-7 in hi): two chains of dependent adds, not one, and
-  // the order the AVX-512 row adds in (softmax_row_avx512.cc).
+  // (lanes 0-3 in lo, 4-7 in hi): two chains of dependent adds, not one.
   __m256d sum_lo[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   __m256d sum_hi[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   int64_t k = 0;
@@ -140,7 +139,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(softmax, avx2) {
   mixq::ops::RegisterKernel(
       {"avx2", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10, mixq::ops::Supports, mixq::ops::Make<false>});
-  // The same bits on AVX-512 (softmax_row_avx512.cc).
+  // The same arithmetic on AVX-512, with a cheaper exponent (softmax_row_avx512.cc).
   mixq::ops::RegisterKernel(
       {"avx512", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx512, 11, mixq::ops::Supports, mixq::ops::Make<true>});
 }

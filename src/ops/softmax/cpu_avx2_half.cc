@@ -2,8 +2,9 @@
 // "avx2-bf16"): per row, a narrow input is widened into the thread's own
 // buffer, the float32 kernel's row function (ops/softmax/softmax_row.h) runs
 // on it in place, and a narrow output is rounded from it; float32 sides are
-// read or written directly. The same float32 values as the float32 kernel
-// between Cast steps, so the same bits.
+// read or written directly. "avx512-f16" / "avx512-bf16" widen and round in
+// registers instead (SoftmaxRowNarrowAvx512). The same float32 values as the
+// float32 kernel of the same ISA between Cast steps, so the same bits.
 //
 // It replaced the generic chunked form (ops/half_storage.h MakeHalfRows),
 // which called the float32 kernel once per chunk: PP-OCR rec's head (40 rows
@@ -27,10 +28,11 @@ namespace {
 
 class SoftmaxNarrow : public Kernel {
  public:
-  SoftmaxNarrow(const char* name, SoftmaxRowFn row, bool bfloat16, bool in_narrow, bool out_narrow, int64_t rows,
-                int64_t n)
+  SoftmaxNarrow(const char* name, SoftmaxRowFn row, bool avx512, bool bfloat16, bool in_narrow, bool out_narrow,
+                int64_t rows, int64_t n)
       : name_(name),
         row_(row),
+        avx512_(avx512),
         bfloat16_(bfloat16),
         in_narrow_(in_narrow),
         out_narrow_(out_narrow),
@@ -47,6 +49,15 @@ class SoftmaxNarrow : public Kernel {
     for (int64_t r = 0; r < rows_; ++r) {
       std::vector<float>& row = rows_buffers_[static_cast<size_t>(omp_get_thread_num())];
       if (row.size() < static_cast<size_t>(n_)) row.resize(static_cast<size_t>(n_));
+      if (avx512_) {  // widened and rounded in registers
+        SoftmaxRowNarrowAvx512(
+            in_narrow_ ? static_cast<const void*>(static_cast<const uint16_t*>(x) + r * n_)
+                       : static_cast<const float*>(x) + r * n_,
+            in_narrow_,
+            out_narrow_ ? static_cast<void*>(static_cast<uint16_t*>(y) + r * n_) : static_cast<float*>(y) + r * n_,
+            out_narrow_, bfloat16_, row.data(), n_);
+        continue;
+      }
       const float* from = static_cast<const float*>(x) + r * n_;
       if (in_narrow_) {
         kernels::Narrow16ToFloatRow(bfloat16_, static_cast<const uint16_t*>(x) + r * n_, row.data(), n_);
@@ -62,6 +73,7 @@ class SoftmaxNarrow : public Kernel {
  private:
   const char* name_;
   SoftmaxRowFn row_;
+  bool avx512_;  // SoftmaxRowNarrowAvx512 instead of row_ between widening and rounding passes
   bool bfloat16_, in_narrow_, out_narrow_;
   int64_t rows_, n_;
   std::vector<std::vector<float>> rows_buffers_;  // per OpenMP thread: one widened row
@@ -89,7 +101,7 @@ Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   const bool bfloat16 = kNarrow == DataType::BFLOAT16;
   const char* name = kAvx512 ? (bfloat16 ? "avx512-bf16" : "avx512-f16") : (bfloat16 ? "avx2-bf16" : "avx2-f16");
   *kernel = std::make_unique<SoftmaxNarrow>(
-      name, kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2, bfloat16, IsNarrowStorage(*init.inputs[0], kNarrow),
+      name, kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2, kAvx512, bfloat16, IsNarrowStorage(*init.inputs[0], kNarrow),
       IsNarrowStorage(init.outputs[0], kNarrow), ir::ElementCount(shape) / shape.back(), shape.back());
   return Status::OK();
 }
@@ -104,7 +116,7 @@ MIXQ_REGISTER_KERNELS(softmax, avx2_half) {
   // bfloat16 storage the same way (force_bfloat16).
   mixq::ops::RegisterKernel({"avx2-bf16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports<mixq::DataType::BFLOAT16>, mixq::ops::Make<mixq::DataType::BFLOAT16>});
-  // The same bits on AVX-512 (ops/softmax/softmax_row_avx512.cc).
+  // On AVX-512: the "avx512" float32 kernel's bits (ops/softmax/softmax_row_avx512.cc).
   mixq::ops::RegisterKernel({"avx512-f16", mixq::OpKind::kSoftmax, mixq::kernels::Isa::kAvx512, 11,
                              mixq::ops::Supports<mixq::DataType::FLOAT16>,
                              mixq::ops::Make<mixq::DataType::FLOAT16, true>});
