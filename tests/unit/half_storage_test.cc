@@ -579,6 +579,28 @@ TEST(HalfStorage, Avx512SoftmaxMatchesTheCastPath) {
   }
 }
 
+// The AVX-512 LayerNorm on narrow storage (ops/layer_norm/cpu_avx512.cc):
+// bit for bit with the Cast path, rows with and without 16-value tails,
+// scale / bias per element or one value, a float32 output too.
+TEST(HalfStorage, Avx512LayerNormMatchesTheCastPath) {
+  if (!HaveAvx2() || kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
+  for (DataType narrow : {DataType::FLOAT16, DataType::BFLOAT16}) {
+    NarrowScope scope(narrow);
+    const char* kernel = narrow == DataType::FLOAT16 ? "avx512-f16" : "avx512-bf16";
+    for (const ir::Shape& shape : {ir::Shape{3, 97, 7}, ir::Shape{1, 5, 3001}, ir::Shape{2, 9, 768}}) {
+      const Operand x{shape, HalfValues(ir::ElementCount(shape), 23, 3.0f)};
+      const int64_t last = shape.back();
+      const Operand gamma{{last}, HalfValues(last, 24, 1.0f), false, true};
+      const Operand beta{{last}, HalfValues(last, 25, 1.0f), false, true};
+      ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma, beta}, true, {}, kernel);
+      ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma, beta}, false, {}, kernel);  // a float32 output
+      ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma}, true, {}, kernel);         // no bias
+      const Operand one_gamma{{1}, {1.5f}, false, true}, one_beta{{1}, {-0.25f}, false, true};
+      ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, one_gamma, one_beta}, true, {}, kernel);
+    }
+  }
+}
+
 TEST(HalfStorage, KernelsRefuseWhatTheyDoNotTake) {
   if (!HaveAvx2()) GTEST_SKIP() << "needs AVX2 + F16C";
   // Softmax over a middle axis: its rows are not contiguous.

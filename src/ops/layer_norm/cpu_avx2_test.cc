@@ -1,5 +1,5 @@
-// The AVX2 LayerNorm (cpu_avx2.cc) against the reference: rows of 1 to 4099
-// values (every vector tail), scale / bias per element or one value, bias
+// The AVX2 and AVX-512 LayerNorm (cpu_avx2.cc, cpu_avx512.cc) against the
+// reference: rows of 1 to 4099 values (every vector tail), scale / bias per element or one value, bias
 // absent, rows holding NaN, +inf, a mean of 1e4 with a spread of 1e-2, +-100
 // and denormals; within the tolerance the kernel file states (the count of
 // values not bit-identical is printed: 0 when written).
@@ -38,16 +38,15 @@ std::vector<float> RunLayerNorm(const KernelDef& def, const ir::Shape& shape, co
   return y;
 }
 
-TEST(LayerNormAvx2, MatchesTheReferenceWithinOneUlp) {
-  const KernelDef* fast = FindKernel(OpKind::kLayerNorm, "avx2");
+void ExpectWithinOneUlp(const char* kernel) {
+  const KernelDef* fast = FindKernel(OpKind::kLayerNorm, kernel);
   ASSERT_NE(fast, nullptr);
-  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const KernelDef& ref = ReferenceKernel(OpKind::kLayerNorm);
   std::mt19937 rng(17);
   std::uniform_real_distribution<float> real(-3.0f, 3.0f);
   const float inf = std::numeric_limits<float>::infinity();
   int64_t compared = 0, differing = 0;
-  for (int64_t n : {1, 3, 7, 8, 33, 768, 4099}) {
+  for (int64_t n : {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 768, 4099}) {
     const int64_t rows = 7;
     std::vector<float> x(static_cast<size_t>(rows * n));
     for (auto& v : x) v = real(rng);
@@ -82,7 +81,19 @@ TEST(LayerNormAvx2, MatchesTheReferenceWithinOneUlp) {
       }
     }
   }
-  std::cout << "LayerNorm avx2: " << differing << " of " << compared << " values differ from the reference\n";
+  std::cout << "LayerNorm " << kernel << ": " << differing << " of " << compared
+            << " values differ from the reference\n";
+}
+
+TEST(LayerNormAvx2, MatchesTheReferenceWithinOneUlp) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  ExpectWithinOneUlp("avx2");
+}
+
+// cpu_avx512.cc: the same arithmetic, eight doubles a vector.
+TEST(LayerNormAvx512, MatchesTheReferenceWithinOneUlp) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  ExpectWithinOneUlp("avx512");
 }
 
 }  // namespace
