@@ -597,6 +597,9 @@ TEST(HalfStorage, Avx512LayerNormMatchesTheCastPath) {
       ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, gamma}, true, {}, kernel);         // no bias
       const Operand one_gamma{{1}, {1.5f}, false, true}, one_beta{{1}, {-0.25f}, false, true};
       ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, one_gamma, one_beta}, true, {}, kernel);
+      // Denormal outputs (a scale of 1e-39): bfloat16's vcvtneps2bf16 would flush them.
+      const Operand tiny_gamma{{1}, {1e-39f}, false, true};
+      ExpectMatchesCastPath(OpKind::kLayerNorm, {}, {x, tiny_gamma}, true, {}, kernel);
     }
   }
 }

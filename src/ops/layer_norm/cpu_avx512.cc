@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/avx512_warnings.h"
+#include "kernels/bfloat16_store.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
@@ -59,7 +60,7 @@ MIXQ_LN512 void Store16(uint16_t* y, __m512 v, __mmask16 mask) {
   _mm256_mask_storeu_epi16(y, mask, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 MIXQ_LN512 void Store16(BFloat16Bits* y, __m512 v, __mmask16 mask) {
-  _mm256_mask_storeu_epi16(y, mask, _mm512_cvtepi32_epi16(kernels::BFloat16Bits16(_mm512_castps_si512(v))));
+  kernels::StoreBFloat16x16(reinterpret_cast<uint16_t*>(y), v, mask);
 }
 
 MIXQ_LN512 __mmask16 Lanes(int64_t count) {
@@ -75,12 +76,12 @@ MIXQ_LN512 double Sum(__m512d a, __m512d b, __m512d c, __m512d d) {
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a, b), _mm512_add_pd(c, d)));
 }
 
-// One row of n values. `xd` holds n + 16 doubles; `scale` / `bias` hold n
-// doubles each (one value repeated where the op has one), bias may be null.
-template <typename In, typename Out>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void NormalizeRow(const In* x, const double* scale,
-                                                                                 const double* bias, Out* y, double* xd,
-                                                                                 int64_t n, double epsilon) {
+// Passes 1 and 2 of one row of n values: the row widened into `xd` (n + 16
+// doubles, zeros past n), its mean and 1 / sqrt(variance + epsilon).
+template <typename In>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void RowStats(const In* x, double* xd, int64_t n,
+                                                                             double epsilon, double* mean_out,
+                                                                             double* inv_out) {
   // The values in double (0 past the end), summed on four chains.
   __m512d s[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
   int64_t k = 0;
@@ -115,21 +116,46 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void NormalizeRow
     s[0] = _mm512_add_pd(s[0], _mm512_mul_pd(d, d));
   }
   const double var = Sum(s[0], s[1], s[2], s[3]) / static_cast<double>(n);
-  const __m512d inv = _mm512_set1_pd(1.0 / std::sqrt(var + epsilon));
-  // ((x - mean) * inv_std) * scale + bias, rounded once to float32.
-  for (k = 0; k < n; k += 16) {
+  *mean_out = mean;
+  *inv_out = 1.0 / std::sqrt(var + epsilon);
+}
+
+// ((x - mean) * inv_std) * scale + bias for the 16 values at xd + k, rounded
+// once to float32; past n (the lanes not in `lanes`) scale / bias are not
+// read.
+MIXQ_LN512 __m512 Output16(const double* xd, const double* scale, const double* bias, int64_t k, __m512d m, __m512d inv,
+                           __mmask16 lanes) {
+  __m512d v[2];
+  for (int j = 0; j < 2; ++j) {
+    const __mmask8 half = static_cast<__mmask8>(lanes >> (8 * j));
+    v[j] = _mm512_mul_pd(_mm512_mul_pd(_mm512_sub_pd(_mm512_loadu_pd(xd + k + 8 * j), m), inv),
+                         _mm512_maskz_loadu_pd(half, scale + k + 8 * j));
+    if (bias) v[j] = _mm512_add_pd(v[j], _mm512_maskz_loadu_pd(half, bias + k + 8 * j));
+  }
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(v[0]))),
+                                             _mm256_castps_pd(_mm512_cvtpd_ps(v[1])), 1));
+}
+
+// Pass 3, stored as Out.
+template <typename Out>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void RowOutput(const double* xd, const double* scale,
+                                                                              const double* bias, double mean,
+                                                                              double inv_std, Out* y, int64_t n) {
+  const __m512d m = _mm512_set1_pd(mean), inv = _mm512_set1_pd(inv_std);
+  for (int64_t k = 0; k < n; k += 16) {
     const __mmask16 lanes = Lanes(n - k);
-    __m512d v[2];
-    for (int j = 0; j < 2; ++j) {
-      // Past n, scale / bias are not read: their lanes are masked.
-      const __mmask8 half = static_cast<__mmask8>(lanes >> (8 * j));
-      v[j] = _mm512_mul_pd(_mm512_mul_pd(_mm512_sub_pd(_mm512_loadu_pd(xd + k + 8 * j), m), inv),
-                           _mm512_maskz_loadu_pd(half, scale + k + 8 * j));
-      if (bias) v[j] = _mm512_add_pd(v[j], _mm512_maskz_loadu_pd(half, bias + k + 8 * j));
-    }
-    const __m512 out = _mm512_castpd_ps(_mm512_insertf64x4(
-        _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(v[0]))), _mm256_castps_pd(_mm512_cvtpd_ps(v[1])), 1));
-    Store16(y + k, out, lanes);
+    Store16(y + k, Output16(xd, scale, bias, k, m, inv, lanes), lanes);
+  }
+}
+// The same into bfloat16 through vcvtneps2bf16 (kernels/bfloat16_store.h).
+__attribute__((target(MIXQ_BFLOAT16_NATIVE_TARGET))) void RowOutputNative(const double* xd, const double* scale,
+                                                                          const double* bias, double mean,
+                                                                          double inv_std, BFloat16Bits* y, int64_t n) {
+  const __m512d m = _mm512_set1_pd(mean), inv = _mm512_set1_pd(inv_std);
+  for (int64_t k = 0; k < n; k += 16) {
+    const __mmask16 lanes = Lanes(n - k);
+    kernels::StoreBFloat16x16Native(reinterpret_cast<uint16_t*>(y + k), Output16(xd, scale, bias, k, m, inv, lanes),
+                                    lanes);
   }
 }
 
@@ -191,13 +217,17 @@ class LayerNormAvx512 : public Kernel {
  private:
   template <typename In>
   void RunRowFrom(const In* x, void* y, int64_t at, const double* scale, const double* bias, double* xd) const {
+    double mean = 0, inv = 0;
+    RowStats(x, xd, n_, epsilon_, &mean, &inv);
     switch (out_) {
       case Storage::kFloat32:
-        return NormalizeRow(x, scale, bias, static_cast<float*>(y) + at, xd, n_, epsilon_);
+        return RowOutput(xd, scale, bias, mean, inv, static_cast<float*>(y) + at, n_);
       case Storage::kFloat16:
-        return NormalizeRow(x, scale, bias, static_cast<uint16_t*>(y) + at, xd, n_, epsilon_);
+        return RowOutput(xd, scale, bias, mean, inv, static_cast<uint16_t*>(y) + at, n_);
       case Storage::kBFloat16:
-        return NormalizeRow(x, scale, bias, static_cast<BFloat16Bits*>(y) + at, xd, n_, epsilon_);
+        if (native_bfloat16_)
+          return RowOutputNative(xd, scale, bias, mean, inv, static_cast<BFloat16Bits*>(y) + at, n_);
+        return RowOutput(xd, scale, bias, mean, inv, static_cast<BFloat16Bits*>(y) + at, n_);
     }
   }
   void RunRow(const void* x, void* y, int64_t at, const double* scale, const double* bias, double* xd) const {
@@ -216,6 +246,7 @@ class LayerNormAvx512 : public Kernel {
   int64_t rows_, n_;
   double epsilon_;
   bool has_bias_ = false, scale_fixed_ = false, bias_fixed_ = false;
+  const bool native_bfloat16_ = kernels::DetectedCpuFeatures().avx512bf16;  // vcvtneps2bf16
   std::vector<double> scale_, bias_;
 };
 

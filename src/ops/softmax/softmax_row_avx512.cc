@@ -24,6 +24,7 @@
 #include <limits>
 
 #include "kernels/avx512_warnings.h"
+#include "kernels/bfloat16_store.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/vector_exp.h"
@@ -61,22 +62,7 @@ MIXQ_SOFTMAX512 void Store16(uint16_t* y, __m512 v, __mmask16 mask) {
   _mm256_mask_storeu_epi16(y, mask, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 MIXQ_SOFTMAX512 void Store16(BFloat16Bits* y, __m512 v, __mmask16 mask) {
-  _mm256_mask_storeu_epi16(y, mask, _mm512_cvtepi32_epi16(kernels::BFloat16Bits16(_mm512_castps_si512(v))));
-}
-
-// bfloat16 storage through AVX512_BF16's vcvtneps2bf16: the same rounding
-// (to nearest even, NaN quieted by its bit 6) but for denormal inputs, which
-// it flushes to zero: a vector holding one goes the integer way.
-struct NativeBFloat16 {
-  BFloat16Bits* bits;
-};
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16"), always_inline)) inline void Store16(
-    NativeBFloat16 y, __m512 v, __mmask16 mask) {
-  const __m512i f = _mm512_castps_si512(v);
-  const __mmask16 denormal = _mm512_kandn(_mm512_test_epi32_mask(f, _mm512_set1_epi32(0x7f800000)),
-                                          _mm512_test_epi32_mask(f, _mm512_set1_epi32(0x007fffff)));
-  if (__builtin_expect((denormal & mask) != 0, 0)) return Store16(y.bits, v, mask);
-  _mm256_mask_storeu_epi16(y.bits, mask, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
+  kernels::StoreBFloat16x16(reinterpret_cast<uint16_t*>(y), v, mask);
 }
 
 MIXQ_SOFTMAX512 __mmask16 Lanes(int64_t count) {
@@ -157,14 +143,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) void ScaleRow
     Store16(y + k, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, e + k), s), lanes);
   }
 }
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16"))) void ScaleRowNative(const float* e,
-                                                                                                  float scale,
-                                                                                                  BFloat16Bits* y,
-                                                                                                  int64_t n) {
+// The same into bfloat16 through vcvtneps2bf16 (kernels/bfloat16_store.h).
+__attribute__((target(MIXQ_BFLOAT16_NATIVE_TARGET))) void ScaleRowNative(const float* e, float scale, BFloat16Bits* y,
+                                                                         int64_t n) {
   const __m512 s = _mm512_set1_ps(scale);
   for (int64_t k = 0; k < n; k += 16) {
     const __mmask16 lanes = Lanes(n - k);
-    Store16(NativeBFloat16{y + k}, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, e + k), s), lanes);
+    kernels::StoreBFloat16x16Native(reinterpret_cast<uint16_t*>(y + k),
+                                    _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, e + k), s), lanes);
   }
 }
 
