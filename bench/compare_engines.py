@@ -17,8 +17,16 @@ Ratios are mixq / peer (below 1: mixq is faster). Not a test: timings on a
 shared machine are noisy; read the ratios, and repeat before trusting a
 difference under 20 %.
 
+--rounds R (default 1) measures every column R times, interleaved: round r
+runs each of the ten columns for N iterations, starting from column r (so
+no column always runs first or last), and the table gives the median of
+each column's R round medians. A machine whose speed drifts over minutes
+then slows all columns alike, where one pass per column puts the drift into
+the ratios. ONNX Runtime sessions and OpenVINO compiled models are made
+once per row; each mixq round is one `mixq bench` process.
+
     bench/setup                                    # .venv-bench: current ORT + OpenVINO
-    .venv-bench/bin/python bench/compare_engines.py [--iterations N] [--threads 1,2] [--models a,b]
+    .venv-bench/bin/python bench/compare_engines.py [--iterations N] [--rounds R] [--threads 1,2] [--models a,b]
 
 Needs the models of scripts/fetch_models and a build (scripts/build).
 """
@@ -142,23 +150,24 @@ def timed(run, iterations):
     return float(np.median(times))
 
 
-def ort_ms(path, name, x, threads, iterations):
+def ort_runner(path, name, x, threads):
+    """A function of an iteration count returning the median ms of that many runs."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return timed(lambda: session.run(None, {name: x}), iterations)
+    return lambda iterations: timed(lambda: session.run(None, {name: x}), iterations)
 
 
-def ov_ms(path, name, x, threads, iterations, float32):
+def ov_runner(path, name, x, threads, float32):
     if ov is None:
-        return float("nan")
+        return lambda iterations: float("nan")
     config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
     if float32:
         config["INFERENCE_PRECISION_HINT"] = "f32"  # its CPU default is bf16 where the CPU has it
     compiled = ov.Core().compile_model(str(path), "CPU", config)
     request = compiled.create_infer_request()
-    return timed(lambda: request.infer({name: x}), iterations)
+    return lambda iterations: timed(lambda: request.infer({name: x}), iterations)
 
 
 # How many mixq runs used each OpenMP spin (chosen per start: util/omp_wait_policy.h).
@@ -185,6 +194,7 @@ def mixq_build(mixq, onnx_path, out, name, dims, precision, calib=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per column (median of their medians)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args()
@@ -194,7 +204,8 @@ def main():
     work = build / "bench_models"
     work.mkdir(exist_ok=True)
     print(f"ONNX Runtime {ort.__version__}, OpenVINO {ov.__version__ if ov else 'not installed'}; "
-          f"batch 1, median of {args.iterations} runs, ms")
+          f"batch 1, median of {args.iterations} runs" +
+          (f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else "") + ", ms")
     header = (f"{'model':<12} {'thr':>3} | {'mixq f32':>9} {'ORT f32':>8} {'OV f32':>8} | {'mixq qdq':>9} "
               f"{'ORT qdq':>8} {'OV qdq':>8} | {'mixq i8':>8} | {'qdq/ORT':>8} {'qdq/OV':>8} {'i8/f32':>7} | "
               f"{'mixq f16':>8} {'f16/f32':>7} | {'mixq bf16':>9} {'OV dflt':>8} {'bf16/OV':>7}")
@@ -219,18 +230,28 @@ def main():
         mixq_build(mixq, onnx_path, m_i8, name, dims, "qint8_mixed_float32", calib)
         x = samples(dims, 1, 7)[0]
         for threads in map(int, args.threads.split(",")):
-            row = {
-                "mf": mixq_ms(mixq, m_f32, name, dims, threads, args.iterations),
-                "of": ort_ms(onnx_path, name, x, threads, args.iterations),
-                "vf": ov_ms(onnx_path, name, x, threads, args.iterations, True),
-                "mq": mixq_ms(mixq, m_qdq, name, dims, threads, args.iterations),
-                "oq": ort_ms(qdq, name, x, threads, args.iterations),
-                "vq": ov_ms(qdq, name, x, threads, args.iterations, False),
-                "mi": mixq_ms(mixq, m_i8, name, dims, threads, args.iterations),
-                "mh": mixq_ms(mixq, m_f16, name, dims, threads, args.iterations),
-                "mb": mixq_ms(mixq, m_bf16, name, dims, threads, args.iterations),
-                "vd": ov_ms(onnx_path, name, x, threads, args.iterations, False),
+            def mixq_runner(model):
+                return lambda iterations: mixq_ms(mixq, model, name, dims, threads, iterations)
+
+            runners = {
+                "mf": mixq_runner(m_f32),
+                "of": ort_runner(onnx_path, name, x, threads),
+                "vf": ov_runner(onnx_path, name, x, threads, True),
+                "mq": mixq_runner(m_qdq),
+                "oq": ort_runner(qdq, name, x, threads),
+                "vq": ov_runner(qdq, name, x, threads, False),
+                "mi": mixq_runner(m_i8),
+                "mh": mixq_runner(m_f16),
+                "mb": mixq_runner(m_bf16),
+                "vd": ov_runner(onnx_path, name, x, threads, False),
             }
+            rounds = {column: [] for column in runners}
+            columns = list(runners)
+            for r in range(args.rounds):  # interleaved, each round starting one column later
+                for column in columns[r % len(columns):] + columns[:r % len(columns)]:
+                    rounds[column].append(runners[column](args.iterations))
+            row = {column: float(np.median(times)) for column, times in rounds.items()}
+            del runners  # the sessions and compiled models of this row
             print(f"{key:<12} {threads:>3} | {row['mf']:>9.2f} {row['of']:>8.2f} {row['vf']:>8.2f} | {row['mq']:>9.2f} "
                   f"{row['oq']:>8.2f} {row['vq']:>8.2f} | {row['mi']:>8.2f} | {row['mq'] / row['oq']:>8.2f} "
                   f"{row['mq'] / row['vq']:>8.2f} {row['mi'] / row['mf']:>7.2f} | {row['mh']:>8.2f} "
