@@ -305,6 +305,19 @@ std::vector<Case> Cases() {
        {{1, 40, 6625}},
        {1, 40, 6625},
        "avx2-f16"},
+      // BERT-base's attention probabilities, 12 heads of 128 x 128.
+      {"softmax_bert_12x128x128",
+       OpKind::kSoftmax,
+       Attrs(OpKind::kSoftmax, {}),
+       {{1, 12, 128, 128}},
+       {1, 12, 128, 128},
+       "avx512-f16"},
+      {"layer_norm_bert_128x768",
+       OpKind::kLayerNorm,
+       Attrs(OpKind::kLayerNorm, {}),
+       {{1, 128, 768}, {768}, {768}},
+       {1, 128, 768},
+       "avx512-f16"},
   };
 }
 

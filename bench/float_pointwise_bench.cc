@@ -34,6 +34,8 @@ const Case kCases[] = {
     {"erf_bert_ffn", OpKind::kUnary, "erf", {128, 3072}, {}},
     {"layer_norm_bert", OpKind::kLayerNorm, "", {1, 128, 768}, {768}},
     {"layer_norm_ppocr_rec", OpKind::kLayerNorm, "", {1, 40, 120}, {120}},
+    {"softmax_bert", OpKind::kSoftmax, "", {1, 12, 128, 128}, {}},
+    {"softmax_ppocr_rec", OpKind::kSoftmax, "", {1, 40, 6625}, {}},
     {"global_avg_pool_ppocr_det", OpKind::kGlobalAvgPool, "NCHW", {1, 96, 80, 80}, {}},
 };
 
