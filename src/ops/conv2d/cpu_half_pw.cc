@@ -72,6 +72,11 @@ struct TileArgs {
   const float* x;     // the strip's first pixel of this tile, the chunk's first input block
   int64_t x_block;    // floats between input blocks in the strip (pixels * block)
   int64_t in_blocks;  // input channel blocks of this chunk
+  // A plain (NCHW) input, widened channel by channel ("channel-major"
+  // tiles, CM): the strip is [input channel][pixel], x_channel floats
+  // between channels, in_channels of them (any multiple of 8).
+  int64_t x_channel = 0, in_channels = 0;
+  int64_t x_pixel = 0;  // floats between pixels in the strip: block, or 1 (channel-major)
   // The chunk is the first of the input channels (the sums start from the
   // bias; otherwise from the partial sums in y) and the last (the sums are
   // final: stored as float16 when y16 is set; otherwise partial, into y).
@@ -93,8 +98,9 @@ struct TileArgs {
   float lo, hi;
 };
 
-// H: the weights are float16 (w16), widened as each vector is loaded.
-template <int P, int OV, bool H>
+// H: the weights are float16 (w16), widened as each vector is loaded. CM:
+// the strip is channel-major (a plain input), see TileArgs.
+template <int P, int OV, bool H, bool CM>
 __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void Tile512(const TileArgs& a) {
   __m512 acc[P][OV];
   if (a.first) {
@@ -108,17 +114,32 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
   }
   const float* w = a.w;
   const uint16_t* w16 = a.w16;
-  for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
-    const float* x = a.x + ib * a.x_block;
-    // nChw16c (the AVX-512 kernel's only layout): constant offsets.
-    for (int64_t l = 0; l < 16; ++l, w += H ? 0 : 16, w16 += H ? 16 : 0) {
+  if constexpr (CM) {
+    // Channel k's pixels are contiguous: constant offsets from its row.
+    const float* x = a.x;
+    for (int64_t k = 0; k < a.in_channels; ++k, x += a.x_channel, w += H ? 0 : 16, w16 += H ? 16 : 0) {
       __m512 wv[OV];
       for (int j = 0; j < OV; ++j)
         wv[j] = H ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w16 + j * a.w_vector)))
                   : _mm512_loadu_ps(w + j * a.w_vector);
       for (int p = 0; p < P; ++p) {
-        const __m512 v = _mm512_set1_ps(x[p * 16 + l]);
+        const __m512 v = _mm512_set1_ps(x[p]);
         for (int j = 0; j < OV; ++j) acc[p][j] = _mm512_fmadd_ps(v, wv[j], acc[p][j]);
+      }
+    }
+  } else {
+    for (int64_t ib = 0; ib < a.in_blocks; ++ib) {
+      const float* x = a.x + ib * a.x_block;
+      // nChw16c (the AVX-512 kernel's blocked layout): constant offsets.
+      for (int64_t l = 0; l < 16; ++l, w += H ? 0 : 16, w16 += H ? 16 : 0) {
+        __m512 wv[OV];
+        for (int j = 0; j < OV; ++j)
+          wv[j] = H ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w16 + j * a.w_vector)))
+                    : _mm512_loadu_ps(w + j * a.w_vector);
+        for (int p = 0; p < P; ++p) {
+          const __m512 v = _mm512_set1_ps(x[p * 16 + l]);
+          for (int j = 0; j < OV; ++j) acc[p][j] = _mm512_fmadd_ps(v, wv[j], acc[p][j]);
+        }
       }
     }
   }
@@ -142,8 +163,9 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"), always_inline)) inline void 
   }
 }
 
-template <int P, int OV, bool H>
+template <int P, int OV, bool H, bool CM>
 __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(const TileArgs& a) {
+  static_assert(!CM, "channel-major strips run on the AVX-512 kernel only");
   __m256 acc[P][OV];
   if (a.first) {
     for (int j = 0; j < OV; ++j) {
@@ -198,42 +220,42 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline void Tile256(cons
 // One copy per instruction set: GCC inlines a target function only into a
 // function of the same target.
 inline void AdvancePixels(TileArgs* t, int64_t pixels) {
-  t->x += pixels * t->block;
+  t->x += pixels * t->x_pixel;
   if (t->y) t->y += pixels * t->block;
   if (t->y16) t->y16 += pixels * t->block;
 }
 #define MIXQ_PW_COLUMNS(NAME, TARGET, TILE)                                                     \
-  template <int OV, int P, bool H>                                                              \
+  template <int OV, int P, bool H, bool CM>                                                     \
   __attribute__((target(TARGET), always_inline)) inline void NAME(TileArgs a, int64_t pixels) { \
     int64_t p = 0;                                                                              \
     for (; p + P <= pixels; p += P) {                                                           \
       TileArgs t = a;                                                                           \
       AdvancePixels(&t, p);                                                                     \
-      TILE<P, OV, H>(t);                                                                        \
+      TILE<P, OV, H, CM>(t);                                                                    \
     }                                                                                           \
     AdvancePixels(&a, p);                                                                       \
     if constexpr (P > 6) {                                                                      \
       if (pixels - p >= 6) {                                                                    \
-        TILE<6, OV, H>(a);                                                                      \
+        TILE<6, OV, H, CM>(a);                                                                  \
         AdvancePixels(&a, 6);                                                                   \
         p += 6;                                                                                 \
       }                                                                                         \
     }                                                                                           \
     switch (pixels - p) {                                                                       \
       case 1:                                                                                   \
-        TILE<1, OV, H>(a);                                                                      \
+        TILE<1, OV, H, CM>(a);                                                                  \
         break;                                                                                  \
       case 2:                                                                                   \
-        TILE<2, OV, H>(a);                                                                      \
+        TILE<2, OV, H, CM>(a);                                                                  \
         break;                                                                                  \
       case 3:                                                                                   \
-        TILE<3, OV, H>(a);                                                                      \
+        TILE<3, OV, H, CM>(a);                                                                  \
         break;                                                                                  \
       case 4:                                                                                   \
-        TILE<4, OV, H>(a);                                                                      \
+        TILE<4, OV, H, CM>(a);                                                                  \
         break;                                                                                  \
       case 5:                                                                                   \
-        TILE<5, OV, H>(a);                                                                      \
+        TILE<5, OV, H, CM>(a);                                                                  \
         break;                                                                                  \
       default:                                                                                  \
         break;                                                                                  \
@@ -257,7 +279,7 @@ TileArgs AtVector(TileArgs a, int64_t v, int64_t v0, int64_t lanes) {
 
 // Output vectors [v0, v1) over the strip's `pixels` pixels, a few at a
 // time and the rest as one narrower tile.
-template <bool H>
+template <bool H, bool CM>
 __attribute__((target("avx512f,avx512vl,f16c,fma"))) void Strip512(const TileArgs& a, int64_t v0, int64_t v1,
                                                                    int64_t pixels) {
   // Fewer vectors, more pixels: about 24 accumulators, and each broadcast
@@ -269,19 +291,19 @@ __attribute__((target("avx512f,avx512vl,f16c,fma"))) void Strip512(const TileArg
   // 1 thread; with the constant block offsets of Tile512).
   int64_t v = v0;
   if constexpr (H) {
-    for (; v + 2 <= v1; v += 2) Columns512<2, 12, H>(AtVector(a, v, v0, 16), pixels);
+    for (; v + 2 <= v1; v += 2) Columns512<2, 12, H, CM>(AtVector(a, v, v0, 16), pixels);
   } else {
-    for (; v + 4 <= v1; v += 4) Columns512<4, 6, H>(AtVector(a, v, v0, 16), pixels);
-    if (v1 - v == 3) Columns512<3, 8, H>(AtVector(a, v, v0, 16), pixels);
-    if (v1 - v == 2) Columns512<2, 12, H>(AtVector(a, v, v0, 16), pixels);
+    for (; v + 4 <= v1; v += 4) Columns512<4, 6, H, CM>(AtVector(a, v, v0, 16), pixels);
+    if (v1 - v == 3) Columns512<3, 8, H, CM>(AtVector(a, v, v0, 16), pixels);
+    if (v1 - v == 2) Columns512<2, 12, H, CM>(AtVector(a, v, v0, 16), pixels);
   }
-  if (v1 - v == 1) Columns512<1, 12, H>(AtVector(a, v, v0, 16), pixels);
+  if (v1 - v == 1) Columns512<1, 12, H, CM>(AtVector(a, v, v0, 16), pixels);
 }
 template <bool H>
 __attribute__((target("avx2,fma,f16c"))) void Strip256(const TileArgs& a, int64_t v0, int64_t v1, int64_t pixels) {
   int64_t v = v0;
-  for (; v + 2 <= v1; v += 2) Columns256<2, 6, H>(AtVector(a, v, v0, 8), pixels);
-  if (v1 - v == 1) Columns256<1, 12, H>(AtVector(a, v, v0, 8), pixels);
+  for (; v + 2 <= v1; v += 2) Columns256<2, 6, H, false>(AtVector(a, v, v0, 8), pixels);
+  if (v1 - v == 1) Columns256<1, 12, H, false>(AtVector(a, v, v0, 8), pixels);
 }
 
 // True when every weight is a float16 value (rounds to itself, bit for bit).
@@ -293,6 +315,8 @@ bool WeightsAreHalf(const float* w, int64_t n) {
   return true;
 }
 
+bool PlainInputFits(const KernelInit& init);  // below
+
 class HalfPointwise : public Kernel {
  public:
   explicit HalfPointwise(bool avx512) : avx512_(avx512), lanes_(avx512 ? 16 : 8) {}
@@ -303,9 +327,14 @@ class HalfPointwise : public Kernel {
 
   Status Init(const KernelInit& init) {
     MIXQ_RETURN_IF_ERROR(ComputeConv2DGeometry(init.attrs, init.inputs, &g_));
-    block_ = BlockChannels(init.inputs[0]->layout);
-    if (block_ == 0 || block_ < lanes_ || g_.in_channels % block_ != 0 || g_.out_channels % block_ != 0)
-      return Internal("Conv2D (float16 pointwise): needs nChw8c / nChw16c tensors in whole channel blocks");
+    plain_input_ = avx512_ && PlainInputFits(init);
+    block_ = BlockChannels(init.outputs[0].layout);
+    if (!plain_input_ && block_ != BlockChannels(init.inputs[0]->layout)) block_ = 0;
+    if (block_ == 0 || block_ < lanes_ || (!plain_input_ && g_.in_channels % block_ != 0) ||
+        g_.out_channels % block_ != 0)
+      return Internal(
+          "Conv2D (float16 pointwise): needs nChw8c / nChw16c tensors in whole channel blocks (or, on AVX-512, a "
+          "plain input of up to 64 channels in eights and an nChw16c output)");
     const int64_t in_c = g_.in_channels, out_c = g_.out_channels;
     // [output vector][input channel][lane]; a 1 x 1 filter is [out][in] in
     // OIHW and OHWI alike.
@@ -417,11 +446,14 @@ class HalfPointwise : public Kernel {
   // Pixels [p0, p0 + pixels) of image n, output blocks [b0, b1).
   void RunStrip(const uint16_t* x, int64_t n, int64_t p0, int64_t pixels, int64_t b0, int64_t b1, Worker* w,
                 const std::vector<TensorView>& in, const TensorView& out) const {
-    const int64_t plane = g_.in_h * g_.in_w, in_blocks = g_.in_channels / block_;
+    const int64_t plane = g_.in_h * g_.in_w;
+    // A plain input (plain_input_) is one chunk of channel-major rows.
+    const int64_t in_blocks = plain_input_ ? 1 : g_.in_channels / block_;
     const int64_t out_blocks = g_.out_channels / block_;
-    const int64_t strip_floats = pixels * block_, chunk_blocks = chunk_ / block_;
+    const int64_t strip_floats = pixels * block_, chunk_blocks = plain_input_ ? 1 : chunk_ / block_;
     const bool partial = in_blocks > chunk_blocks;
-    w->x.resize(static_cast<size_t>(std::min(in_blocks, chunk_blocks) * strip_floats));
+    w->x.resize(
+        static_cast<size_t>(plain_input_ ? g_.in_channels * pixels : std::min(in_blocks, chunk_blocks) * strip_floats));
     // The float32 outputs: every block's where partial sums are kept, else
     // one group's at a time.
     const int64_t group_blocks = 64 / block_;
@@ -432,6 +464,9 @@ class HalfPointwise : public Kernel {
     TileArgs a{};
     a.x = w->x.data();
     a.x_block = strip_floats;
+    a.x_pixel = plain_input_ ? 1 : block_;
+    a.x_channel = pixels;
+    a.in_channels = g_.in_channels;
     a.block = block_;
     a.w_vector = g_.in_channels * lanes_;
     a.bias = bias_;
@@ -448,10 +483,16 @@ class HalfPointwise : public Kernel {
     // tiles; the sums in between kept in the float32 strip.
     for (int64_t c0 = 0; c0 < in_blocks; c0 += chunk_blocks) {
       const int64_t c1 = std::min(in_blocks, c0 + chunk_blocks);
-      // A channel block's pixels are contiguous in nChwXc: one row per block.
-      for (int64_t ib = c0; ib < c1; ++ib)
-        kernels::HalfToFloatRow(x + ((n * in_blocks + ib) * plane + p0) * block_,
-                                w->x.data() + (ib - c0) * strip_floats, strip_floats);
+      // A channel block's pixels are contiguous in nChwXc: one row per block;
+      // in a plain input, one row per channel.
+      if (plain_input_) {
+        for (int64_t c = 0; c < g_.in_channels; ++c)
+          kernels::HalfToFloatRow(x + (n * g_.in_channels + c) * plane + p0, w->x.data() + c * pixels, pixels);
+      } else {
+        for (int64_t ib = c0; ib < c1; ++ib)
+          kernels::HalfToFloatRow(x + ((n * in_blocks + ib) * plane + p0) * block_,
+                                  w->x.data() + (ib - c0) * strip_floats, strip_floats);
+      }
       a.in_blocks = c1 - c0;
       a.first = c0 == 0;
       a.last = c1 == in_blocks;
@@ -468,8 +509,10 @@ class HalfPointwise : public Kernel {
         if (ag.y) ag.y += y0 * strip_floats;
         if (ag.y16) ag.y16 += (g0 - b0) * ag.y16_block;
         const int64_t v0 = g0 * block_ / lanes_, v1 = g1 * block_ / lanes_;
-        if (avx512_)
-          weights16_ ? Strip512<true>(ag, v0, v1, pixels) : Strip512<false>(ag, v0, v1, pixels);
+        if (avx512_ && plain_input_)
+          weights16_ ? Strip512<true, true>(ag, v0, v1, pixels) : Strip512<false, true>(ag, v0, v1, pixels);
+        else if (avx512_)
+          weights16_ ? Strip512<true, false>(ag, v0, v1, pixels) : Strip512<false, false>(ag, v0, v1, pixels);
         else
           weights16_ ? Strip256<true>(ag, v0, v1, pixels) : Strip256<false>(ag, v0, v1, pixels);
         if (!a.last || store_.direct) continue;
@@ -483,6 +526,7 @@ class HalfPointwise : public Kernel {
 
   bool avx512_;
   int64_t lanes_;
+  bool plain_input_ = false;  // a plain (NCHW) input, channel-major strips (PlainInputFits)
   // Input channels per chunk (the header says why this many).
   int64_t chunk_ = 1024;
   ConvGeometry g_;
@@ -520,10 +564,29 @@ bool LayoutsFit(const KernelInit& init, MemoryLayout block, bool avx512) {
   return init.outputs[0].shape.size() == 4 && init.outputs[0].shape[1] % channels == 0;
 }
 
+// A plain (NCHW) input that the AVX-512 kernel reads channel by channel
+// (channel-major strips): up to 64 channels in eights that are not whole
+// 16-channel blocks, so that the layout pass never blocks them on an AVX-512
+// CPU (MobileNetV2's 24), into an output in whole 16-channel blocks.
+// MobileNetV2's 24 -> 144 at 56 x 56 ran in onednn-f16 (the widened plain
+// input, oneDNN's float32 kernel on it, the output stage: 0.26 ms against
+// float32's 0.18, one thread, AMX Xeon); see bench/RESULTS.md stop 42.
+bool PlainInputShape(const KernelInit& init) {
+  const ir::Shape &x = init.inputs[0]->shape, &y = init.outputs[0].shape;
+  return x.size() == 4 && x[1] % 8 == 0 && x[1] % 16 != 0 && x[1] <= 64 && y.size() == 4 && y[1] % 16 == 0;
+}
+// The same with the layouts the pass gave: the input plain, the output (and
+// any residual addend) nChw16c.
+bool PlainInputFits(const KernelInit& init) {
+  return PlainInputShape(init) && init.inputs[0]->layout == MemoryLayout::kPlain &&
+         init.outputs[0].layout == MemoryLayout::kBlocked16 && AddendsInOutputLayout(init);
+}
+
 // The kernel runs with input, output and every residual addend in one
-// blocked layout.
+// blocked layout, or (AVX-512) from a plain input as PlainInputFits says.
 template <bool kAvx512>
 bool RunsInLayouts(const KernelInit& init) {
+  if (kAvx512 && PlainInputFits(init)) return true;
   return OneLayoutThroughout(init) && LayoutsFit(init, init.inputs[0]->layout, kAvx512);
 }
 
@@ -577,17 +640,25 @@ bool LeftToOneDnn(const KernelInit& init) {
          (g.in_h * g.in_w >= 14 * 14 || (one_thread && g.in_channels >= 512 && g.in_channels >= g.out_channels));
 }
 
+template <bool kAvx512>
 bool Supports(const KernelInit& init) {
   if (LeftToOneDnn(init) || !SupportsShape(init) || !AddendsInOutputLayout(init)) return false;
   const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
   if (in == MemoryLayout::kPlain && out == MemoryLayout::kPlain)
-    return init.inputs[0]->shape.size() == 4 && init.inputs[0]->shape[1] % 16 == 0 &&
-           init.outputs[0].shape.size() == 4 && init.outputs[0].shape[1] % 16 == 0;
+    return (init.inputs[0]->shape.size() == 4 && init.inputs[0]->shape[1] % 16 == 0 &&
+            init.outputs[0].shape.size() == 4 && init.outputs[0].shape[1] % 16 == 0) ||
+           (kAvx512 && PlainInputShape(init));
   return true;
 }
 
 template <bool kAvx512>
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* ins, std::vector<bool>* outs) {
+  if (kAvx512 && block == MemoryLayout::kBlocked16 && SupportsShape(init) && PlainInputShape(init)) {
+    // The input stays plain; the output and any residual addend are blocked.
+    HalfConvBlockedSlots(init, true, ins, outs);
+    (*ins)[0] = false;
+    return;
+  }
   HalfConvBlockedSlots(init, SupportsShape(init) && LayoutsFit(init, block, kAvx512), ins, outs);
 }
 
@@ -607,10 +678,10 @@ MIXQ_AVX512_WARNINGS_ON
 
 MIXQ_REGISTER_KERNELS(conv2d, half_pw) {
   // Above onednn-f16 (10): no float32 copies of the tensors, one parallel region.
-  mixq::ops::RegisterKernel({"avx2-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12, mixq::ops::Supports,
-                             mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>, mixq::ops::RunsInLayouts<false>,
-                             mixq::ops::AddendAlias});
+  mixq::ops::RegisterKernel({"avx2-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx2, 12,
+                             mixq::ops::Supports<false>, mixq::ops::Make<false>, mixq::ops::BlockedSlots<false>,
+                             mixq::ops::RunsInLayouts<false>, mixq::ops::AddendAlias});
   mixq::ops::RegisterKernel({"avx512-f16-pw", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAvx512, 13,
-                             mixq::ops::Supports, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
+                             mixq::ops::Supports<true>, mixq::ops::Make<true>, mixq::ops::BlockedSlots<true>,
                              mixq::ops::RunsInLayouts<true>, mixq::ops::AddendAlias});
 }

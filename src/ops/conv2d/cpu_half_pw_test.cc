@@ -58,8 +58,9 @@ ir::AttrMap Attrs(int64_t stride = 1, int64_t group = 1, int64_t pad = 0) {
 // checks every output. Weights that are float16 values (force_float16's)
 // are packed as float16; others (a float16-storage step computing its
 // weights in float32) stay float32: `half_weights` picks which.
+// `plain_input`: the input NCHW, the output (and addend) in `layout`.
 void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads, uint32_t seed,
-           bool half_weights = true, std::vector<uint16_t>* output = nullptr) {
+           bool half_weights = true, std::vector<uint16_t>* output = nullptr, bool plain_input = false) {
   const test_util::PreferMixqFloatKernels own_kernels;  // taken at any thread count on any CPU
   const int64_t b = BlockChannels(layout);
   std::mt19937 rng(seed);
@@ -74,7 +75,7 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
 
   const ir::AttrMap attrs = Attrs();
   const ir::Shape xs{c.n, c.in_c, c.h, c.w}, ws{c.out_c, c.in_c, 1, 1}, ys{c.n, c.out_c, c.h, c.w};
-  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, layout};
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, plain_input ? MemoryLayout::kPlain : layout};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {c.out_c}, bias.data(), nullptr, false};
   ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, layout};
@@ -117,7 +118,8 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
   for (int64_t n = 0; n < c.n; ++n) {
     for (int64_t ch = 0; ch < c.in_c; ++ch)
       for (int64_t p = 0; p < plane; ++p)
-        x16[static_cast<size_t>(Blocked(n, ch, p / c.w, p % c.w, c.in_c, c.h, c.w, b))] =
+        x16[static_cast<size_t>(plain_input ? (n * c.in_c + ch) * plane + p
+                                            : Blocked(n, ch, p / c.w, p % c.w, c.in_c, c.h, c.w, b))] =
             FloatToHalf(x[static_cast<size_t>((n * c.in_c + ch) * plane + p)]);
     for (int64_t ch = 0; ch < c.out_c; ++ch)
       for (int64_t p = 0; p < plane; ++p)
@@ -205,6 +207,61 @@ TEST(Conv2DHalfPointwise, Avx2MatchesTheReferenceOnBothBlockSizes) {
       Check(*def, kCases8[i], MemoryLayout::kBlocked8, threads, seed++, threads == 1);
     }
   }
+}
+
+// A plain input of 8 to 56 channels in eights (MobileNetV2's 24), read
+// channel by channel, into nChw16c (cpu_half_pw.cc PlainInputShape): tails
+// of every tile, batch 2, several strips, groups, post-ops through the
+// tiles and through the stage, float32 weights.
+TEST(Conv2DHalfPointwise, Avx512FromAPlainInput) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const Case cases[] = {
+      {1, 24, 144, 13, 17, "relu6"},     // MobileNetV2's 24 -> 144; 221 pixels
+      {2, 8, 32, 7, 9, "hard_swish"},    // batch 2, one channel row, 63 pixels
+      {1, 40, 48, 40, 50, "add_relu6"},  // several strips, 3 vectors, a residual through the stage
+      {1, 56, 160, 5, 5, "relu6"},       // a small plane, output blocks in groups
+      {1, 24, 16, 1, 1, ""},             // one pixel, one output block
+  };
+  uint32_t seed = 301;
+  for (int threads : {1, 3})
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(i);
+      Check(*def, cases[i], MemoryLayout::kBlocked16, threads, seed++, threads == 1, nullptr, /*plain_input=*/true);
+    }
+}
+
+// The layouts the plain-input form is offered and keeps: the output slot
+// (and a residual) blocked, the input never; a plain input of 16, 72 or 20
+// channels, or a plain output, is not its.
+TEST(Conv2DHalfPointwise, PlainInputLayouts) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
+  ASSERT_NE(def, nullptr);
+  const ir::AttrMap attrs = Attrs();
+  std::vector<float> filter(static_cast<size_t>(144 * 72), 0.5f), bias(144, 0.0f);
+  std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32};
+  auto init_for = [&](int64_t in_c, MemoryLayout in_layout, MemoryLayout out_layout, auto&& body) {
+    ValueInfo xi{DataType::FLOAT16, {1, in_c, 8, 8}, nullptr, nullptr, true, in_layout};
+    ValueInfo wi{DataType::FLOAT32, {144, in_c, 1, 1}, filter.data(), nullptr, false};
+    ValueInfo bi{DataType::FLOAT32, {144}, bias.data(), nullptr, false};
+    std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, {1, 144, 8, 8}, nullptr, nullptr, true, out_layout}};
+    std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
+    body(KernelInit(attrs, ins, yi, &compute));
+  };
+  init_for(24, MemoryLayout::kPlain, MemoryLayout::kPlain, [&](const KernelInit& init) {
+    EXPECT_TRUE(def->supports(init));
+    std::vector<bool> ins, outs;
+    def->blocked_slots(init, MemoryLayout::kBlocked16, &ins, &outs);
+    EXPECT_FALSE(ins[0]);
+    EXPECT_TRUE(outs[0]);
+    EXPECT_FALSE(def->keep_with_layouts(init));  // a plain output: not this kernel's
+  });
+  init_for(24, MemoryLayout::kPlain, MemoryLayout::kBlocked16,
+           [&](const KernelInit& init) { EXPECT_TRUE(def->keep_with_layouts(init)); });
+  for (int64_t in_c : {16, 72, 20})
+    init_for(in_c, MemoryLayout::kPlain, MemoryLayout::kBlocked16,
+             [&](const KernelInit& init) { EXPECT_FALSE(def->keep_with_layouts(init)) << in_c; });
 }
 
 TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
