@@ -58,20 +58,25 @@ class Lowering {
     }
     // Network outputs no step writes (constants, inputs) still need a buffer.
     for (int out : g_.outputs()) BufferOf(out);
-    if (!options_.reference_only && options_.blocked_layouts) {
+    if (!options_.reference_only) {
       const WithStepInit with_init = [this](int s, const std::function<void(const ops::KernelInit&)>& use) {
         WithInit(s, use);
       };
-      // Observed tensors stay plain, as outputs do, unless their observer
-      // takes any layout (calibration's statistics).
-      std::vector<bool> keep_plain = is_output_;
-      for (size_t v = 0; v < options_.observed_any_layout.size() && v < keep_plain.size(); ++v)
-        if (options_.observed_any_layout[v]) keep_plain[v] = false;
-      for (int out : g_.outputs()) keep_plain[static_cast<size_t>(out)] = true;
-      AssignBlockedLayouts(&plan_, keep_plain, NativeBlockLayout(options_.max_isa), with_init);
-      // int8 chains: NHWC between the convolutions that read and write it (oneDNN's int8 kernels).
-      AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
-      MIXQ_RETURN_IF_ERROR(GiveBackSteps(with_init));
+      if (options_.blocked_layouts) {
+        // Observed tensors stay plain, as outputs do, unless their observer
+        // takes any layout (calibration's statistics).
+        std::vector<bool> keep_plain = is_output_;
+        for (size_t v = 0; v < options_.observed_any_layout.size() && v < keep_plain.size(); ++v)
+          if (options_.observed_any_layout[v]) keep_plain[v] = false;
+        for (int out : g_.outputs()) keep_plain[static_cast<size_t>(out)] = true;
+        AssignBlockedLayouts(&plan_, keep_plain, NativeBlockLayout(options_.max_isa), with_init);
+        // int8 chains: NHWC between the convolutions that read and write it (oneDNN's int8 kernels).
+        AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
+      }
+      // Without blocked layouts (MIXQ_PLAIN_LAYOUTS=1) too: kernels that run
+      // only in them (the float16 pointwise and depthwise ones) give their
+      // plain steps back.
+      MIXQ_RETURN_IF_ERROR(GiveBackSteps(with_init, options_.blocked_layouts));
     }
     CopySmallConstants();
     CountNarrowReaders();
@@ -456,7 +461,7 @@ class Lowering {
   // Steps whose kernel is not worth it in the layouts the pass left them
   // (KernelDef::keep_with_layouts) take the next kernel in line; the
   // channels-last layouts are then assigned anew, until none gives back.
-  Status GiveBackSteps(const WithStepInit& with_init) {
+  Status GiveBackSteps(const WithStepInit& with_init, bool assign_layouts) {
     for (bool changed = true; changed;) {
       changed = false;
       std::vector<size_t> give_back;
@@ -468,8 +473,9 @@ class Lowering {
         if (!keep) give_back.push_back(s);
       }
       if (give_back.empty()) break;
-      for (PlanBuffer& b : plan_.buffers)
-        if (b.info.layout == ops::MemoryLayout::kChannelsLast) b.info.layout = ops::MemoryLayout::kPlain;
+      if (assign_layouts)
+        for (PlanBuffer& b : plan_.buffers)
+          if (b.info.layout == ops::MemoryLayout::kChannelsLast) b.info.layout = ops::MemoryLayout::kPlain;
       for (size_t s : give_back) {
         PlanStep& step = plan_.steps[s];
         const ops::KernelDef* def = nullptr;
@@ -483,7 +489,7 @@ class Lowering {
         step.def = def;
         changed = true;
       }
-      AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
+      if (assign_layouts) AssignBlockedLayouts(&plan_, is_output_, ops::MemoryLayout::kChannelsLast, with_init);
     }
     return Status::OK();
   }

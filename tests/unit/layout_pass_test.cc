@@ -130,6 +130,41 @@ TEST(LayoutPass, Float16StorageStaysBlockedBetweenConvolutions) {
   ExpectClose(blocked.y, ref.y, 1e-2);  // float16 storage, rounded at every step
 }
 
+// Without blocked layouts (MIXQ_PLAIN_LAYOUTS=1, SetBlockedLayouts(false))
+// the float16 kernels that run only in them give their steps back: a
+// force_float16 pointwise -> depthwise -> pointwise chain (MobileNetV2's
+// 24 -> 144 -> 24 included) prepares and runs. It failed to prepare before
+// (the depthwise kernel made on plain tensors).
+TEST(LayoutPass, Float16KernelsGiveBackStepsWithoutBlockedLayouts) {
+  if (!HaveOneDnn() || !ops::FindKernel(OpKind::kConv2D, "onednn-f16") || kernels::BestIsa() < kernels::Isa::kAvx2)
+    GTEST_SKIP();
+  for (int64_t narrow : {24, 32}) {
+    auto network = CreateINetwork();
+    INetwork* n = network.get();
+    ITensor* x = n->AddIInput(DataType::FLOAT32, Dims({1, narrow, 10, 9}));
+    IConvNode* expand = Conv(n, x, narrow, 144, 3, true, 1);
+    IConvNode* dw =
+        n->AddIConvNode(expand->GetOutput(0), RandomConst(n, {144, 1, 3, 3}, 5, 0.4f), RandomConst(n, {144}, 6, 0.3f));
+    ASSERT_TRUE(dw->SetAttr("group", int64_t{144}).ok());
+    ASSERT_TRUE(dw->SetAttr("pads", std::vector<int64_t>{1, 1, 1, 1}).ok());
+    for (const char* attr : {"input_layout", "output_layout"}) ASSERT_TRUE(dw->SetAttr(attr, std::string("NCHW")).ok());
+    ASSERT_TRUE(dw->SetAttr("filter_layout", std::string("OIHW")).ok());
+    IConvNode* project = Conv(n, dw->GetOutput(0), 144, narrow, 7, true, 1);
+    ASSERT_TRUE(n->MarkOutput(project->GetOutput(0)).ok());
+    auto model = BuildOrDie(n, R"({"precision_config": {"precision_mode": "force_float16"}})");
+    ASSERT_NE(model, nullptr);
+    const auto input = RandomFloats(narrow * 90, 13, -1.5f, 1.5f);
+    const Ran blocked = RunPlan(model.get(), input, Dims({1, narrow, 10, 9}), true);
+    const Ran plain = RunPlan(model.get(), input, Dims({1, narrow, 10, 9}), false);
+    const Ran ref = RunPlan(model.get(), input, Dims({1, narrow, 10, 9}), true, /*reference=*/true);
+    EXPECT_TRUE(plain.blocked.empty());
+    ASSERT_EQ(plain.y.size(), ref.y.size());
+    SCOPED_TRACE(narrow);
+    ExpectClose(plain.y, ref.y, 1e-2);
+    ExpectClose(blocked.y, ref.y, 1e-2);
+  }
+}
+
 TEST(LayoutPass, WhatCannotBeBlockedStaysPlain) {
   if (!HaveOneDnn()) GTEST_SKIP();
   // 12 channels: not a multiple of the block.
