@@ -58,9 +58,11 @@ ir::AttrMap Attrs(int64_t stride = 1, int64_t group = 1, int64_t pad = 0) {
 // checks every output. Weights that are float16 values (force_float16's)
 // are packed as float16; others (a float16-storage step computing its
 // weights in float32) stay float32: `half_weights` picks which.
-// `plain_input`: the input NCHW, the output (and addend) in `layout`.
+// `plain_input`: the input NCHW, the output (and addend) in `layout`;
+// `plain_output`: the output and addend NCHW, the input in `layout`.
 void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads, uint32_t seed,
-           bool half_weights = true, std::vector<uint16_t>* output = nullptr, bool plain_input = false) {
+           bool half_weights = true, std::vector<uint16_t>* output = nullptr, bool plain_input = false,
+           bool plain_output = false) {
   const test_util::PreferMixqFloatKernels own_kernels;  // taken at any thread count on any CPU
   const int64_t b = BlockChannels(layout);
   std::mt19937 rng(seed);
@@ -78,8 +80,9 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
   ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, plain_input ? MemoryLayout::kPlain : layout};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {c.out_c}, bias.data(), nullptr, false};
-  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, layout};
-  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, layout}};
+  const MemoryLayout out_layout = plain_output ? MemoryLayout::kPlain : layout;
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout}};
   std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
   std::vector<PostOp> post;
   if (c.post == "add_relu6") {
@@ -123,7 +126,8 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
             FloatToHalf(x[static_cast<size_t>((n * c.in_c + ch) * plane + p)]);
     for (int64_t ch = 0; ch < c.out_c; ++ch)
       for (int64_t p = 0; p < plane; ++p)
-        a16[static_cast<size_t>(Blocked(n, ch, p / c.w, p % c.w, c.out_c, c.h, c.w, b))] =
+        a16[static_cast<size_t>(plain_output ? (n * c.out_c + ch) * plane + p
+                                             : Blocked(n, ch, p / c.w, p % c.w, c.out_c, c.h, c.w, b))] =
             FloatToHalf(addend[static_cast<size_t>((n * c.out_c + ch) * plane + p)]);
   }
   std::vector<TensorView> in = {{DataType::FLOAT16, xs, x16.data(), nullptr},
@@ -155,7 +159,8 @@ void Check(const KernelDef& def, const Case& c, MemoryLayout layout, int threads
           expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
           if (c.post == "hard_swish_affine") expected = Half(Half(expected * 0.7131f) + -0.1093f);
         }
-        const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, o, p / c.w, p % c.w, c.out_c, c.h, c.w, b))]);
+        const float got = HalfToFloat(y16[static_cast<size_t>(
+            plain_output ? (n * c.out_c + o) * plane + p : Blocked(n, o, p / c.w, p % c.w, c.out_c, c.h, c.w, b))]);
         // The float32 sum may round to the float16 neighbour of the double
         // one: a step at the sum's magnitude (cpu_half_dw_test.cc says why
         // that, not the result's).
@@ -232,9 +237,35 @@ TEST(Conv2DHalfPointwise, Avx512FromAPlainInput) {
     }
 }
 
+// An nChw16c input into a plain output of 8 to 56 channels in eights
+// (MobileNetV2's 96 -> 24 and 144 -> 24 with its residual add): the sums
+// padded to whole vectors, transposed to channel rows for the output stage;
+// strips with and without an 8-pixel remainder, batch 2, groups.
+TEST(Conv2DHalfPointwise, Avx512IntoAPlainOutput) {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
+  ASSERT_NE(def, nullptr);
+  if (def->isa > kernels::BestIsa()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const Case cases[] = {
+      {1, 96, 24, 13, 17, "relu6"},       // MobileNetV2's 96 -> 24; 221 pixels
+      {1, 144, 24, 11, 12, "add_relu6"},  // 144 -> 24 with a residual (plain too)
+      {2, 32, 8, 7, 9, "hard_swish"},     // batch 2, one output row of 8
+      {1, 16, 56, 40, 50, ""},            // several strips, 4 vectors (the last half empty)
+      {1, 1040, 40, 4, 5, "relu6"},       // input chunks with partial sums
+      {1, 32, 24, 1, 1, "add_relu6"},     // one pixel
+  };
+  uint32_t seed = 401;
+  for (int threads : {1, 3})
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(i);
+      Check(*def, cases[i], MemoryLayout::kBlocked16, threads, seed++, threads == 1, nullptr, false,
+            /*plain_output=*/true);
+    }
+}
+
 // The layouts the plain-input form is offered and keeps: the output slot
 // (and a residual) blocked, the input never; a plain input of 16, 72 or 20
-// channels, or a plain output, is not its.
+// channels, or a plain output, is not its. The plain-output form: the input
+// slot blocked, the output never.
 TEST(Conv2DHalfPointwise, PlainInputLayouts) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-pw");
   ASSERT_NE(def, nullptr);
@@ -262,6 +293,26 @@ TEST(Conv2DHalfPointwise, PlainInputLayouts) {
   for (int64_t in_c : {16, 72, 20})
     init_for(in_c, MemoryLayout::kPlain, MemoryLayout::kBlocked16,
              [&](const KernelInit& init) { EXPECT_FALSE(def->keep_with_layouts(init)) << in_c; });
+  // The other way round: 96 -> 24, the input blocked, the output never.
+  std::vector<float> filter24(static_cast<size_t>(24 * 96), 0.5f), bias24(24, 0.0f);
+  auto init_out = [&](MemoryLayout in_layout, MemoryLayout out_layout, auto&& body) {
+    ValueInfo xi{DataType::FLOAT16, {1, 96, 8, 8}, nullptr, nullptr, true, in_layout};
+    ValueInfo wi{DataType::FLOAT32, {24, 96, 1, 1}, filter24.data(), nullptr, false};
+    ValueInfo bi{DataType::FLOAT32, {24}, bias24.data(), nullptr, false};
+    std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, {1, 24, 8, 8}, nullptr, nullptr, true, out_layout}};
+    std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
+    body(KernelInit(attrs, ins, yi, &compute));
+  };
+  init_out(MemoryLayout::kPlain, MemoryLayout::kPlain, [&](const KernelInit& init) {
+    EXPECT_TRUE(def->supports(init));
+    std::vector<bool> ins, outs;
+    def->blocked_slots(init, MemoryLayout::kBlocked16, &ins, &outs);
+    EXPECT_TRUE(ins[0]);
+    EXPECT_FALSE(outs[0]);
+    EXPECT_FALSE(def->keep_with_layouts(init));  // a plain input too: not this kernel's
+  });
+  init_out(MemoryLayout::kBlocked16, MemoryLayout::kPlain,
+           [&](const KernelInit& init) { EXPECT_TRUE(def->keep_with_layouts(init)); });
 }
 
 TEST(Conv2DHalfPointwise, Avx512MatchesTheReference) {
