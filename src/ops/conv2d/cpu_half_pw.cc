@@ -1,8 +1,9 @@
 // Pointwise Conv2D (1 x 1 filter, stride 1, no padding, one group) between
 // float16 tensors the plan keeps blocked (nChw16c, or nChw8c on AVX2
 // machines), with the float16 conversions fused into the convolution:
-// "avx512-f16-pw" (nChw16c, 16 output channels per zmm) and "avx2-f16-pw"
-// (nChw8c or nChw16c, 8 output channels per ymm).
+// "avx512-f16-pw" (nChw16c, 16 output channels per zmm; one side may be a
+// plain tensor of up to 64 channels in eights, see PlainInputShape) and
+// "avx2-f16-pw" (nChw8c or nChw16c, 8 output channels per ymm).
 //
 // Why: oneDNN 2.6 has no float16 convolution, so "onednn-f16" widens the
 // input to float32, runs oneDNN's float32 kernel and rounds the float32
@@ -656,7 +657,9 @@ bool RunsInLayouts(const KernelInit& init) {
 // at 2 threads). Plain in and out only when both could be blocked on any
 // CPU (whole 16-channel blocks): a step whose other tensor can never be
 // blocked (24 channels on an AVX-512 CPU) would hold its blocked neighbour
-// plain.
+// plain; except, on AVX-512, where that other tensor is one the kernel runs
+// plain (PlainInputShape / PlainOutputShape: its blocked_slots then offer
+// only the side that can be blocked).
 // On an Intel AVX-512 CPU (kernels::OneDnnFloatGemmPays), at least 64
 // channels in and out on a plane of at least 14 x 14: the float16 step is
 // left to onednn-f16 (oneDNN's 1 x 1 kernels on the widened tensor, in jobs
