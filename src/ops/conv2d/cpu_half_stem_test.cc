@@ -147,7 +147,7 @@ TEST(Conv2DHalfStem, MatchesTheReference) {
 
 // What it declines: more than 4 channels, stride 3, dilation 2, output
 // channels not in whole vectors, a blocked input, a plain output after the
-// layout pass.
+// layout pass, a residual add.
 TEST(Conv2DHalfStem, DeclinesWhatItDoesNotRun) {
   const KernelDef* def = FindKernel(OpKind::kConv2D, "avx512-f16-stem");
   ASSERT_NE(def, nullptr);
@@ -175,6 +175,22 @@ TEST(Conv2DHalfStem, DeclinesWhatItDoesNotRun) {
   EXPECT_FALSE(taken(3, 24, 2, 1, plain, blocked));
   EXPECT_FALSE(taken(8, 32, 2, 1, blocked, blocked));
   EXPECT_FALSE(taken(3, 32, 2, 1, plain, plain));
+  // A residual add (a stem has none).
+  {
+    Case c{1, 3, 32, 12, 12, 3, 2, 1, ""};
+    const ir::AttrMap attrs = Attrs(c);
+    ValueInfo xi{DataType::FLOAT16, {1, 3, 12, 12}, nullptr, nullptr, true, plain};
+    ValueInfo wi{DataType::FLOAT32, {32, 3, 3, 3}, filter.data(), nullptr, false};
+    ValueInfo bi{DataType::FLOAT32, {32}, bias.data(), nullptr, false};
+    ValueInfo ai{DataType::FLOAT16, {1, 32, 6, 6}, nullptr, nullptr, true, blocked};
+    std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, {1, 32, 6, 6}, nullptr, nullptr, true, blocked}};
+    std::vector<const ValueInfo*> ins = {&xi, &wi, &bi, &ai};
+    std::vector<PostOp> post(1);
+    post[0].kind = PostOp::Kind::kAdd;
+    post[0].input = 3;
+    std::vector<DataType> compute4 = {DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT16};
+    EXPECT_FALSE(def->supports(KernelInit(attrs, ins, yi, &compute4, &post)));
+  }
 }
 
 }  // namespace
