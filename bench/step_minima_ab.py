@@ -37,6 +37,7 @@ def main():
     variants = {"A": os.environ.get("VA", ""), "B": os.environ.get("VB", "MIXQ_EXCLUDE_KERNELS=onednn-int8")}
     minima = {k: {} for k in variants}
     latency = {k: [] for k in variants}
+    ran = {k: {} for k in variants}  # the kernel each step ran with (at T threads; `inspect` plans for the default)
     profile = os.path.join(tempfile.mkdtemp(), "profile.json")
     shapes = [a for s in os.environ.get("SHAPE", "").split() for a in ("--shape", s)]
     for _ in range(rounds):
@@ -49,6 +50,8 @@ def main():
             for s in json.load(open(profile))["steps"]:
                 key = (s["step"], s["op"])
                 minima[name][key] = min(minima[name].get(key, float("inf")), s["min_ms"])
+                if s.get("kernel"):
+                    ran[name][s["step"]] = s["kernel"]
     kernels = {}
     for name, assignments in variants.items():
         plan = subprocess.run([mixq, "inspect", model, "--plan"] + shapes, env=environment(assignments), capture_output=True,
@@ -57,7 +60,8 @@ def main():
         for line in plan.splitlines():
             m = re.match(r"\s*(\d+)\s+\S+\s+\S+\s+\[(\S+)\]\s+(\S+)\s+(\S+)", line)
             if m:
-                kernels[name][int(m.group(1))] = (m.group(2), f"{m.group(3)[:34]} {m.group(4)[:24]}")
+                step = int(m.group(1))
+                kernels[name][step] = (ran[name].get(step, m.group(2)), f"{m.group(3)[:34]} {m.group(4)[:24]}")
     for name in variants:
         print(f"{name} ({variants[name] or 'as is'}): latency (min, median) per round {latency[name]}")
     by_op = collections.defaultdict(lambda: [0.0, 0.0])

@@ -43,13 +43,19 @@ def main():
     min_ms = float(os.environ.get("MIN_MS", "0.01"))
     profile = os.path.join(tempfile.mkdtemp(), "profile.json")
     minima = [{}, {}]
+    ran = [{}, {}]  # the kernel each step ran with at this thread count (the plan can differ from `inspect`'s)
     for _ in range(rounds):
         for i, model in enumerate(models):
             subprocess.run([mixq, "bench", model, "--threads", threads, "--iterations", iterations, "--profile-json",
                             profile], capture_output=True, check=True)
             for s in json.load(open(profile))["steps"]:
                 minima[i][s["node"]] = min(minima[i].get(s["node"], float("inf")), s["min_ms"])
+                if s.get("kernel"):
+                    ran[i][s["node"]] = s["kernel"]
     kernels = [kernels_of(mixq, m) for m in models]
+    for i in range(2):  # shapes from `inspect`, kernels from the runs
+        for node, kernel in ran[i].items():
+            kernels[i][node] = (kernel, kernels[i].get(node, ("", ""))[1])
     names = list(minima[1]) + [n for n in minima[0] if n not in minima[1]]
     for name in names:
         a, b = minima[0].get(name, 0.0), minima[1].get(name, 0.0)
