@@ -50,6 +50,20 @@ __attribute__((target("avx2"))) inline __m256 SubtractExact(__m256 a, __m256 b, 
   return hi;
 }
 
+// e^r for the reduced argument r in [-ln2/2, ln2/2]: ExpAvx2's polynomial
+// (Cephes expf coefficients) on 16 lanes, the same operations in the same
+// order. Shared with the Softmax row (ops/softmax/softmax_row_avx512.cc).
+__attribute__((target("avx512f"))) inline __m512 ExpReducedAvx512(__m512 r) {
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return p;
+}
+
 // ExpAvx2 on 16 lanes: the same operations in the same order, so each lane
 // gives ExpAvx2's bits.
 __attribute__((target("avx512f"))) inline __m512 ExpAvx512(__m512 x, __m512 tail) {
@@ -60,13 +74,7 @@ __attribute__((target("avx512f"))) inline __m512 ExpAvx512(__m512 x, __m512 tail
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(clamped, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, ln2_hi, clamped);
   r = _mm512_add_ps(_mm512_fnmadd_ps(n, ln2_lo, r), tail);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512 p = ExpReducedAvx512(r);
   const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
   y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo_limit, _CMP_LT_OQ), y, _mm512_setzero_ps());

@@ -15,6 +15,7 @@
 
 #include "kernels/parallel.h"
 #include "ops/kernel_registry.h"
+#include "ops/layer_norm/normalized_block.h"
 
 namespace mixq::ops {
 
@@ -96,17 +97,6 @@ class LayerNormAvx2 : public Kernel {
   RowParams p_;
 };
 
-// The normalized block's element count, with rows = the count before it.
-bool Block(const KernelInit& init, int64_t* rows, int64_t* n) {
-  const ir::Shape& shape = init.inputs[0]->shape;
-  int64_t axis = 0;
-  if (!ir::NormalizeAxis(init.attrs.Int("axis", -1), static_cast<int64_t>(shape.size()), &axis)) return false;
-  *rows = 1;
-  *n = 1;
-  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) (i < axis ? *rows : *n) *= shape[i];
-  return *n > 0;
-}
-
 // One value, or one per element of the block (then it broadcasts as itself).
 bool ParamFits(const ValueInfo* param, int64_t n) {
   if (!param) return true;
@@ -119,14 +109,14 @@ bool Supports(const KernelInit& init) {
       !ir::IsStatic(init.inputs[0]->shape) || !AllPlainFloat32(init))
     return false;
   int64_t rows, n;
-  return Block(init, &rows, &n) && ParamFits(init.inputs[1], n) &&
+  return LayerNormBlock(init, &rows, &n) && ParamFits(init.inputs[1], n) &&
          ParamFits(init.inputs.size() > 2 ? init.inputs[2] : nullptr, n);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   int64_t rows = 0;
   RowParams p;
-  Block(init, &rows, &p.n);
+  LayerNormBlock(init, &rows, &p.n);
   p.epsilon = init.attrs.Float("epsilon", 1e-5f);
   p.scale_per_element = ir::ElementCount(init.inputs[1]->shape) == p.n && p.n > 1;
   p.bias_per_element =

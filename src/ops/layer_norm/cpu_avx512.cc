@@ -22,13 +22,14 @@
 #include <vector>
 
 #include "kernels/avx512_warnings.h"
-#include "kernels/bfloat16_store.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
+#include "kernels/narrow16_avx512.h"
 #include "kernels/parallel.h"
 #include "kernels/thread_scratch.h"
 #include "ops/half_storage.h"
 #include "ops/kernel_registry.h"
+#include "ops/layer_norm/normalized_block.h"
 #include "util/status_util.h"
 
 MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
@@ -41,31 +42,10 @@ namespace {
 
 using kernels::BFloat16Bits;
 
-// 16 values (the lanes of `mask`, 0 in the others) widened to float32.
-MIXQ_LN512 __m512 Load16(const float* x, __mmask16 mask) {
-  return _mm512_maskz_loadu_ps(mask, x);
-}
-MIXQ_LN512 __m512 Load16(const uint16_t* x, __mmask16 mask) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, x));
-}
-MIXQ_LN512 __m512 Load16(const BFloat16Bits* x, __mmask16 mask) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x)), 16));
-}
-// The lanes of `mask` stored, rounded to the storage (the bits of
-// kernels/half_io.h's rows).
-MIXQ_LN512 void Store16(float* y, __m512 v, __mmask16 mask) {
-  _mm512_mask_storeu_ps(y, mask, v);
-}
-MIXQ_LN512 void Store16(uint16_t* y, __m512 v, __mmask16 mask) {
-  _mm256_mask_storeu_epi16(y, mask, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-MIXQ_LN512 void Store16(BFloat16Bits* y, __m512 v, __mmask16 mask) {
-  kernels::StoreBFloat16x16(reinterpret_cast<uint16_t*>(y), v, mask);
-}
+using kernels::Lanes16;
+using kernels::Load16;
+using kernels::Store16;
 
-MIXQ_LN512 __mmask16 Lanes(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
-}
 MIXQ_LN512 __m512d Low8(__m512 v) {
   return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
 }
@@ -94,7 +74,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void RowStats(con
     }
   }
   for (; k < n; k += 16) {
-    const __m512 a = Load16(x + k, Lanes(n - k));
+    const __m512 a = Load16(x + k, Lanes16(n - k));
     const __m512d lo = Low8(a), hi = High8(a);
     _mm512_storeu_pd(xd + k, lo);
     _mm512_storeu_pd(xd + k + 8, hi);
@@ -143,17 +123,17 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c"))) void RowOutput(co
                                                                               double inv_std, Out* y, int64_t n) {
   const __m512d m = _mm512_set1_pd(mean), inv = _mm512_set1_pd(inv_std);
   for (int64_t k = 0; k < n; k += 16) {
-    const __mmask16 lanes = Lanes(n - k);
+    const __mmask16 lanes = Lanes16(n - k);
     Store16(y + k, Output16(xd, scale, bias, k, m, inv, lanes), lanes);
   }
 }
-// The same into bfloat16 through vcvtneps2bf16 (kernels/bfloat16_store.h).
+// The same into bfloat16 through vcvtneps2bf16 (kernels/narrow16_avx512.h).
 __attribute__((target(MIXQ_BFLOAT16_NATIVE_TARGET))) void RowOutputNative(const double* xd, const double* scale,
                                                                           const double* bias, double mean,
                                                                           double inv_std, BFloat16Bits* y, int64_t n) {
   const __m512d m = _mm512_set1_pd(mean), inv = _mm512_set1_pd(inv_std);
   for (int64_t k = 0; k < n; k += 16) {
-    const __mmask16 lanes = Lanes(n - k);
+    const __mmask16 lanes = Lanes16(n - k);
     kernels::StoreBFloat16x16Native(reinterpret_cast<uint16_t*>(y + k), Output16(xd, scale, bias, k, m, inv, lanes),
                                     lanes);
   }
@@ -250,17 +230,6 @@ class LayerNormAvx512 : public Kernel {
   std::vector<double> scale_, bias_;
 };
 
-// The normalized block's element count, with rows = the count before it.
-bool Block(const KernelInit& init, int64_t* rows, int64_t* n) {
-  const ir::Shape& shape = init.inputs[0]->shape;
-  int64_t axis = 0;
-  if (!ir::NormalizeAxis(init.attrs.Int("axis", -1), static_cast<int64_t>(shape.size()), &axis)) return false;
-  *rows = 1;
-  *n = 1;
-  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) (i < axis ? *rows : *n) *= shape[i];
-  return *n > 0;
-}
-
 // Plain FLOAT32, one value or one per element of the block.
 bool ParamFits(const ValueInfo* param, int64_t n) {
   if (!param) return true;
@@ -292,7 +261,7 @@ bool Supports(const KernelInit& init) {
   }
   if (init.outputs[0].shape != init.inputs[0]->shape) return false;
   int64_t rows, n;
-  return Block(init, &rows, &n) && ParamFits(init.inputs[1], n) &&
+  return LayerNormBlock(init, &rows, &n) && ParamFits(init.inputs[1], n) &&
          ParamFits(init.inputs.size() > 2 ? init.inputs[2] : nullptr, n);
 }
 
@@ -300,7 +269,7 @@ template <DataType kNarrow>
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
   if (!Supports<kNarrow>(init)) return Internal("LayerNorm avx512: not a step this kernel takes");
   int64_t rows = 0, n = 0;
-  Block(init, &rows, &n);
+  LayerNormBlock(init, &rows, &n);
   const char* name = kNarrow == DataType::FLOAT16    ? "avx512-f16"
                      : kNarrow == DataType::BFLOAT16 ? "avx512-bf16"
                                                      : "avx512";

@@ -24,9 +24,9 @@
 #include <limits>
 
 #include "kernels/avx512_warnings.h"
-#include "kernels/bfloat16_store.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
+#include "kernels/narrow16_avx512.h"
 #include "kernels/vector_exp.h"
 #include "ops/softmax/softmax_row.h"
 
@@ -39,34 +39,16 @@ namespace {
 
 using kernels::BFloat16Bits;
 
-// 16 values (the lanes of `mask`; -inf in the others) widened to float32.
-MIXQ_SOFTMAX512 __m512 Load16(const float* x, __mmask16 mask) {
-  return _mm512_mask_loadu_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), mask, x);
-}
-MIXQ_SOFTMAX512 __m512 Load16(const uint16_t* x, __mmask16 mask) {
-  const __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, x));
-  return _mm512_mask_blend_ps(mask, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), v);
-}
-MIXQ_SOFTMAX512 __m512 Load16(const BFloat16Bits* x, __mmask16 mask) {
-  const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x));
-  return _mm512_mask_blend_ps(mask, _mm512_set1_ps(-std::numeric_limits<float>::infinity()),
-                              _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
-}
+using kernels::Lanes16;
+using kernels::Store16;
 
-// The lanes of `mask` stored, rounded to the storage (float16: vcvtps2ph,
-// to nearest even; bfloat16: kernels::BFloat16Bits16).
-MIXQ_SOFTMAX512 void Store16(float* y, __m512 v, __mmask16 mask) {
-  _mm512_mask_storeu_ps(y, mask, v);
-}
-MIXQ_SOFTMAX512 void Store16(uint16_t* y, __m512 v, __mmask16 mask) {
-  _mm256_mask_storeu_epi16(y, mask, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-MIXQ_SOFTMAX512 void Store16(BFloat16Bits* y, __m512 v, __mmask16 mask) {
-  kernels::StoreBFloat16x16(reinterpret_cast<uint16_t*>(y), v, mask);
-}
-
-MIXQ_SOFTMAX512 __mmask16 Lanes(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
+// 16 values (the lanes of `mask`; -inf in the others, whose e^ is 0)
+// widened to float32. Named apart from kernels::Load16 (zeros in the other
+// lanes), which argument-dependent lookup would otherwise pick for
+// kernels::BFloat16Bits rows.
+template <typename In>
+MIXQ_SOFTMAX512 __m512 LoadPadded16(const In* x, __mmask16 mask) {
+  return _mm512_mask_blend_ps(mask, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), kernels::Load16(x, mask));
 }
 
 // e^(x - m) for x - m <= 0 or NaN: see the file comment. The reduction and
@@ -84,14 +66,7 @@ MIXQ_SOFTMAX512 __m512 ExpOffset(__m512 x, __m512 m) {
   const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), magic), magic);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
   r = _mm512_add_ps(_mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r), tail);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
+  return _mm512_scalef_ps(kernels::ExpReducedAvx512(r), n);
 }
 
 // The 16 values of e added to the double chain `sum`, low eight then high.
@@ -111,22 +86,22 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) float ExpRow(
   __m512 m4[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
   int64_t k = 0;
   for (; k + 64 <= n; k += 64)
-    for (int j = 0; j < 4; ++j) m4[j] = _mm512_max_ps(m4[j], Load16(x + k + 16 * j, 0xFFFF));
-  for (; k < n; k += 16) m4[0] = _mm512_max_ps(m4[0], Load16(x + k, Lanes(n - k)));
+    for (int j = 0; j < 4; ++j) m4[j] = _mm512_max_ps(m4[j], LoadPadded16(x + k + 16 * j, 0xFFFF));
+  for (; k < n; k += 16) m4[0] = _mm512_max_ps(m4[0], LoadPadded16(x + k, Lanes16(n - k)));
   const __m512 m =
       _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m4[0], m4[1]), _mm512_max_ps(m4[2], m4[3]))));
   // e^(x - max) into e, summed in double on two chains (-inf pads give 0).
   __m512d sum[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
   for (k = 0; k + 32 <= n; k += 32) {
-    const __m512 a = ExpOffset(Load16(x + k, 0xFFFF), m), b = ExpOffset(Load16(x + k + 16, 0xFFFF), m);
+    const __m512 a = ExpOffset(LoadPadded16(x + k, 0xFFFF), m), b = ExpOffset(LoadPadded16(x + k + 16, 0xFFFF), m);
     _mm512_storeu_ps(e + k, a);
     _mm512_storeu_ps(e + k + 16, b);
     AddToSum(a, &sum[0]);
     AddToSum(b, &sum[1]);
   }
   for (; k < n; k += 16) {
-    const __mmask16 lanes = Lanes(n - k);
-    const __m512 a = ExpOffset(Load16(x + k, lanes), m);
+    const __mmask16 lanes = Lanes16(n - k);
+    const __m512 a = ExpOffset(LoadPadded16(x + k, lanes), m);
     _mm512_mask_storeu_ps(e + k, lanes, a);
     AddToSum(a, &sum[0]);
   }
@@ -139,16 +114,16 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) void ScaleRow
                                                                                  int64_t n) {
   const __m512 s = _mm512_set1_ps(scale);
   for (int64_t k = 0; k < n; k += 16) {
-    const __mmask16 lanes = Lanes(n - k);
+    const __mmask16 lanes = Lanes16(n - k);
     Store16(y + k, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, e + k), s), lanes);
   }
 }
-// The same into bfloat16 through vcvtneps2bf16 (kernels/bfloat16_store.h).
+// The same into bfloat16 through vcvtneps2bf16 (kernels/narrow16_avx512.h).
 __attribute__((target(MIXQ_BFLOAT16_NATIVE_TARGET))) void ScaleRowNative(const float* e, float scale, BFloat16Bits* y,
                                                                          int64_t n) {
   const __m512 s = _mm512_set1_ps(scale);
   for (int64_t k = 0; k < n; k += 16) {
-    const __mmask16 lanes = Lanes(n - k);
+    const __mmask16 lanes = Lanes16(n - k);
     kernels::StoreBFloat16x16Native(reinterpret_cast<uint16_t*>(y + k),
                                     _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, e + k), s), lanes);
   }
