@@ -11,6 +11,7 @@
 
 #include "kernels/hard_swish.h"
 #include "ops/int8_output_stage.h"
+#include "ops/quantize_vector.h"
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
 // their unmasked forms pass an "undefined" vector as the merge source).
@@ -88,7 +89,7 @@ MIXQ_AVX512_STAGE inline QuantizeConstants16 QuantizeConstantsOf(float scale, in
   k.zero_point = _mm512_set1_ps(static_cast<float>(zero_point));
   k.lo = _mm512_set1_ps(lo);
   k.hi = _mm512_set1_ps(hi);
-  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse);
+  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse) && !WideCodes(lo, hi);
   return k;
 }
 
