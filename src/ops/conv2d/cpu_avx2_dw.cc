@@ -131,7 +131,10 @@ class Depthwise : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     stage_.Prepare(in, y);
-    if constexpr (kInt16) PrepareDirect();
+    // A plain INT16 output with finite constants is requantized from the
+    // registers on AVX-512 (exact: |sum| <= 256 taps * 2^30 plus an int32
+    // bias, below 2^51); the int64 rows and the stage otherwise.
+    if constexpr (kInt16) direct_ = avx512_ ? stage_.PlainInt16Requant() : std::vector<kernels::Int16Requant>{};
     const int32_t zp = in[0].quant->zero_point;
     const auto* x = in[0].Data<const T>();
     const int64_t planes = g_.batch * g_.out_channels;
@@ -319,7 +322,7 @@ class Depthwise : public Kernel {
   // 0-3, 8-11, 16-19, 24-27 and `hi` the others; one permute per 16 columns
   // puts them in order.
   //
-  // out16 (int16 operands, a plain INT16 output: PrepareDirect): the plane's
+  // out16 (int16 operands, a plain INT16 output: direct_): the plane's
   // outputs requantized from the registers into the tensor (its out_h x
   // out_w values), instead of int64 rows for the stage.
   MIXQ_DW_VNNI void AccumulateAvx512(int64_t c, Scratch* s, int16_t* out16 = nullptr) const {
@@ -422,27 +425,10 @@ class Depthwise : public Kernel {
     kernels::StoreRequantizedInt16FromSplit(high, low, r, out, cols);
   }
 
-  // The per-channel requantization of a plain INT16 output with finite
-  // constants (Int8ConvOutputStage::PlainInt16), for the AVX-512 form; empty
-  // otherwise (the int64 rows and the stage). Exact: |sum| <= 256 taps *
-  // 2^30 plus an int32 bias, below 2^51.
-  void PrepareDirect() {
-    direct_.clear();
-    int32_t zero_point = 0, lo = 0, hi = 0;
-    const ChannelStage* stages = avx512_ ? stage_.PlainInt16(&zero_point, &lo, &hi) : nullptr;
-    if (!stages) return;
-    std::vector<kernels::Int16Requant> direct(static_cast<size_t>(g_.out_channels));
-    for (size_t c = 0; c < direct.size(); ++c) {
-      if (!StageIsFinite(stages[c])) return;
-      direct[c] = {stages[c].int_bias, stages[c].bias, stages[c].multiplier, zero_point, lo, hi};
-    }
-    direct_ = std::move(direct);
-  }
-
   const bool avx512_;
   int64_t lanes_;
   bool narrow_ = false;                        // int16 rows of fewer than kMinAvx512Width16 columns on AVX-512 (Init)
-  std::vector<kernels::Int16Requant> direct_;  // PrepareDirect's, per output channel
+  std::vector<kernels::Int16Requant> direct_;  // PlainInt16Requant's, per output channel (Run)
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
   int64_t taps_ = 0, pairs_ = 0, rows_ = 0, out_w_padded_ = 0, phase_w_ = 0;

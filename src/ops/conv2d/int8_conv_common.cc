@@ -238,6 +238,18 @@ const ChannelStage* Int8ConvOutputStage::PlainInt16(int32_t* zero_point, int32_t
   return stage_.data();
 }
 
+std::vector<kernels::Int16Requant> Int8ConvOutputStage::PlainInt16Requant() const {
+  int32_t zero_point = 0, lo = 0, hi = 0;
+  const ChannelStage* stages = PlainInt16(&zero_point, &lo, &hi);
+  if (!stages) return {};
+  std::vector<kernels::Int16Requant> direct(stage_.size());
+  for (size_t c = 0; c < direct.size(); ++c) {
+    if (!StageIsFinite(stages[c])) return {};
+    direct[c] = {stages[c].int_bias, stages[c].bias, stages[c].multiplier, zero_point, lo, hi};
+  }
+  return direct;
+}
+
 void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
   if (quantize_float_)

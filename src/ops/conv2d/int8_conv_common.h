@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/int16_requant.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/int8_output_stage.h"
 #include "ops/kernel_registry.h"
@@ -69,6 +70,10 @@ class Int8ConvOutputStage {
   const ChannelStage* PlainInt8(int32_t* zero_point, int32_t* lo, int32_t* hi) const;
   // The same for the INT16 output of int16 operands (RequantizeRow64ToInt16's arguments).
   const ChannelStage* PlainInt16(int32_t* zero_point, int32_t* lo, int32_t* hi) const;
+  // PlainInt16 as the per-channel constants of kernels/int16_requant.h
+  // (requantization from the registers), empty where there is no plain
+  // INT16 output or a channel's constants are not finite.
+  std::vector<kernels::Int16Requant> PlainInt16Requant() const;
   // The same from int64 accumulators (int16 operands; integer output INT16).
   void Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const;
 
