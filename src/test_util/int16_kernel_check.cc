@@ -23,6 +23,10 @@ std::vector<uint8_t> RunInt16Kernel(const ops::KernelDef& def, const Int16Kernel
                                     std::string* name) {
   std::mt19937 rng(seed);
   std::vector<int16_t> a = Codes(c.a, &rng), b = Codes(c.b, &rng);
+  if (c.every_code != 0) {
+    std::fill(a.begin(), a.end(), c.every_code);
+    std::fill(b.begin(), b.end(), c.every_code);
+  }
   std::vector<float> bias(static_cast<size_t>(c.bias_size));
   std::uniform_real_distribution<float> real(-2.0f, 2.0f);
   for (float& v : bias) v = real(rng);

@@ -21,6 +21,9 @@ struct Int16KernelCase {
   int64_t bias_size = 0;  // > 0: a FLOAT32 bias input of that many values
   DataType output = DataType::INT16;
   std::vector<ops::PostOp> post_ops;
+  // Nonzero: every code of a and b is this one (sums at the bounds an
+  // exact kernel's int32 chunks are sized for), in place of random codes.
+  int16_t every_code = 0;
 };
 
 // Empty when `def` does not take the case; `name` gets the kernel's name.

@@ -1,7 +1,7 @@
-// The exact int16 MatMul and FullyConnected kernels ("avx2-int16", the
-// qint16 modes) against the quantized reference, bit for bit: depths past
-// one 256-deep chunk of the split GEMM (int64 sums), odd M / K / N (row and
-// panel tails), constant and activation b, stored plain and transposed,
+// The exact int16 MatMul and FullyConnected kernels ("avx2-int16" and the
+// one-row "avx512vnni-int16-gemv", the qint16 modes) against the quantized
+// reference, bit for bit: depths past one 256-deep chunk of the split GEMM
+// (int64 sums), odd M / K / N (row and panel tails), constant and activation b, stored plain and transposed,
 // full-range operands with both extremes, INT16 / FLOAT32 / FLOAT16 outputs.
 #include <gtest/gtest.h>
 
@@ -11,14 +11,14 @@
 namespace mixq::ops {
 namespace {
 
-void ExpectBitExact(OpKind op, const test_util::Int16KernelCase& t, uint32_t seed) {
-  const KernelDef* fast = FindKernel(op, "avx2-int16");
+void ExpectBitExact(OpKind op, const test_util::Int16KernelCase& t, uint32_t seed, const char* kernel = "avx2-int16") {
+  const KernelDef* fast = FindKernel(op, kernel);
   ASSERT_NE(fast, nullptr);
   std::string fast_name, ref_name;
   const auto got = test_util::RunInt16Kernel(*fast, t, seed, &fast_name);
   const auto want = test_util::RunInt16Kernel(QuantizedReferenceKernel(op), t, seed, &ref_name);
   ASSERT_FALSE(got.empty()) << "case " << seed;
-  EXPECT_EQ(fast_name, "avx2-int16");
+  EXPECT_EQ(fast_name, kernel);
   EXPECT_EQ(ref_name, "reference-quantized");
   EXPECT_EQ(got, want) << "case " << seed;
 }
@@ -53,6 +53,21 @@ TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
   }
 }
 
+test_util::Int16KernelCase FcCase(int64_t m, int64_t k, int64_t n, DataType output) {
+  test_util::Int16KernelCase t;
+  t.attrs.Set("transpose_a", int64_t{0});
+  t.attrs.Set("transpose_b", int64_t{1});
+  t.attrs.Set("alpha", 1.0f);
+  t.attrs.Set("beta", 1.0f);
+  t.a = {m, k};
+  t.b = {n, k};
+  t.y = {m, n};
+  t.b_channel_axis = 0;
+  t.bias_size = n;
+  t.output = output;
+  return t;
+}
+
 TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
@@ -60,20 +75,40 @@ TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {
     DataType output;
   };
   const Case cases[] = {{3, 1000, 29, DataType::INT16}, {9, 64, 17, DataType::FLOAT32}, {1, 5, 3, DataType::FLOAT16}};
-  for (size_t i = 0; i < std::size(cases); ++i) {
-    test_util::Int16KernelCase t;
-    t.attrs.Set("transpose_a", int64_t{0});
-    t.attrs.Set("transpose_b", int64_t{1});
-    t.attrs.Set("alpha", 1.0f);
-    t.attrs.Set("beta", 1.0f);
-    t.a = {cases[i].m, cases[i].k};
-    t.b = {cases[i].n, cases[i].k};
-    t.y = {cases[i].m, cases[i].n};
-    t.b_channel_axis = 0;
-    t.bias_size = cases[i].n;
-    t.output = cases[i].output;
-    ExpectBitExact(OpKind::kFullyConnected, t, static_cast<uint32_t>(10 + i));
-  }
+  for (size_t i = 0; i < std::size(cases); ++i)
+    ExpectBitExact(OpKind::kFullyConnected, FcCase(cases[i].m, cases[i].k, cases[i].n, cases[i].output),
+                   static_cast<uint32_t>(10 + i));
+}
+
+// One row against constant weights on AVX-512 VNNI: the activation split in
+// bytes, the int16 weights streamed once. Depths of one tap, an odd one past
+// two 256-tap chunks and MobileNetV2's 1280 (five chunks); column counts
+// with a partial panel, a partial step of four panels and two threads' worth
+// (1000 x 1280, 2.5 MB of weights).
+TEST(FullyConnectedAvx512Int16Gemv, BitExactWithTheQuantizedReference) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
+  struct Case {
+    int64_t k, n;
+    DataType output;
+  };
+  const Case cases[] = {{1, 3, DataType::INT16},
+                        {513, 17, DataType::FLOAT32},
+                        {1280, 1000, DataType::FLOAT32},
+                        {64, 70, DataType::FLOAT16},
+                        {300, 130, DataType::INT16}};
+  for (size_t i = 0; i < std::size(cases); ++i)
+    ExpectBitExact(OpKind::kFullyConnected, FcCase(1, cases[i].k, cases[i].n, cases[i].output),
+                   static_cast<uint32_t>(20 + i), "avx512vnni-int16-gemv");
+  // Every code 32767 (low byte 255, high byte 127): each 256-tap chunk's low
+  // sums reach 255 * 32767 * 256, just under 2^31; 1000 taps span four chunks.
+  test_util::Int16KernelCase bound = FcCase(1, 1000, 20, DataType::FLOAT32);
+  bound.every_code = 32767;
+  ExpectBitExact(OpKind::kFullyConnected, bound, 29, "avx512vnni-int16-gemv");
+  // Not one row: left to avx2-int16.
+  std::string name;
+  EXPECT_TRUE(test_util::RunInt16Kernel(*FindKernel(OpKind::kFullyConnected, "avx512vnni-int16-gemv"),
+                                        FcCase(2, 64, 16, DataType::FLOAT32), 30, &name)
+                  .empty());
 }
 
 }  // namespace
