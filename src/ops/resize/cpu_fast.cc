@@ -4,8 +4,10 @@
 // Bit-exact with the reference: the same nonzero terms, weights multiplied in
 // the same axis order and summed in the same order in double (a factor of 1.0
 // from an inactive axis is exact, and zero-weight terms are skipped in both).
-// Quantized INT8 tensors resize on their integers when nothing interpolates
-// (nearest, or sizes that map every output onto one input): a gather.
+// Quantized INT8 and INT16 tensors resize on their integers when nothing
+// interpolates (nearest, or sizes that map every output onto one input): a
+// gather (PP-OCR det qint16's three 8x / 4x / 2x upsamplings ran the
+// reference's per-element loop: 0.36 ms each against 0.02).
 // "cpu-fast-f16" runs FLOAT16 storage: a gather moves the 16-bit values
 // (exact), interpolation widens each tap and rounds the float result to
 // float16 once, the values of the Cast steps around the float kernel.
@@ -186,8 +188,15 @@ Status MakeResizeFast(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
         },
         kernel, "cpu-fast-bf16");
   }
-  if (init.inputs[0]->dtype == DataType::INT8) {
-    if (!f.active.empty() || rank == 0) return Internal("Resize cpu-fast: an INT8 resize that interpolates");
+  if (init.inputs[0]->dtype == DataType::INT8 || init.inputs[0]->dtype == DataType::INT16) {
+    if (!f.active.empty() || rank == 0) return Internal("Resize cpu-fast: an integer resize that interpolates");
+    if (init.inputs[0]->dtype == DataType::INT16)
+      return MakeFunctionKernel(
+          [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+            Gather(f, in[0].Data<const int16_t>(), out[0].Data<int16_t>());
+            return Status::OK();
+          },
+          kernel, "cpu-fast");
     return MakeFunctionKernel(
         [f](const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
           Gather(f, in[0].Data<const int8_t>(), out[0].Data<int8_t>());
@@ -207,9 +216,10 @@ namespace {
 // Same quantization on both sides: the integers move unchanged.
 bool SameIntegers(const KernelInit& init) {
   const ValueInfo* x = init.inputs.empty() ? nullptr : init.inputs[0];
-  if (!x || x->dtype != DataType::INT8 || !x->quant || init.outputs.size() != 1) return false;
+  if (!x || (x->dtype != DataType::INT8 && x->dtype != DataType::INT16) || !x->quant || init.outputs.size() != 1)
+    return false;
   const ValueInfo& y = init.outputs[0];
-  if (y.dtype != DataType::INT8 || !y.quant || y.quant->scales != x->quant->scales ||
+  if (y.dtype != x->dtype || !y.quant || y.quant->scales != x->quant->scales ||
       y.quant->zero_points != x->quant->zero_points)
     return false;
   for (size_t i = 1; i < init.inputs.size(); ++i)  // scales / sizes inputs: constants only

@@ -53,12 +53,15 @@ TEST(ResizeFast, BitExactWithTheReference) {
         }
 }
 
-// Quantized INT8 tensors: nearest resizes gather the integers as the
-// reference does; a linear resize is not taken (it would interpolate codes).
-TEST(ResizeFast, Int8NearestIsTheReferenceGather) {
+// Quantized INT8 and INT16 tensors: nearest resizes gather the integers as
+// the reference does; a linear resize is not taken (it would interpolate
+// codes).
+template <typename T>
+void ExpectIntegerNearestIsTheReferenceGather(DataType dtype) {
   const ops::KernelDef* fast = ops::FindKernel(OpKind::kResize, "cpu-fast");
   ASSERT_NE(fast, nullptr);
   ir::QuantBinding q;
+  q.bits = dtype == DataType::INT16 ? 16 : 8;
   q.scales = {0.05f};
   q.zero_points = {-7};
   for (const char* mode : {"nearest", "linear"})
@@ -70,11 +73,11 @@ TEST(ResizeFast, Int8NearestIsTheReferenceGather) {
       a.Set("coordinate_transformation_mode", std::string(transform));
       a.Set("nearest_mode", std::string("round_prefer_floor"));
       const ir::Shape in_shape = {1, 3, 5, 7};
-      ops::ValueInfo xi{DataType::INT8, in_shape, nullptr, &q, true};
+      ops::ValueInfo xi{dtype, in_shape, nullptr, &q, true};
       std::vector<ops::ValueInfo> outs(1);
       ops::ValueInfo xf{DataType::FLOAT32, in_shape};
       ASSERT_TRUE(ops::GetSchema(OpKind::kResize).infer(a, {&xf}, outs).ok());
-      outs[0].dtype = DataType::INT8;
+      outs[0].dtype = dtype;
       outs[0].quant = &q;
       outs[0].narrowed = true;
       std::vector<const ops::ValueInfo*> ins = {&xi};
@@ -82,20 +85,29 @@ TEST(ResizeFast, Int8NearestIsTheReferenceGather) {
       const bool nearest = std::string(mode) == "nearest";
       ASSERT_EQ(fast->supports(init), nearest);
       if (!nearest) continue;
-      std::vector<int8_t> x(static_cast<size_t>(ir::ElementCount(in_shape)));
-      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(static_cast<int>(i * 37) % 256 - 128);
-      std::vector<int8_t> got(static_cast<size_t>(ir::ElementCount(outs[0].shape))), want(got.size());
+      const int range = dtype == DataType::INT16 ? 65536 : 256;
+      std::vector<T> x(static_cast<size_t>(ir::ElementCount(in_shape)));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(static_cast<int>(i * 3719) % range - range / 2);
+      std::vector<T> got(static_cast<size_t>(ir::ElementCount(outs[0].shape))), want(got.size());
       ops::RunQuant rq{0.05f, -7};
       for (auto [def, y] : {std::pair{fast, &got}, std::pair{&ops::ReferenceKernel(OpKind::kResize), &want}}) {
         std::unique_ptr<ops::Kernel> kernel;
         ASSERT_TRUE(def->make(init, &kernel).ok());
         ASSERT_TRUE(kernel
-                        ->Run({ops::TensorView{DataType::INT8, in_shape, x.data(), &rq}},
-                              {ops::TensorView{DataType::INT8, outs[0].shape, y->data(), &rq}})
+                        ->Run({ops::TensorView{dtype, in_shape, x.data(), &rq}},
+                              {ops::TensorView{dtype, outs[0].shape, y->data(), &rq}})
                         .ok());
       }
       EXPECT_EQ(got, want);
     }
+}
+
+TEST(ResizeFast, Int8NearestIsTheReferenceGather) {
+  ExpectIntegerNearestIsTheReferenceGather<int8_t>(DataType::INT8);
+}
+
+TEST(ResizeFast, Int16NearestIsTheReferenceGather) {
+  ExpectIntegerNearestIsTheReferenceGather<int16_t>(DataType::INT16);
 }
 
 }  // namespace
