@@ -94,18 +94,23 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
   return *int_bias >= 0;
 }
 
-bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
-  std::vector<ValueInfo> logical;
-  ConvGeometry g;
-  if (!Int16OperandsTaken(init) || !init.inputs[1]->const_data ||
-      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok())
-    return false;
+bool FusedInt16StageSupports(const KernelInit& init, int64_t out_channels) {
+  if (!Int16OperandsTaken(init) || !init.inputs[1]->const_data) return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;
-  if (wq.axis >= 0 && wq.scales.size() != static_cast<size_t>(g.out_channels)) return false;
+  if (wq.axis >= 0 && wq.scales.size() != static_cast<size_t>(out_channels)) return false;
   if (wq.axis < 0 && wq.scales.size() != 1) return false;
   const DataType out = init.outputs[0].dtype;
   if (out != DataType::INT16 && out != DataType::FLOAT32 && out != DataType::FLOAT16) return false;
-  if (!StageInputsSupported(init)) return false;
+  return StageInputsSupported(init);
+}
+
+bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* geometry) {
+  std::vector<ValueInfo> logical;
+  ConvGeometry g;
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] ||
+      !ComputeConv2DGeometry(init.attrs, RealValuedInfos(init, 3, &logical), &g).ok() ||
+      !FusedInt16StageSupports(init, g.out_channels))
+    return false;
   *geometry = g;
   return true;
 }

@@ -37,6 +37,10 @@ bool FusedInt8StageSupports(const KernelInit& init, int64_t out_channels, int64_
 // constant weights, INT16 / FLOAT32 / FLOAT16 output; NCHW or NHWC. No float
 // chain post-ops (those run on the int32 rows of the int8 form only).
 bool FusedInt16ConvSupports(const KernelInit& init, ConvGeometry* g);
+// The int16 form of FusedInt8StageSupports: symmetric int16 operands (zero
+// points 0), constant weights with a scale per output channel or one, an
+// INT16 / FLOAT32 / FLOAT16 output, stage inputs the stage takes.
+bool FusedInt16StageSupports(const KernelInit& init, int64_t out_channels);
 
 // Weight (row, k) of group `grp` centered (minus its zero point), k = (c * KH
 // + kh) * KW + kw: the int8 convolutions' GEMM A. T: the weights' storage.

@@ -6,8 +6,9 @@
 // its output position (col2im) in int64. Integer sums are exact in any order,
 // so the reference's output stage around it (ops/quantized_reference.h) makes
 // the result bit-exact with reference-quantized. Symmetric int16 operands run
-// as "avx2-int16": the filter split in bytes, int64 sums
-// (kernels::GemmInt16ExactAvx2), the same col2im.
+// as "avx2-int16-staged": the filter split in bytes, int64 sums
+// (kernels::GemmInt16ExactAvx2), the same col2im; the fused "avx2-int16"
+// (cpu_avx2_gemm.cc) runs them first.
 #include "kernels/int16_gemm.h"
 #include "ops/conv_transpose2d/geometry.h"
 #include "ops/kernel_registry.h"
@@ -146,7 +147,7 @@ bool Supports16(const KernelInit& init) {
 }
 
 Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
-  return MakeQuantizedKernel(ConvTranspose2DSchema(), init, MakeAccumulate<true>, "avx2-int16", kernel);
+  return MakeQuantizedKernel(ConvTranspose2DSchema(), init, MakeAccumulate<true>, "avx2-int16-staged", kernel);
 }
 
 }  // namespace
@@ -156,6 +157,6 @@ Status Make16(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
 MIXQ_REGISTER_KERNELS(conv_transpose2d, avx2) {
   mixq::ops::RegisterKernel({"avx2-int8-staged", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports, mixq::ops::Make});
-  mixq::ops::RegisterKernel({"avx2-int16", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 10,
+  mixq::ops::RegisterKernel({"avx2-int16-staged", mixq::OpKind::kConvTranspose2D, mixq::kernels::Isa::kAvx2, 10,
                              mixq::ops::Supports16, mixq::ops::Make16});
 }
