@@ -376,6 +376,42 @@ MIXQ_AVX2_STAGE void DequantizeColumns(const int32_t* acc, int64_t n, const int3
   }
 }
 
+MIXQ_AVX2_STAGE void RequantizeColumns64ToInt16(const int64_t* acc, int64_t n, const float* bias,
+                                                const float* multiplier, bool finite, int32_t zero_point, int32_t lo,
+                                                int32_t hi, int16_t* out) {
+  int64_t j = 0;
+  if (finite) {
+    const __m256 zp = _mm256_set1_ps(static_cast<float>(zero_point));
+    const __m256 flo = _mm256_set1_ps(static_cast<float>(lo)), fhi = _mm256_set1_ps(static_cast<float>(hi));
+    for (; j + 8 <= n; j += 8) {
+      const __m256 v = _mm256_add_ps(
+          _mm256_mul_ps(Value64(acc + j, 8, 0, _mm256_loadu_ps(bias + j)), _mm256_loadu_ps(multiplier + j)), zp);
+      const __m256i q = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, flo), fhi));  // half to even
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                       _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(q, q), 0x08)));
+    }
+  }
+  for (; j < n; ++j)
+    out[j] = static_cast<int16_t>(
+        std::clamp(quant::RequantizeOutput(acc[j], bias[j], multiplier[j], zero_point, 16), lo, hi));
+}
+
+MIXQ_AVX2_STAGE void DequantizeColumns64(const int64_t* acc, int64_t n, const float* bias, const float* multiplier,
+                                         bool finite, DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (finite)
+    for (; j + 8 <= n; j += 8)
+      StoreFloat(_mm256_mul_ps(Value64(acc + j, 8, 0, _mm256_loadu_ps(bias + j)), _mm256_loadu_ps(multiplier + j)),
+                 out_type, out, out_offset + j);
+  for (; j < n; ++j) {
+    const float y = quant::AccumulatorValue(acc[j], bias[j]) * multiplier[j];
+    if (out_type == DataType::FLOAT16)
+      static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
+    else
+      static_cast<float*>(out)[out_offset + j] = y;
+  }
+}
+
 float LoadReal(DataType type, const void* data, int64_t e) {
   if (type == DataType::FLOAT16) return HalfToFloat(static_cast<const uint16_t*>(data)[e]);
   if (type == DataType::BFLOAT16) return BFloat16ToFloat(static_cast<const uint16_t*>(data)[e]);

@@ -125,6 +125,15 @@ void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const C
                                           const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
                                           int32_t zero_point, int16_t* out);
 
+// RequantizeRow64ToInt16 and DequantizeRow64 (no post-ops) along a row
+// whose columns are output channels (a GEMM against per-column int16
+// weights): column j uses bias[j] and multiplier[j], int bias 0. `finite`:
+// every constant is finite (else the scalar formula runs). AVX2.
+void RequantizeColumns64ToInt16(const int64_t* acc, int64_t n, const float* bias, const float* multiplier, bool finite,
+                                int32_t zero_point, int32_t lo, int32_t hi, int16_t* out);
+void DequantizeColumns64(const int64_t* acc, int64_t n, const float* bias, const float* multiplier, bool finite,
+                         DataType out_type, void* out, int64_t out_offset);
+
 // Element e of a FLOAT32 / FLOAT16 / BFLOAT16 tensor (a bias input) as float.
 float LoadReal(DataType type, const void* data, int64_t e);
 
