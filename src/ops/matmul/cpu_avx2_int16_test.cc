@@ -69,29 +69,37 @@ test_util::Int16KernelCase FcCase(int64_t m, int64_t k, int64_t n, DataType outp
   return t;
 }
 
-// Constant weights without post-ops on the fused GEMM: the activation rows
-// split in bytes per run, int64 sums, the per-column output stage. Depths
-// past two 256-deep chunks, odd row / column counts (row block and panel
-// tails), a batched a, b stored transposed, PP-OCRv4 rec's 40 x 120 x 6625
-// head (column blocks over two threads) and a 96-row product (row blocks
-// over two threads), every code 32767 (the chunk bound); INT16 / FLOAT32 /
-// FLOAT16 outputs.
+// "avx2-int16-weights": products without post-ops on the split GEMM, the
+// rows of a split in bytes per run, int64 sums, the per-column output
+// stage. Constant weights: depths past two 256-deep chunks, odd row /
+// column counts (row block and panel tails), a batched a, b stored
+// transposed, PP-OCRv4 rec's 40 x 120 x 6625 head (column blocks over two
+// threads), a 96-row product (row blocks over two threads), every code
+// 32767 (the chunk bound). Two activations: batched b, a 2-D b broadcast
+// over a's batches, attention-shaped heads (BERT's 12 x 128 x 64 x 128 over
+// two threads). INT16 / FLOAT32 / FLOAT16 outputs.
 TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
     ir::Shape a, b, y;
-    bool transpose_b;
+    bool constant, transpose_b;
     DataType output;
     int16_t every_code;
   };
   const Case cases[] = {
-      {{7, 700}, {700, 37}, {7, 37}, false, DataType::INT16, 0},
-      {{1, 257}, {257, 16}, {1, 16}, false, DataType::FLOAT16, 0},
-      {{2, 5, 33}, {33, 21}, {2, 5, 21}, false, DataType::FLOAT32, 0},
-      {{9, 50}, {31, 50}, {9, 31}, true, DataType::INT16, 0},
-      {{40, 120}, {120, 6625}, {40, 6625}, false, DataType::FLOAT32, 0},
-      {{96, 300}, {300, 200}, {96, 200}, false, DataType::INT16, 0},
-      {{13, 600}, {600, 20}, {13, 20}, false, DataType::FLOAT32, 32767},
+      {{7, 700}, {700, 37}, {7, 37}, true, false, DataType::INT16, 0},
+      {{1, 257}, {257, 16}, {1, 16}, true, false, DataType::FLOAT16, 0},
+      {{2, 5, 33}, {33, 21}, {2, 5, 21}, true, false, DataType::FLOAT32, 0},
+      {{9, 50}, {31, 50}, {9, 31}, true, true, DataType::INT16, 0},
+      {{40, 120}, {120, 6625}, {40, 6625}, true, false, DataType::FLOAT32, 0},
+      {{96, 300}, {300, 200}, {96, 200}, true, false, DataType::INT16, 0},
+      {{13, 600}, {600, 20}, {13, 20}, true, false, DataType::FLOAT32, 32767},
+      {{2, 5, 33}, {2, 33, 21}, {2, 5, 21}, false, false, DataType::FLOAT32, 0},
+      {{2, 4, 40}, {40, 19}, {2, 4, 19}, false, false, DataType::INT16, 0},
+      {{1, 3, 20, 15}, {1, 3, 15, 20}, {1, 3, 20, 20}, false, false, DataType::FLOAT16, 0},
+      {{1, 12, 128, 64}, {1, 12, 64, 128}, {1, 12, 128, 128}, false, false, DataType::FLOAT32, 0},
+      {{1, 12, 128, 128}, {1, 12, 128, 64}, {1, 12, 128, 64}, false, false, DataType::INT16, 0},
+      {{3, 7, 520}, {3, 520, 9}, {3, 7, 9}, false, false, DataType::INT16, 32767},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     test_util::Int16KernelCase t;
@@ -100,22 +108,23 @@ TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
     t.a = cases[i].a;
     t.b = cases[i].b;
     t.y = cases[i].y;
+    t.b_constant = cases[i].constant;
     t.b_channel_axis = static_cast<int64_t>(t.b.size()) - (cases[i].transpose_b ? 2 : 1);
     t.output = cases[i].output;
     t.every_code = cases[i].every_code;
     ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(40 + i), "avx2-int16-weights");
   }
-  // An activation b is left to avx2-int16.
+  // A transposed activation b is left to avx2-int16.
   test_util::Int16KernelCase t;
   t.attrs.Set("transpose_a", int64_t{0});
-  t.attrs.Set("transpose_b", int64_t{0});
-  t.a = {5, 33};
-  t.b = {33, 21};
-  t.y = {5, 21};
+  t.attrs.Set("transpose_b", int64_t{1});
+  t.a = {2, 5, 33};
+  t.b = {2, 21, 33};
+  t.y = {2, 5, 21};
   t.b_constant = false;
   t.output = DataType::FLOAT32;
   std::string name;
-  EXPECT_TRUE(test_util::RunInt16Kernel(*FindKernel(OpKind::kMatMul, "avx2-int16-weights"), t, 50, &name).empty());
+  EXPECT_TRUE(test_util::RunInt16Kernel(*FindKernel(OpKind::kMatMul, "avx2-int16-weights"), t, 60, &name).empty());
 }
 
 TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {
