@@ -1,6 +1,7 @@
 #include "kernels/int16_gemm_amx.h"
 
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -107,6 +108,37 @@ void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, in
     }
   PackAmxA(hi.data(), m, k, k, &packed->hi);
   PackAmxA(lo.data(), m, k, k, &packed->lo);
+}
+
+// Row i's taps [64 c, 64 c + 64) are row i % 16 of block i / 16's tile c:
+// `row`'s high and low bytes from hi + base and lo + base on.
+MIXQ_AMX_INT16 static void PackAmxInt16Row(const int16_t* row, int64_t k, int64_t base, int8_t* hi, int8_t* lo) {
+  for (int64_t t = 0; t < k; t += 32) {
+    const int64_t n = std::min<int64_t>(32, k - t);
+    const __m512i v = _mm512_maskz_loadu_epi16(n == 32 ? ~__mmask32{0} : (__mmask32{1} << n) - 1, row + t);
+    const int64_t at = base + t / 64 * kTileBytes + t % 64;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + at), _mm512_cvtepi16_epi8(_mm512_srai_epi16(v, 8)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + at), _mm512_cvtepi16_epi8(v));  // the low bytes as u8
+  }
+}
+
+// Not a target function itself: Clang outlines the OpenMP region without
+// the caller's target, so the vector code stays in PackAmxInt16Row.
+void PackAmxInt16ARows(const int16_t* a, int64_t lda, int64_t m, int64_t k, bool parallel, PackedAmxInt16A* packed) {
+  for (PackedAmxA* p : {&packed->hi, &packed->lo}) {
+    p->m = m;
+    p->quads = (k + 3) / 4;
+    p->chunks = (p->quads + kAmxQuads - 1) / kAmxQuads;
+    p->blocks = (m + kAmxRows - 1) / kAmxRows;
+    const size_t size = static_cast<size_t>(p->blocks * p->chunks * kTileBytes);
+    if (p->data.size() != size) p->data.assign(size, 0);  // padding rows and taps: zero once
+  }
+  const int64_t chunks = packed->hi.chunks;
+  int8_t* hi = packed->hi.data.data();
+  int8_t* lo = packed->lo.data.data();
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t i = 0; i < m; ++i)
+    PackAmxInt16Row(a + i * lda, k, (i / kAmxRows * chunks) * kTileBytes + i % kAmxRows * 64, hi, lo);
 }
 
 MIXQ_AMX_INT16 void PackSplitInt16FromOffsetsAmx(const int16_t* base, const int64_t* offsets, int64_t k, int64_t cols,

@@ -38,6 +38,13 @@ struct PackedAmxInt16A {
 void PackAmxInt16A(int64_t m, int64_t k, const std::function<int16_t(int64_t, int64_t)>& value,
                    PackedAmxInt16A* packed);
 
+// The same from an int16 matrix (row i at a + i * lda), 32 values per step
+// with no per-element callback: for activations packed on every run
+// (MatMul's amx-int16-weights). Rows over OpenMP threads when `parallel`.
+// Keeps `packed`'s storage between calls of one shape (its padding stays
+// zero). Needs AVX-512 (BW).
+void PackAmxInt16ARows(const int16_t* a, int64_t lda, int64_t m, int64_t k, bool parallel, PackedAmxInt16A* packed);
+
 // B (K x cols int16) split in bytes into AMX's B layout: per 16 columns a
 // panel of (K + 3) / 4 quads, [panel][quad][16][4], as hi (s8, b >> 8) and
 // lo (u8, b & 0xFF) bytes; taps past K are zero. Rows at base + offsets[r]

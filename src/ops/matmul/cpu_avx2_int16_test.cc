@@ -77,7 +77,8 @@ test_util::Int16KernelCase FcCase(int64_t m, int64_t k, int64_t n, DataType outp
 // threads), a 96-row product (row blocks over two threads), every code
 // 32767 (the chunk bound). Two activations: batched b, a 2-D b broadcast
 // over a's batches, attention-shaped heads (BERT's 12 x 128 x 64 x 128 over
-// two threads). INT16 / FLOAT32 / FLOAT16 outputs.
+// two threads). INT16 / FLOAT32 / FLOAT16 outputs. "amx-int16-weights" (AMX
+// CPUs) on the constant-weight cases 33 deep and 32 wide or more.
 TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
@@ -113,6 +114,13 @@ TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
     t.output = cases[i].output;
     t.every_code = cases[i].every_code;
     ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(40 + i), "avx2-int16-weights");
+    // The AMX form takes constant weights, untransposed, at least 33 deep and 32 wide.
+    const bool amx_shape =
+        cases[i].constant && cases[i].a.back() >= 33 && cases[i].y.back() >= 32 && !cases[i].transpose_b;
+    if (kernels::BestIsa() >= kernels::Isa::kAmx && amx_shape) {
+      SCOPED_TRACE("amx-int16-weights");
+      ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(40 + i), "amx-int16-weights");
+    }
   }
   // A transposed activation b is left to avx2-int16.
   test_util::Int16KernelCase t;
