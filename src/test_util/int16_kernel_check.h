@@ -18,12 +18,16 @@ struct Int16KernelCase {
   ir::Shape a, b, y;           // input 0, input 1 (weights when b_constant), output
   int64_t b_channel_axis = 0;  // per-channel weight scales along this axis of b (-1: per tensor)
   bool b_constant = true;
-  int64_t bias_size = 0;  // > 0: a FLOAT32 bias input of that many values
+  int64_t bias_size = 0;    // > 0: a FLOAT32 bias input of that many values
+  bool int32_bias = false;  // the bias an INT32 constant in accumulator units instead (a QDQ model's)
   DataType output = DataType::INT16;
   std::vector<ops::PostOp> post_ops;
   // Nonzero: every code of a and b is this one (sums at the bounds an
   // exact kernel's int32 chunks are sized for), in place of random codes.
   int16_t every_code = 0;
+  // Nonzero: codes uniform in [-code_limit, code_limit] (sums small enough
+  // for the kernels' int32 shortcuts), in place of full-range ones.
+  int16_t code_limit = 0;
 };
 
 // Empty when `def` does not take the case; `name` gets the kernel's name.

@@ -128,6 +128,38 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
   }
 }
 
+// Small codes (|code| <= 181: byte sums far from the int32 bounds, as in
+// real layers, where the full-range cases above sit near them) and INT32
+// biases (a QDQ model's, joined to the integer sums), through the 1 x 1
+// kernel's stage from the registers and the 16-column depthwise steps.
+TEST(Conv2DAvx2Int16, SmallCodesBitExactWithTheQuantizedReference) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  const ConvCase cases[] = {
+      {1, 16, 9, 13, 40, 1, 1, 1, 0, true, DataType::INT16, false},    // depth 16 to INT16 (from the registers)
+      {1, 300, 5, 7, 19, 1, 1, 1, 0, true, DataType::INT16, true},     // two K chunks, a relu's clamp
+      {2, 20, 14, 14, 20, 3, 20, 2, 1, true, DataType::INT16, false},  // depthwise, 7-wide rows
+  };
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  for (const auto& [name, expected] : {std::pair{"avx2-int16", 3}, {"avx512vnni-int16-dw", 1}, {"avx2-int16-dw", 1}}) {
+    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    int ran = 0;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      auto t = Make(cases[i]);
+      t.code_limit = 181;
+      t.int32_bias = i % 2 == 0;
+      std::string fast_name, ref_name;
+      const auto got = test_util::RunInt16Kernel(*fast, t, static_cast<uint32_t>(70 + i), &fast_name);
+      if (got.empty()) continue;
+      ++ran;
+      EXPECT_EQ(got, test_util::RunInt16Kernel(ref, t, static_cast<uint32_t>(70 + i), &ref_name))
+          << name << " case " << i;
+    }
+    EXPECT_EQ(ran, expected) << name;
+  }
+}
+
 // A filter that is an activation (computed by the network, one scale):
 // the staged kernel packs it on every run. The runner's second run gives it
 // new values in the same buffer; a kernel that packed it once per address
