@@ -160,6 +160,42 @@ TEST(Conv2DAvx2Int16, SmallCodesBitExactWithTheQuantizedReference) {
   }
 }
 
+// Dilated depthwise layers (the flat planes' tap offsets and column masks
+// scale with the dilation): 3 x 3 dilation 2 "same" at stride 1 and 2, 5 x 5
+// dilation 2, each kernel that takes them against the reference.
+TEST(Conv2DAvx2Int16, DilatedDepthwiseBitExactWithTheQuantizedReference) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  struct Dilated {
+    int64_t h, w, k, stride, dilation, pad;
+    DataType output;
+  };
+  const Dilated cases[] = {{13, 17, 3, 1, 2, 2, DataType::INT16},
+                           {14, 15, 3, 2, 2, 2, DataType::FLOAT32},
+                           {12, 20, 5, 1, 2, 4, DataType::INT16}};
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  for (const auto& [name, expected] : {std::pair{"avx512-int16-dw", 3}, {"avx2-int16-dw", 3}}) {
+    if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
+    const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    int ran = 0;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      const Dilated& d = cases[i];
+      ConvCase c{1, 6, d.h, d.w, 6, d.k, 6, d.stride, d.pad, true, d.output, false};
+      auto t = Make(c);
+      t.attrs.Set("dilations", std::vector<int64_t>{d.dilation, d.dilation});
+      const int64_t span = d.dilation * (d.k - 1) + 1;
+      t.y = {1, 6, (d.h + 2 * d.pad - span) / d.stride + 1, (d.w + 2 * d.pad - span) / d.stride + 1};
+      std::string fast_name, ref_name;
+      const auto got = test_util::RunInt16Kernel(*fast, t, static_cast<uint32_t>(80 + i), &fast_name);
+      if (got.empty()) continue;
+      ++ran;
+      EXPECT_EQ(got, test_util::RunInt16Kernel(ref, t, static_cast<uint32_t>(80 + i), &ref_name))
+          << name << " case " << i;
+    }
+    EXPECT_EQ(ran, expected) << name;
+  }
+}
+
 // A filter that is an activation (computed by the network, one scale):
 // the staged kernel packs it on every run. The runner's second run gives it
 // new values in the same buffer; a kernel that packed it once per address
