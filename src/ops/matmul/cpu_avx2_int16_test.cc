@@ -24,6 +24,22 @@ void ExpectBitExact(OpKind op, const test_util::Int16KernelCase& t, uint32_t see
   EXPECT_EQ(got, want) << "case " << seed;
 }
 
+// A MatMul case: a times b (constant or an activation, per-column scales
+// when constant), stored transposed or not.
+test_util::Int16KernelCase MatMulCase(const ir::Shape& a, const ir::Shape& b, const ir::Shape& y, bool constant,
+                                      bool transpose_b, DataType output) {
+  test_util::Int16KernelCase t;
+  t.attrs.Set("transpose_a", int64_t{0});
+  t.attrs.Set("transpose_b", int64_t{transpose_b ? 1 : 0});
+  t.a = a;
+  t.b = b;
+  t.y = y;
+  t.b_constant = constant;
+  t.b_channel_axis = static_cast<int64_t>(b.size()) - (transpose_b ? 2 : 1);
+  t.output = output;
+  return t;
+}
+
 TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   struct Case {
@@ -41,15 +57,8 @@ TEST(MatMulAvx2Int16, BitExactWithTheQuantizedReference) {
       {{2, 4, 40}, {40, 19}, {2, 4, 19}, false, false, DataType::INT16},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
-    test_util::Int16KernelCase t;
-    t.attrs.Set("transpose_a", int64_t{0});
-    t.attrs.Set("transpose_b", int64_t{cases[i].transpose_b ? 1 : 0});
-    t.a = cases[i].a;
-    t.b = cases[i].b;
-    t.y = cases[i].y;
-    t.b_constant = cases[i].constant;
-    t.b_channel_axis = static_cast<int64_t>(t.b.size()) - (cases[i].transpose_b ? 2 : 1);
-    t.output = cases[i].output;
+    const auto t =
+        MatMulCase(cases[i].a, cases[i].b, cases[i].y, cases[i].constant, cases[i].transpose_b, cases[i].output);
     ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(i));
   }
 }
@@ -103,15 +112,7 @@ TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
       {{3, 7, 520}, {3, 520, 9}, {3, 7, 9}, false, false, DataType::INT16, 32767},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
-    test_util::Int16KernelCase t;
-    t.attrs.Set("transpose_a", int64_t{0});
-    t.attrs.Set("transpose_b", int64_t{cases[i].transpose_b ? 1 : 0});
-    t.a = cases[i].a;
-    t.b = cases[i].b;
-    t.y = cases[i].y;
-    t.b_constant = cases[i].constant;
-    t.b_channel_axis = static_cast<int64_t>(t.b.size()) - (cases[i].transpose_b ? 2 : 1);
-    t.output = cases[i].output;
+    auto t = MatMulCase(cases[i].a, cases[i].b, cases[i].y, cases[i].constant, cases[i].transpose_b, cases[i].output);
     t.every_code = cases[i].every_code;
     ExpectBitExact(OpKind::kMatMul, t, static_cast<uint32_t>(40 + i), "avx2-int16-weights");
     // The AMX form takes constant weights, untransposed, at least 33 deep and 32 wide.
@@ -123,16 +124,11 @@ TEST(MatMulAvx2Int16Weights, BitExactWithTheQuantizedReference) {
     }
   }
   // A transposed activation b is left to avx2-int16.
-  test_util::Int16KernelCase t;
-  t.attrs.Set("transpose_a", int64_t{0});
-  t.attrs.Set("transpose_b", int64_t{1});
-  t.a = {2, 5, 33};
-  t.b = {2, 21, 33};
-  t.y = {2, 5, 21};
-  t.b_constant = false;
-  t.output = DataType::FLOAT32;
   std::string name;
-  EXPECT_TRUE(test_util::RunInt16Kernel(*FindKernel(OpKind::kMatMul, "avx2-int16-weights"), t, 60, &name).empty());
+  EXPECT_TRUE(test_util::RunInt16Kernel(*FindKernel(OpKind::kMatMul, "avx2-int16-weights"),
+                                        MatMulCase({2, 5, 33}, {2, 21, 33}, {2, 5, 21}, false, true, DataType::FLOAT32),
+                                        60, &name)
+                  .empty());
 }
 
 TEST(FullyConnectedAvx2Int16, BitExactWithTheQuantizedReference) {

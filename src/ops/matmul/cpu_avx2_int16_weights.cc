@@ -144,7 +144,7 @@ class MatMulInt16Weights : public Kernel {
         Scratch& sc = scratch_[static_cast<size_t>(omp_get_thread_num())];
         const size_t at = static_cast<size_t>(i);
         Prepare(a + s_.a_offset[at], b + s_.b_offset[at], &sc);
-        for (int64_t block = 0; block < column_blocks_; ++block) RunColumns(block, 0, row_blocks_, i, y, &sc);
+        for (int64_t block = 0; block < column_blocks_; ++block) RunColumns(block, 0, row_blocks_, i, sc, y, &sc.acc);
       }
       return Status::OK();
     }
@@ -156,12 +156,12 @@ class MatMulInt16Weights : public Kernel {
 #pragma omp parallel for schedule(static) if (parallel && jobs > 1)
     for (int64_t job = 0; job < jobs; ++job) {
       Scratch* sc = &scratch_[static_cast<size_t>(omp_get_thread_num())];
-      sc->a_hi = nullptr;  // shared_'s operands
       if (row_parts > 1) {
         for (int64_t block = 0; block < column_blocks_; ++block)
-          RunColumns(block, row_blocks_ * job / row_parts, row_blocks_ * (job + 1) / row_parts, 0, y, sc);
+          RunColumns(block, row_blocks_ * job / row_parts, row_blocks_ * (job + 1) / row_parts, 0, shared_, y,
+                     &sc->acc);
       } else {
-        RunColumns(job, 0, row_blocks_, 0, y, sc);
+        RunColumns(job, 0, row_blocks_, 0, shared_, y, &sc->acc);
       }
     }
     return Status::OK();
@@ -173,12 +173,10 @@ class MatMulInt16Weights : public Kernel {
     kernels::PackedAmxInt16A amx;  // the same as AMX A tiles
     std::vector<int16_t> b;        // an activation b's panels
     std::vector<int64_t> acc;
-    const kernels::PackedInt16A* a_hi = nullptr;  // the operands RunColumns reads (null: shared_'s)
   };
 
   // One product's operands into `sc`: a split in bytes, an activation b packed.
   void Prepare(const int16_t* a, const int16_t* b, Scratch* sc, bool parallel_pack = false) const {
-    sc->a_hi = &sc->hi;
     if (amx_) {  // constant weights only (AmxShape)
       kernels::PackAmxInt16ARows(a, s_.k, s_.m, s_.k, parallel_pack, &sc->amx);
       return;
@@ -207,23 +205,23 @@ class MatMulInt16Weights : public Kernel {
     if (int_out) zero_point_ = y.quant->zero_point;
   }
 
-  // Column block `block` of product `batch` for the row blocks [first_block,
-  // last_block): the exact int64 sums, then the output stage row by row.
-  void RunColumns(int64_t block, int64_t first_block, int64_t last_block, int64_t batch, const TensorView& y,
-                  Scratch* sc) const {
+  // Column block `block` of product `batch` (its operands prepared in
+  // `operands`) for the row blocks [first_block, last_block): the exact int64
+  // sums into `acc`, then the output stage row by row.
+  void RunColumns(int64_t block, int64_t first_block, int64_t last_block, int64_t batch, const Scratch& operands,
+                  const TensorView& y, std::vector<int64_t>* acc) const {
     if (first_block >= last_block) return;
-    const Scratch& operands = sc->a_hi ? *sc : shared_;
     const int64_t first_panel = block * block_panels_, panels = std::min(block_panels_, panels_ - first_panel);
     const int64_t ldc = panels * kPanel, first = first_panel * kPanel, cols = std::min(ldc, s_.n - first);
-    sc->acc.resize(static_cast<size_t>((last_block - first_block) * rows_ * ldc));
+    acc->resize(static_cast<size_t>((last_block - first_block) * rows_ * ldc));
     if (amx_) {
       const int64_t at = first_panel * quads_ * 64;
       kernels::GemmInt16SplitTileAmx(operands.amx, first_block, last_block, b_amx_hi_.data() + at,
-                                     b_amx_lo_.data() + at, panels, sc->acc.data(), ldc);
+                                     b_amx_lo_.data() + at, panels, acc->data(), ldc);
     } else {
       const int16_t* b = s_.b_constant ? b_.data.data() : operands.b.data();
       kernels::GemmInt16SplitTileAvx2(operands.hi, operands.lo, first_block, last_block,
-                                      b + first_panel * pairs_ * 2 * kPanel, panels, sc->acc.data(), ldc);
+                                      b + first_panel * pairs_ * 2 * kPanel, panels, acc->data(), ldc);
     }
     const int64_t end_row = std::min(s_.m, last_block * rows_);
     // Whole 8-column groups straight into y; a last partial group through
@@ -232,7 +230,7 @@ class MatMulInt16Weights : public Kernel {
     // not run the scalar formula for their tails.
     const int64_t whole = cols / 8 * 8, tail = cols - whole;
     for (int64_t m = first_block * rows_; m < end_row; ++m) {
-      const int64_t* row = sc->acc.data() + (m - first_block * rows_) * ldc;
+      const int64_t* row = acc->data() + (m - first_block * rows_) * ldc;
       const int64_t at = (batch * s_.m + m) * s_.n + first;
       Stage(row, whole, first, y.data, at);
       if (tail == 0) continue;
