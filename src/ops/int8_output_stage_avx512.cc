@@ -12,6 +12,7 @@
 #include "kernels/hard_swish.h"
 #include "ops/int8_output_stage.h"
 #include "ops/quantize_vector.h"
+#include "ops/quantize_vector512.h"
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (GCC bug 105593:
 // their unmasked forms pass an "undefined" vector as the merge source).
@@ -74,51 +75,9 @@ MIXQ_AVX512_STAGE inline __m512 Value16(const int32_t* acc, __m512i ib, __m512 b
   return _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(a), bias), mult);
 }
 
-struct QuantizeConstants16 {
-  __m512 scale, inverse, zero_point, lo, hi;
-  bool use_inverse = false;
-};
-
-// A Quantize step's constants (scale, its inverse where both are normal,
-// zero point, the output type's bounds), broadcast.
-MIXQ_AVX512_STAGE inline QuantizeConstants16 QuantizeConstantsOf(float scale, int32_t zero_point, float lo, float hi) {
-  QuantizeConstants16 k;
-  const float inverse = 1.0f / scale;
-  k.scale = _mm512_set1_ps(scale);
-  k.inverse = _mm512_set1_ps(inverse);
-  k.zero_point = _mm512_set1_ps(static_cast<float>(zero_point));
-  k.lo = _mm512_set1_ps(lo);
-  k.hi = _mm512_set1_ps(hi);
-  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse) && !WideCodes(lo, hi);
-  return k;
-}
-
-// QuantizeVector (ops/quantize_vector.h), 16 lanes, narrowed to int8: the
-// rounded quotient through the inverse unless a lane is near a rounding
-// boundary, then the division for the whole vector.
-MIXQ_AVX512_STAGE inline __m512i Quantize16ToInt32(__m512 x, const QuantizeConstants16& k) {
-  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512 v;
-  bool done = false;
-  if (k.use_inverse) {
-    const __m512 m = _mm512_mul_ps(x, k.inverse);
-    const __m512 r = _mm512_roundscale_ps(m, kNearest);
-    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(m, r));
-    const __m512 margin = _mm512_mul_ps(_mm512_abs_ps(m), _mm512_set1_ps(0x1p-20f));
-    if (_mm512_cmp_ps_mask(_mm512_add_ps(off, margin), _mm512_set1_ps(0.5f), _CMP_GE_OQ) == 0) {
-      v = r;
-      done = true;
-    }
-  }
-  if (!done) v = _mm512_roundscale_ps(_mm512_div_ps(x, k.scale), kNearest);
-  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  __m512 r = _mm512_add_ps(v, k.zero_point);
-  r = _mm512_min_ps(_mm512_max_ps(r, k.lo), k.hi);
-  return _mm512_cvtps_epi32(_mm512_mask_blend_ps(nan, r, k.zero_point));
-}
-
-MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants16& k) {
-  return _mm512_cvtsepi32_epi8(Quantize16ToInt32(x, k));  // clamped to [lo, hi] already: exact
+// QuantizeVector512 (the Quantize step's operations) narrowed to int8.
+MIXQ_AVX512_STAGE inline __m128i Quantize16(__m512 x, const QuantizeConstants512& k) {
+  return _mm512_cvtsepi32_epi8(QuantizeVector512(x, k));  // clamped to [lo, hi] already: exact
 }
 
 // (f32(acc + int_bias) + bias) * multiplier for 16 int64 accumulators, as
@@ -153,7 +112,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int
   if (StageIsFinite(c)) {
     const __m512i ib = _mm512_set1_epi32(c.int_bias);
     const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    const QuantizeConstants16 k = QuantizeConstantsOf(scale, zero_point, -128.0f, 127.0f);
+    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -128, 127);
     for (; j + 64 <= n; j += 64) {
       __m512 y[4];
       for (int u = 0; u < 4; ++u) y[u] = Value16(acc + j + 16 * u, ib, bias, mult);
@@ -212,7 +171,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
   if (StageIsFinite(c)) {
     const __m512i ib = _mm512_set1_epi64(c.int_bias);
     const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    const QuantizeConstants16 k = QuantizeConstantsOf(scale, zero_point, -32768.0f, 32767.0f);
+    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
     for (; j + 16 <= n; j += 16) {
       __m512 y[4];
       if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
@@ -221,7 +180,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
         continue;
       }
       PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(Quantize16ToInt32(y[0], k)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(QuantizeVector512(y[0], k)));
     }
   }
   if (j < n)

@@ -1,6 +1,7 @@
 // QuantizeVector (ops/quantize_vector.h) on 16 lanes (AVX-512 F), the same
 // float32 operations per lane: q = clamp(round(x / s) + z, lo, hi), NaN to
-// z, with 1 / s taken where it provably rounds the same (else a division).
+// z, with 1 / s taken where it provably rounds the same (else a division;
+// 16-bit codes always divide, as there).
 // A lane's result does not depend on its neighbours, so 8- and 16-lane
 // kernels agree bit for bit. AVX-512 implies FMA: include it only in files
 // built with -ffp-contract=off (CMakeLists.txt), so that no product and sum
@@ -11,6 +12,8 @@
 
 #include <cmath>
 #include <cstdint>
+
+#include "ops/quantize_vector.h"
 
 namespace mixq::ops {
 
@@ -26,7 +29,7 @@ MIXQ_AVX512_QUANTIZE inline QuantizeConstants512 MakeQuantizeConstants512(float 
   const float inverse = 1.0f / scale;
   QuantizeConstants512 k{_mm512_set1_ps(scale), _mm512_set1_ps(inverse), _mm512_set1_ps(static_cast<float>(zero_point)),
                          _mm512_set1_ps(static_cast<float>(lo)), _mm512_set1_ps(static_cast<float>(hi))};
-  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse);
+  k.use_inverse = std::isnormal(scale) && std::isnormal(inverse) && !WideCodes(lo, hi);
   return k;
 }
 
