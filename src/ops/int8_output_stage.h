@@ -125,6 +125,20 @@ void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const C
                                           const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
                                           int32_t zero_point, int16_t* out);
 
+// The AVX-512 forms of DequantizeRow64 / DequantizeQuantizeRow64ToInt16 for
+// accumulators held as doubles, each an exact integer below 2^51 (the int16
+// depthwise kernel's double FMA sums): the int64 round trip skipped, the
+// same bits. The last n % 16 through the AVX2 forms.
+void DequantizeRowF64Avx512(const double* sums, int64_t n, const ChannelStage& c,
+                            const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
+                            int64_t addend_offset, DataType out_type, void* out, int64_t out_offset);
+void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const ChannelStage& c,
+                                           const std::vector<StagePostOp>& post_ops,
+                                           const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
+                                           int32_t zero_point, int16_t* out);
+// n such sums as int64.
+void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc);
+
 // RequantizeRow64ToInt16 and DequantizeRow64 (no post-ops) along a row
 // whose columns are output channels (a GEMM against per-column int16
 // weights): column j uses bias[j] and multiplier[j], int bias 0. `finite`:

@@ -7,6 +7,7 @@
 // int8_output_stage.cc (DESIGN rule 6: files under 800 lines).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/hard_swish.h"
@@ -102,6 +103,28 @@ MIXQ_AVX512_STAGE inline bool Value64x16(const int64_t* acc, __m512i ib, __m512 
   return true;
 }
 
+// Value64x16 of 16 accumulators held as doubles (exact integers below
+// 2^51): the int bias added in double (exact), one rounding to float32, the
+// same bits.
+MIXQ_AVX512_STAGE inline __m512 ValueF64x16(const double* sums, __m512d ib, __m512 bias, __m512 mult) {
+  const __m256 f0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_loadu_pd(sums), ib));
+  const __m256 f1 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_loadu_pd(sums + 8), ib));
+  const __m512 v =
+      _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1));
+  return _mm512_mul_ps(_mm512_add_ps(v, bias), mult);
+}
+
+// n sums as int64 (exact: integers below 2^51), for the AVX2 forms.
+MIXQ_AVX512_STAGE inline void SumsToInt64(const double* sums, int64_t n, int64_t* acc) {
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  for (int64_t i = 0; i < n; i += 8) {
+    const auto mask = static_cast<__mmask8>(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1);
+    const __m512i v = _mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(_mm512_maskz_loadu_pd(mask, sums + i), magic)),
+                                       _mm512_castpd_si512(magic));
+    _mm512_mask_storeu_epi64(acc + i, mask, v);
+  }
+}
+
 }  // namespace
 
 MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
@@ -186,6 +209,60 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
   if (j < n)
     DequantizeQuantizeRow64ToInt16Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
                                        out + j);
+}
+
+MIXQ_AVX512_STAGE void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc) {
+  SumsToInt64(sums, n, acc);
+}
+
+MIXQ_AVX512_STAGE void DequantizeRowF64Avx512(const double* sums, int64_t n, const ChannelStage& c,
+                                              const std::vector<StagePostOp>& post_ops,
+                                              const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                              DataType out_type, void* out, int64_t out_offset) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4] = {ValueF64x16(sums + j, ib, bias, mult)};
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      if (out_type == DataType::FLOAT16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + out_offset + j),
+                            _mm512_cvtps_ph(y[0], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      else
+        _mm512_storeu_ps(static_cast<float*>(out) + out_offset + j, y[0]);
+    }
+  }
+  for (; j < n; j += 16) {
+    int64_t acc[16];
+    const int64_t m = std::min<int64_t>(16, n - j);
+    SumsToInt64(sums + j, m, acc);
+    DequantizeRow64Avx2(acc, m, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+  }
+}
+
+MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const ChannelStage& c,
+                                                             const std::vector<StagePostOp>& post_ops,
+                                                             const std::vector<FloatAddend>& addends,
+                                                             int64_t addend_offset, float scale, int32_t zero_point,
+                                                             int16_t* out) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4] = {ValueF64x16(sums + j, ib, bias, mult)};
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(QuantizeVector512(y[0], k)));
+    }
+  }
+  for (; j < n; j += 16) {
+    int64_t acc[16];
+    const int64_t m = std::min<int64_t>(16, n - j);
+    SumsToInt64(sums + j, m, acc);
+    DequantizeQuantizeRow64ToInt16Avx2(acc, m, c, post_ops, addends, addend_offset + j, scale, zero_point, out + j);
+  }
 }
 
 #undef MIXQ_AVX512_STAGE

@@ -8,9 +8,12 @@
 // FLOAT16 outputs, a relu post-op.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "kernels/cpu_features.h"
+#include "quant/quant_math.h"
 #include "test_util/int16_kernel_check.h"
 
 namespace mixq::ops {
@@ -191,6 +194,90 @@ TEST(Conv2DAvx2Int16, DilatedDepthwiseBitExactWithTheQuantizedReference) {
       ++ran;
       EXPECT_EQ(got, test_util::RunInt16Kernel(ref, t, static_cast<uint32_t>(80 + i), &ref_name))
           << name << " case " << i;
+    }
+    EXPECT_EQ(ran, expected) << name;
+  }
+}
+
+// hard_swish as the reference's activation computes it (in double, rounded once).
+float ReferenceHardSwish(float x) {
+  const double v = x, t = v / 6.0 + 0.5;
+  return static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
+}
+
+// Depthwise layers with a float chain after them (hard_swish, then a fused
+// Quantize to INT16, or a FLOAT32 output), as PP-OCRv4 rec's qint16 layers:
+// avx512-int16-dw hands its double sums to the stage (Int8ConvOutputStage::
+// RowOfSums), whose last run % 16 outputs go through the AVX2 form. The
+// oracle is the chain's steps one by one: the reference's FLOAT32 output,
+// the reference hard_swish, SPEC §1's Quantize. Runs of 63 and 240, 3 x 3
+// and 5 x 5, stride 2 over a batch of 2, a relu before the hard_swish.
+TEST(Conv2DAvx2Int16, DepthwiseFloatChainsBitExactWithTheStepsOneByOne) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  const ConvCase cases[] = {
+      {1, 5, 7, 9, 5, 3, 5, 1, 1, true, DataType::INT16, false},     // run 63: three steps and a 15-output tail
+      {1, 4, 12, 20, 4, 5, 4, 1, 2, true, DataType::INT16, false},   // run 240, 5 x 5
+      {2, 3, 14, 14, 3, 3, 3, 2, 1, true, DataType::INT16, false},   // stride 2, run 49, batch 2
+      {1, 6, 12, 20, 6, 5, 6, 1, 2, true, DataType::FLOAT32, true},  // a relu, then hard_swish, to FLOAT32
+  };
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  const float out_scale = 3e-3f;
+  const int32_t out_zero_point = -11;
+  for (const auto& [name, expected] :
+       {std::pair{"avx512-int16-dw", 4}, {"avx512vnni-int16-dw", 4}, {"avx2-int16-dw", 4}}) {
+    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (std::string(name).starts_with("avx512-") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
+    const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
+    ASSERT_NE(fast, nullptr) << name;
+    int ran = 0;
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      const ConvCase& c = cases[i];
+      auto t = Make(c);
+      PostOp hard_swish;
+      hard_swish.activation = "hard_swish";
+      t.post_ops.push_back(hard_swish);
+      if (c.output == DataType::INT16) {
+        PostOp quantize;
+        quantize.kind = PostOp::Kind::kQuantize;
+        quantize.scale = out_scale;
+        quantize.zero_point = out_zero_point;
+        quantize.bits = 16;
+        t.post_ops.push_back(quantize);
+      }
+      // Outputs spread over the hard_swish's bend (small codes), or full-range codes.
+      const int limit = i % 2 ? 0 : 2000;
+      t.code_limit = limit;
+      const uint32_t seed = static_cast<uint32_t>(90 + i);
+      std::string fast_name, ref_name;
+      const auto got = test_util::RunInt16Kernel(*fast, t, seed, &fast_name);
+      if (got.empty()) continue;
+      ++ran;
+      EXPECT_EQ(fast_name, name);
+      ConvCase plain = c;
+      plain.output = DataType::FLOAT32;
+      plain.relu = false;
+      auto tp = Make(plain);
+      tp.code_limit = limit;
+      const auto float_bytes = test_util::RunInt16Kernel(ref, tp, seed, &ref_name);
+      ASSERT_FALSE(float_bytes.empty());
+      const size_t n = float_bytes.size() / sizeof(float);
+      std::vector<float> y(n);
+      std::memcpy(y.data(), float_bytes.data(), float_bytes.size());
+      size_t mismatches = 0;
+      for (size_t e = 0; e < n; ++e) {
+        float v = c.relu ? std::max(y[e], 0.0f) : y[e];
+        v = ReferenceHardSwish(v);
+        if (c.output == DataType::INT16) {
+          int16_t q;
+          std::memcpy(&q, got.data() + 2 * e, 2);
+          mismatches += q != quant::Quantize(v, out_scale, out_zero_point, 16);
+        } else {
+          float f;
+          std::memcpy(&f, got.data() + 4 * e, 4);
+          mismatches += std::memcmp(&f, &v, 4) != 0;
+        }
+      }
+      EXPECT_EQ(mismatches, 0u) << name << " case " << i << " of " << n << " outputs";
     }
     EXPECT_EQ(ran, expected) << name;
   }

@@ -169,9 +169,9 @@ class DepthwiseInt16F64 : public Kernel {
           AccumulatePlane(c, plane, y.Data<int16_t>() + p * run_, nullptr);
           continue;
         }
-        s.acc.resize(static_cast<size_t>(vectors_ * 8));
-        AccumulatePlane(c, plane, nullptr, s.acc.data());
-        stage_.Row(c, s.acc.data(), run_, p * run_, y);
+        s.sums.resize(static_cast<size_t>(vectors_ * 8));
+        AccumulatePlane(c, plane, nullptr, s.sums.data());
+        stage_.RowOfSums(c, s.sums.data(), run_, p * run_, y);
       }
     }
     return Status::OK();
@@ -180,7 +180,7 @@ class DepthwiseInt16F64 : public Kernel {
  private:
   struct Scratch {
     std::vector<double> planes[2];  // two planes' phase planes (FlatPlanes), zero outside the input
-    std::vector<int64_t> acc;       // the run's sums, where the stage is not applied in registers
+    std::vector<double> sums;       // the run's sums, where the stage is not applied in registers
   };
 
   // The phase planes' start in a buffer of 8 doubles more: where the first
@@ -257,14 +257,15 @@ class DepthwiseInt16F64 : public Kernel {
   }
 
   // The run's sums, kBlock outputs per step. out16: requantized from the
-  // registers into the plane's INT16 output; otherwise the int64 sums into
-  // acc (the stage adds the int bias then). The taps of one kernel column
+  // registers into the plane's INT16 output; otherwise the exact sums into
+  // run_sums as doubles, for the stage's float chain (RowOfSums adds the int
+  // bias; no int64 round trip). The taps of one kernel column
   // share a column shift: their products are summed apart, unmasked (a
   // wrapped read lands in a lane the mask then drops), and each column's
   // sums are added under its mask at the end of the step: 2 * kV masked adds
   // per step in place of a masked load per tap, every FMA reading memory.
   template <int KH, int KW>
-  MIXQ_DW_F64 void Accumulate(int64_t c, const double* planes, int16_t* out16, int64_t* acc) const {
+  MIXQ_DW_F64 void Accumulate(int64_t c, const double* planes, int16_t* out16, double* run_sums) const {
     constexpr int kV = kBlock / 8;  // accumulators per kernel column
     const double* w = w_.data() + c * KH * KW;
     kernels::Int16RequantVectors requant{};
@@ -298,19 +299,15 @@ class DepthwiseInt16F64 : public Kernel {
           kernels::StoreRequantizedInt16FromDoubles(total[2], total[3], requant, out16 + q + 16, run_ - q - 16);
         continue;
       }
-      // The exact integers (|sum| < 2^51) as int64 by the 1.5 * 2^52 trick.
-      const __m512d magic = _mm512_set1_pd(6755399441055744.0);
-      for (int k = 0; k < kV; ++k)
-        _mm512_storeu_si512(acc + q + 8 * k, _mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(total[k], magic)),
-                                                              _mm512_castpd_si512(magic)));
+      for (int k = 0; k < kV; ++k) _mm512_storeu_pd(run_sums + q + 8 * k, total[k]);
     }
   }
 
-  MIXQ_DW_F64 void AccumulatePlane(int64_t c, const double* planes, int16_t* out16, int64_t* acc) const {
+  MIXQ_DW_F64 void AccumulatePlane(int64_t c, const double* planes, int16_t* out16, double* sums) const {
     if (g_.kernel_h == 3)
-      Accumulate<3, 3>(c, planes, out16, acc);
+      Accumulate<3, 3>(c, planes, out16, sums);
     else
-      Accumulate<5, 5>(c, planes, out16, acc);
+      Accumulate<5, 5>(c, planes, out16, sums);
   }
 
   ConvGeometry g_;

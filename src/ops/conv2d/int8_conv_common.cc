@@ -265,4 +265,23 @@ void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t 
     DequantizeRow64(acc, n, c, post_ops_, addends_, at, out_type_, y.data, at);
 }
 
+void Int8ConvOutputStage::RowOfSums(int64_t o, const double* sums, int64_t n, int64_t at, const TensorView& y) const {
+  const ChannelStage& c = stage_[static_cast<size_t>(o)];
+  if (quantize_float_) {
+    DequantizeQuantizeRowF64ToInt16Avx512(sums, n, c, post_ops_, addends_, at, out_scale_, zero_point_,
+                                          y.Data<int16_t>() + at);
+  } else if (int_out_) {
+    // A plain INT16 output whose constants are not all finite (finite ones
+    // are requantized in the kernel's registers): the int64 row, in pieces.
+    int64_t acc[256];
+    for (int64_t j = 0; j < n; j += 256) {
+      const int64_t m = std::min<int64_t>(256, n - j);
+      SumsToInt64Avx512(sums + j, m, acc);
+      Row(o, acc, m, at + j, y);
+    }
+  } else {
+    DequantizeRowF64Avx512(sums, n, c, post_ops_, addends_, at, out_type_, y.data, at);
+  }
+}
+
 }  // namespace mixq::ops

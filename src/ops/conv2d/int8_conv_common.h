@@ -80,6 +80,9 @@ class Int8ConvOutputStage {
   std::vector<kernels::Int16Requant> PlainInt16Requant() const;
   // The same from int64 accumulators (int16 operands; integer output INT16).
   void Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const;
+  // The same from accumulators held as doubles, each an exact integer below
+  // 2^51 (avx512-int16-dw's sums); AVX-512 F, BW and VL only.
+  void RowOfSums(int64_t o, const double* sums, int64_t n, int64_t at, const TensorView& y) const;
 
  private:
   int64_t channels_ = 0;
