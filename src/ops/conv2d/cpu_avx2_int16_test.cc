@@ -79,7 +79,8 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
       // columns); a 1x1 of depth 300 to FLOAT16.
       {1, 40, 6, 7, 11, 3, 1, 1, 1, true, DataType::FLOAT32, true},
       {1, 300, 3, 5, 7, 1, 1, 1, 0, true, DataType::FLOAT16, false},
-      // amx-int16's (depth >= 33, >= 32 output channels per group): padded 3x3 with 37 channels (a last
+      // amx-int16 also takes the cases above of depth >= 33 and >= 16 output channels per group (19 and 21:
+      // last blocks of 3 and 5 rows); its own: padded 3x3 with 37 channels (a last
       // block of 5 rows), strided over a batch of 2, a 1x1 to INT16 (requantized from the tiles: depth 34,
       // an odd pair count, 33 channels, a 10-column tail panel), grouped NHWC, a 1x1 to FLOAT32.
       {1, 70, 9, 11, 37, 3, 1, 1, 1, true, DataType::INT16, true},
@@ -109,7 +110,7 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
                                        {"avx2-int16-dw", 12},
                                        {"avx512vnni-int16-dw", 12},
                                        {"avx512-int16-dw", 10},
-                                       {"amx-int16", 5}}) {
+                                       {"amx-int16", 9}}) {
     if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
     if (std::string(name).starts_with("avx512-") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
     if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;

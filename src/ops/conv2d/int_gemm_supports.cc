@@ -124,17 +124,19 @@ bool SupportsAmx(const KernelInit& init) {
       init, [](const int16_t* a, int64_t oc, int64_t depth) { return kernels::FitsS8(a, oc, depth, depth); });
 }
 
-// amx-int16: a depth of more than half a tile row (64 taps) and at least two
-// 16-row blocks of output channels per group; shallower or narrower layers
-// waste most of each tile product and run faster as avx2-int16 (vpdpwssd).
-// MobileNetV2 qint16 on the AMX Xeon, 1 thread, step minima (avx2-int16 /
-// amx-int16 ms): 16 -> 96 at 112 x 112 0.64 / 0.92, 24 -> 144 at 56 x 56
-// 0.29 / 0.31, 144 -> 24 0.24 / 0.28; but 144 -> 32 at 28 x 28 0.071 /
-// 0.055, 960 -> 160 at 7 x 7 0.18 / 0.09.
+// amx-int16: a depth of more than half a tile row (64 taps) and a 16-row
+// block of output channels per group; shallower layers waste most of each
+// tile product and run faster as avx2-int16 (vpdpwssd). MobileNetV2 qint16
+// on the AMX Xeon, 1 thread, step minima (avx2-int16 / amx-int16 ms): 16 ->
+// 96 at 112 x 112 0.64 / 0.92, 24 -> 144 at 56 x 56 0.29 / 0.31; but 144 ->
+// 32 at 28 x 28 0.071 / 0.055, 960 -> 160 at 7 x 7 0.18 / 0.09. Layers of
+// 16 to 31 channels (a second block mostly padding) still gain where they
+// are deep (round 2 stop 44): PP-OCRv4 det's 3 x 3 96 -> 24 at 80 x 80 2.50
+// -> 1.53 ms, MobileNetV2's 144 -> 24 at 56 x 56 0.224 -> 0.169.
 bool SupportsAmx16(const KernelInit& init) {
   ConvGeometry g;
   return FusedInt16ConvSupports(init, &g) && g.kernel_h * g.kernel_w * (g.in_channels / g.group) >= kAmxMinDepth &&
-         g.out_channels / g.group >= 2 * kernels::kAmxRows;
+         g.out_channels / g.group >= kernels::kAmxRows;
 }
 
 }  // namespace mixq::ops::int_gemm
