@@ -147,7 +147,9 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
     {
       std::vector<int64_t> acc64(acc.begin(), acc.end());
       for (size_t e = 3; e < acc64.size(); e += 4) acc64[e] = int64_t{acc[e]} * 4099;
-      if (n > 20) acc64[20] = (int64_t{1} << 52) + 7;
+      // Past 2^51 in the first 64-element block, or (n >= 128) in the second, after one block of the
+      // AVX-512 forms' 64-element steps.
+      if (n > 20) acc64[n >= 128 ? 100 : 20] = (int64_t{1} << 52) + 7;
       using Row64 = void (*)(const int64_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
                              const std::vector<FloatAddend>&, int64_t, DataType, void*, int64_t);
       using Quantized64 = void (*)(const int64_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
@@ -159,6 +161,29 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
         quantized64.push_back(DequantizeQuantizeRow64ToInt16Avx512);
       }
       const float scale16 = 3.0e-4f;
+      // The forms from sums held as doubles (avx512-int16-dw's): exact integers below 2^51, so the sum
+      // past that becomes one just below it.
+      std::vector<double> sums(acc64.size());
+      for (size_t e = 0; e < sums.size(); ++e)
+        sums[e] = static_cast<double>(acc64[e] > (int64_t{1} << 51) ? (int64_t{1} << 50) + 3 : acc64[e]);
+      std::vector<int64_t> sums64(sums.begin(), sums.end());
+      for (size_t ci = 0; ci < chains.size() && kernels::BestIsa() >= kernels::Isa::kAvx512; ++ci) {
+        const auto& ops = chains[ci];
+        std::vector<float> f(static_cast<size_t>(n));
+        std::vector<uint16_t> h(static_cast<size_t>(n));
+        std::vector<int16_t> q(static_cast<size_t>(n));
+        DequantizeRowF64Avx512(sums.data(), n, stage, ops, addends, 0, DataType::FLOAT32, f.data(), 0);
+        DequantizeRowF64Avx512(sums.data(), n, stage, ops, addends, 0, DataType::FLOAT16, h.data(), 0);
+        DequantizeQuantizeRowF64ToInt16Avx512(sums.data(), n, stage, ops, addends, 0, scale16, out_zp, q.data());
+        for (int64_t e = 0; e < n; ++e) {
+          const float want = OracleValue(sums64[static_cast<size_t>(e)], stage, ops, addends, e);
+          ASSERT_EQ(std::bit_cast<uint32_t>(f[static_cast<size_t>(e)]), std::bit_cast<uint32_t>(want))
+              << "double sums, chain " << ci << " n " << n << " element " << e;
+          ASSERT_EQ(h[static_cast<size_t>(e)], FloatToHalf(want)) << "double sums, element " << e;
+          ASSERT_EQ(q[static_cast<size_t>(e)], static_cast<int16_t>(quant::Quantize(want, scale16, out_zp, 16)))
+              << "double sums, chain " << ci << " n " << n << " element " << e;
+        }
+      }
       for (size_t ci = 0; ci < chains.size(); ++ci) {
         const auto& ops = chains[ci];
         for (size_t form = 0; form < rows64.size(); ++form) {
