@@ -55,6 +55,11 @@ MIXQ_AMX_INT16 inline __m512i Wide(const int32_t* at) {
   return _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
 }
 
+// The same 8 sums as doubles.
+MIXQ_AMX_INT16 inline __m512d WideDouble(const int32_t* at) {
+  return _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
+}
+
 // c (16 rows of 16, ldc apart) = (or +=, `add`) 65536 * high + 256 * middle + low.
 MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add, int64_t* c, int64_t ldc) {
   for (int64_t r = 0; r < kAmxRows; ++r)
@@ -66,6 +71,22 @@ MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add
       int64_t* out = c + r * ldc + half * 8;
       if (add) v = _mm512_add_epi64(v, _mm512_loadu_si512(out));
       _mm512_storeu_si512(out, v);
+    }
+}
+
+// Combine's sums as doubles: 65536 * high + 256 * middle + low is an
+// integer below 2^53 (|high| <= K * 2^14, K < 2^22), so both fused
+// multiply-adds and the accumulation round nothing.
+MIXQ_AMX_INT16 void CombineToDouble(const int32_t sums[3][kAmxRows * kAmxRows], bool add, double* c, int64_t ldc) {
+  const __m512d k65536 = _mm512_set1_pd(65536.0), k256 = _mm512_set1_pd(256.0);
+  for (int64_t r = 0; r < kAmxRows; ++r)
+    for (int64_t half = 0; half < 2; ++half) {
+      const int64_t at = r * kAmxRows + half * 8;
+      __m512d v = _mm512_fmadd_pd(WideDouble(sums[0] + at), k65536,
+                                  _mm512_fmadd_pd(WideDouble(sums[1] + at), k256, WideDouble(sums[2] + at)));
+      double* out = c + r * ldc + half * 8;
+      if (add) v = _mm512_add_pd(v, _mm512_loadu_pd(out));
+      _mm512_storeu_pd(out, v);
     }
 }
 
@@ -201,13 +222,34 @@ MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t firs
   _tile_release();
 }
 
+MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToDouble(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                                  const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, double* c,
+                                                  int64_t ldc) {
+  ConfigureAmxTiles();
+  const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
+  alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
+  for (int64_t block = first_block; block < last_block; ++block) {
+    const int8_t* ah = a.hi.data.data() + block * block_bytes;
+    const int8_t* al = a.lo.data.data() + block * block_bytes;
+    double* cb = c + (block - first_block) * kAmxRows * ldc;
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t chunk = 0; chunk < a.hi.chunks; chunk += kPassChunks) {
+        const int64_t at = chunk * kTileBytes;
+        PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
+                  std::min(kPassChunks, a.hi.chunks - chunk), sums);
+        CombineToDouble(sums, chunk > 0, cb + p * kAmxRows, ldc);
+      }
+  }
+  _tile_release();
+}
+
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
                                                  const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels,
                                                  const Int16RequantEpilogue& e) {
   ConfigureAmxTiles();
   const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
   alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
-  alignas(64) int64_t block_sums[kAmxRows * kAmxRows];
+  alignas(64) double block_sums[kAmxRows * kAmxRows];
   Int16RequantVectors rows[kAmxRows];
   for (int64_t block = first_block; block < last_block; ++block) {
     const int64_t row0 = (block - first_block) * kAmxRows, valid_rows = std::min(kAmxRows, e.rows - row0);
@@ -229,13 +271,14 @@ MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64
         const int64_t at = chunk * kTileBytes;
         PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
                   std::min(kPassChunks, a.hi.chunks - chunk), sums);
-        Combine(sums, chunk > 0, block_sums, kAmxRows);
+        CombineToDouble(sums, chunk > 0, block_sums, kAmxRows);
       }
       const int64_t cols = std::min(kAmxRows, e.cols - p * kAmxRows);
-      for (int64_t r = 0; r < valid_rows; ++r)
-        StoreRequantizedInt16(_mm512_load_si512(block_sums + r * kAmxRows),
-                              _mm512_load_si512(block_sums + r * kAmxRows + 8), rows[r],
-                              e.out + (row0 + r) * e.ld_out + p * kAmxRows, cols);
+      for (int64_t r = 0; r < valid_rows; ++r)  // the int bias added in double: exact
+        StoreRequantizedInt16FromDoubles(
+            _mm512_add_pd(_mm512_load_pd(block_sums + r * kAmxRows), rows[r].int_bias_d),
+            _mm512_add_pd(_mm512_load_pd(block_sums + r * kAmxRows + 8), rows[r].int_bias_d), rows[r],
+            e.out + (row0 + r) * e.ld_out + p * kAmxRows, cols);
     }
   }
   _tile_release();

@@ -66,6 +66,12 @@ void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_stride, int64_t k, i
 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block, const uint8_t* b_hi,
                            const uint8_t* b_lo, int64_t panels, int64_t* c, int64_t ldc);
 
+// GemmInt16SplitTileAmx's sums as doubles (exact integers below 2^53), for
+// the convolutions' float-chain stage (ops Int8ConvOutputStage::RowOfSums),
+// which then skips the int64 conversion and its range check.
+void GemmInt16SplitTileAmxToDouble(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                   const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, double* c, int64_t ldc);
+
 // GemmInt16SplitTileAmx requantized to INT16 from each 16 x 16 block of
 // sums while it is in L1 (kernels/int16_gemm.h's Int16RequantEpilogue and
 // kernels/int16_requant.h's operations, bit for bit): row r of the blocks

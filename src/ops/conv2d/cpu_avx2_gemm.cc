@@ -116,7 +116,8 @@ class ConvGemm : public Kernel {
   static_assert(!(kInt16 && kU8S8) && (kU8S8 || kInt16 || (!kVnni && !kAmx)) && !(kVnni && kAmx));
   // Output channels per row block of the packed weights.
   static constexpr int64_t kRowBlock = kAmx ? kernels::kAmxRows : kernels::kInt16RowBlock;
-  using Acc = std::conditional_t<kInt16, int64_t, int32_t>;
+  // int16 sums: int64, or on AMX exact doubles (the stage's own start).
+  using Acc = std::conditional_t<kInt16, std::conditional_t<kAmx, double, int64_t>, int32_t>;
   using Plane = std::conditional_t<kU8S8, uint8_t, int16_t>;  // planes and panels
 
   const char* Name() const override {
@@ -584,8 +585,8 @@ class ConvGemm : public Kernel {
                                                   padded / kPanel, e);
             continue;
           }
-          kernels::GemmInt16SplitTileAmx(a, first_block, last_block, s->split_hi.data(), s->split_lo.data(),
-                                         padded / kPanel, s->acc.data(), padded);
+          kernels::GemmInt16SplitTileAmxToDouble(a, first_block, last_block, s->split_hi.data(), s->split_lo.data(),
+                                                 padded / kPanel, s->acc.data(), padded);
         } else if (direct_stage_) {  // requantized from the registers: no int64 sums in memory
           kernels::Int16RequantEpilogue e;
           const int64_t channel0 = DirectStageOf(grp, first_block, last_block, &e);
@@ -596,10 +597,11 @@ class ConvGemm : public Kernel {
                                                  filter_->low[static_cast<size_t>(grp)], first_block, last_block,
                                                  s->panels.data(), padded / kPanel, s->acc.data(), padded, e);
           continue;
+        } else {
+          kernels::GemmInt16SplitTileAvx2(filter_->groups[static_cast<size_t>(grp)],
+                                          filter_->low[static_cast<size_t>(grp)], first_block, last_block,
+                                          s->panels.data(), padded / kPanel, s->acc.data(), padded);
         }
-        kernels::GemmInt16SplitTileAvx2(filter_->groups[static_cast<size_t>(grp)],
-                                        filter_->low[static_cast<size_t>(grp)], first_block, last_block,
-                                        s->panels.data(), padded / kPanel, s->acc.data(), padded);
       } else {
         if (pointwise_)  // B is the image itself: rows of pixels per channel
           kernels::PackInt8PanelsAvx2(image + grp * ic_ * plane + first, plane, depth_, cols, x_zp, s->panels.data());

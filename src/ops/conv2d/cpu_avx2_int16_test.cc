@@ -206,28 +206,39 @@ float ReferenceHardSwish(float x) {
   return static_cast<float>(v * (t < 0 ? 0.0 : t > 1 ? 1.0 : t));
 }
 
-// Depthwise layers with a float chain after them (hard_swish, then a fused
-// Quantize to INT16, or a FLOAT32 output), as PP-OCRv4 rec's qint16 layers:
-// avx512-int16-dw hands its double sums to the stage (Int8ConvOutputStage::
-// RowOfSums), whose last run % 16 outputs go through the AVX2 form. The
-// oracle is the chain's steps one by one: the reference's FLOAT32 output,
-// the reference hard_swish, SPEC §1's Quantize. Runs of 63 and 240, 3 x 3
-// and 5 x 5, stride 2 over a batch of 2, a relu before the hard_swish.
-TEST(Conv2DAvx2Int16, DepthwiseFloatChainsBitExactWithTheStepsOneByOne) {
+// Layers with a float chain after them (hard_swish, then a fused Quantize
+// to INT16, or a FLOAT32 output), as PP-OCRv4 rec's qint16 layers:
+// avx512-int16-dw and amx-int16 hand their sums to the stage as doubles
+// (Int8ConvOutputStage::RowOfSums), whose last n % 16 outputs go through
+// the AVX2 form. The oracle is the chain's steps one by one: the
+// reference's FLOAT32 output, the reference hard_swish, SPEC §1's Quantize.
+// Depthwise runs of 63 and 240, 3 x 3 and 5 x 5, stride 2 over a batch of
+// 2, a relu before the hard_swish; a 1 x 1 (depth 40, 20 channels) and a
+// 3 x 3 of depth 576 (three K chunks) and a 1 x 1 of depth 16448 (two of
+// amx-int16's passes) for the GEMM kernels.
+TEST(Conv2DAvx2Int16, FloatChainsBitExactWithTheStepsOneByOne) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
   const ConvCase cases[] = {
       {1, 5, 7, 9, 5, 3, 5, 1, 1, true, DataType::INT16, false},     // run 63: three steps and a 15-output tail
       {1, 4, 12, 20, 4, 5, 4, 1, 2, true, DataType::INT16, false},   // run 240, 5 x 5
       {2, 3, 14, 14, 3, 3, 3, 2, 1, true, DataType::INT16, false},   // stride 2, run 49, batch 2
       {1, 6, 12, 20, 6, 5, 6, 1, 2, true, DataType::FLOAT32, true},  // a relu, then hard_swish, to FLOAT32
+      {1, 40, 9, 13, 20, 1, 1, 1, 0, true, DataType::INT16, false},  // 1 x 1: a 13-column tail panel
+      {1, 64, 6, 7, 37, 3, 1, 1, 1, true, DataType::FLOAT32, true},  // 3 x 3, depth 576
+      // Depth 16448: past amx-int16's pass of 16384 taps, its sums added to the first pass's.
+      {1, 16448, 2, 3, 17, 1, 1, 1, 0, true, DataType::FLOAT32, false},
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   const float out_scale = 3e-3f;
   const int32_t out_zero_point = -11;
-  for (const auto& [name, expected] :
-       {std::pair{"avx512-int16-dw", 4}, {"avx512vnni-int16-dw", 4}, {"avx2-int16-dw", 4}}) {
+  for (const auto& [name, expected] : {std::pair{"avx512-int16-dw", 4},
+                                       {"avx512vnni-int16-dw", 4},
+                                       {"avx2-int16-dw", 4},
+                                       {"amx-int16", 3},
+                                       {"avx2-int16", 7}}) {
     if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
     if (std::string(name).starts_with("avx512-") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
+    if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;

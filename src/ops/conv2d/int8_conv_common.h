@@ -83,6 +83,9 @@ class Int8ConvOutputStage {
   // The same from accumulators held as doubles, each an exact integer below
   // 2^51 (avx512-int16-dw's sums); AVX-512 F, BW and VL only.
   void RowOfSums(int64_t o, const double* sums, int64_t n, int64_t at, const TensorView& y) const;
+  void Row(int64_t o, const double* sums, int64_t n, int64_t at, const TensorView& y) const {
+    RowOfSums(o, sums, n, at, y);
+  }
 
  private:
   int64_t channels_ = 0;
