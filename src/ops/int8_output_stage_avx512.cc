@@ -125,8 +125,6 @@ MIXQ_AVX512_STAGE inline void SumsToInt64(const double* sums, int64_t n, int64_t
   }
 }
 
-}  // namespace
-
 // 16 float outputs at out[at], as FLOAT16 or FLOAT32.
 MIXQ_AVX512_STAGE inline void StoreFloatLanes16(__m512 y, DataType out_type, void* out, int64_t at) {
   if (out_type == DataType::FLOAT16)
@@ -135,6 +133,8 @@ MIXQ_AVX512_STAGE inline void StoreFloatLanes16(__m512 y, DataType out_type, voi
   else
     _mm512_storeu_ps(static_cast<float*>(out) + at, y);
 }
+
+}  // namespace
 
 MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
                                                          const std::vector<StagePostOp>& post_ops,

@@ -369,9 +369,9 @@ class DepthwiseInt16F64 : public Kernel {
       for (int kw = 0; kw < KW; ++kw) wt[kh][kw] = _mm512_set1_pd(w[kh * KW + kw]);
     const int slot0 = column_slot_[0];
     const double* rows[KH][2];
-    for (int kh = 0; kh < KH; ++kh)
+    for (int kh = 0; kh < KH; ++kh)  // the second phase column only where the columns alternate
       for (int k = 0; k < 2; ++k)
-        rows[kh][k] = planes + row_base_[static_cast<size_t>(kh * 2 + (slot0 ^ k))] - kSumsFront;
+        rows[kh][k] = planes + row_base_[static_cast<size_t>(kh * 2 + (kAlternate ? slot0 ^ k : slot0))] - kSumsFront;
     int shift_of[KW];
     for (int kw = 0; kw < KW; ++kw) shift_of[kw] = static_cast<int>(flat_.column_shift[static_cast<size_t>(kw)]);
     const uint8_t* column_masks[KW];
