@@ -74,10 +74,10 @@ MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add
     }
 }
 
-// Combine's sums as doubles: 65536 * high + 256 * middle + low is an
+// Combine into doubles: 65536 * high + 256 * middle + low is an
 // integer below 2^53 (|high| <= K * 2^14, K < 2^22), so both fused
 // multiply-adds and the accumulation round nothing.
-MIXQ_AMX_INT16 void CombineToDouble(const int32_t sums[3][kAmxRows * kAmxRows], bool add, double* c, int64_t ldc) {
+MIXQ_AMX_INT16 void Combine(const int32_t sums[3][kAmxRows * kAmxRows], bool add, double* c, int64_t ldc) {
   const __m512d k65536 = _mm512_set1_pd(65536.0), k256 = _mm512_set1_pd(256.0);
   for (int64_t r = 0; r < kAmxRows; ++r)
     for (int64_t half = 0; half < 2; ++half) {
@@ -201,16 +201,20 @@ MIXQ_AMX_INT16 void PackSplitInt16RowsAmx(const int16_t* rows, int64_t row_strid
     }
 }
 
-MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
-                                          const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, int64_t* c,
-                                          int64_t ldc) {
+namespace {
+
+// GemmInt16SplitTileAmx's body for either form of the sums (Combine's
+// int64 or double overload).
+template <typename Sum>
+MIXQ_AMX_INT16 void GemmSplitTiles(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                   const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, Sum* c, int64_t ldc) {
   ConfigureAmxTiles();
   const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
   alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
   for (int64_t block = first_block; block < last_block; ++block) {
     const int8_t* ah = a.hi.data.data() + block * block_bytes;
     const int8_t* al = a.lo.data.data() + block * block_bytes;
-    int64_t* cb = c + (block - first_block) * kAmxRows * ldc;
+    Sum* cb = c + (block - first_block) * kAmxRows * ldc;
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t chunk = 0; chunk < a.hi.chunks; chunk += kPassChunks) {
         const int64_t at = chunk * kTileBytes;
@@ -222,25 +226,18 @@ MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t firs
   _tile_release();
 }
 
+}  // namespace
+
+MIXQ_AMX_INT16 void GemmInt16SplitTileAmx(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
+                                          const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, int64_t* c,
+                                          int64_t ldc) {
+  GemmSplitTiles(a, first_block, last_block, b_hi, b_lo, panels, c, ldc);
+}
+
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToDouble(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
                                                   const uint8_t* b_hi, const uint8_t* b_lo, int64_t panels, double* c,
                                                   int64_t ldc) {
-  ConfigureAmxTiles();
-  const int64_t block_bytes = a.hi.chunks * kTileBytes, panel_bytes = a.hi.quads * 64;
-  alignas(64) int32_t sums[3][kAmxRows * kAmxRows];
-  for (int64_t block = first_block; block < last_block; ++block) {
-    const int8_t* ah = a.hi.data.data() + block * block_bytes;
-    const int8_t* al = a.lo.data.data() + block * block_bytes;
-    double* cb = c + (block - first_block) * kAmxRows * ldc;
-    for (int64_t p = 0; p < panels; ++p)
-      for (int64_t chunk = 0; chunk < a.hi.chunks; chunk += kPassChunks) {
-        const int64_t at = chunk * kTileBytes;
-        PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
-                  std::min(kPassChunks, a.hi.chunks - chunk), sums);
-        CombineToDouble(sums, chunk > 0, cb + p * kAmxRows, ldc);
-      }
-  }
-  _tile_release();
+  GemmSplitTiles(a, first_block, last_block, b_hi, b_lo, panels, c, ldc);
 }
 
 MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64_t first_block, int64_t last_block,
@@ -271,7 +268,7 @@ MIXQ_AMX_INT16 void GemmInt16SplitTileAmxToInt16(const PackedAmxInt16A& a, int64
         const int64_t at = chunk * kTileBytes;
         PassTiles(ah + at, al + at, b_hi + p * panel_bytes + at, b_lo + p * panel_bytes + at,
                   std::min(kPassChunks, a.hi.chunks - chunk), sums);
-        CombineToDouble(sums, chunk > 0, block_sums, kAmxRows);
+        Combine(sums, chunk > 0, block_sums, kAmxRows);
       }
       const int64_t cols = std::min(kAmxRows, e.cols - p * kAmxRows);
       for (int64_t r = 0; r < valid_rows; ++r)  // the int bias added in double: exact

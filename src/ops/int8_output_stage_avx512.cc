@@ -162,6 +162,44 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int
                                     out + j);
 }
 
+namespace {
+
+// The rows below, for either form of the sums and either output: 64 per
+// step as 4 interleaved chains (one chain, int64 or double sums to float,
+// hard_swish in double, the Quantize division, is about 100 cycles long: one
+// at a time it left the ports idle), then 16 at a time. value(at, y): the
+// 16 values from `at`, false where a lane is past its exact range (that
+// step then, and the last n % 16, go to fallback(at, count), the AVX2
+// form; all n where `finite` is false); store(at, y): 16 outputs.
+template <typename Value, typename Store, typename Fallback>
+MIXQ_AVX512_STAGE inline void ChainRow(int64_t n, bool finite, const std::vector<StagePostOp>& post_ops,
+                                       const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                       const Value& value, const Store& store, const Fallback& fallback) {
+  int64_t j = 0;
+  if (finite) {
+    for (; j + 64 <= n; j += 64) {
+      __m512 y[4];
+      bool in_range = true;
+      for (int u = 0; u < 4; ++u) in_range = value(j + 16 * u, &y[u]) && in_range;
+      if (!in_range) break;  // 16 at a time below
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
+      for (int u = 0; u < 4; ++u) store(j + 16 * u, &y[u]);
+    }
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4];
+      if (!value(j, &y[0])) {
+        fallback(j, 16);
+        continue;
+      }
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      store(j, &y[0]);
+    }
+  }
+  if (j < n) fallback(j, n - j);
+}
+
+}  // namespace
+
 // DequantizeRow64 / DequantizeQuantizeRow64ToInt16 in 16 lanes: the AVX2
 // forms' operations per lane in the same order (the qint16 kernels' float
 // outputs and fused float chains; at 8 lanes their rows ran at about a
@@ -172,30 +210,15 @@ MIXQ_AVX512_STAGE void DequantizeRow64Avx512(const int64_t* acc, int64_t n, cons
                                              const std::vector<StagePostOp>& post_ops,
                                              const std::vector<FloatAddend>& addends, int64_t addend_offset,
                                              DataType out_type, void* out, int64_t out_offset) {
-  int64_t j = 0;
-  if (StageIsFinite(c)) {
-    const __m512i ib = _mm512_set1_epi64(c.int_bias);
-    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    for (; j + 64 <= n; j += 64) {  // 4 interleaved chains, as DequantizeQuantizeRow64ToInt16Avx512
-      __m512 y[4];
-      bool in_range = true;
-      for (int u = 0; u < 4; ++u) in_range = Value64x16(acc + j + 16 * u, ib, bias, mult, &y[u]) && in_range;
-      if (!in_range) break;
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
-      for (int u = 0; u < 4; ++u) StoreFloatLanes16(y[u], out_type, out, out_offset + j + 16 * u);
-    }
-    for (; j + 16 <= n; j += 16) {
-      __m512 y[4];
-      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
-        DequantizeRow64Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
-        continue;
-      }
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      StoreFloatLanes16(y[0], out_type, out, out_offset + j);
-    }
-  }
-  if (j < n)
-    DequantizeRow64Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
+  const __m512i ib = _mm512_set1_epi64(c.int_bias);
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  ChainRow(
+      n, StageIsFinite(c), post_ops, addends, addend_offset,
+      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE { return Value64x16(acc + at, ib, bias, mult, y); },
+      [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE { StoreFloatLanes16(*y, out_type, out, out_offset + at); },
+      [&](int64_t at, int64_t count) {
+        DequantizeRow64Avx2(acc + at, count, c, post_ops, addends, addend_offset + at, out_type, out, out_offset + at);
+      });
 }
 
 MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
@@ -203,70 +226,49 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
                                                             const std::vector<FloatAddend>& addends,
                                                             int64_t addend_offset, float scale, int32_t zero_point,
                                                             int16_t* out) {
-  int64_t j = 0;
-  if (StageIsFinite(c)) {
-    const __m512i ib = _mm512_set1_epi64(c.int_bias);
-    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
-    // 64 per step as 4 interleaved chains (the chain's latency, about 100
-    // cycles, hid one 16-lane step's work); a block with a lane past
-    // Value64x16's range goes 16 at a time below.
-    for (; j + 64 <= n; j += 64) {
-      __m512 y[4];
-      bool in_range = true;
-      for (int u = 0; u < 4; ++u) in_range = Value64x16(acc + j + 16 * u, ib, bias, mult, &y[u]) && in_range;
-      if (!in_range) break;
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
-      for (int u = 0; u < 4; ++u)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j + 16 * u),
-                            _mm512_cvtsepi32_epi16(QuantizeVector512(y[u], k)));
-    }
-    for (; j + 16 <= n; j += 16) {
-      __m512 y[4];
-      if (!Value64x16(acc + j, ib, bias, mult, &y[0])) {
-        DequantizeQuantizeRow64ToInt16Avx2(acc + j, 16, c, post_ops, addends, addend_offset + j, scale, zero_point,
-                                           out + j);
-        continue;
-      }
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(QuantizeVector512(y[0], k)));
-    }
-  }
-  if (j < n)
-    DequantizeQuantizeRow64ToInt16Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
-                                       out + j);
+  const __m512i ib = _mm512_set1_epi64(c.int_bias);
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
+  ChainRow(
+      n, StageIsFinite(c), post_ops, addends, addend_offset,
+      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE { return Value64x16(acc + at, ib, bias, mult, y); },
+      [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), _mm512_cvtsepi32_epi16(QuantizeVector512(*y, k)));
+      },
+      [&](int64_t at, int64_t count) {
+        DequantizeQuantizeRow64ToInt16Avx2(acc + at, count, c, post_ops, addends, addend_offset + at, scale, zero_point,
+                                           out + at);
+      });
 }
 
 MIXQ_AVX512_STAGE void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc) {
   SumsToInt64(sums, n, acc);
 }
 
+// The forms from double sums: every value in range; the last n % 16 (or
+// every element, where a constant is not finite) as int64 through the AVX2
+// forms, 16 at a time.
 MIXQ_AVX512_STAGE void DequantizeRowF64Avx512(const double* sums, int64_t n, const ChannelStage& c,
                                               const std::vector<StagePostOp>& post_ops,
                                               const std::vector<FloatAddend>& addends, int64_t addend_offset,
                                               DataType out_type, void* out, int64_t out_offset) {
-  int64_t j = 0;
-  if (StageIsFinite(c)) {
-    const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
-    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    for (; j + 64 <= n; j += 64) {
-      __m512 y[4];
-      for (int u = 0; u < 4; ++u) y[u] = ValueF64x16(sums + j + 16 * u, ib, bias, mult);
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
-      for (int u = 0; u < 4; ++u) StoreFloatLanes16(y[u], out_type, out, out_offset + j + 16 * u);
-    }
-    for (; j + 16 <= n; j += 16) {
-      __m512 y[4] = {ValueF64x16(sums + j, ib, bias, mult)};
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      StoreFloatLanes16(y[0], out_type, out, out_offset + j);
-    }
-  }
-  for (; j < n; j += 16) {
-    int64_t acc[16];
-    const int64_t m = std::min<int64_t>(16, n - j);
-    SumsToInt64(sums + j, m, acc);
-    DequantizeRow64Avx2(acc, m, c, post_ops, addends, addend_offset + j, out_type, out, out_offset + j);
-  }
+  const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  ChainRow(
+      n, StageIsFinite(c), post_ops, addends, addend_offset,
+      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
+        *y = ValueF64x16(sums + at, ib, bias, mult);
+        return true;
+      },
+      [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE { StoreFloatLanes16(*y, out_type, out, out_offset + at); },
+      [&](int64_t at, int64_t count) MIXQ_AVX512_STAGE {
+        int64_t acc[16];
+        for (int64_t e = at; e < at + count; e += 16) {
+          const int64_t m = std::min<int64_t>(16, at + count - e);
+          SumsToInt64(sums + e, m, acc);
+          DequantizeRow64Avx2(acc, m, c, post_ops, addends, addend_offset + e, out_type, out, out_offset + e);
+        }
+      });
 }
 
 MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const ChannelStage& c,
@@ -274,31 +276,27 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums,
                                                              const std::vector<FloatAddend>& addends,
                                                              int64_t addend_offset, float scale, int32_t zero_point,
                                                              int16_t* out) {
-  int64_t j = 0;
-  if (StageIsFinite(c)) {
-    const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
-    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
-    for (; j + 64 <= n; j += 64) {  // 4 interleaved chains, as DequantizeQuantizeRow64ToInt16Avx512
-      __m512 y[4];
-      for (int u = 0; u < 4; ++u) y[u] = ValueF64x16(sums + j + 16 * u, ib, bias, mult);
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
-      for (int u = 0; u < 4; ++u)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j + 16 * u),
-                            _mm512_cvtsepi32_epi16(QuantizeVector512(y[u], k)));
-    }
-    for (; j + 16 <= n; j += 16) {
-      __m512 y[4] = {ValueF64x16(sums + j, ib, bias, mult)};
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtsepi32_epi16(QuantizeVector512(y[0], k)));
-    }
-  }
-  for (; j < n; j += 16) {
-    int64_t acc[16];
-    const int64_t m = std::min<int64_t>(16, n - j);
-    SumsToInt64(sums + j, m, acc);
-    DequantizeQuantizeRow64ToInt16Avx2(acc, m, c, post_ops, addends, addend_offset + j, scale, zero_point, out + j);
-  }
+  const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
+  const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
+  ChainRow(
+      n, StageIsFinite(c), post_ops, addends, addend_offset,
+      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
+        *y = ValueF64x16(sums + at, ib, bias, mult);
+        return true;
+      },
+      [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), _mm512_cvtsepi32_epi16(QuantizeVector512(*y, k)));
+      },
+      [&](int64_t at, int64_t count) MIXQ_AVX512_STAGE {
+        int64_t acc[16];
+        for (int64_t e = at; e < at + count; e += 16) {
+          const int64_t m = std::min<int64_t>(16, at + count - e);
+          SumsToInt64(sums + e, m, acc);
+          DequantizeQuantizeRow64ToInt16Avx2(acc, m, c, post_ops, addends, addend_offset + e, scale, zero_point,
+                                             out + e);
+        }
+      });
 }
 
 #undef MIXQ_AVX512_STAGE

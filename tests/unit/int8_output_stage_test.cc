@@ -183,6 +183,23 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
           ASSERT_EQ(q[static_cast<size_t>(e)], static_cast<int16_t>(quant::Quantize(want, scale16, out_zp, 16)))
               << "double sums, chain " << ci << " n " << n << " element " << e;
         }
+        // A stage whose constants are not finite (an infinite bias): every element through the AVX2 forms,
+        // 16 at a time, the same as they give on the int64 sums.
+        ChannelStage infinite = stage;
+        infinite.bias = std::numeric_limits<float>::infinity();
+        std::vector<float> f_want(static_cast<size_t>(n));
+        std::vector<int16_t> q_want(static_cast<size_t>(n));
+        DequantizeRowF64Avx512(sums.data(), n, infinite, ops, addends, 0, DataType::FLOAT32, f.data(), 0);
+        DequantizeRow64Avx2(sums64.data(), n, infinite, ops, addends, 0, DataType::FLOAT32, f_want.data(), 0);
+        DequantizeQuantizeRowF64ToInt16Avx512(sums.data(), n, infinite, ops, addends, 0, scale16, out_zp, q.data());
+        DequantizeQuantizeRow64ToInt16Avx2(sums64.data(), n, infinite, ops, addends, 0, scale16, out_zp, q_want.data());
+        for (int64_t e = 0; e < n; ++e) {
+          const auto i = static_cast<size_t>(e);
+          ASSERT_TRUE(std::bit_cast<uint32_t>(f[i]) == std::bit_cast<uint32_t>(f_want[i]) ||
+                      (std::isnan(f[i]) && std::isnan(f_want[i])))
+              << "double sums, infinite bias, chain " << ci << " n " << n << " element " << e;
+          ASSERT_EQ(q[i], q_want[i]) << "double sums, infinite bias, chain " << ci << " n " << n << " element " << e;
+        }
       }
       for (size_t ci = 0; ci < chains.size(); ++ci) {
         const auto& ops = chains[ci];

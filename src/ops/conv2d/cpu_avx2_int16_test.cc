@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "kernels/cpu_features.h"
 #include "quant/quant_math.h"
@@ -50,6 +51,14 @@ test_util::Int16KernelCase Make(const ConvCase& c) {
     t.post_ops.push_back(relu);
   }
   return t;
+}
+
+// Whether this CPU runs the kernel `name` (its name says its ISA).
+bool RunsHere(const std::string& name) {
+  if (name.starts_with("avx512vnni")) return kernels::BestIsa() >= kernels::Isa::kAvx512Vnni;
+  if (name.starts_with("avx512-")) return kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if (name.starts_with("amx")) return kernels::BestIsa() >= kernels::Isa::kAmx;
+  return true;
 }
 
 TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
@@ -112,9 +121,7 @@ TEST(Conv2DAvx2Int16, BitExactWithTheQuantizedReference) {
                                        {"avx512vnni-int16-dw", 13},
                                        {"avx512-int16-dw", 11},
                                        {"amx-int16", 9}}) {
-    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
-    if (std::string(name).starts_with("avx512-") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
-    if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;
+    if (!RunsHere(name)) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;
@@ -146,7 +153,7 @@ TEST(Conv2DAvx2Int16, SmallCodesBitExactWithTheQuantizedReference) {
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   for (const auto& [name, expected] : {std::pair{"avx2-int16", 3}, {"avx512vnni-int16-dw", 1}, {"avx2-int16-dw", 1}}) {
-    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
+    if (!RunsHere(name)) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;
@@ -179,7 +186,7 @@ TEST(Conv2DAvx2Int16, DilatedDepthwiseBitExactWithTheQuantizedReference) {
                            {12, 20, 5, 1, 2, 4, DataType::INT16}};
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
   for (const auto& [name, expected] : {std::pair{"avx512-int16-dw", 3}, {"avx2-int16-dw", 3}}) {
-    if (std::string(name).starts_with("avx512") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
+    if (!RunsHere(name)) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;
@@ -237,9 +244,7 @@ TEST(Conv2DAvx2Int16, FloatChainsBitExactWithTheStepsOneByOne) {
                                        {"avx2-int16-dw", 4},
                                        {"amx-int16", 3},
                                        {"avx2-int16", 7}}) {
-    if (std::string(name).starts_with("avx512vnni") && kernels::BestIsa() < kernels::Isa::kAvx512Vnni) continue;
-    if (std::string(name).starts_with("avx512-") && kernels::BestIsa() < kernels::Isa::kAvx512) continue;
-    if (std::string(name).starts_with("amx") && kernels::BestIsa() < kernels::Isa::kAmx) continue;
+    if (!RunsHere(name)) continue;
     const KernelDef* fast = FindKernel(OpKind::kConv2D, name);
     ASSERT_NE(fast, nullptr) << name;
     int ran = 0;
