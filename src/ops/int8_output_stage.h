@@ -103,11 +103,28 @@ void RequantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelSt
 void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                      const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                      int64_t out_offset);
+// The constants of the AVX-512 INT16 rows' shortcut for hard_swish chains
+// (hard_swish, optionally a Mul and / or an AddScalar, then a Quantize to
+// symmetric INT16: int8_output_stage_avx512.cc says why it gives the exact
+// codes), planned once per kernel run by HardSwishInt16ShortcutFor;
+// `applies` is false where the chain, the zero point, the scale or a
+// constant does not allow it.
+struct HardSwishInt16Shortcut {
+  bool applies = false, affine = false;
+  float k = 0.0f;                  // hard_swish alone: RN(1 / (6 s)); affine: RN(a / 6)
+  float b = 0.0f, inverse = 0.0f;  // affine: the shift b and RN(1 / s)
+};
+HardSwishInt16Shortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale,
+                                                 int32_t zero_point);
+
 // DequantizeRow64's float32 values quantized as a Quantize step into INT16
 // (a fused Quantize, the last post-op): DequantizeQuantizeRowToInt8's form.
+// `shortcut`: HardSwishInt16ShortcutFor(post_ops, scale, zero_point),
+// planned by the caller (nullptr: planned here, per call).
 void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
-                                    int64_t addend_offset, float scale, int32_t zero_point, int16_t* out);
+                                    int64_t addend_offset, float scale, int32_t zero_point, int16_t* out,
+                                    const HardSwishInt16Shortcut* shortcut = nullptr);
 // Their two forms each (the dispatchers above take the widest this CPU runs;
 // the AVX-512 ones need F, BW and VL: Isa::kAvx512); tests call every form.
 void DequantizeRow64Avx2(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
@@ -123,7 +140,8 @@ void DequantizeQuantizeRow64ToInt16Avx2(const int64_t* acc, int64_t n, const Cha
 void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelStage& c,
                                           const std::vector<StagePostOp>& post_ops,
                                           const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
-                                          int32_t zero_point, int16_t* out);
+                                          int32_t zero_point, int16_t* out,
+                                          const HardSwishInt16Shortcut* shortcut = nullptr);
 
 // The AVX-512 forms of DequantizeRow64 / DequantizeQuantizeRow64ToInt16 for
 // accumulators held as doubles, each an exact integer below 2^51 (the int16
@@ -135,7 +153,8 @@ void DequantizeRowF64Avx512(const double* sums, int64_t n, const ChannelStage& c
 void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const ChannelStage& c,
                                            const std::vector<StagePostOp>& post_ops,
                                            const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
-                                           int32_t zero_point, int16_t* out);
+                                           int32_t zero_point, int16_t* out,
+                                           const HardSwishInt16Shortcut* shortcut = nullptr);
 // n such sums as int64.
 void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc);
 

@@ -198,7 +198,150 @@ MIXQ_AVX512_STAGE inline void ChainRow(int64_t n, bool finite, const std::vector
   if (j < n) fallback(j, n - j);
 }
 
+// hard_swish, optionally times a and plus b (the affine step PP-OCRv4's
+// layers fuse after it), then the Quantize to symmetric 16-bit codes (zero
+// point 0, the full INT16 range) for 16 values v, without the double
+// arithmetic and the division where that provably gives the same codes.
+//
+// Why it is the same (e = 2^-24, relative rounding errors of up to e each):
+// the reference rounds y1 = RN(H), H = v clamp(v + 3, 0, 6) / 6, then y2 =
+// RN(y1 a), y3 = RN(y2 + b) and RN(y3 / s), so its quotient is T = (H a +
+// b) / s within (2 |H a| + 2 |H a + b|) e / s. Here, with hard_swish alone,
+// m = RN(RN(v RN(v + 3)) k6), k6 = RN(1 / (6 s)), is T within 4 |T| e, so
+// the two quotients differ by under 6 |m| e (2^-21.4 |m|); with the affine
+// step, t = RN(RN(v RN(v + 3)) RN(a / 6)) is H a within 4 |H a| e, u = RN(t
+// + b) and m = RN(u RN(1 / s)), and they differ by under (6 |t| / s + 5
+// |m|) e. Add under 2^-23 absolute where a step is subnormal (s and the
+// constants being normal). v + 3 is clamped to [0, 6]: v itself for v >= 3,
+// 0 for v <= -3. m is clamped to the code range (a lane past it gets the
+// bound: the margin below keeps the reference's quotient past the last half
+// too) and rounded by adding 1.5 * 2^23, which leaves the code in the low 16
+// bits of the sum. Where |m - code| + (|m| + |t / s|) 2^-21 + 2^-20 < 0.5
+// both quotients round to the same integer. Lanes nearer a half than that,
+// and NaN and infinite ones (whose test is NaN or infinite), make it return
+// false, with nothing stored: the caller runs the exact steps for those 16. For a Quantize the sign of a zero never
+// matters
+// (-0 and +0 both give code 0), so v <= -3 may give either. About half the
+// operations of the exact steps; with codes in the thousands about one
+// vector in fifty takes them.
+template <bool kAffine>
+MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, __m512 inverse, __m512* sum) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23: sums in [2^23, 2^24), integer spacing
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+  const __m512 h = _mm512_mul_ps(v, clamped);
+  __m512 m, terms;
+  if constexpr (kAffine) {
+    const __m512 t = _mm512_mul_ps(h, k);
+    m = _mm512_mul_ps(_mm512_add_ps(t, b), inverse);
+    terms = _mm512_add_ps(_mm512_abs_ps(_mm512_mul_ps(t, inverse)), _mm512_abs_ps(m));
+  } else {
+    m = _mm512_mul_ps(h, k);
+    terms = _mm512_abs_ps(m);
+  }
+  const __m512 mc = _mm512_min_ps(_mm512_set1_ps(32767.0f), _mm512_max_ps(_mm512_set1_ps(-32768.0f), m));
+  *sum = _mm512_add_ps(mc, magic);                                                  // rounded, half to even
+  const __m512 off = _mm512_abs_ps(_mm512_sub_ps(mc, _mm512_sub_ps(*sum, magic)));  // both exact
+  // off + terms 2^-21 < 0.5 - 2^-20 (a float: RN below it means the real sum is too).
+  const __m512 test = _mm512_fmadd_ps(terms, _mm512_set1_ps(0x1p-21f), off);
+  return _mm512_cmp_ps_mask(test, _mm512_set1_ps(0.5f - 0x1p-20f), _CMP_NLT_UQ) == 0;
+}
+
+// A row of hard_swish (+ affine) + Quantize to INT16: HardSwishQuantize16
+// per 16 values, 32 per step (the low words of two vectors' sums in one
+// permute), the exact steps (PostOps16x4, QuantizeVector512) for a vector it
+// declines (about one step in ten on PP-OCRv4 rec); the last n % 16 as one
+// more vector ending at n (rewriting a few outputs with the same codes);
+// rows under 16 and value(at, y)'s declines to fallback(at, count), as
+// ChainRow's.
+template <bool kAffine, typename Value, typename Fallback>
+MIXQ_AVX512_STAGE inline void HardSwishQuantizeRow(int64_t n, const HardSwishInt16Shortcut& hk,
+                                                   const std::vector<StagePostOp>& post_ops, float scale,
+                                                   const Value& value, const Fallback& fallback, int16_t* out) {
+  const __m512 kv = _mm512_set1_ps(hk.k), bv = _mm512_set1_ps(hk.b);
+  const __m512 inverse = _mm512_set1_ps(hk.inverse);
+  const __m512i low_words = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26,
+                                             24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  // 16 codes from v: the shortcut's, or the exact steps'.
+  auto codes16 = [&](__m512 v) MIXQ_AVX512_STAGE {
+    __m512 sum;
+    if (HardSwishQuantize16<kAffine>(v, kv, bv, inverse, &sum)) return _mm512_cvtepi32_epi16(_mm512_castps_si512(sum));
+    __m512 y[4] = {v};
+    PostOps16x4(y, post_ops, {}, 0, 1);
+    return _mm512_cvtsepi32_epi16(QuantizeVector512(y[0], MakeQuantizeConstants512(scale, 0, -32768, 32767)));
+  };
+  auto step16 = [&](int64_t at) MIXQ_AVX512_STAGE {
+    __m512 v;
+    if (!value(at, &v)) return fallback(at, 16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), codes16(v));
+  };
+  if (n < 16) return fallback(0, n);
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m512 v[2], sum[2];
+    if (!value(j, &v[0]) || !value(j + 16, &v[1])) {
+      fallback(j, 32);
+      continue;
+    }
+    const bool fast0 = HardSwishQuantize16<kAffine>(v[0], kv, bv, inverse, &sum[0]);
+    if (fast0 & HardSwishQuantize16<kAffine>(v[1], kv, bv, inverse, &sum[1])) {
+      _mm512_storeu_si512(
+          out + j, _mm512_permutex2var_epi16(_mm512_castps_si512(sum[0]), low_words, _mm512_castps_si512(sum[1])));
+      continue;
+    }
+    for (int u = 0; u < 2; ++u) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j + 16 * u), codes16(v[u]));
+  }
+  if (j + 16 <= n) {
+    step16(j);
+    j += 16;
+  }
+  if (j < n) step16(n - 16);
+}
+
+// HardSwishQuantizeRow for the chain (`planned`, or planned here), or false
+// where it does not apply.
+template <typename Value, typename Fallback>
+MIXQ_AVX512_STAGE inline bool TryHardSwishQuantizeRow(int64_t n, bool finite, const std::vector<StagePostOp>& post_ops,
+                                                      float scale, int32_t zero_point,
+                                                      const HardSwishInt16Shortcut* planned, const Value& value,
+                                                      const Fallback& fallback, int16_t* out) {
+  if (!finite || post_ops.empty() || post_ops[0].kind != StagePostOp::Kind::kHardSwish) return false;
+  const HardSwishInt16Shortcut hk = planned ? *planned : HardSwishInt16ShortcutFor(post_ops, scale, zero_point);
+  if (!hk.applies) return false;
+  if (hk.affine)
+    HardSwishQuantizeRow<true>(n, hk, post_ops, scale, value, fallback, out);
+  else
+    HardSwishQuantizeRow<false>(n, hk, post_ops, scale, value, fallback, out);
+  return true;
+}
+
 }  // namespace
+
+// Each quotient computed in double and rounded once more to float
+// (innocuous: 53 >= 2 * 24 + 2 bits), so within 2^-24 of the real one.
+HardSwishInt16Shortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale,
+                                                 int32_t zero_point) {
+  HardSwishInt16Shortcut k;
+  if (post_ops.empty() || post_ops[0].kind != StagePostOp::Kind::kHardSwish || zero_point != 0 || !std::isnormal(scale))
+    return k;
+  float a = 1.0f, b = 0.0f;
+  size_t i = 1;
+  if (i < post_ops.size() && post_ops[i].kind == StagePostOp::Kind::kMul) a = post_ops[i++].lo;
+  if (i < post_ops.size() && post_ops[i].kind == StagePostOp::Kind::kAddScalar) b = post_ops[i++].lo;
+  if (i != post_ops.size()) return k;
+  k.affine = post_ops.size() > 1;
+  const auto s = static_cast<double>(scale);
+  if (!k.affine) {
+    k.k = static_cast<float>(1.0 / (6.0 * s));
+    k.applies = std::isnormal(k.k);
+    return k;
+  }
+  k.k = static_cast<float>(static_cast<double>(a) / 6.0);
+  k.b = b;
+  k.inverse = static_cast<float>(1.0 / s);
+  k.applies = std::isnormal(k.k) && std::isnormal(k.inverse) && std::isfinite(b);
+  return k;
+}
 
 // DequantizeRow64 / DequantizeQuantizeRow64ToInt16 in 16 lanes: the AVX2
 // forms' operations per lane in the same order (the qint16 kernels' float
@@ -225,20 +368,22 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
                                                             const std::vector<StagePostOp>& post_ops,
                                                             const std::vector<FloatAddend>& addends,
                                                             int64_t addend_offset, float scale, int32_t zero_point,
-                                                            int16_t* out) {
+                                                            int16_t* out, const HardSwishInt16Shortcut* shortcut) {
   const __m512i ib = _mm512_set1_epi64(c.int_bias);
   const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  auto fallback = [&](int64_t at, int64_t count) {
+    DequantizeQuantizeRow64ToInt16Avx2(acc + at, count, c, post_ops, addends, addend_offset + at, scale, zero_point,
+                                       out + at);
+  };
+  auto value = [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE { return Value64x16(acc + at, ib, bias, mult, y); };
+  if (TryHardSwishQuantizeRow(n, StageIsFinite(c), post_ops, scale, zero_point, shortcut, value, fallback, out)) return;
   const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
   ChainRow(
-      n, StageIsFinite(c), post_ops, addends, addend_offset,
-      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE { return Value64x16(acc + at, ib, bias, mult, y); },
+      n, StageIsFinite(c), post_ops, addends, addend_offset, value,
       [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), _mm512_cvtsepi32_epi16(QuantizeVector512(*y, k)));
       },
-      [&](int64_t at, int64_t count) {
-        DequantizeQuantizeRow64ToInt16Avx2(acc + at, count, c, post_ops, addends, addend_offset + at, scale, zero_point,
-                                           out + at);
-      });
+      fallback);
 }
 
 MIXQ_AVX512_STAGE void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc) {
@@ -275,28 +420,29 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums,
                                                              const std::vector<StagePostOp>& post_ops,
                                                              const std::vector<FloatAddend>& addends,
                                                              int64_t addend_offset, float scale, int32_t zero_point,
-                                                             int16_t* out) {
+                                                             int16_t* out, const HardSwishInt16Shortcut* shortcut) {
   const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
   const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+  auto value = [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
+    *y = ValueF64x16(sums + at, ib, bias, mult);
+    return true;
+  };
+  auto fallback = [&](int64_t at, int64_t count) MIXQ_AVX512_STAGE {
+    int64_t acc[16];
+    for (int64_t e = at; e < at + count; e += 16) {
+      const int64_t m = std::min<int64_t>(16, at + count - e);
+      SumsToInt64(sums + e, m, acc);
+      DequantizeQuantizeRow64ToInt16Avx2(acc, m, c, post_ops, addends, addend_offset + e, scale, zero_point, out + e);
+    }
+  };
+  if (TryHardSwishQuantizeRow(n, StageIsFinite(c), post_ops, scale, zero_point, shortcut, value, fallback, out)) return;
   const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -32768, 32767);
   ChainRow(
-      n, StageIsFinite(c), post_ops, addends, addend_offset,
-      [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
-        *y = ValueF64x16(sums + at, ib, bias, mult);
-        return true;
-      },
+      n, StageIsFinite(c), post_ops, addends, addend_offset, value,
       [&](int64_t at, const __m512* y) MIXQ_AVX512_STAGE {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), _mm512_cvtsepi32_epi16(QuantizeVector512(*y, k)));
       },
-      [&](int64_t at, int64_t count) MIXQ_AVX512_STAGE {
-        int64_t acc[16];
-        for (int64_t e = at; e < at + count; e += 16) {
-          const int64_t m = std::min<int64_t>(16, at + count - e);
-          SumsToInt64(sums + e, m, acc);
-          DequantizeQuantizeRow64ToInt16Avx2(acc, m, c, post_ops, addends, addend_offset + e, scale, zero_point,
-                                             out + e);
-        }
-      });
+      fallback);
 }
 
 #undef MIXQ_AVX512_STAGE

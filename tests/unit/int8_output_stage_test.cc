@@ -155,10 +155,16 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
       using Quantized64 = void (*)(const int64_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
                                    const std::vector<FloatAddend>&, int64_t, float, int32_t, int16_t*);
       std::vector<Row64> rows64 = {DequantizeRow64, DequantizeRow64Avx2};
-      std::vector<Quantized64> quantized64 = {DequantizeQuantizeRow64ToInt16, DequantizeQuantizeRow64ToInt16Avx2};
+      std::vector<Quantized64> quantized64 = {
+          [](const int64_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
+             const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
+             int16_t* q) { DequantizeQuantizeRow64ToInt16(a, n, c, p, d, o, s, z, q); },
+          DequantizeQuantizeRow64ToInt16Avx2};
       if (kernels::BestIsa() >= kernels::Isa::kAvx512) {
         rows64.push_back(DequantizeRow64Avx512);
-        quantized64.push_back(DequantizeQuantizeRow64ToInt16Avx512);
+        quantized64.push_back([](const int64_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
+                                 const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
+                                 int16_t* q) { DequantizeQuantizeRow64ToInt16Avx512(a, n, c, p, d, o, s, z, q); });
       }
       const float scale16 = 3.0e-4f;
       // The forms from sums held as doubles (avx512-int16-dw's): exact integers below 2^51, so the sum
@@ -378,5 +384,102 @@ TEST(Int8OutputStage, Int16RegisterFormsMatchTheRowForm) {
       }
 }
 
+// hard_swish, alone or followed by a Mul and / or an AddScalar, then a
+// Quantize to INT16 (the qint16 modes' PP-OCR layers): the AVX-512 rows'
+// shortcut (no double arithmetic, no division, where it provably rounds to
+// the reference's code) against the scalar oracle, over every float v = sum
+// * 2^-24 of a run, at sums whose quotient lies within a few float32 ulps of
+// a half (where the shortcut must decline), on saturating, infinite and NaN
+// values, and with scales and constants where it must not run.
+int16_t OracleQuantize16(float y, float scale) {
+  const float q = y / scale;
+  if (std::isnan(q)) return 0;
+  return static_cast<int16_t>(std::min(std::max(std::nearbyint(q), -32768.0f), 32767.0f));
+}
+
+void ExpectChainQuantize16(const std::vector<int64_t>& sums, const ChannelStage& c, const std::vector<StagePostOp>& ops,
+                           float scale, const char* what) {
+  const auto n = static_cast<int64_t>(sums.size());
+  std::vector<double> doubles(sums.begin(), sums.end());
+  std::vector<int16_t> from_int64(sums.size()), from_double(sums.size());
+  DequantizeQuantizeRow64ToInt16Avx512(sums.data(), n, c, ops, {}, 0, scale, 0, from_int64.data());
+  DequantizeQuantizeRowF64ToInt16Avx512(doubles.data(), n, c, ops, {}, 0, scale, 0, from_double.data());
+  for (size_t e = 0; e < sums.size(); ++e) {
+    const float v = (static_cast<float>(sums[e] + c.int_bias) + c.bias) * c.multiplier;
+    const int16_t want = OracleQuantize16(OracleChain(v, ops, {}, 0), scale);
+    ASSERT_EQ(from_int64[e], want) << what << ": int64 sums, " << ops.size() << " post-ops, scale " << scale << " sum "
+                                   << sums[e] << " v " << v;
+    ASSERT_EQ(from_double[e], want) << what << ": double sums, " << ops.size() << " post-ops, scale " << scale
+                                    << " sum " << sums[e] << " v " << v;
+  }
+}
+
+TEST(Int8OutputStage, HardSwishQuantizeToInt16RoundsAsTheExactSteps) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  using Kind = StagePostOp::Kind;
+  ChannelStage c;
+  c.multiplier = 0x1p-24f;  // v = sum 2^-24 exactly: every float of [-4, 8) with an exponent of -24 or more
+  struct Chain {
+    float a, b;  // hard_swish(v) a + b
+    std::vector<StagePostOp> ops;
+  };
+  const Chain chains[] = {{1.0f, 0.0f, {Op(Kind::kHardSwish)}},
+                          {1.37f, 0.0f, {Op(Kind::kHardSwish), Op(Kind::kMul, 1.37f)}},
+                          {1.0f, -0.3f, {Op(Kind::kHardSwish), Op(Kind::kAddScalar, -0.3f)}},
+                          {0.83f, 0.11f, {Op(Kind::kHardSwish), Op(Kind::kMul, 0.83f), Op(Kind::kAddScalar, 0.11f)}},
+                          // a negative slope, and a shift that cancels most of the product
+                          {-0.61f, 2.5f, {Op(Kind::kHardSwish), Op(Kind::kMul, -0.61f), Op(Kind::kAddScalar, 2.5f)}}};
+  for (const Chain& chain : chains)
+    for (const float scale : {6.0f / 32767.0f, 1.0f / 4096.0f, 2.5e-4f, 3.0e-3f, 1.7e-5f}) {
+      // A run of consecutive sums, and windows around the sums whose quotient is a half.
+      std::vector<int64_t> sums;
+      for (int64_t s = -(int64_t{1} << 26); s < (int64_t{1} << 26); s += 331) sums.push_back(s);
+      for (int64_t s = 3 * (int64_t{1} << 23); s < 3 * (int64_t{1} << 23) + 20000; ++s) sums.push_back(s);
+      std::mt19937 rng(static_cast<uint32_t>(scale * 1e9f));
+      std::uniform_int_distribution<int32_t> codes(-32768, 32767);
+      for (int k = 0; k < 2000; ++k) {
+        // hard_swish(v) = ((code + 0.5) s - b) / a = y: v (v + 3) / 6 = y, v = (-3 + sqrt(9 + 24 y)) / 2 (the
+        // upper root; the lower one for every other code)
+        const double y = ((codes(rng) + 0.5) * scale - chain.b) / chain.a;
+        if (9.0 + 24.0 * y < 0.0 || y > 7.0) continue;
+        const double root = std::sqrt(9.0 + 24.0 * y);
+        const double v = y >= 3.0 ? y : (k % 2 ? -3.0 - root : -3.0 + root) / 2.0;
+        const auto center = static_cast<int64_t>(std::llround(v * 0x1p24));
+        for (int64_t d = -40; d <= 40; ++d) sums.push_back(center + d);
+      }
+      ExpectChainQuantize16(sums, c, chain.ops, scale, "sweep");
+    }
+  // Saturating, infinite and NaN values: multipliers that overflow, v = -inf (NaN from x * 0), a NaN bias.
+  std::vector<int64_t> wide = {0, 1, -1, int64_t{1} << 40, -(int64_t{1} << 40), 123456789, -987654321};
+  while (wide.size() < 70) wide.push_back(static_cast<int64_t>(wide.size()) * 1000003 - 35000000);
+  for (const Chain& chain : chains)
+    for (const float multiplier : {1.0e-3f, 1.0e30f, 3.0e38f}) {
+      ChannelStage big;
+      big.multiplier = multiplier;
+      big.bias = 0.5f;
+      for (const float scale : {1.0f, 2.0e-38f, 1.0e-5f})
+        ExpectChainQuantize16(wide, big, chain.ops, scale, "extremes");
+    }
+  ChannelStage nan_bias;
+  nan_bias.bias = std::numeric_limits<float>::quiet_NaN();
+  ExpectChainQuantize16(wide, nan_bias, chains[3].ops, 1.0f, "NaN bias");
+  // Scales and constants that are not normal floats, or whose quotients are not: the exact steps only.
+  ChannelStage plain;
+  plain.multiplier = 1.0e-6f;
+  for (const float scale : {1.0e38f, 1.0e-39f, 0.0f, std::numeric_limits<float>::infinity()})
+    ExpectChainQuantize16(wide, plain, chains[3].ops, scale, "odd scale");
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const float a : {0.0f, 1.0e-39f, inf})
+    ExpectChainQuantize16(wide, plain, {Op(Kind::kHardSwish), Op(Kind::kMul, a)}, 1.0f, "odd slope");
+  ExpectChainQuantize16(wide, plain, {Op(Kind::kHardSwish), Op(Kind::kAddScalar, -inf)}, 1.0f, "infinite shift");
+  // Chains it does not take (a clamp after, the affine steps in the other order): through the general rows.
+  std::vector<int64_t> run;
+  for (int64_t s = -(int64_t{1} << 26); s < (int64_t{1} << 26); s += 4099) run.push_back(s);
+  for (const auto& ops : std::vector<std::vector<StagePostOp>>{
+           {Op(Kind::kHardSwish), Op(Kind::kMul, 0.9f), Op(Kind::kAddScalar, 0.1f), Op(Kind::kClip, -0.2f, 1.5f)},
+           {Op(Kind::kHardSwish), Op(Kind::kAddScalar, 0.1f), Op(Kind::kMul, 0.9f)},
+           {Op(Kind::kMul, 0.9f), Op(Kind::kHardSwish)}})
+    ExpectChainQuantize16(run, c, ops, 1.0f / 4096.0f, "other chains");
+}
 }  // namespace
 }  // namespace mixq::ops

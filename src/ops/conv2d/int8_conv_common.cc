@@ -203,6 +203,7 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
   if (quantize_float_) {
     zero_point_ = y.quant->zero_point;
     out_scale_ = y.quant->scale;
+    shortcut_ = HardSwishInt16ShortcutFor(post_ops_, out_scale_, zero_point_);
   } else if (int_out_) {
     zero_point_ = y.quant->zero_point;
     lo_ = quant::QMin(bits_);
@@ -258,7 +259,8 @@ std::vector<kernels::Int16Requant> Int8ConvOutputStage::PlainInt16Requant() cons
 void Int8ConvOutputStage::Row(int64_t o, const int64_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
   if (quantize_float_)
-    DequantizeQuantizeRow64ToInt16(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int16_t>() + at);
+    DequantizeQuantizeRow64ToInt16(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int16_t>() + at,
+                                   &shortcut_);
   else if (int_out_)
     RequantizeRow64ToInt16(acc, n, c, zero_point_, lo_, hi_, y.Data<int16_t>() + at);
   else
@@ -269,7 +271,7 @@ void Int8ConvOutputStage::RowOfSums(int64_t o, const double* sums, int64_t n, in
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
   if (quantize_float_) {
     DequantizeQuantizeRowF64ToInt16Avx512(sums, n, c, post_ops_, addends_, at, out_scale_, zero_point_,
-                                          y.Data<int16_t>() + at);
+                                          y.Data<int16_t>() + at, &shortcut_);
   } else if (int_out_) {
     // A plain INT16 output whose constants are not all finite (finite ones
     // are requantized in the kernel's registers): the int64 row, in pieces.
