@@ -79,6 +79,32 @@ __attribute__((target("avx2"))) void InterleaveAdd(const int64_t* a, const int64
   }
 }
 
+// out[2 t] = a[t] and out[2 t + 1] = b[t] for t < n (StageDisjoint's 2-wide windows).
+template <typename Acc>
+__attribute__((target("avx2"))) void Interleave2(const Acc* a, const Acc* b, int64_t n, Acc* out) {
+  constexpr int64_t kStep = 32 / sizeof(Acc);
+  int64_t t = 0;
+  for (; t + kStep <= n; t += kStep) {
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + t));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + t));
+    __m256i lo, hi;
+    if constexpr (sizeof(Acc) == 8) {
+      lo = _mm256_unpacklo_epi64(va, vb);
+      hi = _mm256_unpackhi_epi64(va, vb);
+    } else {
+      lo = _mm256_unpacklo_epi32(va, vb);
+      hi = _mm256_unpackhi_epi32(va, vb);
+    }
+    __m256i* o = reinterpret_cast<__m256i*>(out + 2 * t);
+    _mm256_storeu_si256(o, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+  for (; t < n; ++t) {
+    out[2 * t] = a[t];
+    out[2 * t + 1] = b[t];
+  }
+}
+
 // The packed filter: A (int8 operands), or A's high and low bytes (int16).
 struct DeconvFilter {
   kernels::PackedInt16A a, low;
@@ -104,6 +130,11 @@ class ConvTransposeGemm : public Kernel {
     pixels_ = g_.in_h * g_.in_w;
     out_plane_ = g_.out_h * g_.out_w;
     pairs_ = g_.kernel_w == 2 && g_.stride_w == 2 && g_.dilation_w == 1 && g_.pad_left == 0 && 2 * g_.in_w <= g_.out_w;
+    // Windows that tile the output exactly (kernel = stride, no dilation,
+    // padding or extra rows): every output takes one tap of one pixel.
+    disjoint_ = g_.kernel_h == g_.stride_h && g_.kernel_w == g_.stride_w && g_.dilation_h == 1 && g_.dilation_w == 1 &&
+                g_.pad_top == 0 && g_.pad_left == 0 && g_.out_h == g_.in_h * g_.stride_h &&
+                g_.out_w == g_.in_w * g_.stride_w;
     // Jobs own whole output channels and whole 6-row blocks of A: a unit of
     // channels whose rows fill blocks exactly.
     unit_ = kernels::kInt16RowBlock / std::gcd(kernels::kInt16RowBlock, taps_);
@@ -152,7 +183,7 @@ class ConvTransposeGemm : public Kernel {
     stage_.Prepare(in, y);
     const int32_t zp = in[0].quant->zero_point;
     const auto* x = in[0].Data<const T>();
-    planes_.resize(static_cast<size_t>(g_.out_channels * out_plane_));
+    if (!disjoint_) planes_.resize(static_cast<size_t>(g_.out_channels * out_plane_));
     if (scratch_.size() < static_cast<size_t>(parts_)) scratch_.resize(static_cast<size_t>(parts_));
     const int64_t units = (g_.out_channels + unit_ - 1) / unit_;
     const bool parallel = parts_ > 1 && pixels_ * g_.in_channels * g_.out_channels * taps_ > kernels::kMinParallelMacs;
@@ -172,6 +203,7 @@ class ConvTransposeGemm : public Kernel {
   struct Scratch {
     std::vector<int16_t> panels;
     std::vector<Acc> acc;
+    std::vector<Acc> row;  // disjoint_: an output row segment's sums
   };
 
   // fn(out_row, iw0, run, at) for each run of the pixels [first, first +
@@ -190,12 +222,41 @@ class ConvTransposeGemm : public Kernel {
     }
   }
 
+  // disjoint_: the block's GEMM rows of channel oc straight to the output
+  // stage, each run of pixels within an input row as the output row
+  // segment its taps (kh, 0..KW-1) fill, the taps' values interleaved
+  // (columns iw * KW + kw). No accumulator planes: PP-OCRv4 det qint16's 24
+  // -> 24 2 x 2 upsampling at 80 x 80 had filled, added into and re-read 4.9
+  // MB of int64 planes for 614,400 outputs that each take one sum.
+  void StageDisjoint(const Acc* block_rows, int64_t padded, int64_t first, int64_t cols, int64_t n, int64_t oc,
+                     const TensorView& y, Scratch* s) const {
+    const int64_t kw_count = g_.kernel_w;
+    s->row.resize(static_cast<size_t>(g_.out_w));
+    for (int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+      const Acc* c = block_rows + (oc * taps_ + kh * kw_count) * padded;
+      for (int64_t p = first; p < first + cols;) {
+        const int64_t ih = p / g_.in_w, iw0 = p % g_.in_w;
+        const int64_t run = std::min(g_.in_w - iw0, first + cols - p), at = p - first;
+        if (kw_count == 2)
+          Interleave2(c + at, c + padded + at, run, s->row.data());
+        else
+          for (int64_t t = 0; t < run; ++t)
+            for (int64_t kw = 0; kw < kw_count; ++kw)
+              s->row[static_cast<size_t>(t * kw_count + kw)] = c[kw * padded + at + t];
+        const int64_t oh = ih * g_.stride_h + kh;
+        stage_.Row(oc, s->row.data(), run * kw_count,
+                   (n * g_.out_channels + oc) * out_plane_ + oh * g_.out_w + iw0 * kw_count, y);
+        p += run;
+      }
+    }
+  }
+
   // Output channels [oc_begin, oc_end) of image n: their planes from every
   // input pixel block, then the output stage over them.
   void RunPart(const T* image, int32_t zp, int64_t n, int64_t oc_begin, int64_t oc_end, const TensorView& y,
                Scratch* s) {
     Acc* planes = planes_.data() + oc_begin * out_plane_;
-    std::fill(planes, planes + (oc_end - oc_begin) * out_plane_, Acc{0});
+    if (!disjoint_) std::fill(planes, planes + (oc_end - oc_begin) * out_plane_, Acc{0});
     const int64_t first_block = oc_begin * taps_ / kernels::kInt16RowBlock;
     const int64_t last_block = (oc_end * taps_ + kernels::kInt16RowBlock - 1) / kernels::kInt16RowBlock;
     const int64_t cols_max = kBlockPanels * kPanel;
@@ -212,6 +273,11 @@ class ConvTransposeGemm : public Kernel {
         kernels::PackInt8PanelsAvx2(image + first, pixels_, g_.in_channels, cols, zp, s->panels.data());
         kernels::GemmInt16TileAvx2(filter_->a, first_block, last_block, s->panels.data(), padded / kPanel,
                                    s->acc.data(), padded);
+      }
+      if (disjoint_) {
+        const Acc* block_rows = s->acc.data() - first_block * kernels::kInt16RowBlock * padded;
+        for (int64_t oc = oc_begin; oc < oc_end; ++oc) StageDisjoint(block_rows, padded, first, cols, n, oc, y, s);
+        continue;
       }
       for (int64_t j = oc_begin * taps_; j < oc_end * taps_; ++j) {
         const Acc* c = s->acc.data() + (j - first_block * kernels::kInt16RowBlock) * padded;
@@ -233,6 +299,7 @@ class ConvTransposeGemm : public Kernel {
         });
       }
     }
+    if (disjoint_) return;
     for (int64_t oc = oc_begin; oc < oc_end; ++oc)
       stage_.Row(oc, planes_.data() + oc * out_plane_, out_plane_, (n * g_.out_channels + oc) * out_plane_, y);
   }
@@ -240,7 +307,8 @@ class ConvTransposeGemm : public Kernel {
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
   int64_t taps_ = 1, pixels_ = 0, out_plane_ = 0, unit_ = 1, parts_ = 1;
-  bool pairs_ = false;  // 2-wide windows moving by 2, unpadded: InterleaveAdd
+  bool pairs_ = false;     // 2-wide windows moving by 2, unpadded: InterleaveAdd
+  bool disjoint_ = false;  // windows tile the output: StageDisjoint, no planes
   std::shared_ptr<const DeconvFilter> filter_;
   int64_t private_bytes_ = 0;
   std::vector<Acc> planes_;  // [out channel][out_h * out_w] accumulators of the image being run

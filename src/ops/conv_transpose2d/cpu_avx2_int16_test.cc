@@ -25,6 +25,8 @@ TEST(ConvTranspose2DAvx2Int16, BitExactWithTheQuantizedReference) {
       {1, 9, 5, 5, 4, 3, 2, 1, 1, DataType::FLOAT16},    // overlapping windows, padding, output padding
       {1, 24, 9, 11, 1, 2, 2, 0, 0, DataType::FLOAT32},  // det's last upsampling: one output channel
       {1, 48, 40, 40, 48, 2, 2, 0, 0, DataType::INT16},  // 14.7 M multiply-adds: output channels over threads
+      {1, 5, 7, 9, 3, 3, 3, 0, 0, DataType::INT16},      // 3x3 stride 3: windows tiling the output, 3 columns each
+      {1, 6, 5, 7, 4, 2, 2, 0, 1, DataType::INT16},      // 2x2 stride 2 with an output padding: not tiling it
   };
   for (const char* name : {"avx2-int16", "avx2-int16-staged"})
     for (size_t i = 0; i < std::size(cases); ++i) {

@@ -93,6 +93,7 @@ TEST(ConvTranspose2DAvx2Int8, BitExactWithTheQuantizedReference) {
       {1, 17, 6, 7, 19, 4, 2, 1, 1, 0, 127, false, false},  // odd channels: GEMM tails
       {1, 8, 4, 5, 6, 3, 1, 2, 2, 0, 5, true, true},        // dilated, pads crop
       {1, 5, 9, 13, 3, 2, 2, 1, 0, 1, 3, true, false},      // 2x2 stride 2, odd width, runs split mid-row
+      {1, 6, 11, 7, 5, 3, 3, 1, 0, 0, -3, false, true},     // 3x3 stride 3: windows tiling the output
   };
   const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConvTranspose2D);
   for (const char* name : {"avx2-int8", "avx2-int8-staged"}) {
