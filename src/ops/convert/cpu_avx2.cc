@@ -13,8 +13,10 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/parallel.h"
+#include "ops/convert/quantize_int16_avx512.h"
 #include "ops/kernel_registry.h"
 #include "ops/op_util.h"
 #include "ops/quantize_vector.h"
@@ -57,6 +59,10 @@ MIXQ_AVX2 inline void Store32(const __m256i q[4], int16_t* y) {
 // not change them); the tail scalar.
 template <typename T>
 MIXQ_AVX2 void QuantizeAvx2(const float* x, T* y, int64_t n, float scale, int32_t zero_point, int bits) {
+  static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
+  if constexpr (sizeof(T) == 2) {
+    if (avx512 && zero_point == 0 && bits == 16) return QuantizeToSymmetricInt16Avx512(x, y, n, scale);
+  }
   const QuantizeConstants k = MakeQuantizeConstants(scale, zero_point, quant::QMin(bits), quant::QMax(bits));
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
