@@ -321,10 +321,14 @@ TEST(Int8OutputStage, Int64RowsRoundAsTheScalarConversion) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeByRegisterForms(
-    const int32_t* hi, const int32_t* lo, const kernels::Int16Requant& r, int64_t cols, int16_t* split, int16_t* wide) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void RequantizeByRegisterForms(const int32_t* hi,
+                                                                                    const int32_t* lo,
+                                                                                    const kernels::Int16Requant& r,
+                                                                                    int64_t cols, int16_t* split,
+                                                                                    int16_t* wide, int16_t* small) {
   const __m512i h = _mm512_loadu_si512(hi), l = _mm512_loadu_si512(lo);
   kernels::StoreRequantizedInt16FromSplit(h, l, kernels::VectorsOf(r), split, cols);
+  kernels::StoreRequantizedInt16FromSmallSplit(h, l, kernels::VectorsOf(r), small, cols);
   const __m512i s0 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(h)), 8),
                                       _mm512_cvtepi32_epi64(_mm512_castsi512_si256(l)));
   const __m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(h, 1)), 8),
@@ -347,7 +351,11 @@ TEST(Int8OutputStage, Int16RegisterFormsMatchTheRowForm) {
       {-1234, 777.5f, 1.1e-3f, -7, -30000, 31000},  // bias and rounding visible in the codes
       {2147483000, -0.5f, 1.0e-6f, 0, 0, 32767},    // an int32 bias near its limit, a relu's clamp
       {-2147483000, 3.0f, 2.0e-6f, 100, -32768, 32767},
-      {-5, -33554432.0f, 0.5f, 0, -32768, 32767}};  // sums near 2^25 less 2^25: their float32 rounding in the codes
+      {-5, -33554432.0f, 0.5f, 0, -32768, 32767},  // sums near 2^25 less 2^25: their float32 rounding in the codes
+      // The int32 form's bounds (|int_bias| < 2^29, then |hi| < 2^22, |lo| < 2^29): sums up to 2^31 - 1
+      {(1 << 29) - 1, 0.5f, 1.0e-5f, 0, -32768, 32767},
+      {-(1 << 29) + 1, 0.5f, 1.0e-5f, 0, -32768, 32767},
+      {1 << 29, -0.5f, 1.0e-5f, 0, -32768, 32767}};
   std::uniform_int_distribution<int32_t> near(-60000, 60000);
   for (const auto& r : stages)
     for (int64_t cols = 1; cols <= 16; ++cols)
@@ -361,24 +369,40 @@ TEST(Int8OutputStage, Int16RegisterFormsMatchTheRowForm) {
             lo[i] = near(rng) - r.int_bias;
           }
         }
-        // Sums 2^25 + 1 and 2^25 + 3 after the bias: float32 ties, to even.
-        hi[0] = (1 << 17);
-        lo[0] = 1 - r.int_bias;
-        hi[1] = (1 << 17);
-        lo[1] = 3 - r.int_bias;
+        if (round % 8 >= 5) {  // the int32 form's bounds: every lane inside them, or one lane past
+          for (int i = 0; i < 16; ++i) {
+            hi[i] = (i % 2 ? 1 : -1) * ((1 << 22) - 1 - i);
+            lo[i] = (i % 3 ? 1 : -1) * ((1 << 29) - 1 - 7 * i);
+          }
+          if (round % 8 == 6) {  // |hi| past 2^22: 256 hi + lo past 2^31
+            hi[5] = (1 << 23) - 1;
+            lo[5] = (1 << 29) - 1;
+          }
+          if (round % 8 == 7) {  // |lo| past 2^29: the sum past 2^31
+            hi[9] = (1 << 22) - 1;
+            lo[9] = (1 << 30) + (1 << 29);
+          }
+        }
+        if (round % 8 < 5) {  // sums 2^25 + 1 and 2^25 + 3 after the bias: float32 ties, to even
+          hi[0] = (1 << 17);
+          lo[0] = 1 - r.int_bias;
+          hi[1] = (1 << 17);
+          lo[1] = 3 - r.int_bias;
+        }
         int64_t acc[16];
         for (int i = 0; i < 16; ++i) acc[i] = int64_t{256} * hi[i] + lo[i];
         ChannelStage c;
         c.int_bias = r.int_bias;
         c.bias = r.bias;
         c.multiplier = r.multiplier;
-        int16_t want[16], split[16], wide[16];
-        for (int i = 0; i < 16; ++i) split[i] = wide[i] = -12345;  // lanes past `cols` stay as they are
+        int16_t want[16], split[16], wide[16], small[16];
+        for (int i = 0; i < 16; ++i) split[i] = wide[i] = small[i] = -12345;  // lanes past `cols` stay as they are
         RequantizeRow64ToInt16Avx2(acc, cols, c, r.zero_point, r.lo, r.hi, want);
-        RequantizeByRegisterForms(hi, lo, r, cols, split, wide);
+        RequantizeByRegisterForms(hi, lo, r, cols, split, wide, small);
         for (int64_t i = 0; i < 16; ++i) {
           const int16_t expect = i < cols ? want[i] : int16_t{-12345};
           ASSERT_EQ(split[i], expect) << "split, bias " << r.int_bias << " cols " << cols << " lane " << i;
+          ASSERT_EQ(small[i], expect) << "small split, bias " << r.int_bias << " cols " << cols << " lane " << i;
           ASSERT_EQ(wide[i], expect) << "int64, bias " << r.int_bias << " cols " << cols << " lane " << i;
         }
       }

@@ -422,7 +422,7 @@ class Depthwise : public Kernel {
   // 16 columns' sums 256 * high + low, requantized (the first `cols` of them, at most 16, stored).
   MIXQ_DW_VNNI static void StoreRequantizedAvx512(__m512i high, __m512i low, const kernels::Int16RequantVectors& r,
                                                   int16_t* out, int64_t cols) {
-    kernels::StoreRequantizedInt16FromSplit(high, low, r, out, cols);
+    kernels::StoreRequantizedInt16FromSmallSplit(high, low, r, out, cols);
   }
 
   const bool avx512_;
