@@ -448,6 +448,29 @@ MIXQ_VNNI16 inline void SinkSums(__m512i hi, __m512i lo, const SplitSink& sink, 
   _mm512_storeu_si512(c + 8, sink.accumulate ? _mm512_add_epi64(s1, _mm512_loadu_si512(c + 8)) : s1);
 }
 
+// A 6-row tile's byte sums (hi, lo: [row][panel][16] int32, as
+// SplitKernelVnni held them) requantized into the epilogue's rows: each
+// row's constants once, and the int32 form of kernels/int16_requant.h where
+// all the row's lanes are within its bounds. Out of line, after the tile's
+// registers are stored: inlined per output vector (twelve copies of both
+// forms) it made MobileNetV2 qint16's 1 x 1 layers slower.
+MIXQ_VNNI16 __attribute__((noinline)) void RequantizeSplitTile(const int32_t* hi, const int32_t* lo, int panels,
+                                                               const SplitSink& sink) {
+  const Int16RequantEpilogue& e = *sink.e;
+  for (int r = 0; r < kInt16RowBlock; ++r) {
+    const int64_t row = sink.row0 + r;
+    if (row >= e.rows) return;
+    const Int16RequantVectors v = VectorsOf(RequantOfRow(e, row));
+    for (int j = 0; j < panels; ++j) {
+      const int64_t col = sink.col0 + j * kInt16Panel;
+      if (col >= e.cols) break;
+      const int at = (r * panels + j) * kInt16Panel;
+      StoreRequantizedInt16FromSmallSplit(_mm512_loadu_si512(hi + at), _mm512_loadu_si512(lo + at), v,
+                                          e.out + row * e.ld_out + col, e.cols - col);
+    }
+  }
+}
+
 template <int kPanels, bool kToInt16>
 MIXQ_VNNI16 MIXQ_NO_TREE_PRE void SplitKernelVnni(const int32_t* a_hi, const int32_t* a_lo, const int16_t* b,
                                                   int64_t panel_stride, int64_t pairs, const SplitSink& sink) {
@@ -473,6 +496,23 @@ MIXQ_VNNI16 MIXQ_NO_TREE_PRE void SplitKernelVnni(const int32_t* a_hi, const int
   }
     MIXQ_SPLIT_ROW(0) MIXQ_SPLIT_ROW(1) MIXQ_SPLIT_ROW(2) MIXQ_SPLIT_ROW(3) MIXQ_SPLIT_ROW(4) MIXQ_SPLIT_ROW(5)
 #undef MIXQ_SPLIT_ROW
+  }
+  if constexpr (kToInt16) {
+    if (!sink.accumulate) {  // one K chunk: requantized from the byte sums, out of line
+      alignas(64) int32_t hi[kInt16RowBlock * kPanels * kInt16Panel], lo[kInt16RowBlock * kPanels * kInt16Panel];
+#define MIXQ_SPLIT_KEEP(r)                                             \
+  _mm512_store_si512(hi + (r * kPanels) * kInt16Panel, h##r##0);       \
+  _mm512_store_si512(lo + (r * kPanels) * kInt16Panel, l##r##0);       \
+  if constexpr (kPanels == 2) {                                        \
+    _mm512_store_si512(hi + (r * kPanels + 1) * kInt16Panel, h##r##1); \
+    _mm512_store_si512(lo + (r * kPanels + 1) * kInt16Panel, l##r##1); \
+  }
+      MIXQ_SPLIT_KEEP(0)
+      MIXQ_SPLIT_KEEP(1) MIXQ_SPLIT_KEEP(2) MIXQ_SPLIT_KEEP(3) MIXQ_SPLIT_KEEP(4) MIXQ_SPLIT_KEEP(5)
+#undef MIXQ_SPLIT_KEEP
+          RequantizeSplitTile(hi, lo, kPanels, sink);
+      return;
+    }
   }
 #define MIXQ_SPLIT_STORE(r)                         \
   SinkSums<kToInt16>(h##r##0, l##r##0, sink, r, 0); \
