@@ -155,6 +155,15 @@ void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const 
                                            const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
                                            int32_t zero_point, int16_t* out,
                                            const HardSwishInt16Shortcut* shortcut = nullptr);
+// DequantizeQuantizeRowF64ToInt16Avx512 for `rows` channels at once where
+// `shortcut` applies (the chain has no addends): row r's sums at sums + r *
+// ld_sums, its constants c[r], its n codes at out + r * ld_out. One call for
+// a block's rows: with PP-OCRv4 rec's 64-pixel blocks the per-call setup had
+// cost about as much as a row's chain.
+void DequantizeQuantizeRowsF64ToInt16Avx512(const double* sums, int64_t ld_sums, int64_t rows, int64_t n,
+                                            const ChannelStage* c, const std::vector<StagePostOp>& post_ops,
+                                            float scale, int16_t* out, int64_t ld_out,
+                                            const HardSwishInt16Shortcut& shortcut);
 // n such sums as int64.
 void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc);
 

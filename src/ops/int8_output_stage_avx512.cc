@@ -445,6 +445,37 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums,
       fallback);
 }
 
+MIXQ_AVX512_STAGE void DequantizeQuantizeRowsF64ToInt16Avx512(const double* sums, int64_t ld_sums, int64_t rows,
+                                                              int64_t n, const ChannelStage* c,
+                                                              const std::vector<StagePostOp>& post_ops, float scale,
+                                                              int16_t* out, int64_t ld_out,
+                                                              const HardSwishInt16Shortcut& shortcut) {
+  const std::vector<FloatAddend> none;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* row_sums = sums + r * ld_sums;
+    int16_t* row_out = out + r * ld_out;
+    const ChannelStage& rc = c[r];
+    if (!shortcut.applies || !StageIsFinite(rc)) {
+      DequantizeQuantizeRowF64ToInt16Avx512(row_sums, n, rc, post_ops, none, 0, scale, 0, row_out, &shortcut);
+      continue;
+    }
+    const __m512d ib = _mm512_set1_pd(static_cast<double>(rc.int_bias));
+    const __m512 bias = _mm512_set1_ps(rc.bias), mult = _mm512_set1_ps(rc.multiplier);
+    auto value = [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
+      *y = ValueF64x16(row_sums + at, ib, bias, mult);
+      return true;
+    };
+    auto fallback = [&](int64_t at, int64_t count) MIXQ_AVX512_STAGE {
+      DequantizeQuantizeRowF64ToInt16Avx512(row_sums + at, count, rc, post_ops, none, 0, scale, 0, row_out + at,
+                                            &shortcut);
+    };
+    if (shortcut.affine)
+      HardSwishQuantizeRow<true>(n, shortcut, post_ops, scale, value, fallback, row_out);
+    else
+      HardSwishQuantizeRow<false>(n, shortcut, post_ops, scale, value, fallback, row_out);
+  }
+}
+
 #undef MIXQ_AVX512_STAGE
 
 }  // namespace mixq::ops

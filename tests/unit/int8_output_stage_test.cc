@@ -505,5 +505,39 @@ TEST(Int8OutputStage, HardSwishQuantizeToInt16RoundsAsTheExactSteps) {
            {Op(Kind::kMul, 0.9f), Op(Kind::kHardSwish)}})
     ExpectChainQuantize16(run, c, ops, 1.0f / 4096.0f, "other chains");
 }
+
+// The multi-row form (a block's channels in one call, amx-int16's 1 x 1
+// layers) against the row form per channel: each row's own constants, a
+// channel whose constants are not finite (its row through the exact steps),
+// row strides wider than the rows, lengths around the 32-value steps.
+TEST(Int8OutputStage, HardSwishQuantizeRowsMatchTheRowForm) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  using Kind = StagePostOp::Kind;
+  const std::vector<StagePostOp> ops = {Op(Kind::kHardSwish), Op(Kind::kMul, 0.83f), Op(Kind::kAddScalar, 0.11f)};
+  const float scale = 1.0f / 4096.0f;
+  const HardSwishInt16Shortcut shortcut = HardSwishInt16ShortcutFor(ops, scale, 0);
+  ASSERT_TRUE(shortcut.applies);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int64_t> sum(-(int64_t{1} << 27), int64_t{1} << 27);
+  for (const int64_t n : {16, 31, 32, 47, 64, 100}) {
+    const int64_t rows = 7, ld_sums = n + 5, ld_out = n + 3;
+    std::vector<double> sums(static_cast<size_t>(rows * ld_sums));
+    for (auto& v : sums) v = static_cast<double>(sum(rng));
+    std::vector<ChannelStage> c(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      c[static_cast<size_t>(r)].int_bias = static_cast<int32_t>(r * 1000 - 3000);
+      c[static_cast<size_t>(r)].bias = 0.01f * static_cast<float>(r);
+      c[static_cast<size_t>(r)].multiplier = 0x1p-24f * (1.0f + 0.1f * static_cast<float>(r));
+    }
+    c[4].bias = std::numeric_limits<float>::infinity();
+    std::vector<int16_t> got(static_cast<size_t>(rows * ld_out), 777), want = got;
+    DequantizeQuantizeRowsF64ToInt16Avx512(sums.data(), ld_sums, rows, n, c.data(), ops, scale, got.data(), ld_out,
+                                           shortcut);
+    for (int64_t r = 0; r < rows; ++r)
+      DequantizeQuantizeRowF64ToInt16Avx512(sums.data() + r * ld_sums, n, c[static_cast<size_t>(r)], ops, {}, 0, scale,
+                                            0, want.data() + r * ld_out);
+    ASSERT_EQ(got, want) << "n " << n;
+  }
+}
 }  // namespace
 }  // namespace mixq::ops

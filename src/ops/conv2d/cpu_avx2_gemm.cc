@@ -617,6 +617,14 @@ class ConvGemm : public Kernel {
       const bool row_stage = !pointwise_ && g_.out_w < kRowStageMaxWidth && stage_.PositionFree();
       const int64_t out_size = static_cast<int64_t>(DataTypeSize(y.dtype));
       if (row_stage) s->row_out.resize(static_cast<size_t>(cols * out_size));
+      if constexpr (std::is_same_v<Acc, double>) {
+        if (pointwise_) {  // every row of the block in one call (the stage's setup once)
+          const int64_t o = grp * oc_ + first_row;
+          stage_.RowsOfSums(o, last_row - first_row, s->acc.data(), padded, cols,
+                            (n * g_.out_channels + o) * pixels_ + first, pixels_, y);
+          continue;
+        }
+      }
       for (int64_t row = first_row; row < last_row; ++row) {
         const int64_t o = grp * oc_ + (channel_of ? channel_of[row] : row);
         const Acc* acc = s->acc.data() + (row - first_row) * padded;

@@ -286,4 +286,14 @@ void Int8ConvOutputStage::RowOfSums(int64_t o, const double* sums, int64_t n, in
   }
 }
 
+void Int8ConvOutputStage::RowsOfSums(int64_t o, int64_t rows, const double* sums, int64_t ld_sums, int64_t n,
+                                     int64_t at, int64_t ld_out, const TensorView& y) const {
+  if (quantize_float_ && shortcut_.applies) {
+    DequantizeQuantizeRowsF64ToInt16Avx512(sums, ld_sums, rows, n, stage_.data() + o, post_ops_, out_scale_,
+                                           y.Data<int16_t>() + at, ld_out, shortcut_);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) RowOfSums(o + r, sums + r * ld_sums, n, at + r * ld_out, y);
+}
+
 }  // namespace mixq::ops

@@ -86,6 +86,12 @@ class Int8ConvOutputStage {
   void Row(int64_t o, const double* sums, int64_t n, int64_t at, const TensorView& y) const {
     RowOfSums(o, sums, n, at, y);
   }
+  // RowOfSums for channels [o, o + rows): channel o + r's sums at sums + r *
+  // ld_sums, its outputs from at + r * ld_out. In one call where the
+  // hard_swish chain shortcut applies (DequantizeQuantizeRowsF64ToInt16Avx512),
+  // a call per row otherwise.
+  void RowsOfSums(int64_t o, int64_t rows, const double* sums, int64_t ld_sums, int64_t n, int64_t at, int64_t ld_out,
+                  const TensorView& y) const;
 
  private:
   int64_t channels_ = 0;
