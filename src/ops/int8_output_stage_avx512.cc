@@ -19,6 +19,7 @@
 // their unmasked forms pass an "undefined" vector as the merge source).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"  // the same, as the -O1 sanitizer builds report it
 #endif
 
 namespace mixq::ops {
