@@ -520,7 +520,7 @@ void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const
 void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
                                     int64_t addend_offset, float scale, int32_t zero_point, int16_t* out,
-                                    const HardSwishInt16Shortcut* shortcut) {
+                                    const HardSwishShortcut* shortcut) {
   static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
   if (avx512)
     DequantizeQuantizeRow64ToInt16Avx512(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out, shortcut);
@@ -530,10 +530,11 @@ void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const Channel
 
 void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
                                  const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
-                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out) {
+                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out,
+                                 const HardSwishShortcut* shortcut) {
   static const bool avx512 = kernels::BestIsa() >= kernels::Isa::kAvx512;
   if (avx512)
-    DequantizeQuantizeRowToInt8Avx512(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
+    DequantizeQuantizeRowToInt8Avx512(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out, shortcut);
   else
     DequantizeQuantizeRowToInt8Avx2(acc, n, c, post_ops, addends, addend_offset, scale, zero_point, out);
 }

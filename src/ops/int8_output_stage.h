@@ -54,6 +54,22 @@ struct StagePostOp {
   int addend = -1;             // kAdd: index into the addends
 };
 std::vector<StagePostOp> DecodePostOps(const std::vector<PostOp>& post_ops);
+
+// The constants of the AVX-512 rows' shortcut for hard_swish chains
+// (hard_swish, optionally a Mul and / or an AddScalar, then a Quantize:
+// int8_output_stage_avx512.cc says why it gives the exact codes), planned
+// once per kernel run: HardSwishInt16ShortcutFor for symmetric INT16 codes
+// (the zero point 0), HardSwishInt8ShortcutFor for INT8 ones (any zero
+// point); `applies` is false where the chain, the zero point, the scale or
+// a constant does not allow it.
+struct HardSwishShortcut {
+  bool applies = false, affine = false;
+  float k = 0.0f;                  // hard_swish alone: RN(1 / (6 s)); affine: RN(a / 6)
+  float b = 0.0f, inverse = 0.0f;  // affine: the shift b and RN(1 / s)
+};
+HardSwishShortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale, int32_t zero_point);
+HardSwishShortcut HardSwishInt8ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale);
+
 void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                    const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                    int64_t out_offset);
@@ -62,9 +78,12 @@ void DequantizeRow(const int32_t* acc, int64_t n, const ChannelStage& c, const s
 // q = clamp(rint(y / scale) + zero_point) to int8, NaN -> zero_point (a
 // fused Quantize post-op: float chain post-ops between an int8 convolution
 // and the next quantized operator, with no float tensor in between).
+// `shortcut`: HardSwishInt8ShortcutFor(post_ops, scale), planned by the
+// caller (nullptr: planned here, per call).
 void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelStage& c,
                                  const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
-                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out);
+                                 int64_t addend_offset, float scale, int32_t zero_point, int8_t* out,
+                                 const HardSwishShortcut* shortcut = nullptr);
 // Its two forms (the dispatcher above picks the widest this CPU runs; the
 // AVX-512 one needs F, BW and VL: Isa::kAvx512).
 void DequantizeQuantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c,
@@ -73,7 +92,7 @@ void DequantizeQuantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const Channe
 void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
                                        const std::vector<StagePostOp>& post_ops,
                                        const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
-                                       int32_t zero_point, int8_t* out);
+                                       int32_t zero_point, int8_t* out, const HardSwishShortcut* shortcut = nullptr);
 
 // The same two forms along a row whose columns are output channels (a GEMM
 // against per-column weights): column j uses int_bias[j] (may be null: 0),
@@ -103,20 +122,6 @@ void RequantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const ChannelSt
 void DequantizeRow64(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
                      const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
                      int64_t out_offset);
-// The constants of the AVX-512 INT16 rows' shortcut for hard_swish chains
-// (hard_swish, optionally a Mul and / or an AddScalar, then a Quantize to
-// symmetric INT16: int8_output_stage_avx512.cc says why it gives the exact
-// codes), planned once per kernel run by HardSwishInt16ShortcutFor;
-// `applies` is false where the chain, the zero point, the scale or a
-// constant does not allow it.
-struct HardSwishInt16Shortcut {
-  bool applies = false, affine = false;
-  float k = 0.0f;                  // hard_swish alone: RN(1 / (6 s)); affine: RN(a / 6)
-  float b = 0.0f, inverse = 0.0f;  // affine: the shift b and RN(1 / s)
-};
-HardSwishInt16Shortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale,
-                                                 int32_t zero_point);
-
 // DequantizeRow64's float32 values quantized as a Quantize step into INT16
 // (a fused Quantize, the last post-op): DequantizeQuantizeRowToInt8's form.
 // `shortcut`: HardSwishInt16ShortcutFor(post_ops, scale, zero_point),
@@ -124,7 +129,7 @@ HardSwishInt16Shortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>&
 void DequantizeQuantizeRow64ToInt16(const int64_t* acc, int64_t n, const ChannelStage& c,
                                     const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
                                     int64_t addend_offset, float scale, int32_t zero_point, int16_t* out,
-                                    const HardSwishInt16Shortcut* shortcut = nullptr);
+                                    const HardSwishShortcut* shortcut = nullptr);
 // Their two forms each (the dispatchers above take the widest this CPU runs;
 // the AVX-512 ones need F, BW and VL: Isa::kAvx512); tests call every form.
 void DequantizeRow64Avx2(const int64_t* acc, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& post_ops,
@@ -141,7 +146,7 @@ void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, int64_t n, const C
                                           const std::vector<StagePostOp>& post_ops,
                                           const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
                                           int32_t zero_point, int16_t* out,
-                                          const HardSwishInt16Shortcut* shortcut = nullptr);
+                                          const HardSwishShortcut* shortcut = nullptr);
 
 // The AVX-512 forms of DequantizeRow64 / DequantizeQuantizeRow64ToInt16 for
 // accumulators held as doubles, each an exact integer below 2^51 (the int16
@@ -154,7 +159,7 @@ void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const 
                                            const std::vector<StagePostOp>& post_ops,
                                            const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,
                                            int32_t zero_point, int16_t* out,
-                                           const HardSwishInt16Shortcut* shortcut = nullptr);
+                                           const HardSwishShortcut* shortcut = nullptr);
 // DequantizeQuantizeRowF64ToInt16Avx512 for `rows` channels at once where
 // `shortcut` applies (the chain has no addends): row r's sums at sums + r *
 // ld_sums, its constants c[r], its n codes at out + r * ld_out. One call for
@@ -163,7 +168,7 @@ void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums, int64_t n, const 
 void DequantizeQuantizeRowsF64ToInt16Avx512(const double* sums, int64_t ld_sums, int64_t rows, int64_t n,
                                             const ChannelStage* c, const std::vector<StagePostOp>& post_ops,
                                             float scale, int16_t* out, int64_t ld_out,
-                                            const HardSwishInt16Shortcut& shortcut);
+                                            const HardSwishShortcut& shortcut);
 // n such sums as int64.
 void SumsToInt64Avx512(const double* sums, int64_t n, int64_t* acc);
 

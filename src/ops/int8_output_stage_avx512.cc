@@ -137,32 +137,6 @@ MIXQ_AVX512_STAGE inline void StoreFloatLanes16(__m512 y, DataType out_type, voi
 
 }  // namespace
 
-MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
-                                                         const std::vector<StagePostOp>& post_ops,
-                                                         const std::vector<FloatAddend>& addends, int64_t addend_offset,
-                                                         float scale, int32_t zero_point, int8_t* out) {
-  int64_t j = 0;
-  if (StageIsFinite(c)) {
-    const __m512i ib = _mm512_set1_epi32(c.int_bias);
-    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
-    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -128, 127);
-    for (; j + 64 <= n; j += 64) {
-      __m512 y[4];
-      for (int u = 0; u < 4; ++u) y[u] = Value16(acc + j + 16 * u, ib, bias, mult);
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
-      for (int u = 0; u < 4; ++u) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j + 16 * u), Quantize16(y[u], k));
-    }
-    for (; j + 16 <= n; j += 16) {
-      __m512 y[4] = {Value16(acc + j, ib, bias, mult)};
-      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), Quantize16(y[0], k));
-    }
-  }
-  if (j < n)
-    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
-                                    out + j);
-}
-
 namespace {
 
 // The rows below, for either form of the sums and either output: 64 per
@@ -248,6 +222,39 @@ MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, 
   return _mm512_cmp_ps_mask(test, _mm512_set1_ps(0.5f - 0x1p-20f), _CMP_NLT_UQ) == 0;
 }
 
+// HardSwishQuantize16's test for INT8 codes with any zero point: m (the
+// same quotient) clamped to +-1024 (a lane past it saturates either way:
+// the margin keeps the reference's quotient past +-1023, and the zero point
+// is at most 255 away), rounded by adding and subtracting 1.5 * 2^23, and
+// where the test passes q = clamp(rint(m) + z, -128, 127) with the
+// Quantize step's float32 operations on the same integer (k: its
+// constants). False, with nothing in *codes, where the exact steps must run.
+template <bool kAffine>
+MIXQ_AVX512_STAGE inline bool HardSwishQuantizeInt8x16(__m512 v, __m512 k6, __m512 b, __m512 inverse,
+                                                       const QuantizeConstants512& k, __m128i* codes) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+  const __m512 h = _mm512_mul_ps(v, clamped);
+  __m512 m, terms;
+  if constexpr (kAffine) {
+    const __m512 t = _mm512_mul_ps(h, k6);
+    m = _mm512_mul_ps(_mm512_add_ps(t, b), inverse);
+    terms = _mm512_add_ps(_mm512_abs_ps(_mm512_mul_ps(t, inverse)), _mm512_abs_ps(m));
+  } else {
+    m = _mm512_mul_ps(h, k6);
+    terms = _mm512_abs_ps(m);
+  }
+  const __m512 mc = _mm512_min_ps(_mm512_set1_ps(1024.0f), _mm512_max_ps(_mm512_set1_ps(-1024.0f), m));
+  const __m512 r = _mm512_sub_ps(_mm512_add_ps(mc, magic), magic);  // rint(mc), half to even
+  const __m512 off = _mm512_abs_ps(_mm512_sub_ps(mc, r));
+  const __m512 test = _mm512_fmadd_ps(terms, _mm512_set1_ps(0x1p-21f), off);
+  if (_mm512_cmp_ps_mask(test, _mm512_set1_ps(0.5f - 0x1p-20f), _CMP_NLT_UQ)) return false;
+  const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(r, k.zero_point), k.lo), k.hi);
+  *codes = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q));
+  return true;
+}
+
 // A row of hard_swish (+ affine) + Quantize to INT16: HardSwishQuantize16
 // per 16 values, 32 per step (the low words of two vectors' sums in one
 // permute), the exact steps (PostOps16x4, QuantizeVector512) for a vector it
@@ -256,7 +263,7 @@ MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, 
 // rows under 16 and value(at, y)'s declines to fallback(at, count), as
 // ChainRow's.
 template <bool kAffine, typename Value, typename Fallback>
-MIXQ_AVX512_STAGE inline void HardSwishQuantizeRow(int64_t n, const HardSwishInt16Shortcut& hk,
+MIXQ_AVX512_STAGE inline void HardSwishQuantizeRow(int64_t n, const HardSwishShortcut& hk,
                                                    const std::vector<StagePostOp>& post_ops, float scale,
                                                    const Value& value, const Fallback& fallback, int16_t* out) {
   const __m512 kv = _mm512_set1_ps(hk.k), bv = _mm512_set1_ps(hk.b);
@@ -303,11 +310,10 @@ MIXQ_AVX512_STAGE inline void HardSwishQuantizeRow(int64_t n, const HardSwishInt
 // where it does not apply.
 template <typename Value, typename Fallback>
 MIXQ_AVX512_STAGE inline bool TryHardSwishQuantizeRow(int64_t n, bool finite, const std::vector<StagePostOp>& post_ops,
-                                                      float scale, int32_t zero_point,
-                                                      const HardSwishInt16Shortcut* planned, const Value& value,
-                                                      const Fallback& fallback, int16_t* out) {
+                                                      float scale, int32_t zero_point, const HardSwishShortcut* planned,
+                                                      const Value& value, const Fallback& fallback, int16_t* out) {
   if (!finite || post_ops.empty() || post_ops[0].kind != StagePostOp::Kind::kHardSwish) return false;
-  const HardSwishInt16Shortcut hk = planned ? *planned : HardSwishInt16ShortcutFor(post_ops, scale, zero_point);
+  const HardSwishShortcut hk = planned ? *planned : HardSwishInt16ShortcutFor(post_ops, scale, zero_point);
   if (!hk.applies) return false;
   if (hk.affine)
     HardSwishQuantizeRow<true>(n, hk, post_ops, scale, value, fallback, out);
@@ -318,13 +324,62 @@ MIXQ_AVX512_STAGE inline bool TryHardSwishQuantizeRow(int64_t n, bool finite, co
 
 }  // namespace
 
+MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
+                                                         const std::vector<StagePostOp>& post_ops,
+                                                         const std::vector<FloatAddend>& addends, int64_t addend_offset,
+                                                         float scale, int32_t zero_point, int8_t* out,
+                                                         const HardSwishShortcut* shortcut) {
+  int64_t j = 0;
+  if (StageIsFinite(c)) {
+    const __m512i ib = _mm512_set1_epi32(c.int_bias);
+    const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
+    const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -128, 127);
+    const HardSwishShortcut hk = shortcut ? *shortcut
+                                          : (!post_ops.empty() && post_ops[0].kind == StagePostOp::Kind::kHardSwish
+                                                 ? HardSwishInt8ShortcutFor(post_ops, scale)
+                                                 : HardSwishShortcut{});
+    if (hk.applies) {  // the hard_swish chain's shortcut, 16 at a time; the exact steps for a vector it declines
+      const __m512 kv = _mm512_set1_ps(hk.k), bv = _mm512_set1_ps(hk.b), inverse = _mm512_set1_ps(hk.inverse);
+      for (; j + 16 <= n; j += 16) {
+        __m512 y[4] = {Value16(acc + j, ib, bias, mult)};
+        __m128i codes;
+        const bool fast = hk.affine ? HardSwishQuantizeInt8x16<true>(y[0], kv, bv, inverse, k, &codes)
+                                    : HardSwishQuantizeInt8x16<false>(y[0], kv, bv, inverse, k, &codes);
+        if (!fast) {
+          PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+          codes = Quantize16(y[0], k);
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), codes);
+      }
+    }
+    for (; j + 64 <= n; j += 64) {
+      __m512 y[4];
+      for (int u = 0; u < 4; ++u) y[u] = Value16(acc + j + 16 * u, ib, bias, mult);
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 4);
+      for (int u = 0; u < 4; ++u) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j + 16 * u), Quantize16(y[u], k));
+    }
+    for (; j + 16 <= n; j += 16) {
+      __m512 y[4] = {Value16(acc + j, ib, bias, mult)};
+      PostOps16x4(y, post_ops, addends, addend_offset + j, 1);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), Quantize16(y[0], k));
+    }
+  }
+  if (j < n)
+    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
+                                    out + j);
+}
+
 // Each quotient computed in double and rounded once more to float
 // (innocuous: 53 >= 2 * 24 + 2 bits), so within 2^-24 of the real one.
-HardSwishInt16Shortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale,
-                                                 int32_t zero_point) {
-  HardSwishInt16Shortcut k;
-  if (post_ops.empty() || post_ops[0].kind != StagePostOp::Kind::kHardSwish || zero_point != 0 || !std::isnormal(scale))
-    return k;
+HardSwishShortcut HardSwishInt16ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale, int32_t zero_point) {
+  if (zero_point != 0) return HardSwishShortcut{};
+  return HardSwishInt8ShortcutFor(post_ops, scale);
+}
+
+// The same constants; the INT8 rows take any zero point (HardSwishQuantizeInt8x16).
+HardSwishShortcut HardSwishInt8ShortcutFor(const std::vector<StagePostOp>& post_ops, float scale) {
+  HardSwishShortcut k;
+  if (post_ops.empty() || post_ops[0].kind != StagePostOp::Kind::kHardSwish || !std::isnormal(scale)) return k;
   float a = 1.0f, b = 0.0f;
   size_t i = 1;
   if (i < post_ops.size() && post_ops[i].kind == StagePostOp::Kind::kMul) a = post_ops[i++].lo;
@@ -369,7 +424,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRow64ToInt16Avx512(const int64_t* acc, 
                                                             const std::vector<StagePostOp>& post_ops,
                                                             const std::vector<FloatAddend>& addends,
                                                             int64_t addend_offset, float scale, int32_t zero_point,
-                                                            int16_t* out, const HardSwishInt16Shortcut* shortcut) {
+                                                            int16_t* out, const HardSwishShortcut* shortcut) {
   const __m512i ib = _mm512_set1_epi64(c.int_bias);
   const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
   auto fallback = [&](int64_t at, int64_t count) {
@@ -421,7 +476,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowF64ToInt16Avx512(const double* sums,
                                                              const std::vector<StagePostOp>& post_ops,
                                                              const std::vector<FloatAddend>& addends,
                                                              int64_t addend_offset, float scale, int32_t zero_point,
-                                                             int16_t* out, const HardSwishInt16Shortcut* shortcut) {
+                                                             int16_t* out, const HardSwishShortcut* shortcut) {
   const __m512d ib = _mm512_set1_pd(static_cast<double>(c.int_bias));
   const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
   auto value = [&](int64_t at, __m512* y) MIXQ_AVX512_STAGE {
@@ -450,7 +505,7 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowsF64ToInt16Avx512(const double* sums
                                                               int64_t n, const ChannelStage* c,
                                                               const std::vector<StagePostOp>& post_ops, float scale,
                                                               int16_t* out, int64_t ld_out,
-                                                              const HardSwishInt16Shortcut& shortcut) {
+                                                              const HardSwishShortcut& shortcut) {
   const std::vector<FloatAddend> none;
   for (int64_t r = 0; r < rows; ++r) {
     const double* row_sums = sums + r * ld_sums;

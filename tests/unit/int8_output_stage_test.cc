@@ -119,8 +119,15 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
       // through the AVX2 form).
       using QuantizedRow = void (*)(const int32_t*, int64_t, const ChannelStage&, const std::vector<StagePostOp>&,
                                     const std::vector<FloatAddend>&, int64_t, float, int32_t, int8_t*);
-      std::vector<QuantizedRow> forms = {DequantizeQuantizeRowToInt8, DequantizeQuantizeRowToInt8Avx2};
-      if (kernels::BestIsa() >= kernels::Isa::kAvx512) forms.push_back(DequantizeQuantizeRowToInt8Avx512);
+      std::vector<QuantizedRow> forms = {
+          [](const int32_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
+             const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
+             int8_t* q) { DequantizeQuantizeRowToInt8(a, n, c, p, d, o, s, z, q); },
+          DequantizeQuantizeRowToInt8Avx2};
+      if (kernels::BestIsa() >= kernels::Isa::kAvx512)
+        forms.push_back([](const int32_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
+                           const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
+                           int8_t* q) { DequantizeQuantizeRowToInt8Avx512(a, n, c, p, d, o, s, z, q); });
       std::vector<std::vector<int8_t>> quantized;
       for (QuantizedRow form : forms) {
         quantized.emplace_back(static_cast<size_t>(n));
@@ -515,7 +522,7 @@ TEST(Int8OutputStage, HardSwishQuantizeRowsMatchTheRowForm) {
   using Kind = StagePostOp::Kind;
   const std::vector<StagePostOp> ops = {Op(Kind::kHardSwish), Op(Kind::kMul, 0.83f), Op(Kind::kAddScalar, 0.11f)};
   const float scale = 1.0f / 4096.0f;
-  const HardSwishInt16Shortcut shortcut = HardSwishInt16ShortcutFor(ops, scale, 0);
+  const HardSwishShortcut shortcut = HardSwishInt16ShortcutFor(ops, scale, 0);
   ASSERT_TRUE(shortcut.applies);
   std::mt19937 rng(5);
   std::uniform_int_distribution<int64_t> sum(-(int64_t{1} << 27), int64_t{1} << 27);
@@ -538,6 +545,70 @@ TEST(Int8OutputStage, HardSwishQuantizeRowsMatchTheRowForm) {
                                             0, want.data() + r * ld_out);
     ASSERT_EQ(got, want) << "n " << n;
   }
+}
+
+// The same shortcut on the INT8 rows (any zero point; the codes clamped to
+// [-128, 127] after the zero point): every float v = sum 2^-20 of a run,
+// windows around the sums whose quotient is a half, saturating values, and
+// the planned constants as the conv stage passes them.
+TEST(Int8OutputStage, HardSwishQuantizeToInt8RoundsAsTheExactSteps) {
+  if (kernels::BestIsa() < kernels::Isa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  using Kind = StagePostOp::Kind;
+  ChannelStage c;
+  c.multiplier = 0x1p-20f;  // v = sum 2^-20 exactly for |sum| < 2^24
+  c.int_bias = 17;
+  const std::vector<std::vector<StagePostOp>> chains = {
+      {Op(Kind::kHardSwish)},
+      {Op(Kind::kHardSwish), Op(Kind::kMul, 1.37f)},
+      {Op(Kind::kHardSwish), Op(Kind::kMul, -0.61f), Op(Kind::kAddScalar, 2.5f)},
+      {Op(Kind::kHardSwish), Op(Kind::kAddScalar, -0.3f)}};
+  for (const auto& ops : chains)
+    for (const float scale : {6.0f / 127.0f, 0.02f, 0.1f, 3.0e-3f})
+      for (const int32_t zp : {0, -128, 5, 100}) {
+        std::vector<int32_t> sums;
+        for (int32_t s = -(1 << 23); s < (1 << 23); s += 61) sums.push_back(s);
+        std::mt19937 rng(static_cast<uint32_t>(zp + 1000));
+        std::uniform_int_distribution<int32_t> codes(-140, 140);
+        const double a = ops.size() > 1 && ops[1].kind == Kind::kMul ? ops[1].lo : 1.0;
+        const double b = ops.back().kind == Kind::kAddScalar ? ops.back().lo : 0.0;
+        for (int k = 0; k < 1500; ++k) {  // quotient (code + 0.5): hard_swish(v) = ((code + 0.5) s - b) / a
+          const double y = ((codes(rng) + 0.5) * scale - b) / a;
+          if (9.0 + 24.0 * y < 0.0 || y > 7.0) continue;
+          const double root = std::sqrt(9.0 + 24.0 * y);
+          const double v = y >= 3.0 ? y : (k % 2 ? -3.0 - root : -3.0 + root) / 2.0;
+          const auto center = static_cast<int32_t>(std::lround(v * 0x1p20)) - c.int_bias;
+          for (int32_t d = -40; d <= 40; ++d) sums.push_back(center + d);
+        }
+        const auto n = static_cast<int64_t>(sums.size());
+        const HardSwishShortcut planned = HardSwishInt8ShortcutFor(ops, scale);
+        ASSERT_TRUE(planned.applies);
+        std::vector<int8_t> got(sums.size()), got_planned(sums.size());
+        DequantizeQuantizeRowToInt8Avx512(sums.data(), n, c, ops, {}, 0, scale, zp, got.data());
+        DequantizeQuantizeRowToInt8Avx512(sums.data(), n, c, ops, {}, 0, scale, zp, got_planned.data(), &planned);
+        for (size_t e = 0; e < sums.size(); ++e) {
+          const float v = (static_cast<float>(sums[e] + c.int_bias) + c.bias) * c.multiplier;
+          const int8_t want = OracleQuantize(OracleChain(v, ops, {}, 0), scale, zp);
+          ASSERT_EQ(got[e], want) << ops.size() << " post-ops, scale " << scale << " zp " << zp << " v " << v;
+          ASSERT_EQ(got_planned[e], want) << "planned, scale " << scale << " zp " << zp << " v " << v;
+        }
+      }
+  // Extremes: infinite and NaN values through an overflowing multiplier, a tiny scale (|m| past 2^20).
+  std::vector<int32_t> wide = {0, 1, -1, 1 << 30, -(1 << 30), 123456789, -987654321};
+  while (wide.size() < 70) wide.push_back(static_cast<int32_t>(wide.size()) * 1000003 - 35000000);
+  for (const float multiplier : {1.0e-3f, 1.0e30f, 3.0e38f})
+    for (const float scale : {1.0f, 2.0e-38f, 1.0e-5f}) {
+      ChannelStage big;
+      big.multiplier = multiplier;
+      big.bias = 0.5f;
+      std::vector<int8_t> got(wide.size());
+      DequantizeQuantizeRowToInt8Avx512(wide.data(), static_cast<int64_t>(wide.size()), big, chains[2], {}, 0, scale, 7,
+                                        got.data());
+      for (size_t e = 0; e < wide.size(); ++e) {
+        const float v = (static_cast<float>(wide[e]) + big.bias) * big.multiplier;
+        ASSERT_EQ(got[e], OracleQuantize(OracleChain(v, chains[2], {}, 0), scale, 7))
+            << "multiplier " << multiplier << " scale " << scale << " v " << v;
+      }
+    }
 }
 }  // namespace
 }  // namespace mixq::ops

@@ -203,7 +203,8 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
   if (quantize_float_) {
     zero_point_ = y.quant->zero_point;
     out_scale_ = y.quant->scale;
-    shortcut_ = HardSwishInt16ShortcutFor(post_ops_, out_scale_, zero_point_);
+    shortcut_ = y.dtype == DataType::INT16 ? HardSwishInt16ShortcutFor(post_ops_, out_scale_, zero_point_)
+                                           : HardSwishInt8ShortcutFor(post_ops_, out_scale_);
   } else if (int_out_) {
     zero_point_ = y.quant->zero_point;
     lo_ = quant::QMin(bits_);
@@ -221,7 +222,8 @@ void Int8ConvOutputStage::Prepare(const std::vector<TensorView>& in, const Tenso
 void Int8ConvOutputStage::Row(int64_t o, const int32_t* acc, int64_t n, int64_t at, const TensorView& y) const {
   const ChannelStage& c = stage_[static_cast<size_t>(o)];
   if (quantize_float_)
-    DequantizeQuantizeRowToInt8(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int8_t>() + at);
+    DequantizeQuantizeRowToInt8(acc, n, c, post_ops_, addends_, at, out_scale_, zero_point_, y.Data<int8_t>() + at,
+                                &shortcut_);
   else if (int_out_)
     RequantizeRowToInt8(acc, n, c, zero_point_, lo_, hi_, y.Data<int8_t>() + at);
   else

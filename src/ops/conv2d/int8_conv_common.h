@@ -99,7 +99,7 @@ class Int8ConvOutputStage {
   bool has_bias_ = false, int_bias_ = false, round_bias_half_ = false, int_out_ = false;
   bool quantize_float_ = false;  // a fused Quantize post-op: the float output, post-ops, then Quantize
   float out_scale_ = 1.0f;
-  HardSwishInt16Shortcut shortcut_;  // of a fused Quantize to INT16 (Prepare)
+  HardSwishShortcut shortcut_;  // of a fused Quantize to INT8 / INT16 (Prepare)
   DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
   std::vector<StagePostOp> post_ops_;
   std::vector<PostOp> activations_;
