@@ -88,7 +88,8 @@ void DequantizeQuantizeRowToInt8(const int32_t* acc, int64_t n, const ChannelSta
 // AVX-512 one needs F, BW and VL: Isa::kAvx512).
 void DequantizeQuantizeRowToInt8Avx2(const int32_t* acc, int64_t n, const ChannelStage& c,
                                      const std::vector<StagePostOp>& post_ops, const std::vector<FloatAddend>& addends,
-                                     int64_t addend_offset, float scale, int32_t zero_point, int8_t* out);
+                                     int64_t addend_offset, float scale, int32_t zero_point, int8_t* out,
+                                     const HardSwishShortcut* shortcut = nullptr);
 void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const ChannelStage& c,
                                        const std::vector<StagePostOp>& post_ops,
                                        const std::vector<FloatAddend>& addends, int64_t addend_offset, float scale,

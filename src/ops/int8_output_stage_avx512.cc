@@ -330,14 +330,16 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int
                                                          float scale, int32_t zero_point, int8_t* out,
                                                          const HardSwishShortcut* shortcut) {
   int64_t j = 0;
+  // Planned here where the caller did not (once: the AVX2 tail takes it too).
+  HardSwishShortcut hk;
+  if (shortcut)
+    hk = *shortcut;
+  else if (StageIsFinite(c) && !post_ops.empty() && post_ops[0].kind == StagePostOp::Kind::kHardSwish)
+    hk = HardSwishInt8ShortcutFor(post_ops, scale);
   if (StageIsFinite(c)) {
     const __m512i ib = _mm512_set1_epi32(c.int_bias);
     const __m512 bias = _mm512_set1_ps(c.bias), mult = _mm512_set1_ps(c.multiplier);
     const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, -128, 127);
-    const HardSwishShortcut hk = shortcut ? *shortcut
-                                          : (!post_ops.empty() && post_ops[0].kind == StagePostOp::Kind::kHardSwish
-                                                 ? HardSwishInt8ShortcutFor(post_ops, scale)
-                                                 : HardSwishShortcut{});
     if (hk.applies) {  // the hard_swish chain's shortcut, 16 at a time; the exact steps for a vector it declines
       const __m512 kv = _mm512_set1_ps(hk.k), bv = _mm512_set1_ps(hk.b), inverse = _mm512_set1_ps(hk.inverse);
       for (; j + 16 <= n; j += 16) {
@@ -365,8 +367,8 @@ MIXQ_AVX512_STAGE void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int
     }
   }
   if (j < n)
-    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point,
-                                    out + j);
+    DequantizeQuantizeRowToInt8Avx2(acc + j, n - j, c, post_ops, addends, addend_offset + j, scale, zero_point, out + j,
+                                    &hk);
 }
 
 // Each quotient computed in double and rounded once more to float

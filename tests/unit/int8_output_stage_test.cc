@@ -123,7 +123,9 @@ TEST(Int8OutputStage, RowsMatchTheScalarFormulaForEveryLengthAndPostOp) {
           [](const int32_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
              const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
              int8_t* q) { DequantizeQuantizeRowToInt8(a, n, c, p, d, o, s, z, q); },
-          DequantizeQuantizeRowToInt8Avx2};
+          [](const int32_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
+             const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
+             int8_t* q) { DequantizeQuantizeRowToInt8Avx2(a, n, c, p, d, o, s, z, q); }};
       if (kernels::BestIsa() >= kernels::Isa::kAvx512)
         forms.push_back([](const int32_t* a, int64_t n, const ChannelStage& c, const std::vector<StagePostOp>& p,
                            const std::vector<FloatAddend>& d, int64_t o, float s, int32_t z,
@@ -547,8 +549,8 @@ TEST(Int8OutputStage, HardSwishQuantizeRowsMatchTheRowForm) {
   }
 }
 
-// The same shortcut on the INT8 rows (any zero point; the codes clamped to
-// [-128, 127] after the zero point): every float v = sum 2^-20 of a run,
+// The same shortcut on the INT8 rows, AVX-512 and AVX2 (any zero point;
+// the codes clamped to [-128, 127] after the zero point): every float v = sum 2^-20 of a run,
 // windows around the sums whose quotient is a half, saturating values, and
 // the planned constants as the conv stage passes them.
 TEST(Int8OutputStage, HardSwishQuantizeToInt8RoundsAsTheExactSteps) {
@@ -582,14 +584,16 @@ TEST(Int8OutputStage, HardSwishQuantizeToInt8RoundsAsTheExactSteps) {
         const auto n = static_cast<int64_t>(sums.size());
         const HardSwishShortcut planned = HardSwishInt8ShortcutFor(ops, scale);
         ASSERT_TRUE(planned.applies);
-        std::vector<int8_t> got(sums.size()), got_planned(sums.size());
+        std::vector<int8_t> got(sums.size()), got_planned(sums.size()), got_avx2(sums.size());
         DequantizeQuantizeRowToInt8Avx512(sums.data(), n, c, ops, {}, 0, scale, zp, got.data());
         DequantizeQuantizeRowToInt8Avx512(sums.data(), n, c, ops, {}, 0, scale, zp, got_planned.data(), &planned);
+        DequantizeQuantizeRowToInt8Avx2(sums.data(), n, c, ops, {}, 0, scale, zp, got_avx2.data());
         for (size_t e = 0; e < sums.size(); ++e) {
           const float v = (static_cast<float>(sums[e] + c.int_bias) + c.bias) * c.multiplier;
           const int8_t want = OracleQuantize(OracleChain(v, ops, {}, 0), scale, zp);
           ASSERT_EQ(got[e], want) << ops.size() << " post-ops, scale " << scale << " zp " << zp << " v " << v;
           ASSERT_EQ(got_planned[e], want) << "planned, scale " << scale << " zp " << zp << " v " << v;
+          ASSERT_EQ(got_avx2[e], want) << "AVX2, scale " << scale << " zp " << zp << " v " << v;
         }
       }
   // Extremes: infinite and NaN values through an overflowing multiplier, a tiny scale (|m| past 2^20).
@@ -600,13 +604,16 @@ TEST(Int8OutputStage, HardSwishQuantizeToInt8RoundsAsTheExactSteps) {
       ChannelStage big;
       big.multiplier = multiplier;
       big.bias = 0.5f;
-      std::vector<int8_t> got(wide.size());
+      std::vector<int8_t> got(wide.size()), got_avx2(wide.size());
       DequantizeQuantizeRowToInt8Avx512(wide.data(), static_cast<int64_t>(wide.size()), big, chains[2], {}, 0, scale, 7,
                                         got.data());
+      DequantizeQuantizeRowToInt8Avx2(wide.data(), static_cast<int64_t>(wide.size()), big, chains[2], {}, 0, scale, 7,
+                                      got_avx2.data());
       for (size_t e = 0; e < wide.size(); ++e) {
         const float v = (static_cast<float>(wide[e]) + big.bias) * big.multiplier;
-        ASSERT_EQ(got[e], OracleQuantize(OracleChain(v, chains[2], {}, 0), scale, 7))
-            << "multiplier " << multiplier << " scale " << scale << " v " << v;
+        const int8_t want = OracleQuantize(OracleChain(v, chains[2], {}, 0), scale, 7);
+        ASSERT_EQ(got[e], want) << "multiplier " << multiplier << " scale " << scale << " v " << v;
+        ASSERT_EQ(got_avx2[e], want) << "AVX2, multiplier " << multiplier << " scale " << scale << " v " << v;
       }
     }
 }
