@@ -194,13 +194,19 @@ MIXQ_AVX512_STAGE inline void ChainRow(int64_t n, bool finite, const std::vector
 // bits of the sum. Where |m - code| + (|m| + |t / s|) 2^-21 + 2^-20 < 0.5
 // both quotients round to the same integer. Lanes nearer a half than that,
 // and NaN and infinite ones (whose test is NaN or infinite), make it return
-// false, with nothing stored: the caller runs the exact steps for those 16. For a Quantize the sign of a zero never
-// matters
-// (-0 and +0 both give code 0), so v <= -3 may give either. About half the
-// operations of the exact steps; on PP-OCRv4 rec qint16 a 16-value vector
-// takes them about once in thirty (6.7 % of the 32-value steps, counted).
+// false: the caller runs the exact steps for those 16. For a Quantize the
+// sign of a zero never matters (-0 and +0 both give code 0), so v <= -3 may
+// give either. About half the operations of the exact steps; on PP-OCRv4
+// rec qint16 a 16-value vector takes them about once in thirty (6.7 % of
+// the 32-value steps, counted).
+//
+// HardSwishRoundedSum: m clamped to [lo, hi] (integers; a lane past them
+// gets the bound, where the caller's codes saturate either way) plus 1.5 *
+// 2^23, so that rint(m) = sum - 1.5 * 2^23 and a code within 16 bits is
+// the sum's low 16 bits; true where the test passes.
 template <bool kAffine>
-MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, __m512 inverse, __m512* sum) {
+MIXQ_AVX512_STAGE inline bool HardSwishRoundedSum(__m512 v, __m512 k, __m512 b, __m512 inverse, float lo, float hi,
+                                                  __m512* sum) {
   const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23: sums in [2^23, 2^24), integer spacing
   const __m512 clamped =
       _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
@@ -214,12 +220,18 @@ MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, 
     m = _mm512_mul_ps(h, k);
     terms = _mm512_abs_ps(m);
   }
-  const __m512 mc = _mm512_min_ps(_mm512_set1_ps(32767.0f), _mm512_max_ps(_mm512_set1_ps(-32768.0f), m));
+  const __m512 mc = _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), m));
   *sum = _mm512_add_ps(mc, magic);                                                  // rounded, half to even
   const __m512 off = _mm512_abs_ps(_mm512_sub_ps(mc, _mm512_sub_ps(*sum, magic)));  // both exact
   // off + terms 2^-21 < 0.5 - 2^-20 (a float: RN below it means the real sum is too).
   const __m512 test = _mm512_fmadd_ps(terms, _mm512_set1_ps(0x1p-21f), off);
   return _mm512_cmp_ps_mask(test, _mm512_set1_ps(0.5f - 0x1p-20f), _CMP_NLT_UQ) == 0;
+}
+
+// Symmetric INT16 codes: the caller takes the sum's low 16 bits.
+template <bool kAffine>
+MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, __m512 inverse, __m512* sum) {
+  return HardSwishRoundedSum<kAffine>(v, k, b, inverse, -32768.0f, 32767.0f, sum);
 }
 
 // HardSwishQuantize16's test for INT8 codes with any zero point: m (the
@@ -232,24 +244,9 @@ MIXQ_AVX512_STAGE inline bool HardSwishQuantize16(__m512 v, __m512 k, __m512 b, 
 template <bool kAffine>
 MIXQ_AVX512_STAGE inline bool HardSwishQuantizeInt8x16(__m512 v, __m512 k6, __m512 b, __m512 inverse,
                                                        const QuantizeConstants512& k, __m128i* codes) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23
-  const __m512 clamped =
-      _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
-  const __m512 h = _mm512_mul_ps(v, clamped);
-  __m512 m, terms;
-  if constexpr (kAffine) {
-    const __m512 t = _mm512_mul_ps(h, k6);
-    m = _mm512_mul_ps(_mm512_add_ps(t, b), inverse);
-    terms = _mm512_add_ps(_mm512_abs_ps(_mm512_mul_ps(t, inverse)), _mm512_abs_ps(m));
-  } else {
-    m = _mm512_mul_ps(h, k6);
-    terms = _mm512_abs_ps(m);
-  }
-  const __m512 mc = _mm512_min_ps(_mm512_set1_ps(1024.0f), _mm512_max_ps(_mm512_set1_ps(-1024.0f), m));
-  const __m512 r = _mm512_sub_ps(_mm512_add_ps(mc, magic), magic);  // rint(mc), half to even
-  const __m512 off = _mm512_abs_ps(_mm512_sub_ps(mc, r));
-  const __m512 test = _mm512_fmadd_ps(terms, _mm512_set1_ps(0x1p-21f), off);
-  if (_mm512_cmp_ps_mask(test, _mm512_set1_ps(0.5f - 0x1p-20f), _CMP_NLT_UQ)) return false;
+  __m512 sum;
+  if (!HardSwishRoundedSum<kAffine>(v, k6, b, inverse, -1024.0f, 1024.0f, &sum)) return false;
+  const __m512 r = _mm512_sub_ps(sum, _mm512_set1_ps(12582912.0f));  // rint(m), exact
   const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(r, k.zero_point), k.lo), k.hi);
   *codes = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q));
   return true;
