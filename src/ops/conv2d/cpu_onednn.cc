@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "kernels/block_layout.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_io.h"
 #include "kernels/onednn.h"
@@ -146,6 +147,24 @@ HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, 
   return HalfLayout::kReorder;
 }
 
+// The block of kernels/block_layout.h where oneDNN's format `library` is
+// one it converts the plain NCHW tensor `plain` to: 8 or 16 for nChw8c /
+// nChw16c, the channel count for NHWC (oneDNN's brgemm 1 x 1 kernels pick
+// it; channels in whole eights); else 0 (oneDNN's reorder).
+int64_t PlainToBlock(const memory::desc& library, const memory::desc& plain, const memory::dims& dims,
+                     const AxisMap& axes) {
+  switch (HalfLayoutOf(library, plain, dims, axes, /*output=*/true)) {
+    case HalfLayout::kBlocked8:
+      return 8;
+    case HalfLayout::kBlocked16:
+      return 16;
+    case HalfLayout::kChannelsLast:
+      return dims[1];  // HalfLayoutOf: a multiple of 8
+    default:
+      return 0;
+  }
+}
+
 class OneDnnConv : public Kernel {
  public:
   const char* Name() const override {
@@ -204,10 +223,12 @@ class OneDnnConv : public Kernel {
       } else if (pd_.src_desc() != src_md_) {
         src_blocked_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);  // bound to scratch in Run
         src_reorder_ = dnnl::reorder(memory(src_md_, engine, nullptr), src_blocked_);
+        src_block_ = PlainToBlock(pd_.src_desc(), src_md_, src_dims, g_.input_axes);
       }
       if (!half_ && pd_.dst_desc() != dst_md_) {
         dst_blocked_ = memory(pd_.dst_desc(), engine, DNNL_MEMORY_NONE);
         dst_reorder_ = dnnl::reorder(dst_blocked_, memory(dst_md_, engine, nullptr));
+        dst_block_ = PlainToBlock(pd_.dst_desc(), dst_md_, dst_dims, g_.output_axes);
       }
       if (filter) {
         // Reordered once per engine and shared by its contexts.
@@ -232,13 +253,18 @@ class OneDnnConv : public Kernel {
     return kernels::OneDnnCall("Conv2D (oneDNN)", [&] {
       auto& engine = kernels::CpuEngine();
       memory src(src_md_, engine, in[0].data), dst(dst_md_, engine, out[0].data);
-      if (src_blocked_) src_reorder_.execute(stream_, src, src_blocked_);
+      if (src_blocked_ && src_block_ > 0)
+        ToBlocked(in[0].Data<const float>(), src_blocked_, g_.in_channels, g_.in_h * g_.in_w, src_block_);
+      else if (src_blocked_)
+        src_reorder_.execute(stream_, src, src_blocked_);
       // A fused residual add (sum post-op) accumulates onto the destination.
       for (const PostOp& op : post_ops_) {
         if (op.kind != PostOp::Kind::kAdd) continue;
         const TensorView& addend = in[static_cast<size_t>(op.input)];
         memory a(addend_md_, engine, addend.data);
-        if (dst_blocked_) {
+        if (dst_blocked_ && dst_block_ > 0 && addend_md_ == dst_md_) {
+          ToBlocked(addend.Data<const float>(), dst_blocked_, g_.out_channels, g_.out_h * g_.out_w, dst_block_);
+        } else if (dst_blocked_) {
           dnnl::reorder(a, dst_blocked_).execute(stream_, a, dst_blocked_);
         } else if (addend_md_ == dst_md_) {
           if (out[0].data != addend.data) std::memcpy(out[0].data, addend.data, out[0].Bytes());
@@ -253,12 +279,29 @@ class OneDnnConv : public Kernel {
       args[DNNL_ARG_WEIGHTS] = weights_ ? weights_ : memory(user_w_md_, engine, in[1].data);
       if (has_bias_ && in.size() > 2 && in[2].data) args[DNNL_ARG_BIAS] = memory(pd_.bias_desc(), engine, in[2].data);
       conv_.execute(stream_, args);
-      if (dst_blocked_) dst_reorder_.execute(stream_, dst_blocked_, dst);
+      if (dst_blocked_ && dst_block_ == 0) dst_reorder_.execute(stream_, dst_blocked_, dst);
       stream_.wait();
+      if (dst_blocked_ && dst_block_ > 0) {
+        const int64_t plane = g_.out_h * g_.out_w, padded = PaddedChannels(g_.out_channels, dst_block_);
+        const auto* y = static_cast<const float*>(dst_blocked_.get_data_handle());
+        for (int64_t n = 0; n < g_.batch; ++n)
+          kernels::BlockedToPlanes(y + n * padded * plane, out[0].Data<float>() + n * g_.out_channels * plane,
+                                   g_.out_channels, plane, dst_block_);
+      }
     });
   }
 
  private:
+  static int64_t PaddedChannels(int64_t channels, int64_t block) { return (channels + block - 1) / block * block; }
+
+  // Plain float32 images into oneDNN's blocked buffer (kernels/block_layout.h).
+  void ToBlocked(const float* x, const memory& blocked, int64_t channels, int64_t plane, int64_t block) const {
+    auto* y = static_cast<float*>(blocked.get_data_handle());
+    const int64_t padded = PaddedChannels(channels, block);
+    for (int64_t n = 0; n < g_.batch; ++n)
+      kernels::PlanesToBlocked(x + n * channels * plane, y + n * padded * plane, channels, plane, block);
+  }
+
   // Float16 storage: oneDNN runs on float32 buffers of this kernel in the
   // formats it picked; the input is widened into its own (in that format
   // when it is nChw8c) and the output rounded back through the stage.
@@ -475,6 +518,9 @@ class OneDnnConv : public Kernel {
   std::vector<PostOp> post_ops_;
   memory src_blocked_, dst_blocked_;  // when oneDNN runs in its own formats
   dnnl::reorder src_reorder_, dst_reorder_;
+  // Float32: 8 or 16 where oneDNN's format is nChw8c / nChw16c of a plain
+  // NCHW tensor (converted by kernels/block_layout.h, not the reorder), else 0.
+  int64_t src_block_ = 0, dst_block_ = 0;
   // Float16 storage (SupportsOneDnnHalf).
   bool half_ = false, in_half_ = false;
   HalfLayout src_layout_ = HalfLayout::kSame, dst_layout_ = HalfLayout::kSame;
