@@ -56,6 +56,7 @@ MIXQ_BLOCK_AVX2 void BlockToPlanes(const float* y, float* x, int64_t block, int6
 // pixels [s0, s1).
 template <typename Job>
 void ForEachJob(int64_t channels, int64_t spatial, int64_t block, const Job& job) {
+  if (channels <= 0 || spatial <= 0 || block <= 0) return;
   const int64_t blocks = (channels + block - 1) / block, runs = (spatial + kRun - 1) / kRun, jobs = blocks * runs;
 #pragma omp parallel for schedule(static) if (channels * spatial > kMinParallelElements && jobs > 1)
   for (int64_t j = 0; j < jobs; ++j) {
@@ -64,7 +65,75 @@ void ForEachJob(int64_t channels, int64_t spatial, int64_t block, const Job& job
   }
 }
 
+// Rows r[0..7] of eight 16-bit values each become the columns.
+MIXQ_BLOCK_AVX2 inline void Transpose8x8Words(__m128i r[8]) {
+  const __m128i t0 = _mm_unpacklo_epi16(r[0], r[1]), t1 = _mm_unpackhi_epi16(r[0], r[1]);
+  const __m128i t2 = _mm_unpacklo_epi16(r[2], r[3]), t3 = _mm_unpackhi_epi16(r[2], r[3]);
+  const __m128i t4 = _mm_unpacklo_epi16(r[4], r[5]), t5 = _mm_unpackhi_epi16(r[4], r[5]);
+  const __m128i t6 = _mm_unpacklo_epi16(r[6], r[7]), t7 = _mm_unpackhi_epi16(r[6], r[7]);
+  const __m128i u0 = _mm_unpacklo_epi32(t0, t2), u1 = _mm_unpackhi_epi32(t0, t2);
+  const __m128i u2 = _mm_unpacklo_epi32(t1, t3), u3 = _mm_unpackhi_epi32(t1, t3);
+  const __m128i u4 = _mm_unpacklo_epi32(t4, t6), u5 = _mm_unpackhi_epi32(t4, t6);
+  const __m128i u6 = _mm_unpacklo_epi32(t5, t7), u7 = _mm_unpackhi_epi32(t5, t7);
+  r[0] = _mm_unpacklo_epi64(u0, u4);
+  r[1] = _mm_unpackhi_epi64(u0, u4);
+  r[2] = _mm_unpacklo_epi64(u1, u5);
+  r[3] = _mm_unpackhi_epi64(u1, u5);
+  r[4] = _mm_unpacklo_epi64(u2, u6);
+  r[5] = _mm_unpackhi_epi64(u2, u6);
+  r[6] = _mm_unpacklo_epi64(u3, u7);
+  r[7] = _mm_unpackhi_epi64(u3, u7);
+}
+
+MIXQ_BLOCK_AVX2 void PlanesToChannelsLast16Run(const uint16_t* x, uint16_t* y, int64_t channels, int64_t spatial,
+                                               int64_t s0, int64_t s1) {
+  int64_t s = s0;
+  for (; s + 8 <= s1; s += 8) {
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      __m128i r[8];
+      for (int64_t k = 0; k < 8; ++k)
+        r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + (c + k) * spatial + s));
+      Transpose8x8Words(r);
+      for (int64_t j = 0; j < 8; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(y + (s + j) * channels + c), r[j]);
+    }
+    for (; c < channels; ++c)
+      for (int64_t j = 0; j < 8; ++j) y[(s + j) * channels + c] = x[c * spatial + s + j];
+  }
+  for (; s < s1; ++s)
+    for (int64_t c = 0; c < channels; ++c) y[s * channels + c] = x[c * spatial + s];
+}
+
+MIXQ_BLOCK_AVX2 void ChannelsLastToPlanes16Run(const uint16_t* y, uint16_t* x, int64_t channels, int64_t spatial,
+                                               int64_t s0, int64_t s1) {
+  int64_t s = s0;
+  for (; s + 8 <= s1; s += 8) {
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      __m128i r[8];
+      for (int64_t j = 0; j < 8; ++j)
+        r[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(y + (s + j) * channels + c));
+      Transpose8x8Words(r);
+      for (int64_t k = 0; k < 8; ++k) _mm_storeu_si128(reinterpret_cast<__m128i*>(x + (c + k) * spatial + s), r[k]);
+    }
+    for (; c < channels; ++c)
+      for (int64_t j = 0; j < 8; ++j) x[c * spatial + s + j] = y[(s + j) * channels + c];
+  }
+  for (; s < s1; ++s)
+    for (int64_t c = 0; c < channels; ++c) x[c * spatial + s] = y[s * channels + c];
+}
+
 }  // namespace
+
+void PlanesToChannelsLast16(const uint16_t* x, uint16_t* y, int64_t channels, int64_t spatial) {
+  ForEachJob(channels, spatial, channels,
+             [&](int64_t, int64_t s0, int64_t s1) { PlanesToChannelsLast16Run(x, y, channels, spatial, s0, s1); });
+}
+
+void ChannelsLastToPlanes16(const uint16_t* y, uint16_t* x, int64_t channels, int64_t spatial) {
+  ForEachJob(channels, spatial, channels,
+             [&](int64_t, int64_t s0, int64_t s1) { ChannelsLastToPlanes16Run(y, x, channels, spatial, s0, s1); });
+}
 
 void PlanesToBlocked(const float* x, float* y, int64_t channels, int64_t spatial, int64_t block) {
   ForEachJob(channels, spatial, block, [&](int64_t b, int64_t s0, int64_t s1) {

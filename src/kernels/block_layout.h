@@ -27,4 +27,10 @@ void PlanesToBlocked(const float* x, float* y, int64_t channels, int64_t spatial
 // The inverse: the real channels of a blocked image (y) back as planes (x).
 void BlockedToPlanes(const float* y, float* x, int64_t channels, int64_t spatial, int64_t block);
 
+// 16-bit values (bfloat16 or float16 bits) of one image, NCHW planes to NHWC
+// (y[s * channels + c] = x[c * spatial + s]) and back; any channel count
+// (8 x 8 transposes, the last channels and pixels one by one).
+void PlanesToChannelsLast16(const uint16_t* x, uint16_t* y, int64_t channels, int64_t spatial);
+void ChannelsLastToPlanes16(const uint16_t* y, uint16_t* x, int64_t channels, int64_t spatial);
+
 }  // namespace mixq::kernels

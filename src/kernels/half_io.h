@@ -128,6 +128,9 @@ inline void FloatToNarrow16Row(bool bfloat16, const float* x, uint16_t* y, int64
 void HalfPlanesToBlocked8(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
 // The same into nChw16c: y[((c / 16) * spatial + s) * 16 + c % 16].
 void HalfPlanesToBlocked16(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
+// The same into NHWC, y[s * channels + c], for channels in whole eights
+// (oneDNN's 1 x 1 kernels pick NHWC for plain tensors: PP-OCRv4 det's neck).
+void HalfPlanesToChannelsLast(const uint16_t* x, float* y, int64_t channels, int64_t spatial);
 
 // Walks a blocked (nChw8c) float32 image back as plain channel rows: calls
 // row(values, n, c, s) with n <= kBlockedRow consecutive elements of channel

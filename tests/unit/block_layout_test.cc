@@ -70,6 +70,33 @@ TEST(BlockLayout, BlockedToPlanesWritesOnlyTheRealChannels) {
   for (int64_t i = channels * spatial; i < channels * spatial + 8; ++i) EXPECT_EQ(x[static_cast<size_t>(i)], -1.0f);
 }
 
+// 16-bit NCHW <-> NHWC: every channel count from 1 to 20 (remainders of
+// the 8 x 8 transposes) and 96, pixel tails of every length and past a job.
+TEST_P(BlockLayoutTest, ChannelsLast16MatchesTheIndexFormula) {
+  omp_set_num_threads(GetParam());
+  std::vector<int64_t> channel_counts;
+  for (int64_t c = 1; c <= 20; ++c) channel_counts.push_back(c);
+  channel_counts.push_back(96);
+  for (int64_t channels : channel_counts)
+    for (int64_t spatial : {1, 7, 8, 9, 17, 1024 + 3, 6400}) {
+      SCOPED_TRACE(::testing::Message() << "channels " << channels << " spatial " << spatial);
+      std::vector<uint16_t> x(static_cast<size_t>(channels * spatial));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint16_t>(i * 40503u + 7u);  // distinct in 2^16
+      std::vector<uint16_t> y(x.size() + 4, 0xBEEF);
+      kernels::PlanesToChannelsLast16(x.data(), y.data(), channels, spatial);
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t s = 0; s < spatial; ++s)
+          ASSERT_EQ(y[static_cast<size_t>(s * channels + c)], x[static_cast<size_t>(c * spatial + s)])
+              << "c " << c << " s " << s;
+      for (size_t i = x.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 0xBEEF) << "written past the tensor";
+      std::vector<uint16_t> back(x.size() + 4, 0xBEEF);
+      kernels::ChannelsLastToPlanes16(y.data(), back.data(), channels, spatial);
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(back[i], x[i]) << "element " << i;
+      for (size_t i = x.size(); i < back.size(); ++i) ASSERT_EQ(back[i], 0xBEEF) << "written past the tensor";
+    }
+  omp_set_num_threads(1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, BlockLayoutTest, ::testing::Values(1, 2));
 
 }  // namespace

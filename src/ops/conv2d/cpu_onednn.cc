@@ -131,17 +131,17 @@ dnnl::convolution_forward::primitive_desc MakeConvPd(const ConvGeometry& g, cons
 enum class HalfLayout { kSame, kBlocked8, kBlocked16, kChannelsLast, kReorder };
 
 // Plain float16 tensors are widened straight into oneDNN's nChw8c / nChw16c
-// (padded channels zero) and read back from them row by row; `output`: NHWC
-// is read back that way too.
+// (padded channels zero) or NHWC (channels in whole eights) and read back
+// from them row by row.
 HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, const memory::dims& dims,
-                        const AxisMap& axes, bool output = false) {
+                        const AxisMap& axes) {
   if (library == plain) return HalfLayout::kSame;
   if (axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw8c))
     return HalfLayout::kBlocked8;
   if (axes.pos[1] == 1 && library == memory::desc(dims, memory::data_type::f32, tag::nChw16c))
     return HalfLayout::kBlocked16;
   // oneDNN's brgemm 1x1 kernels pick NHWC for plain tensors.
-  if (output && axes.pos[1] == 1 && dims.size() == 4 && dims[1] % 8 == 0 &&
+  if (axes.pos[1] == 1 && dims.size() == 4 && dims[1] % 8 == 0 &&
       library == memory::desc(dims, memory::data_type::f32, tag::nhwc))
     return HalfLayout::kChannelsLast;
   return HalfLayout::kReorder;
@@ -153,7 +153,7 @@ HalfLayout HalfLayoutOf(const memory::desc& library, const memory::desc& plain, 
 // it; channels in whole eights); else 0 (oneDNN's reorder).
 int64_t PlainToBlock(const memory::desc& library, const memory::desc& plain, const memory::dims& dims,
                      const AxisMap& axes) {
-  switch (HalfLayoutOf(library, plain, dims, axes, /*output=*/true)) {
+  switch (HalfLayoutOf(library, plain, dims, axes)) {
     case HalfLayout::kBlocked8:
       return 8;
     case HalfLayout::kBlocked16:
@@ -308,7 +308,7 @@ class OneDnnConv : public Kernel {
   void InitHalf(const memory::dims& src_dims, const memory::dims& dst_dims) {
     auto& engine = kernels::CpuEngine();
     src_layout_ = HalfLayoutOf(pd_.src_desc(), src_md_, src_dims, g_.input_axes);
-    dst_layout_ = HalfLayoutOf(pd_.dst_desc(), dst_md_, dst_dims, g_.output_axes, /*output=*/true);
+    dst_layout_ = HalfLayoutOf(pd_.dst_desc(), dst_md_, dst_dims, g_.output_axes);
     if (in_half_) {
       src_blocked_ = memory(pd_.src_desc(), engine, DNNL_MEMORY_NONE);
       if (src_layout_ == HalfLayout::kReorder) {
@@ -452,6 +452,10 @@ class OneDnnConv : public Kernel {
             else
               kernels::HalfPlanesToBlocked16(x + n * g_.in_channels * in_plane, wide + n * padded * in_plane,
                                              g_.in_channels, in_plane);
+        } else if (src_layout_ == HalfLayout::kChannelsLast) {
+          for (int64_t n = 0; n < g_.batch; ++n)
+            kernels::HalfPlanesToChannelsLast(x + n * g_.in_channels * in_plane, wide + n * g_.in_channels * in_plane,
+                                              g_.in_channels, in_plane);
         } else if (src_layout_ == HalfLayout::kSame) {
           kernels::HalfToFloatParallel(x, wide, in[0].Count());
         } else {
