@@ -141,6 +141,13 @@ MIXQ_AMX_BENCH void Probe(const int8_t* ah, const int8_t* al, const int8_t* bh, 
     }
 }
 
+MIXQ_AMX_BENCH void LoadOperands(const int8_t* ah, const int8_t* al, const int8_t* bh, const int8_t* bl) {
+  _tile_loadd(4, ah, 64);
+  _tile_loadd(5, al, 64);
+  _tile_loadd(6, bh, 64);
+  _tile_loadd(7, bl, 64);
+}
+
 template <bool kLoads, bool kStore, bool kFour, bool kTwoByTwo, bool kSigned = false>
 void BM_Probe(benchmark::State& state) {
   if (kernels::BestIsa() < kernels::Isa::kAmx) return state.SkipWithError("no AMX");
@@ -148,10 +155,7 @@ void BM_Probe(benchmark::State& state) {
   std::vector<int8_t> ah(blocks * chunks * kTile, 1), al(ah.size(), 2), bh(panels * chunks * kTile, 3),
       bl(bh.size(), 4);
   kernels::ConfigureAmxTiles();
-  _tile_loadd(4, ah.data(), 64);
-  _tile_loadd(5, al.data(), 64);
-  _tile_loadd(6, bh.data(), 64);
-  _tile_loadd(7, bl.data(), 64);
+  LoadOperands(ah.data(), al.data(), bh.data(), bl.data());  // what probe_tdp_only multiplies
   TimeTdps(state, 4.0 * blocks * panels * chunks, [&] {
     Probe<kLoads, kStore, kFour, kTwoByTwo, kSigned>(ah.data(), al.data(), bh.data(), bl.data(), blocks, panels,
                                                      chunks);
