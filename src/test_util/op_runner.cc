@@ -85,6 +85,26 @@ Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::o
 }
 }  // namespace
 
+Status SelectedKernelName(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
+                          int num_outputs, std::string* name) {
+  const ops::OpSchema& schema = ops::GetSchema(kind);
+  ir::AttrMap attrs;
+  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
+  std::vector<ops::ValueInfo> infos(inputs.size());
+  std::vector<const ops::ValueInfo*> in(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i]) continue;
+    infos[i] = {inputs[i]->dtype, inputs[i]->shape, inputs[i]->is_constant ? inputs[i]->bytes.data() : nullptr};
+    in[i] = &infos[i];
+  }
+  std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
+  MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
+  const ops::KernelDef* def = nullptr;
+  MIXQ_RETURN_IF_ERROR(ops::SelectKernel(kind, ops::KernelInit{attrs, in, out}, false, kernels::BestIsa(), &def));
+  *name = def->name;
+  return Status::OK();
+}
+
 Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
              int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel) {
   return RunKernel(kind, attrs, inputs, num_outputs, outputs, kernel, nullptr);

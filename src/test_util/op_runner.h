@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ir/attr.h"
@@ -59,6 +60,11 @@ Status RunOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optio
 // its ISA.
 Status RunOpWithKernel(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
                        int num_outputs, std::vector<HostTensor>* outputs, const char* kernel_name);
+
+// The name of the kernel the registry picks for these inputs (the one
+// RunOp's kOptimized runs) into `name`.
+Status SelectedKernelName(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<HostTensor>>& inputs,
+                          int num_outputs, std::string* name);
 
 // Only shape inference; inputs given as infos (shapes may hold -1).
 Status InferOp(OpKind kind, const ir::AttrMap& attrs, const std::vector<std::optional<ops::ValueInfo>>& inputs,
