@@ -34,28 +34,43 @@ Status InferOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::opt
 }
 
 namespace {
-// `name`: that registered kernel; null: the reference or the registry's pick.
-Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
-                 int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel_kind, const char* name) {
-  const ops::OpSchema& schema = ops::GetSchema(kind);
+// An op's attributes with their defaults, its inputs as infos (constant
+// ones with their bytes) and its inferred outputs: what a KernelInit
+// points at. Filled in place (`in` points into `infos`).
+struct PreparedOp {
   ir::AttrMap attrs;
-  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
-  std::vector<ops::ValueInfo> infos(inputs.size());
-  std::vector<const ops::ValueInfo*> in(inputs.size(), nullptr);
+  std::vector<ops::ValueInfo> infos, out;
+  std::vector<const ops::ValueInfo*> in;
+};
+
+Status PrepareOp(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
+                 int num_outputs, PreparedOp* op) {
+  const ops::OpSchema& schema = ops::GetSchema(kind);
+  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &op->attrs));
+  op->infos.assign(inputs.size(), ops::ValueInfo{});
+  op->in.assign(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i]) continue;
     const HostTensor& t = *inputs[i];
     if (ir::ElementCount(t.shape) * static_cast<int64_t>(DataTypeSize(t.dtype)) != static_cast<int64_t>(t.bytes.size()))
       return InvalidArgument("test input ", i, " holds ", t.bytes.size(), " bytes, its shape needs more or fewer");
-    infos[i] = {t.dtype, t.shape, t.is_constant ? t.bytes.data() : nullptr};
-    in[i] = &infos[i];
+    op->infos[i] = {t.dtype, t.shape, t.is_constant ? t.bytes.data() : nullptr};
+    op->in[i] = &op->infos[i];
   }
-  std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
-  MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
+  op->out.assign(static_cast<size_t>(num_outputs), ops::ValueInfo{});
+  return schema.infer(op->attrs, op->in, op->out);
+}
+
+// `name`: that registered kernel; null: the reference or the registry's pick.
+Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
+                 int num_outputs, std::vector<HostTensor>* outputs, KernelKind kernel_kind, const char* name) {
+  PreparedOp op;
+  MIXQ_RETURN_IF_ERROR(PrepareOp(kind, given, inputs, num_outputs, &op));
+  const std::vector<ops::ValueInfo>& out = op.out;
   // kOptimized: what the runtime's kernel registry picks for these types
   // (the best registered kernel, the reference where none supports them).
   const ops::KernelDef* def = nullptr;
-  const ops::KernelInit init{attrs, in, out};
+  const ops::KernelInit init{op.attrs, op.in, op.out};
   if (name) {
     def = ops::FindKernel(kind, name);
     if (!def) return NotFound("no kernel named '", name, "'");
@@ -87,20 +102,11 @@ Status RunKernel(OpKind kind, const ir::AttrMap& given, const std::vector<std::o
 
 Status SelectedKernelName(OpKind kind, const ir::AttrMap& given, const std::vector<std::optional<HostTensor>>& inputs,
                           int num_outputs, std::string* name) {
-  const ops::OpSchema& schema = ops::GetSchema(kind);
-  ir::AttrMap attrs;
-  MIXQ_RETURN_IF_ERROR(FillAttrs(schema, given, &attrs));
-  std::vector<ops::ValueInfo> infos(inputs.size());
-  std::vector<const ops::ValueInfo*> in(inputs.size(), nullptr);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) continue;
-    infos[i] = {inputs[i]->dtype, inputs[i]->shape, inputs[i]->is_constant ? inputs[i]->bytes.data() : nullptr};
-    in[i] = &infos[i];
-  }
-  std::vector<ops::ValueInfo> out(static_cast<size_t>(num_outputs));
-  MIXQ_RETURN_IF_ERROR(schema.infer(attrs, in, out));
+  PreparedOp op;
+  MIXQ_RETURN_IF_ERROR(PrepareOp(kind, given, inputs, num_outputs, &op));
   const ops::KernelDef* def = nullptr;
-  MIXQ_RETURN_IF_ERROR(ops::SelectKernel(kind, ops::KernelInit{attrs, in, out}, false, kernels::BestIsa(), &def));
+  MIXQ_RETURN_IF_ERROR(
+      ops::SelectKernel(kind, ops::KernelInit{op.attrs, op.in, op.out}, false, kernels::BestIsa(), &def));
   *name = def->name;
   return Status::OK();
 }
