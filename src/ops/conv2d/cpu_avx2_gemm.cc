@@ -517,6 +517,9 @@ class ConvGemm : public Kernel {
         CenterRowToS16(src, count, zp, dst);
       return;
     }
+    if constexpr (!kU8S8) {
+      if (stride == 2) return EvenRowToS16(src, count, zp, dst);
+    }
     for (int64_t t = 0; t < count; ++t) dst[t] = PlaneValue(src[t * stride], zp);
   }
 

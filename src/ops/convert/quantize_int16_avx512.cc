@@ -78,6 +78,43 @@ MIXQ_Q16 void QuantizeToSymmetricInt16Avx512(const float* x, int16_t* y, int64_t
   }
 }
 
+namespace {
+
+// 16 codes narrowed to T (clamped to T's range already: the saturating
+// narrowings leave them as they are).
+MIXQ_Q16 inline void StoreCodes16(__m512i q, int8_t* y, __mmask16 mask) {
+  _mm_mask_storeu_epi8(y, mask, _mm512_cvtsepi32_epi8(q));
+}
+MIXQ_Q16 inline void StoreCodes16(__m512i q, int16_t* y, __mmask16 mask) {
+  _mm256_mask_storeu_epi16(y, mask, _mm512_cvtsepi32_epi16(q));
+}
+
+template <typename T>
+MIXQ_Q16 void QuantizeCodes(const float* x, T* y, int64_t n, float scale, int32_t zero_point) {
+  constexpr int32_t kLo = sizeof(T) == 1 ? -128 : -32768, kHi = sizeof(T) == 1 ? 127 : 32767;
+  const QuantizeConstants512 k = MakeQuantizeConstants512(scale, zero_point, kLo, kHi);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {  // four independent vectors per step
+    __m512i q[4];
+    for (int u = 0; u < 4; ++u) q[u] = QuantizeVector512(_mm512_loadu_ps(x + i + 16 * u), k);
+    for (int u = 0; u < 4; ++u) StoreCodes16(q[u], y + i + 16 * u, 0xFFFF);
+  }
+  for (; i < n; i += 16) {  // the last vector masked (lanes past n read as 0, never stored)
+    const auto mask = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    StoreCodes16(QuantizeVector512(_mm512_maskz_loadu_ps(mask, x + i), k), y + i, mask);
+  }
+}
+
+}  // namespace
+
+void QuantizeToCodesAvx512(const float* x, int8_t* y, int64_t n, float scale, int32_t zero_point) {
+  QuantizeCodes(x, y, n, scale, zero_point);
+}
+
+void QuantizeToCodesAvx512(const float* x, int16_t* y, int64_t n, float scale, int32_t zero_point) {
+  QuantizeCodes(x, y, n, scale, zero_point);
+}
+
 #undef MIXQ_Q16
 
 }  // namespace mixq::ops
