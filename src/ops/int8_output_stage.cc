@@ -358,17 +358,20 @@ MIXQ_AVX2_STAGE void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, cons
 MIXQ_AVX2_STAGE void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
                                        const float* multiplier, bool finite, const std::vector<StagePostOp>& post_ops,
                                        const std::vector<FloatAddend>& addends, int64_t addend_offset,
-                                       DataType out_type, void* out, int64_t out_offset) {
+                                       DataType out_type, void* out, int64_t out_offset, const float* column_add) {
   int64_t j = 0;
   if (finite)
     for (; j + 8 <= n; j += 8) {
       __m256 y = _mm256_mul_ps(ColumnValue(acc + j, int_bias ? int_bias + j : nullptr, bias + j),
                                _mm256_loadu_ps(multiplier + j));
+      if (column_add) y = _mm256_add_ps(y, _mm256_loadu_ps(column_add + j));
       StoreFloat(VectorPostOps(y, post_ops, addends, addend_offset + j), out_type, out, out_offset + j);
     }
   for (; j < n; ++j) {
     const float v = quant::AccumulatorValue(static_cast<int64_t>(acc[j]) + (int_bias ? int_bias[j] : 0), bias[j]);
-    const float y = ApplyScalarPostOps(v * multiplier[j], post_ops, addends, addend_offset + j);
+    float u = v * multiplier[j];
+    if (column_add) u = u + column_add[j];
+    const float y = ApplyScalarPostOps(u, post_ops, addends, addend_offset + j);
     if (out_type == DataType::FLOAT16)
       static_cast<uint16_t*>(out)[out_offset + j] = FloatToHalf(y);
     else

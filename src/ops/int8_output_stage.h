@@ -98,14 +98,16 @@ void DequantizeQuantizeRowToInt8Avx512(const int32_t* acc, int64_t n, const Chan
 // The same two forms along a row whose columns are output channels (a GEMM
 // against per-column weights): column j uses int_bias[j] (may be null: 0),
 // bias[j] and multiplier[j]. `finite`: every constant is finite (else the
-// scalar formula runs).
+// scalar formula runs). DequantizeColumns' `column_add` (may be null): a
+// value per column added in float32 right after the dequantization, before
+// the post-ops (a fused Linear bias: what the separate Add step computes).
 void RequantizeColumnsToInt8(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
                              const float* multiplier, bool finite, int32_t zero_point, int32_t lo, int32_t hi,
                              int8_t* out);
 void DequantizeColumns(const int32_t* acc, int64_t n, const int32_t* int_bias, const float* bias,
                        const float* multiplier, bool finite, const std::vector<StagePostOp>& post_ops,
                        const std::vector<FloatAddend>& addends, int64_t addend_offset, DataType out_type, void* out,
-                       int64_t out_offset);
+                       int64_t out_offset, const float* column_add = nullptr);
 
 // The same two row forms over int64 accumulators (the exact int16 kernels):
 // f32(acc + int_bias) is converted per element (as the reference's

@@ -135,9 +135,14 @@ class Int8WeightGemm : public Kernel {
     }
     int_out_ = init.outputs[0].dtype == DataType::INT8;
     out_type_ = init.outputs[0].dtype;
-    if (init.post_ops) {
-      post_ops_ = DecodePostOps(*init.post_ops);
-      for (const PostOp& op : *init.post_ops) {
+    // A leading column addend: added to each value right after its
+    // dequantization, before the other post-ops (Int8WeightGemmSupports).
+    std::vector<PostOp> rest;
+    column_add_input_ = SplitLeadingColumnAddend(init, &rest);
+    const std::vector<PostOp>* post_ops = column_add_input_ >= 0 ? &rest : init.post_ops;
+    if (post_ops) {
+      post_ops_ = DecodePostOps(*post_ops);
+      for (const PostOp& op : *post_ops) {
         if (op.kind == PostOp::Kind::kAdd)
           addend_inputs_.push_back(op.input);
         else
@@ -150,6 +155,7 @@ class Int8WeightGemm : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const TensorView& y = out[0];
     Constants(in, y);
+    column_add_ = column_add_input_ >= 0 ? in[static_cast<size_t>(column_add_input_)].Data<const float>() : nullptr;
     if (s_.u8s8_split) return RunSplit(in, y);
     if (s_.amx) {
       kernels::PackAmxU8A(in[0].Data<const int8_t>(), s_.m, s_.k, s_.k, &rows_amx_);
@@ -319,7 +325,7 @@ class Int8WeightGemm : public Kernel {
                                 lo_, hi_, y.Data<int8_t>() + at);
       else
         DequantizeColumns(row, cols, ib, bias_.data() + first, multiplier_.data() + first, finite_, post_ops_, addends,
-                          at, out_type_, y.data, at);
+                          at, out_type_, y.data, at, column_add_ ? column_add_ + first : nullptr);
     }
   }
 
@@ -399,6 +405,8 @@ class Int8WeightGemm : public Kernel {
   int64_t private_bytes_ = 0;
   std::vector<float> w_scales_;
   int bias_input_ = -1;
+  int column_add_input_ = -1;          // a leading column addend's input, or -1
+  const float* column_add_ = nullptr;  // its values, this run's
   bool int_bias_ = false, round_bias_half_ = false, int_out_ = false, finite_ = true;
   DataType bias_type_ = DataType::FLOAT32, out_type_ = DataType::FLOAT32;
   std::vector<StagePostOp> post_ops_;
@@ -413,7 +421,15 @@ class Int8WeightGemm : public Kernel {
 
 }  // namespace
 
-bool Int8WeightGemmSupports(const KernelInit& init, const WeightGemmShape& shape, int bias_input) {
+bool Int8WeightGemmSupports(const KernelInit& step, const WeightGemmShape& shape, int bias_input) {
+  // A leading column addend (a Linear layer's bias, fuse_bias_add.cc) is
+  // added in the stage (DequantizeColumns' column_add) into a FLOAT32
+  // output; the rest of the step is checked without it.
+  std::vector<PostOp> rest;
+  const bool column = SplitLeadingColumnAddend(step, &rest) >= 0;
+  if (column && step.outputs[0].dtype != DataType::FLOAT32) return false;
+  const KernelInit init(step.attrs, step.inputs, step.outputs, step.input_compute, column ? &rest : step.post_ops,
+                        step.weights, step.weight_key);
   if (!TakesInt8Operands(init) || !init.inputs[1]->const_data || shape.m <= 0 || shape.k <= 0 || shape.n <= 0)
     return false;
   const ir::QuantBinding& wq = *init.inputs[1]->quant;

@@ -390,6 +390,28 @@ bool TakesSymmetricInt16Operands(const KernelInit& init) {
   return QuantizedReferenceSupports(init);
 }
 
+bool IsColumnAddend(const KernelInit& init, const PostOp& op) {
+  if (op.kind != PostOp::Kind::kAdd || op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
+      init.outputs.size() != 1)
+    return false;
+  const ValueInfo* a = init.inputs[static_cast<size_t>(op.input)];
+  const ir::Shape& out = init.outputs[0].shape;
+  if (!a || a->dtype != DataType::FLOAT32 || a->narrowed || a->quant ||
+      init.ComputeOf(static_cast<size_t>(op.input)) != DataType::FLOAT32 || a->shape == out || a->shape.empty() ||
+      out.empty() || a->shape.size() > out.size() || a->shape.back() != out.back() || !ir::IsStatic(a->shape) ||
+      !ir::IsStatic(out))
+    return false;
+  for (size_t d = 0; d + 1 < a->shape.size(); ++d)
+    if (a->shape[d] != 1) return false;
+  return true;
+}
+
+int SplitLeadingColumnAddend(const KernelInit& init, std::vector<PostOp>* rest) {
+  if (!init.HasPostOps() || !IsColumnAddend(init, init.post_ops->front())) return -1;
+  rest->assign(init.post_ops->begin() + 1, init.post_ops->end());
+  return init.post_ops->front().input;
+}
+
 bool QuantizedReferenceSupports(const KernelInit& init) {
   if (init.outputs.size() != 1) return false;
   const ValueInfo& out = init.outputs[0];
@@ -411,6 +433,10 @@ bool QuantizedReferenceSupports(const KernelInit& init) {
   if (init.post_ops)
     for (const PostOp& op : *init.post_ops) {
       if (op.kind == PostOp::Kind::kAdd && int_out) return false;
+      if (op.kind == PostOp::Kind::kAdd && (op.input < 0 || static_cast<size_t>(op.input) >= init.inputs.size() ||
+                                            !init.inputs[static_cast<size_t>(op.input)] ||
+                                            init.inputs[static_cast<size_t>(op.input)]->shape != out.shape))
+        return false;  // a column addend (IsColumnAddend): only the kernels that say so
       if (op.kind == PostOp::Kind::kActivation && int_out && op.activation == "leaky_relu") return false;
     }
   return true;

@@ -15,7 +15,21 @@
 
 namespace mixq::ops {
 
+// Takes every fused kAdd whose addend has the output's shape (a residual
+// add), never a column addend (below): the reference adds element by element.
 bool QuantizedReferenceSupports(const KernelInit& init);
+
+// A kAdd post-op whose addend is a FLOAT32 tensor of shape [N] or [1, ...,
+// 1, N] (N: the output's last dim) other than the output's shape: the bias
+// of an ONNX Linear layer (MatMul + Add), fused by
+// runtime/fusion/fuse_bias_add.cc, broadcast along the last axis.
+bool IsColumnAddend(const KernelInit& init, const PostOp& op);
+
+// The kernels that add a column addend in their own stage (the int8 and
+// int16 weight GEMMs) check the rest of the step without it: when the first
+// post-op is a column addend, returns its input and fills `rest` with the
+// post-ops after it; else returns -1 and leaves `rest` alone.
+int SplitLeadingColumnAddend(const KernelInit& init, std::vector<PostOp>* rest);
 
 // Inputs 0 and 1 consumed as QINT8 and a step the quantized reference takes:
 // what the int8 accumulation kernels need before their own geometry checks.

@@ -3,7 +3,9 @@
 // FLOAT32 constant bias of shape [N] or [1, ..., 1, N] (N: the output's last
 // dim) becomes a kAdd post-op whose addend broadcasts along the last axis.
 // Kernels that take a kAdd check the addend's shape; only those that say so
-// take a per-column one (ops/float_weight_gemm.h, the oneDNN MatMul).
+// take a per-column one (ops/float_weight_gemm.h, the oneDNN MatMul, and for
+// a quantized product with a FLOAT32 output the int8 and int16 weight GEMMs:
+// ops/int8_weight_gemm.h, ops/matmul/cpu_avx2_int16_weights.cc).
 #include "runtime/fusion/fusion_rule.h"
 
 namespace mixq::runtime {
@@ -34,6 +36,19 @@ const ir::Node* UnquantizedProduct(const FusionSite& site, OpKind anchor_op) {
   for (size_t i = 0; i < 2; ++i)
     if (anchor->inputs[i] < 0 || (i < anchor->input_quant.size() && anchor->input_quant[i])) return nullptr;
   return anchor;
+}
+
+// A MatMul / FullyConnected consuming input 0 quantized (QINT8 / QINT16):
+// the int8 and int16 weight GEMMs add a column addend in their output
+// stage, after the dequantization, into a FLOAT32 output; the other
+// quantized kernels decline the step (QuantizedReferenceSupports).
+bool QuantizedProductAnchor(const FusionSite& site, OpKind anchor_op) {
+  if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return false;
+  if (site.anchor < 0) return false;
+  const ir::Node& anchor = *site.graph.node(site.anchor);
+  if (anchor.inputs.size() < 2 || anchor.inputs[0] < 0 || anchor.inputs[1] < 0 || anchor.input_compute.empty())
+    return false;
+  return anchor.input_compute[0] == DataType::QINT8 || anchor.input_compute[0] == DataType::QINT16;
 }
 
 }  // namespace
@@ -79,8 +94,8 @@ bool HalfProductAnchor(const FusionSite& site, OpKind anchor_op) {
 bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal) {
   if (!IsFusionAnchor(anchor_op)) return false;
   const bool float32 = FloatProductAnchor(site, anchor_op), bfloat16 = BFloat16ProductAnchor(site, anchor_op),
-             half = HalfProductAnchor(site, anchor_op);
-  if (!float32 && !bfloat16 && !half) return false;
+             half = HalfProductAnchor(site, anchor_op), quantized = QuantizedProductAnchor(site, anchor_op);
+  if (!float32 && !bfloat16 && !half && !quantized) return false;
   const int consumer = SoleConsumer(site, output);
   if (consumer < 0) return false;
   const ir::Node& add = *site.graph.node(consumer);
@@ -99,8 +114,8 @@ bool ProposeBiasAddFusion(const FusionSite& site, OpKind anchor_op, int output, 
   const auto& bias = site.storage[static_cast<size_t>(other)];
   const auto& sum = site.storage[static_cast<size_t>(add.outputs[0])];
   if (!PlainFloat32(bias) || !bias.const_data) return false;
-  if (!(float32 && PlainFloat32(y) && PlainFloat32(sum)) && !(bfloat16 && IsBFloat16(y) && IsBFloat16(sum)) &&
-      !(half && IsHalf(y) && IsHalf(sum)))
+  if (!((float32 || quantized) && PlainFloat32(y) && PlainFloat32(sum)) &&
+      !(bfloat16 && IsBFloat16(y) && IsBFloat16(sum)) && !(half && IsHalf(y) && IsHalf(sum)))
     return false;
   // The sum keeps y's shape (the bias broadcasts into it, never the other
   // way), and the bias has one value per output column: y + bias[j] in

@@ -66,7 +66,8 @@ bool ProposeActivationFusion(const FusionSite& site, OpKind anchor_op, int outpu
 bool ProposeResidualAddFusion(const FusionSite& site, OpKind anchor_op, int output, FusionProposal* proposal);
 
 // MatMul / FullyConnected computing in float32 (plain FLOAT32 a and b,
-// nothing quantized; or bfloat16 / float16 storage, HalfProductAnchor) + Add
+// nothing quantized; or bfloat16 / float16 storage, HalfProductAnchor; or
+// consuming a quantized, with a plain FLOAT32 output) + Add
 // of a FLOAT32 constant [N] or [1, ..., 1, N] (a bias per output column): a
 // kAdd post-op whose addend broadcasts along the last axis (fuse_bias_add.cc). An activation and a residual add after
 // it can then fuse too, applied after the bias as the separate steps would.
