@@ -4,8 +4,8 @@
 // dim) becomes a kAdd post-op whose addend broadcasts along the last axis.
 // Kernels that take a kAdd check the addend's shape; only those that say so
 // take a per-column one (ops/float_weight_gemm.h, the oneDNN MatMul, and for
-// a quantized product with a FLOAT32 output the int8 and int16 weight GEMMs:
-// ops/int8_weight_gemm.h, ops/matmul/cpu_avx2_int16_weights.cc).
+// a QINT8 product with a FLOAT32 output the int8 weight GEMMs,
+// ops/int8_weight_gemm.h; the int16 one declines it: slower fused).
 #include "runtime/fusion/fusion_rule.h"
 
 namespace mixq::runtime {
@@ -39,9 +39,9 @@ const ir::Node* UnquantizedProduct(const FusionSite& site, OpKind anchor_op) {
 }
 
 // A MatMul / FullyConnected consuming input 0 quantized (QINT8 / QINT16):
-// the int8 and int16 weight GEMMs add a column addend in their output
-// stage, after the dequantization, into a FLOAT32 output; the other
-// quantized kernels decline the step (QuantizedReferenceSupports).
+// the int8 weight GEMMs add a column addend in their output stage, after
+// the dequantization, into a FLOAT32 output; the other quantized kernels
+// decline the step (QuantizedReferenceSupports), and the add stays a step.
 bool QuantizedProductAnchor(const FusionSite& site, OpKind anchor_op) {
   if (anchor_op != OpKind::kMatMul && anchor_op != OpKind::kFullyConnected) return false;
   if (site.anchor < 0) return false;
