@@ -70,11 +70,14 @@ const CpuFeatures& DetectedCpuFeatures() {
       f.avx_vnni = ymm && Bit(a, 4);
       f.avx512bf16 = zmm && Bit(a, 5);
     }
-    // AMX: AMX-TILE (leaf 7 edx bit 24) and AMX-INT8 (bit 25), the tile
-    // state in XCR0 (bits 17-18), and Linux's per-process permission for
-    // the 8 KiB of tile data.
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && Bit(d, 24) && Bit(d, 25) && (xcr0 & 0x60000) == 0x60000)
-      f.amx_int8 = RequestAmxPermission();
+    // AMX: AMX-TILE (leaf 7 edx bit 24) with AMX-INT8 (bit 25) or AMX-BF16
+    // (bit 22), the tile state in XCR0 (bits 17-18), and Linux's
+    // per-process permission for the 8 KiB of tile data.
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && Bit(d, 24) && (Bit(d, 25) || Bit(d, 22)) &&
+        (xcr0 & 0x60000) == 0x60000 && RequestAmxPermission()) {
+      f.amx_int8 = Bit(d, 25);
+      f.amx_bf16 = Bit(d, 22) && f.avx512bf16;
+    }
 #endif
     return f;
   }();
@@ -175,6 +178,7 @@ std::string CpuFeatureString() {
   add(f.avx512fp16, "avx512fp16");
   add(f.avx_vnni, "avxvnni");
   add(f.amx_int8, "amx-int8");
+  add(f.amx_bf16, "amx-bf16");
   return s.empty() ? "none" : s;
 }
 

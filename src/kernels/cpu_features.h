@@ -18,6 +18,9 @@ struct CpuFeatures {
   // AMX tiles with int8 dot products, enabled by the OS (XCR0) and granted to
   // this process (Linux arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).
   bool amx_int8 = false;
+  // AMX tiles with bfloat16 dot products (TDPBF16PS), with AVX512_BF16 for
+  // the conversions around them; granted as amx_int8 is.
+  bool amx_bf16 = false;
   // The vendor string of cpuid leaf 0 is "GenuineIntel".
   bool intel = false;
 };

@@ -32,6 +32,7 @@
 #include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/parallel.h"
+#include "ops/conv2d/bf16_chain.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/half_conv_common.h"
 #include "ops/half_chain.h"
@@ -52,72 +53,6 @@ constexpr int kUnroll = 8;
 
 #define MIXQ_BF16_DW __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
-// The fused post-ops: HalfChain's description (ops/half_chain.h; never a
-// tensor add here), applied in float32 without its float16 roundings.
-bool ChainOf(const std::vector<PostOp>* post_ops, HalfChain* chain) {
-  if (!post_ops) return true;
-  for (const PostOp& op : *post_ops) {
-    if (chain->count == HalfChain::kMaxOps) return false;
-    const int i = chain->count++;
-    chain->lo[i] = op.lo;
-    chain->hi[i] = op.hi;
-    if (op.kind == PostOp::Kind::kScalar && (op.activation == "mul" || op.activation == "add")) {
-      chain->kind[i] = op.activation == "mul" ? HalfChain::kMul : HalfChain::kAdd;
-    } else if (op.kind != PostOp::Kind::kActivation) {
-      return false;
-    } else if (op.activation == "relu") {
-      chain->kind[i] = HalfChain::kClamp;
-      chain->lo[i] = 0.0f;
-      chain->hi[i] = std::numeric_limits<float>::infinity();
-    } else if (op.activation == "relu6" || op.activation == "clip") {
-      chain->kind[i] = HalfChain::kClamp;
-    } else if (op.activation == "leaky_relu") {
-      chain->kind[i] = HalfChain::kLeaky;
-    } else if (op.activation == "hard_swish") {
-      chain->kind[i] = HalfChain::kHardSwish;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-// The chain on n registers, each op's constants broadcast once.
-template <int N>
-MIXQ_BF16_DW inline void ApplyChain(__m512* v, const HalfChain& c) {
-  for (int i = 0; i < c.count; ++i) {
-    const __m512 lo = _mm512_set1_ps(c.lo[i]);
-    switch (c.kind[i]) {
-      case HalfChain::kClamp: {  // NaN -> lo: max returns its second operand (as mixq's clamps, ops/clamp.h)
-        const __m512 hi = _mm512_set1_ps(c.hi[i]);
-        for (int u = 0; u < N; ++u) v[u] = _mm512_min_ps(_mm512_max_ps(v[u], lo), hi);
-        break;
-      }
-      case HalfChain::kLeaky:
-        for (int u = 0; u < N; ++u)
-          v[u] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v[u], _mm512_setzero_ps(), _CMP_LT_OQ), v[u],
-                                      _mm512_mul_ps(lo, v[u]));
-        break;
-      case HalfChain::kHardSwish: {
-        const __m512 sixth = _mm512_set1_ps(1.0f / 6.0f), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
-        for (int u = 0; u < N; ++u) {
-          const __m512 t = _mm512_add_ps(_mm512_mul_ps(v[u], sixth), half);
-          v[u] = _mm512_mul_ps(v[u], _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), one));
-        }
-        break;
-      }
-      case HalfChain::kMul:
-        for (int u = 0; u < N; ++u) v[u] = _mm512_mul_ps(v[u], lo);
-        break;
-      case HalfChain::kAdd:
-        for (int u = 0; u < N; ++u) v[u] = _mm512_add_ps(v[u], lo);
-        break;
-      case HalfChain::kAddTensor:  // never made by ChainOf
-        break;
-    }
-  }
-}
-
 // One output row's operands.
 struct RowArgs {
   const float* const* rows;  // per kh: the widened input row, column 0 = padded column 0
@@ -132,7 +67,7 @@ struct RowArgs {
 // n pixels from `ow` on: the chain, one rounding to bfloat16, the store.
 template <int N>
 MIXQ_BF16_DW inline void Store(const RowArgs& a, int64_t ow, __m512* v) {
-  ApplyChain<N>(v, *a.chain);
+  ApplyBFloat16Chain<N>(v, *a.chain);
   for (int u = 0; u < N; ++u)
     _mm256_mask_storeu_epi16(a.out + (ow + u) * a.channels, a.mask,
                              reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v[u])));
@@ -212,7 +147,7 @@ bool StepTaken(const KernelInit& init, ConvGeometry* g, HalfChain* chain) {
   if (g->kernel_h != 5 || g->kernel_w != 5) return false;
   for (const ValueInfo* v : {&x, &y})
     if (v->layout != MemoryLayout::kPlain && v->layout != MemoryLayout::kChannelsLast) return false;
-  return ChainOf(init.post_ops, chain);
+  return BFloat16ChainOf(init.post_ops, chain);
 }
 
 class Avx512BFloat16Depthwise : public Kernel {

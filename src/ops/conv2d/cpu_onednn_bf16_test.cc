@@ -320,5 +320,101 @@ TEST(Conv2DAvx512BFloat16Depthwise, MatchesTheDoubleReference) {
   EXPECT_FALSE(RunCase(grouped, 2, "avx512-bf16-dw").supported);
 }
 
+// "amx-bf16-pw": 1 x 1 steps between channels-last bfloat16 tensors on
+// AMX-BF16 tiles, to the same double reference: input channels below one
+// tile row (16), with a tail past whole rows (31, 33, 100, 527) and whole
+// (64, 240); output channels in one, two or three column tiles with tails
+// (1, 17, 33, 40, 48, 200); pixel counts with a last block of 1-31 (batch 2
+// too, and a single pixel); residual addends, every activation, PP-OCR's
+// chain, no bias. Skipped without AMX-BF16: the kernel needs its tiles.
+TEST(Conv2DAmxBFloat16Pointwise, MatchesTheDoubleReference) {
+  if (!kernels::DetectedCpuFeatures().amx_bf16) GTEST_SKIP() << "no AMX-BF16";
+  auto pw = [](int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout, const char* activation, bool add = false,
+               bool chain = false, bool bias = true) {
+    Case d{batch, cin, h, w, cout, 1, 1, 1, 0, 1, activation, bias, add};
+    d.in_nhwc = d.out_nhwc = d.addend_nhwc = true;
+    d.chain = chain;
+    return d;
+  };
+  const Case cases[] = {
+      pw(1, 240, 12, 80, 240, "", false, true),      // PP-OCR rec's layer and chain: 30 whole blocks, whole chunks
+      pw(1, 16, 9, 13, 96, "clip"),                  // K below one chunk; 117 pixels: a last block of 21
+      pw(1, 31, 5, 7, 17, "hard_swish"),             // K and N tails, 35 pixels: a last block of 3
+      pw(2, 64, 8, 8, 48, "relu", true),             // batch 2, an odd third column tile, residual add
+      pw(1, 33, 1, 1, 33, "", false, false, false),  // one pixel, a K tail of 1, no bias
+      pw(1, 100, 6, 11, 200, "leaky_relu", true),    // 66 pixels, the addend with a tail chunk
+      pw(1, 527, 4, 4, 40, "relu6", false, true),    // 16 whole chunks and a tail of 15
+      pw(1, 3, 3, 3, 1, ""),                         // one output channel
+      pw(1, 256, 56, 56, 64, "relu"),                // ResNet-50's 256 -> 64 at 56 x 56
+      pw(1, 2048, 7, 7, 512, "relu", true),          // its 2048 -> 512 at 7 x 7: column pairs outside, split
+  };
+  uint32_t seed = 900;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "batch " << c.batch << " cin " << c.cin << " " << c.h << "x" << c.w << " cout "
+                                    << c.cout);
+    const Result r = RunCase(c, seed++, "amx-bf16-pw");
+    ASSERT_TRUE(r.supported);
+    EXPECT_EQ(r.name, "amx-bf16-pw");
+    ExpectClose(c, r);
+    for (float v : r.got) ASSERT_EQ(v, RoundToBFloat16(v));  // rounded once, stored as bfloat16
+  }
+  // Left to onednn-bf16: a 3 x 3 filter, stride 2, groups, padding, a FLOAT32 output.
+  Case three = pw(1, 32, 8, 8, 32, "");
+  three.k = 3;
+  EXPECT_FALSE(RunCase(three, 1, "amx-bf16-pw").supported);
+  Case strided = pw(1, 32, 8, 8, 32, "");
+  strided.stride = 2;
+  EXPECT_FALSE(RunCase(strided, 2, "amx-bf16-pw").supported);
+  Case grouped = pw(1, 32, 8, 8, 32, "");
+  grouped.group = 2;
+  EXPECT_FALSE(RunCase(grouped, 3, "amx-bf16-pw").supported);
+  Case padded = pw(1, 32, 8, 8, 32, "");
+  padded.pad = 1;
+  EXPECT_FALSE(RunCase(padded, 4, "amx-bf16-pw").supported);
+  Case float_out = pw(1, 32, 8, 8, 32, "");
+  float_out.float_output = true;
+  EXPECT_FALSE(RunCase(float_out, 5, "amx-bf16-pw").supported);
+}
+
+// It takes a step only where the layout pass made its input, output and
+// addend channels-last (KernelDef::keep_with_layouts): plain tensors are
+// onednn-bf16's, which reorders them.
+TEST(Conv2DAmxBFloat16Pointwise, KeepsOnlyChannelsLastSteps) {
+  if (!kernels::DetectedCpuFeatures().amx_bf16) GTEST_SKIP() << "no AMX-BF16";
+  ir::AttrMap attrs;
+  attrs.Set("strides", std::vector<int64_t>{1, 1});
+  attrs.Set("dilations", std::vector<int64_t>{1, 1});
+  attrs.Set("pads", std::vector<int64_t>{0, 0, 0, 0});
+  attrs.Set("group", int64_t{1});
+  attrs.Set("padding_mode", std::string("EXPLICIT"));
+  attrs.Set("input_layout", std::string("NCHW"));
+  attrs.Set("output_layout", std::string("NCHW"));
+  attrs.Set("filter_layout", std::string("OIHW"));
+  std::vector<float> w(16 * 16, 0.5f);
+  ValueInfo x{DataType::BFLOAT16, {1, 16, 4, 4}, nullptr, nullptr, true, MemoryLayout::kChannelsLast};
+  ValueInfo a{DataType::BFLOAT16, {1, 16, 4, 4}, nullptr, nullptr, true, MemoryLayout::kChannelsLast};
+  ValueInfo wi{DataType::FLOAT32, {16, 16, 1, 1}, w.data(), nullptr, false};
+  std::vector<ValueInfo> outs = {
+      {DataType::BFLOAT16, {1, 16, 4, 4}, nullptr, nullptr, true, MemoryLayout::kChannelsLast}};
+  std::vector<const ValueInfo*> ins = {&x, &wi, nullptr, &a};
+  std::vector<DataType> compute = {DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16, DataType::FLOAT32};
+  PostOp add;
+  add.kind = PostOp::Kind::kAdd;
+  add.input = 3;
+  std::vector<PostOp> post = {add};
+  const KernelDef* def = FindKernel(OpKind::kConv2D, "amx-bf16-pw");
+  ASSERT_NE(def, nullptr);
+  ASSERT_NE(def->keep_with_layouts, nullptr);
+  EXPECT_TRUE(def->keep_with_layouts(KernelInit(attrs, ins, outs, &compute, &post)));
+  for (ValueInfo* v : {&x, &a, &outs[0]}) {
+    v->layout = MemoryLayout::kPlain;
+    EXPECT_TRUE(def->supports(KernelInit(attrs, ins, outs, &compute, &post)));
+    EXPECT_FALSE(def->keep_with_layouts(KernelInit(attrs, ins, outs, &compute, &post)));
+    v->layout = MemoryLayout::kChannelsLast;
+  }
+  w[37] = 0.1f;  // not a bfloat16 value
+  EXPECT_FALSE(def->supports(KernelInit(attrs, ins, outs, &compute, &post)));
+}
+
 }  // namespace
 }  // namespace mixq::ops
