@@ -32,7 +32,7 @@
 #include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/parallel.h"
-#include "ops/conv2d/bf16_chain.h"
+#include "ops/bf16_chain.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/half_conv_common.h"
 #include "ops/half_chain.h"

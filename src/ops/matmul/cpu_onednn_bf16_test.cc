@@ -34,7 +34,7 @@ std::vector<uint16_t> Bits(const std::vector<float>& v) {
   return b;
 }
 
-Result RunCase(const Case& c, uint32_t seed, float b_value_override = 0.0f) {
+Result RunCase(const Case& c, uint32_t seed, float b_value_override = 0.0f, const char* kernel_name = "onednn-bf16") {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   const ir::Shape a_shape = c.batch ? ir::Shape{c.batch, c.m, c.k} : ir::Shape{c.m, c.k};
@@ -99,7 +99,7 @@ Result RunCase(const Case& c, uint32_t seed, float b_value_override = 0.0f) {
   }
   if (c.residual) add(&resi);
   KernelInit init(attrs, ins, outs, &compute, &post);
-  const KernelDef* def = FindKernel(OpKind::kMatMul, "onednn-bf16");
+  const KernelDef* def = FindKernel(OpKind::kMatMul, kernel_name);
   EXPECT_NE(def, nullptr);
   if (!def || !def->supports(init)) return r;
   r.supported = true;
@@ -164,6 +164,40 @@ TEST(MatMulOneDnnBFloat16, DeclinesWeightsBFloat16CannotHold) {
   const Case c{0, 4, 8, 4};
   EXPECT_TRUE(RunCase(c, 1).supported);
   EXPECT_FALSE(RunCase(c, 1, 0.1f).supported);  // 0.1 is not a bfloat16 value
+}
+
+// "amx-bf16-gemm" (AMX-BF16 tiles, cpu_amx_bf16.cc) to the same reference:
+// K below, across and past whole tile rows of 32 (24, 33, 64, 100, 120,
+// 768); N tails (19, 31, 40, 6625); row counts with a last block of fewer
+// than 32 (5, 17, 18, 40, 300); weights stored [N, K]; batch dims folded
+// into the rows; bias and a residual; products with more weights than
+// activations (the column-pair order, split over threads) and fewer.
+// Skipped without AMX-BF16: the kernel needs its tiles.
+TEST(MatMulAmxBFloat16, MatchesTheDoubleReference) {
+  if (!kernels::DetectedCpuFeatures().amx_bf16) GTEST_SKIP() << "no AMX-BF16";
+  const Case cases[] = {
+      {0, 17, 33, 40, true, false, true},                  // a Linear
+      {0, 5, 64, 19, true, true, true},                    // b stored [N, K]
+      {2, 9, 24, 31, true, false, true, false, true},      // batch dims, a residual
+      {0, 128, 768, 512, true, false, true, false, true},  // BERT's shapes: more weights than activations
+      {0, 40, 120, 6625, true, false, true},               // PP-OCR rec's classifier
+      {1, 300, 100, 64, true, false, false, false, true},  // more activations: blocks of rows outside
+  };
+  uint32_t seed = 40;
+  for (const Case& c : cases) {
+    const Result r = RunCase(c, seed++, 0.0f, "amx-bf16-gemm");
+    ASSERT_TRUE(r.supported) << "m " << c.m << " k " << c.k << " n " << c.n;
+    EXPECT_EQ(r.name, "amx-bf16-gemm");
+    ExpectClose(c, r);
+    for (float v : r.got) ASSERT_EQ(v, RoundToBFloat16(v));  // rounded once, stored as bfloat16
+  }
+  // Left to onednn-bf16: GELU, two activations, a FLOAT32 output, weights bfloat16 cannot hold.
+  EXPECT_FALSE(RunCase(Case{0, 17, 33, 40, true, false, true, true}, 4, 0.0f, "amx-bf16-gemm").supported);
+  EXPECT_FALSE(RunCase(Case{3, 16, 8, 16, false}, 1, 0.0f, "amx-bf16-gemm").supported);
+  EXPECT_FALSE(
+      RunCase(Case{0, 7, 130, 12, true, false, false, false, false, true}, 2, 0.0f, "amx-bf16-gemm").supported);
+  EXPECT_TRUE(RunCase(Case{0, 4, 8, 4}, 3, 0.0f, "amx-bf16-gemm").supported);
+  EXPECT_FALSE(RunCase(Case{0, 4, 8, 4}, 3, 0.1f, "amx-bf16-gemm").supported);
 }
 
 }  // namespace

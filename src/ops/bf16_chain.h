@@ -1,5 +1,5 @@
-// The fused post-ops of mixq's own bfloat16 convolutions (avx512-bf16-dw,
-// amx-bf16-pw), applied in float32 to values in registers before the one
+// The fused post-ops of mixq's own bfloat16 kernels (avx512-bf16-dw,
+// amx-bf16-pw, amx-bf16-gemm), applied in float32 to values in registers before the one
 // rounding to bfloat16 that onednn-bf16 also makes (docs/precision.md,
 // bfloat16 arithmetic): HalfChain's description of the ops without its
 // float16 roundings between them.
