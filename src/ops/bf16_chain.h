@@ -63,6 +63,11 @@ MIXQ_BF16_CHAIN void ApplyBFloat16Chain(__m512* v, const HalfChain& c, const __m
     const __m512 lo = _mm512_set1_ps(c.lo[i]);
     switch (c.kind[i]) {
       case HalfChain::kClamp: {  // NaN -> lo: max returns its second operand (as mixq's clamps, ops/clamp.h)
+        // relu: no upper bound (min with +inf after that max changes nothing).
+        if (c.hi[i] == std::numeric_limits<float>::infinity()) {
+          for (int u = 0; u < N; ++u) v[u] = _mm512_max_ps(v[u], lo);
+          break;
+        }
         const __m512 hi = _mm512_set1_ps(c.hi[i]);
         for (int u = 0; u < N; ++u) v[u] = _mm512_min_ps(_mm512_max_ps(v[u], lo), hi);
         break;
