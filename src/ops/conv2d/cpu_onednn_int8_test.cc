@@ -11,6 +11,7 @@
 #include <limits>
 #include <random>
 
+#include "kernels/cpu_features.h"
 #include "ops/kernel_registry.h"
 
 namespace mixq::ops {
@@ -223,6 +224,71 @@ TEST(Conv2DOneDnnInt8, DeclinesWhatItCannotComputeExactly) {
   deep.weight_max = 127;
   deep.bias = Bias::kFloat;
   EXPECT_FALSE(RunCase(*fast, deep, 2, &name).empty());
+}
+
+// "amx-int8-pw" (AMX-INT8 tiles, 1 x 1 steps between channels-last int8
+// tensors, cpu_amx_int8_pw.cc) against the quantized reference, bit for
+// bit: input channels below one tile row (16, 40), with tails past whole
+// rows (65, 130, 600) and whole (64, 128); output channels in one, two and
+// three column tiles with tails (17, 20, 24, 33, 48, 96); pixel counts with a
+// last block of 1-31 and whole blocks (batch 2 too); zero points at both
+// extremes and between; INT32, float and no bias; every bounded
+// activation; outputs that saturate; products with more weights than
+// activations (the column-pair order) and fewer, split over threads; and
+// the steps it leaves to onednn-int8. Skipped without AMX-INT8.
+TEST(Conv2DAmxInt8Pointwise, BitExactWithTheQuantizedReference) {
+  if (!kernels::DetectedCpuFeatures().amx_int8) GTEST_SKIP() << "no AMX-INT8";
+  const Case cases[] = {
+      // batch, cin, h, w, cout, k, stride, dilation, pad, zp, bias, activation, out scale, in NHWC, out NHWC
+      {1, 96, 14, 14, 576, 1, 1, 1, 0, -128, Bias::kInt32, "relu6", 0.05f, true, true},  // MobileNetV2's 14 x 14
+      {1, 16, 23, 29, 96, 1, 1, 1, 0, 5, Bias::kFloat, "relu", 0.05f, true, true},       // K below a row, 667 pixels
+      {2, 65, 7, 9, 33, 1, 1, 1, 0, 127, Bias::kInt32, "clip", 0.03f, true, true},       // K tail of 1, batch 2
+      {1, 600, 5, 5, 17, 1, 1, 1, 0, -77, Bias::kFloat, "", 0.05f, true, true},          // deep, more weights
+      {1, 40, 11, 11, 17, 1, 1, 1, 0, 0, Bias::kNone, "", 0.001f, true, true},           // zp 0, most saturate
+      {1, 128, 8, 8, 48, 1, 1, 1, 0, -3, Bias::kNone, "relu", 0.004f, true, true},       // whole chunks, 3 tiles
+      {1, 130, 1, 1, 20, 1, 1, 1, 0, 60, Bias::kInt32, "relu6", 0.05f, true, true},      // one pixel
+      {1, 64, 56, 56, 24, 1, 1, 1, 0, -128, Bias::kInt32, "", 0.05f, true, true},        // split over threads
+  };
+  const KernelDef* fast = FindKernel(OpKind::kConv2D, "amx-int8-pw");
+  ASSERT_NE(fast, nullptr);
+  const KernelDef& ref = QuantizedReferenceKernel(OpKind::kConv2D);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    std::string fast_name, ref_name;
+    Case plain = cases[i];
+    plain.in_channels_last = plain.out_channels_last = false;
+    const auto want = RunCase(ref, plain, static_cast<uint32_t>(i + 40), &ref_name);
+    ASSERT_FALSE(want.empty());
+    const auto got = RunCase(*fast, cases[i], static_cast<uint32_t>(i + 40), &fast_name);
+    ASSERT_FALSE(got.empty()) << "case " << i << " declined";
+    EXPECT_EQ(fast_name, "amx-int8-pw");
+    int saturated = 0;
+    for (int8_t v : want) saturated += v == 127 || v == -128;
+    EXPECT_EQ(got, want) << "case " << i << " (" << saturated << " saturated outputs)";
+    if (i == 4) {
+      EXPECT_GT(saturated, static_cast<int>(want.size() / 10)) << "case " << i;
+    }
+  }
+  // Left to onednn-int8: a 3 x 3 filter, stride 2, padding, groups, a float
+  // output, 16 output channels or fewer, 4x the input channels out of a zero
+  // point 0 (onednn-int8's plain kernel).
+  std::string name;
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 16, 8, 8, 64, 1, 1, 1, 0, 0, Bias::kFloat, "", 0.05f, true, true}, 7, &name).empty());
+  EXPECT_FALSE(
+      RunCase(*fast, Case{1, 16, 8, 8, 64, 1, 1, 1, 0, 1, Bias::kFloat, "", 0.05f, true, true}, 7, &name).empty());
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 32, 8, 8, 16, 1, 1, 1, 0, 0, Bias::kFloat, "", 0.05f, true, true}, 6, &name).empty());
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 32, 8, 8, 32, 3, 1, 1, 1, 0, Bias::kFloat, "", 0.05f, true, true}, 1, &name).empty());
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 32, 8, 8, 32, 1, 2, 1, 0, 0, Bias::kFloat, "", 0.05f, true, true}, 2, &name).empty());
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 32, 8, 8, 32, 1, 1, 1, 1, 0, Bias::kFloat, "", 0.05f, true, true}, 3, &name).empty());
+  EXPECT_TRUE(
+      RunCase(*fast, Case{1, 32, 8, 8, 32, 1, 1, 1, 0, 0, Bias::kFloat, "", 0.05f, true, true, 2}, 4, &name).empty());
+  Case float_out{1, 32, 8, 8, 32, 1, 1, 1, 0, 0, Bias::kFloat, "", 0.05f, true, true};
+  float_out.float_output = true;
+  EXPECT_TRUE(RunCase(*fast, float_out, 5, &name).empty());
 }
 
 }  // namespace
