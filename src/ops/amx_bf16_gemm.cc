@@ -29,19 +29,6 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 
 #define MIXQ_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 
-template <typename T>
-T* Aligned(T* p) {
-  const auto at = reinterpret_cast<uintptr_t>(p);
-  return p + (64 - at % 64) % 64 / sizeof(T);
-}
-
-// At least n elements from a 64-byte boundary; never shrunk.
-template <typename T>
-T* Grown(std::vector<T>* v, int64_t n) {
-  if (v->size() < static_cast<size_t>(n + 64)) v->resize(static_cast<size_t>(n + 64));
-  return Aligned(v->data());
-}
-
 // C (+)= A . B for R (1, 2) row tiles and C (1, 2) column tiles: `full`
 // K chunks of A read at a (rows lda elements apart), then, where `tail` is
 // given, one more chunk from it (32 values a row, zero past K); B's tiles
@@ -147,37 +134,8 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
   for (; r < rows; ++r) rows_of(std::integral_constant<int, 1>());
 }
 
-// Block `rb` of A: straight from a, its K tail copied zero-padded into
-// `tail` (kRows x kChunk) where K has one; a last partial block copied
-// whole, zero-padded to 32 rows and whole chunks, into `staged`.
-AmxBFloat16RowBlock PrepareA(const uint16_t* a, int64_t lda, int64_t m, int64_t k, int64_t chunks, int64_t rb,
-                             uint16_t* tail, uint16_t* staged) {
-  AmxBFloat16RowBlock b;
-  b.m0 = rb * kRows;
-  b.rows = std::min(kRows, m - b.m0);
-  b.a = a + b.m0 * lda;
-  b.lda = lda;
-  b.full = k / kChunk;
-  const int64_t k_tail = k % kChunk;
-  if (b.rows < kRows) {
-    const int64_t ld = chunks * kChunk;
-    std::fill(staged, staged + kRows * ld, uint16_t{0});
-    for (int64_t r = 0; r < b.rows; ++r)
-      std::memcpy(staged + r * ld, b.a + r * lda, static_cast<size_t>(k) * sizeof(uint16_t));
-    b.a = staged;
-    b.lda = ld;
-    b.full = chunks;
-  } else if (k_tail) {
-    std::fill(tail, tail + kRows * kChunk, uint16_t{0});
-    for (int64_t r = 0; r < kRows; ++r)
-      std::memcpy(tail + r * kChunk, b.a + r * lda + b.full * kChunk, static_cast<size_t>(k_tail) * sizeof(uint16_t));
-    b.tail = tail;
-  }
-  return b;
-}
-
 // One block of rows against column pair `pair`: the tiles, then the epilogue.
-MIXQ_AMX_BF16 void Compute(const AmxBFloat16RowBlock& ba, int64_t pair, const AmxBFloat16B& b,
+MIXQ_AMX_BF16 void Compute(const AmxRowBlock<uint16_t>& ba, int64_t pair, const AmxBFloat16B& b,
                            const AmxBFloat16Out& out, float* c) {
   const int64_t block = 2 * pair, col0 = block * kTile, b_stride = b.chunks * kTileWords;
   const bool two_cols = block + 1 < b.n_blocks, two_rows = ba.rows > kTile;
@@ -207,28 +165,6 @@ MIXQ_AMX_BF16 void Compute(const AmxBFloat16RowBlock& ba, int64_t pair, const Am
     RunEpilogue<false>(c, ba.rows, e);
 }
 
-// Row blocks [rb0, rb1) against column pairs [pair0, pair1), in the order
-// AmxBFloat16Gemm chose.
-void RunJob(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat16B& b, const AmxBFloat16Out& out, int64_t rb0,
-            int64_t rb1, int64_t pair0, int64_t pair1, bool cols_outer, AmxBFloat16Scratch* w) {
-  float* c = Grown(&w->c, kRows * kCols);
-  uint16_t* staged = rb1 * kRows > m ? Grown(&w->rows, kRows * b.chunks * kChunk) : nullptr;
-  if (!cols_outer) {
-    uint16_t* tail = Grown(&w->tail, kRows * kChunk);
-    for (int64_t rb = rb0; rb < rb1; ++rb) {
-      const AmxBFloat16RowBlock block = PrepareA(a, lda, m, b.k, b.chunks, rb, tail, staged);
-      for (int64_t pair = pair0; pair < pair1; ++pair) Compute(block, pair, b, out, c);
-    }
-    return;
-  }
-  uint16_t* tails = Grown(&w->tail, (rb1 - rb0) * kRows * kChunk);
-  w->blocks.clear();
-  for (int64_t rb = rb0; rb < rb1; ++rb)
-    w->blocks.push_back(PrepareA(a, lda, m, b.k, b.chunks, rb, tails + (rb - rb0) * kRows * kChunk, staged));
-  for (int64_t pair = pair0; pair < pair1; ++pair)
-    for (const AmxBFloat16RowBlock& block : w->blocks) Compute(block, pair, b, out, c);
-}
-
 }  // namespace
 
 int64_t AmxBFloat16BWords(int64_t k, int64_t n) {
@@ -239,7 +175,7 @@ int64_t AmxBFloat16BWords(int64_t k, int64_t n) {
 void PackAmxBFloat16B(int64_t k, int64_t n, const std::function<float(int64_t, int64_t)>& value, const float* bias,
                       uint32_t* words) {
   const int64_t chunks = (k + kChunk - 1) / kChunk, n_blocks = (n + kTile - 1) / kTile;
-  uint32_t* base = Aligned(words);
+  uint32_t* base = AlignedTo64(words);
   const int64_t tile_words = n_blocks * chunks * kTileWords;
   std::fill(base, base + tile_words + n_blocks * kTile + kTile, 0u);
   auto bits = [&](int64_t kk, int64_t nn) -> uint32_t {
@@ -263,7 +199,7 @@ AmxBFloat16B ViewAmxBFloat16B(int64_t k, int64_t n, const uint32_t* words) {
   b.n = n;
   b.chunks = (k + kChunk - 1) / kChunk;
   b.n_blocks = (n + kTile - 1) / kTile;
-  b.tiles = Aligned(words);
+  b.tiles = AlignedTo64(words);
   b.bias = reinterpret_cast<const float*>(b.tiles + b.n_blocks * b.chunks * kTileWords);
   return b;
 }
@@ -271,31 +207,19 @@ AmxBFloat16B ViewAmxBFloat16B(int64_t k, int64_t n, const uint32_t* words) {
 void AmxBFloat16Gemm(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat16B& b, const AmxBFloat16Out& out,
                      std::vector<AmxBFloat16Scratch>* scratch) {
   if (m <= 0) return;
-  const int64_t row_blocks = (m + kRows - 1) / kRows, col_pairs = (b.n_blocks + 1) / 2;
   const int threads = std::max(1, omp_get_max_threads());
-  // The operand larger in bytes is read once (the header says why).
-  const bool cols_outer = b.n_blocks * b.chunks * kTileWords * 4 > m * b.k * 2;
-  int64_t row_groups = row_blocks, col_groups = 1;
-  if (cols_outer) {
-    row_groups = 1;
-    col_groups = std::min<int64_t>(threads, col_pairs);
-  } else {
-    // Few blocks of rows (small images): the column pairs split too.
-    col_groups = std::clamp<int64_t>((2 * threads + row_blocks - 1) / row_blocks, 1, col_pairs);
-  }
-  const int64_t items = row_groups * col_groups;
-  const bool parallel = threads > 1 && items > 1 && m * b.k * b.n >= kMinParallelMacs;
+  const AmxJobPlan plan = PlanAmxJobs(m, (b.n_blocks + 1) / 2, b.n_blocks * b.chunks * kTileWords * 4, m * b.k * 2,
+                                      m * b.k * b.n, threads, kMinParallelMacs);
   if (scratch->size() < static_cast<size_t>(threads)) scratch->resize(static_cast<size_t>(threads));
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (plan.parallel)
   {
     AmxBFloat16Scratch& w = (*scratch)[static_cast<size_t>(omp_get_thread_num())];
+    float* c = GrownTo64(&w.c, kRows * kCols);
     kernels::ConfigureAmxTiles();
 #pragma omp for schedule(static)
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t rg = item / col_groups, cg = item % col_groups;
-      RunJob(a, lda, m, b, out, row_blocks * rg / row_groups, row_blocks * (rg + 1) / row_groups,
-             col_pairs * cg / col_groups, col_pairs * (cg + 1) / col_groups, cols_outer, &w);
-    }
+    for (int64_t item = 0; item < plan.items; ++item)
+      RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
+                [&](const AmxRowBlock<uint16_t>& block, int64_t pair) { Compute(block, pair, b, out, c); });
     ReleaseTiles();
   }
 }

@@ -14,11 +14,7 @@
 // bfloat16) and rounds once (vcvtneps2bf16, nearest even). K past the
 // last whole 32 comes from a zero-padded copy of the tail; a last block of
 // fewer than 32 rows from a zero-padded copy of its rows: the tiles never
-// read past A. The larger operand in bytes is read once: with more B than A
-// (ResNet-50's 7 x 7 layers, 2 MiB of filter for 49 pixels; BERT's
-// feed-forward layers) every job sweeps its rows per column pair, the
-// pair's slice of B staying in L2; otherwise per block of 32 rows (in L1),
-// every column pair.
+// read past A; the larger operand in bytes is read once (ops/amx_jobs.h).
 //
 // Accuracy, as onednn-bf16 (docs/precision.md): every product of two
 // bfloat16 values is exact in float32, the sums are float32 (TDPBF16PS's
@@ -31,6 +27,7 @@
 #include <functional>
 #include <vector>
 
+#include "ops/amx_jobs.h"
 #include "ops/bf16_chain.h"
 
 namespace mixq::ops {
@@ -64,20 +61,11 @@ struct AmxBFloat16Out {
   const HalfChain* chain = nullptr;
 };
 
-// What the tiles read for one block of up to 32 rows of A.
-struct AmxBFloat16RowBlock {
-  const uint16_t* a = nullptr;     // its first row
-  int64_t lda = 0, full = 0;       // elements between rows; whole K chunks read from a
-  const uint16_t* tail = nullptr;  // the last partial K chunk, zero-padded (32 x 32), or null
-  int64_t m0 = 0, rows = 0;        // its first row in A, its rows (up to 32)
-};
-
 // One thread's buffers (a kernel keeps one per OpenMP thread).
 struct AmxBFloat16Scratch {
-  std::vector<float> c;                     // the 32 x 32 C block
-  std::vector<uint16_t> tail;               // per block of a job: its K tail, 32 x 32
-  std::vector<uint16_t> rows;               // a last partial block, zero-padded to 32 rows and whole chunks
-  std::vector<AmxBFloat16RowBlock> blocks;  // a job's blocks, where it sweeps them per column pair
+  std::vector<float> c;                       // the 32 x 32 C block
+  std::vector<uint16_t> tail, rows;           // ops/amx_jobs.h's copies
+  std::vector<AmxRowBlock<uint16_t>> blocks;  // a job's row blocks, where it sweeps them per column pair
 };
 
 // Y = chain(A . B + bias): A's M rows of K values lda elements apart.

@@ -29,22 +29,20 @@
 // rounds the product to 156.5 first and gets 28.5, code 28; the real-model
 // test test_qdq_model_fast_plan_equals_reference caught it). Input channels past
 // the last whole 64 come from a zero-padded copy of the tail, a last block
-// of fewer than 32 pixels from a zero-padded copy of its rows. The larger
-// operand in bytes is read once (ops/amx_bf16_gemm.h's order).
+// of fewer than 32 pixels from a zero-padded copy of its rows, and the
+// larger operand in bytes is read once (ops/amx_jobs.h).
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
-#include <string>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/u8s8_gemm_amx.h"
+#include "ops/amx_jobs.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/conv2d/int8_conv_common.h"
 #include "ops/kernel_registry.h"
@@ -69,18 +67,6 @@ constexpr int64_t kCols = 2 * kTile;           // output channels per C block (t
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 
 #define MIXQ_AMX_INT8 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx2,fma")))
-
-template <typename T>
-T* Aligned(T* p) {
-  const auto at = reinterpret_cast<uintptr_t>(p);
-  return p + (64 - at % 64) % 64 / sizeof(T);
-}
-
-template <typename T>
-T* Grown(std::vector<T>* v, int64_t n) {
-  if (v->size() < static_cast<size_t>(n + 64)) v->resize(static_cast<size_t>(n + 64));
-  return Aligned(v->data());
-}
 
 bool IsChannelsLast(const ValueInfo& v) {
   return v.layout == MemoryLayout::kChannelsLast;
@@ -185,14 +171,6 @@ struct Columns {
   bool finite = true;
 };
 
-// What one job block needs.
-struct BlockA {
-  const int8_t* a = nullptr;
-  int64_t lda = 0, full = 0;
-  const int8_t* tail = nullptr;
-  int64_t m0 = 0, rows = 0;
-};
-
 // `rows` rows of a C block into int8: (f32(acc + add) + bias) * multiplier
 // + zero point, clamped, rounded to nearest even: RequantizeColumnsToInt8's
 // float32 operations in its order. `cols` (1-32) columns are stored.
@@ -263,7 +241,7 @@ class AmxInt8Pointwise : public Kernel {
     const int64_t k = k_, n = n_, chunks = chunks_;
     auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
       auto p = std::make_shared<std::vector<uint32_t>>(static_cast<size_t>(words), 0u);
-      uint32_t* base = Aligned(p->data());
+      uint32_t* base = AlignedTo64(p->data());
       auto* sums = reinterpret_cast<int32_t*>(base + tile_words);
       for (int64_t o = 0; o < n; ++o)
         for (int64_t i = 0; i < k; ++i) {
@@ -283,7 +261,7 @@ class AmxInt8Pointwise : public Kernel {
     else
       MIXQ_RETURN_IF_ERROR(pack(&any, &private_bytes_));
     packed_ = std::static_pointer_cast<const std::vector<uint32_t>>(any);
-    tiles_ = Aligned(packed_->data());
+    tiles_ = AlignedTo64(packed_->data());
     sums_ = reinterpret_cast<const int32_t*>(tiles_ + tile_words);
     return Status::OK();
   }
@@ -307,31 +285,21 @@ class AmxInt8Pointwise : public Kernel {
       k.finite = k.finite && std::isfinite(stage[o].bias) && std::isfinite(stage[o].multiplier);
     }
     const int64_t m = g_.batch * g_.in_h * g_.in_w;
-    const int64_t row_blocks = (m + kRows - 1) / kRows, col_pairs = (n_blocks_ + 1) / 2;
     const int threads = std::max(1, omp_get_max_threads());
-    const bool cols_outer = n_blocks_ * chunks_ * kTileWords * 4 > m * k_;
-    int64_t row_groups = row_blocks, col_groups = 1;
-    if (cols_outer) {
-      row_groups = 1;
-      col_groups = std::min<int64_t>(threads, col_pairs);
-    } else {
-      col_groups = std::clamp<int64_t>((2 * threads + row_blocks - 1) / row_blocks, 1, col_pairs);
-    }
-    const int64_t items = row_groups * col_groups;
-    const bool parallel = threads > 1 && items > 1 && m * k_ * n_ >= kMinParallelMacs;
+    const AmxJobPlan plan = PlanAmxJobs(m, (n_blocks_ + 1) / 2, n_blocks_ * chunks_ * kTileWords * 4, m * k_,
+                                        m * k_ * n_, threads, kMinParallelMacs);
     if (workers_.size() < static_cast<size_t>(threads)) workers_.resize(static_cast<size_t>(threads));
     const auto* x = in[0].Data<const int8_t>();
     auto* y = out[0].Data<int8_t>();
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (plan.parallel)
     {
       Worker& w = workers_[static_cast<size_t>(omp_get_thread_num())];
+      int32_t* c = GrownTo64(&w.c, kRows * kCols);
       kernels::ConfigureAmxTiles();
 #pragma omp for schedule(static)
-      for (int64_t item = 0; item < items; ++item) {
-        const int64_t rg = item / col_groups, cg = item % col_groups;
-        RunJob(x, y, m, row_blocks * rg / row_groups, row_blocks * (rg + 1) / row_groups, col_pairs * cg / col_groups,
-               col_pairs * (cg + 1) / col_groups, cols_outer, &w);
-      }
+      for (int64_t item = 0; item < plan.items; ++item)
+        RunAmxJob(plan, item, x, k_, m, k_, kChunk, chunks_, &w.tail, &w.rows, &w.blocks,
+                  [&](const AmxRowBlock<int8_t>& block, int64_t pair) { Compute(block, pair, y, c); });
       ReleaseTiles();
     }
     return Status::OK();
@@ -340,35 +308,11 @@ class AmxInt8Pointwise : public Kernel {
  private:
   struct Worker {
     std::vector<int32_t> c;
-    std::vector<int8_t> tail, rows;
-    std::vector<BlockA> blocks;
+    std::vector<int8_t> tail, rows;  // ops/amx_jobs.h's copies
+    std::vector<AmxRowBlock<int8_t>> blocks;
   };
 
-  BlockA PrepareA(const int8_t* x, int64_t m, int64_t rb, int8_t* tail, int8_t* staged) const {
-    BlockA b;
-    b.m0 = rb * kRows;
-    b.rows = std::min(kRows, m - b.m0);
-    b.a = x + b.m0 * k_;
-    b.lda = k_;
-    b.full = k_ / kChunk;
-    const int64_t k_tail = k_ % kChunk;
-    if (b.rows < kRows) {
-      const int64_t ld = chunks_ * kChunk;
-      std::fill(staged, staged + kRows * ld, int8_t{0});
-      for (int64_t r = 0; r < b.rows; ++r) std::memcpy(staged + r * ld, b.a + r * k_, static_cast<size_t>(k_));
-      b.a = staged;
-      b.lda = ld;
-      b.full = chunks_;
-    } else if (k_tail) {
-      std::fill(tail, tail + kRows * kChunk, int8_t{0});
-      for (int64_t r = 0; r < kRows; ++r)
-        std::memcpy(tail + r * kChunk, b.a + r * k_ + b.full * kChunk, static_cast<size_t>(k_tail));
-      b.tail = tail;
-    }
-    return b;
-  }
-
-  MIXQ_AMX_INT8 void Compute(const BlockA& ba, int64_t pair, int8_t* y, int32_t* c) const {
+  MIXQ_AMX_INT8 void Compute(const AmxRowBlock<int8_t>& ba, int64_t pair, int8_t* y, int32_t* c) const {
     const int64_t block = 2 * pair, col0 = block * kTile, b_stride = chunks_ * kTileWords;
     const bool two_cols = block + 1 < n_blocks_, two_rows = ba.rows > kTile;
     const uint32_t* bt = tiles_ + block * b_stride;
@@ -381,26 +325,6 @@ class AmxInt8Pointwise : public Kernel {
     else
       Tiles<1, 1>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
     Requantize(c, ba.rows, columns_, col0, std::min(kCols, n_ - col0), y + ba.m0 * n_ + col0, n_);
-  }
-
-  void RunJob(const int8_t* x, int8_t* y, int64_t m, int64_t rb0, int64_t rb1, int64_t pair0, int64_t pair1,
-              bool cols_outer, Worker* w) const {
-    int32_t* c = Grown(&w->c, kRows * kCols);
-    int8_t* staged = rb1 * kRows > m ? Grown(&w->rows, kRows * chunks_ * kChunk) : nullptr;
-    if (!cols_outer) {
-      int8_t* tail = Grown(&w->tail, kRows * kChunk);
-      for (int64_t rb = rb0; rb < rb1; ++rb) {
-        const BlockA block = PrepareA(x, m, rb, tail, staged);
-        for (int64_t pair = pair0; pair < pair1; ++pair) Compute(block, pair, y, c);
-      }
-      return;
-    }
-    int8_t* tails = Grown(&w->tail, (rb1 - rb0) * kRows * kChunk);
-    w->blocks.clear();
-    for (int64_t rb = rb0; rb < rb1; ++rb)
-      w->blocks.push_back(PrepareA(x, m, rb, tails + (rb - rb0) * kRows * kChunk, staged));
-    for (int64_t pair = pair0; pair < pair1; ++pair)
-      for (const BlockA& block : w->blocks) Compute(block, pair, y, c);
   }
 
   ConvGeometry g_;

@@ -1,0 +1,141 @@
+// The job structure shared by mixq's AMX GEMMs whose A rows are read in
+// place (ops/amx_bf16_gemm.cc: bfloat16; conv2d/cpu_amx_int8_pw.cc: int8):
+// blocks of 32 rows of A (two A tiles) against pairs of 16-column B tiles,
+// K in chunks of one tile row (64 bytes). A row block is read straight from
+// A; its last partial chunk of K (zero past K) and a last block of fewer
+// than 32 rows (zero rows) come from copies, so that no tile reads past A.
+// The operand larger in bytes is read once: with more B than A (ResNet-50's
+// 7 x 7 layers: 2 MiB of filter for 49 pixels; BERT's feed-forward
+// products) each job sweeps its row blocks per column pair, the pair's
+// slice of B staying in L2; otherwise per row block (in L1), every column
+// pair. (Reading a 2 MiB filter once per row block made the oneDNN
+// convolutions after such steps 7-20 % slower: bench/RESULTS.md stop 48.)
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace mixq::ops {
+
+constexpr int64_t kAmxBlockRows = 32;   // rows of A per block: two A tiles
+constexpr int64_t kAmxChunkBytes = 64;  // one tile row of K
+
+template <typename T>
+T* AlignedTo64(T* p) {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  return p + (64 - at % 64) % 64 / sizeof(T);
+}
+
+// At least n elements from a 64-byte boundary; never shrunk.
+template <typename T>
+T* GrownTo64(std::vector<T>* v, int64_t n) {
+  if (v->size() < static_cast<size_t>(n + 64)) v->resize(static_cast<size_t>(n + 64));
+  return AlignedTo64(v->data());
+}
+
+// What the tiles read for one block of up to 32 rows of A.
+template <typename T>
+struct AmxRowBlock {
+  const T* a = nullptr;      // its first row
+  int64_t lda = 0;           // elements between rows
+  int64_t full = 0;          // whole K chunks read from a
+  const T* tail = nullptr;   // the last partial K chunk (32 rows of one chunk, zero past K), or null
+  int64_t m0 = 0, rows = 0;  // its first row in A, its rows (up to 32)
+};
+
+// Block `rb` of A (m rows of k elements, lda apart; chunks of `chunk`
+// elements, `chunks` of them to cover k): straight from a, its K tail
+// copied zero-padded into `tail` (32 x chunk) where k has one; a last
+// partial block copied whole, zero-padded to 32 rows and whole chunks,
+// into `staged` (32 x chunks * chunk).
+template <typename T>
+AmxRowBlock<T> StageAmxRowBlock(const T* a, int64_t lda, int64_t m, int64_t k, int64_t chunk, int64_t chunks,
+                                int64_t rb, T* tail, T* staged) {
+  AmxRowBlock<T> b;
+  b.m0 = rb * kAmxBlockRows;
+  b.rows = std::min(kAmxBlockRows, m - b.m0);
+  b.a = a + b.m0 * lda;
+  b.lda = lda;
+  b.full = k / chunk;
+  const int64_t k_tail = k % chunk;
+  if (b.rows < kAmxBlockRows) {
+    const int64_t ld = chunks * chunk;
+    std::fill(staged, staged + kAmxBlockRows * ld, T{0});
+    for (int64_t r = 0; r < b.rows; ++r)
+      std::memcpy(staged + r * ld, b.a + r * lda, static_cast<size_t>(k) * sizeof(T));
+    b.a = staged;
+    b.lda = ld;
+    b.full = chunks;
+  } else if (k_tail) {
+    std::fill(tail, tail + kAmxBlockRows * chunk, T{0});
+    for (int64_t r = 0; r < kAmxBlockRows; ++r)
+      std::memcpy(tail + r * chunk, b.a + r * lda + b.full * chunk, static_cast<size_t>(k_tail) * sizeof(T));
+    b.tail = tail;
+  }
+  return b;
+}
+
+// How a product splits into jobs: items = row_groups x col_groups, job
+// (rg, cg) the row blocks [row_blocks * rg / row_groups, ...) and column
+// pairs [col_pairs * cg / col_groups, ...).
+struct AmxJobPlan {
+  int64_t row_blocks = 0, col_pairs = 0, row_groups = 0, col_groups = 0, items = 0;
+  bool cols_outer = false;  // sweep the row blocks per column pair (B read once)
+  bool parallel = false;
+  int64_t RowBegin(int64_t item) const { return row_blocks * (item / col_groups) / row_groups; }
+  int64_t RowEnd(int64_t item) const { return row_blocks * (item / col_groups + 1) / row_groups; }
+  int64_t PairBegin(int64_t item) const { return col_pairs * (item % col_groups) / col_groups; }
+  int64_t PairEnd(int64_t item) const { return col_pairs * (item % col_groups + 1) / col_groups; }
+};
+
+// `b_bytes` / `a_bytes`: the packed B and A's m rows; `macs`: m * k * n;
+// a product splits over threads from `min_parallel_macs`.
+inline AmxJobPlan PlanAmxJobs(int64_t m, int64_t col_pairs, int64_t b_bytes, int64_t a_bytes, int64_t macs, int threads,
+                              int64_t min_parallel_macs) {
+  AmxJobPlan p;
+  p.row_blocks = (m + kAmxBlockRows - 1) / kAmxBlockRows;
+  p.col_pairs = col_pairs;
+  p.cols_outer = b_bytes > a_bytes;
+  if (p.cols_outer) {
+    p.row_groups = 1;
+    p.col_groups = std::min<int64_t>(threads, col_pairs);
+  } else {
+    // One job per row block; few of them (small images): the column pairs split too.
+    p.row_groups = p.row_blocks;
+    p.col_groups = std::clamp<int64_t>((2 * threads + p.row_blocks - 1) / p.row_blocks, 1, col_pairs);
+  }
+  p.items = p.row_groups * p.col_groups;
+  p.parallel = threads > 1 && p.items > 1 && macs >= min_parallel_macs;
+  return p;
+}
+
+// One job: `compute(block, pair)` for every row block and column pair of
+// item `item`, in the plan's order; tail, staged and blocks are the
+// calling thread's buffers.
+template <typename T, typename Compute>
+void RunAmxJob(const AmxJobPlan& plan, int64_t item, const T* a, int64_t lda, int64_t m, int64_t k, int64_t chunk,
+               int64_t chunks, std::vector<T>* tail, std::vector<T>* staged, std::vector<AmxRowBlock<T>>* blocks,
+               const Compute& compute) {
+  const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
+  const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
+  T* stage = rb1 * kAmxBlockRows > m ? GrownTo64(staged, kAmxBlockRows * chunks * chunk) : nullptr;
+  if (!plan.cols_outer) {
+    T* t = GrownTo64(tail, kAmxBlockRows * chunk);
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      const AmxRowBlock<T> block = StageAmxRowBlock(a, lda, m, k, chunk, chunks, rb, t, stage);
+      for (int64_t pair = pair0; pair < pair1; ++pair) compute(block, pair);
+    }
+    return;
+  }
+  T* tails = GrownTo64(tail, (rb1 - rb0) * kAmxBlockRows * chunk);
+  blocks->clear();
+  for (int64_t rb = rb0; rb < rb1; ++rb)
+    blocks->push_back(
+        StageAmxRowBlock(a, lda, m, k, chunk, chunks, rb, tails + (rb - rb0) * kAmxBlockRows * chunk, stage));
+  for (int64_t pair = pair0; pair < pair1; ++pair)
+    for (const AmxRowBlock<T>& block : *blocks) compute(block, pair);
+}
+
+}  // namespace mixq::ops
