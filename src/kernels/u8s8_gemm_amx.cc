@@ -195,6 +195,10 @@ MIXQ_AMX void ConfigureAmxTiles() {
   _tile_loadconfig(&config);
 }
 
+MIXQ_AMX void ReleaseAmxTiles() {
+  _tile_release();
+}
+
 MIXQ_AMX void GemmU8S8TileAmxToInt8(const PackedAmxA& a, int64_t first_block, int64_t last_block, const uint8_t* b,
                                     int64_t panels, int32_t zero_point, const AmxInt8Epilogue& e) {
   ConfigureAmxTiles();

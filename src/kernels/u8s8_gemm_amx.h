@@ -35,6 +35,8 @@ struct PackedAmxA {
 // tmm0-7 each 16 rows of 64 bytes) into the calling thread's tiles; the
 // caller releases them (_tile_release) when done. Needs kernels::Isa::kAmx.
 void ConfigureAmxTiles();
+// Releases the calling thread's tiles (their state back to init).
+void ReleaseAmxTiles();
 
 // A given as int16 values in [-128, 127] (FitsS8), row i at a + i * lda.
 void PackAmxA(const int16_t* a, int64_t m, int64_t k, int64_t lda, PackedAmxA* packed);

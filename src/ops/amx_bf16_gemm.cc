@@ -27,45 +27,7 @@ constexpr int64_t kCols = 2 * kTile;           // columns per C block (two B til
 // microseconds cost more than the second thread saves.
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 
-#define MIXQ_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
-
-// C (+)= A . B for R (1, 2) row tiles and C (1, 2) column tiles: `full`
-// K chunks of A read at a (rows lda elements apart), then, where `tail` is
-// given, one more chunk from it (32 values a row, zero past K); B's tiles
-// for one column tile consecutive, the next column tile b_stride words on.
-// The C tiles land in c, kCols floats a row.
-template <int R, int C>
-MIXQ_AMX_BF16 void Tiles(const uint16_t* a, int64_t lda, int64_t full, const uint16_t* tail, const uint32_t* b,
-                         int64_t b_stride, float* c) {
-  _tile_zero(0);
-  if constexpr (C == 2) _tile_zero(1);
-  if constexpr (R == 2) _tile_zero(2);
-  if constexpr (R == 2 && C == 2) _tile_zero(3);
-  auto chunk = [&](const uint16_t* a0, int64_t a_stride, const uint32_t* b0) MIXQ_AMX_BF16 {
-    const int64_t a_bytes = a_stride * static_cast<int64_t>(sizeof(uint16_t));
-    _tile_loadd(4, a0, a_bytes);
-    _tile_loadd(6, b0, 64);
-    if constexpr (C == 2) _tile_loadd(7, b0 + b_stride, 64);
-    _tile_dpbf16ps(0, 4, 6);
-    if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-    if constexpr (R == 2) {
-      _tile_loadd(5, a0 + kTile * a_stride, a_bytes);
-      _tile_dpbf16ps(2, 5, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
-    }
-  };
-  for (int64_t k = 0; k < full; ++k) chunk(a + k * kChunk, lda, b + k * kTileWords);
-  if (tail) chunk(tail, kChunk, b + full * kTileWords);
-  constexpr int64_t kStride = kCols * sizeof(float);
-  _tile_stored(0, c, kStride);
-  if constexpr (C == 2) _tile_stored(1, c + kTile, kStride);
-  if constexpr (R == 2) _tile_stored(2, c + kTile * kCols, kStride);
-  if constexpr (R == 2 && C == 2) _tile_stored(3, c + kTile * kCols + kTile, kStride);
-}
-
-MIXQ_AMX_BF16 void ReleaseTiles() {
-  _tile_release();
-}
+#define MIXQ_AMX_BF16 MIXQ_AMX_KERNEL  // ops/amx_jobs.h
 
 // 16 bfloat16 (the mask's lanes) as float32.
 MIXQ_AMX_BF16 inline __m512 WidenBFloat16(const uint16_t* from, __mmask16 mask) {
@@ -138,16 +100,8 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
 MIXQ_AMX_BF16 void Compute(const AmxRowBlock<uint16_t>& ba, int64_t pair, const AmxBFloat16B& b,
                            const AmxBFloat16Out& out, float* c) {
   const int64_t block = 2 * pair, col0 = block * kTile, b_stride = b.chunks * kTileWords;
-  const bool two_cols = block + 1 < b.n_blocks, two_rows = ba.rows > kTile;
-  const uint32_t* bt = b.tiles + block * b_stride;
-  if (two_rows && two_cols)
-    Tiles<2, 2>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-  else if (two_rows)
-    Tiles<2, 1>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-  else if (two_cols)
-    Tiles<1, 2>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-  else
-    Tiles<1, 1>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
+  AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < b.n_blocks, b.tiles + block * b_stride,
+                   b_stride, c);
   const int64_t cols = std::min(kCols, b.n - col0);
   Epilogue e{b.bias + col0,
              out.chain,
@@ -220,7 +174,7 @@ void AmxBFloat16Gemm(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat1
     for (int64_t item = 0; item < plan.items; ++item)
       RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
                 [&](const AmxRowBlock<uint16_t>& block, int64_t pair) { Compute(block, pair, b, out, c); });
-    ReleaseTiles();
+    kernels::ReleaseAmxTiles();
   }
 }
 

@@ -82,6 +82,29 @@ class WeightCache {
   int64_t bytes_ = 0;
 };
 
+// `count` zeroed elements filled by `fill` once per engine through
+// init.weights (key: init.weight_key + "/" + `key`, telling apart the
+// packings of one step), shared by every context of that engine; privately,
+// counted in *private_bytes, where the step comes without a cache (kernels
+// made directly, as tests do).
+template <typename T>
+Status PackOnce(const KernelInit& init, const std::string& key, size_t count, const std::function<void(T*)>& fill,
+                std::shared_ptr<const std::vector<T>>* packed, int64_t* private_bytes) {
+  auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
+    auto p = std::make_shared<std::vector<T>>(count, T{});
+    fill(p->data());
+    *bytes = static_cast<int64_t>(count * sizeof(T));
+    *out = std::move(p);
+    return Status::OK();
+  };
+  std::shared_ptr<const void> any;
+  const Status made =
+      init.weights ? init.weights->GetOrCreate(init.weight_key + "/" + key, pack, &any) : pack(&any, private_bytes);
+  if (!made.ok()) return made;
+  *packed = std::static_pointer_cast<const std::vector<T>>(any);
+  return Status::OK();
+}
+
 struct KernelDef {
   const char* name = "";  // in the plan and the precision report: "onednn", "cpu-fast", ...
   OpKind op = OpKind::kCount;

@@ -66,7 +66,7 @@ constexpr int64_t kCols = 2 * kTile;           // output channels per C block (t
 // about 1,000 a cycle: below it a parallel region costs more than it saves).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 
-#define MIXQ_AMX_INT8 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx2,fma")))
+#define MIXQ_AMX_INT8 MIXQ_AMX_KERNEL  // ops/amx_jobs.h
 
 bool IsChannelsLast(const ValueInfo& v) {
   return v.layout == MemoryLayout::kChannelsLast;
@@ -127,40 +127,6 @@ bool StepTaken(const KernelInit& init, ConvGeometry* g) {
     }
   }
   return 2 * g->in_channels * 128 * 127 + max_bias < (int64_t{1} << 31);
-}
-
-// C = A . B (int32) for R (1, 2) row tiles and C (1, 2) column tiles: as
-// ops/amx_bf16_gemm.cc's Tiles, on s8 tiles (TDPBSSD).
-template <int R, int C>
-MIXQ_AMX_INT8 void Tiles(const int8_t* a, int64_t lda, int64_t full, const int8_t* tail, const uint32_t* b,
-                         int64_t b_stride, int32_t* c) {
-  _tile_zero(0);
-  if constexpr (C == 2) _tile_zero(1);
-  if constexpr (R == 2) _tile_zero(2);
-  if constexpr (R == 2 && C == 2) _tile_zero(3);
-  auto chunk = [&](const int8_t* a0, int64_t a_stride, const uint32_t* b0) MIXQ_AMX_INT8 {
-    _tile_loadd(4, a0, a_stride);
-    _tile_loadd(6, b0, 64);
-    if constexpr (C == 2) _tile_loadd(7, b0 + b_stride, 64);
-    _tile_dpbssd(0, 4, 6);
-    if constexpr (C == 2) _tile_dpbssd(1, 4, 7);
-    if constexpr (R == 2) {
-      _tile_loadd(5, a0 + kTile * a_stride, a_stride);
-      _tile_dpbssd(2, 5, 6);
-      if constexpr (C == 2) _tile_dpbssd(3, 5, 7);
-    }
-  };
-  for (int64_t k = 0; k < full; ++k) chunk(a + k * kChunk, lda, b + k * kTileWords);
-  if (tail) chunk(tail, kChunk, b + full * kTileWords);
-  constexpr int64_t kStride = kCols * sizeof(int32_t);
-  _tile_stored(0, c, kStride);
-  if constexpr (C == 2) _tile_stored(1, c + kTile, kStride);
-  if constexpr (R == 2) _tile_stored(2, c + kTile * kCols, kStride);
-  if constexpr (R == 2 && C == 2) _tile_stored(3, c + kTile * kCols + kTile, kStride);
-}
-
-MIXQ_AMX_INT8 void ReleaseTiles() {
-  _tile_release();
 }
 
 // A run's per-column constants, padded with zeros to whole column pairs.
@@ -239,28 +205,21 @@ class AmxInt8Pointwise : public Kernel {
     // the columns' weight sums as int32, n_blocks * 16 + 16 of them.
     const int64_t tile_words = n_blocks_ * chunks_ * kTileWords, words = tile_words + n_blocks_ * kTile + kTile + 16;
     const int64_t k = k_, n = n_, chunks = chunks_;
-    auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-      auto p = std::make_shared<std::vector<uint32_t>>(static_cast<size_t>(words), 0u);
-      uint32_t* base = AlignedTo64(p->data());
-      auto* sums = reinterpret_cast<int32_t*>(base + tile_words);
-      for (int64_t o = 0; o < n; ++o)
-        for (int64_t i = 0; i < k; ++i) {
-          const int8_t v = filter[o * strides[0] + i * strides[1]];
-          const int64_t block = o / kTile, chunk = i / kChunk, quad = i % kChunk / 4;
-          base[((block * chunks + chunk) * kTile + quad) * kTile + o % kTile] |= uint32_t{static_cast<uint8_t>(v)}
-                                                                                 << (8 * (i % 4));
-          sums[o] += v;
-        }
-      *bytes = words * static_cast<int64_t>(sizeof(uint32_t));
-      *out = std::move(p);
-      return Status::OK();
-    };
-    std::shared_ptr<const void> any;
-    if (init.weights)
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/" + Name(), pack, &any));
-    else
-      MIXQ_RETURN_IF_ERROR(pack(&any, &private_bytes_));
-    packed_ = std::static_pointer_cast<const std::vector<uint32_t>>(any);
+    MIXQ_RETURN_IF_ERROR(PackOnce<uint32_t>(
+        init, Name(), static_cast<size_t>(words),
+        [&](uint32_t* words_data) {
+          uint32_t* base = AlignedTo64(words_data);
+          auto* sums = reinterpret_cast<int32_t*>(base + tile_words);
+          for (int64_t o = 0; o < n; ++o)
+            for (int64_t i = 0; i < k; ++i) {
+              const int8_t v = filter[o * strides[0] + i * strides[1]];
+              const int64_t block = o / kTile, chunk = i / kChunk, quad = i % kChunk / 4;
+              base[((block * chunks + chunk) * kTile + quad) * kTile + o % kTile] |= uint32_t{static_cast<uint8_t>(v)}
+                                                                                     << (8 * (i % 4));
+              sums[o] += v;
+            }
+        },
+        &packed_, &private_bytes_));
     tiles_ = AlignedTo64(packed_->data());
     sums_ = reinterpret_cast<const int32_t*>(tiles_ + tile_words);
     return Status::OK();
@@ -300,7 +259,7 @@ class AmxInt8Pointwise : public Kernel {
       for (int64_t item = 0; item < plan.items; ++item)
         RunAmxJob(plan, item, x, k_, m, k_, kChunk, chunks_, &w.tail, &w.rows, &w.blocks,
                   [&](const AmxRowBlock<int8_t>& block, int64_t pair) { Compute(block, pair, y, c); });
-      ReleaseTiles();
+      kernels::ReleaseAmxTiles();
     }
     return Status::OK();
   }
@@ -314,16 +273,8 @@ class AmxInt8Pointwise : public Kernel {
 
   MIXQ_AMX_INT8 void Compute(const AmxRowBlock<int8_t>& ba, int64_t pair, int8_t* y, int32_t* c) const {
     const int64_t block = 2 * pair, col0 = block * kTile, b_stride = chunks_ * kTileWords;
-    const bool two_cols = block + 1 < n_blocks_, two_rows = ba.rows > kTile;
-    const uint32_t* bt = tiles_ + block * b_stride;
-    if (two_rows && two_cols)
-      Tiles<2, 2>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-    else if (two_rows)
-      Tiles<2, 1>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-    else if (two_cols)
-      Tiles<1, 2>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
-    else
-      Tiles<1, 1>(ba.a, ba.lda, ba.full, ba.tail, bt, b_stride, c);
+    AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < n_blocks_, tiles_ + block * b_stride,
+                     b_stride, c);
     Requantize(c, ba.rows, columns_, col0, std::min(kCols, n_ - col0), y + ba.m0 * n_ + col0, n_);
   }
 

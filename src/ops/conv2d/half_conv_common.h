@@ -96,27 +96,11 @@ inline HalfDirectStore DirectStoreOf(const HalfOutputStage& stage) {
 }
 
 // Weights (with the bias after them) packed by `fill` into `floats` zeroed
-// floats once per engine through init.weights, and shared by every context
-// of that engine (SPEC §6); privately, counted in *private_bytes, where the
-// step comes without a cache (kernels made directly, as tests do). `key`
-// tells apart the packings of one step (kernel name, layout).
+// floats once per engine (PackOnce).
 inline Status PackFloatsOnce(const KernelInit& init, const std::string& key, size_t floats,
                              const std::function<void(float*)>& fill, std::shared_ptr<const std::vector<float>>* packed,
                              int64_t* private_bytes) {
-  auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-    auto p = std::make_shared<std::vector<float>>(floats, 0.0f);
-    fill(p->data());
-    *bytes = static_cast<int64_t>(floats * sizeof(float));
-    *out = std::move(p);
-    return Status::OK();
-  };
-  std::shared_ptr<const void> any;
-  if (init.weights)
-    MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/" + key, pack, &any));
-  else
-    MIXQ_RETURN_IF_ERROR(pack(&any, private_bytes));
-  *packed = std::static_pointer_cast<const std::vector<float>>(any);
-  return Status::OK();
+  return PackOnce<float>(init, key, floats, fill, packed, private_bytes);
 }
 
 }  // namespace mixq::ops

@@ -90,20 +90,14 @@ class AmxBFloat16MatMul : public Kernel {
         step_.bias >= 0 ? static_cast<const float*>(init.inputs[static_cast<size_t>(step_.bias)]->const_data) : nullptr;
     const int64_t k = s.k, n = s.n, words = AmxBFloat16BWords(k, n);
     const bool transposed = s.weights_transposed;
-    auto pack = [&](std::shared_ptr<const void>* out, int64_t* bytes) {
-      auto p = std::make_shared<std::vector<uint32_t>>(static_cast<size_t>(words));
-      PackAmxBFloat16B(
-          k, n, [&](int64_t kk, int64_t nn) { return transposed ? w[nn * k + kk] : w[kk * n + nn]; }, bias, p->data());
-      *bytes = words * static_cast<int64_t>(sizeof(uint32_t));
-      *out = std::move(p);
-      return Status::OK();
-    };
-    std::shared_ptr<const void> any;
-    if (init.weights)
-      MIXQ_RETURN_IF_ERROR(init.weights->GetOrCreate(init.weight_key + "/" + Name(), pack, &any));
-    else
-      MIXQ_RETURN_IF_ERROR(pack(&any, &private_bytes_));
-    packed_ = std::static_pointer_cast<const std::vector<uint32_t>>(any);
+    MIXQ_RETURN_IF_ERROR(PackOnce<uint32_t>(
+        init, Name(), static_cast<size_t>(words),
+        [&](uint32_t* words_data) {
+          PackAmxBFloat16B(
+              k, n, [&](int64_t kk, int64_t nn) { return transposed ? w[nn * k + kk] : w[kk * n + nn]; }, bias,
+              words_data);
+        },
+        &packed_, &private_bytes_));
     b_ = ViewAmxBFloat16B(k, n, packed_->data());
     return Status::OK();
   }
