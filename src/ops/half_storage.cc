@@ -315,4 +315,18 @@ Status MakeHalfRows(OpKind op, const KernelInit& init, DataType narrow, int64_t 
   return Status::OK();
 }
 
+bool HoldsHalfValues(const float* w, int64_t count) {
+  constexpr int64_t kChunk = 4096;
+  std::vector<uint16_t> h(kChunk);
+  std::vector<float> back(kChunk);
+  for (int64_t at = 0; at < count; at += kChunk) {
+    const int64_t n = std::min(kChunk, count - at);
+    kernels::FloatToHalfRow(w + at, h.data(), n);
+    kernels::HalfToFloatRow(h.data(), back.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      if (back[static_cast<size_t>(i)] != w[at + i] && w[at + i] == w[at + i]) return false;
+  }
+  return true;
+}
+
 }  // namespace mixq::ops

@@ -66,22 +66,6 @@ std::vector<PostOp> StagePostOps(const KernelInit& init, bool half) {
 
 namespace {
 
-// Every weight a float16 value (NaNs aside): then the float16 copy is the
-// same weights. Checked in chunks with F16C (a few ms for millions).
-bool WeightsAreHalf(const float* w, int64_t count) {
-  constexpr int64_t kChunk = 4096;
-  std::vector<uint16_t> h(kChunk);
-  std::vector<float> back(kChunk);
-  for (int64_t at = 0; at < count; at += kChunk) {
-    const int64_t n = std::min(kChunk, count - at);
-    kernels::FloatToHalfRow(w + at, h.data(), n);
-    kernels::HalfToFloatRow(h.data(), back.data(), n);
-    for (int64_t i = 0; i < n; ++i)
-      if (back[static_cast<size_t>(i)] != w[at + i] && w[at + i] == w[at + i]) return false;
-  }
-  return true;
-}
-
 // M rows of x (row r at x + r * ldx) times one group's weights (W: uint16_t,
 // float16 widened with F16C, or float): y[r][0 .. 4 * 16).
 template <typename W, int M>
@@ -391,7 +375,7 @@ bool HalfWeightGemmComputes(const KernelInit& init, const HalfWeightGemmShape& s
   const std::vector<PostOp> rest = StagePostOps(init, half);
   if (!HalfOutputStage::Supports(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest)))
     return false;
-  return !half || WeightsAreHalf(static_cast<const float*>(w.const_data), shape.k * shape.n);
+  return !half || HoldsHalfValues(static_cast<const float*>(w.const_data), shape.k * shape.n);
 }
 
 Status MakeHalfWeightGemm(const KernelInit& init, const HalfWeightGemmShape& shape, bool half, bool avx512,

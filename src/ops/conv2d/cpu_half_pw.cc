@@ -308,15 +308,6 @@ __attribute__((target("avx2,fma,f16c"))) void Strip256(const TileArgs& a, int64_
   if (v1 - v == 1) Columns256<1, 12, H, false>(AtVector(a, v, v0, 8), pixels);
 }
 
-// True when every weight is a float16 value (rounds to itself, bit for bit).
-bool WeightsAreHalf(const float* w, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float back = HalfToFloat(FloatToHalf(w[i]));
-    if (std::memcmp(&back, &w[i], sizeof(float)) != 0) return false;
-  }
-  return true;
-}
-
 // rows[l * pixels + p] = block[p * 16 + l]: one nChw16c block's strip of
 // float32 sums as 16 channel rows, 8 x 8 tiles (kernels/transpose8x8.h).
 __attribute__((target("avx2"))) void TransposeBlockToRows(const float* block, int64_t pixels, float* rows) {
@@ -366,9 +357,9 @@ class HalfPointwise : public Kernel {
         init.inputs.size() > 2 && init.inputs[2] ? static_cast<const float*>(init.inputs[2]->const_data) : nullptr;
     // Weights that are all float16 values (a force_float16 step's are) are
     // packed as float16, two to a float slot, and widened as the tiles load
-    // them: half the bytes to keep and to stream (`WeightsAreHalf`).
+    // them: half the bytes to keep and to stream (`HoldsHalfValues`).
     const int64_t lanes = lanes_;
-    const bool half = WeightsAreHalf(filter, out_c * in_c);
+    const bool half = HoldsHalfValues(filter, out_c * in_c);
     // in_c: whole blocks of 8 or 16, or a multiple of 8.
     const int64_t weight_floats = half ? out_padded * in_c / 2 : out_padded * in_c;
     MIXQ_RETURN_IF_ERROR(PackFloatsOnce(

@@ -1,0 +1,71 @@
+#include "kernels/half_split.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/avx512_warnings.h"
+#include "util/half.h"
+
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
+
+namespace mixq::kernels {
+
+namespace {
+
+#define MIXQ_SPLIT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,f16c,fma")))
+
+// Each of 16 bfloat16 values twice: (v, v) in a 32-bit word.
+MIXQ_SPLIT inline __m512i Doubled(__m256i v) {
+  const __m512i w = _mm512_cvtepu16_epi32(v);
+  return _mm512_or_si512(w, _mm512_slli_epi32(w, 16));
+}
+
+}  // namespace
+
+MIXQ_SPLIT void SplitHalfPixelsToPairTiles(const uint16_t* x, int64_t channels, int64_t height, int64_t width,
+                                           int64_t stride_h, int64_t stride_w, int64_t out_w, int64_t p0, int64_t rows,
+                                           uint16_t* out) {
+  constexpr int64_t kRows = 32, kRowValues = 32, kHalf = kRows * kRowValues;
+  const int64_t blocks = channels / 16, plane = height * width;
+  int64_t at[kRows];  // each row's input pixel
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t p = p0 + r;
+    at[r] = (p / out_w * stride_h) * width + p % out_w * stride_w;
+  }
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint16_t* block = x + b * plane * 16;
+    uint16_t* hi = out + b * 2 * kHalf;
+    uint16_t* lo = hi + kHalf;
+    for (int64_t r = 0; r < rows; ++r) {
+      const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + at[r] * 16)));
+      const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
+      const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      // x - hi, exact; zero where x == hi (infinities among them: not inf - inf).
+      const __m512 l = _mm512_maskz_sub_ps(_mm512_cmp_ps_mask(v, hf, _CMP_NEQ_UQ), v, hf);
+      // An infinite x as the pair (x, 0): x * wh alone, inf with the
+      // filter's sign (wh is zero only where w is), not inf * 0 = NaN from
+      // a zero wl.
+      const __mmask16 inf = _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(INFINITY), _CMP_EQ_OQ);
+      _mm512_store_si512(hi + r * kRowValues, _mm512_mask_mov_epi32(Doubled(h), inf, _mm512_cvtepu16_epi32(h)));
+      _mm512_store_si512(lo + r * kRowValues, Doubled(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(l))));
+    }
+    for (int64_t r = rows; r < kRows; ++r) {
+      _mm512_store_si512(hi + r * kRowValues, zero);
+      _mm512_store_si512(lo + r * kRowValues, zero);
+    }
+  }
+}
+
+void SplitHalfValue(uint16_t half, float* hi, float* lo) {
+  const float x = HalfToFloat(half);
+  *hi = BFloat16ToFloat(FloatToBFloat16(x));
+  *lo = x == *hi ? 0.0f : x - *hi;
+  if (std::isnan(x)) *lo = x;
+}
+
+}  // namespace mixq::kernels
+
+MIXQ_AVX512_WARNINGS_ON
