@@ -12,17 +12,7 @@ MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
 
 namespace mixq::kernels {
 
-namespace {
-
 #define MIXQ_SPLIT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,f16c,fma")))
-
-// Each of 16 bfloat16 values twice: (v, v) in a 32-bit word.
-MIXQ_SPLIT inline __m512i Doubled(__m256i v) {
-  const __m512i w = _mm512_cvtepu16_epi32(v);
-  return _mm512_or_si512(w, _mm512_slli_epi32(w, 16));
-}
-
-}  // namespace
 
 MIXQ_SPLIT void SplitHalfPixelsToPairTiles(const uint16_t* x, int64_t channels, int64_t height, int64_t width,
                                            int64_t stride_h, int64_t stride_w, int64_t out_w, int64_t p0, int64_t rows,
@@ -41,16 +31,19 @@ MIXQ_SPLIT void SplitHalfPixelsToPairTiles(const uint16_t* x, int64_t channels, 
     uint16_t* lo = hi + kHalf;
     for (int64_t r = 0; r < rows; ++r) {
       const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + at[r] * 16)));
-      const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
-      const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      // hi: v rounded to bfloat16, as 32-bit words (0, xh) and, shifted, the float32 xh.
+      const __m512i wide = _mm512_cvtepu16_epi32(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
+      const __m512i hb = _mm512_slli_epi32(wide, 16);
       // x - hi, exact; zero where x == hi (infinities among them: not inf - inf).
-      const __m512 l = _mm512_maskz_sub_ps(_mm512_cmp_ps_mask(v, hf, _CMP_NEQ_UQ), v, hf);
+      // Its float32 bits are a bfloat16 value's (low half zero): no conversion.
+      const __m512i lb = _mm512_castps_si512(
+          _mm512_maskz_sub_ps(_mm512_cmp_ps_mask(v, _mm512_castsi512_ps(hb), _CMP_NEQ_UQ), v, _mm512_castsi512_ps(hb)));
       // An infinite x as the pair (x, 0): x * wh alone, inf with the
       // filter's sign (wh is zero only where w is), not inf * 0 = NaN from
       // a zero wl.
       const __mmask16 inf = _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(INFINITY), _CMP_EQ_OQ);
-      _mm512_store_si512(hi + r * kRowValues, _mm512_mask_mov_epi32(Doubled(h), inf, _mm512_cvtepu16_epi32(h)));
-      _mm512_store_si512(lo + r * kRowValues, Doubled(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(l))));
+      _mm512_store_si512(hi + r * kRowValues, _mm512_mask_mov_epi32(_mm512_or_si512(wide, hb), inf, wide));
+      _mm512_store_si512(lo + r * kRowValues, _mm512_or_si512(lb, _mm512_srli_epi32(lb, 16)));
     }
     for (int64_t r = rows; r < kRows; ++r) {
       _mm512_store_si512(hi + r * kRowValues, zero);
