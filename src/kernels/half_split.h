@@ -32,6 +32,13 @@ namespace mixq::kernels {
 void SplitHalfPixelsToPairTiles(const uint16_t* x, int64_t channels, int64_t height, int64_t width, int64_t stride_h,
                                 int64_t stride_w, int64_t out_w, int64_t p0, int64_t rows, uint16_t* out);
 
+// Rows [r0, r0 + rows) (rows 1-32) of a row-major float16 matrix (k values
+// a row, rows lda values apart) in the same tile layout, a chunk of 16
+// values of K where SplitHalfPixelsToPairTiles has a block of 16 channels:
+// out + c * 2048 for chunk c (ceil(k / 16) of them, zero past k); rows past
+// `rows` zero. Needs AVX512-BF16.
+void SplitHalfRowsToPairTiles(const uint16_t* a, int64_t lda, int64_t k, int64_t r0, int64_t rows, uint16_t* out);
+
 // The split of one float16 value (its bits) as float32 holding bfloat16
 // values: what SplitHalfPixelsToPairTiles writes, in scalar form (tests,
 // the filter's packing).

@@ -1,11 +1,13 @@
 // kernels/half_split.h: every float16 value (all 65536 bit patterns) splits
 // into two bfloat16 values whose float32 sum is the value exactly; the
-// vector form writes what the scalar form says, in the A-tile layout, from
-// strided pixels, with the rows past the block zero.
+// vector forms write what the scalar form says, in the A-tile layout, from
+// strided pixels and from row-major rows (a K tail zero, never the next
+// row's values), with the rows past the block zero.
 #include "kernels/half_split.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -100,6 +102,49 @@ TEST(HalfSplit, TileRowsFromStridedPixelsMatchTheScalarSplit) {
   std::vector<uint16_t> all(65536);
   for (uint32_t i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
   for (int64_t p0 = 0; p0 < 4096; p0 += 32) CheckTiles(all, 16, 64, 64, 1, 1, 64, p0, 32);
+}
+
+// Row-major rows: chunks of 16 values of K, the last one partial (zero past
+// K: never the next row's values), rows past the block zero.
+TEST(HalfSplit, MatrixRowsInChunksOfSixteenWithAZeroTail) {
+  const CpuFeatures& cpu = DetectedCpuFeatures();
+  if (!cpu.avx512bf16 || !cpu.avx512bw || !cpu.f16c) GTEST_SKIP() << "needs AVX512-BF16";
+  for (int64_t k : {16, 37, 300}) {
+    const int64_t lda = k + 3, m = 45;
+    std::vector<uint16_t> a(static_cast<size_t>(m * lda));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint16_t>(i * 40503u);
+    const int64_t chunks = (k + 15) / 16;
+    std::vector<uint16_t> tiles(static_cast<size_t>(chunks * 2048 + 64), 0xdead);
+    auto* out = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(tiles.data()) + 63) / 64 * 64);
+    for (int64_t r0 : {int64_t{0}, int64_t{32}}) {
+      const int64_t rows = std::min<int64_t>(32, m - r0);
+      SplitHalfRowsToPairTiles(a.data(), lda, k, r0, rows, out);
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t r = 0; r < 32; ++r)
+          for (int64_t l = 0; l < 16; ++l) {
+            const uint16_t* hi = out + c * 2048 + r * 32 + 2 * l;
+            const uint16_t* lo = hi + 1024;
+            if (r >= rows || c * 16 + l >= k) {
+              ASSERT_TRUE(hi[0] == 0 && hi[1] == 0 && lo[0] == 0 && lo[1] == 0)
+                  << k << " " << c << " " << r << " " << l;
+              continue;
+            }
+            const uint16_t v = a[static_cast<size_t>((r0 + r) * lda + c * 16 + l)];
+            const float x32 = HalfToFloat(v);
+            float h, lw;
+            SplitHalfValue(v, &h, &lw);
+            if (std::isnan(x32)) {
+              ASSERT_TRUE(std::isnan(BFloat16ToFloat(hi[0])));
+            } else if (std::isinf(x32)) {
+              ASSERT_TRUE(BFloat16ToFloat(hi[0]) == x32 && hi[1] == 0 && lo[0] == 0 && lo[1] == 0);
+            } else {
+              ASSERT_TRUE(BFloat16ToFloat(hi[0]) == h && BFloat16ToFloat(hi[1]) == h && BFloat16ToFloat(lo[0]) == lw &&
+                          BFloat16ToFloat(lo[1]) == lw)
+                  << k << " " << c << " " << r << " " << l;
+            }
+          }
+    }
+  }
 }
 
 }  // namespace

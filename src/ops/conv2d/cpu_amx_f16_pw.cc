@@ -43,10 +43,9 @@
 #include "kernels/avx512_warnings.h"
 #include "kernels/cpu_features.h"
 #include "kernels/half_split.h"
-#include "kernels/thread_scratch.h"
-#include "kernels/u8s8_gemm_amx.h"
 #include "ops/amx_bf16_gemm.h"
 #include "ops/amx_jobs.h"
+#include "ops/amx_split_gemm.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/half_output_stage.h"
 #include "ops/half_storage.h"
@@ -63,7 +62,6 @@ namespace mixq::ops {
 namespace {
 
 constexpr int64_t kTile = 16;
-constexpr int64_t kBlockValues = 2048;  // a staged block of 16 channels: 32 rows of hi pairs, 32 of lo pairs
 // A product splits over threads from this many multiply-adds (four tile
 // terms each: about 128 a cycle).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
@@ -128,43 +126,6 @@ bool AllBlocked(const KernelInit& init, const Step& s) {
   if (init.inputs[0]->layout != MemoryLayout::kBlocked16 || init.outputs[0].layout != MemoryLayout::kBlocked16)
     return false;
   return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kBlocked16;
-}
-
-// C (32 rows x 32 columns, float32) = the staged row block `a` (`chunks`
-// blocks of 16 channels, kBlockValues each) times B's tiles for one or two
-// column tiles (the second b_stride words on). Both A halves of a block
-// (hi pairs, lo pairs) multiply the same B tile into the same C tile.
-template <int C>
-MIXQ_AMX_KERNEL void SplitTileProducts(const uint16_t* a, int64_t chunks, const uint32_t* b, int64_t b_stride,
-                                       float* c) {
-  _tile_zero(0);
-  _tile_zero(2);
-  if constexpr (C == 2) {
-    _tile_zero(1);
-    _tile_zero(3);
-  }
-  for (int64_t k = 0; k < chunks; ++k) {
-    const uint16_t* at = a + k * kBlockValues;
-    const uint32_t* bt = b + k * kAmxBTileWords;
-    _tile_loadd(6, bt, 64);
-    if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
-    for (int half = 0; half < 2; ++half) {
-      const uint16_t* rows = at + half * (kBlockValues / 2);
-      _tile_loadd(4, rows, 64);
-      _tile_dpbf16ps(0, 4, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-      _tile_loadd(5, rows + kTile * 32, 64);
-      _tile_dpbf16ps(2, 5, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
-    }
-  }
-  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
-  _tile_stored(0, c, kStride);
-  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
-  if constexpr (C == 2) {
-    _tile_stored(1, c + kTile, kStride);
-    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
-  }
 }
 
 // `count` rows of one 16-column tile of the C block (rows 32 floats apart)
@@ -233,51 +194,20 @@ class AmxHalfPointwise : public Kernel {
                                         m * g.in_channels * 8 /* the staged rows */, m * g.in_channels * g.out_channels,
                                         threads, kMinParallelMacs);
     const float* bias = in.size() > 2 && in[2].data ? in[2].Data<const float>() : nullptr;
-    const int64_t block_values = chunks * kBlockValues;  // one staged row block
+    const int64_t block_values = chunks * kSplitBlockValues;  // one staged row block
     for (int64_t n = 0; n < g.batch; ++n) {
       const uint16_t* x = in[0].Data<const uint16_t>() + n * g.in_channels * g.in_h * g.in_w;
-      bool failed = false;
-#pragma omp parallel if (plan.parallel)
-      {
-        // The largest job's staged row blocks (all of them where it sweeps
-        // them per column pair) and the C block, in this thread's scratch.
-        const int64_t most = plan.cols_outer ? plan.row_blocks : 1;
-        auto* staged = static_cast<uint16_t*>(
-            kernels::ThreadScratch(0, static_cast<size_t>(most * block_values) * sizeof(uint16_t)));
-        auto* c = static_cast<float*>(
-            kernels::ThreadScratch(1, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
-        if (!staged || !c) {
-#pragma omp atomic write
-          failed = true;
-        } else {
-          kernels::ConfigureAmxTiles();
-#pragma omp for schedule(static)
-          for (int64_t item = 0; item < plan.items; ++item) {
-            const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
-            const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
-            auto stage = [&](int64_t rb, uint16_t* to) {
-              kernels::SplitHalfPixelsToPairTiles(x, g.in_channels, g.in_h, g.in_w, g.stride_h, g.stride_w, g.out_w,
-                                                  rb * kAmxBlockRows, std::min(kAmxBlockRows, m - rb * kAmxBlockRows),
-                                                  to);
-            };
-            auto compute = [&](int64_t rb, const uint16_t* a, int64_t pair) {
-              Compute(a, rb, pair, chunks, blocks, m, n, bias, c, in, out[0]);
-            };
-            if (plan.cols_outer) {
-              for (int64_t rb = rb0; rb < rb1; ++rb) stage(rb, staged + (rb - rb0) * block_values);
-              for (int64_t pair = pair0; pair < pair1; ++pair)
-                for (int64_t rb = rb0; rb < rb1; ++rb) compute(rb, staged + (rb - rb0) * block_values, pair);
-            } else {
-              for (int64_t rb = rb0; rb < rb1; ++rb) {
-                stage(rb, staged);
-                for (int64_t pair = pair0; pair < pair1; ++pair) compute(rb, staged, pair);
-              }
-            }
-          }
-          kernels::ReleaseAmxTiles();
-        }
-      }
-      if (failed) return ResourceExhausted("Conv2D (amx-f16-pw): no memory for its split rows");
+      const bool ran = RunSplitJobs(
+          plan, block_values,
+          [&](int64_t rb, uint16_t* to) {
+            kernels::SplitHalfPixelsToPairTiles(x, g.in_channels, g.in_h, g.in_w, g.stride_h, g.stride_w, g.out_w,
+                                                rb * kAmxBlockRows, std::min(kAmxBlockRows, m - rb * kAmxBlockRows),
+                                                to);
+          },
+          [&](int64_t rb, const uint16_t* a, int64_t pair, float* c) {
+            Compute(a, rb, pair, chunks, blocks, m, n, bias, c, in, out[0]);
+          });
+      if (!ran) return ResourceExhausted("Conv2D (amx-f16-pw): no memory for its split rows");
     }
     return Status::OK();
   }

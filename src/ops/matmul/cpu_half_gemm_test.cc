@@ -13,8 +13,8 @@
 // - A fused bias add then an activation (gelu_erf, hard_swish, leaky_relu),
 //   bit for bit against the separate steps, with and without the stage's
 //   table.
-// - "onednn-f16" (cpu_onednn_half.cc) the same ways on 64 rows or more,
-//   and where it declines.
+// - "onednn-f16" (cpu_onednn_half.cc) and "amx-f16-gemm" (cpu_amx_f16.cc)
+//   the same ways on 64 rows or more, and where onednn-f16 declines.
 // - The steps they decline.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -281,6 +281,46 @@ TEST(MatMulHalfGemm, OneDnnMatchesTheReferenceAndTheSeparateSteps) {
   CheckFusedAdds(*def, 251, cases);
   CheckFusedActivations(*def, 271, {{{1, 128, 40}, 600, false}, {{1, 64, 33}, 75, true}});
   kernels::SetOneDnnFloatGemmForTesting(-1);
+}
+
+// "amx-f16-gemm" (cpu_amx_f16.cc): the float32 arithmetic on AMX-BF16 tiles
+// through exact bfloat16 splits, the same output stage; K tails (300, 37
+// and 64 values: partial chunks of 16), a last single column tile (257
+// columns), 17 to 128 rows, batch dims, 1-3 threads.
+TEST(MatMulHalfGemm, AmxMatchesTheReferenceAndTheSeparateSteps) {
+  const KernelDef* def = FindKernel(OpKind::kMatMul, "amx-f16-gemm");
+  ASSERT_NE(def, nullptr);
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  if (!cpu.amx_bf16 || !cpu.avx512bf16) GTEST_SKIP() << "needs AMX-BF16";
+  std::vector<Case> cases(std::begin(kManyRowCases), std::end(kManyRowCases));
+  cases.push_back({{1, 40, 120}, 200, true});  // PP-OCRv4 rec's 40 rows, K 120 (a chunk of 8)
+  cases.push_back({{1, 17, 48}, 33, false});   // 17 rows: one block, 15 of its rows zero
+  CheckAgainstTheReference(*def, 301, cases);
+  CheckFusedAdds(*def, 351, cases);
+  CheckFusedActivations(*def, 371, {{{1, 128, 40}, 600, false}, {{1, 64, 33}, 75, true}});
+}
+
+// "amx-f16-gemm" declines fewer than 16 rows, b values that are not float16
+// ones, and an infinite b value (its wl would be inf: x * wl, NaN for x 0).
+TEST(MatMulHalfGemm, AmxDeclines) {
+  const KernelDef* def = FindKernel(OpKind::kMatMul, "amx-f16-gemm");
+  ASSERT_NE(def, nullptr);
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  if (!cpu.amx_bf16 || !cpu.avx512bf16) GTEST_SKIP() << "needs AMX-BF16";
+  const ir::AttrMap attrs = Attrs(false);
+  auto supports = [&](int64_t rows, float value) {
+    std::vector<float> w(8 * 16, 0.5f);
+    w[3] = value;
+    ValueInfo wi{DataType::FLOAT32, {8, 16}, w.data(), nullptr, false};
+    ValueInfo x{DataType::FLOAT16, {rows, 8}, nullptr, nullptr, true};
+    std::vector<ValueInfo> y = {ValueInfo{DataType::FLOAT16, {rows, 16}, nullptr, nullptr, true}};
+    std::vector<const ValueInfo*> ins = {&x, &wi};
+    return def->supports(KernelInit(attrs, ins, y));
+  };
+  EXPECT_TRUE(supports(16, 0.25f));
+  EXPECT_FALSE(supports(15, 0.25f));
+  EXPECT_FALSE(supports(64, 0.1f));  // not a float16 value
+  EXPECT_FALSE(supports(64, INFINITY));
 }
 
 // Where oneDNN's float32 GEMM does not pay (AMD), or with fewer than 64
