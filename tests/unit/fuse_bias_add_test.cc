@@ -359,7 +359,11 @@ HalfRun RunFloat16AndCompare(const Pattern& p) {
 
 TEST(FuseBiasAdd, Float16BiasAndResidualFuseIntoTheHalfWeightGemm) {
   if (kernels::BestIsa() < kernels::Isa::kAvx2) GTEST_SKIP() << "no AVX2";
-  const std::string gemm = kernels::BestIsa() >= kernels::Isa::kAvx512 ? "avx512-f16-gemm" : "avx2-f16-gemm";
+  // 16 rows or more run on the AMX split GEMM where the CPU has AMX-BF16.
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  const std::string gemm = cpu.amx_bf16 && cpu.avx512bf16                ? "amx-f16-gemm"
+                           : kernels::BestIsa() >= kernels::Isa::kAvx512 ? "avx512-f16-gemm"
+                                                                         : "avx2-f16-gemm";
   Pattern p;  // 20 rows x 300 -> 40, y + bias
   HalfRun r = RunFloat16AndCompare(p);
   EXPECT_EQ(r.checked, 800u);
