@@ -46,6 +46,7 @@
 #include "ops/amx_bf16_gemm.h"
 #include "ops/amx_jobs.h"
 #include "ops/amx_split_gemm.h"
+#include "ops/conv2d/amx_f16_conv_common.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/half_output_stage.h"
 #include "ops/half_storage.h"
@@ -66,90 +67,20 @@ constexpr int64_t kTile = 16;
 // terms each: about 128 a cycle).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
 
-struct Step {
-  ConvGeometry g;
-  int addend = -1;  // the residual addend's input slot, or -1
-};
-
-int AddendInput(const KernelInit& init) {
-  if (!init.post_ops) return -1;
-  for (const PostOp& op : *init.post_ops)
-    if (op.kind == PostOp::Kind::kAdd) return op.input;
-  return -1;
-}
-
-bool LayoutTaken(const ValueInfo& v) {
-  return v.layout == MemoryLayout::kPlain || v.layout == MemoryLayout::kBlocked16;
-}
-
-// Everything but the layouts the pass gives: a step this kernel computes.
-bool StepTaken(const KernelInit& init, Step* s) {
-  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
-  if (!cpu.amx_bf16 || !cpu.avx512bf16 || !cpu.avx512bw || !cpu.avx512vl || !cpu.f16c) return false;
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
-  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
-  if (!IsHalfStorage(x) || !IsHalfStorage(y) || x.quant || y.quant || !LayoutTaken(x) || !LayoutTaken(y)) return false;
-  if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant || w.layout != MemoryLayout::kPlain) return false;
-  if (init.inputs.size() > 2 && init.inputs[2]) {
-    const ValueInfo& b = *init.inputs[2];
-    if (b.dtype != DataType::FLOAT32 || b.quant || b.narrowed || b.layout != MemoryLayout::kPlain) return false;
-  }
-  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &s->g).ok()) return false;
+// A step AmxHalfConvTaken takes, with a 1 x 1 filter, no padding and
+// enough input channels.
+bool StepTaken(const KernelInit& init, AmxHalfConvStep* s) {
+  if (!AmxHalfConvTaken(init, s)) return false;
   const ConvGeometry& g = s->g;
-  if (g.kernel_h != 1 || g.kernel_w != 1 || g.group != 1 || g.pad_top != 0 || g.pad_left != 0 || g.pad_bottom != 0 ||
-      g.pad_right != 0 || g.in_channels % 16 != 0 || g.out_channels % 16 != 0)
+  if (g.kernel_h != 1 || g.kernel_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.pad_bottom != 0 || g.pad_right != 0)
     return false;
-  if (g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1) return false;  // logical NCHW
-  s->addend = AddendInput(init);
-  if (s->addend >= 0) {
-    if (static_cast<size_t>(s->addend) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s->addend)])
-      return false;
-    const ValueInfo& a = *init.inputs[static_cast<size_t>(s->addend)];
-    if (a.const_data || a.shape != y.shape || !LayoutTaken(a)) return false;
-  }
-  if (!HalfOutputStage::Supports(init)) return false;
   // With a few input channels the split, the tile stores and the output
   // stage, the same for every 32 pixels whatever K, outweigh the products:
   // avx512-f16-pw, which stores its own registers, ran MobileNetV2's 16 ->
   // 96 and 32 -> 16 at 112 x 112 and PP-OCR det's 16 -> 32 and 32 -> 48 in
   // 0.39-0.87x this kernel's time (2 threads, AMX Xeon); 144 -> 32 and 32
   // -> 192 ran faster here.
-  if (g.in_channels < 32 || g.in_channels * g.out_channels < 2048) return false;
-  // The filter's values finite float16 ones (force_float16 rounds a filter
-  // consumed in FLOAT16 once): then its split is exact, and no wl is inf.
-  const auto* f = static_cast<const float*>(w.const_data);
-  const int64_t count = ir::ElementCount(w.shape);
-  return HoldsHalfValues(f, count) && std::all_of(f, f + count, [](float v) { return std::isfinite(v); });
-}
-
-bool AllBlocked(const KernelInit& init, const Step& s) {
-  if (init.inputs[0]->layout != MemoryLayout::kBlocked16 || init.outputs[0].layout != MemoryLayout::kBlocked16)
-    return false;
-  return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kBlocked16;
-}
-
-// `count` rows of one 16-column tile of the C block (rows 32 floats apart)
-// plus the bias into run[r * 16 + lane]: an nChw16c run.
-__attribute__((target("avx512f"))) void GatherTile(const float* c, const float* bias, int64_t count, float* run) {
-  const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-  for (int64_t r = 0; r < count; ++r)
-    _mm512_store_ps(run + r * kTile, _mm512_add_ps(_mm512_loadu_ps(c + r * kAmxBlockCols), b));
-}
-
-// The same rows clamped by each of `clamps` in order and rounded to float16
-// straight into the output run `y` (HalfOutputStage::ClampsThenRound: the
-// stage's result for post-ops that are all clamps, or none).
-__attribute__((target("avx512f,f16c"))) void StoreClampedTile(const float* c, const float* bias, int64_t count,
-                                                              const std::vector<std::pair<float, float>>& clamps,
-                                                              uint16_t* y) {
-  const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-  for (int64_t r = 0; r < count; ++r) {
-    __m512 v = _mm512_add_ps(_mm512_loadu_ps(c + r * kAmxBlockCols), b);
-    // NaN -> lo: max returns its second operand (as the stage's clamps, ops/clamp.h).
-    for (const auto& [lo, hi] : clamps) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + r * kTile),
-                        _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
+  return g.in_channels >= 32 && g.in_channels * g.out_channels >= 2048;
 }
 
 class AmxHalfPointwise : public Kernel {
@@ -159,30 +90,15 @@ class AmxHalfPointwise : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
-    if (!StepTaken(init, &step_) || !AllBlocked(init, step_))
+    if (!StepTaken(init, &step_) || !AmxHalfConvAllBlocked(init, step_))
       return Internal("amx-f16-pw does not take this convolution");
     const ConvGeometry& g = step_.g;
-    stage_ = std::make_unique<HalfOutputStage>(init);
-    clamps_only_ = stage_->ClampsThenRound(&clamps_);
+    output_ = std::make_unique<AmxHalfConvOutput>(init);
     const ValueInfo& w = *init.inputs[1];
-    const auto strides = LogicalStrides(w.shape, g.filter_axes);
-    const auto* filter = static_cast<const float*>(w.const_data);
     // B: K = 2 x input channels, (wh, wl) for each channel.
-    const int64_t k = 2 * g.in_channels, n = g.out_channels, words = AmxBFloat16BWords(k, n);
-    MIXQ_RETURN_IF_ERROR(PackOnce<uint32_t>(
-        init, Name(), static_cast<size_t>(words),
-        [&](uint32_t* words_data) {
-          PackAmxBFloat16B(
-              k, n,
-              [&](int64_t kk, int64_t o) {
-                float hi, lo;
-                kernels::SplitHalfValue(FloatToHalf(filter[o * strides[0] + kk / 2 * strides[1]]), &hi, &lo);
-                return kk % 2 == 0 ? hi : lo;
-              },
-              nullptr, words_data);
-        },
-        &packed_, &private_bytes_));
-    b_ = ViewAmxBFloat16B(k, n, packed_->data());
+    MIXQ_RETURN_IF_ERROR(PackAmxHalfFilter(init, Name(), g, LogicalStrides(w.shape, g.filter_axes),
+                                           static_cast<const float*>(w.const_data), &packed_, &private_bytes_));
+    b_ = ViewAmxBFloat16B(2 * g.in_channels, g.out_channels, packed_->data());
     return Status::OK();
   }
 
@@ -225,49 +141,35 @@ class AmxHalfPointwise : public Kernel {
     else
       SplitTileProducts<1>(a, chunks, b, b_stride, c);
     const int64_t p0 = rb * kAmxBlockRows, rows = std::min(kAmxBlockRows, m - p0);
-    alignas(64) float run[kAmxBlockRows * kTile];
     for (int64_t t = 0; t < (two ? 2 : 1); ++t) {
       const int64_t block = first + t;
-      const float* tile_bias = bias ? bias + block * kTile : nullptr;
-      const int64_t at = ((n * blocks + block) * m + p0) * kTile;
-      if (clamps_only_) {  // no pass through a run buffer (ResNet-50 force_float16: about 1 %)
-        StoreClampedTile(c + t * kTile, tile_bias, rows, clamps_, out.Data<uint16_t>() + at);
-        continue;
-      }
-      GatherTile(c + t * kTile, tile_bias, rows, run);
-      stage_->Apply(run, rows * kTile, at, in, out);
+      output_->Store(c + t * kTile, bias ? bias + block * kTile : nullptr, rows,
+                     ((n * blocks + block) * m + p0) * kTile, in, out);
     }
   }
 
-  Step step_;
-  std::unique_ptr<HalfOutputStage> stage_;
-  bool clamps_only_ = false;  // the stage's result is clamps_ and one rounding: stored by the tiles' epilogue
-  std::vector<std::pair<float, float>> clamps_;
+  AmxHalfConvStep step_;
+  std::unique_ptr<AmxHalfConvOutput> output_;
   std::shared_ptr<const std::vector<uint32_t>> packed_;
   AmxBFloat16B b_;
   int64_t private_bytes_ = 0;
 };
 
 bool Supports(const KernelInit& init) {
-  Step s;
+  AmxHalfConvStep s;
   return StepTaken(init, &s);
 }
 
 // Kept where its input, output and addend are nChw16c (between the other
 // float16 kernels); a plain side goes to onednn-f16.
 bool KeepWithLayouts(const KernelInit& init) {
-  Step s;
-  return StepTaken(init, &s) && AllBlocked(init, s);
+  AmxHalfConvStep s;
+  return StepTaken(init, &s) && AmxHalfConvAllBlocked(init, s);
 }
 
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
-  inputs->assign(init.inputs.size(), false);
-  outputs->assign(init.outputs.size(), false);
-  Step s;
-  if (block != MemoryLayout::kBlocked16 || !StepTaken(init, &s)) return;
-  (*inputs)[0] = true;
-  (*outputs)[0] = true;
-  if (s.addend >= 0) (*inputs)[static_cast<size_t>(s.addend)] = true;
+  AmxHalfConvStep s;
+  AmxHalfConvSlots(init, block, StepTaken(init, &s), inputs, outputs);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
