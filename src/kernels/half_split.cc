@@ -81,6 +81,12 @@ MIXQ_SPLIT void SplitHalfRowsToPairTiles(const uint16_t* a, int64_t lda, int64_t
   }
 }
 
+MIXQ_SPLIT void SplitHalfRunToPairs(const uint16_t* x, int64_t n, uint16_t* hi, uint16_t* lo) {
+  for (int64_t p = 0; p < n; ++p)
+    SplitPairs(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + p * 16))), hi + p * 32,
+               lo + p * 32);
+}
+
 void SplitHalfValue(uint16_t half, float* hi, float* lo) {
   const float x = HalfToFloat(half);
   *hi = BFloat16ToFloat(FloatToBFloat16(x));

@@ -39,6 +39,11 @@ void SplitHalfPixelsToPairTiles(const uint16_t* x, int64_t channels, int64_t hei
 // `rows` zero. Needs AVX512-BF16.
 void SplitHalfRowsToPairTiles(const uint16_t* a, int64_t lda, int64_t k, int64_t r0, int64_t rows, uint16_t* out);
 
+// `n` consecutive pixels of one 16-channel block of a float16 nChw16c image
+// (x: the first pixel's 16 values) as n rows of 32 hi values at `hi` and n
+// of lo values at `lo` (both 64-byte aligned), the pairs form above.
+void SplitHalfRunToPairs(const uint16_t* x, int64_t n, uint16_t* hi, uint16_t* lo);
+
 // The split of one float16 value (its bits) as float32 holding bfloat16
 // values: what SplitHalfPixelsToPairTiles writes, in scalar form (tests,
 // the filter's packing).

@@ -24,6 +24,8 @@ namespace mixq::ops {
 // A staged chunk of 16 values of K for 32 rows: 32 rows of 32 hi values
 // ((xh, xh) per k), then 32 rows of lo values.
 constexpr int64_t kSplitBlockValues = 2048;
+// B tiles prefetched this many chunks ahead.
+constexpr int64_t kSplitPrefetchTiles = 2;
 
 // C (32 rows x 32 columns, float32, rows kAmxBlockCols apart) = the staged
 // row block `a` (`chunks` chunks) times B's tiles for one or two column
@@ -42,6 +44,13 @@ MIXQ_AMX_KERNEL inline void SplitTileProducts(const uint16_t* a, int64_t chunks,
   for (int64_t k = 0; k < chunks; ++k) {
     const uint16_t* at = a + k * kSplitBlockValues;
     const uint32_t* bt = b + k * kAmxBTileWords;
+    // The B tiles two chunks on, into L1 (a filter streamed from memory: ResNet-50's 7 x 7 layers).
+    for (int line = 0; line < 16; ++line) {
+      _mm_prefetch(reinterpret_cast<const char*>(bt + kSplitPrefetchTiles * kAmxBTileWords + line * 16), _MM_HINT_T0);
+      if constexpr (C == 2)
+        _mm_prefetch(reinterpret_cast<const char*>(bt + b_stride + kSplitPrefetchTiles * kAmxBTileWords + line * 16),
+                     _MM_HINT_T0);
+    }
     _tile_loadd(6, bt, 64);
     if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
     for (int half = 0; half < 2; ++half) {  // the hi pairs, then the lo pairs, into the same C tiles

@@ -1,4 +1,5 @@
-// "amx-f16-pw" (cpu_amx_f16_pw.cc) against a double reference on the same
+// "amx-f16-pw" (cpu_amx_f16_pw.cc) and "amx-f16-conv" (cpu_amx_f16_conv.cc)
+// against a double reference on the same
 // float16 values, rounded at each boundary as the separate steps would be,
 // within one float16 step of the sum's magnitude (the kernel sums exact
 // products in float32): pixel counts that leave 1-16 and 17-31 rows in the
@@ -33,6 +34,7 @@ struct Case {
   std::string post;  // "", "relu", "add_relu6", "hard_swish_affine"
   int64_t stride_h = 1, stride_w = 1;
   bool extremes = false;
+  int64_t kernel = 1, pad = 0, dilation = 1;  // square filter, the same padding on every side
 };
 
 int64_t Blocked(int64_t n, int64_t c, int64_t h, int64_t w, int64_t channels, int64_t height, int64_t width) {
@@ -47,8 +49,8 @@ ir::AttrMap Attrs(const Case& c) {
   attrs.Set("filter_layout", std::string("OIHW"));
   attrs.Set("group", int64_t{1});
   attrs.Set("strides", std::vector<int64_t>{c.stride_h, c.stride_w});
-  attrs.Set("dilations", std::vector<int64_t>{1, 1});
-  attrs.Set("pads", std::vector<int64_t>{0, 0, 0, 0});
+  attrs.Set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
   return attrs;
 }
 
@@ -77,21 +79,22 @@ std::vector<PostOp> PostOps(const std::string& post) {
   return ops;
 }
 
-const KernelDef* Kernel16() {
-  const KernelDef* def = FindKernel(OpKind::kConv2D, "amx-f16-pw");
+const KernelDef* Kernel16(const char* name = "amx-f16-pw") {
+  const KernelDef* def = FindKernel(OpKind::kConv2D, name);
   if (!def) return nullptr;
   const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
   return cpu.amx_bf16 && cpu.avx512bf16 && cpu.avx512bw && cpu.avx512vl && cpu.f16c ? def : nullptr;
 }
 
 void Check(const Case& c, int threads, uint32_t seed) {
-  const KernelDef* def = Kernel16();
+  const KernelDef* def = Kernel16(c.kernel == 1 ? "amx-f16-pw" : "amx-f16-conv");
   ASSERT_NE(def, nullptr);
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
-  const int64_t oh = (c.h - 1) / c.stride_h + 1, ow = (c.w - 1) / c.stride_w + 1;
+  const int64_t span = (c.kernel - 1) * c.dilation + 1, taps = c.kernel * c.kernel;
+  const int64_t oh = (c.h + 2 * c.pad - span) / c.stride_h + 1, ow = (c.w + 2 * c.pad - span) / c.stride_w + 1;
   const int64_t plane = c.h * c.w, out_plane = oh * ow;
-  std::vector<float> x(static_cast<size_t>(c.n * c.in_c * plane)), filter(static_cast<size_t>(c.out_c * c.in_c)),
+  std::vector<float> x(static_cast<size_t>(c.n * c.in_c * plane)), filter(static_cast<size_t>(c.out_c * c.in_c * taps)),
       bias(static_cast<size_t>(c.out_c)), addend(static_cast<size_t>(c.n * c.out_c * out_plane));
   for (auto& v : x) v = Half(real(rng) * 4.0f);
   for (auto& v : filter) v = Half(real(rng));
@@ -110,7 +113,7 @@ void Check(const Case& c, int threads, uint32_t seed) {
   }
 
   const ir::AttrMap attrs = Attrs(c);
-  const ir::Shape xs{c.n, c.in_c, c.h, c.w}, ws{c.out_c, c.in_c, 1, 1}, ys{c.n, c.out_c, oh, ow};
+  const ir::Shape xs{c.n, c.in_c, c.h, c.w}, ws{c.out_c, c.in_c, c.kernel, c.kernel}, ys{c.n, c.out_c, oh, ow};
   const MemoryLayout b16 = MemoryLayout::kBlocked16;
   ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, b16};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
@@ -153,11 +156,15 @@ void Check(const Case& c, int threads, uint32_t seed) {
   for (int64_t n = 0; n < c.n && bad < 5; ++n)
     for (int64_t o = 0; o < c.out_c && bad < 5; ++o)
       for (int64_t p = 0; p < out_plane && bad < 5; ++p) {
-        const int64_t at = (p / ow * c.stride_h) * c.w + p % ow * c.stride_w;
         double sum = bias[static_cast<size_t>(o)];
         for (int64_t i = 0; i < c.in_c; ++i)
-          sum += static_cast<double>(filter[static_cast<size_t>(o * c.in_c + i)]) *
-                 x[static_cast<size_t>((n * c.in_c + i) * plane + at)];
+          for (int64_t t = 0; t < taps; ++t) {
+            const int64_t iy = p / ow * c.stride_h - c.pad + t / c.kernel * c.dilation;
+            const int64_t ix = p % ow * c.stride_w - c.pad + t % c.kernel * c.dilation;
+            if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+            sum += static_cast<double>(filter[static_cast<size_t>((o * c.in_c + i) * taps + t)]) *
+                   x[static_cast<size_t>((n * c.in_c + i) * plane + iy * c.w + ix)];
+          }
         float expected = Half(static_cast<float>(sum));
         if (c.post == "add_relu6") {
           expected = Half(expected + addend[static_cast<size_t>((n * c.out_c + o) * out_plane + p)]);
@@ -217,6 +224,28 @@ TEST(Conv2DAmxHalfPointwise, ExtremeValues) {
   Check({1, 64, 96, 9, 7, "", 1, 1, true}, 1, 77);
   Check({2, 128, 32, 5, 6, "relu", 1, 1, true}, 3, 78);
   Check({1, 64, 64, 9, 8, "", 2, 2, true}, 1, 79);
+}
+
+// amx-f16-conv: 3 x 3 (ResNet-50's), 5 x 5, stride 2, dilation 2, no
+// padding, 16 input channels, planes whose rows leave every kind of run in
+// the 32-row blocks, a filter larger than the planes (column pairs
+// outside), batch 2, post-ops, 1 and 3 threads.
+TEST(Conv2DAmxHalfSpatial, MatchesTheReference) {
+  if (!Kernel16("amx-f16-conv")) GTEST_SKIP() << "needs AMX-BF16";
+  const Case cases[] = {
+      {1, 64, 64, 9, 11, "relu", 1, 1, false, 3, 1, 1}, {1, 32, 48, 14, 14, "add_relu6", 1, 1, false, 3, 1, 1},
+      {2, 16, 32, 7, 7, "", 1, 1, false, 3, 1, 1},      {1, 64, 64, 13, 10, "hard_swish_affine", 2, 2, false, 3, 1, 1},
+      {1, 32, 32, 12, 12, "", 1, 1, false, 5, 2, 1},    {1, 32, 32, 12, 12, "relu", 1, 1, false, 3, 2, 2},
+      {1, 48, 32, 10, 9, "", 2, 2, false, 3, 0, 1},     {1, 256, 64, 7, 7, "add_relu6", 1, 1, false, 3, 1, 1},
+      {1, 32, 16, 3, 40, "relu", 1, 1, false, 3, 1, 1},
+  };
+  uint32_t seed = 501;
+  for (int threads : {1, 3})
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      SCOPED_TRACE(i);
+      Check(cases[i], threads, seed++);
+    }
+  Check({1, 32, 32, 8, 8, "", 1, 1, true, 3, 1, 1}, 1, 599);  // infinities, subnormals, 65504
 }
 
 // Declined: a filter that is not float16 values, or has an infinity; a 3 x

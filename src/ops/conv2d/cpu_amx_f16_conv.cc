@@ -1,0 +1,322 @@
+// "amx-f16-conv": Conv2D with a spatial filter (3 x 3, 5 x 5, ...; stride 1
+// or 2 both ways, any padding and dilation, one group) between float16
+// tensors the plan keeps nChw16c, computed in float32 on AMX-BF16 tiles: the
+// exact bfloat16 splits of "amx-f16-pw" (ops/amx_split_gemm.h,
+// kernels/half_split.h) as an implicit GEMM.
+//
+// Why: ResNet-50 force_float16 spent 17 of its 31 ms (1 thread, AMX Xeon)
+// in its 3 x 3 layers on oneDNN's float32 kernels ("onednn-f16",
+// "onednn-f16-winograd": no float16 convolution in oneDNN 2.6), each 116
+// million multiply-adds; amx-f16-pw runs such products at about 190 per ns.
+//
+// How: the padded input plane is split once per image into thread scratch,
+// per block of 16 channels a plane of (xh, xh) pair rows and one of (xl,
+// xl) rows (64 bytes a pixel), R rows each, rows `pitch` pixels wide (the
+// padded width rounded up to a multiple of the stride). Output pixel (y, x)
+// is GEMM row q = y * (pitch / stride) + x, and its input pixel for tap
+// (dy, dx) is plane pixel stride * q plus a constant offset per tap (with
+// stride 2 the plane's rows are stored even ones first, then odd ones, so
+// that this holds across output rows): for 16 consecutive rows q, a tile
+// load of 16 plane pixels stride * 64 bytes apart. Rows q whose x is past the output's
+// width read the padding or the next row and are dropped; the plane has
+// zero rows after it for the last block's loads. B: the filter packed once
+// as (wh, wl) pairs with K = taps x 2 x input channels. Each 32 rows x 32
+// output channels sum taps x channel blocks x 2 (hi, lo) tile products into
+// one float32 C block; its valid rows go out as nChw16c runs through the
+// output stage (conv2d/amx_f16_conv_common.h), bias added in float32.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/avx512_warnings.h"
+#include "kernels/half_split.h"
+#include "kernels/thread_scratch.h"
+#include "kernels/u8s8_gemm_amx.h"
+#include "ops/amx_bf16_gemm.h"
+#include "ops/amx_jobs.h"
+#include "ops/amx_split_gemm.h"
+#include "ops/conv2d/amx_f16_conv_common.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/kernel_registry.h"
+#include "ops/layout.h"
+#include "util/status_util.h"
+
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kTile = 16;
+constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
+constexpr int kPlaneSlot = 0, kBlockSlot = 1;  // kernels::ThreadScratch slots
+
+bool StepTaken(const KernelInit& init, AmxHalfConvStep* s) {
+  if (!AmxHalfConvTaken(init, s)) return false;
+  const ConvGeometry& g = s->g;
+  return g.kernel_h * g.kernel_w > 1 && g.stride_h == g.stride_w && (g.stride_h == 1 || g.stride_h == 2);
+}
+
+// The flat plane of a step. With stride 2 its rows are stored by phase:
+// the even padded rows, then the odd ones (plane row (yp % 2) * (height /
+// 2) + yp / 2), so that output row y + 1's input rows for a tap follow
+// output row y's, as its GEMM rows do.
+struct Plane {
+  int64_t stride = 1;
+  int64_t pitch = 0;             // plane pixels a row: the padded width rounded up to a multiple of the stride
+  int64_t row_pitch = 0;         // GEMM rows an output row: pitch / stride
+  int64_t height = 0;            // padded rows, rounded up to a multiple of the stride
+  int64_t m = 0;                 // GEMM rows: out_h x row_pitch
+  int64_t rows = 0;              // plane rows x pitch, the zero ones after the image included
+  std::vector<int64_t> offsets;  // per tap: its plane pixel offset
+
+  int64_t RowOf(int64_t padded_row) const { return padded_row % stride * (height / stride) + padded_row / stride; }
+};
+
+Plane PlaneOf(const ConvGeometry& g) {
+  Plane p;
+  p.stride = g.stride_h;
+  const int64_t padded_w = g.in_w + g.pad_left + g.pad_right, padded_h = g.in_h + g.pad_top + g.pad_bottom;
+  p.row_pitch = (padded_w + p.stride - 1) / p.stride;
+  p.pitch = p.row_pitch * p.stride;
+  p.height = (padded_h + p.stride - 1) / p.stride * p.stride;
+  p.m = g.out_h * p.row_pitch;
+  int64_t largest = 0;
+  for (int64_t dy = 0; dy < g.kernel_h; ++dy)
+    for (int64_t dx = 0; dx < g.kernel_w; ++dx) {
+      // Output (y, x) reads padded (stride y + dy d, stride x + dx d): plane
+      // row y + RowOf(dy d), column stride x + dx d.
+      p.offsets.push_back(p.RowOf(dy * g.dilation_h) * p.pitch + dx * g.dilation_w);
+      largest = std::max(largest, p.offsets.back());
+    }
+  // GEMM row q = y row_pitch + x reads plane pixel stride q + offset.
+  const int64_t last_q = (p.m + kAmxBlockRows - 1) / kAmxBlockRows * kAmxBlockRows - 1;
+  p.rows = std::max(p.height * p.pitch, p.stride * last_q + largest + 1);
+  return p;
+}
+
+// C (32 x 32 float32) for GEMM rows q0.. of one or two column tiles: every
+// tap, every block of 16 channels, the hi and the lo plane.
+template <int C>
+MIXQ_AMX_KERNEL void SpatialTileProducts(const uint16_t* planes, const Plane& p, int64_t chunks, int64_t q0,
+                                         const uint32_t* b, int64_t b_stride, float* c) {
+  _tile_zero(0);
+  _tile_zero(2);
+  if constexpr (C == 2) {
+    _tile_zero(1);
+    _tile_zero(3);
+  }
+  const int64_t a_bytes = p.stride * 64, half_rows = kTile * p.stride * 32, plane_values = p.rows * 32;
+  const int64_t taps = static_cast<int64_t>(p.offsets.size());
+  for (int64_t t = 0; t < taps; ++t) {
+    const int64_t row0 = (p.stride * q0 + p.offsets[static_cast<size_t>(t)]) * 32;
+    for (int64_t k = 0; k < chunks; ++k) {
+      const uint32_t* bt = b + (t * chunks + k) * kAmxBTileWords;
+      for (int line = 0; line < 16; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(bt + kSplitPrefetchTiles * kAmxBTileWords + line * 16), _MM_HINT_T0);
+        if constexpr (C == 2)
+          _mm_prefetch(reinterpret_cast<const char*>(bt + b_stride + kSplitPrefetchTiles * kAmxBTileWords + line * 16),
+                       _MM_HINT_T0);
+      }
+      _tile_loadd(6, bt, 64);
+      if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
+      for (int half = 0; half < 2; ++half) {  // the hi plane, then the lo plane, into the same C tiles
+        const uint16_t* rows = planes + (2 * k + half) * plane_values + row0;
+        _tile_loadd(4, rows, a_bytes);
+        _tile_dpbf16ps(0, 4, 6);
+        if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
+        _tile_loadd(5, rows + half_rows, a_bytes);
+        _tile_dpbf16ps(2, 5, 6);
+        if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+      }
+    }
+  }
+  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
+  _tile_stored(0, c, kStride);
+  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
+  if constexpr (C == 2) {
+    _tile_stored(1, c + kTile, kStride);
+    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
+  }
+}
+
+class AmxHalfConv : public Kernel {
+ public:
+  const char* Name() const override { return "amx-f16-conv"; }
+  bool ReadsInputAtRun(size_t index) const override { return index != 1; }  // the filter is packed
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+
+  Status Init(const KernelInit& init) {
+    if (!StepTaken(init, &step_) || !AmxHalfConvAllBlocked(init, step_))
+      return Internal("amx-f16-conv does not take this convolution");
+    const ConvGeometry& g = step_.g;
+    plane_ = PlaneOf(g);
+    output_ = std::make_unique<AmxHalfConvOutput>(init);
+    const ValueInfo& w = *init.inputs[1];
+    MIXQ_RETURN_IF_ERROR(PackAmxHalfFilter(init, Name(), g, LogicalStrides(w.shape, g.filter_axes),
+                                           static_cast<const float*>(w.const_data), &packed_, &private_bytes_));
+    b_ = ViewAmxBFloat16B(g.kernel_h * g.kernel_w * 2 * g.in_channels, g.out_channels, packed_->data());
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t chunks = g.in_channels / 16, blocks = g.out_channels / 16;
+    const int64_t plane_values = p.rows * 32;
+    auto* planes = static_cast<uint16_t*>(
+        kernels::ThreadScratch(kPlaneSlot, static_cast<size_t>(chunks * 2 * plane_values) * sizeof(uint16_t)));
+    if (!planes) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its split planes");
+    const int threads = std::max(1, omp_get_max_threads());
+    const AmxJobPlan plan = PlanAmxJobs(p.m, (b_.n_blocks + 1) / 2, b_.n_blocks * b_.chunks * kAmxBTileWords * 4,
+                                        chunks * 2 * plane_values * 2 /* the split planes */,
+                                        g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_channels * g.out_channels,
+                                        threads, kMinParallelMacs);
+    const float* bias = in.size() > 2 && in[2].data ? in[2].Data<const float>() : nullptr;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      Split(in[0].Data<const uint16_t>() + n * g.in_channels * g.in_h * g.in_w, planes, threads);
+      bool failed = false;
+#pragma omp parallel if (plan.parallel)
+      {
+        auto* c = static_cast<float*>(
+            kernels::ThreadScratch(kBlockSlot, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
+        if (!c) {
+#pragma omp atomic write
+          failed = true;
+        } else {
+          kernels::ConfigureAmxTiles();
+#pragma omp for schedule(static)
+          for (int64_t item = 0; item < plan.items; ++item) {
+            const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
+            const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
+            if (plan.cols_outer) {
+              for (int64_t pair = pair0; pair < pair1; ++pair)
+                for (int64_t rb = rb0; rb < rb1; ++rb) Compute(planes, rb, pair, chunks, blocks, n, bias, c, in, out);
+            } else {
+              for (int64_t rb = rb0; rb < rb1; ++rb)
+                for (int64_t pair = pair0; pair < pair1; ++pair)
+                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, in, out);
+            }
+          }
+          kernels::ReleaseAmxTiles();
+        }
+      }
+      if (failed) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its C blocks");
+    }
+    return Status::OK();
+  }
+
+ private:
+  // One image's input (nChw16c) into the split planes: per channel block
+  // and padded row, the image row's pixels split into the hi and lo planes
+  // at their place, the padding zero; the rows after the image zero.
+  void Split(const uint16_t* x, uint16_t* planes, int threads) const {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t chunks = g.in_channels / 16, plane_values = p.rows * 32, rows = p.height;
+    const int64_t items = chunks * (rows + 1);  // each block's padded rows, and its zero rows after them
+#pragma omp parallel for schedule(static) if (threads > 1 && g.in_channels * g.in_h * g.in_w >= (int64_t{1} << 14))
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t k = item / (rows + 1), yp = item % (rows + 1);
+      uint16_t* hi = planes + 2 * k * plane_values;
+      uint16_t* lo = hi + plane_values;
+      auto zero = [&](int64_t from, int64_t count) {
+        std::memset(hi + from * 32, 0, static_cast<size_t>(count) * 64);
+        std::memset(lo + from * 32, 0, static_cast<size_t>(count) * 64);
+      };
+      if (yp == rows) {
+        zero(p.height * p.pitch, p.rows - p.height * p.pitch);
+        continue;
+      }
+      const int64_t row = p.RowOf(yp) * p.pitch, iy = yp - g.pad_top;
+      if (iy < 0 || iy >= g.in_h) {
+        zero(row, p.pitch);
+        continue;
+      }
+      zero(row, g.pad_left);
+      kernels::SplitHalfRunToPairs(x + (k * g.in_h + iy) * g.in_w * 16, g.in_w, hi + (row + g.pad_left) * 32,
+                                   lo + (row + g.pad_left) * 32);
+      zero(row + g.pad_left + g.in_w, p.pitch - g.pad_left - g.in_w);
+    }
+  }
+
+  // GEMM rows [32 rb, 32 rb + 32) against column pair `pair`: the tiles,
+  // then each valid row run (one output row's pixels) of each column tile
+  // through the output.
+  void Compute(const uint16_t* planes, int64_t rb, int64_t pair, int64_t chunks, int64_t blocks, int64_t n,
+               const float* bias, float* c, const std::vector<TensorView>& in,
+               const std::vector<TensorView>& out) const {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t first = 2 * pair, b_stride = b_.chunks * kAmxBTileWords, q0 = rb * kAmxBlockRows;
+    const bool two = first + 1 < blocks;
+    if (two)
+      SpatialTileProducts<2>(planes, p, chunks, q0, b_.tiles + first * b_stride, b_stride, c);
+    else
+      SpatialTileProducts<1>(planes, p, chunks, q0, b_.tiles + first * b_stride, b_stride, c);
+    const int64_t q1 = std::min(q0 + kAmxBlockRows, p.m), pixels = g.out_h * g.out_w;
+    for (int64_t q = q0; q < q1;) {
+      const int64_t y = q / p.row_pitch, x = q % p.row_pitch;
+      if (x >= g.out_w) {  // past the output's width: the next output row
+        q += p.row_pitch - x;
+        continue;
+      }
+      const int64_t count = std::min(g.out_w - x, q1 - q);
+      for (int64_t t = 0; t < (two ? 2 : 1); ++t) {
+        const int64_t block = first + t;
+        output_->Store(c + (q - q0) * kAmxBlockCols + t * kTile, bias ? bias + block * kTile : nullptr, count,
+                       ((n * blocks + block) * pixels + y * g.out_w + x) * kTile, in, out[0]);
+      }
+      q += count;
+    }
+  }
+
+  AmxHalfConvStep step_;
+  Plane plane_;
+  std::unique_ptr<AmxHalfConvOutput> output_;
+  std::shared_ptr<const std::vector<uint32_t>> packed_;
+  AmxBFloat16B b_;
+  int64_t private_bytes_ = 0;
+};
+
+bool Supports(const KernelInit& init) {
+  AmxHalfConvStep s;
+  return StepTaken(init, &s);
+}
+
+// Kept where its input, output and addend are nChw16c (between the other
+// float16 kernels); a plain side goes to onednn-f16.
+bool KeepWithLayouts(const KernelInit& init) {
+  AmxHalfConvStep s;
+  return StepTaken(init, &s) && AmxHalfConvAllBlocked(init, s);
+}
+
+void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  AmxHalfConvStep s;
+  AmxHalfConvSlots(init, block, StepTaken(init, &s), inputs, outputs);
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto conv = std::make_unique<AmxHalfConv>();
+  MIXQ_RETURN_IF_ERROR(conv->Init(init));
+  *kernel = std::move(conv);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_AVX512_WARNINGS_ON
+
+MIXQ_REGISTER_KERNELS(conv2d, amx_f16_conv) {
+  // Above onednn-f16 (10) and onednn-f16-winograd (11) for the steps it takes.
+  mixq::ops::RegisterKernel({"amx-f16-conv", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 14, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::BlockedSlots, mixq::ops::KeepWithLayouts,
+                             mixq::ops::AddendAlias});
+}
