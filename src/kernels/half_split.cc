@@ -87,6 +87,10 @@ MIXQ_SPLIT void SplitHalfRunToPairs(const uint16_t* x, int64_t n, uint16_t* hi, 
                lo + p * 32);
 }
 
+MIXQ_SPLIT void SplitFloatRunToPairs(const float* x, int64_t n, uint16_t* hi, uint16_t* lo) {
+  for (int64_t p = 0; p < n; ++p) SplitPairs(_mm512_loadu_ps(x + p * 16), hi + p * 32, lo + p * 32);
+}
+
 void SplitHalfValue(uint16_t half, float* hi, float* lo) {
   const float x = HalfToFloat(half);
   *hi = BFloat16ToFloat(FloatToBFloat16(x));

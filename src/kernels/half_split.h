@@ -44,6 +44,9 @@ void SplitHalfRowsToPairTiles(const uint16_t* a, int64_t lda, int64_t k, int64_t
 // of lo values at `lo` (both 64-byte aligned), the pairs form above.
 void SplitHalfRunToPairs(const uint16_t* x, int64_t n, uint16_t* hi, uint16_t* lo);
 
+// The same from float32 values that are float16 ones (a widened copy).
+void SplitFloatRunToPairs(const float* x, int64_t n, uint16_t* hi, uint16_t* lo);
+
 // The split of one float16 value (its bits) as float32 holding bfloat16
 // values: what SplitHalfPixelsToPairTiles writes, in scalar form (tests,
 // the filter's packing).

@@ -69,7 +69,7 @@ bool AmxHalfConvTaken(const KernelInit& init, AmxHalfConvStep* s) {
   }
   if (!ComputeConv2DGeometry(init.attrs, init.inputs, &s->g).ok()) return false;
   const ConvGeometry& g = s->g;
-  if (g.group != 1 || g.in_channels % 16 != 0 || g.out_channels % 16 != 0) return false;
+  if (g.group != 1 || g.in_channels % 16 != 0) return false;
   if (g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1) return false;  // logical NCHW
   s->addend = AddendInput(init);
   if (s->addend >= 0) {
@@ -92,15 +92,16 @@ bool AmxHalfConvAllBlocked(const KernelInit& init, const AmxHalfConvStep& s) {
   return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kBlocked16;
 }
 
-void AmxHalfConvSlots(const KernelInit& init, MemoryLayout block, bool taken, std::vector<bool>* inputs,
-                      std::vector<bool>* outputs) {
+void AmxHalfConvSlots(const KernelInit& init, MemoryLayout block, bool taken, bool blocked_output,
+                      std::vector<bool>* inputs, std::vector<bool>* outputs) {
   inputs->assign(init.inputs.size(), false);
   outputs->assign(init.outputs.size(), false);
   if (block != MemoryLayout::kBlocked16 || !taken) return;
   (*inputs)[0] = true;
-  (*outputs)[0] = true;
+  (*outputs)[0] = blocked_output;
   const int addend = AddendInput(init);
-  if (addend >= 0 && static_cast<size_t>(addend) < inputs->size()) (*inputs)[static_cast<size_t>(addend)] = true;
+  if (addend >= 0 && static_cast<size_t>(addend) < inputs->size())
+    (*inputs)[static_cast<size_t>(addend)] = blocked_output;
 }
 
 AmxHalfConvOutput::AmxHalfConvOutput(const KernelInit& init) : stage_(std::make_unique<HalfOutputStage>(init)) {

@@ -26,17 +26,18 @@ struct AmxHalfConvStep {
 // The CPU has AMX-BF16 (and AVX512-BF16, F16C); input and output FLOAT16
 // storage, plain or nChw16c (a residual addend too); a constant filter of
 // finite float16 values (its split is exact, and no wl is inf), a FLOAT32
-// bias; one group, channels in whole 16s, logical NCHW; post-ops the output
-// stage takes. The kernels check their own filter shapes on s->g.
+// bias; one group, input channels in whole 16s, logical NCHW; post-ops the
+// output stage takes. The kernels check their own filter shapes and output
+// channels on s->g.
 bool AmxHalfConvTaken(const KernelInit& init, AmxHalfConvStep* s);
 
 // The input, output and addend nChw16c: what the kernels run on.
 bool AmxHalfConvAllBlocked(const KernelInit& init, const AmxHalfConvStep& s);
 
-// KernelDef::blocked_slots for a step the kernel takes (`taken`): nChw16c
-// input, output and addend.
-void AmxHalfConvSlots(const KernelInit& init, MemoryLayout block, bool taken, std::vector<bool>* inputs,
-                      std::vector<bool>* outputs);
+// KernelDef::blocked_slots for a step the kernel takes (`taken`): an
+// nChw16c input, and where `blocked_output`, output and addend.
+void AmxHalfConvSlots(const KernelInit& init, MemoryLayout block, bool taken, bool blocked_output,
+                      std::vector<bool>* inputs, std::vector<bool>* outputs);
 
 // The float16 output of a step: `rows` rows of a 16-column tile of the C
 // block (rows 32 floats apart), plus the bias, written as the nChw16c run
@@ -48,6 +49,11 @@ class AmxHalfConvOutput {
   explicit AmxHalfConvOutput(const KernelInit& init);
   void Store(const float* c, const float* bias, int64_t rows, int64_t at, const std::vector<TensorView>& in,
              const TensorView& out) const;
+  // A plain (NCHW) output: y[0..n), the float32 results (bias included)
+  // for output elements [at, at + n), through the stage.
+  void Apply(const float* y, int64_t n, int64_t at, const std::vector<TensorView>& in, const TensorView& out) const {
+    stage_->Apply(y, n, at, in, out);
+  }
 
  private:
   std::unique_ptr<HalfOutputStage> stage_;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "kernels/avx512_warnings.h"
+#include "kernels/half_io.h"
 #include "kernels/half_split.h"
 #include "kernels/thread_scratch.h"
 #include "kernels/u8s8_gemm_amx.h"
@@ -54,12 +55,22 @@ namespace {
 
 constexpr int64_t kTile = 16;
 constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
-constexpr int kPlaneSlot = 0, kBlockSlot = 1;  // kernels::ThreadScratch slots
+constexpr int kPlaneSlot = 0, kBlockSlot = 1, kWideSlot = 2, kSumsSlot = 3;  // kernels::ThreadScratch slots
 
 bool StepTaken(const KernelInit& init, AmxHalfConvStep* s) {
   if (!AmxHalfConvTaken(init, s)) return false;
   const ConvGeometry& g = s->g;
   return g.kernel_h * g.kernel_w > 1 && g.stride_h == g.stride_w && (g.stride_h == 1 || g.stride_h == 2);
+}
+
+// The layouts it runs in: the input plain (NCHW, widened a block of 16
+// channels at a time before the split) or nChw16c; the output and a residual
+// addend both nChw16c (output channels in whole 16s) or both plain.
+bool LayoutsTaken(const KernelInit& init, const AmxHalfConvStep& s) {
+  const MemoryLayout in = init.inputs[0]->layout, out = init.outputs[0].layout;
+  if (in != MemoryLayout::kPlain && in != MemoryLayout::kBlocked16) return false;
+  if (out == MemoryLayout::kBlocked16 ? s.g.out_channels % 16 != 0 : out != MemoryLayout::kPlain) return false;
+  return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == out;
 }
 
 // The flat plane of a step. With stride 2 its rows are stored by phase:
@@ -152,9 +163,11 @@ class AmxHalfConv : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
-    if (!StepTaken(init, &step_) || !AmxHalfConvAllBlocked(init, step_))
+    if (!StepTaken(init, &step_) || !LayoutsTaken(init, step_))
       return Internal("amx-f16-conv does not take this convolution");
     const ConvGeometry& g = step_.g;
+    plain_in_ = init.inputs[0]->layout == MemoryLayout::kPlain;
+    plain_out_ = init.outputs[0].layout == MemoryLayout::kPlain;
     plane_ = PlaneOf(g);
     output_ = std::make_unique<AmxHalfConvOutput>(init);
     const ValueInfo& w = *init.inputs[1];
@@ -167,7 +180,7 @@ class AmxHalfConv : public Kernel {
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const ConvGeometry& g = step_.g;
     const Plane& p = plane_;
-    const int64_t chunks = g.in_channels / 16, blocks = g.out_channels / 16;
+    const int64_t chunks = g.in_channels / 16, blocks = b_.n_blocks;
     const int64_t plane_values = p.rows * 32;
     auto* planes = static_cast<uint16_t*>(
         kernels::ThreadScratch(kPlaneSlot, static_cast<size_t>(chunks * 2 * plane_values) * sizeof(uint16_t)));
@@ -178,8 +191,18 @@ class AmxHalfConv : public Kernel {
                                         g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_channels * g.out_channels,
                                         threads, kMinParallelMacs);
     const float* bias = in.size() > 2 && in[2].data ? in[2].Data<const float>() : nullptr;
+    // A plain output: the float32 sums of an image (NCHW), then the output
+    // stage over them in long runs (one call per output channel's short
+    // run cost more than the products: PP-OCR det's 96 -> 24 at 80 x 80).
+    const int64_t out_values = g.out_channels * g.out_h * g.out_w;
+    float* sums = nullptr;
+    if (plain_out_) {
+      sums = static_cast<float*>(kernels::ThreadScratch(kSumsSlot, static_cast<size_t>(out_values) * sizeof(float)));
+      if (!sums) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its float32 sums");
+    }
     for (int64_t n = 0; n < g.batch; ++n) {
-      Split(in[0].Data<const uint16_t>() + n * g.in_channels * g.in_h * g.in_w, planes, threads);
+      if (!Split(in[0].Data<const uint16_t>() + n * g.in_channels * g.in_h * g.in_w, planes, threads))
+        return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its widened input");
       bool failed = false;
 #pragma omp parallel if (plan.parallel)
       {
@@ -196,60 +219,97 @@ class AmxHalfConv : public Kernel {
             const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
             if (plan.cols_outer) {
               for (int64_t pair = pair0; pair < pair1; ++pair)
-                for (int64_t rb = rb0; rb < rb1; ++rb) Compute(planes, rb, pair, chunks, blocks, n, bias, c, in, out);
+                for (int64_t rb = rb0; rb < rb1; ++rb)
+                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, sums, in, out);
             } else {
               for (int64_t rb = rb0; rb < rb1; ++rb)
                 for (int64_t pair = pair0; pair < pair1; ++pair)
-                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, in, out);
+                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, sums, in, out);
             }
           }
           kernels::ReleaseAmxTiles();
         }
       }
       if (failed) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its C blocks");
+      if (plain_out_) {
+        constexpr int64_t kRun = int64_t{1} << 14;
+        const int64_t runs = (out_values + kRun - 1) / kRun;
+#pragma omp parallel for schedule(static) if (threads > 1 && runs > 1)
+        for (int64_t r = 0; r < runs; ++r)
+          output_->Apply(sums + r * kRun, std::min(kRun, out_values - r * kRun), n * out_values + r * kRun, in, out[0]);
+      }
     }
     return Status::OK();
   }
 
  private:
-  // One image's input (nChw16c) into the split planes: per channel block
-  // and padded row, the image row's pixels split into the hi and lo planes
-  // at their place, the padding zero; the rows after the image zero.
-  void Split(const uint16_t* x, uint16_t* planes, int threads) const {
+  // One image's input into the split planes: per channel block and padded
+  // row, the image row's pixels split into the hi and lo planes at their
+  // place, the padding zero; the rows after the image zero. A plain input
+  // is widened a block of 16 channels at a time into nChw16c float32 first
+  // (kernels::HalfPlanesToBlocked16, in this thread's scratch).
+  // False where a thread's scratch could not be had.
+  bool Split(const uint16_t* x, uint16_t* planes, int threads) const {
     const ConvGeometry& g = step_.g;
     const Plane& p = plane_;
     const int64_t chunks = g.in_channels / 16, plane_values = p.rows * 32, rows = p.height;
-    const int64_t items = chunks * (rows + 1);  // each block's padded rows, and its zero rows after them
-#pragma omp parallel for schedule(static) if (threads > 1 && g.in_channels * g.in_h * g.in_w >= (int64_t{1} << 14))
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t k = item / (rows + 1), yp = item % (rows + 1);
+    const int64_t image = g.in_h * g.in_w;
+    const bool parallel = threads > 1 && g.in_channels * image >= (int64_t{1} << 14);
+    auto split_rows = [&](int64_t k, int64_t yp0, int64_t yp1, const float* wide) {
       uint16_t* hi = planes + 2 * k * plane_values;
       uint16_t* lo = hi + plane_values;
       auto zero = [&](int64_t from, int64_t count) {
         std::memset(hi + from * 32, 0, static_cast<size_t>(count) * 64);
         std::memset(lo + from * 32, 0, static_cast<size_t>(count) * 64);
       };
-      if (yp == rows) {
-        zero(p.height * p.pitch, p.rows - p.height * p.pitch);
-        continue;
+      for (int64_t yp = yp0; yp < yp1; ++yp) {
+        if (yp == rows) {
+          zero(p.height * p.pitch, p.rows - p.height * p.pitch);
+          continue;
+        }
+        const int64_t row = p.RowOf(yp) * p.pitch, iy = yp - g.pad_top;
+        if (iy < 0 || iy >= g.in_h) {
+          zero(row, p.pitch);
+          continue;
+        }
+        zero(row, g.pad_left);
+        uint16_t *h = hi + (row + g.pad_left) * 32, *l = lo + (row + g.pad_left) * 32;
+        if (wide)
+          kernels::SplitFloatRunToPairs(wide + iy * g.in_w * 16, g.in_w, h, l);
+        else
+          kernels::SplitHalfRunToPairs(x + (k * g.in_h + iy) * g.in_w * 16, g.in_w, h, l);
+        zero(row + g.pad_left + g.in_w, p.pitch - g.pad_left - g.in_w);
       }
-      const int64_t row = p.RowOf(yp) * p.pitch, iy = yp - g.pad_top;
-      if (iy < 0 || iy >= g.in_h) {
-        zero(row, p.pitch);
-        continue;
+    };
+    if (plain_in_) {
+      bool failed = false;
+#pragma omp parallel for schedule(static) if (parallel && chunks > 1)
+      for (int64_t k = 0; k < chunks; ++k) {
+        auto* wide = static_cast<float*>(kernels::ThreadScratch(kWideSlot, static_cast<size_t>(image * 16) * 4));
+        if (!wide) {
+#pragma omp atomic write
+          failed = true;
+          continue;
+        }
+        kernels::HalfPlanesToBlocked16(x + k * 16 * image, wide, 16, image);
+        split_rows(k, 0, rows + 1, wide);
       }
-      zero(row, g.pad_left);
-      kernels::SplitHalfRunToPairs(x + (k * g.in_h + iy) * g.in_w * 16, g.in_w, hi + (row + g.pad_left) * 32,
-                                   lo + (row + g.pad_left) * 32);
-      zero(row + g.pad_left + g.in_w, p.pitch - g.pad_left - g.in_w);
+      return !failed;
     }
+    const int64_t items = chunks * (rows + 1);  // each block's padded rows, and its zero rows after them
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t item = 0; item < items; ++item)
+      split_rows(item / (rows + 1), item % (rows + 1), item % (rows + 1) + 1, nullptr);
+    return true;
   }
 
   // GEMM rows [32 rb, 32 rb + 32) against column pair `pair`: the tiles,
   // then each valid row run (one output row's pixels) of each column tile
   // through the output.
+  // A plain output's runs go to `plain_sums` (the image's float32 NCHW
+  // sums) instead.
   void Compute(const uint16_t* planes, int64_t rb, int64_t pair, int64_t chunks, int64_t blocks, int64_t n,
-               const float* bias, float* c, const std::vector<TensorView>& in,
+               const float* bias, float* c, float* plain_sums, const std::vector<TensorView>& in,
                const std::vector<TensorView>& out) const {
     const ConvGeometry& g = step_.g;
     const Plane& p = plane_;
@@ -267,6 +327,16 @@ class AmxHalfConv : public Kernel {
         continue;
       }
       const int64_t count = std::min(g.out_w - x, q1 - q);
+      if (plain_sums) {  // each output channel's row run into the float32 NCHW sums, plus the bias
+        for (int64_t o = first * kTile; o < std::min(g.out_channels, (first + 2) * kTile); ++o) {
+          const float* from = c + (q - q0) * kAmxBlockCols + (o - first * kTile);
+          float* to = plain_sums + o * pixels + y * g.out_w + x;
+          const float b = bias ? bias[o] : 0.0f;
+          for (int64_t r = 0; r < count; ++r) to[r] = from[r * kAmxBlockCols] + b;
+        }
+        q += count;
+        continue;
+      }
       for (int64_t t = 0; t < (two ? 2 : 1); ++t) {
         const int64_t block = first + t;
         output_->Store(c + (q - q0) * kAmxBlockCols + t * kTile, bias ? bias + block * kTile : nullptr, count,
@@ -277,6 +347,7 @@ class AmxHalfConv : public Kernel {
   }
 
   AmxHalfConvStep step_;
+  bool plain_in_ = false, plain_out_ = false;
   Plane plane_;
   std::unique_ptr<AmxHalfConvOutput> output_;
   std::shared_ptr<const std::vector<uint32_t>> packed_;
@@ -289,16 +360,15 @@ bool Supports(const KernelInit& init) {
   return StepTaken(init, &s);
 }
 
-// Kept where its input, output and addend are nChw16c (between the other
-// float16 kernels); a plain side goes to onednn-f16.
 bool KeepWithLayouts(const KernelInit& init) {
   AmxHalfConvStep s;
-  return StepTaken(init, &s) && AmxHalfConvAllBlocked(init, s);
+  return StepTaken(init, &s) && LayoutsTaken(init, s);
 }
 
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
   AmxHalfConvStep s;
-  AmxHalfConvSlots(init, block, StepTaken(init, &s), inputs, outputs);
+  const bool taken = StepTaken(init, &s);
+  AmxHalfConvSlots(init, block, taken, taken && s.g.out_channels % 16 == 0, inputs, outputs);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

@@ -72,7 +72,8 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
 bool StepTaken(const KernelInit& init, AmxHalfConvStep* s) {
   if (!AmxHalfConvTaken(init, s)) return false;
   const ConvGeometry& g = s->g;
-  if (g.kernel_h != 1 || g.kernel_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.pad_bottom != 0 || g.pad_right != 0)
+  if (g.kernel_h != 1 || g.kernel_w != 1 || g.pad_top != 0 || g.pad_left != 0 || g.pad_bottom != 0 ||
+      g.pad_right != 0 || g.out_channels % 16 != 0)
     return false;
   // With a few input channels the split, the tile stores and the output
   // stage, the same for every 32 pixels whatever K, outweigh the products:
@@ -169,7 +170,7 @@ bool KeepWithLayouts(const KernelInit& init) {
 
 void BlockedSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
   AmxHalfConvStep s;
-  AmxHalfConvSlots(init, block, StepTaken(init, &s), inputs, outputs);
+  AmxHalfConvSlots(init, block, StepTaken(init, &s), /*blocked_output=*/true, inputs, outputs);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

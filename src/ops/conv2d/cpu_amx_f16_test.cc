@@ -35,6 +35,7 @@ struct Case {
   int64_t stride_h = 1, stride_w = 1;
   bool extremes = false;
   int64_t kernel = 1, pad = 0, dilation = 1;  // square filter, the same padding on every side
+  bool plain_in = false, plain_out = false;   // NCHW input; NCHW output (and addend)
 };
 
 int64_t Blocked(int64_t n, int64_t c, int64_t h, int64_t w, int64_t channels, int64_t height, int64_t width) {
@@ -115,11 +116,17 @@ void Check(const Case& c, int threads, uint32_t seed) {
   const ir::AttrMap attrs = Attrs(c);
   const ir::Shape xs{c.n, c.in_c, c.h, c.w}, ws{c.out_c, c.in_c, c.kernel, c.kernel}, ys{c.n, c.out_c, oh, ow};
   const MemoryLayout b16 = MemoryLayout::kBlocked16;
-  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, b16};
+  const MemoryLayout in_layout = c.plain_in ? MemoryLayout::kPlain : b16;
+  const MemoryLayout out_layout = c.plain_out ? MemoryLayout::kPlain : b16;
+  // Element (n, ch, y, x) of a tensor in its layout.
+  auto at = [](bool plain, int64_t n, int64_t ch, int64_t y, int64_t x, int64_t channels, int64_t h, int64_t w) {
+    return plain ? ((n * channels + ch) * h + y) * w + x : Blocked(n, ch, y, x, channels, h, w);
+  };
+  ValueInfo xi{DataType::FLOAT16, xs, nullptr, nullptr, true, in_layout};
   ValueInfo wi{DataType::FLOAT32, ws, filter.data(), nullptr, false};
   ValueInfo bi{DataType::FLOAT32, {c.out_c}, bias.data(), nullptr, false};
-  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, b16};
-  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, b16}};
+  ValueInfo ai{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout};
+  std::vector<ValueInfo> yi = {ValueInfo{DataType::FLOAT16, ys, nullptr, nullptr, true, out_layout}};
   std::vector<DataType> compute = {DataType::FLOAT16, DataType::FLOAT16, DataType::FLOAT32, DataType::FLOAT16};
   std::vector<PostOp> post = PostOps(c.post);
   std::vector<const ValueInfo*> ins = {&xi, &wi, &bi};
@@ -136,11 +143,11 @@ void Check(const Case& c, int threads, uint32_t seed) {
   for (int64_t n = 0; n < c.n; ++n) {
     for (int64_t ch = 0; ch < c.in_c; ++ch)
       for (int64_t p = 0; p < plane; ++p)
-        x16[static_cast<size_t>(Blocked(n, ch, p / c.w, p % c.w, c.in_c, c.h, c.w))] =
+        x16[static_cast<size_t>(at(c.plain_in, n, ch, p / c.w, p % c.w, c.in_c, c.h, c.w))] =
             FloatToHalf(x[static_cast<size_t>((n * c.in_c + ch) * plane + p)]);
     for (int64_t ch = 0; ch < c.out_c; ++ch)
       for (int64_t p = 0; p < out_plane; ++p)
-        a16[static_cast<size_t>(Blocked(n, ch, p / ow, p % ow, c.out_c, oh, ow))] =
+        a16[static_cast<size_t>(at(c.plain_out, n, ch, p / ow, p % ow, c.out_c, oh, ow))] =
             FloatToHalf(addend[static_cast<size_t>((n * c.out_c + ch) * out_plane + p)]);
   }
   std::vector<TensorView> in = {{DataType::FLOAT16, xs, x16.data(), nullptr},
@@ -176,7 +183,7 @@ void Check(const Case& c, int threads, uint32_t seed) {
           expected = Half(static_cast<float>(e * std::min(std::max(e / 6.0 + 0.5, 0.0), 1.0)));
           expected = Half(Half(expected * 0.7131f) + -0.1093f);
         }
-        const float got = HalfToFloat(y16[static_cast<size_t>(Blocked(n, o, p / ow, p % ow, c.out_c, oh, ow))]);
+        const float got = HalfToFloat(y16[static_cast<size_t>(at(c.plain_out, n, o, p / ow, p % ow, c.out_c, oh, ow))]);
         if (!std::isfinite(expected) || !std::isfinite(sum)) {
           checked_inf += std::isinf(expected);
           // An infinite input: the same infinity (or NaN where its filter value is 0), never a NaN from a split.
@@ -233,11 +240,21 @@ TEST(Conv2DAmxHalfPointwise, ExtremeValues) {
 TEST(Conv2DAmxHalfSpatial, MatchesTheReference) {
   if (!Kernel16("amx-f16-conv")) GTEST_SKIP() << "needs AMX-BF16";
   const Case cases[] = {
-      {1, 64, 64, 9, 11, "relu", 1, 1, false, 3, 1, 1}, {1, 32, 48, 14, 14, "add_relu6", 1, 1, false, 3, 1, 1},
-      {2, 16, 32, 7, 7, "", 1, 1, false, 3, 1, 1},      {1, 64, 64, 13, 10, "hard_swish_affine", 2, 2, false, 3, 1, 1},
-      {1, 32, 32, 12, 12, "", 1, 1, false, 5, 2, 1},    {1, 32, 32, 12, 12, "relu", 1, 1, false, 3, 2, 2},
-      {1, 48, 32, 10, 9, "", 2, 2, false, 3, 0, 1},     {1, 256, 64, 7, 7, "add_relu6", 1, 1, false, 3, 1, 1},
+      {1, 64, 64, 9, 11, "relu", 1, 1, false, 3, 1, 1},
+      {1, 32, 48, 14, 14, "add_relu6", 1, 1, false, 3, 1, 1},
+      {2, 16, 32, 7, 7, "", 1, 1, false, 3, 1, 1},
+      {1, 64, 64, 13, 10, "hard_swish_affine", 2, 2, false, 3, 1, 1},
+      {1, 32, 32, 12, 12, "", 1, 1, false, 5, 2, 1},
+      {1, 32, 32, 12, 12, "relu", 1, 1, false, 3, 2, 2},
+      {1, 48, 32, 10, 9, "", 2, 2, false, 3, 0, 1},
+      {1, 256, 64, 7, 7, "add_relu6", 1, 1, false, 3, 1, 1},
       {1, 32, 16, 3, 40, "relu", 1, 1, false, 3, 1, 1},
+      // Plain (NCHW) tensors: PP-OCR det's 96 -> 24 at 20 x 20 (24 output
+      // channels: a last column tile of 8), plain in and out, and each side alone.
+      {1, 96, 24, 20, 20, "relu", 1, 1, false, 3, 1, 1, true, true},
+      {1, 32, 40, 9, 13, "add_relu6", 1, 1, false, 3, 1, 1, true, true},
+      {2, 48, 32, 11, 7, "hard_swish_affine", 2, 2, false, 3, 1, 1, true, false},
+      {1, 32, 64, 10, 10, "", 1, 1, false, 5, 2, 1, false, true},
   };
   uint32_t seed = 501;
   for (int threads : {1, 3})
