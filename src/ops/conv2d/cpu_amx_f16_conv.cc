@@ -1,8 +1,9 @@
 // "amx-f16-conv": Conv2D with a spatial filter (3 x 3, 5 x 5, ...; stride 1
 // or 2 both ways, any padding and dilation, one group) between float16
-// tensors the plan keeps nChw16c, computed in float32 on AMX-BF16 tiles: the
-// exact bfloat16 splits of "amx-f16-pw" (ops/amx_split_gemm.h,
-// kernels/half_split.h) as an implicit GEMM.
+// tensors, nChw16c or plain (NCHW; a plain output may have any channel
+// count), computed in float32 on AMX-BF16 tiles: the exact bfloat16 splits
+// of "amx-f16-pw" (ops/amx_split_gemm.h, kernels/half_split.h) as an
+// implicit GEMM.
 //
 // Why: ResNet-50 force_float16 spent 17 of its 31 ms (1 thread, AMX Xeon)
 // in its 3 x 3 layers on oneDNN's float32 kernels ("onednn-f16",
@@ -23,7 +24,9 @@
 // as (wh, wl) pairs with K = taps x 2 x input channels. Each 32 rows x 32
 // output channels sum taps x channel blocks x 2 (hi, lo) tile products into
 // one float32 C block; its valid rows go out as nChw16c runs through the
-// output stage (conv2d/amx_f16_conv_common.h), bias added in float32.
+// output stage (conv2d/amx_f16_conv_common.h), bias added in float32, or,
+// for a plain output, into the image's float32 NCHW sums, which the stage
+// then takes in long runs.
 #include <immintrin.h>
 #include <omp.h>
 
