@@ -8,25 +8,27 @@
 // Why: ResNet-50 force_float16 spent 17 of its 31 ms (1 thread, AMX Xeon)
 // in its 3 x 3 layers on oneDNN's float32 kernels ("onednn-f16",
 // "onednn-f16-winograd": no float16 convolution in oneDNN 2.6), each 116
-// million multiply-adds; amx-f16-pw runs such products at about 190 per ns.
+// million multiply-adds; amx-f16-pw runs such products at about 190
+// multiply-adds a nanosecond.
 //
-// How: the padded input plane is split once per image into thread scratch,
-// per block of 16 channels a plane of (xh, xh) pair rows and one of (xl,
-// xl) rows (64 bytes a pixel), R rows each, rows `pitch` pixels wide (the
-// padded width rounded up to a multiple of the stride). Output pixel (y, x)
-// is GEMM row q = y * (pitch / stride) + x, and its input pixel for tap
-// (dy, dx) is plane pixel stride * q plus a constant offset per tap (with
-// stride 2 the plane's rows are stored even ones first, then odd ones, so
-// that this holds across output rows): for 16 consecutive rows q, a tile
-// load of 16 plane pixels stride * 64 bytes apart. Rows q whose x is past the output's
-// width read the padding or the next row and are dropped; the plane has
-// zero rows after it for the last block's loads. B: the filter packed once
-// as (wh, wl) pairs with K = taps x 2 x input channels. Each 32 rows x 32
-// output channels sum taps x channel blocks x 2 (hi, lo) tile products into
-// one float32 C block; its valid rows go out as nChw16c runs through the
-// output stage (conv2d/amx_f16_conv_common.h), bias added in float32, or,
-// for a plain output, into the image's float32 NCHW sums, which the stage
-// then takes in long runs.
+// How: the padded input plane is split once per image into thread scratch
+// (a plain input widened 16 channels at a time first): per block of 16
+// channels a plane of (xh, xh) pair rows and one of (xl, xl) rows, 64 bytes
+// a pixel, rows `pitch` pixels wide (the padded width rounded up to a
+// multiple of the stride). Output pixel (y, x) is GEMM row q = y * (pitch /
+// stride) + x, and its input pixel for tap (dy, dx) is plane pixel stride *
+// q plus a constant offset per tap (with stride 2 the plane's rows are
+// stored even ones first, then odd ones, so that this holds across output
+// rows): for 16 consecutive rows q, one tile load of 16 plane pixels stride
+// * 64 bytes apart. Rows q whose x is past the output's width read the
+// padding or the next row and are dropped; zero rows after the plane keep
+// the last block's loads inside it. B: the filter packed once as (wh, wl)
+// pairs with K = taps x 2 x input channels. Each 32 rows x 32 output
+// channels sum taps x channel blocks x 2 (hi, lo) tile products into one
+// float32 C block; its valid rows go out as nChw16c runs through the output
+// stage (conv2d/amx_f16_conv_common.h), bias added in float32, or, for a
+// plain output, into the image's float32 NCHW sums, which the stage then
+// takes in long runs.
 #include <immintrin.h>
 #include <omp.h>
 
