@@ -96,30 +96,42 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
   for (; r < rows; ++r) rows_of(std::integral_constant<int, 1>());
 }
 
-// One block of rows against column pair `pair`: the tiles, then the epilogue.
-MIXQ_AMX_BF16 void Compute(const AmxRowBlock<uint16_t>& ba, int64_t pair, const AmxBFloat16B& b,
-                           const AmxBFloat16Out& out, float* c) {
-  const int64_t block = 2 * pair, col0 = block * kTile, b_stride = b.chunks * kTileWords;
-  AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < b.n_blocks, b.tiles + block * b_stride,
-                   b_stride, c);
+// Rows [row0, row0 + rows) of Y (and of the addend) from `rows` rows of a C
+// block (32 floats a row) for the columns of pair col0 / 32.
+MIXQ_AMX_BF16 void StoreRows(const float* c, int64_t rows, int64_t row0, int64_t col0, const AmxBFloat16B& b,
+                             const AmxBFloat16Out& out) {
   const int64_t cols = std::min(kCols, b.n - col0);
   Epilogue e{b.bias + col0,
              out.chain,
-             out.addend ? out.addend + ba.m0 * out.ld_addend + col0 : nullptr,
+             out.addend ? out.addend + row0 * out.ld_addend + col0 : nullptr,
              out.ld_addend,
-             out.y + ba.m0 * out.ldy + col0,
+             out.y + row0 * out.ldy + col0,
              out.ldy,
              static_cast<__mmask16>(cols >= kTile ? 0xFFFF : (1u << cols) - 1),
              static_cast<__mmask16>(cols >= kCols  ? 0xFFFF
                                     : cols > kTile ? (1u << (cols - kTile)) - 1
                                                    : 0)};
   if (cols == kCols)
-    RunEpilogue<true>(c, ba.rows, e);
+    RunEpilogue<true>(c, rows, e);
   else
-    RunEpilogue<false>(c, ba.rows, e);
+    RunEpilogue<false>(c, rows, e);
+}
+
+// One block of rows against column pair `pair`: the tiles, then the epilogue.
+MIXQ_AMX_BF16 void Compute(const AmxRowBlock<uint16_t>& ba, int64_t pair, const AmxBFloat16B& b,
+                           const AmxBFloat16Out& out, float* c) {
+  const int64_t block = 2 * pair, col0 = block * kTile, b_stride = b.chunks * kTileWords;
+  AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < b.n_blocks, b.tiles + block * b_stride,
+                   b_stride, c);
+  StoreRows(c, ba.rows, ba.m0, col0, b, out);
 }
 
 }  // namespace
+
+void AmxBFloat16StoreRows(const float* c, int64_t rows, int64_t row0, int64_t col0, const AmxBFloat16B& b,
+                          const AmxBFloat16Out& out) {
+  StoreRows(c, rows, row0, col0, b, out);
+}
 
 int64_t AmxBFloat16BWords(int64_t k, int64_t n) {
   const int64_t chunks = (k + kChunk - 1) / kChunk, n_blocks = (n + kTile - 1) / kTile;

@@ -61,6 +61,14 @@ struct AmxBFloat16Out {
   const HalfChain* chain = nullptr;
 };
 
+// The epilogue alone, for kernels with tile loops of their own
+// (conv2d/cpu_amx_bf16_conv.cc): `rows` rows of a 32 x 32 float32 C block
+// (32 floats a row) holding columns [col0, col0 + 32) of Y's rows [row0,
+// row0 + rows): + bias, chain (addend rows at row0 too), one rounding, the
+// store. Needs AVX512-BF16.
+void AmxBFloat16StoreRows(const float* c, int64_t rows, int64_t row0, int64_t col0, const AmxBFloat16B& b,
+                          const AmxBFloat16Out& out);
+
 // One thread's buffers (a kernel keeps one per OpenMP thread).
 struct AmxBFloat16Scratch {
   std::vector<float> c;                       // the 32 x 32 C block

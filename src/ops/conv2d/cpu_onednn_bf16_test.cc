@@ -379,6 +379,47 @@ TEST(Conv2DAmxBFloat16Pointwise, MatchesTheDoubleReference) {
 // It takes a step only where the layout pass made its input, output and
 // addend channels-last (KernelDef::keep_with_layouts): plain tensors are
 // onednn-bf16's, which reorders them.
+// "amx-bf16-conv" (cpu_amx_bf16_conv.cc): 3 x 3 (ResNet-50's), 5 x 5,
+// stride 2, dilation 2, asymmetric padding (this harness pads the bottom
+// one more), no padding, channel counts over several chunks of 32 and
+// output tails, batch 2, residual adds, the PP-OCR chain.
+TEST(Conv2DAmxBFloat16Spatial, MatchesTheDoubleReference) {
+  if (!kernels::DetectedCpuFeatures().amx_bf16) GTEST_SKIP() << "no AMX-BF16";
+  auto conv = [](int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t k, int64_t stride,
+                 int64_t dilation, int64_t pad, const char* activation, bool add = false, bool chain = false,
+                 bool bias = true) {
+    Case d{batch, cin, h, w, cout, k, stride, dilation, pad, 1, activation, bias, add};
+    d.in_nhwc = d.out_nhwc = d.addend_nhwc = true;
+    d.chain = chain;
+    return d;
+  };
+  // Layers whose filter outweighs their activations 4x (what it takes).
+  const Case cases[] = {
+      conv(1, 256, 6, 7, 64, 3, 1, 1, 1, "relu"),                  // 3 x 3, 42 pixels: 2 row blocks
+      conv(2, 128, 5, 6, 48, 3, 1, 1, 1, "", true),                // batch 2, a single last column tile, residual
+      conv(1, 96, 7, 5, 40, 3, 2, 1, 1, "hard_swish"),             // stride 2, output tail of 8
+      conv(1, 64, 8, 8, 32, 5, 1, 1, 2, "clip"),                   // 5 x 5
+      conv(1, 64, 8, 8, 64, 3, 1, 2, 2, "relu6"),                  // dilation 2
+      conv(1, 64, 6, 5, 33, 3, 2, 1, 0, "", false, true),          // no padding, stride 2, 33 outputs, the chain
+      conv(1, 512, 7, 7, 512, 3, 1, 1, 1, "relu"),                 // ResNet-50's 7 x 7 layer: column pairs outside
+      conv(1, 256, 2, 40, 64, 3, 1, 1, 1, "leaky_relu", true),     // wide rows: runs split across blocks
+      conv(1, 64, 5, 5, 64, 3, 1, 1, 1, "", false, false, false),  // no bias
+  };
+  uint32_t seed = 950;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "batch " << c.batch << " cin " << c.cin << " " << c.h << "x" << c.w << " cout "
+                                    << c.cout << " k" << c.k << " s" << c.stride << " d" << c.dilation);
+    const Result r = RunCase(c, seed++, "amx-bf16-conv");
+    ASSERT_TRUE(r.supported);
+    EXPECT_EQ(r.name, "amx-bf16-conv");
+    ExpectClose(c, r);
+    for (float v : r.got) ASSERT_EQ(v, RoundToBFloat16(v));  // rounded once, stored as bfloat16
+  }
+  // Declined: a plane as large as the filter (ResNet-50's 64 at 56 x 56
+  // shape, smaller), where oneDNN's kernel was faster.
+  EXPECT_FALSE(RunCase(conv(1, 64, 14, 14, 64, 3, 1, 1, 1, "relu"), seed, "amx-bf16-conv").supported);
+}
+
 TEST(Conv2DAmxBFloat16Pointwise, KeepsOnlyChannelsLastSteps) {
   if (!kernels::DetectedCpuFeatures().amx_bf16) GTEST_SKIP() << "no AMX-BF16";
   ir::AttrMap attrs;

@@ -1,0 +1,368 @@
+// "amx-bf16-conv": Conv2D with a spatial filter (3 x 3, 5 x 5, ...; stride 1
+// or 2 both ways, any padding and dilation, one group, input channels in
+// whole 32s) between bfloat16 tensors the plan stores channels-last (NHWC),
+// on AMX-BF16 tiles as an implicit GEMM; the residual add and the unary
+// post-ops fused, as "amx-bf16-pw".
+//
+// Why: force_bfloat16 ResNet-50 ran at 1.02-1.04x OpenVINO's bfloat16
+// default at 1 thread (AMX Xeon), its 3 x 3 layers on oneDNN 2.6's brgconv
+// (onednn-bf16): 2.0 of its 7.5 ms. The float16 form of this loop
+// (amx-f16-conv) ran four times the tile products of these layers in about
+// 3.3-3.6x oneDNN's bfloat16 time.
+//
+// How: amx-f16-conv's plane without the split: the input copied once per
+// image into a zero-padded NHWC plane in thread scratch (rows `pitch` pixels
+// wide, the padded width rounded up to a multiple of the stride; with stride
+// 2 the even padded rows first, then the odd ones). Output pixel (y, x) is
+// GEMM row q = y * (pitch / stride) + x, whose input pixel for tap (dy, dx)
+// is plane pixel stride * q plus a constant offset per tap: 16 consecutive
+// rows q of one chunk of 32 channels are one tile load, stride * C * 2
+// bytes between rows. Rows q past the output's width are computed and
+// dropped. B is ops/amx_bf16_gemm.h's packing with K = taps x C; the
+// epilogue is its (bias, chain, residual add, one rounding), on each run of
+// a row block's valid rows.
+//
+// Accuracy, as onednn-bf16 (docs/precision.md): products of bfloat16 values
+// exact in float32, float32 sums (TDPBF16PS's order), one rounding.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/avx512_warnings.h"
+#include "kernels/cpu_features.h"
+#include "kernels/thread_scratch.h"
+#include "kernels/u8s8_gemm_amx.h"
+#include "ops/amx_bf16_gemm.h"
+#include "ops/amx_jobs.h"
+#include "ops/bf16_chain.h"
+#include "ops/conv2d/conv_params.h"
+#include "ops/kernel_registry.h"
+#include "ops/layout.h"
+#include "ops/onednn_support.h"
+#include "ops/op_util.h"
+#include "util/status_util.h"
+
+MIXQ_AVX512_WARNINGS_OFF  // kernels/avx512_warnings.h
+
+namespace mixq::ops {
+
+namespace {
+
+constexpr int64_t kTile = 16;
+constexpr int64_t kChannels = 32;  // input channels a tile row
+constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
+constexpr int kPlaneSlot = 0, kBlockSlot = 1;  // kernels::ThreadScratch slots
+
+struct Step {
+  ConvGeometry g;
+  HalfChain chain;
+  int addend = -1;  // the residual addend's input slot
+};
+
+bool LayoutTaken(const ValueInfo& v) {
+  return v.layout == MemoryLayout::kPlain || v.layout == MemoryLayout::kChannelsLast;
+}
+
+// Everything but the layouts the pass gives: a step this kernel computes.
+bool StepTaken(const KernelInit& init, Step* s) {
+  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
+  if (!cpu.amx_bf16 || !cpu.avx512bw || !cpu.avx512vl || !cpu.avx512bf16) return false;
+  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
+  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
+  if (!IsBFloat16Storage(x) || !IsBFloat16Storage(y) || x.quant || y.quant || !LayoutTaken(x) || !LayoutTaken(y))
+    return false;
+  // The filter holds bfloat16 values (the planner rounds a filter consumed in BFLOAT16 once).
+  if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant || w.layout != MemoryLayout::kPlain ||
+      !HoldsBFloat16Values(w))
+    return false;
+  if (init.inputs.size() > 2 && init.inputs[2]) {
+    const ValueInfo& b = *init.inputs[2];
+    if (!b.const_data || b.dtype != DataType::FLOAT32 || b.quant) return false;
+  }
+  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &s->g).ok()) return false;
+  const ConvGeometry& g = s->g;
+  if (g.kernel_h * g.kernel_w < 2 || g.group != 1 || g.stride_h != g.stride_w || (g.stride_h != 1 && g.stride_h != 2) ||
+      g.in_channels % kChannels != 0)
+    return false;
+  if (g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1) return false;  // logical NCHW
+  // Only layers whose filter outweighs their activations 4x: there this
+  // loop beat oneDNN's brgconv (ResNet-50 force_bfloat16, 1 thread, step
+  // minima: 256 at 14 x 14 0.149 -> 0.135 ms, 512 at 7 x 7 0.25 -> 0.21, its
+  // stride-2 512 at 14 -> 7 0.363 -> 0.301); on larger planes it lost (64 at
+  // 56 x 56 0.141 -> 0.157, 128 stride 2 at 56 -> 28 0.182 -> 0.211, 256
+  // stride 2 at 28 -> 14 0.180 -> 0.197; 128 at 28 x 28 0.077 -> 0.094 at 2
+  // threads) and slowed the 1 x 1 steps after them.
+  const int64_t filter = g.kernel_h * g.kernel_w * g.in_channels * g.out_channels;
+  const int64_t activations = g.in_h * g.in_w * g.in_channels + g.out_h * g.out_w * g.out_channels;
+  if (filter <= 4 * activations) return false;
+  if (!BFloat16ChainOf(init.post_ops, &s->chain, &s->addend)) return false;
+  for (size_t i = 3; i < init.inputs.size(); ++i)  // past the bias: only the addend
+    if (static_cast<int>(i) != s->addend) return false;
+  if (s->addend >= 0) {
+    if (static_cast<size_t>(s->addend) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s->addend)])
+      return false;
+    const ValueInfo& a = *init.inputs[static_cast<size_t>(s->addend)];
+    if (!IsBFloat16Storage(a) || a.quant || a.const_data || a.shape != y.shape || !LayoutTaken(a)) return false;
+  }
+  return true;
+}
+
+bool AllChannelsLast(const KernelInit& init, const Step& s) {
+  if (init.inputs[0]->layout != MemoryLayout::kChannelsLast || init.outputs[0].layout != MemoryLayout::kChannelsLast)
+    return false;
+  return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kChannelsLast;
+}
+
+// The padded plane of a step (as amx-f16-conv's, pixels of C values).
+struct Plane {
+  int64_t stride = 1, pitch = 0, row_pitch = 0, height = 0, m = 0, pixels = 0;
+  std::vector<int64_t> offsets;  // per tap: its plane pixel offset
+  int64_t RowOf(int64_t padded_row) const { return padded_row % stride * (height / stride) + padded_row / stride; }
+};
+
+Plane PlaneOf(const ConvGeometry& g) {
+  Plane p;
+  p.stride = g.stride_h;
+  const int64_t padded_w = g.in_w + g.pad_left + g.pad_right, padded_h = g.in_h + g.pad_top + g.pad_bottom;
+  p.row_pitch = (padded_w + p.stride - 1) / p.stride;
+  p.pitch = p.row_pitch * p.stride;
+  p.height = (padded_h + p.stride - 1) / p.stride * p.stride;
+  p.m = g.out_h * p.row_pitch;
+  int64_t largest = 0;
+  for (int64_t dy = 0; dy < g.kernel_h; ++dy)
+    for (int64_t dx = 0; dx < g.kernel_w; ++dx) {
+      p.offsets.push_back(p.RowOf(dy * g.dilation_h) * p.pitch + dx * g.dilation_w);
+      largest = std::max(largest, p.offsets.back());
+    }
+  const int64_t last_q = (p.m + kAmxBlockRows - 1) / kAmxBlockRows * kAmxBlockRows - 1;
+  p.pixels = std::max(p.height * p.pitch, p.stride * last_q + largest + 1);
+  return p;
+}
+
+// C (32 x 32 float32) for GEMM rows q0.. of one or two column tiles: every
+// tap, every chunk of 32 channels.
+template <int C>
+MIXQ_AMX_KERNEL void TileProducts(const uint16_t* plane, const Plane& p, int64_t channels, int64_t q0,
+                                  const uint32_t* b, int64_t b_stride, float* c) {
+  _tile_zero(0);
+  _tile_zero(2);
+  if constexpr (C == 2) {
+    _tile_zero(1);
+    _tile_zero(3);
+  }
+  const int64_t chunks = channels / kChannels, a_bytes = p.stride * channels * 2;
+  const int64_t second = kTile * p.stride * channels;  // values from row 0 to row 16 of a tile pair
+  const int64_t taps = static_cast<int64_t>(p.offsets.size());
+  for (int64_t t = 0; t < taps; ++t) {
+    const uint16_t* row0 = plane + (p.stride * q0 + p.offsets[static_cast<size_t>(t)]) * channels;
+    for (int64_t k = 0; k < chunks; ++k) {
+      const uint32_t* bt = b + (t * chunks + k) * kAmxBTileWords;
+      _tile_loadd(6, bt, 64);
+      if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
+      _tile_loadd(4, row0 + k * kChannels, a_bytes);
+      _tile_dpbf16ps(0, 4, 6);
+      if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
+      _tile_loadd(5, row0 + second + k * kChannels, a_bytes);
+      _tile_dpbf16ps(2, 5, 6);
+      if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
+  _tile_stored(0, c, kStride);
+  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
+  if constexpr (C == 2) {
+    _tile_stored(1, c + kTile, kStride);
+    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
+  }
+}
+
+class AmxBFloat16Conv : public Kernel {
+ public:
+  const char* Name() const override { return "amx-bf16-conv"; }
+  // The filter and the bias are packed; the input and the addend are read.
+  bool ReadsInputAtRun(size_t index) const override { return index == 0 || static_cast<int>(index) == step_.addend; }
+  int64_t PrivateWeightBytes() const override { return private_bytes_; }
+
+  Status Init(const KernelInit& init) {
+    if (!StepTaken(init, &step_) || !AllChannelsLast(init, step_))
+      return Internal("amx-bf16-conv does not take this convolution");
+    const ConvGeometry& g = step_.g;
+    plane_ = PlaneOf(g);
+    const ValueInfo& w = *init.inputs[1];
+    const auto strides = LogicalStrides(w.shape, g.filter_axes);
+    const auto* filter = static_cast<const float*>(w.const_data);
+    const auto* bias =
+        init.inputs.size() > 2 && init.inputs[2] ? static_cast<const float*>(init.inputs[2]->const_data) : nullptr;
+    const int64_t c = g.in_channels, k = g.kernel_h * g.kernel_w * c, n = g.out_channels;
+    const int64_t words = AmxBFloat16BWords(k, n), kw = g.kernel_w;
+    MIXQ_RETURN_IF_ERROR(PackOnce<uint32_t>(
+        init, Name(), static_cast<size_t>(words),
+        [&](uint32_t* words_data) {
+          PackAmxBFloat16B(
+              k, n,
+              [&](int64_t kk, int64_t o) {
+                const int64_t t = kk / c, ch = kk % c;
+                return filter[o * strides[0] + ch * strides[1] + t / kw * strides[2] + t % kw * strides[3]];
+              },
+              bias, words_data);
+        },
+        &packed_, &private_bytes_));
+    b_ = ViewAmxBFloat16B(k, n, packed_->data());
+    return Status::OK();
+  }
+
+  Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t c = g.in_channels;
+    auto* plane = static_cast<uint16_t*>(
+        kernels::ThreadScratch(kPlaneSlot, static_cast<size_t>(p.pixels * c) * sizeof(uint16_t)));
+    if (!plane) return ResourceExhausted("Conv2D (amx-bf16-conv): no memory for its padded plane");
+    const int threads = std::max(1, omp_get_max_threads());
+    const AmxJobPlan plan =
+        PlanAmxJobs(p.m, (b_.n_blocks + 1) / 2, b_.n_blocks * b_.chunks * kAmxBTileWords * 4, p.pixels * c * 2,
+                    g.out_h * g.out_w * g.kernel_h * g.kernel_w * c * g.out_channels, threads, kMinParallelMacs);
+    const int64_t out_pixels = g.out_h * g.out_w;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      Pad(in[0].Data<const uint16_t>() + n * c * g.in_h * g.in_w, plane, threads);
+      AmxBFloat16Out o;
+      o.y = out[0].Data<uint16_t>() + n * out_pixels * g.out_channels;
+      o.ldy = g.out_channels;
+      if (step_.addend >= 0) {
+        o.addend = in[static_cast<size_t>(step_.addend)].Data<const uint16_t>() + n * out_pixels * g.out_channels;
+        o.ld_addend = g.out_channels;
+      }
+      o.chain = &step_.chain;
+      bool failed = false;
+#pragma omp parallel if (plan.parallel)
+      {
+        auto* cb = static_cast<float*>(
+            kernels::ThreadScratch(kBlockSlot, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
+        if (!cb) {
+#pragma omp atomic write
+          failed = true;
+        } else {
+          kernels::ConfigureAmxTiles();
+#pragma omp for schedule(static)
+          for (int64_t item = 0; item < plan.items; ++item) {
+            const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
+            const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
+            if (plan.cols_outer) {
+              for (int64_t pair = pair0; pair < pair1; ++pair)
+                for (int64_t rb = rb0; rb < rb1; ++rb) Compute(plane, rb, pair, cb, o);
+            } else {
+              for (int64_t rb = rb0; rb < rb1; ++rb)
+                for (int64_t pair = pair0; pair < pair1; ++pair) Compute(plane, rb, pair, cb, o);
+            }
+          }
+          kernels::ReleaseAmxTiles();
+        }
+      }
+      if (failed) return ResourceExhausted("Conv2D (amx-bf16-conv): no memory for its C blocks");
+    }
+    return Status::OK();
+  }
+
+ private:
+  // One image (NHWC) into the zero-padded plane.
+  void Pad(const uint16_t* x, uint16_t* plane, int threads) const {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t c = g.in_channels, rows = p.height;
+#pragma omp parallel for schedule(static) if (threads > 1 && c * g.in_h * g.in_w >= (int64_t{1} << 15))
+    for (int64_t yp = 0; yp <= rows; ++yp) {
+      auto zero = [&](int64_t from, int64_t count) {
+        std::memset(plane + from * c, 0, static_cast<size_t>(count * c) * sizeof(uint16_t));
+      };
+      if (yp == rows) {  // the zero pixels after the plane (the last block's loads)
+        zero(p.height * p.pitch, p.pixels - p.height * p.pitch);
+        continue;
+      }
+      const int64_t row = p.RowOf(yp) * p.pitch, iy = yp - g.pad_top;
+      if (iy < 0 || iy >= g.in_h) {
+        zero(row, p.pitch);
+        continue;
+      }
+      zero(row, g.pad_left);
+      std::memcpy(plane + (row + g.pad_left) * c, x + iy * g.in_w * c, static_cast<size_t>(g.in_w * c) * 2);
+      zero(row + g.pad_left + g.in_w, p.pitch - g.pad_left - g.in_w);
+    }
+  }
+
+  // GEMM rows [32 rb, 32 rb + 32) against column pair `pair`: the tiles,
+  // then each run of valid rows (one output row's pixels) through the
+  // epilogue.
+  void Compute(const uint16_t* plane, int64_t rb, int64_t pair, float* cb, const AmxBFloat16Out& o) const {
+    const ConvGeometry& g = step_.g;
+    const Plane& p = plane_;
+    const int64_t first = 2 * pair, b_stride = b_.chunks * kAmxBTileWords, q0 = rb * kAmxBlockRows;
+    if (first + 1 < b_.n_blocks)
+      TileProducts<2>(plane, p, g.in_channels, q0, b_.tiles + first * b_stride, b_stride, cb);
+    else
+      TileProducts<1>(plane, p, g.in_channels, q0, b_.tiles + first * b_stride, b_stride, cb);
+    const int64_t q1 = std::min(q0 + kAmxBlockRows, p.m);
+    for (int64_t q = q0; q < q1;) {
+      const int64_t y = q / p.row_pitch, x = q % p.row_pitch;
+      if (x >= g.out_w) {
+        q += p.row_pitch - x;
+        continue;
+      }
+      const int64_t count = std::min(g.out_w - x, q1 - q);
+      AmxBFloat16StoreRows(cb + (q - q0) * kAmxBlockCols, count, y * g.out_w + x, first * kTile, b_, o);
+      q += count;
+    }
+  }
+
+  Step step_;
+  Plane plane_;
+  std::shared_ptr<const std::vector<uint32_t>> packed_;
+  AmxBFloat16B b_;
+  int64_t private_bytes_ = 0;
+};
+
+bool Supports(const KernelInit& init) {
+  Step s;
+  return StepTaken(init, &s);
+}
+
+// Kept where its tensors are channels-last (between onednn-bf16 and the
+// other AMX steps); a plain side goes to onednn-bf16, which reorders it.
+bool KeepWithLayouts(const KernelInit& init) {
+  Step s;
+  return StepTaken(init, &s) && AllChannelsLast(init, s);
+}
+
+void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
+  inputs->assign(init.inputs.size(), false);
+  outputs->assign(init.outputs.size(), false);
+  Step s;
+  if (block != MemoryLayout::kChannelsLast || !StepTaken(init, &s)) return;
+  (*inputs)[0] = true;
+  (*outputs)[0] = true;
+  if (s.addend >= 0) (*inputs)[static_cast<size_t>(s.addend)] = true;
+}
+
+Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
+  auto conv = std::make_unique<AmxBFloat16Conv>();
+  MIXQ_RETURN_IF_ERROR(conv->Init(init));
+  *kernel = std::move(conv);
+  return Status::OK();
+}
+
+}  // namespace
+
+}  // namespace mixq::ops
+
+MIXQ_AVX512_WARNINGS_ON
+
+MIXQ_REGISTER_KERNELS(conv2d, amx_bf16_conv) {
+  // Above onednn-bf16 (30) for the spatial steps it takes.
+  mixq::ops::RegisterKernel({"amx-bf16-conv", mixq::OpKind::kConv2D, mixq::kernels::Isa::kAmx, 31, mixq::ops::Supports,
+                             mixq::ops::Make, mixq::ops::LayoutSlots, mixq::ops::KeepWithLayouts,
+                             mixq::ops::AddendAlias});
+}
