@@ -40,6 +40,7 @@
 #include "ops/amx_bf16_gemm.h"
 #include "ops/amx_jobs.h"
 #include "ops/bf16_chain.h"
+#include "ops/conv2d/amx_flat_plane.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
 #include "ops/layout.h"
@@ -118,36 +119,10 @@ bool AllChannelsLast(const KernelInit& init, const Step& s) {
   return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kChannelsLast;
 }
 
-// The padded plane of a step (as amx-f16-conv's, pixels of C values).
-struct Plane {
-  int64_t stride = 1, pitch = 0, row_pitch = 0, height = 0, m = 0, pixels = 0;
-  std::vector<int64_t> offsets;  // per tap: its plane pixel offset
-  int64_t RowOf(int64_t padded_row) const { return padded_row % stride * (height / stride) + padded_row / stride; }
-};
-
-Plane PlaneOf(const ConvGeometry& g) {
-  Plane p;
-  p.stride = g.stride_h;
-  const int64_t padded_w = g.in_w + g.pad_left + g.pad_right, padded_h = g.in_h + g.pad_top + g.pad_bottom;
-  p.row_pitch = (padded_w + p.stride - 1) / p.stride;
-  p.pitch = p.row_pitch * p.stride;
-  p.height = (padded_h + p.stride - 1) / p.stride * p.stride;
-  p.m = g.out_h * p.row_pitch;
-  int64_t largest = 0;
-  for (int64_t dy = 0; dy < g.kernel_h; ++dy)
-    for (int64_t dx = 0; dx < g.kernel_w; ++dx) {
-      p.offsets.push_back(p.RowOf(dy * g.dilation_h) * p.pitch + dx * g.dilation_w);
-      largest = std::max(largest, p.offsets.back());
-    }
-  const int64_t last_q = (p.m + kAmxBlockRows - 1) / kAmxBlockRows * kAmxBlockRows - 1;
-  p.pixels = std::max(p.height * p.pitch, p.stride * last_q + largest + 1);
-  return p;
-}
-
 // C (32 x 32 float32) for GEMM rows q0.. of one or two column tiles: every
 // tap, every chunk of 32 channels.
 template <int C>
-MIXQ_AMX_KERNEL void TileProducts(const uint16_t* plane, const Plane& p, int64_t channels, int64_t q0,
+MIXQ_AMX_KERNEL void TileProducts(const uint16_t* plane, const AmxFlatPlane& p, int64_t channels, int64_t q0,
                                   const uint32_t* b, int64_t b_stride, float* c) {
   _tile_zero(0);
   _tile_zero(2);
@@ -192,7 +167,7 @@ class AmxBFloat16Conv : public Kernel {
     if (!StepTaken(init, &step_) || !AllChannelsLast(init, step_))
       return Internal("amx-bf16-conv does not take this convolution");
     const ConvGeometry& g = step_.g;
-    plane_ = PlaneOf(g);
+    plane_ = AmxFlatPlaneOf(g);
     const ValueInfo& w = *init.inputs[1];
     const auto strides = LogicalStrides(w.shape, g.filter_axes);
     const auto* filter = static_cast<const float*>(w.const_data);
@@ -218,7 +193,7 @@ class AmxBFloat16Conv : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
+    const AmxFlatPlane& p = plane_;
     const int64_t c = g.in_channels;
     auto* plane = static_cast<uint16_t*>(
         kernels::ThreadScratch(kPlaneSlot, static_cast<size_t>(p.pixels * c) * sizeof(uint16_t)));
@@ -272,7 +247,7 @@ class AmxBFloat16Conv : public Kernel {
   // One image (NHWC) into the zero-padded plane.
   void Pad(const uint16_t* x, uint16_t* plane, int threads) const {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
+    const AmxFlatPlane& p = plane_;
     const int64_t c = g.in_channels, rows = p.height;
 #pragma omp parallel for schedule(static) if (threads > 1 && c * g.in_h * g.in_w >= (int64_t{1} << 15))
     for (int64_t yp = 0; yp <= rows; ++yp) {
@@ -299,7 +274,7 @@ class AmxBFloat16Conv : public Kernel {
   // epilogue.
   void Compute(const uint16_t* plane, int64_t rb, int64_t pair, float* cb, const AmxBFloat16Out& o) const {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
+    const AmxFlatPlane& p = plane_;
     const int64_t first = 2 * pair, b_stride = b_.chunks * kAmxBTileWords, q0 = rb * kAmxBlockRows;
     if (first + 1 < b_.n_blocks)
       TileProducts<2>(plane, p, g.in_channels, q0, b_.tiles + first * b_stride, b_stride, cb);
@@ -319,7 +294,7 @@ class AmxBFloat16Conv : public Kernel {
   }
 
   Step step_;
-  Plane plane_;
+  AmxFlatPlane plane_;
   std::shared_ptr<const std::vector<uint32_t>> packed_;
   AmxBFloat16B b_;
   int64_t private_bytes_ = 0;

@@ -47,6 +47,7 @@
 #include "ops/amx_jobs.h"
 #include "ops/amx_split_gemm.h"
 #include "ops/conv2d/amx_f16_conv_common.h"
+#include "ops/conv2d/amx_flat_plane.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
 #include "ops/layout.h"
@@ -78,48 +79,10 @@ bool LayoutsTaken(const KernelInit& init, const AmxHalfConvStep& s) {
   return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == out;
 }
 
-// The flat plane of a step. With stride 2 its rows are stored by phase:
-// the even padded rows, then the odd ones (plane row (yp % 2) * (height /
-// 2) + yp / 2), so that output row y + 1's input rows for a tap follow
-// output row y's, as its GEMM rows do.
-struct Plane {
-  int64_t stride = 1;
-  int64_t pitch = 0;             // plane pixels a row: the padded width rounded up to a multiple of the stride
-  int64_t row_pitch = 0;         // GEMM rows an output row: pitch / stride
-  int64_t height = 0;            // padded rows, rounded up to a multiple of the stride
-  int64_t m = 0;                 // GEMM rows: out_h x row_pitch
-  int64_t rows = 0;              // plane rows x pitch, the zero ones after the image included
-  std::vector<int64_t> offsets;  // per tap: its plane pixel offset
-
-  int64_t RowOf(int64_t padded_row) const { return padded_row % stride * (height / stride) + padded_row / stride; }
-};
-
-Plane PlaneOf(const ConvGeometry& g) {
-  Plane p;
-  p.stride = g.stride_h;
-  const int64_t padded_w = g.in_w + g.pad_left + g.pad_right, padded_h = g.in_h + g.pad_top + g.pad_bottom;
-  p.row_pitch = (padded_w + p.stride - 1) / p.stride;
-  p.pitch = p.row_pitch * p.stride;
-  p.height = (padded_h + p.stride - 1) / p.stride * p.stride;
-  p.m = g.out_h * p.row_pitch;
-  int64_t largest = 0;
-  for (int64_t dy = 0; dy < g.kernel_h; ++dy)
-    for (int64_t dx = 0; dx < g.kernel_w; ++dx) {
-      // Output (y, x) reads padded (stride y + dy d, stride x + dx d): plane
-      // row y + RowOf(dy d), column stride x + dx d.
-      p.offsets.push_back(p.RowOf(dy * g.dilation_h) * p.pitch + dx * g.dilation_w);
-      largest = std::max(largest, p.offsets.back());
-    }
-  // GEMM row q = y row_pitch + x reads plane pixel stride q + offset.
-  const int64_t last_q = (p.m + kAmxBlockRows - 1) / kAmxBlockRows * kAmxBlockRows - 1;
-  p.rows = std::max(p.height * p.pitch, p.stride * last_q + largest + 1);
-  return p;
-}
-
 // C (32 x 32 float32) for GEMM rows q0.. of one or two column tiles: every
 // tap, every block of 16 channels, the hi and the lo plane.
 template <int C>
-MIXQ_AMX_KERNEL void SpatialTileProducts(const uint16_t* planes, const Plane& p, int64_t chunks, int64_t q0,
+MIXQ_AMX_KERNEL void SpatialTileProducts(const uint16_t* planes, const AmxFlatPlane& p, int64_t chunks, int64_t q0,
                                          const uint32_t* b, int64_t b_stride, float* c) {
   _tile_zero(0);
   _tile_zero(2);
@@ -127,7 +90,7 @@ MIXQ_AMX_KERNEL void SpatialTileProducts(const uint16_t* planes, const Plane& p,
     _tile_zero(1);
     _tile_zero(3);
   }
-  const int64_t a_bytes = p.stride * 64, half_rows = kTile * p.stride * 32, plane_values = p.rows * 32;
+  const int64_t a_bytes = p.stride * 64, half_rows = kTile * p.stride * 32, plane_values = p.pixels * 32;
   const int64_t taps = static_cast<int64_t>(p.offsets.size());
   for (int64_t t = 0; t < taps; ++t) {
     const int64_t row0 = (p.stride * q0 + p.offsets[static_cast<size_t>(t)]) * 32;
@@ -173,7 +136,7 @@ class AmxHalfConv : public Kernel {
     const ConvGeometry& g = step_.g;
     plain_in_ = init.inputs[0]->layout == MemoryLayout::kPlain;
     plain_out_ = init.outputs[0].layout == MemoryLayout::kPlain;
-    plane_ = PlaneOf(g);
+    plane_ = AmxFlatPlaneOf(g);
     output_ = std::make_unique<AmxHalfConvOutput>(init);
     const ValueInfo& w = *init.inputs[1];
     MIXQ_RETURN_IF_ERROR(PackAmxHalfFilter(init, Name(), g, LogicalStrides(w.shape, g.filter_axes),
@@ -184,9 +147,9 @@ class AmxHalfConv : public Kernel {
 
   Status Run(const std::vector<TensorView>& in, const std::vector<TensorView>& out) override {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
+    const AmxFlatPlane& p = plane_;
     const int64_t chunks = g.in_channels / 16, blocks = b_.n_blocks;
-    const int64_t plane_values = p.rows * 32;
+    const int64_t plane_values = p.pixels * 32;
     auto* planes = static_cast<uint16_t*>(
         kernels::ThreadScratch(kPlaneSlot, static_cast<size_t>(chunks * 2 * plane_values) * sizeof(uint16_t)));
     if (!planes) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its split planes");
@@ -256,8 +219,8 @@ class AmxHalfConv : public Kernel {
   // False where a thread's scratch could not be had.
   bool Split(const uint16_t* x, uint16_t* planes, int threads) const {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
-    const int64_t chunks = g.in_channels / 16, plane_values = p.rows * 32, rows = p.height;
+    const AmxFlatPlane& p = plane_;
+    const int64_t chunks = g.in_channels / 16, plane_values = p.pixels * 32, rows = p.height;
     const int64_t image = g.in_h * g.in_w;
     const bool parallel = threads > 1 && g.in_channels * image >= (int64_t{1} << 14);
     auto split_rows = [&](int64_t k, int64_t yp0, int64_t yp1, const float* wide) {
@@ -269,7 +232,7 @@ class AmxHalfConv : public Kernel {
       };
       for (int64_t yp = yp0; yp < yp1; ++yp) {
         if (yp == rows) {
-          zero(p.height * p.pitch, p.rows - p.height * p.pitch);
+          zero(p.height * p.pitch, p.pixels - p.height * p.pitch);
           continue;
         }
         const int64_t row = p.RowOf(yp) * p.pitch, iy = yp - g.pad_top;
@@ -317,7 +280,7 @@ class AmxHalfConv : public Kernel {
                const float* bias, float* c, float* plain_sums, const std::vector<TensorView>& in,
                const std::vector<TensorView>& out) const {
     const ConvGeometry& g = step_.g;
-    const Plane& p = plane_;
+    const AmxFlatPlane& p = plane_;
     const int64_t first = 2 * pair, b_stride = b_.chunks * kAmxBTileWords, q0 = rb * kAmxBlockRows;
     const bool two = first + 1 < blocks;
     if (two)
@@ -353,7 +316,7 @@ class AmxHalfConv : public Kernel {
 
   AmxHalfConvStep step_;
   bool plain_in_ = false, plain_out_ = false;
-  Plane plane_;
+  AmxFlatPlane plane_;
   std::unique_ptr<AmxHalfConvOutput> output_;
   std::shared_ptr<const std::vector<uint32_t>> packed_;
   AmxBFloat16B b_;
