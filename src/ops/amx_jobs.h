@@ -13,12 +13,16 @@
 #pragma once
 
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <vector>
+
+#include "kernels/thread_scratch.h"
+#include "kernels/u8s8_gemm_amx.h"
 
 namespace mixq::ops {
 
@@ -94,6 +98,55 @@ MIXQ_AMX_KERNEL inline void AmxBlockProducts(const T* a, int64_t lda, int64_t fu
     AmxTileProducts<1, 2>(a, lda, full, tail, b, b_stride, c);
   else
     AmxTileProducts<1, 1>(a, lda, full, tail, b, b_stride, c);
+}
+
+// The float32 C tiles of a 32 x 32 block over one (C = 1) or two column
+// tiles: tiles 0 and 2 (rows 0-15, 16-31 of the first column tile), 1 and 3
+// (the second's); A tiles 4 and 5, B tiles 6 and 7. For the tile loops of
+// ops/amx_split_gemm.h and the implicit-GEMM convolutions.
+template <int C>
+MIXQ_AMX_KERNEL inline void ZeroAmxFloatBlock() {
+  _tile_zero(0);
+  _tile_zero(2);
+  if constexpr (C == 2) {
+    _tile_zero(1);
+    _tile_zero(3);
+  }
+}
+
+// A's rows 0-15 (at a0) and 16-31 (at a1), `a_bytes` apart, times the B
+// tiles loaded in 6 (and 7) into the C tiles (TDPBF16PS).
+template <int C>
+MIXQ_AMX_KERNEL inline void AmxBFloat16RowPairProducts(const void* a0, const void* a1, int64_t a_bytes) {
+  _tile_loadd(4, a0, a_bytes);
+  _tile_dpbf16ps(0, 4, 6);
+  if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
+  _tile_loadd(5, a1, a_bytes);
+  _tile_dpbf16ps(2, 5, 6);
+  if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+}
+
+// The B tiles `ahead` tiles after bt (and b_stride words on) into L1: a
+// filter streamed from memory (ResNet-50's 7 x 7 layers in float16).
+template <int C>
+MIXQ_AMX_KERNEL inline void PrefetchAmxBTiles(const uint32_t* bt, int64_t b_stride, int64_t ahead) {
+  for (int line = 0; line < 16; ++line) {
+    _mm_prefetch(reinterpret_cast<const char*>(bt + ahead * kAmxBTileWords + line * 16), _MM_HINT_T0);
+    if constexpr (C == 2)
+      _mm_prefetch(reinterpret_cast<const char*>(bt + b_stride + ahead * kAmxBTileWords + line * 16), _MM_HINT_T0);
+  }
+}
+
+// The C tiles to c (32 floats a row).
+template <int C>
+MIXQ_AMX_KERNEL inline void StoreAmxFloatBlock(float* c) {
+  constexpr int64_t kStride = kAmxBlockCols * sizeof(float), kTile = 16;
+  _tile_stored(0, c, kStride);
+  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
+  if constexpr (C == 2) {
+    _tile_stored(1, c + kTile, kStride);
+    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
+  }
 }
 
 template <typename T>
@@ -210,6 +263,41 @@ void RunAmxJob(const AmxJobPlan& plan, int64_t item, const T* a, int64_t lda, in
         StageAmxRowBlock(a, lda, m, k, chunk, chunks, rb, tails + (rb - rb0) * kAmxBlockRows * chunk, stage));
   for (int64_t pair = pair0; pair < pair1; ++pair)
     for (const AmxRowBlock<T>& block : *blocks) compute(block, pair);
+}
+
+// The plan's jobs over OpenMP threads (a team of its own where
+// plan.parallel), with nothing staged per job: compute(rb, pair, c) for
+// each row block and column pair in the plan's order, c a 32 x 32 float32
+// block in the thread's scratch (kernels/thread_scratch.h, slot 1), the
+// tiles configured. False where that memory could not be had.
+template <typename Compute>
+bool RunAmxPlan(const AmxJobPlan& plan, const Compute& compute) {
+  bool failed = false;
+#pragma omp parallel if (plan.parallel)
+  {
+    auto* c = static_cast<float*>(
+        kernels::ThreadScratch(1, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
+    if (!c) {
+#pragma omp atomic write
+      failed = true;
+    } else {
+      kernels::ConfigureAmxTiles();
+#pragma omp for schedule(static)
+      for (int64_t item = 0; item < plan.items; ++item) {
+        const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
+        const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
+        if (plan.cols_outer) {
+          for (int64_t pair = pair0; pair < pair1; ++pair)
+            for (int64_t rb = rb0; rb < rb1; ++rb) compute(rb, pair, c);
+        } else {
+          for (int64_t rb = rb0; rb < rb1; ++rb)
+            for (int64_t pair = pair0; pair < pair1; ++pair) compute(rb, pair, c);
+        }
+      }
+      kernels::ReleaseAmxTiles();
+    }
+  }
+  return !failed;
 }
 
 }  // namespace mixq::ops

@@ -35,41 +35,19 @@ template <int C>
 MIXQ_AMX_KERNEL inline void SplitTileProducts(const uint16_t* a, int64_t chunks, const uint32_t* b, int64_t b_stride,
                                               float* c) {
   constexpr int64_t kTile = 16;
-  _tile_zero(0);
-  _tile_zero(2);
-  if constexpr (C == 2) {
-    _tile_zero(1);
-    _tile_zero(3);
-  }
+  ZeroAmxFloatBlock<C>();
   for (int64_t k = 0; k < chunks; ++k) {
     const uint16_t* at = a + k * kSplitBlockValues;
     const uint32_t* bt = b + k * kAmxBTileWords;
-    // The B tiles two chunks on, into L1 (a filter streamed from memory: ResNet-50's 7 x 7 layers).
-    for (int line = 0; line < 16; ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(bt + kSplitPrefetchTiles * kAmxBTileWords + line * 16), _MM_HINT_T0);
-      if constexpr (C == 2)
-        _mm_prefetch(reinterpret_cast<const char*>(bt + b_stride + kSplitPrefetchTiles * kAmxBTileWords + line * 16),
-                     _MM_HINT_T0);
-    }
+    PrefetchAmxBTiles<C>(bt, b_stride, kSplitPrefetchTiles);
     _tile_loadd(6, bt, 64);
     if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
     for (int half = 0; half < 2; ++half) {  // the hi pairs, then the lo pairs, into the same C tiles
       const uint16_t* rows = at + half * (kSplitBlockValues / 2);
-      _tile_loadd(4, rows, 64);
-      _tile_dpbf16ps(0, 4, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-      _tile_loadd(5, rows + kTile * 32, 64);
-      _tile_dpbf16ps(2, 5, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+      AmxBFloat16RowPairProducts<C>(rows, rows + kTile * 32, 64);
     }
   }
-  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
-  _tile_stored(0, c, kStride);
-  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
-  if constexpr (C == 2) {
-    _tile_stored(1, c + kTile, kStride);
-    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
-  }
+  StoreAmxFloatBlock<C>(c);
 }
 
 // The plan's jobs over OpenMP threads (a team of its own where

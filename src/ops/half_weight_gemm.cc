@@ -393,6 +393,28 @@ Status MakeHalfWeightGemm(const KernelInit& init, const HalfWeightGemmShape& sha
   return Status::OK();
 }
 
+HalfGemmRowStage::HalfGemmRowStage(const KernelInit& init, int64_t n) {
+  if (const PostOp* op = ColumnBiasOp(init, /*half=*/true)) {
+    column_bias_input_ = op->input;
+    column_bias_first_ = op->add_first;
+    const auto* b = static_cast<const float*>(init.inputs[static_cast<size_t>(op->input)]->const_data);
+    column_bias_.assign(b, b + n);
+  }
+  const std::vector<PostOp> rest = StagePostOps(init, /*half=*/true);
+  stage_ =
+      std::make_unique<HalfOutputStage>(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest));
+}
+
+HalfGemmRowStage::~HalfGemmRowStage() = default;
+
+void HalfGemmRowStage::Apply(float* product, int64_t m, int64_t n, const std::vector<TensorView>& in,
+                             const TensorView& out) const {
+  const float* column_bias = column_bias_.empty() ? nullptr : column_bias_.data();
+#pragma omp parallel for schedule(static) if (m > 1 && m * n > kernels::kMinParallelElements)
+  for (int64_t r = 0; r < m; ++r)
+    stage_->ApplyBiased(product + r * n, n, r * n, nullptr, column_bias, column_bias_first_, in, out);
+}
+
 }  // namespace mixq::ops
 
 MIXQ_AVX512_WARNINGS_ON

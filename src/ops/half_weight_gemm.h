@@ -42,6 +42,8 @@
 
 namespace mixq::ops {
 
+class HalfOutputStage;
+
 struct HalfWeightGemmShape {
   int64_t m = 0, k = 0, n = 0;      // rows (batch dims folded in), depth, output columns
   bool weights_transposed = false;  // W stored [N, K] rather than [K, N]
@@ -63,6 +65,26 @@ bool HalfWeightGemmComputes(const KernelInit& init, const HalfWeightGemmShape& s
 // add fuses only there).
 const PostOp* ColumnBiasOp(const KernelInit& init, bool half);
 std::vector<PostOp> StagePostOps(const KernelInit& init, bool half);
+
+// The end of a float16 MatMul whose float32 product a GEMM of its own
+// wrote ("onednn-f16", "amx-f16-gemm"): each row through
+// HalfOutputStage::ApplyBiased, the fused column bias (ColumnBiasOp, copied
+// at construction) and the post-ops after it (StagePostOps).
+class HalfGemmRowStage {
+ public:
+  HalfGemmRowStage(const KernelInit& init, int64_t n);
+  ~HalfGemmRowStage();
+  // The column bias's input slot (the kernel need not read it), or -1.
+  int column_bias_input() const { return column_bias_input_; }
+  // `m` rows of `n` floats at product (overwritten) into the output.
+  void Apply(float* product, int64_t m, int64_t n, const std::vector<TensorView>& in, const TensorView& out) const;
+
+ private:
+  int column_bias_input_ = -1;
+  bool column_bias_first_ = false;
+  std::vector<float> column_bias_;
+  std::unique_ptr<HalfOutputStage> stage_;
+};
 
 // A kernel for a step HalfWeightGemmComputes takes: `avx512` picks the
 // 16-lane form (else 8 lanes, AVX2), `name` is the registered name.

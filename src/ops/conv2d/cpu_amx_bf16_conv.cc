@@ -57,7 +57,7 @@ namespace {
 constexpr int64_t kTile = 16;
 constexpr int64_t kChannels = 32;  // input channels a tile row
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
-constexpr int kPlaneSlot = 0, kBlockSlot = 1;  // kernels::ThreadScratch slots
+constexpr int kPlaneSlot = 0;  // kernels::ThreadScratch slot (RunAmxPlan has 1)
 
 struct Step {
   ConvGeometry g;
@@ -124,12 +124,7 @@ bool AllChannelsLast(const KernelInit& init, const Step& s) {
 template <int C>
 MIXQ_AMX_KERNEL void TileProducts(const uint16_t* plane, const AmxFlatPlane& p, int64_t channels, int64_t q0,
                                   const uint32_t* b, int64_t b_stride, float* c) {
-  _tile_zero(0);
-  _tile_zero(2);
-  if constexpr (C == 2) {
-    _tile_zero(1);
-    _tile_zero(3);
-  }
+  ZeroAmxFloatBlock<C>();
   const int64_t chunks = channels / kChannels, a_bytes = p.stride * channels * 2;
   const int64_t second = kTile * p.stride * channels;  // values from row 0 to row 16 of a tile pair
   const int64_t taps = static_cast<int64_t>(p.offsets.size());
@@ -139,21 +134,10 @@ MIXQ_AMX_KERNEL void TileProducts(const uint16_t* plane, const AmxFlatPlane& p, 
       const uint32_t* bt = b + (t * chunks + k) * kAmxBTileWords;
       _tile_loadd(6, bt, 64);
       if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
-      _tile_loadd(4, row0 + k * kChannels, a_bytes);
-      _tile_dpbf16ps(0, 4, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-      _tile_loadd(5, row0 + second + k * kChannels, a_bytes);
-      _tile_dpbf16ps(2, 5, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+      AmxBFloat16RowPairProducts<C>(row0 + k * kChannels, row0 + second + k * kChannels, a_bytes);
     }
   }
-  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
-  _tile_stored(0, c, kStride);
-  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
-  if constexpr (C == 2) {
-    _tile_stored(1, c + kTile, kStride);
-    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
-  }
+  StoreAmxFloatBlock<C>(c);
 }
 
 class AmxBFloat16Conv : public Kernel {
@@ -213,32 +197,8 @@ class AmxBFloat16Conv : public Kernel {
         o.ld_addend = g.out_channels;
       }
       o.chain = &step_.chain;
-      bool failed = false;
-#pragma omp parallel if (plan.parallel)
-      {
-        auto* cb = static_cast<float*>(
-            kernels::ThreadScratch(kBlockSlot, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
-        if (!cb) {
-#pragma omp atomic write
-          failed = true;
-        } else {
-          kernels::ConfigureAmxTiles();
-#pragma omp for schedule(static)
-          for (int64_t item = 0; item < plan.items; ++item) {
-            const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
-            const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
-            if (plan.cols_outer) {
-              for (int64_t pair = pair0; pair < pair1; ++pair)
-                for (int64_t rb = rb0; rb < rb1; ++rb) Compute(plane, rb, pair, cb, o);
-            } else {
-              for (int64_t rb = rb0; rb < rb1; ++rb)
-                for (int64_t pair = pair0; pair < pair1; ++pair) Compute(plane, rb, pair, cb, o);
-            }
-          }
-          kernels::ReleaseAmxTiles();
-        }
-      }
-      if (failed) return ResourceExhausted("Conv2D (amx-bf16-conv): no memory for its C blocks");
+      const bool ran = RunAmxPlan(plan, [&](int64_t rb, int64_t pair, float* cb) { Compute(plane, rb, pair, cb, o); });
+      if (!ran) return ResourceExhausted("Conv2D (amx-bf16-conv): no memory for its C blocks");
     }
     return Status::OK();
   }

@@ -61,7 +61,7 @@ namespace {
 
 constexpr int64_t kTile = 16;
 constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
-constexpr int kPlaneSlot = 0, kBlockSlot = 1, kWideSlot = 2, kSumsSlot = 3;  // kernels::ThreadScratch slots
+constexpr int kPlaneSlot = 0, kWideSlot = 2, kSumsSlot = 3;  // kernels::ThreadScratch slots (RunAmxPlan has 1)
 
 bool StepTaken(const KernelInit& init, AmxHalfConvStep* s) {
   if (!AmxHalfConvTaken(init, s)) return false;
@@ -84,44 +84,23 @@ bool LayoutsTaken(const KernelInit& init, const AmxHalfConvStep& s) {
 template <int C>
 MIXQ_AMX_KERNEL void SpatialTileProducts(const uint16_t* planes, const AmxFlatPlane& p, int64_t chunks, int64_t q0,
                                          const uint32_t* b, int64_t b_stride, float* c) {
-  _tile_zero(0);
-  _tile_zero(2);
-  if constexpr (C == 2) {
-    _tile_zero(1);
-    _tile_zero(3);
-  }
+  ZeroAmxFloatBlock<C>();
   const int64_t a_bytes = p.stride * 64, half_rows = kTile * p.stride * 32, plane_values = p.pixels * 32;
   const int64_t taps = static_cast<int64_t>(p.offsets.size());
   for (int64_t t = 0; t < taps; ++t) {
     const int64_t row0 = (p.stride * q0 + p.offsets[static_cast<size_t>(t)]) * 32;
     for (int64_t k = 0; k < chunks; ++k) {
       const uint32_t* bt = b + (t * chunks + k) * kAmxBTileWords;
-      for (int line = 0; line < 16; ++line) {
-        _mm_prefetch(reinterpret_cast<const char*>(bt + kSplitPrefetchTiles * kAmxBTileWords + line * 16), _MM_HINT_T0);
-        if constexpr (C == 2)
-          _mm_prefetch(reinterpret_cast<const char*>(bt + b_stride + kSplitPrefetchTiles * kAmxBTileWords + line * 16),
-                       _MM_HINT_T0);
-      }
+      PrefetchAmxBTiles<C>(bt, b_stride, kSplitPrefetchTiles);
       _tile_loadd(6, bt, 64);
       if constexpr (C == 2) _tile_loadd(7, bt + b_stride, 64);
       for (int half = 0; half < 2; ++half) {  // the hi plane, then the lo plane, into the same C tiles
         const uint16_t* rows = planes + (2 * k + half) * plane_values + row0;
-        _tile_loadd(4, rows, a_bytes);
-        _tile_dpbf16ps(0, 4, 6);
-        if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-        _tile_loadd(5, rows + half_rows, a_bytes);
-        _tile_dpbf16ps(2, 5, 6);
-        if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
+        AmxBFloat16RowPairProducts<C>(rows, rows + half_rows, a_bytes);
       }
     }
   }
-  constexpr int64_t kStride = kAmxBlockCols * sizeof(float);
-  _tile_stored(0, c, kStride);
-  _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
-  if constexpr (C == 2) {
-    _tile_stored(1, c + kTile, kStride);
-    _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
-  }
+  StoreAmxFloatBlock<C>(c);
 }
 
 class AmxHalfConv : public Kernel {
@@ -171,34 +150,10 @@ class AmxHalfConv : public Kernel {
     for (int64_t n = 0; n < g.batch; ++n) {
       if (!Split(in[0].Data<const uint16_t>() + n * g.in_channels * g.in_h * g.in_w, planes, threads))
         return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its widened input");
-      bool failed = false;
-#pragma omp parallel if (plan.parallel)
-      {
-        auto* c = static_cast<float*>(
-            kernels::ThreadScratch(kBlockSlot, static_cast<size_t>(kAmxBlockRows * kAmxBlockCols) * sizeof(float)));
-        if (!c) {
-#pragma omp atomic write
-          failed = true;
-        } else {
-          kernels::ConfigureAmxTiles();
-#pragma omp for schedule(static)
-          for (int64_t item = 0; item < plan.items; ++item) {
-            const int64_t rb0 = plan.RowBegin(item), rb1 = plan.RowEnd(item);
-            const int64_t pair0 = plan.PairBegin(item), pair1 = plan.PairEnd(item);
-            if (plan.cols_outer) {
-              for (int64_t pair = pair0; pair < pair1; ++pair)
-                for (int64_t rb = rb0; rb < rb1; ++rb)
-                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, sums, in, out);
-            } else {
-              for (int64_t rb = rb0; rb < rb1; ++rb)
-                for (int64_t pair = pair0; pair < pair1; ++pair)
-                  Compute(planes, rb, pair, chunks, blocks, n, bias, c, sums, in, out);
-            }
-          }
-          kernels::ReleaseAmxTiles();
-        }
-      }
-      if (failed) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its C blocks");
+      const bool ran = RunAmxPlan(plan, [&](int64_t rb, int64_t pair, float* c) {
+        Compute(planes, rb, pair, chunks, blocks, n, bias, c, sums, in, out);
+      });
+      if (!ran) return ResourceExhausted("Conv2D (amx-f16-conv): no memory for its C blocks");
       if (plain_out_) {
         constexpr int64_t kRun = int64_t{1} << 14;
         const int64_t runs = (out_values + kRun - 1) / kRun;

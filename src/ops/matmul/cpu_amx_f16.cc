@@ -96,20 +96,12 @@ class AmxHalfMatMul : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
   // b is packed; a column bias is copied.
   bool ReadsInputAtRun(size_t index) const override {
-    return index != 1 && static_cast<int>(index) != column_bias_input_;
+    return index != 1 && static_cast<int>(index) != rows_->column_bias_input();
   }
 
   Status Init(const KernelInit& init) {
     if (!StepTaken(init, &s_)) return Internal("MatMul amx-f16-gemm: unsupported step");
-    if (const PostOp* op = ColumnBiasOp(init, /*half=*/true)) {
-      column_bias_input_ = op->input;
-      column_bias_first_ = op->add_first;
-      const auto* b = static_cast<const float*>(init.inputs[static_cast<size_t>(op->input)]->const_data);
-      column_bias_.assign(b, b + s_.n);
-    }
-    const std::vector<PostOp> rest = StagePostOps(init, /*half=*/true);
-    stage_ =
-        std::make_unique<HalfOutputStage>(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest));
+    rows_ = std::make_unique<HalfGemmRowStage>(init, s_.n);
     const HalfWeightGemmShape s = s_;
     const auto* w = static_cast<const float*>(init.inputs[1]->const_data);
     const int64_t k2 = 2 * s.k, words = AmxBFloat16BWords(k2, s.n);
@@ -156,19 +148,13 @@ class AmxHalfMatMul : public Kernel {
           StoreBlock(c, std::min(kAmxBlockRows, m - r0), std::min(kAmxBlockCols, n - col0), product + r0 * n + col0, n);
         });
     if (!ran) return ResourceExhausted("MatMul amx-f16-gemm: no memory for its split rows");
-    const float* column_bias = column_bias_.empty() ? nullptr : column_bias_.data();
-#pragma omp parallel for schedule(static) if (m > 1 && m * n > kernels::kMinParallelElements)
-    for (int64_t r = 0; r < m; ++r)
-      stage_->ApplyBiased(product + r * n, n, r * n, nullptr, column_bias, column_bias_first_, in, out[0]);
+    rows_->Apply(product, s_.m, s_.n, in, out[0]);
     return Status::OK();
   }
 
  private:
   HalfWeightGemmShape s_;
-  int column_bias_input_ = -1;
-  bool column_bias_first_ = false;
-  std::vector<float> column_bias_;
-  std::unique_ptr<HalfOutputStage> stage_;
+  std::unique_ptr<HalfGemmRowStage> rows_;  // the rounding, the column bias, the post-ops
   std::shared_ptr<const std::vector<uint32_t>> packed_;
   AmxBFloat16B b_;
   int64_t private_bytes_ = 0;

@@ -55,20 +55,12 @@ class OneDnnHalfMatMul : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
   // b is packed; a column bias is copied.
   bool ReadsInputAtRun(size_t index) const override {
-    return index != 1 && static_cast<int>(index) != column_bias_input_;
+    return index != 1 && static_cast<int>(index) != rows_->column_bias_input();
   }
 
   Status Init(const KernelInit& init) {
     if (!ConstantWeightGemmShape(init, &s_)) return Internal("MatMul onednn-f16: unsupported step");
-    if (const PostOp* op = ColumnBiasOp(init, /*half=*/true)) {
-      column_bias_input_ = op->input;
-      column_bias_first_ = op->add_first;
-      const auto* b = static_cast<const float*>(init.inputs[static_cast<size_t>(op->input)]->const_data);
-      column_bias_.assign(b, b + s_.n);
-    }
-    const std::vector<PostOp> rest = StagePostOps(init, /*half=*/true);
-    stage_ =
-        std::make_unique<HalfOutputStage>(KernelInit(init.attrs, init.inputs, init.outputs, init.input_compute, &rest));
+    rows_ = std::make_unique<HalfGemmRowStage>(init, s_.n);
     a_md_ = memory::desc({s_.m, s_.k}, memory::data_type::f32, memory::format_tag::ab);
     // b's own bytes: float32 [K, N], or [N, K] read as its transpose.
     b_md_ = memory::desc({s_.k, s_.n}, memory::data_type::f32,
@@ -99,20 +91,13 @@ class OneDnnHalfMatMul : public Kernel {
                                 {DNNL_ARG_DST, memory(y_md_, engine, product)}});
       stream_.wait();
     }));
-    const float* column_bias = column_bias_.empty() ? nullptr : column_bias_.data();
-    const int64_t m = s_.m, n = s_.n;
-#pragma omp parallel for schedule(static) if (m > 1 && m * n > kernels::kMinParallelElements)
-    for (int64_t r = 0; r < m; ++r)
-      stage_->ApplyBiased(product + r * n, n, r * n, nullptr, column_bias, column_bias_first_, in, out[0]);
+    rows_->Apply(product, s_.m, s_.n, in, out[0]);
     return Status::OK();
   }
 
  private:
   HalfWeightGemmShape s_;
-  int column_bias_input_ = -1;
-  bool column_bias_first_ = false;
-  std::vector<float> column_bias_;
-  std::unique_ptr<HalfOutputStage> stage_;
+  std::unique_ptr<HalfGemmRowStage> rows_;  // the rounding, the column bias, the post-ops
   memory::desc a_md_, b_md_, y_md_;
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul matmul_;
