@@ -40,6 +40,7 @@
 #include "ops/amx_bf16_gemm.h"
 #include "ops/amx_jobs.h"
 #include "ops/bf16_chain.h"
+#include "ops/conv2d/amx_bf16_conv_common.h"
 #include "ops/conv2d/amx_flat_plane.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
@@ -59,38 +60,17 @@ constexpr int64_t kChannels = 32;  // input channels a tile row
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
 constexpr int kPlaneSlot = 0;  // kernels::ThreadScratch slot (RunAmxPlan has 1)
 
-struct Step {
-  ConvGeometry g;
-  HalfChain chain;
-  int addend = -1;  // the residual addend's input slot
-};
+using Step = AmxBFloat16ConvStep;
 
-bool LayoutTaken(const ValueInfo& v) {
-  return v.layout == MemoryLayout::kPlain || v.layout == MemoryLayout::kChannelsLast;
-}
-
-// Everything but the layouts the pass gives: a step this kernel computes.
+// A step AmxBFloat16ConvTaken takes, with a spatial filter, stride 1 or 2
+// both ways, one group, input channels in whole 32s, and a filter that
+// outweighs the activations.
 bool StepTaken(const KernelInit& init, Step* s) {
-  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
-  if (!cpu.amx_bf16 || !cpu.avx512bw || !cpu.avx512vl || !cpu.avx512bf16) return false;
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
-  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
-  if (!IsBFloat16Storage(x) || !IsBFloat16Storage(y) || x.quant || y.quant || !LayoutTaken(x) || !LayoutTaken(y))
-    return false;
-  // The filter holds bfloat16 values (the planner rounds a filter consumed in BFLOAT16 once).
-  if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant || w.layout != MemoryLayout::kPlain ||
-      !HoldsBFloat16Values(w))
-    return false;
-  if (init.inputs.size() > 2 && init.inputs[2]) {
-    const ValueInfo& b = *init.inputs[2];
-    if (!b.const_data || b.dtype != DataType::FLOAT32 || b.quant) return false;
-  }
-  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &s->g).ok()) return false;
+  if (!AmxBFloat16ConvTaken(init, s)) return false;
   const ConvGeometry& g = s->g;
   if (g.kernel_h * g.kernel_w < 2 || g.group != 1 || g.stride_h != g.stride_w || (g.stride_h != 1 && g.stride_h != 2) ||
       g.in_channels % kChannels != 0)
     return false;
-  if (g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1) return false;  // logical NCHW
   // Only layers whose filter outweighs their activations 4x: there this
   // loop beat oneDNN's brgconv (ResNet-50 force_bfloat16, 1 thread, step
   // minima: 256 at 14 x 14 0.149 -> 0.135 ms, 512 at 7 x 7 0.25 -> 0.21, its
@@ -101,22 +81,7 @@ bool StepTaken(const KernelInit& init, Step* s) {
   const int64_t filter = g.kernel_h * g.kernel_w * g.in_channels * g.out_channels;
   const int64_t activations = g.in_h * g.in_w * g.in_channels + g.out_h * g.out_w * g.out_channels;
   if (filter <= 4 * activations) return false;
-  if (!BFloat16ChainOf(init.post_ops, &s->chain, &s->addend)) return false;
-  for (size_t i = 3; i < init.inputs.size(); ++i)  // past the bias: only the addend
-    if (static_cast<int>(i) != s->addend) return false;
-  if (s->addend >= 0) {
-    if (static_cast<size_t>(s->addend) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s->addend)])
-      return false;
-    const ValueInfo& a = *init.inputs[static_cast<size_t>(s->addend)];
-    if (!IsBFloat16Storage(a) || a.quant || a.const_data || a.shape != y.shape || !LayoutTaken(a)) return false;
-  }
   return true;
-}
-
-bool AllChannelsLast(const KernelInit& init, const Step& s) {
-  if (init.inputs[0]->layout != MemoryLayout::kChannelsLast || init.outputs[0].layout != MemoryLayout::kChannelsLast)
-    return false;
-  return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kChannelsLast;
 }
 
 // C (32 x 32 float32) for GEMM rows q0.. of one or two column tiles: every
@@ -148,7 +113,7 @@ class AmxBFloat16Conv : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
-    if (!StepTaken(init, &step_) || !AllChannelsLast(init, step_))
+    if (!StepTaken(init, &step_) || !AmxBFloat16ConvAllChannelsLast(init, step_))
       return Internal("amx-bf16-conv does not take this convolution");
     const ConvGeometry& g = step_.g;
     plane_ = AmxFlatPlaneOf(g);
@@ -269,17 +234,13 @@ bool Supports(const KernelInit& init) {
 // other AMX steps); a plain side goes to onednn-bf16, which reorders it.
 bool KeepWithLayouts(const KernelInit& init) {
   Step s;
-  return StepTaken(init, &s) && AllChannelsLast(init, s);
+  return StepTaken(init, &s) && AmxBFloat16ConvAllChannelsLast(init, s);
 }
 
 void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
-  inputs->assign(init.inputs.size(), false);
-  outputs->assign(init.outputs.size(), false);
   Step s;
-  if (block != MemoryLayout::kChannelsLast || !StepTaken(init, &s)) return;
-  (*inputs)[0] = true;
-  (*outputs)[0] = true;
-  if (s.addend >= 0) (*inputs)[static_cast<size_t>(s.addend)] = true;
+  const bool taken = StepTaken(init, &s);
+  AmxBFloat16ConvSlots(init, block, taken, s, inputs, outputs);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {

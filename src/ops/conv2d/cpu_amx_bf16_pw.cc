@@ -23,6 +23,7 @@
 #include "kernels/cpu_features.h"
 #include "ops/amx_bf16_gemm.h"
 #include "ops/bf16_chain.h"
+#include "ops/conv2d/amx_bf16_conv_common.h"
 #include "ops/conv2d/conv_params.h"
 #include "ops/kernel_registry.h"
 #include "ops/layout.h"
@@ -34,56 +35,14 @@ namespace mixq::ops {
 
 namespace {
 
-struct Step {
-  ConvGeometry g;
-  HalfChain chain;
-  int addend = -1;  // the residual addend's input slot
-};
+using Step = AmxBFloat16ConvStep;
 
-bool LayoutTaken(const ValueInfo& v) {
-  return v.layout == MemoryLayout::kPlain || v.layout == MemoryLayout::kChannelsLast;
-}
-
-// Everything but the layouts the pass gives: a step this kernel computes.
+// A step AmxBFloat16ConvTaken takes, with a 1 x 1 filter, stride 1, no padding and one group.
 bool StepTaken(const KernelInit& init, Step* s) {
-  const kernels::CpuFeatures& cpu = kernels::DetectedCpuFeatures();
-  if (!cpu.amx_bf16 || !cpu.avx512bw || !cpu.avx512vl) return false;
-  if (init.inputs.size() < 2 || !init.inputs[0] || !init.inputs[1] || init.outputs.size() != 1) return false;
-  const ValueInfo &x = *init.inputs[0], &w = *init.inputs[1], &y = init.outputs[0];
-  if (!IsBFloat16Storage(x) || !IsBFloat16Storage(y) || x.quant || y.quant || !LayoutTaken(x) || !LayoutTaken(y))
-    return false;
-  // The filter holds bfloat16 values (the planner rounds a filter consumed in BFLOAT16 once).
-  if (!w.const_data || w.dtype != DataType::FLOAT32 || w.quant || w.layout != MemoryLayout::kPlain ||
-      !HoldsBFloat16Values(w))
-    return false;
-  if (init.inputs.size() > 2 && init.inputs[2]) {
-    const ValueInfo& b = *init.inputs[2];
-    if (!b.const_data || b.dtype != DataType::FLOAT32 || b.quant) return false;
-  }
-  if (!ComputeConv2DGeometry(init.attrs, init.inputs, &s->g).ok()) return false;
+  if (!AmxBFloat16ConvTaken(init, s)) return false;
   const ConvGeometry& g = s->g;
-  if (g.kernel_h != 1 || g.kernel_w != 1 || g.stride_h != 1 || g.stride_w != 1 || g.group != 1 || g.pad_top != 0 ||
-      g.pad_left != 0 || g.pad_bottom != 0 || g.pad_right != 0 || g.out_h != g.in_h || g.out_w != g.in_w)
-    return false;
-  // Logical NCHW tensors (kChannelsLast stores them NHWC).
-  if (g.input_axes.pos[1] != 1 || g.output_axes.pos[1] != 1) return false;
-  if (!BFloat16ChainOf(init.post_ops, &s->chain, &s->addend)) return false;
-  for (size_t i = 3; i < init.inputs.size(); ++i)  // past the bias: only the addend
-    if (static_cast<int>(i) != s->addend) return false;
-  if (s->addend >= 0) {
-    if (static_cast<size_t>(s->addend) >= init.inputs.size() || !init.inputs[static_cast<size_t>(s->addend)])
-      return false;
-    const ValueInfo& a = *init.inputs[static_cast<size_t>(s->addend)];
-    if (!IsBFloat16Storage(a) || a.quant || a.const_data || a.shape != y.shape || !LayoutTaken(a)) return false;
-  }
-  return true;
-}
-
-// The step's output, input and addend all channels-last: what Init takes.
-bool AllChannelsLast(const KernelInit& init, const Step& s) {
-  if (init.inputs[0]->layout != MemoryLayout::kChannelsLast || init.outputs[0].layout != MemoryLayout::kChannelsLast)
-    return false;
-  return s.addend < 0 || init.inputs[static_cast<size_t>(s.addend)]->layout == MemoryLayout::kChannelsLast;
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.group == 1 && g.pad_top == 0 &&
+         g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
 }
 
 class AmxBFloat16Pointwise : public Kernel {
@@ -94,7 +53,7 @@ class AmxBFloat16Pointwise : public Kernel {
   int64_t PrivateWeightBytes() const override { return private_bytes_; }
 
   Status Init(const KernelInit& init) {
-    if (!StepTaken(init, &step_) || !AllChannelsLast(init, step_))
+    if (!StepTaken(init, &step_) || !AmxBFloat16ConvAllChannelsLast(init, step_))
       return Internal("amx-bf16-pw does not take this convolution");
     const ConvGeometry& g = step_.g;
     k_ = g.in_channels;
@@ -149,17 +108,13 @@ bool Supports(const KernelInit& init) {
 // avx512-bf16-dw steps); a plain side goes to onednn-bf16, which reorders it.
 bool KeepWithLayouts(const KernelInit& init) {
   Step s;
-  return StepTaken(init, &s) && AllChannelsLast(init, s);
+  return StepTaken(init, &s) && AmxBFloat16ConvAllChannelsLast(init, s);
 }
 
 void LayoutSlots(const KernelInit& init, MemoryLayout block, std::vector<bool>* inputs, std::vector<bool>* outputs) {
-  inputs->assign(init.inputs.size(), false);
-  outputs->assign(init.outputs.size(), false);
   Step s;
-  if (block != MemoryLayout::kChannelsLast || !StepTaken(init, &s)) return;
-  (*inputs)[0] = true;
-  (*outputs)[0] = true;
-  if (s.addend >= 0) (*inputs)[static_cast<size_t>(s.addend)] = true;
+  const bool taken = StepTaken(init, &s);
+  AmxBFloat16ConvSlots(init, block, taken, s, inputs, outputs);
 }
 
 Status Make(const KernelInit& init, std::unique_ptr<Kernel>* kernel) {
