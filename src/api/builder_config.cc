@@ -39,6 +39,7 @@ const std::vector<StringOption>& StringOptions() {
       {"int8_table_chains", &BuildOptions::int8_table_chains, {"off", "on"}},
       {"speed_check", &BuildOptions::speed_check, {"off", "on"}},
       {"int8_rescale_chains", &BuildOptions::int8_rescale_chains, {"off", "on"}},
+      {"denormal_weights", &BuildOptions::denormal_weights, {"flush", "keep"}},
       {"cross_layer_equalization_relu6", &BuildOptions::cle_relu6, {"skip", "replace_with_relu"}},
   };
   return options;

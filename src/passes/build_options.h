@@ -41,6 +41,11 @@ struct BuildOptions {
   // measured without an accuracy cost on MobileNetV2, PP-OCRv4 det and rec
   // (docs/precision.md). "off": the float path.
   std::string int8_rescale_chains = "on";
+  // "flush" (default): float32 weights below 2^-126 in magnitude become zero
+  // before planning (passes/denormal_weights.h: each of their products
+  // costs Intel CPUs a microcode assist, and none moves a sum of normal
+  // size); "keep": the weights as given.
+  std::string denormal_weights = "flush";
   std::map<std::string, Range> custom_ranges;  // tensor name -> range
   // node name -> "qint8" | "qint16" | "float16" | "float32" (passes/node_precision.h).
   std::map<std::string, std::string> node_precision;

@@ -2,6 +2,7 @@
 
 #include "ops/graph_verifier.h"
 #include "ops/op_schema.h"
+#include "passes/denormal_weights.h"
 #include "passes/graph_edit.h"
 #include "passes/node_precision.h"
 #include "passes/precision_planner.h"
@@ -63,6 +64,14 @@ Status PrepareForPlanning(ir::Graph* graph, const BuildOptions& options, const C
         transforms->push_back(StrCat("smooth_quant (alpha ", options.smooth_quant_alpha, "): ", nodes,
                                      " FullyConnected / MatMul weight(s) scaled"));
     }
+  }
+  if (options.denormal_weights == "flush") {
+    // Last: folding and the transforms above make new weights.
+    int tensors = 0;
+    const int values = FlushDenormalWeights(graph, &tensors);
+    if (transforms && values > 0)
+      transforms->push_back(StrCat("denormal_weights: ", values, " float32 weight value(s) below 2^-126 in ", tensors,
+                                   " tensor(s) set to zero"));
   }
   return Status::OK();
 }
