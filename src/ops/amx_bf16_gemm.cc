@@ -96,6 +96,13 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
   for (; r < rows; ++r) rows_of(std::integral_constant<int, 1>());
 }
 
+// A block whose products are issued and whose C tiles are still in the
+// registers: its epilogue runs after the next block's products are issued.
+struct PendingBlock {
+  AmxTileSet tiles;  // empty: none
+  int64_t rows = 0, row0 = 0, col0 = 0;
+};
+
 // Rows [row0, row0 + rows) of Y (and of the addend) from `rows` rows of a C
 // block (32 floats a row) for the columns of pair col0 / 32.
 MIXQ_AMX_BF16 void StoreRows(const float* c, int64_t rows, int64_t row0, int64_t col0, const AmxBFloat16B& b,
@@ -115,15 +122,6 @@ MIXQ_AMX_BF16 void StoreRows(const float* c, int64_t rows, int64_t row0, int64_t
     RunEpilogue<true>(c, rows, e);
   else
     RunEpilogue<false>(c, rows, e);
-}
-
-// One block of rows against column pair `pair`: the tiles, then the epilogue.
-MIXQ_AMX_BF16 void Compute(const AmxRowBlock<uint16_t>& ba, int64_t pair, const AmxBFloat16B& b,
-                           const AmxBFloat16Out& out, float* c) {
-  const int64_t block = 2 * pair, col0 = block * kTile, b_stride = b.chunks * kTileWords;
-  AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < b.n_blocks, b.tiles + block * b_stride,
-                   b_stride, c);
-  StoreRows(c, ba.rows, ba.m0, col0, b, out);
 }
 
 }  // namespace
@@ -180,12 +178,47 @@ void AmxBFloat16Gemm(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat1
 #pragma omp parallel if (plan.parallel)
   {
     AmxBFloat16Scratch& w = (*scratch)[static_cast<size_t>(omp_get_thread_num())];
-    float* c = GrownTo64(&w.c, kRows * kCols);
+    // Two C blocks: with an addend, the one whose epilogue runs while the
+    // next block's tile products do, and the next.
+    float* c = GrownTo64(&w.c, 2 * kRows * kCols);
     kernels::ConfigureAmxTiles();
 #pragma omp for schedule(static)
-    for (int64_t item = 0; item < plan.items; ++item)
+    for (int64_t item = 0; item < plan.items; ++item) {
+      // With a residual addend the epilogue waits on the addend's reads
+      // from L2 / memory: the next block's tile products run meanwhile
+      // (AmxTileProductsAfter; ResNet-50's residual 1 x 1 layers 10-20 %
+      // faster). Without one, the same order ran slower (its 64 -> 256
+      // shortcut 0.131 -> 0.162 ms): each block's tiles stored and its
+      // epilogue run right after its products.
+      if (!out.addend) {
+        RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
+                  [&](const AmxRowBlock<uint16_t>& block, int64_t pair) {
+                    const int64_t tile_block = 2 * pair, b_stride = b.chunks * kTileWords;
+                    AmxBlockProducts(block.a, block.lda, block.full, block.tail, block.rows,
+                                     tile_block + 1 < b.n_blocks, b.tiles + tile_block * b_stride, b_stride, c);
+                    StoreRows(c, block.rows, block.m0, tile_block * kTile, b, out);
+                  });
+        continue;
+      }
+      PendingBlock pending;
+      int buffer = 0;
       RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
-                [&](const AmxRowBlock<uint16_t>& block, int64_t pair) { Compute(block, pair, b, out, c); });
+                [&](const AmxRowBlock<uint16_t>& block, int64_t pair) {
+                  const int64_t tile_block = 2 * pair, b_stride = b.chunks * kTileWords;
+                  float* pending_c = c + (1 - buffer) * kRows * kCols;
+                  const AmxTileSet tiles = AmxBlockProductsAfter(
+                      block.a, block.lda, block.full, block.tail, block.rows, tile_block + 1 < b.n_blocks,
+                      b.tiles + tile_block * b_stride, b_stride, pending.tiles, pending_c);
+                  if (!pending.tiles.empty()) StoreRows(pending_c, pending.rows, pending.row0, pending.col0, b, out);
+                  pending = {tiles, block.rows, block.m0, tile_block * kTile};
+                  buffer = 1 - buffer;
+                });
+      if (!pending.tiles.empty()) {
+        float* pending_c = c + (1 - buffer) * kRows * kCols;
+        StoreAmxTiles(pending.tiles, pending_c);
+        StoreRows(pending_c, pending.rows, pending.row0, pending.col0, b, out);
+      }
+    }
     kernels::ReleaseAmxTiles();
   }
 }

@@ -11,7 +11,10 @@
 // 32 columns) over every K chunk, stores them to a 4 KiB float32 block in
 // L1, and the epilogue adds the bias, runs the chain of post-ops in float32
 // (ops/bf16_chain.h: activations, scalars, a residual addend widened from
-// bfloat16) and rounds once (vcvtneps2bf16, nearest even). K past the
+// bfloat16) and rounds once (vcvtneps2bf16, nearest even); with a residual
+// addend, a block's tiles are stored and its epilogue run while the next
+// block's tile products are under way (ops/amx_jobs.h,
+// AmxTileProductsAfter). K past the
 // last whole 32 comes from a zero-padded copy of the tail; a last block of
 // fewer than 32 rows from a zero-padded copy of its rows: the tiles never
 // read past A; the larger operand in bytes is read once (ops/amx_jobs.h).

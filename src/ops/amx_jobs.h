@@ -100,6 +100,166 @@ MIXQ_AMX_KERNEL inline void AmxBlockProducts(const T* a, int64_t lda, int64_t fu
     AmxTileProducts<1, 1>(a, lda, full, tail, b, b_stride, c);
 }
 
+// The C tiles a block holds: tile t covers rows (t / 2) * 16 and columns
+// (t % 2) * 16 of its 32 x 32 block (AmxTileProducts' numbering); rows /
+// cols 0: no block.
+struct AmxTileSet {
+  int rows = 0, cols = 0;  // row tiles (0-2), column tiles (0-2)
+  bool Has(int t) const { return t / 2 < rows && t % 2 < cols; }
+  bool empty() const { return rows == 0; }
+};
+
+// Tile kT of a block to c (32 values a row). (GCC's tile intrinsics take
+// the register number as a literal: it is spelled into the assembly.)
+template <int kT, typename Acc>
+MIXQ_AMX_KERNEL inline void StoreAmxTile(Acc* c) {
+  constexpr int64_t kTile = 16, kStride = kAmxBlockCols * sizeof(Acc);
+  Acc* to = c + (kT / 2) * kTile * kAmxBlockCols + (kT % 2) * kTile;
+  if constexpr (kT == 0)
+    _tile_stored(0, to, kStride);
+  else if constexpr (kT == 1)
+    _tile_stored(1, to, kStride);
+  else if constexpr (kT == 2)
+    _tile_stored(2, to, kStride);
+  else
+    _tile_stored(3, to, kStride);
+}
+
+// Zeroes C tile kT (0-3).
+template <int kT>
+MIXQ_AMX_KERNEL inline void ZeroAmxTile() {
+  if constexpr (kT == 0)
+    _tile_zero(0);
+  else if constexpr (kT == 1)
+    _tile_zero(1);
+  else if constexpr (kT == 2)
+    _tile_zero(2);
+  else
+    _tile_zero(3);
+}
+
+// Every tile of `set` to c.
+template <typename Acc>
+MIXQ_AMX_KERNEL inline void StoreAmxTiles(AmxTileSet set, Acc* c) {
+  if (set.Has(0)) StoreAmxTile<0>(c);
+  if (set.Has(1)) StoreAmxTile<1>(c);
+  if (set.Has(2)) StoreAmxTile<2>(c);
+  if (set.Has(3)) StoreAmxTile<3>(c);
+}
+
+// C tile kC (0-3) += its A tile (4 for tiles 0 and 1, 5 for 2 and 3) . its
+// B tile (6 for tiles 0 and 2, 7 for 1 and 3): TDPBF16PS for bfloat16,
+// TDPBSSD for int8.
+template <typename T, int kC>
+MIXQ_AMX_KERNEL inline void AmxTileProduct() {
+  constexpr bool kBf16 = std::is_same_v<T, uint16_t>;
+  if constexpr (kC == 0) {
+    if constexpr (kBf16)
+      _tile_dpbf16ps(0, 4, 6);
+    else
+      _tile_dpbssd(0, 4, 6);
+  } else if constexpr (kC == 1) {
+    if constexpr (kBf16)
+      _tile_dpbf16ps(1, 4, 7);
+    else
+      _tile_dpbssd(1, 4, 7);
+  } else if constexpr (kC == 2) {
+    if constexpr (kBf16)
+      _tile_dpbf16ps(2, 5, 6);
+    else
+      _tile_dpbssd(2, 5, 6);
+  } else {
+    if constexpr (kBf16)
+      _tile_dpbf16ps(3, 5, 7);
+    else
+      _tile_dpbssd(3, 5, 7);
+  }
+}
+
+// AmxTileProducts for a block that follows another whose C tiles (`prev`,
+// none where empty) are still in the registers: each of those is stored to
+// prev_c (and zeroed) just before this block's first product into the same
+// tile, while the products before it run, and this block's tiles stay in
+// the registers for the next call (or StoreAmxTiles). Storing the four
+// tiles after a block's last product waits for the products to drain:
+// ResNet-50's 64 -> 256 layer's tile loop 8.3 -> 6.2 ns a product, against
+// 5.4 for the products alone (K = 64, two chunks a block; Intel Xeon).
+template <int R, int C, typename T, typename Acc>
+MIXQ_AMX_KERNEL inline void AmxTileProductsAfter(const T* a, int64_t lda, int64_t full, const T* tail,
+                                                 const uint32_t* b, int64_t b_stride, AmxTileSet prev, Acc* prev_c) {
+  static_assert((std::is_same_v<T, uint16_t> && std::is_same_v<Acc, float>) ||
+                (std::is_same_v<T, int8_t> && std::is_same_v<Acc, int32_t>));
+  constexpr int64_t kChunk = kAmxChunkBytes / static_cast<int64_t>(sizeof(T)), kTile = 16;
+  constexpr AmxTileSet kMine{R, C};
+  // Tiles only one of the two blocks has: the previous block's stored now,
+  // this block's zeroed now.
+  auto settle = [&](auto tile) MIXQ_AMX_KERNEL {
+    constexpr int t = decltype(tile)::value;
+    if (prev.Has(t) && !kMine.Has(t)) StoreAmxTile<t>(prev_c);
+    if (kMine.Has(t) && !prev.Has(t)) ZeroAmxTile<t>();
+  };
+  settle(std::integral_constant<int, 0>());
+  settle(std::integral_constant<int, 1>());
+  settle(std::integral_constant<int, 2>());
+  settle(std::integral_constant<int, 3>());
+  auto hand_over = [&](auto tile, bool first) MIXQ_AMX_KERNEL {
+    constexpr int t = decltype(tile)::value;
+    if (first && prev.Has(t)) {
+      StoreAmxTile<t>(prev_c);
+      ZeroAmxTile<t>();
+    }
+  };
+  using T0 = std::integral_constant<int, 0>;
+  using T1 = std::integral_constant<int, 1>;
+  using T2 = std::integral_constant<int, 2>;
+  using T3 = std::integral_constant<int, 3>;
+  auto chunk = [&](const T* a0, int64_t a_stride, const uint32_t* b0, bool first) MIXQ_AMX_KERNEL {
+    const int64_t a_bytes = a_stride * static_cast<int64_t>(sizeof(T));
+    _tile_loadd(4, a0, a_bytes);
+    _tile_loadd(6, b0, 64);
+    if constexpr (C == 2) _tile_loadd(7, b0 + b_stride, 64);
+    hand_over(T0(), first);
+    AmxTileProduct<T, 0>();
+    if constexpr (C == 2) {
+      hand_over(T1(), first);
+      AmxTileProduct<T, 1>();
+    }
+    if constexpr (R == 2) {
+      _tile_loadd(5, a0 + kTile * a_stride, a_bytes);
+      hand_over(T2(), first);
+      AmxTileProduct<T, 2>();
+      if constexpr (C == 2) {
+        hand_over(T3(), first);
+        AmxTileProduct<T, 3>();
+      }
+    }
+  };
+  for (int64_t k = 0; k < full; ++k) chunk(a + k * kChunk, lda, b + k * kAmxBTileWords, k == 0);
+  if (tail) chunk(tail, kChunk, b + full * kAmxBTileWords, full == 0);
+}
+
+// AmxTileProductsAfter in the form that covers `rows` (1-32) rows of A and
+// one or two column tiles; returns the tiles it leaves in the registers.
+template <typename T, typename Acc>
+MIXQ_AMX_KERNEL inline AmxTileSet AmxBlockProductsAfter(const T* a, int64_t lda, int64_t full, const T* tail,
+                                                        int64_t rows, bool two_cols, const uint32_t* b,
+                                                        int64_t b_stride, AmxTileSet prev, Acc* prev_c) {
+  if (rows > 16 && two_cols) {
+    AmxTileProductsAfter<2, 2>(a, lda, full, tail, b, b_stride, prev, prev_c);
+    return {2, 2};
+  }
+  if (rows > 16) {
+    AmxTileProductsAfter<2, 1>(a, lda, full, tail, b, b_stride, prev, prev_c);
+    return {2, 1};
+  }
+  if (two_cols) {
+    AmxTileProductsAfter<1, 2>(a, lda, full, tail, b, b_stride, prev, prev_c);
+    return {1, 2};
+  }
+  AmxTileProductsAfter<1, 1>(a, lda, full, tail, b, b_stride, prev, prev_c);
+  return {1, 1};
+}
+
 // The float32 C tiles of a 32 x 32 block over one (C = 1) or two column
 // tiles: tiles 0 and 2 (rows 0-15, 16-31 of the first column tile), 1 and 3
 // (the second's); A tiles 4 and 5, B tiles 6 and 7. For the tile loops of

@@ -343,6 +343,7 @@ TEST(Conv2DAmxBFloat16Pointwise, MatchesTheDoubleReference) {
       pw(2, 64, 8, 8, 48, "relu", true),             // batch 2, an odd third column tile, residual add
       pw(1, 33, 1, 1, 33, "", false, false, false),  // one pixel, a K tail of 1, no bias
       pw(1, 100, 6, 11, 200, "leaky_relu", true),    // 66 pixels, the addend with a tail chunk
+      pw(1, 16, 5, 7, 40, "relu", true),             // a residual over blocks of 2 x 2, 2 x 1, 1 x 2, 1 x 1 tiles
       pw(1, 527, 4, 4, 40, "relu6", false, true),    // 16 whole chunks and a tail of 15
       pw(1, 3, 3, 3, 1, ""),                         // one output channel
       pw(1, 256, 56, 56, 64, "relu"),                // ResNet-50's 256 -> 64 at 56 x 56
