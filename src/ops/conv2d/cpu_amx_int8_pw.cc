@@ -253,12 +253,30 @@ class AmxInt8Pointwise : public Kernel {
 #pragma omp parallel if (plan.parallel)
     {
       Worker& w = workers_[static_cast<size_t>(omp_get_thread_num())];
-      int32_t* c = GrownTo64(&w.c, kRows * kCols);
+      // Two C blocks: a block's tiles are stored and requantized while
+      // the next block's tile products are under way (AmxTileProductsAfter):
+      // ResNet-50 QDQ's 128 -> 512 and 256 -> 1024 layers 0.098 -> 0.084
+      // ms, MobileNetV2 QDQ 0.974x in all (1 thread, step minima).
+      int32_t* c = GrownTo64(&w.c, 2 * kRows * kCols);
       kernels::ConfigureAmxTiles();
 #pragma omp for schedule(static)
-      for (int64_t item = 0; item < plan.items; ++item)
+      for (int64_t item = 0; item < plan.items; ++item) {
+        Pending pending;
+        int buffer = 0;
         RunAmxJob(plan, item, x, k_, m, k_, kChunk, chunks_, &w.tail, &w.rows, &w.blocks,
-                  [&](const AmxRowBlock<int8_t>& block, int64_t pair) { Compute(block, pair, y, c); });
+                  [&](const AmxRowBlock<int8_t>& block, int64_t pair) {
+                    int32_t* pending_c = c + (1 - buffer) * kRows * kCols;
+                    const AmxTileSet tiles = Products(block, pair, pending.tiles, pending_c);
+                    if (!pending.tiles.empty()) Requantized(pending, pending_c, y);
+                    pending = {tiles, block.rows, block.m0, 2 * pair * kTile};
+                    buffer = 1 - buffer;
+                  });
+        if (!pending.tiles.empty()) {
+          int32_t* pending_c = c + (1 - buffer) * kRows * kCols;
+          StoreAmxTiles(pending.tiles, pending_c);
+          Requantized(pending, pending_c, y);
+        }
+      }
       kernels::ReleaseAmxTiles();
     }
     return Status::OK();
@@ -271,11 +289,24 @@ class AmxInt8Pointwise : public Kernel {
     std::vector<AmxRowBlock<int8_t>> blocks;
   };
 
-  MIXQ_AMX_INT8 void Compute(const AmxRowBlock<int8_t>& ba, int64_t pair, int8_t* y, int32_t* c) const {
-    const int64_t block = 2 * pair, col0 = block * kTile, b_stride = chunks_ * kTileWords;
-    AmxBlockProducts(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < n_blocks_, tiles_ + block * b_stride,
-                     b_stride, c);
-    Requantize(c, ba.rows, columns_, col0, std::min(kCols, n_ - col0), y + ba.m0 * n_ + col0, n_);
+  // A block whose tile products are issued, its sums still in the tiles.
+  struct Pending {
+    AmxTileSet tiles;  // empty: none
+    int64_t rows = 0, row0 = 0, col0 = 0;
+  };
+
+  // One block of rows against column pair `pair`, after the block `prev`
+  // whose tiles go to prev_c; returns this block's tiles.
+  MIXQ_AMX_INT8 AmxTileSet Products(const AmxRowBlock<int8_t>& ba, int64_t pair, AmxTileSet prev,
+                                    int32_t* prev_c) const {
+    const int64_t block = 2 * pair, b_stride = chunks_ * kTileWords;
+    return AmxBlockProductsAfter(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < n_blocks_,
+                                 tiles_ + block * b_stride, b_stride, prev, prev_c);
+  }
+
+  // Block p's sums (c) requantized into y.
+  void Requantized(const Pending& p, const int32_t* c, int8_t* y) const {
+    Requantize(c, p.rows, columns_, p.col0, std::min(kCols, n_ - p.col0), y + p.row0 * n_ + p.col0, n_);
   }
 
   ConvGeometry g_;

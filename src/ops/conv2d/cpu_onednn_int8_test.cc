@@ -246,8 +246,9 @@ TEST(Conv2DAmxInt8Pointwise, BitExactWithTheQuantizedReference) {
       {1, 600, 5, 5, 17, 1, 1, 1, 0, -77, Bias::kFloat, "", 0.05f, true, true},          // deep, more weights
       {1, 40, 11, 11, 17, 1, 1, 1, 0, 0, Bias::kNone, "", 0.001f, true, true},           // zp 0, most saturate
       {1, 128, 8, 8, 48, 1, 1, 1, 0, -3, Bias::kNone, "relu", 0.004f, true, true},       // whole chunks, 3 tiles
-      {1, 130, 1, 1, 20, 1, 1, 1, 0, 60, Bias::kInt32, "relu6", 0.05f, true, true},      // one pixel
-      {1, 64, 56, 56, 24, 1, 1, 1, 0, -128, Bias::kInt32, "", 0.05f, true, true},        // split over threads
+      {1, 40, 6, 8, 48, 1, 1, 1, 0, 9, Bias::kInt32, "", 0.02f, true, true},  // blocks of 2x2, 2x1, 1x2, 1x1 tiles
+      {1, 130, 1, 1, 20, 1, 1, 1, 0, 60, Bias::kInt32, "relu6", 0.05f, true, true},  // one pixel
+      {1, 64, 56, 56, 24, 1, 1, 1, 0, -128, Bias::kInt32, "", 0.05f, true, true},    // split over threads
   };
   const KernelDef* fast = FindKernel(OpKind::kConv2D, "amx-int8-pw");
   ASSERT_NE(fast, nullptr);
