@@ -96,13 +96,6 @@ MIXQ_AMX_BF16 void RunEpilogue(const float* c, int64_t rows, const Epilogue& e) 
   for (; r < rows; ++r) rows_of(std::integral_constant<int, 1>());
 }
 
-// A block whose products are issued and whose C tiles are still in the
-// registers: its epilogue runs after the next block's products are issued.
-struct PendingBlock {
-  AmxTileSet tiles;  // empty: none
-  int64_t rows = 0, row0 = 0, col0 = 0;
-};
-
 // Rows [row0, row0 + rows) of Y (and of the addend) from `rows` rows of a C
 // block (32 floats a row) for the columns of pair col0 / 32.
 MIXQ_AMX_BF16 void StoreRows(const float* c, int64_t rows, int64_t row0, int64_t col0, const AmxBFloat16B& b,
@@ -192,7 +185,7 @@ void AmxBFloat16Gemm(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat1
       // epilogue run right after its products.
       if (!out.addend) {
         RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
-                  [&](const AmxRowBlock<uint16_t>& block, int64_t pair) {
+                  [&](const AmxRowBlock<uint16_t>& block, int64_t pair) MIXQ_AMX_BF16 {
                     const int64_t tile_block = 2 * pair, b_stride = b.chunks * kTileWords;
                     AmxBlockProducts(block.a, block.lda, block.full, block.tail, block.rows,
                                      tile_block + 1 < b.n_blocks, b.tiles + tile_block * b_stride, b_stride, c);
@@ -200,24 +193,11 @@ void AmxBFloat16Gemm(const uint16_t* a, int64_t lda, int64_t m, const AmxBFloat1
                   });
         continue;
       }
-      PendingBlock pending;
-      int buffer = 0;
-      RunAmxJob(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks,
-                [&](const AmxRowBlock<uint16_t>& block, int64_t pair) {
-                  const int64_t tile_block = 2 * pair, b_stride = b.chunks * kTileWords;
-                  float* pending_c = c + (1 - buffer) * kRows * kCols;
-                  const AmxTileSet tiles = AmxBlockProductsAfter(
-                      block.a, block.lda, block.full, block.tail, block.rows, tile_block + 1 < b.n_blocks,
-                      b.tiles + tile_block * b_stride, b_stride, pending.tiles, pending_c);
-                  if (!pending.tiles.empty()) StoreRows(pending_c, pending.rows, pending.row0, pending.col0, b, out);
-                  pending = {tiles, block.rows, block.m0, tile_block * kTile};
-                  buffer = 1 - buffer;
-                });
-      if (!pending.tiles.empty()) {
-        float* pending_c = c + (1 - buffer) * kRows * kCols;
-        StoreAmxTiles(pending.tiles, pending_c);
-        StoreRows(pending_c, pending.rows, pending.row0, pending.col0, b, out);
-      }
+      RunAmxJobHandingOver(plan, item, a, lda, m, b.k, kChunk, b.chunks, &w.tail, &w.rows, &w.blocks, b.tiles,
+                           b.chunks * kTileWords, b.n_blocks, c,
+                           [&](const float* sums, int64_t rows, int64_t row0, int64_t col0) {
+                             StoreRows(sums, rows, row0, col0, b, out);
+                           });
     }
     kernels::ReleaseAmxTiles();
   }

@@ -425,6 +425,42 @@ void RunAmxJob(const AmxJobPlan& plan, int64_t item, const T* a, int64_t lda, in
     for (const AmxRowBlock<T>& block : *blocks) compute(block, pair);
 }
 
+// RunAmxJob with the tiles handed over between blocks: each block's
+// products issued by AmxBlockProductsAfter (B tiles of column pair p at
+// b_tiles + 2 p b_stride, n_blocks column tiles in all), and
+// epilogue(c, rows, row0, col0) run on a block's 32 x 32 sums while the
+// next block's products are under way. c holds two C blocks (2 *
+// kAmxBlockRows * kAmxBlockCols values): the pending block's and the next.
+template <typename T, typename Acc, typename Epilogue>
+MIXQ_AMX_KERNEL void RunAmxJobHandingOver(const AmxJobPlan& plan, int64_t item, const T* a, int64_t lda, int64_t m,
+                                          int64_t k, int64_t chunk, int64_t chunks, std::vector<T>* tail,
+                                          std::vector<T>* staged, std::vector<AmxRowBlock<T>>* blocks,
+                                          const uint32_t* b_tiles, int64_t b_stride, int64_t n_blocks, Acc* c,
+                                          const Epilogue& epilogue) {
+  constexpr int64_t kBlock = kAmxBlockRows * kAmxBlockCols;
+  AmxTileSet pending;
+  int64_t rows = 0, row0 = 0, col0 = 0;
+  int buffer = 0;
+  RunAmxJob(plan, item, a, lda, m, k, chunk, chunks, tail, staged, blocks,
+            [&](const AmxRowBlock<T>& block, int64_t pair) MIXQ_AMX_KERNEL {
+              Acc* pending_c = c + (1 - buffer) * kBlock;
+              const int64_t first = 2 * pair;
+              const AmxTileSet tiles =
+                  AmxBlockProductsAfter(block.a, block.lda, block.full, block.tail, block.rows, first + 1 < n_blocks,
+                                        b_tiles + first * b_stride, b_stride, pending, pending_c);
+              if (!pending.empty()) epilogue(static_cast<const Acc*>(pending_c), rows, row0, col0);
+              pending = tiles;
+              rows = block.rows;
+              row0 = block.m0;
+              col0 = first * 16;
+              buffer = 1 - buffer;
+            });
+  if (pending.empty()) return;
+  Acc* pending_c = c + (1 - buffer) * kBlock;
+  StoreAmxTiles(pending, pending_c);
+  epilogue(static_cast<const Acc*>(pending_c), rows, row0, col0);
+}
+
 // The plan's jobs over OpenMP threads (a team of its own where
 // plan.parallel), with nothing staged per job: compute(rb, pair, c) for
 // each row block and column pair in the plan's order, c a 32 x 32 float32

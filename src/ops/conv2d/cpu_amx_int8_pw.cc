@@ -261,21 +261,11 @@ class AmxInt8Pointwise : public Kernel {
       kernels::ConfigureAmxTiles();
 #pragma omp for schedule(static)
       for (int64_t item = 0; item < plan.items; ++item) {
-        Pending pending;
-        int buffer = 0;
-        RunAmxJob(plan, item, x, k_, m, k_, kChunk, chunks_, &w.tail, &w.rows, &w.blocks,
-                  [&](const AmxRowBlock<int8_t>& block, int64_t pair) {
-                    int32_t* pending_c = c + (1 - buffer) * kRows * kCols;
-                    const AmxTileSet tiles = Products(block, pair, pending.tiles, pending_c);
-                    if (!pending.tiles.empty()) Requantized(pending, pending_c, y);
-                    pending = {tiles, block.rows, block.m0, 2 * pair * kTile};
-                    buffer = 1 - buffer;
-                  });
-        if (!pending.tiles.empty()) {
-          int32_t* pending_c = c + (1 - buffer) * kRows * kCols;
-          StoreAmxTiles(pending.tiles, pending_c);
-          Requantized(pending, pending_c, y);
-        }
+        RunAmxJobHandingOver(
+            plan, item, x, k_, m, k_, kChunk, chunks_, &w.tail, &w.rows, &w.blocks, tiles_, chunks_ * kTileWords,
+            n_blocks_, c, [&](const int32_t* sums, int64_t rows, int64_t row0, int64_t col0) {
+              Requantize(sums, rows, columns_, col0, std::min(kCols, n_ - col0), y + row0 * n_ + col0, n_);
+            });
       }
       kernels::ReleaseAmxTiles();
     }
@@ -288,26 +278,6 @@ class AmxInt8Pointwise : public Kernel {
     std::vector<int8_t> tail, rows;  // ops/amx_jobs.h's copies
     std::vector<AmxRowBlock<int8_t>> blocks;
   };
-
-  // A block whose tile products are issued, its sums still in the tiles.
-  struct Pending {
-    AmxTileSet tiles;  // empty: none
-    int64_t rows = 0, row0 = 0, col0 = 0;
-  };
-
-  // One block of rows against column pair `pair`, after the block `prev`
-  // whose tiles go to prev_c; returns this block's tiles.
-  MIXQ_AMX_INT8 AmxTileSet Products(const AmxRowBlock<int8_t>& ba, int64_t pair, AmxTileSet prev,
-                                    int32_t* prev_c) const {
-    const int64_t block = 2 * pair, b_stride = chunks_ * kTileWords;
-    return AmxBlockProductsAfter(ba.a, ba.lda, ba.full, ba.tail, ba.rows, block + 1 < n_blocks_,
-                                 tiles_ + block * b_stride, b_stride, prev, prev_c);
-  }
-
-  // Block p's sums (c) requantized into y.
-  void Requantized(const Pending& p, const int32_t* c, int8_t* y) const {
-    Requantize(c, p.rows, columns_, p.col0, std::min(kCols, n_ - p.col0), y + p.row0 * n_ + p.col0, n_);
-  }
 
   ConvGeometry g_;
   Int8ConvOutputStage stage_;
