@@ -36,72 +36,8 @@ constexpr int64_t kAmxBTileWords = 256;  // a B tile: 16 rows of 16 32-bit words
 #define MIXQ_AMX_KERNEL \
   __attribute__((target("amx-tile,amx-int8,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 
-// C = A . B for R (1, 2) row tiles and C (1, 2) column tiles of a 32 x 32
-// block: `full` K chunks of A read at a (rows lda elements apart), then,
-// where `tail` is given, one more chunk from it (a chunk a row, zero past
-// K); B's tiles for one column tile consecutive, the next column tile
-// b_stride words on. The C tiles land in c, 32 a row. T: uint16_t
-// (bfloat16, TDPBF16PS, float C) or int8_t (TDPBSSD, int32 C). The caller
-// has configured the tiles (kernels::ConfigureAmxTiles).
-template <int R, int C, typename T, typename Acc>
-MIXQ_AMX_KERNEL inline void AmxTileProducts(const T* a, int64_t lda, int64_t full, const T* tail, const uint32_t* b,
-                                            int64_t b_stride, Acc* c) {
-  static_assert((std::is_same_v<T, uint16_t> && std::is_same_v<Acc, float>) ||
-                (std::is_same_v<T, int8_t> && std::is_same_v<Acc, int32_t>));
-  constexpr int64_t kChunk = kAmxChunkBytes / static_cast<int64_t>(sizeof(T)), kTile = 16;
-  _tile_zero(0);
-  if constexpr (C == 2) _tile_zero(1);
-  if constexpr (R == 2) _tile_zero(2);
-  if constexpr (R == 2 && C == 2) _tile_zero(3);
-  auto chunk = [&](const T* a0, int64_t a_stride, const uint32_t* b0) MIXQ_AMX_KERNEL {
-    const int64_t a_bytes = a_stride * static_cast<int64_t>(sizeof(T));
-    _tile_loadd(4, a0, a_bytes);
-    _tile_loadd(6, b0, 64);
-    if constexpr (C == 2) _tile_loadd(7, b0 + b_stride, 64);
-    if constexpr (std::is_same_v<T, uint16_t>) {
-      _tile_dpbf16ps(0, 4, 6);
-      if constexpr (C == 2) _tile_dpbf16ps(1, 4, 7);
-    } else {
-      _tile_dpbssd(0, 4, 6);
-      if constexpr (C == 2) _tile_dpbssd(1, 4, 7);
-    }
-    if constexpr (R == 2) {
-      _tile_loadd(5, a0 + kTile * a_stride, a_bytes);
-      if constexpr (std::is_same_v<T, uint16_t>) {
-        _tile_dpbf16ps(2, 5, 6);
-        if constexpr (C == 2) _tile_dpbf16ps(3, 5, 7);
-      } else {
-        _tile_dpbssd(2, 5, 6);
-        if constexpr (C == 2) _tile_dpbssd(3, 5, 7);
-      }
-    }
-  };
-  for (int64_t k = 0; k < full; ++k) chunk(a + k * kChunk, lda, b + k * kAmxBTileWords);
-  if (tail) chunk(tail, kChunk, b + full * kAmxBTileWords);
-  constexpr int64_t kStride = kAmxBlockCols * sizeof(Acc);
-  _tile_stored(0, c, kStride);
-  if constexpr (C == 2) _tile_stored(1, c + kTile, kStride);
-  if constexpr (R == 2) _tile_stored(2, c + kTile * kAmxBlockCols, kStride);
-  if constexpr (R == 2 && C == 2) _tile_stored(3, c + kTile * kAmxBlockCols + kTile, kStride);
-}
-
-// AmxTileProducts in the form that covers `rows` (1-32) rows of A and one
-// or two column tiles.
-template <typename T, typename Acc>
-MIXQ_AMX_KERNEL inline void AmxBlockProducts(const T* a, int64_t lda, int64_t full, const T* tail, int64_t rows,
-                                             bool two_cols, const uint32_t* b, int64_t b_stride, Acc* c) {
-  if (rows > 16 && two_cols)
-    AmxTileProducts<2, 2>(a, lda, full, tail, b, b_stride, c);
-  else if (rows > 16)
-    AmxTileProducts<2, 1>(a, lda, full, tail, b, b_stride, c);
-  else if (two_cols)
-    AmxTileProducts<1, 2>(a, lda, full, tail, b, b_stride, c);
-  else
-    AmxTileProducts<1, 1>(a, lda, full, tail, b, b_stride, c);
-}
-
 // The C tiles a block holds: tile t covers rows (t / 2) * 16 and columns
-// (t % 2) * 16 of its 32 x 32 block (AmxTileProducts' numbering); rows /
+// (t % 2) * 16 of its 32 x 32 block (AmxTileProductsAfter's numbering); rows /
 // cols 0: no block.
 struct AmxTileSet {
   int rows = 0, cols = 0;  // row tiles (0-2), column tiles (0-2)
@@ -176,7 +112,15 @@ MIXQ_AMX_KERNEL inline void AmxTileProduct() {
   }
 }
 
-// AmxTileProducts for a block that follows another whose C tiles (`prev`,
+// C = A . B for R (1, 2) row tiles and C (1, 2) column tiles of a 32 x 32
+// block: `full` K chunks of A read at a (rows lda elements apart), then,
+// where `tail` is given, one more chunk from it (a chunk a row, zero past
+// K); B's tiles for one column tile consecutive, the next column tile
+// b_stride words on; A in tiles 4 and 5, B in 6 and 7. T: uint16_t
+// (bfloat16, TDPBF16PS, float C) or int8_t (TDPBSSD, int32 C). The caller
+// has configured the tiles (kernels::ConfigureAmxTiles).
+//
+// The block follows another whose C tiles (`prev`,
 // none where empty) are still in the registers: each of those is stored to
 // prev_c (and zeroed) just before this block's first product into the same
 // tile, while the products before it run, and this block's tiles stay in
@@ -258,6 +202,13 @@ MIXQ_AMX_KERNEL inline AmxTileSet AmxBlockProductsAfter(const T* a, int64_t lda,
   }
   AmxTileProductsAfter<1, 1>(a, lda, full, tail, b, b_stride, prev, prev_c);
   return {1, 1};
+}
+
+// One block alone: its C tiles land in c, 32 a row.
+template <typename T, typename Acc>
+MIXQ_AMX_KERNEL inline void AmxBlockProducts(const T* a, int64_t lda, int64_t full, const T* tail, int64_t rows,
+                                             bool two_cols, const uint32_t* b, int64_t b_stride, Acc* c) {
+  StoreAmxTiles(AmxBlockProductsAfter(a, lda, full, tail, rows, two_cols, b, b_stride, AmxTileSet{}, c), c);
 }
 
 // The float32 C tiles of a 32 x 32 block over one (C = 1) or two column
